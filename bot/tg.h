@@ -1,0 +1,232 @@
+/* bot/tg.h - the Telegram Bot API: client (libcurl + json-c), update model,
+ * long-poll poller and outbox sender. bot/ knows Telegram and nothing of reports:
+ * the poller and the sender reach storage through the sink structs below.
+ *
+ * Errors from Telegram map to the tl_err codes:
+ *   429 -> TL_ERATE (ei->retry_after)   401 -> TL_EAUTH   409 -> TL_ECONFLICT
+ *   403 -> TL_EFORBIDDEN   other ok:false -> TL_ETG (ei->tg_code, ei->msg = description)
+ *   5xx without envelope -> TL_EHTTP   curl failure -> TL_ENET / TL_ETIMEOUT
+ *   a body that is not a Bot API envelope -> TL_EPARSE
+ * ei->msg never holds the token: URLs and curl messages are masked. */
+#ifndef TL_TG_H
+#define TL_TG_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+struct json_object;
+struct tg_client;
+
+struct tg_client_opts {
+    const char *api_base;    /* "https://api.telegram.org" or a local/fake server; copied */
+    const char *token;       /* copied; never logged */
+    long connect_timeout_ms; /* 0: 10000 */
+    long timeout_ms;     /* total per ordinary call; 0: 30000. getUpdates adds its poll timeout */
+    size_t max_response; /* cap on a JSON response body; 0: 16 MiB */
+};
+
+/* One client per thread (it owns one curl easy handle, reused). *out is NULL on error. */
+int tg_client_new(const struct tg_client_opts *o, struct tg_client **out) TL_WUR;
+void tg_client_free(struct tg_client *c);
+
+/* POSTs params (a JSON object text, may be NULL) to method. On ok:true *result (may be
+ * NULL to discard) is a new json_object of the "result" field; put it with json_object_put. */
+int tg_call(struct tg_client *c, const char *method, const char *params_json,
+            struct json_object **result, struct tl_errinfo *ei) TL_WUR;
+
+/* getMe: *username_out is a new string (free()). */
+int tg_get_me(struct tg_client *c, char **username_out, struct tl_errinfo *ei) TL_WUR;
+
+/* getUpdates with offset, long-poll timeout_s, limit (1..100) and allowed_updates
+ * (message, edited_message, callback_query, my_chat_member). *updates is a new json array. */
+int tg_get_updates(struct tg_client *c, long long offset, int timeout_s, int limit,
+                   struct json_object **updates, struct tl_errinfo *ei) TL_WUR;
+
+/* sendMessage; reply_markup_json may be NULL; *message_id_out may be NULL. */
+int tg_send_message(struct tg_client *c, long long chat_id, const char *text,
+                    const char *reply_markup_json, long long *message_id_out,
+                    struct tl_errinfo *ei) TL_WUR;
+
+int tg_answer_callback_query(struct tg_client *c, const char *callback_query_id, const char *text,
+                             struct tl_errinfo *ei) TL_WUR;
+
+/* getFile: *file_path is a new string (free()); *file_size -1 when not given. */
+int tg_get_file(struct tg_client *c, const char *file_id, char **file_path, long long *file_size,
+                struct tl_errinfo *ei) TL_WUR;
+
+/* Downloads <api_base>/file/bot<token>/<file_path>, at most max bytes (else TL_ETOOBIG,
+ * checked against Content-Length first and while reading). *buf is new (free()). */
+int tg_download_file(struct tg_client *c, const char *file_path, size_t max, unsigned char **buf,
+                     size_t *len, struct tl_errinfo *ei) TL_WUR;
+
+/* Is err worth retrying later (network, 5xx, 429, timeout)? */
+int tg_err_retryable(int err);
+
+/* ---- the update model: what handlers read ---- */
+
+enum tg_update_kind {
+    TG_UPD_OTHER = 0, /* anything we do not handle (still stored, marked processed) */
+    TG_UPD_MESSAGE,
+    TG_UPD_EDITED_MESSAGE,
+    TG_UPD_CALLBACK_QUERY,
+    TG_UPD_MY_CHAT_MEMBER,
+};
+
+enum tg_chat_type {
+    TG_CHAT_UNKNOWN = 0,
+    TG_CHAT_PRIVATE,
+    TG_CHAT_GROUP,
+    TG_CHAT_SUPERGROUP,
+    TG_CHAT_CHANNEL
+};
+
+struct tg_file_ref {
+    char *file_id; /* NULL when absent */
+    char *file_unique_id;
+    long long file_size; /* -1 unknown */
+    int width, height;   /* photos; 0 unknown */
+    char *mime_type;     /* documents */
+    char *file_name;     /* documents */
+};
+
+struct tg_location {
+    int present;
+    double latitude, longitude;
+    double horizontal_accuracy; /* metres, 0 unknown */
+    int live_period;            /* seconds, 0 not live */
+    int heading;                /* degrees 1..360, 0 unknown */
+};
+
+struct tg_message {
+    long long message_id;
+    long long chat_id;
+    enum tg_chat_type chat_type;
+    long long from_id; /* 0 when absent (channel posts) */
+    int from_is_bot;
+    char *language_code;         /* from.language_code, NULL if absent */
+    long long date, edit_date;   /* unix seconds; edit_date 0 if not edited */
+    char *text;                  /* text or caption, NULL if none */
+    int is_command;              /* text starts with a bot_command entity at offset 0 */
+    struct tg_file_ref photo;    /* the largest PhotoSize; file_id NULL if no photo */
+    struct tg_file_ref document; /* file_id NULL if no document */
+    int has_video;               /* video / animation / video_note present */
+    struct tg_location location;
+    char *venue_title; /* venue: title and address, location in .location */
+    char *venue_address;
+    int forwarded; /* forward_origin / forward_from / forward_from_chat present */
+    char *media_group_id;
+};
+
+struct tg_callback {
+    char *id;
+    long long from_id;
+    char *language_code;
+    char *data;        /* NULL if absent */
+    long long chat_id; /* of the message with the keyboard; 0 if inline */
+    long long message_id;
+};
+
+struct tg_member_change {
+    long long chat_id;
+    enum tg_chat_type chat_type;
+    long long from_id;
+    char *old_status, *new_status; /* "member", "kicked", "administrator", ... */
+};
+
+struct tg_update {
+    long long update_id;
+    enum tg_update_kind kind;
+    struct tg_message msg;          /* MESSAGE and EDITED_MESSAGE */
+    struct tg_callback cb;          /* CALLBACK_QUERY */
+    struct tg_member_change member; /* MY_CHAT_MEMBER */
+};
+
+/* Parses one Update object from outside bytes (bounded: len <= 1 MiB, else TL_ETOOBIG;
+ * not an object or no update_id -> TL_EPARSE). Unknown fields are ignored; wrong types
+ * are treated as absent. Release with tg_update_release (also after an error). */
+int tg_update_parse(const char *json, size_t len, struct tg_update *out) TL_WUR;
+void tg_update_release(struct tg_update *u);
+
+/* The chat an update belongs to, for per-chat ordering: message/edited chat id, the
+ * callback's message chat (else from id), my_chat_member chat; 0 when none.
+ * Works on a parsed json object (the poller has one). */
+long long tg_update_chat_key(struct json_object *update);
+
+/* ---- poller ---- */
+
+struct tg_poll_sink {
+    void *ud;
+    /* Stores every update of the batch (a json array, borrowed) and new_offset in ONE
+     * transaction. Returns TL_OK only once it is committed. */
+    int (*store_batch)(void *ud, struct json_object *updates, long long new_offset,
+                       struct tl_errinfo *ei);
+};
+
+struct tg_poller_opts {
+    int timeout_s;        /* long-poll seconds (0..50) */
+    int limit;            /* 1..100 */
+    long base_backoff_ms; /* 0: 500 */
+    long max_backoff_ms;  /* 0: 30000 */
+};
+
+/* Long-polls from start_offset until *stop is set (returns TL_ESTOP) or a fatal error:
+ * 401 (TL_EAUTH), 409 (TL_ECONFLICT: another poller or a webhook). The offset advances
+ * only after store_batch committed; a failed store re-fetches the same updates after a
+ * backoff. 429 waits retry_after; 5xx, network errors and malformed bodies back off with
+ * jitter. Every wait is logged (without the token). */
+int tg_poller_run(struct tg_client *c, const struct tg_poller_opts *o, long long start_offset,
+                  const struct tg_poll_sink *sink, volatile sig_atomic_t *stop,
+                  struct tl_errinfo *ei) TL_WUR;
+
+/* ---- sender ---- */
+
+struct tg_outmsg {
+    long long id; /* the outbox row */
+    long long chat_id;
+    char *method;      /* "sendMessage", "editMessageText", "answerCallbackQuery", ... */
+    char *params_json; /* complete params object, chat_id included */
+    int attempts;      /* previous attempts */
+};
+
+enum tg_send_outcome {
+    TG_SENT = 0,         /* delivered; message_id set when Telegram returned one */
+    TG_SEND_RETRY = 1,   /* try again after retry_ms (429, 5xx, network) */
+    TG_SEND_FAILED = 2,  /* permanent (400 and the like): record, never retry */
+    TG_SEND_BLOCKED = 3, /* 403: the user blocked the bot; record and mark the chat */
+};
+
+struct tg_send_result {
+    enum tg_send_outcome outcome;
+    long long message_id; /* 0 when none */
+    long retry_ms;
+    const char *error; /* Telegram's description or the network error (masked) */
+};
+
+struct tg_send_sink {
+    void *ud;
+    /* Claims up to max messages that are due; *msgs new array (the sink frees it in done
+     * or via release). Returns TL_OK with *n = 0 when nothing is due. */
+    int (*claim)(void *ud, size_t max, struct tg_outmsg **msgs, size_t *n, struct tl_errinfo *ei);
+    /* Records the outcome of one message. */
+    int (*done)(void *ud, const struct tg_outmsg *m, const struct tg_send_result *r,
+                struct tl_errinfo *ei);
+    /* Frees a claimed array. */
+    void (*release)(void *ud, struct tg_outmsg *msgs, size_t n);
+};
+
+struct tg_sender_opts {
+    long rate_per_s;   /* global messages per second (Telegram: ~30) */
+    long idle_wait_ms; /* sleep when nothing is due; 0: 200 */
+    int max_attempts;  /* after this many retries a message is FAILED; 0: 20 */
+};
+
+/* Delivers until *stop (returns TL_ESTOP after finishing the message in hand) or until
+ * drain is set and nothing is due (returns TL_OK). drain may be NULL. */
+int tg_sender_run(struct tg_client *c, const struct tg_sender_opts *o,
+                  const struct tg_send_sink *sink, volatile sig_atomic_t *stop,
+                  volatile sig_atomic_t *drain) TL_WUR;
+
+#endif

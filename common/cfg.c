@@ -1,0 +1,234 @@
+/* common/cfg.c - configuration table, file parser, environment overlay. */
+#include "cfg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+#include "banned.h"
+
+enum key_type { K_STR, K_LONG };
+
+struct key {
+    const char *name; /* in the config file */
+    const char *env;  /* environment variable */
+    enum key_type type;
+    size_t off;
+    const char *def;
+    long min, max;
+    int secret; /* never printed */
+};
+
+#define S(f) offsetof(struct cfg, f)
+static const struct key keys[] = {
+    {"database_url", "TIPLINE_DATABASE_URL", K_STR, S(database_url), "dbname=tipline", 0, 0, 1},
+    {"telegram_api_base", "TELEGRAM_API_BASE", K_STR, S(telegram_api_base),
+     "https://api.telegram.org", 0, 0, 0},
+    {"bot_token_file", "TELEGRAM_BOT_TOKEN_FILE", K_STR, S(bot_token_file), "", 0, 0, 0},
+    {"secret_file", "TIPLINE_SECRET_FILE", K_STR, S(secret_file), "/var/lib/tipline/secret", 0, 0,
+     0},
+    {"http_listen", "TIPLINE_HTTP_LISTEN", K_STR, S(http_listen), "127.0.0.1:8080", 0, 0, 0},
+    {"area_file", "TIPLINE_AREA_FILE", K_STR, S(area_file), "", 0, 0, 0},
+    {"log_level", "TIPLINE_LOG_LEVEL", K_STR, S(log_level), "info", 0, 0, 0},
+    {"workers", "TIPLINE_WORKERS", K_LONG, S(workers), "4", 1, 64, 0},
+    {"poll_timeout", "TIPLINE_POLL_TIMEOUT", K_LONG, S(poll_timeout), "30", 0, 50, 0},
+    {"lease_seconds", "TIPLINE_LEASE_SECONDS", K_LONG, S(lease_seconds), "900", 10, 86400, 0},
+    {"max_photo_bytes", "TIPLINE_MAX_PHOTO_BYTES", K_LONG, S(max_photo_bytes), "20971520", 1024,
+     104857600, 0},
+    {"send_rate", "TIPLINE_SEND_RATE", K_LONG, S(send_rate), "30", 1, 100000, 0},
+    {"send_chat_interval_ms", "TIPLINE_SEND_CHAT_INTERVAL_MS", K_LONG, S(send_chat_interval_ms),
+     "1000", 0, 60000, 0},
+    {"chat_retention_days", "TIPLINE_CHAT_RETENTION_DAYS", K_LONG, S(chat_retention_days), "90", 1,
+     36500, 0},
+    {"inbox_retention_days", "TIPLINE_INBOX_RETENTION_DAYS", K_LONG, S(inbox_retention_days), "30",
+     1, 36500, 0},
+    {"http_timeout_ms", "TIPLINE_HTTP_TIMEOUT_MS", K_LONG, S(http_timeout_ms), "30000", 100, 600000,
+     0},
+};
+#undef S
+
+static int set_key(struct cfg *c, const struct key *k, const char *val, struct tl_errinfo *ei)
+{
+    char *base = (char *)c + k->off;
+    if (k->type == K_STR) {
+        char *dup = tl_strdup(val);
+        if (!dup)
+            return TL_ENOMEM;
+        free(*(char **)base);
+        *(char **)base = dup;
+        return TL_OK;
+    }
+    long long v;
+    if (tl_parse_ll(val, &v) || v < k->min || v > k->max)
+        return tl_errf(ei, TL_ECONFIG, "%s must be an integer in [%ld, %ld]", k->name, k->min,
+                       k->max);
+    *(long *)base = (long)v;
+    return TL_OK;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+        s[--n] = 0;
+    return s;
+}
+
+static int load_file(struct cfg *c, const char *path, struct tl_errinfo *ei)
+{
+    char *text = NULL;
+    size_t len;
+    int rc = tl_read_file(path, 1 << 20, &text, &len);
+    if (rc)
+        return tl_errf(ei, TL_ECONFIG, "cannot read config file %s: %s", path, tl_strerror(rc));
+    int lineno = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        lineno++;
+        char *l = trim(line);
+        if (!*l || *l == '#')
+            continue;
+        char *eq = strchr(l, '=');
+        if (!eq) {
+            rc = tl_errf(ei, TL_ECONFIG, "%s:%d: expected key = value", path, lineno);
+            goto out;
+        }
+        *eq = 0;
+        char *key = trim(l), *val = trim(eq + 1);
+        size_t vl = strlen(val);
+        if (vl >= 2 && val[0] == '"' && val[vl - 1] == '"') {
+            val[vl - 1] = 0;
+            val++;
+        }
+        const struct key *k = NULL;
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+            if (strcmp(keys[i].name, key) == 0)
+                k = &keys[i];
+        if (!k) {
+            rc = tl_errf(ei, TL_ECONFIG, "%s:%d: unknown key '%s'", path, lineno, key);
+            goto out;
+        }
+        if ((rc = set_key(c, k, val, ei)) != TL_OK)
+            goto out;
+    }
+out:
+    free(text);
+    return rc;
+}
+
+int cfg_load(struct cfg *c, const char *path, struct tl_errinfo *ei)
+{
+    int rc;
+    memset(c, 0, sizeof(*c));
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if ((rc = set_key(c, &keys[i], keys[i].def, ei)) != TL_OK)
+            return rc;
+    if (!path)
+        path = getenv("TIPLINE_CONFIG");
+    if (path && *path && (rc = load_file(c, path, ei)) != TL_OK)
+        return rc;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        const char *v = getenv(keys[i].env);
+        if (v && (rc = set_key(c, &keys[i], v, ei)) != TL_OK)
+            return rc;
+    }
+    const char *tok = getenv("TELEGRAM_BOT_TOKEN");
+    if (tok && *tok && !(c->bot_token = tl_strdup(tok)))
+        return TL_ENOMEM;
+    if (log_level_parse(c->log_level) < 0)
+        return tl_errf(ei, TL_ECONFIG, "log_level must be error, warn, info or debug");
+    return TL_OK;
+}
+
+int cfg_load_secrets(struct cfg *c, int need_token, struct tl_errinfo *ei)
+{
+    int rc;
+    if (!c->bot_token && c->bot_token_file && *c->bot_token_file) {
+        char *t = NULL;
+        size_t len;
+        if ((rc = tl_read_file(c->bot_token_file, 4096, &t, &len)) != TL_OK)
+            return tl_errf(ei, TL_ECONFIG, "cannot read bot token file %s: %s", c->bot_token_file,
+                           tl_strerror(rc));
+        char *tt = trim(t);
+        c->bot_token = tl_strdup(tt);
+        free(t);
+        if (!c->bot_token)
+            return TL_ENOMEM;
+    }
+    if (need_token && (!c->bot_token || !*c->bot_token))
+        return tl_errf(ei, TL_ECONFIG,
+                       "no bot token: set TELEGRAM_BOT_TOKEN or TELEGRAM_BOT_TOKEN_FILE");
+    char *key = NULL;
+    size_t len = 0;
+    if ((rc = tl_read_file(c->secret_file, 4096, &key, &len)) != TL_OK)
+        return tl_errf(ei, TL_ECONFIG, "cannot read pseudonym key %s: %s (run: tipline keygen %s)",
+                       c->secret_file, tl_strerror(rc), c->secret_file);
+    if (len < 16) {
+        free(key);
+        return tl_errf(ei, TL_ECONFIG, "pseudonym key %s is shorter than 16 bytes", c->secret_file);
+    }
+    c->secret_len = len > sizeof(c->secret) ? sizeof(c->secret) : len;
+    memcpy(c->secret, key, c->secret_len);
+    memset(key, 0, len);
+    free(key);
+    return TL_OK;
+}
+
+int cfg_secret_generate(const char *path, struct tl_errinfo *ei)
+{
+    unsigned char raw[32];
+    char hex[65];
+    int rc = tl_random(raw, sizeof(raw));
+    if (rc)
+        return tl_errf(ei, rc, "no randomness for the pseudonym key");
+    tl_hex(raw, sizeof(raw), hex);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return TL_OK;
+        return tl_errf(ei, TL_EIO, "cannot create %s: %s", path, strerror(errno));
+    }
+    ssize_t w = write(fd, hex, 64);
+    if (close(fd) != 0 || w != 64)
+        return tl_errf(ei, TL_EIO, "cannot write %s", path);
+    return TL_OK;
+}
+
+void cfg_release(struct cfg *c)
+{
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (keys[i].type == K_STR) {
+            char **p = (char **)((char *)c + keys[i].off);
+            free(*p);
+            *p = NULL;
+        }
+    if (c->bot_token) {
+        memset(c->bot_token, 0, strlen(c->bot_token));
+        free(c->bot_token);
+        c->bot_token = NULL;
+    }
+    memset(c->secret, 0, sizeof(c->secret));
+}
+
+void cfg_dump(const struct cfg *c, void *file)
+{
+    FILE *f = file;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        const char *base = (const char *)c + keys[i].off;
+        if (keys[i].secret)
+            fprintf(f, "%s = (set)\n", keys[i].name);
+        else if (keys[i].type == K_STR)
+            fprintf(f, "%s = %s\n", keys[i].name, *(char *const *)base);
+        else
+            fprintf(f, "%s = %ld\n", keys[i].name, *(const long *)base);
+    }
+    fprintf(f, "bot_token = %s\n", c->bot_token ? "(set)" : "(unset)");
+}

@@ -1,0 +1,52 @@
+/* common/cfg.h - the configuration, built from a table of keys.
+ *
+ * Precedence: built-in default < config file (key = value lines) < environment.
+ * Every key is documented in deploy/tipline.conf.sample. Secrets (the bot
+ * token, the pseudonym key) come from the environment or from files, never
+ * from argv, and are never logged. */
+#ifndef TL_CFG_H
+#define TL_CFG_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+struct cfg {
+    char *database_url;
+    char *telegram_api_base;
+    char *bot_token; /* secret: TELEGRAM_BOT_TOKEN, or read from bot_token_file */
+    char *bot_token_file;
+    char *secret_file;        /* pseudonym key file */
+    unsigned char secret[64]; /* the pseudonym key bytes (loaded by cfg_load_secrets) */
+    size_t secret_len;
+    char *http_listen;
+    char *area_file; /* GeoJSON polygon of the area of interest */
+    char *log_level;
+    long workers;
+    long poll_timeout;  /* getUpdates long-poll seconds */
+    long lease_seconds; /* triage claim lease */
+    long max_photo_bytes;
+    long send_rate;             /* outbox messages per second, all chats */
+    long send_chat_interval_ms; /* minimum gap between two messages to one chat */
+    long chat_retention_days;
+    long inbox_retention_days;
+    long http_timeout_ms; /* total timeout for non-long-poll Bot API calls */
+};
+
+/* Fills c with defaults, then the file at path (NULL: TIPLINE_CONFIG, or none), then
+ * the environment. Release with cfg_release(). */
+int cfg_load(struct cfg *c, const char *path, struct tl_errinfo *ei) TL_WUR;
+
+/* Reads the bot token file (when the token is not set directly) and the pseudonym
+ * key file. need_token: fail with TL_ECONFIG when no token is configured. */
+int cfg_load_secrets(struct cfg *c, int need_token, struct tl_errinfo *ei) TL_WUR;
+
+/* Creates a 32-byte random key file at path (mode 0600) unless it exists. */
+int cfg_secret_generate(const char *path, struct tl_errinfo *ei) TL_WUR;
+
+void cfg_release(struct cfg *c);
+
+/* Writes "key = value" lines of the effective configuration (secrets masked). */
+void cfg_dump(const struct cfg *c, void *file);
+
+#endif

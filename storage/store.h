@@ -1,0 +1,202 @@
+/* storage/store.h - the only place that speaks SQL (libpq, parameterised only).
+ *
+ * A struct store owns one PGconn and belongs to one thread. Every function that
+ * changes state does it in one transaction. When the connection is lost a function
+ * returns TL_EDBDOWN (after one PQreset attempt); the caller backs off and retries.
+ * Errors carry SQLSTATE and PostgreSQL's message in ei. Migrations are plain .sql
+ * files in storage/migrations/, embedded into the binary at build time. */
+#ifndef TL_STORE_H
+#define TL_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+struct store;
+
+/* Connects with a libpq conninfo or URI. *out NULL on error. */
+int store_open(const char *conninfo, struct store **out, struct tl_errinfo *ei) TL_WUR;
+void store_free(struct store *s);
+
+/* ---- schema ---- */
+
+/* Applies pending migrations, each in its own transaction, under an advisory lock,
+ * recording them in schema_migrations. *applied (may be NULL) = how many ran. */
+int store_migrate(struct store *s, int *applied, struct tl_errinfo *ei) TL_WUR;
+/* TL_ESCHEMA (with a message naming the versions) unless every migration is applied. */
+int store_schema_check(struct store *s, struct tl_errinfo *ei) TL_WUR;
+
+/* ---- intake (poller) ---- */
+
+/* Tries the session-level advisory lock that makes one process the poller;
+ * *got = 1 when this store holds it (until store_free or connection loss). */
+int store_poller_lock(struct store *s, int *got, struct tl_errinfo *ei) TL_WUR;
+
+int store_offset_get(struct store *s, long long *offset, struct tl_errinfo *ei) TL_WUR;
+
+struct store_inbox_row {
+    long long update_id;
+    long long chat_key; /* tg_update_chat_key(); 0 when none */
+    const char *json;   /* the raw Update object text */
+};
+
+/* In ONE transaction: inserts the rows (a redelivered update_id is ignored) and sets
+ * the offset to max(stored, new_offset). *inserted (may be NULL) counts new rows. */
+int store_inbox_put(struct store *s, const struct store_inbox_row *rows, size_t n,
+                    long long new_offset, size_t *inserted, struct tl_errinfo *ei) TL_WUR;
+
+/* ---- workers: per-chat order ---- */
+
+/* Finds a chat with unprocessed updates that no other worker holds and takes its
+ * session advisory lock. *got = 0 when there is none. */
+int store_chat_claim(struct store *s, long long *chat_key, int *got, struct tl_errinfo *ei) TL_WUR;
+int store_chat_release(struct store *s, long long chat_key, struct tl_errinfo *ei) TL_WUR;
+
+struct store_update {
+    long long update_id;
+    char *json;
+};
+/* The chat's unprocessed updates in update_id order, at most max. *out new array. */
+int store_inbox_pending(struct store *s, long long chat_key, size_t max, struct store_update **out,
+                        size_t *n, struct tl_errinfo *ei) TL_WUR;
+void store_updates_free(struct store_update *u, size_t n);
+
+/* What a handler decided for one update; store_apply writes it all in ONE transaction
+ * together with inbox.processed_at. */
+struct store_media_new {
+    const char *kind; /* "photo" */
+    const char *tg_file_id;
+    const char *tg_file_unique_id;
+    const char *mime;           /* "image/jpeg" */
+    const unsigned char *bytes; /* sanitized bytes (never an original with metadata) */
+    size_t len;
+    int width, height; /* 0 unknown */
+    int has_phash;
+    uint64_t phash;
+};
+
+struct store_report_new {
+    const char *public_ref; /* short public reference shown to the reporter */
+    const char *reporter;   /* pseudonym (hex HMAC) */
+    const char *category;   /* NULL: uncategorised */
+    const char *text;       /* NULL: none */
+    int has_point;
+    double lat, lon;
+    const char *point_source; /* telegram_location, venue, live_location, photo_exif, text */
+    double accuracy_m;        /* 0 unknown */
+    int has_bearing;
+    double bearing;
+    double observed_at; /* epoch seconds, 0 unknown */
+    double sent_at;     /* Telegram message date */
+    int forwarded;
+    const char *media_group_id; /* NULL none */
+    int priority;
+    const char *flags; /* comma-separated flags, NULL none */
+    const struct store_media_new *media;
+    size_t n_media;
+};
+
+struct store_outbox_new {
+    long long chat_id;
+    const char *method;
+    const char *params_json;
+};
+
+struct store_effects {
+    long long update_id;                   /* inbox row to mark processed */
+    long long chat_id;                     /* reply path: upsert chats when != 0 */
+    const char *pseudonym;                 /* chats.reporter and reporters row (upsert) */
+    const char *lang;                      /* NULL keep */
+    int set_blocked;                       /* -1 keep, 0 unblocked, 1 blocked */
+    const struct store_report_new *report; /* NULL: no report */
+    const struct store_outbox_new *outbox;
+    size_t n_outbox;
+};
+
+/* *report_id (may be NULL) = the new report's id, 0 when none. A public_ref clash
+ * returns TL_ECONFLICT (the caller draws another). */
+int store_apply(struct store *s, const struct store_effects *fx, long long *report_id,
+                struct tl_errinfo *ei) TL_WUR;
+
+/* ---- sender: the outbox ---- */
+
+struct store_outmsg {
+    long long id;
+    long long chat_id;
+    char *method;
+    char *params_json;
+    int attempts;
+};
+
+/* Claims up to max due messages (state pending, not_before <= now, or a 'sending' row
+ * whose claim expired), at most one per chat, skipping chats that were sent to less
+ * than chat_interval_ms ago; marks them sending. *out new array. */
+int store_outbox_claim(struct store *s, size_t max, long chat_interval_ms,
+                       struct store_outmsg **out, size_t *n, struct tl_errinfo *ei) TL_WUR;
+void store_outmsgs_free(struct store_outmsg *m, size_t n);
+int store_outbox_sent(struct store *s, long long id, long long tg_message_id,
+                      struct tl_errinfo *ei) TL_WUR;
+int store_outbox_retry(struct store *s, long long id, long delay_ms, const char *error,
+                       struct tl_errinfo *ei) TL_WUR;
+/* Permanent failure; chat_blocked also sets chats.blocked for that chat. */
+int store_outbox_failed(struct store *s, long long id, const char *error, int chat_blocked,
+                        struct tl_errinfo *ei) TL_WUR;
+
+/* ---- triage ---- */
+
+struct store_report {
+    long long id;
+    char *public_ref;
+    char *reporter; /* pseudonym: never a chat id */
+    char *category;
+    char *text;
+    char *status; /* new, claimed (derived), confirmed, rejected, duplicate, needs_info */
+    int priority;
+    int has_point;
+    double lat, lon;
+    char *point_source;
+    double accuracy_m;
+    double received_at, observed_at;
+    char *claimed_by; /* NULL when unclaimed or lease expired */
+    double lease_until;
+    int n_media;
+    int forwarded;
+    char *flags;
+};
+
+struct store_triage_filter {
+    const char *status;   /* NULL: the open queue (new + needs_info) */
+    const char *category; /* NULL: any */
+    size_t limit;         /* 0: 50 */
+};
+
+int store_triage_list(struct store *s, const struct store_triage_filter *f,
+                      struct store_report **out, size_t *n, struct tl_errinfo *ei) TL_WUR;
+/* Claims the highest-priority, oldest report that is new and unclaimed (or whose lease
+ * expired), FOR UPDATE SKIP LOCKED, leasing it to analyst for lease_s seconds; audited.
+ * *out NULL when the queue is empty. */
+int store_triage_next(struct store *s, const char *analyst, long lease_s, struct store_report **out,
+                      struct tl_errinfo *ei) TL_WUR;
+/* By numeric id or public ref. TL_ENOTFOUND when absent. */
+int store_triage_get(struct store *s, const char *id_or_ref, struct store_report **out,
+                     struct tl_errinfo *ei) TL_WUR;
+/* Records a decision (confirmed, rejected, duplicate, needs_info) with a note, and the
+ * before/after in audit_log, in one transaction. TL_ECONFLICT when another analyst holds
+ * a live lease; TL_EINVAL for an unknown decision. */
+int store_triage_decide(struct store *s, const char *id_or_ref, const char *analyst,
+                        const char *decision, const char *note, struct tl_errinfo *ei) TL_WUR;
+void store_report_free(struct store_report *r);
+void store_reports_free(struct store_report *r, size_t n);
+
+/* ---- counters (demo, bench, health) ---- */
+
+struct store_stats {
+    long long inbox_total, inbox_pending;
+    long long outbox_pending, outbox_sent, outbox_failed;
+    long long reports;
+    long long offset;
+};
+int store_stats_get(struct store *s, struct store_stats *st, struct tl_errinfo *ei) TL_WUR;
+
+#endif

@@ -1,0 +1,130 @@
+/* tests/support/testsupport.c - fixtures shared by the test programs. */
+#include "testsupport.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "common/banned.h"
+
+static void die(const char *what, const char *detail)
+{
+    fprintf(stderr, "testsupport: %s: %s\n", what, detail ? detail : "");
+    abort();
+}
+
+char *ts_shared_path(const char *rel)
+{
+    const char *dir = getenv("TL_SHARED_DIR");
+    if (!dir)
+        return NULL;
+    char *p = tl_asprintf("%s/%s", dir, rel);
+    if (p && access(p, R_OK) != 0) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+char *ts_build_path(const char *rel)
+{
+    const char *dir = getenv("TL_BINARY_DIR");
+    return tl_asprintf("%s/%s", dir ? dir : ".", rel);
+}
+
+char *ts_read_file(const char *path, size_t *len)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    if (tl_read_file(path, 512u << 20, &buf, &n) != TL_OK)
+        die("cannot read", path);
+    if (len)
+        *len = n;
+    return buf;
+}
+
+static char *admin_conninfo(void)
+{
+    const char *state = getenv("TL_PG_STATE");
+    if (!state)
+        return NULL;
+    char *text = NULL;
+    size_t n;
+    if (tl_read_file(state, 4096, &text, &n) != TL_OK)
+        return NULL;
+    while (n && (text[n - 1] == '\n' || text[n - 1] == ' '))
+        text[--n] = 0;
+    return text;
+}
+
+static void admin_exec(const char *sql, int tolerate)
+{
+    char *ci = admin_conninfo();
+    if (!ci)
+        die("no throwaway cluster", "TL_PG_STATE");
+    PGconn *c = PQconnectdb(ci);
+    free(ci);
+    if (PQstatus(c) != CONNECTION_OK)
+        die("connect", PQerrorMessage(c));
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && !tolerate)
+        die(sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+}
+
+char *ts_db_create(const char *name)
+{
+    char *ci = admin_conninfo();
+    if (!ci)
+        return NULL;
+    char *sql = tl_asprintf("DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", name);
+    admin_exec(sql, 0);
+    free(sql);
+    sql = tl_asprintf("CREATE DATABASE \"%s\" TEMPLATE tipline_template", name);
+    admin_exec(sql, 0);
+    free(sql);
+    /* conninfo of the admin db with dbname replaced */
+    char *p = strstr(ci, "dbname=");
+    if (p)
+        *p = 0;
+    char *out = tl_asprintf("%sdbname=%s", ci, name);
+    free(ci);
+    return out;
+}
+
+void ts_db_drop(const char *name)
+{
+    char *sql = tl_asprintf("DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", name);
+    admin_exec(sql, 1);
+    free(sql);
+}
+
+char *ts_db_scalar(const char *conninfo, const char *sql)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    if (PQstatus(c) != CONNECTION_OK)
+        die("connect", PQerrorMessage(c));
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        die(sql, PQerrorMessage(c));
+    char *out = NULL;
+    if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+        out = tl_strdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
+    return out;
+}
+
+long long ts_db_count(const char *conninfo, const char *sql)
+{
+    char *v = ts_db_scalar(conninfo, sql);
+    long long n = -1;
+    if (!v || tl_parse_ll(v, &n) != TL_OK)
+        die("not an integer", sql);
+    free(v);
+    return n;
+}

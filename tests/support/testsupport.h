@@ -1,0 +1,32 @@
+/* tests/support/testsupport.h - what every test program shares: paths to the
+ * shared fixtures, a fresh migrated database per test, file helpers. */
+#ifndef TL_TESTSUPPORT_H
+#define TL_TESTSUPPORT_H
+
+#include <stddef.h>
+
+/* Returns a new string "<TL_SHARED_DIR>/<rel>" if that path exists, else NULL (the
+ * caller skips with a message: someone else's clone has no ../shared). free(). */
+char *ts_shared_path(const char *rel);
+
+/* Reads a whole file; aborts the test on failure. Returns a new NUL-terminated buffer. */
+char *ts_read_file(const char *path, size_t *len);
+
+/* Creates a database `name` (dropped first if present) from the migrated template of
+ * the throwaway cluster and returns its conninfo (free()). Returns NULL when no cluster
+ * is running (TL_PG_STATE unset or unreadable); callers then fail, not skip: db tests
+ * only run under the pg fixture. */
+char *ts_db_create(const char *name);
+
+/* Drops it again (ignores errors). */
+void ts_db_drop(const char *name);
+
+/* Runs one SQL statement on conninfo and returns the first column of the first row as a
+ * new string (free()), or NULL if no row. Aborts the test on SQL error. For assertions. */
+char *ts_db_scalar(const char *conninfo, const char *sql);
+long long ts_db_count(const char *conninfo, const char *sql);
+
+/* "<TL_BINARY_DIR>/<rel>" as a new string. */
+char *ts_build_path(const char *rel);
+
+#endif

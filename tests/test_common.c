@@ -1,0 +1,117 @@
+/* tests/test_common.c - common/: buffers, masking, config table, backoff. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cfg.h"
+#include "common/log.h"
+#include "common/util.h"
+
+static void test_common_buf_limit(void **state)
+{
+    struct tl_buf b;
+    tl_buf_init(&b, 8);
+    assert_int_equal(tl_buf_append(&b, "12345678", 8), TL_OK);
+    assert_int_equal(tl_buf_append(&b, "9", 1), TL_ETOOBIG);
+    assert_string_equal((char *)b.data, "12345678");
+    tl_buf_clear(&b);
+    assert_int_equal(tl_buf_printf(&b, "%d-%s", 42, "x"), TL_OK);
+    assert_string_equal((char *)b.data, "42-x");
+    tl_buf_release(&b);
+}
+
+static void test_common_mask_secret(void **state)
+{
+    char *m = tl_mask_secret("https://api.telegram.org/bot123:ABC/getUpdates?x=123:ABC", "123:ABC");
+    assert_string_equal(m, "https://api.telegram.org/bot***/getUpdates?x=***");
+    free(m);
+    m = tl_mask_secret("nothing here", "123:ABC");
+    assert_string_equal(m, "nothing here");
+    free(m);
+}
+
+static void test_common_parse_ll(void **state)
+{
+    long long v = 0;
+    assert_int_equal(tl_parse_ll("-9007199254740993", &v), TL_OK);
+    assert_true(v == -9007199254740993LL);
+    assert_int_equal(tl_parse_ll("12x", &v), TL_EINVAL);
+    assert_int_equal(tl_parse_ll("", &v), TL_EINVAL);
+    assert_int_equal(tl_parse_ll("99999999999999999999", &v), TL_EINVAL);
+}
+
+static void test_common_backoff_bounds(void **state)
+{
+    for (int a = 0; a < 30; a++) {
+        long d = tl_backoff_ms(a, 200, 5000);
+        assert_true(d >= 100 && d <= 5000);
+    }
+}
+
+static void test_common_cfg_precedence(void **state)
+{
+    char path[] = "/tmp/tipline-cfg-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "# comment\nworkers = 7\npoll_timeout=5\ntelegram_api_base = \"http://x\"\n");
+    fclose(f);
+    setenv("TIPLINE_POLL_TIMEOUT", "9", 1);
+    struct cfg c;
+    struct tl_errinfo ei;
+    assert_int_equal(cfg_load(&c, path, &ei), TL_OK);
+    assert_int_equal(c.workers, 7);      /* file over default */
+    assert_int_equal(c.poll_timeout, 9); /* env over file */
+    assert_string_equal(c.telegram_api_base, "http://x");
+    cfg_release(&c);
+    unsetenv("TIPLINE_POLL_TIMEOUT");
+
+    f = fopen(path, "w");
+    fprintf(f, "workers = 0\n");
+    fclose(f);
+    assert_int_equal(cfg_load(&c, path, &ei), TL_ECONFIG);
+    assert_non_null(strstr(ei.msg, "workers"));
+    cfg_release(&c);
+    f = fopen(path, "w");
+    fprintf(f, "no_such_key = 1\n");
+    fclose(f);
+    assert_int_equal(cfg_load(&c, path, &ei), TL_ECONFIG);
+    assert_non_null(strstr(ei.msg, "no_such_key"));
+    cfg_release(&c);
+    unlink(path);
+}
+
+static void test_common_secret_generate(void **state)
+{
+    char path[] = "/tmp/tipline-key-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    unlink(path);
+    struct tl_errinfo ei;
+    assert_int_equal(cfg_secret_generate(path, &ei), TL_OK);
+    struct cfg c;
+    assert_int_equal(cfg_load(&c, NULL, &ei), TL_OK);
+    free(c.secret_file);
+    c.secret_file = tl_strdup(path);
+    assert_int_equal(cfg_load_secrets(&c, 0, &ei), TL_OK);
+    assert_int_equal(c.secret_len, 64);
+    assert_int_equal(cfg_load_secrets(&c, 1, &ei), TL_ECONFIG); /* no token */
+    cfg_release(&c);
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_common_buf_limit),      cmocka_unit_test(test_common_mask_secret),
+        cmocka_unit_test(test_common_parse_ll),       cmocka_unit_test(test_common_backoff_bounds),
+        cmocka_unit_test(test_common_cfg_precedence), cmocka_unit_test(test_common_secret_generate),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
