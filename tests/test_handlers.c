@@ -1,0 +1,372 @@
+/* tests/test_handlers.c - handlers/: pseudonyms, references, catalogs, and what each kind
+ * of update decides (rows and replies), on plain data: no I/O. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "handlers/hdl.h"
+#include "support/testsupport.h"
+
+static const unsigned char SECRET[] = "0123456789abcdef0123456789abcdef";
+static const struct hdl_ctx CTX = {SECRET, 32, 1 << 20};
+
+static void parse(const char *json, struct tg_update *u)
+{
+    assert_int_equal(tg_update_parse(json, strlen(json), u), TL_OK);
+}
+
+/* The value of key in the params JSON of outbox entry i. */
+static char *param(const struct hdl_plan *p, size_t i, const char *key)
+{
+    assert_true(i < p->fx.n_outbox);
+    struct json_object *o = json_tokener_parse(p->out[i].params_json), *v;
+    assert_non_null(o);
+    char *s = NULL;
+    if (json_object_object_get_ex(o, key, &v))
+        s = tl_strdup(json_object_get_string(v));
+    json_object_put(o);
+    return s;
+}
+
+#define PRIVATE_MSG(body)                                                                          \
+    "{\"update_id\":10,\"message\":{\"message_id\":5,\"date\":1700000000,\"chat\":{\"id\":4242,"   \
+    "\"type\":\"private\"},\"from\":{\"id\":4242,\"is_bot\":false,\"first_name\":\"A\","           \
+    "\"language_code\":\"en\"}," body "}}"
+
+static void test_handlers_pseudonym_keyed(void **state)
+{
+    char a[65], b[65], c[65];
+    assert_int_equal(hdl_pseudonym(SECRET, 32, 4242, a), TL_OK);
+    assert_int_equal(hdl_pseudonym(SECRET, 32, 4242, b), TL_OK);
+    assert_string_equal(a, b);
+    assert_int_equal(strlen(a), 64);
+    assert_null(strstr(a, "4242"));
+    const unsigned char other[] = "fedcba9876543210fedcba9876543210";
+    assert_int_equal(hdl_pseudonym(other, 32, 4242, c), TL_OK);
+    assert_string_not_equal(a, c);
+    assert_int_equal(hdl_pseudonym(SECRET, 8, 4242, c), TL_EINVAL); /* short key refused */
+    /* the value `printf 42 | openssl dgst -sha256 -hmac 0123456789abcdef` prints */
+    assert_int_equal(hdl_pseudonym((const unsigned char *)"0123456789abcdef", 16, 42, c), TL_OK);
+    assert_string_equal(c, "8d24a2a526d5f556469db8b6280e3a7b877a41155ca536be3a1f2a9d2be0eacd");
+}
+
+static void test_handlers_ref_format(void **state)
+{
+    char r1[16], r2[16];
+    assert_int_equal(hdl_new_ref(r1), TL_OK);
+    assert_int_equal(hdl_new_ref(r2), TL_OK);
+    assert_int_equal(strlen(r1), 9);
+    assert_memory_equal(r1, "TL-", 3);
+    for (int i = 3; i < 9; i++)
+        assert_non_null(strchr("0123456789ABCDEFGHJKMNPQRSTVWXYZ", r1[i]));
+    assert_string_not_equal(r1, r2);
+}
+
+static void test_handlers_catalogs_complete(void **state)
+{
+    struct tl_errinfo ei;
+    assert_int_equal(hdl_i18n_check(&ei), TL_OK);
+    char *t = hdl_text("en", "received", "ref", "TL-ABC123", (char *)NULL);
+    assert_non_null(strstr(t, "TL-ABC123"));
+    assert_null(strstr(t, "{ref}"));
+    free(t);
+    t = hdl_text("uk", "received", "ref", "TL-ABC123", (char *)NULL);
+    assert_non_null(strstr(t, "Повідомлення отримано"));
+    free(t);
+    t = hdl_text("xx", "no_such_key", (char *)NULL);
+    assert_string_equal(t, "no_such_key");
+    free(t);
+    assert_string_equal(hdl_lang_pick("en-GB"), "en");
+    assert_string_equal(hdl_lang_pick("uk"), "uk");
+    assert_string_equal(hdl_lang_pick(NULL), "uk");
+    assert_string_equal(hdl_lang_pick("ru"), "uk");
+}
+
+static void test_handlers_text_becomes_report(void **state)
+{
+    struct tg_update u;
+    struct hdl_plan p;
+    parse(PRIVATE_MSG("\"text\":\"Tanks near the bridge\""), &u);
+    assert_null(hdl_wanted_file(&u));
+    assert_int_equal(hdl_decide(&CTX, &u, NULL, &p), TL_OK);
+    char pseud[65];
+    assert_int_equal(hdl_pseudonym(SECRET, 32, 4242, pseud), TL_OK);
+    assert_int_equal(p.fx.update_id, 10);
+    assert_true(p.fx.chat_id == 4242);
+    assert_string_equal(p.fx.pseudonym, pseud);
+    assert_string_equal(p.fx.lang, "en");
+    assert_non_null(p.fx.report);
+    assert_string_equal(p.fx.report->text, "Tanks near the bridge");
+    assert_string_equal(p.fx.report->reporter, pseud);
+    assert_int_equal(p.fx.report->has_point, 0);
+    assert_int_equal(p.fx.report->n_media, 0);
+    assert_int_equal(p.fx.n_outbox, 1);
+    assert_string_equal(p.out[0].method, "sendMessage");
+    assert_true(p.out[0].chat_id == 4242);
+    char *text = param(&p, 0, "text");
+    assert_non_null(strstr(text, p.fx.report->public_ref));
+    assert_non_null(strstr(text, "Report received"));
+    free(text);
+    /* a redrawn reference reaches the acknowledgement too */
+    char old[16];
+    tl_strlcpy(old, p.ref, sizeof(old));
+    assert_int_equal(hdl_plan_reref(&p), TL_OK);
+    text = param(&p, 0, "text");
+    assert_null(strstr(text, old));
+    assert_non_null(strstr(text, p.ref));
+    free(text);
+    hdl_plan_release(&p);
+    tg_update_release(&u);
+}
+
+static void test_handlers_location_sources(void **state)
+{
+    static const struct {
+        const char *body;
+        const char *source;
+        double acc;
+    } cases[] = {
+        {"\"location\":{\"latitude\":49.2083,\"longitude\":37.2486,\"horizontal_accuracy\":25}",
+         "telegram_location", 25},
+        {"\"location\":{\"latitude\":49.2083,\"longitude\":37.2486,\"live_period\":900,"
+         "\"heading\":90}",
+         "live_location", 0},
+        {"\"venue\":{\"location\":{\"latitude\":49.2083,\"longitude\":37.2486},\"title\":\"St\","
+         "\"address\":\"X\"},\"location\":{\"latitude\":49.2083,\"longitude\":37.2486}",
+         "venue", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct tg_update u;
+        struct hdl_plan p;
+        char *json = tl_asprintf(PRIVATE_MSG("%s"), cases[i].body);
+        parse(json, &u);
+        assert_int_equal(hdl_decide(&CTX, &u, NULL, &p), TL_OK);
+        const struct store_report_new *r = p.fx.report;
+        assert_non_null(r);
+        assert_int_equal(r->has_point, 1);
+        assert_true(r->lat == 49.2083 && r->lon == 37.2486);
+        assert_string_equal(r->point_source, cases[i].source);
+        assert_true(r->accuracy_m == cases[i].acc);
+        if (i == 1) {
+            assert_int_equal(r->has_bearing, 1);
+            assert_true(r->bearing == 90);
+        }
+        char *text = param(&p, 0, "text");
+        assert_non_null(strstr(text, i == 2 ? "Report received" : "Location received"));
+        free(text);
+        hdl_plan_release(&p);
+        tg_update_release(&u);
+        free(json);
+    }
+}
+
+static void test_handlers_photo_kept_with_file_ids(void **state)
+{
+    struct tg_update u;
+    struct hdl_plan p;
+    parse(PRIVATE_MSG("\"photo\":[{\"file_id\":\"small\",\"file_unique_id\":\"s1\",\"width\":90,"
+                      "\"height\":60},{\"file_id\":\"big\",\"file_unique_id\":\"b1\",\"width\":"
+                      "1280,\"height\":853}],\"caption\":\"smoke\""),
+          &u);
+    assert_string_equal(hdl_wanted_file(&u), "big");
+    static const unsigned char jpeg[] = {0xFF, 0xD8, 0xFF, 0xDB, 0, 4, 0, 0, 0xFF, 0xD9};
+    struct hdl_file f = {HDL_FILE_OK, jpeg, sizeof(jpeg)};
+    assert_int_equal(hdl_decide(&CTX, &u, &f, &p), TL_OK);
+    const struct store_report_new *r = p.fx.report;
+    assert_non_null(r);
+    assert_string_equal(r->text, "smoke");
+    assert_int_equal(r->n_media, 1);
+    assert_string_equal(r->media[0].tg_file_id, "big");
+    assert_string_equal(r->media[0].tg_file_unique_id, "b1");
+    assert_int_equal(r->media[0].len, sizeof(jpeg));
+    assert_memory_equal(r->media[0].bytes, jpeg, sizeof(jpeg));
+    assert_int_equal(r->media[0].width, 1280);
+    hdl_plan_release(&p);
+
+    /* the download failed for good: the caption still becomes a report, flagged */
+    f.state = HDL_FILE_FAILED;
+    assert_int_equal(hdl_decide(&CTX, &u, &f, &p), TL_OK);
+    assert_non_null(p.fx.report);
+    assert_int_equal(p.fx.report->n_media, 0);
+    assert_string_equal(p.fx.report->flags, "photo_missing");
+    hdl_plan_release(&p);
+    tg_update_release(&u);
+}
+
+static void test_handlers_document_not_stored(void **state)
+{
+    struct tg_update u;
+    struct hdl_plan p;
+    parse(PRIVATE_MSG("\"document\":{\"file_id\":\"d\",\"file_unique_id\":\"d1\",\"file_name\":"
+                      "\"IMG.JPG\",\"mime_type\":\"image/jpeg\",\"file_size\":1000}"),
+          &u);
+    assert_int_equal(hdl_decide(&CTX, &u, NULL, &p), TL_OK);
+    assert_null(p.fx.report);
+    assert_int_equal(p.fx.n_outbox, 1);
+    char *text = param(&p, 0, "text");
+    assert_non_null(strstr(text, "as a photo"));
+    assert_non_null(strstr(text, "hidden data"));
+    free(text);
+    hdl_plan_release(&p);
+    tg_update_release(&u);
+}
+
+static void test_handlers_commands(void **state)
+{
+    struct tg_update u;
+    struct hdl_plan p;
+    parse(PRIVATE_MSG("\"text\":\"/privacy\",\"entities\":[{\"type\":\"bot_command\",\"offset\":"
+                      "0,\"length\":8}]"),
+          &u);
+    assert_int_equal(hdl_decide(&CTX, &u, NULL, &p), TL_OK);
+    assert_null(p.fx.report);
+    char *text = param(&p, 0, "text");
+    char *want = hdl_text("en", "privacy", (char *)NULL);
+    assert_string_equal(text, want);
+    free(text);
+    free(want);
+    hdl_plan_release(&p);
+    tg_update_release(&u);
+}
+
+static void test_handlers_group_chat(void **state)
+{
+    struct tg_update u;
+    struct hdl_plan p;
+    const char *cmd = "{\"update_id\":11,\"message\":{\"message_id\":1,\"date\":1,\"chat\":{\"id\":"
+                      "-1001,\"type\":\"supergroup\"},\"from\":{\"id\":7,\"is_bot\":false,"
+                      "\"first_name\":\"B\"},\"text\":\"/start@tipline_bot\",\"entities\":[{"
+                      "\"type\":\"bot_command\",\"offset\":0,\"length\":18}]}}";
+    parse(cmd, &u);
+    assert_null(hdl_wanted_file(&u));
+    assert_int_equal(hdl_decide(&CTX, &u, NULL, &p), TL_OK);
+    assert_null(p.fx.report);
+    assert_true(p.fx.chat_id == 0); /* a group is no reporter's reply path */
+    assert_int_equal(p.fx.n_outbox, 1);
+    assert_true(p.out[0].chat_id == -1001);
+    char *text = param(&p, 0, "text");
+    char *want = hdl_text("uk", "private_only", (char *)NULL); /* no language_code: uk */
+    assert_string_equal(text, want);
+    free(want);
+    free(text);
+    hdl_plan_release(&p);
+    tg_update_release(&u);
+
+    const char *chatter = "{\"update_id\":12,\"message\":{\"message_id\":2,\"date\":1,\"chat\":{"
+                          "\"id\":-1001,\"type\":\"group\"},\"from\":{\"id\":7,\"is_bot\":false,"
+                          "\"first_name\":\"B\"},\"text\":\"hello all\"}}";
+    parse(chatter, &u);
+    assert_int_equal(hdl_decide(&CTX, &u, NULL, &p), TL_OK);
+    assert_null(p.fx.report);
+    assert_int_equal(p.fx.n_outbox, 0);
+    hdl_plan_release(&p);
+    tg_update_release(&u);
+}
+
+static void test_handlers_callback_answered(void **state)
+{
+    struct tg_update u;
+    struct hdl_plan p;
+    parse("{\"update_id\":13,\"callback_query\":{\"id\":\"cbq-77\",\"from\":{\"id\":4242,"
+          "\"is_bot\":false,\"first_name\":\"A\"},\"chat_instance\":\"1\",\"data\":\"x\","
+          "\"message\":{\"message_id\":9,\"date\":1,\"chat\":{\"id\":4242,\"type\":\"private\"}}}}",
+          &u);
+    assert_int_equal(hdl_decide(&CTX, &u, NULL, &p), TL_OK);
+    assert_int_equal(p.fx.n_outbox, 1);
+    assert_string_equal(p.out[0].method, "answerCallbackQuery");
+    char *id = param(&p, 0, "callback_query_id");
+    assert_string_equal(id, "cbq-77");
+    free(id);
+    hdl_plan_release(&p);
+    tg_update_release(&u);
+}
+
+static void test_handlers_block_recorded(void **state)
+{
+    static const struct {
+        const char *status;
+        int blocked;
+    } cases[] = {{"kicked", 1}, {"member", 0}, {"administrator", -1}};
+    for (size_t i = 0; i < 3; i++) {
+        struct tg_update u;
+        struct hdl_plan p;
+        char *json = tl_asprintf(
+            "{\"update_id\":14,\"my_chat_member\":{\"chat\":{\"id\":4242,\"type\":\"private\"},"
+            "\"from\":{\"id\":4242,\"is_bot\":false,\"first_name\":\"A\"},\"date\":1,"
+            "\"old_chat_member\":{\"user\":{\"id\":1,\"is_bot\":true,\"first_name\":\"bot\"},"
+            "\"status\":\"member\"},\"new_chat_member\":{\"user\":{\"id\":1,\"is_bot\":true,"
+            "\"first_name\":\"bot\"},\"status\":\"%s\"}}}",
+            cases[i].status);
+        parse(json, &u);
+        assert_int_equal(hdl_decide(&CTX, &u, NULL, &p), TL_OK);
+        assert_int_equal(p.fx.set_blocked, cases[i].blocked);
+        assert_true(p.fx.chat_id == 4242);
+        assert_null(p.fx.report);
+        assert_int_equal(p.fx.n_outbox, 0);
+        hdl_plan_release(&p);
+        tg_update_release(&u);
+        free(json);
+    }
+}
+
+/* The real payloads in ../shared/telegram decide as their kind says. */
+static void test_handlers_shared_payloads(void **state)
+{
+    static const struct {
+        const char *file;
+        int report;
+        size_t replies;
+    } cases[] = {
+        {"telegram/01b_update_text_plain.json", 1, 1},
+        {"telegram/01c_update_start_command.json", 0, 1},
+        {"telegram/08_update_my_chat_member_kicked.json", 0, 0},
+        {"telegram/06_update_callback_query.json", 0, 1},
+    };
+    int ran = 0;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *path = ts_shared_path(cases[i].file);
+        if (!path)
+            continue;
+        size_t len;
+        char *json = ts_read_file(path, &len);
+        struct tg_update u;
+        struct hdl_plan p;
+        assert_int_equal(tg_update_parse(json, len, &u), TL_OK);
+        assert_int_equal(hdl_decide(&CTX, &u, NULL, &p), TL_OK);
+        assert_int_equal(p.fx.report != NULL, cases[i].report);
+        assert_int_equal(p.fx.n_outbox, cases[i].replies);
+        hdl_plan_release(&p);
+        tg_update_release(&u);
+        free(json);
+        free(path);
+        ran++;
+    }
+    if (!ran)
+        skip(); /* no ../shared here: the inline fixtures above cover each kind */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_handlers_pseudonym_keyed),
+        cmocka_unit_test(test_handlers_ref_format),
+        cmocka_unit_test(test_handlers_catalogs_complete),
+        cmocka_unit_test(test_handlers_text_becomes_report),
+        cmocka_unit_test(test_handlers_location_sources),
+        cmocka_unit_test(test_handlers_photo_kept_with_file_ids),
+        cmocka_unit_test(test_handlers_document_not_stored),
+        cmocka_unit_test(test_handlers_commands),
+        cmocka_unit_test(test_handlers_group_chat),
+        cmocka_unit_test(test_handlers_callback_answered),
+        cmocka_unit_test(test_handlers_block_recorded),
+        cmocka_unit_test(test_handlers_shared_payloads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
