@@ -65,6 +65,18 @@ int tg_download_file(struct tg_client *c, const char *file_path, size_t max, uns
 /* Is err worth retrying later (network, 5xx, 429, timeout)? */
 int tg_err_retryable(int err);
 
+/* Added: when *flag becomes non-zero, a transfer in flight is abandoned and the call
+ * returns TL_ESTOP (the poller sets it so a stop does not wait out a long poll).
+ * flag may be NULL (the default: transfers always run to the end). */
+void tg_client_set_abort(struct tg_client *c, volatile sig_atomic_t *flag);
+
+/* Added: the API base in use (opts, else $TELEGRAM_API_BASE, else the public API). */
+const char *tg_client_base(const struct tg_client *c);
+
+/* Added: a copy of s with the client's token (raw and URL-encoded) replaced by "***";
+ * free with free(). NULL on allocation failure. */
+char *tg_client_mask(const struct tg_client *c, const char *s);
+
 /* ---- the update model: what handlers read ---- */
 
 enum tg_update_kind {
@@ -150,6 +162,10 @@ struct tg_update {
 int tg_update_parse(const char *json, size_t len, struct tg_update *out) TL_WUR;
 void tg_update_release(struct tg_update *u);
 
+/* Added: the same from an already parsed Update object (borrowed); the poller, the
+ * inbox and the handlers hold json objects. Release with tg_update_release. */
+int tg_update_from_json(struct json_object *obj, struct tg_update *out) TL_WUR;
+
 /* The chat an update belongs to, for per-chat ordering: message/edited chat id, the
  * callback's message chat (else from id), my_chat_member chat; 0 when none.
  * Works on a parsed json object (the poller has one). */
@@ -163,6 +179,8 @@ struct tg_poll_sink {
      * transaction. Returns TL_OK only once it is committed. */
     int (*store_batch)(void *ud, struct json_object *updates, long long new_offset,
                        struct tl_errinfo *ei);
+    /* (Added note) Any other error is retried after a backoff with the same updates;
+     * TL_ECONFLICT (the poller lock was lost) and TL_ESTOP end tg_poller_run with it. */
 };
 
 struct tg_poller_opts {
@@ -213,7 +231,9 @@ struct tg_send_sink {
     /* Records the outcome of one message. */
     int (*done)(void *ud, const struct tg_outmsg *m, const struct tg_send_result *r,
                 struct tl_errinfo *ei);
-    /* Frees a claimed array. */
+    /* Frees a claimed array. (Added note) The sender calls it exactly once per claim,
+     * after done() ran for every message it sent; messages left undone because of a
+     * stop stay claimed in storage and come back when their claim expires. */
     void (*release)(void *ud, struct tg_outmsg *msgs, size_t n);
 };
 
