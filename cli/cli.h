@@ -17,7 +17,7 @@ enum cli_flags {
 
 struct cli_ctx {
     struct cfg cfg;
-    struct store *store;  /* with CLI_DB */
+    struct store *store; /* with CLI_DB */
     const char *config_path;
 };
 

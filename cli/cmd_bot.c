@@ -23,8 +23,10 @@ static int run(const char *name, int argc, char **argv, struct cli_ctx *ctx)
     struct tl_errinfo ei;
     tl_errinfo_clear(&ei);
     if (!ctx->cfg.bot_token) {
-        fprintf(stderr, "tipline %s: no bot token: set TELEGRAM_BOT_TOKEN or "
-                        "TELEGRAM_BOT_TOKEN_FILE\n", name);
+        fprintf(stderr,
+                "tipline %s: no bot token: set TELEGRAM_BOT_TOKEN or "
+                "TELEGRAM_BOT_TOKEN_FILE\n",
+                name);
         return 1;
     }
     /* the connection main() opened checked the schema; threads open their own */
@@ -55,8 +57,10 @@ static int run(const char *name, int argc, char **argv, struct cli_ctx *ctx)
     if (rc) {
         fprintf(stderr, "tipline %s: %s: %s\n", name, tl_strerror(rc), ei.msg);
         if (rc == TL_ECONFLICT)
-            fprintf(stderr, "tipline %s: another getUpdates poller or a webhook is active for "
-                            "this bot; stop it (or deleteWebhook) and start again\n", name);
+            fprintf(stderr,
+                    "tipline %s: another getUpdates poller or a webhook is active for "
+                    "this bot; stop it (or deleteWebhook) and start again\n",
+                    name);
         if (rc == TL_EAUTH)
             fprintf(stderr, "tipline %s: the bot token was refused; check TELEGRAM_BOT_TOKEN\n",
                     name);

@@ -95,12 +95,13 @@ static int script(struct fakebot *fb, long long base)
     rc |= push(fb, message_update(u++, olena,
                                   "\"location\":{\"latitude\":49.2083,\"longitude\":37.2486,"
                                   "\"horizontal_accuracy\":25}"));
-    rc |= push(fb, message_update(u++, john,
-                                  "\"photo\":[{\"file_id\":\"demo-photo-1-small\","
-                                  "\"file_unique_id\":\"dps1\",\"width\":90,\"height\":68},"
-                                  "{\"file_id\":\"demo-photo-1\",\"file_unique_id\":\"dp1\","
-                                  "\"width\":320,\"height\":240}],"
-                                  "\"caption\":\"Drone flying low over the rail bridge, east bank\""));
+    rc |= push(fb,
+               message_update(u++, john,
+                              "\"photo\":[{\"file_id\":\"demo-photo-1-small\","
+                              "\"file_unique_id\":\"dps1\",\"width\":90,\"height\":68},"
+                              "{\"file_id\":\"demo-photo-1\",\"file_unique_id\":\"dp1\","
+                              "\"width\":320,\"height\":240}],"
+                              "\"caption\":\"Drone flying low over the rail bridge, east bank\""));
     rc |= push(fb, message_update(u++, taras,
                                   "\"venue\":{\"location\":{\"latitude\":49.9935,\"longitude\":"
                                   "36.2304},\"title\":\"Railway station\",\"address\":\"Kharkiv\"},"
@@ -208,8 +209,8 @@ int cmd_demo(int argc, char **argv, struct cli_ctx *ctx)
         fprintf(stderr, "tipline demo: cannot script the chats\n");
         goto out;
     }
-    printf("fake Bot API at %s, %zu updates scripted from update_id %lld\n",
-           fakebot_base_url(fb), fakebot_pending(fb), base);
+    printf("fake Bot API at %s, %zu updates scripted from update_id %lld\n", fakebot_base_url(fb),
+           fakebot_pending(fb), base);
     volatile sig_atomic_t stop = 0;
     struct hdl_runtime_opts o = {.cfg = &ctx->cfg,
                                  .api_base = fakebot_base_url(fb),

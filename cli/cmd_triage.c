@@ -56,8 +56,8 @@ static void print_report(const struct store_report *r)
     fmt_time(r->observed_at, obs, sizeof(obs));
     printf("report     %lld\nref        %s\nstatus     %s\npriority   %d\n", r->id, r->public_ref,
            r->status, r->priority);
-    printf("category   %s\nreceived   %s\nobserved   %s\n", r->category ? r->category : "-",
-           recv, obs);
+    printf("category   %s\nreceived   %s\nobserved   %s\n", r->category ? r->category : "-", recv,
+           obs);
     if (r->has_point)
         printf("point      %.6f, %.6f (source %s, accuracy %.0f m)\n", r->lat, r->lon,
                r->point_source ? r->point_source : "-", r->accuracy_m);
@@ -149,8 +149,7 @@ int cmd_triage(int argc, char **argv, struct cli_ctx *ctx)
     }
     if (strcmp(sub, "next") == 0 && npos == 0) {
         struct store_report *r = NULL;
-        if ((rc = store_triage_next(s, analyst_name(as), ctx->cfg.lease_seconds, &r, &ei)) !=
-            TL_OK)
+        if ((rc = store_triage_next(s, analyst_name(as), ctx->cfg.lease_seconds, &r, &ei)) != TL_OK)
             return fail("next", rc, &ei);
         if (!r) {
             printf("the queue is empty\n");

@@ -72,8 +72,8 @@ static int reply(struct hdl_plan *p, long long chat_id, const char *lang, const 
     size_t i = p->fx.n_outbox;
     if (i >= sizeof(p->out) / sizeof(p->out[0]))
         return TL_EINVAL;
-    char *text = name ? hdl_text(lang, key, name, value, (char *)NULL)
-                      : hdl_text(lang, key, (char *)NULL);
+    char *text =
+        name ? hdl_text(lang, key, name, value, (char *)NULL) : hdl_text(lang, key, (char *)NULL);
     if (!keep(p, text))
         return TL_ENOMEM;
     struct json_object *o = json_object_new_object();
@@ -178,7 +178,7 @@ static int decide_message(const struct hdl_ctx *ctx, const struct tg_message *m,
         r->lat = m->location.latitude;
         r->lon = m->location.longitude;
         r->accuracy_m = m->location.horizontal_accuracy;
-        r->point_source = m->venue_title ? "venue"
+        r->point_source = m->venue_title            ? "venue"
                           : m->location.live_period ? "live_location"
                                                     : "telegram_location";
         if (m->location.heading > 0) {
@@ -209,8 +209,9 @@ static int decide_message(const struct hdl_ctx *ctx, const struct tg_message *m,
         r->flags = "photo_missing";
     }
     p->fx.report = r;
-    const char *key = photo_ok ? "received_photo" : (has_loc && !has_text) ? "received_location"
-                                                                           : "received";
+    const char *key = photo_ok                 ? "received_photo"
+                      : (has_loc && !has_text) ? "received_location"
+                                               : "received";
     return reply(p, m->chat_id, lang, key, "ref", p->ref);
 }
 

@@ -80,13 +80,13 @@ void hdl_plan_release(struct hdl_plan *plan);
 struct hdl_runtime;
 
 struct hdl_runtime_opts {
-    const struct cfg *cfg;     /* database_url, workers, poll_timeout, send_rate, ... */
-    const char *api_base;      /* overrides cfg->telegram_api_base when set (demo, bench) */
-    const char *token;         /* overrides cfg->bot_token when set */
-    int workers;               /* overrides cfg->workers when > 0 */
-    int no_poller;             /* 1: workers and sender only (webhook mode, tests) */
+    const struct cfg *cfg; /* database_url, workers, poll_timeout, send_rate, ... */
+    const char *api_base;  /* overrides cfg->telegram_api_base when set (demo, bench) */
+    const char *token;     /* overrides cfg->bot_token when set */
+    int workers;           /* overrides cfg->workers when > 0 */
+    int no_poller;         /* 1: workers and sender only (webhook mode, tests) */
     int no_sender;
-    long idle_ms;              /* worker sleep when the inbox is empty; 0: 20 */
+    long idle_ms;                /* worker sleep when the inbox is empty; 0: 20 */
     volatile sig_atomic_t *stop; /* set by a signal or the caller; also set on a fatal error */
 };
 

@@ -184,8 +184,8 @@ static void placeholders(const char *s, char *out, size_t outsz)
     out[0] = 0;
     size_t used = 0;
     for (size_t i = 0; i < n; i++)
-        used += tl_strlcpy(out + (used < outsz ? used : outsz - 1),
-                           names[i], used < outsz ? outsz - used : 1);
+        used += tl_strlcpy(out + (used < outsz ? used : outsz - 1), names[i],
+                           used < outsz ? outsz - used : 1);
 }
 
 int hdl_i18n_check(struct tl_errinfo *ei)
@@ -200,8 +200,7 @@ int hdl_i18n_check(struct tl_errinfo *ei)
         for (size_t i = 0; i < en->n; i++) {
             const char *v = lookup(cat, en->e[i].key);
             if (!v)
-                return tl_errf(ei, TL_EINVAL, "catalog %s lacks key %s", cat->lang,
-                               en->e[i].key);
+                return tl_errf(ei, TL_EINVAL, "catalog %s lacks key %s", cat->lang, en->e[i].key);
             char a[256], b[256];
             placeholders(en->e[i].value, a, sizeof(a));
             placeholders(v, b, sizeof(b));

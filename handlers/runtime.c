@@ -107,8 +107,7 @@ static int poll_store_batch(void *ud, struct json_object *updates, long long new
     if (rc == TL_OK) {
         atomic_fetch_add(&pc->rt->batches, 1);
         atomic_fetch_add(&pc->rt->stored, (long long)inserted);
-        log_debug("inbox batch committed updates=%zu new=%zu offset=%lld", k, inserted,
-                  new_offset);
+        log_debug("inbox batch committed updates=%zu new=%zu offset=%lld", k, inserted, new_offset);
     }
     return rc;
 }
@@ -196,8 +195,7 @@ static int fetch_file(struct worker *w, const char *file_id, struct hdl_file *f,
         return TL_OK;
     }
     if (tg_err_retryable(rc)) {
-        log_warn("file fetch failed, will retry err=\"%s\" detail=\"%s\"", tl_strerror(rc),
-                 ei.msg);
+        log_warn("file fetch failed, will retry err=\"%s\" detail=\"%s\"", tl_strerror(rc), ei.msg);
         return rc;
     }
     log_warn("file fetch refused err=\"%s\" detail=\"%s\"", tl_strerror(rc), ei.msg);
@@ -271,8 +269,8 @@ static void *worker_main(void *arg)
         int rc = store_chat_claim(w->s, &chat, &got, &ei);
         if (rc != TL_OK) {
             long wait = tl_backoff_ms(failures++, 200, 5000);
-            log_warn("inbox claim failed err=\"%s\" detail=\"%s\" retry_in_ms=%ld",
-                     tl_strerror(rc), ei.msg, wait);
+            log_warn("inbox claim failed err=\"%s\" detail=\"%s\" retry_in_ms=%ld", tl_strerror(rc),
+                     ei.msg, wait);
             tl_sleep_ms(wait, rt->o.stop);
             continue;
         }
@@ -418,8 +416,8 @@ int hdl_runtime_start(const struct hdl_runtime_opts *o, struct hdl_runtime **out
             break;
         w->rt = rt;
         w->id = i;
-        w->ctx = (struct hdl_ctx){o->cfg->secret, o->cfg->secret_len,
-                                  (size_t)o->cfg->max_photo_bytes};
+        w->ctx =
+            (struct hdl_ctx){o->cfg->secret, o->cfg->secret_len, (size_t)o->cfg->max_photo_bytes};
         if (pthread_create(&rt->workers[rt->n_started], NULL, worker_main, w) != 0) {
             free(w);
             break;

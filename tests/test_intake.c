@@ -76,10 +76,8 @@ static void test_intake_burst_in_chat_order(void **state)
     struct cfg c;
     test_cfg(&c, ci);
     volatile sig_atomic_t stop = 0;
-    struct hdl_runtime_opts o = {.cfg = &c,
-                                 .api_base = fakebot_base_url(fb),
-                                 .token = fakebot_token(fb),
-                                 .stop = &stop};
+    struct hdl_runtime_opts o = {
+        .cfg = &c, .api_base = fakebot_base_url(fb), .token = fakebot_token(fb), .stop = &stop};
     struct hdl_runtime *rt = NULL;
     struct tl_errinfo ei;
     assert_int_equal(hdl_runtime_start(&o, &rt, &ei), TL_OK);
@@ -143,10 +141,8 @@ static void test_intake_faults_nothing_lost(void **state)
     struct cfg c;
     test_cfg(&c, ci);
     volatile sig_atomic_t stop = 0;
-    struct hdl_runtime_opts o = {.cfg = &c,
-                                 .api_base = fakebot_base_url(fb),
-                                 .token = fakebot_token(fb),
-                                 .stop = &stop};
+    struct hdl_runtime_opts o = {
+        .cfg = &c, .api_base = fakebot_base_url(fb), .token = fakebot_token(fb), .stop = &stop};
     struct hdl_runtime *rt = NULL;
     struct tl_errinfo ei;
     assert_int_equal(hdl_runtime_start(&o, &rt, &ei), TL_OK);
@@ -180,8 +176,8 @@ static char *pg_state2(void)
 static void pgtmp(const char *verb, const char *state)
 {
     const char *src = getenv("TL_SOURCE_DIR"), *bin = getenv("TL_TIPLINE_BIN");
-    char *cmd = tl_asprintf("%s/tests/pgtmp.sh %s %s %s >/dev/null", src, verb, state,
-                            bin ? bin : "");
+    char *cmd =
+        tl_asprintf("%s/tests/pgtmp.sh %s %s %s >/dev/null", src, verb, state, bin ? bin : "");
     assert_int_equal(system(cmd), 0);
     free(cmd);
 }
@@ -205,10 +201,8 @@ static void test_intake_database_outage(void **state)
     struct cfg c;
     test_cfg(&c, ci);
     volatile sig_atomic_t stop = 0;
-    struct hdl_runtime_opts o = {.cfg = &c,
-                                 .api_base = fakebot_base_url(fb),
-                                 .token = fakebot_token(fb),
-                                 .stop = &stop};
+    struct hdl_runtime_opts o = {
+        .cfg = &c, .api_base = fakebot_base_url(fb), .token = fakebot_token(fb), .stop = &stop};
     struct hdl_runtime *rt = NULL;
     struct tl_errinfo ei;
     assert_int_equal(hdl_runtime_start(&o, &rt, &ei), TL_OK);

@@ -45,7 +45,8 @@ int main(int argc, char **argv)
     if (child == 0) { /* the fake Bot API, in its own process */
         struct fakebot *fb = NULL;
         struct fakebot_opts fo = {.quiet = 1};
-        if (fakebot_start(&fo, &fb) != TL_OK || fakebot_push_synthetic(fb, (size_t)n, (size_t)chats))
+        if (fakebot_start(&fo, &fb) != TL_OK ||
+            fakebot_push_synthetic(fb, (size_t)n, (size_t)chats))
             _exit(1);
         char line[512];
         int len = snprintf(line, sizeof(line), "%s %s\n", fakebot_base_url(fb), fakebot_token(fb));
@@ -73,11 +74,11 @@ int main(int argc, char **argv)
     memcpy(c.secret, "bench-secret-bench-secret-bench!", 32);
     c.secret_len = 32;
     c.poll_timeout = 1;
-    c.send_rate = 1000000;       /* the fake has no flood limits: measure our side */
+    c.send_rate = 1000000; /* the fake has no flood limits: measure our side */
     c.send_chat_interval_ms = 0;
     volatile sig_atomic_t stop = 0;
-    struct hdl_runtime_opts o = {.cfg = &c, .api_base = url, .token = token,
-                                 .workers = (int)workers, .stop = &stop};
+    struct hdl_runtime_opts o = {
+        .cfg = &c, .api_base = url, .token = token, .workers = (int)workers, .stop = &stop};
     struct hdl_runtime *rt = NULL;
     long long base_inbox = scalar(pg, "SELECT count(*) FROM inbox");
     long long base_done = scalar(pg, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL");
@@ -112,7 +113,8 @@ int main(int argc, char **argv)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     if (!t_stored || !t_handled || !t_sent) {
-        fprintf(stderr, "bench_intake: incomplete after 600 s: stored=%lld handled=%lld sent=%lld\n",
+        fprintf(stderr,
+                "bench_intake: incomplete after 600 s: stored=%lld handled=%lld sent=%lld\n",
                 k.updates_stored, k.updates_handled, k.sent);
         return 1;
     }
