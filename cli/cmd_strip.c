@@ -15,11 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "media/media.h"
 #include "common/util.h"
 #include "common/banned.h"
 
-int cmd_strip(int argc, char **argv);
 
 static const char usage[] =
     "usage: tipline strip [--max-bytes N] [--max-pixels N] IN OUT\n"

@@ -17,6 +17,12 @@
 volatile sig_atomic_t cli_stop;
 volatile sig_atomic_t cli_reload;
 
+static int run_strip(int argc, char **argv, struct cli_ctx *ctx)
+{
+    (void)ctx;
+    return cmd_strip(argc, argv);
+}
+
 struct cli_cmd {
     const char *name;
     int (*fn)(int argc, char **argv, struct cli_ctx *ctx);
@@ -34,6 +40,7 @@ static const struct cli_cmd commands[] = {
      "work the analysts' queue: list, next, show, decide"},
     {"demo", cmd_demo, CLI_CONFIG | CLI_CURL,
      "play scripted citizen chats through a fake Bot API, then print the queue"},
+    {"strip", run_strip, 0, "remove what could identify a reporter from a photo, or --info"},
     {"keygen", cmd_keygen, 0, "create the pseudonym key file"},
     {"config", cmd_config, CLI_CONFIG, "print the effective configuration (secrets masked)"},
 };

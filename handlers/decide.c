@@ -3,8 +3,12 @@
  * Foundation scope: each private message with text, a photo or a location becomes a
  * report with status new and one acknowledgement; commands answer with catalog texts;
  * group chats get one polite pointer to the private chat; my_chat_member records
- * blocks. The guided wizard (drafts) is handlers' next step. */
+ * blocks. Every photo, and every file (whatever it claims to be), passes through
+ * media/ before anything is kept: only the stripped copy and the facts persist; a file
+ * that cannot be cleaned is refused with a reason. The guided wizard (drafts) is
+ * handlers' next step. */
 #include <json-c/json.h>
+#include <math.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
@@ -14,7 +18,11 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "hdl.h"
+#include "media/media.h"
 #include "common/banned.h"
+
+/* A photo's own GPS further than this from the shared location flags the report. */
+#define HDL_DISAGREE_M 1000.0
 
 int hdl_pseudonym(const unsigned char *secret, size_t secret_len, long long user_id, char out[65])
 {
@@ -46,11 +54,20 @@ int hdl_new_ref(char out[16])
     return TL_OK;
 }
 
-const char *hdl_wanted_file(const struct tg_update *u)
+const char *hdl_wanted_file(const struct hdl_ctx *ctx, const struct tg_update *u)
 {
-    if (u->kind != TG_UPD_MESSAGE || u->msg.chat_type != TG_CHAT_PRIVATE)
+    const struct tg_message *m = &u->msg;
+    if (u->kind != TG_UPD_MESSAGE || m->chat_type != TG_CHAT_PRIVATE || m->from_is_bot ||
+        m->is_command)
         return NULL;
-    return u->msg.photo.file_id;
+    if (m->photo.file_id)
+        return m->photo.file_id;
+    /* A document is fetched whatever it claims to be: media/ decides from its bytes.
+     * One Telegram says is too large is not fetched at all. */
+    if (m->document.file_id &&
+        (m->document.file_size < 0 || m->document.file_size <= (long long)ctx->max_photo_bytes))
+        return m->document.file_id;
+    return NULL;
 }
 
 static char *keep(struct hdl_plan *p, char *s)
@@ -122,6 +139,68 @@ static const char *command_key(const char *text)
     return "help";
 }
 
+/* Why a file could not be taken, as a catalog key the reporter can read. */
+static const char *refusal_key(int rc, const struct hdl_file *f)
+{
+    if (rc == TL_ETOOBIG)
+        return "reason_too_big";
+    if (rc == TL_EPARSE)
+        return "reason_broken";
+    switch (media_detect(f->bytes, f->len)) {
+    case MEDIA_HEIF:
+        return "reason_heic";
+    case MEDIA_VIDEO:
+        return "reason_video";
+    default:
+        return "reason_format";
+    }
+}
+
+/* Distance on a sphere of the Earth's mean radius, metres. */
+static double distance_m(double lat1, double lon1, double lat2, double lon2)
+{
+    const double rad = 3.14159265358979323846 / 180, r = 6371008.8;
+    double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
+    double a = sin(dlat / 2) * sin(dlat / 2) +
+               cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
+    return 2 * r * asin(sqrt(a < 1 ? a : 1));
+}
+
+/* Sanitizes the fetched bytes into the plan's media (only the stripped copy is kept)
+ * and reads the facts. Returns TL_OK, or the media error for a refused file. */
+static int take_media(const struct hdl_ctx *ctx, const struct tg_message *m,
+                      const struct hdl_file *f, struct hdl_plan *p, struct media_facts *facts)
+{
+    struct media_limits lim = {ctx->max_photo_bytes, 0};
+    size_t len = 0;
+    struct tl_errinfo ei;
+    int rc = media_strip(f->bytes, f->len, &lim, &p->media_bytes, &len, facts, &ei);
+    if (rc != TL_OK)
+        return rc;
+    const struct tg_file_ref *ref = m->photo.file_id ? &m->photo : &m->document;
+    p->media = (struct store_media_new){
+        .kind = "photo",
+        .tg_file_id = ref->file_id,
+        .tg_file_unique_id = ref->file_unique_id,
+        .mime = media_format_mime(facts->format),
+        .bytes = p->media_bytes,
+        .len = len,
+        .width = facts->width ? facts->width : ref->width,
+        .height = facts->height ? facts->height : ref->height,
+        .has_gps = facts->has_gps,
+        .gps_lat = facts->lat,
+        .gps_lon = facts->lon,
+        .gps_accuracy_m = facts->has_hpe ? facts->hpe_m : 0,
+        .taken_local = facts->has_time ? facts->time_local : NULL,
+        .has_taken_offset = facts->has_offset,
+        .taken_offset_min = facts->offset_min,
+    };
+    if (facts->format == MEDIA_JPEG &&
+        media_phash(p->media_bytes, len, &lim, &p->media.phash, &ei) == TL_OK)
+        p->media.has_phash = 1;
+    return TL_OK;
+}
+
 static int decide_message(const struct hdl_ctx *ctx, const struct tg_message *m,
                           const struct hdl_file *f, struct hdl_plan *p)
 {
@@ -145,22 +224,36 @@ static int decide_message(const struct hdl_ctx *ctx, const struct tg_message *m,
     if (m->is_command && m->text)
         return reply(p, m->chat_id, lang, command_key(m->text), NULL, NULL);
 
-    if (m->document.file_id) {
-        /* A file keeps every byte the camera wrote (GPS, owner, serial). Until it has
-         * been cleaned, nothing of it is stored: ask for a photo instead. */
-        char *reason = keep(p, hdl_text(lang, "reason_file", (char *)NULL));
-        return reply(p, m->chat_id, lang, "resend_as_photo", "reason", reason ? reason : "");
-    }
-
-    int has_photo = m->photo.file_id != NULL;
-    int photo_ok = has_photo && f && f->state == HDL_FILE_OK && f->len > 0;
+    int is_file = m->document.file_id != NULL;
+    int has_file = is_file || m->photo.file_id != NULL;
+    int fetched = has_file && f && f->state == HDL_FILE_OK && f->len > 0;
     int has_text = m->text && *m->text;
     int has_loc = m->location.present;
-    if (!has_photo && !has_text && !has_loc)
+    struct media_facts facts;
+    memset(&facts, 0, sizeof(facts));
+    int media_ok = 0;
+
+    if (fetched) {
+        rc = take_media(ctx, m, f, p, &facts);
+        if (rc == TL_ENOMEM)
+            return rc;
+        media_ok = rc == TL_OK;
+        if (!media_ok && is_file) {
+            /* A file we cannot clean keeps every byte the camera wrote (GPS, owner,
+             * serial): nothing of it is stored, the reporter is asked for a photo. */
+            char *reason = keep(p, hdl_text(lang, refusal_key(rc, f), (char *)NULL));
+            return reply(p, m->chat_id, lang, "resend_as_photo", "reason", reason ? reason : "");
+        }
+    } else if (is_file && ((f && f->state == HDL_FILE_TOOBIG) ||
+                           m->document.file_size > (long long)ctx->max_photo_bytes)) {
+        char *reason = keep(p, hdl_text(lang, "reason_too_big", (char *)NULL));
+        return reply(p, m->chat_id, lang, "resend_as_photo", "reason", reason ? reason : "");
+    }
+    if (!has_file && !has_text && !has_loc)
         return reply(p, m->chat_id, lang, m->has_video ? "resend_as_photo" : "unsupported",
                      m->has_video ? "reason" : NULL,
                      m->has_video ? keep(p, hdl_text(lang, "reason_video", (char *)NULL)) : NULL);
-    if (has_photo && !photo_ok && !has_text && !has_loc)
+    if (has_file && !media_ok && !has_text && !has_loc)
         return reply(p, m->chat_id, lang, "photo_failed", NULL, NULL);
 
     if ((rc = hdl_new_ref(p->ref)) != TL_OK)
@@ -187,31 +280,30 @@ static int decide_message(const struct hdl_ctx *ctx, const struct tg_message *m,
         }
         r->priority += 10;
     }
-    if (photo_ok) {
-        /* Telegram re-encodes photos sent as photos and keeps no EXIF in them. */
-        if (!(p->media_bytes = malloc(f->len)))
-            return TL_ENOMEM;
-        memcpy(p->media_bytes, f->bytes, f->len);
-        p->media = (struct store_media_new){
-            .kind = "photo",
-            .tg_file_id = m->photo.file_id,
-            .tg_file_unique_id = m->photo.file_unique_id,
-            .mime = "image/jpeg",
-            .bytes = p->media_bytes,
-            .len = f->len,
-            .width = m->photo.width,
-            .height = m->photo.height,
-        };
+    if (media_ok) {
         r->media = &p->media;
         r->n_media = 1;
         r->priority += 10;
-    } else if (has_photo) {
+        if (facts.has_gps && !has_loc) {
+            r->has_point = 1;
+            r->lat = facts.lat;
+            r->lon = facts.lon;
+            r->accuracy_m = facts.has_hpe ? facts.hpe_m : 0;
+            r->point_source = "photo_exif";
+            r->priority += 10;
+        } else if (facts.has_gps &&
+                   distance_m(facts.lat, facts.lon, r->lat, r->lon) > HDL_DISAGREE_M) {
+            /* both kept: the shared point on the report, the photo's on its media row */
+            r->flags = "location_disagrees";
+        }
+    } else if (has_file) {
         r->flags = "photo_missing";
     }
     p->fx.report = r;
-    const char *key = photo_ok                 ? "received_photo"
-                      : (has_loc && !has_text) ? "received_location"
-                                               : "received";
+    const char *key = media_ok && is_file             ? "received_file"
+                      : media_ok                      ? "received_photo"
+                      : (has_loc && !has_text)        ? "received_location"
+                                                      : "received";
     return reply(p, m->chat_id, lang, key, "ref", p->ref);
 }
 

@@ -50,9 +50,10 @@ struct hdl_file {
     size_t len;
 };
 
-/* The file the runtime should fetch before deciding (the photo's file_id, or an image
- * document's), borrowed from u; NULL when none. */
-const char *hdl_wanted_file(const struct tg_update *u);
+/* The file the runtime should fetch before deciding (the photo's file_id, or a
+ * document's when Telegram does not say it is over max_photo_bytes), borrowed from u;
+ * NULL when none. */
+const char *hdl_wanted_file(const struct hdl_ctx *ctx, const struct tg_update *u);
 
 /* A plan owns every string and buffer its store_effects point to. */
 struct hdl_plan {

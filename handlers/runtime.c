@@ -221,7 +221,7 @@ static int handle_update(struct worker *w, const struct store_update *su)
         rc = store_apply(w->s, &plan.fx, NULL, &ei);
         goto out;
     }
-    const char *file_id = hdl_wanted_file(&u);
+    const char *file_id = hdl_wanted_file(&w->ctx, &u);
     if (file_id && (rc = fetch_file(w, file_id, &f, &file_bytes)) != TL_OK)
         goto out;
     if ((rc = hdl_decide(&w->ctx, &u, &f, &plan)) != TL_OK) {

@@ -74,6 +74,13 @@ struct store_media_new {
     int width, height; /* 0 unknown */
     int has_phash;
     uint64_t phash;
+    /* facts read from the photo before it was stripped (never the original bytes) */
+    int has_gps;
+    double gps_lat, gps_lon;
+    double gps_accuracy_m;       /* 0 unknown */
+    const char *taken_local;     /* camera-local "YYYY-MM-DDTHH:MM:SS", NULL unknown */
+    int has_taken_offset;
+    int taken_offset_min;        /* minutes east of UTC */
 };
 
 struct store_report_new {

@@ -94,7 +94,7 @@ static void test_handlers_text_becomes_report(void **state)
     struct tg_update u;
     struct hdl_plan p;
     parse(PRIVATE_MSG("\"text\":\"Tanks near the bridge\""), &u);
-    assert_null(hdl_wanted_file(&u));
+    assert_null(hdl_wanted_file(&CTX, &u));
     assert_int_equal(hdl_decide(&CTX, &u, NULL, &p), TL_OK);
     char pseud[65];
     assert_int_equal(hdl_pseudonym(SECRET, 32, 4242, pseud), TL_OK);
@@ -175,7 +175,7 @@ static void test_handlers_photo_kept_with_file_ids(void **state)
                       "\"height\":60},{\"file_id\":\"big\",\"file_unique_id\":\"b1\",\"width\":"
                       "1280,\"height\":853}],\"caption\":\"smoke\""),
           &u);
-    assert_string_equal(hdl_wanted_file(&u), "big");
+    assert_string_equal(hdl_wanted_file(&CTX, &u), "big");
     static const unsigned char jpeg[] = {0xFF, 0xD8, 0xFF, 0xDB, 0, 4, 0, 0, 0xFF, 0xD9};
     struct hdl_file f = {HDL_FILE_OK, jpeg, sizeof(jpeg)};
     assert_int_equal(hdl_decide(&CTX, &u, &f, &p), TL_OK);
@@ -245,7 +245,7 @@ static void test_handlers_group_chat(void **state)
                       "\"first_name\":\"B\"},\"text\":\"/start@tipline_bot\",\"entities\":[{"
                       "\"type\":\"bot_command\",\"offset\":0,\"length\":18}]}}";
     parse(cmd, &u);
-    assert_null(hdl_wanted_file(&u));
+    assert_null(hdl_wanted_file(&CTX, &u));
     assert_int_equal(hdl_decide(&CTX, &u, NULL, &p), TL_OK);
     assert_null(p.fx.report);
     assert_true(p.fx.chat_id == 0); /* a group is no reporter's reply path */
