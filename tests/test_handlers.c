@@ -6,12 +6,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <json-c/json.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/util.h"
 #include "handlers/hdl.h"
+#include "media/media.h"
+#include "test_media_fixtures.h"
 #include "support/testsupport.h"
 
 static const unsigned char SECRET[] = "0123456789abcdef0123456789abcdef";
@@ -167,6 +170,15 @@ static void test_handlers_location_sources(void **state)
     }
 }
 
+/* A clean JPEG, as Telegram serves a photo sent as a photo. */
+static unsigned char *clean_jpeg(uint32_t seed, size_t *len)
+{
+    unsigned char *rgb = fx_photo_rgb(160, 120, seed);
+    unsigned char *j = fx_jpeg_encode(rgb, 160, 120, 85, len);
+    free(rgb);
+    return j;
+}
+
 static void test_handlers_photo_kept_with_file_ids(void **state)
 {
     struct tg_update u;
@@ -176,8 +188,9 @@ static void test_handlers_photo_kept_with_file_ids(void **state)
                       "1280,\"height\":853}],\"caption\":\"smoke\""),
           &u);
     assert_string_equal(hdl_wanted_file(&CTX, &u), "big");
-    static const unsigned char jpeg[] = {0xFF, 0xD8, 0xFF, 0xDB, 0, 4, 0, 0, 0xFF, 0xD9};
-    struct hdl_file f = {HDL_FILE_OK, jpeg, sizeof(jpeg)};
+    size_t jlen;
+    unsigned char *jpeg = clean_jpeg(7, &jlen);
+    struct hdl_file f = {HDL_FILE_OK, jpeg, jlen};
     assert_int_equal(hdl_decide(&CTX, &u, &f, &p), TL_OK);
     const struct store_report_new *r = p.fx.report;
     assert_non_null(r);
@@ -185,9 +198,19 @@ static void test_handlers_photo_kept_with_file_ids(void **state)
     assert_int_equal(r->n_media, 1);
     assert_string_equal(r->media[0].tg_file_id, "big");
     assert_string_equal(r->media[0].tg_file_unique_id, "b1");
-    assert_int_equal(r->media[0].len, sizeof(jpeg));
-    assert_memory_equal(r->media[0].bytes, jpeg, sizeof(jpeg));
-    assert_int_equal(r->media[0].width, 1280);
+    assert_string_equal(r->media[0].mime, "image/jpeg");
+    assert_int_equal(r->media[0].width, 160);
+    assert_int_equal(r->media[0].has_phash, 1);
+    assert_int_equal(r->media[0].has_gps, 0);
+    assert_int_equal(r->has_point, 0);
+    /* the stored bytes are media/'s sanitized copy, not the buffer that came in */
+    assert_true(r->media[0].bytes != jpeg);
+    unsigned char *want = NULL;
+    size_t want_len = 0;
+    assert_int_equal(media_strip(jpeg, jlen, NULL, &want, &want_len, NULL, NULL), TL_OK);
+    assert_int_equal(r->media[0].len, want_len);
+    assert_memory_equal(r->media[0].bytes, want, want_len);
+    free(want);
     hdl_plan_release(&p);
 
     /* the download failed for good: the caption still becomes a report, flagged */
@@ -198,21 +221,108 @@ static void test_handlers_photo_kept_with_file_ids(void **state)
     assert_string_equal(p.fx.report->flags, "photo_missing");
     hdl_plan_release(&p);
     tg_update_release(&u);
+    free(jpeg);
 }
 
-static void test_handlers_document_not_stored(void **state)
+#define DOC_MSG(extra)                                                                             \
+    PRIVATE_MSG("\"document\":{\"file_id\":\"d\",\"file_unique_id\":\"d1\",\"file_name\":"        \
+                "\"IMG.JPG\",\"mime_type\":\"image/jpeg\",\"file_size\":1000}" extra)
+
+/* A photo sent as a file: its GPS becomes the point, everything else is stripped, and
+ * the stored bytes carry no position any more. */
+static void test_handlers_file_stripped_gps_kept_as_fact(void **state)
 {
     struct tg_update u;
     struct hdl_plan p;
-    parse(PRIVATE_MSG("\"document\":{\"file_id\":\"d\",\"file_unique_id\":\"d1\",\"file_name\":"
-                      "\"IMG.JPG\",\"mime_type\":\"image/jpeg\",\"file_size\":1000}"),
+    parse(DOC_MSG(""), &u);
+    assert_string_equal(hdl_wanted_file(&CTX, &u), "d");
+    size_t clen, dlen;
+    unsigned char *clean = clean_jpeg(9, &clen);
+    struct fx_exif x = {.lat = 49.98765,
+                        .lon = 36.23456,
+                        .hpe_cm = 500,
+                        .dto = "2026:11:20 14:05:09",
+                        .offset = "+02:00",
+                        .orientation = 1};
+    unsigned char *dirty = fx_jpeg_dirty(clean, clen, &x, 1, &dlen);
+    struct hdl_file f = {HDL_FILE_OK, dirty, dlen};
+    assert_int_equal(hdl_decide(&CTX, &u, &f, &p), TL_OK);
+    const struct store_report_new *r = p.fx.report;
+    assert_non_null(r);
+    assert_int_equal(r->has_point, 1);
+    assert_string_equal(r->point_source, "photo_exif");
+    assert_true(fabs(r->lat - 49.98765) < 1e-6 && fabs(r->lon - 36.23456) < 1e-6);
+    assert_true(fabs(r->accuracy_m - 5) < 1e-9);
+    assert_int_equal(r->n_media, 1);
+    assert_int_equal(r->media[0].has_gps, 1);
+    assert_string_equal(r->media[0].taken_local, "2026-11-20T14:05:09");
+    assert_int_equal(r->media[0].taken_offset_min, 120);
+    assert_true(r->media[0].len < dlen);
+    struct media_facts after;
+    assert_int_equal(media_facts_read(r->media[0].bytes, r->media[0].len, NULL, &after, NULL),
+                     TL_OK);
+    assert_int_equal(after.has_gps, 0);
+    assert_int_equal(after.has_time, 0);
+    assert_null(memmem(r->media[0].bytes, r->media[0].len, "Exif", 4));
+    char *text = param(&p, 0, "text");
+    assert_non_null(strstr(text, "cleaned"));
+    free(text);
+    hdl_plan_release(&p);
+    tg_update_release(&u);
+
+    /* shared location far from the photo's own: both kept, the report flagged */
+    parse(DOC_MSG(",\"location\":{\"latitude\":50.45,\"longitude\":30.52}"), &u);
+    assert_int_equal(hdl_decide(&CTX, &u, &f, &p), TL_OK);
+    r = p.fx.report;
+    assert_string_equal(r->point_source, "telegram_location");
+    assert_true(r->lat == 50.45);
+    assert_int_equal(r->media[0].has_gps, 1);
+    assert_string_equal(r->flags, "location_disagrees");
+    hdl_plan_release(&p);
+    tg_update_release(&u);
+    free(clean);
+    free(dirty);
+}
+
+static void test_handlers_file_refused_nothing_stored(void **state)
+{
+    /* an ISO-BMFF HEIC header: recognised, refused, with the reason in the reply */
+    static const unsigned char heic[] = {0,   0,   0,   24,  'f', 't', 'y', 'p',
+                                         'h', 'e', 'i', 'c', 0,   0,   0,   0,
+                                         'm', 'i', 'f', '1', 'h', 'e', 'i', 'c'};
+    static const unsigned char junk[] = {0xFF, 0xD8, 0xFF, 0xE1, 0x00};
+    static const struct {
+        const unsigned char *b;
+        size_t n;
+        const char *why;
+    } cases[] = {{heic, sizeof(heic), "HEIC"}, {junk, sizeof(junk), "damaged"}};
+    for (size_t i = 0; i < 2; i++) {
+        struct tg_update u;
+        struct hdl_plan p;
+        parse(DOC_MSG(""), &u);
+        struct hdl_file f = {HDL_FILE_OK, cases[i].b, cases[i].n};
+        assert_int_equal(hdl_decide(&CTX, &u, &f, &p), TL_OK);
+        assert_null(p.fx.report);
+        assert_null(p.media_bytes);
+        assert_int_equal(p.fx.n_outbox, 1);
+        char *text = param(&p, 0, "text");
+        assert_non_null(strstr(text, "as a photo"));
+        assert_non_null(strstr(text, cases[i].why));
+        free(text);
+        hdl_plan_release(&p);
+        tg_update_release(&u);
+    }
+    /* Telegram says the file is over the limit: not fetched, the reporter is told */
+    struct tg_update u;
+    struct hdl_plan p;
+    parse(PRIVATE_MSG("\"document\":{\"file_id\":\"d\",\"file_unique_id\":\"d1\","
+                      "\"file_size\":99999999}"),
           &u);
+    assert_null(hdl_wanted_file(&CTX, &u));
     assert_int_equal(hdl_decide(&CTX, &u, NULL, &p), TL_OK);
     assert_null(p.fx.report);
-    assert_int_equal(p.fx.n_outbox, 1);
     char *text = param(&p, 0, "text");
-    assert_non_null(strstr(text, "as a photo"));
-    assert_non_null(strstr(text, "hidden data"));
+    assert_non_null(strstr(text, "too large"));
     free(text);
     hdl_plan_release(&p);
     tg_update_release(&u);
@@ -361,7 +471,8 @@ int main(void)
         cmocka_unit_test(test_handlers_text_becomes_report),
         cmocka_unit_test(test_handlers_location_sources),
         cmocka_unit_test(test_handlers_photo_kept_with_file_ids),
-        cmocka_unit_test(test_handlers_document_not_stored),
+        cmocka_unit_test(test_handlers_file_stripped_gps_kept_as_fact),
+        cmocka_unit_test(test_handlers_file_refused_nothing_stored),
         cmocka_unit_test(test_handlers_commands),
         cmocka_unit_test(test_handlers_group_chat),
         cmocka_unit_test(test_handlers_callback_answered),
