@@ -1,0 +1,498 @@
+/* storage/store_intake.c - the inbox (poller batches with the offset), per-chat
+ * claims for workers, and store_apply: a handler's effects in one statement. */
+#include "store_int.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/banned.h"
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static long u_escape(const char *p)
+{
+    if (p[0] != '\\' || p[1] != 'u')
+        return -1;
+    long v = 0;
+    for (int i = 2; i < 6; i++) {
+        int h = hexval(p[i]);
+        if (h < 0)
+            return -1;
+        v = v * 16 + h;
+    }
+    return v;
+}
+
+/* jsonb refuses \u0000 and unpaired UTF-16 surrogates, which valid JSON may carry
+ * (a user can type them). One such update must not stop the whole intake, so they
+ * become U+FFFD: same length, so it is done on a copy in place. Returns a new
+ * string when something changed (free()), NULL when json is fine as it is. */
+static char *json_for_jsonb(const char *json, int *err)
+{
+    char *copy = NULL;
+    *err = TL_OK;
+    for (size_t i = 0; json[i]; i++) {
+        if (json[i] != '\\')
+            continue;
+        if (!json[i + 1])
+            break;
+        long cp = u_escape(json + i);
+        if (cp < 0) {
+            i++; /* a two-character escape such as \" or \\ */
+            continue;
+        }
+        int bad = 0;
+        if (cp == 0 || (cp >= 0xDC00 && cp <= 0xDFFF)) {
+            bad = 1;
+        } else if (cp >= 0xD800 && cp <= 0xDBFF) {
+            long lo = u_escape(json + i + 6);
+            if (lo >= 0xDC00 && lo <= 0xDFFF)
+                i += 6; /* a proper pair: skip the low half too */
+            else
+                bad = 1;
+        }
+        if (bad) {
+            if (!copy && !(copy = tl_strdup(json))) {
+                *err = TL_ENOMEM;
+                return NULL;
+            }
+            memcpy(copy + i, "\\ufffd", 6);
+        }
+        i += 5;
+    }
+    return copy;
+}
+
+int store_inbox_put(struct store *s, const struct store_inbox_row *rows, size_t n,
+                    long long new_offset, size_t *inserted, struct tl_errinfo *ei)
+{
+    struct st_arr ids, keys, docs;
+    char ob[32];
+    PGresult *r = NULL;
+    if (inserted)
+        *inserted = 0;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    st_arr_init(&ids);
+    st_arr_init(&keys);
+    st_arr_init(&docs);
+    for (size_t i = 0; i < n; i++) {
+        if (!rows[i].json) {
+            rc = tl_errf(ei, TL_EINVAL, "inbox row %zu has no json", i);
+            goto out;
+        }
+        int err;
+        char *fixed = json_for_jsonb(rows[i].json, &err);
+        if (err) {
+            rc = err;
+            goto out;
+        }
+        if (fixed)
+            log_warn("inbox payload had characters jsonb refuses, replaced update_id=%lld",
+                     rows[i].update_id);
+        st_arr_ll(&ids, rows[i].update_id);
+        st_arr_ll(&keys, rows[i].chat_key);
+        st_arr_str(&docs, fixed ? fixed : rows[i].json);
+        free(fixed);
+    }
+    const char *v[4] = {st_arr_end(&ids), st_arr_end(&keys), st_arr_end(&docs),
+                        st_ll(ob, new_offset)};
+    if (!v[0] || !v[1] || !v[2]) {
+        rc = TL_ENOMEM;
+        goto out;
+    }
+    /* One statement is one transaction and one round trip: the rows and the offset
+     * commit together, and the offset never goes backwards. */
+    rc =
+        st_exec(s,
+                "WITH ins AS (INSERT INTO inbox (update_id, chat_key, payload)"
+                "   SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::jsonb[])"
+                "   ON CONFLICT (update_id) DO NOTHING RETURNING 1),"
+                " off AS (UPDATE bot_state SET update_offset = GREATEST(update_offset, $4::bigint),"
+                "   updated_at = now() RETURNING update_offset)"
+                " SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM off)",
+                4, v, &r, ei);
+    if (rc)
+        goto out;
+    if (st_getll(r, 0, 1) != 1) {
+        rc = tl_errf(ei, TL_ESCHEMA, "bot_state must hold exactly one row");
+        goto out;
+    }
+    if (inserted)
+        *inserted = (size_t)st_getll(r, 0, 0);
+out:
+    PQclear(r);
+    st_arr_release(&ids);
+    st_arr_release(&keys);
+    st_arr_release(&docs);
+    return rc;
+}
+
+/* ---- per-chat claims ----
+ *
+ * A worker holds a chat through a SESSION-level advisory lock on the chat key, not a
+ * transaction-level one: while it holds the chat it reads the pending updates and runs
+ * one store_apply transaction per update, and the chat must stay held across all of
+ * those commits, or a second worker could take the chat between two updates and
+ * handle a later update before an earlier one. */
+
+#define CLAIM_BATCH "16"
+
+/* A literal of the keys not to pick: those held here and those found locked. */
+static const char *tried_literal(struct st_arr *a, const long long *keys, size_t n)
+{
+    st_arr_init(a);
+    for (size_t i = 0; i < n; i++)
+        st_arr_ll(a, keys[i]);
+    return st_arr_end(a);
+}
+
+int store_chat_claim(struct store *s, long long *chat_key, int *got, struct tl_errinfo *ei)
+{
+    PGresult *r = NULL, *lr = NULL;
+    long long *tried = NULL;
+    size_t n_tried = 0;
+    char kb[32];
+    *got = 0;
+    *chat_key = 0;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    /* Chats this session holds already are not candidates (advisory locks stack). */
+    tried = malloc((s->n_held + 1) * sizeof(*tried));
+    if (!tried)
+        return TL_ENOMEM;
+    for (size_t i = 0; i < s->n_held; i++)
+        tried[n_tried++] = s->held[i];
+    for (;;) {
+        struct st_arr t;
+        const char *v[1] = {tried_literal(&t, tried, n_tried)};
+        if (!v[0]) {
+            st_arr_release(&t);
+            rc = TL_ENOMEM;
+            goto out;
+        }
+        /* The chats whose oldest pending update is oldest, a few at a time. */
+        rc = st_exec(s,
+                     "SELECT chat_key FROM inbox WHERE processed_at IS NULL"
+                     " AND chat_key <> ALL ($1::bigint[])"
+                     " GROUP BY chat_key ORDER BY min(update_id) LIMIT " CLAIM_BATCH,
+                     1, v, &r, ei);
+        st_arr_release(&t);
+        if (rc)
+            goto out;
+        int nr = PQntuples(r);
+        if (nr == 0)
+            goto out;
+        long long *more = realloc(tried, (n_tried + (size_t)nr) * sizeof(*tried));
+        if (!more) {
+            rc = TL_ENOMEM;
+            goto out;
+        }
+        tried = more;
+        for (int i = 0; i < nr; i++) {
+            long long key = st_getll(r, i, 0);
+            const char *lv[1] = {st_ll(kb, key)};
+            rc = st_exec(s, "SELECT pg_try_advisory_lock($1::bigint)", 1, lv, &lr, ei);
+            if (rc)
+                goto out;
+            int ok = PQgetvalue(lr, 0, 0)[0] == 't';
+            PQclear(lr);
+            lr = NULL;
+            if (ok) {
+                rc = st_held_add(s, key);
+                if (rc) {
+                    (void)st_exec(s, "SELECT pg_advisory_unlock($1::bigint)", 1, lv, NULL, NULL);
+                    goto out;
+                }
+                *chat_key = key;
+                *got = 1;
+                goto out;
+            }
+            tried[n_tried++] = key; /* another worker has it */
+        }
+        PQclear(r);
+        r = NULL;
+    }
+out:
+    PQclear(r);
+    PQclear(lr);
+    free(tried);
+    return rc;
+}
+
+int store_chat_release(struct store *s, long long chat_key, struct tl_errinfo *ei)
+{
+    char kb[32];
+    const char *v[1] = {st_ll(kb, chat_key)};
+    PGresult *r = NULL;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    if (!st_held_has(s, chat_key))
+        return TL_OK; /* never taken here, or lost with a connection that was reset */
+    rc = st_exec(s, "SELECT pg_advisory_unlock($1::bigint)", 1, v, &r, ei);
+    if (rc)
+        return rc;
+    st_held_del(s, chat_key);
+    if (PQgetvalue(r, 0, 0)[0] != 't')
+        log_warn("chat lock was not held at release");
+    PQclear(r);
+    return TL_OK;
+}
+
+int store_inbox_pending(struct store *s, long long chat_key, size_t max, struct store_update **out,
+                        size_t *n, struct tl_errinfo *ei)
+{
+    char kb[32], mb[32];
+    const char *v[2] = {st_ll(kb, chat_key), st_ll(mb, (long long)max)};
+    PGresult *r = NULL;
+    struct store_update *u = NULL;
+    size_t k = 0;
+    *out = NULL;
+    *n = 0;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    rc = st_exec(s,
+                 "SELECT update_id, payload::text FROM inbox"
+                 " WHERE chat_key = $1::bigint AND processed_at IS NULL"
+                 " ORDER BY update_id LIMIT $2::bigint",
+                 2, v, &r, ei);
+    if (rc)
+        return rc;
+    int nr = PQntuples(r);
+    if (nr > 0) {
+        u = calloc((size_t)nr, sizeof(*u));
+        if (!u) {
+            rc = TL_ENOMEM;
+            goto out;
+        }
+        for (k = 0; k < (size_t)nr; k++) {
+            u[k].update_id = st_getll(r, (int)k, 0);
+            u[k].json = tl_strdup(PQgetvalue(r, (int)k, 1));
+            if (!u[k].json) {
+                rc = TL_ENOMEM;
+                goto out;
+            }
+        }
+    }
+    *out = u;
+    *n = k;
+    u = NULL;
+out:
+    store_updates_free(u, k);
+    PQclear(r);
+    return rc;
+}
+
+void store_updates_free(struct store_update *u, size_t n)
+{
+    if (!u)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(u[i].json);
+    free(u);
+}
+
+/* ---- store_apply ---- */
+
+/* One statement with data-modifying CTEs: one round trip, one implicit transaction.
+ * inb locks the inbox row FOR UPDATE only while it is unprocessed; every write hangs
+ * off `go`, which is empty for an update that was processed already, so a
+ * redelivered or re-run update writes nothing. update_id 0 means no inbox row. The
+ * foreign keys (reports/chats -> reporters) are checked at the end of the statement,
+ * after the reporters upsert. */
+static const char apply_sql[] =
+    "WITH inb AS (SELECT update_id FROM inbox"
+    "   WHERE update_id = $1::bigint AND processed_at IS NULL FOR UPDATE),"
+    " go AS (SELECT true AS ok WHERE $1::bigint = 0 OR EXISTS (SELECT 1 FROM inb)),"
+    " rp AS (INSERT INTO reporters AS r (pseudonym, n_reports)"
+    "   SELECT v.p, sum(v.k)::int FROM go,"
+    "     (VALUES ($3::text, 0), ($8::text, CASE WHEN $6::boolean THEN 1 ELSE 0 END)) AS v(p, k)"
+    "   WHERE v.p IS NOT NULL GROUP BY v.p"
+    "   ON CONFLICT (pseudonym) DO UPDATE SET last_seen = now(),"
+    "     n_reports = r.n_reports + excluded.n_reports),"
+    " ch AS (INSERT INTO chats AS c (chat_id, reporter, lang, blocked)"
+    "   SELECT $2::bigint, $3::text, $4::text, $5::int = 1 FROM go WHERE $2::bigint <> 0"
+    "   ON CONFLICT (chat_id) DO UPDATE SET reporter = COALESCE(excluded.reporter, c.reporter),"
+    "     lang = COALESCE(excluded.lang, c.lang),"
+    "     blocked = CASE WHEN $5::int < 0 THEN c.blocked ELSE excluded.blocked END,"
+    "     last_seen = now()),"
+    " rep AS (INSERT INTO reports (public_ref, reporter, category, text, point, point_source,"
+    "     accuracy_m, bearing, observed_at, sent_at, forwarded, media_group_id, priority, flags)"
+    "   SELECT $7::text, $8::text, $9::text, $10::text,"
+    "     CASE WHEN $11::float8 IS NOT NULL"
+    "       THEN ST_SetSRID(ST_MakePoint($12::float8, $11::float8), 4326)::geography END,"
+    "     $13::text, $14::float8, $15::float8, to_timestamp($16::float8),"
+    "     to_timestamp($17::float8), $18::boolean, $19::text, $20::int,"
+    "     COALESCE(string_to_array($21::text, ','), '{}')"
+    "   FROM go WHERE $6::boolean RETURNING id),"
+    " med AS (INSERT INTO media (report_id, kind, tg_file_id, tg_file_unique_id, mime, bytes,"
+    "     size, width, height, phash, sha256)"
+    "   SELECT rep.id, m.* FROM rep, unnest($22::text[], $23::text[], $24::text[], $25::text[],"
+    "     $26::bytea[], $27::bigint[], $28::int[], $29::int[], $30::bigint[], $31::text[]) AS m),"
+    " outb AS (INSERT INTO outbox (chat_id, method, params)"
+    "   SELECT o.* FROM go, unnest($32::bigint[], $33::text[], $34::jsonb[]) AS o),"
+    " done AS (UPDATE inbox SET processed_at = now() FROM inb"
+    "   WHERE inbox.update_id = inb.update_id RETURNING 1)"
+    " SELECT (SELECT count(*) FROM go), (SELECT id FROM rep),"
+    "   EXISTS (SELECT 1 FROM inbox WHERE update_id = $1::bigint)";
+
+#define APPLY_NPARAMS 34
+
+static int sha256_hex(const unsigned char *p, size_t n, char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (!EVP_Digest(p, n, md, &len, EVP_sha256(), NULL) || len != 32)
+        return TL_EIO;
+    tl_hex(md, 32, out);
+    return TL_OK;
+}
+
+int store_apply(struct store *s, const struct store_effects *fx, long long *report_id,
+                struct tl_errinfo *ei)
+{
+    const struct store_report_new *rp = fx->report;
+    struct tl_errinfo local;
+    const char *v[APPLY_NPARAMS] = {0};
+    char nb[20][32];
+    struct st_arr ma[10], oa[3];
+    PGresult *r = NULL;
+    int rc;
+    if (report_id)
+        *report_id = 0;
+    if (!ei) /* the SQLSTATE decides between TL_ECONFLICT and TL_EDB */
+        ei = &local;
+    tl_errinfo_clear(ei);
+    for (int i = 0; i < 10; i++)
+        st_arr_init(&ma[i]);
+    for (int i = 0; i < 3; i++)
+        st_arr_init(&oa[i]);
+    if (rp && (!rp->public_ref || !rp->reporter)) {
+        rc = tl_errf(ei, TL_EINVAL, "a report needs public_ref and reporter");
+        goto out;
+    }
+    if (rp && rp->has_point &&
+        (!rp->point_source || rp->lat < -90 || rp->lat > 90 || rp->lon < -180 || rp->lon > 180)) {
+        rc = tl_errf(ei, TL_EINVAL, "a report point needs a source and a valid lat/lon");
+        goto out;
+    }
+    rc = st_ready(s, ei);
+    if (rc)
+        goto out;
+    v[0] = st_ll(nb[0], fx->update_id);
+    v[1] = st_ll(nb[1], fx->chat_id);
+    v[2] = fx->pseudonym;
+    v[3] = fx->lang;
+    v[4] = st_ll(nb[2], fx->set_blocked < 0 ? -1 : fx->set_blocked ? 1 : 0);
+    v[5] = rp ? "true" : "false";
+    if (rp) {
+        v[6] = rp->public_ref;
+        v[7] = rp->reporter;
+        v[8] = rp->category;
+        v[9] = rp->text;
+        if (rp->has_point) {
+            v[10] = st_dbl(nb[3], rp->lat);
+            v[11] = st_dbl(nb[4], rp->lon);
+            v[12] = rp->point_source;
+        }
+        v[13] = rp->accuracy_m > 0 ? st_dbl(nb[5], rp->accuracy_m) : NULL;
+        v[14] = rp->has_bearing ? st_dbl(nb[6], rp->bearing) : NULL;
+        v[15] = rp->observed_at > 0 ? st_dbl(nb[7], rp->observed_at) : NULL;
+        v[16] = rp->sent_at > 0 ? st_dbl(nb[8], rp->sent_at) : NULL;
+        v[17] = rp->forwarded ? "true" : "false";
+        v[18] = rp->media_group_id;
+        v[19] = st_ll(nb[9], rp->priority);
+        v[20] = rp->flags && *rp->flags ? rp->flags : NULL;
+        for (size_t i = 0; i < rp->n_media; i++) {
+            const struct store_media_new *m = &rp->media[i];
+            char sha[65];
+            if (!m->kind || (!m->bytes && m->len)) {
+                rc = tl_errf(ei, TL_EINVAL, "media %zu needs a kind and its bytes", i);
+                goto out;
+            }
+            rc = sha256_hex(m->bytes ? m->bytes : (const unsigned char *)"", m->len, sha);
+            if (rc)
+                goto out;
+            st_arr_str(&ma[0], m->kind);
+            st_arr_str(&ma[1], m->tg_file_id);
+            st_arr_str(&ma[2], m->tg_file_unique_id);
+            st_arr_str(&ma[3], m->mime);
+            if (m->bytes)
+                st_arr_bytea(&ma[4], m->bytes, m->len);
+            else
+                st_arr_str(&ma[4], NULL);
+            st_arr_ll(&ma[5], (long long)m->len);
+            if (m->width > 0)
+                st_arr_ll(&ma[6], m->width);
+            else
+                st_arr_str(&ma[6], NULL);
+            if (m->height > 0)
+                st_arr_ll(&ma[7], m->height);
+            else
+                st_arr_str(&ma[7], NULL);
+            if (m->has_phash)
+                st_arr_ll(&ma[8], (long long)m->phash); /* the 64 bits as a signed bigint */
+            else
+                st_arr_str(&ma[8], NULL);
+            st_arr_str(&ma[9], sha);
+        }
+    }
+    for (int i = 0; i < 10; i++)
+        if (!(v[21 + i] = st_arr_end(&ma[i]))) {
+            rc = TL_ENOMEM;
+            goto out;
+        }
+    for (size_t i = 0; i < fx->n_outbox; i++) {
+        const struct store_outbox_new *o = &fx->outbox[i];
+        if (!o->method || !o->params_json || !o->chat_id) {
+            rc = tl_errf(ei, TL_EINVAL, "outbox row %zu needs chat_id, method and params", i);
+            goto out;
+        }
+        st_arr_ll(&oa[0], o->chat_id);
+        st_arr_str(&oa[1], o->method);
+        st_arr_str(&oa[2], o->params_json);
+    }
+    for (int i = 0; i < 3; i++)
+        if (!(v[31 + i] = st_arr_end(&oa[i]))) {
+            rc = TL_ENOMEM;
+            goto out;
+        }
+    rc = st_exec(s, apply_sql, APPLY_NPARAMS, v, &r, ei);
+    if (rc == TL_EDB && strcmp(ei->sqlstate, "23505") == 0 &&
+        strstr(ei->msg, "reports_public_ref_key")) {
+        /* The statement failed as a whole: nothing was written. */
+        rc = TL_ECONFLICT;
+        goto out;
+    }
+    if (rc)
+        goto out;
+    if (st_getll(r, 0, 0) == 0 && PQgetvalue(r, 0, 2)[0] != 't') {
+        rc = tl_errf(ei, TL_ENOTFOUND, "no inbox row for update_id %lld", fx->update_id);
+        goto out;
+    }
+    if (report_id)
+        *report_id = st_getll(r, 0, 1);
+out:
+    PQclear(r);
+    for (int i = 0; i < 10; i++)
+        st_arr_release(&ma[i]);
+    for (int i = 0; i < 3; i++)
+        st_arr_release(&oa[i]);
+    return rc;
+}
