@@ -260,7 +260,8 @@ int cmd_demo(int argc, char **argv, struct cli_ctx *ctx)
 out:
     if (rt) {
         stop = 1;
-        (void)hdl_runtime_join(rt, NULL);
+        if (hdl_runtime_join(rt, NULL) != TL_OK)
+            log_warn("demo runtime ended with an error");
     }
     fakebot_stop(fb);
     store_free(s);

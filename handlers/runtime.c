@@ -146,7 +146,6 @@ static void *poller_main(void *arg)
         set_fatal(rt, TL_ENOMEM, NULL);
         goto out;
     }
-    log_info("poller started offset=%lld", offset);
     struct poll_ctx pc = {rt, s};
     struct tg_poll_sink sink = {&pc, poll_store_batch};
     struct tg_poller_opts po = {

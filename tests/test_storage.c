@@ -491,9 +491,22 @@ static const unsigned char photo1[] = {0xff, 0xd8, 0xff, 0xdb, 0x00, 0x43, 0x00,
 static const unsigned char photo2[] = "abc";
 
 static struct store_media_new media2[2] = {
-    {"photo", "FILEID1", "UNIQ1", "image/jpeg", photo1, sizeof(photo1), 640, 480, 1,
-     0xfedcba9876543210ull},
-    {"photo", "FILEID\"2", "UNIQ2", "image/jpeg", photo2, 3, 0, 0, 0, 0},
+    {.kind = "photo",
+     .tg_file_id = "FILEID1",
+     .tg_file_unique_id = "UNIQ1",
+     .mime = "image/jpeg",
+     .bytes = photo1,
+     .len = sizeof(photo1),
+     .width = 640,
+     .height = 480,
+     .has_phash = 1,
+     .phash = 0xfedcba9876543210ull},
+    {.kind = "photo",
+     .tg_file_id = "FILEID\"2",
+     .tg_file_unique_id = "UNIQ2",
+     .mime = "image/jpeg",
+     .bytes = photo2,
+     .len = 3},
 };
 
 static struct store_outbox_new out2[2] = {
