@@ -36,6 +36,7 @@ static int teardown(void **state)
     if (g_rt && hdl_runtime_join(g_rt, NULL) != TL_OK)
         fprintf(stderr, "teardown: the runtime ended with an error\n");
     g_rt = NULL;
+    log_set_stream(NULL);
     if (g_child > 0) {
         kill(g_child, SIGKILL);
         waitpid(g_child, NULL, 0);
