@@ -697,6 +697,16 @@ static void handle(struct fakebot *fb, struct MHD_Connection *conn, const char *
     json_object_put(params);
 }
 
+static ssize_t cut_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    static const char part[] = "{\"ok\":true,\"res";
+    if (pos > 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    size_t n = sizeof(part) - 1 < max ? sizeof(part) - 1 : max;
+    memcpy(buf, part, n);
+    return (ssize_t)n;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -723,8 +733,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     else
         handle(fb, conn, url, req, &r);
     if (r.drop) {
+        /* Headers promise a body, a few bytes go out, then the connection is cut:
+         * the client sees a transfer that died mid-way (curl would silently retry a
+         * request that got no answer at all on a reused connection). */
         free(r.body);
-        return MHD_NO;
+        struct MHD_Response *cut =
+            MHD_create_response_from_callback(4096, 64, cut_reader, NULL, NULL);
+        if (!cut)
+            return MHD_NO;
+        MHD_add_response_header(cut, "Content-Type", "application/json");
+        enum MHD_Result cr = MHD_queue_response(conn, MHD_HTTP_OK, cut);
+        MHD_destroy_response(cut);
+        return cr;
     }
     if (!r.body)
         return MHD_NO;

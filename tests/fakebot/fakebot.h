@@ -50,7 +50,7 @@ enum fakebot_fault {
     FB_500,      /* 500 with the envelope {"ok":false,"error_code":500,...} */
     FB_BAD_JSON, /* 200 with a truncated JSON body */
     FB_SLOW,     /* waits arg ms, then answers normally */
-    FB_DROP,     /* closes the connection without an answer */
+    FB_DROP,     /* cuts the connection mid-answer (a partial body, then close) */
     FB_401,      /* Unauthorized */
     FB_403,      /* Forbidden: bot was blocked by the user */
     FB_409,      /* Conflict: terminated by other getUpdates request */
