@@ -17,8 +17,8 @@
 struct tg_client {
     CURL *h;
     struct curl_slist *json_headers;
-    char *base;  /* without trailing '/' */
-    char *token; /* never logged */
+    char *base;      /* without trailing '/' */
+    char *token;     /* never logged */
     char *token_enc; /* the token with ':' written %3A, also masked */
     long connect_timeout_ms;
     long timeout_ms;
@@ -258,12 +258,13 @@ static int parse_envelope(struct tg_client *c, const struct tl_buf *body, long h
         root = json_tokener_parse_ex(tok, (const char *)body->data, (int)body->len);
     json_tokener_free(tok);
     if (!root || !json_object_is_type(root, json_type_object) ||
-        !json_object_object_get_ex(root, "ok", &ok) || !json_object_is_type(ok, json_type_boolean)) {
+        !json_object_object_get_ex(root, "ok", &ok) ||
+        !json_object_is_type(ok, json_type_boolean)) {
         if (http >= 300 || http == 0)
             rc = tl_errf(ei, TL_EHTTP, "HTTP %ld without a Bot API envelope", http);
         else
-            rc = tl_errf(ei, TL_EPARSE, "response is not a Bot API envelope (%zu bytes)",
-                         body->len);
+            rc =
+                tl_errf(ei, TL_EPARSE, "response is not a Bot API envelope (%zu bytes)", body->len);
         goto out;
     }
     if (json_object_get_boolean(ok)) {
@@ -320,15 +321,15 @@ out:
     return rc;
 }
 
-static int call_ex(struct tg_client *c, const char *method, const char *params_json,
-                   long extra_ms, struct json_object **result, struct tl_errinfo *ei)
+static int call_ex(struct tg_client *c, const char *method, const char *params_json, long extra_ms,
+                   struct json_object **result, struct tl_errinfo *ei)
 {
     if (result)
         *result = NULL;
     tl_errinfo_clear(ei);
-    if (!method || !*method || strspn(method, "abcdefghijklmnopqrstuvwxyz"
-                                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") !=
-                                   strlen(method))
+    if (!method || !*method ||
+        strspn(method, "abcdefghijklmnopqrstuvwxyz"
+                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != strlen(method))
         return tl_errf(ei, TL_EINVAL, "bad method name");
     char *url = tl_asprintf("%s/bot%s/%s", c->base, c->token, method);
     if (!url)
@@ -446,8 +447,7 @@ int tg_get_updates(struct tg_client *c, long long offset, int timeout_s, int lim
 }
 
 int tg_send_message(struct tg_client *c, long long chat_id, const char *text,
-                    const char *reply_markup_json, long long *message_id_out,
-                    struct tl_errinfo *ei)
+                    const char *reply_markup_json, long long *message_id_out, struct tl_errinfo *ei)
 {
     if (message_id_out)
         *message_id_out = 0;

@@ -22,7 +22,8 @@ static long long next_offset(struct json_object *arr, size_t *n_bad)
     for (size_t i = 0; i < n; i++) {
         struct json_object *u = json_object_array_get_idx(arr, i), *v;
         if (json_object_is_type(u, json_type_object) &&
-            json_object_object_get_ex(u, "update_id", &v) && json_object_is_type(v, json_type_int)) {
+            json_object_object_get_ex(u, "update_id", &v) &&
+            json_object_is_type(v, json_type_int)) {
             long long id = json_object_get_int64(v);
             if (id >= best)
                 best = id + 1;

@@ -305,9 +305,8 @@ static void test_bot_tg_call_passes_params_verbatim(void **state)
     assert_int_equal(tg_call(f->c, "editMessageText", params, &res, NULL), TL_OK);
     assert_true(json_object_object_get_ex(res, "edit_date", &v));
     json_object_put(res);
-    assert_int_equal(tg_call(f->c, "deleteMessage", "{\"chat_id\":77,\"message_id\":5}", &res,
-                             NULL),
-                     TL_OK);
+    assert_int_equal(
+        tg_call(f->c, "deleteMessage", "{\"chat_id\":77,\"message_id\":5}", &res, NULL), TL_OK);
     assert_true(json_object_get_boolean(res));
     json_object_put(res);
     assert_calls(f->fb, "editMessageText",
@@ -332,8 +331,7 @@ static void test_bot_get_file_and_download(void **state)
     assert_int_equal(tg_get_file(f->c, "AgAC1", &path, &size, &ei), TL_OK);
     assert_string_equal(path, "photos/AgAC1.jpg");
     assert_int_equal(size, 5000);
-    assert_calls(f->fb, "getFile",
-                 "[{\"method\":\"getFile\",\"params\":{\"file_id\":\"AgAC1\"}}]");
+    assert_calls(f->fb, "getFile", "[{\"method\":\"getFile\",\"params\":{\"file_id\":\"AgAC1\"}}]");
     unsigned char *buf = NULL;
     size_t len = 0;
     assert_int_equal(tg_download_file(f->c, path, 10000, &buf, &len, &ei), TL_OK);
@@ -487,13 +485,13 @@ struct mem_sink {
     struct fakebot *fb;
     long long *ids;
     size_t n_ids, cap;
-    int fail_next;    /* this many store_batch calls fail */
-    int failed;       /* calls that failed */
-    int batches;      /* committed batches */
-    int early_ack;    /* an update was already acknowledged when it was stored */
-    int bad_offset;   /* new_offset was not max(update_id) + 1 */
+    int fail_next;  /* this many store_batch calls fail */
+    int failed;     /* calls that failed */
+    int batches;    /* committed batches */
+    int early_ack;  /* an update was already acknowledged when it was stored */
+    int bad_offset; /* new_offset was not max(update_id) + 1 */
     long long first_failed[8];
-    size_t target;    /* set *stop once this many ids are stored */
+    size_t target; /* set *stop once this many ids are stored */
     volatile sig_atomic_t *stop;
 };
 
@@ -875,8 +873,7 @@ static void test_bot_sender_outcomes(void **state)
     out_add(&s, 2, 66, "sendMessage", "{\"chat_id\":66,\"text\":\"b\"}", 0);
     out_add(&s, 3, 11, "sendMessage", "{\"chat_id\":11,\"text\":\"\"}", 0);
     out_add(&s, 4, 12, "answerCallbackQuery", "{\"callback_query_id\":\"cb1\"}", 0);
-    out_add(&s, 5, 12, "sendMessage", "{\"chat_id\":12,\"text\":\"c\",\"parse_mode\":\"HTML\"}",
-            0);
+    out_add(&s, 5, 12, "sendMessage", "{\"chat_id\":12,\"text\":\"c\",\"parse_mode\":\"HTML\"}", 0);
     assert_int_equal(run_sender(f->c, &s, 100), TL_OK);
     struct out_row *r = out_row(&s, 1);
     assert_int_equal(r->r.outcome, TG_SEND_RETRY);
@@ -999,8 +996,10 @@ static void test_bot_token_never_logged(void **state)
     capture_begin(&lf, &lbuf, &llen);
 
     /* connection refused, through the client and through the poller's retries */
-    struct tg_client_opts o = {.api_base = "http://127.0.0.1:1", .token = token,
-                               .connect_timeout_ms = 500, .timeout_ms = 500};
+    struct tg_client_opts o = {.api_base = "http://127.0.0.1:1",
+                               .token = token,
+                               .connect_timeout_ms = 500,
+                               .timeout_ms = 500};
     struct tg_client *c = NULL;
     assert_int_equal(tg_client_new(&o, &c), TL_OK);
     struct tl_errinfo ei;
@@ -1079,8 +1078,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bot_second_poller_gets_409, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_send_message_params, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_answer_callback_query_params, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bot_tg_call_passes_params_verbatim, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_bot_tg_call_passes_params_verbatim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_get_file_and_download, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_faults_map_to_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_slow_answer_times_out, setup, teardown),

@@ -277,8 +277,7 @@ static void test_bot_update_parse_shared_payloads(void **state)
                 sc->check(&u);
                 tg_update_release(&u);
                 /* the poller's path: from the parsed object */
-                assert_int_equal(tg_update_from_json(json_object_array_get_idx(res, k), &u),
-                                 TL_OK);
+                assert_int_equal(tg_update_from_json(json_object_array_get_idx(res, k), &u), TL_OK);
                 sc->check(&u);
                 tg_update_release(&u);
             }
@@ -496,10 +495,9 @@ static void test_bot_update_forward_flags(void **state)
         free(j);
     }
     struct tg_update u;
-    assert_int_equal(parse("{\"update_id\":41,\"message\":{\"message_id\":1," PRIV_CHAT
-                           ",\"text\":\"t\"}}",
-                           &u),
-                     TL_OK);
+    assert_int_equal(
+        parse("{\"update_id\":41,\"message\":{\"message_id\":1," PRIV_CHAT ",\"text\":\"t\"}}", &u),
+        TL_OK);
     assert_false(u.msg.forwarded);
     tg_update_release(&u);
 }

@@ -191,8 +191,7 @@ static char *url_decode(const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '+') {
             *w++ = ' ';
-        } else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-                   hexval(s[i + 2]) >= 0) {
+        } else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
             *w++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
             i += 2;
         } else {
@@ -259,8 +258,8 @@ static struct fb_count *count_slot(struct fakebot *fb, const char *method, int c
     for (size_t i = 0; i < fb->n_counts; i++)
         if (strcasecmp(fb->counts[i].method, method) == 0)
             return &fb->counts[i];
-    if (!create || grow((void **)&fb->counts, &fb->cap_counts, fb->n_counts + 1,
-                        sizeof(*fb->counts)))
+    if (!create ||
+        grow((void **)&fb->counts, &fb->cap_counts, fb->n_counts + 1, sizeof(*fb->counts)))
         return NULL;
     struct fb_count *c = &fb->counts[fb->n_counts];
     if (!(c->method = tl_strdup(method)))
@@ -521,16 +520,16 @@ static void dispatch(struct fakebot *fb, const char *method, struct json_object 
             reply_ok(r, json_object_new_boolean(1));
     } else if (strcasecmp(method, "answerCallbackQuery") == 0) {
         if (!p_str(p, "callback_query_id"))
-            reply_err(r, 400, "Bad Request: query is too old and response timeout expired or "
-                              "query ID is invalid",
+            reply_err(r, 400,
+                      "Bad Request: query is too old and response timeout expired or "
+                      "query ID is invalid",
                       NULL, 0);
         else
             reply_ok(r, json_object_new_boolean(1));
     } else if (strcasecmp(method, "getFile") == 0) {
         m_get_file(fb, p, r);
     } else if (strcasecmp(method, "setMyCommands") == 0 ||
-               strcasecmp(method, "deleteWebhook") == 0 ||
-               strcasecmp(method, "setWebhook") == 0) {
+               strcasecmp(method, "deleteWebhook") == 0 || strcasecmp(method, "setWebhook") == 0) {
         reply_ok(r, json_object_new_boolean(1));
     } else if (strcasecmp(method, "getWebhookInfo") == 0) {
         struct json_object *o = json_object_new_object();
@@ -672,8 +671,8 @@ static void handle(struct fakebot *fb, struct MHD_Connection *conn, const char *
                 parse_form(params, (const char *)req->body.data, req->body.len);
             } else {
                 json_object_put(params);
-                reply_err(r, 400, "Bad Request: unsupported Content-Type in the fake server",
-                          NULL, 0);
+                reply_err(r, 400, "Bad Request: unsupported Content-Type in the fake server", NULL,
+                          0);
                 return;
             }
         }
@@ -692,8 +691,7 @@ static void handle(struct fakebot *fb, struct MHD_Connection *conn, const char *
     }
     pthread_mutex_unlock(&fb->mu);
     if (!fb->quiet)
-        log_debug("fakebot call method=%s status=%u fault=%d", method, r->drop ? 0 : r->status,
-                  f);
+        log_debug("fakebot call method=%s status=%u fault=%d", method, r->drop ? 0 : r->status, f);
     json_object_put(params);
 }
 
@@ -708,9 +706,8 @@ static ssize_t cut_reader(void *cls, uint64_t pos, char *buf, size_t max)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct fakebot *fb = cls;
     struct fb_req *req = *con_cls;
@@ -807,8 +804,7 @@ int fakebot_start(const struct fakebot_opts *o, struct fakebot **out)
     sa.sin_family = AF_INET;
     sa.sin_port = htons(o ? o->port : 0);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_POLL;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
     fb->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, fb, MHD_OPTION_SOCK_ADDR,
                              (const struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
                              on_completed, fb, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
@@ -1073,9 +1069,8 @@ size_t fakebot_pending(struct fakebot *fb)
 void fakebot_set_blocked_chat(struct fakebot *fb, long long chat_id)
 {
     pthread_mutex_lock(&fb->mu);
-    if (!is_blocked(fb, chat_id) &&
-        grow((void **)&fb->blocked, &fb->cap_blocked, fb->n_blocked + 1, sizeof(*fb->blocked)) ==
-            TL_OK)
+    if (!is_blocked(fb, chat_id) && grow((void **)&fb->blocked, &fb->cap_blocked, fb->n_blocked + 1,
+                                         sizeof(*fb->blocked)) == TL_OK)
         fb->blocked[fb->n_blocked++] = chat_id;
     pthread_mutex_unlock(&fb->mu);
 }

@@ -16,8 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tg_update_release(&u);
     if (rc == TL_OK && size < 65536) {
         json_tokener *tok = json_tokener_new_ex(32);
-        struct json_object *o = tok ? json_tokener_parse_ex(tok, (const char *)data, (int)size)
-                                    : NULL;
+        struct json_object *o =
+            tok ? json_tokener_parse_ex(tok, (const char *)data, (int)size) : NULL;
         (void)tg_update_chat_key(o);
         /* the object path must agree with the bytes path */
         if (o && tg_update_from_json(o, &u) != TL_OK)
