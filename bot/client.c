@@ -13,6 +13,7 @@
 #include "common/banned.h"
 
 #define TG_DEFAULT_BASE "https://api.telegram.org"
+#define TG_DOWNLOAD_EXTRA_MS 60000L
 
 struct tg_client {
     CURL *h;
@@ -566,7 +567,8 @@ int tg_download_file(struct tg_client *c, const char *file_path, size_t max, uns
         return TL_ENOMEM;
     struct sink_buf sb;
     long http = 0;
-    int rc = perform(c, url, NULL, 0, max, &sb, &http, ei, "download");
+    /* a photo of up to 20 MB over a slow uplink needs longer than an API call */
+    int rc = perform(c, url, NULL, TG_DOWNLOAD_EXTRA_MS, max, &sb, &http, ei, "download");
     if (rc == TL_OK) {
         if (ei)
             ei->http_status = http;

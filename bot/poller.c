@@ -123,7 +123,7 @@ int tg_poller_run(struct tg_client *c, const struct tg_poller_opts *o, long long
             continue;
         }
         store_fails = 0;
-        log_info("poll ok updates=%zu offset=%lld", n, next);
+        log_debug("poll ok updates=%zu offset=%lld", n, next);
         offset = next;
     }
     rc = TL_ESTOP;

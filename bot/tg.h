@@ -58,7 +58,8 @@ int tg_get_file(struct tg_client *c, const char *file_id, char **file_path, long
                 struct tl_errinfo *ei) TL_WUR;
 
 /* Downloads <api_base>/file/bot<token>/<file_path>, at most max bytes (else TL_ETOOBIG,
- * checked against Content-Length first and while reading). *buf is new (free()). */
+ * checked against Content-Length first and while reading). *buf is new (free()).
+ * (Added note) Its total timeout is timeout_ms + 60 s. */
 int tg_download_file(struct tg_client *c, const char *file_path, size_t max, unsigned char **buf,
                      size_t *len, struct tl_errinfo *ei) TL_WUR;
 

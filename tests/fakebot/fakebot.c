@@ -271,10 +271,12 @@ static struct fb_count *count_slot(struct fakebot *fb, const char *method, int c
 
 static void record(struct fakebot *fb, const char *method, struct json_object *params)
 {
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "method", json_object_new_string(method));
-    json_object_object_add(o, "params", json_object_get(params));
-    json_object_array_add(fb->calls, o);
+    if (json_object_array_length(fb->calls) < FAKEBOT_MAX_RECORDED) {
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "method", json_object_new_string(method));
+        json_object_object_add(o, "params", json_object_get(params));
+        json_object_array_add(fb->calls, o);
+    }
     struct fb_count *c = count_slot(fb, method, 1);
     if (c)
         c->n++;

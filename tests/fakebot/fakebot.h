@@ -69,7 +69,9 @@ size_t fakebot_count(struct fakebot *fb, const char *method);
 
 /* A new string (free()): JSON array of {"method":..,"params":{..}} in arrival order,
  * only method's calls (NULL = all). Form and query params are recorded as strings,
- * JSON bodies as sent. NULL on allocation failure. */
+ * JSON bodies as sent. Only the first FAKEBOT_MAX_RECORDED calls are kept (a long
+ * demo stays bounded); counts stay exact. NULL on allocation failure. */
+#define FAKEBOT_MAX_RECORDED 100000
 char *fakebot_calls_json(struct fakebot *fb, const char *method);
 
 /* Forgets the recorded calls and counts. */
