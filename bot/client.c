@@ -505,6 +505,21 @@ int tg_answer_callback_query(struct tg_client *c, const char *callback_query_id,
     return call_obj(c, "answerCallbackQuery", p, 0, NULL, ei);
 }
 
+int tg_delete_message(struct tg_client *c, long long chat_id, long long message_id,
+                      struct tl_errinfo *ei)
+{
+    struct json_object *p = json_object_new_object();
+    if (!p)
+        return TL_ENOMEM;
+    int rc = add(p, "chat_id", json_object_new_int64(chat_id));
+    rc = rc ? rc : add(p, "message_id", json_object_new_int64(message_id));
+    if (rc) {
+        json_object_put(p);
+        return rc;
+    }
+    return call_obj(c, "deleteMessage", p, 0, NULL, ei);
+}
+
 int tg_get_file(struct tg_client *c, const char *file_id, char **file_path, long long *file_size,
                 struct tl_errinfo *ei)
 {

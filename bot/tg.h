@@ -53,6 +53,10 @@ int tg_send_message(struct tg_client *c, long long chat_id, const char *text,
 int tg_answer_callback_query(struct tg_client *c, const char *callback_query_id, const char *text,
                              struct tl_errinfo *ei) TL_WUR;
 
+/* Added: deleteMessage (e.g. the keyboard of a finished wizard step). */
+int tg_delete_message(struct tg_client *c, long long chat_id, long long message_id,
+                      struct tl_errinfo *ei) TL_WUR;
+
 /* getFile: *file_path is a new string (free()); *file_size -1 when not given. */
 int tg_get_file(struct tg_client *c, const char *file_id, char **file_path, long long *file_size,
                 struct tl_errinfo *ei) TL_WUR;
@@ -171,6 +175,10 @@ int tg_update_from_json(struct json_object *obj, struct tg_update *out) TL_WUR;
  * callback's message chat (else from id), my_chat_member chat; 0 when none.
  * Works on a parsed json object (the poller has one). */
 long long tg_update_chat_key(struct json_object *update);
+
+/* Added: the text of the message a callback_query's keyboard is attached to
+ * (callback_query.message.text, else its caption); borrowed from update, NULL if none. */
+const char *tg_update_callback_message_text(struct json_object *update);
 
 /* ---- poller ---- */
 

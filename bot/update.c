@@ -339,3 +339,10 @@ long long tg_update_chat_key(struct json_object *update)
         return get_ll(get_obj(o, "chat"), "id", NULL);
     return 0;
 }
+
+const char *tg_update_callback_message_text(struct json_object *update)
+{
+    struct json_object *m = get_obj(get_obj(update, "callback_query"), "message");
+    const char *t = get_str(m, "text");
+    return t ? t : get_str(m, "caption");
+}

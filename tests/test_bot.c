@@ -297,6 +297,35 @@ static void test_bot_answer_callback_query_params(void **state)
                  "{\"callback_query_id\":\"q2\"}}]");
 }
 
+static void test_bot_delete_message_params(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(tg_delete_message(f->c, -100777, 42, NULL), TL_OK);
+    assert_calls(f->fb, NULL,
+                 "[{\"method\":\"deleteMessage\",\"params\":{\"chat_id\":-100777,"
+                 "\"message_id\":42}}]");
+    fakebot_set_blocked_chat(f->fb, 9);
+    struct tl_errinfo ei;
+    assert_int_equal(tg_delete_message(f->c, 9, 1, &ei), TL_EFORBIDDEN);
+}
+
+static void test_bot_fakebot_honours_allowed_updates(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(fakebot_push_update(f->fb, "{\"channel_post\":{\"message_id\":1,\"chat\":"
+                                                "{\"id\":-1001,\"type\":\"channel\"}}}"),
+                     1);
+    assert_int_equal(fakebot_push_update(f->fb, "{\"message\":{\"message_id\":2,\"chat\":"
+                                                "{\"id\":5,\"type\":\"private\"}}}"),
+                     2);
+    struct json_object *arr = NULL;
+    assert_int_equal(tg_get_updates(f->c, 0, 0, 100, &arr, NULL), TL_OK);
+    assert_int_equal(json_object_array_length(arr), 1);
+    assert_int_equal(upd_id(arr, 0), 2);
+    json_object_put(arr);
+    assert_int_equal(fakebot_pending(f->fb), 1);
+}
+
 static void test_bot_tg_call_passes_params_verbatim(void **state)
 {
     struct fx *f = *state;
@@ -1078,6 +1107,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bot_second_poller_gets_409, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_send_message_params, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_answer_callback_query_params, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bot_delete_message_params, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bot_fakebot_honours_allowed_updates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_tg_call_passes_params_verbatim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_get_file_and_download, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_faults_map_to_errors, setup, teardown),

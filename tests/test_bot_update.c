@@ -258,6 +258,12 @@ static void test_bot_update_parse_shared_payloads(void **state)
         char *text = ts_read_file(path, NULL);
         print_message("fixture %s\n", sc->file);
         struct tg_update u;
+        if (sc->check == check_06) {
+            struct json_object *o = json_tokener_parse(text);
+            assert_string_equal(tg_update_callback_message_text(o),
+                                "Hello! Please choose an option:");
+            json_object_put(o);
+        }
         if (sc->shape == 0 || sc->shape == 1) {
             char *wrapped = sc->shape == 1 ? as_update(text) : NULL;
             assert_int_equal(parse(wrapped ? wrapped : text, &u), TL_OK);
@@ -518,6 +524,14 @@ static void test_bot_update_callback_and_member(void **state)
     assert_int_equal(u.cb.chat_id, 501);
     assert_int_equal(u.cb.message_id, 77);
     tg_update_release(&u);
+    struct json_object *cbo = json_tokener_parse(
+        "{\"update_id\":50,\"callback_query\":{\"id\":\"q\",\"message\":{\"message_id\":7,"
+        "\"caption\":\"photo caption\"}}}");
+    assert_string_equal(tg_update_callback_message_text(cbo), "photo caption");
+    json_object_put(cbo);
+    cbo = json_tokener_parse("{\"update_id\":50,\"message\":{\"text\":\"not a callback\"}}");
+    assert_null(tg_update_callback_message_text(cbo));
+    json_object_put(cbo);
     /* an inline-mode callback has no message: the chat key falls back to the user */
     assert_int_equal(parse("{\"update_id\":51,\"callback_query\":{\"id\":\"cbq2\",\"from\":"
                            "{\"id\":808},\"inline_message_id\":\"im\",\"chat_instance\":\"1\"}}",

@@ -26,6 +26,7 @@ struct fb_update {
     long long id;
     char *json;
     size_t len;
+    char kind[32]; /* "message", "callback_query", ...: for allowed_updates */
 };
 
 struct fb_fault {
@@ -335,7 +336,7 @@ static void acknowledge(struct fakebot *fb, long long offset)
     fb->n_upd -= drop;
 }
 
-static int insert_update(struct fakebot *fb, long long id, char *json, size_t len)
+static int insert_update(struct fakebot *fb, long long id, char *json, size_t len, const char *kind)
 {
     size_t pos = fb->n_upd;
     while (pos > 0 && fb->upd[pos - 1].id > id)
@@ -345,7 +346,8 @@ static int insert_update(struct fakebot *fb, long long id, char *json, size_t le
     if (grow((void **)&fb->upd, &fb->cap_upd, fb->n_upd + 1, sizeof(*fb->upd)))
         return TL_ENOMEM;
     memmove(fb->upd + pos + 1, fb->upd + pos, (fb->n_upd - pos) * sizeof(*fb->upd));
-    fb->upd[pos] = (struct fb_update){id, json, len};
+    fb->upd[pos] = (struct fb_update){.id = id, .json = json, .len = len};
+    tl_strlcpy(fb->upd[pos].kind, kind, sizeof(fb->upd[pos].kind));
     fb->n_upd++;
     if (id >= fb->next_id)
         fb->next_id = id + 1;
@@ -384,6 +386,36 @@ static struct json_object *message_obj(struct fakebot *fb, long long chat, long 
 
 /* ---- methods (mutex held) ---- */
 
+/* Like the real server, updates of a kind the poller did not ask for are never
+ * delivered: they leave the queue. An absent or empty list allows every kind. */
+static void filter_allowed(struct fakebot *fb, struct json_object *p)
+{
+    struct json_object *au = NULL, *parsed = NULL;
+    if (!json_object_object_get_ex(p, "allowed_updates", &au))
+        return;
+    if (json_object_is_type(au, json_type_string))
+        au = parsed = json_tokener_parse(json_object_get_string(au));
+    size_t na = json_object_is_type(au, json_type_array) ? json_object_array_length(au) : 0;
+    if (na == 0) {
+        json_object_put(parsed);
+        return;
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < fb->n_upd; i++) {
+        int ok = 0;
+        for (size_t k = 0; k < na && !ok; k++) {
+            const char *a = json_object_get_string(json_object_array_get_idx(au, k));
+            ok = a && strcmp(a, fb->upd[i].kind) == 0;
+        }
+        if (ok)
+            fb->upd[w++] = fb->upd[i];
+        else
+            free(fb->upd[i].json);
+    }
+    fb->n_upd = w;
+    json_object_put(parsed);
+}
+
 static void m_get_updates(struct fakebot *fb, struct json_object *p, struct fb_reply *r)
 {
     long long offset = 0, limit = 100, timeout = 0;
@@ -397,6 +429,7 @@ static void m_get_updates(struct fakebot *fb, struct json_object *p, struct fb_r
     if (timeout > 50)
         timeout = 50;
     acknowledge(fb, offset);
+    filter_allowed(fb, p);
     unsigned long gen = ++fb->poll_gen;
     pthread_cond_broadcast(&fb->upd_cond); /* an older poll now ends with 409 */
     struct timespec dl;
@@ -896,7 +929,15 @@ int fakebot_push_update(struct fakebot *fb, const char *update_json)
         rc = -TL_ENOMEM;
         goto out;
     }
-    if ((rc = insert_update(fb, id, copy, len)) != TL_OK) {
+    const char *kind = "";
+    json_object_object_foreach(o, key, val)
+    {
+        if (strcmp(key, "update_id") != 0 && json_object_is_type(val, json_type_object)) {
+            kind = key;
+            break;
+        }
+    }
+    if ((rc = insert_update(fb, id, copy, len, kind)) != TL_OK) {
         free(copy);
         rc = -rc;
         goto out;
@@ -930,7 +971,7 @@ int fakebot_push_synthetic(struct fakebot *fb, size_t n_updates, size_t n_chats)
             rc = TL_ENOMEM;
             break;
         }
-        if ((rc = insert_update(fb, id, j, strlen(j))) != TL_OK)
+        if ((rc = insert_update(fb, id, j, strlen(j), "message")) != TL_OK)
             free(j);
     }
     pthread_cond_broadcast(&fb->upd_cond);

@@ -1,10 +1,10 @@
 /* tests/fakebot/fakebot.h - a fake Telegram Bot API server on loopback
  * (libmicrohttpd, one thread per connection). It serves scripted updates with real
- * getUpdates semantics (offset acknowledges, long poll, limit, a second concurrent
- * poller makes the first one get 409), answers the sending methods like the real
- * server, serves files for getFile, records every call (method + params as JSON)
- * and injects faults. Used by the tests, `tipline demo` and the benches.
- * Every function is thread-safe. */
+ * getUpdates semantics (offset acknowledges, long poll, limit, allowed_updates drops
+ * the kinds not asked for, a second concurrent poller makes the first one get 409), answers the
+ * sending methods like the real server, serves files for getFile, records every call (method +
+ * params as JSON) and injects faults. Used by the tests, `tipline demo` and the benches. Every
+ * function is thread-safe. */
 #ifndef TL_FAKEBOT_H
 #define TL_FAKEBOT_H
 
