@@ -93,8 +93,26 @@ int tg_poller_run(struct tg_client *c, const struct tg_poller_opts *o, long long
         fails = 0;
         size_t n = json_object_array_length(updates), n_bad = 0;
         long long next = next_offset(updates, &n_bad);
-        if (n_bad)
+        if (n_bad) {
+            /* an element without update_id cannot be stored or acknowledged: drop it */
             log_warn("getUpdates returned updates without update_id count=%zu", n_bad);
+            struct json_object *good = json_object_new_array();
+            for (size_t i = 0; good && i < n; i++) {
+                struct json_object *u = json_object_array_get_idx(updates, i), *v;
+                if (json_object_is_type(u, json_type_object) &&
+                    json_object_object_get_ex(u, "update_id", &v) &&
+                    json_object_is_type(v, json_type_int))
+                    json_object_array_add(good, json_object_get(u));
+            }
+            if (!good) {
+                json_object_put(updates);
+                tl_sleep_ms(base, stop);
+                continue;
+            }
+            json_object_put(updates);
+            updates = good;
+            n = json_object_array_length(updates);
+        }
         if (n == 0 || next < 0) {
             json_object_put(updates);
             continue;

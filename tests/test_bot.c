@@ -750,6 +750,27 @@ static void test_bot_poller_faults_lose_nothing(void **state)
     tg_client_free(c);
 }
 
+static void test_bot_poller_drops_updates_without_id(void **state)
+{
+    struct fx *f = *state;
+    struct mem_sink s;
+    mem_sink_init(&s, f->fb);
+    s.target = 2;
+    fakebot_inject_raw(f->fb, "getUpdates", 1, 200,
+                       "{\"ok\":true,\"result\":[{\"update_id\":7,\"message\":{}},"
+                       "{\"message\":{}},\"junk\",{\"update_id\":\"8\"},"
+                       "{\"update_id\":9}]}");
+    struct poller_run r;
+    poller_start(&r, f->c, &s, 0);
+    poller_join(&r, &s, 5000);
+    assert_int_equal(r.rc, TL_ESTOP);
+    assert_int_equal(s.n_ids, 2);
+    assert_int_equal(s.ids[0], 7);
+    assert_int_equal(s.ids[1], 9);
+    assert_false(s.bad_offset);
+    mem_sink_release(&s);
+}
+
 static void test_bot_poller_stops_on_401_and_409(void **state)
 {
     struct fx *f = *state;
@@ -1116,6 +1137,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bot_fakebot_form_and_query_params, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_poller_failed_store_refetches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_poller_faults_lose_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bot_poller_drops_updates_without_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_poller_stops_on_401_and_409, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_poller_stop_ends_long_poll, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_sender_outcomes, setup, teardown),

@@ -34,6 +34,7 @@ struct fb_fault {
     enum fakebot_fault f;
     int count;
     int arg;
+    char *body; /* FB_RAW */
 };
 
 struct fb_file {
@@ -186,6 +187,8 @@ static int hexval(int c)
 
 static char *url_decode(const char *s, size_t n)
 {
+    if (n >= FB_MAX_BODY)
+        return NULL;
     char *o = malloc(n + 1), *w = o;
     if (!o)
         return NULL;
@@ -285,7 +288,8 @@ static void record(struct fakebot *fb, const char *method, struct json_object *p
     pthread_cond_broadcast(&fb->call_cond);
 }
 
-static int take_fault(struct fakebot *fb, const char *method, int *arg)
+/* The next fault for method; *body (FB_RAW) is a new string. */
+static int take_fault(struct fakebot *fb, const char *method, int *arg, char **body)
 {
     for (size_t i = 0; i < fb->n_faults; i++) {
         struct fb_fault *f = &fb->faults[i];
@@ -295,8 +299,11 @@ static int take_fault(struct fakebot *fb, const char *method, int *arg)
             continue; /* "any" means Bot API methods, not the file server */
         enum fakebot_fault kind = f->f;
         *arg = f->arg;
+        if (kind == FB_RAW)
+            *body = tl_strdup(f->body ? f->body : "");
         if (--f->count == 0) {
             free(f->method);
+            free(f->body);
             memmove(f, f + 1, (fb->n_faults - i - 1) * sizeof(*f));
             fb->n_faults--;
         }
@@ -579,7 +586,7 @@ static void dispatch(struct fakebot *fb, const char *method, struct json_object 
 }
 
 /* Applies a fault; returns 1 when the reply is decided (0: answer normally). */
-static int apply_fault(struct fakebot *fb, int f, int arg, struct fb_reply *r)
+static int apply_fault(struct fakebot *fb, int f, int arg, const char *body, struct fb_reply *r)
 {
     char desc[96];
     switch (f) {
@@ -622,6 +629,10 @@ static int apply_fault(struct fakebot *fb, int f, int arg, struct fb_reply *r)
         return 1;
     case FB_400:
         reply_err(r, 400, "Bad Request: chat not found", NULL, 0);
+        return 1;
+    case FB_RAW:
+        reply_text(r, arg >= 100 && arg <= 599 ? (unsigned)arg : 200, "application/json",
+                   body ? body : "");
         return 1;
     case FB_MIGRATE:
         reply_err(r, 400, "Bad Request: group chat was upgraded to a supergroup chat",
@@ -715,8 +726,11 @@ static void handle(struct fakebot *fb, struct MHD_Connection *conn, const char *
     pthread_mutex_lock(&fb->mu);
     record(fb, method, params);
     int arg = 0;
-    int f = take_fault(fb, method, &arg);
-    if (!apply_fault(fb, f, arg, r)) {
+    char *raw = NULL;
+    int f = take_fault(fb, method, &arg, &raw);
+    int faulted = apply_fault(fb, f, arg, raw, r);
+    free(raw);
+    if (!faulted) {
         if (fb->stopping)
             reply_err(r, 500, "Internal Server Error", NULL, 0);
         else if (is_file)
@@ -871,8 +885,10 @@ void fakebot_stop(struct fakebot *fb)
     for (size_t i = 0; i < fb->n_upd; i++)
         free(fb->upd[i].json);
     free(fb->upd);
-    for (size_t i = 0; i < fb->n_faults; i++)
+    for (size_t i = 0; i < fb->n_faults; i++) {
         free(fb->faults[i].method);
+        free(fb->faults[i].body);
+    }
     free(fb->faults);
     for (size_t i = 0; i < fb->n_counts; i++)
         free(fb->counts[i].method);
@@ -1007,22 +1023,37 @@ fail:
     return rc;
 }
 
-void fakebot_inject(struct fakebot *fb, const char *method, enum fakebot_fault f, int count,
-                    int arg)
+static void inject(struct fakebot *fb, const char *method, enum fakebot_fault f, int count, int arg,
+                   const char *body)
 {
     if (count <= 0 || f == FB_OK)
         return;
     char *m = method ? tl_strdup(method) : NULL;
-    if (method && !m)
-        return;
+    char *b = body ? tl_strdup(body) : NULL;
+    if ((method && !m) || (body && !b))
+        goto out;
     pthread_mutex_lock(&fb->mu);
     if (grow((void **)&fb->faults, &fb->cap_faults, fb->n_faults + 1, sizeof(*fb->faults)) ==
         TL_OK) {
-        fb->faults[fb->n_faults++] = (struct fb_fault){m, f, count, arg};
-        m = NULL;
+        fb->faults[fb->n_faults++] = (struct fb_fault){m, f, count, arg, b};
+        m = b = NULL;
     }
     pthread_mutex_unlock(&fb->mu);
+out:
     free(m);
+    free(b);
+}
+
+void fakebot_inject(struct fakebot *fb, const char *method, enum fakebot_fault f, int count,
+                    int arg)
+{
+    inject(fb, method, f, count, arg, NULL);
+}
+
+void fakebot_inject_raw(struct fakebot *fb, const char *method, int count, int status,
+                        const char *body)
+{
+    inject(fb, method, FB_RAW, count, status, body ? body : "");
 }
 
 size_t fakebot_count(struct fakebot *fb, const char *method)

@@ -57,12 +57,18 @@ enum fakebot_fault {
     FB_400,      /* Bad Request: chat not found */
     FB_502,      /* 502 with an HTML body (a proxy in front of the API), no envelope */
     FB_MIGRATE,  /* 400 with parameters.migrate_to_chat_id = -1000000000000 - arg */
+    FB_RAW,      /* the status and body given to fakebot_inject_raw */
 };
 
 /* The next `count` calls of method (NULL = any; "file" = file downloads) get the
  * fault. Faults queue in order; a faulted getUpdates acknowledges nothing. */
 void fakebot_inject(struct fakebot *fb, const char *method, enum fakebot_fault f, int count,
                     int arg);
+
+/* The next `count` calls of method (NULL = any) are answered with HTTP status and
+ * exactly body (Content-Type application/json): odd payloads the real API might send. */
+void fakebot_inject_raw(struct fakebot *fb, const char *method, int count, int status,
+                        const char *body);
 
 /* Calls received so far of method (NULL = all; "file" = downloads), faulted ones too. */
 size_t fakebot_count(struct fakebot *fb, const char *method);
