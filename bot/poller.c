@@ -66,6 +66,14 @@ int tg_poller_run(struct tg_client *c, const struct tg_poller_opts *o, long long
                 *ei = gei;
             goto out;
         }
+        if (rc == TL_ECONFIG || rc == TL_EINVAL) {
+            log_error("getUpdates cannot be sent: check the API base URL, poller stops "
+                      "err=\"%s\" detail=\"%s\"",
+                      tl_strerror(rc), gei.msg);
+            if (ei)
+                *ei = gei;
+            goto out;
+        }
         if (rc == TL_ECONFLICT) {
             log_error("getUpdates conflict: another poller or a webhook uses this bot token, "
                       "poller stops err=\"%s\" http=%ld tg_code=%d detail=\"%s\"",
@@ -115,6 +123,9 @@ int tg_poller_run(struct tg_client *c, const struct tg_poller_opts *o, long long
         }
         if (n == 0 || next < 0) {
             json_object_put(updates);
+            /* without a long poll an empty answer comes back at once: do not spin */
+            if (timeout_s == 0 && tl_sleep_ms(base, stop) == TL_ESTOP)
+                break;
             continue;
         }
         if (next < offset) /* never move backwards: the server already forgot those */

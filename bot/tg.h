@@ -203,7 +203,8 @@ struct tg_poller_opts {
  * 401 (TL_EAUTH), 409 (TL_ECONFLICT: another poller or a webhook). The offset advances
  * only after store_batch committed; a failed store re-fetches the same updates after a
  * backoff. 429 waits retry_after; 5xx, network errors and malformed bodies back off with
- * jitter. Every wait is logged (without the token). */
+ * jitter. Every wait is logged (without the token). (Added note) An unusable API base
+ * (unsupported scheme, malformed URL) ends it too, with TL_ECONFIG. */
 int tg_poller_run(struct tg_client *c, const struct tg_poller_opts *o, long long start_offset,
                   const struct tg_poll_sink *sink, volatile sig_atomic_t *stop,
                   struct tl_errinfo *ei) TL_WUR;

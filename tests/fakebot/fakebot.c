@@ -423,7 +423,10 @@ static void filter_allowed(struct fakebot *fb, struct json_object *p)
     json_object_put(parsed);
 }
 
-static void m_get_updates(struct fakebot *fb, struct json_object *p, struct fb_reply *r)
+/* gen: the poll generation taken when the request arrived; a newer getUpdates
+ * (arrived later) ends this one with 409, as on the real server. */
+static void m_get_updates(struct fakebot *fb, struct json_object *p, unsigned long gen,
+                          struct fb_reply *r)
 {
     long long offset = 0, limit = 100, timeout = 0;
     p_ll(p, "offset", &offset);
@@ -435,10 +438,10 @@ static void m_get_updates(struct fakebot *fb, struct json_object *p, struct fb_r
         timeout = 0;
     if (timeout > 50)
         timeout = 50;
-    acknowledge(fb, offset);
-    filter_allowed(fb, p);
-    unsigned long gen = ++fb->poll_gen;
-    pthread_cond_broadcast(&fb->upd_cond); /* an older poll now ends with 409 */
+    if (gen == fb->poll_gen) {
+        acknowledge(fb, offset);
+        filter_allowed(fb, p);
+    }
     struct timespec dl;
     deadline_after(&dl, (long)timeout * 1000);
     while (!fb->stopping && fb->n_upd == 0 && gen == fb->poll_gen && !past(&dl))
@@ -543,11 +546,11 @@ static void m_get_file(struct fakebot *fb, struct json_object *p, struct fb_repl
 }
 
 static void dispatch(struct fakebot *fb, const char *method, struct json_object *p,
-                     struct fb_reply *r)
+                     unsigned long gen, struct fb_reply *r)
 {
     long long chat;
     if (strcasecmp(method, "getUpdates") == 0) {
-        m_get_updates(fb, p, r);
+        m_get_updates(fb, p, gen, r);
     } else if (strcasecmp(method, "getMe") == 0) {
         reply_ok(r, bot_user(fb));
     } else if (strcasecmp(method, "sendMessage") == 0) {
@@ -725,6 +728,11 @@ static void handle(struct fakebot *fb, struct MHD_Connection *conn, const char *
     }
     pthread_mutex_lock(&fb->mu);
     record(fb, method, params);
+    unsigned long gen = 0;
+    if (!is_file && strcasecmp(method, "getUpdates") == 0) {
+        gen = ++fb->poll_gen;
+        pthread_cond_broadcast(&fb->upd_cond); /* an older poll now ends with 409 */
+    }
     int arg = 0;
     char *raw = NULL;
     int f = take_fault(fb, method, &arg, &raw);
@@ -736,7 +744,7 @@ static void handle(struct fakebot *fb, struct MHD_Connection *conn, const char *
         else if (is_file)
             serve_file(fb, slash + 1, r);
         else
-            dispatch(fb, method, params, r);
+            dispatch(fb, method, params, gen, r);
     }
     pthread_mutex_unlock(&fb->mu);
     if (!fb->quiet)
