@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "tests/fakebot/fakebot.h"
+#include "tests/support/testsupport.h"
 #include "common/banned.h"
 
 /* test_bot_update.c: the update parser's group. */
@@ -262,6 +263,51 @@ static void test_bot_second_poller_gets_409(void **state)
     assert_int_equal(t.ei.tg_code, 409);
     assert_non_null(strstr(t.ei.msg, "terminated by other getUpdates request"));
     tg_client_free(t.c);
+}
+
+/* The real Update payloads travel through the fake server and the client intact. */
+static void test_bot_real_updates_round_trip(void **state)
+{
+    struct fx *f = *state;
+    static const char *const files[] = {
+        "01_update_text_message.json",          "01c_update_start_command.json",
+        "02_update_photo_in_media_group.json",  "06_update_callback_query.json",
+        "08_update_my_chat_member_kicked.json", "SYNTH_05b_update_edited_live_location.json",
+    };
+    static const enum tg_update_kind kinds_by_id[] = {
+        TG_UPD_MY_CHAT_MEMBER, /* 0 */
+        TG_UPD_MESSAGE,        /* 494890299 */
+        TG_UPD_EDITED_MESSAGE, /* 494890311 */
+        TG_UPD_MESSAGE,        /* 734997090 */
+        TG_UPD_CALLBACK_QUERY, /* 734997099 */
+        TG_UPD_MESSAGE,        /* 934522166 */
+    };
+    char *dir = ts_shared_path("telegram");
+    if (!dir) {
+        print_message("skipped: no shared fixtures (TL_SHARED_DIR/telegram absent)\n");
+        skip();
+    }
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char *path = tl_asprintf("%s/%s", dir, files[i]);
+        char *text = ts_read_file(path, NULL);
+        assert_true(fakebot_push_update(f->fb, text) >= 0);
+        free(text);
+        free(path);
+    }
+    free(dir);
+    struct json_object *arr = NULL;
+    assert_int_equal(tg_get_updates(f->c, 0, 0, 100, &arr, NULL), TL_OK);
+    assert_int_equal(json_object_array_length(arr), 6);
+    long long prev = -1;
+    for (size_t i = 0; i < 6; i++) {
+        struct tg_update u;
+        assert_int_equal(tg_update_from_json(json_object_array_get_idx(arr, i), &u), TL_OK);
+        assert_true(u.update_id > prev);
+        prev = u.update_id;
+        assert_int_equal(u.kind, kinds_by_id[i]);
+        tg_update_release(&u);
+    }
+    json_object_put(arr);
 }
 
 static void test_bot_send_message_params(void **state)
@@ -1142,6 +1188,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bot_get_updates_params_and_ack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_long_poll_waits_and_wakes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_second_poller_gets_409, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bot_real_updates_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_send_message_params, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_answer_callback_query_params, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_delete_message_params, setup, teardown),
