@@ -254,7 +254,9 @@ struct tg_sender_opts {
 };
 
 /* Delivers until *stop (returns TL_ESTOP after finishing the message in hand) or until
- * drain is set and nothing is due (returns TL_OK). drain may be NULL. */
+ * drain is set and nothing is due (returns TL_OK). drain may be NULL.
+ * (Added note) A 429 makes that message RETRY after retry_after; two 429s in a row
+ * also pause all sending for retry_after (the bot as a whole is over the limit). */
 int tg_sender_run(struct tg_client *c, const struct tg_sender_opts *o,
                   const struct tg_send_sink *sink, volatile sig_atomic_t *stop,
                   volatile sig_atomic_t *drain) TL_WUR;

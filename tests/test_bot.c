@@ -1041,6 +1041,24 @@ static void test_bot_sender_retry_then_give_up(void **state)
     free(s.rows);
 }
 
+static void test_bot_sender_pauses_on_repeated_429(void **state)
+{
+    struct fx *f = *state;
+    struct out_sink s = {0};
+    fakebot_inject(f->fb, "sendMessage", FB_429, 2, 1);
+    out_add(&s, 1, 30, "sendMessage", "{\"chat_id\":30,\"text\":\"a\"}", 0);
+    out_add(&s, 2, 31, "sendMessage", "{\"chat_id\":31,\"text\":\"b\"}", 0);
+    out_add(&s, 3, 32, "sendMessage", "{\"chat_id\":32,\"text\":\"c\"}", 0);
+    assert_int_equal(run_sender(f->c, &s, 100), TL_OK);
+    assert_int_equal(out_row(&s, 1)->r.outcome, TG_SEND_RETRY);
+    assert_int_equal(out_row(&s, 2)->r.outcome, TG_SEND_RETRY);
+    assert_int_equal(out_row(&s, 2)->r.retry_ms, 1000);
+    assert_int_equal(out_row(&s, 3)->r.outcome, TG_SENT);
+    /* the third waited out the flood wait instead of following at 100/s */
+    assert_true(out_row(&s, 3)->sent_at - out_row(&s, 2)->sent_at >= 950);
+    free(s.rows);
+}
+
 static void test_bot_sender_global_rate(void **state)
 {
     struct fx *f = *state;
@@ -1206,6 +1224,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bot_poller_stop_ends_long_poll, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_sender_outcomes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_sender_retry_then_give_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bot_sender_pauses_on_repeated_429, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_sender_global_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_sender_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_token_never_logged, setup, teardown),
