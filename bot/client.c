@@ -13,12 +13,13 @@
 #include "common/banned.h"
 
 #define TG_DEFAULT_BASE "https://api.telegram.org"
+#define TG_DOWNLOAD_EXTRA_MS 60000L
 
 struct tg_client {
     CURL *h;
     struct curl_slist *json_headers;
-    char *base;  /* without trailing '/' */
-    char *token; /* never logged */
+    char *base;      /* without trailing '/' */
+    char *token;     /* never logged */
     char *token_enc; /* the token with ':' written %3A, also masked */
     long connect_timeout_ms;
     long timeout_ms;
@@ -258,12 +259,13 @@ static int parse_envelope(struct tg_client *c, const struct tl_buf *body, long h
         root = json_tokener_parse_ex(tok, (const char *)body->data, (int)body->len);
     json_tokener_free(tok);
     if (!root || !json_object_is_type(root, json_type_object) ||
-        !json_object_object_get_ex(root, "ok", &ok) || !json_object_is_type(ok, json_type_boolean)) {
+        !json_object_object_get_ex(root, "ok", &ok) ||
+        !json_object_is_type(ok, json_type_boolean)) {
         if (http >= 300 || http == 0)
             rc = tl_errf(ei, TL_EHTTP, "HTTP %ld without a Bot API envelope", http);
         else
-            rc = tl_errf(ei, TL_EPARSE, "response is not a Bot API envelope (%zu bytes)",
-                         body->len);
+            rc =
+                tl_errf(ei, TL_EPARSE, "response is not a Bot API envelope (%zu bytes)", body->len);
         goto out;
     }
     if (json_object_get_boolean(ok)) {
@@ -320,15 +322,15 @@ out:
     return rc;
 }
 
-static int call_ex(struct tg_client *c, const char *method, const char *params_json,
-                   long extra_ms, struct json_object **result, struct tl_errinfo *ei)
+static int call_ex(struct tg_client *c, const char *method, const char *params_json, long extra_ms,
+                   struct json_object **result, struct tl_errinfo *ei)
 {
     if (result)
         *result = NULL;
     tl_errinfo_clear(ei);
-    if (!method || !*method || strspn(method, "abcdefghijklmnopqrstuvwxyz"
-                                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") !=
-                                   strlen(method))
+    if (!method || !*method ||
+        strspn(method, "abcdefghijklmnopqrstuvwxyz"
+                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != strlen(method))
         return tl_errf(ei, TL_EINVAL, "bad method name");
     char *url = tl_asprintf("%s/bot%s/%s", c->base, c->token, method);
     if (!url)
@@ -446,8 +448,7 @@ int tg_get_updates(struct tg_client *c, long long offset, int timeout_s, int lim
 }
 
 int tg_send_message(struct tg_client *c, long long chat_id, const char *text,
-                    const char *reply_markup_json, long long *message_id_out,
-                    struct tl_errinfo *ei)
+                    const char *reply_markup_json, long long *message_id_out, struct tl_errinfo *ei)
 {
     if (message_id_out)
         *message_id_out = 0;
@@ -502,6 +503,21 @@ int tg_answer_callback_query(struct tg_client *c, const char *callback_query_id,
         return rc;
     }
     return call_obj(c, "answerCallbackQuery", p, 0, NULL, ei);
+}
+
+int tg_delete_message(struct tg_client *c, long long chat_id, long long message_id,
+                      struct tl_errinfo *ei)
+{
+    struct json_object *p = json_object_new_object();
+    if (!p)
+        return TL_ENOMEM;
+    int rc = add(p, "chat_id", json_object_new_int64(chat_id));
+    rc = rc ? rc : add(p, "message_id", json_object_new_int64(message_id));
+    if (rc) {
+        json_object_put(p);
+        return rc;
+    }
+    return call_obj(c, "deleteMessage", p, 0, NULL, ei);
 }
 
 int tg_get_file(struct tg_client *c, const char *file_id, char **file_path, long long *file_size,
@@ -566,7 +582,8 @@ int tg_download_file(struct tg_client *c, const char *file_path, size_t max, uns
         return TL_ENOMEM;
     struct sink_buf sb;
     long http = 0;
-    int rc = perform(c, url, NULL, 0, max, &sb, &http, ei, "download");
+    /* a photo of up to 20 MB over a slow uplink needs longer than an API call */
+    int rc = perform(c, url, NULL, TG_DOWNLOAD_EXTRA_MS, max, &sb, &http, ei, "download");
     if (rc == TL_OK) {
         if (ei)
             ei->http_status = http;

@@ -22,7 +22,8 @@ static long long next_offset(struct json_object *arr, size_t *n_bad)
     for (size_t i = 0; i < n; i++) {
         struct json_object *u = json_object_array_get_idx(arr, i), *v;
         if (json_object_is_type(u, json_type_object) &&
-            json_object_object_get_ex(u, "update_id", &v) && json_object_is_type(v, json_type_int)) {
+            json_object_object_get_ex(u, "update_id", &v) &&
+            json_object_is_type(v, json_type_int)) {
             long long id = json_object_get_int64(v);
             if (id >= best)
                 best = id + 1;
@@ -65,6 +66,14 @@ int tg_poller_run(struct tg_client *c, const struct tg_poller_opts *o, long long
                 *ei = gei;
             goto out;
         }
+        if (rc == TL_ECONFIG || rc == TL_EINVAL) {
+            log_error("getUpdates cannot be sent: check the API base URL, poller stops "
+                      "err=\"%s\" detail=\"%s\"",
+                      tl_strerror(rc), gei.msg);
+            if (ei)
+                *ei = gei;
+            goto out;
+        }
         if (rc == TL_ECONFLICT) {
             log_error("getUpdates conflict: another poller or a webhook uses this bot token, "
                       "poller stops err=\"%s\" http=%ld tg_code=%d detail=\"%s\"",
@@ -92,10 +101,31 @@ int tg_poller_run(struct tg_client *c, const struct tg_poller_opts *o, long long
         fails = 0;
         size_t n = json_object_array_length(updates), n_bad = 0;
         long long next = next_offset(updates, &n_bad);
-        if (n_bad)
+        if (n_bad) {
+            /* an element without update_id cannot be stored or acknowledged: drop it */
             log_warn("getUpdates returned updates without update_id count=%zu", n_bad);
+            struct json_object *good = json_object_new_array();
+            for (size_t i = 0; good && i < n; i++) {
+                struct json_object *u = json_object_array_get_idx(updates, i), *v;
+                if (json_object_is_type(u, json_type_object) &&
+                    json_object_object_get_ex(u, "update_id", &v) &&
+                    json_object_is_type(v, json_type_int))
+                    json_object_array_add(good, json_object_get(u));
+            }
+            if (!good) {
+                json_object_put(updates);
+                tl_sleep_ms(base, stop);
+                continue;
+            }
+            json_object_put(updates);
+            updates = good;
+            n = json_object_array_length(updates);
+        }
         if (n == 0 || next < 0) {
             json_object_put(updates);
+            /* without a long poll an empty answer comes back at once: do not spin */
+            if (timeout_s == 0 && tl_sleep_ms(base, stop) == TL_ESTOP)
+                break;
             continue;
         }
         if (next < offset) /* never move backwards: the server already forgot those */
@@ -122,7 +152,7 @@ int tg_poller_run(struct tg_client *c, const struct tg_poller_opts *o, long long
             continue;
         }
         store_fails = 0;
-        log_info("poll ok updates=%zu offset=%lld", n, next);
+        log_debug("poll ok updates=%zu offset=%lld", n, next);
         offset = next;
     }
     rc = TL_ESTOP;

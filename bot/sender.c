@@ -95,8 +95,10 @@ static const char *outcome_name(enum tg_send_outcome o)
     return "?";
 }
 
-static void send_one(struct tg_client *c, const struct tg_send_sink *sink,
-                     const struct tg_outmsg *m, int max_attempts)
+/* Sends one message and records its outcome; returns the 429 retry_after in seconds
+ * (0 when the answer was not a 429). */
+static int send_one(struct tg_client *c, const struct tg_send_sink *sink, const struct tg_outmsg *m,
+                    int max_attempts)
 {
     struct tl_errinfo ei;
     struct json_object *res = NULL, *v;
@@ -122,6 +124,7 @@ static void send_one(struct tg_client *c, const struct tg_send_sink *sink,
         log_warn("outbox record failed, the message will be claimed again outbox_id=%lld "
                  "err=\"%s\" detail=\"%s\"",
                  m->id, tl_strerror(drc), dei.msg);
+    return rc == TL_ERATE ? (ei.retry_after > 0 ? ei.retry_after : 1) : 0;
 }
 
 int tg_sender_run(struct tg_client *c, const struct tg_sender_opts *o,
@@ -136,7 +139,7 @@ int tg_sender_run(struct tg_client *c, const struct tg_sender_opts *o,
     int max_attempts = o->max_attempts > 0 ? o->max_attempts : 20;
     struct bucket b = {.interval_us = 1000000 / rate, .next_us = 0};
     size_t batch = rate > 100 ? 100 : (size_t)rate;
-    int claim_fails = 0;
+    int claim_fails = 0, n429 = 0;
     log_info("sender started rate_per_s=%ld", rate);
     for (;;) {
         if (stop && *stop)
@@ -169,7 +172,15 @@ int tg_sender_run(struct tg_client *c, const struct tg_sender_opts *o,
         for (size_t i = 0; i < n; i++) {
             if (bucket_take(&b, stop) == TL_ESTOP)
                 break;
-            send_one(c, sink, &msgs[i], max_attempts);
+            int ra = send_one(c, sink, &msgs[i], max_attempts);
+            /* One 429 may be one chat's flood limit; two in a row to different
+             * messages mean the bot as a whole is over the limit: everyone waits. */
+            n429 = ra ? n429 + 1 : 0;
+            if (n429 >= 2) {
+                log_warn("sender paused: repeated 429 from Telegram retry_in_ms=%ld", ra * 1000L);
+                b.next_us = now_us() + (int64_t)ra * 1000000;
+                n429 = 0;
+            }
         }
         sink->release(sink->ud, msgs, n);
     }

@@ -53,12 +53,17 @@ int tg_send_message(struct tg_client *c, long long chat_id, const char *text,
 int tg_answer_callback_query(struct tg_client *c, const char *callback_query_id, const char *text,
                              struct tl_errinfo *ei) TL_WUR;
 
+/* Added: deleteMessage (e.g. the keyboard of a finished wizard step). */
+int tg_delete_message(struct tg_client *c, long long chat_id, long long message_id,
+                      struct tl_errinfo *ei) TL_WUR;
+
 /* getFile: *file_path is a new string (free()); *file_size -1 when not given. */
 int tg_get_file(struct tg_client *c, const char *file_id, char **file_path, long long *file_size,
                 struct tl_errinfo *ei) TL_WUR;
 
 /* Downloads <api_base>/file/bot<token>/<file_path>, at most max bytes (else TL_ETOOBIG,
- * checked against Content-Length first and while reading). *buf is new (free()). */
+ * checked against Content-Length first and while reading). *buf is new (free()).
+ * (Added note) Its total timeout is timeout_ms + 60 s. */
 int tg_download_file(struct tg_client *c, const char *file_path, size_t max, unsigned char **buf,
                      size_t *len, struct tl_errinfo *ei) TL_WUR;
 
@@ -171,6 +176,10 @@ int tg_update_from_json(struct json_object *obj, struct tg_update *out) TL_WUR;
  * Works on a parsed json object (the poller has one). */
 long long tg_update_chat_key(struct json_object *update);
 
+/* Added: the text of the message a callback_query's keyboard is attached to
+ * (callback_query.message.text, else its caption); borrowed from update, NULL if none. */
+const char *tg_update_callback_message_text(struct json_object *update);
+
 /* ---- poller ---- */
 
 struct tg_poll_sink {
@@ -194,7 +203,8 @@ struct tg_poller_opts {
  * 401 (TL_EAUTH), 409 (TL_ECONFLICT: another poller or a webhook). The offset advances
  * only after store_batch committed; a failed store re-fetches the same updates after a
  * backoff. 429 waits retry_after; 5xx, network errors and malformed bodies back off with
- * jitter. Every wait is logged (without the token). */
+ * jitter. Every wait is logged (without the token). (Added note) An unusable API base
+ * (unsupported scheme, malformed URL) ends it too, with TL_ECONFIG. */
 int tg_poller_run(struct tg_client *c, const struct tg_poller_opts *o, long long start_offset,
                   const struct tg_poll_sink *sink, volatile sig_atomic_t *stop,
                   struct tl_errinfo *ei) TL_WUR;
@@ -244,7 +254,9 @@ struct tg_sender_opts {
 };
 
 /* Delivers until *stop (returns TL_ESTOP after finishing the message in hand) or until
- * drain is set and nothing is due (returns TL_OK). drain may be NULL. */
+ * drain is set and nothing is due (returns TL_OK). drain may be NULL.
+ * (Added note) A 429 makes that message RETRY after retry_after; two 429s in a row
+ * also pause all sending for retry_after (the bot as a whole is over the limit). */
 int tg_sender_run(struct tg_client *c, const struct tg_sender_opts *o,
                   const struct tg_send_sink *sink, volatile sig_atomic_t *stop,
                   volatile sig_atomic_t *drain) TL_WUR;

@@ -106,8 +106,8 @@ static enum tg_chat_type chat_type(struct json_object *chat)
 static int file_ref(struct json_object *o, struct tg_file_ref *f)
 {
     int ok, rc;
-    if ((rc = dup_str(o, "file_id", &f->file_id)) || (rc = dup_str(o, "file_unique_id",
-                                                                     &f->file_unique_id)) ||
+    if ((rc = dup_str(o, "file_id", &f->file_id)) ||
+        (rc = dup_str(o, "file_unique_id", &f->file_unique_id)) ||
         (rc = dup_str(o, "mime_type", &f->mime_type)) ||
         (rc = dup_str(o, "file_name", &f->file_name)))
         return rc;
@@ -204,11 +204,9 @@ static int message(struct json_object *m, struct tg_message *out)
     if (text && !(out->text = tl_strdup(text)))
         return TL_ENOMEM;
     out->is_command = text && text[0] == '/' && starts_with_command(entities);
-    if ((arr = get_arr(m, "photo")) && (o = largest_photo(arr)) &&
-        (rc = file_ref(o, &out->photo)))
+    if ((arr = get_arr(m, "photo")) && (o = largest_photo(arr)) && (rc = file_ref(o, &out->photo)))
         return rc;
-    if ((o = get_obj(m, "document")) && get_str(o, "file_id") &&
-        (rc = file_ref(o, &out->document)))
+    if ((o = get_obj(m, "document")) && get_str(o, "file_id") && (rc = file_ref(o, &out->document)))
         return rc;
     out->has_video = get_obj(m, "video") || get_obj(m, "animation") || get_obj(m, "video_note");
     struct json_object *venue = get_obj(m, "venue");
@@ -228,8 +226,8 @@ static int callback(struct json_object *q, struct tg_callback *out)
 {
     int rc;
     struct json_object *from = get_obj(q, "from"), *msg = get_obj(q, "message");
-    if ((rc = dup_str(q, "id", &out->id)) || (rc = dup_str(from, "language_code",
-                                                           &out->language_code)) ||
+    if ((rc = dup_str(q, "id", &out->id)) ||
+        (rc = dup_str(from, "language_code", &out->language_code)) ||
         (rc = dup_str(q, "data", &out->data)))
         return rc;
     out->from_id = get_ll(from, "id", NULL);
@@ -340,4 +338,11 @@ long long tg_update_chat_key(struct json_object *update)
     if ((o = get_obj(update, "my_chat_member")))
         return get_ll(get_obj(o, "chat"), "id", NULL);
     return 0;
+}
+
+const char *tg_update_callback_message_text(struct json_object *update)
+{
+    struct json_object *m = get_obj(get_obj(update, "callback_query"), "message");
+    const char *t = get_str(m, "text");
+    return t ? t : get_str(m, "caption");
 }

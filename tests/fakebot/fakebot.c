@@ -26,6 +26,7 @@ struct fb_update {
     long long id;
     char *json;
     size_t len;
+    char kind[32]; /* "message", "callback_query", ...: for allowed_updates */
 };
 
 struct fb_fault {
@@ -33,6 +34,7 @@ struct fb_fault {
     enum fakebot_fault f;
     int count;
     int arg;
+    char *body; /* FB_RAW */
 };
 
 struct fb_file {
@@ -185,14 +187,15 @@ static int hexval(int c)
 
 static char *url_decode(const char *s, size_t n)
 {
+    if (n >= FB_MAX_BODY)
+        return NULL;
     char *o = malloc(n + 1), *w = o;
     if (!o)
         return NULL;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '+') {
             *w++ = ' ';
-        } else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-                   hexval(s[i + 2]) >= 0) {
+        } else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
             *w++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
             i += 2;
         } else {
@@ -259,8 +262,8 @@ static struct fb_count *count_slot(struct fakebot *fb, const char *method, int c
     for (size_t i = 0; i < fb->n_counts; i++)
         if (strcasecmp(fb->counts[i].method, method) == 0)
             return &fb->counts[i];
-    if (!create || grow((void **)&fb->counts, &fb->cap_counts, fb->n_counts + 1,
-                        sizeof(*fb->counts)))
+    if (!create ||
+        grow((void **)&fb->counts, &fb->cap_counts, fb->n_counts + 1, sizeof(*fb->counts)))
         return NULL;
     struct fb_count *c = &fb->counts[fb->n_counts];
     if (!(c->method = tl_strdup(method)))
@@ -272,10 +275,12 @@ static struct fb_count *count_slot(struct fakebot *fb, const char *method, int c
 
 static void record(struct fakebot *fb, const char *method, struct json_object *params)
 {
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "method", json_object_new_string(method));
-    json_object_object_add(o, "params", json_object_get(params));
-    json_object_array_add(fb->calls, o);
+    if (json_object_array_length(fb->calls) < FAKEBOT_MAX_RECORDED) {
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "method", json_object_new_string(method));
+        json_object_object_add(o, "params", json_object_get(params));
+        json_object_array_add(fb->calls, o);
+    }
     struct fb_count *c = count_slot(fb, method, 1);
     if (c)
         c->n++;
@@ -283,7 +288,8 @@ static void record(struct fakebot *fb, const char *method, struct json_object *p
     pthread_cond_broadcast(&fb->call_cond);
 }
 
-static int take_fault(struct fakebot *fb, const char *method, int *arg)
+/* The next fault for method; *body (FB_RAW) is a new string. */
+static int take_fault(struct fakebot *fb, const char *method, int *arg, char **body)
 {
     for (size_t i = 0; i < fb->n_faults; i++) {
         struct fb_fault *f = &fb->faults[i];
@@ -293,8 +299,11 @@ static int take_fault(struct fakebot *fb, const char *method, int *arg)
             continue; /* "any" means Bot API methods, not the file server */
         enum fakebot_fault kind = f->f;
         *arg = f->arg;
+        if (kind == FB_RAW)
+            *body = tl_strdup(f->body ? f->body : "");
         if (--f->count == 0) {
             free(f->method);
+            free(f->body);
             memmove(f, f + 1, (fb->n_faults - i - 1) * sizeof(*f));
             fb->n_faults--;
         }
@@ -334,7 +343,7 @@ static void acknowledge(struct fakebot *fb, long long offset)
     fb->n_upd -= drop;
 }
 
-static int insert_update(struct fakebot *fb, long long id, char *json, size_t len)
+static int insert_update(struct fakebot *fb, long long id, char *json, size_t len, const char *kind)
 {
     size_t pos = fb->n_upd;
     while (pos > 0 && fb->upd[pos - 1].id > id)
@@ -344,7 +353,8 @@ static int insert_update(struct fakebot *fb, long long id, char *json, size_t le
     if (grow((void **)&fb->upd, &fb->cap_upd, fb->n_upd + 1, sizeof(*fb->upd)))
         return TL_ENOMEM;
     memmove(fb->upd + pos + 1, fb->upd + pos, (fb->n_upd - pos) * sizeof(*fb->upd));
-    fb->upd[pos] = (struct fb_update){id, json, len};
+    fb->upd[pos] = (struct fb_update){.id = id, .json = json, .len = len};
+    tl_strlcpy(fb->upd[pos].kind, kind, sizeof(fb->upd[pos].kind));
     fb->n_upd++;
     if (id >= fb->next_id)
         fb->next_id = id + 1;
@@ -383,7 +393,40 @@ static struct json_object *message_obj(struct fakebot *fb, long long chat, long 
 
 /* ---- methods (mutex held) ---- */
 
-static void m_get_updates(struct fakebot *fb, struct json_object *p, struct fb_reply *r)
+/* Like the real server, updates of a kind the poller did not ask for are never
+ * delivered: they leave the queue. An absent or empty list allows every kind. */
+static void filter_allowed(struct fakebot *fb, struct json_object *p)
+{
+    struct json_object *au = NULL, *parsed = NULL;
+    if (!json_object_object_get_ex(p, "allowed_updates", &au))
+        return;
+    if (json_object_is_type(au, json_type_string))
+        au = parsed = json_tokener_parse(json_object_get_string(au));
+    size_t na = json_object_is_type(au, json_type_array) ? json_object_array_length(au) : 0;
+    if (na == 0) {
+        json_object_put(parsed);
+        return;
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < fb->n_upd; i++) {
+        int ok = 0;
+        for (size_t k = 0; k < na && !ok; k++) {
+            const char *a = json_object_get_string(json_object_array_get_idx(au, k));
+            ok = a && strcmp(a, fb->upd[i].kind) == 0;
+        }
+        if (ok)
+            fb->upd[w++] = fb->upd[i];
+        else
+            free(fb->upd[i].json);
+    }
+    fb->n_upd = w;
+    json_object_put(parsed);
+}
+
+/* gen: the poll generation taken when the request arrived; a newer getUpdates
+ * (arrived later) ends this one with 409, as on the real server. */
+static void m_get_updates(struct fakebot *fb, struct json_object *p, unsigned long gen,
+                          struct fb_reply *r)
 {
     long long offset = 0, limit = 100, timeout = 0;
     p_ll(p, "offset", &offset);
@@ -395,9 +438,10 @@ static void m_get_updates(struct fakebot *fb, struct json_object *p, struct fb_r
         timeout = 0;
     if (timeout > 50)
         timeout = 50;
-    acknowledge(fb, offset);
-    unsigned long gen = ++fb->poll_gen;
-    pthread_cond_broadcast(&fb->upd_cond); /* an older poll now ends with 409 */
+    if (gen == fb->poll_gen) {
+        acknowledge(fb, offset);
+        filter_allowed(fb, p);
+    }
     struct timespec dl;
     deadline_after(&dl, (long)timeout * 1000);
     while (!fb->stopping && fb->n_upd == 0 && gen == fb->poll_gen && !past(&dl))
@@ -502,11 +546,11 @@ static void m_get_file(struct fakebot *fb, struct json_object *p, struct fb_repl
 }
 
 static void dispatch(struct fakebot *fb, const char *method, struct json_object *p,
-                     struct fb_reply *r)
+                     unsigned long gen, struct fb_reply *r)
 {
     long long chat;
     if (strcasecmp(method, "getUpdates") == 0) {
-        m_get_updates(fb, p, r);
+        m_get_updates(fb, p, gen, r);
     } else if (strcasecmp(method, "getMe") == 0) {
         reply_ok(r, bot_user(fb));
     } else if (strcasecmp(method, "sendMessage") == 0) {
@@ -521,16 +565,16 @@ static void dispatch(struct fakebot *fb, const char *method, struct json_object 
             reply_ok(r, json_object_new_boolean(1));
     } else if (strcasecmp(method, "answerCallbackQuery") == 0) {
         if (!p_str(p, "callback_query_id"))
-            reply_err(r, 400, "Bad Request: query is too old and response timeout expired or "
-                              "query ID is invalid",
+            reply_err(r, 400,
+                      "Bad Request: query is too old and response timeout expired or "
+                      "query ID is invalid",
                       NULL, 0);
         else
             reply_ok(r, json_object_new_boolean(1));
     } else if (strcasecmp(method, "getFile") == 0) {
         m_get_file(fb, p, r);
     } else if (strcasecmp(method, "setMyCommands") == 0 ||
-               strcasecmp(method, "deleteWebhook") == 0 ||
-               strcasecmp(method, "setWebhook") == 0) {
+               strcasecmp(method, "deleteWebhook") == 0 || strcasecmp(method, "setWebhook") == 0) {
         reply_ok(r, json_object_new_boolean(1));
     } else if (strcasecmp(method, "getWebhookInfo") == 0) {
         struct json_object *o = json_object_new_object();
@@ -545,7 +589,7 @@ static void dispatch(struct fakebot *fb, const char *method, struct json_object 
 }
 
 /* Applies a fault; returns 1 when the reply is decided (0: answer normally). */
-static int apply_fault(struct fakebot *fb, int f, int arg, struct fb_reply *r)
+static int apply_fault(struct fakebot *fb, int f, int arg, const char *body, struct fb_reply *r)
 {
     char desc[96];
     switch (f) {
@@ -588,6 +632,10 @@ static int apply_fault(struct fakebot *fb, int f, int arg, struct fb_reply *r)
         return 1;
     case FB_400:
         reply_err(r, 400, "Bad Request: chat not found", NULL, 0);
+        return 1;
+    case FB_RAW:
+        reply_text(r, arg >= 100 && arg <= 599 ? (unsigned)arg : 200, "application/json",
+                   body ? body : "");
         return 1;
     case FB_MIGRATE:
         reply_err(r, 400, "Bad Request: group chat was upgraded to a supergroup chat",
@@ -672,42 +720,51 @@ static void handle(struct fakebot *fb, struct MHD_Connection *conn, const char *
                 parse_form(params, (const char *)req->body.data, req->body.len);
             } else {
                 json_object_put(params);
-                reply_err(r, 400, "Bad Request: unsupported Content-Type in the fake server",
-                          NULL, 0);
+                reply_err(r, 400, "Bad Request: unsupported Content-Type in the fake server", NULL,
+                          0);
                 return;
             }
         }
     }
     pthread_mutex_lock(&fb->mu);
     record(fb, method, params);
+    unsigned long gen = 0;
+    if (!is_file && strcasecmp(method, "getUpdates") == 0) {
+        gen = ++fb->poll_gen;
+        pthread_cond_broadcast(&fb->upd_cond); /* an older poll now ends with 409 */
+    }
     int arg = 0;
-    int f = take_fault(fb, method, &arg);
-    if (f == FB_SLOW && strcmp(method, "getUpdates") == 0) {
-        /* A slow long poll whose client has long given up: answer "nothing new" after
-         * the delay, as the real server does when a poll expires. Running the method
-         * would start a new poll generation and wrongly cut off the client's retry
-         * with a 409 (the real server ends the OLDER request). */
-        (void)apply_fault(fb, f, arg, r);
-        reply_ok(r, json_object_new_array());
-    } else if (!apply_fault(fb, f, arg, r)) {
+    char *raw = NULL;
+    int f = take_fault(fb, method, &arg, &raw);
+    int faulted = apply_fault(fb, f, arg, raw, r);
+    free(raw);
+    if (!faulted) {
         if (fb->stopping)
             reply_err(r, 500, "Internal Server Error", NULL, 0);
         else if (is_file)
             serve_file(fb, slash + 1, r);
         else
-            dispatch(fb, method, params, r);
+            dispatch(fb, method, params, gen, r);
     }
     pthread_mutex_unlock(&fb->mu);
     if (!fb->quiet)
-        log_debug("fakebot call method=%s status=%u fault=%d", method, r->drop ? 0 : r->status,
-                  f);
+        log_debug("fakebot call method=%s status=%u fault=%d", method, r->drop ? 0 : r->status, f);
     json_object_put(params);
 }
 
+static ssize_t cut_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    static const char part[] = "{\"ok\":true,\"res";
+    if (pos > 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    size_t n = sizeof(part) - 1 < max ? sizeof(part) - 1 : max;
+    memcpy(buf, part, n);
+    return (ssize_t)n;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct fakebot *fb = cls;
     struct fb_req *req = *con_cls;
@@ -730,8 +787,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     else
         handle(fb, conn, url, req, &r);
     if (r.drop) {
+        /* Headers promise a body, a few bytes go out, then the connection is cut:
+         * the client sees a transfer that died mid-way (curl would silently retry a
+         * request that got no answer at all on a reused connection). */
         free(r.body);
-        return MHD_NO;
+        struct MHD_Response *cut =
+            MHD_create_response_from_callback(4096, 64, cut_reader, NULL, NULL);
+        if (!cut)
+            return MHD_NO;
+        MHD_add_response_header(cut, "Content-Type", "application/json");
+        enum MHD_Result cr = MHD_queue_response(conn, MHD_HTTP_OK, cut);
+        MHD_destroy_response(cut);
+        return cr;
     }
     if (!r.body)
         return MHD_NO;
@@ -794,8 +861,7 @@ int fakebot_start(const struct fakebot_opts *o, struct fakebot **out)
     sa.sin_family = AF_INET;
     sa.sin_port = htons(o ? o->port : 0);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_POLL;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
     fb->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, fb, MHD_OPTION_SOCK_ADDR,
                              (const struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
                              on_completed, fb, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
@@ -827,8 +893,10 @@ void fakebot_stop(struct fakebot *fb)
     for (size_t i = 0; i < fb->n_upd; i++)
         free(fb->upd[i].json);
     free(fb->upd);
-    for (size_t i = 0; i < fb->n_faults; i++)
+    for (size_t i = 0; i < fb->n_faults; i++) {
         free(fb->faults[i].method);
+        free(fb->faults[i].body);
+    }
     free(fb->faults);
     for (size_t i = 0; i < fb->n_counts; i++)
         free(fb->counts[i].method);
@@ -885,7 +953,15 @@ int fakebot_push_update(struct fakebot *fb, const char *update_json)
         rc = -TL_ENOMEM;
         goto out;
     }
-    if ((rc = insert_update(fb, id, copy, len)) != TL_OK) {
+    const char *kind = "";
+    json_object_object_foreach(o, key, val)
+    {
+        if (strcmp(key, "update_id") != 0 && json_object_is_type(val, json_type_object)) {
+            kind = key;
+            break;
+        }
+    }
+    if ((rc = insert_update(fb, id, copy, len, kind)) != TL_OK) {
         free(copy);
         rc = -rc;
         goto out;
@@ -919,7 +995,7 @@ int fakebot_push_synthetic(struct fakebot *fb, size_t n_updates, size_t n_chats)
             rc = TL_ENOMEM;
             break;
         }
-        if ((rc = insert_update(fb, id, j, strlen(j))) != TL_OK)
+        if ((rc = insert_update(fb, id, j, strlen(j), "message")) != TL_OK)
             free(j);
     }
     pthread_cond_broadcast(&fb->upd_cond);
@@ -955,22 +1031,37 @@ fail:
     return rc;
 }
 
-void fakebot_inject(struct fakebot *fb, const char *method, enum fakebot_fault f, int count,
-                    int arg)
+static void inject(struct fakebot *fb, const char *method, enum fakebot_fault f, int count, int arg,
+                   const char *body)
 {
     if (count <= 0 || f == FB_OK)
         return;
     char *m = method ? tl_strdup(method) : NULL;
-    if (method && !m)
-        return;
+    char *b = body ? tl_strdup(body) : NULL;
+    if ((method && !m) || (body && !b))
+        goto out;
     pthread_mutex_lock(&fb->mu);
     if (grow((void **)&fb->faults, &fb->cap_faults, fb->n_faults + 1, sizeof(*fb->faults)) ==
         TL_OK) {
-        fb->faults[fb->n_faults++] = (struct fb_fault){m, f, count, arg};
-        m = NULL;
+        fb->faults[fb->n_faults++] = (struct fb_fault){m, f, count, arg, b};
+        m = b = NULL;
     }
     pthread_mutex_unlock(&fb->mu);
+out:
     free(m);
+    free(b);
+}
+
+void fakebot_inject(struct fakebot *fb, const char *method, enum fakebot_fault f, int count,
+                    int arg)
+{
+    inject(fb, method, f, count, arg, NULL);
+}
+
+void fakebot_inject_raw(struct fakebot *fb, const char *method, int count, int status,
+                        const char *body)
+{
+    inject(fb, method, FB_RAW, count, status, body ? body : "");
 }
 
 size_t fakebot_count(struct fakebot *fb, const char *method)
@@ -1060,9 +1151,8 @@ size_t fakebot_pending(struct fakebot *fb)
 void fakebot_set_blocked_chat(struct fakebot *fb, long long chat_id)
 {
     pthread_mutex_lock(&fb->mu);
-    if (!is_blocked(fb, chat_id) &&
-        grow((void **)&fb->blocked, &fb->cap_blocked, fb->n_blocked + 1, sizeof(*fb->blocked)) ==
-            TL_OK)
+    if (!is_blocked(fb, chat_id) && grow((void **)&fb->blocked, &fb->cap_blocked, fb->n_blocked + 1,
+                                         sizeof(*fb->blocked)) == TL_OK)
         fb->blocked[fb->n_blocked++] = chat_id;
     pthread_mutex_unlock(&fb->mu);
 }

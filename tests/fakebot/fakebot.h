@@ -1,10 +1,10 @@
 /* tests/fakebot/fakebot.h - a fake Telegram Bot API server on loopback
  * (libmicrohttpd, one thread per connection). It serves scripted updates with real
- * getUpdates semantics (offset acknowledges, long poll, limit, a second concurrent
- * poller makes the first one get 409), answers the sending methods like the real
- * server, serves files for getFile, records every call (method + params as JSON)
- * and injects faults. Used by the tests, `tipline demo` and the benches.
- * Every function is thread-safe. */
+ * getUpdates semantics (offset acknowledges, long poll, limit, allowed_updates drops
+ * the kinds not asked for, a second concurrent poller makes the first one get 409), answers the
+ * sending methods like the real server, serves files for getFile, records every call (method +
+ * params as JSON) and injects faults. Used by the tests, `tipline demo` and the benches. Every
+ * function is thread-safe. */
 #ifndef TL_FAKEBOT_H
 #define TL_FAKEBOT_H
 
@@ -50,13 +50,14 @@ enum fakebot_fault {
     FB_500,      /* 500 with the envelope {"ok":false,"error_code":500,...} */
     FB_BAD_JSON, /* 200 with a truncated JSON body */
     FB_SLOW,     /* waits arg ms, then answers normally */
-    FB_DROP,     /* closes the connection without an answer */
+    FB_DROP,     /* cuts the connection mid-answer (a partial body, then close) */
     FB_401,      /* Unauthorized */
     FB_403,      /* Forbidden: bot was blocked by the user */
     FB_409,      /* Conflict: terminated by other getUpdates request */
     FB_400,      /* Bad Request: chat not found */
     FB_502,      /* 502 with an HTML body (a proxy in front of the API), no envelope */
     FB_MIGRATE,  /* 400 with parameters.migrate_to_chat_id = -1000000000000 - arg */
+    FB_RAW,      /* the status and body given to fakebot_inject_raw */
 };
 
 /* The next `count` calls of method (NULL = any; "file" = file downloads) get the
@@ -64,12 +65,19 @@ enum fakebot_fault {
 void fakebot_inject(struct fakebot *fb, const char *method, enum fakebot_fault f, int count,
                     int arg);
 
+/* The next `count` calls of method (NULL = any) are answered with HTTP status and
+ * exactly body (Content-Type application/json): odd payloads the real API might send. */
+void fakebot_inject_raw(struct fakebot *fb, const char *method, int count, int status,
+                        const char *body);
+
 /* Calls received so far of method (NULL = all; "file" = downloads), faulted ones too. */
 size_t fakebot_count(struct fakebot *fb, const char *method);
 
 /* A new string (free()): JSON array of {"method":..,"params":{..}} in arrival order,
  * only method's calls (NULL = all). Form and query params are recorded as strings,
- * JSON bodies as sent. NULL on allocation failure. */
+ * JSON bodies as sent. Only the first FAKEBOT_MAX_RECORDED calls are kept (a long
+ * demo stays bounded); counts stay exact. NULL on allocation failure. */
+#define FAKEBOT_MAX_RECORDED 100000
 char *fakebot_calls_json(struct fakebot *fb, const char *method);
 
 /* Forgets the recorded calls and counts. */
