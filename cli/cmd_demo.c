@@ -128,6 +128,15 @@ static const char *who(long long chat_id)
     return chat_id == GROUP_CHAT ? "group chat" : "?";
 }
 
+static void print_indented(const char *text)
+{
+    for (const char *p = text; *p;) {
+        size_t n = strcspn(p, "\n");
+        printf("   %.*s\n", (int)n, p);
+        p += n + (p[n] == '\n');
+    }
+}
+
 static void print_conversations(struct fakebot *fb)
 {
     char *calls = fakebot_calls_json(fb, "sendMessage");
@@ -140,7 +149,8 @@ static void print_conversations(struct fakebot *fb)
             !json_object_object_get_ex(params, "chat_id", &chat) ||
             !json_object_object_get_ex(params, "text", &text))
             continue;
-        printf("-> %s:\n   %s\n", who(json_object_get_int64(chat)), json_object_get_string(text));
+        printf("-> %s:\n", who(json_object_get_int64(chat)));
+        print_indented(json_object_get_string(text));
     }
     json_object_put(arr);
 }
@@ -159,13 +169,13 @@ static int print_queue(struct store *s)
            "REPORTER", "TEXT");
     for (size_t i = 0; i < n; i++) {
         const struct store_report *r = &rs[i];
-        char point[32] = "-", text[64];
+        char point[32] = "-";
         if (r->has_point)
             snprintf(point, sizeof(point), "%.4f, %.4f", r->lat, r->lon);
-        tl_strlcpy(text, r->text ? r->text : "", sizeof(text));
-        printf("%-10s %-4d %-24s %-17s %-6s %-12.12s %s\n", r->public_ref, r->priority, point,
+        const char *text = r->text ? r->text : "";
+        printf("%-10s %-4d %-24s %-17s %-6s %-12.12s %.*s\n", r->public_ref, r->priority, point,
                r->point_source ? r->point_source : "-", r->n_media ? "photo" : "-",
-               r->reporter ? r->reporter : "-", text);
+               r->reporter ? r->reporter : "-", (int)tl_utf8_prefix(text, 60), text);
     }
     printf("(%zu open report%s)\n", n, n == 1 ? "" : "s");
     store_reports_free(rs, n);
@@ -186,6 +196,10 @@ int cmd_demo(int argc, char **argv, struct cli_ctx *ctx)
     tl_errinfo_clear(&ei);
     struct store *s = NULL;
     struct fakebot *fb = NULL;
+    volatile sig_atomic_t stop = 0;
+    /* the demo's output is the conversation: routine log lines only with --log-level */
+    if (log_level == LOG_INFO && !getenv("TIPLINE_LOG_LEVEL"))
+        log_level = LOG_WARN;
     struct hdl_runtime *rt = NULL;
     int rc, code = 1, migrated = 0;
     long long offset = 0;
@@ -211,7 +225,6 @@ int cmd_demo(int argc, char **argv, struct cli_ctx *ctx)
     }
     printf("fake Bot API at %s, %zu updates scripted from update_id %lld\n", fakebot_base_url(fb),
            fakebot_pending(fb), base);
-    volatile sig_atomic_t stop = 0;
     struct hdl_runtime_opts o = {.cfg = &ctx->cfg,
                                  .api_base = fakebot_base_url(fb),
                                  .token = DEMO_TOKEN,

@@ -20,7 +20,6 @@
 #include "common/util.h"
 #include "common/banned.h"
 
-
 static const char usage[] =
     "usage: tipline strip [--max-bytes N] [--max-pixels N] IN OUT\n"
     "       tipline strip --info [--max-bytes N] [--max-pixels N] IN\n"

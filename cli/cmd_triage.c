@@ -40,8 +40,9 @@ static void print_row(const struct store_report *r)
     fmt_time(r->received_at, when, sizeof(when));
     if (r->has_point)
         snprintf(point, sizeof(point), "%.5f,%.5f", r->lat, r->lon);
-    char text[61];
-    tl_strlcpy(text, r->text ? r->text : "", sizeof(text));
+    char text[121];
+    const char *src = r->text ? r->text : "";
+    tl_strlcpy(text, src, tl_utf8_prefix(src, 120) + 1);
     for (char *p = text; *p; p++)
         if (*p == '\n' || *p == '\t')
             *p = ' ';
