@@ -710,6 +710,31 @@ static void test_media_webp_strip(void **state)
     assert_int_equal(media_le32_test(anmf + 4), 16 + 8 + 10);
     free(out);
 
+    /* a colorimetric ICC profile is kept (device fields blanked) with its VP8X flag */
+    {
+        static const char *const safe_tags[] = {"desc", "wtpt", "rXYZ"};
+        size_t sl;
+        unsigned char *sicc = fx_icc(safe_tags, 3, &sl);
+        struct fx_bytes sb = {0}, sin = {0};
+        unsigned char x2[10] = {0x20, 0, 0, 0, 63, 0, 0, 47, 0, 0};
+        riff_chunk(&sb, "VP8X", x2, 10);
+        riff_chunk(&sb, "ICCP", sicc, sl);
+        riff_chunk(&sb, "VP8L", vp8l, 9);
+        fx_put(&sin, "RIFF", 4);
+        fx_le32(&sin, (uint32_t)sb.n + 4);
+        fx_put(&sin, "WEBP", 4);
+        fx_put(&sin, sb.p, sb.n);
+        assert_int_equal(media_strip(sin.p, sin.n, NULL, &out, &out_len, NULL, &ei), TL_OK);
+        assert_int_equal(out_len, sin.n);
+        assert_int_equal(out[20], 0x20);
+        unsigned char *ic = memmem(out, out_len, "ICCP", 4);
+        assert_non_null(ic);
+        assert_memory_equal(ic + 8, sicc, 48);
+        assert_false(contains(out, out_len, "FXPH"));
+        free(out);
+        free(sicc), free(sb.p), free(sin.p);
+    }
+
     /* RIFF size past the end: refused */
     in.p[4] = 0xFF;
     in.p[5] = 0xFF;

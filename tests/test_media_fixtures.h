@@ -18,7 +18,7 @@ struct fx_bytes {
     size_t n, cap;
 };
 
-static void fx_put(struct fx_bytes *b, const void *p, size_t n)
+__attribute__((unused)) static void fx_put(struct fx_bytes *b, const void *p, size_t n)
 {
     if (b->n + n > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
@@ -34,37 +34,37 @@ static void fx_put(struct fx_bytes *b, const void *p, size_t n)
     b->n += n;
 }
 
-static void fx_u8(struct fx_bytes *b, unsigned v)
+__attribute__((unused)) static void fx_u8(struct fx_bytes *b, unsigned v)
 {
     unsigned char c = (unsigned char)v;
     fx_put(b, &c, 1);
 }
 
-static void fx_be16(struct fx_bytes *b, unsigned v)
+__attribute__((unused)) static void fx_be16(struct fx_bytes *b, unsigned v)
 {
     fx_u8(b, v >> 8);
     fx_u8(b, v);
 }
 
-static void fx_be32(struct fx_bytes *b, uint32_t v)
+__attribute__((unused)) static void fx_be32(struct fx_bytes *b, uint32_t v)
 {
     fx_be16(b, v >> 16);
     fx_be16(b, v & 0xFFFF);
 }
 
-static void fx_le16(struct fx_bytes *b, unsigned v)
+__attribute__((unused)) static void fx_le16(struct fx_bytes *b, unsigned v)
 {
     fx_u8(b, v);
     fx_u8(b, v >> 8);
 }
 
-static void fx_le32(struct fx_bytes *b, uint32_t v)
+__attribute__((unused)) static void fx_le32(struct fx_bytes *b, uint32_t v)
 {
     fx_le16(b, v & 0xFFFF);
     fx_le16(b, v >> 16);
 }
 
-static uint32_t fx_rng(uint32_t *s)
+__attribute__((unused)) static uint32_t fx_rng(uint32_t *s)
 {
     *s = *s * 1664525u + 1013904223u;
     return *s >> 8;
@@ -72,7 +72,7 @@ static uint32_t fx_rng(uint32_t *s)
 
 /* A photo-like RGB image: a few smooth coloured blobs on a gradient, different per
  * seed, so perceptual hashes of different seeds differ. Returns malloc()ed w*h*3. */
-static unsigned char *fx_photo_rgb(int w, int h, uint32_t seed)
+__attribute__((unused)) static unsigned char *fx_photo_rgb(int w, int h, uint32_t seed)
 {
     unsigned char *px = malloc((size_t)w * h * 3);
     if (!px)
@@ -105,8 +105,8 @@ static unsigned char *fx_photo_rgb(int w, int h, uint32_t seed)
 }
 
 /* Encodes RGB pixels to a JFIF JPEG (TurboJPEG writes SOI, APP0 JFIF, tables, EOI). */
-static unsigned char *fx_jpeg_encode(const unsigned char *rgb, int w, int h, int quality,
-                                     size_t *len)
+__attribute__((unused)) static unsigned char *fx_jpeg_encode(const unsigned char *rgb, int w, int h,
+                                                             int quality, size_t *len)
 {
     tjhandle tj = tjInitCompress();
     unsigned char *out = NULL;
@@ -124,7 +124,8 @@ static unsigned char *fx_jpeg_encode(const unsigned char *rgb, int w, int h, int
 }
 
 /* Decodes to RGB (malloc()ed); NULL when libjpeg-turbo refuses the file. */
-static unsigned char *fx_jpeg_decode(const unsigned char *j, size_t len, int *w, int *h)
+__attribute__((unused)) static unsigned char *fx_jpeg_decode(const unsigned char *j, size_t len,
+                                                             int *w, int *h)
 {
     tjhandle tj = tjInitDecompress();
     int ss, cs;
@@ -147,8 +148,8 @@ static unsigned char *fx_jpeg_decode(const unsigned char *j, size_t len, int *w,
     return px;
 }
 
-static ExifEntry *fx_entry(ExifData *ed, ExifIfd ifd, unsigned tag, ExifFormat fmt,
-                           unsigned components)
+__attribute__((unused)) static ExifEntry *fx_entry(ExifData *ed, ExifIfd ifd, unsigned tag,
+                                                   ExifFormat fmt, unsigned components)
 {
     ExifEntry *e = exif_entry_new();
     unsigned size = exif_format_get_size(fmt) * components;
@@ -162,14 +163,15 @@ static ExifEntry *fx_entry(ExifData *ed, ExifIfd ifd, unsigned tag, ExifFormat f
     return e;
 }
 
-static void fx_ascii(ExifData *ed, ExifIfd ifd, unsigned tag, const char *s)
+__attribute__((unused)) static void fx_ascii(ExifData *ed, ExifIfd ifd, unsigned tag, const char *s)
 {
     ExifEntry *e = fx_entry(ed, ifd, tag, EXIF_FORMAT_ASCII, (unsigned)strlen(s) + 1);
     memcpy(e->data, s, strlen(s) + 1);
 }
 
-static void fx_rational(ExifData *ed, ExifIfd ifd, unsigned tag, const uint32_t *num,
-                        const uint32_t *den, unsigned n)
+__attribute__((unused)) static void fx_rational(ExifData *ed, ExifIfd ifd, unsigned tag,
+                                                const uint32_t *num, const uint32_t *den,
+                                                unsigned n)
 {
     ExifEntry *e = fx_entry(ed, ifd, tag, EXIF_FORMAT_RATIONAL, n);
     for (unsigned i = 0; i < n; i++)
@@ -191,7 +193,7 @@ struct fx_exif {
     size_t thumb_len;
 };
 
-static void fx_dms(double deg, uint32_t num[3], uint32_t den[3])
+__attribute__((unused)) static void fx_dms(double deg, uint32_t num[3], uint32_t den[3])
 {
     deg = fabs(deg);
     uint32_t d = (uint32_t)deg;
@@ -204,7 +206,8 @@ static void fx_dms(double deg, uint32_t num[3], uint32_t den[3])
 }
 
 /* The EXIF APP1 payload ("Exif\0\0" + TIFF), malloc()ed. */
-static unsigned char *fx_exif_payload(const struct fx_exif *x, ExifByteOrder bo, size_t *len)
+__attribute__((unused)) static unsigned char *fx_exif_payload(const struct fx_exif *x,
+                                                              ExifByteOrder bo, size_t *len)
 {
     ExifData *ed = exif_data_new();
     uint32_t num[3], den[3];
@@ -246,7 +249,8 @@ static unsigned char *fx_exif_payload(const struct fx_exif *x, ExifByteOrder bo,
     return d;
 }
 
-static void fx_segment(struct fx_bytes *b, unsigned marker, const void *p, size_t n)
+__attribute__((unused)) static void fx_segment(struct fx_bytes *b, unsigned marker, const void *p,
+                                               size_t n)
 {
     fx_u8(b, 0xFF);
     fx_u8(b, marker);
@@ -256,7 +260,8 @@ static void fx_segment(struct fx_bytes *b, unsigned marker, const void *p, size_
 
 /* A minimal well-formed ICC display profile: the given tags, each pointing at a small
  * XYZ/text body. With "dmdd" among them it carries a device description. */
-static unsigned char *fx_icc(const char *const *tags, int ntags, size_t *len)
+__attribute__((unused)) static unsigned char *fx_icc(const char *const *tags, int ntags,
+                                                     size_t *len)
 {
     struct fx_bytes b = {0};
     size_t body = 132 + 12 * (size_t)ntags;
@@ -296,8 +301,10 @@ static unsigned char *fx_icc(const char *const *tags, int ntags, size_t *len)
  * serial, owner, thumbnail), XMP, extended XMP, an ICC profile with device data, MPF,
  * Photoshop IRB/IPTC, Ducky, a comment, the Adobe segment, and data after EOI.
  * clean is a TurboJPEG output (SOI APP0 ... EOI). */
-static unsigned char *fx_jpeg_dirty(const unsigned char *clean, size_t clean_len,
-                                    const struct fx_exif *x, int with_trailer, size_t *len)
+__attribute__((unused)) static unsigned char *fx_jpeg_dirty(const unsigned char *clean,
+                                                            size_t clean_len,
+                                                            const struct fx_exif *x,
+                                                            int with_trailer, size_t *len)
 {
     struct fx_bytes b = {0};
     size_t exif_len, icc_len;

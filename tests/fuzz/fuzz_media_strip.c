@@ -15,15 +15,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void set_magic(unsigned char *p, size_t n)
 {
     switch (FUZZ_FORMAT) {
-    case MEDIA_JPEG: memcpy(p, "\xFF\xD8\xFF", n < 3 ? n : 3); break;
-    case MEDIA_PNG: memcpy(p, "\x89PNG\r\n\x1a\n", n < 8 ? n : 8); break;
-    case MEDIA_GIF: memcpy(p, "GIF89a", n < 6 ? n : 6); break;
+    case MEDIA_JPEG:
+        memcpy(p, "\xFF\xD8\xFF", n < 3 ? n : 3);
+        break;
+    case MEDIA_PNG:
+        memcpy(p, "\x89PNG\r\n\x1a\n", n < 8 ? n : 8);
+        break;
+    case MEDIA_GIF:
+        memcpy(p, "GIF89a", n < 6 ? n : 6);
+        break;
     case MEDIA_WEBP:
         memcpy(p, "RIFF", n < 4 ? n : 4);
         if (n >= 12)
             memcpy(p + 8, "WEBP", 4);
         break;
-    default: break;
+    default:
+        break;
     }
 }
 
