@@ -42,6 +42,18 @@ echo
 ours_mbps=$(sed -n 's/.*strip_mbps=\([0-9.]*\).*/\1/p' "$work/ours.txt")
 ours_fps=$(sed -n 's/.*strip_files_per_s=\([0-9.]*\).*/\1/p' "$work/ours.txt")
 
+# the same job as a user runs it: `tipline strip IN OUT`, one process per file, files
+# read and written (the test build's media_strip_cli is that command)
+cli=$build/tests/media_strip_cli
+ct=
+if [ -x "$cli" ]; then
+  mkdir -p "$work/cli"
+  t0=$(now)
+  for f in "${files[@]}"; do "$cli" strip "$f" "$work/cli/$(basename "$f")"; done
+  t1=$(now)
+  ct=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+fi
+
 mkdir -p "$work/et" "$work/mat2"
 cp "${files[@]}" "$work/et/"
 t0=$(now)
@@ -58,7 +70,12 @@ mt=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
 echo "same $n files, one pass:"
 awk -v m="$ours_mbps" -v f="$ours_fps" \
   'BEGIN { printf "%-22s %8s    %9.2f MB/s  %9.1f files/s\n", "tipline media_strip", "", m, f }'
+[ -n "$ct" ] && rate "tipline strip IN OUT" "$ct"
 rate "exiftool -all=" "$et"
 rate "mat2 --inplace" "$mt"
 awk -v m="$ours_mbps" -v b="$bytes" -v et="$et" -v mt="$mt" 'BEGIN {
-  printf "speed-up: %.0fx exiftool, %.0fx mat2\n", m / (b / et / 1e6), m / (b / mt / 1e6) }'
+  printf "speed-up of the library: %.0fx exiftool, %.0fx mat2\n", m / (b / et / 1e6), m / (b / mt / 1e6) }'
+if [ -n "$ct" ]; then
+  awk -v ct="$ct" -v et="$et" -v mt="$mt" 'BEGIN {
+    printf "speed-up of the command (process per file): %.1fx exiftool, %.1fx mat2\n", et / ct, mt / ct }'
+fi
