@@ -876,15 +876,39 @@ static void test_media_truncated_and_corrupt(void **state)
     size_t jpeg_end;
     unsigned char *notrail = fx_jpeg_dirty(g.clean, g.clean_len, &x, 0, &jpeg_end);
     assert_int_equal(notrail[jpeg_end - 1], 0xD9);
+    /* a GIF (trailer last) and an extended WebP (RIFF size covers all) */
+    static const unsigned char gif[] = {'G', 'I', 'F', '8', '9', 'a',  1,    0,   1,    0,    0x80,
+                                        0,   0,   0,   0,   0,   255,  255,  255, 0x21, 0xF9, 4,
+                                        0,   10,  0,   0,   0,   0x2C, 0,    0,   0,    0,    1,
+                                        0,   1,   0,   0,   2,   2,    0x44, 1,   0,    0x3B};
+    struct fx_bytes webp = {0};
+    static const unsigned char webp_body[] = {
+        'V', 'P', '8', 'X', 10,  0,   0,    0, 0x10, 0, 0, 0,   3,   0, 0,   3,
+        0,   0,   'A', 'L', 'P', 'H', 3,    0, 0,    0, 0, 'a', 'b', 0, 'V', 'P',
+        '8', 'L', 9,   0,   0,   0,   0x2F, 3, 0xC0, 0, 0, 1,   2,   3, 4,   0};
+    fx_put(&webp, "RIFF", 4);
+    fx_le32(&webp, sizeof(webp_body) + 4);
+    fx_put(&webp, "WEBP", 4);
+    fx_put(&webp, webp_body, sizeof(webp_body));
     struct {
         const unsigned char *p;
         size_t n;
-    } files[] = {{notrail, jpeg_end}, {png.p, png_end}};
-    for (size_t k = 0; k < 2; k++) {
+    } files[] = {{notrail, jpeg_end}, {png.p, png_end}, {gif, sizeof(gif)}, {webp.p, webp.n}};
+    for (size_t k = 0; k < 4; k++) {
+        struct tl_errinfo ei;
+        unsigned char *out = NULL;
+        size_t out_len;
+        /* the whole file is accepted, and returned unchanged (nothing to remove) but for
+         * the JPEG's metadata */
+        assert_int_equal(media_strip(files[k].p, files[k].n, NULL, &out, &out_len, NULL, &ei),
+                         TL_OK);
+        if (k >= 2) {
+            assert_int_equal(out_len, files[k].n);
+            assert_memory_equal(out, files[k].p, out_len);
+        }
+        free(out);
         for (size_t n = 0; n < files[k].n; n++) {
-            struct tl_errinfo ei;
-            unsigned char *out = NULL;
-            size_t out_len;
+            out = NULL;
             int rc = media_strip(files[k].p, n, NULL, &out, &out_len, NULL, &ei);
             if (rc == TL_OK)
                 fail_msg("file %zu: prefix of %zu bytes accepted", k, n);
@@ -918,6 +942,7 @@ static void test_media_truncated_and_corrupt(void **state)
         }
     }
     free(buf);
+    free(webp.p);
     free(notrail);
     free(png.p);
     gen_jpeg_free(&g);
@@ -1273,7 +1298,7 @@ static int run_cli(const char *args, char **out_text)
 {
     const char *cli = getenv("TL_MEDIA_CLI");
     assert_non_null(cli);
-    char *cmd = tl_asprintf("%s %s 2>&1", cli, args);
+    char *cmd = tl_asprintf("%s 2>&1 %s", cli, args);
     FILE *fp = popen(cmd, "r");
     assert_non_null(fp);
     struct tl_buf b;
@@ -1337,6 +1362,29 @@ static void test_media_cli(void **state)
     assert_int_equal(access(outp, F_OK), -1); /* nothing written */
     free(text);
     free(args);
+
+    /* the name says JPEG, the bytes say PNG: the bytes win */
+    struct fx_bytes png = png_dirty();
+    char *fake = tmp_path("really_a_png.jpg");
+    write_file(fake, png.p, png.n);
+    args = tl_asprintf("strip --info '%s'", fake);
+    assert_int_equal(run_cli(args, &text), 0);
+    assert_non_null(strstr(text, "\"format\":\"png\",\"mime\":\"image/png\""));
+    free(text);
+    free(args);
+    /* stdin to stdout */
+    args = tl_asprintf("strip - - < '%s' > '%s'", fake, outp);
+    assert_int_equal(run_cli(args, &text), 0);
+    free(text);
+    free(args);
+    o = (unsigned char *)ts_read_file(outp, &n);
+    assert_int_equal(media_strip(png.p, png.n, NULL, &want, &want_len, NULL, &ei), TL_OK);
+    assert_int_equal(n, want_len);
+    assert_memory_equal(o, want, n);
+    free(o);
+    free(want);
+    free(fake);
+    free(png.p);
 
     assert_int_equal(run_cli("strip", &text), 2);
     free(text);
