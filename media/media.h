@@ -16,7 +16,15 @@
  * Orientation is 2..8, carries a minimal EXIF APP1 holding only IFD0
  * Orientation, so viewers still show it upright. A lossless rotation was not
  * chosen because it changes the pixels, needs MCU-aligned sizes (or trims
- * edges) and costs a full entropy re-encode. */
+ * edges) and costs a full entropy re-encode.
+ *
+ * ICC profiles (JPEG APP2, WebP ICCP) are kept only when single-segment, RGB or grey,
+ * and made of colorimetric tags alone (desc, cprt, wtpt, bkpt, r/g/bXYZ, r/g/b/kTRC,
+ * chad, chrm, cicp, A2Bn/B2An): the standard sRGB/Display P3 profiles phones embed.
+ * Their device manufacturer, model, creator and profile ID header fields are zeroed.
+ * Any profile with device or measurement descriptions (dmnd, dmdd, meas, tech, vued...)
+ * or private tags is dropped; the picture then renders as sRGB. PNG iCCP is dropped
+ * (PNG keeps sRGB/gAMA/cHRM/cICP instead). */
 #ifndef TL_MEDIA_H
 #define TL_MEDIA_H
 
