@@ -141,6 +141,7 @@ int cmd_strip(int argc, char **argv)
         return 2;
     }
 
+    errno = 0;
     size_t max = lim.max_bytes ? lim.max_bytes : MEDIA_DEFAULT_MAX_BYTES;
     if (strcmp(in_path, "-") == 0) {
         rc = read_stdin(max, &in, &in_len);

@@ -30,6 +30,8 @@ void media_out_release(struct media_out *o);
 int media_out_ref(struct media_out *o, const unsigned char *p, size_t n) TL_WUR;
 /* Appends a copy of n bytes. */
 int media_out_copy(struct media_out *o, const void *p, size_t n) TL_WUR;
+/* Appends n bytes of heap memory p, taking ownership (freed on failure too). */
+int media_out_take(struct media_out *o, unsigned char *p, size_t n) TL_WUR;
 /* Assembles into a new buffer (free()). */
 int media_out_finish(struct media_out *o, unsigned char **out, size_t *out_len) TL_WUR;
 

@@ -266,9 +266,14 @@ int media_jpeg_walk(const unsigned char *in, size_t len, const struct media_limi
         goto out;
     if (s.have_adobe && (rc = media_out_copy(out, s.adobe, sizeof(s.adobe))) != TL_OK)
         goto out;
-    for (size_t i = 0; i < body.nv; i++)
-        if ((rc = media_out_ref(out, body.v[i].p, body.v[i].n)) != TL_OK)
+    for (size_t i = 0; i < body.nv; i++) {
+        unsigned char *owned = body.v[i].owned;
+        body.v[i].owned = NULL; /* moves to out */
+        rc = owned ? media_out_take(out, owned, body.v[i].n)
+                   : media_out_ref(out, body.v[i].p, body.v[i].n);
+        if (rc != TL_OK)
             goto out;
+    }
     rc = media_out_ref(out, eoi, 2);
 out:
     if (rc == TL_ETOOBIG && ei && !ei->msg[0])

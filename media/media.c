@@ -209,6 +209,14 @@ int media_out_copy(struct media_out *o, const void *p, size_t n)
     return rc;
 }
 
+int media_out_take(struct media_out *o, unsigned char *p, size_t n)
+{
+    int rc = out_push(o, p, n, p);
+    if (rc)
+        free(p);
+    return rc;
+}
+
 int media_out_finish(struct media_out *o, unsigned char **out, size_t *out_len)
 {
     unsigned char *b = malloc(o->total ? o->total : 1);

@@ -16,7 +16,15 @@
  * Orientation is 2..8, carries a minimal EXIF APP1 holding only IFD0
  * Orientation, so viewers still show it upright. A lossless rotation was not
  * chosen because it changes the pixels, needs MCU-aligned sizes (or trims
- * edges) and costs a full entropy re-encode. */
+ * edges) and costs a full entropy re-encode.
+ *
+ * ICC profiles (JPEG APP2, WebP ICCP) are kept only when single-segment, RGB or grey,
+ * and made of colorimetric tags alone (desc, cprt, wtpt, bkpt, r/g/bXYZ, r/g/b/kTRC,
+ * chad, chrm, cicp, A2Bn/B2An): the standard sRGB/Display P3 profiles phones embed.
+ * Their device manufacturer, model, creator and profile ID header fields are zeroed.
+ * Any profile with device or measurement descriptions (dmnd, dmdd, meas, tech, vued...)
+ * or private tags is dropped; the picture then renders as sRGB. PNG iCCP is dropped
+ * (PNG keeps sRGB/gAMA/cHRM/cICP instead). */
 #ifndef TL_MEDIA_H
 #define TL_MEDIA_H
 
@@ -72,25 +80,33 @@ struct media_limits {
 #define MEDIA_DEFAULT_MAX_BYTES (50u << 20)
 #define MEDIA_DEFAULT_MAX_PIXELS (100ull * 1000 * 1000)
 
-/* Reads the facts without stripping (also from files media_strip refuses, e.g. a
- * truncated JPEG whose EXIF is intact). facts is cleared first. TL_EUNSUPPORTED for
+/* Reads the facts without stripping. facts is cleared first, then filled as the file is
+ * walked: on TL_EPARSE it keeps what was read before the damage (e.g. the EXIF of a JPEG
+ * whose image data is missing), so callers may still show it. TL_EUNSUPPORTED for
  * formats other than JPEG/PNG/WebP/GIF, TL_EPARSE when the container is unreadable,
- * TL_ETOOBIG over a limit. limits may be NULL (defaults). */
+ * TL_ETOOBIG over a limit. limits may be NULL (defaults). A JPEG is walked only up to
+ * its first scan, so this is cheap whatever the file size. */
 int media_facts_read(const unsigned char *in, size_t len, const struct media_limits *limits,
                      struct media_facts *facts, struct tl_errinfo *ei) TL_WUR;
 
-/* Reads the facts (facts may be NULL), then writes a sanitized copy into *out (the
- * caller owns it: free with free(); *out is NULL and *out_len 0 on error).
- * Errors: TL_EUNSUPPORTED with a reason fit to show the reporter in ei->msg (e.g.
- * "HEIC photos cannot be cleaned; send it as a photo, not as a file"), TL_EPARSE for
- * malformed or truncated files, TL_ETOOBIG over a limit, TL_ENOMEM. */
+/* Reads the facts (facts may be NULL; as media_facts_read), then writes a sanitized copy into *out
+ * (the caller owns it: free with free(); *out is NULL and *out_len 0 on error). Errors:
+ * TL_EUNSUPPORTED with a reason fit to show the reporter in ei->msg (e.g. "HEIC photos cannot be
+ * cleaned; send it as a photo, not as a file"), TL_EPARSE for malformed or truncated files,
+ * TL_ETOOBIG over a limit, TL_ENOMEM. */
 int media_strip(const unsigned char *in, size_t len, const struct media_limits *limits,
                 unsigned char **out, size_t *out_len, struct media_facts *facts,
                 struct tl_errinfo *ei) TL_WUR;
 
 /* 64-bit DCT perceptual hash of a JPEG (decoded with libjpeg-turbo at 1/8 scale,
  * greyscale, turned upright by its EXIF Orientation). Compare with media_hamming:
- * <= 8 near-duplicate, > 16 distinct. */
+ * <= 8 near-duplicate (quality-50 recompression, half size), > 16 distinct.
+ * The pixel limit is checked from the header before decoding. Memory: the 1/8 image
+ * (width*height/64 bytes) plus libjpeg-turbo's own state, which for a progressive JPEG
+ * holds every coefficient (about 2-6 bytes per pixel): pass a max_pixels that fits the
+ * server (a 12 MP progressive photo needs about 36 MB). Progressive files with absurd
+ * scan counts are refused (TJFLAG_LIMITSCANS). Thread-safe; no shared state.
+ * TL_EUNSUPPORTED for non-JPEG input, TL_EPARSE for corrupt data (warnings included). */
 int media_phash(const unsigned char *jpeg, size_t len, const struct media_limits *limits,
                 uint64_t *hash, struct tl_errinfo *ei) TL_WUR;
 int media_hamming(uint64_t a, uint64_t b);

@@ -153,15 +153,18 @@ int media_webp_walk(const unsigned char *in, size_t len, const struct media_limi
                 return rc;
         } else if (memcmp(type, "ICCP", 4) == 0) {
             if (out && n > 0) {
-                unsigned char *c = malloc(whole);
+                /* written with its pad byte even when the input lacked it at the end */
+                size_t clen = 8 + (size_t)n + (n & 1);
+                unsigned char *c = malloc(clen);
                 if (!c)
                     return TL_ENOMEM;
                 memcpy(c, type, 8);
                 int safe = media_icc_sanitize(d, n, c + 8);
                 if (safe && (n & 1))
                     c[8 + n] = 0;
-                rc = safe ? media_out_copy(out, c, whole) : TL_OK;
-                free(c);
+                rc = safe ? media_out_take(out, c, clen) : TL_OK;
+                if (!safe)
+                    free(c);
                 if (rc)
                     return rc;
                 icc_kept |= safe;
