@@ -187,8 +187,8 @@ int geo_olc_decode(const char *code, double *lat, double *lon, double *size_m)
         if (c == '+')
             continue;
         if (c == '0') {
-            if (i >= plus || i % 2)
-                return TL_EINVAL; /* padding: even position, before '+', to its end */
+            if (i >= plus || (!pad && i % 2))
+                return TL_EINVAL; /* padding: from an even position up to the '+' */
             pad = 1;
             continue;
         }

@@ -168,8 +168,10 @@ static int read_num(const struct txt *t, size_t i, int allow_comma, struct num *
         if (sep == ',' && j + 1 < t->n && t->s[j] == '.' && is_digit(t->s[j + 1]))
             return 0;
     }
-    if (j < t->n && is_alpha_ascii(t->s[j]) && t->s[j] != 'N' && t->s[j] != 'S' && t->s[j] != 'E' &&
-        t->s[j] != 'W' && t->s[j] != 'n' && t->s[j] != 's' && t->s[j] != 'e' && t->s[j] != 'w')
+    int metres = j + 1 < t->n && t->s[j] == 'm' && (t->s[j + 1] == 'E' || t->s[j + 1] == 'N');
+    if (j < t->n && !metres && is_alpha_ascii(t->s[j]) && t->s[j] != 'N' && t->s[j] != 'S' &&
+        t->s[j] != 'E' && t->s[j] != 'W' && t->s[j] != 'n' && t->s[j] != 's' && t->s[j] != 'e' &&
+        t->s[j] != 'w')
         return 0; /* 12km, 3rd: a quantity, not a coordinate */
     out->v = v;
     out->int_digits = id;
@@ -229,8 +231,13 @@ static size_t read_hemi(const struct txt *t, size_t i, int glued, int *axis, int
     }
     if (!(c >= 0x80 || is_alpha_ascii(c)))
         return 0;
+    size_t a1, a2;
+    uint32_t first = geo_lower(geo_u8(t->s, t->n, i, &a1));
     for (size_t k = 0; k < sizeof hemi_words / sizeof *hemi_words; k++) {
-        size_t e = match_pat(t, i, hemi_words[k].pat);
+        const char *pat = hemi_words[k].pat;
+        if (geo_u8((const unsigned char *)pat, strlen(pat), 0, &a2) != first)
+            continue;
+        size_t e = match_pat(t, i, pat);
         if (e) {
             *axis = hemi_words[k].axis;
             *neg = hemi_words[k].neg;
@@ -251,8 +258,13 @@ static size_t read_label(const struct txt *t, size_t i, int *axis)
 {
     if (i >= t->n || !(t->s[i] >= 0x80 || is_alpha_ascii(t->s[i])))
         return 0;
+    size_t a1, a2;
+    uint32_t first = geo_lower(geo_u8(t->s, t->n, i, &a1));
     for (size_t k = 0; k < sizeof labels / sizeof *labels; k++) {
-        size_t e = match_pat(t, i, labels[k].pat);
+        const char *pat = labels[k].pat;
+        if (geo_u8((const unsigned char *)pat, strlen(pat), 0, &a2) != first)
+            continue;
+        size_t e = match_pat(t, i, pat);
         if (!e)
             continue;
         /* "lon, lat:", "lat/lon =": a pair of labels gives the order of two numbers */
@@ -276,7 +288,7 @@ static size_t read_label(const struct txt *t, size_t i, int *axis)
 }
 
 /* Degree, minute, second marks. Returns the end or 0. */
-static size_t read_mark(const struct txt *t, size_t i, int which)
+static size_t read_mark_at(const struct txt *t, size_t i, int which, int words_only)
 {
     static const char *const deg[] = {"\xC2\xB0", "\xC2\xBA", "\xCB\x9A", "deg", "град", "гр."};
     static const char *const min[] = {
@@ -289,12 +301,11 @@ static size_t read_mark(const struct txt *t, size_t i, int which)
                                       "\xE2\x80\x99\xE2\x80\x99",
                                       "\xE2\x80\xB2\xE2\x80\xB2",
                                       "сек",
-                                      "sec",
-                                      "с."};
+                                      "sec"};
     const char *const *set = which == 0 ? deg : which == 1 ? min : sec;
-    size_t n = which == 0 ? 6 : which == 1 ? 8 : 10;
+    size_t n = which == 0 ? 6 : which == 1 ? 8 : 9;
     /* longest first among the seconds' doubled marks */
-    if (which == 2) {
+    if (which == 2 && !words_only) {
         for (size_t k = 5; k <= 6; k++) {
             size_t l = strlen(set[k]);
             if (i + l <= t->n && memcmp(t->s + i, set[k], l) == 0)
@@ -307,8 +318,11 @@ static size_t read_mark(const struct txt *t, size_t i, int which)
         size_t l = strlen(set[k]);
         if (i + l > t->n || memcmp(t->s + i, set[k], l) != 0)
             continue;
-        if (is_alpha_ascii((unsigned char)set[k][0]) || (unsigned char)set[k][0] == 0xD0 ||
-            (unsigned char)set[k][0] == 0xD1) {
+        int word = is_alpha_ascii((unsigned char)set[k][0]) || (unsigned char)set[k][0] == 0xD0 ||
+                   (unsigned char)set[k][0] == 0xD1;
+        if (words_only && !word)
+            continue;
+        if (word) {
             size_t e = i + l;
             while (e < t->n && t->s[e] == '.')
                 e++;
@@ -322,6 +336,16 @@ static size_t read_mark(const struct txt *t, size_t i, int which)
         return i + l;
     }
     return 0;
+}
+
+/* A mark at i, or a word mark after one space ("48 град 35 мин"). */
+static size_t read_mark(const struct txt *t, size_t i, int which)
+{
+    size_t e = read_mark_at(t, i, which, 0);
+    if (!e && i + 1 < t->n && t->s[i] == ' ' &&
+        (is_alpha_ascii(t->s[i + 1]) || t->s[i + 1] >= 0xD0))
+        e = read_mark_at(t, i + 1, which, 1);
+    return e;
 }
 
 /* ---------- one coordinate component ---------- */
@@ -387,7 +411,7 @@ static int read_comp(const struct txt *t, size_t i, int allow_spaced, struct com
         size_t k2 = skip_spaces(t, j);
         struct num mn;
         int ok_pos = c->marked || (allow_spaced && k2 == j + 1 && t->s[j] == ' ');
-        if (ok_pos && read_num(t, k2, 0, &mn) && mn.int_digits <= 2 && mn.v < 60.0) {
+        if (ok_pos && read_num(t, k2, 1, &mn) && mn.int_digits <= 2 && mn.v < 60.0) {
             size_t mm = read_mark(t, mn.end, 1);
             if (!mm && !c->marked)
                 spaced = 1;
@@ -400,7 +424,7 @@ static int read_comp(const struct txt *t, size_t i, int allow_spaced, struct com
                     size_t k3 = skip_spaces(t, j);
                     struct num sc;
                     int sec_pos = mm || (k3 == j + 1 && t->s[j] == ' ');
-                    if (sec_pos && read_num(t, k3, 0, &sc) && sc.int_digits <= 2 && sc.v < 60.0) {
+                    if (sec_pos && read_num(t, k3, 1, &sc) && sc.int_digits <= 2 && sc.v < 60.0) {
                         size_t ms = read_mark(t, sc.end, 2);
                         if (ms || spaced) {
                             val += sc.v / 3600.0;
@@ -560,7 +584,7 @@ static size_t try_pair(struct ps *ps, const struct txt *t, size_t i, int rank, c
         j = skip_spaces(t, j + 3);
     else if (j < t->n && match_pat(t, j, "та"))
         j = skip_spaces(t, j + 4);
-    if (j == a.end && !(a.hemi || a.marked))
+    if (j == a.end && !a.hemi)
         return 0;
     if (!read_comp(t, j, 1, &b))
         return 0;
@@ -576,6 +600,8 @@ static size_t try_pair(struct ps *ps, const struct txt *t, size_t i, int rank, c
         order = AX_LAT;
     else if (a.axis == AX_LON || b.axis == AX_LAT)
         order = AX_LON;
+    else if (kind)
+        order = AX_LAT; /* map links write latitude first */
     else
         order = order_cue(t, i);
     double step = a.step > b.step ? a.step : b.step;
@@ -639,12 +665,9 @@ static size_t try_mgrs(struct ps *ps, size_t i)
             ref[k++] = (char)t->s[j2++];
             g2++;
         }
-        if (g2 == g1)
-            jj = j2;
-        else {
-            k -= g2;
-            g2 = 0;
-        }
+        if (g2 != g1)
+            return 0; /* "12 345": not one reference */
+        jj = j2;
     }
     if (g1 > 0)
         j = jj;
@@ -719,7 +742,7 @@ static size_t try_utm(struct ps *ps, size_t i)
     if (j < t->n && t->s[j] == ',')
         j++;
     j = skip_spaces(t, j);
-    k = read_metres(t, j, 6, 7, &n, &fn);
+    k = read_metres(t, j, 4, 7, &n, &fn); /* near the equator a northing is short */
     if (!k)
         return 0;
     j = k;
@@ -1186,11 +1209,12 @@ static double dir_compound(const char *w, size_t n)
 }
 
 static const char *const move_cues[] = {
-    "рух",     "їд",    "їха",    "йд",     "іде",       "ідуть",  "прям",    "летит",   "летя",
-    "летів",   "летіл", "пролет", "полет",  "напрям",    "бік",    "курс",    "сторон",  "направ",
-    "двига",   "движ",  "едут",   "идут",   "ехал",      "пошл",   "пішл",    "heading", "headed",
-    "moving",  "going", "flying", "travel", "direction", "toward", "driving", "course",  "bound",
-    "proceed", "moves", "move",   "flew",   "drove",     "летят",  "тягнут",  "зайшл",
+    "рух",     "їд",     "їха",    "йд",        "іде",    "ідуть",   "прям",   "летит",
+    "летя",    "летів",  "летіл",  "пролет",    "полет",  "напрям",  "бік",    "курс",
+    "сторон",  "направ", "двига",  "движ",      "едут",   "едет",    "coming", "came",
+    "comes",   "идут",   "ехал",   "пошл",      "пішл",   "heading", "headed", "moving",
+    "going",   "flying", "travel", "direction", "toward", "driving", "course", "bound",
+    "proceed", "moves",  "move",   "flew",      "drove",  "летят",   "тягнут", "зайшл",
 };
 
 static int is_move_cue(const char *w, size_t n)
@@ -1259,8 +1283,13 @@ static size_t next_word(const struct txt *t, size_t i, struct word *w)
             break;
         i += adv;
     }
-    if (i >= t->n)
+    if (i >= t->n) {
+        w->off = t->n;
+        w->len = 0;
+        w->lowlen = 0;
+        w->low[0] = '\0';
         return t->n;
+    }
     w->off = i;
     w->lowlen = 0;
     w->upper = 0;
@@ -1335,7 +1364,7 @@ static void try_bearing_number(struct ps *ps, const struct word *w)
     if (n.end < t->n && (t->s[n.end] == ',' || t->s[n.end] == '.') && n.end + 1 < t->n &&
         is_digit(t->s[n.end + 1]))
         return;
-    ps->has_bearing = 1;
+    ps->has_bearing = 2; /* a number outranks a compass word */
     ps->bearing = n.v >= 360.0 ? 0.0 : n.v;
 }
 
@@ -1366,12 +1395,8 @@ static void scan_words(struct ps *ps)
     while (i < t->n) {
         struct word *w = &ring[nw % 4];
         size_t e = next_word(t, i, w);
-        if (e >= t->n && (w->off >= t->n || i >= t->n))
+        if (w->len == 0)
             break;
-        if (w->len == 0) {
-            i = e;
-            break;
-        }
         size_t sp = past_spans(ps, w->off);
         if (sp != w->off) {
             i = sp;
@@ -1383,8 +1408,9 @@ static void scan_words(struct ps *ps)
         nw++;
         i = e;
         /* bearing */
-        if (!ps->has_bearing) {
+        if (ps->has_bearing < 2)
             try_bearing_number(ps, w);
+        if (!ps->has_bearing) {
             double d = -1;
             if (w->all_upper && w->len <= 3)
                 d = compass_abbrev((const char *)t->s + w->off, w->len);
@@ -1418,6 +1444,11 @@ static void scan_words(struct ps *ps)
                     d = -1;
             }
             if (d >= 0) {
+                /* "летять з півдня", "coming from the north": heading the other way */
+                static const char *const from[] = {"з", "із", "зі", "с", "со", "from"};
+                const struct word *fw = p1 && strcmp(p1->low, "the") == 0 ? p2 : p1;
+                if (fw && in_list(from, sizeof from / sizeof *from, fw->low, fw->lowlen))
+                    d = fmod(d + 180.0, 360.0);
                 ps->has_bearing = 1;
                 ps->bearing = d;
             }
@@ -1557,7 +1588,7 @@ int geo_parse_text(const struct geo_ctx *ctx, const char *text, size_t len, stru
     scan_links(ps);
     scan_numbers(ps);
     scan_words(ps);
-    out->has_bearing = ps->has_bearing;
+    out->has_bearing = ps->has_bearing != 0;
     out->bearing_deg = ps->bearing;
     int rc = TL_OK;
     if (ps->nc == 0)
