@@ -303,6 +303,22 @@ static size_t fold(const char *lat, size_t n, char *out, size_t cap)
     return k;
 }
 
+/* Latin letters with diacritics (Polish, Romanian, Hungarian, Slovak names of the
+ * neighbours) to their base letters, lower case; 0 if none. */
+static char latin_base(uint32_t c)
+{
+    static const char l1[] = "aaaaaaaceeeeiiiidnooooo-ouuuuytsaaaaaaaceeeeiiiidnooooo-ouuuuyty";
+    static const char ea[] = "aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiijjjjkkklllllllll"
+                             "lnnnnnnnnnoooooooorrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzs";
+    if (c >= 0xC0 && c <= 0xFF)
+        return l1[c - 0xC0] == '-' ? 0 : l1[c - 0xC0];
+    if (c >= 0x100 && c <= 0x17F)
+        return ea[c - 0x100];
+    if (c >= 0x218 && c <= 0x21B)
+        return c < 0x21A ? 's' : 't';
+    return 0;
+}
+
 /* Transliterates (Cyrillic) or lower-cases (Latin) a UTF-8 word into ASCII,
  * dropping apostrophes, soft signs, spaces, hyphens and other marks. */
 static size_t to_latin(const char *w, size_t wlen, int ukr, char *out, size_t cap)
@@ -321,6 +337,8 @@ static size_t to_latin(const char *w, size_t wlen, int ukr, char *out, size_t ca
             t = one;
         } else if (geo_is_cyr(c)) {
             t = ukr ? tr_uk(c, initial) : tr_ru(c, initial);
+        } else if ((one[0] = latin_base(c)) != 0) {
+            t = one;
         } else if (c == ' ' || c == '-') {
             initial = 1;
             continue;
@@ -534,8 +552,8 @@ static double town_accuracy(unsigned long pop)
 /* Case endings tried off a Cyrillic word, longest first (Ukrainian and Russian
  * locative, genitive, dative and instrumental of place names). */
 static const char *const endings[] = {
-    "ові", "еві", "ому", "ого", "ою", "ею", "єю", "ом", "ем", "ах", "ях", "ої", "ій",
-    "ой",  "ей",  "у",   "ю",   "і",  "ї",  "а",  "я",  "е",  "и",  "ы",  "є",
+    "ові", "еві", "ому", "ого", "ами", "ями", "ою", "ею", "єю", "ом", "ем", "ах", "ях", "ої",
+    "ій",  "ой",  "ей",  "у",   "ю",   "і",   "ї",  "а",  "я",  "е",  "и",  "ы",  "є",
 };
 
 struct best {
@@ -544,7 +562,8 @@ struct best {
     const struct gaz_ent *e[16];
 };
 
-static void probe(const struct geo_gaz *g, const char *key, size_t kl, int maxd, struct best *b)
+static void probe(const struct geo_gaz *g, const char *key, size_t kl, int maxd, int ua_only,
+                  struct best *b)
 {
     size_t sl;
     if (kl < 3)
@@ -568,11 +587,13 @@ static void probe(const struct geo_gaz *g, const char *key, size_t kl, int maxd,
         int lim = e->keylen <= 5 ? 1 : 2;
         if (lim > maxd)
             lim = maxd;
-        if (key[0] != e->key[0])
+        if (key[0] != e->key[0] || (ua_only && strcmp(e->cc, "UA") != 0))
             continue;
         int d = edit_distance(key, kl, e->key, e->keylen);
         if (d > lim || d > b->d)
             continue;
+        if (ua_only && d > 0 && sl < 4)
+            continue; /* a short lower-case word only as it is spelled: "школи" is no Skole */
         if (d < b->d) {
             b->d = d;
             b->n = 0;
@@ -585,39 +606,88 @@ static void probe(const struct geo_gaz *g, const char *key, size_t kl, int maxd,
     }
 }
 
-size_t geo_gaz_lookup(const struct geo_gaz *g, const char *w, size_t wlen, int maxd,
+/* Locative forms whose stem consonant alternates: Авдіївці <- Авдіївка,
+ * Каховці <- Каховка. Tried as "replace the ending". */
+static const char *const alternations[][2] = {
+    {"ці", "ка"},  {"зі", "га"}, {"сі", "ха"}, /* Авдіївці, Каховці */
+    {"озі", "іг"},                             /* Кривому Розі <- Кривий Ріг */
+    {"ого", "е"},  {"ому", "е"},               /* Сватового <- Сватове */
+    {"ої", "а"},   {"ій", "а"}, /* Новій Каховці, Нової <- Нова */
+};
+
+#define NVAR 10
+
+struct variants {
+    char s[NVAR][100];
+    size_t len[NVAR];
+    size_t n;
+};
+
+static void add_variant(struct variants *v, const char *a, size_t al, const char *b, size_t bl)
+{
+    if (v->n >= NVAR || al + bl > sizeof v->s[0])
+        return;
+    memcpy(v->s[v->n], a, al);
+    memcpy(v->s[v->n] + al, b, bl);
+    v->len[v->n++] = al + bl;
+}
+
+/* The forms a Cyrillic word may have had in the nominative: itself, without each
+ * case ending that fits, and with the alternating endings replaced. */
+static void word_variants(const char *w, size_t wl, size_t min_stem, struct variants *v)
+{
+    v->n = 0;
+    add_variant(v, w, wl, "", 0);
+    if (!geo_is_cyr(geo_u8((const unsigned char *)w, wl, 0, &(size_t){0})))
+        return;
+    for (size_t k = 0; k < sizeof alternations / sizeof *alternations; k++) {
+        const char *from = alternations[k][0], *to = alternations[k][1];
+        size_t fl = strlen(from);
+        if (wl >= fl + 2 && memcmp(w + wl - fl, from, fl) == 0)
+            add_variant(v, w, wl - fl, to, strlen(to));
+    }
+    for (size_t k = 0; k < sizeof endings / sizeof *endings; k++) {
+        size_t el = strlen(endings[k]);
+        if (wl >= el + min_stem && memcmp(w + wl - el, endings[k], el) == 0)
+            add_variant(v, w, wl - el, "", 0);
+    }
+}
+
+size_t geo_gaz_lookup(const struct geo_gaz *g, const char *w, size_t wlen, int maxd, int lower,
                       struct geo_place *out, size_t max)
 {
     struct best b = {.d = 99, .n = 0};
     char key[KEY_MAX];
     if (!g || !g->n || wlen == 0 || wlen > 96)
         return 0;
-    const unsigned char *s = (const unsigned char *)w;
-    size_t adv;
-    int cyr = geo_is_cyr(geo_u8(s, wlen, 0, &adv));
-    if (!cyr) {
-        size_t wl = wlen;
-        if (wl > 2 && (w[wl - 1] == 's' || w[wl - 1] == 'S') && w[wl - 2] == '\'')
-            wl -= 2; /* Kharkiv's */
-        size_t kl = geo_gaz_key(w, wl, 0, key, sizeof key);
-        probe(g, key, kl, maxd, &b);
-    } else {
-        /* the whole word, then each case ending that fits, in both systems */
-        for (size_t v = 0; v <= sizeof endings / sizeof *endings; v++) {
-            size_t wl = wlen;
-            if (v > 0) {
-                const char *en = endings[v - 1];
-                size_t el = strlen(en);
-                if (wl <= el + 4 || memcmp(w + wl - el, en, el) != 0)
-                    continue;
-                wl -= el;
-            }
+    /* a lower-case word needs a longer stem and matches only Ukrainian places */
+    size_t min_stem = lower ? 8 : 6;
+    size_t wl = wlen;
+    if (wl > 2 && (w[wl - 1] == 's' || w[wl - 1] == 'S') && w[wl - 2] == '\'')
+        wl -= 2; /* Kharkiv's */
+    const char *sp = memchr(w, ' ', wl);
+    struct variants v1, v2;
+    word_variants(w, sp ? (size_t)(sp - w) : wl, min_stem, &v1);
+    if (sp)
+        word_variants(sp + 1, wl - (size_t)(sp - w) - 1, min_stem, &v2);
+    else {
+        v2.n = 1;
+        v2.len[0] = 0;
+    }
+    for (size_t i = 0; i < v1.n; i++) {
+        for (size_t j = 0; j < v2.n; j++) {
+            char form[200];
+            size_t fl = v1.len[i];
+            memcpy(form, v1.s[i], fl);
+            memcpy(form + fl, v2.s[j], v2.len[j]);
+            fl += v2.len[j];
             for (int ukr = 1; ukr >= 0; ukr--) {
-                size_t kl = geo_gaz_key(w, wl, ukr, key, sizeof key);
-                probe(g, key, kl, maxd, &b);
+                size_t kl = geo_gaz_key(form, fl, ukr, key, sizeof key);
+                if (kl >= min_stem / 2)
+                    probe(g, key, kl, maxd, lower, &b);
+                if (!geo_is_cyr(geo_u8((const unsigned char *)form, fl, 0, &(size_t){0})))
+                    break; /* Latin: one spelling */
             }
-            if (b.d == 0 && v > 0)
-                break;
         }
     }
     if (b.n == 0)

@@ -1368,8 +1368,15 @@ static void try_bearing_number(struct ps *ps, const struct word *w)
     ps->bearing = n.v >= 360.0 ? 0.0 : n.v;
 }
 
-static void add_places(struct ps *ps, const struct geo_place *pl, size_t n, size_t off, size_t len)
+static void add_places(struct ps *ps, const struct geo_place *all, size_t nall, size_t off,
+                       size_t len)
 {
+    /* settlements outside the area are not what the reporter meant: drop them */
+    struct geo_place pl[8];
+    size_t n = 0;
+    for (size_t k = 0; k < nall && n < 8; k++)
+        if (geo_in_area(ps->ctx, all[k].lat, all[k].lon))
+            pl[n++] = all[k];
     unsigned grp = n > 1 ? ++ps->groups : 0;
     for (size_t k = 0; k < n; k++) {
         struct cand *c = add_cand(ps, "place", 2, off, len);
@@ -1482,12 +1489,12 @@ static void scan_words(struct ps *ps)
         int used_two = 0;
         if (w->upper && nx.off < t->n && nx.upper && nx.len > 0 && nx.off == e + 1 &&
             t->s[e] == ' ') {
-            n = geo_gaz_lookup(gaz, (const char *)t->s + w->off, nx.off + nx.len - w->off, maxd, pl,
-                               8);
+            n = geo_gaz_lookup(gaz, (const char *)t->s + w->off, nx.off + nx.len - w->off, maxd, 0,
+                               pl, 8);
             used_two = n > 0;
         }
         if (!n)
-            n = geo_gaz_lookup(gaz, (const char *)t->s + w->off, w->len, maxd, pl, 8);
+            n = geo_gaz_lookup(gaz, (const char *)t->s + w->off, w->len, maxd, !w->upper, pl, 8);
         if (n && min_pop) {
             size_t m = 0;
             for (size_t k = 0; k < n; k++)

