@@ -149,22 +149,10 @@ out:
  * those commits, or a second worker could take the chat between two updates and
  * handle a later update before an earlier one. */
 
-#define CLAIM_BATCH "16"
-
-/* A literal of the keys not to pick: those held here and those found locked. */
-static const char *tried_literal(struct st_arr *a, const long long *keys, size_t n)
-{
-    st_arr_init(a);
-    for (size_t i = 0; i < n; i++)
-        st_arr_ll(a, keys[i]);
-    return st_arr_end(a);
-}
-
 int store_chat_claim(struct store *s, long long *chat_key, int *got, struct tl_errinfo *ei)
 {
-    PGresult *r = NULL, *lr = NULL;
-    long long *tried = NULL;
-    size_t n_tried = 0;
+    struct st_arr held;
+    PGresult *r = NULL;
     char kb[32];
     *got = 0;
     *chat_key = 0;
@@ -172,65 +160,30 @@ int store_chat_claim(struct store *s, long long *chat_key, int *got, struct tl_e
     if (rc)
         return rc;
     /* Chats this session holds already are not candidates (advisory locks stack). */
-    tried = malloc((s->n_held + 1) * sizeof(*tried));
-    if (!tried)
-        return TL_ENOMEM;
+    st_arr_init(&held);
     for (size_t i = 0; i < s->n_held; i++)
-        tried[n_tried++] = s->held[i];
-    for (;;) {
-        struct st_arr t;
-        const char *v[1] = {tried_literal(&t, tried, n_tried)};
-        if (!v[0]) {
-            st_arr_release(&t);
-            rc = TL_ENOMEM;
-            goto out;
-        }
-        /* The chats whose oldest pending update is oldest, a few at a time. */
-        rc = st_exec(s,
-                     "SELECT chat_key FROM inbox WHERE processed_at IS NULL"
-                     " AND chat_key <> ALL ($1::bigint[])"
-                     " GROUP BY chat_key ORDER BY min(update_id) LIMIT " CLAIM_BATCH,
-                     1, v, &r, ei);
-        st_arr_release(&t);
-        if (rc)
-            goto out;
-        int nr = PQntuples(r);
-        if (nr == 0)
-            goto out;
-        long long *more = realloc(tried, (n_tried + (size_t)nr) * sizeof(*tried));
-        if (!more) {
-            rc = TL_ENOMEM;
-            goto out;
-        }
-        tried = more;
-        for (int i = 0; i < nr; i++) {
-            long long key = st_getll(r, i, 0);
-            const char *lv[1] = {st_ll(kb, key)};
-            rc = st_exec(s, "SELECT pg_try_advisory_lock($1::bigint)", 1, lv, &lr, ei);
-            if (rc)
-                goto out;
-            int ok = PQgetvalue(lr, 0, 0)[0] == 't';
-            PQclear(lr);
-            lr = NULL;
-            if (ok) {
-                rc = st_held_add(s, key);
-                if (rc) {
-                    (void)st_exec(s, "SELECT pg_advisory_unlock($1::bigint)", 1, lv, NULL, NULL);
-                    goto out;
-                }
-                *chat_key = key;
-                *got = 1;
-                goto out;
-            }
-            tried[n_tried++] = key; /* another worker has it */
-        }
-        PQclear(r);
-        r = NULL;
+        st_arr_ll(&held, s->held[i]);
+    const char *v[1] = {st_arr_end(&held)};
+    if (!v[0]) {
+        rc = TL_ENOMEM;
+        goto out;
     }
+    /* inbox_claim_chat() (migration 0001) picks and locks in one round trip. */
+    rc = st_exec(s, "SELECT inbox_claim_chat($1::bigint[])", 1, v, &r, ei);
+    if (rc || PQgetisnull(r, 0, 0))
+        goto out;
+    long long key = st_getll(r, 0, 0);
+    rc = st_held_add(s, key);
+    if (rc) {
+        const char *lv[1] = {st_ll(kb, key)};
+        (void)st_exec(s, "SELECT pg_advisory_unlock($1::bigint)", 1, lv, NULL, NULL);
+        goto out;
+    }
+    *chat_key = key;
+    *got = 1;
 out:
     PQclear(r);
-    PQclear(lr);
-    free(tried);
+    st_arr_release(&held);
     return rc;
 }
 

@@ -40,8 +40,10 @@ static void *apply_thread(void *p)
         long long chat = 1000000 + (long long)j->no * 1000 + i % 1000;
         snprintf(params, sizeof(params), "{\"chat_id\":%lld,\"text\":\"Report %s received\"}", chat,
                  ref);
+        char ps[32];
+        snprintf(ps, sizeof(ps), "ps_%lld", chat);
         struct store_report_new rep = {.public_ref = ref,
-                                       .reporter = "ps_bench",
+                                       .reporter = ps,
                                        .category = "drone",
                                        .text = "two drones heading north",
                                        .has_point = 1,
@@ -51,7 +53,7 @@ static void *apply_thread(void *p)
                                        .priority = 1};
         struct store_outbox_new o = {chat, "sendMessage", params};
         struct store_effects fx = {.chat_id = chat,
-                                   .pseudonym = "ps_bench",
+                                   .pseudonym = ps,
                                    .set_blocked = -1,
                                    .report = &rep,
                                    .outbox = &o,
@@ -88,12 +90,13 @@ static void *worker_thread(void *p)
         size_t n = 0;
         if (store_inbox_pending(s, key, 16, &u, &n, NULL) == TL_OK) {
             for (size_t i = 0; i < n; i++) {
-                char params[96];
+                char params[96], ps[32];
                 snprintf(params, sizeof(params), "{\"chat_id\":%lld,\"text\":\"ok\"}", key);
+                snprintf(ps, sizeof(ps), "ps_%lld", key);
                 struct store_outbox_new o = {key, "sendMessage", params};
                 struct store_effects fx = {.update_id = u[i].update_id,
                                            .chat_id = key,
-                                           .pseudonym = "ps_bench",
+                                           .pseudonym = ps,
                                            .set_blocked = -1,
                                            .outbox = &o,
                                            .n_outbox = 1};
