@@ -268,23 +268,44 @@ void store_updates_free(struct store_update *u, size_t n)
  * off `go`, which is empty for an update that was processed already, so a
  * redelivered or re-run update writes nothing. update_id 0 means no inbox row. The
  * foreign keys (reports/chats -> reporters) are checked at the end of the statement,
- * after the reporters upsert. */
-static const char apply_sql[] =
-    "WITH inb AS (SELECT update_id FROM inbox"
-    "   WHERE update_id = $1::bigint AND processed_at IS NULL FOR UPDATE),"
+ * after the reporters upsert. The chats and reporters rows are rewritten only when
+ * something changes or last_seen is a minute old: most updates of a conversation
+ * then write no new row versions there. Two variants: with a report (34 parameters)
+ * and without (8), as most updates carry no report and a smaller plan runs faster. */
+#define APPLY_HEAD                                                                                 \
+    "WITH inb AS (SELECT update_id FROM inbox"                                                     \
+    "   WHERE update_id = $1::bigint AND processed_at IS NULL FOR UPDATE),"                        \
     " go AS (SELECT true AS ok WHERE $1::bigint = 0 OR EXISTS (SELECT 1 FROM inb)),"
-    " rp AS (INSERT INTO reporters AS r (pseudonym, n_reports)"
-    "   SELECT v.p, sum(v.k)::int FROM go,"
-    "     (VALUES ($3::text, 0), ($8::text, CASE WHEN $6::boolean THEN 1 ELSE 0 END)) AS v(p, k)"
-    "   WHERE v.p IS NOT NULL GROUP BY v.p"
-    "   ON CONFLICT (pseudonym) DO UPDATE SET last_seen = now(),"
-    "     n_reports = r.n_reports + excluded.n_reports),"
-    " ch AS (INSERT INTO chats AS c (chat_id, reporter, lang, blocked)"
-    "   SELECT $2::bigint, $3::text, $4::text, $5::int = 1 FROM go WHERE $2::bigint <> 0"
-    "   ON CONFLICT (chat_id) DO UPDATE SET reporter = COALESCE(excluded.reporter, c.reporter),"
-    "     lang = COALESCE(excluded.lang, c.lang),"
-    "     blocked = CASE WHEN $5::int < 0 THEN c.blocked ELSE excluded.blocked END,"
-    "     last_seen = now()),"
+#define APPLY_REPORTERS(values)                                                                    \
+    " rp AS (INSERT INTO reporters AS r (pseudonym, n_reports)"                                    \
+    "   SELECT v.p, sum(v.k)::int FROM go, (VALUES " values ") AS v(p, k)"                         \
+    "   WHERE v.p IS NOT NULL GROUP BY v.p"                                                        \
+    "   ON CONFLICT (pseudonym) DO UPDATE SET last_seen = now(),"                                  \
+    "     n_reports = r.n_reports + excluded.n_reports"                                            \
+    "   WHERE excluded.n_reports > 0 OR r.last_seen < now() - interval '1 minute'),"
+#define APPLY_CHATS                                                                                \
+    " ch AS (INSERT INTO chats AS c (chat_id, reporter, lang, blocked)"                            \
+    "   SELECT $2::bigint, $3::text, $4::text, $5::int = 1 FROM go WHERE $2::bigint <> 0"          \
+    "   ON CONFLICT (chat_id) DO UPDATE SET reporter = COALESCE(excluded.reporter, c.reporter),"   \
+    "     lang = COALESCE(excluded.lang, c.lang),"                                                 \
+    "     blocked = CASE WHEN $5::int < 0 THEN c.blocked ELSE excluded.blocked END,"               \
+    "     last_seen = now()"                                                                       \
+    "   WHERE c.last_seen < now() - interval '1 minute'"                                           \
+    "     OR c.reporter IS DISTINCT FROM COALESCE(excluded.reporter, c.reporter)"                  \
+    "     OR c.lang IS DISTINCT FROM COALESCE(excluded.lang, c.lang)"                              \
+    "     OR ($5::int >= 0 AND c.blocked <> excluded.blocked)),"
+#define APPLY_OUTBOX(chat, method, params)                                                         \
+    " outb AS (INSERT INTO outbox (chat_id, method, params)"                                       \
+    "   SELECT o.* FROM go, unnest(" chat "::bigint[], " method "::text[], " params                \
+    "::jsonb[]) AS o),"
+#define APPLY_TAIL(report_id)                                                                      \
+    " done AS (UPDATE inbox SET processed_at = now() FROM inb"                                     \
+    "   WHERE inbox.update_id = inb.update_id RETURNING 1)"                                        \
+    " SELECT (SELECT count(*) FROM go), " report_id ","                                            \
+    "   EXISTS (SELECT 1 FROM inbox WHERE update_id = $1::bigint)"
+
+static const char apply_sql[] =
+    APPLY_HEAD APPLY_REPORTERS("($3::text, 0), ($8::text, 1)") APPLY_CHATS
     " rep AS (INSERT INTO reports (public_ref, reporter, category, text, point, point_source,"
     "     accuracy_m, bearing, observed_at, sent_at, forwarded, media_group_id, priority, flags)"
     "   SELECT $7::text, $8::text, $9::text, $10::text,"
@@ -297,13 +318,11 @@ static const char apply_sql[] =
     " med AS (INSERT INTO media (report_id, kind, tg_file_id, tg_file_unique_id, mime, bytes,"
     "     size, width, height, phash, sha256)"
     "   SELECT rep.id, m.* FROM rep, unnest($22::text[], $23::text[], $24::text[], $25::text[],"
-    "     $26::bytea[], $27::bigint[], $28::int[], $29::int[], $30::bigint[], $31::text[]) AS m),"
-    " outb AS (INSERT INTO outbox (chat_id, method, params)"
-    "   SELECT o.* FROM go, unnest($32::bigint[], $33::text[], $34::jsonb[]) AS o),"
-    " done AS (UPDATE inbox SET processed_at = now() FROM inb"
-    "   WHERE inbox.update_id = inb.update_id RETURNING 1)"
-    " SELECT (SELECT count(*) FROM go), (SELECT id FROM rep),"
-    "   EXISTS (SELECT 1 FROM inbox WHERE update_id = $1::bigint)";
+    "     $26::bytea[], $27::bigint[], $28::int[], $29::int[], $30::bigint[], $31::text[]) AS "
+    "m)," APPLY_OUTBOX("$32", "$33", "$34") APPLY_TAIL("(SELECT id FROM rep)");
+
+static const char apply_plain_sql[] = APPLY_HEAD APPLY_REPORTERS("($3::text, 0)")
+    APPLY_CHATS APPLY_OUTBOX("$6", "$7", "$8") APPLY_TAIL("NULL::bigint");
 
 #define APPLY_NPARAMS 34
 
@@ -426,7 +445,12 @@ int store_apply(struct store *s, const struct store_effects *fx, long long *repo
             rc = TL_ENOMEM;
             goto out;
         }
-    rc = st_exec(s, apply_sql, APPLY_NPARAMS, v, &r, ei);
+    if (rp) {
+        rc = st_exec(s, apply_sql, APPLY_NPARAMS, v, &r, ei);
+    } else {
+        const char *pv[8] = {v[0], v[1], v[2], v[3], v[4], v[31], v[32], v[33]};
+        rc = st_exec(s, apply_plain_sql, 8, pv, &r, ei);
+    }
     if (rc == TL_EDB && strcmp(ei->sqlstate, "23505") == 0 &&
         strstr(ei->msg, "reports_public_ref_key")) {
         /* The statement failed as a whole: nothing was written. */

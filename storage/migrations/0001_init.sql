@@ -49,7 +49,7 @@ BEGIN
             SELECT p.chat_key
             FROM (SELECT i.chat_key, i.update_id FROM inbox i
                   WHERE i.processed_at IS NULL AND i.chat_key <> ALL (tried)
-                  ORDER BY i.update_id LIMIT 64) p
+                  ORDER BY i.update_id LIMIT 16) p
             GROUP BY p.chat_key ORDER BY min(p.update_id)
         LOOP
             seen := true;
