@@ -1096,6 +1096,18 @@ static void test_storage_triage_list(void **state)
     struct tl_errinfo ei = {0};
     f = (struct store_triage_filter){.status = "bogus"};
     assert_int_equal(store_triage_list(s, &f, &l, &n, &ei), TL_EINVAL);
+    CHECK(store_triage_decide(s, "T-004", "anna", "escalated", NULL, EI));
+    sql_ok(ci, "UPDATE reports SET received_at = now() - interval '1 hour'"
+               " WHERE public_ref = 'T-001'");
+    struct store_triage_stats ts;
+    CHECK(store_triage_stats(s, &ts, EI));
+    assert_int_equal(ts.new_, 2); /* T-001, T-005 */
+    assert_int_equal(ts.claimed, 1);
+    assert_int_equal(ts.needs_info, 1);
+    assert_int_equal(ts.duplicate, 1);
+    assert_int_equal(ts.escalated, 1);
+    assert_int_equal(ts.confirmed + ts.rejected, 0);
+    assert_true(ts.oldest_new_age_s > 3590 && ts.oldest_new_age_s < 3700);
     store_report_free(r);
     store_free(s);
     ts_db_drop("t_storage_list");
