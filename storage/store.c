@@ -62,6 +62,7 @@ void store_free(struct store *s)
         return;
     if (s->conn)
         PQfinish(s->conn);
+    free(s->prep);
     free(s->held);
     free(s);
 }
@@ -77,6 +78,7 @@ int st_ready(struct store *s, struct tl_errinfo *ei)
         /* Session state (advisory locks) died with the old backend. */
         s->poller_held = 0;
         s->n_held = 0;
+        s->n_prep = 0;
         PQreset(s->conn);
         if (PQstatus(s->conn) != CONNECTION_OK) {
             conn_msg(s, ei);
@@ -110,15 +112,52 @@ int st_fail(struct store *s, const PGresult *r, struct tl_errinfo *ei)
     return TL_EDB;
 }
 
+/* Planning the bigger statements (store_apply's) costs several times their execution;
+ * a prepared statement is planned once per connection. Returns the statement name, or
+ * NULL with ei filled. */
+static const char *prepared(struct store *s, const char *sql, int n, struct tl_errinfo *ei, int *rc)
+{
+    *rc = TL_OK;
+    for (size_t i = 0; i < s->n_prep; i++)
+        if (s->prep[i].sql == sql && strcmp(s->prep[i].sql, sql) == 0)
+            return s->prep[i].name;
+    if (s->n_prep == s->cap_prep) {
+        size_t cap = s->cap_prep ? s->cap_prep * 2 : 32;
+        struct st_prep *p = realloc(s->prep, cap * sizeof(*p));
+        if (!p) {
+            *rc = TL_ENOMEM;
+            return NULL;
+        }
+        s->prep = p;
+        s->cap_prep = cap;
+    }
+    struct st_prep *p = &s->prep[s->n_prep];
+    snprintf(p->name, sizeof(p->name), "tl%zu", s->n_prep);
+    PGresult *r = PQprepare(s->conn, p->name, sql, n, NULL);
+    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+        *rc = st_fail(s, r, ei);
+        PQclear(r);
+        return NULL;
+    }
+    PQclear(r);
+    p->sql = sql;
+    s->n_prep++;
+    return p->name;
+}
+
 int st_exec(struct store *s, const char *sql, int n, const char *const *vals, PGresult **out,
             struct tl_errinfo *ei)
 {
+    int rc;
     if (out)
         *out = NULL;
-    PGresult *r = PQexecParams(s->conn, sql, n, NULL, vals, NULL, NULL, 0);
+    const char *name = prepared(s, sql, n, ei, &rc);
+    if (!name)
+        return rc;
+    PGresult *r = PQexecPrepared(s->conn, name, n, vals, NULL, NULL, 0);
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        int rc = st_fail(s, r, ei);
+        rc = st_fail(s, r, ei);
         PQclear(r);
         return rc;
     }

@@ -206,6 +206,16 @@ int store_triage_decide(struct store *s, const char *id_or_ref, const char *anal
 void store_report_free(struct store_report *r);
 void store_reports_free(struct store_report *r, size_t n);
 
+/* The queue at a glance: reports per status ('new' here counts only the unclaimed
+ * ones; claimed = new under a live lease), and the age of the oldest unclaimed new
+ * report in seconds (0 when none). */
+struct store_triage_stats {
+    long long new_, claimed, confirmed, rejected, duplicate, needs_info, escalated;
+    double oldest_new_age_s;
+};
+int store_triage_stats(struct store *s, struct store_triage_stats *st,
+                       struct tl_errinfo *ei) TL_WUR;
+
 /* ---- retention ---- */
 
 struct store_purged {

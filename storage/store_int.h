@@ -16,8 +16,16 @@
 #define ST_LOCK_POLLER 1
 #define ST_LOCK_MIGRATE 2
 
+/* Statements this connection has prepared, by the address and text of their SQL. */
+struct st_prep {
+    const char *sql;
+    char name[16];
+};
+
 struct store {
     PGconn *conn;
+    struct st_prep *prep;
+    size_t n_prep, cap_prep;
     unsigned long generation; /* +1 on each successful PQreset */
     int poller_held;
     long long *held; /* chat keys this session holds (session advisory locks) */
@@ -28,7 +36,9 @@ struct store {
  * that fails), and rolls back a transaction a failed earlier call left open. */
 int st_ready(struct store *s, struct tl_errinfo *ei);
 
-/* Runs one parameterised statement (all parameters text, NULL = SQL NULL). On success
+/* Runs one parameterised statement (all parameters text, NULL = SQL NULL), as a
+ * statement prepared once per connection (sql must be a string that outlives the
+ * store: a literal). On success
  * *out (may be NULL: then cleared here) holds the result, to PQclear. On failure
  * fills ei (SQLSTATE, message) and returns TL_EDBDOWN when the connection is gone,
  * else TL_EDB. Does not call st_ready. */

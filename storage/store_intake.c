@@ -149,22 +149,10 @@ out:
  * those commits, or a second worker could take the chat between two updates and
  * handle a later update before an earlier one. */
 
-#define CLAIM_BATCH "16"
-
-/* A literal of the keys not to pick: those held here and those found locked. */
-static const char *tried_literal(struct st_arr *a, const long long *keys, size_t n)
-{
-    st_arr_init(a);
-    for (size_t i = 0; i < n; i++)
-        st_arr_ll(a, keys[i]);
-    return st_arr_end(a);
-}
-
 int store_chat_claim(struct store *s, long long *chat_key, int *got, struct tl_errinfo *ei)
 {
-    PGresult *r = NULL, *lr = NULL;
-    long long *tried = NULL;
-    size_t n_tried = 0;
+    struct st_arr held;
+    PGresult *r = NULL;
     char kb[32];
     *got = 0;
     *chat_key = 0;
@@ -172,65 +160,30 @@ int store_chat_claim(struct store *s, long long *chat_key, int *got, struct tl_e
     if (rc)
         return rc;
     /* Chats this session holds already are not candidates (advisory locks stack). */
-    tried = malloc((s->n_held + 1) * sizeof(*tried));
-    if (!tried)
-        return TL_ENOMEM;
+    st_arr_init(&held);
     for (size_t i = 0; i < s->n_held; i++)
-        tried[n_tried++] = s->held[i];
-    for (;;) {
-        struct st_arr t;
-        const char *v[1] = {tried_literal(&t, tried, n_tried)};
-        if (!v[0]) {
-            st_arr_release(&t);
-            rc = TL_ENOMEM;
-            goto out;
-        }
-        /* The chats whose oldest pending update is oldest, a few at a time. */
-        rc = st_exec(s,
-                     "SELECT chat_key FROM inbox WHERE processed_at IS NULL"
-                     " AND chat_key <> ALL ($1::bigint[])"
-                     " GROUP BY chat_key ORDER BY min(update_id) LIMIT " CLAIM_BATCH,
-                     1, v, &r, ei);
-        st_arr_release(&t);
-        if (rc)
-            goto out;
-        int nr = PQntuples(r);
-        if (nr == 0)
-            goto out;
-        long long *more = realloc(tried, (n_tried + (size_t)nr) * sizeof(*tried));
-        if (!more) {
-            rc = TL_ENOMEM;
-            goto out;
-        }
-        tried = more;
-        for (int i = 0; i < nr; i++) {
-            long long key = st_getll(r, i, 0);
-            const char *lv[1] = {st_ll(kb, key)};
-            rc = st_exec(s, "SELECT pg_try_advisory_lock($1::bigint)", 1, lv, &lr, ei);
-            if (rc)
-                goto out;
-            int ok = PQgetvalue(lr, 0, 0)[0] == 't';
-            PQclear(lr);
-            lr = NULL;
-            if (ok) {
-                rc = st_held_add(s, key);
-                if (rc) {
-                    (void)st_exec(s, "SELECT pg_advisory_unlock($1::bigint)", 1, lv, NULL, NULL);
-                    goto out;
-                }
-                *chat_key = key;
-                *got = 1;
-                goto out;
-            }
-            tried[n_tried++] = key; /* another worker has it */
-        }
-        PQclear(r);
-        r = NULL;
+        st_arr_ll(&held, s->held[i]);
+    const char *v[1] = {st_arr_end(&held)};
+    if (!v[0]) {
+        rc = TL_ENOMEM;
+        goto out;
     }
+    /* inbox_claim_chat() (migration 0001) picks and locks in one round trip. */
+    rc = st_exec(s, "SELECT inbox_claim_chat($1::bigint[])", 1, v, &r, ei);
+    if (rc || PQgetisnull(r, 0, 0))
+        goto out;
+    long long key = st_getll(r, 0, 0);
+    rc = st_held_add(s, key);
+    if (rc) {
+        const char *lv[1] = {st_ll(kb, key)};
+        (void)st_exec(s, "SELECT pg_advisory_unlock($1::bigint)", 1, lv, NULL, NULL);
+        goto out;
+    }
+    *chat_key = key;
+    *got = 1;
 out:
     PQclear(r);
-    PQclear(lr);
-    free(tried);
+    st_arr_release(&held);
     return rc;
 }
 
@@ -315,23 +268,44 @@ void store_updates_free(struct store_update *u, size_t n)
  * off `go`, which is empty for an update that was processed already, so a
  * redelivered or re-run update writes nothing. update_id 0 means no inbox row. The
  * foreign keys (reports/chats -> reporters) are checked at the end of the statement,
- * after the reporters upsert. */
-static const char apply_sql[] =
-    "WITH inb AS (SELECT update_id FROM inbox"
-    "   WHERE update_id = $1::bigint AND processed_at IS NULL FOR UPDATE),"
+ * after the reporters upsert. The chats and reporters rows are rewritten only when
+ * something changes or last_seen is a minute old: most updates of a conversation
+ * then write no new row versions there. Two variants: with a report (34 parameters)
+ * and without (8), as most updates carry no report and a smaller plan runs faster. */
+#define APPLY_HEAD                                                                                 \
+    "WITH inb AS (SELECT update_id FROM inbox"                                                     \
+    "   WHERE update_id = $1::bigint AND processed_at IS NULL FOR UPDATE),"                        \
     " go AS (SELECT true AS ok WHERE $1::bigint = 0 OR EXISTS (SELECT 1 FROM inb)),"
-    " rp AS (INSERT INTO reporters AS r (pseudonym, n_reports)"
-    "   SELECT v.p, sum(v.k)::int FROM go,"
-    "     (VALUES ($3::text, 0), ($8::text, CASE WHEN $6::boolean THEN 1 ELSE 0 END)) AS v(p, k)"
-    "   WHERE v.p IS NOT NULL GROUP BY v.p"
-    "   ON CONFLICT (pseudonym) DO UPDATE SET last_seen = now(),"
-    "     n_reports = r.n_reports + excluded.n_reports),"
-    " ch AS (INSERT INTO chats AS c (chat_id, reporter, lang, blocked)"
-    "   SELECT $2::bigint, $3::text, $4::text, $5::int = 1 FROM go WHERE $2::bigint <> 0"
-    "   ON CONFLICT (chat_id) DO UPDATE SET reporter = COALESCE(excluded.reporter, c.reporter),"
-    "     lang = COALESCE(excluded.lang, c.lang),"
-    "     blocked = CASE WHEN $5::int < 0 THEN c.blocked ELSE excluded.blocked END,"
-    "     last_seen = now()),"
+#define APPLY_REPORTERS(values)                                                                    \
+    " rp AS (INSERT INTO reporters AS r (pseudonym, n_reports)"                                    \
+    "   SELECT v.p, sum(v.k)::int FROM go, (VALUES " values ") AS v(p, k)"                         \
+    "   WHERE v.p IS NOT NULL GROUP BY v.p"                                                        \
+    "   ON CONFLICT (pseudonym) DO UPDATE SET last_seen = now(),"                                  \
+    "     n_reports = r.n_reports + excluded.n_reports"                                            \
+    "   WHERE excluded.n_reports > 0 OR r.last_seen < now() - interval '1 minute'),"
+#define APPLY_CHATS                                                                                \
+    " ch AS (INSERT INTO chats AS c (chat_id, reporter, lang, blocked)"                            \
+    "   SELECT $2::bigint, $3::text, $4::text, $5::int = 1 FROM go WHERE $2::bigint <> 0"          \
+    "   ON CONFLICT (chat_id) DO UPDATE SET reporter = COALESCE(excluded.reporter, c.reporter),"   \
+    "     lang = COALESCE(excluded.lang, c.lang),"                                                 \
+    "     blocked = CASE WHEN $5::int < 0 THEN c.blocked ELSE excluded.blocked END,"               \
+    "     last_seen = now()"                                                                       \
+    "   WHERE c.last_seen < now() - interval '1 minute'"                                           \
+    "     OR c.reporter IS DISTINCT FROM COALESCE(excluded.reporter, c.reporter)"                  \
+    "     OR c.lang IS DISTINCT FROM COALESCE(excluded.lang, c.lang)"                              \
+    "     OR ($5::int >= 0 AND c.blocked <> excluded.blocked)),"
+#define APPLY_OUTBOX(chat, method, params)                                                         \
+    " outb AS (INSERT INTO outbox (chat_id, method, params)"                                       \
+    "   SELECT o.* FROM go, unnest(" chat "::bigint[], " method "::text[], " params                \
+    "::jsonb[]) AS o),"
+#define APPLY_TAIL(report_id)                                                                      \
+    " done AS (UPDATE inbox SET processed_at = now() FROM inb"                                     \
+    "   WHERE inbox.update_id = inb.update_id RETURNING 1)"                                        \
+    " SELECT (SELECT count(*) FROM go), " report_id ","                                            \
+    "   EXISTS (SELECT 1 FROM inbox WHERE update_id = $1::bigint)"
+
+static const char apply_sql[] =
+    APPLY_HEAD APPLY_REPORTERS("($3::text, 0), ($8::text, 1)") APPLY_CHATS
     " rep AS (INSERT INTO reports (public_ref, reporter, category, text, point, point_source,"
     "     accuracy_m, bearing, observed_at, sent_at, forwarded, media_group_id, priority, flags)"
     "   SELECT $7::text, $8::text, $9::text, $10::text,"
@@ -344,13 +318,11 @@ static const char apply_sql[] =
     " med AS (INSERT INTO media (report_id, kind, tg_file_id, tg_file_unique_id, mime, bytes,"
     "     size, width, height, phash, sha256)"
     "   SELECT rep.id, m.* FROM rep, unnest($22::text[], $23::text[], $24::text[], $25::text[],"
-    "     $26::bytea[], $27::bigint[], $28::int[], $29::int[], $30::bigint[], $31::text[]) AS m),"
-    " outb AS (INSERT INTO outbox (chat_id, method, params)"
-    "   SELECT o.* FROM go, unnest($32::bigint[], $33::text[], $34::jsonb[]) AS o),"
-    " done AS (UPDATE inbox SET processed_at = now() FROM inb"
-    "   WHERE inbox.update_id = inb.update_id RETURNING 1)"
-    " SELECT (SELECT count(*) FROM go), (SELECT id FROM rep),"
-    "   EXISTS (SELECT 1 FROM inbox WHERE update_id = $1::bigint)";
+    "     $26::bytea[], $27::bigint[], $28::int[], $29::int[], $30::bigint[], $31::text[]) AS "
+    "m)," APPLY_OUTBOX("$32", "$33", "$34") APPLY_TAIL("(SELECT id FROM rep)");
+
+static const char apply_plain_sql[] = APPLY_HEAD APPLY_REPORTERS("($3::text, 0)")
+    APPLY_CHATS APPLY_OUTBOX("$6", "$7", "$8") APPLY_TAIL("NULL::bigint");
 
 #define APPLY_NPARAMS 34
 
@@ -473,7 +445,12 @@ int store_apply(struct store *s, const struct store_effects *fx, long long *repo
             rc = TL_ENOMEM;
             goto out;
         }
-    rc = st_exec(s, apply_sql, APPLY_NPARAMS, v, &r, ei);
+    if (rp) {
+        rc = st_exec(s, apply_sql, APPLY_NPARAMS, v, &r, ei);
+    } else {
+        const char *pv[8] = {v[0], v[1], v[2], v[3], v[4], v[31], v[32], v[33]};
+        rc = st_exec(s, apply_plain_sql, 8, pv, &r, ei);
+    }
     if (rc == TL_EDB && strcmp(ei->sqlstate, "23505") == 0 &&
         strstr(ei->msg, "reports_public_ref_key")) {
         /* The statement failed as a whole: nothing was written. */

@@ -296,3 +296,38 @@ out:
         st_rollback(s);
     return rc;
 }
+
+int store_triage_stats(struct store *s, struct store_triage_stats *st, struct tl_errinfo *ei)
+{
+    PGresult *r = NULL;
+    memset(st, 0, sizeof(*st));
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    rc =
+        st_exec(s,
+                "SELECT count(*) FILTER (WHERE status = 'new'"
+                "     AND (lease_until IS NULL OR lease_until <= now())),"
+                " count(*) FILTER (WHERE status = 'new' AND lease_until > now()),"
+                " count(*) FILTER (WHERE status = 'confirmed'),"
+                " count(*) FILTER (WHERE status = 'rejected'),"
+                " count(*) FILTER (WHERE status = 'duplicate'),"
+                " count(*) FILTER (WHERE status = 'needs_info'),"
+                " count(*) FILTER (WHERE status = 'escalated'),"
+                " COALESCE(extract(epoch FROM now() - min(received_at) FILTER (WHERE status = 'new'"
+                "     AND (lease_until IS NULL OR lease_until <= now()))), 0)"
+                " FROM reports",
+                0, NULL, &r, ei);
+    if (rc)
+        return rc;
+    st->new_ = st_getll(r, 0, 0);
+    st->claimed = st_getll(r, 0, 1);
+    st->confirmed = st_getll(r, 0, 2);
+    st->rejected = st_getll(r, 0, 3);
+    st->duplicate = st_getll(r, 0, 4);
+    st->needs_info = st_getll(r, 0, 5);
+    st->escalated = st_getll(r, 0, 6);
+    st->oldest_new_age_s = st_getdbl(r, 0, 7);
+    PQclear(r);
+    return TL_OK;
+}

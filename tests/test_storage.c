@@ -898,6 +898,77 @@ static void test_storage_outbox_failed_blocked(void **state)
     free(ci);
 }
 
+#define S_CHATS 8
+#define S_PER_CHAT 12
+
+struct senders {
+    const char *ci;
+    long long first_id;
+    atomic_int seen[S_CHATS * S_PER_CHAT + 1];
+    atomic_llong last[S_CHATS + 1]; /* last message id sent per chat */
+    atomic_int sent, violations;
+};
+
+static void *sender_thread(void *p)
+{
+    struct senders *w = p;
+    struct store *s = open_store(w->ci);
+    int idle = 0;
+    while (idle < 20) {
+        struct store_outmsg *m = NULL;
+        size_t n = 0;
+        if (store_outbox_claim(s, 10, 0, &m, &n, NULL) != TL_OK)
+            break;
+        idle = n ? 0 : idle + 1;
+        for (size_t i = 0; i < n; i++) {
+            long long k = m[i].id - w->first_id;
+            if (k < 0 || k >= S_CHATS * S_PER_CHAT || atomic_fetch_add(&w->seen[k], 1) != 0)
+                atomic_fetch_add(&w->violations, 1);
+            long long chat = m[i].chat_id;
+            if (chat < 1 || chat > S_CHATS || atomic_exchange(&w->last[chat], m[i].id) > m[i].id)
+                atomic_fetch_add(&w->violations, 1);
+            for (size_t j = 0; j < n; j++)
+                if (j != i && m[j].chat_id == chat)
+                    atomic_fetch_add(&w->violations, 1);
+            if (store_outbox_sent(s, m[i].id, m[i].id, NULL) == TL_OK)
+                atomic_fetch_add(&w->sent, 1);
+        }
+        store_outmsgs_free(m, n);
+        if (!n)
+            tl_sleep_ms(2, NULL);
+    }
+    store_free(s);
+    return NULL;
+}
+
+/* Two senders side by side: no message is claimed twice, each claim has at most one
+ * message per chat, and each chat's messages go out in the order they were queued. */
+static void test_storage_outbox_concurrent_senders(void **state)
+{
+    char *ci = db_new("t_storage_senders");
+    struct store *s = open_store(ci);
+    for (int i = 0; i < S_PER_CHAT; i++)
+        for (int c = 1; c <= S_CHATS; c++)
+            queue(s, c, "m");
+    static struct senders w;
+    memset(&w, 0, sizeof(w));
+    w.ci = ci;
+    w.first_id = ts_db_count(ci, "SELECT min(id) FROM outbox");
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, sender_thread, &w), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(atomic_load(&w.violations), 0);
+    assert_int_equal(atomic_load(&w.sent), S_CHATS * S_PER_CHAT);
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'"
+                                     " AND tg_message_id = id"),
+                     S_CHATS * S_PER_CHAT);
+    store_free(s);
+    ts_db_drop("t_storage_senders");
+    free(ci);
+}
+
 /* ---- triage ---- */
 
 static void add_reports(struct store *s, int n)
@@ -1109,6 +1180,18 @@ static void test_storage_triage_list(void **state)
     struct tl_errinfo ei = {0};
     f = (struct store_triage_filter){.status = "bogus"};
     assert_int_equal(store_triage_list(s, &f, &l, &n, &ei), TL_EINVAL);
+    CHECK(store_triage_decide(s, "T-004", "anna", "escalated", NULL, EI));
+    sql_ok(ci, "UPDATE reports SET received_at = now() - interval '1 hour'"
+               " WHERE public_ref = 'T-001'");
+    struct store_triage_stats ts;
+    CHECK(store_triage_stats(s, &ts, EI));
+    assert_int_equal(ts.new_, 2); /* T-001, T-005 */
+    assert_int_equal(ts.claimed, 1);
+    assert_int_equal(ts.needs_info, 1);
+    assert_int_equal(ts.duplicate, 1);
+    assert_int_equal(ts.escalated, 1);
+    assert_int_equal(ts.confirmed + ts.rejected, 0);
+    assert_true(ts.oldest_new_age_s > 3590 && ts.oldest_new_age_s < 3700);
     store_report_free(r);
     store_free(s);
     ts_db_drop("t_storage_list");
@@ -1242,6 +1325,7 @@ int main(void)
         cmocka_unit_test(test_storage_outbox_chat_interval),
         cmocka_unit_test(test_storage_outbox_retry_and_expiry),
         cmocka_unit_test(test_storage_outbox_failed_blocked),
+        cmocka_unit_test(test_storage_outbox_concurrent_senders),
         cmocka_unit_test(test_storage_triage_next_concurrent),
         cmocka_unit_test(test_storage_triage_lease_expiry),
         cmocka_unit_test(test_storage_triage_decide),

@@ -2,11 +2,14 @@
  *   apply:    N store_apply calls (one report + one outbox row each) from T threads
  *   pipeline: inbox_put batches of 100, then T workers claim chats, read pending,
  *             store_apply (one outbox row each), release - the worker path end to end
- * Usage: TL_PG_STATE=... tl_storage_bench [N] [T] */
+ * Usage: TL_PG_STATE=... tl_storage_bench [N] [T] [apply|pipeline|all]
+ * Each phase also prints the CPU time the PostgreSQL server spent (the postmaster's
+ * own and reaped children's, read from /proc: needs the pgtmp cluster on this host). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/util.h"
 #include "storage/store.h"
@@ -40,8 +43,10 @@ static void *apply_thread(void *p)
         long long chat = 1000000 + (long long)j->no * 1000 + i % 1000;
         snprintf(params, sizeof(params), "{\"chat_id\":%lld,\"text\":\"Report %s received\"}", chat,
                  ref);
+        char ps[32];
+        snprintf(ps, sizeof(ps), "ps_%lld", chat);
         struct store_report_new rep = {.public_ref = ref,
-                                       .reporter = "ps_bench",
+                                       .reporter = ps,
                                        .category = "drone",
                                        .text = "two drones heading north",
                                        .has_point = 1,
@@ -51,7 +56,7 @@ static void *apply_thread(void *p)
                                        .priority = 1};
         struct store_outbox_new o = {chat, "sendMessage", params};
         struct store_effects fx = {.chat_id = chat,
-                                   .pseudonym = "ps_bench",
+                                   .pseudonym = ps,
                                    .set_blocked = -1,
                                    .report = &rep,
                                    .outbox = &o,
@@ -88,12 +93,13 @@ static void *worker_thread(void *p)
         size_t n = 0;
         if (store_inbox_pending(s, key, 16, &u, &n, NULL) == TL_OK) {
             for (size_t i = 0; i < n; i++) {
-                char params[96];
+                char params[96], ps[32];
                 snprintf(params, sizeof(params), "{\"chat_id\":%lld,\"text\":\"ok\"}", key);
+                snprintf(ps, sizeof(ps), "ps_%lld", key);
                 struct store_outbox_new o = {key, "sendMessage", params};
                 struct store_effects fx = {.update_id = u[i].update_id,
                                            .chat_id = key,
-                                           .pseudonym = "ps_bench",
+                                           .pseudonym = ps,
                                            .set_blocked = -1,
                                            .outbox = &o,
                                            .n_outbox = 1};
@@ -111,12 +117,57 @@ static void *worker_thread(void *p)
     return NULL;
 }
 
+/* CPU seconds of the throwaway cluster: postmaster utime+stime+cutime+cstime; the
+ * backends' time lands in cutime/cstime when they exit (the bench closes them). */
+static double server_cpu(void)
+{
+    const char *state = getenv("TL_PG_STATE");
+    char *dirfile = state ? tl_asprintf("%s.dir", state) : NULL;
+    char *dir = NULL, *pidtxt = NULL, *stat = NULL, *path = NULL;
+    size_t n;
+    double out = -1;
+    if (!dirfile || tl_read_file(dirfile, 4096, &dir, &n) != TL_OK)
+        goto done;
+    while (n && dir[n - 1] == '\n')
+        dir[--n] = 0;
+    path = tl_asprintf("%s/data/postmaster.pid", dir);
+    if (!path || tl_read_file(path, 4096, &pidtxt, &n) != TL_OK)
+        goto done;
+    free(path);
+    path = tl_asprintf("/proc/%ld/stat", strtol(pidtxt, NULL, 10));
+    if (!path || tl_read_file(path, 4096, &stat, &n) != TL_OK)
+        goto done;
+    char *p = strrchr(stat, ')');
+    if (!p)
+        goto done;
+    /* fields after the comm: state(3) ... utime(14) stime(15) cutime(16) cstime(17) */
+    long long f[18] = {0};
+    int i = 3;
+    for (char *q = p + 2; *q && i <= 17; i++) {
+        char *end;
+        f[i] = strtoll(q, &end, 10);
+        if (i == 3)
+            end = q + 1;
+        q = end + (*end == ' ');
+    }
+    out = (double)(f[14] + f[15] + f[16] + f[17]) / (double)sysconf(_SC_CLK_TCK);
+done:
+    free(dirfile);
+    free(dir);
+    free(pidtxt);
+    free(stat);
+    free(path);
+    return out;
+}
+
 int main(int argc, char **argv)
 {
     int total = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 20000;
     int threads = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 2;
+    const char *phase = argc > 3 ? argv[3] : "all";
     if (total <= 0 || threads <= 0 || threads > 16)
         return 2;
+    int do_apply = strcmp(phase, "pipeline") != 0, do_pipe = strcmp(phase, "apply") != 0;
     char *ci = ts_db_create("t_storage_bench");
     if (!ci) {
         fprintf(stderr, "no cluster: set TL_PG_STATE\n");
@@ -126,19 +177,28 @@ int main(int argc, char **argv)
     struct job jobs[16];
     int errors = 0;
 
-    int64_t t0 = tl_now_ms();
-    for (int i = 0; i < threads; i++) {
+    int64_t t0 = tl_now_ms(), ms;
+    double cpu0 = server_cpu();
+    for (int i = 0; i < threads && do_apply; i++) {
         jobs[i] = (struct job){ci, i, total / threads, 0};
         pthread_create(&t[i], NULL, apply_thread, &jobs[i]);
     }
-    for (int i = 0; i < threads; i++) {
+    for (int i = 0; i < threads && do_apply; i++) {
         pthread_join(t[i], NULL);
         errors += jobs[i].errors;
     }
-    int64_t ms = tl_now_ms() - t0;
-    printf("bench=storage_apply calls=%d threads=%d ms=%lld per_s=%.0f errors=%d\n",
-           total / threads * threads, threads, (long long)ms,
-           (total / threads * threads) * 1000.0 / (double)(ms ? ms : 1), errors);
+    if (do_apply) {
+        ms = tl_now_ms() - t0;
+        int calls = total / threads * threads;
+        tl_sleep_ms(300, NULL); /* let the backends exit so their CPU time is counted */
+        printf("bench=storage_apply calls=%d threads=%d ms=%lld per_s=%.0f errors=%d"
+               " server_cpu_us_per_call=%.0f\n",
+               calls, threads, (long long)ms, calls * 1000.0 / (double)(ms ? ms : 1), errors,
+               (server_cpu() - cpu0) * 1e6 / calls);
+    }
+    if (!do_pipe)
+        goto out;
+    cpu0 = server_cpu();
 
     /* pipeline: intake in batches of 100 over 500 chats, then the workers */
     struct store *s = open_or_die(ci);
@@ -178,9 +238,13 @@ int main(int argc, char **argv)
     ms = tl_now_ms() - t1;
     printf("bench=storage_workers updates=%d threads=%d ms=%lld per_s=%.0f errors=%d\n", handled,
            threads, (long long)ms, handled * 1000.0 / (double)(ms ? ms : 1), errors);
-    printf("bench=storage_intake_to_processed updates=%d per_s=%.0f\n", handled,
-           handled * 1000.0 / (double)(ms + put_ms ? ms + put_ms : 1));
     store_free(s);
+    tl_sleep_ms(300, NULL);
+    printf(
+        "bench=storage_intake_to_processed updates=%d per_s=%.0f server_cpu_us_per_update=%.0f\n",
+        handled, handled * 1000.0 / (double)(ms + put_ms ? ms + put_ms : 1),
+        (server_cpu() - cpu0) * 1e6 / (handled ? handled : 1));
+out:
     ts_db_drop("t_storage_bench");
     free(ci);
     return errors ? 1 : 0;

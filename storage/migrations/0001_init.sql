@@ -24,8 +24,47 @@ CREATE TABLE inbox (
     received_at  timestamptz NOT NULL DEFAULT now(),
     processed_at timestamptz
 );
--- Workers: a chat's pending updates in order, and the chats that have any.
+-- Workers: a chat's pending updates in order; and all pending updates in order,
+-- from which workers pick the chats whose turn it is.
 CREATE INDEX inbox_pending_chat ON inbox (chat_key, update_id) WHERE processed_at IS NULL;
+CREATE INDEX inbox_pending ON inbox (update_id) WHERE processed_at IS NULL;
+-- A worker's claim on a chat, in one round trip: takes the SESSION advisory lock
+-- (bigint key space: the chat key) of the chat whose oldest pending update is
+-- oldest, among chats not in exclude (those the caller holds) and not held by
+-- another session, and returns its key; NULL when there is none. Session-level,
+-- because the worker keeps the chat across the several transactions that handle
+-- its updates in order (see storage/store_intake.c). The lock is tried one chat at
+-- a time in a loop: in a WHERE clause PostgreSQL could take locks on rows it then
+-- throws away.
+CREATE FUNCTION inbox_claim_chat(exclude bigint[]) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    tried bigint[] := COALESCE(exclude, '{}');
+    k bigint;
+    seen boolean;
+BEGIN
+    LOOP
+        seen := false;
+        FOR k IN
+            SELECT p.chat_key
+            FROM (SELECT i.chat_key, i.update_id FROM inbox i
+                  WHERE i.processed_at IS NULL AND i.chat_key <> ALL (tried)
+                  ORDER BY i.update_id LIMIT 16) p
+            GROUP BY p.chat_key ORDER BY min(p.update_id)
+        LOOP
+            seen := true;
+            IF pg_try_advisory_lock(k) THEN
+                RETURN k;
+            END IF;
+            tried := tried || k;
+        END LOOP;
+        IF NOT seen THEN
+            RETURN NULL;
+        END IF;
+    END LOOP;
+END
+$$;
+
 -- Retention: processed rows by age.
 CREATE INDEX inbox_processed_at ON inbox (processed_at) WHERE processed_at IS NOT NULL;
 
