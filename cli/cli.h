@@ -36,6 +36,7 @@ int cmd_config(int argc, char **argv, struct cli_ctx *ctx);
 
 /* Commands that need no shared set-up take only argv (argv[0] is the command name). */
 int cmd_strip(int argc, char **argv);
+int cmd_geo(int argc, char **argv);
 
 /* True when argv holds -h or --help. */
 int cli_wants_help(int argc, char **argv);

@@ -23,6 +23,12 @@ static int run_strip(int argc, char **argv, struct cli_ctx *ctx)
     return cmd_strip(argc, argv);
 }
 
+static int run_geo(int argc, char **argv, struct cli_ctx *ctx)
+{
+    (void)ctx;
+    return cmd_geo(argc, argv);
+}
+
 struct cli_cmd {
     const char *name;
     int (*fn)(int argc, char **argv, struct cli_ctx *ctx);
@@ -41,6 +47,7 @@ static const struct cli_cmd commands[] = {
     {"demo", cmd_demo, CLI_CONFIG | CLI_CURL,
      "play scripted citizen chats through a fake Bot API, then print the queue"},
     {"strip", run_strip, 0, "remove what could identify a reporter from a photo, or --info"},
+    {"geo", run_geo, 0, "find places in a message: coordinates, links, MGRS, place names"},
     {"keygen", cmd_keygen, 0, "create the pseudonym key file"},
     {"config", cmd_config, CLI_CONFIG, "print the effective configuration (secrets masked)"},
 };

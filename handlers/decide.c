@@ -8,7 +8,6 @@
  * that cannot be cleaned is refused with a reason. The guided wizard (drafts) is
  * handlers' next step. */
 #include <json-c/json.h>
-#include <math.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "hdl.h"
+#include "geo/geo.h"
 #include "media/media.h"
 #include "common/banned.h"
 
@@ -156,16 +156,6 @@ static const char *refusal_key(int rc, const struct hdl_file *f)
     }
 }
 
-/* Distance on a sphere of the Earth's mean radius, metres. */
-static double distance_m(double lat1, double lon1, double lat2, double lon2)
-{
-    const double rad = 3.14159265358979323846 / 180, r = 6371008.8;
-    double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
-    double a = sin(dlat / 2) * sin(dlat / 2) +
-               cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
-    return 2 * r * asin(sqrt(a < 1 ? a : 1));
-}
-
 /* Sanitizes the fetched bytes into the plan's media (only the stripped copy is kept)
  * and reads the facts. Returns TL_OK, or the media error for a refused file. */
 static int take_media(const struct hdl_ctx *ctx, const struct tg_message *m,
@@ -199,6 +189,61 @@ static int take_media(const struct hdl_ctx *ctx, const struct tg_message *m,
         media_phash(p->media_bytes, len, &lim, &p->media.phash, &ei) == TL_OK)
         p->media.has_phash = 1;
     return TL_OK;
+}
+
+/* Adds a flag to the report's comma-separated list (kept in the plan). */
+static int add_flag(struct hdl_plan *p, const char *flag)
+{
+    struct store_report_new *r = &p->report;
+    if (!r->flags) {
+        r->flags = flag;
+        return TL_OK;
+    }
+    char *joined = keep(p, tl_asprintf("%s,%s", r->flags, flag));
+    if (!joined)
+        return TL_ENOMEM;
+    r->flags = joined;
+    return TL_OK;
+}
+
+/* What the words say about the place: the best point found in the text when nothing
+ * better was shared, a bearing of movement, and flags for the analyst: the point is
+ * outside the area of interest, or a place name fits several settlements. */
+static int place_from_text(const struct hdl_ctx *ctx, const struct tg_message *m,
+                           struct hdl_plan *p)
+{
+    struct store_report_new *r = &p->report;
+    const char *reason = NULL;
+    int rc = TL_OK;
+    if (r->has_point && geo_check(ctx->geo, r->lat, r->lon, &reason) != TL_OK &&
+        (rc = add_flag(p, strcmp(reason, GEO_REASON_OUTSIDE_AREA) == 0 ? "outside_area"
+                                                                       : "point_invalid")))
+        return rc;
+    if (!m->text || !*m->text)
+        return TL_OK;
+    struct geo_result g;
+    struct tl_errinfo ei;
+    if (geo_parse_text(ctx->geo, m->text, strlen(m->text), &g, &ei) != TL_OK)
+        return TL_OK; /* words we cannot read cost the report nothing */
+    if (!r->has_point && g.n > 0) {
+        r->has_point = 1;
+        r->lat = g.cand[0].lat;
+        r->lon = g.cand[0].lon;
+        r->accuracy_m = g.cand[0].accuracy_m;
+        r->point_source = GEO_SRC_TEXT;
+        r->priority += g.cand[0].kind[0] && strcmp(g.cand[0].kind, "place") == 0 ? 5 : 10;
+        if (g.ambiguous)
+            rc = add_flag(p, "place_ambiguous");
+    } else if (!r->has_point && g.n_rej > 0) {
+        rc = add_flag(p, strcmp(g.rej[0].reject, GEO_REASON_OUTSIDE_AREA) == 0 ? "outside_area"
+                                                                               : "point_invalid");
+    }
+    if (rc == TL_OK && !r->has_bearing && g.has_bearing) {
+        r->has_bearing = 1;
+        r->bearing = g.bearing_deg;
+    }
+    geo_result_release(&g);
+    return rc;
 }
 
 static int decide_message(const struct hdl_ctx *ctx, const struct tg_message *m,
@@ -292,18 +337,21 @@ static int decide_message(const struct hdl_ctx *ctx, const struct tg_message *m,
             r->point_source = "photo_exif";
             r->priority += 10;
         } else if (facts.has_gps &&
-                   distance_m(facts.lat, facts.lon, r->lat, r->lon) > HDL_DISAGREE_M) {
+                   geo_haversine_m(facts.lat, facts.lon, r->lat, r->lon) > HDL_DISAGREE_M) {
             /* both kept: the shared point on the report, the photo's on its media row */
-            r->flags = "location_disagrees";
+            if ((rc = add_flag(p, "location_disagrees")) != TL_OK)
+                return rc;
         }
-    } else if (has_file) {
-        r->flags = "photo_missing";
+    } else if (has_file && (rc = add_flag(p, "photo_missing")) != TL_OK) {
+        return rc;
     }
+    if ((rc = place_from_text(ctx, m, p)) != TL_OK)
+        return rc;
     p->fx.report = r;
-    const char *key = media_ok && is_file             ? "received_file"
-                      : media_ok                      ? "received_photo"
-                      : (has_loc && !has_text)        ? "received_location"
-                                                      : "received";
+    const char *key = media_ok && is_file      ? "received_file"
+                      : media_ok               ? "received_photo"
+                      : (has_loc && !has_text) ? "received_location"
+                                               : "received";
     return reply(p, m->chat_id, lang, key, "ref", p->ref);
 }
 

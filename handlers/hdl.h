@@ -36,10 +36,13 @@ int hdl_new_ref(char out[16]) TL_WUR;
 
 /* ---- decisions ---- */
 
+struct geo_ctx;
+
 struct hdl_ctx {
     const unsigned char *secret;
     size_t secret_len;
     size_t max_photo_bytes;
+    const struct geo_ctx *geo; /* area of interest + gazetteer; NULL: no checks, no names */
 };
 
 enum hdl_file_state { HDL_FILE_NONE = 0, HDL_FILE_OK, HDL_FILE_TOOBIG, HDL_FILE_FAILED };

@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "geo/geo.h"
 #include "hdl.h"
 #include "common/banned.h"
 
@@ -20,6 +21,7 @@ struct hdl_runtime {
     const char *api_base;
     const char *token;
     int n_workers;
+    struct geo_ctx *geo;
     pthread_t poller, sender, workers[MAX_WORKERS];
     int have_poller, have_sender, n_started;
     pthread_mutex_t mu;
@@ -406,6 +408,16 @@ int hdl_runtime_start(const struct hdl_runtime_opts *o, struct hdl_runtime **out
         free(rt);
         return tl_errf(ei, TL_ECONFIG, "no bot token");
     }
+    const struct cfg *c = o->cfg;
+    int rc = geo_ctx_new(c->area_file && *c->area_file ? c->area_file : NULL,
+                         c->gazetteer_file && *c->gazetteer_file ? c->gazetteer_file : NULL,
+                         &rt->geo, ei);
+    if (rc != TL_OK) {
+        free(rt);
+        return rc;
+    }
+    log_info("places loaded area=%s settlements=%zu", c->area_file && *c->area_file ? "yes" : "no",
+             geo_ctx_places(rt->geo));
     pthread_mutex_init(&rt->mu, NULL);
     if (!o->no_poller && pthread_create(&rt->poller, NULL, poller_main, rt) == 0)
         rt->have_poller = 1;
@@ -415,8 +427,10 @@ int hdl_runtime_start(const struct hdl_runtime_opts *o, struct hdl_runtime **out
             break;
         w->rt = rt;
         w->id = i;
-        w->ctx =
-            (struct hdl_ctx){o->cfg->secret, o->cfg->secret_len, (size_t)o->cfg->max_photo_bytes};
+        w->ctx = (struct hdl_ctx){.secret = o->cfg->secret,
+                                  .secret_len = o->cfg->secret_len,
+                                  .max_photo_bytes = (size_t)o->cfg->max_photo_bytes,
+                                  .geo = rt->geo};
         if (pthread_create(&rt->workers[rt->n_started], NULL, worker_main, w) != 0) {
             free(w);
             break;
@@ -445,6 +459,7 @@ int hdl_runtime_join(struct hdl_runtime *rt, struct tl_errinfo *ei)
     if (ei && rc)
         *ei = rt->fatal_ei;
     pthread_mutex_destroy(&rt->mu);
+    geo_ctx_free(rt->geo);
     free(rt);
     return rc;
 }

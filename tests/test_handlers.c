@@ -12,13 +12,32 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "geo/geo.h"
 #include "handlers/hdl.h"
 #include "media/media.h"
 #include "test_media_fixtures.h"
 #include "support/testsupport.h"
 
 static const unsigned char SECRET[] = "0123456789abcdef0123456789abcdef";
-static const struct hdl_ctx CTX = {SECRET, 32, 1 << 20};
+static struct hdl_ctx CTX = {.secret = SECRET, .secret_len = 32, .max_photo_bytes = 1 << 20};
+
+/* The shipped area of interest (Ukraine and surroundings), no gazetteer. */
+static int setup_geo(void **state)
+{
+    char *area = tl_asprintf("%s/deploy/area_ukraine.geojson", getenv("TL_SOURCE_DIR"));
+    struct geo_ctx *g = NULL;
+    int rc = geo_ctx_new(area, NULL, &g, NULL);
+    free(area);
+    CTX.geo = g;
+    return rc;
+}
+
+static int teardown_geo(void **state)
+{
+    geo_ctx_free((struct geo_ctx *)CTX.geo);
+    CTX.geo = NULL;
+    return 0;
+}
 
 static void parse(const char *json, struct tg_update *u)
 {
@@ -225,7 +244,7 @@ static void test_handlers_photo_kept_with_file_ids(void **state)
 }
 
 #define DOC_MSG(extra)                                                                             \
-    PRIVATE_MSG("\"document\":{\"file_id\":\"d\",\"file_unique_id\":\"d1\",\"file_name\":"        \
+    PRIVATE_MSG("\"document\":{\"file_id\":\"d\",\"file_unique_id\":\"d1\",\"file_name\":"         \
                 "\"IMG.JPG\",\"mime_type\":\"image/jpeg\",\"file_size\":1000}" extra)
 
 /* A photo sent as a file: its GPS becomes the point, everything else is stripped, and
@@ -287,9 +306,8 @@ static void test_handlers_file_stripped_gps_kept_as_fact(void **state)
 static void test_handlers_file_refused_nothing_stored(void **state)
 {
     /* an ISO-BMFF HEIC header: recognised, refused, with the reason in the reply */
-    static const unsigned char heic[] = {0,   0,   0,   24,  'f', 't', 'y', 'p',
-                                         'h', 'e', 'i', 'c', 0,   0,   0,   0,
-                                         'm', 'i', 'f', '1', 'h', 'e', 'i', 'c'};
+    static const unsigned char heic[] = {0, 0, 0, 24, 'f', 't', 'y', 'p', 'h', 'e', 'i', 'c',
+                                         0, 0, 0, 0,  'm', 'i', 'f', '1', 'h', 'e', 'i', 'c'};
     static const unsigned char junk[] = {0xFF, 0xD8, 0xFF, 0xE1, 0x00};
     static const struct {
         const unsigned char *b;
@@ -324,6 +342,63 @@ static void test_handlers_file_refused_nothing_stored(void **state)
     char *text = param(&p, 0, "text");
     assert_non_null(strstr(text, "too large"));
     free(text);
+    hdl_plan_release(&p);
+    tg_update_release(&u);
+}
+
+/* Words give the place when nothing better was shared; the area of interest flags the
+ * rest; a direction of movement becomes the bearing. */
+static void test_handlers_place_from_text(void **state)
+{
+    static const struct {
+        const char *text;
+        int has_point;
+        double lat, lon;
+        int has_bearing;
+        double bearing;
+        const char *flags;
+    } cases[] = {
+        {"Колона техніки 49.2083, 37.2486 рухається на північ", 1, 49.2083, 37.2486, 1, 0, NULL},
+        {"two tanks at 37U DQ 12345 67890 heading NE", 1, -1, -1, 1, 45, NULL},
+        {"drone seen over 48.8566, 2.3522", 0, 0, 0, 0, 0, "outside_area"},
+        {"just words, no place", 0, 0, 0, 0, 0, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct tg_update u;
+        struct hdl_plan p;
+        struct json_object *t = json_object_new_string(cases[i].text);
+        char *json = tl_asprintf(PRIVATE_MSG("\"text\":%s"), json_object_to_json_string(t));
+        json_object_put(t);
+        parse(json, &u);
+        assert_int_equal(hdl_decide(&CTX, &u, NULL, &p), TL_OK);
+        const struct store_report_new *r = p.fx.report;
+        assert_non_null(r);
+        assert_int_equal(r->has_point, cases[i].has_point);
+        if (r->has_point) {
+            assert_string_equal(r->point_source, "text");
+            assert_true(r->accuracy_m > 0);
+            if (cases[i].lat >= 0)
+                assert_true(fabs(r->lat - cases[i].lat) < 1e-9 &&
+                            fabs(r->lon - cases[i].lon) < 1e-9);
+        }
+        assert_int_equal(r->has_bearing, cases[i].has_bearing);
+        if (r->has_bearing)
+            assert_true(fabs(r->bearing - cases[i].bearing) < 1e-9);
+        if (cases[i].flags)
+            assert_string_equal(r->flags, cases[i].flags);
+        else
+            assert_null(r->flags);
+        hdl_plan_release(&p);
+        tg_update_release(&u);
+        free(json);
+    }
+    /* a shared location outside the area is kept, and flagged */
+    struct tg_update u;
+    struct hdl_plan p;
+    parse(PRIVATE_MSG("\"location\":{\"latitude\":48.8566,\"longitude\":2.3522}"), &u);
+    assert_int_equal(hdl_decide(&CTX, &u, NULL, &p), TL_OK);
+    assert_int_equal(p.fx.report->has_point, 1);
+    assert_string_equal(p.fx.report->flags, "outside_area");
     hdl_plan_release(&p);
     tg_update_release(&u);
 }
@@ -473,11 +548,12 @@ int main(void)
         cmocka_unit_test(test_handlers_photo_kept_with_file_ids),
         cmocka_unit_test(test_handlers_file_stripped_gps_kept_as_fact),
         cmocka_unit_test(test_handlers_file_refused_nothing_stored),
+        cmocka_unit_test(test_handlers_place_from_text),
         cmocka_unit_test(test_handlers_commands),
         cmocka_unit_test(test_handlers_group_chat),
         cmocka_unit_test(test_handlers_callback_answered),
         cmocka_unit_test(test_handlers_block_recorded),
         cmocka_unit_test(test_handlers_shared_payloads),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup_geo, teardown_geo);
 }
