@@ -7,13 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <turbojpeg.h>
 
 #include "cli.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "handlers/hdl.h"
 #include "tests/fakebot/fakebot.h"
+#include "tests/test_media_fixtures.h"
 #include "common/banned.h"
 
 #define DEMO_TOKEN "123456:DEMO-not-a-real-token"
@@ -42,30 +42,28 @@ static char *message_update(long long uid, const struct persona *p, const char *
                        body);
 }
 
-/* A small JPEG made here (a gradient), as Telegram would serve a photo. */
-static unsigned char *demo_jpeg(unsigned long *len)
+/* The demo's photos, made here with the test fixtures (TurboJPEG + libexif): a photo
+ * as Telegram serves it, and a phone's original sent "as a file", carrying GPS, the
+ * capture time, the owner's name and the camera's serial number. */
+static unsigned char *demo_photo(int dirty, size_t *len)
 {
-    enum { W = 320, H = 240 };
-    unsigned char *rgb = malloc(W * H * 3), *jpeg = NULL;
-    if (!rgb)
-        return NULL;
-    for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++) {
-            unsigned char *px = rgb + (y * W + x) * 3;
-            px[0] = (unsigned char)(x * 255 / W);
-            px[1] = (unsigned char)(y * 255 / H);
-            px[2] = (unsigned char)((x + y) & 255);
-        }
-    tjhandle tj = tjInitCompress();
-    *len = 0;
-    if (tj && tjCompress2(tj, rgb, W, 0, H, TJPF_RGB, &jpeg, len, TJSAMP_420, 85, 0) != 0) {
-        tjFree(jpeg);
-        jpeg = NULL;
-    }
-    if (tj)
-        tjDestroy(tj);
+    unsigned char *rgb = fx_photo_rgb(320, 240, dirty ? 11 : 5);
+    size_t clean_len = 0;
+    unsigned char *clean = fx_jpeg_encode(rgb, 320, 240, 85, &clean_len);
     free(rgb);
-    return jpeg;
+    if (!dirty) {
+        *len = clean_len;
+        return clean;
+    }
+    struct fx_exif x = {.lat = 49.7126,
+                        .lon = 37.6159,
+                        .hpe_cm = 800,
+                        .dto = "2026:11:26 06:41:17",
+                        .offset = "+02:00",
+                        .orientation = 1};
+    unsigned char *j = fx_jpeg_dirty(clean, clean_len, &x, 1, len);
+    free(clean);
+    return j;
 }
 
 static int push(struct fakebot *fb, char *update)
@@ -81,11 +79,13 @@ static int script(struct fakebot *fb, long long base)
     const struct persona *olena = &people[0], *john = &people[1], *taras = &people[2],
                          *iryna = &people[3];
     int rc = 0;
-    unsigned long jlen = 0;
-    unsigned char *jpeg = demo_jpeg(&jlen);
-    if (!jpeg || fakebot_add_file(fb, "demo-photo-1", jpeg, jlen) != TL_OK)
+    size_t plen = 0, dlen = 0;
+    unsigned char *photo = demo_photo(0, &plen), *doc = demo_photo(1, &dlen);
+    if (fakebot_add_file(fb, "demo-photo-1", photo, plen) != TL_OK ||
+        fakebot_add_file(fb, "demo-doc-1", doc, dlen) != TL_OK)
         rc = TL_ENOMEM;
-    tjFree(jpeg);
+    free(photo);
+    free(doc);
     rc |= push(fb, message_update(u++, olena,
                                   "\"text\":\"/start\",\"entities\":[{\"type\":\"bot_command\","
                                   "\"offset\":0,\"length\":6}]"));
@@ -109,7 +109,8 @@ static int script(struct fakebot *fb, long long base)
     rc |= push(fb, message_update(u++, iryna,
                                   "\"document\":{\"file_id\":\"demo-doc-1\",\"file_unique_id\":"
                                   "\"dd1\",\"file_name\":\"IMG_2024.JPG\",\"mime_type\":"
-                                  "\"image/jpeg\",\"file_size\":48213}"));
+                                  "\"image/jpeg\"},\"caption\":\"Пошкоджений міст, фото з "
+                                  "телефона\""));
     char *group = tl_asprintf(
         "{\"update_id\":%lld,\"message\":{\"message_id\":1,\"date\":%lld,\"chat\":{\"id\":%d,"
         "\"type\":\"supergroup\",\"title\":\"Neighbourhood\"},\"from\":{\"id\":%lld,\"is_bot\":"

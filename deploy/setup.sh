@@ -98,6 +98,7 @@ db() {
   cat > var/tipline.env <<ENV
 export TIPLINE_DATABASE_URL="host=$d port=$PGPORT user=postgres dbname=tipline"
 export TIPLINE_SECRET_FILE="$here/var/secret"
+export TIPLINE_AREA_FILE="$here/deploy/area_ukraine.geojson"
 ENV
   [ -s var/gazetteer.tsv ] && echo "export TIPLINE_GAZETTEER=\"$here/var/gazetteer.tsv\"" >> var/tipline.env
   # shellcheck disable=SC1091
