@@ -22,8 +22,8 @@ struct hdl_runtime {
     const char *token;
     int n_workers;
     struct geo_ctx *geo;
-    pthread_t poller, sender, workers[MAX_WORKERS];
-    int have_poller, have_sender, n_started;
+    pthread_t poller, sender, janitor, workers[MAX_WORKERS];
+    int have_poller, have_sender, have_janitor, n_started;
     pthread_mutex_t mu;
     int fatal;
     struct tl_errinfo fatal_ei;
@@ -389,6 +389,31 @@ static void *sender_main(void *arg)
     return NULL;
 }
 
+/* ---- janitor: retention ---- */
+
+/* Purges what the retention settings say may go (the raw chat ids of chats not seen
+ * for chat_retention_days, processed raw updates), at start and then hourly. Safe to
+ * run in every process at once: each purge is one idempotent transaction. */
+static void *janitor_main(void *arg)
+{
+    struct hdl_runtime *rt = arg;
+    struct store *s = open_store(rt, "janitor");
+    while (s && !stopping(rt)) {
+        struct store_purged pg;
+        struct tl_errinfo ei;
+        int rc = store_purge(s, rt->o.cfg->chat_retention_days, rt->o.cfg->inbox_retention_days,
+                             &pg, &ei);
+        if (rc == TL_OK)
+            log_info("retention purge done inbox=%lld chats=%lld outbox=%lld drafts=%lld", pg.inbox,
+                     pg.chats, pg.outbox, pg.drafts);
+        else
+            log_warn("retention purge failed err=\"%s\" detail=\"%s\"", tl_strerror(rc), ei.msg);
+        tl_sleep_ms(3600 * 1000L, rt->o.stop);
+    }
+    store_free(s);
+    return NULL;
+}
+
 /* ---- lifecycle ---- */
 
 int hdl_runtime_start(const struct hdl_runtime_opts *o, struct hdl_runtime **out,
@@ -439,6 +464,8 @@ int hdl_runtime_start(const struct hdl_runtime_opts *o, struct hdl_runtime **out
     }
     if (!o->no_sender && pthread_create(&rt->sender, NULL, sender_main, rt) == 0)
         rt->have_sender = 1;
+    if (pthread_create(&rt->janitor, NULL, janitor_main, rt) == 0)
+        rt->have_janitor = 1;
     log_info("runtime started workers=%d poller=%d sender=%d", rt->n_started, rt->have_poller,
              rt->have_sender);
     *out = rt;
@@ -455,6 +482,8 @@ int hdl_runtime_join(struct hdl_runtime *rt, struct tl_errinfo *ei)
         pthread_join(rt->workers[i], NULL);
     if (rt->have_sender)
         pthread_join(rt->sender, NULL);
+    if (rt->have_janitor)
+        pthread_join(rt->janitor, NULL);
     int rc = rt->fatal;
     if (ei && rc)
         *ei = rt->fatal_ei;

@@ -85,10 +85,10 @@ struct store_media_new {
     /* facts read from the photo before it was stripped (never the original bytes) */
     int has_gps;
     double gps_lat, gps_lon;
-    double gps_accuracy_m;       /* 0 unknown */
-    const char *taken_local;     /* camera-local "YYYY-MM-DDTHH:MM:SS", NULL unknown */
+    double gps_accuracy_m;   /* 0 unknown */
+    const char *taken_local; /* camera-local "YYYY-MM-DDTHH:MM:SS", NULL unknown */
     int has_taken_offset;
-    int taken_offset_min;        /* minutes east of UTC */
+    int taken_offset_min; /* minutes east of UTC */
 };
 
 struct store_report_new {

@@ -94,6 +94,9 @@ static void test_intake_burst_in_chat_order(void **state)
     struct fakebot_opts fo = {.quiet = 1};
     assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
     assert_int_equal(fakebot_push_synthetic(fb, 600, 40), TL_OK);
+    /* a reply path unused for longer than the retention: the janitor purges it */
+    free(ts_db_scalar(ci, "INSERT INTO chats (chat_id, last_seen) VALUES (77, now() - "
+                          "interval '100 days') RETURNING 1"));
     struct cfg c;
     test_cfg(&c, ci);
     g_stop = 0;
@@ -113,6 +116,7 @@ static void test_intake_burst_in_chat_order(void **state)
     assert_int_equal(count(ci, "SELECT count(DISTINCT text) FROM reports"), 600);
     assert_int_equal(count(ci, "SELECT count(DISTINCT reporter) FROM reports"), 40);
     assert_int_equal(count(ci, "SELECT count(*) FROM chats"), 40);
+    assert_int_equal(count(ci, "SELECT count(*) FROM chats WHERE chat_id = 77"), 0);
     assert_int_equal(count(ci, ORDER_SQL), 0);
     assert_int_equal(fakebot_count(fb, "sendMessage"), 600);
     /* the reply quotes a reference that exists, in the chat that reported */

@@ -1019,8 +1019,8 @@ static void phash_check_set(uint64_t (*hv)[3], int n, const char *what)
             closest = d < closest ? d : closest;
         }
     }
-    print_message("phash %s set of %d: near-duplicates within %d bits, distinct >= %d bits\n",
-                  what, n, worst_near, closest);
+    print_message("phash %s set of %d: near-duplicates within %d bits, distinct >= %d bits\n", what,
+                  n, worst_near, closest);
 }
 
 static void test_media_phash_near_duplicates(void **state)
