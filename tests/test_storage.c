@@ -218,8 +218,10 @@ static void test_storage_migrate_lock(void **state)
     long long waiting = 0;
     for (int i = 0; i < 100 && waiting == 0; i++) {
         tl_sleep_ms(50, NULL);
-        waiting = ts_db_count(ci, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
-                                  " AND NOT granted AND classid = 1953067116 AND objid = 2");
+        waiting =
+            ts_db_count(ci, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                            " AND NOT granted AND classid = 1953067116 AND objid = 2 AND database ="
+                            " (SELECT oid FROM pg_database WHERE datname = current_database())");
     }
     assert_int_equal(waiting, 1);
     assert_int_equal(atomic_load(&j.done), 0);
@@ -355,7 +357,8 @@ static void test_storage_chat_claim_exclusive(void **state)
     CHECK(store_chat_claim(b, &k4, &got, EI));
     assert_int_equal(got, 0);
     assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
-                                     " AND objsubid = 1 AND granted"),
+                                     " AND objsubid = 1 AND granted AND database = (SELECT oid"
+                                     " FROM pg_database WHERE datname = current_database())"),
                      3);
 
     struct store_update *u = NULL;
@@ -385,7 +388,8 @@ static void test_storage_chat_claim_exclusive(void **state)
     CHECK(store_chat_release(a, 200, EI));
     CHECK(store_chat_release(a, 100, EI));
     assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
-                                     " AND objsubid = 1 AND granted"),
+                                     " AND objsubid = 1 AND granted AND database = (SELECT oid"
+                                     " FROM pg_database WHERE datname = current_database())"),
                      1);
     store_free(a);
     store_free(b);
