@@ -324,6 +324,16 @@ static void test_storage_inbox_unstorable_escapes(void **state)
                   "b\xef\xbf\xbd"
                   "c\\u0000");
     assert_scalar(ci, "SELECT payload->>'e' FROM inbox WHERE update_id = 1", "\xf0\x9f\x98\x80");
+    /* Text that is not JSON at all: the batch still goes in, that update as a stub. */
+    struct store_inbox_row bad[2] = {{3, 1, "{\"t\":\"fine\"}"}, {4, 1, "{not json"}};
+    CHECK(store_inbox_put(s, bad, 2, 5, &ins, EI));
+    assert_int_equal(ins, 2);
+    assert_scalar(ci, "SELECT payload->>'t' FROM inbox WHERE update_id = 3", "fine");
+    assert_scalar(ci, "SELECT payload::text FROM inbox WHERE update_id = 4",
+                  "{\"update_id\": 4, \"tipline_unstorable\": \"22P02\"}");
+    long long off = 0;
+    CHECK(store_offset_get(s, &off, EI));
+    assert_int_equal(off, 5);
     store_free(s);
     ts_db_drop("t_storage_nul");
     free(ci);
