@@ -75,14 +75,71 @@ static char *json_for_jsonb(const char *json, int *err)
     return copy;
 }
 
+static const char inbox_put_sql[] =
+    "WITH ins AS (INSERT INTO inbox (update_id, chat_key, payload)"
+    "   SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::jsonb[])"
+    "   ON CONFLICT (update_id) DO NOTHING RETURNING 1),"
+    " off AS (UPDATE bot_state SET update_offset = GREATEST(update_offset, $4::bigint),"
+    "   updated_at = now() RETURNING update_offset)"
+    " SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM off)";
+
+/* The payload array. With probe set, each payload is first tried on its own, and one
+ * PostgreSQL refuses as jsonb is replaced by a stub naming the update: one bad update
+ * must not stop the intake for good (the stub is what the worker sees). */
+static int inbox_docs(struct store *s, const struct store_inbox_row *rows, size_t n, int probe,
+                      struct st_arr *docs, struct tl_errinfo *ei)
+{
+    st_arr_init(docs);
+    for (size_t i = 0; i < n; i++) {
+        int rc;
+        char *fixed = json_for_jsonb(rows[i].json, &rc);
+        if (rc)
+            return rc;
+        if (fixed)
+            log_warn("inbox payload had characters jsonb refuses, replaced update_id=%lld",
+                     rows[i].update_id);
+        const char *doc = fixed ? fixed : rows[i].json;
+        char *stub = NULL;
+        if (probe) {
+            struct tl_errinfo pe = {0};
+            rc = st_exec(s, "SELECT $1::text::jsonb IS NOT NULL", 1, &doc, NULL, &pe);
+            if (rc == TL_EDB && strncmp(pe.sqlstate, "22", 2) == 0) {
+                log_warn("inbox payload is not storable json, kept a stub update_id=%lld "
+                         "sqlstate=%s",
+                         rows[i].update_id, pe.sqlstate);
+                stub = tl_asprintf("{\"update_id\":%lld,\"tipline_unstorable\":\"%s\"}",
+                                   rows[i].update_id, pe.sqlstate);
+                if (!stub)
+                    rc = TL_ENOMEM;
+                else
+                    rc = TL_OK;
+            } else if (rc && ei) {
+                *ei = pe;
+            }
+            if (rc) {
+                free(fixed);
+                return rc;
+            }
+        }
+        st_arr_str(docs, stub ? stub : doc);
+        free(stub);
+        free(fixed);
+    }
+    return st_arr_end(docs) ? TL_OK : TL_ENOMEM;
+}
+
 int store_inbox_put(struct store *s, const struct store_inbox_row *rows, size_t n,
                     long long new_offset, size_t *inserted, struct tl_errinfo *ei)
 {
     struct st_arr ids, keys, docs;
+    struct tl_errinfo local;
     char ob[32];
     PGresult *r = NULL;
     if (inserted)
         *inserted = 0;
+    if (!ei) /* the SQLSTATE decides whether to retry with stubs */
+        ei = &local;
+    tl_errinfo_clear(ei);
     int rc = st_ready(s, ei);
     if (rc)
         return rc;
@@ -94,37 +151,26 @@ int store_inbox_put(struct store *s, const struct store_inbox_row *rows, size_t 
             rc = tl_errf(ei, TL_EINVAL, "inbox row %zu has no json", i);
             goto out;
         }
-        int err;
-        char *fixed = json_for_jsonb(rows[i].json, &err);
-        if (err) {
-            rc = err;
-            goto out;
-        }
-        if (fixed)
-            log_warn("inbox payload had characters jsonb refuses, replaced update_id=%lld",
-                     rows[i].update_id);
         st_arr_ll(&ids, rows[i].update_id);
         st_arr_ll(&keys, rows[i].chat_key);
-        st_arr_str(&docs, fixed ? fixed : rows[i].json);
-        free(fixed);
     }
-    const char *v[4] = {st_arr_end(&ids), st_arr_end(&keys), st_arr_end(&docs),
-                        st_ll(ob, new_offset)};
-    if (!v[0] || !v[1] || !v[2]) {
+    const char *v[4] = {st_arr_end(&ids), st_arr_end(&keys), NULL, st_ll(ob, new_offset)};
+    if (!v[0] || !v[1]) {
         rc = TL_ENOMEM;
         goto out;
     }
     /* One statement is one transaction and one round trip: the rows and the offset
      * commit together, and the offset never goes backwards. */
-    rc =
-        st_exec(s,
-                "WITH ins AS (INSERT INTO inbox (update_id, chat_key, payload)"
-                "   SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::jsonb[])"
-                "   ON CONFLICT (update_id) DO NOTHING RETURNING 1),"
-                " off AS (UPDATE bot_state SET update_offset = GREATEST(update_offset, $4::bigint),"
-                "   updated_at = now() RETURNING update_offset)"
-                " SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM off)",
-                4, v, &r, ei);
+    for (int probe = 0; probe < 2; probe++) {
+        st_arr_release(&docs);
+        rc = inbox_docs(s, rows, n, probe, &docs, ei);
+        if (rc)
+            goto out;
+        v[2] = (const char *)docs.b.data;
+        rc = st_exec(s, inbox_put_sql, 4, v, &r, ei);
+        if (rc != TL_EDB || strncmp(ei->sqlstate, "22", 2) != 0)
+            break;
+    }
     if (rc)
         goto out;
     if (st_getll(r, 0, 1) != 1) {

@@ -326,6 +326,16 @@ static void test_storage_inbox_unstorable_escapes(void **state)
                   "b\xef\xbf\xbd"
                   "c\\u0000");
     assert_scalar(ci, "SELECT payload->>'e' FROM inbox WHERE update_id = 1", "\xf0\x9f\x98\x80");
+    /* Text that is not JSON at all: the batch still goes in, that update as a stub. */
+    struct store_inbox_row bad[2] = {{3, 1, "{\"t\":\"fine\"}"}, {4, 1, "{not json"}};
+    CHECK(store_inbox_put(s, bad, 2, 5, &ins, EI));
+    assert_int_equal(ins, 2);
+    assert_scalar(ci, "SELECT payload->>'t' FROM inbox WHERE update_id = 3", "fine");
+    assert_scalar(ci, "SELECT payload::text FROM inbox WHERE update_id = 4",
+                  "{\"update_id\": 4, \"tipline_unstorable\": \"22P02\"}");
+    long long off = 0;
+    CHECK(store_offset_get(s, &off, EI));
+    assert_int_equal(off, 5);
     store_free(s);
     ts_db_drop("t_storage_nul");
     free(ci);
@@ -655,6 +665,65 @@ static void test_storage_apply_redelivered_noop(void **state)
     assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM outbox"), 3);
     store_free(s);
     ts_db_drop("t_storage_noop");
+    free(ci);
+}
+
+#define RACE_UPDATES 30
+
+struct race {
+    const char *ci;
+    int no;
+    int reports;
+};
+
+static void *race_thread(void *p)
+{
+    struct race *r = p;
+    struct store *s = open_store(r->ci);
+    for (int i = 1; i <= RACE_UPDATES; i++) {
+        char ref[32];
+        snprintf(ref, sizeof(ref), "RACE-%d-%d", r->no, i);
+        struct store_report_new rep = {.public_ref = ref, .reporter = "ps_r", .text = "x"};
+        struct store_outbox_new o = {555001, "sendMessage", "{\"text\":\"ok\"}"};
+        struct store_effects fx = {.update_id = i,
+                                   .chat_id = 555001,
+                                   .pseudonym = "ps_r",
+                                   .set_blocked = -1,
+                                   .report = &rep,
+                                   .outbox = &o,
+                                   .n_outbox = 1};
+        long long rid = 0;
+        if (store_apply(s, &fx, &rid, NULL) == TL_OK && rid > 0)
+            r->reports++;
+    }
+    store_free(s);
+    return NULL;
+}
+
+/* Two workers that both run the same updates at the same moment (a lost chat lock,
+ * a redelivery): the inbox row lock and the processed check make exactly one win. */
+static void test_storage_apply_same_update_racing(void **state)
+{
+    char *ci = db_new("t_storage_race");
+    struct store *s = open_store(ci);
+    long long ids[RACE_UPDATES], chats[RACE_UPDATES];
+    for (int i = 0; i < RACE_UPDATES; i++) {
+        ids[i] = i + 1;
+        chats[i] = 555001;
+    }
+    put_updates(s, ids, chats, RACE_UPDATES, RACE_UPDATES + 1);
+    struct race a = {ci, 1, 0}, b = {ci, 2, 0};
+    pthread_t ta, tb;
+    assert_int_equal(pthread_create(&ta, NULL, race_thread, &a), 0);
+    assert_int_equal(pthread_create(&tb, NULL, race_thread, &b), 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    assert_int_equal(a.reports + b.reports, RACE_UPDATES);
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM reports"), RACE_UPDATES);
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM outbox"), RACE_UPDATES);
+    assert_int_equal(ts_db_count(ci, "SELECT n_reports FROM reporters"), RACE_UPDATES);
+    store_free(s);
+    ts_db_drop("t_storage_race");
     free(ci);
 }
 
@@ -1326,6 +1395,7 @@ int main(void)
         cmocka_unit_test(test_storage_chat_claim_workers_order),
         cmocka_unit_test(test_storage_apply_rows),
         cmocka_unit_test(test_storage_apply_redelivered_noop),
+        cmocka_unit_test(test_storage_apply_same_update_racing),
         cmocka_unit_test(test_storage_apply_public_ref_conflict),
         cmocka_unit_test(test_storage_apply_chat_flags),
         cmocka_unit_test(test_storage_outbox_one_per_chat),
