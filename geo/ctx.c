@@ -213,6 +213,7 @@ int geo_ctx_new(const char *area_file, const char *gazetteer_file, struct geo_ct
     c = calloc(1, sizeof *c);
     if (!c)
         return TL_ENOMEM;
+    geo_wordset_build(&c->words);
     if (area_file && (rc = geo_area_load(area_file, &c->area, ei)) != TL_OK)
         goto out;
     if (gazetteer_file && (rc = geo_gaz_load(gazetteer_file, &c->gaz, ei)) != TL_OK)

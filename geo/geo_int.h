@@ -115,9 +115,20 @@ int geo_area_load(const char *path, struct geo_area **out, struct tl_errinfo *ei
 void geo_area_free(struct geo_area *a);
 int geo_area_contains(const struct geo_area *a, double lat, double lon);
 
+/* The parser's word lists (place cues, weak cues, words that are no place) as one
+ * hash set, built once per context so that each word is classed in one probe. */
+#define GEO_WSET 512
+struct geo_wordset {
+    uint16_t idx[GEO_WSET]; /* 1 + index into the parser's word table, 0 empty */
+    uint8_t cls[GEO_WSET];  /* GEO_W_* bits */
+};
+enum { GEO_W_CUE = 1, GEO_W_WEAK = 2, GEO_W_NOPLACE = 4 };
+void geo_wordset_build(struct geo_wordset *ws);
+
 struct geo_ctx {
     struct geo_area *area;
     struct geo_gaz *gaz;
+    struct geo_wordset words;
 };
 
 #endif
