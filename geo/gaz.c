@@ -643,7 +643,9 @@ static void probe(const struct geo_gaz *g, const char *key, size_t kl, int maxd,
             continue;
         if ((kl > e->keylen ? kl - e->keylen : e->keylen - kl) > (size_t)lim)
             continue; /* the distance is at least the difference in length */
-        int d = edit_distance(key, kl, e->key, e->keylen);
+        int d = (kl == e->keylen && memcmp(key, e->key, kl) == 0)
+                    ? 0
+                    : edit_distance(key, kl, e->key, e->keylen);
         if (d > lim || d > b->d)
             continue;
         if (ua_only && d > 0 && sl < 4)
@@ -753,9 +755,10 @@ static size_t to_latin_map(const char *w, size_t wl, int ukr, char *out, size_t 
     return k;
 }
 
-size_t geo_gaz_lookup(const struct geo_gaz *g, const char *w, size_t wlen, int maxd, int lower,
+size_t geo_gaz_lookup(const struct geo_gaz *g, const char *w, size_t wlen, int maxd, int flags,
                       struct geo_place *out, size_t max)
 {
+    int lower = (flags & GEO_GAZ_LOWER) != 0;
     struct best b = {.d = 99, .n = 0};
     char key[KEY_MAX];
     if (!g || !g->n || wlen == 0 || wlen > 96)
@@ -785,6 +788,8 @@ size_t geo_gaz_lookup(const struct geo_gaz *g, const char *w, size_t wlen, int m
             return 0;
         struct variants v;
         word_variants(w, wl, min_stem, &v);
+        if (flags & GEO_GAZ_ASIS)
+            v.n = 1; /* only as it is written */
         for (size_t i = 0; i < v.n && b.d > 0; i++) {
             for (int ukr = 1; ukr >= !ru; ukr--) {
                 char form[160];

@@ -98,10 +98,13 @@ size_t geo_gaz_count(const struct geo_gaz *g);
 
 /* Looks up one word (or two words given as one span with a space), UTF-8, in any
  * script. maxd: the largest edit distance allowed on the folded key (0 = exact; 2 for a
- * word after a place cue such as "біля", "near"). lower: the word was typed in lower
- * case, so it needs a longer stem and matches Ukrainian places only. Fills up to max
- * places that tie for the best match, most populous first; returns how many. */
-size_t geo_gaz_lookup(const struct geo_gaz *g, const char *w, size_t wlen, int maxd, int lower,
+ * word after a place cue such as "біля", "near"). flags: GEO_GAZ_LOWER: the word was
+ * typed in lower case, so it needs a longer stem and matches Ukrainian places only;
+ * GEO_GAZ_ASIS: no case endings are tried (a capitalised word opening a sentence).
+ * Fills up to max places that tie for the best match, most populous first; returns
+ * how many. */
+enum { GEO_GAZ_LOWER = 1, GEO_GAZ_ASIS = 2 };
+size_t geo_gaz_lookup(const struct geo_gaz *g, const char *w, size_t wlen, int maxd, int flags,
                       struct geo_place *out, size_t max);
 
 /* Normalised Latin key of a word for matching (exposed for the tests): transliterates

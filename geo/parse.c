@@ -871,13 +871,18 @@ static size_t url_decode(const unsigned char *u, size_t n, unsigned char *out, s
     return k;
 }
 
-/* Finds "name" as a parameter (at the start or after ? & # ; /). Returns the offset of
- * its value or -1. */
+/* Finds "name" as a parameter (at the start or after ? & # ; / !). Returns the offset
+ * of its value or -1. */
 static long find_param(const struct txt *u, const char *name)
 {
     size_t nl = strlen(name);
     for (size_t i = 0; i + nl <= u->n; i++) {
-        if (i > 0 && !strchr("?&#;/!", u->s[i - 1]))
+        if (i > 0) {
+            unsigned char p = u->s[i - 1];
+            if (p != '?' && p != '&' && p != '#' && p != ';' && p != '/' && p != '!')
+                continue;
+        }
+        if (lc(u->s[i]) != (unsigned char)name[0])
             continue;
         size_t k = 0;
         while (k < nl && lc(u->s[i + k]) == (unsigned char)name[k])
@@ -1547,23 +1552,55 @@ static size_t cached_word(struct wcache *c, const struct txt *t, size_t from, st
     return c->end;
 }
 
-/* Could this lower-case word name a direction, or a bearing label? (first letters of
- * the stems in dirs[] and bearing_labels[]: п с ю в з а к н, n s e w b h a) */
+/* Could this lower-case word name a direction, or be a bearing label? Its first two
+ * letters must begin one of the stems in dirs[] or bearing_labels[]. */
 static int maybe_dir(const struct word *w)
 {
     const unsigned char *s = (const unsigned char *)w->low;
-    if (w->lowlen < 1)
-        return 0;
-    if (s[0] < 0x80)
-        return strchr("nsewbha", s[0]) != NULL;
     if (w->lowlen < 2)
         return 0;
-    if (s[0] == 0xD0)
-        return s[1] == 0xBF || s[1] == 0xB2 || s[1] == 0xB7 || s[1] == 0xB0 || s[1] == 0xBA ||
-               s[1] == 0xBD; /* п в з а к н */
-    if (s[0] == 0xD1)
-        return s[1] == 0x81 || s[1] == 0x8E; /* с ю */
-    return 0;
+    switch (s[0]) {
+    case 'n':
+    case 's':
+        return s[1] == 'o';
+    case 'e':
+        return s[1] == 'a';
+    case 'w':
+    case 'b':
+    case 'h':
+        return s[1] == 'e';
+    case 'a':
+        return s[1] == 'z';
+    case 0xD0:
+    case 0xD1:
+        break;
+    default:
+        return 0;
+    }
+    if (w->lowlen < 4)
+        return 0;
+    /* the second letter's second byte, by first letter (lower-case UTF-8) */
+    uint32_t a = ((uint32_t)s[0] << 8) | s[1], b = ((uint32_t)s[2] << 8) | s[3];
+    switch (a) {
+    case 0xD0BF: /* п: пі пн пд пе */
+        return b == 0xD196 || b == 0xD0BD || b == 0xD0B4 || b == 0xD0B5;
+    case 0xD0B2: /* в: во */
+        return b == 0xD0BE;
+    case 0xD0B7: /* з: за зх */
+        return b == 0xD0B0 || b == 0xD185;
+    case 0xD181: /* с: се сх */
+        return b == 0xD0B5 || b == 0xD185;
+    case 0xD18E: /* ю: юг юж */
+        return b == 0xD0B3 || b == 0xD0B6;
+    case 0xD0B0: /* а: аз */
+        return b == 0xD0B7;
+    case 0xD0BA: /* к: ку */
+        return b == 0xD183;
+    case 0xD0BD: /* н: на */
+        return b == 0xD0B0;
+    default:
+        return 0;
+    }
 }
 
 static void scan_words(struct ps *ps)
@@ -1680,7 +1717,9 @@ static void scan_words(struct ps *ps)
             used_two = n > 0;
         }
         if (!n)
-            n = geo_gaz_lookup(gaz, (const char *)t->s + w->off, w->len, maxd, !w->upper, pl, 8);
+            n = geo_gaz_lookup(gaz, (const char *)t->s + w->off, w->len, maxd,
+                               (w->upper ? 0 : GEO_GAZ_LOWER) | (min_pop ? GEO_GAZ_ASIS : 0), pl,
+                               8);
         if (n && min_pop) {
             size_t m = 0;
             for (size_t k = 0; k < n; k++)
@@ -1726,8 +1765,17 @@ static void scan_numbers(struct ps *ps)
             continue;
         }
         unsigned char c = t->s[i];
-        int start = is_digit(c) || c == '-' || c == '+' || c == 0xE2 || c >= 0xD0 || c == 'N' ||
-                    c == 'S' || c == 'E' || c == 'W' || c == 'l' || c == 'L';
+        int start = is_digit(c) || c == '-' || c == '+' || c == 'N' || c == 'S' || c == 'E' ||
+                    c == 'W' || c == 'l' || c == 'L';
+        if (!start && (c == 0xD0 || c == 0xD1 || c == 0xE2) && i + 1 < t->n) {
+            /* a Cyrillic label or hemisphere (ш д п с ю в з, either case), or U+2212 */
+            unsigned char c1 = t->s[i + 1];
+            start = c == 0xE2   ? c1 == 0x88
+                    : c == 0xD1 ? (c1 == 0x88 || c1 == 0x81 || c1 == 0x8E)
+                                : (c1 == 0xB4 || c1 == 0x94 || c1 == 0xBF || c1 == 0x9F ||
+                                   c1 == 0xA1 || c1 == 0xAE || c1 == 0xB2 || c1 == 0x92 ||
+                                   c1 == 0xB7 || c1 == 0x97 || c1 == 0xA8);
+        }
         if (!start || !at_boundary(t, i)) {
             i++;
             continue;
