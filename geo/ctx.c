@@ -21,9 +21,18 @@ struct poly {
     double min_lat, min_lon, max_lat, max_lon;
 };
 
+#define GRID 128
+
+/* A coarse grid over the area's box: each cell is known to be inside, outside, or
+ * crossed by an edge (only those run the polygon test). */
+enum { CELL_OUT = 0, CELL_IN = 1, CELL_EDGE = 2 };
+
 struct geo_area {
     struct poly *p;
     size_t np;
+    double min_lat, min_lon, max_lat, max_lon;
+    double cell_lat, cell_lon;
+    unsigned char cell[GRID * GRID];
 };
 
 void geo_area_free(struct geo_area *a)
@@ -51,7 +60,80 @@ static int ring_contains(const struct ring *r, double lat, double lon)
     return in;
 }
 
+static int polys_contain(const struct geo_area *a, double lat, double lon);
+
+static int cell_of(const struct geo_area *a, double lat, double lon, int *r, int *c)
+{
+    double fr = (lat - a->min_lat) / a->cell_lat, fc = (lon - a->min_lon) / a->cell_lon;
+    if (!(fr >= 0 && fc >= 0 && fr < GRID && fc < GRID))
+        return 0;
+    *r = (int)fr;
+    *c = (int)fc;
+    return 1;
+}
+
+/* Marks the cells every edge passes through (and their neighbours) as CELL_EDGE and
+ * classes the others by their centre. */
+static void build_grid(struct geo_area *a)
+{
+    a->min_lat = a->min_lon = 1e9;
+    a->max_lat = a->max_lon = -1e9;
+    for (size_t i = 0; i < a->np; i++) {
+        a->min_lat = fmin(a->min_lat, a->p[i].min_lat);
+        a->max_lat = fmax(a->max_lat, a->p[i].max_lat);
+        a->min_lon = fmin(a->min_lon, a->p[i].min_lon);
+        a->max_lon = fmax(a->max_lon, a->p[i].max_lon);
+    }
+    a->cell_lat = (a->max_lat - a->min_lat) / GRID + 1e-12;
+    a->cell_lon = (a->max_lon - a->min_lon) / GRID + 1e-12;
+    memset(a->cell, 0xFF, sizeof a->cell);
+    double step = fmin(a->cell_lat, a->cell_lon) / 4.0;
+    for (size_t i = 0; i < a->np; i++)
+        for (size_t j = 0; j < a->p[i].nr; j++) {
+            const struct ring *rg = &a->p[i].r[j];
+            for (size_t k = 0; k + 1 < rg->n; k++) {
+                double x0 = rg->xy[2 * k], y0 = rg->xy[2 * k + 1];
+                double x1 = rg->xy[2 * k + 2], y1 = rg->xy[2 * k + 3];
+                double len = fmax(fabs(x1 - x0), fabs(y1 - y0));
+                int steps = (int)(len / step) + 1;
+                for (int q = 0; q <= steps; q++) {
+                    double t = (double)q / steps;
+                    int r, c;
+                    double la = y0 + (y1 - y0) * t, lo = x0 + (x1 - x0) * t;
+                    la = fmin(fmax(la, a->min_lat), a->max_lat - a->cell_lat / 2);
+                    lo = fmin(fmax(lo, a->min_lon), a->max_lon - a->cell_lon / 2);
+                    if (!cell_of(a, la, lo, &r, &c))
+                        continue;
+                    for (int dr = -1; dr <= 1; dr++)
+                        for (int dc = -1; dc <= 1; dc++)
+                            if (r + dr >= 0 && r + dr < GRID && c + dc >= 0 && c + dc < GRID)
+                                a->cell[(r + dr) * GRID + c + dc] = CELL_EDGE;
+                }
+            }
+        }
+    for (int r = 0; r < GRID; r++)
+        for (int c = 0; c < GRID; c++) {
+            unsigned char *cl = &a->cell[r * GRID + c];
+            if (*cl == CELL_EDGE)
+                continue;
+            double la = a->min_lat + (r + 0.5) * a->cell_lat;
+            double lo = a->min_lon + (c + 0.5) * a->cell_lon;
+            *cl = polys_contain(a, la, lo) ? CELL_IN : CELL_OUT;
+        }
+}
+
 int geo_area_contains(const struct geo_area *a, double lat, double lon)
+{
+    int r, c;
+    if (!cell_of(a, lat, lon, &r, &c))
+        return 0;
+    unsigned char cl = a->cell[r * GRID + c];
+    if (cl != CELL_EDGE)
+        return cl == CELL_IN;
+    return polys_contain(a, lat, lon);
+}
+
+static int polys_contain(const struct geo_area *a, double lat, double lon)
 {
     for (size_t i = 0; i < a->np; i++) {
         const struct poly *p = &a->p[i];
@@ -193,6 +275,7 @@ int geo_area_load(const char *path, struct geo_area **out, struct tl_errinfo *ei
         rc = tl_errf(ei, TL_EPARSE, "area %s: no polygon", path);
         goto out;
     }
+    build_grid(a);
     *out = a;
     a = NULL;
 out:
@@ -213,6 +296,7 @@ int geo_ctx_new(const char *area_file, const char *gazetteer_file, struct geo_ct
     c = calloc(1, sizeof *c);
     if (!c)
         return TL_ENOMEM;
+    geo_wordset_build(&c->words);
     if (area_file && (rc = geo_area_load(area_file, &c->area, ei)) != TL_OK)
         goto out;
     if (gazetteer_file && (rc = geo_gaz_load(gazetteer_file, &c->gaz, ei)) != TL_OK)

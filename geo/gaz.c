@@ -33,12 +33,48 @@ struct gaz_ent {
     unsigned char keylen;
 };
 
+#define PRE_BITS (1u << 18)
+
 struct geo_gaz {
     struct gaz_ent *ent; /* sorted by skel_hash */
     size_t n;
     uint32_t *slot; /* open addressing: index+1 of the first entry with that hash, 0 empty */
     size_t nslot;
+    /* A filter that turns most words away before any variant is built: one bit per
+     * hash of (first letter, first three consonants) of a key, fewer consonants when
+     * the key has fewer. Vowel edits, dropped case endings and the choice of
+     * transliteration leave these letters alone. */
+    uint8_t pre[PRE_BITS / 8];
 };
+
+static int is_vowel(char c)
+{
+    return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u';
+}
+
+/* The filter bit of a key's first letter and its first m consonants (m <= 3), or -1
+ * when the key has fewer than m consonants. */
+static long pre_index(const char *key, size_t n, int m)
+{
+    uint32_t h = (uint32_t)(unsigned char)key[0] * 31u + (uint32_t)m;
+    int got = 0;
+    for (size_t i = 0; i < n && got < m; i++)
+        if (!is_vowel(key[i])) {
+            h = h * 131u + (unsigned char)key[i];
+            got++;
+        }
+    if (got < m || n == 0)
+        return -1;
+    h ^= h >> 15;
+    h *= 2246822519u;
+    h ^= h >> 13;
+    return (long)(h & (PRE_BITS - 1));
+}
+
+static int pre_test(const struct geo_gaz *g, long b)
+{
+    return b >= 0 && (g->pre[b / 8] & (1u << (b % 8)));
+}
 
 /* GeoNames admin1 codes of Ukraine. */
 static const char *const ua_oblast[28] = {
@@ -250,23 +286,18 @@ static size_t fold(const char *lat, size_t n, char *out, size_t cap)
     size_t k = 0;
     for (size_t i = 0; i < n && k + 2 < cap;) {
         char c = lat[i];
-        const char *rest = lat + i;
-        size_t left = n - i;
+        char c1 = i + 1 < n ? lat[i + 1] : 0, c2 = i + 2 < n ? lat[i + 2] : 0;
+        char c3 = i + 3 < n ? lat[i + 3] : 0;
         char o = 0;
-        if (left >= 4 && memcmp(rest, "shch", 4) == 0) {
+        if (c == 's' && c1 == 'h' && c2 == 'c' && c3 == 'h') {
             o = 's';
             i += 4;
-        } else if (left >= 3 && memcmp(rest, "sch", 3) == 0) {
+        } else if (c == 's' && c1 == 'c' && c2 == 'h') {
             o = 's';
             i += 3;
-        } else if (left >= 2 && (memcmp(rest, "kh", 2) == 0 || memcmp(rest, "ch", 2) == 0 ||
-                                 memcmp(rest, "sh", 2) == 0 || memcmp(rest, "zh", 2) == 0 ||
-                                 memcmp(rest, "ts", 2) == 0 || memcmp(rest, "tz", 2) == 0)) {
-            o = rest[0] == 'k'   ? 'h'
-                : rest[0] == 'c' ? 'c'
-                : rest[0] == 's' ? 's'
-                : rest[0] == 'z' ? 'z'
-                                 : 'c';
+        } else if ((c1 == 'h' && (c == 'k' || c == 'c' || c == 's' || c == 'z')) ||
+                   (c == 't' && (c1 == 's' || c1 == 'z'))) {
+            o = c == 'k' ? 'h' : c == 't' ? 'c' : c;
             i += 2;
         } else {
             i++;
@@ -327,6 +358,13 @@ static size_t to_latin(const char *w, size_t wlen, int ukr, char *out, size_t ca
     size_t k = 0;
     int initial = 1;
     for (size_t i = 0; i < wlen;) {
+        if (s[i] < 0x80 && ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z')) {
+            if (k + 1 < cap)
+                out[k++] = (char)(s[i] | 0x20);
+            i++;
+            initial = 0;
+            continue;
+        }
         size_t adv;
         uint32_t c = geo_lower(geo_u8(s, wlen, i, &adv));
         i += adv;
@@ -496,6 +534,15 @@ int geo_gaz_load(const char *path, struct geo_gaz **out, struct tl_errinfo *ei)
         goto out;
     }
     for (size_t i = 0; i < g->n; i++) {
+        const struct gaz_ent *e = &g->ent[i];
+        int m = 0;
+        for (size_t k = 0; k < e->keylen; k++)
+            m += !is_vowel(e->key[k]);
+        long pi = pre_index(e->key, e->keylen, m > 3 ? 3 : m);
+        if (pi >= 0)
+            g->pre[pi / 8] |= (uint8_t)(1u << (pi % 8));
+    }
+    for (size_t i = 0; i < g->n; i++) {
         if (i > 0 && g->ent[i].skel_hash == g->ent[i - 1].skel_hash)
             continue;
         size_t s = g->ent[i].skel_hash & (g->nslot - 1);
@@ -556,6 +603,11 @@ static const char *const endings[] = {
     "ій",  "ой",  "ей",  "у",   "ю",   "і",   "ї",  "а",  "я",  "е",  "и",  "ы",  "є",
 };
 
+/* strlen of each ending, in bytes (two per Cyrillic letter) */
+static const unsigned char ending_len[] = {6, 6, 6, 6, 6, 6, 4, 4, 4, 4, 4, 4, 4, 4,
+                                           4, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2};
+_Static_assert(sizeof ending_len == sizeof endings / sizeof *endings, "one length per ending");
+
 struct best {
     int d;
     size_t n;
@@ -589,7 +641,11 @@ static void probe(const struct geo_gaz *g, const char *key, size_t kl, int maxd,
             lim = maxd;
         if (key[0] != e->key[0] || (ua_only && strcmp(e->cc, "UA") != 0))
             continue;
-        int d = edit_distance(key, kl, e->key, e->keylen);
+        if ((kl > e->keylen ? kl - e->keylen : e->keylen - kl) > (size_t)lim)
+            continue; /* the distance is at least the difference in length */
+        int d = (kl == e->keylen && memcmp(key, e->key, kl) == 0)
+                    ? 0
+                    : edit_distance(key, kl, e->key, e->keylen);
         if (d > lim || d > b->d)
             continue;
         if (ua_only && d > 0 && sl < 4)
@@ -615,47 +671,94 @@ static const char *const alternations[][2] = {
     {"ої", "а"},   {"ій", "а"}, /* Новій Каховці, Нової <- Нова */
 };
 
-#define NVAR 10
+/* The Russian system yields another key than the Ukrainian one only for a word with
+ * е at its start (or at the start of its second part): "Енакиево" -> ye/ie vs e. */
+static int needs_ru(const char *w, size_t wl)
+{
+    const unsigned char *s = (const unsigned char *)w;
+    for (size_t i = 0; i + 1 < wl; i++)
+        if ((i == 0 || s[i - 1] == ' ' || s[i - 1] == '-') && s[i] == 0xD0 &&
+            (s[i + 1] == 0xB5 || s[i + 1] == 0x95))
+            return 1;
+    return 0;
+}
 
+#define NVAR 12
+
+/* A form a word may have had in the nominative: its first keep bytes, then repl. */
 struct variants {
-    char s[NVAR][100];
-    size_t len[NVAR];
+    size_t keep[NVAR];
+    const char *repl[NVAR];
     size_t n;
 };
 
-static void add_variant(struct variants *v, const char *a, size_t al, const char *b, size_t bl)
-{
-    if (v->n >= NVAR || al + bl > sizeof v->s[0])
-        return;
-    memcpy(v->s[v->n], a, al);
-    memcpy(v->s[v->n] + al, b, bl);
-    v->len[v->n++] = al + bl;
-}
-
-/* The forms a Cyrillic word may have had in the nominative: itself, without each
- * case ending that fits, and with the alternating endings replaced. */
+/* The forms of a Cyrillic word: itself, with the alternating endings replaced, and
+ * without each case ending that fits (a Latin word: itself). */
 static void word_variants(const char *w, size_t wl, size_t min_stem, struct variants *v)
 {
-    v->n = 0;
-    add_variant(v, w, wl, "", 0);
-    if (!geo_is_cyr(geo_u8((const unsigned char *)w, wl, 0, &(size_t){0})))
+    v->n = 1;
+    v->keep[0] = wl;
+    v->repl[0] = "";
+    if (wl < 2 || !geo_is_cyr(geo_u8((const unsigned char *)w, wl, 0, &(size_t){0})))
         return;
-    for (size_t k = 0; k < sizeof alternations / sizeof *alternations; k++) {
-        const char *from = alternations[k][0], *to = alternations[k][1];
+    for (size_t k = 0; k < sizeof alternations / sizeof *alternations && v->n < NVAR; k++) {
+        const char *from = alternations[k][0];
         size_t fl = strlen(from);
-        if (wl >= fl + 2 && memcmp(w + wl - fl, from, fl) == 0)
-            add_variant(v, w, wl - fl, to, strlen(to));
+        if (wl >= fl + 2 && w[wl - 1] == from[fl - 1] && memcmp(w + wl - fl, from, fl) == 0) {
+            v->keep[v->n] = wl - fl;
+            v->repl[v->n++] = alternations[k][1];
+        }
     }
-    for (size_t k = 0; k < sizeof endings / sizeof *endings; k++) {
-        size_t el = strlen(endings[k]);
-        if (wl >= el + min_stem && memcmp(w + wl - el, endings[k], el) == 0)
-            add_variant(v, w, wl - el, "", 0);
+    for (size_t k = 0; k < sizeof endings / sizeof *endings && v->n < NVAR; k++) {
+        size_t el = ending_len[k];
+        if (wl >= el + min_stem && w[wl - 1] == endings[k][el - 1] &&
+            memcmp(w + wl - el, endings[k], el) == 0) {
+            v->keep[v->n] = wl - el;
+            v->repl[v->n++] = "";
+        }
     }
 }
 
-size_t geo_gaz_lookup(const struct geo_gaz *g, const char *w, size_t wlen, int maxd, int lower,
+/* to_latin that also records, for each input byte offset, the output length so far
+ * (map has wl + 1 entries): the Latin of a prefix is a prefix of the Latin. */
+static size_t to_latin_map(const char *w, size_t wl, int ukr, char *out, size_t cap,
+                           unsigned char *map)
+{
+    const unsigned char *s = (const unsigned char *)w;
+    size_t k = 0;
+    int initial = 1;
+    for (size_t i = 0; i < wl;) {
+        map[i] = (unsigned char)k;
+        size_t adv;
+        uint32_t c = geo_lower(geo_u8(s, wl, i, &adv));
+        for (size_t q = 1; q < adv && i + q < wl; q++)
+            map[i + q] = (unsigned char)k;
+        i += adv;
+        const char *t;
+        char one[2] = {0, 0};
+        if (c < 0x80 && c >= 'a' && c <= 'z') {
+            one[0] = (char)c;
+            t = one;
+        } else if (geo_is_cyr(c)) {
+            t = ukr ? tr_uk(c, initial) : tr_ru(c, initial);
+        } else if ((one[0] = latin_base(c)) != 0) {
+            t = one;
+        } else {
+            continue;
+        }
+        for (; *t && k + 1 < cap; t++)
+            out[k++] = *t;
+        initial = 0;
+    }
+    map[wl] = (unsigned char)k;
+    out[k] = '\0';
+    return k;
+}
+
+size_t geo_gaz_lookup(const struct geo_gaz *g, const char *w, size_t wlen, int maxd, int flags,
                       struct geo_place *out, size_t max)
 {
+    int lower = (flags & GEO_GAZ_LOWER) != 0;
     struct best b = {.d = 99, .n = 0};
     char key[KEY_MAX];
     if (!g || !g->n || wlen == 0 || wlen > 96)
@@ -666,27 +769,70 @@ size_t geo_gaz_lookup(const struct geo_gaz *g, const char *w, size_t wlen, int m
     if (wl > 2 && (w[wl - 1] == 's' || w[wl - 1] == 'S') && w[wl - 2] == '\'')
         wl -= 2; /* Kharkiv's */
     const char *sp = memchr(w, ' ', wl);
-    struct variants v1, v2;
-    word_variants(w, sp ? (size_t)(sp - w) : wl, min_stem, &v1);
-    if (sp)
-        word_variants(sp + 1, wl - (size_t)(sp - w) - 1, min_stem, &v2);
-    else {
-        v2.n = 1;
-        v2.len[0] = 0;
-    }
-    for (size_t i = 0; i < v1.n; i++) {
-        for (size_t j = 0; j < v2.n; j++) {
-            char form[200];
-            size_t fl = v1.len[i];
-            memcpy(form, v1.s[i], fl);
-            memcpy(form + fl, v2.s[j], v2.len[j]);
-            fl += v2.len[j];
-            for (int ukr = 1; ukr >= 0; ukr--) {
-                size_t kl = geo_gaz_key(form, fl, ukr, key, sizeof key);
+    int ru = needs_ru(w, wl);
+    if (!sp) {
+        /* one word: transliterate it once per system; each form's Latin is a prefix of
+         * it plus the Latin of its replaced ending */
+        char lat[2][128];
+        unsigned char map[2][100];
+        size_t ll[2];
+        int pass = 0;
+        for (int ukr = 1; ukr >= !ru; ukr--) {
+            ll[ukr] = to_latin_map(w, wl, ukr, lat[ukr], sizeof lat[ukr], map[ukr]);
+            /* the filter: the stem keeps the word's first one, two or three consonants */
+            size_t kl0 = fold(lat[ukr], ll[ukr], key, sizeof key);
+            for (int m = 1; m <= 3 && !pass; m++)
+                pass = pre_test(g, pre_index(key, kl0, m));
+        }
+        if (!pass)
+            return 0;
+        struct variants v;
+        word_variants(w, wl, min_stem, &v);
+        if (flags & GEO_GAZ_ASIS)
+            v.n = 1; /* only as it is written */
+        for (size_t i = 0; i < v.n && b.d > 0; i++) {
+            for (int ukr = 1; ukr >= !ru; ukr--) {
+                char form[160];
+                size_t fl = map[ukr][v.keep[i]];
+                memcpy(form, lat[ukr], fl);
+                for (const char *r = v.repl[i]; *r;) {
+                    size_t adv;
+                    uint32_t c = geo_u8((const unsigned char *)r, strlen(r), 0, &adv);
+                    const char *t = ukr ? tr_uk(c, 0) : tr_ru(c, 0);
+                    for (; *t && fl + 1 < sizeof form; t++)
+                        form[fl++] = *t;
+                    r += adv;
+                }
+                size_t kl = fold(form, fl, key, sizeof key);
                 if (kl >= min_stem / 2)
                     probe(g, key, kl, maxd, lower, &b);
-                if (!geo_is_cyr(geo_u8((const unsigned char *)form, fl, 0, &(size_t){0})))
-                    break; /* Latin: one spelling */
+            }
+        }
+    } else {
+        struct variants v1, v2;
+        size_t l1 = (size_t)(sp - w), l2 = wl - l1 - 1;
+        word_variants(w, l1, min_stem, &v1);
+        word_variants(sp + 1, l2, min_stem, &v2);
+        for (size_t i = 0; i < v1.n && b.d > 0; i++) {
+            for (size_t j = 0; j < v2.n && b.d > 0; j++) {
+                char form[220];
+                size_t fl = 0, rl;
+                memcpy(form, w, v1.keep[i]);
+                fl = v1.keep[i];
+                rl = strlen(v1.repl[i]);
+                memcpy(form + fl, v1.repl[i], rl);
+                fl += rl;
+                form[fl++] = ' ';
+                memcpy(form + fl, sp + 1, v2.keep[j]);
+                fl += v2.keep[j];
+                rl = strlen(v2.repl[j]);
+                memcpy(form + fl, v2.repl[j], rl);
+                fl += rl;
+                for (int ukr = 1; ukr >= !ru; ukr--) {
+                    size_t kl = geo_gaz_key(form, fl, ukr, key, sizeof key);
+                    if (kl >= min_stem / 2)
+                        probe(g, key, kl, maxd, lower, &b);
+                }
             }
         }
     }

@@ -98,10 +98,13 @@ size_t geo_gaz_count(const struct geo_gaz *g);
 
 /* Looks up one word (or two words given as one span with a space), UTF-8, in any
  * script. maxd: the largest edit distance allowed on the folded key (0 = exact; 2 for a
- * word after a place cue such as "біля", "near"). lower: the word was typed in lower
- * case, so it needs a longer stem and matches Ukrainian places only. Fills up to max
- * places that tie for the best match, most populous first; returns how many. */
-size_t geo_gaz_lookup(const struct geo_gaz *g, const char *w, size_t wlen, int maxd, int lower,
+ * word after a place cue such as "біля", "near"). flags: GEO_GAZ_LOWER: the word was
+ * typed in lower case, so it needs a longer stem and matches Ukrainian places only;
+ * GEO_GAZ_ASIS: no case endings are tried (a capitalised word opening a sentence).
+ * Fills up to max places that tie for the best match, most populous first; returns
+ * how many. */
+enum { GEO_GAZ_LOWER = 1, GEO_GAZ_ASIS = 2 };
+size_t geo_gaz_lookup(const struct geo_gaz *g, const char *w, size_t wlen, int maxd, int flags,
                       struct geo_place *out, size_t max);
 
 /* Normalised Latin key of a word for matching (exposed for the tests): transliterates
@@ -115,9 +118,20 @@ int geo_area_load(const char *path, struct geo_area **out, struct tl_errinfo *ei
 void geo_area_free(struct geo_area *a);
 int geo_area_contains(const struct geo_area *a, double lat, double lon);
 
+/* The parser's word lists (place cues, weak cues, words that are no place) as one
+ * hash set, built once per context so that each word is classed in one probe. */
+#define GEO_WSET 512
+struct geo_wordset {
+    uint16_t idx[GEO_WSET]; /* 1 + index into the parser's word table, 0 empty */
+    uint8_t cls[GEO_WSET];  /* GEO_W_* bits */
+};
+enum { GEO_W_CUE = 1, GEO_W_WEAK = 2, GEO_W_NOPLACE = 4 };
+void geo_wordset_build(struct geo_wordset *ws);
+
 struct geo_ctx {
     struct geo_area *area;
     struct geo_gaz *gaz;
+    struct geo_wordset words;
 };
 
 #endif

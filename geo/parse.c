@@ -42,6 +42,33 @@ struct ps {
 
 /* ---------- small text helpers ---------- */
 
+/* A string literal with its length, for word lists searched per word. */
+struct lit {
+    const char *s;
+    size_t n;
+};
+#define L(x)                                                                                       \
+    {                                                                                              \
+        x, sizeof(x) - 1                                                                           \
+    }
+
+static int in_lits(const struct lit *list, size_t n, const char *w, size_t wl)
+{
+    for (size_t k = 0; k < n; k++)
+        if (list[k].n == wl && list[k].s[wl - 1] == w[wl - 1] && memcmp(list[k].s, w, wl) == 0)
+            return 1;
+    return 0;
+}
+
+static int prefix_in_lits(const struct lit *list, size_t n, const char *w, size_t wl)
+{
+    for (size_t k = 0; k < n; k++)
+        if (wl >= list[k].n && w[0] == list[k].s[0] && memcmp(list[k].s, w, list[k].n) == 0)
+            return 1;
+    return 0;
+}
+#define NLITS(a) (sizeof(a) / sizeof *(a))
+
 static int is_digit(unsigned char c)
 {
     return c >= '0' && c <= '9';
@@ -233,9 +260,13 @@ static size_t read_hemi(const struct txt *t, size_t i, int glued, int *axis, int
         return 0;
     size_t a1, a2;
     uint32_t first = geo_lower(geo_u8(t->s, t->n, i, &a1));
+    /* п с ю в з, n s e w: the first letters of hemi_words[] */
+    if (!(first == 0x43F || first == 0x441 || first == 0x44E || first == 0x432 || first == 0x437 ||
+          first == 'n' || first == 's' || first == 'e' || first == 'w'))
+        return 0;
     for (size_t k = 0; k < sizeof hemi_words / sizeof *hemi_words; k++) {
         const char *pat = hemi_words[k].pat;
-        if (geo_u8((const unsigned char *)pat, strlen(pat), 0, &a2) != first)
+        if (geo_u8((const unsigned char *)pat, 8, 0, &a2) != first)
             continue;
         size_t e = match_pat(t, i, pat);
         if (e) {
@@ -260,9 +291,11 @@ static size_t read_label(const struct txt *t, size_t i, int *axis)
         return 0;
     size_t a1, a2;
     uint32_t first = geo_lower(geo_u8(t->s, t->n, i, &a1));
+    if (!(first == 'l' || first == 0x448 || first == 0x434)) /* l ш д */
+        return 0;
     for (size_t k = 0; k < sizeof labels / sizeof *labels; k++) {
         const char *pat = labels[k].pat;
-        if (geo_u8((const unsigned char *)pat, strlen(pat), 0, &a2) != first)
+        if (geo_u8((const unsigned char *)pat, 8, 0, &a2) != first)
             continue;
         size_t e = match_pat(t, i, pat);
         if (!e)
@@ -838,13 +871,18 @@ static size_t url_decode(const unsigned char *u, size_t n, unsigned char *out, s
     return k;
 }
 
-/* Finds "name" as a parameter (at the start or after ? & # ; /). Returns the offset of
- * its value or -1. */
+/* Finds "name" as a parameter (at the start or after ? & # ; / !). Returns the offset
+ * of its value or -1. */
 static long find_param(const struct txt *u, const char *name)
 {
     size_t nl = strlen(name);
     for (size_t i = 0; i + nl <= u->n; i++) {
-        if (i > 0 && !strchr("?&#;/!", u->s[i - 1]))
+        if (i > 0) {
+            unsigned char p = u->s[i - 1];
+            if (p != '?' && p != '&' && p != '#' && p != ';' && p != '/' && p != '!')
+                continue;
+        }
+        if (lc(u->s[i]) != (unsigned char)name[0])
             continue;
         size_t k = 0;
         while (k < nl && lc(u->s[i + k]) == (unsigned char)name[k])
@@ -1108,6 +1146,16 @@ static int prefix_ci(const struct txt *t, size_t i, const char *p)
 static void scan_links(struct ps *ps)
 {
     const struct txt *t = &ps->t;
+    /* every link has "://", "geo:", "www." or "maps." */
+    if (!memchr(t->s, ':', t->n)) {
+        int dotted = 0;
+        for (const unsigned char *d = t->s;
+             !dotted && (d = memchr(d, '.', t->n - (size_t)(d - t->s))); d++)
+            dotted = (d - t->s >= 3 && prefix_ci(t, (size_t)(d - t->s) - 3, "www.")) ||
+                     (d - t->s >= 4 && prefix_ci(t, (size_t)(d - t->s) - 4, "maps."));
+        if (!dotted)
+            return;
+    }
     for (size_t i = 0; i < t->n; i++) {
         unsigned char c = lc(t->s[i]);
         if (c != 'h' && c != 'g' && c != 'w' && c != 'm' && c != 'o')
@@ -1138,31 +1186,32 @@ static void scan_links(struct ps *ps)
 /* ---------- bearing ---------- */
 
 struct dir {
-    const char *stem;
+    struct lit stem;
     double deg;
+    int whole; /* only as a whole word: "пн", "сх", "сев" */
 };
 
 /* Stems of direction words (lower case): Ukrainian, Russian, English. */
 static const struct dir dirs[] = {
-    {"півн", 0},   {"пн", 0},    {"север", 0}, {"сев", 0},     {"north", 0},
-    {"півд", 180}, {"пд", 180},  {"юг", 180},  {"юж", 180},    {"south", 180},
-    {"схі", 90},   {"схо", 90},  {"сх", 90},   {"восто", 90},  {"вост", 90},
-    {"east", 90},  {"зах", 270}, {"зх", 270},  {"запад", 270}, {"west", 270},
+    {L("півн"), 0, 0},  {L("пн"), 0, 1},      {L("север"), 0, 0},   {L("сев"), 0, 1},
+    {L("north"), 0, 0}, {L("півд"), 180, 0},  {L("пд"), 180, 1},    {L("юг"), 180, 0},
+    {L("юж"), 180, 0},  {L("south"), 180, 0}, {L("схі"), 90, 0},    {L("схо"), 90, 0},
+    {L("сх"), 90, 1},   {L("восто"), 90, 0},  {L("вост"), 90, 1},   {L("east"), 90, 0},
+    {L("зах"), 270, 0}, {L("зх"), 270, 1},    {L("запад"), 270, 0}, {L("west"), 270, 0},
 };
 
 /* Bearing of a single direction word, or -1. */
 static double dir_word(const char *w, size_t n)
 {
-    for (size_t k = 0; k < sizeof dirs / sizeof *dirs; k++) {
-        size_t l = strlen(dirs[k].stem);
-        if (n >= l && memcmp(w, dirs[k].stem, l) == 0) {
-            /* short stems only as whole words: "пн", "сх", "сев" */
-            if (l <= 4 && n > l && (dirs[k].stem[0] & 0x80) && l < 8 &&
-                strcmp(dirs[k].stem, "півн") != 0 && strcmp(dirs[k].stem, "півд") != 0 &&
-                strcmp(dirs[k].stem, "юг") != 0 && strcmp(dirs[k].stem, "юж") != 0)
-                continue;
-            return dirs[k].deg;
-        }
+    if (n == 0)
+        return -1;
+    for (size_t k = 0; k < NLITS(dirs); k++) {
+        const struct lit *st = &dirs[k].stem;
+        if (n < st->n || w[0] != st->s[0] || w[1] != st->s[1] || memcmp(w, st->s, st->n) != 0)
+            continue;
+        if (dirs[k].whole && n > st->n)
+            continue;
+        return dirs[k].deg;
     }
     return -1;
 }
@@ -1173,7 +1222,7 @@ static double compass_abbrev(const char *w, size_t n)
     static const char *const pts[16] = {"N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE",
                                         "S", "SSW", "SW", "WSW", "W", "WNW", "NW", "NNW"};
     for (int k = 0; k < 16; k++)
-        if (strlen(pts[k]) == n && memcmp(pts[k], w, n) == 0)
+        if (pts[k][0] == w[0] && strlen(pts[k]) == n && memcmp(pts[k], w, n) == 0)
             return k * 22.5;
     return -1;
 }
@@ -1208,27 +1257,25 @@ static double dir_compound(const char *w, size_t n)
     return dir_word(w, n);
 }
 
-static const char *const move_cues[] = {
-    "рух",     "їд",     "їха",    "йд",        "іде",    "ідуть",   "прям",   "летит",
-    "летя",    "летів",  "летіл",  "пролет",    "полет",  "напрям",  "бік",    "курс",
-    "сторон",  "направ", "двига",  "движ",      "едут",   "едет",    "coming", "came",
-    "comes",   "идут",   "ехал",   "пошл",      "пішл",   "heading", "headed", "moving",
-    "going",   "flying", "travel", "direction", "toward", "driving", "course", "bound",
-    "proceed", "moves",  "move",   "flew",      "drove",  "летят",   "тягнут", "зайшл",
+static const struct lit move_cues[] = {
+    L("рух"),       L("їд"),      L("їха"),     L("йд"),     L("іде"),    L("ідуть"),   L("прям"),
+    L("летит"),     L("летя"),    L("летів"),   L("летіл"),  L("пролет"), L("полет"),   L("напрям"),
+    L("бік"),       L("курс"),    L("сторон"),  L("направ"), L("двига"),  L("движ"),    L("едут"),
+    L("едет"),      L("coming"),  L("came"),    L("comes"),  L("идут"),   L("ехал"),    L("пошл"),
+    L("пішл"),      L("heading"), L("headed"),  L("moving"), L("going"),  L("flying"),  L("travel"),
+    L("direction"), L("toward"),  L("driving"), L("course"), L("bound"),  L("proceed"), L("moves"),
+    L("move"),      L("flew"),    L("drove"),   L("летят"),  L("тягнут"), L("зайшл"),
 };
 
 static int is_move_cue(const char *w, size_t n)
 {
-    for (size_t k = 0; k < sizeof move_cues / sizeof *move_cues; k++) {
-        size_t l = strlen(move_cues[k]);
-        if (n >= l && memcmp(w, move_cues[k], l) == 0)
-            return 1;
-    }
-    return 0;
+    return n > 0 && prefix_in_lits(move_cues, NLITS(move_cues), w, n);
 }
 
-static const char *const bearing_labels[] = {"азимут", "курс", "bearing",  "heading",    "azimuth",
-                                             "пеленг", "az",   "напрямок", "направление"};
+static const struct lit bearing_labels[] = {
+    L("азимут"), L("курс"), L("bearing"),  L("heading"),     L("azimuth"),
+    L("пеленг"), L("az"),   L("напрямок"), L("направление"),
+};
 
 /* ---------- words: bearing and settlements ---------- */
 
@@ -1241,117 +1288,211 @@ struct word {
     int upper; /* first letter upper case */
     int all_upper;
     int sentence_start;
+    int cls; /* GEO_W_* bits, -1 until asked */
 };
 
-static const char *const place_cues[] = {
-    "біля",    "поблизу",  "під",    "в",         "у",     "во",      "районі",  "район",
-    "околиці", "околицях", "поруч",  "неподалік", "між",   "с",       "смт",     "м",
-    "село",    "селі",     "селища", "селище",    "місто", "місті",   "міста",   "near",
-    "in",      "at",       "around", "outside",   "from",  "to",      "над",     "из",
-    "возле",   "около",    "под",    "рядом",     "город", "городе",  "поселок", "посёлке",
-    "селе",    "деревне",  "на",     "від",       "до",    "через",   "towards", "toward",
-    "into",    "по",       "of",     "between",   "with",  "і",       "и",       "та",
-    "and",     "з",        "со",     "від",       "into",  "городом", "містом",
+/* Words after which a place name is expected. A lower-case word is looked up only
+ * after one of these; a capitalised one after these or the weak ones below. */
+static const struct lit place_cues[] = {
+    L("біля"),   L("поблизу"), L("під"),     L("в"),        L("у"),       L("во"),
+    L("районі"), L("район"),   L("околиці"), L("околицях"), L("поруч"),   L("неподалік"),
+    L("с"),      L("смт"),     L("м"),       L("село"),     L("селі"),    L("селища"),
+    L("селище"), L("місто"),   L("місті"),   L("міста"),    L("near"),    L("in"),
+    L("at"),     L("around"),  L("outside"), L("над"),      L("возле"),   L("около"),
+    L("под"),    L("рядом"),   L("город"),   L("городе"),   L("поселок"), L("посёлке"),
+    L("селе"),   L("деревне"), L("городом"), L("містом"),   L("over"),    L("near"),
 };
 
-static int in_list(const char *const *list, size_t n, const char *w, size_t wl)
+static const struct lit weak_cues[] = {
+    L("на"),  L("від"), L("до"),      L("через"), L("towards"), L("toward"), L("into"),
+    L("по"),  L("of"),  L("between"), L("with"),  L("і"),       L("и"),      L("та"),
+    L("and"), L("з"),   L("із"),      L("со"),    L("из"),      L("from"),   L("to"),
+};
+
+/* Words that follow a place cue but are no place. */
+static const struct lit not_places[] = {
+    L("районі"),   L("напрямку"),  L("бік"),    L("сторону"),    L("місті"),     L("селі"),
+    L("небі"),     L("повітрі"),   L("центрі"), L("околиці"),    L("місці"),     L("тому"),
+    L("цьому"),    L("нас"),       L("нашому"), L("мене"),       L("нашого"),    L("мого"),
+    L("the"),      L("area"),      L("city"),   L("town"),       L("village"),   L("direction"),
+    L("center"),   L("north"),     L("south"),  L("east"),       L("west"),      L("північ"),
+    L("південь"),  L("схід"),      L("захід"),  L("городе"),     L("районе"),    L("сторону"),
+    L("місто"),    L("село"),      L("selo"),   L("river"),      L("road"),      L("трасі"),
+    L("дорозі"),   L("небо"),      L("морі"),   L("north-east"), L("північний"), L("північно"),
+    L("південно"), L("південний"), L("полі"),   L("лісі"),       L("лісу"),
+};
+
+static int ascii_letter(unsigned char c)
 {
-    for (size_t k = 0; k < n; k++)
-        if (strlen(list[k]) == wl && memcmp(list[k], w, wl) == 0)
-            return 1;
+    return (unsigned char)((c | 0x20) - 'a') < 26;
+}
+
+static uint32_t word_hash(const char *w, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)w[i]) * 16777619u;
+    return h;
+}
+
+static const struct lit *wordset_entry(size_t k)
+{
+    if (k < NLITS(place_cues))
+        return &place_cues[k];
+    k -= NLITS(place_cues);
+    if (k < NLITS(weak_cues))
+        return &weak_cues[k];
+    return &not_places[k - NLITS(weak_cues)];
+}
+
+void geo_wordset_build(struct geo_wordset *ws)
+{
+    memset(ws, 0, sizeof *ws);
+    size_t total = NLITS(place_cues) + NLITS(weak_cues) + NLITS(not_places);
+    for (size_t k = 0; k < total; k++) {
+        const struct lit *l = wordset_entry(k);
+        uint8_t cls = k < NLITS(place_cues)                      ? GEO_W_CUE
+                      : k < NLITS(place_cues) + NLITS(weak_cues) ? GEO_W_WEAK
+                                                                 : GEO_W_NOPLACE;
+        size_t s = word_hash(l->s, l->n) & (GEO_WSET - 1);
+        while (ws->idx[s]) {
+            const struct lit *o = wordset_entry(ws->idx[s] - 1u);
+            if (o->n == l->n && memcmp(o->s, l->s, l->n) == 0)
+                break;
+            s = (s + 1) & (GEO_WSET - 1);
+        }
+        if (!ws->idx[s])
+            ws->idx[s] = (uint16_t)(k + 1);
+        ws->cls[s] |= cls;
+    }
+}
+
+/* GEO_W_* bits of a lower-case word, 0 if in no list. */
+static unsigned word_class(const struct geo_wordset *ws, const char *w, size_t n)
+{
+    size_t s = word_hash(w, n) & (GEO_WSET - 1);
+    while (ws->idx[s]) {
+        const struct lit *o = wordset_entry(ws->idx[s] - 1u);
+        if (o->n == n && memcmp(o->s, w, n) == 0)
+            return ws->cls[s];
+        s = (s + 1) & (GEO_WSET - 1);
+    }
     return 0;
 }
 
-/* Words that follow a place cue but are no place. */
-static const char *const not_places[] = {
-    "районі",   "напрямку",  "бік",    "сторону", "місті", "селі",       "небі",      "повітрі",
-    "центрі",   "околиці",   "місці",  "тому",    "цьому", "нас",        "нашому",    "мене",
-    "нашого",   "мого",      "the",    "area",    "city",  "town",       "village",   "direction",
-    "center",   "north",     "south",  "east",    "west",  "північ",     "південь",   "схід",
-    "захід",    "городе",    "районе", "сторону", "місто", "село",       "selo",      "river",
-    "road",     "трасі",     "дорозі", "небо",    "морі",  "north-east", "північний", "північно",
-    "південно", "південний", "полі",   "лісі",    "лісу",
-};
-
 static size_t next_word(const struct txt *t, size_t i, struct word *w)
 {
+    const unsigned char *s = t->s;
+    size_t n = t->n, adv;
     /* skip to a letter */
-    while (i < t->n) {
-        size_t adv;
-        uint32_t c = geo_u8(t->s, t->n, i, &adv);
-        if (geo_is_letter(c))
+    while (i < n) {
+        unsigned char b = s[i];
+        if (b < 0x80) {
+            if (ascii_letter(b))
+                break;
+            i++;
+            continue;
+        }
+        if (geo_is_letter(geo_u8(s, n, i, &adv)))
             break;
         i += adv;
     }
-    if (i >= t->n) {
-        w->off = t->n;
-        w->len = 0;
-        w->lowlen = 0;
-        w->low[0] = '\0';
-        return t->n;
-    }
     w->off = i;
     w->lowlen = 0;
+    w->len = 0;
     w->upper = 0;
     w->all_upper = 1;
+    w->cls = -1;
+    if (i >= n) {
+        w->low[0] = '\0';
+        return n;
+    }
     int first = 1;
-    while (i < t->n) {
-        size_t adv;
-        uint32_t c = geo_u8(t->s, t->n, i, &adv);
-        int glue = 0;
-        if (!geo_is_letter(c)) {
+    char *lo = w->low;
+    size_t ll = 0;
+    while (i < n) {
+        unsigned char b = s[i];
+        if (b < 0x80) {
+            if (ascii_letter(b)) {
+                int up = b < 'a';
+                if (first)
+                    w->upper = up;
+                else if (!up)
+                    w->all_upper = 0;
+                if (ll + 1 < WMAX)
+                    lo[ll++] = (char)(b | 0x20);
+                i++;
+                first = 0;
+                continue;
+            }
             /* apostrophes and hyphens inside a word */
-            glue = (c == '\'' || c == 0x2019 || c == 0x2BC || c == '-') && letter_at(t, i + adv);
-            if (!glue)
-                break;
+            if ((b == '\'' || b == '-') && letter_at(t, i + 1) && !first) {
+                if (ll + 1 < WMAX)
+                    lo[ll++] = (char)b;
+                i++;
+                continue;
+            }
+            break;
         }
+        if ((b == 0xD0 || b == 0xD1) && i + 1 < n && (s[i + 1] & 0xC0) == 0x80) {
+            /* Cyrillic U+0400..U+047F, the common case: two bytes, no table */
+            uint32_t c = ((uint32_t)(b & 0x1F) << 6) | (s[i + 1] & 0x3F);
+            if (c <= 0x45F) {
+                int up = c < 0x430;
+                if (first)
+                    w->upper = up;
+                else if (!up)
+                    w->all_upper = 0;
+                first = 0;
+                uint32_t l = geo_lower(c);
+                if (ll + 2 < WMAX) {
+                    lo[ll++] = (char)(0xC0 | (l >> 6));
+                    lo[ll++] = (char)(0x80 | (l & 0x3F));
+                }
+                i += 2;
+                continue;
+            }
+        }
+        uint32_t c = geo_u8(s, n, i, &adv);
+        if (!geo_is_letter(c)) {
+            if ((c == 0x2019 || c == 0x2BC) && letter_at(t, i + adv) && !first) {
+                if (ll + 1 < WMAX)
+                    lo[ll++] = '\'';
+                i += adv;
+                continue;
+            }
+            break;
+        }
+        int up = geo_is_upper(c);
         if (first)
-            w->upper = geo_is_upper(c);
-        else if (geo_is_letter(c) && !geo_is_upper(c))
+            w->upper = up;
+        else if (!up)
             w->all_upper = 0;
         first = 0;
         uint32_t l = geo_lower(c);
-        char enc[4];
-        size_t el;
-        if (l < 0x80) {
-            enc[0] = (char)l;
-            el = 1;
-        } else if (l < 0x800) {
-            enc[0] = (char)(0xC0 | (l >> 6));
-            enc[1] = (char)(0x80 | (l & 0x3F));
-            el = 2;
-        } else {
-            enc[0] = (char)(0xE0 | (l >> 12));
-            enc[1] = (char)(0x80 | ((l >> 6) & 0x3F));
-            enc[2] = (char)(0x80 | (l & 0x3F));
-            el = 3;
-        }
-        if (c == 0x2019 || c == 0x2BC) {
-            enc[0] = '\'';
-            el = 1;
-        }
-        if (w->lowlen + el < WMAX) {
-            memcpy(w->low + w->lowlen, enc, el);
-            w->lowlen += el;
+        if (ll + 2 < WMAX) { /* letters are below U+0800: two bytes */
+            lo[ll++] = (char)(0xC0 | (l >> 6));
+            lo[ll++] = (char)(0x80 | (l & 0x3F));
         }
         i += adv;
     }
-    w->low[w->lowlen] = '\0';
+    lo[ll] = '\0';
+    w->lowlen = ll;
     w->len = i - w->off;
     /* sentence start: nothing but spaces back to the start or to . ! ? newline */
     size_t k = w->off;
-    while (k > 0 && (t->s[k - 1] == ' ' || t->s[k - 1] == '\t' || t->s[k - 1] == '"' ||
-                     t->s[k - 1] == '(' || t->s[k - 1] == '*'))
+    while (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\t' || s[k - 1] == '"' || s[k - 1] == '(' ||
+                     s[k - 1] == '*'))
         k--;
-    w->sentence_start = k == 0 || strchr(".!?\n:", t->s[k - 1]) != NULL;
+    unsigned char pc = k ? s[k - 1] : 0;
+    w->sentence_start = k == 0 || pc == '.' || pc == '!' || pc == '?' || pc == '\n' || pc == ':';
     return i;
 }
 
 static void try_bearing_number(struct ps *ps, const struct word *w)
 {
     const struct txt *t = &ps->t;
-    if (!in_list(bearing_labels, sizeof bearing_labels / sizeof *bearing_labels, w->low,
-                 w->lowlen) &&
+    if (!in_lits(bearing_labels, NLITS(bearing_labels), w->low, w->lowlen) &&
         !(w->lowlen >= 12 && memcmp(w->low, "азимут", 12) == 0) &&
         !(w->lowlen >= 8 && memcmp(w->low, "курс", 8) == 0))
         return;
@@ -1392,16 +1533,87 @@ static void add_places(struct ps *ps, const struct geo_place *all, size_t nall, 
     }
 }
 
+/* next_word with a one-word memory: the look-aheads and the main loop ask for the
+ * same word, and it is read once. */
+struct wcache {
+    struct word w;
+    size_t from, end;
+    int valid;
+};
+
+static size_t cached_word(struct wcache *c, const struct txt *t, size_t from, struct word *w)
+{
+    if (!c->valid || c->from != from) {
+        c->end = next_word(t, from, &c->w);
+        c->from = from;
+        c->valid = 1;
+    }
+    *w = c->w;
+    return c->end;
+}
+
+/* Could this lower-case word name a direction, or be a bearing label? Its first two
+ * letters must begin one of the stems in dirs[] or bearing_labels[]. */
+static int maybe_dir(const struct word *w)
+{
+    const unsigned char *s = (const unsigned char *)w->low;
+    if (w->lowlen < 2)
+        return 0;
+    switch (s[0]) {
+    case 'n':
+    case 's':
+        return s[1] == 'o';
+    case 'e':
+        return s[1] == 'a';
+    case 'w':
+    case 'b':
+    case 'h':
+        return s[1] == 'e';
+    case 'a':
+        return s[1] == 'z';
+    case 0xD0:
+    case 0xD1:
+        break;
+    default:
+        return 0;
+    }
+    if (w->lowlen < 4)
+        return 0;
+    /* the second letter's second byte, by first letter (lower-case UTF-8) */
+    uint32_t a = ((uint32_t)s[0] << 8) | s[1], b = ((uint32_t)s[2] << 8) | s[3];
+    switch (a) {
+    case 0xD0BF: /* п: пі пн пд пе */
+        return b == 0xD196 || b == 0xD0BD || b == 0xD0B4 || b == 0xD0B5;
+    case 0xD0B2: /* в: во */
+        return b == 0xD0BE;
+    case 0xD0B7: /* з: за зх */
+        return b == 0xD0B0 || b == 0xD185;
+    case 0xD181: /* с: се сх */
+        return b == 0xD0B5 || b == 0xD185;
+    case 0xD18E: /* ю: юг юж */
+        return b == 0xD0B3 || b == 0xD0B6;
+    case 0xD0B0: /* а: аз */
+        return b == 0xD0B7;
+    case 0xD0BA: /* к: ку */
+        return b == 0xD183;
+    case 0xD0BD: /* н: на */
+        return b == 0xD0B0;
+    default:
+        return 0;
+    }
+}
+
 static void scan_words(struct ps *ps)
 {
     const struct txt *t = &ps->t;
     const struct geo_gaz *gaz = ps->ctx ? ps->ctx->gaz : NULL;
     struct word ring[4];
+    struct wcache wc = {.valid = 0};
     size_t nw = 0;
     size_t i = 0;
     while (i < t->n) {
         struct word *w = &ring[nw % 4];
-        size_t e = next_word(t, i, w);
+        size_t e = cached_word(&wc, t, i, w);
         if (w->len == 0)
             break;
         size_t sp = past_spans(ps, w->off);
@@ -1415,13 +1627,15 @@ static void scan_words(struct ps *ps)
         nw++;
         i = e;
         /* bearing */
-        if (ps->has_bearing < 2)
+        int md = maybe_dir(w) || (w->all_upper && w->len <= 3);
+        if (ps->has_bearing < 2 && md)
             try_bearing_number(ps, w);
-        if (!ps->has_bearing) {
+        if (!ps->has_bearing && md) {
             double d = -1;
             if (w->all_upper && w->len <= 3)
                 d = compass_abbrev((const char *)t->s + w->off, w->len);
-            if (d < 0 && w->lowlen >= 5 && (strstr(w->low, "bound") || strstr(w->low, "ward")) &&
+            if (d < 0 && w->lowlen >= 8 && w->low[0] < 0x7F &&
+                (strstr(w->low, "bound") || strstr(w->low, "ward")) &&
                 !(w->lowlen >= 6 && memcmp(w->low, "toward", 6) == 0)) {
                 d = dir_word(w->low, w->lowlen);
             } else if (d < 0) {
@@ -1430,7 +1644,7 @@ static void scan_words(struct ps *ps)
                     memchr(w->low, '-', w->lowlen) == NULL) {
                     /* "північний схід", "north east": two words */
                     struct word nx;
-                    size_t e2 = next_word(t, e, &nx);
+                    size_t e2 = cached_word(&wc, t, e, &nx);
                     if (nx.off < t->n && nx.off <= e + 2 && nx.len > 0) {
                         double d2 = dir_word(nx.low, nx.lowlen);
                         if (d2 >= 0 && ((d == 0 || d == 180) && (d2 == 90 || d2 == 270))) {
@@ -1439,22 +1653,23 @@ static void scan_words(struct ps *ps)
                         }
                     }
                 }
-                int cue = (p1 && is_move_cue(p1->low, p1->lowlen)) ||
-                          (p2 && is_move_cue(p2->low, p2->lowlen)) ||
-                          (p3 && is_move_cue(p3->low, p3->lowlen));
+                int cue = d >= 0 && ((p1 && is_move_cue(p1->low, p1->lowlen)) ||
+                                     (p2 && is_move_cue(p2->low, p2->lowlen)) ||
+                                     (p3 && is_move_cue(p3->low, p3->lowlen)));
                 if (!cue)
                     d = -1;
             } else {
-                int cue = (p1 && is_move_cue(p1->low, p1->lowlen)) ||
-                          (p2 && is_move_cue(p2->low, p2->lowlen));
+                int cue = d >= 0 && ((p1 && is_move_cue(p1->low, p1->lowlen)) ||
+                                     (p2 && is_move_cue(p2->low, p2->lowlen)));
                 if (!cue)
                     d = -1;
             }
             if (d >= 0) {
                 /* "летять з півдня", "coming from the north": heading the other way */
-                static const char *const from[] = {"з", "із", "зі", "с", "со", "from"};
+                static const struct lit from[] = {L("з"), L("із"), L("зі"),
+                                                  L("с"), L("со"), L("from")};
                 const struct word *fw = p1 && strcmp(p1->low, "the") == 0 ? p2 : p1;
-                if (fw && in_list(from, sizeof from / sizeof *from, fw->low, fw->lowlen))
+                if (fw && in_lits(from, NLITS(from), fw->low, fw->lowlen))
                     d = fmod(d + 180.0, 360.0);
                 ps->has_bearing = 1;
                 ps->bearing = d;
@@ -1468,15 +1683,23 @@ static void scan_words(struct ps *ps)
             letters += (w->low[k] & 0xC0) != 0x80;
         if (letters < 3)
             continue;
-        int cue =
-            p1 && in_list(place_cues, sizeof place_cues / sizeof *place_cues, p1->low, p1->lowlen);
-        if (cue && p1->off + p1->len + 3 < w->off)
-            cue = 0; /* the cue must sit right before the word */
+        const struct geo_wordset *ws = &ps->ctx->words;
+        int cue = 0;
+        if (p1 && p1->off + p1->len + 3 >= w->off) { /* the cue sits right before the word */
+            struct word *pw = &ring[(nw - 2) % 4];
+            if (pw->cls < 0)
+                pw->cls = (int)word_class(ws, pw->low, pw->lowlen);
+            if (pw->cls & GEO_W_CUE)
+                cue = 2;
+            else if (w->upper && (pw->cls & GEO_W_WEAK))
+                cue = 1;
+        }
         if (!w->upper && !cue)
             continue;
-        if (in_list(not_places, sizeof not_places / sizeof *not_places, w->low, w->lowlen) ||
-            in_list(place_cues, sizeof place_cues / sizeof *place_cues, w->low, w->lowlen))
-            continue;
+        if (w->cls < 0)
+            w->cls = (int)word_class(ws, w->low, w->lowlen);
+        if (w->cls)
+            continue; /* a cue or a common word itself */
         if (w->all_upper && letters <= 4 && !cue)
             continue; /* acronyms: ЗСУ, БПЛА, HQ */
         int maxd = cue ? (w->upper ? 2 : 1) : 0;
@@ -1485,7 +1708,7 @@ static void scan_words(struct ps *ps)
         size_t n = 0;
         /* two capitalised words in a row may be one name: "Нова Каховка", "Kryvyi Rih" */
         struct word nx;
-        size_t e2 = next_word(t, e, &nx);
+        size_t e2 = cached_word(&wc, t, e, &nx);
         int used_two = 0;
         if (w->upper && nx.off < t->n && nx.upper && nx.len > 0 && nx.off == e + 1 &&
             t->s[e] == ' ') {
@@ -1494,7 +1717,9 @@ static void scan_words(struct ps *ps)
             used_two = n > 0;
         }
         if (!n)
-            n = geo_gaz_lookup(gaz, (const char *)t->s + w->off, w->len, maxd, !w->upper, pl, 8);
+            n = geo_gaz_lookup(gaz, (const char *)t->s + w->off, w->len, maxd,
+                               (w->upper ? 0 : GEO_GAZ_LOWER) | (min_pop ? GEO_GAZ_ASIS : 0), pl,
+                               8);
         if (n && min_pop) {
             size_t m = 0;
             for (size_t k = 0; k < n; k++)
@@ -1519,16 +1744,38 @@ static void scan_words(struct ps *ps)
 static void scan_numbers(struct ps *ps)
 {
     const struct txt *t = &ps->t;
-    size_t i = 0;
+    size_t i = 0, next_digit = 0;
     while (i < t->n) {
         size_t sp = past_spans(ps, i);
         if (sp != i) {
             i = sp;
             continue;
         }
+        /* every coordinate holds a digit within a few dozen bytes of its start (a label
+         * or a hemisphere word comes first at most): skip what has none */
+        if (next_digit < i) {
+            next_digit = i;
+            while (next_digit < t->n && !is_digit(t->s[next_digit]))
+                next_digit++;
+        }
+        if (next_digit >= t->n)
+            return;
+        if (next_digit > i + 48) {
+            i = next_digit - 48;
+            continue;
+        }
         unsigned char c = t->s[i];
-        int start = is_digit(c) || c == '-' || c == '+' || c == 0xE2 || c >= 0xD0 || c == 'N' ||
-                    c == 'S' || c == 'E' || c == 'W' || c == 'l' || c == 'L';
+        int start = is_digit(c) || c == '-' || c == '+' || c == 'N' || c == 'S' || c == 'E' ||
+                    c == 'W' || c == 'l' || c == 'L';
+        if (!start && (c == 0xD0 || c == 0xD1 || c == 0xE2) && i + 1 < t->n) {
+            /* a Cyrillic label or hemisphere (ш д п с ю в з, either case), or U+2212 */
+            unsigned char c1 = t->s[i + 1];
+            start = c == 0xE2   ? c1 == 0x88
+                    : c == 0xD1 ? (c1 == 0x88 || c1 == 0x81 || c1 == 0x8E)
+                                : (c1 == 0xB4 || c1 == 0x94 || c1 == 0xBF || c1 == 0x9F ||
+                                   c1 == 0xA1 || c1 == 0xAE || c1 == 0xB2 || c1 == 0x92 ||
+                                   c1 == 0xB7 || c1 == 0x97 || c1 == 0xA8);
+        }
         if (!start || !at_boundary(t, i)) {
             i++;
             continue;
@@ -1581,9 +1828,7 @@ int geo_parse_text(const struct geo_ctx *ctx, const char *text, size_t len, stru
         return tl_errf(ei, TL_EINVAL, "geo_parse_text: NULL text");
     if (len == 0)
         return TL_OK;
-    struct ps *ps = malloc(sizeof *ps);
-    if (!ps)
-        return TL_ENOMEM;
+    struct ps pss, *ps = &pss; /* about 8 KiB of stack */
     ps->ctx = ctx;
     ps->t.s = (const unsigned char *)text;
     ps->t.n = len;
@@ -1644,6 +1889,5 @@ int geo_parse_text(const struct geo_ctx *ctx, const char *text, size_t len, stru
         if (out->cand[i].alt_group)
             out->ambiguous = 1;
 done:
-    free(ps);
     return rc;
 }

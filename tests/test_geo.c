@@ -13,9 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "geo/geo.h"
 #include "geo/geo_int.h"
 #include "common/util.h"
+#include "tests/support/testsupport.h"
 
 #define DMS(d, m, s) ((d) + (m) / 60.0 + (s) / 3600.0)
 
@@ -632,7 +635,7 @@ static void test_geo_mgrs_geoconvert(void **state)
         char **mgrs = geoconvert(args, in, NPTS);
         char **ref = geoconvert("-g -p 4", mgrs, NPTS);
         for (size_t i = 0; i < NPTS; i++) {
-            double rlat, rlon, mlat, mlon, size;
+            double rlat = 0, rlon = 0, mlat = 0, mlon = 0, size = 0;
             if (strncmp(ref[i], "ERROR", 5) == 0 || sscanf(ref[i], "%lf %lf", &rlat, &rlon) != 2)
                 fail_msg("GeoConvert cannot read back %s: %s", mgrs[i], ref[i]);
             if (geo_mgrs_to_latlon(mgrs[i], &mlat, &mlon, &size) != TL_OK)
@@ -686,9 +689,9 @@ static void test_geo_utm_geoconvert(void **state)
     char **ref = geoconvert("-g -p 4", utm, NPTS);
     size_t checked = 0;
     for (size_t i = 0; i < NPTS; i++) {
-        int zone;
-        char hemi;
-        double e, n, rlat, rlon, ulat, ulon;
+        int zone = 0;
+        char hemi = 0;
+        double e = 0, n = 0, rlat = 0, rlon = 0, ulat = 0, ulon = 0;
         if (sscanf(utm[i], "%d%c %lf %lf", &zone, &hemi, &e, &n) != 4)
             fail_msg("GeoConvert UTM: %s", utm[i]);
         assert_int_equal(sscanf(ref[i], "%lf %lf", &rlat, &rlon), 2);
@@ -831,6 +834,20 @@ static void test_geo_area_file(void **state)
     assert_int_equal(geo_in_area(ctx, 50.0, 36.25), 1);  /* the second polygon */
     assert_int_equal(geo_in_area(ctx, 49.0, 33.0), 0);
     assert_int_equal(geo_ctx_places(ctx), 0);
+    /* the answer for random points, against the shapes themselves (the grid that
+     * speeds up the test must never change it) */
+    uint32_t seed = 99;
+    for (int k = 0; k < 200000; k++) {
+        seed = seed * 1103515245u + 12345u;
+        double la = 49.7 + (seed >> 8) / 16777216.0 * 1.4;
+        seed = seed * 1103515245u + 12345u;
+        double lo = 29.9 + (seed >> 8) / 16777216.0 * 6.7;
+        int want = (la > 50.0 && la < 51.0 && lo > 30.0 && lo < 31.0 &&
+                    !(la > 50.40 && la < 50.50 && lo > 30.45 && lo < 30.60)) ||
+                   (la > 49.8 && la < 50.2 && lo > 36.0 && lo < 36.5);
+        if (geo_in_area(ctx, la, lo) != want)
+            fail_msg("%.6f,%.6f: in_area %d, expected %d", la, lo, !want, want);
+    }
     geo_ctx_free(ctx);
     static const char *const bad[] = {
         "not json",
@@ -862,6 +879,46 @@ static void test_geo_area_file(void **state)
     assert_int_equal(geo_ctx_new(NULL, p, &ctx, &ei), TL_EPARSE);
     unlink(p);
     free(p);
+}
+
+/* The default area against a plain even-odd test of its own ring, read with json-c,
+ * on points all over and around Ukraine. */
+static void test_geo_area_default_exact(void **state)
+{
+    size_t len;
+    char *buf = ts_read_file(g_area, &len);
+    struct json_object *root = json_tokener_parse(buf), *geom, *coords;
+    assert_non_null(root);
+    assert_true(json_object_object_get_ex(root, "geometry", &geom));
+    assert_true(json_object_object_get_ex(geom, "coordinates", &coords));
+    struct json_object *ring = json_object_array_get_idx(coords, 0);
+    size_t n = json_object_array_length(ring);
+    assert_true(n >= 4);
+    uint32_t seed = 7;
+    size_t inside = 0;
+    for (int k = 0; k < 100000; k++) {
+        seed = seed * 1103515245u + 12345u;
+        double la = 42.0 + (seed >> 8) / 16777216.0 * 13.0;
+        seed = seed * 1103515245u + 12345u;
+        double lo = 19.0 + (seed >> 8) / 16777216.0 * 24.0;
+        int in = 0;
+        for (size_t i = 0, j = n - 1; i < n; j = i++) {
+            struct json_object *pi = json_object_array_get_idx(ring, i);
+            struct json_object *pj = json_object_array_get_idx(ring, j);
+            double xi = json_object_get_double(json_object_array_get_idx(pi, 0));
+            double yi = json_object_get_double(json_object_array_get_idx(pi, 1));
+            double xj = json_object_get_double(json_object_array_get_idx(pj, 0));
+            double yj = json_object_get_double(json_object_array_get_idx(pj, 1));
+            if ((yi > la) != (yj > la) && lo < (xj - xi) * (la - yi) / (yj - yi) + xi)
+                in = !in;
+        }
+        inside += (size_t)in;
+        if (geo_in_area(g_ctx, la, lo) != in)
+            fail_msg("%.6f,%.6f: in_area %d, the ring says %d", la, lo, !in, in);
+    }
+    assert_true(inside > 20000 && inside < 80000);
+    json_object_put(root);
+    free(buf);
 }
 
 static void test_geo_point_sources(void **state)
@@ -970,13 +1027,14 @@ static void test_geo_parse_args(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_geo_parse_table),     cmocka_unit_test(test_geo_place_ambiguous),
-        cmocka_unit_test(test_geo_gazetteer_keys),  cmocka_unit_test(test_geo_gazetteer_real),
-        cmocka_unit_test(test_geo_mgrs_geoconvert), cmocka_unit_test(test_geo_utm_geoconvert),
-        cmocka_unit_test(test_geo_mgrs_invalid),    cmocka_unit_test(test_geo_olc_reference),
-        cmocka_unit_test(test_geo_check_reasons),   cmocka_unit_test(test_geo_area_file),
-        cmocka_unit_test(test_geo_point_sources),   cmocka_unit_test(test_geo_haversine_bbox),
-        cmocka_unit_test(test_geo_geohash),         cmocka_unit_test(test_geo_parse_args),
+        cmocka_unit_test(test_geo_parse_table),        cmocka_unit_test(test_geo_place_ambiguous),
+        cmocka_unit_test(test_geo_gazetteer_keys),     cmocka_unit_test(test_geo_gazetteer_real),
+        cmocka_unit_test(test_geo_mgrs_geoconvert),    cmocka_unit_test(test_geo_utm_geoconvert),
+        cmocka_unit_test(test_geo_mgrs_invalid),       cmocka_unit_test(test_geo_olc_reference),
+        cmocka_unit_test(test_geo_check_reasons),      cmocka_unit_test(test_geo_area_file),
+        cmocka_unit_test(test_geo_area_default_exact), cmocka_unit_test(test_geo_point_sources),
+        cmocka_unit_test(test_geo_haversine_bbox),     cmocka_unit_test(test_geo_geohash),
+        cmocka_unit_test(test_geo_parse_args),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
