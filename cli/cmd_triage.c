@@ -64,6 +64,9 @@ static void print_report(const struct store_report *r)
                r->point_source ? r->point_source : "-", r->accuracy_m);
     else
         printf("point      -\n");
+    if (r->has_photo_point)
+        printf("photo gps  %.6f, %.6f (from the photo, before it was cleaned)\n", r->photo_lat,
+               r->photo_lon);
     printf("media      %d\nforwarded  %s\nflags      %s\nreporter   %.12s (pseudonym)\n",
            r->n_media, r->forwarded ? "yes" : "no", r->flags ? r->flags : "-",
            r->reporter ? r->reporter : "-");

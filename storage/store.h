@@ -180,6 +180,8 @@ struct store_report {
     int n_media;
     int forwarded;
     char *flags;
+    int has_photo_point;         /* the first photo's own GPS (kept as a fact, stripped from */
+    double photo_lat, photo_lon; /* the stored bytes): compare with the report's point */
 };
 
 struct store_triage_filter {

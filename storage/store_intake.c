@@ -362,15 +362,22 @@ static const char apply_sql[] =
     "     COALESCE(string_to_array($21::text, ','), '{}')"
     "   FROM go WHERE $6::boolean RETURNING id),"
     " med AS (INSERT INTO media (report_id, kind, tg_file_id, tg_file_unique_id, mime, bytes,"
-    "     size, width, height, phash, sha256)"
-    "   SELECT rep.id, m.* FROM rep, unnest($22::text[], $23::text[], $24::text[], $25::text[],"
-    "     $26::bytea[], $27::bigint[], $28::int[], $29::int[], $30::bigint[], $31::text[]) AS "
-    "m)," APPLY_OUTBOX("$32", "$33", "$34") APPLY_TAIL("(SELECT id FROM rep)");
+    "     size, width, height, phash, sha256, gps, gps_accuracy_m, taken_local, taken_offset_min)"
+    "   SELECT rep.id, m.kind, m.fid, m.fuid, m.mime, m.bytes, m.size, m.w, m.h, m.phash, m.sha,"
+    "     CASE WHEN m.lat IS NOT NULL"
+    "       THEN ST_SetSRID(ST_MakePoint(m.lon, m.lat), 4326)::geography END,"
+    "     m.acc, m.taken, m.off"
+    "   FROM rep, unnest($22::text[], $23::text[], $24::text[], $25::text[], $26::bytea[],"
+    "     $27::bigint[], $28::int[], $29::int[], $30::bigint[], $31::text[], $35::float8[],"
+    "     $36::float8[], $37::float8[], $38::timestamp[], $39::int[])"
+    "     AS m(kind, fid, fuid, mime, bytes, size, w, h, phash, sha, lat, lon, acc, taken, "
+    "off))," APPLY_OUTBOX("$32", "$33", "$34") APPLY_TAIL("(SELECT id FROM rep)");
 
 static const char apply_plain_sql[] = APPLY_HEAD APPLY_REPORTERS("($3::text, 0)")
     APPLY_CHATS APPLY_OUTBOX("$6", "$7", "$8") APPLY_TAIL("NULL::bigint");
 
-#define APPLY_NPARAMS 34
+#define APPLY_NPARAMS 39
+#define APPLY_NMEDIA 15 /* media arrays: $22..$31, then $35..$39 */
 
 static int sha256_hex(const unsigned char *p, size_t n, char out[65])
 {
@@ -389,7 +396,7 @@ int store_apply(struct store *s, const struct store_effects *fx, long long *repo
     struct tl_errinfo local;
     const char *v[APPLY_NPARAMS] = {0};
     char nb[20][32];
-    struct st_arr ma[10], oa[3];
+    struct st_arr ma[APPLY_NMEDIA], oa[3];
     PGresult *r = NULL;
     int rc;
     if (report_id)
@@ -397,7 +404,7 @@ int store_apply(struct store *s, const struct store_effects *fx, long long *repo
     if (!ei) /* the SQLSTATE decides between TL_ECONFLICT and TL_EDB */
         ei = &local;
     tl_errinfo_clear(ei);
-    for (int i = 0; i < 10; i++)
+    for (int i = 0; i < APPLY_NMEDIA; i++)
         st_arr_init(&ma[i]);
     for (int i = 0; i < 3; i++)
         st_arr_init(&oa[i]);
@@ -469,10 +476,18 @@ int store_apply(struct store *s, const struct store_effects *fx, long long *repo
             else
                 st_arr_str(&ma[8], NULL);
             st_arr_str(&ma[9], sha);
+            char num[4][32];
+            st_arr_str(&ma[10], m->has_gps ? st_dbl(num[0], m->gps_lat) : NULL);
+            st_arr_str(&ma[11], m->has_gps ? st_dbl(num[1], m->gps_lon) : NULL);
+            st_arr_str(&ma[12], m->has_gps && m->gps_accuracy_m > 0
+                                    ? st_dbl(num[2], m->gps_accuracy_m)
+                                    : NULL);
+            st_arr_str(&ma[13], m->taken_local);
+            st_arr_str(&ma[14], m->has_taken_offset ? st_ll(num[3], m->taken_offset_min) : NULL);
         }
     }
-    for (int i = 0; i < 10; i++)
-        if (!(v[21 + i] = st_arr_end(&ma[i]))) {
+    for (int i = 0; i < APPLY_NMEDIA; i++)
+        if (!(v[i < 10 ? 21 + i : 34 + (i - 10)] = st_arr_end(&ma[i]))) {
             rc = TL_ENOMEM;
             goto out;
         }
@@ -513,7 +528,7 @@ int store_apply(struct store *s, const struct store_effects *fx, long long *repo
         *report_id = st_getll(r, 0, 1);
 out:
     PQclear(r);
-    for (int i = 0; i < 10; i++)
+    for (int i = 0; i < APPLY_NMEDIA; i++)
         st_arr_release(&ma[i]);
     for (int i = 0; i < 3; i++)
         st_arr_release(&oa[i]);

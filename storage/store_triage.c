@@ -18,7 +18,9 @@
     " CASE WHEN r.lease_until > now() THEN r.claimed_by END,"                                      \
     " extract(epoch FROM CASE WHEN r.lease_until > now() THEN r.lease_until END),"                 \
     " (SELECT count(*) FROM media m WHERE m.report_id = r.id), r.forwarded,"                       \
-    " array_to_string(r.flags, ',') "
+    " array_to_string(r.flags, ','),"                                                              \
+    " (SELECT ARRAY[ST_Y(m.gps::geometry), ST_X(m.gps::geometry)]::text FROM media m"              \
+    "   WHERE m.report_id = r.id AND m.gps IS NOT NULL ORDER BY m.id LIMIT 1) "
 
 static int report_from_row(const PGresult *res, int i, struct store_report *r)
 {
@@ -42,6 +44,9 @@ static int report_from_row(const PGresult *res, int i, struct store_report *r)
     r->n_media = (int)st_getll(res, i, 15);
     r->forwarded = PQgetvalue(res, i, 16)[0] == 't';
     r->flags = st_str(res, i, 17);
+    if (!PQgetisnull(res, i, 18) &&
+        sscanf(PQgetvalue(res, i, 18), "{%lf,%lf}", &r->photo_lat, &r->photo_lon) == 2)
+        r->has_photo_point = 1;
     static const int strcols[] = {1, 2, 3, 4, 5, 9, 13, 17};
     char *const got[] = {r->public_ref, r->reporter,     r->category,   r->text,
                          r->status,     r->point_source, r->claimed_by, r->flags};

@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -514,7 +515,14 @@ static struct store_media_new media2[2] = {
      .width = 640,
      .height = 480,
      .has_phash = 1,
-     .phash = 0xfedcba9876543210ull},
+     .phash = 0xfedcba9876543210ull,
+     .has_gps = 1,
+     .gps_lat = 49.98765,
+     .gps_lon = 36.23456,
+     .gps_accuracy_m = 5,
+     .taken_local = "2026-11-20T14:05:09",
+     .has_taken_offset = 1,
+     .taken_offset_min = 120},
     {.kind = "photo",
      .tg_file_id = "FILEID\"2",
      .tg_file_unique_id = "UNIQ2",
@@ -606,6 +614,22 @@ static void test_storage_apply_rows(void **state)
     assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM media m JOIN reports r"
                                      " ON r.id = m.report_id"),
                      2);
+    /* the facts read before the strip: on the media row, and shown to the analyst */
+    assert_scalar(ci,
+                  "SELECT concat_ws('|', round(ST_Y(gps::geometry)::numeric, 5),"
+                  " round(ST_X(gps::geometry)::numeric, 5), gps_accuracy_m, taken_local,"
+                  " taken_offset_min) FROM media WHERE tg_file_unique_id = 'UNIQ1'",
+                  "49.98765|36.23456|5|2026-11-20 14:05:09|120");
+    assert_scalar(ci,
+                  "SELECT concat_ws('|', gps IS NULL, gps_accuracy_m IS NULL, taken_local IS NULL,"
+                  " taken_offset_min IS NULL) FROM media WHERE tg_file_unique_id = 'UNIQ2'",
+                  "t|t|t|t");
+    struct store_report *shown = NULL;
+    CHECK(store_triage_get(s, "R-1", &shown, EI));
+    assert_int_equal(shown->has_photo_point, 1);
+    assert_true(fabs(shown->photo_lat - 49.98765) < 1e-9 &&
+                fabs(shown->photo_lon - 36.23456) < 1e-9);
+    store_report_free(shown);
     /* outbox rows in order, pending, params as JSON */
     assert_scalar(ci, "SELECT string_agg(method || ':' || state, ',' ORDER BY id) FROM outbox",
                   "sendMessage:pending,setMessageReaction:pending");
