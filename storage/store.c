@@ -145,6 +145,22 @@ static const char *prepared(struct store *s, const char *sql, int n, struct tl_e
     return p->name;
 }
 
+/* The result of one statement: *out keeps a result set, errors go to ei. */
+static int exec_result(struct store *s, PGresult *r, PGresult **out, struct tl_errinfo *ei)
+{
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        int rc = st_fail(s, r, ei);
+        PQclear(r);
+        return rc;
+    }
+    if (out)
+        *out = r;
+    else
+        PQclear(r);
+    return TL_OK;
+}
+
 int st_exec(struct store *s, const char *sql, int n, const char *const *vals, PGresult **out,
             struct tl_errinfo *ei)
 {
@@ -154,18 +170,15 @@ int st_exec(struct store *s, const char *sql, int n, const char *const *vals, PG
     const char *name = prepared(s, sql, n, ei, &rc);
     if (!name)
         return rc;
-    PGresult *r = PQexecPrepared(s->conn, name, n, vals, NULL, NULL, 0);
-    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        rc = st_fail(s, r, ei);
-        PQclear(r);
-        return rc;
-    }
+    return exec_result(s, PQexecPrepared(s->conn, name, n, vals, NULL, NULL, 0), out, ei);
+}
+
+int st_exec_planned(struct store *s, const char *sql, int n, const char *const *vals,
+                    PGresult **out, struct tl_errinfo *ei)
+{
     if (out)
-        *out = r;
-    else
-        PQclear(r);
-    return TL_OK;
+        *out = NULL;
+    return exec_result(s, PQexecParams(s->conn, sql, n, NULL, vals, NULL, NULL, 0), out, ei);
 }
 
 int st_begin(struct store *s, struct tl_errinfo *ei)

@@ -44,6 +44,10 @@ int st_ready(struct store *s, struct tl_errinfo *ei);
  * else TL_EDB. Does not call st_ready. */
 int st_exec(struct store *s, const char *sql, int n, const char *const *vals, PGresult **out,
             struct tl_errinfo *ei);
+/* Like st_exec, but planned on every call for the values given (PQexecParams, no
+ * cached plan): for queue claims, whose best plan depends on the queue's current size. */
+int st_exec_planned(struct store *s, const char *sql, int n, const char *const *vals,
+                    PGresult **out, struct tl_errinfo *ei) TL_WUR;
 
 int st_begin(struct store *s, struct tl_errinfo *ei);
 int st_commit(struct store *s, struct tl_errinfo *ei);

@@ -47,7 +47,7 @@ int store_outbox_claim(struct store *s, size_t max, long chat_interval_ms,
         return rc;
     if (max == 0)
         return TL_OK;
-    rc = st_exec(s, claim_sql, 2, v, &r, ei);
+    rc = st_exec_planned(s, claim_sql, 2, v, &r, ei);
     if (rc)
         return rc;
     int nr = PQntuples(r);

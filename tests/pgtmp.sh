@@ -4,6 +4,7 @@
 #                                         migrate a template database, write the conninfo
 #   pgtmp.sh stop STATEFILE                stop it and remove everything
 #   pgtmp.sh pause|resume STATEFILE        stop / start the server, keeping the data (outages)
+# PGTMP_OPTS adds server options (e.g. "-c shared_preload_libraries=pg_stat_statements").
 # The state file holds one line: the admin conninfo (dbname=postgres). Tests make
 # their own databases from the template "tipline_template" (already migrated).
 set -euo pipefail
@@ -24,7 +25,7 @@ start)
   as_pg "$PGBIN/initdb" -D "$dir/data" -U postgres -A trust --no-sync -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log"; exit 1; }
   as_pg "$PGBIN/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/server.log" \
-    -o "-p $port -k $dir -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=256MB" \
+    -o "-p $port -k $dir -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=256MB ${PGTMP_OPTS:-}" \
     start >/dev/null || { cat "$dir/server.log"; exit 1; }
   admin="host=$dir port=$port user=postgres dbname=postgres"
   psql -X -q "$admin" -c "CREATE DATABASE tipline_template"
