@@ -1279,7 +1279,7 @@ static const struct lit bearing_labels[] = {
 
 /* ---------- words: bearing and settlements ---------- */
 
-#define WMAX 64
+#define WMAX 48
 
 struct word {
     size_t off, len; /* in the text */
