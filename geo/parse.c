@@ -1287,8 +1287,8 @@ struct word {
     size_t lowlen;
     int upper; /* first letter upper case */
     int all_upper;
-    int sentence_start;
-    int cls; /* GEO_W_* bits, -1 until asked */
+    int cls;        /* GEO_W_* bits, -1 until asked */
+    size_t letters; /* letters stored in low */
 };
 
 /* Words after which a place name is expected. A lower-case word is looked up only
@@ -1403,13 +1403,14 @@ static size_t next_word(const struct txt *t, size_t i, struct word *w)
     w->upper = 0;
     w->all_upper = 1;
     w->cls = -1;
+    w->letters = 0;
     if (i >= n) {
         w->low[0] = '\0';
         return n;
     }
     int first = 1;
     char *lo = w->low;
-    size_t ll = 0;
+    size_t ll = 0, nl = 0;
     while (i < n) {
         unsigned char b = s[i];
         if (b < 0x80) {
@@ -1422,6 +1423,7 @@ static size_t next_word(const struct txt *t, size_t i, struct word *w)
                 if (ll + 1 < WMAX)
                     lo[ll++] = (char)(b | 0x20);
                 i++;
+                nl++;
                 first = 0;
                 continue;
             }
@@ -1450,6 +1452,7 @@ static size_t next_word(const struct txt *t, size_t i, struct word *w)
                     lo[ll++] = (char)(0x80 | (l & 0x3F));
                 }
                 i += 2;
+                nl++;
                 continue;
             }
         }
@@ -1475,18 +1478,26 @@ static size_t next_word(const struct txt *t, size_t i, struct word *w)
             lo[ll++] = (char)(0x80 | (l & 0x3F));
         }
         i += adv;
+        nl++;
     }
     lo[ll] = '\0';
     w->lowlen = ll;
+    w->letters = nl;
     w->len = i - w->off;
-    /* sentence start: nothing but spaces back to the start or to . ! ? newline */
+    return i;
+}
+
+/* Does the word open a sentence: nothing but spaces back to the start of the text or to
+ * . ! ? : or a newline? */
+static int sentence_start(const struct txt *t, const struct word *w)
+{
     size_t k = w->off;
+    const unsigned char *s = t->s;
     while (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\t' || s[k - 1] == '"' || s[k - 1] == '(' ||
                      s[k - 1] == '*'))
         k--;
     unsigned char pc = k ? s[k - 1] : 0;
-    w->sentence_start = k == 0 || pc == '.' || pc == '!' || pc == '?' || pc == '\n' || pc == ':';
-    return i;
+    return k == 0 || pc == '.' || pc == '!' || pc == '?' || pc == '\n' || pc == ':';
 }
 
 static void try_bearing_number(struct ps *ps, const struct word *w)
@@ -1678,9 +1689,7 @@ static void scan_words(struct ps *ps)
         /* settlements */
         if (!gaz)
             continue;
-        size_t letters = 0;
-        for (size_t k = 0; k < w->lowlen; k++)
-            letters += (w->low[k] & 0xC0) != 0x80;
+        size_t letters = w->letters;
         if (letters < 3)
             continue;
         const struct geo_wordset *ws = &ps->ctx->words;
@@ -1703,7 +1712,7 @@ static void scan_words(struct ps *ps)
         if (w->all_upper && letters <= 4 && !cue)
             continue; /* acronyms: ЗСУ, БПЛА, HQ */
         int maxd = cue ? (w->upper ? 2 : 1) : 0;
-        unsigned long min_pop = (!cue && w->sentence_start) ? 10000 : 0;
+        unsigned long min_pop = (!cue && sentence_start(t, w)) ? 10000 : 0;
         struct geo_place pl[8];
         size_t n = 0;
         /* two capitalised words in a row may be one name: "Нова Каховка", "Kryvyi Rih" */
