@@ -1437,19 +1437,28 @@ static size_t next_word(const struct txt *t, size_t i, struct word *w)
             break;
         }
         if ((b == 0xD0 || b == 0xD1) && i + 1 < n && (s[i + 1] & 0xC0) == 0x80) {
-            /* Cyrillic U+0400..U+047F, the common case: two bytes, no table */
-            uint32_t c = ((uint32_t)(b & 0x1F) << 6) | (s[i + 1] & 0x3F);
-            if (c <= 0x45F) {
-                int up = c < 0x430;
+            /* Cyrillic U+0400..U+047F, the common case, lower-cased on the bytes:
+             * D1 80..9F and D0 B0..BF are lower case already; D0 90..9F (А-П) gain
+             * 0x20, D0 A0..AF (Р-Я) become D1 80..8F, D0 80..8F (Ѐ-Џ) D1 90..9F */
+            unsigned char c1 = s[i + 1];
+            if (b == 0xD0 || c1 <= 0x9F) {
+                int up = b == 0xD0 && c1 < 0xB0;
                 if (first)
                     w->upper = up;
                 else if (!up)
                     w->all_upper = 0;
                 first = 0;
-                uint32_t l = geo_lower(c);
                 if (ll + 2 < WMAX) {
-                    lo[ll++] = (char)(0xC0 | (l >> 6));
-                    lo[ll++] = (char)(0x80 | (l & 0x3F));
+                    if (!up) {
+                        lo[ll++] = (char)b;
+                        lo[ll++] = (char)c1;
+                    } else if (c1 >= 0x90 && c1 <= 0x9F) {
+                        lo[ll++] = (char)0xD0;
+                        lo[ll++] = (char)(c1 + 0x20);
+                    } else {
+                        lo[ll++] = (char)0xD1;
+                        lo[ll++] = (char)(c1 >= 0xA0 ? c1 - 0x20 : c1 + 0x10);
+                    }
                 }
                 i += 2;
                 nl++;
@@ -1750,6 +1759,29 @@ static void scan_words(struct ps *ps)
 
 /* ---------- the numeric scan ---------- */
 
+/* The first ASCII digit at or after i, or t->n. Eight bytes at a time: a byte can be a
+ * digit only if its high nibble is 3. */
+static size_t find_digit(const struct txt *t, size_t i)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    while (i + 8 <= t->n) {
+        uint64_t x;
+        memcpy(&x, t->s + i, 8);
+        uint64_t y = (x & 0xF0F0F0F0F0F0F0F0ull) ^ 0x3030303030303030ull;
+        if (((y - ones) & ~y & highs) == 0) { /* no byte 0x3? here */
+            i += 8;
+            continue;
+        }
+        for (size_t k = 0; k < 8; k++)
+            if (is_digit(t->s[i + k]))
+                return i + k;
+        i += 8;
+    }
+    while (i < t->n && !is_digit(t->s[i]))
+        i++;
+    return i;
+}
+
 static void scan_numbers(struct ps *ps)
 {
     const struct txt *t = &ps->t;
@@ -1762,11 +1794,8 @@ static void scan_numbers(struct ps *ps)
         }
         /* every coordinate holds a digit within a few dozen bytes of its start (a label
          * or a hemisphere word comes first at most): skip what has none */
-        if (next_digit < i) {
-            next_digit = i;
-            while (next_digit < t->n && !is_digit(t->s[next_digit]))
-                next_digit++;
-        }
+        if (next_digit < i)
+            next_digit = find_digit(t, i);
         if (next_digit >= t->n)
             return;
         if (next_digit > i + 48) {
