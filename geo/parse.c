@@ -1014,10 +1014,20 @@ static void parse_link(struct ps *ps, const struct txt *u, size_t off, size_t le
 {
     double a, b, lat = 50.0;
     int fd;
-    int google = has_sub(u, "google.") || has_sub(u, "goo.gl");
-    int osm = has_sub(u, "openstreetmap.") || has_sub(u, "osm.org");
-    int apple = has_sub(u, "apple.com");
-    int yandex = has_sub(u, "yandex.");
+    /* the host: after "//" (if any), up to the first '/', '?' or '#' */
+    size_t h0 = 0, h1;
+    for (size_t i = 0; i + 1 < u->n && i < 12; i++)
+        if (u->s[i] == '/' && u->s[i + 1] == '/') {
+            h0 = i + 2;
+            break;
+        }
+    for (h1 = h0; h1 < u->n && u->s[h1] != '/' && u->s[h1] != '?' && u->s[h1] != '#'; h1++)
+        ;
+    struct txt host = {u->s + h0, h1 - h0};
+    int google = has_sub(&host, "google.") || has_sub(&host, "goo.gl");
+    int osm = has_sub(&host, "openstreetmap.") || has_sub(&host, "osm.org");
+    int apple = has_sub(&host, "apple.com");
+    int yandex = has_sub(&host, "yandex.");
     if (yandex) {
         if (param_pin(ps, u, "pt=", 1, off, len, NULL) ||
             param_pin(ps, u, "whatshere[point]=", 1, off, len, NULL))
@@ -1279,7 +1289,7 @@ static const struct lit bearing_labels[] = {
 
 /* ---------- words: bearing and settlements ---------- */
 
-#define WMAX 48
+#define WMAX 32
 
 struct word {
     size_t off, len; /* in the text */
@@ -1574,6 +1584,8 @@ static size_t cached_word(struct wcache *c, const struct txt *t, size_t from, st
 
 /* Could this lower-case word name a direction, or be a bearing label? Its first two
  * letters must begin one of the stems in dirs[] or bearing_labels[]. */
+enum { MAYBE_DIR = 1, MAYBE_LABEL = 2 };
+
 static int maybe_dir(const struct word *w)
 {
     const unsigned char *s = (const unsigned char *)w->low;
@@ -1582,15 +1594,16 @@ static int maybe_dir(const struct word *w)
     switch (s[0]) {
     case 'n':
     case 's':
-        return s[1] == 'o';
+        return s[1] == 'o' ? MAYBE_DIR : 0;
     case 'e':
-        return s[1] == 'a';
+        return s[1] == 'a' ? MAYBE_DIR : 0;
     case 'w':
+        return s[1] == 'e' ? MAYBE_DIR : 0;
     case 'b':
     case 'h':
-        return s[1] == 'e';
+        return s[1] == 'e' ? MAYBE_LABEL : 0;
     case 'a':
-        return s[1] == 'z';
+        return s[1] == 'z' ? MAYBE_LABEL : 0;
     case 0xD0:
     case 0xD1:
         break;
@@ -1599,25 +1612,27 @@ static int maybe_dir(const struct word *w)
     }
     if (w->lowlen < 4)
         return 0;
-    /* the second letter's second byte, by first letter (lower-case UTF-8) */
+    /* the second letter, by first letter (lower-case UTF-8) */
     uint32_t a = ((uint32_t)s[0] << 8) | s[1], b = ((uint32_t)s[2] << 8) | s[3];
     switch (a) {
-    case 0xD0BF: /* п: пі пн пд пе */
-        return b == 0xD196 || b == 0xD0BD || b == 0xD0B4 || b == 0xD0B5;
+    case 0xD0BF: /* п: пі пн пд (directions), пе (пеленг) */
+        return (b == 0xD196 || b == 0xD0BD || b == 0xD0B4) ? MAYBE_DIR
+               : b == 0xD0B5                               ? MAYBE_LABEL
+                                                           : 0;
     case 0xD0B2: /* в: во */
-        return b == 0xD0BE;
+        return b == 0xD0BE ? MAYBE_DIR : 0;
     case 0xD0B7: /* з: за зх */
-        return b == 0xD0B0 || b == 0xD185;
+        return (b == 0xD0B0 || b == 0xD185) ? MAYBE_DIR : 0;
     case 0xD181: /* с: се сх */
-        return b == 0xD0B5 || b == 0xD185;
+        return (b == 0xD0B5 || b == 0xD185) ? MAYBE_DIR : 0;
     case 0xD18E: /* ю: юг юж */
-        return b == 0xD0B3 || b == 0xD0B6;
-    case 0xD0B0: /* а: аз */
-        return b == 0xD0B7;
-    case 0xD0BA: /* к: ку */
-        return b == 0xD183;
-    case 0xD0BD: /* н: на */
-        return b == 0xD0B0;
+        return (b == 0xD0B3 || b == 0xD0B6) ? MAYBE_DIR : 0;
+    case 0xD0B0: /* а: аз (азимут) */
+        return b == 0xD0B7 ? MAYBE_LABEL : 0;
+    case 0xD0BA: /* к: ку (курс) */
+        return b == 0xD183 ? MAYBE_LABEL : 0;
+    case 0xD0BD: /* н: на (напрямок) */
+        return b == 0xD0B0 ? MAYBE_LABEL : 0;
     default:
         return 0;
     }
@@ -1647,8 +1662,9 @@ static void scan_words(struct ps *ps)
         nw++;
         i = e;
         /* bearing */
-        int md = maybe_dir(w) || (w->all_upper && w->len <= 3);
-        if (ps->has_bearing < 2 && md)
+        int mk = maybe_dir(w);
+        int md = (mk & MAYBE_DIR) || (w->all_upper && w->len <= 3);
+        if (ps->has_bearing < 2 && mk)
             try_bearing_number(ps, w);
         if (!ps->has_bearing && md) {
             double d = -1;
