@@ -6,10 +6,9 @@
 
 #include <json-c/json.h>
 
+#include "cli.h"
 #include "geo/geo.h"
 #include "common/banned.h"
-
-int cmd_geo(int argc, char **argv);
 
 static void usage(FILE *f)
 {

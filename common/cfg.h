@@ -20,7 +20,8 @@ struct cfg {
     unsigned char secret[64]; /* the pseudonym key bytes (loaded by cfg_load_secrets) */
     size_t secret_len;
     char *http_listen;
-    char *area_file; /* GeoJSON polygon of the area of interest */
+    char *area_file;      /* GeoJSON polygon of the area of interest */
+    char *gazetteer_file; /* settlements TSV (deploy/gazetteer/build.sh) */
     char *log_level;
     long workers;
     long poll_timeout;  /* getUpdates long-poll seconds */

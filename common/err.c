@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "banned.h"
+
 static const char *const names[TL_ERR__COUNT] = {
     [TL_OK] = "ok",
     [TL_ENOMEM] = "out of memory",

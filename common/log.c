@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "banned.h"
+
 int log_level = LOG_INFO;
 static FILE *log_stream;
 

@@ -137,6 +137,17 @@ size_t tl_strlcpy(char *dst, const char *src, size_t n)
     return len;
 }
 
+size_t tl_utf8_prefix(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n <= max)
+        return n;
+    /* back off continuation bytes (10xxxxxx) to the start of the cut character */
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    return max;
+}
+
 int tl_parse_ll(const char *s, long long *out)
 {
     if (!s || !*s)

@@ -36,6 +36,10 @@ char *tl_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Copies src into dst of size n, always NUL-terminating; returns strlen(src). */
 size_t tl_strlcpy(char *dst, const char *src, size_t n);
 
+/* The length in bytes of the longest prefix of s, at most max bytes, that ends on a
+ * UTF-8 character boundary (so a cut never splits a character). */
+size_t tl_utf8_prefix(const char *s, size_t max);
+
 /* Strict integer parse of the whole string; TL_EINVAL on junk or overflow. */
 int tl_parse_ll(const char *s, long long *out) TL_WUR;
 

@@ -19,6 +19,11 @@ struct store;
 int store_open(const char *conninfo, struct store **out, struct tl_errinfo *ei) TL_WUR;
 void store_free(struct store *s);
 
+/* Counts reconnections: +1 each time a lost connection was re-established by PQreset.
+ * Session state dies with the old connection: a caller that held the poller lock or
+ * a chat (store_chat_claim) and sees this change no longer holds them. */
+unsigned long store_generation(const struct store *s);
+
 /* ---- schema ---- */
 
 /* Applies pending migrations, each in its own transaction, under an advisory lock,
@@ -49,7 +54,10 @@ int store_inbox_put(struct store *s, const struct store_inbox_row *rows, size_t 
 /* ---- workers: per-chat order ---- */
 
 /* Finds a chat with unprocessed updates that no other worker holds and takes its
- * session advisory lock. *got = 0 when there is none. */
+ * session advisory lock. *got = 0 when there is none. The lock is session-level
+ * because the chat stays held across several store_apply transactions. Rarely the
+ * chat's updates were finished by its previous holder in between: then
+ * store_inbox_pending returns none; release and claim again. */
 int store_chat_claim(struct store *s, long long *chat_key, int *got, struct tl_errinfo *ei) TL_WUR;
 int store_chat_release(struct store *s, long long chat_key, struct tl_errinfo *ei) TL_WUR;
 
@@ -74,6 +82,13 @@ struct store_media_new {
     int width, height; /* 0 unknown */
     int has_phash;
     uint64_t phash;
+    /* facts read from the photo before it was stripped (never the original bytes) */
+    int has_gps;
+    double gps_lat, gps_lon;
+    double gps_accuracy_m;   /* 0 unknown */
+    const char *taken_local; /* camera-local "YYYY-MM-DDTHH:MM:SS", NULL unknown */
+    int has_taken_offset;
+    int taken_offset_min; /* minutes east of UTC */
 };
 
 struct store_report_new {
@@ -115,7 +130,9 @@ struct store_effects {
 };
 
 /* *report_id (may be NULL) = the new report's id, 0 when none. A public_ref clash
- * returns TL_ECONFLICT (the caller draws another). */
+ * returns TL_ECONFLICT (the caller draws another). An update already processed is a
+ * no-op (TL_OK, *report_id 0); an update_id not in the inbox is TL_ENOTFOUND;
+ * update_id 0 applies the effects without an inbox row (e.g. an analyst's follow-up). */
 int store_apply(struct store *s, const struct store_effects *fx, long long *report_id,
                 struct tl_errinfo *ei) TL_WUR;
 
@@ -163,6 +180,8 @@ struct store_report {
     int n_media;
     int forwarded;
     char *flags;
+    int has_photo_point;         /* the first photo's own GPS (kept as a fact, stripped from */
+    double photo_lat, photo_lon; /* the stored bytes): compare with the report's point */
 };
 
 struct store_triage_filter {
@@ -188,6 +207,28 @@ int store_triage_decide(struct store *s, const char *id_or_ref, const char *anal
                         const char *decision, const char *note, struct tl_errinfo *ei) TL_WUR;
 void store_report_free(struct store_report *r);
 void store_reports_free(struct store_report *r, size_t n);
+
+/* The queue at a glance: reports per status ('new' here counts only the unclaimed
+ * ones; claimed = new under a live lease), and the age of the oldest unclaimed new
+ * report in seconds (0 when none). */
+struct store_triage_stats {
+    long long new_, claimed, confirmed, rejected, duplicate, needs_info, escalated;
+    double oldest_new_age_s;
+};
+int store_triage_stats(struct store *s, struct store_triage_stats *st,
+                       struct tl_errinfo *ei) TL_WUR;
+
+/* ---- retention ---- */
+
+struct store_purged {
+    long long inbox, chats, outbox, drafts; /* rows deleted */
+};
+/* In one transaction deletes: processed inbox rows processed more than
+ * inbox_retention_days ago; chats not seen for chat_retention_days (the raw chat
+ * ids), with their drafts and their sent/failed outbox rows older than that; and
+ * expired drafts. A retention of 0 or less keeps that kind forever. out may be NULL. */
+int store_purge(struct store *s, long chat_retention_days, long inbox_retention_days,
+                struct store_purged *out, struct tl_errinfo *ei) TL_WUR;
 
 /* ---- counters (demo, bench, health) ---- */
 

@@ -3,6 +3,7 @@
 #   pgtmp.sh start STATEFILE TIPLINE_BIN   initdb + start on a Unix socket in a temp dir,
 #                                         migrate a template database, write the conninfo
 #   pgtmp.sh stop STATEFILE                stop it and remove everything
+#   pgtmp.sh pause|resume STATEFILE        stop / start the server, keeping the data (outages)
 # The state file holds one line: the admin conninfo (dbname=postgres). Tests make
 # their own databases from the template "tipline_template" (already migrated).
 set -euo pipefail
@@ -31,6 +32,17 @@ start)
   echo "$admin" > "$state"
   echo "pgtmp: cluster up at $dir"
   ;;
+pause)   # stop the server (fast: a clean stop; with synchronous_commit=off an immediate
+         # one would drop the last commits, which is this test cluster's setting, not ours)
+  dir=$(cat "$state.dir")
+  as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+  ;;
+resume)
+  dir=$(cat "$state.dir")
+  as_pg "$PGBIN/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/server.log" \
+    -o "-p $port -k $dir -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    start >/dev/null
+  ;;
 stop)
   [ -f "$state.dir" ] || exit 0
   dir=$(cat "$state.dir")
@@ -40,5 +52,5 @@ stop)
   rm -rf "$dir" "$state" "$state.dir"
   echo "pgtmp: cluster stopped"
   ;;
-*) echo "usage: $0 start|stop STATEFILE [TIPLINE_BIN]" >&2; exit 2 ;;
+*) echo "usage: $0 start|stop|pause|resume STATEFILE [TIPLINE_BIN]" >&2; exit 2 ;;
 esac

@@ -46,6 +46,16 @@ static void test_common_parse_ll(void **state)
     assert_int_equal(tl_parse_ll("99999999999999999999", &v), TL_EINVAL);
 }
 
+static void test_common_utf8_prefix(void **state)
+{
+    const char *s = "Колона"; /* 2 bytes a letter */
+    assert_int_equal(tl_utf8_prefix(s, 5), 4);
+    assert_int_equal(tl_utf8_prefix(s, 4), 4);
+    assert_int_equal(tl_utf8_prefix(s, 100), strlen(s));
+    assert_int_equal(tl_utf8_prefix("ab✅", 3), 2); /* a 3-byte character is not split */
+    assert_int_equal(tl_utf8_prefix("ab✅", 5), 5);
+}
+
 static void test_common_backoff_bounds(void **state)
 {
     for (int a = 0; a < 30; a++) {
@@ -109,9 +119,10 @@ static void test_common_secret_generate(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_common_buf_limit),      cmocka_unit_test(test_common_mask_secret),
-        cmocka_unit_test(test_common_parse_ll),       cmocka_unit_test(test_common_backoff_bounds),
-        cmocka_unit_test(test_common_cfg_precedence), cmocka_unit_test(test_common_secret_generate),
+        cmocka_unit_test(test_common_buf_limit),       cmocka_unit_test(test_common_mask_secret),
+        cmocka_unit_test(test_common_parse_ll),        cmocka_unit_test(test_common_utf8_prefix),
+        cmocka_unit_test(test_common_backoff_bounds),  cmocka_unit_test(test_common_cfg_precedence),
+        cmocka_unit_test(test_common_secret_generate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,136 @@
+/* bench/intake/bench_intake.c - 20,000 synthetic updates served by the fake Bot API
+ * (in a child process, so its memory is not counted), through the real poller, workers
+ * and sender into PostgreSQL. Prints updates/s end to end, the inbox commit rate and
+ * peak RSS of the tipline side. Usage: bench_intake CONNINFO [N_UPDATES] [N_CHATS] [WORKERS] */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <libpq-fe.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "handlers/hdl.h"
+#include "tests/fakebot/fakebot.h"
+
+static long long scalar(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    long long v = -1;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+        v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return v;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench_intake CONNINFO [N_UPDATES] [N_CHATS] [WORKERS]\n");
+        return 2;
+    }
+    const char *ci = argv[1];
+    long n = argc > 2 ? strtol(argv[2], NULL, 10) : 20000;
+    long chats = argc > 3 ? strtol(argv[3], NULL, 10) : 2000;
+    long workers = argc > 4 ? strtol(argv[4], NULL, 10) : 4;
+    log_level = LOG_WARN;
+
+    int pfd[2];
+    if (pipe(pfd) != 0)
+        return 1;
+    pid_t child = fork();
+    if (child == 0) { /* the fake Bot API, in its own process */
+        struct fakebot *fb = NULL;
+        struct fakebot_opts fo = {.quiet = 1};
+        if (fakebot_start(&fo, &fb) != TL_OK ||
+            fakebot_push_synthetic(fb, (size_t)n, (size_t)chats))
+            _exit(1);
+        char line[512];
+        int len = snprintf(line, sizeof(line), "%s %s\n", fakebot_base_url(fb), fakebot_token(fb));
+        if (write(pfd[1], line, (size_t)len) != len)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    char line[512] = {0}, url[256], token[256];
+    if (read(pfd[0], line, sizeof(line) - 1) <= 0 || sscanf(line, "%255s %255s", url, token) != 2) {
+        fprintf(stderr, "bench_intake: fake Bot API did not start\n");
+        return 1;
+    }
+    PGconn *pg = PQconnectdb(ci);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        fprintf(stderr, "bench_intake: %s", PQerrorMessage(pg));
+        return 1;
+    }
+    struct cfg c;
+    struct tl_errinfo ei;
+    if (cfg_load(&c, NULL, &ei) != TL_OK)
+        return 1;
+    free(c.database_url);
+    c.database_url = tl_strdup(ci);
+    memcpy(c.secret, "bench-secret-bench-secret-bench!", 32);
+    c.secret_len = 32;
+    c.poll_timeout = 1;
+    c.send_rate = 1000000; /* the fake has no flood limits: measure our side */
+    c.send_chat_interval_ms = 0;
+    volatile sig_atomic_t stop = 0;
+    struct hdl_runtime_opts o = {
+        .cfg = &c, .api_base = url, .token = token, .workers = (int)workers, .stop = &stop};
+    struct hdl_runtime *rt = NULL;
+    long long base_inbox = scalar(pg, "SELECT count(*) FROM inbox");
+    long long base_done = scalar(pg, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL");
+    long long base_sent = scalar(pg, "SELECT count(*) FROM outbox WHERE state='sent'");
+    int64_t t0 = tl_now_ms(), t_stored = 0, t_handled = 0, t_sent = 0;
+    if (hdl_runtime_start(&o, &rt, &ei) != TL_OK)
+        return 1;
+    while (tl_now_ms() - t0 < 600000) {
+        tl_sleep_ms(20, NULL);
+        struct hdl_runtime_counts k;
+        hdl_runtime_counts(rt, &k);
+        if (!t_stored && k.updates_stored >= n)
+            t_stored = tl_now_ms();
+        if (!t_handled && k.updates_handled >= n)
+            t_handled = tl_now_ms();
+        if (!t_sent && k.sent >= n)
+            t_sent = tl_now_ms();
+        if (t_stored && t_handled && t_sent)
+            break;
+    }
+    stop = 1;
+    struct hdl_runtime_counts k;
+    hdl_runtime_counts(rt, &k);
+    if (hdl_runtime_join(rt, &ei) != TL_OK)
+        fprintf(stderr, "bench_intake: runtime: %s\n", ei.msg);
+    kill(child, SIGTERM);
+    waitpid(child, NULL, 0);
+    long long inbox = scalar(pg, "SELECT count(*) FROM inbox") - base_inbox;
+    long long done =
+        scalar(pg, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL") - base_done;
+    long long sent = scalar(pg, "SELECT count(*) FROM outbox WHERE state='sent'") - base_sent;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    if (!t_stored || !t_handled || !t_sent) {
+        fprintf(stderr,
+                "bench_intake: incomplete after 600 s: stored=%lld handled=%lld sent=%lld\n",
+                k.updates_stored, k.updates_handled, k.sent);
+        return 1;
+    }
+    double s_stored = (double)(t_stored - t0) / 1000, s_handled = (double)(t_handled - t0) / 1000,
+           s_sent = (double)(t_sent - t0) / 1000;
+    printf("bench/intake: %ld updates, %ld chats, %ld workers\n", n, chats, workers);
+    printf("  inbox commit:   %8.0f updates/s  (%lld batches, all %ld stored in %.2f s)\n",
+           (double)n / s_stored, k.batches, n, s_stored);
+    printf("  end to end:     %8.0f updates/s  (handled: report + reply queued, %.2f s)\n",
+           (double)n / s_handled, s_handled);
+    printf("  replies sent:   %8.0f msgs/s     (all delivered to the fake in %.2f s)\n",
+           (double)n / s_sent, s_sent);
+    printf("  peak RSS:       %8.1f MB\n", (double)ru.ru_maxrss / 1024);
+    printf("  check: inbox rows %lld, processed %lld, sent %lld (want %ld each)\n", inbox, done,
+           sent, n);
+    cfg_release(&c);
+    PQfinish(pg);
+    return inbox == n && done == n && sent == n ? 0 : 1;
+}

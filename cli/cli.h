@@ -1,0 +1,44 @@
+/* cli/cli.h - the subcommand table's shared context. Each cmd_*.c is a thin front
+ * that owns its options and its --help; only cli/ may exit the process. */
+#ifndef TL_CLI_H
+#define TL_CLI_H
+
+#include <signal.h>
+
+#include "common/cfg.h"
+#include "storage/store.h"
+
+enum cli_flags {
+    CLI_CONFIG = 1 << 0,  /* load the configuration */
+    CLI_DB = 1 << 1,      /* connect to the database and check the schema */
+    CLI_CURL = 1 << 2,    /* curl_global_init */
+    CLI_SECRETS = 1 << 3, /* load the pseudonym key (and the token if present) */
+};
+
+struct cli_ctx {
+    struct cfg cfg;
+    struct store *store; /* with CLI_DB */
+    const char *config_path;
+};
+
+/* The signal flags: the only mutable globals besides the log level. */
+extern volatile sig_atomic_t cli_stop;
+extern volatile sig_atomic_t cli_reload;
+
+/* Every command returns a process exit code: 0 ok, 1 failure, 2 usage. */
+int cmd_migrate(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_bot(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_serve(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_triage(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_demo(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_keygen(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_config(int argc, char **argv, struct cli_ctx *ctx);
+
+/* Commands that need no shared set-up take only argv (argv[0] is the command name). */
+int cmd_strip(int argc, char **argv);
+int cmd_geo(int argc, char **argv);
+
+/* True when argv holds -h or --help. */
+int cli_wants_help(int argc, char **argv);
+
+#endif

@@ -1,0 +1,95 @@
+/* cli/cmd_bot.c - tipline bot / tipline serve: the long-running intake. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "handlers/hdl.h"
+#include "common/banned.h"
+
+static int run(const char *name, int argc, char **argv, struct cli_ctx *ctx)
+{
+    int no_poller = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--no-poller") == 0)
+            no_poller = 1;
+        else {
+            fprintf(stderr, "tipline %s: unknown option %s\n", name, argv[i]);
+            return 2;
+        }
+    }
+    struct tl_errinfo ei;
+    tl_errinfo_clear(&ei);
+    if (!ctx->cfg.bot_token) {
+        fprintf(stderr,
+                "tipline %s: no bot token: set TELEGRAM_BOT_TOKEN or "
+                "TELEGRAM_BOT_TOKEN_FILE\n",
+                name);
+        return 1;
+    }
+    /* the connection main() opened checked the schema; threads open their own */
+    store_free(ctx->store);
+    ctx->store = NULL;
+    struct hdl_runtime_opts o = {.cfg = &ctx->cfg, .no_poller = no_poller, .stop = &cli_stop};
+    struct hdl_runtime *rt = NULL;
+    int rc = hdl_runtime_start(&o, &rt, &ei);
+    if (rc) {
+        fprintf(stderr, "tipline %s: %s\n", name, ei.msg[0] ? ei.msg : tl_strerror(rc));
+        return 1;
+    }
+    while (!cli_stop) {
+        tl_sleep_ms(1000, &cli_stop);
+        if (cli_reload) {
+            cli_reload = 0;
+            int lvl = log_level_parse(getenv("TIPLINE_LOG_LEVEL"));
+            if (lvl >= 0)
+                log_level = lvl;
+            log_info("reload: log level applied level=%d", log_level);
+        }
+    }
+    log_info("stopping: finishing in-flight work");
+    struct hdl_runtime_counts c;
+    hdl_runtime_counts(rt, &c);
+    rc = hdl_runtime_join(rt, &ei);
+    log_info("stopped updates=%lld reports=%lld sent=%lld", c.updates_handled, c.reports, c.sent);
+    if (rc) {
+        fprintf(stderr, "tipline %s: %s: %s\n", name, tl_strerror(rc), ei.msg);
+        if (rc == TL_ECONFLICT)
+            fprintf(stderr,
+                    "tipline %s: another getUpdates poller or a webhook is active for "
+                    "this bot; stop it (or deleteWebhook) and start again\n",
+                    name);
+        if (rc == TL_EAUTH)
+            fprintf(stderr, "tipline %s: the bot token was refused; check TELEGRAM_BOT_TOKEN\n",
+                    name);
+        return 1;
+    }
+    return 0;
+}
+
+int cmd_bot(int argc, char **argv, struct cli_ctx *ctx)
+{
+    if (cli_wants_help(argc, argv)) {
+        printf("usage: tipline bot [--no-poller]\n\n"
+               "Runs the Telegram intake: a long-poll poller (one per deployment, held by an\n"
+               "advisory lock; others stand by), workers handling each chat in order, and the\n"
+               "outbox sender. --no-poller runs workers and sender only.\n"
+               "SIGTERM/SIGINT finish in-flight work and exit 0; a second one exits now.\n"
+               "Needs TELEGRAM_BOT_TOKEN (or _FILE), TIPLINE_DATABASE_URL, TIPLINE_SECRET_FILE;\n"
+               "TELEGRAM_API_BASE points at a local Bot API server or a fake.\n");
+        return 0;
+    }
+    return run("bot", argc, argv, ctx);
+}
+
+int cmd_serve(int argc, char **argv, struct cli_ctx *ctx)
+{
+    if (cli_wants_help(argc, argv)) {
+        printf("usage: tipline serve\n\nRuns everything in one process: today the Telegram "
+               "intake (see 'tipline bot --help').\n");
+        return 0;
+    }
+    return run("serve", argc, argv, ctx);
+}

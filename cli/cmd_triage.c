@@ -1,0 +1,182 @@
+/* cli/cmd_triage.c - tipline triage list | next | show | decide: the analysts' queue
+ * from a shell. The analyst's name comes from --as NAME, else $TIPLINE_ANALYST, else
+ * $USER. Every claim and decision is written to the audit log by storage. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "common/util.h"
+#include "common/banned.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: tipline triage list [--status S] [--category C] [--limit N]\n"
+               "       tipline triage next [--as NAME]\n"
+               "       tipline triage show ID|REF\n"
+               "       tipline triage decide ID|REF confirmed|rejected|duplicate|needs_info|"
+               "escalated [--note TEXT] [--as NAME]\n\n"
+               "'next' claims the highest-priority unclaimed report with a lease\n"
+               "(lease_seconds, default 900); two analysts never get the same report, and an\n"
+               "expired lease returns the report to the queue. Decisions are audited.\n");
+}
+
+static void fmt_time(double t, char *out, size_t n)
+{
+    if (t <= 0) {
+        tl_strlcpy(out, "-", n);
+        return;
+    }
+    time_t s = (time_t)t;
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    strftime(out, n, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+static void print_row(const struct store_report *r)
+{
+    char when[32], point[64] = "-";
+    fmt_time(r->received_at, when, sizeof(when));
+    if (r->has_point)
+        snprintf(point, sizeof(point), "%.5f,%.5f", r->lat, r->lon);
+    char text[121];
+    const char *src = r->text ? r->text : "";
+    tl_strlcpy(text, src, tl_utf8_prefix(src, 120) + 1);
+    for (char *p = text; *p; p++)
+        if (*p == '\n' || *p == '\t')
+            *p = ' ';
+    printf("%-6lld %-10s %-10s %4d %-20s %-22s %-6s %s\n", r->id, r->public_ref, r->status,
+           r->priority, when, point, r->n_media ? "photo" : "-", text);
+}
+
+static void print_report(const struct store_report *r)
+{
+    char recv[32], obs[32];
+    fmt_time(r->received_at, recv, sizeof(recv));
+    fmt_time(r->observed_at, obs, sizeof(obs));
+    printf("report     %lld\nref        %s\nstatus     %s\npriority   %d\n", r->id, r->public_ref,
+           r->status, r->priority);
+    printf("category   %s\nreceived   %s\nobserved   %s\n", r->category ? r->category : "-", recv,
+           obs);
+    if (r->has_point)
+        printf("point      %.6f, %.6f (source %s, accuracy %.0f m)\n", r->lat, r->lon,
+               r->point_source ? r->point_source : "-", r->accuracy_m);
+    else
+        printf("point      -\n");
+    if (r->has_photo_point)
+        printf("photo gps  %.6f, %.6f (from the photo, before it was cleaned)\n", r->photo_lat,
+               r->photo_lon);
+    printf("media      %d\nforwarded  %s\nflags      %s\nreporter   %.12s (pseudonym)\n",
+           r->n_media, r->forwarded ? "yes" : "no", r->flags ? r->flags : "-",
+           r->reporter ? r->reporter : "-");
+    if (r->claimed_by) {
+        char lease[32];
+        fmt_time(r->lease_until, lease, sizeof(lease));
+        printf("claimed    by %s until %s\n", r->claimed_by, lease);
+    }
+    printf("text       %s\n", r->text ? r->text : "-");
+}
+
+static const char *analyst_name(const char *opt)
+{
+    if (opt)
+        return opt;
+    const char *e = getenv("TIPLINE_ANALYST");
+    if (e && *e)
+        return e;
+    e = getenv("USER");
+    return e && *e ? e : "cli";
+}
+
+static int fail(const char *what, int rc, const struct tl_errinfo *ei)
+{
+    fprintf(stderr, "tipline triage %s: %s%s%s\n", what, tl_strerror(rc), ei->msg[0] ? ": " : "",
+            ei->msg);
+    return 1;
+}
+
+int cmd_triage(int argc, char **argv, struct cli_ctx *ctx)
+{
+    if (cli_wants_help(argc, argv)) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *sub = argv[1], *as = NULL, *note = NULL, *status = NULL, *category = NULL;
+    const char *pos[2] = {NULL, NULL};
+    size_t npos = 0;
+    long long limit = 50;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--as") == 0 && v)
+            as = argv[++i];
+        else if (strcmp(a, "--note") == 0 && v)
+            note = argv[++i];
+        else if (strcmp(a, "--status") == 0 && v)
+            status = argv[++i];
+        else if (strcmp(a, "--category") == 0 && v)
+            category = argv[++i];
+        else if (strcmp(a, "--limit") == 0 && v) {
+            if (tl_parse_ll(argv[++i], &limit) || limit < 1 || limit > 10000) {
+                fprintf(stderr, "tipline triage: --limit takes 1..10000\n");
+                return 2;
+            }
+        } else if (a[0] != '-' && npos < 2)
+            pos[npos++] = a;
+        else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    struct tl_errinfo ei;
+    tl_errinfo_clear(&ei);
+    struct store *s = ctx->store;
+    int rc;
+    if (strcmp(sub, "list") == 0 && npos == 0) {
+        struct store_triage_filter f = {status, category, (size_t)limit};
+        struct store_report *rs = NULL;
+        size_t n = 0;
+        if ((rc = store_triage_list(s, &f, &rs, &n, &ei)) != TL_OK)
+            return fail("list", rc, &ei);
+        printf("%-6s %-10s %-10s %4s %-20s %-22s %-6s %s\n", "ID", "REF", "STATUS", "PRIO",
+               "RECEIVED", "POINT", "MEDIA", "TEXT");
+        for (size_t i = 0; i < n; i++)
+            print_row(&rs[i]);
+        printf("(%zu report%s)\n", n, n == 1 ? "" : "s");
+        store_reports_free(rs, n);
+        return 0;
+    }
+    if (strcmp(sub, "next") == 0 && npos == 0) {
+        struct store_report *r = NULL;
+        if ((rc = store_triage_next(s, analyst_name(as), ctx->cfg.lease_seconds, &r, &ei)) != TL_OK)
+            return fail("next", rc, &ei);
+        if (!r) {
+            printf("the queue is empty\n");
+            return 0;
+        }
+        print_report(r);
+        store_report_free(r);
+        return 0;
+    }
+    if (strcmp(sub, "show") == 0 && npos == 1) {
+        struct store_report *r = NULL;
+        if ((rc = store_triage_get(s, pos[0], &r, &ei)) != TL_OK)
+            return fail("show", rc, &ei);
+        print_report(r);
+        store_report_free(r);
+        return 0;
+    }
+    if (strcmp(sub, "decide") == 0 && npos == 2) {
+        if ((rc = store_triage_decide(s, pos[0], analyst_name(as), pos[1], note, &ei)) != TL_OK)
+            return fail("decide", rc, &ei);
+        printf("%s: %s\n", pos[0], pos[1]);
+        return 0;
+    }
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,183 @@
+/* cli/main.c - the tipline binary: a git-style table of subcommands.
+ * main() does the shared set-up the command's flags ask for (config, logging,
+ * curl_global_init once, database connect and schema check), runs the command, and
+ * checks that stdout was written without error. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "common/banned.h"
+
+volatile sig_atomic_t cli_stop;
+volatile sig_atomic_t cli_reload;
+
+static int run_strip(int argc, char **argv, struct cli_ctx *ctx)
+{
+    (void)ctx;
+    return cmd_strip(argc, argv);
+}
+
+static int run_geo(int argc, char **argv, struct cli_ctx *ctx)
+{
+    (void)ctx;
+    return cmd_geo(argc, argv);
+}
+
+struct cli_cmd {
+    const char *name;
+    int (*fn)(int argc, char **argv, struct cli_ctx *ctx);
+    unsigned flags;
+    const char *summary;
+};
+
+static const struct cli_cmd commands[] = {
+    {"serve", cmd_serve, CLI_CONFIG | CLI_DB | CLI_CURL | CLI_SECRETS,
+     "run everything in one process: poller, workers, sender"},
+    {"bot", cmd_bot, CLI_CONFIG | CLI_DB | CLI_CURL | CLI_SECRETS,
+     "run the Telegram intake: poller, workers, sender"},
+    {"migrate", cmd_migrate, CLI_CONFIG, "apply database migrations"},
+    {"triage", cmd_triage, CLI_CONFIG | CLI_DB,
+     "work the analysts' queue: list, next, show, decide"},
+    {"demo", cmd_demo, CLI_CONFIG | CLI_CURL,
+     "play scripted citizen chats through a fake Bot API, then print the queue"},
+    {"strip", run_strip, 0, "remove what could identify a reporter from a photo, or --info"},
+    {"geo", run_geo, 0, "find places in a message: coordinates, links, MGRS, place names"},
+    {"keygen", cmd_keygen, 0, "create the pseudonym key file"},
+    {"config", cmd_config, CLI_CONFIG, "print the effective configuration (secrets masked)"},
+};
+
+int cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+    return 0;
+}
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP) {
+        cli_reload = 1;
+        return;
+    }
+    if (cli_stop) /* a second SIGTERM/SIGINT: exit now */
+        _exit(130);
+    cli_stop = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: tipline [--config FILE] [--log-level LEVEL] <command> [args]\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'tipline <command> --help' tells more. Configuration: environment variables\n"
+               "and an optional key = value file (deploy/tipline.conf.sample).\n");
+}
+
+int main(int argc, char **argv)
+{
+    struct cli_ctx ctx;
+    const char *log_opt = NULL;
+    int i = 1, rc = 1, curl_done = 0;
+    memset(&ctx, 0, sizeof(ctx));
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            ctx.config_path = argv[++i];
+        else if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc)
+            log_opt = argv[++i];
+        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    const struct cli_cmd *cmd = NULL;
+    for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
+        if (strcmp(commands[k].name, argv[i]) == 0)
+            cmd = &commands[k];
+    if (!cmd) {
+        fprintf(stderr, "tipline: '%s' is not a command. See 'tipline --help'.\n", argv[i]);
+        return 2;
+    }
+    int sub_argc = argc - i;
+    char **sub_argv = argv + i;
+    if (cli_wants_help(sub_argc, sub_argv))
+        return cmd->fn(sub_argc, sub_argv, &ctx);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct tl_errinfo ei;
+    tl_errinfo_clear(&ei);
+    if (cmd->flags & CLI_CONFIG) {
+        int e = cfg_load(&ctx.cfg, ctx.config_path, &ei);
+        if (e) {
+            fprintf(stderr, "tipline: %s\n", ei.msg[0] ? ei.msg : tl_strerror(e));
+            goto out;
+        }
+        log_level = log_level_parse(ctx.cfg.log_level);
+    }
+    if (log_opt) {
+        if (log_level_parse(log_opt) < 0) {
+            fprintf(stderr, "tipline: --log-level takes error, warn, info or debug\n");
+            rc = 2;
+            goto out;
+        }
+        log_level = log_level_parse(log_opt);
+    }
+    if (cmd->flags & CLI_SECRETS) {
+        int e = cfg_load_secrets(&ctx.cfg, 0, &ei);
+        if (e) {
+            fprintf(stderr, "tipline: %s\n", ei.msg[0] ? ei.msg : tl_strerror(e));
+            goto out;
+        }
+    }
+    if (cmd->flags & CLI_CURL) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+            fprintf(stderr, "tipline: curl_global_init failed\n");
+            goto out;
+        }
+        curl_done = 1;
+    }
+    if (cmd->flags & CLI_DB) {
+        int e = store_open(ctx.cfg.database_url, &ctx.store, &ei);
+        if (e == TL_OK)
+            e = store_schema_check(ctx.store, &ei);
+        if (e) {
+            fprintf(stderr, "tipline: database: %s%s%s\n", tl_strerror(e), ei.msg[0] ? ": " : "",
+                    ei.msg);
+            if (e == TL_ESCHEMA)
+                fprintf(stderr, "tipline: run 'tipline migrate' first\n");
+            goto out;
+        }
+    }
+    rc = cmd->fn(sub_argc, sub_argv, &ctx);
+out:
+    store_free(ctx.store);
+    if (curl_done)
+        curl_global_cleanup();
+    cfg_release(&ctx.cfg);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "tipline: write error on stdout: %s\n", strerror(errno));
+        return 1;
+    }
+    return rc;
+}

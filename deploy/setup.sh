@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# deploy/setup.sh - everything a fresh Debian 12 machine (as root) needs, idempotent.
+#
+#   deploy/setup.sh demo    install, build, start the project-local PostgreSQL, run `tipline demo`
+#   deploy/setup.sh test    install, build (gcc) and run every test; then an ASan+UBSan clang
+#                           build with the libFuzzer harnesses, and run every test again
+#   deploy/setup.sh deps | build | db | db-stop | env     the steps alone
+#
+# The local cluster lives under var/ (data, Unix socket, port 54321); `deploy/setup.sh env`
+# prints the exports that point tipline at it.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+PGBIN=/usr/lib/postgresql/15/bin
+PGPORT=${TIPLINE_PGPORT:-54321}
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+# Debian 12 packages, one line per concern. Versions are Debian 12's (bookworm) own.
+APT_PACKAGES=(
+  build-essential cmake pkg-config clang libclang-rt-14-dev clang-format   # toolchain, libFuzzer, ASan
+  libcurl4-openssl-dev libjson-c-dev libpq-dev libssl-dev                   # bot/, storage/
+  libexif-dev libturbojpeg0-dev libjpeg62-turbo-dev                         # media/
+  libpcre2-dev libmicrohttpd-dev libcmocka-dev                              # moderation/, web/, tests
+  postgresql-15 postgresql-15-postgis-3 postgresql-contrib                  # database (+ pg_trgm)
+  libimage-exiftool-perl libjpeg-turbo-progs mat2 geographiclib-tools       # independent checkers, bench
+)
+# web assets and the gazetteer data come from npm; Debian's nodejs/npm only when none is there.
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+deps() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+      log "missing packages (run as root to install): ${missing[*]}"; exit 1
+    fi
+    log "apt-get install ${missing[*]}"
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+  if [ -f package.json ] && command -v npm >/dev/null; then
+    if [ ! -d node_modules ] || [ package.json -nt node_modules ]; then
+      log "npm install (pinned in package.json / package-lock.json)"
+      if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; \
+      else npm install --no-audit --no-fund --loglevel=error; fi
+      touch node_modules
+    fi
+  fi
+}
+
+build() {
+  log "build (gcc, -Werror) into build/"
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build -j "$JOBS"
+  if [ -x deploy/gazetteer/build.sh ] && [ -d node_modules ] && [ ! -s var/gazetteer.tsv ]; then
+    mkdir -p var
+    deploy/gazetteer/build.sh var/gazetteer.tsv
+  fi
+}
+
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+pgdir() {
+  # The cluster lives in var/pg unless the postgres user cannot reach it (a repo under a
+  # private home directory); then in /var/tmp, keyed by the repo path.
+  local d="$here/var/pg"
+  mkdir -p "$d"
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres: "$d"
+    if ! runuser -u postgres -- test -w "$d"; then
+      d="/var/tmp/tipline-pg-$(printf '%s' "$here" | md5sum | cut -c1-8)"
+      mkdir -p "$d"; chown postgres: "$d"
+    fi
+  fi
+  echo "$d"
+}
+
+db() {
+  local d; d=$(pgdir)
+  if [ ! -f "$d/data/PG_VERSION" ]; then
+    log "initdb $d/data"
+    as_pg "$PGBIN/initdb" -D "$d/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  fi
+  if ! as_pg "$PGBIN/pg_ctl" -D "$d/data" status >/dev/null 2>&1; then
+    log "start PostgreSQL on $d (port $PGPORT, Unix socket only)"
+    as_pg "$PGBIN/pg_ctl" -D "$d/data" -w -l "$d/server.log" \
+      -o "-p $PGPORT -k $d -c listen_addresses=''" start >/dev/null
+  fi
+  psql -X -q "host=$d port=$PGPORT user=postgres dbname=postgres" -tc \
+    "SELECT 1 FROM pg_database WHERE datname='tipline'" | grep -q 1 \
+    || psql -X -q "host=$d port=$PGPORT user=postgres dbname=postgres" -c "CREATE DATABASE tipline"
+  mkdir -p var
+  [ -f var/secret ] || build/cli/tipline keygen var/secret
+  cat > var/tipline.env <<ENV
+export TIPLINE_DATABASE_URL="host=$d port=$PGPORT user=postgres dbname=tipline"
+export TIPLINE_SECRET_FILE="$here/var/secret"
+export TIPLINE_AREA_FILE="$here/deploy/area_ukraine.geojson"
+ENV
+  [ -s var/gazetteer.tsv ] && echo "export TIPLINE_GAZETTEER=\"$here/var/gazetteer.tsv\"" >> var/tipline.env
+  # shellcheck disable=SC1091
+  . var/tipline.env
+  build/cli/tipline migrate
+}
+
+db_stop() {
+  local d; d=$(pgdir)
+  as_pg "$PGBIN/pg_ctl" -D "$d/data" -m fast stop || true
+}
+
+run_tests() {
+  build
+  log "tests (gcc build): ctest"
+  (cd build && ctest --output-on-failure -j "$JOBS")
+  log "ASan+UBSan clang build with libFuzzer harnesses into build-asan/"
+  CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTIPLINE_SANITIZE=ON -DTIPLINE_FUZZ=ON >/dev/null
+  cmake --build build-asan -j "$JOBS"
+  log "tests (ASan+UBSan build, fuzzers included): ctest"
+  (cd build-asan && ctest --output-on-failure -j "$JOBS")
+}
+
+case "${1:-}" in
+  deps) deps ;;
+  build) deps; build ;;
+  db) deps; build; db ;;
+  db-stop) db_stop ;;
+  env) cat var/tipline.env ;;
+  demo) deps; build; db; build/cli/tipline demo ;;
+  test) deps; run_tests ;;
+  *) sed -n '2,12p' "$0"; exit 2 ;;
+esac

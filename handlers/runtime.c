@@ -1,0 +1,504 @@
+/* handlers/runtime.c - the threads that execute decisions: one poller (intake into
+ * the inbox), N workers (per-chat ordered handling, one transaction per update) and
+ * one sender (the outbox). Each thread owns its own store and Bot API client. */
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "geo/geo.h"
+#include "hdl.h"
+#include "common/banned.h"
+
+#define MAX_WORKERS 64
+
+struct hdl_runtime {
+    struct hdl_runtime_opts o;
+    const char *api_base;
+    const char *token;
+    int n_workers;
+    struct geo_ctx *geo;
+    pthread_t poller, sender, janitor, workers[MAX_WORKERS];
+    int have_poller, have_sender, have_janitor, n_started;
+    pthread_mutex_t mu;
+    int fatal;
+    struct tl_errinfo fatal_ei;
+    atomic_llong batches, stored, handled, reports, sent, send_failed;
+};
+
+static void set_fatal(struct hdl_runtime *rt, int err, const struct tl_errinfo *ei)
+{
+    pthread_mutex_lock(&rt->mu);
+    if (!rt->fatal) {
+        rt->fatal = err;
+        if (ei)
+            rt->fatal_ei = *ei;
+    }
+    pthread_mutex_unlock(&rt->mu);
+    *rt->o.stop = 1;
+}
+
+static int stopping(struct hdl_runtime *rt)
+{
+    return *rt->o.stop != 0;
+}
+
+/* Opens a store, retrying while the database is down, until stop. */
+static struct store *open_store(struct hdl_runtime *rt, const char *who)
+{
+    for (int attempt = 0; !stopping(rt); attempt++) {
+        struct store *s = NULL;
+        struct tl_errinfo ei;
+        int rc = store_open(rt->o.cfg->database_url, &s, &ei);
+        if (rc == TL_OK)
+            return s;
+        long wait = tl_backoff_ms(attempt, 200, 5000);
+        log_warn("database connect failed thread=%s err=\"%s\" detail=\"%s\" retry_in_ms=%ld", who,
+                 tl_strerror(rc), ei.msg, wait);
+        if (tl_sleep_ms(wait, rt->o.stop))
+            break;
+    }
+    return NULL;
+}
+
+static struct tg_client *open_client(struct hdl_runtime *rt, long timeout_ms)
+{
+    struct tg_client_opts co = {
+        .api_base = rt->api_base,
+        .token = rt->token,
+        .timeout_ms = timeout_ms,
+    };
+    struct tg_client *c = NULL;
+    if (tg_client_new(&co, &c) != TL_OK)
+        return NULL;
+    return c;
+}
+
+/* ---- poller ---- */
+
+struct poll_ctx {
+    struct hdl_runtime *rt;
+    struct store *s;
+};
+
+static int poll_store_batch(void *ud, struct json_object *updates, long long new_offset,
+                            struct tl_errinfo *ei)
+{
+    struct poll_ctx *pc = ud;
+    size_t n = json_object_array_length(updates);
+    struct store_inbox_row *rows = calloc(n ? n : 1, sizeof(*rows));
+    if (!rows)
+        return TL_ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *u = json_object_array_get_idx(updates, i), *id;
+        if (!json_object_object_get_ex(u, "update_id", &id))
+            continue; /* not an update: nothing to keep, the offset still moves past it */
+        rows[k].update_id = json_object_get_int64(id);
+        rows[k].chat_key = tg_update_chat_key(u);
+        rows[k].json = json_object_to_json_string_ext(u, JSON_C_TO_STRING_PLAIN);
+        k++;
+    }
+    size_t inserted = 0;
+    int rc = store_inbox_put(pc->s, rows, k, new_offset, &inserted, ei);
+    free(rows);
+    if (rc == TL_OK) {
+        atomic_fetch_add(&pc->rt->batches, 1);
+        atomic_fetch_add(&pc->rt->stored, (long long)inserted);
+        log_debug("inbox batch committed updates=%zu new=%zu offset=%lld", k, inserted, new_offset);
+    }
+    return rc;
+}
+
+static void *poller_main(void *arg)
+{
+    struct hdl_runtime *rt = arg;
+    struct store *s = open_store(rt, "poller");
+    struct tg_client *c = NULL;
+    if (!s)
+        return NULL;
+    /* One poller per deployment: the others stand by on the advisory lock. */
+    for (int logged = 0; !stopping(rt);) {
+        int got = 0;
+        struct tl_errinfo ei;
+        int rc = store_poller_lock(s, &got, &ei);
+        if (rc == TL_OK && got)
+            break;
+        if (!logged++)
+            log_info("poller standing by: another process holds the poller lock");
+        if (tl_sleep_ms(1000, rt->o.stop))
+            goto out;
+    }
+    long long offset = 0;
+    for (int attempt = 0; !stopping(rt); attempt++) {
+        struct tl_errinfo ei;
+        if (store_offset_get(s, &offset, &ei) == TL_OK)
+            break;
+        if (tl_sleep_ms(tl_backoff_ms(attempt, 200, 5000), rt->o.stop))
+            goto out;
+    }
+    if (stopping(rt))
+        goto out;
+    c = open_client(rt, rt->o.cfg->http_timeout_ms);
+    if (!c) {
+        set_fatal(rt, TL_ENOMEM, NULL);
+        goto out;
+    }
+    struct poll_ctx pc = {rt, s};
+    struct tg_poll_sink sink = {&pc, poll_store_batch};
+    struct tg_poller_opts po = {
+        .timeout_s = (int)rt->o.cfg->poll_timeout,
+        .limit = 100,
+    };
+    struct tl_errinfo ei;
+    int rc = tg_poller_run(c, &po, offset, &sink, rt->o.stop, &ei);
+    if (rc != TL_OK && rc != TL_ESTOP) {
+        log_error("poller stopped err=\"%s\" detail=\"%s\"", tl_strerror(rc), ei.msg);
+        set_fatal(rt, rc, &ei);
+    }
+out:
+    tg_client_free(c);
+    store_free(s);
+    return NULL;
+}
+
+/* ---- workers ---- */
+
+struct worker {
+    struct hdl_runtime *rt;
+    struct store *s;
+    struct tg_client *c;
+    struct hdl_ctx ctx;
+    int id;
+};
+
+/* Fetches the file an update needs. Transient failures return an error (the update is
+ * retried later, nothing is committed); permanent ones are told to the handler. */
+static int fetch_file(struct worker *w, const char *file_id, struct hdl_file *f,
+                      unsigned char **owned)
+{
+    char *path = NULL;
+    long long size = -1;
+    struct tl_errinfo ei;
+    int rc = tg_get_file(w->c, file_id, &path, &size, &ei);
+    if (rc == TL_OK && size > (long long)w->ctx.max_photo_bytes)
+        rc = TL_ETOOBIG;
+    size_t len = 0;
+    if (rc == TL_OK)
+        rc = tg_download_file(w->c, path, w->ctx.max_photo_bytes, owned, &len, &ei);
+    free(path);
+    if (rc == TL_OK) {
+        *f = (struct hdl_file){HDL_FILE_OK, *owned, len};
+        return TL_OK;
+    }
+    if (tg_err_retryable(rc)) {
+        log_warn("file fetch failed, will retry err=\"%s\" detail=\"%s\"", tl_strerror(rc), ei.msg);
+        return rc;
+    }
+    log_warn("file fetch refused err=\"%s\" detail=\"%s\"", tl_strerror(rc), ei.msg);
+    f->state = rc == TL_ETOOBIG ? HDL_FILE_TOOBIG : HDL_FILE_FAILED;
+    return TL_OK;
+}
+
+/* Handles one stored update: parse, fetch, decide, apply in one transaction. */
+static int handle_update(struct worker *w, const struct store_update *su)
+{
+    struct tg_update u;
+    struct hdl_plan plan;
+    struct hdl_file f = {0};
+    unsigned char *file_bytes = NULL;
+    struct tl_errinfo ei;
+    int rc = tg_update_parse(su->json, strlen(su->json), &u);
+    memset(&plan, 0, sizeof(plan));
+    if (rc != TL_OK) {
+        /* Unreadable: keep the raw row, mark it processed so the chat is not stuck. */
+        log_warn("update unreadable update_id=%lld err=\"%s\"", su->update_id, tl_strerror(rc));
+        plan.fx.update_id = su->update_id;
+        plan.fx.set_blocked = -1;
+        rc = store_apply(w->s, &plan.fx, NULL, &ei);
+        goto out;
+    }
+    const char *file_id = hdl_wanted_file(&w->ctx, &u);
+    if (file_id && (rc = fetch_file(w, file_id, &f, &file_bytes)) != TL_OK)
+        goto out;
+    if ((rc = hdl_decide(&w->ctx, &u, &f, &plan)) != TL_OK) {
+        log_error("decide failed update_id=%lld err=\"%s\"", su->update_id, tl_strerror(rc));
+        goto out;
+    }
+    long long report_id = 0;
+    for (int tries = 0;; tries++) {
+        rc = store_apply(w->s, &plan.fx, &report_id, &ei);
+        if (rc != TL_ECONFLICT || !plan.fx.report || tries >= 5)
+            break;
+        if ((rc = hdl_plan_reref(&plan)) != TL_OK)
+            break;
+    }
+    if (rc == TL_OK && report_id)
+        atomic_fetch_add(&w->rt->reports, 1);
+out:
+    if (rc == TL_OK)
+        atomic_fetch_add(&w->rt->handled, 1);
+    else
+        log_warn("update not applied update_id=%lld err=\"%s\" sqlstate=%s detail=\"%s\"",
+                 su->update_id, tl_strerror(rc), ei.sqlstate, ei.msg);
+    hdl_plan_release(&plan);
+    tg_update_release(&u);
+    free(file_bytes);
+    return rc;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct hdl_runtime *rt = w->rt;
+    char name[16];
+    int failures = 0;
+    snprintf(name, sizeof(name), "worker%d", w->id);
+    w->s = open_store(rt, name);
+    w->c = open_client(rt, rt->o.cfg->http_timeout_ms);
+    if (!w->s || !w->c)
+        goto out;
+    long idle = rt->o.idle_ms > 0 ? rt->o.idle_ms : 20;
+    while (!stopping(rt)) {
+        long long chat = 0;
+        int got = 0;
+        struct tl_errinfo ei;
+        int rc = store_chat_claim(w->s, &chat, &got, &ei);
+        if (rc != TL_OK) {
+            long wait = tl_backoff_ms(failures++, 200, 5000);
+            log_warn("inbox claim failed err=\"%s\" detail=\"%s\" retry_in_ms=%ld", tl_strerror(rc),
+                     ei.msg, wait);
+            tl_sleep_ms(wait, rt->o.stop);
+            continue;
+        }
+        if (!got) {
+            tl_sleep_ms(idle, rt->o.stop);
+            continue;
+        }
+        int broken = 0;
+        while (!broken && !stopping(rt)) {
+            struct store_update *ups = NULL;
+            size_t n = 0;
+            if ((rc = store_inbox_pending(w->s, chat, 32, &ups, &n, &ei)) != TL_OK || n == 0) {
+                broken = rc != TL_OK;
+                break;
+            }
+            for (size_t i = 0; i < n && !stopping(rt); i++)
+                if (handle_update(w, &ups[i]) != TL_OK) {
+                    broken = 1; /* keep per-chat order: stop this chat, retry later */
+                    break;
+                }
+            store_updates_free(ups, n);
+        }
+        if (store_chat_release(w->s, chat, &ei) != TL_OK)
+            broken = 1;
+        if (broken) {
+            long wait = tl_backoff_ms(failures++, 200, 5000);
+            tl_sleep_ms(wait, rt->o.stop);
+        } else {
+            failures = 0;
+        }
+    }
+out:
+    tg_client_free(w->c);
+    store_free(w->s);
+    free(w);
+    return NULL;
+}
+
+/* ---- sender ---- */
+
+struct send_ctx {
+    struct hdl_runtime *rt;
+    struct store *s;
+};
+
+static int send_claim(void *ud, size_t max, struct tg_outmsg **msgs, size_t *n,
+                      struct tl_errinfo *ei)
+{
+    struct send_ctx *sc = ud;
+    struct store_outmsg *sm = NULL;
+    size_t k = 0;
+    *msgs = NULL;
+    *n = 0;
+    int rc = store_outbox_claim(sc->s, max, sc->rt->o.cfg->send_chat_interval_ms, &sm, &k, ei);
+    if (rc != TL_OK || k == 0)
+        return rc;
+    /* same layout, different folders: move the owned strings over */
+    struct tg_outmsg *out = calloc(k, sizeof(*out));
+    if (!out) {
+        store_outmsgs_free(sm, k);
+        return TL_ENOMEM;
+    }
+    for (size_t i = 0; i < k; i++) {
+        out[i] = (struct tg_outmsg){sm[i].id, sm[i].chat_id, sm[i].method, sm[i].params_json,
+                                    sm[i].attempts};
+        sm[i].method = sm[i].params_json = NULL;
+    }
+    store_outmsgs_free(sm, k);
+    *msgs = out;
+    *n = k;
+    return TL_OK;
+}
+
+static int send_done(void *ud, const struct tg_outmsg *m, const struct tg_send_result *r,
+                     struct tl_errinfo *ei)
+{
+    struct send_ctx *sc = ud;
+    switch (r->outcome) {
+    case TG_SENT:
+        atomic_fetch_add(&sc->rt->sent, 1);
+        return store_outbox_sent(sc->s, m->id, r->message_id, ei);
+    case TG_SEND_RETRY:
+        return store_outbox_retry(sc->s, m->id, r->retry_ms, r->error, ei);
+    case TG_SEND_FAILED:
+    case TG_SEND_BLOCKED:
+        atomic_fetch_add(&sc->rt->send_failed, 1);
+        return store_outbox_failed(sc->s, m->id, r->error, r->outcome == TG_SEND_BLOCKED, ei);
+    }
+    return TL_EINVAL;
+}
+
+static void send_release(void *ud, struct tg_outmsg *msgs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(msgs[i].method);
+        free(msgs[i].params_json);
+    }
+    free(msgs);
+}
+
+static void *sender_main(void *arg)
+{
+    struct hdl_runtime *rt = arg;
+    struct send_ctx sc = {rt, open_store(rt, "sender")};
+    struct tg_client *c = open_client(rt, rt->o.cfg->http_timeout_ms);
+    if (sc.s && c) {
+        struct tg_send_sink sink = {&sc, send_claim, send_done, send_release};
+        struct tg_sender_opts so = {.rate_per_s = rt->o.cfg->send_rate};
+        int rc = tg_sender_run(c, &so, &sink, rt->o.stop, NULL);
+        if (rc != TL_OK && rc != TL_ESTOP)
+            log_error("sender stopped err=\"%s\"", tl_strerror(rc));
+    }
+    tg_client_free(c);
+    store_free(sc.s);
+    return NULL;
+}
+
+/* ---- janitor: retention ---- */
+
+/* Purges what the retention settings say may go (the raw chat ids of chats not seen
+ * for chat_retention_days, processed raw updates), at start and then hourly. Safe to
+ * run in every process at once: each purge is one idempotent transaction. */
+static void *janitor_main(void *arg)
+{
+    struct hdl_runtime *rt = arg;
+    struct store *s = open_store(rt, "janitor");
+    while (s && !stopping(rt)) {
+        struct store_purged pg;
+        struct tl_errinfo ei;
+        int rc = store_purge(s, rt->o.cfg->chat_retention_days, rt->o.cfg->inbox_retention_days,
+                             &pg, &ei);
+        if (rc == TL_OK)
+            log_info("retention purge done inbox=%lld chats=%lld outbox=%lld drafts=%lld", pg.inbox,
+                     pg.chats, pg.outbox, pg.drafts);
+        else
+            log_warn("retention purge failed err=\"%s\" detail=\"%s\"", tl_strerror(rc), ei.msg);
+        tl_sleep_ms(3600 * 1000L, rt->o.stop);
+    }
+    store_free(s);
+    return NULL;
+}
+
+/* ---- lifecycle ---- */
+
+int hdl_runtime_start(const struct hdl_runtime_opts *o, struct hdl_runtime **out,
+                      struct tl_errinfo *ei)
+{
+    *out = NULL;
+    struct hdl_runtime *rt = calloc(1, sizeof(*rt));
+    if (!rt)
+        return TL_ENOMEM;
+    rt->o = *o;
+    rt->api_base = o->api_base ? o->api_base : o->cfg->telegram_api_base;
+    rt->token = o->token ? o->token : o->cfg->bot_token;
+    rt->n_workers = o->workers > 0 ? o->workers : (int)o->cfg->workers;
+    if (rt->n_workers > MAX_WORKERS)
+        rt->n_workers = MAX_WORKERS;
+    if (!rt->token || !*rt->token) {
+        free(rt);
+        return tl_errf(ei, TL_ECONFIG, "no bot token");
+    }
+    const struct cfg *c = o->cfg;
+    int rc = geo_ctx_new(c->area_file && *c->area_file ? c->area_file : NULL,
+                         c->gazetteer_file && *c->gazetteer_file ? c->gazetteer_file : NULL,
+                         &rt->geo, ei);
+    if (rc != TL_OK) {
+        free(rt);
+        return rc;
+    }
+    log_info("places loaded area=%s settlements=%zu", c->area_file && *c->area_file ? "yes" : "no",
+             geo_ctx_places(rt->geo));
+    pthread_mutex_init(&rt->mu, NULL);
+    if (!o->no_poller && pthread_create(&rt->poller, NULL, poller_main, rt) == 0)
+        rt->have_poller = 1;
+    for (int i = 0; i < rt->n_workers; i++) {
+        struct worker *w = calloc(1, sizeof(*w));
+        if (!w)
+            break;
+        w->rt = rt;
+        w->id = i;
+        w->ctx = (struct hdl_ctx){.secret = o->cfg->secret,
+                                  .secret_len = o->cfg->secret_len,
+                                  .max_photo_bytes = (size_t)o->cfg->max_photo_bytes,
+                                  .geo = rt->geo};
+        if (pthread_create(&rt->workers[rt->n_started], NULL, worker_main, w) != 0) {
+            free(w);
+            break;
+        }
+        rt->n_started++;
+    }
+    if (!o->no_sender && pthread_create(&rt->sender, NULL, sender_main, rt) == 0)
+        rt->have_sender = 1;
+    if (pthread_create(&rt->janitor, NULL, janitor_main, rt) == 0)
+        rt->have_janitor = 1;
+    log_info("runtime started workers=%d poller=%d sender=%d", rt->n_started, rt->have_poller,
+             rt->have_sender);
+    *out = rt;
+    return TL_OK;
+}
+
+int hdl_runtime_join(struct hdl_runtime *rt, struct tl_errinfo *ei)
+{
+    if (!rt)
+        return TL_OK;
+    if (rt->have_poller)
+        pthread_join(rt->poller, NULL);
+    for (int i = 0; i < rt->n_started; i++)
+        pthread_join(rt->workers[i], NULL);
+    if (rt->have_sender)
+        pthread_join(rt->sender, NULL);
+    if (rt->have_janitor)
+        pthread_join(rt->janitor, NULL);
+    int rc = rt->fatal;
+    if (ei && rc)
+        *ei = rt->fatal_ei;
+    pthread_mutex_destroy(&rt->mu);
+    geo_ctx_free(rt->geo);
+    free(rt);
+    return rc;
+}
+
+void hdl_runtime_counts(struct hdl_runtime *rt, struct hdl_runtime_counts *c)
+{
+    c->batches = atomic_load(&rt->batches);
+    c->updates_stored = atomic_load(&rt->stored);
+    c->updates_handled = atomic_load(&rt->handled);
+    c->reports = atomic_load(&rt->reports);
+    c->sent = atomic_load(&rt->sent);
+    c->send_failed = atomic_load(&rt->send_failed);
+}

@@ -1,0 +1,284 @@
+/* media/jpeg.c - the JPEG marker walker: reads the facts (SOF size, EXIF) and keeps only
+ * what is needed to show the picture: SOI, a canonical JFIF APP0 (no thumbnail), a
+ * minimal Orientation-only EXIF, a safe ICC profile, a canonical Adobe APP14, the
+ * tables, frame and scan headers and the entropy-coded data byte for byte, EOI.
+ * Everything else (other APPn, COM, reserved markers, data after EOI such as MPO
+ * second images) is dropped. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "common/banned.h"
+
+struct jpeg_state {
+    unsigned char jfif[18];
+    int have_jfif;
+    unsigned char adobe[16];
+    int have_adobe;
+    unsigned char *icc; /* sanitized APP2 segment, marker included */
+    size_t icc_len;
+    int icc_seen;
+    int exif_seen;
+    int sof_seen, sos_seen;
+    int dnl_pending;  /* SOF height 0, waiting for the DNL marker */
+    size_t sof_piece; /* index+1 in body of the owned SOF copy to patch, 0 if none */
+};
+
+static int is_sof(unsigned m)
+{
+    return m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
+}
+
+static void app0(struct jpeg_state *s, const unsigned char *pl, size_t n)
+{
+    if (s->have_jfif || n < 14 || memcmp(pl, "JFIF\0", 5) != 0)
+        return; /* JFXX (thumbnail extension) and others are dropped */
+    /* Version, units and density kept; the embedded thumbnail size forced to 0x0. */
+    static const unsigned char head[4] = {0xFF, 0xE0, 0x00, 0x10};
+    memcpy(s->jfif, head, 4);
+    memcpy(s->jfif + 4, pl, 12);
+    s->jfif[16] = 0;
+    s->jfif[17] = 0;
+    s->have_jfif = 1;
+}
+
+static void app14(struct jpeg_state *s, const unsigned char *pl, size_t n)
+{
+    if (s->have_adobe || n < 12 || memcmp(pl, "Adobe", 5) != 0)
+        return;
+    /* version, flags0, flags1, transform: the transform says how to read colour. */
+    static const unsigned char head[4] = {0xFF, 0xEE, 0x00, 0x0E};
+    memcpy(s->adobe, head, 4);
+    memcpy(s->adobe + 4, pl, 12);
+    s->have_adobe = 1;
+}
+
+static int app2(struct jpeg_state *s, const unsigned char *pl, size_t n)
+{
+    /* "ICC_PROFILE\0" seq count: only a single-segment profile is considered. */
+    if (n < 14 || memcmp(pl, "ICC_PROFILE\0", 12) != 0)
+        return TL_OK;
+    if (s->icc_seen++) {
+        free(s->icc); /* a multi-segment profile: not kept */
+        s->icc = NULL;
+        s->icc_len = 0;
+        return TL_OK;
+    }
+    if (pl[12] != 1 || pl[13] != 1)
+        return TL_OK;
+    unsigned char *seg = malloc(n + 4);
+    if (!seg)
+        return TL_ENOMEM;
+    if (!media_icc_sanitize(pl + 14, n - 14, seg + 18)) {
+        free(seg);
+        return TL_OK;
+    }
+    seg[0] = 0xFF;
+    seg[1] = 0xE2;
+    seg[2] = (unsigned char)((n + 2) >> 8);
+    seg[3] = (unsigned char)(n + 2);
+    memcpy(seg + 4, pl, 14);
+    s->icc = seg;
+    s->icc_len = n + 4;
+    return TL_OK;
+}
+
+/* Entropy-coded data runs to the next marker that is not a stuffed 0xFF00 or RSTn. */
+static size_t scan_end(const unsigned char *in, size_t p, size_t len)
+{
+    for (;;) {
+        const unsigned char *ff = memchr(in + p, 0xFF, len - p);
+        if (!ff)
+            return len;
+        p = (size_t)(ff - in);
+        if (p + 1 >= len)
+            return len;
+        unsigned m = in[p + 1];
+        if (m == 0x00 || (m >= 0xD0 && m <= 0xD7)) {
+            p += 2;
+            continue;
+        }
+        return p;
+    }
+}
+
+int media_jpeg_walk(const unsigned char *in, size_t len, const struct media_limits *lim,
+                    struct media_out *out, struct media_facts *f, struct tl_errinfo *ei)
+{
+    struct jpeg_state s;
+    struct media_out body;
+    int rc = TL_OK;
+    size_t p = 2;
+    memset(&s, 0, sizeof(s));
+    media_out_init(&body, out ? out->max_total : 0);
+
+    for (;;) {
+        if (p >= len) {
+            rc = tl_errf(ei, TL_EPARSE, "JPEG is truncated (no end-of-image marker)");
+            goto out;
+        }
+        if (in[p] != 0xFF) {
+            /* Stray bytes between segments (e.g. after a short APP14): libjpeg skips them
+             * with a warning, and so do we, dropping them. */
+            const unsigned char *ff = memchr(in + p, 0xFF, len - p);
+            if (!ff) {
+                rc = tl_errf(ei, TL_EPARSE, "JPEG is truncated (no end-of-image marker)");
+                goto out;
+            }
+            p = (size_t)(ff - in);
+        }
+        while (p < len && in[p] == 0xFF)
+            p++; /* fill bytes */
+        if (p >= len) {
+            rc = tl_errf(ei, TL_EPARSE, "JPEG is truncated (no end-of-image marker)");
+            goto out;
+        }
+        unsigned m = in[p++];
+        if (m == 0xD9) {
+            if (!s.sos_seen) {
+                rc = tl_errf(ei, TL_EPARSE, "JPEG has no image data");
+                goto out;
+            }
+            break; /* anything after EOI (MPO images, appended data) is dropped */
+        }
+        if (m == 0x01 || (m >= 0xD0 && m <= 0xD7))
+            continue; /* standalone markers outside a scan carry nothing */
+        if (m == 0xD8 || m == 0x00) {
+            rc = tl_errf(ei, TL_EPARSE, "JPEG has a misplaced marker 0x%02X", m);
+            goto out;
+        }
+        if (len - p < 2) {
+            rc = tl_errf(ei, TL_EPARSE, "JPEG is truncated in a segment header");
+            goto out;
+        }
+        size_t seglen = media_be16(in + p);
+        if (seglen < 2 || seglen > len - p) {
+            rc = tl_errf(ei, TL_EPARSE, "JPEG segment 0x%02X length %zu runs past the data", m,
+                         seglen);
+            goto out;
+        }
+        const unsigned char *seg = in + p - 2; /* marker included */
+        const unsigned char *pl = in + p + 2;
+        size_t n = seglen - 2;
+        p += seglen;
+
+        if (m == 0xE0) {
+            app0(&s, pl, n);
+        } else if (m == 0xE1) {
+            if (!s.exif_seen && n >= 6 && memcmp(pl, "Exif\0\0", 6) == 0) {
+                s.exif_seen = 1;
+                media_exif_read(pl, n, f);
+            }
+        } else if (m == 0xE2) {
+            if (out && (rc = app2(&s, pl, n)) != TL_OK)
+                goto out;
+        } else if (m == 0xEE) {
+            app14(&s, pl, n);
+        } else if ((m >= 0xE3 && m <= 0xEF) || m == 0xFE || (m >= 0xF0 && m <= 0xFD)) {
+            /* other APPn, COM, reserved JPGn: dropped */
+        } else if (is_sof(m)) {
+            if (n < 6) {
+                rc = tl_errf(ei, TL_EPARSE, "JPEG frame header is too short");
+                goto out;
+            }
+            uint32_t h = media_be16(pl + 1), w = media_be16(pl + 3);
+            if (!s.sof_seen) {
+                f->width = (int)w;
+                f->height = (int)h;
+                if (h == 0 && w != 0) {
+                    /* Height given by a DNL marker after the first scan: checked there. */
+                    if ((rc = media_check_pixels(w, 1, lim, ei)) != TL_OK)
+                        goto out;
+                    s.dnl_pending = 1;
+                } else if ((rc = media_check_pixels(w, h, lim, ei)) != TL_OK) {
+                    goto out;
+                }
+            }
+            s.sof_seen = 1;
+            if (out && s.dnl_pending && !s.sof_piece) {
+                /* libjpeg cannot decode DNL images: the SOF gets the height instead. */
+                if ((rc = media_out_copy(&body, seg, seglen + 2)) != TL_OK)
+                    goto out;
+                s.sof_piece = body.nv;
+            } else if (out && (rc = media_out_ref(&body, seg, seglen + 2)) != TL_OK) {
+                goto out;
+            }
+        } else if (m == 0xDC) {
+            if (n < 2 || !s.dnl_pending || !s.sos_seen) {
+                rc = tl_errf(ei, TL_EPARSE, "JPEG has a misplaced DNL marker");
+                goto out;
+            }
+            uint32_t h = media_be16(pl);
+            f->height = (int)h;
+            if ((rc = media_check_pixels((uint32_t)f->width, h, lim, ei)) != TL_OK)
+                goto out;
+            if (out) {
+                unsigned char *sof = body.v[s.sof_piece - 1].owned;
+                sof[5] = pl[0];
+                sof[6] = pl[1];
+            }
+            s.dnl_pending = 0;
+        } else if (m == 0xDA) {
+            if (!s.sof_seen) {
+                rc = tl_errf(ei, TL_EPARSE, "JPEG scan before the frame header");
+                goto out;
+            }
+            s.sos_seen = 1;
+            if (!out)
+                break; /* facts only: everything we read sits before the first scan */
+            size_t end = scan_end(in, p, len);
+            if (end >= len) {
+                rc = tl_errf(ei, TL_EPARSE, "JPEG is truncated inside the image data");
+                goto out;
+            }
+            if ((rc = media_out_ref(&body, seg, end - (p - seglen - 2))) != TL_OK)
+                goto out;
+            p = end;
+        } else {
+            /* DHT, DQT, DRI, DAC, DNL, DHP, EXP: the tables the decoder needs. */
+            if (out && (rc = media_out_ref(&body, seg, seglen + 2)) != TL_OK)
+                goto out;
+        }
+    }
+    if (!s.sof_seen) {
+        rc = tl_errf(ei, TL_EPARSE, "JPEG has no frame header");
+        goto out;
+    }
+    if (out && s.dnl_pending) {
+        rc = tl_errf(ei, TL_EPARSE, "JPEG frame height is 0 and no DNL marker gives it");
+        goto out;
+    }
+    if (!out)
+        goto out;
+
+    static const unsigned char soi[2] = {0xFF, 0xD8}, eoi[2] = {0xFF, 0xD9};
+    unsigned char orient[MEDIA_ORIENT_APP1_LEN];
+    if ((rc = media_out_ref(out, soi, 2)) != TL_OK)
+        goto out;
+    if (s.have_jfif && (rc = media_out_copy(out, s.jfif, sizeof(s.jfif))) != TL_OK)
+        goto out;
+    if (f->orientation >= 2) {
+        media_exif_orientation_app1(f->orientation, orient);
+        if ((rc = media_out_copy(out, orient, sizeof(orient))) != TL_OK)
+            goto out;
+    }
+    if (s.icc && (rc = media_out_copy(out, s.icc, s.icc_len)) != TL_OK)
+        goto out;
+    if (s.have_adobe && (rc = media_out_copy(out, s.adobe, sizeof(s.adobe))) != TL_OK)
+        goto out;
+    for (size_t i = 0; i < body.nv; i++) {
+        unsigned char *owned = body.v[i].owned;
+        body.v[i].owned = NULL; /* moves to out */
+        rc = owned ? media_out_take(out, owned, body.v[i].n)
+                   : media_out_ref(out, body.v[i].p, body.v[i].n);
+        if (rc != TL_OK)
+            goto out;
+    }
+    rc = media_out_ref(out, eoi, 2);
+out:
+    if (rc == TL_ETOOBIG && ei && !ei->msg[0])
+        tl_errf(ei, rc, "JPEG output over its size limit");
+    free(s.icc);
+    media_out_release(&body);
+    return rc;
+}

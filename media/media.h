@@ -1,0 +1,120 @@
+/* media/media.h - photo sanitizing: format detection from magic bytes, the facts
+ * analysts need (GPS, capture time, orientation, size), a lossless metadata strip of
+ * JPEG/PNG/WebP/GIF, and a 64-bit perceptual hash for near-duplicate photos.
+ *
+ * A pure library: bytes in, bytes out; no files, no database, no network. The
+ * original bytes are never copied anywhere but into the returned sanitized buffer,
+ * so the caller decides alone what persists (only the output, by design).
+ *
+ * Every function treats its input as hostile: every length field is checked
+ * against the buffer, the pixel count of the header is checked against
+ * media_limits before anything is decoded, and memory use is bounded by the
+ * input size (strip) or by max_pixels/64 (hash).
+ *
+ * JPEG orientation: the stripped JPEG keeps its entropy-coded data byte for
+ * byte (decoded pixels identical to the original) and, when the original's
+ * Orientation is 2..8, carries a minimal EXIF APP1 holding only IFD0
+ * Orientation, so viewers still show it upright. A lossless rotation was not
+ * chosen because it changes the pixels, needs MCU-aligned sizes (or trims
+ * edges) and costs a full entropy re-encode.
+ *
+ * ICC profiles (JPEG APP2, WebP ICCP) are kept only when single-segment, RGB or grey,
+ * and made of colorimetric tags alone (desc, cprt, wtpt, bkpt, r/g/bXYZ, r/g/b/kTRC,
+ * chad, chrm, cicp, A2Bn/B2An): the standard sRGB/Display P3 profiles phones embed.
+ * Their device manufacturer, model, creator and profile ID header fields are zeroed.
+ * Any profile with device or measurement descriptions (dmnd, dmdd, meas, tech, vued...)
+ * or private tags is dropped; the picture then renders as sRGB. PNG iCCP is dropped
+ * (PNG keeps sRGB/gAMA/cHRM/cICP instead). */
+#ifndef TL_MEDIA_H
+#define TL_MEDIA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+/* Never renumbered; append. */
+enum media_format {
+    MEDIA_UNKNOWN = 0,
+    MEDIA_JPEG = 1,
+    MEDIA_PNG = 2,
+    MEDIA_WEBP = 3,
+    MEDIA_GIF = 4,
+    MEDIA_HEIF = 5,  /* HEIC/HEIF/AVIF (ISO-BMFF image brands) */
+    MEDIA_TIFF = 6,  /* TIFF and TIFF-based RAW (DNG, NEF, ARW, CR2...) */
+    MEDIA_RAW = 7,   /* non-TIFF camera RAW (CR3, RAF, ORF, RW2) */
+    MEDIA_VIDEO = 8, /* MP4/MOV/3GP, Matroska/WebM, AVI */
+    MEDIA_BMP = 9,
+    MEDIA_PDF = 10,
+};
+
+/* Detects the format from the leading bytes only (never a name or claimed MIME). */
+enum media_format media_detect(const unsigned char *buf, size_t len);
+/* Static strings, never NULL: "jpeg", "png", ... / "image/jpeg", ...
+ * ("application/octet-stream" for formats without a safe MIME). */
+const char *media_format_name(enum media_format f);
+const char *media_format_mime(enum media_format f);
+
+/* Facts read from the photo. Flags say which fields are valid. */
+struct media_facts {
+    enum media_format format;
+    int has_gps;     /* 0 also when the GPS IFD holds exactly 0,0 (a phone without a fix) */
+    double lat, lon; /* degrees, WGS84, south/west negative */
+    int has_alt;
+    double alt; /* metres above sea level (negative below) */
+    int has_hpe;
+    double hpe_m; /* GPSHPositioningError, metres */
+    int has_time;
+    char time_local[20]; /* DateTimeOriginal "YYYY-MM-DDTHH:MM:SS", camera's local time */
+    int has_offset;
+    int offset_min;    /* OffsetTimeOriginal, minutes east of UTC */
+    int orientation;   /* EXIF Orientation 1..8, 0 unknown/absent */
+    int width, height; /* from the image header, 0 if unknown */
+};
+
+/* 0 in a field means the default below. */
+struct media_limits {
+    size_t max_bytes;    /* input size; default 50 MiB */
+    uint64_t max_pixels; /* width*height from the header; default 100 megapixels */
+};
+#define MEDIA_DEFAULT_MAX_BYTES (50u << 20)
+#define MEDIA_DEFAULT_MAX_PIXELS (100ull * 1000 * 1000)
+
+/* Reads the facts without stripping. facts is cleared first, then filled as the file is
+ * walked: on TL_EPARSE it keeps what was read before the damage (e.g. the EXIF of a JPEG
+ * whose image data is missing), so callers may still show it. TL_EUNSUPPORTED for
+ * formats other than JPEG/PNG/WebP/GIF, TL_EPARSE when the container is unreadable,
+ * TL_ETOOBIG over a limit. limits may be NULL (defaults). A JPEG is walked only up to
+ * its first scan, so this is cheap whatever the file size. */
+int media_facts_read(const unsigned char *in, size_t len, const struct media_limits *limits,
+                     struct media_facts *facts, struct tl_errinfo *ei) TL_WUR;
+
+/* Reads the facts (facts may be NULL; as media_facts_read), then writes a sanitized copy into *out
+ * (the caller owns it: free with free(); *out is NULL and *out_len 0 on error). Errors:
+ * TL_EUNSUPPORTED with a reason fit to show the reporter in ei->msg (e.g. "HEIC photos cannot be
+ * cleaned; send it as a photo, not as a file"), TL_EPARSE for malformed or truncated files,
+ * TL_ETOOBIG over a limit, TL_ENOMEM. */
+int media_strip(const unsigned char *in, size_t len, const struct media_limits *limits,
+                unsigned char **out, size_t *out_len, struct media_facts *facts,
+                struct tl_errinfo *ei) TL_WUR;
+
+/* 64-bit DCT perceptual hash of a JPEG (decoded with libjpeg-turbo at 1/8 scale,
+ * greyscale, turned upright by its EXIF Orientation). Compare with media_hamming:
+ * <= 8 near-duplicate (quality-50 recompression, half size), > 16 distinct.
+ * The pixel limit is checked from the header before decoding. Memory: the 1/8 image
+ * (width*height/64 bytes) plus libjpeg-turbo's own state, which for a progressive JPEG
+ * holds every coefficient (about 2-6 bytes per pixel): pass a max_pixels that fits the
+ * server (a 12 MP progressive photo needs about 36 MB). Progressive files with absurd
+ * scan counts are refused (TJFLAG_LIMITSCANS). Thread-safe; no shared state.
+ * TL_EUNSUPPORTED for non-JPEG input, TL_EPARSE for corrupt data (warnings included). */
+int media_phash(const unsigned char *jpeg, size_t len, const struct media_limits *limits,
+                uint64_t *hash, struct tl_errinfo *ei) TL_WUR;
+int media_hamming(uint64_t a, uint64_t b);
+
+/* Formats facts as one JSON object (what `tipline strip --info` prints):
+ * {"format":"jpeg","mime":"image/jpeg","width":W,"height":H,"orientation":N,
+ *  "gps":{"lat":..,"lon":..,"alt":..,"hpe_m":..}|null,"time_local":"..."|null,
+ *  "offset_min":N|null}. Returns a new string in *json; free with free(). */
+int media_facts_json(const struct media_facts *facts, char **json) TL_WUR;
+
+#endif

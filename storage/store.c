@@ -1,0 +1,607 @@
+/* storage/store.c - the connection (open, reset on loss, error mapping), array
+ * parameter encoding, migrations, the poller lock, counters and retention. */
+#include "store_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "storage/migrations.h"
+#include "common/banned.h"
+
+/* PostgreSQL's NOTICEs (e.g. "relation already exists, skipping") are not errors;
+ * keep them out of stderr unless debugging. */
+static void notice_sink(void *arg, const char *message)
+{
+    (void)arg;
+    log_debug("postgres notice text=\"%.*s\"", (int)strcspn(message, "\n"), message);
+}
+
+static void conn_msg(struct store *s, struct tl_errinfo *ei)
+{
+    if (!ei)
+        return;
+    const char *m = s && s->conn ? PQerrorMessage(s->conn) : "no connection";
+    tl_strlcpy(ei->msg, m, sizeof(ei->msg));
+    size_t n = strlen(ei->msg);
+    while (n && (ei->msg[n - 1] == '\n' || ei->msg[n - 1] == ' '))
+        ei->msg[--n] = 0;
+}
+
+int store_open(const char *conninfo, struct store **out, struct tl_errinfo *ei)
+{
+    int rc = TL_OK;
+    *out = NULL;
+    if (!conninfo)
+        return tl_errf(ei, TL_EINVAL, "no database conninfo");
+    struct store *s = calloc(1, sizeof(*s));
+    if (!s)
+        return TL_ENOMEM;
+    s->conn = PQconnectdb(conninfo);
+    if (!s->conn) {
+        rc = TL_ENOMEM;
+        goto out;
+    }
+    if (PQstatus(s->conn) != CONNECTION_OK) {
+        conn_msg(s, ei);
+        rc = TL_EDBDOWN;
+        goto out;
+    }
+    PQsetNoticeProcessor(s->conn, notice_sink, NULL);
+    *out = s;
+    s = NULL;
+out:
+    store_free(s);
+    return rc;
+}
+
+void store_free(struct store *s)
+{
+    if (!s)
+        return;
+    if (s->conn)
+        PQfinish(s->conn);
+    free(s->prep);
+    free(s->held);
+    free(s);
+}
+
+unsigned long store_generation(const struct store *s)
+{
+    return s->generation;
+}
+
+int st_ready(struct store *s, struct tl_errinfo *ei)
+{
+    if (PQstatus(s->conn) == CONNECTION_BAD) {
+        /* Session state (advisory locks) died with the old backend. */
+        s->poller_held = 0;
+        s->n_held = 0;
+        s->n_prep = 0;
+        PQreset(s->conn);
+        if (PQstatus(s->conn) != CONNECTION_OK) {
+            conn_msg(s, ei);
+            return TL_EDBDOWN;
+        }
+        s->generation++;
+        log_warn("database reconnected generation=%lu", s->generation);
+    }
+    if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+        st_rollback(s);
+    return TL_OK;
+}
+
+int st_fail(struct store *s, const PGresult *r, struct tl_errinfo *ei)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (ei) {
+        tl_strlcpy(ei->sqlstate, state ? state : "", sizeof(ei->sqlstate));
+        const char *m = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+        if (m)
+            tl_strlcpy(ei->msg, m, sizeof(ei->msg));
+        else
+            conn_msg(s, ei);
+    }
+    if (PQstatus(s->conn) == CONNECTION_BAD)
+        return TL_EDBDOWN;
+    /* 08: connection exception; 57P01-57P03: shutdown, crash, cannot connect now. */
+    if (state && (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+                  strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0))
+        return TL_EDBDOWN;
+    return TL_EDB;
+}
+
+/* Planning the bigger statements (store_apply's) costs several times their execution;
+ * a prepared statement is planned once per connection. Returns the statement name, or
+ * NULL with ei filled. */
+static const char *prepared(struct store *s, const char *sql, int n, struct tl_errinfo *ei, int *rc)
+{
+    *rc = TL_OK;
+    for (size_t i = 0; i < s->n_prep; i++)
+        if (s->prep[i].sql == sql && strcmp(s->prep[i].sql, sql) == 0)
+            return s->prep[i].name;
+    if (s->n_prep == s->cap_prep) {
+        size_t cap = s->cap_prep ? s->cap_prep * 2 : 32;
+        struct st_prep *p = realloc(s->prep, cap * sizeof(*p));
+        if (!p) {
+            *rc = TL_ENOMEM;
+            return NULL;
+        }
+        s->prep = p;
+        s->cap_prep = cap;
+    }
+    struct st_prep *p = &s->prep[s->n_prep];
+    snprintf(p->name, sizeof(p->name), "tl%zu", s->n_prep);
+    PGresult *r = PQprepare(s->conn, p->name, sql, n, NULL);
+    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+        *rc = st_fail(s, r, ei);
+        PQclear(r);
+        return NULL;
+    }
+    PQclear(r);
+    p->sql = sql;
+    s->n_prep++;
+    return p->name;
+}
+
+int st_exec(struct store *s, const char *sql, int n, const char *const *vals, PGresult **out,
+            struct tl_errinfo *ei)
+{
+    int rc;
+    if (out)
+        *out = NULL;
+    const char *name = prepared(s, sql, n, ei, &rc);
+    if (!name)
+        return rc;
+    PGresult *r = PQexecPrepared(s->conn, name, n, vals, NULL, NULL, 0);
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        rc = st_fail(s, r, ei);
+        PQclear(r);
+        return rc;
+    }
+    if (out)
+        *out = r;
+    else
+        PQclear(r);
+    return TL_OK;
+}
+
+int st_begin(struct store *s, struct tl_errinfo *ei)
+{
+    return st_exec(s, "BEGIN", 0, NULL, NULL, ei);
+}
+
+int st_commit(struct store *s, struct tl_errinfo *ei)
+{
+    return st_exec(s, "COMMIT", 0, NULL, NULL, ei);
+}
+
+void st_rollback(struct store *s)
+{
+    if (PQstatus(s->conn) != CONNECTION_OK || PQtransactionStatus(s->conn) == PQTRANS_IDLE)
+        return;
+    PGresult *r = PQexecParams(s->conn, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0);
+    PQclear(r);
+}
+
+/* ---- array literals ---- */
+
+void st_arr_init(struct st_arr *a)
+{
+    tl_buf_init(&a->b, 0);
+    a->n = 0;
+    a->err = tl_buf_append(&a->b, "{", 1);
+}
+
+static void arr_sep(struct st_arr *a)
+{
+    if (!a->err && a->n++ > 0)
+        a->err = tl_buf_append(&a->b, ",", 1);
+}
+
+void st_arr_str(struct st_arr *a, const char *v)
+{
+    arr_sep(a);
+    if (a->err)
+        return;
+    if (!v) {
+        a->err = tl_buf_append(&a->b, "NULL", 4);
+        return;
+    }
+    a->err = tl_buf_append(&a->b, "\"", 1);
+    for (const char *p = v; *p && !a->err; p++) {
+        size_t run = strcspn(p, "\"\\");
+        if (run) {
+            a->err = tl_buf_append(&a->b, p, run);
+            p += run;
+            if (!*p)
+                break;
+        }
+        if (!a->err) {
+            char esc[2] = {'\\', *p};
+            a->err = tl_buf_append(&a->b, esc, 2);
+        }
+    }
+    if (!a->err)
+        a->err = tl_buf_append(&a->b, "\"", 1);
+}
+
+void st_arr_ll(struct st_arr *a, long long v)
+{
+    arr_sep(a);
+    if (!a->err)
+        a->err = tl_buf_printf(&a->b, "%lld", v);
+}
+
+void st_arr_bytea(struct st_arr *a, const unsigned char *p, size_t n)
+{
+    arr_sep(a);
+    if (a->err)
+        return;
+    /* bytea hex input "\x..." inside a quoted element: the backslash is escaped. */
+    a->err = tl_buf_append(&a->b, "\"\\\\x", 4);
+    static const char hex[] = "0123456789abcdef";
+    char chunk[256];
+    size_t k = 0;
+    for (size_t i = 0; i < n && !a->err; i++) {
+        chunk[k++] = hex[p[i] >> 4];
+        chunk[k++] = hex[p[i] & 15];
+        if (k == sizeof(chunk)) {
+            a->err = tl_buf_append(&a->b, chunk, k);
+            k = 0;
+        }
+    }
+    if (!a->err && k)
+        a->err = tl_buf_append(&a->b, chunk, k);
+    if (!a->err)
+        a->err = tl_buf_append(&a->b, "\"", 1);
+}
+
+const char *st_arr_end(struct st_arr *a)
+{
+    if (!a->err)
+        a->err = tl_buf_append(&a->b, "}", 1);
+    return a->err ? NULL : (const char *)a->b.data;
+}
+
+void st_arr_release(struct st_arr *a)
+{
+    tl_buf_release(&a->b);
+}
+
+const char *st_ll(char *buf, long long v)
+{
+    snprintf(buf, 32, "%lld", v);
+    return buf;
+}
+
+const char *st_dbl(char *buf, double v)
+{
+    snprintf(buf, 32, "%.17g", v);
+    return buf;
+}
+
+char *st_str(const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return NULL;
+    return tl_strdup(PQgetvalue(r, row, col));
+}
+
+long long st_getll(const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return 0;
+    return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+double st_getdbl(const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return 0;
+    return strtod(PQgetvalue(r, row, col), NULL);
+}
+
+/* ---- held chat keys ---- */
+
+int st_held_add(struct store *s, long long key)
+{
+    if (s->n_held == s->cap_held) {
+        size_t cap = s->cap_held ? s->cap_held * 2 : 8;
+        long long *p = realloc(s->held, cap * sizeof(*p));
+        if (!p)
+            return TL_ENOMEM;
+        s->held = p;
+        s->cap_held = cap;
+    }
+    s->held[s->n_held++] = key;
+    return TL_OK;
+}
+
+void st_held_del(struct store *s, long long key)
+{
+    for (size_t i = 0; i < s->n_held; i++) {
+        if (s->held[i] == key) {
+            s->held[i] = s->held[--s->n_held];
+            return;
+        }
+    }
+}
+
+int st_held_has(const struct store *s, long long key)
+{
+    for (size_t i = 0; i < s->n_held; i++)
+        if (s->held[i] == key)
+            return 1;
+    return 0;
+}
+
+/* ---- schema ---- */
+
+static int lock_params(char *b1, char *b2, int which, const char **v)
+{
+    v[0] = st_ll(b1, ST_LOCK_CLASS);
+    v[1] = st_ll(b2, which);
+    return 2;
+}
+
+/* Runs one migration file in its own transaction unless it is recorded already.
+ * *ran = 1 when it was applied now. */
+static int migrate_one(struct store *s, const struct store_migration *m, int *ran,
+                       struct tl_errinfo *ei)
+{
+    char vb[32];
+    const char *v[2] = {st_ll(vb, m->version), m->name};
+    PGresult *r = NULL;
+    *ran = 0;
+    int rc = st_begin(s, ei);
+    if (rc)
+        return rc;
+    rc = st_exec(s, "SELECT 1 FROM schema_migrations WHERE version = $1::int", 1, v, &r, ei);
+    if (rc)
+        goto out;
+    int done = PQntuples(r) > 0;
+    PQclear(r);
+    r = NULL;
+    if (!done) {
+        /* A migration is many statements of fixed text (no values): the simple query
+         * protocol runs them all. */
+        r = PQexec(s->conn, m->sql);
+        ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            rc = st_fail(s, r, ei);
+            if (ei) {
+                char *detail = tl_asprintf("migration %04d_%s: %s", m->version, m->name, ei->msg);
+                if (detail)
+                    tl_strlcpy(ei->msg, detail, sizeof(ei->msg));
+                free(detail);
+            }
+            goto out;
+        }
+        PQclear(r);
+        r = NULL;
+        rc = st_exec(s, "INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2::text)",
+                     2, v, NULL, ei);
+        if (rc)
+            goto out;
+    }
+    rc = st_commit(s, ei);
+    if (!rc && !done) {
+        *ran = 1;
+        log_info("migration applied version=%d name=%s", m->version, m->name);
+    }
+out:
+    PQclear(r);
+    if (rc)
+        st_rollback(s);
+    return rc;
+}
+
+int store_migrate(struct store *s, int *applied, struct tl_errinfo *ei)
+{
+    char b1[32], b2[32];
+    const char *lk[2];
+    int n = 0, locked = 0;
+    if (applied)
+        *applied = 0;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    /* Session lock: blocks a second migrator (another process starting up) until the
+     * first is done; each file still commits on its own. */
+    lock_params(b1, b2, ST_LOCK_MIGRATE, lk);
+    rc = st_exec(s, "SELECT pg_advisory_lock($1::int, $2::int)", 2, lk, NULL, ei);
+    if (rc)
+        return rc;
+    locked = 1;
+    rc = st_exec(s,
+                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                 " version integer PRIMARY KEY, name text NOT NULL,"
+                 " applied_at timestamptz NOT NULL DEFAULT now())",
+                 0, NULL, NULL, ei);
+    if (rc)
+        goto out;
+    for (size_t i = 0; i < store_n_migrations; i++) {
+        int ran;
+        rc = migrate_one(s, &store_migrations[i], &ran, ei);
+        if (rc)
+            goto out;
+        n += ran;
+    }
+out:
+    if (locked && PQstatus(s->conn) == CONNECTION_OK)
+        (void)st_exec(s, "SELECT pg_advisory_unlock($1::int, $2::int)", 2, lk, NULL, NULL);
+    if (applied)
+        *applied = n;
+    return rc;
+}
+
+int store_schema_check(struct store *s, struct tl_errinfo *ei)
+{
+    PGresult *r = NULL;
+    struct tl_errinfo local;
+    struct tl_buf missing, unknown;
+    if (!ei) /* the SQLSTATE tells "not migrated at all" */
+        ei = &local;
+    tl_errinfo_clear(ei);
+    tl_buf_init(&missing, 0);
+    tl_buf_init(&unknown, 0);
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    rc = st_exec(s, "SELECT version FROM schema_migrations ORDER BY version", 0, NULL, &r, ei);
+    if (rc == TL_EDB && strcmp(ei->sqlstate, "42P01") == 0) {
+        rc = tl_errf(ei, TL_ESCHEMA, "database not migrated: run `tipline migrate`");
+        goto out;
+    }
+    if (rc)
+        goto out;
+    int nr = PQntuples(r);
+    for (size_t i = 0; i < store_n_migrations && !rc; i++) {
+        int found = 0;
+        for (int j = 0; j < nr && !found; j++)
+            found = st_getll(r, j, 0) == store_migrations[i].version;
+        if (!found)
+            rc = tl_buf_printf(&missing, "%s%d", missing.len ? "," : "",
+                               store_migrations[i].version);
+    }
+    for (int j = 0; j < nr && !rc; j++) {
+        long long v = st_getll(r, j, 0);
+        int found = 0;
+        for (size_t i = 0; i < store_n_migrations && !found; i++)
+            found = store_migrations[i].version == v;
+        if (!found)
+            rc = tl_buf_printf(&unknown, "%s%lld", unknown.len ? "," : "", v);
+    }
+    if (rc)
+        goto out;
+    if (missing.len || unknown.len) {
+        tl_errinfo_clear(ei);
+        rc = tl_errf(ei, TL_ESCHEMA,
+                     "schema mismatch: missing migrations [%s] (run `tipline migrate`), "
+                     "unknown migrations [%s] (database is newer than this binary)",
+                     missing.len ? (char *)missing.data : "",
+                     unknown.len ? (char *)unknown.data : "");
+    }
+out:
+    PQclear(r);
+    tl_buf_release(&missing);
+    tl_buf_release(&unknown);
+    return rc;
+}
+
+/* ---- poller ---- */
+
+int store_poller_lock(struct store *s, int *got, struct tl_errinfo *ei)
+{
+    char b1[32], b2[32];
+    const char *v[2];
+    PGresult *r = NULL;
+    *got = 0;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    if (s->poller_held) {
+        /* Advisory locks stack; taking it twice would need two unlocks. */
+        *got = 1;
+        return TL_OK;
+    }
+    lock_params(b1, b2, ST_LOCK_POLLER, v);
+    rc = st_exec(s, "SELECT pg_try_advisory_lock($1::int, $2::int)", 2, v, &r, ei);
+    if (rc)
+        return rc;
+    s->poller_held = PQgetvalue(r, 0, 0)[0] == 't';
+    *got = s->poller_held;
+    PQclear(r);
+    return TL_OK;
+}
+
+int store_offset_get(struct store *s, long long *offset, struct tl_errinfo *ei)
+{
+    PGresult *r = NULL;
+    *offset = 0;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    rc = st_exec(s, "SELECT update_offset FROM bot_state", 0, NULL, &r, ei);
+    if (rc)
+        return rc;
+    if (PQntuples(r) != 1)
+        rc = tl_errf(ei, TL_ESCHEMA, "bot_state must hold exactly one row");
+    else
+        *offset = st_getll(r, 0, 0);
+    PQclear(r);
+    return rc;
+}
+
+/* ---- counters, retention ---- */
+
+int store_stats_get(struct store *s, struct store_stats *st, struct tl_errinfo *ei)
+{
+    PGresult *r = NULL;
+    memset(st, 0, sizeof(*st));
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    rc = st_exec(s,
+                 "SELECT (SELECT count(*) FROM inbox),"
+                 " (SELECT count(*) FROM inbox WHERE processed_at IS NULL),"
+                 " (SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')),"
+                 " (SELECT count(*) FROM outbox WHERE state = 'sent'),"
+                 " (SELECT count(*) FROM outbox WHERE state = 'failed'),"
+                 " (SELECT count(*) FROM reports),"
+                 " (SELECT update_offset FROM bot_state)",
+                 0, NULL, &r, ei);
+    if (rc)
+        return rc;
+    st->inbox_total = st_getll(r, 0, 0);
+    st->inbox_pending = st_getll(r, 0, 1);
+    st->outbox_pending = st_getll(r, 0, 2);
+    st->outbox_sent = st_getll(r, 0, 3);
+    st->outbox_failed = st_getll(r, 0, 4);
+    st->reports = st_getll(r, 0, 5);
+    st->offset = st_getll(r, 0, 6);
+    PQclear(r);
+    return TL_OK;
+}
+
+int store_purge(struct store *s, long chat_retention_days, long inbox_retention_days,
+                struct store_purged *out, struct tl_errinfo *ei)
+{
+    char b1[32], b2[32];
+    const char *v[2] = {st_ll(b1, chat_retention_days), st_ll(b2, inbox_retention_days)};
+    PGresult *r = NULL;
+    if (out)
+        memset(out, 0, sizeof(*out));
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    /* One statement, one transaction. A chat's raw id also sits in its finished
+     * outbox rows and its draft: they go with the same retention. */
+    rc = st_exec(s,
+                 "WITH i AS (DELETE FROM inbox WHERE $2::bigint > 0 AND processed_at IS NOT NULL"
+                 "   AND processed_at < now() - $2::bigint * interval '1 day' RETURNING 1),"
+                 " c AS (DELETE FROM chats WHERE $1::bigint > 0"
+                 "   AND last_seen < now() - $1::bigint * interval '1 day' RETURNING chat_id),"
+                 " o AS (DELETE FROM outbox WHERE $1::bigint > 0 AND state IN ('sent', 'failed')"
+                 "   AND created_at < now() - $1::bigint * interval '1 day' RETURNING 1),"
+                 " d AS (DELETE FROM drafts WHERE expires_at < now()"
+                 "   OR chat_id IN (SELECT chat_id FROM c) RETURNING 1)"
+                 " SELECT (SELECT count(*) FROM i), (SELECT count(*) FROM c),"
+                 " (SELECT count(*) FROM o), (SELECT count(*) FROM d)",
+                 2, v, &r, ei);
+    if (rc)
+        return rc;
+    if (out) {
+        out->inbox = st_getll(r, 0, 0);
+        out->chats = st_getll(r, 0, 1);
+        out->outbox = st_getll(r, 0, 2);
+        out->drafts = st_getll(r, 0, 3);
+    }
+    log_info("retention purge inbox=%lld chats=%lld outbox=%lld drafts=%lld", st_getll(r, 0, 0),
+             st_getll(r, 0, 1), st_getll(r, 0, 2), st_getll(r, 0, 3));
+    PQclear(r);
+    return TL_OK;
+}

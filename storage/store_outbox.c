@@ -1,0 +1,160 @@
+/* storage/store_outbox.c - the sender's side of the transactional outbox:
+ * claim with a timed lease (at-least-once), then sent, retry or failed. */
+#include "store_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/banned.h"
+
+/* Per chat only the head of line (its oldest pending or sending row) may go, so a
+ * chat's messages leave in order and one at a time, even when an earlier one waits
+ * for a retry. The head is claimed when it is due, or when it is 'sending' but its
+ * claim expired (a sender died). FOR UPDATE SKIP LOCKED lets senders claim side by
+ * side; the state test on the locked row itself (re-checked by PostgreSQL after the
+ * lock) keeps a row another sender just claimed from being claimed twice. */
+static const char claim_sql[] =
+    "WITH heads AS (SELECT DISTINCT ON (chat_id) id FROM outbox"
+    "   WHERE state IN ('pending', 'sending') ORDER BY chat_id, id),"
+    " pick AS (SELECT o.id FROM outbox o JOIN heads h ON h.id = o.id"
+    "   WHERE ((o.state = 'pending' AND o.not_before <= now())"
+    "       OR (o.state = 'sending' AND o.claimed_until < now()))"
+    "     AND NOT EXISTS (SELECT 1 FROM chats c WHERE c.chat_id = o.chat_id"
+    "       AND c.last_sent_at > now() - $2::bigint * interval '1 millisecond')"
+    "   ORDER BY o.id LIMIT $1::bigint FOR UPDATE OF o SKIP LOCKED)"
+    " UPDATE outbox o SET state = 'sending', claimed_until = now() + interval '60 seconds'"
+    " FROM pick WHERE o.id = pick.id"
+    " RETURNING o.id, o.chat_id, o.method, o.params::text, o.attempts";
+
+static int outmsg_cmp(const void *a, const void *b)
+{
+    const struct store_outmsg *x = a, *y = b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+int store_outbox_claim(struct store *s, size_t max, long chat_interval_ms,
+                       struct store_outmsg **out, size_t *n, struct tl_errinfo *ei)
+{
+    char b1[32], b2[32];
+    const char *v[2] = {st_ll(b1, (long long)max), st_ll(b2, chat_interval_ms)};
+    PGresult *r = NULL;
+    struct store_outmsg *m = NULL;
+    size_t k = 0;
+    *out = NULL;
+    *n = 0;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    if (max == 0)
+        return TL_OK;
+    rc = st_exec(s, claim_sql, 2, v, &r, ei);
+    if (rc)
+        return rc;
+    int nr = PQntuples(r);
+    if (nr > 0) {
+        m = calloc((size_t)nr, sizeof(*m));
+        if (!m) {
+            rc = TL_ENOMEM;
+            goto out;
+        }
+        for (k = 0; k < (size_t)nr; k++) {
+            int i = (int)k;
+            m[k].id = st_getll(r, i, 0);
+            m[k].chat_id = st_getll(r, i, 1);
+            m[k].method = tl_strdup(PQgetvalue(r, i, 2));
+            m[k].params_json = tl_strdup(PQgetvalue(r, i, 3));
+            m[k].attempts = (int)st_getll(r, i, 4);
+            if (!m[k].method || !m[k].params_json) {
+                k++;
+                rc = TL_ENOMEM;
+                goto out;
+            }
+        }
+        qsort(m, k, sizeof(*m), outmsg_cmp);
+    }
+    *out = m;
+    *n = k;
+    m = NULL;
+out:
+    /* On ENOMEM the claimed rows stay 'sending' and come back when the claim expires. */
+    store_outmsgs_free(m, k);
+    PQclear(r);
+    return rc;
+}
+
+void store_outmsgs_free(struct store_outmsg *m, size_t n)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(m[i].method);
+        free(m[i].params_json);
+    }
+    free(m);
+}
+
+/* Runs a statement whose first column counts the outbox rows it changed. */
+static int outbox_exec(struct store *s, long long id, const char *sql, int n, const char **v,
+                       struct tl_errinfo *ei)
+{
+    PGresult *r = NULL;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    rc = st_exec(s, sql, n, v, &r, ei);
+    if (rc)
+        return rc;
+    if (st_getll(r, 0, 0) == 0)
+        rc = tl_errf(ei, TL_ENOTFOUND, "no outbox row %lld", id);
+    PQclear(r);
+    return rc;
+}
+
+int store_outbox_sent(struct store *s, long long id, long long tg_message_id, struct tl_errinfo *ei)
+{
+    char b1[32], b2[32];
+    const char *v[2] = {st_ll(b1, id), tg_message_id ? st_ll(b2, tg_message_id) : NULL};
+    return outbox_exec(s, id,
+                       "WITH o AS (UPDATE outbox SET state = 'sent', tg_message_id = $2::bigint,"
+                       "   sent_at = now(), claimed_until = NULL WHERE id = $1::bigint"
+                       "   RETURNING chat_id),"
+                       " c AS (UPDATE chats SET last_sent_at = now() FROM o"
+                       "   WHERE chats.chat_id = o.chat_id)"
+                       " SELECT count(*) FROM o",
+                       2, v, ei);
+}
+
+int store_outbox_retry(struct store *s, long long id, long delay_ms, const char *error,
+                       struct tl_errinfo *ei)
+{
+    char b1[32], b2[32];
+    const char *v[3] = {st_ll(b1, id), st_ll(b2, delay_ms < 0 ? 0 : delay_ms), error};
+    return outbox_exec(s, id,
+                       "WITH o AS (UPDATE outbox SET state = 'pending', claimed_until = NULL,"
+                       "   not_before = now() + $2::bigint * interval '1 millisecond',"
+                       "   attempts = attempts + 1, last_error = $3::text"
+                       "   WHERE id = $1::bigint RETURNING 1)"
+                       " SELECT count(*) FROM o",
+                       3, v, ei);
+}
+
+int store_outbox_failed(struct store *s, long long id, const char *error, int chat_blocked,
+                        struct tl_errinfo *ei)
+{
+    char b1[32];
+    const char *v[3] = {st_ll(b1, id), error, chat_blocked ? "true" : "false"};
+    /* A chat that blocked the bot fails its other pending messages too: each would
+     * only earn another 403. */
+    return outbox_exec(s, id,
+                       "WITH o AS (UPDATE outbox SET state = 'failed', claimed_until = NULL,"
+                       "   attempts = attempts + 1, last_error = $2::text"
+                       "   WHERE id = $1::bigint RETURNING chat_id),"
+                       " c AS (UPDATE chats SET blocked = true FROM o"
+                       "   WHERE $3::boolean AND chats.chat_id = o.chat_id),"
+                       " rest AS (UPDATE outbox SET state = 'failed',"
+                       "   last_error = 'chat blocked the bot' FROM o"
+                       "   WHERE $3::boolean AND outbox.chat_id = o.chat_id"
+                       "   AND outbox.state = 'pending' AND outbox.id <> $1::bigint)"
+                       " SELECT count(*) FROM o",
+                       3, v, ei);
+}

@@ -1,0 +1,20 @@
+# tests/storage.cmake - storage/ against the throwaway PostgreSQL (label db).
+#
+# Until cli/ provides `tipline migrate` in a tree, a small stand-in migrates the
+# template database and the pg fixture is registered here with it.
+add_executable(tl_migrate_tool ${CMAKE_CURRENT_LIST_DIR}/storage_migrate_tool.c)
+target_link_libraries(tl_migrate_tool PRIVATE tl_storage)
+if(NOT TARGET tipline AND NOT TEST pg_start)
+  add_test(NAME pg_start COMMAND ${CMAKE_SOURCE_DIR}/tests/pgtmp.sh start ${TL_PG_STATE}
+           $<TARGET_FILE:tl_migrate_tool>)
+  set_tests_properties(pg_start PROPERTIES FIXTURES_SETUP pg LABELS db)
+  add_test(NAME pg_stop COMMAND ${CMAKE_SOURCE_DIR}/tests/pgtmp.sh stop ${TL_PG_STATE})
+  set_tests_properties(pg_stop PROPERTIES FIXTURES_CLEANUP pg LABELS db)
+endif()
+
+tl_add_test(NAME test_storage SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_storage.c
+            LIBS tl_storage Threads::Threads DB)
+
+# Not a test: prints store_apply throughput (updates/s).
+add_executable(tl_storage_bench ${CMAKE_CURRENT_LIST_DIR}/test_storage_bench.c)
+target_link_libraries(tl_storage_bench PRIVATE tl_storage tl_testsupport Threads::Threads)

@@ -1,0 +1,381 @@
+/* tests/test_intake.c - the whole intake on real parts: the fake Bot API (a real HTTP
+ * server on loopback), the runtime threads or the real `tipline bot` process, and a
+ * throwaway PostgreSQL. Proves the durability contract: nothing lost, nothing doubled,
+ * per-chat order, faults survived, a database outage and kill -9 survived, the token
+ * never logged. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "handlers/hdl.h"
+#include "support/testsupport.h"
+#include "tests/fakebot/fakebot.h"
+
+static const unsigned char SECRET[] = "test-secret-test-secret-test-sec";
+
+/* What a failed assertion (a longjmp out of the test) would leave running: the teardown
+ * stops it, so one failure does not cascade into the next test. */
+static volatile sig_atomic_t g_stop;
+static struct hdl_runtime *g_rt;
+static pid_t g_child;
+
+static int teardown(void **state)
+{
+    g_stop = 1;
+    if (g_rt && hdl_runtime_join(g_rt, NULL) != TL_OK)
+        fprintf(stderr, "teardown: the runtime ended with an error\n");
+    g_rt = NULL;
+    log_set_stream(NULL);
+    if (g_child > 0) {
+        kill(g_child, SIGKILL);
+        waitpid(g_child, NULL, 0);
+        g_child = 0;
+    }
+    return 0;
+}
+
+static void test_cfg(struct cfg *c, const char *conninfo)
+{
+    struct tl_errinfo ei;
+    assert_int_equal(cfg_load(c, NULL, &ei), TL_OK);
+    free(c->database_url);
+    c->database_url = tl_strdup(conninfo);
+    memcpy(c->secret, SECRET, 32);
+    c->secret_len = 32;
+    c->poll_timeout = 1;
+    c->send_chat_interval_ms = 0;
+    c->send_rate = 100000;
+    c->http_timeout_ms = 1500;
+    c->workers = 2;
+}
+
+static long long count(const char *ci, const char *sql)
+{
+    return ts_db_count(ci, sql);
+}
+
+/* Waits until sql counts want (or more); fails the test after timeout_ms. */
+static void wait_count(const char *ci, const char *sql, long long want, long timeout_ms)
+{
+    int64_t end = tl_now_ms() + timeout_ms;
+    long long n = -1;
+    while (tl_now_ms() < end) {
+        n = count(ci, sql);
+        if (n >= want)
+            return;
+        tl_sleep_ms(50, NULL);
+    }
+    fail_msg("timed out: %s = %lld, want %lld", sql, n, want);
+}
+
+/* No report text appears out of its chat's order: per reporter, the sequence number at
+ * the end of the synthetic text grows with the report id. */
+static const char *ORDER_SQL =
+    "SELECT count(*) FROM (SELECT n, lag(n) OVER (PARTITION BY reporter ORDER BY id) prev "
+    "FROM (SELECT id, reporter, substring(text from '[0-9]+$')::int n FROM reports) x) y "
+    "WHERE prev > n";
+
+static void test_intake_burst_in_chat_order(void **state)
+{
+    char *ci = ts_db_create("t_intake_burst");
+    assert_non_null(ci);
+    struct fakebot *fb = NULL;
+    struct fakebot_opts fo = {.quiet = 1};
+    assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
+    assert_int_equal(fakebot_push_synthetic(fb, 600, 40), TL_OK);
+    /* a reply path unused for longer than the retention: the janitor purges it */
+    free(ts_db_scalar(ci, "INSERT INTO chats (chat_id, last_seen) VALUES (77, now() - "
+                          "interval '100 days') RETURNING 1"));
+    struct cfg c;
+    test_cfg(&c, ci);
+    g_stop = 0;
+    struct hdl_runtime_opts o = {
+        .cfg = &c, .api_base = fakebot_base_url(fb), .token = fakebot_token(fb), .stop = &g_stop};
+    struct tl_errinfo ei;
+    assert_int_equal(hdl_runtime_start(&o, &g_rt, &ei), TL_OK);
+    wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 600, 60000);
+    g_stop = 1;
+    int jrc = hdl_runtime_join(g_rt, &ei);
+    g_rt = NULL;
+    assert_int_equal(jrc, TL_OK);
+
+    assert_int_equal(count(ci, "SELECT count(*) FROM inbox"), 600);
+    assert_int_equal(count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NULL"), 0);
+    assert_int_equal(count(ci, "SELECT count(*) FROM reports"), 600);
+    assert_int_equal(count(ci, "SELECT count(DISTINCT text) FROM reports"), 600);
+    assert_int_equal(count(ci, "SELECT count(DISTINCT reporter) FROM reports"), 40);
+    assert_int_equal(count(ci, "SELECT count(*) FROM chats"), 40);
+    assert_int_equal(count(ci, "SELECT count(*) FROM chats WHERE chat_id = 77"), 0);
+    assert_int_equal(count(ci, ORDER_SQL), 0);
+    assert_int_equal(fakebot_count(fb, "sendMessage"), 600);
+    /* the reply quotes a reference that exists, in the chat that reported */
+    char *calls = fakebot_calls_json(fb, "sendMessage");
+    struct json_object *arr = json_tokener_parse(calls), *params, *text, *chat;
+    assert_true(json_object_object_get_ex(json_object_array_get_idx(arr, 0), "params", &params));
+    assert_true(json_object_object_get_ex(params, "text", &text));
+    assert_true(json_object_object_get_ex(params, "chat_id", &chat));
+    const char *t = json_object_get_string(text);
+    const char *ref = strstr(t, "TL-");
+    assert_non_null(ref);
+    char *sql = tl_asprintf("SELECT count(*) FROM reports WHERE public_ref = '%.9s'", ref);
+    assert_int_equal(count(ci, sql), 1);
+    free(sql);
+    long long chat_id = json_object_get_int64(chat);
+    assert_true(chat_id > 1000000 && chat_id <= 1000040);
+    json_object_put(arr);
+    free(calls);
+    /* the offset acknowledged everything */
+    assert_int_equal(count(ci, "SELECT max(update_id) FROM inbox") + 1,
+                     count(ci, "SELECT update_offset FROM bot_state"));
+    cfg_release(&c);
+    fakebot_stop(fb);
+    ts_db_drop("t_intake_burst");
+    free(ci);
+}
+
+static void test_intake_faults_nothing_lost(void **state)
+{
+    char *ci = ts_db_create("t_intake_faults");
+    struct fakebot *fb = NULL;
+    struct fakebot_opts fo = {.quiet = 1};
+    assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
+    fakebot_inject(fb, "getUpdates", FB_429, 1, 1);
+    fakebot_inject(fb, "getUpdates", FB_500, 2, 0);
+    fakebot_inject(fb, "getUpdates", FB_BAD_JSON, 1, 0);
+    fakebot_inject(fb, "getUpdates", FB_DROP, 1, 0);
+    fakebot_inject(fb, "getUpdates", FB_SLOW, 1, 4000); /* past the client's timeout */
+    fakebot_inject(fb, "sendMessage", FB_429, 1, 1);
+    fakebot_inject(fb, "sendMessage", FB_500, 1, 0);
+    fakebot_inject(fb, "sendMessage", FB_BAD_JSON, 1, 0);
+    assert_int_equal(fakebot_push_synthetic(fb, 120, 12), TL_OK);
+
+    /* the log goes to a file that stays behind when the test fails, for a post-mortem */
+    char *logpath = ts_build_path("test_intake_faults.log");
+    FILE *logf = fopen(logpath, "w");
+    assert_non_null(logf);
+    log_set_stream(logf);
+    struct cfg c;
+    test_cfg(&c, ci);
+    g_stop = 0;
+    struct hdl_runtime_opts o = {
+        .cfg = &c, .api_base = fakebot_base_url(fb), .token = fakebot_token(fb), .stop = &g_stop};
+    struct tl_errinfo ei;
+    assert_int_equal(hdl_runtime_start(&o, &g_rt, &ei), TL_OK);
+    wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 120, 90000);
+    g_stop = 1;
+    int jrc = hdl_runtime_join(g_rt, &ei);
+    g_rt = NULL;
+    assert_int_equal(jrc, TL_OK);
+    log_set_stream(NULL);
+    fclose(logf);
+    char *logbuf = ts_read_file(logpath, NULL);
+    free(logpath);
+
+    assert_int_equal(count(ci, "SELECT count(*) FROM inbox"), 120);
+    assert_int_equal(count(ci, "SELECT count(*) FROM reports"), 120);
+    assert_int_equal(count(ci, "SELECT count(*) FROM outbox"), 120);
+    assert_int_equal(count(ci, ORDER_SQL), 0);
+    /* the backoff is visible in the log, and the token never is */
+    assert_non_null(strstr(logbuf, "getUpdates"));
+    assert_non_null(strstr(logbuf, "retry"));
+    assert_null(strstr(logbuf, fakebot_token(fb)));
+    assert_null(strstr(logbuf, strchr(fakebot_token(fb), ':') + 1));
+    free(logbuf);
+    cfg_release(&c);
+    fakebot_stop(fb);
+    ts_db_drop("t_intake_faults");
+    free(ci);
+}
+
+static char *pg_state2(void)
+{
+    return ts_build_path("pgtmp-outage.conninfo");
+}
+
+static void pgtmp(const char *verb, const char *state)
+{
+    const char *src = getenv("TL_SOURCE_DIR"), *bin = getenv("TL_TIPLINE_BIN");
+    char *cmd =
+        tl_asprintf("%s/tests/pgtmp.sh %s %s %s >/dev/null", src, verb, state, bin ? bin : "");
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+}
+
+/* PostgreSQL stops for a few seconds during intake: the bot retries, the offset does
+ * not move, and everything arrives once the database is back. Own cluster: the outage
+ * must not hit the other tests. */
+static void test_intake_database_outage(void **state)
+{
+    char *st = pg_state2();
+    pgtmp("start", st);
+    char *admin = ts_read_file(st, NULL);
+    admin[strcspn(admin, "\n")] = 0;
+    *strstr(admin, "dbname=") = 0;
+    char *ci = tl_asprintf("%sdbname=tipline_template", admin);
+
+    struct fakebot *fb = NULL;
+    struct fakebot_opts fo = {.quiet = 1};
+    assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
+    assert_int_equal(fakebot_push_synthetic(fb, 50, 5), TL_OK);
+    struct cfg c;
+    test_cfg(&c, ci);
+    g_stop = 0;
+    struct hdl_runtime_opts o = {
+        .cfg = &c, .api_base = fakebot_base_url(fb), .token = fakebot_token(fb), .stop = &g_stop};
+    struct tl_errinfo ei;
+    assert_int_equal(hdl_runtime_start(&o, &g_rt, &ei), TL_OK);
+    wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 50, 30000);
+    tl_sleep_ms(1500, NULL); /* let the poller acknowledge the first batch */
+    long long acked = fakebot_acked_offset(fb);
+
+    pgtmp("pause", st);
+    assert_int_equal(fakebot_push_synthetic(fb, 50, 5), TL_OK);
+    tl_sleep_ms(4000, NULL);
+    /* nothing stored, so nothing acknowledged: Telegram still holds the new updates */
+    assert_true(fakebot_acked_offset(fb) == acked);
+    assert_true(fakebot_pending(fb) == 50);
+    pgtmp("resume", st);
+
+    wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 100, 60000);
+    wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 100, 60000);
+    g_stop = 1;
+    int jrc = hdl_runtime_join(g_rt, &ei);
+    g_rt = NULL;
+    assert_int_equal(jrc, TL_OK);
+    char *diag = ts_db_scalar(ci, "SELECT format('inbox=%s processed=%s reports=%s outbox=%s "
+                                  "sent=%s', (SELECT count(*) FROM inbox), (SELECT count(*) FROM "
+                                  "inbox WHERE processed_at IS NOT NULL), (SELECT count(*) FROM "
+                                  "reports), (SELECT count(*) FROM outbox), (SELECT count(*) "
+                                  "FROM outbox WHERE state = 'sent'))");
+    fprintf(stderr, "after the outage: %s\n", diag);
+    free(diag);
+    assert_int_equal(count(ci, "SELECT count(*) FROM reports"), 100);
+    /* the two batches carry the same 50 texts: each exactly twice, none lost or doubled */
+    assert_int_equal(count(ci, "SELECT count(*) FROM (SELECT text FROM reports GROUP BY text "
+                               "HAVING count(*) <> 2) x"),
+                     0);
+    assert_true(fakebot_pending(fb) == 0);
+    cfg_release(&c);
+    fakebot_stop(fb);
+    pgtmp("stop", st);
+    free(ci);
+    free(admin);
+    free(st);
+}
+
+static pid_t spawn_bot(const char *ci, struct fakebot *fb, const char *keyfile, const char *logfile)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        FILE *f = freopen(logfile, "a", stderr);
+        (void)f;
+        setenv("TIPLINE_DATABASE_URL", ci, 1);
+        setenv("TELEGRAM_API_BASE", fakebot_base_url(fb), 1);
+        setenv("TELEGRAM_BOT_TOKEN", fakebot_token(fb), 1);
+        setenv("TIPLINE_SECRET_FILE", keyfile, 1);
+        setenv("TIPLINE_POLL_TIMEOUT", "1", 1);
+        setenv("TIPLINE_SEND_CHAT_INTERVAL_MS", "0", 1);
+        setenv("TIPLINE_SEND_RATE", "100000", 1);
+        setenv("TIPLINE_WORKERS", "2", 1);
+        execl(getenv("TL_TIPLINE_BIN"), "tipline", "bot", (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* kill -9 in the middle of a burst of 2,000 updates, restart: every update became exactly
+ * one processed inbox row and one report; the offset resumes. Then SIGTERM exits 0. */
+static void test_intake_kill9_exactly_once(void **state)
+{
+    char *ci = ts_db_create("t_intake_kill9");
+    struct fakebot *fb = NULL;
+    struct fakebot_opts fo = {.quiet = 1};
+    assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
+    assert_int_equal(fakebot_push_synthetic(fb, 2000, 200), TL_OK);
+    char key[] = "/tmp/tipline-key-XXXXXX", logfile[] = "/tmp/tipline-log-XXXXXX";
+    close(mkstemp(key));
+    close(mkstemp(logfile));
+    FILE *kf = fopen(key, "w");
+    fputs("kill9-test-secret-kill9-test-secret", kf);
+    fclose(kf);
+
+    pid_t pid = g_child = spawn_bot(ci, fb, key, logfile);
+    wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 150, 60000);
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    g_child = 0;
+    assert_true(WIFSIGNALED(status));
+    long long done_at_kill = count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL");
+    assert_true(done_at_kill < 2000); /* it really died mid-burst */
+
+    pid = g_child = spawn_bot(ci, fb, key, logfile);
+    wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 2000, 120000);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    g_child = 0;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+
+    assert_int_equal(count(ci, "SELECT count(*) FROM inbox"), 2000);
+    assert_int_equal(count(ci, "SELECT count(*) FROM reports"), 2000);
+    assert_int_equal(count(ci, "SELECT count(DISTINCT text) FROM reports"), 2000);
+    assert_int_equal(count(ci, "SELECT count(*) FROM outbox"), 2000);
+    assert_int_equal(count(ci, ORDER_SQL), 0);
+    assert_int_equal(count(ci, "SELECT update_offset FROM bot_state"), 2001);
+    assert_true(fakebot_pending(fb) == 0);
+
+    /* the token never reached the bot's log */
+    char *log = ts_read_file(logfile, NULL);
+    assert_non_null(strstr(log, "level=info"));
+    assert_null(strstr(log, fakebot_token(fb)));
+    free(log);
+
+    /* two analysts calling `triage next` at once never get the same report */
+    const char *bin = getenv("TL_TIPLINE_BIN");
+    char *cmd = tl_asprintf("export TIPLINE_DATABASE_URL='%s'; for i in $(seq 15); do "
+                            "%s triage next --as a | head -2 | tail -1 & "
+                            "%s triage next --as b | head -2 | tail -1 & wait; done",
+                            ci, bin, bin);
+    FILE *p = popen(cmd, "r");
+    char line[256], refs[30][32];
+    size_t n = 0;
+    while (n < 30 && fgets(line, sizeof(line), p))
+        if (sscanf(line, "ref %31s", refs[n]) == 1)
+            n++;
+    assert_int_equal(pclose(p), 0);
+    assert_int_equal(n, 30);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            assert_string_not_equal(refs[i], refs[j]);
+    assert_int_equal(count(ci, "SELECT count(*) FROM reports WHERE claimed_by IS NOT NULL"), 30);
+    free(cmd);
+    unlink(key);
+    unlink(logfile);
+    fakebot_stop(fb);
+    ts_db_drop("t_intake_kill9");
+    free(ci);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_intake_burst_in_chat_order, teardown),
+        cmocka_unit_test_teardown(test_intake_faults_nothing_lost, teardown),
+        cmocka_unit_test_teardown(test_intake_database_outage, teardown),
+        cmocka_unit_test_teardown(test_intake_kill9_exactly_once, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
