@@ -59,6 +59,8 @@ struct geo_result {
     double bearing_deg; /* 0 = north, clockwise, [0, 360) */
     int ambiguous;      /* some candidates share an alt_group: ask which one */
 };
+/* Ownership: cand and rej are one allocation of the library's; free them only with
+ * geo_result_release(). Copy a struct geo_point out to keep it. */
 
 /* Area of interest + gazetteer. Immutable once built. */
 struct geo_ctx;

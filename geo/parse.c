@@ -1867,8 +1867,7 @@ void geo_result_release(struct geo_result *res)
 {
     if (!res)
         return;
-    free(res->cand);
-    free(res->rej);
+    free(res->cand); /* rej lies in the same block */
     memset(res, 0, sizeof *res);
 }
 
@@ -1910,13 +1909,13 @@ int geo_parse_text(const struct geo_ctx *ctx, const char *text, size_t len, stru
         }
         ps->c[j] = tmp;
     }
-    out->cand = malloc(ps->nc * sizeof *out->cand);
-    out->rej = malloc(ps->nc * sizeof *out->rej);
-    if (!out->cand || !out->rej) {
+    /* one block: accepted points first, rejected ones from its middle */
+    out->cand = malloc(2 * ps->nc * sizeof *out->cand);
+    if (!out->cand) {
         rc = TL_ENOMEM;
-        geo_result_release(out);
         goto done;
     }
+    out->rej = out->cand + ps->nc;
     for (size_t i = 0; i < ps->nc; i++) {
         struct geo_point *p = &ps->c[i].p;
         if (geo_check(ctx, p->lat, p->lon, &p->reject) != TL_OK) {
@@ -1930,7 +1929,10 @@ int geo_parse_text(const struct geo_ctx *ctx, const char *text, size_t len, stru
             if (strcmp(q->kind, "place") == 0 || strcmp(p->kind, "place") == 0)
                 continue;
             double lim = q->accuracy_m < p->accuracy_m ? q->accuracy_m : p->accuracy_m;
-            if (geo_haversine_m(q->lat, q->lon, p->lat, p->lon) <= (lim > 1.0 ? lim : 1.0)) {
+            lim = lim > 1.0 ? lim : 1.0;
+            if (fabs(q->lat - p->lat) * 111000.0 > lim)
+                continue; /* a degree of latitude is at least 110.5 km */
+            if (geo_haversine_m(q->lat, q->lon, p->lat, p->lon) <= lim) {
                 dup = 1;
                 if (p->accuracy_m < q->accuracy_m)
                     out->cand[k].accuracy_m = p->accuracy_m;
