@@ -8,6 +8,7 @@
  * allocation happens until the result is built, so the common message costs a few
  * microseconds. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1940,6 +1941,36 @@ int geo_parse_text(const struct geo_ctx *ctx, const char *text, size_t len, stru
         }
         if (!dup)
             out->cand[out->n++] = *p;
+    }
+    /* a shared name settled by numbers in the same message: "біля Лиману, 48.98 37.80"
+     * keeps the Lyman those numbers fall in */
+    for (int again = 1; again;) {
+        again = 0;
+        for (size_t i = 0; i < out->n && !again; i++) {
+            unsigned grp = out->cand[i].alt_group;
+            size_t hit = SIZE_MAX;
+            for (size_t k = i; grp && k < out->n && hit == SIZE_MAX; k++) {
+                const struct geo_point *q = &out->cand[k];
+                for (size_t j = 0; q->alt_group == grp && j < out->n && hit == SIZE_MAX; j++)
+                    if (strcmp(out->cand[j].kind, "place") != 0 &&
+                        geo_haversine_m(q->lat, q->lon, out->cand[j].lat, out->cand[j].lon) <=
+                            q->accuracy_m + out->cand[j].accuracy_m)
+                        hit = k;
+            }
+            if (hit == SIZE_MAX)
+                continue;
+            size_t m = 0;
+            for (size_t k = 0; k < out->n; k++) {
+                if (out->cand[k].alt_group == grp && k != hit)
+                    continue;
+                out->cand[m] = out->cand[k];
+                if (k == hit)
+                    out->cand[m].alt_group = 0;
+                m++;
+            }
+            out->n = m;
+            again = 1;
+        }
     }
     for (size_t i = 0; i < out->n; i++)
         if (out->cand[i].alt_group)

@@ -338,6 +338,8 @@ static const struct tcase cases[] = {
     {"біля Василівки", 3, 47.43694, 35.27417, 1, "place", "Vasylivka", F_AMBIG, NB, NULL},
     {"near Lyman", 3, 48.98616, 37.80307, 1, "place", "Lyman", F_AMBIG, NB, NULL},
     {"в Лимані", 3, 48.98616, 37.80307, 1, "place", "Lyman", F_AMBIG, NB, NULL},
+    {"біля Лиману, 49.5977 36.4703", 2, 49.5977, 36.4703, 1, "decimal", NULL, F_POSSIBLE, NB, NULL},
+    {"біля Василівки https://maps.google.com/?q=45.6433,28.8330", 2, 45.6433, 28.8330, 1, "link", NULL, 0, NB, NULL},
     {"біля ізюму", 1, 49.20875, 37.24849, 1, "place", "Izyum", 0, NB, NULL},
     {"в харкові", 1, 49.98081, 36.25272, 1, "place", "Kharkiv", 0, NB, NULL},
     {"вибухи харків", 0, 0, 0, 0, NULL, NULL, 0, NB, NULL},
@@ -478,6 +480,15 @@ static void test_geo_place_ambiguous(void **state)
     assert_true(r.cand[0].accuracy_m == 15000.0);
     assert_int_equal(r.cand[0].off, strlen("в "));
     assert_int_equal(r.cand[0].len, strlen("Харкові"));
+    geo_result_release(&r);
+    /* numbers in the same message pick which of the shared name was meant */
+    t = "біля Лиману, 49.5977 36.4703";
+    assert_int_equal(geo_parse_text(g_ctx, t, strlen(t), &r, NULL), TL_OK);
+    assert_int_equal(r.n, 2);
+    assert_false(r.ambiguous);
+    assert_string_equal(r.cand[1].name, "Lyman");
+    assert_string_equal(r.cand[1].oblast, "Kharkiv Oblast");
+    assert_int_equal(r.cand[1].alt_group, 0);
     geo_result_release(&r);
 }
 
