@@ -800,10 +800,9 @@ static size_t try_utm(struct ps *ps, size_t i)
     struct cand *c = add_cand(ps, "utm", 0, i, j - i);
     if (!c)
         return j;
-    int f = fe < fn ? fe : fn;
     c->p.lat = lat;
     c->p.lon = lon;
-    c->p.accuracy_m = pow(10.0, -f) > 1.0 ? 1.0 : 1.0;
+    c->p.accuracy_m = 1.0; /* eastings and northings are written to the metre */
     return j;
 }
 
@@ -950,7 +949,7 @@ static int has_sub(const struct txt *u, const char *needle)
 
 /* A pin given as a parameter value: "lat,lon", "loc:lat,lon", or DMS text. */
 static int param_pin(struct ps *ps, const struct txt *u, const char *name, int lonfirst, size_t off,
-                     size_t len, double *plat)
+                     size_t len)
 {
     long v = find_param(u, name);
     if (v < 0)
@@ -964,8 +963,6 @@ static int param_pin(struct ps *ps, const struct txt *u, const char *name, int l
             add_pair(ps, b, a, AX_LAT, 10.0, "link", 0, off, len);
         else
             add_pair(ps, a, b, AX_LAT, 10.0, "link", 0, off, len);
-        if (plat)
-            *plat = lonfirst ? b : a;
         return 1;
     }
     if (lonfirst)
@@ -1013,8 +1010,7 @@ static void parse_geo_uri(struct ps *ps, const struct txt *u, size_t off, size_t
 
 static void parse_link(struct ps *ps, const struct txt *u, size_t off, size_t len)
 {
-    double a, b, lat = 50.0;
-    int fd;
+    double a, b;
     /* the host: after "//" (if any), up to the first '/', '?' or '#' */
     size_t h0 = 0, h1;
     for (size_t i = 0; i + 1 < u->n && i < 12; i++)
@@ -1030,8 +1026,8 @@ static void parse_link(struct ps *ps, const struct txt *u, size_t off, size_t le
     int apple = has_sub(&host, "apple.com");
     int yandex = has_sub(&host, "yandex.");
     if (yandex) {
-        if (param_pin(ps, u, "pt=", 1, off, len, NULL) ||
-            param_pin(ps, u, "whatshere[point]=", 1, off, len, NULL))
+        if (param_pin(ps, u, "pt=", 1, off, len) ||
+            param_pin(ps, u, "whatshere[point]=", 1, off, len))
             return;
         long ll = find_param(u, "ll=");
         if (ll >= 0 && read_two(u, (size_t)ll, ',', &a, &b, NULL)) {
@@ -1077,11 +1073,9 @@ static void parse_link(struct ps *ps, const struct txt *u, size_t off, size_t le
             }
         }
     }
-    if (param_pin(ps, u, "q=", 0, off, len, &lat) ||
-        param_pin(ps, u, "query=", 0, off, len, &lat) ||
-        param_pin(ps, u, "daddr=", 0, off, len, &lat) ||
-        param_pin(ps, u, "destination=", 0, off, len, &lat) ||
-        param_pin(ps, u, "coordinate=", 0, off, len, &lat))
+    if (param_pin(ps, u, "q=", 0, off, len) || param_pin(ps, u, "query=", 0, off, len) ||
+        param_pin(ps, u, "daddr=", 0, off, len) || param_pin(ps, u, "destination=", 0, off, len) ||
+        param_pin(ps, u, "coordinate=", 0, off, len))
         return;
     if (google) {
         long pl = find_param(u, "place/");
@@ -1115,7 +1109,7 @@ static void parse_link(struct ps *ps, const struct txt *u, size_t off, size_t le
     for (size_t i = 0; i < u->n; i++) {
         if (u->s[i] != '@')
             continue;
-        size_t e = read_two(u, i + 1, ',', &a, &b, &fd);
+        size_t e = read_two(u, i + 1, ',', &a, &b, NULL);
         if (!e)
             continue;
         double acc = zoom_accuracy(a, 15);
@@ -1681,13 +1675,11 @@ static void scan_words(struct ps *ps)
                     memchr(w->low, '-', w->lowlen) == NULL) {
                     /* "північний схід", "north east": two words */
                     struct word nx;
-                    size_t e2 = cached_word(&wc, t, e, &nx);
+                    (void)cached_word(&wc, t, e, &nx);
                     if (nx.off < t->n && nx.off <= e + 2 && nx.len > 0) {
                         double d2 = dir_word(nx.low, nx.lowlen);
-                        if (d2 >= 0 && ((d == 0 || d == 180) && (d2 == 90 || d2 == 270))) {
+                        if (d2 >= 0 && ((d == 0 || d == 180) && (d2 == 90 || d2 == 270)))
                             d = combine(d, d2);
-                            (void)e2;
-                        }
                     }
                 }
                 int cue = d >= 0 && ((p1 && is_move_cue(p1->low, p1->lowlen)) ||
