@@ -285,48 +285,52 @@ static size_t fold(const char *lat, size_t n, char *out, size_t cap)
 {
     size_t k = 0;
     for (size_t i = 0; i < n && k + 2 < cap;) {
-        char c = lat[i];
-        char c1 = i + 1 < n ? lat[i + 1] : 0, c2 = i + 2 < n ? lat[i + 2] : 0;
-        char c3 = i + 3 < n ? lat[i + 3] : 0;
-        char o = 0;
-        if (c == 's' && c1 == 'h' && c2 == 'c' && c3 == 'h') {
+        char c = lat[i], c1 = i + 1 < n ? lat[i + 1] : 0, o;
+        size_t adv = 1;
+        switch (c) {
+        case 's': /* shch, sch, sh -> s */
+            if (c1 == 'h')
+                adv = (i + 3 < n && lat[i + 2] == 'c' && lat[i + 3] == 'h') ? 4 : 2;
+            else if (c1 == 'c' && i + 2 < n && lat[i + 2] == 'h')
+                adv = 3;
             o = 's';
-            i += 4;
-        } else if (c == 's' && c1 == 'c' && c2 == 'h') {
+            break;
+        case 'k': /* kh -> h */
+            adv = c1 == 'h' ? 2 : 1;
+            o = c1 == 'h' ? 'h' : 'k';
+            break;
+        case 'c': /* ch -> c */
+        case 'z': /* zh -> z */
+            adv = c1 == 'h' ? 2 : 1;
+            o = c;
+            break;
+        case 't': /* ts, tz -> c */
+            adv = (c1 == 's' || c1 == 'z') ? 2 : 1;
+            o = adv == 2 ? 'c' : 't';
+            break;
+        case 'g':
+            o = 'h';
+            break;
+        case 'y':
+        case 'j':
+            o = 'i';
+            break;
+        case 'w':
+            o = 'v';
+            break;
+        case 'q':
+            o = 'k';
+            break;
+        case 'x':
+            if (k == 0 || out[k - 1] != 'k')
+                out[k++] = 'k';
             o = 's';
-            i += 3;
-        } else if ((c1 == 'h' && (c == 'k' || c == 'c' || c == 's' || c == 'z')) ||
-                   (c == 't' && (c1 == 's' || c1 == 'z'))) {
-            o = c == 'k' ? 'h' : c == 't' ? 'c' : c;
-            i += 2;
-        } else {
-            i++;
-            switch (c) {
-            case 'g':
-                o = 'h';
-                break;
-            case 'y':
-            case 'j':
-                o = 'i';
-                break;
-            case 'w':
-                o = 'v';
-                break;
-            case 'q':
-                o = 'k';
-                break;
-            case 'x':
-                if (k == 0 || out[k - 1] != 'k')
-                    out[k++] = 'k';
-                o = 's';
-                break;
-            default:
-                o = (c >= 'a' && c <= 'z') ? c : 0;
-            }
+            break;
+        default:
+            o = (c >= 'a' && c <= 'z') ? c : 0;
         }
-        if (!o)
-            continue;
-        if (k > 0 && out[k - 1] == o)
+        i += adv;
+        if (!o || (k > 0 && out[k - 1] == o))
             continue;
         out[k++] = o;
     }
@@ -596,18 +600,6 @@ static double town_accuracy(unsigned long pop)
     return 2000.0;
 }
 
-/* Case endings tried off a Cyrillic word, longest first (Ukrainian and Russian
- * locative, genitive, dative and instrumental of place names). */
-static const char *const endings[] = {
-    "ові", "еві", "ому", "ого", "ами", "ями", "ою", "ею", "єю", "ом", "ем", "ах", "ях", "ої",
-    "ій",  "ой",  "ей",  "у",   "ю",   "і",   "ї",  "а",  "я",  "е",  "и",  "ы",  "є",
-};
-
-/* strlen of each ending, in bytes (two per Cyrillic letter) */
-static const unsigned char ending_len[] = {6, 6, 6, 6, 6, 6, 4, 4, 4, 4, 4, 4, 4, 4,
-                                           4, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2};
-_Static_assert(sizeof ending_len == sizeof endings / sizeof *endings, "one length per ending");
-
 struct best {
     int d;
     size_t n;
@@ -662,15 +654,6 @@ static void probe(const struct geo_gaz *g, const char *key, size_t kl, int maxd,
     }
 }
 
-/* Locative forms whose stem consonant alternates: Авдіївці <- Авдіївка,
- * Каховці <- Каховка. Tried as "replace the ending". */
-static const char *const alternations[][2] = {
-    {"ці", "ка"},  {"зі", "га"}, {"сі", "ха"}, /* Авдіївці, Каховці */
-    {"озі", "іг"},                             /* Кривому Розі <- Кривий Ріг */
-    {"ого", "е"},  {"ому", "е"},               /* Сватового <- Сватове */
-    {"ої", "а"},   {"ій", "а"}, /* Новій Каховці, Нової <- Нова */
-};
-
 /* The Russian system yields another key than the Ukrainian one only for a word with
  * е at its start (or at the start of its second part): "Енакиево" -> ye/ie vs e. */
 static int needs_ru(const char *w, size_t wl)
@@ -692,6 +675,37 @@ struct variants {
     size_t n;
 };
 
+/* Every ending tried, with what replaces it ("" to strip it), keyed by its last
+ * letter so that a word meets only the few that can fit. Alternations first: they
+ * undo a consonant change that stripping alone would leave. */
+struct ending {
+    uint32_t last;     /* the ending's last letter */
+    const char *end;   /* UTF-8 */
+    unsigned char len; /* bytes */
+    const char *repl;
+    int alternation; /* may leave a one-letter stem ("Розі" -> "Ріг") */
+};
+
+#define E(l, e, r, a)                                                                              \
+    {                                                                                              \
+        l, e, sizeof(e) - 1, r, a                                                                  \
+    }
+static const struct ending ending_tab[] = {
+    E(0x456, "ці", "ка", 1),  E(0x456, "зі", "га", 1), E(0x456, "сі", "ха", 1),
+    E(0x456, "озі", "іг", 1), E(0x43E, "ого", "е", 1), E(0x443, "ому", "е", 1),
+    E(0x457, "ої", "а", 1),   E(0x439, "ій", "а", 1),  E(0x456, "ові", "", 0),
+    E(0x456, "еві", "", 0),   E(0x443, "ому", "", 0),  E(0x43E, "ого", "", 0),
+    E(0x438, "ами", "", 0),   E(0x438, "ями", "", 0),  E(0x44E, "ою", "", 0),
+    E(0x44E, "ею", "", 0),    E(0x44E, "єю", "", 0),   E(0x43C, "ом", "", 0),
+    E(0x43C, "ем", "", 0),    E(0x445, "ах", "", 0),   E(0x445, "ях", "", 0),
+    E(0x457, "ої", "", 0),    E(0x439, "ій", "", 0),   E(0x439, "ой", "", 0),
+    E(0x439, "ей", "", 0),    E(0x443, "у", "", 0),    E(0x44E, "ю", "", 0),
+    E(0x456, "і", "", 0),     E(0x457, "ї", "", 0),    E(0x430, "а", "", 0),
+    E(0x44F, "я", "", 0),     E(0x435, "е", "", 0),    E(0x438, "и", "", 0),
+    E(0x44B, "ы", "", 0),     E(0x454, "є", "", 0),
+};
+#undef E
+
 /* The forms of a Cyrillic word: itself, with the alternating endings replaced, and
  * without each case ending that fits (a Latin word: itself). */
 static void word_variants(const char *w, size_t wl, size_t min_stem, struct variants *v)
@@ -699,23 +713,17 @@ static void word_variants(const char *w, size_t wl, size_t min_stem, struct vari
     v->n = 1;
     v->keep[0] = wl;
     v->repl[0] = "";
-    if (wl < 2 || !geo_is_cyr(geo_u8((const unsigned char *)w, wl, 0, &(size_t){0})))
+    const unsigned char *s = (const unsigned char *)w;
+    if (wl < 4 || (s[0] != 0xD0 && s[0] != 0xD1) || (s[wl - 2] != 0xD0 && s[wl - 2] != 0xD1))
         return;
-    for (size_t k = 0; k < sizeof alternations / sizeof *alternations && v->n < NVAR; k++) {
-        const char *from = alternations[k][0];
-        size_t fl = strlen(from);
-        if (wl >= fl + 2 && w[wl - 1] == from[fl - 1] && memcmp(w + wl - fl, from, fl) == 0) {
-            v->keep[v->n] = wl - fl;
-            v->repl[v->n++] = alternations[k][1];
-        }
-    }
-    for (size_t k = 0; k < sizeof endings / sizeof *endings && v->n < NVAR; k++) {
-        size_t el = ending_len[k];
-        if (wl >= el + min_stem && w[wl - 1] == endings[k][el - 1] &&
-            memcmp(w + wl - el, endings[k], el) == 0) {
-            v->keep[v->n] = wl - el;
-            v->repl[v->n++] = "";
-        }
+    uint32_t last = geo_lower(((uint32_t)(s[wl - 2] & 0x1F) << 6) | (s[wl - 1] & 0x3F));
+    for (size_t k = 0; k < sizeof ending_tab / sizeof *ending_tab && v->n < NVAR; k++) {
+        const struct ending *e = &ending_tab[k];
+        if (e->last != last || wl < e->len + (e->alternation ? 2 : min_stem) ||
+            memcmp(w + wl - e->len, e->end, e->len) != 0)
+            continue;
+        v->keep[v->n] = wl - e->len;
+        v->repl[v->n++] = e->repl;
     }
 }
 
@@ -773,16 +781,16 @@ size_t geo_gaz_lookup(const struct geo_gaz *g, const char *w, size_t wlen, int m
     if (!sp) {
         /* one word: transliterate it once per system; each form's Latin is a prefix of
          * it plus the Latin of its replaced ending */
-        char lat[2][128];
+        char lat[2][128], key0[2][KEY_MAX];
         unsigned char map[2][100];
-        size_t ll[2];
+        size_t ll[2], kl0[2];
         int pass = 0;
         for (int ukr = 1; ukr >= !ru; ukr--) {
             ll[ukr] = to_latin_map(w, wl, ukr, lat[ukr], sizeof lat[ukr], map[ukr]);
             /* the filter: the stem keeps the word's first one, two or three consonants */
-            size_t kl0 = fold(lat[ukr], ll[ukr], key, sizeof key);
+            kl0[ukr] = fold(lat[ukr], ll[ukr], key0[ukr], sizeof key0[ukr]);
             for (int m = 1; m <= 3 && !pass; m++)
-                pass = pre_test(g, pre_index(key, kl0, m));
+                pass = pre_test(g, pre_index(key0[ukr], kl0[ukr], m));
         }
         if (!pass)
             return 0;
@@ -792,6 +800,11 @@ size_t geo_gaz_lookup(const struct geo_gaz *g, const char *w, size_t wlen, int m
             v.n = 1; /* only as it is written */
         for (size_t i = 0; i < v.n && b.d > 0; i++) {
             for (int ukr = 1; ukr >= !ru; ukr--) {
+                if (i == 0) { /* the word as written: its key is the filter's */
+                    if (kl0[ukr] >= min_stem / 2)
+                        probe(g, key0[ukr], kl0[ukr], maxd, lower, &b);
+                    continue;
+                }
                 char form[160];
                 size_t fl = map[ukr][v.keep[i]];
                 memcpy(form, lat[ukr], fl);

@@ -37,19 +37,24 @@ struct geo_point {
     const char *reject; /* NULL when accepted, else a GEO_REASON_* code (static) */
     char kind[16];      /* text only: "decimal","dms","mgrs","utm","olc","link","geo_uri","place" */
     char name[64];      /* kind "place": the gazetteer's name (Latin); else "" */
-    char oblast[64];    /* kind "place": oblast (UA) or "" ; */
+    char oblast[64];    /* kind "place": oblast name (Ukraine only), else "" */
     char country[3];    /* kind "place": ISO 3166 alpha-2; else "" */
     int swapped;        /* 1: read as "lon lat" because only that order fits the area */
     int swapped_possible; /* 1: no hemisphere or cue fixed the order and both orders are
                              valid coordinates; with an area, swapped says which won */
     unsigned alt_group;   /* nonzero: one of several readings of the same words (a name
-                             shared by several settlements); ask the reporter which */
+                             shared by several settlements, most populous first); ask
+                             the reporter which. Coordinates in the same message that
+                             fall in one of them settle it (alt_group 0, the rest go) */
     size_t off, len;      /* byte span in the text where it was found */
 };
 
-/* What one text held. cand: accepted candidates, best first. rej: candidates that
- * were recognised but failed geo_check(), each with its reject reason, so the bot can
- * ask ("the point you sent is outside Ukraine - is it correct?"). */
+/* What one text held. cand: accepted candidates, best first (exact coordinates, grid
+ * references, codes and map pins; then map viewports and order-swapped pairs; then
+ * settlements; each group in the order of the text). rej: candidates that were
+ * recognised but failed geo_check(), each with its reject reason, so the bot can ask
+ * ("the point you sent is outside Ukraine - is it correct?"). Settlements outside the
+ * area are dropped, not rejected. */
 struct geo_result {
     struct geo_point *cand;
     size_t n;
@@ -59,6 +64,8 @@ struct geo_result {
     double bearing_deg; /* 0 = north, clockwise, [0, 360) */
     int ambiguous;      /* some candidates share an alt_group: ask which one */
 };
+/* Ownership: cand and rej are one allocation of the library's; free them only with
+ * geo_result_release(). Copy a struct geo_point out to keep it. */
 
 /* Area of interest + gazetteer. Immutable once built. */
 struct geo_ctx;

@@ -8,6 +8,7 @@
  * allocation happens until the result is built, so the common message costs a few
  * microseconds. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -799,10 +800,9 @@ static size_t try_utm(struct ps *ps, size_t i)
     struct cand *c = add_cand(ps, "utm", 0, i, j - i);
     if (!c)
         return j;
-    int f = fe < fn ? fe : fn;
     c->p.lat = lat;
     c->p.lon = lon;
-    c->p.accuracy_m = pow(10.0, -f) > 1.0 ? 1.0 : 1.0;
+    c->p.accuracy_m = 1.0; /* eastings and northings are written to the metre */
     return j;
 }
 
@@ -949,7 +949,7 @@ static int has_sub(const struct txt *u, const char *needle)
 
 /* A pin given as a parameter value: "lat,lon", "loc:lat,lon", or DMS text. */
 static int param_pin(struct ps *ps, const struct txt *u, const char *name, int lonfirst, size_t off,
-                     size_t len, double *plat)
+                     size_t len)
 {
     long v = find_param(u, name);
     if (v < 0)
@@ -963,8 +963,6 @@ static int param_pin(struct ps *ps, const struct txt *u, const char *name, int l
             add_pair(ps, b, a, AX_LAT, 10.0, "link", 0, off, len);
         else
             add_pair(ps, a, b, AX_LAT, 10.0, "link", 0, off, len);
-        if (plat)
-            *plat = lonfirst ? b : a;
         return 1;
     }
     if (lonfirst)
@@ -1012,15 +1010,24 @@ static void parse_geo_uri(struct ps *ps, const struct txt *u, size_t off, size_t
 
 static void parse_link(struct ps *ps, const struct txt *u, size_t off, size_t len)
 {
-    double a, b, lat = 50.0;
-    int fd;
-    int google = has_sub(u, "google.") || has_sub(u, "goo.gl");
-    int osm = has_sub(u, "openstreetmap.") || has_sub(u, "osm.org");
-    int apple = has_sub(u, "apple.com");
-    int yandex = has_sub(u, "yandex.");
+    double a, b;
+    /* the host: after "//" (if any), up to the first '/', '?' or '#' */
+    size_t h0 = 0, h1;
+    for (size_t i = 0; i + 1 < u->n && i < 12; i++)
+        if (u->s[i] == '/' && u->s[i + 1] == '/') {
+            h0 = i + 2;
+            break;
+        }
+    for (h1 = h0; h1 < u->n && u->s[h1] != '/' && u->s[h1] != '?' && u->s[h1] != '#'; h1++)
+        ;
+    struct txt host = {u->s + h0, h1 - h0};
+    int google = has_sub(&host, "google.") || has_sub(&host, "goo.gl");
+    int osm = has_sub(&host, "openstreetmap.") || has_sub(&host, "osm.org");
+    int apple = has_sub(&host, "apple.com");
+    int yandex = has_sub(&host, "yandex.");
     if (yandex) {
-        if (param_pin(ps, u, "pt=", 1, off, len, NULL) ||
-            param_pin(ps, u, "whatshere[point]=", 1, off, len, NULL))
+        if (param_pin(ps, u, "pt=", 1, off, len) ||
+            param_pin(ps, u, "whatshere[point]=", 1, off, len))
             return;
         long ll = find_param(u, "ll=");
         if (ll >= 0 && read_two(u, (size_t)ll, ',', &a, &b, NULL)) {
@@ -1066,11 +1073,9 @@ static void parse_link(struct ps *ps, const struct txt *u, size_t off, size_t le
             }
         }
     }
-    if (param_pin(ps, u, "q=", 0, off, len, &lat) ||
-        param_pin(ps, u, "query=", 0, off, len, &lat) ||
-        param_pin(ps, u, "daddr=", 0, off, len, &lat) ||
-        param_pin(ps, u, "destination=", 0, off, len, &lat) ||
-        param_pin(ps, u, "coordinate=", 0, off, len, &lat))
+    if (param_pin(ps, u, "q=", 0, off, len) || param_pin(ps, u, "query=", 0, off, len) ||
+        param_pin(ps, u, "daddr=", 0, off, len) || param_pin(ps, u, "destination=", 0, off, len) ||
+        param_pin(ps, u, "coordinate=", 0, off, len))
         return;
     if (google) {
         long pl = find_param(u, "place/");
@@ -1104,7 +1109,7 @@ static void parse_link(struct ps *ps, const struct txt *u, size_t off, size_t le
     for (size_t i = 0; i < u->n; i++) {
         if (u->s[i] != '@')
             continue;
-        size_t e = read_two(u, i + 1, ',', &a, &b, &fd);
+        size_t e = read_two(u, i + 1, ',', &a, &b, NULL);
         if (!e)
             continue;
         double acc = zoom_accuracy(a, 15);
@@ -1279,7 +1284,7 @@ static const struct lit bearing_labels[] = {
 
 /* ---------- words: bearing and settlements ---------- */
 
-#define WMAX 64
+#define WMAX 32
 
 struct word {
     size_t off, len; /* in the text */
@@ -1287,8 +1292,8 @@ struct word {
     size_t lowlen;
     int upper; /* first letter upper case */
     int all_upper;
-    int sentence_start;
-    int cls; /* GEO_W_* bits, -1 until asked */
+    int cls;        /* GEO_W_* bits, -1 until asked */
+    size_t letters; /* letters stored in low */
 };
 
 /* Words after which a place name is expected. A lower-case word is looked up only
@@ -1403,13 +1408,14 @@ static size_t next_word(const struct txt *t, size_t i, struct word *w)
     w->upper = 0;
     w->all_upper = 1;
     w->cls = -1;
+    w->letters = 0;
     if (i >= n) {
         w->low[0] = '\0';
         return n;
     }
     int first = 1;
     char *lo = w->low;
-    size_t ll = 0;
+    size_t ll = 0, nl = 0;
     while (i < n) {
         unsigned char b = s[i];
         if (b < 0x80) {
@@ -1422,6 +1428,7 @@ static size_t next_word(const struct txt *t, size_t i, struct word *w)
                 if (ll + 1 < WMAX)
                     lo[ll++] = (char)(b | 0x20);
                 i++;
+                nl++;
                 first = 0;
                 continue;
             }
@@ -1435,21 +1442,31 @@ static size_t next_word(const struct txt *t, size_t i, struct word *w)
             break;
         }
         if ((b == 0xD0 || b == 0xD1) && i + 1 < n && (s[i + 1] & 0xC0) == 0x80) {
-            /* Cyrillic U+0400..U+047F, the common case: two bytes, no table */
-            uint32_t c = ((uint32_t)(b & 0x1F) << 6) | (s[i + 1] & 0x3F);
-            if (c <= 0x45F) {
-                int up = c < 0x430;
+            /* Cyrillic U+0400..U+047F, the common case, lower-cased on the bytes:
+             * D1 80..9F and D0 B0..BF are lower case already; D0 90..9F (А-П) gain
+             * 0x20, D0 A0..AF (Р-Я) become D1 80..8F, D0 80..8F (Ѐ-Џ) D1 90..9F */
+            unsigned char c1 = s[i + 1];
+            if (b == 0xD0 || c1 <= 0x9F) {
+                int up = b == 0xD0 && c1 < 0xB0;
                 if (first)
                     w->upper = up;
                 else if (!up)
                     w->all_upper = 0;
                 first = 0;
-                uint32_t l = geo_lower(c);
                 if (ll + 2 < WMAX) {
-                    lo[ll++] = (char)(0xC0 | (l >> 6));
-                    lo[ll++] = (char)(0x80 | (l & 0x3F));
+                    if (!up) {
+                        lo[ll++] = (char)b;
+                        lo[ll++] = (char)c1;
+                    } else if (c1 >= 0x90 && c1 <= 0x9F) {
+                        lo[ll++] = (char)0xD0;
+                        lo[ll++] = (char)(c1 + 0x20);
+                    } else {
+                        lo[ll++] = (char)0xD1;
+                        lo[ll++] = (char)(c1 >= 0xA0 ? c1 - 0x20 : c1 + 0x10);
+                    }
                 }
                 i += 2;
+                nl++;
                 continue;
             }
         }
@@ -1475,18 +1492,26 @@ static size_t next_word(const struct txt *t, size_t i, struct word *w)
             lo[ll++] = (char)(0x80 | (l & 0x3F));
         }
         i += adv;
+        nl++;
     }
     lo[ll] = '\0';
     w->lowlen = ll;
+    w->letters = nl;
     w->len = i - w->off;
-    /* sentence start: nothing but spaces back to the start or to . ! ? newline */
+    return i;
+}
+
+/* Does the word open a sentence: nothing but spaces back to the start of the text or to
+ * . ! ? : or a newline? */
+static int sentence_start(const struct txt *t, const struct word *w)
+{
     size_t k = w->off;
+    const unsigned char *s = t->s;
     while (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\t' || s[k - 1] == '"' || s[k - 1] == '(' ||
                      s[k - 1] == '*'))
         k--;
     unsigned char pc = k ? s[k - 1] : 0;
-    w->sentence_start = k == 0 || pc == '.' || pc == '!' || pc == '?' || pc == '\n' || pc == ':';
-    return i;
+    return k == 0 || pc == '.' || pc == '!' || pc == '?' || pc == '\n' || pc == ':';
 }
 
 static void try_bearing_number(struct ps *ps, const struct word *w)
@@ -1554,6 +1579,8 @@ static size_t cached_word(struct wcache *c, const struct txt *t, size_t from, st
 
 /* Could this lower-case word name a direction, or be a bearing label? Its first two
  * letters must begin one of the stems in dirs[] or bearing_labels[]. */
+enum { MAYBE_DIR = 1, MAYBE_LABEL = 2 };
+
 static int maybe_dir(const struct word *w)
 {
     const unsigned char *s = (const unsigned char *)w->low;
@@ -1562,15 +1589,16 @@ static int maybe_dir(const struct word *w)
     switch (s[0]) {
     case 'n':
     case 's':
-        return s[1] == 'o';
+        return s[1] == 'o' ? MAYBE_DIR : 0;
     case 'e':
-        return s[1] == 'a';
+        return s[1] == 'a' ? MAYBE_DIR : 0;
     case 'w':
+        return s[1] == 'e' ? MAYBE_DIR : 0;
     case 'b':
     case 'h':
-        return s[1] == 'e';
+        return s[1] == 'e' ? MAYBE_LABEL : 0;
     case 'a':
-        return s[1] == 'z';
+        return s[1] == 'z' ? MAYBE_LABEL : 0;
     case 0xD0:
     case 0xD1:
         break;
@@ -1579,25 +1607,27 @@ static int maybe_dir(const struct word *w)
     }
     if (w->lowlen < 4)
         return 0;
-    /* the second letter's second byte, by first letter (lower-case UTF-8) */
+    /* the second letter, by first letter (lower-case UTF-8) */
     uint32_t a = ((uint32_t)s[0] << 8) | s[1], b = ((uint32_t)s[2] << 8) | s[3];
     switch (a) {
-    case 0xD0BF: /* п: пі пн пд пе */
-        return b == 0xD196 || b == 0xD0BD || b == 0xD0B4 || b == 0xD0B5;
+    case 0xD0BF: /* п: пі пн пд (directions), пе (пеленг) */
+        return (b == 0xD196 || b == 0xD0BD || b == 0xD0B4) ? MAYBE_DIR
+               : b == 0xD0B5                               ? MAYBE_LABEL
+                                                           : 0;
     case 0xD0B2: /* в: во */
-        return b == 0xD0BE;
+        return b == 0xD0BE ? MAYBE_DIR : 0;
     case 0xD0B7: /* з: за зх */
-        return b == 0xD0B0 || b == 0xD185;
+        return (b == 0xD0B0 || b == 0xD185) ? MAYBE_DIR : 0;
     case 0xD181: /* с: се сх */
-        return b == 0xD0B5 || b == 0xD185;
+        return (b == 0xD0B5 || b == 0xD185) ? MAYBE_DIR : 0;
     case 0xD18E: /* ю: юг юж */
-        return b == 0xD0B3 || b == 0xD0B6;
-    case 0xD0B0: /* а: аз */
-        return b == 0xD0B7;
-    case 0xD0BA: /* к: ку */
-        return b == 0xD183;
-    case 0xD0BD: /* н: на */
-        return b == 0xD0B0;
+        return (b == 0xD0B3 || b == 0xD0B6) ? MAYBE_DIR : 0;
+    case 0xD0B0: /* а: аз (азимут) */
+        return b == 0xD0B7 ? MAYBE_LABEL : 0;
+    case 0xD0BA: /* к: ку (курс) */
+        return b == 0xD183 ? MAYBE_LABEL : 0;
+    case 0xD0BD: /* н: на (напрямок) */
+        return b == 0xD0B0 ? MAYBE_LABEL : 0;
     default:
         return 0;
     }
@@ -1627,8 +1657,9 @@ static void scan_words(struct ps *ps)
         nw++;
         i = e;
         /* bearing */
-        int md = maybe_dir(w) || (w->all_upper && w->len <= 3);
-        if (ps->has_bearing < 2 && md)
+        int mk = maybe_dir(w);
+        int md = (mk & MAYBE_DIR) || (w->all_upper && w->len <= 3);
+        if (ps->has_bearing < 2 && mk)
             try_bearing_number(ps, w);
         if (!ps->has_bearing && md) {
             double d = -1;
@@ -1644,13 +1675,11 @@ static void scan_words(struct ps *ps)
                     memchr(w->low, '-', w->lowlen) == NULL) {
                     /* "північний схід", "north east": two words */
                     struct word nx;
-                    size_t e2 = cached_word(&wc, t, e, &nx);
+                    (void)cached_word(&wc, t, e, &nx);
                     if (nx.off < t->n && nx.off <= e + 2 && nx.len > 0) {
                         double d2 = dir_word(nx.low, nx.lowlen);
-                        if (d2 >= 0 && ((d == 0 || d == 180) && (d2 == 90 || d2 == 270))) {
+                        if (d2 >= 0 && ((d == 0 || d == 180) && (d2 == 90 || d2 == 270)))
                             d = combine(d, d2);
-                            (void)e2;
-                        }
                     }
                 }
                 int cue = d >= 0 && ((p1 && is_move_cue(p1->low, p1->lowlen)) ||
@@ -1678,9 +1707,7 @@ static void scan_words(struct ps *ps)
         /* settlements */
         if (!gaz)
             continue;
-        size_t letters = 0;
-        for (size_t k = 0; k < w->lowlen; k++)
-            letters += (w->low[k] & 0xC0) != 0x80;
+        size_t letters = w->letters;
         if (letters < 3)
             continue;
         const struct geo_wordset *ws = &ps->ctx->words;
@@ -1703,7 +1730,7 @@ static void scan_words(struct ps *ps)
         if (w->all_upper && letters <= 4 && !cue)
             continue; /* acronyms: ЗСУ, БПЛА, HQ */
         int maxd = cue ? (w->upper ? 2 : 1) : 0;
-        unsigned long min_pop = (!cue && w->sentence_start) ? 10000 : 0;
+        unsigned long min_pop = (!cue && sentence_start(t, w)) ? 10000 : 0;
         struct geo_place pl[8];
         size_t n = 0;
         /* two capitalised words in a row may be one name: "Нова Каховка", "Kryvyi Rih" */
@@ -1741,6 +1768,29 @@ static void scan_words(struct ps *ps)
 
 /* ---------- the numeric scan ---------- */
 
+/* The first ASCII digit at or after i, or t->n. Eight bytes at a time: a byte can be a
+ * digit only if its high nibble is 3. */
+static size_t find_digit(const struct txt *t, size_t i)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    while (i + 8 <= t->n) {
+        uint64_t x;
+        memcpy(&x, t->s + i, 8);
+        uint64_t y = (x & 0xF0F0F0F0F0F0F0F0ull) ^ 0x3030303030303030ull;
+        if (((y - ones) & ~y & highs) == 0) { /* no byte 0x3? here */
+            i += 8;
+            continue;
+        }
+        for (size_t k = 0; k < 8; k++)
+            if (is_digit(t->s[i + k]))
+                return i + k;
+        i += 8;
+    }
+    while (i < t->n && !is_digit(t->s[i]))
+        i++;
+    return i;
+}
+
 static void scan_numbers(struct ps *ps)
 {
     const struct txt *t = &ps->t;
@@ -1753,11 +1803,8 @@ static void scan_numbers(struct ps *ps)
         }
         /* every coordinate holds a digit within a few dozen bytes of its start (a label
          * or a hemisphere word comes first at most): skip what has none */
-        if (next_digit < i) {
-            next_digit = i;
-            while (next_digit < t->n && !is_digit(t->s[next_digit]))
-                next_digit++;
-        }
+        if (next_digit < i)
+            next_digit = find_digit(t, i);
         if (next_digit >= t->n)
             return;
         if (next_digit > i + 48) {
@@ -1813,8 +1860,7 @@ void geo_result_release(struct geo_result *res)
 {
     if (!res)
         return;
-    free(res->cand);
-    free(res->rej);
+    free(res->cand); /* rej lies in the same block */
     memset(res, 0, sizeof *res);
 }
 
@@ -1856,13 +1902,13 @@ int geo_parse_text(const struct geo_ctx *ctx, const char *text, size_t len, stru
         }
         ps->c[j] = tmp;
     }
-    out->cand = malloc(ps->nc * sizeof *out->cand);
-    out->rej = malloc(ps->nc * sizeof *out->rej);
-    if (!out->cand || !out->rej) {
+    /* one block: accepted points first, rejected ones from its middle */
+    out->cand = malloc(2 * ps->nc * sizeof *out->cand);
+    if (!out->cand) {
         rc = TL_ENOMEM;
-        geo_result_release(out);
         goto done;
     }
+    out->rej = out->cand + ps->nc;
     for (size_t i = 0; i < ps->nc; i++) {
         struct geo_point *p = &ps->c[i].p;
         if (geo_check(ctx, p->lat, p->lon, &p->reject) != TL_OK) {
@@ -1876,7 +1922,10 @@ int geo_parse_text(const struct geo_ctx *ctx, const char *text, size_t len, stru
             if (strcmp(q->kind, "place") == 0 || strcmp(p->kind, "place") == 0)
                 continue;
             double lim = q->accuracy_m < p->accuracy_m ? q->accuracy_m : p->accuracy_m;
-            if (geo_haversine_m(q->lat, q->lon, p->lat, p->lon) <= (lim > 1.0 ? lim : 1.0)) {
+            lim = lim > 1.0 ? lim : 1.0;
+            if (fabs(q->lat - p->lat) * 111000.0 > lim)
+                continue; /* a degree of latitude is at least 110.5 km */
+            if (geo_haversine_m(q->lat, q->lon, p->lat, p->lon) <= lim) {
                 dup = 1;
                 if (p->accuracy_m < q->accuracy_m)
                     out->cand[k].accuracy_m = p->accuracy_m;
@@ -1884,6 +1933,36 @@ int geo_parse_text(const struct geo_ctx *ctx, const char *text, size_t len, stru
         }
         if (!dup)
             out->cand[out->n++] = *p;
+    }
+    /* a shared name settled by numbers in the same message: "біля Лиману, 48.98 37.80"
+     * keeps the Lyman those numbers fall in */
+    for (int again = 1; again;) {
+        again = 0;
+        for (size_t i = 0; i < out->n && !again; i++) {
+            unsigned grp = out->cand[i].alt_group;
+            size_t hit = SIZE_MAX;
+            for (size_t k = i; grp && k < out->n && hit == SIZE_MAX; k++) {
+                const struct geo_point *q = &out->cand[k];
+                for (size_t j = 0; q->alt_group == grp && j < out->n && hit == SIZE_MAX; j++)
+                    if (strcmp(out->cand[j].kind, "place") != 0 &&
+                        geo_haversine_m(q->lat, q->lon, out->cand[j].lat, out->cand[j].lon) <=
+                            q->accuracy_m + out->cand[j].accuracy_m)
+                        hit = k;
+            }
+            if (hit == SIZE_MAX)
+                continue;
+            size_t m = 0;
+            for (size_t k = 0; k < out->n; k++) {
+                if (out->cand[k].alt_group == grp && k != hit)
+                    continue;
+                out->cand[m] = out->cand[k];
+                if (k == hit)
+                    out->cand[m].alt_group = 0;
+                m++;
+            }
+            out->n = m;
+            again = 1;
+        }
     }
     for (size_t i = 0; i < out->n; i++)
         if (out->cand[i].alt_group)

@@ -37,6 +37,7 @@ static const char fixture_tsv[] = "# name\tlat\tlon\tpopulation\tadmin1\tcountry
                                   "Balakliya\t49.46270\t36.85951\t31156\t07\tUA\n"
                                   "Belgorod\t50.61074\t36.58015\t345289\t09\tRU\n"
                                   "Chuhuyiv\t49.83588\t36.68803\t36519\t07\tUA\n"
+                                  "Energodar\t47.49865\t34.65740\t55800\t26\tUA\n"
                                   "Horlivka\t48.33576\t38.05325\t278550\t05\tUA\n"
                                   "Izyum\t49.20875\t37.24849\t53778\t07\tUA\n"
                                   "Kharkiv\t49.98081\t36.25272\t1430885\t07\tUA\n"
@@ -60,6 +61,7 @@ static const char fixture_tsv[] = "# name\tlat\tlon\tpopulation\tadmin1\tcountry
                                   "Vasylivka\t47.43694\t35.27417\t15012\t26\tUA\n"
                                   "Velykyy Burluk\t50.06170\t37.38373\t4821\t07\tUA\n"
                                   "Vovchans’k\t50.29078\t36.94108\t19486\t07\tUA\n"
+                                  "Yenakiyeve\t48.23331\t38.21137\t104101\t05\tUA\n"
                                   "Zaporizhia\t47.82289\t35.19031\t796217\t26\tUA\n";
 
 /* A square around Kyiv with a hole over its centre (10 km), to test holes. */
@@ -325,6 +327,9 @@ static const struct tcase cases[] = {
     {"Сильні вибухи в районі Чугуєва", 1, 49.83588, 36.68803, 1, "place", "Chuhuyiv", 0, NB, NULL},
     {"The Russian convoy was seen near Vovchansk this morning", 1, 50.29078, 36.94108, 1, "place", "Vovchans’k", 0, NB, NULL},
     {"Біля школи стоять два танки", 0, 0, 0, 0, NULL, NULL, 0, NB, NULL},
+    {"біля Енергодара", 1, 47.49865, 34.65740, 1, "place", "Energodar", 0, NB, NULL},
+    {"в Енакиево обстрел", 1, 48.23331, 38.21137, 1, "place", "Yenakiyeve", 0, NB, NULL},
+    {"у Єнакієвому", 1, 48.23331, 38.21137, 1, "place", "Yenakiyeve", 0, NB, NULL},
     {"Бачу колону", 0, 0, 0, 0, NULL, NULL, 0, NB, NULL},
     {"Обстріл з лівого берегу", 0, 0, 0, 0, NULL, NULL, 0, NB, NULL},
     {"біля Балаклії", 1, 49.46270, 36.85951, 1, "place", "Balakliya", 0, NB, NULL},
@@ -333,6 +338,8 @@ static const struct tcase cases[] = {
     {"біля Василівки", 3, 47.43694, 35.27417, 1, "place", "Vasylivka", F_AMBIG, NB, NULL},
     {"near Lyman", 3, 48.98616, 37.80307, 1, "place", "Lyman", F_AMBIG, NB, NULL},
     {"в Лимані", 3, 48.98616, 37.80307, 1, "place", "Lyman", F_AMBIG, NB, NULL},
+    {"біля Лиману, 49.5977 36.4703", 2, 49.5977, 36.4703, 1, "decimal", NULL, F_POSSIBLE, NB, NULL},
+    {"біля Василівки https://maps.google.com/?q=45.6433,28.8330", 2, 45.6433, 28.8330, 1, "link", NULL, 0, NB, NULL},
     {"біля ізюму", 1, 49.20875, 37.24849, 1, "place", "Izyum", 0, NB, NULL},
     {"в харкові", 1, 49.98081, 36.25272, 1, "place", "Kharkiv", 0, NB, NULL},
     {"вибухи харків", 0, 0, 0, 0, NULL, NULL, 0, NB, NULL},
@@ -474,6 +481,15 @@ static void test_geo_place_ambiguous(void **state)
     assert_int_equal(r.cand[0].off, strlen("в "));
     assert_int_equal(r.cand[0].len, strlen("Харкові"));
     geo_result_release(&r);
+    /* numbers in the same message pick which of the shared name was meant */
+    t = "біля Лиману, 49.5977 36.4703";
+    assert_int_equal(geo_parse_text(g_ctx, t, strlen(t), &r, NULL), TL_OK);
+    assert_int_equal(r.n, 2);
+    assert_false(r.ambiguous);
+    assert_string_equal(r.cand[1].name, "Lyman");
+    assert_string_equal(r.cand[1].oblast, "Kharkiv Oblast");
+    assert_int_equal(r.cand[1].alt_group, 0);
+    geo_result_release(&r);
 }
 
 /* The folded keys: transliteration variants of one name meet. */
@@ -500,6 +516,11 @@ static void test_geo_gazetteer_keys(void **state)
     assert_string_equal(a, "horlovka");
     geo_gaz_key("Щорс", strlen("Щорс"), 1, a, sizeof a);
     assert_string_equal(a, "sors");
+    /* the two systems part at an initial е: Ukrainian e, Russian ye */
+    geo_gaz_key("Енакиево", strlen("Енакиево"), 1, a, sizeof a);
+    assert_string_equal(a, "enakievo");
+    geo_gaz_key("Енакиево", strlen("Енакиево"), 0, a, sizeof a);
+    assert_string_equal(a, "ienakievo");
 }
 
 /* The real gazetteer built by deploy/gazetteer/build.sh, when the setup made it. */
