@@ -15,6 +15,8 @@
 #include "common/banned.h"
 
 #define MAX_WORKERS 64
+#define HDL_BATCH 32               /* updates of one chat written in one transaction */
+#define HDL_BATCH_BYTES (8u << 20) /* ... unless their photos add up to this much */
 
 struct hdl_runtime {
     struct hdl_runtime_opts o;
@@ -204,50 +206,116 @@ static int fetch_file(struct worker *w, const char *file_id, struct hdl_file *f,
     return TL_OK;
 }
 
-/* Handles one stored update: parse, fetch, decide, apply in one transaction. */
-static int handle_update(struct worker *w, const struct store_update *su)
-{
+/* One update on its way: the parsed update (the plan points into it), the plan, and
+ * the bytes of the file fetched for it. */
+struct pending {
     struct tg_update u;
     struct hdl_plan plan;
+    unsigned char *file;
+};
+
+static void pending_release(struct pending *p)
+{
+    hdl_plan_release(&p->plan);
+    tg_update_release(&p->u);
+    free(p->file);
+    memset(p, 0, sizeof(*p));
+}
+
+/* Parse, fetch, decide: everything but the write. A transient failure (the file could
+ * not be fetched yet) returns an error and the update waits for the next round. */
+static int prepare_update(struct worker *w, const struct store_update *su, struct pending *p)
+{
     struct hdl_file f = {0};
-    unsigned char *file_bytes = NULL;
-    struct tl_errinfo ei;
-    int rc = tg_update_parse(su->json, strlen(su->json), &u);
-    memset(&plan, 0, sizeof(plan));
+    memset(p, 0, sizeof(*p));
+    int rc = tg_update_parse(su->json, strlen(su->json), &p->u);
     if (rc != TL_OK) {
         /* Unreadable: keep the raw row, mark it processed so the chat is not stuck. */
         log_warn("update unreadable update_id=%lld err=\"%s\"", su->update_id, tl_strerror(rc));
-        plan.fx.update_id = su->update_id;
-        plan.fx.set_blocked = -1;
-        rc = store_apply(w->s, &plan.fx, NULL, &ei);
-        goto out;
+        p->plan.fx.update_id = su->update_id;
+        p->plan.fx.set_blocked = -1;
+        return TL_OK;
     }
-    const char *file_id = hdl_wanted_file(&w->ctx, &u);
-    if (file_id && (rc = fetch_file(w, file_id, &f, &file_bytes)) != TL_OK)
-        goto out;
-    if ((rc = hdl_decide(&w->ctx, &u, &f, &plan)) != TL_OK) {
+    const char *file_id = hdl_wanted_file(&w->ctx, &p->u);
+    if (file_id && (rc = fetch_file(w, file_id, &f, &p->file)) != TL_OK)
+        return rc;
+    if ((rc = hdl_decide(&w->ctx, &p->u, &f, &p->plan)) != TL_OK)
         log_error("decide failed update_id=%lld err=\"%s\"", su->update_id, tl_strerror(rc));
-        goto out;
-    }
-    long long report_id = 0;
+    return rc;
+}
+
+/* Writes one plan alone, drawing a new public reference on a clash. */
+static int apply_alone(struct worker *w, struct pending *p, long long *report_id,
+                       struct tl_errinfo *ei)
+{
+    int rc;
     for (int tries = 0;; tries++) {
-        rc = store_apply(w->s, &plan.fx, &report_id, &ei);
-        if (rc != TL_ECONFLICT || !plan.fx.report || tries >= 5)
-            break;
-        if ((rc = hdl_plan_reref(&plan)) != TL_OK)
-            break;
+        rc = store_apply(w->s, &p->plan.fx, report_id, ei);
+        if (rc != TL_ECONFLICT || !p->plan.fx.report || tries >= 5)
+            return rc;
+        if ((rc = hdl_plan_reref(&p->plan)) != TL_OK)
+            return rc;
     }
-    if (rc == TL_OK && report_id)
-        atomic_fetch_add(&w->rt->reports, 1);
-out:
-    if (rc == TL_OK)
-        atomic_fetch_add(&w->rt->handled, 1);
-    else
-        log_warn("update not applied update_id=%lld err=\"%s\" sqlstate=%s detail=\"%s\"",
-                 su->update_id, tl_strerror(rc), ei.sqlstate, ei.msg);
-    hdl_plan_release(&plan);
-    tg_update_release(&u);
-    free(file_bytes);
+}
+
+/* Writes n prepared updates of one chat: together in one transaction (one commit for
+ * the batch), or, when the batch fails, one by one in order. Returns how many were
+ * written; the rest wait for the next round. */
+static size_t apply_pending(struct worker *w, struct pending *ps, size_t n)
+{
+    const struct store_effects *fx[HDL_BATCH];
+    long long ids[HDL_BATCH];
+    struct tl_errinfo ei;
+    size_t done = 0;
+    tl_errinfo_clear(&ei);
+    for (size_t i = 0; i < n; i++)
+        fx[i] = &ps[i].plan.fx;
+    if (n > 1 && store_apply_batch(w->s, fx, n, ids, &ei) == TL_OK) {
+        done = n;
+    } else {
+        for (; done < n; done++) {
+            int rc = apply_alone(w, &ps[done], &ids[done], &ei);
+            if (rc != TL_OK) {
+                log_warn("update not applied update_id=%lld err=\"%s\" sqlstate=%s detail=\"%s\"",
+                         ps[done].plan.fx.update_id, tl_strerror(rc), ei.sqlstate, ei.msg);
+                break;
+            }
+        }
+    }
+    for (size_t i = 0; i < done; i++)
+        if (ids[i])
+            atomic_fetch_add(&w->rt->reports, 1);
+    atomic_fetch_add(&w->rt->handled, (long long)done);
+    return done;
+}
+
+/* Handles a chat's pending updates in order, in batches. Returns TL_OK when every one
+ * was written; otherwise the chat is left for a later round (order is kept: nothing
+ * after a failed update is written). */
+static int handle_updates(struct worker *w, const struct store_update *ups, size_t n)
+{
+    struct pending *ps = calloc(HDL_BATCH, sizeof(*ps));
+    int rc = TL_OK;
+    if (!ps)
+        return TL_ENOMEM;
+    for (size_t start = 0; start < n && rc == TL_OK && !stopping(w->rt);) {
+        size_t k = 0, bytes = 0;
+        while (start + k < n && k < HDL_BATCH && bytes < HDL_BATCH_BYTES) {
+            if ((rc = prepare_update(w, &ups[start + k], &ps[k])) != TL_OK) {
+                pending_release(&ps[k]);
+                break;
+            }
+            bytes += ps[k].plan.media.len;
+            k++;
+        }
+        size_t done = apply_pending(w, ps, k);
+        if (done < k)
+            rc = TL_EDB;
+        for (size_t i = 0; i < k; i++)
+            pending_release(&ps[i]);
+        start += k;
+    }
+    free(ps);
     return rc;
 }
 
@@ -287,11 +355,8 @@ static void *worker_main(void *arg)
                 broken = rc != TL_OK;
                 break;
             }
-            for (size_t i = 0; i < n && !stopping(rt); i++)
-                if (handle_update(w, &ups[i]) != TL_OK) {
-                    broken = 1; /* keep per-chat order: stop this chat, retry later */
-                    break;
-                }
+            /* on a failure the chat stops here and is retried later: per-chat order */
+            broken = handle_updates(w, ups, n) != TL_OK;
             store_updates_free(ups, n);
         }
         if (store_chat_release(w->s, chat, &ei) != TL_OK)

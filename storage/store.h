@@ -136,6 +136,15 @@ struct store_effects {
 int store_apply(struct store *s, const struct store_effects *fx, long long *report_id,
                 struct tl_errinfo *ei) TL_WUR;
 
+/* Several updates' effects (one chat's batch) in ONE transaction: each update is still
+ * all-or-nothing, and the batch pays one commit (one WAL flush with synchronous_commit)
+ * instead of n. Any error rolls back the whole batch and is returned (TL_ECONFLICT for a
+ * public_ref clash, TL_ENOTFOUND for a missing inbox row...): the caller then applies
+ * the updates one by one with store_apply. report_ids (may be NULL) get each new
+ * report's id, 0 when none or on error. */
+int store_apply_batch(struct store *s, const struct store_effects *const *fx, size_t n,
+                      long long *report_ids, struct tl_errinfo *ei) TL_WUR;
+
 /* ---- sender: the outbox ---- */
 
 struct store_outmsg {

@@ -389,8 +389,10 @@ static int sha256_hex(const unsigned char *p, size_t n, char out[65])
     return TL_OK;
 }
 
-int store_apply(struct store *s, const struct store_effects *fx, long long *report_id,
-                struct tl_errinfo *ei)
+/* One update's effects in one statement. in_tx: inside a transaction store_apply_batch
+ * opened (st_ready would roll it back). */
+static int apply_one(struct store *s, const struct store_effects *fx, long long *report_id,
+                     struct tl_errinfo *ei, int in_tx)
 {
     const struct store_report_new *rp = fx->report;
     struct tl_errinfo local;
@@ -417,7 +419,7 @@ int store_apply(struct store *s, const struct store_effects *fx, long long *repo
         rc = tl_errf(ei, TL_EINVAL, "a report point needs a source and a valid lat/lon");
         goto out;
     }
-    rc = st_ready(s, ei);
+    rc = in_tx ? TL_OK : st_ready(s, ei);
     if (rc)
         goto out;
     v[0] = st_ll(nb[0], fx->update_id);
@@ -532,5 +534,33 @@ out:
         st_arr_release(&ma[i]);
     for (int i = 0; i < 3; i++)
         st_arr_release(&oa[i]);
+    return rc;
+}
+
+int store_apply(struct store *s, const struct store_effects *fx, long long *report_id,
+                struct tl_errinfo *ei)
+{
+    return apply_one(s, fx, report_id, ei, 0);
+}
+
+int store_apply_batch(struct store *s, const struct store_effects *const *fx, size_t n,
+                      long long *report_ids, struct tl_errinfo *ei)
+{
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    unsigned long gen = s->generation;
+    if ((rc = st_begin(s, ei)) != TL_OK)
+        return rc;
+    for (size_t i = 0; i < n && rc == TL_OK; i++)
+        rc = apply_one(s, fx[i], report_ids ? &report_ids[i] : NULL, ei, 1);
+    if (rc == TL_OK)
+        rc = st_commit(s, ei);
+    if (rc != TL_OK)
+        st_rollback(s);
+    if (rc == TL_OK && s->generation != gen)
+        rc = tl_errf(ei, TL_EDBDOWN, "connection reset during a batch");
+    if (rc != TL_OK && report_ids)
+        memset(report_ids, 0, n * sizeof(*report_ids));
     return rc;
 }

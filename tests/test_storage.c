@@ -800,6 +800,51 @@ static void test_storage_apply_public_ref_conflict(void **state)
     free(ci);
 }
 
+/* A chat's batch commits as one transaction; any failure writes none of it. */
+static void test_storage_apply_batch(void **state)
+{
+    char *ci = db_new("t_storage_batch");
+    struct store *s = open_store(ci);
+    long long ids[] = {1, 2, 3, 4, 5}, chats[] = {555001, 555001, 555001, 555001, 555001};
+    put_updates(s, ids, chats, 5, 6);
+    struct store_report_new r1 = report_of("B-1"), r2 = report_of("B-2"), r3 = report_of("B-1");
+    struct store_effects fx[3];
+    for (int i = 0; i < 3; i++)
+        fx[i] = (struct store_effects){.update_id = i + 1,
+                                       .chat_id = 555001,
+                                       .pseudonym = "ps_abc",
+                                       .set_blocked = -1,
+                                       .outbox = out2,
+                                       .n_outbox = 1};
+    fx[0].report = &r1;
+    fx[2].report = &r2; /* update 2 has no report: a command, say */
+    const struct store_effects *batch[3] = {&fx[0], &fx[1], &fx[2]};
+    long long rids[3] = {-1, -1, -1};
+    CHECK(store_apply_batch(s, batch, 3, rids, EI));
+    assert_true(rids[0] > 0 && rids[1] == 0 && rids[2] > rids[0]);
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM reports"), 2);
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM outbox"), 3);
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL"),
+                     3);
+    /* update 4 is fine, update 5 clashes on its public_ref: neither is written */
+    struct store_effects f4 = fx[1], f5 = fx[0];
+    f4.update_id = 4;
+    f5.update_id = 5;
+    f5.report = &r3;
+    const struct store_effects *bad[2] = {&f4, &f5};
+    struct tl_errinfo ei = {0};
+    assert_int_equal(store_apply_batch(s, bad, 2, rids, &ei), TL_ECONFLICT);
+    assert_true(rids[0] == 0 && rids[1] == 0);
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM outbox"), 3);
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NULL"), 2);
+    /* the store is usable right after the rolled-back batch */
+    CHECK(store_apply(s, &f4, NULL, EI));
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NULL"), 1);
+    store_free(s);
+    ts_db_drop("t_storage_batch");
+    free(ci);
+}
+
 static void test_storage_apply_chat_flags(void **state)
 {
     char *ci = db_new("t_storage_chatflags");
@@ -1421,6 +1466,7 @@ int main(void)
         cmocka_unit_test(test_storage_apply_redelivered_noop),
         cmocka_unit_test(test_storage_apply_same_update_racing),
         cmocka_unit_test(test_storage_apply_public_ref_conflict),
+        cmocka_unit_test(test_storage_apply_batch),
         cmocka_unit_test(test_storage_apply_chat_flags),
         cmocka_unit_test(test_storage_outbox_one_per_chat),
         cmocka_unit_test(test_storage_outbox_chat_interval),
