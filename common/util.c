@@ -142,7 +142,7 @@ size_t tl_utf8_prefix(const char *s, size_t max)
     size_t n = strlen(s);
     if (n <= max)
         return n;
-    /* back off continuation bytes (10xxxxxx) to the start of the cut character */
+    /* back off continuation bytes (binary 10......) to the start of the cut character */
     while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
         max--;
     return max;

@@ -31,7 +31,7 @@ int hdl_i18n_check(struct tl_errinfo *ei) TL_WUR;
 /* The reporter's pseudonym: hex HMAC-SHA256(secret, decimal user id), 64 chars + NUL. */
 int hdl_pseudonym(const unsigned char *secret, size_t secret_len, long long user_id,
                   char out[65]) TL_WUR;
-/* A fresh public reference "TL-XXXXXX" (Crockford base32, 30 random bits). */
+/* A fresh public reference: "TL-" and six Crockford base32 characters (30 random bits). */
 int hdl_new_ref(char out[16]) TL_WUR;
 
 /* ---- decisions ---- */

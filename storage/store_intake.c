@@ -84,8 +84,8 @@ static const char inbox_put_sql[] =
     " SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM off)";
 
 /* The payload array. With probe set, each payload is first tried on its own, and one
- * PostgreSQL refuses as jsonb is replaced by a stub naming the update: one bad update
- * must not stop the intake for good (the stub is what the worker sees). */
+ * PostgreSQL refuses as jsonb is replaced by a placeholder naming the update: one bad update
+ * must not stop the intake for good (the placeholder is what the worker sees). */
 static int inbox_docs(struct store *s, const struct store_inbox_row *rows, size_t n, int probe,
                       struct st_arr *docs, struct tl_errinfo *ei)
 {
@@ -99,17 +99,17 @@ static int inbox_docs(struct store *s, const struct store_inbox_row *rows, size_
             log_warn("inbox payload had characters jsonb refuses, replaced update_id=%lld",
                      rows[i].update_id);
         const char *doc = fixed ? fixed : rows[i].json;
-        char *stub = NULL;
+        char *placeholder = NULL;
         if (probe) {
             struct tl_errinfo pe = {0};
             rc = st_exec(s, "SELECT $1::text::jsonb IS NOT NULL", 1, &doc, NULL, &pe);
             if (rc == TL_EDB && strncmp(pe.sqlstate, "22", 2) == 0) {
-                log_warn("inbox payload is not storable json, kept a stub update_id=%lld "
+                log_warn("inbox payload is not storable json, kept a placeholder update_id=%lld "
                          "sqlstate=%s",
                          rows[i].update_id, pe.sqlstate);
-                stub = tl_asprintf("{\"update_id\":%lld,\"tipline_unstorable\":\"%s\"}",
-                                   rows[i].update_id, pe.sqlstate);
-                if (!stub)
+                placeholder = tl_asprintf("{\"update_id\":%lld,\"tipline_unstorable\":\"%s\"}",
+                                          rows[i].update_id, pe.sqlstate);
+                if (!placeholder)
                     rc = TL_ENOMEM;
                 else
                     rc = TL_OK;
@@ -121,8 +121,8 @@ static int inbox_docs(struct store *s, const struct store_inbox_row *rows, size_
                 return rc;
             }
         }
-        st_arr_str(docs, stub ? stub : doc);
-        free(stub);
+        st_arr_str(docs, placeholder ? placeholder : doc);
+        free(placeholder);
         free(fixed);
     }
     return st_arr_end(docs) ? TL_OK : TL_ENOMEM;
@@ -137,7 +137,7 @@ int store_inbox_put(struct store *s, const struct store_inbox_row *rows, size_t 
     PGresult *r = NULL;
     if (inserted)
         *inserted = 0;
-    if (!ei) /* the SQLSTATE decides whether to retry with stubs */
+    if (!ei) /* the SQLSTATE decides whether to retry with placeholders */
         ei = &local;
     tl_errinfo_clear(ei);
     int rc = st_ready(s, ei);

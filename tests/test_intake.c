@@ -60,6 +60,27 @@ static void test_cfg(struct cfg *c, const char *conninfo)
     c->workers = 2;
 }
 
+/* Starts the runtime threads against the fake Bot API (teardown stops them if an
+ * assertion fails first). */
+static void start_runtime(const struct cfg *c, struct fakebot *fb)
+{
+    g_stop = 0;
+    struct hdl_runtime_opts o = {
+        .cfg = c, .api_base = fakebot_base_url(fb), .token = fakebot_token(fb), .stop = &g_stop};
+    struct tl_errinfo ei;
+    assert_int_equal(hdl_runtime_start(&o, &g_rt, &ei), TL_OK);
+}
+
+/* Stops them: every thread finishes what it holds; no fatal error may have happened. */
+static void stop_runtime(void)
+{
+    struct tl_errinfo ei;
+    g_stop = 1;
+    int rc = hdl_runtime_join(g_rt, &ei);
+    g_rt = NULL;
+    assert_int_equal(rc, TL_OK);
+}
+
 static long long count(const char *ci, const char *sql)
 {
     return ts_db_count(ci, sql);
@@ -99,16 +120,9 @@ static void test_intake_burst_in_chat_order(void **state)
                           "interval '100 days') RETURNING 1"));
     struct cfg c;
     test_cfg(&c, ci);
-    g_stop = 0;
-    struct hdl_runtime_opts o = {
-        .cfg = &c, .api_base = fakebot_base_url(fb), .token = fakebot_token(fb), .stop = &g_stop};
-    struct tl_errinfo ei;
-    assert_int_equal(hdl_runtime_start(&o, &g_rt, &ei), TL_OK);
+    start_runtime(&c, fb);
     wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 600, 60000);
-    g_stop = 1;
-    int jrc = hdl_runtime_join(g_rt, &ei);
-    g_rt = NULL;
-    assert_int_equal(jrc, TL_OK);
+    stop_runtime();
 
     assert_int_equal(count(ci, "SELECT count(*) FROM inbox"), 600);
     assert_int_equal(count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NULL"), 0);
@@ -167,16 +181,9 @@ static void test_intake_faults_nothing_lost(void **state)
     log_set_stream(logf);
     struct cfg c;
     test_cfg(&c, ci);
-    g_stop = 0;
-    struct hdl_runtime_opts o = {
-        .cfg = &c, .api_base = fakebot_base_url(fb), .token = fakebot_token(fb), .stop = &g_stop};
-    struct tl_errinfo ei;
-    assert_int_equal(hdl_runtime_start(&o, &g_rt, &ei), TL_OK);
+    start_runtime(&c, fb);
     wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 120, 90000);
-    g_stop = 1;
-    int jrc = hdl_runtime_join(g_rt, &ei);
-    g_rt = NULL;
-    assert_int_equal(jrc, TL_OK);
+    stop_runtime();
     log_set_stream(NULL);
     fclose(logf);
     char *logbuf = ts_read_file(logpath, NULL);
@@ -230,11 +237,7 @@ static void test_intake_database_outage(void **state)
     assert_int_equal(fakebot_push_synthetic(fb, 50, 5), TL_OK);
     struct cfg c;
     test_cfg(&c, ci);
-    g_stop = 0;
-    struct hdl_runtime_opts o = {
-        .cfg = &c, .api_base = fakebot_base_url(fb), .token = fakebot_token(fb), .stop = &g_stop};
-    struct tl_errinfo ei;
-    assert_int_equal(hdl_runtime_start(&o, &g_rt, &ei), TL_OK);
+    start_runtime(&c, fb);
     wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 50, 30000);
     tl_sleep_ms(1500, NULL); /* let the poller acknowledge the first batch */
     long long acked = fakebot_acked_offset(fb);
@@ -249,10 +252,7 @@ static void test_intake_database_outage(void **state)
 
     wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 100, 60000);
     wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 100, 60000);
-    g_stop = 1;
-    int jrc = hdl_runtime_join(g_rt, &ei);
-    g_rt = NULL;
-    assert_int_equal(jrc, TL_OK);
+    stop_runtime();
     char *diag = ts_db_scalar(ci, "SELECT format('inbox=%s processed=%s reports=%s outbox=%s "
                                   "sent=%s', (SELECT count(*) FROM inbox), (SELECT count(*) FROM "
                                   "inbox WHERE processed_at IS NOT NULL), (SELECT count(*) FROM "
@@ -323,6 +323,9 @@ static void test_intake_kill9_exactly_once(void **state)
 
     pid = g_child = spawn_bot(ci, fb, key, logfile);
     wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 2000, 120000);
+    /* SIGHUP reloads the configuration without a restart */
+    assert_int_equal(kill(pid, SIGHUP), 0);
+    tl_sleep_ms(1500, NULL);
     assert_int_equal(kill(pid, SIGTERM), 0);
     assert_int_equal(waitpid(pid, &status, 0), pid);
     g_child = 0;
@@ -340,6 +343,7 @@ static void test_intake_kill9_exactly_once(void **state)
     /* the token never reached the bot's log */
     char *log = ts_read_file(logfile, NULL);
     assert_non_null(strstr(log, "level=info"));
+    assert_non_null(strstr(log, "msg=\"reload done\""));
     assert_null(strstr(log, fakebot_token(fb)));
     free(log);
 

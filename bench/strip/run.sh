@@ -4,7 +4,7 @@
 #   bench/strip/run.sh BUILD_DIR [SHARED_DIR]
 # BUILD_DIR holds bench/strip/bench_strip; SHARED_DIR defaults to ../shared of the repo.
 # The corpus is every picture of SHARED_DIR/testdata/media that tipline strips (the
-# malformed_* files and the EXIF-only libexif stub are left out: the other tools fail
+# malformed_* files and the EXIF-only libexif sample are left out: the other tools fail
 # on them too). exiftool and mat2 work on copies, in one process each over all files
 # (their start-up cost amortised: the fairest figure we can give them).
 set -euo pipefail
