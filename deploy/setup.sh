@@ -53,13 +53,14 @@ deps() {
 }
 
 build() {
-  log "build (gcc, -Werror) into build/"
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build build -j "$JOBS"
+  # the gazetteer first: the test configuration points test_geo at it when it exists
   if [ -x deploy/gazetteer/build.sh ] && [ -d node_modules ] && [ ! -s var/gazetteer.tsv ]; then
     mkdir -p var
     deploy/gazetteer/build.sh var/gazetteer.tsv
   fi
+  log "build (gcc, -Werror) into build/"
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build -j "$JOBS"
 }
 
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
