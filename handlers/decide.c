@@ -316,9 +316,9 @@ static int decide_message(const struct hdl_ctx *ctx, const struct tg_message *m,
         r->lat = m->location.latitude;
         r->lon = m->location.longitude;
         r->accuracy_m = m->location.horizontal_accuracy;
-        r->point_source = m->venue_title            ? "venue"
-                          : m->location.live_period ? "live_location"
-                                                    : "telegram_location";
+        r->point_source = m->venue_title            ? GEO_SRC_VENUE
+                          : m->location.live_period ? GEO_SRC_LIVE_LOCATION
+                                                    : GEO_SRC_TELEGRAM_LOCATION;
         if (m->location.heading > 0) {
             r->has_bearing = 1;
             r->bearing = m->location.heading % 360;
@@ -334,7 +334,7 @@ static int decide_message(const struct hdl_ctx *ctx, const struct tg_message *m,
             r->lat = facts.lat;
             r->lon = facts.lon;
             r->accuracy_m = facts.has_hpe ? facts.hpe_m : 0;
-            r->point_source = "photo_exif";
+            r->point_source = GEO_SRC_PHOTO_EXIF;
             r->priority += 10;
         } else if (facts.has_gps &&
                    geo_haversine_m(facts.lat, facts.lon, r->lat, r->lon) > HDL_DISAGREE_M) {
