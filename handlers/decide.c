@@ -273,7 +273,9 @@ static int decide_message(const struct hdl_ctx *ctx, const struct tg_message *m,
     int has_file = is_file || m->photo.file_id != NULL;
     int fetched = has_file && f && f->state == HDL_FILE_OK && f->len > 0;
     int has_text = m->text && *m->text;
-    int has_loc = m->location.present;
+    const char *loc_reason = NULL;
+    int has_loc = m->location.present && geo_check(NULL, m->location.latitude,
+                                                   m->location.longitude, &loc_reason) == TL_OK;
     struct media_facts facts;
     memset(&facts, 0, sizeof(facts));
     int media_ok = 0;
@@ -294,6 +296,8 @@ static int decide_message(const struct hdl_ctx *ctx, const struct tg_message *m,
         char *reason = keep(p, hdl_text(lang, "reason_too_big", (char *)NULL));
         return reply(p, m->chat_id, lang, "resend_as_photo", "reason", reason ? reason : "");
     }
+    if (!has_file && !has_text && m->location.present && !has_loc)
+        return reply(p, m->chat_id, lang, "location_invalid", NULL, NULL);
     if (!has_file && !has_text && !has_loc)
         return reply(p, m->chat_id, lang, m->has_video ? "resend_as_photo" : "unsupported",
                      m->has_video ? "reason" : NULL,
@@ -325,6 +329,11 @@ static int decide_message(const struct hdl_ctx *ctx, const struct tg_message *m,
         }
         r->priority += 10;
     }
+    const char *gps_reason = NULL;
+    if (facts.has_gps && geo_check(NULL, facts.lat, facts.lon, &gps_reason) != TL_OK) {
+        facts.has_gps = 0; /* an impossible position is no fact: not kept, not used */
+        p->media.has_gps = 0;
+    }
     if (media_ok) {
         r->media = &p->media;
         r->n_media = 1;
@@ -345,6 +354,8 @@ static int decide_message(const struct hdl_ctx *ctx, const struct tg_message *m,
     } else if (has_file && (rc = add_flag(p, "photo_missing")) != TL_OK) {
         return rc;
     }
+    if (m->location.present && !has_loc && (rc = add_flag(p, "point_invalid")) != TL_OK)
+        return rc;
     if ((rc = place_from_text(ctx, m, p)) != TL_OK)
         return rc;
     p->fx.report = r;

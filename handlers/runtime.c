@@ -275,6 +275,19 @@ static size_t apply_pending(struct worker *w, struct pending *ps, size_t n)
     } else {
         for (; done < n; done++) {
             int rc = apply_alone(w, &ps[done], &ids[done], &ei);
+            if (rc == TL_EINVAL || (rc == TL_EDB && (strncmp(ei.sqlstate, "22", 2) == 0 ||
+                                                     strncmp(ei.sqlstate, "23", 2) == 0))) {
+                /* The database refused the plan itself (invalid data, a constraint), not
+                 * the moment: retrying cannot help and would hold the chat's later updates
+                 * forever. The raw update
+                 * stays in the inbox for an operator; it is marked processed. */
+                log_error("update refused, kept raw in the inbox update_id=%lld detail=\"%s\"",
+                          ps[done].plan.fx.update_id, ei.msg);
+                struct store_effects only = {.update_id = ps[done].plan.fx.update_id,
+                                             .set_blocked = -1};
+                ids[done] = 0;
+                rc = store_apply(w->s, &only, NULL, &ei);
+            }
             if (rc != TL_OK) {
                 log_warn("update not applied update_id=%lld err=\"%s\" sqlstate=%s detail=\"%s\"",
                          ps[done].plan.fx.update_id, tl_strerror(rc), ei.sqlstate, ei.msg);

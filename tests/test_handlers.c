@@ -392,6 +392,30 @@ static void test_handlers_place_from_text(void **state)
         tg_update_release(&u);
         free(json);
     }
+    /* a (0,0) "fix" is no point at all, and flagged (the parser already drops
+     * out-of-range ones) */
+    {
+        struct tg_update bad;
+        struct hdl_plan bp;
+        parse(PRIVATE_MSG("\"location\":{\"latitude\":0,\"longitude\":0}"), &bad);
+        assert_int_equal(hdl_decide(&CTX, &bad, NULL, &bp), TL_OK);
+        assert_null(bp.fx.report);
+        char *text = param(&bp, 0, "text");
+        assert_non_null(strstr(text, "could not be read"));
+        free(text);
+        hdl_plan_release(&bp);
+        tg_update_release(&bad);
+        /* with words beside it, the words make the report and the point is flagged */
+        parse(PRIVATE_MSG("\"location\":{\"latitude\":0,\"longitude\":0},"
+                          "\"caption\":\"smoke over the depot\""),
+              &bad);
+        assert_int_equal(hdl_decide(&CTX, &bad, NULL, &bp), TL_OK);
+        assert_non_null(bp.fx.report);
+        assert_int_equal(bp.fx.report->has_point, 0);
+        assert_string_equal(bp.fx.report->flags, "point_invalid");
+        hdl_plan_release(&bp);
+        tg_update_release(&bad);
+    }
     /* a shared location outside the area is kept, and flagged */
     struct tg_update u;
     struct hdl_plan p;

@@ -205,6 +205,43 @@ static void test_intake_faults_nothing_lost(void **state)
     free(ci);
 }
 
+/* An update the database refuses for good (here a constraint the test adds) is marked
+ * processed, its raw copy kept in the inbox, and the chat's later updates go on. */
+static void test_intake_refused_update_does_not_block_chat(void **state)
+{
+    char *ci = ts_db_create("t_intake_poison");
+    free(ts_db_scalar(ci, "ALTER TABLE reports ADD CONSTRAINT no_poison CHECK (text IS "
+                          "DISTINCT FROM 'poison') NOT VALID; SELECT 1"));
+    struct fakebot *fb = NULL;
+    struct fakebot_opts fo = {.quiet = 1};
+    assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
+    static const char *const texts[] = {"first", "poison", "third"};
+    for (int i = 0; i < 3; i++) {
+        char *u =
+            tl_asprintf("{\"message\":{\"message_id\":%d,\"date\":1,\"chat\":{\"id\":5150,\"type\":"
+                        "\"private\"},\"from\":{\"id\":5150,\"is_bot\":false,\"first_name\":\"P\"},"
+                        "\"text\":\"%s\"}}",
+                        i + 1, texts[i]);
+        assert_true(fakebot_push_update(fb, u) > 0);
+        free(u);
+    }
+    struct cfg c;
+    test_cfg(&c, ci);
+    start_runtime(&c, fb);
+    wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 3, 30000);
+    wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 2, 30000);
+    stop_runtime();
+    assert_int_equal(count(ci, "SELECT count(*) FROM reports"), 2);
+    assert_int_equal(count(ci, "SELECT count(*) FROM reports WHERE text IN ('first', 'third')"), 2);
+    assert_int_equal(count(ci, "SELECT count(*) FROM inbox WHERE payload::text LIKE '%poison%'"),
+                     1);
+    assert_int_equal(count(ci, "SELECT count(*) FROM outbox"), 2);
+    cfg_release(&c);
+    fakebot_stop(fb);
+    ts_db_drop("t_intake_poison");
+    free(ci);
+}
+
 static char *pg_state2(void)
 {
     return ts_build_path("pgtmp-outage.conninfo");
@@ -378,6 +415,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_intake_burst_in_chat_order, teardown),
         cmocka_unit_test_teardown(test_intake_faults_nothing_lost, teardown),
+        cmocka_unit_test_teardown(test_intake_refused_update_does_not_block_chat, teardown),
         cmocka_unit_test_teardown(test_intake_database_outage, teardown),
         cmocka_unit_test_teardown(test_intake_kill9_exactly_once, teardown),
     };
