@@ -242,6 +242,34 @@ static void test_intake_refused_update_does_not_block_chat(void **state)
     free(ci);
 }
 
+/* A citizen who blocked the bot: Telegram answers 403, the reply is recorded as failed
+ * for good (never retried), and the chat is marked blocked. */
+static void test_intake_blocked_chat_recorded(void **state)
+{
+    char *ci = ts_db_create("t_intake_blocked");
+    struct fakebot *fb = NULL;
+    struct fakebot_opts fo = {.quiet = 1};
+    assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
+    fakebot_set_blocked_chat(fb, 6160);
+    assert_true(
+        fakebot_push_update(fb, "{\"message\":{\"message_id\":1,\"date\":1,\"chat\":{\"id\":6160,"
+                                "\"type\":\"private\"},\"from\":{\"id\":6160,\"is_bot\":false,"
+                                "\"first_name\":\"B\"},\"text\":\"tanks on the ring road\"}}") > 0);
+    struct cfg c;
+    test_cfg(&c, ci);
+    start_runtime(&c, fb);
+    wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'failed'", 1, 30000);
+    tl_sleep_ms(500, NULL); /* a retry, if any, would show now */
+    stop_runtime();
+    assert_int_equal(count(ci, "SELECT count(*) FROM reports"), 1); /* the report stays */
+    assert_int_equal(count(ci, "SELECT count(*) FROM chats WHERE chat_id = 6160 AND blocked"), 1);
+    assert_int_equal(fakebot_count(fb, "sendMessage"), 1); /* tried once, never again */
+    cfg_release(&c);
+    fakebot_stop(fb);
+    ts_db_drop("t_intake_blocked");
+    free(ci);
+}
+
 static char *pg_state2(void)
 {
     return ts_build_path("pgtmp-outage.conninfo");
@@ -416,6 +444,7 @@ int main(void)
         cmocka_unit_test_teardown(test_intake_burst_in_chat_order, teardown),
         cmocka_unit_test_teardown(test_intake_faults_nothing_lost, teardown),
         cmocka_unit_test_teardown(test_intake_refused_update_does_not_block_chat, teardown),
+        cmocka_unit_test_teardown(test_intake_blocked_chat_recorded, teardown),
         cmocka_unit_test_teardown(test_intake_database_outage, teardown),
         cmocka_unit_test_teardown(test_intake_kill9_exactly_once, teardown),
     };
