@@ -37,7 +37,7 @@ static const struct key keys[] = {
     {"area_file", "TIPLINE_AREA_FILE", K_STR, S(area_file), "", 0, 0, 0},
     {"gazetteer_file", "TIPLINE_GAZETTEER", K_STR, S(gazetteer_file), "", 0, 0, 0},
     {"log_level", "TIPLINE_LOG_LEVEL", K_STR, S(log_level), "info", 0, 0, 0},
-    {"workers", "TIPLINE_WORKERS", K_LONG, S(workers), "4", 1, 64, 0},
+    {"workers", "TIPLINE_WORKERS", K_LONG, S(workers), "0", 0, 64, 0},
     {"poll_timeout", "TIPLINE_POLL_TIMEOUT", K_LONG, S(poll_timeout), "30", 0, 50, 0},
     {"lease_seconds", "TIPLINE_LEASE_SECONDS", K_LONG, S(lease_seconds), "900", 10, 86400, 0},
     {"max_photo_bytes", "TIPLINE_MAX_PHOTO_BYTES", K_LONG, S(max_photo_bytes), "20971520", 1024,

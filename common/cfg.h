@@ -23,7 +23,7 @@ struct cfg {
     char *area_file;      /* GeoJSON polygon of the area of interest */
     char *gazetteer_file; /* settlements TSV (deploy/gazetteer/build.sh) */
     char *log_level;
-    long workers;
+    long workers;       /* 0: one per CPU core */
     long poll_timeout;  /* getUpdates long-poll seconds */
     long lease_seconds; /* triage claim lease */
     long max_photo_bytes;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/util.h"
@@ -505,6 +506,10 @@ int hdl_runtime_start(const struct hdl_runtime_opts *o, struct hdl_runtime **out
     rt->api_base = o->api_base ? o->api_base : o->cfg->telegram_api_base;
     rt->token = o->token ? o->token : o->cfg->bot_token;
     rt->n_workers = o->workers > 0 ? o->workers : (int)o->cfg->workers;
+    if (rt->n_workers <= 0) { /* 0: one per core (measured best: bench/README.md, intake) */
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        rt->n_workers = cores > 0 ? (int)cores : 2;
+    }
     if (rt->n_workers > MAX_WORKERS)
         rt->n_workers = MAX_WORKERS;
     if (!rt->token || !*rt->token) {

@@ -543,23 +543,229 @@ int store_apply(struct store *s, const struct store_effects *fx, long long *repo
     return apply_one(s, fx, report_id, ei, 0);
 }
 
+/* Several updates in ONE statement: the same effects as apply_one for each, with the
+ * per-statement cost (executor start, locks on every table and index, the round trip)
+ * paid once for the batch instead of once per update; measured on this schema, a 10-row
+ * insert costs about 2x a 1-row one, not 10x. Rows are matched to their update by
+ * ordinality. Batches that change a chat's blocked flag go through the per-update path
+ * (a chat can be upserted only once in a statement, and the flag's "keep" is no column
+ * value). */
+static const char apply_many_sql[] =
+    "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[],"
+    "     $5::text[], $6::text[], $7::text[], $8::text[], $9::float8[], $10::float8[],"
+    "     $11::text[], $12::float8[], $13::float8[], $14::float8[], $15::float8[],"
+    "     $16::boolean[], $17::text[], $18::int[], $19::text[]) WITH ORDINALITY"
+    "   AS u(update_id, chat_id, pseud, lang, ref, reporter, category, txt, lat, lon, src, acc,"
+    "     bearing, observed, sent, fwd, mgid, prio, flags, ord)),"
+    " inb AS (SELECT i.update_id FROM inbox i WHERE i.update_id = ANY ($1::bigint[])"
+    "   AND i.processed_at IS NULL FOR UPDATE),"
+    " go AS (SELECT u.* FROM u WHERE u.update_id = 0"
+    "   OR u.update_id IN (SELECT update_id FROM inb)),"
+    " rp AS (INSERT INTO reporters AS r (pseudonym, n_reports)"
+    "   SELECT v.p, sum(v.k)::int FROM (SELECT pseud AS p, 0 AS k FROM go UNION ALL"
+    "     SELECT reporter, 1 FROM go WHERE ref IS NOT NULL) v"
+    "   WHERE v.p IS NOT NULL GROUP BY v.p"
+    "   ON CONFLICT (pseudonym) DO UPDATE SET last_seen = now(),"
+    "     n_reports = r.n_reports + excluded.n_reports"
+    "   WHERE excluded.n_reports > 0 OR r.last_seen < now() - interval '1 minute'),"
+    " ch AS (INSERT INTO chats AS c (chat_id, reporter, lang)"
+    "   SELECT g.chat_id,"
+    "     (array_agg(g.pseud ORDER BY g.ord DESC) FILTER (WHERE g.pseud IS NOT NULL))[1],"
+    "     (array_agg(g.lang ORDER BY g.ord DESC) FILTER (WHERE g.lang IS NOT NULL))[1]"
+    "   FROM go g WHERE g.chat_id <> 0 GROUP BY g.chat_id"
+    "   ON CONFLICT (chat_id) DO UPDATE SET reporter = COALESCE(excluded.reporter, c.reporter),"
+    "     lang = COALESCE(excluded.lang, c.lang), last_seen = now()"
+    "   WHERE c.last_seen < now() - interval '1 minute'"
+    "     OR c.reporter IS DISTINCT FROM COALESCE(excluded.reporter, c.reporter)"
+    "     OR c.lang IS DISTINCT FROM COALESCE(excluded.lang, c.lang)),"
+    " rep AS (INSERT INTO reports (public_ref, reporter, category, text, point, point_source,"
+    "     accuracy_m, bearing, observed_at, sent_at, forwarded, media_group_id, priority, flags)"
+    "   SELECT g.ref, g.reporter, g.category, g.txt,"
+    "     CASE WHEN g.lat IS NOT NULL"
+    "       THEN ST_SetSRID(ST_MakePoint(g.lon, g.lat), 4326)::geography END,"
+    "     g.src, g.acc, g.bearing, to_timestamp(g.observed), to_timestamp(g.sent), g.fwd, g.mgid,"
+    "     g.prio, COALESCE(string_to_array(g.flags, ','), '{}')"
+    "   FROM go g WHERE g.ref IS NOT NULL ORDER BY g.ord RETURNING id, public_ref),"
+    " med AS (INSERT INTO media (report_id, kind, tg_file_id, tg_file_unique_id, mime, bytes,"
+    "     size, width, height, phash, sha256, gps, gps_accuracy_m, taken_local, taken_offset_min)"
+    "   SELECT rep.id, m.kind, m.fid, m.fuid, m.mime, m.bytes, m.size, m.w, m.h, m.phash, m.sha,"
+    "     CASE WHEN m.lat IS NOT NULL"
+    "       THEN ST_SetSRID(ST_MakePoint(m.lon, m.lat), 4326)::geography END,"
+    "     m.acc, m.taken, m.off"
+    "   FROM unnest($20::int[], $21::text[], $22::text[], $23::text[], $24::text[], $25::bytea[],"
+    "     $26::bigint[], $27::int[], $28::int[], $29::bigint[], $30::text[], $31::float8[],"
+    "     $32::float8[], $33::float8[], $34::timestamp[], $35::int[]) WITH ORDINALITY"
+    "     AS m(ord, kind, fid, fuid, mime, bytes, size, w, h, phash, sha, lat, lon, acc, taken,"
+    "       off, seq)"
+    "   JOIN go ON go.ord = m.ord JOIN rep ON rep.public_ref = go.ref ORDER BY m.seq),"
+    " outb AS (INSERT INTO outbox (chat_id, method, params)"
+    "   SELECT o.chat_id, o.method, o.params FROM unnest($36::int[], $37::bigint[], $38::text[],"
+    "     $39::jsonb[]) WITH ORDINALITY AS o(ord, chat_id, method, params, seq)"
+    "   JOIN go ON go.ord = o.ord ORDER BY o.seq),"
+    " done AS (UPDATE inbox SET processed_at = now() FROM inb"
+    "   WHERE inbox.update_id = inb.update_id RETURNING 1)"
+    " SELECT u.ord, (SELECT rep.id FROM rep WHERE rep.public_ref = u.ref),"
+    "   u.update_id = 0 OR EXISTS (SELECT 1 FROM inbox WHERE inbox.update_id = u.update_id)"
+    " FROM u ORDER BY u.ord";
+
+#define MANY_NU 19 /* per-update arrays: $1..$19 */
+#define MANY_NM 16 /* media arrays: $20..$35 */
+#define MANY_NO 4  /* outbox arrays: $36..$39 */
+
+static const char *opt_dbl(char *buf, int has, double v)
+{
+    return has ? st_dbl(buf, v) : NULL;
+}
+
+static int apply_many(struct store *s, const struct store_effects *const *fx, size_t n,
+                      long long *report_ids, struct tl_errinfo *ei)
+{
+    struct st_arr a[MANY_NU + MANY_NM + MANY_NO];
+    const char *v[MANY_NU + MANY_NM + MANY_NO];
+    const size_t na = sizeof(a) / sizeof(a[0]);
+    struct st_arr *ua = a, *ma = a + MANY_NU, *oa = a + MANY_NU + MANY_NM;
+    PGresult *r = NULL;
+    int rc = TL_OK;
+    char nb[8][32];
+    for (size_t i = 0; i < na; i++)
+        st_arr_init(&a[i]);
+    for (size_t i = 0; i < n; i++) {
+        const struct store_effects *f = fx[i];
+        const struct store_report_new *rp = f->report;
+        if (rp && (!rp->public_ref || !rp->reporter ||
+                   (rp->has_point && (!rp->point_source || rp->lat < -90 || rp->lat > 90 ||
+                                      rp->lon < -180 || rp->lon > 180)))) {
+            rc = tl_errf(ei, TL_EINVAL,
+                         "update %lld: a report needs public_ref, reporter and a "
+                         "valid point",
+                         f->update_id);
+            goto out;
+        }
+        st_arr_ll(&ua[0], f->update_id);
+        st_arr_ll(&ua[1], f->chat_id);
+        st_arr_str(&ua[2], f->pseudonym);
+        st_arr_str(&ua[3], f->lang);
+        st_arr_str(&ua[4], rp ? rp->public_ref : NULL);
+        st_arr_str(&ua[5], rp ? rp->reporter : NULL);
+        st_arr_str(&ua[6], rp ? rp->category : NULL);
+        st_arr_str(&ua[7], rp ? rp->text : NULL);
+        st_arr_str(&ua[8], opt_dbl(nb[0], rp && rp->has_point, rp ? rp->lat : 0));
+        st_arr_str(&ua[9], opt_dbl(nb[1], rp && rp->has_point, rp ? rp->lon : 0));
+        st_arr_str(&ua[10], rp && rp->has_point ? rp->point_source : NULL);
+        st_arr_str(&ua[11], opt_dbl(nb[2], rp && rp->accuracy_m > 0, rp ? rp->accuracy_m : 0));
+        st_arr_str(&ua[12], opt_dbl(nb[3], rp && rp->has_bearing, rp ? rp->bearing : 0));
+        st_arr_str(&ua[13], opt_dbl(nb[4], rp && rp->observed_at > 0, rp ? rp->observed_at : 0));
+        st_arr_str(&ua[14], opt_dbl(nb[5], rp && rp->sent_at > 0, rp ? rp->sent_at : 0));
+        st_arr_str(&ua[15], rp ? (rp->forwarded ? "t" : "f") : NULL);
+        st_arr_str(&ua[16], rp ? rp->media_group_id : NULL);
+        if (rp)
+            st_arr_ll(&ua[17], rp->priority);
+        else
+            st_arr_str(&ua[17], NULL);
+        st_arr_str(&ua[18], rp && rp->flags && *rp->flags ? rp->flags : NULL);
+        for (size_t k = 0; rp && k < rp->n_media; k++) {
+            const struct store_media_new *m = &rp->media[k];
+            char sha[65];
+            if (!m->kind || (!m->bytes && m->len)) {
+                rc = tl_errf(ei, TL_EINVAL, "media %zu needs a kind and its bytes", k);
+                goto out;
+            }
+            if ((rc = sha256_hex(m->bytes ? m->bytes : (const unsigned char *)"", m->len, sha)))
+                goto out;
+            st_arr_ll(&ma[0], (long long)i + 1);
+            st_arr_str(&ma[1], m->kind);
+            st_arr_str(&ma[2], m->tg_file_id);
+            st_arr_str(&ma[3], m->tg_file_unique_id);
+            st_arr_str(&ma[4], m->mime);
+            if (m->bytes)
+                st_arr_bytea(&ma[5], m->bytes, m->len);
+            else
+                st_arr_str(&ma[5], NULL);
+            st_arr_ll(&ma[6], (long long)m->len);
+            st_arr_str(&ma[7], m->width > 0 ? st_ll(nb[0], m->width) : NULL);
+            st_arr_str(&ma[8], m->height > 0 ? st_ll(nb[1], m->height) : NULL);
+            st_arr_str(&ma[9], m->has_phash ? st_ll(nb[2], (long long)m->phash) : NULL);
+            st_arr_str(&ma[10], sha);
+            st_arr_str(&ma[11], opt_dbl(nb[3], m->has_gps, m->gps_lat));
+            st_arr_str(&ma[12], opt_dbl(nb[4], m->has_gps, m->gps_lon));
+            st_arr_str(&ma[13],
+                       opt_dbl(nb[5], m->has_gps && m->gps_accuracy_m > 0, m->gps_accuracy_m));
+            st_arr_str(&ma[14], m->taken_local);
+            st_arr_str(&ma[15], m->has_taken_offset ? st_ll(nb[6], m->taken_offset_min) : NULL);
+        }
+        for (size_t k = 0; k < f->n_outbox; k++) {
+            const struct store_outbox_new *o = &f->outbox[k];
+            if (!o->method || !o->params_json || !o->chat_id) {
+                rc = tl_errf(ei, TL_EINVAL, "outbox row %zu needs chat_id, method and params", k);
+                goto out;
+            }
+            st_arr_ll(&oa[0], (long long)i + 1);
+            st_arr_ll(&oa[1], o->chat_id);
+            st_arr_str(&oa[2], o->method);
+            st_arr_str(&oa[3], o->params_json);
+        }
+    }
+    for (size_t i = 0; i < na; i++)
+        if (!(v[i] = st_arr_end(&a[i]))) {
+            rc = TL_ENOMEM;
+            goto out;
+        }
+    rc = st_exec(s, apply_many_sql, (int)na, v, &r, ei);
+    if (rc == TL_EDB && strcmp(ei->sqlstate, "23505") == 0 &&
+        strstr(ei->msg, "reports_public_ref_key")) {
+        rc = TL_ECONFLICT; /* the statement failed as a whole: nothing was written */
+        goto out;
+    }
+    if (rc)
+        goto out;
+    if ((size_t)PQntuples(r) != n) {
+        rc = tl_errf(ei, TL_EDB, "batch apply returned %d rows for %zu updates", PQntuples(r), n);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (PQgetvalue(r, (int)i, 2)[0] != 't') {
+            rc = tl_errf(ei, TL_ENOTFOUND, "no inbox row for update_id %lld", fx[i]->update_id);
+            goto out;
+        }
+        if (report_ids)
+            report_ids[i] = PQgetisnull(r, (int)i, 1) ? 0 : st_getll(r, (int)i, 1);
+    }
+out:
+    PQclear(r);
+    for (size_t i = 0; i < na; i++)
+        st_arr_release(&a[i]);
+    return rc;
+}
+
 int store_apply_batch(struct store *s, const struct store_effects *const *fx, size_t n,
                       long long *report_ids, struct tl_errinfo *ei)
 {
+    struct tl_errinfo local;
+    if (!ei) /* the SQLSTATE decides between TL_ECONFLICT and TL_EDB */
+        ei = &local;
+    tl_errinfo_clear(ei);
     int rc = st_ready(s, ei);
     if (rc)
         return rc;
-    unsigned long gen = s->generation;
-    if ((rc = st_begin(s, ei)) != TL_OK)
-        return rc;
-    for (size_t i = 0; i < n && rc == TL_OK; i++)
-        rc = apply_one(s, fx[i], report_ids ? &report_ids[i] : NULL, ei, 1);
-    if (rc == TL_OK)
-        rc = st_commit(s, ei);
-    if (rc != TL_OK)
-        st_rollback(s);
-    if (rc == TL_OK && s->generation != gen)
-        rc = tl_errf(ei, TL_EDBDOWN, "connection reset during a batch");
+    int many = n > 1;
+    for (size_t i = 0; i < n; i++)
+        if (fx[i]->set_blocked >= 0)
+            many = 0;
+    if (many) {
+        rc = apply_many(s, fx, n, report_ids, ei);
+    } else {
+        unsigned long gen = s->generation;
+        if ((rc = st_begin(s, ei)) != TL_OK)
+            return rc;
+        for (size_t i = 0; i < n && rc == TL_OK; i++)
+            rc = apply_one(s, fx[i], report_ids ? &report_ids[i] : NULL, ei, 1);
+        if (rc == TL_OK)
+            rc = st_commit(s, ei);
+        if (rc != TL_OK)
+            st_rollback(s);
+        if (rc == TL_OK && s->generation != gen)
+            rc = tl_errf(ei, TL_EDBDOWN, "connection reset during a batch");
+    }
     if (rc != TL_OK && report_ids)
         memset(report_ids, 0, n * sizeof(*report_ids));
     return rc;

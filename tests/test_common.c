@@ -83,7 +83,7 @@ static void test_common_cfg_precedence(void **state)
     unsetenv("TIPLINE_POLL_TIMEOUT");
 
     f = fopen(path, "w");
-    fprintf(f, "workers = 0\n");
+    fprintf(f, "workers = 65\n");
     fclose(f);
     assert_int_equal(cfg_load(&c, path, &ei), TL_ECONFIG);
     assert_non_null(strstr(ei.msg, "workers"));

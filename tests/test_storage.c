@@ -820,10 +820,28 @@ static void test_storage_apply_batch(void **state)
     fx[2].report = &r2; /* update 2 has no report: a command, say */
     const struct store_effects *batch[3] = {&fx[0], &fx[1], &fx[2]};
     long long rids[3] = {-1, -1, -1};
+    fx[0].lang = "uk";
+    fx[2].lang = "en"; /* the chat keeps the batch's last language */
+    fx[2].n_outbox = 2;
     CHECK(store_apply_batch(s, batch, 3, rids, EI));
     assert_true(rids[0] > 0 && rids[1] == 0 && rids[2] > rids[0]);
     assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM reports"), 2);
-    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM outbox"), 3);
+    /* the same rows as one store_apply each: reports, media with facts, outbox in order */
+    assert_scalar(ci,
+                  "SELECT string_agg(public_ref || ':' || point_source, ',' ORDER BY id)"
+                  " FROM reports",
+                  "B-1:telegram_location,B-2:telegram_location");
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM media"), 4);
+    assert_scalar(ci,
+                  "SELECT string_agg(r.public_ref || '/' || m.tg_file_unique_id || '/' ||"
+                  " COALESCE(round(ST_Y(m.gps::geometry)::numeric, 5)::text, '-'), ','"
+                  " ORDER BY m.id) FROM media m JOIN reports r ON r.id = m.report_id",
+                  "B-1/UNIQ1/49.98765,B-1/UNIQ2/-,B-2/UNIQ1/49.98765,B-2/UNIQ2/-");
+    assert_scalar(ci, "SELECT string_agg(method, ',' ORDER BY id) FROM outbox",
+                  "sendMessage,sendMessage,sendMessage,setMessageReaction");
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM outbox"), 4);
+    assert_scalar(ci, "SELECT lang FROM chats WHERE chat_id = 555001", "en");
+    assert_scalar(ci, "SELECT n_reports FROM reporters WHERE pseudonym = 'ps_abc'", "2");
     assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL"),
                      3);
     /* update 4 is fine, update 5 clashes on its public_ref: neither is written */
@@ -835,7 +853,7 @@ static void test_storage_apply_batch(void **state)
     struct tl_errinfo ei = {0};
     assert_int_equal(store_apply_batch(s, bad, 2, rids, &ei), TL_ECONFLICT);
     assert_true(rids[0] == 0 && rids[1] == 0);
-    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM outbox"), 3);
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM outbox"), 4);
     assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NULL"), 2);
     /* the store is usable right after the rolled-back batch */
     CHECK(store_apply(s, &f4, NULL, EI));

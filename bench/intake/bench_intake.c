@@ -2,7 +2,7 @@
  * (in a child process, so its memory is not counted), through the real poller, workers
  * and sender into PostgreSQL. Prints updates/s end to end, the inbox commit rate and
  * peak RSS of the tipline side.
- * Usage: bench_intake CONNINFO [N_UPDATES] [N_CHATS] [WORKERS] [--no-sender]
+ * Usage: bench_intake CONNINFO [N_UPDATES] [N_CHATS] [WORKERS (0: one per core)] [--no-sender]
  * --no-sender measures intake alone (poller + workers, replies queued in the outbox):
  * Telegram lets a bot send about 30 messages a second, so in production the sender
  * trickles and the intake path is what a burst of reports meets. */
@@ -39,7 +39,7 @@ int main(int argc, char **argv)
     const char *ci = argv[1];
     long n = argc > 2 ? strtol(argv[2], NULL, 10) : 20000;
     long chats = argc > 3 ? strtol(argv[3], NULL, 10) : 2000;
-    long workers = argc > 4 ? strtol(argv[4], NULL, 10) : 4;
+    long workers = argc > 4 ? strtol(argv[4], NULL, 10) : 0; /* 0: one per core */
     int no_sender = argc > 5 && strcmp(argv[5], "--no-sender") == 0;
     log_level = LOG_WARN;
 
@@ -129,8 +129,9 @@ int main(int argc, char **argv)
     }
     double s_stored = (double)(t_stored - t0) / 1000, s_handled = (double)(t_handled - t0) / 1000,
            s_sent = (double)(t_sent - t0) / 1000;
-    printf("bench/intake: %ld updates, %ld chats, %ld workers%s\n", n, chats, workers,
-           no_sender ? ", no sender" : "");
+    printf("bench/intake: %ld updates, %ld chats, %ld workers%s%s\n", n, chats,
+           workers > 0 ? workers : sysconf(_SC_NPROCESSORS_ONLN),
+           workers > 0 ? "" : " (one per core)", no_sender ? ", no sender" : "");
     printf("  inbox commit:   %8.0f updates/s  (%lld batches, all %ld stored in %.2f s)\n",
            (double)n / s_stored, k.batches, n, s_stored);
     printf("  end to end:     %8.0f updates/s  (handled: report + reply queued, %.2f s)\n",
