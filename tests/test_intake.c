@@ -431,6 +431,32 @@ static void test_intake_kill9_exactly_once(void **state)
             assert_string_not_equal(refs[i], refs[j]);
     assert_int_equal(count(ci, "SELECT count(*) FROM reports WHERE claimed_by IS NOT NULL"), 30);
     free(cmd);
+
+    /* decide from a shell: the lease holder may, another analyst may not; audited */
+    char *who = ts_db_scalar(ci, "SELECT claimed_by FROM reports WHERE claimed_by IS NOT NULL "
+                                 "ORDER BY id LIMIT 1");
+    char *ref = ts_db_scalar(ci, "SELECT public_ref FROM reports WHERE claimed_by IS NOT NULL "
+                                 "ORDER BY id LIMIT 1");
+    const char *other = strcmp(who, "a") == 0 ? "b" : "a";
+    cmd = tl_asprintf("TIPLINE_DATABASE_URL='%s' %s triage decide %s rejected --as %s "
+                      ">/dev/null 2>&1",
+                      ci, bin, ref, other);
+    int st = system(cmd);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1); /* refused: leased to the other */
+    free(cmd);
+    cmd = tl_asprintf("TIPLINE_DATABASE_URL='%s' %s triage decide %s confirmed --note 'two "
+                      "reporters' --as %s >/dev/null && TIPLINE_DATABASE_URL='%s' %s triage "
+                      "show %s | grep -q '^status *confirmed'",
+                      ci, bin, ref, who, ci, bin, ref);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    char *sql = tl_asprintf("SELECT count(*) FROM audit_log WHERE actor = '%s' AND "
+                            "action = 'decide'",
+                            who);
+    assert_int_equal(count(ci, sql), 1);
+    free(sql);
+    free(who);
+    free(ref);
     unlink(key);
     unlink(logfile);
     fakebot_stop(fb);
