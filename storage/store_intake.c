@@ -389,6 +389,53 @@ static int sha256_hex(const unsigned char *p, size_t n, char out[65])
     return TL_OK;
 }
 
+/* Appends one media row to the 15 arrays of the media insert (kind, file id, unique id,
+ * mime, bytes, size, width, height, phash, sha256, gps lat, lon, accuracy, taken_local,
+ * offset): the one place both apply statements build it. */
+static int media_row(struct st_arr *ma, const struct store_media_new *m, size_t i,
+                     struct tl_errinfo *ei)
+{
+    char sha[65], num[7][32];
+    if (!m->kind || (!m->bytes && m->len))
+        return tl_errf(ei, TL_EINVAL, "media %zu needs a kind and its bytes", i);
+    int rc = sha256_hex(m->bytes ? m->bytes : (const unsigned char *)"", m->len, sha);
+    if (rc)
+        return rc;
+    st_arr_str(&ma[0], m->kind);
+    st_arr_str(&ma[1], m->tg_file_id);
+    st_arr_str(&ma[2], m->tg_file_unique_id);
+    st_arr_str(&ma[3], m->mime);
+    if (m->bytes)
+        st_arr_bytea(&ma[4], m->bytes, m->len);
+    else
+        st_arr_str(&ma[4], NULL);
+    st_arr_ll(&ma[5], (long long)m->len);
+    st_arr_str(&ma[6], m->width > 0 ? st_ll(num[0], m->width) : NULL);
+    st_arr_str(&ma[7], m->height > 0 ? st_ll(num[1], m->height) : NULL);
+    /* the 64 bits as a signed bigint */
+    st_arr_str(&ma[8], m->has_phash ? st_ll(num[2], (long long)m->phash) : NULL);
+    st_arr_str(&ma[9], sha);
+    st_arr_str(&ma[10], m->has_gps ? st_dbl(num[3], m->gps_lat) : NULL);
+    st_arr_str(&ma[11], m->has_gps ? st_dbl(num[4], m->gps_lon) : NULL);
+    st_arr_str(&ma[12],
+               m->has_gps && m->gps_accuracy_m > 0 ? st_dbl(num[5], m->gps_accuracy_m) : NULL);
+    st_arr_str(&ma[13], m->taken_local);
+    st_arr_str(&ma[14], m->has_taken_offset ? st_ll(num[6], m->taken_offset_min) : NULL);
+    return TL_OK;
+}
+
+/* Appends one outbox row to the 3 arrays of the outbox insert (chat, method, params). */
+static int outbox_row(struct st_arr *oa, const struct store_outbox_new *o, size_t i,
+                      struct tl_errinfo *ei)
+{
+    if (!o->method || !o->params_json || !o->chat_id)
+        return tl_errf(ei, TL_EINVAL, "outbox row %zu needs chat_id, method and params", i);
+    st_arr_ll(&oa[0], o->chat_id);
+    st_arr_str(&oa[1], o->method);
+    st_arr_str(&oa[2], o->params_json);
+    return TL_OK;
+}
+
 /* One update's effects in one statement. in_tx: inside a transaction store_apply_batch
  * opened (st_ready would roll it back). */
 static int apply_one(struct store *s, const struct store_effects *fx, long long *report_id,
@@ -446,63 +493,18 @@ static int apply_one(struct store *s, const struct store_effects *fx, long long 
         v[18] = rp->media_group_id;
         v[19] = st_ll(nb[9], rp->priority);
         v[20] = rp->flags && *rp->flags ? rp->flags : NULL;
-        for (size_t i = 0; i < rp->n_media; i++) {
-            const struct store_media_new *m = &rp->media[i];
-            char sha[65];
-            if (!m->kind || (!m->bytes && m->len)) {
-                rc = tl_errf(ei, TL_EINVAL, "media %zu needs a kind and its bytes", i);
+        for (size_t i = 0; i < rp->n_media; i++)
+            if ((rc = media_row(ma, &rp->media[i], i, ei)) != TL_OK)
                 goto out;
-            }
-            rc = sha256_hex(m->bytes ? m->bytes : (const unsigned char *)"", m->len, sha);
-            if (rc)
-                goto out;
-            st_arr_str(&ma[0], m->kind);
-            st_arr_str(&ma[1], m->tg_file_id);
-            st_arr_str(&ma[2], m->tg_file_unique_id);
-            st_arr_str(&ma[3], m->mime);
-            if (m->bytes)
-                st_arr_bytea(&ma[4], m->bytes, m->len);
-            else
-                st_arr_str(&ma[4], NULL);
-            st_arr_ll(&ma[5], (long long)m->len);
-            if (m->width > 0)
-                st_arr_ll(&ma[6], m->width);
-            else
-                st_arr_str(&ma[6], NULL);
-            if (m->height > 0)
-                st_arr_ll(&ma[7], m->height);
-            else
-                st_arr_str(&ma[7], NULL);
-            if (m->has_phash)
-                st_arr_ll(&ma[8], (long long)m->phash); /* the 64 bits as a signed bigint */
-            else
-                st_arr_str(&ma[8], NULL);
-            st_arr_str(&ma[9], sha);
-            char num[4][32];
-            st_arr_str(&ma[10], m->has_gps ? st_dbl(num[0], m->gps_lat) : NULL);
-            st_arr_str(&ma[11], m->has_gps ? st_dbl(num[1], m->gps_lon) : NULL);
-            st_arr_str(&ma[12], m->has_gps && m->gps_accuracy_m > 0
-                                    ? st_dbl(num[2], m->gps_accuracy_m)
-                                    : NULL);
-            st_arr_str(&ma[13], m->taken_local);
-            st_arr_str(&ma[14], m->has_taken_offset ? st_ll(num[3], m->taken_offset_min) : NULL);
-        }
     }
     for (int i = 0; i < APPLY_NMEDIA; i++)
         if (!(v[i < 10 ? 21 + i : 34 + (i - 10)] = st_arr_end(&ma[i]))) {
             rc = TL_ENOMEM;
             goto out;
         }
-    for (size_t i = 0; i < fx->n_outbox; i++) {
-        const struct store_outbox_new *o = &fx->outbox[i];
-        if (!o->method || !o->params_json || !o->chat_id) {
-            rc = tl_errf(ei, TL_EINVAL, "outbox row %zu needs chat_id, method and params", i);
+    for (size_t i = 0; i < fx->n_outbox; i++)
+        if ((rc = outbox_row(oa, &fx->outbox[i], i, ei)) != TL_OK)
             goto out;
-        }
-        st_arr_ll(&oa[0], o->chat_id);
-        st_arr_str(&oa[1], o->method);
-        st_arr_str(&oa[2], o->params_json);
-    }
     for (int i = 0; i < 3; i++)
         if (!(v[31 + i] = st_arr_end(&oa[i]))) {
             rc = TL_ENOMEM;
@@ -664,45 +666,14 @@ static int apply_many(struct store *s, const struct store_effects *const *fx, si
             st_arr_str(&ua[17], NULL);
         st_arr_str(&ua[18], rp && rp->flags && *rp->flags ? rp->flags : NULL);
         for (size_t k = 0; rp && k < rp->n_media; k++) {
-            const struct store_media_new *m = &rp->media[k];
-            char sha[65];
-            if (!m->kind || (!m->bytes && m->len)) {
-                rc = tl_errf(ei, TL_EINVAL, "media %zu needs a kind and its bytes", k);
-                goto out;
-            }
-            if ((rc = sha256_hex(m->bytes ? m->bytes : (const unsigned char *)"", m->len, sha)))
-                goto out;
             st_arr_ll(&ma[0], (long long)i + 1);
-            st_arr_str(&ma[1], m->kind);
-            st_arr_str(&ma[2], m->tg_file_id);
-            st_arr_str(&ma[3], m->tg_file_unique_id);
-            st_arr_str(&ma[4], m->mime);
-            if (m->bytes)
-                st_arr_bytea(&ma[5], m->bytes, m->len);
-            else
-                st_arr_str(&ma[5], NULL);
-            st_arr_ll(&ma[6], (long long)m->len);
-            st_arr_str(&ma[7], m->width > 0 ? st_ll(nb[0], m->width) : NULL);
-            st_arr_str(&ma[8], m->height > 0 ? st_ll(nb[1], m->height) : NULL);
-            st_arr_str(&ma[9], m->has_phash ? st_ll(nb[2], (long long)m->phash) : NULL);
-            st_arr_str(&ma[10], sha);
-            st_arr_str(&ma[11], opt_dbl(nb[3], m->has_gps, m->gps_lat));
-            st_arr_str(&ma[12], opt_dbl(nb[4], m->has_gps, m->gps_lon));
-            st_arr_str(&ma[13],
-                       opt_dbl(nb[5], m->has_gps && m->gps_accuracy_m > 0, m->gps_accuracy_m));
-            st_arr_str(&ma[14], m->taken_local);
-            st_arr_str(&ma[15], m->has_taken_offset ? st_ll(nb[6], m->taken_offset_min) : NULL);
+            if ((rc = media_row(ma + 1, &rp->media[k], k, ei)) != TL_OK)
+                goto out;
         }
         for (size_t k = 0; k < f->n_outbox; k++) {
-            const struct store_outbox_new *o = &f->outbox[k];
-            if (!o->method || !o->params_json || !o->chat_id) {
-                rc = tl_errf(ei, TL_EINVAL, "outbox row %zu needs chat_id, method and params", k);
-                goto out;
-            }
             st_arr_ll(&oa[0], (long long)i + 1);
-            st_arr_ll(&oa[1], o->chat_id);
-            st_arr_str(&oa[2], o->method);
-            st_arr_str(&oa[3], o->params_json);
+            if ((rc = outbox_row(oa + 1, &f->outbox[k], k, ei)) != TL_OK)
+                goto out;
         }
     }
     for (size_t i = 0; i < na; i++)
