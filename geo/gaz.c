@@ -119,9 +119,8 @@ static const char *oblast_name(const char *cc, const char *admin)
     return ua_oblast[v];
 }
 
-/* Ukrainian national transliteration (2010) of one lower-case Cyrillic letter;
- * initial selects the word-initial forms (є -> ye, ї -> yi, й -> y, ю -> yu, я -> ya). */
-static const char *tr_uk(uint32_t c, int initial)
+/* The letters both systems spell alike. */
+static const char *tr_common(uint32_t c)
 {
     switch (c) {
     case 0x430:
@@ -130,28 +129,12 @@ static const char *tr_uk(uint32_t c, int initial)
         return "b";
     case 0x432:
         return "v";
-    case 0x433:
-        return "h";
-    case 0x491:
-        return "g";
     case 0x434:
         return "d";
-    case 0x435:
-        return "e";
-    case 0x454:
-        return initial ? "ye" : "ie";
     case 0x436:
         return "zh";
     case 0x437:
         return "z";
-    case 0x438:
-        return "y";
-    case 0x456:
-        return "i";
-    case 0x457:
-        return initial ? "yi" : "i";
-    case 0x439:
-        return initial ? "y" : "i";
     case 0x43A:
         return "k";
     case 0x43B:
@@ -184,19 +167,44 @@ static const char *tr_uk(uint32_t c, int initial)
         return "sh";
     case 0x449:
         return "shch";
-    case 0x44E:
-        return initial ? "yu" : "iu";
-    case 0x44F:
-        return initial ? "ya" : "ia";
-    /* letters Ukrainian lacks, read the Russian way */
     case 0x44B:
         return "y";
     case 0x44D:
         return "e";
     case 0x451:
         return "yo";
+    case 0x456:
+        return "i";
+    case 0x491:
+        return "g";
     default:
         return "";
+    }
+}
+
+/* Ukrainian national transliteration (2010) of one lower-case Cyrillic letter;
+ * initial selects the word-initial forms (є -> ye, ї -> yi, й -> y, ю -> yu, я -> ya). */
+static const char *tr_uk(uint32_t c, int initial)
+{
+    switch (c) {
+    case 0x433:
+        return "h";
+    case 0x435:
+        return "e";
+    case 0x438:
+        return "y";
+    case 0x439:
+        return initial ? "y" : "i";
+    case 0x44E:
+        return initial ? "yu" : "iu";
+    case 0x44F:
+        return initial ? "ya" : "ia";
+    case 0x454:
+        return initial ? "ye" : "ie";
+    case 0x457:
+        return initial ? "yi" : "i";
+    default:
+        return tr_common(c);
     }
 }
 
@@ -204,79 +212,24 @@ static const char *tr_uk(uint32_t c, int initial)
 static const char *tr_ru(uint32_t c, int initial)
 {
     switch (c) {
-    case 0x430:
-        return "a";
-    case 0x431:
-        return "b";
-    case 0x432:
-        return "v";
     case 0x433:
         return "g";
-    case 0x491:
-        return "g";
-    case 0x434:
-        return "d";
     case 0x435:
         return initial ? "ye" : "e";
-    case 0x451:
-        return "yo";
-    case 0x436:
-        return "zh";
-    case 0x437:
-        return "z";
     case 0x438:
         return "i";
     case 0x439:
         return "y";
-    case 0x43A:
-        return "k";
-    case 0x43B:
-        return "l";
-    case 0x43C:
-        return "m";
-    case 0x43D:
-        return "n";
-    case 0x43E:
-        return "o";
-    case 0x43F:
-        return "p";
-    case 0x440:
-        return "r";
-    case 0x441:
-        return "s";
-    case 0x442:
-        return "t";
-    case 0x443:
-        return "u";
-    case 0x444:
-        return "f";
-    case 0x445:
-        return "kh";
-    case 0x446:
-        return "ts";
-    case 0x447:
-        return "ch";
-    case 0x448:
-        return "sh";
-    case 0x449:
-        return "shch";
-    case 0x44B:
-        return "y";
-    case 0x44D:
-        return "e";
     case 0x44E:
         return "yu";
     case 0x44F:
         return "ya";
-    /* Ukrainian letters in Russian text */
-    case 0x456:
-        return "i";
-    case 0x457:
-        return "yi";
     case 0x454:
         return "ye";
+    case 0x457:
+        return "yi";
     default:
-        return "";
+        return tr_common(c);
     }
 }
 
