@@ -135,6 +135,7 @@ struct tg_message {
     char *venue_address;
     int forwarded; /* forward_origin / forward_from / forward_from_chat present */
     char *media_group_id;
+    long long reply_to_id; /* relay: reply_to_message.message_id; 0 when not a reply */
 };
 
 struct tg_callback {

@@ -216,6 +216,9 @@ static int message(struct json_object *m, struct tg_message *out)
     if (venue && ((rc = dup_str(venue, "title", &out->venue_title)) ||
                   (rc = dup_str(venue, "address", &out->venue_address))))
         return rc;
+    /* relay: which message this one answers (a message id is positive) */
+    long long reply_to = get_ll(get_obj(m, "reply_to_message"), "message_id", NULL);
+    out->reply_to_id = reply_to > 0 ? reply_to : 0;
     out->forwarded = get_obj(m, "forward_origin") || get_obj(m, "forward_from") ||
                      get_obj(m, "forward_from_chat") || get_str(m, "forward_sender_name") ||
                      get_ll(m, "forward_date", NULL) != 0;

@@ -51,6 +51,8 @@ static const struct key keys[] = {
      1, 36500, 0},
     {"http_timeout_ms", "TIPLINE_HTTP_TIMEOUT_MS", K_LONG, S(http_timeout_ms), "30000", 100, 600000,
      0},
+    /* relay (follow-ups) */
+    {"notify_reviewed", "TIPLINE_NOTIFY_REVIEWED", K_LONG, S(notify_reviewed), "1", 0, 1, 0},
 };
 #undef S
 

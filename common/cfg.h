@@ -32,6 +32,8 @@ struct cfg {
     long chat_retention_days;
     long inbox_retention_days;
     long http_timeout_ms; /* total timeout for non-long-poll Bot API calls */
+    /* relay (follow-ups) */
+    long notify_reviewed; /* 1: tell the citizen, neutrally, that the report was reviewed */
 };
 
 /* Fills c with defaults, then the file at path (NULL: TIPLINE_CONFIG, or none), then

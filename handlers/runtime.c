@@ -13,6 +13,7 @@
 #include "common/util.h"
 #include "geo/geo.h"
 #include "hdl.h"
+#include "relay.h"
 #include "common/banned.h"
 
 #define MAX_WORKERS 64
@@ -25,6 +26,7 @@ struct hdl_runtime {
     const char *token;
     int n_workers;
     struct geo_ctx *geo;
+    struct hdl_relay *relay; /* follow-ups and reviewed notices (relay.c) */
     pthread_t poller, sender, janitor, workers[MAX_WORKERS];
     int have_poller, have_sender, have_janitor, n_started;
     pthread_mutex_t mu;
@@ -237,6 +239,11 @@ static int prepare_update(struct worker *w, const struct store_update *su, struc
         p->plan.fx.set_blocked = -1;
         return TL_OK;
     }
+    /* relay: a reply to an analyst's question is an answer, not a conversation step */
+    int taken = 0;
+    struct tl_errinfo rei;
+    if ((rc = hdl_relay_reply(w->s, &w->ctx, &p->u, &p->plan, &taken, &rei)) != TL_OK || taken)
+        return rc;
     const char *file_id = hdl_wanted_file(&w->ctx, &p->u);
     if (file_id && (rc = fetch_file(w, file_id, &f, &p->file)) != TL_OK)
         return rc;
@@ -549,6 +556,9 @@ int hdl_runtime_start(const struct hdl_runtime_opts *o, struct hdl_runtime **out
         rt->have_sender = 1;
     if (pthread_create(&rt->janitor, NULL, janitor_main, rt) == 0)
         rt->have_janitor = 1;
+    struct hdl_relay_opts ro = {.cfg = o->cfg, .stop = o->stop};
+    if (hdl_relay_start(&ro, &rt->relay) != TL_OK)
+        log_error("relay thread not started: follow-ups wait for a restart");
     log_info("runtime started workers=%d poller=%d sender=%d", rt->n_started, rt->have_poller,
              rt->have_sender);
     *out = rt;
@@ -567,6 +577,7 @@ int hdl_runtime_join(struct hdl_runtime *rt, struct tl_errinfo *ei)
         pthread_join(rt->sender, NULL);
     if (rt->have_janitor)
         pthread_join(rt->janitor, NULL);
+    hdl_relay_join(rt->relay);
     int rc = rt->fatal;
     if (ei && rc)
         *ei = rt->fatal_ei;

@@ -127,6 +127,9 @@ struct store_effects {
     const struct store_report_new *report; /* NULL: no report */
     const struct store_outbox_new *outbox;
     size_t n_outbox;
+    /* relay (follow-ups): a citizen's reply to a relayed question; see store_relay.c */
+    long long followup_id; /* 0: none */
+    const char *answer;    /* appended to followups.answer (a second reply too) */
 };
 
 /* *report_id (may be NULL) = the new report's id, 0 when none. A public_ref clash
@@ -248,5 +251,58 @@ struct store_stats {
     long long offset;
 };
 int store_stats_get(struct store *s, struct store_stats *st, struct tl_errinfo *ei) TL_WUR;
+
+/* ---- relay: analysts' follow-up questions and reviewed notices (bot side) ----
+ * The analysts' side (web/) inserts followups rows and decides reports; the bot's relay
+ * finds them here and queues the messages in the outbox. The chat id stays between
+ * storage/ and handlers/: it is handed to the composer, never returned to a caller that
+ * an analyst reaches. */
+
+/* One message the relay may send: a follow-up question, or a reviewed notice. */
+struct store_relay_item {
+    long long id;           /* followups.id, or reports.id for a reviewed notice */
+    const char *public_ref; /* the report's public reference */
+    const char *question;   /* the analyst's question; NULL for a reviewed notice */
+    long long chat_id;      /* the reporter's chat; 0 when gone (retention purged it) */
+    const char *lang;       /* chats.lang; NULL unknown */
+    int blocked;            /* the chat blocked the bot */
+};
+
+/* Builds the sendMessage parameters for it: TL_OK with *params_json a new string
+ * (free()), or TL_OK with *params_json NULL and *refusal a static reason that is recorded
+ * instead (e.g. the text would be too long). Another error aborts the whole batch. */
+typedef int (*store_relay_compose_fn)(void *ud, const struct store_relay_item *it,
+                                      char **params_json, const char **refusal);
+
+struct store_relay_counts {
+    long long queued;  /* outbox rows written */
+    long long refused; /* relay_error set (follow-ups), or marked without a message */
+};
+
+/* In ONE transaction: claims up to max unrelayed follow-ups (FOR UPDATE SKIP LOCKED,
+ * oldest first), and for each either writes the outbox row (linked to the follow-up)
+ * and sets relayed_at, or sets relay_error when the reporter's chat is gone or blocked
+ * or the composer refused. c may be NULL. */
+int store_relay_followups(struct store *s, size_t max, store_relay_compose_fn compose, void *ud,
+                          struct store_relay_counts *c, struct tl_errinfo *ei) TL_WUR;
+
+/* In ONE transaction: claims up to max decided reports (confirmed, rejected, duplicate)
+ * whose reporter was not yet told, and sets reviewed_notified_at; with send, also writes
+ * a neutral notice for each one whose chat is there and not blocked. needs_info and
+ * escalated reports wait (the follow-up is the message; the decision is not final). */
+int store_relay_reviewed(struct store *s, size_t max, int send, store_relay_compose_fn compose,
+                         void *ud, struct store_relay_counts *c, struct tl_errinfo *ei) TL_WUR;
+
+/* Follow-ups whose question Telegram refused for good (the outbox row failed: blocked
+ * meanwhile, chat gone) get relay_error "not delivered: <Telegram's reason>". *n (may be
+ * NULL) counts them. */
+int store_relay_undelivered(struct store *s, long long *n, struct tl_errinfo *ei) TL_WUR;
+
+/* The follow-up a message of chat_id replying to message_id answers: *followup_id
+ * (0 when the message is no relayed question), its report's *public_ref and the chat's
+ * *lang (new strings, free(); NULL when none). */
+int store_followup_by_reply(struct store *s, long long chat_id, long long message_id,
+                            long long *followup_id, char **public_ref, char **lang,
+                            struct tl_errinfo *ei) TL_WUR;
 
 #endif

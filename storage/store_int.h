@@ -85,4 +85,9 @@ int st_held_add(struct store *s, long long key);
 void st_held_del(struct store *s, long long key);
 int st_held_has(const struct store *s, long long key);
 
+/* relay (store_relay.c): appends fx->answer to follow-up fx->followup_id, inside the
+ * transaction that then applies fx, and only while fx's inbox row is unprocessed (it is
+ * locked here), so a re-run update appends nothing. */
+int st_followup_answer(struct store *s, const struct store_effects *fx, struct tl_errinfo *ei);
+
 #endif

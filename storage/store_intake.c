@@ -542,6 +542,8 @@ out:
 int store_apply(struct store *s, const struct store_effects *fx, long long *report_id,
                 struct tl_errinfo *ei)
 {
+    if (fx->followup_id) /* relay: the answer needs a transaction around the statement */
+        return store_apply_batch(s, &fx, 1, report_id, ei);
     return apply_one(s, fx, report_id, ei, 0);
 }
 
@@ -720,7 +722,7 @@ int store_apply_batch(struct store *s, const struct store_effects *const *fx, si
         return rc;
     int many = n > 1;
     for (size_t i = 0; i < n; i++)
-        if (fx[i]->set_blocked >= 0)
+        if (fx[i]->set_blocked >= 0 || fx[i]->followup_id)
             many = 0;
     if (many) {
         rc = apply_many(s, fx, n, report_ids, ei);
@@ -728,8 +730,12 @@ int store_apply_batch(struct store *s, const struct store_effects *const *fx, si
         unsigned long gen = s->generation;
         if ((rc = st_begin(s, ei)) != TL_OK)
             return rc;
-        for (size_t i = 0; i < n && rc == TL_OK; i++)
-            rc = apply_one(s, fx[i], report_ids ? &report_ids[i] : NULL, ei, 1);
+        for (size_t i = 0; i < n && rc == TL_OK; i++) {
+            if (fx[i]->followup_id) /* relay: before apply_one marks the inbox row */
+                rc = st_followup_answer(s, fx[i], ei);
+            if (rc == TL_OK)
+                rc = apply_one(s, fx[i], report_ids ? &report_ids[i] : NULL, ei, 1);
+        }
         if (rc == TL_OK)
             rc = st_commit(s, ei);
         if (rc != TL_OK)

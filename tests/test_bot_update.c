@@ -508,6 +508,41 @@ static void test_bot_update_forward_flags(void **state)
     tg_update_release(&u);
 }
 
+/* relay: the message a reply answers; a reply_to_message that is no message, or whose
+ * id is not a positive integer, is no reply (bounded like the rest: nothing deeper is
+ * read). */
+static void test_bot_update_reply_to(void **state)
+{
+    static const struct {
+        const char *field;
+        long long want;
+    } cases[] = {
+        {",\"reply_to_message\":{\"message_id\":4242," PRIV_CHAT ",\"text\":\"Q?\"}", 4242},
+        {",\"reply_to_message\":{\"message_id\":9007199254740993}", 9007199254740993LL},
+        {"", 0},
+        {",\"reply_to_message\":{\"message_id\":\"4242\"}", 0},
+        {",\"reply_to_message\":{\"message_id\":-5}", 0},
+        {",\"reply_to_message\":{\"message_id\":0}", 0},
+        {",\"reply_to_message\":{\"message_id\":1.5}", 0},
+        {",\"reply_to_message\":4242", 0},
+        {",\"reply_to_message\":[{\"message_id\":4242}]", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *j = tl_asprintf("{\"update_id\":45,\"message\":{\"message_id\":7," PRIV_CHAT
+                              ",\"caption\":\"the answer\"%s}}",
+                              cases[i].field);
+        struct tg_update u;
+        assert_int_equal(parse(j, &u), TL_OK);
+        if (u.msg.reply_to_id != cases[i].want)
+            fail_msg("case %zu: reply_to_id %lld, want %lld", i, u.msg.reply_to_id, cases[i].want);
+        assert_string_equal(u.msg.text, "the answer"); /* a caption is the text */
+        assert_int_equal(u.msg.message_id, 7);         /* the quoted message is not this one */
+        tg_update_release(&u);
+        assert_int_equal(u.msg.reply_to_id, 0);
+        free(j);
+    }
+}
+
 static void test_bot_update_callback_and_member(void **state)
 {
     struct tg_update u;
@@ -665,6 +700,7 @@ int test_bot_update_group(void)
         cmocka_unit_test(test_bot_update_photo_largest_and_document),
         cmocka_unit_test(test_bot_update_location_venue_live),
         cmocka_unit_test(test_bot_update_forward_flags),
+        cmocka_unit_test(test_bot_update_reply_to),
         cmocka_unit_test(test_bot_update_callback_and_member),
         cmocka_unit_test(test_bot_update_group_chat),
         cmocka_unit_test(test_bot_update_wrong_types_are_absent),

@@ -1,0 +1,223 @@
+/* storage/store_relay.c - the bot's side of the follow-up contract (migration 0004):
+ * analysts' questions relayed to the reporter's chat through the outbox, the citizen's
+ * reply attached to the question, and the neutral "reviewed" notice. The chat is
+ * found through the report's pseudonym (reports.reporter = chats.reporter); its id is
+ * handed only to the composer in handlers/. */
+#include "store_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/banned.h"
+
+/* An answer stops growing here (characters): a reply is at most 4096, so this keeps
+ * several, and a citizen who keeps replying cannot grow the row without bound. */
+#define ANSWER_MAX_CHARS "20000"
+
+/* The reporter's chat: the one seen last (a private chat's id is the user's, so there
+ * is normally one). NULL columns when retention purged it. */
+#define REPORTER_CHAT                                                                              \
+    " LEFT JOIN LATERAL (SELECT c.chat_id, c.lang, c.blocked FROM chats c"                         \
+    "   WHERE c.reporter = r.reporter ORDER BY c.last_seen DESC LIMIT 1) ch ON true"
+
+/* Both claims return: id, public_ref, question, chat_id, lang, blocked. */
+static const char followups_claim_sql[] =
+    "SELECT f.id, r.public_ref, f.question, ch.chat_id, ch.lang, ch.blocked"
+    " FROM followups f JOIN reports r ON r.id = f.report_id" REPORTER_CHAT
+    " WHERE f.relayed_at IS NULL AND f.relay_error IS NULL"
+    " ORDER BY f.asked_at, f.id LIMIT $1::bigint FOR UPDATE OF f SKIP LOCKED";
+
+/* $3 params NULL: no message, $4 says why. */
+static const char followups_write_sql[] =
+    "WITH o AS (INSERT INTO outbox (chat_id, method, params, followup_id)"
+    "   SELECT $2::bigint, 'sendMessage', $3::jsonb, $1::bigint WHERE $3::jsonb IS NOT NULL"
+    "   RETURNING 1)"
+    " UPDATE followups SET relayed_at = CASE WHEN $3::jsonb IS NOT NULL THEN now() END,"
+    "   relay_error = $4::text"
+    " WHERE id = $1::bigint";
+
+/* Only final decisions are told: needs_info is followed by a question, escalated is not
+ * decided yet; both are told once they become final. */
+static const char reviewed_claim_sql[] =
+    "SELECT r.id, r.public_ref, NULL::text, ch.chat_id, ch.lang, ch.blocked"
+    " FROM reports r" REPORTER_CHAT
+    " WHERE r.decided_at IS NOT NULL AND r.reviewed_notified_at IS NULL"
+    "   AND r.status IN ('confirmed', 'rejected', 'duplicate')"
+    " ORDER BY r.decided_at, r.id LIMIT $1::bigint FOR UPDATE OF r SKIP LOCKED";
+
+static const char reviewed_write_sql[] =
+    "WITH o AS (INSERT INTO outbox (chat_id, method, params)"
+    "   SELECT $2::bigint, 'sendMessage', $3::jsonb WHERE $3::jsonb IS NOT NULL RETURNING 1)"
+    " UPDATE reports SET reviewed_notified_at = now() WHERE id = $1::bigint";
+
+/* What one claimed row becomes: the composed message, or the reason there is none
+ * (NULL reason and NULL params: marked without a message, e.g. notices switched off). */
+static int relay_row(const PGresult *r, int row, int send, store_relay_compose_fn compose, void *ud,
+                     char **params, const char **reason)
+{
+    struct store_relay_item it = {
+        .id = st_getll(r, row, 0),
+        .public_ref = PQgetvalue(r, row, 1),
+        .question = PQgetisnull(r, row, 2) ? NULL : PQgetvalue(r, row, 2),
+        .chat_id = PQgetisnull(r, row, 3) ? 0 : st_getll(r, row, 3),
+        .lang = PQgetisnull(r, row, 4) ? NULL : PQgetvalue(r, row, 4),
+        .blocked = !PQgetisnull(r, row, 5) && PQgetvalue(r, row, 5)[0] == 't',
+    };
+    *params = NULL;
+    *reason = NULL;
+    if (!it.chat_id)
+        *reason = "chat gone";
+    else if (it.blocked)
+        *reason = "chat blocked";
+    else if (send)
+        return compose(ud, &it, params, reason);
+    return TL_OK;
+}
+
+/* Claims up to max rows with claim_sql and writes each with write_sql ($1 id, $2 chat,
+ * $3 params, and with n_write 4: $4 the reason), all in one transaction. */
+static int relay_batch(struct store *s, size_t max, const char *claim_sql, const char *write_sql,
+                       int n_write, int send, store_relay_compose_fn compose, void *ud,
+                       struct store_relay_counts *c, struct tl_errinfo *ei)
+{
+    char mb[32];
+    const char *cv[1] = {st_ll(mb, (long long)max)};
+    PGresult *r = NULL;
+    struct store_relay_counts local = {0, 0};
+    int rc = st_ready(s, ei);
+    if (c)
+        memset(c, 0, sizeof(*c));
+    if (rc || max == 0)
+        return rc;
+    if ((rc = st_begin(s, ei)) != TL_OK)
+        return rc;
+    if ((rc = st_exec(s, claim_sql, 1, cv, &r, ei)) != TL_OK)
+        goto out;
+    for (int i = 0; i < PQntuples(r) && rc == TL_OK; i++) {
+        char *params = NULL, ib[32], chb[32];
+        const char *reason = NULL;
+        if ((rc = relay_row(r, i, send, compose, ud, &params, &reason)) != TL_OK)
+            break;
+        const char *wv[4] = {st_ll(ib, st_getll(r, i, 0)),
+                             params ? st_ll(chb, st_getll(r, i, 3)) : NULL, params, reason};
+        rc = st_exec(s, write_sql, n_write, wv, NULL, ei);
+        if (params)
+            local.queued++;
+        else
+            local.refused++;
+        free(params);
+    }
+    if (rc == TL_OK)
+        rc = st_commit(s, ei);
+out:
+    if (rc != TL_OK)
+        st_rollback(s);
+    else if (c)
+        *c = local;
+    PQclear(r);
+    return rc;
+}
+
+int store_relay_followups(struct store *s, size_t max, store_relay_compose_fn compose, void *ud,
+                          struct store_relay_counts *c, struct tl_errinfo *ei)
+{
+    return relay_batch(s, max, followups_claim_sql, followups_write_sql, 4, 1, compose, ud, c, ei);
+}
+
+int store_relay_reviewed(struct store *s, size_t max, int send, store_relay_compose_fn compose,
+                         void *ud, struct store_relay_counts *c, struct tl_errinfo *ei)
+{
+    return relay_batch(s, max, reviewed_claim_sql, reviewed_write_sql, 3, send, compose, ud, c, ei);
+}
+
+int store_relay_undelivered(struct store *s, long long *n, struct tl_errinfo *ei)
+{
+    PGresult *r = NULL;
+    if (n)
+        *n = 0;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    rc = st_exec(s,
+                 "WITH u AS (UPDATE followups f SET relay_error = 'not delivered: '"
+                 "     || COALESCE(o.last_error, 'unknown')"
+                 "   FROM outbox o WHERE o.followup_id = f.id AND o.state = 'failed'"
+                 "     AND f.relay_error IS NULL AND f.answer IS NULL RETURNING 1)"
+                 " SELECT count(*) FROM u",
+                 0, NULL, &r, ei);
+    if (rc)
+        return rc;
+    if (n)
+        *n = st_getll(r, 0, 0);
+    PQclear(r);
+    return TL_OK;
+}
+
+int store_followup_by_reply(struct store *s, long long chat_id, long long message_id,
+                            long long *followup_id, char **public_ref, char **lang,
+                            struct tl_errinfo *ei)
+{
+    char b1[32], b2[32];
+    const char *v[2] = {st_ll(b1, chat_id), st_ll(b2, message_id)};
+    PGresult *r = NULL;
+    *followup_id = 0;
+    *public_ref = *lang = NULL;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    rc = st_exec(s,
+                 "SELECT f.id, r.public_ref, c.lang FROM outbox o"
+                 " JOIN followups f ON f.id = o.followup_id JOIN reports r ON r.id = f.report_id"
+                 " LEFT JOIN chats c ON c.chat_id = o.chat_id"
+                 " WHERE o.chat_id = $1::bigint AND o.tg_message_id = $2::bigint"
+                 "   AND o.followup_id IS NOT NULL"
+                 " LIMIT 1",
+                 2, v, &r, ei);
+    if (rc)
+        return rc;
+    if (PQntuples(r) == 1) {
+        *public_ref = st_str(r, 0, 1);
+        *lang = st_str(r, 0, 2);
+        if (!*public_ref || (!*lang && !PQgetisnull(r, 0, 2))) {
+            free(*public_ref);
+            free(*lang);
+            *public_ref = *lang = NULL;
+            rc = TL_ENOMEM;
+        } else {
+            *followup_id = st_getll(r, 0, 0);
+        }
+    }
+    PQclear(r);
+    return rc;
+}
+
+int st_followup_answer(struct store *s, const struct store_effects *fx, struct tl_errinfo *ei)
+{
+    char b1[32], b2[32];
+    const char *v[3] = {st_ll(b1, fx->update_id), st_ll(b2, fx->followup_id), fx->answer};
+    PGresult *r = NULL;
+    if (!fx->answer || !*fx->answer)
+        return tl_errf(ei, TL_EINVAL, "an answer to follow-up %lld needs text", fx->followup_id);
+    /* A second reply is appended, not lost. The inbox row is locked first: a worker
+     * re-running the same update waits, then finds it processed and appends nothing. */
+    int rc = st_exec(s,
+                     "WITH inb AS (SELECT update_id FROM inbox"
+                     "   WHERE update_id = $1::bigint AND processed_at IS NULL FOR UPDATE),"
+                     " u AS (UPDATE followups f SET answer = CASE WHEN f.answer IS NULL"
+                     "     THEN $3::text ELSE f.answer || E'\\n---\\n' || $3::text END,"
+                     "     answered_at = now()"
+                     "   WHERE f.id = $2::bigint"
+                     "     AND ($1::bigint = 0 OR EXISTS (SELECT 1 FROM inb))"
+                     "     AND COALESCE(length(f.answer), 0) < " ANSWER_MAX_CHARS " RETURNING 1)"
+                     " SELECT count(*) FROM u",
+                     3, v, &r, ei);
+    if (rc)
+        return rc;
+    if (st_getll(r, 0, 0) == 0)
+        log_info("follow-up answer not attached (done before, full, or question gone) "
+                 "followup=%lld update_id=%lld",
+                 fx->followup_id, fx->update_id);
+    PQclear(r);
+    return TL_OK;
+}

@@ -1,0 +1,441 @@
+/* tests/test_relay.c - the relay between analysts and citizens on real parts: the
+ * runtime threads against the fake Bot API and a throwaway PostgreSQL. Reports are
+ * made through the bot; the analysts' side is played in SQL, as web/ writes it
+ * (followups rows, reports.status and decided_at). Each test asserts the requests the
+ * bot sent and the rows written. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "handlers/hdl.h"
+#include "support/testsupport.h"
+#include "tests/fakebot/fakebot.h"
+
+static const unsigned char SECRET[] = "relay-secret-relay-secret-relay-";
+
+static volatile sig_atomic_t g_stop;
+static struct hdl_runtime *g_rt;
+
+/* A failed assertion longjmps out of the test: stop what it left running. */
+static int teardown(void **state)
+{
+    g_stop = 1;
+    if (g_rt && hdl_runtime_join(g_rt, NULL) != TL_OK)
+        fprintf(stderr, "teardown: the runtime ended with an error\n");
+    g_rt = NULL;
+    return 0;
+}
+
+struct env {
+    char *ci;
+    const char *db;
+    struct fakebot *fb;
+    struct cfg c;
+};
+
+static void env_open(struct env *e, const char *db, int notify_reviewed)
+{
+    struct tl_errinfo ei;
+    e->db = db;
+    e->ci = ts_db_create(db);
+    assert_non_null(e->ci);
+    struct fakebot_opts fo = {.quiet = 1};
+    assert_int_equal(fakebot_start(&fo, &e->fb), TL_OK);
+    assert_int_equal(cfg_load(&e->c, NULL, &ei), TL_OK);
+    free(e->c.database_url);
+    e->c.database_url = tl_strdup(e->ci);
+    memcpy(e->c.secret, SECRET, 32);
+    e->c.secret_len = 32;
+    e->c.poll_timeout = 1;
+    e->c.send_chat_interval_ms = 0;
+    e->c.send_rate = 100000;
+    e->c.http_timeout_ms = 1500;
+    e->c.workers = 2;
+    e->c.notify_reviewed = notify_reviewed;
+}
+
+static void env_close(struct env *e)
+{
+    cfg_release(&e->c);
+    fakebot_stop(e->fb);
+    ts_db_drop(e->db);
+    free(e->ci);
+}
+
+static void start_runtime(struct env *e)
+{
+    g_stop = 0;
+    struct hdl_runtime_opts o = {.cfg = &e->c,
+                                 .api_base = fakebot_base_url(e->fb),
+                                 .token = fakebot_token(e->fb),
+                                 .stop = &g_stop};
+    struct tl_errinfo ei;
+    assert_int_equal(hdl_runtime_start(&o, &g_rt, &ei), TL_OK);
+}
+
+static void stop_runtime(void)
+{
+    struct tl_errinfo ei;
+    g_stop = 1;
+    int rc = hdl_runtime_join(g_rt, &ei);
+    g_rt = NULL;
+    assert_int_equal(rc, TL_OK);
+}
+
+static long long count(const struct env *e, const char *sql)
+{
+    return ts_db_count(e->ci, sql);
+}
+
+/* Runs a statement for its effect (it must return a row: add RETURNING or SELECT). */
+static void exec(const struct env *e, const char *sql)
+{
+    free(ts_db_scalar(e->ci, sql));
+}
+
+/* Waits until sql counts want or more; fails after timeout_ms. */
+static void wait_count(const struct env *e, const char *sql, long long want, long timeout_ms)
+{
+    int64_t end = tl_now_ms() + timeout_ms;
+    long long n = -1;
+    while (tl_now_ms() < end) {
+        if ((n = count(e, sql)) >= want)
+            return;
+        tl_sleep_ms(50, NULL);
+    }
+    fail_msg("timed out: %s = %lld, want %lld", sql, n, want);
+}
+
+static void wait_sends(const struct env *e, size_t n)
+{
+    if (fakebot_wait_count(e->fb, "sendMessage", n, 20000) != TL_OK)
+        fail_msg("sendMessage calls: %zu, want %zu", fakebot_count(e->fb, "sendMessage"), n);
+}
+
+/* A private message from user = chat id; reply_to 0: not a reply; lang NULL: none. */
+static void push_msg(const struct env *e, long long chat, int message_id, const char *lang,
+                     const char *text, long long reply_to)
+{
+    char from_lang[48] = "", reply[96] = "";
+    if (lang)
+        snprintf(from_lang, sizeof(from_lang), ",\"language_code\":\"%s\"", lang);
+    if (reply_to)
+        snprintf(reply, sizeof(reply),
+                 ",\"reply_to_message\":{\"message_id\":%lld,\"date\":1,\"text\":\"q\"}", reply_to);
+    char *u = tl_asprintf("{\"message\":{\"message_id\":%d,\"date\":1700000000,\"chat\":{\"id\":"
+                          "%lld,\"type\":\"private\"},\"from\":{\"id\":%lld,\"is_bot\":false,"
+                          "\"first_name\":\"C\"%s},\"text\":\"%s\"%s}}",
+                          message_id, chat, chat, from_lang, text, reply);
+    assert_true(fakebot_push_update(e->fb, u) > 0);
+    free(u);
+}
+
+/* The i-th sendMessage's parameters: a new reference (json_object_put). */
+static struct json_object *sent(const struct env *e, size_t i)
+{
+    char *calls = fakebot_calls_json(e->fb, "sendMessage");
+    struct json_object *arr = json_tokener_parse(calls), *params = NULL;
+    free(calls);
+    assert_non_null(arr);
+    assert_true(i < json_object_array_length(arr));
+    assert_true(json_object_object_get_ex(json_object_array_get_idx(arr, i), "params", &params));
+    json_object_get(params);
+    json_object_put(arr);
+    return params;
+}
+
+static const char *field(struct json_object *o, const char *k)
+{
+    struct json_object *v;
+    return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : NULL;
+}
+
+static long long chat_of(struct json_object *params)
+{
+    struct json_object *v;
+    assert_true(json_object_object_get_ex(params, "chat_id", &v));
+    return json_object_get_int64(v);
+}
+
+static long long scalar_ll(const struct env *e, const char *sql)
+{
+    return count(e, sql);
+}
+
+/* Rows of every table an analyst or exporter can reach (all but the reply path and the
+ * raw updates) whose text holds needle. */
+static long long tables_mentioning(const struct env *e, const char *needle)
+{
+    char *sql = tl_asprintf(
+        "SELECT count(*) FROM information_schema.tables t WHERE t.table_schema = 'public'"
+        " AND t.table_type = 'BASE TABLE' AND t.table_name NOT IN ('chats', 'outbox', 'inbox',"
+        " 'drafts', 'spatial_ref_sys')"
+        " AND (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %%I x"
+        " WHERE x::text LIKE %%L', t.table_name, '%%%s%%'), false, true, '')))[1]::text::int > 0",
+        needle);
+    long long n = count(e, sql);
+    free(sql);
+    return n;
+}
+
+#define CHAT_A 987654321LL /* long enough never to appear in a pseudonym's hex by chance */
+
+/* The whole round trip: a report through the bot, an analyst's question relayed once, in
+ * the chat's language, with force_reply; two replies appended to the answer, each
+ * thanked; replies that answer no question (another message, another chat) stay in the
+ * conversation; the chat id stays in the reply path. */
+static void test_relay_question_answer_round_trip(void **state)
+{
+    struct env e;
+    env_open(&e, "t_relay_round_trip", 1);
+    push_msg(&e, CHAT_A, 1, "en", "two trucks near the bridge", 0);
+    start_runtime(&e);
+    wait_sends(&e, 1);
+    wait_count(&e, "SELECT count(*) FROM outbox WHERE state = 'sent'", 1, 20000);
+    char *ref = ts_db_scalar(e.ci, "SELECT public_ref FROM reports");
+    assert_non_null(ref);
+
+    /* the analyst asks (as web/ does) */
+    exec(&e, "INSERT INTO followups (report_id, asked_by, question) SELECT id, 'alice', "
+             "'Which direction were they moving?' FROM reports RETURNING id");
+    wait_sends(&e, 2);
+    wait_count(&e, "SELECT count(*) FROM outbox WHERE followup_id IS NOT NULL AND state = 'sent'",
+               1, 20000);
+    struct json_object *q = sent(&e, 1), *kb, *fr, *ph;
+    assert_int_equal(chat_of(q), CHAT_A);
+    const char *qt = field(q, "text");
+    assert_non_null(strstr(qt, "An analyst has a question about your report"));
+    assert_non_null(strstr(qt, ref));
+    assert_non_null(strstr(qt, "Which direction were they moving?"));
+    assert_true(json_object_object_get_ex(q, "reply_markup", &kb));
+    assert_true(json_object_object_get_ex(kb, "force_reply", &fr));
+    assert_true(json_object_get_boolean(fr));
+    assert_true(json_object_object_get_ex(kb, "input_field_placeholder", &ph));
+    assert_string_equal(json_object_get_string(ph), "Your answer");
+    json_object_put(q);
+    assert_int_equal(count(&e, "SELECT count(*) FROM followups WHERE relayed_at IS NOT NULL AND "
+                               "relay_error IS NULL AND answer IS NULL"),
+                     1);
+    assert_int_equal(count(&e, "SELECT count(*) FROM outbox WHERE followup_id IS NOT NULL"), 1);
+    tl_sleep_ms(1200, NULL); /* two relay rounds: relayed once, not again */
+    assert_int_equal(fakebot_count(e.fb, "sendMessage"), 2);
+
+    /* the citizen replies to the question */
+    long long qmid =
+        scalar_ll(&e, "SELECT tg_message_id FROM outbox WHERE followup_id IS NOT NULL");
+    long long ackmid = scalar_ll(&e, "SELECT tg_message_id FROM outbox WHERE followup_id IS NULL");
+    assert_true(qmid > 0 && ackmid > 0 && qmid != ackmid);
+    push_msg(&e, CHAT_A, 3, "en", "north, towards Kharkiv", qmid);
+    wait_sends(&e, 3);
+    wait_count(&e, "SELECT count(*) FROM followups WHERE answer IS NOT NULL", 1, 20000);
+    char *answer = ts_db_scalar(e.ci, "SELECT answer FROM followups");
+    assert_string_equal(answer, "north, towards Kharkiv");
+    free(answer);
+    struct json_object *t = sent(&e, 2);
+    assert_int_equal(chat_of(t), CHAT_A);
+    assert_non_null(strstr(field(t, "text"), "Thank you"));
+    assert_non_null(strstr(field(t, "text"), ref));
+    assert_false(json_object_object_get_ex(t, "reply_markup", &kb));
+    json_object_put(t);
+    assert_int_equal(count(&e, "SELECT count(*) FROM reports"), 1); /* no report of it */
+
+    /* a second reply is appended, not lost */
+    push_msg(&e, CHAT_A, 4, "en", "about 20 km/h", qmid);
+    wait_sends(&e, 4);
+    wait_count(&e, "SELECT count(*) FROM followups WHERE answer LIKE '%20 km/h'", 1, 20000);
+    answer = ts_db_scalar(e.ci, "SELECT answer FROM followups");
+    assert_string_equal(answer, "north, towards Kharkiv\n---\nabout 20 km/h");
+    free(answer);
+    assert_int_equal(count(&e, "SELECT count(*) FROM reports"), 1);
+
+    /* a reply to the bot's acknowledgement, and a reply from another chat quoting the
+     * question's message id, answer nothing: the conversation has them (new reports) */
+    push_msg(&e, CHAT_A, 5, "en", "a third truck", ackmid);
+    push_msg(&e, CHAT_A + 1, 1, "en", "I saw them too", qmid);
+    wait_count(&e, "SELECT count(*) FROM reports", 3, 20000);
+    wait_count(&e, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 5, 20000);
+    answer = ts_db_scalar(e.ci, "SELECT answer FROM followups");
+    assert_string_equal(answer, "north, towards Kharkiv\n---\nabout 20 km/h");
+    free(answer);
+    assert_int_equal(count(&e, "SELECT count(*) FROM reports WHERE text IN ('a third truck', "
+                               "'I saw them too')"),
+                     2);
+    stop_runtime();
+
+    /* what the analyst reads: the report and the answer, never the chat */
+    assert_int_equal(count(&e, "SELECT count(*) FROM followups f JOIN reports r ON r.id = "
+                               "f.report_id WHERE f.answered_at IS NOT NULL AND r.public_ref = "
+                               "(SELECT public_ref FROM reports ORDER BY id LIMIT 1)"),
+                     1);
+    assert_int_equal(tables_mentioning(&e, "987654321"), 0);
+    assert_true(tables_mentioning(&e, "Kharkiv") >= 1); /* the probe finds what is there */
+    assert_int_equal(count(&e, "SELECT count(*) FROM chats WHERE chat_id = 987654321"), 1);
+    free(ref);
+    env_close(&e);
+}
+
+/* A chat that blocked the bot and a chat retention purged get relay_error and no
+ * message; a question Telegram refuses (blocked after it was queued) is told back as
+ * not delivered. The question goes in the chat's language (Ukrainian here). */
+static void test_relay_blocked_gone_undelivered(void **state)
+{
+    struct env e;
+    env_open(&e, "t_relay_blocked", 1);
+    push_msg(&e, 5101, 1, "en", "report from a chat that blocks the bot", 0);
+    push_msg(&e, 5102, 1, "en", "report from a chat that retention purges", 0);
+    push_msg(&e, 5103, 1, "uk", "report from a chat that blocks the bot later", 0);
+    assert_true(fakebot_push_update(
+                    e.fb, "{\"my_chat_member\":{\"chat\":{\"id\":5101,\"type\":\"private\"},"
+                          "\"from\":{\"id\":5101,\"is_bot\":false,\"first_name\":\"K\"},"
+                          "\"date\":1,\"old_chat_member\":{\"status\":\"member\"},"
+                          "\"new_chat_member\":{\"status\":\"kicked\"}}}") > 0);
+    start_runtime(&e);
+    wait_sends(&e, 3);
+    wait_count(&e, "SELECT count(*) FROM chats WHERE chat_id = 5101 AND blocked", 1, 20000);
+    wait_count(&e, "SELECT count(*) FROM outbox WHERE state = 'sent'", 3, 20000);
+    exec(&e, "DELETE FROM chats WHERE chat_id = 5102 RETURNING 1"); /* as retention does */
+    fakebot_set_blocked_chat(e.fb, 5103);
+    exec(&e, "INSERT INTO followups (report_id, asked_by, question) SELECT id, 'bob', "
+             "'Where exactly? ' || text FROM reports ORDER BY id RETURNING id");
+    wait_count(&e, "SELECT count(*) FROM followups WHERE relay_error IS NOT NULL", 3, 20000);
+    stop_runtime();
+
+    assert_int_equal(count(&e, "SELECT count(*) FROM followups f JOIN reports r ON r.id = "
+                               "f.report_id WHERE r.text LIKE '%blocks the bot' AND "
+                               "f.relay_error = 'chat blocked' AND f.relayed_at IS NULL"),
+                     1);
+    assert_int_equal(count(&e, "SELECT count(*) FROM followups f JOIN reports r ON r.id = "
+                               "f.report_id WHERE r.text LIKE '%retention purges' AND "
+                               "f.relay_error = 'chat gone' AND f.relayed_at IS NULL"),
+                     1);
+    assert_int_equal(count(&e, "SELECT count(*) FROM followups f JOIN reports r ON r.id = "
+                               "f.report_id WHERE r.text LIKE '%blocks the bot later' AND "
+                               "f.relay_error LIKE 'not delivered: %blocked%' AND "
+                               "f.relayed_at IS NOT NULL"),
+                     1);
+    /* one question was tried (to 5103, in Ukrainian); none went to 5101 or 5102 */
+    assert_int_equal(fakebot_count(e.fb, "sendMessage"), 4);
+    struct json_object *q = sent(&e, 3);
+    assert_int_equal(chat_of(q), 5103);
+    assert_non_null(strstr(field(q, "text"), "Аналітик має запитання"));
+    assert_non_null(strstr(field(q, "text"), "Where exactly? report from a chat that blocks"));
+    json_object_put(q);
+    assert_int_equal(count(&e, "SELECT count(*) FROM outbox WHERE followup_id IS NOT NULL"), 1);
+    env_close(&e);
+}
+
+/* Decide like web/ does. */
+static void decide(const struct env *e, const char *text, const char *status)
+{
+    char *sql = tl_asprintf("UPDATE reports SET status = '%s', decided_by = 'alice', "
+                            "decided_at = now() WHERE text = '%s' RETURNING id",
+                            status, text);
+    exec(e, sql);
+    free(sql);
+}
+
+/* The reviewed notice: once per decided report, in the chat's language, with the
+ * reference and nothing of the verdict; none for needs_info until it is decided; none
+ * again after a restart. */
+static void test_relay_reviewed_notice_once(void **state)
+{
+    struct env e;
+    env_open(&e, "t_relay_reviewed", 1);
+    push_msg(&e, 6101, 1, NULL, "column of tanks", 0); /* no language: Ukrainian */
+    push_msg(&e, 6102, 1, "en", "helicopter low", 0);
+    push_msg(&e, 6102, 2, "en", "smoke at the depot", 0);
+    start_runtime(&e);
+    wait_sends(&e, 3);
+    wait_count(&e, "SELECT count(*) FROM outbox WHERE state = 'sent'", 3, 20000);
+    decide(&e, "column of tanks", "confirmed");
+    decide(&e, "helicopter low", "rejected");
+    decide(&e, "smoke at the depot", "needs_info");
+    wait_sends(&e, 5);
+    wait_count(&e, "SELECT count(*) FROM reports WHERE reviewed_notified_at IS NOT NULL", 2, 20000);
+    stop_runtime();
+
+    for (size_t i = 3; i < 5; i++) {
+        struct json_object *n = sent(&e, i);
+        long long chat = chat_of(n);
+        const char *t = field(n, "text");
+        const char *text = chat == 6101 ? "column of tanks" : "helicopter low";
+        char *sql = tl_asprintf("SELECT public_ref FROM reports WHERE text = '%s'", text);
+        char *ref = ts_db_scalar(e.ci, sql);
+        assert_non_null(strstr(t, ref));
+        if (chat == 6101)
+            assert_non_null(strstr(t, "розглянув аналітик"));
+        else
+            assert_non_null(strstr(t, "was reviewed by an analyst"));
+        static const char *const verdicts[] = {"confirm",   "reject", "duplicate", "needs",
+                                               "підтвердж", "відхил", "дублік"};
+        for (size_t k = 0; k < sizeof(verdicts) / sizeof(verdicts[0]); k++)
+            if (strcasestr(t, verdicts[k]))
+                fail_msg("the notice tells the verdict (%s): %s", verdicts[k], t);
+        free(sql);
+        free(ref);
+        json_object_put(n);
+    }
+    assert_int_equal(count(&e, "SELECT count(*) FROM reports WHERE status = 'needs_info' AND "
+                               "reviewed_notified_at IS NULL"),
+                     1);
+    assert_int_equal(count(&e, "SELECT count(*) FROM outbox WHERE params->>'text' LIKE "
+                               "'%reviewed%' OR params->>'text' LIKE '%розглянув%'"),
+                     2);
+
+    /* a restart sends nothing again; the report that needed information is told once
+     * the analyst decides it */
+    fakebot_reset_calls(e.fb);
+    start_runtime(&e);
+    tl_sleep_ms(1500, NULL);
+    assert_int_equal(fakebot_count(e.fb, "sendMessage"), 0);
+    decide(&e, "smoke at the depot", "duplicate");
+    wait_sends(&e, 1);
+    tl_sleep_ms(1200, NULL);
+    stop_runtime();
+    assert_int_equal(fakebot_count(e.fb, "sendMessage"), 1);
+    struct json_object *n = sent(&e, 0);
+    assert_int_equal(chat_of(n), 6102);
+    assert_non_null(strstr(field(n, "text"), "was reviewed by an analyst"));
+    assert_null(strcasestr(field(n, "text"), "duplicate"));
+    json_object_put(n);
+    assert_int_equal(count(&e, "SELECT count(*) FROM reports WHERE reviewed_notified_at IS NULL"),
+                     0);
+    env_close(&e);
+}
+
+/* notify_reviewed = 0: decided reports are marked as told, and nothing is sent. */
+static void test_relay_reviewed_disabled(void **state)
+{
+    struct env e;
+    env_open(&e, "t_relay_quiet", 0);
+    push_msg(&e, 7101, 1, "en", "artillery fire", 0);
+    start_runtime(&e);
+    wait_sends(&e, 1);
+    wait_count(&e, "SELECT count(*) FROM outbox WHERE state = 'sent'", 1, 20000);
+    decide(&e, "artillery fire", "confirmed");
+    wait_count(&e, "SELECT count(*) FROM reports WHERE reviewed_notified_at IS NOT NULL", 1, 20000);
+    tl_sleep_ms(800, NULL);
+    stop_runtime();
+    assert_int_equal(fakebot_count(e.fb, "sendMessage"), 1); /* the acknowledgement only */
+    assert_int_equal(count(&e, "SELECT count(*) FROM outbox"), 1);
+    env_close(&e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_relay_question_answer_round_trip, teardown),
+        cmocka_unit_test_teardown(test_relay_blocked_gone_undelivered, teardown),
+        cmocka_unit_test_teardown(test_relay_reviewed_notice_once, teardown),
+        cmocka_unit_test_teardown(test_relay_reviewed_disabled, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
