@@ -256,14 +256,36 @@ static void test_relay_question_answer_round_trip(void **state)
     free(answer);
     assert_int_equal(count(&e, "SELECT count(*) FROM reports"), 1);
 
+    /* a photo with a caption: the caption answers, the photo is not fetched, and the
+     * thanks says so */
+    char *photo = tl_asprintf(
+        "{\"message\":{\"message_id\":6,\"date\":1700000000,\"chat\":{\"id\":%lld,\"type\":"
+        "\"private\"},\"from\":{\"id\":%lld,\"is_bot\":false,\"first_name\":\"C\","
+        "\"language_code\":\"en\"},\"photo\":[{\"file_id\":\"PH1\",\"file_unique_id\":\"ph1\","
+        "\"width\":90,\"height\":60}],\"caption\":\"this one\",\"reply_to_message\":{"
+        "\"message_id\":%lld,\"date\":1}}}",
+        CHAT_A, CHAT_A, qmid);
+    assert_true(fakebot_push_update(e.fb, photo) > 0);
+    free(photo);
+    wait_sends(&e, 5);
+    wait_count(&e, "SELECT count(*) FROM followups WHERE answer LIKE '%this one'", 1, 20000);
+    answer = ts_db_scalar(e.ci, "SELECT answer FROM followups");
+    assert_string_equal(answer, "north, towards Kharkiv\n---\nabout 20 km/h\n---\nthis one");
+    free(answer);
+    t = sent(&e, 4);
+    assert_non_null(strstr(field(t, "text"), "Photos and locations cannot be attached"));
+    json_object_put(t);
+    assert_int_equal(fakebot_count(e.fb, "getFile"), 0);
+    assert_int_equal(count(&e, "SELECT count(*) FROM reports"), 1);
+
     /* a reply to the bot's acknowledgement, and a reply from another chat quoting the
      * question's message id, answer nothing: the conversation has them (new reports) */
     push_msg(&e, CHAT_A, 5, "en", "a third truck", ackmid);
     push_msg(&e, CHAT_A + 1, 1, "en", "I saw them too", qmid);
     wait_count(&e, "SELECT count(*) FROM reports", 3, 20000);
-    wait_count(&e, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 5, 20000);
+    wait_count(&e, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 6, 20000);
     answer = ts_db_scalar(e.ci, "SELECT answer FROM followups");
-    assert_string_equal(answer, "north, towards Kharkiv\n---\nabout 20 km/h");
+    assert_string_equal(answer, "north, towards Kharkiv\n---\nabout 20 km/h\n---\nthis one");
     free(answer);
     assert_int_equal(count(&e, "SELECT count(*) FROM reports WHERE text IN ('a third truck', "
                                "'I saw them too')"),
@@ -429,6 +451,67 @@ static void test_relay_reviewed_disabled(void **state)
     env_close(&e);
 }
 
+/* storage alone: the reply lookup is keyed by chat and message; an answer is attached
+ * in the transaction that marks its update processed, so a re-run appends nothing; a
+ * batch appends its answers in order. */
+static void test_relay_answer_applied_once(void **state)
+{
+    struct env e = {.db = "t_relay_store"};
+    struct store *s = NULL;
+    struct tl_errinfo ei;
+    long long fid = 0, other = 0;
+    char *ref = NULL, *lang = NULL;
+    e.ci = ts_db_create(e.db);
+    assert_non_null(e.ci);
+    exec(&e, "INSERT INTO reporters (pseudonym) VALUES ('p1');"
+             "INSERT INTO reports (public_ref, reporter) VALUES ('TL-AAAAAA', 'p1');"
+             "INSERT INTO followups (report_id, asked_by, question) SELECT id, 'alice', 'q?'"
+             "  FROM reports;"
+             "INSERT INTO chats (chat_id, reporter, lang) VALUES (4401, 'p1', 'en');"
+             "INSERT INTO outbox (chat_id, method, params, state, tg_message_id, followup_id)"
+             "  SELECT 4401, 'sendMessage', '{}', 'sent', 77, id FROM followups;"
+             "INSERT INTO outbox (chat_id, method, params, state, tg_message_id)"
+             "  VALUES (4401, 'sendMessage', '{}', 'sent', 78);"
+             "INSERT INTO inbox (update_id, chat_key, payload) VALUES (501, 4401, '{}'),"
+             "  (502, 4401, '{}'), (503, 4401, '{}') RETURNING 1");
+    assert_int_equal(store_open(e.ci, &s, &ei), TL_OK);
+    assert_int_equal(store_followup_by_reply(s, 4401, 77, &fid, &ref, &lang, &ei), TL_OK);
+    assert_true(fid > 0);
+    assert_string_equal(ref, "TL-AAAAAA");
+    assert_string_equal(lang, "en");
+    free(ref);
+    free(lang);
+    /* another chat quoting the same message id, or a message that asked nothing */
+    assert_int_equal(store_followup_by_reply(s, 4402, 77, &other, &ref, &lang, &ei), TL_OK);
+    assert_true(other == 0 && !ref && !lang);
+    assert_int_equal(store_followup_by_reply(s, 4401, 78, &other, &ref, &lang, &ei), TL_OK);
+    assert_true(other == 0 && !ref && !lang);
+
+    struct store_effects a = {
+        .update_id = 501, .set_blocked = -1, .followup_id = fid, .answer = "first"};
+    assert_int_equal(store_apply(s, &a, NULL, &ei), TL_OK);
+    assert_int_equal(store_apply(s, &a, NULL, &ei), TL_OK); /* re-run: a no-op */
+    char *answer = ts_db_scalar(e.ci, "SELECT answer FROM followups");
+    assert_string_equal(answer, "first");
+    free(answer);
+    struct store_effects b = a, c = a;
+    b.update_id = 502;
+    b.answer = "second";
+    c.update_id = 503;
+    c.answer = "third";
+    const struct store_effects *batch[2] = {&b, &c};
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(store_apply_batch(s, batch, 2, NULL, &ei), TL_OK);
+    answer = ts_db_scalar(e.ci, "SELECT answer FROM followups");
+    assert_string_equal(answer, "first\n---\nsecond\n---\nthird");
+    free(answer);
+    assert_int_equal(count(&e, "SELECT count(*) FROM inbox WHERE processed_at IS NULL"), 0);
+    assert_int_equal(count(&e, "SELECT count(*) FROM followups WHERE answered_at IS NOT NULL"), 1);
+    store_free(s);
+    ts_db_drop(e.db);
+    free(e.ci);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -436,6 +519,7 @@ int main(void)
         cmocka_unit_test_teardown(test_relay_blocked_gone_undelivered, teardown),
         cmocka_unit_test_teardown(test_relay_reviewed_notice_once, teardown),
         cmocka_unit_test_teardown(test_relay_reviewed_disabled, teardown),
+        cmocka_unit_test(test_relay_answer_applied_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

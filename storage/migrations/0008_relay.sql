@@ -10,5 +10,8 @@ ALTER TABLE outbox ADD COLUMN followup_id bigint REFERENCES followups (id) ON DE
 -- The reply lookup: a message id is unique within one chat.
 CREATE INDEX outbox_followup_reply ON outbox (chat_id, tg_message_id)
     WHERE followup_id IS NOT NULL;
--- Undelivered questions, and the foreign key's own lookups on delete.
+-- The foreign key's own lookups when a report (and its follow-ups) is deleted.
 CREATE INDEX outbox_followup ON outbox (followup_id) WHERE followup_id IS NOT NULL;
+-- Questions Telegram refused for good, which the relay looks for every round: few rows.
+CREATE INDEX outbox_followup_failed ON outbox (followup_id)
+    WHERE followup_id IS NOT NULL AND state = 'failed';
