@@ -99,23 +99,19 @@ static int compose_reviewed(void *ud, const struct store_relay_item *it, char **
     return *params ? TL_OK : TL_ENOMEM;
 }
 
-/* One round: questions, undelivered questions, reviewed notices. *busy when a batch
- * was full (more may be waiting: no pause before the next round). */
+/* One round: questions, then reviewed notices. *busy when a batch was full (more may
+ * be waiting: no pause before the next round). */
 static int relay_round(struct hdl_relay *r, struct store *s, int *busy, struct tl_errinfo *ei)
 {
     struct store_relay_counts q, rv;
-    long long lost = 0;
     int rc = store_relay_followups(s, RELAY_BATCH, compose_question, NULL, &q, ei);
-    if (rc == TL_OK)
-        rc = store_relay_undelivered(s, &lost, ei);
     if (rc == TL_OK)
         rc = store_relay_reviewed(s, RELAY_BATCH, r->o.cfg->notify_reviewed != 0, compose_reviewed,
                                   NULL, &rv, ei);
     if (rc != TL_OK)
         return rc;
-    if (q.queued || q.refused || lost)
-        log_info("follow-ups relayed queued=%lld not_relayed=%lld undelivered=%lld", q.queued,
-                 q.refused, lost);
+    if (q.queued || q.refused)
+        log_info("follow-ups relayed queued=%lld not_relayed=%lld", q.queued, q.refused);
     if (rv.queued || rv.refused)
         log_info("reviewed notices queued=%lld marked_only=%lld", rv.queued, rv.refused);
     *busy = q.queued + q.refused >= RELAY_BATCH || rv.queued + rv.refused >= RELAY_BATCH;

@@ -17,8 +17,8 @@ struct hdl_relay_opts {
 };
 
 /* Starts the relay thread: it queues unrelayed follow-up questions in the reporter's
- * chat (force_reply, the chat's language), records those that cannot be delivered, and
- * queues the neutral "reviewed" notices. *out NULL on error. */
+ * chat (force_reply, the chat's language) or records why it cannot, and queues the
+ * neutral "reviewed" notices. *out NULL on error. */
 int hdl_relay_start(const struct hdl_relay_opts *o, struct hdl_relay **out) TL_WUR;
 /* Joins the thread (after *stop was set) and frees r. NULL is a no-op. */
 void hdl_relay_join(struct hdl_relay *r);

@@ -293,10 +293,9 @@ int store_relay_followups(struct store *s, size_t max, store_relay_compose_fn co
 int store_relay_reviewed(struct store *s, size_t max, int send, store_relay_compose_fn compose,
                          void *ud, struct store_relay_counts *c, struct tl_errinfo *ei) TL_WUR;
 
-/* Follow-ups whose question Telegram refused for good (the outbox row failed: blocked
- * meanwhile, chat gone) get relay_error "not delivered: <Telegram's reason>". *n (may be
- * NULL) counts them. */
-int store_relay_undelivered(struct store *s, long long *n, struct tl_errinfo *ei) TL_WUR;
+/* A question Telegram refuses for good (its outbox row failed: the chat blocked the bot
+ * meanwhile) gets relay_error "not delivered: <Telegram's reason>" in the transaction of
+ * the failure (a trigger of migration 0008): nothing to call. */
 
 /* The follow-up a message of chat_id replying to message_id answers: *followup_id
  * (0 when the message is no relayed question), its report's *public_ref and the chat's

@@ -131,29 +131,6 @@ int store_relay_reviewed(struct store *s, size_t max, int send, store_relay_comp
     return relay_batch(s, max, reviewed_claim_sql, reviewed_write_sql, 3, send, compose, ud, c, ei);
 }
 
-int store_relay_undelivered(struct store *s, long long *n, struct tl_errinfo *ei)
-{
-    PGresult *r = NULL;
-    if (n)
-        *n = 0;
-    int rc = st_ready(s, ei);
-    if (rc)
-        return rc;
-    rc = st_exec(s,
-                 "WITH u AS (UPDATE followups f SET relay_error = 'not delivered: '"
-                 "     || COALESCE(o.last_error, 'unknown')"
-                 "   FROM outbox o WHERE o.followup_id = f.id AND o.state = 'failed'"
-                 "     AND f.relay_error IS NULL AND f.answer IS NULL RETURNING 1)"
-                 " SELECT count(*) FROM u",
-                 0, NULL, &r, ei);
-    if (rc)
-        return rc;
-    if (n)
-        *n = st_getll(r, 0, 0);
-    PQclear(r);
-    return TL_OK;
-}
-
 int store_followup_by_reply(struct store *s, long long chat_id, long long message_id,
                             long long *followup_id, char **public_ref, char **lang,
                             struct tl_errinfo *ei)
