@@ -165,6 +165,25 @@ static long long chat_of(struct json_object *params)
     return json_object_get_int64(v);
 }
 
+/* The i-th sendMessage went to chat, and its text holds each of the NULL-terminated
+ * strings. Returns its parameters (json_object_put). */
+static struct json_object *expect_sent(const struct env *e, size_t i, long long chat, ...)
+    __attribute__((sentinel));
+static struct json_object *expect_sent(const struct env *e, size_t i, long long chat, ...)
+{
+    struct json_object *p = sent(e, i);
+    const char *text = field(p, "text");
+    va_list ap;
+    assert_int_equal(chat_of(p), chat);
+    assert_non_null(text);
+    va_start(ap, chat);
+    for (const char *want; (want = va_arg(ap, const char *)) != NULL;)
+        if (!strstr(text, want))
+            fail_msg("message %zu lacks \"%s\": %s", i, want, text);
+    va_end(ap);
+    return p;
+}
+
 static long long scalar_ll(const struct env *e, const char *sql)
 {
     return count(e, sql);
@@ -209,12 +228,10 @@ static void test_relay_question_answer_round_trip(void **state)
     wait_sends(&e, 2);
     wait_count(&e, "SELECT count(*) FROM outbox WHERE followup_id IS NOT NULL AND state = 'sent'",
                1, 20000);
-    struct json_object *q = sent(&e, 1), *kb, *fr, *ph;
-    assert_int_equal(chat_of(q), CHAT_A);
-    const char *qt = field(q, "text");
-    assert_non_null(strstr(qt, "An analyst has a question about your report"));
-    assert_non_null(strstr(qt, ref));
-    assert_non_null(strstr(qt, "Which direction were they moving?"));
+    struct json_object *q =
+        expect_sent(&e, 1, CHAT_A, "An analyst has a question about your report", ref,
+                    "Which direction were they moving?", (char *)NULL);
+    struct json_object *kb, *fr, *ph;
     assert_true(json_object_object_get_ex(q, "reply_markup", &kb));
     assert_true(json_object_object_get_ex(kb, "force_reply", &fr));
     assert_true(json_object_get_boolean(fr));
@@ -239,10 +256,7 @@ static void test_relay_question_answer_round_trip(void **state)
     char *answer = ts_db_scalar(e.ci, "SELECT answer FROM followups");
     assert_string_equal(answer, "north, towards Kharkiv");
     free(answer);
-    struct json_object *t = sent(&e, 2);
-    assert_int_equal(chat_of(t), CHAT_A);
-    assert_non_null(strstr(field(t, "text"), "Thank you"));
-    assert_non_null(strstr(field(t, "text"), ref));
+    struct json_object *t = expect_sent(&e, 2, CHAT_A, "Thank you", ref, (char *)NULL);
     assert_false(json_object_object_get_ex(t, "reply_markup", &kb));
     json_object_put(t);
     assert_int_equal(count(&e, "SELECT count(*) FROM reports"), 1); /* no report of it */
@@ -272,9 +286,8 @@ static void test_relay_question_answer_round_trip(void **state)
     answer = ts_db_scalar(e.ci, "SELECT answer FROM followups");
     assert_string_equal(answer, "north, towards Kharkiv\n---\nabout 20 km/h\n---\nthis one");
     free(answer);
-    t = sent(&e, 4);
-    assert_non_null(strstr(field(t, "text"), "Photos and locations cannot be attached"));
-    json_object_put(t);
+    json_object_put(
+        expect_sent(&e, 4, CHAT_A, "Photos and locations cannot be attached", (char *)NULL));
     assert_int_equal(fakebot_count(e.fb, "getFile"), 0);
     assert_int_equal(count(&e, "SELECT count(*) FROM reports"), 1);
 
@@ -345,11 +358,8 @@ static void test_relay_blocked_gone_undelivered(void **state)
                      1);
     /* one question was tried (to 5103, in Ukrainian); none went to 5101 or 5102 */
     assert_int_equal(fakebot_count(e.fb, "sendMessage"), 4);
-    struct json_object *q = sent(&e, 3);
-    assert_int_equal(chat_of(q), 5103);
-    assert_non_null(strstr(field(q, "text"), "Аналітик має запитання"));
-    assert_non_null(strstr(field(q, "text"), "Where exactly? report from a chat that blocks"));
-    json_object_put(q);
+    json_object_put(expect_sent(&e, 3, 5103, "Аналітик має запитання",
+                                "Where exactly? report from a chat that blocks", (char *)NULL));
     assert_int_equal(count(&e, "SELECT count(*) FROM outbox WHERE followup_id IS NOT NULL"), 1);
     env_close(&e);
 }
@@ -423,9 +433,7 @@ static void test_relay_reviewed_notice_once(void **state)
     tl_sleep_ms(1200, NULL);
     stop_runtime();
     assert_int_equal(fakebot_count(e.fb, "sendMessage"), 1);
-    struct json_object *n = sent(&e, 0);
-    assert_int_equal(chat_of(n), 6102);
-    assert_non_null(strstr(field(n, "text"), "was reviewed by an analyst"));
+    struct json_object *n = expect_sent(&e, 0, 6102, "was reviewed by an analyst", (char *)NULL);
     assert_null(strcasestr(field(n, "text"), "duplicate"));
     json_object_put(n);
     assert_int_equal(count(&e, "SELECT count(*) FROM reports WHERE reviewed_notified_at IS NULL"),
