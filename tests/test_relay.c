@@ -319,7 +319,8 @@ static void test_relay_question_answer_round_trip(void **state)
 
 /* A chat that blocked the bot and a chat retention purged get relay_error and no
  * message; a question Telegram refuses (blocked after it was queued) is told back as
- * not delivered. The question goes in the chat's language (Ukrainian here). */
+ * not delivered; one longer than a Telegram message (in UTF-16 units) is not sent. The
+ * question goes in the chat's language (Ukrainian here). */
 static void test_relay_blocked_gone_undelivered(void **state)
 {
     struct env e;
@@ -327,20 +328,27 @@ static void test_relay_blocked_gone_undelivered(void **state)
     push_msg(&e, 5101, 1, "en", "report from a chat that blocks the bot", 0);
     push_msg(&e, 5102, 1, "en", "report from a chat that retention purges", 0);
     push_msg(&e, 5103, 1, "uk", "report from a chat that blocks the bot later", 0);
+    push_msg(&e, 5104, 1, "en", "report that gets a long question", 0);
     assert_true(fakebot_push_update(
                     e.fb, "{\"my_chat_member\":{\"chat\":{\"id\":5101,\"type\":\"private\"},"
                           "\"from\":{\"id\":5101,\"is_bot\":false,\"first_name\":\"K\"},"
                           "\"date\":1,\"old_chat_member\":{\"status\":\"member\"},"
                           "\"new_chat_member\":{\"status\":\"kicked\"}}}") > 0);
     start_runtime(&e);
-    wait_sends(&e, 3);
+    wait_sends(&e, 4);
     wait_count(&e, "SELECT count(*) FROM chats WHERE chat_id = 5101 AND blocked", 1, 20000);
-    wait_count(&e, "SELECT count(*) FROM outbox WHERE state = 'sent'", 3, 20000);
+    wait_count(&e, "SELECT count(*) FROM outbox WHERE state = 'sent'", 4, 20000);
     exec(&e, "DELETE FROM chats WHERE chat_id = 5102 RETURNING 1"); /* as retention does */
     fakebot_set_blocked_chat(e.fb, 5103);
     exec(&e, "INSERT INTO followups (report_id, asked_by, question) SELECT id, 'bob', "
-             "'Where exactly? ' || text FROM reports ORDER BY id RETURNING id");
-    wait_count(&e, "SELECT count(*) FROM followups WHERE relay_error IS NOT NULL", 3, 20000);
+             "'Where exactly? ' || text FROM reports WHERE text NOT LIKE '%long question'"
+             " ORDER BY id RETURNING id");
+    /* 2,000 characters (the most web/ takes) outside the BMP: 4,000 UTF-16 units, and the
+     * frame around the question takes it past 4,096 */
+    exec(&e, "INSERT INTO followups (report_id, asked_by, question) SELECT id, 'bob', "
+             "repeat(U&'\\+01F680', 2000) FROM reports WHERE text LIKE '%long question' "
+             "RETURNING id");
+    wait_count(&e, "SELECT count(*) FROM followups WHERE relay_error IS NOT NULL", 4, 20000);
     stop_runtime();
 
     assert_int_equal(count(&e, "SELECT count(*) FROM followups f JOIN reports r ON r.id = "
@@ -356,9 +364,12 @@ static void test_relay_blocked_gone_undelivered(void **state)
                                "f.relay_error LIKE 'not delivered: %blocked%' AND "
                                "f.relayed_at IS NOT NULL"),
                      1);
-    /* one question was tried (to 5103, in Ukrainian); none went to 5101 or 5102 */
-    assert_int_equal(fakebot_count(e.fb, "sendMessage"), 4);
-    json_object_put(expect_sent(&e, 3, 5103, "Аналітик має запитання",
+    assert_int_equal(count(&e, "SELECT count(*) FROM followups WHERE relay_error = 'question too "
+                               "long for one Telegram message' AND relayed_at IS NULL"),
+                     1);
+    /* one question was tried (to 5103, in Ukrainian); none went to 5101, 5102 or 5104 */
+    assert_int_equal(fakebot_count(e.fb, "sendMessage"), 5);
+    json_object_put(expect_sent(&e, 4, 5103, "Аналітик має запитання",
                                 "Where exactly? report from a chat that blocks", (char *)NULL));
     assert_int_equal(count(&e, "SELECT count(*) FROM outbox WHERE followup_id IS NOT NULL"), 1);
     env_close(&e);
