@@ -194,6 +194,8 @@ int hdl_relay_reply(struct store *s, const struct hdl_ctx *ctx, const struct tg_
     if (u->kind != TG_UPD_MESSAGE || m->chat_type != TG_CHAT_PRIVATE || !m->reply_to_id ||
         m->from_is_bot || !m->from_id || m->is_command || !m->text || !*m->text)
         return TL_OK;
+    if (ei)
+        tl_errinfo_clear(ei);
     int rc = store_followup_by_reply(s, m->chat_id, m->reply_to_id, &followup, &ref, &lang, ei);
     if (rc != TL_OK || !followup)
         goto out;
@@ -223,8 +225,8 @@ int hdl_relay_reply(struct store *s, const struct hdl_ctx *ctx, const struct tg_
     log_info("follow-up answer received followup=%lld update_id=%lld", followup, u->update_id);
 out:
     if (rc != TL_OK)
-        log_warn("follow-up reply not handled yet update_id=%lld err=\"%s\"", u->update_id,
-                 tl_strerror(rc));
+        log_warn("follow-up reply not handled yet update_id=%lld err=\"%s\" detail=\"%s\"",
+                 u->update_id, tl_strerror(rc), ei ? ei->msg : "");
     free(ref);
     free(lang);
     return rc;
