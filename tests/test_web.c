@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/log.h"
 #include "common/util.h"
 #include "storage/store.h"
 #include "support/testsupport.h"
@@ -1662,6 +1663,134 @@ static void test_web_cli_user_add(void **state)
     fx_free(f);
 }
 
+/* ---- secrets never reach the log ---- */
+
+static void test_web_log_masks_secrets(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_log", NULL);
+    seed_simple(f, "LOG-1");
+    FILE *log = tmpfile();
+    assert_non_null(log);
+    int saved = log_level;
+    log_level = LOG_DEBUG;
+    log_set_stream(log);
+    char *tok = token_of("alice"), *body = tl_asprintf("{\"token\":\"%s\"}", tok);
+    struct hres r = http(f, &(struct hreq){.method = "POST", .path = "/api/login", .body = body});
+    char *sc = header(&r, "Set-Cookie");
+    char cookie[128];
+    snprintf(cookie, sizeof(cookie), "%.*s", (int)strcspn(sc, ";"), sc);
+    hres_release(&r);
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/reports?status=new", .cookie = cookie},
+           200, NULL);
+    expect(f, &(struct hreq){.method = "POST", .path = "/api/queue/claim", .as = "alice"}, 200,
+           NULL);
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "mallory"}, 401,
+           "unauthorized");
+    log_set_stream(NULL);
+    log_level = saved;
+    size_t n = (size_t)ftell(log);
+    char *text = calloc(1, n + 1);
+    rewind(log);
+    assert_int_equal(fread(text, 1, n, log), n);
+    fclose(log);
+    assert_non_null(strstr(text, "path=\"/api/queue/claim\" status=200")); /* it did log */
+    assert_null(strstr(text, tok));
+    assert_null(strstr(text, cookie + strlen("tl_session=")));
+    assert_null(strstr(text, "tok-mallory"));
+    assert_null(strstr(text, "status=new")); /* queries stay out too */
+    free(text);
+    free(sc);
+    free(tok);
+    free(body);
+    fx_free(f);
+}
+
+/* ---- the console and vendor files, embedded at build time ---- */
+
+static void test_web_static_files(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_static", NULL);
+    /* never a directory listing or a file outside the embedded set */
+    expect(f, &(struct hreq){.method = "GET", .path = "/static/../../etc/passwd"}, 400,
+           "bad_request");
+    expect(f, &(struct hreq){.method = "GET", .path = "/static/no-such-file.js"}, 404, "not_found");
+    expect(f, &(struct hreq){.method = "GET", .path = "/vendor/leaflet/../../CMakeLists.txt"}, 400,
+           "bad_request");
+    const char *src = getenv("TL_SOURCE_DIR");
+    char *index = src ? tl_asprintf("%s/web/static/index.html", src) : NULL;
+    FILE *probe = index ? fopen(index, "rb") : NULL;
+    if (!probe) {
+        free(index);
+        fx_free(f);
+        print_message("web/static/index.html absent in this tree: / is 404\n");
+        return;
+    }
+    fclose(probe);
+    size_t len = 0;
+    char *want = ts_read_file(index, &len);
+    struct hres r = http(f, &(struct hreq){.method = "GET", .path = "/"});
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body.len, len);
+    assert_memory_equal(r.body.data, want, len);
+    char *ct = header(&r, "Content-Type"), *csp = header(&r, "Content-Security-Policy");
+    assert_string_equal(ct, "text/html; charset=utf-8");
+    assert_non_null(strstr(csp, "default-src 'self'"));
+    free(ct);
+    free(csp);
+    hres_release(&r);
+    r = http(f, &(struct hreq){.method = "GET", .path = "/static/index.html"});
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body.len, len);
+    hres_release(&r);
+    free(want);
+    free(index);
+    fx_free(f);
+}
+
+/* ---- the OpenAPI file documents every route the matrix walks ---- */
+
+static void test_web_openapi_covers_routes(void **state)
+{
+    (void)state;
+    const char *src = getenv("TL_SOURCE_DIR");
+    if (!src)
+        skip();
+    char *path = tl_asprintf("%s/web/openapi.yaml", src);
+    size_t len;
+    char *y = ts_read_file(path, &len);
+    static const char *const want[] = {
+        "  /api/login:\n    post:",
+        "  /api/logout:\n    post:",
+        "  /api/me:\n    get:",
+        "  /api/config:\n    get:",
+        "  /api/categories:\n    get:",
+        "  /api/reports:\n    get:",
+        "  /api/reports/{report}:\n    get:",
+        "  /api/queue/claim:\n    post:",
+        "  /api/reports/{report}/renew:\n    post:",
+        "  /api/reports/{report}/release:\n    post:",
+        "  /api/reports/{report}/decide:\n    post:",
+        "  /api/reports/{report}/followup:\n    post:",
+        "  /api/media/{media}:\n    get:",
+        "  /api/events:\n    get:",
+        "  /api/reporters/{pseudonym}/ban:\n    post:",
+        "  /api/reporters/{pseudonym}/unban:\n    post:",
+        "  /api/export.geojson:\n    get:",
+        "  /api/audit:\n    get:",
+        "  /api/accounts:\n    get:",
+        "  /api/accounts/{name}/disable:\n    post:",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (!strstr(y, want[i]))
+            fail_msg("web/openapi.yaml does not document %s", want[i]);
+    assert_int_equal(sizeof(want) / sizeof(want[0]) + 1, /* POST /api/accounts: same path */
+                     sizeof(matrix) / sizeof(matrix[0]) + 1);
+    free(y);
+    free(path);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1679,6 +1808,9 @@ int main(void)
         cmocka_unit_test_teardown(test_web_rate_limit, teardown),
         cmocka_unit_test_teardown(test_web_list_filters_pages, teardown),
         cmocka_unit_test_teardown(test_web_cli_user_add, teardown),
+        cmocka_unit_test_teardown(test_web_log_masks_secrets, teardown),
+        cmocka_unit_test_teardown(test_web_static_files, teardown),
+        cmocka_unit_test(test_web_openapi_covers_routes),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(g_jpeg);
