@@ -1656,6 +1656,18 @@ static void test_web_cli_user_add(void **state)
     hres_release(&r);
     free(body);
     free(cmd);
+    /* listed, with its last use (the login above) */
+    cmd = tl_asprintf("TIPLINE_DATABASE_URL='%s' %s user list", f->ci, bin);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    char line[256];
+    int found = 0;
+    while (fgets(line, sizeof(line), p))
+        found |= strncmp(line, "zoe ", 4) == 0 && strstr(line, " moderator ") &&
+                 strstr(line, " active ") && !strstr(line, "never");
+    assert_int_equal(pclose(p), 0);
+    assert_true(found);
+    free(cmd);
     cmd = tl_asprintf("TIPLINE_DATABASE_URL='%s' %s user disable zoe", f->ci, bin);
     assert_int_equal(system(cmd), 0);
     free(cmd);
