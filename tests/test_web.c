@@ -884,10 +884,14 @@ static void test_web_concurrent_claims(void **state)
         snprintf(cl[i].name, sizeof(cl[i].name), "an%d", i);
         account(f, cl[i].name, "analyst");
     }
+    int64_t t0 = tl_now_ms();
     for (int i = 0; i < CLAIMERS; i++)
         assert_int_equal(pthread_create(&th[i], NULL, claim_loop, &cl[i]), 0);
     for (int i = 0; i < CLAIMERS; i++)
         pthread_join(th[i], NULL);
+    long ms = (long)(tl_now_ms() - t0);
+    print_message("%d claims (+%d empty answers) by %d HTTP clients in %ld ms\n", QUEUE_N,
+                  CLAIMERS, CLAIMERS, ms);
     static int seen[QUEUE_N * 4 + 8];
     memset(seen, 0, sizeof(seen));
     int total = 0, busy = 0;
