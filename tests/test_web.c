@@ -18,13 +18,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/util.h"
 #include "storage/store.h"
 #include "support/testsupport.h"
 #include "test_media_fixtures.h"
+#include "tests/fakebot/fakebot.h"
 #include "web/web.h"
 #include "common/banned.h"
 
@@ -890,8 +897,8 @@ static void test_web_concurrent_claims(void **state)
     for (int i = 0; i < CLAIMERS; i++)
         pthread_join(th[i], NULL);
     long ms = (long)(tl_now_ms() - t0);
-    print_message("%d claims (+%d empty answers) by %d HTTP clients in %ld ms\n", QUEUE_N,
-                  CLAIMERS, CLAIMERS, ms);
+    print_message("%d claims (+%d empty answers) by %d HTTP clients in %ld ms\n", QUEUE_N, CLAIMERS,
+                  CLAIMERS, ms);
     static int seen[QUEUE_N * 4 + 8];
     memset(seen, 0, sizeof(seen));
     int total = 0, busy = 0;
@@ -1807,6 +1814,102 @@ static void test_web_openapi_covers_routes(void **state)
     free(path);
 }
 
+/* ---- tipline serve: the bot and the web server in one process ---- */
+
+static unsigned free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static void test_web_serve_runs_bot_and_web(void **state)
+{
+    (void)state;
+    const char *bin = getenv("TL_TIPLINE_BIN");
+    if (!bin || !*bin)
+        skip();
+    struct fx *f = fx_new("t_web_serve", NULL);
+    web_free(f->w); /* the process under test serves instead */
+    f->w = NULL;
+    struct fakebot *fb = NULL;
+    struct fakebot_opts fo = {.quiet = 1};
+    assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
+    assert_int_equal(fakebot_push_synthetic(fb, 30, 6), TL_OK);
+    char key[] = "/tmp/tipline-key-XXXXXX", logfile[] = "/tmp/tipline-log-XXXXXX";
+    close(mkstemp(key));
+    close(mkstemp(logfile));
+    FILE *kf = fopen(key, "w");
+    fputs("serve-test-secret-serve-test-secret", kf);
+    fclose(kf);
+    f->port = free_port();
+    char listen[32];
+    snprintf(listen, sizeof(listen), "127.0.0.1:%u", f->port);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        FILE *lf = freopen(logfile, "a", stderr);
+        (void)lf;
+        setenv("TIPLINE_DATABASE_URL", f->ci, 1);
+        setenv("TELEGRAM_API_BASE", fakebot_base_url(fb), 1);
+        setenv("TELEGRAM_BOT_TOKEN", fakebot_token(fb), 1);
+        setenv("TIPLINE_SECRET_FILE", key, 1);
+        setenv("TIPLINE_POLL_TIMEOUT", "1", 1);
+        setenv("TIPLINE_SEND_CHAT_INTERVAL_MS", "0", 1);
+        setenv("TIPLINE_HTTP_LISTEN", listen, 1);
+        execl(bin, "tipline", "serve", (char *)NULL);
+        _exit(127);
+    }
+    /* the bot turns the updates into reports; the web server lists them */
+    long long n = 0;
+    for (int i = 0; i < 600 && n < 30; i++) {
+        tl_sleep_ms(100, NULL);
+        n = count(f, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL");
+    }
+    assert_int_equal(n, 30);
+    long long reports = count(f, "SELECT count(*) FROM reports");
+    assert_true(reports > 0);
+    struct hres r = {0};
+    for (int i = 0; i < 100; i++) {
+        CURL *c = curl_easy_init();
+        char url[64];
+        snprintf(url, sizeof(url), "http://%s/api/me", listen);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        CURLcode cc = curl_easy_perform(c);
+        curl_easy_cleanup(c);
+        if (cc == CURLE_OK)
+            break;
+        tl_sleep_ms(100, NULL);
+    }
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/reports?limit=200", .as = "alice"});
+    assert_int_equal(r.status, 200);
+    struct json_object *o = json_of(&r);
+    assert_int_equal((long long)json_object_array_length(jget(o, "items")), reports);
+    json_object_put(o);
+    hres_release(&r);
+    /* SIGTERM stops both cleanly */
+    int status = 0;
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    char *log = ts_read_file(logfile, NULL);
+    assert_non_null(strstr(log, "msg=\"web: listening\""));
+    assert_null(strstr(log, fakebot_token(fb)));
+    assert_null(strstr(log, "tok-alice"));
+    free(log);
+    unlink(key);
+    unlink(logfile);
+    fakebot_stop(fb);
+    fx_free(f);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1827,6 +1930,7 @@ int main(void)
         cmocka_unit_test_teardown(test_web_log_masks_secrets, teardown),
         cmocka_unit_test_teardown(test_web_static_files, teardown),
         cmocka_unit_test(test_web_openapi_covers_routes),
+        cmocka_unit_test_teardown(test_web_serve_runs_bot_and_web, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(g_jpeg);
