@@ -260,8 +260,8 @@ int store_auth_token(struct store *s, const char *token_sha256, struct store_pri
  * sessions idle longer than idle_minutes are swept. */
 int store_session_create(struct store *s, const char *account, const char *sid_sha256,
                          const char *csrf, long idle_minutes, struct tl_errinfo *ei) TL_WUR;
-/* TL_EAUTH unless the session exists, was used within idle_minutes and its account is
- * enabled; touches it. */
+/* TL_EAUTH unless the session exists, was used within idle_minutes, is younger than 12
+ * hours (a working day: then log in again) and its account is enabled; touches it. */
 int store_auth_session(struct store *s, const char *sid_sha256, long idle_minutes,
                        struct store_principal *p, struct tl_errinfo *ei) TL_WUR;
 int store_session_delete(struct store *s, const char *sid_sha256, struct tl_errinfo *ei) TL_WUR;

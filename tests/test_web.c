@@ -258,6 +258,7 @@ struct hreq {
     const char *body;
     size_t blen;       /* 0: strlen(body) */
     const char *ctype; /* NULL: application/json when there is a body */
+    const char *extra; /* one more request header line, NULL none */
     long timeout_ms;   /* 0: 10 s */
 };
 
@@ -308,6 +309,8 @@ static struct hres http_on(CURL *c, unsigned port, const struct hreq *q)
         snprintf(line, sizeof(line), "X-CSRF-Token: %s", q->csrf);
         h = curl_slist_append(h, line);
     }
+    if (q->extra)
+        h = curl_slist_append(h, q->extra);
     if (q->body) {
         snprintf(line, sizeof(line), "Content-Type: %s", q->ctype ? q->ctype : "application/json");
         h = curl_slist_append(h, line);
@@ -828,6 +831,15 @@ static void test_web_cookie_login_csrf(void **state)
     hres_release(&r);
     expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .cookie = cookie}, 200, NULL);
     sql(f, "UPDATE web_sessions SET last_seen = now() - interval '2 hours' RETURNING 1");
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .cookie = cookie}, 401,
+           "unauthorized");
+    /* and an active one ends 12 hours after login */
+    free(sc);
+    r = http(f, &(struct hreq){.method = "POST", .path = "/api/login", .body = body});
+    sc = header(&r, "Set-Cookie");
+    snprintf(cookie, sizeof(cookie), "%.*s", (int)strcspn(sc, ";"), sc);
+    hres_release(&r);
+    sql(f, "UPDATE web_sessions SET created_at = now() - interval '13 hours' RETURNING 1");
     expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .cookie = cookie}, 401,
            "unauthorized");
     free(sc);
@@ -1439,6 +1451,13 @@ static void test_web_bad_requests(void **state)
          415,
          "unsupported_media_type"},
         {{.method = "POST", .path = decide, .as = "alice", .body = big}, 413, "payload_too_large"},
+        {{.method = "POST",
+          .path = decide,
+          .as = "alice",
+          .body = big,
+          .extra = "Transfer-Encoding: chunked"},
+         413,
+         "payload_too_large"},
         {{.method = "GET", .path = "/api/reports?after=garbage", .as = "alice"},
          400,
          "bad_request"},
