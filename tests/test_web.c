@@ -1079,6 +1079,12 @@ static void test_web_audit_rows(void **state)
     assert_string_equal(a, "bob|bob");
     free(a);
     assert_int_equal(count(f, "SELECT count(*) FROM reports WHERE claimed_by IS NOT NULL"), 0);
+    /* the shell's decision (tipline triage decide) stores its note the same way */
+    CHECK(store_triage_decide(f->s, "A-2", "cli-ann", "needs_info", "ask for a photo", EI));
+    a = scalar(f, "SELECT concat_ws('|', status, note, decided_by) FROM reports WHERE id = %lld",
+               other);
+    assert_string_equal(a, "needs_info|ask for a photo|cli-ann");
+    free(a);
     /* media views are audited too */
     char *m = scalar(f, "SELECT min(id) FROM media");
     snprintf(path, sizeof(path), "/api/media/%s", m);
