@@ -335,17 +335,27 @@ int store_web_report(struct store *s, const struct store_who *who, const char *i
     int rc = st_ready(s, ei);
     if (rc)
         return rc;
-    /* The view of a report shows its reporter's history: audited in the same statement. */
+    /* The view of a report shows its reporter's history (counters, and the reporter's
+     * latest other reports the caller may see): audited in the same statement. */
     return one_text(s,
-                    "WITH x AS (SELECT r.id, r.reporter FROM reports r"
+                    "WITH q AS (SELECT web_queues_for($3::text) AS queues),"
+                    " x AS (SELECT r.id, r.reporter FROM reports r"
                     "   WHERE (r.id = $1::bigint OR r.public_ref = $2::text)"
-                    "     AND r.queue = ANY (ARRAY(SELECT unnest(web_queues_for($3::text))))"
+                    "     AND r.queue = ANY ((SELECT queues FROM q)::text[])"
                     "   ORDER BY (r.id = $1::bigint) DESC LIMIT 1),"
                     " a AS (INSERT INTO audit_log (actor, action, object, after)"
                     "   SELECT $3::text, 'view', 'report:' || x.id,"
                     "     jsonb_build_object('reporter', left(x.reporter, 12))"
-                    "   FROM x WHERE $5::boolean)"
-                    " SELECT web_report_full(r, $4::int)::text FROM reports r"
+                    "   FROM x WHERE $5::boolean),"
+                    " h AS (SELECT COALESCE(jsonb_agg(jsonb_build_object('id', o.id,"
+                    "     'ref', o.public_ref, 'status', o.status, 'category', o.category,"
+                    "     'received_at', web_iso(o.received_at)) ORDER BY o.received_at DESC,"
+                    "     o.id DESC), '[]') AS recent"
+                    "   FROM (SELECT o.* FROM reports o, x WHERE o.reporter = x.reporter"
+                    "     AND o.id <> x.id AND o.queue = ANY ((SELECT queues FROM q)::text[])"
+                    "     ORDER BY o.received_at DESC, o.id DESC LIMIT 10) o)"
+                    " SELECT jsonb_set(web_report_full(r, $4::int), '{reporter,recent}',"
+                    "   (SELECT recent FROM h))::text FROM reports r"
                     " WHERE r.id = (SELECT id FROM x)",
                     5, v, json, "no such report", ei);
 }

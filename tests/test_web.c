@@ -593,6 +593,8 @@ static void test_web_routes_answer(void **state)
     assert_string_equal(jstr(o, "account"), "alice");
     assert_string_equal(jstr(o, "role"), "analyst");
     assert_null(jget(o, "csrf")); /* bearer calls carry no CSRF */
+    assert_string_equal(json_object_to_json_string_ext(jget(o, "queues"), JSON_C_TO_STRING_PLAIN),
+                        "[\"general\"]");
     json_object_put(o);
     hres_release(&r);
 
@@ -1148,6 +1150,13 @@ static void test_web_restricted_queue(void **state)
            NULL);
     assert_int_equal(
         count(f, "SELECT count(*) FROM reports WHERE id = %lld AND claimed_by IS NULL", secret), 1);
+    /* the reporter's history shows only reports of queues the viewer sees */
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/reports/OPEN-1", .as = "alice"});
+    o = json_of(&r);
+    assert_int_equal(json_object_array_length(jget(o, "reporter.recent")), 0);
+    assert_int_equal(jll(o, "reporter.n_reports"), 2);
+    json_object_put(o);
+    hres_release(&r);
     /* a member sees and claims it */
     CHECK(store_queue_member_add(f->s, "test", "restricted", "bob", EI));
     r = http(f, &(struct hreq){
@@ -1164,6 +1173,19 @@ static void test_web_restricted_queue(void **state)
     json_object_put(o);
     hres_release(&r);
     expect(f, &(struct hreq){.method = "GET", .path = mpath, .as = "bob"}, 200, NULL);
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/reports/OPEN-1", .as = "bob"});
+    o = json_of(&r);
+    assert_int_equal(json_object_array_length(jget(o, "reporter.recent")), 1);
+    assert_string_equal(jstr(o, "reporter.recent.0.ref"), "COL-1");
+    assert_string_equal(jstr(o, "reporter.recent.0.status"), "new");
+    json_object_put(o);
+    hres_release(&r);
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "bob"});
+    o = json_of(&r);
+    assert_string_equal(json_object_to_json_string_ext(jget(o, "queues"), JSON_C_TO_STRING_PLAIN),
+                        "[\"general\",\"restricted\"]");
+    json_object_put(o);
+    hres_release(&r);
     fx_free(f);
 }
 
