@@ -248,6 +248,16 @@ int store_account_disable(struct store *s, const char *actor, const char *name,
 int store_queue_member_add(struct store *s, const char *actor, const char *queue,
                            const char *account, struct tl_errinfo *ei) TL_WUR;
 
+/* Creates queue name, or changes whether it is restricted; audited. */
+int store_queue_add(struct store *s, const char *actor, const char *name, int restricted,
+                    struct tl_errinfo *ei) TL_WUR;
+/* Routes category to queue (TL_ENOTFOUND for an unknown queue); the category's open
+ * reports move with it. Audited. */
+int store_category_route(struct store *s, const char *actor, const char *category,
+                         const char *queue, int moving, struct tl_errinfo *ei) TL_WUR;
+/* {"queues":[{name, restricted, members, categories, open}]} */
+int store_queue_list(struct store *s, char **json, struct tl_errinfo *ei) TL_WUR;
+
 struct store_principal {
     char account[64];
     char role[16];

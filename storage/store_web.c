@@ -144,6 +144,77 @@ int store_queue_member_add(struct store *s, const char *actor, const char *queue
     return rc;
 }
 
+int store_queue_add(struct store *s, const char *actor, const char *name, int restricted,
+                    struct tl_errinfo *ei)
+{
+    const char *v[3] = {actor, name, restricted ? "true" : "false"};
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    rc = st_exec(s,
+                 "WITH o AS (SELECT restricted FROM queues WHERE name = $2::text),"
+                 " q AS (INSERT INTO queues (name, restricted) VALUES ($2::text, $3::boolean)"
+                 "   ON CONFLICT (name) DO UPDATE SET restricted = excluded.restricted"
+                 "   RETURNING name, restricted)"
+                 " INSERT INTO audit_log (actor, action, object, before, after)"
+                 " SELECT $1::text, 'queue_set', 'queue:' || q.name,"
+                 "   (SELECT jsonb_build_object('restricted', o.restricted) FROM o),"
+                 "   jsonb_build_object('restricted', q.restricted) FROM q",
+                 3, v, NULL, ei);
+    if (rc == TL_EDB && ei && strcmp(ei->sqlstate, "23514") == 0)
+        return tl_errf(ei, TL_EINVAL, "a queue name is 1 to 32 of a-z, 0-9, _ and -");
+    return rc;
+}
+
+int store_category_route(struct store *s, const char *actor, const char *category,
+                         const char *queue, int moving, struct tl_errinfo *ei)
+{
+    const char *v[4] = {actor, category, queue, moving ? "true" : "false"};
+    PGresult *r = NULL;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    /* Open reports of the category follow it to the new queue; decided ones stay. */
+    rc = st_exec(s,
+                 "WITH o AS (SELECT queue, moving FROM category_queue WHERE category = $2::text),"
+                 " c AS (INSERT INTO category_queue (category, queue, moving)"
+                 "   VALUES ($2::text, $3::text, $4::boolean) ON CONFLICT (category) DO UPDATE"
+                 "   SET queue = excluded.queue, moving = excluded.moving RETURNING *),"
+                 " m AS (UPDATE reports r SET queue = c.queue FROM c"
+                 "   WHERE r.category = c.category AND r.status IN ('new', 'needs_info')"
+                 "   AND r.queue <> c.queue RETURNING r.id),"
+                 " a AS (INSERT INTO audit_log (actor, action, object, before, after)"
+                 "   SELECT $1::text, 'route', 'category:' || c.category,"
+                 "     (SELECT to_jsonb(o) FROM o),"
+                 "     jsonb_build_object('queue', c.queue, 'moving', c.moving,"
+                 "       'moved', (SELECT count(*) FROM m)) FROM c)"
+                 " SELECT count(*) FROM m",
+                 4, v, &r, ei);
+    if (rc == TL_EDB && ei && strcmp(ei->sqlstate, "23503") == 0)
+        return tl_errf(ei, TL_ENOTFOUND, "no queue %s (tipline queue add %s)", queue, queue);
+    if (rc)
+        return rc;
+    PQclear(r);
+    return TL_OK;
+}
+
+int store_queue_list(struct store *s, char **json, struct tl_errinfo *ei)
+{
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    return one_text(s,
+                    "SELECT json_build_object('queues', COALESCE(json_agg(json_build_object("
+                    "   'name', q.name, 'restricted', q.restricted,"
+                    "   'members', (SELECT COALESCE(json_agg(m.account ORDER BY m.account), '[]')"
+                    "     FROM queue_members m WHERE m.queue = q.name),"
+                    "   'categories', (SELECT COALESCE(json_agg(c.category ORDER BY c.category),"
+                    "     '[]') FROM category_queue c WHERE c.queue = q.name),"
+                    "   'open', (SELECT count(*) FROM reports r WHERE r.queue = q.name"
+                    "     AND r.status = 'new')) ORDER BY q.name), '[]'))::text FROM queues q",
+                    0, NULL, json, "", ei);
+}
+
 static int principal_from(PGresult *r, struct store_principal *p, struct tl_errinfo *ei)
 {
     memset(p, 0, sizeof(*p));
