@@ -84,8 +84,7 @@ int cmd_queue(int argc, char **argv, struct cli_ctx *ctx)
             return 2;
         }
     }
-    const char *user = getenv("USER");
-    char *actor = tl_asprintf("cli:%s", user && *user ? user : "unknown");
+    char *actor = cli_actor();
     if (!actor)
         return 1;
     struct tl_errinfo ei;

@@ -27,14 +27,17 @@ static void ref_params(const char *id_or_ref, char *buf, const char **v)
     v[1] = id_or_ref;
 }
 
-/* Runs sql and hands back the first column of the first row as a new string;
- * TL_ENOTFOUND (with what in ei) when there is no row or it is NULL. */
+/* Makes the connection ready, runs sql and hands back the first column of the first row
+ * as a new string; TL_ENOTFOUND (with what in ei) when there is no row or it is NULL. */
 static int one_text(struct store *s, const char *sql, int n, const char *const *v, char **out,
                     const char *what, struct tl_errinfo *ei)
 {
     PGresult *r = NULL;
     *out = NULL;
-    int rc = st_exec(s, sql, n, v, &r, ei);
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    rc = st_exec(s, sql, n, v, &r, ei);
     if (rc)
         return rc;
     if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0))
@@ -84,9 +87,6 @@ int store_account_add(struct store *s, const char *actor, const char *name, cons
 
 int store_account_list(struct store *s, char **json, struct tl_errinfo *ei)
 {
-    int rc = st_ready(s, ei);
-    if (rc)
-        return rc;
     return one_text(s,
                     "SELECT jsonb_build_object('accounts', COALESCE(jsonb_agg(jsonb_build_object("
                     "   'name', a.name, 'role', a.role, 'disabled', a.disabled,"
@@ -200,9 +200,6 @@ int store_category_route(struct store *s, const char *actor, const char *categor
 
 int store_queue_list(struct store *s, char **json, struct tl_errinfo *ei)
 {
-    int rc = st_ready(s, ei);
-    if (rc)
-        return rc;
     return one_text(s,
                     "SELECT json_build_object('queues', COALESCE(json_agg(json_build_object("
                     "   'name', q.name, 'restricted', q.restricted,"
@@ -403,9 +400,6 @@ int store_web_report(struct store *s, const struct store_who *who, const char *i
     v[2] = who->account;
     v[3] = decimals_param(who, db);
     v[4] = audit_view ? "true" : "false";
-    int rc = st_ready(s, ei);
-    if (rc)
-        return rc;
     /* The view of a report shows its reporter's history (counters, and the reporter's
      * latest other reports the caller may see): audited in the same statement. */
     return one_text(s,
@@ -817,9 +811,6 @@ int store_web_export(struct store *s, const struct store_who *who, const struct 
         decimals_param(who, db),
     };
     *json = NULL;
-    int rc = st_ready(s, ei);
-    if (rc)
-        return rc;
     /* No reporter and no text: a feed for map tools. */
     return one_text(
         s,
@@ -850,9 +841,6 @@ int store_web_audit(struct store *s, const char *object, const char *actor, long
     const char *v[4] = {object, actor, before_id > 0 ? st_ll(bb, before_id) : NULL,
                         st_ll(lb, limit > 0 ? limit : 100)};
     *json = NULL;
-    int rc = st_ready(s, ei);
-    if (rc)
-        return rc;
     return one_text(s,
                     "SELECT json_build_object('items', COALESCE(json_agg(json_build_object("
                     "   'id', l.id, 'at', web_iso(l.at), 'actor', l.actor, 'action', l.action,"
@@ -869,9 +857,6 @@ int store_web_audit(struct store *s, const char *object, const char *actor, long
 
 int store_web_categories(struct store *s, char **json, struct tl_errinfo *ei)
 {
-    int rc = st_ready(s, ei);
-    if (rc)
-        return rc;
     return one_text(s,
                     "SELECT json_build_object('categories', COALESCE(json_agg(json_build_object("
                     "   'id', category, 'queue', queue, 'moving', moving) ORDER BY category),"
@@ -882,9 +867,6 @@ int store_web_categories(struct store *s, char **json, struct tl_errinfo *ei)
 int store_web_queues_for(struct store *s, const char *account, char **csv, struct tl_errinfo *ei)
 {
     const char *v[1] = {account};
-    int rc = st_ready(s, ei);
-    if (rc)
-        return rc;
     return one_text(s, "SELECT array_to_string(web_queues_for($1::text), ',')", 1, v, csv, "", ei);
 }
 
