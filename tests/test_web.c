@@ -1592,6 +1592,12 @@ static void test_web_rate_limit(void **state)
     hres_release(&r);
     /* the limit is per token: another account is not slowed */
     expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "bob"}, 200, NULL);
+    /* bad tokens count against the client's address */
+    for (int i = 0; i < 5; i++)
+        expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "mallory"}, 401,
+               "unauthorized");
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "mallory"}, 429,
+           "rate_limited");
     r = http(f, &(struct hreq){.method = "GET", .path = "/api/config", .as = "bob"});
     o = json_of(&r);
     assert_string_equal(jstr(o, "tile_url"), "https://{s}.tile.example.org/{z}/{x}/{y}.png");

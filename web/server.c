@@ -449,7 +449,17 @@ static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, c
     if (rt->roles) {
         int rc = authenticate(&c, conn, key, sizeof(key), &ei);
         if (rc) {
-            web_reply_store_err(r, rc, &ei);
+            /* Failed credentials count against the client's address, so that guessing
+             * (or a flood of bad tokens, each a database query) is slowed too. */
+            snprintf(key, sizeof(key), "ip:%s", client);
+            long wait = rc == TL_EAUTH ? rate_take(w, key) : 0;
+            if (wait) {
+                r->retry_after = wait;
+                web_reply_err(r, 429, "rate_limited", "too many failed logins; retry in %ld s",
+                              wait);
+            } else {
+                web_reply_store_err(r, rc, &ei);
+            }
             goto out;
         }
     } else {
