@@ -872,17 +872,27 @@ struct claimer {
     long long got[QUEUE_N + 1];
     int n;
     int err;
+    double ms[QUEUE_N + 8]; /* each claim's round trip */
+    int nms;
 };
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
 
 static void *claim_loop(void *arg)
 {
     struct claimer *c = arg;
     CURL *h = curl_easy_init();
     for (int guard = 0; h && guard < QUEUE_N + 8; guard++) {
+        double t0 = tl_wall_time();
         struct hres r =
             http_on(h, c->f->port,
                     &(struct hreq){
                         .method = "POST", .path = "/api/queue/claim", .as = c->name, .body = "{}"});
+        c->ms[c->nms++] = (tl_wall_time() - t0) * 1000.0;
         struct json_object *o = json_tokener_parse((char *)r.body.data), *rep = NULL;
         int done = 1;
         if (r.status != 200 || !o || !json_object_object_get_ex(o, "report", &rep))
@@ -922,8 +932,15 @@ static void test_web_concurrent_claims(void **state)
     for (int i = 0; i < CLAIMERS; i++)
         pthread_join(th[i], NULL);
     long ms = (long)(tl_now_ms() - t0);
-    print_message("%d claims (+%d empty answers) by %d HTTP clients in %ld ms\n", QUEUE_N, CLAIMERS,
-                  CLAIMERS, ms);
+    static double all[CLAIMERS * (QUEUE_N + 8)];
+    size_t na = 0;
+    for (int i = 0; i < CLAIMERS; i++)
+        for (int k = 0; k < cl[i].nms; k++)
+            all[na++] = cl[i].ms[k];
+    qsort(all, na, sizeof(all[0]), cmp_dbl);
+    print_message("%d claims (+%d empty answers) by %d HTTP clients in %ld ms; round trip"
+                  " p50 %.1f ms, p99 %.1f ms\n",
+                  QUEUE_N, CLAIMERS, CLAIMERS, ms, all[na / 2], all[na * 99 / 100]);
     static int seen[QUEUE_N * 4 + 8];
     memset(seen, 0, sizeof(seen));
     int total = 0, busy = 0;
