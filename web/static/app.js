@@ -1,0 +1,863 @@
+// web/static/app.js - the analysts' console: sign-in, the filtered queue with keyset
+// "load more", the report view (photos, facts, flags, follow-ups, the reporter's
+// pseudonymous history), decisions under a lease, the map, live updates over SSE, and
+// keyboard shortcuts. Talks only to the JSON API of API.md; user data goes into the DOM
+// as text nodes, never as HTML.
+
+import { api, ApiError, query, setCsrf } from './api.js';
+import { LANGS, lang, pickLang, setLang, t, translateDom } from './i18n.js';
+import { QueueMap } from './map.js';
+
+const PAGE = 50;
+const RENEW_BEFORE_MS = 60_000; // renew a held lease when less than this is left
+const LANG_KEY = 'tipline.lang';
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  me: null, // {account, role}
+  config: { tile_url: '', lang_default: '' },
+  items: [], // summaries in list order
+  next: null, // keyset cursor of the next page
+  seq: 0, // guards against out-of-order list responses
+  selectedId: null,
+  report: null, // the open report (full)
+  held: null, // id of the report whose lease this console holds
+  fresh: new Set(), // ids that arrived live, highlighted until seen
+  bbox: null,
+  map: null,
+  events: null,
+  renewTimer: null,
+};
+
+// The shortcuts: one table drives both the key handler and the help dialog.
+const SHORTCUTS = [
+  { key: 'c', help: 'key.c', run: () => claimNext() },
+  { key: 'y', help: 'key.y', run: () => decide('confirmed') },
+  { key: 'r', help: 'key.r', run: () => decide('rejected') },
+  { key: 'n', help: 'key.n', run: () => step(1) },
+  { key: 'p', help: 'key.p', run: () => step(-1) },
+  { key: '?', help: 'key.help', run: () => toggleHelp() },
+  { key: 'Esc', help: 'key.esc', run: null },
+];
+
+/* ---------- small DOM helpers ---------- */
+
+// h('li', {class: 'x', dataset: {id: 1}, onclick: f}, child, 'text', ...): an element
+// with attributes (event handlers for on*), children as nodes or text.
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+function fmtTime(iso) {
+  if (!iso) return t('report.unknown');
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  return new Intl.DateTimeFormat(lang() === 'uk' ? 'uk-UA' : 'en-GB', {
+    dateStyle: 'short',
+    timeStyle: 'medium',
+  }).format(d);
+}
+
+function fmtAgo(iso) {
+  const d = new Date(iso);
+  if (!iso || Number.isNaN(d.getTime())) return '';
+  const s = Math.round((d.getTime() - Date.now()) / 1000);
+  const rtf = new Intl.RelativeTimeFormat(lang(), { numeric: 'auto', style: 'short' });
+  const a = Math.abs(s);
+  if (a < 60) return rtf.format(s, 'second');
+  if (a < 3600) return rtf.format(Math.round(s / 60), 'minute');
+  if (a < 86400) return rtf.format(Math.round(s / 3600), 'hour');
+  return rtf.format(Math.round(s / 86400), 'day');
+}
+
+function timeEl(iso, withAgo) {
+  return h('time', { datetime: iso || undefined, title: iso || undefined },
+    fmtTime(iso), withAgo && iso ? ` (${fmtAgo(iso)})` : '');
+}
+
+const fmtCoord = (x) => Number(x).toFixed(5);
+
+// Great-circle distance in km (the photo's GPS against the report's point).
+function distanceKm(a, b) {
+  const rad = Math.PI / 180;
+  const dlat = (b.lat - a.lat) * rad;
+  const dlon = (b.lon - a.lon) * rad;
+  const s = Math.sin(dlat / 2) ** 2 +
+    Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dlon / 2) ** 2;
+  return 6371.0088 * 2 * Math.asin(Math.min(1, Math.sqrt(s)));
+}
+
+let toastTimer = null;
+function toast(msg, kind) {
+  const el = $('toast');
+  el.textContent = msg;
+  el.className = kind || 'info';
+  el.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { el.hidden = true; }, 5000);
+}
+
+// One way to report an API failure; a lost session sends the user back to sign-in.
+function fail(e) {
+  if (e instanceof ApiError) {
+    if (e.status === 401) {
+      toast(t('error.session'), 'error');
+      leaveConsole();
+      return;
+    }
+    if (e.status === 429) {
+      toast(t('error.rate_limited', { n: e.retryAfter || '?' }), 'error');
+      return;
+    }
+    if (e.status === 409) {
+      toast(t('error.conflict', { message: e.message }), 'error');
+      return;
+    }
+    toast(t('error.generic', { message: `${e.code}: ${e.message}` }), 'error');
+    return;
+  }
+  toast(t('error.generic', { message: e && e.message ? e.message : String(e) }), 'error');
+}
+
+/* ---------- language ---------- */
+
+function applyLang(l, save) {
+  setLang(l);
+  document.documentElement.lang = lang();
+  $('lang').value = lang();
+  if (save) localStorage.setItem(LANG_KEY, lang());
+  translateDom(document);
+  document.title = t('app.title');
+  renderHelp();
+  if (state.me) {
+    renderWho();
+    renderLive(state.events && state.events.readyState === EventSource.OPEN);
+    renderQueue();
+    renderReport();
+  }
+}
+
+/* ---------- sign-in ---------- */
+
+async function login(ev) {
+  ev.preventDefault();
+  const err = $('login-error');
+  err.hidden = true;
+  $('login-submit').disabled = true;
+  try {
+    const me = await api('POST', '/api/login', { token: $('token').value.trim() });
+    $('token').value = '';
+    await enterConsole(me);
+  } catch (e) {
+    err.textContent = t('login.failed', { message: e && e.message ? e.message : String(e) });
+    err.hidden = false;
+  } finally {
+    $('login-submit').disabled = false;
+  }
+}
+
+async function logout() {
+  try {
+    await api('POST', '/api/logout');
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 401)) fail(e);
+  }
+  leaveConsole();
+}
+
+function leaveConsole() {
+  if (state.events) state.events.close();
+  state.events = null;
+  clearInterval(state.renewTimer);
+  setCsrf(null);
+  Object.assign(state, { me: null, items: [], next: null, report: null, held: null, selectedId: null });
+  $('console').hidden = true;
+  for (const id of ['who', 'live', 'logout', 'help-btn']) $(id).hidden = true;
+  $('login').hidden = false;
+  $('token').focus();
+}
+
+function renderWho() {
+  $('who').textContent = t('who', { account: state.me.account, role: t(`role.${state.me.role}`) });
+}
+
+async function enterConsole(me) {
+  state.me = { account: me.account, role: me.role };
+  setCsrf(me.csrf);
+  try {
+    state.config = { ...state.config, ...(await api('GET', '/api/config')) };
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) throw e;
+  }
+  if (!localStorage.getItem(LANG_KEY) && !browserLangMatches() && state.config.lang_default)
+    applyLang(pickLang(null, [], state.config.lang_default), false);
+  $('login').hidden = true;
+  $('console').hidden = false;
+  for (const id of ['who', 'live', 'logout', 'help-btn']) $(id).hidden = false;
+  renderWho();
+  await loadCategories();
+  if (!state.map) {
+    state.map = new QueueMap($('map'), {
+      tileUrl: state.config.tile_url,
+      onSelect: (id) => openReport(id),
+      label: t,
+    });
+  } else {
+    state.map.resize();
+  }
+  connectEvents();
+  clearInterval(state.renewTimer);
+  state.renewTimer = setInterval(renewIfDue, 15_000);
+  await loadQueue(false);
+}
+
+function browserLangMatches() {
+  return (navigator.languages || []).some((l) => LANGS.includes(String(l).toLowerCase().split('-')[0]));
+}
+
+async function loadCategories() {
+  const sel = $('f-category');
+  try {
+    const { categories } = await api('GET', '/api/categories');
+    sel.replaceChildren(sel.options[0]);
+    for (const c of categories || []) sel.append(h('option', { value: c.id }, c.id));
+  } catch (e) {
+    fail(e);
+  }
+}
+
+/* ---------- the queue ---------- */
+
+function filterParams() {
+  const p = {
+    status: $('f-status').value,
+    category: $('f-category').value,
+    has_photo: $('f-photo').checked ? 'true' : '',
+    min_corroborations: $('f-corr').value && Number($('f-corr').value) > 0 ? $('f-corr').value : '',
+    bbox: state.bbox || '',
+  };
+  const range = $('f-time').value;
+  if (range === 'custom') {
+    const since = $('f-since').value;
+    const until = $('f-until').value;
+    if (since) p.since = new Date(since).toISOString();
+    if (until) p.until = new Date(until).toISOString();
+  } else if (range) {
+    p.since = new Date(Date.now() - Number(range) * 1000).toISOString();
+  }
+  return p;
+}
+
+// Whether a report with this status still belongs to the list under the status filter.
+function statusMatches(status) {
+  const f = $('f-status').value;
+  return !f || f === status;
+}
+
+async function loadQueue(append) {
+  const seq = ++state.seq;
+  const params = { ...filterParams(), limit: PAGE };
+  if (append && state.next) params.after = state.next;
+  $('more').disabled = true;
+  try {
+    const res = await api('GET', `/api/reports${query(params)}`);
+    if (seq !== state.seq) return;
+    const items = res.items || [];
+    if (append) {
+      const have = new Set(state.items.map((x) => x.id));
+      state.items.push(...items.filter((x) => !have.has(x.id)));
+    } else {
+      state.items = items;
+      state.fresh.clear();
+      $('queue-new').hidden = true;
+    }
+    state.next = res.next || null;
+    renderQueue();
+  } catch (e) {
+    if (seq === state.seq) fail(e);
+  } finally {
+    $('more').disabled = false;
+  }
+}
+
+function itemBadges(it) {
+  const out = [];
+  out.push(h('span', { class: `badge st-${it.status}` }, t(`status.${it.status}`)));
+  if (it.claimed_by) {
+    const mine = state.me && it.claimed_by === state.me.account;
+    out.push(h('span', { class: `badge held${mine ? ' mine' : ''}` },
+      mine ? t('item.held_by_me') : t('item.held_by', { who: it.claimed_by })));
+  }
+  if (it.n_media > 0) out.push(h('span', { class: 'badge photo' }, t('item.photos', { n: it.n_media })));
+  if (it.corroborations > 0)
+    out.push(h('span', { class: 'badge corr' }, t('item.corr', { n: it.corroborations })));
+  if (!it.point) out.push(h('span', { class: 'badge nopoint' }, t('item.no_point')));
+  for (const f of it.flags || []) out.push(h('span', { class: 'badge flag' }, flagName(f)));
+  return out;
+}
+
+function flagName(f) {
+  const k = `flag.${f}`;
+  const s = t(k);
+  return s === k ? f : s;
+}
+
+function renderQueue() {
+  const list = $('queue');
+  const nodes = state.items.map((it) => {
+    const sel = it.id === state.selectedId;
+    return h('li', {
+      class: `item${sel ? ' selected' : ''}${state.fresh.has(it.id) ? ' fresh' : ''}`,
+      dataset: { id: it.id, ref: it.ref },
+      'aria-selected': sel ? 'true' : 'false',
+      tabindex: 0,
+      onclick: () => openReport(it.id),
+      onkeydown: (e) => { if (e.key === 'Enter') openReport(it.id); },
+    },
+    h('div', { class: 'line1' },
+      h('strong', { class: 'ref' }, it.ref),
+      h('span', { class: 'cat' }, it.category || t('item.uncategorised')),
+      h('span', { class: 'prio', title: t('item.priority', { n: it.priority }) }, String(it.priority ?? '')),
+      h('time', { class: 'ago', datetime: it.received_at, title: fmtTime(it.received_at) }, fmtAgo(it.received_at))),
+    h('p', { class: 'snippet' }, it.text || t('item.no_text')),
+    h('div', { class: 'badges' }, itemBadges(it)));
+  });
+  list.replaceChildren(...nodes);
+  $('queue-empty').hidden = state.items.length > 0;
+  $('more').hidden = !state.next;
+  $('queue-count').textContent = t('queue.shown', { n: state.items.length });
+  if (state.fresh.size) {
+    $('queue-new').textContent = t('queue.new_arrived', { n: state.fresh.size });
+    $('queue-new').hidden = false;
+  } else {
+    $('queue-new').hidden = true;
+  }
+  if (state.map) state.map.setReports(state.items, state.me && state.me.account);
+}
+
+function replaceItem(id, patch) {
+  const it = state.items.find((x) => x.id === id);
+  if (it) Object.assign(it, patch);
+  return it;
+}
+
+function dropItem(id) {
+  state.items = state.items.filter((x) => x.id !== id);
+  state.fresh.delete(id);
+}
+
+// The summary fields of a full report, for the list.
+function summaryOf(r) {
+  const keys = ['id', 'ref', 'status', 'category', 'text', 'received_at', 'observed_at', 'point',
+    'point_source', 'flags', 'n_media', 'corroborations', 'priority', 'claimed_by', 'lease_until'];
+  const s = {};
+  for (const k of keys) s[k] = r[k];
+  if (s.n_media === undefined && r.media) s.n_media = r.media.length;
+  if (typeof s.text === 'string' && s.text.length > 200) s.text = s.text.slice(0, 200);
+  return s;
+}
+
+function step(dir) {
+  if (!state.items.length) return;
+  let i = state.items.findIndex((x) => x.id === state.selectedId);
+  i = i < 0 ? (dir > 0 ? 0 : state.items.length - 1) : i + dir;
+  if (i < 0 || i >= state.items.length) return;
+  openReport(state.items[i].id);
+  const li = $('queue').querySelector(`li[data-id="${state.items[i].id}"]`);
+  if (li) li.scrollIntoView({ block: 'nearest' });
+}
+
+/* ---------- one report ---------- */
+
+async function openReport(id) {
+  state.selectedId = id;
+  state.fresh.delete(id);
+  renderQueue();
+  try {
+    const r = await api('GET', `/api/reports/${encodeURIComponent(id)}`);
+    if (state.selectedId !== id) return;
+    showReport(r);
+  } catch (e) {
+    fail(e);
+  }
+}
+
+function showReport(r) {
+  state.report = r;
+  state.selectedId = r.id;
+  if (isMine(r) && r.status === 'new') state.held = r.id;
+  renderReport();
+  renderQueue();
+  state.map.showReport(r);
+}
+
+function isMine(r) {
+  return !!(r && state.me && r.claimed_by === state.me.account &&
+    (!r.lease_until || new Date(r.lease_until).getTime() > Date.now()));
+}
+
+function fact(label, ...value) {
+  return [h('dt', {}, label), h('dd', {}, ...value)];
+}
+
+function renderLock(r) {
+  if (isMine(r))
+    return h('p', { id: 'lock', class: 'lock mine' }, t('report.lock.mine', { time: fmtTime(r.lease_until) }));
+  if (r.claimed_by)
+    return h('p', { id: 'lock', class: 'lock other' }, r.lease_until
+      ? t('report.lock.other', { who: r.claimed_by, time: fmtTime(r.lease_until) })
+      : t('item.held_by', { who: r.claimed_by }));
+  return h('p', { id: 'lock', class: 'lock free' }, t('report.lock.free'));
+}
+
+function renderActions(r) {
+  const mine = isMine(r);
+  const wrap = h('section', { id: 'actions', class: 'actions' });
+  if (!mine) {
+    if (r.status === 'new') wrap.append(h('p', { class: 'muted' }, t('report.lock.need')));
+    return wrap;
+  }
+  const btn = (status, key, cls) => h('button', {
+    type: 'button', id: `decide-${status}`, class: cls, onclick: () => decide(status),
+  }, t(`decide.${status}`), key ? ' ' : '', key ? h('kbd', {}, key) : '');
+  wrap.append(
+    h('label', { for: 'note' }, t('report.note')),
+    h('textarea', { id: 'note', rows: 2, maxlength: 2000, placeholder: t('report.note_placeholder') }),
+    h('div', { class: 'buttons' },
+      btn('confirmed', 'y', 'good'),
+      btn('rejected', 'r', 'bad'),
+      btn('needs_info', '', ''),
+      btn('escalated', '', ''),
+      h('span', { class: 'dup' },
+        h('label', { for: 'dup-of' }, t('decide.duplicate_of')),
+        h('input', { id: 'dup-of', type: 'number', min: 1, step: 1, inputmode: 'numeric' }),
+        btn('duplicate', '', '')),
+      h('button', { type: 'button', id: 'release', onclick: () => release() }, t('decide.release'))));
+  return wrap;
+}
+
+function renderLocation(r) {
+  if (!r.point) return t('report.location.none');
+  return [
+    `${fmtCoord(r.point.lat)}, ${fmtCoord(r.point.lon)}`,
+    r.point.rounded ? ` ${t('report.location.rounded')}` : '',
+  ];
+}
+
+function renderMedia(r) {
+  const media = r.media || [];
+  if (!media.length) return h('p', { class: 'muted' }, t('report.media.none'));
+  return h('div', { class: 'gallery' }, media.map((m, i) => {
+    const caption = [];
+    if (m.width && m.height) caption.push(h('span', {}, t('report.media.size', { w: m.width, h: m.height })));
+    if (m.taken_at) caption.push(h('span', {}, t('report.media.taken', { time: fmtTime(m.taken_at) })));
+    if (m.photo_point) {
+      const p = m.photo_point;
+      caption.push(h('span', { class: 'gps' }, r.point
+        ? t('report.media.gps', { lat: fmtCoord(p.lat), lon: fmtCoord(p.lon), km: distanceKm(r.point, p).toFixed(2) })
+        : t('report.media.gps_only', { lat: fmtCoord(p.lat), lon: fmtCoord(p.lon) })));
+    }
+    const url = m.url || `/api/media/${m.id}`;
+    return h('figure', { class: 'photo' },
+      h('a', { href: url, target: '_blank', rel: 'noopener', title: t('report.media.open') },
+        h('img', {
+          src: url, alt: t('report.media.alt', { n: i + 1, ref: r.ref }), loading: 'lazy',
+          width: m.width || undefined, height: m.height || undefined, dataset: { mediaId: m.id },
+        })),
+      h('figcaption', {}, caption));
+  }));
+}
+
+function renderFollowups(r) {
+  const fus = r.followups || [];
+  const sec = h('section', { id: 'followups' }, h('h3', {}, t('followup.title')));
+  if (!fus.length) sec.append(h('p', { class: 'muted' }, t('followup.none')));
+  const ol = h('ol', { class: 'followups' });
+  for (const f of fus) {
+    let status;
+    if (f.answer) status = h('blockquote', { class: 'answer' },
+      h('div', { class: 'muted' }, t('followup.answer', { time: fmtTime(f.answered_at) })), f.answer);
+    else if (f.relayed_at) status = h('p', { class: 'muted' }, t('followup.relayed', { time: fmtTime(f.relayed_at) }));
+    else status = h('p', { class: 'muted' }, t('followup.pending'));
+    ol.append(h('li', {},
+      h('p', { class: 'question' }, f.question),
+      h('p', { class: 'muted' }, t('followup.asked', { who: f.asked_by, time: fmtTime(f.asked_at) })),
+      status));
+  }
+  if (fus.length) sec.append(ol);
+  if (isMine(r)) {
+    sec.append(h('form', { id: 'followup-form', onsubmit: (e) => askFollowup(e) },
+      h('label', { for: 'followup-q' }, t('followup.question')),
+      h('textarea', { id: 'followup-q', rows: 2, maxlength: 2000, required: true, placeholder: t('followup.placeholder') }),
+      h('button', { type: 'submit' }, t('followup.ask'))));
+  }
+  return sec;
+}
+
+function renderReporter(r) {
+  const p = r.reporter;
+  if (!p) return null;
+  return h('section', { id: 'reporter' },
+    h('h3', {}, t('report.reporter')),
+    h('dl', { class: 'facts' },
+      fact(t('report.reporter.pseudonym'), h('code', {}, p.pseudonym),
+        p.banned ? h('span', { class: 'badge bad' }, t('report.reporter.banned')) : ''),
+      fact(t('report.reporter.reports'), String(p.n_reports ?? 0)),
+      fact(t('report.reporter.confirmed'), String(p.n_confirmed ?? 0)),
+      fact(t('report.reporter.rejected'), String(p.n_rejected ?? 0)),
+      fact(t('report.reporter.reputation'), String(p.reputation ?? 0))));
+}
+
+function renderReport() {
+  const r = state.report;
+  const art = $('report');
+  if (!r) {
+    art.hidden = true;
+    $('report-none').hidden = false;
+    return;
+  }
+  const noteEl = $('note');
+  const keptNote = noteEl && art.dataset.id === String(r.id) ? noteEl.value : '';
+  const flags = r.flags || [];
+  art.replaceChildren(
+    h('header', {},
+      h('h2', { id: 'report-ref' }, r.ref),
+      h('span', { id: 'report-status', class: `badge st-${r.status}`, dataset: { status: r.status } }, t(`status.${r.status}`)),
+      h('span', { class: 'cat' }, r.category || t('item.uncategorised'))),
+    renderLock(r),
+    renderActions(r),
+    h('section', {}, h('h3', {}, t('report.text')), h('p', { id: 'report-text', class: 'text' }, r.text || t('item.no_text'))),
+    h('section', {}, h('h3', {}, t('report.media')), renderMedia(r)),
+    h('section', {}, h('h3', {}, t('report.facts')),
+      h('dl', { class: 'facts' },
+        fact(t('report.received'), timeEl(r.received_at, true)),
+        fact(t('report.observed'), timeEl(r.observed_at, true)),
+        fact(t('report.location'), h('span', { id: 'report-point' }, renderLocation(r))),
+        r.point_source ? fact(t('report.source'), t(`source.${r.point_source}`)) : [],
+        r.accuracy_m ? fact(t('report.accuracy'), t('report.accuracy_m', { n: Math.round(r.accuracy_m) })) : [],
+        r.bearing !== null && r.bearing !== undefined ? fact(t('report.bearing'), t('report.bearing_deg', { n: Math.round(r.bearing) })) : [],
+        r.forwarded ? fact(t('report.forwarded'), t('report.forwarded.yes')) : [],
+        fact(t('report.priority'), String(r.priority ?? '')),
+        fact(t('report.corroborations'), String(r.corroborations ?? 0)),
+        fact(t('report.flags'), flags.length ? flags.map((f) => h('span', { class: 'badge flag' }, flagName(f))) : t('report.flags.none')))),
+    r.decided_by ? h('section', { id: 'decision' }, h('h3', {}, t('report.decision')),
+      h('p', {}, t('report.decided', { status: t(`status.${r.status}`), who: r.decided_by, time: fmtTime(r.decided_at) })),
+      r.note ? h('blockquote', {}, r.note) : '') : '',
+    renderFollowups(r),
+    renderReporter(r) || '');
+  art.dataset.id = String(r.id);
+  if (keptNote && $('note')) $('note').value = keptNote;
+  art.hidden = false;
+  $('report-none').hidden = true;
+}
+
+/* ---------- actions ---------- */
+
+async function claimNext() {
+  try {
+    const res = await api('POST', '/api/queue/claim', {});
+    if (!res || !res.report) {
+      toast(t('queue.nothing_to_claim'));
+      return;
+    }
+    const r = res.report;
+    state.held = r.id;
+    const it = replaceItem(r.id, summaryOf(r));
+    if (!it && statusMatches(r.status)) state.items.unshift(summaryOf(r));
+    showReport(r);
+    const li = $('queue').querySelector(`li[data-id="${r.id}"]`);
+    if (li) li.scrollIntoView({ block: 'nearest' });
+  } catch (e) {
+    fail(e);
+  }
+}
+
+async function decide(status) {
+  const r = state.report;
+  if (!r || !isMine(r)) {
+    toast(t('report.lock.need'));
+    return;
+  }
+  const body = { status, note: ($('note') && $('note').value.trim()) || '' };
+  if (status === 'duplicate') {
+    const of = Number($('dup-of') && $('dup-of').value);
+    if (!of) {
+      toast(t('decide.need_dup'), 'error');
+      $('dup-of').focus();
+      return;
+    }
+    body.duplicate_of = of;
+  }
+  try {
+    const updated = await api('POST', `/api/reports/${r.id}/decide`, body);
+    state.held = null;
+    afterDecision(updated);
+    toast(t('decide.done', { ref: updated.ref, status: t(`status.${updated.status}`) }));
+  } catch (e) {
+    fail(e);
+    if (e instanceof ApiError && e.status === 409) reloadReport(r.id);
+  }
+}
+
+function afterDecision(updated) {
+  if (statusMatches(updated.status)) replaceItem(updated.id, summaryOf(updated));
+  else dropItem(updated.id);
+  if (state.report && state.report.id === updated.id) {
+    state.report = updated;
+    renderReport();
+    state.map.showReport(updated);
+  }
+  renderQueue();
+}
+
+async function release() {
+  const r = state.report;
+  if (!r) return;
+  try {
+    await api('POST', `/api/reports/${r.id}/release`);
+    state.held = null;
+    r.claimed_by = null;
+    r.lease_until = null;
+    replaceItem(r.id, { claimed_by: null, lease_until: null });
+    renderReport();
+    renderQueue();
+    toast(t('lease.released', { ref: r.ref }));
+  } catch (e) {
+    fail(e);
+  }
+}
+
+async function reloadReport(id) {
+  try {
+    const r = await api('GET', `/api/reports/${id}`);
+    if (state.report && state.report.id === id) showReport(r);
+  } catch (e) {
+    fail(e);
+  }
+}
+
+async function askFollowup(ev) {
+  ev.preventDefault();
+  const r = state.report;
+  const q = $('followup-q').value.trim();
+  if (!r || !q) return;
+  try {
+    const res = await api('POST', `/api/reports/${r.id}/followup`, { question: q });
+    r.followups = [...(r.followups || []), res.followup];
+    renderReport();
+    toast(t('followup.sent'));
+  } catch (e) {
+    fail(e);
+  }
+}
+
+// Keeps a held lease alive while its report is open here.
+async function renewIfDue() {
+  const r = state.report;
+  if (!state.held || !r || r.id !== state.held || !r.lease_until) return;
+  if (new Date(r.lease_until).getTime() - Date.now() > RENEW_BEFORE_MS) return;
+  try {
+    const res = await api('POST', `/api/reports/${r.id}/renew`);
+    r.lease_until = res.lease_until;
+    replaceItem(r.id, { lease_until: res.lease_until });
+    const lock = $('lock');
+    if (lock) lock.replaceWith(renderLock(r));
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 409) {
+      state.held = null;
+      toast(t('lease.lost', { ref: r.ref }), 'error');
+      reloadReport(r.id);
+    } else {
+      fail(e);
+    }
+  }
+}
+
+/* ---------- live updates ---------- */
+
+function renderLive(on) {
+  const el = $('live');
+  el.textContent = on ? t('live.on') : t('live.off');
+  el.className = on ? 'live on' : 'live off';
+}
+
+function connectEvents() {
+  if (state.events) state.events.close();
+  const es = new EventSource('/api/events');
+  state.events = es;
+  renderLive(false);
+  es.onopen = () => renderLive(true);
+  es.onerror = () => {
+    renderLive(false);
+    // EventSource retries by itself unless the server refused (a closed stream): then
+    // find out whether the session ended.
+    if (es.readyState === EventSource.CLOSED && state.events === es) {
+      api('GET', '/api/me').then(() => setTimeout(() => state.me && connectEvents(), 3000), fail);
+    }
+  };
+  const parse = (ev) => {
+    try {
+      return JSON.parse(ev.data);
+    } catch {
+      return null;
+    }
+  };
+  es.addEventListener('report', (ev) => { if (parse(ev)) scheduleFreshLoad(); });
+  for (const type of ['claim', 'release']) {
+    es.addEventListener(type, (ev) => {
+      const d = parse(ev);
+      if (!d) return;
+      onClaimChange(d.id, type === 'claim' ? d.claimed_by || null : null);
+    });
+  }
+  es.addEventListener('decide', (ev) => {
+    const d = parse(ev);
+    if (!d) return;
+    onDecided(d);
+  });
+}
+
+function onClaimChange(id, who) {
+  const patch = who ? { claimed_by: who } : { claimed_by: null, lease_until: null };
+  const it = replaceItem(id, patch);
+  const r = state.report;
+  if (r && r.id === id && r.claimed_by !== who) {
+    // someone else's claim, or a release: the view's lock line and actions follow
+    Object.assign(r, patch);
+    if (who) r.lease_until = null;
+    if (state.held === id) state.held = null;
+    renderReport();
+  }
+  if (it) renderQueue();
+}
+
+function onDecided(d) {
+  const it = state.items.find((x) => x.id === d.id);
+  if (it) {
+    if (statusMatches(d.status)) Object.assign(it, { status: d.status, claimed_by: d.claimed_by ?? null });
+    else dropItem(d.id);
+    renderQueue();
+  }
+  const r = state.report;
+  if (r && r.id === d.id && r.status !== d.status) reloadReport(d.id);
+}
+
+// New reports: fetch the first page under the current filters and put the ones not yet
+// listed on top (the server applies the filters; events say only that something arrived).
+let freshTimer = null;
+function scheduleFreshLoad() {
+  clearTimeout(freshTimer);
+  freshTimer = setTimeout(loadFresh, 250);
+}
+
+async function loadFresh() {
+  const seq = state.seq;
+  try {
+    const res = await api('GET', `/api/reports${query({ ...filterParams(), limit: PAGE })}`);
+    if (seq !== state.seq) return;
+    const have = new Set(state.items.map((x) => x.id));
+    const added = (res.items || []).filter((x) => !have.has(x.id));
+    if (!added.length) return;
+    for (const x of added) state.fresh.add(x.id);
+    state.items = [...added, ...state.items];
+    if (!state.next && res.next && state.items.length >= PAGE) state.next = res.next;
+    renderQueue();
+  } catch (e) {
+    fail(e);
+  }
+}
+
+/* ---------- keyboard and help ---------- */
+
+function renderHelp() {
+  const dl = $('help-keys');
+  dl.replaceChildren(...SHORTCUTS.flatMap((s) => [h('dt', {}, h('kbd', {}, s.key)), h('dd', {}, t(s.help))]));
+}
+
+function toggleHelp() {
+  const d = $('help');
+  if (d.open) d.close();
+  else d.showModal();
+}
+
+function onKey(e) {
+  if (!state.me || e.ctrlKey || e.metaKey || e.altKey) return;
+  const tag = e.target && e.target.tagName;
+  if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || (e.target && e.target.isContentEditable)) return;
+  if ($('help').open && e.key !== '?') return;
+  const s = SHORTCUTS.find((x) => x.key === e.key && x.run);
+  if (!s) return;
+  e.preventDefault();
+  s.run();
+}
+
+/* ---------- start ---------- */
+
+function wire() {
+  $('login-form').addEventListener('submit', login);
+  $('logout').addEventListener('click', logout);
+  $('help-btn').addEventListener('click', toggleHelp);
+  $('lang').addEventListener('change', (e) => applyLang(e.target.value, true));
+  $('claim').addEventListener('click', claimNext);
+  $('more').addEventListener('click', () => loadQueue(true));
+  const reload = () => loadQueue(false);
+  for (const id of ['f-status', 'f-category', 'f-photo', 'f-since', 'f-until']) $(id).addEventListener('change', reload);
+  $('f-time').addEventListener('change', () => {
+    $('f-custom').hidden = $('f-time').value !== 'custom';
+    reload();
+  });
+  let corrTimer = null;
+  $('f-corr').addEventListener('input', () => {
+    clearTimeout(corrTimer);
+    corrTimer = setTimeout(reload, 300);
+  });
+  $('filters').addEventListener('reset', () => {
+    state.bbox = null;
+    $('f-area').hidden = true;
+    setTimeout(() => {
+      $('f-custom').hidden = true;
+      reload();
+    }, 0);
+  });
+  $('search-area').addEventListener('click', () => {
+    state.bbox = state.map.bbox();
+    $('f-area').hidden = false;
+    $('f-area').title = state.bbox;
+    reload();
+  });
+  $('f-area-clear').addEventListener('click', () => {
+    state.bbox = null;
+    $('f-area').hidden = true;
+    reload();
+  });
+  document.addEventListener('keydown', onKey);
+  window.addEventListener('resize', () => state.map && state.map.resize());
+}
+
+async function start() {
+  wire();
+  applyLang(pickLang(localStorage.getItem(LANG_KEY), navigator.languages, 'uk'), false);
+  try {
+    const me = await api('GET', '/api/me');
+    await enterConsole(me);
+  } catch (e) {
+    if (!(e instanceof ApiError && (e.status === 401 || e.status === 403))) fail(e);
+    leaveConsole();
+  }
+}
+
+start();
