@@ -1,0 +1,361 @@
+// tests/browser/console.test.mjs - the analysts' console in real headless Chromium
+// (Debian's /usr/bin/chromium driven by playwright-core), against the real `tipline web`
+// on a throwaway database: sign in, see the queue, claim, see the photo and the point on
+// the map, ask a follow-up, confirm, see the report leave the queue; a second analyst
+// sees the claim and the decision live; a report stored meanwhile appears live; the
+// language switches. Every step asserts on the DOM. Screenshots go to
+// $TL_BINARY_DIR/tests/browser/artifacts/. Started by run.sh (which checks prerequisites).
+
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const env = process.env;
+const require = createRequire(path.join(env.TL_SOURCE_DIR, 'package.json'));
+const { chromium } = require('playwright-core');
+
+const TIPLINE = env.TL_TIPLINE_BIN;
+const SEED = env.TL_BROWSER_SEED;
+const ART = path.join(env.TL_BINARY_DIR || '.', 'tests', 'browser', 'artifacts');
+const STEP_MS = 10_000; // the longest any one step may take
+const LIVE_MS = 3_000; // a live update must arrive within this
+
+let passed = 0;
+let current = 'setup';
+function step(name) {
+  current = name;
+  console.log(`browser test: ${name}`);
+}
+function check(cond, what) {
+  if (!cond) throw new Error(`${current}: ${what}`);
+  passed++;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// `tipline user add NAME --role ROLE` prints the token once: the one long token-like word.
+function addUser(dbEnv, name, role) {
+  const out = execFileSync(TIPLINE, ['user', 'add', name, '--role', role], {
+    env: dbEnv,
+    encoding: 'utf8',
+  });
+  const words = out.split(/\s+/).filter((w) => /^[A-Za-z0-9_-]{24,}$/.test(w));
+  if (words.length !== 1) throw new Error(`user add ${name}: no single token in its output: ${out}`);
+  return words[0];
+}
+
+async function waitHttp(url, server, log) {
+  const until = Date.now() + 20_000;
+  while (Date.now() < until) {
+    if (server.exitCode !== null)
+      throw new Error(`tipline web exited (${server.exitCode}):\n${fs.readFileSync(log, 'utf8')}`);
+    try {
+      const r = await fetch(url);
+      if (r.status === 200) return r;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`tipline web did not answer ${url} in 20 s:\n${fs.readFileSync(log, 'utf8')}`);
+}
+
+// A page that records CSP violations and script errors, to be asserted empty.
+async function newPage(browser, locale) {
+  const ctx = await browser.newContext({ locale, viewport: { width: 1440, height: 900 } });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(STEP_MS);
+  page.problems = [];
+  page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    // the 401 of /api/me before sign-in is expected and shows as a failed resource
+    if (m.type() === 'error' && !/status of 401/.test(m.text())) page.problems.push(`console: ${m.text()}`);
+  });
+  await page.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) =>
+      window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  return page;
+}
+
+async function noProblems(page, who) {
+  const csp = await page.evaluate(() => window.__csp);
+  check(csp.length === 0, `${who}: Content-Security-Policy violations: ${csp.join('; ')}`);
+  check(page.problems.length === 0, `${who}: errors in the page: ${page.problems.join('; ')}`);
+}
+
+async function login(page, base, token) {
+  await page.goto(`${base}/`);
+  await page.locator('#login-form').waitFor({ state: 'visible' });
+  await page.fill('#token', token);
+  await page.click('#login-submit');
+  await page.locator('#console').waitFor({ state: 'visible' });
+}
+
+const refs = (page) => page.$$eval('#queue > li', (lis) => lis.map((li) => li.dataset.ref));
+const itemText = (page, ref) => page.locator(`#queue > li[data-ref="${ref}"]`).innerText();
+
+async function scenario(browser, base, seed, tokens, dbEnv) {
+  const photo = seed.reports.find((r) => r.photo);
+  const seededRefs = seed.reports.map((r) => r.ref);
+
+  step('the console refuses a wrong token and shows why');
+  const page = await newPage(browser, 'en-US');
+  const csrfSeen = [];
+  page.on('request', (rq) => {
+    if (rq.method() === 'POST' && rq.url().includes('/api/') && !rq.url().endsWith('/api/login'))
+      csrfSeen.push(rq.headers()['x-csrf-token'] || '');
+  });
+  await page.goto(`${base}/`);
+  await page.locator('#login-form').waitFor({ state: 'visible' });
+  check((await page.textContent('#login-form h2')) === 'Sign in', 'English from the browser locale');
+  check((await page.getAttribute('html', 'lang')) === 'en', 'html lang follows the language');
+  await page.fill('#token', 'not-a-token-at-all-xxxxxxxxxxxxxxxx');
+  await page.click('#login-submit');
+  await page.locator('#login-error').waitFor({ state: 'visible' });
+  check((await page.textContent('#login-error')).startsWith('Sign-in failed'), 'error text shown');
+  check(await page.locator('#console').isHidden(), 'console stays hidden');
+
+  step('sign in: session cookie (HttpOnly), account in the header');
+  const loginResp = page.waitForResponse((r) => r.url().endsWith('/api/login'));
+  await page.fill('#token', tokens.alice);
+  await page.click('#login-submit');
+  const lr = await loginResp;
+  check(lr.status() === 200, `login answered ${lr.status()}`);
+  const csrf = (await lr.json()).csrf;
+  check(typeof csrf === 'string' && csrf.length >= 16, 'login returns a csrf token');
+  await page.locator('#console').waitFor({ state: 'visible' });
+  check((await page.textContent('#who')).includes('alice'), 'who shows the account');
+  check(!(await page.evaluate(() => document.cookie)).includes('tl_session'),
+    'the session cookie is not readable by scripts');
+  const cookies = await page.context().cookies();
+  check(cookies.some((c) => c.name === 'tl_session' && c.httpOnly && c.sameSite === 'Strict'),
+    'tl_session is HttpOnly and SameSite=Strict');
+
+  step('the queue lists the seeded reports, newest first');
+  await page.waitForFunction((n) => document.querySelectorAll('#queue > li').length === n,
+    seededRefs.length);
+  check(JSON.stringify(await refs(page)) === JSON.stringify([...seededRefs].reverse()),
+    `queue order ${await refs(page)}`);
+  check((await page.textContent('#queue-count')) === `${seededRefs.length} shown`, 'count line');
+  check((await itemText(page, photo.ref)).includes('1 photo'), 'photo badge on the list item');
+  check((await itemText(page, 'TL-FAR004')).includes('outside the area'), 'flag badge');
+  check((await itemText(page, 'TL-NOPT03')).includes('no point'), 'no-point badge');
+  await page.locator('#live.on').waitFor();
+  check((await page.textContent('#live')) === 'live', 'live updates connected');
+
+  step('the offline basemap (world-atlas borders) and the report markers are drawn');
+  await page.waitForFunction(() => document.querySelectorAll('path.tl-border').length > 150);
+  check((await page.locator('path.tl-border-home').count()) === 1, 'Ukraine outlined');
+  await page.locator(`.tl-marker[title="${photo.ref}"]`).waitFor({ state: 'attached' });
+  check((await page.locator('.tl-marker[title="TL-ARMOR2"]').count()) === 1, 'second marker');
+
+  step('filters: with photo only, then back');
+  const filtered = page.waitForResponse((r) => r.url().includes('/api/reports?') &&
+    r.url().includes('has_photo=true'));
+  await page.check('#f-photo');
+  check((await filtered).status() === 200, 'has_photo list answered');
+  await page.waitForFunction(() => document.querySelectorAll('#queue > li').length === 1);
+  check(JSON.stringify(await refs(page)) === JSON.stringify([photo.ref]), 'only the photo report');
+  await page.uncheck('#f-photo');
+  await page.waitForFunction((n) => document.querySelectorAll('#queue > li').length === n,
+    seededRefs.length);
+
+  step('keyboard help (?) lists the shortcuts');
+  await page.click('#queue-title');
+  await page.keyboard.press('?');
+  await page.locator('#help[open]').waitFor();
+  const keys = await page.$$eval('#help-keys kbd', (k) => k.map((x) => x.textContent));
+  for (const k of ['c', 'y', 'r', 'n', '?']) check(keys.includes(k), `help lists ${k}`);
+  await page.keyboard.press('Escape');
+  await page.locator('#help').waitFor({ state: 'hidden' });
+
+  step('a second analyst (bob) watches the same queue');
+  const bob = await newPage(browser, 'en-US');
+  await login(bob, base, tokens.bob);
+  await bob.waitForFunction((n) => document.querySelectorAll('#queue > li').length === n,
+    seededRefs.length);
+  await bob.locator('#live.on').waitFor();
+
+  step('claim next (c): the highest-priority report, its photo, its point on the map');
+  await page.keyboard.press('c');
+  await page.waitForFunction((ref) => document.querySelector('#report-ref')?.textContent === ref,
+    photo.ref);
+  check(await page.locator('#lock.mine').isVisible(), 'the lease is shown as ours');
+  check((await itemText(page, photo.ref)).includes('held by you'), 'list item marked held by you');
+  const img = page.locator('#report .photo img');
+  await img.waitFor();
+  await page.waitForFunction(() => {
+    const i = document.querySelector('#report .photo img');
+    return i && i.complete && i.naturalWidth > 0;
+  });
+  const dims = await img.evaluate((i) => [i.naturalWidth, i.naturalHeight]);
+  check(dims[0] === seed.photo.width && dims[1] === seed.photo.height, `photo decoded ${dims}`);
+  const src = await img.getAttribute('src');
+  const media = await page.evaluate(async (u) => {
+    const r = await fetch(u);
+    return { type: r.headers.get('content-type'), cache: r.headers.get('cache-control') };
+  }, src);
+  check(media.type === 'image/jpeg' && /no-store/.test(media.cache || ''),
+    `media served as ${media.type}, ${media.cache}`);
+  check((await page.textContent('#report-point')).includes(
+    `${photo.lat.toFixed(5)}, ${photo.lon.toFixed(5)}`), 'the point is printed');
+  check((await page.textContent('#report')).includes('Telegram location'), 'location source');
+  check((await page.textContent('#report .photo figcaption')).includes('Photo GPS'),
+    'the photo GPS is compared with the point');
+  const sel = page.locator(`.tl-marker-selected[title="${photo.ref}"]`);
+  await sel.waitFor({ state: 'visible' });
+  await page.waitForTimeout(400); // the pan animation
+  const mb = await sel.boundingBox();
+  const mapBox = await page.locator('#map').boundingBox();
+  check(mb && mb.x >= mapBox.x && mb.x + mb.width <= mapBox.x + mapBox.width &&
+    mb.y >= mapBox.y && mb.y + mb.height <= mapBox.y + mapBox.height, 'selected marker in view');
+  check((await page.locator('.tl-marker-photo').count()) === 1, 'the photo GPS marker');
+  const pseud = await page.textContent('#reporter code');
+  check(/^[0-9a-f]{6,}$/.test(pseud) && '5a1c9e07f3b2d8aa'.startsWith(pseud),
+    `reporter pseudonym ${pseud}`);
+  check((await page.textContent('#reporter')).includes('Reputation'), 'reporter history');
+
+  step('bob sees the claim live');
+  await bob.waitForFunction((ref) => {
+    const li = document.querySelector(`#queue > li[data-ref="${ref}"]`);
+    return li && li.textContent.includes('held by alice');
+  }, photo.ref, { timeout: LIVE_MS });
+  check(true, 'claim pushed to the other console');
+
+  step('a report stored meanwhile appears live at the top');
+  execFileSync(SEED, ['add', seed.conninfo, 'TL-LIVE05'], { env: dbEnv });
+  await page.waitForFunction(() => document.querySelector('#queue > li')?.dataset.ref === 'TL-LIVE05',
+    null, { timeout: LIVE_MS });
+  check(await page.locator('#queue > li[data-ref="TL-LIVE05"].fresh').isVisible(), 'marked new');
+  check((await page.textContent('#queue-new')) === '1 new report', 'new-arrival notice');
+
+  step('ask the reporter a follow-up');
+  await page.fill('#followup-q', 'Which direction was it flying?');
+  const fu = page.waitForResponse((r) => r.url().endsWith('/followup'));
+  await page.click('#followup-form button[type=submit]');
+  check((await fu).status() === 201, 'follow-up created');
+  await page.waitForFunction(() =>
+    document.querySelector('#followups .question')?.textContent === 'Which direction was it flying?');
+
+  step('confirm (y) with a note: the report leaves the queue, here and for bob');
+  await page.fill('#note', 'Matches two other sightings');
+  await page.click('#report-ref');
+  const decided = page.waitForResponse((r) => r.url().endsWith('/decide'));
+  await page.keyboard.press('y');
+  const dr = await decided;
+  check(dr.status() === 200, `decide answered ${dr.status()}`);
+  check(JSON.parse(dr.request().postData()).note === 'Matches two other sightings', 'note sent');
+  await page.waitForFunction(() =>
+    document.querySelector('#report-status')?.dataset.status === 'confirmed');
+  check((await page.textContent('#decision')).includes('alice'), 'decided by alice');
+  await page.waitForFunction((ref) => !document.querySelector(`#queue > li[data-ref="${ref}"]`),
+    photo.ref);
+  check(!(await refs(page)).includes(photo.ref), 'gone from the queue');
+  await bob.waitForFunction((ref) => !document.querySelector(`#queue > li[data-ref="${ref}"]`),
+    photo.ref, { timeout: LIVE_MS });
+  check(true, 'gone from bob\'s queue too');
+  check(csrfSeen.length >= 3 && csrfSeen.every((v) => v === csrf),
+    `every POST carried X-CSRF-Token (${csrfSeen.length} POSTs)`);
+
+  fs.mkdirSync(ART, { recursive: true });
+  await page.screenshot({ path: path.join(ART, 'console.png') });
+
+  step('after a reload the session holds and the server no longer lists it');
+  await page.reload();
+  await page.locator('#console').waitFor({ state: 'visible' });
+  await page.waitForFunction((n) => document.querySelectorAll('#queue > li').length === n,
+    seededRefs.length); // 4 seeded + 1 live - 1 confirmed
+  check(!(await refs(page)).includes(photo.ref), 'not in the server\'s new queue');
+  const st = page.waitForResponse((r) => r.url().includes('status=confirmed'));
+  await page.selectOption('#f-status', 'confirmed');
+  await st;
+  await page.waitForFunction((ref) => {
+    const lis = document.querySelectorAll('#queue > li');
+    return lis.length === 1 && lis[0].dataset.ref === ref;
+  }, photo.ref);
+  check(true, 'listed under confirmed');
+
+  step('Ukrainian');
+  await page.selectOption('#lang', 'uk');
+  check((await page.textContent('#queue-title')) === 'Черга', 'queue title in Ukrainian');
+  check((await page.textContent('#claim')).startsWith('Взяти наступне'), 'claim button');
+  check((await page.getAttribute('html', 'lang')) === 'uk', 'html lang uk');
+  await page.reload();
+  await page.locator('#console').waitFor({ state: 'visible' });
+  check((await page.textContent('#queue-title')) === 'Черга', 'the choice is remembered');
+  await page.screenshot({ path: path.join(ART, 'console-uk.png') });
+
+  await noProblems(page, 'alice');
+  await noProblems(bob, 'bob');
+}
+
+async function main() {
+  fs.mkdirSync(ART, { recursive: true });
+  step('seed a throwaway database');
+  const seed = JSON.parse(execFileSync(SEED, ['create', 'tl_browser'], { encoding: 'utf8' }));
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-browser-'));
+  const secret = path.join(tmp, 'secret');
+  execFileSync(TIPLINE, ['keygen', secret]);
+  const dbEnv = { ...env, TIPLINE_DATABASE_URL: seed.conninfo, TIPLINE_SECRET_FILE: secret };
+  const tokens = { alice: addUser(dbEnv, 'alice', 'analyst'), bob: addUser(dbEnv, 'bob', 'analyst') };
+
+  step('start tipline web on an ephemeral port');
+  const port = await freePort();
+  const log = path.join(ART, 'server.log');
+  const logFd = fs.openSync(log, 'w');
+  const server = spawn(TIPLINE, ['web'], {
+    env: { ...dbEnv, TIPLINE_HTTP_LISTEN: `127.0.0.1:${port}`, TIPLINE_LOG_LEVEL: 'info' },
+    stdio: ['ignore', logFd, logFd],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  let browser = null;
+  try {
+    const root = await waitHttp(`${base}/`, server, log);
+    const csp = root.headers.get('content-security-policy') || '';
+    check(/default-src 'self'/.test(csp), `CSP header on the console: ${csp}`);
+    browser = await chromium.launch({
+      executablePath: env.TL_CHROMIUM || '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+    });
+    await scenario(browser, base, seed, tokens, dbEnv);
+    console.log(`browser test: screenshots in ${ART}`);
+    console.log(`${passed} passed, 0 failed`);
+  } catch (e) {
+    console.error(`browser test: FAILED: ${e.stack || e}`);
+    if (browser) {
+      let i = 0;
+      for (const ctx of browser.contexts())
+        for (const p of ctx.pages()) {
+          await p.screenshot({ path: path.join(ART, `failure-${i++}.png`) }).catch(() => {});
+          console.error(`page problems: ${(p.problems || []).join('; ') || 'none'}`);
+        }
+    }
+    console.error(`server log: ${log}\n${fs.readFileSync(log, 'utf8').split('\n').slice(-30).join('\n')}`);
+    console.log(`${passed} passed, 1 failed`);
+    process.exitCode = 1;
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    server.kill('SIGTERM');
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(`browser test: FAILED: ${e.stack || e}`);
+  process.exitCode = 1;
+});
