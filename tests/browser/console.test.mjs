@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const env = process.env;
 const require = createRequire(path.join(env.TL_SOURCE_DIR, 'package.json'));
@@ -81,7 +82,7 @@ async function newPage(browser, locale) {
   page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
     // the 401 of /api/me before sign-in is expected and shows as a failed resource
-    if (m.type() === 'error' && !/status of 401/.test(m.text())) page.problems.push(`console: ${m.text()}`);
+    if (m.type() === 'error' && !/status of 401/.test(m.text())) page.problems.push(`console: ${m.text()} (${m.location().url})`);
   });
   await page.addInitScript(() => {
     window.__csp = [];
@@ -108,7 +109,7 @@ async function login(page, base, token) {
 const refs = (page) => page.$$eval('#queue > li', (lis) => lis.map((li) => li.dataset.ref));
 const itemText = (page, ref) => page.locator(`#queue > li[data-ref="${ref}"]`).innerText();
 
-async function scenario(browser, base, seed, tokens, dbEnv) {
+export async function scenario(browser, base, seed, tokens, dbEnv) {
   const photo = seed.reports.find((r) => r.photo);
   const seededRefs = seed.reports.map((r) => r.ref);
 
@@ -355,7 +356,9 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  console.error(`browser test: FAILED: ${e.stack || e}`);
-  process.exitCode = 1;
-});
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((e) => {
+    console.error(`browser test: FAILED: ${e.stack || e}`);
+    process.exitCode = 1;
+  });
+}

@@ -30,6 +30,8 @@ export class QueueMap {
     this.map.createPane('borders');
     this.map.getPane('borders').style.zIndex = '250';
     this.bordersLayer = null;
+    // Offline, nothing but borders is drawn below country level: keep the country in view.
+    this.detailZoom = opts.tileUrl ? 14 : 8;
     if (opts.tileUrl) {
       const tiles = L.tileLayer(opts.tileUrl, { maxZoom: 19 });
       tiles.once('tileerror', () => this.addBorders());
@@ -122,8 +124,8 @@ export class QueueMap {
           interactive: false,
         }).addTo(this.selected);
     }
-    if (pts.length === 1) this.map.setView(pts[0], Math.max(this.map.getZoom(), 10));
-    else if (pts.length > 1) this.map.fitBounds(L.latLngBounds(pts).pad(0.3), { maxZoom: 12 });
+    if (pts.length === 1) this.map.setView(pts[0], Math.max(this.map.getZoom(), this.detailZoom - 2));
+    else if (pts.length > 1) this.map.fitBounds(L.latLngBounds(pts).pad(0.3), { maxZoom: this.detailZoom });
   }
 
   // The visible area as the API's bbox "W,S,E,N".
