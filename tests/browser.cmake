@@ -14,3 +14,9 @@ if(TARGET tipline)
     FIXTURES_REQUIRED pg LABELS "db;browser" TIMEOUT 300
     ENVIRONMENT "${TL_TEST_ENV};TL_BROWSER_SEED=$<TARGET_FILE:tl_browser_seed>")
 endif()
+
+# The console's files without a browser: i18n completeness, CSP-safe markup (node --test).
+add_test(NAME test_console_static COMMAND sh -c
+  "command -v node >/dev/null || { echo 'test_console_static: node is missing (deploy/setup.sh deps)'; exit 1; }; exec node --test \"$0\""
+  ${CMAKE_CURRENT_LIST_DIR}/browser/static.test.mjs)
+set_tests_properties(test_console_static PROPERTIES LABELS unit TIMEOUT 60)

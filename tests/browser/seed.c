@@ -35,12 +35,11 @@ static const struct seed SEEDS[] = {
     {"TL-ARMOR2", "vehicles", "Two tanks and a truck on the highway towards the city", "text", NULL,
      1, 49.8397, 24.0297, 500, 50, 0},
     {"TL-NOPT03", "drones", "Heard a drone, could not see where", NULL, NULL, 0, 0, 0, 0, 30, 0},
-    {"TL-FAR004", "vehicles", "Column seen far away", "telegram_location", "outside_area", 1, 41.0082,
-     28.9784, 0, 10, 0},
+    {"TL-FAR004", "vehicles", "Column seen far away", "telegram_location", "outside_area", 1,
+     41.0082, 28.9784, 0, 10, 0},
 };
 
-static int apply_one(struct store *s, const struct seed *sd, const char *pseudonym,
-                     long long *id)
+static int apply_one(struct store *s, const struct seed *sd, const char *pseudonym, long long *id)
 {
     struct tl_errinfo ei = {0};
     unsigned char *rgb = NULL, *jpeg = NULL;
@@ -127,8 +126,8 @@ static int create(const char *dbname)
         }
         printf("%s{\"id\": %lld, \"ref\": \"%s\", \"priority\": %d, \"has_point\": %s, "
                "\"lat\": %.6f, \"lon\": %.6f, \"photo\": %s}",
-               i ? ", " : "", id, sd->ref, sd->priority, sd->has_point ? "true" : "false",
-               sd->lat, sd->lon, sd->photo ? "true" : "false");
+               i ? ", " : "", id, sd->ref, sd->priority, sd->has_point ? "true" : "false", sd->lat,
+               sd->lon, sd->photo ? "true" : "false");
     }
     printf("]}\n");
     store_free(s);
@@ -138,8 +137,9 @@ static int create(const char *dbname)
 
 static int add(const char *ci, const char *ref)
 {
-    struct seed sd = {ref, "drones", "A new sighting, just now", "telegram_location", NULL, 1,
-                      50.0, 36.23, 50, 20, 0};
+    struct seed sd = {
+        ref, "drones", "A new sighting, just now", "telegram_location", NULL, 1, 50.0, 36.23, 50,
+        20,  0};
     struct store *s = open_or_die(ci);
     long long id = 0;
     int rc = apply_one(s, &sd, "c3d4e5f6a7b8c9d0", &id);
