@@ -305,6 +305,7 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
 }
 
 async function main() {
+  fs.rmSync(ART, { recursive: true, force: true }); // no stale screenshot of an earlier run
   fs.mkdirSync(ART, { recursive: true });
   step('seed a throwaway database');
   const seed = JSON.parse(execFileSync(SEED, ['create', 'tl_browser'], { encoding: 'utf8' }));
