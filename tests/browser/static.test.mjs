@@ -50,7 +50,20 @@ test('test_console_i18n_every_key_used_exists', () => {
     role: ['analyst', 'moderator', 'exporter', 'admin'],
     source: ['telegram_location', 'venue', 'live_location', 'photo_exif', 'text'],
     flag: ['outside_area', 'point_invalid', 'place_ambiguous', 'location_disagrees', 'photo_missing'],
+    cat: [],
   };
+  // categories: the queues' routing table (migrations) and the bot's category buttons
+  const root = path.resolve(here, '../..');
+  const migDir = path.join(root, 'storage/migrations');
+  for (const f of fs.readdirSync(migDir).filter((x) => x.endsWith('.sql'))) {
+    const sql = fs.readFileSync(path.join(migDir, f), 'utf8');
+    const ins = sql.match(/INSERT INTO category_queue[^;]*;/g) || [];
+    for (const m of ins.join('\n').matchAll(/\('([a-z_]+)',\s*'[a-z_]+'/g)) dynamic.cat.push(m[1]);
+  }
+  const botCatalog = path.join(root, 'handlers/i18n/en.txt');
+  if (fs.existsSync(botCatalog))
+    for (const m of fs.readFileSync(botCatalog, 'utf8').matchAll(/^cat_([a-z_]+) =/gm)) dynamic.cat.push(m[1]);
+  assert.ok(dynamic.cat.includes('drones'), `categories found: ${dynamic.cat}`);
   for (const [prefix, values] of Object.entries(dynamic))
     for (const v of values) assert.ok(`${prefix}.${v}` in STRINGS.uk, `missing ${prefix}.${v}`);
 });

@@ -17,6 +17,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   me: null, // {account, role}
   config: { tile_url: '', lang_default: '' },
+  categories: [], // ids from GET /api/categories
   items: [], // summaries in list order
   next: null, // keyset cursor of the next page
   seq: 0, // guards against out-of-order list responses
@@ -144,6 +145,7 @@ function applyLang(l, save) {
   document.title = t('app.title');
   renderHelp();
   if (state.me) {
+    fillCategories();
     renderWho();
     renderLive(state.events && state.events.readyState === EventSource.OPEN);
     renderQueue();
@@ -230,14 +232,22 @@ function browserLangMatches() {
 }
 
 async function loadCategories() {
-  const sel = $('f-category');
   try {
     const { categories } = await api('GET', '/api/categories');
-    sel.replaceChildren(sel.options[0]);
-    for (const c of categories || []) sel.append(h('option', { value: c.id }, c.id));
+    state.categories = (categories || []).map((c) => c.id);
+    fillCategories();
   } catch (e) {
     fail(e);
   }
+}
+
+// The category filter's options in the current language, keeping the selection.
+function fillCategories() {
+  const sel = $('f-category');
+  const keep = sel.value;
+  sel.replaceChildren(sel.options[0]);
+  for (const id of state.categories) sel.append(h('option', { value: id }, catName(id)));
+  sel.value = state.categories.includes(keep) ? keep : '';
 }
 
 /* ---------- the queue ---------- */
@@ -310,11 +320,15 @@ function itemBadges(it) {
   return out;
 }
 
-function flagName(f) {
-  const k = `flag.${f}`;
+// A translated name for a value the API returns (flag, category), or the value itself
+// when this console has none (a deployment's own categories).
+function named(prefix, v) {
+  const k = `${prefix}.${v}`;
   const s = t(k);
-  return s === k ? f : s;
+  return s === k ? v : s;
 }
+const flagName = (f) => named('flag', f);
+const catName = (c) => (c ? named('cat', c) : t('item.uncategorised'));
 
 function renderQueue() {
   const list = $('queue');
@@ -330,7 +344,7 @@ function renderQueue() {
     },
     h('div', { class: 'line1' },
       h('strong', { class: 'ref' }, it.ref),
-      h('span', { class: 'cat' }, it.category || t('item.uncategorised')),
+      h('span', { class: 'cat' }, catName(it.category)),
       h('span', { class: 'prio', title: t('item.priority', { n: it.priority }) }, String(it.priority ?? '')),
       h('time', { class: 'ago', datetime: it.received_at, title: fmtTime(it.received_at) }, fmtAgo(it.received_at))),
     h('p', { class: 'snippet' }, it.text || t('item.no_text')),
@@ -537,7 +551,7 @@ function renderReport() {
     h('header', {},
       h('h2', { id: 'report-ref' }, r.ref),
       h('span', { id: 'report-status', class: `badge st-${r.status}`, dataset: { status: r.status } }, t(`status.${r.status}`)),
-      h('span', { class: 'cat' }, r.category || t('item.uncategorised'))),
+      h('span', { class: 'cat' }, catName(r.category))),
     renderLock(r),
     renderActions(r),
     h('section', {}, h('h3', {}, t('report.text')), h('p', { id: 'report-text', class: 'text' }, r.text || t('item.no_text'))),
