@@ -12,12 +12,13 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: tipline user add NAME --role analyst|moderator|exporter|admin [--queue Q]...\n"
-               "       tipline user list\n"
-               "       tipline user disable NAME\n"
-               "       tipline user queue NAME QUEUE   (lets NAME see a restricted queue)\n\n"
-               "'add' prints the account's API token once (use it as 'Authorization: Bearer\n"
-               "TOKEN', or to log in to the console); it cannot be shown again.\n");
+    fprintf(f,
+            "usage: tipline user add NAME --role analyst|moderator|exporter|admin [--queue Q]...\n"
+            "       tipline user list\n"
+            "       tipline user disable NAME\n"
+            "       tipline user queue NAME QUEUE   (lets NAME see a restricted queue)\n\n"
+            "'add' prints the account's API token once (use it as 'Authorization: Bearer\n"
+            "TOKEN', or to log in to the console); it cannot be shown again.\n");
 }
 
 static int fail(const char *what, int rc, const struct tl_errinfo *ei)
@@ -106,8 +107,9 @@ int cmd_user(int argc, char **argv, struct cli_ctx *ctx)
         free(json);
         code = 0;
     } else if (strcmp(sub, "disable") == 0 && npos == 1) {
-        code = (rc = store_account_disable(ctx->store, actor, pos[0], &ei)) ? fail("disable", rc, &ei)
-                                                                          : 0;
+        code = (rc = store_account_disable(ctx->store, actor, pos[0], &ei))
+                   ? fail("disable", rc, &ei)
+                   : 0;
     } else if (strcmp(sub, "queue") == 0 && npos == 2) {
         code = (rc = store_queue_member_add(ctx->store, actor, pos[1], pos[0], &ei))
                    ? fail("queue", rc, &ei)

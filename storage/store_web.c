@@ -259,7 +259,9 @@ int store_web_reports(struct store *s, const struct store_who *who,
         f->has_bbox ? st_dbl(b[1], f->bbox[1]) : NULL,
         f->has_bbox ? st_dbl(b[2], f->bbox[2]) : NULL,
         f->has_bbox ? st_dbl(b[3], f->bbox[3]) : NULL,
-        f->has_photo < 0 ? NULL : f->has_photo ? "true" : "false",
+        f->has_photo < 0 ? NULL
+        : f->has_photo   ? "true"
+                         : "false",
         f->min_corroborations < 0 ? NULL : st_ll(mc, f->min_corroborations),
         f->has_after ? st_ll(au, f->after_us) : NULL,
         f->has_after ? st_ll(ai, f->after_id) : NULL,
@@ -277,7 +279,7 @@ int store_web_reports(struct store *s, const struct store_who *who,
         s,
         "SELECT web_report_summary(r, $15::int)::text,"
         " (extract(epoch FROM r.received_at) * 1000000)::bigint, r.id"
-        " FROM reports r WHERE r.queue = ANY ((SELECT web_queues_for($1::text)))"
+        " FROM reports r WHERE r.queue = ANY (ARRAY(SELECT unnest(web_queues_for($1::text))))"
         " AND ($2::text IS NULL OR CASE $2::text"
         "   WHEN 'claimed' THEN r.status = 'new' AND r.lease_until > now()"
         "   WHEN 'unclaimed' THEN r.status = 'new'"
@@ -336,7 +338,7 @@ int store_web_report(struct store *s, const struct store_who *who, const char *i
     return one_text(s,
                     "WITH x AS (SELECT r.id, r.reporter FROM reports r"
                     "   WHERE (r.id = $1::bigint OR r.public_ref = $2::text)"
-                    "     AND r.queue = ANY ((SELECT web_queues_for($3::text)))"
+                    "     AND r.queue = ANY (ARRAY(SELECT unnest(web_queues_for($3::text))))"
                     "   ORDER BY (r.id = $1::bigint) DESC LIMIT 1),"
                     " a AS (INSERT INTO audit_log (actor, action, object, after)"
                     "   SELECT $3::text, 'view', 'report:' || x.id,"
@@ -360,9 +362,9 @@ int store_web_claim(struct store *s, const struct store_who *who, const char *qu
     if (queue) {
         char *ok = NULL;
         const char *qv[2] = {who->account, queue};
-        rc = one_text(s,
-                      "SELECT 1 WHERE $2::text = ANY ((SELECT web_queues_for($1::text)))", 2,
-                      qv, &ok, "", ei);
+        rc = one_text(
+            s, "SELECT 1 WHERE $2::text = ANY (ARRAY(SELECT unnest(web_queues_for($1::text))))", 2,
+            qv, &ok, "", ei);
         free(ok);
         if (rc == TL_ENOTFOUND)
             return tl_errf(ei, TL_ENOTFOUND, "no queue %s", queue);
@@ -375,7 +377,7 @@ int store_web_claim(struct store *s, const struct store_who *who, const char *qu
         s,
         "WITH p AS (SELECT id, claimed_by, lease_until FROM reports"
         "   WHERE status = 'new' AND (lease_until IS NULL OR lease_until < now())"
-        "     AND queue = ANY ((SELECT web_queues_for($1::text)))"
+        "     AND queue = ANY (ARRAY(SELECT unnest(web_queues_for($1::text))))"
         "     AND ($3::text IS NULL OR queue = $3::text)"
         "   ORDER BY priority DESC, received_at, id LIMIT 1 FOR UPDATE SKIP LOCKED),"
         " r AS (UPDATE reports SET claimed_by = $1::text,"
@@ -432,24 +434,25 @@ static int lease_op(struct store *s, const struct store_who *who, const char *id
 #define LEASE_TARGET                                                                               \
     "WITH x AS (SELECT r.id, r.claimed_by, r.lease_until FROM reports r"                           \
     "   WHERE (r.id = $1::bigint OR r.public_ref = $2::text)"                                      \
-    "     AND r.queue = ANY ((SELECT web_queues_for($3::text)))"                                   \
+    "     AND r.queue = ANY (ARRAY(SELECT unnest(web_queues_for($3::text))))"                      \
     "   ORDER BY (r.id = $1::bigint) DESC LIMIT 1 FOR UPDATE),"
 
 int store_web_renew(struct store *s, const struct store_who *who, const char *id_or_ref,
                     long lease_s, char **json, struct tl_errinfo *ei)
 {
-    return lease_op(s, who, id_or_ref,
-                    LEASE_TARGET
-                    " u AS (UPDATE reports r SET lease_until = now() + $4::bigint * interval"
-                    "   '1 second' FROM x WHERE r.id = x.id AND r.status = 'new'"
-                    "   AND r.claimed_by = $3::text RETURNING r.id, r.lease_until),"
-                    " a AS (INSERT INTO audit_log (actor, action, object, before, after)"
-                    "   SELECT $3::text, 'renew', 'report:' || u.id,"
-                    "     jsonb_build_object('lease_until', x.lease_until),"
-                    "     jsonb_build_object('lease_until', u.lease_until) FROM u JOIN x USING (id))"
-                    " SELECT (SELECT json_build_object('lease_until', web_iso(u.lease_until))::text"
-                    "   FROM u) FROM x",
-                    lease_s, json, ei);
+    return lease_op(
+        s, who, id_or_ref,
+        LEASE_TARGET
+        " u AS (UPDATE reports r SET lease_until = now() + $4::bigint * interval"
+        "   '1 second' FROM x WHERE r.id = x.id AND r.status = 'new'"
+        "   AND r.claimed_by = $3::text RETURNING r.id, r.lease_until),"
+        " a AS (INSERT INTO audit_log (actor, action, object, before, after)"
+        "   SELECT $3::text, 'renew', 'report:' || u.id,"
+        "     jsonb_build_object('lease_until', x.lease_until),"
+        "     jsonb_build_object('lease_until', u.lease_until) FROM u JOIN x USING (id))"
+        " SELECT (SELECT json_build_object('lease_until', web_iso(u.lease_until))::text"
+        "   FROM u) FROM x",
+        lease_s, json, ei);
 }
 
 int store_web_release(struct store *s, const struct store_who *who, const char *id_or_ref,
@@ -501,13 +504,14 @@ int store_report_decide(struct store *s, const struct store_decision *d, long lo
     rc = st_begin(s, ei);
     if (rc)
         return rc;
-    rc = st_exec(s,
-                 "SELECT id, status, claimed_by, lease_until > now(), lease_until, note,"
-                 " decided_by FROM reports"
-                 " WHERE (id = $1::bigint OR public_ref = $2::text)"
-                 " AND ($3::text IS NULL OR queue = ANY ((SELECT web_queues_for($3::text))))"
-                 " ORDER BY (id = $1::bigint) DESC LIMIT 1 FOR UPDATE",
-                 3, v, &r, ei);
+    rc = st_exec(
+        s,
+        "SELECT id, status, claimed_by, lease_until > now(), lease_until, note,"
+        " decided_by FROM reports"
+        " WHERE (id = $1::bigint OR public_ref = $2::text)"
+        " AND ($3::text IS NULL OR queue = ANY (ARRAY(SELECT unnest(web_queues_for($3::text)))))"
+        " ORDER BY (id = $1::bigint) DESC LIMIT 1 FOR UPDATE",
+        3, v, &r, ei);
     if (rc)
         goto out;
     if (PQntuples(r) == 0) {
@@ -591,7 +595,7 @@ int store_web_followup(struct store *s, const struct store_who *who, const char 
     rc = st_exec(s,
                  "WITH x AS (SELECT r.id, r.claimed_by, r.lease_until FROM reports r"
                  "   WHERE (r.id = $1::bigint OR r.public_ref = $2::text)"
-                 "     AND r.queue = ANY ((SELECT web_queues_for($3::text)))"
+                 "     AND r.queue = ANY (ARRAY(SELECT unnest(web_queues_for($3::text))))"
                  "   ORDER BY (r.id = $1::bigint) DESC LIMIT 1),"
                  " f AS (INSERT INTO followups (report_id, asked_by, question)"
                  "   SELECT x.id, $3::text, $4::text FROM x"
@@ -619,8 +623,8 @@ int store_web_followup(struct store *s, const struct store_who *who, const char 
     return rc;
 }
 
-int store_web_media(struct store *s, const struct store_who *who, long long media_id,
-                    char **mime, unsigned char **bytes, size_t *len, struct tl_errinfo *ei)
+int store_web_media(struct store *s, const struct store_who *who, long long media_id, char **mime,
+                    unsigned char **bytes, size_t *len, struct tl_errinfo *ei)
 {
     char ib[32];
     const char *v[2] = {st_ll(ib, media_id), who->account};
@@ -635,7 +639,7 @@ int store_web_media(struct store *s, const struct store_who *who, long long medi
                  "WITH m AS (SELECT m.id, m.report_id, m.mime, m.bytes FROM media m"
                  "   JOIN reports r ON r.id = m.report_id"
                  "   WHERE m.id = $1::bigint AND m.bytes IS NOT NULL"
-                 "     AND r.queue = ANY ((SELECT web_queues_for($2::text)))),"
+                 "     AND r.queue = ANY (ARRAY(SELECT unnest(web_queues_for($2::text))))),"
                  " a AS (INSERT INTO audit_log (actor, action, object, after)"
                  "   SELECT $2::text, 'view_media', 'media:' || m.id,"
                  "     jsonb_build_object('report', m.report_id) FROM m)"
@@ -715,8 +719,8 @@ int store_web_ban(struct store *s, const char *actor, const char *pseudonym_pref
     return rc;
 }
 
-int store_web_export(struct store *s, const struct store_who *who,
-                     const struct store_web_filter *f, char **json, struct tl_errinfo *ei)
+int store_web_export(struct store *s, const struct store_who *who, const struct store_web_filter *f,
+                     char **json, struct tl_errinfo *ei)
 {
     char db[32], b[4][32], lb[32];
     const char *v[9] = {
@@ -748,7 +752,7 @@ int store_web_export(struct store *s, const struct store_who *who,
         "   ORDER BY x.received_at DESC, x.id DESC), '[]'))::text"
         " FROM (SELECT r.*, web_point(r.point, $9::int) AS p FROM reports r"
         "   WHERE r.status = 'confirmed' AND r.point IS NOT NULL"
-        "   AND r.queue = ANY ((SELECT web_queues_for($1::text)))"
+        "   AND r.queue = ANY (ARRAY(SELECT unnest(web_queues_for($1::text))))"
         "   AND ($2::timestamptz IS NULL OR r.received_at >= $2::timestamptz)"
         "   AND ($3::timestamptz IS NULL OR r.received_at < $3::timestamptz)"
         "   AND ($4::float8 IS NULL OR r.point::geometry"
@@ -799,8 +803,7 @@ int store_web_queues_for(struct store *s, const char *account, char **csv, struc
     int rc = st_ready(s, ei);
     if (rc)
         return rc;
-    return one_text(s, "SELECT array_to_string(web_queues_for($1::text), ',')", 1, v, csv, "",
-                    ei);
+    return one_text(s, "SELECT array_to_string(web_queues_for($1::text), ',')", 1, v, csv, "", ei);
 }
 
 /* ---- live updates ---- */

@@ -132,7 +132,8 @@ static int h_config(struct web_call *c)
     json_object_object_add(o, "tile_url", json_object_new_string(cfg->tile_url));
     json_object_object_add(o, "lang_default", json_object_new_string("uk"));
     json_object_object_add(o, "lease_seconds", json_object_new_int64(cfg->lease_seconds));
-    json_object_object_add(o, "points_rounded", json_object_new_boolean(c->who.round_decimals >= 0));
+    json_object_object_add(o, "points_rounded",
+                           json_object_new_boolean(c->who.round_decimals >= 0));
     char *s = tl_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
     json_object_put(o);
     return web_reply_json(c->resp, 200, s);
@@ -187,8 +188,8 @@ static int h_claim(struct web_call *c)
     long long id = 0;
     char ib[32], *json = NULL;
     tl_errinfo_clear(&ei);
-    int rc = store_web_claim(c->s, &c->who, body_str(c, "queue"), web_cfg(c->w)->lease_seconds,
-                             &id, &ei);
+    int rc = store_web_claim(c->s, &c->who, body_str(c, "queue"), web_cfg(c->w)->lease_seconds, &id,
+                             &ei);
     if (rc == TL_OK && id) {
         snprintf(ib, sizeof(ib), "%lld", id);
         rc = store_web_report(c->s, &c->who, ib, 1, &json, &ei);
@@ -307,8 +308,8 @@ static int ban(struct web_call *c, int on)
     if (n < 12 || n > 64)
         return web_reply_err(c->resp, 400, "bad_request",
                              "a reporter is named by 12 to 64 hex digits of the pseudonym");
-    int rc = store_web_ban(c->s, c->who.account, p, on, on ? body_str(c, "reason") : NULL, &json,
-                           &ei);
+    int rc =
+        store_web_ban(c->s, c->who.account, p, on, on ? body_str(c, "reason") : NULL, &json, &ei);
     return answer(c, rc, &ei, 200, json);
 }
 

@@ -11,7 +11,8 @@
 
 #include "common/banned.h"
 
-static void say(char *msg, size_t msgsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *msg, size_t msgsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void say(char *msg, size_t msgsz, const char *fmt, ...)
 {
     if (!msg || !msgsz)
@@ -309,8 +310,8 @@ int web_iso_valid(const char *s)
 {
     /* YYYY-MM-DDTHH:MM */
     if (strlen(s) < 16 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' ||
-        !digits(s + 8, 2) || (s[10] != 'T' && s[10] != ' ') || !digits(s + 11, 2) ||
-        s[13] != ':' || !digits(s + 14, 2))
+        !digits(s + 8, 2) || (s[10] != 'T' && s[10] != ' ') || !digits(s + 11, 2) || s[13] != ':' ||
+        !digits(s + 14, 2))
         return 0;
     int mo = num(s + 5, 2), d = num(s + 8, 2), h = num(s + 11, 2), mi = num(s + 14, 2);
     if (num(s, 4) < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59)
@@ -434,8 +435,7 @@ static int word_ok(const char *s, size_t max)
     return 1;
 }
 
-int web_list_filter(const struct web_query *q, struct store_web_filter *f, char *msg,
-                    size_t msgsz)
+int web_list_filter(const struct web_query *q, struct store_web_filter *f, char *msg, size_t msgsz)
 {
     static const char *const statuses[] = {"new",      "claimed",   "unclaimed",  "confirmed",
                                            "rejected", "duplicate", "needs_info", "escalated"};

@@ -421,8 +421,8 @@ static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, c
     if (!rt) {
         if (known) {
             tl_strlcpy(r->allow, allow, sizeof(r->allow));
-            web_reply_err(r, 405, "method_not_allowed", "%s is not allowed on this path (allowed: %s)",
-                          method, allow);
+            web_reply_err(r, 405, "method_not_allowed",
+                          "%s is not allowed on this path (allowed: %s)", method, allow);
         } else {
             web_reply_err(r, 404, "not_found", "no such route");
         }
@@ -556,8 +556,8 @@ static void log_request(const char *method, const struct req *rq, unsigned statu
         return;
     /* The path only: queries may carry filters, never credentials, but keep logs lean. */
     size_t n = strcspn(rq->uri, "?");
-    log_debug("http %s path=\"%.*s\" status=%u ms=%lld", method, (int)(n > 200 ? 200 : n),
-              rq->uri, status, (long long)(tl_now_ms() - t0));
+    log_debug("http %s path=\"%.*s\" status=%u ms=%lld", method, (int)(n > 200 ? 200 : n), rq->uri,
+              status, (long long)(tl_now_ms() - t0));
 }
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
@@ -573,9 +573,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct web *w = cls;
     struct req *rq = *con_cls;
@@ -727,11 +726,10 @@ int web_start(const struct web_opts *o, struct web **out, struct tl_errinfo *ei)
     w->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, w, MHD_OPTION_SOCK_ADDR,
                             (const struct sockaddr *)&sa, MHD_OPTION_URI_LOG_CALLBACK, on_uri, w,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
-                            MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_LIMIT,
-                            512u, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+                            MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_LIMIT, 512u,
+                            MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (!w->d) {
-        rc = tl_errf(ei, TL_EIO, "cannot listen on %s",
-                     o->listen ? o->listen : cfg->http_listen);
+        rc = tl_errf(ei, TL_EIO, "cannot listen on %s", o->listen ? o->listen : cfg->http_listen);
         goto out;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_BIND_PORT);
