@@ -290,6 +290,42 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
   }, photo.ref);
   check(true, 'listed under confirmed');
 
+  step('"Search this area": the list keeps to the map view, the chip lifts it');
+  await page.selectOption('#f-status', 'new');
+  await page.waitForFunction((n) => document.querySelectorAll('#queue > li').length === n,
+    seededRefs.length);
+  await page.click('#queue > li[data-ref="TL-ARMOR2"]'); // centres the map on Lviv
+  await page.waitForFunction(() => document.querySelector('#report-ref')?.textContent === 'TL-ARMOR2');
+  await page.waitForTimeout(400); // the pan animation
+  const boxed = page.waitForResponse((r) => r.url().includes('bbox='));
+  await page.click('#search-area');
+  const bbox = new URL((await boxed).url()).searchParams.get('bbox').split(',').map(Number);
+  check(bbox.length === 4 && bbox[0] < 24.03 && 24.03 < bbox[2] && bbox[1] < 49.84 && 49.84 < bbox[3],
+    `bbox ${bbox} holds Lviv`);
+  await page.waitForFunction(() => document.querySelectorAll('#queue > li').length === 1);
+  check(JSON.stringify(await refs(page)) === '["TL-ARMOR2"]', 'only the report in the area');
+  check(await page.locator('#f-area').isVisible(), 'the area chip is shown');
+  await page.click('#f-area-clear');
+  await page.waitForFunction((n) => document.querySelectorAll('#queue > li').length === n,
+    seededRefs.length);
+
+  step('keyset pages: 60 more reports, "Load more" fetches the rest exactly once');
+  execFileSync(SEED, ['fill', seed.conninfo, '60'], { env: dbEnv });
+  await page.reload();
+  await page.locator('#console').waitFor({ state: 'visible' });
+  await page.waitForFunction(() => document.querySelectorAll('#queue > li').length === 50);
+  check(await page.locator('#more').isVisible(), '"Load more" offered');
+  const more = page.waitForResponse((r) => r.url().includes('after='));
+  await page.click('#more');
+  check((await more).status() === 200, 'next page answered');
+  const total = seededRefs.length + 60;
+  await page.waitForFunction((n) => document.querySelectorAll('#queue > li').length === n, total);
+  const all = await refs(page);
+  check(new Set(all).size === total, 'no report twice');
+  check(all[0] === 'TL-FILL059' && all[59] === 'TL-FILL000' && all[60] === 'TL-LIVE05',
+    `newest first across pages: ${all.slice(58, 62)}`);
+  check(await page.locator('#more').isHidden(), 'no further page');
+
   step('Ukrainian');
   await page.selectOption('#lang', 'uk');
   check((await page.textContent('#queue-title')) === 'Черга', 'queue title in Ukrainian');

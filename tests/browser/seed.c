@@ -5,6 +5,7 @@
  *   tl_browser_seed create DBNAME     makes DBNAME from the migrated template, seeds it and
  *                                     prints one JSON object: {"conninfo", "reports": [...]}
  *   tl_browser_seed add CONNINFO REF  adds one more report (a live arrival), prints its id
+ *   tl_browser_seed fill CONNINFO N   adds N reports TL-FILL000... (pages), prints their ids
  *
  * Exit status 0 on success; any failure prints why on stderr and exits 1. */
 #include <stdio.h>
@@ -135,16 +136,29 @@ static int create(const char *dbname)
     return rc;
 }
 
-static int add(const char *ci, const char *ref)
+/* One more report (a live arrival), or with n > 1 that many fillers with refs TL-FILLnnn
+ * (pages of the list), each in its own transaction like the bot's. */
+static int add(const char *ci, const char *ref, int n)
 {
-    struct seed sd = {
-        ref, "drones", "A new sighting, just now", "telegram_location", NULL, 1, 50.0, 36.23, 50,
-        20,  0};
     struct store *s = open_or_die(ci);
-    long long id = 0;
-    int rc = apply_one(s, &sd, "c3d4e5f6a7b8c9d0", &id);
-    if (rc == TL_OK)
-        printf("%lld\n", id);
+    int rc = TL_OK;
+    for (int i = 0; i < n && rc == TL_OK; i++) {
+        char fill[32];
+        snprintf(fill, sizeof fill, "TL-FILL%03d", i);
+        struct seed sd = {.ref = n > 1 ? fill : ref,
+                          .category = "other",
+                          .text = "A new sighting, just now",
+                          .source = "telegram_location",
+                          .has_point = 1,
+                          .lat = 50.0,
+                          .lon = 36.23,
+                          .accuracy_m = 50,
+                          .priority = 20};
+        long long id = 0;
+        rc = apply_one(s, &sd, "c3d4e5f6a7b8c9d0", &id);
+        if (rc == TL_OK)
+            printf("%lld\n", id);
+    }
     store_free(s);
     return rc == TL_OK ? 0 : 1;
 }
@@ -154,7 +168,9 @@ int main(int argc, char **argv)
     if (argc == 3 && strcmp(argv[1], "create") == 0)
         return create(argv[2]);
     if (argc == 4 && strcmp(argv[1], "add") == 0)
-        return add(argv[2], argv[3]);
-    fprintf(stderr, "usage: %s create DBNAME | add CONNINFO REF\n", argv[0]);
+        return add(argv[2], argv[3], 1);
+    if (argc == 4 && strcmp(argv[1], "fill") == 0 && strtol(argv[3], NULL, 10) > 0)
+        return add(argv[2], NULL, (int)strtol(argv[3], NULL, 10));
+    fprintf(stderr, "usage: %s create DBNAME | add CONNINFO REF | fill CONNINFO N\n", argv[0]);
     return 2;
 }
