@@ -236,6 +236,15 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
     return li && li.textContent.includes('held by alice');
   }, photo.ref, { timeout: LIVE_MS });
   check(true, 'claim pushed to the other console');
+  await bob.selectOption('#f-status', 'claimed');
+  await bob.waitForFunction((ref) => {
+    const lis = document.querySelectorAll('#queue > li');
+    return lis.length === 1 && lis[0].dataset.ref === ref;
+  }, photo.ref);
+  check((await itemText(bob, photo.ref)).includes('held by alice'), 'bob: "being worked on" lists it');
+  await bob.selectOption('#f-status', 'new');
+  await bob.waitForFunction((n) => document.querySelectorAll('#queue > li').length === n,
+    seededRefs.length);
 
   step('a report stored meanwhile appears live at the top');
   execFileSync(SEED, ['add', seed.conninfo, 'TL-LIVE05'], { env: dbEnv });

@@ -210,6 +210,7 @@ async function enterConsole(me) {
   $('login').hidden = true;
   $('console').hidden = false;
   for (const id of ['who', 'live', 'logout', 'help-btn']) $(id).hidden = false;
+  $('claim').hidden = !['analyst', 'admin'].includes(state.me.role);
   renderWho();
   await loadCategories();
   if (!state.map) {
@@ -272,9 +273,12 @@ function filterParams() {
   return p;
 }
 
-// Whether a report with this status still belongs to the list under the status filter.
-function statusMatches(status) {
+// Whether a report still belongs to the list under the status filter (claimed and
+// unclaimed are the server's views of status new with or without a live lease).
+function matchesFilter(status, claimedBy) {
   const f = $('f-status').value;
+  if (f === 'claimed') return status === 'new' && !!claimedBy;
+  if (f === 'unclaimed') return status === 'new' && !claimedBy;
   return !f || f === status;
 }
 
@@ -591,7 +595,7 @@ async function claimNext() {
     const r = res.report;
     state.held = r.id;
     const it = replaceItem(r.id, summaryOf(r));
-    if (!it && statusMatches(r.status)) state.items.unshift(summaryOf(r));
+    if (!it && matchesFilter(r.status, r.claimed_by)) state.items.unshift(summaryOf(r));
     showReport(r);
     const li = $('queue').querySelector(`li[data-id="${r.id}"]`);
     if (li) li.scrollIntoView({ block: 'nearest' });
@@ -628,7 +632,7 @@ async function decide(status) {
 }
 
 function afterDecision(updated) {
-  if (statusMatches(updated.status)) replaceItem(updated.id, summaryOf(updated));
+  if (matchesFilter(updated.status, updated.claimed_by)) replaceItem(updated.id, summaryOf(updated));
   else dropItem(updated.id);
   if (state.report && state.report.id === updated.id) {
     state.report = updated;
@@ -756,13 +760,18 @@ function onClaimChange(id, who) {
     if (state.held === id) state.held = null;
     renderReport();
   }
-  if (it) renderQueue();
+  if (it) {
+    if (!matchesFilter(it.status, it.claimed_by) && id !== state.held) dropItem(id);
+    renderQueue();
+  } else if (['claimed', 'unclaimed'].includes($('f-status').value) && matchesFilter('new', who)) {
+    scheduleFreshLoad(); // it now belongs to this list: claimed, or released to unclaimed
+  }
 }
 
 function onDecided(d) {
   const it = state.items.find((x) => x.id === d.id);
   if (it) {
-    if (statusMatches(d.status)) Object.assign(it, { status: d.status, claimed_by: d.claimed_by ?? null });
+    if (matchesFilter(d.status, d.claimed_by)) Object.assign(it, { status: d.status, claimed_by: d.claimed_by ?? null });
     else dropItem(d.id);
     renderQueue();
   }
@@ -787,7 +796,14 @@ async function loadFresh() {
     const added = (res.items || []).filter((x) => !have.has(x.id));
     if (!added.length) return;
     for (const x of added) state.fresh.add(x.id);
-    state.items = [...added, ...state.items];
+    // in the server's order (received_at, id descending): a released report goes back
+    // where it was, a new one on top
+    const key = (x) => [Date.parse(x.received_at) || 0, x.id];
+    state.items = [...added, ...state.items].sort((a, b) => {
+      const [ta, ia] = key(a);
+      const [tb, ib] = key(b);
+      return tb - ta || ib - ia;
+    });
     if (!state.next && res.next && state.items.length >= PAGE) state.next = res.next;
     renderQueue();
   } catch (e) {
