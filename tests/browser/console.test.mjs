@@ -349,6 +349,45 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
   await noProblems(bob, 'bob');
 }
 
+// Starts `tipline web` on an ephemeral port with extra environment; resolves when it
+// answers GET / (returning that response too).
+async function startWeb(dbEnv, extra, name) {
+  const port = await freePort();
+  const log = path.join(ART, `${name}.log`);
+  const logFd = fs.openSync(log, 'w');
+  const server = spawn(TIPLINE, ['web'], {
+    env: { ...dbEnv, ...extra, TIPLINE_HTTP_LISTEN: `127.0.0.1:${port}`, TIPLINE_LOG_LEVEL: 'info' },
+    stdio: ['ignore', logFd, logFd],
+  });
+  fs.closeSync(logFd);
+  const web = { server, log, base: `http://127.0.0.1:${port}` };
+  web.root = await waitHttp(`${web.base}/`, server, log).catch((e) => {
+    server.kill('SIGTERM');
+    throw e;
+  });
+  return web;
+}
+
+// A deployment with a tile server: the console takes tile_url from /api/config and the
+// CSP names its host; when the tiles cannot be had, the borders are drawn instead.
+async function tiles(browser, dbEnv, tokens, servers) {
+  step('tile_url: tiles requested from the configured server, borders when they fail');
+  const tileUrl = 'https://127.0.0.1:9/{z}/{x}/{y}.png'; // nothing listens there
+  const web = await startWeb(dbEnv, { TIPLINE_TILE_URL: tileUrl }, 'server-tiles');
+  servers.push(web);
+  const csp = web.root.headers.get('content-security-policy') || '';
+  check(/img-src [^;]*https:\/\/127\.0\.0\.1:9/.test(csp), `CSP allows the tile host: ${csp}`);
+  const page = await newPage(browser, 'en-US');
+  await login(page, web.base, tokens.alice);
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('img.leaflet-tile')].some((i) => i.src.startsWith('https://127.0.0.1:9/')));
+  check(true, 'tiles requested from tile_url');
+  await page.waitForFunction(() => document.querySelectorAll('path.tl-border').length > 150);
+  check(true, 'borders drawn when the tiles fail');
+  const csp2 = await page.evaluate(() => window.__csp);
+  check(csp2.length === 0, `no CSP violation for the tiles: ${csp2}`);
+}
+
 async function main() {
   fs.rmSync(ART, { recursive: true, force: true }); // no stale screenshot of an earlier run
   fs.mkdirSync(ART, { recursive: true });
@@ -360,26 +399,21 @@ async function main() {
   const dbEnv = { ...env, TIPLINE_DATABASE_URL: seed.conninfo, TIPLINE_SECRET_FILE: secret };
   const tokens = { alice: addUser(dbEnv, 'alice', 'analyst'), bob: addUser(dbEnv, 'bob', 'analyst') };
 
-  step('start tipline web on an ephemeral port');
-  const port = await freePort();
-  const log = path.join(ART, 'server.log');
-  const logFd = fs.openSync(log, 'w');
-  const server = spawn(TIPLINE, ['web'], {
-    env: { ...dbEnv, TIPLINE_HTTP_LISTEN: `127.0.0.1:${port}`, TIPLINE_LOG_LEVEL: 'info' },
-    stdio: ['ignore', logFd, logFd],
-  });
-  const base = `http://127.0.0.1:${port}`;
   let browser = null;
+  const servers = [];
   try {
-    const root = await waitHttp(`${base}/`, server, log);
-    const csp = root.headers.get('content-security-policy') || '';
+    step('start tipline web on an ephemeral port');
+    const web = await startWeb(dbEnv, {}, 'server');
+    servers.push(web);
+    const csp = web.root.headers.get('content-security-policy') || '';
     check(/default-src 'self'/.test(csp), `CSP header on the console: ${csp}`);
     browser = await chromium.launch({
       executablePath: env.TL_CHROMIUM || '/usr/bin/chromium',
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
     });
-    await scenario(browser, base, seed, tokens, dbEnv);
+    await scenario(browser, web.base, seed, tokens, dbEnv);
+    await tiles(browser, dbEnv, tokens, servers);
     console.log(`browser test: screenshots in ${ART}`);
     console.log(`${passed} passed, 0 failed`);
   } catch (e) {
@@ -392,12 +426,13 @@ async function main() {
           console.error(`page problems: ${(p.problems || []).join('; ') || 'none'}`);
         }
     }
-    console.error(`server log: ${log}\n${fs.readFileSync(log, 'utf8').split('\n').slice(-30).join('\n')}`);
+    for (const w of servers)
+      console.error(`${w.log}:\n${fs.readFileSync(w.log, 'utf8').split('\n').slice(-30).join('\n')}`);
     console.log(`${passed} passed, 1 failed`);
     process.exitCode = 1;
   } finally {
     if (browser) await browser.close().catch(() => {});
-    server.kill('SIGTERM');
+    for (const w of servers) w.server.kill('SIGTERM');
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
