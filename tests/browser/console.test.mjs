@@ -335,6 +335,20 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
     `newest first across pages: ${all.slice(58, 62)}`);
   check(await page.locator('#more').isHidden(), 'no further page');
 
+  step('claim the next one and mark it a duplicate of the confirmed report, by its ref');
+  await page.click('#claim');
+  await page.waitForFunction(() => document.querySelector('#report-ref')?.textContent === 'TL-ARMOR2');
+  await page.fill('#dup-of', photo.ref);
+  const dup = page.waitForResponse((r) => r.url().endsWith('/decide'));
+  await page.click('#decide-duplicate');
+  const dupBody = JSON.parse((await dup).request().postData());
+  check(dupBody.status === 'duplicate' && dupBody.duplicate_of === photo.id,
+    `decide sent ${JSON.stringify(dupBody)}`);
+  await page.waitForFunction(() =>
+    document.querySelector('#report-status')?.dataset.status === 'duplicate');
+  await page.waitForFunction((n) => document.querySelectorAll('#queue > li').length === n, total - 1);
+  check(!(await refs(page)).includes('TL-ARMOR2'), 'the duplicate left the queue');
+
   step('Ukrainian');
   await page.selectOption('#lang', 'uk');
   check((await page.textContent('#queue-title')) === 'Черга', 'queue title in Ukrainian');

@@ -224,7 +224,10 @@ async function enterConsole(me) {
   }
   connectEvents();
   clearInterval(state.renewTimer);
-  state.renewTimer = setInterval(renewIfDue, 15_000);
+  state.renewTimer = setInterval(() => {
+    renewIfDue();
+    refreshAges();
+  }, 15_000);
   await loadQueue(false);
 }
 
@@ -341,7 +344,7 @@ function renderQueue() {
     return h('li', {
       class: `item${sel ? ' selected' : ''}${state.fresh.has(it.id) ? ' fresh' : ''}`,
       dataset: { id: it.id, ref: it.ref },
-      'aria-selected': sel ? 'true' : 'false',
+      'aria-current': sel ? 'true' : undefined,
       tabindex: 0,
       onclick: () => openReport(it.id),
       onkeydown: (e) => { if (e.key === 'Enter') openReport(it.id); },
@@ -462,7 +465,7 @@ function renderActions(r) {
       btn('escalated', '', ''),
       h('span', { class: 'dup' },
         h('label', { for: 'dup-of' }, t('decide.duplicate_of')),
-        h('input', { id: 'dup-of', type: 'number', min: 1, step: 1, inputmode: 'numeric' }),
+        h('input', { id: 'dup-of', type: 'text', size: 12, spellcheck: 'false', placeholder: 'TL-…' }),
         btn('duplicate', '', '')),
       h('button', { type: 'button', id: 'release', onclick: () => release() }, t('decide.release'))));
   return wrap;
@@ -611,16 +614,15 @@ async function decide(status) {
     return;
   }
   const body = { status, note: ($('note') && $('note').value.trim()) || '' };
-  if (status === 'duplicate') {
-    const of = Number($('dup-of') && $('dup-of').value);
-    if (!of) {
-      toast(t('decide.need_dup'), 'error');
-      $('dup-of').focus();
-      return;
-    }
-    body.duplicate_of = of;
-  }
   try {
+    if (status === 'duplicate') {
+      body.duplicate_of = await duplicateTarget(($('dup-of') && $('dup-of').value.trim()) || '');
+      if (!body.duplicate_of) {
+        toast(t('decide.need_dup'), 'error');
+        $('dup-of').focus();
+        return;
+      }
+    }
     const updated = await api('POST', `/api/reports/${r.id}/decide`, body);
     state.held = null;
     afterDecision(updated);
@@ -629,6 +631,14 @@ async function decide(status) {
     fail(e);
     if (e instanceof ApiError && e.status === 409) reloadReport(r.id);
   }
+}
+
+// The id of the report this one duplicates, from its number or its public ref.
+async function duplicateTarget(v) {
+  if (/^\d+$/.test(v)) return Number(v);
+  if (!/^[A-Za-z0-9-]{3,32}$/.test(v)) return 0;
+  const other = await api('GET', `/api/reports/${encodeURIComponent(v)}`);
+  return other && other.id;
 }
 
 function afterDecision(updated) {
@@ -703,6 +713,11 @@ async function renewIfDue() {
       fail(e);
     }
   }
+}
+
+// The list's "5 min ago" labels move on with the clock.
+function refreshAges() {
+  for (const el of $('queue').querySelectorAll('time.ago')) el.textContent = fmtAgo(el.dateTime);
 }
 
 /* ---------- live updates ---------- */
