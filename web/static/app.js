@@ -187,6 +187,14 @@ function leaveConsole() {
   clearInterval(state.renewTimer);
   setCsrf(null);
   Object.assign(state, { me: null, items: [], next: null, report: null, held: null, selectedId: null });
+  // nothing of the last session stays in the page, hidden or not
+  state.fresh.clear();
+  $('queue').replaceChildren();
+  renderReport();
+  if (state.map) {
+    state.map.setReports([], null);
+    state.map.showReport(null);
+  }
   $('console').hidden = true;
   for (const id of ['who', 'live', 'logout', 'help-btn']) $(id).hidden = true;
   $('login').hidden = false;
@@ -811,6 +819,14 @@ async function loadFresh() {
     const added = (res.items || []).filter((x) => !have.has(x.id));
     if (!added.length) return;
     for (const x of added) state.fresh.add(x.id);
+    if (added.length === res.items.length && res.next) {
+      // a whole page arrived: there may be more between it and what is listed, so the
+      // list starts again from the server's first page ("Load more" brings the rest)
+      state.items = res.items;
+      state.next = res.next;
+      renderQueue();
+      return;
+    }
     // in the server's order (received_at, id descending): a released report goes back
     // where it was, a new one on top
     const key = (x) => [Date.parse(x.received_at) || 0, x.id];
@@ -819,7 +835,6 @@ async function loadFresh() {
       const [tb, ib] = key(b);
       return tb - ta || ib - ia;
     });
-    if (!state.next && res.next && state.items.length >= PAGE) state.next = res.next;
     renderQueue();
   } catch (e) {
     fail(e);
