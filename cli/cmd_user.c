@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "cli.h"
 #include "common/util.h"
 #include "web/web.h"
@@ -28,16 +30,35 @@ static int fail(const char *what, int rc, const struct tl_errinfo *ei)
     return 1;
 }
 
-static int name_ok(const char *s)
+/* The accounts as a table: name, role, state, queues, last use. */
+static int print_accounts(const char *json)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > 32)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
-              s[i] == '_' || s[i] == '-'))
-            return 0;
-    return 1;
+    struct json_object *o = json_tokener_parse(json), *list = NULL;
+    if (!o || !json_object_object_get_ex(o, "accounts", &list)) {
+        json_object_put(o);
+        fprintf(stderr, "tipline user list: unreadable answer\n");
+        return 1;
+    }
+    printf("%-24s %-10s %-9s %-24s %s\n", "NAME", "ROLE", "STATE", "LAST USED", "QUEUES");
+    size_t n = json_object_array_length(list);
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *a = json_object_array_get_idx(list, i), *v = NULL;
+        const char *f[3] = {"", "", ""};
+        static const char *const keys[] = {"name", "role", "last_used_at"};
+        for (int k = 0; k < 3; k++)
+            if (json_object_object_get_ex(a, keys[k], &v) &&
+                json_object_is_type(v, json_type_string))
+                f[k] = json_object_get_string(v);
+        int off = json_object_object_get_ex(a, "disabled", &v) && json_object_get_boolean(v);
+        const char *q = json_object_object_get_ex(a, "queues", &v)
+                            ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN)
+                            : "[]";
+        printf("%-24s %-10s %-9s %-24s %s\n", f[0], f[1], off ? "disabled" : "active",
+               *f[2] ? f[2] : "never", q);
+    }
+    printf("(%zu account%s)\n", n, n == 1 ? "" : "s");
+    json_object_put(o);
+    return 0;
 }
 
 int cmd_user(int argc, char **argv, struct cli_ctx *ctx)
@@ -73,7 +94,7 @@ int cmd_user(int argc, char **argv, struct cli_ctx *ctx)
     int rc, code = 2;
     if (strcmp(sub, "add") == 0 && npos == 1 && role) {
         char token[64], sha[65];
-        if (!name_ok(pos[0]) || !store_role_known(role)) {
+        if (!web_account_name_ok(pos[0]) || !store_role_known(role)) {
             fprintf(stderr, "tipline user add: NAME is 1-32 of a-z 0-9 . _ -; ROLE is analyst, "
                             "moderator, exporter or admin\n");
             goto out;
@@ -103,9 +124,8 @@ int cmd_user(int argc, char **argv, struct cli_ctx *ctx)
             code = fail("list", rc, &ei);
             goto out;
         }
-        printf("%s\n", json);
+        code = print_accounts(json);
         free(json);
-        code = 0;
     } else if (strcmp(sub, "disable") == 0 && npos == 1) {
         code = (rc = store_account_disable(ctx->store, actor, pos[0], &ei))
                    ? fail("disable", rc, &ei)

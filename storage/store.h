@@ -260,8 +260,8 @@ int store_auth_token(struct store *s, const char *token_sha256, struct store_pri
  * sessions idle longer than idle_minutes are swept. */
 int store_session_create(struct store *s, const char *account, const char *sid_sha256,
                          const char *csrf, long idle_minutes, struct tl_errinfo *ei) TL_WUR;
-/* TL_EAUTH unless the session exists, was used within idle_minutes and its account is
- * enabled; touches it. */
+/* TL_EAUTH unless the session exists, was used within idle_minutes, is younger than 12
+ * hours (a working day: then log in again) and its account is enabled; touches it. */
 int store_auth_session(struct store *s, const char *sid_sha256, long idle_minutes,
                        struct store_principal *p, struct tl_errinfo *ei) TL_WUR;
 int store_session_delete(struct store *s, const char *sid_sha256, struct tl_errinfo *ei) TL_WUR;
@@ -273,8 +273,8 @@ struct store_who {
 };
 
 struct store_web_filter {
-    const char *status;   /* NULL any; new, claimed, unclaimed, confirmed, ... */
-    const char *category; /* NULL any */
+    const char *status;        /* NULL any; new, claimed, unclaimed, confirmed, ... */
+    const char *category;      /* NULL any */
     const char *since, *until; /* ISO 8601 (validated by the caller), NULL open */
     int has_bbox;
     double bbox[4];          /* W, S, E, N */
@@ -304,8 +304,8 @@ int store_web_release(struct store *s, const struct store_who *who, const char *
 struct store_decision {
     const char *id_or_ref;
     const char *analyst;
-    const char *decision; /* confirmed, rejected, duplicate, needs_info, escalated */
-    const char *note;     /* NULL none; stored on the report */
+    const char *decision;   /* confirmed, rejected, duplicate, needs_info, escalated */
+    const char *note;       /* NULL none; stored on the report */
     long long duplicate_of; /* 0 none; > 0 with 'duplicate' only */
     int check_visible;      /* the analyst is an account whose queues limit what it sees */
 };
@@ -321,17 +321,16 @@ int store_web_followup(struct store *s, const struct store_who *who, const char 
                        const char *question, char **json, struct tl_errinfo *ei) TL_WUR;
 /* The stored (stripped) bytes and their MIME type; audited as 'view_media'.
  * *mime and *bytes: free(). TL_ENOTFOUND when absent or hidden. */
-int store_web_media(struct store *s, const struct store_who *who, long long media_id,
-                    char **mime, unsigned char **bytes, size_t *len,
-                    struct tl_errinfo *ei) TL_WUR;
+int store_web_media(struct store *s, const struct store_who *who, long long media_id, char **mime,
+                    unsigned char **bytes, size_t *len, struct tl_errinfo *ei) TL_WUR;
 /* Bans (ban 1) or unbans the one reporter whose pseudonym starts with the prefix;
  * audited. TL_ENOTFOUND none, TL_ECONFLICT ambiguous. {"reporter":{...}} */
 int store_web_ban(struct store *s, const char *actor, const char *pseudonym_prefix, int ban,
                   const char *reason, char **json, struct tl_errinfo *ei) TL_WUR;
 /* GeoJSON FeatureCollection of confirmed reports with a point (since, until, bbox,
  * limit of f), no reporter and no text. */
-int store_web_export(struct store *s, const struct store_who *who,
-                     const struct store_web_filter *f, char **json, struct tl_errinfo *ei) TL_WUR;
+int store_web_export(struct store *s, const struct store_who *who, const struct store_web_filter *f,
+                     char **json, struct tl_errinfo *ei) TL_WUR;
 /* {"items":[{id, at, actor, action, object, before, after}], "next": "<id>"|null},
  * newest first; object/actor NULL: any; before_id 0: from the newest. */
 int store_web_audit(struct store *s, const char *object, const char *actor, long long before_id,

@@ -236,10 +236,8 @@ int store_triage_decide(struct store *s, const char *id_or_ref, const char *anal
                         const char *decision, const char *note, struct tl_errinfo *ei)
 {
     /* The shell's analyst is a name, not an account: every queue is in reach. */
-    struct store_decision d = {.id_or_ref = id_or_ref,
-                               .analyst = analyst,
-                               .decision = decision,
-                               .note = note};
+    struct store_decision d = {
+        .id_or_ref = id_or_ref, .analyst = analyst, .decision = decision, .note = note};
     return store_report_decide(s, &d, NULL, ei);
 }
 

@@ -214,7 +214,8 @@ int store_auth_session(struct store *s, const char *sid_sha256, long idle_minute
                  "WITH w AS (SELECT w.sid_sha256, a.name, a.role, w.csrf FROM web_sessions w"
                  "   JOIN accounts a ON a.name = w.account"
                  "   WHERE w.sid_sha256 = $1::text AND NOT a.disabled"
-                 "     AND w.last_seen > now() - $2::bigint * interval '1 minute'),"
+                 "     AND w.last_seen > now() - $2::bigint * interval '1 minute'"
+                 "     AND w.created_at > now() - interval '12 hours'),"
                  " u AS (UPDATE web_sessions k SET last_seen = now() FROM w"
                  "   WHERE k.sid_sha256 = w.sid_sha256)"
                  " SELECT name, role, csrf FROM w",

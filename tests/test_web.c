@@ -18,12 +18,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "common/log.h"
 #include "common/util.h"
 #include "storage/store.h"
 #include "support/testsupport.h"
 #include "test_media_fixtures.h"
+#include "tests/fakebot/fakebot.h"
 #include "web/web.h"
 #include "common/banned.h"
 
@@ -250,6 +258,7 @@ struct hreq {
     const char *body;
     size_t blen;       /* 0: strlen(body) */
     const char *ctype; /* NULL: application/json when there is a body */
+    const char *extra; /* one more request header line, NULL none */
     long timeout_ms;   /* 0: 10 s */
 };
 
@@ -300,6 +309,8 @@ static struct hres http_on(CURL *c, unsigned port, const struct hreq *q)
         snprintf(line, sizeof(line), "X-CSRF-Token: %s", q->csrf);
         h = curl_slist_append(h, line);
     }
+    if (q->extra)
+        h = curl_slist_append(h, q->extra);
     if (q->body) {
         snprintf(line, sizeof(line), "Content-Type: %s", q->ctype ? q->ctype : "application/json");
         h = curl_slist_append(h, line);
@@ -822,6 +833,15 @@ static void test_web_cookie_login_csrf(void **state)
     sql(f, "UPDATE web_sessions SET last_seen = now() - interval '2 hours' RETURNING 1");
     expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .cookie = cookie}, 401,
            "unauthorized");
+    /* and an active one ends 12 hours after login */
+    free(sc);
+    r = http(f, &(struct hreq){.method = "POST", .path = "/api/login", .body = body});
+    sc = header(&r, "Set-Cookie");
+    snprintf(cookie, sizeof(cookie), "%.*s", (int)strcspn(sc, ";"), sc);
+    hres_release(&r);
+    sql(f, "UPDATE web_sessions SET created_at = now() - interval '13 hours' RETURNING 1");
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .cookie = cookie}, 401,
+           "unauthorized");
     free(sc);
     free(tok);
     free(body);
@@ -883,10 +903,14 @@ static void test_web_concurrent_claims(void **state)
         snprintf(cl[i].name, sizeof(cl[i].name), "an%d", i);
         account(f, cl[i].name, "analyst");
     }
+    int64_t t0 = tl_now_ms();
     for (int i = 0; i < CLAIMERS; i++)
         assert_int_equal(pthread_create(&th[i], NULL, claim_loop, &cl[i]), 0);
     for (int i = 0; i < CLAIMERS; i++)
         pthread_join(th[i], NULL);
+    long ms = (long)(tl_now_ms() - t0);
+    print_message("%d claims (+%d empty answers) by %d HTTP clients in %ld ms\n", QUEUE_N, CLAIMERS,
+                  CLAIMERS, ms);
     static int seen[QUEUE_N * 4 + 8];
     memset(seen, 0, sizeof(seen));
     int total = 0, busy = 0;
@@ -1427,6 +1451,13 @@ static void test_web_bad_requests(void **state)
          415,
          "unsupported_media_type"},
         {{.method = "POST", .path = decide, .as = "alice", .body = big}, 413, "payload_too_large"},
+        {{.method = "POST",
+          .path = decide,
+          .as = "alice",
+          .body = big,
+          .extra = "Transfer-Encoding: chunked"},
+         413,
+         "payload_too_large"},
         {{.method = "GET", .path = "/api/reports?after=garbage", .as = "alice"},
          400,
          "bad_request"},
@@ -1655,10 +1686,246 @@ static void test_web_cli_user_add(void **state)
     hres_release(&r);
     free(body);
     free(cmd);
+    /* listed, with its last use (the login above) */
+    cmd = tl_asprintf("TIPLINE_DATABASE_URL='%s' %s user list", f->ci, bin);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    char line[256];
+    int found = 0;
+    while (fgets(line, sizeof(line), p))
+        found |= strncmp(line, "zoe ", 4) == 0 && strstr(line, " moderator ") &&
+                 strstr(line, " active ") && !strstr(line, "never");
+    assert_int_equal(pclose(p), 0);
+    assert_true(found);
+    free(cmd);
     cmd = tl_asprintf("TIPLINE_DATABASE_URL='%s' %s user disable zoe", f->ci, bin);
     assert_int_equal(system(cmd), 0);
     free(cmd);
     assert_int_equal(count(f, "SELECT count(*) FROM accounts WHERE name = 'zoe' AND disabled"), 1);
+    fx_free(f);
+}
+
+/* ---- secrets never reach the log ---- */
+
+static void test_web_log_masks_secrets(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_log", NULL);
+    seed_simple(f, "LOG-1");
+    FILE *log = tmpfile();
+    assert_non_null(log);
+    int saved = log_level;
+    log_level = LOG_DEBUG;
+    log_set_stream(log);
+    char *tok = token_of("alice"), *body = tl_asprintf("{\"token\":\"%s\"}", tok);
+    struct hres r = http(f, &(struct hreq){.method = "POST", .path = "/api/login", .body = body});
+    char *sc = header(&r, "Set-Cookie");
+    char cookie[128];
+    snprintf(cookie, sizeof(cookie), "%.*s", (int)strcspn(sc, ";"), sc);
+    hres_release(&r);
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/reports?status=new", .cookie = cookie},
+           200, NULL);
+    expect(f, &(struct hreq){.method = "POST", .path = "/api/queue/claim", .as = "alice"}, 200,
+           NULL);
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "mallory"}, 401,
+           "unauthorized");
+    log_set_stream(NULL);
+    log_level = saved;
+    size_t n = (size_t)ftell(log);
+    char *text = calloc(1, n + 1);
+    rewind(log);
+    assert_int_equal(fread(text, 1, n, log), n);
+    fclose(log);
+    assert_non_null(strstr(text, "path=\"/api/queue/claim\" status=200")); /* it did log */
+    assert_null(strstr(text, tok));
+    assert_null(strstr(text, cookie + strlen("tl_session=")));
+    assert_null(strstr(text, "tok-mallory"));
+    assert_null(strstr(text, "status=new")); /* queries stay out too */
+    free(text);
+    free(sc);
+    free(tok);
+    free(body);
+    fx_free(f);
+}
+
+/* ---- the console and vendor files, embedded at build time ---- */
+
+static void test_web_static_files(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_static", NULL);
+    /* never a directory listing or a file outside the embedded set */
+    expect(f, &(struct hreq){.method = "GET", .path = "/static/../../etc/passwd"}, 400,
+           "bad_request");
+    expect(f, &(struct hreq){.method = "GET", .path = "/static/no-such-file.js"}, 404, "not_found");
+    expect(f, &(struct hreq){.method = "GET", .path = "/vendor/leaflet/../../CMakeLists.txt"}, 400,
+           "bad_request");
+    const char *src = getenv("TL_SOURCE_DIR");
+    char *index = src ? tl_asprintf("%s/web/static/index.html", src) : NULL;
+    FILE *probe = index ? fopen(index, "rb") : NULL;
+    if (!probe) {
+        free(index);
+        fx_free(f);
+        print_message("web/static/index.html absent in this tree: / is 404\n");
+        return;
+    }
+    fclose(probe);
+    size_t len = 0;
+    char *want = ts_read_file(index, &len);
+    struct hres r = http(f, &(struct hreq){.method = "GET", .path = "/"});
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body.len, len);
+    assert_memory_equal(r.body.data, want, len);
+    char *ct = header(&r, "Content-Type"), *csp = header(&r, "Content-Security-Policy");
+    assert_string_equal(ct, "text/html; charset=utf-8");
+    assert_non_null(strstr(csp, "default-src 'self'"));
+    free(ct);
+    free(csp);
+    hres_release(&r);
+    r = http(f, &(struct hreq){.method = "GET", .path = "/static/index.html"});
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body.len, len);
+    hres_release(&r);
+    free(want);
+    free(index);
+    fx_free(f);
+}
+
+/* ---- the OpenAPI file documents every route the matrix walks ---- */
+
+static void test_web_openapi_covers_routes(void **state)
+{
+    (void)state;
+    const char *src = getenv("TL_SOURCE_DIR");
+    if (!src)
+        skip();
+    char *path = tl_asprintf("%s/web/openapi.yaml", src);
+    size_t len;
+    char *y = ts_read_file(path, &len);
+    static const char *const want[] = {
+        "  /api/login:\n    post:",
+        "  /api/logout:\n    post:",
+        "  /api/me:\n    get:",
+        "  /api/config:\n    get:",
+        "  /api/categories:\n    get:",
+        "  /api/reports:\n    get:",
+        "  /api/reports/{report}:\n    get:",
+        "  /api/queue/claim:\n    post:",
+        "  /api/reports/{report}/renew:\n    post:",
+        "  /api/reports/{report}/release:\n    post:",
+        "  /api/reports/{report}/decide:\n    post:",
+        "  /api/reports/{report}/followup:\n    post:",
+        "  /api/media/{media}:\n    get:",
+        "  /api/events:\n    get:",
+        "  /api/reporters/{pseudonym}/ban:\n    post:",
+        "  /api/reporters/{pseudonym}/unban:\n    post:",
+        "  /api/export.geojson:\n    get:",
+        "  /api/audit:\n    get:",
+        "  /api/accounts:\n    get:",
+        "  /api/accounts/{name}/disable:\n    post:",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (!strstr(y, want[i]))
+            fail_msg("web/openapi.yaml does not document %s", want[i]);
+    assert_int_equal(sizeof(want) / sizeof(want[0]) + 1, /* POST /api/accounts: same path */
+                     sizeof(matrix) / sizeof(matrix[0]) + 1);
+    free(y);
+    free(path);
+}
+
+/* ---- tipline serve: the bot and the web server in one process ---- */
+
+static unsigned free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static void test_web_serve_runs_bot_and_web(void **state)
+{
+    (void)state;
+    const char *bin = getenv("TL_TIPLINE_BIN");
+    if (!bin || !*bin)
+        skip();
+    struct fx *f = fx_new("t_web_serve", NULL);
+    web_free(f->w); /* the process under test serves instead */
+    f->w = NULL;
+    struct fakebot *fb = NULL;
+    struct fakebot_opts fo = {.quiet = 1};
+    assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
+    assert_int_equal(fakebot_push_synthetic(fb, 30, 6), TL_OK);
+    char key[] = "/tmp/tipline-key-XXXXXX", logfile[] = "/tmp/tipline-log-XXXXXX";
+    close(mkstemp(key));
+    close(mkstemp(logfile));
+    FILE *kf = fopen(key, "w");
+    fputs("serve-test-secret-serve-test-secret", kf);
+    fclose(kf);
+    f->port = free_port();
+    char listen[32];
+    snprintf(listen, sizeof(listen), "127.0.0.1:%u", f->port);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        FILE *lf = freopen(logfile, "a", stderr);
+        (void)lf;
+        setenv("TIPLINE_DATABASE_URL", f->ci, 1);
+        setenv("TELEGRAM_API_BASE", fakebot_base_url(fb), 1);
+        setenv("TELEGRAM_BOT_TOKEN", fakebot_token(fb), 1);
+        setenv("TIPLINE_SECRET_FILE", key, 1);
+        setenv("TIPLINE_POLL_TIMEOUT", "1", 1);
+        setenv("TIPLINE_SEND_CHAT_INTERVAL_MS", "0", 1);
+        setenv("TIPLINE_HTTP_LISTEN", listen, 1);
+        execl(bin, "tipline", "serve", (char *)NULL);
+        _exit(127);
+    }
+    /* the bot turns the updates into reports; the web server lists them */
+    long long n = 0;
+    for (int i = 0; i < 600 && n < 30; i++) {
+        tl_sleep_ms(100, NULL);
+        n = count(f, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL");
+    }
+    assert_int_equal(n, 30);
+    long long reports = count(f, "SELECT count(*) FROM reports");
+    assert_true(reports > 0);
+    struct hres r = {0};
+    for (int i = 0; i < 100; i++) {
+        CURL *c = curl_easy_init();
+        char url[64];
+        snprintf(url, sizeof(url), "http://%s/api/me", listen);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        CURLcode cc = curl_easy_perform(c);
+        curl_easy_cleanup(c);
+        if (cc == CURLE_OK)
+            break;
+        tl_sleep_ms(100, NULL);
+    }
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/reports?limit=200", .as = "alice"});
+    assert_int_equal(r.status, 200);
+    struct json_object *o = json_of(&r);
+    assert_int_equal((long long)json_object_array_length(jget(o, "items")), reports);
+    json_object_put(o);
+    hres_release(&r);
+    /* SIGTERM stops both cleanly */
+    int status = 0;
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    char *log = ts_read_file(logfile, NULL);
+    assert_non_null(strstr(log, "msg=\"web: listening\""));
+    assert_null(strstr(log, fakebot_token(fb)));
+    assert_null(strstr(log, "tok-alice"));
+    free(log);
+    unlink(key);
+    unlink(logfile);
+    fakebot_stop(fb);
     fx_free(f);
 }
 
@@ -1679,6 +1946,10 @@ int main(void)
         cmocka_unit_test_teardown(test_web_rate_limit, teardown),
         cmocka_unit_test_teardown(test_web_list_filters_pages, teardown),
         cmocka_unit_test_teardown(test_web_cli_user_add, teardown),
+        cmocka_unit_test_teardown(test_web_log_masks_secrets, teardown),
+        cmocka_unit_test_teardown(test_web_static_files, teardown),
+        cmocka_unit_test(test_web_openapi_covers_routes),
+        cmocka_unit_test_teardown(test_web_serve_runs_bot_and_web, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(g_jpeg);

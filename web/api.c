@@ -368,8 +368,6 @@ static int h_accounts(struct web_call *c)
     return answer(c, rc, &ei, 200, json);
 }
 
-/* An account name: 1 to 32 of a-z, 0-9, '.', '_', '-'. */
-int web_account_name_ok(const char *s);
 int web_account_name_ok(const char *s)
 {
     size_t n = s ? strlen(s) : 0;

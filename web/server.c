@@ -281,9 +281,10 @@ int web_login(struct web_call *c, const char *token, struct tl_errinfo *ei)
     if (rc)
         return rc;
     tl_strlcpy(c->who_p.csrf, csrf, sizeof(c->who_p.csrf));
-    c->resp->set_cookie =
-        tl_asprintf("tl_session=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%ld%s", sid,
-                    cfg->session_idle_minutes * 60, cfg->web_cookie_secure ? "; Secure" : "");
+    /* No Max-Age: the browser keeps the cookie for its session, the server ends an idle
+     * one (a cookie age would log out an analyst in the middle of work). */
+    c->resp->set_cookie = tl_asprintf("tl_session=%s; HttpOnly; SameSite=Strict; Path=/%s", sid,
+                                      cfg->web_cookie_secure ? "; Secure" : "");
     memset(sid, 0, sizeof(sid));
     return c->resp->set_cookie ? TL_OK : TL_ENOMEM;
 }
@@ -364,9 +365,10 @@ static int serve_static(const char *method, const struct web_path *p, struct web
 
 /* ---- a request ---- */
 
-static unsigned decimals_for(const struct web *w, unsigned role)
+/* -1: exact points; else the decimals the role sees. */
+static int decimals_for(const struct web *w, unsigned role)
 {
-    return (w->rounded & role) ? (unsigned)w->cfg->round_decimals : (unsigned)-1;
+    return (w->rounded & role) ? (int)w->cfg->round_decimals : -1;
 }
 
 static void client_addr(struct MHD_Connection *conn, char *out, size_t n)
@@ -485,7 +487,7 @@ static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, c
         goto out;
     }
     c.who.account = c.who_p.account;
-    c.who.round_decimals = (int)decimals_for(w, bit);
+    c.who.round_decimals = decimals_for(w, bit);
     if (rt->fn(&c) != TL_OK && !r->status)
         web_reply_err(r, 500, "internal", "internal error");
 out:

@@ -37,4 +37,7 @@ void web_free(struct web *w);
  * token (size >= 64), and the SHA-256 hex of it (what is stored) into sha (size 65). */
 int web_token_new(char *token, char *sha) TL_WUR;
 
+/* 1 when name may name an account: 1 to 32 of a-z, 0-9, '.', '_', '-'. */
+int web_account_name_ok(const char *name);
+
 #endif
