@@ -424,7 +424,10 @@ async function main() {
     browser = await chromium.launch({
       executablePath: env.TL_CHROMIUM || '/usr/bin/chromium',
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+      // as root no sandbox; nothing that calls out (this machine's network is closed)
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        '--no-first-run'],
     });
     await scenario(browser, web.base, seed, tokens, dbEnv);
     await tiles(browser, dbEnv, tokens, servers);
