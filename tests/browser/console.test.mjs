@@ -184,9 +184,13 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
   await page.keyboard.press('Escape');
   await page.locator('#help').waitFor({ state: 'hidden' });
 
-  step('a second analyst (bob) watches the same queue');
-  const bob = await newPage(browser, 'en-US');
+  step('a second analyst (bob, a Ukrainian browser) watches the same queue');
+  const bob = await newPage(browser, 'uk-UA');
+  await bob.goto(`${base}/`);
+  await bob.locator('#login-form').waitFor({ state: 'visible' });
+  check((await bob.textContent('#login-form h2')) === 'Вхід', 'Ukrainian from the browser locale');
   await login(bob, base, tokens.bob);
+  check((await bob.textContent('#queue-title')) === 'Черга', 'bob: the queue in Ukrainian');
   await bob.waitForFunction((n) => document.querySelectorAll('#queue > li').length === n,
     seededRefs.length);
   await bob.locator('#live.on').waitFor();
@@ -233,7 +237,7 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
   step('bob sees the claim live');
   await bob.waitForFunction((ref) => {
     const li = document.querySelector(`#queue > li[data-ref="${ref}"]`);
-    return li && li.textContent.includes('held by alice');
+    return li && li.textContent.includes('у роботі: alice');
   }, photo.ref, { timeout: LIVE_MS });
   check(true, 'claim pushed to the other console');
   await bob.selectOption('#f-status', 'claimed');
@@ -241,7 +245,7 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
     const lis = document.querySelectorAll('#queue > li');
     return lis.length === 1 && lis[0].dataset.ref === ref;
   }, photo.ref);
-  check((await itemText(bob, photo.ref)).includes('held by alice'), 'bob: "being worked on" lists it');
+  check((await itemText(bob, photo.ref)).includes('у роботі: alice'), 'bob: "being worked on" lists it');
   await bob.selectOption('#f-status', 'new');
   await bob.waitForFunction((n) => document.querySelectorAll('#queue > li').length === n,
     seededRefs.length);
