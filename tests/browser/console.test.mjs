@@ -363,6 +363,28 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
   check((await page.textContent('#queue-title')) === 'Черга', 'the choice is remembered');
   await page.screenshot({ path: path.join(ART, 'console-uk.png') });
 
+  step('a moderator bans and unbans a reporter from the report view, and claims nothing');
+  const mona = await newPage(browser, 'en-US');
+  await login(mona, base, tokens.mona);
+  check((await mona.textContent('#who')).includes('moderator'), 'mona is a moderator');
+  check(await mona.locator('#claim').isHidden(), 'no claim button for a moderator');
+  await mona.click('#queue > li[data-ref="TL-FILL059"]');
+  await mona.waitForFunction(() => document.querySelector('#report-ref')?.textContent === 'TL-FILL059');
+  check(await mona.locator('#actions button').count() === 0, 'no decision buttons without a lease');
+  await mona.fill('#ban-reason', 'floods with invented sightings');
+  const ban = mona.waitForResponse((r) => r.url().endsWith('/ban'));
+  await mona.click('#ban-form button[type=submit]');
+  check((await ban).status() === 200, 'ban answered');
+  await mona.locator('#reporter-banned').waitFor();
+  check((await mona.textContent('#reporter')).includes('floods with invented sightings'),
+    'the reason is shown');
+  const unban = mona.waitForResponse((r) => r.url().endsWith('/unban'));
+  await mona.click('#unban');
+  check((await unban).status() === 200, 'unban answered');
+  await mona.locator('#reporter-banned').waitFor({ state: 'detached' });
+  await mona.locator('#ban-form').waitFor();
+  await noProblems(mona, 'mona');
+
   await noProblems(page, 'alice');
   await noProblems(bob, 'bob');
 }
@@ -415,7 +437,11 @@ async function main() {
   const secret = path.join(tmp, 'secret');
   execFileSync(TIPLINE, ['keygen', secret]);
   const dbEnv = { ...env, TIPLINE_DATABASE_URL: seed.conninfo, TIPLINE_SECRET_FILE: secret };
-  const tokens = { alice: addUser(dbEnv, 'alice', 'analyst'), bob: addUser(dbEnv, 'bob', 'analyst') };
+  const tokens = {
+    alice: addUser(dbEnv, 'alice', 'analyst'),
+    bob: addUser(dbEnv, 'bob', 'analyst'),
+    mona: addUser(dbEnv, 'mona', 'moderator'),
+  };
 
   let browser = null;
   const servers = [];

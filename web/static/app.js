@@ -540,15 +540,43 @@ function renderFollowups(r) {
 function renderReporter(r) {
   const p = r.reporter;
   if (!p) return null;
-  return h('section', { id: 'reporter' },
+  const sec = h('section', { id: 'reporter' },
     h('h3', {}, t('report.reporter')),
     h('dl', { class: 'facts' },
       fact(t('report.reporter.pseudonym'), h('code', {}, p.pseudonym),
-        p.banned ? h('span', { class: 'badge bad' }, t('report.reporter.banned')) : ''),
+        p.banned ? h('span', { class: 'badge bad', id: 'reporter-banned' }, t('report.reporter.banned')) : ''),
+      p.banned && p.ban_reason ? fact(t('report.reporter.ban_reason'), p.ban_reason) : [],
       fact(t('report.reporter.reports'), String(p.n_reports ?? 0)),
       fact(t('report.reporter.confirmed'), String(p.n_confirmed ?? 0)),
       fact(t('report.reporter.rejected'), String(p.n_rejected ?? 0)),
       fact(t('report.reporter.reputation'), String(p.reputation ?? 0))));
+  if (state.me && ['moderator', 'admin'].includes(state.me.role)) {
+    if (p.banned) {
+      sec.append(h('button', { type: 'button', id: 'unban', onclick: () => moderate(r, 'unban') },
+        t('moderate.unban')));
+    } else {
+      sec.append(h('form', { id: 'ban-form', class: 'inline', onsubmit: (e) => { e.preventDefault(); moderate(r, 'ban'); } },
+        h('input', { id: 'ban-reason', type: 'text', maxlength: 500, placeholder: t('moderate.reason') }),
+        h('button', { type: 'submit', class: 'bad' }, t('moderate.ban'))));
+    }
+  }
+  return sec;
+}
+
+// Bans or unbans the open report's reporter (moderators): the server answers with the
+// reporter as it now is.
+async function moderate(r, action) {
+  const body = {};
+  const reason = action === 'ban' && $('ban-reason') ? $('ban-reason').value.trim() : '';
+  if (reason) body.reason = reason;
+  try {
+    const res = await api('POST', `/api/reporters/${encodeURIComponent(r.reporter.pseudonym)}/${action}`, body);
+    if (res && res.reporter) r.reporter = { ...r.reporter, ...res.reporter };
+    if (state.report === r) renderReport();
+    toast(t(action === 'ban' ? 'moderate.banned' : 'moderate.unbanned', { who: r.reporter.pseudonym }));
+  } catch (e) {
+    fail(e);
+  }
 }
 
 function renderReport() {
