@@ -229,6 +229,7 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
   check(mb && mb.x >= mapBox.x && mb.x + mb.width <= mapBox.x + mapBox.width &&
     mb.y >= mapBox.y && mb.y + mb.height <= mapBox.y + mapBox.height, 'selected marker in view');
   check((await page.locator('.tl-marker-photo').count()) === 1, 'the photo GPS marker');
+  await page.screenshot({ path: path.join(ART, 'console-claimed.png') });
   const pseud = await page.textContent('#reporter code');
   check(/^[0-9a-f]{6,}$/.test(pseud) && '5a1c9e07f3b2d8aa'.startsWith(pseud),
     `reporter pseudonym ${pseud}`);
@@ -285,7 +286,6 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
   check(csrfSeen.length >= 3 && csrfSeen.every((v) => v === csrf),
     `every POST carried X-CSRF-Token (${csrfSeen.length} POSTs)`);
 
-  fs.mkdirSync(ART, { recursive: true });
   await page.screenshot({ path: path.join(ART, 'console.png') });
 
   step('after a reload the session holds and the server no longer lists it');
@@ -310,6 +310,10 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
   await page.click('#queue > li[data-ref="TL-ARMOR2"]'); // centres the map on Lviv
   await page.waitForFunction(() => document.querySelector('#report-ref')?.textContent === 'TL-ARMOR2');
   await page.waitForTimeout(400); // the pan animation
+  for (let i = 0; i < 2; i++) {
+    await page.click('.leaflet-control-zoom-in'); // closer: Lviv without Kyiv
+    await page.waitForTimeout(400);
+  }
   const boxed = page.waitForResponse((r) => r.url().includes('bbox='));
   await page.click('#search-area');
   const bbox = new URL((await boxed).url()).searchParams.get('bbox').split(',').map(Number);

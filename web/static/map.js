@@ -31,7 +31,7 @@ export class QueueMap {
     this.map.getPane('borders').style.zIndex = '250';
     this.bordersLayer = null;
     // Offline, nothing but borders is drawn below country level: keep the country in view.
-    this.detailZoom = opts.tileUrl ? 14 : 8;
+    this.detailZoom = opts.tileUrl ? 14 : 7;
     if (opts.tileUrl) {
       const tiles = L.tileLayer(opts.tileUrl, { maxZoom: 19 });
       tiles.once('tileerror', () => this.addBorders());
@@ -116,7 +116,7 @@ export class QueueMap {
       L.marker(q, {
         icon: icon('tl-marker-photo'),
         title: this.opts.label('map.photo_point', { ref: r.ref }),
-        zIndexOffset: 900,
+        zIndexOffset: 1100, // the smaller mark on top, so both show when they nearly meet
       }).addTo(this.selected);
       if (r.point)
         L.polyline([[r.point.lat, r.point.lon], q], {
