@@ -6,7 +6,9 @@
 
 import { api, ApiError, query, setCsrf } from './api.js';
 import { LANGS, lang, pickLang, setLang, t, translateDom } from './i18n.js';
+import { catName, flagName, fmtAgo, fmtTime, h } from './dom.js';
 import { QueueMap } from './map.js';
+import { renderLock, reportNodes } from './report.js';
 
 const PAGE = 50;
 const RENEW_BEFORE_MS = 60_000; // renew a held lease when less than this is left
@@ -41,66 +43,6 @@ const SHORTCUTS = [
   { key: '?', help: 'key.help', run: () => toggleHelp() },
   { key: 'Esc', help: 'key.esc', run: null },
 ];
-
-/* ---------- small DOM helpers ---------- */
-
-// h('li', {class: 'x', dataset: {id: 1}, onclick: f}, child, 'text', ...): an element
-// with attributes (event handlers for on*), children as nodes or text.
-function h(tag, attrs, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') el.className = v;
-    else if (k === 'dataset') Object.assign(el.dataset, v);
-    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (v === true) el.setAttribute(k, '');
-    else el.setAttribute(k, String(v));
-  }
-  for (const c of children.flat()) {
-    if (c === undefined || c === null || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
-
-function fmtTime(iso) {
-  if (!iso) return t('report.unknown');
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return String(iso);
-  return new Intl.DateTimeFormat(lang() === 'uk' ? 'uk-UA' : 'en-GB', {
-    dateStyle: 'short',
-    timeStyle: 'medium',
-  }).format(d);
-}
-
-function fmtAgo(iso) {
-  const d = new Date(iso);
-  if (!iso || Number.isNaN(d.getTime())) return '';
-  const s = Math.round((d.getTime() - Date.now()) / 1000);
-  const rtf = new Intl.RelativeTimeFormat(lang(), { numeric: 'auto', style: 'short' });
-  const a = Math.abs(s);
-  if (a < 60) return rtf.format(s, 'second');
-  if (a < 3600) return rtf.format(Math.round(s / 60), 'minute');
-  if (a < 86400) return rtf.format(Math.round(s / 3600), 'hour');
-  return rtf.format(Math.round(s / 86400), 'day');
-}
-
-function timeEl(iso, withAgo) {
-  return h('time', { datetime: iso || undefined, title: iso || undefined },
-    fmtTime(iso), withAgo && iso ? ` (${fmtAgo(iso)})` : '');
-}
-
-const fmtCoord = (x) => Number(x).toFixed(5);
-
-// Great-circle distance in km (the photo's GPS against the report's point).
-function distanceKm(a, b) {
-  const rad = Math.PI / 180;
-  const dlat = (b.lat - a.lat) * rad;
-  const dlon = (b.lon - a.lon) * rad;
-  const s = Math.sin(dlat / 2) ** 2 +
-    Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dlon / 2) ** 2;
-  return 6371.0088 * 2 * Math.asin(Math.min(1, Math.sqrt(s)));
-}
 
 let toastTimer = null;
 function toast(msg, kind) {
@@ -335,16 +277,6 @@ function itemBadges(it) {
   return out;
 }
 
-// A translated name for a value the API returns (flag, category), or the value itself
-// when this console has none (a deployment's own categories).
-function named(prefix, v) {
-  const k = `${prefix}.${v}`;
-  const s = t(k);
-  return s === k ? v : s;
-}
-const flagName = (f) => named('flag', f);
-const catName = (c) => (c ? named('cat', c) : t('item.uncategorised'));
-
 function renderQueue() {
   const list = $('queue');
   const nodes = state.items.map((it) => {
@@ -439,130 +371,6 @@ function isMine(r) {
     (!r.lease_until || new Date(r.lease_until).getTime() > Date.now()));
 }
 
-function fact(label, ...value) {
-  return [h('dt', {}, label), h('dd', {}, ...value)];
-}
-
-function renderLock(r) {
-  if (isMine(r))
-    return h('p', { id: 'lock', class: 'lock mine' }, t('report.lock.mine', { time: fmtTime(r.lease_until) }));
-  if (r.claimed_by)
-    return h('p', { id: 'lock', class: 'lock other' }, r.lease_until
-      ? t('report.lock.other', { who: r.claimed_by, time: fmtTime(r.lease_until) })
-      : t('item.held_by', { who: r.claimed_by }));
-  return h('p', { id: 'lock', class: 'lock free' }, t('report.lock.free'));
-}
-
-function renderActions(r) {
-  const mine = isMine(r);
-  const wrap = h('section', { id: 'actions', class: 'actions' });
-  if (!mine) {
-    if (r.status === 'new') wrap.append(h('p', { class: 'muted' }, t('report.lock.need')));
-    return wrap;
-  }
-  const btn = (status, key, cls) => h('button', {
-    type: 'button', id: `decide-${status}`, class: cls, onclick: () => decide(status),
-  }, t(`decide.${status}`), key ? ' ' : '', key ? h('kbd', {}, key) : '');
-  wrap.append(
-    h('label', { for: 'note' }, t('report.note')),
-    h('textarea', { id: 'note', rows: 2, maxlength: 2000, placeholder: t('report.note_placeholder') }),
-    h('div', { class: 'buttons' },
-      btn('confirmed', 'y', 'good'),
-      btn('rejected', 'r', 'bad'),
-      btn('needs_info', '', ''),
-      btn('escalated', '', ''),
-      h('span', { class: 'dup' },
-        h('label', { for: 'dup-of' }, t('decide.duplicate_of')),
-        h('input', { id: 'dup-of', type: 'text', size: 12, spellcheck: 'false', placeholder: 'TL-…' }),
-        btn('duplicate', '', '')),
-      h('button', { type: 'button', id: 'release', onclick: () => release() }, t('decide.release'))));
-  return wrap;
-}
-
-function renderLocation(r) {
-  if (!r.point) return t('report.location.none');
-  return [
-    `${fmtCoord(r.point.lat)}, ${fmtCoord(r.point.lon)}`,
-    r.point.rounded ? ` ${t('report.location.rounded')}` : '',
-  ];
-}
-
-function renderMedia(r) {
-  const media = r.media || [];
-  if (!media.length) return h('p', { class: 'muted' }, t('report.media.none'));
-  return h('div', { class: 'gallery' }, media.map((m, i) => {
-    const caption = [];
-    if (m.width && m.height) caption.push(h('span', {}, t('report.media.size', { w: m.width, h: m.height })));
-    if (m.taken_at) caption.push(h('span', {}, t('report.media.taken', { time: fmtTime(m.taken_at) })));
-    if (m.photo_point) {
-      const p = m.photo_point;
-      caption.push(h('span', { class: 'gps' }, r.point
-        ? t('report.media.gps', { lat: fmtCoord(p.lat), lon: fmtCoord(p.lon), km: distanceKm(r.point, p).toFixed(2) })
-        : t('report.media.gps_only', { lat: fmtCoord(p.lat), lon: fmtCoord(p.lon) })));
-    }
-    const url = m.url || `/api/media/${m.id}`;
-    return h('figure', { class: 'photo' },
-      h('a', { href: url, target: '_blank', rel: 'noopener', title: t('report.media.open') },
-        h('img', {
-          src: url, alt: t('report.media.alt', { n: i + 1, ref: r.ref }), loading: 'lazy',
-          width: m.width || undefined, height: m.height || undefined, dataset: { mediaId: m.id },
-        })),
-      h('figcaption', {}, caption));
-  }));
-}
-
-function renderFollowups(r) {
-  const fus = r.followups || [];
-  const sec = h('section', { id: 'followups' }, h('h3', {}, t('followup.title')));
-  if (!fus.length) sec.append(h('p', { class: 'muted' }, t('followup.none')));
-  const ol = h('ol', { class: 'followups' });
-  for (const f of fus) {
-    let status;
-    if (f.answer) status = h('blockquote', { class: 'answer' },
-      h('div', { class: 'muted' }, t('followup.answer', { time: fmtTime(f.answered_at) })), f.answer);
-    else if (f.relayed_at) status = h('p', { class: 'muted' }, t('followup.relayed', { time: fmtTime(f.relayed_at) }));
-    else status = h('p', { class: 'muted' }, t('followup.pending'));
-    ol.append(h('li', {},
-      h('p', { class: 'question' }, f.question),
-      h('p', { class: 'muted' }, t('followup.asked', { who: f.asked_by, time: fmtTime(f.asked_at) })),
-      status));
-  }
-  if (fus.length) sec.append(ol);
-  if (isMine(r)) {
-    sec.append(h('form', { id: 'followup-form', onsubmit: (e) => askFollowup(e) },
-      h('label', { for: 'followup-q' }, t('followup.question')),
-      h('textarea', { id: 'followup-q', rows: 2, maxlength: 2000, required: true, placeholder: t('followup.placeholder') }),
-      h('button', { type: 'submit' }, t('followup.ask'))));
-  }
-  return sec;
-}
-
-function renderReporter(r) {
-  const p = r.reporter;
-  if (!p) return null;
-  const sec = h('section', { id: 'reporter' },
-    h('h3', {}, t('report.reporter')),
-    h('dl', { class: 'facts' },
-      fact(t('report.reporter.pseudonym'), h('code', {}, p.pseudonym),
-        p.banned ? h('span', { class: 'badge bad', id: 'reporter-banned' }, t('report.reporter.banned')) : ''),
-      p.banned && p.ban_reason ? fact(t('report.reporter.ban_reason'), p.ban_reason) : [],
-      fact(t('report.reporter.reports'), String(p.n_reports ?? 0)),
-      fact(t('report.reporter.confirmed'), String(p.n_confirmed ?? 0)),
-      fact(t('report.reporter.rejected'), String(p.n_rejected ?? 0)),
-      fact(t('report.reporter.reputation'), String(p.reputation ?? 0))));
-  if (state.me && ['moderator', 'admin'].includes(state.me.role)) {
-    if (p.banned) {
-      sec.append(h('button', { type: 'button', id: 'unban', onclick: () => moderate(r, 'unban') },
-        t('moderate.unban')));
-    } else {
-      sec.append(h('form', { id: 'ban-form', class: 'inline', onsubmit: (e) => { e.preventDefault(); moderate(r, 'ban'); } },
-        h('input', { id: 'ban-reason', type: 'text', maxlength: 500, placeholder: t('moderate.reason') }),
-        h('button', { type: 'submit', class: 'bad' }, t('moderate.ban'))));
-    }
-  }
-  return sec;
-}
-
 // Bans or unbans the open report's reporter (moderators): the server answers with the
 // reporter as it now is.
 async function moderate(r, action) {
@@ -589,33 +397,14 @@ function renderReport() {
   }
   const noteEl = $('note');
   const keptNote = noteEl && art.dataset.id === String(r.id) ? noteEl.value : '';
-  const flags = r.flags || [];
-  art.replaceChildren(
-    h('header', {},
-      h('h2', { id: 'report-ref' }, r.ref),
-      h('span', { id: 'report-status', class: `badge st-${r.status}`, dataset: { status: r.status } }, t(`status.${r.status}`)),
-      h('span', { class: 'cat' }, catName(r.category))),
-    renderLock(r),
-    renderActions(r),
-    h('section', {}, h('h3', {}, t('report.text')), h('p', { id: 'report-text', class: 'text' }, r.text || t('item.no_text'))),
-    h('section', {}, h('h3', {}, t('report.media')), renderMedia(r)),
-    h('section', {}, h('h3', {}, t('report.facts')),
-      h('dl', { class: 'facts' },
-        fact(t('report.received'), timeEl(r.received_at, true)),
-        fact(t('report.observed'), timeEl(r.observed_at, true)),
-        fact(t('report.location'), h('span', { id: 'report-point' }, renderLocation(r))),
-        r.point_source ? fact(t('report.source'), t(`source.${r.point_source}`)) : [],
-        r.accuracy_m ? fact(t('report.accuracy'), t('report.accuracy_m', { n: Math.round(r.accuracy_m) })) : [],
-        r.bearing !== null && r.bearing !== undefined ? fact(t('report.bearing'), t('report.bearing_deg', { n: Math.round(r.bearing) })) : [],
-        r.forwarded ? fact(t('report.forwarded'), t('report.forwarded.yes')) : [],
-        fact(t('report.priority'), String(r.priority ?? '')),
-        fact(t('report.corroborations'), String(r.corroborations ?? 0)),
-        fact(t('report.flags'), flags.length ? flags.map((f) => h('span', { class: 'badge flag' }, flagName(f))) : t('report.flags.none')))),
-    r.decided_by ? h('section', { id: 'decision' }, h('h3', {}, t('report.decision')),
-      h('p', {}, t('report.decided', { status: t(`status.${r.status}`), who: r.decided_by, time: fmtTime(r.decided_at) })),
-      r.note ? h('blockquote', {}, r.note) : '') : '',
-    renderFollowups(r),
-    renderReporter(r) || '');
+  art.replaceChildren(...reportNodes(r, {
+    mine: isMine(r),
+    role: state.me ? state.me.role : '',
+    decide,
+    release,
+    ask: askFollowup,
+    moderate: (action) => moderate(r, action),
+  }));
   art.dataset.id = String(r.id);
   if (keptNote && $('note')) $('note').value = keptNote;
   art.hidden = false;
@@ -739,7 +528,7 @@ async function renewIfDue() {
     r.lease_until = res.lease_until;
     replaceItem(r.id, { lease_until: res.lease_until });
     const lock = $('lock');
-    if (lock) lock.replaceWith(renderLock(r));
+    if (lock) lock.replaceWith(renderLock(r, { mine: true }));
   } catch (e) {
     if (e instanceof ApiError && e.status === 409) {
       state.held = null;
