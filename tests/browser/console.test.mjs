@@ -389,6 +389,24 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
   await mona.locator('#ban-form').waitFor();
   await noProblems(mona, 'mona');
 
+  step('an exporter gets the feeds, not the queue');
+  const xena = await newPage(browser, 'en-US');
+  await xena.goto(`${base}/`);
+  await xena.fill('#token', tokens.xena);
+  await xena.click('#login-submit');
+  await xena.locator('#export-pane').waitFor({ state: 'visible' });
+  check(await xena.locator('#console').isHidden(), 'no queue for an exporter');
+  const feed = await xena.evaluate(async () => {
+    const r = await fetch(document.getElementById('export-day').href);
+    return { status: r.status, body: await r.json() };
+  });
+  check(feed.status === 200 && feed.body.type === 'FeatureCollection', `feed ${feed.status}`);
+  const coords = feed.body.features.map((f) => f.geometry.coordinates);
+  // (exporters may be configured to see points rounded: within 0.01°)
+  check(coords.length === 1 && Math.abs(coords[0][0] - photo.lon) <= 0.006 &&
+    Math.abs(coords[0][1] - photo.lat) <= 0.006, `the confirmed report in the feed: ${JSON.stringify(coords)}`);
+  await noProblems(xena, 'xena');
+
   await noProblems(page, 'alice');
   await noProblems(bob, 'bob');
 }
@@ -445,6 +463,7 @@ async function main() {
     alice: addUser(dbEnv, 'alice', 'analyst'),
     bob: addUser(dbEnv, 'bob', 'analyst'),
     mona: addUser(dbEnv, 'mona', 'moderator'),
+    xena: addUser(dbEnv, 'xena', 'exporter'),
   };
 
   let browser = null;

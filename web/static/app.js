@@ -138,6 +138,7 @@ function leaveConsole() {
     state.map.showReport(null);
   }
   $('console').hidden = true;
+  $('export-pane').hidden = true;
   for (const id of ['who', 'live', 'logout', 'help-btn']) $(id).hidden = true;
   $('login').hidden = false;
   $('token').focus();
@@ -158,6 +159,14 @@ async function enterConsole(me) {
   if (!localStorage.getItem(LANG_KEY) && !browserLangMatches() && state.config.lang_default)
     applyLang(pickLang(null, [], state.config.lang_default), false);
   $('login').hidden = true;
+  if (state.me.role === 'exporter') {
+    // exporters read the feeds, not the queue
+    $('export-day').href = `/api/export.geojson${query({ since: new Date(Date.now() - 86400_000).toISOString() })}`;
+    $('export-pane').hidden = false;
+    for (const id of ['who', 'logout']) $(id).hidden = false;
+    renderWho();
+    return;
+  }
   $('console').hidden = false;
   for (const id of ['who', 'live', 'logout', 'help-btn']) $(id).hidden = false;
   $('claim').hidden = !['analyst', 'admin'].includes(state.me.role);
