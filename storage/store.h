@@ -341,8 +341,11 @@ int store_web_categories(struct store *s, char **json, struct tl_errinfo *ei) TL
 int store_web_queues_for(struct store *s, const char *account, char **csv,
                          struct tl_errinfo *ei) TL_WUR;
 
-/* LISTEN on channel (this store then serves only store_notify_wait). */
+/* LISTEN on channel (this store then serves only store_notify_wait), and register as a
+ * listener: reports are announced only while some web server listens. */
 int store_listen(struct store *s, const char *channel, struct tl_errinfo *ei) TL_WUR;
+/* Unregisters this connection as a listener (before store_free on a clean stop). */
+int store_unlisten(struct store *s, struct tl_errinfo *ei) TL_WUR;
 /* Waits up to timeout_ms for one notification; *payload (free()) NULL when none came.
  * TL_EDBDOWN when the connection is lost (store_listen again to resume). */
 int store_notify_wait(struct store *s, int timeout_ms, char **payload,

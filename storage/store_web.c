@@ -830,7 +830,22 @@ int store_listen(struct store *s, const char *channel, struct tl_errinfo *ei)
         return rc;
     }
     PQclear(r);
-    return TL_OK;
+    /* Register as a listener (and forget listeners whose sessions are gone): the
+     * notify trigger is silent while nobody listens. */
+    return st_exec(s,
+                   "WITH d AS (DELETE FROM web_listeners WHERE pid NOT IN"
+                   "   (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL))"
+                   " INSERT INTO web_listeners (pid) VALUES (pg_backend_pid())"
+                   " ON CONFLICT (pid) DO UPDATE SET since = now()",
+                   0, NULL, NULL, ei);
+}
+
+int store_unlisten(struct store *s, struct tl_errinfo *ei)
+{
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    return st_exec(s, "DELETE FROM web_listeners WHERE pid = pg_backend_pid()", 0, NULL, NULL, ei);
 }
 
 int store_notify_wait(struct store *s, int timeout_ms, char **payload, struct tl_errinfo *ei)

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 #include <json-c/json.h>
+#include <libpq-fe.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -1929,6 +1930,51 @@ static void test_web_serve_runs_bot_and_web(void **state)
     fx_free(f);
 }
 
+/* ---- reports are announced only while a web server listens ---- */
+
+/* Whether a notification on tipline_reports reaches conn within ms. */
+static int heard(PGconn *conn, long ms)
+{
+    int64_t t0 = tl_now_ms();
+    while (tl_now_ms() - t0 <= ms) {
+        assert_true(PQconsumeInput(conn));
+        PGnotify *n = PQnotifies(conn);
+        if (n) {
+            PQfreemem(n);
+            return 1;
+        }
+        tl_sleep_ms(10, NULL);
+    }
+    return 0;
+}
+
+static void test_web_notify_only_when_listened(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_listeners", NULL);
+    assert_int_equal(count(f, "SELECT count(*) FROM web_listeners"), 1);
+    PGconn *conn = PQconnectdb(f->ci);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    PQclear(PQexec(conn, "LISTEN tipline_reports"));
+    seed_simple(f, "N-1");
+    assert_true(heard(conn, 2000));
+    /* the server stopped: it unregistered, and nothing is announced any more */
+    web_free(f->w);
+    f->w = NULL;
+    assert_int_equal(count(f, "SELECT count(*) FROM web_listeners"), 0);
+    seed_simple(f, "N-2");
+    assert_false(heard(conn, 300));
+    /* a listener whose session died is forgotten when the next one starts */
+    sql(f, "INSERT INTO web_listeners (pid) VALUES (1) RETURNING pid");
+    start_web(f);
+    assert_int_equal(count(f, "SELECT count(*) FROM web_listeners WHERE pid = 1"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM web_listeners"), 1);
+    seed_simple(f, "N-3");
+    assert_true(heard(conn, 2000));
+    PQfinish(conn);
+    fx_free(f);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1950,6 +1996,7 @@ int main(void)
         cmocka_unit_test_teardown(test_web_static_files, teardown),
         cmocka_unit_test(test_web_openapi_covers_routes),
         cmocka_unit_test_teardown(test_web_serve_runs_bot_and_web, teardown),
+        cmocka_unit_test_teardown(test_web_notify_only_when_listened, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(g_jpeg);

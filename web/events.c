@@ -121,6 +121,8 @@ int web_events_start(struct web_events *ev, const char *database_url, struct tl_
 
 void web_events_stop(struct web_events *ev)
 {
+    struct tl_errinfo ei;
+    tl_errinfo_clear(&ei);
     pthread_mutex_lock(&ev->mu);
     ev->stopping = 1;
     pthread_cond_broadcast(&ev->cv);
@@ -128,6 +130,8 @@ void web_events_stop(struct web_events *ev)
     if (ev->started)
         pthread_join(ev->th, NULL);
     ev->started = 0;
+    if (ev->listen && store_unlisten(ev->listen, &ei) != TL_OK)
+        log_warn("events: unregistering the listener failed detail=\"%s\"", ei.msg);
     store_free(ev->listen);
     ev->listen = NULL;
     for (size_t i = 0; i < WEB_EV_RING; i++) {

@@ -70,10 +70,24 @@ CREATE INDEX web_sessions_last_seen ON web_sessions (last_seen);
 
 -- ---- live updates: every new report, claim, release and decision is announced on
 -- channel tipline_reports (the web server LISTENs and fans out to its SSE clients).
+--
+-- Only while someone listens: each web server's LISTEN connection registers its backend
+-- pid in web_listeners (unlogged: a crash of the database ends every LISTEN too). A NOTIFY
+-- serialises the commits of all notifying transactions on one lock: claim+decide pairs by
+-- 8 pgbench clients (2 busy cores, fsync off) ran at 1,300-1,600/s with nobody listening
+-- (as fast as without the trigger) and ~650/s while a web server listens.
+CREATE UNLOGGED TABLE web_listeners (
+    pid   integer PRIMARY KEY,
+    since timestamptz NOT NULL DEFAULT now()
+);
+
 CREATE FUNCTION reports_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     ev text;
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM web_listeners) THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         ev := 'report';
     ELSIF NEW.status IS DISTINCT FROM OLD.status OR NEW.decided_at IS DISTINCT FROM OLD.decided_at THEN
