@@ -362,6 +362,8 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
   check((await page.textContent('#queue-title')) === 'Черга', 'queue title in Ukrainian');
   check((await page.textContent('#claim')).startsWith('Взяти наступне'), 'claim button');
   check((await page.getAttribute('html', 'lang')) === 'uk', 'html lang uk');
+  check((await page.getAttribute('.leaflet-control-zoom-in', 'title')) === 'Наблизити',
+    'the map\'s controls too');
   await page.reload();
   await page.locator('#console').waitFor({ state: 'visible' });
   check((await page.textContent('#queue-title')) === 'Черга', 'the choice is remembered');

@@ -88,6 +88,7 @@ function applyLang(l, save) {
   renderHelp();
   if (state.me) {
     fillCategories();
+    if (state.map) state.map.relabel();
     renderWho();
     renderLive(state.events && state.events.readyState === EventSource.OPEN);
     renderQueue();

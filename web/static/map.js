@@ -23,10 +23,12 @@ export class QueueMap {
       minZoom: 2,
       maxZoom: 18, // markercluster needs a bound even without tiles
       worldCopyJump: true,
+      zoomControl: false, // added below with translated titles
     });
     this.map.attributionControl.setPrefix('Leaflet');
     this.map.fitBounds(HOME);
     L.control.scale({ imperial: false }).addTo(this.map);
+    this.relabel();
     this.map.createPane('borders');
     this.map.getPane('borders').style.zIndex = '250';
     this.bordersLayer = null;
@@ -126,6 +128,15 @@ export class QueueMap {
     }
     if (pts.length === 1) this.map.setView(pts[0], Math.max(this.map.getZoom(), this.detailZoom - 2));
     else if (pts.length > 1) this.map.fitBounds(L.latLngBounds(pts).pad(0.3), { maxZoom: this.detailZoom });
+  }
+
+  // The map's own controls in the current language (after a language switch too).
+  relabel() {
+    if (this.zoom) this.zoom.remove();
+    this.zoom = L.control.zoom({
+      zoomInTitle: this.opts.label('map.zoom_in'),
+      zoomOutTitle: this.opts.label('map.zoom_out'),
+    }).addTo(this.map);
   }
 
   // The visible area as the API's bbox "W,S,E,N".
