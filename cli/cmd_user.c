@@ -61,6 +61,12 @@ static int print_accounts(const char *json)
     return 0;
 }
 
+char *cli_actor(void)
+{
+    const char *user = getenv("USER");
+    return tl_asprintf("cli:%s", user && *user ? user : "unknown");
+}
+
 int cmd_user(int argc, char **argv, struct cli_ctx *ctx)
 {
     if (cli_wants_help(argc, argv)) {
@@ -85,8 +91,7 @@ int cmd_user(int argc, char **argv, struct cli_ctx *ctx)
             return 2;
         }
     }
-    const char *user = getenv("USER");
-    char *actor = tl_asprintf("cli:%s", user && *user ? user : "unknown");
+    char *actor = cli_actor();
     if (!actor)
         return 1;
     struct tl_errinfo ei;

@@ -53,6 +53,7 @@ static const struct cli_cmd commands[] = {
     /* web: the analysts' HTTP API */
     {"web", cmd_web, CLI_CONFIG | CLI_DB, "run the analysts' HTTP API and console alone"},
     {"user", cmd_user, CLI_CONFIG | CLI_DB, "manage API accounts: add, list, disable, queue"},
+    {"queue", cmd_queue, CLI_CONFIG | CLI_DB, "route categories to queues; restricted queues"},
 };
 
 int cli_wants_help(int argc, char **argv)

@@ -248,6 +248,16 @@ int store_account_disable(struct store *s, const char *actor, const char *name,
 int store_queue_member_add(struct store *s, const char *actor, const char *queue,
                            const char *account, struct tl_errinfo *ei) TL_WUR;
 
+/* Creates queue name, or changes whether it is restricted; audited. */
+int store_queue_add(struct store *s, const char *actor, const char *name, int restricted,
+                    struct tl_errinfo *ei) TL_WUR;
+/* Routes category to queue (TL_ENOTFOUND for an unknown queue); the category's open
+ * reports move with it. Audited. */
+int store_category_route(struct store *s, const char *actor, const char *category,
+                         const char *queue, int moving, struct tl_errinfo *ei) TL_WUR;
+/* {"queues":[{name, restricted, members, categories, open}]} */
+int store_queue_list(struct store *s, char **json, struct tl_errinfo *ei) TL_WUR;
+
 struct store_principal {
     char account[64];
     char role[16];
@@ -287,7 +297,9 @@ struct store_web_filter {
 /* {"items":[summary...],"next":"<us>_<id>"|null}, newest first. */
 int store_web_reports(struct store *s, const struct store_who *who,
                       const struct store_web_filter *f, char **json, struct tl_errinfo *ei) TL_WUR;
-/* The full report; audit_view writes a 'view' row. TL_ENOTFOUND when absent or hidden. */
+/* The full report, its reporter with reporter.recent (the reporter's latest 10 other
+ * reports the caller may see); audit_view writes a 'view' row. TL_ENOTFOUND when absent
+ * or hidden. */
 int store_web_report(struct store *s, const struct store_who *who, const char *id_or_ref,
                      int audit_view, char **json, struct tl_errinfo *ei) TL_WUR;
 /* Claims the highest-priority, oldest claimable report of the caller's queues (queue:

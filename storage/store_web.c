@@ -27,14 +27,17 @@ static void ref_params(const char *id_or_ref, char *buf, const char **v)
     v[1] = id_or_ref;
 }
 
-/* Runs sql and hands back the first column of the first row as a new string;
- * TL_ENOTFOUND (with what in ei) when there is no row or it is NULL. */
+/* Makes the connection ready, runs sql and hands back the first column of the first row
+ * as a new string; TL_ENOTFOUND (with what in ei) when there is no row or it is NULL. */
 static int one_text(struct store *s, const char *sql, int n, const char *const *v, char **out,
                     const char *what, struct tl_errinfo *ei)
 {
     PGresult *r = NULL;
     *out = NULL;
-    int rc = st_exec(s, sql, n, v, &r, ei);
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    rc = st_exec(s, sql, n, v, &r, ei);
     if (rc)
         return rc;
     if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0))
@@ -84,9 +87,6 @@ int store_account_add(struct store *s, const char *actor, const char *name, cons
 
 int store_account_list(struct store *s, char **json, struct tl_errinfo *ei)
 {
-    int rc = st_ready(s, ei);
-    if (rc)
-        return rc;
     return one_text(s,
                     "SELECT jsonb_build_object('accounts', COALESCE(jsonb_agg(jsonb_build_object("
                     "   'name', a.name, 'role', a.role, 'disabled', a.disabled,"
@@ -142,6 +142,74 @@ int store_queue_member_add(struct store *s, const char *actor, const char *queue
     if (rc == TL_EDB && ei && strcmp(ei->sqlstate, "23503") == 0)
         return tl_errf(ei, TL_ENOTFOUND, "no queue %s or no account %s", queue, account);
     return rc;
+}
+
+int store_queue_add(struct store *s, const char *actor, const char *name, int restricted,
+                    struct tl_errinfo *ei)
+{
+    const char *v[3] = {actor, name, restricted ? "true" : "false"};
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    rc = st_exec(s,
+                 "WITH o AS (SELECT restricted FROM queues WHERE name = $2::text),"
+                 " q AS (INSERT INTO queues (name, restricted) VALUES ($2::text, $3::boolean)"
+                 "   ON CONFLICT (name) DO UPDATE SET restricted = excluded.restricted"
+                 "   RETURNING name, restricted)"
+                 " INSERT INTO audit_log (actor, action, object, before, after)"
+                 " SELECT $1::text, 'queue_set', 'queue:' || q.name,"
+                 "   (SELECT jsonb_build_object('restricted', o.restricted) FROM o),"
+                 "   jsonb_build_object('restricted', q.restricted) FROM q",
+                 3, v, NULL, ei);
+    if (rc == TL_EDB && ei && strcmp(ei->sqlstate, "23514") == 0)
+        return tl_errf(ei, TL_EINVAL, "a queue name is 1 to 32 of a-z, 0-9, _ and -");
+    return rc;
+}
+
+int store_category_route(struct store *s, const char *actor, const char *category,
+                         const char *queue, int moving, struct tl_errinfo *ei)
+{
+    const char *v[4] = {actor, category, queue, moving ? "true" : "false"};
+    PGresult *r = NULL;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    /* Open reports of the category follow it to the new queue; decided ones stay. */
+    rc = st_exec(s,
+                 "WITH o AS (SELECT queue, moving FROM category_queue WHERE category = $2::text),"
+                 " c AS (INSERT INTO category_queue (category, queue, moving)"
+                 "   VALUES ($2::text, $3::text, $4::boolean) ON CONFLICT (category) DO UPDATE"
+                 "   SET queue = excluded.queue, moving = excluded.moving RETURNING *),"
+                 " m AS (UPDATE reports r SET queue = c.queue FROM c"
+                 "   WHERE r.category = c.category AND r.status IN ('new', 'needs_info')"
+                 "   AND r.queue <> c.queue RETURNING r.id),"
+                 " a AS (INSERT INTO audit_log (actor, action, object, before, after)"
+                 "   SELECT $1::text, 'route', 'category:' || c.category,"
+                 "     (SELECT to_jsonb(o) FROM o),"
+                 "     jsonb_build_object('queue', c.queue, 'moving', c.moving,"
+                 "       'moved', (SELECT count(*) FROM m)) FROM c)"
+                 " SELECT count(*) FROM m",
+                 4, v, &r, ei);
+    if (rc == TL_EDB && ei && strcmp(ei->sqlstate, "23503") == 0)
+        return tl_errf(ei, TL_ENOTFOUND, "no queue %s (tipline queue add %s)", queue, queue);
+    if (rc)
+        return rc;
+    PQclear(r);
+    return TL_OK;
+}
+
+int store_queue_list(struct store *s, char **json, struct tl_errinfo *ei)
+{
+    return one_text(s,
+                    "SELECT json_build_object('queues', COALESCE(json_agg(json_build_object("
+                    "   'name', q.name, 'restricted', q.restricted,"
+                    "   'members', (SELECT COALESCE(json_agg(m.account ORDER BY m.account), '[]')"
+                    "     FROM queue_members m WHERE m.queue = q.name),"
+                    "   'categories', (SELECT COALESCE(json_agg(c.category ORDER BY c.category),"
+                    "     '[]') FROM category_queue c WHERE c.queue = q.name),"
+                    "   'open', (SELECT count(*) FROM reports r WHERE r.queue = q.name"
+                    "     AND r.status = 'new')) ORDER BY q.name), '[]'))::text FROM queues q",
+                    0, NULL, json, "", ei);
 }
 
 static int principal_from(PGresult *r, struct store_principal *p, struct tl_errinfo *ei)
@@ -332,20 +400,27 @@ int store_web_report(struct store *s, const struct store_who *who, const char *i
     v[2] = who->account;
     v[3] = decimals_param(who, db);
     v[4] = audit_view ? "true" : "false";
-    int rc = st_ready(s, ei);
-    if (rc)
-        return rc;
-    /* The view of a report shows its reporter's history: audited in the same statement. */
+    /* The view of a report shows its reporter's history (counters, and the reporter's
+     * latest other reports the caller may see): audited in the same statement. */
     return one_text(s,
-                    "WITH x AS (SELECT r.id, r.reporter FROM reports r"
+                    "WITH q AS (SELECT web_queues_for($3::text) AS queues),"
+                    " x AS (SELECT r.id, r.reporter FROM reports r"
                     "   WHERE (r.id = $1::bigint OR r.public_ref = $2::text)"
-                    "     AND r.queue = ANY (ARRAY(SELECT unnest(web_queues_for($3::text))))"
+                    "     AND r.queue = ANY ((SELECT queues FROM q)::text[])"
                     "   ORDER BY (r.id = $1::bigint) DESC LIMIT 1),"
                     " a AS (INSERT INTO audit_log (actor, action, object, after)"
                     "   SELECT $3::text, 'view', 'report:' || x.id,"
                     "     jsonb_build_object('reporter', left(x.reporter, 12))"
-                    "   FROM x WHERE $5::boolean)"
-                    " SELECT web_report_full(r, $4::int)::text FROM reports r"
+                    "   FROM x WHERE $5::boolean),"
+                    " h AS (SELECT COALESCE(jsonb_agg(jsonb_build_object('id', o.id,"
+                    "     'ref', o.public_ref, 'status', o.status, 'category', o.category,"
+                    "     'received_at', web_iso(o.received_at)) ORDER BY o.received_at DESC,"
+                    "     o.id DESC), '[]') AS recent"
+                    "   FROM (SELECT o.* FROM reports o, x WHERE o.reporter = x.reporter"
+                    "     AND o.id <> x.id AND o.queue = ANY ((SELECT queues FROM q)::text[])"
+                    "     ORDER BY o.received_at DESC, o.id DESC LIMIT 10) o)"
+                    " SELECT jsonb_set(web_report_full(r, $4::int), '{reporter,recent}',"
+                    "   (SELECT recent FROM h))::text FROM reports r"
                     " WHERE r.id = (SELECT id FROM x)",
                     5, v, json, "no such report", ei);
 }
@@ -736,9 +811,6 @@ int store_web_export(struct store *s, const struct store_who *who, const struct 
         decimals_param(who, db),
     };
     *json = NULL;
-    int rc = st_ready(s, ei);
-    if (rc)
-        return rc;
     /* No reporter and no text: a feed for map tools. */
     return one_text(
         s,
@@ -769,9 +841,6 @@ int store_web_audit(struct store *s, const char *object, const char *actor, long
     const char *v[4] = {object, actor, before_id > 0 ? st_ll(bb, before_id) : NULL,
                         st_ll(lb, limit > 0 ? limit : 100)};
     *json = NULL;
-    int rc = st_ready(s, ei);
-    if (rc)
-        return rc;
     return one_text(s,
                     "SELECT json_build_object('items', COALESCE(json_agg(json_build_object("
                     "   'id', l.id, 'at', web_iso(l.at), 'actor', l.actor, 'action', l.action,"
@@ -788,9 +857,6 @@ int store_web_audit(struct store *s, const char *object, const char *actor, long
 
 int store_web_categories(struct store *s, char **json, struct tl_errinfo *ei)
 {
-    int rc = st_ready(s, ei);
-    if (rc)
-        return rc;
     return one_text(s,
                     "SELECT json_build_object('categories', COALESCE(json_agg(json_build_object("
                     "   'id', category, 'queue', queue, 'moving', moving) ORDER BY category),"
@@ -801,9 +867,6 @@ int store_web_categories(struct store *s, char **json, struct tl_errinfo *ei)
 int store_web_queues_for(struct store *s, const char *account, char **csv, struct tl_errinfo *ei)
 {
     const char *v[1] = {account};
-    int rc = st_ready(s, ei);
-    if (rc)
-        return rc;
     return one_text(s, "SELECT array_to_string(web_queues_for($1::text), ',')", 1, v, csv, "", ei);
 }
 

@@ -593,6 +593,8 @@ static void test_web_routes_answer(void **state)
     assert_string_equal(jstr(o, "account"), "alice");
     assert_string_equal(jstr(o, "role"), "analyst");
     assert_null(jget(o, "csrf")); /* bearer calls carry no CSRF */
+    assert_string_equal(json_object_to_json_string_ext(jget(o, "queues"), JSON_C_TO_STRING_PLAIN),
+                        "[\"general\"]");
     json_object_put(o);
     hres_release(&r);
 
@@ -1079,6 +1081,12 @@ static void test_web_audit_rows(void **state)
     assert_string_equal(a, "bob|bob");
     free(a);
     assert_int_equal(count(f, "SELECT count(*) FROM reports WHERE claimed_by IS NOT NULL"), 0);
+    /* the shell's decision (tipline triage decide) stores its note the same way */
+    CHECK(store_triage_decide(f->s, "A-2", "cli-ann", "needs_info", "ask for a photo", EI));
+    a = scalar(f, "SELECT concat_ws('|', status, note, decided_by) FROM reports WHERE id = %lld",
+               other);
+    assert_string_equal(a, "needs_info|ask for a photo|cli-ann");
+    free(a);
     /* media views are audited too */
     char *m = scalar(f, "SELECT min(id) FROM media");
     snprintf(path, sizeof(path), "/api/media/%s", m);
@@ -1142,6 +1150,13 @@ static void test_web_restricted_queue(void **state)
            NULL);
     assert_int_equal(
         count(f, "SELECT count(*) FROM reports WHERE id = %lld AND claimed_by IS NULL", secret), 1);
+    /* the reporter's history shows only reports of queues the viewer sees */
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/reports/OPEN-1", .as = "alice"});
+    o = json_of(&r);
+    assert_int_equal(json_object_array_length(jget(o, "reporter.recent")), 0);
+    assert_int_equal(jll(o, "reporter.n_reports"), 2);
+    json_object_put(o);
+    hres_release(&r);
     /* a member sees and claims it */
     CHECK(store_queue_member_add(f->s, "test", "restricted", "bob", EI));
     r = http(f, &(struct hreq){
@@ -1158,6 +1173,19 @@ static void test_web_restricted_queue(void **state)
     json_object_put(o);
     hres_release(&r);
     expect(f, &(struct hreq){.method = "GET", .path = mpath, .as = "bob"}, 200, NULL);
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/reports/OPEN-1", .as = "bob"});
+    o = json_of(&r);
+    assert_int_equal(json_object_array_length(jget(o, "reporter.recent")), 1);
+    assert_string_equal(jstr(o, "reporter.recent.0.ref"), "COL-1");
+    assert_string_equal(jstr(o, "reporter.recent.0.status"), "new");
+    json_object_put(o);
+    hres_release(&r);
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "bob"});
+    o = json_of(&r);
+    assert_string_equal(json_object_to_json_string_ext(jget(o, "queues"), JSON_C_TO_STRING_PLAIN),
+                        "[\"general\",\"restricted\"]");
+    json_object_put(o);
+    hres_release(&r);
     fx_free(f);
 }
 
@@ -1706,6 +1734,68 @@ static void test_web_cli_user_add(void **state)
     fx_free(f);
 }
 
+/* Runs the tipline binary with args on f's database; returns its exit status. out (may be
+ * NULL) gets its stdout as a new string. */
+static int tipline(struct fx *f, const char *args, char **out)
+{
+    char *cmd = tl_asprintf("TIPLINE_DATABASE_URL='%s' %s %s 2>/dev/null", f->ci,
+                            getenv("TL_TIPLINE_BIN"), args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    struct tl_buf b;
+    tl_buf_init(&b, 0);
+    char chunk[512];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+        assert_int_equal(tl_buf_append(&b, chunk, n), 0);
+    assert_int_equal(tl_buf_append(&b, "", 0), 0);
+    int st = pclose(p);
+    free(cmd);
+    if (out)
+        *out = (char *)tl_buf_steal(&b, NULL);
+    else
+        tl_buf_release(&b);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_web_cli_queue_routing(void **state)
+{
+    (void)state;
+    const char *bin = getenv("TL_TIPLINE_BIN");
+    if (!bin || !*bin)
+        skip();
+    struct fx *f = fx_new("t_web_cli_queue", NULL);
+    long long id = seed_simple(f, "RT-1"); /* drones, open */
+    assert_int_equal(tipline(f, "queue add ops --restricted", NULL), 0);
+    assert_int_equal(tipline(f, "queue route drones ops --moving", NULL), 0);
+    assert_int_equal(tipline(f, "queue route drones nowhere", NULL), 1);
+    /* the open report moved with its category: hidden from non-members */
+    assert_int_equal(count(f, "SELECT count(*) FROM reports WHERE id = %lld AND queue = 'ops'", id),
+                     1);
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/reports/RT-1", .as = "alice"}, 404,
+           "not_found");
+    long long id2 = seed_simple(f, "RT-2"); /* new reports are routed by the trigger */
+    assert_int_equal(
+        count(f, "SELECT count(*) FROM reports WHERE id = %lld AND queue = 'ops'", id2), 1);
+    assert_int_equal(tipline(f, "user queue alice ops", NULL), 0);
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/reports/RT-1", .as = "alice"}, 200,
+           NULL);
+    char *out = NULL;
+    assert_int_equal(tipline(f, "queue list", &out), 0);
+    assert_non_null(strstr(out, "ops              restricted      2  drones  alice"));
+    free(out);
+    struct hres r =
+        http(f, &(struct hreq){.method = "GET", .path = "/api/categories", .as = "exa"});
+    assert_non_null(strstr((char *)r.body.data,
+                           "{\"id\" : \"drones\", \"queue\" : \"ops\", \"moving\" : true}"));
+    hres_release(&r);
+    assert_int_equal(count(f,
+                           "SELECT count(*) FROM audit_log WHERE action IN ('queue_set', 'route',"
+                           " 'queue_member_add') AND actor LIKE 'cli:%%'"),
+                     3);
+    fx_free(f);
+}
+
 /* ---- secrets never reach the log ---- */
 
 static void test_web_log_masks_secrets(void **state)
@@ -1992,6 +2082,7 @@ int main(void)
         cmocka_unit_test_teardown(test_web_rate_limit, teardown),
         cmocka_unit_test_teardown(test_web_list_filters_pages, teardown),
         cmocka_unit_test_teardown(test_web_cli_user_add, teardown),
+        cmocka_unit_test_teardown(test_web_cli_queue_routing, teardown),
         cmocka_unit_test_teardown(test_web_log_masks_secrets, teardown),
         cmocka_unit_test_teardown(test_web_static_files, teardown),
         cmocka_unit_test(test_web_openapi_covers_routes),

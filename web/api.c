@@ -56,7 +56,8 @@ static int answer(struct web_call *c, int rc, const struct tl_errinfo *ei, unsig
     return web_reply_json(c->resp, status, json);
 }
 
-static char *who_json(const struct web_call *c, int with_csrf)
+/* {"account","role"[,"csrf"][,"queues"]}; queues_csv NULL: none given. */
+static char *who_json(const struct web_call *c, int with_csrf, const char *queues_csv)
 {
     struct json_object *o = json_object_new_object();
     if (!o)
@@ -65,6 +66,15 @@ static char *who_json(const struct web_call *c, int with_csrf)
     json_object_object_add(o, "role", json_object_new_string(c->who_p.role));
     if (with_csrf)
         json_object_object_add(o, "csrf", json_object_new_string(c->who_p.csrf));
+    if (queues_csv) {
+        struct json_object *a = json_object_new_array();
+        char *dup = tl_strdup(queues_csv), *save = NULL;
+        for (char *t = dup ? strtok_r(dup, ",", &save) : NULL; t && a;
+             t = strtok_r(NULL, ",", &save))
+            json_object_array_add(a, json_object_new_string(t));
+        free(dup);
+        json_object_object_add(o, "queues", a);
+    }
     char *s = tl_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
     json_object_put(o);
     return s;
@@ -101,7 +111,7 @@ static int h_login(struct web_call *c)
     int rc = web_login(c, body_str(c, "token"), &ei);
     if (rc == TL_EAUTH)
         return web_reply_err(c->resp, 401, "unauthorized", "unknown token");
-    return answer(c, rc, &ei, 200, rc ? NULL : who_json(c, 1));
+    return answer(c, rc, &ei, 200, rc ? NULL : who_json(c, 1, NULL));
 }
 
 static int h_logout(struct web_call *c)
@@ -120,7 +130,15 @@ static int h_logout(struct web_call *c)
 
 static int h_me(struct web_call *c)
 {
-    return web_reply_json(c->resp, 200, who_json(c, c->by_session));
+    struct tl_errinfo ei;
+    char *csv = NULL;
+    tl_errinfo_clear(&ei);
+    int rc = store_web_queues_for(c->s, c->who.account, &csv, &ei);
+    if (rc)
+        return web_reply_store_err(c->resp, rc, &ei);
+    char *json = who_json(c, c->by_session, csv);
+    free(csv);
+    return web_reply_json(c->resp, 200, json);
 }
 
 static int h_config(struct web_call *c)
