@@ -234,6 +234,8 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
   check(/^[0-9a-f]{6,}$/.test(pseud) && '5a1c9e07f3b2d8aa'.startsWith(pseud),
     `reporter pseudonym ${pseud}`);
   check((await page.textContent('#reporter')).includes('Reputation'), 'reporter history');
+  check(JSON.stringify(await page.$$eval('#reporter-recent > li', (l) => l.map((x) => x.dataset.ref))) ===
+    '["TL-NOPT03"]', 'the reporter\'s other report is listed');
 
   step('bob sees the claim live');
   await bob.waitForFunction((ref) => {
@@ -389,6 +391,9 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
   check((await unban).status() === 200, 'unban answered');
   await mona.locator('#reporter-banned').waitFor({ state: 'detached' });
   await mona.locator('#ban-form').waitFor();
+  await mona.click('#reporter-recent > li:first-child button');
+  await mona.waitForFunction(() => document.querySelector('#report-ref')?.textContent === 'TL-FILL058');
+  check(true, 'a report from the reporter\'s history opens');
   await noProblems(mona, 'mona');
 
   step('an exporter gets the feeds, not the queue');

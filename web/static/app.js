@@ -414,6 +414,7 @@ function renderReport() {
     release,
     ask: askFollowup,
     moderate: (action) => moderate(r, action),
+    open: (id) => openReport(id),
   }));
   art.dataset.id = String(r.id);
   if (keptNote && $('note')) $('note').value = keptNote;

@@ -2,7 +2,7 @@
 // photos (with each photo's GPS against the point), facts, flags, the decision, follow-ups
 // and the reporter's pseudonymous history (with ban controls for moderators). Pure: what
 // the buttons do comes in ctx = {mine, role, decide(status), release(), ask(ev),
-// moderate(action)}.
+// moderate(action), open(id)}.
 
 import { catName, distanceKm, flagName, fmtCoord, fmtTime, h, timeEl } from './dom.js';
 import { t } from './i18n.js';
@@ -117,6 +117,15 @@ function renderReporter(r, ctx) {
       fact(t('report.reporter.confirmed'), String(p.n_confirmed ?? 0)),
       fact(t('report.reporter.rejected'), String(p.n_rejected ?? 0)),
       fact(t('report.reporter.reputation'), String(p.reputation ?? 0))));
+  if (Array.isArray(p.recent)) {
+    sec.append(h('h4', {}, t('report.reporter.recent')));
+    if (!p.recent.length) sec.append(h('p', { class: 'muted' }, t('report.reporter.recent_none')));
+    else sec.append(h('ol', { id: 'reporter-recent' }, p.recent.map((o) => h('li', { dataset: { ref: o.ref } },
+      h('button', { type: 'button', class: 'link', onclick: () => ctx.open(o.id) }, o.ref),
+      h('span', { class: `badge st-${o.status}` }, t(`status.${o.status}`)),
+      h('span', { class: 'muted' }, catName(o.category)),
+      timeEl(o.received_at, false)))));
+  }
   if (['moderator', 'admin'].includes(ctx.role)) {
     if (p.banned) {
       sec.append(h('button', { type: 'button', id: 'unban', onclick: () => ctx.moderate('unban') },
