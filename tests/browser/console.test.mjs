@@ -285,6 +285,19 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
   await bob.waitForFunction((ref) => !document.querySelector(`#queue > li[data-ref="${ref}"]`),
     photo.ref, { timeout: LIVE_MS });
   check(true, 'gone from bob\'s queue too');
+
+  step('a member of the restricted queue chooses the queue to claim from');
+  check(await page.locator('#claim-queue').isHidden(), 'alice sees one queue: no choice');
+  check(JSON.stringify(await bob.$$eval('#claim-queue option', (o) => o.map((x) => x.value))) ===
+    '["","general","restricted"]', 'bob chooses among his queues');
+  await bob.selectOption('#claim-queue', 'restricted');
+  const bobClaim = bob.waitForResponse((r) => r.url().endsWith('/api/queue/claim'));
+  await bob.click('#claim');
+  const bc = await bobClaim;
+  check(JSON.parse(bc.request().postData()).queue === 'restricted', 'the claim names the queue');
+  check((await bc.json()).report === null, 'nothing in the restricted queue');
+  await bob.locator('#toast').waitFor({ state: 'visible' });
+  check((await bob.textContent('#toast')) === 'У черзі немає вільних повідомлень.', 'bob is told');
   check(csrfSeen.length >= 3 && csrfSeen.every((v) => v === csrf),
     `every POST carried X-CSRF-Token (${csrfSeen.length} POSTs)`);
 
@@ -472,6 +485,7 @@ async function main() {
     mona: addUser(dbEnv, 'mona', 'moderator'),
     xena: addUser(dbEnv, 'xena', 'exporter'),
   };
+  execFileSync(TIPLINE, ['user', 'queue', 'bob', 'restricted'], { env: dbEnv });
 
   let browser = null;
   const servers = [];

@@ -52,6 +52,7 @@ test('test_console_i18n_every_key_used_exists', () => {
     source: ['telegram_location', 'venue', 'live_location', 'photo_exif', 'text'],
     flag: ['outside_area', 'point_invalid', 'place_ambiguous', 'location_disagrees', 'photo_missing'],
     cat: [],
+    queue: ['general', 'restricted'],
   };
   // categories: the queues' routing table (migrations) and the bot's category buttons
   const root = path.resolve(here, '../..');

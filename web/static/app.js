@@ -6,7 +6,7 @@
 
 import { api, ApiError, query, setCsrf } from './api.js';
 import { LANGS, lang, pickLang, setLang, t, translateDom } from './i18n.js';
-import { catName, flagName, fmtAgo, fmtTime, h } from './dom.js';
+import { catName, flagName, fmtAgo, fmtTime, h, named } from './dom.js';
 import { QueueMap } from './map.js';
 import { renderLock, reportNodes } from './report.js';
 
@@ -88,6 +88,7 @@ function applyLang(l, save) {
   renderHelp();
   if (state.me) {
     fillCategories();
+    fillQueues();
     if (state.map) state.map.relabel();
     renderWho();
     renderLive(state.events && state.events.readyState === EventSource.OPEN);
@@ -150,8 +151,13 @@ function renderWho() {
 }
 
 async function enterConsole(me) {
-  state.me = { account: me.account, role: me.role };
+  state.me = { account: me.account, role: me.role, queues: me.queues };
   setCsrf(me.csrf);
+  if (!Array.isArray(state.me.queues)) {
+    // the login answer may not list the queues; /api/me does
+    const again = await api('GET', '/api/me');
+    state.me.queues = Array.isArray(again.queues) ? again.queues : [];
+  }
   try {
     state.config = { ...state.config, ...(await api('GET', '/api/config')) };
   } catch (e) {
@@ -171,6 +177,8 @@ async function enterConsole(me) {
   $('console').hidden = false;
   for (const id of ['who', 'live', 'logout', 'help-btn']) $(id).hidden = false;
   $('claim').hidden = !['analyst', 'admin'].includes(state.me.role);
+  $('claim-queue').hidden = $('claim').hidden || state.me.queues.length < 2;
+  fillQueues();
   renderWho();
   await loadCategories();
   if (!state.map) {
@@ -212,6 +220,15 @@ function fillCategories() {
   sel.replaceChildren(sel.options[0]);
   for (const id of state.categories) sel.append(h('option', { value: id }, catName(id)));
   sel.value = state.categories.includes(keep) ? keep : '';
+}
+
+// The queues this account may claim from, for "Claim next" (shown with more than one).
+function fillQueues() {
+  const sel = $('claim-queue');
+  const keep = sel.value;
+  sel.replaceChildren(sel.options[0]);
+  for (const q of (state.me && state.me.queues) || []) sel.append(h('option', { value: q }, named('queue', q)));
+  sel.value = state.me && state.me.queues.includes(keep) ? keep : '';
 }
 
 /* ---------- the queue ---------- */
@@ -426,7 +443,8 @@ function renderReport() {
 
 async function claimNext() {
   try {
-    const res = await api('POST', '/api/queue/claim', {});
+    const queue = $('claim-queue').value;
+    const res = await api('POST', '/api/queue/claim', queue ? { queue } : {});
     if (!res || !res.report) {
       toast(t('queue.nothing_to_claim'));
       return;

@@ -63,7 +63,7 @@ export function distanceKm(a, b) {
 
 // A translated name for a value the API returns (flag, category), or the value itself
 // when this console has none (a deployment's own categories).
-function named(prefix, v) {
+export function named(prefix, v) {
   const k = `${prefix}.${v}`;
   const s = t(k);
   return s === k ? v : s;
