@@ -934,7 +934,8 @@ int store_notify_wait(struct store *s, int timeout_ms, char **payload, struct tl
     *payload = tl_strdup(n->extra);
     PQfreemem(n);
     return *payload ? TL_OK : TL_ENOMEM;
-lost:
-    tl_errf(ei, TL_EDBDOWN, "%s", PQerrorMessage(s->conn));
+lost:;
+    const char *m = PQerrorMessage(s->conn);
+    tl_errf(ei, TL_EDBDOWN, "%.*s", (int)strcspn(m, "\n"), m);
     return TL_EDBDOWN;
 }

@@ -94,14 +94,18 @@ static void start_web(struct fx *f)
 
 /* A database named after the test, the five accounts, and (unless later) the server.
  * tune (may be NULL) adjusts the configuration before the server starts. */
-static struct fx *fx_new(const char *name, void (*tune)(struct cfg *))
+static struct fx *fx_new_on(const char *name, void (*tune)(struct cfg *), const char *conninfo)
 {
     struct fx *f = calloc(1, sizeof(*f));
     struct tl_errinfo ei = {0};
     assert_non_null(f);
     g_fx = f;
-    snprintf(f->dbname, sizeof(f->dbname), "%s", name);
-    f->ci = ts_db_create(name);
+    if (conninfo) { /* a database of another cluster, left as it is */
+        f->ci = tl_strdup(conninfo);
+    } else {
+        snprintf(f->dbname, sizeof(f->dbname), "%s", name);
+        f->ci = ts_db_create(name);
+    }
     if (!f->ci)
         fail_msg("no throwaway cluster (TL_PG_STATE): run under the pg fixture");
     assert_int_equal(cfg_load(&f->cfg, NULL, &ei), TL_OK);
@@ -123,6 +127,11 @@ static struct fx *fx_new(const char *name, void (*tune)(struct cfg *))
     return f;
 }
 
+static struct fx *fx_new(const char *name, void (*tune)(struct cfg *))
+{
+    return fx_new_on(name, tune, NULL);
+}
+
 static void fx_free(struct fx *f)
 {
     if (!f)
@@ -130,7 +139,8 @@ static void fx_free(struct fx *f)
     web_free(f->w);
     store_free(f->s);
     cfg_release(&f->cfg);
-    ts_db_drop(f->dbname);
+    if (f->dbname[0])
+        ts_db_drop(f->dbname);
     free(f->ci);
     free(f);
     g_fx = NULL;
@@ -2065,6 +2075,75 @@ static void test_web_notify_only_when_listened(void **state)
     fx_free(f);
 }
 
+/* ---- a database outage: 503 while it lasts, then everything resumes ---- */
+
+static void pgtmp(const char *verb, const char *st)
+{
+    char *cmd = tl_asprintf("%s/tests/pgtmp.sh %s %s %s >/dev/null", getenv("TL_SOURCE_DIR"), verb,
+                            st, getenv("TL_TIPLINE_BIN"));
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+}
+
+static void test_web_database_outage(void **state)
+{
+    (void)state;
+    if (!getenv("TL_SOURCE_DIR") || !getenv("TL_TIPLINE_BIN") || !*getenv("TL_TIPLINE_BIN"))
+        skip();
+    /* an own cluster: the outage must not hit the other tests */
+    char *st = ts_build_path("pgtmp-web-outage.conninfo");
+    pgtmp("start", st);
+    char *admin = ts_read_file(st, NULL);
+    admin[strcspn(admin, "\n")] = 0;
+    *strstr(admin, "dbname=") = 0;
+    char *ci = tl_asprintf("%sdbname=tipline_template", admin);
+    struct fx *f = fx_new_on("outage", NULL, ci);
+    long long id = seed_simple(f, "OUT-1");
+    struct sse_client a = {.f = f, .as = "alice"};
+    pthread_t ta;
+    pthread_mutex_init(&a.mu, NULL);
+    tl_buf_init(&a.got, 0);
+    assert_int_equal(pthread_create(&ta, NULL, sse_main, &a), 0);
+    assert_true(sse_wait(&a, ": connected", 5000) >= 0);
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "alice"}, 200, NULL);
+
+    pgtmp("pause", st);
+    struct hres r = http(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "alice"});
+    assert_int_equal(r.status, 503);
+    char *ra = header(&r, "Retry-After");
+    assert_string_equal(ra, "5");
+    free(ra);
+    struct json_object *o = json_of(&r);
+    assert_string_equal(jstr(o, "error"), "unavailable");
+    json_object_put(o);
+    hres_release(&r);
+    pgtmp("resume", st);
+
+    long status = 0;
+    for (int i = 0; i < 100 && status != 200; i++) {
+        r = http(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "alice"});
+        status = r.status;
+        hres_release(&r);
+        if (status != 200)
+            tl_sleep_ms(100, NULL);
+    }
+    assert_int_equal(status, 200);
+    /* the event stream was told to refetch, and hears claims again */
+    assert_true(sse_wait(&a, "event: resync", 15000) >= 0);
+    expect(f, &(struct hreq){.method = "POST", .path = "/api/queue/claim", .as = "bob"}, 200, NULL);
+    char want[96];
+    snprintf(want, sizeof(want), "event: claim\ndata: {\"id\":%lld", id);
+    assert_true(sse_wait(&a, want, 2000) >= 0);
+    a.stop = 1;
+    pthread_join(ta, NULL);
+    tl_buf_release(&a.got);
+    fx_free(f);
+    pgtmp("stop", st);
+    free(ci);
+    free(admin);
+    free(st);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -2088,6 +2167,7 @@ int main(void)
         cmocka_unit_test(test_web_openapi_covers_routes),
         cmocka_unit_test_teardown(test_web_serve_runs_bot_and_web, teardown),
         cmocka_unit_test_teardown(test_web_notify_only_when_listened, teardown),
+        cmocka_unit_test_teardown(test_web_database_outage, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(g_jpeg);

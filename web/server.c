@@ -101,6 +101,7 @@ int web_reply_err(struct web_resp *r, unsigned status, const char *code, const c
 int web_reply_store_err(struct web_resp *r, int rc, const struct tl_errinfo *ei)
 {
     const char *m = ei && ei->msg[0] ? ei->msg : tl_strerror(rc);
+    int ml = (int)strcspn(m, "\n"); /* one log line per event: PostgreSQL's words are multi-line */
     switch (rc) {
     case TL_ENOTFOUND:
         return web_reply_err(r, 404, "not_found", "%s", m);
@@ -111,12 +112,12 @@ int web_reply_store_err(struct web_resp *r, int rc, const struct tl_errinfo *ei)
     case TL_EAUTH:
         return web_reply_err(r, 401, "unauthorized", "%s", m);
     case TL_EDBDOWN:
-        log_warn("web: database unavailable detail=\"%s\"", m);
+        log_warn("web: database unavailable detail=\"%.*s\"", ml, m);
         r->retry_after = 5;
         return web_reply_err(r, 503, "unavailable", "the database is unavailable, retry soon");
     default:
-        log_error("web: request failed err=%s sqlstate=%s detail=\"%s\"", tl_strerror(rc),
-                  ei ? ei->sqlstate : "", m);
+        log_error("web: request failed err=%s sqlstate=%s detail=\"%.*s\"", tl_strerror(rc),
+                  ei ? ei->sqlstate : "", ml, m);
         return web_reply_err(r, 500, "internal", "internal error");
     }
 }
