@@ -26,6 +26,8 @@ APT_PACKAGES=(
 )
 # web assets and the gazetteer data come from npm; Debian's nodejs/npm only when none is there.
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
+# console (web/static): the browser test drives Debian's chromium with playwright-core (npm)
+APT_PACKAGES+=(chromium)
 
 log() { printf '==> %s\n' "$*" >&2; }
 

@@ -1,0 +1,536 @@
+// tests/browser/console.test.mjs - the analysts' console in real headless Chromium
+// (Debian's /usr/bin/chromium driven by playwright-core), against the real `tipline web`
+// on a throwaway database: sign in, see the queue, claim, see the photo and the point on
+// the map, ask a follow-up, confirm, see the report leave the queue; a second analyst
+// sees the claim and the decision live; a report stored meanwhile appears live; the
+// language switches. Every step asserts on the DOM. Screenshots go to
+// $TL_BINARY_DIR/tests/browser/artifacts/. Started by run.sh (which checks prerequisites).
+
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const env = process.env;
+const require = createRequire(path.join(env.TL_SOURCE_DIR, 'package.json'));
+const { chromium } = require('playwright-core');
+
+const TIPLINE = env.TL_TIPLINE_BIN;
+const SEED = env.TL_BROWSER_SEED;
+const ART = path.join(env.TL_BINARY_DIR || '.', 'tests', 'browser', 'artifacts');
+const STEP_MS = 10_000; // the longest any one step may take
+const LIVE_MS = 5_000; // a live update must arrive within this (1 s unloaded; slack for ASan)
+
+let passed = 0;
+let current = 'setup';
+function step(name) {
+  current = name;
+  console.log(`browser test: ${name}`);
+}
+function check(cond, what) {
+  if (!cond) throw new Error(`${current}: ${what}`);
+  passed++;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// `tipline user add NAME --role ROLE` prints the token once: the one long token-like word.
+function addUser(dbEnv, name, role) {
+  const out = execFileSync(TIPLINE, ['user', 'add', name, '--role', role], {
+    env: dbEnv,
+    encoding: 'utf8',
+  });
+  const words = out.split(/\s+/).filter((w) => /^[A-Za-z0-9_-]{24,}$/.test(w));
+  if (words.length !== 1) throw new Error(`user add ${name}: no single token in its output: ${out}`);
+  return words[0];
+}
+
+async function waitHttp(url, server, log) {
+  const until = Date.now() + 20_000;
+  while (Date.now() < until) {
+    if (server.exitCode !== null)
+      throw new Error(`tipline web exited (${server.exitCode}):\n${fs.readFileSync(log, 'utf8')}`);
+    try {
+      const r = await fetch(url);
+      if (r.status === 200) return r;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`tipline web did not answer ${url} in 20 s:\n${fs.readFileSync(log, 'utf8')}`);
+}
+
+// A page that records CSP violations and script errors, to be asserted empty.
+async function newPage(browser, locale) {
+  const ctx = await browser.newContext({ locale, viewport: { width: 1440, height: 900 } });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(STEP_MS);
+  page.problems = [];
+  page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    // the 401 of /api/me before sign-in is expected and shows as a failed resource
+    if (m.type() === 'error' && !/status of 401/.test(m.text())) page.problems.push(`console: ${m.text()} (${m.location().url})`);
+  });
+  await page.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) =>
+      window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  return page;
+}
+
+async function noProblems(page, who) {
+  const csp = await page.evaluate(() => window.__csp);
+  check(csp.length === 0, `${who}: Content-Security-Policy violations: ${csp.join('; ')}`);
+  check(page.problems.length === 0, `${who}: errors in the page: ${page.problems.join('; ')}`);
+}
+
+async function login(page, base, token) {
+  await page.goto(`${base}/`);
+  await page.locator('#login-form').waitFor({ state: 'visible' });
+  await page.fill('#token', token);
+  await page.click('#login-submit');
+  await page.locator('#console').waitFor({ state: 'visible' });
+}
+
+const refs = (page) => page.$$eval('#queue > li', (lis) => lis.map((li) => li.dataset.ref));
+const itemText = (page, ref) => page.locator(`#queue > li[data-ref="${ref}"]`).innerText();
+
+export async function scenario(browser, base, seed, tokens, dbEnv) {
+  const photo = seed.reports.find((r) => r.photo);
+  const seededRefs = seed.reports.map((r) => r.ref);
+
+  step('the console refuses a wrong token and shows why');
+  const page = await newPage(browser, 'en-US');
+  const csrfSeen = [];
+  page.on('request', (rq) => {
+    if (rq.method() === 'POST' && rq.url().includes('/api/') && !rq.url().endsWith('/api/login'))
+      csrfSeen.push(rq.headers()['x-csrf-token'] || '');
+  });
+  await page.goto(`${base}/`);
+  await page.locator('#login-form').waitFor({ state: 'visible' });
+  check((await page.textContent('#login-form h2')) === 'Sign in', 'English from the browser locale');
+  check((await page.getAttribute('html', 'lang')) === 'en', 'html lang follows the language');
+  await page.fill('#token', 'not-a-token-at-all-xxxxxxxxxxxxxxxx');
+  await page.click('#login-submit');
+  await page.locator('#login-error').waitFor({ state: 'visible' });
+  check((await page.textContent('#login-error')).startsWith('Sign-in failed'), 'error text shown');
+  check(await page.locator('#console').isHidden(), 'console stays hidden');
+
+  step('sign in: session cookie (HttpOnly), account in the header');
+  const loginResp = page.waitForResponse((r) => r.url().endsWith('/api/login'));
+  await page.fill('#token', tokens.alice);
+  await page.click('#login-submit');
+  const lr = await loginResp;
+  check(lr.status() === 200, `login answered ${lr.status()}`);
+  const csrf = (await lr.json()).csrf;
+  check(typeof csrf === 'string' && csrf.length >= 16, 'login returns a csrf token');
+  await page.locator('#console').waitFor({ state: 'visible' });
+  check((await page.textContent('#who')).includes('alice'), 'who shows the account');
+  check(!(await page.evaluate(() => document.cookie)).includes('tl_session'),
+    'the session cookie is not readable by scripts');
+  const cookies = await page.context().cookies();
+  check(cookies.some((c) => c.name === 'tl_session' && c.httpOnly && c.sameSite === 'Strict'),
+    'tl_session is HttpOnly and SameSite=Strict');
+
+  step('the queue lists the seeded reports, newest first');
+  await page.waitForFunction((n) => document.querySelectorAll('#queue > li').length === n,
+    seededRefs.length);
+  check(JSON.stringify(await refs(page)) === JSON.stringify([...seededRefs].reverse()),
+    `queue order ${await refs(page)}`);
+  check((await page.textContent('#queue-count')) === `${seededRefs.length} shown`, 'count line');
+  check((await itemText(page, photo.ref)).includes('1 photo'), 'photo badge on the list item');
+  check((await itemText(page, 'TL-FAR004')).includes('outside the area'), 'flag badge');
+  check((await itemText(page, 'TL-NOPT03')).includes('no point'), 'no-point badge');
+  await page.locator('#live.on').waitFor();
+  check((await page.textContent('#live')) === 'live', 'live updates connected');
+
+  step('the offline basemap (world-atlas borders) and the report markers are drawn');
+  await page.waitForFunction(() => document.querySelectorAll('path.tl-border').length > 150);
+  check((await page.locator('path.tl-border-home').count()) === 1, 'Ukraine outlined');
+  await page.locator(`.tl-marker[title="${photo.ref}"]`).waitFor({ state: 'attached' });
+  check((await page.locator('.tl-marker[title="TL-ARMOR2"]').count()) === 1, 'second marker');
+
+  step('filters: with photo only, then back');
+  const filtered = page.waitForResponse((r) => r.url().includes('/api/reports?') &&
+    r.url().includes('has_photo=true'));
+  await page.check('#f-photo');
+  check((await filtered).status() === 200, 'has_photo list answered');
+  await page.waitForFunction(() => document.querySelectorAll('#queue > li').length === 1);
+  check(JSON.stringify(await refs(page)) === JSON.stringify([photo.ref]), 'only the photo report');
+  await page.uncheck('#f-photo');
+  await page.waitForFunction((n) => document.querySelectorAll('#queue > li').length === n,
+    seededRefs.length);
+
+  step('keyboard help (?) lists the shortcuts');
+  await page.click('#queue-title');
+  await page.keyboard.press('?');
+  await page.locator('#help[open]').waitFor();
+  const keys = await page.$$eval('#help-keys kbd', (k) => k.map((x) => x.textContent));
+  for (const k of ['c', 'y', 'r', 'n', '?']) check(keys.includes(k), `help lists ${k}`);
+  await page.keyboard.press('Escape');
+  await page.locator('#help').waitFor({ state: 'hidden' });
+
+  step('a second analyst (bob, a Ukrainian browser) watches the same queue');
+  const bob = await newPage(browser, 'uk-UA');
+  await bob.goto(`${base}/`);
+  await bob.locator('#login-form').waitFor({ state: 'visible' });
+  check((await bob.textContent('#login-form h2')) === 'Вхід', 'Ukrainian from the browser locale');
+  await login(bob, base, tokens.bob);
+  check((await bob.textContent('#queue-title')) === 'Черга', 'bob: the queue in Ukrainian');
+  await bob.waitForFunction((n) => document.querySelectorAll('#queue > li').length === n,
+    seededRefs.length);
+  await bob.locator('#live.on').waitFor();
+
+  step('claim next (c): the highest-priority report, its photo, its point on the map');
+  await page.keyboard.press('c');
+  await page.waitForFunction((ref) => document.querySelector('#report-ref')?.textContent === ref,
+    photo.ref);
+  check(await page.locator('#lock.mine').isVisible(), 'the lease is shown as ours');
+  check((await itemText(page, photo.ref)).includes('held by you'), 'list item marked held by you');
+  const img = page.locator('#report .photo img');
+  await img.waitFor();
+  await page.waitForFunction(() => {
+    const i = document.querySelector('#report .photo img');
+    return i && i.complete && i.naturalWidth > 0;
+  });
+  const dims = await img.evaluate((i) => [i.naturalWidth, i.naturalHeight]);
+  check(dims[0] === seed.photo.width && dims[1] === seed.photo.height, `photo decoded ${dims}`);
+  const src = await img.getAttribute('src');
+  const media = await page.evaluate(async (u) => {
+    const r = await fetch(u);
+    return { type: r.headers.get('content-type'), cache: r.headers.get('cache-control') };
+  }, src);
+  check(media.type === 'image/jpeg' && /no-store/.test(media.cache || ''),
+    `media served as ${media.type}, ${media.cache}`);
+  check((await page.textContent('#report-point')).includes(
+    `${photo.lat.toFixed(5)}, ${photo.lon.toFixed(5)}`), 'the point is printed');
+  check((await page.textContent('#report')).includes('Telegram location'), 'location source');
+  check((await page.textContent('#report .photo figcaption')).includes('Photo GPS'),
+    'the photo GPS is compared with the point');
+  const sel = page.locator(`.tl-marker-selected[title="${photo.ref}"]`);
+  await sel.waitFor({ state: 'visible' });
+  await page.waitForTimeout(400); // the pan animation
+  const mb = await sel.boundingBox();
+  const mapBox = await page.locator('#map').boundingBox();
+  check(mb && mb.x >= mapBox.x && mb.x + mb.width <= mapBox.x + mapBox.width &&
+    mb.y >= mapBox.y && mb.y + mb.height <= mapBox.y + mapBox.height, 'selected marker in view');
+  check((await page.locator('.tl-marker-photo').count()) === 1, 'the photo GPS marker');
+  await page.screenshot({ path: path.join(ART, 'console-claimed.png') });
+  const pseud = await page.textContent('#reporter code');
+  check(/^[0-9a-f]{6,}$/.test(pseud) && '5a1c9e07f3b2d8aa'.startsWith(pseud),
+    `reporter pseudonym ${pseud}`);
+  check((await page.textContent('#reporter')).includes('Reputation'), 'reporter history');
+  check(JSON.stringify(await page.$$eval('#reporter-recent > li', (l) => l.map((x) => x.dataset.ref))) ===
+    '["TL-NOPT03"]', 'the reporter\'s other report is listed');
+
+  step('bob sees the claim live');
+  await bob.waitForFunction((ref) => {
+    const li = document.querySelector(`#queue > li[data-ref="${ref}"]`);
+    return li && li.textContent.includes('у роботі: alice');
+  }, photo.ref, { timeout: LIVE_MS });
+  check(true, 'claim pushed to the other console');
+  await bob.selectOption('#f-status', 'claimed');
+  await bob.waitForFunction((ref) => {
+    const lis = document.querySelectorAll('#queue > li');
+    return lis.length === 1 && lis[0].dataset.ref === ref;
+  }, photo.ref);
+  check((await itemText(bob, photo.ref)).includes('у роботі: alice'), 'bob: "being worked on" lists it');
+  await bob.selectOption('#f-status', 'new');
+  await bob.waitForFunction((n) => document.querySelectorAll('#queue > li').length === n,
+    seededRefs.length);
+
+  step('a report stored meanwhile appears live at the top');
+  execFileSync(SEED, ['add', seed.conninfo, 'TL-LIVE05'], { env: dbEnv });
+  await page.waitForFunction(() => document.querySelector('#queue > li')?.dataset.ref === 'TL-LIVE05',
+    null, { timeout: LIVE_MS });
+  check(await page.locator('#queue > li[data-ref="TL-LIVE05"].fresh').isVisible(), 'marked new');
+  check((await page.textContent('#queue-new')) === '1 new report', 'new-arrival notice');
+
+  step('ask the reporter a follow-up');
+  await page.fill('#followup-q', 'Which direction was it flying?');
+  const fu = page.waitForResponse((r) => r.url().endsWith('/followup'));
+  await page.click('#followup-form button[type=submit]');
+  check((await fu).status() === 201, 'follow-up created');
+  await page.waitForFunction(() =>
+    document.querySelector('#followups .question')?.textContent === 'Which direction was it flying?');
+
+  step('confirm (y) with a note: the report leaves the queue, here and for bob');
+  await page.fill('#note', 'Matches two other sightings');
+  await page.click('#report-ref');
+  const decided = page.waitForResponse((r) => r.url().endsWith('/decide'));
+  await page.keyboard.press('y');
+  const dr = await decided;
+  check(dr.status() === 200, `decide answered ${dr.status()}`);
+  check(JSON.parse(dr.request().postData()).note === 'Matches two other sightings', 'note sent');
+  await page.waitForFunction(() =>
+    document.querySelector('#report-status')?.dataset.status === 'confirmed');
+  check((await page.textContent('#decision')).includes('alice'), 'decided by alice');
+  await page.waitForFunction((ref) => !document.querySelector(`#queue > li[data-ref="${ref}"]`),
+    photo.ref);
+  check(!(await refs(page)).includes(photo.ref), 'gone from the queue');
+  await bob.waitForFunction((ref) => !document.querySelector(`#queue > li[data-ref="${ref}"]`),
+    photo.ref, { timeout: LIVE_MS });
+  check(true, 'gone from bob\'s queue too');
+
+  step('a member of the restricted queue chooses the queue to claim from');
+  check(await page.locator('#claim-queue').isHidden(), 'alice sees one queue: no choice');
+  check(JSON.stringify(await bob.$$eval('#claim-queue option', (o) => o.map((x) => x.value))) ===
+    '["","general","restricted"]', 'bob chooses among his queues');
+  await bob.selectOption('#claim-queue', 'restricted');
+  const bobClaim = bob.waitForResponse((r) => r.url().endsWith('/api/queue/claim'));
+  await bob.click('#claim');
+  const bc = await bobClaim;
+  check(JSON.parse(bc.request().postData()).queue === 'restricted', 'the claim names the queue');
+  check((await bc.json()).report === null, 'nothing in the restricted queue');
+  await bob.locator('#toast').waitFor({ state: 'visible' });
+  check((await bob.textContent('#toast')) === 'У черзі немає вільних повідомлень.', 'bob is told');
+  check(csrfSeen.length >= 3 && csrfSeen.every((v) => v === csrf),
+    `every POST carried X-CSRF-Token (${csrfSeen.length} POSTs)`);
+
+  await page.screenshot({ path: path.join(ART, 'console.png') });
+
+  step('after a reload the session holds and the server no longer lists it');
+  await page.reload();
+  await page.locator('#console').waitFor({ state: 'visible' });
+  await page.waitForFunction((n) => document.querySelectorAll('#queue > li').length === n,
+    seededRefs.length); // 4 seeded + 1 live - 1 confirmed
+  check(!(await refs(page)).includes(photo.ref), 'not in the server\'s new queue');
+  const st = page.waitForResponse((r) => r.url().includes('status=confirmed'));
+  await page.selectOption('#f-status', 'confirmed');
+  await st;
+  await page.waitForFunction((ref) => {
+    const lis = document.querySelectorAll('#queue > li');
+    return lis.length === 1 && lis[0].dataset.ref === ref;
+  }, photo.ref);
+  check(true, 'listed under confirmed');
+
+  step('"Search this area": the list keeps to the map view, the chip lifts it');
+  await page.selectOption('#f-status', 'new');
+  await page.waitForFunction((n) => document.querySelectorAll('#queue > li').length === n,
+    seededRefs.length);
+  await page.click('#queue > li[data-ref="TL-ARMOR2"]'); // centres the map on Lviv
+  await page.waitForFunction(() => document.querySelector('#report-ref')?.textContent === 'TL-ARMOR2');
+  await page.waitForTimeout(400); // the pan animation
+  for (let i = 0; i < 2; i++) {
+    await page.click('.leaflet-control-zoom-in'); // closer: Lviv without Kyiv
+    await page.waitForTimeout(400);
+  }
+  const boxed = page.waitForResponse((r) => r.url().includes('bbox='));
+  await page.click('#search-area');
+  const bbox = new URL((await boxed).url()).searchParams.get('bbox').split(',').map(Number);
+  check(bbox.length === 4 && bbox[0] < 24.03 && 24.03 < bbox[2] && bbox[1] < 49.84 && 49.84 < bbox[3],
+    `bbox ${bbox} holds Lviv`);
+  await page.waitForFunction(() => document.querySelectorAll('#queue > li').length === 1);
+  check(JSON.stringify(await refs(page)) === '["TL-ARMOR2"]', 'only the report in the area');
+  check(await page.locator('#f-area').isVisible(), 'the area chip is shown');
+  await page.click('#f-area-clear');
+  await page.waitForFunction((n) => document.querySelectorAll('#queue > li').length === n,
+    seededRefs.length);
+
+  step('keyset pages: 60 more reports, "Load more" fetches the rest exactly once');
+  execFileSync(SEED, ['fill', seed.conninfo, '60'], { env: dbEnv });
+  await page.reload();
+  await page.locator('#console').waitFor({ state: 'visible' });
+  await page.waitForFunction(() => document.querySelectorAll('#queue > li').length === 50);
+  check(await page.locator('#more').isVisible(), '"Load more" offered');
+  const more = page.waitForResponse((r) => r.url().includes('after='));
+  await page.click('#more');
+  check((await more).status() === 200, 'next page answered');
+  const total = seededRefs.length + 60;
+  await page.waitForFunction((n) => document.querySelectorAll('#queue > li').length === n, total);
+  const all = await refs(page);
+  check(new Set(all).size === total, 'no report twice');
+  check(all[0] === 'TL-FILL059' && all[59] === 'TL-FILL000' && all[60] === 'TL-LIVE05',
+    `newest first across pages: ${all.slice(58, 62)}`);
+  check(await page.locator('#more').isHidden(), 'no further page');
+
+  step('claim the next one and mark it a duplicate of the confirmed report, by its ref');
+  await page.click('#claim');
+  await page.waitForFunction(() => document.querySelector('#report-ref')?.textContent === 'TL-ARMOR2');
+  await page.fill('#dup-of', photo.ref);
+  const dup = page.waitForResponse((r) => r.url().endsWith('/decide'));
+  await page.click('#decide-duplicate');
+  const dupBody = JSON.parse((await dup).request().postData());
+  check(dupBody.status === 'duplicate' && dupBody.duplicate_of === photo.id,
+    `decide sent ${JSON.stringify(dupBody)}`);
+  await page.waitForFunction(() =>
+    document.querySelector('#report-status')?.dataset.status === 'duplicate');
+  await page.waitForFunction((n) => document.querySelectorAll('#queue > li').length === n, total - 1);
+  check(!(await refs(page)).includes('TL-ARMOR2'), 'the duplicate left the queue');
+
+  step('Ukrainian');
+  await page.selectOption('#lang', 'uk');
+  check((await page.textContent('#queue-title')) === 'Черга', 'queue title in Ukrainian');
+  check((await page.textContent('#claim')).startsWith('Взяти наступне'), 'claim button');
+  check((await page.getAttribute('html', 'lang')) === 'uk', 'html lang uk');
+  check((await page.getAttribute('.leaflet-control-zoom-in', 'title')) === 'Наблизити',
+    'the map\'s controls too');
+  await page.reload();
+  await page.locator('#console').waitFor({ state: 'visible' });
+  check((await page.textContent('#queue-title')) === 'Черга', 'the choice is remembered');
+  await page.screenshot({ path: path.join(ART, 'console-uk.png') });
+
+  step('a moderator bans and unbans a reporter from the report view, and claims nothing');
+  const mona = await newPage(browser, 'en-US');
+  await login(mona, base, tokens.mona);
+  check((await mona.textContent('#who')).includes('moderator'), 'mona is a moderator');
+  check(await mona.locator('#claim').isHidden(), 'no claim button for a moderator');
+  await mona.click('#queue > li[data-ref="TL-FILL059"]');
+  await mona.waitForFunction(() => document.querySelector('#report-ref')?.textContent === 'TL-FILL059');
+  check(await mona.locator('#actions button').count() === 0, 'no decision buttons without a lease');
+  await mona.fill('#ban-reason', 'floods with invented sightings');
+  const ban = mona.waitForResponse((r) => r.url().endsWith('/ban'));
+  await mona.click('#ban-form button[type=submit]');
+  check((await ban).status() === 200, 'ban answered');
+  await mona.locator('#reporter-banned').waitFor();
+  check((await mona.textContent('#reporter')).includes('floods with invented sightings'),
+    'the reason is shown');
+  const unban = mona.waitForResponse((r) => r.url().endsWith('/unban'));
+  await mona.click('#unban');
+  check((await unban).status() === 200, 'unban answered');
+  await mona.locator('#reporter-banned').waitFor({ state: 'detached' });
+  await mona.locator('#ban-form').waitFor();
+  await mona.click('#reporter-recent > li:first-child button');
+  await mona.waitForFunction(() => document.querySelector('#report-ref')?.textContent === 'TL-FILL058');
+  check(true, 'a report from the reporter\'s history opens');
+  await noProblems(mona, 'mona');
+
+  step('an exporter gets the feeds, not the queue');
+  const xena = await newPage(browser, 'en-US');
+  await xena.goto(`${base}/`);
+  await xena.fill('#token', tokens.xena);
+  await xena.click('#login-submit');
+  await xena.locator('#export-pane').waitFor({ state: 'visible' });
+  check(await xena.locator('#console').isHidden(), 'no queue for an exporter');
+  const feed = await xena.evaluate(async () => {
+    const r = await fetch(document.getElementById('export-day').href);
+    return { status: r.status, body: await r.json() };
+  });
+  check(feed.status === 200 && feed.body.type === 'FeatureCollection', `feed ${feed.status}`);
+  const coords = feed.body.features.map((f) => f.geometry.coordinates);
+  // (exporters may be configured to see points rounded: within 0.01°)
+  check(coords.length === 1 && Math.abs(coords[0][0] - photo.lon) <= 0.006 &&
+    Math.abs(coords[0][1] - photo.lat) <= 0.006, `the confirmed report in the feed: ${JSON.stringify(coords)}`);
+  await noProblems(xena, 'xena');
+
+  await noProblems(page, 'alice');
+  await noProblems(bob, 'bob');
+}
+
+// Starts `tipline web` on an ephemeral port with extra environment; resolves when it
+// answers GET / (returning that response too).
+async function startWeb(dbEnv, extra, name) {
+  const port = await freePort();
+  const log = path.join(ART, `${name}.log`);
+  const logFd = fs.openSync(log, 'w');
+  const server = spawn(TIPLINE, ['web'], {
+    env: { ...dbEnv, ...extra, TIPLINE_HTTP_LISTEN: `127.0.0.1:${port}`, TIPLINE_LOG_LEVEL: 'info' },
+    stdio: ['ignore', logFd, logFd],
+  });
+  fs.closeSync(logFd);
+  const web = { server, log, base: `http://127.0.0.1:${port}` };
+  web.root = await waitHttp(`${web.base}/`, server, log).catch((e) => {
+    server.kill('SIGTERM');
+    throw e;
+  });
+  return web;
+}
+
+// A deployment with a tile server: the console takes tile_url from /api/config and the
+// CSP names its host; when the tiles cannot be had, the borders are drawn instead.
+async function tiles(browser, dbEnv, tokens, servers) {
+  step('tile_url: tiles requested from the configured server, borders when they fail');
+  const tileUrl = 'https://127.0.0.1:9/{z}/{x}/{y}.png'; // nothing listens there
+  const web = await startWeb(dbEnv, { TIPLINE_TILE_URL: tileUrl }, 'server-tiles');
+  servers.push(web);
+  const csp = web.root.headers.get('content-security-policy') || '';
+  check(/img-src [^;]*https:\/\/127\.0\.0\.1:9/.test(csp), `CSP allows the tile host: ${csp}`);
+  const page = await newPage(browser, 'en-US');
+  await login(page, web.base, tokens.alice);
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('img.leaflet-tile')].some((i) => i.src.startsWith('https://127.0.0.1:9/')));
+  check(true, 'tiles requested from tile_url');
+  await page.waitForFunction(() => document.querySelectorAll('path.tl-border').length > 150);
+  check(true, 'borders drawn when the tiles fail');
+  const csp2 = await page.evaluate(() => window.__csp);
+  check(csp2.length === 0, `no CSP violation for the tiles: ${csp2}`);
+}
+
+async function main() {
+  fs.rmSync(ART, { recursive: true, force: true }); // no stale screenshot of an earlier run
+  fs.mkdirSync(ART, { recursive: true });
+  step('seed a throwaway database');
+  const seed = JSON.parse(execFileSync(SEED, ['create', 'tl_browser'], { encoding: 'utf8' }));
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-browser-'));
+  const secret = path.join(tmp, 'secret');
+  execFileSync(TIPLINE, ['keygen', secret]);
+  const dbEnv = { ...env, TIPLINE_DATABASE_URL: seed.conninfo, TIPLINE_SECRET_FILE: secret };
+  const tokens = {
+    alice: addUser(dbEnv, 'alice', 'analyst'),
+    bob: addUser(dbEnv, 'bob', 'analyst'),
+    mona: addUser(dbEnv, 'mona', 'moderator'),
+    xena: addUser(dbEnv, 'xena', 'exporter'),
+  };
+  execFileSync(TIPLINE, ['user', 'queue', 'bob', 'restricted'], { env: dbEnv });
+
+  let browser = null;
+  const servers = [];
+  try {
+    step('start tipline web on an ephemeral port');
+    const web = await startWeb(dbEnv, {}, 'server');
+    servers.push(web);
+    const csp = web.root.headers.get('content-security-policy') || '';
+    check(/default-src 'self'/.test(csp), `CSP header on the console: ${csp}`);
+    browser = await chromium.launch({
+      executablePath: env.TL_CHROMIUM || '/usr/bin/chromium',
+      headless: true,
+      // as root no sandbox; nothing that calls out (this machine's network is closed)
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        '--no-first-run'],
+    });
+    await scenario(browser, web.base, seed, tokens, dbEnv);
+    await tiles(browser, dbEnv, tokens, servers);
+    console.log(`browser test: screenshots in ${ART}`);
+    console.log(`${passed} passed, 0 failed`);
+  } catch (e) {
+    console.error(`browser test: FAILED: ${e.stack || e}`);
+    if (browser) {
+      let i = 0;
+      for (const ctx of browser.contexts())
+        for (const p of ctx.pages()) {
+          await p.screenshot({ path: path.join(ART, `failure-${i++}.png`) }).catch(() => {});
+          console.error(`page problems: ${(p.problems || []).join('; ') || 'none'}`);
+        }
+    }
+    for (const w of servers)
+      console.error(`${w.log}:\n${fs.readFileSync(w.log, 'utf8').split('\n').slice(-30).join('\n')}`);
+    console.log(`${passed} passed, 1 failed`);
+    process.exitCode = 1;
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    for (const w of servers) w.server.kill('SIGTERM');
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((e) => {
+    console.error(`browser test: FAILED: ${e.stack || e}`);
+    process.exitCode = 1;
+  });
+}

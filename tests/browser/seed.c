@@ -1,0 +1,176 @@
+/* tests/browser/seed.c - the browser test's data: reports written the way the bot writes
+ * them (store_apply, one transaction each), one with a photo (a JPEG made by
+ * tests/test_media_fixtures.h) and a point, into a fresh database of the throwaway cluster.
+ *
+ *   tl_browser_seed create DBNAME     makes DBNAME from the migrated template, seeds it and
+ *                                     prints one JSON object: {"conninfo", "reports": [...]}
+ *   tl_browser_seed add CONNINFO REF  adds one more report (a live arrival), prints its id
+ *   tl_browser_seed fill CONNINFO N   adds N reports TL-FILL000... (pages), prints their ids
+ *
+ * Exit status 0 on success; any failure prints why on stderr and exits 1. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "storage/store.h"
+#include "support/testsupport.h"
+#include "test_media_fixtures.h"
+#include "common/banned.h"
+
+#define PHOTO_W 640
+#define PHOTO_H 480
+
+struct seed {
+    const char *ref, *category, *text, *source, *flags;
+    int has_point;
+    double lat, lon, accuracy_m;
+    int priority;
+    int photo; /* 1: one photo with its own GPS */
+};
+
+/* Highest priority first is what "claim next" takes: the photo report. */
+static const struct seed SEEDS[] = {
+    {"TL-PHOTO1", "drones", "Shahed flying north-west low over the Dnipro, photo attached",
+     "telegram_location", NULL, 1, 50.4501, 30.5234, 20, 90, 1},
+    {"TL-ARMOR2", "vehicles", "Two tanks and a truck on the highway towards the city", "text", NULL,
+     1, 49.8397, 24.0297, 500, 50, 0},
+    {"TL-NOPT03", "drones", "Heard a drone, could not see where", NULL, NULL, 0, 0, 0, 0, 30, 0},
+    {"TL-FAR004", "vehicles", "Column seen far away", "telegram_location", "outside_area", 1,
+     41.0082, 28.9784, 0, 10, 0},
+};
+
+static int apply_one(struct store *s, const struct seed *sd, const char *pseudonym, long long *id)
+{
+    struct tl_errinfo ei = {0};
+    unsigned char *rgb = NULL, *jpeg = NULL;
+    size_t jlen = 0;
+    struct store_media_new media = {0};
+    double now = (double)time(NULL);
+    struct store_report_new rep = {
+        .public_ref = sd->ref,
+        .reporter = pseudonym,
+        .category = sd->category,
+        .text = sd->text,
+        .has_point = sd->has_point,
+        .lat = sd->lat,
+        .lon = sd->lon,
+        .point_source = sd->source,
+        .accuracy_m = sd->accuracy_m,
+        .observed_at = now - 300,
+        .sent_at = now - 60,
+        .priority = sd->priority,
+        .flags = sd->flags,
+    };
+    if (sd->photo) {
+        rgb = fx_photo_rgb(PHOTO_W, PHOTO_H, 7);
+        jpeg = fx_jpeg_encode(rgb, PHOTO_W, PHOTO_H, 85, &jlen);
+        media = (struct store_media_new){
+            .kind = "photo",
+            .tg_file_id = "browser-test-file",
+            .tg_file_unique_id = "browser-test-unique",
+            .mime = "image/jpeg",
+            .bytes = jpeg,
+            .len = jlen,
+            .width = PHOTO_W,
+            .height = PHOTO_H,
+            .has_gps = 1,
+            .gps_lat = sd->lat + 0.0049,
+            .gps_lon = sd->lon + 0.0066,
+            .gps_accuracy_m = 10,
+            .taken_local = "2026-11-26T21:00:00",
+            .has_taken_offset = 1,
+            .taken_offset_min = 120,
+        };
+        rep.media = &media;
+        rep.n_media = 1;
+    }
+    struct store_effects fx = {.pseudonym = pseudonym, .set_blocked = -1, .report = &rep};
+    int rc = store_apply(s, &fx, id, &ei);
+    if (rc != TL_OK)
+        fprintf(stderr, "seed: store_apply %s: %s: %s\n", sd->ref, tl_strerror(rc), ei.msg);
+    free(rgb);
+    free(jpeg);
+    return rc;
+}
+
+static struct store *open_or_die(const char *ci)
+{
+    struct store *s = NULL;
+    struct tl_errinfo ei = {0};
+    if (store_open(ci, &s, &ei) != TL_OK) {
+        fprintf(stderr, "seed: connect: %s\n", ei.msg);
+        exit(1);
+    }
+    return s;
+}
+
+static int create(const char *dbname)
+{
+    char *ci = ts_db_create(dbname);
+    if (!ci) {
+        fprintf(stderr, "seed: no throwaway cluster (TL_PG_STATE unset): run under ctest's pg "
+                        "fixture\n");
+        return 1;
+    }
+    struct store *s = open_or_die(ci);
+    int rc = 0;
+    printf("{\"conninfo\": \"%s\", \"photo\": {\"width\": %d, \"height\": %d}, \"reports\": [", ci,
+           PHOTO_W, PHOTO_H);
+    for (size_t i = 0; i < sizeof SEEDS / sizeof SEEDS[0]; i++) {
+        const struct seed *sd = &SEEDS[i];
+        long long id = 0;
+        /* two reporters, so the history shows counts of more than one report */
+        if (apply_one(s, sd, i % 2 ? "b7e0c3a9d2f14e6b" : "5a1c9e07f3b2d8aa", &id) != TL_OK) {
+            rc = 1;
+            break;
+        }
+        printf("%s{\"id\": %lld, \"ref\": \"%s\", \"priority\": %d, \"has_point\": %s, "
+               "\"lat\": %.6f, \"lon\": %.6f, \"photo\": %s}",
+               i ? ", " : "", id, sd->ref, sd->priority, sd->has_point ? "true" : "false", sd->lat,
+               sd->lon, sd->photo ? "true" : "false");
+    }
+    printf("]}\n");
+    store_free(s);
+    free(ci);
+    return rc;
+}
+
+/* One more report (a live arrival), or with n > 1 that many fillers with refs TL-FILLnnn
+ * (pages of the list), each in its own transaction like the bot's. */
+static int add(const char *ci, const char *ref, int n)
+{
+    struct store *s = open_or_die(ci);
+    int rc = TL_OK;
+    for (int i = 0; i < n && rc == TL_OK; i++) {
+        char fill[32];
+        snprintf(fill, sizeof fill, "TL-FILL%03d", i);
+        struct seed sd = {.ref = n > 1 ? fill : ref,
+                          .category = "other",
+                          .text = "A new sighting, just now",
+                          .source = "telegram_location",
+                          .has_point = 1,
+                          .lat = 50.0,
+                          .lon = 36.23,
+                          .accuracy_m = 50,
+                          .priority = 20};
+        long long id = 0;
+        rc = apply_one(s, &sd, "c3d4e5f6a7b8c9d0", &id);
+        if (rc == TL_OK)
+            printf("%lld\n", id);
+    }
+    store_free(s);
+    return rc == TL_OK ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "create") == 0)
+        return create(argv[2]);
+    if (argc == 4 && strcmp(argv[1], "add") == 0)
+        return add(argv[2], argv[3], 1);
+    if (argc == 4 && strcmp(argv[1], "fill") == 0 && strtol(argv[3], NULL, 10) > 0)
+        return add(argv[2], NULL, (int)strtol(argv[3], NULL, 10));
+    fprintf(stderr, "usage: %s create DBNAME | add CONNINFO REF | fill CONNINFO N\n", argv[0]);
+    return 2;
+}

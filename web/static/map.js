@@ -1,0 +1,154 @@
+// web/static/map.js - the Leaflet map of the filtered reports. Offline by default: the
+// basemap is the country borders of the world-atlas npm package (TopoJSON, served from
+// /vendor/), drawn as a GeoJSON layer; a deployment with internet sets tile_url and gets
+// tiles (with the borders as fallback when tiles fail). Leaflet, markercluster and
+// topojson-client are classic scripts loaded before this module (window.L, window.topojson).
+
+const L = window.L;
+const BORDERS_URL = '/vendor/world-atlas/countries-50m.json';
+const UKRAINE_ID = '804'; // ISO 3166-1 numeric, the feature id in world-atlas
+const HOME = L.latLngBounds([44.2, 22.1], [52.4, 40.3]);
+
+function icon(cls) {
+  return L.divIcon({ className: `tl-marker ${cls}`, iconSize: [14, 14], iconAnchor: [7, 7] });
+}
+
+export class QueueMap {
+  // el: the map container; opts.tileUrl: '' or an {z}/{x}/{y} template; opts.onSelect(id)
+  // when a marker is clicked; opts.label(key, params) translates marker titles.
+  constructor(el, opts) {
+    this.opts = opts;
+    this.map = L.map(el, {
+      zoomSnap: 0.5,
+      minZoom: 2,
+      maxZoom: 18, // markercluster needs a bound even without tiles
+      worldCopyJump: true,
+      zoomControl: false, // added below with translated titles
+    });
+    this.map.attributionControl.setPrefix('Leaflet');
+    this.map.fitBounds(HOME);
+    L.control.scale({ imperial: false }).addTo(this.map);
+    this.relabel();
+    this.map.createPane('borders');
+    this.map.getPane('borders').style.zIndex = '250';
+    this.bordersLayer = null;
+    // Offline, nothing but borders is drawn below country level: keep the country in view.
+    this.detailZoom = opts.tileUrl ? 14 : 7;
+    if (opts.tileUrl) {
+      const tiles = L.tileLayer(opts.tileUrl, { maxZoom: 19 });
+      tiles.once('tileerror', () => this.addBorders());
+      tiles.addTo(this.map);
+    } else {
+      this.addBorders();
+    }
+    this.cluster = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40 });
+    this.map.addLayer(this.cluster);
+    this.selected = L.layerGroup().addTo(this.map);
+    this.markers = new Map();
+  }
+
+  // Resolves once the borders are drawn (tests and the first fit wait on it).
+  addBorders() {
+    if (this.bordersReady) return this.bordersReady;
+    this.bordersReady = fetch(BORDERS_URL, { credentials: 'same-origin' })
+      .then((r) => {
+        if (!r.ok) throw new Error(`${BORDERS_URL}: HTTP ${r.status}`);
+        return r.json();
+      })
+      .then((topo) => {
+        const countries = window.topojson.feature(topo, topo.objects.countries);
+        this.bordersLayer = L.geoJSON(countries, {
+          pane: 'borders',
+          interactive: false,
+          style: (f) => ({
+            className: f.id === UKRAINE_ID ? 'tl-border tl-border-home' : 'tl-border',
+            weight: 1,
+          }),
+        }).addTo(this.map);
+      });
+    return this.bordersReady;
+  }
+
+  // Shows the reports (summaries) that have a point, clustered; replaces earlier ones.
+  setReports(items, me) {
+    this.cluster.clearLayers();
+    this.markers.clear();
+    const layers = [];
+    for (const it of items) {
+      if (!it.point) continue;
+      let cls = `tl-status-${it.status}`;
+      if (it.claimed_by) cls += it.claimed_by === me ? ' tl-held-me' : ' tl-held';
+      const m = L.marker([it.point.lat, it.point.lon], {
+        icon: icon(cls),
+        title: it.ref,
+        keyboard: false,
+      });
+      m.on('click', () => this.opts.onSelect(it.id));
+      this.markers.set(it.id, m);
+      layers.push(m);
+    }
+    this.cluster.addLayers(layers);
+  }
+
+  // Marks the open report: its point (with an accuracy circle), and each photo's own GPS
+  // joined to it by a dashed line, outside the clusters; pans to it.
+  showReport(r) {
+    this.selected.clearLayers();
+    if (!r) return;
+    const pts = [];
+    if (r.point) {
+      const p = L.latLng(r.point.lat, r.point.lon);
+      pts.push(p);
+      if (r.accuracy_m > 0)
+        L.circle(p, { radius: r.accuracy_m, className: 'tl-accuracy', interactive: false }).addTo(
+          this.selected,
+        );
+      const m = L.marker(p, {
+        icon: icon('tl-marker-selected'),
+        title: r.ref,
+        alt: this.opts.label('map.report_point', { ref: r.ref }),
+        zIndexOffset: 1000,
+      }).addTo(this.selected);
+      m.getElement()?.setAttribute('data-report-id', String(r.id));
+    }
+    for (const md of r.media || []) {
+      if (!md.photo_point) continue;
+      const q = L.latLng(md.photo_point.lat, md.photo_point.lon);
+      pts.push(q);
+      L.marker(q, {
+        icon: icon('tl-marker-photo'),
+        title: this.opts.label('map.photo_point', { ref: r.ref }),
+        zIndexOffset: 1100, // the smaller mark on top, so both show when they nearly meet
+      }).addTo(this.selected);
+      if (r.point)
+        L.polyline([[r.point.lat, r.point.lon], q], {
+          className: 'tl-photo-line',
+          interactive: false,
+        }).addTo(this.selected);
+    }
+    if (pts.length === 1) this.map.setView(pts[0], Math.max(this.map.getZoom(), this.detailZoom - 2));
+    else if (pts.length > 1) this.map.fitBounds(L.latLngBounds(pts).pad(0.3), { maxZoom: this.detailZoom });
+  }
+
+  // The map's own controls in the current language (after a language switch too).
+  relabel() {
+    if (this.zoom) this.zoom.remove();
+    this.zoom = L.control.zoom({
+      zoomInTitle: this.opts.label('map.zoom_in'),
+      zoomOutTitle: this.opts.label('map.zoom_out'),
+    }).addTo(this.map);
+  }
+
+  // The visible area as the API's bbox "W,S,E,N".
+  bbox() {
+    const b = this.map.getBounds();
+    const f = (x) => x.toFixed(5);
+    const w = Math.max(-180, b.getWest());
+    const e = Math.min(180, b.getEast());
+    return `${f(w)},${f(Math.max(-90, b.getSouth()))},${f(e)},${f(Math.min(90, b.getNorth()))}`;
+  }
+
+  resize() {
+    this.map.invalidateSize();
+  }
+}
