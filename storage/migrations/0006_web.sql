@@ -24,7 +24,7 @@ CREATE TABLE category_queue (
     moving   boolean NOT NULL DEFAULT false
 );
 INSERT INTO category_queue (category, queue, moving) VALUES
-    -- the bot's default categories (cfg key categories); moving ones ask for a direction
+    -- the bot's default categories (cfg key categories), the moving ones ask for a direction
     ('equipment', 'general', false), ('troops', 'general', true), ('aircraft', 'general', true),
     ('drones', 'general', true), ('shelling', 'general', false), ('suspicious', 'general', false),
     ('damage', 'general', false), ('other', 'general', false),

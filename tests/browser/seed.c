@@ -33,11 +33,11 @@ struct seed {
 static const struct seed SEEDS[] = {
     {"TL-PHOTO1", "drones", "Shahed flying north-west low over the Dnipro, photo attached",
      "telegram_location", NULL, 1, 50.4501, 30.5234, 20, 90, 1},
-    {"TL-ARMOR2", "vehicles", "Two tanks and a truck on the highway towards the city", "text", NULL,
-     1, 49.8397, 24.0297, 500, 50, 0},
+    {"TL-ARMOR2", "equipment", "Two tanks and a truck on the highway towards the city", "text",
+     NULL, 1, 49.8397, 24.0297, 500, 50, 0},
     {"TL-NOPT03", "drones", "Heard a drone, could not see where", NULL, NULL, 0, 0, 0, 0, 30, 0},
-    {"TL-FAR004", "vehicles", "Column seen far away", "telegram_location", "outside_area", 1,
-     41.0082, 28.9784, 0, 10, 0},
+    {"TL-FAR004", "troops", "Column seen far away", "telegram_location", "outside_area", 1, 41.0082,
+     28.9784, 0, 10, 0},
 };
 
 static int apply_one(struct store *s, const struct seed *sd, const char *pseudonym, long long *id)
