@@ -32,6 +32,13 @@ struct cfg {
     long chat_retention_days;
     long inbox_retention_days;
     long http_timeout_ms; /* total timeout for non-long-poll Bot API calls */
+    /* conversation (issue 5) */
+    char *categories;            /* comma-separated category ids; "" = the built-in list */
+    char *moving_categories;     /* those asked for a direction; "" = troops,aircraft,drones */
+    long draft_idle_minutes;     /* an untouched draft is discarded after this */
+    long draft_reminder_minutes; /* ... and reminded once after this */
+    long auto_clear_chat;        /* 1: "Send" also deletes the report's messages */
+    long local_utc_offset_min;   /* the citizens' clock, for a typed time such as 14:30 */
 };
 
 /* Fills c with defaults, then the file at path (NULL: TIPLINE_CONFIG, or none), then

@@ -85,4 +85,9 @@ int st_held_add(struct store *s, long long key);
 void st_held_del(struct store *s, long long key);
 int st_held_has(const struct store *s, long long key);
 
+/* conversation (issue 5): store_apply's statement inside a transaction the caller
+ * opened (store_conv.c); store_intake.c defines it. */
+int st_apply_in_tx(struct store *s, const struct store_effects *fx, long long *report_id,
+                   struct tl_errinfo *ei);
+
 #endif
