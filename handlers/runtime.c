@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -302,7 +303,7 @@ static int conv_step(struct worker *w, struct conv_run *cr, struct pending *pd, 
         .chat_lang = cr->lang,
         .notice_sent = cr->st.notice_sent,
         .lk = &lk,
-        .now = (double)tl_now_ms() / 1000.0,
+        .now = (double)time(NULL),
     };
     hdl_lookup_wanted(&w->ctx, &cv, &pd->u, &lk, pseud);
     if ((lk.edit_msg_id || lk.clear_ref || lk.clear_draft_id) &&

@@ -311,6 +311,8 @@ int store_conv_write(struct store *s, const struct store_effects *fx,
     if (rid && cx->draft_id && (rc = move_to_report(s, cx, rid, ei)) != TL_OK)
         return rc;
     if (cx->draft_op == STORE_DRAFT_PUT) {
+        /* the keyboard message stays the draft's until another replaces it: a state
+         * decided before its outbox id was known keeps the stored one */
         if (!cx->draft_json)
             return tl_errf(ei, TL_EINVAL, "a draft to write needs its state");
         const char *v[4] = {st_ll(nb[0], cx->chat_id), cx->draft_json,
@@ -321,7 +323,10 @@ int store_conv_write(struct store *s, const struct store_effects *fx,
                      " VALUES ($1::bigint, $2::jsonb || CASE WHEN $3::bigint IS NULL THEN"
                      "   '{}'::jsonb ELSE jsonb_build_object('po', $3::bigint) END, now(),"
                      "   now() + make_interval(mins => $4::int))"
-                     " ON CONFLICT (chat_id) DO UPDATE SET state = excluded.state,"
+                     " ON CONFLICT (chat_id) DO UPDATE SET state = CASE"
+                     "   WHEN $3::bigint IS NULL AND drafts.state ? 'po'"
+                     "   THEN excluded.state || jsonb_build_object('po', drafts.state->'po')"
+                     "   ELSE excluded.state END,"
                      "   updated_at = now(), expires_at = excluded.expires_at, reminded_at = NULL",
                      4, v, NULL, ei);
     } else if (cx->draft_op == STORE_DRAFT_DELETE) {
