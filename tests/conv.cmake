@@ -7,3 +7,4 @@ tl_add_test(NAME test_conv SOURCES test_conv.c
 # kept corpus tests/fuzz/corpus/fuzz_conv_input/; the bot's update seeds join them.
 tl_add_fuzzer(NAME fuzz_conv_input SOURCES fuzz/fuzz_conv_input.c LIBS tl_handlers SECONDS 20
               SEEDS ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/fuzz_tg_update)
+tl_add_test(NAME test_conv_parse SOURCES test_conv_parse.c LIBS tl_handlers m)
