@@ -1511,6 +1511,8 @@ int hdl_decide(const struct hdl_ctx *ctx, const struct hdl_conv *cv, const struc
     case TG_UPD_OTHER:
         return TL_OK; /* recorded in the inbox, nothing else to do */
     }
+    if (!t.chat_id)
+        return TL_OK; /* no chat to answer in (a malformed update): nothing to do */
     t.lang = cv && cv->chat_lang ? hdl_lang_pick(cv->chat_lang) : hdl_lang_pick(code);
     if (u->kind != TG_UPD_CALLBACK_QUERY && u->msg.chat_type != TG_CHAT_PRIVATE) {
         if (u->kind == TG_UPD_MESSAGE && !u->msg.from_is_bot)
