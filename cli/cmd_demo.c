@@ -82,8 +82,7 @@ static char *press(long long uid, const struct persona *p, long long draft, cons
                        "\"%s\"},\"chat_instance\":\"1\",\"data\":\"%lld:%s\",\"message\":{"
                        "\"message_id\":1,\"date\":%lld,\"chat\":{\"id\":%lld,\"type\":"
                        "\"private\"},\"text\":\"-\"}}}",
-                       uid, uid, p->id, p->name, p->lang, draft, act, (long long)time(NULL),
-                       p->id);
+                       uid, uid, p->id, p->name, p->lang, draft, act, (long long)time(NULL), p->id);
 }
 
 /* The scripted chats: Olena walks the guided /report in Ukrainian; John, Taras and

@@ -303,8 +303,7 @@ static struct json_object *kb_row(struct json_object *kb)
 }
 
 /* A button whose callback data is "<draft>:<act>" (draft 0: act alone). */
-static void kb_btn(struct json_object *row, const char *label, long long draft,
-                   const char *act)
+static void kb_btn(struct json_object *row, const char *label, long long draft, const char *act)
 {
     if (!row || !label)
         return;
@@ -463,9 +462,9 @@ static int point_from_text(const struct hdl_ctx *ctx, struct hdl_draft *d, const
         if (g.ambiguous)
             *rc = draft_flag(d, "place_ambiguous");
     } else if (g.n_rej > 0) {
-        *rc = draft_flag(d, strcmp(g.rej[0].reject, GEO_REASON_OUTSIDE_AREA) == 0
-                                ? "outside_area"
-                                : "point_invalid");
+        *rc =
+            draft_flag(d, strcmp(g.rej[0].reject, GEO_REASON_OUTSIDE_AREA) == 0 ? "outside_area"
+                                                                                : "point_invalid");
     }
     if (*rc == TL_OK && !d->has_bearing && g.has_bearing) {
         d->has_bearing = 1;
@@ -480,8 +479,7 @@ static int point_from_text(const struct hdl_ctx *ctx, struct hdl_draft *d, const
  * with a reason (ABS_REFUSED, the reply queued). words: whether the text is part of
  * the description (not when it answered a step such as the time). */
 static int absorb(const struct hdl_ctx *ctx, const struct tg_message *m, const struct hdl_file *f,
-                  struct hdl_plan *p, struct hdl_draft *d, const char *lang, int words,
-                  int *what)
+                  struct hdl_plan *p, struct hdl_draft *d, const char *lang, int words, int *what)
 {
     int rc;
     *what = 0;
@@ -519,8 +517,8 @@ static int absorb(const struct hdl_ctx *ctx, const struct tg_message *m, const s
                 d->photo_lat = p->media.gps_lat;
                 d->photo_lon = p->media.gps_lon;
             }
-            int same_album =
-                m->media_group_id && d->media_group_id && strcmp(m->media_group_id, d->media_group_id) == 0;
+            int same_album = m->media_group_id && d->media_group_id &&
+                             strcmp(m->media_group_id, d->media_group_id) == 0;
             if (m->media_group_id && (rc = set_str(&d->media_group_id, m->media_group_id)))
                 return rc;
             d->n_media++;
@@ -532,10 +530,10 @@ static int absorb(const struct hdl_ctx *ctx, const struct tg_message *m, const s
                            m->document.file_size > (long long)ctx->max_photo_bytes)) {
         char *reason = keep(p, hdl_text(lang, "reason_too_big", (char *)NULL));
         *what = ABS_REFUSED;
-        return send_text(
-            p, m->chat_id,
-            keep(p, hdl_text(lang, "resend_as_photo", "reason", reason ? reason : "", (char *)NULL)),
-            NULL, 0, 1);
+        return send_text(p, m->chat_id,
+                         keep(p, hdl_text(lang, "resend_as_photo", "reason", reason ? reason : "",
+                                          (char *)NULL)),
+                         NULL, 0, 1);
     } else if (has_file && (rc = draft_flag(d, "photo_missing")) != TL_OK) {
         return rc;
     }
@@ -652,8 +650,8 @@ static const char *when_label(struct hdl_plan *p, const struct hdl_ctx *ctx, con
     time_t local = (time_t)(t + ctx->local_utc_offset_min * 60.0);
     struct tm tm;
     gmtime_r(&local, &tm);
-    return keep(p, tl_asprintf("%02d:%02d %02d.%02d", tm.tm_hour, tm.tm_min, tm.tm_mday,
-                               tm.tm_mon + 1));
+    return keep(
+        p, tl_asprintf("%02d:%02d %02d.%02d", tm.tm_hour, tm.tm_min, tm.tm_mday, tm.tm_mon + 1));
 }
 
 static const char *dir_keys[8] = {"dir_n", "dir_ne", "dir_e", "dir_se",
@@ -721,8 +719,8 @@ static const char *quick_text(struct hdl_plan *p, const char *lang, const struct
     else
         m[nm++] = T(p, lang, "miss_point");
     if (d->n_media)
-        h[nh++] = keep(p, hdl_text(lang, "have_photos", "n", count_label(p, d->n_media),
-                                   (char *)NULL));
+        h[nh++] =
+            keep(p, hdl_text(lang, "have_photos", "n", count_label(p, d->n_media), (char *)NULL));
     else
         m[nm++] = T(p, lang, "miss_photo");
     if (has_text(d))
@@ -749,13 +747,13 @@ static const char *quick_text(struct hdl_plan *p, const char *lang, const struct
 static const char *summary_text(struct hdl_plan *p, const struct hdl_ctx *ctx, const char *lang,
                                 const struct hdl_draft *d)
 {
-    return keep(p, hdl_text(lang, "summary", "category",
-                            d->category ? cat_label(p, lang, d->category)
-                                        : T(p, lang, "value_none"),
-                            "place", place_label(p, lang, d), "photos", count_label(p, d->n_media),
-                            "when", when_label(p, ctx, lang, d->observed_at), "direction",
-                            bearing_label(p, lang, d), "description", desc_label(p, lang, d),
-                            (char *)NULL));
+    return keep(p,
+                hdl_text(lang, "summary", "category",
+                         d->category ? cat_label(p, lang, d->category) : T(p, lang, "value_none"),
+                         "place", place_label(p, lang, d), "photos", count_label(p, d->n_media),
+                         "when", when_label(p, ctx, lang, d->observed_at), "direction",
+                         bearing_label(p, lang, d), "description", desc_label(p, lang, d),
+                         (char *)NULL));
 }
 
 /* The prompt of d's step: its text and, for inline steps, its keyboard. Returns 0 for
@@ -872,10 +870,10 @@ static int step_prompt(struct hdl_plan *p, const struct hdl_ctx *ctx, const stru
         static const struct {
             const char *key;
             enum hdl_step step;
-        } items[] = {{"btn_e_category", HDL_STEP_CATEGORY}, {"btn_e_location", HDL_STEP_LOCATION},
-                     {"btn_e_media", HDL_STEP_MEDIA},       {"btn_e_when", HDL_STEP_WHEN},
-                     {"btn_e_direction", HDL_STEP_DIRECTION},
-                     {"btn_e_description", HDL_STEP_DESCRIPTION}};
+        } items[] = {
+            {"btn_e_category", HDL_STEP_CATEGORY},   {"btn_e_location", HDL_STEP_LOCATION},
+            {"btn_e_media", HDL_STEP_MEDIA},         {"btn_e_when", HDL_STEP_WHEN},
+            {"btn_e_direction", HDL_STEP_DIRECTION}, {"btn_e_description", HDL_STEP_DESCRIPTION}};
         *text = T(p, lang, "edit_which");
         row = NULL;
         for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
@@ -1048,7 +1046,7 @@ static int send_report(struct turn *t, long long edit_id)
 
 static const char *command_of(const char *text)
 {
-    static const char *const cmds[] = {"/start", "/help",   "/privacy", "/lang",
+    static const char *const cmds[] = {"/start",  "/help",   "/privacy", "/lang",
                                        "/cancel", "/report", "/send"};
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         size_t l = strlen(cmds[i]);
@@ -1156,8 +1154,8 @@ static int on_message(struct turn *t, const struct tg_message *m, const struct h
         return cancel(t, 0);
     p->cx.user_msg_id = m->message_id;
     draft_keep(t);
-    int words = !(text && (step == HDL_STEP_LOCATION || step == HDL_STEP_WHEN ||
-                           step == HDL_STEP_DIRECTION));
+    int words = !(
+        text && (step == HDL_STEP_LOCATION || step == HDL_STEP_WHEN || step == HDL_STEP_DIRECTION));
     int what = 0;
     if ((rc = absorb(t->ctx, m, f, p, d, t->lang, words, &what)) != TL_OK)
         return rc;
@@ -1169,8 +1167,8 @@ static int on_message(struct turn *t, const struct tg_message *m, const struct h
     if (!what && !text && m->has_video) {
         char *reason = keep(p, hdl_text(t->lang, "reason_video", (char *)NULL));
         rc = send_text(p, t->chat_id,
-                       keep(p, hdl_text(t->lang, "resend_as_photo", "reason",
-                                        reason ? reason : "", (char *)NULL)),
+                       keep(p, hdl_text(t->lang, "resend_as_photo", "reason", reason ? reason : "",
+                                        (char *)NULL)),
                        NULL, 0, 1);
         if (fresh)
             p->cx.draft_op = STORE_DRAFT_KEEP, p->has_draft = 0, p->cx.user_msg_id = 0;
@@ -1269,10 +1267,10 @@ static int on_edit(struct turn *t, const struct tg_message *m)
         p->cx.addendum_ref = keep(p, tl_strdup(lk->edit_ref));
         p->cx.addendum_text = m->text;
         p->cx.addendum_reporter = p->pseudonym;
-        return send_text(p, t->chat_id,
-                         keep(p, hdl_text(t->lang, "edit_added", "ref", lk->edit_ref,
-                                          (char *)NULL)),
-                         NULL, 0, 0);
+        return send_text(
+            p, t->chat_id,
+            keep(p, hdl_text(t->lang, "edit_added", "ref", lk->edit_ref, (char *)NULL)), NULL, 0,
+            0);
     }
     if (t->d) /* a draft message edited to the same thing, or another's: nothing changes */
         hdl_draft_release(&p->draft), p->has_draft = 0;
@@ -1293,11 +1291,10 @@ static int on_clear(struct turn *t, const struct tg_callback *cb, const struct h
         return rc;
     const char *nn = count_label(p, (int)n), *mm = count_label(p, (int)lk->n_undeletable);
     return send_text(p, t->chat_id,
-                     keep(p, lk->n_undeletable
-                                 ? hdl_text(t->lang, "cleared_partly", "n", nn, "ref", c->arg, "m",
-                                            mm, (char *)NULL)
-                                 : hdl_text(t->lang, "cleared", "n", nn, "ref", c->arg,
-                                            (char *)NULL)),
+                     keep(p, lk->n_undeletable ? hdl_text(t->lang, "cleared_partly", "n", nn, "ref",
+                                                          c->arg, "m", mm, (char *)NULL)
+                                               : hdl_text(t->lang, "cleared", "n", nn, "ref",
+                                                          c->arg, (char *)NULL)),
                      NULL, 0, 0);
 }
 
@@ -1417,8 +1414,7 @@ static int on_callback(struct turn *t, const struct tg_callback *cb)
         return show_step(p, t->ctx, t->cv, d, t->chat_id, mid, HDL_STEP_EDIT);
     case HDL_CB_EDIT_STEP: {
         long long st = 0;
-        if (tl_parse_ll(c.arg, &st) != TL_OK || st < HDL_STEP_CATEGORY ||
-            st > HDL_STEP_DESCRIPTION)
+        if (tl_parse_ll(c.arg, &st) != TL_OK || st < HDL_STEP_CATEGORY || st > HDL_STEP_DESCRIPTION)
             return TL_OK;
         d->step = (enum hdl_step)st;
         d->editing = 1;
@@ -1442,8 +1438,7 @@ static int on_callback(struct turn *t, const struct tg_callback *cb)
 /* ---- entry points ---- */
 
 void hdl_lookup_wanted(const struct hdl_ctx *ctx, const struct hdl_conv *cv,
-                       const struct tg_update *u, struct store_conv_lookup *lk,
-                       char pseudonym[65])
+                       const struct tg_update *u, struct store_conv_lookup *lk, char pseudonym[65])
 {
     memset(lk, 0, sizeof(*lk));
     lk->max_age_s = 47 * 3600; /* Telegram: 48 h, less a margin for the queue */

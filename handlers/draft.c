@@ -13,7 +13,7 @@
 
 /* ---- JSON ---- */
 
-static const char *const step_names[] = {"quick", "category",    "location", "media", "when",
+static const char *const step_names[] = {"quick",     "category",    "location", "media", "when",
                                          "direction", "description", "summary",  "edit"};
 
 static struct json_object *jstr(const char *s)
@@ -246,9 +246,9 @@ int hdl_cb_parse(const char *data, struct hdl_cb *out)
         enum hdl_cb_act act;
         int arg; /* 1 required, 0 none */
     } acts[] = {
-        {"c", HDL_CB_CATEGORY, 1},   {"m", HDL_CB_MEDIA_DONE, 0}, {"w", HDL_CB_WHEN, 1},
-        {"d", HDL_CB_DIRECTION, 1},  {"t", HDL_CB_SKIP_TEXT, 0},  {"send", HDL_CB_SEND, 0},
-        {"edit", HDL_CB_EDIT, 0},    {"e", HDL_CB_EDIT_STEP, 1},  {"back", HDL_CB_BACK, 0},
+        {"c", HDL_CB_CATEGORY, 1},    {"m", HDL_CB_MEDIA_DONE, 0}, {"w", HDL_CB_WHEN, 1},
+        {"d", HDL_CB_DIRECTION, 1},   {"t", HDL_CB_SKIP_TEXT, 0},  {"send", HDL_CB_SEND, 0},
+        {"edit", HDL_CB_EDIT, 0},     {"e", HDL_CB_EDIT_STEP, 1},  {"back", HDL_CB_BACK, 0},
         {"cancel", HDL_CB_CANCEL, 0}, {"g", HDL_CB_GUIDED, 0},
     };
     memset(out, 0, sizeof(*out));
@@ -318,11 +318,11 @@ static void lower_ascii(const char *in, char *out, size_t cap)
 
 int hdl_parse_when(const char *text, double now, int utc_offset_min, double *out)
 {
-    static const char *const now_words[] = {"now", "just now", "зараз", "щойно", "Зараз",
-                                            "Щойно", NULL};
+    static const char *const now_words[] = {"now",   "just now", "зараз", "щойно",
+                                            "Зараз", "Щойно",    NULL};
     static const char *const hour_words[] = {"h", "hour", "hours", "hr", "год", "г", NULL};
-    static const char *const min_words[] = {"m", "min", "mins", "minute", "minutes", "хв",
-                                            "хвилин", "хвилини", "хвилину", NULL};
+    static const char *const min_words[] = {"m",  "min",    "mins",    "minute",  "minutes",
+                                            "хв", "хвилин", "хвилини", "хвилину", NULL};
     char buf[64];
     if (!text || strlen(text) >= sizeof(buf))
         return TL_EPARSE;
@@ -375,18 +375,58 @@ int hdl_parse_bearing(const char *text, double *deg)
         const char *w;
         int deg;
     } words[] = {
-        {"n", 0},        {"north", 0},       {"пн", 0},          {"північ", 0},   {"⬆", 0},
-        {"↑", 0},        {"ne", 45},         {"northeast", 45},  {"north-east", 45},
-        {"пн-сх", 45},   {"пнсх", 45},       {"північний схід", 45}, {"↗", 45},
-        {"e", 90},       {"east", 90},       {"сх", 90},         {"схід", 90},    {"➡", 90},
-        {"→", 90},       {"se", 135},        {"southeast", 135}, {"south-east", 135},
-        {"пд-сх", 135},  {"пдсх", 135},      {"південний схід", 135}, {"↘", 135},
-        {"s", 180},      {"south", 180},     {"пд", 180},        {"південь", 180}, {"⬇", 180},
-        {"↓", 180},      {"sw", 225},        {"southwest", 225}, {"south-west", 225},
-        {"пд-зх", 225},  {"пдзх", 225},      {"південний захід", 225}, {"↙", 225},
-        {"w", 270},      {"west", 270},      {"зх", 270},        {"захід", 270},  {"⬅", 270},
-        {"←", 270},      {"nw", 315},        {"northwest", 315}, {"north-west", 315},
-        {"пн-зх", 315},  {"пнзх", 315},      {"північний захід", 315}, {"↖", 315},
+        {"n", 0},
+        {"north", 0},
+        {"пн", 0},
+        {"північ", 0},
+        {"⬆", 0},
+        {"↑", 0},
+        {"ne", 45},
+        {"northeast", 45},
+        {"north-east", 45},
+        {"пн-сх", 45},
+        {"пнсх", 45},
+        {"північний схід", 45},
+        {"↗", 45},
+        {"e", 90},
+        {"east", 90},
+        {"сх", 90},
+        {"схід", 90},
+        {"➡", 90},
+        {"→", 90},
+        {"se", 135},
+        {"southeast", 135},
+        {"south-east", 135},
+        {"пд-сх", 135},
+        {"пдсх", 135},
+        {"південний схід", 135},
+        {"↘", 135},
+        {"s", 180},
+        {"south", 180},
+        {"пд", 180},
+        {"південь", 180},
+        {"⬇", 180},
+        {"↓", 180},
+        {"sw", 225},
+        {"southwest", 225},
+        {"south-west", 225},
+        {"пд-зх", 225},
+        {"пдзх", 225},
+        {"південний захід", 225},
+        {"↙", 225},
+        {"w", 270},
+        {"west", 270},
+        {"зх", 270},
+        {"захід", 270},
+        {"⬅", 270},
+        {"←", 270},
+        {"nw", 315},
+        {"northwest", 315},
+        {"north-west", 315},
+        {"пн-зх", 315},
+        {"пнзх", 315},
+        {"північний захід", 315},
+        {"↖", 315},
     };
     char buf[64];
     if (!text || strlen(text) >= sizeof(buf))

@@ -123,7 +123,7 @@ void hdl_draft_release(struct hdl_draft *d);
  * TL_EPARSE for anything else. */
 enum hdl_cb_act {
     HDL_CB_NONE = 0,
-    HDL_CB_CATEGORY, /* c:<id> */
+    HDL_CB_CATEGORY,   /* c:<id> */
     HDL_CB_MEDIA_DONE, /* m */
     HDL_CB_WHEN,       /* w:<minutes ago> */
     HDL_CB_DIRECTION,  /* d:<degrees> | d:skip */
@@ -162,10 +162,10 @@ size_t hdl_utf16_prefix(const char *s, size_t max_units);
 
 /* What the runtime read in the chat's transaction before deciding. */
 struct hdl_conv {
-    const struct hdl_draft *draft; /* NULL: no draft */
-    long long prompt_msg_id;       /* Telegram id of the draft's keyboard message, 0 unknown */
-    const char *chat_lang;         /* the chat's language (chats.lang), NULL unknown */
-    int notice_sent;               /* this group was told already */
+    const struct hdl_draft *draft;      /* NULL: no draft */
+    long long prompt_msg_id;            /* Telegram id of the draft's keyboard message, 0 unknown */
+    const char *chat_lang;              /* the chat's language (chats.lang), NULL unknown */
+    int notice_sent;                    /* this group was told already */
     const struct store_conv_lookup *lk; /* answers to hdl_lookup_wanted; NULL none */
     double now; /* the runtime's clock (epoch s) for buttons, which carry no date; 0: time() */
 };
@@ -173,8 +173,7 @@ struct hdl_conv {
 /* What the update needs looked up before deciding (an edited message's report, the
  * messages to delete): fills lk's inputs; pseudonym is a buffer it may fill. */
 void hdl_lookup_wanted(const struct hdl_ctx *ctx, const struct hdl_conv *cv,
-                       const struct tg_update *u, struct store_conv_lookup *lk,
-                       char pseudonym[65]);
+                       const struct tg_update *u, struct store_conv_lookup *lk, char pseudonym[65]);
 
 /* A plan owns every string and buffer its effects point to. */
 struct hdl_plan {

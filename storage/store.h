@@ -301,9 +301,9 @@ enum store_draft_op { STORE_DRAFT_KEEP = 0, STORE_DRAFT_PUT, STORE_DRAFT_DELETE 
 struct store_conv_effects {
     long long chat_id;
     enum store_draft_op draft_op;
-    const char *draft_json; /* STORE_DRAFT_PUT */
-    long long draft_id;     /* the draft the media and messages belong to */
-    long idle_minutes;      /* STORE_DRAFT_PUT: expires_at = now() + idle_minutes */
+    const char *draft_json;              /* STORE_DRAFT_PUT */
+    long long draft_id;                  /* the draft the media and messages belong to */
+    long idle_minutes;                   /* STORE_DRAFT_PUT: expires_at = now() + idle_minutes */
     const struct store_media_new *media; /* sanitized photos added to the draft */
     size_t n_media;
     long long user_msg_id; /* the citizen's message, tracked with the draft (0 none) */
@@ -335,7 +335,7 @@ void store_conv_rollback(struct store *s);
  * conversation messages older than two days. */
 struct store_conv_janitor {
     long remind_after_s;
-    const char *remind_params_uk, *remind_params_en;  /* sendMessage params without chat_id */
+    const char *remind_params_uk, *remind_params_en; /* sendMessage params without chat_id */
     const char *expired_params_uk, *expired_params_en;
     long long reminded, expired; /* out */
 };

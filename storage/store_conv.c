@@ -235,8 +235,8 @@ static int put_out(struct store *s, const struct store_conv_effects *cx,
 
 /* A sent draft: its photos become the report's media (sha256 of the sanitized bytes),
  * its messages the report's. */
-static int move_to_report(struct store *s, const struct store_conv_effects *cx,
-                          long long report_id, struct tl_errinfo *ei)
+static int move_to_report(struct store *s, const struct store_conv_effects *cx, long long report_id,
+                          struct tl_errinfo *ei)
 {
     char cb[32], db[32], rb[32];
     const char *v[3] = {st_ll(cb, cx->chat_id), st_ll(db, cx->draft_id), st_ll(rb, report_id)};

@@ -100,8 +100,7 @@ static void world_close(struct world *w)
     free(w->ci);
 }
 
-__attribute__((format(printf, 2, 3))) static long long count(struct world *w, const char *fmt,
-                                                              ...)
+__attribute__((format(printf, 2, 3))) static long long count(struct world *w, const char *fmt, ...)
 {
     char sql[1024];
     va_list ap;
@@ -389,9 +388,9 @@ static void guided(const char *lang, const char *title)
                      1);
     assert_int_equal(count(&w, "SELECT count(*) FROM drafts"), 0);
     assert_int_equal(count(&w, "SELECT count(*) FROM draft_media"), 0);
-    assert_int_equal(count(&w, "SELECT count(*) FROM chats WHERE chat_id = %lld AND lang = '%s'",
-                           chat, lang),
-                     1);
+    assert_int_equal(
+        count(&w, "SELECT count(*) FROM chats WHERE chat_id = %lld AND lang = '%s'", chat, lang),
+        1);
     /* the citizen's messages and the bot's belong to the report now */
     assert_true(count(&w, "SELECT count(*) FROM conv_messages WHERE report_id IS NOT NULL") >= 8);
     world_close(&w);
@@ -448,8 +447,9 @@ static void test_conv_album_one_report(void **state)
         add_photo(&w, ids[i], 10 + (uint32_t)i);
     /* the three updates arrive together, as Telegram delivers an album */
     for (int i = 0; i < 3; i++) {
-        char *body = photo_body(ids[i], i == 0 ? ",\"media_group_id\":\"135\",\"caption\":\"column\""
-                                               : ",\"media_group_id\":\"135\"");
+        char *body =
+            photo_body(ids[i], i == 0 ? ",\"media_group_id\":\"135\",\"caption\":\"column\""
+                                      : ",\"media_group_id\":\"135\"");
         char *j = tl_asprintf("{\"message\":{\"message_id\":%d,\"date\":1,\"chat\":{\"id\":7301,"
                               "\"type\":\"private\"},\"from\":{\"id\":7301,\"is_bot\":false,"
                               "\"first_name\":\"A\"},%s}}",
@@ -479,7 +479,7 @@ static void test_conv_cancel_every_step(void **state)
     struct world w;
     world_open(&w, "cancel");
     add_photo(&w, "c1", 21);
-    static const char *const steps[] = {"quick", "category", "location", "media",
+    static const char *const steps[] = {"quick", "category",  "location",    "media",
                                         "when",  "direction", "description", "summary"};
     for (int k = 0; k < 8; k++) {
         long long chat = 7400 + k;
@@ -748,7 +748,8 @@ static void test_conv_clear_chat(void **state)
     char data[32];
     snprintf(data, sizeof(data), "x:%s", ref);
     press(&w, 8001, kb, data);
-    struct json_object *a = expect(&w, "answerCallbackQuery deleteMessage deleteMessage sendMessage");
+    struct json_object *a =
+        expect(&w, "answerCallbackQuery deleteMessage deleteMessage sendMessage");
     long long d1 = atoll(param(a, 1, "message_id")), d2 = atoll(param(a, 2, "message_id"));
     assert_true((d1 == mid && d2 == kb) || (d1 == kb && d2 == mid));
     expect_has(a, 3, "text", "2 messages");
@@ -822,8 +823,9 @@ static void test_conv_shared_payloads(void **state)
     assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 1);
 
     /* the album photo: fetched, stripped, kept with a new draft of its chat */
-    add_photo(&w, "AgACAgIAAxkBAAMEZCiCg7A1qAABECDXqbjnqtId777bAAIFyDEbLKhISVFwzRK8kZMNAQADAgADeQA"
-                  "DLwQ",
+    add_photo(&w,
+              "AgACAgIAAxkBAAMEZCiCg7A1qAABECDXqbjnqtId777bAAIFyDEbLKhISVFwzRK8kZMNAQADAgADeQA"
+              "DLwQ",
               41);
     text = ts_read_file(p_photo, NULL);
     assert_true(fakebot_push_update(w.fb, text) > 0);

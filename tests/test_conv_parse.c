@@ -35,13 +35,13 @@ static void test_conv_parse_callback_data(void **state)
         {"L:en", 1, HDL_CB_LANG, 0, "en"},
         {"x:TL-ABC123", 1, HDL_CB_CLEAR, 0, "TL-ABC123"},
         {"L:ru", 0, 0, 0, ""},
-        {"9:send:now", 0, 0, 0, ""},     /* no argument expected */
-        {"9:c", 0, 0, 0, ""},            /* argument missing */
-        {"0:send", 0, 0, 0, ""},         /* no draft 0 */
+        {"9:send:now", 0, 0, 0, ""}, /* no argument expected */
+        {"9:c", 0, 0, 0, ""},        /* argument missing */
+        {"0:send", 0, 0, 0, ""},     /* no draft 0 */
         {"-1:send", 0, 0, 0, ""},
-        {"9:c:a b", 0, 0, 0, ""},        /* spaces are not ours */
+        {"9:c:a b", 0, 0, 0, ""}, /* spaces are not ours */
         {"9:c:x:y", 0, 0, 0, ""},
-        {"button2_bijoy", 0, 0, 0, ""},  /* another bot's data (shared payload 06) */
+        {"button2_bijoy", 0, 0, 0, ""}, /* another bot's data (shared payload 06) */
         {"", 0, 0, 0, ""},
         {"1234567890123456789:send", 0, 0, 0, ""},
     };
@@ -77,15 +77,15 @@ static void test_conv_parse_when(void **state)
         {"45 хв", 1, 45 * 60},
         {"2 h", 1, 2 * 3600},
         {"2 год", 1, 2 * 3600},
-        {"11:30", 1, 30 * 60},            /* today, local clock */
-        {"12:03", 1, 0 - 3 * 60},         /* a moment just ahead is today (clock skew) */
-        {"13:00", 1, 23 * 3600},          /* later than now: yesterday */
+        {"11:30", 1, 30 * 60},    /* today, local clock */
+        {"12:03", 1, 0 - 3 * 60}, /* a moment just ahead is today (clock skew) */
+        {"13:00", 1, 23 * 3600},  /* later than now: yesterday */
         {"11.15", 1, 45 * 60},
         {"24:00", 0, 0},
         {"11:7", 0, 0},
         {"yesterday", 0, 0},
         {"99999", 0, 0},
-        {"20000 min", 0, 0},              /* more than a week */
+        {"20000 min", 0, 0}, /* more than a week */
         {"", 0, 0},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -108,10 +108,11 @@ static void test_conv_parse_bearing(void **state)
         int ok;
         double deg;
     } cases[] = {
-        {"N", 1, 0},         {"nw", 1, 315},     {"North-East", 1, 45}, {"пн-зх", 1, 315},
-        {"схід", 1, 90},     {"південний захід", 1, 225},              {"↘", 1, 135},
-        {"300", 1, 300},     {"300°", 1, 300},   {"360", 1, 0},         {"361", 0, 0},
-        {"up", 0, 0},        {"", 0, 0},         {"12abc", 0, 0},
+        {"N", 1, 0},       {"nw", 1, 315},  {"North-East", 1, 45},
+        {"пн-зх", 1, 315}, {"схід", 1, 90}, {"південний захід", 1, 225},
+        {"↘", 1, 135},     {"300", 1, 300}, {"300°", 1, 300},
+        {"360", 1, 0},     {"361", 0, 0},   {"up", 0, 0},
+        {"", 0, 0},        {"12abc", 0, 0},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         double d = -1;
@@ -126,10 +127,10 @@ static void test_conv_parse_bearing(void **state)
 static void test_conv_parse_utf16(void **state)
 {
     assert_int_equal(hdl_utf16_len("abc"), 3);
-    assert_int_equal(hdl_utf16_len("Київ"), 4);          /* 8 bytes */
-    assert_int_equal(hdl_utf16_len("🚜"), 2);             /* 4 bytes */
+    assert_int_equal(hdl_utf16_len("Київ"), 4); /* 8 bytes */
+    assert_int_equal(hdl_utf16_len("🚜"), 2);    /* 4 bytes */
     assert_int_equal(hdl_utf16_len("a🚜b"), 4);
-    assert_int_equal(hdl_utf16_len("\xff"), 1);           /* a stray byte counts once */
+    assert_int_equal(hdl_utf16_len("\xff"), 1); /* a stray byte counts once */
     /* a prefix never cuts a code point, nor an emoji's surrogate pair */
     assert_int_equal(hdl_utf16_prefix("a🚜b", 1), 1);
     assert_int_equal(hdl_utf16_prefix("a🚜b", 2), 1);
@@ -140,11 +141,24 @@ static void test_conv_parse_utf16(void **state)
 
 static void test_conv_parse_draft_json(void **state)
 {
-    struct hdl_draft d = {.id = 77, .step = HDL_STEP_DIRECTION, .guided = 1, .lang = "en",
-                          .has_point = 1, .lat = 50.5, .lon = 30.25, .accuracy_m = 12,
-                          .live_msg_id = 9, .has_bearing = 1, .bearing = 270,
-                          .observed_at = 1700000000, .sent_at = 1700000100, .forwarded = 1,
-                          .n_media = 3, .has_photo_gps = 1, .photo_lat = 49, .photo_lon = 36,
+    struct hdl_draft d = {.id = 77,
+                          .step = HDL_STEP_DIRECTION,
+                          .guided = 1,
+                          .lang = "en",
+                          .has_point = 1,
+                          .lat = 50.5,
+                          .lon = 30.25,
+                          .accuracy_m = 12,
+                          .live_msg_id = 9,
+                          .has_bearing = 1,
+                          .bearing = 270,
+                          .observed_at = 1700000000,
+                          .sent_at = 1700000100,
+                          .forwarded = 1,
+                          .n_media = 3,
+                          .has_photo_gps = 1,
+                          .photo_lat = 49,
+                          .photo_lon = 36,
                           .po = 1234};
     tl_strlcpy(d.point_source, "text", sizeof(d.point_source));
     d.category = tl_strdup("drones");
@@ -193,8 +207,7 @@ static void callback(long long draft, const char *act, struct tg_update *u)
     free(j);
 }
 
-static const char *param(const struct hdl_plan *p, size_t i, const char *key, char *buf,
-                         size_t cap)
+static const char *param(const struct hdl_plan *p, size_t i, const char *key, char *buf, size_t cap)
 {
     assert_true(i < p->n_out);
     struct json_object *o = json_tokener_parse(p->out[i].params_json), *v;
@@ -257,10 +270,8 @@ static void test_conv_parse_edit_menu(void **state)
  * only the reference. */
 static void test_conv_parse_auto_clear(void **state)
 {
-    struct hdl_ctx ctx = {.secret = SECRET,
-                          .secret_len = 32,
-                          .max_photo_bytes = 1 << 20,
-                          .auto_clear_chat = 1};
+    struct hdl_ctx ctx = {
+        .secret = SECRET, .secret_len = 32, .max_photo_bytes = 1 << 20, .auto_clear_chat = 1};
     struct hdl_draft d = {.id = 9, .step = HDL_STEP_QUICK, .lang = "en"};
     struct tg_update u;
     callback(9, "send", &u);

@@ -506,7 +506,7 @@ static void test_handlers_group_chat(void **state)
     assert_null(hdl_wanted_file(&CTX, &u));
     assert_int_equal(hdl_decide(&CTX, NULL, &u, NULL, &p), TL_OK);
     assert_null(p.fx.report);
-    assert_true(p.fx.chat_id == 0); /* a group is no reporter's reply path */
+    assert_true(p.fx.chat_id == 0);   /* a group is no reporter's reply path */
     assert_int_equal(p.cx.notice, 1); /* told once: recorded */
     assert_true(p.cx.chat_id == -1001);
     assert_int_equal(p.n_out, 1);

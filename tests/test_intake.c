@@ -270,10 +270,10 @@ static void test_intake_blocked_chat_recorded(void **state)
                                 "\"type\":\"private\"},\"from\":{\"id\":6160,\"is_bot\":false,"
                                 "\"first_name\":\"B\"},\"text\":\"tanks on the ring road\"}}") > 0);
     assert_true(fakebot_push_update(fb, "{\"update_id\":2,\"callback_query\":{\"id\":\"b\","
-                                         "\"from\":{\"id\":6160,\"is_bot\":false,\"first_name\":"
-                                         "\"B\"},\"chat_instance\":\"1\",\"data\":\"1:send\","
-                                         "\"message\":{\"message_id\":2,\"date\":1,\"chat\":{"
-                                         "\"id\":6160,\"type\":\"private\"}}}}") > 0);
+                                        "\"from\":{\"id\":6160,\"is_bot\":false,\"first_name\":"
+                                        "\"B\"},\"chat_instance\":\"1\",\"data\":\"1:send\","
+                                        "\"message\":{\"message_id\":2,\"date\":1,\"chat\":{"
+                                        "\"id\":6160,\"type\":\"private\"}}}}") > 0);
     struct cfg c;
     test_cfg(&c, ci);
     start_runtime(&c, fb);

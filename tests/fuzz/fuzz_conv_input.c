@@ -85,8 +85,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         hdl_plan_release(&p);
         /* the same update against a draft at each step */
         for (int step = HDL_STEP_QUICK; step <= HDL_STEP_EDIT; step++) {
-            struct hdl_draft dd = {.id = 5, .step = (enum hdl_step)step, .guided = step > 0,
-                                   .lang = "en", .n_media = step % 2};
+            struct hdl_draft dd = {.id = 5,
+                                   .step = (enum hdl_step)step,
+                                   .guided = step > 0,
+                                   .lang = "en",
+                                   .n_media = step % 2};
             struct hdl_conv cv = {.draft = &dd, .prompt_msg_id = step, .now = now};
             if (hdl_decide(&ctx, &cv, &u, NULL, &p) == TL_OK)
                 check_plan(&p);
