@@ -1493,6 +1493,19 @@ int hdl_decide(const struct hdl_ctx *ctx, const struct hdl_conv *cv, const struc
         code = u->cb.language_code;
         break;
     case TG_UPD_MY_CHAT_MEMBER:
+        if (u->member.chat_type == TG_CHAT_GROUP || u->member.chat_type == TG_CHAT_SUPERGROUP) {
+            /* added to a group: the one pointer to the private chat, said at once */
+            const char *st = u->member.new_status ? u->member.new_status : "";
+            t.chat_id = u->member.chat_id;
+            t.lang = "uk";
+            if (t.chat_id && (strcmp(st, "member") == 0 || strcmp(st, "administrator") == 0) &&
+                !(cv && cv->notice_sent)) {
+                p->cx.chat_id = t.chat_id;
+                p->cx.notice = 1;
+                return send_key(p, t.chat_id, t.lang, "private_only", NULL, 0, 0);
+            }
+            return TL_OK;
+        }
         if (u->member.chat_type == TG_CHAT_PRIVATE && u->member.from_id) {
             if ((rc = hdl_pseudonym(ctx->secret, ctx->secret_len, u->member.from_id,
                                     p->pseudonym)) != TL_OK)

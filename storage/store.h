@@ -332,7 +332,7 @@ void store_conv_rollback(struct store *s);
  * (and not reminded) get the reminder (text by the draft's "lang": uk or en, as given)
  * queued and reminded_at set; drafts past expires_at are deleted with their photos and
  * the discard notice queued. Rows a worker holds are skipped (next pass). Also drops
- * conversation messages older than two days. */
+ * conversation messages older than two days and photos whose draft is gone. */
 struct store_conv_janitor {
     long remind_after_s;
     const char *remind_params_uk, *remind_params_en; /* sendMessage params without chat_id */

@@ -396,7 +396,11 @@ static const char janitor_sql[] =
     " eo AS (INSERT INTO outbox (chat_id, method, params)"
     "   SELECT chat_id, 'sendMessage', jsonb_build_object('chat_id', chat_id) ||"
     "     (CASE WHEN state->>'lang' = 'en' THEN $5 ELSE $4 END)::jsonb FROM del),"
-    " old AS (DELETE FROM conv_messages WHERE at < now() - interval '2 days')"
+    " old AS (DELETE FROM conv_messages WHERE at < now() - interval '2 days'),"
+    /* photos of drafts that retention's purge (store_purge) removed without them */
+    " orphans AS (DELETE FROM draft_media m WHERE m.created_at < now() - interval '1 hour'"
+    "   AND NOT EXISTS (SELECT 1 FROM drafts d WHERE d.chat_id = m.chat_id"
+    "     AND (d.state->>'id')::bigint = m.draft_id))"
     " SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM del)";
 
 int store_conv_janitor(struct store *s, struct store_conv_janitor *j, struct tl_errinfo *ei)

@@ -368,6 +368,31 @@ static void test_conv_parse_categories_configured(void **state)
     tg_update_release(&u);
 }
 
+/* Added to a group: one pointer to the private chat, recorded so it is said once. */
+static void test_conv_parse_added_to_group(void **state)
+{
+    struct hdl_ctx ctx = {.secret = SECRET, .secret_len = 32, .max_photo_bytes = 1 << 20};
+    struct tg_update u;
+    parse("{\"update_id\":80,\"my_chat_member\":{\"chat\":{\"id\":-500,\"type\":\"group\","
+          "\"title\":\"G\"},\"from\":{\"id\":7,\"is_bot\":false,\"first_name\":\"A\"},"
+          "\"date\":1,\"old_chat_member\":{\"user\":{\"id\":1,\"is_bot\":true,\"first_name\":"
+          "\"b\"},\"status\":\"left\"},\"new_chat_member\":{\"user\":{\"id\":1,\"is_bot\":"
+          "true,\"first_name\":\"b\"},\"status\":\"member\"}}}",
+          &u);
+    struct hdl_plan p;
+    assert_int_equal(hdl_decide(&ctx, NULL, &u, NULL, &p), TL_OK);
+    assert_int_equal(p.n_out, 1);
+    assert_true(p.out[0].chat_id == -500);
+    assert_int_equal(p.cx.notice, 1);
+    assert_true(p.fx.chat_id == 0); /* a group is no reporter's reply path */
+    hdl_plan_release(&p);
+    struct hdl_conv told = {.notice_sent = 1};
+    assert_int_equal(hdl_decide(&ctx, &told, &u, NULL, &p), TL_OK);
+    assert_int_equal(p.n_out, 0);
+    hdl_plan_release(&p);
+    tg_update_release(&u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_conv_parse_auto_clear),
         cmocka_unit_test(test_conv_parse_long_text),
         cmocka_unit_test(test_conv_parse_categories_configured),
+        cmocka_unit_test(test_conv_parse_added_to_group),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
