@@ -70,8 +70,7 @@ char *hdl_draft_to_json(const struct hdl_draft *d)
         json_object_array_add(msgs, m);
     }
     json_object_object_add(o, "msgs", msgs);
-    if (d->po)
-        json_object_object_add(o, "po", json_object_new_int64(d->po));
+    /* "po" (the keyboard message's outbox id) is storage's to write: it knows the id */
     char *s = tl_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
     json_object_put(o);
     return s;

@@ -109,7 +109,8 @@ struct hdl_draft {
     char *flags; /* comma-separated, NULL none */
     struct hdl_draft_msg msgs[HDL_DRAFT_MAX_MSGS];
     size_t n_msgs;
-    long long po; /* outbox id of the keyboard message (storage resolves its message id) */
+    long long po; /* outbox id of the keyboard message: read from drafts.state, written
+                   * there by storage only (hdl_draft_to_json leaves it out) */
 };
 
 /* JSON <-> draft. from_json: TL_EPARSE for anything that is not a draft object. */

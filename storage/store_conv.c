@@ -33,12 +33,15 @@ int store_conv_begin(struct store *s, long long chat_id, struct store_conv_state
     /* the draft row stays locked until the commit: the janitor skips it meanwhile */
     rc = st_exec(s,
                  "SELECT d.state::text, (SELECT o.tg_message_id FROM outbox o"
-                 "   WHERE o.id = (d.state->>'po')::bigint)"
-                 " FROM drafts d WHERE d.chat_id = $1::bigint FOR UPDATE",
+                 "   WHERE o.id = (d.state->>'po')::bigint),"
+                 " (SELECT lang FROM chats WHERE chat_id = $1::bigint),"
+                 " EXISTS (SELECT 1 FROM conv_notices WHERE chat_id = $1::bigint)"
+                 " FROM (SELECT 1) one LEFT JOIN"
+                 "   (SELECT state FROM drafts WHERE chat_id = $1::bigint FOR UPDATE) d ON true",
                  1, v, &r, ei);
     if (rc)
         goto out;
-    if (PQntuples(r) == 1) {
+    if (!PQgetisnull(r, 0, 0)) {
         st->draft_json = st_str(r, 0, 0);
         st->prompt_msg_id = st_getll(r, 0, 1);
         if (!st->draft_json) {
@@ -46,16 +49,8 @@ int store_conv_begin(struct store *s, long long chat_id, struct store_conv_state
             goto out;
         }
     }
-    PQclear(r);
-    r = NULL;
-    rc = st_exec(s,
-                 "SELECT (SELECT lang FROM chats WHERE chat_id = $1::bigint),"
-                 " EXISTS (SELECT 1 FROM conv_notices WHERE chat_id = $1::bigint)",
-                 1, v, &r, ei);
-    if (rc)
-        goto out;
-    st->chat_lang = st_str(r, 0, 0);
-    st->notice_sent = PQgetvalue(r, 0, 1)[0] == 't';
+    st->chat_lang = st_str(r, 0, 2);
+    st->notice_sent = PQgetvalue(r, 0, 3)[0] == 't';
 out:
     PQclear(r);
     if (rc) {
@@ -205,34 +200,6 @@ static int put_media(struct store *s, const struct store_conv_effects *cx,
     return rc;
 }
 
-static int put_out(struct store *s, const struct store_conv_effects *cx,
-                   const struct store_conv_out *o, long long *prompt_id, struct tl_errinfo *ei)
-{
-    char cb[32], db[32], ob[32];
-    PGresult *r = NULL;
-    if (!o->method || !o->params_json || !o->chat_id)
-        return tl_errf(ei, TL_EINVAL, "an outbox row needs chat_id, method and params");
-    const char *v[3] = {st_ll(cb, o->chat_id), o->method, o->params_json};
-    int rc = st_exec(s,
-                     "INSERT INTO outbox (chat_id, method, params)"
-                     " VALUES ($1::bigint, $2, $3::jsonb) RETURNING id",
-                     3, v, &r, ei);
-    if (rc)
-        return rc;
-    long long id = st_getll(r, 0, 0);
-    PQclear(r);
-    if (o->prompt)
-        *prompt_id = id;
-    if (o->track && cx->draft_id) {
-        const char *tv[3] = {st_ll(cb, o->chat_id), st_ll(db, cx->draft_id), st_ll(ob, id)};
-        rc = st_exec(s,
-                     "INSERT INTO conv_messages (chat_id, draft_id, outbox_id)"
-                     " VALUES ($1::bigint, $2::bigint, $3::bigint)",
-                     3, tv, NULL, ei);
-    }
-    return rc;
-}
-
 /* A sent draft: its photos become the report's media (sha256 of the sanitized bytes),
  * its messages the report's. */
 static int move_to_report(struct store *s, const struct store_conv_effects *cx, long long report_id,
@@ -256,15 +223,56 @@ static int move_to_report(struct store *s, const struct store_conv_effects *cx, 
     return rc;
 }
 
+/* One update's conversation rows in one statement, ahead of store_apply's (which marks
+ * the inbox row processed): `go` is empty for an update handled before, so a re-run
+ * writes nothing. The replies get their outbox ids from the sequence first, so the
+ * draft's messages and its keyboard message ("po", kept by storage: the decision never
+ * writes it) can name them in the same statement. A draft deleted for a report keeps
+ * its photos until move_to_report has moved them. */
+static const char conv_sql[] =
+    "WITH inb AS (SELECT update_id FROM inbox"
+    "   WHERE update_id = $1::bigint AND processed_at IS NULL FOR UPDATE),"
+    " go AS (SELECT true AS ok WHERE $1::bigint = 0 OR EXISTS (SELECT 1 FROM inb)),"
+    " o AS (SELECT * FROM unnest($7::bigint[], $8::text[], $9::jsonb[], $10::boolean[],"
+    "   $11::boolean[]) WITH ORDINALITY AS o(chat_id, method, params, prompt, track, ord)),"
+    " ids AS (SELECT nextval('outbox_id_seq') AS id, o.* FROM go, o ORDER BY o.ord),"
+    " ob AS (INSERT INTO outbox (id, chat_id, method, params)"
+    "   SELECT id, chat_id, method, params FROM ids ORDER BY ord),"
+    " cm AS (INSERT INTO conv_messages (chat_id, draft_id, outbox_id, message_id)"
+    "   SELECT chat_id, $3::bigint, id, NULL::bigint FROM ids WHERE track AND $3::bigint <> 0"
+    "   UNION ALL SELECT $2::bigint, $3::bigint, NULL, $12::bigint FROM go"
+    "   WHERE $12::bigint IS NOT NULL AND $3::bigint <> 0),"
+    " pr AS (SELECT (SELECT id FROM ids WHERE prompt ORDER BY ord DESC LIMIT 1) AS po),"
+    " dr AS (INSERT INTO drafts AS d (chat_id, state, updated_at, expires_at)"
+    "   SELECT $2::bigint, $5::jsonb || CASE WHEN pr.po IS NULL THEN '{}'::jsonb"
+    "       ELSE jsonb_build_object('po', pr.po) END,"
+    "     now(), now() + make_interval(mins => $6::int)"
+    "   FROM go, pr WHERE $4::int = 1"
+    "   ON CONFLICT (chat_id) DO UPDATE SET state = excluded.state ||"
+    "     CASE WHEN NOT excluded.state ? 'po' AND d.state ? 'po'"
+    "       THEN jsonb_build_object('po', d.state->'po') ELSE '{}'::jsonb END,"
+    "     updated_at = now(), expires_at = excluded.expires_at, reminded_at = NULL),"
+    " dd AS (DELETE FROM drafts WHERE chat_id = $2::bigint AND $4::int = 2"
+    "   AND EXISTS (SELECT 1 FROM go)),"
+    " dm AS (DELETE FROM draft_media WHERE chat_id = $2::bigint AND $4::int = 2"
+    "   AND NOT $17::boolean AND EXISTS (SELECT 1 FROM go)),"
+    " nt AS (INSERT INTO conv_notices (chat_id) SELECT $2::bigint FROM go WHERE $13::boolean"
+    "   ON CONFLICT (chat_id) DO NOTHING),"
+    " ad AS (INSERT INTO report_addenda (report_id, text)"
+    "   SELECT r.id, $15::text FROM go, reports r"
+    "   WHERE $14::text IS NOT NULL AND r.public_ref = $14::text AND r.reporter = $16::text)"
+    " SELECT EXISTS (SELECT 1 FROM go), EXISTS (SELECT 1 FROM inbox WHERE update_id = $1::bigint)";
+
 int store_conv_write(struct store *s, const struct store_effects *fx,
                      const struct store_conv_effects *cx, long long *report_id,
                      struct tl_errinfo *ei)
 {
-    char nb[6][32];
+    char nb[8][32];
+    struct st_arr oa[5];
     PGresult *r = NULL;
-    long long rid = 0, prompt_id = 0;
+    long long rid = 0;
     struct tl_errinfo local;
-    int rc;
+    int rc = TL_OK;
     if (report_id)
         *report_id = 0;
     if (!ei) /* the SQLSTATE decides between TL_ECONFLICT and TL_EDB */
@@ -272,91 +280,69 @@ int store_conv_write(struct store *s, const struct store_effects *fx,
     tl_errinfo_clear(ei);
     if (fx->n_outbox)
         return tl_errf(ei, TL_EINVAL, "conversation replies go in cx->out");
-    if (fx->update_id) {
-        const char *v[1] = {st_ll(nb[0], fx->update_id)};
-        rc = st_exec(s,
-                     "SELECT processed_at IS NULL FROM inbox WHERE update_id = $1::bigint"
-                     " FOR UPDATE",
-                     1, v, &r, ei);
-        if (rc)
-            return rc;
-        int n = PQntuples(r), fresh = n == 1 && PQgetvalue(r, 0, 0)[0] == 't';
-        PQclear(r);
-        r = NULL;
-        if (n == 0)
-            return tl_errf(ei, TL_ENOTFOUND, "no inbox row for update_id %lld", fx->update_id);
-        if (!fresh)
-            return TL_OK; /* handled before: a re-run writes nothing */
+    if (!cx) /* nothing of the conversation: store_apply's statement alone */
+        return st_apply_in_tx(s, fx, report_id, ei);
+    if (cx->draft_op == STORE_DRAFT_PUT && !cx->draft_json)
+        return tl_errf(ei, TL_EINVAL, "a draft to write needs its state");
+    for (int i = 0; i < 5; i++)
+        st_arr_init(&oa[i]);
+    for (size_t i = 0; i < cx->n_out; i++) {
+        const struct store_conv_out *o = &cx->out[i];
+        if (!o->method || !o->params_json || !o->chat_id) {
+            rc = tl_errf(ei, TL_EINVAL, "an outbox row needs chat_id, method and params");
+            goto out;
+        }
+        st_arr_ll(&oa[0], o->chat_id);
+        st_arr_str(&oa[1], o->method);
+        st_arr_str(&oa[2], o->params_json);
+        st_arr_str(&oa[3], o->prompt ? "t" : "f");
+        st_arr_str(&oa[4], o->track ? "t" : "f");
     }
-    if ((rc = st_apply_in_tx(s, fx, &rid, ei)) != TL_OK)
-        return rc;
-    if (!cx)
-        goto done;
+    const char *v[17] = {
+        st_ll(nb[0], fx->update_id),
+        st_ll(nb[1], cx->chat_id),
+        st_ll(nb[2], cx->draft_id),
+        st_ll(nb[3], (long long)cx->draft_op),
+        cx->draft_op == STORE_DRAFT_PUT ? cx->draft_json : "{}",
+        st_ll(nb[4], cx->idle_minutes > 0 ? cx->idle_minutes : 30),
+        st_arr_end(&oa[0]),
+        st_arr_end(&oa[1]),
+        st_arr_end(&oa[2]),
+        st_arr_end(&oa[3]),
+        st_arr_end(&oa[4]),
+        cx->user_msg_id ? st_ll(nb[5], cx->user_msg_id) : NULL,
+        cx->notice ? "true" : "false",
+        cx->addendum_text ? cx->addendum_ref : NULL,
+        cx->addendum_text,
+        cx->addendum_reporter,
+        fx->report ? "true" : "false",
+    };
+    for (int i = 6; i < 11; i++)
+        if (!v[i]) {
+            rc = TL_ENOMEM;
+            goto out;
+        }
+    if ((rc = st_exec(s, conv_sql, 17, v, &r, ei)) != TL_OK)
+        goto out;
+    int fresh = PQgetvalue(r, 0, 0)[0] == 't', known = PQgetvalue(r, 0, 1)[0] == 't';
+    if (!fresh) {
+        if (fx->update_id && !known)
+            rc = tl_errf(ei, TL_ENOTFOUND, "no inbox row for update_id %lld", fx->update_id);
+        goto out; /* handled before: a re-run writes nothing */
+    }
     for (size_t i = 0; i < cx->n_media; i++)
         if ((rc = put_media(s, cx, &cx->media[i], ei)) != TL_OK)
-            return rc;
-    for (size_t i = 0; i < cx->n_out; i++)
-        if ((rc = put_out(s, cx, &cx->out[i], &prompt_id, ei)) != TL_OK)
-            return rc;
-    if (cx->user_msg_id && cx->draft_id) {
-        const char *v[3] = {st_ll(nb[0], cx->chat_id), st_ll(nb[1], cx->draft_id),
-                            st_ll(nb[2], cx->user_msg_id)};
-        rc = st_exec(s,
-                     "INSERT INTO conv_messages (chat_id, draft_id, message_id)"
-                     " VALUES ($1::bigint, $2::bigint, $3::bigint)",
-                     3, v, NULL, ei);
-        if (rc)
-            return rc;
-    }
+            goto out;
+    if ((rc = st_apply_in_tx(s, fx, &rid, ei)) != TL_OK)
+        goto out;
     if (rid && cx->draft_id && (rc = move_to_report(s, cx, rid, ei)) != TL_OK)
-        return rc;
-    if (cx->draft_op == STORE_DRAFT_PUT) {
-        /* the keyboard message stays the draft's until another replaces it: a state
-         * decided before its outbox id was known keeps the stored one */
-        if (!cx->draft_json)
-            return tl_errf(ei, TL_EINVAL, "a draft to write needs its state");
-        const char *v[4] = {st_ll(nb[0], cx->chat_id), cx->draft_json,
-                            prompt_id ? st_ll(nb[1], prompt_id) : NULL,
-                            st_ll(nb[2], cx->idle_minutes > 0 ? cx->idle_minutes : 30)};
-        rc = st_exec(s,
-                     "INSERT INTO drafts (chat_id, state, updated_at, expires_at)"
-                     " VALUES ($1::bigint, $2::jsonb || CASE WHEN $3::bigint IS NULL THEN"
-                     "   '{}'::jsonb ELSE jsonb_build_object('po', $3::bigint) END, now(),"
-                     "   now() + make_interval(mins => $4::int))"
-                     " ON CONFLICT (chat_id) DO UPDATE SET state = CASE"
-                     "   WHEN $3::bigint IS NULL AND drafts.state ? 'po'"
-                     "   THEN excluded.state || jsonb_build_object('po', drafts.state->'po')"
-                     "   ELSE excluded.state END,"
-                     "   updated_at = now(), expires_at = excluded.expires_at, reminded_at = NULL",
-                     4, v, NULL, ei);
-    } else if (cx->draft_op == STORE_DRAFT_DELETE) {
-        const char *v[1] = {st_ll(nb[0], cx->chat_id)};
-        rc = st_exec(s,
-                     "WITH d AS (DELETE FROM drafts WHERE chat_id = $1::bigint)"
-                     " DELETE FROM draft_media WHERE chat_id = $1::bigint",
-                     1, v, NULL, ei);
-    }
-    if (rc)
-        return rc;
-    if (cx->addendum_ref && cx->addendum_text) {
-        const char *v[3] = {cx->addendum_ref, cx->addendum_text, cx->addendum_reporter};
-        rc = st_exec(s,
-                     "INSERT INTO report_addenda (report_id, text)"
-                     " SELECT id, $2 FROM reports WHERE public_ref = $1 AND reporter = $3",
-                     3, v, NULL, ei);
-        if (rc)
-            return rc;
-    }
-    if (cx->notice) {
-        const char *v[1] = {st_ll(nb[0], cx->chat_id)};
-        rc = st_exec(s,
-                     "INSERT INTO conv_notices (chat_id) VALUES ($1::bigint)"
-                     " ON CONFLICT (chat_id) DO NOTHING",
-                     1, v, NULL, ei);
-    }
-done:
-    if (rc == TL_OK && report_id)
+        goto out;
+    if (report_id)
         *report_id = rid;
+out:
+    PQclear(r);
+    for (int i = 0; i < 5; i++)
+        st_arr_release(&oa[i]);
     return rc;
 }
 

@@ -179,7 +179,9 @@ static void test_conv_parse_draft_json(void **state)
     assert_true(b.live_msg_id == 9 && b.has_bearing && b.bearing == 270);
     assert_true(b.observed_at == 1700000000 && b.sent_at == 1700000100 && b.forwarded);
     assert_string_equal(b.media_group_id, "135");
-    assert_true(b.n_media == 3 && b.has_photo_gps && b.photo_lat == 49 && b.po == 1234);
+    assert_true(b.n_media == 3 && b.has_photo_gps && b.photo_lat == 49);
+    assert_true(b.po == 0); /* storage's to write, never the decision's */
+    assert_null(strstr(j, "\"po\""));
     assert_string_equal(b.flags, "place_ambiguous");
     assert_int_equal(b.n_msgs, 2);
     assert_string_equal(b.msgs[0].text, "два дрони 🛸");
