@@ -1076,9 +1076,10 @@ static int on_command(struct turn *t, const struct tg_message *m)
         enum hdl_step old = t->d ? t->d->step : HDL_STEP_QUICK;
         if (!t->d)
             draft_start(t, 1, (double)m->date);
-        t->d->guided = 1;
-        t->d->editing = 0;
-        t->d->step = t->d->category ? next_step(t->ctx, t->d) : HDL_STEP_CATEGORY;
+        if (!t->d->guided) { /* a quick draft goes on step by step; a guided one stays */
+            t->d->guided = 1;
+            t->d->step = t->d->category ? next_step(t->ctx, t->d) : HDL_STEP_CATEGORY;
+        }
         draft_keep(t);
         p->cx.user_msg_id = m->message_id;
         return show_step(p, t->ctx, t->cv, t->d, t->chat_id, 0, old);

@@ -395,6 +395,37 @@ static void test_conv_parse_added_to_group(void **state)
     tg_update_release(&u);
 }
 
+/* /report in the middle of a guided draft shows the step it is at (nothing skipped);
+ * in a quick draft it goes on step by step from what is missing. */
+static void test_conv_parse_report_resumes(void **state)
+{
+    struct hdl_ctx ctx = {.secret = SECRET, .secret_len = 32, .max_photo_bytes = 1 << 20};
+    struct tg_update u;
+    parse("{\"update_id\":90,\"message\":{\"message_id\":8,\"date\":1,\"chat\":{\"id\":4242,"
+          "\"type\":\"private\"},\"from\":{\"id\":4242,\"is_bot\":false,\"first_name\":\"A\"},"
+          "\"text\":\"/report\",\"entities\":[{\"type\":\"bot_command\",\"offset\":0,"
+          "\"length\":7}]}}",
+          &u);
+    struct hdl_draft d = {.id = 5, .step = HDL_STEP_WHEN, .guided = 1, .lang = "en"};
+    struct hdl_conv cv = {.draft = &d};
+    struct hdl_plan p;
+    char buf[512];
+    assert_int_equal(hdl_decide(&ctx, &cv, &u, NULL, &p), TL_OK);
+    assert_int_equal(p.draft.step, HDL_STEP_WHEN);
+    char *want = hdl_text("en", "ask_when", (char *)NULL);
+    assert_string_equal(param(&p, 0, "text", buf, sizeof(buf)), want);
+    free(want);
+    hdl_plan_release(&p);
+    struct hdl_draft q = {.id = 6, .step = HDL_STEP_QUICK, .lang = "en", .has_point = 1};
+    tl_strlcpy(q.point_source, "text", sizeof(q.point_source));
+    cv.draft = &q;
+    assert_int_equal(hdl_decide(&ctx, &cv, &u, NULL, &p), TL_OK);
+    assert_int_equal(p.draft.guided, 1);
+    assert_int_equal(p.draft.step, HDL_STEP_CATEGORY);
+    hdl_plan_release(&p);
+    tg_update_release(&u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -408,6 +439,7 @@ int main(void)
         cmocka_unit_test(test_conv_parse_long_text),
         cmocka_unit_test(test_conv_parse_categories_configured),
         cmocka_unit_test(test_conv_parse_added_to_group),
+        cmocka_unit_test(test_conv_parse_report_resumes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
