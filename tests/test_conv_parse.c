@@ -426,6 +426,43 @@ static void test_conv_parse_report_resumes(void **state)
     tg_update_release(&u);
 }
 
+/* /lang offers both languages; the choice is stored for the chat (chats.lang) and the
+ * keyboard message says it in the new language. */
+static void test_conv_parse_lang(void **state)
+{
+    struct hdl_ctx ctx = {.secret = SECRET, .secret_len = 32, .max_photo_bytes = 1 << 20};
+    struct tg_update u;
+    parse("{\"update_id\":95,\"message\":{\"message_id\":8,\"date\":1,\"chat\":{\"id\":4242,"
+          "\"type\":\"private\"},\"from\":{\"id\":4242,\"is_bot\":false,\"first_name\":\"A\"},"
+          "\"text\":\"/lang\",\"entities\":[{\"type\":\"bot_command\",\"offset\":0,"
+          "\"length\":5}]}}",
+          &u);
+    struct hdl_conv cv = {.chat_lang = "uk"};
+    struct hdl_plan p;
+    assert_int_equal(hdl_decide(&ctx, &cv, &u, NULL, &p), TL_OK);
+    assert_int_equal(p.n_out, 1);
+    assert_non_null(strstr(p.out[0].params_json, "\"L:en\""));
+    assert_non_null(strstr(p.out[0].params_json, "\"L:uk\""));
+    assert_null(p.fx.lang); /* a known chat keeps its language until it chooses */
+    hdl_plan_release(&p);
+    tg_update_release(&u);
+    parse("{\"update_id\":96,\"callback_query\":{\"id\":\"q\",\"from\":{\"id\":4242,"
+          "\"is_bot\":false,\"first_name\":\"A\",\"language_code\":\"uk\"},\"chat_instance\":"
+          "\"1\",\"data\":\"L:en\",\"message\":{\"message_id\":9,\"date\":1,\"chat\":{"
+          "\"id\":4242,\"type\":\"private\"}}}}",
+          &u);
+    assert_int_equal(hdl_decide(&ctx, &cv, &u, NULL, &p), TL_OK);
+    assert_string_equal(p.fx.lang, "en");
+    assert_int_equal(p.n_out, 2);
+    assert_string_equal(p.out[1].method, "editMessageText");
+    char buf[256];
+    char *want = hdl_text("en", "lang_switched", (char *)NULL);
+    assert_string_equal(param(&p, 1, "text", buf, sizeof(buf)), want);
+    free(want);
+    hdl_plan_release(&p);
+    tg_update_release(&u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -440,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_conv_parse_categories_configured),
         cmocka_unit_test(test_conv_parse_added_to_group),
         cmocka_unit_test(test_conv_parse_report_resumes),
+        cmocka_unit_test(test_conv_parse_lang),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
