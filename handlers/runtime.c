@@ -252,7 +252,8 @@ struct conv_run {
     struct store_conv_state st;
     struct hdl_draft draft;
     int has_draft;
-    const char *lang; /* static (hdl_lang_pick) or st.chat_lang */
+    const char *lang;  /* static (hdl_lang_pick) or st.chat_lang */
+    char upserted[65]; /* the pseudonym whose chats/reporters rows this transaction wrote */
 };
 
 static void conv_run_release(struct conv_run *cr)
@@ -310,10 +311,20 @@ static int conv_step(struct worker *w, struct conv_run *cr, struct pending *pd, 
         (rc = store_conv_lookup(w->s, w->chat, &lk, ei)) != TL_OK)
         return rc;
     rc = hdl_decide(&w->ctx, &cv, &pd->u, &pd->f, &plan);
-    if (rc != TL_OK)
+    if (rc != TL_OK) {
         log_error("decide failed update_id=%lld err=\"%s\"", pd->update_id, tl_strerror(rc));
-    else if ((rc = store_conv_write(w->s, &plan.fx, &plan.cx, rid, ei)) == TL_OK)
-        conv_run_after(cr, &plan);
+    } else {
+        /* the chat's rows were written by an earlier update of this transaction: this one
+         * only needs its inbox row marked (the upserts' one-minute guard agrees) */
+        const struct store_effects *fx = &plan.fx;
+        plan.cx.only_mark = (!fx->pseudonym && !fx->chat_id) ||
+                            (fx->pseudonym && strcmp(fx->pseudonym, cr->upserted) == 0);
+        if ((rc = store_conv_write(w->s, fx, &plan.cx, rid, ei)) == TL_OK) {
+            conv_run_after(cr, &plan);
+            if (fx->pseudonym)
+                tl_strlcpy(cr->upserted, fx->pseudonym, sizeof(cr->upserted));
+        }
+    }
     hdl_plan_release(&plan);
     free(lk.del_ids);
     return rc;

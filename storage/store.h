@@ -313,6 +313,9 @@ struct store_conv_effects {
     const char *addendum_text;
     const char *addendum_reporter;
     int notice; /* record that this (non-private) chat was told */
+    /* 1: fx's chats/reporters rows were written earlier in this transaction and fx has
+     * no report and no change to them: only the inbox row is marked (one statement) */
+    int only_mark;
 };
 
 /* In the open transaction: fx (inbox row processed, chats and reporters upserts, the

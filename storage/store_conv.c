@@ -225,7 +225,8 @@ static int move_to_report(struct store *s, const struct store_conv_effects *cx, 
 
 /* One update's conversation rows in one statement, ahead of store_apply's (which marks
  * the inbox row processed): `go` is empty for an update handled before, so a re-run
- * writes nothing. The replies get their outbox ids from the sequence first, so the
+ * writes nothing (with only_mark it also marks the inbox row, and store_apply's statement
+ * is skipped). The replies get their outbox ids from the sequence first, so the
  * draft's messages and its keyboard message ("po", kept by storage: the decision never
  * writes it) can name them in the same statement. A draft deleted for a report keeps
  * its photos until move_to_report has moved them. */
@@ -260,7 +261,9 @@ static const char conv_sql[] =
     "   ON CONFLICT (chat_id) DO NOTHING),"
     " ad AS (INSERT INTO report_addenda (report_id, text)"
     "   SELECT r.id, $15::text FROM go, reports r"
-    "   WHERE $14::text IS NOT NULL AND r.public_ref = $14::text AND r.reporter = $16::text)"
+    "   WHERE $14::text IS NOT NULL AND r.public_ref = $14::text AND r.reporter = $16::text),"
+    " done AS (UPDATE inbox SET processed_at = now() FROM inb"
+    "   WHERE $18::boolean AND inbox.update_id = inb.update_id)"
     " SELECT EXISTS (SELECT 1 FROM go), EXISTS (SELECT 1 FROM inbox WHERE update_id = $1::bigint)";
 
 int store_conv_write(struct store *s, const struct store_effects *fx,
@@ -298,7 +301,8 @@ int store_conv_write(struct store *s, const struct store_effects *fx,
         st_arr_str(&oa[3], o->prompt ? "t" : "f");
         st_arr_str(&oa[4], o->track ? "t" : "f");
     }
-    const char *v[17] = {
+    int only_mark = cx->only_mark && !fx->report && fx->set_blocked < 0 && !fx->lang;
+    const char *v[18] = {
         st_ll(nb[0], fx->update_id),
         st_ll(nb[1], cx->chat_id),
         st_ll(nb[2], cx->draft_id),
@@ -316,13 +320,14 @@ int store_conv_write(struct store *s, const struct store_effects *fx,
         cx->addendum_text,
         cx->addendum_reporter,
         fx->report ? "true" : "false",
+        only_mark ? "true" : "false",
     };
     for (int i = 6; i < 11; i++)
         if (!v[i]) {
             rc = TL_ENOMEM;
             goto out;
         }
-    if ((rc = st_exec(s, conv_sql, 17, v, &r, ei)) != TL_OK)
+    if ((rc = st_exec(s, conv_sql, 18, v, &r, ei)) != TL_OK)
         goto out;
     int fresh = PQgetvalue(r, 0, 0)[0] == 't', known = PQgetvalue(r, 0, 1)[0] == 't';
     if (!fresh) {
@@ -333,7 +338,7 @@ int store_conv_write(struct store *s, const struct store_effects *fx,
     for (size_t i = 0; i < cx->n_media; i++)
         if ((rc = put_media(s, cx, &cx->media[i], ei)) != TL_OK)
             goto out;
-    if ((rc = st_apply_in_tx(s, fx, &rid, ei)) != TL_OK)
+    if (!only_mark && (rc = st_apply_in_tx(s, fx, &rid, ei)) != TL_OK)
         goto out;
     if (rid && cx->draft_id && (rc = move_to_report(s, cx, rid, ei)) != TL_OK)
         goto out;
