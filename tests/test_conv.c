@@ -692,15 +692,39 @@ static void test_conv_edits(void **state)
     world_close(&w);
 }
 
-/* A forwarded message: the report says the source is not the citizen. */
+/* A forwarded message: the report says the source is not the citizen. The forward_origin
+ * comes from the real payload 07 when ../shared is there. */
 static void test_conv_forwarded(void **state)
 {
     struct world w;
     world_open(&w, "forwarded");
-    say(&w, 7901, "en",
-        "\"forward_origin\":{\"type\":\"chat\",\"date\":1,\"sender_chat\":{\"id\":-100,\"type\":"
-        "\"channel\",\"title\":\"news\"}},\"text\":\"convoy on the M03\"");
+    char *origin = tl_strdup("{\"type\":\"chat\",\"date\":1,\"sender_chat\":{\"id\":-100,"
+                             "\"type\":\"channel\",\"title\":\"news\"}}");
+    char *path = ts_shared_path("telegram/07_message_forward_origin_chat.json");
+    if (path) {
+        char *text = ts_read_file(path, NULL);
+        struct json_object *m = json_tokener_parse(text), *fo;
+        assert_true(json_object_object_get_ex(m, "forward_origin", &fo));
+        free(origin);
+        origin = tl_strdup(json_object_to_json_string_ext(fo, JSON_C_TO_STRING_PLAIN));
+        json_object_put(m);
+        free(text);
+        free(path);
+    }
+    char *body = tl_asprintf("\"forward_origin\":%s,\"text\":\"convoy on the M03\"", origin);
+    long long id = say(&w, 7901, "en", body);
+    free(body);
+    free(origin);
+    struct json_object *a = expect(&w, "sendMessage");
+    expect_has(a, 0, "text", "Still missing: the place");
+    json_object_put(a);
+    assert_int_equal(count(&w,
+                           "SELECT count(*) FROM drafts WHERE (state->>'fwd')::boolean AND "
+                           "(state->>'id')::bigint = %lld",
+                           id),
+                     1);
     press_draft(&w, 7901, "send");
+    json_object_put(expect(&w, "answerCallbackQuery editMessageText"));
     assert_int_equal(count(&w, "SELECT count(*) FROM reports WHERE forwarded AND text = 'convoy "
                                "on the M03'"),
                      1);
@@ -847,6 +871,27 @@ static void test_conv_shared_payloads(void **state)
         assert_int_equal(count(&w, "SELECT count(*) FROM drafts WHERE state ? 'pt'"), 0);
         free(p_live);
     }
+    /* messages from bots (03: a bot in a private chat; 07: a group's anonymous admin):
+     * never a reporter, never answered */
+    static const char *const bots[] = {"telegram/03_message_location.json",
+                                       "telegram/07_message_forward_origin_chat.json"};
+    for (size_t i = 0; i < 2; i++) {
+        char *pb = ts_shared_path(bots[i]);
+        if (!pb)
+            continue;
+        text = ts_read_file(pb, NULL);
+        char *upd = tl_asprintf("{\"message\":%s}", text);
+        assert_true(fakebot_push_update(w.fb, upd) > 0);
+        free(upd);
+        free(text);
+        free(pb);
+        settle(&w);
+        json_object_put(expect(&w, ""));
+    }
+    assert_int_equal(count(&w, "SELECT count(*) FROM drafts WHERE chat_id IN (1089734, "
+                               "-1001160242915)"),
+                     0);
+    assert_int_equal(count(&w, "SELECT count(*) FROM conv_notices"), 0);
     free(p_text);
     free(p_cb);
     free(p_photo);
