@@ -73,7 +73,22 @@ static int push(struct fakebot *fb, char *update)
     return rc;
 }
 
-static int script(struct fakebot *fb, long long base)
+/* The citizen presses a button: data "<draft>:<action>" (the draft is named by the
+ * update that started it, which the script knows). */
+static char *press(long long uid, const struct persona *p, long long draft, const char *act)
+{
+    return tl_asprintf("{\"update_id\":%lld,\"callback_query\":{\"id\":\"demo%lld\",\"from\":"
+                       "{\"id\":%lld,\"is_bot\":false,\"first_name\":\"%s\",\"language_code\":"
+                       "\"%s\"},\"chat_instance\":\"1\",\"data\":\"%lld:%s\",\"message\":{"
+                       "\"message_id\":1,\"date\":%lld,\"chat\":{\"id\":%lld,\"type\":"
+                       "\"private\"},\"text\":\"-\"}}}",
+                       uid, uid, p->id, p->name, p->lang, draft, act, (long long)time(NULL), p->id);
+}
+
+/* The scripted chats: Olena walks the guided /report in Ukrainian; John, Taras and
+ * Iryna send a quick report (a photo, a venue, a phone's file) and press "Send now";
+ * a group gets one pointer to the private chat. Returns how many updates it queued. */
+static int script(struct fakebot *fb, long long base, long long *n_updates)
 {
     long long u = base;
     const struct persona *olena = &people[0], *john = &people[1], *taras = &people[2],
@@ -89,12 +104,22 @@ static int script(struct fakebot *fb, long long base)
     rc |= push(fb, message_update(u++, olena,
                                   "\"text\":\"/start\",\"entities\":[{\"type\":\"bot_command\","
                                   "\"offset\":0,\"length\":6}]"));
+    long long od = u;
     rc |= push(fb, message_update(u++, olena,
-                                  "\"text\":\"Колона, 5 БТР і 2 вантажівки, рухаються на північ "
-                                  "через міст біля Ізюму\""));
+                                  "\"text\":\"/report\",\"entities\":[{\"type\":\"bot_command\","
+                                  "\"offset\":0,\"length\":7}]"));
+    rc |= push(fb, press(u++, olena, od, "c:troops"));
     rc |= push(fb, message_update(u++, olena,
                                   "\"location\":{\"latitude\":49.2083,\"longitude\":37.2486,"
                                   "\"horizontal_accuracy\":25}"));
+    rc |= push(fb, press(u++, olena, od, "m"));
+    rc |= push(fb, press(u++, olena, od, "w:10"));
+    rc |= push(fb, press(u++, olena, od, "d:0"));
+    rc |= push(fb, message_update(u++, olena,
+                                  "\"text\":\"Колона, 5 БТР і 2 вантажівки, через міст біля "
+                                  "Ізюму\""));
+    rc |= push(fb, press(u++, olena, od, "send"));
+    long long jd = u;
     rc |= push(fb,
                message_update(u++, john,
                               "\"photo\":[{\"file_id\":\"demo-photo-1-small\","
@@ -102,15 +127,20 @@ static int script(struct fakebot *fb, long long base)
                               "{\"file_id\":\"demo-photo-1\",\"file_unique_id\":\"dp1\","
                               "\"width\":320,\"height\":240}],"
                               "\"caption\":\"Drone flying low over the rail bridge, east bank\""));
+    rc |= push(fb, press(u++, john, jd, "send"));
+    long long td = u;
     rc |= push(fb, message_update(u++, taras,
                                   "\"venue\":{\"location\":{\"latitude\":49.9935,\"longitude\":"
                                   "36.2304},\"title\":\"Railway station\",\"address\":\"Kharkiv\"},"
                                   "\"location\":{\"latitude\":49.9935,\"longitude\":36.2304}"));
+    rc |= push(fb, press(u++, taras, td, "send"));
+    long long id = u;
     rc |= push(fb, message_update(u++, iryna,
                                   "\"document\":{\"file_id\":\"demo-doc-1\",\"file_unique_id\":"
                                   "\"dd1\",\"file_name\":\"IMG_2024.JPG\",\"mime_type\":"
                                   "\"image/jpeg\"},\"caption\":\"Пошкоджений міст, фото з "
                                   "телефона\""));
+    rc |= push(fb, press(u++, iryna, id, "send"));
     char *group = tl_asprintf(
         "{\"update_id\":%lld,\"message\":{\"message_id\":1,\"date\":%lld,\"chat\":{\"id\":%d,"
         "\"type\":\"supergroup\",\"title\":\"Neighbourhood\"},\"from\":{\"id\":%lld,\"is_bot\":"
@@ -118,6 +148,7 @@ static int script(struct fakebot *fb, long long base)
         "\"entities\":[{\"type\":\"bot_command\",\"offset\":0,\"length\":18}]}}",
         u++, (long long)time(NULL), GROUP_CHAT, taras->id);
     rc |= push(fb, group);
+    *n_updates = u - base;
     return rc;
 }
 
@@ -138,20 +169,47 @@ static void print_indented(const char *text)
     }
 }
 
+/* A keyboard's button labels on one line: [Send] [Edit]. */
+static void print_buttons(struct json_object *markup)
+{
+    struct json_object *rows;
+    if (!json_object_object_get_ex(markup, "inline_keyboard", &rows) &&
+        !json_object_object_get_ex(markup, "keyboard", &rows))
+        return;
+    printf("   ");
+    for (size_t r = 0; r < json_object_array_length(rows); r++) {
+        struct json_object *row = json_object_array_get_idx(rows, r);
+        for (size_t b = 0; b < json_object_array_length(row); b++) {
+            struct json_object *t;
+            if (json_object_object_get_ex(json_object_array_get_idx(row, b), "text", &t))
+                printf("[%s] ", json_object_get_string(t));
+        }
+    }
+    printf("\n");
+}
+
 static void print_conversations(struct fakebot *fb)
 {
-    char *calls = fakebot_calls_json(fb, "sendMessage");
+    char *calls = fakebot_calls_json(fb, NULL);
     struct json_object *arr = calls ? json_tokener_parse(calls) : NULL;
     free(calls);
-    printf("\n== What the citizens saw (bot replies through the outbox) ==\n");
+    printf("\n== What the citizens saw (bot requests through the outbox) ==\n");
     for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
-        struct json_object *call = json_object_array_get_idx(arr, i), *params, *chat, *text;
-        if (!json_object_object_get_ex(call, "params", &params) ||
+        struct json_object *call = json_object_array_get_idx(arr, i), *params, *chat, *text, *m,
+                           *markup;
+        if (!json_object_object_get_ex(call, "method", &m) ||
+            !json_object_object_get_ex(call, "params", &params) ||
             !json_object_object_get_ex(params, "chat_id", &chat) ||
             !json_object_object_get_ex(params, "text", &text))
             continue;
-        printf("-> %s:\n", who(json_object_get_int64(chat)));
+        const char *method = json_object_get_string(m);
+        int edit = strcmp(method, "editMessageText") == 0;
+        if (!edit && strcmp(method, "sendMessage") != 0)
+            continue;
+        printf("-> %s%s:\n", who(json_object_get_int64(chat)), edit ? " (message edited)" : "");
         print_indented(json_object_get_string(text));
+        if (json_object_object_get_ex(params, "reply_markup", &markup))
+            print_buttons(markup);
     }
     json_object_put(arr);
 }
@@ -187,10 +245,11 @@ int cmd_demo(int argc, char **argv, struct cli_ctx *ctx)
 {
     if (cli_wants_help(argc, argv) || argc > 1) {
         printf("usage: tipline demo\n\nStarts a fake Telegram Bot API on loopback with "
-               "scripted citizen chats (text,\na photo, a location, a venue, a file, a group "
-               "message), runs the real intake\nagainst it and the configured database "
-               "(migrating it first), then prints\nthe replies each citizen received and the "
-               "triage queue.\n");
+               "scripted citizen chats (a guided\n/report in Ukrainian; quick reports with a "
+               "photo, a venue, a phone's file sent\nwith \"Send now\"; a group message), runs "
+               "the real intake against it and the\nconfigured database (migrating it first), "
+               "then prints what each citizen saw\n(messages, edits, buttons) and the triage "
+               "queue.\n");
         return argc > 1 && !cli_wants_help(argc, argv) ? 2 : 0;
     }
     struct tl_errinfo ei;
@@ -219,8 +278,8 @@ int cmd_demo(int argc, char **argv, struct cli_ctx *ctx)
         fprintf(stderr, "tipline demo: cannot start the fake Bot API: %s\n", tl_strerror(rc));
         goto out;
     }
-    long long base = offset > 0 ? offset : 1;
-    if (script(fb, base) != TL_OK) {
+    long long base = offset > 0 ? offset : 1, n_updates = 0;
+    if (script(fb, base, &n_updates) != TL_OK) {
         fprintf(stderr, "tipline demo: cannot script the chats\n");
         goto out;
     }
@@ -246,7 +305,7 @@ int cmd_demo(int argc, char **argv, struct cli_ctx *ctx)
         if (store_stats_get(s, &st, &ei) != TL_OK)
             continue;
         if (fakebot_pending(fb) == 0 && st.inbox_pending == 0 && st.outbox_pending == 0 &&
-            st.offset >= base + 7)
+            st.offset >= base + n_updates)
             break;
     }
     stop = 1;

@@ -64,6 +64,16 @@ static const struct key keys[] = {
     {"tile_url", "TIPLINE_TILE_URL", K_STR, S(tile_url), "", 0, 0, 0},
     {"web_db_connections", "TIPLINE_WEB_DB_CONNECTIONS", K_LONG, S(web_db_connections), "8", 1, 64,
      0},
+    /* conversation (issue 5) */
+    {"categories", "TIPLINE_CATEGORIES", K_STR, S(categories), "", 0, 0, 0},
+    {"moving_categories", "TIPLINE_MOVING_CATEGORIES", K_STR, S(moving_categories), "", 0, 0, 0},
+    {"draft_idle_minutes", "TIPLINE_DRAFT_IDLE_MINUTES", K_LONG, S(draft_idle_minutes), "30", 2,
+     10080, 0},
+    {"draft_reminder_minutes", "TIPLINE_DRAFT_REMINDER_MINUTES", K_LONG, S(draft_reminder_minutes),
+     "20", 1, 10080, 0},
+    {"auto_clear_chat", "TIPLINE_AUTO_CLEAR_CHAT", K_LONG, S(auto_clear_chat), "0", 0, 1, 0},
+    {"local_utc_offset_min", "TIPLINE_LOCAL_UTC_OFFSET_MIN", K_LONG, S(local_utc_offset_min), "120",
+     -720, 840, 0},
 };
 #undef S
 

@@ -42,6 +42,13 @@ struct cfg {
     long round_decimals;       /* decimals of a rounded point */
     char *tile_url;            /* map tiles for the console; "" = offline basemap only */
     long web_db_connections;   /* database connections the web server keeps */
+    /* conversation (issue 5) */
+    char *categories;            /* comma-separated category ids; "" = the built-in list */
+    char *moving_categories;     /* those asked for a direction; "" = troops,aircraft,drones */
+    long draft_idle_minutes;     /* an untouched draft is discarded after this */
+    long draft_reminder_minutes; /* ... and reminded once after this */
+    long auto_clear_chat;        /* 1: "Send" also deletes the report's messages */
+    long local_utc_offset_min;   /* the citizens' clock, for a typed time such as 14:30 */
 };
 
 /* Fills c with defaults, then the file at path (NULL: TIPLINE_CONFIG, or none), then

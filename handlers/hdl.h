@@ -43,6 +43,12 @@ struct hdl_ctx {
     size_t secret_len;
     size_t max_photo_bytes;
     const struct geo_ctx *geo; /* area of interest + gazetteer; NULL: no checks, no names */
+    /* conversation (issue 5); NULL/0: the defaults named in deploy/tipline.conf.sample */
+    const char *categories;        /* comma-separated category ids, in keyboard order */
+    const char *moving_categories; /* those that ask for a direction of movement */
+    long draft_idle_minutes;       /* a draft untouched this long is discarded */
+    int auto_clear_chat;           /* delete the report's messages on "Send" */
+    int local_utc_offset_min;      /* the citizens' clock, for a typed "14:30" */
 };
 
 enum hdl_file_state { HDL_FILE_NONE = 0, HDL_FILE_OK, HDL_FILE_TOOBIG, HDL_FILE_FAILED };
@@ -58,26 +64,152 @@ struct hdl_file {
  * NULL when none. */
 const char *hdl_wanted_file(const struct hdl_ctx *ctx, const struct tg_update *u);
 
-/* A plan owns every string and buffer its store_effects point to. */
+/* ---- the conversation: a draft per chat, built over several messages ---- */
+
+enum hdl_step {
+    HDL_STEP_QUICK = 0, /* a quick report: whatever comes is added, "Send now" any time */
+    HDL_STEP_CATEGORY,
+    HDL_STEP_LOCATION,
+    HDL_STEP_MEDIA,
+    HDL_STEP_WHEN,
+    HDL_STEP_DIRECTION,
+    HDL_STEP_DESCRIPTION,
+    HDL_STEP_SUMMARY,
+    HDL_STEP_EDIT, /* the summary's "Edit" menu */
+};
+
+#define HDL_DRAFT_MAX_MSGS 48
+
+struct hdl_draft_msg {
+    long long id; /* the citizen's message id */
+    char *text;   /* what it said (text or caption), NULL none */
+};
+
+/* A draft report, as kept in drafts.state (JSON). Owns its strings. */
+struct hdl_draft {
+    long long id; /* the update_id that started it: callback data names it */
+    enum hdl_step step;
+    int guided;  /* /report: the steps in order; 0: a quick report */
+    int editing; /* a step reached from the summary's Edit menu returns to the summary */
+    char lang[4];
+    char *category;
+    int has_point;
+    double lat, lon, accuracy_m;
+    char point_source[24];
+    long long live_msg_id; /* the live location message whose edits move the point */
+    int has_bearing;
+    double bearing;
+    double observed_at; /* epoch seconds, 0 unknown */
+    double sent_at;     /* the first message's date */
+    int forwarded;
+    char *media_group_id;
+    int n_media;
+    int has_photo_gps;
+    double photo_lat, photo_lon;
+    char *flags; /* comma-separated, NULL none */
+    struct hdl_draft_msg msgs[HDL_DRAFT_MAX_MSGS];
+    size_t n_msgs;
+    long long po; /* outbox id of the keyboard message: read from drafts.state, written
+                   * there by storage only (hdl_draft_to_json leaves it out) */
+};
+
+/* JSON <-> draft. from_json: TL_EPARSE for anything that is not a draft object. */
+int hdl_draft_from_json(const char *json, struct hdl_draft *d) TL_WUR;
+char *hdl_draft_to_json(const struct hdl_draft *d); /* new string, free(); NULL on ENOMEM */
+int hdl_draft_copy(const struct hdl_draft *src, struct hdl_draft *dst) TL_WUR;
+void hdl_draft_release(struct hdl_draft *d);
+
+/* Callback data the bot puts on its buttons: "<draft id>:<action>[:<arg>]", and
+ * "L:<lang>" (language), "x:<ref>" (clear a sent report's messages). Outside bytes:
+ * TL_EPARSE for anything else. */
+enum hdl_cb_act {
+    HDL_CB_NONE = 0,
+    HDL_CB_CATEGORY,   /* c:<id> */
+    HDL_CB_MEDIA_DONE, /* m */
+    HDL_CB_WHEN,       /* w:<minutes ago> */
+    HDL_CB_DIRECTION,  /* d:<degrees> | d:skip */
+    HDL_CB_SKIP_TEXT,  /* t */
+    HDL_CB_SEND,       /* send */
+    HDL_CB_EDIT,       /* edit */
+    HDL_CB_EDIT_STEP,  /* e:<step number> */
+    HDL_CB_BACK,       /* back */
+    HDL_CB_CANCEL,     /* cancel */
+    HDL_CB_GUIDED,     /* g: a quick draft continues step by step */
+    HDL_CB_LANG,       /* L:uk | L:en */
+    HDL_CB_CLEAR,      /* x:<ref> */
+};
+struct hdl_cb {
+    enum hdl_cb_act act;
+    long long draft_id;
+    char arg[48];
+};
+int hdl_cb_parse(const char *data, struct hdl_cb *out) TL_WUR;
+
+/* A typed time: "now", "14:30" (local, the last such moment not in the future),
+ * "45", "45 min", "2 h" (ago; uk words too). *out epoch seconds. TL_EPARSE else. */
+int hdl_parse_when(const char *text, double now, int utc_offset_min, double *out) TL_WUR;
+/* A typed direction: N, NE, ..., NW (en, uk: пн, пн-сх, ...), their words, an arrow,
+ * or degrees 0..359. TL_EPARSE else. */
+int hdl_parse_bearing(const char *text, double *deg) TL_WUR;
+
+/* UTF-16 code units of a UTF-8 string, as Telegram measures its limits (4096 per
+ * message, 1024 per caption): an emoji outside the BMP counts 2. */
+size_t hdl_utf16_len(const char *s);
+/* Bytes of the longest prefix of s that is at most max_units UTF-16 units and ends
+ * on a code point boundary. */
+size_t hdl_utf16_prefix(const char *s, size_t max_units);
+#define HDL_TG_TEXT_MAX 4096
+#define HDL_TG_CAPTION_MAX 1024
+
+/* What the runtime read in the chat's transaction before deciding. */
+struct hdl_conv {
+    const struct hdl_draft *draft;      /* NULL: no draft */
+    long long prompt_msg_id;            /* Telegram id of the draft's keyboard message, 0 unknown */
+    const char *chat_lang;              /* the chat's language (chats.lang), NULL unknown */
+    int notice_sent;                    /* this group was told already */
+    const struct store_conv_lookup *lk; /* answers to hdl_lookup_wanted; NULL none */
+    double now; /* the runtime's clock (epoch s) for buttons, which carry no date; 0: time() */
+};
+
+/* What the update needs looked up before deciding (an edited message's report, the
+ * messages to delete): fills lk's inputs; pseudonym is a buffer it may fill. */
+void hdl_lookup_wanted(const struct hdl_ctx *ctx, const struct hdl_conv *cv,
+                       const struct tg_update *u, struct store_conv_lookup *lk, char pseudonym[65]);
+
+/* A plan owns every string and buffer its effects point to. */
 struct hdl_plan {
     struct store_effects fx;
     struct store_report_new report;
-    struct store_media_new media;
-    struct store_outbox_new out[2];
+    struct store_media_new media; /* this update's photo, added to the draft */
+    struct store_conv_effects cx;
+    struct store_conv_out *out; /* the replies, in order (cx.out) */
+    size_t n_out, cap_out;
+    struct hdl_draft draft; /* the draft after this update (cx.draft_op PUT) */
+    int has_draft;
     char pseudonym[65];
     char ref[16];
-    char *owned[8];
-    size_t n_owned;
+    char **owned;
+    size_t n_owned, cap_owned;
     unsigned char *media_bytes;
 };
 
-/* Decides what u means. Pure: no I/O. f may be NULL. Release the plan with
- * hdl_plan_release (also after an error). */
-int hdl_decide(const struct hdl_ctx *ctx, const struct tg_update *u, const struct hdl_file *f,
-               struct hdl_plan *plan) TL_WUR;
+/* Decides what u means for the chat's conversation. Pure: no I/O. cv and f may be
+ * NULL. Release the plan with hdl_plan_release (also after an error). */
+int hdl_decide(const struct hdl_ctx *ctx, const struct hdl_conv *cv, const struct tg_update *u,
+               const struct hdl_file *f, struct hdl_plan *plan) TL_WUR;
 /* Draws a new public reference into an existing plan (after TL_ECONFLICT). */
 int hdl_plan_reref(struct hdl_plan *plan) TL_WUR;
 void hdl_plan_release(struct hdl_plan *plan);
+/* Adds a plain reply (params_json consumed, also on error) to a plan built outside
+ * hdl_decide (the relay's answer path): written by store_conv_write with the plan. */
+int hdl_plan_reply(struct hdl_plan *plan, long long chat_id, const char *method,
+                   char *params_json) TL_WUR;
+
+/* The janitor's texts (sendMessage params without chat_id; "__DRAFT__" stands for the
+ * draft id in callback data) for the reminder and the expiry notice, in lang. New
+ * strings (free()). */
+char *hdl_reminder_params(const char *lang);
+char *hdl_expired_params(const char *lang);
 
 /* ---- runtime ---- */
 
@@ -91,6 +223,7 @@ struct hdl_runtime_opts {
     int no_poller;         /* 1: workers and sender only (webhook mode, tests) */
     int no_sender;
     long idle_ms;                /* worker sleep when the inbox is empty; 0: 20 */
+    long drafts_every_ms;        /* the janitor's draft reminders/expiry pass; 0: 30000 */
     volatile sig_atomic_t *stop; /* set by a signal or the caller; also set on a fatal error */
 };
 

@@ -13,7 +13,7 @@
 extern const struct tl_embedded hdl_catalog_files[];
 extern const unsigned hdl_catalog_files_count;
 
-#define MAX_KEYS 128
+#define MAX_KEYS 256
 #define MAX_LANGS 4
 
 struct entry {

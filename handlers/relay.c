@@ -170,18 +170,6 @@ void hdl_relay_join(struct hdl_relay *r)
 
 /* ---- the answer: a worker's hook before the conversation ---- */
 
-static int plan_keep(struct hdl_plan *p, char *s)
-{
-    if (!s)
-        return TL_ENOMEM;
-    if (p->n_owned >= sizeof(p->owned) / sizeof(p->owned[0])) {
-        free(s);
-        return TL_EINVAL;
-    }
-    p->owned[p->n_owned++] = s;
-    return TL_OK;
-}
-
 int hdl_relay_reply(struct store *s, const struct hdl_ctx *ctx, const struct tg_update *u,
                     struct hdl_plan *p, int *taken, struct tl_errinfo *ei)
 {
@@ -213,14 +201,16 @@ int hdl_relay_reply(struct store *s, const struct hdl_ctx *ctx, const struct tg_
     char *text =
         hdl_text(lang ? lang : hdl_lang_pick(m->language_code),
                  extra ? "relay_thanks_text_only" : "relay_thanks", "ref", ref, (char *)NULL);
-    if ((rc = plan_keep(p, text)) != TL_OK)
+    if (!text) {
+        rc = TL_ENOMEM;
         goto out;
+    }
     char *params = send_params(m->chat_id, text, NULL);
-    if ((rc = plan_keep(p, params)) != TL_OK)
+    free(text);
+    if (!params || (rc = hdl_plan_reply(p, m->chat_id, "sendMessage", params)) != TL_OK) {
+        rc = params ? rc : TL_ENOMEM;
         goto out;
-    p->out[0] = (struct store_outbox_new){m->chat_id, "sendMessage", params};
-    p->fx.outbox = p->out;
-    p->fx.n_outbox = 1;
+    }
     *taken = 1;
     log_info("follow-up answer received followup=%lld update_id=%lld", followup, u->update_id);
 out:

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -27,8 +28,8 @@ struct hdl_runtime {
     int n_workers;
     struct geo_ctx *geo;
     struct hdl_relay *relay; /* follow-ups and reviewed notices (relay.c) */
-    pthread_t poller, sender, janitor, workers[MAX_WORKERS];
-    int have_poller, have_sender, have_janitor, n_started;
+    pthread_t poller, sender, janitor, drafts, workers[MAX_WORKERS];
+    int have_poller, have_sender, have_janitor, have_drafts, n_started;
     pthread_mutex_t mu;
     int fatal;
     struct tl_errinfo fatal_ei;
@@ -179,6 +180,7 @@ struct worker {
     struct tg_client *c;
     struct hdl_ctx ctx;
     int id;
+    long long chat; /* the chat this worker holds */
 };
 
 /* Fetches the file an update needs. Transient failures return an error (the update is
@@ -209,103 +211,211 @@ static int fetch_file(struct worker *w, const char *file_id, struct hdl_file *f,
     return TL_OK;
 }
 
-/* One update on its way: the parsed update (the plan points into it), the plan, and
- * the bytes of the file fetched for it. */
+/* One update on its way: the parsed update and the bytes of the file fetched for it.
+ * The decision waits for the chat's transaction, which holds the draft. */
 struct pending {
+    long long update_id;
+    int parsed;
+    int relayed;           /* an answer to an analyst's question (relay.c), not a step */
+    struct hdl_plan relay; /* its plan */
     struct tg_update u;
-    struct hdl_plan plan;
+    struct hdl_file f;
     unsigned char *file;
 };
 
 static void pending_release(struct pending *p)
 {
-    hdl_plan_release(&p->plan);
+    hdl_plan_release(&p->relay);
     tg_update_release(&p->u);
     free(p->file);
     memset(p, 0, sizeof(*p));
 }
 
-/* Parse, fetch, decide: everything but the write. A transient failure (the file could
- * not be fetched yet) returns an error and the update waits for the next round. */
+/* Parse and fetch: everything but the decision and the write. A transient failure (the
+ * file could not be fetched yet) returns an error and the update waits for the next
+ * round. */
 static int prepare_update(struct worker *w, const struct store_update *su, struct pending *p)
 {
-    struct hdl_file f = {0};
     memset(p, 0, sizeof(*p));
+    p->update_id = su->update_id;
     int rc = tg_update_parse(su->json, strlen(su->json), &p->u);
     if (rc != TL_OK) {
         /* Unreadable: keep the raw row, mark it processed so the chat is not stuck. */
         log_warn("update unreadable update_id=%lld err=\"%s\"", su->update_id, tl_strerror(rc));
-        p->plan.fx.update_id = su->update_id;
-        p->plan.fx.set_blocked = -1;
         return TL_OK;
     }
+    p->parsed = 1;
     /* relay: a reply to an analyst's question is an answer, not a conversation step */
-    int taken = 0;
     struct tl_errinfo rei;
-    if ((rc = hdl_relay_reply(w->s, &w->ctx, &p->u, &p->plan, &taken, &rei)) != TL_OK || taken)
+    if ((rc = hdl_relay_reply(w->s, &w->ctx, &p->u, &p->relay, &p->relayed, &rei)) != TL_OK ||
+        p->relayed)
         return rc;
     const char *file_id = hdl_wanted_file(&w->ctx, &p->u);
-    if (file_id && (rc = fetch_file(w, file_id, &f, &p->file)) != TL_OK)
+    if (file_id && (rc = fetch_file(w, file_id, &p->f, &p->file)) != TL_OK)
         return rc;
-    if ((rc = hdl_decide(&w->ctx, &p->u, &f, &p->plan)) != TL_OK)
-        log_error("decide failed update_id=%lld err=\"%s\"", su->update_id, tl_strerror(rc));
+    return TL_OK;
+}
+
+/* The chat's conversation while its transaction is open: the draft evolves update by
+ * update, in memory, and is written with each. */
+struct conv_run {
+    struct store_conv_state st;
+    struct hdl_draft draft;
+    int has_draft;
+    const char *lang;  /* static (hdl_lang_pick) or st.chat_lang */
+    char upserted[65]; /* the pseudonym whose chats/reporters rows this transaction wrote */
+};
+
+static void conv_run_release(struct conv_run *cr)
+{
+    store_conv_state_release(&cr->st);
+    hdl_draft_release(&cr->draft);
+}
+
+/* What a written plan leaves behind for the chat's next update. */
+static void conv_run_after(struct conv_run *cr, struct hdl_plan *plan)
+{
+    const struct store_conv_effects *cx = &plan->cx;
+    if (cx->draft_op == STORE_DRAFT_PUT) {
+        hdl_draft_release(&cr->draft);
+        cr->draft = plan->draft; /* moved out of the plan */
+        memset(&plan->draft, 0, sizeof(plan->draft));
+        cr->has_draft = 1;
+    } else if (cx->draft_op == STORE_DRAFT_DELETE) {
+        hdl_draft_release(&cr->draft);
+        cr->has_draft = 0;
+        cr->st.prompt_msg_id = 0;
+    }
+    for (size_t i = 0; i < cx->n_out; i++)
+        if (cx->out[i].prompt) /* its Telegram id is not known until it is sent */
+            cr->st.prompt_msg_id = 0;
+    if (plan->fx.lang)
+        cr->lang = plan->fx.lang;
+    if (cx->notice)
+        cr->st.notice_sent = 1;
+}
+
+/* Decides and writes one update inside the chat's open transaction. */
+static int conv_step(struct worker *w, struct conv_run *cr, struct pending *pd, long long *rid,
+                     struct tl_errinfo *ei)
+{
+    struct hdl_plan plan;
+    struct store_conv_lookup lk;
+    char pseud[65];
+    int rc;
+    *rid = 0;
+    if (!pd->parsed) {
+        struct store_effects only = {.update_id = pd->update_id, .set_blocked = -1};
+        return store_conv_write(w->s, &only, NULL, NULL, ei);
+    }
+    if (pd->relayed) /* the answer and the thanks; the draft, if any, stays as it is */
+        return store_conv_write(w->s, &pd->relay.fx, &pd->relay.cx, NULL, ei);
+    struct hdl_conv cv = {
+        .draft = cr->has_draft ? &cr->draft : NULL,
+        .prompt_msg_id = cr->st.prompt_msg_id,
+        .chat_lang = cr->lang,
+        .notice_sent = cr->st.notice_sent,
+        .lk = &lk,
+        .now = (double)time(NULL),
+    };
+    hdl_lookup_wanted(&w->ctx, &cv, &pd->u, &lk, pseud);
+    if ((lk.edit_msg_id || lk.clear_ref || lk.clear_draft_id) &&
+        (rc = store_conv_lookup(w->s, w->chat, &lk, ei)) != TL_OK)
+        return rc;
+    rc = hdl_decide(&w->ctx, &cv, &pd->u, &pd->f, &plan);
+    if (rc != TL_OK) {
+        log_error("decide failed update_id=%lld err=\"%s\"", pd->update_id, tl_strerror(rc));
+    } else {
+        /* the chat's rows were written by an earlier update of this transaction: this one
+         * only needs its inbox row marked (the upserts' one-minute guard agrees) */
+        const struct store_effects *fx = &plan.fx;
+        plan.cx.only_mark = (!fx->pseudonym && !fx->chat_id) ||
+                            (fx->pseudonym && strcmp(fx->pseudonym, cr->upserted) == 0);
+        if ((rc = store_conv_write(w->s, fx, &plan.cx, rid, ei)) == TL_OK) {
+            conv_run_after(cr, &plan);
+            if (fx->pseudonym)
+                tl_strlcpy(cr->upserted, fx->pseudonym, sizeof(cr->upserted));
+        }
+    }
+    hdl_plan_release(&plan);
+    free(lk.del_ids);
     return rc;
 }
 
-/* Writes one plan alone, drawing a new public reference on a clash. */
-static int apply_alone(struct worker *w, struct pending *p, long long *report_id,
-                       struct tl_errinfo *ei)
+/* Handles n prepared updates of the worker's chat in ONE transaction (one commit for
+ * the batch). Any error rolls it all back. *reports counts the reports written. */
+static int conv_batch(struct worker *w, struct pending *ps, size_t n, long long *reports,
+                      struct tl_errinfo *ei)
 {
-    int rc;
-    for (int tries = 0;; tries++) {
-        rc = store_apply(w->s, &p->plan.fx, report_id, ei);
-        if (rc != TL_ECONFLICT || !p->plan.fx.report || tries >= 5)
-            return rc;
-        if ((rc = hdl_plan_reref(&p->plan)) != TL_OK)
-            return rc;
+    struct conv_run cr;
+    memset(&cr, 0, sizeof(cr));
+    *reports = 0;
+    int rc = store_conv_begin(w->s, w->chat, &cr.st, ei);
+    if (rc)
+        return rc;
+    cr.lang = cr.st.chat_lang;
+    if (cr.st.draft_json) {
+        if (hdl_draft_from_json(cr.st.draft_json, &cr.draft) == TL_OK)
+            cr.has_draft = 1;
+        else
+            log_warn("draft unreadable, the chat starts afresh");
     }
+    for (size_t i = 0; i < n && rc == TL_OK; i++) {
+        long long rid = 0;
+        rc = conv_step(w, &cr, &ps[i], &rid, ei);
+        if (rid)
+            (*reports)++;
+    }
+    if (rc == TL_OK)
+        rc = store_conv_commit(w->s, ei);
+    else
+        store_conv_rollback(w->s);
+    conv_run_release(&cr);
+    if (rc)
+        *reports = 0;
+    return rc;
 }
 
-/* Writes n prepared updates of one chat: together in one transaction (one commit for
- * the batch), or, when the batch fails, one by one in order. Returns how many were
- * written; the rest wait for the next round. */
+/* Writes n prepared updates of one chat: together in one transaction, or, when the
+ * batch fails, one by one in order (a public reference clash draws another). Returns
+ * how many were written; the rest wait for the next round. */
 static size_t apply_pending(struct worker *w, struct pending *ps, size_t n)
 {
-    const struct store_effects *fx[HDL_BATCH];
-    long long ids[HDL_BATCH];
     struct tl_errinfo ei;
     size_t done = 0;
+    long long reports = 0, r1;
     tl_errinfo_clear(&ei);
-    for (size_t i = 0; i < n; i++)
-        fx[i] = &ps[i].plan.fx;
-    if (n > 1 && store_apply_batch(w->s, fx, n, ids, &ei) == TL_OK) {
+    if (n > 1 && conv_batch(w, ps, n, &reports, &ei) == TL_OK) {
         done = n;
     } else {
         for (; done < n; done++) {
-            int rc = apply_alone(w, &ps[done], &ids[done], &ei);
+            int rc;
+            for (int tries = 0;; tries++) {
+                rc = conv_batch(w, &ps[done], 1, &r1, &ei);
+                if (rc != TL_ECONFLICT || tries >= 5)
+                    break;
+            }
             if (rc == TL_EINVAL || (rc == TL_EDB && (strncmp(ei.sqlstate, "22", 2) == 0 ||
                                                      strncmp(ei.sqlstate, "23", 2) == 0))) {
                 /* The database refused the plan itself (invalid data, a constraint), not
                  * the moment: retrying cannot help and would hold the chat's later updates
-                 * forever. The raw update
-                 * stays in the inbox for an operator; it is marked processed. */
+                 * forever. The raw update stays in the inbox for an operator; it is marked
+                 * processed. */
                 log_error("update refused, kept raw in the inbox update_id=%lld detail=\"%s\"",
-                          ps[done].plan.fx.update_id, ei.msg);
-                struct store_effects only = {.update_id = ps[done].plan.fx.update_id,
-                                             .set_blocked = -1};
-                ids[done] = 0;
+                          ps[done].update_id, ei.msg);
+                struct store_effects only = {.update_id = ps[done].update_id, .set_blocked = -1};
+                r1 = 0;
                 rc = store_apply(w->s, &only, NULL, &ei);
             }
             if (rc != TL_OK) {
                 log_warn("update not applied update_id=%lld err=\"%s\" sqlstate=%s detail=\"%s\"",
-                         ps[done].plan.fx.update_id, tl_strerror(rc), ei.sqlstate, ei.msg);
+                         ps[done].update_id, tl_strerror(rc), ei.sqlstate, ei.msg);
                 break;
             }
+            reports += r1;
         }
     }
-    for (size_t i = 0; i < done; i++)
-        if (ids[i])
-            atomic_fetch_add(&w->rt->reports, 1);
+    atomic_fetch_add(&w->rt->reports, reports);
     atomic_fetch_add(&w->rt->handled, (long long)done);
     return done;
 }
@@ -326,7 +436,7 @@ static int handle_updates(struct worker *w, const struct store_update *ups, size
                 pending_release(&ps[k]);
                 break;
             }
-            bytes += ps[k].plan.media.len;
+            bytes += ps[k].f.len;
             k++;
         }
         size_t done = apply_pending(w, ps, k);
@@ -369,6 +479,7 @@ static void *worker_main(void *arg)
             continue;
         }
         int broken = 0;
+        w->chat = chat;
         while (!broken && !stopping(rt)) {
             struct store_update *ups = NULL;
             size_t n = 0;
@@ -500,6 +611,41 @@ static void *janitor_main(void *arg)
     return NULL;
 }
 
+/* ---- drafts: reminders and expiry (conversation) ---- */
+
+/* Reminds the citizens whose draft has been idle for draft_reminder_minutes, and
+ * discards (telling them) those idle for draft_idle_minutes, every drafts_every_ms. */
+static void *drafts_main(void *arg)
+{
+    struct hdl_runtime *rt = arg;
+    struct store *s = open_store(rt, "drafts");
+    char *ru = hdl_reminder_params("uk"), *re = hdl_reminder_params("en");
+    char *xu = hdl_expired_params("uk"), *xe = hdl_expired_params("en");
+    long every = rt->o.drafts_every_ms > 0 ? rt->o.drafts_every_ms : 30000;
+    while (s && ru && re && xu && xe && !stopping(rt)) {
+        struct store_conv_janitor j = {
+            .remind_after_s = rt->o.cfg->draft_reminder_minutes * 60,
+            .remind_params_uk = ru,
+            .remind_params_en = re,
+            .expired_params_uk = xu,
+            .expired_params_en = xe,
+        };
+        struct tl_errinfo ei;
+        int rc = store_conv_janitor(s, &j, &ei);
+        if (rc != TL_OK)
+            log_warn("draft pass failed err=\"%s\" detail=\"%s\"", tl_strerror(rc), ei.msg);
+        else if (j.reminded || j.expired)
+            log_info("draft pass done reminded=%lld expired=%lld", j.reminded, j.expired);
+        tl_sleep_ms(every, rt->o.stop);
+    }
+    free(ru);
+    free(re);
+    free(xu);
+    free(xe);
+    store_free(s);
+    return NULL;
+}
+
 /* ---- lifecycle ---- */
 
 int hdl_runtime_start(const struct hdl_runtime_opts *o, struct hdl_runtime **out,
@@ -545,7 +691,12 @@ int hdl_runtime_start(const struct hdl_runtime_opts *o, struct hdl_runtime **out
         w->ctx = (struct hdl_ctx){.secret = o->cfg->secret,
                                   .secret_len = o->cfg->secret_len,
                                   .max_photo_bytes = (size_t)o->cfg->max_photo_bytes,
-                                  .geo = rt->geo};
+                                  .geo = rt->geo,
+                                  .categories = o->cfg->categories,
+                                  .moving_categories = o->cfg->moving_categories,
+                                  .draft_idle_minutes = o->cfg->draft_idle_minutes,
+                                  .auto_clear_chat = o->cfg->auto_clear_chat != 0,
+                                  .local_utc_offset_min = (int)o->cfg->local_utc_offset_min};
         if (pthread_create(&rt->workers[rt->n_started], NULL, worker_main, w) != 0) {
             free(w);
             break;
@@ -556,6 +707,8 @@ int hdl_runtime_start(const struct hdl_runtime_opts *o, struct hdl_runtime **out
         rt->have_sender = 1;
     if (pthread_create(&rt->janitor, NULL, janitor_main, rt) == 0)
         rt->have_janitor = 1;
+    if (pthread_create(&rt->drafts, NULL, drafts_main, rt) == 0)
+        rt->have_drafts = 1;
     struct hdl_relay_opts ro = {.cfg = o->cfg, .stop = o->stop};
     if (hdl_relay_start(&ro, &rt->relay) != TL_OK)
         log_error("relay thread not started: follow-ups wait for a restart");
@@ -577,6 +730,8 @@ int hdl_runtime_join(struct hdl_runtime *rt, struct tl_errinfo *ei)
         pthread_join(rt->sender, NULL);
     if (rt->have_janitor)
         pthread_join(rt->janitor, NULL);
+    if (rt->have_drafts)
+        pthread_join(rt->drafts, NULL);
     hdl_relay_join(rt->relay);
     int rc = rt->fatal;
     if (ei && rc)

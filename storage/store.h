@@ -439,5 +439,99 @@ int store_relay_reviewed(struct store *s, size_t max, int send, store_relay_comp
 int store_followup_by_reply(struct store *s, long long chat_id, long long message_id,
                             long long *followup_id, char **public_ref, char **lang,
                             struct tl_errinfo *ei) TL_WUR;
+/* ---- conversation (issue 5, handlers/conv.c): drafts, their photos and messages ----
+ *
+ * A chat's updates are handled in ONE transaction per batch: store_conv_begin opens it
+ * and reads the chat's draft (locked FOR UPDATE, so the janitor's expiry cannot race
+ * it); each update's effects are written with store_conv_write; store_conv_commit ends
+ * it. Any error rolls the whole transaction back. */
+
+struct store_conv_state {
+    char *draft_json;        /* drafts.state, NULL when the chat has no draft */
+    long long prompt_msg_id; /* Telegram id of the draft's keyboard message, 0 unknown */
+    char *chat_lang;         /* chats.lang, NULL unknown */
+    int notice_sent;         /* a group/channel was told once that the bot is private-only */
+};
+void store_conv_state_release(struct store_conv_state *st);
+
+/* BEGIN, then reads chat_id's conversation state. On error nothing is left open. */
+int store_conv_begin(struct store *s, long long chat_id, struct store_conv_state *st,
+                     struct tl_errinfo *ei) TL_WUR;
+
+/* What one update's handling needs to know beyond the draft, read in the transaction. */
+struct store_conv_lookup {
+    /* in: the citizen's edited message id (0 none); out: the sent report it belongs to */
+    long long edit_msg_id;
+    char edit_ref[16]; /* "" when the message belongs to no sent report */
+    /* in: a report's public ref whose messages the citizen asked to delete (NULL none),
+     * with the asker's pseudonym; or, when clear_draft_id != 0, that draft's messages */
+    const char *clear_ref;
+    const char *pseudonym;
+    long long clear_draft_id;
+    long long max_age_s; /* older messages cannot be deleted (Telegram: 48 h) */
+    /* out: the message ids that can be deleted (new array, free()), and how many of the
+     * report's messages cannot (too old, or never delivered) */
+    long long *del_ids;
+    size_t n_del, n_undeletable;
+    int clear_found; /* the ref names a report of this reporter sent from this chat */
+};
+int store_conv_lookup(struct store *s, long long chat_id, struct store_conv_lookup *lk,
+                      struct tl_errinfo *ei) TL_WUR;
+
+struct store_conv_out {
+    long long chat_id;
+    const char *method;
+    const char *params_json;
+    int prompt; /* this message carries the draft's keyboard: its id goes into the draft */
+    int track;  /* one of the draft's messages (deleted by "Clear this chat") */
+};
+
+enum store_draft_op { STORE_DRAFT_KEEP = 0, STORE_DRAFT_PUT, STORE_DRAFT_DELETE };
+
+struct store_conv_effects {
+    long long chat_id;
+    enum store_draft_op draft_op;
+    const char *draft_json;              /* STORE_DRAFT_PUT */
+    long long draft_id;                  /* the draft the media and messages belong to */
+    long idle_minutes;                   /* STORE_DRAFT_PUT: expires_at = now() + idle_minutes */
+    const struct store_media_new *media; /* sanitized photos added to the draft */
+    size_t n_media;
+    long long user_msg_id; /* the citizen's message, tracked with the draft (0 none) */
+    const struct store_conv_out *out;
+    size_t n_out;
+    const char *addendum_ref; /* an edit after sending: report (this reporter's) */
+    const char *addendum_text;
+    const char *addendum_reporter;
+    int notice; /* record that this (non-private) chat was told */
+    /* 1: fx's chats/reporters rows were written earlier in this transaction and fx has
+     * no report and no change to them: only the inbox row is marked (one statement) */
+    int only_mark;
+};
+
+/* In the open transaction: fx (inbox row processed, chats and reporters upserts, the
+ * report; fx->outbox must be empty) as store_apply writes it, then cx: the draft
+ * written or deleted, its photos, the outbox rows (their ids recorded with the draft's
+ * messages; the prompt's id in the draft as "po"), the addendum. When fx carries a
+ * report, the draft's photos and messages move onto it. *report_id (may be NULL) as
+ * store_apply. TL_ECONFLICT on a public_ref clash. An update processed already writes
+ * nothing. */
+int store_conv_write(struct store *s, const struct store_effects *fx,
+                     const struct store_conv_effects *cx, long long *report_id,
+                     struct tl_errinfo *ei) TL_WUR;
+int store_conv_commit(struct store *s, struct tl_errinfo *ei) TL_WUR;
+void store_conv_rollback(struct store *s);
+
+/* The janitor's pass over drafts, in one transaction: drafts idle for remind_after_s
+ * (and not reminded) get the reminder (text by the draft's "lang": uk or en, as given)
+ * queued and reminded_at set; drafts past expires_at are deleted with their photos and
+ * the discard notice queued. Rows a worker holds are skipped (next pass). Also drops
+ * conversation messages older than two days and photos whose draft is gone. */
+struct store_conv_janitor {
+    long remind_after_s;
+    const char *remind_params_uk, *remind_params_en; /* sendMessage params without chat_id */
+    const char *expired_params_uk, *expired_params_en;
+    long long reminded, expired; /* out */
+};
+int store_conv_janitor(struct store *s, struct store_conv_janitor *j, struct tl_errinfo *ei) TL_WUR;
 
 #endif

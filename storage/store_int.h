@@ -89,5 +89,9 @@ int st_held_has(const struct store *s, long long key);
  * transaction that then applies fx, and only while fx's inbox row is unprocessed (it is
  * locked here), so a re-run update appends nothing. */
 int st_followup_answer(struct store *s, const struct store_effects *fx, struct tl_errinfo *ei);
+/* conversation (issue 5): store_apply's statement inside a transaction the caller
+ * opened (store_conv.c); store_intake.c defines it. */
+int st_apply_in_tx(struct store *s, const struct store_effects *fx, long long *report_id,
+                   struct tl_errinfo *ei);
 
 #endif

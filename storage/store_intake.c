@@ -747,3 +747,11 @@ int store_apply_batch(struct store *s, const struct store_effects *const *fx, si
         memset(report_ids, 0, n * sizeof(*report_ids));
     return rc;
 }
+
+/* ---- conversation (issue 5): store_apply's statement inside store_conv's transaction ---- */
+
+int st_apply_in_tx(struct store *s, const struct store_effects *fx, long long *report_id,
+                   struct tl_errinfo *ei)
+{
+    return apply_one(s, fx, report_id, ei, 1);
+}

@@ -47,7 +47,7 @@ static void parse(const char *json, struct tg_update *u)
 /* The value of key in the params JSON of outbox entry i. */
 static char *param(const struct hdl_plan *p, size_t i, const char *key)
 {
-    assert_true(i < p->fx.n_outbox);
+    assert_true(i < p->n_out);
     struct json_object *o = json_tokener_parse(p->out[i].params_json), *v;
     assert_non_null(o);
     char *s = NULL;
@@ -111,40 +111,82 @@ static void test_handlers_catalogs_complete(void **state)
     assert_string_equal(hdl_lang_pick("ru"), "uk");
 }
 
+/* A message decided with no draft (it starts a quick draft), then its "Send now"
+ * button pressed: msg holds the draft and its photo, sent the report. */
+struct two {
+    struct hdl_plan msg, sent;
+    struct tg_update cb;
+};
+
+static void decide_sent(struct tg_update *u, const struct hdl_file *f, struct two *t)
+{
+    assert_int_equal(hdl_decide(&CTX, NULL, u, f, &t->msg), TL_OK);
+    assert_int_equal(t->msg.cx.draft_op, STORE_DRAFT_PUT);
+    assert_true(t->msg.draft.id == u->update_id);
+    char *json = tl_asprintf(
+        "{\"update_id\":%lld,\"callback_query\":{\"id\":\"q1\",\"from\":{\"id\":4242,"
+        "\"is_bot\":false,\"first_name\":\"A\",\"language_code\":\"en\"},\"chat_instance\":"
+        "\"1\",\"data\":\"%lld:send\",\"message\":{\"message_id\":6,\"date\":1,\"chat\":{"
+        "\"id\":4242,\"type\":\"private\"}}}}",
+        u->update_id + 1, u->update_id);
+    parse(json, &t->cb);
+    free(json);
+    struct hdl_conv cv = {.draft = &t->msg.draft, .now = 1700000100};
+    assert_int_equal(hdl_decide(&CTX, &cv, &t->cb, NULL, &t->sent), TL_OK);
+    assert_int_equal(t->sent.cx.draft_op, STORE_DRAFT_DELETE);
+    assert_true(t->sent.cx.draft_id == u->update_id);
+}
+
+static void two_release(struct two *t)
+{
+    hdl_plan_release(&t->msg);
+    hdl_plan_release(&t->sent);
+    tg_update_release(&t->cb);
+}
+
 static void test_handlers_text_becomes_report(void **state)
 {
     struct tg_update u;
-    struct hdl_plan p;
+    struct two t;
     parse(PRIVATE_MSG("\"text\":\"Tanks near the bridge\""), &u);
     assert_null(hdl_wanted_file(&CTX, &u));
-    assert_int_equal(hdl_decide(&CTX, &u, NULL, &p), TL_OK);
+    decide_sent(&u, NULL, &t);
     char pseud[65];
     assert_int_equal(hdl_pseudonym(SECRET, 32, 4242, pseud), TL_OK);
-    assert_int_equal(p.fx.update_id, 10);
-    assert_true(p.fx.chat_id == 4242);
-    assert_string_equal(p.fx.pseudonym, pseud);
-    assert_string_equal(p.fx.lang, "en");
-    assert_non_null(p.fx.report);
-    assert_string_equal(p.fx.report->text, "Tanks near the bridge");
-    assert_string_equal(p.fx.report->reporter, pseud);
-    assert_int_equal(p.fx.report->has_point, 0);
-    assert_int_equal(p.fx.report->n_media, 0);
-    assert_int_equal(p.fx.n_outbox, 1);
-    assert_string_equal(p.out[0].method, "sendMessage");
-    assert_true(p.out[0].chat_id == 4242);
-    char *text = param(&p, 0, "text");
-    assert_non_null(strstr(text, p.fx.report->public_ref));
-    assert_non_null(strstr(text, "Report received"));
+    /* the message: a draft, and the status saying what is missing, with Send now */
+    assert_int_equal(t.msg.fx.update_id, 10);
+    assert_true(t.msg.fx.chat_id == 4242);
+    assert_string_equal(t.msg.fx.pseudonym, pseud);
+    assert_string_equal(t.msg.fx.lang, "en");
+    assert_null(t.msg.fx.report);
+    assert_true(t.msg.cx.user_msg_id == 5);
+    assert_int_equal(t.msg.n_out, 1);
+    assert_string_equal(t.msg.out[0].method, "sendMessage");
+    assert_int_equal(t.msg.out[0].prompt, 1);
+    char *text = param(&t.msg, 0, "text");
+    assert_non_null(strstr(text, "Still missing"));
     free(text);
-    /* a redrawn reference reaches the acknowledgement too */
+    assert_non_null(strstr(t.msg.out[0].params_json, "\"callback_data\":\"10:send\""));
+    /* Send now: the report, and the keyboard message edited into the reference */
+    const struct store_report_new *r = t.sent.fx.report;
+    assert_non_null(r);
+    assert_string_equal(r->text, "Tanks near the bridge");
+    assert_string_equal(r->reporter, pseud);
+    assert_int_equal(r->has_point, 0);
+    assert_int_equal(t.sent.n_out, 2);
+    assert_string_equal(t.sent.out[0].method, "answerCallbackQuery");
+    assert_string_equal(t.sent.out[1].method, "editMessageText");
+    text = param(&t.sent, 1, "text");
+    assert_non_null(strstr(text, r->public_ref));
+    assert_non_null(strstr(text, "Report sent"));
+    free(text);
+    /* a redrawn reference reaches the acknowledgement and the Clear button too */
     char old[16];
-    tl_strlcpy(old, p.ref, sizeof(old));
-    assert_int_equal(hdl_plan_reref(&p), TL_OK);
-    text = param(&p, 0, "text");
-    assert_null(strstr(text, old));
-    assert_non_null(strstr(text, p.ref));
-    free(text);
-    hdl_plan_release(&p);
+    tl_strlcpy(old, t.sent.ref, sizeof(old));
+    assert_int_equal(hdl_plan_reref(&t.sent), TL_OK);
+    assert_null(strstr(t.sent.out[1].params_json, old));
+    assert_non_null(strstr(t.sent.out[1].params_json, t.sent.ref));
+    two_release(&t);
     tg_update_release(&u);
 }
 
@@ -166,11 +208,11 @@ static void test_handlers_location_sources(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct tg_update u;
-        struct hdl_plan p;
+        struct two t;
         char *json = tl_asprintf(PRIVATE_MSG("%s"), cases[i].body);
         parse(json, &u);
-        assert_int_equal(hdl_decide(&CTX, &u, NULL, &p), TL_OK);
-        const struct store_report_new *r = p.fx.report;
+        decide_sent(&u, NULL, &t);
+        const struct store_report_new *r = t.sent.fx.report;
         assert_non_null(r);
         assert_int_equal(r->has_point, 1);
         assert_true(r->lat == 49.2083 && r->lon == 37.2486);
@@ -179,11 +221,14 @@ static void test_handlers_location_sources(void **state)
         if (i == 1) {
             assert_int_equal(r->has_bearing, 1);
             assert_true(r->bearing == 90);
+            assert_true(t.msg.draft.live_msg_id == 5);
         }
-        char *text = param(&p, 0, "text");
-        assert_non_null(strstr(text, "Location received"));
+        /* the place is there; a photo and words are asked for */
+        char *text = param(&t.msg, 0, "text");
+        assert_non_null(strstr(text, "📍 place"));
+        assert_non_null(strstr(text, "a photo"));
         free(text);
-        hdl_plan_release(&p);
+        two_release(&t);
         tg_update_release(&u);
         free(json);
     }
@@ -201,7 +246,6 @@ static unsigned char *clean_jpeg(uint32_t seed, size_t *len)
 static void test_handlers_photo_kept_with_file_ids(void **state)
 {
     struct tg_update u;
-    struct hdl_plan p;
     parse(PRIVATE_MSG("\"photo\":[{\"file_id\":\"small\",\"file_unique_id\":\"s1\",\"width\":90,"
                       "\"height\":60},{\"file_id\":\"big\",\"file_unique_id\":\"b1\",\"width\":"
                       "1280,\"height\":853}],\"caption\":\"smoke\""),
@@ -210,35 +254,39 @@ static void test_handlers_photo_kept_with_file_ids(void **state)
     size_t jlen;
     unsigned char *jpeg = clean_jpeg(7, &jlen);
     struct hdl_file f = {HDL_FILE_OK, jpeg, jlen};
-    assert_int_equal(hdl_decide(&CTX, &u, &f, &p), TL_OK);
-    const struct store_report_new *r = p.fx.report;
+    struct two t;
+    decide_sent(&u, &f, &t);
+    const struct store_report_new *r = t.sent.fx.report;
     assert_non_null(r);
     assert_string_equal(r->text, "smoke");
-    assert_int_equal(r->n_media, 1);
-    assert_string_equal(r->media[0].tg_file_id, "big");
-    assert_string_equal(r->media[0].tg_file_unique_id, "b1");
-    assert_string_equal(r->media[0].mime, "image/jpeg");
-    assert_int_equal(r->media[0].width, 160);
-    assert_int_equal(r->media[0].has_phash, 1);
-    assert_int_equal(r->media[0].has_gps, 0);
+    /* the photo goes with the draft (storage moves it onto the report on Send) */
+    const struct store_media_new *m = &t.msg.media;
+    assert_int_equal(t.msg.cx.n_media, 1);
+    assert_int_equal(t.msg.draft.n_media, 1);
+    assert_string_equal(m->tg_file_id, "big");
+    assert_string_equal(m->tg_file_unique_id, "b1");
+    assert_string_equal(m->mime, "image/jpeg");
+    assert_int_equal(m->width, 160);
+    assert_int_equal(m->has_phash, 1);
+    assert_int_equal(m->has_gps, 0);
     assert_int_equal(r->has_point, 0);
     /* the stored bytes are media/'s sanitized copy, not the buffer that came in */
-    assert_true(r->media[0].bytes != jpeg);
+    assert_true(m->bytes != jpeg);
     unsigned char *want = NULL;
     size_t want_len = 0;
     assert_int_equal(media_strip(jpeg, jlen, NULL, &want, &want_len, NULL, NULL), TL_OK);
-    assert_int_equal(r->media[0].len, want_len);
-    assert_memory_equal(r->media[0].bytes, want, want_len);
+    assert_int_equal(m->len, want_len);
+    assert_memory_equal(m->bytes, want, want_len);
     free(want);
-    hdl_plan_release(&p);
+    two_release(&t);
 
     /* the download failed for good: the caption still becomes a report, flagged */
     f.state = HDL_FILE_FAILED;
-    assert_int_equal(hdl_decide(&CTX, &u, &f, &p), TL_OK);
-    assert_non_null(p.fx.report);
-    assert_int_equal(p.fx.report->n_media, 0);
-    assert_string_equal(p.fx.report->flags, "photo_missing");
-    hdl_plan_release(&p);
+    decide_sent(&u, &f, &t);
+    assert_non_null(t.sent.fx.report);
+    assert_int_equal(t.msg.cx.n_media, 0);
+    assert_string_equal(t.sent.fx.report->flags, "photo_missing");
+    two_release(&t);
     tg_update_release(&u);
     free(jpeg);
 }
@@ -252,7 +300,7 @@ static void test_handlers_photo_kept_with_file_ids(void **state)
 static void test_handlers_file_stripped_gps_kept_as_fact(void **state)
 {
     struct tg_update u;
-    struct hdl_plan p;
+    struct two t;
     parse(DOC_MSG(""), &u);
     assert_string_equal(hdl_wanted_file(&CTX, &u), "d");
     size_t clen, dlen;
@@ -265,39 +313,36 @@ static void test_handlers_file_stripped_gps_kept_as_fact(void **state)
                         .orientation = 1};
     unsigned char *dirty = fx_jpeg_dirty(clean, clen, &x, 1, &dlen);
     struct hdl_file f = {HDL_FILE_OK, dirty, dlen};
-    assert_int_equal(hdl_decide(&CTX, &u, &f, &p), TL_OK);
-    const struct store_report_new *r = p.fx.report;
+    decide_sent(&u, &f, &t);
+    const struct store_report_new *r = t.sent.fx.report;
+    const struct store_media_new *m = &t.msg.media;
     assert_non_null(r);
     assert_int_equal(r->has_point, 1);
     assert_string_equal(r->point_source, "photo_exif");
     assert_true(fabs(r->lat - 49.98765) < 1e-6 && fabs(r->lon - 36.23456) < 1e-6);
-    assert_true(fabs(r->accuracy_m - 5) < 1e-9);
-    assert_int_equal(r->n_media, 1);
-    assert_int_equal(r->media[0].has_gps, 1);
-    assert_string_equal(r->media[0].taken_local, "2026-11-20T14:05:09");
-    assert_int_equal(r->media[0].taken_offset_min, 120);
-    assert_true(r->media[0].len < dlen);
+    assert_int_equal(t.msg.cx.n_media, 1);
+    assert_int_equal(m->has_gps, 1);
+    assert_true(fabs(m->gps_accuracy_m - 5) < 1e-9);
+    assert_string_equal(m->taken_local, "2026-11-20T14:05:09");
+    assert_int_equal(m->taken_offset_min, 120);
+    assert_true(m->len < dlen);
     struct media_facts after;
-    assert_int_equal(media_facts_read(r->media[0].bytes, r->media[0].len, NULL, &after, NULL),
-                     TL_OK);
+    assert_int_equal(media_facts_read(m->bytes, m->len, NULL, &after, NULL), TL_OK);
     assert_int_equal(after.has_gps, 0);
     assert_int_equal(after.has_time, 0);
-    assert_null(memmem(r->media[0].bytes, r->media[0].len, "Exif", 4));
-    char *text = param(&p, 0, "text");
-    assert_non_null(strstr(text, "cleaned"));
-    free(text);
-    hdl_plan_release(&p);
+    assert_null(memmem(m->bytes, m->len, "Exif", 4));
+    two_release(&t);
     tg_update_release(&u);
 
     /* shared location far from the photo's own: both kept, the report flagged */
     parse(DOC_MSG(",\"location\":{\"latitude\":50.45,\"longitude\":30.52}"), &u);
-    assert_int_equal(hdl_decide(&CTX, &u, &f, &p), TL_OK);
-    r = p.fx.report;
+    decide_sent(&u, &f, &t);
+    r = t.sent.fx.report;
     assert_string_equal(r->point_source, "telegram_location");
     assert_true(r->lat == 50.45);
-    assert_int_equal(r->media[0].has_gps, 1);
+    assert_int_equal(t.msg.media.has_gps, 1);
     assert_string_equal(r->flags, "location_disagrees");
-    hdl_plan_release(&p);
+    two_release(&t);
     tg_update_release(&u);
     free(clean);
     free(dirty);
@@ -319,10 +364,12 @@ static void test_handlers_file_refused_nothing_stored(void **state)
         struct hdl_plan p;
         parse(DOC_MSG(""), &u);
         struct hdl_file f = {HDL_FILE_OK, cases[i].b, cases[i].n};
-        assert_int_equal(hdl_decide(&CTX, &u, &f, &p), TL_OK);
+        assert_int_equal(hdl_decide(&CTX, NULL, &u, &f, &p), TL_OK);
         assert_null(p.fx.report);
         assert_null(p.media_bytes);
-        assert_int_equal(p.fx.n_outbox, 1);
+        assert_int_equal(p.cx.n_media, 0);
+        assert_int_equal(p.cx.draft_op, STORE_DRAFT_KEEP); /* no draft from a refused file */
+        assert_int_equal(p.n_out, 1);
         char *text = param(&p, 0, "text");
         assert_non_null(strstr(text, "as a photo"));
         assert_non_null(strstr(text, cases[i].why));
@@ -337,7 +384,7 @@ static void test_handlers_file_refused_nothing_stored(void **state)
                       "\"file_size\":99999999}"),
           &u);
     assert_null(hdl_wanted_file(&CTX, &u));
-    assert_int_equal(hdl_decide(&CTX, &u, NULL, &p), TL_OK);
+    assert_int_equal(hdl_decide(&CTX, NULL, &u, NULL, &p), TL_OK);
     assert_null(p.fx.report);
     char *text = param(&p, 0, "text");
     assert_non_null(strstr(text, "too large"));
@@ -365,13 +412,13 @@ static void test_handlers_place_from_text(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct tg_update u;
-        struct hdl_plan p;
+        struct two tw;
         struct json_object *t = json_object_new_string(cases[i].text);
         char *json = tl_asprintf(PRIVATE_MSG("\"text\":%s"), json_object_to_json_string(t));
         json_object_put(t);
         parse(json, &u);
-        assert_int_equal(hdl_decide(&CTX, &u, NULL, &p), TL_OK);
-        const struct store_report_new *r = p.fx.report;
+        decide_sent(&u, NULL, &tw);
+        const struct store_report_new *r = tw.sent.fx.report;
         assert_non_null(r);
         assert_int_equal(r->has_point, cases[i].has_point);
         if (r->has_point) {
@@ -388,7 +435,7 @@ static void test_handlers_place_from_text(void **state)
             assert_string_equal(r->flags, cases[i].flags);
         else
             assert_null(r->flags);
-        hdl_plan_release(&p);
+        two_release(&tw);
         tg_update_release(&u);
         free(json);
     }
@@ -397,9 +444,11 @@ static void test_handlers_place_from_text(void **state)
     {
         struct tg_update bad;
         struct hdl_plan bp;
+        struct two tw;
         parse(PRIVATE_MSG("\"location\":{\"latitude\":0,\"longitude\":0}"), &bad);
-        assert_int_equal(hdl_decide(&CTX, &bad, NULL, &bp), TL_OK);
+        assert_int_equal(hdl_decide(&CTX, NULL, &bad, NULL, &bp), TL_OK);
         assert_null(bp.fx.report);
+        assert_int_equal(bp.cx.draft_op, STORE_DRAFT_KEEP);
         char *text = param(&bp, 0, "text");
         assert_non_null(strstr(text, "could not be read"));
         free(text);
@@ -409,21 +458,21 @@ static void test_handlers_place_from_text(void **state)
         parse(PRIVATE_MSG("\"location\":{\"latitude\":0,\"longitude\":0},"
                           "\"caption\":\"smoke over the depot\""),
               &bad);
-        assert_int_equal(hdl_decide(&CTX, &bad, NULL, &bp), TL_OK);
-        assert_non_null(bp.fx.report);
-        assert_int_equal(bp.fx.report->has_point, 0);
-        assert_string_equal(bp.fx.report->flags, "point_invalid");
-        hdl_plan_release(&bp);
+        decide_sent(&bad, NULL, &tw);
+        assert_non_null(tw.sent.fx.report);
+        assert_int_equal(tw.sent.fx.report->has_point, 0);
+        assert_string_equal(tw.sent.fx.report->flags, "point_invalid");
+        two_release(&tw);
         tg_update_release(&bad);
     }
     /* a shared location outside the area is kept, and flagged */
     struct tg_update u;
-    struct hdl_plan p;
+    struct two tw;
     parse(PRIVATE_MSG("\"location\":{\"latitude\":48.8566,\"longitude\":2.3522}"), &u);
-    assert_int_equal(hdl_decide(&CTX, &u, NULL, &p), TL_OK);
-    assert_int_equal(p.fx.report->has_point, 1);
-    assert_string_equal(p.fx.report->flags, "outside_area");
-    hdl_plan_release(&p);
+    decide_sent(&u, NULL, &tw);
+    assert_int_equal(tw.sent.fx.report->has_point, 1);
+    assert_string_equal(tw.sent.fx.report->flags, "outside_area");
+    two_release(&tw);
     tg_update_release(&u);
 }
 
@@ -434,7 +483,7 @@ static void test_handlers_commands(void **state)
     parse(PRIVATE_MSG("\"text\":\"/privacy\",\"entities\":[{\"type\":\"bot_command\",\"offset\":"
                       "0,\"length\":8}]"),
           &u);
-    assert_int_equal(hdl_decide(&CTX, &u, NULL, &p), TL_OK);
+    assert_int_equal(hdl_decide(&CTX, NULL, &u, NULL, &p), TL_OK);
     assert_null(p.fx.report);
     char *text = param(&p, 0, "text");
     char *want = hdl_text("en", "privacy", (char *)NULL);
@@ -455,10 +504,12 @@ static void test_handlers_group_chat(void **state)
                       "\"type\":\"bot_command\",\"offset\":0,\"length\":18}]}}";
     parse(cmd, &u);
     assert_null(hdl_wanted_file(&CTX, &u));
-    assert_int_equal(hdl_decide(&CTX, &u, NULL, &p), TL_OK);
+    assert_int_equal(hdl_decide(&CTX, NULL, &u, NULL, &p), TL_OK);
     assert_null(p.fx.report);
-    assert_true(p.fx.chat_id == 0); /* a group is no reporter's reply path */
-    assert_int_equal(p.fx.n_outbox, 1);
+    assert_true(p.fx.chat_id == 0);   /* a group is no reporter's reply path */
+    assert_int_equal(p.cx.notice, 1); /* told once: recorded */
+    assert_true(p.cx.chat_id == -1001);
+    assert_int_equal(p.n_out, 1);
     assert_true(p.out[0].chat_id == -1001);
     char *text = param(&p, 0, "text");
     char *want = hdl_text("uk", "private_only", (char *)NULL); /* no language_code: uk */
@@ -472,9 +523,11 @@ static void test_handlers_group_chat(void **state)
                           "\"id\":-1001,\"type\":\"group\"},\"from\":{\"id\":7,\"is_bot\":false,"
                           "\"first_name\":\"B\"},\"text\":\"hello all\"}}";
     parse(chatter, &u);
-    assert_int_equal(hdl_decide(&CTX, &u, NULL, &p), TL_OK);
+    struct hdl_conv told = {.notice_sent = 1};
+    assert_int_equal(hdl_decide(&CTX, &told, &u, NULL, &p), TL_OK);
     assert_null(p.fx.report);
-    assert_int_equal(p.fx.n_outbox, 0);
+    assert_int_equal(p.n_out, 0); /* only once per chat */
+    assert_int_equal(p.cx.draft_op, STORE_DRAFT_KEEP);
     hdl_plan_release(&p);
     tg_update_release(&u);
 }
@@ -487,12 +540,17 @@ static void test_handlers_callback_answered(void **state)
           "\"is_bot\":false,\"first_name\":\"A\"},\"chat_instance\":\"1\",\"data\":\"x\","
           "\"message\":{\"message_id\":9,\"date\":1,\"chat\":{\"id\":4242,\"type\":\"private\"}}}}",
           &u);
-    assert_int_equal(hdl_decide(&CTX, &u, NULL, &p), TL_OK);
-    assert_int_equal(p.fx.n_outbox, 1);
+    assert_int_equal(hdl_decide(&CTX, NULL, &u, NULL, &p), TL_OK);
+    assert_int_equal(p.n_out, 1);
     assert_string_equal(p.out[0].method, "answerCallbackQuery");
     char *id = param(&p, 0, "callback_query_id");
     assert_string_equal(id, "cbq-77");
     free(id);
+    char *text = param(&p, 0, "text"); /* not ours: a polite word, nothing else */
+    char *want = hdl_text("uk", "stale_button", (char *)NULL);
+    assert_string_equal(text, want);
+    free(text);
+    free(want);
     hdl_plan_release(&p);
     tg_update_release(&u);
 }
@@ -514,11 +572,11 @@ static void test_handlers_block_recorded(void **state)
             "\"first_name\":\"bot\"},\"status\":\"%s\"}}}",
             cases[i].status);
         parse(json, &u);
-        assert_int_equal(hdl_decide(&CTX, &u, NULL, &p), TL_OK);
+        assert_int_equal(hdl_decide(&CTX, NULL, &u, NULL, &p), TL_OK);
         assert_int_equal(p.fx.set_blocked, cases[i].blocked);
         assert_true(p.fx.chat_id == 4242);
         assert_null(p.fx.report);
-        assert_int_equal(p.fx.n_outbox, 0);
+        assert_int_equal(p.n_out, 0);
         hdl_plan_release(&p);
         tg_update_release(&u);
         free(json);
@@ -530,7 +588,7 @@ static void test_handlers_shared_payloads(void **state)
 {
     static const struct {
         const char *file;
-        int report;
+        int draft;
         size_t replies;
     } cases[] = {
         {"telegram/01b_update_text_plain.json", 1, 1},
@@ -548,9 +606,10 @@ static void test_handlers_shared_payloads(void **state)
         struct tg_update u;
         struct hdl_plan p;
         assert_int_equal(tg_update_parse(json, len, &u), TL_OK);
-        assert_int_equal(hdl_decide(&CTX, &u, NULL, &p), TL_OK);
-        assert_int_equal(p.fx.report != NULL, cases[i].report);
-        assert_int_equal(p.fx.n_outbox, cases[i].replies);
+        assert_int_equal(hdl_decide(&CTX, NULL, &u, NULL, &p), TL_OK);
+        assert_null(p.fx.report); /* nothing is a report before the citizen sends it */
+        assert_int_equal(p.cx.draft_op == STORE_DRAFT_PUT, cases[i].draft);
+        assert_int_equal(p.n_out, cases[i].replies);
         hdl_plan_release(&p);
         tg_update_release(&u);
         free(json);

@@ -114,17 +114,19 @@ static void test_intake_burst_in_chat_order(void **state)
     struct fakebot *fb = NULL;
     struct fakebot_opts fo = {.quiet = 1};
     assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
-    assert_int_equal(fakebot_push_synthetic(fb, 600, 40), TL_OK);
+    /* each text is a quick draft that its citizen sends with "Send now" */
+    assert_int_equal(fakebot_push_synthetic_sent(fb, 600, 40), TL_OK);
     /* a reply path unused for longer than the retention: the janitor purges it */
     free(ts_db_scalar(ci, "INSERT INTO chats (chat_id, last_seen) VALUES (77, now() - "
                           "interval '100 days') RETURNING 1"));
     struct cfg c;
     test_cfg(&c, ci);
     start_runtime(&c, fb);
-    wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 600, 60000);
+    /* per report: the draft's status, the answered button, the status edited */
+    wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 1800, 60000);
     stop_runtime();
 
-    assert_int_equal(count(ci, "SELECT count(*) FROM inbox"), 600);
+    assert_int_equal(count(ci, "SELECT count(*) FROM inbox"), 1200);
     assert_int_equal(count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NULL"), 0);
     assert_int_equal(count(ci, "SELECT count(*) FROM reports"), 600);
     assert_int_equal(count(ci, "SELECT count(DISTINCT text) FROM reports"), 600);
@@ -133,8 +135,10 @@ static void test_intake_burst_in_chat_order(void **state)
     assert_int_equal(count(ci, "SELECT count(*) FROM chats WHERE chat_id = 77"), 0);
     assert_int_equal(count(ci, ORDER_SQL), 0);
     assert_int_equal(fakebot_count(fb, "sendMessage"), 600);
+    assert_int_equal(fakebot_count(fb, "answerCallbackQuery"), 600);
+    assert_int_equal(count(ci, "SELECT count(*) FROM drafts"), 0);
     /* the reply quotes a reference that exists, in the chat that reported */
-    char *calls = fakebot_calls_json(fb, "sendMessage");
+    char *calls = fakebot_calls_json(fb, "editMessageText");
     struct json_object *arr = json_tokener_parse(calls), *params, *text, *chat;
     assert_true(json_object_object_get_ex(json_object_array_get_idx(arr, 0), "params", &params));
     assert_true(json_object_object_get_ex(params, "text", &text));
@@ -172,7 +176,7 @@ static void test_intake_faults_nothing_lost(void **state)
     fakebot_inject(fb, "sendMessage", FB_429, 1, 1);
     fakebot_inject(fb, "sendMessage", FB_500, 1, 0);
     fakebot_inject(fb, "sendMessage", FB_BAD_JSON, 1, 0);
-    assert_int_equal(fakebot_push_synthetic(fb, 120, 12), TL_OK);
+    assert_int_equal(fakebot_push_synthetic_sent(fb, 120, 12), TL_OK);
 
     /* the log goes to a file that stays behind when the test fails, for a post-mortem */
     char *logpath = ts_build_path("test_intake_faults.log");
@@ -182,16 +186,16 @@ static void test_intake_faults_nothing_lost(void **state)
     struct cfg c;
     test_cfg(&c, ci);
     start_runtime(&c, fb);
-    wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 120, 90000);
+    wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 360, 90000);
     stop_runtime();
     log_set_stream(NULL);
     fclose(logf);
     char *logbuf = ts_read_file(logpath, NULL);
     free(logpath);
 
-    assert_int_equal(count(ci, "SELECT count(*) FROM inbox"), 120);
+    assert_int_equal(count(ci, "SELECT count(*) FROM inbox"), 240);
     assert_int_equal(count(ci, "SELECT count(*) FROM reports"), 120);
-    assert_int_equal(count(ci, "SELECT count(*) FROM outbox"), 120);
+    assert_int_equal(count(ci, "SELECT count(*) FROM outbox"), 360);
     assert_int_equal(count(ci, ORDER_SQL), 0);
     /* the backoff is visible in the log, and the token never is */
     assert_non_null(strstr(logbuf, "getUpdates"));
@@ -205,13 +209,14 @@ static void test_intake_faults_nothing_lost(void **state)
     free(ci);
 }
 
-/* An update the database refuses for good (here a constraint the test adds) is marked
- * processed, its raw copy kept in the inbox, and the chat's later updates go on. */
+/* An update the database refuses for good (here a constraint the test adds on the
+ * draft it would write) is marked processed, its raw copy kept in the inbox, and the
+ * chat's later updates go on: each text is sent with "Send now". */
 static void test_intake_refused_update_does_not_block_chat(void **state)
 {
     char *ci = ts_db_create("t_intake_poison");
-    free(ts_db_scalar(ci, "ALTER TABLE reports ADD CONSTRAINT no_poison CHECK (text IS "
-                          "DISTINCT FROM 'poison') NOT VALID; SELECT 1"));
+    free(ts_db_scalar(ci, "ALTER TABLE drafts ADD CONSTRAINT no_poison CHECK (state::text "
+                          "NOT LIKE '%poison%') NOT VALID; SELECT 1"));
     struct fakebot *fb = NULL;
     struct fakebot_opts fo = {.quiet = 1};
     assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
@@ -222,20 +227,29 @@ static void test_intake_refused_update_does_not_block_chat(void **state)
                         "\"private\"},\"from\":{\"id\":5150,\"is_bot\":false,\"first_name\":\"P\"},"
                         "\"text\":\"%s\"}}",
                         i + 1, texts[i]);
+        int id = fakebot_push_update(fb, u);
+        assert_true(id > 0);
+        free(u);
+        u = tl_asprintf("{\"callback_query\":{\"id\":\"c%d\",\"from\":{\"id\":5150,\"is_bot\":"
+                        "false,\"first_name\":\"P\"},\"chat_instance\":\"1\",\"data\":\"%d:send\","
+                        "\"message\":{\"message_id\":%d,\"date\":1,\"chat\":{\"id\":5150,\"type\":"
+                        "\"private\"}}}}",
+                        i, id, 10 + i);
         assert_true(fakebot_push_update(fb, u) > 0);
         free(u);
     }
     struct cfg c;
     test_cfg(&c, ci);
     start_runtime(&c, fb);
-    wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 3, 30000);
-    wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 2, 30000);
+    wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 6, 30000);
+    /* first and third: status, answer, edit; the poison's button: a stale answer */
+    wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 7, 30000);
     stop_runtime();
     assert_int_equal(count(ci, "SELECT count(*) FROM reports"), 2);
     assert_int_equal(count(ci, "SELECT count(*) FROM reports WHERE text IN ('first', 'third')"), 2);
     assert_int_equal(count(ci, "SELECT count(*) FROM inbox WHERE payload::text LIKE '%poison%'"),
                      1);
-    assert_int_equal(count(ci, "SELECT count(*) FROM outbox"), 2);
+    assert_int_equal(count(ci, "SELECT count(*) FROM outbox"), 7);
     cfg_release(&c);
     fakebot_stop(fb);
     ts_db_drop("t_intake_poison");
@@ -255,6 +269,11 @@ static void test_intake_blocked_chat_recorded(void **state)
         fakebot_push_update(fb, "{\"message\":{\"message_id\":1,\"date\":1,\"chat\":{\"id\":6160,"
                                 "\"type\":\"private\"},\"from\":{\"id\":6160,\"is_bot\":false,"
                                 "\"first_name\":\"B\"},\"text\":\"tanks on the ring road\"}}") > 0);
+    assert_true(fakebot_push_update(fb, "{\"update_id\":2,\"callback_query\":{\"id\":\"b\","
+                                        "\"from\":{\"id\":6160,\"is_bot\":false,\"first_name\":"
+                                        "\"B\"},\"chat_instance\":\"1\",\"data\":\"1:send\","
+                                        "\"message\":{\"message_id\":2,\"date\":1,\"chat\":{"
+                                        "\"id\":6160,\"type\":\"private\"}}}}") > 0);
     struct cfg c;
     test_cfg(&c, ci);
     start_runtime(&c, fb);
@@ -299,24 +318,24 @@ static void test_intake_database_outage(void **state)
     struct fakebot *fb = NULL;
     struct fakebot_opts fo = {.quiet = 1};
     assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
-    assert_int_equal(fakebot_push_synthetic(fb, 50, 5), TL_OK);
+    assert_int_equal(fakebot_push_synthetic_sent(fb, 50, 5), TL_OK);
     struct cfg c;
     test_cfg(&c, ci);
     start_runtime(&c, fb);
-    wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 50, 30000);
+    wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 100, 30000);
     tl_sleep_ms(1500, NULL); /* let the poller acknowledge the first batch */
     long long acked = fakebot_acked_offset(fb);
 
     pgtmp("pause", st);
-    assert_int_equal(fakebot_push_synthetic(fb, 50, 5), TL_OK);
+    assert_int_equal(fakebot_push_synthetic_sent(fb, 50, 5), TL_OK);
     tl_sleep_ms(4000, NULL);
     /* nothing stored, so nothing acknowledged: Telegram still holds the new updates */
     assert_true(fakebot_acked_offset(fb) == acked);
-    assert_true(fakebot_pending(fb) == 50);
+    assert_true(fakebot_pending(fb) == 100);
     pgtmp("resume", st);
 
-    wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 100, 60000);
-    wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 100, 60000);
+    wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 200, 60000);
+    wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 300, 60000);
     stop_runtime();
     char *diag = ts_db_scalar(ci, "SELECT format('inbox=%s processed=%s reports=%s outbox=%s "
                                   "sent=%s', (SELECT count(*) FROM inbox), (SELECT count(*) FROM "
@@ -368,7 +387,7 @@ static void test_intake_kill9_exactly_once(void **state)
     struct fakebot *fb = NULL;
     struct fakebot_opts fo = {.quiet = 1};
     assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
-    assert_int_equal(fakebot_push_synthetic(fb, 2000, 200), TL_OK);
+    assert_int_equal(fakebot_push_synthetic_sent(fb, 2000, 200), TL_OK);
     char key[] = "/tmp/tipline-key-XXXXXX", logfile[] = "/tmp/tipline-log-XXXXXX";
     close(mkstemp(key));
     close(mkstemp(logfile));
@@ -384,10 +403,10 @@ static void test_intake_kill9_exactly_once(void **state)
     g_child = 0;
     assert_true(WIFSIGNALED(status));
     long long done_at_kill = count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL");
-    assert_true(done_at_kill < 2000); /* it really died mid-burst */
+    assert_true(done_at_kill < 4000); /* it really died mid-burst */
 
     pid = g_child = spawn_bot(ci, fb, key, logfile);
-    wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 2000, 120000);
+    wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 4000, 120000);
     /* SIGHUP reloads the configuration without a restart */
     assert_int_equal(kill(pid, SIGHUP), 0);
     tl_sleep_ms(1500, NULL);
@@ -397,12 +416,13 @@ static void test_intake_kill9_exactly_once(void **state)
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
 
-    assert_int_equal(count(ci, "SELECT count(*) FROM inbox"), 2000);
+    assert_int_equal(count(ci, "SELECT count(*) FROM inbox"), 4000);
     assert_int_equal(count(ci, "SELECT count(*) FROM reports"), 2000);
     assert_int_equal(count(ci, "SELECT count(DISTINCT text) FROM reports"), 2000);
-    assert_int_equal(count(ci, "SELECT count(*) FROM outbox"), 2000);
+    assert_int_equal(count(ci, "SELECT count(*) FROM outbox"), 6000);
     assert_int_equal(count(ci, ORDER_SQL), 0);
-    assert_int_equal(count(ci, "SELECT update_offset FROM bot_state"), 2001);
+    assert_int_equal(count(ci, "SELECT count(*) FROM drafts"), 0);
+    assert_int_equal(count(ci, "SELECT update_offset FROM bot_state"), 4001);
     assert_true(fakebot_pending(fb) == 0);
 
     /* the token never reached the bot's log */

@@ -120,9 +120,10 @@ static void wait_sends(const struct env *e, size_t n)
         fail_msg("sendMessage calls: %zu, want %zu", fakebot_count(e->fb, "sendMessage"), n);
 }
 
-/* A private message from user = chat id; reply_to 0: not a reply; lang NULL: none. */
-static void push_msg(const struct env *e, long long chat, int message_id, const char *lang,
-                     const char *text, long long reply_to)
+/* A private message from user = chat id; reply_to 0: not a reply; lang NULL: none.
+ * Returns its update id. */
+static long long push_msg(const struct env *e, long long chat, int message_id, const char *lang,
+                          const char *text, long long reply_to)
 {
     char from_lang[48] = "", reply[96] = "";
     if (lang)
@@ -134,8 +135,29 @@ static void push_msg(const struct env *e, long long chat, int message_id, const 
                           "%lld,\"type\":\"private\"},\"from\":{\"id\":%lld,\"is_bot\":false,"
                           "\"first_name\":\"C\"%s},\"text\":\"%s\"%s}}",
                           message_id, chat, chat, from_lang, text, reply);
-    assert_true(fakebot_push_update(e->fb, u) > 0);
+    long long uid = fakebot_push_update(e->fb, u);
+    assert_true(uid > 0);
     free(u);
+    return uid;
+}
+
+/* A report through the bot the quick way: the text starts a draft (the bot's one
+ * sendMessage, its keyboard), and the citizen presses "Send now" on it (answered and
+ * the keyboard message edited: no further sendMessage). */
+static void report_msg(const struct env *e, long long chat, int message_id, const char *lang,
+                       const char *text)
+{
+    long long uid = push_msg(e, chat, message_id, lang, text, 0);
+    char from_lang[48] = "";
+    if (lang)
+        snprintf(from_lang, sizeof(from_lang), ",\"language_code\":\"%s\"", lang);
+    char *c = tl_asprintf("{\"callback_query\":{\"id\":\"cb%lld\",\"from\":{\"id\":%lld,"
+                          "\"is_bot\":false,\"first_name\":\"C\"%s},\"chat_instance\":\"1\","
+                          "\"data\":\"%lld:send\",\"message\":{\"message_id\":%d,\"date\":1,"
+                          "\"chat\":{\"id\":%lld,\"type\":\"private\"},\"text\":\"draft\"}}}",
+                          uid, chat, from_lang, uid, message_id + 1000, chat);
+    assert_true(fakebot_push_update(e->fb, c) > 0);
+    free(c);
 }
 
 /* The i-th sendMessage's parameters: a new reference (json_object_put). */
@@ -189,14 +211,15 @@ static long long scalar_ll(const struct env *e, const char *sql)
     return count(e, sql);
 }
 
-/* Rows of every table an analyst or exporter can reach (all but the reply path and the
- * raw updates) whose text holds needle. */
+/* Rows of every table an analyst or exporter can reach (all but the reply path: chats,
+ * outbox, drafts and the conversation's draft_media, conv_messages (kept two days for
+ * "Clear this chat") and conv_notices; and the raw updates) whose text holds needle. */
 static long long tables_mentioning(const struct env *e, const char *needle)
 {
     char *sql = tl_asprintf(
         "SELECT count(*) FROM information_schema.tables t WHERE t.table_schema = 'public'"
         " AND t.table_type = 'BASE TABLE' AND t.table_name NOT IN ('chats', 'outbox', 'inbox',"
-        " 'drafts', 'spatial_ref_sys')"
+        " 'drafts', 'draft_media', 'conv_messages', 'conv_notices', 'spatial_ref_sys')"
         " AND (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %%I x"
         " WHERE x::text LIKE %%L', t.table_name, '%%%s%%'), false, true, '')))[1]::text::int > 0",
         needle);
@@ -215,10 +238,11 @@ static void test_relay_question_answer_round_trip(void **state)
 {
     struct env e;
     env_open(&e, "t_relay_round_trip", 1);
-    push_msg(&e, CHAT_A, 1, "en", "two trucks near the bridge", 0);
+    report_msg(&e, CHAT_A, 1, "en", "two trucks near the bridge");
     start_runtime(&e);
     wait_sends(&e, 1);
-    wait_count(&e, "SELECT count(*) FROM outbox WHERE state = 'sent'", 1, 20000);
+    wait_count(&e, "SELECT count(*) FROM reports", 1, 20000);
+    wait_count(&e, "SELECT count(*) FROM outbox WHERE state = 'sent'", 3, 20000);
     char *ref = ts_db_scalar(e.ci, "SELECT public_ref FROM reports");
     assert_non_null(ref);
 
@@ -248,7 +272,8 @@ static void test_relay_question_answer_round_trip(void **state)
     /* the citizen replies to the question */
     long long qmid =
         scalar_ll(&e, "SELECT tg_message_id FROM outbox WHERE followup_id IS NOT NULL");
-    long long ackmid = scalar_ll(&e, "SELECT tg_message_id FROM outbox WHERE followup_id IS NULL");
+    long long ackmid = scalar_ll(&e, "SELECT tg_message_id FROM outbox WHERE followup_id IS NULL "
+                                     "AND method = 'sendMessage'");
     assert_true(qmid > 0 && ackmid > 0 && qmid != ackmid);
     push_msg(&e, CHAT_A, 3, "en", "north, towards Kharkiv", qmid);
     wait_sends(&e, 3);
@@ -292,17 +317,18 @@ static void test_relay_question_answer_round_trip(void **state)
     assert_int_equal(count(&e, "SELECT count(*) FROM reports"), 1);
 
     /* a reply to the bot's acknowledgement, and a reply from another chat quoting the
-     * question's message id, answer nothing: the conversation has them (new reports) */
+     * question's message id, answer nothing: the conversation has them (new drafts) */
     push_msg(&e, CHAT_A, 5, "en", "a third truck", ackmid);
     push_msg(&e, CHAT_A + 1, 1, "en", "I saw them too", qmid);
-    wait_count(&e, "SELECT count(*) FROM reports", 3, 20000);
-    wait_count(&e, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 6, 20000);
+    wait_count(&e, "SELECT count(*) FROM drafts", 2, 20000);
+    wait_count(&e, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 7, 20000);
     answer = ts_db_scalar(e.ci, "SELECT answer FROM followups");
     assert_string_equal(answer, "north, towards Kharkiv\n---\nabout 20 km/h\n---\nthis one");
     free(answer);
-    assert_int_equal(count(&e, "SELECT count(*) FROM reports WHERE text IN ('a third truck', "
-                               "'I saw them too')"),
+    assert_int_equal(count(&e, "SELECT count(*) FROM drafts WHERE state::text LIKE '%a third "
+                               "truck%' OR state::text LIKE '%I saw them too%'"),
                      2);
+    assert_int_equal(count(&e, "SELECT count(*) FROM reports"), 1);
     stop_runtime();
 
     /* what the analyst reads: the report and the answer, never the chat */
@@ -325,10 +351,10 @@ static void test_relay_blocked_gone_undelivered(void **state)
 {
     struct env e;
     env_open(&e, "t_relay_blocked", 1);
-    push_msg(&e, 5101, 1, "en", "report from a chat that blocks the bot", 0);
-    push_msg(&e, 5102, 1, "en", "report from a chat that retention purges", 0);
-    push_msg(&e, 5103, 1, "uk", "report from a chat that blocks the bot later", 0);
-    push_msg(&e, 5104, 1, "en", "report that gets a long question", 0);
+    report_msg(&e, 5101, 1, "en", "report from a chat that blocks the bot");
+    report_msg(&e, 5102, 1, "en", "report from a chat that retention purges");
+    report_msg(&e, 5103, 1, "uk", "report from a chat that blocks the bot later");
+    report_msg(&e, 5104, 1, "en", "report that gets a long question");
     assert_true(fakebot_push_update(
                     e.fb, "{\"my_chat_member\":{\"chat\":{\"id\":5101,\"type\":\"private\"},"
                           "\"from\":{\"id\":5101,\"is_bot\":false,\"first_name\":\"K\"},"
@@ -336,8 +362,9 @@ static void test_relay_blocked_gone_undelivered(void **state)
                           "\"new_chat_member\":{\"status\":\"kicked\"}}}") > 0);
     start_runtime(&e);
     wait_sends(&e, 4);
+    wait_count(&e, "SELECT count(*) FROM reports", 4, 20000);
     wait_count(&e, "SELECT count(*) FROM chats WHERE chat_id = 5101 AND blocked", 1, 20000);
-    wait_count(&e, "SELECT count(*) FROM outbox WHERE state = 'sent'", 4, 20000);
+    wait_count(&e, "SELECT count(*) FROM outbox WHERE state = 'sent'", 12, 20000);
     exec(&e, "DELETE FROM chats WHERE chat_id = 5102 RETURNING 1"); /* as retention does */
     fakebot_set_blocked_chat(e.fb, 5103);
     exec(&e, "INSERT INTO followups (report_id, asked_by, question) SELECT id, 'bob', "
@@ -392,12 +419,13 @@ static void test_relay_reviewed_notice_once(void **state)
 {
     struct env e;
     env_open(&e, "t_relay_reviewed", 1);
-    push_msg(&e, 6101, 1, NULL, "column of tanks", 0); /* no language: Ukrainian */
-    push_msg(&e, 6102, 1, "en", "helicopter low", 0);
-    push_msg(&e, 6102, 2, "en", "smoke at the depot", 0);
+    report_msg(&e, 6101, 1, NULL, "column of tanks"); /* no language: Ukrainian */
+    report_msg(&e, 6102, 1, "en", "helicopter low");
+    report_msg(&e, 6102, 2, "en", "smoke at the depot");
     start_runtime(&e);
     wait_sends(&e, 3);
-    wait_count(&e, "SELECT count(*) FROM outbox WHERE state = 'sent'", 3, 20000);
+    wait_count(&e, "SELECT count(*) FROM reports", 3, 20000);
+    wait_count(&e, "SELECT count(*) FROM outbox WHERE state = 'sent'", 9, 20000);
     decide(&e, "column of tanks", "confirmed");
     decide(&e, "helicopter low", "rejected");
     decide(&e, "smoke at the depot", "needs_info");
@@ -457,16 +485,17 @@ static void test_relay_reviewed_disabled(void **state)
 {
     struct env e;
     env_open(&e, "t_relay_quiet", 0);
-    push_msg(&e, 7101, 1, "en", "artillery fire", 0);
+    report_msg(&e, 7101, 1, "en", "artillery fire");
     start_runtime(&e);
     wait_sends(&e, 1);
-    wait_count(&e, "SELECT count(*) FROM outbox WHERE state = 'sent'", 1, 20000);
+    wait_count(&e, "SELECT count(*) FROM reports", 1, 20000);
+    wait_count(&e, "SELECT count(*) FROM outbox WHERE state = 'sent'", 3, 20000);
     decide(&e, "artillery fire", "confirmed");
     wait_count(&e, "SELECT count(*) FROM reports WHERE reviewed_notified_at IS NOT NULL", 1, 20000);
     tl_sleep_ms(800, NULL);
     stop_runtime();
     assert_int_equal(fakebot_count(e.fb, "sendMessage"), 1); /* the acknowledgement only */
-    assert_int_equal(count(&e, "SELECT count(*) FROM outbox"), 1);
+    assert_int_equal(count(&e, "SELECT count(*) FROM outbox WHERE method = 'sendMessage'"), 1);
     env_close(&e);
 }
 

@@ -974,14 +974,16 @@ out:
     return rc;
 }
 
-int fakebot_push_synthetic(struct fakebot *fb, size_t n_updates, size_t n_chats)
+/* n synthetic texts round-robin over n_chats chats; with send (conversation, issue 5)
+ * each is followed by its citizen's "Send now" press on the draft it started. */
+static int push_synthetic(struct fakebot *fb, size_t n, size_t n_chats, int send)
 {
     if (n_chats == 0)
         n_chats = 1;
     long long now = (long long)time(NULL);
     int rc = TL_OK;
     pthread_mutex_lock(&fb->mu);
-    for (size_t i = 0; i < n_updates && rc == TL_OK; i++) {
+    for (size_t i = 0; i < n && rc == TL_OK; i++) {
         long long id = fb->next_id;
         long long chat = 1000001 + (long long)(i % n_chats);
         long long mid = (long long)(i / n_chats) + 1;
@@ -991,16 +993,42 @@ int fakebot_push_synthetic(struct fakebot *fb, size_t n_updates, size_t n_chats)
             "\"chat\":{\"id\":%lld,\"first_name\":\"User %lld\",\"type\":\"private\"},"
             "\"date\":%lld,\"text\":\"synthetic report %zu\"}}",
             id, mid, chat, chat, chat, chat, now, i);
-        if (!j) {
+        char *c =
+            !send ? NULL
+                  : tl_asprintf("{\"update_id\":%lld,\"callback_query\":{\"id\":\"syn%lld\","
+                                "\"from\":{\"id\":%lld,\"is_bot\":false,\"first_name\":\"User "
+                                "%lld\",\"language_code\":\"uk\"},\"chat_instance\":\"%lld\","
+                                "\"data\":\"%lld:send\",\"message\":{\"message_id\":%lld,\"date\":"
+                                "%lld,\"chat\":{\"id\":%lld,\"type\":\"private\"},\"text\":"
+                                "\"draft\"}}}",
+                                id + 1, id + 1, chat, chat, chat, id, mid, now, chat);
+        if (!j || (send && !c)) {
+            free(j);
+            free(c);
             rc = TL_ENOMEM;
             break;
         }
-        if ((rc = insert_update(fb, id, j, strlen(j), "message")) != TL_OK)
+        if ((rc = insert_update(fb, id, j, strlen(j), "message")) != TL_OK) {
             free(j);
+            free(c);
+            break;
+        }
+        if (c && (rc = insert_update(fb, id + 1, c, strlen(c), "callback_query")) != TL_OK)
+            free(c);
     }
     pthread_cond_broadcast(&fb->upd_cond);
     pthread_mutex_unlock(&fb->mu);
     return rc;
+}
+
+int fakebot_push_synthetic(struct fakebot *fb, size_t n_updates, size_t n_chats)
+{
+    return push_synthetic(fb, n_updates, n_chats, 0);
+}
+
+int fakebot_push_synthetic_sent(struct fakebot *fb, size_t n_reports, size_t n_chats)
+{
+    return push_synthetic(fb, n_reports, n_chats, 1);
 }
 
 int fakebot_add_file(struct fakebot *fb, const char *file_id, const void *bytes, size_t len)
