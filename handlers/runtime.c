@@ -257,13 +257,16 @@ static int prepare_update(struct worker *w, const struct store_update *su, struc
 }
 
 /* The chat's conversation while its transaction is open: the draft evolves update by
- * update, in memory, and is written with each. */
+ * update, in memory. With hold (a batch of several updates) the common updates are held
+ * by storage and written together, the draft once (store_conv_defer); alone, or in the
+ * one-by-one fallback, each update is written as it is decided. */
 struct conv_run {
     struct store_conv_state st;
     struct hdl_draft draft;
     int has_draft;
     const char *lang;  /* static (hdl_lang_pick) or st.chat_lang */
     char upserted[65]; /* the pseudonym whose chats/reporters rows this transaction wrote */
+    int hold;
 };
 
 static void conv_run_release(struct conv_run *cr)
@@ -331,7 +334,12 @@ static int conv_step(struct worker *w, struct conv_run *cr, struct pending *pd, 
         const struct store_effects *fx = &plan.fx;
         plan.cx.only_mark = (!fx->pseudonym && !fx->chat_id) ||
                             (fx->pseudonym && strcmp(fx->pseudonym, cr->upserted) == 0);
-        if ((rc = store_conv_write(w->s, fx, &plan.cx, rid, ei)) == TL_OK) {
+        int held = 0;
+        if (cr->hold)
+            rc = store_conv_defer(w->s, fx, &plan.cx, &held, ei);
+        if (rc == TL_OK && !held)
+            rc = store_conv_write(w->s, fx, &plan.cx, rid, ei);
+        if (rc == TL_OK) {
             conv_run_after(cr, &plan);
             if (fx->pseudonym)
                 tl_strlcpy(cr->upserted, fx->pseudonym, sizeof(cr->upserted));
@@ -354,6 +362,7 @@ static int conv_batch(struct worker *w, struct pending *ps, size_t n, long long 
     if (rc)
         return rc;
     cr.lang = cr.st.chat_lang;
+    cr.hold = n > 1;
     if (cr.st.draft_json) {
         if (hdl_draft_from_json(cr.st.draft_json, &cr.draft) == TL_OK)
             cr.has_draft = 1;

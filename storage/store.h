@@ -521,6 +521,20 @@ int store_conv_write(struct store *s, const struct store_effects *fx,
 int store_conv_commit(struct store *s, struct tl_errinfo *ei) TL_WUR;
 void store_conv_rollback(struct store *s);
 
+/* ---- intake throughput (perf part): a chat's common updates written together ----
+ * In the transaction store_conv_begin opened: holds back an update whose effects are
+ * only conversation rows (cx->only_mark applies, no report, photo, deletion, notice or
+ * addendum): its inbox mark, outbox rows, tracked messages and draft put are written
+ * with the other held updates in ONE statement (the draft once, as the last put left
+ * it, with the last put's prompt as "po") before the transaction's next
+ * store_conv_write, store_conv_lookup or store_conv_commit; store_conv_rollback drops
+ * them. *deferred = 0 (and nothing held) when the update needs store_conv_write. That
+ * statement fails as a whole (TL_ECONFLICT when a held update was processed already),
+ * so the caller then falls back to one update per transaction. */
+int store_conv_defer(struct store *s, const struct store_effects *fx,
+                     const struct store_conv_effects *cx, int *deferred,
+                     struct tl_errinfo *ei) TL_WUR;
+
 /* The janitor's pass over drafts, in one transaction: drafts idle for remind_after_s
  * (and not reminded) get the reminder (text by the draft's "lang": uk or en, as given)
  * queued and reminded_at set; drafts past expires_at are deleted with their photos and

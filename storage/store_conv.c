@@ -20,6 +20,138 @@ void store_conv_state_release(struct store_conv_state *st)
     memset(st, 0, sizeof(*st));
 }
 
+/* ---- held updates (intake throughput): one statement for a chat's common updates ----
+ * conv_sql for n updates at once: the inbox rows locked and marked, the replies'
+ * outbox rows (ids from the sequence in order), the tracked messages in the order the
+ * per-update statements would insert them (an update's replies, then its citizen's
+ * message), the draft once. `go` needs every held inbox row unprocessed: otherwise
+ * nothing is written and the caller goes update by update, where a re-run is a no-op. */
+static const char defer_sql[] =
+    "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::boolean[])"
+    "   WITH ORDINALITY AS u(update_id, draft_id, user_msg, put, k)),"
+    " inb AS (SELECT update_id FROM inbox WHERE update_id = ANY ($1::bigint[])"
+    "   AND processed_at IS NULL FOR UPDATE),"
+    " go AS (SELECT true AS ok WHERE (SELECT count(*) FROM inb) = cardinality($1::bigint[])),"
+    " o AS (SELECT * FROM unnest($5::bigint[], $6::bigint[], $7::text[], $8::jsonb[],"
+    "   $9::boolean[], $10::boolean[])"
+    "   WITH ORDINALITY AS o(k, chat_id, method, params, prompt, track, ord)),"
+    " ids AS (SELECT nextval('outbox_id_seq') AS id, o.* FROM go, o ORDER BY o.ord),"
+    " ob AS (INSERT INTO outbox (id, chat_id, method, params)"
+    "   SELECT id, chat_id, method, params FROM ids ORDER BY ord),"
+    " cm AS (INSERT INTO conv_messages (chat_id, draft_id, outbox_id, message_id)"
+    "   SELECT x.chat_id, x.draft_id, x.outbox_id, x.message_id FROM ("
+    "     SELECT ids.k, ids.ord, ids.chat_id, u.draft_id, ids.id AS outbox_id,"
+    "       NULL::bigint AS message_id FROM ids JOIN u ON u.k = ids.k"
+    "     WHERE ids.track AND u.draft_id <> 0"
+    "     UNION ALL SELECT u.k, NULL::bigint, $11::bigint, u.draft_id, NULL::bigint, u.user_msg"
+    "     FROM go, u WHERE u.user_msg IS NOT NULL AND u.draft_id <> 0) x"
+    "   ORDER BY x.k, x.message_id IS NOT NULL, x.ord),"
+    " pr AS (SELECT (SELECT ids.id FROM ids JOIN u ON u.k = ids.k WHERE ids.prompt AND u.put"
+    "   ORDER BY ids.ord DESC LIMIT 1) AS po),"
+    " dr AS (INSERT INTO drafts AS d (chat_id, state, updated_at, expires_at)"
+    "   SELECT $11::bigint, $12::jsonb || CASE WHEN pr.po IS NULL THEN '{}'::jsonb"
+    "       ELSE jsonb_build_object('po', pr.po) END,"
+    "     now(), now() + make_interval(mins => $13::int)"
+    "   FROM go, pr WHERE $12::jsonb IS NOT NULL"
+    "   ON CONFLICT (chat_id) DO UPDATE SET state = excluded.state ||"
+    "     CASE WHEN NOT excluded.state ? 'po' AND d.state ? 'po'"
+    "       THEN jsonb_build_object('po', d.state->'po') ELSE '{}'::jsonb END,"
+    "     updated_at = now(), expires_at = excluded.expires_at, reminded_at = NULL),"
+    " done AS (UPDATE inbox SET processed_at = now() FROM inb, go"
+    "   WHERE inbox.update_id = inb.update_id)"
+    " SELECT EXISTS (SELECT 1 FROM go)";
+
+static void defer_drop(struct st_defer *d)
+{
+    if (d->n)
+        for (int i = 0; i < ST_DEFER_U + ST_DEFER_O; i++)
+            st_arr_release(i < ST_DEFER_U ? &d->u[i] : &d->o[i - ST_DEFER_U]);
+    free(d->draft_json);
+    memset(d, 0, sizeof(*d));
+}
+
+/* Writes the held updates (none: nothing to do). Always leaves nothing held. */
+static int defer_flush(struct store *s, struct tl_errinfo *ei)
+{
+    struct st_defer *d = &s->defer;
+    char cb[32], ib[32];
+    const char *v[13];
+    PGresult *r = NULL;
+    int rc = TL_OK;
+    if (!d->n)
+        return TL_OK;
+    for (int i = 0; i < ST_DEFER_U + ST_DEFER_O; i++)
+        if (!(v[i] = st_arr_end(i < ST_DEFER_U ? &d->u[i] : &d->o[i - ST_DEFER_U]))) {
+            rc = TL_ENOMEM;
+            goto out;
+        }
+    v[10] = st_ll(cb, d->chat_id);
+    v[11] = d->draft_json;
+    v[12] = st_ll(ib, d->idle_minutes > 0 ? d->idle_minutes : 30);
+    if ((rc = st_exec(s, defer_sql, 13, v, &r, ei)) != TL_OK)
+        goto out;
+    if (PQgetvalue(r, 0, 0)[0] != 't')
+        rc = tl_errf(ei, TL_ECONFLICT, "%zu held updates: one was processed already", d->n);
+out:
+    PQclear(r);
+    defer_drop(d);
+    return rc;
+}
+
+int store_conv_defer(struct store *s, const struct store_effects *fx,
+                     const struct store_conv_effects *cx, int *deferred, struct tl_errinfo *ei)
+{
+    struct st_defer *d = &s->defer;
+    *deferred = 0;
+    if (!cx || !fx->update_id || fx->n_outbox || fx->followup_id || fx->report ||
+        fx->set_blocked >= 0 || fx->lang || !cx->only_mark || cx->draft_op == STORE_DRAFT_DELETE ||
+        (cx->draft_op == STORE_DRAFT_PUT && !cx->draft_json) || cx->n_media || cx->notice ||
+        cx->addendum_ref || cx->addendum_text || (d->n && d->chat_id != cx->chat_id) || d->n >= 256)
+        return TL_OK;
+    for (size_t i = 0; i < cx->n_out; i++)
+        if (!cx->out[i].method || !cx->out[i].params_json || !cx->out[i].chat_id)
+            return tl_errf(ei, TL_EINVAL, "an outbox row needs chat_id, method and params");
+    char *draft = NULL;
+    if (cx->draft_op == STORE_DRAFT_PUT && !(draft = tl_strdup(cx->draft_json)))
+        return TL_ENOMEM;
+    if (!d->n) {
+        for (int i = 0; i < ST_DEFER_U; i++)
+            st_arr_init(&d->u[i]);
+        for (int i = 0; i < ST_DEFER_O; i++)
+            st_arr_init(&d->o[i]);
+        d->chat_id = cx->chat_id;
+    }
+    d->n++;
+    st_arr_ll(&d->u[0], fx->update_id);
+    st_arr_ll(&d->u[1], cx->draft_id);
+    if (cx->user_msg_id)
+        st_arr_ll(&d->u[2], cx->user_msg_id);
+    else
+        st_arr_str(&d->u[2], NULL);
+    st_arr_str(&d->u[3], draft ? "t" : "f");
+    for (size_t i = 0; i < cx->n_out; i++) {
+        const struct store_conv_out *o = &cx->out[i];
+        st_arr_ll(&d->o[0], (long long)d->n);
+        st_arr_ll(&d->o[1], o->chat_id);
+        st_arr_str(&d->o[2], o->method);
+        st_arr_str(&d->o[3], o->params_json);
+        st_arr_str(&d->o[4], o->prompt ? "t" : "f");
+        st_arr_str(&d->o[5], o->track ? "t" : "f");
+    }
+    if (draft) {
+        free(d->draft_json);
+        d->draft_json = draft;
+        d->idle_minutes = cx->idle_minutes;
+    }
+    for (int i = 0; i < ST_DEFER_U + ST_DEFER_O; i++)
+        if ((i < ST_DEFER_U ? d->u[i] : d->o[i - ST_DEFER_U]).err) {
+            defer_drop(d);
+            return TL_ENOMEM;
+        }
+    *deferred = 1;
+    return TL_OK;
+}
+
 int store_conv_begin(struct store *s, long long chat_id, struct store_conv_state *st,
                      struct tl_errinfo *ei)
 {
@@ -27,6 +159,7 @@ int store_conv_begin(struct store *s, long long chat_id, struct store_conv_state
     const char *v[1] = {st_ll(cb, chat_id)};
     PGresult *r = NULL;
     memset(st, 0, sizeof(*st));
+    defer_drop(&s->defer); /* held by a transaction that never ended */
     int rc = st_ready(s, ei);
     if (rc || (rc = st_begin(s, ei)))
         return rc;
@@ -99,6 +232,8 @@ int store_conv_lookup(struct store *s, long long chat_id, struct store_conv_look
     lk->del_ids = NULL;
     lk->n_del = lk->n_undeletable = 0;
     lk->clear_found = 0;
+    if ((rc = defer_flush(s, ei)) != TL_OK) /* the held updates' messages count too */
+        return rc;
     if (lk->edit_msg_id) {
         const char *v[2] = {st_ll(cb, chat_id), st_ll(mb, lk->edit_msg_id)};
         rc = st_exec(s,
@@ -301,6 +436,8 @@ int store_conv_write(struct store *s, const struct store_effects *fx,
     if (!ei) /* the SQLSTATE decides between TL_ECONFLICT and TL_EDB */
         ei = &local;
     tl_errinfo_clear(ei);
+    if ((rc = defer_flush(s, ei)) != TL_OK) /* the held updates come first */
+        return rc;
     if (fx->n_outbox)
         return tl_errf(ei, TL_EINVAL, "conversation replies go in cx->out");
     if (!cx) /* nothing of the conversation: store_apply's statement alone */
@@ -375,7 +512,9 @@ out:
 int store_conv_commit(struct store *s, struct tl_errinfo *ei)
 {
     unsigned long gen = s->generation;
-    int rc = st_commit(s, ei);
+    int rc = defer_flush(s, ei);
+    if (rc == TL_OK)
+        rc = st_commit(s, ei);
     if (rc != TL_OK)
         st_rollback(s);
     else if (s->generation != gen)
@@ -385,6 +524,7 @@ int store_conv_commit(struct store *s, struct tl_errinfo *ei)
 
 void store_conv_rollback(struct store *s)
 {
+    defer_drop(&s->defer);
     st_rollback(s);
 }
 

@@ -22,8 +22,36 @@ struct st_prep {
     char name[16];
 };
 
+/* A PostgreSQL array literal in text form, built element by element. */
+struct st_arr {
+    struct tl_buf b;
+    int n;
+    int err;
+};
+void st_arr_init(struct st_arr *a);
+void st_arr_str(struct st_arr *a, const char *v); /* NULL -> NULL element */
+void st_arr_ll(struct st_arr *a, long long v);
+void st_arr_bytea(struct st_arr *a, const unsigned char *p, size_t n);
+/* Closes the literal; returns its text (owned by a) or NULL on allocation failure. */
+const char *st_arr_end(struct st_arr *a);
+void st_arr_release(struct st_arr *a);
+
+/* conversation (issue 5; intake throughput): the updates store_conv_defer held back in
+ * the open transaction, written in one statement by st_conv_flush (store_conv.c). The
+ * arrays are initialised by the first update held and released by every flush. */
+#define ST_DEFER_U 4 /* per update: update_id, draft_id, user message id, draft put */
+#define ST_DEFER_O 6 /* per reply: its update's ordinal, chat_id, method, params, prompt, track */
+struct st_defer {
+    size_t n;
+    long long chat_id;
+    struct st_arr u[ST_DEFER_U], o[ST_DEFER_O];
+    char *draft_json; /* the last held STORE_DRAFT_PUT's state, NULL when none */
+    long idle_minutes;
+};
+
 struct store {
     PGconn *conn;
+    struct st_defer defer; /* conversation: held updates (store_conv_defer) */
     struct st_prep *prep;
     size_t n_prep, cap_prep;
     unsigned long generation; /* +1 on each successful PQreset */
@@ -56,20 +84,6 @@ void st_rollback(struct store *s);
 
 /* Error details of a failed result, and the mapping to TL_EDB / TL_EDBDOWN. */
 int st_fail(struct store *s, const PGresult *r, struct tl_errinfo *ei);
-
-/* A PostgreSQL array literal in text form, built element by element. */
-struct st_arr {
-    struct tl_buf b;
-    int n;
-    int err;
-};
-void st_arr_init(struct st_arr *a);
-void st_arr_str(struct st_arr *a, const char *v); /* NULL -> NULL element */
-void st_arr_ll(struct st_arr *a, long long v);
-void st_arr_bytea(struct st_arr *a, const unsigned char *p, size_t n);
-/* Closes the literal; returns its text (owned by a) or NULL on allocation failure. */
-const char *st_arr_end(struct st_arr *a);
-void st_arr_release(struct st_arr *a);
 
 /* Text forms of numbers for parameters (into a caller buffer of 32 bytes). */
 const char *st_ll(char *buf, long long v);
