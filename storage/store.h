@@ -523,8 +523,9 @@ void store_conv_rollback(struct store *s);
 
 /* ---- intake throughput (perf part): a chat's common updates written together ----
  * In the transaction store_conv_begin opened: holds back an update whose effects are
- * only conversation rows (cx->only_mark applies, no report, photo, deletion, notice or
- * addendum): its inbox mark, outbox rows, tracked messages and draft put are written
+ * only conversation rows (no report, blocked flag, photo, deletion, notice or
+ * addendum): its inbox mark, outbox rows, tracked messages, draft put and (for one of
+ * the held updates: cx->only_mark 0 or a language) the chats/reporters upserts are written
  * with the other held updates in ONE statement (the draft once, as the last put left
  * it, with the last put's prompt as "po") before the transaction's next
  * store_conv_write, store_conv_lookup or store_conv_commit; store_conv_rollback drops

@@ -24,8 +24,11 @@ void store_conv_state_release(struct store_conv_state *st)
  * conv_sql for n updates at once: the inbox rows locked and marked, the replies'
  * outbox rows (ids from the sequence in order), the tracked messages in the order the
  * per-update statements would insert them (an update's replies, then its citizen's
- * message), the draft once. `go` needs every held inbox row unprocessed: otherwise
- * nothing is written and the caller goes update by update, where a re-run is a no-op. */
+ * message), the draft once, and the chat's reporter and chat rows as store_apply
+ * upserts them when an update of the batch still has to ($14 pseudonym, $15 chat, $16
+ * language; no blocked flag or report comes this way). `go` needs every held inbox row
+ * unprocessed: otherwise nothing is written and the caller goes update by update, where
+ * a re-run is a no-op. */
 static const char defer_sql[] =
     "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::boolean[])"
     "   WITH ORDINALITY AS u(update_id, draft_id, user_msg, put, k)),"
@@ -57,6 +60,17 @@ static const char defer_sql[] =
     "     CASE WHEN NOT excluded.state ? 'po' AND d.state ? 'po'"
     "       THEN jsonb_build_object('po', d.state->'po') ELSE '{}'::jsonb END,"
     "     updated_at = now(), expires_at = excluded.expires_at, reminded_at = NULL),"
+    " rp AS (INSERT INTO reporters AS r (pseudonym, n_reports)"
+    "   SELECT $14::text, 0 FROM go WHERE $14::text IS NOT NULL"
+    "   ON CONFLICT (pseudonym) DO UPDATE SET last_seen = now()"
+    "   WHERE r.last_seen < now() - interval '1 minute'),"
+    " ch AS (INSERT INTO chats AS c (chat_id, reporter, lang, blocked)"
+    "   SELECT $15::bigint, $14::text, $16::text, false FROM go WHERE $15::bigint <> 0"
+    "   ON CONFLICT (chat_id) DO UPDATE SET reporter = COALESCE(excluded.reporter, c.reporter),"
+    "     lang = COALESCE(excluded.lang, c.lang), last_seen = now()"
+    "   WHERE c.last_seen < now() - interval '1 minute'"
+    "     OR c.reporter IS DISTINCT FROM COALESCE(excluded.reporter, c.reporter)"
+    "     OR c.lang IS DISTINCT FROM COALESCE(excluded.lang, c.lang)),"
     " done AS (UPDATE inbox SET processed_at = now() FROM inb, go"
     "   WHERE inbox.update_id = inb.update_id)"
     " SELECT EXISTS (SELECT 1 FROM go)";
@@ -67,6 +81,8 @@ static void defer_drop(struct st_defer *d)
         for (int i = 0; i < ST_DEFER_U + ST_DEFER_O; i++)
             st_arr_release(i < ST_DEFER_U ? &d->u[i] : &d->o[i - ST_DEFER_U]);
     free(d->draft_json);
+    free(d->up_pseudonym);
+    free(d->up_lang);
     memset(d, 0, sizeof(*d));
 }
 
@@ -74,8 +90,8 @@ static void defer_drop(struct st_defer *d)
 static int defer_flush(struct store *s, struct tl_errinfo *ei)
 {
     struct st_defer *d = &s->defer;
-    char cb[32], ib[32];
-    const char *v[13];
+    char cb[32], ib[32], ub[32];
+    const char *v[16];
     PGresult *r = NULL;
     int rc = TL_OK;
     if (!d->n)
@@ -88,7 +104,10 @@ static int defer_flush(struct store *s, struct tl_errinfo *ei)
     v[10] = st_ll(cb, d->chat_id);
     v[11] = d->draft_json;
     v[12] = st_ll(ib, d->idle_minutes > 0 ? d->idle_minutes : 30);
-    if ((rc = st_exec(s, defer_sql, 13, v, &r, ei)) != TL_OK)
+    v[13] = d->up_pseudonym;
+    v[14] = st_ll(ub, d->up_chat);
+    v[15] = d->up_lang;
+    if ((rc = st_exec(s, defer_sql, 16, v, &r, ei)) != TL_OK)
         goto out;
     if (PQgetvalue(r, 0, 0)[0] != 't')
         rc = tl_errf(ei, TL_ECONFLICT, "%zu held updates: one was processed already", d->n);
@@ -104,16 +123,27 @@ int store_conv_defer(struct store *s, const struct store_effects *fx,
     struct st_defer *d = &s->defer;
     *deferred = 0;
     if (!cx || !fx->update_id || fx->n_outbox || fx->followup_id || fx->report ||
-        fx->set_blocked >= 0 || fx->lang || !cx->only_mark || cx->draft_op == STORE_DRAFT_DELETE ||
+        fx->set_blocked >= 0 || cx->draft_op == STORE_DRAFT_DELETE ||
         (cx->draft_op == STORE_DRAFT_PUT && !cx->draft_json) || cx->n_media || cx->notice ||
         cx->addendum_ref || cx->addendum_text || (d->n && d->chat_id != cx->chat_id) || d->n >= 256)
         return TL_OK;
     for (size_t i = 0; i < cx->n_out; i++)
         if (!cx->out[i].method || !cx->out[i].params_json || !cx->out[i].chat_id)
             return tl_errf(ei, TL_EINVAL, "an outbox row needs chat_id, method and params");
-    char *draft = NULL;
-    if (cx->draft_op == STORE_DRAFT_PUT && !(draft = tl_strdup(cx->draft_json)))
+    /* the chat's rows: one update of the held ones may still need them written */
+    int upsert = (!cx->only_mark || fx->lang) && (fx->chat_id || fx->pseudonym);
+    if (upsert && (d->upsert || (fx->chat_id && fx->chat_id != cx->chat_id)))
+        return TL_OK;
+    if (fx->lang && (!upsert || !fx->chat_id))
+        return TL_OK;
+    char *draft = NULL, *pseud = NULL, *lang = NULL;
+    if ((cx->draft_op == STORE_DRAFT_PUT && !(draft = tl_strdup(cx->draft_json))) ||
+        (upsert && fx->pseudonym && !(pseud = tl_strdup(fx->pseudonym))) ||
+        (fx->lang && !(lang = tl_strdup(fx->lang)))) {
+        free(draft);
+        free(pseud);
         return TL_ENOMEM;
+    }
     if (!d->n) {
         for (int i = 0; i < ST_DEFER_U; i++)
             st_arr_init(&d->u[i]);
@@ -137,6 +167,12 @@ int store_conv_defer(struct store *s, const struct store_effects *fx,
         st_arr_str(&d->o[3], o->params_json);
         st_arr_str(&d->o[4], o->prompt ? "t" : "f");
         st_arr_str(&d->o[5], o->track ? "t" : "f");
+    }
+    if (upsert) {
+        d->upsert = 1;
+        d->up_pseudonym = pseud;
+        d->up_chat = fx->chat_id;
+        d->up_lang = lang;
     }
     if (draft) {
         free(d->draft_json);

@@ -47,6 +47,10 @@ struct st_defer {
     struct st_arr u[ST_DEFER_U], o[ST_DEFER_O];
     char *draft_json; /* the last held STORE_DRAFT_PUT's state, NULL when none */
     long idle_minutes;
+    int upsert;         /* a held update writes the chat's rows: */
+    char *up_pseudonym; /* its pseudonym (NULL none) */
+    long long up_chat;  /* its chat (0 none) */
+    char *up_lang;      /* its chat's language (NULL keep) */
 };
 
 struct store {

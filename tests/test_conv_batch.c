@@ -1,7 +1,7 @@
 /* tests/test_conv_batch.c - store_conv_defer: the updates it holds are written in one
  * statement with the same rows, in the same order, as one store_conv_write each (the
- * draft once, "po" from the last put's prompt); a held update processed already makes
- * the commit fail with nothing written; a rollback drops what was held. */
+ * draft once, "po" from the last put's prompt, the chat's rows upserted); a held update processed
+ * already makes the commit fail with nothing written; a rollback drops what was held. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -77,12 +77,12 @@ static void test_conv_batch_held_updates_written_once(void **state)
     struct step st[4];
     int held = -1;
     ok(store_conv_begin(s, CHAT, &cs, &ei), &ei, "begin");
-    /* the first update writes the chat's rows: not held */
+    /* the first update also writes the chat's rows (only_mark 0): held all the same */
     step_init(&st[0], 1, "{\"id\":5,\"t\":\"a\"}", "{\"text\":\"r1\"}", 1, 1);
     st[0].cx.only_mark = 0;
+    st[0].fx.lang = "en";
     ok(store_conv_defer(s, &st[0].fx, &st[0].cx, &held, &ei), &ei, "defer 1");
-    assert_int_equal(held, 0);
-    ok(store_conv_write(s, &st[0].fx, &st[0].cx, NULL, &ei), &ei, "write 1");
+    assert_int_equal(held, 1);
     step_init(&st[1], 2, "{\"id\":5,\"t\":\"ab\"}", "{\"text\":\"r2\"}", 1, 1);
     ok(store_conv_defer(s, &st[1].fx, &st[1].cx, &held, &ei), &ei, "defer 2");
     assert_int_equal(held, 1);
@@ -102,6 +102,10 @@ static void test_conv_batch_held_updates_written_once(void **state)
          " WHERE processed_at IS NOT NULL",
          "1,2,3");
     want(ci, "SELECT string_agg(params->>'text', ',' ORDER BY id) FROM outbox", "r1,r2,r3");
+    want(ci,
+         "SELECT c.reporter || ':' || c.lang || ':' || r.n_reports FROM chats c"
+         " JOIN reporters r ON r.pseudonym = c.reporter WHERE c.chat_id = 7700",
+         "p7700:en:0");
     want(ci,
          "SELECT string_agg(COALESCE('o:' || (o.params->>'text'), 'm:' || m.message_id), ','"
          " ORDER BY m.id) FROM conv_messages m LEFT JOIN outbox o ON o.id = m.outbox_id"
