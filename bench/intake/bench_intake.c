@@ -140,9 +140,11 @@ int main(int argc, char **argv)
         printf("  replies sent:   %8.0f msgs/s     (all delivered to the fake in %.2f s)\n",
                (double)n / s_sent, s_sent);
     printf("  peak RSS:       %8.1f MB\n", (double)ru.ru_maxrss / 1024);
-    printf("  check: inbox rows %lld, processed %lld, sent %lld (want %ld%s)\n", inbox, done, sent,
-           n, no_sender ? ", none sent" : " each");
+    /* the conversation answers every update, a few of them with two messages (a draft's
+     * status and a notice), so at least one reply per update */
+    printf("  check: inbox rows %lld, processed %lld, replies sent %lld (want %ld%s)\n", inbox,
+           done, sent, n, no_sender ? ", none sent" : ", at least as many replies");
     cfg_release(&c);
     PQfinish(pg);
-    return inbox == n && done == n && (no_sender || sent == n) ? 0 : 1;
+    return inbox == n && done == n && (no_sender || sent >= n) ? 0 : 1;
 }
