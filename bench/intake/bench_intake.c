@@ -140,8 +140,8 @@ int main(int argc, char **argv)
         printf("  replies sent:   %8.0f msgs/s     (all delivered to the fake in %.2f s)\n",
                (double)n / s_sent, s_sent);
     printf("  peak RSS:       %8.1f MB\n", (double)ru.ru_maxrss / 1024);
-    /* the conversation answers every update, a few of them with two messages (a draft's
-     * status and a notice), so at least one reply per update */
+    /* the conversation answers every update (a sendMessage each); now and then it also
+     * takes an older keyboard off (editMessageReplyMarkup): at least one call per update */
     printf("  check: inbox rows %lld, processed %lld, replies sent %lld (want %ld%s)\n", inbox,
            done, sent, n, no_sender ? ", none sent" : ", at least as many replies");
     cfg_release(&c);
