@@ -33,6 +33,8 @@ int cmd_triage(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_demo(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_keygen(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_config(int argc, char **argv, struct cli_ctx *ctx);
+/* part: priority */
+int cmd_priority(int argc, char **argv, struct cli_ctx *ctx);
 
 /* Commands that need no shared set-up take only argv (argv[0] is the command name). */
 int cmd_strip(int argc, char **argv);

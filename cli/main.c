@@ -50,6 +50,9 @@ static const struct cli_cmd commands[] = {
     {"geo", run_geo, 0, "find places in a message: coordinates, links, MGRS, place names"},
     {"keygen", cmd_keygen, 0, "create the pseudonym key file"},
     {"config", cmd_config, CLI_CONFIG, "print the effective configuration (secrets masked)"},
+    /* part: priority */
+    {"priority", cmd_priority, CLI_CONFIG | CLI_DB,
+     "the queue's priority score: show or set its weights, refresh"},
 };
 
 int cli_wants_help(int argc, char **argv)
