@@ -85,10 +85,29 @@ INSERT INTO priority_weights (key, value, description) VALUES
     ('flag.photo_missing', -5, 'a photo was sent but could not be kept'),
     ('banned', -1000, 'the reporter is banned: below everything else');
 
--- The weights as one jsonb object {key: value}: read once per statement or trigger call.
+-- The weights as one jsonb object {key: value}, kept in a one-row table by a statement
+-- trigger on priority_weights: every insert reads it, and one row costs less to read
+-- than the aggregate of the table.
+CREATE TABLE priority_params_doc (
+    id boolean PRIMARY KEY DEFAULT true CHECK (id),
+    w  jsonb NOT NULL
+);
+INSERT INTO priority_params_doc (w) SELECT jsonb_object_agg(key, value) FROM priority_weights;
+
+CREATE FUNCTION priority_weights_doc() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE priority_params_doc
+       SET w = (SELECT COALESCE(jsonb_object_agg(key, value), '{}') FROM priority_weights);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER priority_weights_doc AFTER INSERT OR UPDATE OR DELETE ON priority_weights
+    FOR EACH STATEMENT EXECUTE FUNCTION priority_weights_doc();
+
 CREATE FUNCTION priority_params() RETURNS jsonb
 LANGUAGE sql STABLE AS $$
-    SELECT COALESCE(jsonb_object_agg(key, value), '{}') FROM priority_weights
+    SELECT w FROM priority_params_doc
 $$;
 
 -- The reporter's track record term, bounded by reputation.max either way.
@@ -102,7 +121,15 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                           + n_rejected * COALESCE((w ->> 'reputation.per_rejected')::float8, 0)))
 $$;
 
+-- The sum of the weights of a report's flags (flags without a weight count 0).
+CREATE FUNCTION priority_flags(w jsonb, flags text[]) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT COALESCE(sum((w ->> ('flag.' || f))::float8), 0) FROM unnest(flags) AS f
+$$;
+
 -- The formula, on plain values (w from priority_params()). Rounded to an integer.
+-- A single expression without sub-selects, so that PostgreSQL inlines it into the
+-- set-based statements (refresh, re-score, seed): about 20x cheaper per row than a call.
 CREATE FUNCTION priority_formula(w jsonb, base integer, category text, flags text[],
                                  corroborations integer, age_s double precision,
                                  banned boolean, reputation integer, n_confirmed integer,
@@ -117,7 +144,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         - COALESCE((w ->> 'recency.penalty')::float8, 0)
           * LEAST(1, GREATEST(0, age_s) / COALESCE((w ->> 'recency.horizon_s')::float8, 1))
         + priority_track(w, reputation, n_confirmed, n_rejected)
-        + COALESCE((SELECT sum((w ->> ('flag.' || f))::float8) FROM unnest(flags) AS f), 0)
+        + CASE WHEN cardinality(flags) > 0 THEN priority_flags(w, flags) ELSE 0 END
         + CASE WHEN banned THEN COALESCE((w ->> 'banned')::float8, 0) ELSE 0 END
     )::integer
 $$;
@@ -399,7 +426,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     w jsonb := priority_params();
     horizon interval := make_interval(secs => (w ->> 'recency.horizon_s')::float8 + 3600);
-    who text;
+    marked integer;
 BEGIN
     recounted := priority_recount(w, ARRAY(
         SELECT q.id FROM reports q
@@ -420,9 +447,20 @@ BEGIN
           WHERE q.priority <> c.p FOR UPDATE OF q SKIP LOCKED)
     UPDATE reports r SET priority = l.p FROM l WHERE r.id = l.id;
     GET DIAGNOSTICS changed = ROW_COUNT;
-    FOR who IN DELETE FROM priority_dirty_reporters RETURNING pseudonym LOOP
-        changed := changed + priority_rescore_reporter(w, who);
-    END LOOP;
+    WITH d AS (DELETE FROM priority_dirty_reporters RETURNING pseudonym),
+    c AS MATERIALIZED (
+        SELECT q.id, priority_formula(w, q.priority_base, q.category, q.flags, q.corroborations,
+                                      extract(epoch FROM now() - q.received_at)::float8,
+                                      rp.banned, rp.reputation, rp.n_confirmed, rp.n_rejected)
+                   AS p
+        FROM d JOIN reports q ON q.reporter = d.pseudonym
+        JOIN reporters rp ON rp.pseudonym = d.pseudonym
+        WHERE q.status = 'new' AND q.received_at <= now() - horizon),
+    l AS (SELECT q.id, c.p FROM reports q JOIN c ON c.id = q.id
+          WHERE q.priority <> c.p FOR UPDATE OF q SKIP LOCKED)
+    UPDATE reports r SET priority = l.p FROM l WHERE r.id = l.id;
+    GET DIAGNOSTICS marked = ROW_COUNT;
+    changed := changed + marked;
 END
 $$;
 
