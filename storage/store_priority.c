@@ -272,6 +272,10 @@ int store_queue_seed(struct store *s, const struct store_seed_opts *o, long long
     }
     if (inserted)
         *inserted = total;
+    /* The seeded counts are the data set's: the refresh need not recount the load. */
+    if ((rc = st_exec(s, "UPDATE priority_refresh_state SET last_at = now()", 0, NULL, NULL,
+                      ei)) != TL_OK)
+        return rc;
     /* Fresh statistics and visibility map, as a database that has run a while has. */
     r = PQexec(s->conn, "VACUUM (ANALYZE) reports, media, reporters");
     if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)

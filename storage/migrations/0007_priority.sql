@@ -195,31 +195,26 @@ BEGIN
 END
 $$;
 
--- Recounts (and re-scores) the given reports, skipping rows another transaction holds
--- locked; returns how many changed.
+-- Recounts (and re-scores) the given reports; locks and writes only the rows whose
+-- count changed, skipping rows another transaction holds. Returns how many changed.
 CREATE FUNCTION priority_recount(w jsonb, ids bigint[]) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
-    locked bigint[];
     changed integer;
 BEGIN
-    SELECT array_agg(x.id ORDER BY x.id) INTO locked FROM (
-        SELECT r.id FROM reports r WHERE r.id = ANY (ids) AND r.point IS NOT NULL
-        ORDER BY r.id FOR UPDATE SKIP LOCKED) x;
-    IF locked IS NULL THEN
-        RETURN 0;
-    END IF;
     WITH c AS MATERIALIZED (
         SELECT r.id, r.reporter, priority_corroborators(w, r.id, r.reporter, r.category,
                                                         r.point, r.received_at) AS n
-        FROM reports r WHERE r.id = ANY (locked))
-    UPDATE reports r SET corroborations = c.n,
-        priority = priority_formula(w, r.priority_base, r.category, r.flags, c.n,
+        FROM reports r WHERE r.id = ANY (ids) AND r.point IS NOT NULL),
+    l AS (SELECT r.id, c.n, c.reporter FROM reports r JOIN c ON c.id = r.id
+          WHERE r.corroborations <> c.n ORDER BY r.id FOR UPDATE OF r SKIP LOCKED)
+    UPDATE reports r SET corroborations = l.n,
+        priority = priority_formula(w, r.priority_base, r.category, r.flags, l.n,
                                     extract(epoch FROM now() - r.received_at)::float8,
                                     COALESCE(rp.banned, false), COALESCE(rp.reputation, 0),
                                     COALESCE(rp.n_confirmed, 0), COALESCE(rp.n_rejected, 0))
-    FROM c LEFT JOIN reporters rp ON rp.pseudonym = c.reporter
-    WHERE r.id = c.id AND r.corroborations <> c.n;
+    FROM l LEFT JOIN reporters rp ON rp.pseudonym = l.reporter
+    WHERE r.id = l.id;
     GET DIAGNOSTICS changed = ROW_COUNT;
     RETURN changed;
 END
@@ -416,22 +411,33 @@ CREATE TRIGGER reporters_priority_rescore AFTER UPDATE OF banned, reputation, n_
 -- horizon plus an hour (so a report crossing the horizon between two calls gets its
 -- final value while the janitor calls at least hourly) and the queued reports of the
 -- reporters decisions marked since the last call, writing only rows whose score
--- changed; first recounts the corroborations of the queued reports received within the
--- corroboration window plus an hour, which catches two reports that arrived together
--- in concurrent transactions (neither saw the other). Rows locked elsewhere wait for the
--- next call. Returns (reports scored, priorities changed, corroborations changed).
+-- changed; first recounts the corroborations of the queued reports received since the
+-- previous call (less 5 minutes for transactions still open then; at most the
+-- corroboration window plus an hour back), which catches two reports that arrived
+-- together in concurrent transactions (neither saw the other). Rows locked elsewhere
+-- wait for the next call. Concurrent calls queue on the state row.
+-- Returns (reports scored, priorities changed, corroborations changed).
+CREATE TABLE priority_refresh_state (
+    id      boolean PRIMARY KEY DEFAULT true CHECK (id),
+    last_at timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO priority_refresh_state (id) VALUES (true);
+
 CREATE FUNCTION priority_refresh(OUT scored integer, OUT changed integer,
                                  OUT recounted integer)
 LANGUAGE plpgsql AS $$
 DECLARE
     w jsonb := priority_params();
     horizon interval := make_interval(secs => (w ->> 'recency.horizon_s')::float8 + 3600);
+    since timestamptz;
     marked integer;
 BEGIN
+    SELECT last_at INTO since FROM priority_refresh_state FOR UPDATE;
+    UPDATE priority_refresh_state SET last_at = now();
     recounted := priority_recount(w, ARRAY(
         SELECT q.id FROM reports q
-        WHERE q.received_at > now() - make_interval(secs => (w ->> 'corroboration.window_s')::float8
-                                                           + 3600)
+        WHERE q.received_at > GREATEST(since - interval '5 minutes',
+                  now() - make_interval(secs => (w ->> 'corroboration.window_s')::float8 + 3600))
           AND q.status = 'new' AND q.point IS NOT NULL));
     SELECT count(*) INTO scored FROM reports q
     WHERE q.status = 'new' AND q.received_at > now() - horizon;
