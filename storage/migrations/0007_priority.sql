@@ -25,6 +25,18 @@
 -- deciding two reports of one reporter; the next refresh brings the skipped rows back.
 
 ALTER TABLE reports ADD COLUMN priority_base integer NOT NULL DEFAULT 0;
+
+-- Corroboration looks for reports near a point AND within a time window. The gist index
+-- on the point alone (0001) returns every report ever made at that spot and the window
+-- is filtered after: the probe grows with the database's age (a busy square collects
+-- thousands of reports over months). Point and time in one gist index (btree_gist,
+-- a trusted extension in postgresql-15) keep it to the window's few rows. It replaces
+-- reports_point: its leading column serves point-only searches the same way, and each
+-- insert maintains one gist index instead of two (with both, the planner also picked
+-- the point-only one at equal estimated cost: 16 ms against 0.9 ms per probe measured).
+CREATE EXTENSION IF NOT EXISTS btree_gist;
+CREATE INDEX reports_point_time ON reports USING gist (point, received_at);
+DROP INDEX reports_point;
 UPDATE reports SET priority_base = priority;
 
 CREATE TABLE priority_weights (
