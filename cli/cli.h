@@ -36,6 +36,15 @@ int cmd_config(int argc, char **argv, struct cli_ctx *ctx);
 /* part: priority */
 int cmd_priority(int argc, char **argv, struct cli_ctx *ctx);
 
+/* web: the analysts' HTTP API (cli/cmd_web.c, cmd_user.c, cmd_serve.c) */
+int cmd_web(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_user(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_queue(int argc, char **argv, struct cli_ctx *ctx);
+/* "cli:$USER", who the audit log names for a change made from a shell; free(). */
+char *cli_actor(void);
+/* The bot runtime until SIGTERM (cmd_bot.c); name is the command's, for messages. */
+int cli_bot_run(const char *name, int argc, char **argv, struct cli_ctx *ctx);
+
 /* Commands that need no shared set-up take only argv (argv[0] is the command name). */
 int cmd_strip(int argc, char **argv);
 int cmd_geo(int argc, char **argv);

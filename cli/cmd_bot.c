@@ -1,4 +1,5 @@
-/* cli/cmd_bot.c - tipline bot / tipline serve: the long-running intake. */
+/* cli/cmd_bot.c - tipline bot: the long-running intake (tipline serve adds the web server,
+ * cli/cmd_serve.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@ static void reload(const struct cli_ctx *ctx)
     cfg_release(&fresh);
 }
 
-static int run(const char *name, int argc, char **argv, struct cli_ctx *ctx)
+int cli_bot_run(const char *name, int argc, char **argv, struct cli_ctx *ctx)
 {
     int no_poller = 0;
     for (int i = 1; i < argc; i++) {
@@ -94,15 +95,5 @@ int cmd_bot(int argc, char **argv, struct cli_ctx *ctx)
                "TELEGRAM_API_BASE points at a local Bot API server or a fake.\n");
         return 0;
     }
-    return run("bot", argc, argv, ctx);
-}
-
-int cmd_serve(int argc, char **argv, struct cli_ctx *ctx)
-{
-    if (cli_wants_help(argc, argv)) {
-        printf("usage: tipline serve\n\nRuns everything in one process: today the Telegram "
-               "intake (see 'tipline bot --help').\n");
-        return 0;
-    }
-    return run("serve", argc, argv, ctx);
+    return cli_bot_run("bot", argc, argv, ctx);
 }

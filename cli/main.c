@@ -38,7 +38,7 @@ struct cli_cmd {
 
 static const struct cli_cmd commands[] = {
     {"serve", cmd_serve, CLI_CONFIG | CLI_DB | CLI_CURL | CLI_SECRETS,
-     "run everything in one process: poller, workers, sender"},
+     "run everything in one process: poller, workers, sender, web server"},
     {"bot", cmd_bot, CLI_CONFIG | CLI_DB | CLI_CURL | CLI_SECRETS,
      "run the Telegram intake: poller, workers, sender"},
     {"migrate", cmd_migrate, CLI_CONFIG, "apply database migrations"},
@@ -50,6 +50,10 @@ static const struct cli_cmd commands[] = {
     {"geo", run_geo, 0, "find places in a message: coordinates, links, MGRS, place names"},
     {"keygen", cmd_keygen, 0, "create the pseudonym key file"},
     {"config", cmd_config, CLI_CONFIG, "print the effective configuration (secrets masked)"},
+    /* web: the analysts' HTTP API */
+    {"web", cmd_web, CLI_CONFIG | CLI_DB, "run the analysts' HTTP API and console alone"},
+    {"user", cmd_user, CLI_CONFIG | CLI_DB, "manage API accounts: add, list, disable, queue"},
+    {"queue", cmd_queue, CLI_CONFIG | CLI_DB, "route categories to queues; restricted queues"},
     /* part: priority */
     {"priority", cmd_priority, CLI_CONFIG | CLI_DB,
      "the queue's priority score: show or set its weights, refresh"},

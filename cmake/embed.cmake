@@ -1,5 +1,5 @@
 # cmake/embed.cmake - turns files into a C array at build time.
-#   cmake -DOUT=file.c -DSYMBOL=name -DFILES="a|b" -P embed.cmake
+#   cmake -DOUT=file.c -DSYMBOL=name -DFILES="a|b" [-DBASE=dir] -P embed.cmake
 # Generates:  const struct tl_embedded SYMBOL[] = {{"a-basename", data, len}, ...};
 #             const unsigned SYMBOL_count;
 # Files are sorted by name, so numbered migrations come out in order.
@@ -10,6 +10,10 @@ set(entries "")
 set(i 0)
 foreach(f ${FILES})
   get_filename_component(name ${f} NAME)
+  # web: with -DBASE=dir, a file is named by its path below dir (static/app/main.js).
+  if(DEFINED BASE)
+    file(RELATIVE_PATH name ${BASE} ${f})
+  endif()
   file(READ ${f} hex HEX)
   string(LENGTH "${hex}" hexlen)
   math(EXPR len "${hexlen} / 2")

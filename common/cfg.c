@@ -51,6 +51,17 @@ static const struct key keys[] = {
      1, 36500, 0},
     {"http_timeout_ms", "TIPLINE_HTTP_TIMEOUT_MS", K_LONG, S(http_timeout_ms), "30000", 100, 600000,
      0},
+    /* web: the analysts' HTTP API (web/) */
+    {"web_cookie_secure", "TIPLINE_WEB_COOKIE_SECURE", K_LONG, S(web_cookie_secure), "0", 0, 1, 0},
+    {"session_idle_minutes", "TIPLINE_SESSION_IDLE_MINUTES", K_LONG, S(session_idle_minutes), "60",
+     1, 10080, 0},
+    {"api_rate_per_min", "TIPLINE_API_RATE_PER_MIN", K_LONG, S(api_rate_per_min), "600", 1, 1000000,
+     0},
+    {"rounded_roles", "TIPLINE_ROUNDED_ROLES", K_STR, S(rounded_roles), "exporter", 0, 0, 0},
+    {"round_decimals", "TIPLINE_ROUND_DECIMALS", K_LONG, S(round_decimals), "2", 0, 6, 0},
+    {"tile_url", "TIPLINE_TILE_URL", K_STR, S(tile_url), "", 0, 0, 0},
+    {"web_db_connections", "TIPLINE_WEB_DB_CONNECTIONS", K_LONG, S(web_db_connections), "8", 1, 64,
+     0},
 };
 #undef S
 

@@ -32,6 +32,14 @@ struct cfg {
     long chat_retention_days;
     long inbox_retention_days;
     long http_timeout_ms; /* total timeout for non-long-poll Bot API calls */
+    /* web: the analysts' HTTP API (web/) */
+    long web_cookie_secure;    /* 1: the session cookie carries Secure (behind TLS) */
+    long session_idle_minutes; /* console sessions end after this long unused */
+    long api_rate_per_min;     /* requests per minute per token or session */
+    char *rounded_roles;       /* comma-separated roles that see rounded points */
+    long round_decimals;       /* decimals of a rounded point */
+    char *tile_url;            /* map tiles for the console; "" = offline basemap only */
+    long web_db_connections;   /* database connections the web server keeps */
 };
 
 /* Fills c with defaults, then the file at path (NULL: TIPLINE_CONFIG, or none), then

@@ -227,6 +227,141 @@ struct store_triage_stats {
 int store_triage_stats(struct store *s, struct store_triage_stats *st,
                        struct tl_errinfo *ei) TL_WUR;
 
+/* ---- web: the analysts' API (storage/store_web.c; part: web) ----
+ * Documents come back as JSON text built by migration 0006's SQL functions (new
+ * strings: free with free()). Every report a caller reads or changes must sit in a
+ * queue the caller may see (restricted queues: members and admins only). */
+
+/* 1 when role is analyst, moderator, exporter or admin. */
+int store_role_known(const char *role);
+
+/* Creates account name with role and one API token (only its SHA-256 hex is given);
+ * audited as actor. TL_ECONFLICT when the name exists, TL_EINVAL for a bad role. */
+int store_account_add(struct store *s, const char *actor, const char *name, const char *role,
+                      const char *token_sha256, struct tl_errinfo *ei) TL_WUR;
+/* {"accounts":[{name, role, disabled, created_at, queues, last_used_at}]} */
+int store_account_list(struct store *s, char **json, struct tl_errinfo *ei) TL_WUR;
+/* Disables the account and ends its sessions; audited. TL_ENOTFOUND when absent. */
+int store_account_disable(struct store *s, const char *actor, const char *name,
+                          struct tl_errinfo *ei) TL_WUR;
+/* Lets account see (restricted) queue; audited. TL_ENOTFOUND for an unknown either. */
+int store_queue_member_add(struct store *s, const char *actor, const char *queue,
+                           const char *account, struct tl_errinfo *ei) TL_WUR;
+
+/* Creates queue name, or changes whether it is restricted; audited. */
+int store_queue_add(struct store *s, const char *actor, const char *name, int restricted,
+                    struct tl_errinfo *ei) TL_WUR;
+/* Routes category to queue (TL_ENOTFOUND for an unknown queue); the category's open
+ * reports move with it. Audited. */
+int store_category_route(struct store *s, const char *actor, const char *category,
+                         const char *queue, int moving, struct tl_errinfo *ei) TL_WUR;
+/* {"queues":[{name, restricted, members, categories, open}]} */
+int store_queue_list(struct store *s, char **json, struct tl_errinfo *ei) TL_WUR;
+
+struct store_principal {
+    char account[64];
+    char role[16];
+    char csrf[65]; /* sessions only; "" for a bearer token */
+};
+/* TL_EAUTH unless the token is known, unrevoked, unexpired and its account enabled. */
+int store_auth_token(struct store *s, const char *token_sha256, struct store_principal *p,
+                     struct tl_errinfo *ei) TL_WUR;
+/* Stores a console session (only the SHA-256 of its cookie) and audits the login;
+ * sessions idle longer than idle_minutes are swept. */
+int store_session_create(struct store *s, const char *account, const char *sid_sha256,
+                         const char *csrf, long idle_minutes, struct tl_errinfo *ei) TL_WUR;
+/* TL_EAUTH unless the session exists, was used within idle_minutes, is younger than 12
+ * hours (a working day: then log in again) and its account is enabled; touches it. */
+int store_auth_session(struct store *s, const char *sid_sha256, long idle_minutes,
+                       struct store_principal *p, struct tl_errinfo *ei) TL_WUR;
+int store_session_delete(struct store *s, const char *sid_sha256, struct tl_errinfo *ei) TL_WUR;
+
+/* Who is asking: the account (its queues) and how it sees points. */
+struct store_who {
+    const char *account;
+    int round_decimals; /* -1: exact points; else rounded to that many decimals */
+};
+
+struct store_web_filter {
+    const char *status;        /* NULL any; new, claimed, unclaimed, confirmed, ... */
+    const char *category;      /* NULL any */
+    const char *since, *until; /* ISO 8601 (validated by the caller), NULL open */
+    int has_bbox;
+    double bbox[4];          /* W, S, E, N */
+    int has_photo;           /* -1 any, 0 without media, 1 with */
+    long min_corroborations; /* -1 any */
+    long limit;              /* list: 1..200 (0: 50); export: 0 = 10000 */
+    int has_after;           /* keyset cursor: rows older than (after_us, after_id) */
+    long long after_us, after_id;
+};
+/* {"items":[summary...],"next":"<us>_<id>"|null}, newest first. */
+int store_web_reports(struct store *s, const struct store_who *who,
+                      const struct store_web_filter *f, char **json, struct tl_errinfo *ei) TL_WUR;
+/* The full report, its reporter with reporter.recent (the reporter's latest 10 other
+ * reports the caller may see); audit_view writes a 'view' row. TL_ENOTFOUND when absent
+ * or hidden. */
+int store_web_report(struct store *s, const struct store_who *who, const char *id_or_ref,
+                     int audit_view, char **json, struct tl_errinfo *ei) TL_WUR;
+/* Claims the highest-priority, oldest claimable report of the caller's queues (queue:
+ * only that one; TL_ENOTFOUND when unknown or hidden), FOR UPDATE SKIP LOCKED; audited.
+ * *id 0 when nothing is claimable. */
+int store_web_claim(struct store *s, const struct store_who *who, const char *queue, long lease_s,
+                    long long *id, struct tl_errinfo *ei) TL_WUR;
+/* {"lease_until":ISO}; TL_ECONFLICT unless the caller holds the lease. Audited. */
+int store_web_renew(struct store *s, const struct store_who *who, const char *id_or_ref,
+                    long lease_s, char **json, struct tl_errinfo *ei) TL_WUR;
+int store_web_release(struct store *s, const struct store_who *who, const char *id_or_ref,
+                      struct tl_errinfo *ei) TL_WUR;
+
+struct store_decision {
+    const char *id_or_ref;
+    const char *analyst;
+    const char *decision;   /* confirmed, rejected, duplicate, needs_info, escalated */
+    const char *note;       /* NULL none; stored on the report */
+    long long duplicate_of; /* 0 none; > 0 with 'duplicate' only */
+    int check_visible;      /* the analyst is an account whose queues limit what it sees */
+};
+/* The general decision (store_triage_decide is this without visibility): status, note,
+ * duplicate link, reporter counters and the audit row with before/after, in one
+ * transaction. TL_ECONFLICT when another analyst holds a live lease. *id (may be NULL)
+ * = the report's id. */
+int store_report_decide(struct store *s, const struct store_decision *d, long long *id,
+                        struct tl_errinfo *ei) TL_WUR;
+/* Inserts a followups row (the bot relays it); {"followup":{...}}. TL_ECONFLICT while
+ * another analyst holds the lease; TL_EINVAL for an empty or too long question. */
+int store_web_followup(struct store *s, const struct store_who *who, const char *id_or_ref,
+                       const char *question, char **json, struct tl_errinfo *ei) TL_WUR;
+/* The stored (stripped) bytes and their MIME type; audited as 'view_media'.
+ * *mime and *bytes: free(). TL_ENOTFOUND when absent or hidden. */
+int store_web_media(struct store *s, const struct store_who *who, long long media_id, char **mime,
+                    unsigned char **bytes, size_t *len, struct tl_errinfo *ei) TL_WUR;
+/* Bans (ban 1) or unbans the one reporter whose pseudonym starts with the prefix;
+ * audited. TL_ENOTFOUND none, TL_ECONFLICT ambiguous. {"reporter":{...}} */
+int store_web_ban(struct store *s, const char *actor, const char *pseudonym_prefix, int ban,
+                  const char *reason, char **json, struct tl_errinfo *ei) TL_WUR;
+/* GeoJSON FeatureCollection of confirmed reports with a point (since, until, bbox,
+ * limit of f), no reporter and no text. */
+int store_web_export(struct store *s, const struct store_who *who, const struct store_web_filter *f,
+                     char **json, struct tl_errinfo *ei) TL_WUR;
+/* {"items":[{id, at, actor, action, object, before, after}], "next": "<id>"|null},
+ * newest first; object/actor NULL: any; before_id 0: from the newest. */
+int store_web_audit(struct store *s, const char *object, const char *actor, long long before_id,
+                    long limit, char **json, struct tl_errinfo *ei) TL_WUR;
+/* {"categories":[{id, queue, moving}]} */
+int store_web_categories(struct store *s, char **json, struct tl_errinfo *ei) TL_WUR;
+/* The queues account may see, comma-separated. */
+int store_web_queues_for(struct store *s, const char *account, char **csv,
+                         struct tl_errinfo *ei) TL_WUR;
+
+/* LISTEN on channel (this store then serves only store_notify_wait), and register as a
+ * listener: reports are announced only while some web server listens. */
+int store_listen(struct store *s, const char *channel, struct tl_errinfo *ei) TL_WUR;
+/* Unregisters this connection as a listener (before store_free on a clean stop). */
+int store_unlisten(struct store *s, struct tl_errinfo *ei) TL_WUR;
+/* Waits up to timeout_ms for one notification; *payload (free()) NULL when none came.
+ * TL_EDBDOWN when the connection is lost (store_listen again to resume). */
+int store_notify_wait(struct store *s, int timeout_ms, char **payload,
+                      struct tl_errinfo *ei) TL_WUR;
 /* ---- priority: the queue's score and corroboration (storage/store_priority.c; part:
  * priority) ----
  * reports.priority and reports.corroborations are kept by migration 0007's triggers on

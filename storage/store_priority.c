@@ -185,14 +185,15 @@ static const char seed_reports_sql[] =
     "   CASE WHEN rb < .9 AND rk < .15 THEN 1 + floor(rk * 20)::int ELSE 0 END AS corr"
     "   FROM g),"
     " ins AS (INSERT INTO reports (public_ref, reporter, category, text, point, point_source,"
-    "     received_at, priority_base, priority, corroborations, flags)"
+    "     received_at, priority_base, priority, corroborations, flags, queue)"
     "   SELECT 'S-' || v.i, v.rep, v.cat, 'seeded ' || v.cat || ' report ' || v.i,"
     "     CASE WHEN v.located THEN ST_SetSRID(ST_MakePoint(c.lon + (v.rx - .5) * .6,"
     "       c.lat + (v.ry - .5) * .4), 4326)::geography END,"
     "     CASE WHEN v.located THEN 'telegram_location' END, v.at, b.base,"
     "     priority_formula(w.w, b.base, v.cat, v.flags, v.corr,"
     "       extract(epoch FROM now() - v.at)::float8, rp.banned, rp.reputation,"
-    "       rp.n_confirmed, rp.n_rejected), v.corr, v.flags"
+    "       rp.n_confirmed, rp.n_rejected), v.corr, v.flags,"
+    "     COALESCE((SELECT q.queue FROM category_queue q WHERE q.category = v.cat), 'general')"
     "   FROM v CROSS JOIN w JOIN reporters rp ON rp.pseudonym = v.rep"
     "   JOIN (VALUES (1, 30.52, 50.45), (2, 36.23, 49.99), (3, 30.73, 46.48),"
     "     (4, 35.05, 48.46), (5, 35.14, 47.84), (6, 24.03, 49.84), (7, 31.99, 46.97),"
@@ -211,7 +212,8 @@ static const char seed_reports_sql[] =
 #define SEED_BATCH 50000
 
 /* One batch in one transaction, with this session's triggers off (replica role: a bulk
- * load; the rows are scored by the statement itself). */
+ * load; the rows are scored and routed to their queue by the statement itself, and no
+ * notification goes out per row). */
 static int seed_batch(struct store *s, const char *const *v, const char *setseed, long long *got,
                       struct tl_errinfo *ei)
 {
@@ -273,8 +275,8 @@ int store_queue_seed(struct store *s, const struct store_seed_opts *o, long long
     if (inserted)
         *inserted = total;
     /* The seeded counts are the data set's: the refresh need not recount the load. */
-    if ((rc = st_exec(s, "UPDATE priority_refresh_state SET last_at = now()", 0, NULL, NULL,
-                      ei)) != TL_OK)
+    if ((rc = st_exec(s, "UPDATE priority_refresh_state SET last_at = now()", 0, NULL, NULL, ei)) !=
+        TL_OK)
         return rc;
     /* Fresh statistics and visibility map, as a database that has run a while has. */
     r = PQexec(s->conn, "VACUUM (ANALYZE) reports, media, reporters");

@@ -235,71 +235,10 @@ int store_triage_get(struct store *s, const char *id_or_ref, struct store_report
 int store_triage_decide(struct store *s, const char *id_or_ref, const char *analyst,
                         const char *decision, const char *note, struct tl_errinfo *ei)
 {
-    static const char *const decisions[] = {"confirmed", "rejected", "duplicate", "needs_info",
-                                            "escalated"};
-    char ib[32];
-    const char *v[2];
-    PGresult *r = NULL;
-    int known = 0;
-    for (size_t i = 0; decision && i < sizeof(decisions) / sizeof(decisions[0]); i++)
-        known |= strcmp(decision, decisions[i]) == 0;
-    if (!known)
-        return tl_errf(ei, TL_EINVAL, "unknown decision '%s'", decision ? decision : "");
-    if (!analyst || !*analyst || !id_or_ref || !*id_or_ref)
-        return tl_errf(ei, TL_EINVAL, "a report and an analyst are required");
-    id_or_ref_params(id_or_ref, ib, v);
-    int rc = st_ready(s, ei);
-    if (rc)
-        return rc;
-    rc = st_begin(s, ei);
-    if (rc)
-        return rc;
-    rc = st_exec(s,
-                 "SELECT id, status, claimed_by, lease_until > now(), lease_until FROM reports"
-                 " WHERE id = $1::bigint OR public_ref = $2::text"
-                 " ORDER BY (id = $1::bigint) DESC LIMIT 1 FOR UPDATE",
-                 2, v, &r, ei);
-    if (rc)
-        goto out;
-    if (PQntuples(r) == 0) {
-        rc = tl_errf(ei, TL_ENOTFOUND, "no report %s", id_or_ref);
-        goto out;
-    }
-    int live = PQgetvalue(r, 0, 3)[0] == 't';
-    const char *holder = PQgetisnull(r, 0, 2) ? NULL : PQgetvalue(r, 0, 2);
-    if (live && holder && strcmp(holder, analyst) != 0) {
-        rc = tl_errf(ei, TL_ECONFLICT, "report %s is leased to %s until %s", id_or_ref, holder,
-                     PQgetvalue(r, 0, 4));
-        goto out;
-    }
-    {
-        const char *dv[6] = {PQgetvalue(r, 0, 0), decision, analyst,
-                             PQgetvalue(r, 0, 1), holder,   note};
-        /* The reporter's counters follow the decision (and a changed decision). */
-        rc = st_exec(s,
-                     "WITH u AS (UPDATE reports SET status = $2::text, claimed_by = NULL,"
-                     "   lease_until = NULL, decided_by = $3::text, decided_at = now()"
-                     "   WHERE id = $1::bigint RETURNING reporter),"
-                     " rp AS (UPDATE reporters SET"
-                     "   n_confirmed = n_confirmed + ($2::text = 'confirmed')::int"
-                     "     - ($4::text = 'confirmed')::int,"
-                     "   n_rejected = n_rejected + ($2::text = 'rejected')::int"
-                     "     - ($4::text = 'rejected')::int"
-                     "   FROM u WHERE reporters.pseudonym = u.reporter)"
-                     " INSERT INTO audit_log (actor, action, object, before, after)"
-                     " VALUES ($3::text, 'decide', 'report:' || $1::text,"
-                     "   jsonb_build_object('status', $4::text, 'claimed_by', $5::text),"
-                     "   jsonb_build_object('status', $2::text, 'note', $6::text))",
-                     6, dv, NULL, ei);
-    }
-    if (rc)
-        goto out;
-    rc = st_commit(s, ei);
-out:
-    PQclear(r);
-    if (rc)
-        st_rollback(s);
-    return rc;
+    /* The shell's analyst is a name, not an account: every queue is in reach. */
+    struct store_decision d = {
+        .id_or_ref = id_or_ref, .analyst = analyst, .decision = decision, .note = note};
+    return store_report_decide(s, &d, NULL, ei);
 }
 
 int store_triage_stats(struct store *s, struct store_triage_stats *st, struct tl_errinfo *ei)

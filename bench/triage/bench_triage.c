@@ -4,6 +4,7 @@
  * claim+decide pairs per second and p50/p99 of claim and of decide, then the filtered
  * list (first page and a deep keyset page), the bounded priority refresh, and a located
  * report's insert into the full table (its corroboration probe and neighbour recount).
+ * The claims, decisions and lists are the storage calls the HTTP API makes (web/api.c).
  * Usage: bench_triage CONNINFO [N (1000000)] [SECONDS (20)] [CLAIMERS (8)] [--no-seed] */
 #include <pthread.h>
 #include <stdio.h>
@@ -66,35 +67,95 @@ static void die(const char *what, int rc, const struct tl_errinfo *ei)
     exit(1);
 }
 
-/* ---- what the API runs: one claim, one decision, one list page ---- */
+/* ---- what the API runs: one claim, one decision, one list page ----
+ * The storage calls of web/api.c's handlers, in the same order: the bearer token's
+ * check, then POST /api/queue/claim = store_web_claim + the full report (audited view);
+ * POST /api/reports/{id}/decide = store_report_decide + the full report; GET
+ * /api/reports = store_web_reports. Only HTTP and JSON parsing are left out. */
 
-static int claim(struct store *s, const char *analyst, long long *id, struct tl_errinfo *ei)
+struct analyst {
+    struct store_who who;
+    char name[32];
+    char token_sha[65];
+};
+
+static void analyst_init(struct analyst *a, int idx)
 {
-    struct store_report *r = NULL;
-    int rc = store_triage_next(s, analyst, 300, &r, ei);
-    *id = rc == TL_OK && r ? r->id : 0;
-    store_report_free(r);
+    snprintf(a->name, sizeof(a->name), "bench%02d", idx);
+    snprintf(a->token_sha, sizeof(a->token_sha), "%064d", idx + 1); /* stands for a SHA-256 */
+    a->who = (struct store_who){.account = a->name, .round_decimals = -1};
+}
+
+static int auth(struct store *s, const struct analyst *a, struct tl_errinfo *ei)
+{
+    struct store_principal p;
+    return store_auth_token(s, a->token_sha, &p, ei);
+}
+
+static int full_report(struct store *s, const struct analyst *a, long long id, int audit,
+                       struct tl_errinfo *ei)
+{
+    char ib[32], *json = NULL;
+    snprintf(ib, sizeof(ib), "%lld", id);
+    int rc = store_web_report(s, &a->who, ib, audit, &json, ei);
+    free(json);
     return rc;
 }
 
-static int decide(struct store *s, long long id, const char *analyst, const char *decision,
-                  struct tl_errinfo *ei)
+static int claim(struct store *s, const struct analyst *a, long long *id, struct tl_errinfo *ei)
+{
+    *id = 0;
+    int rc = auth(s, a, ei);
+    if (!rc)
+        rc = store_web_claim(s, &a->who, NULL, 300, id, ei);
+    if (!rc && *id)
+        rc = full_report(s, a, *id, 1, ei);
+    return rc;
+}
+
+static int decide(struct store *s, const struct analyst *a, long long id, const char *decision,
+                  long long dup_of, struct tl_errinfo *ei)
 {
     char ib[32];
     snprintf(ib, sizeof(ib), "%lld", id);
-    return store_triage_decide(s, ib, analyst, decision, "bench", ei);
+    struct store_decision d = {.id_or_ref = ib,
+                               .analyst = a->name,
+                               .decision = decision,
+                               .note = "bench",
+                               .duplicate_of = strcmp(decision, "duplicate") == 0 ? dup_of : 0,
+                               .check_visible = 1};
+    long long rid = 0;
+    int rc = auth(s, a, ei);
+    if (!rc)
+        rc = store_report_decide(s, &d, &rid, ei);
+    if (!rc)
+        rc = full_report(s, a, rid, 0, ei);
+    return rc;
 }
 
 struct list_case {
     const char *name;
-    struct store_triage_filter f;
+    struct store_web_filter f;
 };
 
-static int list(struct store *s, const struct list_case *c, size_t *n, struct tl_errinfo *ei)
+/* Rows in the page: items are objects starting {"id": */
+static size_t count_items(const char *json)
 {
-    struct store_report *r = NULL;
-    int rc = store_triage_list(s, &c->f, &r, n, ei);
-    store_reports_free(r, *n);
+    size_t n = 0;
+    for (const char *p = json; (p = strstr(p, "{\"id\":")) != NULL; p++)
+        n++;
+    return n;
+}
+
+static int list(struct store *s, const struct analyst *a, const struct list_case *c, size_t *n,
+                struct tl_errinfo *ei)
+{
+    char *json = NULL;
+    int rc = auth(s, a, ei);
+    if (!rc)
+        rc = store_web_reports(s, &a->who, &c->f, &json, ei);
+    *n = rc ? 0 : count_items(json);
+    free(json);
     return rc;
 }
 
@@ -124,15 +185,16 @@ static void *claimer_run(void *p)
 {
     struct claimer *c = p;
     struct store *s = NULL;
-    char analyst[32];
+    struct analyst a;
+    long long prev = 0;
     unsigned seed = 1000u + (unsigned)c->idx;
-    snprintf(analyst, sizeof(analyst), "bench%02d", c->idx);
+    analyst_init(&a, c->idx);
     if ((c->rc = store_open(c->ci, &s, &c->ei)) != TL_OK)
         return NULL;
     while (now_ms() < c->until_ms) {
         long long id = 0;
         double t0 = now_ms();
-        if ((c->rc = claim(s, analyst, &id, &c->ei)) != TL_OK)
+        if ((c->rc = claim(s, &a, &id, &c->ei)) != TL_OK)
             break;
         double t1 = now_ms();
         sample_add(&c->claim_ms, t1 - t0);
@@ -140,7 +202,11 @@ static void *claimer_run(void *p)
             c->empty++;
             break;
         }
-        int rc = decide(s, id, analyst, pick_decision(&seed), &c->ei);
+        const char *dec = pick_decision(&seed);
+        if (!prev && strcmp(dec, "duplicate") == 0)
+            dec = "confirmed"; /* nothing yet to be a duplicate of */
+        int rc = decide(s, &a, id, dec, prev, &c->ei);
+        prev = id;
         double t2 = now_ms();
         if (rc == TL_ECONFLICT) {
             c->conflicts++; /* would be a bug: the lease is ours */
@@ -211,14 +277,46 @@ static void run_claimers(const char *ci, int n, double seconds)
 
 static void run_lists(struct store *s, int reps)
 {
-    static const struct list_case cases[] = {
-        {"open queue", {.status = NULL}},
-        {"status=new", {.status = "new"}},
-        {"status=new category=drones", {.status = "new", .category = "drones"}},
-        {"status=new category=collaborators", {.status = "new", .category = "collaborators"}},
-        {"status=confirmed", {.status = "confirmed"}},
-        {"status=new limit=200", {.status = "new", .limit = 200}},
-    };
+    struct analyst a;
+    analyst_init(&a, 0);
+    const struct store_web_filter any = {.has_photo = -1, .min_corroborations = -1};
+    struct list_case cases[9];
+    for (size_t i = 0; i < 9; i++)
+        cases[i].f = any;
+    char since[40];
+    time_t t = time(NULL) - 3600;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    cases[0].name = "status=new";
+    cases[0].f.status = "new";
+    cases[1].name = "status=new category=drones";
+    cases[1].f.status = "new";
+    cases[1].f.category = "drones";
+    cases[2].name = "status=new bbox=Kyiv";
+    cases[2].f.status = "new";
+    cases[2].f.has_bbox = 1;
+    memcpy(cases[2].f.bbox, (double[4]){30.2, 50.3, 30.8, 50.6}, sizeof(cases[2].f.bbox));
+    cases[3].name = "status=new has_photo=true";
+    cases[3].f.status = "new";
+    cases[3].f.has_photo = 1;
+    cases[4].name = "status=new min_corroborations=2";
+    cases[4].f.status = "new";
+    cases[4].f.min_corroborations = 2;
+    cases[5].name = "status=confirmed";
+    cases[5].f.status = "confirmed";
+    cases[6].name = "since=1h ago category=shelling";
+    cases[6].f.since = since;
+    cases[6].f.category = "shelling";
+    cases[7].name = "status=new limit=200";
+    cases[7].f.status = "new";
+    cases[7].f.limit = 200;
+    /* a deep keyset page: rows older than 40 hours (about 830,000 rows down) */
+    cases[8].name = "status=new deep page (40 h down)";
+    cases[8].f.status = "new";
+    cases[8].f.has_after = 1;
+    cases[8].f.after_us = ((long long)time(NULL) - 40 * 3600) * 1000000LL;
+    cases[8].f.after_id = 1LL << 62;
     struct samples sm;
     if (samples_init(&sm, (size_t)reps))
         exit(1);
@@ -228,7 +326,7 @@ static void run_lists(struct store *s, int reps)
         for (int k = 0; k < reps; k++) {
             struct tl_errinfo ei = {0};
             double t0 = now_ms();
-            int rc = list(s, &cases[i], &n, &ei);
+            int rc = list(s, &a, &cases[i], &n, &ei);
             if (rc)
                 die(cases[i].name, rc, &ei);
             sample_add(&sm, now_ms() - t0);
@@ -237,6 +335,19 @@ static void run_lists(struct store *s, int reps)
                pct(&sm, .50), pct(&sm, .99));
     }
     free(sm.v);
+}
+
+/* The claimers' accounts (analysts) and their tokens. */
+static void add_accounts(struct store *s, int n)
+{
+    for (int i = 0; i < n; i++) {
+        struct analyst a;
+        struct tl_errinfo ei = {0};
+        analyst_init(&a, i);
+        int rc = store_account_add(s, "bench", a.name, "analyst", a.token_sha, &ei);
+        if (rc && rc != TL_ECONFLICT)
+            die("account", rc, &ei);
+    }
 }
 
 /* ---- intake of located reports into the full table ---- */
@@ -310,6 +421,7 @@ int main(int argc, char **argv)
     printf("priority refresh: %.0f ms (scored %lld queued reports within the horizon, "
            "%lld changed, %lld recounted)\n",
            now_ms() - t0, pr.scored, pr.changed, pr.recounted);
+    add_accounts(s, claimers);
     run_claimers(ci, claimers, seconds);
     printf("filtered list (%d runs each, after the claimers):\n", 50);
     run_lists(s, 50);

@@ -1,0 +1,49 @@
+/* cli/cmd_web.c - tipline web: the analysts' HTTP API and console alone (no bot). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "web/web.h"
+#include "common/banned.h"
+
+int cmd_web(int argc, char **argv, struct cli_ctx *ctx)
+{
+    if (cli_wants_help(argc, argv)) {
+        printf("usage: tipline web [--listen HOST:PORT]\n\n"
+               "Serves the analysts' JSON API (web/openapi.yaml) and the console on\n"
+               "http_listen (TIPLINE_HTTP_LISTEN, default 127.0.0.1:8080); put a TLS reverse\n"
+               "proxy in front (deploy/nginx-tipline.conf). Accounts: 'tipline user add'.\n"
+               "SIGTERM/SIGINT finish the requests in flight and exit 0.\n");
+        return 0;
+    }
+    const char *listen = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
+            listen = argv[++i];
+        else {
+            fprintf(stderr, "tipline web: unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    struct tl_errinfo ei;
+    tl_errinfo_clear(&ei);
+    struct web_opts o = {.cfg = &ctx->cfg, .listen = listen};
+    struct web *w = NULL;
+    int rc = web_start(&o, &w, &ei);
+    if (rc) {
+        fprintf(stderr, "tipline web: %s%s%s\n", tl_strerror(rc), ei.msg[0] ? ": " : "", ei.msg);
+        return 1;
+    }
+    while (!cli_stop) {
+        tl_sleep_ms(1000, &cli_stop);
+        if (cli_reload) {
+            cli_reload = 0;
+            log_warn("reload: tipline web reads its configuration at start; restart to apply");
+        }
+    }
+    log_info("web: stopping");
+    web_free(w);
+    return 0;
+}

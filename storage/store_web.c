@@ -1,0 +1,941 @@
+/* storage/store_web.c - what the analysts' web API (web/) asks of the database:
+ * accounts, tokens and console sessions, the report list and documents (built as
+ * JSON by the SQL functions of migration 0006), claims and leases, decisions,
+ * follow-ups, media, bans, the GeoJSON export, the audit log and the LISTEN
+ * connection that feeds live updates. Queue visibility (restricted queues) is
+ * checked in every statement that reads or changes a report. */
+#include "store_int.h"
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/banned.h"
+
+/* A NULL parameter when the who's points are exact, else the decimals. */
+static const char *decimals_param(const struct store_who *who, char *buf)
+{
+    return who->round_decimals < 0 ? NULL : st_ll(buf, who->round_decimals);
+}
+
+/* $a = id when id_or_ref is all digits (else NULL), $b = the text as a public ref. */
+static void ref_params(const char *id_or_ref, char *buf, const char **v)
+{
+    long long id;
+    v[0] = tl_parse_ll(id_or_ref, &id) == TL_OK && id > 0 ? st_ll(buf, id) : NULL;
+    v[1] = id_or_ref;
+}
+
+/* Makes the connection ready, runs sql and hands back the first column of the first row
+ * as a new string; TL_ENOTFOUND (with what in ei) when there is no row or it is NULL. */
+static int one_text(struct store *s, const char *sql, int n, const char *const *v, char **out,
+                    const char *what, struct tl_errinfo *ei)
+{
+    PGresult *r = NULL;
+    *out = NULL;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    rc = st_exec(s, sql, n, v, &r, ei);
+    if (rc)
+        return rc;
+    if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0))
+        rc = tl_errf(ei, TL_ENOTFOUND, "%s", what);
+    else if (!(*out = tl_strdup(PQgetvalue(r, 0, 0))))
+        rc = TL_ENOMEM;
+    PQclear(r);
+    return rc;
+}
+
+/* ---- accounts, tokens, sessions ---- */
+
+static const char *const roles[] = {"analyst", "moderator", "exporter", "admin"};
+
+int store_role_known(const char *role)
+{
+    for (size_t i = 0; role && i < sizeof(roles) / sizeof(roles[0]); i++)
+        if (strcmp(role, roles[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int store_account_add(struct store *s, const char *actor, const char *name, const char *role,
+                      const char *token_sha256, struct tl_errinfo *ei)
+{
+    const char *v[4] = {actor, name, role, token_sha256};
+    if (!store_role_known(role))
+        return tl_errf(ei, TL_EINVAL, "unknown role '%s'", role ? role : "");
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    rc = st_exec(s,
+                 "WITH a AS (INSERT INTO accounts (name, role) VALUES ($2::text, $3::text)"
+                 "   RETURNING name, role),"
+                 " t AS (INSERT INTO api_tokens (account, token_sha256, label)"
+                 "   SELECT name, $4::text, 'cli' FROM a)"
+                 " INSERT INTO audit_log (actor, action, object, after)"
+                 " SELECT $1::text, 'account_add', 'account:' || a.name,"
+                 "   jsonb_build_object('role', a.role) FROM a",
+                 4, v, NULL, ei);
+    if (rc == TL_EDB && ei && strcmp(ei->sqlstate, "23505") == 0)
+        return tl_errf(ei, TL_ECONFLICT, "account %s exists", name);
+    if (rc == TL_EDB && ei && strncmp(ei->sqlstate, "23", 2) == 0)
+        return tl_errf(ei, TL_EINVAL, "account %s refused: %s", name, ei->msg);
+    return rc;
+}
+
+int store_account_list(struct store *s, char **json, struct tl_errinfo *ei)
+{
+    return one_text(s,
+                    "SELECT jsonb_build_object('accounts', COALESCE(jsonb_agg(jsonb_build_object("
+                    "   'name', a.name, 'role', a.role, 'disabled', a.disabled,"
+                    "   'created_at', web_iso(a.created_at),"
+                    "   'queues', (SELECT COALESCE(jsonb_agg(m.queue ORDER BY m.queue), '[]')"
+                    "     FROM queue_members m WHERE m.account = a.name),"
+                    "   'last_used_at', (SELECT web_iso(max(t.last_used_at)) FROM api_tokens t"
+                    "     WHERE t.account = a.name)) ORDER BY a.name), '[]'))::text"
+                    " FROM accounts a",
+                    0, NULL, json, "no accounts", ei);
+}
+
+int store_account_disable(struct store *s, const char *actor, const char *name,
+                          struct tl_errinfo *ei)
+{
+    const char *v[2] = {actor, name};
+    PGresult *r = NULL;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    rc = st_exec(s,
+                 "WITH a AS (UPDATE accounts SET disabled = true WHERE name = $2::text"
+                 "   RETURNING name),"
+                 " d AS (DELETE FROM web_sessions w USING a WHERE w.account = a.name),"
+                 " l AS (INSERT INTO audit_log (actor, action, object, before, after)"
+                 "   SELECT $1::text, 'account_disable', 'account:' || a.name,"
+                 "     jsonb_build_object('disabled', false), jsonb_build_object('disabled', true)"
+                 "   FROM a)"
+                 " SELECT count(*) FROM a",
+                 2, v, &r, ei);
+    if (rc)
+        return rc;
+    if (st_getll(r, 0, 0) == 0)
+        rc = tl_errf(ei, TL_ENOTFOUND, "no account %s", name);
+    PQclear(r);
+    return rc;
+}
+
+int store_queue_member_add(struct store *s, const char *actor, const char *queue,
+                           const char *account, struct tl_errinfo *ei)
+{
+    const char *v[3] = {actor, queue, account};
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    rc = st_exec(s,
+                 "WITH m AS (INSERT INTO queue_members (queue, account)"
+                 "   VALUES ($2::text, $3::text) ON CONFLICT DO NOTHING RETURNING queue, account)"
+                 " INSERT INTO audit_log (actor, action, object, after)"
+                 " SELECT $1::text, 'queue_member_add', 'queue:' || m.queue,"
+                 "   jsonb_build_object('account', m.account) FROM m",
+                 3, v, NULL, ei);
+    if (rc == TL_EDB && ei && strcmp(ei->sqlstate, "23503") == 0)
+        return tl_errf(ei, TL_ENOTFOUND, "no queue %s or no account %s", queue, account);
+    return rc;
+}
+
+int store_queue_add(struct store *s, const char *actor, const char *name, int restricted,
+                    struct tl_errinfo *ei)
+{
+    const char *v[3] = {actor, name, restricted ? "true" : "false"};
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    rc = st_exec(s,
+                 "WITH o AS (SELECT restricted FROM queues WHERE name = $2::text),"
+                 " q AS (INSERT INTO queues (name, restricted) VALUES ($2::text, $3::boolean)"
+                 "   ON CONFLICT (name) DO UPDATE SET restricted = excluded.restricted"
+                 "   RETURNING name, restricted)"
+                 " INSERT INTO audit_log (actor, action, object, before, after)"
+                 " SELECT $1::text, 'queue_set', 'queue:' || q.name,"
+                 "   (SELECT jsonb_build_object('restricted', o.restricted) FROM o),"
+                 "   jsonb_build_object('restricted', q.restricted) FROM q",
+                 3, v, NULL, ei);
+    if (rc == TL_EDB && ei && strcmp(ei->sqlstate, "23514") == 0)
+        return tl_errf(ei, TL_EINVAL, "a queue name is 1 to 32 of a-z, 0-9, _ and -");
+    return rc;
+}
+
+int store_category_route(struct store *s, const char *actor, const char *category,
+                         const char *queue, int moving, struct tl_errinfo *ei)
+{
+    const char *v[4] = {actor, category, queue, moving ? "true" : "false"};
+    PGresult *r = NULL;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    /* Open reports of the category follow it to the new queue; decided ones stay. */
+    rc = st_exec(s,
+                 "WITH o AS (SELECT queue, moving FROM category_queue WHERE category = $2::text),"
+                 " c AS (INSERT INTO category_queue (category, queue, moving)"
+                 "   VALUES ($2::text, $3::text, $4::boolean) ON CONFLICT (category) DO UPDATE"
+                 "   SET queue = excluded.queue, moving = excluded.moving RETURNING *),"
+                 " m AS (UPDATE reports r SET queue = c.queue FROM c"
+                 "   WHERE r.category = c.category AND r.status IN ('new', 'needs_info')"
+                 "   AND r.queue <> c.queue RETURNING r.id),"
+                 " a AS (INSERT INTO audit_log (actor, action, object, before, after)"
+                 "   SELECT $1::text, 'route', 'category:' || c.category,"
+                 "     (SELECT to_jsonb(o) FROM o),"
+                 "     jsonb_build_object('queue', c.queue, 'moving', c.moving,"
+                 "       'moved', (SELECT count(*) FROM m)) FROM c)"
+                 " SELECT count(*) FROM m",
+                 4, v, &r, ei);
+    if (rc == TL_EDB && ei && strcmp(ei->sqlstate, "23503") == 0)
+        return tl_errf(ei, TL_ENOTFOUND, "no queue %s (tipline queue add %s)", queue, queue);
+    if (rc)
+        return rc;
+    PQclear(r);
+    return TL_OK;
+}
+
+int store_queue_list(struct store *s, char **json, struct tl_errinfo *ei)
+{
+    return one_text(s,
+                    "SELECT json_build_object('queues', COALESCE(json_agg(json_build_object("
+                    "   'name', q.name, 'restricted', q.restricted,"
+                    "   'members', (SELECT COALESCE(json_agg(m.account ORDER BY m.account), '[]')"
+                    "     FROM queue_members m WHERE m.queue = q.name),"
+                    "   'categories', (SELECT COALESCE(json_agg(c.category ORDER BY c.category),"
+                    "     '[]') FROM category_queue c WHERE c.queue = q.name),"
+                    "   'open', (SELECT count(*) FROM reports r WHERE r.queue = q.name"
+                    "     AND r.status = 'new')) ORDER BY q.name), '[]'))::text FROM queues q",
+                    0, NULL, json, "", ei);
+}
+
+static int principal_from(PGresult *r, struct store_principal *p, struct tl_errinfo *ei)
+{
+    memset(p, 0, sizeof(*p));
+    if (PQntuples(r) == 0)
+        return tl_errf(ei, TL_EAUTH, "unknown or expired credentials");
+    tl_strlcpy(p->account, PQgetvalue(r, 0, 0), sizeof(p->account));
+    tl_strlcpy(p->role, PQgetvalue(r, 0, 1), sizeof(p->role));
+    tl_strlcpy(p->csrf, PQgetvalue(r, 0, 2), sizeof(p->csrf));
+    return TL_OK;
+}
+
+int store_auth_token(struct store *s, const char *token_sha256, struct store_principal *p,
+                     struct tl_errinfo *ei)
+{
+    const char *v[1] = {token_sha256};
+    PGresult *r = NULL;
+    memset(p, 0, sizeof(*p));
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    /* last_used_at is written at most once a minute per token: not a write per call. */
+    rc = st_exec(s,
+                 "WITH t AS (SELECT t.id, a.name, a.role, t.last_used_at FROM api_tokens t"
+                 "   JOIN accounts a ON a.name = t.account"
+                 "   WHERE t.token_sha256 = $1::text AND NOT a.disabled AND t.revoked_at IS NULL"
+                 "     AND (t.expires_at IS NULL OR t.expires_at > now())),"
+                 " u AS (UPDATE api_tokens k SET last_used_at = now() FROM t WHERE k.id = t.id"
+                 "   AND (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute'))"
+                 " SELECT name, role, '' FROM t",
+                 1, v, &r, ei);
+    if (rc)
+        return rc;
+    rc = principal_from(r, p, ei);
+    PQclear(r);
+    return rc;
+}
+
+int store_session_create(struct store *s, const char *account, const char *sid_sha256,
+                         const char *csrf, long idle_minutes, struct tl_errinfo *ei)
+{
+    char ib[32];
+    const char *v[4] = {account, sid_sha256, csrf, st_ll(ib, idle_minutes)};
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    /* Expired sessions of everyone are swept here, at the rare write. */
+    return st_exec(s,
+                   "WITH d AS (DELETE FROM web_sessions"
+                   "   WHERE last_seen < now() - $4::bigint * interval '1 minute'),"
+                   " a AS (INSERT INTO audit_log (actor, action, object)"
+                   "   VALUES ($1::text, 'login', 'account:' || $1::text))"
+                   " INSERT INTO web_sessions (sid_sha256, account, csrf)"
+                   " VALUES ($2::text, $1::text, $3::text)",
+                   4, v, NULL, ei);
+}
+
+int store_auth_session(struct store *s, const char *sid_sha256, long idle_minutes,
+                       struct store_principal *p, struct tl_errinfo *ei)
+{
+    char ib[32];
+    const char *v[2] = {sid_sha256, st_ll(ib, idle_minutes)};
+    PGresult *r = NULL;
+    memset(p, 0, sizeof(*p));
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    rc = st_exec(s,
+                 "WITH w AS (SELECT w.sid_sha256, a.name, a.role, w.csrf FROM web_sessions w"
+                 "   JOIN accounts a ON a.name = w.account"
+                 "   WHERE w.sid_sha256 = $1::text AND NOT a.disabled"
+                 "     AND w.last_seen > now() - $2::bigint * interval '1 minute'"
+                 "     AND w.created_at > now() - interval '12 hours'),"
+                 " u AS (UPDATE web_sessions k SET last_seen = now() FROM w"
+                 "   WHERE k.sid_sha256 = w.sid_sha256)"
+                 " SELECT name, role, csrf FROM w",
+                 2, v, &r, ei);
+    if (rc)
+        return rc;
+    rc = principal_from(r, p, ei);
+    PQclear(r);
+    return rc;
+}
+
+int store_session_delete(struct store *s, const char *sid_sha256, struct tl_errinfo *ei)
+{
+    const char *v[1] = {sid_sha256};
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    return st_exec(s,
+                   "WITH d AS (DELETE FROM web_sessions WHERE sid_sha256 = $1::text"
+                   "   RETURNING account)"
+                   " INSERT INTO audit_log (actor, action, object)"
+                   " SELECT account, 'logout', 'account:' || account FROM d",
+                   1, v, NULL, ei);
+}
+
+/* ---- reports ---- */
+
+int store_web_reports(struct store *s, const struct store_who *who,
+                      const struct store_web_filter *f, char **json, struct tl_errinfo *ei)
+{
+    char db[32], b[4][32], mc[32], au[32], ai[32], lb[32];
+    struct tl_buf out;
+    PGresult *r = NULL;
+    long limit = f->limit > 0 ? f->limit : 50;
+    const char *v[15] = {
+        who->account,
+        f->status,
+        f->category,
+        f->since,
+        f->until,
+        f->has_bbox ? st_dbl(b[0], f->bbox[0]) : NULL,
+        f->has_bbox ? st_dbl(b[1], f->bbox[1]) : NULL,
+        f->has_bbox ? st_dbl(b[2], f->bbox[2]) : NULL,
+        f->has_bbox ? st_dbl(b[3], f->bbox[3]) : NULL,
+        f->has_photo < 0 ? NULL
+        : f->has_photo   ? "true"
+                         : "false",
+        f->min_corroborations < 0 ? NULL : st_ll(mc, f->min_corroborations),
+        f->has_after ? st_ll(au, f->after_us) : NULL,
+        f->has_after ? st_ll(ai, f->after_id) : NULL,
+        st_ll(lb, limit + 1),
+        decimals_param(who, db),
+    };
+    *json = NULL;
+    tl_buf_init(&out, 0);
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    /* One more row than asked tells whether there is a next page. Planned per call: the
+     * best plan depends on which filters are set. */
+    rc = st_exec_planned(
+        s,
+        "SELECT web_report_summary(r, $15::int)::text,"
+        " (extract(epoch FROM r.received_at) * 1000000)::bigint, r.id"
+        " FROM reports r WHERE r.queue = ANY (ARRAY(SELECT unnest(web_queues_for($1::text))))"
+        " AND ($2::text IS NULL OR CASE $2::text"
+        "   WHEN 'claimed' THEN r.status = 'new' AND r.lease_until > now()"
+        "   WHEN 'unclaimed' THEN r.status = 'new'"
+        "     AND (r.lease_until IS NULL OR r.lease_until <= now())"
+        "   ELSE r.status = $2::text END)"
+        " AND ($3::text IS NULL OR r.category = $3::text)"
+        " AND ($4::timestamptz IS NULL OR r.received_at >= $4::timestamptz)"
+        " AND ($5::timestamptz IS NULL OR r.received_at < $5::timestamptz)"
+        " AND ($6::float8 IS NULL OR r.point::geometry"
+        "   && ST_MakeEnvelope($6::float8, $7::float8, $8::float8, $9::float8, 4326))"
+        " AND ($10::boolean IS NULL"
+        "   OR EXISTS (SELECT 1 FROM media m WHERE m.report_id = r.id) = $10::boolean)"
+        " AND ($11::int IS NULL OR r.corroborations >= $11::int)"
+        " AND ($12::bigint IS NULL OR (r.received_at, r.id) <"
+        "   ('epoch'::timestamptz + $12::bigint * interval '1 microsecond', $13::bigint))"
+        " ORDER BY r.received_at DESC, r.id DESC LIMIT $14::bigint",
+        15, v, &r, ei);
+    if (rc)
+        return rc;
+    int n = PQntuples(r), shown = n > limit ? (int)limit : n;
+    int e = tl_buf_append(&out, "{\"items\":[", 10);
+    for (int i = 0; i < shown && !e; i++) {
+        if (i)
+            e = tl_buf_append(&out, ",", 1);
+        if (!e)
+            e = tl_buf_append(&out, PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0));
+    }
+    if (!e && n > limit)
+        e = tl_buf_printf(&out, "],\"next\":\"%s_%s\"}", PQgetvalue(r, shown - 1, 1),
+                          PQgetvalue(r, shown - 1, 2));
+    else if (!e)
+        e = tl_buf_append(&out, "],\"next\":null}", 14);
+    PQclear(r);
+    if (e) {
+        tl_buf_release(&out);
+        return TL_ENOMEM;
+    }
+    *json = (char *)tl_buf_steal(&out, NULL);
+    return TL_OK;
+}
+
+int store_web_report(struct store *s, const struct store_who *who, const char *id_or_ref,
+                     int audit_view, char **json, struct tl_errinfo *ei)
+{
+    char ib[32], db[32];
+    const char *v[5];
+    *json = NULL;
+    ref_params(id_or_ref, ib, v);
+    v[2] = who->account;
+    v[3] = decimals_param(who, db);
+    v[4] = audit_view ? "true" : "false";
+    /* The view of a report shows its reporter's history (counters, and the reporter's
+     * latest other reports the caller may see): audited in the same statement. */
+    return one_text(s,
+                    "WITH q AS (SELECT web_queues_for($3::text) AS queues),"
+                    " x AS (SELECT r.id, r.reporter FROM reports r"
+                    "   WHERE (r.id = $1::bigint OR r.public_ref = $2::text)"
+                    "     AND r.queue = ANY ((SELECT queues FROM q)::text[])"
+                    "   ORDER BY (r.id = $1::bigint) DESC LIMIT 1),"
+                    " a AS (INSERT INTO audit_log (actor, action, object, after)"
+                    "   SELECT $3::text, 'view', 'report:' || x.id,"
+                    "     jsonb_build_object('reporter', left(x.reporter, 12))"
+                    "   FROM x WHERE $5::boolean),"
+                    " h AS (SELECT COALESCE(jsonb_agg(jsonb_build_object('id', o.id,"
+                    "     'ref', o.public_ref, 'status', o.status, 'category', o.category,"
+                    "     'received_at', web_iso(o.received_at)) ORDER BY o.received_at DESC,"
+                    "     o.id DESC), '[]') AS recent"
+                    "   FROM (SELECT o.* FROM reports o, x WHERE o.reporter = x.reporter"
+                    "     AND o.id <> x.id AND o.queue = ANY ((SELECT queues FROM q)::text[])"
+                    "     ORDER BY o.received_at DESC, o.id DESC LIMIT 10) o)"
+                    " SELECT jsonb_set(web_report_full(r, $4::int), '{reporter,recent}',"
+                    "   (SELECT recent FROM h))::text FROM reports r"
+                    " WHERE r.id = (SELECT id FROM x)",
+                    5, v, json, "no such report", ei);
+}
+
+int store_web_claim(struct store *s, const struct store_who *who, const char *queue, long lease_s,
+                    long long *id, struct tl_errinfo *ei)
+{
+    char lb[32];
+    const char *v[3] = {who->account, st_ll(lb, lease_s > 0 ? lease_s : 1), queue};
+    PGresult *r = NULL;
+    *id = 0;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    if (queue) {
+        char *ok = NULL;
+        const char *qv[2] = {who->account, queue};
+        rc = one_text(
+            s, "SELECT 1 WHERE $2::text = ANY (ARRAY(SELECT unnest(web_queues_for($1::text))))", 2,
+            qv, &ok, "", ei);
+        free(ok);
+        if (rc == TL_ENOTFOUND)
+            return tl_errf(ei, TL_ENOTFOUND, "no queue %s", queue);
+        if (rc)
+            return rc;
+    }
+    /* Pick (skipping rows another analyst is locking right now), lease, audit: one
+     * statement, planned per call like store_triage_next. */
+    rc = st_exec_planned(
+        s,
+        "WITH p AS (SELECT id, claimed_by, lease_until FROM reports"
+        "   WHERE status = 'new' AND (lease_until IS NULL OR lease_until < now())"
+        "     AND queue = ANY (ARRAY(SELECT unnest(web_queues_for($1::text))))"
+        "     AND ($3::text IS NULL OR queue = $3::text)"
+        "   ORDER BY priority DESC, received_at, id LIMIT 1 FOR UPDATE SKIP LOCKED),"
+        " r AS (UPDATE reports SET claimed_by = $1::text,"
+        "   lease_until = now() + $2::bigint * interval '1 second'"
+        "   FROM p WHERE reports.id = p.id RETURNING reports.*),"
+        " a AS (INSERT INTO audit_log (actor, action, object, before, after)"
+        "   SELECT $1::text, 'claim', 'report:' || r.id,"
+        "     jsonb_build_object('status', r.status, 'claimed_by', p.claimed_by,"
+        "       'lease_until', p.lease_until),"
+        "     jsonb_build_object('status', r.status, 'claimed_by', r.claimed_by,"
+        "       'lease_until', r.lease_until)"
+        "   FROM r JOIN p ON p.id = r.id)"
+        " SELECT r.id FROM r",
+        3, v, &r, ei);
+    if (rc)
+        return rc;
+    if (PQntuples(r) > 0)
+        *id = st_getll(r, 0, 0);
+    PQclear(r);
+    return TL_OK;
+}
+
+/* The lease statements: 1 row = done; none = not the holder (or no such report). */
+static int lease_op(struct store *s, const struct store_who *who, const char *id_or_ref,
+                    const char *sql, long lease_s, char **json, struct tl_errinfo *ei)
+{
+    char ib[32], lb[32];
+    const char *v[4];
+    PGresult *r = NULL;
+    ref_params(id_or_ref, ib, v);
+    v[2] = who->account;
+    v[3] = st_ll(lb, lease_s > 0 ? lease_s : 1);
+    if (json)
+        *json = NULL;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    rc = st_exec(s, sql, 4, v, &r, ei);
+    if (rc)
+        return rc;
+    if (PQntuples(r) == 0)
+        rc = tl_errf(ei, TL_ENOTFOUND, "no such report");
+    else if (PQgetisnull(r, 0, 0))
+        rc = tl_errf(ei, TL_ECONFLICT, "the lease of report %s is not held by %s", id_or_ref,
+                     who->account);
+    else if (json && !(*json = tl_strdup(PQgetvalue(r, 0, 0))))
+        rc = TL_ENOMEM;
+    PQclear(r);
+    return rc;
+}
+
+/* x: the report if visible; u: the change if the caller holds its lease (an expired
+ * lease nobody took since still counts as held). */
+#define LEASE_TARGET                                                                               \
+    "WITH x AS (SELECT r.id, r.claimed_by, r.lease_until FROM reports r"                           \
+    "   WHERE (r.id = $1::bigint OR r.public_ref = $2::text)"                                      \
+    "     AND r.queue = ANY (ARRAY(SELECT unnest(web_queues_for($3::text))))"                      \
+    "   ORDER BY (r.id = $1::bigint) DESC LIMIT 1 FOR UPDATE),"
+
+int store_web_renew(struct store *s, const struct store_who *who, const char *id_or_ref,
+                    long lease_s, char **json, struct tl_errinfo *ei)
+{
+    return lease_op(
+        s, who, id_or_ref,
+        LEASE_TARGET
+        " u AS (UPDATE reports r SET lease_until = now() + $4::bigint * interval"
+        "   '1 second' FROM x WHERE r.id = x.id AND r.status = 'new'"
+        "   AND r.claimed_by = $3::text RETURNING r.id, r.lease_until),"
+        " a AS (INSERT INTO audit_log (actor, action, object, before, after)"
+        "   SELECT $3::text, 'renew', 'report:' || u.id,"
+        "     jsonb_build_object('lease_until', x.lease_until),"
+        "     jsonb_build_object('lease_until', u.lease_until) FROM u JOIN x USING (id))"
+        " SELECT (SELECT json_build_object('lease_until', web_iso(u.lease_until))::text"
+        "   FROM u) FROM x",
+        lease_s, json, ei);
+}
+
+int store_web_release(struct store *s, const struct store_who *who, const char *id_or_ref,
+                      struct tl_errinfo *ei)
+{
+    return lease_op(s, who, id_or_ref,
+                    LEASE_TARGET
+                    " u AS (UPDATE reports r SET claimed_by = NULL, lease_until = NULL FROM x"
+                    "   WHERE r.id = x.id AND r.claimed_by = $3::text AND $4::bigint > 0"
+                    "   RETURNING r.id),"
+                    " a AS (INSERT INTO audit_log (actor, action, object, before, after)"
+                    "   SELECT $3::text, 'release', 'report:' || u.id,"
+                    "     jsonb_build_object('claimed_by', x.claimed_by, 'lease_until',"
+                    "       x.lease_until), jsonb_build_object('claimed_by', NULL)"
+                    "   FROM u JOIN x USING (id))"
+                    " SELECT (SELECT 'ok' FROM u) FROM x",
+                    1, NULL, ei);
+}
+
+static int decision_known(const char *d)
+{
+    static const char *const decisions[] = {"confirmed", "rejected", "duplicate", "needs_info",
+                                            "escalated"};
+    for (size_t i = 0; d && i < sizeof(decisions) / sizeof(decisions[0]); i++)
+        if (strcmp(d, decisions[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int store_report_decide(struct store *s, const struct store_decision *d, long long *id,
+                        struct tl_errinfo *ei)
+{
+    char ib[32], db[32];
+    const char *v[3];
+    PGresult *r = NULL;
+    if (id)
+        *id = 0;
+    if (!decision_known(d->decision))
+        return tl_errf(ei, TL_EINVAL, "unknown decision '%s'", d->decision ? d->decision : "");
+    if (!d->analyst || !*d->analyst || !d->id_or_ref || !*d->id_or_ref)
+        return tl_errf(ei, TL_EINVAL, "a report and an analyst are required");
+    if (d->duplicate_of > 0 && strcmp(d->decision, "duplicate") != 0)
+        return tl_errf(ei, TL_EINVAL, "duplicate_of goes with 'duplicate' only");
+    ref_params(d->id_or_ref, ib, v);
+    v[2] = d->check_visible ? d->analyst : NULL;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    rc = st_begin(s, ei);
+    if (rc)
+        return rc;
+    rc = st_exec(
+        s,
+        "SELECT id, status, claimed_by, lease_until > now(), lease_until, note,"
+        " decided_by FROM reports"
+        " WHERE (id = $1::bigint OR public_ref = $2::text)"
+        " AND ($3::text IS NULL OR queue = ANY (ARRAY(SELECT unnest(web_queues_for($3::text)))))"
+        " ORDER BY (id = $1::bigint) DESC LIMIT 1 FOR UPDATE",
+        3, v, &r, ei);
+    if (rc)
+        goto out;
+    if (PQntuples(r) == 0) {
+        rc = tl_errf(ei, TL_ENOTFOUND, "no report %s", d->id_or_ref);
+        goto out;
+    }
+    int live = PQgetvalue(r, 0, 3)[0] == 't';
+    const char *holder = PQgetisnull(r, 0, 2) ? NULL : PQgetvalue(r, 0, 2);
+    if (live && holder && strcmp(holder, d->analyst) != 0) {
+        rc = tl_errf(ei, TL_ECONFLICT, "report %s is leased to %s until %s", d->id_or_ref, holder,
+                     PQgetvalue(r, 0, 4));
+        goto out;
+    }
+    if (d->duplicate_of > 0 && d->duplicate_of == st_getll(r, 0, 0)) {
+        rc = tl_errf(ei, TL_EINVAL, "a report cannot duplicate itself");
+        goto out;
+    }
+    {
+        const char *dv[9] = {PQgetvalue(r, 0, 0),
+                             d->decision,
+                             d->analyst,
+                             PQgetvalue(r, 0, 1),
+                             holder,
+                             d->note,
+                             d->duplicate_of > 0 ? st_ll(db, d->duplicate_of) : NULL,
+                             PQgetisnull(r, 0, 5) ? NULL : PQgetvalue(r, 0, 5),
+                             PQgetisnull(r, 0, 6) ? NULL : PQgetvalue(r, 0, 6)};
+        PGresult *u = NULL;
+        /* The reporter's counters follow the decision (and a changed decision). */
+        rc = st_exec(s,
+                     "WITH d AS (SELECT id FROM reports WHERE id = $7::bigint),"
+                     " u AS (UPDATE reports SET status = $2::text, claimed_by = NULL,"
+                     "   lease_until = NULL, decided_by = $3::text, decided_at = now(),"
+                     "   note = $6::text, duplicate_of = (SELECT id FROM d)"
+                     "   WHERE id = $1::bigint AND ($7::bigint IS NULL OR EXISTS (SELECT 1 FROM d))"
+                     "   RETURNING reporter),"
+                     " rp AS (UPDATE reporters SET"
+                     "   n_confirmed = n_confirmed + ($2::text = 'confirmed')::int"
+                     "     - ($4::text = 'confirmed')::int,"
+                     "   n_rejected = n_rejected + ($2::text = 'rejected')::int"
+                     "     - ($4::text = 'rejected')::int"
+                     "   FROM u WHERE reporters.pseudonym = u.reporter),"
+                     " a AS (INSERT INTO audit_log (actor, action, object, before, after)"
+                     "   SELECT $3::text, 'decide', 'report:' || $1::text,"
+                     "   jsonb_build_object('status', $4::text, 'claimed_by', $5::text,"
+                     "     'note', $8::text, 'decided_by', $9::text),"
+                     "   jsonb_build_object('status', $2::text, 'note', $6::text,"
+                     "     'duplicate_of', $7::bigint, 'decided_by', $3::text) FROM u)"
+                     " SELECT count(*) FROM u",
+                     9, dv, &u, ei);
+        if (rc == TL_OK && st_getll(u, 0, 0) == 0)
+            rc = tl_errf(ei, TL_EINVAL, "duplicate_of %lld: no such report", d->duplicate_of);
+        PQclear(u);
+    }
+    if (rc)
+        goto out;
+    if (id)
+        *id = st_getll(r, 0, 0);
+    rc = st_commit(s, ei);
+out:
+    PQclear(r);
+    if (rc)
+        st_rollback(s);
+    return rc;
+}
+
+int store_web_followup(struct store *s, const struct store_who *who, const char *id_or_ref,
+                       const char *question, char **json, struct tl_errinfo *ei)
+{
+    char ib[32];
+    const char *v[4];
+    PGresult *r = NULL;
+    ref_params(id_or_ref, ib, v);
+    v[2] = who->account;
+    v[3] = question;
+    *json = NULL;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    /* Refused (NULL) while another analyst holds a live lease on the report. */
+    rc = st_exec(s,
+                 "WITH x AS (SELECT r.id, r.claimed_by, r.lease_until FROM reports r"
+                 "   WHERE (r.id = $1::bigint OR r.public_ref = $2::text)"
+                 "     AND r.queue = ANY (ARRAY(SELECT unnest(web_queues_for($3::text))))"
+                 "   ORDER BY (r.id = $1::bigint) DESC LIMIT 1),"
+                 " f AS (INSERT INTO followups (report_id, asked_by, question)"
+                 "   SELECT x.id, $3::text, $4::text FROM x"
+                 "   WHERE x.claimed_by IS NULL OR x.claimed_by = $3::text"
+                 "     OR x.lease_until IS NULL OR x.lease_until <= now() RETURNING *),"
+                 " a AS (INSERT INTO audit_log (actor, action, object, after)"
+                 "   SELECT $3::text, 'followup', 'report:' || f.report_id,"
+                 "     jsonb_build_object('followup', f.id, 'question', f.question) FROM f)"
+                 " SELECT (SELECT json_build_object('followup', json_build_object('id', f.id,"
+                 "   'question', f.question, 'asked_by', f.asked_by,"
+                 "   'asked_at', web_iso(f.asked_at), 'relayed_at', NULL, 'answer', NULL,"
+                 "   'answered_at', NULL))::text FROM f) FROM x",
+                 4, v, &r, ei);
+    if (rc == TL_EDB && ei && strcmp(ei->sqlstate, "23514") == 0)
+        return tl_errf(ei, TL_EINVAL, "a question is 1 to 2000 characters");
+    if (rc)
+        return rc;
+    if (PQntuples(r) == 0)
+        rc = tl_errf(ei, TL_ENOTFOUND, "no such report");
+    else if (PQgetisnull(r, 0, 0))
+        rc = tl_errf(ei, TL_ECONFLICT, "report %s is leased to another analyst", id_or_ref);
+    else if (!(*json = tl_strdup(PQgetvalue(r, 0, 0))))
+        rc = TL_ENOMEM;
+    PQclear(r);
+    return rc;
+}
+
+int store_web_media(struct store *s, const struct store_who *who, long long media_id, char **mime,
+                    unsigned char **bytes, size_t *len, struct tl_errinfo *ei)
+{
+    char ib[32];
+    const char *v[2] = {st_ll(ib, media_id), who->account};
+    PGresult *r = NULL;
+    *mime = NULL;
+    *bytes = NULL;
+    *len = 0;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    rc = st_exec(s,
+                 "WITH m AS (SELECT m.id, m.report_id, m.mime, m.bytes FROM media m"
+                 "   JOIN reports r ON r.id = m.report_id"
+                 "   WHERE m.id = $1::bigint AND m.bytes IS NOT NULL"
+                 "     AND r.queue = ANY (ARRAY(SELECT unnest(web_queues_for($2::text))))),"
+                 " a AS (INSERT INTO audit_log (actor, action, object, after)"
+                 "   SELECT $2::text, 'view_media', 'media:' || m.id,"
+                 "     jsonb_build_object('report', m.report_id) FROM m)"
+                 " SELECT COALESCE(mime, 'application/octet-stream'), bytes FROM m",
+                 2, v, &r, ei);
+    if (rc)
+        return rc;
+    if (PQntuples(r) == 0) {
+        rc = tl_errf(ei, TL_ENOTFOUND, "no such media");
+        goto out;
+    }
+    size_t n = 0;
+    unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 1), &n);
+    if (!raw) {
+        rc = TL_ENOMEM;
+        goto out;
+    }
+    *bytes = malloc(n ? n : 1);
+    *mime = tl_strdup(PQgetvalue(r, 0, 0));
+    if (!*bytes || !*mime) {
+        PQfreemem(raw);
+        free(*bytes);
+        free(*mime);
+        *bytes = NULL;
+        *mime = NULL;
+        rc = TL_ENOMEM;
+        goto out;
+    }
+    memcpy(*bytes, raw, n);
+    *len = n;
+    PQfreemem(raw);
+out:
+    PQclear(r);
+    return rc;
+}
+
+int store_web_ban(struct store *s, const char *actor, const char *pseudonym_prefix, int ban,
+                  const char *reason, char **json, struct tl_errinfo *ei)
+{
+    const char *v[4] = {actor, pseudonym_prefix, ban ? "true" : "false", reason};
+    PGresult *r = NULL;
+    *json = NULL;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    /* A prefix that names more than one reporter changes nobody. */
+    rc = st_exec(s,
+                 "WITH p AS (SELECT pseudonym, banned, ban_reason FROM reporters"
+                 "   WHERE pseudonym LIKE $2::text || '%' LIMIT 2),"
+                 " one AS (SELECT * FROM p WHERE (SELECT count(*) FROM p) = 1),"
+                 " u AS (UPDATE reporters r SET banned = $3::boolean,"
+                 "   banned_at = CASE WHEN $3::boolean THEN now() END,"
+                 "   ban_reason = CASE WHEN $3::boolean THEN $4::text END"
+                 "   FROM one WHERE r.pseudonym = one.pseudonym RETURNING r.*),"
+                 " a AS (INSERT INTO audit_log (actor, action, object, before, after)"
+                 "   SELECT $1::text, CASE WHEN $3::boolean THEN 'ban' ELSE 'unban' END,"
+                 "     'reporter:' || left(u.pseudonym, 12),"
+                 "     jsonb_build_object('banned', one.banned, 'reason', one.ban_reason),"
+                 "     jsonb_build_object('banned', u.banned, 'reason', u.ban_reason)"
+                 "   FROM u JOIN one USING (pseudonym))"
+                 " SELECT (SELECT count(*) FROM p), (SELECT json_build_object('reporter',"
+                 "   json_build_object('pseudonym', left(u.pseudonym, 12), 'banned', u.banned,"
+                 "   'ban_reason', u.ban_reason, 'n_reports', u.n_reports, 'n_confirmed',"
+                 "   u.n_confirmed, 'n_rejected', u.n_rejected, 'reputation', u.reputation))::text"
+                 "   FROM u)",
+                 4, v, &r, ei);
+    if (rc)
+        return rc;
+    long long n = st_getll(r, 0, 0);
+    if (n == 0)
+        rc = tl_errf(ei, TL_ENOTFOUND, "no reporter %s", pseudonym_prefix);
+    else if (n > 1)
+        rc = tl_errf(ei, TL_ECONFLICT, "%s names more than one reporter", pseudonym_prefix);
+    else if (!(*json = st_str(r, 0, 1)))
+        rc = TL_ENOMEM;
+    PQclear(r);
+    return rc;
+}
+
+int store_web_export(struct store *s, const struct store_who *who, const struct store_web_filter *f,
+                     char **json, struct tl_errinfo *ei)
+{
+    char db[32], b[4][32], lb[32];
+    const char *v[9] = {
+        who->account,
+        f->since,
+        f->until,
+        f->has_bbox ? st_dbl(b[0], f->bbox[0]) : NULL,
+        f->has_bbox ? st_dbl(b[1], f->bbox[1]) : NULL,
+        f->has_bbox ? st_dbl(b[2], f->bbox[2]) : NULL,
+        f->has_bbox ? st_dbl(b[3], f->bbox[3]) : NULL,
+        st_ll(lb, f->limit > 0 ? f->limit : 10000),
+        decimals_param(who, db),
+    };
+    *json = NULL;
+    /* No reporter and no text: a feed for map tools. */
+    return one_text(
+        s,
+        "SELECT json_build_object('type', 'FeatureCollection', 'features',"
+        " COALESCE(json_agg(json_build_object('type', 'Feature', 'id', x.id,"
+        "   'geometry', json_build_object('type', 'Point', 'coordinates',"
+        "     json_build_array((x.p->>'lon')::numeric, (x.p->>'lat')::numeric)),"
+        "   'properties', json_build_object('ref', x.public_ref, 'category', x.category,"
+        "     'received_at', web_iso(x.received_at), 'observed_at', web_iso(x.observed_at),"
+        "     'point_source', x.point_source, 'accuracy_m', x.accuracy_m,"
+        "     'corroborations', x.corroborations, 'rounded', (x.p->>'rounded')::boolean))"
+        "   ORDER BY x.received_at DESC, x.id DESC), '[]'))::text"
+        " FROM (SELECT r.*, web_point(r.point, $9::int) AS p FROM reports r"
+        "   WHERE r.status = 'confirmed' AND r.point IS NOT NULL"
+        "   AND r.queue = ANY (ARRAY(SELECT unnest(web_queues_for($1::text))))"
+        "   AND ($2::timestamptz IS NULL OR r.received_at >= $2::timestamptz)"
+        "   AND ($3::timestamptz IS NULL OR r.received_at < $3::timestamptz)"
+        "   AND ($4::float8 IS NULL OR r.point::geometry"
+        "     && ST_MakeEnvelope($4::float8, $5::float8, $6::float8, $7::float8, 4326))"
+        "   ORDER BY r.received_at DESC, r.id DESC LIMIT $8::bigint) x",
+        9, v, json, "", ei);
+}
+
+int store_web_audit(struct store *s, const char *object, const char *actor, long long before_id,
+                    long limit, char **json, struct tl_errinfo *ei)
+{
+    char bb[32], lb[32];
+    const char *v[4] = {object, actor, before_id > 0 ? st_ll(bb, before_id) : NULL,
+                        st_ll(lb, limit > 0 ? limit : 100)};
+    *json = NULL;
+    return one_text(s,
+                    "SELECT json_build_object('items', COALESCE(json_agg(json_build_object("
+                    "   'id', l.id, 'at', web_iso(l.at), 'actor', l.actor, 'action', l.action,"
+                    "   'object', l.object, 'before', l.before, 'after', l.after)"
+                    "   ORDER BY l.id DESC), '[]'),"
+                    " 'next', CASE WHEN count(*) = $4::bigint THEN min(l.id)::text END)::text"
+                    " FROM (SELECT * FROM audit_log"
+                    "   WHERE ($1::text IS NULL OR object = $1::text)"
+                    "   AND ($2::text IS NULL OR actor = $2::text)"
+                    "   AND ($3::bigint IS NULL OR id < $3::bigint)"
+                    "   ORDER BY id DESC LIMIT $4::bigint) l",
+                    4, v, json, "", ei);
+}
+
+int store_web_categories(struct store *s, char **json, struct tl_errinfo *ei)
+{
+    return one_text(s,
+                    "SELECT json_build_object('categories', COALESCE(json_agg(json_build_object("
+                    "   'id', category, 'queue', queue, 'moving', moving) ORDER BY category),"
+                    "   '[]'))::text FROM category_queue",
+                    0, NULL, json, "", ei);
+}
+
+int store_web_queues_for(struct store *s, const char *account, char **csv, struct tl_errinfo *ei)
+{
+    const char *v[1] = {account};
+    return one_text(s, "SELECT array_to_string(web_queues_for($1::text), ',')", 1, v, csv, "", ei);
+}
+
+/* ---- live updates ---- */
+
+int store_listen(struct store *s, const char *channel, struct tl_errinfo *ei)
+{
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    char *quoted = PQescapeIdentifier(s->conn, channel, strlen(channel));
+    if (!quoted)
+        return TL_ENOMEM;
+    char *sql = tl_asprintf("LISTEN %s", quoted);
+    PQfreemem(quoted);
+    if (!sql)
+        return TL_ENOMEM;
+    /* Not a prepared statement: LISTEN takes no parameters. */
+    PGresult *r = PQexec(s->conn, sql);
+    free(sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        rc = st_fail(s, r, ei);
+        PQclear(r);
+        return rc;
+    }
+    PQclear(r);
+    /* Register as a listener (and forget listeners whose sessions are gone): the
+     * notify trigger is silent while nobody listens. */
+    return st_exec(s,
+                   "WITH d AS (DELETE FROM web_listeners WHERE pid NOT IN"
+                   "   (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL))"
+                   " INSERT INTO web_listeners (pid) VALUES (pg_backend_pid())"
+                   " ON CONFLICT (pid) DO UPDATE SET since = now()",
+                   0, NULL, NULL, ei);
+}
+
+int store_unlisten(struct store *s, struct tl_errinfo *ei)
+{
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    return st_exec(s, "DELETE FROM web_listeners WHERE pid = pg_backend_pid()", 0, NULL, NULL, ei);
+}
+
+int store_notify_wait(struct store *s, int timeout_ms, char **payload, struct tl_errinfo *ei)
+{
+    *payload = NULL;
+    PGnotify *n = NULL;
+    if (!PQconsumeInput(s->conn))
+        goto lost;
+    n = PQnotifies(s->conn);
+    if (!n) {
+        struct pollfd pfd = {.fd = PQsocket(s->conn), .events = POLLIN};
+        if (pfd.fd < 0)
+            goto lost;
+        int pr = poll(&pfd, 1, timeout_ms);
+        if (pr <= 0)
+            return TL_OK; /* timeout or EINTR: nothing this time */
+        if (!PQconsumeInput(s->conn))
+            goto lost;
+        n = PQnotifies(s->conn);
+        if (!n)
+            return TL_OK;
+    }
+    *payload = tl_strdup(n->extra);
+    PQfreemem(n);
+    return *payload ? TL_OK : TL_ENOMEM;
+lost:;
+    const char *m = PQerrorMessage(s->conn);
+    tl_errf(ei, TL_EDBDOWN, "%.*s", (int)strcspn(m, "\n"), m);
+    return TL_EDBDOWN;
+}

@@ -1,0 +1,2199 @@
+/* tests/test_web.c - the analysts' HTTP API (web/) on a real PostgreSQL: the server
+ * started in-process on an ephemeral loopback port, libcurl as the client. Reports
+ * are seeded with store_apply as the bot writes them, photos are real JPEGs. Proves:
+ * every route, the role x route matrix, cookie login with CSRF, 8 concurrent claimers
+ * never sharing a report and expired leases coming back, audit rows with before/after,
+ * restricted queues, rounded points, live updates within a second, media headers, bad
+ * requests answered with the right JSON error, the rate limit, the filters and keyset
+ * pagination. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <libpq-fe.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "storage/store.h"
+#include "support/testsupport.h"
+#include "test_media_fixtures.h"
+#include "tests/fakebot/fakebot.h"
+#include "web/web.h"
+#include "common/banned.h"
+
+/* ---- the fixture: a database, accounts, a running server ---- */
+
+struct fx {
+    char dbname[64];
+    char *ci;
+    struct cfg cfg;
+    struct web *w;
+    unsigned port;
+    struct store *s;
+};
+
+static struct fx *g_fx; /* what teardown stops when an assertion jumped out */
+
+#define CHECK(call)                                                                                \
+    do {                                                                                           \
+        struct tl_errinfo ei_ = {0};                                                               \
+        int rc_ = (call);                                                                          \
+        if (rc_ != TL_OK)                                                                          \
+            fail_msg("%s: %s (%s) %s", #call, tl_strerror(rc_), ei_.sqlstate, ei_.msg);            \
+    } while (0)
+#define EI (&ei_)
+
+static void sha256_hex(const char *s, char out[65])
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    assert_true(EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL));
+    tl_hex(md, 32, out);
+}
+
+/* Every test account's token is "tok-<name>-0123456789abcdef". */
+static char *token_of(const char *name)
+{
+    return tl_asprintf("tok-%s-0123456789abcdef", name);
+}
+
+static void account(struct fx *f, const char *name, const char *role)
+{
+    char sha[65];
+    char *tok = token_of(name);
+    sha256_hex(tok, sha);
+    CHECK(store_account_add(f->s, "test", name, role, sha, EI));
+    free(tok);
+}
+
+static void start_web(struct fx *f)
+{
+    struct tl_errinfo ei = {0};
+    struct web_opts o = {.cfg = &f->cfg, .listen = "127.0.0.1:0"};
+    int rc = web_start(&o, &f->w, &ei);
+    if (rc)
+        fail_msg("web_start: %s: %s", tl_strerror(rc), ei.msg);
+    f->port = web_port(f->w);
+    assert_true(f->port > 0);
+}
+
+/* A database named after the test, the five accounts, and (unless later) the server.
+ * tune (may be NULL) adjusts the configuration before the server starts. */
+static struct fx *fx_new_on(const char *name, void (*tune)(struct cfg *), const char *conninfo)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    struct tl_errinfo ei = {0};
+    assert_non_null(f);
+    g_fx = f;
+    if (conninfo) { /* a database of another cluster, left as it is */
+        f->ci = tl_strdup(conninfo);
+    } else {
+        snprintf(f->dbname, sizeof(f->dbname), "%s", name);
+        f->ci = ts_db_create(name);
+    }
+    if (!f->ci)
+        fail_msg("no throwaway cluster (TL_PG_STATE): run under the pg fixture");
+    assert_int_equal(cfg_load(&f->cfg, NULL, &ei), TL_OK);
+    free(f->cfg.database_url);
+    f->cfg.database_url = tl_strdup(f->ci);
+    f->cfg.api_rate_per_min = 1000000;
+    f->cfg.web_db_connections = 12;
+    free(f->cfg.rounded_roles);
+    f->cfg.rounded_roles = tl_strdup("exporter");
+    if (tune)
+        tune(&f->cfg);
+    CHECK(store_open(f->ci, &f->s, EI));
+    account(f, "alice", "analyst");
+    account(f, "bob", "analyst");
+    account(f, "mona", "moderator");
+    account(f, "exa", "exporter");
+    account(f, "root", "admin");
+    start_web(f);
+    return f;
+}
+
+static struct fx *fx_new(const char *name, void (*tune)(struct cfg *))
+{
+    return fx_new_on(name, tune, NULL);
+}
+
+static void fx_free(struct fx *f)
+{
+    if (!f)
+        return;
+    web_free(f->w);
+    store_free(f->s);
+    cfg_release(&f->cfg);
+    if (f->dbname[0])
+        ts_db_drop(f->dbname);
+    free(f->ci);
+    free(f);
+    g_fx = NULL;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    fx_free(g_fx);
+    return 0;
+}
+
+/* ---- seeding reports as the bot writes them ---- */
+
+struct seed {
+    const char *ref;
+    const char *category; /* NULL: none */
+    double lat, lon;      /* 0,0: no point */
+    int photos;
+    const char *reporter; /* NULL: a default pseudonym */
+};
+
+static unsigned char *g_jpeg;
+static size_t g_jpeg_len;
+
+static const char *jpeg(size_t *len)
+{
+    if (!g_jpeg) {
+        unsigned char *rgb = fx_photo_rgb(64, 48, 7);
+        g_jpeg = fx_jpeg_encode(rgb, 64, 48, 80, &g_jpeg_len);
+        free(rgb);
+    }
+    *len = g_jpeg_len;
+    return (const char *)g_jpeg;
+}
+
+#define PSEUDO_A "a1b2c3d4e5f6a7b8c9d0a1b2c3d4e5f6a7b8c9d0a1b2c3d4e5f6a7b8c9d0a1b2"
+
+static long long seed(struct fx *f, const struct seed *sd)
+{
+    size_t jl;
+    const unsigned char *jp = (const unsigned char *)jpeg(&jl);
+    struct store_media_new m[2];
+    for (int i = 0; i < 2; i++)
+        m[i] = (struct store_media_new){.kind = "photo",
+                                        .tg_file_id = "F",
+                                        .tg_file_unique_id = "U",
+                                        .mime = "image/jpeg",
+                                        .bytes = jp,
+                                        .len = jl,
+                                        .width = 64,
+                                        .height = 48,
+                                        .has_gps = 1,
+                                        .gps_lat = 50.1234567,
+                                        .gps_lon = 30.7654321};
+    const char *rep = sd->reporter ? sd->reporter : PSEUDO_A;
+    struct store_report_new r = {.public_ref = sd->ref,
+                                 .reporter = rep,
+                                 .category = sd->category,
+                                 .text = "two drones heading north over the river",
+                                 .has_point = sd->lat != 0 || sd->lon != 0,
+                                 .lat = sd->lat,
+                                 .lon = sd->lon,
+                                 .point_source = "telegram_location",
+                                 .accuracy_m = 20,
+                                 .sent_at = 1764100060,
+                                 .flags = "outside_area",
+                                 .media = m,
+                                 .n_media = (size_t)sd->photos};
+    struct store_effects fx = {.pseudonym = rep, .set_blocked = -1, .report = &r};
+    long long id = 0;
+    CHECK(store_apply(f->s, &fx, &id, EI));
+    assert_true(id > 0);
+    return id;
+}
+
+static long long seed_simple(struct fx *f, const char *ref)
+{
+    struct seed sd = {
+        .ref = ref, .category = "drones", .lat = 50.450123, .lon = 30.523456, .photos = 1};
+    return seed(f, &sd);
+}
+
+static void sql(struct fx *f, const char *q)
+{
+    char *v = ts_db_scalar(f->ci, q);
+    free(v);
+}
+
+static long long count(struct fx *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static long long count(struct fx *f, const char *fmt, ...)
+{
+    char q[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(q, sizeof(q), fmt, ap);
+    va_end(ap);
+    return ts_db_count(f->ci, q);
+}
+
+static char *scalar(struct fx *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *scalar(struct fx *f, const char *fmt, ...)
+{
+    char q[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(q, sizeof(q), fmt, ap);
+    va_end(ap);
+    return ts_db_scalar(f->ci, q);
+}
+
+/* ---- the client ---- */
+
+struct hres {
+    long status;
+    struct tl_buf body;
+    struct tl_buf head;
+};
+
+struct hreq {
+    const char *method;
+    const char *path;
+    const char *as;     /* account whose bearer token to send, NULL none */
+    const char *cookie; /* "tl_session=..." */
+    const char *csrf;
+    const char *body;
+    size_t blen;       /* 0: strlen(body) */
+    const char *ctype; /* NULL: application/json when there is a body */
+    const char *extra; /* one more request header line, NULL none */
+    long timeout_ms;   /* 0: 10 s */
+};
+
+static size_t on_data(char *p, size_t sz, size_t n, void *ud)
+{
+    if (tl_buf_append(ud, p, sz * n))
+        return 0;
+    return sz * n;
+}
+
+static void hres_release(struct hres *r)
+{
+    tl_buf_release(&r->body);
+    tl_buf_release(&r->head);
+}
+
+static struct hres http_on(CURL *c, unsigned port, const struct hreq *q)
+{
+    struct hres r = {0};
+    tl_buf_init(&r.body, 0);
+    tl_buf_init(&r.head, 0);
+    struct curl_slist *h = NULL;
+    char url[512], line[512];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", port, q->path);
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, q->timeout_ms ? q->timeout_ms : 10000L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.head);
+    if (strcmp(q->method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    if (q->as) {
+        char *tok = token_of(q->as);
+        snprintf(line, sizeof(line), "Authorization: Bearer %s", tok);
+        free(tok);
+        h = curl_slist_append(h, line);
+    }
+    if (q->cookie) {
+        snprintf(line, sizeof(line), "Cookie: %s", q->cookie);
+        h = curl_slist_append(h, line);
+    }
+    if (q->csrf) {
+        snprintf(line, sizeof(line), "X-CSRF-Token: %s", q->csrf);
+        h = curl_slist_append(h, line);
+    }
+    if (q->extra)
+        h = curl_slist_append(h, q->extra);
+    if (q->body) {
+        snprintf(line, sizeof(line), "Content-Type: %s", q->ctype ? q->ctype : "application/json");
+        h = curl_slist_append(h, line);
+        h = curl_slist_append(h, "Expect:");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)(q->blen ? q->blen : strlen(q->body)));
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    CURLcode cc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    if (cc != CURLE_OK && !(cc == CURLE_OPERATION_TIMEDOUT && r.status))
+        fail_msg("%s %s: %s", q->method, q->path, curl_easy_strerror(cc));
+    curl_slist_free_all(h);
+    if (!r.body.data)
+        assert_int_equal(tl_buf_append(&r.body, "", 0), 0);
+    if (!r.head.data)
+        assert_int_equal(tl_buf_append(&r.head, "", 0), 0);
+    return r;
+}
+
+static struct hres http(struct fx *f, const struct hreq *q)
+{
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    struct hres r = http_on(c, f->port, q);
+    curl_easy_cleanup(c);
+    return r;
+}
+
+/* The value of a response header (a new string), NULL when absent. */
+static char *header(const struct hres *r, const char *name)
+{
+    size_t nl = strlen(name);
+    for (const char *p = (const char *)r->head.data; p && *p;) {
+        size_t n = strcspn(p, "\r\n");
+        if (n > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            while (*v == ' ')
+                v++;
+            return tl_strndup(v, n - (size_t)(v - p));
+        }
+        p += n;
+        while (*p == '\r' || *p == '\n')
+            p++;
+    }
+    return NULL;
+}
+
+static struct json_object *json_of(const struct hres *r)
+{
+    struct json_object *o = json_tokener_parse((const char *)r->body.data);
+    if (!o)
+        fail_msg("not JSON (status %ld): %.300s", r->status, (const char *)r->body.data);
+    return o;
+}
+
+static struct json_object *jget(struct json_object *o, const char *path)
+{
+    char key[64];
+    struct json_object *cur = o;
+    for (const char *p = path; cur && *p;) {
+        size_t n = strcspn(p, ".");
+        snprintf(key, sizeof(key), "%.*s", (int)n, p);
+        struct json_object *next = NULL;
+        if (json_object_is_type(cur, json_type_array))
+            next = json_object_array_get_idx(cur, (size_t)strtol(key, NULL, 10));
+        else if (!json_object_object_get_ex(cur, key, &next))
+            next = NULL;
+        cur = next;
+        p += n + (p[n] == '.');
+    }
+    return cur;
+}
+
+static const char *jstr(struct json_object *o, const char *path)
+{
+    struct json_object *v = jget(o, path);
+    return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+static long long jll(struct json_object *o, const char *path)
+{
+    struct json_object *v = jget(o, path);
+    if (!v)
+        fail_msg("no %s in %s", path, json_object_to_json_string(o));
+    return json_object_get_int64(v);
+}
+
+/* Asserts status and, for errors, the JSON error code and a message. */
+static void expect(struct fx *f, const struct hreq *q, long status, const char *error)
+{
+    struct hres r = http(f, q);
+    if (r.status != status)
+        fail_msg("%s %s as %s: want %ld, got %ld: %.300s", q->method, q->path, q->as ? q->as : "-",
+                 status, r.status, (const char *)r.body.data);
+    if (error) {
+        struct json_object *o = json_of(&r);
+        const char *e = jstr(o, "error");
+        if (!e || strcmp(e, error) != 0 || !jstr(o, "message"))
+            fail_msg("%s %s: want error %s, got %s", q->method, q->path, error,
+                     (const char *)r.body.data);
+        json_object_put(o);
+    }
+    hres_release(&r);
+}
+
+/* ---- the role x route matrix ---- */
+
+enum { R_ANALYST = 1, R_MODERATOR = 2, R_EXPORTER = 4, R_ADMIN = 8 };
+
+struct cell_ctx {
+    struct fx *f;
+    long long report, media;
+    char path[160];
+    char body[200];
+};
+
+/* Prepares a fresh report leased to the caller, for the lease routes. */
+static void lease_to(struct cell_ctx *x, const char *account, const char *suffix)
+{
+    char ref[32];
+    static int n;
+    snprintf(ref, sizeof(ref), "M-%d", ++n);
+    x->report = seed_simple(x->f, ref);
+    char *q = tl_asprintf("UPDATE reports SET claimed_by = '%s', lease_until = now() + interval "
+                          "'1 hour' WHERE id = %lld RETURNING id",
+                          account, x->report);
+    sql(x->f, q);
+    free(q);
+    snprintf(x->path, sizeof(x->path), "/api/reports/%lld/%s", x->report, suffix);
+}
+
+struct route_case {
+    const char *method;
+    const char *path; /* NULL: built by prep */
+    const char *body;
+    unsigned allowed;
+    long ok; /* the 2xx an allowed role gets */
+    void (*prep)(struct cell_ctx *x, const char *account);
+};
+
+static void p_report(struct cell_ctx *x, const char *a)
+{
+    (void)a;
+    snprintf(x->path, sizeof(x->path), "/api/reports/%lld", x->report);
+}
+static void p_renew(struct cell_ctx *x, const char *a)
+{
+    lease_to(x, a, "renew");
+}
+static void p_release(struct cell_ctx *x, const char *a)
+{
+    lease_to(x, a, "release");
+}
+static void p_decide(struct cell_ctx *x, const char *a)
+{
+    lease_to(x, a, "decide");
+}
+static void p_followup(struct cell_ctx *x, const char *a)
+{
+    lease_to(x, a, "followup");
+}
+static void p_media(struct cell_ctx *x, const char *a)
+{
+    (void)a;
+    snprintf(x->path, sizeof(x->path), "/api/media/%lld", x->media);
+}
+static void p_account(struct cell_ctx *x, const char *a)
+{
+    static int n;
+    snprintf(x->body, sizeof(x->body), "{\"name\":\"new%d-%s\",\"role\":\"analyst\"}", ++n, a);
+}
+static void p_disable(struct cell_ctx *x, const char *a)
+{
+    static int n;
+    char name[48];
+    snprintf(name, sizeof(name), "gone%d-%s", ++n, a);
+    account(x->f, name, "analyst");
+    snprintf(x->path, sizeof(x->path), "/api/accounts/%s/disable", name);
+}
+
+static const struct route_case matrix[] = {
+    {"GET", "/api/me", NULL, 15, 200, NULL},
+    {"POST", "/api/logout", NULL, 15, 200, NULL},
+    {"GET", "/api/config", NULL, 15, 200, NULL},
+    {"GET", "/api/categories", NULL, 15, 200, NULL},
+    {"GET", "/api/reports", NULL, R_ANALYST | R_MODERATOR | R_ADMIN, 200, NULL},
+    {"GET", NULL, NULL, R_ANALYST | R_MODERATOR | R_ADMIN, 200, p_report},
+    {"POST", "/api/queue/claim", "{}", R_ANALYST | R_ADMIN, 200, NULL},
+    {"POST", NULL, NULL, R_ANALYST | R_ADMIN, 200, p_renew},
+    {"POST", NULL, NULL, R_ANALYST | R_ADMIN, 200, p_release},
+    {"POST", NULL, "{\"status\":\"confirmed\",\"note\":\"seen\"}", R_ANALYST | R_ADMIN, 200,
+     p_decide},
+    {"POST", NULL, "{\"question\":\"which way?\"}", R_ANALYST | R_ADMIN, 201, p_followup},
+    {"GET", NULL, NULL, R_ANALYST | R_MODERATOR | R_ADMIN, 200, p_media},
+    {"GET", "/api/events", NULL, R_ANALYST | R_MODERATOR | R_ADMIN, 200, NULL},
+    {"POST", "/api/reporters/a1b2c3d4e5f6/ban", "{\"reason\":\"spam\"}", R_MODERATOR | R_ADMIN, 200,
+     NULL},
+    {"POST", "/api/reporters/a1b2c3d4e5f6/unban", NULL, R_MODERATOR | R_ADMIN, 200, NULL},
+    {"GET", "/api/export.geojson", NULL, R_EXPORTER | R_ADMIN, 200, NULL},
+    {"GET", "/api/audit", NULL, R_ADMIN, 200, NULL},
+    {"GET", "/api/accounts", NULL, R_ADMIN, 200, NULL},
+    {"POST", "/api/accounts", NULL, R_ADMIN, 201, p_account},
+    {"POST", NULL, NULL, R_ADMIN, 200, p_disable},
+};
+
+static void test_web_role_route_matrix(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_matrix", NULL);
+    struct cell_ctx x = {.f = f};
+    x.report = seed_simple(f, "BASE-1");
+    char *m = scalar(f, "SELECT min(id) FROM media");
+    x.media = strtoll(m, NULL, 10);
+    free(m);
+    static const struct {
+        const char *account;
+        unsigned bit;
+    } who[] = {{NULL, 0},
+               {"alice", R_ANALYST},
+               {"mona", R_MODERATOR},
+               {"exa", R_EXPORTER},
+               {"root", R_ADMIN}};
+    int cells = 0;
+    for (size_t i = 0; i < sizeof(matrix) / sizeof(matrix[0]); i++) {
+        const struct route_case *rc = &matrix[i];
+        for (size_t k = 0; k < sizeof(who) / sizeof(who[0]); k++) {
+            x.body[0] = 0;
+            if (rc->path)
+                snprintf(x.path, sizeof(x.path), "%s", rc->path);
+            if (rc->prep)
+                rc->prep(&x, who[k].account ? who[k].account : "nobody");
+            const char *body = x.body[0] ? x.body : rc->body;
+            long want = !who[k].account ? 401 : (rc->allowed & who[k].bit) ? rc->ok : 403;
+            struct hreq q = {.method = rc->method,
+                             .path = x.path,
+                             .as = who[k].account,
+                             .body = body,
+                             .timeout_ms = strcmp(x.path, "/api/events") == 0 ? 700 : 0};
+            struct hres r = http(f, &q);
+            if (r.status != want)
+                fail_msg("%s %s as %s: want %ld, got %ld: %.200s", rc->method, x.path,
+                         who[k].account ? who[k].account : "(none)", want, r.status,
+                         (const char *)r.body.data);
+            if (want >= 400 && r.status != 200) {
+                struct json_object *o = json_of(&r);
+                assert_string_equal(jstr(o, "error"), want == 401 ? "unauthorized" : "forbidden");
+                json_object_put(o);
+            }
+            hres_release(&r);
+            cells++;
+        }
+    }
+    assert_int_equal(cells, (int)(sizeof(matrix) / sizeof(matrix[0]) * 5));
+    /* the calls did what they say */
+    assert_int_equal(count(f, "SELECT count(*) FROM followups WHERE question = 'which way?'"), 2);
+    assert_int_equal(count(f, "SELECT count(*) FROM reports WHERE status = 'confirmed'"
+                              " AND note = 'seen'"),
+                     2);
+    assert_int_equal(count(f, "SELECT count(*) FROM accounts WHERE name LIKE 'new%%'"), 1);
+    assert_int_equal(count(f, "SELECT count(*) FROM accounts WHERE name LIKE 'gone%%'"
+                              " AND disabled"),
+                     1);
+    fx_free(f);
+}
+
+/* ---- every route's answer ---- */
+
+static void test_web_routes_answer(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_routes", NULL);
+    long long id = seed_simple(f, "R-ONE");
+    struct hres r;
+    struct json_object *o;
+
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "alice"});
+    o = json_of(&r);
+    assert_string_equal(jstr(o, "account"), "alice");
+    assert_string_equal(jstr(o, "role"), "analyst");
+    assert_null(jget(o, "csrf")); /* bearer calls carry no CSRF */
+    assert_string_equal(json_object_to_json_string_ext(jget(o, "queues"), JSON_C_TO_STRING_PLAIN),
+                        "[\"general\"]");
+    json_object_put(o);
+    hres_release(&r);
+
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/categories", .as = "exa"});
+    assert_non_null(
+        strstr((char *)r.body.data,
+               "{\"id\" : \"collaborators\", \"queue\" : \"restricted\", \"moving\" : false}"));
+    hres_release(&r);
+
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/config", .as = "exa"});
+    o = json_of(&r);
+    assert_string_equal(jstr(o, "tile_url"), "");
+    assert_string_equal(jstr(o, "lang_default"), "uk");
+    json_object_put(o);
+    hres_release(&r);
+
+    /* one report, by id and by ref: summary and full fields, never a chat id */
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/reports/R-ONE", .as = "alice"});
+    assert_int_equal(r.status, 200);
+    o = json_of(&r);
+    assert_int_equal(jll(o, "id"), id);
+    assert_string_equal(jstr(o, "ref"), "R-ONE");
+    assert_string_equal(jstr(o, "status"), "new");
+    assert_string_equal(jstr(o, "category"), "drones");
+    assert_string_equal(jstr(o, "point_source"), "telegram_location");
+    assert_string_equal(jstr(o, "flags.0"), "outside_area");
+    assert_int_equal(jll(o, "n_media"), 1);
+    assert_string_equal(jstr(o, "media.0.mime"), "image/jpeg");
+    assert_int_equal(jll(o, "media.0.width"), 64);
+    assert_true(fabs(json_object_get_double(jget(o, "media.0.photo_point.lat")) - 50.1234567) <
+                1e-6);
+    assert_string_equal(jstr(o, "reporter.pseudonym"), "a1b2c3d4e5f6");
+    assert_int_equal(jll(o, "reporter.n_reports"), 1);
+    assert_null(strstr((char *)r.body.data, PSEUDO_A)); /* only the 12-digit prefix */
+    assert_true(json_object_get_boolean(jget(o, "point.rounded")) == 0);
+    json_object_put(o);
+    hres_release(&r);
+
+    /* followup: a row the bot relays; its answer shows in the report */
+    r = http(f, &(struct hreq){.method = "POST",
+                               .path = "/api/reports/R-ONE/followup",
+                               .as = "alice",
+                               .body = "{\"question\":\"how many?\"}"});
+    assert_int_equal(r.status, 201);
+    o = json_of(&r);
+    assert_string_equal(jstr(o, "followup.question"), "how many?");
+    assert_string_equal(jstr(o, "followup.asked_by"), "alice");
+    json_object_put(o);
+    hres_release(&r);
+    sql(f, "UPDATE followups SET relayed_at = now(), answer = 'three', answered_at = now()"
+           " RETURNING id");
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/reports/R-ONE", .as = "alice"});
+    o = json_of(&r);
+    assert_string_equal(jstr(o, "followups.0.answer"), "three");
+    json_object_put(o);
+    hres_release(&r);
+
+    /* ban / unban by pseudonym prefix, audited */
+    r = http(f, &(struct hreq){.method = "POST",
+                               .path = "/api/reporters/a1b2c3d4e5f6/ban",
+                               .as = "mona",
+                               .body = "{\"reason\":\"flood\"}"});
+    assert_int_equal(r.status, 200);
+    hres_release(&r);
+    assert_int_equal(count(f, "SELECT count(*) FROM reporters WHERE banned AND ban_reason ="
+                              " 'flood'"),
+                     1);
+    expect(
+        f,
+        &(struct hreq){.method = "POST", .path = "/api/reporters/a1b2c3d4e5f6/unban", .as = "mona"},
+        200, NULL);
+    assert_int_equal(count(f, "SELECT count(*) FROM reporters WHERE banned"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM audit_log WHERE actor = 'mona' AND action IN"
+                              " ('ban', 'unban') AND object = 'reporter:a1b2c3d4e5f6'"),
+                     2);
+    expect(
+        f,
+        &(struct hreq){.method = "POST", .path = "/api/reporters/ffffffffffff/ban", .as = "mona"},
+        404, "not_found");
+
+    /* export: confirmed reports only, GeoJSON, no reporter, no text */
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/export.geojson", .as = "exa"});
+    assert_string_equal((char *)r.body.data,
+                        "{\"type\" : \"FeatureCollection\", \"features\" : []}");
+    hres_release(&r);
+    sql(f, "UPDATE reports SET status = 'confirmed' RETURNING id");
+    r = http(f, &(struct hreq){
+                    .method = "GET", .path = "/api/export.geojson?bbox=30,50,31,51", .as = "exa"});
+    char *ct = header(&r, "Content-Type");
+    assert_string_equal(ct, "application/geo+json");
+    free(ct);
+    o = json_of(&r);
+    assert_string_equal(jstr(o, "features.0.properties.ref"), "R-ONE");
+    assert_null(strstr((char *)r.body.data, "a1b2c3"));
+    assert_null(strstr((char *)r.body.data, "drones heading"));
+    json_object_put(o);
+    hres_release(&r);
+    r = http(f, &(struct hreq){
+                    .method = "GET", .path = "/api/export.geojson?bbox=10,10,11,11", .as = "exa"});
+    assert_non_null(strstr((char *)r.body.data, "\"features\" : []"));
+    hres_release(&r);
+
+    /* accounts: a new one's token works at once; disabled, it does not */
+    r = http(f, &(struct hreq){.method = "POST",
+                               .path = "/api/accounts",
+                               .as = "root",
+                               .body = "{\"name\":\"carol\",\"role\":\"moderator\"}"});
+    assert_int_equal(r.status, 201);
+    o = json_of(&r);
+    const char *tok = jstr(o, "token");
+    assert_non_null(tok);
+    char sha[65];
+    sha256_hex(tok, sha);
+    assert_int_equal(count(f, "SELECT count(*) FROM api_tokens WHERE token_sha256 = '%s'", sha), 1);
+    assert_int_equal(count(f, "SELECT count(*) FROM api_tokens WHERE token_sha256 = '%s'", tok), 0);
+    json_object_put(o);
+    hres_release(&r);
+    expect(f,
+           &(struct hreq){.method = "POST",
+                          .path = "/api/accounts",
+                          .as = "root",
+                          .body = "{\"name\":\"carol\",\"role\":\"analyst\"}"},
+           409, "conflict");
+    expect(f,
+           &(struct hreq){.method = "POST",
+                          .path = "/api/accounts",
+                          .as = "root",
+                          .body = "{\"name\":\"dave\",\"role\":\"boss\"}"},
+           400, "bad_request");
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/accounts", .as = "root"});
+    assert_non_null(strstr((char *)r.body.data, "\"name\": \"carol\", \"role\": \"moderator\""));
+    hres_release(&r);
+    expect(f, &(struct hreq){.method = "POST", .path = "/api/accounts/alice/disable", .as = "root"},
+           200, NULL);
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "alice"}, 401,
+           "unauthorized");
+    expect(f,
+           &(struct hreq){.method = "POST", .path = "/api/accounts/nobody/disable", .as = "root"},
+           404, "not_found");
+
+    /* audit: newest first, filtered by object */
+    r = http(f, &(struct hreq){.method = "GET",
+                               .path = "/api/audit?object=account:alice&limit=5",
+                               .as = "root"});
+    o = json_of(&r);
+    assert_string_equal(jstr(o, "items.0.action"), "account_disable");
+    assert_string_equal(jstr(o, "items.0.actor"), "root");
+    assert_true(json_object_get_boolean(jget(o, "items.0.after.disabled")));
+    json_object_put(o);
+    hres_release(&r);
+    fx_free(f);
+}
+
+/* ---- cookie sessions and CSRF ---- */
+
+static void test_web_cookie_login_csrf(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_cookie", NULL);
+    seed_simple(f, "C-1");
+    char *tok = token_of("alice"), *body = tl_asprintf("{\"token\":\"%s\"}", tok);
+    expect(f,
+           &(struct hreq){.method = "POST",
+                          .path = "/api/login",
+                          .body = "{\"token\":\"tok-nobody-12345678\"}"},
+           401, "unauthorized");
+    struct hres r = http(f, &(struct hreq){.method = "POST", .path = "/api/login", .body = body});
+    assert_int_equal(r.status, 200);
+    char *sc = header(&r, "Set-Cookie");
+    assert_non_null(sc);
+    assert_non_null(strstr(sc, "HttpOnly"));
+    assert_non_null(strstr(sc, "SameSite=Strict"));
+    assert_non_null(strstr(sc, "Path=/"));
+    assert_null(strstr(sc, "Secure")); /* web_cookie_secure = 0 here */
+    char cookie[128];
+    snprintf(cookie, sizeof(cookie), "%.*s", (int)strcspn(sc, ";"), sc);
+    struct json_object *o = json_of(&r);
+    char csrf[80];
+    snprintf(csrf, sizeof(csrf), "%s", jstr(o, "csrf"));
+    assert_int_equal(strlen(csrf), 64);
+    assert_string_equal(jstr(o, "account"), "alice");
+    json_object_put(o);
+    hres_release(&r);
+    /* the session is stored by its hash only */
+    char sid_sha[65];
+    sha256_hex(cookie + strlen("tl_session="), sid_sha);
+    assert_int_equal(count(f, "SELECT count(*) FROM web_sessions WHERE sid_sha256 = '%s'", sid_sha),
+                     1);
+    assert_int_equal(count(f, "SELECT count(*) FROM web_sessions WHERE sid_sha256 = '%s'",
+                           cookie + strlen("tl_session=")),
+                     0);
+    /* reads need no CSRF; me tells it */
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/me", .cookie = cookie});
+    assert_int_equal(r.status, 200);
+    o = json_of(&r);
+    assert_string_equal(jstr(o, "csrf"), csrf);
+    json_object_put(o);
+    hres_release(&r);
+    /* a state change without the header, or with a wrong one, is refused */
+    expect(f,
+           &(struct hreq){
+               .method = "POST", .path = "/api/queue/claim", .cookie = cookie, .body = "{}"},
+           403, "csrf");
+    expect(
+        f,
+        &(struct hreq){.method = "POST",
+                       .path = "/api/queue/claim",
+                       .cookie = cookie,
+                       .csrf = "0000000000000000000000000000000000000000000000000000000000000000",
+                       .body = "{}"},
+        403, "csrf");
+    assert_int_equal(count(f, "SELECT count(*) FROM reports WHERE claimed_by IS NOT NULL"), 0);
+    r = http(f, &(struct hreq){.method = "POST",
+                               .path = "/api/queue/claim",
+                               .cookie = cookie,
+                               .csrf = csrf,
+                               .body = "{}"});
+    assert_int_equal(r.status, 200);
+    o = json_of(&r);
+    assert_string_equal(jstr(o, "report.ref"), "C-1");
+    assert_string_equal(jstr(o, "report.claimed_by"), "alice");
+    json_object_put(o);
+    hres_release(&r);
+    /* logout needs CSRF too, and ends the session */
+    expect(f, &(struct hreq){.method = "POST", .path = "/api/logout", .cookie = cookie}, 403,
+           "csrf");
+    expect(f,
+           &(struct hreq){.method = "POST", .path = "/api/logout", .cookie = cookie, .csrf = csrf},
+           200, NULL);
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .cookie = cookie}, 401,
+           "unauthorized");
+    /* an idle session expires */
+    r = http(f, &(struct hreq){.method = "POST", .path = "/api/login", .body = body});
+    free(sc);
+    sc = header(&r, "Set-Cookie");
+    snprintf(cookie, sizeof(cookie), "%.*s", (int)strcspn(sc, ";"), sc);
+    hres_release(&r);
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .cookie = cookie}, 200, NULL);
+    sql(f, "UPDATE web_sessions SET last_seen = now() - interval '2 hours' RETURNING 1");
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .cookie = cookie}, 401,
+           "unauthorized");
+    /* and an active one ends 12 hours after login */
+    free(sc);
+    r = http(f, &(struct hreq){.method = "POST", .path = "/api/login", .body = body});
+    sc = header(&r, "Set-Cookie");
+    snprintf(cookie, sizeof(cookie), "%.*s", (int)strcspn(sc, ";"), sc);
+    hres_release(&r);
+    sql(f, "UPDATE web_sessions SET created_at = now() - interval '13 hours' RETURNING 1");
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .cookie = cookie}, 401,
+           "unauthorized");
+    free(sc);
+    free(tok);
+    free(body);
+    fx_free(f);
+}
+
+/* ---- 8 concurrent claimers ---- */
+
+#define CLAIMERS 8
+#define QUEUE_N 64
+
+struct claimer {
+    struct fx *f;
+    char name[16];
+    long long got[QUEUE_N + 1];
+    int n;
+    int err;
+    double ms[QUEUE_N + 8]; /* each claim's round trip */
+    int nms;
+};
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void *claim_loop(void *arg)
+{
+    struct claimer *c = arg;
+    CURL *h = curl_easy_init();
+    for (int guard = 0; h && guard < QUEUE_N + 8; guard++) {
+        double t0 = tl_wall_time();
+        struct hres r =
+            http_on(h, c->f->port,
+                    &(struct hreq){
+                        .method = "POST", .path = "/api/queue/claim", .as = c->name, .body = "{}"});
+        c->ms[c->nms++] = (tl_wall_time() - t0) * 1000.0;
+        struct json_object *o = json_tokener_parse((char *)r.body.data), *rep = NULL;
+        int done = 1;
+        if (r.status != 200 || !o || !json_object_object_get_ex(o, "report", &rep))
+            c->err = 1;
+        else if (rep && json_object_is_type(rep, json_type_object) && c->n < QUEUE_N)
+            c->got[c->n++] = jll(rep, "id"), done = 0;
+        json_object_put(o);
+        hres_release(&r);
+        if (done)
+            break;
+    }
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+static void test_web_concurrent_claims(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_claims", NULL);
+    for (int i = 0; i < QUEUE_N; i++) {
+        char ref[16];
+        snprintf(ref, sizeof(ref), "Q-%d", i);
+        struct seed sd = {.ref = ref, .category = "drones", .lat = 50, .lon = 30};
+        seed(f, &sd);
+    }
+    static struct claimer cl[CLAIMERS];
+    pthread_t th[CLAIMERS];
+    for (int i = 0; i < CLAIMERS; i++) {
+        memset(&cl[i], 0, sizeof(cl[i]));
+        cl[i].f = f;
+        snprintf(cl[i].name, sizeof(cl[i].name), "an%d", i);
+        account(f, cl[i].name, "analyst");
+    }
+    int64_t t0 = tl_now_ms();
+    for (int i = 0; i < CLAIMERS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, claim_loop, &cl[i]), 0);
+    for (int i = 0; i < CLAIMERS; i++)
+        pthread_join(th[i], NULL);
+    long ms = (long)(tl_now_ms() - t0);
+    static double all[CLAIMERS * (QUEUE_N + 8)];
+    size_t na = 0;
+    for (int i = 0; i < CLAIMERS; i++)
+        for (int k = 0; k < cl[i].nms; k++)
+            all[na++] = cl[i].ms[k];
+    qsort(all, na, sizeof(all[0]), cmp_dbl);
+    print_message("%d claims (+%d empty answers) by %d HTTP clients in %ld ms; round trip"
+                  " p50 %.1f ms, p99 %.1f ms\n",
+                  QUEUE_N, CLAIMERS, CLAIMERS, ms, all[na / 2], all[na * 99 / 100]);
+    static int seen[QUEUE_N * 4 + 8];
+    memset(seen, 0, sizeof(seen));
+    int total = 0, busy = 0;
+    for (int i = 0; i < CLAIMERS; i++) {
+        assert_int_equal(cl[i].err, 0);
+        busy += cl[i].n > 0;
+        for (int k = 0; k < cl[i].n; k++) {
+            long long id = cl[i].got[k];
+            assert_true(id > 0 && id < (long long)(sizeof(seen) / sizeof(seen[0])));
+            if (seen[id]++)
+                fail_msg("report %lld claimed twice", id);
+            total++;
+        }
+    }
+    assert_int_equal(total, QUEUE_N);
+    assert_true(busy >= 2); /* they really ran side by side */
+    assert_int_equal(count(f, "SELECT count(*) FROM reports WHERE claimed_by IS NULL"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM audit_log WHERE action = 'claim'"), QUEUE_N);
+    /* the queue is empty now */
+    struct hres r = http(
+        f,
+        &(struct hreq){.method = "POST", .path = "/api/queue/claim", .as = "alice", .body = "{}"});
+    assert_string_equal((char *)r.body.data, "{\"report\":null}");
+    hres_release(&r);
+    /* an expired lease returns to the queue */
+    char *victim = scalar(f, "SELECT id FROM reports WHERE claimed_by = 'an3' ORDER BY id LIMIT 1");
+    if (!victim)
+        victim = scalar(f, "SELECT min(id) FROM reports");
+    char *q = tl_asprintf("UPDATE reports SET lease_until = now() - interval '1 second'"
+                          " WHERE id = %s RETURNING id",
+                          victim);
+    sql(f, q);
+    free(q);
+    r = http(f, &(struct hreq){.method = "POST", .path = "/api/queue/claim", .as = "alice"});
+    struct json_object *o = json_of(&r);
+    assert_int_equal(jll(o, "report.id"), strtoll(victim, NULL, 10));
+    assert_string_equal(jstr(o, "report.claimed_by"), "alice");
+    json_object_put(o);
+    hres_release(&r);
+    /* its old holder can no longer renew or decide it */
+    char path[96];
+    snprintf(path, sizeof(path), "/api/reports/%s/renew", victim);
+    for (int i = 0; i < CLAIMERS; i++)
+        for (int k = 0; k < cl[i].n; k++)
+            if (cl[i].got[k] == strtoll(victim, NULL, 10)) {
+                expect(f, &(struct hreq){.method = "POST", .path = path, .as = cl[i].name}, 409,
+                       "conflict");
+                snprintf(path, sizeof(path), "/api/reports/%s/decide", victim);
+                expect(f,
+                       &(struct hreq){.method = "POST",
+                                      .path = path,
+                                      .as = cl[i].name,
+                                      .body = "{\"status\":\"rejected\"}"},
+                       409, "conflict");
+            }
+    free(victim);
+    fx_free(f);
+}
+
+/* ---- audit rows: claim, view, decide, renew, release ---- */
+
+static void test_web_audit_rows(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_audit", NULL);
+    long long id = seed_simple(f, "A-1");
+    long long other = seed_simple(f, "A-2");
+    char path[96];
+    struct hres r = http(
+        f,
+        &(struct hreq){.method = "POST", .path = "/api/queue/claim", .as = "alice", .body = "{}"});
+    struct json_object *o = json_of(&r);
+    assert_int_equal(jll(o, "report.id"), id); /* priority ties: the oldest first */
+    json_object_put(o);
+    hres_release(&r);
+    char *a = scalar(f,
+                     "SELECT concat_ws('|', actor, before->>'claimed_by', after->>'claimed_by',"
+                     " after->>'lease_until' IS NOT NULL) FROM audit_log WHERE action = 'claim'"
+                     " AND object = 'report:%lld'",
+                     id);
+    assert_string_equal(a, "alice|alice|t");
+    free(a);
+    /* renew: the holder only */
+    snprintf(path, sizeof(path), "/api/reports/%lld/renew", id);
+    r = http(f, &(struct hreq){.method = "POST", .path = path, .as = "alice"});
+    assert_int_equal(r.status, 200);
+    o = json_of(&r);
+    assert_non_null(jstr(o, "lease_until"));
+    json_object_put(o);
+    hres_release(&r);
+    expect(f, &(struct hreq){.method = "POST", .path = path, .as = "bob"}, 409, "conflict");
+    assert_int_equal(count(f, "SELECT count(*) FROM audit_log WHERE action = 'renew'"), 1);
+    /* a view of the report (reporter data) is audited */
+    snprintf(path, sizeof(path), "/api/reports/%lld", other);
+    expect(f, &(struct hreq){.method = "GET", .path = path, .as = "mona"}, 200, NULL);
+    a = scalar(f,
+               "SELECT concat_ws('|', actor, after->>'reporter') FROM audit_log"
+               " WHERE action = 'view' AND object = 'report:%lld'",
+               other);
+    assert_string_equal(a, "mona|a1b2c3d4e5f6");
+    free(a);
+    /* decide: another analyst is refused while the lease lives */
+    snprintf(path, sizeof(path), "/api/reports/%lld/decide", id);
+    expect(f,
+           &(struct hreq){
+               .method = "POST", .path = path, .as = "bob", .body = "{\"status\":\"rejected\"}"},
+           409, "conflict");
+    r = http(f, &(struct hreq){.method = "POST",
+                               .path = path,
+                               .as = "alice",
+                               .body = "{\"status\":\"confirmed\",\"note\":\"matches radar\"}"});
+    assert_int_equal(r.status, 200);
+    o = json_of(&r);
+    assert_string_equal(jstr(o, "status"), "confirmed");
+    assert_string_equal(jstr(o, "note"), "matches radar");
+    assert_string_equal(jstr(o, "decided_by"), "alice");
+    assert_null(jstr(o, "claimed_by"));
+    assert_int_equal(jll(o, "reporter.n_confirmed"), 1);
+    json_object_put(o);
+    hres_release(&r);
+    a = scalar(f, "SELECT concat_ws('|', actor, before->>'status', before->>'claimed_by',"
+                  " after->>'status', after->>'note') FROM audit_log WHERE action = 'decide'");
+    assert_string_equal(a, "alice|new|alice|confirmed|matches radar");
+    free(a);
+    a = scalar(f, "SELECT concat_ws('|', status, note, decided_by) FROM reports WHERE id = %lld",
+               id);
+    assert_string_equal(a, "confirmed|matches radar|alice");
+    free(a);
+    assert_int_equal(count(f, "SELECT n_confirmed FROM reporters"), 1);
+    /* changing the decision moves the counters */
+    expect(f,
+           &(struct hreq){
+               .method = "POST", .path = path, .as = "bob", .body = "{\"status\":\"rejected\"}"},
+           200, NULL);
+    a = scalar(f, "SELECT n_confirmed || '/' || n_rejected FROM reporters");
+    assert_string_equal(a, "0/1");
+    free(a);
+    /* duplicate of another report */
+    char body[96];
+    snprintf(body, sizeof(body), "{\"status\":\"duplicate\",\"duplicate_of\":%lld}", other);
+    expect(f, &(struct hreq){.method = "POST", .path = path, .as = "bob", .body = body}, 200, NULL);
+    assert_int_equal(count(f, "SELECT duplicate_of FROM reports WHERE id = %lld", id), other);
+    expect(f,
+           &(struct hreq){
+               .method = "POST", .path = path, .as = "bob", .body = "{\"status\":\"duplicate\"}"},
+           400, "bad_request");
+    expect(f,
+           &(struct hreq){.method = "POST",
+                          .path = path,
+                          .as = "bob",
+                          .body = "{\"status\":\"duplicate\",\"duplicate_of\":999999}"},
+           400, "bad_request");
+    expect(f,
+           &(struct hreq){
+               .method = "POST", .path = path, .as = "bob", .body = "{\"status\":\"maybe\"}"},
+           400, "bad_request");
+    /* release: holder only; then the report is claimable again */
+    r = http(f, &(struct hreq){.method = "POST", .path = "/api/queue/claim", .as = "bob"});
+    hres_release(&r);
+    snprintf(path, sizeof(path), "/api/reports/%lld/release", other);
+    expect(f, &(struct hreq){.method = "POST", .path = path, .as = "alice"}, 409, "conflict");
+    expect(f, &(struct hreq){.method = "POST", .path = path, .as = "bob"}, 200, NULL);
+    a = scalar(f, "SELECT concat_ws('|', actor, before->>'claimed_by') FROM audit_log"
+                  " WHERE action = 'release'");
+    assert_string_equal(a, "bob|bob");
+    free(a);
+    assert_int_equal(count(f, "SELECT count(*) FROM reports WHERE claimed_by IS NOT NULL"), 0);
+    /* the shell's decision (tipline triage decide) stores its note the same way */
+    CHECK(store_triage_decide(f->s, "A-2", "cli-ann", "needs_info", "ask for a photo", EI));
+    a = scalar(f, "SELECT concat_ws('|', status, note, decided_by) FROM reports WHERE id = %lld",
+               other);
+    assert_string_equal(a, "needs_info|ask for a photo|cli-ann");
+    free(a);
+    /* media views are audited too */
+    char *m = scalar(f, "SELECT min(id) FROM media");
+    snprintf(path, sizeof(path), "/api/media/%s", m);
+    expect(f, &(struct hreq){.method = "GET", .path = path, .as = "mona"}, 200, NULL);
+    assert_int_equal(count(f,
+                           "SELECT count(*) FROM audit_log WHERE action = 'view_media' AND"
+                           " actor = 'mona' AND object = 'media:%s'",
+                           m),
+                     1);
+    free(m);
+    fx_free(f);
+}
+
+/* ---- routing: a restricted queue ---- */
+
+static void test_web_restricted_queue(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_restricted", NULL);
+    struct seed sd = {
+        .ref = "COL-1", .category = "collaborators", .lat = 50, .lon = 30, .photos = 1};
+    long long secret = seed(f, &sd);
+    long long open = seed_simple(f, "OPEN-1");
+    assert_int_equal(count(f,
+                           "SELECT count(*) FROM reports WHERE queue = 'restricted' AND id ="
+                           " %lld",
+                           secret),
+                     1);
+    char path[96];
+    struct hres r = http(f, &(struct hreq){.method = "GET", .path = "/api/reports", .as = "alice"});
+    assert_null(strstr((char *)r.body.data, "COL-1"));
+    assert_non_null(strstr((char *)r.body.data, "OPEN-1"));
+    hres_release(&r);
+    snprintf(path, sizeof(path), "/api/reports/%lld", secret);
+    expect(f, &(struct hreq){.method = "GET", .path = path, .as = "alice"}, 404, "not_found");
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/reports/COL-1", .as = "mona"}, 404,
+           "not_found");
+    char *m = scalar(f, "SELECT id FROM media WHERE report_id = %lld", secret);
+    char mpath[64];
+    snprintf(mpath, sizeof(mpath), "/api/media/%s", m);
+    free(m);
+    expect(f, &(struct hreq){.method = "GET", .path = mpath, .as = "alice"}, 404, "not_found");
+    expect(f,
+           &(struct hreq){.method = "POST",
+                          .path = "/api/queue/claim",
+                          .as = "alice",
+                          .body = "{\"queue\":\"restricted\"}"},
+           404, "not_found");
+    snprintf(path, sizeof(path), "/api/reports/%lld/decide", secret);
+    expect(f,
+           &(struct hreq){
+               .method = "POST", .path = path, .as = "alice", .body = "{\"status\":\"rejected\"}"},
+           404, "not_found");
+    /* claiming from every visible queue never reaches it */
+    r = http(f, &(struct hreq){.method = "POST", .path = "/api/queue/claim", .as = "alice"});
+    struct json_object *o = json_of(&r);
+    assert_int_equal(jll(o, "report.id"), open);
+    json_object_put(o);
+    hres_release(&r);
+    expect(f, &(struct hreq){.method = "POST", .path = "/api/queue/claim", .as = "alice"}, 200,
+           NULL);
+    assert_int_equal(
+        count(f, "SELECT count(*) FROM reports WHERE id = %lld AND claimed_by IS NULL", secret), 1);
+    /* the reporter's history shows only reports of queues the viewer sees */
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/reports/OPEN-1", .as = "alice"});
+    o = json_of(&r);
+    assert_int_equal(json_object_array_length(jget(o, "reporter.recent")), 0);
+    assert_int_equal(jll(o, "reporter.n_reports"), 2);
+    json_object_put(o);
+    hres_release(&r);
+    /* a member sees and claims it */
+    CHECK(store_queue_member_add(f->s, "test", "restricted", "bob", EI));
+    r = http(f, &(struct hreq){
+                    .method = "GET", .path = "/api/reports?category=collaborators", .as = "bob"});
+    assert_non_null(strstr((char *)r.body.data, "COL-1"));
+    hres_release(&r);
+    r = http(f, &(struct hreq){.method = "POST",
+                               .path = "/api/queue/claim",
+                               .as = "bob",
+                               .body = "{\"queue\":\"restricted\"}"});
+    o = json_of(&r);
+    assert_int_equal(jll(o, "report.id"), secret);
+    assert_string_equal(jstr(o, "report.queue"), "restricted");
+    json_object_put(o);
+    hres_release(&r);
+    expect(f, &(struct hreq){.method = "GET", .path = mpath, .as = "bob"}, 200, NULL);
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/reports/OPEN-1", .as = "bob"});
+    o = json_of(&r);
+    assert_int_equal(json_object_array_length(jget(o, "reporter.recent")), 1);
+    assert_string_equal(jstr(o, "reporter.recent.0.ref"), "COL-1");
+    assert_string_equal(jstr(o, "reporter.recent.0.status"), "new");
+    json_object_put(o);
+    hres_release(&r);
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "bob"});
+    o = json_of(&r);
+    assert_string_equal(json_object_to_json_string_ext(jget(o, "queues"), JSON_C_TO_STRING_PLAIN),
+                        "[\"general\",\"restricted\"]");
+    json_object_put(o);
+    hres_release(&r);
+    fx_free(f);
+}
+
+/* ---- location precision by role ---- */
+
+static void tune_rounded(struct cfg *c)
+{
+    free(c->rounded_roles);
+    c->rounded_roles = tl_strdup("moderator,exporter");
+    c->round_decimals = 2;
+}
+
+static void test_web_rounded_points(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_rounded", tune_rounded);
+    long long id = seed_simple(f, "P-1"); /* 50.450123, 30.523456 */
+    char path[64];
+    snprintf(path, sizeof(path), "/api/reports/%lld", id);
+    struct hres r = http(f, &(struct hreq){.method = "GET", .path = path, .as = "mona"});
+    struct json_object *o = json_of(&r);
+    assert_true(fabs(json_object_get_double(jget(o, "point.lat")) - 50.45) < 1e-9);
+    assert_true(fabs(json_object_get_double(jget(o, "point.lon")) - 30.52) < 1e-9);
+    assert_true(json_object_get_boolean(jget(o, "point.rounded")));
+    assert_true(fabs(json_object_get_double(jget(o, "media.0.photo_point.lat")) - 50.12) < 1e-9);
+    assert_null(strstr((char *)r.body.data, "50.450123"));
+    assert_null(strstr((char *)r.body.data, "50.1234567"));
+    json_object_put(o);
+    hres_release(&r);
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/reports", .as = "mona"});
+    assert_null(strstr((char *)r.body.data, "50.450123"));
+    assert_non_null(strstr((char *)r.body.data, "\"rounded\": true"));
+    hres_release(&r);
+    r = http(f, &(struct hreq){.method = "GET", .path = path, .as = "alice"});
+    o = json_of(&r);
+    assert_true(fabs(json_object_get_double(jget(o, "point.lat")) - 50.450123) < 1e-9);
+    assert_false(json_object_get_boolean(jget(o, "point.rounded")));
+    json_object_put(o);
+    hres_release(&r);
+    sql(f, "UPDATE reports SET status = 'confirmed' RETURNING 1");
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/export.geojson", .as = "exa"});
+    o = json_of(&r);
+    assert_true(fabs(json_object_get_double(jget(o, "features.0.geometry.coordinates.1")) - 50.45) <
+                1e-9);
+    assert_true(json_object_get_boolean(jget(o, "features.0.properties.rounded")));
+    json_object_put(o);
+    hres_release(&r);
+    fx_free(f);
+}
+
+/* ---- live updates ---- */
+
+struct sse_client {
+    struct fx *f;
+    const char *as;
+    pthread_mutex_t mu;
+    struct tl_buf got;
+    volatile int stop;
+};
+
+static size_t sse_data(char *p, size_t sz, size_t n, void *ud)
+{
+    struct sse_client *s = ud;
+    pthread_mutex_lock(&s->mu);
+    int e = tl_buf_append(&s->got, p, sz * n);
+    pthread_mutex_unlock(&s->mu);
+    return e ? 0 : sz * n;
+}
+
+static int sse_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+    (void)a, (void)b, (void)c, (void)d;
+    return ((struct sse_client *)ud)->stop;
+}
+
+static void *sse_main(void *arg)
+{
+    struct sse_client *s = arg;
+    CURL *c = curl_easy_init();
+    char url[128], auth[128];
+    char *tok = token_of(s->as);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/api/events", s->f->port);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+    free(tok);
+    struct curl_slist *h = curl_slist_append(NULL, auth);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sse_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, sse_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, s);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
+    curl_easy_perform(c);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+/* Waits up to ms for needle in what the stream got; returns the ms it took, -1 never. */
+static long sse_wait(struct sse_client *s, const char *needle, long ms)
+{
+    int64_t t0 = tl_now_ms();
+    while (tl_now_ms() - t0 <= ms) {
+        pthread_mutex_lock(&s->mu);
+        int hit = s->got.data && strstr((char *)s->got.data, needle);
+        pthread_mutex_unlock(&s->mu);
+        if (hit)
+            return (long)(tl_now_ms() - t0);
+        tl_sleep_ms(5, NULL);
+    }
+    return -1;
+}
+
+static void test_web_sse_sees_claim(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_sse", NULL);
+    long long id = seed_simple(f, "S-1");
+    struct sse_client a = {.f = f, .as = "alice"}, m = {.f = f, .as = "mona"};
+    pthread_t ta, tm;
+    pthread_mutex_init(&a.mu, NULL);
+    pthread_mutex_init(&m.mu, NULL);
+    tl_buf_init(&a.got, 0);
+    tl_buf_init(&m.got, 0);
+    assert_int_equal(pthread_create(&ta, NULL, sse_main, &a), 0);
+    assert_int_equal(pthread_create(&tm, NULL, sse_main, &m), 0);
+    assert_true(sse_wait(&a, ": connected", 5000) >= 0);
+    assert_true(sse_wait(&m, ": connected", 5000) >= 0);
+    /* bob claims: both watchers see it within a second */
+    int64_t t0 = tl_now_ms();
+    struct hres r =
+        http(f, &(struct hreq){.method = "POST", .path = "/api/queue/claim", .as = "bob"});
+    assert_int_equal(r.status, 200);
+    hres_release(&r);
+    char want[128];
+    snprintf(want, sizeof(want),
+             "event: claim\ndata: {\"id\":%lld,\"status\":\"new\","
+             "\"claimed_by\":\"bob\"",
+             id);
+    long ta_ms = sse_wait(&a, want, 1000), tm_ms = sse_wait(&m, want, 1000);
+    long total = (long)(tl_now_ms() - t0);
+    if (ta_ms < 0 || tm_ms < 0)
+        fail_msg("claim not seen within 1 s: got [%s]", (char *)a.got.data);
+    print_message("claim seen by two SSE clients %ld ms after the request was sent\n", total);
+    /* a new report and a decision are announced too */
+    long long id2 = seed_simple(f, "S-2");
+    snprintf(want, sizeof(want), "event: report\ndata: {\"id\":%lld", id2);
+    assert_true(sse_wait(&a, want, 1000) >= 0);
+    char path[64];
+    snprintf(path, sizeof(path), "/api/reports/%lld/decide", id);
+    expect(f,
+           &(struct hreq){
+               .method = "POST", .path = path, .as = "bob", .body = "{\"status\":\"confirmed\"}"},
+           200, NULL);
+    snprintf(want, sizeof(want), "event: decide\ndata: {\"id\":%lld,\"status\":\"confirmed\"", id);
+    assert_true(sse_wait(&a, want, 1000) >= 0);
+    /* events of a restricted queue reach its members only */
+    struct seed sd = {.ref = "S-COL", .category = "collaborators", .lat = 50, .lon = 30};
+    long long col = seed(f, &sd);
+    long long id3 = seed_simple(f, "S-3"); /* after it: once this is seen, the other was sent */
+    snprintf(want, sizeof(want), "event: report\ndata: {\"id\":%lld", id3);
+    assert_true(sse_wait(&a, want, 1000) >= 0);
+    snprintf(want, sizeof(want), "{\"id\":%lld", col);
+    assert_int_equal(sse_wait(&a, want, 50), -1);
+    a.stop = m.stop = 1;
+    pthread_join(ta, NULL);
+    pthread_join(tm, NULL);
+    tl_buf_release(&a.got);
+    tl_buf_release(&m.got);
+    fx_free(f);
+}
+
+/* ---- media ---- */
+
+static void test_web_media_headers(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_media", NULL);
+    seed_simple(f, "MED-1");
+    char *m = scalar(f, "SELECT min(id) FROM media");
+    char path[64];
+    snprintf(path, sizeof(path), "/api/media/%s", m);
+    struct hres r = http(f, &(struct hreq){.method = "GET", .path = path, .as = "alice"});
+    assert_int_equal(r.status, 200);
+    size_t jl;
+    const char *jp = jpeg(&jl);
+    assert_int_equal(r.body.len, jl);
+    assert_memory_equal(r.body.data, jp, jl);
+    static const char *const want[][2] = {
+        {"Content-Type", "image/jpeg"},        {"Cache-Control", "no-store, private"},
+        {"X-Content-Type-Options", "nosniff"}, {"X-Frame-Options", "DENY"},
+        {"Referrer-Policy", "no-referrer"},
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        char *v = header(&r, want[i][0]);
+        if (!v || strcmp(v, want[i][1]) != 0)
+            fail_msg("%s: want %s, got %s", want[i][0], want[i][1], v ? v : "(none)");
+        free(v);
+    }
+    hres_release(&r);
+    /* a stored type that is not an image is never sent as itself */
+    sql(f, "UPDATE media SET mime = 'text/html' RETURNING 1");
+    r = http(f, &(struct hreq){.method = "GET", .path = path, .as = "alice"});
+    char *ct = header(&r, "Content-Type");
+    assert_string_equal(ct, "application/octet-stream");
+    free(ct);
+    hres_release(&r);
+    expect(f, &(struct hreq){.method = "GET", .path = path, .as = "exa"}, 403, "forbidden");
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/media/999999", .as = "alice"}, 404,
+           "not_found");
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/media/abc", .as = "alice"}, 400,
+           "bad_request");
+    free(m);
+    fx_free(f);
+}
+
+/* ---- bad requests ---- */
+
+static void test_web_bad_requests(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_bad", NULL);
+    long long id = seed_simple(f, "B-1");
+    char decide[64];
+    snprintf(decide, sizeof(decide), "/api/reports/%lld/decide", id);
+    char *big = malloc(65 * 1024 + 1);
+    assert_non_null(big);
+    memset(big, ' ', 65 * 1024);
+    big[0] = '{';
+    big[65 * 1024 - 1] = '}';
+    big[65 * 1024] = 0;
+    const struct {
+        struct hreq q;
+        long status;
+        const char *error;
+    } cases[] = {
+        {{.method = "POST", .path = "/api/queue/claim", .as = "alice", .body = "{\"queue\":"},
+         400,
+         "bad_request"},
+        {{.method = "POST",
+          .path = "/api/queue/claim",
+          .as = "alice",
+          .body = "{\"queue\":\"general\"} x"},
+         400,
+         "bad_request"},
+        {{.method = "POST", .path = "/api/queue/claim", .as = "alice", .body = "[1,2]"},
+         400,
+         "bad_request"},
+        {{.method = "POST", .path = "/api/queue/claim", .as = "alice", .body = "{\"queue\":5}"},
+         400,
+         "bad_request"},
+        {{.method = "POST",
+          .path = "/api/queue/claim",
+          .as = "alice",
+          .body = "{\"queue\":\"general\",\"x\":1}"},
+         400,
+         "bad_request"},
+        {{.method = "POST",
+          .path = "/api/queue/claim",
+          .as = "alice",
+          .body = "{\"queue\":\"no such\"}"},
+         404,
+         "not_found"},
+        {{.method = "POST",
+          .path = decide,
+          .as = "alice",
+          .body = "{\"status\":\"confirmed\",\"note\":7}"},
+         400,
+         "bad_request"},
+        {{.method = "POST", .path = decide, .as = "alice", .body = "{\"note\":\"x\"}"},
+         400,
+         "bad_request"},
+        {{.method = "POST",
+          .path = decide,
+          .as = "alice",
+          .body = "{\"status\":\"confirmed\",\"duplicate_of\":\"3\"}"},
+         400,
+         "bad_request"},
+        {{.method = "POST",
+          .path = decide,
+          .as = "alice",
+          .body = "{\"status\":\"conf\\u0000irmed\"}"},
+         400,
+         "bad_request"},
+        {{.method = "POST",
+          .path = decide,
+          .as = "alice",
+          .body = "{\"status\":\"confirmed\"}",
+          .ctype = "text/plain"},
+         415,
+         "unsupported_media_type"},
+        {{.method = "POST", .path = decide, .as = "alice", .body = big}, 413, "payload_too_large"},
+        {{.method = "POST",
+          .path = decide,
+          .as = "alice",
+          .body = big,
+          .extra = "Transfer-Encoding: chunked"},
+         413,
+         "payload_too_large"},
+        {{.method = "GET", .path = "/api/reports?after=garbage", .as = "alice"},
+         400,
+         "bad_request"},
+        {{.method = "GET", .path = "/api/reports?after=12_-3", .as = "alice"}, 400, "bad_request"},
+        {{.method = "GET", .path = "/api/reports?bbox=30,50,29,51", .as = "alice"},
+         400,
+         "bad_request"},
+        {{.method = "GET", .path = "/api/reports?bbox=1,2,3", .as = "alice"}, 400, "bad_request"},
+        {{.method = "GET", .path = "/api/reports?bbox=nan,1,2,3", .as = "alice"},
+         400,
+         "bad_request"},
+        {{.method = "GET", .path = "/api/reports?since=yesterday", .as = "alice"},
+         400,
+         "bad_request"},
+        {{.method = "GET", .path = "/api/reports?limit=0", .as = "alice"}, 400, "bad_request"},
+        {{.method = "GET", .path = "/api/reports?limit=201", .as = "alice"}, 400, "bad_request"},
+        {{.method = "GET", .path = "/api/reports?status=maybe", .as = "alice"}, 400, "bad_request"},
+        {{.method = "GET", .path = "/api/reports?colour=red", .as = "alice"}, 400, "bad_request"},
+        {{.method = "GET", .path = "/api/reports?limit=5&limit=6", .as = "alice"},
+         400,
+         "bad_request"},
+        {{.method = "GET", .path = "/api/reports?category=%zz", .as = "alice"}, 400, "bad_request"},
+        {{.method = "GET", .path = "/api/reports/a%2Fb", .as = "alice"}, 400, "bad_request"},
+        {{.method = "GET", .path = "/api/reports/..", .as = "alice"}, 400, "bad_request"},
+        {{.method = "GET", .path = "/api/nothing", .as = "alice"}, 404, "not_found"},
+        {{.method = "GET", .path = "/nothing", .as = NULL}, 404, "not_found"},
+        {{.method = "DELETE", .path = "/api/reports", .as = "alice"}, 405, "method_not_allowed"},
+        {{.method = "GET", .path = "/api/queue/claim", .as = "alice"}, 405, "method_not_allowed"},
+        {{.method = "POST", .path = "/static/app.js", .as = NULL, .body = "{}"},
+         405,
+         "method_not_allowed"},
+        {{.method = "GET", .path = "/api/me", .as = NULL}, 401, "unauthorized"},
+        {{.method = "GET", .path = "/api/reports/999999", .as = "alice"}, 404, "not_found"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        expect(f, &cases[i].q, cases[i].status, cases[i].error);
+    /* a wrong method says which are allowed; every response carries the security headers */
+    struct hres r =
+        http(f, &(struct hreq){.method = "GET", .path = "/api/queue/claim", .as = "alice"});
+    char *allow = header(&r, "Allow"), *csp = header(&r, "Content-Security-Policy");
+    assert_string_equal(allow, "POST");
+    assert_non_null(csp);
+    assert_non_null(strstr(csp, "default-src 'self'"));
+    assert_non_null(strstr(csp, "img-src 'self' data:"));
+    free(allow);
+    free(csp);
+    hres_release(&r);
+    r = http(f, &(struct hreq){.method = "GET", .path = "/nothing"});
+    char *xfo = header(&r, "X-Frame-Options"), *rp = header(&r, "Referrer-Policy");
+    assert_string_equal(xfo, "DENY");
+    assert_string_equal(rp, "no-referrer");
+    free(xfo);
+    free(rp);
+    hres_release(&r);
+    /* nothing above changed the report */
+    assert_int_equal(count(f, "SELECT count(*) FROM reports WHERE status = 'new' AND claimed_by"
+                              " IS NULL"),
+                     1);
+    free(big);
+    fx_free(f);
+}
+
+/* ---- rate limit ---- */
+
+static void tune_rate(struct cfg *c)
+{
+    c->api_rate_per_min = 5;
+    free(c->tile_url);
+    c->tile_url = tl_strdup("https://{s}.tile.example.org/{z}/{x}/{y}.png");
+}
+
+static void test_web_rate_limit(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_rate", tune_rate);
+    for (int i = 0; i < 5; i++)
+        expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "alice"}, 200, NULL);
+    struct hres r = http(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "alice"});
+    assert_int_equal(r.status, 429);
+    char *ra = header(&r, "Retry-After");
+    assert_non_null(ra);
+    long long secs = 0;
+    assert_int_equal(tl_parse_ll(ra, &secs), TL_OK);
+    assert_true(secs >= 1 && secs <= 13);
+    free(ra);
+    struct json_object *o = json_of(&r);
+    assert_string_equal(jstr(o, "error"), "rate_limited");
+    json_object_put(o);
+    /* the tile host joins the image sources of the policy */
+    char *csp = header(&r, "Content-Security-Policy");
+    assert_non_null(strstr(csp, "img-src 'self' data: blob: https://*.tile.example.org;"));
+    free(csp);
+    hres_release(&r);
+    /* the limit is per token: another account is not slowed */
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "bob"}, 200, NULL);
+    /* bad tokens count against the client's address */
+    for (int i = 0; i < 5; i++)
+        expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "mallory"}, 401,
+               "unauthorized");
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "mallory"}, 429,
+           "rate_limited");
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/config", .as = "bob"});
+    o = json_of(&r);
+    assert_string_equal(jstr(o, "tile_url"), "https://{s}.tile.example.org/{z}/{x}/{y}.png");
+    json_object_put(o);
+    hres_release(&r);
+    fx_free(f);
+}
+
+/* ---- filters and keyset pagination ---- */
+
+static void test_web_list_filters_pages(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_list", NULL);
+    for (int i = 0; i < 25; i++) {
+        char ref[16];
+        snprintf(ref, sizeof(ref), "L-%02d", i);
+        struct seed sd = {.ref = ref,
+                          .category = i % 2 ? "drones" : "vehicles",
+                          .lat = 48 + i * 0.1,
+                          .lon = 35 + i * 0.1,
+                          .photos = i % 3 == 0};
+        seed(f, &sd);
+    }
+    /* ties on received_at: the id breaks them */
+    sql(f, "UPDATE reports SET received_at = '2026-11-20T10:00:00Z' WHERE public_ref IN"
+           " ('L-03', 'L-04', 'L-05', 'L-06', 'L-07') RETURNING 1");
+    sql(f,
+        "UPDATE reports SET corroborations = 3 WHERE public_ref IN ('L-10', 'L-11') RETURNING 1");
+    /* every page in order, nothing twice, nothing missed */
+    char path[256] = "/api/reports?limit=4";
+    int pages = 0, n = 0;
+    long long last_id = 0;
+    char last_at[40] = "";
+    static int seen[64];
+    memset(seen, 0, sizeof(seen));
+    for (;;) {
+        struct hres r = http(f, &(struct hreq){.method = "GET", .path = path, .as = "alice"});
+        assert_int_equal(r.status, 200);
+        struct json_object *o = json_of(&r), *items = jget(o, "items");
+        size_t k = json_object_array_length(items);
+        for (size_t i = 0; i < k; i++) {
+            struct json_object *it = json_object_array_get_idx(items, i);
+            long long id = jll(it, "id");
+            const char *at = jstr(it, "received_at");
+            assert_true(id > 0 && id < 64);
+            assert_int_equal(seen[id]++, 0);
+            if (last_at[0]) /* newest first; equal times by id descending */
+                assert_true(strcmp(at, last_at) < 0 || (strcmp(at, last_at) == 0 && id < last_id));
+            snprintf(last_at, sizeof(last_at), "%s", at);
+            last_id = id;
+            n++;
+        }
+        pages++;
+        const char *next = jstr(o, "next");
+        if (!next) {
+            json_object_put(o);
+            hres_release(&r);
+            break;
+        }
+        snprintf(path, sizeof(path), "/api/reports?limit=4&after=%s", next);
+        json_object_put(o);
+        hres_release(&r);
+    }
+    assert_int_equal(n, 25);
+    assert_int_equal(pages, 7);
+    /* filters */
+    static const struct {
+        const char *q;
+        long long n;
+    } filters[] = {
+        {"category=drones", 12},
+        {"has_photo=true", 9},
+        {"has_photo=false", 16},
+        {"min_corroborations=2", 2},
+        {"bbox=35.45,48.45,35.75,48.75", 3}, /* L-05..L-07 */
+        {"since=2026-11-20T09:00:00Z&until=2026-11-20T11:00:00%2B00:00", 5},
+        {"status=new", 25},
+        {"status=claimed", 0},
+        {"category=drones&has_photo=true&limit=200", 4},
+    };
+    for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
+        snprintf(path, sizeof(path), "/api/reports?limit=200&%s", filters[i].q);
+        if (strstr(filters[i].q, "limit="))
+            snprintf(path, sizeof(path), "/api/reports?%s", filters[i].q);
+        struct hres r = http(f, &(struct hreq){.method = "GET", .path = path, .as = "alice"});
+        assert_int_equal(r.status, 200);
+        struct json_object *o = json_of(&r);
+        size_t got = json_object_array_length(jget(o, "items"));
+        if ((long long)got != filters[i].n)
+            fail_msg("%s: want %lld, got %zu", filters[i].q, filters[i].n, got);
+        json_object_put(o);
+        hres_release(&r);
+    }
+    fx_free(f);
+}
+
+/* ---- the CLI: tipline user add prints a token that works ---- */
+
+static void test_web_cli_user_add(void **state)
+{
+    (void)state;
+    const char *bin = getenv("TL_TIPLINE_BIN");
+    if (!bin || !*bin)
+        skip();
+    struct fx *f = fx_new("t_web_cli", NULL);
+    char *cmd = tl_asprintf("TIPLINE_DATABASE_URL='%s' %s user add zoe --role moderator"
+                            " 2>/dev/null",
+                            f->ci, bin);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char tok[128] = "";
+    assert_non_null(fgets(tok, sizeof(tok), p));
+    assert_int_equal(pclose(p), 0);
+    tok[strcspn(tok, "\n")] = 0;
+    assert_true(strncmp(tok, "tl_", 3) == 0 && strlen(tok) == 47);
+    char sha[65];
+    sha256_hex(tok, sha);
+    assert_int_equal(count(f,
+                           "SELECT count(*) FROM api_tokens WHERE account = 'zoe' AND"
+                           " token_sha256 = '%s'",
+                           sha),
+                     1);
+    /* log in with it */
+    char *body = tl_asprintf("{\"token\":\"%s\"}", tok);
+    struct hres r = http(f, &(struct hreq){.method = "POST", .path = "/api/login", .body = body});
+    assert_int_equal(r.status, 200);
+    struct json_object *o = json_of(&r);
+    assert_string_equal(jstr(o, "role"), "moderator");
+    json_object_put(o);
+    hres_release(&r);
+    free(body);
+    free(cmd);
+    /* listed, with its last use (the login above) */
+    cmd = tl_asprintf("TIPLINE_DATABASE_URL='%s' %s user list", f->ci, bin);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    char line[256];
+    int found = 0;
+    while (fgets(line, sizeof(line), p))
+        found |= strncmp(line, "zoe ", 4) == 0 && strstr(line, " moderator ") &&
+                 strstr(line, " active ") && !strstr(line, "never");
+    assert_int_equal(pclose(p), 0);
+    assert_true(found);
+    free(cmd);
+    cmd = tl_asprintf("TIPLINE_DATABASE_URL='%s' %s user disable zoe", f->ci, bin);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    assert_int_equal(count(f, "SELECT count(*) FROM accounts WHERE name = 'zoe' AND disabled"), 1);
+    fx_free(f);
+}
+
+/* Runs the tipline binary with args on f's database; returns its exit status. out (may be
+ * NULL) gets its stdout as a new string. */
+static int tipline(struct fx *f, const char *args, char **out)
+{
+    char *cmd = tl_asprintf("TIPLINE_DATABASE_URL='%s' %s %s 2>/dev/null", f->ci,
+                            getenv("TL_TIPLINE_BIN"), args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    struct tl_buf b;
+    tl_buf_init(&b, 0);
+    char chunk[512];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+        assert_int_equal(tl_buf_append(&b, chunk, n), 0);
+    assert_int_equal(tl_buf_append(&b, "", 0), 0);
+    int st = pclose(p);
+    free(cmd);
+    if (out)
+        *out = (char *)tl_buf_steal(&b, NULL);
+    else
+        tl_buf_release(&b);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_web_cli_queue_routing(void **state)
+{
+    (void)state;
+    const char *bin = getenv("TL_TIPLINE_BIN");
+    if (!bin || !*bin)
+        skip();
+    struct fx *f = fx_new("t_web_cli_queue", NULL);
+    long long id = seed_simple(f, "RT-1"); /* drones, open */
+    assert_int_equal(tipline(f, "queue add ops --restricted", NULL), 0);
+    assert_int_equal(tipline(f, "queue route drones ops --moving", NULL), 0);
+    assert_int_equal(tipline(f, "queue route drones nowhere", NULL), 1);
+    /* the open report moved with its category: hidden from non-members */
+    assert_int_equal(count(f, "SELECT count(*) FROM reports WHERE id = %lld AND queue = 'ops'", id),
+                     1);
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/reports/RT-1", .as = "alice"}, 404,
+           "not_found");
+    long long id2 = seed_simple(f, "RT-2"); /* new reports are routed by the trigger */
+    assert_int_equal(
+        count(f, "SELECT count(*) FROM reports WHERE id = %lld AND queue = 'ops'", id2), 1);
+    assert_int_equal(tipline(f, "user queue alice ops", NULL), 0);
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/reports/RT-1", .as = "alice"}, 200,
+           NULL);
+    char *out = NULL;
+    assert_int_equal(tipline(f, "queue list", &out), 0);
+    assert_non_null(strstr(out, "ops              restricted      2  drones  alice"));
+    free(out);
+    struct hres r =
+        http(f, &(struct hreq){.method = "GET", .path = "/api/categories", .as = "exa"});
+    assert_non_null(strstr((char *)r.body.data,
+                           "{\"id\" : \"drones\", \"queue\" : \"ops\", \"moving\" : true}"));
+    hres_release(&r);
+    assert_int_equal(count(f,
+                           "SELECT count(*) FROM audit_log WHERE action IN ('queue_set', 'route',"
+                           " 'queue_member_add') AND actor LIKE 'cli:%%'"),
+                     3);
+    fx_free(f);
+}
+
+/* ---- secrets never reach the log ---- */
+
+static void test_web_log_masks_secrets(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_log", NULL);
+    seed_simple(f, "LOG-1");
+    FILE *log = tmpfile();
+    assert_non_null(log);
+    int saved = log_level;
+    log_level = LOG_DEBUG;
+    log_set_stream(log);
+    char *tok = token_of("alice"), *body = tl_asprintf("{\"token\":\"%s\"}", tok);
+    struct hres r = http(f, &(struct hreq){.method = "POST", .path = "/api/login", .body = body});
+    char *sc = header(&r, "Set-Cookie");
+    char cookie[128];
+    snprintf(cookie, sizeof(cookie), "%.*s", (int)strcspn(sc, ";"), sc);
+    hres_release(&r);
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/reports?status=new", .cookie = cookie},
+           200, NULL);
+    expect(f, &(struct hreq){.method = "POST", .path = "/api/queue/claim", .as = "alice"}, 200,
+           NULL);
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "mallory"}, 401,
+           "unauthorized");
+    log_set_stream(NULL);
+    log_level = saved;
+    size_t n = (size_t)ftell(log);
+    char *text = calloc(1, n + 1);
+    rewind(log);
+    assert_int_equal(fread(text, 1, n, log), n);
+    fclose(log);
+    assert_non_null(strstr(text, "path=\"/api/queue/claim\" status=200")); /* it did log */
+    assert_null(strstr(text, tok));
+    assert_null(strstr(text, cookie + strlen("tl_session=")));
+    assert_null(strstr(text, "tok-mallory"));
+    assert_null(strstr(text, "status=new")); /* queries stay out too */
+    free(text);
+    free(sc);
+    free(tok);
+    free(body);
+    fx_free(f);
+}
+
+/* ---- the console and vendor files, embedded at build time ---- */
+
+static void test_web_static_files(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_static", NULL);
+    /* never a directory listing or a file outside the embedded set */
+    expect(f, &(struct hreq){.method = "GET", .path = "/static/../../etc/passwd"}, 400,
+           "bad_request");
+    expect(f, &(struct hreq){.method = "GET", .path = "/static/no-such-file.js"}, 404, "not_found");
+    expect(f, &(struct hreq){.method = "GET", .path = "/vendor/leaflet/../../CMakeLists.txt"}, 400,
+           "bad_request");
+    const char *src = getenv("TL_SOURCE_DIR");
+    char *index = src ? tl_asprintf("%s/web/static/index.html", src) : NULL;
+    FILE *probe = index ? fopen(index, "rb") : NULL;
+    if (!probe) {
+        free(index);
+        fx_free(f);
+        print_message("web/static/index.html absent in this tree: / is 404\n");
+        return;
+    }
+    fclose(probe);
+    size_t len = 0;
+    char *want = ts_read_file(index, &len);
+    struct hres r = http(f, &(struct hreq){.method = "GET", .path = "/"});
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body.len, len);
+    assert_memory_equal(r.body.data, want, len);
+    char *ct = header(&r, "Content-Type"), *csp = header(&r, "Content-Security-Policy");
+    assert_string_equal(ct, "text/html; charset=utf-8");
+    assert_non_null(strstr(csp, "default-src 'self'"));
+    free(ct);
+    free(csp);
+    hres_release(&r);
+    r = http(f, &(struct hreq){.method = "GET", .path = "/static/index.html"});
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body.len, len);
+    hres_release(&r);
+    free(want);
+    free(index);
+    fx_free(f);
+}
+
+/* ---- the OpenAPI file documents every route the matrix walks ---- */
+
+static void test_web_openapi_covers_routes(void **state)
+{
+    (void)state;
+    const char *src = getenv("TL_SOURCE_DIR");
+    if (!src)
+        skip();
+    char *path = tl_asprintf("%s/web/openapi.yaml", src);
+    size_t len;
+    char *y = ts_read_file(path, &len);
+    static const char *const want[] = {
+        "  /api/login:\n    post:",
+        "  /api/logout:\n    post:",
+        "  /api/me:\n    get:",
+        "  /api/config:\n    get:",
+        "  /api/categories:\n    get:",
+        "  /api/reports:\n    get:",
+        "  /api/reports/{report}:\n    get:",
+        "  /api/queue/claim:\n    post:",
+        "  /api/reports/{report}/renew:\n    post:",
+        "  /api/reports/{report}/release:\n    post:",
+        "  /api/reports/{report}/decide:\n    post:",
+        "  /api/reports/{report}/followup:\n    post:",
+        "  /api/media/{media}:\n    get:",
+        "  /api/events:\n    get:",
+        "  /api/reporters/{pseudonym}/ban:\n    post:",
+        "  /api/reporters/{pseudonym}/unban:\n    post:",
+        "  /api/export.geojson:\n    get:",
+        "  /api/audit:\n    get:",
+        "  /api/accounts:\n    get:",
+        "  /api/accounts/{name}/disable:\n    post:",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (!strstr(y, want[i]))
+            fail_msg("web/openapi.yaml does not document %s", want[i]);
+    assert_int_equal(sizeof(want) / sizeof(want[0]) + 1, /* POST /api/accounts: same path */
+                     sizeof(matrix) / sizeof(matrix[0]) + 1);
+    free(y);
+    free(path);
+}
+
+/* ---- tipline serve: the bot and the web server in one process ---- */
+
+static unsigned free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static void test_web_serve_runs_bot_and_web(void **state)
+{
+    (void)state;
+    const char *bin = getenv("TL_TIPLINE_BIN");
+    if (!bin || !*bin)
+        skip();
+    struct fx *f = fx_new("t_web_serve", NULL);
+    web_free(f->w); /* the process under test serves instead */
+    f->w = NULL;
+    struct fakebot *fb = NULL;
+    struct fakebot_opts fo = {.quiet = 1};
+    assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
+    assert_int_equal(fakebot_push_synthetic(fb, 30, 6), TL_OK);
+    char key[] = "/tmp/tipline-key-XXXXXX", logfile[] = "/tmp/tipline-log-XXXXXX";
+    close(mkstemp(key));
+    close(mkstemp(logfile));
+    FILE *kf = fopen(key, "w");
+    fputs("serve-test-secret-serve-test-secret", kf);
+    fclose(kf);
+    f->port = free_port();
+    char listen[32];
+    snprintf(listen, sizeof(listen), "127.0.0.1:%u", f->port);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        FILE *lf = freopen(logfile, "a", stderr);
+        (void)lf;
+        setenv("TIPLINE_DATABASE_URL", f->ci, 1);
+        setenv("TELEGRAM_API_BASE", fakebot_base_url(fb), 1);
+        setenv("TELEGRAM_BOT_TOKEN", fakebot_token(fb), 1);
+        setenv("TIPLINE_SECRET_FILE", key, 1);
+        setenv("TIPLINE_POLL_TIMEOUT", "1", 1);
+        setenv("TIPLINE_SEND_CHAT_INTERVAL_MS", "0", 1);
+        setenv("TIPLINE_HTTP_LISTEN", listen, 1);
+        execl(bin, "tipline", "serve", (char *)NULL);
+        _exit(127);
+    }
+    /* the bot turns the updates into reports; the web server lists them */
+    long long n = 0;
+    for (int i = 0; i < 600 && n < 30; i++) {
+        tl_sleep_ms(100, NULL);
+        n = count(f, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL");
+    }
+    assert_int_equal(n, 30);
+    long long reports = count(f, "SELECT count(*) FROM reports");
+    assert_true(reports > 0);
+    struct hres r = {0};
+    for (int i = 0; i < 100; i++) {
+        CURL *c = curl_easy_init();
+        char url[64];
+        snprintf(url, sizeof(url), "http://%s/api/me", listen);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        CURLcode cc = curl_easy_perform(c);
+        curl_easy_cleanup(c);
+        if (cc == CURLE_OK)
+            break;
+        tl_sleep_ms(100, NULL);
+    }
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/reports?limit=200", .as = "alice"});
+    assert_int_equal(r.status, 200);
+    struct json_object *o = json_of(&r);
+    assert_int_equal((long long)json_object_array_length(jget(o, "items")), reports);
+    json_object_put(o);
+    hres_release(&r);
+    /* SIGTERM stops both cleanly */
+    int status = 0;
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    char *log = ts_read_file(logfile, NULL);
+    assert_non_null(strstr(log, "msg=\"web: listening\""));
+    assert_null(strstr(log, fakebot_token(fb)));
+    assert_null(strstr(log, "tok-alice"));
+    free(log);
+    unlink(key);
+    unlink(logfile);
+    fakebot_stop(fb);
+    fx_free(f);
+}
+
+/* ---- reports are announced only while a web server listens ---- */
+
+/* Whether a notification on tipline_reports reaches conn within ms. */
+static int heard(PGconn *conn, long ms)
+{
+    int64_t t0 = tl_now_ms();
+    while (tl_now_ms() - t0 <= ms) {
+        assert_true(PQconsumeInput(conn));
+        PGnotify *n = PQnotifies(conn);
+        if (n) {
+            PQfreemem(n);
+            return 1;
+        }
+        tl_sleep_ms(10, NULL);
+    }
+    return 0;
+}
+
+static void test_web_notify_only_when_listened(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_listeners", NULL);
+    assert_int_equal(count(f, "SELECT count(*) FROM web_listeners"), 1);
+    PGconn *conn = PQconnectdb(f->ci);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    PQclear(PQexec(conn, "LISTEN tipline_reports"));
+    seed_simple(f, "N-1");
+    assert_true(heard(conn, 2000));
+    /* the server stopped: it unregistered, and nothing is announced any more */
+    web_free(f->w);
+    f->w = NULL;
+    assert_int_equal(count(f, "SELECT count(*) FROM web_listeners"), 0);
+    seed_simple(f, "N-2");
+    assert_false(heard(conn, 300));
+    /* a listener whose session died is forgotten when the next one starts */
+    sql(f, "INSERT INTO web_listeners (pid) VALUES (1) RETURNING pid");
+    start_web(f);
+    assert_int_equal(count(f, "SELECT count(*) FROM web_listeners WHERE pid = 1"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM web_listeners"), 1);
+    seed_simple(f, "N-3");
+    assert_true(heard(conn, 2000));
+    PQfinish(conn);
+    fx_free(f);
+}
+
+/* ---- a database outage: 503 while it lasts, then everything resumes ---- */
+
+static void pgtmp(const char *verb, const char *st)
+{
+    char *cmd = tl_asprintf("%s/tests/pgtmp.sh %s %s %s >/dev/null", getenv("TL_SOURCE_DIR"), verb,
+                            st, getenv("TL_TIPLINE_BIN"));
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+}
+
+static void test_web_database_outage(void **state)
+{
+    (void)state;
+    if (!getenv("TL_SOURCE_DIR") || !getenv("TL_TIPLINE_BIN") || !*getenv("TL_TIPLINE_BIN"))
+        skip();
+    /* an own cluster: the outage must not hit the other tests */
+    char *st = ts_build_path("pgtmp-web-outage.conninfo");
+    pgtmp("start", st);
+    char *admin = ts_read_file(st, NULL);
+    admin[strcspn(admin, "\n")] = 0;
+    *strstr(admin, "dbname=") = 0;
+    char *ci = tl_asprintf("%sdbname=tipline_template", admin);
+    struct fx *f = fx_new_on("outage", NULL, ci);
+    long long id = seed_simple(f, "OUT-1");
+    struct sse_client a = {.f = f, .as = "alice"};
+    pthread_t ta;
+    pthread_mutex_init(&a.mu, NULL);
+    tl_buf_init(&a.got, 0);
+    assert_int_equal(pthread_create(&ta, NULL, sse_main, &a), 0);
+    assert_true(sse_wait(&a, ": connected", 5000) >= 0);
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "alice"}, 200, NULL);
+
+    pgtmp("pause", st);
+    struct hres r = http(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "alice"});
+    assert_int_equal(r.status, 503);
+    char *ra = header(&r, "Retry-After");
+    assert_string_equal(ra, "5");
+    free(ra);
+    struct json_object *o = json_of(&r);
+    assert_string_equal(jstr(o, "error"), "unavailable");
+    json_object_put(o);
+    hres_release(&r);
+    pgtmp("resume", st);
+
+    long status = 0;
+    for (int i = 0; i < 100 && status != 200; i++) {
+        r = http(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "alice"});
+        status = r.status;
+        hres_release(&r);
+        if (status != 200)
+            tl_sleep_ms(100, NULL);
+    }
+    assert_int_equal(status, 200);
+    /* the event stream was told to refetch, and hears claims again */
+    assert_true(sse_wait(&a, "event: resync", 15000) >= 0);
+    expect(f, &(struct hreq){.method = "POST", .path = "/api/queue/claim", .as = "bob"}, 200, NULL);
+    char want[96];
+    snprintf(want, sizeof(want), "event: claim\ndata: {\"id\":%lld", id);
+    assert_true(sse_wait(&a, want, 2000) >= 0);
+    a.stop = 1;
+    pthread_join(ta, NULL);
+    tl_buf_release(&a.got);
+    fx_free(f);
+    pgtmp("stop", st);
+    free(ci);
+    free(admin);
+    free(st);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_web_role_route_matrix, teardown),
+        cmocka_unit_test_teardown(test_web_routes_answer, teardown),
+        cmocka_unit_test_teardown(test_web_cookie_login_csrf, teardown),
+        cmocka_unit_test_teardown(test_web_concurrent_claims, teardown),
+        cmocka_unit_test_teardown(test_web_audit_rows, teardown),
+        cmocka_unit_test_teardown(test_web_restricted_queue, teardown),
+        cmocka_unit_test_teardown(test_web_rounded_points, teardown),
+        cmocka_unit_test_teardown(test_web_sse_sees_claim, teardown),
+        cmocka_unit_test_teardown(test_web_media_headers, teardown),
+        cmocka_unit_test_teardown(test_web_bad_requests, teardown),
+        cmocka_unit_test_teardown(test_web_rate_limit, teardown),
+        cmocka_unit_test_teardown(test_web_list_filters_pages, teardown),
+        cmocka_unit_test_teardown(test_web_cli_user_add, teardown),
+        cmocka_unit_test_teardown(test_web_cli_queue_routing, teardown),
+        cmocka_unit_test_teardown(test_web_log_masks_secrets, teardown),
+        cmocka_unit_test_teardown(test_web_static_files, teardown),
+        cmocka_unit_test(test_web_openapi_covers_routes),
+        cmocka_unit_test_teardown(test_web_serve_runs_bot_and_web, teardown),
+        cmocka_unit_test_teardown(test_web_notify_only_when_listened, teardown),
+        cmocka_unit_test_teardown(test_web_database_outage, teardown),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    free(g_jpeg);
+    curl_global_cleanup();
+    return rc;
+}

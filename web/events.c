@@ -1,0 +1,240 @@
+/* web/events.c - live updates: one LISTEN connection on channel tipline_reports
+ * (migration 0006's trigger announces new reports, claims, releases and decisions)
+ * writes each notification as an SSE frame into a ring; every open event stream reads
+ * the ring from where it joined, keeps the frames of the queues its account may see,
+ * and sends a comment heartbeat every 15 s. A stream that falls more than the ring
+ * behind skips ahead (the console refetches on "resync"). */
+#include "web_int.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/banned.h"
+
+#define HEARTBEAT_MS 15000
+
+struct web_sse {
+    struct web_events *ev;
+    unsigned long long next; /* the ring position this stream reads next */
+    char *queues;            /* ",general,restricted," */
+    int hello_sent;
+    struct tl_buf out; /* frames not yet handed to libmicrohttpd */
+    size_t off;
+};
+
+static void ring_put(struct web_events *ev, char *frame, char *queue)
+{
+    pthread_mutex_lock(&ev->mu);
+    size_t i = (size_t)(ev->seq % WEB_EV_RING);
+    free(ev->ring[i]);
+    free(ev->queue[i]);
+    ev->ring[i] = frame;
+    ev->queue[i] = queue;
+    ev->seq++;
+    pthread_cond_broadcast(&ev->cv);
+    pthread_mutex_unlock(&ev->mu);
+}
+
+void web_events_push(struct web_events *ev, const char *payload)
+{
+    struct json_object *o = json_tokener_parse(payload), *e = NULL, *q = NULL;
+    char *frame = NULL, *queue = NULL;
+    if (!o || !json_object_is_type(o, json_type_object) ||
+        !json_object_object_get_ex(o, "event", &e) || !json_object_is_type(e, json_type_string))
+        goto out;
+    if (json_object_object_get_ex(o, "queue", &q) && json_object_is_type(q, json_type_string))
+        queue = tl_strdup(json_object_get_string(q));
+    char *event = tl_strdup(json_object_get_string(e));
+    json_object_object_del(o, "event");
+    if (event)
+        frame = tl_asprintf("event: %s\ndata: %s\n\n", event,
+                            json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    free(event);
+    if (!frame || (!queue && q)) {
+        free(frame);
+        free(queue);
+        goto out;
+    }
+    ring_put(ev, frame, queue);
+    frame = NULL;
+out:
+    json_object_put(o);
+}
+
+static void *listen_main(void *arg)
+{
+    struct web_events *ev = arg;
+    int attempt = 0;
+    for (;;) {
+        pthread_mutex_lock(&ev->mu);
+        int stop = ev->stopping;
+        pthread_mutex_unlock(&ev->mu);
+        if (stop)
+            break;
+        struct tl_errinfo ei;
+        tl_errinfo_clear(&ei);
+        char *payload = NULL;
+        int rc = store_notify_wait(ev->listen, 250, &payload, &ei);
+        if (rc == TL_OK) {
+            attempt = 0;
+            if (payload)
+                web_events_push(ev, payload);
+            free(payload);
+            continue;
+        }
+        log_warn("events: listen connection lost detail=\"%s\"", ei.msg);
+        tl_sleep_ms(tl_backoff_ms(attempt++, 200, 5000), NULL);
+        if (store_listen(ev->listen, "tipline_reports", &ei) == TL_OK) {
+            /* Whatever happened while deaf is unknown: consoles refetch. */
+            char *f = tl_strdup("event: resync\ndata: {}\n\n");
+            if (f)
+                ring_put(ev, f, NULL);
+            log_info("events: listening again");
+        }
+    }
+    return NULL;
+}
+
+int web_events_start(struct web_events *ev, const char *database_url, struct tl_errinfo *ei)
+{
+    memset(ev, 0, sizeof(*ev));
+    pthread_mutex_init(&ev->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&ev->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    int rc = store_open(database_url, &ev->listen, ei);
+    if (rc == TL_OK)
+        rc = store_listen(ev->listen, "tipline_reports", ei);
+    if (rc == TL_OK && pthread_create(&ev->th, NULL, listen_main, ev) != 0)
+        rc = tl_errf(ei, TL_ENOMEM, "cannot start the events thread");
+    if (rc == TL_OK)
+        ev->started = 1;
+    return rc;
+}
+
+void web_events_stop(struct web_events *ev)
+{
+    struct tl_errinfo ei;
+    tl_errinfo_clear(&ei);
+    pthread_mutex_lock(&ev->mu);
+    ev->stopping = 1;
+    pthread_cond_broadcast(&ev->cv);
+    pthread_mutex_unlock(&ev->mu);
+    if (ev->started)
+        pthread_join(ev->th, NULL);
+    ev->started = 0;
+    if (ev->listen && store_unlisten(ev->listen, &ei) != TL_OK)
+        log_warn("events: unregistering the listener failed detail=\"%s\"", ei.msg);
+    store_free(ev->listen);
+    ev->listen = NULL;
+    for (size_t i = 0; i < WEB_EV_RING; i++) {
+        free(ev->ring[i]);
+        free(ev->queue[i]);
+        ev->ring[i] = ev->queue[i] = NULL;
+    }
+}
+
+struct web_sse *web_sse_new(struct web_events *ev, const char *queues_csv)
+{
+    struct web_sse *x = calloc(1, sizeof(*x));
+    if (!x)
+        return NULL;
+    x->ev = ev;
+    x->queues = tl_asprintf(",%s,", queues_csv ? queues_csv : "");
+    if (!x->queues) {
+        free(x);
+        return NULL;
+    }
+    tl_buf_init(&x->out, 0);
+    pthread_mutex_lock(&ev->mu);
+    x->next = ev->seq;
+    pthread_mutex_unlock(&ev->mu);
+    return x;
+}
+
+void web_sse_free(void *p)
+{
+    struct web_sse *x = p;
+    if (!x)
+        return;
+    free(x->queues);
+    tl_buf_release(&x->out);
+    free(x);
+}
+
+static int visible(const struct web_sse *x, const char *queue)
+{
+    if (!queue)
+        return 1;
+    size_t n = strlen(queue);
+    for (const char *p = strstr(x->queues, queue); p; p = strstr(p + 1, queue))
+        if (p[-1] == ',' && p[n] == ',')
+            return 1;
+    return 0;
+}
+
+/* Under ev->mu: appends the frames this stream has not seen and may see. */
+static int collect(struct web_sse *x)
+{
+    struct web_events *ev = x->ev;
+    if (ev->seq - x->next > WEB_EV_RING) {
+        x->next = ev->seq - WEB_EV_RING;
+        if (tl_buf_append(&x->out, "event: resync\ndata: {}\n\n", 24))
+            return TL_ENOMEM;
+    }
+    for (; x->next < ev->seq; x->next++) {
+        size_t i = (size_t)(x->next % WEB_EV_RING);
+        if (ev->ring[i] && visible(x, ev->queue[i]) &&
+            tl_buf_append(&x->out, ev->ring[i], strlen(ev->ring[i])))
+            return TL_ENOMEM;
+    }
+    return TL_OK;
+}
+
+ssize_t web_sse_read(void *p, uint64_t pos, char *buf, size_t max)
+{
+    struct web_sse *x = p;
+    struct web_events *ev = x->ev;
+    (void)pos;
+    if (!x->hello_sent) {
+        x->hello_sent = 1;
+        if (tl_buf_append(&x->out, "retry: 3000\n: connected\n\n", 25))
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    if (x->off >= x->out.len) {
+        tl_buf_clear(&x->out);
+        x->off = 0;
+        struct timespec dl;
+        clock_gettime(CLOCK_MONOTONIC, &dl);
+        dl.tv_sec += HEARTBEAT_MS / 1000;
+        pthread_mutex_lock(&ev->mu);
+        int rc = 0;
+        while (!ev->stopping && x->out.len == 0 && rc != ETIMEDOUT) {
+            if (x->next == ev->seq)
+                rc = pthread_cond_timedwait(&ev->cv, &ev->mu, &dl);
+            if (collect(x)) {
+                pthread_mutex_unlock(&ev->mu);
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+            }
+        }
+        int stopping = ev->stopping;
+        pthread_mutex_unlock(&ev->mu);
+        if (stopping)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        if (x->out.len == 0 && tl_buf_append(&x->out, ": heartbeat\n\n", 13))
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    size_t n = x->out.len - x->off;
+    if (n > max)
+        n = max;
+    memcpy(buf, x->out.data + x->off, n);
+    x->off += n;
+    return (ssize_t)n;
+}

@@ -1,0 +1,798 @@
+/* web/server.c - the HTTP server: libmicrohttpd (a thread per connection), the
+ * request's way in (size limit, path and query parsing, route, credentials, rate
+ * limit, role, CSRF, body), a pool of database connections, the static console and
+ * vendor files embedded at build time, and the security headers every response
+ * carries. Route handlers live in api.c. */
+#include "web_int.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "common/embed.h"
+#include "common/log.h"
+#include "common/banned.h"
+
+/* Generated from web/static/ and TL_WEB_VENDOR_FILES (web/CMakeLists.txt). */
+extern const struct tl_embedded web_static[];
+extern const unsigned web_static_count;
+extern const struct tl_embedded web_vendor[];
+extern const unsigned web_vendor_count;
+
+#define RATE_SLOTS 1024
+#define RATE_PROBE 8
+
+struct rate_slot {
+    char key[72];
+    double tokens;
+    int64_t last_ms;
+};
+
+struct web {
+    const struct cfg *cfg;
+    struct MHD_Daemon *d;
+    unsigned port;
+    char *csp;
+    unsigned rounded; /* role bits that see rounded points */
+    pthread_mutex_t pool_mu;
+    pthread_cond_t pool_cv;
+    struct store **idle;
+    size_t n_idle, n_open, max_open;
+    pthread_mutex_t rate_mu;
+    struct rate_slot *rate;
+    struct web_events ev;
+    int ev_started;
+};
+
+struct req {
+    char *uri; /* as the client sent it, with the query */
+    struct tl_buf body;
+    int started;
+    int too_big;
+};
+
+const struct cfg *web_cfg(const struct web *w)
+{
+    return w->cfg;
+}
+
+unsigned web_port(const struct web *w)
+{
+    return w->port;
+}
+
+/* ---- replies ---- */
+
+int web_reply_json(struct web_resp *r, unsigned status, char *owned_json)
+{
+    free(r->body);
+    r->status = status;
+    r->body = owned_json;
+    r->len = owned_json ? strlen(owned_json) : 0;
+    r->ctype = "application/json";
+    return owned_json ? TL_OK : TL_ENOMEM;
+}
+
+int web_reply_err(struct web_resp *r, unsigned status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    struct json_object *o = json_object_new_object();
+    if (!o)
+        return TL_ENOMEM;
+    json_object_object_add(o, "error", json_object_new_string(code));
+    json_object_object_add(o, "message", json_object_new_string(msg));
+    char *s = tl_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return web_reply_json(r, status, s);
+}
+
+int web_reply_store_err(struct web_resp *r, int rc, const struct tl_errinfo *ei)
+{
+    const char *m = ei && ei->msg[0] ? ei->msg : tl_strerror(rc);
+    int ml = (int)strcspn(m, "\n"); /* one log line per event: PostgreSQL's words are multi-line */
+    switch (rc) {
+    case TL_ENOTFOUND:
+        return web_reply_err(r, 404, "not_found", "%s", m);
+    case TL_ECONFLICT:
+        return web_reply_err(r, 409, "conflict", "%s", m);
+    case TL_EINVAL:
+        return web_reply_err(r, 400, "bad_request", "%s", m);
+    case TL_EAUTH:
+        return web_reply_err(r, 401, "unauthorized", "%s", m);
+    case TL_EDBDOWN:
+        log_warn("web: database unavailable detail=\"%.*s\"", ml, m);
+        r->retry_after = 5;
+        return web_reply_err(r, 503, "unavailable", "the database is unavailable, retry soon");
+    default:
+        log_error("web: request failed err=%s sqlstate=%s detail=\"%.*s\"", tl_strerror(rc),
+                  ei ? ei->sqlstate : "", ml, m);
+        return web_reply_err(r, 500, "internal", "internal error");
+    }
+}
+
+/* ---- the database pool ---- */
+
+static struct store *pool_get(struct web *w, struct tl_errinfo *ei)
+{
+    struct store *s = NULL;
+    pthread_mutex_lock(&w->pool_mu);
+    while (w->n_idle == 0 && w->n_open >= w->max_open)
+        pthread_cond_wait(&w->pool_cv, &w->pool_mu);
+    if (w->n_idle) {
+        s = w->idle[--w->n_idle];
+        pthread_mutex_unlock(&w->pool_mu);
+        return s;
+    }
+    w->n_open++;
+    pthread_mutex_unlock(&w->pool_mu);
+    if (store_open(w->cfg->database_url, &s, ei) != TL_OK) {
+        pthread_mutex_lock(&w->pool_mu);
+        w->n_open--;
+        pthread_cond_signal(&w->pool_cv);
+        pthread_mutex_unlock(&w->pool_mu);
+        return NULL;
+    }
+    return s;
+}
+
+static void pool_put(struct web *w, struct store *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&w->pool_mu);
+    w->idle[w->n_idle++] = s;
+    pthread_cond_signal(&w->pool_cv);
+    pthread_mutex_unlock(&w->pool_mu);
+}
+
+/* ---- per-token rate limit: a token bucket per credential (or client, for login) ---- */
+
+/* 0 when a request may go now, else the seconds to wait. */
+static long rate_take(struct web *w, const char *key)
+{
+    double per_s = (double)w->cfg->api_rate_per_min / 60.0, cap = (double)w->cfg->api_rate_per_min;
+    uint32_t h = 2166136261u;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    int64_t now = tl_now_ms();
+    long wait = 0;
+    pthread_mutex_lock(&w->rate_mu);
+    struct rate_slot *slot = NULL, *oldest = NULL;
+    for (int i = 0; i < RATE_PROBE && !slot; i++) {
+        struct rate_slot *c = &w->rate[(h + (uint32_t)i) % RATE_SLOTS];
+        if (strcmp(c->key, key) == 0)
+            slot = c;
+        else if (!oldest || c->last_ms < oldest->last_ms)
+            oldest = c;
+    }
+    if (!slot) { /* a new key takes the stalest slot of its probe run */
+        slot = oldest;
+        tl_strlcpy(slot->key, key, sizeof(slot->key));
+        slot->tokens = cap;
+        slot->last_ms = now;
+    }
+    slot->tokens += (double)(now - slot->last_ms) / 1000.0 * per_s;
+    if (slot->tokens > cap)
+        slot->tokens = cap;
+    slot->last_ms = now;
+    if (slot->tokens >= 1.0)
+        slot->tokens -= 1.0;
+    else
+        wait = (long)((1.0 - slot->tokens) / per_s) + 1;
+    pthread_mutex_unlock(&w->rate_mu);
+    return wait;
+}
+
+/* ---- credentials ---- */
+
+static void sha256_hex(const char *s, char out[65])
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    if (!EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL))
+        memset(md, 0, sizeof(md));
+    tl_hex(md, 32, out);
+}
+
+int web_token_new(char *token, char *sha)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    unsigned char raw[33];
+    if (tl_random(raw, sizeof(raw)))
+        return TL_EIO;
+    memcpy(token, "tl_", 3);
+    size_t o = 3;
+    for (size_t i = 0; i < sizeof(raw); i += 3) { /* 33 bytes: 44 characters, no padding */
+        uint32_t v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8 | raw[i + 2];
+        for (int k = 3; k >= 0; k--)
+            token[o++] = b64[(v >> (6 * k)) & 63];
+    }
+    token[o] = 0;
+    sha256_hex(token, sha);
+    memset(raw, 0, sizeof(raw));
+    return TL_OK;
+}
+
+/* The hex of 32 random bytes (a session id or a CSRF token). */
+static int random_hex(char out[65])
+{
+    unsigned char raw[32];
+    if (tl_random(raw, sizeof(raw)))
+        return TL_EIO;
+    tl_hex(raw, sizeof(raw), out);
+    return TL_OK;
+}
+
+/* Sets c->who_p from a bearer token or the session cookie. TL_EAUTH when neither is
+ * valid; the key of the rate limiter goes to key. */
+static int authenticate(struct web_call *c, struct MHD_Connection *conn, char *key, size_t keysz,
+                        struct tl_errinfo *ei)
+{
+    const struct cfg *cfg = web_cfg(c->w);
+    const char *authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    char sha[65];
+    if (authz) {
+        if (strncasecmp(authz, "Bearer ", 7) != 0 || strlen(authz + 7) < 8 ||
+            strlen(authz + 7) > 256)
+            return tl_errf(ei, TL_EAUTH, "Authorization must be 'Bearer <token>'");
+        sha256_hex(authz + 7, sha);
+        snprintf(key, keysz, "t:%s", sha);
+        return store_auth_token(c->s, sha, &c->who_p, ei);
+    }
+    const char *cookie = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Cookie");
+    char sid[65];
+    if (!web_cookie_session(cookie, "tl_session", sid))
+        return tl_errf(ei, TL_EAUTH, "log in first (POST /api/login) or send a bearer token");
+    sha256_hex(sid, sha);
+    snprintf(key, keysz, "s:%s", sha);
+    int rc = store_auth_session(c->s, sha, cfg->session_idle_minutes, &c->who_p, ei);
+    if (rc == TL_OK) {
+        c->by_session = 1;
+        tl_strlcpy(c->sid_sha, sha, sizeof(c->sid_sha));
+    }
+    return rc;
+}
+
+/* For api.c's login: checks the token, opens a session, sets the cookie. */
+int web_login(struct web_call *c, const char *token, struct tl_errinfo *ei);
+int web_login(struct web_call *c, const char *token, struct tl_errinfo *ei)
+{
+    const struct cfg *cfg = web_cfg(c->w);
+    char sha[65], sid[65], sid_sha[65], csrf[65];
+    sha256_hex(token, sha);
+    int rc = store_auth_token(c->s, sha, &c->who_p, ei);
+    if (rc)
+        return rc;
+    if (random_hex(sid) || random_hex(csrf))
+        return tl_errf(ei, TL_EIO, "no randomness");
+    sha256_hex(sid, sid_sha);
+    rc = store_session_create(c->s, c->who_p.account, sid_sha, csrf, cfg->session_idle_minutes, ei);
+    if (rc)
+        return rc;
+    tl_strlcpy(c->who_p.csrf, csrf, sizeof(c->who_p.csrf));
+    /* No Max-Age: the browser keeps the cookie for its session, the server ends an idle
+     * one (a cookie age would log out an analyst in the middle of work). */
+    c->resp->set_cookie = tl_asprintf("tl_session=%s; HttpOnly; SameSite=Strict; Path=/%s", sid,
+                                      cfg->web_cookie_secure ? "; Secure" : "");
+    memset(sid, 0, sizeof(sid));
+    return c->resp->set_cookie ? TL_OK : TL_ENOMEM;
+}
+
+/* ---- static files ---- */
+
+const char *web_mime_of(const char *name)
+{
+    static const char *const map[][2] = {
+        {".html", "text/html; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".json", "application/json"},
+        {".geojson", "application/geo+json"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".jpg", "image/jpeg"},
+        {".ico", "image/x-icon"},
+        {".woff2", "font/woff2"},
+        {".txt", "text/plain; charset=utf-8"},
+        {".map", "application/json"},
+    };
+    size_t n = strlen(name);
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        size_t e = strlen(map[i][0]);
+        if (n > e && strcmp(name + n - e, map[i][0]) == 0)
+            return map[i][1];
+    }
+    return "application/octet-stream";
+}
+
+/* 1 when the path is a static one (answered into r), 0 when it is not. */
+static int serve_static(const char *method, const struct web_path *p, struct web_resp *r)
+{
+    const struct tl_embedded *table = NULL;
+    unsigned count = 0;
+    size_t from = 1;
+    if (p->n == 0) {
+        table = web_static;
+        count = web_static_count;
+        from = 0;
+    } else if (strcmp(p->segs[0], "static") == 0) {
+        table = web_static;
+        count = web_static_count;
+    } else if (strcmp(p->segs[0], "vendor") == 0) {
+        table = web_vendor;
+        count = web_vendor_count;
+    } else {
+        return 0;
+    }
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        tl_strlcpy(r->allow, "GET, HEAD", sizeof(r->allow));
+        web_reply_err(r, 405, "method_not_allowed", "%s is not allowed here", method);
+        return 1;
+    }
+    struct tl_buf name;
+    tl_buf_init(&name, 4096);
+    int e = p->n == 0 ? tl_buf_append(&name, "index.html", 10) : 0;
+    for (size_t i = from; i < p->n && !e; i++)
+        e = tl_buf_printf(&name, "%s%s", i > from ? "/" : "", p->segs[i]);
+    const struct tl_embedded *f = NULL;
+    for (unsigned i = 0; !e && name.len && i < count && !f; i++)
+        if (strcmp(table[i].name, (const char *)name.data) == 0)
+            f = &table[i];
+    if (f) {
+        r->status = 200;
+        r->static_body = f->data;
+        r->len = f->len;
+        r->ctype = web_mime_of(f->name);
+        r->cache = "no-cache";
+    } else {
+        web_reply_err(r, 404, "not_found", "no such file");
+    }
+    tl_buf_release(&name);
+    return 1;
+}
+
+/* ---- a request ---- */
+
+/* -1: exact points; else the decimals the role sees. */
+static int decimals_for(const struct web *w, unsigned role)
+{
+    return (w->rounded & role) ? (int)w->cfg->round_decimals : -1;
+}
+
+static void client_addr(struct MHD_Connection *conn, char *out, size_t n)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    tl_strlcpy(out, "?", n);
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)n);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)n);
+}
+
+static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, const char *method,
+                   struct web_resp *r)
+{
+    struct web_path path = {0};
+    struct web_query q = {0};
+    struct web_call c;
+    struct tl_errinfo ei;
+    char msg[WEB_MSG], allow[32], key[80], client[64];
+    memset(&c, 0, sizeof(c));
+    tl_errinfo_clear(&ei);
+    const char *qm = strchr(rq->uri, '?');
+    char *pathpart = qm ? tl_strndup(rq->uri, (size_t)(qm - rq->uri)) : tl_strdup(rq->uri);
+    const char *gm = strcmp(method, "HEAD") == 0 ? "GET" : method;
+    if (!pathpart) {
+        web_reply_err(r, 500, "internal", "out of memory");
+        return;
+    }
+    if (web_path_parse(pathpart, &path)) {
+        web_reply_err(r, 400, "bad_request", "malformed path");
+        goto out;
+    }
+    if (rq->too_big) {
+        web_reply_err(r, 413, "payload_too_large", "the body is larger than %d bytes",
+                      WEB_BODY_MAX);
+        goto out;
+    }
+    if (path.n == 0 || strcmp(path.segs[0], "api") != 0) {
+        if (!serve_static(gm, &path, r))
+            web_reply_err(r, 404, "not_found", "no such page");
+        goto out;
+    }
+    int known = 0;
+    const struct web_route *rt = web_route_find(gm, &path, &known, allow, sizeof(allow));
+    if (!rt) {
+        if (known) {
+            tl_strlcpy(r->allow, allow, sizeof(r->allow));
+            web_reply_err(r, 405, "method_not_allowed",
+                          "%s is not allowed on this path (allowed: %s)", method, allow);
+        } else {
+            web_reply_err(r, 404, "not_found", "no such route");
+        }
+        goto out;
+    }
+    if (web_query_parse(qm ? qm + 1 : NULL, &q, msg, sizeof(msg)) ||
+        web_query_allowed(&q, rt->params, msg, sizeof(msg))) {
+        web_reply_err(r, 400, "bad_request", "%s", msg);
+        goto out;
+    }
+    c.w = w;
+    c.path = &path;
+    c.q = &q;
+    c.resp = r;
+    client_addr(conn, client, sizeof(client));
+    c.client = client;
+    if (!(c.s = pool_get(w, &ei))) {
+        web_reply_store_err(r, TL_EDBDOWN, &ei);
+        goto out;
+    }
+    if (rt->roles) {
+        int rc = authenticate(&c, conn, key, sizeof(key), &ei);
+        if (rc) {
+            /* Failed credentials count against the client's address, so that guessing
+             * (or a flood of bad tokens, each a database query) is slowed too. */
+            snprintf(key, sizeof(key), "ip:%s", client);
+            long wait = rc == TL_EAUTH ? rate_take(w, key) : 0;
+            if (wait) {
+                r->retry_after = wait;
+                web_reply_err(r, 429, "rate_limited", "too many failed logins; retry in %ld s",
+                              wait);
+            } else {
+                web_reply_store_err(r, rc, &ei);
+            }
+            goto out;
+        }
+    } else {
+        snprintf(key, sizeof(key), "ip:%s", client);
+    }
+    long wait = rate_take(w, key);
+    if (wait) {
+        r->retry_after = wait;
+        web_reply_err(r, 429, "rate_limited", "too many requests; retry in %ld s", wait);
+        goto out;
+    }
+    unsigned bit = web_role_bit(c.who_p.role);
+    if (rt->roles && !(rt->roles & bit) && bit != WR_ADMIN) {
+        web_reply_err(r, 403, "forbidden", "the role %s may not do this", c.who_p.role);
+        goto out;
+    }
+    if (c.by_session && strcmp(gm, "GET") != 0) {
+        const char *t = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-CSRF-Token");
+        size_t tl = t ? strlen(t) : 0, cl = strlen(c.who_p.csrf);
+        if (!t || tl != cl || cl == 0 || CRYPTO_memcmp(t, c.who_p.csrf, cl) != 0) {
+            web_reply_err(r, 403, "csrf", "missing or wrong X-CSRF-Token header");
+            goto out;
+        }
+    }
+    if (strcmp(gm, "POST") == 0 && rq->body.len) {
+        const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+        if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
+            (ct[16] && ct[16] != ';' && ct[16] != ' ')) {
+            web_reply_err(r, 415, "unsupported_media_type", "send Content-Type: application/json");
+            goto out;
+        }
+    }
+    if (web_body_parse((const char *)rq->body.data, rq->body.len, rt->body, &c.body, msg,
+                       sizeof(msg))) {
+        web_reply_err(r, 400, "bad_request", "%s", msg);
+        goto out;
+    }
+    c.who.account = c.who_p.account;
+    c.who.round_decimals = decimals_for(w, bit);
+    if (rt->fn(&c) != TL_OK && !r->status)
+        web_reply_err(r, 500, "internal", "internal error");
+out:
+    json_object_put(c.body);
+    pool_put(w, c.s);
+    web_query_release(&q);
+    web_path_release(&path);
+    free(pathpart);
+}
+
+static void add_headers(struct web *w, struct MHD_Response *m, const struct web_resp *r)
+{
+    MHD_add_response_header(m, "Content-Type", r->ctype ? r->ctype : "application/json");
+    MHD_add_response_header(m, "Cache-Control", r->cache ? r->cache : "no-store");
+    MHD_add_response_header(m, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(m, "X-Frame-Options", "DENY");
+    MHD_add_response_header(m, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(m, "Content-Security-Policy", w->csp);
+    MHD_add_response_header(m, "Cross-Origin-Opener-Policy", "same-origin");
+    MHD_add_response_header(m, "Cross-Origin-Resource-Policy", "same-origin");
+    if (r->set_cookie)
+        MHD_add_response_header(m, "Set-Cookie", r->set_cookie);
+    if (r->allow[0])
+        MHD_add_response_header(m, "Allow", r->allow);
+    if (r->retry_after > 0) {
+        char ra[24];
+        snprintf(ra, sizeof(ra), "%ld", r->retry_after);
+        MHD_add_response_header(m, "Retry-After", ra);
+    }
+    if (r->sse)
+        MHD_add_response_header(m, "X-Accel-Buffering", "no");
+}
+
+static enum MHD_Result send_resp(struct web *w, struct MHD_Connection *conn, struct web_resp *r)
+{
+    struct MHD_Response *m;
+    if (r->sse) {
+        m = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, web_sse_read, r->sse,
+                                              web_sse_free);
+        if (m)
+            r->sse = NULL; /* the response owns it now */
+    } else if (r->body) {
+        m = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
+        if (m)
+            r->body = NULL;
+    } else {
+        m = MHD_create_response_from_buffer(r->len, (void *)(uintptr_t)r->static_body,
+                                            MHD_RESPMEM_PERSISTENT);
+    }
+    if (!m)
+        return MHD_NO;
+    add_headers(w, m, r);
+    enum MHD_Result ret = MHD_queue_response(conn, r->status ? r->status : 500, m);
+    MHD_destroy_response(m);
+    return ret;
+}
+
+static void resp_release(struct web_resp *r)
+{
+    free(r->body);
+    free(r->set_cookie);
+    web_sse_free(r->sse);
+}
+
+static void log_request(const char *method, const struct req *rq, unsigned status, int64_t t0)
+{
+    if (log_level < LOG_DEBUG)
+        return;
+    /* The path only: queries may carry filters, never credentials, but keep logs lean. */
+    size_t n = strcspn(rq->uri, "?");
+    log_debug("http %s path=\"%.*s\" status=%u ms=%lld", method, (int)(n > 200 ? 200 : n), rq->uri,
+              status, (long long)(tl_now_ms() - t0));
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)conn;
+    struct req *rq = calloc(1, sizeof(*rq));
+    if (!rq)
+        return NULL;
+    rq->uri = tl_strdup(uri ? uri : "/");
+    tl_buf_init(&rq->body, WEB_BODY_MAX);
+    return rq;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    struct web *w = cls;
+    struct req *rq = *con_cls;
+    (void)url;
+    (void)version;
+    if (!rq || !rq->uri)
+        return MHD_NO;
+    if (!rq->started) {
+        rq->started = 1;
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        long long len = 0;
+        if (cl && tl_parse_ll(cl, &len) == TL_OK && len > WEB_BODY_MAX) {
+            /* Refused before reading: the client need not send it. */
+            struct web_resp r = {0};
+            web_reply_err(&r, 413, "payload_too_large", "the body is larger than %d bytes",
+                          WEB_BODY_MAX);
+            enum MHD_Result ret = send_resp(w, conn, &r);
+            resp_release(&r);
+            return ret;
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!rq->too_big && tl_buf_append(&rq->body, upload_data, *upload_data_size))
+            rq->too_big = 1;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    int64_t t0 = tl_now_ms();
+    struct web_resp r = {0};
+    handle(w, conn, rq, method, &r);
+    log_request(method, rq, r.status, t0);
+    enum MHD_Result ret = send_resp(w, conn, &r);
+    resp_release(&r);
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    struct req *rq = *con_cls;
+    if (!rq)
+        return;
+    free(rq->uri);
+    tl_buf_release(&rq->body);
+    free(rq);
+    *con_cls = NULL;
+}
+
+/* ---- start and stop ---- */
+
+/* The origin of a tile URL for the CSP: "{s}" subdomains become a wildcard. */
+static char *tile_origin(const char *url)
+{
+    if (!url || strncmp(url, "https://", 8) != 0)
+        return tl_strdup("");
+    size_t n = 8 + strcspn(url + 8, "/?#");
+    char *o = tl_strndup(url, n);
+    if (!o)
+        return NULL;
+    char *sub = strstr(o, "{s}");
+    if (sub) {
+        sub[0] = '*';
+        memmove(sub + 1, sub + 3, strlen(sub + 3) + 1);
+    }
+    for (char *p = o + 8; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '.' || *p == '-' || *p == '*' || *p == ':')) {
+            free(o);
+            return tl_strdup(""); /* not a host a policy can name */
+        }
+    return o;
+}
+
+static unsigned rounded_roles(const char *csv)
+{
+    unsigned bits = 0;
+    char *dup = tl_strdup(csv ? csv : ""), *save = NULL;
+    for (char *t = dup ? strtok_r(dup, ", ", &save) : NULL; t; t = strtok_r(NULL, ", ", &save))
+        bits |= web_role_bit(t);
+    free(dup);
+    return bits;
+}
+
+static int parse_listen(const char *listen, struct sockaddr_in *sa, struct tl_errinfo *ei)
+{
+    memset(sa, 0, sizeof(*sa));
+    sa->sin_family = AF_INET;
+    const char *colon = listen ? strrchr(listen, ':') : NULL;
+    long long port;
+    char host[64];
+    if (!colon || (size_t)(colon - listen) >= sizeof(host) || tl_parse_ll(colon + 1, &port) ||
+        port < 0 || port > 65535)
+        return tl_errf(ei, TL_ECONFIG, "http_listen must be host:port (IPv4), not '%s'",
+                       listen ? listen : "");
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = 0;
+    if (inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sa->sin_addr) != 1)
+        return tl_errf(ei, TL_ECONFIG, "http_listen: '%s' is not an IPv4 address", host);
+    sa->sin_port = htons((uint16_t)port);
+    return TL_OK;
+}
+
+int web_start(const struct web_opts *o, struct web **out, struct tl_errinfo *ei)
+{
+    int rc;
+    struct sockaddr_in sa;
+    *out = NULL;
+    const struct cfg *cfg = o->cfg;
+    if ((rc = parse_listen(o->listen ? o->listen : cfg->http_listen, &sa, ei)) != TL_OK)
+        return rc;
+    struct web *w = calloc(1, sizeof(*w));
+    if (!w)
+        return TL_ENOMEM;
+    w->cfg = cfg;
+    w->max_open = cfg->web_db_connections > 0 ? (size_t)cfg->web_db_connections : 8;
+    w->idle = calloc(w->max_open, sizeof(*w->idle));
+    w->rate = calloc(RATE_SLOTS, sizeof(*w->rate));
+    w->rounded = rounded_roles(cfg->rounded_roles);
+    pthread_mutex_init(&w->pool_mu, NULL);
+    pthread_cond_init(&w->pool_cv, NULL);
+    pthread_mutex_init(&w->rate_mu, NULL);
+    char *tiles = tile_origin(cfg->tile_url);
+    if (tiles)
+        w->csp = tl_asprintf("default-src 'self'; img-src 'self' data: blob:%s%s; "
+                             "connect-src 'self'; style-src 'self'; script-src 'self'; "
+                             "object-src 'none'; base-uri 'none'; form-action 'self'; "
+                             "frame-ancestors 'none'",
+                             *tiles ? " " : "", tiles);
+    free(tiles);
+    if (!w->idle || !w->rate || !w->csp) {
+        rc = TL_ENOMEM;
+        goto out;
+    }
+    /* A first connection now: a wrong database_url fails here, not at the first call. */
+    struct store *first = pool_get(w, ei);
+    if (!first) {
+        rc = TL_EDBDOWN;
+        goto out;
+    }
+    pool_put(w, first);
+    if ((rc = web_events_start(&w->ev, cfg->database_url, ei)) != TL_OK)
+        goto out;
+    w->ev_started = 1;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+    w->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, w, MHD_OPTION_SOCK_ADDR,
+                            (const struct sockaddr *)&sa, MHD_OPTION_URI_LOG_CALLBACK, on_uri, w,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
+                            MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_LIMIT, 512u,
+                            MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+    if (!w->d) {
+        rc = tl_errf(ei, TL_EIO, "cannot listen on %s", o->listen ? o->listen : cfg->http_listen);
+        goto out;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_BIND_PORT);
+    w->port = di ? di->port : ntohs(sa.sin_port);
+    log_info("web: listening addr=%s port=%u", o->listen ? o->listen : cfg->http_listen, w->port);
+    *out = w;
+    w = NULL;
+out:
+    web_free(w);
+    return rc;
+}
+
+void web_free(struct web *w)
+{
+    if (!w)
+        return;
+    if (w->ev_started) { /* wakes the event streams so their threads can end */
+        pthread_mutex_lock(&w->ev.mu);
+        w->ev.stopping = 1;
+        pthread_cond_broadcast(&w->ev.cv);
+        pthread_mutex_unlock(&w->ev.mu);
+    }
+    if (w->d)
+        MHD_stop_daemon(w->d);
+    if (w->ev_started)
+        web_events_stop(&w->ev);
+    for (size_t i = 0; i < w->n_idle; i++)
+        store_free(w->idle[i]);
+    free(w->idle);
+    free(w->rate);
+    free(w->csp);
+    pthread_mutex_destroy(&w->pool_mu);
+    pthread_cond_destroy(&w->pool_cv);
+    pthread_mutex_destroy(&w->rate_mu);
+    free(w);
+}
+
+int web_events_open(struct web_call *c)
+{
+    struct tl_errinfo ei;
+    char *csv = NULL;
+    tl_errinfo_clear(&ei);
+    int rc = store_web_queues_for(c->s, c->who.account, &csv, &ei);
+    if (rc)
+        return web_reply_store_err(c->resp, rc, &ei);
+    c->resp->sse = web_sse_new(&c->w->ev, csv);
+    free(csv);
+    if (!c->resp->sse)
+        return TL_ENOMEM;
+    c->resp->status = 200;
+    c->resp->ctype = "text/event-stream";
+    return TL_OK;
+}

@@ -1,0 +1,170 @@
+/* web/web_int.h - internal to web/ (and its fuzzer): the parsers of what a client
+ * sends (paths, query strings, cookies, JSON bodies, filters), the route table, the
+ * request/response shapes and the live-update fan-out. */
+#ifndef TL_WEB_INT_H
+#define TL_WEB_INT_H
+
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/cfg.h"
+#include "common/util.h"
+#include "storage/store.h"
+#include "web/web.h"
+
+#define WEB_BODY_MAX (64 * 1024)
+#define WEB_MAX_SEGS 8
+#define WEB_MAX_PARAMS 16
+#define WEB_MSG 160
+
+/* ---- parsers of outside bytes (parse.c): never trust, never crash ---- */
+
+/* A path split into percent-decoded segments: "/api/reports/12" -> api, reports, 12.
+ * TL_EINVAL for bad escapes, NUL bytes, "." or ".." segments, or too many segments. */
+struct web_path {
+    char *segs[WEB_MAX_SEGS];
+    size_t n;
+};
+int web_path_parse(const char *path, struct web_path *p) TL_WUR;
+void web_path_release(struct web_path *p);
+
+struct web_kv {
+    char *key, *val;
+};
+/* A query string (without '?'): key=value pairs, '+' and %XX decoded. TL_EINVAL (msg
+ * says why) for bad escapes, a repeated key or too many. */
+struct web_query {
+    struct web_kv kv[WEB_MAX_PARAMS];
+    size_t n;
+};
+int web_query_parse(const char *qs, struct web_query *q, char *msg, size_t msgsz) TL_WUR;
+void web_query_release(struct web_query *q);
+const char *web_query_get(const struct web_query *q, const char *key);
+/* TL_EINVAL (msg names it) when q holds a key not in allowed (NULL-terminated). */
+int web_query_allowed(const struct web_query *q, const char *const *allowed, char *msg,
+                      size_t msgsz) TL_WUR;
+
+/* The value of cookie name in a Cookie header when it is 64 lower-case hex digits
+ * (what tipline sets); 1 found, 0 not. out: size 65. */
+int web_cookie_session(const char *header, const char *name, char *out);
+
+enum web_ftype { WF_STRING, WF_INT, WF_BOOL };
+struct web_field {
+    const char *name;
+    enum web_ftype type;
+    int required;
+    size_t max_len; /* strings: bytes; 0 = any */
+};
+/* Parses a JSON object body strictly (one object, nothing after it) and checks it
+ * against fields (terminated by a NULL name): unknown fields, wrong types, missing
+ * required fields, oversized strings -> TL_EINVAL with msg. An empty body is {}.
+ * *out: json_object_put. */
+int web_body_parse(const char *body, size_t len, const struct web_field *fields,
+                   struct json_object **out, char *msg, size_t msgsz) TL_WUR;
+
+/* 1 when s is an ISO 8601 UTC or offset time: YYYY-MM-DDTHH:MM[:SS[.fff]](Z|+HH:MM). */
+int web_iso_valid(const char *s);
+/* "W,S,E,N" in degrees, W < E, S < N, inside [-180,180] x [-90,90]. */
+int web_bbox_parse(const char *s, double out[4]) TL_WUR;
+/* The list's cursor "<us>_<id>". */
+int web_cursor_parse(const char *s, long long *us, long long *id) TL_WUR;
+/* An integer in [min, max]. */
+int web_long_parse(const char *s, long min, long max, long *out) TL_WUR;
+
+/* The query of GET /api/reports and GET /api/export.geojson into f. */
+int web_list_filter(const struct web_query *q, struct store_web_filter *f, char *msg,
+                    size_t msgsz) TL_WUR;
+int web_export_filter(const struct web_query *q, struct store_web_filter *f, char *msg,
+                      size_t msgsz) TL_WUR;
+
+/* ---- roles and routes (routes.c) ---- */
+
+enum web_role { WR_ANALYST = 1, WR_MODERATOR = 2, WR_EXPORTER = 4, WR_ADMIN = 8 };
+unsigned web_role_bit(const char *role);
+
+struct web_resp {
+    unsigned status;
+    char *body; /* owned */
+    size_t len;
+    const char *ctype;
+    const char *static_body; /* embedded, not owned (used when body is NULL) */
+    char *set_cookie;        /* owned */
+    long retry_after;        /* > 0: Retry-After seconds */
+    char allow[32];          /* 405: the methods the path takes */
+    const char *cache;       /* Cache-Control; NULL: no-store */
+    struct web_sse *sse;     /* an event stream instead of a body */
+};
+
+struct web_call {
+    struct web *w;
+    struct store *s;
+    struct store_principal who_p;
+    struct store_who who;
+    int by_session;
+    char sid_sha[65]; /* the session's cookie hash, when by_session */
+    const struct web_path *path;
+    const struct web_query *q;
+    struct json_object *body; /* validated against the route's fields */
+    const char *client;       /* the peer's address, for per-client limits */
+    struct web_resp *resp;
+};
+
+struct web_route {
+    const char *method;
+    const char *pattern; /* segments; "*" matches one */
+    unsigned roles;      /* 0: public (login) */
+    int (*fn)(struct web_call *c);
+    const struct web_field *body;
+    const char *const *params; /* allowed query keys, NULL: none */
+};
+
+/* The route for method and path; NULL when none: *path_known says whether another
+ * method takes the path (405, with the methods in allow, size >= 32) or not (404). */
+const struct web_route *web_route_find(const char *method, const struct web_path *p,
+                                       int *path_known, char *allow, size_t allowsz);
+
+/* ---- responses (server.c) ---- */
+int web_reply_json(struct web_resp *r, unsigned status, char *owned_json);
+int web_reply_err(struct web_resp *r, unsigned status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Maps a storage error to its HTTP status and JSON error. */
+int web_reply_store_err(struct web_resp *r, int rc, const struct tl_errinfo *ei);
+
+const struct cfg *web_cfg(const struct web *w);
+/* Starts an event stream for c's account (its visible queues). */
+int web_events_open(struct web_call *c);
+
+/* ---- live updates (events.c) ---- */
+
+#define WEB_EV_RING 256
+struct web_events {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    char *ring[WEB_EV_RING];  /* "event: claim\ndata: {...}\n\n" */
+    char *queue[WEB_EV_RING]; /* the report's queue, for filtering */
+    unsigned long long seq;   /* events written so far */
+    int stopping;
+    int started;
+    pthread_t th;
+    struct store *listen;
+    char *database_url;
+};
+int web_events_start(struct web_events *ev, const char *database_url, struct tl_errinfo *ei) TL_WUR;
+void web_events_stop(struct web_events *ev);
+/* Turns one NOTIFY payload into an SSE frame and hands it to every open stream. */
+void web_events_push(struct web_events *ev, const char *payload);
+
+struct web_sse;
+/* A stream that sees events of the queues in queues_csv from now on. */
+struct web_sse *web_sse_new(struct web_events *ev, const char *queues_csv);
+void web_sse_free(void *sse);
+/* libmicrohttpd's content reader: blocks until an event, a 15 s heartbeat or stop. */
+ssize_t web_sse_read(void *sse, uint64_t pos, char *buf, size_t max);
+
+/* ---- static files (server.c) ---- */
+const char *web_mime_of(const char *name);
+
+#endif
