@@ -37,6 +37,15 @@ ALTER TABLE reports ADD COLUMN priority_base integer NOT NULL DEFAULT 0;
 CREATE EXTENSION IF NOT EXISTS btree_gist;
 CREATE INDEX reports_point_time ON reports USING gist (point, received_at);
 DROP INDEX reports_point;
+
+-- The report view lists the reporter's latest other reports: by reporter then newest
+-- (replaces the plain reporter index; a prolific reporter's thousands were sorted on
+-- every view). The list filtered by a decided status, newest first, reads its rows
+-- directly instead of walking the whole time index for the few confirmed ones
+-- (bench/triage, 1,000,000 reports: status=confirmed first page 273 ms -> 3.7 ms).
+CREATE INDEX reports_reporter_recent ON reports (reporter, received_at DESC, id DESC);
+DROP INDEX reports_reporter;
+CREATE INDEX reports_status_recent ON reports (status, received_at DESC, id DESC);
 UPDATE reports SET priority_base = priority;
 
 CREATE TABLE priority_weights (
