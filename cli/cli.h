@@ -33,6 +33,8 @@ int cmd_triage(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_demo(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_keygen(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_config(int argc, char **argv, struct cli_ctx *ctx);
+/* part: priority */
+int cmd_priority(int argc, char **argv, struct cli_ctx *ctx);
 
 /* web: the analysts' HTTP API (cli/cmd_web.c, cmd_user.c, cmd_serve.c) */
 int cmd_web(int argc, char **argv, struct cli_ctx *ctx);

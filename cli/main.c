@@ -54,6 +54,9 @@ static const struct cli_cmd commands[] = {
     {"web", cmd_web, CLI_CONFIG | CLI_DB, "run the analysts' HTTP API and console alone"},
     {"user", cmd_user, CLI_CONFIG | CLI_DB, "manage API accounts: add, list, disable, queue"},
     {"queue", cmd_queue, CLI_CONFIG | CLI_DB, "route categories to queues; restricted queues"},
+    /* part: priority */
+    {"priority", cmd_priority, CLI_CONFIG | CLI_DB,
+     "the queue's priority score: show or set its weights, refresh"},
 };
 
 int cli_wants_help(int argc, char **argv)

@@ -604,17 +604,31 @@ static void *janitor_main(void *arg)
 {
     struct hdl_runtime *rt = arg;
     struct store *s = open_store(rt, "janitor");
+    /* every minute: the queue's priority refresh (recency decay, corroborations a
+     * concurrent insert missed: docs/priority.md); every hour: retention */
+    int64_t next_purge = 0;
     while (s && !stopping(rt)) {
-        struct store_purged pg;
         struct tl_errinfo ei;
-        int rc = store_purge(s, rt->o.cfg->chat_retention_days, rt->o.cfg->inbox_retention_days,
+        struct store_priority_refresh pr;
+        int rc = store_priority_refresh(s, &pr, &ei);
+        if (rc != TL_OK)
+            log_warn("priority refresh failed err=\"%s\" detail=\"%s\"", tl_strerror(rc), ei.msg);
+        else if (pr.changed || pr.recounted)
+            log_info("priority refresh done scored=%lld changed=%lld recounted=%lld", pr.scored,
+                     pr.changed, pr.recounted);
+        if (tl_now_ms() >= next_purge) {
+            struct store_purged pg;
+            rc = store_purge(s, rt->o.cfg->chat_retention_days, rt->o.cfg->inbox_retention_days,
                              &pg, &ei);
-        if (rc == TL_OK)
-            log_info("retention purge done inbox=%lld chats=%lld outbox=%lld drafts=%lld", pg.inbox,
-                     pg.chats, pg.outbox, pg.drafts);
-        else
-            log_warn("retention purge failed err=\"%s\" detail=\"%s\"", tl_strerror(rc), ei.msg);
-        tl_sleep_ms(3600 * 1000L, rt->o.stop);
+            if (rc == TL_OK)
+                log_info("retention purge done inbox=%lld chats=%lld outbox=%lld drafts=%lld",
+                         pg.inbox, pg.chats, pg.outbox, pg.drafts);
+            else
+                log_warn("retention purge failed err=\"%s\" detail=\"%s\"", tl_strerror(rc),
+                         ei.msg);
+            next_purge = tl_now_ms() + 3600 * 1000LL;
+        }
+        tl_sleep_ms(60 * 1000L, rt->o.stop);
     }
     store_free(s);
     return NULL;

@@ -365,6 +365,54 @@ int store_unlisten(struct store *s, struct tl_errinfo *ei) TL_WUR;
  * TL_EDBDOWN when the connection is lost (store_listen again to resume). */
 int store_notify_wait(struct store *s, int timeout_ms, char **payload,
                       struct tl_errinfo *ei) TL_WUR;
+/* ---- priority: the queue's score and corroboration (storage/store_priority.c; part:
+ * priority) ----
+ * reports.priority and reports.corroborations are kept by migration 0007's triggers on
+ * every insert and change; the formula and its weights are in docs/priority.md. */
+
+struct store_priority_weight {
+    char *key; /* category.NAME, flag.NAME, corroboration.*, recency.*, reputation.*, banned */
+    double value;
+    char *description;
+};
+/* All weights, by key. *out new array: free with store_priority_weights_free. */
+int store_priority_weights(struct store *s, struct store_priority_weight **out, size_t *n,
+                           struct tl_errinfo *ei) TL_WUR;
+void store_priority_weights_free(struct store_priority_weight *w, size_t n);
+
+/* Sets one weight (a category.NAME or flag.NAME key may be new) and, in the same
+ * transaction, re-scores every queued report; a changed corroboration rule (radius,
+ * window, same_category) first recounts the queued reports within the recency horizon.
+ * Audited as actor. *changed (may be NULL) = priorities that changed. TL_EINVAL for an
+ * unknown key or a value outside its range. */
+int store_priority_set(struct store *s, const char *actor, const char *key, double value,
+                       long long *changed, struct tl_errinfo *ei) TL_WUR;
+
+struct store_priority_refresh {
+    long long scored;    /* queued reports within the recency horizon (+1 h) */
+    long long changed;   /* of those, priorities written */
+    long long recounted; /* corroborations corrected (reports of the last window + 1 h) */
+};
+/* The bounded periodic refresh (recency decay, missed corroborations), one transaction;
+ * rows other transactions hold are left for the next call. Call it every minute or so
+ * (at least hourly): see docs/priority.md. out may be NULL. */
+int store_priority_refresh(struct store *s, struct store_priority_refresh *out,
+                           struct tl_errinfo *ei) TL_WUR;
+
+/* Synthetic queued reports for benchmarks: n reports (public refs S-<i>) from
+ * n/10 reporters (a few prolific, 1 % banned), categories in a realistic mix, 90 %
+ * with a point near one of 16 Ukrainian cities, received over the last `hours`,
+ * photo_share of them with a media row (no bytes), scored by the formula. Bulk
+ * load: needs a superuser (triggers are off while it runs), batches of 50,000 rows,
+ * then VACUUM ANALYZE. *inserted (may be NULL) = reports added. */
+struct store_seed_opts {
+    long long n;
+    double hours;       /* 0: 48 */
+    double photo_share; /* 0..1 */
+    unsigned seed;      /* same seed, same data */
+};
+int store_queue_seed(struct store *s, const struct store_seed_opts *o, long long *inserted,
+                     struct tl_errinfo *ei) TL_WUR;
 
 /* ---- retention ---- */
 

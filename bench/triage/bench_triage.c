@@ -1,0 +1,437 @@
+/* bench/triage/bench_triage.c - the analysts' queue under load: seeds N queued reports
+ * (store_queue_seed: one INSERT ... SELECT generate_series per 50,000), then C claimer
+ * threads, each on its own connection, claim -> decide until S seconds pass; prints
+ * claim+decide pairs per second and p50/p99 of claim and of decide, then the filtered
+ * list (first page and a deep keyset page), the bounded priority refresh, and a located
+ * report's insert into the full table (its corroboration probe and neighbour recount).
+ * The claims, decisions and lists are the storage calls the HTTP API makes (web/api.c).
+ * Usage: bench_triage CONNINFO [N (1000000)] [SECONDS (20)] [CLAIMERS (8)] [--no-seed] */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "storage/store.h"
+#include "common/banned.h"
+
+#define MAX_CLAIMERS 64
+#define MAX_SAMPLES 400000
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+struct samples {
+    double *v;
+    size_t n, cap;
+};
+
+static void sample_add(struct samples *s, double ms)
+{
+    if (s->n < s->cap)
+        s->v[s->n++] = ms;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(struct samples *s, double p)
+{
+    if (!s->n)
+        return 0;
+    qsort(s->v, s->n, sizeof(double), cmp_dbl);
+    size_t i = (size_t)(p * (double)(s->n - 1) + 0.5);
+    return s->v[i];
+}
+
+static int samples_init(struct samples *s, size_t cap)
+{
+    s->v = calloc(cap, sizeof(double));
+    s->n = 0;
+    s->cap = s->v ? cap : 0;
+    return s->v ? 0 : -1;
+}
+
+static void die(const char *what, int rc, const struct tl_errinfo *ei)
+{
+    fprintf(stderr, "bench_triage: %s: %s (%s) %s\n", what, tl_strerror(rc), ei->sqlstate, ei->msg);
+    exit(1);
+}
+
+/* ---- what the API runs: one claim, one decision, one list page ----
+ * The storage calls of web/api.c's handlers, in the same order: the bearer token's
+ * check, then POST /api/queue/claim = store_web_claim + the full report (audited view);
+ * POST /api/reports/{id}/decide = store_report_decide + the full report; GET
+ * /api/reports = store_web_reports. Only HTTP and JSON parsing are left out. */
+
+struct analyst {
+    struct store_who who;
+    char name[32];
+    char token_sha[65];
+};
+
+static void analyst_init(struct analyst *a, int idx)
+{
+    snprintf(a->name, sizeof(a->name), "bench%02d", idx);
+    snprintf(a->token_sha, sizeof(a->token_sha), "%064d", idx + 1); /* stands for a SHA-256 */
+    a->who = (struct store_who){.account = a->name, .round_decimals = -1};
+}
+
+static int auth(struct store *s, const struct analyst *a, struct tl_errinfo *ei)
+{
+    struct store_principal p;
+    return store_auth_token(s, a->token_sha, &p, ei);
+}
+
+static int full_report(struct store *s, const struct analyst *a, long long id, int audit,
+                       struct tl_errinfo *ei)
+{
+    char ib[32], *json = NULL;
+    snprintf(ib, sizeof(ib), "%lld", id);
+    int rc = store_web_report(s, &a->who, ib, audit, &json, ei);
+    free(json);
+    return rc;
+}
+
+static int claim(struct store *s, const struct analyst *a, long long *id, struct tl_errinfo *ei)
+{
+    *id = 0;
+    int rc = auth(s, a, ei);
+    if (!rc)
+        rc = store_web_claim(s, &a->who, NULL, 300, id, ei);
+    if (!rc && *id)
+        rc = full_report(s, a, *id, 1, ei);
+    return rc;
+}
+
+static int decide(struct store *s, const struct analyst *a, long long id, const char *decision,
+                  long long dup_of, struct tl_errinfo *ei)
+{
+    char ib[32];
+    snprintf(ib, sizeof(ib), "%lld", id);
+    struct store_decision d = {.id_or_ref = ib,
+                               .analyst = a->name,
+                               .decision = decision,
+                               .note = "bench",
+                               .duplicate_of = strcmp(decision, "duplicate") == 0 ? dup_of : 0,
+                               .check_visible = 1};
+    long long rid = 0;
+    int rc = auth(s, a, ei);
+    if (!rc)
+        rc = store_report_decide(s, &d, &rid, ei);
+    if (!rc)
+        rc = full_report(s, a, rid, 0, ei);
+    return rc;
+}
+
+struct list_case {
+    const char *name;
+    struct store_web_filter f;
+};
+
+/* Rows in the page: items are objects starting {"id": */
+static size_t count_items(const char *json)
+{
+    size_t n = 0;
+    for (const char *p = json; (p = strstr(p, "{\"id\":")) != NULL; p++)
+        n++;
+    return n;
+}
+
+static int list(struct store *s, const struct analyst *a, const struct list_case *c, size_t *n,
+                struct tl_errinfo *ei)
+{
+    char *json = NULL;
+    int rc = auth(s, a, ei);
+    if (!rc)
+        rc = store_web_reports(s, &a->who, &c->f, &json, ei);
+    *n = rc ? 0 : count_items(json);
+    free(json);
+    return rc;
+}
+
+/* ---- claimers ---- */
+
+struct claimer {
+    const char *ci;
+    int idx;
+    double until_ms;
+    struct samples claim_ms, decide_ms;
+    long long pairs, empty, conflicts;
+    int rc;
+    struct tl_errinfo ei;
+};
+
+static const char *pick_decision(unsigned *seed)
+{
+    unsigned x = (unsigned)rand_r(seed) % 100;
+    return x < 45   ? "confirmed"
+           : x < 70 ? "rejected"
+           : x < 85 ? "duplicate"
+           : x < 95 ? "needs_info"
+                    : "escalated";
+}
+
+static void *claimer_run(void *p)
+{
+    struct claimer *c = p;
+    struct store *s = NULL;
+    struct analyst a;
+    long long prev = 0;
+    unsigned seed = 1000u + (unsigned)c->idx;
+    analyst_init(&a, c->idx);
+    if ((c->rc = store_open(c->ci, &s, &c->ei)) != TL_OK)
+        return NULL;
+    while (now_ms() < c->until_ms) {
+        long long id = 0;
+        double t0 = now_ms();
+        if ((c->rc = claim(s, &a, &id, &c->ei)) != TL_OK)
+            break;
+        double t1 = now_ms();
+        sample_add(&c->claim_ms, t1 - t0);
+        if (!id) {
+            c->empty++;
+            break;
+        }
+        const char *dec = pick_decision(&seed);
+        if (!prev && strcmp(dec, "duplicate") == 0)
+            dec = "confirmed"; /* nothing yet to be a duplicate of */
+        int rc = decide(s, &a, id, dec, prev, &c->ei);
+        prev = id;
+        double t2 = now_ms();
+        if (rc == TL_ECONFLICT) {
+            c->conflicts++; /* would be a bug: the lease is ours */
+            continue;
+        }
+        if ((c->rc = rc) != TL_OK)
+            break;
+        sample_add(&c->decide_ms, t2 - t1);
+        c->pairs++;
+    }
+    store_free(s);
+    return NULL;
+}
+
+static void run_claimers(const char *ci, int n, double seconds)
+{
+    struct claimer *cl = calloc((size_t)n, sizeof(*cl));
+    pthread_t th[MAX_CLAIMERS];
+    if (!cl)
+        exit(1);
+    double t0 = now_ms();
+    for (int i = 0; i < n; i++) {
+        cl[i].ci = ci;
+        cl[i].idx = i;
+        cl[i].until_ms = t0 + seconds * 1000;
+        if (samples_init(&cl[i].claim_ms, MAX_SAMPLES) ||
+            samples_init(&cl[i].decide_ms, MAX_SAMPLES))
+            exit(1);
+        pthread_create(&th[i], NULL, claimer_run, &cl[i]);
+    }
+    for (int i = 0; i < n; i++)
+        pthread_join(th[i], NULL);
+    double el = (now_ms() - t0) / 1000;
+    struct samples all_c, all_d;
+    if (samples_init(&all_c, (size_t)n * MAX_SAMPLES) ||
+        samples_init(&all_d, (size_t)n * MAX_SAMPLES))
+        exit(1);
+    long long pairs = 0, conflicts = 0, empty = 0;
+    for (int i = 0; i < n; i++) {
+        if (cl[i].rc)
+            die("claimer", cl[i].rc, &cl[i].ei);
+        for (size_t k = 0; k < cl[i].claim_ms.n; k++)
+            sample_add(&all_c, cl[i].claim_ms.v[k]);
+        for (size_t k = 0; k < cl[i].decide_ms.n; k++)
+            sample_add(&all_d, cl[i].decide_ms.v[k]);
+        pairs += cl[i].pairs;
+        conflicts += cl[i].conflicts;
+        empty += cl[i].empty;
+        free(cl[i].claim_ms.v);
+        free(cl[i].decide_ms.v);
+    }
+    printf("claim+decide: %d claimers, %.1f s: %lld pairs, %.0f pairs/s%s\n", n, el, pairs,
+           (double)pairs / el, empty ? " (queue ran empty)" : "");
+    printf("  claim   p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms\n", pct(&all_c, .50),
+           pct(&all_c, .99), pct(&all_c, 1));
+    printf("  decide  p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms\n", pct(&all_d, .50),
+           pct(&all_d, .99), pct(&all_d, 1));
+    printf("figure pairs_per_s=%.0f claim_p50_ms=%.2f claim_p99_ms=%.2f decide_p50_ms=%.2f "
+           "decide_p99_ms=%.2f conflicts=%lld\n",
+           (double)pairs / el, pct(&all_c, .50), pct(&all_c, .99), pct(&all_d, .50),
+           pct(&all_d, .99), conflicts);
+    free(all_c.v);
+    free(all_d.v);
+    free(cl);
+}
+
+/* ---- the filtered list ---- */
+
+static void run_lists(struct store *s, int reps)
+{
+    struct analyst a;
+    analyst_init(&a, 0);
+    const struct store_web_filter any = {.has_photo = -1, .min_corroborations = -1};
+    struct list_case cases[9];
+    for (size_t i = 0; i < 9; i++)
+        cases[i].f = any;
+    char since[40];
+    time_t t = time(NULL) - 3600;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    cases[0].name = "status=new";
+    cases[0].f.status = "new";
+    cases[1].name = "status=new category=drones";
+    cases[1].f.status = "new";
+    cases[1].f.category = "drones";
+    cases[2].name = "status=new bbox=Kyiv";
+    cases[2].f.status = "new";
+    cases[2].f.has_bbox = 1;
+    memcpy(cases[2].f.bbox, (double[4]){30.2, 50.3, 30.8, 50.6}, sizeof(cases[2].f.bbox));
+    cases[3].name = "status=new has_photo=true";
+    cases[3].f.status = "new";
+    cases[3].f.has_photo = 1;
+    cases[4].name = "status=new min_corroborations=2";
+    cases[4].f.status = "new";
+    cases[4].f.min_corroborations = 2;
+    cases[5].name = "status=confirmed";
+    cases[5].f.status = "confirmed";
+    cases[6].name = "since=1h ago category=shelling";
+    cases[6].f.since = since;
+    cases[6].f.category = "shelling";
+    cases[7].name = "status=new limit=200";
+    cases[7].f.status = "new";
+    cases[7].f.limit = 200;
+    /* a deep keyset page: rows older than 40 hours (about 830,000 rows down) */
+    cases[8].name = "status=new deep page (40 h down)";
+    cases[8].f.status = "new";
+    cases[8].f.has_after = 1;
+    cases[8].f.after_us = ((long long)time(NULL) - 40 * 3600) * 1000000LL;
+    cases[8].f.after_id = 1LL << 62;
+    struct samples sm;
+    if (samples_init(&sm, (size_t)reps))
+        exit(1);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sm.n = 0;
+        size_t n = 0;
+        for (int k = 0; k < reps; k++) {
+            struct tl_errinfo ei = {0};
+            double t0 = now_ms();
+            int rc = list(s, &a, &cases[i], &n, &ei);
+            if (rc)
+                die(cases[i].name, rc, &ei);
+            sample_add(&sm, now_ms() - t0);
+        }
+        printf("  list %-36s %3zu rows  p50 %7.2f ms  p99 %7.2f ms\n", cases[i].name, n,
+               pct(&sm, .50), pct(&sm, .99));
+    }
+    free(sm.v);
+}
+
+/* The claimers' accounts (analysts) and their tokens. */
+static void add_accounts(struct store *s, int n)
+{
+    for (int i = 0; i < n; i++) {
+        struct analyst a;
+        struct tl_errinfo ei = {0};
+        analyst_init(&a, i);
+        int rc = store_account_add(s, "bench", a.name, "analyst", a.token_sha, &ei);
+        if (rc && rc != TL_ECONFLICT)
+            die("account", rc, &ei);
+    }
+}
+
+/* ---- intake of located reports into the full table ---- */
+
+static void run_inserts(struct store *s, int n)
+{
+    struct samples sm;
+    if (samples_init(&sm, (size_t)n))
+        exit(1);
+    for (int i = 0; i < n; i++) {
+        char ref[32], rep[32];
+        snprintf(ref, sizeof(ref), "B-%d-%d", (int)getpid(), i);
+        snprintf(rep, sizeof(rep), "benchreporter%03d", i % 200);
+        /* around Kharkiv, the seed's densest kind of place: probes find neighbours */
+        struct store_report_new r = {.public_ref = ref,
+                                     .reporter = rep,
+                                     .category = i % 3 ? "drones" : "shelling",
+                                     .text = "bench located report",
+                                     .has_point = 1,
+                                     .lat = 49.99 + (double)(i % 17) * 0.004,
+                                     .lon = 36.23 + (double)(i % 13) * 0.005,
+                                     .point_source = "telegram_location",
+                                     .priority = 20};
+        struct store_effects fx = {.pseudonym = rep, .set_blocked = -1, .report = &r};
+        struct tl_errinfo ei = {0};
+        double t0 = now_ms();
+        int rc = store_apply(s, &fx, NULL, &ei);
+        if (rc)
+            die("insert", rc, &ei);
+        sample_add(&sm, now_ms() - t0);
+    }
+    printf("  insert of a located report (store_apply, 1 per transaction): p50 %.2f ms  p99 "
+           "%.2f ms\n",
+           pct(&sm, .50), pct(&sm, .99));
+    free(sm.v);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench_triage CONNINFO [N] [SECONDS] [CLAIMERS] [--no-seed]\n");
+        return 2;
+    }
+    const char *ci = argv[1];
+    long long n = argc > 2 ? strtoll(argv[2], NULL, 10) : 1000000;
+    double seconds = argc > 3 ? strtod(argv[3], NULL) : 20;
+    int claimers = argc > 4 ? (int)strtol(argv[4], NULL, 10) : 8;
+    int seed = !(argc > 5 && strcmp(argv[5], "--no-seed") == 0);
+    if (claimers < 1 || claimers > MAX_CLAIMERS || seconds <= 0)
+        return 2;
+    log_level = LOG_WARN;
+    struct store *s = NULL;
+    struct tl_errinfo ei = {0};
+    int rc = store_open(ci, &s, &ei);
+    if (rc)
+        die("open", rc, &ei);
+    if (seed) {
+        struct store_seed_opts o = {.n = n, .hours = 48, .photo_share = 0.3, .seed = 1};
+        long long got = 0;
+        double t0 = now_ms();
+        if ((rc = store_queue_seed(s, &o, &got, &ei)) != TL_OK)
+            die("seed", rc, &ei);
+        double el = (now_ms() - t0) / 1000;
+        printf("seed: %lld queued reports in %.1f s (%.0f rows/s, with VACUUM ANALYZE)\n", got, el,
+               (double)got / el);
+    }
+    struct store_priority_refresh pr;
+    double t0 = now_ms();
+    if ((rc = store_priority_refresh(s, &pr, &ei)) != TL_OK)
+        die("refresh", rc, &ei);
+    printf("priority refresh: %.0f ms (scored %lld queued reports within the horizon, "
+           "%lld changed, %lld recounted)\n",
+           now_ms() - t0, pr.scored, pr.changed, pr.recounted);
+    add_accounts(s, claimers);
+    run_claimers(ci, claimers, seconds);
+    printf("filtered list (%d runs each, after the claimers):\n", 50);
+    run_lists(s, 50);
+    t0 = now_ms();
+    if ((rc = store_priority_refresh(s, &pr, &ei)) != TL_OK)
+        die("refresh", rc, &ei);
+    printf("priority refresh after the run: %.0f ms (scored %lld, changed %lld, recounted "
+           "%lld)\n",
+           now_ms() - t0, pr.scored, pr.changed, pr.recounted);
+    run_inserts(s, 2000);
+    store_free(s);
+    return 0;
+}

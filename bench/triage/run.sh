@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# bench/triage/run.sh BUILD_DIR [N_REPORTS] [SECONDS] [CLAIMERS]
+# A throwaway PostgreSQL (tests/pgtmp.sh: fsync and synchronous_commit off, as for the
+# tests; PGTMP_OPTS adds server options), a fresh migrated database, then bench_triage:
+# seed N queued reports (default 1,000,000), C claimers (default 8) doing claim -> decide
+# for SECONDS (default 20), the filtered list, the priority refresh, located inserts.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "${1:-$here/build}" && pwd); shift || true
+state=$build/bench-triage.conninfo
+"$here/tests/pgtmp.sh" start "$state" "$build/cli/tipline" >/dev/null 2>&1
+trap '"$here/tests/pgtmp.sh" stop "$state" >/dev/null' EXIT
+admin=$(cat "$state")
+echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(free -g | awk '/Mem:/{print $2}') GiB; load $(cut -d' ' -f1-3 /proc/loadavg)"
+"$build/bench/triage/bench_triage" "${admin%dbname=*}dbname=tipline_template" "$@"

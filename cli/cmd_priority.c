@@ -1,0 +1,112 @@
+/* cli/cmd_priority.c - tipline priority show | set KEY VALUE | refresh: the weights of
+ * the queue's priority score (docs/priority.md), a change of one (which re-scores the
+ * queue at once), and the bounded refresh the runtime's janitor also runs. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "common/util.h"
+#include "common/banned.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: tipline priority show\n"
+               "       tipline priority set KEY VALUE [--as NAME]\n"
+               "       tipline priority refresh\n\n"
+               "The queue is ordered by a score: intake's base + category weight +\n"
+               "corroboration - recency penalty + reporter track record + flag weights\n"
+               "(+ banned). 'show' lists the weights; 'set' changes one (category.NAME and\n"
+               "flag.NAME may be new keys) and re-scores every queued report at once;\n"
+               "'refresh' decays recency and recounts recent corroborations now.\n"
+               "docs/priority.md explains the formula and each key's range.\n");
+}
+
+static int fail(const char *what, int rc, const struct tl_errinfo *ei)
+{
+    fprintf(stderr, "tipline priority %s: %s%s%s\n", what, tl_strerror(rc), ei->msg[0] ? ": " : "",
+            ei->msg);
+    return 1;
+}
+
+static int show(struct store *s)
+{
+    struct store_priority_weight *w = NULL;
+    size_t n = 0;
+    struct tl_errinfo ei;
+    tl_errinfo_clear(&ei);
+    int rc = store_priority_weights(s, &w, &n, &ei);
+    if (rc)
+        return fail("show", rc, &ei);
+    for (size_t i = 0; i < n; i++)
+        printf("%-30s %10g  %s\n", w[i].key, w[i].value, w[i].description);
+    store_priority_weights_free(w, n);
+    return 0;
+}
+
+static int parse_value(const char *text, double *v)
+{
+    char *end = NULL;
+    errno = 0;
+    *v = strtod(text, &end);
+    return errno == 0 && end != text && *end == 0 && isfinite(*v) ? 0 : -1;
+}
+
+int cmd_priority(int argc, char **argv, struct cli_ctx *ctx)
+{
+    if (cli_wants_help(argc, argv)) {
+        usage(stdout);
+        return 0;
+    }
+    const char *pos[3] = {NULL, NULL, NULL}, *as = NULL;
+    size_t npos = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--as") == 0 && i + 1 < argc)
+            as = argv[++i];
+        else if ((argv[i][0] != '-' || (argv[i][1] >= '0' && argv[i][1] <= '9')) && npos < 3)
+            pos[npos++] = argv[i]; /* a negative VALUE is a value, not an option */
+        else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    struct tl_errinfo ei;
+    tl_errinfo_clear(&ei);
+    if (npos == 1 && strcmp(pos[0], "show") == 0)
+        return show(ctx->store);
+    if (npos == 1 && strcmp(pos[0], "refresh") == 0) {
+        struct store_priority_refresh out;
+        int rc = store_priority_refresh(ctx->store, &out, &ei);
+        if (rc)
+            return fail("refresh", rc, &ei);
+        printf("scored %lld queued reports, %lld priorities changed, %lld corroborations "
+               "recounted\n",
+               out.scored, out.changed, out.recounted);
+        return 0;
+    }
+    if (npos == 3 && strcmp(pos[0], "set") == 0) {
+        double v;
+        if (parse_value(pos[2], &v) != 0) {
+            fprintf(stderr, "tipline priority set: VALUE must be a number, not '%s'\n", pos[2]);
+            return 2;
+        }
+        if (!as) {
+            const char *u = getenv("USER");
+            as = u && *u ? u : "cli";
+        }
+        long long changed = 0;
+        int rc = store_priority_set(ctx->store, as, pos[1], v, &changed, &ei);
+        if (rc == TL_EINVAL) {
+            fprintf(stderr, "tipline priority set: %s\n", ei.msg);
+            return 2;
+        }
+        if (rc)
+            return fail("set", rc, &ei);
+        printf("%s = %g; %lld queued reports re-scored\n", pos[1], v, changed);
+        return 0;
+    }
+    usage(stderr);
+    return 2;
+}
