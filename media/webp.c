@@ -128,6 +128,8 @@ int media_webp_walk(const unsigned char *in, size_t len, const struct media_limi
             if (!first)
                 return tl_errf(ei, TL_EPARSE, "WebP has a misplaced VP8X chunk");
             memcpy(vp8x, type, 18);
+            put_le32(vp8x + 4, 10); /* kept: its 10 defined bytes; a longer chunk's rest
+                                     * is dropped, so the size must say 10 */
             extended = 1;
             if (out) {
                 if ((rc = media_out_copy(out, vp8x, 18)) != TL_OK)

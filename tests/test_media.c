@@ -639,6 +639,30 @@ static void riff_chunk(struct fx_bytes *b, const char *type, const void *d, size
         fx_u8(b, 0);
 }
 
+/* A VP8X chunk longer than its 10 defined bytes (found by fuzz_media_strip_webp): the
+ * copy keeps 10 bytes and must say so, or the output does not parse again. */
+static void test_media_webp_long_vp8x(void **state)
+{
+    (void)state;
+    static const unsigned char in[] = {
+        'R',  'I',  'F',  'F', 0x56, 0,   0,   0,   'W',  'E', 'B',  'P',  'V',  'P',  '8',  'X',
+        0x10, 0,    0,    0,   0x02, 0,   0,   0,   0x03, 0,   0,    0x03, 0,    0,    'A',  'N',
+        'I',  'M',  0x06, 0,   0,    0,   0,   0,   0,    0,   0,    0,    'A',  'N',  'M',  'F',
+        0x2a, 0,    0,    0,   0,    0,   0,   0,   0,    0,   0x03, 0,    0,    0x03, 0,    0,
+        0x64, 0xf9, 0xff, 0,   'V',  'P', '8', 'L', 0x08, 0,   0,    0,    0x2f, 0x03, 0xc0, 0,
+        0,    0,    0,    0,   'Z',  'Z', 'Z', 'Z', 0x01, 0,   0,    0,    'x',  0};
+    unsigned char *out = NULL, *again = NULL;
+    size_t out_len, again_len;
+    struct tl_errinfo ei;
+    assert_int_equal(media_strip(in, sizeof(in), NULL, &out, &out_len, NULL, &ei), TL_OK);
+    assert_memory_equal(out + 12, "VP8X\x0a\0\0\0", 8);
+    assert_int_equal(media_strip(out, out_len, NULL, &again, &again_len, NULL, &ei), TL_OK);
+    assert_int_equal(again_len, out_len);
+    assert_memory_equal(again, out, out_len);
+    free(out);
+    free(again);
+}
+
 static void test_media_webp_strip(void **state)
 {
     struct fx_bytes body = {0}, in = {0};
@@ -1438,6 +1462,7 @@ int main(void)
         cmocka_unit_test(test_media_jpeg_icc_policy),
         cmocka_unit_test(test_media_png_strip),
         cmocka_unit_test(test_media_webp_strip),
+        cmocka_unit_test(test_media_webp_long_vp8x),
         cmocka_unit_test(test_media_gif_strip),
         cmocka_unit_test(test_media_refuses_unsupported),
         cmocka_unit_test(test_media_pixel_limit),
