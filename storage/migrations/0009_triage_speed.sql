@@ -64,3 +64,15 @@ $$;
 -- The list's and the map's bounding box (store_web.c: r.point::geometry && envelope)
 -- had no index on that expression: 560 ms for status=new bbox=Kyiv on 1,000,000 reports.
 CREATE INDEX reports_point_geom ON reports USING gist ((point::geometry));
+
+-- The queues an account may see: called 5 times per claim+decide pair (the claim, the
+-- decide's checks, both full reports), planned again on each call as a SQL function.
+CREATE OR REPLACE FUNCTION web_queues_for(acct text) RETURNS text[]
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT COALESCE(array_agg(q.name ORDER BY q.name), '{}') FROM queues q
+        WHERE NOT q.restricted
+           OR EXISTS (SELECT 1 FROM accounts a WHERE a.name = acct AND a.role = 'admin')
+           OR EXISTS (SELECT 1 FROM queue_members m WHERE m.queue = q.name AND m.account = acct));
+END
+$$;
