@@ -274,3 +274,14 @@ int tl_random(void *buf, size_t n)
         return TL_EINVAL;
     return RAND_bytes(buf, (int)n) == 1 ? TL_OK : TL_EIO;
 }
+
+int tl_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

@@ -65,6 +65,8 @@ int tl_read_file(const char *path, size_t max, char **out, size_t *len) TL_WUR;
 
 /* Lower-case hex of n bytes into out (size 2n+1). */
 void tl_hex(const unsigned char *in, size_t n, char *out);
+/* The value of one hex digit (either case), -1 when c is none. */
+int tl_hexval(int c);
 
 /* Cryptographically random bytes (OpenSSL RAND_bytes); TL_EIO on failure. */
 int tl_random(void *buf, size_t n) TL_WUR;

@@ -10,24 +10,13 @@
 #include "common/log.h"
 #include "common/banned.h"
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static long u_escape(const char *p)
 {
     if (p[0] != '\\' || p[1] != 'u')
         return -1;
     long v = 0;
     for (int i = 2; i < 6; i++) {
-        int h = hexval(p[i]);
+        int h = tl_hexval(p[i]);
         if (h < 0)
             return -1;
         v = v * 16 + h;

@@ -116,13 +116,25 @@ static void test_common_secret_generate(void **state)
     unlink(path);
 }
 
+static void test_common_hexval(void **state)
+{
+    (void)state;
+    assert_int_equal(tl_hexval('0'), 0);
+    assert_int_equal(tl_hexval('9'), 9);
+    assert_int_equal(tl_hexval('a'), 10);
+    assert_int_equal(tl_hexval('F'), 15);
+    assert_int_equal(tl_hexval('g'), -1);
+    assert_int_equal(tl_hexval('%'), -1);
+    assert_int_equal(tl_hexval(-56), -1); /* a negative char (a UTF-8 byte) */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_common_buf_limit),       cmocka_unit_test(test_common_mask_secret),
         cmocka_unit_test(test_common_parse_ll),        cmocka_unit_test(test_common_utf8_prefix),
         cmocka_unit_test(test_common_backoff_bounds),  cmocka_unit_test(test_common_cfg_precedence),
-        cmocka_unit_test(test_common_secret_generate),
+        cmocka_unit_test(test_common_secret_generate), cmocka_unit_test(test_common_hexval),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,17 +23,6 @@ static void say(char *msg, size_t msgsz, const char *fmt, ...)
     va_end(ap);
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes s[0..n) into a new string; '+' is a space when plus. NULL on a bad
  * escape or an encoded NUL (or no memory). */
 static char *pct_decode(const char *s, size_t n, int plus)
@@ -43,8 +32,8 @@ static char *pct_decode(const char *s, size_t n, int plus)
         return NULL;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '%') {
-            int a = i + 1 < n ? hexval((unsigned char)s[i + 1]) : -1;
-            int b = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
+            int a = i + 1 < n ? tl_hexval((unsigned char)s[i + 1]) : -1;
+            int b = i + 2 < n ? tl_hexval((unsigned char)s[i + 2]) : -1;
             if (a < 0 || b < 0 || (a == 0 && b == 0)) {
                 free(out);
                 return NULL;

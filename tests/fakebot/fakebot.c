@@ -174,17 +174,6 @@ static void reply_err(struct fb_reply *r, int code, const char *desc, const char
 
 /* ---- params ---- */
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static char *url_decode(const char *s, size_t n)
 {
     if (n >= FB_MAX_BODY)
@@ -195,8 +184,9 @@ static char *url_decode(const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '+') {
             *w++ = ' ';
-        } else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            *w++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+        } else if (s[i] == '%' && i + 2 < n && tl_hexval(s[i + 1]) >= 0 &&
+                   tl_hexval(s[i + 2]) >= 0) {
+            *w++ = (char)(tl_hexval(s[i + 1]) * 16 + tl_hexval(s[i + 2]));
             i += 2;
         } else {
             *w++ = s[i];
