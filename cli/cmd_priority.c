@@ -82,8 +82,8 @@ int cmd_priority(int argc, char **argv, struct cli_ctx *ctx)
         if (rc)
             return fail("refresh", rc, &ei);
         printf("scored %lld queued reports, %lld priorities changed, %lld corroborations "
-               "recounted\n",
-               out.scored, out.changed, out.recounted);
+               "recounted, %lld changed by rejections\n",
+               out.scored, out.changed, out.recounted, out.propagated);
         return 0;
     }
     if (npos == 3 && strcmp(pos[0], "set") == 0) {

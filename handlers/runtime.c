@@ -613,9 +613,10 @@ static void *janitor_main(void *arg)
         int rc = store_priority_refresh(s, &pr, &ei);
         if (rc != TL_OK)
             log_warn("priority refresh failed err=\"%s\" detail=\"%s\"", tl_strerror(rc), ei.msg);
-        else if (pr.changed || pr.recounted)
-            log_info("priority refresh done scored=%lld changed=%lld recounted=%lld", pr.scored,
-                     pr.changed, pr.recounted);
+        else if (pr.changed || pr.recounted || pr.propagated)
+            log_info("priority refresh done scored=%lld changed=%lld recounted=%lld "
+                     "propagated=%lld",
+                     pr.scored, pr.changed, pr.recounted, pr.propagated);
         if (tl_now_ms() >= next_purge) {
             struct store_purged pg;
             rc = store_purge(s, rt->o.cfg->chat_retention_days, rt->o.cfg->inbox_retention_days,

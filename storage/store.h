@@ -306,10 +306,11 @@ int store_web_reports(struct store *s, const struct store_who *who,
 int store_web_report(struct store *s, const struct store_who *who, const char *id_or_ref,
                      int audit_view, char **json, struct tl_errinfo *ei) TL_WUR;
 /* Claims the highest-priority, oldest claimable report of the caller's queues (queue:
- * only that one; TL_ENOTFOUND when unknown or hidden), FOR UPDATE SKIP LOCKED; audited.
- * *id 0 when nothing is claimable. */
+ * only that one; TL_ENOTFOUND when unknown or hidden), FOR UPDATE SKIP LOCKED; audited
+ * with the view. *id and *json (the full report, as store_web_report) are 0 and NULL
+ * when nothing is claimable. One round trip. */
 int store_web_claim(struct store *s, const struct store_who *who, const char *queue, long lease_s,
-                    long long *id, struct tl_errinfo *ei) TL_WUR;
+                    long long *id, char **json, struct tl_errinfo *ei) TL_WUR;
 /* {"lease_until":ISO}; TL_ECONFLICT unless the caller holds the lease. Audited. */
 int store_web_renew(struct store *s, const struct store_who *who, const char *id_or_ref,
                     long lease_s, char **json, struct tl_errinfo *ei) TL_WUR;
@@ -330,6 +331,10 @@ struct store_decision {
  * = the report's id. */
 int store_report_decide(struct store *s, const struct store_decision *d, long long *id,
                         struct tl_errinfo *ei) TL_WUR;
+/* store_report_decide, then the full report as who sees it (not audited as a view), in
+ * one round trip. */
+int store_web_decide(struct store *s, const struct store_who *who, const struct store_decision *d,
+                     char **json, struct tl_errinfo *ei) TL_WUR;
 /* Inserts a followups row (the bot relays it); {"followup":{...}}. TL_ECONFLICT while
  * another analyst holds the lease; TL_EINVAL for an empty or too long question. */
 int store_web_followup(struct store *s, const struct store_who *who, const char *id_or_ref,
@@ -389,9 +394,10 @@ int store_priority_set(struct store *s, const char *actor, const char *key, doub
                        long long *changed, struct tl_errinfo *ei) TL_WUR;
 
 struct store_priority_refresh {
-    long long scored;    /* queued reports within the recency horizon (+1 h) */
-    long long changed;   /* of those, priorities written */
-    long long recounted; /* corroborations corrected (reports of the last window + 1 h) */
+    long long scored;     /* queued reports within the recency horizon (+1 h) */
+    long long changed;    /* of those, priorities written */
+    long long recounted;  /* corroborations corrected (reports of the last window + 1 h) */
+    long long propagated; /* neighbours' corroborations changed by rejections since the last call */
 };
 /* The bounded periodic refresh (recency decay, missed corroborations), one transaction;
  * rows other transactions hold are left for the next call. Call it every minute or so

@@ -135,18 +135,26 @@ int store_priority_refresh(struct store *s, struct store_priority_refresh *out,
     int rc = st_ready(s, ei);
     if (rc)
         return rc;
-    /* One statement: one transaction. Planned per call: the bounded set's size swings. */
+    /* First the rejections decided since the last call (0010), then the refresh, whose
+     * recount of the newest reports then sees them. One statement, one transaction
+     * each. Planned per call: the bounded sets' sizes swing. */
+    rc = st_exec_planned(s, "SELECT priority_propagate_pending()", 0, NULL, &r, ei);
+    if (rc)
+        return rc;
+    long long propagated = st_getll(r, 0, 0);
+    PQclear(r);
     rc = st_exec_planned(s, "SELECT scored, changed, recounted FROM priority_refresh()", 0, NULL,
                          &r, ei);
     if (rc)
         return rc;
     if (out) {
+        out->propagated = propagated;
         out->scored = st_getll(r, 0, 0);
         out->changed = st_getll(r, 0, 1);
         out->recounted = st_getll(r, 0, 2);
     }
-    log_debug("priority refresh scored=%lld changed=%lld recounted=%lld", st_getll(r, 0, 0),
-              st_getll(r, 0, 1), st_getll(r, 0, 2));
+    log_debug("priority refresh propagated=%lld scored=%lld changed=%lld recounted=%lld",
+              propagated, st_getll(r, 0, 0), st_getll(r, 0, 1), st_getll(r, 0, 2));
     PQclear(r);
     return TL_OK;
 }

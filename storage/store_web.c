@@ -390,6 +390,20 @@ int store_web_reports(struct store *s, const struct store_who *who,
     return TL_OK;
 }
 
+/* The functions of 0010 say what went wrong by SQLSTATE. */
+static int fn_err(int rc, struct tl_errinfo *ei)
+{
+    if (rc != TL_EDB || !ei)
+        return rc;
+    if (strcmp(ei->sqlstate, "P0002") == 0)
+        return TL_ENOTFOUND;
+    if (strcmp(ei->sqlstate, "TL409") == 0)
+        return TL_ECONFLICT;
+    if (strcmp(ei->sqlstate, "22023") == 0)
+        return TL_EINVAL;
+    return rc;
+}
+
 int store_web_report(struct store *s, const struct store_who *who, const char *id_or_ref,
                      int audit_view, char **json, struct tl_errinfo *ei)
 {
@@ -401,79 +415,39 @@ int store_web_report(struct store *s, const struct store_who *who, const char *i
     v[3] = decimals_param(who, db);
     v[4] = audit_view ? "true" : "false";
     /* The view of a report shows its reporter's history (counters, and the reporter's
-     * latest other reports the caller may see): audited in the same statement. */
+     * latest other reports the caller may see): audited in the same call. */
     return one_text(s,
-                    "WITH q AS (SELECT web_queues_for($3::text) AS queues),"
-                    " x AS (SELECT r.id, r.reporter FROM reports r"
-                    "   WHERE (r.id = $1::bigint OR r.public_ref = $2::text)"
-                    "     AND r.queue = ANY ((SELECT queues FROM q)::text[])"
-                    "   ORDER BY (r.id = $1::bigint) DESC LIMIT 1),"
-                    " a AS (INSERT INTO audit_log (actor, action, object, after)"
-                    "   SELECT $3::text, 'view', 'report:' || x.id,"
-                    "     jsonb_build_object('reporter', left(x.reporter, 12))"
-                    "   FROM x WHERE $5::boolean),"
-                    " h AS (SELECT COALESCE(jsonb_agg(jsonb_build_object('id', o.id,"
-                    "     'ref', o.public_ref, 'status', o.status, 'category', o.category,"
-                    "     'received_at', web_iso(o.received_at)) ORDER BY o.received_at DESC,"
-                    "     o.id DESC), '[]') AS recent"
-                    "   FROM (SELECT o.* FROM reports o, x WHERE o.reporter = x.reporter"
-                    "     AND o.id <> x.id AND o.queue = ANY ((SELECT queues FROM q)::text[])"
-                    "     ORDER BY o.received_at DESC, o.id DESC LIMIT 10) o)"
-                    " SELECT jsonb_set(web_report_full(r, $4::int), '{reporter,recent}',"
-                    "   (SELECT recent FROM h))::text FROM reports r"
-                    " WHERE r.id = (SELECT id FROM x)",
+                    "SELECT web_report_doc($1::bigint, $2::text, $3::text, $4::int, $5::boolean)",
                     5, v, json, "no such report", ei);
 }
 
 int store_web_claim(struct store *s, const struct store_who *who, const char *queue, long lease_s,
-                    long long *id, struct tl_errinfo *ei)
+                    long long *id, char **json, struct tl_errinfo *ei)
 {
-    char lb[32];
-    const char *v[3] = {who->account, st_ll(lb, lease_s > 0 ? lease_s : 1), queue};
+    char lb[32], db[32];
+    const char *v[4] = {who->account, st_ll(lb, lease_s > 0 ? lease_s : 1), queue,
+                        decimals_param(who, db)};
     PGresult *r = NULL;
     *id = 0;
+    *json = NULL;
     int rc = st_ready(s, ei);
     if (rc)
         return rc;
-    if (queue) {
-        char *ok = NULL;
-        const char *qv[2] = {who->account, queue};
-        rc = one_text(
-            s, "SELECT 1 WHERE $2::text = ANY (ARRAY(SELECT unnest(web_queues_for($1::text))))", 2,
-            qv, &ok, "", ei);
-        free(ok);
-        if (rc == TL_ENOTFOUND)
-            return tl_errf(ei, TL_ENOTFOUND, "no queue %s", queue);
-        if (rc)
-            return rc;
-    }
-    /* Pick (skipping rows another analyst is locking right now), lease, audit: one
-     * statement, planned per call like store_triage_next. */
-    rc = st_exec_planned(
-        s,
-        "WITH p AS (SELECT id, claimed_by, lease_until FROM reports"
-        "   WHERE status = 'new' AND (lease_until IS NULL OR lease_until < now())"
-        "     AND queue = ANY (ARRAY(SELECT unnest(web_queues_for($1::text))))"
-        "     AND ($3::text IS NULL OR queue = $3::text)"
-        "   ORDER BY priority DESC, received_at, id LIMIT 1 FOR UPDATE SKIP LOCKED),"
-        " r AS (UPDATE reports SET claimed_by = $1::text,"
-        "   lease_until = now() + $2::bigint * interval '1 second'"
-        "   FROM p WHERE reports.id = p.id RETURNING reports.*),"
-        " a AS (INSERT INTO audit_log (actor, action, object, before, after)"
-        "   SELECT $1::text, 'claim', 'report:' || r.id,"
-        "     jsonb_build_object('status', r.status, 'claimed_by', p.claimed_by,"
-        "       'lease_until', p.lease_until),"
-        "     jsonb_build_object('status', r.status, 'claimed_by', r.claimed_by,"
-        "       'lease_until', r.lease_until)"
-        "   FROM r JOIN p ON p.id = r.id)"
-        " SELECT r.id FROM r",
-        3, v, &r, ei);
+    /* Pick (skipping rows another analyst is locking right now), lease, audit the claim
+     * and the view, render: one call (0010). */
+    rc = fn_err(
+        st_exec(s, "SELECT report_id, doc FROM web_claim($1::text, $2::bigint, $3::text, $4::int)",
+                4, v, &r, ei),
+        ei);
     if (rc)
         return rc;
-    if (PQntuples(r) > 0)
+    if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0)) {
         *id = st_getll(r, 0, 0);
+        if (!PQgetisnull(r, 0, 1) && !(*json = tl_strdup(PQgetvalue(r, 0, 1))))
+            rc = TL_ENOMEM;
+    }
     PQclear(r);
-    return TL_OK;
+    return rc;
 }
 
 /* The lease statements: 1 row = done; none = not the holder (or no such report). */
@@ -558,14 +532,17 @@ static int decision_known(const char *d)
     return 0;
 }
 
-int store_report_decide(struct store *s, const struct store_decision *d, long long *id,
-                        struct tl_errinfo *ei)
+/* store_report_decide and store_web_decide: one call of web_decide (0010). */
+static int decide(struct store *s, const struct store_decision *d, const struct store_who *who,
+                  long long *id, char **json, struct tl_errinfo *ei)
 {
-    char ib[32], db[32];
-    const char *v[3];
+    char ib[32], dupb[32], db[32];
+    const char *v[9];
     PGresult *r = NULL;
     if (id)
         *id = 0;
+    if (json)
+        *json = NULL;
     if (!decision_known(d->decision))
         return tl_errf(ei, TL_EINVAL, "unknown decision '%s'", d->decision ? d->decision : "");
     if (!d->analyst || !*d->analyst || !d->id_or_ref || !*d->id_or_ref)
@@ -574,84 +551,42 @@ int store_report_decide(struct store *s, const struct store_decision *d, long lo
         return tl_errf(ei, TL_EINVAL, "duplicate_of goes with 'duplicate' only");
     ref_params(d->id_or_ref, ib, v);
     v[2] = d->check_visible ? d->analyst : NULL;
+    v[3] = d->analyst;
+    v[4] = d->decision;
+    v[5] = d->note;
+    v[6] = d->duplicate_of > 0 ? st_ll(dupb, d->duplicate_of) : NULL;
+    v[7] = who ? decimals_param(who, db) : NULL;
+    v[8] = json ? "true" : "false";
     int rc = st_ready(s, ei);
     if (rc)
         return rc;
-    rc = st_begin(s, ei);
+    rc = fn_err(st_exec(s,
+                        "SELECT report_id, doc FROM web_decide($1::bigint, $2::text, $3::text,"
+                        " $4::text, $5::text, $6::text, $7::bigint, $8::int, $9::boolean)",
+                        9, v, &r, ei),
+                ei);
     if (rc)
         return rc;
-    rc = st_exec(
-        s,
-        "SELECT id, status, claimed_by, lease_until > now(), lease_until, note,"
-        " decided_by FROM reports"
-        " WHERE (id = $1::bigint OR public_ref = $2::text)"
-        " AND ($3::text IS NULL OR queue = ANY (ARRAY(SELECT unnest(web_queues_for($3::text)))))"
-        " ORDER BY (id = $1::bigint) DESC LIMIT 1 FOR UPDATE",
-        3, v, &r, ei);
-    if (rc)
-        goto out;
-    if (PQntuples(r) == 0) {
-        rc = tl_errf(ei, TL_ENOTFOUND, "no report %s", d->id_or_ref);
-        goto out;
-    }
-    int live = PQgetvalue(r, 0, 3)[0] == 't';
-    const char *holder = PQgetisnull(r, 0, 2) ? NULL : PQgetvalue(r, 0, 2);
-    if (live && holder && strcmp(holder, d->analyst) != 0) {
-        rc = tl_errf(ei, TL_ECONFLICT, "report %s is leased to %s until %s", d->id_or_ref, holder,
-                     PQgetvalue(r, 0, 4));
-        goto out;
-    }
-    if (d->duplicate_of > 0 && d->duplicate_of == st_getll(r, 0, 0)) {
-        rc = tl_errf(ei, TL_EINVAL, "a report cannot duplicate itself");
-        goto out;
-    }
-    {
-        const char *dv[9] = {PQgetvalue(r, 0, 0),
-                             d->decision,
-                             d->analyst,
-                             PQgetvalue(r, 0, 1),
-                             holder,
-                             d->note,
-                             d->duplicate_of > 0 ? st_ll(db, d->duplicate_of) : NULL,
-                             PQgetisnull(r, 0, 5) ? NULL : PQgetvalue(r, 0, 5),
-                             PQgetisnull(r, 0, 6) ? NULL : PQgetvalue(r, 0, 6)};
-        PGresult *u = NULL;
-        /* The reporter's counters follow the decision (and a changed decision). */
-        rc = st_exec(s,
-                     "WITH d AS (SELECT id FROM reports WHERE id = $7::bigint),"
-                     " u AS (UPDATE reports SET status = $2::text, claimed_by = NULL,"
-                     "   lease_until = NULL, decided_by = $3::text, decided_at = now(),"
-                     "   note = $6::text, duplicate_of = (SELECT id FROM d)"
-                     "   WHERE id = $1::bigint AND ($7::bigint IS NULL OR EXISTS (SELECT 1 FROM d))"
-                     "   RETURNING reporter),"
-                     " rp AS (UPDATE reporters SET"
-                     "   n_confirmed = n_confirmed + ($2::text = 'confirmed')::int"
-                     "     - ($4::text = 'confirmed')::int,"
-                     "   n_rejected = n_rejected + ($2::text = 'rejected')::int"
-                     "     - ($4::text = 'rejected')::int"
-                     "   FROM u WHERE reporters.pseudonym = u.reporter),"
-                     " a AS (INSERT INTO audit_log (actor, action, object, before, after)"
-                     "   SELECT $3::text, 'decide', 'report:' || $1::text,"
-                     "   jsonb_build_object('status', $4::text, 'claimed_by', $5::text,"
-                     "     'note', $8::text, 'decided_by', $9::text),"
-                     "   jsonb_build_object('status', $2::text, 'note', $6::text,"
-                     "     'duplicate_of', $7::bigint, 'decided_by', $3::text) FROM u)"
-                     " SELECT count(*) FROM u",
-                     9, dv, &u, ei);
-        if (rc == TL_OK && st_getll(u, 0, 0) == 0)
-            rc = tl_errf(ei, TL_EINVAL, "duplicate_of %lld: no such report", d->duplicate_of);
-        PQclear(u);
-    }
-    if (rc)
-        goto out;
     if (id)
         *id = st_getll(r, 0, 0);
-    rc = st_commit(s, ei);
-out:
+    if (json && PQgetisnull(r, 0, 1))
+        rc = tl_errf(ei, TL_ENOTFOUND, "no such report");
+    else if (json && !(*json = tl_strdup(PQgetvalue(r, 0, 1))))
+        rc = TL_ENOMEM;
     PQclear(r);
-    if (rc)
-        st_rollback(s);
     return rc;
+}
+
+int store_report_decide(struct store *s, const struct store_decision *d, long long *id,
+                        struct tl_errinfo *ei)
+{
+    return decide(s, d, NULL, id, NULL, ei);
+}
+
+int store_web_decide(struct store *s, const struct store_who *who, const struct store_decision *d,
+                     char **json, struct tl_errinfo *ei)
+{
+    return decide(s, d, who, NULL, json, ei);
 }
 
 int store_web_followup(struct store *s, const struct store_who *who, const char *id_or_ref,

@@ -185,12 +185,31 @@ static void test_priority_corroboration(void **state)
     assert_int_equal(corr(&d, "D-1"), 0);
     assert_int_equal(corr(&d, "E-1"), 0);
     assert_int_equal(corr(&d, "C-1"), 2);
-    /* a rejected report stops corroborating: cyril's goes, anna's reports drop to 1 */
+    /* a rejected report stops corroborating: cyril's goes, anna's reports drop to 1 -
+     * at the next refresh, not inside the decision (0010) */
+    struct store_priority_refresh pr;
     CHECK(store_triage_decide(d.s, "C-1", "anna", "rejected", "staged photo", EI));
+    assert_int_equal(corr(&d, "A-1"), 2);
+    assert_int_equal(corr(&d, "B-1"), 2);
+    CHECK(store_priority_refresh(d.s, &pr, EI));
+    assert_int_equal(pr.propagated, 3);
     assert_int_equal(corr(&d, "A-1"), 1);
     assert_int_equal(corr(&d, "A-2"), 1);
     assert_int_equal(corr(&d, "B-1"), 1);
     assert_int_equal(prio(&d, "B-1"), 60 + 15);
+    /* rejected, then un-rejected before a refresh: nothing to propagate, counts stay */
+    CHECK(store_triage_decide(d.s, "B-1", "anna", "rejected", NULL, EI));
+    CHECK(store_triage_decide(d.s, "B-1", "anna", "confirmed", NULL, EI));
+    CHECK(store_priority_refresh(d.s, &pr, EI));
+    assert_int_equal(pr.propagated, 0);
+    assert_int_equal(corr(&d, "A-1"), 1);
+    assert_int_equal(corr(&d, "A-2"), 1);
+    /* un-rejected after a refresh: cyril corroborates again at the next one */
+    CHECK(store_triage_decide(d.s, "C-1", "anna", "confirmed", "was real", EI));
+    CHECK(store_priority_refresh(d.s, &pr, EI));
+    assert_int_equal(pr.propagated, 3);
+    assert_int_equal(corr(&d, "A-1"), 2);
+    assert_int_equal(corr(&d, "B-1"), 2);
     db_close(&d);
 }
 

@@ -204,14 +204,10 @@ static int h_claim(struct web_call *c)
 {
     struct tl_errinfo ei;
     long long id = 0;
-    char ib[32], *json = NULL;
+    char *json = NULL;
     tl_errinfo_clear(&ei);
     int rc = store_web_claim(c->s, &c->who, body_str(c, "queue"), web_cfg(c->w)->lease_seconds, &id,
-                             &ei);
-    if (rc == TL_OK && id) {
-        snprintf(ib, sizeof(ib), "%lld", id);
-        rc = store_web_report(c->s, &c->who, ib, 1, &json, &ei);
-    }
+                             &json, &ei);
     if (rc)
         return web_reply_store_err(c->resp, rc, &ei);
     return wrap_report(c, 200, "report", json);
@@ -244,7 +240,7 @@ static int h_decide(struct web_call *c)
 {
     struct tl_errinfo ei;
     const char *id;
-    char ib[32], *json = NULL;
+    char *json = NULL;
     tl_errinfo_clear(&ei);
     if (report_arg(c, &id))
         return TL_OK;
@@ -257,12 +253,7 @@ static int h_decide(struct web_call *c)
     if (strcmp(d.decision, "duplicate") == 0 && d.duplicate_of <= 0)
         return web_reply_err(c->resp, 400, "bad_request",
                              "a duplicate names the report it duplicates (duplicate_of)");
-    long long rid = 0;
-    int rc = store_report_decide(c->s, &d, &rid, &ei);
-    if (rc == TL_OK) {
-        snprintf(ib, sizeof(ib), "%lld", rid);
-        rc = store_web_report(c->s, &c->who, ib, 0, &json, &ei);
-    }
+    int rc = store_web_decide(c->s, &c->who, &d, &json, &ei);
     return answer(c, rc, &ei, 200, json);
 }
 

@@ -92,24 +92,16 @@ static int auth(struct store *s, const struct analyst *a, struct tl_errinfo *ei)
     return store_auth_token(s, a->token_sha, &p, ei);
 }
 
-static int full_report(struct store *s, const struct analyst *a, long long id, int audit,
-                       struct tl_errinfo *ei)
-{
-    char ib[32], *json = NULL;
-    snprintf(ib, sizeof(ib), "%lld", id);
-    int rc = store_web_report(s, &a->who, ib, audit, &json, ei);
-    free(json);
-    return rc;
-}
-
 static int claim(struct store *s, const struct analyst *a, long long *id, struct tl_errinfo *ei)
 {
+    char *json = NULL;
     *id = 0;
     int rc = auth(s, a, ei);
     if (!rc)
-        rc = store_web_claim(s, &a->who, NULL, 300, id, ei);
-    if (!rc && *id)
-        rc = full_report(s, a, *id, 1, ei);
+        rc = store_web_claim(s, &a->who, NULL, 300, id, &json, ei);
+    if (!rc && *id && !json)
+        rc = tl_errf(ei, TL_ENOTFOUND, "claim %lld without its report", *id);
+    free(json);
     return rc;
 }
 
@@ -124,12 +116,11 @@ static int decide(struct store *s, const struct analyst *a, long long id, const 
                                .note = "bench",
                                .duplicate_of = strcmp(decision, "duplicate") == 0 ? dup_of : 0,
                                .check_visible = 1};
-    long long rid = 0;
+    char *json = NULL;
     int rc = auth(s, a, ei);
     if (!rc)
-        rc = store_report_decide(s, &d, &rid, ei);
-    if (!rc)
-        rc = full_report(s, a, rid, 0, ei);
+        rc = store_web_decide(s, &a->who, &d, &json, ei);
+    free(json);
     return rc;
 }
 
