@@ -232,19 +232,26 @@ int store_auth_token(struct store *s, const char *token_sha256, struct store_pri
     int rc = st_ready(s, ei);
     if (rc)
         return rc;
-    /* last_used_at is written at most once a minute per token: not a write per call. */
+    /* last_used_at is written at most once a minute per token, by a second statement:
+     * the check itself writes nothing (a statement that may write opens the table and
+     * its indexes for writing on every call). */
     rc = st_exec(s,
-                 "WITH t AS (SELECT t.id, a.name, a.role, t.last_used_at FROM api_tokens t"
-                 "   JOIN accounts a ON a.name = t.account"
-                 "   WHERE t.token_sha256 = $1::text AND NOT a.disabled AND t.revoked_at IS NULL"
-                 "     AND (t.expires_at IS NULL OR t.expires_at > now())),"
-                 " u AS (UPDATE api_tokens k SET last_used_at = now() FROM t WHERE k.id = t.id"
-                 "   AND (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute'))"
-                 " SELECT name, role, '' FROM t",
+                 "SELECT a.name, a.role, '', t.id, t.last_used_at IS NULL"
+                 "   OR t.last_used_at < now() - interval '1 minute'"
+                 " FROM api_tokens t JOIN accounts a ON a.name = t.account"
+                 " WHERE t.token_sha256 = $1::text AND NOT a.disabled AND t.revoked_at IS NULL"
+                 "   AND (t.expires_at IS NULL OR t.expires_at > now())",
                  1, v, &r, ei);
     if (rc)
         return rc;
     rc = principal_from(r, p, ei);
+    if (rc == TL_OK && PQgetvalue(r, 0, 4)[0] == 't') {
+        const char *iv[1] = {PQgetvalue(r, 0, 3)};
+        rc = st_exec(s,
+                     "UPDATE api_tokens SET last_used_at = now() WHERE id = $1::bigint"
+                     " AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
+                     1, iv, NULL, ei);
+    }
     PQclear(r);
     return rc;
 }

@@ -69,8 +69,9 @@ static void die(const char *what, int rc, const struct tl_errinfo *ei)
 
 /* ---- what the API runs: one claim, one decision, one list page ----
  * The storage calls of web/api.c's handlers, in the same order: the bearer token's
- * check, then POST /api/queue/claim = store_web_claim + the full report (audited view);
- * POST /api/reports/{id}/decide = store_report_decide + the full report; GET
+ * check, then POST /api/queue/claim = store_web_claim (the claim, its full report and
+ * the audited view in one call); POST /api/reports/{id}/decide = store_web_decide (the
+ * decision and the full report after it); GET
  * /api/reports = store_web_reports. Only HTTP and JSON parsing are left out. */
 
 struct analyst {
@@ -420,8 +421,8 @@ int main(int argc, char **argv)
     if ((rc = store_priority_refresh(s, &pr, &ei)) != TL_OK)
         die("refresh", rc, &ei);
     printf("priority refresh after the run: %.0f ms (scored %lld, changed %lld, recounted "
-           "%lld)\n",
-           now_ms() - t0, pr.scored, pr.changed, pr.recounted);
+           "%lld; the run's rejections changed %lld neighbours)\n",
+           now_ms() - t0, pr.scored, pr.changed, pr.recounted, pr.propagated);
     run_inserts(s, 2000);
     store_free(s);
     return 0;

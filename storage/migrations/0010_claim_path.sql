@@ -23,34 +23,62 @@ CREATE INDEX reports_queue ON reports (priority DESC, received_at, id) WHERE sta
 CREATE INDEX reports_queue_claim ON reports (queue, priority DESC, received_at, id)
     WHERE status = 'new';
 
--- Two indexes less for every report written and every decision: (received_at) is
+-- Indexes no query reads, written for every report and every decision: (received_at) is
 -- served by reports_received_id (received_at DESC, id DESC), scanned either way, and no
 -- query reads the trigram index of the text (a GIN index whose pending list each
 -- writer flushed in turn: the decisions' worst latencies).
 DROP INDEX reports_received_at;
 DROP INDEX reports_text_trgm;
+-- Likewise: 0008's reports_review_due replaced 0004's reports_review_unnotified for the
+-- relay's reviewed notices, and the audit log is read by object or actor in id order,
+-- never by time: audit_log_at only cost each of the pair's three audit rows an insert.
+DROP INDEX reports_review_unnotified;
+DROP INDEX audit_log_at;
 
--- The full report of 0006/0009 with the reporter's recent reports (those the caller may
--- see) and, with audit, the 'view' row. NULL when absent or hidden. qs: the caller's
--- queues when the caller already has them.
+-- The summary of 0009 given the report's number of media when the caller has it (the
+-- full report counts them as it lists them); NULL counts here. One list of keys.
+DROP FUNCTION web_report_summary(reports, integer);
+CREATE FUNCTION web_report_summary(r reports, decimals integer, n_media bigint DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_live boolean := r.lease_until > now();
+BEGIN
+    IF n_media IS NULL THEN
+        SELECT count(*) INTO n_media FROM media m WHERE m.report_id = r.id;
+    END IF;
+    RETURN jsonb_build_object('id', r.id, 'ref', r.public_ref, 'status', r.status,
+        'category', r.category, 'queue', r.queue, 'text', left(r.text, 200),
+        'received_at', web_iso(r.received_at), 'observed_at', web_iso(r.observed_at),
+        'point', web_point(r.point, decimals), 'point_source', r.point_source,
+        'flags', to_jsonb(r.flags), 'n_media', n_media,
+        'corroborations', r.corroborations, 'priority', r.priority,
+        'claimed_by', CASE WHEN v_live THEN r.claimed_by END,
+        'lease_until', CASE WHEN v_live THEN web_iso(r.lease_until) END);
+END
+$$;
+
+-- The full report (the keys of 0009's web_report_full, which it replaces) with the
+-- reporter's recent reports (those the caller may see), drawn in one statement; with
+-- audit, the 'view' row. NULL when absent or hidden. qs: the caller's queues when the
+-- caller already has them. The reporter appears by the first 12 hex digits of the
+-- pseudonym, never by a chat id.
+DROP FUNCTION web_report_full(reports, integer);
 CREATE FUNCTION web_report_doc(p_id bigint, p_ref text, acct text, decimals integer,
                                audit boolean, qs text[] DEFAULT NULL) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
     r reports;
-    v_recent jsonb;
 BEGIN
     IF qs IS NULL THEN
         qs := web_queues_for(acct);
     END IF;
-    -- By id, else by reference: two statements whose plans each hold for any value.
-    IF p_id IS NOT NULL THEN
-        SELECT * INTO r FROM reports x WHERE x.id = p_id AND x.queue = ANY (qs);
+    -- By id, else (no id given) by reference, as web_decide.
+    IF p_id IS NULL THEN
+        SELECT x.id INTO p_id FROM reports x WHERE x.public_ref = p_ref;
     END IF;
-    IF r.id IS NULL AND p_ref IS NOT NULL THEN
-        SELECT * INTO r FROM reports x WHERE x.public_ref = p_ref AND x.queue = ANY (qs);
-    END IF;
-    IF r.id IS NULL THEN
+    SELECT * INTO r FROM reports x WHERE x.id = p_id AND x.queue = ANY (qs);
+    IF NOT FOUND THEN
         RETURN NULL;
     END IF;
     IF audit THEN
@@ -58,15 +86,45 @@ BEGIN
         VALUES (acct, 'view', 'report:' || r.id,
                 jsonb_build_object('reporter', left(r.reporter, 12)));
     END IF;
-    SELECT COALESCE(jsonb_agg(jsonb_build_object('id', o.id, 'ref', o.public_ref,
-               'status', o.status, 'category', o.category,
-               'received_at', web_iso(o.received_at)) ORDER BY o.received_at DESC, o.id DESC),
-               '[]')
-    INTO v_recent
-    FROM (SELECT o.* FROM reports o
-          WHERE o.reporter = r.reporter AND o.id <> r.id AND o.queue = ANY (qs)
-          ORDER BY o.received_at DESC, o.id DESC LIMIT 10) o;
-    RETURN jsonb_set(web_report_full(r, decimals), '{reporter,recent}', v_recent)::text;
+    RETURN (
+        SELECT (web_report_summary(r, decimals, jsonb_array_length(m.media))
+                || jsonb_build_object(
+                    'text', r.text, 'bearing', r.bearing, 'accuracy_m', r.accuracy_m,
+                    'forwarded', r.forwarded, 'decided_by', r.decided_by,
+                    'decided_at', web_iso(r.decided_at), 'note', r.note,
+                    'duplicate_of', r.duplicate_of, 'media', m.media,
+                    'followups', f.followups,
+                    'reporter', rp.doc || jsonb_build_object('recent', h.recent)))::text
+        FROM (SELECT COALESCE(jsonb_agg(jsonb_build_object('id', x.id, 'kind', x.kind,
+                      'mime', x.mime, 'width', x.width, 'height', x.height,
+                      'url', '/api/media/' || x.id,
+                      'photo_point', web_point(x.gps, decimals) - 'rounded',
+                      'taken_at', CASE WHEN x.taken_offset_min IS NOT NULL THEN
+                          to_char(x.taken_local - x.taken_offset_min * interval '1 minute',
+                                  'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                          ELSE to_char(x.taken_local, 'YYYY-MM-DD"T"HH24:MI:SS') END)
+                      ORDER BY x.id), '[]') AS media
+              FROM media x WHERE x.report_id = r.id) m,
+             (SELECT COALESCE(jsonb_agg(jsonb_build_object('id', x.id,
+                      'question', x.question, 'asked_by', x.asked_by,
+                      'asked_at', web_iso(x.asked_at), 'relayed_at', web_iso(x.relayed_at),
+                      'relay_error', x.relay_error, 'answer', x.answer,
+                      'answered_at', web_iso(x.answered_at)) ORDER BY x.asked_at, x.id),
+                      '[]') AS followups
+              FROM followups x WHERE x.report_id = r.id) f,
+             (SELECT COALESCE(jsonb_agg(jsonb_build_object('id', o.id, 'ref', o.public_ref,
+                      'status', o.status, 'category', o.category,
+                      'received_at', web_iso(o.received_at))
+                      ORDER BY o.received_at DESC, o.id DESC), '[]') AS recent
+              FROM (SELECT o.* FROM reports o
+                    WHERE o.reporter = r.reporter AND o.id <> r.id AND o.queue = ANY (qs)
+                    ORDER BY o.received_at DESC, o.id DESC LIMIT 10) o) h
+        LEFT JOIN LATERAL (
+            SELECT jsonb_build_object('pseudonym', left(p.pseudonym, 12),
+                       'n_reports', p.n_reports, 'n_confirmed', p.n_confirmed,
+                       'n_rejected', p.n_rejected, 'reputation', p.reputation,
+                       'banned', p.banned) AS doc
+            FROM reporters p WHERE p.pseudonym = r.reporter) rp ON true);
 END
 $$;
 
@@ -83,12 +141,12 @@ DECLARE
     v_until timestamptz := now() + lease_s * interval '1 second';
 BEGIN
     IF q IS NULL THEN
-        SELECT x.id, x.status, x.claimed_by, x.lease_until INTO c FROM reports x
+        SELECT x.id, x.status, x.claimed_by, x.lease_until, x.reporter INTO c FROM reports x
         WHERE x.status = 'new' AND (x.lease_until IS NULL OR x.lease_until < now())
           AND x.queue = ANY (qs)
         ORDER BY x.priority DESC, x.received_at, x.id LIMIT 1 FOR UPDATE SKIP LOCKED;
     ELSIF q = ANY (qs) THEN
-        SELECT x.id, x.status, x.claimed_by, x.lease_until INTO c FROM reports x
+        SELECT x.id, x.status, x.claimed_by, x.lease_until, x.reporter INTO c FROM reports x
         WHERE x.status = 'new' AND (x.lease_until IS NULL OR x.lease_until < now())
           AND x.queue = q
         ORDER BY x.priority DESC, x.received_at, x.id LIMIT 1 FOR UPDATE SKIP LOCKED;
@@ -99,14 +157,17 @@ BEGIN
         RETURN;
     END IF;
     UPDATE reports SET claimed_by = acct, lease_until = v_until WHERE id = c.id;
+    -- the claim, and the view of the report it hands back (as web_report_doc's)
     INSERT INTO audit_log (actor, action, object, before, after)
     VALUES (acct, 'claim', 'report:' || c.id,
             jsonb_build_object('status', c.status, 'claimed_by', c.claimed_by,
                                'lease_until', c.lease_until),
             jsonb_build_object('status', c.status, 'claimed_by', acct,
-                               'lease_until', v_until));
+                               'lease_until', v_until)),
+           (acct, 'view', 'report:' || c.id, NULL,
+            jsonb_build_object('reporter', left(c.reporter, 12)));
     report_id := c.id;
-    doc := web_report_doc(c.id, NULL, acct, decimals, true, qs);
+    doc := web_report_doc(c.id, NULL, acct, decimals, false, qs);
 END
 $$;
 
@@ -123,25 +184,27 @@ DECLARE
     qs text[];
     x record;
     v_reporter text;
+    v_given text := COALESCE(p_id::text, p_ref);
 BEGIN
     IF acct IS NOT NULL THEN
         qs := web_queues_for(acct);
     END IF;
-    -- By id, else by reference (references are not all digits: TL-...).
+    -- By id, else (no id given) by reference; references are never all digits (TL-...).
+    IF p_id IS NULL THEN
+        SELECT r.id INTO p_id FROM reports r WHERE r.public_ref = p_ref;
+    END IF;
     SELECT r.id, r.status, r.claimed_by, r.lease_until > now() AS live, r.lease_until,
            r.note, r.decided_by
     INTO x FROM reports r
-    WHERE r.id = COALESCE((SELECT i.id FROM reports i WHERE i.id = p_id),
-                          (SELECT i.id FROM reports i WHERE i.public_ref = p_ref))
-      AND (acct IS NULL OR r.queue = ANY (qs))
-    FOR UPDATE OF r;
+    WHERE r.id = p_id AND (acct IS NULL OR r.queue = ANY (qs))
+    FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'P0002',
-            MESSAGE = format('no report %s', COALESCE(p_id::text, p_ref));
+            MESSAGE = format('no report %s', v_given);
     END IF;
     IF x.live AND x.claimed_by IS NOT NULL AND x.claimed_by <> analyst THEN
         RAISE EXCEPTION USING ERRCODE = 'TL409',
-            MESSAGE = format('report %s is leased to %s until %s', COALESCE(p_id::text, p_ref),
+            MESSAGE = format('report %s is leased to %s until %s', v_given,
                              x.claimed_by, x.lease_until);
     END IF;
     IF dup_of IS NOT NULL AND dup_of = x.id THEN
