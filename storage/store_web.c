@@ -223,6 +223,17 @@ static int principal_from(PGresult *r, struct store_principal *p, struct tl_erri
     return TL_OK;
 }
 
+/* The credential checks answer (name, role, csrf, key, stale): when stale, sql ($1 =
+ * key) records the use. */
+static int touch_if_stale(struct store *s, const PGresult *r, const char *sql,
+                          struct tl_errinfo *ei)
+{
+    if (PQgetvalue(r, 0, 4)[0] != 't')
+        return TL_OK;
+    const char *kv[1] = {PQgetvalue(r, 0, 3)};
+    return st_exec(s, sql, 1, kv, NULL, ei);
+}
+
 int store_auth_token(struct store *s, const char *token_sha256, struct store_principal *p,
                      struct tl_errinfo *ei)
 {
@@ -245,13 +256,12 @@ int store_auth_token(struct store *s, const char *token_sha256, struct store_pri
     if (rc)
         return rc;
     rc = principal_from(r, p, ei);
-    if (rc == TL_OK && PQgetvalue(r, 0, 4)[0] == 't') {
-        const char *iv[1] = {PQgetvalue(r, 0, 3)};
-        rc = st_exec(s,
-                     "UPDATE api_tokens SET last_used_at = now() WHERE id = $1::bigint"
-                     " AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
-                     1, iv, NULL, ei);
-    }
+    if (rc == TL_OK)
+        rc = touch_if_stale(s, r,
+                            "UPDATE api_tokens SET last_used_at = now() WHERE id = $1::bigint"
+                            " AND (last_used_at IS NULL OR last_used_at < now() - interval"
+                            " '1 minute')",
+                            ei);
     PQclear(r);
     return rc;
 }
@@ -285,19 +295,22 @@ int store_auth_session(struct store *s, const char *sid_sha256, long idle_minute
     int rc = st_ready(s, ei);
     if (rc)
         return rc;
+    /* As for tokens: last_seen is written when it is 30 s old or more (an idle session
+     * ends 30 s early at worst), not on every request of a working console. */
     rc = st_exec(s,
-                 "WITH w AS (SELECT w.sid_sha256, a.name, a.role, w.csrf FROM web_sessions w"
-                 "   JOIN accounts a ON a.name = w.account"
-                 "   WHERE w.sid_sha256 = $1::text AND NOT a.disabled"
-                 "     AND w.last_seen > now() - $2::bigint * interval '1 minute'"
-                 "     AND w.created_at > now() - interval '12 hours'),"
-                 " u AS (UPDATE web_sessions k SET last_seen = now() FROM w"
-                 "   WHERE k.sid_sha256 = w.sid_sha256)"
-                 " SELECT name, role, csrf FROM w",
+                 "SELECT a.name, a.role, w.csrf, w.sid_sha256,"
+                 "   w.last_seen < now() - interval '30 seconds'"
+                 " FROM web_sessions w JOIN accounts a ON a.name = w.account"
+                 " WHERE w.sid_sha256 = $1::text AND NOT a.disabled"
+                 "   AND w.last_seen > now() - $2::bigint * interval '1 minute'"
+                 "   AND w.created_at > now() - interval '12 hours'",
                  2, v, &r, ei);
     if (rc)
         return rc;
     rc = principal_from(r, p, ei);
+    if (rc == TL_OK)
+        rc = touch_if_stale(
+            s, r, "UPDATE web_sessions SET last_seen = now() WHERE sid_sha256 = $1::text", ei);
     PQclear(r);
     return rc;
 }
