@@ -6,7 +6,7 @@
 -- page (HOT updates: 8 %), the decision's four statements, and the full report drawn
 -- twice in a second statement each. Here: the claim, the decision and the full report
 -- are PL/pgSQL functions (their statements keep their plans for the session; the
--- tables' statistics changing re-plans them), each API call is one statement, and
+-- tables' statistics changing re-plans them), a claim or a decision is one call, and
 -- report pages keep room for the claim's row versions.
 
 -- A claim, a renewal and a release change no indexed column: with room on the page
@@ -25,8 +25,8 @@ CREATE INDEX reports_queue_claim ON reports (queue, priority DESC, received_at, 
 
 -- Indexes no query reads, written for every report and every decision: (received_at) is
 -- served by reports_received_id (received_at DESC, id DESC), scanned either way, and no
--- query reads the trigram index of the text (a GIN index whose pending list each
--- writer flushed in turn: the decisions' worst latencies).
+-- query reads the trigram index of the text (a GIN index: every report and every
+-- decision added its trigrams, and the writer that filled its pending list flushed it).
 DROP INDEX reports_received_at;
 DROP INDEX reports_text_trgm;
 -- Likewise: 0008's reports_review_due replaced 0004's reports_review_unnotified for the
