@@ -19,14 +19,10 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "handlers/hdl.h"
+#include "support/botrun.h"
 #include "support/testsupport.h"
 #include "test_media_fixtures.h"
 #include "tests/fakebot/fakebot.h"
-
-static const unsigned char SECRET[] = "conv-secret-conv-secret-conv-sec";
-
-static volatile sig_atomic_t g_stop;
-static struct hdl_runtime *g_rt;
 
 /* One conversation's world: a database, the fake Bot API, the configuration. */
 struct world {
@@ -37,34 +33,10 @@ struct world {
     long long next_mid; /* the citizen's next message id */
 };
 
-static int teardown(void **state)
+/* Conversations: workers that poll fast and a drafts pass every 100 ms. */
+static void start_runtime(const struct cfg *c, struct fakebot *fb)
 {
-    g_stop = 1;
-    if (g_rt && hdl_runtime_join(g_rt, NULL) != TL_OK)
-        fprintf(stderr, "teardown: the runtime ended with an error\n");
-    g_rt = NULL;
-    return 0;
-}
-
-static void start_runtime(struct world *w)
-{
-    g_stop = 0;
-    struct hdl_runtime_opts o = {.cfg = &w->c,
-                                 .api_base = fakebot_base_url(w->fb),
-                                 .token = fakebot_token(w->fb),
-                                 .stop = &g_stop,
-                                 .idle_ms = 5,
-                                 .drafts_every_ms = 100};
-    struct tl_errinfo ei;
-    assert_int_equal(hdl_runtime_start(&o, &g_rt, &ei), TL_OK);
-}
-
-static void stop_runtime(void)
-{
-    g_stop = 1;
-    int rc = hdl_runtime_join(g_rt, NULL);
-    g_rt = NULL;
-    assert_int_equal(rc, TL_OK);
+    tb_start(c, fb, 5, 100);
 }
 
 static void world_open(struct world *w, const char *name)
@@ -75,25 +47,16 @@ static void world_open(struct world *w, const char *name)
     assert_non_null(w->ci);
     struct fakebot_opts fo = {.quiet = 1};
     assert_int_equal(fakebot_start(&fo, &w->fb), TL_OK);
-    struct tl_errinfo ei;
-    assert_int_equal(cfg_load(&w->c, NULL, &ei), TL_OK);
-    free(w->c.database_url);
-    w->c.database_url = tl_strdup(w->ci);
-    memcpy(w->c.secret, SECRET, 32);
-    w->c.secret_len = 32;
-    w->c.poll_timeout = 1;
-    w->c.send_chat_interval_ms = 0;
-    w->c.send_rate = 100000;
+    tb_cfg(&w->c, w->ci);
     w->c.http_timeout_ms = 3000;
-    w->c.workers = 2;
     w->next_mid = 100;
-    start_runtime(w);
+    start_runtime(&w->c, w->fb);
 }
 
 static void world_close(struct world *w)
 {
-    if (g_rt)
-        stop_runtime();
+    if (tb_running())
+        tb_stop();
     cfg_release(&w->c);
     fakebot_stop(w->fb);
     ts_db_drop(w->name);
@@ -588,9 +551,9 @@ static void test_conv_restart_resumes(void **state)
     command(&w, 7601, "en", "/report");
     press_draft(&w, 7601, "c:shelling");
     long long id = draft_id(&w, 7601);
-    stop_runtime();
+    tb_stop();
     json_object_put(calls(&w, (char[2048]){0}, 2048));
-    start_runtime(&w);
+    start_runtime(&w.c, w.fb);
     say_text(&w, 7601, "en", "50.4501, 30.5234");
     struct json_object *a = expect(&w, "sendMessage sendMessage");
     expect_text(a, 0, "en", "location_saved");
@@ -901,19 +864,19 @@ static void test_conv_shared_payloads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_conv_guided_uk, teardown),
-        cmocka_unit_test_teardown(test_conv_guided_en, teardown),
-        cmocka_unit_test_teardown(test_conv_quick_photo, teardown),
-        cmocka_unit_test_teardown(test_conv_album_one_report, teardown),
-        cmocka_unit_test_teardown(test_conv_cancel_every_step, teardown),
-        cmocka_unit_test_teardown(test_conv_expired_draft, teardown),
-        cmocka_unit_test_teardown(test_conv_restart_resumes, teardown),
-        cmocka_unit_test_teardown(test_conv_stale_callback, teardown),
-        cmocka_unit_test_teardown(test_conv_edits, teardown),
-        cmocka_unit_test_teardown(test_conv_forwarded, teardown),
-        cmocka_unit_test_teardown(test_conv_group, teardown),
-        cmocka_unit_test_teardown(test_conv_clear_chat, teardown),
-        cmocka_unit_test_teardown(test_conv_shared_payloads, teardown),
+        cmocka_unit_test_teardown(test_conv_guided_uk, tb_teardown),
+        cmocka_unit_test_teardown(test_conv_guided_en, tb_teardown),
+        cmocka_unit_test_teardown(test_conv_quick_photo, tb_teardown),
+        cmocka_unit_test_teardown(test_conv_album_one_report, tb_teardown),
+        cmocka_unit_test_teardown(test_conv_cancel_every_step, tb_teardown),
+        cmocka_unit_test_teardown(test_conv_expired_draft, tb_teardown),
+        cmocka_unit_test_teardown(test_conv_restart_resumes, tb_teardown),
+        cmocka_unit_test_teardown(test_conv_stale_callback, tb_teardown),
+        cmocka_unit_test_teardown(test_conv_edits, tb_teardown),
+        cmocka_unit_test_teardown(test_conv_forwarded, tb_teardown),
+        cmocka_unit_test_teardown(test_conv_group, tb_teardown),
+        cmocka_unit_test_teardown(test_conv_clear_chat, tb_teardown),
+        cmocka_unit_test_teardown(test_conv_shared_payloads, tb_teardown),
     };
     log_level = LOG_WARN;
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,23 +19,17 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "handlers/hdl.h"
+#include "support/botrun.h"
 #include "support/testsupport.h"
 #include "tests/fakebot/fakebot.h"
 
-static const unsigned char SECRET[] = "test-secret-test-secret-test-sec";
-
 /* What a failed assertion (a longjmp out of the test) would leave running: the teardown
  * stops it, so one failure does not cascade into the next test. */
-static volatile sig_atomic_t g_stop;
-static struct hdl_runtime *g_rt;
 static pid_t g_child;
 
 static int teardown(void **state)
 {
-    g_stop = 1;
-    if (g_rt && hdl_runtime_join(g_rt, NULL) != TL_OK)
-        fprintf(stderr, "teardown: the runtime ended with an error\n");
-    g_rt = NULL;
+    tb_teardown(state);
     log_set_stream(NULL);
     if (g_child > 0) {
         kill(g_child, SIGKILL);
@@ -43,42 +37,6 @@ static int teardown(void **state)
         g_child = 0;
     }
     return 0;
-}
-
-static void test_cfg(struct cfg *c, const char *conninfo)
-{
-    struct tl_errinfo ei;
-    assert_int_equal(cfg_load(c, NULL, &ei), TL_OK);
-    free(c->database_url);
-    c->database_url = tl_strdup(conninfo);
-    memcpy(c->secret, SECRET, 32);
-    c->secret_len = 32;
-    c->poll_timeout = 1;
-    c->send_chat_interval_ms = 0;
-    c->send_rate = 100000;
-    c->http_timeout_ms = 1500;
-    c->workers = 2;
-}
-
-/* Starts the runtime threads against the fake Bot API (teardown stops them if an
- * assertion fails first). */
-static void start_runtime(const struct cfg *c, struct fakebot *fb)
-{
-    g_stop = 0;
-    struct hdl_runtime_opts o = {
-        .cfg = c, .api_base = fakebot_base_url(fb), .token = fakebot_token(fb), .stop = &g_stop};
-    struct tl_errinfo ei;
-    assert_int_equal(hdl_runtime_start(&o, &g_rt, &ei), TL_OK);
-}
-
-/* Stops them: every thread finishes what it holds; no fatal error may have happened. */
-static void stop_runtime(void)
-{
-    struct tl_errinfo ei;
-    g_stop = 1;
-    int rc = hdl_runtime_join(g_rt, &ei);
-    g_rt = NULL;
-    assert_int_equal(rc, TL_OK);
 }
 
 static long long count(const char *ci, const char *sql)
@@ -120,11 +78,11 @@ static void test_intake_burst_in_chat_order(void **state)
     free(ts_db_scalar(ci, "INSERT INTO chats (chat_id, last_seen) VALUES (77, now() - "
                           "interval '100 days') RETURNING 1"));
     struct cfg c;
-    test_cfg(&c, ci);
-    start_runtime(&c, fb);
+    tb_cfg(&c, ci);
+    tb_start(&c, fb, 0, 0);
     /* per report: the draft's status, the answered button, the status edited */
     wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 1800, 60000);
-    stop_runtime();
+    tb_stop();
 
     assert_int_equal(count(ci, "SELECT count(*) FROM inbox"), 1200);
     assert_int_equal(count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NULL"), 0);
@@ -184,10 +142,10 @@ static void test_intake_faults_nothing_lost(void **state)
     assert_non_null(logf);
     log_set_stream(logf);
     struct cfg c;
-    test_cfg(&c, ci);
-    start_runtime(&c, fb);
+    tb_cfg(&c, ci);
+    tb_start(&c, fb, 0, 0);
     wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 360, 90000);
-    stop_runtime();
+    tb_stop();
     log_set_stream(NULL);
     fclose(logf);
     char *logbuf = ts_read_file(logpath, NULL);
@@ -239,12 +197,12 @@ static void test_intake_refused_update_does_not_block_chat(void **state)
         free(u);
     }
     struct cfg c;
-    test_cfg(&c, ci);
-    start_runtime(&c, fb);
+    tb_cfg(&c, ci);
+    tb_start(&c, fb, 0, 0);
     wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 6, 30000);
     /* first and third: status, answer, edit; the poison's button: a stale answer */
     wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 7, 30000);
-    stop_runtime();
+    tb_stop();
     assert_int_equal(count(ci, "SELECT count(*) FROM reports"), 2);
     assert_int_equal(count(ci, "SELECT count(*) FROM reports WHERE text IN ('first', 'third')"), 2);
     assert_int_equal(count(ci, "SELECT count(*) FROM inbox WHERE payload::text LIKE '%poison%'"),
@@ -275,11 +233,11 @@ static void test_intake_blocked_chat_recorded(void **state)
                                         "\"message\":{\"message_id\":2,\"date\":1,\"chat\":{"
                                         "\"id\":6160,\"type\":\"private\"}}}}") > 0);
     struct cfg c;
-    test_cfg(&c, ci);
-    start_runtime(&c, fb);
+    tb_cfg(&c, ci);
+    tb_start(&c, fb, 0, 0);
     wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'failed'", 1, 30000);
     tl_sleep_ms(500, NULL); /* a retry, if any, would show now */
-    stop_runtime();
+    tb_stop();
     assert_int_equal(count(ci, "SELECT count(*) FROM reports"), 1); /* the report stays */
     assert_int_equal(count(ci, "SELECT count(*) FROM chats WHERE chat_id = 6160 AND blocked"), 1);
     assert_int_equal(fakebot_count(fb, "sendMessage"), 1); /* tried once, never again */
@@ -320,8 +278,8 @@ static void test_intake_database_outage(void **state)
     assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
     assert_int_equal(fakebot_push_synthetic_sent(fb, 50, 5), TL_OK);
     struct cfg c;
-    test_cfg(&c, ci);
-    start_runtime(&c, fb);
+    tb_cfg(&c, ci);
+    tb_start(&c, fb, 0, 0);
     wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 100, 30000);
     tl_sleep_ms(1500, NULL); /* let the poller acknowledge the first batch */
     long long acked = fakebot_acked_offset(fb);
@@ -336,7 +294,7 @@ static void test_intake_database_outage(void **state)
 
     wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 200, 60000);
     wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 300, 60000);
-    stop_runtime();
+    tb_stop();
     char *diag = ts_db_scalar(ci, "SELECT format('inbox=%s processed=%s reports=%s outbox=%s "
                                   "sent=%s', (SELECT count(*) FROM inbox), (SELECT count(*) FROM "
                                   "inbox WHERE processed_at IS NOT NULL), (SELECT count(*) FROM "

@@ -16,23 +16,9 @@
 
 #include "common/util.h"
 #include "handlers/hdl.h"
+#include "support/botrun.h"
 #include "support/testsupport.h"
 #include "tests/fakebot/fakebot.h"
-
-static const unsigned char SECRET[] = "relay-secret-relay-secret-relay-";
-
-static volatile sig_atomic_t g_stop;
-static struct hdl_runtime *g_rt;
-
-/* A failed assertion longjmps out of the test: stop what it left running. */
-static int teardown(void **state)
-{
-    g_stop = 1;
-    if (g_rt && hdl_runtime_join(g_rt, NULL) != TL_OK)
-        fprintf(stderr, "teardown: the runtime ended with an error\n");
-    g_rt = NULL;
-    return 0;
-}
 
 struct env {
     char *ci;
@@ -43,22 +29,12 @@ struct env {
 
 static void env_open(struct env *e, const char *db, int notify_reviewed)
 {
-    struct tl_errinfo ei;
     e->db = db;
     e->ci = ts_db_create(db);
     assert_non_null(e->ci);
     struct fakebot_opts fo = {.quiet = 1};
     assert_int_equal(fakebot_start(&fo, &e->fb), TL_OK);
-    assert_int_equal(cfg_load(&e->c, NULL, &ei), TL_OK);
-    free(e->c.database_url);
-    e->c.database_url = tl_strdup(e->ci);
-    memcpy(e->c.secret, SECRET, 32);
-    e->c.secret_len = 32;
-    e->c.poll_timeout = 1;
-    e->c.send_chat_interval_ms = 0;
-    e->c.send_rate = 100000;
-    e->c.http_timeout_ms = 1500;
-    e->c.workers = 2;
+    tb_cfg(&e->c, e->ci);
     e->c.notify_reviewed = notify_reviewed;
 }
 
@@ -68,26 +44,6 @@ static void env_close(struct env *e)
     fakebot_stop(e->fb);
     ts_db_drop(e->db);
     free(e->ci);
-}
-
-static void start_runtime(struct env *e)
-{
-    g_stop = 0;
-    struct hdl_runtime_opts o = {.cfg = &e->c,
-                                 .api_base = fakebot_base_url(e->fb),
-                                 .token = fakebot_token(e->fb),
-                                 .stop = &g_stop};
-    struct tl_errinfo ei;
-    assert_int_equal(hdl_runtime_start(&o, &g_rt, &ei), TL_OK);
-}
-
-static void stop_runtime(void)
-{
-    struct tl_errinfo ei;
-    g_stop = 1;
-    int rc = hdl_runtime_join(g_rt, &ei);
-    g_rt = NULL;
-    assert_int_equal(rc, TL_OK);
 }
 
 static long long count(const struct env *e, const char *sql)
@@ -239,7 +195,7 @@ static void test_relay_question_answer_round_trip(void **state)
     struct env e;
     env_open(&e, "t_relay_round_trip", 1);
     report_msg(&e, CHAT_A, 1, "en", "two trucks near the bridge");
-    start_runtime(&e);
+    tb_start(&e.c, e.fb, 0, 0);
     wait_sends(&e, 1);
     wait_count(&e, "SELECT count(*) FROM reports", 1, 20000);
     wait_count(&e, "SELECT count(*) FROM outbox WHERE state = 'sent'", 3, 20000);
@@ -329,7 +285,7 @@ static void test_relay_question_answer_round_trip(void **state)
                                "truck%' OR state::text LIKE '%I saw them too%'"),
                      2);
     assert_int_equal(count(&e, "SELECT count(*) FROM reports"), 1);
-    stop_runtime();
+    tb_stop();
 
     /* what the analyst reads: the report and the answer, never the chat */
     assert_int_equal(count(&e, "SELECT count(*) FROM followups f JOIN reports r ON r.id = "
@@ -360,7 +316,7 @@ static void test_relay_blocked_gone_undelivered(void **state)
                           "\"from\":{\"id\":5101,\"is_bot\":false,\"first_name\":\"K\"},"
                           "\"date\":1,\"old_chat_member\":{\"status\":\"member\"},"
                           "\"new_chat_member\":{\"status\":\"kicked\"}}}") > 0);
-    start_runtime(&e);
+    tb_start(&e.c, e.fb, 0, 0);
     wait_sends(&e, 4);
     wait_count(&e, "SELECT count(*) FROM reports", 4, 20000);
     wait_count(&e, "SELECT count(*) FROM chats WHERE chat_id = 5101 AND blocked", 1, 20000);
@@ -376,7 +332,7 @@ static void test_relay_blocked_gone_undelivered(void **state)
              "repeat(U&'\\+01F680', 2000) FROM reports WHERE text LIKE '%long question' "
              "RETURNING id");
     wait_count(&e, "SELECT count(*) FROM followups WHERE relay_error IS NOT NULL", 4, 20000);
-    stop_runtime();
+    tb_stop();
 
     assert_int_equal(count(&e, "SELECT count(*) FROM followups f JOIN reports r ON r.id = "
                                "f.report_id WHERE r.text LIKE '%blocks the bot' AND "
@@ -422,7 +378,7 @@ static void test_relay_reviewed_notice_once(void **state)
     report_msg(&e, 6101, 1, NULL, "column of tanks"); /* no language: Ukrainian */
     report_msg(&e, 6102, 1, "en", "helicopter low");
     report_msg(&e, 6102, 2, "en", "smoke at the depot");
-    start_runtime(&e);
+    tb_start(&e.c, e.fb, 0, 0);
     wait_sends(&e, 3);
     wait_count(&e, "SELECT count(*) FROM reports", 3, 20000);
     wait_count(&e, "SELECT count(*) FROM outbox WHERE state = 'sent'", 9, 20000);
@@ -431,7 +387,7 @@ static void test_relay_reviewed_notice_once(void **state)
     decide(&e, "smoke at the depot", "needs_info");
     wait_sends(&e, 5);
     wait_count(&e, "SELECT count(*) FROM reports WHERE reviewed_notified_at IS NOT NULL", 2, 20000);
-    stop_runtime();
+    tb_stop();
 
     for (size_t i = 3; i < 5; i++) {
         struct json_object *n = sent(&e, i);
@@ -464,13 +420,13 @@ static void test_relay_reviewed_notice_once(void **state)
     /* a restart sends nothing again; the report that needed information is told once
      * the analyst decides it */
     fakebot_reset_calls(e.fb);
-    start_runtime(&e);
+    tb_start(&e.c, e.fb, 0, 0);
     tl_sleep_ms(1500, NULL);
     assert_int_equal(fakebot_count(e.fb, "sendMessage"), 0);
     decide(&e, "smoke at the depot", "duplicate");
     wait_sends(&e, 1);
     tl_sleep_ms(1200, NULL);
-    stop_runtime();
+    tb_stop();
     assert_int_equal(fakebot_count(e.fb, "sendMessage"), 1);
     struct json_object *n = expect_sent(&e, 0, 6102, "was reviewed by an analyst", (char *)NULL);
     assert_null(strcasestr(field(n, "text"), "duplicate"));
@@ -486,14 +442,14 @@ static void test_relay_reviewed_disabled(void **state)
     struct env e;
     env_open(&e, "t_relay_quiet", 0);
     report_msg(&e, 7101, 1, "en", "artillery fire");
-    start_runtime(&e);
+    tb_start(&e.c, e.fb, 0, 0);
     wait_sends(&e, 1);
     wait_count(&e, "SELECT count(*) FROM reports", 1, 20000);
     wait_count(&e, "SELECT count(*) FROM outbox WHERE state = 'sent'", 3, 20000);
     decide(&e, "artillery fire", "confirmed");
     wait_count(&e, "SELECT count(*) FROM reports WHERE reviewed_notified_at IS NOT NULL", 1, 20000);
     tl_sleep_ms(800, NULL);
-    stop_runtime();
+    tb_stop();
     assert_int_equal(fakebot_count(e.fb, "sendMessage"), 1); /* the acknowledgement only */
     assert_int_equal(count(&e, "SELECT count(*) FROM outbox WHERE method = 'sendMessage'"), 1);
     env_close(&e);
@@ -563,10 +519,10 @@ static void test_relay_answer_applied_once(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_relay_question_answer_round_trip, teardown),
-        cmocka_unit_test_teardown(test_relay_blocked_gone_undelivered, teardown),
-        cmocka_unit_test_teardown(test_relay_reviewed_notice_once, teardown),
-        cmocka_unit_test_teardown(test_relay_reviewed_disabled, teardown),
+        cmocka_unit_test_teardown(test_relay_question_answer_round_trip, tb_teardown),
+        cmocka_unit_test_teardown(test_relay_blocked_gone_undelivered, tb_teardown),
+        cmocka_unit_test_teardown(test_relay_reviewed_notice_once, tb_teardown),
+        cmocka_unit_test_teardown(test_relay_reviewed_disabled, tb_teardown),
         cmocka_unit_test(test_relay_answer_applied_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

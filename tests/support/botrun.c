@@ -1,0 +1,74 @@
+/* tests/support/botrun.c - see botrun.h. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/util.h"
+#include "handlers/hdl.h"
+#include "botrun.h"
+#include "common/banned.h"
+
+static const unsigned char SECRET[] = "test-secret-test-secret-test-sec";
+
+static volatile sig_atomic_t g_stop;
+static struct hdl_runtime *g_rt;
+
+void tb_cfg(struct cfg *c, const char *conninfo)
+{
+    struct tl_errinfo ei;
+    assert_int_equal(cfg_load(c, NULL, &ei), TL_OK);
+    free(c->database_url);
+    c->database_url = tl_strdup(conninfo);
+    memcpy(c->secret, SECRET, 32);
+    c->secret_len = 32;
+    c->poll_timeout = 1;
+    c->send_chat_interval_ms = 0;
+    c->send_rate = 100000;
+    c->http_timeout_ms = 1500;
+    c->workers = 2;
+}
+
+void tb_start(const struct cfg *c, struct fakebot *fb, long idle_ms, long drafts_every_ms)
+{
+    assert_null(g_rt);
+    g_stop = 0;
+    struct hdl_runtime_opts o = {.cfg = c,
+                                 .api_base = fakebot_base_url(fb),
+                                 .token = fakebot_token(fb),
+                                 .stop = &g_stop,
+                                 .idle_ms = idle_ms,
+                                 .drafts_every_ms = drafts_every_ms};
+    struct tl_errinfo ei;
+    assert_int_equal(hdl_runtime_start(&o, &g_rt, &ei), TL_OK);
+}
+
+void tb_stop(void)
+{
+    struct tl_errinfo ei;
+    g_stop = 1;
+    int rc = hdl_runtime_join(g_rt, &ei);
+    g_rt = NULL;
+    assert_int_equal(rc, TL_OK);
+}
+
+int tb_running(void)
+{
+    return g_rt != NULL;
+}
+
+int tb_teardown(void **state)
+{
+    (void)state;
+    g_stop = 1;
+    if (g_rt && hdl_runtime_join(g_rt, NULL) != TL_OK)
+        fprintf(stderr, "teardown: the runtime ended with an error\n");
+    g_rt = NULL;
+    return 0;
+}

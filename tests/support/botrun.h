@@ -1,0 +1,30 @@
+/* tests/support/botrun.h - the bot's runtime (poller, workers, sender, janitor) on the
+ * fake Bot API, for the tests that drive it whole (intake, conversation, relay): a test
+ * configuration, and a start/stop whose teardown undoes what a failed assertion (a
+ * longjmp out of the test) left running, so one failure does not cascade. Compiled into
+ * those tests (they link tl_handlers and tl_fakebot). */
+#ifndef TL_BOTRUN_H
+#define TL_BOTRUN_H
+
+#include "common/cfg.h"
+#include "tests/fakebot/fakebot.h"
+
+/* The defaults (cfg_load with no file) on database conninfo, with the tests' secret,
+ * 1 s long polls, no send pacing, 1.5 s HTTP timeouts and 2 workers. cfg_release(). */
+void tb_cfg(struct cfg *c, const char *conninfo);
+
+/* Starts the runtime on c against fb (idle_ms, drafts_every_ms: 0 for the runtime's
+ * defaults); asserts it started. One at a time. */
+void tb_start(const struct cfg *c, struct fakebot *fb, long idle_ms, long drafts_every_ms);
+
+/* Stops it: every thread finishes what it holds; asserts no fatal error happened. */
+void tb_stop(void);
+
+/* Whether one is running. */
+int tb_running(void);
+
+/* For cmocka teardowns: stops a runtime a failed test left running, says so on stderr
+ * if it ended with an error. Returns 0. */
+int tb_teardown(void **state);
+
+#endif
