@@ -49,6 +49,9 @@ int cli_bot_run(const char *name, int argc, char **argv, struct cli_ctx *ctx);
 int cmd_strip(int argc, char **argv);
 int cmd_geo(int argc, char **argv);
 
+/* "tipline CMD WHAT: <error>: <detail>" on stderr; returns 1 (the exit code). */
+int cli_fail(const char *cmd, const char *what, int rc, const struct tl_errinfo *ei);
+
 /* True when argv holds -h or --help. */
 int cli_wants_help(int argc, char **argv);
 

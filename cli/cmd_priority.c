@@ -24,13 +24,6 @@ static void usage(FILE *f)
                "docs/priority.md explains the formula and each key's range.\n");
 }
 
-static int fail(const char *what, int rc, const struct tl_errinfo *ei)
-{
-    fprintf(stderr, "tipline priority %s: %s%s%s\n", what, tl_strerror(rc), ei->msg[0] ? ": " : "",
-            ei->msg);
-    return 1;
-}
-
 static int show(struct store *s)
 {
     struct store_priority_weight *w = NULL;
@@ -39,7 +32,7 @@ static int show(struct store *s)
     tl_errinfo_clear(&ei);
     int rc = store_priority_weights(s, &w, &n, &ei);
     if (rc)
-        return fail("show", rc, &ei);
+        return cli_fail("priority", "show", rc, &ei);
     for (size_t i = 0; i < n; i++)
         printf("%-30s %10g  %s\n", w[i].key, w[i].value, w[i].description);
     store_priority_weights_free(w, n);
@@ -80,7 +73,7 @@ int cmd_priority(int argc, char **argv, struct cli_ctx *ctx)
         struct store_priority_refresh out;
         int rc = store_priority_refresh(ctx->store, &out, &ei);
         if (rc)
-            return fail("refresh", rc, &ei);
+            return cli_fail("priority", "refresh", rc, &ei);
         printf("scored %lld queued reports, %lld priorities changed, %lld corroborations "
                "recounted, %lld changed by rejections\n",
                out.scored, out.changed, out.recounted, out.propagated);
@@ -103,7 +96,7 @@ int cmd_priority(int argc, char **argv, struct cli_ctx *ctx)
             return 2;
         }
         if (rc)
-            return fail("set", rc, &ei);
+            return cli_fail("priority", "set", rc, &ei);
         printf("%s = %g; %lld queued reports re-scored\n", pos[1], v, changed);
         return 0;
     }

@@ -102,11 +102,8 @@ int cmd_queue(int argc, char **argv, struct cli_ctx *ctx)
         usage(stderr);
         code = 2;
     }
-    if (rc) {
-        fprintf(stderr, "tipline queue %s: %s%s%s\n", argv[1], tl_strerror(rc),
-                ei.msg[0] ? ": " : "", ei.msg);
-        code = 1;
-    }
+    if (rc)
+        code = cli_fail("queue", argv[1], rc, &ei);
     free(json);
     free(actor);
     return code;

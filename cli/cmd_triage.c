@@ -89,13 +89,6 @@ static const char *analyst_name(const char *opt)
     return e && *e ? e : "cli";
 }
 
-static int fail(const char *what, int rc, const struct tl_errinfo *ei)
-{
-    fprintf(stderr, "tipline triage %s: %s%s%s\n", what, tl_strerror(rc), ei->msg[0] ? ": " : "",
-            ei->msg);
-    return 1;
-}
-
 int cmd_triage(int argc, char **argv, struct cli_ctx *ctx)
 {
     if (cli_wants_help(argc, argv)) {
@@ -142,7 +135,7 @@ int cmd_triage(int argc, char **argv, struct cli_ctx *ctx)
         struct store_report *rs = NULL;
         size_t n = 0;
         if ((rc = store_triage_list(s, &f, &rs, &n, &ei)) != TL_OK)
-            return fail("list", rc, &ei);
+            return cli_fail("triage", "list", rc, &ei);
         printf("%-6s %-10s %-10s %4s %-20s %-22s %-6s %s\n", "ID", "REF", "STATUS", "PRIO",
                "RECEIVED", "POINT", "MEDIA", "TEXT");
         for (size_t i = 0; i < n; i++)
@@ -154,7 +147,7 @@ int cmd_triage(int argc, char **argv, struct cli_ctx *ctx)
     if (strcmp(sub, "next") == 0 && npos == 0) {
         struct store_report *r = NULL;
         if ((rc = store_triage_next(s, analyst_name(as), ctx->cfg.lease_seconds, &r, &ei)) != TL_OK)
-            return fail("next", rc, &ei);
+            return cli_fail("triage", "next", rc, &ei);
         if (!r) {
             printf("the queue is empty\n");
             return 0;
@@ -166,14 +159,14 @@ int cmd_triage(int argc, char **argv, struct cli_ctx *ctx)
     if (strcmp(sub, "show") == 0 && npos == 1) {
         struct store_report *r = NULL;
         if ((rc = store_triage_get(s, pos[0], &r, &ei)) != TL_OK)
-            return fail("show", rc, &ei);
+            return cli_fail("triage", "show", rc, &ei);
         print_report(r);
         store_report_free(r);
         return 0;
     }
     if (strcmp(sub, "decide") == 0 && npos == 2) {
         if ((rc = store_triage_decide(s, pos[0], analyst_name(as), pos[1], note, &ei)) != TL_OK)
-            return fail("decide", rc, &ei);
+            return cli_fail("triage", "decide", rc, &ei);
         printf("%s: %s\n", pos[0], pos[1]);
         return 0;
     }

@@ -23,13 +23,6 @@ static void usage(FILE *f)
             "TOKEN', or to log in to the console); it cannot be shown again.\n");
 }
 
-static int fail(const char *what, int rc, const struct tl_errinfo *ei)
-{
-    fprintf(stderr, "tipline user %s: %s%s%s\n", what, tl_strerror(rc), ei->msg[0] ? ": " : "",
-            ei->msg);
-    return 1;
-}
-
 /* The accounts as a table: name, role, state, queues, last use. */
 static int print_accounts(const char *json)
 {
@@ -110,12 +103,12 @@ int cmd_user(int argc, char **argv, struct cli_ctx *ctx)
             goto out;
         }
         if ((rc = store_account_add(ctx->store, actor, pos[0], role, sha, &ei)) != TL_OK) {
-            code = fail("add", rc, &ei);
+            code = cli_fail("user", "add", rc, &ei);
             goto out;
         }
         for (size_t i = 0; i < nq; i++)
             if ((rc = store_queue_member_add(ctx->store, actor, queues[i], pos[0], &ei)) != TL_OK) {
-                code = fail("add --queue", rc, &ei);
+                code = cli_fail("user", "add --queue", rc, &ei);
                 goto out;
             }
         printf("%s\n", token);
@@ -126,18 +119,18 @@ int cmd_user(int argc, char **argv, struct cli_ctx *ctx)
         char *json = NULL;
         code = 1;
         if ((rc = store_account_list(ctx->store, &json, &ei)) != TL_OK) {
-            code = fail("list", rc, &ei);
+            code = cli_fail("user", "list", rc, &ei);
             goto out;
         }
         code = print_accounts(json);
         free(json);
     } else if (strcmp(sub, "disable") == 0 && npos == 1) {
         code = (rc = store_account_disable(ctx->store, actor, pos[0], &ei))
-                   ? fail("disable", rc, &ei)
+                   ? cli_fail("user", "disable", rc, &ei)
                    : 0;
     } else if (strcmp(sub, "queue") == 0 && npos == 2) {
         code = (rc = store_queue_member_add(ctx->store, actor, pos[1], pos[0], &ei))
-                   ? fail("queue", rc, &ei)
+                   ? cli_fail("user", "queue", rc, &ei)
                    : 0;
     } else {
         usage(stderr);

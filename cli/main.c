@@ -67,6 +67,13 @@ int cli_wants_help(int argc, char **argv)
     return 0;
 }
 
+int cli_fail(const char *cmd, const char *what, int rc, const struct tl_errinfo *ei)
+{
+    fprintf(stderr, "tipline %s %s: %s%s%s\n", cmd, what, tl_strerror(rc), ei->msg[0] ? ": " : "",
+            ei->msg);
+    return 1;
+}
+
 static void on_signal(int sig)
 {
     if (sig == SIGHUP) {
