@@ -843,6 +843,15 @@ static void test_web_cookie_login_csrf(void **state)
     snprintf(cookie, sizeof(cookie), "%.*s", (int)strcspn(sc, ";"), sc);
     hres_release(&r);
     expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .cookie = cookie}, 200, NULL);
+    /* a request moves last_seen on, written at most every 30 s (not on each request) */
+    sql(f, "UPDATE web_sessions SET last_seen = now() - interval '10 minutes' RETURNING 1");
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .cookie = cookie}, 200, NULL);
+    assert_int_equal(
+        count(f, "SELECT count(*) FROM web_sessions WHERE last_seen > now() - interval '5 s'"), 1);
+    sql(f, "UPDATE web_sessions SET last_seen = now() - interval '10 seconds' RETURNING 1");
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .cookie = cookie}, 200, NULL);
+    assert_int_equal(
+        count(f, "SELECT count(*) FROM web_sessions WHERE last_seen > now() - interval '5 s'"), 0);
     sql(f, "UPDATE web_sessions SET last_seen = now() - interval '2 hours' RETURNING 1");
     expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .cookie = cookie}, 401,
            "unauthorized");
@@ -1023,6 +1032,28 @@ static void test_web_audit_rows(void **state)
                      id);
     assert_string_equal(a, "alice|alice|t");
     free(a);
+    /* the claim hands back the report: a view, audited with the claim */
+    assert_int_equal(count(f,
+                           "SELECT count(*) FROM audit_log WHERE action = 'view' AND actor ="
+                           " 'alice' AND object = 'report:%lld' AND after ? 'reporter'",
+                           id),
+                     1);
+    /* a token's last use is recorded, at most once a minute */
+    assert_int_equal(count(f, "SELECT count(*) FROM api_tokens t WHERE t.account = 'alice'"
+                              " AND t.last_used_at > now() - interval '1 minute'"),
+                     1);
+    sql(f, "UPDATE api_tokens SET last_used_at = now() - interval '10 seconds' WHERE account ="
+           " 'alice' RETURNING 1");
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "alice"}, 200, NULL);
+    assert_int_equal(count(f, "SELECT count(*) FROM api_tokens WHERE account = 'alice'"
+                              " AND last_used_at > now() - interval '5 s'"),
+                     0);
+    sql(f, "UPDATE api_tokens SET last_used_at = now() - interval '2 minutes' WHERE account ="
+           " 'alice' RETURNING 1");
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "alice"}, 200, NULL);
+    assert_int_equal(count(f, "SELECT count(*) FROM api_tokens WHERE account = 'alice'"
+                              " AND last_used_at > now() - interval '5 s'"),
+                     1);
     /* renew: the holder only */
     snprintf(path, sizeof(path), "/api/reports/%lld/renew", id);
     r = http(f, &(struct hreq){.method = "POST", .path = path, .as = "alice"});
