@@ -18,15 +18,6 @@
 #include "support/testsupport.h"
 #include "common/banned.h"
 
-#define CHECK(call)                                                                                \
-    do {                                                                                           \
-        struct tl_errinfo ei_ = {0};                                                               \
-        int rc_ = (call);                                                                          \
-        if (rc_ != TL_OK)                                                                          \
-            fail_msg("%s: %s (%s) %s", #call, tl_strerror(rc_), ei_.sqlstate, ei_.msg);            \
-    } while (0)
-#define EI (&ei_)
-
 struct db {
     const char *name;
     char *ci;

@@ -82,16 +82,6 @@ static void assert_scalar(const char *ci, const char *sql, const char *want)
     free(v);
 }
 
-#define CHECK(call)                                                                                \
-    do {                                                                                           \
-        struct tl_errinfo ei_ = {0};                                                               \
-        int rc_ = (call);                                                                          \
-        if (rc_ != TL_OK)                                                                          \
-            fail_msg("%s: %s (%s) %s", #call, tl_strerror(rc_), ei_.sqlstate, ei_.msg);            \
-    } while (0)
-/* CHECK with the errinfo named ei_ inside the call. */
-#define EI (&ei_)
-
 static void put_updates(struct store *s, const long long *ids, const long long *chats, size_t n,
                         long long offset)
 {

@@ -49,15 +49,6 @@ struct fx {
 
 static struct fx *g_fx; /* what teardown stops when an assertion jumped out */
 
-#define CHECK(call)                                                                                \
-    do {                                                                                           \
-        struct tl_errinfo ei_ = {0};                                                               \
-        int rc_ = (call);                                                                          \
-        if (rc_ != TL_OK)                                                                          \
-            fail_msg("%s: %s (%s) %s", #call, tl_strerror(rc_), ei_.sqlstate, ei_.msg);            \
-    } while (0)
-#define EI (&ei_)
-
 static void sha256_hex(const char *s, char out[65])
 {
     unsigned char md[32];

@@ -26,6 +26,18 @@ void ts_db_drop(const char *name);
 char *ts_db_scalar(const char *conninfo, const char *sql);
 long long ts_db_count(const char *conninfo, const char *sql);
 
+/* CHECK(store_call(..., EI)): fails the test with the call, the error, the SQLSTATE and
+ * the detail unless the call returns TL_OK (for tests that include cmocka and
+ * common/err.h). */
+#define CHECK(call)                                                                                \
+    do {                                                                                           \
+        struct tl_errinfo ei_ = {0};                                                               \
+        int rc_ = (call);                                                                          \
+        if (rc_ != TL_OK)                                                                          \
+            fail_msg("%s: %s (%s) %s", #call, tl_strerror(rc_), ei_.sqlstate, ei_.msg);            \
+    } while (0)
+#define EI (&ei_)
+
 /* "<TL_BINARY_DIR>/<rel>" as a new string. */
 char *ts_build_path(const char *rel);
 
