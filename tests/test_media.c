@@ -1332,19 +1332,9 @@ static int run_cli(const char *args, char **out_text)
     const char *cli = getenv("TL_MEDIA_CLI");
     assert_non_null(cli);
     char *cmd = tl_asprintf("%s 2>&1 %s", cli, args);
-    FILE *fp = popen(cmd, "r");
-    assert_non_null(fp);
-    struct tl_buf b;
-    tl_buf_init(&b, 0);
-    char chunk[4096];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-        assert_int_equal(tl_buf_append(&b, chunk, got), 0);
-    assert_int_equal(tl_buf_append(&b, "", 0), 0);
-    int st = pclose(fp);
+    int st = ts_run(cmd, out_text);
     free(cmd);
-    *out_text = (char *)tl_buf_steal(&b, &got);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return st;
 }
 
 static void test_media_cli(void **state)

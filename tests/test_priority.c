@@ -295,17 +295,14 @@ static void test_priority_cli_set(void **state)
     char *cmd = tl_asprintf("TIPLINE_DATABASE_URL='%s' '%s' priority set category.other 90 2>&1"
                             " && TIPLINE_DATABASE_URL='%s' '%s' priority show 2>&1",
                             d.ci, bin, d.ci, bin);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    char out[8192];
-    size_t n = fread(out, 1, sizeof(out) - 1, p);
-    out[n] = 0;
-    assert_int_equal(pclose(p), 0);
+    char *out = NULL;
+    assert_int_equal(ts_run(cmd, &out), 0);
     assert_non_null(strstr(out, "category.other = 90; 1 queued reports re-scored"));
     char row[64];
     snprintf(row, sizeof(row), "%-30s %10g", "category.other", 90.0);
     assert_non_null(strstr(out, row));
     assert_next(&d, "C-OTHER");
+    free(out);
     free(cmd);
     cmd =
         tl_asprintf("TIPLINE_DATABASE_URL='%s' '%s' priority set no.such 1 2>/dev/null", d.ci, bin);

@@ -1784,11 +1784,8 @@ static void test_web_cli_user_add(void **state)
     char *cmd = tl_asprintf("TIPLINE_DATABASE_URL='%s' %s user add zoe --role moderator"
                             " 2>/dev/null",
                             f->ci, bin);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    char tok[128] = "";
-    assert_non_null(fgets(tok, sizeof(tok), p));
-    assert_int_equal(pclose(p), 0);
+    char *tok = NULL;
+    assert_int_equal(ts_run(cmd, &tok), 0);
     tok[strcspn(tok, "\n")] = 0;
     assert_true(strncmp(tok, "tl_", 3) == 0 && strlen(tok) == 47);
     char sha[65];
@@ -1807,17 +1804,18 @@ static void test_web_cli_user_add(void **state)
     json_object_put(o);
     hres_release(&r);
     free(body);
+    free(tok);
     free(cmd);
     /* listed, with its last use (the login above) */
     cmd = tl_asprintf("TIPLINE_DATABASE_URL='%s' %s user list", f->ci, bin);
-    p = popen(cmd, "r");
-    assert_non_null(p);
-    char line[256];
+    char *list = NULL;
+    assert_int_equal(ts_run(cmd, &list), 0);
     int found = 0;
-    while (fgets(line, sizeof(line), p))
+    for (char *save = NULL, *line = strtok_r(list, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save))
         found |= strncmp(line, "zoe ", 4) == 0 && strstr(line, " moderator ") &&
                  strstr(line, " active ") && !strstr(line, "never");
-    assert_int_equal(pclose(p), 0);
+    free(list);
     assert_true(found);
     free(cmd);
     cmd = tl_asprintf("TIPLINE_DATABASE_URL='%s' %s user disable zoe", f->ci, bin);
@@ -1833,22 +1831,9 @@ static int tipline(struct fx *f, const char *args, char **out)
 {
     char *cmd = tl_asprintf("TIPLINE_DATABASE_URL='%s' %s %s 2>/dev/null", f->ci,
                             getenv("TL_TIPLINE_BIN"), args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    struct tl_buf b;
-    tl_buf_init(&b, 0);
-    char chunk[512];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
-        assert_int_equal(tl_buf_append(&b, chunk, n), 0);
-    assert_int_equal(tl_buf_append(&b, "", 0), 0);
-    int st = pclose(p);
+    int st = ts_run(cmd, out);
     free(cmd);
-    if (out)
-        *out = (char *)tl_buf_steal(&b, NULL);
-    else
-        tl_buf_release(&b);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return st;
 }
 
 static void test_web_cli_queue_routing(void **state)

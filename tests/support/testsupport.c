@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -127,4 +128,26 @@ long long ts_db_count(const char *conninfo, const char *sql)
         die("not an integer", sql);
     free(v);
     return n;
+}
+
+int ts_run(const char *cmd, char **out)
+{
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        die("popen", cmd);
+    struct tl_buf b;
+    tl_buf_init(&b, 0);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+        if (tl_buf_append(&b, chunk, n))
+            die("out of memory reading", cmd);
+    if (tl_buf_append(&b, "", 0))
+        die("out of memory reading", cmd);
+    int st = pclose(p);
+    if (out)
+        *out = (char *)tl_buf_steal(&b, NULL);
+    else
+        tl_buf_release(&b);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }

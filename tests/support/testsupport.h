@@ -38,6 +38,11 @@ long long ts_db_count(const char *conninfo, const char *sql);
     } while (0)
 #define EI (&ei_)
 
+/* Runs a shell command; its stdout goes to *out as a new string (free()) when out is not
+ * NULL, and is read and dropped otherwise. Returns its exit status (-1: it did not exit).
+ * Aborts the test when the command cannot be started. */
+int ts_run(const char *cmd, char **out);
+
 /* "<TL_BINARY_DIR>/<rel>" as a new string. */
 char *ts_build_path(const char *rel);
 
