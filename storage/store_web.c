@@ -453,8 +453,9 @@ int store_web_claim(struct store *s, const struct store_who *who, const char *qu
     int rc = st_ready(s, ei);
     if (rc)
         return rc;
-    /* Pick (skipping rows another analyst is locking right now), lease, audit the claim
-     * and the view, render: one call (0010). */
+    /* Pick (the best of each of the caller's queues' first claimable rows, skipping rows
+     * another analyst is locking right now), lease, audit the claim and the view,
+     * render: one call (0010, 0011). */
     rc = fn_err(
         st_exec(s, "SELECT report_id, doc FROM web_claim($1::text, $2::bigint, $3::text, $4::int)",
                 4, v, &r, ei),

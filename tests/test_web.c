@@ -1238,6 +1238,57 @@ static void test_web_restricted_queue(void **state)
     fx_free(f);
 }
 
+/* POST /api/queue/claim as `as` with `body`: the claimed report's id (0: none) and,
+ * when asked, the length of its reporter's recent history. */
+static long long claim_as(struct fx *f, const char *as, const char *body, size_t *n_recent)
+{
+    struct hres r = http(
+        f, &(struct hreq){.method = "POST", .path = "/api/queue/claim", .as = as, .body = body});
+    assert_int_equal(r.status, 200);
+    struct json_object *o = json_of(&r);
+    long long id = jget(o, "report.id") ? jll(o, "report.id") : 0;
+    if (n_recent)
+        *n_recent = json_object_array_length(jget(o, "report.reporter.recent"));
+    json_object_put(o);
+    hres_release(&r);
+    return id;
+}
+
+/* A claim takes the best report of all the caller's queues (0011: the first claimable
+ * one of each queue, then the best of those), and a claim from one queue still shows
+ * the reporter's reports in the caller's other queues. */
+static void test_web_claim_across_queues(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_claim_queues", NULL);
+    struct seed col = {.ref = "COL-1", .category = "collaborators", .lat = 50.45, .lon = 30.52};
+    long long c1 = seed(f, &col);
+    col.ref = "COL-2";
+    long long c2 = seed(f, &col);
+    long long g1 = seed_simple(f, "GEN-1"), g2 = seed_simple(f, "GEN-2");
+    assert_int_equal(count(f, "SELECT count(*) FROM reports WHERE queue = 'restricted'"), 2);
+    /* priorities interleave the two queues: GEN-1, COL-1, GEN-2, COL-2 */
+    sql(f, "UPDATE reports SET priority = CASE public_ref WHEN 'GEN-1' THEN 40"
+           " WHEN 'COL-1' THEN 30 WHEN 'GEN-2' THEN 20 ELSE 10 END RETURNING 1");
+    CHECK(store_queue_member_add(f->s, "test", "restricted", "bob", EI));
+    long long want[] = {g1, c1, g2, c2, 0};
+    for (size_t i = 0; i < 5; i++) {
+        long long got = claim_as(f, "bob", NULL, NULL);
+        if (got != want[i])
+            fail_msg("claim %zu: report %lld, expected %lld", i, got, want[i]);
+    }
+    /* the leases lapse; alice (general only) gets general reports only, best first */
+    sql(f, "UPDATE reports SET claimed_by = NULL, lease_until = NULL RETURNING 1");
+    assert_int_equal(claim_as(f, "alice", NULL, NULL), g1);
+    /* bob claims from the restricted queue only: COL-1, with the reporter's three other
+     * reports of both queues he sees in its history */
+    size_t n_recent = 0;
+    assert_int_equal(claim_as(f, "bob", "{\"queue\":\"restricted\"}", &n_recent), c1);
+    assert_int_equal(n_recent, 3);
+    assert_int_equal(claim_as(f, "bob", "{\"queue\":\"general\"}", NULL), g2);
+    fx_free(f);
+}
+
 /* ---- location precision by role ---- */
 
 static void tune_rounded(struct cfg *c)
@@ -2222,6 +2273,7 @@ int main(void)
         cmocka_unit_test_teardown(test_web_concurrent_claims, teardown),
         cmocka_unit_test_teardown(test_web_audit_rows, teardown),
         cmocka_unit_test_teardown(test_web_restricted_queue, teardown),
+        cmocka_unit_test_teardown(test_web_claim_across_queues, teardown),
         cmocka_unit_test_teardown(test_web_rounded_points, teardown),
         cmocka_unit_test_teardown(test_web_sse_sees_claim, teardown),
         cmocka_unit_test_teardown(test_web_media_headers, teardown),
