@@ -604,6 +604,8 @@ function connectEvents() {
     }
   };
   es.addEventListener('report', (ev) => { if (parse(ev)) scheduleFreshLoad(); });
+  // events may have been missed (the stream fell behind, or the server restarted)
+  es.addEventListener('resync', () => scheduleFreshLoad());
   for (const type of ['claim', 'release']) {
     es.addEventListener(type, (ev) => {
       const d = parse(ev);
