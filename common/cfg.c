@@ -64,6 +64,7 @@ static const struct key keys[] = {
     {"tile_url", "TIPLINE_TILE_URL", K_STR, S(tile_url), "", 0, 0, 0},
     {"web_db_connections", "TIPLINE_WEB_DB_CONNECTIONS", K_LONG, S(web_db_connections), "8", 1, 64,
      0},
+    {"sse_max_seconds", "TIPLINE_SSE_MAX_SECONDS", K_LONG, S(sse_max_seconds), "300", 1, 86400, 0},
     /* conversation (issue 5) */
     {"categories", "TIPLINE_CATEGORIES", K_STR, S(categories), "", 0, 0, 0},
     {"moving_categories", "TIPLINE_MOVING_CATEGORIES", K_STR, S(moving_categories), "", 0, 0, 0},

@@ -42,6 +42,7 @@ struct cfg {
     long round_decimals;       /* decimals of a rounded point */
     char *tile_url;            /* map tiles for the console; "" = offline basemap only */
     long web_db_connections;   /* database connections the web server keeps */
+    long sse_max_seconds;      /* an event stream ends after this long (clients reconnect) */
     /* conversation (issue 5) */
     char *categories;            /* comma-separated category ids; "" = the built-in list */
     char *moving_categories;     /* those asked for a direction; "" = troops,aircraft,drones */

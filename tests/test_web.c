@@ -1381,9 +1381,12 @@ static void test_web_rounded_points(void **state)
 struct sse_client {
     struct fx *f;
     const char *as;
+    const char *last_id; /* sent as Last-Event-ID when set */
     pthread_mutex_t mu;
     struct tl_buf got;
     volatile int stop;
+    volatile int done; /* the stream ended */
+    long status;       /* its HTTP status */
 };
 
 static size_t sse_data(char *p, size_t sz, size_t n, void *ud)
@@ -1411,6 +1414,11 @@ static void *sse_main(void *arg)
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
     free(tok);
     struct curl_slist *h = curl_slist_append(NULL, auth);
+    char lei[96];
+    if (s->last_id) {
+        snprintf(lei, sizeof(lei), "Last-Event-ID: %s", s->last_id);
+        h = curl_slist_append(h, lei);
+    }
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -1421,8 +1429,10 @@ static void *sse_main(void *arg)
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, s);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
     curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &s->status);
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
+    s->done = 1;
     return NULL;
 }
 
@@ -1497,6 +1507,97 @@ static void test_web_sse_sees_claim(void **state)
     pthread_join(tm, NULL);
     tl_buf_release(&a.got);
     tl_buf_release(&m.got);
+    fx_free(f);
+}
+
+static void tune_sse_short(struct cfg *c)
+{
+    c->sse_max_seconds = 1;
+}
+
+/* Connects s (fresh buffer) and waits for the hello; 0 when it never came. */
+static int sse_connect(struct sse_client *s, pthread_t *th)
+{
+    tl_buf_release(&s->got);
+    tl_buf_init(&s->got, 0);
+    s->done = 0;
+    s->status = 0;
+    assert_int_equal(pthread_create(th, NULL, sse_main, s), 0);
+    return sse_wait(s, ": connected", 5000) >= 0;
+}
+
+/* The id line of the frame whose text starts with `frame`, into id. */
+static void sse_id_of(struct sse_client *s, const char *frame, char *id, size_t idsz)
+{
+    pthread_mutex_lock(&s->mu);
+    const char *all = (const char *)s->got.data, *p = all ? strstr(all, frame) : NULL;
+    const char *l = p;
+    while (l && l > all && !(l[-1] == '\n' && strncmp(l, "id: ", 4) == 0))
+        l--;
+    int ok = p && l && strncmp(l, "id: ", 4) == 0 && strchr(l, '\n') < p + 1;
+    if (ok)
+        snprintf(id, idsz, "%.*s", (int)(strchr(l, '\n') - l - 4), l + 4);
+    pthread_mutex_unlock(&s->mu);
+    if (!ok)
+        fail_msg("no id line before [%s]", frame);
+}
+
+/* A stream ends after sse_max_seconds; the reconnect (Last-Event-ID) resumes after the
+ * last event seen, with the account's queues read again, and a disabled account gets no
+ * stream at all. */
+static void test_web_sse_reconnect_rechecks(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_sse_again", tune_sse_short);
+    CHECK(store_queue_member_add(f->s, "test", "restricted", "bob", EI));
+    struct sse_client b = {.f = f, .as = "bob"};
+    pthread_t tb;
+    pthread_mutex_init(&b.mu, NULL);
+    tl_buf_init(&b.got, 0);
+    assert_true(sse_connect(&b, &tb));
+    long long g1 = seed_simple(f, "R-1");
+    char want[96], id[64];
+    snprintf(want, sizeof(want), "event: report\ndata: {\"id\":%lld,", g1);
+    assert_true(sse_wait(&b, want, 1000) >= 0);
+    sse_id_of(&b, want, id, sizeof(id));
+    /* the stream ends by itself after a second */
+    int64_t t0 = tl_now_ms();
+    while (!b.done && tl_now_ms() - t0 < 5000)
+        tl_sleep_ms(10, NULL);
+    assert_true(b.done);
+    assert_int_equal(b.status, 200);
+    pthread_join(tb, NULL);
+    /* while it is away: bob leaves the restricted queue, a report there and one in the
+     * general queue arrive */
+    sql(f, "DELETE FROM queue_members WHERE account = 'bob' RETURNING 1");
+    struct seed sd = {.ref = "R-COL", .category = "collaborators", .lat = 50, .lon = 30};
+    long long col = seed(f, &sd);
+    long long g2 = seed_simple(f, "R-2");
+    /* the reconnect gets what it missed, of the queues it still sees */
+    b.last_id = id;
+    assert_true(sse_connect(&b, &tb));
+    snprintf(want, sizeof(want), "event: report\ndata: {\"id\":%lld,", g2);
+    assert_true(sse_wait(&b, want, 1000) >= 0);
+    snprintf(want, sizeof(want), "{\"id\":%lld,", col);
+    assert_int_equal(sse_wait(&b, want, 50), -1);
+    snprintf(want, sizeof(want), "{\"id\":%lld,", g1);
+    assert_int_equal(sse_wait(&b, want, 10), -1); /* not again */
+    b.stop = 1;
+    pthread_join(tb, NULL);
+    /* an id of another run of the server: told to refetch */
+    b.last_id = "1-0";
+    b.stop = 0;
+    assert_true(sse_connect(&b, &tb));
+    assert_true(sse_wait(&b, "event: resync\ndata: {}", 1000) >= 0);
+    b.stop = 1;
+    pthread_join(tb, NULL);
+    /* a disabled account's reconnect is refused */
+    CHECK(store_account_disable(f->s, "test", "bob", EI));
+    b.stop = 0;
+    assert_false(sse_connect(&b, &tb));
+    pthread_join(tb, NULL);
+    assert_int_equal(b.status, 401);
+    tl_buf_release(&b.got);
     fx_free(f);
 }
 
@@ -2278,6 +2379,7 @@ int main(void)
         cmocka_unit_test_teardown(test_web_claim_across_queues, teardown),
         cmocka_unit_test_teardown(test_web_rounded_points, teardown),
         cmocka_unit_test_teardown(test_web_sse_sees_claim, teardown),
+        cmocka_unit_test_teardown(test_web_sse_reconnect_rechecks, teardown),
         cmocka_unit_test_teardown(test_web_media_headers, teardown),
         cmocka_unit_test_teardown(test_web_bad_requests, teardown),
         cmocka_unit_test_teardown(test_web_rate_limit, teardown),

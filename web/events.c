@@ -3,7 +3,10 @@
  * writes each notification as an SSE frame into a ring; every open event stream reads
  * the ring from where it joined, keeps the frames of the queues its account may see,
  * and sends a comment heartbeat every 15 s. A stream that falls more than the ring
- * behind skips ahead (the console refetches on "resync"). */
+ * behind skips ahead (the console refetches on "resync"). Each frame carries the id
+ * "epoch-seq"; a stream ends after sse_max_seconds, and the client's reconnect (with
+ * Last-Event-ID) is authenticated and reads its account's queues again, then resumes
+ * after that id: an account disabled or taken off a queue stops getting its events. */
 #include "web_int.h"
 
 #include <errno.h>
@@ -22,6 +25,7 @@ struct web_sse {
     struct web_events *ev;
     unsigned long long next; /* the ring position this stream reads next */
     char *queues;            /* ",general,restricted," */
+    int64_t end_ms;          /* tl_now_ms() at which the stream ends */
     int hello_sent;
     struct tl_buf out; /* frames not yet handed to libmicrohttpd */
     size_t off;
@@ -103,6 +107,9 @@ static void *listen_main(void *arg)
 int web_events_start(struct web_events *ev, const char *database_url, struct tl_errinfo *ei)
 {
     memset(ev, 0, sizeof(*ev));
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    ev->epoch = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
     pthread_mutex_init(&ev->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -141,7 +148,22 @@ void web_events_stop(struct web_events *ev)
     }
 }
 
-struct web_sse *web_sse_new(struct web_events *ev, const char *queues_csv)
+/* "epoch-seq" as collect() writes it: 1 and its parts, else 0. */
+static int parse_id(const char *s, long long *epoch, unsigned long long *seq)
+{
+    char *end;
+    if (!s || !(*s >= '0' && *s <= '9') || strlen(s) > 41)
+        return 0;
+    errno = 0;
+    *epoch = strtoll(s, &end, 10);
+    if (errno || *end != '-' || !(end[1] >= '0' && end[1] <= '9'))
+        return 0;
+    *seq = strtoull(end + 1, &end, 10);
+    return !errno && *end == '\0';
+}
+
+struct web_sse *web_sse_new(struct web_events *ev, const char *queues_csv, const char *last_id,
+                            long long max_ms)
 {
     struct web_sse *x = calloc(1, sizeof(*x));
     if (!x)
@@ -153,9 +175,19 @@ struct web_sse *web_sse_new(struct web_events *ev, const char *queues_csv)
         return NULL;
     }
     tl_buf_init(&x->out, 0);
+    x->end_ms = tl_now_ms() + max_ms;
+    long long epoch = 0;
+    unsigned long long seq = 0;
+    int ours = parse_id(last_id, &epoch, &seq);
     pthread_mutex_lock(&ev->mu);
-    x->next = ev->seq;
+    ours = ours && epoch == ev->epoch && seq < ev->seq;
+    x->next = ours ? seq + 1 : ev->seq;
     pthread_mutex_unlock(&ev->mu);
+    /* a client that saw frames of another run (or sent nonsense) may have missed some */
+    if (last_id && !ours && tl_buf_append(&x->out, "event: resync\ndata: {}\n\n", 24)) {
+        web_sse_free(x);
+        return NULL;
+    }
     return x;
 }
 
@@ -191,8 +223,11 @@ static int collect(struct web_sse *x)
     }
     for (; x->next < ev->seq; x->next++) {
         size_t i = (size_t)(x->next % WEB_EV_RING);
+        char id[64];
+        int n = snprintf(id, sizeof(id), "id: %lld-%llu\n", ev->epoch, x->next);
         if (ev->ring[i] && visible(x, ev->queue[i]) &&
-            tl_buf_append(&x->out, ev->ring[i], strlen(ev->ring[i])))
+            (tl_buf_append(&x->out, id, (size_t)n) ||
+             tl_buf_append(&x->out, ev->ring[i], strlen(ev->ring[i]))))
             return TL_ENOMEM;
     }
     return TL_OK;
@@ -211,9 +246,18 @@ ssize_t web_sse_read(void *p, uint64_t pos, char *buf, size_t max)
     if (x->off >= x->out.len) {
         tl_buf_clear(&x->out);
         x->off = 0;
+        int64_t now = tl_now_ms();
+        if (now >= x->end_ms)
+            return MHD_CONTENT_READER_END_OF_STREAM; /* the client reconnects */
+        int64_t wait = x->end_ms - now < HEARTBEAT_MS ? x->end_ms - now : HEARTBEAT_MS;
         struct timespec dl;
         clock_gettime(CLOCK_MONOTONIC, &dl);
-        dl.tv_sec += HEARTBEAT_MS / 1000;
+        dl.tv_sec += (time_t)(wait / 1000);
+        dl.tv_nsec += (long)(wait % 1000) * 1000000L;
+        if (dl.tv_nsec >= 1000000000L) {
+            dl.tv_sec++;
+            dl.tv_nsec -= 1000000000L;
+        }
         pthread_mutex_lock(&ev->mu);
         int rc = 0;
         while (!ev->stopping && x->out.len == 0 && rc != ETIMEDOUT) {

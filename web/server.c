@@ -442,6 +442,7 @@ static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, c
     c.resp = r;
     client_addr(conn, client, sizeof(client));
     c.client = client;
+    c.last_event_id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
     if (!(c.s = pool_get(w, &ei))) {
         web_reply_store_err(r, TL_EDBDOWN, &ei);
         goto out;
@@ -788,7 +789,8 @@ int web_events_open(struct web_call *c)
     int rc = store_web_queues_for(c->s, c->who.account, &csv, &ei);
     if (rc)
         return web_reply_store_err(c->resp, rc, &ei);
-    c->resp->sse = web_sse_new(&c->w->ev, csv);
+    c->resp->sse =
+        web_sse_new(&c->w->ev, csv, c->last_event_id, web_cfg(c->w)->sse_max_seconds * 1000LL);
     free(csv);
     if (!c->resp->sse)
         return TL_ENOMEM;

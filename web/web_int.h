@@ -107,8 +107,9 @@ struct web_call {
     char sid_sha[65]; /* the session's cookie hash, when by_session */
     const struct web_path *path;
     const struct web_query *q;
-    struct json_object *body; /* validated against the route's fields */
-    const char *client;       /* the peer's address, for per-client limits */
+    struct json_object *body;  /* validated against the route's fields */
+    const char *client;        /* the peer's address, for per-client limits */
+    const char *last_event_id; /* an event stream's Last-Event-ID header, or NULL */
     struct web_resp *resp;
 };
 
@@ -146,6 +147,7 @@ struct web_events {
     char *ring[WEB_EV_RING];  /* "event: claim\ndata: {...}\n\n" */
     char *queue[WEB_EV_RING]; /* the report's queue, for filtering */
     unsigned long long seq;   /* events written so far */
+    long long epoch;          /* this process's stream ids: "epoch-seq" */
     int stopping;
     int started;
     pthread_t th;
@@ -159,7 +161,12 @@ void web_events_push(struct web_events *ev, const char *payload);
 
 struct web_sse;
 /* A stream that sees events of the queues in queues_csv from now on. */
-struct web_sse *web_sse_new(struct web_events *ev, const char *queues_csv);
+/* A stream of the frames of queues_csv's queues: from after last_id ("epoch-seq", the
+ * Last-Event-ID of a reconnecting client) when this process wrote it, else from now
+ * (with a resync frame when last_id was given); it ends after max_ms, so that the
+ * client reconnects and its account and queues are read again. */
+struct web_sse *web_sse_new(struct web_events *ev, const char *queues_csv, const char *last_id,
+                            long long max_ms);
 void web_sse_free(void *sse);
 /* libmicrohttpd's content reader: blocks until an event, a 15 s heartbeat or stop. */
 ssize_t web_sse_read(void *sse, uint64_t pos, char *buf, size_t max);
