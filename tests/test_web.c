@@ -1584,13 +1584,20 @@ static void test_web_sse_reconnect_rechecks(void **state)
     assert_int_equal(sse_wait(&b, want, 10), -1); /* not again */
     b.stop = 1;
     pthread_join(tb, NULL);
-    /* an id of another run of the server: told to refetch */
-    b.last_id = "1-0";
-    b.stop = 0;
-    assert_true(sse_connect(&b, &tb));
-    assert_true(sse_wait(&b, "event: resync\ndata: {}", 1000) >= 0);
-    b.stop = 1;
-    pthread_join(tb, NULL);
+    /* an id of another run of the server, of the future, or not an id: told to refetch */
+    const char *odd[] = {"1-0",   "x",   "-1-2", "12", "1-", "99999999999999999999999-1",
+                         "1-2-3", "1 -2"};
+    char future[64];
+    snprintf(future, sizeof(future), "%.*s-999999", (int)(strchr(id, '-') - id), id);
+    for (size_t i = 0; i <= sizeof(odd) / sizeof(*odd); i++) {
+        b.last_id = i < sizeof(odd) / sizeof(*odd) ? odd[i] : future;
+        b.stop = 0;
+        assert_true(sse_connect(&b, &tb));
+        if (sse_wait(&b, "event: resync\ndata: {}", 1000) < 0)
+            fail_msg("Last-Event-ID [%s]: no resync", b.last_id);
+        b.stop = 1;
+        pthread_join(tb, NULL);
+    }
     /* a disabled account's reconnect is refused */
     CHECK(store_account_disable(f->s, "test", "bob", EI));
     b.stop = 0;
