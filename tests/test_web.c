@@ -1494,6 +1494,38 @@ static void test_web_sse_sees_claim(void **state)
            200, NULL);
     snprintf(want, sizeof(want), "event: decide\ndata: {\"id\":%lld,\"status\":\"confirmed\"", id);
     assert_true(sse_wait(&a, want, 1000) >= 0);
+    /* a follow-up's relay and its answer are announced (0012), without their text */
+    snprintf(path, sizeof(path), "/api/reports/%lld/followup", id2);
+    expect(f,
+           &(struct hreq){
+               .method = "POST", .path = path, .as = "alice", .body = "{\"question\":\"where?\"}"},
+           201, NULL);
+    sql(f, "UPDATE followups SET relayed_at = now() RETURNING id");
+    char *fid = scalar(f, "SELECT id FROM followups");
+    char fw[192];
+    snprintf(fw, sizeof(fw),
+             "event: followup\ndata: {\"id\":%lld,\"followup\":%s,\"answered\":false,"
+             "\"failed\":false,\"queue\":\"general\"}",
+             id2, fid);
+    assert_true(sse_wait(&a, fw, 1000) >= 0);
+    sql(f, "UPDATE followups SET answer = 'by the bridge', answered_at = now() RETURNING id");
+    snprintf(fw, sizeof(fw), "\"followup\":%s,\"answered\":true", fid);
+    assert_true(sse_wait(&a, fw, 1000) >= 0);
+    free(fid);
+    /* an update that changes none of the three is not announced: once a later report's
+     * event is seen, there are still two */
+    sql(f, "UPDATE followups SET answered_at = answered_at RETURNING id");
+    long long id4 = seed_simple(f, "S-4");
+    snprintf(want, sizeof(want), "event: report\ndata: {\"id\":%lld", id4);
+    assert_true(sse_wait(&a, want, 1000) >= 0);
+    pthread_mutex_lock(&a.mu);
+    int leaked = strstr((char *)a.got.data, "by the bridge") != NULL;
+    size_t nfollow = 0;
+    for (const char *p = (char *)a.got.data; (p = strstr(p, "event: followup")); p++)
+        nfollow++;
+    pthread_mutex_unlock(&a.mu);
+    assert_false(leaked);
+    assert_int_equal(nfollow, 2);
     /* events of a restricted queue reach its members only */
     struct seed sd = {.ref = "S-COL", .category = "collaborators", .lat = 50, .lon = 30};
     long long col = seed(f, &sd);

@@ -613,6 +613,14 @@ function connectEvents() {
       onClaimChange(d.id, type === 'claim' ? d.claimed_by || null : null);
     });
   }
+  // a follow-up relayed, refused or answered: the open report shows it
+  es.addEventListener('followup', (ev) => {
+    const d = parse(ev);
+    const r = state.report;
+    if (!d || !r || r.id !== d.id) return;
+    reloadReport(d.id);
+    if (d.answered) toast(t('followup.answered', { ref: r.ref }));
+  });
   es.addEventListener('decide', (ev) => {
     const d = parse(ev);
     if (!d) return;
