@@ -24,6 +24,10 @@ struct cli_ctx {
 /* The signal flags: the only mutable globals besides the log level. */
 extern volatile sig_atomic_t cli_stop;
 extern volatile sig_atomic_t cli_reload;
+/* SIGHUP (the bot, serve, web): reads the configuration file and the environment again
+ * and applies what can change in a running process (log_level); the rest needs a
+ * restart, and the log says so. A configuration that does not load is refused. */
+void cli_reload_config(const struct cli_ctx *ctx);
 
 /* Every command returns a process exit code: 0 ok, 1 failure, 2 usage. */
 int cmd_migrate(int argc, char **argv, struct cli_ctx *ctx);

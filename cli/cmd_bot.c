@@ -10,22 +10,6 @@
 #include "handlers/hdl.h"
 #include "common/banned.h"
 
-/* SIGHUP: reads the configuration file and the environment again and applies what can
- * change in a running process (log_level); the rest needs a restart, and says so. */
-static void reload(const struct cli_ctx *ctx)
-{
-    struct cfg fresh;
-    struct tl_errinfo ei;
-    if (cfg_load(&fresh, ctx->config_path, &ei) != TL_OK) {
-        log_warn("reload refused, configuration kept detail=\"%s\"", ei.msg);
-        cfg_release(&fresh);
-        return;
-    }
-    log_level = log_level_parse(fresh.log_level);
-    log_warn("reload done log_level=%s restart_needed_for=\"every other key\"", fresh.log_level);
-    cfg_release(&fresh);
-}
-
 int cli_bot_run(const char *name, int argc, char **argv, struct cli_ctx *ctx)
 {
     int no_poller = 0;
@@ -60,7 +44,7 @@ int cli_bot_run(const char *name, int argc, char **argv, struct cli_ctx *ctx)
         tl_sleep_ms(1000, &cli_stop);
         if (cli_reload) {
             cli_reload = 0;
-            reload(ctx);
+            cli_reload_config(ctx);
         }
     }
     log_info("stopping: finishing in-flight work");

@@ -15,7 +15,8 @@ int cmd_web(int argc, char **argv, struct cli_ctx *ctx)
                "Serves the analysts' JSON API (web/openapi.yaml) and the console on\n"
                "http_listen (TIPLINE_HTTP_LISTEN, default 127.0.0.1:8080); put a TLS reverse\n"
                "proxy in front (deploy/nginx-tipline.conf). Accounts: 'tipline user add'.\n"
-               "SIGTERM/SIGINT finish the requests in flight and exit 0.\n");
+               "SIGTERM/SIGINT finish the requests in flight and exit 0; SIGHUP reads the\n"
+               "configuration again and applies log_level (other keys need a restart).\n");
         return 0;
     }
     const char *listen = NULL;
@@ -40,7 +41,7 @@ int cmd_web(int argc, char **argv, struct cli_ctx *ctx)
         tl_sleep_ms(1000, &cli_stop);
         if (cli_reload) {
             cli_reload = 0;
-            log_warn("reload: tipline web reads its configuration at start; restart to apply");
+            cli_reload_config(ctx);
         }
     }
     log_info("web: stopping");

@@ -74,6 +74,20 @@ int cli_fail(const char *cmd, const char *what, int rc, const struct tl_errinfo 
     return 1;
 }
 
+void cli_reload_config(const struct cli_ctx *ctx)
+{
+    struct cfg fresh;
+    struct tl_errinfo ei;
+    if (cfg_load(&fresh, ctx->config_path, &ei) != TL_OK) {
+        log_warn("reload refused, configuration kept detail=\"%s\"", ei.msg);
+        cfg_release(&fresh);
+        return;
+    }
+    log_level = log_level_parse(fresh.log_level);
+    log_warn("reload done log_level=%s restart_needed_for=\"every other key\"", fresh.log_level);
+    cfg_release(&fresh);
+}
+
 static void on_signal(int sig)
 {
     if (sig == SIGHUP) {

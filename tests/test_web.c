@@ -2209,15 +2209,50 @@ static unsigned free_port(void)
     return ntohs(sa.sin_port);
 }
 
+/* Waits up to 10 s for a server on listen to answer HTTP. */
+static void wait_listening(const char *listen)
+{
+    for (int i = 0; i < 100; i++) {
+        CURL *c = curl_easy_init();
+        char url[64];
+        snprintf(url, sizeof(url), "http://%s/api/me", listen);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        CURLcode cc = curl_easy_perform(c);
+        curl_easy_cleanup(c);
+        if (cc == CURLE_OK)
+            return;
+        tl_sleep_ms(100, NULL);
+    }
+    fail_msg("nothing answers on %s", listen);
+}
+
+/* A fixture whose web server a child process (the tipline binary) will be instead. */
+static struct fx *fx_for_child(const char *name)
+{
+    struct fx *f = fx_new(name, NULL);
+    web_free(f->w);
+    f->w = NULL;
+    return f;
+}
+
+/* SIGTERM to pid: it finishes and exits 0. */
+static void child_term_ok(pid_t pid)
+{
+    int status = 0;
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_web_serve_runs_bot_and_web(void **state)
 {
     (void)state;
     const char *bin = getenv("TL_TIPLINE_BIN");
     if (!bin || !*bin)
         skip();
-    struct fx *f = fx_new("t_web_serve", NULL);
-    web_free(f->w); /* the process under test serves instead */
-    f->w = NULL;
+    struct fx *f = fx_for_child("t_web_serve");
     struct fakebot *fb = NULL;
     struct fakebot_opts fo = {.quiet = 1};
     assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
@@ -2255,31 +2290,16 @@ static void test_web_serve_runs_bot_and_web(void **state)
     assert_int_equal(n, 30);
     long long reports = count(f, "SELECT count(*) FROM reports");
     assert_int_equal(reports, 15);
-    struct hres r = {0};
-    for (int i = 0; i < 100; i++) {
-        CURL *c = curl_easy_init();
-        char url[64];
-        snprintf(url, sizeof(url), "http://%s/api/me", listen);
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-        CURLcode cc = curl_easy_perform(c);
-        curl_easy_cleanup(c);
-        if (cc == CURLE_OK)
-            break;
-        tl_sleep_ms(100, NULL);
-    }
-    r = http(f, &(struct hreq){.method = "GET", .path = "/api/reports?limit=200", .as = "alice"});
+    wait_listening(listen);
+    struct hres r =
+        http(f, &(struct hreq){.method = "GET", .path = "/api/reports?limit=200", .as = "alice"});
     assert_int_equal(r.status, 200);
     struct json_object *o = json_of(&r);
     assert_int_equal((long long)json_object_array_length(jget(o, "items")), reports);
     json_object_put(o);
     hres_release(&r);
     /* SIGTERM stops both cleanly */
-    int status = 0;
-    assert_int_equal(kill(pid, SIGTERM), 0);
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    child_term_ok(pid);
     char *log = ts_read_file(logfile, NULL);
     assert_non_null(strstr(log, "msg=\"web: listening\""));
     assert_null(strstr(log, fakebot_token(fb)));
@@ -2288,6 +2308,58 @@ static void test_web_serve_runs_bot_and_web(void **state)
     unlink(key);
     unlink(logfile);
     fakebot_stop(fb);
+    fx_free(f);
+}
+
+/* `tipline web` alone: SIGHUP reads the configuration file again and applies log_level
+ * (it used to log that a restart was needed), a file that does not load is refused and
+ * the server keeps serving; SIGTERM exits 0. */
+static void test_web_alone_reloads(void **state)
+{
+    (void)state;
+    const char *bin = getenv("TL_TIPLINE_BIN");
+    if (!bin || !*bin)
+        skip();
+    struct fx *f = fx_for_child("t_web_hup");
+    char conf[] = "/tmp/tipline-conf-XXXXXX", logfile[] = "/tmp/tipline-log-XXXXXX";
+    close(mkstemp(conf));
+    close(mkstemp(logfile));
+    assert_int_equal(ts_write_file(conf, "log_level = info\n"), 0);
+    f->port = free_port();
+    char listen[32];
+    snprintf(listen, sizeof(listen), "127.0.0.1:%u", f->port);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        FILE *lf = freopen(logfile, "a", stderr);
+        (void)lf;
+        setenv("TIPLINE_DATABASE_URL", f->ci, 1);
+        setenv("TIPLINE_HTTP_LISTEN", listen, 1);
+        execl(bin, "tipline", "--config", conf, "web", (char *)NULL);
+        _exit(127);
+    }
+    wait_listening(listen);
+    const char *want[] = {"msg=\"reload done\" log_level=debug", "msg=\"reload refused"};
+    const char *file[] = {"log_level = debug\n", "log_level = debug\nno_such_key = 1\n"};
+    for (size_t k = 0; k < 2; k++) {
+        assert_int_equal(ts_write_file(conf, file[k]), 0);
+        assert_int_equal(kill(pid, SIGHUP), 0);
+        char *log = NULL;
+        for (int i = 0; i < 50 && !(log && strstr(log, want[k])); i++) {
+            free(log);
+            tl_sleep_ms(100, NULL);
+            log = ts_read_file(logfile, NULL);
+        }
+        if (!log || !strstr(log, want[k]))
+            fail_msg("no [%s] in the log: %s", want[k], log ? log : "(none)");
+        free(log);
+        struct hres r = http(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "alice"});
+        assert_int_equal(r.status, 200);
+        hres_release(&r);
+    }
+    child_term_ok(pid);
+    unlink(conf);
+    unlink(logfile);
     fx_free(f);
 }
 
@@ -2429,6 +2501,7 @@ int main(void)
         cmocka_unit_test_teardown(test_web_static_files, teardown),
         cmocka_unit_test(test_web_openapi_covers_routes),
         cmocka_unit_test_teardown(test_web_serve_runs_bot_and_web, teardown),
+        cmocka_unit_test_teardown(test_web_alone_reloads, teardown),
         cmocka_unit_test_teardown(test_web_notify_only_when_listened, teardown),
         cmocka_unit_test_teardown(test_web_database_outage, teardown),
     };

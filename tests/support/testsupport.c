@@ -36,6 +36,15 @@ char *ts_build_path(const char *rel)
     return tl_asprintf("%s/%s", dir ? dir : ".", rel);
 }
 
+int ts_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    int bad = fputs(text, f) < 0;
+    return fclose(f) != 0 || bad ? -1 : 0;
+}
+
 char *ts_read_file(const char *path, size_t *len)
 {
     char *buf = NULL;

@@ -11,6 +11,8 @@ char *ts_shared_path(const char *rel);
 
 /* Reads a whole file; aborts the test on failure. Returns a new NUL-terminated buffer. */
 char *ts_read_file(const char *path, size_t *len);
+/* Replaces the file at path with text: 0, or -1. */
+int ts_write_file(const char *path, const char *text);
 
 /* Creates a database `name` (dropped first if present) from the migrated template of
  * the throwaway cluster and returns its conninfo (free()). Returns NULL when no cluster
