@@ -41,6 +41,7 @@ struct cfg {
     char *rounded_roles;       /* comma-separated roles that see rounded points */
     long round_decimals;       /* decimals of a rounded point */
     char *tile_url;            /* map tiles for the console; "" = offline basemap only */
+    char *trusted_proxies;     /* addresses whose X-Forwarded-For names the client; "" none */
     long web_db_connections;   /* database connections the web server keeps */
     long sse_max_seconds;      /* an event stream ends after this long (clients reconnect) */
     /* conversation (issue 5) */

@@ -1868,11 +1868,53 @@ static void test_web_rate_limit(void **state)
                "unauthorized");
     expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "mallory"}, 429,
            "rate_limited");
+    /* with no trusted_proxies, a client's X-Forwarded-For is not believed */
+    expect(f,
+           &(struct hreq){.method = "GET",
+                          .path = "/api/me",
+                          .as = "mallory",
+                          .extra = "X-Forwarded-For: 203.0.113.9"},
+           429, "rate_limited");
     r = http(f, &(struct hreq){.method = "GET", .path = "/api/config", .as = "bob"});
     o = json_of(&r);
     assert_string_equal(jstr(o, "tile_url"), "https://{s}.tile.example.org/{z}/{x}/{y}.png");
     json_object_put(o);
     hres_release(&r);
+    fx_free(f);
+}
+
+static void tune_proxy(struct cfg *c)
+{
+    c->api_rate_per_min = 3;
+    free(c->trusted_proxies);
+    c->trusted_proxies = tl_strdup("10.9.9.9, 127.0.0.1");
+}
+
+/* Behind a trusted proxy (deploy/nginx-tipline.conf) failed logins count against the
+ * client X-Forwarded-For names, not against the proxy that every client comes through. */
+static void test_web_rate_limit_behind_proxy(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_proxy", tune_proxy);
+    struct hreq bad = {.method = "GET", .path = "/api/me", .as = "mallory"};
+    bad.extra = "X-Forwarded-For: 203.0.113.7";
+    for (int i = 0; i < 3; i++)
+        expect(f, &bad, 401, "unauthorized");
+    expect(f, &bad, 429, "rate_limited");
+    /* the same client through a second trusted proxy, or with a forged address on the
+     * left of the chain: still the same client */
+    bad.extra = "X-Forwarded-For: 203.0.113.7, 10.9.9.9";
+    expect(f, &bad, 429, "rate_limited");
+    bad.extra = "X-Forwarded-For: 198.51.100.1, 203.0.113.7";
+    expect(f, &bad, 429, "rate_limited");
+    /* another client behind the same proxy is not slowed; nor is one named in IPv6 */
+    bad.extra = "X-Forwarded-For: 203.0.113.8";
+    expect(f, &bad, 401, "unauthorized");
+    bad.extra = "X-Forwarded-For: 2001:db8::1";
+    expect(f, &bad, 401, "unauthorized");
+    /* a malformed entry: the proxy's own address counts (its budget is untouched) */
+    bad.extra = "X-Forwarded-For: 203.0.113.7, not-an-address";
+    expect(f, &bad, 401, "unauthorized");
     fx_free(f);
 }
 
@@ -2494,6 +2536,7 @@ int main(void)
         cmocka_unit_test_teardown(test_web_media_headers, teardown),
         cmocka_unit_test_teardown(test_web_bad_requests, teardown),
         cmocka_unit_test_teardown(test_web_rate_limit, teardown),
+        cmocka_unit_test_teardown(test_web_rate_limit_behind_proxy, teardown),
         cmocka_unit_test_teardown(test_web_list_filters_pages, teardown),
         cmocka_unit_test_teardown(test_web_cli_user_add, teardown),
         cmocka_unit_test_teardown(test_web_cli_queue_routing, teardown),

@@ -372,7 +372,45 @@ static int decimals_for(const struct web *w, unsigned role)
     return (w->rounded & role) ? (int)w->cfg->round_decimals : -1;
 }
 
-static void client_addr(struct MHD_Connection *conn, char *out, size_t n)
+/* The address in s[0..len) (spaces around it allowed), written as inet_ntop writes it:
+ * 0, or -1 when it is not one. */
+static int addr_norm(const char *s, size_t len, char *out, size_t n)
+{
+    char tmp[INET6_ADDRSTRLEN];
+    while (len && (*s == ' ' || *s == '\t'))
+        s++, len--;
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    if (len == 0 || len >= sizeof(tmp))
+        return -1;
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    unsigned char bin[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, tmp, bin) == 1)
+        return inet_ntop(AF_INET, bin, out, (socklen_t)n) ? 0 : -1;
+    if (inet_pton(AF_INET6, tmp, bin) == 1)
+        return inet_ntop(AF_INET6, bin, out, (socklen_t)n) ? 0 : -1;
+    return -1;
+}
+
+/* 1 when addr (normalised) is one of the comma-separated trusted_proxies. */
+static int trusted_proxy(const char *list, const char *addr)
+{
+    char one[INET6_ADDRSTRLEN];
+    for (const char *p = list; p && *p;) {
+        size_t k = strcspn(p, ",");
+        if (addr_norm(p, k, one, sizeof(one)) == 0 && strcmp(one, addr) == 0)
+            return 1;
+        p += k + (p[k] == ',');
+    }
+    return 0;
+}
+
+/* The client's address, for per-client limits: the peer's, or, when the peer is one of
+ * trusted_proxies, the right-most address of X-Forwarded-For that is not (nginx appends
+ * the address it saw to whatever the client sent, so entries left of it are the
+ * client's word, never believed). A malformed entry ends the walk. */
+static void client_addr(const struct web *w, struct MHD_Connection *conn, char *out, size_t n)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -386,6 +424,23 @@ static void client_addr(struct MHD_Connection *conn, char *out, size_t n)
     else if (sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
                   (socklen_t)n);
+    const char *list = web_cfg(w)->trusted_proxies;
+    if (!list || !*list || !trusted_proxy(list, out))
+        return;
+    const char *xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For");
+    size_t end = xff ? strlen(xff) : 0;
+    char one[INET6_ADDRSTRLEN];
+    for (int hops = 0; end > 0 && hops < 16; hops++) {
+        size_t start = end;
+        while (start > 0 && xff[start - 1] != ',')
+            start--;
+        if (addr_norm(xff + start, end - start, one, sizeof(one)))
+            return;
+        tl_strlcpy(out, one, n);
+        if (!trusted_proxy(list, one) || start == 0)
+            return;
+        end = start - 1;
+    }
 }
 
 static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, const char *method,
@@ -440,7 +495,7 @@ static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, c
     c.path = &path;
     c.q = &q;
     c.resp = r;
-    client_addr(conn, client, sizeof(client));
+    client_addr(w, conn, client, sizeof(client));
     c.client = client;
     c.last_event_id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
     if (!(c.s = pool_get(w, &ei))) {
