@@ -148,8 +148,7 @@ void web_events_stop(struct web_events *ev)
     }
 }
 
-/* "epoch-seq" as collect() writes it: 1 and its parts, else 0. */
-static int parse_id(const char *s, long long *epoch, unsigned long long *seq)
+int web_sse_parse_id(const char *s, long long *epoch, unsigned long long *seq)
 {
     char *end;
     if (!s || !(*s >= '0' && *s <= '9') || strlen(s) > 41)
@@ -178,7 +177,7 @@ struct web_sse *web_sse_new(struct web_events *ev, const char *queues_csv, const
     x->end_ms = tl_now_ms() + max_ms;
     long long epoch = 0;
     unsigned long long seq = 0;
-    int ours = parse_id(last_id, &epoch, &seq);
+    int ours = web_sse_parse_id(last_id, &epoch, &seq);
     pthread_mutex_lock(&ev->mu);
     ours = ours && epoch == ev->epoch && seq < ev->seq;
     x->next = ours ? seq + 1 : ev->seq;

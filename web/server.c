@@ -406,10 +406,27 @@ static int trusted_proxy(const char *list, const char *addr)
     return 0;
 }
 
-/* The client's address, for per-client limits: the peer's, or, when the peer is one of
- * trusted_proxies, the right-most address of X-Forwarded-For that is not (nginx appends
- * the address it saw to whatever the client sent, so entries left of it are the
- * client's word, never believed). A malformed entry ends the walk. */
+void web_forwarded_client(const char *trusted, const char *xff, char *out, size_t n)
+{
+    if (!trusted || !*trusted || !xff || !trusted_proxy(trusted, out))
+        return;
+    size_t end = strlen(xff);
+    char one[INET6_ADDRSTRLEN];
+    for (int hops = 0; end > 0 && hops < 16; hops++) {
+        size_t start = end;
+        while (start > 0 && xff[start - 1] != ',')
+            start--;
+        if (addr_norm(xff + start, end - start, one, sizeof(one)))
+            return;
+        tl_strlcpy(out, one, n);
+        if (!trusted_proxy(trusted, one) || start == 0)
+            return;
+        end = start - 1;
+    }
+}
+
+/* The client's address, for per-client limits: the peer's, or the one its
+ * X-Forwarded-For names when the peer is a trusted proxy (web_forwarded_client). */
 static void client_addr(const struct web *w, struct MHD_Connection *conn, char *out, size_t n)
 {
     const union MHD_ConnectionInfo *ci =
@@ -424,23 +441,9 @@ static void client_addr(const struct web *w, struct MHD_Connection *conn, char *
     else if (sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
                   (socklen_t)n);
-    const char *list = web_cfg(w)->trusted_proxies;
-    if (!list || !*list || !trusted_proxy(list, out))
-        return;
-    const char *xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For");
-    size_t end = xff ? strlen(xff) : 0;
-    char one[INET6_ADDRSTRLEN];
-    for (int hops = 0; end > 0 && hops < 16; hops++) {
-        size_t start = end;
-        while (start > 0 && xff[start - 1] != ',')
-            start--;
-        if (addr_norm(xff + start, end - start, one, sizeof(one)))
-            return;
-        tl_strlcpy(out, one, n);
-        if (!trusted_proxy(list, one) || start == 0)
-            return;
-        end = start - 1;
-    }
+    web_forwarded_client(web_cfg(w)->trusted_proxies,
+                         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For"), out,
+                         n);
 }
 
 static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, const char *method,

@@ -134,6 +134,11 @@ int web_reply_err(struct web_resp *r, unsigned status, const char *code, const c
 /* Maps a storage error to its HTTP status and JSON error. */
 int web_reply_store_err(struct web_resp *r, int rc, const struct tl_errinfo *ei);
 
+/* out holds the peer's address; when the peer is one of trusted (comma-separated
+ * addresses), out becomes the right-most address of xff (X-Forwarded-For) that is not
+ * one of them: proxies append the address they saw, so entries left of it are the
+ * client's word, never believed. A malformed entry, or 16 hops, ends the walk. */
+void web_forwarded_client(const char *trusted, const char *xff, char *out, size_t n);
 const struct cfg *web_cfg(const struct web *w);
 /* Starts an event stream for c's account (its visible queues). */
 int web_events_open(struct web_call *c);
@@ -165,6 +170,9 @@ struct web_sse;
  * Last-Event-ID of a reconnecting client) when this process wrote it, else from now
  * (with a resync frame when last_id was given); it ends after max_ms, so that the
  * client reconnects and its account and queues are read again. */
+/* A stream id "epoch-seq" as the frames carry it (a client's Last-Event-ID): 1 and its
+ * parts, else 0. */
+int web_sse_parse_id(const char *s, long long *epoch, unsigned long long *seq);
 struct web_sse *web_sse_new(struct web_events *ev, const char *queues_csv, const char *last_id,
                             long long max_ms);
 void web_sse_free(void *sse);

@@ -2,7 +2,9 @@
  * API: the input is split at newlines into a method, a path with its query, a Cookie
  * header and a body; each goes through web/'s parsers as the server uses them (path
  * segments, route lookup, query keys and the list/export filters, the session cookie,
- * the JSON body against the matched route's fields). */
+ * the JSON body against the matched route's fields); the header line also goes through
+ * the X-Forwarded-For and Last-Event-ID parsers. */
+#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +54,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         web_path_release(&path);
     }
     (void)web_cookie_session(cookie, "tl_session", sid);
+    /* the other header values parsed: X-Forwarded-For behind a trusted proxy (the
+     * result is always an address) and an event stream's Last-Event-ID */
+    char client[64] = "127.0.0.1";
+    unsigned char bin[16];
+    web_forwarded_client("10.0.0.1, 127.0.0.1", cookie, client, sizeof(client));
+    if (inet_pton(AF_INET, client, bin) != 1 && inet_pton(AF_INET6, client, bin) != 1)
+        abort();
+    long long epoch;
+    unsigned long long seq;
+    (void)web_sse_parse_id(cookie, &epoch, &seq);
     free(method);
     free(target);
     free(cookie);
