@@ -1547,7 +1547,8 @@ static void tune_sse_short(struct cfg *c)
     c->sse_max_seconds = 1;
 }
 
-/* Connects s (fresh buffer) and waits for the hello; 0 when it never came. */
+/* Connects s (fresh buffer) and waits up to 5 s for the hello; 0 when the stream ended
+ * (or never answered) without it. */
 static int sse_connect(struct sse_client *s, pthread_t *th)
 {
     tl_buf_release(&s->got);
@@ -1555,7 +1556,14 @@ static int sse_connect(struct sse_client *s, pthread_t *th)
     s->done = 0;
     s->status = 0;
     assert_int_equal(pthread_create(th, NULL, sse_main, s), 0);
-    return sse_wait(s, ": connected", 5000) >= 0;
+    for (int64_t t0 = tl_now_ms(); tl_now_ms() - t0 < 5000; tl_sleep_ms(5, NULL)) {
+        int ended = s->done;
+        if (sse_wait(s, ": connected", 0) >= 0)
+            return 1;
+        if (ended)
+            return 0;
+    }
+    return 0;
 }
 
 /* The id line of the frame whose text starts with `frame`, into id. */
