@@ -587,9 +587,17 @@ function connectEvents() {
   const es = new EventSource('/api/events');
   state.events = es;
   renderLive(false);
-  es.onopen = () => renderLive(true);
+  let offTimer = null;
+  es.onopen = () => {
+    clearTimeout(offTimer);
+    renderLive(true);
+  };
   es.onerror = () => {
-    renderLive(false);
+    // The server ends every stream after sse_max_seconds and the browser reconnects 3 s
+    // later: show "offline" only when the reconnect has not come back by then.
+    clearTimeout(offTimer);
+    if (es.readyState === EventSource.CONNECTING) offTimer = setTimeout(() => renderLive(false), 6000);
+    else renderLive(false);
     // EventSource retries by itself unless the server refused (a closed stream): then
     // find out whether the session ended.
     if (es.readyState === EventSource.CLOSED && state.events === es) {
