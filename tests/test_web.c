@@ -3,9 +3,11 @@
  * are seeded with store_apply as the bot writes them, photos are real JPEGs. Proves:
  * every route, the role x route matrix, cookie login with CSRF, 8 concurrent claimers
  * never sharing a report and expired leases coming back, audit rows with before/after,
- * restricted queues, rounded points, live updates within a second, media headers, bad
- * requests answered with the right JSON error, the rate limit, the filters and keyset
- * pagination. */
+ * restricted queues and claims across queues, rounded points, live updates within a
+ * second (follow-ups too) and streams that end and resume from Last-Event-ID with the
+ * account re-checked, media headers, bad requests answered with the right JSON error,
+ * the rate limit (behind a trusted proxy too), the filters and keyset pagination, and
+ * `tipline serve` / `tipline web` as processes (SIGHUP, SIGTERM). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
