@@ -349,9 +349,7 @@ static void test_intake_kill9_exactly_once(void **state)
     char key[] = "/tmp/tipline-key-XXXXXX", logfile[] = "/tmp/tipline-log-XXXXXX";
     close(mkstemp(key));
     close(mkstemp(logfile));
-    FILE *kf = fopen(key, "w");
-    fputs("kill9-test-secret-kill9-test-secret", kf);
-    fclose(kf);
+    assert_int_equal(ts_write_file(key, "kill9-test-secret-kill9-test-secret"), 0);
 
     pid_t pid = g_child = spawn_bot(ci, fb, key, logfile);
     wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 150, 60000);

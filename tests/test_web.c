@@ -2307,6 +2307,35 @@ static void child_term_ok(pid_t pid)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* Starts the tipline binary with args (after "tipline", NULL-ended) as a child whose
+ * stderr goes to logfile, serving on a fresh port (f->port, written to listen) for
+ * f's database; env: more NAME, VALUE pairs, NULL-ended. */
+static pid_t spawn_tipline(struct fx *f, const char *logfile, char *listen, size_t listensz,
+                           const char *const *env, const char *const *args)
+{
+    const char *bin = getenv("TL_TIPLINE_BIN");
+    f->port = free_port();
+    snprintf(listen, listensz, "127.0.0.1:%u", f->port);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char *argv[16] = {"tipline"};
+        size_t n = 1;
+        for (; args[n - 1] && n < 15; n++)
+            argv[n] = (char *)args[n - 1];
+        argv[n] = NULL;
+        FILE *lf = freopen(logfile, "a", stderr);
+        (void)lf;
+        setenv("TIPLINE_DATABASE_URL", f->ci, 1);
+        setenv("TIPLINE_HTTP_LISTEN", listen, 1);
+        for (size_t i = 0; env && env[i] && env[i + 1]; i += 2)
+            setenv(env[i], env[i + 1], 1);
+        execv(bin, argv);
+        _exit(127);
+    }
+    return pid;
+}
+
 static void test_web_serve_runs_bot_and_web(void **state)
 {
     (void)state;
@@ -2321,27 +2350,21 @@ static void test_web_serve_runs_bot_and_web(void **state)
     char key[] = "/tmp/tipline-key-XXXXXX", logfile[] = "/tmp/tipline-log-XXXXXX";
     close(mkstemp(key));
     close(mkstemp(logfile));
-    FILE *kf = fopen(key, "w");
-    fputs("serve-test-secret-serve-test-secret", kf);
-    fclose(kf);
-    f->port = free_port();
+    assert_int_equal(ts_write_file(key, "serve-test-secret-serve-test-secret"), 0);
     char listen[32];
-    snprintf(listen, sizeof(listen), "127.0.0.1:%u", f->port);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        FILE *lf = freopen(logfile, "a", stderr);
-        (void)lf;
-        setenv("TIPLINE_DATABASE_URL", f->ci, 1);
-        setenv("TELEGRAM_API_BASE", fakebot_base_url(fb), 1);
-        setenv("TELEGRAM_BOT_TOKEN", fakebot_token(fb), 1);
-        setenv("TIPLINE_SECRET_FILE", key, 1);
-        setenv("TIPLINE_POLL_TIMEOUT", "1", 1);
-        setenv("TIPLINE_SEND_CHAT_INTERVAL_MS", "0", 1);
-        setenv("TIPLINE_HTTP_LISTEN", listen, 1);
-        execl(bin, "tipline", "serve", (char *)NULL);
-        _exit(127);
-    }
+    const char *env[] = {"TELEGRAM_API_BASE",
+                         fakebot_base_url(fb),
+                         "TELEGRAM_BOT_TOKEN",
+                         fakebot_token(fb),
+                         "TIPLINE_SECRET_FILE",
+                         key,
+                         "TIPLINE_POLL_TIMEOUT",
+                         "1",
+                         "TIPLINE_SEND_CHAT_INTERVAL_MS",
+                         "0",
+                         NULL};
+    const char *args[] = {"serve", NULL};
+    pid_t pid = spawn_tipline(f, logfile, listen, sizeof(listen), env, args);
     /* the bot turns the 30 updates into 15 reports; the web server lists them */
     long long n = 0;
     for (int i = 0; i < 600 && n < 30; i++) {
@@ -2386,19 +2409,9 @@ static void test_web_alone_reloads(void **state)
     close(mkstemp(conf));
     close(mkstemp(logfile));
     assert_int_equal(ts_write_file(conf, "log_level = info\n"), 0);
-    f->port = free_port();
     char listen[32];
-    snprintf(listen, sizeof(listen), "127.0.0.1:%u", f->port);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        FILE *lf = freopen(logfile, "a", stderr);
-        (void)lf;
-        setenv("TIPLINE_DATABASE_URL", f->ci, 1);
-        setenv("TIPLINE_HTTP_LISTEN", listen, 1);
-        execl(bin, "tipline", "--config", conf, "web", (char *)NULL);
-        _exit(127);
-    }
+    const char *args[] = {"--config", conf, "web", NULL};
+    pid_t pid = spawn_tipline(f, logfile, listen, sizeof(listen), NULL, args);
     wait_listening(listen);
     const char *want[] = {"msg=\"reload done\" log_level=debug", "msg=\"reload refused"};
     const char *file[] = {"log_level = debug\n", "log_level = debug\nno_such_key = 1\n"};
