@@ -1,9 +1,9 @@
 // tests/browser/console.test.mjs - the analysts' console in real headless Chromium
 // (Debian's /usr/bin/chromium driven by playwright-core), against the real `tipline web`
 // on a throwaway database: sign in, see the queue, claim, see the photo and the point on
-// the map, ask a follow-up, confirm, see the report leave the queue; a second analyst
-// sees the claim and the decision live; a report stored meanwhile appears live; the
-// language switches. Every step asserts on the DOM. Screenshots go to
+// the map, ask a follow-up and see the answer arrive live, confirm, see the report leave
+// the queue; a second analyst sees the claim and the decision live; a report stored
+// meanwhile appears live; the language switches. Every step asserts on the DOM. Screenshots go to
 // $TL_BINARY_DIR/tests/browser/artifacts/. Started by run.sh (which checks prerequisites).
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -264,9 +264,22 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
   await page.fill('#followup-q', 'Which direction was it flying?');
   const fu = page.waitForResponse((r) => r.url().endsWith('/followup'));
   await page.click('#followup-form button[type=submit]');
-  check((await fu).status() === 201, 'follow-up created');
+  const fur = await fu;
+  check(fur.status() === 201, 'follow-up created');
   await page.waitForFunction(() =>
     document.querySelector('#followups .question')?.textContent === 'Which direction was it flying?');
+
+  step('the reporter\'s answer appears live, with a notice');
+  const fid = (await fur.json()).followup.id;
+  execFileSync(SEED, ['answer', seed.conninfo, String(fid), 'North-east, towards the bridge'],
+    { env: dbEnv });
+  await page.waitForFunction(() =>
+    document.querySelector('#followups')?.textContent.includes('North-east, towards the bridge'),
+  null, { timeout: LIVE_MS });
+  await page.waitForFunction(() =>
+    document.querySelector('#toast')?.textContent.includes('the reporter answered the follow-up'),
+  null, { timeout: LIVE_MS });
+  check(true, 'answer shown without a reload, and announced');
 
   step('confirm (y) with a note: the report leaves the queue, here and for bob');
   await page.fill('#note', 'Matches two other sightings');

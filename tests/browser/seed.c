@@ -6,6 +6,9 @@
  *                                     prints one JSON object: {"conninfo", "reports": [...]}
  *   tl_browser_seed add CONNINFO REF  adds one more report (a live arrival), prints its id
  *   tl_browser_seed fill CONNINFO N   adds N reports TL-FILL000... (pages), prints their ids
+ *   tl_browser_seed answer CONNINFO FOLLOWUP TEXT
+ *                                     the reporter's reply to follow-up FOLLOWUP, attached as
+ *                                     the bot's relay attaches it (store_apply)
  *
  * Exit status 0 on success; any failure prints why on stderr and exits 1. */
 #include <stdio.h>
@@ -13,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/util.h"
 #include "storage/store.h"
 #include "support/testsupport.h"
 #include "test_media_fixtures.h"
@@ -163,6 +167,23 @@ static int add(const char *ci, const char *ref, int n)
     return rc == TL_OK ? 0 : 1;
 }
 
+/* The citizen's reply to a follow-up, as the bot's relay writes it (no inbox row). */
+static int answer(const char *ci, const char *followup, const char *text)
+{
+    struct store *s = open_or_die(ci);
+    struct tl_errinfo ei;
+    struct store_effects fx = {.set_blocked = -1, .answer = text};
+    int rc = tl_parse_ll(followup, &fx.followup_id);
+    if (rc == TL_OK)
+        rc = store_apply(s, &fx, NULL, &ei);
+    else
+        tl_errf(&ei, rc, "follow-up id %s is not a number", followup);
+    if (rc != TL_OK)
+        fprintf(stderr, "tl_browser_seed: answer: %s\n", ei.msg);
+    store_free(s);
+    return rc == TL_OK ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "create") == 0)
@@ -171,6 +192,11 @@ int main(int argc, char **argv)
         return add(argv[2], argv[3], 1);
     if (argc == 4 && strcmp(argv[1], "fill") == 0 && strtol(argv[3], NULL, 10) > 0)
         return add(argv[2], NULL, (int)strtol(argv[3], NULL, 10));
-    fprintf(stderr, "usage: %s create DBNAME | add CONNINFO REF | fill CONNINFO N\n", argv[0]);
+    if (argc == 5 && strcmp(argv[1], "answer") == 0)
+        return answer(argv[2], argv[3], argv[4]);
+    fprintf(stderr,
+            "usage: %s create DBNAME | add CONNINFO REF | fill CONNINFO N |"
+            " answer CONNINFO FOLLOWUP TEXT\n",
+            argv[0]);
     return 2;
 }
