@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/util.h"
@@ -151,6 +152,34 @@ static int list(struct store *s, const struct analyst *a, const struct list_case
     return rc;
 }
 
+/* ---- the machine's CPU, from /proc/stat ----
+ * Busy and stolen jiffies of all CPUs (all processes: the server, this bench, anything
+ * else): the CPU a pair costs is steadier than pairs/s on a shared virtual machine, and
+ * the steal share says how much of the machine its host took meanwhile. */
+
+struct cpu_tick {
+    unsigned long long busy, steal, total;
+};
+
+static int cpu_read(struct cpu_tick *t)
+{
+    unsigned long long v[10] = {0};
+    FILE *f = fopen("/proc/stat", "r");
+    memset(t, 0, sizeof(*t));
+    if (!f)
+        return -1;
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                   &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
+    fclose(f);
+    if (n < 8)
+        return -1;
+    /* user nice system idle iowait irq softirq steal (guest time is inside user) */
+    t->busy = v[0] + v[1] + v[2] + v[5] + v[6];
+    t->steal = v[7];
+    t->total = t->busy + v[3] + v[4] + v[7];
+    return 0;
+}
+
 /* ---- claimers ---- */
 
 struct claimer {
@@ -219,6 +248,8 @@ static void run_claimers(const char *ci, int n, double seconds)
     pthread_t th[MAX_CLAIMERS];
     if (!cl)
         exit(1);
+    struct cpu_tick c0, c1;
+    int have_cpu = cpu_read(&c0) == 0;
     double t0 = now_ms();
     for (int i = 0; i < n; i++) {
         cl[i].ci = ci;
@@ -232,6 +263,7 @@ static void run_claimers(const char *ci, int n, double seconds)
     for (int i = 0; i < n; i++)
         pthread_join(th[i], NULL);
     double el = (now_ms() - t0) / 1000;
+    have_cpu = have_cpu && cpu_read(&c1) == 0 && c1.total > c0.total;
     struct samples all_c, all_d;
     if (samples_init(&all_c, (size_t)n * MAX_SAMPLES) ||
         samples_init(&all_d, (size_t)n * MAX_SAMPLES))
@@ -256,10 +288,19 @@ static void run_claimers(const char *ci, int n, double seconds)
            pct(&all_c, .99), pct(&all_c, 1));
     printf("  decide  p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms\n", pct(&all_d, .50),
            pct(&all_d, .99), pct(&all_d, 1));
+    double cpu_ms = 0, steal = 0;
+    if (have_cpu && pairs) {
+        double tick_ms = 1000.0 / (double)sysconf(_SC_CLK_TCK);
+        cpu_ms = (double)(c1.busy - c0.busy) * tick_ms / (double)pairs;
+        steal = 100.0 * (double)(c1.steal - c0.steal) / (double)(c1.total - c0.total);
+        printf("  cpu     %.2f ms busy per pair (all processes, %ld cores), steal %.1f %%\n",
+               cpu_ms, sysconf(_SC_NPROCESSORS_ONLN), steal);
+    }
     printf("figure pairs_per_s=%.0f claim_p50_ms=%.2f claim_p99_ms=%.2f decide_p50_ms=%.2f "
-           "decide_p99_ms=%.2f conflicts=%lld\n",
+           "decide_p99_ms=%.2f conflicts=%lld cpu_ms_per_pair=%.2f steal_pct=%.1f\n",
            (double)pairs / el, pct(&all_c, .50), pct(&all_c, .99), pct(&all_d, .50),
-           pct(&all_d, .99), conflicts);
+           pct(&all_d, .99), conflicts, cpu_ms, steal);
+    fflush(stdout);
     free(all_c.v);
     free(all_d.v);
     free(cl);
