@@ -622,8 +622,9 @@ static void *janitor_main(void *arg)
             rc = store_purge(s, rt->o.cfg->chat_retention_days, rt->o.cfg->inbox_retention_days,
                              &pg, &ei);
             if (rc == TL_OK)
-                log_info("retention purge done inbox=%lld chats=%lld outbox=%lld drafts=%lld",
-                         pg.inbox, pg.chats, pg.outbox, pg.drafts);
+                log_info("retention purge done inbox=%lld chats=%lld outbox=%lld drafts=%lld "
+                         "events=%lld",
+                         pg.inbox, pg.chats, pg.outbox, pg.drafts, pg.events);
             else
                 log_warn("retention purge failed err=\"%s\" detail=\"%s\"", tl_strerror(rc),
                          ei.msg);

@@ -601,9 +601,16 @@ int store_purge(struct store *s, long chat_retention_days, long inbox_retention_
                  " o AS (DELETE FROM outbox WHERE $1::bigint > 0 AND state IN ('sent', 'failed')"
                  "   AND created_at < now() - $1::bigint * interval '1 day' RETURNING 1),"
                  " d AS (DELETE FROM drafts WHERE expires_at < now()"
-                 "   OR chat_id IN (SELECT chat_id FROM c) RETURNING 1)"
+                 "   OR chat_id IN (SELECT chat_id FROM c) RETURNING 1),"
+                 /* a web server that died unregistered: the triggers stop writing live
+                  * events for it, and those nobody read go (web servers purge as they
+                  * read; this is for when none runs) */
+                 " l AS (DELETE FROM web_listeners WHERE pid NOT IN"
+                 "   (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL)),"
+                 " e AS (DELETE FROM web_events WHERE at < now() - interval '10 minutes'"
+                 "   RETURNING 1)"
                  " SELECT (SELECT count(*) FROM i), (SELECT count(*) FROM c),"
-                 " (SELECT count(*) FROM o), (SELECT count(*) FROM d)",
+                 " (SELECT count(*) FROM o), (SELECT count(*) FROM d), (SELECT count(*) FROM e)",
                  2, v, &r, ei);
     if (rc)
         return rc;
@@ -612,9 +619,11 @@ int store_purge(struct store *s, long chat_retention_days, long inbox_retention_
         out->chats = st_getll(r, 0, 1);
         out->outbox = st_getll(r, 0, 2);
         out->drafts = st_getll(r, 0, 3);
+        out->events = st_getll(r, 0, 4);
     }
-    log_info("retention purge inbox=%lld chats=%lld outbox=%lld drafts=%lld", st_getll(r, 0, 0),
-             st_getll(r, 0, 1), st_getll(r, 0, 2), st_getll(r, 0, 3));
+    log_info("retention purge inbox=%lld chats=%lld outbox=%lld drafts=%lld events=%lld",
+             st_getll(r, 0, 0), st_getll(r, 0, 1), st_getll(r, 0, 2), st_getll(r, 0, 3),
+             st_getll(r, 0, 4));
     PQclear(r);
     return TL_OK;
 }

@@ -361,15 +361,29 @@ int store_web_categories(struct store *s, char **json, struct tl_errinfo *ei) TL
 int store_web_queues_for(struct store *s, const char *account, char **csv,
                          struct tl_errinfo *ei) TL_WUR;
 
-/* LISTEN on channel (this store then serves only store_notify_wait), and register as a
- * listener: reports are announced only while some web server listens. */
-int store_listen(struct store *s, const char *channel, struct tl_errinfo *ei) TL_WUR;
-/* Unregisters this connection as a listener (before store_free on a clean stop). */
-int store_unlisten(struct store *s, struct tl_errinfo *ei) TL_WUR;
-/* Waits up to timeout_ms for one notification; *payload (free()) NULL when none came.
- * TL_EDBDOWN when the connection is lost (store_listen again to resume). */
-int store_notify_wait(struct store *s, int timeout_ms, char **payload,
+/* ---- live events (migration 0013) ----
+ * While some web server is registered, the triggers append each new report, claim,
+ * release, decision and follow-up change to web_events as the JSON the console's event
+ * stream carries; each web server polls it from where it has read. */
+struct store_events {
+    long long cursor; /* the highest id read */
+    char *pending;    /* "{xid,...}": transactions in flight at the last poll's snapshot */
+    int64_t purged_ms;
+};
+/* Registers this connection in web_listeners (forgetting registrations whose sessions are
+ * gone) and starts reading after the newest event (pos: zeroed or store_events_reset). */
+int store_events_attach(struct store *s, struct store_events *pos, struct tl_errinfo *ei) TL_WUR;
+/* Unregisters this connection (before store_free on a clean stop). */
+int store_events_detach(struct store *s, struct tl_errinfo *ei) TL_WUR;
+/* Calls fn with each event committed since the last poll, including those of
+ * transactions that were still running then (ids are taken before commit). Once a minute
+ * it deletes events older than 10 minutes. *resync = 1 when more than max_events were
+ * waiting: none was delivered, reading starts again after the newest (tell the clients
+ * to refetch). TL_EDBDOWN when the connection is lost (attach again to resume). */
+int store_events_poll(struct store *s, struct store_events *pos, long max_events,
+                      void (*fn)(void *arg, const char *body), void *arg, int *resync,
                       struct tl_errinfo *ei) TL_WUR;
+void store_events_reset(struct store_events *pos);
 /* ---- priority: the queue's score and corroboration (storage/store_priority.c; part:
  * priority) ----
  * reports.priority and reports.corroborations are kept by migration 0007's triggers on
@@ -423,12 +437,14 @@ int store_queue_seed(struct store *s, const struct store_seed_opts *o, long long
 /* ---- retention ---- */
 
 struct store_purged {
-    long long inbox, chats, outbox, drafts; /* rows deleted */
+    long long inbox, chats, outbox, drafts, events; /* rows deleted */
 };
 /* In one transaction deletes: processed inbox rows processed more than
  * inbox_retention_days ago; chats not seen for chat_retention_days (the raw chat
- * ids), with their drafts and their sent/failed outbox rows older than that; and
- * expired drafts. A retention of 0 or less keeps that kind forever. out may be NULL. */
+ * ids), with their drafts and their sent/failed outbox rows older than that;
+ * expired drafts; live events older than 10 minutes and the registrations of web
+ * servers whose sessions are gone. A retention of 0 or less keeps that kind forever. out may be
+ * NULL. */
 int store_purge(struct store *s, long chat_retention_days, long inbox_retention_days,
                 struct store_purged *out, struct tl_errinfo *ei) TL_WUR;
 

@@ -1,12 +1,11 @@
 /* storage/store_web.c - what the analysts' web API (web/) asks of the database:
  * accounts, tokens and console sessions, the report list and documents (built as
  * JSON by the SQL functions of migration 0006), claims and leases, decisions,
- * follow-ups, media, bans, the GeoJSON export, the audit log and the LISTEN
- * connection that feeds live updates. Queue visibility (restricted queues) is
+ * follow-ups, media, bans, the GeoJSON export, the audit log and the poll of the
+ * live events (web_events, 0013). Queue visibility (restricted queues) is
  * checked in every statement that reads or changes a report. */
 #include "store_int.h"
 
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -826,40 +825,64 @@ int store_web_queues_for(struct store *s, const char *account, char **csv, struc
     return one_text(s, "SELECT array_to_string(web_queues_for($1::text), ',')", 1, v, csv, "", ei);
 }
 
-/* ---- live updates ---- */
+/* ---- live events (0013) ---- */
 
-int store_listen(struct store *s, const char *channel, struct tl_errinfo *ei)
+void store_events_reset(struct store_events *pos)
+{
+    free(pos->pending);
+    memset(pos, 0, sizeof(*pos));
+}
+
+/* The transactions in flight at the statement's snapshot, as an xid8[] literal. */
+#define EV_XIP                                                                                     \
+    "COALESCE((SELECT array_agg(x)::text FROM pg_snapshot_xip(pg_current_snapshot()) x),"          \
+    " '{}')"
+
+static int events_pending(struct store_events *pos, const char *xip)
+{
+    char *p = tl_strdup(xip);
+    if (!p)
+        return TL_ENOMEM;
+    free(pos->pending);
+    pos->pending = p;
+    return TL_OK;
+}
+
+/* Reads from after the newest event committed, and rereads the events of the
+ * transactions still in flight (one snapshot: both, or neither, see a commit). */
+static int events_head(struct store *s, struct store_events *pos, struct tl_errinfo *ei)
+{
+    PGresult *r = NULL;
+    int rc = st_exec(s, "SELECT COALESCE((SELECT max(id) FROM web_events), 0), " EV_XIP, 0, NULL,
+                     &r, ei);
+    if (rc)
+        return rc;
+    pos->cursor = st_getll(r, 0, 0);
+    rc = events_pending(pos, PQgetvalue(r, 0, 1));
+    PQclear(r);
+    return rc;
+}
+
+int store_events_attach(struct store *s, struct store_events *pos, struct tl_errinfo *ei)
 {
     int rc = st_ready(s, ei);
     if (rc)
         return rc;
-    char *quoted = PQescapeIdentifier(s->conn, channel, strlen(channel));
-    if (!quoted)
-        return TL_ENOMEM;
-    char *sql = tl_asprintf("LISTEN %s", quoted);
-    PQfreemem(quoted);
-    if (!sql)
-        return TL_ENOMEM;
-    /* Not a prepared statement: LISTEN takes no parameters. */
-    PGresult *r = PQexec(s->conn, sql);
-    free(sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        rc = st_fail(s, r, ei);
-        PQclear(r);
+    /* Registered first: a transaction whose trigger sees the registration writes its
+     * event, and the head read after it finds that event committed or in flight. */
+    rc = st_exec(s,
+                 "WITH d AS (DELETE FROM web_listeners WHERE pid NOT IN"
+                 "   (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL))"
+                 " INSERT INTO web_listeners (pid) VALUES (pg_backend_pid())"
+                 " ON CONFLICT (pid) DO UPDATE SET since = now()",
+                 0, NULL, NULL, ei);
+    if (rc)
         return rc;
-    }
-    PQclear(r);
-    /* Register as a listener (and forget listeners whose sessions are gone): the
-     * notify trigger is silent while nobody listens. */
-    return st_exec(s,
-                   "WITH d AS (DELETE FROM web_listeners WHERE pid NOT IN"
-                   "   (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL))"
-                   " INSERT INTO web_listeners (pid) VALUES (pg_backend_pid())"
-                   " ON CONFLICT (pid) DO UPDATE SET since = now()",
-                   0, NULL, NULL, ei);
+    pos->purged_ms = tl_now_ms();
+    return events_head(s, pos, ei);
 }
 
-int store_unlisten(struct store *s, struct tl_errinfo *ei)
+int store_events_detach(struct store *s, struct tl_errinfo *ei)
 {
     int rc = st_ready(s, ei);
     if (rc)
@@ -867,31 +890,64 @@ int store_unlisten(struct store *s, struct tl_errinfo *ei)
     return st_exec(s, "DELETE FROM web_listeners WHERE pid = pg_backend_pid()", 0, NULL, NULL, ei);
 }
 
-int store_notify_wait(struct store *s, int timeout_ms, char **payload, struct tl_errinfo *ei)
+/* Once a minute: events older than 10 minutes go. Ids follow time, so the first event
+ * younger than that bounds them (all of them when none is younger). */
+static int events_purge(struct store *s, struct store_events *pos, struct tl_errinfo *ei)
 {
-    *payload = NULL;
-    PGnotify *n = NULL;
-    if (!PQconsumeInput(s->conn))
-        goto lost;
-    n = PQnotifies(s->conn);
-    if (!n) {
-        struct pollfd pfd = {.fd = PQsocket(s->conn), .events = POLLIN};
-        if (pfd.fd < 0)
-            goto lost;
-        int pr = poll(&pfd, 1, timeout_ms);
-        if (pr <= 0)
-            return TL_OK; /* timeout or EINTR: nothing this time */
-        if (!PQconsumeInput(s->conn))
-            goto lost;
-        n = PQnotifies(s->conn);
-        if (!n)
-            return TL_OK;
+    int64_t now = tl_now_ms();
+    if (now - pos->purged_ms < 60000)
+        return TL_OK;
+    pos->purged_ms = now;
+    return st_exec(s,
+                   "DELETE FROM web_events WHERE id < COALESCE("
+                   " (SELECT id FROM web_events WHERE at >= now() - interval '10 minutes'"
+                   "  ORDER BY id LIMIT 1), (SELECT max(id) + 1 FROM web_events))",
+                   0, NULL, NULL, ei);
+}
+
+int store_events_poll(struct store *s, struct store_events *pos, long max_events,
+                      void (*fn)(void *arg, const char *body), void *arg, int *resync,
+                      struct tl_errinfo *ei)
+{
+    char cb[32], lb[32];
+    PGresult *r = NULL;
+    *resync = 0;
+    if (PQstatus(s->conn) != CONNECTION_OK)
+        return tl_errf(ei, TL_EDBDOWN, "the events connection is closed");
+    int rc = events_purge(s, pos, ei);
+    if (rc)
+        return rc;
+    /* The events after the cursor, and those of the transactions that were in flight at
+     * the last poll (their ids may be lower: taken before commit); then this snapshot's
+     * transactions in flight, for the next poll. */
+    const char *v[3] = {st_ll(cb, pos->cursor), pos->pending ? pos->pending : "{}",
+                        st_ll(lb, max_events + 1)};
+    rc = st_exec(s,
+                 "SELECT 0 AS k, e.id, e.body FROM (SELECT id, body FROM web_events"
+                 "   WHERE id > $1::bigint OR xid = ANY ($2::xid8[])"
+                 "   ORDER BY id LIMIT $3::bigint) e"
+                 " UNION ALL SELECT 1, NULL, " EV_XIP " ORDER BY 1, 2",
+                 3, v, &r, ei);
+    if (rc)
+        return rc;
+    int n = PQntuples(r), events = n - 1;
+    if (n < 1 || strcmp(PQgetvalue(r, n - 1, 0), "1") != 0) {
+        PQclear(r);
+        return tl_errf(ei, TL_EDB, "events: no snapshot row");
     }
-    *payload = tl_strdup(n->extra);
-    PQfreemem(n);
-    return *payload ? TL_OK : TL_ENOMEM;
-lost:;
-    const char *m = PQerrorMessage(s->conn);
-    tl_errf(ei, TL_EDBDOWN, "%.*s", (int)strcspn(m, "\n"), m);
-    return TL_EDBDOWN;
+    if (events > max_events) {
+        /* Too far behind to hand on: start again from now. */
+        PQclear(r);
+        *resync = 1;
+        return events_head(s, pos, ei);
+    }
+    for (int i = 0; i < events; i++) {
+        long long id = st_getll(r, i, 1);
+        fn(arg, PQgetvalue(r, i, 2));
+        if (id > pos->cursor)
+            pos->cursor = id;
+    }
+    rc = events_pending(pos, PQgetvalue(r, n - 1, 2));
+    PQclear(r);
+    return rc;
 }

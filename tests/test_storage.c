@@ -1438,8 +1438,15 @@ static void test_storage_purge(void **state)
     sql_ok(ci, "INSERT INTO drafts (chat_id, state, expires_at) VALUES"
                " (12, '{}', now() + interval '1 day'), (11, '{}', now() - interval '1 hour'),"
                " (13, '{}', now() + interval '1 day')");
+    /* a dead web server's registration, an old live event and a fresh one */
+    sql_ok(ci, "INSERT INTO web_listeners (pid) VALUES (1)");
+    sql_ok(ci, "INSERT INTO web_events (body, at) VALUES ('old', now() - interval '11 minutes'),"
+               " ('new', now())");
     struct store_purged p;
     CHECK(store_purge(s, 90, 30, &p, EI));
+    assert_int_equal(p.events, 1);
+    assert_scalar(ci, "SELECT string_agg(body, ',') FROM web_events", "new");
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM web_listeners"), 0);
     assert_int_equal(p.inbox, 1);
     assert_int_equal(p.chats, 1);
     assert_int_equal(p.outbox, 1);

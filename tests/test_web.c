@@ -2437,48 +2437,105 @@ static void test_web_alone_reloads(void **state)
     fx_free(f);
 }
 
-/* ---- reports are announced only while a web server listens ---- */
+/* ---- live events: written only while a web server reads them, read once each ---- */
 
-/* Whether a notification on tipline_reports reaches conn within ms. */
-static int heard(PGconn *conn, long ms)
-{
-    int64_t t0 = tl_now_ms();
-    while (tl_now_ms() - t0 <= ms) {
-        assert_true(PQconsumeInput(conn));
-        PGnotify *n = PQnotifies(conn);
-        if (n) {
-            PQfreemem(n);
-            return 1;
-        }
-        tl_sleep_ms(10, NULL);
-    }
-    return 0;
-}
-
-static void test_web_notify_only_when_listened(void **state)
+static void test_web_events_only_when_read(void **state)
 {
     (void)state;
     struct fx *f = fx_new("t_web_listeners", NULL);
     assert_int_equal(count(f, "SELECT count(*) FROM web_listeners"), 1);
-    PGconn *conn = PQconnectdb(f->ci);
-    assert_int_equal(PQstatus(conn), CONNECTION_OK);
-    PQclear(PQexec(conn, "LISTEN tipline_reports"));
+    long long n0 = count(f, "SELECT count(*) FROM web_events");
     seed_simple(f, "N-1");
-    assert_true(heard(conn, 2000));
-    /* the server stopped: it unregistered, and nothing is announced any more */
+    long long n1 = count(f, "SELECT count(*) FROM web_events");
+    assert_true(n1 > n0);
+    assert_int_equal(count(f,
+                           "SELECT count(*) FROM web_events WHERE body::json->>'event' = 'report'"
+                           " AND (body::json->>'id')::bigint ="
+                           " (SELECT id FROM reports WHERE public_ref = 'N-1')"),
+                     1);
+    /* the server stopped: it unregistered, and nothing is written any more */
     web_free(f->w);
     f->w = NULL;
     assert_int_equal(count(f, "SELECT count(*) FROM web_listeners"), 0);
     seed_simple(f, "N-2");
-    assert_false(heard(conn, 300));
-    /* a listener whose session died is forgotten when the next one starts */
+    assert_int_equal(count(f, "SELECT count(*) FROM web_events"), n1);
+    /* a reader whose session died is forgotten when the next one starts */
     sql(f, "INSERT INTO web_listeners (pid) VALUES (1) RETURNING pid");
     start_web(f);
     assert_int_equal(count(f, "SELECT count(*) FROM web_listeners WHERE pid = 1"), 0);
     assert_int_equal(count(f, "SELECT count(*) FROM web_listeners"), 1);
     seed_simple(f, "N-3");
-    assert_true(heard(conn, 2000));
-    PQfinish(conn);
+    assert_true(count(f, "SELECT count(*) FROM web_events") > n1);
+    fx_free(f);
+}
+
+static void collect_event(void *arg, const char *body)
+{
+    struct tl_buf *b = arg;
+    assert_int_equal(tl_buf_printf(b, "%s\n", body), TL_OK);
+}
+
+/* One poll's events, as "body\n..." (NUL-terminated in b). */
+static const char *poll_events(struct store *s, struct store_events *pos, long max, int *resync,
+                               struct tl_buf *b)
+{
+    tl_buf_clear(b);
+    CHECK(store_events_poll(s, pos, max, collect_event, b, resync, EI));
+    assert_int_equal(tl_buf_append(b, "", 1), TL_OK);
+    return (const char *)b->data;
+}
+
+/* Ids are taken before commit: an event of a transaction still running when a later one
+ * was read arrives at the poll after its commit, and once; one rolled back never does;
+ * a reader too far behind is told to refetch and goes on from the newest. */
+static void test_web_events_in_flight(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_ev_flight", NULL);
+    struct store *s = NULL;
+    struct store_events pos = {0};
+    struct tl_buf b;
+    int resync = 0;
+    tl_buf_init(&b, 1 << 20);
+    CHECK(store_open(f->ci, &s, EI));
+    CHECK(store_events_attach(s, &pos, EI));
+    assert_string_equal(poll_events(s, &pos, 100, &resync, &b), "");
+    PGconn *slow = PQconnectdb(f->ci), *gone = PQconnectdb(f->ci);
+    assert_int_equal(PQstatus(slow), CONNECTION_OK);
+    assert_int_equal(PQstatus(gone), CONNECTION_OK);
+    PQclear(PQexec(slow, "BEGIN"));
+    PQclear(PQexec(slow, "INSERT INTO web_events (body) VALUES ('slow')"));
+    PQclear(PQexec(gone, "BEGIN"));
+    PQclear(PQexec(gone, "INSERT INTO web_events (body) VALUES ('gone')"));
+    sql(f, "INSERT INTO web_events (body) VALUES ('fast') RETURNING id");
+    /* 'slow' holds a lower id than 'fast', and is not committed */
+    assert_string_equal(poll_events(s, &pos, 100, &resync, &b), "fast\n");
+    assert_string_equal(poll_events(s, &pos, 100, &resync, &b), "");
+    PQclear(PQexec(slow, "COMMIT"));
+    PQclear(PQexec(gone, "ROLLBACK"));
+    assert_string_equal(poll_events(s, &pos, 100, &resync, &b), "slow\n");
+    assert_string_equal(poll_events(s, &pos, 100, &resync, &b), "");
+    /* a transaction that began before the reader attached, and commits after */
+    PQclear(PQexec(slow, "BEGIN"));
+    PQclear(PQexec(slow, "INSERT INTO web_events (body) VALUES ('early')"));
+    struct store_events late = {0};
+    CHECK(store_events_attach(s, &late, EI));
+    PQclear(PQexec(slow, "COMMIT"));
+    assert_string_equal(poll_events(s, &late, 100, &resync, &b), "early\n");
+    store_events_reset(&late);
+    /* more than the batch: nothing handed on, resync, then only what comes next */
+    sql(f, "INSERT INTO web_events (body) SELECT 'bulk' FROM generate_series(1, 5) RETURNING 1");
+    assert_string_equal(poll_events(s, &pos, 4, &resync, &b), "");
+    assert_int_equal(resync, 1);
+    sql(f, "INSERT INTO web_events (body) VALUES ('after') RETURNING id");
+    assert_string_equal(poll_events(s, &pos, 4, &resync, &b), "after\n");
+    assert_int_equal(resync, 0);
+    PQfinish(slow);
+    PQfinish(gone);
+    tl_buf_release(&b);
+    store_events_reset(&pos);
+    CHECK(store_events_detach(s, EI));
+    store_free(s);
     fx_free(f);
 }
 
@@ -2577,7 +2634,8 @@ int main(void)
         cmocka_unit_test(test_web_openapi_covers_routes),
         cmocka_unit_test_teardown(test_web_serve_runs_bot_and_web, teardown),
         cmocka_unit_test_teardown(test_web_alone_reloads, teardown),
-        cmocka_unit_test_teardown(test_web_notify_only_when_listened, teardown),
+        cmocka_unit_test_teardown(test_web_events_only_when_read, teardown),
+        cmocka_unit_test_teardown(test_web_events_in_flight, teardown),
         cmocka_unit_test_teardown(test_web_database_outage, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

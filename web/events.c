@@ -1,6 +1,7 @@
-/* web/events.c - live updates: one LISTEN connection on channel tipline_reports
- * (migration 0006's trigger announces new reports, claims, releases and decisions)
- * writes each notification as an SSE frame into a ring; every open event stream reads
+/* web/events.c - live updates: one connection polls web_events every WEB_EV_POLL_MS
+ * (migration 0013: the triggers append new reports, claims, releases, decisions and
+ * follow-up changes while a web server is registered) and writes each event as an SSE
+ * frame into a ring; every open event stream reads
  * the ring from where it joined, keeps the frames of the queues its account may see,
  * and sends a comment heartbeat every 15 s. A stream that falls more than the ring
  * behind skips ahead (the console refetches on "resync"). Each frame carries the id
@@ -70,35 +71,64 @@ out:
     json_object_put(o);
 }
 
-static void *listen_main(void *arg)
+/* A frame that tells every stream to refetch (events may have been missed). */
+static void put_resync(struct web_events *ev)
+{
+    char *f = tl_strdup("event: resync\ndata: {}\n\n");
+    if (f)
+        ring_put(ev, f, NULL);
+}
+
+static void deliver(void *arg, const char *body)
+{
+    web_events_push(arg, body);
+}
+
+/* Waits up to ms, or until stopping; 1 when stopping. */
+static int wait_or_stop(struct web_events *ev, long ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&ev->mu);
+    while (!ev->stopping && pthread_cond_timedwait(&ev->cv, &ev->mu, &t) == 0)
+        ;
+    int stop = ev->stopping;
+    pthread_mutex_unlock(&ev->mu);
+    return stop;
+}
+
+static void *poll_main(void *arg)
 {
     struct web_events *ev = arg;
-    int attempt = 0;
-    for (;;) {
-        pthread_mutex_lock(&ev->mu);
-        int stop = ev->stopping;
-        pthread_mutex_unlock(&ev->mu);
-        if (stop)
-            break;
+    int attempt = 0, attached = 1;
+    while (!wait_or_stop(ev, attached ? WEB_EV_POLL_MS : tl_backoff_ms(attempt++, 200, 5000))) {
         struct tl_errinfo ei;
         tl_errinfo_clear(&ei);
-        char *payload = NULL;
-        int rc = store_notify_wait(ev->listen, 250, &payload, &ei);
-        if (rc == TL_OK) {
+        if (!attached) {
+            if (store_events_attach(ev->db, &ev->pos, &ei) != TL_OK)
+                continue;
+            /* Whatever happened meanwhile is unknown: consoles refetch. */
+            attached = 1;
             attempt = 0;
-            if (payload)
-                web_events_push(ev, payload);
-            free(payload);
+            put_resync(ev);
+            log_info("events: reading again");
             continue;
         }
-        log_warn("events: listen connection lost detail=\"%s\"", ei.msg);
-        tl_sleep_ms(tl_backoff_ms(attempt++, 200, 5000), NULL);
-        if (store_listen(ev->listen, "tipline_reports", &ei) == TL_OK) {
-            /* Whatever happened while deaf is unknown: consoles refetch. */
-            char *f = tl_strdup("event: resync\ndata: {}\n\n");
-            if (f)
-                ring_put(ev, f, NULL);
-            log_info("events: listening again");
+        int resync = 0;
+        if (store_events_poll(ev->db, &ev->pos, WEB_EV_BATCH, deliver, ev, &resync, &ei) != TL_OK) {
+            log_warn("events: poll failed detail=\"%s\"", ei.msg);
+            attached = 0;
+            continue;
+        }
+        if (resync) {
+            log_warn("events: more than %d events waiting; the consoles refetch", WEB_EV_BATCH);
+            put_resync(ev);
         }
     }
     return NULL;
@@ -116,10 +146,10 @@ int web_events_start(struct web_events *ev, const char *database_url, struct tl_
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&ev->cv, &ca);
     pthread_condattr_destroy(&ca);
-    int rc = store_open(database_url, &ev->listen, ei);
+    int rc = store_open(database_url, &ev->db, ei);
     if (rc == TL_OK)
-        rc = store_listen(ev->listen, "tipline_reports", ei);
-    if (rc == TL_OK && pthread_create(&ev->th, NULL, listen_main, ev) != 0)
+        rc = store_events_attach(ev->db, &ev->pos, ei);
+    if (rc == TL_OK && pthread_create(&ev->th, NULL, poll_main, ev) != 0)
         rc = tl_errf(ei, TL_ENOMEM, "cannot start the events thread");
     if (rc == TL_OK)
         ev->started = 1;
@@ -137,10 +167,11 @@ void web_events_stop(struct web_events *ev)
     if (ev->started)
         pthread_join(ev->th, NULL);
     ev->started = 0;
-    if (ev->listen && store_unlisten(ev->listen, &ei) != TL_OK)
-        log_warn("events: unregistering the listener failed detail=\"%s\"", ei.msg);
-    store_free(ev->listen);
-    ev->listen = NULL;
+    if (ev->db && store_events_detach(ev->db, &ei) != TL_OK)
+        log_warn("events: unregistering the reader failed detail=\"%s\"", ei.msg);
+    store_free(ev->db);
+    ev->db = NULL;
+    store_events_reset(&ev->pos);
     for (size_t i = 0; i < WEB_EV_RING; i++) {
         free(ev->ring[i]);
         free(ev->queue[i]);

@@ -1,7 +1,7 @@
 /* web/web.h - the analysts' HTTP API and console (libmicrohttpd): JSON routes over
  * the PostgreSQL queue (web/openapi.yaml is the contract), the static console
- * embedded at build time, and live updates by Server-Sent Events fed by
- * PostgreSQL LISTEN/NOTIFY. TLS is the reverse proxy's job
+ * embedded at build time, and live updates by Server-Sent Events fed by a poll of
+ * the web_events table (migration 0013). TLS is the reverse proxy's job
  * (deploy/nginx-tipline.conf).
  *
  *   struct web_opts o = {.cfg = &cfg, .listen = "127.0.0.1:8080"};
@@ -22,8 +22,8 @@ struct web_opts {
     const char *listen;    /* "host:port" (port 0: an ephemeral one); NULL: cfg->http_listen */
 };
 
-/* Connects to the database (a pool of cfg->web_db_connections and one LISTEN
- * connection) and starts serving in threads of its own. *out NULL on error. */
+/* Connects to the database (a pool of cfg->web_db_connections and one connection
+ * that polls the live events) and starts serving in threads of its own. *out NULL on error. */
 int web_start(const struct web_opts *o, struct web **out, struct tl_errinfo *ei) TL_WUR;
 
 /* The port actually bound (useful with port 0). */

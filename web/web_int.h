@@ -145,7 +145,9 @@ int web_events_open(struct web_call *c);
 
 /* ---- live updates (events.c) ---- */
 
-#define WEB_EV_RING 256
+#define WEB_EV_RING 4096   /* frames kept for streams and for Last-Event-ID resumes */
+#define WEB_EV_POLL_MS 100 /* how often web_events is read */
+#define WEB_EV_BATCH 20000 /* events read in one poll; more: the consoles refetch */
 struct web_events {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -156,12 +158,13 @@ struct web_events {
     int stopping;
     int started;
     pthread_t th;
-    struct store *listen;
+    struct store *db;        /* the poll's own connection */
+    struct store_events pos; /* where it has read */
     char *database_url;
 };
 int web_events_start(struct web_events *ev, const char *database_url, struct tl_errinfo *ei) TL_WUR;
 void web_events_stop(struct web_events *ev);
-/* Turns one NOTIFY payload into an SSE frame and hands it to every open stream. */
+/* Turns one event (web_events.body) into an SSE frame and hands it to every open stream. */
 void web_events_push(struct web_events *ev, const char *payload);
 
 struct web_sse;

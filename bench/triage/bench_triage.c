@@ -1,12 +1,14 @@
 /* bench/triage/bench_triage.c - the analysts' queue under load: seeds N queued reports
  * (store_queue_seed: one INSERT ... SELECT generate_series per 50,000), then C claimer
- * threads, each on its own connection, claim -> decide until S seconds pass; prints
- * claim+decide pairs per second and p50/p99 of claim and of decide, then the filtered
+ * threads, each on its own connection, claim -> decide until S seconds pass, while a
+ * reader polls the live events as a running web server does; prints claim+decide pairs
+ * per second, p50/p99 of claim and of decide and the CPU a pair costs, then the filtered
  * list (first page and a deep keyset page), the bounded priority refresh, and a located
  * report's insert into the full table (its corroboration probe and neighbour recount).
  * The claims, decisions and lists are the storage calls the HTTP API makes (web/api.c).
  * Usage: bench_triage CONNINFO [N (1000000)] [SECONDS (20)] [CLAIMERS (8)] [--no-seed] */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,6 +182,48 @@ static int cpu_read(struct cpu_tick *t)
     return 0;
 }
 
+/* ---- the web server's event reader ----
+ * A running web server is registered in web_listeners, so every claim and decision
+ * also appends its live event (migration 0013); like web/events.c, this reader polls
+ * them every 100 ms on its own connection while the claimers run. */
+
+struct reader {
+    const char *ci;
+    atomic_int attached, stop;
+    long long events, polls, resyncs;
+    int rc;
+    struct tl_errinfo ei;
+};
+
+static void count_event(void *arg, const char *body)
+{
+    (void)body;
+    ((struct reader *)arg)->events++;
+}
+
+static void *reader_run(void *p)
+{
+    struct reader *r = p;
+    struct store *s = NULL;
+    struct store_events pos = {0};
+    if ((r->rc = store_open(r->ci, &s, &r->ei)) == TL_OK)
+        r->rc = store_events_attach(s, &pos, &r->ei);
+    atomic_store(&r->attached, r->rc == TL_OK ? 1 : -1);
+    while (r->rc == TL_OK && !atomic_load(&r->stop)) {
+        int resync = 0;
+        tl_sleep_ms(100, NULL);
+        r->rc = store_events_poll(s, &pos, 20000, count_event, r, &resync, &r->ei);
+        r->polls++;
+        r->resyncs += resync;
+    }
+    struct tl_errinfo ei = {0};
+    if (s && store_events_detach(s, &ei) != TL_OK && r->rc == TL_OK)
+        r->rc = TL_EDB;
+    store_events_reset(&pos);
+    store_free(s);
+    return NULL;
+}
+
 /* ---- claimers ---- */
 
 struct claimer {
@@ -248,6 +292,13 @@ static void run_claimers(const char *ci, int n, double seconds)
     pthread_t th[MAX_CLAIMERS];
     if (!cl)
         exit(1);
+    struct reader rd = {.ci = ci};
+    pthread_t rth;
+    pthread_create(&rth, NULL, reader_run, &rd);
+    while (!atomic_load(&rd.attached))
+        tl_sleep_ms(10, NULL);
+    if (rd.rc)
+        die("events reader", rd.rc, &rd.ei);
     struct cpu_tick c0, c1;
     int have_cpu = cpu_read(&c0) == 0;
     double t0 = now_ms();
@@ -264,6 +315,10 @@ static void run_claimers(const char *ci, int n, double seconds)
         pthread_join(th[i], NULL);
     double el = (now_ms() - t0) / 1000;
     have_cpu = have_cpu && cpu_read(&c1) == 0 && c1.total > c0.total;
+    atomic_store(&rd.stop, 1);
+    pthread_join(rth, NULL);
+    if (rd.rc)
+        die("events reader", rd.rc, &rd.ei);
     struct samples all_c, all_d;
     if (samples_init(&all_c, (size_t)n * MAX_SAMPLES) ||
         samples_init(&all_d, (size_t)n * MAX_SAMPLES))
@@ -288,6 +343,8 @@ static void run_claimers(const char *ci, int n, double seconds)
            pct(&all_c, .99), pct(&all_c, 1));
     printf("  decide  p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms\n", pct(&all_d, .50),
            pct(&all_d, .99), pct(&all_d, 1));
+    printf("  events  %lld read by the web server's poll (%lld polls, %lld resyncs)\n", rd.events,
+           rd.polls, rd.resyncs);
     double cpu_ms = 0, steal = 0;
     if (have_cpu && pairs) {
         double tick_ms = 1000.0 / (double)sysconf(_SC_CLK_TCK);
