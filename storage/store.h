@@ -324,6 +324,7 @@ struct store_decision {
     const char *note;       /* NULL none; stored on the report */
     long long duplicate_of; /* 0 none; > 0 with 'duplicate' only */
     int check_visible;      /* the analyst is an account whose queues limit what it sees */
+    int minimal;            /* store_web_decide: what the decision changed, not the report */
 };
 /* The general decision (store_triage_decide is this without visibility): status, note,
  * duplicate link, reporter counters and the audit row with before/after, in one
@@ -332,7 +333,9 @@ struct store_decision {
 int store_report_decide(struct store *s, const struct store_decision *d, long long *id,
                         struct tl_errinfo *ei) TL_WUR;
 /* store_report_decide, then the full report as who sees it (not audited as a view), in
- * one round trip. */
+ * one round trip; with d->minimal the decision's fields and the reporter's counters
+ * (0014's web_decision_doc: id, ref, status, claimed_by, lease_until, decided_by,
+ * decided_at, note, duplicate_of, priority, reporter) instead. */
 int store_web_decide(struct store *s, const struct store_who *who, const struct store_decision *d,
                      char **json, struct tl_errinfo *ei) TL_WUR;
 /* Inserts a followups row (the bot relays it); {"followup":{...}}. TL_ECONFLICT while
@@ -424,7 +427,7 @@ int store_priority_refresh(struct store *s, struct store_priority_refresh *out,
  * with a point near one of 16 Ukrainian cities, received over the last `hours`,
  * photo_share of them with a media row (no bytes), scored by the formula. Bulk
  * load: needs a superuser (triggers are off while it runs), batches of 50,000 rows,
- * then VACUUM ANALYZE. *inserted (may be NULL) = reports added. */
+ * then VACUUM ANALYZE and a CHECKPOINT. *inserted (may be NULL) = reports added. */
 struct store_seed_opts {
     long long n;
     double hours;       /* 0: 48 */

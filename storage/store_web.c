@@ -576,13 +576,18 @@ static int decide(struct store *s, const struct store_decision *d, const struct 
     v[5] = d->note;
     v[6] = d->duplicate_of > 0 ? st_ll(dupb, d->duplicate_of) : NULL;
     v[7] = who ? decimals_param(who, db) : NULL;
-    v[8] = json ? "true" : "false";
+    v[8] = json && !d->minimal ? "true" : "false";
     int rc = st_ready(s, ei);
     if (rc)
         return rc;
     rc = fn_err(st_exec(s,
-                        "SELECT report_id, doc FROM web_decide($1::bigint, $2::text, $3::text,"
-                        " $4::text, $5::text, $6::text, $7::bigint, $8::int, $9::boolean)",
+                        json && d->minimal
+                            ? "SELECT report_id, web_decision_doc(report_id) FROM web_decide("
+                              "$1::bigint, $2::text, $3::text, $4::text, $5::text, $6::text,"
+                              " $7::bigint, $8::int, $9::boolean)"
+                            : "SELECT report_id, doc FROM web_decide($1::bigint, $2::text,"
+                              " $3::text, $4::text, $5::text, $6::text, $7::bigint, $8::int,"
+                              " $9::boolean)",
                         9, v, &r, ei),
                 ei);
     if (rc)

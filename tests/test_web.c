@@ -1083,6 +1083,8 @@ static void test_web_audit_rows(void **state)
     assert_string_equal(jstr(o, "decided_by"), "alice");
     assert_null(jstr(o, "claimed_by"));
     assert_int_equal(jll(o, "reporter.n_confirmed"), 1);
+    assert_true(json_object_object_get_ex(o, "media", NULL));
+    assert_null(header(&r, "Preference-Applied"));
     json_object_put(o);
     hres_release(&r);
     a = scalar(f, "SELECT concat_ws('|', actor, before->>'status', before->>'claimed_by',"
@@ -1094,11 +1096,49 @@ static void test_web_audit_rows(void **state)
     assert_string_equal(a, "confirmed|matches radar|alice");
     free(a);
     assert_int_equal(count(f, "SELECT n_confirmed FROM reporters"), 1);
-    /* changing the decision moves the counters */
-    expect(f,
-           &(struct hreq){
-               .method = "POST", .path = path, .as = "bob", .body = "{\"status\":\"rejected\"}"},
-           200, NULL);
+    /* changing the decision moves the counters; asked for the minimal answer, it is what
+     * the decision changed, as the full report shows it */
+    r = http(f, &(struct hreq){.method = "POST",
+                               .path = path,
+                               .as = "bob",
+                               .body = "{\"status\":\"rejected\"}",
+                               .extra = "Prefer: handling=lenient, return=\"minimal\"; x=1"});
+    assert_int_equal(r.status, 200);
+    char *applied = header(&r, "Preference-Applied");
+    assert_non_null(applied);
+    assert_string_equal(applied, "return=minimal");
+    free(applied);
+    o = json_of(&r);
+    hres_release(&r);
+    assert_false(json_object_object_get_ex(o, "media", NULL));
+    assert_false(json_object_object_get_ex(o, "text", NULL));
+    assert_false(json_object_object_get_ex(jget(o, "reporter"), "recent", NULL));
+    char rpath[64];
+    snprintf(rpath, sizeof(rpath), "/api/reports/%lld", id);
+    r = http(f, &(struct hreq){.method = "GET", .path = rpath, .as = "bob"});
+    struct json_object *full = json_of(&r);
+    hres_release(&r);
+    json_object_object_foreach(o, key, val)
+    {
+        if (strcmp(key, "reporter") == 0) {
+            json_object_object_foreach(val, rk, rv)
+            {
+                struct json_object *fv = jget(jget(full, "reporter"), rk);
+                if (!json_object_equal(rv, fv))
+                    fail_msg("minimal reporter.%s differs from the full report's", rk);
+            }
+            continue;
+        }
+        struct json_object *fv = NULL;
+        if (!json_object_object_get_ex(full, key, &fv) || !json_object_equal(val, fv))
+            fail_msg("minimal %s differs from the full report's", key);
+    }
+    assert_string_equal(jstr(o, "status"), "rejected");
+    assert_string_equal(jstr(o, "decided_by"), "bob");
+    assert_int_equal(jll(o, "reporter.n_rejected"), 1);
+    assert_int_equal(json_object_object_length(o), 11);
+    json_object_put(full);
+    json_object_put(o);
     a = scalar(f, "SELECT n_confirmed || '/' || n_rejected FROM reporters");
     assert_string_equal(a, "0/1");
     free(a);

@@ -249,11 +249,14 @@ static int h_decide(struct web_call *c)
                                .decision = body_str(c, "status"),
                                .note = body_str(c, "note"),
                                .duplicate_of = body_int(c, "duplicate_of"),
-                               .check_visible = 1};
+                               .check_visible = 1,
+                               .minimal = c->prefer_minimal};
     if (strcmp(d.decision, "duplicate") == 0 && d.duplicate_of <= 0)
         return web_reply_err(c->resp, 400, "bad_request",
                              "a duplicate names the report it duplicates (duplicate_of)");
     int rc = store_web_decide(c->s, &c->who, &d, &json, &ei);
+    if (rc == TL_OK && d.minimal)
+        c->resp->applied = "return=minimal";
     return answer(c, rc, &ei, 200, json);
 }
 

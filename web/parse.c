@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/banned.h"
 
@@ -489,4 +490,47 @@ int web_export_filter(const struct web_query *q, struct store_web_filter *f, cha
         return TL_EINVAL;
     }
     return TL_OK;
+}
+
+/* ---- Prefer (RFC 7240) ---- */
+
+/* [s, e) without surrounding spaces and tabs. */
+static void trim(const char **s, const char **e)
+{
+    while (*s < *e && (**s == ' ' || **s == '\t'))
+        (*s)++;
+    while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t'))
+        (*e)--;
+}
+
+static int token_is(const char *s, const char *e, const char *want)
+{
+    size_t n = strlen(want);
+    return (size_t)(e - s) == n && strncasecmp(s, want, n) == 0;
+}
+
+int web_prefer_minimal(const char *h)
+{
+    if (!h)
+        return 0;
+    /* preferences are comma-separated, each "name[=value]" and its ";parameters" */
+    const char *end = h + strnlen(h, WEB_PREFER_MAX);
+    for (const char *p = h; p < end;) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *e = comma ? comma : end;
+        const char *semi = memchr(p, ';', (size_t)(e - p));
+        const char *pe = semi ? semi : e;
+        const char *eq = memchr(p, '=', (size_t)(pe - p));
+        if (eq) {
+            const char *ns = p, *ne = eq, *vs = eq + 1, *ve = pe;
+            trim(&ns, &ne);
+            trim(&vs, &ve);
+            if (ve - vs >= 2 && *vs == '"' && ve[-1] == '"')
+                vs++, ve--;
+            if (token_is(ns, ne, "return") && token_is(vs, ve, "minimal"))
+                return 1;
+        }
+        p = e + 1;
+    }
+    return 0;
 }

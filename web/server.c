@@ -501,6 +501,8 @@ static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, c
     client_addr(w, conn, client, sizeof(client));
     c.client = client;
     c.last_event_id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
+    c.prefer_minimal =
+        web_prefer_minimal(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Prefer"));
     if (!(c.s = pool_get(w, &ei))) {
         web_reply_store_err(r, TL_EDBDOWN, &ei);
         goto out;
@@ -589,6 +591,8 @@ static void add_headers(struct web *w, struct MHD_Response *m, const struct web_
     }
     if (r->sse)
         MHD_add_response_header(m, "X-Accel-Buffering", "no");
+    if (r->applied)
+        MHD_add_response_header(m, "Preference-Applied", r->applied);
 }
 
 static enum MHD_Result send_resp(struct web *w, struct MHD_Connection *conn, struct web_resp *r)

@@ -95,6 +95,7 @@ struct web_resp {
     long retry_after;        /* > 0: Retry-After seconds */
     char allow[32];          /* 405: the methods the path takes */
     const char *cache;       /* Cache-Control; NULL: no-store */
+    const char *applied;     /* Preference-Applied, or NULL */
     struct web_sse *sse;     /* an event stream instead of a body */
 };
 
@@ -110,6 +111,7 @@ struct web_call {
     struct json_object *body;  /* validated against the route's fields */
     const char *client;        /* the peer's address, for per-client limits */
     const char *last_event_id; /* an event stream's Last-Event-ID header, or NULL */
+    int prefer_minimal;        /* Prefer: return=minimal */
     struct web_resp *resp;
 };
 
@@ -139,6 +141,10 @@ int web_reply_store_err(struct web_resp *r, int rc, const struct tl_errinfo *ei)
  * one of them: proxies append the address they saw, so entries left of it are the
  * client's word, never believed. A malformed entry, or 16 hops, ends the walk. */
 void web_forwarded_client(const char *trusted, const char *xff, char *out, size_t n);
+/* 1 when a Prefer header (RFC 7240) asks for return=minimal (name and value in any case,
+ * the value may be quoted; the first WEB_PREFER_MAX bytes are read), else 0. */
+#define WEB_PREFER_MAX 1024
+int web_prefer_minimal(const char *h);
 const struct cfg *web_cfg(const struct web *w);
 /* Starts an event stream for c's account (its visible queues). */
 int web_events_open(struct web_call *c);

@@ -6,7 +6,8 @@
  * list (first page and a deep keyset page), the bounded priority refresh, and a located
  * report's insert into the full table (its corroboration probe and neighbour recount).
  * The claims, decisions and lists are the storage calls the HTTP API makes (web/api.c).
- * Usage: bench_triage CONNINFO [N (1000000)] [SECONDS (20)] [CLAIMERS (8)] [--no-seed] */
+ * Usage: bench_triage CONNINFO [N (1000000)] [SECONDS (20)] [CLAIMERS (8)] [--no-seed]
+ *        [--full-decide] */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -21,6 +22,10 @@
 #include "common/banned.h"
 
 #define MAX_CLAIMERS 64
+
+/* --full-decide: decisions answer with the full report, as for an API client that does
+ * not send Prefer: return=minimal */
+static int full_decide;
 #define MAX_SAMPLES 400000
 
 static double now_ms(void)
@@ -74,7 +79,8 @@ static void die(const char *what, int rc, const struct tl_errinfo *ei)
  * The storage calls of web/api.c's handlers, in the same order: the bearer token's
  * check, then POST /api/queue/claim = store_web_claim (the claim, its full report and
  * the audited view in one call); POST /api/reports/{id}/decide = store_web_decide (the
- * decision and the full report after it); GET
+ * decision and what it changed: the console asks with Prefer: return=minimal, as it
+ * already shows the report); GET
  * /api/reports = store_web_reports. Only HTTP and JSON parsing are left out. */
 
 struct analyst {
@@ -119,7 +125,8 @@ static int decide(struct store *s, const struct analyst *a, long long id, const 
                                .decision = decision,
                                .note = "bench",
                                .duplicate_of = strcmp(decision, "duplicate") == 0 ? dup_of : 0,
-                               .check_visible = 1};
+                               .check_visible = 1,
+                               .minimal = !full_decide};
     char *json = NULL;
     int rc = auth(s, a, ei);
     if (!rc)
@@ -478,14 +485,23 @@ static void run_inserts(struct store *s, int n)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_triage CONNINFO [N] [SECONDS] [CLAIMERS] [--no-seed]\n");
+        fprintf(stderr, "usage: bench_triage CONNINFO [N] [SECONDS] [CLAIMERS] [--no-seed] "
+                        "[--full-decide]\n");
         return 2;
     }
     const char *ci = argv[1];
     long long n = argc > 2 ? strtoll(argv[2], NULL, 10) : 1000000;
     double seconds = argc > 3 ? strtod(argv[3], NULL) : 20;
     int claimers = argc > 4 ? (int)strtol(argv[4], NULL, 10) : 8;
-    int seed = !(argc > 5 && strcmp(argv[5], "--no-seed") == 0);
+    int seed = 1;
+    for (int i = 5; i < argc; i++) {
+        if (strcmp(argv[i], "--no-seed") == 0)
+            seed = 0;
+        else if (strcmp(argv[i], "--full-decide") == 0)
+            full_decide = 1;
+        else
+            return 2;
+    }
     if (claimers < 1 || claimers > MAX_CLAIMERS || seconds <= 0)
         return 2;
     log_level = LOG_WARN;

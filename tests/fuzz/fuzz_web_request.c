@@ -3,7 +3,7 @@
  * header and a body; each goes through web/'s parsers as the server uses them (path
  * segments, route lookup, query keys and the list/export filters, the session cookie,
  * the JSON body against the matched route's fields); the header line also goes through
- * the X-Forwarded-For and Last-Event-ID parsers. */
+ * the X-Forwarded-For, Last-Event-ID and Prefer parsers. */
 #include <arpa/inet.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -64,6 +64,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     long long epoch;
     unsigned long long seq;
     (void)web_sse_parse_id(cookie, &epoch, &seq);
+    int m = web_prefer_minimal(cookie);
+    if (m != 0 && m != 1)
+        abort();
     free(method);
     free(target);
     free(cookie);

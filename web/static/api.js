@@ -17,10 +17,11 @@ export function setCsrf(token) {
   csrf = token || null;
 }
 
-// Sends method path with an optional JSON body; resolves to the parsed JSON (or null for
-// an empty body), rejects with ApiError carrying the server's {error, message}.
-export async function api(method, path, body) {
-  const headers = { Accept: 'application/json' };
+// Sends method path with an optional JSON body (and extra request headers); resolves to
+// the parsed JSON (or null for an empty body), rejects with ApiError carrying the
+// server's {error, message}.
+export async function api(method, path, body, extra) {
+  const headers = { Accept: 'application/json', ...(extra || {}) };
   const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';

@@ -477,7 +477,10 @@ async function decide(status) {
         return;
       }
     }
-    const updated = await api('POST', `/api/reports/${r.id}/decide`, body);
+    // The open report is already here: the answer carries what the decision changed.
+    const changed = await api('POST', `/api/reports/${r.id}/decide`, body,
+      { Prefer: 'return=minimal' });
+    const updated = withDecision(r, changed);
     state.held = null;
     afterDecision(updated);
     toast(t('decide.done', { ref: updated.ref, status: t(`status.${updated.status}`) }));
@@ -493,6 +496,14 @@ async function duplicateTarget(v) {
   if (!/^[A-Za-z0-9-]{3,32}$/.test(v)) return 0;
   const other = await api('GET', `/api/reports/${encodeURIComponent(v)}`);
   return other && other.id;
+}
+
+// The report r with a decision's minimal answer (Prefer: return=minimal) folded in: its
+// fields, and the reporter's counters over the history r already has.
+function withDecision(r, changed) {
+  const updated = { ...r, ...changed };
+  if (r.reporter && changed.reporter) updated.reporter = { ...r.reporter, ...changed.reporter };
+  return updated;
 }
 
 function afterDecision(updated) {
