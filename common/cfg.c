@@ -63,7 +63,7 @@ static const struct key keys[] = {
     {"round_decimals", "TIPLINE_ROUND_DECIMALS", K_LONG, S(round_decimals), "2", 0, 6, 0},
     {"tile_url", "TIPLINE_TILE_URL", K_STR, S(tile_url), "", 0, 0, 0},
     {"trusted_proxies", "TIPLINE_TRUSTED_PROXIES", K_STR, S(trusted_proxies), "", 0, 0, 0},
-    {"web_db_connections", "TIPLINE_WEB_DB_CONNECTIONS", K_LONG, S(web_db_connections), "8", 1, 64,
+    {"web_db_connections", "TIPLINE_WEB_DB_CONNECTIONS", K_LONG, S(web_db_connections), "0", 0, 64,
      0},
     {"sse_max_seconds", "TIPLINE_SSE_MAX_SECONDS", K_LONG, S(sse_max_seconds), "300", 1, 86400, 0},
     /* conversation (issue 5) */
@@ -257,4 +257,13 @@ void cfg_dump(const struct cfg *c, void *file)
             fprintf(f, "%s = %ld\n", keys[i].name, *(const long *)base);
     }
     fprintf(f, "bot_token = %s\n", c->bot_token ? "(set)" : "(unset)");
+}
+
+long cfg_web_db_connections(const struct cfg *c)
+{
+    if (c->web_db_connections > 0)
+        return c->web_db_connections;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long n = 2 * (cores > 0 ? cores : 1);
+    return n < 2 ? 2 : n > 64 ? 64 : n;
 }

@@ -1,13 +1,14 @@
 /* bench/triage/bench_triage.c - the analysts' queue under load: seeds N queued reports
  * (store_queue_seed: one INSERT ... SELECT generate_series per 50,000), then C claimer
- * threads, each on its own connection, claim -> decide until S seconds pass, while a
- * reader polls the live events as a running web server does; prints claim+decide pairs
+ * threads (the analysts) claim -> decide until S seconds pass through a pool of database
+ * connections sized as the web server's, while a reader polls the live events as a
+ * running web server does; prints claim+decide pairs
  * per second, p50/p99 of claim and of decide and the CPU a pair costs, then the filtered
  * list (first page and a deep keyset page), the bounded priority refresh, and a located
  * report's insert into the full table (its corroboration probe and neighbour recount).
  * The claims, decisions and lists are the storage calls the HTTP API makes (web/api.c).
  * Usage: bench_triage CONNINFO [N (1000000)] [SECONDS (20)] [CLAIMERS (8)] [--no-seed]
- *        [--full-decide] */
+ *        [--full-decide] [--pool=P (0: as the web server, web_db_connections' default)] */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cfg.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "storage/store.h"
@@ -233,8 +235,83 @@ static void *reader_run(void *p)
 
 /* ---- claimers ---- */
 
+/* The web server's pool (web/server.c): a request takes a connection for its token check
+ * and its call, and gives it back; requests beyond the pool wait for one. Opened up
+ * front here (the server opens them on demand and keeps them). */
+struct pool_waiter {
+    pthread_cond_t cv;
+    struct store *s;
+    struct pool_waiter *next;
+};
+
+struct pool {
+    pthread_mutex_t mu;
+    struct store *idle[MAX_CLAIMERS];
+    int n_idle, size;
+    struct pool_waiter *head, *tail; /* first come, first served */
+};
+
+static struct pool g_pool = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0, NULL, NULL};
+
+static struct store *pool_get(void)
+{
+    pthread_mutex_lock(&g_pool.mu);
+    struct store *s = NULL;
+    if (g_pool.n_idle) {
+        s = g_pool.idle[--g_pool.n_idle];
+    } else {
+        struct pool_waiter w = {.s = NULL, .next = NULL};
+        pthread_cond_init(&w.cv, NULL);
+        if (g_pool.tail)
+            g_pool.tail->next = &w;
+        else
+            g_pool.head = &w;
+        g_pool.tail = &w;
+        while (!w.s)
+            pthread_cond_wait(&w.cv, &g_pool.mu);
+        pthread_cond_destroy(&w.cv);
+        s = w.s;
+    }
+    pthread_mutex_unlock(&g_pool.mu);
+    return s;
+}
+
+static void pool_put(struct store *s)
+{
+    pthread_mutex_lock(&g_pool.mu);
+    struct pool_waiter *w = g_pool.head;
+    if (w) {
+        g_pool.head = w->next;
+        if (!g_pool.head)
+            g_pool.tail = NULL;
+        w->s = s;
+        pthread_cond_signal(&w->cv);
+    } else {
+        g_pool.idle[g_pool.n_idle++] = s;
+    }
+    pthread_mutex_unlock(&g_pool.mu);
+}
+
+static void pool_open(const char *ci, int size)
+{
+    for (int i = 0; i < size; i++) {
+        struct store *s = NULL;
+        struct tl_errinfo ei = {0};
+        int rc = store_open(ci, &s, &ei);
+        if (rc)
+            die("pool", rc, &ei);
+        pool_put(s);
+    }
+    g_pool.size = size;
+}
+
+static void pool_close(void)
+{
+    while (g_pool.n_idle)
+        store_free(g_pool.idle[--g_pool.n_idle]);
+}
+
 struct claimer {
-    const char *ci;
     int idx;
     double until_ms;
     struct samples claim_ms, decide_ms;
@@ -256,17 +333,17 @@ static const char *pick_decision(unsigned *seed)
 static void *claimer_run(void *p)
 {
     struct claimer *c = p;
-    struct store *s = NULL;
     struct analyst a;
     long long prev = 0;
     unsigned seed = 1000u + (unsigned)c->idx;
     analyst_init(&a, c->idx);
-    if ((c->rc = store_open(c->ci, &s, &c->ei)) != TL_OK)
-        return NULL;
     while (now_ms() < c->until_ms) {
         long long id = 0;
         double t0 = now_ms();
-        if ((c->rc = claim(s, &a, &id, &c->ei)) != TL_OK)
+        struct store *s = pool_get();
+        c->rc = claim(s, &a, &id, &c->ei);
+        pool_put(s);
+        if (c->rc != TL_OK)
             break;
         double t1 = now_ms();
         sample_add(&c->claim_ms, t1 - t0);
@@ -277,7 +354,9 @@ static void *claimer_run(void *p)
         const char *dec = pick_decision(&seed);
         if (!prev && strcmp(dec, "duplicate") == 0)
             dec = "confirmed"; /* nothing yet to be a duplicate of */
+        s = pool_get();
         int rc = decide(s, &a, id, dec, prev, &c->ei);
+        pool_put(s);
         prev = id;
         double t2 = now_ms();
         if (rc == TL_ECONFLICT) {
@@ -289,11 +368,10 @@ static void *claimer_run(void *p)
         sample_add(&c->decide_ms, t2 - t1);
         c->pairs++;
     }
-    store_free(s);
     return NULL;
 }
 
-static void run_claimers(const char *ci, int n, double seconds)
+static void run_claimers(const char *ci, int n, int pool, double seconds)
 {
     struct claimer *cl = calloc((size_t)n, sizeof(*cl));
     pthread_t th[MAX_CLAIMERS];
@@ -306,11 +384,11 @@ static void run_claimers(const char *ci, int n, double seconds)
         tl_sleep_ms(10, NULL);
     if (rd.rc)
         die("events reader", rd.rc, &rd.ei);
+    pool_open(ci, pool);
     struct cpu_tick c0, c1;
     int have_cpu = cpu_read(&c0) == 0;
     double t0 = now_ms();
     for (int i = 0; i < n; i++) {
-        cl[i].ci = ci;
         cl[i].idx = i;
         cl[i].until_ms = t0 + seconds * 1000;
         if (samples_init(&cl[i].claim_ms, MAX_SAMPLES) ||
@@ -322,6 +400,7 @@ static void run_claimers(const char *ci, int n, double seconds)
         pthread_join(th[i], NULL);
     double el = (now_ms() - t0) / 1000;
     have_cpu = have_cpu && cpu_read(&c1) == 0 && c1.total > c0.total;
+    pool_close();
     atomic_store(&rd.stop, 1);
     pthread_join(rth, NULL);
     if (rd.rc)
@@ -344,8 +423,9 @@ static void run_claimers(const char *ci, int n, double seconds)
         free(cl[i].claim_ms.v);
         free(cl[i].decide_ms.v);
     }
-    printf("claim+decide: %d claimers, %.1f s: %lld pairs, %.0f pairs/s%s\n", n, el, pairs,
-           (double)pairs / el, empty ? " (queue ran empty)" : "");
+    printf("claim+decide: %d claimers, %d pooled connections, %.1f s: %lld pairs, %.0f "
+           "pairs/s%s\n",
+           n, pool, el, pairs, (double)pairs / el, empty ? " (queue ran empty)" : "");
     printf("  claim   p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms\n", pct(&all_c, .50),
            pct(&all_c, .99), pct(&all_c, 1));
     printf("  decide  p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms\n", pct(&all_d, .50),
@@ -486,7 +566,7 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: bench_triage CONNINFO [N] [SECONDS] [CLAIMERS] [--no-seed] "
-                        "[--full-decide]\n");
+                        "[--full-decide] [--pool=P]\n");
         return 2;
     }
     const char *ci = argv[1];
@@ -494,11 +574,14 @@ int main(int argc, char **argv)
     double seconds = argc > 3 ? strtod(argv[3], NULL) : 20;
     int claimers = argc > 4 ? (int)strtol(argv[4], NULL, 10) : 8;
     int seed = 1;
+    struct cfg pool_cfg = {0}; /* web_db_connections 0: the server's default */
     for (int i = 5; i < argc; i++) {
         if (strcmp(argv[i], "--no-seed") == 0)
             seed = 0;
         else if (strcmp(argv[i], "--full-decide") == 0)
             full_decide = 1;
+        else if (strncmp(argv[i], "--pool=", 7) == 0)
+            pool_cfg.web_db_connections = strtol(argv[i] + 7, NULL, 10);
         else
             return 2;
     }
@@ -528,7 +611,10 @@ int main(int argc, char **argv)
            "%lld changed, %lld recounted)\n",
            now_ms() - t0, pr.scored, pr.changed, pr.recounted);
     add_accounts(s, claimers);
-    run_claimers(ci, claimers, seconds);
+    int pool = (int)cfg_web_db_connections(&pool_cfg);
+    if (pool < 1 || pool > MAX_CLAIMERS)
+        return 2;
+    run_claimers(ci, claimers, pool, seconds);
     printf("filtered list (%d runs each, after the claimers):\n", 50);
     run_lists(s, 50);
     t0 = now_ms();
