@@ -2,12 +2,14 @@
  * started in-process on an ephemeral loopback port, libcurl as the client. Reports
  * are seeded with store_apply as the bot writes them, photos are real JPEGs. Proves:
  * every route, the role x route matrix, cookie login with CSRF, 8 concurrent claimers
- * never sharing a report and expired leases coming back, audit rows with before/after,
- * restricted queues and claims across queues, rounded points, live updates within a
- * second (follow-ups too) and streams that end and resume from Last-Event-ID with the
- * account re-checked, media headers, bad requests answered with the right JSON error,
- * the rate limit (behind a trusted proxy too), the filters and keyset pagination, and
- * `tipline serve` / `tipline web` as processes (SIGHUP, SIGTERM). */
+ * on 2 pooled connections never sharing a report and expired leases coming back, audit
+ * rows with before/after, a decision's minimal answer (Prefer) agreeing with the full
+ * report, restricted queues and claims across queues, rounded points, live updates
+ * within a second (follow-ups too), events written only while a server reads them and
+ * read once each even when their transaction commits late, streams that end and resume
+ * from Last-Event-ID with the account re-checked, media headers, bad requests answered with the
+ * right JSON error, the rate limit (behind a trusted proxy too), the filters and keyset pagination,
+ * and `tipline serve` / `tipline web` as processes (SIGHUP, SIGTERM). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
