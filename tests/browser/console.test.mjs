@@ -3,7 +3,8 @@
 // on a throwaway database: sign in, see the queue, claim, see the photo and the point on
 // the map, ask a follow-up and see the answer arrive live, confirm, see the report leave
 // the queue; a second analyst sees the claim and the decision live; a report stored
-// meanwhile appears live; the language switches. Every step asserts on the DOM. Screenshots go to
+// meanwhile appears live; when the server's feed of events is cut, the console is told to
+// refetch and shows what it missed; the language switches. Every step asserts on the DOM. Screenshots go to
 // $TL_BINARY_DIR/tests/browser/artifacts/. Started by run.sh (which checks prerequisites).
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -259,6 +260,13 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
     null, { timeout: LIVE_MS });
   check(await page.locator('#queue > li[data-ref="TL-LIVE05"].fresh').isVisible(), 'marked new');
   check((await page.textContent('#queue-new')) === '1 new report', 'new-arrival notice');
+
+  step('the live feed cut: the server says "resync" and the console refetches what it missed');
+  execFileSync(SEED, ['cut', seed.conninfo, 'TL-QUIET6'], { env: dbEnv });
+  await page.waitForFunction(() => !!document.querySelector('#queue > li[data-ref="TL-QUIET6"]'),
+    null, { timeout: LIVE_MS });
+  check(true, 'a report that had no live event appears after the resync');
+  execFileSync(SEED, ['drop', seed.conninfo, 'TL-QUIET6'], { env: dbEnv });
 
   step('ask the reporter a follow-up');
   await page.fill('#followup-q', 'Which direction was it flying?');

@@ -184,6 +184,36 @@ static int answer(const char *ci, const char *followup, const char *text)
     return rc == TL_OK ? 0 : 1;
 }
 
+/* cut: a report stored with no live event (triggers off for the insert; the lowest
+ * priority, so no claim takes it), then the web server's events connection cut: the
+ * server reads on from the newest event and tells the consoles to refetch, which is the
+ * only way the report can reach them. drop: that report deleted as quietly, so the
+ * scenario's counts go on as before (a reload shows it gone). */
+static int quiet(const char *ci, const char *ref, int drop)
+{
+    char q[768];
+    if (drop)
+        snprintf(q, sizeof q,
+                 "SET session_replication_role = replica;"
+                 " DELETE FROM reports WHERE public_ref = '%s' RETURNING 1",
+                 ref);
+    else
+        snprintf(q, sizeof q,
+                 "SET session_replication_role = replica;"
+                 " INSERT INTO reports (public_ref, reporter, category, text, priority)"
+                 " VALUES ('%s', (SELECT pseudonym FROM reporters ORDER BY pseudonym LIMIT 1),"
+                 " 'other', 'Stored while the live feed was cut', 0);"
+                 " SELECT count(pg_terminate_backend(pid))::text FROM web_listeners",
+                 ref);
+    char *n = ts_db_scalar(ci, q);
+    int rc = n && strcmp(n, "1") == 0 ? 0 : 1;
+    if (rc)
+        fprintf(stderr, "tl_browser_seed: %s: %s rows, not 1\n", drop ? "drop" : "cut",
+                n ? n : "no");
+    free(n);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "create") == 0)
@@ -194,9 +224,12 @@ int main(int argc, char **argv)
         return add(argv[2], NULL, (int)strtol(argv[3], NULL, 10));
     if (argc == 5 && strcmp(argv[1], "answer") == 0)
         return answer(argv[2], argv[3], argv[4]);
+    if (argc == 4 && (strcmp(argv[1], "cut") == 0 || strcmp(argv[1], "drop") == 0) &&
+        strspn(argv[3], "TL-0123456789QUIET") == strlen(argv[3]))
+        return quiet(argv[2], argv[3], strcmp(argv[1], "drop") == 0);
     fprintf(stderr,
             "usage: %s create DBNAME | add CONNINFO REF | fill CONNINFO N |"
-            " answer CONNINFO FOLLOWUP TEXT\n",
+            " answer CONNINFO FOLLOWUP TEXT | cut|drop CONNINFO REF\n",
             argv[0]);
     return 2;
 }
