@@ -2,8 +2,8 @@
  * (store_queue_seed: one INSERT ... SELECT generate_series per 50,000), then C claimer
  * threads (the analysts) claim -> decide until S seconds pass through a pool of database
  * connections sized as the web server's, while a reader polls the live events as a
- * running web server does; prints claim+decide pairs
- * per second, p50/p99 of claim and of decide and the CPU a pair costs, then the filtered
+ * running web server does; prints claim+decide pairs per second, p50/p99 of claim and of
+ * decide and the CPU a pair costs, then the filtered
  * list (first page and a deep keyset page), the bounded priority refresh, and a located
  * report's insert into the full table (its corroboration probe and neighbour recount).
  * The claims, decisions and lists are the storage calls the HTTP API makes (web/api.c).
@@ -247,11 +247,11 @@ struct pool_waiter {
 struct pool {
     pthread_mutex_t mu;
     struct store *idle[MAX_CLAIMERS];
-    int n_idle, size;
+    int n_idle;
     struct pool_waiter *head, *tail; /* first come, first served */
 };
 
-static struct pool g_pool = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0, NULL, NULL};
+static struct pool g_pool = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, NULL, NULL};
 
 static struct store *pool_get(void)
 {
@@ -302,7 +302,6 @@ static void pool_open(const char *ci, int size)
             die("pool", rc, &ei);
         pool_put(s);
     }
-    g_pool.size = size;
 }
 
 static void pool_close(void)
