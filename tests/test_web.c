@@ -2547,8 +2547,15 @@ static void test_web_events_in_flight(void **state)
     int resync = 0;
     tl_buf_init(&b, 1 << 20);
     CHECK(store_open(f->ci, &s, EI));
+    /* a reader deletes events older than 10 minutes, once a minute as it polls */
+    sql(f, "INSERT INTO web_events (body, at) VALUES ('stale', now() - interval '11 minutes')"
+           " RETURNING id");
     CHECK(store_events_attach(s, &pos, EI));
     assert_string_equal(poll_events(s, &pos, 100, &resync, &b), "");
+    assert_int_equal(count(f, "SELECT count(*) FROM web_events WHERE body = 'stale'"), 1);
+    pos.purged_ms -= 60000;
+    assert_string_equal(poll_events(s, &pos, 100, &resync, &b), "");
+    assert_int_equal(count(f, "SELECT count(*) FROM web_events WHERE body = 'stale'"), 0);
     PGconn *slow = PQconnectdb(f->ci), *gone = PQconnectdb(f->ci);
     assert_int_equal(PQstatus(slow), CONNECTION_OK);
     assert_int_equal(PQstatus(gone), CONNECTION_OK);

@@ -494,8 +494,7 @@ int web_export_filter(const struct web_query *q, struct store_web_filter *f, cha
 
 /* ---- Prefer (RFC 7240) ---- */
 
-/* [s, e) without surrounding spaces and tabs. */
-static void trim(const char **s, const char **e)
+void web_trim(const char **s, const char **e)
 {
     while (*s < *e && (**s == ' ' || **s == '\t'))
         (*s)++;
@@ -523,8 +522,8 @@ int web_prefer_minimal(const char *h)
         const char *eq = memchr(p, '=', (size_t)(pe - p));
         if (eq) {
             const char *ns = p, *ne = eq, *vs = eq + 1, *ve = pe;
-            trim(&ns, &ne);
-            trim(&vs, &ve);
+            web_trim(&ns, &ne);
+            web_trim(&vs, &ve);
             if (ve - vs >= 2 && *vs == '"' && ve[-1] == '"')
                 vs++, ve--;
             if (token_is(ns, ne, "return") && token_is(vs, ve, "minimal"))

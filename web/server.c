@@ -421,10 +421,9 @@ static int decimals_for(const struct web *w, unsigned role)
 static int addr_norm(const char *s, size_t len, char *out, size_t n)
 {
     char tmp[INET6_ADDRSTRLEN];
-    while (len && (*s == ' ' || *s == '\t'))
-        s++, len--;
-    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-        len--;
+    const char *e = s + len;
+    web_trim(&s, &e);
+    len = (size_t)(e - s);
     if (len == 0 || len >= sizeof(tmp))
         return -1;
     memcpy(tmp, s, len);

@@ -141,6 +141,8 @@ int web_reply_store_err(struct web_resp *r, int rc, const struct tl_errinfo *ei)
  * one of them: proxies append the address they saw, so entries left of it are the
  * client's word, never believed. A malformed entry, or 16 hops, ends the walk. */
 void web_forwarded_client(const char *trusted, const char *xff, char *out, size_t n);
+/* Narrows [*s, *e) to leave out spaces and tabs around it (header values). */
+void web_trim(const char **s, const char **e);
 /* 1 when a Prefer header (RFC 7240) asks for return=minimal (name and value in any case,
  * the value may be quoted; the first WEB_PREFER_MAX bytes are read), else 0. */
 #define WEB_PREFER_MAX 1024
