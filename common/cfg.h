@@ -35,15 +35,16 @@ struct cfg {
     /* relay (follow-ups) */
     long notify_reviewed; /* 1: tell the citizen, neutrally, that the report was reviewed */
     /* web: the analysts' HTTP API (web/) */
-    long web_cookie_secure;    /* 1: the session cookie carries Secure (behind TLS) */
-    long session_idle_minutes; /* console sessions end after this long unused */
-    long api_rate_per_min;     /* requests per minute per token or session */
-    char *rounded_roles;       /* comma-separated roles that see rounded points */
-    long round_decimals;       /* decimals of a rounded point */
-    char *tile_url;            /* map tiles for the console; "" = offline basemap only */
-    char *trusted_proxies;     /* addresses whose X-Forwarded-For names the client; "" none */
-    long web_db_connections;   /* database connections the web server keeps; 0: auto */
-    long sse_max_seconds;      /* an event stream ends after this long (clients reconnect) */
+    long web_cookie_secure;      /* 1: the session cookie carries Secure (behind TLS) */
+    long session_idle_minutes;   /* console sessions end after this long unused */
+    long api_rate_per_min;       /* requests per minute per token or session */
+    char *rounded_roles;         /* comma-separated roles that see rounded points */
+    long round_decimals;         /* decimals of a rounded point */
+    char *tile_url;              /* map tiles for the console; "" = offline basemap only */
+    char *trusted_proxies;       /* addresses whose X-Forwarded-For names the client; "" none */
+    long web_db_connections;     /* database connections the web server keeps; 0: auto */
+    long sse_max_seconds;        /* an event stream ends after this long (clients reconnect) */
+    long web_auth_cache_seconds; /* a credential's check is kept this long; 0: never kept */
     /* conversation (issue 5) */
     char *categories;            /* comma-separated category ids; "" = the built-in list */
     char *moving_categories;     /* those asked for a direction; "" = troops,aircraft,drones */

@@ -264,7 +264,9 @@ int store_queue_list(struct store *s, char **json, struct tl_errinfo *ei) TL_WUR
 struct store_principal {
     char account[64];
     char role[16];
-    char csrf[65]; /* sessions only; "" for a bearer token */
+    char csrf[65];      /* sessions only; "" for a bearer token */
+    long long valid_ms; /* how much longer it holds by time alone (a token's expiry, a
+                           session's 12 hours); -1: no such limit */
 };
 /* TL_EAUTH unless the token is known, unrevoked, unexpired and its account enabled. */
 int store_auth_token(struct store *s, const char *token_sha256, struct store_principal *p,

@@ -219,10 +219,11 @@ static int principal_from(PGresult *r, struct store_principal *p, struct tl_erri
     tl_strlcpy(p->account, PQgetvalue(r, 0, 0), sizeof(p->account));
     tl_strlcpy(p->role, PQgetvalue(r, 0, 1), sizeof(p->role));
     tl_strlcpy(p->csrf, PQgetvalue(r, 0, 2), sizeof(p->csrf));
+    p->valid_ms = PQgetisnull(r, 0, 5) ? -1 : strtoll(PQgetvalue(r, 0, 5), NULL, 10);
     return TL_OK;
 }
 
-/* The credential checks answer (name, role, csrf, key, stale): when stale, sql ($1 =
+/* The credential checks answer (name, role, csrf, key, stale, valid_ms): when stale, sql ($1 =
  * key) records the use. */
 static int touch_if_stale(struct store *s, const PGresult *r, const char *sql,
                           struct tl_errinfo *ei)
@@ -247,7 +248,8 @@ int store_auth_token(struct store *s, const char *token_sha256, struct store_pri
      * its indexes for writing on every call). */
     rc = st_exec(s,
                  "SELECT a.name, a.role, '', t.id, t.last_used_at IS NULL"
-                 "   OR t.last_used_at < now() - interval '1 minute'"
+                 "   OR t.last_used_at < now() - interval '1 minute',"
+                 "   floor(extract(epoch FROM t.expires_at - now()) * 1000)::bigint"
                  " FROM api_tokens t JOIN accounts a ON a.name = t.account"
                  " WHERE t.token_sha256 = $1::text AND NOT a.disabled AND t.revoked_at IS NULL"
                  "   AND (t.expires_at IS NULL OR t.expires_at > now())",
@@ -298,7 +300,9 @@ int store_auth_session(struct store *s, const char *sid_sha256, long idle_minute
      * ends 30 s early at worst), not on every request of a working console. */
     rc = st_exec(s,
                  "SELECT a.name, a.role, w.csrf, w.sid_sha256,"
-                 "   w.last_seen < now() - interval '30 seconds'"
+                 "   w.last_seen < now() - interval '30 seconds',"
+                 "   floor(extract(epoch FROM w.created_at + interval '12 hours' - now())"
+                 "     * 1000)::bigint"
                  " FROM web_sessions w JOIN accounts a ON a.name = w.account"
                  " WHERE w.sid_sha256 = $1::text AND NOT a.disabled"
                  "   AND w.last_seen > now() - $2::bigint * interval '1 minute'"

@@ -247,6 +247,22 @@ static char *scalar(struct fx *f, const char *fmt, ...)
     return ts_db_scalar(f->ci, q);
 }
 
+/* Waits (up to 5 s) until the server has read every live event committed so far: a
+ * change of credentials behind its back (migration 0015) has then reached its kept
+ * checks, as it does within WEB_EV_POLL_MS in production. */
+static void settle_on(struct fx *f, struct web *w)
+{
+    long long upto = count(f, "SELECT COALESCE(max(id), 0) FROM web_events");
+    for (int i = 0; i < 500 && web_events_read(w) < upto; i++)
+        tl_sleep_ms(10, NULL);
+    assert_true(web_events_read(w) >= upto);
+}
+
+static void settle(struct fx *f)
+{
+    settle_on(f, f->w);
+}
+
 /* ---- the client ---- */
 
 struct hres {
@@ -840,14 +856,17 @@ static void test_web_cookie_login_csrf(void **state)
     expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .cookie = cookie}, 200, NULL);
     /* a request moves last_seen on, written at most every 30 s (not on each request) */
     sql(f, "UPDATE web_sessions SET last_seen = now() - interval '10 minutes' RETURNING 1");
+    settle(f);
     expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .cookie = cookie}, 200, NULL);
     assert_int_equal(
         count(f, "SELECT count(*) FROM web_sessions WHERE last_seen > now() - interval '5 s'"), 1);
     sql(f, "UPDATE web_sessions SET last_seen = now() - interval '10 seconds' RETURNING 1");
+    settle(f);
     expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .cookie = cookie}, 200, NULL);
     assert_int_equal(
         count(f, "SELECT count(*) FROM web_sessions WHERE last_seen > now() - interval '5 s'"), 0);
     sql(f, "UPDATE web_sessions SET last_seen = now() - interval '2 hours' RETURNING 1");
+    settle(f);
     expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .cookie = cookie}, 401,
            "unauthorized");
     /* and an active one ends 12 hours after login */
@@ -857,11 +876,124 @@ static void test_web_cookie_login_csrf(void **state)
     snprintf(cookie, sizeof(cookie), "%.*s", (int)strcspn(sc, ";"), sc);
     hres_release(&r);
     sql(f, "UPDATE web_sessions SET created_at = now() - interval '13 hours' RETURNING 1");
+    settle(f);
     expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .cookie = cookie}, 401,
            "unauthorized");
     free(sc);
     free(tok);
     free(body);
+    fx_free(f);
+}
+
+/* ---- kept credential checks (web/creds.c, migration 0015) ---- */
+
+static void keep_a_minute(struct cfg *c)
+{
+    c->web_auth_cache_seconds = 60;
+}
+
+/* The status of GET /api/me on the server at port, with a bearer token or a cookie. */
+static long me_on(unsigned port, const char *as, const char *cookie)
+{
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    struct hres r = http_on(
+        c, port, &(struct hreq){.method = "GET", .path = "/api/me", .as = as, .cookie = cookie});
+    curl_easy_cleanup(c);
+    long st = r.status;
+    hres_release(&r);
+    return st;
+}
+
+/* A check of a token or session is kept (60 s here) and not asked of the database again;
+ * every change that could undo it reaches every server on the database once it has read
+ * the events (the one that made it through the API at once); a failed read drops all;
+ * a token's expiry bounds how long it is kept. */
+static void test_web_kept_credentials(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_kept", keep_a_minute);
+    struct web *w2 = NULL; /* a second server on the same database */
+    struct web_opts o = {.cfg = &f->cfg, .listen = "127.0.0.1:0"};
+    struct tl_errinfo ei = {0};
+    assert_int_equal(web_start(&o, &w2, &ei), TL_OK);
+    unsigned p1 = f->port, p2 = web_port(w2);
+    /* both readers have read once (checks are kept only while they read) */
+    sql(f, "INSERT INTO web_events (body) VALUES ('{\"event\" : \"auth\"}') RETURNING 1");
+    settle_on(f, f->w);
+    settle_on(f, w2);
+
+    /* kept: alice's token revoked without an event (triggers off for that statement)
+     * still works, the database is not asked */
+    assert_int_equal(me_on(p1, "alice", NULL), 200);
+    sql(f, "SET session_replication_role = replica; UPDATE api_tokens SET revoked_at = now()"
+           " WHERE account = 'alice' RETURNING 1");
+    assert_int_equal(me_on(p1, "alice", NULL), 200);
+    /* until the reader fails: then nothing kept counts, and the database says no */
+    sql(f, "SELECT count(pg_terminate_backend(pid)) FROM web_listeners");
+    long st = 200;
+    for (int i = 0; i < 250 && st == 200; i++) {
+        st = me_on(p1, "alice", NULL);
+        if (st == 200)
+            tl_sleep_ms(20, NULL);
+    }
+    assert_int_equal(st, 401);
+    /* both readers are back (a good read after a failed one drops all once more) */
+    for (int i = 0; i < 250 && count(f, "SELECT count(*) FROM web_listeners") < 2; i++)
+        tl_sleep_ms(20, NULL);
+    sql(f, "INSERT INTO web_events (body) VALUES ('{\"event\" : \"auth\"}') RETURNING 1");
+    settle_on(f, f->w);
+    settle_on(f, w2);
+
+    /* a change by hand reaches both servers: bob's token, kept on both, revoked */
+    assert_int_equal(me_on(p1, "bob", NULL), 200);
+    assert_int_equal(me_on(p2, "bob", NULL), 200);
+    sql(f, "UPDATE api_tokens SET revoked_at = now() WHERE account = 'bob' RETURNING 1");
+    settle_on(f, f->w);
+    settle_on(f, w2);
+    assert_int_equal(me_on(p1, "bob", NULL), 401);
+    assert_int_equal(me_on(p2, "bob", NULL), 401);
+
+    /* the API's own change counts at once where it was made, on the other after its read */
+    assert_int_equal(me_on(p1, "mona", NULL), 200);
+    assert_int_equal(me_on(p2, "mona", NULL), 200);
+    expect(f, &(struct hreq){.method = "POST", .path = "/api/accounts/mona/disable", .as = "root"},
+           200, NULL);
+    assert_int_equal(me_on(p1, "mona", NULL), 401);
+    settle_on(f, w2);
+    assert_int_equal(me_on(p2, "mona", NULL), 401);
+
+    /* a session: kept on both, logged out on the first */
+    char *tok = token_of("exa"), *body = tl_asprintf("{\"token\":\"%s\"}", tok);
+    struct hres r = http(f, &(struct hreq){.method = "POST", .path = "/api/login", .body = body});
+    assert_int_equal(r.status, 200);
+    char *sc = header(&r, "Set-Cookie"), cookie[128], csrf[80];
+    snprintf(cookie, sizeof(cookie), "%.*s", (int)strcspn(sc, ";"), sc);
+    struct json_object *jo = json_of(&r);
+    snprintf(csrf, sizeof(csrf), "%s", jstr(jo, "csrf"));
+    json_object_put(jo);
+    hres_release(&r);
+    assert_int_equal(me_on(p1, NULL, cookie), 200);
+    assert_int_equal(me_on(p2, NULL, cookie), 200);
+    expect(f,
+           &(struct hreq){.method = "POST", .path = "/api/logout", .cookie = cookie, .csrf = csrf},
+           200, NULL);
+    assert_int_equal(me_on(p1, NULL, cookie), 401);
+    settle_on(f, w2);
+    assert_int_equal(me_on(p2, NULL, cookie), 401);
+
+    /* a token about to expire is kept no longer than it holds */
+    sql(f, "UPDATE api_tokens SET expires_at = now() + interval '1 second'"
+           " WHERE account = 'root' RETURNING 1");
+    settle(f);
+    assert_int_equal(me_on(p1, "root", NULL), 200);
+    tl_sleep_ms(1200, NULL);
+    assert_int_equal(me_on(p1, "root", NULL), 401);
+
+    free(sc);
+    free(tok);
+    free(body);
+    web_free(w2);
     fx_free(f);
 }
 
@@ -1046,12 +1178,14 @@ static void test_web_audit_rows(void **state)
                      1);
     sql(f, "UPDATE api_tokens SET last_used_at = now() - interval '10 seconds' WHERE account ="
            " 'alice' RETURNING 1");
+    settle(f);
     expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "alice"}, 200, NULL);
     assert_int_equal(count(f, "SELECT count(*) FROM api_tokens WHERE account = 'alice'"
                               " AND last_used_at > now() - interval '5 s'"),
                      0);
     sql(f, "UPDATE api_tokens SET last_used_at = now() - interval '2 minutes' WHERE account ="
            " 'alice' RETURNING 1");
+    settle(f);
     expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "alice"}, 200, NULL);
     assert_int_equal(count(f, "SELECT count(*) FROM api_tokens WHERE account = 'alice'"
                               " AND last_used_at > now() - interval '5 s'"),
@@ -1700,6 +1834,7 @@ static void test_web_sse_reconnect_rechecks(void **state)
     }
     /* a disabled account's reconnect is refused */
     CHECK(store_account_disable(f->s, "test", "bob", EI));
+    settle(f);
     b.stop = 0;
     assert_false(sse_connect(&b, &tb));
     pthread_join(tb, NULL);
@@ -2693,6 +2828,7 @@ int main(void)
         cmocka_unit_test_teardown(test_web_events_only_when_read, teardown),
         cmocka_unit_test_teardown(test_web_events_in_flight, teardown),
         cmocka_unit_test_teardown(test_web_database_outage, teardown),
+        cmocka_unit_test_teardown(test_web_kept_credentials, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(g_jpeg);

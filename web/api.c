@@ -122,6 +122,8 @@ static int h_logout(struct web_call *c)
         int rc = store_session_delete(c->s, c->sid_sha, &ei);
         if (rc)
             return web_reply_store_err(c->resp, rc, &ei);
+        /* at once for this server (the others read migration 0015's event) */
+        web_creds_flush(web_creds_of(c->w));
         c->resp->set_cookie =
             tl_strdup("tl_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
     }
@@ -429,6 +431,8 @@ static int h_account_disable(struct web_call *c)
     if (!web_account_name_ok(seg(c, 2)))
         return web_reply_err(c->resp, 400, "bad_request", "no such account name");
     int rc = store_account_disable(c->s, c->who.account, seg(c, 2), &ei);
+    if (rc == TL_OK)
+        web_creds_flush(web_creds_of(c->w)); /* as for logout */
     return answer(c, rc, &ei, 200, rc ? NULL : tl_strdup("{\"ok\":true}"));
 }
 

@@ -1,7 +1,8 @@
 /* web/events.c - live updates: one connection polls web_events every WEB_EV_POLL_MS
  * (migration 0013: the triggers append new reports, claims, releases, decisions and
  * follow-up changes while a web server is registered) and writes each event as an SSE
- * frame into a ring; every open event stream reads
+ * frame into a ring (an "auth" event, migration 0015, goes to the server's kept
+ * credentials instead: web/creds.c); every open event stream reads
  * the ring from where it joined, keeps the frames of the queues its account may see,
  * and sends a comment heartbeat every 15 s. A stream that falls more than the ring
  * behind skips ahead (the console refetches on "resync"). Each frame carries the id
@@ -81,7 +82,9 @@ static void put_resync(struct web_events *ev)
 
 static void deliver(void *arg, const char *body)
 {
-    web_events_push(arg, body);
+    struct web_events *ev = arg;
+    if (!web_creds_event(ev->creds, body)) /* credentials: not for the consoles */
+        web_events_push(ev, body);
 }
 
 /* Waits up to ms, or until stopping; 1 when stopping. */
@@ -123,20 +126,26 @@ static void *poll_main(void *arg)
         int resync = 0;
         if (store_events_poll(ev->db, &ev->pos, WEB_EV_BATCH, deliver, ev, &resync, &ei) != TL_OK) {
             log_warn("events: poll failed detail=\"%s\"", ei.msg);
+            web_creds_read(ev->creds, 0);
             attached = 0;
             continue;
         }
         if (resync) {
             log_warn("events: more than %d events waiting; the consoles refetch", WEB_EV_BATCH);
+            web_creds_flush(ev->creds); /* what was skipped may have been about credentials */
             put_resync(ev);
         }
+        web_creds_read(ev->creds, 1);
+        atomic_store(&ev->read_upto, ev->pos.cursor);
     }
     return NULL;
 }
 
-int web_events_start(struct web_events *ev, const char *database_url, struct tl_errinfo *ei)
+int web_events_start(struct web_events *ev, const char *database_url, struct web_creds *creds,
+                     struct tl_errinfo *ei)
 {
     memset(ev, 0, sizeof(*ev));
+    ev->creds = creds;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     ev->epoch = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;

@@ -50,6 +50,7 @@ struct web {
     struct rate_slot *rate;
     struct web_events ev;
     int ev_started;
+    struct web_creds *creds; /* credentials checked lately (creds.c) */
 };
 
 struct req {
@@ -62,6 +63,16 @@ struct req {
 const struct cfg *web_cfg(const struct web *w)
 {
     return w->cfg;
+}
+
+struct web_creds *web_creds_of(const struct web *w)
+{
+    return w->creds;
+}
+
+long long web_events_read(struct web *w)
+{
+    return atomic_load(&w->ev.read_upto);
 }
 
 unsigned web_port(const struct web *w)
@@ -279,12 +290,26 @@ static int random_hex(char out[65])
     return TL_OK;
 }
 
+/* c->who_p for the credential whose SHA-256 is sha (key: "t:" or "s:" and sha): a check
+ * kept from lately (creds.c), else the database's, which is then kept. */
+static int check(struct web_call *c, const char *key, const char *sha, struct tl_errinfo *ei)
+{
+    uint64_t gen;
+    if (web_creds_get(c->w->creds, key, &c->who_p, &gen))
+        return TL_OK;
+    int rc = key[0] == 's'
+                 ? store_auth_session(c->s, sha, web_cfg(c->w)->session_idle_minutes, &c->who_p, ei)
+                 : store_auth_token(c->s, sha, &c->who_p, ei);
+    if (rc == TL_OK)
+        web_creds_put(c->w->creds, key, &c->who_p, gen);
+    return rc;
+}
+
 /* Sets c->who_p from a bearer token or the session cookie. TL_EAUTH when neither is
  * valid; the key of the rate limiter goes to key. */
 static int authenticate(struct web_call *c, struct MHD_Connection *conn, char *key, size_t keysz,
                         struct tl_errinfo *ei)
 {
-    const struct cfg *cfg = web_cfg(c->w);
     const char *authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
     char sha[65];
     if (authz) {
@@ -293,7 +318,7 @@ static int authenticate(struct web_call *c, struct MHD_Connection *conn, char *k
             return tl_errf(ei, TL_EAUTH, "Authorization must be 'Bearer <token>'");
         sha256_hex(authz + 7, sha);
         snprintf(key, keysz, "t:%s", sha);
-        return store_auth_token(c->s, sha, &c->who_p, ei);
+        return check(c, key, sha, ei);
     }
     const char *cookie = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Cookie");
     char sid[65];
@@ -301,7 +326,7 @@ static int authenticate(struct web_call *c, struct MHD_Connection *conn, char *k
         return tl_errf(ei, TL_EAUTH, "log in first (POST /api/login) or send a bearer token");
     sha256_hex(sid, sha);
     snprintf(key, keysz, "s:%s", sha);
-    int rc = store_auth_session(c->s, sha, cfg->session_idle_minutes, &c->who_p, ei);
+    int rc = check(c, key, sha, ei);
     if (rc == TL_OK) {
         c->by_session = 1;
         tl_strlcpy(c->sid_sha, sha, sizeof(c->sid_sha));
@@ -837,7 +862,9 @@ int web_start(const struct web_opts *o, struct web **out, struct tl_errinfo *ei)
         goto out;
     }
     pool_put(w, first);
-    if ((rc = web_events_start(&w->ev, cfg->database_url, ei)) != TL_OK)
+    if ((rc = web_creds_new(cfg->web_auth_cache_seconds, &w->creds)) != TL_OK)
+        goto out;
+    if ((rc = web_events_start(&w->ev, cfg->database_url, w->creds, ei)) != TL_OK)
         goto out;
     w->ev_started = 1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
@@ -874,6 +901,7 @@ void web_free(struct web *w)
         MHD_stop_daemon(w->d);
     if (w->ev_started)
         web_events_stop(&w->ev);
+    web_creds_free(w->creds);
     for (size_t i = 0; i < w->n_idle; i++)
         store_free(w->idle[i]);
     free(w->idle);

@@ -11,8 +11,11 @@
 #ifndef TL_WEB_H
 #define TL_WEB_H
 
+#include <stdint.h>
+
 #include "common/cfg.h"
 #include "common/err.h"
+#include "storage/store.h"
 
 struct web;
 
@@ -29,6 +32,11 @@ int web_start(const struct web_opts *o, struct web **out, struct tl_errinfo *ei)
 /* The port actually bound (useful with port 0). */
 unsigned web_port(const struct web *w);
 
+/* The id (web_events.id) up to which this server has read the live events and acted on
+ * them: an event committed with an id at most this has reached the streams and the kept
+ * credentials (tests wait on it after changing credentials behind the server's back). */
+long long web_events_read(struct web *w);
+
 /* Stops accepting, ends open event streams, waits for requests in flight, frees.
  * web_free(NULL) is a no-op. */
 void web_free(struct web *w);
@@ -36,6 +44,32 @@ void web_free(struct web *w);
 /* Generates an API token: "tl_" and 43 characters of base64url (256 random bits) into
  * token (size >= 64), and the SHA-256 hex of it (what is stored) into sha (size 65). */
 int web_token_new(char *token, char *sha) TL_WUR;
+
+/* ---- credentials checked lately (creds.c) ----
+ * The server keeps a successful check of a bearer token or session for
+ * web_auth_cache_seconds, dropped as soon as its event reader reads that something about
+ * accounts, tokens or sessions changed (migration 0015), and not used at all while the
+ * reader has not read for WEB_CREDS_FRESH_MS. bench_triage runs the same. Thread-safe. */
+#define WEB_CREDS_KEY 72        /* "t:" or "s:" and the credential's SHA-256 hex */
+#define WEB_CREDS_FRESH_MS 1000 /* kept answers count while the reader read this recently */
+struct web_creds;
+/* ttl_seconds 0: nothing is kept. Free with web_creds_free. */
+int web_creds_new(long ttl_seconds, struct web_creds **out) TL_WUR;
+void web_creds_free(struct web_creds *c);
+/* 1 and *p when key's check is kept and still counts, else 0; either way *gen is what
+ * web_creds_put must be given after the check in the database. */
+int web_creds_get(struct web_creds *c, const char *key, struct store_principal *p, uint64_t *gen);
+/* Keeps p for key (at most p->valid_ms), unless a flush came since gen was handed out. */
+void web_creds_put(struct web_creds *c, const char *key, const struct store_principal *p,
+                   uint64_t gen);
+/* Drops every kept answer (credentials changed). */
+void web_creds_flush(struct web_creds *c);
+/* An event read from web_events (its body): when it says credentials changed, flushes
+ * and returns 1; else 0. */
+int web_creds_event(struct web_creds *c, const char *body);
+/* The event reader's word after each read: ok 1 read, 0 failed (drops all; kept answers
+ * count again from the next good read, which drops all once more). */
+void web_creds_read(struct web_creds *c, int ok);
 
 /* 1 when name may name an account: 1 to 32 of a-z, 0-9, '.', '_', '-'. */
 int web_account_name_ok(const char *name);

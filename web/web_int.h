@@ -6,6 +6,7 @@
 
 #include <json-c/json.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -148,6 +149,8 @@ void web_trim(const char **s, const char **e);
 #define WEB_PREFER_MAX 1024
 int web_prefer_minimal(const char *h);
 const struct cfg *web_cfg(const struct web *w);
+/* The server's kept credential checks (creds.c): api.c drops them when it changes one. */
+struct web_creds *web_creds_of(const struct web *w);
 /* Starts an event stream for c's account (its visible queues). */
 int web_events_open(struct web_call *c);
 
@@ -168,9 +171,12 @@ struct web_events {
     pthread_t th;
     struct store *db;        /* the poll's own connection */
     struct store_events pos; /* where it has read */
+    struct web_creds *creds; /* told what the reads say about credentials (not owned) */
+    atomic_llong read_upto;  /* pos.cursor once its events were handed on */
     char *database_url;
 };
-int web_events_start(struct web_events *ev, const char *database_url, struct tl_errinfo *ei) TL_WUR;
+int web_events_start(struct web_events *ev, const char *database_url, struct web_creds *creds,
+                     struct tl_errinfo *ei) TL_WUR;
 void web_events_stop(struct web_events *ev);
 /* Turns one event (web_events.body) into an SSE frame and hands it to every open stream. */
 void web_events_push(struct web_events *ev, const char *payload);

@@ -8,7 +8,9 @@
  * report's insert into the full table (its corroboration probe and neighbour recount).
  * The claims, decisions and lists are the storage calls the HTTP API makes (web/api.c).
  * Usage: bench_triage CONNINFO [N (1000000)] [SECONDS (20)] [CLAIMERS (8)] [--no-seed]
- *        [--full-decide] [--pool=P (0: as the web server, web_db_connections' default)] */
+ *        [--full-decide] [--pool=P (0: as the web server, web_db_connections' default)]
+ *        [--auth-cache=S (10: as the web server, web_auth_cache_seconds' default; 0: every
+ *        request checks its token in the database)] */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "storage/store.h"
+#include "web/web.h"
 #include "common/banned.h"
 
 #define MAX_CLAIMERS 64
@@ -98,10 +101,24 @@ static void analyst_init(struct analyst *a, int idx)
     a->who = (struct store_who){.account = a->name, .round_decimals = -1};
 }
 
+/* The server's kept credential checks (web/creds.c), told by the reader below. */
+static struct web_creds *g_creds;
+static atomic_llong g_auth_requests, g_auth_checked;
+
 static int auth(struct store *s, const struct analyst *a, struct tl_errinfo *ei)
 {
     struct store_principal p;
-    return store_auth_token(s, a->token_sha, &p, ei);
+    char key[WEB_CREDS_KEY];
+    uint64_t gen;
+    snprintf(key, sizeof(key), "t:%s", a->token_sha);
+    atomic_fetch_add(&g_auth_requests, 1);
+    if (web_creds_get(g_creds, key, &p, &gen))
+        return TL_OK;
+    atomic_fetch_add(&g_auth_checked, 1);
+    int rc = store_auth_token(s, a->token_sha, &p, ei);
+    if (rc == TL_OK)
+        web_creds_put(g_creds, key, &p, gen);
+    return rc;
 }
 
 static int claim(struct store *s, const struct analyst *a, long long *id, struct tl_errinfo *ei)
@@ -194,7 +211,8 @@ static int cpu_read(struct cpu_tick *t)
 /* ---- the web server's event reader ----
  * A running web server is registered in web_listeners, so every claim and decision
  * also appends its live event (migration 0013); like web/events.c, this reader polls
- * them every 100 ms on its own connection while the claimers run. */
+ * them every 100 ms on its own connection while the claimers run, and tells the kept
+ * credential checks what it read. */
 
 struct reader {
     const char *ci;
@@ -206,8 +224,8 @@ struct reader {
 
 static void count_event(void *arg, const char *body)
 {
-    (void)body;
-    ((struct reader *)arg)->events++;
+    if (!web_creds_event(g_creds, body))
+        ((struct reader *)arg)->events++;
 }
 
 static void *reader_run(void *p)
@@ -222,6 +240,9 @@ static void *reader_run(void *p)
         int resync = 0;
         tl_sleep_ms(100, NULL);
         r->rc = store_events_poll(s, &pos, 20000, count_event, r, &resync, &r->ei);
+        if (resync) /* as web/events.c: what was skipped may have been about credentials */
+            web_creds_flush(g_creds);
+        web_creds_read(g_creds, r->rc == TL_OK);
         r->polls++;
         r->resyncs += resync;
     }
@@ -431,6 +452,8 @@ static void run_claimers(const char *ci, int n, int pool, double seconds)
            pct(&all_d, .99), pct(&all_d, 1));
     printf("  events  %lld read by the web server's poll (%lld polls, %lld resyncs)\n", rd.events,
            rd.polls, rd.resyncs);
+    printf("  tokens  %lld checked in the database for %lld requests (the rest kept)\n",
+           atomic_load(&g_auth_checked), atomic_load(&g_auth_requests));
     double cpu_ms = 0, steal = 0;
     if (have_cpu && pairs) {
         double tick_ms = 1000.0 / (double)sysconf(_SC_CLK_TCK);
@@ -565,7 +588,7 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: bench_triage CONNINFO [N] [SECONDS] [CLAIMERS] [--no-seed] "
-                        "[--full-decide] [--pool=P]\n");
+                        "[--full-decide] [--pool=P] [--auth-cache=S]\n");
         return 2;
     }
     const char *ci = argv[1];
@@ -574,6 +597,7 @@ int main(int argc, char **argv)
     int claimers = argc > 4 ? (int)strtol(argv[4], NULL, 10) : 8;
     int seed = 1;
     struct cfg pool_cfg = {0}; /* web_db_connections 0: the server's default */
+    long auth_cache_s = 10;
     for (int i = 5; i < argc; i++) {
         if (strcmp(argv[i], "--no-seed") == 0)
             seed = 0;
@@ -581,10 +605,13 @@ int main(int argc, char **argv)
             full_decide = 1;
         else if (strncmp(argv[i], "--pool=", 7) == 0)
             pool_cfg.web_db_connections = strtol(argv[i] + 7, NULL, 10);
+        else if (strncmp(argv[i], "--auth-cache=", 13) == 0)
+            auth_cache_s = strtol(argv[i] + 13, NULL, 10);
         else
             return 2;
     }
-    if (claimers < 1 || claimers > MAX_CLAIMERS || seconds <= 0)
+    if (claimers < 1 || claimers > MAX_CLAIMERS || seconds <= 0 || auth_cache_s < 0 ||
+        web_creds_new(auth_cache_s, &g_creds) != TL_OK)
         return 2;
     log_level = LOG_WARN;
     struct store *s = NULL;
@@ -624,5 +651,6 @@ int main(int argc, char **argv)
            now_ms() - t0, pr.scored, pr.changed, pr.recounted, pr.propagated);
     run_inserts(s, 2000);
     store_free(s);
+    web_creds_free(g_creds);
     return 0;
 }
