@@ -1348,6 +1348,50 @@ static void test_storage_triage_list(void **state)
     free(ci);
 }
 
+/* The reports' value checks (migration 0016: a trigger in place of six CHECK
+ * constraints): each rule refuses with check_violation on INSERT and on an UPDATE that
+ * sets its column, and an UPDATE setting none of them (a claim) does not run them. */
+static void test_storage_report_checks(void **state)
+{
+    (void)state;
+    char *ci = db_new("t_storage_checks");
+    sql_ok(ci, "INSERT INTO reporters (pseudonym) VALUES ('p1')");
+    sql_ok(ci, "INSERT INTO reports (public_ref, reporter, point, point_source, bearing)"
+               " VALUES ('TL-CHK001', 'p1', 'SRID=4326;POINT(30.5 50.4)', 'venue', 359.5)");
+    static const char *const bad[] = {
+        "INSERT INTO reports (public_ref, reporter, bearing) VALUES ('TL-CHK002', 'p1', 360)",
+        "INSERT INTO reports (public_ref, reporter, status) VALUES ('TL-CHK003', 'p1', 'done')",
+        "INSERT INTO reports (public_ref, reporter, point) VALUES ('TL-CHK004', 'p1',"
+        " 'SRID=4326;POINT(30.5 50.4)')",
+        "UPDATE reports SET status = 'bogus'",
+        "UPDATE reports SET point_source = 'gps'",
+        "UPDATE reports SET accuracy_m = -1",
+        "UPDATE reports SET bearing = -0.5",
+        "UPDATE reports SET point_source = NULL",
+        "UPDATE reports SET corroborations = -1",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        char *st = sql_state(ci, bad[i]);
+        if (strcmp(st, "23514") != 0)
+            fail_msg("%s: SQLSTATE '%s', want 23514", bad[i], st);
+        free(st);
+    }
+    sql_ok(ci, "UPDATE reports SET status = 'confirmed', bearing = 0, accuracy_m = NULL");
+    /* a row written with triggers off keeps its bad bearing through a claim's UPDATE,
+     * and is refused as soon as an UPDATE sets a checked column */
+    sql_ok(ci, "SET session_replication_role = replica;"
+               " UPDATE reports SET bearing = 500 WHERE public_ref = 'TL-CHK001'");
+    sql_ok(ci, "UPDATE reports SET claimed_by = 'anna', lease_until = now()");
+    char *st = sql_state(ci, "UPDATE reports SET status = 'rejected'");
+    assert_string_equal(st, "23514");
+    free(st);
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM reports WHERE status = 'confirmed'"
+                                     " AND claimed_by = 'anna' AND bearing = 500"),
+                     1);
+    ts_db_drop("t_storage_checks");
+    free(ci);
+}
+
 static void test_storage_audit_append_only(void **state)
 {
     char *ci = db_new("t_storage_audit");
@@ -1472,6 +1516,7 @@ int main(void)
         cmocka_unit_test(test_storage_migrate_embedded),
         cmocka_unit_test(test_storage_migrate_lock),
         cmocka_unit_test(test_storage_schema_check),
+        cmocka_unit_test(test_storage_report_checks),
         cmocka_unit_test(test_storage_inbox_redelivery),
         cmocka_unit_test(test_storage_inbox_offset_monotonic),
         cmocka_unit_test(test_storage_inbox_unstorable_escapes),
