@@ -1472,6 +1472,20 @@ static void test_web_claim_across_queues(void **state)
     size_t n_recent = 0;
     assert_int_equal(claim_as(f, "bob", "{\"queue\":\"restricted\"}", &n_recent), c1);
     assert_int_equal(n_recent, 3);
+    /* newest first (0017 builds the list without a sort of its own) */
+    sql(f, "UPDATE reports SET received_at = now() - CASE public_ref WHEN 'GEN-2' THEN"
+           " interval '1 min' WHEN 'COL-2' THEN interval '2 min' WHEN 'GEN-1' THEN"
+           " interval '3 min' ELSE interval '4 min' END RETURNING 1");
+    char path[64];
+    snprintf(path, sizeof(path), "/api/reports/%lld", c1);
+    struct hres r = http(f, &(struct hreq){.method = "GET", .path = path, .as = "bob"});
+    assert_int_equal(r.status, 200);
+    struct json_object *o = json_of(&r);
+    assert_string_equal(jstr(o, "reporter.recent.0.ref"), "GEN-2");
+    assert_string_equal(jstr(o, "reporter.recent.1.ref"), "COL-2");
+    assert_string_equal(jstr(o, "reporter.recent.2.ref"), "GEN-1");
+    json_object_put(o);
+    hres_release(&r);
     assert_int_equal(claim_as(f, "bob", "{\"queue\":\"general\"}", NULL), g2);
     fx_free(f);
 }
