@@ -1,7 +1,7 @@
 /* web/creds.c - the credentials a web server checked lately (struct web_creds, web.h).
  *
  * A request's bearer token or session cookie was checked against PostgreSQL on every
- * request: a round trip of its own before the route's own call, a sixth of the CPU of
+ * request: a round trip of its own before the route's own call, about 13 % of the CPU of
  * an analyst's claim -> decide pair (bench/README.md, stop 12). Here a successful check
  * is kept for a few seconds (web_auth_cache_seconds), keyed by the SHA-256 of the
  * credential, in a fixed table of slots (a key lands in one slot; a newer key takes

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# bench/triage/callgrind.sh BUILD_DIR [N_REPORTS (1000000)] [PAIRS (300)]
+# The database's side of an analyst's claim -> decide pair, in instructions. valgrind's
+# callgrind counts instructions, so the figure is the same on a busy machine as on an
+# idle one: it shows a change of a few per cent that the wall-clock bench (run.sh), on a
+# shared machine whose speed drifts by a quarter within a day, cannot.
+#
+# A throwaway cluster (tests/pgtmp.sh), N queued reports seeded by bench_triage (which
+# also runs its own short bench), two copies of that database registered as read by a
+# web server (so the live events are written, as in production), the cluster stopped;
+# then a single-user PostgreSQL backend under callgrind runs PAIRS pairs of the calls the
+# API makes (web_claim, then web_decide with web_decision_doc, as the console asks) on
+# one copy and nothing on the other. Prints the difference per pair. A single-user
+# backend parses and plans each top-level statement, which the server prepares once:
+# that is about 0.3 M instructions of the figure, the same for every variant.
+# Needs valgrind (Debian's package); not run by the tests.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "${1:-$here/build}" && pwd)
+n=${2:-1000000}
+pairs=${3:-300}
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+command -v valgrind >/dev/null || { echo "callgrind.sh: valgrind is not installed" >&2; exit 2; }
+work=$(mktemp -d /tmp/tipline-callgrind.XXXXXX)
+chmod 777 "$work"
+state=$work/conninfo
+export PGTMP_OPTS=${PGTMP_OPTS:--c shared_buffers=2GB}
+"$here/tests/pgtmp.sh" start "$state" "$build/cli/tipline" >/dev/null 2>&1
+trap '"$here/tests/pgtmp.sh" stop "$state" >/dev/null; rm -rf "$work"' EXIT
+admin=$(cat "$state")
+base=${admin%dbname=*}
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'); PostgreSQL $("$PGBIN/postgres" -V | awk '{print $3}')"
+"$build/bench/triage/bench_triage" "${base}dbname=tipline_template" "$n" 1 8 >"$work/seed.log"
+for k in "$pairs" 0; do
+  psql -X -q "$admin" -c "CREATE DATABASE cg_$k TEMPLATE tipline_template STRATEGY = FILE_COPY"
+  psql -X -q "${base}dbname=cg_$k" -c "INSERT INTO web_listeners (pid) VALUES (-1)"
+done
+psql -X -q "$admin" -c CHECKPOINT
+"$here/tests/pgtmp.sh" pause "$state"
+
+# The bench's analysts bench00..07 (bench_triage made them), decisions in turn.
+python3 - "$pairs" >"$work/pairs.sql" <<'EOF'
+import sys
+dec = ['confirmed', 'rejected', 'confirmed', 'needs_info', 'escalated', 'confirmed']
+for i in range(int(sys.argv[1])):
+    a = 'bench%02d' % (i % 8)
+    print("SELECT set_config('b.id', report_id::text, false), length(doc)"
+          " FROM web_claim('%s', 300, NULL, NULL)" % a)
+    print("SELECT report_id, web_decision_doc(report_id) FROM web_decide("
+          "current_setting('b.id')::bigint, NULL, '%s', '%s', '%s', 'bench', NULL, NULL,"
+          " false)" % (a, a, dec[i % len(dec)]))
+EOF
+echo "SELECT 1" >"$work/pairs0.sql"
+dir=$(cat "$state.dir")
+for k in "$pairs" 0; do
+  sql=$work/pairs.sql
+  [ "$k" = 0 ] && sql=$work/pairs0.sql
+  as_pg valgrind --tool=callgrind --callgrind-out-file="$work/out.$k" \
+    "$PGBIN/postgres" --single -D "$dir/data" -c shared_buffers=2GB "cg_$k" \
+    <"$sql" >"$work/log.$k" 2>&1
+  if grep -q ERROR "$work/log.$k"; then
+    grep -m3 ERROR "$work/log.$k" >&2
+    exit 1
+  fi
+done
+a=$(awk '/^summary:/{print $2}' "$work/out.$pairs")
+b=$(awk '/^summary:/{print $2}' "$work/out.0")
+echo "claim+decide on $n queued reports: $(((a - b) / pairs)) instructions per pair (database side, $pairs pairs)"
+echo "figure instructions_per_pair=$(((a - b) / pairs))"
