@@ -1361,8 +1361,8 @@ static void test_storage_report_checks(void **state)
     static const char *const bad[] = {
         "INSERT INTO reports (public_ref, reporter, bearing) VALUES ('TL-CHK002', 'p1', 360)",
         "INSERT INTO reports (public_ref, reporter, status) VALUES ('TL-CHK003', 'p1', 'done')",
-        "INSERT INTO reports (public_ref, reporter, point) VALUES ('TL-CHK004', 'p1',"
-        " 'SRID=4326;POINT(30.5 50.4)')",
+        ("INSERT INTO reports (public_ref, reporter, point) VALUES ('TL-CHK004', 'p1',"
+         " 'SRID=4326;POINT(30.5 50.4)')"),
         "UPDATE reports SET status = 'bogus'",
         "UPDATE reports SET point_source = 'gps'",
         "UPDATE reports SET accuracy_m = -1",

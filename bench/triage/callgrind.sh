@@ -31,7 +31,8 @@ admin=$(cat "$state")
 base=${admin%dbname=*}
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
-echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'); PostgreSQL $("$PGBIN/postgres" -V | awk '{print $3}')"
+model=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p')
+echo "machine: $(nproc) cores, $model; PostgreSQL $("$PGBIN/postgres" -V | awk '{print $3}')"
 "$build/bench/triage/bench_triage" "${base}dbname=tipline_template" "$n" 1 8 >"$work/seed.log"
 for k in "$pairs" 0; do
   psql -X -q "$admin" -c "CREATE DATABASE cg_$k TEMPLATE tipline_template STRATEGY = FILE_COPY"
@@ -67,5 +68,6 @@ for k in "$pairs" 0; do
 done
 a=$(awk '/^summary:/{print $2}' "$work/out.$pairs")
 b=$(awk '/^summary:/{print $2}' "$work/out.0")
-echo "claim+decide on $n queued reports: $(((a - b) / pairs)) instructions per pair (database side, $pairs pairs)"
-echo "figure instructions_per_pair=$(((a - b) / pairs))"
+per=$(((a - b) / pairs))
+echo "claim+decide on $n queued reports: $per instructions per pair (database side, $pairs pairs)"
+echo "figure instructions_per_pair=$per"

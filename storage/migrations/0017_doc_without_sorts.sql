@@ -21,8 +21,9 @@
 --
 -- Both bodies otherwise as 0010 wrote them (migrations are append-only once landed).
 
-CREATE OR REPLACE FUNCTION web_report_doc(p_id bigint, p_ref text, acct text, decimals integer,
-                               audit boolean, qs text[] DEFAULT NULL) RETURNS text
+CREATE OR REPLACE FUNCTION web_report_doc(p_id bigint, p_ref text, acct text,
+                                          decimals integer, audit boolean,
+                                          qs text[] DEFAULT NULL) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
     r reports;
@@ -91,9 +92,10 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION web_decide(p_id bigint, p_ref text, acct text, analyst text, decision text,
-                           p_note text, dup_of bigint, decimals integer, render boolean,
-                           OUT report_id bigint, OUT doc text)
+CREATE OR REPLACE FUNCTION web_decide(p_id bigint, p_ref text, acct text, analyst text,
+                                      decision text, p_note text, dup_of bigint,
+                                      decimals integer, render boolean,
+                                      OUT report_id bigint, OUT doc text)
 LANGUAGE plpgsql AS $$
 DECLARE
     qs text[];
