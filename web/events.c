@@ -53,6 +53,8 @@ void web_events_push(struct web_events *ev, const char *payload)
     if (!o || !json_object_is_type(o, json_type_object) ||
         !json_object_object_get_ex(o, "event", &e) || !json_object_is_type(e, json_type_string))
         goto out;
+    if (web_creds_event(ev->creds, json_object_get_string(e))) /* not for the consoles */
+        goto out;
     if (json_object_object_get_ex(o, "queue", &q) && json_object_is_type(q, json_type_string))
         queue = tl_strdup(json_object_get_string(q));
     char *event = tl_strdup(json_object_get_string(e));
@@ -82,9 +84,7 @@ static void put_resync(struct web_events *ev)
 
 static void deliver(void *arg, const char *body)
 {
-    struct web_events *ev = arg;
-    if (!web_creds_event(ev->creds, body)) /* credentials: not for the consoles */
-        web_events_push(ev, body);
+    web_events_push(arg, body);
 }
 
 /* Waits up to ms, or until stopping; 1 when stopping. */

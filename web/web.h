@@ -64,9 +64,9 @@ void web_creds_put(struct web_creds *c, const char *key, const struct store_prin
                    uint64_t gen);
 /* Drops every kept answer (credentials changed). */
 void web_creds_flush(struct web_creds *c);
-/* An event read from web_events (its body): when it says credentials changed, flushes
- * and returns 1; else 0. */
-int web_creds_event(struct web_creds *c, const char *body);
+/* An event read from web_events, by its "event" field: when it says credentials changed
+ * ("auth", migration 0015), flushes and returns 1; else 0. */
+int web_creds_event(struct web_creds *c, const char *event);
 /* The event reader's word after each read: ok 1 read, 0 failed (drops all; kept answers
  * count again from the next good read, which drops all once more). */
 void web_creds_read(struct web_creds *c, int ok);

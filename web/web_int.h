@@ -178,7 +178,8 @@ struct web_events {
 int web_events_start(struct web_events *ev, const char *database_url, struct web_creds *creds,
                      struct tl_errinfo *ei) TL_WUR;
 void web_events_stop(struct web_events *ev);
-/* Turns one event (web_events.body) into an SSE frame and hands it to every open stream. */
+/* Turns one event (web_events.body) into an SSE frame and hands it to every open stream;
+ * an "auth" event goes to the kept credentials (ev->creds) instead. */
 void web_events_push(struct web_events *ev, const char *payload);
 
 struct web_sse;

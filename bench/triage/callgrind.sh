@@ -13,6 +13,8 @@
 # one copy and nothing on the other. Prints the difference per pair. A single-user
 # backend parses and plans each top-level statement, which the server prepares once:
 # that is about 0.3 M instructions of the figure, the same for every variant.
+# CG_VARIANT=FILE also counts a variant: FILE's SQL applied to a second pair of copies
+# (a change tried before it becomes a migration), printed after the figure.
 # Needs valgrind (Debian's package); not run by the tests.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -34,9 +36,14 @@ as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 model=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p')
 echo "machine: $(nproc) cores, $model; PostgreSQL $("$PGBIN/postgres" -V | awk '{print $3}')"
 "$build/bench/triage/bench_triage" "${base}dbname=tipline_template" "$n" 1 8 >"$work/seed.log"
-for k in "$pairs" 0; do
-  psql -X -q "$admin" -c "CREATE DATABASE cg_$k TEMPLATE tipline_template STRATEGY = FILE_COPY"
-  psql -X -q "${base}dbname=cg_$k" -c "INSERT INTO web_listeners (pid) VALUES (-1)"
+variants=cg
+[ -n "${CG_VARIANT:-}" ] && variants="cg cgv"
+for v in $variants; do
+  for k in "$pairs" 0; do
+    psql -X -q "$admin" -c "CREATE DATABASE ${v}_$k TEMPLATE tipline_template STRATEGY = FILE_COPY"
+    psql -X -q "${base}dbname=${v}_$k" -c "INSERT INTO web_listeners (pid) VALUES (-1)"
+    [ "$v" = cgv ] && psql -X -q -v ON_ERROR_STOP=1 "${base}dbname=${v}_$k" -f "$CG_VARIANT"
+  done
 done
 psql -X -q "$admin" -c CHECKPOINT
 "$here/tests/pgtmp.sh" pause "$state"
@@ -55,19 +62,28 @@ for i in range(int(sys.argv[1])):
 EOF
 echo "SELECT 1" >"$work/pairs0.sql"
 dir=$(cat "$state.dir")
-for k in "$pairs" 0; do
-  sql=$work/pairs.sql
-  [ "$k" = 0 ] && sql=$work/pairs0.sql
-  as_pg valgrind --tool=callgrind --callgrind-out-file="$work/out.$k" \
-    "$PGBIN/postgres" --single -D "$dir/data" -c shared_buffers=2GB "cg_$k" \
-    <"$sql" >"$work/log.$k" 2>&1
-  if grep -q ERROR "$work/log.$k"; then
-    grep -m3 ERROR "$work/log.$k" >&2
-    exit 1
-  fi
-done
-a=$(awk '/^summary:/{print $2}' "$work/out.$pairs")
-b=$(awk '/^summary:/{print $2}' "$work/out.0")
-per=$(((a - b) / pairs))
+# count V: instructions per pair on the copies named V_PAIRS and V_0
+count() {
+  local v=$1 k sql
+  for k in "$pairs" 0; do
+    sql=$work/pairs.sql
+    [ "$k" = 0 ] && sql=$work/pairs0.sql
+    as_pg valgrind --tool=callgrind --callgrind-out-file="$work/out.$v.$k" \
+      "$PGBIN/postgres" --single -D "$dir/data" -c shared_buffers=2GB "${v}_$k" \
+      <"$sql" >"$work/log.$v.$k" 2>&1
+    if grep -q ERROR "$work/log.$v.$k"; then
+      grep -m3 ERROR "$work/log.$v.$k" >&2
+      exit 1
+    fi
+  done
+  local a b
+  a=$(awk '/^summary:/{print $2}' "$work/out.$v.$pairs")
+  b=$(awk '/^summary:/{print $2}' "$work/out.$v.0")
+  echo $(((a - b) / pairs))
+}
+per=$(count cg)
 echo "claim+decide on $n queued reports: $per instructions per pair (database side, $pairs pairs)"
 echo "figure instructions_per_pair=$per"
+if [ -n "${CG_VARIANT:-}" ]; then
+  echo "variant $CG_VARIANT: $(count cgv) instructions per pair"
+fi
