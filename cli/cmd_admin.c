@@ -9,8 +9,11 @@
 int cmd_migrate(int argc, char **argv, struct cli_ctx *ctx)
 {
     if (cli_wants_help(argc, argv)) {
-        printf("usage: tipline migrate\n\nApplies the pending database migrations (embedded in "
-               "the binary),\neach in a transaction, under an advisory lock. Safe to run twice.\n"
+        printf("usage: tipline migrate\n\nApplies the pending numbered migrations (tables, "
+               "indexes, data), each in a\ntransaction, then re-applies in one transaction every "
+               "schema file (functions,\ntriggers, views) whose content changed; all embedded in "
+               "the binary, under an\nadvisory lock. An applied migration that was edited is "
+               "refused. Safe to run twice.\n"
                "Database: TIPLINE_DATABASE_URL (libpq conninfo or URI).\n");
         return 0;
     }
@@ -30,7 +33,7 @@ int cmd_migrate(int argc, char **argv, struct cli_ctx *ctx)
                 ei.msg);
         return 1;
     }
-    printf("migrations applied: %d\n", applied);
+    printf("migrations and schema files applied: %d\n", applied);
     return 0;
 }
 

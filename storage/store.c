@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "storage/migrations.h"
 #include "common/banned.h"
 
 /* PostgreSQL's NOTICEs (e.g. "relation already exists, skipping") are not errors;
@@ -351,158 +350,13 @@ int st_held_has(const struct store *s, long long key)
     return 0;
 }
 
-/* ---- schema ---- */
+/* ---- advisory locks ---- */
 
 static int lock_params(char *b1, char *b2, int which, const char **v)
 {
     v[0] = st_ll(b1, ST_LOCK_CLASS);
     v[1] = st_ll(b2, which);
     return 2;
-}
-
-/* Runs one migration file in its own transaction unless it is recorded already.
- * *ran = 1 when it was applied now. */
-static int migrate_one(struct store *s, const struct store_migration *m, int *ran,
-                       struct tl_errinfo *ei)
-{
-    char vb[32];
-    const char *v[2] = {st_ll(vb, m->version), m->name};
-    PGresult *r = NULL;
-    *ran = 0;
-    int rc = st_begin(s, ei);
-    if (rc)
-        return rc;
-    rc = st_exec(s, "SELECT 1 FROM schema_migrations WHERE version = $1::int", 1, v, &r, ei);
-    if (rc)
-        goto out;
-    int done = PQntuples(r) > 0;
-    PQclear(r);
-    r = NULL;
-    if (!done) {
-        /* A migration is many statements of fixed text (no values): the simple query
-         * protocol runs them all. */
-        r = PQexec(s->conn, m->sql);
-        ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-            rc = st_fail(s, r, ei);
-            if (ei) {
-                char *detail = tl_asprintf("migration %04d_%s: %s", m->version, m->name, ei->msg);
-                if (detail)
-                    tl_strlcpy(ei->msg, detail, sizeof(ei->msg));
-                free(detail);
-            }
-            goto out;
-        }
-        PQclear(r);
-        r = NULL;
-        rc = st_exec(s, "INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2::text)",
-                     2, v, NULL, ei);
-        if (rc)
-            goto out;
-    }
-    rc = st_commit(s, ei);
-    if (!rc && !done) {
-        *ran = 1;
-        log_info("migration applied version=%d name=%s", m->version, m->name);
-    }
-out:
-    PQclear(r);
-    if (rc)
-        st_rollback(s);
-    return rc;
-}
-
-int store_migrate(struct store *s, int *applied, struct tl_errinfo *ei)
-{
-    char b1[32], b2[32];
-    const char *lk[2];
-    int n = 0, locked = 0;
-    if (applied)
-        *applied = 0;
-    int rc = st_ready(s, ei);
-    if (rc)
-        return rc;
-    /* Session lock: blocks a second migrator (another process starting up) until the
-     * first is done; each file still commits on its own. */
-    lock_params(b1, b2, ST_LOCK_MIGRATE, lk);
-    rc = st_exec(s, "SELECT pg_advisory_lock($1::int, $2::int)", 2, lk, NULL, ei);
-    if (rc)
-        return rc;
-    locked = 1;
-    rc = st_exec(s,
-                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                 " version integer PRIMARY KEY, name text NOT NULL,"
-                 " applied_at timestamptz NOT NULL DEFAULT now())",
-                 0, NULL, NULL, ei);
-    if (rc)
-        goto out;
-    for (size_t i = 0; i < store_n_migrations; i++) {
-        int ran;
-        rc = migrate_one(s, &store_migrations[i], &ran, ei);
-        if (rc)
-            goto out;
-        n += ran;
-    }
-out:
-    if (locked && PQstatus(s->conn) == CONNECTION_OK)
-        (void)st_exec(s, "SELECT pg_advisory_unlock($1::int, $2::int)", 2, lk, NULL, NULL);
-    if (applied)
-        *applied = n;
-    return rc;
-}
-
-int store_schema_check(struct store *s, struct tl_errinfo *ei)
-{
-    PGresult *r = NULL;
-    struct tl_errinfo local;
-    struct tl_buf missing, unknown;
-    if (!ei) /* the SQLSTATE tells "not migrated at all" */
-        ei = &local;
-    tl_errinfo_clear(ei);
-    tl_buf_init(&missing, 0);
-    tl_buf_init(&unknown, 0);
-    int rc = st_ready(s, ei);
-    if (rc)
-        return rc;
-    rc = st_exec(s, "SELECT version FROM schema_migrations ORDER BY version", 0, NULL, &r, ei);
-    if (rc == TL_EDB && strcmp(ei->sqlstate, "42P01") == 0) {
-        rc = tl_errf(ei, TL_ESCHEMA, "database not migrated: run `tipline migrate`");
-        goto out;
-    }
-    if (rc)
-        goto out;
-    int nr = PQntuples(r);
-    for (size_t i = 0; i < store_n_migrations && !rc; i++) {
-        int found = 0;
-        for (int j = 0; j < nr && !found; j++)
-            found = st_getll(r, j, 0) == store_migrations[i].version;
-        if (!found)
-            rc = tl_buf_printf(&missing, "%s%d", missing.len ? "," : "",
-                               store_migrations[i].version);
-    }
-    for (int j = 0; j < nr && !rc; j++) {
-        long long v = st_getll(r, j, 0);
-        int found = 0;
-        for (size_t i = 0; i < store_n_migrations && !found; i++)
-            found = store_migrations[i].version == v;
-        if (!found)
-            rc = tl_buf_printf(&unknown, "%s%lld", unknown.len ? "," : "", v);
-    }
-    if (rc)
-        goto out;
-    if (missing.len || unknown.len) {
-        tl_errinfo_clear(ei);
-        rc = tl_errf(ei, TL_ESCHEMA,
-                     "schema mismatch: missing migrations [%s] (run `tipline migrate`), "
-                     "unknown migrations [%s] (database is newer than this binary)",
-                     missing.len ? (char *)missing.data : "",
-                     unknown.len ? (char *)unknown.data : "");
-    }
-out:
-    PQclear(r);
-    tl_buf_release(&missing);
-    tl_buf_release(&unknown);
-    return rc;
 }
 
 /* ---- poller ---- */

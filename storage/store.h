@@ -3,8 +3,9 @@
  * A struct store owns one PGconn and belongs to one thread. Every function that
  * changes state does it in one transaction. When the connection is lost a function
  * returns TL_EDBDOWN (after one PQreset attempt); the caller backs off and retries.
- * Errors carry SQLSTATE and PostgreSQL's message in ei. Migrations are plain .sql
- * files in storage/migrations/, embedded into the binary at build time. */
+ * Errors carry SQLSTATE and PostgreSQL's message in ei. The SQL is embedded at build
+ * time: numbered migrations (storage/migrations/: tables, indexes, data) and one file
+ * per function, trigger or view (storage/schema/, the current definition). */
 #ifndef TL_STORE_H
 #define TL_STORE_H
 
@@ -26,10 +27,15 @@ unsigned long store_generation(const struct store *s);
 
 /* ---- schema ---- */
 
-/* Applies pending migrations, each in its own transaction, under an advisory lock,
- * recording them in schema_migrations. *applied (may be NULL) = how many ran. */
+/* Under an advisory lock: applies pending migrations, each in its own transaction,
+ * recording them with their SHA-256 in schema_migrations (an applied one whose file
+ * changed is refused, TL_ESCHEMA naming it); then, in one transaction, re-applies every
+ * schema file whose SHA-256 differs from schema_files. A database an earlier tipline
+ * migrated through 0001-0017 adopts the baseline first. *applied (may be NULL) = how
+ * many migrations and schema files ran. */
 int store_migrate(struct store *s, int *applied, struct tl_errinfo *ei) TL_WUR;
-/* TL_ESCHEMA (with a message naming the versions) unless every migration is applied. */
+/* TL_ESCHEMA (with a message naming the versions and files) unless every migration and
+ * every schema file, as this binary has them, is applied. */
 int store_schema_check(struct store *s, struct tl_errinfo *ei) TL_WUR;
 
 /* ---- intake (poller) ---- */

@@ -18,3 +18,11 @@ tl_add_test(NAME test_storage SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_storage.c
 # Not a test: prints store_apply throughput (updates/s).
 add_executable(tl_storage_bench ${CMAKE_CURRENT_LIST_DIR}/test_storage_bench.c)
 target_link_libraries(tl_storage_bench PRIVATE tl_storage tl_testsupport Threads::Threads)
+
+# The upgrade from a database the migrations 0001-0017 built (tests/fixtures/) to the baseline
+# and the schema files: rows kept, schema equal to a fresh one, read through the API.
+if(TARGET tipline)
+  add_test(NAME test_migrate_upgrade COMMAND ${CMAKE_CURRENT_LIST_DIR}/test_migrate_upgrade.sh)
+  set_tests_properties(test_migrate_upgrade PROPERTIES FIXTURES_REQUIRED pg LABELS db TIMEOUT 300
+                       ENVIRONMENT "${TL_TEST_ENV}")
+endif()

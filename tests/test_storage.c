@@ -140,13 +140,15 @@ static void test_storage_migrate_idempotent(void **state)
     assert_int_equal(store_schema_check(s, &ei), TL_ESCHEMA);
     int applied = -1;
     CHECK(store_migrate(s, &applied, EI));
-    assert_true(store_n_migrations >= 1);
-    assert_int_equal(applied, (int)store_n_migrations);
+    assert_true(store_n_migrations >= 1 && store_n_schema >= 1);
+    assert_int_equal(applied, (int)(store_n_migrations + store_n_schema));
     CHECK(store_schema_check(s, EI));
     CHECK(store_migrate(s, &applied, EI));
     assert_int_equal(applied, 0);
     assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM schema_migrations"),
                      (long long)store_n_migrations);
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM schema_files"),
+                     (long long)store_n_schema);
     assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM bot_state"), 1);
     assert_scalar(ci,
                   "SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension"
@@ -157,7 +159,19 @@ static void test_storage_migrate_idempotent(void **state)
     free(ci);
 }
 
-/* The embedded list is exactly the files in storage/migrations/. */
+/* Compares an embedded file with the one in the source tree. */
+static void assert_embedded(const char *path, const char *sql)
+{
+    size_t len;
+    char *text = ts_read_file(path, &len);
+    assert_non_null(text);
+    assert_int_equal(strlen(sql), len);
+    assert_memory_equal(sql, text, len);
+    free(text);
+}
+
+/* The embedded lists are exactly the files in storage/migrations/ and, in the order
+ * storage/schema/order.txt gives, storage/schema/. */
 static void test_storage_migrate_embedded(void **state)
 {
     const char *src = getenv("TL_SOURCE_DIR");
@@ -167,14 +181,115 @@ static void test_storage_migrate_embedded(void **state)
         const struct store_migration *m = &store_migrations[i];
         if (i > 0)
             assert_true(m->version > store_migrations[i - 1].version);
+        assert_int_equal(strlen(m->sha256), 64);
         char *path = tl_asprintf("%s/storage/migrations/%04d_%s.sql", src, m->version, m->name);
-        size_t len;
-        char *text = ts_read_file(path, &len);
-        assert_int_equal(strlen(m->sql), len);
-        assert_memory_equal(m->sql, text, len);
-        free(text);
+        assert_embedded(path, m->sql);
         free(path);
     }
+    char *order_path = tl_asprintf("%s/storage/schema/order.txt", src);
+    size_t len;
+    char *order = ts_read_file(order_path, &len);
+    assert_non_null(order);
+    size_t i = 0;
+    for (char *line = order, *nl; *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        assert_non_null(nl);
+        *nl = 0;
+        if (*line == '#' || !*line)
+            continue;
+        assert_true(i < store_n_schema);
+        assert_string_equal(store_schema[i].name, line);
+        char *path = tl_asprintf("%s/storage/schema/%s", src, line);
+        assert_embedded(path, store_schema[i].sql);
+        free(path);
+        i++;
+    }
+    assert_int_equal(i, store_n_schema);
+    free(order);
+    free(order_path);
+}
+
+/* An applied migration whose file changed is refused, naming the file; nothing runs. */
+static void test_storage_migrate_edited_refused(void **state)
+{
+    char *ci = db_new("t_storage_edited");
+    struct store *s = open_store(ci);
+    struct tl_errinfo ei = {0};
+    const struct store_migration *last = &store_migrations[store_n_migrations - 1];
+    char *sql = tl_asprintf("UPDATE schema_migrations SET sha256 = repeat('0', 64)"
+                            " WHERE version = %d",
+                            last->version);
+    sql_ok(ci, sql);
+    free(sql);
+    sql_ok(ci, "UPDATE schema_files SET sha256 = 'stale' WHERE name = 'web_iso.sql'");
+    int applied = -1;
+    assert_int_equal(store_migrate(s, &applied, &ei), TL_ESCHEMA);
+    char *want = tl_asprintf("migration %04d_%s.sql was edited", last->version, last->name);
+    if (!strstr(ei.msg, want))
+        fail_msg("want \"%s\" in \"%s\"", want, ei.msg);
+    free(want);
+    assert_int_equal(applied, 0);
+    /* refused before the schema files: the stale one is still stale */
+    assert_scalar(ci, "SELECT sha256 FROM schema_files WHERE name = 'web_iso.sql'", "stale");
+    assert_int_equal(store_schema_check(s, &ei), TL_ESCHEMA);
+    store_free(s);
+    ts_db_drop("t_storage_edited");
+    free(ci);
+}
+
+/* A schema file whose content differs from what the database recorded is re-applied
+ * (its function is the file's again) and recorded; the next migrate does nothing. */
+static void test_storage_schema_file_reapplied(void **state)
+{
+    char *ci = db_new("t_storage_reapply");
+    struct store *s = open_store(ci);
+    struct tl_errinfo ei = {0};
+    const struct store_schema_file *f = NULL;
+    for (size_t i = 0; i < store_n_schema; i++)
+        if (strcmp(store_schema[i].name, "web_iso.sql") == 0)
+            f = &store_schema[i];
+    assert_non_null(f);
+    /* what an older binary's file put there, and its hash */
+    sql_ok(ci, "CREATE OR REPLACE FUNCTION web_iso(t timestamptz) RETURNS text"
+               " LANGUAGE sql STABLE AS $$ SELECT 'old'::text $$");
+    sql_ok(ci, "UPDATE schema_files SET sha256 = repeat('1', 64) WHERE name = 'web_iso.sql'");
+    assert_int_equal(store_schema_check(s, &ei), TL_ESCHEMA);
+    assert_non_null(strstr(ei.msg, "schema files not applied [web_iso.sql]"));
+    int applied = -1;
+    CHECK(store_migrate(s, &applied, EI));
+    assert_int_equal(applied, 1);
+    assert_scalar(ci, "SELECT web_iso('2026-07-01T11:30:00Z')", "2026-07-01T11:30:00.000Z");
+    char *q =
+        tl_asprintf("SELECT sha256 = '%s' FROM schema_files WHERE name = 'web_iso.sql'", f->sha256);
+    assert_scalar(ci, q, "t");
+    free(q);
+    CHECK(store_schema_check(s, EI));
+    CHECK(store_migrate(s, &applied, EI));
+    assert_int_equal(applied, 0);
+    store_free(s);
+    ts_db_drop("t_storage_reapply");
+    free(ci);
+}
+
+/* A database an older tipline left part-way before the baseline is refused, untouched. */
+static void test_storage_migrate_partial_history_refused(void **state)
+{
+    char *ci = db_empty("t_storage_partial");
+    struct store *s = open_store(ci);
+    struct tl_errinfo ei = {0};
+    sql_ok(ci, "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+               " applied_at timestamptz NOT NULL DEFAULT now());"
+               "INSERT INTO schema_migrations (version, name)"
+               " SELECT g, 'm' || g FROM generate_series(1, 5) g");
+    assert_int_equal(store_schema_check(s, &ei), TL_ESCHEMA);
+    assert_int_equal(store_migrate(s, NULL, &ei), TL_ESCHEMA);
+    assert_non_null(strstr(ei.msg, "to version 5 only"));
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM schema_migrations"), 5);
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM pg_tables WHERE tablename = 'inbox'"),
+                     0);
+    store_free(s);
+    ts_db_drop("t_storage_partial");
+    free(ci);
 }
 
 struct migrate_job {
@@ -222,7 +337,7 @@ static void test_storage_migrate_lock(void **state)
     PQclear(r);
     pthread_join(t, NULL);
     assert_int_equal(j.rc, TL_OK);
-    assert_int_equal(j.applied, (int)store_n_migrations);
+    assert_int_equal(j.applied, (int)(store_n_migrations + store_n_schema));
     PQfinish(holder);
     ts_db_drop("t_storage_miglock");
     free(ci);
@@ -234,11 +349,13 @@ static void test_storage_schema_check(void **state)
     struct store *s = open_store(ci);
     struct tl_errinfo ei = {0};
     CHECK(store_schema_check(s, EI));
-    sql_ok(ci, "DELETE FROM schema_migrations WHERE version = 1");
+    sql_ok(ci, "DELETE FROM schema_migrations WHERE version = 17");
     assert_int_equal(store_schema_check(s, &ei), TL_ESCHEMA);
-    assert_non_null(strstr(ei.msg, "missing migrations [1]"));
-    sql_ok(ci, "INSERT INTO schema_migrations (version, name) VALUES (1, 'init'), (9999, 'x')");
+    assert_non_null(strstr(ei.msg, "missing or changed migrations [17]"));
+    sql_ok(ci, "INSERT INTO schema_migrations (version, name, sha256) VALUES (17, 'baseline', 'x'),"
+               " (9999, 'x', 'y')");
     assert_int_equal(store_schema_check(s, &ei), TL_ESCHEMA);
+    assert_non_null(strstr(ei.msg, "missing or changed migrations [17]"));
     assert_non_null(strstr(ei.msg, "unknown migrations [9999]"));
     store_free(s);
     ts_db_drop("t_storage_schema");
@@ -1515,6 +1632,9 @@ int main(void)
         cmocka_unit_test(test_storage_migrate_idempotent),
         cmocka_unit_test(test_storage_migrate_embedded),
         cmocka_unit_test(test_storage_migrate_lock),
+        cmocka_unit_test(test_storage_migrate_edited_refused),
+        cmocka_unit_test(test_storage_schema_file_reapplied),
+        cmocka_unit_test(test_storage_migrate_partial_history_refused),
         cmocka_unit_test(test_storage_schema_check),
         cmocka_unit_test(test_storage_report_checks),
         cmocka_unit_test(test_storage_inbox_redelivery),

@@ -1,0 +1,19 @@
+-- web_report_summary.sql
+-- A report as a list item of the API.
+CREATE OR REPLACE FUNCTION web_report_summary(r reports, decimals integer) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_n_media bigint;
+    v_live boolean := r.lease_until > now();
+BEGIN
+    SELECT count(*) INTO v_n_media FROM media m WHERE m.report_id = r.id;
+    RETURN jsonb_build_object('id', r.id, 'ref', r.public_ref, 'status', r.status,
+        'category', r.category, 'queue', r.queue, 'text', left(r.text, 200),
+        'received_at', web_iso(r.received_at), 'observed_at', web_iso(r.observed_at),
+        'point', web_point(r.point, decimals), 'point_source', r.point_source,
+        'flags', to_jsonb(r.flags), 'n_media', v_n_media,
+        'corroborations', r.corroborations, 'priority', r.priority,
+        'claimed_by', CASE WHEN v_live THEN r.claimed_by END,
+        'lease_until', CASE WHEN v_live THEN web_iso(r.lease_until) END);
+END
+$$;
