@@ -23,3 +23,13 @@ add_test(NAME test_openapi_answers COMMAND sh -c "${TL_OPENAPI_NODE}"
          ${CMAKE_BINARY_DIR}/openapi/test_web.jsonl)
 set_tests_properties(test_openapi_answers PROPERTIES FIXTURES_REQUIRED web_answers LABELS db
                      TIMEOUT 60 SKIP_RETURN_CODE 77)
+
+# The console's answers in the browser test (recorded by tests/browser/console.test.mjs).
+if(TARGET tipline)
+  set_tests_properties(test_browser_console PROPERTIES FIXTURES_SETUP browser_answers)
+  add_test(NAME test_openapi_browser_answers COMMAND sh -c "${TL_OPENAPI_NODE}"
+           ${CMAKE_CURRENT_LIST_DIR}/openapi/check.mjs answers ${CMAKE_SOURCE_DIR}/web/openapi.yaml
+           ${CMAKE_BINARY_DIR}/openapi/test_browser_console.jsonl)
+  set_tests_properties(test_openapi_browser_answers PROPERTIES FIXTURES_REQUIRED browser_answers
+                       LABELS "db;browser" TIMEOUT 60 SKIP_RETURN_CODE 77)
+endif()
