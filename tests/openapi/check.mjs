@@ -241,6 +241,7 @@ function routes(program) {
     for (const meth of METHODS.filter((x) => m.item[x]))
       if (m.template.startsWith('/api/')) specApi.add(`${meth.toUpperCase()} ${m.template.replace(/\{[^}]+\}/g, '*')}`);
   const served = new Set();
+  const filePaths = new Set(); // the spec's other paths that some served file matches
   let files = 0;
   for (const l of lines) {
     const [kind, method, path] = l.split(' ');
@@ -251,9 +252,13 @@ function routes(program) {
       files++;
       const hit = findPath(path);
       if (!hit || !hit.item[method.toLowerCase()]) problems.push(`the server serves the file ${path}; no path of the spec matches it`);
+      else filePaths.add(hit.template);
     }
   }
   for (const r of specApi) if (!served.has(r)) problems.push(`the spec has ${r}; the server has no such route`);
+  for (const m of paths)
+    if (!m.template.startsWith('/api/') && !filePaths.has(m.template))
+      problems.push(`the spec has ${m.template}; the server serves no file there`);
   if (served.size === 0 || files === 0) problems.push(`the route program listed ${served.size} routes and ${files} files`);
   console.log(`${served.size} API routes and ${files} embedded files held against ${specApi.size} API operations of the spec`);
   for (const p of problems) console.log(`FAIL: ${p}`);
