@@ -45,7 +45,7 @@ deps() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
   fi
   if [ -f package.json ] && command -v npm >/dev/null; then
-    if [ ! -d node_modules ] || [ package.json -nt node_modules ]; then
+    if [ ! -d node_modules ] || [ package.json -nt node_modules ] || [ package-lock.json -nt node_modules ]; then
       log "npm install (pinned in package.json / package-lock.json)"
       if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; \
       else npm install --no-audit --no-fund --loglevel=error; fi

@@ -34,6 +34,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "storage/store.h"
+#include "support/httprec.h"
 #include "support/testsupport.h"
 #include "test_media_fixtures.h"
 #include "tests/fakebot/fakebot.h"
@@ -350,6 +351,9 @@ static struct hres http_on(CURL *c, unsigned port, const struct hreq *q)
         assert_int_equal(tl_buf_append(&r.body, "", 0), 0);
     if (!r.head.data)
         assert_int_equal(tl_buf_append(&r.head, "", 0), 0);
+    char *ctype = NULL;
+    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ctype);
+    ts_http_record(q->method, q->path, r.status, ctype, (const char *)r.body.data, r.body.len);
     return r;
 }
 

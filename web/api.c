@@ -500,6 +500,11 @@ static int pattern_match(const char *pattern, const struct web_path *p)
     return i == p->n;
 }
 
+const struct web_route *web_route_at(size_t i)
+{
+    return i < sizeof(routes) / sizeof(routes[0]) ? &routes[i] : NULL;
+}
+
 const struct web_route *web_route_find(const char *method, const struct web_path *p,
                                        int *path_known, char *allow, size_t allowsz)
 {

@@ -130,6 +130,10 @@ struct web_route {
 const struct web_route *web_route_find(const char *method, const struct web_path *p,
                                        int *path_known, char *allow, size_t allowsz);
 
+/* The i-th route of the table, NULL past its end (the test that holds the table against
+ * web/openapi.yaml lists it with this). */
+const struct web_route *web_route_at(size_t i);
+
 /* ---- responses (server.c) ---- */
 int web_reply_json(struct web_resp *r, unsigned status, char *owned_json);
 int web_reply_err(struct web_resp *r, unsigned status, const char *code, const char *fmt, ...)

@@ -74,10 +74,34 @@ async function waitHttp(url, server, log) {
   throw new Error(`tipline web did not answer ${url} in 20 s:\n${fs.readFileSync(log, 'utf8')}`);
 }
 
+// Every answer a tipline server gives the console, one JSON line each (the fields of
+// tests/support/httprec.c), for tests/openapi/check.mjs (test_openapi_browser_answers).
+const RECORD = env.TL_BINARY_DIR ? path.join(env.TL_BINARY_DIR, 'openapi', 'test_browser_console.jsonl') : null;
+const recording = new Set();
+function recordAnswers(page) {
+  if (!RECORD) return;
+  page.on('response', (r) => {
+    const url = new URL(r.url());
+    if (url.protocol !== 'http:' || url.hostname !== '127.0.0.1') return; // not a tile
+    const ctype = r.headers()['content-type'] ?? null;
+    const json = /^application\/([^;]*\+)?json\b/i.test(ctype || '');
+    const line = (body) => JSON.stringify({
+      method: r.request().method(), path: url.pathname + url.search, status: r.status(), ctype,
+      len: json ? Buffer.byteLength(body) : Number(r.headers()['content-length'] || 0),
+      ...(json ? { body } : {}),
+    });
+    const p = (json ? r.text() : Promise.resolve(''))
+      .then((body) => fs.appendFileSync(RECORD, `${line(body)}\n`), () => {}) // page gone
+      .finally(() => recording.delete(p));
+    recording.add(p);
+  });
+}
+
 // A page that records CSP violations and script errors, to be asserted empty.
 async function newPage(browser, locale) {
   const ctx = await browser.newContext({ locale, viewport: { width: 1440, height: 900 } });
   const page = await ctx.newPage();
+  recordAnswers(page);
   page.setDefaultTimeout(STEP_MS);
   page.problems = [];
   page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`));
@@ -494,6 +518,10 @@ async function tiles(browser, dbEnv, tokens, servers) {
 async function main() {
   fs.rmSync(ART, { recursive: true, force: true }); // no stale screenshot of an earlier run
   fs.mkdirSync(ART, { recursive: true });
+  if (RECORD) {
+    fs.mkdirSync(path.dirname(RECORD), { recursive: true });
+    fs.writeFileSync(RECORD, '');
+  }
   step('seed a throwaway database');
   const seed = JSON.parse(execFileSync(SEED, ['create', 'tl_browser'], { encoding: 'utf8' }));
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-browser-'));
@@ -526,6 +554,7 @@ async function main() {
     });
     await scenario(browser, web.base, seed, tokens, dbEnv);
     await tiles(browser, dbEnv, tokens, servers);
+    await Promise.all([...recording]);
     console.log(`browser test: screenshots in ${ART}`);
     console.log(`${passed} passed, 0 failed`);
   } catch (e) {
