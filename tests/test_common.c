@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/cfg.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -128,6 +129,21 @@ static void test_common_hexval(void **state)
     assert_int_equal(tl_hexval(-56), -1); /* a negative char (a UTF-8 byte) */
 }
 
+/* The published FNV-1a 32-bit vectors; the stepwise form agrees with the whole-range one. */
+static void test_common_fnv1a_vectors(void **state)
+{
+    (void)state;
+    assert_int_equal(tl_fnv1a("", 0), 0x811c9dc5u);
+    assert_int_equal(tl_fnv1a("a", 1), 0xe40c292cu);
+    assert_int_equal(tl_fnv1a("foobar", 6), 0xbf9cf968u);
+    assert_int_equal(tl_fnv1a_str("foobar"), 0xbf9cf968u);
+    assert_int_not_equal(tl_fnv1a("foo\0bar", 7), tl_fnv1a_str("foo"));
+    uint32_t h = TL_FNV1A_INIT;
+    for (const char *p = "foobar"; *p; p++)
+        h = tl_fnv1a_step(h, (unsigned char)*p);
+    assert_int_equal(h, 0xbf9cf968u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -135,6 +151,7 @@ int main(void)
         cmocka_unit_test(test_common_parse_ll),        cmocka_unit_test(test_common_utf8_prefix),
         cmocka_unit_test(test_common_backoff_bounds),  cmocka_unit_test(test_common_cfg_precedence),
         cmocka_unit_test(test_common_secret_generate), cmocka_unit_test(test_common_hexval),
+        cmocka_unit_test(test_common_fnv1a_vectors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
