@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "tz.h"
 
 struct cfg {
     char *database_url;
@@ -51,11 +52,12 @@ struct cfg {
     long draft_idle_minutes;     /* an untouched draft is discarded after this */
     long draft_reminder_minutes; /* ... and reminded once after this */
     long auto_clear_chat;        /* 1: "Send" also deletes the report's messages */
-    long local_utc_offset_min;   /* the citizens' clock, for a typed time such as 14:30 */
+    char *time_zone;             /* the citizens' clock: an IANA zone such as Europe/Kyiv */
+    struct tl_tz *tz;            /* time_zone, loaded by cfg_load (common/tz.h) */
 };
 
 /* Fills c with defaults, then the file at path (NULL: TIPLINE_CONFIG, or none), then
- * the environment. Release with cfg_release(). */
+ * the environment, and loads the time zone it names. Release with cfg_release(). */
 int cfg_load(struct cfg *c, const char *path, struct tl_errinfo *ei) TL_WUR;
 
 /* Reads the bot token file (when the token is not set directly) and the pseudonym
