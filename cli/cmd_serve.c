@@ -9,13 +9,25 @@
 
 int cmd_serve(int argc, char **argv, struct cli_ctx *ctx)
 {
-    if (cli_wants_help(argc, argv)) {
-        printf("usage: tipline serve [--no-poller]\n\n"
-               "Runs everything in one process: the Telegram intake (see 'tipline bot --help')\n"
-               "and the analysts' HTTP API and console on http_listen (see 'tipline web\n"
-               "--help'). SIGTERM/SIGINT stop both cleanly.\n");
-        return 0;
-    }
+    int no_poller = 0;
+    const struct cli_opt opts[] = {
+        CLI_FLAG("no-poller", &no_poller, 1, "run workers and sender only (another poller polls)"),
+        CLI_END,
+    };
+    const struct cli_spec spec = {
+        "serve",
+        "usage: tipline serve [--no-poller]\n",
+        "Runs everything in one process: the Telegram intake (see 'tipline bot --help')\n"
+        "and the analysts' HTTP API and console on http_listen (see 'tipline web\n"
+        "--help'). SIGTERM/SIGINT stop both cleanly.\n",
+        opts,
+        0,
+        NULL};
+    int code = cli_parse(&spec, &argc, argv);
+    if (code >= 0)
+        return code;
+    if (argc > 1)
+        return cli_usage_error(&spec, "unexpected argument '%s'", argv[1]);
     struct tl_errinfo ei;
     tl_errinfo_clear(&ei);
     struct web_opts o = {.cfg = &ctx->cfg};
@@ -26,7 +38,7 @@ int cmd_serve(int argc, char **argv, struct cli_ctx *ctx)
                 ei.msg);
         return 1;
     }
-    int code = cli_bot_run("serve", argc, argv, ctx);
+    code = cli_bot_run("serve", no_poller, ctx);
     log_info("web: stopping");
     web_free(w);
     return code;
