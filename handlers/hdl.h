@@ -44,7 +44,7 @@ struct hdl_ctx {
     size_t secret_len;
     size_t max_photo_bytes;
     const struct geo_ctx *geo; /* area of interest + gazetteer; NULL: no checks, no names */
-    /* conversation (issue 5); NULL/0: the defaults named in deploy/tipline.conf.sample */
+    /* the conversation; NULL/0: the defaults named in deploy/tipline.conf.sample */
     const char *categories;        /* comma-separated category ids, in keyboard order */
     const char *moving_categories; /* those that ask for a direction of movement */
     long draft_idle_minutes;       /* a draft untouched this long is discarded */
