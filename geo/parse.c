@@ -1333,7 +1333,6 @@ static int ascii_letter(unsigned char c)
     return (unsigned char)((c | 0x20) - 'a') < 26;
 }
 
-
 static const struct lit *wordset_entry(size_t k)
 {
     if (k < NLITS(place_cues))
