@@ -9,19 +9,14 @@
 int cmd_migrate(int argc, char **argv, struct cli_ctx *ctx)
 {
     const struct cli_spec spec = {
-        "migrate",
-        "usage: tipline migrate\n",
-        "Applies the pending database migrations (embedded in the binary),\neach in a "
-        "transaction, under an advisory lock. Safe to run twice.\n"
-        "Database: TIPLINE_DATABASE_URL (libpq conninfo or URI).\n",
-        NULL,
-        0,
-        NULL};
+        .cmd = "migrate",
+        .usage = "usage: tipline migrate\n",
+        .doc = "Applies the pending database migrations (embedded in the binary),\neach in a "
+               "transaction, under an advisory lock. Safe to run twice.\n"
+               "Database: TIPLINE_DATABASE_URL (libpq conninfo or URI).\n"};
     int rc = cli_parse(&spec, &argc, argv);
     if (rc >= 0)
         return rc;
-    if (argc > 1)
-        return cli_usage_error(&spec, "takes no arguments");
     struct store *s = NULL;
     struct tl_errinfo ei;
     int applied = 0;
@@ -41,20 +36,16 @@ int cmd_migrate(int argc, char **argv, struct cli_ctx *ctx)
 int cmd_keygen(int argc, char **argv, struct cli_ctx *ctx)
 {
     const struct cli_spec spec = {
-        "keygen",
-        "usage: tipline keygen [FILE]\n",
-        "Creates FILE (mode 0600) with a random 256-bit pseudonym key unless it exists;\n"
-        "without FILE, the configuration's secret_file (TIPLINE_SECRET_FILE). Point\n"
-        "TIPLINE_SECRET_FILE at it. Losing the key breaks the link between a reporter's\n"
-        "old and new reports; never share it.\n",
-        NULL,
-        0,
-        NULL};
+        .cmd = "keygen",
+        .usage = "usage: tipline keygen [FILE]\n",
+        .doc = "Creates FILE (mode 0600) with a random 256-bit pseudonym key unless it exists;\n"
+               "without FILE, the configuration's secret_file (TIPLINE_SECRET_FILE). Point\n"
+               "TIPLINE_SECRET_FILE at it. Losing the key breaks the link between a reporter's\n"
+               "old and new reports; never share it.\n",
+        .max_args = 1};
     int rc = cli_parse(&spec, &argc, argv);
     if (rc >= 0)
         return rc;
-    if (argc > 2)
-        return cli_usage_error(&spec, "takes one FILE");
     const char *path = argc == 2 ? argv[1] : ctx->cfg.secret_file;
     if (!path || !*path)
         return cli_usage_error(&spec, "no FILE and no secret_file configured");
@@ -69,18 +60,14 @@ int cmd_keygen(int argc, char **argv, struct cli_ctx *ctx)
 
 int cmd_config(int argc, char **argv, struct cli_ctx *ctx)
 {
-    const struct cli_spec spec = {"config",
-                                  "usage: tipline config\n",
-                                  "Prints the effective configuration: defaults, then the "
-                                  "config file,\nthen the environment. Secrets print as (set).\n",
-                                  NULL,
-                                  0,
-                                  NULL};
+    const struct cli_spec spec = {
+        .cmd = "config",
+        .usage = "usage: tipline config\n",
+        .doc = "Prints the effective configuration: defaults, then the "
+               "config file,\nthen the environment. Secrets print as (set).\n"};
     int rc = cli_parse(&spec, &argc, argv);
     if (rc >= 0)
         return rc;
-    if (argc > 1)
-        return cli_usage_error(&spec, "takes no arguments");
     cfg_dump(&ctx->cfg, stdout);
     return 0;
 }

@@ -66,21 +66,17 @@ int cmd_bot(int argc, char **argv, struct cli_ctx *ctx)
         CLI_END,
     };
     const struct cli_spec spec = {
-        "bot",
-        "usage: tipline bot [--no-poller]\n",
-        "Runs the Telegram intake: a long-poll poller (one per deployment, held by an\n"
-        "advisory lock; others stand by), workers handling each chat in order, and the\n"
-        "outbox sender.\n"
-        "SIGTERM/SIGINT finish in-flight work and exit 0; a second one exits now.\n"
-        "Needs TELEGRAM_BOT_TOKEN (or _FILE), TIPLINE_DATABASE_URL, TIPLINE_SECRET_FILE;\n"
-        "TELEGRAM_API_BASE points at a local Bot API server or a fake.\n",
-        opts,
-        0,
-        NULL};
+        .cmd = "bot",
+        .usage = "usage: tipline bot [--no-poller]\n",
+        .doc = "Runs the Telegram intake: a long-poll poller (one per deployment, held by an\n"
+               "advisory lock; others stand by), workers handling each chat in order, and the\n"
+               "outbox sender.\n"
+               "SIGTERM/SIGINT finish in-flight work and exit 0; a second one exits now.\n"
+               "Needs TELEGRAM_BOT_TOKEN (or _FILE), TIPLINE_DATABASE_URL, TIPLINE_SECRET_FILE;\n"
+               "TELEGRAM_API_BASE points at a local Bot API server or a fake.\n",
+        .opts = opts};
     int rc = cli_parse(&spec, &argc, argv);
     if (rc >= 0)
         return rc;
-    if (argc > 1)
-        return cli_usage_error(&spec, "unexpected argument '%s'", argv[1]);
     return cli_bot_run("bot", no_poller, ctx);
 }

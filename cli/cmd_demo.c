@@ -244,21 +244,16 @@ static int print_queue(struct store *s)
 int cmd_demo(int argc, char **argv, struct cli_ctx *ctx)
 {
     const struct cli_spec spec = {
-        "demo",
-        "usage: tipline demo\n",
-        "Starts a fake Telegram Bot API on loopback with scripted citizen chats (a guided\n"
-        "/report in Ukrainian; quick reports with a photo, a venue, a phone's file sent\n"
-        "with \"Send now\"; a group message), runs the real intake against it and the\n"
-        "configured database (migrating it first), then prints what each citizen saw\n"
-        "(messages, edits, buttons) and the triage queue.\n",
-        NULL,
-        0,
-        NULL};
+        .cmd = "demo",
+        .usage = "usage: tipline demo\n",
+        .doc = "Starts a fake Telegram Bot API on loopback with scripted citizen chats (a guided\n"
+               "/report in Ukrainian; quick reports with a photo, a venue, a phone's file sent\n"
+               "with \"Send now\"; a group message), runs the real intake against it and the\n"
+               "configured database (migrating it first), then prints what each citizen saw\n"
+               "(messages, edits, buttons) and the triage queue.\n"};
     int parsed = cli_parse(&spec, &argc, argv);
     if (parsed >= 0)
         return parsed;
-    if (argc > 1)
-        return cli_usage_error(&spec, "takes no arguments");
     struct tl_errinfo ei;
     tl_errinfo_clear(&ei);
     struct store *s = NULL;

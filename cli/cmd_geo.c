@@ -95,7 +95,13 @@ int cmd_geo(int argc, char **argv, struct cli_ctx *cli)
                    "settlements TSV from deploy/gazetteer/build.sh;\ndefault: gazetteer_file"),
         CLI_END,
     };
-    const struct cli_spec spec = {"geo parse", geo_usage, geo_doc, opts, CLI_STOP_AT_ARG, NULL};
+    const struct cli_spec spec = {.cmd = "geo parse",
+                                  .usage = geo_usage,
+                                  .doc = geo_doc,
+                                  .opts = opts,
+                                  .flags = CLI_STOP_AT_ARG,
+                                  .min_args = 1,
+                                  .max_args = -1};
     struct geo_ctx *ctx = NULL;
     struct geo_result res = {0};
     struct json_object *root = NULL;
@@ -113,10 +119,6 @@ int cmd_geo(int argc, char **argv, struct cli_ctx *cli)
     if ((rc = cli_parse(&spec, &argc, argv)) >= 0)
         return rc;
     rc = 2;
-    if (argc < 2) {
-        fputs("tipline geo parse: no TEXT given\n", stderr);
-        return 2;
-    }
     if (!area || !*area)
         area = NULL;
     if (!gaz || !*gaz)

@@ -53,12 +53,15 @@ int cmd_priority(int argc, char **argv, struct cli_ctx *ctx)
         CLI_STRING("as", "NAME", &as, "set: who the audit log names; default $USER"),
         CLI_END,
     };
-    const struct cli_spec spec = {"priority", priority_usage, priority_doc, opts, 0, NULL};
+    const struct cli_spec spec = {.cmd = "priority",
+                                  .usage = priority_usage,
+                                  .doc = priority_doc,
+                                  .opts = opts,
+                                  .min_args = 1,
+                                  .max_args = 3};
     int code = cli_parse(&spec, &argc, argv); /* a negative VALUE is a value, not an option */
     if (code >= 0)
         return code;
-    if (argc < 2 || argc > 4)
-        return cli_usage_error(&spec, argc < 2 ? "which subcommand?" : "too many arguments");
     const char *pos[3] = {argv[1], argc > 2 ? argv[2] : NULL, argc > 3 ? argv[3] : NULL};
     size_t npos = (size_t)argc - 1;
     struct tl_errinfo ei;

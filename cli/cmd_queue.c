@@ -65,12 +65,15 @@ int cmd_queue(int argc, char **argv, struct cli_ctx *ctx)
         CLI_FLAG("moving", &moving, 1, "route: the category is of things that move"),
         CLI_END,
     };
-    const struct cli_spec spec = {"queue", queue_usage, queue_doc, opts, 0, NULL};
+    const struct cli_spec spec = {.cmd = "queue",
+                                  .usage = queue_usage,
+                                  .doc = queue_doc,
+                                  .opts = opts,
+                                  .min_args = 1,
+                                  .max_args = 3};
     int rc = cli_parse(&spec, &argc, argv);
     if (rc >= 0)
         return rc;
-    if (argc < 2 || argc > 4)
-        return cli_usage_error(&spec, argc < 2 ? "which subcommand?" : "too many arguments");
     const char *pos[2] = {argc > 2 ? argv[2] : NULL, argc > 3 ? argv[3] : NULL};
     size_t npos = (size_t)argc - 2;
     char *actor = cli_actor();

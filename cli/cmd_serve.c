@@ -15,19 +15,15 @@ int cmd_serve(int argc, char **argv, struct cli_ctx *ctx)
         CLI_END,
     };
     const struct cli_spec spec = {
-        "serve",
-        "usage: tipline serve [--no-poller]\n",
-        "Runs everything in one process: the Telegram intake (see 'tipline bot --help')\n"
-        "and the analysts' HTTP API and console on http_listen (see 'tipline web\n"
-        "--help'). SIGTERM/SIGINT stop both cleanly.\n",
-        opts,
-        0,
-        NULL};
+        .cmd = "serve",
+        .usage = "usage: tipline serve [--no-poller]\n",
+        .doc = "Runs everything in one process: the Telegram intake (see 'tipline bot --help')\n"
+               "and the analysts' HTTP API and console on http_listen (see 'tipline web\n"
+               "--help'). SIGTERM/SIGINT stop both cleanly.\n",
+        .opts = opts};
     int code = cli_parse(&spec, &argc, argv);
     if (code >= 0)
         return code;
-    if (argc > 1)
-        return cli_usage_error(&spec, "unexpected argument '%s'", argv[1]);
     struct tl_errinfo ei;
     tl_errinfo_clear(&ei);
     struct web_opts o = {.cfg = &ctx->cfg};

@@ -104,14 +104,17 @@ int cmd_strip(int argc, char **argv, struct cli_ctx *ctx)
                 "refuse a picture of more than N pixels (default 100 million)"),
         CLI_END,
     };
-    const struct cli_spec spec = {"strip", strip_usage, strip_doc, opts, 0, NULL};
+    const struct cli_spec spec = {.cmd = "strip",
+                                  .usage = strip_usage,
+                                  .doc = strip_doc,
+                                  .opts = opts,
+                                  .min_args = 1,
+                                  .max_args = 2};
     (void)ctx;
 
     tl_errinfo_clear(&ei);
     if ((rc = cli_parse(&spec, &argc, argv)) >= 0)
         return rc;
-    if (argc > 3)
-        return cli_usage_error(&spec, "too many arguments");
     in_path = argc > 1 ? argv[1] : NULL;
     out_path = argc > 2 ? argv[2] : NULL;
     if (!in_path || (info ? out_path != NULL : out_path == NULL)) {

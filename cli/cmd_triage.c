@@ -101,12 +101,15 @@ int cmd_triage(int argc, char **argv, struct cli_ctx *ctx)
         CLI_STRING("note", "TEXT", &note, "decide: a note kept with the decision"),
         CLI_END,
     };
-    const struct cli_spec spec = {"triage", triage_usage, triage_doc, opts, 0, NULL};
+    const struct cli_spec spec = {.cmd = "triage",
+                                  .usage = triage_usage,
+                                  .doc = triage_doc,
+                                  .opts = opts,
+                                  .min_args = 1,
+                                  .max_args = 3};
     int rc = cli_parse(&spec, &argc, argv);
     if (rc >= 0)
         return rc;
-    if (argc < 2 || argc > 4)
-        return cli_usage_error(&spec, argc < 2 ? "which subcommand?" : "too many arguments");
     const char *sub = argv[1];
     const char *pos[2] = {argc > 2 ? argv[2] : NULL, argc > 3 ? argv[3] : NULL};
     size_t npos = (size_t)argc - 2;

@@ -69,12 +69,15 @@ int cmd_user(int argc, char **argv, struct cli_ctx *ctx)
                  "add: a restricted queue the account may see (up to 8 times)"),
         CLI_END,
     };
-    const struct cli_spec spec = {"user", user_usage, user_doc, opts, 0, NULL};
+    const struct cli_spec spec = {.cmd = "user",
+                                  .usage = user_usage,
+                                  .doc = user_doc,
+                                  .opts = opts,
+                                  .min_args = 1,
+                                  .max_args = 3};
     int rc = cli_parse(&spec, &argc, argv);
     if (rc >= 0)
         return rc;
-    if (argc < 2 || argc > 4)
-        return cli_usage_error(&spec, argc < 2 ? "which subcommand?" : "too many arguments");
     const char *sub = argv[1];
     const char *pos[2] = {argc > 2 ? argv[2] : NULL, argc > 3 ? argv[3] : NULL};
     size_t npos = (size_t)argc - 2;

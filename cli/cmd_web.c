@@ -16,21 +16,17 @@ int cmd_web(int argc, char **argv, struct cli_ctx *ctx)
         CLI_END,
     };
     const struct cli_spec spec = {
-        "web",
-        "usage: tipline web [--listen HOST:PORT]\n",
-        "Serves the analysts' JSON API (web/openapi.yaml) and the console on\n"
-        "http_listen (TIPLINE_HTTP_LISTEN, default 127.0.0.1:8080); put a TLS reverse\n"
-        "proxy in front (deploy/nginx-tipline.conf). Accounts: 'tipline user add'.\n"
-        "SIGTERM/SIGINT finish the requests in flight and exit 0; SIGHUP reads the\n"
-        "configuration again and applies log_level (other keys need a restart).\n",
-        opts,
-        0,
-        NULL};
+        .cmd = "web",
+        .usage = "usage: tipline web [--listen HOST:PORT]\n",
+        .doc = "Serves the analysts' JSON API (web/openapi.yaml) and the console on\n"
+               "http_listen (TIPLINE_HTTP_LISTEN, default 127.0.0.1:8080); put a TLS reverse\n"
+               "proxy in front (deploy/nginx-tipline.conf). Accounts: 'tipline user add'.\n"
+               "SIGTERM/SIGINT finish the requests in flight and exit 0; SIGHUP reads the\n"
+               "configuration again and applies log_level (other keys need a restart).\n",
+        .opts = opts};
     int rc = cli_parse(&spec, &argc, argv);
     if (rc >= 0)
         return rc;
-    if (argc > 1)
-        return cli_usage_error(&spec, "unexpected argument '%s'", argv[1]);
     struct tl_errinfo ei;
     tl_errinfo_clear(&ei);
     struct web_opts o = {.cfg = &ctx->cfg, .listen = listen};

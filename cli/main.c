@@ -108,13 +108,14 @@ int main(int argc, char **argv)
         CLI_END,
     };
     const struct cli_spec spec = {
-        "",
-        "usage: tipline [--config FILE] [--log-level LEVEL] <command> [args]\n",
-        "Every command reads the same configuration: the built-in defaults, then the\n"
-        "configuration file, then the environment (TIPLINE_*), then its own options.\n",
-        opts,
-        CLI_STOP_AT_ARG,
-        list_commands};
+        .cmd = "",
+        .usage = "usage: tipline [--config FILE] [--log-level LEVEL] <command> [args]\n",
+        .doc = "Every command reads the same configuration: the built-in defaults, then the\n"
+               "configuration file, then the environment (TIPLINE_*), then its own options.\n",
+        .opts = opts,
+        .flags = CLI_STOP_AT_ARG,
+        .more = list_commands,
+        .max_args = -1};
     int n = argc;
     if ((rc = cli_parse(&spec, &n, argv)) >= 0)
         return rc;

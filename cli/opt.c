@@ -140,5 +140,9 @@ int cli_parse(const struct cli_spec *s, int *argc, char **argv)
     for (; i < n; i++)
         argv[kept++] = argv[i];
     *argc = kept;
+    if (kept - 1 < s->min_args)
+        return cli_usage_error(s, kept == 1 ? "arguments missing" : "too few arguments");
+    if (s->max_args >= 0 && kept - 1 > s->max_args)
+        return cli_usage_error(s, s->max_args ? "too many arguments" : "takes no arguments");
     return -1;
 }

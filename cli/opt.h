@@ -65,12 +65,14 @@ struct cli_spec {
     const struct cli_opt *opts; /* ends with CLI_END; NULL: no options */
     unsigned flags;             /* enum cli_spec_flags */
     void (*more)(FILE *f);      /* printed at the end of --help; NULL: nothing */
+    int min_args, max_args;     /* how many arguments besides the options; max -1: any */
 };
 
 /* Parses argv[1..*argc-1] (argv[0] is the command's name) by s: each option stores its
  * value, and the arguments that are not options stay in argv[1..*argc-1], in order.
  * Returns -1 when the command should go on, else the exit code it must return: 0 after
- * --help (printed on stdout), 2 after a usage error (said on stderr, with the usage). */
+ * --help (printed on stdout), 2 after a usage error (said on stderr, with the usage),
+ * among them a count of arguments outside [min_args, max_args]. */
 int cli_parse(const struct cli_spec *s, int *argc, char **argv);
 
 /* The usage lines, the description and the options with their help, on f. */

@@ -37,9 +37,12 @@ static int parse(const char *const *args, unsigned flags, struct vals *v, char *
         CLI_LIST("item", "X", v->list, &v->n, 2, "at most twice"),
         CLI_END,
     };
-    const struct cli_spec spec = {
-        "test", "usage: tipline test [options] ARG...\n", "Tests the option table.\n", opts, flags,
-        NULL};
+    const struct cli_spec spec = {.cmd = "test",
+                                  .usage = "usage: tipline test [options] ARG...\n",
+                                  .doc = "Tests the option table.\n",
+                                  .opts = opts,
+                                  .flags = flags,
+                                  .max_args = -1};
     static char *argv[32];
     int argc = 0;
     for (; args[argc]; argc++)
@@ -166,13 +169,47 @@ static void test_cli_opt_help(void **state)
     free(out);
 }
 
+/* The count of arguments besides the options: below min_args, above max_args, none
+ * allowed. */
+static void test_cli_opt_counts(void **state)
+{
+    (void)state;
+    static const struct {
+        int min, max;
+        const char *args[4];
+        int rc;
+    } cases[] = {
+        {1, 2, {"t", "a", NULL}, -1},
+        {1, 2, {"t", "a", "b", NULL}, -1},
+        {1, 2, {"t", NULL}, 2},
+        {1, 2, {"t", "a", "b", "c"}, 2},
+        {0, 0, {"t", NULL}, -1},
+        {0, 0, {"t", "a", NULL}, 2},
+        {0, -1, {"t", "a", "b", "c"}, -1},
+        {2, -1, {"t", "a", NULL}, 2},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct cli_spec spec = {.cmd = "t",
+                                      .usage = "usage: tipline t\n",
+                                      .min_args = cases[i].min,
+                                      .max_args = cases[i].max};
+        char *argv[5] = {0};
+        int argc = 0;
+        for (; argc < 4 && cases[i].args[argc]; argc++)
+            argv[argc] = (char *)cases[i].args[argc];
+        int want_left = argc;
+        if (cli_parse(&spec, &argc, argv) != cases[i].rc)
+            fail_msg("case %zu: not %d", i, cases[i].rc);
+        assert_int_equal(argc, want_left);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cli_opt_values),
-        cmocka_unit_test(test_cli_opt_stop_at_arg),
-        cmocka_unit_test(test_cli_opt_errors),
-        cmocka_unit_test(test_cli_opt_help),
+        cmocka_unit_test(test_cli_opt_values), cmocka_unit_test(test_cli_opt_stop_at_arg),
+        cmocka_unit_test(test_cli_opt_errors), cmocka_unit_test(test_cli_opt_help),
+        cmocka_unit_test(test_cli_opt_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
