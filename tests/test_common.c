@@ -121,6 +121,11 @@ static void test_common_cfg_precedence(void **state)
     assert_int_equal(cfg_load(&c, path, &ei), TL_ECONFIG);
     assert_non_null(strstr(ei.msg, "time_zone"));
     cfg_release(&c);
+    setenv("TIPLINE_LOCAL_UTC_OFFSET_MIN", "180", 1);
+    assert_int_equal(cfg_load(&c, NULL, &ei), TL_ECONFIG);
+    assert_non_null(strstr(ei.msg, "TIPLINE_TIME_ZONE"));
+    cfg_release(&c);
+    unsetenv("TIPLINE_LOCAL_UTC_OFFSET_MIN");
     unlink(path);
 }
 
