@@ -66,6 +66,15 @@ static void test_common_backoff_bounds(void **state)
     }
 }
 
+/* Replaces the file at path with text. */
+static void write_conf(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
 static void test_common_cfg_precedence(void **state)
 {
     char path[] = "/tmp/tipline-cfg-XXXXXX";
@@ -84,24 +93,18 @@ static void test_common_cfg_precedence(void **state)
     cfg_release(&c);
     unsetenv("TIPLINE_POLL_TIMEOUT");
 
-    f = fopen(path, "w");
-    fprintf(f, "workers = 65\n");
-    fclose(f);
+    write_conf(path, "workers = 65\n");
     assert_int_equal(cfg_load(&c, path, &ei), TL_ECONFIG);
     assert_non_null(strstr(ei.msg, "workers"));
     cfg_release(&c);
-    f = fopen(path, "w");
-    fprintf(f, "no_such_key = 1\n");
-    fclose(f);
+    write_conf(path, "no_such_key = 1\n");
     assert_int_equal(cfg_load(&c, path, &ei), TL_ECONFIG);
     assert_non_null(strstr(ei.msg, "no_such_key"));
     cfg_release(&c);
 
     /* the citizens' clock: a zone, loaded with the configuration; the fixed offset of
      * old is refused by name */
-    f = fopen(path, "w");
-    fprintf(f, "workers = 1\n");
-    fclose(f);
+    write_conf(path, "workers = 1\n");
     assert_int_equal(cfg_load(&c, path, &ei), TL_OK);
     assert_string_equal(tl_tz_name(c.tz), "Europe/Kyiv");
     assert_int_equal(tl_tz_offset(c.tz, 1784115000), 3 * 3600); /* 2026-07-15 */
@@ -115,9 +118,7 @@ static void test_common_cfg_precedence(void **state)
     assert_non_null(strstr(ei.msg, "Europe/Nowhere"));
     cfg_release(&c);
     unsetenv("TIPLINE_TIME_ZONE");
-    f = fopen(path, "w");
-    fprintf(f, "local_utc_offset_min = 180\n");
-    fclose(f);
+    write_conf(path, "local_utc_offset_min = 180\n");
     assert_int_equal(cfg_load(&c, path, &ei), TL_ECONFIG);
     assert_non_null(strstr(ei.msg, "time_zone"));
     cfg_release(&c);
