@@ -53,7 +53,7 @@ int tg_send_message(struct tg_client *c, long long chat_id, const char *text,
 int tg_answer_callback_query(struct tg_client *c, const char *callback_query_id, const char *text,
                              struct tl_errinfo *ei) TL_WUR;
 
-/* Added: deleteMessage (e.g. the keyboard of a finished wizard step). */
+/* deleteMessage (e.g. the keyboard of a finished wizard step). */
 int tg_delete_message(struct tg_client *c, long long chat_id, long long message_id,
                       struct tl_errinfo *ei) TL_WUR;
 
@@ -63,22 +63,22 @@ int tg_get_file(struct tg_client *c, const char *file_id, char **file_path, long
 
 /* Downloads <api_base>/file/bot<token>/<file_path>, at most max bytes (else TL_ETOOBIG,
  * checked against Content-Length first and while reading). *buf is new (free()).
- * (Added note) Its total timeout is timeout_ms + 60 s. */
+ * Its total timeout is timeout_ms + 60 s. */
 int tg_download_file(struct tg_client *c, const char *file_path, size_t max, unsigned char **buf,
                      size_t *len, struct tl_errinfo *ei) TL_WUR;
 
 /* Is err worth retrying later (network, 5xx, 429, timeout)? */
 int tg_err_retryable(int err);
 
-/* Added: when *flag becomes non-zero, a transfer in flight is abandoned and the call
+/* When *flag becomes non-zero, a transfer in flight is abandoned and the call
  * returns TL_ESTOP (the poller sets it so a stop does not wait out a long poll).
  * flag may be NULL (the default: transfers always run to the end). */
 void tg_client_set_abort(struct tg_client *c, volatile sig_atomic_t *flag);
 
-/* Added: the API base in use (opts, else $TELEGRAM_API_BASE, else the public API). */
+/* The API base in use (opts, else $TELEGRAM_API_BASE, else the public API). */
 const char *tg_client_base(const struct tg_client *c);
 
-/* Added: a copy of s with the client's token (raw and URL-encoded) replaced by "***";
+/* A copy of s with the client's token (raw and URL-encoded) replaced by "***";
  * free with free(). NULL on allocation failure. */
 char *tg_client_mask(const struct tg_client *c, const char *s);
 
@@ -168,7 +168,7 @@ struct tg_update {
 int tg_update_parse(const char *json, size_t len, struct tg_update *out) TL_WUR;
 void tg_update_release(struct tg_update *u);
 
-/* Added: the same from an already parsed Update object (borrowed); the poller, the
+/* tg_update_parse from an already parsed Update object (borrowed); the poller, the
  * inbox and the handlers hold json objects. Release with tg_update_release. */
 int tg_update_from_json(struct json_object *obj, struct tg_update *out) TL_WUR;
 
@@ -177,7 +177,7 @@ int tg_update_from_json(struct json_object *obj, struct tg_update *out) TL_WUR;
  * Works on a parsed json object (the poller has one). */
 long long tg_update_chat_key(struct json_object *update);
 
-/* Added: the text of the message a callback_query's keyboard is attached to
+/* The text of the message a callback_query's keyboard is attached to
  * (callback_query.message.text, else its caption); borrowed from update, NULL if none. */
 const char *tg_update_callback_message_text(struct json_object *update);
 
@@ -189,7 +189,7 @@ struct tg_poll_sink {
      * transaction. Returns TL_OK only once it is committed. */
     int (*store_batch)(void *ud, struct json_object *updates, long long new_offset,
                        struct tl_errinfo *ei);
-    /* (Added note) Any other error is retried after a backoff with the same updates;
+    /* Any other error is retried after a backoff with the same updates;
      * TL_ECONFLICT (the poller lock was lost) and TL_ESTOP end tg_poller_run with it. */
 };
 
@@ -204,8 +204,8 @@ struct tg_poller_opts {
  * 401 (TL_EAUTH), 409 (TL_ECONFLICT: another poller or a webhook). The offset advances
  * only after store_batch committed; a failed store re-fetches the same updates after a
  * backoff. 429 waits retry_after; 5xx, network errors and malformed bodies back off with
- * jitter. Every wait is logged (without the token). (Added note) An unusable API base
- * (unsupported scheme, malformed URL) ends it too, with TL_ECONFIG. */
+ * jitter. Every wait is logged (without the token). An unusable API base (unsupported
+ * scheme, malformed URL) ends it too, with TL_ECONFIG. */
 int tg_poller_run(struct tg_client *c, const struct tg_poller_opts *o, long long start_offset,
                   const struct tg_poll_sink *sink, volatile sig_atomic_t *stop,
                   struct tl_errinfo *ei) TL_WUR;
@@ -242,7 +242,7 @@ struct tg_send_sink {
     /* Records the outcome of one message. */
     int (*done)(void *ud, const struct tg_outmsg *m, const struct tg_send_result *r,
                 struct tl_errinfo *ei);
-    /* Frees a claimed array. (Added note) The sender calls it exactly once per claim,
+    /* Frees a claimed array. The sender calls it exactly once per claim,
      * after done() ran for every message it sent; messages left undone because of a
      * stop stay claimed in storage and come back when their claim expires. */
     void (*release)(void *ud, struct tg_outmsg *msgs, size_t n);
@@ -256,7 +256,7 @@ struct tg_sender_opts {
 
 /* Delivers until *stop (returns TL_ESTOP after finishing the message in hand) or until
  * drain is set and nothing is due (returns TL_OK). drain may be NULL.
- * (Added note) A 429 makes that message RETRY after retry_after; two 429s in a row
+ * A 429 makes that message RETRY after retry_after; two 429s in a row
  * also pause all sending for retry_after (the bot as a whole is over the limit). */
 int tg_sender_run(struct tg_client *c, const struct tg_sender_opts *o,
                   const struct tg_send_sink *sink, volatile sig_atomic_t *stop,

@@ -5,11 +5,13 @@
 
 #include <signal.h>
 
+#include "cli/opt.h"
 #include "common/cfg.h"
 #include "storage/store.h"
 
+/* The shared set-up a command asks main() for. Every command gets the configuration
+ * (defaults, file, environment) in ctx->cfg; its own options come last. */
 enum cli_flags {
-    CLI_CONFIG = 1 << 0,  /* load the configuration */
     CLI_DB = 1 << 1,      /* connect to the database and check the schema */
     CLI_CURL = 1 << 2,    /* curl_global_init */
     CLI_SECRETS = 1 << 3, /* load the pseudonym key (and the token if present) */
@@ -37,26 +39,22 @@ int cmd_triage(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_demo(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_keygen(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_config(int argc, char **argv, struct cli_ctx *ctx);
-/* part: priority */
 int cmd_priority(int argc, char **argv, struct cli_ctx *ctx);
 
-/* web: the analysts' HTTP API (cli/cmd_web.c, cmd_user.c, cmd_serve.c) */
+/* the analysts' HTTP API and its accounts and queues */
 int cmd_web(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_user(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_queue(int argc, char **argv, struct cli_ctx *ctx);
 /* "cli:$USER", who the audit log names for a change made from a shell; free(). */
 char *cli_actor(void);
-/* The bot runtime until SIGTERM (cmd_bot.c); name is the command's, for messages. */
-int cli_bot_run(const char *name, int argc, char **argv, struct cli_ctx *ctx);
+/* The bot runtime until SIGTERM (cmd_bot.c); name is the command's, for messages;
+ * no_poller: workers and sender only. */
+int cli_bot_run(const char *name, int no_poller, struct cli_ctx *ctx);
 
-/* Commands that need no shared set-up take only argv (argv[0] is the command name). */
-int cmd_strip(int argc, char **argv);
-int cmd_geo(int argc, char **argv);
+int cmd_strip(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_geo(int argc, char **argv, struct cli_ctx *ctx);
 
 /* "tipline CMD WHAT: <error>: <detail>" on stderr; returns 1 (the exit code). */
 int cli_fail(const char *cmd, const char *what, int rc, const struct tl_errinfo *ei);
-
-/* True when argv holds -h or --help. */
-int cli_wants_help(int argc, char **argv);
 
 #endif

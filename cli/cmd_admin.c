@@ -8,23 +8,28 @@
 
 int cmd_migrate(int argc, char **argv, struct cli_ctx *ctx)
 {
-    if (cli_wants_help(argc, argv)) {
-        printf("usage: tipline migrate\n\nApplies the pending numbered migrations (tables, "
-               "indexes, data), each in a\ntransaction, then re-applies in one transaction every "
-               "schema file (functions,\ntriggers, views) whose content changed; all embedded in "
-               "the binary, under an\nadvisory lock. An applied migration that was edited is "
-               "refused. Safe to run twice.\n"
-               "Database: TIPLINE_DATABASE_URL (libpq conninfo or URI).\n");
-        return 0;
-    }
-    if (argc > 1) {
-        fprintf(stderr, "usage: tipline migrate\n");
-        return 2;
-    }
+    const struct cli_spec spec = {
+        .cmd = "migrate",
+        .usage = "usage: tipline migrate
+",
+        .doc = "Applies the pending numbered migrations (tables, indexes, data), each in a
+"
+               "transaction, then re-applies in one transaction every schema file (functions,
+"
+               "triggers, views) whose content changed; all embedded in the binary, under an
+"
+               "advisory lock. An applied migration that was edited is refused. Safe to run
+"
+               "twice.
+Database: TIPLINE_DATABASE_URL (libpq conninfo or URI).
+"};
+    int rc = cli_parse(&spec, &argc, argv);
+    if (rc >= 0)
+        return rc;
     struct store *s = NULL;
     struct tl_errinfo ei;
     int applied = 0;
-    int rc = store_open(ctx->cfg.database_url, &s, &ei);
+    rc = store_open(ctx->cfg.database_url, &s, &ei);
     if (rc == TL_OK)
         rc = store_migrate(s, &applied, &ei);
     store_free(s);
@@ -39,14 +44,22 @@ int cmd_migrate(int argc, char **argv, struct cli_ctx *ctx)
 
 int cmd_keygen(int argc, char **argv, struct cli_ctx *ctx)
 {
-    if (cli_wants_help(argc, argv) || argc != 2) {
-        printf("usage: tipline keygen FILE\n\nCreates FILE (mode 0600) with a random 256-bit "
-               "pseudonym key unless it exists.\nPoint TIPLINE_SECRET_FILE at it. Losing the key "
-               "breaks the link between a\nreporter's old and new reports; never share it.\n");
-        return argc == 2 ? 0 : 2;
-    }
+    const struct cli_spec spec = {
+        .cmd = "keygen",
+        .usage = "usage: tipline keygen [FILE]\n",
+        .doc = "Creates FILE (mode 0600) with a random 256-bit pseudonym key unless it exists;\n"
+               "without FILE, the configuration's secret_file (TIPLINE_SECRET_FILE). Point\n"
+               "TIPLINE_SECRET_FILE at it. Losing the key breaks the link between a reporter's\n"
+               "old and new reports; never share it.\n",
+        .max_args = 1};
+    int rc = cli_parse(&spec, &argc, argv);
+    if (rc >= 0)
+        return rc;
+    const char *path = argc == 2 ? argv[1] : ctx->cfg.secret_file;
+    if (!path || !*path)
+        return cli_usage_error(&spec, "no FILE and no secret_file configured");
     struct tl_errinfo ei;
-    int rc = cfg_secret_generate(argv[1], &ei);
+    rc = cfg_secret_generate(path, &ei);
     if (rc) {
         fprintf(stderr, "tipline keygen: %s\n", ei.msg);
         return 1;
@@ -56,11 +69,14 @@ int cmd_keygen(int argc, char **argv, struct cli_ctx *ctx)
 
 int cmd_config(int argc, char **argv, struct cli_ctx *ctx)
 {
-    if (cli_wants_help(argc, argv)) {
-        printf("usage: tipline config\n\nPrints the effective configuration: defaults, then "
-               "the config file,\nthen the environment. Secrets print as (set).\n");
-        return 0;
-    }
+    const struct cli_spec spec = {
+        .cmd = "config",
+        .usage = "usage: tipline config\n",
+        .doc = "Prints the effective configuration: defaults, then the "
+               "config file,\nthen the environment. Secrets print as (set).\n"};
+    int rc = cli_parse(&spec, &argc, argv);
+    if (rc >= 0)
+        return rc;
     cfg_dump(&ctx->cfg, stdout);
     return 0;
 }

@@ -10,17 +10,8 @@
 #include "handlers/hdl.h"
 #include "common/banned.h"
 
-int cli_bot_run(const char *name, int argc, char **argv, struct cli_ctx *ctx)
+int cli_bot_run(const char *name, int no_poller, struct cli_ctx *ctx)
 {
-    int no_poller = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--no-poller") == 0)
-            no_poller = 1;
-        else {
-            fprintf(stderr, "tipline %s: unknown option %s\n", name, argv[i]);
-            return 2;
-        }
-    }
     struct tl_errinfo ei;
     tl_errinfo_clear(&ei);
     if (!ctx->cfg.bot_token) {
@@ -69,15 +60,23 @@ int cli_bot_run(const char *name, int argc, char **argv, struct cli_ctx *ctx)
 
 int cmd_bot(int argc, char **argv, struct cli_ctx *ctx)
 {
-    if (cli_wants_help(argc, argv)) {
-        printf("usage: tipline bot [--no-poller]\n\n"
-               "Runs the Telegram intake: a long-poll poller (one per deployment, held by an\n"
+    int no_poller = 0;
+    const struct cli_opt opts[] = {
+        CLI_FLAG("no-poller", &no_poller, 1, "run workers and sender only (another poller polls)"),
+        CLI_END,
+    };
+    const struct cli_spec spec = {
+        .cmd = "bot",
+        .usage = "usage: tipline bot [--no-poller]\n",
+        .doc = "Runs the Telegram intake: a long-poll poller (one per deployment, held by an\n"
                "advisory lock; others stand by), workers handling each chat in order, and the\n"
-               "outbox sender. --no-poller runs workers and sender only.\n"
+               "outbox sender.\n"
                "SIGTERM/SIGINT finish in-flight work and exit 0; a second one exits now.\n"
                "Needs TELEGRAM_BOT_TOKEN (or _FILE), TIPLINE_DATABASE_URL, TIPLINE_SECRET_FILE;\n"
-               "TELEGRAM_API_BASE points at a local Bot API server or a fake.\n");
-        return 0;
-    }
-    return cli_bot_run("bot", argc, argv, ctx);
+               "TELEGRAM_API_BASE points at a local Bot API server or a fake.\n",
+        .opts = opts};
+    int rc = cli_parse(&spec, &argc, argv);
+    if (rc >= 0)
+        return rc;
+    return cli_bot_run("bot", no_poller, ctx);
 }

@@ -243,15 +243,17 @@ static int print_queue(struct store *s)
 
 int cmd_demo(int argc, char **argv, struct cli_ctx *ctx)
 {
-    if (cli_wants_help(argc, argv) || argc > 1) {
-        printf("usage: tipline demo\n\nStarts a fake Telegram Bot API on loopback with "
-               "scripted citizen chats (a guided\n/report in Ukrainian; quick reports with a "
-               "photo, a venue, a phone's file sent\nwith \"Send now\"; a group message), runs "
-               "the real intake against it and the\nconfigured database (migrating it first), "
-               "then prints what each citizen saw\n(messages, edits, buttons) and the triage "
-               "queue.\n");
-        return argc > 1 && !cli_wants_help(argc, argv) ? 2 : 0;
-    }
+    const struct cli_spec spec = {
+        .cmd = "demo",
+        .usage = "usage: tipline demo\n",
+        .doc = "Starts a fake Telegram Bot API on loopback with scripted citizen chats (a guided\n"
+               "/report in Ukrainian; quick reports with a photo, a venue, a phone's file sent\n"
+               "with \"Send now\"; a group message), runs the real intake against it and the\n"
+               "configured database (migrating it first), then prints what each citizen saw\n"
+               "(messages, edits, buttons) and the triage queue.\n"};
+    int parsed = cli_parse(&spec, &argc, argv);
+    if (parsed >= 0)
+        return parsed;
     struct tl_errinfo ei;
     tl_errinfo_clear(&ei);
     struct store *s = NULL;

@@ -10,23 +10,18 @@
 #include "geo/geo.h"
 #include "common/banned.h"
 
-static void usage(FILE *f)
-{
-    fputs("usage: tipline geo parse [--area FILE] [--gazetteer FILE] TEXT...\n"
-          "\n"
-          "Finds every place in TEXT (coordinates, map links, geo: URIs, MGRS/UTM,\n"
-          "Plus Codes, settlement names) and a bearing of movement, checks each point\n"
-          "against the area of interest, and prints JSON:\n"
-          "  {\"candidates\": [...], \"rejected\": [...], \"bearing_deg\": N|null,\n"
-          "   \"ambiguous\": bool}\n"
-          "Several TEXT arguments are joined with spaces; \"-\" reads the text from stdin.\n"
-          "\n"
-          "  --area FILE       GeoJSON (Multi)Polygon of the area of interest\n"
-          "                    (deploy/area_ukraine.geojson)\n"
-          "  --gazetteer FILE  settlements TSV from deploy/gazetteer/build.sh\n"
-          "  --help            this text\n",
-          f);
-}
+static const char geo_usage[] =
+    "usage: tipline geo parse [--area FILE] [--gazetteer FILE] TEXT...\n";
+
+static const char geo_doc[] =
+    "Finds every place in TEXT (coordinates, map links, geo: URIs, MGRS/UTM,\n"
+    "Plus Codes, settlement names) and a bearing of movement, checks each point\n"
+    "against the area of interest, and prints JSON:\n"
+    "  {\"candidates\": [...], \"rejected\": [...], \"bearing_deg\": N|null,\n"
+    "   \"ambiguous\": bool}\n"
+    "Several TEXT arguments are joined with spaces; \"-\" reads the text from stdin.\n"
+    "The area and the gazetteer default to area_file and gazetteer_file of the\n"
+    "configuration (TIPLINE_AREA_FILE, TIPLINE_GAZETTEER), as the bot reads them.\n";
 
 /* A number printed as written with a fixed count of decimals. */
 static struct json_object *num(double v, int decimals)
@@ -89,59 +84,58 @@ static int read_stdin(char **out, size_t *len)
     return TL_OK;
 }
 
-int cmd_geo(int argc, char **argv)
+int cmd_geo(int argc, char **argv, struct cli_ctx *cli)
 {
-    const char *area = NULL, *gaz = NULL;
+    const char *area = cli->cfg.area_file, *gaz = cli->cfg.gazetteer_file;
+    const struct cli_opt opts[] = {
+        CLI_STRING("area", "FILE", &area,
+                   "GeoJSON (Multi)Polygon of the area of interest\n"
+                   "(deploy/area_ukraine.geojson); default: area_file"),
+        CLI_STRING("gazetteer", "FILE", &gaz,
+                   "settlements TSV from deploy/gazetteer/build.sh;\ndefault: gazetteer_file"),
+        CLI_END,
+    };
+    const struct cli_spec spec = {.cmd = "geo parse",
+                                  .usage = geo_usage,
+                                  .doc = geo_doc,
+                                  .opts = opts,
+                                  .flags = CLI_STOP_AT_ARG,
+                                  .min_args = 1,
+                                  .max_args = -1};
     struct geo_ctx *ctx = NULL;
     struct geo_result res = {0};
     struct json_object *root = NULL;
     char *text = NULL;
     size_t tlen = 0;
-    int rc = 2, i;
+    int rc = 2;
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        usage(argc < 2 ? stderr : stdout);
+        cli_help(&spec, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    if (strcmp(argv[1], "parse") != 0) {
-        fprintf(stderr, "tipline geo: unknown subcommand '%s'\n", argv[1]);
-        usage(stderr);
-        return 2;
-    }
-    for (i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(argv[i], "--area") == 0 && i + 1 < argc) {
-            area = argv[++i];
-        } else if (strcmp(argv[i], "--gazetteer") == 0 && i + 1 < argc) {
-            gaz = argv[++i];
-        } else if (strcmp(argv[i], "--") == 0) {
-            i++;
-            break;
-        } else if (argv[i][0] == '-' && argv[i][1] == '-') {
-            fprintf(stderr, "tipline geo parse: unknown or incomplete option '%s'\n", argv[i]);
-            return 2;
-        } else {
-            break;
-        }
-    }
-    if (i >= argc) {
-        fputs("tipline geo parse: no TEXT given\n", stderr);
-        return 2;
-    }
-    if (i + 1 == argc && strcmp(argv[i], "-") == 0) {
+    if (strcmp(argv[1], "parse") != 0)
+        return cli_usage_error(&spec, "unknown subcommand '%s'", argv[1]);
+    argc--;
+    argv++;
+    if ((rc = cli_parse(&spec, &argc, argv)) >= 0)
+        return rc;
+    rc = 2;
+    if (!area || !*area)
+        area = NULL;
+    if (!gaz || !*gaz)
+        gaz = NULL;
+    if (argc == 2 && strcmp(argv[1], "-") == 0) {
         if (read_stdin(&text, &tlen) != TL_OK)
             goto out;
     } else {
         size_t need = 1;
-        for (int k = i; k < argc; k++)
+        for (int k = 1; k < argc; k++)
             need += strlen(argv[k]) + 1;
         text = malloc(need);
         if (!text)
             goto out;
-        for (int k = i; k < argc; k++) {
+        for (int k = 1; k < argc; k++) {
             size_t l = strlen(argv[k]);
-            if (k > i)
+            if (k > 1)
                 text[tlen++] = ' ';
             memcpy(text + tlen, argv[k], l);
             tlen += l;

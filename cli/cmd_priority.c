@@ -11,18 +11,17 @@
 #include "common/util.h"
 #include "common/banned.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: tipline priority show\n"
-               "       tipline priority set KEY VALUE [--as NAME]\n"
-               "       tipline priority refresh\n\n"
-               "The queue is ordered by a score: intake's base + category weight +\n"
-               "corroboration - recency penalty + reporter track record + flag weights\n"
-               "(+ banned). 'show' lists the weights; 'set' changes one (category.NAME and\n"
-               "flag.NAME may be new keys) and re-scores every queued report at once;\n"
-               "'refresh' decays recency and recounts recent corroborations now.\n"
-               "docs/priority.md explains the formula and each key's range.\n");
-}
+static const char priority_usage[] = "usage: tipline priority show\n"
+                                     "       tipline priority set KEY VALUE [--as NAME]\n"
+                                     "       tipline priority refresh\n";
+
+static const char priority_doc[] =
+    "The queue is ordered by a score: intake's base + category weight +\n"
+    "corroboration - recency penalty + reporter track record + flag weights\n"
+    "(+ banned). 'show' lists the weights; 'set' changes one (category.NAME and\n"
+    "flag.NAME may be new keys) and re-scores every queued report at once;\n"
+    "'refresh' decays recency and recounts recent corroborations now.\n"
+    "docs/priority.md explains the formula and each key's range.\n";
 
 static int show(struct store *s)
 {
@@ -49,22 +48,22 @@ static int parse_value(const char *text, double *v)
 
 int cmd_priority(int argc, char **argv, struct cli_ctx *ctx)
 {
-    if (cli_wants_help(argc, argv)) {
-        usage(stdout);
-        return 0;
-    }
-    const char *pos[3] = {NULL, NULL, NULL}, *as = NULL;
-    size_t npos = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--as") == 0 && i + 1 < argc)
-            as = argv[++i];
-        else if ((argv[i][0] != '-' || (argv[i][1] >= '0' && argv[i][1] <= '9')) && npos < 3)
-            pos[npos++] = argv[i]; /* a negative VALUE is a value, not an option */
-        else {
-            usage(stderr);
-            return 2;
-        }
-    }
+    const char *as = NULL;
+    const struct cli_opt opts[] = {
+        CLI_STRING("as", "NAME", &as, "set: who the audit log names; default $USER"),
+        CLI_END,
+    };
+    const struct cli_spec spec = {.cmd = "priority",
+                                  .usage = priority_usage,
+                                  .doc = priority_doc,
+                                  .opts = opts,
+                                  .min_args = 1,
+                                  .max_args = 3};
+    int code = cli_parse(&spec, &argc, argv); /* a negative VALUE is a value, not an option */
+    if (code >= 0)
+        return code;
+    const char *pos[3] = {argv[1], argc > 2 ? argv[2] : NULL, argc > 3 ? argv[3] : NULL};
+    size_t npos = (size_t)argc - 1;
     struct tl_errinfo ei;
     tl_errinfo_clear(&ei);
     if (npos == 1 && strcmp(pos[0], "show") == 0)
@@ -100,6 +99,6 @@ int cmd_priority(int argc, char **argv, struct cli_ctx *ctx)
         printf("%s = %g; %lld queued reports re-scored\n", pos[1], v, changed);
         return 0;
     }
-    usage(stderr);
-    return 2;
+    return cli_usage_error(&spec, "'%s' with %zu argument%s is not a subcommand", pos[0], npos - 1,
+                           npos == 2 ? "" : "s");
 }

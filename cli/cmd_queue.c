@@ -11,15 +11,14 @@
 #include "common/util.h"
 #include "common/banned.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: tipline queue list\n"
-               "       tipline queue add NAME [--restricted | --open]\n"
-               "       tipline queue route CATEGORY QUEUE [--moving]\n\n"
-               "'route' sends a category's reports to a queue (its open reports move with\n"
-               "it); --moving marks things that move (drones, columns). By default every\n"
-               "category goes to 'general' and 'collaborators' to the restricted 'restricted'.\n");
-}
+static const char queue_usage[] = "usage: tipline queue list\n"
+                                  "       tipline queue add NAME [--restricted | --open]\n"
+                                  "       tipline queue route CATEGORY QUEUE [--moving]\n";
+
+static const char queue_doc[] =
+    "'route' sends a category's reports to a queue (its open reports move with\n"
+    "it); --moving marks things that move (drones, columns). By default every\n"
+    "category goes to 'general' and 'collaborators' to the restricted 'restricted'.\n";
 
 static void print_names(struct json_object *a)
 {
@@ -59,38 +58,32 @@ static int print_queues(const char *json)
 
 int cmd_queue(int argc, char **argv, struct cli_ctx *ctx)
 {
-    if (cli_wants_help(argc, argv)) {
-        usage(stdout);
-        return 0;
-    }
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    const char *pos[2] = {NULL, NULL};
-    size_t npos = 0;
     int restricted = 0, moving = 0;
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--restricted") == 0)
-            restricted = 1;
-        else if (strcmp(argv[i], "--open") == 0)
-            restricted = 0;
-        else if (strcmp(argv[i], "--moving") == 0)
-            moving = 1;
-        else if (argv[i][0] != '-' && npos < 2)
-            pos[npos++] = argv[i];
-        else {
-            usage(stderr);
-            return 2;
-        }
-    }
+    const struct cli_opt opts[] = {
+        CLI_FLAG("restricted", &restricted, 1, "add: only members and admins see the queue"),
+        CLI_FLAG("open", &restricted, 0, "add: every analyst sees the queue (the default)"),
+        CLI_FLAG("moving", &moving, 1, "route: the category is of things that move"),
+        CLI_END,
+    };
+    const struct cli_spec spec = {.cmd = "queue",
+                                  .usage = queue_usage,
+                                  .doc = queue_doc,
+                                  .opts = opts,
+                                  .min_args = 1,
+                                  .max_args = 3};
+    int rc = cli_parse(&spec, &argc, argv);
+    if (rc >= 0)
+        return rc;
+    const char *pos[2] = {argc > 2 ? argv[2] : NULL, argc > 3 ? argv[3] : NULL};
+    size_t npos = (size_t)argc - 2;
     char *actor = cli_actor();
     if (!actor)
         return 1;
     struct tl_errinfo ei;
     tl_errinfo_clear(&ei);
-    int rc = TL_OK, code = 0;
+    int code = 0;
     char *json = NULL;
+    rc = TL_OK;
     if (strcmp(argv[1], "list") == 0 && npos == 0) {
         if ((rc = store_queue_list(ctx->store, &json, &ei)) == TL_OK)
             code = print_queues(json);
@@ -99,8 +92,8 @@ int cmd_queue(int argc, char **argv, struct cli_ctx *ctx)
     } else if (strcmp(argv[1], "route") == 0 && npos == 2) {
         rc = store_category_route(ctx->store, actor, pos[0], pos[1], moving, &ei);
     } else {
-        usage(stderr);
-        code = 2;
+        code = cli_usage_error(&spec, "'%s' with %zu argument%s is not a subcommand", argv[1], npos,
+                               npos == 1 ? "" : "s");
     }
     if (rc)
         code = cli_fail("queue", argv[1], rc, &ei);

@@ -9,13 +9,21 @@
 
 int cmd_serve(int argc, char **argv, struct cli_ctx *ctx)
 {
-    if (cli_wants_help(argc, argv)) {
-        printf("usage: tipline serve [--no-poller]\n\n"
-               "Runs everything in one process: the Telegram intake (see 'tipline bot --help')\n"
+    int no_poller = 0;
+    const struct cli_opt opts[] = {
+        CLI_FLAG("no-poller", &no_poller, 1, "run workers and sender only (another poller polls)"),
+        CLI_END,
+    };
+    const struct cli_spec spec = {
+        .cmd = "serve",
+        .usage = "usage: tipline serve [--no-poller]\n",
+        .doc = "Runs everything in one process: the Telegram intake (see 'tipline bot --help')\n"
                "and the analysts' HTTP API and console on http_listen (see 'tipline web\n"
-               "--help'). SIGTERM/SIGINT stop both cleanly.\n");
-        return 0;
-    }
+               "--help'). SIGTERM/SIGINT stop both cleanly.\n",
+        .opts = opts};
+    int code = cli_parse(&spec, &argc, argv);
+    if (code >= 0)
+        return code;
     struct tl_errinfo ei;
     tl_errinfo_clear(&ei);
     struct web_opts o = {.cfg = &ctx->cfg};
@@ -26,7 +34,7 @@ int cmd_serve(int argc, char **argv, struct cli_ctx *ctx)
                 ei.msg);
         return 1;
     }
-    int code = cli_bot_run("serve", argc, argv, ctx);
+    code = cli_bot_run("serve", no_poller, ctx);
     log_info("web: stopping");
     web_free(w);
     return code;

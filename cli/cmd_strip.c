@@ -5,11 +5,10 @@
  *   tipline strip --info [--max-bytes N] [--max-pixels N] IN print the facts as JSON
  *
  * IN or OUT may be "-" for stdin/stdout. OUT is written to a temporary file beside it
- * and renamed, so a refused or failed strip never leaves a partial OUT.
- *
- * int cmd_strip(int argc, char **argv): argv[0] is "strip"; returns the process exit
- * code: 0 done, 1 refused or failed (reason on stderr), 2 usage error. */
+ * and renamed, so a refused or failed strip never leaves a partial OUT. Exit codes:
+ * 0 done, 1 refused or failed (reason on stderr), 2 usage error. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +19,11 @@
 #include "common/util.h"
 #include "common/banned.h"
 
-static const char usage[] =
+static const char strip_usage[] =
     "usage: tipline strip [--max-bytes N] [--max-pixels N] IN OUT\n"
-    "       tipline strip --info [--max-bytes N] [--max-pixels N] IN\n"
-    "\n"
+    "       tipline strip --info [--max-bytes N] [--max-pixels N] IN\n";
+
+static const char strip_doc[] =
     "Writes OUT, a copy of the photo IN without anything that could identify who took\n"
     "it: EXIF (GPS, camera serial, owner), XMP, IPTC, comments, thumbnails, device\n"
     "colour profiles, appended data. The picture itself is kept losslessly (JPEG\n"
@@ -85,16 +85,7 @@ static int write_out(const char *path, const unsigned char *p, size_t n)
     return rc;
 }
 
-static int parse_size(const char *s, unsigned long long *v)
-{
-    long long x;
-    if (!s || tl_parse_ll(s, &x) != TL_OK || x <= 0)
-        return -1;
-    *v = (unsigned long long)x;
-    return 0;
-}
-
-int cmd_strip(int argc, char **argv)
+int cmd_strip(int argc, char **argv, struct cli_ctx *ctx)
 {
     struct media_limits lim = {0, 0};
     struct media_facts facts;
@@ -104,42 +95,34 @@ int cmd_strip(int argc, char **argv)
     size_t in_len = 0, out_len = 0;
     char *json = NULL;
     int info = 0, ret = 1, rc;
-    unsigned long long v;
+    long long max_bytes = 0, max_pixels = 0;
+    const struct cli_opt opts[] = {
+        CLI_FLAG("info", &info, 1, "print the facts read from IN as JSON, write nothing"),
+        CLI_INT("max-bytes", "N", &max_bytes, 1, LLONG_MAX,
+                "refuse an IN larger than N bytes (default 50 MiB)"),
+        CLI_INT("max-pixels", "N", &max_pixels, 1, LLONG_MAX,
+                "refuse a picture of more than N pixels (default 100 million)"),
+        CLI_END,
+    };
+    const struct cli_spec spec = {.cmd = "strip",
+                                  .usage = strip_usage,
+                                  .doc = strip_doc,
+                                  .opts = opts,
+                                  .min_args = 1,
+                                  .max_args = 2};
+    (void)ctx;
 
     tl_errinfo_clear(&ei);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (strcmp(a, "--info") == 0) {
-            info = 1;
-        } else if (strcmp(a, "--max-bytes") == 0 || strcmp(a, "--max-pixels") == 0) {
-            if (parse_size(i + 1 < argc ? argv[i + 1] : NULL, &v) != 0) {
-                fprintf(stderr, "tipline strip: %s needs a positive number\n%s", a, usage);
-                return 2;
-            }
-            if (a[6] == 'b')
-                lim.max_bytes = (size_t)v;
-            else
-                lim.max_pixels = v;
-            i++;
-        } else if (a[0] == '-' && a[1] != 0) {
-            fprintf(stderr, "tipline strip: unknown option %s\n%s", a, usage);
-            return 2;
-        } else if (!in_path) {
-            in_path = a;
-        } else if (!out_path) {
-            out_path = a;
-        } else {
-            fprintf(stderr, "tipline strip: too many arguments\n%s", usage);
-            return 2;
-        }
-    }
+    if ((rc = cli_parse(&spec, &argc, argv)) >= 0)
+        return rc;
+    in_path = argc > 1 ? argv[1] : NULL;
+    out_path = argc > 2 ? argv[2] : NULL;
     if (!in_path || (info ? out_path != NULL : out_path == NULL)) {
-        fputs(usage, stderr);
+        fputs(strip_usage, stderr);
         return 2;
     }
+    lim.max_bytes = (size_t)max_bytes;
+    lim.max_pixels = (uint64_t)max_pixels;
 
     errno = 0;
     size_t max = lim.max_bytes ? lim.max_bytes : MEDIA_DEFAULT_MAX_BYTES;

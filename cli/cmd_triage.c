@@ -10,17 +10,17 @@
 #include "common/util.h"
 #include "common/banned.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: tipline triage list [--status S] [--category C] [--limit N]\n"
-               "       tipline triage next [--as NAME]\n"
-               "       tipline triage show ID|REF\n"
-               "       tipline triage decide ID|REF confirmed|rejected|duplicate|needs_info|"
-               "escalated [--note TEXT] [--as NAME]\n\n"
-               "'next' claims the highest-priority unclaimed report with a lease\n"
-               "(lease_seconds, default 900); two analysts never get the same report, and an\n"
-               "expired lease returns the report to the queue. Decisions are audited.\n");
-}
+static const char triage_usage[] =
+    "usage: tipline triage list [--status S] [--category C] [--limit N]\n"
+    "       tipline triage next [--as NAME]\n"
+    "       tipline triage show ID|REF\n"
+    "       tipline triage decide ID|REF confirmed|rejected|duplicate|needs_info|escalated\n"
+    "                             [--note TEXT] [--as NAME]\n";
+
+static const char triage_doc[] =
+    "'next' claims the highest-priority unclaimed report with a lease\n"
+    "(lease_seconds, default 900); two analysts never get the same report, and an\n"
+    "expired lease returns the report to the queue. Decisions are audited.\n";
 
 static void fmt_time(double t, char *out, size_t n)
 {
@@ -91,45 +91,31 @@ static const char *analyst_name(const char *opt)
 
 int cmd_triage(int argc, char **argv, struct cli_ctx *ctx)
 {
-    if (cli_wants_help(argc, argv)) {
-        usage(stdout);
-        return 0;
-    }
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    const char *sub = argv[1], *as = NULL, *note = NULL, *status = NULL, *category = NULL;
-    const char *pos[2] = {NULL, NULL};
-    size_t npos = 0;
+    const char *as = NULL, *note = NULL, *status = NULL, *category = NULL;
     long long limit = 50;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--as") == 0 && v)
-            as = argv[++i];
-        else if (strcmp(a, "--note") == 0 && v)
-            note = argv[++i];
-        else if (strcmp(a, "--status") == 0 && v)
-            status = argv[++i];
-        else if (strcmp(a, "--category") == 0 && v)
-            category = argv[++i];
-        else if (strcmp(a, "--limit") == 0 && v) {
-            if (tl_parse_ll(argv[++i], &limit) || limit < 1 || limit > 10000) {
-                fprintf(stderr, "tipline triage: --limit takes 1..10000\n");
-                return 2;
-            }
-        } else if (a[0] != '-' && npos < 2)
-            pos[npos++] = a;
-        else {
-            usage(stderr);
-            return 2;
-        }
-    }
+    const struct cli_opt opts[] = {
+        CLI_STRING("status", "S", &status, "list: only reports in this status"),
+        CLI_STRING("category", "C", &category, "list: only reports of this category"),
+        CLI_INT("limit", "N", &limit, 1, 10000, "list: at most N reports (default 50)"),
+        CLI_STRING("as", "NAME", &as, "next, decide: the analyst; default $TIPLINE_ANALYST, $USER"),
+        CLI_STRING("note", "TEXT", &note, "decide: a note kept with the decision"),
+        CLI_END,
+    };
+    const struct cli_spec spec = {.cmd = "triage",
+                                  .usage = triage_usage,
+                                  .doc = triage_doc,
+                                  .opts = opts,
+                                  .min_args = 1,
+                                  .max_args = 3};
+    int rc = cli_parse(&spec, &argc, argv);
+    if (rc >= 0)
+        return rc;
+    const char *sub = argv[1];
+    const char *pos[2] = {argc > 2 ? argv[2] : NULL, argc > 3 ? argv[3] : NULL};
+    size_t npos = (size_t)argc - 2;
     struct tl_errinfo ei;
     tl_errinfo_clear(&ei);
     struct store *s = ctx->store;
-    int rc;
     if (strcmp(sub, "list") == 0 && npos == 0) {
         struct store_triage_filter f = {status, category, (size_t)limit};
         struct store_report *rs = NULL;
@@ -170,6 +156,6 @@ int cmd_triage(int argc, char **argv, struct cli_ctx *ctx)
         printf("%s: %s\n", pos[0], pos[1]);
         return 0;
     }
-    usage(stderr);
-    return 2;
+    return cli_usage_error(&spec, "'%s' with %zu argument%s is not a subcommand", sub, npos,
+                           npos == 1 ? "" : "s");
 }

@@ -12,16 +12,15 @@
 #include "web/web.h"
 #include "common/banned.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: tipline user add NAME --role analyst|moderator|exporter|admin [--queue Q]...\n"
-            "       tipline user list\n"
-            "       tipline user disable NAME\n"
-            "       tipline user queue NAME QUEUE   (lets NAME see a restricted queue)\n\n"
-            "'add' prints the account's API token once (use it as 'Authorization: Bearer\n"
-            "TOKEN', or to log in to the console); it cannot be shown again.\n");
-}
+static const char user_usage[] =
+    "usage: tipline user add NAME --role analyst|moderator|exporter|admin [--queue Q]...\n"
+    "       tipline user list\n"
+    "       tipline user disable NAME\n"
+    "       tipline user queue NAME QUEUE   (lets NAME see a restricted queue)\n";
+
+static const char user_doc[] =
+    "'add' prints the account's API token once (use it as 'Authorization: Bearer\n"
+    "TOKEN', or to log in to the console); it cannot be shown again.\n";
 
 /* The accounts as a table: name, role, state, queues, last use. */
 static int print_accounts(const char *json)
@@ -62,34 +61,32 @@ char *cli_actor(void)
 
 int cmd_user(int argc, char **argv, struct cli_ctx *ctx)
 {
-    if (cli_wants_help(argc, argv)) {
-        usage(stdout);
-        return 0;
-    }
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    const char *sub = argv[1], *role = NULL, *pos[2] = {NULL, NULL}, *queues[8];
-    size_t npos = 0, nq = 0;
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--role") == 0 && i + 1 < argc)
-            role = argv[++i];
-        else if (strcmp(argv[i], "--queue") == 0 && i + 1 < argc && nq < 8)
-            queues[nq++] = argv[++i];
-        else if (argv[i][0] != '-' && npos < 2)
-            pos[npos++] = argv[i];
-        else {
-            usage(stderr);
-            return 2;
-        }
-    }
+    const char *role = NULL, *queues[8];
+    size_t nq = 0;
+    const struct cli_opt opts[] = {
+        CLI_STRING("role", "ROLE", &role, "add: analyst, moderator, exporter or admin"),
+        CLI_LIST("queue", "Q", queues, &nq, 8,
+                 "add: a restricted queue the account may see (up to 8 times)"),
+        CLI_END,
+    };
+    const struct cli_spec spec = {.cmd = "user",
+                                  .usage = user_usage,
+                                  .doc = user_doc,
+                                  .opts = opts,
+                                  .min_args = 1,
+                                  .max_args = 3};
+    int rc = cli_parse(&spec, &argc, argv);
+    if (rc >= 0)
+        return rc;
+    const char *sub = argv[1];
+    const char *pos[2] = {argc > 2 ? argv[2] : NULL, argc > 3 ? argv[3] : NULL};
+    size_t npos = (size_t)argc - 2;
     char *actor = cli_actor();
     if (!actor)
         return 1;
     struct tl_errinfo ei;
     tl_errinfo_clear(&ei);
-    int rc, code = 2;
+    int code = 2;
     if (strcmp(sub, "add") == 0 && npos == 1 && role) {
         char token[64], sha[65];
         if (!web_account_name_ok(pos[0]) || !store_role_known(role)) {
@@ -133,7 +130,9 @@ int cmd_user(int argc, char **argv, struct cli_ctx *ctx)
                    ? cli_fail("user", "queue", rc, &ei)
                    : 0;
     } else {
-        usage(stderr);
+        cli_usage_error(&spec, "'%s' with %zu argument%s%s is not a subcommand", sub, npos,
+                        npos == 1 ? "" : "s",
+                        strcmp(sub, "add") == 0 && !role ? " and no --role" : "");
     }
 out:
     free(actor);

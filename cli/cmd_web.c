@@ -10,29 +10,28 @@
 
 int cmd_web(int argc, char **argv, struct cli_ctx *ctx)
 {
-    if (cli_wants_help(argc, argv)) {
-        printf("usage: tipline web [--listen HOST:PORT]\n\n"
-               "Serves the analysts' JSON API (web/openapi.yaml) and the console on\n"
+    const char *listen = NULL;
+    const struct cli_opt opts[] = {
+        CLI_STRING("listen", "HOST:PORT", &listen, "the address to serve on; default: http_listen"),
+        CLI_END,
+    };
+    const struct cli_spec spec = {
+        .cmd = "web",
+        .usage = "usage: tipline web [--listen HOST:PORT]\n",
+        .doc = "Serves the analysts' JSON API (web/openapi.yaml) and the console on\n"
                "http_listen (TIPLINE_HTTP_LISTEN, default 127.0.0.1:8080); put a TLS reverse\n"
                "proxy in front (deploy/nginx-tipline.conf). Accounts: 'tipline user add'.\n"
                "SIGTERM/SIGINT finish the requests in flight and exit 0; SIGHUP reads the\n"
-               "configuration again and applies log_level (other keys need a restart).\n");
-        return 0;
-    }
-    const char *listen = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
-            listen = argv[++i];
-        else {
-            fprintf(stderr, "tipline web: unknown option %s\n", argv[i]);
-            return 2;
-        }
-    }
+               "configuration again and applies log_level (other keys need a restart).\n",
+        .opts = opts};
+    int rc = cli_parse(&spec, &argc, argv);
+    if (rc >= 0)
+        return rc;
     struct tl_errinfo ei;
     tl_errinfo_clear(&ei);
     struct web_opts o = {.cfg = &ctx->cfg, .listen = listen};
     struct web *w = NULL;
-    int rc = web_start(&o, &w, &ei);
+    rc = web_start(&o, &w, &ei);
     if (rc) {
         fprintf(stderr, "tipline web: %s%s%s\n", tl_strerror(rc), ei.msg[0] ? ": " : "", ei.msg);
         return 1;

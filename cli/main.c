@@ -17,18 +17,6 @@
 volatile sig_atomic_t cli_stop;
 volatile sig_atomic_t cli_reload;
 
-static int run_strip(int argc, char **argv, struct cli_ctx *ctx)
-{
-    (void)ctx;
-    return cmd_strip(argc, argv);
-}
-
-static int run_geo(int argc, char **argv, struct cli_ctx *ctx)
-{
-    (void)ctx;
-    return cmd_geo(argc, argv);
-}
-
 struct cli_cmd {
     const char *name;
     int (*fn)(int argc, char **argv, struct cli_ctx *ctx);
@@ -37,31 +25,30 @@ struct cli_cmd {
 };
 
 static const struct cli_cmd commands[] = {
-    {"serve", cmd_serve, CLI_CONFIG | CLI_DB | CLI_CURL | CLI_SECRETS,
+    {"serve", cmd_serve, CLI_DB | CLI_CURL | CLI_SECRETS,
      "run everything in one process: poller, workers, sender, web server"},
-    {"bot", cmd_bot, CLI_CONFIG | CLI_DB | CLI_CURL | CLI_SECRETS,
+    {"bot", cmd_bot, CLI_DB | CLI_CURL | CLI_SECRETS,
      "run the Telegram intake: poller, workers, sender"},
-    {"migrate", cmd_migrate, CLI_CONFIG, "apply database migrations"},
-    {"triage", cmd_triage, CLI_CONFIG | CLI_DB,
-     "work the analysts' queue: list, next, show, decide"},
-    {"demo", cmd_demo, CLI_CONFIG | CLI_CURL,
+    {"migrate", cmd_migrate, 0, "apply database migrations"},
+    {"triage", cmd_triage, CLI_DB, "work the analysts' queue: list, next, show, decide"},
+    {"demo", cmd_demo, CLI_CURL,
      "play scripted citizen chats through a fake Bot API, then print the queue"},
-    {"strip", run_strip, 0, "remove what could identify a reporter from a photo, or --info"},
-    {"geo", run_geo, 0, "find places in a message: coordinates, links, MGRS, place names"},
+    {"strip", cmd_strip, 0, "remove what could identify a reporter from a photo, or --info"},
+    {"geo", cmd_geo, 0, "find places in a message: coordinates, links, MGRS, place names"},
     {"keygen", cmd_keygen, 0, "create the pseudonym key file"},
-    {"config", cmd_config, CLI_CONFIG, "print the effective configuration (secrets masked)"},
-    /* web: the analysts' HTTP API */
-    {"web", cmd_web, CLI_CONFIG | CLI_DB, "run the analysts' HTTP API and console alone"},
-    {"user", cmd_user, CLI_CONFIG | CLI_DB, "manage API accounts: add, list, disable, queue"},
-    {"queue", cmd_queue, CLI_CONFIG | CLI_DB, "route categories to queues; restricted queues"},
-    /* part: priority */
-    {"priority", cmd_priority, CLI_CONFIG | CLI_DB,
+    {"config", cmd_config, 0, "print the effective configuration (secrets masked)"},
+    {"web", cmd_web, CLI_DB, "run the analysts' HTTP API and console alone"},
+    {"user", cmd_user, CLI_DB, "manage API accounts: add, list, disable, queue"},
+    {"queue", cmd_queue, CLI_DB, "route categories to queues; restricted queues"},
+    {"priority", cmd_priority, CLI_DB,
      "the queue's priority score: show or set its weights, refresh"},
 };
 
-int cli_wants_help(int argc, char **argv)
+/* True when argv holds -h or --help before any "--": the command then runs without the
+ * shared set-up, so its help needs no database and no valid configuration. */
+static int wants_help(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++)
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
             return 1;
     return 0;
@@ -99,50 +86,55 @@ static void on_signal(int sig)
     cli_stop = 1;
 }
 
-static void usage(FILE *f)
+static void list_commands(FILE *f)
 {
-    fprintf(f, "usage: tipline [--config FILE] [--log-level LEVEL] <command> [args]\n\n"
-               "commands:\n");
+    fprintf(f, "\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\n'tipline <command> --help' tells more. Configuration: environment variables\n"
-               "and an optional key = value file (deploy/tipline.conf.sample).\n");
+    fprintf(f, "\n'tipline <command> --help' tells more.\n");
 }
 
 int main(int argc, char **argv)
 {
     struct cli_ctx ctx;
     const char *log_opt = NULL;
-    int i = 1, rc = 1, curl_done = 0;
+    int rc = 1, curl_done = 0;
     memset(&ctx, 0, sizeof(ctx));
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            ctx.config_path = argv[++i];
-        else if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc)
-            log_opt = argv[++i];
-        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else {
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (i >= argc) {
-        usage(stderr);
+    const struct cli_opt opts[] = {
+        CLI_STRING("config", "FILE", &ctx.config_path,
+                   "key = value configuration file (deploy/tipline.conf.sample);\n"
+                   "default: $TIPLINE_CONFIG, else none"),
+        CLI_STRING("log-level", "LEVEL", &log_opt, "error, warn, info or debug"),
+        CLI_END,
+    };
+    const struct cli_spec spec = {
+        .cmd = "",
+        .usage = "usage: tipline [--config FILE] [--log-level LEVEL] <command> [args]\n",
+        .doc = "Every command reads the same configuration: the built-in defaults, then the\n"
+               "configuration file, then the environment (TIPLINE_*), then its own options.\n",
+        .opts = opts,
+        .flags = CLI_STOP_AT_ARG,
+        .more = list_commands,
+        .max_args = -1};
+    int n = argc;
+    if ((rc = cli_parse(&spec, &n, argv)) >= 0)
+        return rc;
+    rc = 1;
+    if (n < 2) {
+        cli_help(&spec, stderr);
         return 2;
     }
     const struct cli_cmd *cmd = NULL;
     for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
-        if (strcmp(commands[k].name, argv[i]) == 0)
+        if (strcmp(commands[k].name, argv[1]) == 0)
             cmd = &commands[k];
     if (!cmd) {
-        fprintf(stderr, "tipline: '%s' is not a command. See 'tipline --help'.\n", argv[i]);
+        fprintf(stderr, "tipline: '%s' is not a command. See 'tipline --help'.\n", argv[1]);
         return 2;
     }
-    int sub_argc = argc - i;
-    char **sub_argv = argv + i;
-    if (cli_wants_help(sub_argc, sub_argv))
+    int sub_argc = n - 1;
+    char **sub_argv = argv + 1;
+    if (wants_help(sub_argc, sub_argv))
         return cmd->fn(sub_argc, sub_argv, &ctx);
 
     struct sigaction sa;
@@ -155,14 +147,12 @@ int main(int argc, char **argv)
 
     struct tl_errinfo ei;
     tl_errinfo_clear(&ei);
-    if (cmd->flags & CLI_CONFIG) {
-        int e = cfg_load(&ctx.cfg, ctx.config_path, &ei);
-        if (e) {
-            fprintf(stderr, "tipline: %s\n", ei.msg[0] ? ei.msg : tl_strerror(e));
-            goto out;
-        }
-        log_level = log_level_parse(ctx.cfg.log_level);
+    int e = cfg_load(&ctx.cfg, ctx.config_path, &ei);
+    if (e) {
+        fprintf(stderr, "tipline: %s\n", ei.msg[0] ? ei.msg : tl_strerror(e));
+        goto out;
     }
+    log_level = log_level_parse(ctx.cfg.log_level);
     if (log_opt) {
         if (log_level_parse(log_opt) < 0) {
             fprintf(stderr, "tipline: --log-level takes error, warn, info or debug\n");
@@ -172,7 +162,7 @@ int main(int argc, char **argv)
         log_level = log_level_parse(log_opt);
     }
     if (cmd->flags & CLI_SECRETS) {
-        int e = cfg_load_secrets(&ctx.cfg, 0, &ei);
+        e = cfg_load_secrets(&ctx.cfg, 0, &ei);
         if (e) {
             fprintf(stderr, "tipline: %s\n", ei.msg[0] ? ei.msg : tl_strerror(e));
             goto out;
@@ -186,7 +176,7 @@ int main(int argc, char **argv)
         curl_done = 1;
     }
     if (cmd->flags & CLI_DB) {
-        int e = store_open(ctx.cfg.database_url, &ctx.store, &ei);
+        e = store_open(ctx.cfg.database_url, &ctx.store, &ei);
         if (e == TL_OK)
             e = store_schema_check(ctx.store, &ei);
         if (e) {

@@ -68,7 +68,7 @@ static const struct key keys[] = {
     {"sse_max_seconds", "TIPLINE_SSE_MAX_SECONDS", K_LONG, S(sse_max_seconds), "300", 1, 86400, 0},
     {"web_auth_cache_seconds", "TIPLINE_WEB_AUTH_CACHE_SECONDS", K_LONG, S(web_auth_cache_seconds),
      "10", 0, 60, 0},
-    /* conversation (issue 5) */
+    /* the citizen conversation (handlers/draft.c, handlers/decide.c) */
     {"categories", "TIPLINE_CATEGORIES", K_STR, S(categories), "", 0, 0, 0},
     {"moving_categories", "TIPLINE_MOVING_CATEGORIES", K_STR, S(moving_categories), "", 0, 0, 0},
     {"draft_idle_minutes", "TIPLINE_DRAFT_IDLE_MINUTES", K_LONG, S(draft_idle_minutes), "30", 2,
@@ -76,8 +76,7 @@ static const struct key keys[] = {
     {"draft_reminder_minutes", "TIPLINE_DRAFT_REMINDER_MINUTES", K_LONG, S(draft_reminder_minutes),
      "20", 1, 10080, 0},
     {"auto_clear_chat", "TIPLINE_AUTO_CLEAR_CHAT", K_LONG, S(auto_clear_chat), "0", 0, 1, 0},
-    {"local_utc_offset_min", "TIPLINE_LOCAL_UTC_OFFSET_MIN", K_LONG, S(local_utc_offset_min), "120",
-     -720, 840, 0},
+    {"time_zone", "TIPLINE_TIME_ZONE", K_STR, S(time_zone), "Europe/Kyiv", 0, 0, 0},
 };
 #undef S
 
@@ -140,6 +139,13 @@ static int load_file(struct cfg *c, const char *path, struct tl_errinfo *ei)
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
             if (strcmp(keys[i].name, key) == 0)
                 k = &keys[i];
+        if (!k && strcmp(key, "local_utc_offset_min") == 0) {
+            rc = tl_errf(ei, TL_ECONFIG,
+                         "%s:%d: local_utc_offset_min was replaced by time_zone (an IANA zone "
+                         "such as Europe/Kyiv, which knows summer time)",
+                         path, lineno);
+            goto out;
+        }
         if (!k) {
             rc = tl_errf(ei, TL_ECONFIG, "%s:%d: unknown key '%s'", path, lineno, key);
             goto out;
@@ -168,6 +174,12 @@ int cfg_load(struct cfg *c, const char *path, struct tl_errinfo *ei)
         if (v && (rc = set_key(c, &keys[i], v, ei)) != TL_OK)
             return rc;
     }
+    if (getenv("TIPLINE_LOCAL_UTC_OFFSET_MIN"))
+        return tl_errf(ei, TL_ECONFIG,
+                       "TIPLINE_LOCAL_UTC_OFFSET_MIN was replaced by TIPLINE_TIME_ZONE (an IANA "
+                       "zone such as Europe/Kyiv, which knows summer time)");
+    if ((rc = tl_tz_load(c->time_zone, &c->tz, ei)) != TL_OK)
+        return rc;
     const char *tok = getenv("TELEGRAM_BOT_TOKEN");
     if (tok && *tok && !(c->bot_token = tl_strdup(tok)))
         return TL_ENOMEM;
@@ -244,6 +256,8 @@ void cfg_release(struct cfg *c)
         c->bot_token = NULL;
     }
     memset(c->secret, 0, sizeof(c->secret));
+    tl_tz_free(c->tz);
+    c->tz = NULL;
 }
 
 void cfg_dump(const struct cfg *c, void *file)

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "tz.h"
 
 struct cfg {
     char *database_url;
@@ -45,17 +46,18 @@ struct cfg {
     long web_db_connections;     /* database connections the web server keeps; 0: auto */
     long sse_max_seconds;        /* an event stream ends after this long (clients reconnect) */
     long web_auth_cache_seconds; /* a credential's check is kept this long; 0: never kept */
-    /* conversation (issue 5) */
+    /* the citizen conversation (handlers/draft.c, handlers/decide.c) */
     char *categories;            /* comma-separated category ids; "" = the built-in list */
     char *moving_categories;     /* those asked for a direction; "" = troops,aircraft,drones */
     long draft_idle_minutes;     /* an untouched draft is discarded after this */
     long draft_reminder_minutes; /* ... and reminded once after this */
     long auto_clear_chat;        /* 1: "Send" also deletes the report's messages */
-    long local_utc_offset_min;   /* the citizens' clock, for a typed time such as 14:30 */
+    char *time_zone;             /* the citizens' clock: an IANA zone such as Europe/Kyiv */
+    struct tl_tz *tz;            /* time_zone, loaded by cfg_load (common/tz.h) */
 };
 
 /* Fills c with defaults, then the file at path (NULL: TIPLINE_CONFIG, or none), then
- * the environment. Release with cfg_release(). */
+ * the environment, and loads the time zone it names. Release with cfg_release(). */
 int cfg_load(struct cfg *c, const char *path, struct tl_errinfo *ei) TL_WUR;
 
 /* Reads the bot token file (when the token is not set directly) and the pseudonym

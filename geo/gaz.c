@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "common/util.h"
 #include "geo/geo_int.h"
 #include "common/banned.h"
@@ -357,13 +358,13 @@ size_t geo_gaz_key(const char *w, size_t wlen, int ukr, char *out, size_t n)
 
 static uint32_t skel_hash(const char *key, size_t n, size_t *skel_len)
 {
-    uint32_t h = 2166136261u;
+    uint32_t h = TL_FNV1A_INIT;
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         char c = key[i];
         if (c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u')
             continue;
-        h = (h ^ (unsigned char)c) * 16777619u;
+        h = tl_fnv1a_step(h, (unsigned char)c);
         m++;
     }
     *skel_len = m;

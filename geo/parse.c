@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "common/util.h"
 #include "geo/geo_int.h"
 #include "common/banned.h"
@@ -1332,14 +1333,6 @@ static int ascii_letter(unsigned char c)
     return (unsigned char)((c | 0x20) - 'a') < 26;
 }
 
-static uint32_t word_hash(const char *w, size_t n)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)w[i]) * 16777619u;
-    return h;
-}
-
 static const struct lit *wordset_entry(size_t k)
 {
     if (k < NLITS(place_cues))
@@ -1359,7 +1352,7 @@ void geo_wordset_build(struct geo_wordset *ws)
         uint8_t cls = k < NLITS(place_cues)                      ? GEO_W_CUE
                       : k < NLITS(place_cues) + NLITS(weak_cues) ? GEO_W_WEAK
                                                                  : GEO_W_NOPLACE;
-        size_t s = word_hash(l->s, l->n) & (GEO_WSET - 1);
+        size_t s = tl_fnv1a(l->s, l->n) & (GEO_WSET - 1);
         while (ws->idx[s]) {
             const struct lit *o = wordset_entry(ws->idx[s] - 1u);
             if (o->n == l->n && memcmp(o->s, l->s, l->n) == 0)
@@ -1375,7 +1368,7 @@ void geo_wordset_build(struct geo_wordset *ws)
 /* GEO_W_* bits of a lower-case word, 0 if in no list. */
 static unsigned word_class(const struct geo_wordset *ws, const char *w, size_t n)
 {
-    size_t s = word_hash(w, n) & (GEO_WSET - 1);
+    size_t s = tl_fnv1a(w, n) & (GEO_WSET - 1);
     while (ws->idx[s]) {
         const struct lit *o = wordset_entry(ws->idx[s] - 1u);
         if (o->n == n && memcmp(o->s, w, n) == 0)

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/tz.h"
 #include "common/util.h"
 #include "hdl.h"
 #include "geo/geo.h"
@@ -663,7 +664,7 @@ static const char *when_label(struct hdl_plan *p, const struct hdl_ctx *ctx, con
 {
     if (t <= 0)
         return T(p, lang, "value_none");
-    time_t local = (time_t)(t + ctx->local_utc_offset_min * 60.0);
+    time_t local = (time_t)t + (time_t)tl_tz_offset(ctx->tz, (int64_t)t);
     struct tm tm;
     gmtime_r(&local, &tm);
     return keep(
@@ -1218,7 +1219,7 @@ static int on_message(struct turn *t, const struct tg_message *m, const struct h
         if (text) {
             double at;
             double now = m->date > 0 ? (double)m->date : 0;
-            if (hdl_parse_when(text, now, t->ctx->local_utc_offset_min, &at) != TL_OK)
+            if (hdl_parse_when(text, now, t->ctx->tz, &at) != TL_OK)
                 return send_key(p, t->chat_id, t->lang, "when_unreadable", NULL, 0, 1);
             d->observed_at = at;
             return advance(p, t->ctx, t->cv, d, t->chat_id, 0);

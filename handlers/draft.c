@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/tz.h"
 #include "common/util.h"
 #include "hdl.h"
 #include "common/banned.h"
@@ -315,7 +316,7 @@ static void lower_ascii(const char *in, char *out, size_t cap)
     out[i] = 0;
 }
 
-int hdl_parse_when(const char *text, double now, int utc_offset_min, double *out)
+int hdl_parse_when(const char *text, double now, const struct tl_tz *tz, double *out)
 {
     static const char *const now_words[] = {"now",   "just now", "зараз", "щойно",
                                             "Зараз", "Щойно",    NULL};
@@ -345,13 +346,16 @@ int hdl_parse_when(const char *text, double now, int utc_offset_min, double *out
             b = b * 10 + (*p++ - '0'), nb++;
         if (nb != 2 || *skip_ws(p) != 0 || a > 23 || b > 59)
             return TL_EPARSE;
-        /* the local clock's moment today, else yesterday when that is still ahead */
-        double local_now = now + utc_offset_min * 60.0;
-        double day = floor(local_now / 86400.0) * 86400.0;
-        double t = day + a * 3600.0 + b * 60.0 - utc_offset_min * 60.0;
-        if (t > now + 300)
-            t -= 86400;
-        *out = t;
+        /* the wall clock's moment today, else yesterday's when that is still ahead (a
+         * day of the wall clock: 23 or 25 hours when the clocks change) */
+        int64_t now_s = (int64_t)floor(now);
+        int64_t local_now = now_s + tl_tz_offset(tz, now_s);
+        int64_t day = (local_now >= 0 ? local_now / 86400 : (local_now - 86399) / 86400) * 86400;
+        int64_t wall = day + a * 3600 + b * 60;
+        int64_t t = tl_tz_from_local(tz, wall);
+        if ((double)t > now + 300)
+            t = tl_tz_from_local(tz, wall - 86400);
+        *out = (double)t;
         return TL_OK;
     }
     p = skip_ws(p);

@@ -37,18 +37,19 @@ int hdl_new_ref(char out[16]) TL_WUR;
 /* ---- decisions ---- */
 
 struct geo_ctx;
+struct tl_tz;
 
 struct hdl_ctx {
     const unsigned char *secret;
     size_t secret_len;
     size_t max_photo_bytes;
     const struct geo_ctx *geo; /* area of interest + gazetteer; NULL: no checks, no names */
-    /* conversation (issue 5); NULL/0: the defaults named in deploy/tipline.conf.sample */
+    /* the conversation; NULL/0: the defaults named in deploy/tipline.conf.sample */
     const char *categories;        /* comma-separated category ids, in keyboard order */
     const char *moving_categories; /* those that ask for a direction of movement */
     long draft_idle_minutes;       /* a draft untouched this long is discarded */
     int auto_clear_chat;           /* delete the report's messages on "Send" */
-    int local_utc_offset_min;      /* the citizens' clock, for a typed "14:30" */
+    const struct tl_tz *tz;        /* the citizens' clock (common/tz.h); NULL: UTC */
 };
 
 enum hdl_file_state { HDL_FILE_NONE = 0, HDL_FILE_OK, HDL_FILE_TOOBIG, HDL_FILE_FAILED };
@@ -145,9 +146,10 @@ struct hdl_cb {
 };
 int hdl_cb_parse(const char *data, struct hdl_cb *out) TL_WUR;
 
-/* A typed time: "now", "14:30" (local, the last such moment not in the future),
+/* A typed time: "now", "14:30" (on the wall clock of tz, NULL: UTC; the last such moment
+ * not in the future; see tl_tz_from_local for the hours the clocks skip or repeat),
  * "45", "45 min", "2 h" (ago; uk words too). *out epoch seconds. TL_EPARSE else. */
-int hdl_parse_when(const char *text, double now, int utc_offset_min, double *out) TL_WUR;
+int hdl_parse_when(const char *text, double now, const struct tl_tz *tz, double *out) TL_WUR;
 /* A typed direction: N, NE, ..., NW (en, uk: пн, пн-сх, ...), their words, an arrow,
  * or degrees 0..359. TL_EPARSE else. */
 int hdl_parse_bearing(const char *text, double *deg) TL_WUR;

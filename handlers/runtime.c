@@ -721,7 +721,7 @@ int hdl_runtime_start(const struct hdl_runtime_opts *o, struct hdl_runtime **out
                                   .moving_categories = o->cfg->moving_categories,
                                   .draft_idle_minutes = o->cfg->draft_idle_minutes,
                                   .auto_clear_chat = o->cfg->auto_clear_chat != 0,
-                                  .local_utc_offset_min = (int)o->cfg->local_utc_offset_min};
+                                  .tz = o->cfg->tz};
         if (pthread_create(&rt->workers[rt->n_started], NULL, worker_main, w) != 0) {
             free(w);
             break;

@@ -236,7 +236,7 @@ struct store_triage_stats {
 int store_triage_stats(struct store *s, struct store_triage_stats *st,
                        struct tl_errinfo *ei) TL_WUR;
 
-/* ---- web: the analysts' API (storage/store_web.c; part: web) ----
+/* ---- web: the analysts' API (storage/store_web.c) ----
  * Documents come back as JSON text built by migration 0006's SQL functions (new
  * strings: free with free()). Every report a caller reads or changes must sit in a
  * queue the caller may see (restricted queues: members and admins only). */
@@ -395,8 +395,7 @@ int store_events_poll(struct store *s, struct store_events *pos, long max_events
                       void (*fn)(void *arg, const char *body), void *arg, int *resync,
                       struct tl_errinfo *ei) TL_WUR;
 void store_events_reset(struct store_events *pos);
-/* ---- priority: the queue's score and corroboration (storage/store_priority.c; part:
- * priority) ----
+/* ---- priority: the queue's score and corroboration (storage/store_priority.c) ----
  * reports.priority and reports.corroborations are kept by migration 0007's triggers on
  * every insert and change; the formula and its weights are in docs/priority.md. */
 
@@ -520,7 +519,7 @@ int store_relay_reviewed(struct store *s, size_t max, int send, store_relay_comp
 int store_followup_by_reply(struct store *s, long long chat_id, long long message_id,
                             long long *followup_id, char **public_ref, char **lang,
                             struct tl_errinfo *ei) TL_WUR;
-/* ---- conversation (issue 5, handlers/conv.c): drafts, their photos and messages ----
+/* ---- the citizen conversation (handlers/draft.c, decide.c): drafts, photos, messages ----
  *
  * A chat's updates are handled in ONE transaction per batch: store_conv_begin opens it
  * and reads the chat's draft (locked FOR UPDATE, so the janitor's expiry cannot race

@@ -36,7 +36,7 @@ void st_arr_bytea(struct st_arr *a, const unsigned char *p, size_t n);
 const char *st_arr_end(struct st_arr *a);
 void st_arr_release(struct st_arr *a);
 
-/* conversation (issue 5; intake throughput): the updates store_conv_defer held back in
+/* The conversation's batched writes: the updates store_conv_defer held back in
  * the open transaction, written in one statement by st_conv_flush (store_conv.c). The
  * arrays are initialised by the first update held and released by every flush. */
 #define ST_DEFER_U 4 /* per update: update_id, draft_id, user message id, draft put */
@@ -107,7 +107,7 @@ int st_held_has(const struct store *s, long long key);
  * transaction that then applies fx, and only while fx's inbox row is unprocessed (it is
  * locked here), so a re-run update appends nothing. */
 int st_followup_answer(struct store *s, const struct store_effects *fx, struct tl_errinfo *ei);
-/* conversation (issue 5): store_apply's statement inside a transaction the caller
+/* store_apply's statement inside a transaction the caller
  * opened (store_conv.c); store_intake.c defines it. */
 int st_apply_in_tx(struct store *s, const struct store_effects *fx, long long *report_id,
                    struct tl_errinfo *ei);

@@ -737,7 +737,7 @@ int store_apply_batch(struct store *s, const struct store_effects *const *fx, si
     return rc;
 }
 
-/* ---- conversation (issue 5): store_apply's statement inside store_conv's transaction ---- */
+/* ---- the conversation: store_apply's statement inside store_conv's transaction ---- */
 
 int st_apply_in_tx(struct store *s, const struct store_effects *fx, long long *report_id,
                    struct tl_errinfo *ei)

@@ -1,10 +1,8 @@
-# tests/media.cmake - media/: the cmocka suite, the `tipline strip` front as a small
-# executable (until cli/main.c lists it), and the libFuzzer harnesses.
+# tests/media.cmake - media/: the cmocka suite (which also runs `tipline strip`), and the
+# libFuzzer harnesses.
 tl_add_test(NAME test_media SOURCES test_media.c
             LIBS tl_media PkgConfig::EXIF PkgConfig::TURBOJPEG m TIMEOUT 600)
-add_executable(media_strip_cli test_media_cli_main.c ${CMAKE_SOURCE_DIR}/cli/cmd_strip.c)
-target_link_libraries(media_strip_cli PRIVATE tl_media)
-set_property(TEST test_media APPEND PROPERTY ENVIRONMENT "TL_MEDIA_CLI=$<TARGET_FILE:media_strip_cli>")
+set_property(TEST test_media APPEND PROPERTY ENVIRONMENT "TL_MEDIA_CLI=$<TARGET_FILE:tipline>")
 
 set(TL_MEDIA_SEEDS ${TL_SHARED_DIR}/testdata/media)
 foreach(f jpeg png webp gif)

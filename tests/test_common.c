@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "common/cfg.h"
+#include "common/hash.h"
 #include "common/log.h"
+#include "common/tz.h"
 #include "common/util.h"
 
 static void test_common_buf_limit(void **state)
@@ -64,6 +66,15 @@ static void test_common_backoff_bounds(void **state)
     }
 }
 
+/* Replaces the file at path with text. */
+static void write_conf(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
 static void test_common_cfg_precedence(void **state)
 {
     char path[] = "/tmp/tipline-cfg-XXXXXX";
@@ -82,18 +93,40 @@ static void test_common_cfg_precedence(void **state)
     cfg_release(&c);
     unsetenv("TIPLINE_POLL_TIMEOUT");
 
-    f = fopen(path, "w");
-    fprintf(f, "workers = 65\n");
-    fclose(f);
+    write_conf(path, "workers = 65\n");
     assert_int_equal(cfg_load(&c, path, &ei), TL_ECONFIG);
     assert_non_null(strstr(ei.msg, "workers"));
     cfg_release(&c);
-    f = fopen(path, "w");
-    fprintf(f, "no_such_key = 1\n");
-    fclose(f);
+    write_conf(path, "no_such_key = 1\n");
     assert_int_equal(cfg_load(&c, path, &ei), TL_ECONFIG);
     assert_non_null(strstr(ei.msg, "no_such_key"));
     cfg_release(&c);
+
+    /* the citizens' clock: a zone, loaded with the configuration; the fixed offset of
+     * old is refused by name */
+    write_conf(path, "workers = 1\n");
+    assert_int_equal(cfg_load(&c, path, &ei), TL_OK);
+    assert_string_equal(tl_tz_name(c.tz), "Europe/Kyiv");
+    assert_int_equal(tl_tz_offset(c.tz, 1784115000), 3 * 3600); /* 2026-07-15 */
+    cfg_release(&c);
+    setenv("TIPLINE_TIME_ZONE", "America/New_York", 1);
+    assert_int_equal(cfg_load(&c, path, &ei), TL_OK);
+    assert_int_equal(tl_tz_offset(c.tz, 1784115000), -4 * 3600);
+    cfg_release(&c);
+    setenv("TIPLINE_TIME_ZONE", "Europe/Nowhere", 1);
+    assert_int_equal(cfg_load(&c, path, &ei), TL_ECONFIG);
+    assert_non_null(strstr(ei.msg, "Europe/Nowhere"));
+    cfg_release(&c);
+    unsetenv("TIPLINE_TIME_ZONE");
+    write_conf(path, "local_utc_offset_min = 180\n");
+    assert_int_equal(cfg_load(&c, path, &ei), TL_ECONFIG);
+    assert_non_null(strstr(ei.msg, "time_zone"));
+    cfg_release(&c);
+    setenv("TIPLINE_LOCAL_UTC_OFFSET_MIN", "180", 1);
+    assert_int_equal(cfg_load(&c, NULL, &ei), TL_ECONFIG);
+    assert_non_null(strstr(ei.msg, "TIPLINE_TIME_ZONE"));
+    cfg_release(&c);
+    unsetenv("TIPLINE_LOCAL_UTC_OFFSET_MIN");
     unlink(path);
 }
 
@@ -128,6 +161,103 @@ static void test_common_hexval(void **state)
     assert_int_equal(tl_hexval(-56), -1); /* a negative char (a UTF-8 byte) */
 }
 
+/* The published FNV-1a 32-bit vectors; the stepwise form agrees with the whole-range one. */
+static void test_common_fnv1a_vectors(void **state)
+{
+    (void)state;
+    assert_int_equal(tl_fnv1a("", 0), 0x811c9dc5u);
+    assert_int_equal(tl_fnv1a("a", 1), 0xe40c292cu);
+    assert_int_equal(tl_fnv1a("foobar", 6), 0xbf9cf968u);
+    assert_int_equal(tl_fnv1a_str("foobar"), 0xbf9cf968u);
+    assert_int_not_equal(tl_fnv1a("foo\0bar", 7), tl_fnv1a_str("foo"));
+    uint32_t h = TL_FNV1A_INIT;
+    for (const char *p = "foobar"; *p; p++)
+        h = tl_fnv1a_step(h, (unsigned char)*p);
+    assert_int_equal(h, 0xbf9cf968u);
+}
+
+/* A TZif file of version 2 without transitions: one type (EET, +2) and a footer. */
+static size_t tzif_slim(unsigned char *b, const char *footer)
+{
+    size_t n = 0;
+    for (int part = 0; part < 2; part++) {
+        static const unsigned char counts[24] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                                 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 4};
+        memcpy(b + n, "TZif2", 5);
+        memset(b + n + 5, 0, 15);
+        memcpy(b + n + 20, counts, 24);
+        n += 44;
+        static const unsigned char type[10] = {0, 0, 0x1c, 0x20, 0, 0, 'E', 'E', 'T', 0};
+        memcpy(b + n, type, 10);
+        n += 10;
+    }
+    b[n++] = '\n';
+    memcpy(b + n, footer, strlen(footer));
+    n += strlen(footer);
+    b[n++] = '\n';
+    return n;
+}
+
+/* Offsets from the system's Europe/Kyiv and from a footer-only file; the wall clock
+ * read back across both switches; names and bytes that are refused. */
+static void test_common_tz(void **state)
+{
+    (void)state;
+    struct tl_tz *tz = NULL;
+    struct tl_errinfo ei;
+    const int64_t jul = 1784115000, jan = 1768480200; /* 2026-07-15, 2026-01-15 12:30Z */
+    assert_int_equal(tl_tz_load("Europe/Kyiv", &tz, &ei), TL_OK);
+    assert_string_equal(tl_tz_name(tz), "Europe/Kyiv");
+    assert_int_equal(tl_tz_offset(tz, jul), 3 * 3600);
+    assert_int_equal(tl_tz_offset(tz, jan), 2 * 3600);
+    /* 2026-03-29 01:00Z and 2026-10-25 01:00Z, the switches, to the second */
+    assert_int_equal(tl_tz_offset(tz, 1774746000 - 1), 2 * 3600);
+    assert_int_equal(tl_tz_offset(tz, 1774746000), 3 * 3600);
+    assert_int_equal(tl_tz_offset(tz, 1792890000 - 1), 3 * 3600);
+    assert_int_equal(tl_tz_offset(tz, 1792890000), 2 * 3600);
+    /* 1985-07-01: Moscow summer time (+4), from the file's history */
+    assert_int_equal(tl_tz_offset(tz, 489024000), 4 * 3600);
+    for (int64_t t = 1792880000; t < 1792900000; t += 900)
+        if (tl_tz_from_local(tz, t + tl_tz_offset(tz, t)) > t)
+            fail_msg("the wall clock of %lld reads back later", (long long)t);
+    tl_tz_free(tz);
+
+    unsigned char b[256];
+    size_t n = tzif_slim(b, "EET-2EEST,M3.5.0/3,M10.5.0/4");
+    assert_int_equal(tl_tz_parse(b, n, &tz, &ei), TL_OK);
+    assert_int_equal(tl_tz_offset(tz, jul), 3 * 3600);
+    assert_int_equal(tl_tz_offset(tz, jan), 2 * 3600);
+    assert_int_equal(tl_tz_offset(tz, 1774746000 - 1), 2 * 3600);
+    assert_int_equal(tl_tz_offset(tz, 1774746000), 3 * 3600);
+    assert_int_equal(tl_tz_offset(tz, 1792890000 - 1), 3 * 3600);
+    assert_int_equal(tl_tz_offset(tz, 1792890000), 2 * 3600);
+    tl_tz_free(tz);
+    /* southern hemisphere: daylight time across the new year (Sydney) */
+    n = tzif_slim(b, "AEST-10AEDT,M10.1.0,M4.1.0/3");
+    assert_int_equal(tl_tz_parse(b, n, &tz, &ei), TL_OK);
+    assert_int_equal(tl_tz_offset(tz, jan), 11 * 3600);
+    assert_int_equal(tl_tz_offset(tz, jul), 10 * 3600);
+    tl_tz_free(tz);
+    /* a footer it does not read: the type in force stays (EET, +2) */
+    n = tzif_slim(b, "EET-2EEST,J60,J300");
+    assert_int_equal(tl_tz_parse(b, n, &tz, &ei), TL_OK);
+    assert_int_equal(tl_tz_offset(tz, jul), 2 * 3600);
+    tl_tz_free(tz);
+
+    assert_int_equal(tl_tz_parse(b, 43, &tz, &ei), TL_EPARSE);
+    assert_null(tz);
+    b[44 + 10 + 23] = 200; /* the second header's isutcnt: past the end */
+    assert_int_equal(tl_tz_parse(b, n, &tz, &ei), TL_EPARSE);
+    assert_int_equal(tl_tz_load("../../etc/passwd", &tz, &ei), TL_ECONFIG);
+    assert_int_equal(tl_tz_load("/etc/localtime", &tz, &ei), TL_ECONFIG);
+    assert_int_equal(tl_tz_load("Mars/Olympus_Mons", &tz, &ei), TL_ECONFIG);
+    assert_null(tz);
+    assert_int_equal(tl_tz_load("UTC", &tz, &ei), TL_OK);
+    assert_int_equal(tl_tz_offset(tz, jul), 0);
+    assert_int_equal(tl_tz_from_local(tz, jul), jul);
+    tl_tz_free(tz);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -135,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_common_parse_ll),        cmocka_unit_test(test_common_utf8_prefix),
         cmocka_unit_test(test_common_backoff_bounds),  cmocka_unit_test(test_common_cfg_precedence),
         cmocka_unit_test(test_common_secret_generate), cmocka_unit_test(test_common_hexval),
+        cmocka_unit_test(test_common_fnv1a_vectors),   cmocka_unit_test(test_common_tz),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "common/tz.h"
 #include "common/util.h"
 #include "handlers/hdl.h"
 
@@ -61,10 +63,20 @@ static void test_conv_parse_callback_data(void **state)
     assert_int_equal(hdl_cb_parse(NULL, &c), TL_EPARSE);
 }
 
+static struct tl_tz *kyiv_zone(void)
+{
+    struct tl_tz *tz = NULL;
+    struct tl_errinfo ei;
+    if (tl_tz_load("Europe/Kyiv", &tz, &ei) != TL_OK)
+        fail_msg("Europe/Kyiv: %s (tzdata)", ei.msg);
+    return tz;
+}
+
 static void test_conv_parse_when(void **state)
 {
-    /* 2026-11-26 10:00:00 UTC = 12:00 in Kyiv (+120) */
+    /* 2026-11-26 10:00:00 UTC = 12:00 in Kyiv (EET, +2) */
     const double now = 1795687200;
+    struct tl_tz *kyiv = kyiv_zone();
     static const struct {
         const char *text;
         int ok;
@@ -90,7 +102,7 @@ static void test_conv_parse_when(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         double at = -1;
-        int rc = hdl_parse_when(cases[i].text, now, 120, &at);
+        int rc = hdl_parse_when(cases[i].text, now, kyiv, &at);
         if (!cases[i].ok) {
             assert_int_equal(rc, TL_EPARSE);
             continue;
@@ -99,6 +111,46 @@ static void test_conv_parse_when(void **state)
         if (fabs(now - at - cases[i].ago_s) > 1e-6)
             fail_msg("\"%s\": %.0f s ago, want %.0f", cases[i].text, now - at, cases[i].ago_s);
     }
+    tl_tz_free(kyiv);
+}
+
+/* "14:30" typed in Kyiv: summer time (EEST, UTC+3) and winter time (EET, UTC+2), the
+ * hour the clocks go back (shown twice: the first), the hour they skip (read with the
+ * winter offset), a year past the zone file's transitions (its footer rule), and the
+ * day before when the time is still ahead. */
+static void test_conv_parse_when_time_zone(void **state)
+{
+    static const struct {
+        const char *now, *text, *want;
+    } cases[] = {
+        {"2026-07-15T15:00:00Z", "14:30", "2026-07-15T11:30:00Z"},
+        {"2026-01-15T15:00:00Z", "14:30", "2026-01-15T12:30:00Z"},
+        {"2026-07-15T10:00:00Z", "14:30", "2026-07-14T11:30:00Z"}, /* 13:00 there: yesterday */
+        /* 25 Oct 2026: 04:00 EEST (01:00Z) becomes 03:00 EET; 03:30 happens at 00:30Z and
+         * again at 01:30Z */
+        {"2026-10-25T02:00:00Z", "03:30", "2026-10-25T00:30:00Z"},
+        {"2026-10-25T02:00:00Z", "02:59", "2026-10-24T23:59:00Z"},
+        {"2026-10-25T02:00:00Z", "04:00", "2026-10-25T02:00:00Z"},
+        /* 29 Mar 2026: 03:00 EET (01:00Z) becomes 04:00 EEST; 03:30 never shows */
+        {"2026-03-29T03:00:00Z", "03:30", "2026-03-29T01:30:00Z"},
+        {"2026-03-29T03:00:00Z", "02:59", "2026-03-29T00:59:00Z"},
+        {"2026-03-29T03:00:00Z", "04:00", "2026-03-29T01:00:00Z"},
+        {"2040-07-15T15:00:00Z", "14:30", "2040-07-15T11:30:00Z"},
+        {"2040-12-15T15:00:00Z", "14:30", "2040-12-15T12:30:00Z"},
+    };
+    struct tl_tz *kyiv = kyiv_zone();
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct tm tm = {0};
+        assert_non_null(strptime(cases[i].now, "%Y-%m-%dT%H:%M:%SZ", &tm));
+        double now = (double)timegm(&tm), at = 0;
+        assert_int_equal(hdl_parse_when(cases[i].text, now, kyiv, &at), TL_OK);
+        time_t t = (time_t)at;
+        char got[32];
+        strftime(got, sizeof(got), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+        if (strcmp(got, cases[i].want) != 0)
+            fail_msg("\"%s\" at %s: %s, want %s", cases[i].text, cases[i].now, got, cases[i].want);
+    }
+    tl_tz_free(kyiv);
 }
 
 static void test_conv_parse_bearing(void **state)
@@ -266,6 +318,38 @@ static void test_conv_parse_edit_menu(void **state)
     hdl_draft_release(&d);
     hdl_draft_release(&d2);
     hdl_draft_release(&d3);
+}
+
+/* The summary shows the time on the citizens' clock: 11:30Z is 14:30 in July (EEST),
+ * 12:30Z is 14:30 in January (EET). */
+static void test_conv_parse_summary_time_zone(void **state)
+{
+    static const struct {
+        double now;
+        const char *shown;
+    } cases[] = {{1784115000, "14:30 15.07"}, {1768480200, "14:30 15.01"}};
+    struct tl_tz *kyiv = kyiv_zone();
+    struct hdl_ctx ctx = {.secret = SECRET, .secret_len = 32, .max_photo_bytes = 1 << 20};
+    ctx.tz = kyiv;
+    char buf[4096];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct hdl_draft d = {
+            .id = 9, .step = HDL_STEP_WHEN, .guided = 1, .editing = 1, .lang = "en"};
+        d.category = tl_strdup("other");
+        struct hdl_conv cv = {.draft = &d, .now = cases[i].now};
+        struct tg_update u;
+        struct hdl_plan p;
+        callback(9, "w:0", &u);
+        assert_int_equal(hdl_decide(&ctx, &cv, &u, NULL, &p), TL_OK);
+        assert_int_equal(p.draft.step, HDL_STEP_SUMMARY);
+        const char *text = param(&p, 1, "text", buf, sizeof(buf));
+        if (!strstr(text, cases[i].shown))
+            fail_msg("summary without \"%s\": %s", cases[i].shown, text);
+        hdl_plan_release(&p);
+        tg_update_release(&u);
+        hdl_draft_release(&d);
+    }
+    tl_tz_free(kyiv);
 }
 
 /* auto_clear_chat: Send deletes the draft's messages the runtime looked up and leaves
@@ -468,6 +552,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_parse_callback_data),
         cmocka_unit_test(test_conv_parse_when),
+        cmocka_unit_test(test_conv_parse_when_time_zone),
+        cmocka_unit_test(test_conv_parse_summary_time_zone),
         cmocka_unit_test(test_conv_parse_bearing),
         cmocka_unit_test(test_conv_parse_utf16),
         cmocka_unit_test(test_conv_parse_draft_json),

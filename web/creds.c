@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "common/util.h"
 #include "common/banned.h"
 
@@ -71,13 +72,10 @@ void web_creds_free(struct web_creds *c)
     free(c);
 }
 
-/* FNV-1a of the key (a kind letter and 64 hex digits). */
+/* The slot of a key (a kind letter and 64 hex digits), by its FNV-1a hash. */
 static struct slot *slot_of(struct web_creds *c, const char *key)
 {
-    uint32_t h = 2166136261u;
-    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    return &c->slot[h % SLOTS];
+    return &c->slot[tl_fnv1a_str(key) % SLOTS];
 }
 
 static int fresh(const struct web_creds *c, int64_t now)

@@ -43,8 +43,8 @@ ours_mbps=$(sed -n 's/.*strip_mbps=\([0-9.]*\).*/\1/p' "$work/ours.txt")
 ours_fps=$(sed -n 's/.*strip_files_per_s=\([0-9.]*\).*/\1/p' "$work/ours.txt")
 
 # the same job as a user runs it: `tipline strip IN OUT`, one process per file, files
-# read and written (the test build's media_strip_cli is that command)
-cli=$build/tests/media_strip_cli
+# read and written
+cli=$build/cli/tipline
 ct=
 if [ -x "$cli" ]; then
   mkdir -p "$work/cli"

@@ -964,8 +964,8 @@ out:
     return rc;
 }
 
-/* n synthetic texts round-robin over n_chats chats; with send (conversation, issue 5)
- * each is followed by its citizen's "Send now" press on the draft it started. */
+/* n synthetic texts round-robin over n_chats chats; with send, each is followed
+ * by its citizen's "Send now" press on the draft it started. */
 static int push_synthetic(struct fakebot *fb, size_t n, size_t n_chats, int send)
 {
     if (n_chats == 0)

@@ -40,7 +40,7 @@ int fakebot_push_update(struct fakebot *fb, const char *update_json);
  * (chat ids 1000001..1000000+n_chats, text "synthetic report <i>"). Returns TL_OK. */
 int fakebot_push_synthetic(struct fakebot *fb, size_t n_updates, size_t n_chats);
 
-/* conversation (issue 5): n_reports synthetic texts as above, each followed by the
+/* n_reports synthetic texts as above, each followed by the
  * citizen's "Send now" press (a callback_query with data "<text's update_id>:send"),
  * so that each text becomes one report: 2 * n_reports updates. Returns TL_OK. */
 int fakebot_push_synthetic_sent(struct fakebot *fb, size_t n_reports, size_t n_chats);
