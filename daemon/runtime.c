@@ -13,7 +13,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "geo/geo.h"
-#include "hdl.h"
+#include "handlers/hdl.h"
 #include "relay.h"
 #include "common/banned.h"
 

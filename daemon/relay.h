@@ -6,7 +6,7 @@
 
 #include <signal.h>
 
-#include "hdl.h"
+#include "handlers/hdl.h"
 
 struct hdl_relay;
 
