@@ -1,4 +1,4 @@
-/* handlers/relay.c - the bot's relay between analysts and citizens (migration 0004).
+/* daemon/relay.c - the bot's relay between analysts and citizens (migration 0004).
  *
  * Analysts (web/) ask a follow-up question by inserting a followups row and decide a
  * report by setting its status; they never learn the chat. A thread here queues the
@@ -20,8 +20,8 @@
 #define RELAY_BATCH 50
 #define TG_TEXT_MAX_UTF16 4096 /* Telegram's limit for one message, in UTF-16 code units */
 
-struct hdl_relay {
-    struct hdl_relay_opts o;
+struct daemon_relay {
+    struct daemon_relay_opts o;
     pthread_t thread;
 };
 
@@ -101,7 +101,7 @@ static int compose_reviewed(void *ud, const struct store_relay_item *it, char **
 
 /* One round: questions, then reviewed notices. *busy when a batch was full (more may
  * be waiting: no pause before the next round). */
-static int relay_round(struct hdl_relay *r, struct store *s, int *busy, struct tl_errinfo *ei)
+static int relay_round(struct daemon_relay *r, struct store *s, int *busy, struct tl_errinfo *ei)
 {
     struct store_relay_counts q, rv;
     int rc = store_relay_followups(s, RELAY_BATCH, compose_question, NULL, &q, ei);
@@ -120,7 +120,7 @@ static int relay_round(struct hdl_relay *r, struct store *s, int *busy, struct t
 
 static void *relay_main(void *arg)
 {
-    struct hdl_relay *r = arg;
+    struct daemon_relay *r = arg;
     struct store *s = NULL;
     long idle = r->o.interval_ms > 0 ? r->o.interval_ms : 500;
     for (int failures = 0; !*r->o.stop;) {
@@ -145,9 +145,9 @@ static void *relay_main(void *arg)
     return NULL;
 }
 
-int hdl_relay_start(const struct hdl_relay_opts *o, struct hdl_relay **out)
+int daemon_relay_start(const struct daemon_relay_opts *o, struct daemon_relay **out)
 {
-    struct hdl_relay *r = calloc(1, sizeof(*r));
+    struct daemon_relay *r = calloc(1, sizeof(*r));
     *out = NULL;
     if (!r)
         return TL_ENOMEM;
@@ -160,7 +160,7 @@ int hdl_relay_start(const struct hdl_relay_opts *o, struct hdl_relay **out)
     return TL_OK;
 }
 
-void hdl_relay_join(struct hdl_relay *r)
+void daemon_relay_join(struct daemon_relay *r)
 {
     if (!r)
         return;
@@ -170,8 +170,8 @@ void hdl_relay_join(struct hdl_relay *r)
 
 /* ---- the answer: a worker's hook before the conversation ---- */
 
-int hdl_relay_reply(struct store *s, const struct hdl_ctx *ctx, const struct tg_update *u,
-                    struct hdl_plan *p, int *taken, struct tl_errinfo *ei)
+int daemon_relay_reply(struct store *s, const struct hdl_ctx *ctx, const struct tg_update *u,
+                       struct hdl_plan *p, int *taken, struct tl_errinfo *ei)
 {
     const struct tg_message *m = &u->msg;
     long long followup = 0;
