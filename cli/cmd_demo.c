@@ -12,7 +12,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/daemon.h"
-#include "tests/fakebot/fakebot.h"
+#include "fakebot/fakebot.h"
 #include "tests/test_media_fixtures.h"
 #include "common/banned.h"
 

@@ -18,7 +18,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/daemon.h"
-#include "tests/fakebot/fakebot.h"
+#include "fakebot/fakebot.h"
 
 static long long scalar(PGconn *c, const char *sql)
 {
