@@ -1,6 +1,6 @@
 /* cli/cmd_demo.c - tipline demo: the whole path on one machine. A fake Telegram Bot
- * API (tests/fakebot, a real HTTP server on loopback) plays scripted citizen chats;
- * the real runtime polls it, stores the updates, handles them, replies through the
+ * API (fakebot/, a real HTTP server on loopback) plays scripted citizen chats;
+ * the real daemon polls it, stores the updates, handles them, replies through the
  * outbox; then the demo prints each conversation and the triage queue. */
 #include <json-c/json.h>
 #include <stdio.h>
