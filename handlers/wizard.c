@@ -11,8 +11,6 @@
  * file that cannot be cleaned is refused with a reason. Groups and channels get one
  * polite pointer to the private chat; my_chat_member records blocks. */
 #include <json-c/json.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,36 +26,6 @@
 
 /* A photo's own GPS further than this from the shared location flags the report. */
 #define HDL_DISAGREE_M 1000.0
-
-int hdl_pseudonym(const unsigned char *secret, size_t secret_len, long long user_id, char out[65])
-{
-    char id[32];
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int mac_len = 0;
-    int n = snprintf(id, sizeof(id), "%lld", user_id);
-    if (!secret || secret_len < 16)
-        return TL_EINVAL;
-    if (!HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)id, (size_t)n, mac,
-              &mac_len) ||
-        mac_len != 32)
-        return TL_EIO;
-    tl_hex(mac, 32, out);
-    return TL_OK;
-}
-
-int hdl_new_ref(char out[16])
-{
-    static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"; /* Crockford */
-    unsigned char r[6];
-    int rc = tl_random(r, sizeof(r));
-    if (rc)
-        return rc;
-    memcpy(out, "TL-", 3);
-    for (int i = 0; i < 6; i++)
-        out[3 + i] = alphabet[r[i] & 31];
-    out[9] = 0;
-    return TL_OK;
-}
 
 const char *hdl_wanted_file(const struct hdl_ctx *ctx, const struct tg_update *u)
 {
