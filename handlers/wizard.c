@@ -19,7 +19,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "hdl.h"
+#include "hdl_int.h"
 #include "geo/geo.h"
 #include "media/media.h"
 #include "common/banned.h"
@@ -41,176 +41,6 @@ const char *hdl_wanted_file(const struct hdl_ctx *ctx, const struct tg_update *u
         (m->document.file_size < 0 || m->document.file_size <= (long long)ctx->max_photo_bytes))
         return m->document.file_id;
     return NULL;
-}
-
-/* ---- the plan: owned strings and the replies ---- */
-
-static char *keep(struct hdl_plan *p, char *s)
-{
-    if (!s)
-        return NULL;
-    if (p->n_owned == p->cap_owned) {
-        size_t nc = p->cap_owned ? p->cap_owned * 2 : 16;
-        char **o = realloc(p->owned, nc * sizeof(*o));
-        if (!o) {
-            free(s);
-            return NULL;
-        }
-        p->owned = o;
-        p->cap_owned = nc;
-    }
-    p->owned[p->n_owned++] = s;
-    return s;
-}
-
-/* A catalog text kept in the plan ("" on allocation failure is caught by callers
- * through the NULL check of keep). */
-static const char *T(struct hdl_plan *p, const char *lang, const char *key)
-{
-    return keep(p, hdl_text(lang, key, (char *)NULL));
-}
-
-/* Queues method with params_json (already kept in the plan). */
-static int out_add_kept(struct hdl_plan *p, long long chat_id, const char *method,
-                        const char *params_json, int prompt, int track)
-{
-    if (p->n_out == p->cap_out) {
-        size_t nc = p->cap_out ? p->cap_out * 2 : 8;
-        struct store_conv_out *o = realloc(p->out, nc * sizeof(*o));
-        if (!o)
-            return TL_ENOMEM;
-        p->out = o;
-        p->cap_out = nc;
-    }
-    p->out[p->n_out++] = (struct store_conv_out){chat_id, method, params_json, prompt, track};
-    p->cx.out = p->out;
-    p->cx.n_out = p->n_out;
-    return TL_OK;
-}
-
-/* Queues method with params (consumed). prompt: carries the draft's keyboard; track:
- * one of the draft's messages. */
-static int out_add(struct hdl_plan *p, long long chat_id, const char *method,
-                   struct json_object *params, int prompt, int track)
-{
-    if (!params)
-        return TL_ENOMEM;
-    char *text = keep(p, tl_strdup(json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN)));
-    json_object_put(params);
-    if (!text)
-        return TL_ENOMEM;
-    return out_add_kept(p, chat_id, method, text, prompt, track);
-}
-
-int hdl_plan_reply(struct hdl_plan *p, long long chat_id, const char *method, char *params_json)
-{
-    const char *kept = keep(p, params_json);
-    if (!kept)
-        return TL_ENOMEM;
-    p->cx.chat_id = chat_id;
-    return out_add_kept(p, chat_id, method, kept, 0, 0);
-}
-
-static struct json_object *params_for(long long chat_id)
-{
-    struct json_object *o = json_object_new_object();
-    if (o)
-        json_object_object_add(o, "chat_id", json_object_new_int64(chat_id));
-    return o;
-}
-
-/* sendMessage of text, split at Telegram's 4096 UTF-16 units on code point
- * boundaries (the keyboard goes with the last part). markup is consumed. */
-static int send_text(struct hdl_plan *p, long long chat_id, const char *text,
-                     struct json_object *markup, int prompt, int track)
-{
-    int rc = TL_OK;
-    if (!text) {
-        json_object_put(markup);
-        return TL_ENOMEM;
-    }
-    do {
-        size_t cut = hdl_utf16_prefix(text, HDL_TG_TEXT_MAX);
-        int last = text[cut] == 0;
-        if (cut == 0)
-            break;
-        struct json_object *o = params_for(chat_id);
-        if (!o) {
-            rc = TL_ENOMEM;
-            break;
-        }
-        json_object_object_add(o, "text", json_object_new_string_len(text, (int)cut));
-        if (last && markup) {
-            json_object_object_add(o, "reply_markup", markup);
-            markup = NULL;
-        }
-        rc = out_add(p, chat_id, "sendMessage", o, last && prompt, track);
-        text += cut;
-    } while (rc == TL_OK && *text);
-    json_object_put(markup);
-    return rc;
-}
-
-static int send_key(struct hdl_plan *p, long long chat_id, const char *lang, const char *key,
-                    struct json_object *markup, int prompt, int track)
-{
-    return send_text(p, chat_id, T(p, lang, key), markup, prompt, track);
-}
-
-/* editMessageText of the keyboard message, with a new keyboard or none. */
-static int edit_text(struct hdl_plan *p, long long chat_id, long long msg_id, const char *text,
-                     struct json_object *markup)
-{
-    if (!text) {
-        json_object_put(markup);
-        return TL_ENOMEM;
-    }
-    struct json_object *o = params_for(chat_id);
-    if (!o) {
-        json_object_put(markup);
-        return TL_ENOMEM;
-    }
-    size_t cut = hdl_utf16_prefix(text, HDL_TG_TEXT_MAX);
-    json_object_object_add(o, "message_id", json_object_new_int64(msg_id));
-    json_object_object_add(o, "text", json_object_new_string_len(text, (int)cut));
-    if (markup)
-        json_object_object_add(o, "reply_markup", markup);
-    return out_add(p, chat_id, "editMessageText", o, 0, 0);
-}
-
-/* Takes the inline keyboard off an older message (the chat keeps one live keyboard). */
-static int drop_keyboard(struct hdl_plan *p, long long chat_id, long long msg_id)
-{
-    struct json_object *o = params_for(chat_id), *kb = json_object_new_object();
-    if (!o || !kb) {
-        json_object_put(o);
-        json_object_put(kb);
-        return TL_ENOMEM;
-    }
-    json_object_object_add(kb, "inline_keyboard", json_object_new_array());
-    json_object_object_add(o, "message_id", json_object_new_int64(msg_id));
-    json_object_object_add(o, "reply_markup", kb);
-    return out_add(p, chat_id, "editMessageReplyMarkup", o, 0, 0);
-}
-
-static int answer_cb(struct hdl_plan *p, const struct tg_callback *cb, const char *text)
-{
-    struct json_object *o = json_object_new_object();
-    if (!o)
-        return TL_ENOMEM;
-    json_object_object_add(o, "callback_query_id", json_object_new_string(cb->id ? cb->id : ""));
-    if (text)
-        json_object_object_add(o, "text", json_object_new_string(text));
-    return out_add(p, cb->chat_id ? cb->chat_id : cb->from_id, "answerCallbackQuery", o, 0, 0);
-}
-
-static int delete_msg(struct hdl_plan *p, long long chat_id, long long msg_id)
-{
-    struct json_object *o = params_for(chat_id);
-    if (!o)
-        return TL_ENOMEM;
-    json_object_object_add(o, "message_id", json_object_new_int64(msg_id));
-    return out_add(p, chat_id, "deleteMessage", o, 0, 0);
 }
 
 /* Why a file could not be taken, as a catalog key the reporter can read. */
@@ -346,7 +176,7 @@ static const char *cat_label(struct hdl_plan *p, const char *lang, const char *i
         free(t);
         t = tl_strdup(id);
     }
-    return keep(p, t);
+    return hdl_keep(p, t);
 }
 
 /* ---- flags ---- */
@@ -359,7 +189,7 @@ static int add_flag_to(struct hdl_plan *p, const char **flags, const char *flag)
         *flags = flag;
         return TL_OK;
     }
-    char *joined = keep(p, tl_asprintf("%s,%s", *flags, flag));
+    char *joined = hdl_keep(p, tl_asprintf("%s,%s", *flags, flag));
     if (!joined)
         return TL_ENOMEM;
     *flags = joined;
@@ -479,17 +309,17 @@ static int absorb(const struct hdl_ctx *ctx, const struct tg_message *m, const s
         if (rc != TL_OK && is_file) {
             /* A file we cannot clean keeps every byte the camera wrote (GPS, owner,
              * serial): nothing of it is stored, the reporter is asked for a photo. */
-            char *reason = keep(p, hdl_text(lang, refusal_key(rc, f), (char *)NULL));
+            char *reason = hdl_keep(p, hdl_text(lang, refusal_key(rc, f), (char *)NULL));
             *what = ABS_REFUSED;
-            return send_text(p, m->chat_id,
-                             keep(p, hdl_text(lang, "resend_as_photo", "reason",
-                                              reason ? reason : "", (char *)NULL)),
-                             NULL, 0, 1);
+            return hdl_send_text(p, m->chat_id,
+                                 hdl_keep(p, hdl_text(lang, "resend_as_photo", "reason",
+                                                      reason ? reason : "", (char *)NULL)),
+                                 NULL, 0, 1);
         }
         if (rc == TL_OK) {
             /* the facts live on this stack frame: the camera's time is copied */
             if (p->media.taken_local &&
-                !(p->media.taken_local = keep(p, tl_strdup(p->media.taken_local))))
+                !(p->media.taken_local = hdl_keep(p, tl_strdup(p->media.taken_local))))
                 return TL_ENOMEM;
             const char *gps_reason = NULL;
             if (facts.has_gps && geo_check(NULL, facts.lat, facts.lon, &gps_reason) != TL_OK)
@@ -512,12 +342,12 @@ static int absorb(const struct hdl_ctx *ctx, const struct tg_message *m, const s
         }
     } else if (is_file && ((f && f->state == HDL_FILE_TOOBIG) ||
                            m->document.file_size > (long long)ctx->max_photo_bytes)) {
-        char *reason = keep(p, hdl_text(lang, "reason_too_big", (char *)NULL));
+        char *reason = hdl_keep(p, hdl_text(lang, "reason_too_big", (char *)NULL));
         *what = ABS_REFUSED;
-        return send_text(p, m->chat_id,
-                         keep(p, hdl_text(lang, "resend_as_photo", "reason", reason ? reason : "",
-                                          (char *)NULL)),
-                         NULL, 0, 1);
+        return hdl_send_text(p, m->chat_id,
+                             hdl_keep(p, hdl_text(lang, "resend_as_photo", "reason",
+                                                  reason ? reason : "", (char *)NULL)),
+                             NULL, 0, 1);
     } else if (has_file && (rc = draft_flag(d, "photo_missing")) != TL_OK) {
         return rc;
     }
@@ -574,28 +404,28 @@ static int report_from_draft(const struct hdl_ctx *ctx, struct hdl_plan *p,
             return TL_ENOMEM;
         }
     }
-    char *text = b.len ? keep(p, (char *)tl_buf_steal(&b, NULL)) : NULL;
+    char *text = b.len ? hdl_keep(p, (char *)tl_buf_steal(&b, NULL)) : NULL;
     tl_buf_release(&b);
     *r = (struct store_report_new){
         .public_ref = p->ref,
         .reporter = p->pseudonym,
-        .category = d->category ? keep(p, tl_strdup(d->category)) : NULL,
+        .category = d->category ? hdl_keep(p, tl_strdup(d->category)) : NULL,
         .text = text,
         .has_bearing = d->has_bearing,
         .bearing = d->bearing,
         .observed_at = d->observed_at,
         .sent_at = d->sent_at,
         .forwarded = d->forwarded,
-        .media_group_id = d->media_group_id ? keep(p, tl_strdup(d->media_group_id)) : NULL,
+        .media_group_id = d->media_group_id ? hdl_keep(p, tl_strdup(d->media_group_id)) : NULL,
         .priority = 10,
-        .flags = d->flags ? keep(p, tl_strdup(d->flags)) : NULL,
+        .flags = d->flags ? hdl_keep(p, tl_strdup(d->flags)) : NULL,
     };
     if (d->has_point) {
         r->has_point = 1;
         r->lat = d->lat;
         r->lon = d->lon;
         r->accuracy_m = d->accuracy_m;
-        r->point_source = keep(p, tl_strdup(d->point_source));
+        r->point_source = hdl_keep(p, tl_strdup(d->point_source));
         r->priority += strcmp(d->point_source, GEO_SRC_TEXT) == 0 ? 5 : 10;
     } else if (d->has_photo_gps) {
         r->has_point = 1;
@@ -630,11 +460,11 @@ static const char *when_label(struct hdl_plan *p, const struct hdl_ctx *ctx, con
                               double t)
 {
     if (t <= 0)
-        return T(p, lang, "value_none");
+        return hdl_tr(p, lang, "value_none");
     time_t local = (time_t)(t + ctx->local_utc_offset_min * 60.0);
     struct tm tm;
     gmtime_r(&local, &tm);
-    return keep(
+    return hdl_keep(
         p, tl_asprintf("%02d:%02d %02d.%02d", tm.tm_hour, tm.tm_min, tm.tm_mday, tm.tm_mon + 1));
 }
 
@@ -644,9 +474,9 @@ static const char *dir_keys[8] = {"dir_n", "dir_ne", "dir_e", "dir_se",
 static const char *bearing_label(struct hdl_plan *p, const char *lang, const struct hdl_draft *d)
 {
     if (!d->has_bearing)
-        return T(p, lang, "value_none");
+        return hdl_tr(p, lang, "value_none");
     int sector = (int)floor(fmod(d->bearing + 22.5, 360.0) / 45.0) & 7;
-    return keep(p, tl_asprintf("%s (%.0f°)", T(p, lang, dir_keys[sector]), d->bearing));
+    return hdl_keep(p, tl_asprintf("%s (%.0f°)", hdl_tr(p, lang, dir_keys[sector]), d->bearing));
 }
 
 /* The description so far, cut to fit a message with room for the rest. */
@@ -661,7 +491,7 @@ static const char *desc_label(struct hdl_plan *p, const char *lang, const struct
             break;
     if (!b.len) {
         tl_buf_release(&b);
-        return T(p, lang, "value_none");
+        return hdl_tr(p, lang, "value_none");
     }
     char *s = (char *)tl_buf_steal(&b, NULL);
     tl_buf_release(&b);
@@ -671,21 +501,21 @@ static const char *desc_label(struct hdl_plan *p, const char *lang, const struct
         free(s);
         s = t;
     }
-    return keep(p, s);
+    return hdl_keep(p, s);
 }
 
 static const char *place_label(struct hdl_plan *p, const char *lang, const struct hdl_draft *d)
 {
     if (d->has_point)
-        return keep(p, tl_asprintf("%.5f, %.5f", d->lat, d->lon));
+        return hdl_keep(p, tl_asprintf("%.5f, %.5f", d->lat, d->lon));
     if (d->has_photo_gps)
-        return keep(p, tl_asprintf("%.5f, %.5f (📷)", d->photo_lat, d->photo_lon));
-    return T(p, lang, "value_none");
+        return hdl_keep(p, tl_asprintf("%.5f, %.5f (📷)", d->photo_lat, d->photo_lon));
+    return hdl_tr(p, lang, "value_none");
 }
 
 static const char *count_label(struct hdl_plan *p, int n)
 {
-    return keep(p, tl_asprintf("%d", n));
+    return hdl_keep(p, tl_asprintf("%d", n));
 }
 
 /* The quick draft's status: what it has, what is missing. */
@@ -697,20 +527,20 @@ static const char *quick_text(struct hdl_plan *p, const char *lang, const struct
     const char *h[4] = {0}, *m[3] = {0};
     size_t nh = 0, nm = 0;
     if (d->category)
-        h[nh++] = keep(p, tl_asprintf("🏷 %s", cat_label(p, lang, d->category)));
+        h[nh++] = hdl_keep(p, tl_asprintf("🏷 %s", cat_label(p, lang, d->category)));
     if (d->has_point || d->has_photo_gps)
-        h[nh++] = T(p, lang, "have_point");
+        h[nh++] = hdl_tr(p, lang, "have_point");
     else
-        m[nm++] = T(p, lang, "miss_point");
+        m[nm++] = hdl_tr(p, lang, "miss_point");
     if (d->n_media)
-        h[nh++] =
-            keep(p, hdl_text(lang, "have_photos", "n", count_label(p, d->n_media), (char *)NULL));
+        h[nh++] = hdl_keep(
+            p, hdl_text(lang, "have_photos", "n", count_label(p, d->n_media), (char *)NULL));
     else
-        m[nm++] = T(p, lang, "miss_photo");
+        m[nm++] = hdl_tr(p, lang, "miss_photo");
     if (has_text(d))
-        h[nh++] = T(p, lang, "have_text");
+        h[nh++] = hdl_tr(p, lang, "have_text");
     else
-        m[nm++] = T(p, lang, "miss_text");
+        m[nm++] = hdl_tr(p, lang, "miss_text");
     for (size_t i = 0; i < nh; i++)
         if (h[i] && ((have.len && tl_buf_append(&have, "\n", 1)) ||
                      tl_buf_append(&have, h[i], strlen(h[i]))))
@@ -725,19 +555,19 @@ static const char *quick_text(struct hdl_plan *p, const char *lang, const struct
                     : hdl_text(lang, "quick_ready", "have", hv, (char *)NULL);
     tl_buf_release(&have);
     tl_buf_release(&miss);
-    return keep(p, text);
+    return hdl_keep(p, text);
 }
 
 static const char *summary_text(struct hdl_plan *p, const struct hdl_ctx *ctx, const char *lang,
                                 const struct hdl_draft *d)
 {
-    return keep(p,
-                hdl_text(lang, "summary", "category",
-                         d->category ? cat_label(p, lang, d->category) : T(p, lang, "value_none"),
-                         "place", place_label(p, lang, d), "photos", count_label(p, d->n_media),
-                         "when", when_label(p, ctx, lang, d->observed_at), "direction",
-                         bearing_label(p, lang, d), "description", desc_label(p, lang, d),
-                         (char *)NULL));
+    return hdl_keep(
+        p,
+        hdl_text(lang, "summary", "category",
+                 d->category ? cat_label(p, lang, d->category) : hdl_tr(p, lang, "value_none"),
+                 "place", place_label(p, lang, d), "photos", count_label(p, d->n_media), "when",
+                 when_label(p, ctx, lang, d->observed_at), "direction", bearing_label(p, lang, d),
+                 "description", desc_label(p, lang, d), (char *)NULL));
 }
 
 /* The prompt of d's step: its text and, for inline steps, its keyboard. Returns 0 for
@@ -753,12 +583,12 @@ static int step_prompt(struct hdl_plan *p, const struct hdl_ctx *ctx, const stru
     case HDL_STEP_QUICK:
         *text = quick_text(p, lang, d);
         row = kb_row(kb);
-        kb_btn(row, T(p, lang, "btn_send_now"), id, "send");
-        kb_btn(row, T(p, lang, "btn_step"), id, "g");
-        kb_btn(kb_row(kb), T(p, lang, "btn_cancel"), id, "cancel");
+        kb_btn(row, hdl_tr(p, lang, "btn_send_now"), id, "send");
+        kb_btn(row, hdl_tr(p, lang, "btn_step"), id, "g");
+        kb_btn(kb_row(kb), hdl_tr(p, lang, "btn_cancel"), id, "cancel");
         return 1;
     case HDL_STEP_CATEGORY: {
-        *text = T(p, lang, "ask_category");
+        *text = hdl_tr(p, lang, "ask_category");
         const char *list = categories(ctx);
         int col = 0;
         row = NULL;
@@ -776,20 +606,20 @@ static int step_prompt(struct hdl_plan *p, const struct hdl_ctx *ctx, const stru
             }
             s = e ? e + 1 : NULL;
         }
-        kb_btn(kb_row(kb), T(p, lang, "btn_cancel"), id, "cancel");
+        kb_btn(kb_row(kb), hdl_tr(p, lang, "btn_cancel"), id, "cancel");
         return 1;
     }
     case HDL_STEP_LOCATION: {
         json_object_put(kb);
-        *text = T(p, lang, "ask_location");
+        *text = hdl_tr(p, lang, "ask_location");
         struct json_object *rk = json_object_new_object(), *rows = json_object_new_array();
         struct json_object *r1 = json_object_new_array(), *r2 = json_object_new_array();
         struct json_object *b1 = json_object_new_object(), *b2 = json_object_new_object(),
                            *b3 = json_object_new_object();
-        json_object_object_add(b1, "text", json_object_new_string(T(p, lang, "btn_location")));
+        json_object_object_add(b1, "text", json_object_new_string(hdl_tr(p, lang, "btn_location")));
         json_object_object_add(b1, "request_location", json_object_new_boolean(1));
-        json_object_object_add(b2, "text", json_object_new_string(T(p, lang, "btn_unknown")));
-        json_object_object_add(b3, "text", json_object_new_string(T(p, lang, "btn_cancel")));
+        json_object_object_add(b2, "text", json_object_new_string(hdl_tr(p, lang, "btn_unknown")));
+        json_object_object_add(b3, "text", json_object_new_string(hdl_tr(p, lang, "btn_cancel")));
         json_object_array_add(r1, b1);
         json_object_array_add(r2, b2);
         json_object_array_add(r2, b3);
@@ -802,25 +632,25 @@ static int step_prompt(struct hdl_plan *p, const struct hdl_ctx *ctx, const stru
         return 0;
     }
     case HDL_STEP_MEDIA:
-        *text = d->n_media ? keep(p, hdl_text(lang, "media_added", "n", count_label(p, d->n_media),
-                                              (char *)NULL))
-                           : T(p, lang, "ask_media");
+        *text = d->n_media ? hdl_keep(p, hdl_text(lang, "media_added", "n",
+                                                  count_label(p, d->n_media), (char *)NULL))
+                           : hdl_tr(p, lang, "ask_media");
         row = kb_row(kb);
-        kb_btn(row, T(p, lang, d->n_media ? "btn_done" : "btn_skip"), id, "m");
-        kb_btn(row, T(p, lang, "btn_cancel"), id, "cancel");
+        kb_btn(row, hdl_tr(p, lang, d->n_media ? "btn_done" : "btn_skip"), id, "m");
+        kb_btn(row, hdl_tr(p, lang, "btn_cancel"), id, "cancel");
         return 1;
     case HDL_STEP_WHEN:
-        *text = T(p, lang, "ask_when");
+        *text = hdl_tr(p, lang, "ask_when");
         row = kb_row(kb);
-        kb_btn(row, T(p, lang, "btn_now"), id, "w:0");
-        kb_btn(row, T(p, lang, "btn_10"), id, "w:10");
+        kb_btn(row, hdl_tr(p, lang, "btn_now"), id, "w:0");
+        kb_btn(row, hdl_tr(p, lang, "btn_10"), id, "w:10");
         row = kb_row(kb);
-        kb_btn(row, T(p, lang, "btn_30"), id, "w:30");
-        kb_btn(row, T(p, lang, "btn_60"), id, "w:60");
-        kb_btn(kb_row(kb), T(p, lang, "btn_cancel"), id, "cancel");
+        kb_btn(row, hdl_tr(p, lang, "btn_30"), id, "w:30");
+        kb_btn(row, hdl_tr(p, lang, "btn_60"), id, "w:60");
+        kb_btn(kb_row(kb), hdl_tr(p, lang, "btn_cancel"), id, "cancel");
         return 1;
     case HDL_STEP_DIRECTION: {
-        *text = T(p, lang, "ask_direction");
+        *text = hdl_tr(p, lang, "ask_direction");
         static const int grid[9] = {315, 0, 45, 270, -1, 90, 225, 180, 135};
         row = NULL;
         for (int i = 0; i < 9; i++) {
@@ -828,27 +658,27 @@ static int step_prompt(struct hdl_plan *p, const struct hdl_ctx *ctx, const stru
                 row = kb_row(kb);
             char act[16];
             if (grid[i] < 0) {
-                kb_btn(row, T(p, lang, "btn_skip"), id, "d:skip");
+                kb_btn(row, hdl_tr(p, lang, "btn_skip"), id, "d:skip");
                 continue;
             }
             snprintf(act, sizeof(act), "d:%d", grid[i]);
-            kb_btn(row, T(p, lang, dir_keys[grid[i] / 45]), id, act);
+            kb_btn(row, hdl_tr(p, lang, dir_keys[grid[i] / 45]), id, act);
         }
-        kb_btn(kb_row(kb), T(p, lang, "btn_cancel"), id, "cancel");
+        kb_btn(kb_row(kb), hdl_tr(p, lang, "btn_cancel"), id, "cancel");
         return 1;
     }
     case HDL_STEP_DESCRIPTION:
-        *text = T(p, lang, "ask_description");
+        *text = hdl_tr(p, lang, "ask_description");
         row = kb_row(kb);
-        kb_btn(row, T(p, lang, "btn_skip"), id, "t");
-        kb_btn(row, T(p, lang, "btn_cancel"), id, "cancel");
+        kb_btn(row, hdl_tr(p, lang, "btn_skip"), id, "t");
+        kb_btn(row, hdl_tr(p, lang, "btn_cancel"), id, "cancel");
         return 1;
     case HDL_STEP_SUMMARY:
         *text = summary_text(p, ctx, lang, d);
         row = kb_row(kb);
-        kb_btn(row, T(p, lang, "btn_send"), id, "send");
-        kb_btn(row, T(p, lang, "btn_edit"), id, "edit");
-        kb_btn(kb_row(kb), T(p, lang, "btn_cancel"), id, "cancel");
+        kb_btn(row, hdl_tr(p, lang, "btn_send"), id, "send");
+        kb_btn(row, hdl_tr(p, lang, "btn_edit"), id, "edit");
+        kb_btn(kb_row(kb), hdl_tr(p, lang, "btn_cancel"), id, "cancel");
         return 1;
     case HDL_STEP_EDIT: {
         static const struct {
@@ -858,16 +688,16 @@ static int step_prompt(struct hdl_plan *p, const struct hdl_ctx *ctx, const stru
             {"btn_e_category", HDL_STEP_CATEGORY},   {"btn_e_location", HDL_STEP_LOCATION},
             {"btn_e_media", HDL_STEP_MEDIA},         {"btn_e_when", HDL_STEP_WHEN},
             {"btn_e_direction", HDL_STEP_DIRECTION}, {"btn_e_description", HDL_STEP_DESCRIPTION}};
-        *text = T(p, lang, "edit_which");
+        *text = hdl_tr(p, lang, "edit_which");
         row = NULL;
         for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
             char act[16];
             if (i % 2 == 0)
                 row = kb_row(kb);
             snprintf(act, sizeof(act), "e:%d", (int)items[i].step);
-            kb_btn(row, T(p, lang, items[i].key), id, act);
+            kb_btn(row, hdl_tr(p, lang, items[i].key), id, act);
         }
-        kb_btn(kb_row(kb), T(p, lang, "btn_back"), id, "back");
+        kb_btn(kb_row(kb), hdl_tr(p, lang, "btn_back"), id, "back");
         return 1;
     }
     }
@@ -888,15 +718,15 @@ static int show_step(struct hdl_plan *p, const struct hdl_ctx *ctx, const struct
         return TL_ENOMEM;
     }
     if (edit_id && inl)
-        return edit_text(p, chat_id, edit_id, text, markup);
+        return hdl_edit_text(p, chat_id, edit_id, text, markup);
     int rc = TL_OK;
     if (edit_id) /* a reply keyboard cannot replace an inline one: the old one goes */
-        rc = drop_keyboard(p, chat_id, edit_id);
+        rc = hdl_drop_keyboard(p, chat_id, edit_id);
     long long old = cv ? cv->prompt_msg_id : 0;
     if (rc == TL_OK && !edit_id && old && old_step != HDL_STEP_LOCATION)
-        rc = drop_keyboard(p, chat_id, old);
+        rc = hdl_drop_keyboard(p, chat_id, old);
     if (rc == TL_OK)
-        rc = send_text(p, chat_id, text, markup, 1, 1);
+        rc = hdl_send_text(p, chat_id, text, markup, 1, 1);
     else
         json_object_put(markup);
     return rc;
@@ -986,17 +816,17 @@ static int cancel(struct turn *t, long long edit_id)
 {
     struct hdl_plan *p = t->p;
     if (!t->d)
-        return send_key(p, t->chat_id, t->lang, "nothing_to_cancel", NULL, 0, 0);
+        return hdl_send_key(p, t->chat_id, t->lang, "nothing_to_cancel", NULL, 0, 0);
     draft_drop(t);
     if (edit_id)
-        return edit_text(p, t->chat_id, edit_id, T(p, t->lang, "cancelled"), NULL);
+        return hdl_edit_text(p, t->chat_id, edit_id, hdl_tr(p, t->lang, "cancelled"), NULL);
     int rc = TL_OK;
     if (t->cv && t->cv->prompt_msg_id && t->d->step != HDL_STEP_LOCATION)
-        rc = drop_keyboard(p, t->chat_id, t->cv->prompt_msg_id);
+        rc = hdl_drop_keyboard(p, t->chat_id, t->cv->prompt_msg_id);
     struct json_object *rm = json_object_new_object();
     if (rm)
         json_object_object_add(rm, "remove_keyboard", json_object_new_boolean(1));
-    return rc ? rc : send_key(p, t->chat_id, t->lang, "cancelled", rm, 0, 0);
+    return rc ? rc : hdl_send_key(p, t->chat_id, t->lang, "cancelled", rm, 0, 0);
 }
 
 static int send_report(struct turn *t, long long edit_id)
@@ -1011,21 +841,21 @@ static int send_report(struct turn *t, long long edit_id)
     struct json_object *kb = kb_new();
     char act[24];
     snprintf(act, sizeof(act), "x:%s", p->ref);
-    const char *sent = keep(p, hdl_text(t->lang, "sent", "ref", p->ref, (char *)NULL));
+    const char *sent = hdl_keep(p, hdl_text(t->lang, "sent", "ref", p->ref, (char *)NULL));
     if (t->ctx->auto_clear_chat && lk && lk->clear_draft_id == t->d->id) {
         json_object_put(kb);
         for (size_t i = 0; i < lk->n_del && rc == TL_OK; i++)
-            rc = delete_msg(p, t->chat_id, lk->del_ids[i]);
+            rc = hdl_delete_msg(p, t->chat_id, lk->del_ids[i]);
         if (edit_id && rc == TL_OK)
-            rc = delete_msg(p, t->chat_id, edit_id);
-        return rc ? rc : send_text(p, t->chat_id, sent, NULL, 0, 0);
+            rc = hdl_delete_msg(p, t->chat_id, edit_id);
+        return rc ? rc : hdl_send_text(p, t->chat_id, sent, NULL, 0, 0);
     }
-    kb_btn(kb_row(kb), T(p, t->lang, "btn_clear"), 0, act);
+    kb_btn(kb_row(kb), hdl_tr(p, t->lang, "btn_clear"), 0, act);
     if (edit_id)
-        return edit_text(p, t->chat_id, edit_id, sent, kb);
+        return hdl_edit_text(p, t->chat_id, edit_id, sent, kb);
     if (t->cv && t->cv->prompt_msg_id && t->d->step != HDL_STEP_LOCATION)
-        rc = drop_keyboard(p, t->chat_id, t->cv->prompt_msg_id);
-    return rc ? rc : send_text(p, t->chat_id, sent, kb, 0, 1);
+        rc = hdl_drop_keyboard(p, t->chat_id, t->cv->prompt_msg_id);
+    return rc ? rc : hdl_send_text(p, t->chat_id, sent, kb, 0, 1);
 }
 
 static const char *command_of(const char *text)
@@ -1045,7 +875,7 @@ static int lang_keyboard(struct turn *t)
     struct json_object *kb = kb_new(), *row = kb_row(kb);
     kb_btn(row, "🇺🇦 Українська", 0, "L:uk");
     kb_btn(row, "🇬🇧 English", 0, "L:en");
-    return send_key(t->p, t->chat_id, t->lang, "lang_choose", kb, 0, 0);
+    return hdl_send_key(t->p, t->chat_id, t->lang, "lang_choose", kb, 0, 0);
 }
 
 static int on_command(struct turn *t, const struct tg_message *m)
@@ -1073,7 +903,7 @@ static int on_command(struct turn *t, const struct tg_message *m)
     const char *key = strcmp(cmd, "/start") == 0     ? "conv_start"
                       : strcmp(cmd, "/privacy") == 0 ? "privacy"
                                                      : "conv_help";
-    int rc = send_key(p, t->chat_id, t->lang, key, NULL, 0, 0);
+    int rc = hdl_send_key(p, t->chat_id, t->lang, key, NULL, 0, 0);
     if (rc == TL_OK && t->d) { /* a draft in progress: show where it stands */
         draft_keep(t);
         rc = show_step(p, t->ctx, t->cv, t->d, t->chat_id, 0, t->d->step);
@@ -1100,7 +930,7 @@ static int ack_removing_keyboard(struct turn *t, const char *key)
     struct json_object *rm = json_object_new_object();
     if (rm)
         json_object_object_add(rm, "remove_keyboard", json_object_new_boolean(1));
-    return send_key(t->p, t->chat_id, t->lang, key, rm, 0, 1);
+    return hdl_send_key(t->p, t->chat_id, t->lang, key, rm, 0, 1);
 }
 
 /* The location step answered: the reply keyboard goes with the acknowledgement, then
@@ -1121,13 +951,13 @@ static int on_message(struct turn *t, const struct tg_message *m, const struct h
     const char *text = m->text && *m->text ? m->text : NULL;
     if (!t->d && !text && !m->photo.file_id && !m->document.file_id && !m->location.present) {
         if (m->has_video) {
-            char *reason = keep(p, hdl_text(t->lang, "reason_video", (char *)NULL));
-            return send_text(p, t->chat_id,
-                             keep(p, hdl_text(t->lang, "resend_as_photo", "reason",
-                                              reason ? reason : "", (char *)NULL)),
-                             NULL, 0, 0);
+            char *reason = hdl_keep(p, hdl_text(t->lang, "reason_video", (char *)NULL));
+            return hdl_send_text(p, t->chat_id,
+                                 hdl_keep(p, hdl_text(t->lang, "resend_as_photo", "reason",
+                                                      reason ? reason : "", (char *)NULL)),
+                                 NULL, 0, 0);
         }
-        return send_key(p, t->chat_id, t->lang, "unsupported", NULL, 0, 0);
+        return hdl_send_key(p, t->chat_id, t->lang, "unsupported", NULL, 0, 0);
     }
     int fresh = !t->d;
     if (fresh)
@@ -1150,11 +980,11 @@ static int on_message(struct turn *t, const struct tg_message *m, const struct h
         return TL_OK;
     }
     if (!what && !text && m->has_video) {
-        char *reason = keep(p, hdl_text(t->lang, "reason_video", (char *)NULL));
-        rc = send_text(p, t->chat_id,
-                       keep(p, hdl_text(t->lang, "resend_as_photo", "reason", reason ? reason : "",
-                                        (char *)NULL)),
-                       NULL, 0, 1);
+        char *reason = hdl_keep(p, hdl_text(t->lang, "reason_video", (char *)NULL));
+        rc = hdl_send_text(p, t->chat_id,
+                           hdl_keep(p, hdl_text(t->lang, "resend_as_photo", "reason",
+                                                reason ? reason : "", (char *)NULL)),
+                           NULL, 0, 1);
         if (fresh)
             p->cx.draft_op = STORE_DRAFT_KEEP, p->has_draft = 0, p->cx.user_msg_id = 0;
         return rc;
@@ -1163,7 +993,7 @@ static int on_message(struct turn *t, const struct tg_message *m, const struct h
         p->cx.draft_op = STORE_DRAFT_KEEP;
         p->has_draft = 0;
         p->cx.user_msg_id = 0;
-        return send_key(p, t->chat_id, t->lang, "location_invalid", NULL, 0, 0);
+        return hdl_send_key(p, t->chat_id, t->lang, "location_invalid", NULL, 0, 0);
     }
     if ((what & ABS_ALBUM_MORE) && !(what & ~(ABS_PHOTO | ABS_ALBUM_MORE)))
         return TL_OK; /* the rest of an album: one answer for the set */
@@ -1179,7 +1009,7 @@ static int on_message(struct turn *t, const struct tg_message *m, const struct h
                 return rc;
             if (found)
                 return place_answered(t, "location_saved");
-            return send_key(p, t->chat_id, t->lang, "location_unreadable", NULL, 0, 1);
+            return hdl_send_key(p, t->chat_id, t->lang, "location_unreadable", NULL, 0, 1);
         }
         return show_step(p, t->ctx, t->cv, d, t->chat_id, 0, step);
     case HDL_STEP_WHEN:
@@ -1187,7 +1017,7 @@ static int on_message(struct turn *t, const struct tg_message *m, const struct h
             double at;
             double now = m->date > 0 ? (double)m->date : 0;
             if (hdl_parse_when(text, now, t->ctx->local_utc_offset_min, &at) != TL_OK)
-                return send_key(p, t->chat_id, t->lang, "when_unreadable", NULL, 0, 1);
+                return hdl_send_key(p, t->chat_id, t->lang, "when_unreadable", NULL, 0, 1);
             d->observed_at = at;
             return advance(p, t->ctx, t->cv, d, t->chat_id, 0);
         }
@@ -1196,7 +1026,7 @@ static int on_message(struct turn *t, const struct tg_message *m, const struct h
         if (text) {
             double deg;
             if (hdl_parse_bearing(text, &deg) != TL_OK)
-                return send_key(p, t->chat_id, t->lang, "direction_unreadable", NULL, 0, 1);
+                return hdl_send_key(p, t->chat_id, t->lang, "direction_unreadable", NULL, 0, 1);
             d->has_bearing = 1;
             d->bearing = deg;
             return advance(p, t->ctx, t->cv, d, t->chat_id, 0);
@@ -1249,13 +1079,13 @@ static int on_edit(struct turn *t, const struct tg_message *m)
         }
     }
     if (lk && lk->edit_ref[0] && m->text && *m->text) {
-        p->cx.addendum_ref = keep(p, tl_strdup(lk->edit_ref));
+        p->cx.addendum_ref = hdl_keep(p, tl_strdup(lk->edit_ref));
         p->cx.addendum_text = m->text;
         p->cx.addendum_reporter = p->pseudonym;
-        return send_text(
+        return hdl_send_text(
             p, t->chat_id,
-            keep(p, hdl_text(t->lang, "edit_added", "ref", lk->edit_ref, (char *)NULL)), NULL, 0,
-            0);
+            hdl_keep(p, hdl_text(t->lang, "edit_added", "ref", lk->edit_ref, (char *)NULL)), NULL,
+            0, 0);
     }
     if (t->d) /* a draft message edited to the same thing, or another's: nothing changes */
         hdl_draft_release(&p->draft), p->has_draft = 0;
@@ -1267,20 +1097,21 @@ static int on_clear(struct turn *t, const struct tg_callback *cb, const struct h
     struct hdl_plan *p = t->p;
     const struct store_conv_lookup *lk = t->cv ? t->cv->lk : NULL;
     if (!lk || !lk->clear_found)
-        return answer_cb(p, cb, T(p, t->lang, "clear_unknown"));
-    int rc = answer_cb(p, cb, NULL);
+        return hdl_answer_cb(p, cb, hdl_tr(p, t->lang, "clear_unknown"));
+    int rc = hdl_answer_cb(p, cb, NULL);
     size_t n = 0;
     for (size_t i = 0; i < lk->n_del && rc == TL_OK; i++, n++)
-        rc = delete_msg(p, t->chat_id, lk->del_ids[i]);
+        rc = hdl_delete_msg(p, t->chat_id, lk->del_ids[i]);
     if (rc)
         return rc;
     const char *nn = count_label(p, (int)n), *mm = count_label(p, (int)lk->n_undeletable);
-    return send_text(p, t->chat_id,
-                     keep(p, lk->n_undeletable ? hdl_text(t->lang, "cleared_partly", "n", nn, "ref",
-                                                          c->arg, "m", mm, (char *)NULL)
-                                               : hdl_text(t->lang, "cleared", "n", nn, "ref",
-                                                          c->arg, (char *)NULL)),
-                     NULL, 0, 0);
+    return hdl_send_text(
+        p, t->chat_id,
+        hdl_keep(p, lk->n_undeletable
+                        ? hdl_text(t->lang, "cleared_partly", "n", nn, "ref", c->arg, "m", mm,
+                                   (char *)NULL)
+                        : hdl_text(t->lang, "cleared", "n", nn, "ref", c->arg, (char *)NULL)),
+        NULL, 0, 0);
 }
 
 /* Is the button's action one the draft's step can take? */
@@ -1324,7 +1155,7 @@ static int on_callback(struct turn *t, const struct tg_callback *cb)
     struct hdl_cb c;
     long long mid = cb->message_id;
     if (hdl_cb_parse(cb->data, &c) != TL_OK)
-        return answer_cb(p, cb, T(p, t->lang, "stale_button"));
+        return hdl_answer_cb(p, cb, hdl_tr(p, t->lang, "stale_button"));
     if (c.act == HDL_CB_LANG) {
         t->lang = hdl_lang_pick(c.arg);
         p->fx.lang = t->lang;
@@ -1332,8 +1163,9 @@ static int on_callback(struct turn *t, const struct tg_callback *cb)
             tl_strlcpy(t->d->lang, t->lang, sizeof(t->d->lang));
             draft_keep(t);
         }
-        int rc = answer_cb(p, cb, NULL);
-        return rc ? rc : edit_text(p, t->chat_id, mid, T(p, t->lang, "lang_switched"), NULL);
+        int rc = hdl_answer_cb(p, cb, NULL);
+        return rc ? rc
+                  : hdl_edit_text(p, t->chat_id, mid, hdl_tr(p, t->lang, "lang_switched"), NULL);
     }
     if (c.act == HDL_CB_CLEAR)
         return on_clear(t, cb, &c);
@@ -1342,9 +1174,9 @@ static int on_callback(struct turn *t, const struct tg_callback *cb)
         /* a keyboard of a draft sent, cancelled or expired, or of an earlier step */
         if (t->d)
             hdl_draft_release(&p->draft), p->has_draft = 0, t->d = NULL;
-        return answer_cb(p, cb, T(p, t->lang, "stale_button"));
+        return hdl_answer_cb(p, cb, hdl_tr(p, t->lang, "stale_button"));
     }
-    int rc = answer_cb(p, cb, NULL);
+    int rc = hdl_answer_cb(p, cb, NULL);
     if (rc)
         return rc;
     draft_keep(t);
@@ -1364,10 +1196,10 @@ static int on_callback(struct turn *t, const struct tg_callback *cb)
             return rc;
         if (next_step(t->ctx, d) != HDL_STEP_LOCATION) /* an inline step: in place */
             return advance(p, t->ctx, t->cv, d, t->chat_id, mid);
-        rc = edit_text(p, t->chat_id, mid,
-                       keep(p, hdl_text(t->lang, "chosen_category", "category",
-                                        cat_label(p, t->lang, c.arg), (char *)NULL)),
-                       NULL);
+        rc = hdl_edit_text(p, t->chat_id, mid,
+                           hdl_keep(p, hdl_text(t->lang, "chosen_category", "category",
+                                                cat_label(p, t->lang, c.arg), (char *)NULL)),
+                           NULL);
         return rc ? rc : advance(p, t->ctx, NULL, d, t->chat_id, 0);
     case HDL_CB_MEDIA_DONE:
         return advance(p, t->ctx, t->cv, d, t->chat_id, mid);
@@ -1410,7 +1242,7 @@ static int on_callback(struct turn *t, const struct tg_callback *cb)
             }
         }
         if (d->step == HDL_STEP_LOCATION) { /* a reply keyboard: a new message */
-            rc = edit_text(p, t->chat_id, mid, T(p, t->lang, "edit_which"), NULL);
+            rc = hdl_edit_text(p, t->chat_id, mid, hdl_tr(p, t->lang, "edit_which"), NULL);
             return rc ? rc : show_step(p, t->ctx, NULL, d, t->chat_id, 0, HDL_STEP_EDIT);
         }
         return show_step(p, t->ctx, t->cv, d, t->chat_id, mid, HDL_STEP_EDIT);
@@ -1452,7 +1284,7 @@ static int not_private(struct turn *t, const struct tg_message *m)
         return TL_OK;
     t->p->cx.chat_id = m->chat_id;
     t->p->cx.notice = 1;
-    return send_key(t->p, m->chat_id, t->lang, "private_only", NULL, 0, 0);
+    return hdl_send_key(t->p, m->chat_id, t->lang, "private_only", NULL, 0, 0);
 }
 
 int hdl_decide(const struct hdl_ctx *ctx, const struct hdl_conv *cv, const struct tg_update *u,
@@ -1487,7 +1319,7 @@ int hdl_decide(const struct hdl_ctx *ctx, const struct hdl_conv *cv, const struc
                 !(cv && cv->notice_sent)) {
                 p->cx.chat_id = t.chat_id;
                 p->cx.notice = 1;
-                return send_key(p, t.chat_id, t.lang, "private_only", NULL, 0, 0);
+                return hdl_send_key(p, t.chat_id, t.lang, "private_only", NULL, 0, 0);
             }
             return TL_OK;
         }
@@ -1515,7 +1347,7 @@ int hdl_decide(const struct hdl_ctx *ctx, const struct hdl_conv *cv, const struc
     if (!from)
         return TL_OK; /* other bots, channel posts: never a reporter */
     if (u->kind == TG_UPD_CALLBACK_QUERY && u->cb.chat_id && u->cb.chat_id != u->cb.from_id)
-        return answer_cb(p, &u->cb, NULL); /* a keyboard in a group: answered, nothing else */
+        return hdl_answer_cb(p, &u->cb, NULL); /* a keyboard in a group: answered, nothing else */
     if ((rc = hdl_pseudonym(ctx->secret, ctx->secret_len, from, p->pseudonym)) != TL_OK)
         return rc;
     p->fx.chat_id = t.chat_id;
@@ -1541,7 +1373,7 @@ int hdl_decide(const struct hdl_ctx *ctx, const struct hdl_conv *cv, const struc
         break;
     }
     if (rc == TL_OK && p->cx.draft_op == STORE_DRAFT_PUT) {
-        char *json = keep(p, hdl_draft_to_json(&p->draft));
+        char *json = hdl_keep(p, hdl_draft_to_json(&p->draft));
         if (!json)
             return TL_ENOMEM;
         p->cx.draft_json = json;
@@ -1549,38 +1381,6 @@ int hdl_decide(const struct hdl_ctx *ctx, const struct hdl_conv *cv, const struc
         p->cx.idle_minutes = ctx->draft_idle_minutes > 0 ? ctx->draft_idle_minutes : 30;
     }
     return rc;
-}
-
-int hdl_plan_reref(struct hdl_plan *p)
-{
-    char old[16];
-    tl_strlcpy(old, p->ref, sizeof(old));
-    int rc = hdl_new_ref(p->ref);
-    if (rc)
-        return rc;
-    /* the acknowledgement (text and params, both owned) quotes the reference:
-     * rewrite it in place, same length */
-    for (size_t i = 0; i < p->n_owned; i++) {
-        char *hit = p->owned[i];
-        while ((hit = strstr(hit, old)) != NULL)
-            memcpy(hit, p->ref, strlen(p->ref));
-    }
-    return TL_OK;
-}
-
-void hdl_plan_release(struct hdl_plan *p)
-{
-    for (size_t i = 0; i < p->n_owned; i++)
-        free(p->owned[i]);
-    free(p->owned);
-    p->owned = NULL;
-    p->n_owned = p->cap_owned = 0;
-    free(p->out);
-    p->out = NULL;
-    p->n_out = p->cap_out = 0;
-    free(p->media_bytes);
-    p->media_bytes = NULL;
-    hdl_draft_release(&p->draft);
 }
 
 /* sendMessage params (no chat_id) with text key and, optionally, the draft's Send now
