@@ -31,4 +31,23 @@ int hdl_drop_keyboard(struct hdl_plan *p, long long chat_id, long long msg_id) T
 int hdl_answer_cb(struct hdl_plan *p, const struct tg_callback *cb, const char *text) TL_WUR;
 int hdl_delete_msg(struct hdl_plan *p, long long chat_id, long long msg_id) TL_WUR;
 
+/* ---- keyboards and categories (keyboards.c) ---- */
+
+/* {"inline_keyboard": []}; NULL on ENOMEM. */
+struct json_object *hdl_kb_new(void);
+/* A new row at the end of kb (borrowed from kb); NULL when kb is NULL or on ENOMEM. */
+struct json_object *hdl_kb_row(struct json_object *kb);
+/* A button whose callback data is "<draft>:<act>" (draft 0: act alone); row or label
+ * NULL: nothing. */
+void hdl_kb_btn(struct json_object *row, const char *label, long long draft, const char *act);
+/* The comma-separated category ids, in keyboard order (the configured ones or the
+ * defaults). Borrowed. */
+const char *hdl_categories(const struct hdl_ctx *ctx);
+/* Is id one of the comma-separated list's items? */
+int hdl_in_list(const char *list, const char *id);
+/* Does the category ask for a direction of movement? */
+int hdl_is_moving(const struct hdl_ctx *ctx, const char *cat);
+/* The category's label in lang (the catalog's "cat_<id>", else the id), kept in p. */
+const char *hdl_cat_label(struct hdl_plan *p, const char *lang, const char *id);
+
 #endif

@@ -95,95 +95,11 @@ static int take_media(const struct hdl_ctx *ctx, const struct tg_message *m,
     return TL_OK;
 }
 
-/* ---- keyboards ---- */
-
-static struct json_object *kb_new(void)
-{
-    struct json_object *kb = json_object_new_object();
-    if (kb)
-        json_object_object_add(kb, "inline_keyboard", json_object_new_array());
-    return kb;
-}
-
-static struct json_object *kb_row(struct json_object *kb)
-{
-    struct json_object *rows, *row = json_object_new_array();
-    if (!kb || !row || !json_object_object_get_ex(kb, "inline_keyboard", &rows)) {
-        json_object_put(row);
-        return NULL;
-    }
-    json_object_array_add(rows, row);
-    return row;
-}
-
-/* A button whose callback data is "<draft>:<act>" (draft 0: act alone). */
-static void kb_btn(struct json_object *row, const char *label, long long draft, const char *act)
-{
-    if (!row || !label)
-        return;
-    char *data = draft ? tl_asprintf("%lld:%s", draft, act) : tl_strdup(act);
-    struct json_object *b = json_object_new_object();
-    if (!data || !b) {
-        free(data);
-        json_object_put(b);
-        return;
-    }
-    json_object_object_add(b, "text", json_object_new_string(label));
-    json_object_object_add(b, "callback_data", json_object_new_string(data));
-    free(data);
-    json_object_array_add(row, b);
-}
-
-/* ---- categories ---- */
-
-#define HDL_DEFAULT_CATEGORIES                                                                     \
-    "equipment,troops,aircraft,drones,shelling,suspicious,collaborators,damage,other"
-#define HDL_DEFAULT_MOVING "troops,aircraft,drones"
-
-static const char *categories(const struct hdl_ctx *ctx)
-{
-    return ctx->categories && *ctx->categories ? ctx->categories : HDL_DEFAULT_CATEGORIES;
-}
-
-/* Is id one of the comma-separated list's items? */
-static int in_list(const char *list, const char *id)
-{
-    size_t n = strlen(id);
-    for (const char *s = list; s && *s;) {
-        const char *e = strchr(s, ',');
-        size_t l = e ? (size_t)(e - s) : strlen(s);
-        if (l == n && strncmp(s, id, n) == 0)
-            return 1;
-        s = e ? e + 1 : NULL;
-    }
-    return 0;
-}
-
-static int is_moving(const struct hdl_ctx *ctx, const char *cat)
-{
-    const char *m = ctx->moving_categories && *ctx->moving_categories ? ctx->moving_categories
-                                                                      : HDL_DEFAULT_MOVING;
-    return cat && in_list(m, cat);
-}
-
-/* The category's label in lang: the catalog's "cat_<id>", else the id itself. */
-static const char *cat_label(struct hdl_plan *p, const char *lang, const char *id)
-{
-    char key[64];
-    snprintf(key, sizeof(key), "cat_%s", id);
-    char *t = hdl_text(lang, key, (char *)NULL);
-    if (t && strcmp(t, key) == 0) {
-        free(t);
-        t = tl_strdup(id);
-    }
-    return hdl_keep(p, t);
-}
-
 /* ---- flags ---- */
 
 static int add_flag_to(struct hdl_plan *p, const char **flags, const char *flag)
 {
-    if (*flags && in_list(*flags, flag))
+    if (*flags && hdl_in_list(*flags, flag))
         return TL_OK;
     if (!*flags) {
         *flags = flag;
@@ -199,7 +115,7 @@ static int add_flag_to(struct hdl_plan *p, const char **flags, const char *flag)
 /* A flag on the draft (owned by the draft). */
 static int draft_flag(struct hdl_draft *d, const char *flag)
 {
-    if (d->flags && in_list(d->flags, flag))
+    if (d->flags && hdl_in_list(d->flags, flag))
         return TL_OK;
     char *n = d->flags ? tl_asprintf("%s,%s", d->flags, flag) : tl_strdup(flag);
     if (!n)
@@ -527,7 +443,7 @@ static const char *quick_text(struct hdl_plan *p, const char *lang, const struct
     const char *h[4] = {0}, *m[3] = {0};
     size_t nh = 0, nm = 0;
     if (d->category)
-        h[nh++] = hdl_keep(p, tl_asprintf("🏷 %s", cat_label(p, lang, d->category)));
+        h[nh++] = hdl_keep(p, tl_asprintf("🏷 %s", hdl_cat_label(p, lang, d->category)));
     if (d->has_point || d->has_photo_gps)
         h[nh++] = hdl_tr(p, lang, "have_point");
     else
@@ -564,7 +480,7 @@ static const char *summary_text(struct hdl_plan *p, const struct hdl_ctx *ctx, c
     return hdl_keep(
         p,
         hdl_text(lang, "summary", "category",
-                 d->category ? cat_label(p, lang, d->category) : hdl_tr(p, lang, "value_none"),
+                 d->category ? hdl_cat_label(p, lang, d->category) : hdl_tr(p, lang, "value_none"),
                  "place", place_label(p, lang, d), "photos", count_label(p, d->n_media), "when",
                  when_label(p, ctx, lang, d->observed_at), "direction", bearing_label(p, lang, d),
                  "description", desc_label(p, lang, d), (char *)NULL));
@@ -576,20 +492,20 @@ static int step_prompt(struct hdl_plan *p, const struct hdl_ctx *ctx, const stru
                        const char **text, struct json_object **markup)
 {
     const char *lang = d->lang;
-    struct json_object *kb = kb_new(), *row;
+    struct json_object *kb = hdl_kb_new(), *row;
     long long id = d->id;
     *markup = kb;
     switch (d->step) {
     case HDL_STEP_QUICK:
         *text = quick_text(p, lang, d);
-        row = kb_row(kb);
-        kb_btn(row, hdl_tr(p, lang, "btn_send_now"), id, "send");
-        kb_btn(row, hdl_tr(p, lang, "btn_step"), id, "g");
-        kb_btn(kb_row(kb), hdl_tr(p, lang, "btn_cancel"), id, "cancel");
+        row = hdl_kb_row(kb);
+        hdl_kb_btn(row, hdl_tr(p, lang, "btn_send_now"), id, "send");
+        hdl_kb_btn(row, hdl_tr(p, lang, "btn_step"), id, "g");
+        hdl_kb_btn(hdl_kb_row(kb), hdl_tr(p, lang, "btn_cancel"), id, "cancel");
         return 1;
     case HDL_STEP_CATEGORY: {
         *text = hdl_tr(p, lang, "ask_category");
-        const char *list = categories(ctx);
+        const char *list = hdl_categories(ctx);
         int col = 0;
         row = NULL;
         for (const char *s = list; s && *s;) {
@@ -600,13 +516,13 @@ static int step_prompt(struct hdl_plan *p, const struct hdl_ctx *ctx, const stru
                 memcpy(idb, s, l);
                 idb[l] = 0;
                 if (col++ % 2 == 0)
-                    row = kb_row(kb);
+                    row = hdl_kb_row(kb);
                 snprintf(act, sizeof(act), "c:%s", idb);
-                kb_btn(row, cat_label(p, lang, idb), id, act);
+                hdl_kb_btn(row, hdl_cat_label(p, lang, idb), id, act);
             }
             s = e ? e + 1 : NULL;
         }
-        kb_btn(kb_row(kb), hdl_tr(p, lang, "btn_cancel"), id, "cancel");
+        hdl_kb_btn(hdl_kb_row(kb), hdl_tr(p, lang, "btn_cancel"), id, "cancel");
         return 1;
     }
     case HDL_STEP_LOCATION: {
@@ -635,19 +551,19 @@ static int step_prompt(struct hdl_plan *p, const struct hdl_ctx *ctx, const stru
         *text = d->n_media ? hdl_keep(p, hdl_text(lang, "media_added", "n",
                                                   count_label(p, d->n_media), (char *)NULL))
                            : hdl_tr(p, lang, "ask_media");
-        row = kb_row(kb);
-        kb_btn(row, hdl_tr(p, lang, d->n_media ? "btn_done" : "btn_skip"), id, "m");
-        kb_btn(row, hdl_tr(p, lang, "btn_cancel"), id, "cancel");
+        row = hdl_kb_row(kb);
+        hdl_kb_btn(row, hdl_tr(p, lang, d->n_media ? "btn_done" : "btn_skip"), id, "m");
+        hdl_kb_btn(row, hdl_tr(p, lang, "btn_cancel"), id, "cancel");
         return 1;
     case HDL_STEP_WHEN:
         *text = hdl_tr(p, lang, "ask_when");
-        row = kb_row(kb);
-        kb_btn(row, hdl_tr(p, lang, "btn_now"), id, "w:0");
-        kb_btn(row, hdl_tr(p, lang, "btn_10"), id, "w:10");
-        row = kb_row(kb);
-        kb_btn(row, hdl_tr(p, lang, "btn_30"), id, "w:30");
-        kb_btn(row, hdl_tr(p, lang, "btn_60"), id, "w:60");
-        kb_btn(kb_row(kb), hdl_tr(p, lang, "btn_cancel"), id, "cancel");
+        row = hdl_kb_row(kb);
+        hdl_kb_btn(row, hdl_tr(p, lang, "btn_now"), id, "w:0");
+        hdl_kb_btn(row, hdl_tr(p, lang, "btn_10"), id, "w:10");
+        row = hdl_kb_row(kb);
+        hdl_kb_btn(row, hdl_tr(p, lang, "btn_30"), id, "w:30");
+        hdl_kb_btn(row, hdl_tr(p, lang, "btn_60"), id, "w:60");
+        hdl_kb_btn(hdl_kb_row(kb), hdl_tr(p, lang, "btn_cancel"), id, "cancel");
         return 1;
     case HDL_STEP_DIRECTION: {
         *text = hdl_tr(p, lang, "ask_direction");
@@ -655,30 +571,30 @@ static int step_prompt(struct hdl_plan *p, const struct hdl_ctx *ctx, const stru
         row = NULL;
         for (int i = 0; i < 9; i++) {
             if (i % 3 == 0)
-                row = kb_row(kb);
+                row = hdl_kb_row(kb);
             char act[16];
             if (grid[i] < 0) {
-                kb_btn(row, hdl_tr(p, lang, "btn_skip"), id, "d:skip");
+                hdl_kb_btn(row, hdl_tr(p, lang, "btn_skip"), id, "d:skip");
                 continue;
             }
             snprintf(act, sizeof(act), "d:%d", grid[i]);
-            kb_btn(row, hdl_tr(p, lang, dir_keys[grid[i] / 45]), id, act);
+            hdl_kb_btn(row, hdl_tr(p, lang, dir_keys[grid[i] / 45]), id, act);
         }
-        kb_btn(kb_row(kb), hdl_tr(p, lang, "btn_cancel"), id, "cancel");
+        hdl_kb_btn(hdl_kb_row(kb), hdl_tr(p, lang, "btn_cancel"), id, "cancel");
         return 1;
     }
     case HDL_STEP_DESCRIPTION:
         *text = hdl_tr(p, lang, "ask_description");
-        row = kb_row(kb);
-        kb_btn(row, hdl_tr(p, lang, "btn_skip"), id, "t");
-        kb_btn(row, hdl_tr(p, lang, "btn_cancel"), id, "cancel");
+        row = hdl_kb_row(kb);
+        hdl_kb_btn(row, hdl_tr(p, lang, "btn_skip"), id, "t");
+        hdl_kb_btn(row, hdl_tr(p, lang, "btn_cancel"), id, "cancel");
         return 1;
     case HDL_STEP_SUMMARY:
         *text = summary_text(p, ctx, lang, d);
-        row = kb_row(kb);
-        kb_btn(row, hdl_tr(p, lang, "btn_send"), id, "send");
-        kb_btn(row, hdl_tr(p, lang, "btn_edit"), id, "edit");
-        kb_btn(kb_row(kb), hdl_tr(p, lang, "btn_cancel"), id, "cancel");
+        row = hdl_kb_row(kb);
+        hdl_kb_btn(row, hdl_tr(p, lang, "btn_send"), id, "send");
+        hdl_kb_btn(row, hdl_tr(p, lang, "btn_edit"), id, "edit");
+        hdl_kb_btn(hdl_kb_row(kb), hdl_tr(p, lang, "btn_cancel"), id, "cancel");
         return 1;
     case HDL_STEP_EDIT: {
         static const struct {
@@ -693,11 +609,11 @@ static int step_prompt(struct hdl_plan *p, const struct hdl_ctx *ctx, const stru
         for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
             char act[16];
             if (i % 2 == 0)
-                row = kb_row(kb);
+                row = hdl_kb_row(kb);
             snprintf(act, sizeof(act), "e:%d", (int)items[i].step);
-            kb_btn(row, hdl_tr(p, lang, items[i].key), id, act);
+            hdl_kb_btn(row, hdl_tr(p, lang, items[i].key), id, act);
         }
-        kb_btn(kb_row(kb), hdl_tr(p, lang, "btn_back"), id, "back");
+        hdl_kb_btn(hdl_kb_row(kb), hdl_tr(p, lang, "btn_back"), id, "back");
         return 1;
     }
     }
@@ -750,7 +666,7 @@ static enum hdl_step next_step(const struct hdl_ctx *ctx, const struct hdl_draft
     case HDL_STEP_MEDIA:
         return HDL_STEP_WHEN;
     case HDL_STEP_WHEN:
-        if (is_moving(ctx, d->category) && !d->has_bearing)
+        if (hdl_is_moving(ctx, d->category) && !d->has_bearing)
             return HDL_STEP_DIRECTION;
         /* fall through */
     case HDL_STEP_DIRECTION:
@@ -838,7 +754,7 @@ static int send_report(struct turn *t, long long edit_id)
         return rc;
     p->cx.draft_id = t->d->id;
     draft_drop(t);
-    struct json_object *kb = kb_new();
+    struct json_object *kb = hdl_kb_new();
     char act[24];
     snprintf(act, sizeof(act), "x:%s", p->ref);
     const char *sent = hdl_keep(p, hdl_text(t->lang, "sent", "ref", p->ref, (char *)NULL));
@@ -850,7 +766,7 @@ static int send_report(struct turn *t, long long edit_id)
             rc = hdl_delete_msg(p, t->chat_id, edit_id);
         return rc ? rc : hdl_send_text(p, t->chat_id, sent, NULL, 0, 0);
     }
-    kb_btn(kb_row(kb), hdl_tr(p, t->lang, "btn_clear"), 0, act);
+    hdl_kb_btn(hdl_kb_row(kb), hdl_tr(p, t->lang, "btn_clear"), 0, act);
     if (edit_id)
         return hdl_edit_text(p, t->chat_id, edit_id, sent, kb);
     if (t->cv && t->cv->prompt_msg_id && t->d->step != HDL_STEP_LOCATION)
@@ -872,9 +788,9 @@ static const char *command_of(const char *text)
 
 static int lang_keyboard(struct turn *t)
 {
-    struct json_object *kb = kb_new(), *row = kb_row(kb);
-    kb_btn(row, "🇺🇦 Українська", 0, "L:uk");
-    kb_btn(row, "🇬🇧 English", 0, "L:en");
+    struct json_object *kb = hdl_kb_new(), *row = hdl_kb_row(kb);
+    hdl_kb_btn(row, "🇺🇦 Українська", 0, "L:uk");
+    hdl_kb_btn(row, "🇬🇧 English", 0, "L:en");
     return hdl_send_key(t->p, t->chat_id, t->lang, "lang_choose", kb, 0, 0);
 }
 
@@ -1190,7 +1106,7 @@ static int on_callback(struct turn *t, const struct tg_callback *cb)
         d->step = HDL_STEP_CATEGORY;
         return show_step(p, t->ctx, t->cv, d, t->chat_id, mid, HDL_STEP_QUICK);
     case HDL_CB_CATEGORY:
-        if (!in_list(categories(t->ctx), c.arg))
+        if (!hdl_in_list(hdl_categories(t->ctx), c.arg))
             return TL_OK;
         if ((rc = set_str(&d->category, c.arg)) != TL_OK)
             return rc;
@@ -1198,7 +1114,7 @@ static int on_callback(struct turn *t, const struct tg_callback *cb)
             return advance(p, t->ctx, t->cv, d, t->chat_id, mid);
         rc = hdl_edit_text(p, t->chat_id, mid,
                            hdl_keep(p, hdl_text(t->lang, "chosen_category", "category",
-                                                cat_label(p, t->lang, c.arg), (char *)NULL)),
+                                                hdl_cat_label(p, t->lang, c.arg), (char *)NULL)),
                            NULL);
         return rc ? rc : advance(p, t->ctx, NULL, d, t->chat_id, 0);
     case HDL_CB_MEDIA_DONE:
@@ -1397,11 +1313,11 @@ static char *janitor_params(const char *lang, const char *key, int buttons)
     json_object_object_add(o, "text", json_object_new_string(text));
     free(text);
     if (buttons) {
-        struct json_object *kb = kb_new(), *row = kb_row(kb);
+        struct json_object *kb = hdl_kb_new(), *row = hdl_kb_row(kb);
         char *l1 = hdl_text(lang, "btn_send_now", (char *)NULL);
         char *l2 = hdl_text(lang, "btn_cancel", (char *)NULL);
-        kb_btn(row, l1, 0, "__DRAFT__:send");
-        kb_btn(row, l2, 0, "__DRAFT__:cancel");
+        hdl_kb_btn(row, l1, 0, "__DRAFT__:send");
+        hdl_kb_btn(row, l2, 0, "__DRAFT__:cancel");
         free(l1);
         free(l2);
         json_object_object_add(o, "reply_markup", kb);
