@@ -50,4 +50,34 @@ int hdl_is_moving(const struct hdl_ctx *ctx, const char *cat);
 /* The category's label in lang (the catalog's "cat_<id>", else the id), kept in p. */
 const char *hdl_cat_label(struct hdl_plan *p, const char *lang, const char *id);
 
+/* ---- what a message adds to a draft (absorb.c) ---- */
+
+/* *dst becomes a copy of v (NULL: none); the old string is freed. */
+int hdl_set_str(char **dst, const char *v) TL_WUR;
+/* Does the draft hold any words? */
+int hdl_has_text(const struct hdl_draft *d);
+/* The draft's point, and where it came from (GEO_SRC_*). */
+void hdl_set_point(struct hdl_draft *d, double lat, double lon, double acc, const char *src);
+/* A place read from words: the best candidate; flags when it fits several places or
+ * none inside the area. Returns 1 when a point was found; *rc an error or TL_OK. */
+int hdl_point_from_text(const struct hdl_ctx *ctx, struct hdl_draft *d, const char *text, int *rc);
+/* What hdl_absorb found in a message (*what). */
+enum {
+    HDL_ABS_TEXT = 1,
+    HDL_ABS_POINT = 2,
+    HDL_ABS_PHOTO = 4,
+    HDL_ABS_REFUSED = 8,
+    HDL_ABS_ALBUM_MORE = 16,
+};
+/* Adds what message m carries to the draft: its photo (sanitized into p->media, kept
+ * with the draft), its location, its words. A file that cannot be cleaned is refused
+ * with a reason (HDL_ABS_REFUSED, the reply queued). words: whether the text is part
+ * of the description (not when it answered a step such as the time). */
+int hdl_absorb(const struct hdl_ctx *ctx, const struct tg_message *m, const struct hdl_file *f,
+               struct hdl_plan *p, struct hdl_draft *d, const char *lang, int words,
+               int *what) TL_WUR;
+/* The report the draft becomes (p->report, a new public reference in p->ref). */
+int hdl_report_from_draft(const struct hdl_ctx *ctx, struct hdl_plan *p,
+                          const struct hdl_draft *d) TL_WUR;
+
 #endif
