@@ -80,4 +80,19 @@ int hdl_absorb(const struct hdl_ctx *ctx, const struct tg_message *m, const stru
 int hdl_report_from_draft(const struct hdl_ctx *ctx, struct hdl_plan *p,
                           const struct hdl_draft *d) TL_WUR;
 
+/* ---- prompts (prompts.c) ---- */
+
+/* n as text, kept in p. */
+const char *hdl_count_label(struct hdl_plan *p, int n);
+/* Shows d's current step: in place of the keyboard message edit_id when the step has
+ * an inline keyboard, else as a new message (the older keyboard taken off). */
+int hdl_show_step(struct hdl_plan *p, const struct hdl_ctx *ctx, const struct hdl_conv *cv,
+                  const struct hdl_draft *d, long long chat_id, long long edit_id,
+                  enum hdl_step old_step) TL_WUR;
+/* The next step of a guided draft; steps already answered are passed over. */
+enum hdl_step hdl_next_step(const struct hdl_ctx *ctx, const struct hdl_draft *d);
+/* Moves a guided draft on (an edit returns to the summary). */
+int hdl_advance(struct hdl_plan *p, const struct hdl_ctx *ctx, const struct hdl_conv *cv,
+                struct hdl_draft *d, long long chat_id, long long edit_id) TL_WUR;
+
 #endif
