@@ -211,4 +211,21 @@ int hdl_plan_reply(struct hdl_plan *plan, long long chat_id, const char *method,
 char *hdl_reminder_params(const char *lang);
 char *hdl_expired_params(const char *lang);
 
+/* ---- the relay between analysts and citizens (relay.c) ---- */
+
+/* store_relay_compose_fn for a follow-up question: sendMessage params with a
+ * force_reply keyboard in the chat's language, or *refusal when it cannot be sent. */
+int hdl_relay_question(void *ud, const struct store_relay_item *it, char **params,
+                       const char **refusal) TL_WUR;
+/* store_relay_compose_fn for a reviewed notice: the reference, nothing of the decision. */
+int hdl_relay_reviewed(void *ud, const struct store_relay_item *it, char **params,
+                       const char **refusal) TL_WUR;
+/* 1 when u could answer a relayed question: a private text message (or caption) that
+ * replies to a message, from a person, not a command. */
+int hdl_relay_may_answer(const struct tg_update *u);
+/* The plan for u answering follow-up followup of report ref (the followups row, a
+ * short thanks in lang or the sender's language). Release the plan as usual. */
+int hdl_relay_answer(const struct hdl_ctx *ctx, const struct tg_update *u, long long followup,
+                     const char *ref, const char *lang, struct hdl_plan *p) TL_WUR;
+
 #endif
