@@ -1,6 +1,8 @@
 /* daemon/runtime.c - the threads that execute decisions: one poller (intake into
- * the inbox), N workers (per-chat ordered handling, one transaction per update) and
- * one sender (the outbox). Each thread owns its own store and Bot API client. */
+ * the inbox), N workers (per-chat ordered handling, one transaction per update), one
+ * sender (the outbox), the janitor (priority refresh, retention), the drafts' pass
+ * (reminders, expiry), and the relay's thread (relay.c). Each thread owns its own
+ * store and Bot API client. */
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdatomic.h>
