@@ -7,7 +7,7 @@
 #include "cli.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "handlers/hdl.h"
+#include "daemon/daemon.h"
 #include "common/banned.h"
 
 int cli_bot_run(const char *name, int no_poller, struct cli_ctx *ctx)
@@ -24,9 +24,9 @@ int cli_bot_run(const char *name, int no_poller, struct cli_ctx *ctx)
     /* the connection main() opened checked the schema; threads open their own */
     store_free(ctx->store);
     ctx->store = NULL;
-    struct hdl_runtime_opts o = {.cfg = &ctx->cfg, .no_poller = no_poller, .stop = &cli_stop};
-    struct hdl_runtime *rt = NULL;
-    int rc = hdl_runtime_start(&o, &rt, &ei);
+    struct daemon_opts o = {.cfg = &ctx->cfg, .no_poller = no_poller, .stop = &cli_stop};
+    struct daemon *rt = NULL;
+    int rc = daemon_start(&o, &rt, &ei);
     if (rc) {
         fprintf(stderr, "tipline %s: %s\n", name, ei.msg[0] ? ei.msg : tl_strerror(rc));
         return 1;
@@ -39,9 +39,9 @@ int cli_bot_run(const char *name, int no_poller, struct cli_ctx *ctx)
         }
     }
     log_info("stopping: finishing in-flight work");
-    struct hdl_runtime_counts c;
-    hdl_runtime_counts(rt, &c);
-    rc = hdl_runtime_join(rt, &ei);
+    struct daemon_counts c;
+    daemon_counts(rt, &c);
+    rc = daemon_join(rt, &ei);
     log_info("stopped updates=%lld reports=%lld sent=%lld", c.updates_handled, c.reports, c.sent);
     if (rc) {
         fprintf(stderr, "tipline %s: %s: %s\n", name, tl_strerror(rc), ei.msg);

@@ -1,6 +1,6 @@
 /* cli/cmd_demo.c - tipline demo: the whole path on one machine. A fake Telegram Bot
- * API (tests/fakebot, a real HTTP server on loopback) plays scripted citizen chats;
- * the real runtime polls it, stores the updates, handles them, replies through the
+ * API (fakebot/, a real HTTP server on loopback) plays scripted citizen chats;
+ * the real daemon polls it, stores the updates, handles them, replies through the
  * outbox; then the demo prints each conversation and the triage queue. */
 #include <json-c/json.h>
 #include <stdio.h>
@@ -11,8 +11,8 @@
 #include "cli.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "handlers/hdl.h"
-#include "tests/fakebot/fakebot.h"
+#include "daemon/daemon.h"
+#include "fakebot/fakebot.h"
 #include "tests/test_media_fixtures.h"
 #include "common/banned.h"
 
@@ -262,7 +262,7 @@ int cmd_demo(int argc, char **argv, struct cli_ctx *ctx)
     /* the demo's output is the conversation: routine log lines only with --log-level */
     if (log_level == LOG_INFO && !getenv("TIPLINE_LOG_LEVEL"))
         log_level = LOG_WARN;
-    struct hdl_runtime *rt = NULL;
+    struct daemon *rt = NULL;
     int rc, code = 1, migrated = 0;
     long long offset = 0;
     if ((rc = cfg_load_secrets(&ctx->cfg, 0, &ei)) != TL_OK) {
@@ -287,14 +287,14 @@ int cmd_demo(int argc, char **argv, struct cli_ctx *ctx)
     }
     printf("fake Bot API at %s, %zu updates scripted from update_id %lld\n", fakebot_base_url(fb),
            fakebot_pending(fb), base);
-    struct hdl_runtime_opts o = {.cfg = &ctx->cfg,
-                                 .api_base = fakebot_base_url(fb),
-                                 .token = DEMO_TOKEN,
-                                 .workers = 2,
-                                 .stop = &stop};
+    struct daemon_opts o = {.cfg = &ctx->cfg,
+                            .api_base = fakebot_base_url(fb),
+                            .token = DEMO_TOKEN,
+                            .workers = 2,
+                            .stop = &stop};
     ctx->cfg.poll_timeout = 1;
     ctx->cfg.send_chat_interval_ms = 200;
-    if ((rc = hdl_runtime_start(&o, &rt, &ei)) != TL_OK) {
+    if ((rc = daemon_start(&o, &rt, &ei)) != TL_OK) {
         fprintf(stderr, "tipline demo: %s\n", ei.msg);
         goto out;
     }
@@ -311,9 +311,9 @@ int cmd_demo(int argc, char **argv, struct cli_ctx *ctx)
             break;
     }
     stop = 1;
-    struct hdl_runtime_counts c;
-    hdl_runtime_counts(rt, &c);
-    rc = hdl_runtime_join(rt, &ei);
+    struct daemon_counts c;
+    daemon_counts(rt, &c);
+    rc = daemon_join(rt, &ei);
     rt = NULL;
     if (rc) {
         fprintf(stderr, "tipline demo: runtime: %s: %s\n", tl_strerror(rc), ei.msg);
@@ -335,7 +335,7 @@ int cmd_demo(int argc, char **argv, struct cli_ctx *ctx)
 out:
     if (rt) {
         stop = 1;
-        if (hdl_runtime_join(rt, NULL) != TL_OK)
+        if (daemon_join(rt, NULL) != TL_OK)
             log_warn("demo runtime ended with an error");
     }
     fakebot_stop(fb);

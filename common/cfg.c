@@ -68,7 +68,7 @@ static const struct key keys[] = {
     {"sse_max_seconds", "TIPLINE_SSE_MAX_SECONDS", K_LONG, S(sse_max_seconds), "300", 1, 86400, 0},
     {"web_auth_cache_seconds", "TIPLINE_WEB_AUTH_CACHE_SECONDS", K_LONG, S(web_auth_cache_seconds),
      "10", 0, 60, 0},
-    /* the citizen conversation (handlers/draft.c, handlers/decide.c) */
+    /* the citizen conversation (handlers/draft.c, handlers/wizard.c) */
     {"categories", "TIPLINE_CATEGORIES", K_STR, S(categories), "", 0, 0, 0},
     {"moving_categories", "TIPLINE_MOVING_CATEGORIES", K_STR, S(moving_categories), "", 0, 0, 0},
     {"draft_idle_minutes", "TIPLINE_DRAFT_IDLE_MINUTES", K_LONG, S(draft_idle_minutes), "30", 2,

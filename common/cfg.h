@@ -46,7 +46,7 @@ struct cfg {
     long web_db_connections;     /* database connections the web server keeps; 0: auto */
     long sse_max_seconds;        /* an event stream ends after this long (clients reconnect) */
     long web_auth_cache_seconds; /* a credential's check is kept this long; 0: never kept */
-    /* the citizen conversation (handlers/draft.c, handlers/decide.c) */
+    /* the citizen conversation (handlers/draft.c, handlers/wizard.c) */
     char *categories;            /* comma-separated category ids; "" = the built-in list */
     char *moving_categories;     /* those asked for a direction; "" = troops,aircraft,drones */
     long draft_idle_minutes;     /* an untouched draft is discarded after this */

@@ -7,6 +7,17 @@
 
 #include "geo/geo.h"
 
+/* A string literal with its length, for word lists searched per word. */
+struct lit {
+    const char *s;
+    size_t n;
+};
+#define L(x)                                                                                       \
+    {                                                                                              \
+        x, sizeof(x) - 1                                                                           \
+    }
+#define NLITS(a) (sizeof(a) / sizeof *(a))
+
 /* Decodes one UTF-8 sequence at s[i] (i < n); *adv gets its length (>= 1).
  * Invalid or truncated bytes decode as U+FFFD, one byte each. */
 static inline uint32_t geo_u8(const unsigned char *s, size_t n, size_t i, size_t *adv)
@@ -118,8 +129,8 @@ int geo_area_load(const char *path, struct geo_area **out, struct tl_errinfo *ei
 void geo_area_free(struct geo_area *a);
 int geo_area_contains(const struct geo_area *a, double lat, double lon);
 
-/* The parser's word lists (place cues, weak cues, words that are no place) as one
- * hash set, built once per context so that each word is classed in one probe. */
+/* The parser's word lists (words.c: place cues, weak cues, words that are no place)
+ * as one hash set, built once per context so that each word is classed in one probe. */
 #define GEO_WSET 512
 struct geo_wordset {
     uint16_t idx[GEO_WSET]; /* 1 + index into the parser's word table, 0 empty */
@@ -127,6 +138,8 @@ struct geo_wordset {
 };
 enum { GEO_W_CUE = 1, GEO_W_WEAK = 2, GEO_W_NOPLACE = 4 };
 void geo_wordset_build(struct geo_wordset *ws);
+/* GEO_W_* bits of a lower-case word, 0 if in no list. */
+unsigned geo_word_class(const struct geo_wordset *ws, const char *w, size_t n);
 
 struct geo_ctx {
     struct geo_area *area;

@@ -1,13 +1,13 @@
-/* handlers/hdl.h - what an update means, and the runtime that executes it.
+/* handlers/hdl.h - what an update means, with no I/O.
  *
- * Two halves. hdl_decide() is pure: given a parsed update (and the bytes of a file the
- * runtime fetched for it) it returns a plan: the rows to write and the replies to send,
- * which the caller commits in ONE transaction (store_apply). The runtime (poller,
- * workers, sender threads) does the I/O: it ties bot/ and storage/ together. */
+ * hdl_decide() is pure: given a parsed update (and the bytes of a file the daemon
+ * fetched for it) it returns a plan: the rows to write and the replies to send, which
+ * the caller commits in ONE transaction (store_apply). The daemon (daemon/daemon.h)
+ * does the I/O. The update and plan types come from bot/tg.h and storage/store.h
+ * (types only: handlers/ links neither). */
 #ifndef TL_HDL_H
 #define TL_HDL_H
 
-#include <signal.h>
 #include <stddef.h>
 
 #include "bot/tg.h"
@@ -60,7 +60,7 @@ struct hdl_file {
     size_t len;
 };
 
-/* The file the runtime should fetch before deciding (the photo's file_id, or a
+/* The file the daemon should fetch before deciding (the photo's file_id, or a
  * document's when Telegram does not say it is over max_photo_bytes), borrowed from u;
  * NULL when none. */
 const char *hdl_wanted_file(const struct hdl_ctx *ctx, const struct tg_update *u);
@@ -163,14 +163,14 @@ size_t hdl_utf16_prefix(const char *s, size_t max_units);
 #define HDL_TG_TEXT_MAX 4096
 #define HDL_TG_CAPTION_MAX 1024
 
-/* What the runtime read in the chat's transaction before deciding. */
+/* What the daemon read in the chat's transaction before deciding. */
 struct hdl_conv {
     const struct hdl_draft *draft;      /* NULL: no draft */
     long long prompt_msg_id;            /* Telegram id of the draft's keyboard message, 0 unknown */
     const char *chat_lang;              /* the chat's language (chats.lang), NULL unknown */
     int notice_sent;                    /* this group was told already */
     const struct store_conv_lookup *lk; /* answers to hdl_lookup_wanted; NULL none */
-    double now; /* the runtime's clock (epoch s) for buttons, which carry no date; 0: time() */
+    double now; /* the daemon's clock (epoch s) for buttons, which carry no date; 0: time() */
 };
 
 /* What the update needs looked up before deciding (an edited message's report, the
@@ -213,33 +213,21 @@ int hdl_plan_reply(struct hdl_plan *plan, long long chat_id, const char *method,
 char *hdl_reminder_params(const char *lang);
 char *hdl_expired_params(const char *lang);
 
-/* ---- runtime ---- */
+/* ---- the relay between analysts and citizens (relay.c) ---- */
 
-struct hdl_runtime;
-
-struct hdl_runtime_opts {
-    const struct cfg *cfg; /* database_url, workers, poll_timeout, send_rate, ... */
-    const char *api_base;  /* overrides cfg->telegram_api_base when set (demo, bench) */
-    const char *token;     /* overrides cfg->bot_token when set */
-    int workers;           /* overrides cfg->workers when > 0 */
-    int no_poller;         /* 1: workers and sender only (webhook mode, tests) */
-    int no_sender;
-    long idle_ms;                /* worker sleep when the inbox is empty; 0: 20 */
-    long drafts_every_ms;        /* the janitor's draft reminders/expiry pass; 0: 30000 */
-    volatile sig_atomic_t *stop; /* set by a signal or the caller; also set on a fatal error */
-};
-
-/* Starts the poller, the workers and the sender as threads. *out NULL on error. */
-int hdl_runtime_start(const struct hdl_runtime_opts *o, struct hdl_runtime **out,
-                      struct tl_errinfo *ei) TL_WUR;
-/* Joins the threads (after *stop was set) and frees rt. Returns the first fatal error
- * (TL_EAUTH, TL_ECONFLICT, ...) or TL_OK; ei gets its message. */
-int hdl_runtime_join(struct hdl_runtime *rt, struct tl_errinfo *ei) TL_WUR;
-
-/* Counters since start, for logs, the demo and the bench. */
-struct hdl_runtime_counts {
-    long long batches, updates_stored, updates_handled, reports, sent, send_failed;
-};
-void hdl_runtime_counts(struct hdl_runtime *rt, struct hdl_runtime_counts *c);
+/* store_relay_compose_fn for a follow-up question: sendMessage params with a
+ * force_reply keyboard in the chat's language, or *refusal when it cannot be sent. */
+int hdl_relay_question(void *ud, const struct store_relay_item *it, char **params,
+                       const char **refusal) TL_WUR;
+/* store_relay_compose_fn for a reviewed notice: the reference, nothing of the decision. */
+int hdl_relay_reviewed(void *ud, const struct store_relay_item *it, char **params,
+                       const char **refusal) TL_WUR;
+/* 1 when u could answer a relayed question: a private text message (or caption) that
+ * replies to a message, from a person, not a command. */
+int hdl_relay_may_answer(const struct tg_update *u);
+/* The plan for u answering follow-up followup of report ref (the followups row, a
+ * short thanks in lang or the sender's language). Release the plan as usual. */
+int hdl_relay_answer(const struct hdl_ctx *ctx, const struct tg_update *u, long long followup,
+                     const char *ref, const char *lang, struct hdl_plan *p) TL_WUR;
 
 #endif

@@ -519,7 +519,7 @@ int store_relay_reviewed(struct store *s, size_t max, int send, store_relay_comp
 int store_followup_by_reply(struct store *s, long long chat_id, long long message_id,
                             long long *followup_id, char **public_ref, char **lang,
                             struct tl_errinfo *ei) TL_WUR;
-/* ---- the citizen conversation (handlers/draft.c, decide.c): drafts, photos, messages ----
+/* ---- the citizen conversation (handlers/draft.c, wizard.c): drafts, photos, messages ----
  *
  * A chat's updates are handled in ONE transaction per batch: store_conv_begin opens it
  * and reads the chat's draft (locked FOR UPDATE, so the janitor's expiry cannot race

@@ -18,7 +18,7 @@
 #include "bot/tg.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "tests/fakebot/fakebot.h"
+#include "fakebot/fakebot.h"
 #include "tests/support/testsupport.h"
 #include "common/banned.h"
 

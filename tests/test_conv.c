@@ -22,7 +22,7 @@
 #include "support/botrun.h"
 #include "support/testsupport.h"
 #include "test_media_fixtures.h"
-#include "tests/fakebot/fakebot.h"
+#include "fakebot/fakebot.h"
 
 /* One conversation's world: a database, the fake Bot API, the configuration. */
 struct world {

@@ -21,7 +21,7 @@
 #include "handlers/hdl.h"
 #include "support/botrun.h"
 #include "support/testsupport.h"
-#include "tests/fakebot/fakebot.h"
+#include "fakebot/fakebot.h"
 
 /* What a failed assertion (a longjmp out of the test) would leave running: the teardown
  * stops it, so one failure does not cascade into the next test. */

@@ -18,7 +18,7 @@
 #include "handlers/hdl.h"
 #include "support/botrun.h"
 #include "support/testsupport.h"
-#include "tests/fakebot/fakebot.h"
+#include "fakebot/fakebot.h"
 
 struct env {
     char *ci;

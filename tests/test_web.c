@@ -37,7 +37,7 @@
 #include "support/httprec.h"
 #include "support/testsupport.h"
 #include "test_media_fixtures.h"
-#include "tests/fakebot/fakebot.h"
+#include "fakebot/fakebot.h"
 #include "web/web.h"
 #include "common/banned.h"
 

@@ -10,8 +10,6 @@
 
 #include "common/banned.h"
 
-int web_login(struct web_call *c, const char *token, struct tl_errinfo *ei);
-
 unsigned web_role_bit(const char *role)
 {
     if (!role)
@@ -123,7 +121,7 @@ static int h_logout(struct web_call *c)
         if (rc)
             return web_reply_store_err(c->resp, rc, &ei);
         /* at once for this server (the others read migration 0015's event) */
-        web_creds_flush(web_creds_of(c->w));
+        web_creds_flush(c->creds);
         c->resp->set_cookie =
             tl_strdup("tl_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
     }
@@ -145,7 +143,7 @@ static int h_me(struct web_call *c)
 
 static int h_config(struct web_call *c)
 {
-    const struct cfg *cfg = web_cfg(c->w);
+    const struct cfg *cfg = c->cfg;
     struct json_object *o = json_object_new_object();
     if (!o)
         return TL_ENOMEM;
@@ -208,8 +206,8 @@ static int h_claim(struct web_call *c)
     long long id = 0;
     char *json = NULL;
     tl_errinfo_clear(&ei);
-    int rc = store_web_claim(c->s, &c->who, body_str(c, "queue"), web_cfg(c->w)->lease_seconds, &id,
-                             &json, &ei);
+    int rc = store_web_claim(c->s, &c->who, body_str(c, "queue"), c->cfg->lease_seconds, &id, &json,
+                             &ei);
     if (rc)
         return web_reply_store_err(c->resp, rc, &ei);
     return wrap_report(c, 200, "report", json);
@@ -223,7 +221,7 @@ static int h_renew(struct web_call *c)
     tl_errinfo_clear(&ei);
     if (report_arg(c, &id))
         return TL_OK;
-    int rc = store_web_renew(c->s, &c->who, id, web_cfg(c->w)->lease_seconds, &json, &ei);
+    int rc = store_web_renew(c->s, &c->who, id, c->cfg->lease_seconds, &json, &ei);
     return answer(c, rc, &ei, 200, json);
 }
 
@@ -432,7 +430,7 @@ static int h_account_disable(struct web_call *c)
         return web_reply_err(c->resp, 400, "bad_request", "no such account name");
     int rc = store_account_disable(c->s, c->who.account, seg(c, 2), &ei);
     if (rc == TL_OK)
-        web_creds_flush(web_creds_of(c->w)); /* as for logout */
+        web_creds_flush(c->creds); /* as for logout */
     return answer(c, rc, &ei, 200, rc ? NULL : tl_strdup("{\"ok\":true}"));
 }
 

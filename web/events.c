@@ -321,3 +321,20 @@ ssize_t web_sse_read(void *p, uint64_t pos, char *buf, size_t max)
     x->off += n;
     return (ssize_t)n;
 }
+
+int web_events_open(struct web_call *c)
+{
+    struct tl_errinfo ei;
+    char *csv = NULL;
+    tl_errinfo_clear(&ei);
+    int rc = store_web_queues_for(c->s, c->who.account, &csv, &ei);
+    if (rc)
+        return web_reply_store_err(c->resp, rc, &ei);
+    c->resp->sse = web_sse_new(c->ev, csv, c->last_event_id, c->cfg->sse_max_seconds * 1000LL);
+    free(csv);
+    if (!c->resp->sse)
+        return TL_ENOMEM;
+    c->resp->status = 200;
+    c->resp->ctype = "text/event-stream";
+    return TL_OK;
+}

@@ -9,8 +9,6 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,14 +58,9 @@ struct req {
     int too_big;
 };
 
-const struct cfg *web_cfg(const struct web *w)
+static const struct cfg *web_cfg(const struct web *w)
 {
     return w->cfg;
-}
-
-struct web_creds *web_creds_of(const struct web *w)
-{
-    return w->creds;
 }
 
 long long web_events_read(struct web *w)
@@ -78,59 +71,6 @@ long long web_events_read(struct web *w)
 unsigned web_port(const struct web *w)
 {
     return w->port;
-}
-
-/* ---- replies ---- */
-
-int web_reply_json(struct web_resp *r, unsigned status, char *owned_json)
-{
-    free(r->body);
-    r->status = status;
-    r->body = owned_json;
-    r->len = owned_json ? strlen(owned_json) : 0;
-    r->ctype = "application/json";
-    return owned_json ? TL_OK : TL_ENOMEM;
-}
-
-int web_reply_err(struct web_resp *r, unsigned status, const char *code, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    struct json_object *o = json_object_new_object();
-    if (!o)
-        return TL_ENOMEM;
-    json_object_object_add(o, "error", json_object_new_string(code));
-    json_object_object_add(o, "message", json_object_new_string(msg));
-    char *s = tl_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-    json_object_put(o);
-    return web_reply_json(r, status, s);
-}
-
-int web_reply_store_err(struct web_resp *r, int rc, const struct tl_errinfo *ei)
-{
-    const char *m = ei && ei->msg[0] ? ei->msg : tl_strerror(rc);
-    int ml = (int)strcspn(m, "\n"); /* one log line per event: PostgreSQL's words are multi-line */
-    switch (rc) {
-    case TL_ENOTFOUND:
-        return web_reply_err(r, 404, "not_found", "%s", m);
-    case TL_ECONFLICT:
-        return web_reply_err(r, 409, "conflict", "%s", m);
-    case TL_EINVAL:
-        return web_reply_err(r, 400, "bad_request", "%s", m);
-    case TL_EAUTH:
-        return web_reply_err(r, 401, "unauthorized", "%s", m);
-    case TL_EDBDOWN:
-        log_warn("web: database unavailable detail=\"%.*s\"", ml, m);
-        r->retry_after = 5;
-        return web_reply_err(r, 503, "unavailable", "the database is unavailable, retry soon");
-    default:
-        log_error("web: request failed err=%s sqlstate=%s detail=\"%.*s\"", tl_strerror(rc),
-                  ei ? ei->sqlstate : "", ml, m);
-        return web_reply_err(r, 500, "internal", "internal error");
-    }
 }
 
 /* ---- the database pool ----
@@ -252,44 +192,6 @@ static long rate_take(struct web *w, const char *key)
 
 /* ---- credentials ---- */
 
-static void sha256_hex(const char *s, char out[65])
-{
-    unsigned char md[32];
-    unsigned int n = 0;
-    if (!EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL))
-        memset(md, 0, sizeof(md));
-    tl_hex(md, 32, out);
-}
-
-int web_token_new(char *token, char *sha)
-{
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    unsigned char raw[33];
-    if (tl_random(raw, sizeof(raw)))
-        return TL_EIO;
-    memcpy(token, "tl_", 3);
-    size_t o = 3;
-    for (size_t i = 0; i < sizeof(raw); i += 3) { /* 33 bytes: 44 characters, no padding */
-        uint32_t v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8 | raw[i + 2];
-        for (int k = 3; k >= 0; k--)
-            token[o++] = b64[(v >> (6 * k)) & 63];
-    }
-    token[o] = 0;
-    sha256_hex(token, sha);
-    memset(raw, 0, sizeof(raw));
-    return TL_OK;
-}
-
-/* The hex of 32 random bytes (a session id or a CSRF token). */
-static int random_hex(char out[65])
-{
-    unsigned char raw[32];
-    if (tl_random(raw, sizeof(raw)))
-        return TL_EIO;
-    tl_hex(raw, sizeof(raw), out);
-    return TL_OK;
-}
-
 /* c->who_p for the credential whose SHA-256 is sha (key: "t:" or "s:" and sha): a check
  * kept from lately (creds.c), else the database's, which is then kept. */
 static int check(struct web_call *c, const char *key, const char *sha, struct tl_errinfo *ei)
@@ -316,7 +218,7 @@ static int authenticate(struct web_call *c, struct MHD_Connection *conn, char *k
         if (strncasecmp(authz, "Bearer ", 7) != 0 || strlen(authz + 7) < 8 ||
             strlen(authz + 7) > 256)
             return tl_errf(ei, TL_EAUTH, "Authorization must be 'Bearer <token>'");
-        sha256_hex(authz + 7, sha);
+        web_sha256_hex(authz + 7, sha);
         snprintf(key, keysz, "t:%s", sha);
         return check(c, key, sha, ei);
     }
@@ -324,7 +226,7 @@ static int authenticate(struct web_call *c, struct MHD_Connection *conn, char *k
     char sid[65];
     if (!web_cookie_session(cookie, "tl_session", sid))
         return tl_errf(ei, TL_EAUTH, "log in first (POST /api/login) or send a bearer token");
-    sha256_hex(sid, sha);
+    web_sha256_hex(sid, sha);
     snprintf(key, keysz, "s:%s", sha);
     int rc = check(c, key, sha, ei);
     if (rc == TL_OK) {
@@ -332,31 +234,6 @@ static int authenticate(struct web_call *c, struct MHD_Connection *conn, char *k
         tl_strlcpy(c->sid_sha, sha, sizeof(c->sid_sha));
     }
     return rc;
-}
-
-/* For api.c's login: checks the token, opens a session, sets the cookie. */
-int web_login(struct web_call *c, const char *token, struct tl_errinfo *ei);
-int web_login(struct web_call *c, const char *token, struct tl_errinfo *ei)
-{
-    const struct cfg *cfg = web_cfg(c->w);
-    char sha[65], sid[65], sid_sha[65], csrf[65];
-    sha256_hex(token, sha);
-    int rc = store_auth_token(c->s, sha, &c->who_p, ei);
-    if (rc)
-        return rc;
-    if (random_hex(sid) || random_hex(csrf))
-        return tl_errf(ei, TL_EIO, "no randomness");
-    sha256_hex(sid, sid_sha);
-    rc = store_session_create(c->s, c->who_p.account, sid_sha, csrf, cfg->session_idle_minutes, ei);
-    if (rc)
-        return rc;
-    tl_strlcpy(c->who_p.csrf, csrf, sizeof(c->who_p.csrf));
-    /* No Max-Age: the browser keeps the cookie for its session, the server ends an idle
-     * one (a cookie age would log out an analyst in the middle of work). */
-    c->resp->set_cookie = tl_asprintf("tl_session=%s; HttpOnly; SameSite=Strict; Path=/%s", sid,
-                                      cfg->web_cookie_secure ? "; Secure" : "");
-    memset(sid, 0, sizeof(sid));
-    return c->resp->set_cookie ? TL_OK : TL_ENOMEM;
 }
 
 /* ---- static files ---- */
@@ -563,6 +440,9 @@ static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, c
         goto out;
     }
     c.w = w;
+    c.cfg = w->cfg;
+    c.creds = w->creds;
+    c.ev = &w->ev;
     c.path = &path;
     c.q = &q;
     c.resp = r;
@@ -910,22 +790,4 @@ void web_free(struct web *w)
     pthread_mutex_destroy(&w->pool_mu);
     pthread_mutex_destroy(&w->rate_mu);
     free(w);
-}
-
-int web_events_open(struct web_call *c)
-{
-    struct tl_errinfo ei;
-    char *csv = NULL;
-    tl_errinfo_clear(&ei);
-    int rc = store_web_queues_for(c->s, c->who.account, &csv, &ei);
-    if (rc)
-        return web_reply_store_err(c->resp, rc, &ei);
-    c->resp->sse =
-        web_sse_new(&c->w->ev, csv, c->last_event_id, web_cfg(c->w)->sse_max_seconds * 1000LL);
-    free(csv);
-    if (!c->resp->sse)
-        return TL_ENOMEM;
-    c->resp->status = 200;
-    c->resp->ctype = "text/event-stream";
-    return TL_OK;
 }

@@ -81,7 +81,7 @@ int web_list_filter(const struct web_query *q, struct store_web_filter *f, char 
 int web_export_filter(const struct web_query *q, struct store_web_filter *f, char *msg,
                       size_t msgsz) TL_WUR;
 
-/* ---- roles and routes (routes.c) ---- */
+/* ---- roles and routes (api.c) ---- */
 
 enum web_role { WR_ANALYST = 1, WR_MODERATOR = 2, WR_EXPORTER = 4, WR_ADMIN = 8 };
 unsigned web_role_bit(const char *role);
@@ -102,6 +102,9 @@ struct web_resp {
 
 struct web_call {
     struct web *w;
+    const struct cfg *cfg;   /* the server's configuration */
+    struct web_creds *creds; /* its kept credential checks: a route that changes one drops them */
+    struct web_events *ev;   /* its live updates, for an event stream */
     struct store *s;
     struct store_principal who_p;
     struct store_who who;
@@ -134,7 +137,7 @@ const struct web_route *web_route_find(const char *method, const struct web_path
  * web/openapi.yaml lists it with this). */
 const struct web_route *web_route_at(size_t i);
 
-/* ---- responses (server.c) ---- */
+/* ---- responses (reply.c) ---- */
 int web_reply_json(struct web_resp *r, unsigned status, char *owned_json);
 int web_reply_err(struct web_resp *r, unsigned status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -152,11 +155,6 @@ void web_trim(const char **s, const char **e);
  * the value may be quoted; the first WEB_PREFER_MAX bytes are read), else 0. */
 #define WEB_PREFER_MAX 1024
 int web_prefer_minimal(const char *h);
-const struct cfg *web_cfg(const struct web *w);
-/* The server's kept credential checks (creds.c): api.c drops them when it changes one. */
-struct web_creds *web_creds_of(const struct web *w);
-/* Starts an event stream for c's account (its visible queues). */
-int web_events_open(struct web_call *c);
 
 /* ---- live updates (events.c) ---- */
 
@@ -198,8 +196,16 @@ int web_sse_parse_id(const char *s, long long *epoch, unsigned long long *seq);
 struct web_sse *web_sse_new(struct web_events *ev, const char *queues_csv, const char *last_id,
                             long long max_ms);
 void web_sse_free(void *sse);
+/* Starts an event stream for c's account (its visible queues) into c->resp. */
+int web_events_open(struct web_call *c);
 /* libmicrohttpd's content reader: blocks until an event, a 15 s heartbeat or stop. */
 ssize_t web_sse_read(void *sse, uint64_t pos, char *buf, size_t max);
+
+/* ---- tokens and login (auth.c) ---- */
+/* out: the hex SHA-256 of s, as the database keeps a token or a session id. */
+void web_sha256_hex(const char *s, char out[65]);
+/* For the login route: checks the token, opens a session, sets the cookie on c->resp. */
+int web_login(struct web_call *c, const char *token, struct tl_errinfo *ei);
 
 /* ---- static files (server.c) ---- */
 const char *web_mime_of(const char *name);

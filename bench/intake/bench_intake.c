@@ -17,8 +17,8 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "handlers/hdl.h"
-#include "tests/fakebot/fakebot.h"
+#include "daemon/daemon.h"
+#include "fakebot/fakebot.h"
 
 static long long scalar(PGconn *c, const char *sql)
 {
@@ -82,23 +82,23 @@ int main(int argc, char **argv)
     c.send_rate = 1000000; /* the fake has no flood limits: measure our side */
     c.send_chat_interval_ms = 0;
     volatile sig_atomic_t stop = 0;
-    struct hdl_runtime_opts o = {.cfg = &c,
-                                 .api_base = url,
-                                 .token = token,
-                                 .workers = (int)workers,
-                                 .no_sender = no_sender,
-                                 .stop = &stop};
-    struct hdl_runtime *rt = NULL;
+    struct daemon_opts o = {.cfg = &c,
+                            .api_base = url,
+                            .token = token,
+                            .workers = (int)workers,
+                            .no_sender = no_sender,
+                            .stop = &stop};
+    struct daemon *rt = NULL;
     long long base_inbox = scalar(pg, "SELECT count(*) FROM inbox");
     long long base_done = scalar(pg, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL");
     long long base_sent = scalar(pg, "SELECT count(*) FROM outbox WHERE state='sent'");
     int64_t t0 = tl_now_ms(), t_stored = 0, t_handled = 0, t_sent = 0;
-    if (hdl_runtime_start(&o, &rt, &ei) != TL_OK)
+    if (daemon_start(&o, &rt, &ei) != TL_OK)
         return 1;
     while (tl_now_ms() - t0 < 600000) {
         tl_sleep_ms(20, NULL);
-        struct hdl_runtime_counts k;
-        hdl_runtime_counts(rt, &k);
+        struct daemon_counts k;
+        daemon_counts(rt, &k);
         if (!t_stored && k.updates_stored >= n)
             t_stored = tl_now_ms();
         if (!t_handled && k.updates_handled >= n)
@@ -109,9 +109,9 @@ int main(int argc, char **argv)
             break;
     }
     stop = 1;
-    struct hdl_runtime_counts k;
-    hdl_runtime_counts(rt, &k);
-    if (hdl_runtime_join(rt, &ei) != TL_OK)
+    struct daemon_counts k;
+    daemon_counts(rt, &k);
+    if (daemon_join(rt, &ei) != TL_OK)
         fprintf(stderr, "bench_intake: runtime: %s\n", ei.msg);
     kill(child, SIGTERM);
     waitpid(child, NULL, 0);

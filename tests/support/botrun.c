@@ -11,14 +11,14 @@
 #include <cmocka.h>
 
 #include "common/util.h"
-#include "handlers/hdl.h"
+#include "daemon/daemon.h"
 #include "botrun.h"
 #include "common/banned.h"
 
 static const unsigned char SECRET[] = "test-secret-test-secret-test-sec";
 
 static volatile sig_atomic_t g_stop;
-static struct hdl_runtime *g_rt;
+static struct daemon *g_rt;
 
 void tb_cfg(struct cfg *c, const char *conninfo)
 {
@@ -39,21 +39,21 @@ void tb_start(const struct cfg *c, struct fakebot *fb, long idle_ms, long drafts
 {
     assert_null(g_rt);
     g_stop = 0;
-    struct hdl_runtime_opts o = {.cfg = c,
-                                 .api_base = fakebot_base_url(fb),
-                                 .token = fakebot_token(fb),
-                                 .stop = &g_stop,
-                                 .idle_ms = idle_ms,
-                                 .drafts_every_ms = drafts_every_ms};
+    struct daemon_opts o = {.cfg = c,
+                            .api_base = fakebot_base_url(fb),
+                            .token = fakebot_token(fb),
+                            .stop = &g_stop,
+                            .idle_ms = idle_ms,
+                            .drafts_every_ms = drafts_every_ms};
     struct tl_errinfo ei;
-    assert_int_equal(hdl_runtime_start(&o, &g_rt, &ei), TL_OK);
+    assert_int_equal(daemon_start(&o, &g_rt, &ei), TL_OK);
 }
 
 void tb_stop(void)
 {
     struct tl_errinfo ei;
     g_stop = 1;
-    int rc = hdl_runtime_join(g_rt, &ei);
+    int rc = daemon_join(g_rt, &ei);
     g_rt = NULL;
     assert_int_equal(rc, TL_OK);
 }
@@ -67,7 +67,7 @@ int tb_teardown(void **state)
 {
     (void)state;
     g_stop = 1;
-    if (g_rt && hdl_runtime_join(g_rt, NULL) != TL_OK)
+    if (g_rt && daemon_join(g_rt, NULL) != TL_OK)
         fprintf(stderr, "teardown: the runtime ended with an error\n");
     g_rt = NULL;
     return 0;

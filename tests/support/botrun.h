@@ -7,7 +7,7 @@
 #define TL_BOTRUN_H
 
 #include "common/cfg.h"
-#include "tests/fakebot/fakebot.h"
+#include "fakebot/fakebot.h"
 
 /* The defaults (cfg_load with no file) on database conninfo, with the tests' secret,
  * 1 s long polls, no send pacing, 1.5 s HTTP timeouts and 2 workers. cfg_release(). */

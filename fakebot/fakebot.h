@@ -1,4 +1,4 @@
-/* tests/fakebot/fakebot.h - a fake Telegram Bot API server on loopback
+/* fakebot/fakebot.h - a fake Telegram Bot API server on loopback
  * (libmicrohttpd, one thread per connection). It serves scripted updates with real
  * getUpdates semantics (offset acknowledges, long poll, limit, allowed_updates drops
  * the kinds not asked for, a second concurrent poller makes the first one get 409), answers the

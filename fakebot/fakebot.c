@@ -1,4 +1,4 @@
-/* tests/fakebot/fakebot.c - the fake Bot API server (see fakebot.h). One mutex
+/* fakebot/fakebot.c - the fake Bot API server (see fakebot.h). One mutex
  * guards all state; long polls and call waiters sleep on condition variables
  * (monotonic clock). Envelopes copy the real server's words. */
 #include "fakebot.h"

@@ -1,6 +1,8 @@
-/* handlers/runtime.c - the threads that execute decisions: one poller (intake into
- * the inbox), N workers (per-chat ordered handling, one transaction per update) and
- * one sender (the outbox). Each thread owns its own store and Bot API client. */
+/* daemon/runtime.c - the threads that execute decisions: one poller (intake into
+ * the inbox), N workers (per-chat ordered handling, one transaction per update), one
+ * sender (the outbox), the janitor (priority refresh, retention), the drafts' pass
+ * (reminders, expiry), and the relay's thread (relay.c). Each thread owns its own
+ * store and Bot API client. */
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -12,8 +14,9 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "daemon.h"
 #include "geo/geo.h"
-#include "hdl.h"
+#include "handlers/hdl.h"
 #include "relay.h"
 #include "common/banned.h"
 
@@ -21,13 +24,13 @@
 #define HDL_BATCH 32               /* updates of one chat written in one transaction */
 #define HDL_BATCH_BYTES (8u << 20) /* ... unless their photos add up to this much */
 
-struct hdl_runtime {
-    struct hdl_runtime_opts o;
+struct daemon {
+    struct daemon_opts o;
     const char *api_base;
     const char *token;
     int n_workers;
     struct geo_ctx *geo;
-    struct hdl_relay *relay; /* follow-ups and reviewed notices (relay.c) */
+    struct daemon_relay *relay; /* follow-ups and reviewed notices (relay.c) */
     pthread_t poller, sender, janitor, drafts, workers[MAX_WORKERS];
     int have_poller, have_sender, have_janitor, have_drafts, n_started;
     pthread_mutex_t mu;
@@ -36,7 +39,7 @@ struct hdl_runtime {
     atomic_llong batches, stored, handled, reports, sent, send_failed;
 };
 
-static void set_fatal(struct hdl_runtime *rt, int err, const struct tl_errinfo *ei)
+static void set_fatal(struct daemon *rt, int err, const struct tl_errinfo *ei)
 {
     pthread_mutex_lock(&rt->mu);
     if (!rt->fatal) {
@@ -48,13 +51,13 @@ static void set_fatal(struct hdl_runtime *rt, int err, const struct tl_errinfo *
     *rt->o.stop = 1;
 }
 
-static int stopping(struct hdl_runtime *rt)
+static int stopping(struct daemon *rt)
 {
     return *rt->o.stop != 0;
 }
 
 /* Opens a store, retrying while the database is down, until stop. */
-static struct store *open_store(struct hdl_runtime *rt, const char *who)
+static struct store *open_store(struct daemon *rt, const char *who)
 {
     for (int attempt = 0; !stopping(rt); attempt++) {
         struct store *s = NULL;
@@ -71,7 +74,7 @@ static struct store *open_store(struct hdl_runtime *rt, const char *who)
     return NULL;
 }
 
-static struct tg_client *open_client(struct hdl_runtime *rt, long timeout_ms)
+static struct tg_client *open_client(struct daemon *rt, long timeout_ms)
 {
     struct tg_client_opts co = {
         .api_base = rt->api_base,
@@ -87,7 +90,7 @@ static struct tg_client *open_client(struct hdl_runtime *rt, long timeout_ms)
 /* ---- poller ---- */
 
 struct poll_ctx {
-    struct hdl_runtime *rt;
+    struct daemon *rt;
     struct store *s;
 };
 
@@ -122,7 +125,7 @@ static int poll_store_batch(void *ud, struct json_object *updates, long long new
 
 static void *poller_main(void *arg)
 {
-    struct hdl_runtime *rt = arg;
+    struct daemon *rt = arg;
     struct store *s = open_store(rt, "poller");
     struct tg_client *c = NULL;
     if (!s)
@@ -175,7 +178,7 @@ out:
 /* ---- workers ---- */
 
 struct worker {
-    struct hdl_runtime *rt;
+    struct daemon *rt;
     struct store *s;
     struct tg_client *c;
     struct hdl_ctx ctx;
@@ -247,7 +250,7 @@ static int prepare_update(struct worker *w, const struct store_update *su, struc
     p->parsed = 1;
     /* relay: a reply to an analyst's question is an answer, not a conversation step */
     struct tl_errinfo rei;
-    if ((rc = hdl_relay_reply(w->s, &w->ctx, &p->u, &p->relay, &p->relayed, &rei)) != TL_OK ||
+    if ((rc = daemon_relay_reply(w->s, &w->ctx, &p->u, &p->relay, &p->relayed, &rei)) != TL_OK ||
         p->relayed)
         return rc;
     const char *file_id = hdl_wanted_file(&w->ctx, &p->u);
@@ -462,7 +465,7 @@ static int handle_updates(struct worker *w, const struct store_update *ups, size
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
-    struct hdl_runtime *rt = w->rt;
+    struct daemon *rt = w->rt;
     char name[16];
     int failures = 0;
     snprintf(name, sizeof(name), "worker%d", w->id);
@@ -519,7 +522,7 @@ out:
 /* ---- sender ---- */
 
 struct send_ctx {
-    struct hdl_runtime *rt;
+    struct daemon *rt;
     struct store *s;
 };
 
@@ -580,7 +583,7 @@ static void send_release(void *ud, struct tg_outmsg *msgs, size_t n)
 
 static void *sender_main(void *arg)
 {
-    struct hdl_runtime *rt = arg;
+    struct daemon *rt = arg;
     struct send_ctx sc = {rt, open_store(rt, "sender")};
     struct tg_client *c = open_client(rt, rt->o.cfg->http_timeout_ms);
     if (sc.s && c) {
@@ -602,7 +605,7 @@ static void *sender_main(void *arg)
  * run in every process at once: each purge is one idempotent transaction. */
 static void *janitor_main(void *arg)
 {
-    struct hdl_runtime *rt = arg;
+    struct daemon *rt = arg;
     struct store *s = open_store(rt, "janitor");
     /* every minute: the queue's priority refresh (recency decay, corroborations a
      * concurrent insert missed: docs/priority.md); every hour: retention */
@@ -642,7 +645,7 @@ static void *janitor_main(void *arg)
  * discards (telling them) those idle for draft_idle_minutes, every drafts_every_ms. */
 static void *drafts_main(void *arg)
 {
-    struct hdl_runtime *rt = arg;
+    struct daemon *rt = arg;
     struct store *s = open_store(rt, "drafts");
     char *ru = hdl_reminder_params("uk"), *re = hdl_reminder_params("en");
     char *xu = hdl_expired_params("uk"), *xe = hdl_expired_params("en");
@@ -673,11 +676,10 @@ static void *drafts_main(void *arg)
 
 /* ---- lifecycle ---- */
 
-int hdl_runtime_start(const struct hdl_runtime_opts *o, struct hdl_runtime **out,
-                      struct tl_errinfo *ei)
+int daemon_start(const struct daemon_opts *o, struct daemon **out, struct tl_errinfo *ei)
 {
     *out = NULL;
-    struct hdl_runtime *rt = calloc(1, sizeof(*rt));
+    struct daemon *rt = calloc(1, sizeof(*rt));
     if (!rt)
         return TL_ENOMEM;
     rt->o = *o;
@@ -734,8 +736,8 @@ int hdl_runtime_start(const struct hdl_runtime_opts *o, struct hdl_runtime **out
         rt->have_janitor = 1;
     if (pthread_create(&rt->drafts, NULL, drafts_main, rt) == 0)
         rt->have_drafts = 1;
-    struct hdl_relay_opts ro = {.cfg = o->cfg, .stop = o->stop};
-    if (hdl_relay_start(&ro, &rt->relay) != TL_OK)
+    struct daemon_relay_opts ro = {.cfg = o->cfg, .stop = o->stop};
+    if (daemon_relay_start(&ro, &rt->relay) != TL_OK)
         log_error("relay thread not started: follow-ups wait for a restart");
     log_info("runtime started workers=%d poller=%d sender=%d", rt->n_started, rt->have_poller,
              rt->have_sender);
@@ -743,7 +745,7 @@ int hdl_runtime_start(const struct hdl_runtime_opts *o, struct hdl_runtime **out
     return TL_OK;
 }
 
-int hdl_runtime_join(struct hdl_runtime *rt, struct tl_errinfo *ei)
+int daemon_join(struct daemon *rt, struct tl_errinfo *ei)
 {
     if (!rt)
         return TL_OK;
@@ -757,7 +759,7 @@ int hdl_runtime_join(struct hdl_runtime *rt, struct tl_errinfo *ei)
         pthread_join(rt->janitor, NULL);
     if (rt->have_drafts)
         pthread_join(rt->drafts, NULL);
-    hdl_relay_join(rt->relay);
+    daemon_relay_join(rt->relay);
     int rc = rt->fatal;
     if (ei && rc)
         *ei = rt->fatal_ei;
@@ -767,7 +769,7 @@ int hdl_runtime_join(struct hdl_runtime *rt, struct tl_errinfo *ei)
     return rc;
 }
 
-void hdl_runtime_counts(struct hdl_runtime *rt, struct hdl_runtime_counts *c)
+void daemon_counts(struct daemon *rt, struct daemon_counts *c)
 {
     c->batches = atomic_load(&rt->batches);
     c->updates_stored = atomic_load(&rt->stored);
