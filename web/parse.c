@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/utf8.h"
 #include "common/banned.h"
 
 static void say(char *msg, size_t msgsz, const char *fmt, ...)
@@ -25,7 +26,7 @@ static void say(char *msg, size_t msgsz, const char *fmt, ...)
 }
 
 /* Percent-decodes s[0..n) into a new string; '+' is a space when plus. NULL on a bad
- * escape or an encoded NUL (or no memory). */
+ * escape, an encoded NUL or bytes that are not UTF-8 once decoded (or no memory). */
 static char *pct_decode(const char *s, size_t n, int plus)
 {
     char *out = malloc(n + 1), *o = out;
@@ -51,6 +52,10 @@ static char *pct_decode(const char *s, size_t n, int plus)
         }
     }
     *o = 0;
+    if (!tl_utf8_valid(out, (size_t)(o - out))) {
+        free(out);
+        return NULL;
+    }
     return out;
 }
 
@@ -110,7 +115,9 @@ int web_query_parse(const char *qs, struct web_query *q, char *msg, size_t msgsz
             if (!k || !v || !*k) {
                 free(k);
                 free(v);
-                say(msg, msgsz, "malformed query string");
+                say(msg, msgsz,
+                    "malformed query string (a bad %%XX escape, a NUL or bytes "
+                    "that are not UTF-8)");
                 goto bad;
             }
             for (size_t i = 0; i < q->n; i++)
@@ -198,6 +205,33 @@ static const char *type_name(enum web_ftype t)
     return t == WF_STRING ? "a string" : t == WF_INT ? "an integer" : "a boolean";
 }
 
+/* 1 when every string in o (keys too, at any depth) is UTF-8 without NUL: json-c's own
+ * check lets overlong forms, surrogates and code points above U+10FFFF through. */
+static int json_text_valid(struct json_object *o, int depth)
+{
+    if (depth > 32)
+        return 0;
+    switch (json_object_get_type(o)) {
+    case json_type_string:
+        return tl_utf8_valid(json_object_get_string(o), (size_t)json_object_get_string_len(o));
+    case json_type_array:
+        for (size_t i = 0; i < json_object_array_length(o); i++)
+            if (!json_text_valid(json_object_array_get_idx(o, i), depth + 1))
+                return 0;
+        return 1;
+    case json_type_object: {
+        json_object_object_foreach(o, key, val)
+        {
+            if (!tl_utf8_valid(key, strlen(key)) || !json_text_valid(val, depth + 1))
+                return 0;
+        }
+        return 1;
+    }
+    default:
+        return 1;
+    }
+}
+
 int web_body_parse(const char *body, size_t len, const struct web_field *fields,
                    struct json_object **out, char *msg, size_t msgsz)
 {
@@ -234,6 +268,10 @@ int web_body_parse(const char *body, size_t len, const struct web_field *fields,
         json_object_put(o);
         return TL_EINVAL;
     }
+    if (!json_text_valid(o, 0)) {
+        say(msg, msgsz, "malformed JSON: a string is not UTF-8 (or holds a NUL character)");
+        goto bad;
+    }
     json_object_object_foreach(o, key, val)
     {
         const struct web_field *f = NULL;
@@ -257,10 +295,6 @@ int web_body_parse(const char *body, size_t len, const struct web_field *fields,
             size_t sl = (size_t)json_object_get_string_len(val);
             if (f->max_len && sl > f->max_len) {
                 say(msg, msgsz, "field '%s' is longer than %zu bytes", f->name, f->max_len);
-                goto bad;
-            }
-            if (strlen(json_object_get_string(val)) != sl) {
-                say(msg, msgsz, "field '%s' holds a NUL character", f->name);
                 goto bad;
             }
         }
@@ -296,6 +330,14 @@ static int num(const char *s, int n)
     return v;
 }
 
+/* Days in month mo (1..12) of year y, Gregorian. */
+static int month_days(int y, int mo)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return days[mo - 1] + (mo == 2 && leap);
+}
+
 int web_iso_valid(const char *s)
 {
     /* YYYY-MM-DDTHH:MM */
@@ -304,7 +346,8 @@ int web_iso_valid(const char *s)
         !digits(s + 14, 2))
         return 0;
     int mo = num(s + 5, 2), d = num(s + 8, 2), h = num(s + 11, 2), mi = num(s + 14, 2);
-    if (num(s, 4) < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59)
+    if (num(s, 4) < 1970 || mo < 1 || mo > 12 || d < 1 || d > month_days(num(s, 4), mo) || h > 23 ||
+        mi > 59)
         return 0;
     const char *p = s + 16;
     if (*p == ':') {
@@ -362,8 +405,8 @@ int web_cursor_parse(const char *s, long long *us, long long *id)
         return TL_EINVAL;
     memcpy(a, s, (size_t)(u - s));
     a[u - s] = 0;
-    if (tl_parse_ll(a, us) || tl_parse_ll(u + 1, id) || *us < 0 || *id <= 0 || a[0] == '+' ||
-        u[1] == '+')
+    if (tl_parse_ll(a, us) || tl_parse_ll(u + 1, id) || *us < 0 || *us > WEB_CURSOR_US_MAX ||
+        *id <= 0 || a[0] == '+' || u[1] == '+')
         return TL_EINVAL;
     return TL_OK;
 }

@@ -19,6 +19,7 @@
 
 #include "common/embed.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "common/banned.h"
 
 /* Generated from web/static/ and TL_WEB_VENDOR_FILES (web/CMakeLists.txt). */
@@ -51,6 +52,25 @@ struct web {
     struct web_events ev;
     int ev_started;
     struct web_creds *creds; /* credentials checked lately (creds.c) */
+    pthread_mutex_t streams_mu;
+    struct stream_count *streams; /* open event streams per account */
+};
+
+/* An account's open event streams, oldest first; the entry goes when the last one ends. */
+struct stream_count {
+    struct web *w;
+    char *account;
+    long live;   /* streams not told to end */
+    long ending; /* told to end, not yet freed (their threads finish a read or a send) */
+    struct stream_hold *head;
+    struct stream_count *next;
+};
+
+struct stream_hold {
+    struct stream_count *acct;
+    struct web_sse *sse;
+    int ending;
+    struct stream_hold *next;
 };
 
 struct req {
@@ -514,6 +534,23 @@ static void client_addr(const struct web *w, struct MHD_Connection *conn, char *
                          n);
 }
 
+/* The name of the first header the server reads whose value is not UTF-8 (or holds a
+ * NUL), else NULL: what reaches a route, the log or the database is text. */
+static const char *header_not_text(struct MHD_Connection *conn)
+{
+    static const char *const used[] = {"Authorization", "Cookie", "Content-Type",   "X-CSRF-Token",
+                                       "Last-Event-ID", "Prefer", "X-Forwarded-For"};
+    for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++) {
+        const char *v = NULL;
+        size_t n = 0;
+        if (MHD_lookup_connection_value_n(conn, MHD_HEADER_KIND, used[i], strlen(used[i]), &v,
+                                          &n) == MHD_YES &&
+            v && !tl_utf8_valid(v, n))
+            return used[i];
+    }
+    return NULL;
+}
+
 static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, const char *method,
                    struct web_resp *r)
 {
@@ -533,6 +570,11 @@ static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, c
     }
     if (web_path_parse(pathpart, &path)) {
         web_reply_err(r, 400, "bad_request", "malformed path");
+        goto out;
+    }
+    const char *bad_header = header_not_text(conn);
+    if (bad_header) {
+        web_reply_err(r, 400, "bad_request", "the %s header is not UTF-8 text", bad_header);
         goto out;
     }
     if (rq->too_big) {
@@ -661,6 +703,8 @@ static void add_headers(struct web *w, struct MHD_Response *m, const struct web_
         MHD_add_response_header(m, "X-Accel-Buffering", "no");
     if (r->applied)
         MHD_add_response_header(m, "Preference-Applied", r->applied);
+    if (r->close)
+        MHD_add_response_header(m, "Connection", "close");
 }
 
 static enum MHD_Result send_resp(struct web *w, struct MHD_Connection *conn, struct web_resp *r)
@@ -716,6 +760,16 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     return rq;
 }
 
+/* Counts the Content-Length headers into *(int *)cls. */
+static enum MHD_Result count_content_length(void *cls, enum MHD_ValueKind kind, const char *key,
+                                            const char *value)
+{
+    (void)kind;
+    (void)value;
+    *(int *)cls += strcasecmp(key, "Content-Length") == 0;
+    return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -730,16 +784,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         rq->started = 1;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         long long len = 0;
-        if (cl && tl_parse_ll(cl, &len) == TL_OK && len > WEB_BODY_MAX) {
+        struct web_resp r = {0};
+        int n_cl = 0;
+        MHD_get_connection_values(conn, MHD_HEADER_KIND, count_content_length, &n_cl);
+        if (n_cl > 1)
+            /* Which one frames the body? A proxy and this server could each pick another
+             * and disagree where the next request starts. */
+            web_reply_err(&r, 400, "bad_request", "more than one Content-Length header");
+        else if (cl && tl_parse_ll(cl, &len) == TL_OK && len > WEB_BODY_MAX)
             /* Refused before reading: the client need not send it. */
-            struct web_resp r = {0};
             web_reply_err(&r, 413, "payload_too_large", "the body is larger than %d bytes",
                           WEB_BODY_MAX);
-            enum MHD_Result ret = send_resp(w, conn, &r);
-            resp_release(&r);
-            return ret;
-        }
-        return MHD_YES;
+        else
+            return MHD_YES;
+        r.close = 1; /* the unread body must not be taken for the next request */
+        log_request(method, rq, r.status, tl_now_ms());
+        enum MHD_Result ret = send_resp(w, conn, &r);
+        resp_release(&r);
+        return ret;
     }
     if (*upload_data_size) {
         if (!rq->too_big && tl_buf_append(&rq->body, upload_data, *upload_data_size))
@@ -843,6 +905,7 @@ int web_start(const struct web_opts *o, struct web **out, struct tl_errinfo *ei)
     w->rounded = rounded_roles(cfg->rounded_roles);
     pthread_mutex_init(&w->pool_mu, NULL);
     pthread_mutex_init(&w->rate_mu, NULL);
+    pthread_mutex_init(&w->streams_mu, NULL);
     char *tiles = tile_origin(cfg->tile_url);
     if (tiles)
         w->csp = tl_asprintf("default-src 'self'; img-src 'self' data: blob:%s%s; "
@@ -872,6 +935,7 @@ int web_start(const struct web_opts *o, struct web **out, struct tl_errinfo *ei)
                             (const struct sockaddr *)&sa, MHD_OPTION_URI_LOG_CALLBACK, on_uri, w,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
                             MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_LIMIT, 512u,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->web_conns_per_client,
                             MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (!w->d) {
         rc = tl_errf(ei, TL_EIO, "cannot listen on %s", o->listen ? o->listen : cfg->http_listen);
@@ -909,7 +973,84 @@ void web_free(struct web *w)
     free(w->csp);
     pthread_mutex_destroy(&w->pool_mu);
     pthread_mutex_destroy(&w->rate_mu);
+    pthread_mutex_destroy(&w->streams_mu);
     free(w);
+}
+
+/* Counts sse as one more stream of account and returns its hold (the argument of
+ * stream_end). At sse_per_account streams, the account's oldest is told to end: a console
+ * reloaded, or a tab closed (its stream goes unnoticed until a write fails), must not
+ * lock the account out. NULL (no memory, or twice sse_per_account streams still ending:
+ * their threads are stuck sending) when sse may not start. */
+static struct stream_hold *stream_begin(struct web *w, const char *account, struct web_sse *sse)
+{
+    struct stream_count *e;
+    struct stream_hold *h = calloc(1, sizeof(*h));
+    const long cap = w->cfg->sse_per_account;
+    if (!h)
+        return NULL;
+    pthread_mutex_lock(&w->streams_mu);
+    for (e = w->streams; e && strcmp(e->account, account) != 0; e = e->next)
+        ;
+    if (!e && (e = calloc(1, sizeof(*e))) != NULL) {
+        e->w = w;
+        if ((e->account = tl_strdup(account)) == NULL) {
+            free(e);
+            e = NULL;
+        } else {
+            e->next = w->streams;
+            w->streams = e;
+        }
+    }
+    if (!e || e->ending >= 2 * cap) {
+        free(h);
+        h = NULL;
+        goto out;
+    }
+    for (struct stream_hold *o = e->head; o && e->live >= cap; o = o->next)
+        if (!o->ending) {
+            o->ending = 1;
+            e->live--;
+            e->ending++;
+            web_sse_end(o->sse);
+        }
+    h->acct = e;
+    h->sse = sse;
+    struct stream_hold **tail = &e->head;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = h;
+    e->live++;
+out:
+    pthread_mutex_unlock(&w->streams_mu);
+    return h;
+}
+
+/* web_sse_free's hook: the stream is gone. */
+static void stream_end(void *arg)
+{
+    struct stream_hold *h = arg;
+    struct stream_count *e = h->acct;
+    struct web *w = e->w;
+    pthread_mutex_lock(&w->streams_mu);
+    struct stream_hold **hp = &e->head;
+    while (*hp != h)
+        hp = &(*hp)->next;
+    *hp = h->next;
+    if (h->ending)
+        e->ending--;
+    else
+        e->live--;
+    if (!e->head) {
+        struct stream_count **pp = &w->streams;
+        while (*pp != e)
+            pp = &(*pp)->next;
+        *pp = e->next;
+        free(e->account);
+        free(e);
+    }
+    pthread_mutex_unlock(&w->streams_mu);
+    free(h);
 }
 
 int web_events_open(struct web_call *c)
@@ -920,11 +1061,21 @@ int web_events_open(struct web_call *c)
     int rc = store_web_queues_for(c->s, c->who.account, &csv, &ei);
     if (rc)
         return web_reply_store_err(c->resp, rc, &ei);
-    c->resp->sse =
+    struct web_sse *sse =
         web_sse_new(&c->w->ev, csv, c->last_event_id, web_cfg(c->w)->sse_max_seconds * 1000LL);
     free(csv);
-    if (!c->resp->sse)
+    if (!sse)
         return TL_ENOMEM;
+    /* Each stream holds a connection and its thread for up to sse_max_seconds. */
+    struct stream_hold *held = stream_begin(c->w, c->who.account, sse);
+    if (!held) {
+        web_sse_free(sse);
+        c->resp->retry_after = 10;
+        return web_reply_err(c->resp, 429, "too_many_streams",
+                             "this account's event streams are still closing; retry soon");
+    }
+    web_sse_on_free(sse, stream_end, held);
+    c->resp->sse = sse;
     c->resp->status = 200;
     c->resp->ctype = "text/event-stream";
     return TL_OK;
