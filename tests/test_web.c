@@ -3121,40 +3121,54 @@ static void test_web_input_log_escaped(void **state)
     fx_free(f);
 }
 
-/* 512 idle sockets from one address and twice the event streams an account may hold:
- * the address keeps web_conns_per_client connections, the account sse_per_account
- * streams, and a normal client (another address, another account) still gets answers. */
-static void test_web_input_connection_limits(void **state)
+static void tune_proxy_3(struct cfg *c)
 {
-    (void)state;
-    struct fx *f = fx_new("t_web_input_limits", NULL);
-    enum { FLOOD = 512 };
-    const long per_client = f->cfg.web_conns_per_client, per_account = f->cfg.sse_per_account;
-    assert_int_equal(per_client, 32); /* the defaults are what is tested */
-    assert_int_equal(per_account, 4);
-    int fds[FLOOD];
+    free(c->trusted_proxies);
+    c->trusted_proxies = tl_strdup("127.0.0.3");
+}
+
+/* Opens n connections from src to the server into fds and returns how many the server
+ * keeps open once it has closed those over the cap (it settles within 5 s). */
+static int connect_many(unsigned port, const char *src, int *fds, int n, long want)
+{
     struct sockaddr_in me = {.sin_family = AF_INET}, sa = {.sin_family = AF_INET};
-    assert_int_equal(inet_pton(AF_INET, "127.0.0.2", &me.sin_addr), 1);
+    assert_int_equal(inet_pton(AF_INET, src, &me.sin_addr), 1);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sa.sin_port = htons((uint16_t)f->port);
-    int64_t t0 = tl_now_ms();
-    for (int i = 0; i < FLOOD; i++) {
+    sa.sin_port = htons((uint16_t)port);
+    for (int i = 0; i < n; i++) {
         fds[i] = socket(AF_INET, SOCK_STREAM, 0);
         assert_true(fds[i] >= 0);
         assert_int_equal(bind(fds[i], (struct sockaddr *)&me, sizeof(me)), 0);
         assert_int_equal(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
     }
-    /* the server closes what is over the cap at once; the rest stay open, idle */
-    int open = FLOOD;
-    for (int64_t t1 = tl_now_ms(); tl_now_ms() - t1 < 5000 && open != per_client;) {
+    int open = n;
+    for (int64_t t1 = tl_now_ms(); tl_now_ms() - t1 < 5000 && open != want;) {
         tl_sleep_ms(50, NULL);
         open = 0;
-        for (int i = 0; i < FLOOD; i++) {
+        for (int i = 0; i < n; i++) {
             char c;
             ssize_t k = recv(fds[i], &c, 1, MSG_PEEK | MSG_DONTWAIT);
             open += k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
         }
     }
+    return open;
+}
+
+/* 512 idle sockets from one address and twice the event streams an account may hold:
+ * the address keeps web_conns_per_client connections (a trusted proxy's are not
+ * capped), the account sse_per_account streams, and a normal client (another address,
+ * another account) still gets answers. */
+static void test_web_input_connection_limits(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_input_limits", tune_proxy_3);
+    enum { FLOOD = 512 };
+    const long per_client = f->cfg.web_conns_per_client, per_account = f->cfg.sse_per_account;
+    assert_int_equal(per_client, 32); /* the defaults are what is tested */
+    assert_int_equal(per_account, 4);
+    int fds[FLOOD];
+    int64_t t0 = tl_now_ms();
+    int open = connect_many(f->port, "127.0.0.2", fds, FLOOD, per_client);
     long settle_ms = (long)(tl_now_ms() - t0);
     assert_int_equal(open, per_client);
     /* a normal client meanwhile */
@@ -3169,6 +3183,11 @@ static void test_web_input_connection_limits(void **state)
                   "(settled in %ld ms); 20 x GET /api/me from 127.0.0.1: worst %ld ms\n",
                   FLOOD, open, FLOOD - open, settle_ms, worst);
     for (int i = 0; i < FLOOD; i++)
+        close(fds[i]);
+    /* a trusted proxy's connections carry many clients: not capped */
+    int via_proxy = connect_many(f->port, "127.0.0.3", fds, (int)per_client + 8, per_client + 8);
+    assert_int_equal(via_proxy, per_client + 8);
+    for (int i = 0; i < via_proxy; i++)
         close(fds[i]);
     /* once the flood is gone the address is served again */
     char *got = raw_exchange(f->port, "127.0.0.2", "GET /api/me HTTP/1.1\r\nHost: x\r\n\r\n", 34);

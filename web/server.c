@@ -30,6 +30,7 @@ extern const unsigned web_vendor_count;
 
 #define RATE_SLOTS 1024
 #define RATE_PROBE 8
+#define MAX_CONNS 512 /* connections in all: each one a thread */
 
 struct rate_slot {
     char key[72];
@@ -54,6 +55,14 @@ struct web {
     struct web_creds *creds; /* credentials checked lately (creds.c) */
     pthread_mutex_t streams_mu;
     struct stream_count *streams; /* open event streams per account */
+    pthread_mutex_t conns_mu;
+    struct conn_count *conns; /* open connections per peer address (MAX_CONNS) */
+    size_t n_conns;
+};
+
+struct conn_count {
+    char addr[INET6_ADDRSTRLEN];
+    unsigned n;
 };
 
 /* An account's open event streams, oldest first; the entry goes when the last one ends. */
@@ -833,6 +842,75 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+/* ---- connections per peer address ----
+ * libmicrohttpd's own per-address cap would count a reverse proxy's connections too
+ * (all of them come from its address), so the server counts them itself: the accept
+ * policy refuses a connection from an address that has web_conns_per_client open, the
+ * connection notices count them. Both run in libmicrohttpd's listening thread, one
+ * connection after the other, so no two accepts race past the cap. */
+
+/* The peer address of sa as inet_ntop writes it ("" when it is neither IPv4 nor IPv6). */
+static void peer_text(const struct sockaddr *sa, char *out, size_t n)
+{
+    out[0] = 0;
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)n);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)n);
+}
+
+/* addr's entry, under conns_mu; NULL when it has none. */
+static struct conn_count *conn_find(struct web *w, const char *addr)
+{
+    for (size_t i = 0; i < w->n_conns; i++)
+        if (strcmp(w->conns[i].addr, addr) == 0)
+            return &w->conns[i];
+    return NULL;
+}
+
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *sa, socklen_t salen)
+{
+    struct web *w = cls;
+    char addr[INET6_ADDRSTRLEN];
+    (void)salen;
+    peer_text(sa, addr, sizeof(addr));
+    if (w->cfg->web_conns_per_client == 0 || trusted_proxy(w->cfg->trusted_proxies, addr))
+        return MHD_YES;
+    pthread_mutex_lock(&w->conns_mu);
+    const struct conn_count *c = conn_find(w, addr);
+    int over = c && c->n >= (unsigned)w->cfg->web_conns_per_client;
+    pthread_mutex_unlock(&w->conns_mu);
+    return over ? MHD_NO : MHD_YES;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **ctx,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct web *w = cls;
+    char addr[INET6_ADDRSTRLEN];
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    peer_text(ci ? ci->client_addr : NULL, addr, sizeof(addr));
+    pthread_mutex_lock(&w->conns_mu);
+    struct conn_count *c = conn_find(w, addr);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        if (!c && w->n_conns < MAX_CONNS) {
+            c = &w->conns[w->n_conns++];
+            tl_strlcpy(c->addr, addr, sizeof(c->addr));
+            c->n = 0;
+        }
+        if (c) {
+            c->n++;
+            *ctx = w; /* counted */
+        }
+    } else if (*ctx && c && --c->n == 0) {
+        *c = w->conns[--w->n_conns];
+    }
+    pthread_mutex_unlock(&w->conns_mu);
+}
+
 /* ---- start and stop ---- */
 
 /* The origin of a tile URL for the CSP: "{s}" subdomains become a wildcard. */
@@ -906,6 +984,8 @@ int web_start(const struct web_opts *o, struct web **out, struct tl_errinfo *ei)
     pthread_mutex_init(&w->pool_mu, NULL);
     pthread_mutex_init(&w->rate_mu, NULL);
     pthread_mutex_init(&w->streams_mu, NULL);
+    pthread_mutex_init(&w->conns_mu, NULL);
+    w->conns = calloc(MAX_CONNS, sizeof(*w->conns));
     char *tiles = tile_origin(cfg->tile_url);
     if (tiles)
         w->csp = tl_asprintf("default-src 'self'; img-src 'self' data: blob:%s%s; "
@@ -914,7 +994,7 @@ int web_start(const struct web_opts *o, struct web **out, struct tl_errinfo *ei)
                              "frame-ancestors 'none'",
                              *tiles ? " " : "", tiles);
     free(tiles);
-    if (!w->idle || !w->rate || !w->csp) {
+    if (!w->idle || !w->rate || !w->csp || !w->conns) {
         rc = TL_ENOMEM;
         goto out;
     }
@@ -931,12 +1011,12 @@ int web_start(const struct web_opts *o, struct web **out, struct tl_errinfo *ei)
         goto out;
     w->ev_started = 1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
-    w->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, w, MHD_OPTION_SOCK_ADDR,
-                            (const struct sockaddr *)&sa, MHD_OPTION_URI_LOG_CALLBACK, on_uri, w,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
-                            MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_LIMIT, 512u,
-                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->web_conns_per_client,
-                            MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+    w->d = MHD_start_daemon(
+        flags, 0, on_accept, w, on_request, w, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&sa,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, w, MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, w, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNS, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+        MHD_OPTION_END);
     if (!w->d) {
         rc = tl_errf(ei, TL_EIO, "cannot listen on %s", o->listen ? o->listen : cfg->http_listen);
         goto out;
@@ -974,6 +1054,8 @@ void web_free(struct web *w)
     pthread_mutex_destroy(&w->pool_mu);
     pthread_mutex_destroy(&w->rate_mu);
     pthread_mutex_destroy(&w->streams_mu);
+    pthread_mutex_destroy(&w->conns_mu);
+    free(w->conns);
     free(w);
 }
 
