@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/utf8.h"
 #include "common/util.h"
 #include "storage/store.h"
 #include "support/testsupport.h"
@@ -2897,6 +2898,8 @@ static void test_web_input_text_and_dates(void **state)
         {"/api/reports?after=9223372036854775807_1", "alice"},
         {"/api/reports?after=253402300800000000_1", "alice"},
         {"/api/reports?after=1_9223372036854775808", "alice"},
+        {"/api/reports/%ff", "alice"},
+        {"/api/reports/%ed%a0%80", "alice"},
     };
     for (size_t i = 0; i < sizeof(bad_query) / sizeof(bad_query[0]); i++)
         expect(f, &(struct hreq){.method = "GET", .path = bad_query[i].path, .as = bad_query[i].as},
@@ -2932,6 +2935,23 @@ static void test_web_input_text_and_dates(void **state)
     };
     for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
         expect(f, &more[i].q, more[i].status, more[i].error);
+    /* an error message quotes outside text only as text: a method that is not a token
+     * is refused, a long key is cut where a character ends (the 40th byte is the first
+     * of a two-byte letter here) */
+    const struct hreq quoted[] = {
+        {.method = "G\xc3T", .path = "/api/reports", .as = "alice"},
+        {.method = "GET",
+         .path = "/api/reports?aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa%D0%B6=1",
+         .as = "alice"},
+    };
+    for (size_t i = 0; i < sizeof(quoted) / sizeof(quoted[0]); i++) {
+        struct hres r = http(f, &quoted[i]);
+        assert_int_equal(r.status, 400);
+        if (!tl_utf8_valid((const char *)r.body.data, r.body.len))
+            fail_msg("%s %s: the error is not UTF-8: %s", quoted[i].method, quoted[i].path,
+                     (const char *)r.body.data);
+        hres_release(&r);
+    }
     /* none of it reached a row */
     assert_int_equal(count(f, "SELECT count(*) FROM followups"), 0);
     assert_int_equal(count(f, "SELECT count(*) FROM reports WHERE claimed_by IS NOT NULL"), 0);

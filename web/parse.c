@@ -25,6 +25,23 @@ static void say(char *msg, size_t msgsz, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The bytes of s an error message quotes: 40 at most, cut where a character ends (the
+ * message goes out as JSON text). */
+#define CUT40(s) ((int)tl_utf8_prefix((s), 40))
+
+int web_method_ok(const char *m)
+{
+    /* RFC 9110 token characters */
+    size_t n = m ? strlen(m) : 0;
+    if (n == 0 || n > 32)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((m[i] >= 'A' && m[i] <= 'Z') || (m[i] >= 'a' && m[i] <= 'z') ||
+              (m[i] >= '0' && m[i] <= '9') || strchr("!#$%&'*+-.^_`|~", m[i])))
+            return 0;
+    return 1;
+}
+
 /* Percent-decodes s[0..n) into a new string; '+' is a space when plus. NULL on a bad
  * escape, an encoded NUL or bytes that are not UTF-8 once decoded (or no memory). */
 static char *pct_decode(const char *s, size_t n, int plus)
@@ -122,7 +139,7 @@ int web_query_parse(const char *qs, struct web_query *q, char *msg, size_t msgsz
             }
             for (size_t i = 0; i < q->n; i++)
                 if (strcmp(q->kv[i].key, k) == 0) {
-                    say(msg, msgsz, "query parameter '%.40s' given twice", k);
+                    say(msg, msgsz, "query parameter '%.*s' given twice", CUT40(k), k);
                     free(k);
                     free(v);
                     goto bad;
@@ -166,7 +183,7 @@ int web_query_allowed(const struct web_query *q, const char *const *allowed, cha
         for (size_t k = 0; allowed && allowed[k] && !ok; k++)
             ok = strcmp(allowed[k], q->kv[i].key) == 0;
         if (!ok) {
-            say(msg, msgsz, "unknown query parameter '%.40s'", q->kv[i].key);
+            say(msg, msgsz, "unknown query parameter '%.*s'", CUT40(q->kv[i].key), q->kv[i].key);
             return TL_EINVAL;
         }
     }
@@ -279,7 +296,7 @@ int web_body_parse(const char *body, size_t len, const struct web_field *fields,
             if (strcmp(fields[i].name, key) == 0)
                 f = &fields[i];
         if (!f) {
-            say(msg, msgsz, "unknown field '%.40s'", key);
+            say(msg, msgsz, "unknown field '%.*s'", CUT40(key), key);
             goto bad;
         }
         if (json_object_is_type(val, json_type_null) && !f->required)
@@ -484,7 +501,7 @@ int web_list_filter(const struct web_query *q, struct store_web_filter *f, char 
             if (strcmp(v, statuses[i]) == 0)
                 f->status = statuses[i];
         if (!f->status) {
-            say(msg, msgsz, "unknown status '%.40s'", v);
+            say(msg, msgsz, "unknown status '%.*s'", CUT40(v), v);
             return TL_EINVAL;
         }
     }

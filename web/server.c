@@ -577,6 +577,10 @@ static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, c
         web_reply_err(r, 500, "internal", "out of memory");
         return;
     }
+    if (!web_method_ok(method)) {
+        web_reply_err(r, 400, "bad_request", "malformed method");
+        goto out;
+    }
     if (web_path_parse(pathpart, &path)) {
         web_reply_err(r, 400, "bad_request", "malformed path");
         goto out;

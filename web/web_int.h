@@ -23,6 +23,10 @@
 
 /* ---- parsers of outside bytes (parse.c): never trust, never crash ---- */
 
+/* 1 when m is a request method: 1..32 RFC 9110 token characters (what an error message
+ * may quote back), else 0. */
+int web_method_ok(const char *m);
+
 /* A path split into percent-decoded segments: "/api/reports/12" -> api, reports, 12.
  * TL_EINVAL for bad escapes, NUL bytes, bytes that are not UTF-8 once decoded, "." or
  * ".." segments, or too many segments. */

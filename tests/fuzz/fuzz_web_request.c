@@ -5,7 +5,8 @@
  * the JSON body against the matched route's fields); the header line also goes through
  * the X-Forwarded-For, Last-Event-ID and Prefer parsers. What a parser accepts must be
  * text: every path segment, query key and value and JSON string is checked again as
- * UTF-8 without NUL, and a list filter's times as calendar dates. */
+ * UTF-8 without NUL, and a list filter's times as calendar dates; what a parser says
+ * when it refuses (quoted in a JSON error) is text too. */
 #include <arpa/inet.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -82,19 +83,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (q)
         *q++ = 0;
     struct web_path path;
+    (void)web_method_ok(method);
     if (web_path_parse(target, &path) == TL_OK) {
         for (size_t i = 0; i < path.n; i++)
             must_be_text(path.segs[i], strlen(path.segs[i]));
         int known = 0;
         const struct web_route *rt = web_route_find(method, &path, &known, allow, sizeof(allow));
         struct web_query wq;
-        if (web_query_parse(q, &wq, msg, sizeof(msg)) == TL_OK) {
+        msg[0] = 0;
+        if (web_query_parse(q, &wq, msg, sizeof(msg)) != TL_OK) {
+            must_be_text(msg, strlen(msg)); /* it goes out in a JSON error */
+        } else {
             struct store_web_filter f;
             for (size_t i = 0; i < wq.n; i++) {
                 must_be_text(wq.kv[i].key, strlen(wq.kv[i].key));
                 must_be_text(wq.kv[i].val, strlen(wq.kv[i].val));
             }
-            if (!rt || web_query_allowed(&wq, rt->params, msg, sizeof(msg)) == TL_OK) {
+            int allowed = !rt || web_query_allowed(&wq, rt->params, msg, sizeof(msg)) == TL_OK;
+            must_be_text(msg, strlen(msg));
+            if (allowed) {
                 if (web_list_filter(&wq, &f, msg, sizeof(msg)) == TL_OK) {
                     must_be_a_day(f.since);
                     must_be_a_day(f.until);
@@ -105,6 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     must_be_a_day(f.since);
                     must_be_a_day(f.until);
                 }
+                must_be_text(msg, strlen(msg));
             }
             web_query_release(&wq);
         }
@@ -112,6 +120,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (web_body_parse(body, blen, rt ? rt->body : NULL, &o, msg, sizeof(msg)) == TL_OK) {
             json_must_be_text(o);
             json_object_put(o);
+        } else {
+            must_be_text(msg, strlen(msg));
         }
         web_path_release(&path);
     }
