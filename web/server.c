@@ -773,14 +773,43 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     return rq;
 }
 
-/* Counts the Content-Length headers into *(int *)cls. */
-static enum MHD_Result count_content_length(void *cls, enum MHD_ValueKind kind, const char *key,
-                                            const char *value)
+/* The framing headers of a request: how many Content-Length and Transfer-Encoding, and
+ * whether every Transfer-Encoding says just "chunked". */
+struct framing {
+    int n_cl, n_te, te_other;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
 {
+    struct framing *fr = cls;
     (void)kind;
-    (void)value;
-    *(int *)cls += strcasecmp(key, "Content-Length") == 0;
+    if (strcasecmp(key, "Content-Length") == 0) {
+        fr->n_cl++;
+    } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+        const char *s = value ? value : "", *e = s + strlen(s);
+        web_trim(&s, &e);
+        fr->n_te++;
+        fr->te_other |= !((size_t)(e - s) == 7 && strncasecmp(s, "chunked", 7) == 0);
+    }
     return MHD_YES;
+}
+
+/* Why the body's framing is refused, or NULL. Two lengths, a length beside chunks, or a
+ * coding other than chunked: a proxy in front and this server could each read the body
+ * differently and disagree where the next request starts (and libmicrohttpd waits for
+ * the peer to close on a coding it does not know). */
+static const char *framing_refused(struct MHD_Connection *conn)
+{
+    struct framing fr = {0, 0, 0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &fr);
+    if (fr.n_cl > 1)
+        return "more than one Content-Length header";
+    if (fr.n_te && fr.n_cl)
+        return "both Content-Length and Transfer-Encoding";
+    if (fr.n_te > 1 || fr.te_other)
+        return "the only Transfer-Encoding taken is one 'chunked'";
+    return NULL;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -798,12 +827,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         long long len = 0;
         struct web_resp r = {0};
-        int n_cl = 0;
-        MHD_get_connection_values(conn, MHD_HEADER_KIND, count_content_length, &n_cl);
-        if (n_cl > 1)
-            /* Which one frames the body? A proxy and this server could each pick another
-             * and disagree where the next request starts. */
-            web_reply_err(&r, 400, "bad_request", "more than one Content-Length header");
+        const char *refused = framing_refused(conn);
+        if (refused)
+            web_reply_err(&r, 400, "bad_request", "%s", refused);
         else if (cl && tl_parse_ll(cl, &len) == TL_OK && len > WEB_BODY_MAX)
             /* Refused before reading: the client need not send it. */
             web_reply_err(&r, 413, "payload_too_large", "the body is larger than %d bytes",
