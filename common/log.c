@@ -34,17 +34,37 @@ void log_set_stream(void *file)
     log_stream = file;
 }
 
-/* A bounded line being written; what does not fit is cut. */
+/* A bounded line being written. What does not fit is cut, never inside an escape, and a
+ * quote left open by the cut is still closed: one byte stays free for it. */
 struct line {
     char *p;
     size_t n, cap;
+    int cut;  /* something did not fit: nothing more is written */
+    int open; /* a quote is open in what was written */
 };
 
 static void put(struct line *l, const char *s, size_t n)
 {
-    for (size_t i = 0; i < n && l->n + 1 < l->cap; i++)
-        l->p[l->n++] = s[i];
+    if (l->cut || l->n + n + 2 > l->cap) {
+        l->cut = 1;
+        return;
+    }
+    memcpy(l->p + l->n, s, n);
+    l->n += n;
     l->p[l->n] = 0;
+}
+
+/* Opens (or closes) a quote; a closing one uses the byte kept free. */
+static void put_quote(struct line *l, int open)
+{
+    if (open) {
+        put(l, "\"", 1);
+        l->open = !l->cut;
+    } else if (l->open) {
+        l->p[l->n++] = '"';
+        l->p[l->n] = 0;
+        l->open = 0;
+    }
 }
 
 enum ctx { C_QUOTED, C_BARE, C_INSIDE };
@@ -63,7 +83,7 @@ static void put_text(struct line *l, const char *s, size_t n, enum ctx x)
         for (size_t i = 0; i < n && !quote; i++)
             quote = special((unsigned char)s[i]);
         if (quote) {
-            put(l, "\"", 1);
+            put_quote(l, 1);
             x = C_QUOTED;
         }
     }
@@ -86,7 +106,7 @@ static void put_text(struct line *l, const char *s, size_t n, enum ctx x)
         }
     }
     if (quote)
-        put(l, "\"", 1);
+        put_quote(l, 0);
 }
 
 /* Where the msg part of fmt ends: at the first " key=" (key of a-z, 0-9, _). */
@@ -158,8 +178,10 @@ static void format(struct line *m, struct line *l, const char *fmt, va_list *ap)
         if (*p != '%') {
             if (in_msg) {
                 put_text(o, p, 1, C_QUOTED);
+            } else if (*p == '"') {
+                inq ^= 1;
+                put_quote(o, inq);
             } else {
-                inq ^= *p == '"';
                 put(o, p, 1);
             }
             p++;
@@ -223,12 +245,13 @@ static void format(struct line *m, struct line *l, const char *fmt, va_list *ap)
 void log_write(int level, const char *fmt, ...)
 {
     char mbuf[1024], body[2048];
-    struct line m = {mbuf, 0, sizeof(mbuf)}, l = {body, 0, sizeof(body)};
+    struct line m = {mbuf, 0, sizeof(mbuf), 0, 0}, l = {body, 0, sizeof(body), 0, 0};
     mbuf[0] = body[0] = 0;
     va_list ap;
     va_start(ap, fmt);
     format(&m, &l, fmt, &ap);
     va_end(ap);
+    put_quote(&l, 0); /* a value cut inside its quotes */
 
     struct timespec ts;
     struct tm tm;

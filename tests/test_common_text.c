@@ -171,12 +171,53 @@ static void test_common_log_quoting(void **state)
     }
 }
 
+static char quotes[3000];
+static void emit_long(void)
+{
+    log_info("ok a=\"%s\" b=%s c=1", quotes, quotes);
+}
+static void emit_long_msg(void)
+{
+    log_info("%s", quotes);
+}
+
+/* Text of escaped quotes only (\" pairs), closed by one quote and the newline. */
+static void assert_escaped_then_closed(const char *s)
+{
+    size_t n = strlen(s);
+    assert_true(n > 1000);
+    for (size_t i = 0; i + 2 < n; i += 2)
+        if (s[i] != '\\' || s[i + 1] != '"')
+            fail_msg("at %zu of %zu: %.10s", i, n, s + i);
+    assert_true(n % 2 == 0);
+    assert_string_equal(s + n - 2, "\"\n");
+}
+
+/* A line too long is cut between two escapes, and the quote the cut left open is closed:
+ * the next line (and field) starts clean. */
+static void test_common_log_cut_closes(void **state)
+{
+    (void)state;
+    memset(quotes, '"', sizeof(quotes) - 1);
+    char *got = logged(emit_long);
+    const char *head = "level=info msg=\"ok\" a=\"";
+    assert_int_equal(strncmp(got, head, strlen(head)), 0);
+    assert_escaped_then_closed(got + strlen(head));
+    free(got);
+    got = logged(emit_long_msg);
+    head = "level=info msg=\"";
+    assert_int_equal(strncmp(got, head, strlen(head)), 0);
+    assert_escaped_then_closed(got + strlen(head));
+    free(got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_common_utf8_every_sequence),
         cmocka_unit_test(test_common_utf8_named_cases),
         cmocka_unit_test(test_common_log_quoting),
+        cmocka_unit_test(test_common_log_cut_closes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
