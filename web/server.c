@@ -1183,7 +1183,7 @@ int web_events_open(struct web_call *c)
     if (!held) {
         web_sse_free(sse);
         c->resp->retry_after = 10;
-        return web_reply_err(c->resp, 429, "too_many_streams",
+        return web_reply_err(c->resp, 429, "rate_limited",
                              "this account's event streams are still closing; retry soon");
     }
     web_sse_on_free(sse, stream_end, held);
