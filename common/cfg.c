@@ -66,6 +66,9 @@ static const struct key keys[] = {
     {"web_db_connections", "TIPLINE_WEB_DB_CONNECTIONS", K_LONG, S(web_db_connections), "0", 0, 64,
      0},
     {"sse_max_seconds", "TIPLINE_SSE_MAX_SECONDS", K_LONG, S(sse_max_seconds), "300", 1, 86400, 0},
+    {"web_conns_per_client", "TIPLINE_WEB_CONNS_PER_CLIENT", K_LONG, S(web_conns_per_client), "32",
+     0, 512, 0},
+    {"sse_per_account", "TIPLINE_SSE_PER_ACCOUNT", K_LONG, S(sse_per_account), "4", 1, 512, 0},
     {"web_auth_cache_seconds", "TIPLINE_WEB_AUTH_CACHE_SECONDS", K_LONG, S(web_auth_cache_seconds),
      "10", 0, 60, 0},
     /* the citizen conversation (handlers/draft.c, handlers/wizard.c) */

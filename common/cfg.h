@@ -45,6 +45,8 @@ struct cfg {
     char *trusted_proxies;       /* addresses whose X-Forwarded-For names the client; "" none */
     long web_db_connections;     /* database connections the web server keeps; 0: auto */
     long sse_max_seconds;        /* an event stream ends after this long (clients reconnect) */
+    long web_conns_per_client;   /* open connections from one address; 0: no cap */
+    long sse_per_account;        /* open event streams (/api/events) of one account */
     long web_auth_cache_seconds; /* a credential's check is kept this long; 0: never kept */
     /* the citizen conversation (handlers/draft.c, handlers/wizard.c) */
     char *categories;            /* comma-separated category ids; "" = the built-in list */

@@ -31,6 +31,9 @@ struct web_sse {
     int hello_sent;
     struct tl_buf out; /* frames not yet handed to libmicrohttpd */
     size_t off;
+    void (*on_free)(void *arg); /* told when the stream ends (web_sse_on_free) */
+    void *on_free_arg;
+    int ended; /* web_sse_end: the next read ends the stream (under ev->mu) */
 };
 
 static void ring_put(struct web_events *ev, char *frame, char *queue)
@@ -230,11 +233,27 @@ struct web_sse *web_sse_new(struct web_events *ev, const char *queues_csv, const
     return x;
 }
 
+void web_sse_end(struct web_sse *x)
+{
+    pthread_mutex_lock(&x->ev->mu);
+    x->ended = 1;
+    pthread_cond_broadcast(&x->ev->cv);
+    pthread_mutex_unlock(&x->ev->mu);
+}
+
+void web_sse_on_free(struct web_sse *x, void (*fn)(void *arg), void *arg)
+{
+    x->on_free = fn;
+    x->on_free_arg = arg;
+}
+
 void web_sse_free(void *p)
 {
     struct web_sse *x = p;
     if (!x)
         return;
+    if (x->on_free)
+        x->on_free(x->on_free_arg);
     free(x->queues);
     tl_buf_release(&x->out);
     free(x);
@@ -299,7 +318,7 @@ ssize_t web_sse_read(void *p, uint64_t pos, char *buf, size_t max)
         }
         pthread_mutex_lock(&ev->mu);
         int rc = 0;
-        while (!ev->stopping && x->out.len == 0 && rc != ETIMEDOUT) {
+        while (!ev->stopping && !x->ended && x->out.len == 0 && rc != ETIMEDOUT) {
             if (x->next == ev->seq)
                 rc = pthread_cond_timedwait(&ev->cv, &ev->mu, &dl);
             if (collect(x)) {
@@ -307,7 +326,7 @@ ssize_t web_sse_read(void *p, uint64_t pos, char *buf, size_t max)
                 return MHD_CONTENT_READER_END_WITH_ERROR;
             }
         }
-        int stopping = ev->stopping;
+        int stopping = ev->stopping || x->ended;
         pthread_mutex_unlock(&ev->mu);
         if (stopping)
             return MHD_CONTENT_READER_END_OF_STREAM;
@@ -330,10 +349,21 @@ int web_events_open(struct web_call *c)
     int rc = store_web_queues_for(c->s, c->who.account, &csv, &ei);
     if (rc)
         return web_reply_store_err(c->resp, rc, &ei);
-    c->resp->sse = web_sse_new(c->ev, csv, c->last_event_id, c->cfg->sse_max_seconds * 1000LL);
+    struct web_sse *sse =
+        web_sse_new(c->ev, csv, c->last_event_id, c->cfg->sse_max_seconds * 1000LL);
     free(csv);
-    if (!c->resp->sse)
+    if (!sse)
         return TL_ENOMEM;
+    /* Each stream holds a connection and its thread for up to sse_max_seconds. */
+    struct web_stream_hold *held = web_streams_begin(c->streams, c->who.account, sse);
+    if (!held) {
+        web_sse_free(sse);
+        c->resp->retry_after = 10;
+        return web_reply_err(c->resp, 429, "rate_limited",
+                             "this account's event streams are still closing; retry soon");
+    }
+    web_sse_on_free(sse, web_streams_end, held);
+    c->resp->sse = sse;
     c->resp->status = 200;
     c->resp->ctype = "text/event-stream";
     return TL_OK;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/utf8.h"
 #include "common/banned.h"
 
 static void say(char *msg, size_t msgsz, const char *fmt, ...)
@@ -24,8 +25,25 @@ static void say(char *msg, size_t msgsz, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The bytes of s an error message quotes: 40 at most, cut where a character ends (the
+ * message goes out as JSON text). */
+#define CUT40(s) ((int)tl_utf8_prefix((s), 40))
+
+int web_method_ok(const char *m)
+{
+    /* RFC 9110 token characters */
+    size_t n = m ? strlen(m) : 0;
+    if (n == 0 || n > 32)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((m[i] >= 'A' && m[i] <= 'Z') || (m[i] >= 'a' && m[i] <= 'z') ||
+              (m[i] >= '0' && m[i] <= '9') || strchr("!#$%&'*+-.^_`|~", m[i])))
+            return 0;
+    return 1;
+}
+
 /* Percent-decodes s[0..n) into a new string; '+' is a space when plus. NULL on a bad
- * escape or an encoded NUL (or no memory). */
+ * escape, an encoded NUL or bytes that are not UTF-8 once decoded (or no memory). */
 static char *pct_decode(const char *s, size_t n, int plus)
 {
     char *out = malloc(n + 1), *o = out;
@@ -51,6 +69,10 @@ static char *pct_decode(const char *s, size_t n, int plus)
         }
     }
     *o = 0;
+    if (!tl_utf8_valid(out, (size_t)(o - out))) {
+        free(out);
+        return NULL;
+    }
     return out;
 }
 
@@ -110,12 +132,14 @@ int web_query_parse(const char *qs, struct web_query *q, char *msg, size_t msgsz
             if (!k || !v || !*k) {
                 free(k);
                 free(v);
-                say(msg, msgsz, "malformed query string");
+                say(msg, msgsz,
+                    "malformed query string (a bad %%XX escape, a NUL or bytes "
+                    "that are not UTF-8)");
                 goto bad;
             }
             for (size_t i = 0; i < q->n; i++)
                 if (strcmp(q->kv[i].key, k) == 0) {
-                    say(msg, msgsz, "query parameter '%.40s' given twice", k);
+                    say(msg, msgsz, "query parameter '%.*s' given twice", CUT40(k), k);
                     free(k);
                     free(v);
                     goto bad;
@@ -159,7 +183,7 @@ int web_query_allowed(const struct web_query *q, const char *const *allowed, cha
         for (size_t k = 0; allowed && allowed[k] && !ok; k++)
             ok = strcmp(allowed[k], q->kv[i].key) == 0;
         if (!ok) {
-            say(msg, msgsz, "unknown query parameter '%.40s'", q->kv[i].key);
+            say(msg, msgsz, "unknown query parameter '%.*s'", CUT40(q->kv[i].key), q->kv[i].key);
             return TL_EINVAL;
         }
     }
@@ -198,6 +222,33 @@ static const char *type_name(enum web_ftype t)
     return t == WF_STRING ? "a string" : t == WF_INT ? "an integer" : "a boolean";
 }
 
+/* 1 when every string in o (keys too, at any depth) is UTF-8 without NUL: json-c's own
+ * check lets overlong forms, surrogates and code points above U+10FFFF through. */
+static int json_text_valid(struct json_object *o, int depth)
+{
+    if (depth > 32)
+        return 0;
+    switch (json_object_get_type(o)) {
+    case json_type_string:
+        return tl_utf8_valid(json_object_get_string(o), (size_t)json_object_get_string_len(o));
+    case json_type_array:
+        for (size_t i = 0; i < json_object_array_length(o); i++)
+            if (!json_text_valid(json_object_array_get_idx(o, i), depth + 1))
+                return 0;
+        return 1;
+    case json_type_object: {
+        json_object_object_foreach(o, key, val)
+        {
+            if (!tl_utf8_valid(key, strlen(key)) || !json_text_valid(val, depth + 1))
+                return 0;
+        }
+        return 1;
+    }
+    default:
+        return 1;
+    }
+}
+
 int web_body_parse(const char *body, size_t len, const struct web_field *fields,
                    struct json_object **out, char *msg, size_t msgsz)
 {
@@ -234,6 +285,10 @@ int web_body_parse(const char *body, size_t len, const struct web_field *fields,
         json_object_put(o);
         return TL_EINVAL;
     }
+    if (!json_text_valid(o, 0)) {
+        say(msg, msgsz, "malformed JSON: a string is not UTF-8 (or holds a NUL character)");
+        goto bad;
+    }
     json_object_object_foreach(o, key, val)
     {
         const struct web_field *f = NULL;
@@ -241,7 +296,7 @@ int web_body_parse(const char *body, size_t len, const struct web_field *fields,
             if (strcmp(fields[i].name, key) == 0)
                 f = &fields[i];
         if (!f) {
-            say(msg, msgsz, "unknown field '%.40s'", key);
+            say(msg, msgsz, "unknown field '%.*s'", CUT40(key), key);
             goto bad;
         }
         if (json_object_is_type(val, json_type_null) && !f->required)
@@ -257,10 +312,6 @@ int web_body_parse(const char *body, size_t len, const struct web_field *fields,
             size_t sl = (size_t)json_object_get_string_len(val);
             if (f->max_len && sl > f->max_len) {
                 say(msg, msgsz, "field '%s' is longer than %zu bytes", f->name, f->max_len);
-                goto bad;
-            }
-            if (strlen(json_object_get_string(val)) != sl) {
-                say(msg, msgsz, "field '%s' holds a NUL character", f->name);
                 goto bad;
             }
         }
@@ -296,6 +347,14 @@ static int num(const char *s, int n)
     return v;
 }
 
+/* Days in month mo (1..12) of year y, Gregorian. */
+static int month_days(int y, int mo)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return days[mo - 1] + (mo == 2 && leap);
+}
+
 int web_iso_valid(const char *s)
 {
     /* YYYY-MM-DDTHH:MM */
@@ -304,7 +363,8 @@ int web_iso_valid(const char *s)
         !digits(s + 14, 2))
         return 0;
     int mo = num(s + 5, 2), d = num(s + 8, 2), h = num(s + 11, 2), mi = num(s + 14, 2);
-    if (num(s, 4) < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59)
+    if (num(s, 4) < 1970 || mo < 1 || mo > 12 || d < 1 || d > month_days(num(s, 4), mo) || h > 23 ||
+        mi > 59)
         return 0;
     const char *p = s + 16;
     if (*p == ':') {
@@ -362,8 +422,8 @@ int web_cursor_parse(const char *s, long long *us, long long *id)
         return TL_EINVAL;
     memcpy(a, s, (size_t)(u - s));
     a[u - s] = 0;
-    if (tl_parse_ll(a, us) || tl_parse_ll(u + 1, id) || *us < 0 || *id <= 0 || a[0] == '+' ||
-        u[1] == '+')
+    if (tl_parse_ll(a, us) || tl_parse_ll(u + 1, id) || *us < 0 || *us > WEB_CURSOR_US_MAX ||
+        *id <= 0 || a[0] == '+' || u[1] == '+')
         return TL_EINVAL;
     return TL_OK;
 }
@@ -441,7 +501,7 @@ int web_list_filter(const struct web_query *q, struct store_web_filter *f, char 
             if (strcmp(v, statuses[i]) == 0)
                 f->status = statuses[i];
         if (!f->status) {
-            say(msg, msgsz, "unknown status '%.40s'", v);
+            say(msg, msgsz, "unknown status '%.*s'", CUT40(v), v);
             return TL_EINVAL;
         }
     }

@@ -17,6 +17,7 @@
 
 #include "common/embed.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "common/banned.h"
 
 /* Generated from web/static/ and TL_WEB_VENDOR_FILES (web/CMakeLists.txt). */
@@ -27,6 +28,7 @@ extern const unsigned web_vendor_count;
 
 #define RATE_SLOTS 1024
 #define RATE_PROBE 8
+#define MAX_CONNS 512 /* connections in all: each one a thread */
 
 struct rate_slot {
     char key[72];
@@ -48,7 +50,16 @@ struct web {
     struct rate_slot *rate;
     struct web_events ev;
     int ev_started;
-    struct web_creds *creds; /* credentials checked lately (creds.c) */
+    struct web_creds *creds;     /* credentials checked lately (creds.c) */
+    struct web_streams *streams; /* open event streams per account (streams.c) */
+    pthread_mutex_t conns_mu;
+    struct conn_count *conns; /* open connections per peer address (MAX_CONNS) */
+    size_t n_conns;
+};
+
+struct conn_count {
+    char addr[INET6_ADDRSTRLEN];
+    unsigned n;
 };
 
 struct req {
@@ -391,6 +402,23 @@ static void client_addr(const struct web *w, struct MHD_Connection *conn, char *
                          n);
 }
 
+/* The name of the first header the server reads whose value is not UTF-8 (or holds a
+ * NUL), else NULL: what reaches a route, the log or the database is text. */
+static const char *header_not_text(struct MHD_Connection *conn)
+{
+    static const char *const used[] = {"Authorization", "Cookie", "Content-Type",   "X-CSRF-Token",
+                                       "Last-Event-ID", "Prefer", "X-Forwarded-For"};
+    for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++) {
+        const char *v = NULL;
+        size_t n = 0;
+        if (MHD_lookup_connection_value_n(conn, MHD_HEADER_KIND, used[i], strlen(used[i]), &v,
+                                          &n) == MHD_YES &&
+            v && !tl_utf8_valid(v, n))
+            return used[i];
+    }
+    return NULL;
+}
+
 static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, const char *method,
                    struct web_resp *r)
 {
@@ -408,8 +436,17 @@ static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, c
         web_reply_err(r, 500, "internal", "out of memory");
         return;
     }
+    if (!web_method_ok(method)) {
+        web_reply_err(r, 400, "bad_request", "malformed method");
+        goto out;
+    }
     if (web_path_parse(pathpart, &path)) {
         web_reply_err(r, 400, "bad_request", "malformed path");
+        goto out;
+    }
+    const char *bad_header = header_not_text(conn);
+    if (bad_header) {
+        web_reply_err(r, 400, "bad_request", "the %s header is not UTF-8 text", bad_header);
         goto out;
     }
     if (rq->too_big) {
@@ -443,6 +480,7 @@ static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, c
     c.cfg = w->cfg;
     c.creds = w->creds;
     c.ev = &w->ev;
+    c.streams = w->streams;
     c.path = &path;
     c.q = &q;
     c.resp = r;
@@ -541,6 +579,8 @@ static void add_headers(struct web *w, struct MHD_Response *m, const struct web_
         MHD_add_response_header(m, "X-Accel-Buffering", "no");
     if (r->applied)
         MHD_add_response_header(m, "Preference-Applied", r->applied);
+    if (r->close)
+        MHD_add_response_header(m, "Connection", "close");
 }
 
 static enum MHD_Result send_resp(struct web *w, struct MHD_Connection *conn, struct web_resp *r)
@@ -596,6 +636,45 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     return rq;
 }
 
+/* The framing headers of a request: how many Content-Length and Transfer-Encoding, and
+ * whether every Transfer-Encoding says just "chunked". */
+struct framing {
+    int n_cl, n_te, te_other;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    struct framing *fr = cls;
+    (void)kind;
+    if (strcasecmp(key, "Content-Length") == 0) {
+        fr->n_cl++;
+    } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+        const char *s = value ? value : "", *e = s + strlen(s);
+        web_trim(&s, &e);
+        fr->n_te++;
+        fr->te_other |= !((size_t)(e - s) == 7 && strncasecmp(s, "chunked", 7) == 0);
+    }
+    return MHD_YES;
+}
+
+/* Why the body's framing is refused, or NULL. Two lengths, a length beside chunks, or a
+ * coding other than chunked: a proxy in front and this server could each read the body
+ * differently and disagree where the next request starts (and libmicrohttpd waits for
+ * the peer to close on a coding it does not know). */
+static const char *framing_refused(struct MHD_Connection *conn)
+{
+    struct framing fr = {0, 0, 0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &fr);
+    if (fr.n_cl > 1)
+        return "more than one Content-Length header";
+    if (fr.n_te && fr.n_cl)
+        return "both Content-Length and Transfer-Encoding";
+    if (fr.n_te > 1 || fr.te_other)
+        return "the only Transfer-Encoding taken is one 'chunked'";
+    return NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -610,16 +689,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         rq->started = 1;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         long long len = 0;
-        if (cl && tl_parse_ll(cl, &len) == TL_OK && len > WEB_BODY_MAX) {
+        struct web_resp r = {0};
+        const char *refused = framing_refused(conn);
+        if (refused)
+            web_reply_err(&r, 400, "bad_request", "%s", refused);
+        else if (cl && tl_parse_ll(cl, &len) == TL_OK && len > WEB_BODY_MAX)
             /* Refused before reading: the client need not send it. */
-            struct web_resp r = {0};
             web_reply_err(&r, 413, "payload_too_large", "the body is larger than %d bytes",
                           WEB_BODY_MAX);
-            enum MHD_Result ret = send_resp(w, conn, &r);
-            resp_release(&r);
-            return ret;
-        }
-        return MHD_YES;
+        else
+            return MHD_YES;
+        r.close = 1; /* the unread body must not be taken for the next request */
+        log_request(method, rq, r.status, tl_now_ms());
+        enum MHD_Result ret = send_resp(w, conn, &r);
+        resp_release(&r);
+        return ret;
     }
     if (*upload_data_size) {
         if (!rq->too_big && tl_buf_append(&rq->body, upload_data, *upload_data_size))
@@ -649,6 +733,75 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     tl_buf_release(&rq->body);
     free(rq);
     *con_cls = NULL;
+}
+
+/* ---- connections per peer address ----
+ * libmicrohttpd's own per-address cap would count a reverse proxy's connections too
+ * (all of them come from its address), so the server counts them itself: the accept
+ * policy refuses a connection from an address that has web_conns_per_client open, the
+ * connection notices count them. Both run in libmicrohttpd's listening thread, one
+ * connection after the other, so no two accepts race past the cap. */
+
+/* The peer address of sa as inet_ntop writes it ("" when it is neither IPv4 nor IPv6). */
+static void peer_text(const struct sockaddr *sa, char *out, size_t n)
+{
+    out[0] = 0;
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)n);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)n);
+}
+
+/* addr's entry, under conns_mu; NULL when it has none. */
+static struct conn_count *conn_find(struct web *w, const char *addr)
+{
+    for (size_t i = 0; i < w->n_conns; i++)
+        if (strcmp(w->conns[i].addr, addr) == 0)
+            return &w->conns[i];
+    return NULL;
+}
+
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *sa, socklen_t salen)
+{
+    struct web *w = cls;
+    char addr[INET6_ADDRSTRLEN];
+    (void)salen;
+    peer_text(sa, addr, sizeof(addr));
+    if (w->cfg->web_conns_per_client == 0 || trusted_proxy(w->cfg->trusted_proxies, addr))
+        return MHD_YES;
+    pthread_mutex_lock(&w->conns_mu);
+    const struct conn_count *c = conn_find(w, addr);
+    int over = c && c->n >= (unsigned)w->cfg->web_conns_per_client;
+    pthread_mutex_unlock(&w->conns_mu);
+    return over ? MHD_NO : MHD_YES;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **ctx,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct web *w = cls;
+    char addr[INET6_ADDRSTRLEN];
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    peer_text(ci ? ci->client_addr : NULL, addr, sizeof(addr));
+    pthread_mutex_lock(&w->conns_mu);
+    struct conn_count *c = conn_find(w, addr);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        if (!c && w->n_conns < MAX_CONNS) {
+            c = &w->conns[w->n_conns++];
+            tl_strlcpy(c->addr, addr, sizeof(c->addr));
+            c->n = 0;
+        }
+        if (c) {
+            c->n++;
+            *ctx = w; /* counted */
+        }
+    } else if (*ctx && c && --c->n == 0) {
+        *c = w->conns[--w->n_conns];
+    }
+    pthread_mutex_unlock(&w->conns_mu);
 }
 
 /* ---- start and stop ---- */
@@ -723,6 +876,9 @@ int web_start(const struct web_opts *o, struct web **out, struct tl_errinfo *ei)
     w->rounded = rounded_roles(cfg->rounded_roles);
     pthread_mutex_init(&w->pool_mu, NULL);
     pthread_mutex_init(&w->rate_mu, NULL);
+    pthread_mutex_init(&w->conns_mu, NULL);
+    w->conns = calloc(MAX_CONNS, sizeof(*w->conns));
+    w->streams = web_streams_new(cfg->sse_per_account);
     char *tiles = tile_origin(cfg->tile_url);
     if (tiles)
         w->csp = tl_asprintf("default-src 'self'; img-src 'self' data: blob:%s%s; "
@@ -731,7 +887,7 @@ int web_start(const struct web_opts *o, struct web **out, struct tl_errinfo *ei)
                              "frame-ancestors 'none'",
                              *tiles ? " " : "", tiles);
     free(tiles);
-    if (!w->idle || !w->rate || !w->csp) {
+    if (!w->idle || !w->rate || !w->csp || !w->conns || !w->streams) {
         rc = TL_ENOMEM;
         goto out;
     }
@@ -748,11 +904,12 @@ int web_start(const struct web_opts *o, struct web **out, struct tl_errinfo *ei)
         goto out;
     w->ev_started = 1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
-    w->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, w, MHD_OPTION_SOCK_ADDR,
-                            (const struct sockaddr *)&sa, MHD_OPTION_URI_LOG_CALLBACK, on_uri, w,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
-                            MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_LIMIT, 512u,
-                            MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+    w->d = MHD_start_daemon(
+        flags, 0, on_accept, w, on_request, w, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&sa,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, w, MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, w, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNS, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+        MHD_OPTION_END);
     if (!w->d) {
         rc = tl_errf(ei, TL_EIO, "cannot listen on %s", o->listen ? o->listen : cfg->http_listen);
         goto out;
@@ -789,5 +946,8 @@ void web_free(struct web *w)
     free(w->csp);
     pthread_mutex_destroy(&w->pool_mu);
     pthread_mutex_destroy(&w->rate_mu);
+    web_streams_free(w->streams);
+    pthread_mutex_destroy(&w->conns_mu);
+    free(w->conns);
     free(w);
 }

@@ -23,8 +23,13 @@
 
 /* ---- parsers of outside bytes (parse.c): never trust, never crash ---- */
 
+/* 1 when m is a request method: 1..32 RFC 9110 token characters (what an error message
+ * may quote back), else 0. */
+int web_method_ok(const char *m);
+
 /* A path split into percent-decoded segments: "/api/reports/12" -> api, reports, 12.
- * TL_EINVAL for bad escapes, NUL bytes, "." or ".." segments, or too many segments. */
+ * TL_EINVAL for bad escapes, NUL bytes, bytes that are not UTF-8 once decoded, "." or
+ * ".." segments, or too many segments. */
 struct web_path {
     char *segs[WEB_MAX_SEGS];
     size_t n;
@@ -36,7 +41,8 @@ struct web_kv {
     char *key, *val;
 };
 /* A query string (without '?'): key=value pairs, '+' and %XX decoded. TL_EINVAL (msg
- * says why) for bad escapes, a repeated key or too many. */
+ * says why) for bad escapes, an encoded NUL, bytes that are not UTF-8 once decoded, a
+ * repeated key or too many. */
 struct web_query {
     struct web_kv kv[WEB_MAX_PARAMS];
     size_t n;
@@ -61,16 +67,20 @@ struct web_field {
 };
 /* Parses a JSON object body strictly (one object, nothing after it) and checks it
  * against fields (terminated by a NULL name): unknown fields, wrong types, missing
- * required fields, oversized strings -> TL_EINVAL with msg. An empty body is {}.
+ * required fields, oversized strings, any string (or key) that is not UTF-8 or holds a
+ * NUL -> TL_EINVAL with msg. An empty body is {}.
  * *out: json_object_put. */
 int web_body_parse(const char *body, size_t len, const struct web_field *fields,
                    struct json_object **out, char *msg, size_t msgsz) TL_WUR;
 
-/* 1 when s is an ISO 8601 UTC or offset time: YYYY-MM-DDTHH:MM[:SS[.fff]](Z|+HH:MM). */
+/* 1 when s is an ISO 8601 UTC or offset time: YYYY-MM-DDTHH:MM[:SS[.fff]](Z|+HH:MM), a
+ * day that the month has (2026-02-31 is none). */
 int web_iso_valid(const char *s);
 /* "W,S,E,N" in degrees, W < E, S < N, inside [-180,180] x [-90,90]. */
 int web_bbox_parse(const char *s, double out[4]) TL_WUR;
-/* The list's cursor "<us>_<id>". */
+/* The list's cursor "<us>_<id>": microseconds since 1970 up to the end of year 9999
+ * (the database's timestamps end not far beyond), an id > 0. */
+#define WEB_CURSOR_US_MAX 253402300799999999LL
 int web_cursor_parse(const char *s, long long *us, long long *id) TL_WUR;
 /* An integer in [min, max]. */
 int web_long_parse(const char *s, long min, long max, long *out) TL_WUR;
@@ -98,6 +108,7 @@ struct web_resp {
     const char *cache;       /* Cache-Control; NULL: no-store */
     const char *applied;     /* Preference-Applied, or NULL */
     struct web_sse *sse;     /* an event stream instead of a body */
+    int close;               /* Connection: close (a body left unread) */
 };
 
 struct web_call {
@@ -105,6 +116,7 @@ struct web_call {
     const struct cfg *cfg;   /* the server's configuration */
     struct web_creds *creds; /* its kept credential checks: a route that changes one drops them */
     struct web_events *ev;   /* its live updates, for an event stream */
+    struct web_streams *streams; /* its open event streams per account */
     struct store *s;
     struct store_principal who_p;
     struct store_who who;
@@ -196,8 +208,30 @@ int web_sse_parse_id(const char *s, long long *epoch, unsigned long long *seq);
 struct web_sse *web_sse_new(struct web_events *ev, const char *queues_csv, const char *last_id,
                             long long max_ms);
 void web_sse_free(void *sse);
-/* Starts an event stream for c's account (its visible queues) into c->resp. */
+/* Starts an event stream for c's account (its visible queues) into c->resp; at the
+ * account's cap of streams its oldest is told to end, or 429 while too many are ending. */
 int web_events_open(struct web_call *c);
+/* Ends the stream: a read waiting for events wakes and ends it (the client reconnects). */
+void web_sse_end(struct web_sse *x);
+/* fn(arg) is called once when the stream is freed (its end, whatever ended it). */
+void web_sse_on_free(struct web_sse *x, void (*fn)(void *arg), void *arg);
+
+/* ---- open event streams per account (streams.c) ---- */
+
+struct web_streams;
+struct web_stream_hold;
+/* cap = sse_per_account. Returns NULL on allocation failure. */
+struct web_streams *web_streams_new(long cap);
+void web_streams_free(struct web_streams *st);
+/* Counts sse as one more stream of account and returns its hold, for web_streams_end. At
+ * cap streams, the account's oldest is told to end (web_sse_end): a console reloaded, or
+ * a tab closed (its stream unnoticed until a write fails), must not lock the account
+ * out. NULL (no memory, or twice cap streams still ending: their threads are stuck
+ * sending) when sse may not start. */
+struct web_stream_hold *web_streams_begin(struct web_streams *st, const char *account,
+                                          struct web_sse *sse);
+/* web_sse_on_free's hook: the stream held by hold (a struct web_stream_hold) is gone. */
+void web_streams_end(void *hold);
 /* libmicrohttpd's content reader: blocks until an event, a 15 s heartbeat or stop. */
 ssize_t web_sse_read(void *sse, uint64_t pos, char *buf, size_t max);
 
