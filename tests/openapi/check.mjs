@@ -4,7 +4,8 @@
 //       (tests/support/httprec.c) is matched to the spec's path, method and status, and
 //       its JSON body validated (ajv) against the schema for that status and media type.
 //       A path the spec lacks may only have answered a JSON 4xx error (the spec's "unknown
-//       path 404"); a method the path lacks only a 405 error. Fails with no records.
+//       path 404"); a method the path lacks only a 405 error, a method that is no
+//       RFC 9110 token only a 400 error. Fails with no records.
 //   node check.mjs routes SPEC ROUTES_PROGRAM   the server's route table and embedded files
 //       (tests/openapi/routes.c) against the spec's paths, both ways.
 //
@@ -161,6 +162,9 @@ function checkAnswer(rec) {
   }
   const route = `${method.toUpperCase()} ${hit.template}`;
   if (!op) {
+    // A method that is not an RFC 9110 token is a malformed request: 400, before any route.
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(rec.method) && rec.status === 400)
+      return { route: '(malformed method)', err: asError('malformed method') };
     if (rec.status !== 405) return { route, err: `${rec.method} is not in the spec for ${hit.template}, yet answered ${rec.status}` };
     return { route: `(405) ${hit.template}`, err: asError('method not in the spec') };
   }
