@@ -9,13 +9,23 @@
 
 /* Per chat only the head of line (its oldest pending or sending row) may go, so a
  * chat's messages leave in order and one at a time, even when an earlier one waits
- * for a retry. The head is claimed when it is due, or when it is 'sending' but its
- * claim expired (a sender died). FOR UPDATE SKIP LOCKED lets senders claim side by
- * side; the state test on the locked row itself (re-checked by PostgreSQL after the
- * lock) keeps a row another sender just claimed from being claimed twice. */
+ * for a retry. The heads are found by a loose scan of outbox_chat_active, one index
+ * probe per chat with messages waiting (the next chat_id after the last one found),
+ * so a claim costs the number of such chats, not the number of rows waiting: a burst
+ * of 20,000 rows over 200 chats is claimed as fast as 200 rows would be. The head is
+ * claimed when it is due, or when it is 'sending' but its claim expired (a sender
+ * died). FOR UPDATE SKIP LOCKED lets senders claim side by side; the state test on the
+ * locked row itself (re-checked by PostgreSQL after the lock) keeps a row another
+ * sender just claimed from being claimed twice. Planned per call: a plan cached while
+ * the outbox was empty would not use the index. */
 static const char claim_sql[] =
-    "WITH heads AS (SELECT DISTINCT ON (chat_id) id FROM outbox"
-    "   WHERE state IN ('pending', 'sending') ORDER BY chat_id, id),"
+    "WITH RECURSIVE heads(chat_id, id) AS ("
+    "   (SELECT chat_id, id FROM outbox WHERE state IN ('pending', 'sending')"
+    "     ORDER BY chat_id, id LIMIT 1)"
+    "   UNION ALL"
+    "   SELECT n.chat_id, n.id FROM heads h CROSS JOIN LATERAL"
+    "     (SELECT chat_id, id FROM outbox WHERE state IN ('pending', 'sending')"
+    "       AND chat_id > h.chat_id ORDER BY chat_id, id LIMIT 1) n),"
     " pick AS (SELECT o.id FROM outbox o JOIN heads h ON h.id = o.id"
     "   WHERE ((o.state = 'pending' AND o.not_before <= now())"
     "       OR (o.state = 'sending' AND o.claimed_until < now()))"
