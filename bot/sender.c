@@ -95,7 +95,10 @@ struct sender {
     size_t n_jobs, cap_jobs;
     struct batch **batches;
     size_t n_batches, cap_batches;
-    size_t inflight;
+    size_t inflight, max_inflight;
+    struct finished *fin;            /* max_inflight: one pass of answers */
+    const struct tg_outmsg **sent_m; /* max_inflight: the delivered ones of a pass */
+    struct tg_send_result *sent_r;
     int n429;
     int recorded; /* an outcome was recorded since the last claim: new heads may be due */
 };
@@ -206,73 +209,122 @@ static void dispatch(struct sender *sd, struct tl_tbucket *tb, size_t max_inflig
     }
 }
 
-/* Records the outcome of one finished call; returns the 429 retry_after in seconds (0
- * when the answer was not a 429). A chat whose message was not recorded as final keeps
- * its later queued messages from going: they are left claimed, to come back in order. */
-static int record(struct sender *sd, size_t at, int rc, struct json_object *res,
-                  const struct tl_errinfo *ei)
+/* A call that came back, waiting to be recorded with the others of its pass. */
+struct finished {
+    const struct tg_outmsg *m;
+    struct tg_send_result r;
+    int rc, drc;
+    struct tl_errinfo ei; /* r.error points into it */
+};
+
+/* Classifies one answer and logs it. */
+static void finish(struct sender *sd, struct finished *f, struct json_object *res)
 {
-    const struct tg_outmsg *m = sd->jobs[at].m;
+    const struct tg_outmsg *m = f->m;
     struct json_object *v;
-    struct tg_send_result r = {0};
-    if (rc == TL_OK && json_object_is_type(res, json_type_object) &&
+    memset(&f->r, 0, sizeof(f->r));
+    if (f->rc == TL_OK && json_object_is_type(res, json_type_object) &&
         json_object_object_get_ex(res, "message_id", &v) && json_object_is_type(v, json_type_int))
-        r.message_id = json_object_get_int64(v);
-    classify(rc, ei, m, sd->max_attempts, &r);
-    if (r.outcome == TG_SENT)
+        f->r.message_id = json_object_get_int64(v);
+    classify(f->rc, &f->ei, m, sd->max_attempts, &f->r);
+    if (f->r.outcome == TG_SENT)
         log_debug("outbox sent outbox_id=%lld method=%s message_id=%lld", m->id, m->method,
-                  r.message_id);
+                  f->r.message_id);
     else
         log_warn("outbox send failed outbox_id=%lld method=%s outcome=%s err=\"%s\" http=%ld "
                  "tg_code=%d attempts=%d retry_in_ms=%ld detail=\"%s\"",
-                 m->id, m->method, outcome_name(r.outcome), tl_strerror(rc), ei->http_status,
-                 ei->tg_code, m->attempts + 1, r.retry_ms, r.error ? r.error : "");
-    struct tl_errinfo dei;
-    tl_errinfo_clear(&dei);
-    int drc = sd->sink->done(sd->sink->ud, m, &r, &dei);
-    if (drc != TL_OK)
-        log_warn("outbox record failed, the message will be claimed again outbox_id=%lld "
-                 "err=\"%s\" detail=\"%s\"",
-                 m->id, tl_strerror(drc), dei.msg);
-    sd->recorded = 1;
-    long long chat = m->chat_id;
-    struct batch *b = sd->jobs[at].b;
-    job_remove(sd, at);
-    sd->inflight--;
-    batch_put(sd, b);
-    if (drc != TL_OK || r.outcome == TG_SEND_RETRY) {
-        for (size_t i = at; i < sd->n_jobs; i++) {
-            if (sd->jobs[i].m->chat_id != chat || sd->jobs[i].inflight)
-                continue;
-            b = sd->jobs[i].b;
-            job_remove(sd, i--);
-            batch_put(sd, b);
-        }
-    }
-    return rc == TL_ERATE ? (ei->retry_after > 0 ? ei->retry_after : 1) : 0;
+                 m->id, m->method, outcome_name(f->r.outcome), tl_strerror(f->rc),
+                 f->ei.http_status, f->ei.tg_code, m->attempts + 1, f->r.retry_ms,
+                 f->r.error ? f->r.error : "");
 }
 
-/* Takes back every finished call and records it. */
+static void record_one(struct sender *sd, struct finished *f)
+{
+    struct tl_errinfo dei;
+    tl_errinfo_clear(&dei);
+    f->drc = sd->sink->done(sd->sink->ud, f->m, &f->r, &dei);
+    if (f->drc != TL_OK)
+        log_warn("outbox record failed, the message will be claimed again outbox_id=%lld "
+                 "err=\"%s\" detail=\"%s\"",
+                 f->m->id, tl_strerror(f->drc), dei.msg);
+}
+
+/* Records the outcomes of a pass: the delivered ones together when the sink can, the
+ * rest one by one. */
+static void record(struct sender *sd, struct finished *fin, size_t n)
+{
+    size_t n_sent = 0;
+    for (size_t i = 0; i < n; i++)
+        if (fin[i].r.outcome == TG_SENT) {
+            sd->sent_m[n_sent] = fin[i].m;
+            sd->sent_r[n_sent++] = fin[i].r;
+        }
+    int together = 0;
+    if (n_sent > 1 && sd->sink->done_sent) {
+        struct tl_errinfo ei;
+        tl_errinfo_clear(&ei);
+        int rc = sd->sink->done_sent(sd->sink->ud, sd->sent_m, sd->sent_r, n_sent, &ei);
+        together = rc == TL_OK;
+        if (!together)
+            log_warn("outbox record of %zu sent failed, recording them one by one err=\"%s\" "
+                     "detail=\"%s\"",
+                     n_sent, tl_strerror(rc), ei.msg);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!together || fin[i].r.outcome != TG_SENT)
+            record_one(sd, &fin[i]);
+}
+
+/* Takes back every finished call, records them, then frees their chats: a chat whose
+ * message was not recorded as final keeps its later queued messages from going (they
+ * are left claimed, to come back in order). */
 static void collect(struct sender *sd, struct tl_tbucket *tb)
 {
     void *tag;
-    int rc;
     struct json_object *res;
-    struct tl_errinfo ei;
-    while (tg_multi_next(sd->mx, &tag, &rc, &res, &ei)) {
-        size_t at = 0; /* the tag is the message, which stays put while the queue moves */
-        while (at < sd->n_jobs && sd->jobs[at].m != tag)
-            at++;
-        int ra = at < sd->n_jobs ? record(sd, at, rc, res, &ei) : 0;
+    size_t n = 0;
+    struct finished *fin = sd->fin;
+    while (n < sd->max_inflight && tg_multi_next(sd->mx, &tag, &fin[n].rc, &res, &fin[n].ei)) {
+        fin[n].m = tag; /* the message stays put while the queue moves */
+        fin[n].drc = TL_OK;
+        finish(sd, &fin[n], res);
         json_object_put(res);
+        n++;
+    }
+    if (n == 0)
+        return;
+    record(sd, fin, n);
+    sd->recorded = 1;
+    for (size_t k = 0; k < n; k++) {
+        size_t at = 0;
+        while (at < sd->n_jobs && sd->jobs[at].m != fin[k].m)
+            at++;
+        if (at == sd->n_jobs)
+            continue;
+        long long chat = fin[k].m->chat_id;
+        struct batch *b = sd->jobs[at].b;
+        job_remove(sd, at);
+        sd->inflight--;
+        if (fin[k].drc != TL_OK || fin[k].r.outcome == TG_SEND_RETRY) {
+            for (size_t i = at; i < sd->n_jobs; i++) {
+                if (sd->jobs[i].m->chat_id != chat || sd->jobs[i].inflight)
+                    continue;
+                struct batch *lb = sd->jobs[i].b;
+                job_remove(sd, i--);
+                batch_put(sd, lb);
+            }
+        }
         /* One 429 may be one chat's flood limit; two in a row to different
          * messages mean the bot as a whole is over the limit: everyone waits. */
+        int ra =
+            fin[k].rc == TL_ERATE ? (fin[k].ei.retry_after > 0 ? fin[k].ei.retry_after : 1) : 0;
         sd->n429 = ra ? sd->n429 + 1 : 0;
         if (sd->n429 >= 2) {
             log_warn("sender paused: repeated 429 from Telegram retry_in_ms=%ld", ra * 1000L);
             tl_tbucket_pause(tb, tl_now_us() + (int64_t)ra * 1000000);
             sd->n429 = 0;
         }
+        batch_put(sd, b); /* last: it may free the message fin[k].m points to */
     }
 }
 
@@ -286,14 +338,20 @@ int tg_sender_run(struct tg_client *c, const struct tg_sender_opts *o,
     long rate = o->rate_per_s > 0 ? o->rate_per_s : 30;
     long idle = o->idle_wait_ms > 0 ? o->idle_wait_ms : 200;
     size_t max_inflight = o->max_inflight > 0 ? (size_t)o->max_inflight : 32;
-    struct sender sd = {.sink = sink, .max_attempts = o->max_attempts > 0 ? o->max_attempts : 20};
+    struct sender sd = {.sink = sink,
+                        .max_attempts = o->max_attempts > 0 ? o->max_attempts : 20,
+                        .max_inflight = max_inflight};
     struct tl_tbucket tb;
     tl_tbucket_init(&tb, (double)rate, 1, tl_now_us());
     int claim_fails = 0, rc = TL_ESTOP;
     int64_t next_claim_ms = 0;
-    if ((rc = tg_multi_new(c, max_inflight, &sd.mx)) != TL_OK) {
+    sd.fin = calloc(max_inflight, sizeof(*sd.fin));
+    sd.sent_m = calloc(max_inflight, sizeof(*sd.sent_m));
+    sd.sent_r = calloc(max_inflight, sizeof(*sd.sent_r));
+    rc = sd.fin && sd.sent_m && sd.sent_r ? tg_multi_new(c, max_inflight, &sd.mx) : TL_ENOMEM;
+    if (rc != TL_OK) {
         log_error("sender not started err=\"%s\"", tl_strerror(rc));
-        return rc;
+        goto out;
     }
     log_info("sender started rate_per_s=%ld max_inflight=%zu", rate, max_inflight);
     for (;;) {
@@ -350,9 +408,13 @@ int tg_sender_run(struct tg_client *c, const struct tg_sender_opts *o,
         sd.n_jobs--;
         batch_put(&sd, b);
     }
+    log_info(rc == TL_OK ? "sender stopped, drained" : "sender stopped");
+out:
     tg_multi_free(sd.mx);
     free(sd.jobs);
     free(sd.batches);
-    log_info(rc == TL_OK ? "sender stopped, drained" : "sender stopped");
+    free(sd.fin);
+    free(sd.sent_m);
+    free(sd.sent_r);
     return rc;
 }

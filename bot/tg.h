@@ -276,6 +276,10 @@ struct tg_send_sink {
      * after done() ran for every message it sent; messages left undone because of a
      * stop stay claimed in storage and come back when their claim expires. */
     void (*release)(void *ud, struct tg_outmsg *msgs, size_t n);
+    /* Optional (NULL: done() for each): records n delivered messages (every r[i].outcome
+     * TG_SENT) at once, all or nothing. On an error the sender records them with done(). */
+    int (*done_sent)(void *ud, const struct tg_outmsg *const *m, const struct tg_send_result *r,
+                     size_t n, struct tl_errinfo *ei);
 };
 
 struct tg_sender_opts {

@@ -14,7 +14,8 @@
  * so a claim costs the number of such chats, not the number of rows waiting: a burst
  * of 20,000 rows over 200 chats is claimed as fast as 200 rows would be. The head is
  * claimed when it is due, or when it is 'sending' but its claim expired (a sender
- * died). FOR UPDATE SKIP LOCKED lets senders claim side by side; the state test on the
+ * died), and once the chat's latest delivery (outbox_chat_sent) is older than the
+ * per-chat interval. FOR UPDATE SKIP LOCKED lets senders claim side by side; the state test on the
  * locked row itself (re-checked by PostgreSQL after the lock) keeps a row another
  * sender just claimed from being claimed twice. Planned per call: a plan cached while
  * the outbox was empty would not use the index. */
@@ -29,8 +30,9 @@ static const char claim_sql[] =
     " pick AS (SELECT o.id FROM outbox o JOIN heads h ON h.id = o.id"
     "   WHERE ((o.state = 'pending' AND o.not_before <= now())"
     "       OR (o.state = 'sending' AND o.claimed_until < now()))"
-    "     AND NOT EXISTS (SELECT 1 FROM chats c WHERE c.chat_id = o.chat_id"
-    "       AND c.last_sent_at > now() - $2::bigint * interval '1 millisecond')"
+    "     AND NOT ($2::bigint > 0 AND EXISTS (SELECT 1 FROM outbox p"
+    "       WHERE p.chat_id = o.chat_id AND p.state = 'sent'"
+    "         AND p.sent_at > now() - $2::bigint * interval '1 millisecond'))"
     "   ORDER BY o.id LIMIT $1::bigint FOR UPDATE OF o SKIP LOCKED)"
     " UPDATE outbox o SET state = 'sending', claimed_until = now() + interval '60 seconds'"
     " FROM pick WHERE o.id = pick.id"
@@ -122,16 +124,51 @@ static int outbox_exec(struct store *s, long long id, const char *sql, int n, co
 
 int store_outbox_sent(struct store *s, long long id, long long tg_message_id, struct tl_errinfo *ei)
 {
-    char b1[32], b2[32];
-    const char *v[2] = {st_ll(b1, id), tg_message_id ? st_ll(b2, tg_message_id) : NULL};
-    return outbox_exec(s, id,
-                       "WITH o AS (UPDATE outbox SET state = 'sent', tg_message_id = $2::bigint,"
-                       "   sent_at = now(), claimed_until = NULL WHERE id = $1::bigint"
-                       "   RETURNING chat_id),"
-                       " c AS (UPDATE chats SET last_sent_at = now() FROM o"
-                       "   WHERE chats.chat_id = o.chat_id)"
-                       " SELECT count(*) FROM o",
-                       2, v, ei);
+    return store_outbox_sent_many(s, &id, &tg_message_id, 1, ei);
+}
+
+int store_outbox_sent_many(struct store *s, const long long *ids, const long long *tg_message_ids,
+                           size_t n, struct tl_errinfo *ei)
+{
+    struct st_arr a_id, a_mid;
+    PGresult *r = NULL;
+    if (n == 0)
+        return TL_OK;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    st_arr_init(&a_id);
+    st_arr_init(&a_mid);
+    for (size_t i = 0; i < n; i++) {
+        st_arr_ll(&a_id, ids[i]);
+        if (tg_message_ids[i])
+            st_arr_ll(&a_mid, tg_message_ids[i]);
+        else
+            st_arr_str(&a_mid, NULL);
+    }
+    const char *v[2] = {st_arr_end(&a_id), st_arr_end(&a_mid)};
+    if (!v[0] || !v[1]) {
+        rc = TL_ENOMEM;
+        goto out;
+    }
+    rc = st_exec(s,
+                 "WITH v AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS v (id, mid)),"
+                 " o AS (UPDATE outbox SET state = 'sent', tg_message_id = v.mid,"
+                 "   sent_at = now(), claimed_until = NULL FROM v WHERE outbox.id = v.id"
+                 "   RETURNING 1)"
+                 " SELECT count(*) FROM o",
+                 2, v, &r, ei);
+    if (rc)
+        goto out;
+    long long got = st_getll(r, 0, 0);
+    if (got != (long long)n)
+        rc = n == 1 ? tl_errf(ei, TL_ENOTFOUND, "no outbox row %lld", ids[0])
+                    : tl_errf(ei, TL_ENOTFOUND, "%lld of %zu outbox rows found", got, n);
+out:
+    PQclear(r);
+    st_arr_release(&a_id);
+    st_arr_release(&a_mid);
+    return rc;
 }
 
 int store_outbox_retry(struct store *s, long long id, long delay_ms, const char *error,

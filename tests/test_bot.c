@@ -969,7 +969,7 @@ static struct out_row *out_row(struct out_sink *s, long long id)
 
 static int run_sender(struct tg_client *c, struct out_sink *s, long rate)
 {
-    struct tg_send_sink sink = {s, out_claim, out_done, out_release};
+    struct tg_send_sink sink = {s, out_claim, out_done, out_release, NULL};
     struct tg_sender_opts o = {.rate_per_s = rate, .idle_wait_ms = 20, .max_attempts = 20};
     volatile sig_atomic_t stop = 0, drain = 1;
     return tg_sender_run(c, &o, &sink, &stop, &drain);
@@ -1101,7 +1101,7 @@ static void test_bot_sender_stops(void **state)
 {
     struct fx *f = *state;
     struct out_sink s = {0};
-    struct tg_send_sink sink = {&s, out_claim, out_done, out_release};
+    struct tg_send_sink sink = {&s, out_claim, out_done, out_release, NULL};
     struct tg_sender_opts o = {.rate_per_s = 30};
     volatile sig_atomic_t stop = 0;
     pthread_t th;

@@ -86,7 +86,7 @@ struct fakebot {
     long delay_ms;
     int every_429, retry_after;
     unsigned long long n_sending;
-    struct json_object *answers; /* array of {"method","chat_id","status","in_us","out_us"} */
+    struct json_object *answers; /* array of {"method","params","status","in_us","out_us"} */
     struct timespec t0;
 };
 
@@ -614,11 +614,9 @@ static void record_answer(struct fakebot *fb, const char *method, struct json_ob
 {
     if (json_object_array_length(fb->answers) >= FAKEBOT_MAX_RECORDED)
         return;
-    long long chat = 0;
-    p_ll(params, "chat_id", &chat);
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "method", json_object_new_string(method));
-    json_object_object_add(o, "chat_id", json_object_new_int64(chat));
+    json_object_object_add(o, "params", json_object_get(params));
     json_object_object_add(o, "status", json_object_new_int((int)status));
     json_object_object_add(o, "in_us", json_object_new_int64(in_us));
     json_object_object_add(o, "out_us", json_object_new_int64(since_start_us(fb)));

@@ -92,7 +92,7 @@ size_t fakebot_count(struct fakebot *fb, const char *method);
 char *fakebot_calls_json(struct fakebot *fb, const char *method);
 
 /* A new string (free()): JSON array, in the order the answers left, of every answered
- * sending method: {"method","chat_id","status","in_us","out_us"}, the times in
+ * sending method: {"method","params","status","in_us","out_us"}, the times in
  * microseconds since the server started (arrival, answer). Bounded like the calls.
  * NULL on allocation failure. */
 char *fakebot_answers_json(struct fakebot *fb);
