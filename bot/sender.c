@@ -1,9 +1,10 @@
 /* bot/sender.c - delivers the outbox. Several Bot API calls are in flight at once
  * (tg_multi: one connection pool), paced by a token bucket (one token every 1/rate s,
- * so no second ever holds more than rate sends), never two for the same chat: a chat's
- * next message goes only once the outcome of the one before it is recorded. Storage's
- * claim keeps to ~1 message/s per chat. Every Bot API answer becomes an outcome the sink
- * records: sent, retry later, failed, blocked. */
+ * at most two held: rate sends a second in the long run, never more than rate + 1 in
+ * any one second), never two for the same chat: a chat's next message goes only once
+ * the outcome of the one before it is recorded. Storage's claim keeps to ~1 message/s
+ * per chat. Every Bot API answer becomes an outcome the sink records: sent, retry
+ * later, failed, blocked. */
 #include "tg.h"
 
 #include <json-c/json.h>
@@ -342,7 +343,11 @@ int tg_sender_run(struct tg_client *c, const struct tg_sender_opts *o,
                         .max_attempts = o->max_attempts > 0 ? o->max_attempts : 20,
                         .max_inflight = max_inflight};
     struct tl_tbucket tb;
-    tl_tbucket_init(&tb, (double)rate, 1, tl_now_us());
+    /* Room for one token more than the pace: a call started late (the thread was
+     * recording an outcome when its token came) is made up by the next one instead of
+     * lost, so the long-run rate is the configured one; a second then holds at most
+     * rate + 1 calls. */
+    tl_tbucket_init(&tb, (double)rate, 2, tl_now_us());
     int claim_fails = 0, rc = TL_ESTOP;
     int64_t next_claim_ms = 0;
     sd.fin = calloc(max_inflight, sizeof(*sd.fin));

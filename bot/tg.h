@@ -291,7 +291,9 @@ struct tg_sender_opts {
 
 /* Delivers until *stop (returns TL_ESTOP once the calls in flight are answered and
  * recorded) or until drain is set and nothing is due (returns TL_OK). drain may be NULL.
- * Up to max_inflight calls are in flight (one connection pool), never two for one chat:
+ * rate_per_s is kept in the long run, and no second holds more than rate_per_s + 1 calls
+ * (a call started late is made up by the next one). Up to max_inflight calls are in
+ * flight (one connection pool), never two for one chat:
  * a chat's next message starts only after the previous one's outcome was recorded, and
  * after a RETRY its later messages of the same claim are left claimed (back in order
  * when the claim expires; storage's claim hands out one message per chat anyway).
