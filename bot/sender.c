@@ -92,10 +92,12 @@ struct sender {
     struct tg_multi *mx;
     const struct tg_send_sink *sink;
     int max_attempts;
+    /* 2 * max_inflight each: a claim asks for no more than the queue has room for, and
+     * every batch holds at least one queued message */
     struct job *jobs; /* in claim order; a chat's messages keep their order */
-    size_t n_jobs, cap_jobs;
+    size_t n_jobs;
     struct batch **batches;
-    size_t n_batches, cap_batches;
+    size_t n_batches;
     size_t inflight, max_inflight;
     struct finished *fin;            /* max_inflight: one pass of answers */
     const struct tg_outmsg **sent_m; /* max_inflight: the delivered ones of a pass */
@@ -103,21 +105,6 @@ struct sender {
     int n429;
     int recorded; /* an outcome was recorded since the last claim: new heads may be due */
 };
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return TL_OK;
-    size_t nc = *cap ? *cap * 2 : 64;
-    while (nc < need)
-        nc *= 2;
-    void *q = realloc(*p, nc * elem);
-    if (!q)
-        return TL_ENOMEM;
-    *p = q;
-    *cap = nc;
-    return TL_OK;
-}
 
 /* One message of b is finished with (recorded, or left claimed): the last one releases
  * the claim. */
@@ -155,10 +142,13 @@ static int claim(struct sender *sd, size_t max, size_t *got, struct tl_errinfo *
             sd->sink->release(sd->sink->ud, msgs, 0);
         return TL_OK;
     }
-    if (grow((void **)&sd->jobs, &sd->cap_jobs, sd->n_jobs + n, sizeof(*sd->jobs)) ||
-        grow((void **)&sd->batches, &sd->cap_batches, sd->n_batches + 1, sizeof(*sd->batches)) ||
-        !(b = calloc(1, sizeof(*b)))) {
-        /* the rows stay claimed in storage and come back when their claim expires */
+    /* on an error the rows stay claimed in storage and come back when their claim
+     * expires */
+    if (n > max) {
+        sd->sink->release(sd->sink->ud, msgs, n);
+        return tl_errf(ei, TL_EINVAL, "the sink claimed %zu messages, %zu asked", n, max);
+    }
+    if (!(b = calloc(1, sizeof(*b)))) {
         sd->sink->release(sd->sink->ud, msgs, n);
         return TL_ENOMEM;
     }
@@ -348,16 +338,24 @@ int tg_sender_run(struct tg_client *c, const struct tg_sender_opts *o,
      * lost, so the long-run rate is the configured one; a second then holds at most
      * rate + 1 calls. */
     tl_tbucket_init(&tb, (double)rate, 2, tl_now_us());
+    tb.tokens = 1; /* the spare is for catching up, not for a burst at the start */
     int claim_fails = 0, rc = TL_ESTOP;
     int64_t next_claim_ms = 0;
+    sd.jobs = calloc(2 * max_inflight, sizeof(*sd.jobs));
+    sd.batches = calloc(2 * max_inflight, sizeof(*sd.batches));
     sd.fin = calloc(max_inflight, sizeof(*sd.fin));
     sd.sent_m = calloc(max_inflight, sizeof(*sd.sent_m));
     sd.sent_r = calloc(max_inflight, sizeof(*sd.sent_r));
-    rc = sd.fin && sd.sent_m && sd.sent_r ? tg_multi_new(c, max_inflight, &sd.mx) : TL_ENOMEM;
+    rc = sd.jobs && sd.batches && sd.fin && sd.sent_m && sd.sent_r
+             ? tg_multi_new(c, max_inflight, &sd.mx)
+             : TL_ENOMEM;
     if (rc != TL_OK) {
         log_error("sender not started err=\"%s\"", tl_strerror(rc));
         goto out;
     }
+    size_t low = rate / 10 > 2 ? (size_t)rate / 10 : 2;
+    if (low > max_inflight)
+        low = max_inflight;
     log_info("sender started rate_per_s=%ld max_inflight=%zu", rate, max_inflight);
     for (;;) {
         if (stop && *stop) {
@@ -365,12 +363,18 @@ int tg_sender_run(struct tg_client *c, const struct tg_sender_opts *o,
             break;
         }
         int64_t now = tl_now_ms();
-        /* Keep about two calls' worth queued per slot; claim again at once after an
-         * outcome freed a chat, else after the idle wait. */
-        if (sd.n_jobs < max_inflight && (sd.recorded || now >= next_claim_ms)) {
+        /* Keep about 100 ms of tokens claimed and waiting (low to 2 * low), no more: a
+         * claimed message holds its chat, whose next one may not be claimed before it
+         * went, so a longer queue would slow the chats down, not the sending up. Claim
+         * again at once after an outcome freed a chat, else after the idle wait. */
+        size_t queued = sd.n_jobs - sd.inflight, room = 2 * max_inflight - sd.n_jobs;
+        size_t want = 2 * low > queued ? 2 * low - queued : 0;
+        if (want > room)
+            want = room;
+        if (queued < low && want >= (low + 1) / 2 && (sd.recorded || now >= next_claim_ms)) {
             struct tl_errinfo ei;
             tl_errinfo_clear(&ei);
-            size_t got = 0, want = 2 * max_inflight - sd.n_jobs;
+            size_t got = 0;
             sd.recorded = 0;
             int crc = claim(&sd, want, &got, &ei);
             if (crc != TL_OK) {
