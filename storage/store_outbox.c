@@ -15,10 +15,13 @@
  * of 20,000 rows over 200 chats is claimed as fast as 200 rows would be. The head is
  * claimed when it is due, or when it is 'sending' but its claim expired (a sender
  * died), and once the chat's latest delivery (outbox_chat_sent) is older than the
- * per-chat interval. FOR UPDATE SKIP LOCKED lets senders claim side by side; the state test on the
- * locked row itself (re-checked by PostgreSQL after the lock) keeps a row another
- * sender just claimed from being claimed twice. Planned per call: a plan cached while
- * the outbox was empty would not use the index. */
+ * per-chat interval. The chats served longest ago go first (then the oldest message):
+ * during a burst every chat moves one message at a time, rather than the first chats
+ * finishing while the last ones, each held to its one message a second, trail behind
+ * at a fraction of the rate. FOR UPDATE SKIP LOCKED lets senders claim side by side; the state test
+ * on the locked row itself (re-checked by PostgreSQL after the lock) keeps a row another sender
+ * just claimed from being claimed twice. Planned per call: a plan cached while the outbox was empty
+ * would not use the index. */
 static const char claim_sql[] =
     "WITH RECURSIVE heads(chat_id, id) AS ("
     "   (SELECT chat_id, id FROM outbox WHERE state IN ('pending', 'sending')"
@@ -28,12 +31,14 @@ static const char claim_sql[] =
     "     (SELECT chat_id, id FROM outbox WHERE state IN ('pending', 'sending')"
     "       AND chat_id > h.chat_id ORDER BY chat_id, id LIMIT 1) n),"
     " pick AS (SELECT o.id FROM outbox o JOIN heads h ON h.id = o.id"
+    "   LEFT JOIN LATERAL (SELECT p.sent_at FROM outbox p"
+    "     WHERE p.chat_id = o.chat_id AND p.state = 'sent'"
+    "     ORDER BY p.sent_at DESC LIMIT 1) last ON true"
     "   WHERE ((o.state = 'pending' AND o.not_before <= now())"
     "       OR (o.state = 'sending' AND o.claimed_until < now()))"
-    "     AND NOT ($2::bigint > 0 AND EXISTS (SELECT 1 FROM outbox p"
-    "       WHERE p.chat_id = o.chat_id AND p.state = 'sent'"
-    "         AND p.sent_at > now() - $2::bigint * interval '1 millisecond'))"
-    "   ORDER BY o.id LIMIT $1::bigint FOR UPDATE OF o SKIP LOCKED)"
+    "     AND (last.sent_at IS NULL"
+    "       OR last.sent_at <= now() - $2::bigint * interval '1 millisecond')"
+    "   ORDER BY last.sent_at NULLS FIRST, o.id LIMIT $1::bigint FOR UPDATE OF o SKIP LOCKED)"
     " UPDATE outbox o SET state = 'sending', claimed_until = now() + interval '60 seconds'"
     " FROM pick WHERE o.id = pick.id"
     " RETURNING o.id, o.chat_id, o.method, o.params::text, o.attempts";
