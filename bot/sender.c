@@ -92,13 +92,13 @@ struct sender {
     struct tg_multi *mx;
     const struct tg_send_sink *sink;
     int max_attempts;
-    /* 2 * max_inflight each: a claim asks for no more than the queue has room for, and
-     * every batch holds at least one queued message */
+    /* cap each: a claim asks for no more than the queue has room for, and every batch
+     * holds at least one queued message */
     struct job *jobs; /* in claim order; a chat's messages keep their order */
     size_t n_jobs;
     struct batch **batches;
     size_t n_batches;
-    size_t inflight, max_inflight;
+    size_t inflight, max_inflight, cap;
     struct finished *fin;            /* max_inflight: one pass of answers */
     const struct tg_outmsg **sent_m; /* max_inflight: the delivered ones of a pass */
     struct tg_send_result *sent_r;
@@ -331,7 +331,8 @@ int tg_sender_run(struct tg_client *c, const struct tg_sender_opts *o,
     size_t max_inflight = o->max_inflight > 0 ? (size_t)o->max_inflight : 32;
     struct sender sd = {.sink = sink,
                         .max_attempts = o->max_attempts > 0 ? o->max_attempts : 20,
-                        .max_inflight = max_inflight};
+                        .max_inflight = max_inflight,
+                        .cap = 8 * max_inflight};
     struct tl_tbucket tb;
     /* Room for one token more than the pace: a call started late (the thread was
      * recording an outcome when its token came) is made up by the next one instead of
@@ -341,8 +342,8 @@ int tg_sender_run(struct tg_client *c, const struct tg_sender_opts *o,
     tb.tokens = 1; /* the spare is for catching up, not for a burst at the start */
     int claim_fails = 0, rc = TL_ESTOP;
     int64_t next_claim_ms = 0;
-    sd.jobs = calloc(2 * max_inflight, sizeof(*sd.jobs));
-    sd.batches = calloc(2 * max_inflight, sizeof(*sd.batches));
+    sd.jobs = calloc(sd.cap, sizeof(*sd.jobs));
+    sd.batches = calloc(sd.cap, sizeof(*sd.batches));
     sd.fin = calloc(max_inflight, sizeof(*sd.fin));
     sd.sent_m = calloc(max_inflight, sizeof(*sd.sent_m));
     sd.sent_r = calloc(max_inflight, sizeof(*sd.sent_r));
@@ -353,9 +354,14 @@ int tg_sender_run(struct tg_client *c, const struct tg_sender_opts *o,
         log_error("sender not started err=\"%s\"", tl_strerror(rc));
         goto out;
     }
-    size_t low = rate / 10 > 2 ? (size_t)rate / 10 : 2;
-    if (low > max_inflight)
-        low = max_inflight;
+    /* Keep about 100 ms of tokens claimed and waiting (low to high), no more: a claimed
+     * message holds its chat, whose next one may not be claimed before it went, so a
+     * longer queue would slow the chats down, not the sending up. Unpaced (the rate
+     * above what the calls in flight can carry), claim as much as the queue holds: a
+     * claim costs a probe per chat waiting, whatever it returns. */
+    size_t ahead = rate / 10 > 2 ? (size_t)rate / 10 : 2;
+    size_t low = ahead < max_inflight ? ahead : max_inflight;
+    size_t high = ahead < sd.cap / 2 ? 2 * ahead : sd.cap;
     log_info("sender started rate_per_s=%ld max_inflight=%zu", rate, max_inflight);
     for (;;) {
         if (stop && *stop) {
@@ -363,12 +369,9 @@ int tg_sender_run(struct tg_client *c, const struct tg_sender_opts *o,
             break;
         }
         int64_t now = tl_now_ms();
-        /* Keep about 100 ms of tokens claimed and waiting (low to 2 * low), no more: a
-         * claimed message holds its chat, whose next one may not be claimed before it
-         * went, so a longer queue would slow the chats down, not the sending up. Claim
-         * again at once after an outcome freed a chat, else after the idle wait. */
-        size_t queued = sd.n_jobs - sd.inflight, room = 2 * max_inflight - sd.n_jobs;
-        size_t want = 2 * low > queued ? 2 * low - queued : 0;
+        /* Claim again at once after an outcome freed a chat, else after the idle wait. */
+        size_t queued = sd.n_jobs - sd.inflight, room = sd.cap - sd.n_jobs;
+        size_t want = high > queued ? high - queued : 0;
         if (want > room)
             want = room;
         if (queued < low && want >= (low + 1) / 2 && (sd.recorded || now >= next_claim_ms)) {

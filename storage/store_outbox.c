@@ -156,13 +156,16 @@ int store_outbox_sent_many(struct store *s, const long long *ids, const long lon
         rc = TL_ENOMEM;
         goto out;
     }
-    rc = st_exec(s,
-                 "WITH v AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS v (id, mid)),"
-                 " o AS (UPDATE outbox SET state = 'sent', tg_message_id = v.mid,"
-                 "   sent_at = now(), claimed_until = NULL FROM v WHERE outbox.id = v.id"
-                 "   RETURNING 1)"
-                 " SELECT count(*) FROM o",
-                 2, v, &r, ei);
+    /* Planned per call: a plan cached while the outbox was small joins the ids to a
+     * sequential scan of it, 10 ms a call once a burst filled it (0.7 ms planned). */
+    rc = st_exec_planned(
+        s,
+        "WITH v AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS v (id, mid)),"
+        " o AS (UPDATE outbox SET state = 'sent', tg_message_id = v.mid,"
+        "   sent_at = now(), claimed_until = NULL FROM v WHERE outbox.id = v.id"
+        "   RETURNING 1)"
+        " SELECT count(*) FROM o",
+        2, v, &r, ei);
     if (rc)
         goto out;
     long long got = st_getll(r, 0, 0);
