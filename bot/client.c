@@ -187,21 +187,18 @@ static int map_curl(CURLcode cc, const struct sink_buf *sb)
     }
 }
 
-/* One HTTP exchange. body NULL = GET. Fills sb and *http. On a curl failure
- * ei->msg holds curl's message, masked, and a debug line names the masked URL. */
-static int perform(struct tg_client *c, const char *url, const char *body, long extra_ms,
-                   size_t max, struct sink_buf *sb, long *http, struct tl_errinfo *ei,
-                   const char *what)
+/* Sets h up for one HTTP exchange (body NULL = GET; borrowed until it ends): the
+ * answer goes into sb (capped at max), curl's message into errbuf. */
+static void xfer_setup(struct tg_client *c, CURL *h, char *errbuf, const char *url,
+                       const char *body, long extra_ms, size_t max, struct sink_buf *sb)
 {
-    CURL *h = c->h;
     curl_easy_reset(h);
-    c->errbuf[0] = 0;
-    *http = 0;
+    errbuf[0] = 0;
     tl_buf_init(&sb->b, max);
     sb->too_big = 0;
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms + extra_ms);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
@@ -212,22 +209,25 @@ static int perform(struct tg_client *c, const char *url, const char *body, long 
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (c->abort_flag) {
-        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-        curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
-    }
     if (body) {
         curl_easy_setopt(h, CURLOPT_POST, 1L);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->json_headers);
     }
-    CURLcode cc = curl_easy_perform(h);
+}
+
+/* The outcome of an exchange curl finished with cc: *http, and on a curl failure
+ * ei->msg holds curl's message, masked, and a debug line names the masked URL. */
+static int xfer_finish(struct tg_client *c, CURL *h, CURLcode cc, const char *errbuf,
+                       const char *url, const struct sink_buf *sb, long *http,
+                       struct tl_errinfo *ei, const char *what)
+{
+    *http = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, http);
     int rc = map_curl(cc, sb);
     if (rc != TL_OK) {
-        const char *txt = c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc);
+        const char *txt = errbuf[0] ? errbuf : curl_easy_strerror(cc);
         if (rc == TL_ETOOBIG)
             txt = "response over the size limit";
         set_msg_masked(c, ei, txt);
@@ -243,6 +243,22 @@ static int perform(struct tg_client *c, const char *url, const char *body, long 
         }
     }
     return rc;
+}
+
+/* One HTTP exchange on the client's own handle. body NULL = GET. Fills sb and *http. */
+static int perform(struct tg_client *c, const char *url, const char *body, long extra_ms,
+                   size_t max, struct sink_buf *sb, long *http, struct tl_errinfo *ei,
+                   const char *what)
+{
+    CURL *h = c->h;
+    xfer_setup(c, h, c->errbuf, url, body, extra_ms, max, sb);
+    if (c->abort_flag) {
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
+    }
+    CURLcode cc = curl_easy_perform(h);
+    return xfer_finish(c, h, cc, c->errbuf, url, sb, http, ei, what);
 }
 
 /* Reads the Bot API envelope from body. On ok:true *result gets a new reference to
@@ -322,34 +338,57 @@ out:
     return rc;
 }
 
+static int check_method(const char *method, struct tl_errinfo *ei)
+{
+    if (!method || !*method ||
+        strspn(method, "abcdefghijklmnopqrstuvwxyz"
+                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != strlen(method))
+        return tl_errf(ei, TL_EINVAL, "bad method name");
+    return TL_OK;
+}
+
+/* What a finished call of method answered: rc from the exchange, then the envelope. */
+static int call_result(struct tg_client *c, const char *method, int rc, const struct sink_buf *sb,
+                       long http, struct json_object **result, struct tl_errinfo *ei)
+{
+    if (rc != TL_OK)
+        return rc;
+    rc = parse_envelope(c, &sb->b, http, result, ei);
+    if (ei)
+        ei->http_status = http;
+    if (rc != TL_OK)
+        log_debug("tg call failed method=%s err=\"%s\" http=%ld tg_code=%d", method,
+                  tl_strerror(rc), http, ei ? ei->tg_code : 0);
+    return rc;
+}
+
+static void url_free(char *url)
+{
+    if (!url)
+        return;
+    memset(url, 0, strlen(url));
+    free(url);
+}
+
 static int call_ex(struct tg_client *c, const char *method, const char *params_json, long extra_ms,
                    struct json_object **result, struct tl_errinfo *ei)
 {
     if (result)
         *result = NULL;
     tl_errinfo_clear(ei);
-    if (!method || !*method ||
-        strspn(method, "abcdefghijklmnopqrstuvwxyz"
-                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != strlen(method))
-        return tl_errf(ei, TL_EINVAL, "bad method name");
+    int rc = check_method(method, ei);
+    if (rc)
+        return rc;
     char *url = tl_asprintf("%s/bot%s/%s", c->base, c->token, method);
     if (!url)
         return TL_ENOMEM;
     struct sink_buf sb;
     long http = 0;
-    int rc = perform(c, url, params_json && *params_json ? params_json : "{}", extra_ms,
-                     c->max_response, &sb, &http, ei, method);
-    if (rc == TL_OK) {
-        rc = parse_envelope(c, &sb.b, http, result, ei);
-        if (ei)
-            ei->http_status = http;
-        if (rc != TL_OK)
-            log_debug("tg call failed method=%s err=\"%s\" http=%ld tg_code=%d", method,
-                      tl_strerror(rc), http, ei ? ei->tg_code : 0);
-    }
+    rc = perform(c, url, params_json && *params_json ? params_json : "{}", extra_ms,
+                 c->max_response, &sb, &http, ei, method);
+    rc = call_result(c, method, rc, &sb, http, result, ei);
     tl_buf_release(&sb.b);
-    memset(url, 0, strlen(url));
-    free(url);
+    url_free(url);
     return rc;
 }
 
@@ -605,8 +644,7 @@ int tg_download_file(struct tg_client *c, const char *file_path, size_t max, uns
         }
     }
     tl_buf_release(&sb.b);
-    memset(url, 0, strlen(url));
-    free(url);
+    url_free(url);
     return rc;
 }
 
@@ -623,4 +661,161 @@ int tg_err_retryable(int err)
     default:
         return 0;
     }
+}
+
+/* ---- several calls in flight ---- */
+
+/* One call in flight: the easy handle's settings point into it until it ends. */
+struct tg_slot {
+    CURL *h; /* kept across calls, so its settings and the pool's connections are reused */
+    struct sink_buf sb;
+    char errbuf[CURL_ERROR_SIZE];
+    char *url;    /* holds the token: wiped when freed */
+    char *body;   /* the params, copied */
+    char *method; /* copied */
+    void *tag;
+    int busy;
+};
+
+struct tg_multi {
+    struct tg_client *c; /* borrowed */
+    CURLM *m;
+    struct tg_slot *slots;
+    size_t n_slots, inflight;
+};
+
+int tg_multi_new(struct tg_client *c, size_t max_inflight, struct tg_multi **out)
+{
+    *out = NULL;
+    if (!c || max_inflight == 0)
+        return TL_EINVAL;
+    struct tg_multi *m = calloc(1, sizeof(*m));
+    if (!m)
+        return TL_ENOMEM;
+    m->c = c;
+    m->n_slots = max_inflight;
+    m->slots = calloc(max_inflight, sizeof(*m->slots));
+    m->m = curl_multi_init();
+    if (!m->slots || !m->m) {
+        tg_multi_free(m);
+        return TL_ENOMEM;
+    }
+    /* HTTP/2 (over TLS) carries every call on one connection; over HTTP/1.1 the pool
+     * keeps up to one connection per call in flight, each reused for the next call. */
+    curl_multi_setopt(m->m, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(m->m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)max_inflight);
+    curl_multi_setopt(m->m, CURLMOPT_MAXCONNECTS, (long)max_inflight);
+    *out = m;
+    return TL_OK;
+}
+
+static void slot_clear(struct tg_slot *s)
+{
+    tl_buf_release(&s->sb.b);
+    url_free(s->url);
+    free(s->body);
+    free(s->method);
+    s->url = s->body = s->method = NULL;
+    s->tag = NULL;
+    s->busy = 0;
+}
+
+void tg_multi_free(struct tg_multi *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; m->slots && i < m->n_slots; i++) {
+        struct tg_slot *s = &m->slots[i];
+        if (s->busy && m->m)
+            curl_multi_remove_handle(m->m, s->h);
+        slot_clear(s);
+        if (s->h)
+            curl_easy_cleanup(s->h);
+    }
+    if (m->m)
+        curl_multi_cleanup(m->m);
+    free(m->slots);
+    free(m);
+}
+
+size_t tg_multi_inflight(const struct tg_multi *m)
+{
+    return m->inflight;
+}
+
+int tg_multi_add(struct tg_multi *m, const char *method, const char *params_json, void *tag,
+                 struct tl_errinfo *ei)
+{
+    tl_errinfo_clear(ei);
+    int rc = check_method(method, ei);
+    if (rc)
+        return rc;
+    struct tg_slot *s = NULL;
+    for (size_t i = 0; i < m->n_slots && !s; i++)
+        if (!m->slots[i].busy)
+            s = &m->slots[i];
+    if (!s)
+        return tl_errf(ei, TL_ETOOBIG, "%zu calls already in flight", m->n_slots);
+    if (!s->h && !(s->h = curl_easy_init()))
+        return TL_ENOMEM;
+    s->url = tl_asprintf("%s/bot%s/%s", m->c->base, m->c->token, method);
+    s->body = tl_strdup(params_json && *params_json ? params_json : "{}");
+    s->method = tl_strdup(method);
+    if (!s->url || !s->body || !s->method) {
+        slot_clear(s);
+        return TL_ENOMEM;
+    }
+    xfer_setup(m->c, s->h, s->errbuf, s->url, s->body, 0, m->c->max_response, &s->sb);
+    if (strncmp(m->c->base, "https:", 6) == 0) /* wait to learn whether HTTP/2 multiplexes */
+        curl_easy_setopt(s->h, CURLOPT_PIPEWAIT, 1L);
+    curl_easy_setopt(s->h, CURLOPT_PRIVATE, (void *)s);
+    if (curl_multi_add_handle(m->m, s->h) != CURLM_OK) {
+        slot_clear(s);
+        return tl_errf(ei, TL_ENOMEM, "curl_multi_add_handle failed");
+    }
+    s->tag = tag;
+    s->busy = 1;
+    m->inflight++;
+    return TL_OK;
+}
+
+int tg_multi_wait(struct tg_multi *m, long timeout_ms)
+{
+    int running = 0;
+    CURLMcode mc = curl_multi_perform(m->m, &running);
+    if (mc == CURLM_OK && m->inflight > 0)
+        mc = curl_multi_poll(m->m, NULL, 0, timeout_ms > 0 ? (int)timeout_ms : 0, NULL);
+    if (mc == CURLM_OK)
+        mc = curl_multi_perform(m->m, &running);
+    if (mc == CURLM_OUT_OF_MEMORY)
+        return TL_ENOMEM;
+    return mc == CURLM_OK ? TL_OK : TL_EIO;
+}
+
+int tg_multi_next(struct tg_multi *m, void **tag, int *rc, struct json_object **result,
+                  struct tl_errinfo *ei)
+{
+    CURLMsg *msg;
+    int left = 0;
+    *tag = NULL;
+    if (result)
+        *result = NULL;
+    while ((msg = curl_multi_info_read(m->m, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        struct tg_slot *s = NULL;
+        CURL *h = msg->easy_handle;
+        CURLcode cc = msg->data.result; /* msg is invalid once the handle is removed */
+        curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&s);
+        curl_multi_remove_handle(m->m, h);
+        tl_errinfo_clear(ei);
+        long http = 0;
+        int r = xfer_finish(m->c, h, cc, s->errbuf, s->url, &s->sb, &http, ei, s->method);
+        *rc = call_result(m->c, s->method, r, &s->sb, http, result, ei);
+        *tag = s->tag;
+        slot_clear(s);
+        m->inflight--;
+        return 1;
+    }
+    return 0;
 }

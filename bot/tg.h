@@ -82,6 +82,36 @@ const char *tg_client_base(const struct tg_client *c);
  * free with free(). NULL on allocation failure. */
 char *tg_client_mask(const struct tg_client *c, const char *s);
 
+/* ---- several calls in flight ---- */
+
+struct tg_multi;
+
+/* Up to max_inflight calls of client c at once over one connection pool (libcurl's
+ * multi interface, one thread): connections are reused from call to call, and HTTP/2
+ * carries them all on one connection where the server speaks it. c is borrowed and
+ * must outlive the pool; its abort flag is not consulted. *out is NULL on error. */
+int tg_multi_new(struct tg_client *c, size_t max_inflight, struct tg_multi **out) TL_WUR;
+/* Abandons the calls still in flight. NULL is a no-op. */
+void tg_multi_free(struct tg_multi *m);
+
+/* Starts method with params_json (copied; NULL = {}); tag comes back with the answer
+ * from tg_multi_next. TL_ETOOBIG when max_inflight calls are already in flight. */
+int tg_multi_add(struct tg_multi *m, const char *method, const char *params_json, void *tag,
+                 struct tl_errinfo *ei) TL_WUR;
+
+/* Calls started and not yet taken back by tg_multi_next. */
+size_t tg_multi_inflight(const struct tg_multi *m);
+
+/* Moves the transfers on, waiting up to timeout_ms for one of them to make progress
+ * (at once when nothing is in flight). TL_OK, or TL_ENOMEM / TL_EIO from libcurl. */
+int tg_multi_wait(struct tg_multi *m, long timeout_ms) TL_WUR;
+
+/* Takes back one finished call: returns 1 with *tag, *rc (what tg_call would have
+ * returned), *result (a new json_object of "result" on success; result may be NULL to
+ * discard) and ei filled as tg_call fills them; returns 0 when none has finished. */
+int tg_multi_next(struct tg_multi *m, void **tag, int *rc, struct json_object **result,
+                  struct tl_errinfo *ei);
+
 /* ---- the update model: what handlers read ---- */
 
 enum tg_update_kind {
@@ -246,16 +276,27 @@ struct tg_send_sink {
      * after done() ran for every message it sent; messages left undone because of a
      * stop stay claimed in storage and come back when their claim expires. */
     void (*release)(void *ud, struct tg_outmsg *msgs, size_t n);
+    /* Optional (NULL: done() for each): records n delivered messages (every r[i].outcome
+     * TG_SENT) at once, all or nothing. On an error the sender records them with done(). */
+    int (*done_sent)(void *ud, const struct tg_outmsg *const *m, const struct tg_send_result *r,
+                     size_t n, struct tl_errinfo *ei);
 };
 
 struct tg_sender_opts {
     long rate_per_s;   /* global messages per second (Telegram: ~30) */
     long idle_wait_ms; /* sleep when nothing is due; 0: 200 */
     int max_attempts;  /* after this many retries a message is FAILED; 0: 20 */
+    int max_inflight;  /* Bot API calls in flight at once; 0: 32 */
 };
 
-/* Delivers until *stop (returns TL_ESTOP after finishing the message in hand) or until
- * drain is set and nothing is due (returns TL_OK). drain may be NULL.
+/* Delivers until *stop (returns TL_ESTOP once the calls in flight are answered and
+ * recorded) or until drain is set and nothing is due (returns TL_OK). drain may be NULL.
+ * rate_per_s is kept in the long run, and no second holds more than rate_per_s + 1 calls
+ * (a call started late is made up by the next one). Up to max_inflight calls are in
+ * flight (one connection pool), never two for one chat:
+ * a chat's next message starts only after the previous one's outcome was recorded, and
+ * after a RETRY its later messages of the same claim are left claimed (back in order
+ * when the claim expires; storage's claim hands out one message per chat anyway).
  * A 429 makes that message RETRY after retry_after; two 429s in a row
  * also pause all sending for retry_after (the bot as a whole is over the limit). */
 int tg_sender_run(struct tg_client *c, const struct tg_sender_opts *o,

@@ -572,6 +572,26 @@ static int send_done(void *ud, const struct tg_outmsg *m, const struct tg_send_r
     return TL_EINVAL;
 }
 
+static int send_done_sent(void *ud, const struct tg_outmsg *const *m,
+                          const struct tg_send_result *r, size_t n, struct tl_errinfo *ei)
+{
+    struct send_ctx *sc = ud;
+    long long *ids = calloc(n, sizeof(*ids)), *mids = calloc(n, sizeof(*mids));
+    int rc = TL_ENOMEM;
+    if (ids && mids) {
+        for (size_t i = 0; i < n; i++) {
+            ids[i] = m[i]->id;
+            mids[i] = r[i].message_id;
+        }
+        rc = store_outbox_sent_many(sc->s, ids, mids, n, ei);
+    }
+    if (rc == TL_OK)
+        atomic_fetch_add(&sc->rt->sent, (long long)n);
+    free(ids);
+    free(mids);
+    return rc;
+}
+
 static void send_release(void *ud, struct tg_outmsg *msgs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -587,7 +607,7 @@ static void *sender_main(void *arg)
     struct send_ctx sc = {rt, open_store(rt, "sender")};
     struct tg_client *c = open_client(rt, rt->o.cfg->http_timeout_ms);
     if (sc.s && c) {
-        struct tg_send_sink sink = {&sc, send_claim, send_done, send_release};
+        struct tg_send_sink sink = {&sc, send_claim, send_done, send_release, send_done_sent};
         struct tg_sender_opts so = {.rate_per_s = rt->o.cfg->send_rate};
         int rc = tg_sender_run(c, &so, &sink, rt->o.stop, NULL);
         if (rc != TL_OK && rc != TL_ESTOP)

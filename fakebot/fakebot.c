@@ -82,6 +82,12 @@ struct fakebot {
     size_t n_blocked, cap_blocked;
 
     long long next_message_id;
+
+    long delay_ms;
+    int every_429, retry_after;
+    unsigned long long n_sending;
+    struct json_object *answers; /* array of {"method","params","status","in_us","out_us"} */
+    struct timespec t0;
 };
 
 /* One request being received. */
@@ -111,6 +117,14 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     *p = q;
     *cap = nc;
     return TL_OK;
+}
+
+static long long since_start_us(const struct fakebot *fb)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)(now.tv_sec - fb->t0.tv_sec) * 1000000 +
+           (now.tv_nsec - fb->t0.tv_nsec) / 1000;
 }
 
 static void deadline_after(struct timespec *ts, long ms)
@@ -578,6 +592,37 @@ static void dispatch(struct fakebot *fb, const char *method, struct json_object 
     }
 }
 
+/* Waits ms with fb->mu held, which the wait gives up meanwhile: other connections
+ * are served. */
+static void wait_locked(struct fakebot *fb, long ms)
+{
+    struct timespec dl;
+    deadline_after(&dl, ms);
+    while (!fb->stopping && !past(&dl))
+        pthread_cond_timedwait(&fb->upd_cond, &fb->mu, &dl);
+}
+
+static int is_sending(const char *method)
+{
+    return strncasecmp(method, "send", 4) == 0 || strncasecmp(method, "edit", 4) == 0 ||
+           strcasecmp(method, "deleteMessage") == 0 ||
+           strcasecmp(method, "answerCallbackQuery") == 0;
+}
+
+static void record_answer(struct fakebot *fb, const char *method, struct json_object *params,
+                          unsigned status, long long in_us)
+{
+    if (json_object_array_length(fb->answers) >= FAKEBOT_MAX_RECORDED)
+        return;
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "method", json_object_new_string(method));
+    json_object_object_add(o, "params", json_object_get(params));
+    json_object_object_add(o, "status", json_object_new_int((int)status));
+    json_object_object_add(o, "in_us", json_object_new_int64(in_us));
+    json_object_object_add(o, "out_us", json_object_new_int64(since_start_us(fb)));
+    json_object_array_add(fb->answers, o);
+}
+
 /* Applies a fault; returns 1 when the reply is decided (0: answer normally). */
 static int apply_fault(struct fakebot *fb, int f, int arg, const char *body, struct fb_reply *r)
 {
@@ -598,13 +643,9 @@ static int apply_fault(struct fakebot *fb, int f, int arg, const char *body, str
     case FB_BAD_JSON:
         reply_text(r, 200, "application/json", "{\"ok\":true,\"result\":[{\"update_id\":");
         return 1;
-    case FB_SLOW: {
-        struct timespec dl;
-        deadline_after(&dl, arg);
-        while (!fb->stopping && !past(&dl))
-            pthread_cond_timedwait(&fb->upd_cond, &fb->mu, &dl);
+    case FB_SLOW:
+        wait_locked(fb, arg);
         return 0;
-    }
     case FB_DROP:
         r->drop = 1;
         return 1;
@@ -726,6 +767,15 @@ static void handle(struct fakebot *fb, struct MHD_Connection *conn, const char *
     int arg = 0;
     char *raw = NULL;
     int f = take_fault(fb, method, &arg, &raw);
+    int sending = !is_file && is_sending(method);
+    long long in_us = since_start_us(fb);
+    if (f == FB_OK && sending && fb->every_429 > 0 &&
+        ++fb->n_sending % (unsigned long long)fb->every_429 == 0) {
+        f = FB_429;
+        arg = fb->retry_after;
+    }
+    if (sending && fb->delay_ms > 0)
+        wait_locked(fb, fb->delay_ms);
     int faulted = apply_fault(fb, f, arg, raw, r);
     free(raw);
     if (!faulted) {
@@ -736,6 +786,8 @@ static void handle(struct fakebot *fb, struct MHD_Connection *conn, const char *
         else
             dispatch(fb, method, params, gen, r);
     }
+    if (sending)
+        record_answer(fb, method, params, r->drop ? 0 : r->status, in_us);
     pthread_mutex_unlock(&fb->mu);
     if (!fb->quiet)
         log_debug("fakebot call method=%s status=%u fault=%d", method, r->drop ? 0 : r->status, f);
@@ -825,11 +877,17 @@ int fakebot_start(const struct fakebot_opts *o, struct fakebot **out)
         return TL_ENOMEM;
     fb->token = tl_strdup(o && o->token ? o->token : FAKEBOT_DEFAULT_TOKEN);
     fb->quiet = o ? o->quiet : 0;
+    fb->delay_ms = o && o->delay_ms > 0 ? o->delay_ms : 0;
+    fb->every_429 = o && o->every_429 > 0 ? o->every_429 : 0;
+    fb->retry_after = o && o->retry_after > 0 ? o->retry_after : 1;
+    clock_gettime(CLOCK_MONOTONIC, &fb->t0);
     fb->next_id = 1;
     fb->calls = json_object_new_array();
-    if (!fb->token || !fb->calls) {
+    fb->answers = json_object_new_array();
+    if (!fb->token || !fb->calls || !fb->answers) {
         free(fb->token);
         json_object_put(fb->calls);
+        json_object_put(fb->answers);
         free(fb);
         return TL_ENOMEM;
     }
@@ -899,6 +957,7 @@ void fakebot_stop(struct fakebot *fb)
     free(fb->files);
     free(fb->blocked);
     json_object_put(fb->calls);
+    json_object_put(fb->answers);
     pthread_cond_destroy(&fb->upd_cond);
     pthread_cond_destroy(&fb->call_cond);
     pthread_mutex_destroy(&fb->mu);
@@ -1115,6 +1174,14 @@ char *fakebot_calls_json(struct fakebot *fb, const char *method)
     return s;
 }
 
+char *fakebot_answers_json(struct fakebot *fb)
+{
+    pthread_mutex_lock(&fb->mu);
+    char *s = tl_strdup(json_object_to_json_string_ext(fb->answers, JSON_C_TO_STRING_PLAIN));
+    pthread_mutex_unlock(&fb->mu);
+    return s;
+}
+
 void fakebot_reset_calls(struct fakebot *fb)
 {
     pthread_mutex_lock(&fb->mu);
@@ -1122,6 +1189,7 @@ void fakebot_reset_calls(struct fakebot *fb)
     if (fresh) {
         json_object_put(fb->calls);
         fb->calls = fresh;
+        json_object_array_del_idx(fb->answers, 0, json_object_array_length(fb->answers));
         for (size_t i = 0; i < fb->n_counts; i++)
             fb->counts[i].n = 0;
         fb->n_calls = 0;

@@ -16,6 +16,12 @@ struct fakebot_opts {
     const char *token;   /* NULL: FAKEBOT_DEFAULT_TOKEN; copied */
     unsigned short port; /* 0 = ephemeral */
     int quiet;           /* 1: no log lines (else one debug line per call) */
+    /* The sending methods (send*, edit*, deleteMessage, answerCallbackQuery) as a far
+     * server answers them: each after delay_ms, without holding up other connections;
+     * and every every_429-th of them (0: none) gets 429 with retry_after seconds. */
+    long delay_ms;
+    int every_429;
+    int retry_after;
 };
 
 #define FAKEBOT_DEFAULT_TOKEN "123456789:AAFakeBotTokenForTestsOnly-0000000000"
@@ -84,6 +90,12 @@ size_t fakebot_count(struct fakebot *fb, const char *method);
  * demo stays bounded); counts stay exact. NULL on allocation failure. */
 #define FAKEBOT_MAX_RECORDED 100000
 char *fakebot_calls_json(struct fakebot *fb, const char *method);
+
+/* A new string (free()): JSON array, in the order the answers left, of every answered
+ * sending method: {"method","params","status","in_us","out_us"}, the times in
+ * microseconds since the server started (arrival, answer). Bounded like the calls.
+ * NULL on allocation failure. */
+char *fakebot_answers_json(struct fakebot *fb);
 
 /* Forgets the recorded calls and counts. */
 void fakebot_reset_calls(struct fakebot *fb);

@@ -172,6 +172,11 @@ int store_outbox_claim(struct store *s, size_t max, long chat_interval_ms,
 void store_outmsgs_free(struct store_outmsg *m, size_t n);
 int store_outbox_sent(struct store *s, long long id, long long tg_message_id,
                       struct tl_errinfo *ei) TL_WUR;
+/* Marks n claimed rows sent (tg_message_ids[i] 0: none; sent_at, which the claim's
+ * per-chat interval reads) in one statement. TL_ENOTFOUND when not all n rows were
+ * there. */
+int store_outbox_sent_many(struct store *s, const long long *ids, const long long *tg_message_ids,
+                           size_t n, struct tl_errinfo *ei) TL_WUR;
 int store_outbox_retry(struct store *s, long long id, long delay_ms, const char *error,
                        struct tl_errinfo *ei) TL_WUR;
 /* Permanent failure; chat_blocked also sets chats.blocked for that chat. */

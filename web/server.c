@@ -16,7 +16,9 @@
 #include <sys/socket.h>
 
 #include "common/embed.h"
+#include "common/hash.h"
 #include "common/log.h"
+#include "common/tbucket.h"
 #include "common/utf8.h"
 #include "common/banned.h"
 
@@ -32,8 +34,7 @@ extern const unsigned web_vendor_count;
 
 struct rate_slot {
     char key[72];
-    double tokens;
-    int64_t last_ms;
+    struct tl_tbucket b;
 };
 
 struct web {
@@ -169,36 +170,25 @@ static void pool_put(struct web *w, struct store *s)
 static long rate_take(struct web *w, const char *key)
 {
     double per_s = (double)w->cfg->api_rate_per_min / 60.0, cap = (double)w->cfg->api_rate_per_min;
-    uint32_t h = 2166136261u;
-    for (const char *p = key; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    int64_t now = tl_now_ms();
-    long wait = 0;
+    uint32_t h = tl_fnv1a_str(key);
+    int64_t now = tl_now_us();
     pthread_mutex_lock(&w->rate_mu);
     struct rate_slot *slot = NULL, *oldest = NULL;
     for (int i = 0; i < RATE_PROBE && !slot; i++) {
         struct rate_slot *c = &w->rate[(h + (uint32_t)i) % RATE_SLOTS];
         if (strcmp(c->key, key) == 0)
             slot = c;
-        else if (!oldest || c->last_ms < oldest->last_ms)
+        else if (!oldest || c->b.last_us < oldest->b.last_us)
             oldest = c;
     }
     if (!slot) { /* a new key takes the stalest slot of its probe run */
         slot = oldest;
         tl_strlcpy(slot->key, key, sizeof(slot->key));
-        slot->tokens = cap;
-        slot->last_ms = now;
+        tl_tbucket_init(&slot->b, per_s, cap, now);
     }
-    slot->tokens += (double)(now - slot->last_ms) / 1000.0 * per_s;
-    if (slot->tokens > cap)
-        slot->tokens = cap;
-    slot->last_ms = now;
-    if (slot->tokens >= 1.0)
-        slot->tokens -= 1.0;
-    else
-        wait = (long)((1.0 - slot->tokens) / per_s) + 1;
+    int64_t wait_us = tl_tbucket_take(&slot->b, now);
     pthread_mutex_unlock(&w->rate_mu);
-    return wait;
+    return wait_us ? (long)(wait_us / 1000000) + 1 : 0;
 }
 
 /* ---- credentials ---- */

@@ -3,9 +3,14 @@
  * and sender into PostgreSQL. Prints updates/s end to end, the inbox commit rate and
  * peak RSS of the tipline side.
  * Usage: bench_intake CONNINFO [N_UPDATES] [N_CHATS] [WORKERS (0: one per core)] [--no-sender]
+ *                     [--delay MS] [--rate R]
  * --no-sender measures intake alone (poller + workers, replies queued in the outbox):
  * Telegram lets a bot send about 30 messages a second, so in production the sender
- * trickles and the intake path is what a burst of reports meets. */
+ * trickles and the intake path is what a burst of reports meets.
+ * --delay MS: the fake answers every sending call after MS ms (Telegram is 50-200 ms
+ * away), other connections served meanwhile. --rate R: the sender's configured rate and
+ * the configured per-chat interval, as in production (else unlimited, to measure our
+ * side); the "paced" line then compares the delivery rate with R. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +45,20 @@ int main(int argc, char **argv)
     long n = argc > 2 ? strtol(argv[2], NULL, 10) : 20000;
     long chats = argc > 3 ? strtol(argv[3], NULL, 10) : 2000;
     long workers = argc > 4 ? strtol(argv[4], NULL, 10) : 0; /* 0: one per core */
-    int no_sender = argc > 5 && strcmp(argv[5], "--no-sender") == 0;
+    int no_sender = 0;
+    long delay_ms = 0, rate = 0;
+    for (int i = 5; i < argc; i++) {
+        if (strcmp(argv[i], "--no-sender") == 0)
+            no_sender = 1;
+        else if (strcmp(argv[i], "--delay") == 0 && i + 1 < argc)
+            delay_ms = strtol(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc)
+            rate = strtol(argv[++i], NULL, 10);
+        else {
+            fprintf(stderr, "bench_intake: unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
     log_level = LOG_WARN;
 
     int pfd[2];
@@ -49,7 +67,7 @@ int main(int argc, char **argv)
     pid_t child = fork();
     if (child == 0) { /* the fake Bot API, in its own process */
         struct fakebot *fb = NULL;
-        struct fakebot_opts fo = {.quiet = 1};
+        struct fakebot_opts fo = {.quiet = 1, .delay_ms = delay_ms};
         if (fakebot_start(&fo, &fb) != TL_OK ||
             fakebot_push_synthetic(fb, (size_t)n, (size_t)chats))
             _exit(1);
@@ -79,8 +97,12 @@ int main(int argc, char **argv)
     memcpy(c.secret, "bench-secret-bench-secret-bench!", 32);
     c.secret_len = 32;
     c.poll_timeout = 1;
-    c.send_rate = 1000000; /* the fake has no flood limits: measure our side */
-    c.send_chat_interval_ms = 0;
+    if (rate <= 0) {
+        c.send_rate = 1000000; /* the fake has no flood limits: measure our side */
+        c.send_chat_interval_ms = 0;
+    } else {
+        c.send_rate = rate;
+    }
     volatile sig_atomic_t stop = 0;
     struct daemon_opts o = {.cfg = &c,
                             .api_base = url,
@@ -92,7 +114,7 @@ int main(int argc, char **argv)
     long long base_inbox = scalar(pg, "SELECT count(*) FROM inbox");
     long long base_done = scalar(pg, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL");
     long long base_sent = scalar(pg, "SELECT count(*) FROM outbox WHERE state='sent'");
-    int64_t t0 = tl_now_ms(), t_stored = 0, t_handled = 0, t_sent = 0;
+    int64_t t0 = tl_now_ms(), t_stored = 0, t_handled = 0, t_sent = 0, t_first = 0;
     if (daemon_start(&o, &rt, &ei) != TL_OK)
         return 1;
     while (tl_now_ms() - t0 < 600000) {
@@ -103,6 +125,8 @@ int main(int argc, char **argv)
             t_stored = tl_now_ms();
         if (!t_handled && k.updates_handled >= n)
             t_handled = tl_now_ms();
+        if (!t_first && k.sent >= 1)
+            t_first = tl_now_ms();
         if (!t_sent && (k.sent >= n || (no_sender && t_handled)))
             t_sent = tl_now_ms();
         if (t_stored && t_handled && t_sent)
@@ -129,9 +153,14 @@ int main(int argc, char **argv)
     }
     double s_stored = (double)(t_stored - t0) / 1000, s_handled = (double)(t_handled - t0) / 1000,
            s_sent = (double)(t_sent - t0) / 1000;
-    printf("bench/intake: %ld updates, %ld chats, %ld workers%s%s\n", n, chats,
-           workers > 0 ? workers : sysconf(_SC_NPROCESSORS_ONLN),
-           workers > 0 ? "" : " (one per core)", no_sender ? ", no sender" : "");
+    char rate_txt[32] = "unlimited";
+    if (rate > 0)
+        snprintf(rate_txt, sizeof(rate_txt), "%ld/s", rate);
+    printf("bench/intake: %ld updates, %ld chats, %ld workers%s%s, fake's delay %ld ms, "
+           "send rate %s\n",
+           n, chats, workers > 0 ? workers : sysconf(_SC_NPROCESSORS_ONLN),
+           workers > 0 ? "" : " (one per core)", no_sender ? ", no sender" : "", delay_ms,
+           rate_txt);
     printf("  inbox commit:   %8.0f updates/s  (%lld batches, all %ld stored in %.2f s)\n",
            (double)n / s_stored, k.batches, n, s_stored);
     printf("  end to end:     %8.0f updates/s  (handled: report + reply queued, %.2f s)\n",
@@ -139,6 +168,11 @@ int main(int argc, char **argv)
     if (!no_sender)
         printf("  replies sent:   %8.0f msgs/s     (all delivered to the fake in %.2f s)\n",
                (double)n / s_sent, s_sent);
+    if (!no_sender && rate > 0 && t_sent > t_first)
+        printf("  paced:          %8.1f msgs/s     (first to last delivery; %.1f %% of the "
+               "configured %ld/s)\n",
+               (double)(n - 1) * 1000 / (double)(t_sent - t_first),
+               (double)(n - 1) * 100000 / (double)(t_sent - t_first) / (double)rate, rate);
     printf("  peak RSS:       %8.1f MB\n", (double)ru.ru_maxrss / 1024);
     /* the conversation answers every update (a sendMessage each); now and then it also
      * takes an older keyboard off (editMessageReplyMarkup): at least one call per update */

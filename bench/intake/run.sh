@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/intake/run.sh BUILD_DIR [N_UPDATES] [N_CHATS] [WORKERS]
+# bench/intake/run.sh BUILD_DIR [N_UPDATES] [N_CHATS] [WORKERS] [--no-sender] [--delay MS] [--rate R]
 # A throwaway PostgreSQL (tests/pgtmp.sh: fsync off, as in the test cluster), a fresh
 # migrated database, then bench_intake. Prints the machine and the figures.
 set -euo pipefail
