@@ -1,4 +1,4 @@
-/* tests/test_sender.c - the bot's sender whole (handlers/runtime.c's outbox sink,
+/* tests/test_sender.c - the bot's sender whole (daemon/runtime.c's outbox sink,
  * storage's claim and outcomes, bot/sender.c's calls in flight) against the fake Bot
  * API answering after a delay, with 429s sprinkled in, on a throwaway PostgreSQL. */
 #include <setjmp.h>
@@ -14,7 +14,7 @@
 
 #include "common/cfg.h"
 #include "common/util.h"
-#include "tests/fakebot/fakebot.h"
+#include "fakebot/fakebot.h"
 #include "tests/support/botrun.h"
 #include "tests/support/testsupport.h"
 
