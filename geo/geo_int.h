@@ -89,6 +89,7 @@ struct geo_place {
     const char *name;   /* borrowed from the gazetteer */
     const char *oblast; /* borrowed, "" if unknown */
     const char *country;
+    unsigned ua_adm; /* Ukraine's GeoNames admin1 (oblast) code, 0 elsewhere */
     unsigned long population;
 };
 
@@ -106,6 +107,12 @@ size_t geo_gaz_count(const struct geo_gaz *g);
 enum { GEO_GAZ_LOWER = 1, GEO_GAZ_ASIS = 2 };
 size_t geo_gaz_lookup(const struct geo_gaz *g, const char *w, size_t wlen, int maxd, int flags,
                       struct geo_place *out, size_t max);
+/* geo_gaz_lookup restricted to the places of one Ukrainian oblast (ua_adm 1..27; 0: all). */
+size_t geo_gaz_lookup_in(const struct geo_gaz *g, const char *w, size_t wlen, int maxd, int flags,
+                         unsigned ua_adm, struct geo_place *out, size_t max);
+/* Maps the gazetteer's file again (SIGHUP). Lookups in flight finish on the old index,
+ * which stays mapped until geo_gaz_free(). On error the old index stays. */
+int geo_gaz_reload(struct geo_gaz *g, struct tl_errinfo *ei) TL_WUR;
 
 /* Normalised Latin key of a word for matching (exposed for the tests): transliterates
  * Cyrillic (Ukrainian national system if ukr, else the Russian one), folds

@@ -1,0 +1,284 @@
+/* geo/gazbuild.c - builds the gazetteer's index (gaz_int.h) from places and their
+ * spellings: for `tipline gazetteer import` and for the TSV of
+ * deploy/gazetteer/build.sh, which is indexed in memory at start. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "geo/gaz_int.h"
+#include "geo/geo_int.h"
+#include "common/banned.h"
+
+struct bname {
+    struct gz_name n;
+    uint32_t pop; /* of its place: a shared key lists the most populous first */
+};
+
+struct gz_builder {
+    struct gz_place *pl;
+    size_t npl, cpl;
+    struct bname *nm;
+    size_t nnm, cnm;
+    size_t first_name; /* the names of the last place start here */
+    struct tl_buf str;
+    uint32_t oblast_off[28]; /* each oblast's name stored once */
+};
+
+struct gz_builder *gz_builder_new(void)
+{
+    struct gz_builder *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    tl_buf_init(&b->str, (size_t)UINT32_MAX - 1);
+    if (tl_buf_append(&b->str, "", 1) != TL_OK) { /* offset 0 is "" */
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+void gz_builder_free(struct gz_builder *b)
+{
+    if (!b)
+        return;
+    free(b->pl);
+    free(b->nm);
+    tl_buf_release(&b->str);
+    free(b);
+}
+
+size_t gz_builder_places(const struct gz_builder *b)
+{
+    return b->npl;
+}
+
+size_t gz_builder_names(const struct gz_builder *b)
+{
+    return b->nnm;
+}
+
+/* Stores s (n bytes) plus a NUL; returns its offset, or UINT32_MAX when full. */
+static uint32_t put_str(struct gz_builder *b, const char *s, size_t n)
+{
+    size_t off = b->str.len;
+    if (off >= UINT32_MAX - n - 1 || tl_buf_append(&b->str, s, n) != TL_OK ||
+        tl_buf_append(&b->str, "", 1) != TL_OK)
+        return UINT32_MAX;
+    return (uint32_t)off;
+}
+
+long gz_builder_place(struct gz_builder *b, const char *display, double lat, double lon,
+                      unsigned long pop, const char cc[2], const char *admin1)
+{
+    if (b->npl >= UINT32_MAX / 2)
+        return -1;
+    if (b->npl == b->cpl) {
+        size_t nc = b->cpl ? b->cpl * 2 : 1024;
+        struct gz_place *np = realloc(b->pl, nc * sizeof *np);
+        if (!np)
+            return -1;
+        b->pl = np;
+        b->cpl = nc;
+    }
+    struct gz_place *p = &b->pl[b->npl];
+    memset(p, 0, sizeof *p);
+    p->lat6 = (int32_t)lrint(lat * 1e6);
+    p->lon6 = (int32_t)lrint(lon * 1e6);
+    p->pop = pop > UINT32_MAX ? UINT32_MAX : (uint32_t)pop;
+    p->cc[0] = cc[0];
+    p->cc[1] = cc[1];
+    if (cc[0] == 'U' && cc[1] == 'A' && admin1) {
+        char *end;
+        long v = strtol(admin1, &end, 10);
+        if (end != admin1 && !*end && v >= 1 && v <= 27)
+            p->ua_adm = (uint8_t)v;
+    }
+    if (p->ua_adm) {
+        if (!b->oblast_off[p->ua_adm]) {
+            const char *o = gz_ua_oblast(p->ua_adm);
+            b->oblast_off[p->ua_adm] = put_str(b, o, strlen(o));
+        }
+        p->oblast = b->oblast_off[p->ua_adm];
+    }
+    p->name = put_str(b, display, strlen(display));
+    if (p->name == UINT32_MAX || p->oblast == UINT32_MAX)
+        return -1;
+    b->first_name = b->nnm;
+    return (long)b->npl++;
+}
+
+/* Adds one key to the last place unless it has it already. */
+static int add_key(struct gz_builder *b, const char *key, size_t kl)
+{
+    if (kl < 3 || kl >= GZ_KEY_MAX || b->npl == 0)
+        return TL_OK;
+    const char *pool = (const char *)b->str.data;
+    if (b->nnm - b->first_name >= GZ_NAMES_PER_PLACE)
+        return TL_OK;
+    for (size_t i = b->first_name; i < b->nnm; i++)
+        if (b->nm[i].n.keylen == kl && memcmp(pool + b->nm[i].n.key, key, kl) == 0)
+            return TL_OK;
+    if (b->nnm == b->cnm) {
+        size_t nc = b->cnm ? b->cnm * 2 : 4096;
+        struct bname *nn = realloc(b->nm, nc * sizeof *nn);
+        if (!nn)
+            return TL_ENOMEM;
+        b->nm = nn;
+        b->cnm = nc;
+    }
+    uint32_t off = put_str(b, key, kl);
+    if (off == UINT32_MAX)
+        return TL_ETOOBIG;
+    struct bname *e = &b->nm[b->nnm++];
+    memset(e, 0, sizeof *e);
+    size_t sl;
+    e->n.skel = gz_skel_hash(key, kl, &sl);
+    e->n.place = (uint32_t)(b->npl - 1);
+    e->n.key = off;
+    e->n.keylen = (uint8_t)kl;
+    e->pop = b->pl[b->npl - 1].pop;
+    return TL_OK;
+}
+
+int gz_builder_name(struct gz_builder *b, const char *w, size_t wlen)
+{
+    char key[GZ_KEY_MAX];
+    int cyr = 0, rc;
+    if (wlen == 0 || wlen > 96)
+        return TL_OK;
+    for (size_t i = 0; i < wlen && !cyr; i++)
+        cyr = (unsigned char)w[i] == 0xD0 || (unsigned char)w[i] == 0xD1 ||
+              (unsigned char)w[i] == 0xD2;
+    size_t kl = geo_gaz_key(w, wlen, 1, key, sizeof key);
+    if ((rc = add_key(b, key, kl)) != TL_OK || !cyr)
+        return rc;
+    kl = geo_gaz_key(w, wlen, 0, key, sizeof key);
+    return add_key(b, key, kl);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    const struct bname *x = a, *y = b;
+    if (x->n.skel != y->n.skel)
+        return x->n.skel < y->n.skel ? -1 : 1;
+    if (x->pop != y->pop)
+        return x->pop > y->pop ? -1 : 1;
+    return (x->n.place > y->n.place) - (x->n.place < y->n.place);
+}
+
+static size_t align8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+int gz_builder_image(struct gz_builder *b, unsigned char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    qsort(b->nm, b->nnm, sizeof *b->nm, name_cmp);
+    size_t nslot = 16;
+    while (nslot < b->nnm * 2)
+        nslot *= 2;
+    size_t off_place = align8(sizeof(struct gz_hdr));
+    size_t off_name = align8(off_place + b->npl * sizeof(struct gz_place));
+    size_t off_slot = align8(off_name + b->nnm * sizeof(struct gz_name));
+    size_t off_pre = align8(off_slot + nslot * 4);
+    size_t off_str = align8(off_pre + GZ_PRE_BITS / 8);
+    size_t total = align8(off_str + b->str.len);
+    if (total > UINT32_MAX)
+        return TL_ETOOBIG;
+    unsigned char *img = calloc(1, total);
+    if (!img)
+        return TL_ENOMEM;
+    struct gz_hdr *h = (struct gz_hdr *)img;
+    memcpy(h->magic, GZ_MAGIC, 8);
+    h->n_place = (uint32_t)b->npl;
+    h->n_name = (uint32_t)b->nnm;
+    h->n_slot = (uint32_t)nslot;
+    h->str_bytes = (uint32_t)b->str.len;
+    h->off_place = (uint32_t)off_place;
+    h->off_name = (uint32_t)off_name;
+    h->off_slot = (uint32_t)off_slot;
+    h->off_pre = (uint32_t)off_pre;
+    h->off_str = (uint32_t)off_str;
+    h->total = (uint32_t)total;
+    if (b->npl)
+        memcpy(img + off_place, b->pl, b->npl * sizeof(struct gz_place));
+    struct gz_name *nm = (struct gz_name *)(img + off_name);
+    uint32_t *slot = (uint32_t *)(img + off_slot);
+    uint8_t *pre = img + off_pre;
+    const char *pool = (const char *)b->str.data;
+    for (size_t i = 0; i < b->nnm; i++) {
+        nm[i] = b->nm[i].n;
+        const char *key = pool + nm[i].key;
+        int m = 0;
+        for (size_t k = 0; k < nm[i].keylen; k++)
+            m += !(key[k] == 'a' || key[k] == 'e' || key[k] == 'i' || key[k] == 'o' ||
+                   key[k] == 'u');
+        long pi = gz_pre_index(key, nm[i].keylen, m > 3 ? 3 : m);
+        if (pi >= 0)
+            pre[pi / 8] |= (uint8_t)(1u << (pi % 8));
+        if (i > 0 && nm[i].skel == nm[i - 1].skel)
+            continue;
+        size_t s = nm[i].skel & (nslot - 1);
+        while (slot[s])
+            s = (s + 1) & (nslot - 1);
+        slot[s] = (uint32_t)(i + 1);
+    }
+    memcpy(img + off_str, b->str.data, b->str.len);
+    *out = img;
+    *len = total;
+    return TL_OK;
+}
+
+/* Splits line at tabs into at most max fields (in place). */
+static size_t split_tabs(char *line, char **f, size_t max)
+{
+    size_t n = 0;
+    f[n++] = line;
+    for (char *p = line; *p && n < max; p++) {
+        if (*p == '\t') {
+            *p = '\0';
+            f[n++] = p + 1;
+        }
+    }
+    return n;
+}
+
+int gz_tsv_build(const char *path, char *buf, struct gz_builder *b, struct tl_errinfo *ei)
+{
+    size_t lineno = 0;
+    for (char *line = buf; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        lineno++;
+        size_t ll = strlen(line);
+        if (ll && line[ll - 1] == '\r')
+            line[--ll] = '\0';
+        if (ll == 0 || line[0] == '#')
+            goto next;
+        char *f[6];
+        if (split_tabs(line, f, 6) != 6)
+            return tl_errf(ei, TL_EPARSE, "gazetteer %s:%zu: expected 6 tab-separated fields", path,
+                           lineno);
+        char *e1, *e2, *e3;
+        errno = 0;
+        double lat = strtod(f[1], &e1), lon = strtod(f[2], &e2);
+        unsigned long pop = strtoul(f[3], &e3, 10);
+        if (*e1 || *e2 || *e3 || errno || !(fabs(lat) <= 90.0) || !(fabs(lon) <= 180.0) ||
+            !f[0][0] || strlen(f[5]) != 2)
+            return tl_errf(ei, TL_EPARSE, "gazetteer %s:%zu: bad name, number or country", path,
+                           lineno);
+        if (gz_builder_place(b, f[0], lat, lon, pop, f[5], f[4]) < 0)
+            return TL_ENOMEM;
+        int rc = gz_builder_name(b, f[0], strlen(f[0]));
+        if (rc != TL_OK)
+            return rc;
+    next:
+        line = nl ? nl + 1 : NULL;
+    }
+    return TL_OK;
+}
