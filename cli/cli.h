@@ -37,6 +37,7 @@ int cmd_triage(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_demo(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_keygen(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_config(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_gazetteer(int argc, char **argv, struct cli_ctx *ctx);
 /* part: priority */
 int cmd_priority(int argc, char **argv, struct cli_ctx *ctx);
 

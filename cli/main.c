@@ -42,6 +42,7 @@ static const struct cli_cmd commands[] = {
     {"bot", cmd_bot, CLI_CONFIG | CLI_DB | CLI_CURL | CLI_SECRETS,
      "run the Telegram intake: poller, workers, sender"},
     {"migrate", cmd_migrate, CLI_CONFIG, "apply database migrations"},
+    {"gazetteer", cmd_gazetteer, CLI_CONFIG, "import a GeoNames dump as the settlement index"},
     {"triage", cmd_triage, CLI_CONFIG | CLI_DB,
      "work the analysts' queue: list, next, show, decide"},
     {"demo", cmd_demo, CLI_CONFIG | CLI_CURL,

@@ -675,7 +675,8 @@ struct variants {
 
 /* Every ending tried, with what replaces it ("" to strip it), keyed by its last
  * letter so that a word meets only the few that can fit. Alternations first: they
- * undo a consonant change that stripping alone would leave. */
+ * undo a vowel or consonant change that stripping alone would leave (Київ/Києві,
+ * Харків/Харкові, Кринки/Кринок, Ріг/Розі). */
 struct ending {
     uint32_t last;     /* the ending's last letter */
     const char *end;   /* UTF-8 */
@@ -689,18 +690,21 @@ struct ending {
         l, e, sizeof(e) - 1, r, a                                                                  \
     }
 static const struct ending ending_tab[] = {
-    E(0x456, "ці", "ка", 1),  E(0x456, "зі", "га", 1), E(0x456, "сі", "ха", 1),
-    E(0x456, "озі", "іг", 1), E(0x43E, "ого", "е", 1), E(0x443, "ому", "е", 1),
-    E(0x457, "ої", "а", 1),   E(0x439, "ій", "а", 1),  E(0x456, "ові", "", 0),
-    E(0x456, "еві", "", 0),   E(0x443, "ому", "", 0),  E(0x43E, "ого", "", 0),
-    E(0x438, "ами", "", 0),   E(0x438, "ями", "", 0),  E(0x44E, "ою", "", 0),
-    E(0x44E, "ею", "", 0),    E(0x44E, "єю", "", 0),   E(0x43C, "ом", "", 0),
-    E(0x43C, "ем", "", 0),    E(0x445, "ах", "", 0),   E(0x445, "ях", "", 0),
-    E(0x457, "ої", "", 0),    E(0x439, "ій", "", 0),   E(0x439, "ой", "", 0),
-    E(0x439, "ей", "", 0),    E(0x443, "у", "", 0),    E(0x44E, "ю", "", 0),
-    E(0x456, "і", "", 0),     E(0x457, "ї", "", 0),    E(0x430, "а", "", 0),
-    E(0x44F, "я", "", 0),     E(0x435, "е", "", 0),    E(0x438, "и", "", 0),
-    E(0x44B, "ы", "", 0),     E(0x454, "є", "", 0),
+    E(0x456, "єві", "їв", 1), E(0x430, "єва", "їв", 1), E(0x43C, "євом", "їв", 1),
+    E(0x456, "ові", "ів", 0), E(0x430, "ова", "ів", 0), E(0x43C, "овом", "ів", 0),
+    E(0x43A, "ок", "ки", 1),  E(0x438, "и", "а", 0),    E(0x44E, "ою", "а", 0),
+    E(0x443, "у", "а", 0),    E(0x456, "ці", "ка", 1),  E(0x456, "зі", "га", 1),
+    E(0x456, "сі", "ха", 1),  E(0x456, "озі", "іг", 1), E(0x43E, "ого", "е", 1),
+    E(0x443, "ому", "е", 1),  E(0x457, "ої", "а", 1),   E(0x439, "ій", "а", 1),
+    E(0x456, "ові", "", 0),   E(0x456, "еві", "", 0),   E(0x443, "ому", "", 0),
+    E(0x43E, "ого", "", 0),   E(0x438, "ами", "", 0),   E(0x438, "ями", "", 0),
+    E(0x44E, "ою", "", 0),    E(0x44E, "ею", "", 0),    E(0x44E, "єю", "", 0),
+    E(0x43C, "ом", "", 0),    E(0x43C, "ем", "", 0),    E(0x445, "ах", "", 0),
+    E(0x445, "ях", "", 0),    E(0x457, "ої", "", 0),    E(0x439, "ій", "", 0),
+    E(0x439, "ой", "", 0),    E(0x439, "ей", "", 0),    E(0x443, "у", "", 0),
+    E(0x44E, "ю", "", 0),     E(0x456, "і", "", 0),     E(0x457, "ї", "", 0),
+    E(0x430, "а", "", 0),     E(0x44F, "я", "", 0),     E(0x435, "е", "", 0),
+    E(0x438, "и", "", 0),     E(0x44B, "ы", "", 0),     E(0x454, "є", "", 0),
 };
 #undef E
 
@@ -876,4 +880,9 @@ size_t geo_gaz_lookup_in(const struct geo_gaz *gz, const char *w, size_t wlen, i
                                     .population = e->pop};
     }
     return n;
+}
+
+int geo_ctx_reload(struct geo_ctx *ctx, struct tl_errinfo *ei)
+{
+    return ctx && ctx->gaz ? geo_gaz_reload(ctx->gaz, ei) : TL_OK;
 }

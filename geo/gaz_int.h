@@ -83,9 +83,11 @@ void gz_builder_free(struct gz_builder *b);
 long gz_builder_place(struct gz_builder *b, const char *display, double lat, double lon,
                       unsigned long pop, const char cc[2], const char *admin1);
 /* Adds one spelling of place (the last one added). Cyrillic spellings get the keys of
- * both transliterations; spellings whose key the place already has, or that fold to
- * fewer than 3 letters, are dropped. TL_OK or TL_ENOMEM. */
+ * both transliterations; spellings whose key the place already has, that fold to
+ * fewer than 3 letters, or past GZ_NAMES_PER_PLACE are dropped. TL_OK or TL_ENOMEM. */
 int gz_builder_name(struct gz_builder *b, const char *w, size_t wlen) TL_WUR;
+/* The same for the place of index place (names may come in any order). */
+int gz_builder_name_at(struct gz_builder *b, size_t place, const char *w, size_t wlen) TL_WUR;
 size_t gz_builder_places(const struct gz_builder *b);
 size_t gz_builder_names(const struct gz_builder *b);
 /* The image of what was added; *out is heap memory (free with free()). */

@@ -13,7 +13,8 @@
 
 struct bname {
     struct gz_name n;
-    uint32_t pop; /* of its place: a shared key lists the most populous first */
+    uint32_t pop;   /* of its place: a shared key lists the most populous first */
+    const char *kp; /* the key, set once the pool stops moving */
 };
 
 struct gz_builder {
@@ -21,7 +22,7 @@ struct gz_builder {
     size_t npl, cpl;
     struct bname *nm;
     size_t nnm, cnm;
-    size_t first_name; /* the names of the last place start here */
+    uint8_t *cnt; /* names per place so far */
     struct tl_buf str;
     uint32_t oblast_off[28]; /* each oblast's name stored once */
 };
@@ -44,6 +45,7 @@ void gz_builder_free(struct gz_builder *b)
     if (!b)
         return;
     free(b->pl);
+    free(b->cnt);
     free(b->nm);
     tl_buf_release(&b->str);
     free(b);
@@ -80,6 +82,10 @@ long gz_builder_place(struct gz_builder *b, const char *display, double lat, dou
         if (!np)
             return -1;
         b->pl = np;
+        uint8_t *ncnt = realloc(b->cnt, nc);
+        if (!ncnt)
+            return -1;
+        b->cnt = ncnt;
         b->cpl = nc;
     }
     struct gz_place *p = &b->pl[b->npl];
@@ -105,21 +111,15 @@ long gz_builder_place(struct gz_builder *b, const char *display, double lat, dou
     p->name = put_str(b, display, strlen(display));
     if (p->name == UINT32_MAX || p->oblast == UINT32_MAX)
         return -1;
-    b->first_name = b->nnm;
+    b->cnt[b->npl] = 0;
     return (long)b->npl++;
 }
 
-/* Adds one key to the last place unless it has it already. */
-static int add_key(struct gz_builder *b, const char *key, size_t kl)
+/* Adds one key to a place (a key it has already is dropped when the image is built). */
+static int add_key(struct gz_builder *b, size_t place, const char *key, size_t kl)
 {
-    if (kl < 3 || kl >= GZ_KEY_MAX || b->npl == 0)
+    if (kl < 3 || kl >= GZ_KEY_MAX || b->cnt[place] >= GZ_NAMES_PER_PLACE)
         return TL_OK;
-    const char *pool = (const char *)b->str.data;
-    if (b->nnm - b->first_name >= GZ_NAMES_PER_PLACE)
-        return TL_OK;
-    for (size_t i = b->first_name; i < b->nnm; i++)
-        if (b->nm[i].n.keylen == kl && memcmp(pool + b->nm[i].n.key, key, kl) == 0)
-            return TL_OK;
     if (b->nnm == b->cnm) {
         size_t nc = b->cnm ? b->cnm * 2 : 4096;
         struct bname *nn = realloc(b->nm, nc * sizeof *nn);
@@ -135,27 +135,35 @@ static int add_key(struct gz_builder *b, const char *key, size_t kl)
     memset(e, 0, sizeof *e);
     size_t sl;
     e->n.skel = gz_skel_hash(key, kl, &sl);
-    e->n.place = (uint32_t)(b->npl - 1);
+    e->n.place = (uint32_t)place;
     e->n.key = off;
     e->n.keylen = (uint8_t)kl;
-    e->pop = b->pl[b->npl - 1].pop;
+    e->pop = b->pl[place].pop;
+    b->cnt[place]++;
     return TL_OK;
 }
 
-int gz_builder_name(struct gz_builder *b, const char *w, size_t wlen)
+int gz_builder_name_at(struct gz_builder *b, size_t place, const char *w, size_t wlen)
 {
-    char key[GZ_KEY_MAX];
+    char key[GZ_KEY_MAX], key2[GZ_KEY_MAX];
     int cyr = 0, rc;
-    if (wlen == 0 || wlen > 96)
+    if (wlen == 0 || wlen > 96 || place >= b->npl)
         return TL_OK;
     for (size_t i = 0; i < wlen && !cyr; i++)
         cyr = (unsigned char)w[i] == 0xD0 || (unsigned char)w[i] == 0xD1 ||
               (unsigned char)w[i] == 0xD2;
     size_t kl = geo_gaz_key(w, wlen, 1, key, sizeof key);
-    if ((rc = add_key(b, key, kl)) != TL_OK || !cyr)
+    if ((rc = add_key(b, place, key, kl)) != TL_OK || !cyr)
         return rc;
-    kl = geo_gaz_key(w, wlen, 0, key, sizeof key);
-    return add_key(b, key, kl);
+    size_t kl2 = geo_gaz_key(w, wlen, 0, key2, sizeof key2);
+    if (kl2 == kl && memcmp(key, key2, kl) == 0)
+        return TL_OK;
+    return add_key(b, place, key2, kl2);
+}
+
+int gz_builder_name(struct gz_builder *b, const char *w, size_t wlen)
+{
+    return b->npl ? gz_builder_name_at(b, b->npl - 1, w, wlen) : TL_OK;
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -165,7 +173,11 @@ static int name_cmp(const void *a, const void *b)
         return x->n.skel < y->n.skel ? -1 : 1;
     if (x->pop != y->pop)
         return x->pop > y->pop ? -1 : 1;
-    return (x->n.place > y->n.place) - (x->n.place < y->n.place);
+    if (x->n.place != y->n.place)
+        return x->n.place < y->n.place ? -1 : 1;
+    if (x->n.keylen != y->n.keylen)
+        return x->n.keylen < y->n.keylen ? -1 : 1;
+    return memcmp(x->kp, y->kp, x->n.keylen);
 }
 
 static size_t align8(size_t n)
@@ -177,7 +189,14 @@ int gz_builder_image(struct gz_builder *b, unsigned char **out, size_t *len)
 {
     *out = NULL;
     *len = 0;
+    for (size_t i = 0; i < b->nnm; i++)
+        b->nm[i].kp = (const char *)b->str.data + b->nm[i].n.key;
     qsort(b->nm, b->nnm, sizeof *b->nm, name_cmp);
+    size_t m = 0; /* one place, one key: drop the spellings that fold alike */
+    for (size_t i = 0; i < b->nnm; i++)
+        if (m == 0 || name_cmp(&b->nm[m - 1], &b->nm[i]) != 0)
+            b->nm[m++] = b->nm[i];
+    b->nnm = m;
     size_t nslot = 16;
     while (nslot < b->nnm * 2)
         nslot *= 2;
@@ -213,11 +232,11 @@ int gz_builder_image(struct gz_builder *b, unsigned char **out, size_t *len)
     for (size_t i = 0; i < b->nnm; i++) {
         nm[i] = b->nm[i].n;
         const char *key = pool + nm[i].key;
-        int m = 0;
+        int nc = 0;
         for (size_t k = 0; k < nm[i].keylen; k++)
-            m += !(key[k] == 'a' || key[k] == 'e' || key[k] == 'i' || key[k] == 'o' ||
-                   key[k] == 'u');
-        long pi = gz_pre_index(key, nm[i].keylen, m > 3 ? 3 : m);
+            nc += !(key[k] == 'a' || key[k] == 'e' || key[k] == 'i' || key[k] == 'o' ||
+                    key[k] == 'u');
+        long pi = gz_pre_index(key, nm[i].keylen, nc > 3 ? 3 : nc);
         if (pi >= 0)
             pre[pi / 8] |= (uint8_t)(1u << (pi % 8));
         if (i > 0 && nm[i].skel == nm[i - 1].skel)

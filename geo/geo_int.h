@@ -119,6 +119,27 @@ int geo_gaz_reload(struct geo_gaz *g, struct tl_errinfo *ei) TL_WUR;
  * transliteration variants. Returns the key length written to out (size n). */
 size_t geo_gaz_key(const char *w, size_t wlen, int ukr, char *out, size_t n);
 
+/* Homonyms (homonym.c). The Ukrainian oblast named right after a place name, from
+ * byte from of s[0..n) ("Новоселівка Харківської області", "Novoselivka, Kharkiv
+ * oblast"): its GeoNames admin1 code, *end past the words; 0 when none is named. */
+unsigned geo_oblast_after(const unsigned char *s, size_t n, size_t from, size_t *end);
+/* Keeps, of n places sharing a name, the one nearest any accepted point of near
+ * (within 150 km) in pl[0] and returns 1; n when no point decides. */
+size_t geo_places_nearest(struct geo_place *pl, size_t n, const struct geo_point *near,
+                          size_t n_near);
+/* 1 when the lower-cased word low[0..n) puts an event near a place, not in it
+ * ("біля", "під", "околиці", "near", "outside"): the place's radius grows by
+ * GEO_NEAR_EXTRA_M. */
+int geo_distance_cue(const char *low, size_t n);
+#define GEO_NEAR_EXTRA_M 5000.0
+/* Most candidates one shared name yields (there are Novoselivkas in most oblasts). */
+#define GEO_PLACES_MAX 64
+
+/* Short Plus Codes (olcshort.c): the length of a short code ("8Q7X+FQ") written just
+ * before or after the name at s[off..off+len), its start in *code_off; 0 when none. */
+size_t geo_olc_short_near(const unsigned char *s, size_t n, size_t off, size_t len,
+                          size_t *code_off);
+
 /* --- area (ctx.c) --- */
 struct geo_area;
 int geo_area_load(const char *path, struct geo_area **out, struct tl_errinfo *ei);

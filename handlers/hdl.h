@@ -239,5 +239,7 @@ struct hdl_runtime_counts {
     long long batches, updates_stored, updates_handled, reports, sent, send_failed;
 };
 void hdl_runtime_counts(struct hdl_runtime *rt, struct hdl_runtime_counts *c);
+/* SIGHUP: maps the gazetteer file again (workers go on with the old one meanwhile). */
+int hdl_runtime_reload_geo(struct hdl_runtime *rt, struct tl_errinfo *ei) TL_WUR;
 
 #endif

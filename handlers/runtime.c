@@ -767,6 +767,14 @@ int hdl_runtime_join(struct hdl_runtime *rt, struct tl_errinfo *ei)
     return rc;
 }
 
+int hdl_runtime_reload_geo(struct hdl_runtime *rt, struct tl_errinfo *ei)
+{
+    int rc = geo_ctx_reload(rt->geo, ei);
+    if (rc == TL_OK)
+        log_info("gazetteer reloaded settlements=%zu", geo_ctx_places(rt->geo));
+    return rc;
+}
+
 void hdl_runtime_counts(struct hdl_runtime *rt, struct hdl_runtime_counts *c)
 {
     c->batches = atomic_load(&rt->batches);

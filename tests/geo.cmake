@@ -6,3 +6,5 @@ tl_add_test(NAME test_geo_cli SOURCES test_geo_cli.c ${CMAKE_SOURCE_DIR}/cli/cmd
 # The seeds (real-looking messages in every format) live in the kept corpus
 # tests/fuzz/corpus/fuzz_geo_text/, which run.sh replays before exploring.
 tl_add_fuzzer(NAME fuzz_geo_text SOURCES fuzz/fuzz_geo_text.c LIBS tl_geo SECONDS 20)
+# The gazetteer from a GeoNames dump the test writes (tests/support/geonames_gen.c).
+tl_add_test(NAME test_gazetteer SOURCES test_gazetteer.c LIBS tl_geo m)

@@ -1,0 +1,116 @@
+/* cli/cmd_gazetteer.c - `tipline gazetteer import DUMP`: builds the settlement index
+ * the bot, `tipline geo parse` and the server map (gazetteer_file) from a GeoNames
+ * dump, and `tipline gazetteer check` to see what a file holds. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "common/util.h"
+#include "geo/geo.h"
+#include "common/banned.h"
+
+static void usage(FILE *f)
+{
+    fputs("usage: tipline gazetteer import DUMP [--alternate-names FILE] [--countries LIST]\n"
+          "                                   [--out FILE]\n"
+          "       tipline gazetteer check [FILE]\n"
+          "\n"
+          "import reads a GeoNames dump (download.geonames.org/export/dump/: a country\n"
+          "file such as UA.txt, or allCountries.txt), keeps the populated places of the\n"
+          "countries asked for with every Latin and Cyrillic spelling, and writes the\n"
+          "index the bot and `tipline geo parse` map. Lines that do not parse are\n"
+          "skipped and counted. A running bot maps the new file on SIGHUP.\n"
+          "\n"
+          "  --alternate-names FILE  alternateNamesV2.txt: adds the Ukrainian, Russian,\n"
+          "                          Belarusian and English names\n"
+          "  --countries LIST        ISO codes, comma-separated (default: the\n"
+          "                          gazetteer_countries key; \"\" for all)\n"
+          "  --out FILE              where to write (default: the gazetteer_file key)\n"
+          "\n"
+          "check loads FILE (default: gazetteer_file), index or TSV, and prints the\n"
+          "number of settlements and the load time.\n",
+          f);
+}
+
+static int do_import(int argc, char **argv, struct cli_ctx *ctx)
+{
+    const char *dump = NULL, *alt = NULL, *countries = ctx->cfg.gazetteer_countries,
+               *out = ctx->cfg.gazetteer_file;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--alternate-names") == 0 && i + 1 < argc)
+            alt = argv[++i];
+        else if (strcmp(argv[i], "--countries") == 0 && i + 1 < argc)
+            countries = argv[++i];
+        else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+            out = argv[++i];
+        else if (argv[i][0] != '-' && !dump)
+            dump = argv[i];
+        else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!dump) {
+        usage(stderr);
+        return 2;
+    }
+    if (!out || !*out) {
+        fputs("tipline gazetteer import: no --out and no gazetteer_file configured\n", stderr);
+        return 2;
+    }
+    size_t ol = strlen(out);
+    if (ol >= 4 && strcmp(out + ol - 4, ".tsv") == 0) {
+        fprintf(stderr,
+                "tipline gazetteer import: gazetteer_file %s is the demo TSV; give --out "
+                "(and point gazetteer_file at it)\n",
+                out);
+        return 2;
+    }
+    struct geo_import_stats st;
+    struct tl_errinfo ei;
+    tl_errinfo_clear(&ei);
+    int64_t t0 = tl_now_ms();
+    int rc = geo_gazetteer_import(dump, alt, countries, out, &st, &ei);
+    if (rc != TL_OK)
+        return cli_fail("gazetteer", "import", rc, &ei);
+    printf("places=%zu names=%zu lines=%zu malformed=%zu filtered=%zu alt_lines=%zu "
+           "alt_used=%zu alt_malformed=%zu index_bytes=%zu ms=%lld out=%s\n",
+           st.places, st.names, st.lines, st.malformed, st.filtered, st.alt_lines, st.alt_used,
+           st.alt_malformed, st.index_bytes, (long long)(tl_now_ms() - t0), out);
+    return 0;
+}
+
+static int do_check(int argc, char **argv, struct cli_ctx *ctx)
+{
+    const char *file = argc > 2 ? argv[2] : ctx->cfg.gazetteer_file;
+    if (!file || !*file || argc > 3) {
+        usage(stderr);
+        return 2;
+    }
+    struct geo_ctx *g = NULL;
+    struct tl_errinfo ei;
+    tl_errinfo_clear(&ei);
+    int64_t t0 = tl_now_ms();
+    int rc = geo_ctx_new(NULL, file, &g, &ei);
+    if (rc != TL_OK)
+        return cli_fail("gazetteer", "check", rc, &ei);
+    printf("settlements=%zu load_ms=%lld file=%s\n", geo_ctx_places(g),
+           (long long)(tl_now_ms() - t0), file);
+    geo_ctx_free(g);
+    return 0;
+}
+
+int cmd_gazetteer(int argc, char **argv, struct cli_ctx *ctx)
+{
+    if (cli_wants_help(argc, argv)) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "import") == 0)
+        return do_import(argc, argv, ctx);
+    if (argc >= 2 && strcmp(argv[1], "check") == 0)
+        return do_check(argc, argv, ctx);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,160 @@
+/* geo/homonym.c - what the words around a place name say about it: which of several
+ * villages sharing a name the reporter meant (the one in the oblast the message
+ * names, "Новоселівка Харківської області", "Novoselivka, Kharkiv oblast"; else the
+ * one nearest a point the reporter sent: shared location, photo GPS; when neither
+ * decides, all stay, as one alt_group), and whether a preposition puts the event
+ * near the place rather than in it ("біля", "під", "на околиці", "near", "outside"). */
+#include <math.h>
+#include <string.h>
+
+#include "geo/geo_int.h"
+#include "common/banned.h"
+
+/* A point further than this from every candidate decides nothing: a reporter in Lviv
+ * who names a village near the front is not telling which of them. */
+#define NEAR_MAX_M 150000.0
+
+/* How each oblast's name begins as an adjective (Ukrainian, Russian, Latin), by
+ * GeoNames admin1 code; lower case. */
+static const struct {
+    unsigned code;
+    const char *stem[4];
+} oblasts[] = {
+    {1, {"черкаськ", "черкасск", "cherkas", NULL}},
+    {2, {"чернігівськ", "черниговск", "chernihiv", "chernigov"}},
+    {3, {"чернівецьк", "черновицк", "chernivts", "chernovts"}},
+    {4, {"дніпропетровськ", "днепропетровск", "dnipropetrovs", "dnepropetrovs"}},
+    {5, {"донецьк", "донецк", "donets", NULL}},
+    {6, {"івано-франківськ", "ивано-франковск", "ivano-frankivs", NULL}},
+    {7, {"харківськ", "харьковск", "kharkiv", "kharkov"}},
+    {8, {"херсонськ", "херсонск", "kherson", NULL}},
+    {9, {"хмельницьк", "хмельницк", "khmelnyts", "khmelnits"}},
+    {10, {"кіровоградськ", "кировоградск", "kirovohrad", "kirovograd"}},
+    {13, {"київськ", "киевск", "kyiv", "kiev"}},
+    {14, {"луганськ", "луганск", "luhans", "lugans"}},
+    {15, {"львівськ", "львовск", "lviv", "lvov"}},
+    {16, {"миколаївськ", "николаевск", "mykolaiv", "nikolaev"}},
+    {17, {"одеськ", "одесск", "odes", NULL}},
+    {18, {"полтавськ", "полтавск", "poltav", NULL}},
+    {19, {"рівненськ", "ровенск", "rivne", "rovno"}},
+    {21, {"сумськ", "сумск", "sumy", "sumsk"}},
+    {22, {"тернопільськ", "тернопольск", "ternopil", NULL}},
+    {23, {"вінницьк", "винницк", "vinnyts", "vinnits"}},
+    {24, {"волинськ", "волынск", "volyn", NULL}},
+    {25, {"закарпатськ", "закарпатск", "zakarpat", "transcarpath"}},
+    {26, {"запорізьк", "запорожск", "zaporizh", "zaporozh"}},
+    {27, {"житомирськ", "житомирск", "zhytomyr", "zhitomir"}},
+};
+
+/* The words that say "oblast", lower case: how they begin. */
+static const char *const oblast_words[] = {"обл", "oblast", "region", "reg."};
+
+static size_t put_u8(uint32_t c, char *o)
+{
+    if (c < 0x80) {
+        o[0] = (char)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        o[0] = (char)(0xC0 | (c >> 6));
+        o[1] = (char)(0x80 | (c & 0x3F));
+        return 2;
+    }
+    o[0] = (char)(0xE0 | (c >> 12));
+    o[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+    o[2] = (char)(0x80 | (c & 0x3F));
+    return 3;
+}
+
+/* The word at s[i] (letters, hyphens, dots) lower-cased into w (NUL-terminated);
+ * returns the index after it. */
+static size_t read_word(const unsigned char *s, size_t n, size_t i, char *w, size_t cap)
+{
+    size_t k = 0;
+    while (i < n) {
+        size_t adv;
+        uint32_t c = geo_u8(s, n, i, &adv);
+        if (!geo_is_letter(c) && c != '-' && c != '.')
+            break;
+        if (k + 4 < cap)
+            k += put_u8(geo_lower(c), w + k);
+        i += adv;
+    }
+    w[k] = '\0';
+    return i;
+}
+
+static size_t skip_seps(const unsigned char *s, size_t n, size_t i)
+{
+    while (i < n && (s[i] == ' ' || s[i] == ',' || s[i] == '(' || s[i] == '\t'))
+        i++;
+    return i;
+}
+
+static int starts(const char *w, const char *p)
+{
+    return strncmp(w, p, strlen(p)) == 0;
+}
+
+unsigned geo_oblast_after(const unsigned char *s, size_t n, size_t from, size_t *end)
+{
+    char w1[96], w2[48];
+    size_t i = skip_seps(s, n, from);
+    if (i == from && i < n)
+        return 0; /* glued to the name */
+    size_t e1 = read_word(s, n, i, w1, sizeof w1);
+    if (e1 == i)
+        return 0;
+    size_t j = skip_seps(s, n, e1);
+    size_t e2 = read_word(s, n, j, w2, sizeof w2);
+    int marker = 0;
+    for (size_t k = 0; k < sizeof oblast_words / sizeof *oblast_words && !marker; k++)
+        marker = starts(w2, oblast_words[k]);
+    if (!marker || j == e1)
+        return 0;
+    for (size_t k = 0; k < sizeof oblasts / sizeof *oblasts; k++)
+        for (size_t m = 0; m < 4 && oblasts[k].stem[m]; m++)
+            if (starts(w1, oblasts[k].stem[m])) {
+                *end = e2;
+                return oblasts[k].code;
+            }
+    return 0;
+}
+
+size_t geo_places_nearest(struct geo_place *pl, size_t n, const struct geo_point *near,
+                          size_t n_near)
+{
+    if (n < 2)
+        return n;
+    size_t best = SIZE_MAX;
+    double bd = NEAR_MAX_M;
+    for (size_t q = 0; q < n_near; q++) {
+        if (near[q].reject)
+            continue;
+        for (size_t k = 0; k < n; k++) {
+            double d = geo_haversine_m(near[q].lat, near[q].lon, pl[k].lat, pl[k].lon);
+            if (d < bd) {
+                bd = d;
+                best = k;
+            }
+        }
+    }
+    if (best == SIZE_MAX)
+        return n;
+    pl[0] = pl[best];
+    return 1;
+}
+
+/* Prepositions that put the event around the place, not in it (lower case). */
+static const char *const distance_cues[] = {
+    "біля",  "під", "поблизу", "неподалік", "околиці", "околицях", "поруч",  "возле",
+    "около", "под", "рядом",   "окраине",   "near",    "outside",  "around", "nearby",
+};
+
+int geo_distance_cue(const char *low, size_t n)
+{
+    for (size_t k = 0; k < sizeof distance_cues / sizeof *distance_cues; k++)
+        if (strlen(distance_cues[k]) == n && memcmp(distance_cues[k], low, n) == 0)
+            return 1;
+    return 0;
+}
