@@ -469,7 +469,11 @@ static int point_from_text(const struct hdl_ctx *ctx, struct hdl_draft *d, const
     struct geo_result g;
     struct tl_errinfo ei;
     *rc = TL_OK;
-    if (!text || !*text || geo_parse_text(ctx->geo, text, strlen(text), &g, &ei) != TL_OK)
+    /* a photo's GPS tells which of several villages sharing a name is meant */
+    struct geo_point gps = {.lat = d->photo_lat, .lon = d->photo_lon};
+    size_t n_gps = d->has_photo_gps ? 1 : 0;
+    if (!text || !*text ||
+        geo_parse_text_near(ctx->geo, text, strlen(text), &gps, n_gps, &g, &ei) != TL_OK)
         return 0; /* words we cannot read cost the report nothing */
     int found = 0;
     if (g.n > 0) {
