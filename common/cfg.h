@@ -22,7 +22,8 @@ struct cfg {
     char *http_listen;
     char *area_file;      /* GeoJSON polygon of the area of interest */
     char *gazetteer_file; /* settlements: index (tipline gazetteer import) or TSV */
-    char *gazetteer_countries; /* ISO codes `tipline gazetteer import` keeps */
+    /* ISO codes `tipline gazetteer import` keeps */
+    char *gazetteer_countries;
     char *log_level;
     long workers;       /* 0: one per CPU core */
     long poll_timeout;  /* getUpdates long-poll seconds */

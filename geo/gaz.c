@@ -435,10 +435,13 @@ int gz_img_open(unsigned char *base, size_t len, int mapped, struct gz_img *img,
             (i > 0 && n->skel < img->nm[i - 1].skel))
             return tl_errf(ei, TL_EPARSE, "gazetteer index: name %u is damaged", i);
     }
-    for (uint32_t s = 0; s < ns; s++)
+    uint32_t empty = 0;
+    for (uint32_t s = 0; s < ns; s++) {
         if (img->slot[s] > h->n_name)
             return tl_errf(ei, TL_EPARSE, "gazetteer index: slot %u is damaged", s);
-    if (h->n_name >= ns && ns > 0) /* a full table would never end a probe */
+        empty += img->slot[s] == 0;
+    }
+    if (empty == 0) /* a full table would never end a probe */
         return tl_errf(ei, TL_EPARSE, "gazetteer index: no free slot");
     return TL_OK;
 }
@@ -538,6 +541,29 @@ int geo_gaz_load(const char *path, struct geo_gaz **out, struct tl_errinfo *ei)
     atomic_init(&g->cur, im);
     *out = g;
     return TL_OK;
+}
+
+int geo_gaz_from_image(unsigned char *img, size_t len, struct geo_gaz **out, struct tl_errinfo *ei)
+{
+    struct geo_gaz *g = calloc(1, sizeof *g);
+    struct gz_img *im = calloc(1, sizeof *im);
+    int rc = TL_ENOMEM;
+    *out = NULL;
+    if (!g || !im || (g->path = tl_strdup("(memory)")) == NULL)
+        goto out;
+    if ((rc = gz_img_open(img, len, 0, im, ei)) != TL_OK)
+        goto out;
+    pthread_mutex_init(&g->mu, NULL);
+    atomic_init(&g->cur, im);
+    *out = g;
+    return TL_OK;
+out:
+    if (g)
+        free(g->path);
+    free(g);
+    free(im);
+    free(img);
+    return rc;
 }
 
 int geo_gaz_reload(struct geo_gaz *g, struct tl_errinfo *ei)

@@ -69,6 +69,12 @@ struct gz_img {
 int gz_img_open(unsigned char *base, size_t len, int mapped, struct gz_img *img,
                 struct tl_errinfo *ei) TL_WUR;
 
+/* A gazetteer on an image in heap memory, which it takes (freed on error too); for the
+ * fuzzer. */
+struct geo_gaz;
+int geo_gaz_from_image(unsigned char *img, size_t len, struct geo_gaz **out,
+                       struct tl_errinfo *ei) TL_WUR;
+
 /* Hash of a key's consonants (*skel_len gets their count) and the filter bit of its
  * first letter and first m consonants (-1 when it has fewer). In gaz.c. */
 uint32_t gz_skel_hash(const char *key, size_t n, size_t *skel_len);

@@ -191,7 +191,8 @@ int gz_builder_image(struct gz_builder *b, unsigned char **out, size_t *len)
     *len = 0;
     for (size_t i = 0; i < b->nnm; i++)
         b->nm[i].kp = (const char *)b->str.data + b->nm[i].n.key;
-    qsort(b->nm, b->nnm, sizeof *b->nm, name_cmp);
+    if (b->nnm)
+        qsort(b->nm, b->nnm, sizeof *b->nm, name_cmp);
     size_t m = 0; /* one place, one key: drop the spellings that fold alike */
     for (size_t i = 0; i < b->nnm; i++)
         if (m == 0 || name_cmp(&b->nm[m - 1], &b->nm[i]) != 0)

@@ -120,16 +120,19 @@ static int add_name(struct imp *im, size_t place, const char *w, size_t n)
     return gz_builder_name_at(im->b, place, w, n);
 }
 
-/* One line of the dump (NUL-terminated, changed in place). */
-static int dump_line(struct imp *im, char *line)
+/* One line of the dump (ll bytes, NUL-terminated, changed in place). */
+static int dump_line(struct imp *im, char *line, size_t ll)
 {
     struct geo_import_stats *st = im->st;
-    size_t ll = strlen(line);
     if (ll && line[ll - 1] == '\r')
         line[--ll] = '\0';
     if (ll == 0 || line[0] == '#')
         return TL_OK;
     st->lines++;
+    if (strlen(line) != ll) { /* a NUL inside: no text line */
+        st->malformed++;
+        return TL_OK;
+    }
     char *f[GN_FIELDS];
     uint32_t id, pop = 0;
     double lat, lon;
@@ -181,15 +184,18 @@ static int id_cmp(const void *a, const void *b)
 /* One line of alternateNamesV2.txt: alternateNameId, geonameid, isolanguage, name,
  * isPreferredName, isShortName, isColloquial, isHistoric, from, to (the older file
  * has the first eight). */
-static int alt_line(struct imp *im, char *line)
+static int alt_line(struct imp *im, char *line, size_t ll)
 {
     struct geo_import_stats *st = im->st;
-    size_t ll = strlen(line);
     if (ll && line[ll - 1] == '\r')
         line[--ll] = '\0';
     if (ll == 0 || line[0] == '#')
         return TL_OK;
     st->alt_lines++;
+    if (strlen(line) != ll) {
+        st->alt_malformed++;
+        return TL_OK;
+    }
     char *f[10];
     uint32_t id;
     size_t nf = split_tabs(line, f, 10);
@@ -210,7 +216,8 @@ static int alt_line(struct imp *im, char *line)
 }
 
 /* Feeds each line of buf (n bytes, need not end with a newline) to fn. */
-static int each_line_mem(struct imp *im, const char *buf, size_t n, int (*fn)(struct imp *, char *))
+static int each_line_mem(struct imp *im, const char *buf, size_t n,
+                         int (*fn)(struct imp *, char *, size_t))
 {
     char *line = NULL;
     size_t cap = 0;
@@ -229,17 +236,14 @@ static int each_line_mem(struct imp *im, const char *buf, size_t n, int (*fn)(st
         }
         memcpy(line, buf + i, l);
         line[l] = '\0';
-        if (memchr(line, '\0', l)) /* a NUL inside a line: no text line */
-            im->st->malformed++;
-        else
-            rc = fn(im, line);
+        rc = fn(im, line, l);
         i += l + 1;
     }
     free(line);
     return rc;
 }
 
-static int each_line_file(struct imp *im, const char *path, int (*fn)(struct imp *, char *),
+static int each_line_file(struct imp *im, const char *path, int (*fn)(struct imp *, char *, size_t),
                           struct tl_errinfo *ei)
 {
     FILE *fp = fopen(path, "r");
@@ -252,10 +256,7 @@ static int each_line_file(struct imp *im, const char *path, int (*fn)(struct imp
     while (rc == TL_OK && (l = getline(&line, &cap, fp)) >= 0) {
         if (l > 0 && line[l - 1] == '\n')
             line[--l] = '\0';
-        if (memchr(line, '\0', (size_t)l))
-            im->st->malformed++;
-        else
-            rc = fn(im, line);
+        rc = fn(im, line, (size_t)l);
     }
     if (rc == TL_OK && ferror(fp))
         rc = tl_errf(ei, TL_EIO, "%s: read error", path);
