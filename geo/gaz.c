@@ -696,6 +696,7 @@ static int needs_ru(const char *w, size_t wl)
 struct variants {
     size_t keep[NVAR];
     const char *repl[NVAR];
+    unsigned char alt[NVAR]; /* made by an alternation: a short key is no accident */
     size_t n;
 };
 
@@ -741,6 +742,7 @@ static void word_variants(const char *w, size_t wl, size_t min_stem, struct vari
     v->n = 1;
     v->keep[0] = wl;
     v->repl[0] = "";
+    v->alt[0] = 0;
     const unsigned char *s = (const unsigned char *)w;
     if (wl < 4 || (s[0] != 0xD0 && s[0] != 0xD1) || (s[wl - 2] != 0xD0 && s[wl - 2] != 0xD1))
         return;
@@ -751,6 +753,7 @@ static void word_variants(const char *w, size_t wl, size_t min_stem, struct vari
             memcmp(w + wl - e->len, e->end, e->len) != 0)
             continue;
         v->keep[v->n] = wl - e->len;
+        v->alt[v->n] = e->alternation && *e->repl;
         v->repl[v->n++] = e->repl;
     }
 }
@@ -852,7 +855,8 @@ size_t geo_gaz_lookup_in(const struct geo_gaz *gz, const char *w, size_t wlen, i
                     r += adv;
                 }
                 size_t kl = fold(form, fl, key, sizeof key);
-                if (kl >= min_stem / 2)
+                /* "києві" -> "київ": a three-letter key, but one the alternation built */
+                if (kl >= (v.alt[i] ? 3 : min_stem / 2))
                     probe(g, key, kl, maxd, lower, ua_adm, &b);
             }
         }

@@ -253,6 +253,49 @@ static void test_gazetteer_every_form(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* With Latin names only (no Cyrillic spelling to meet), the vowel alternations of
+ * the case endings must be undone: Києві -> Київ, Харкові -> Харків. */
+static void test_gazetteer_alternations_latin_only(void **state)
+{
+    (void)state;
+    static const char dump[] =
+        "1\tKyiv\tKyiv\t\t50.45466\t30.5238\tP\tPPLC\tUA\t\t12\t\t\t\t2797553\t\t1\tE\t2024\n"
+        "2\tKharkiv\tKharkiv\t\t49.98081\t36.25272\tP\tPPLA\tUA\t\t07\t\t\t\t1430885\t\t1\tE"
+        "\t2024\n";
+    char path[300];
+    snprintf(path, sizeof path, "%s/latin.idx", g_dir);
+    unsigned char *img;
+    size_t len;
+    struct geo_import_stats st;
+    assert_int_equal(geo_gazetteer_import_mem(dump, sizeof dump - 1, "UA", &img, &len, &st, NULL),
+                     TL_OK);
+    assert_int_equal(st.places, 2);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(img, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+    free(img);
+    struct geo_ctx *ctx;
+    assert_int_equal(geo_ctx_new(NULL, path, &ctx, NULL), TL_OK);
+    static const struct {
+        const char *text, *name;
+    } cases[] = {
+        {"вибухи в києві", "Kyiv"},      {"у Києві тривога", "Kyiv"},
+        {"над Києвом шахеди", "Kyiv"},   {"до Києва летить", "Kyiv"},
+        {"в харкові вибухи", "Kharkiv"}, {"з Харкова виїхали", "Kharkiv"},
+        {"під Харковом бої", "Kharkiv"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct geo_result r;
+        assert_int_equal(geo_parse_text(ctx, cases[i].text, strlen(cases[i].text), &r, NULL),
+                         TL_OK);
+        if (r.n != 1 || strcmp(r.cand[0].name, cases[i].name) != 0)
+            fail_msg("\"%s\": n=%zu name=%s", cases[i].text, r.n, r.n ? r.cand[0].name : "");
+        geo_result_release(&r);
+    }
+    geo_ctx_free(ctx);
+}
+
 /* The distance-carrying prepositions widen the place's accuracy radius. */
 static void test_gazetteer_near_widens(void **state)
 {
@@ -419,6 +462,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gazetteer_import_counts),
         cmocka_unit_test(test_gazetteer_every_form),
+        cmocka_unit_test(test_gazetteer_alternations_latin_only),
         cmocka_unit_test(test_gazetteer_near_widens),
         cmocka_unit_test(test_gazetteer_homonym_ambiguous),
         cmocka_unit_test(test_gazetteer_homonym_oblast),
