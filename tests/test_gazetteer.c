@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -457,6 +458,59 @@ static void test_gazetteer_reload(void **state)
     geo_ctx_free(ctx);
 }
 
+/* Runs cmd; its stdout into out (size n). Returns the exit status. */
+static int run(const char *cmd, char *out, size_t n)
+{
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t got = fread(out, 1, n - 1, p);
+    out[got] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* `tipline gazetteer import` and `check` as an operator runs them, and `tipline geo
+ * parse` reading the index they wrote. */
+static void test_gazetteer_cli(void **state)
+{
+    (void)state;
+    const char *bin = getenv("TL_TIPLINE_BIN");
+    if (!bin || !*bin)
+        skip();
+    char cmd[1200], out[4096], idx[300], want[128];
+    snprintf(idx, sizeof idx, "%s/cli.idx", g_dir);
+    snprintf(cmd, sizeof cmd,
+             "env -u TIPLINE_GAZETTEER TIPLINE_GAZETTEER_COUNTRIES=UA %s gazetteer import %s "
+             "--alternate-names %s --out %s",
+             bin, g_dump, g_alt, idx);
+    assert_int_equal(run(cmd, out, sizeof out), 0);
+    snprintf(want, sizeof want, "places=%zu ", g_st.places);
+    assert_non_null(strstr(out, want));
+    snprintf(want, sizeof want, " malformed=%d filtered=%d ", N_MALFORMED, N_FILTERED);
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, " alt_used=3 alt_malformed=1 "));
+    /* the countries key decides what is kept */
+    snprintf(cmd, sizeof cmd,
+             "env TIPLINE_GAZETTEER_COUNTRIES=PL %s gazetteer import %s --out %s.pl", bin, g_dump,
+             idx);
+    assert_int_equal(run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "places=1 "));
+    snprintf(cmd, sizeof cmd, "%s gazetteer check %s", bin, idx);
+    assert_int_equal(run(cmd, out, sizeof out), 0);
+    snprintf(want, sizeof want, "settlements=%zu ", g_st.places);
+    assert_non_null(strstr(out, want));
+    snprintf(cmd, sizeof cmd, "%s geo parse --gazetteer %s 'вибухи в Роботиному'", bin, idx);
+    assert_int_equal(run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "\"name\":\"Robotyne\""));
+    /* a missing dump fails; the demo TSV is not overwritten by mistake */
+    snprintf(cmd, sizeof cmd, "%s gazetteer import %s/none.txt --out %s 2>/dev/null", bin, g_dir,
+             idx);
+    assert_int_equal(run(cmd, out, sizeof out), 1);
+    snprintf(cmd, sizeof cmd, "env TIPLINE_GAZETTEER=%s/x.tsv %s gazetteer import %s 2>/dev/null",
+             g_dir, bin, g_dump);
+    assert_int_equal(run(cmd, out, sizeof out), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -469,6 +523,7 @@ int main(void)
         cmocka_unit_test(test_gazetteer_homonym_nearby_point),
         cmocka_unit_test(test_gazetteer_short_plus_code),
         cmocka_unit_test(test_gazetteer_reload),
+        cmocka_unit_test(test_gazetteer_cli),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
