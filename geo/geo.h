@@ -128,6 +128,11 @@ int geo_in_area(const struct geo_ctx *ctx, double lat, double lon);
 int geo_parse_text(const struct geo_ctx *ctx, const char *text, size_t len, struct geo_result *out,
                    struct tl_errinfo *ei) TL_WUR;
 void geo_result_release(struct geo_result *res);
+/* The settlements of the first group of readings left open (alt_group) as a JSON
+ * array, [{"name","oblast","country","lat","lon","accuracy_m"}, ...], for the
+ * analyst to pick from; a new string (free()), NULL when nothing is ambiguous or on
+ * ENOMEM. */
+char *geo_alternatives_json(const struct geo_result *r);
 /* geo_parse_text for a reporter who also sent points (shared location, photo GPS;
  * near may be NULL when n_near is 0): of several settlements sharing a name, the one
  * nearest such a point (within 150 km) is kept alone. */

@@ -7,6 +7,9 @@
 #include <math.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
+#include "common/util.h"
 #include "geo/geo_int.h"
 #include "common/banned.h"
 
@@ -157,4 +160,38 @@ int geo_distance_cue(const char *low, size_t n)
         if (strlen(distance_cues[k]) == n && memcmp(distance_cues[k], low, n) == 0)
             return 1;
     return 0;
+}
+
+char *geo_alternatives_json(const struct geo_result *r)
+{
+    unsigned grp = 0;
+    for (size_t i = 0; r && i < r->n && !grp; i++)
+        grp = r->cand[i].alt_group;
+    if (!grp)
+        return NULL;
+    struct json_object *a = json_object_new_array();
+    char *out = NULL;
+    if (!a)
+        return NULL;
+    for (size_t i = 0; i < r->n; i++) {
+        const struct geo_point *p = &r->cand[i];
+        if (p->alt_group != grp)
+            continue;
+        struct json_object *o = json_object_new_object();
+        if (!o || json_object_array_add(a, o) != 0) {
+            json_object_put(o);
+            goto out;
+        }
+        json_object_object_add(o, "name", json_object_new_string(p->name));
+        json_object_object_add(o, "oblast", json_object_new_string(p->oblast));
+        json_object_object_add(o, "country", json_object_new_string(p->country));
+        json_object_object_add(o, "lat", json_object_new_double(round(p->lat * 1e6) / 1e6));
+        json_object_object_add(o, "lon", json_object_new_double(round(p->lon * 1e6) / 1e6));
+        json_object_object_add(o, "accuracy_m", json_object_new_double(p->accuracy_m));
+    }
+    const char *s = json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN);
+    out = s ? tl_strdup(s) : NULL;
+out:
+    json_object_put(a);
+    return out;
 }

@@ -479,8 +479,14 @@ static int point_from_text(const struct hdl_ctx *ctx, struct hdl_draft *d, const
     if (g.n > 0) {
         set_point(d, g.cand[0].lat, g.cand[0].lon, g.cand[0].accuracy_m, GEO_SRC_TEXT);
         found = 1;
-        if (g.ambiguous)
+        if (g.ambiguous) {
             *rc = draft_flag(d, "place_ambiguous");
+            char *alts = geo_alternatives_json(&g); /* for the analyst to pick from */
+            if (alts) {
+                free(d->places);
+                d->places = alts;
+            }
+        }
     } else if (g.n_rej > 0) {
         *rc =
             draft_flag(d, strcmp(g.rej[0].reject, GEO_REASON_OUTSIDE_AREA) == 0 ? "outside_area"
@@ -625,6 +631,7 @@ static int report_from_draft(const struct hdl_ctx *ctx, struct hdl_plan *p,
         .media_group_id = d->media_group_id ? keep(p, tl_strdup(d->media_group_id)) : NULL,
         .priority = 10,
         .flags = d->flags ? keep(p, tl_strdup(d->flags)) : NULL,
+        .place_candidates = d->places ? keep(p, tl_strdup(d->places)) : NULL,
     };
     if (d->has_point) {
         r->has_point = 1;

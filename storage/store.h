@@ -114,6 +114,8 @@ struct store_report_new {
     const char *media_group_id; /* NULL none */
     int priority;
     const char *flags; /* comma-separated flags, NULL none */
+    /* the settlements a shared place name may mean (JSON array), NULL none */
+    const char *place_candidates;
     const struct store_media_new *media;
     size_t n_media;
 };

@@ -430,6 +430,7 @@ static void test_handlers_homonym_by_photo_gps(void **state)
     assert_non_null(r);
     assert_string_equal(r->point_source, "text");
     assert_true(fabs(r->lat - 49.59769) < 1e-6 && fabs(r->lon - 36.47030) < 1e-6);
+    assert_null(r->place_candidates);
     if (r->flags)
         fail_msg("flags %s", r->flags);
     two_release(&t);
@@ -440,6 +441,17 @@ static void test_handlers_homonym_by_photo_gps(void **state)
     assert_non_null(r);
     assert_true(fabs(r->lat - 48.98616) < 1e-6); /* the most populous, flagged */
     assert_string_equal(r->flags, "place_ambiguous");
+    /* every candidate goes with the report, for the analyst to pick from */
+    assert_non_null(r->place_candidates);
+    struct json_object *pc = json_tokener_parse(r->place_candidates);
+    assert_non_null(pc);
+    assert_int_equal(json_object_array_length(pc), 2);
+    struct json_object *c1 = json_object_array_get_idx(pc, 1), *v;
+    assert_true(json_object_object_get_ex(c1, "oblast", &v));
+    assert_string_equal(json_object_get_string(v), "Kharkiv Oblast");
+    assert_true(json_object_object_get_ex(c1, "lat", &v));
+    assert_true(fabs(json_object_get_double(v) - 49.59769) < 1e-6);
+    json_object_put(pc);
     two_release(&t);
     tg_update_release(&u);
     free(clean);
