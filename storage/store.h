@@ -352,6 +352,12 @@ int store_web_decide(struct store *s, const struct store_who *who, const struct 
  * another analyst holds the lease; TL_EINVAL for an empty or too long question. */
 int store_web_followup(struct store *s, const struct store_who *who, const char *id_or_ref,
                        const char *question, char **json, struct tl_errinfo *ei) TL_WUR;
+/* Picks candidate idx (0-based) of a report's place_candidates as its point (the
+ * place_ambiguous flag goes; audited as 'place'); the full report as who sees it.
+ * TL_ENOTFOUND hidden or absent, TL_ECONFLICT leased to another, TL_EINVAL no such
+ * candidate. */
+int store_web_place_pick(struct store *s, const struct store_who *who, const char *id_or_ref,
+                         long idx, char **json, struct tl_errinfo *ei) TL_WUR;
 /* The stored (stripped) bytes and their MIME type; audited as 'view_media'.
  * *mime and *bytes: free(). TL_ENOTFOUND when absent or hidden. */
 int store_web_media(struct store *s, const struct store_who *who, long long media_id, char **mime,
