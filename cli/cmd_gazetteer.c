@@ -12,8 +12,8 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: tipline gazetteer import DUMP [--alternate-names FILE] [--countries LIST]\n"
-          "                                   [--out FILE]\n"
+    fputs("usage: tipline gazetteer import DUMP [--alternate-names FILE] [--admin2 FILE]\n"
+          "                                   [--countries LIST] [--out FILE]\n"
           "       tipline gazetteer check [FILE]\n"
           "\n"
           "import reads a GeoNames dump (download.geonames.org/export/dump/: a country\n"
@@ -24,6 +24,8 @@ static void usage(FILE *f)
           "\n"
           "  --alternate-names FILE  alternateNamesV2.txt: adds the Ukrainian, Russian,\n"
           "                          Belarusian and English names\n"
+          "  --admin2 FILE           admin2Codes.txt: district names, so that a message\n"
+          "                          naming the district settles a shared village name\n"
           "  --countries LIST        ISO codes, comma-separated (default: the\n"
           "                          gazetteer_countries key; \"\" for all)\n"
           "  --out FILE              where to write (default: the gazetteer_file key)\n"
@@ -35,11 +37,13 @@ static void usage(FILE *f)
 
 static int do_import(int argc, char **argv, struct cli_ctx *ctx)
 {
-    const char *dump = NULL, *alt = NULL, *countries = ctx->cfg.gazetteer_countries,
+    const char *dump = NULL, *alt = NULL, *adm2 = NULL, *countries = ctx->cfg.gazetteer_countries,
                *out = ctx->cfg.gazetteer_file;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--alternate-names") == 0 && i + 1 < argc)
             alt = argv[++i];
+        else if (strcmp(argv[i], "--admin2") == 0 && i + 1 < argc)
+            adm2 = argv[++i];
         else if (strcmp(argv[i], "--countries") == 0 && i + 1 < argc)
             countries = argv[++i];
         else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
@@ -71,13 +75,15 @@ static int do_import(int argc, char **argv, struct cli_ctx *ctx)
     struct tl_errinfo ei;
     tl_errinfo_clear(&ei);
     int64_t t0 = tl_now_ms();
-    int rc = geo_gazetteer_import(dump, alt, countries, out, &st, &ei);
+    struct geo_import_opts o = {
+        .dump = dump, .alternate_names = alt, .admin2 = adm2, .countries = countries, .out = out};
+    int rc = geo_gazetteer_import_opts(&o, &st, &ei);
     if (rc != TL_OK)
         return cli_fail("gazetteer", "import", rc, &ei);
     printf("places=%zu names=%zu lines=%zu malformed=%zu filtered=%zu alt_lines=%zu "
-           "alt_used=%zu alt_malformed=%zu index_bytes=%zu ms=%lld out=%s\n",
+           "alt_used=%zu alt_malformed=%zu districts=%zu index_bytes=%zu ms=%lld out=%s\n",
            st.places, st.names, st.lines, st.malformed, st.filtered, st.alt_lines, st.alt_used,
-           st.alt_malformed, st.index_bytes, (long long)(tl_now_ms() - t0), out);
+           st.alt_malformed, st.districts, st.index_bytes, (long long)(tl_now_ms() - t0), out);
     return 0;
 }
 

@@ -423,7 +423,8 @@ int gz_img_open(unsigned char *base, size_t len, int mapped, struct gz_img *img,
     img->str = (const char *)base + h->off_str;
     for (uint32_t i = 0; i < h->n_place; i++) {
         const struct gz_place *p = &img->pl[i];
-        if (p->name >= h->str_bytes || p->oblast >= h->str_bytes || p->ua_adm > 27 || p->cc[2] ||
+        if (p->name >= h->str_bytes || p->oblast >= h->str_bytes ||
+            p->district >= h->str_bytes || p->ua_adm > 27 || p->cc[2] ||
             p->lat6 < -90000000 || p->lat6 > 90000000 || p->lon6 < -180000000 ||
             p->lon6 > 180000000)
             return tl_errf(ei, TL_EPARSE, "gazetteer index: place %u is damaged", i);
@@ -905,6 +906,7 @@ size_t geo_gaz_lookup_in(const struct geo_gaz *gz, const char *w, size_t wlen, i
                                     .accuracy_m = town_accuracy(e->pop),
                                     .name = g->str + e->name,
                                     .oblast = g->str + e->oblast,
+                                    .district = g->str + e->district,
                                     .country = e->cc,
                                     .ua_adm = e->ua_adm,
                                     .population = e->pop};

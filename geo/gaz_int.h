@@ -19,7 +19,7 @@
 
 #include "common/err.h"
 
-#define GZ_MAGIC "TLGAZ01\n"
+#define GZ_MAGIC "TLGAZ02\n"
 #define GZ_PRE_BITS (1u << 18)
 #define GZ_KEY_MAX 48
 /* names of one place kept at most (big cities have dozens of languages) */
@@ -37,8 +37,9 @@ struct gz_place {
     int32_t lat6, lon6; /* micro-degrees */
     uint32_t pop;
     uint32_t name;   /* string offset: the display name (Latin) */
-    uint32_t oblast; /* string offset: "" when unknown */
-    char cc[3];      /* ISO 3166 alpha-2, NUL-terminated */
+    uint32_t oblast;   /* string offset: "" when unknown */
+    uint32_t district; /* string offset: the admin2 name ("Izium Raion"), "" unknown */
+    char cc[3];        /* ISO 3166 alpha-2, NUL-terminated */
     uint8_t ua_adm;  /* Ukraine's GeoNames admin1 code (1..27), 0 otherwise */
 };
 
@@ -95,6 +96,10 @@ int gz_builder_name(struct gz_builder *b, const char *w, size_t wlen) TL_WUR;
 /* The same for the place of index place (names may come in any order). */
 int gz_builder_name_at(struct gz_builder *b, size_t place, const char *w, size_t wlen) TL_WUR;
 size_t gz_builder_places(const struct gz_builder *b);
+/* Stores a string in the image once per call; its offset, UINT32_MAX when full. */
+uint32_t gz_builder_str(struct gz_builder *b, const char *s);
+/* Sets the district (an offset from gz_builder_str) of place. */
+void gz_builder_district(struct gz_builder *b, size_t place, uint32_t off);
 size_t gz_builder_names(const struct gz_builder *b);
 /* The image of what was added; *out is heap memory (free with free()). */
 int gz_builder_image(struct gz_builder *b, unsigned char **out, size_t *len) TL_WUR;

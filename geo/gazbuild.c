@@ -71,6 +71,17 @@ static uint32_t put_str(struct gz_builder *b, const char *s, size_t n)
     return (uint32_t)off;
 }
 
+uint32_t gz_builder_str(struct gz_builder *b, const char *s)
+{
+    return put_str(b, s, strlen(s));
+}
+
+void gz_builder_district(struct gz_builder *b, size_t place, uint32_t off)
+{
+    if (place < b->npl && off != UINT32_MAX)
+        b->pl[place].district = off;
+}
+
 long gz_builder_place(struct gz_builder *b, const char *display, double lat, double lon,
                       unsigned long pop, const char cc[2], const char *admin1)
 {

@@ -12,8 +12,10 @@
  * ASCII name and every alternate spelling in Latin or Cyrillic letters (the other
  * scripts are no help to a Ukrainian or Russian writer). alternateNamesV2.txt adds the
  * Ukrainian, Russian, Belarusian and English names (historical ones too: people keep
- * saying Artemivsk). Files are streamed, so allCountries (1.5 GB) costs the memory
- * of the places kept, not of the file. */
+ * saying Artemivsk). admin2Codes.txt (code CC.ADM1.ADM2, name, asciiname, geonameid)
+ * gives each place its district's name, so that "Новоселівка Ізюмського району" can be
+ * told from the other Novoselivkas of the oblast. Files are streamed, so allCountries
+ * (1.5 GB) costs the memory of the places kept, not of the file. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -32,12 +34,21 @@ struct idmap {
     uint32_t id, place;
 };
 
+/* A second-level division (raion) from admin2Codes.txt, its name stored once. */
+struct adm2 {
+    char code[32]; /* "UA.07.6309285" */
+    char *name;
+    uint32_t off; /* in the image; UINT32_MAX until a place uses it */
+};
+
 struct imp {
     struct gz_builder *b;
     const char *countries; /* "UA,MD" upper case, "" for all */
     struct geo_import_stats *st;
     struct idmap *ids;
     size_t nids, cids;
+    struct adm2 *a2; /* sorted by code */
+    size_t na2, ca2;
 };
 
 static size_t split_tabs(char *line, char **f, size_t max)
@@ -120,6 +131,60 @@ static int add_name(struct imp *im, size_t place, const char *w, size_t n)
     return gz_builder_name_at(im->b, place, w, n);
 }
 
+static int a2_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct adm2 *)a)->code, ((const struct adm2 *)b)->code);
+}
+
+/* The district of a kept place (cc, admin1, admin2 codes), when admin2Codes.txt was
+ * read. */
+static void set_district(struct imp *im, size_t place, const char *cc, const char *a1,
+                         const char *a2)
+{
+    struct adm2 key;
+    if (!im->na2 || !*a2 ||
+        (size_t)snprintf(key.code, sizeof key.code, "%s.%s.%s", cc, a1, a2) >= sizeof key.code)
+        return;
+    struct adm2 *hit = bsearch(&key, im->a2, im->na2, sizeof *im->a2, a2_cmp);
+    if (!hit)
+        return;
+    if (hit->off == UINT32_MAX)
+        hit->off = gz_builder_str(im->b, hit->name);
+    gz_builder_district(im->b, place, hit->off);
+}
+
+/* One line of admin2Codes.txt: code (CC.ADM1.ADM2), name, asciiname, geonameid. */
+static int adm2_line(struct imp *im, char *line, size_t ll)
+{
+    if (ll && line[ll - 1] == '\r')
+        line[--ll] = '\0';
+    if (ll == 0 || line[0] == '#' || strlen(line) != ll)
+        return TL_OK;
+    char *f[4];
+    size_t nf = split_tabs(line, f, 4);
+    if (nf < 3 || strlen(f[0]) >= sizeof im->a2->code || strlen(f[0]) < 6 || f[0][2] != '.' ||
+        !country_wanted(im->countries, f[0]))
+        return TL_OK;
+    const char *name = f[2][0] ? f[2] : f[1];
+    if (!*name)
+        return TL_OK;
+    if (im->na2 == im->ca2) {
+        size_t nc = im->ca2 ? im->ca2 * 2 : 256;
+        struct adm2 *n2 = realloc(im->a2, nc * sizeof *n2);
+        if (!n2)
+            return TL_ENOMEM;
+        im->a2 = n2;
+        im->ca2 = nc;
+    }
+    struct adm2 *a = &im->a2[im->na2];
+    memcpy(a->code, f[0], strlen(f[0]) + 1);
+    a->off = UINT32_MAX;
+    if (!(a->name = tl_strdup(name)))
+        return TL_ENOMEM;
+    im->na2++;
+    return TL_OK;
+}
+
 /* One line of the dump (ll bytes, NUL-terminated, changed in place). */
 static int dump_line(struct imp *im, char *line, size_t ll)
 {
@@ -171,6 +236,7 @@ static int dump_line(struct imp *im, char *line, size_t ll)
         im->cids = nc;
     }
     im->ids[im->nids++] = (struct idmap){.id = id, .place = (uint32_t)pi};
+    set_district(im, (size_t)pi, f[8], f[10], f[11]);
     st->places++;
     return TL_OK;
 }
@@ -269,6 +335,9 @@ static void imp_release(struct imp *im)
 {
     gz_builder_free(im->b);
     free(im->ids);
+    for (size_t i = 0; i < im->na2; i++)
+        free(im->a2[i].name);
+    free(im->a2);
 }
 
 static int imp_init(struct imp *im, const char *countries, struct geo_import_stats *st)
@@ -310,14 +379,30 @@ int geo_gazetteer_import_mem(const char *dump, size_t len, const char *countries
 int geo_gazetteer_import(const char *dump_path, const char *alt_path, const char *countries,
                          const char *out_path, struct geo_import_stats *st, struct tl_errinfo *ei)
 {
+    struct geo_import_opts o = {
+        .dump = dump_path, .alternate_names = alt_path, .countries = countries, .out = out_path};
+    return geo_gazetteer_import_opts(&o, st, ei);
+}
+
+int geo_gazetteer_import_opts(const struct geo_import_opts *o, struct geo_import_stats *st,
+                              struct tl_errinfo *ei)
+{
     struct imp im;
     unsigned char *img = NULL;
     size_t len = 0;
     char *tmp = NULL;
     FILE *fp = NULL;
-    int rc = imp_init(&im, countries, st);
+    const char *dump_path = o->dump, *alt_path = o->alternate_names, *out_path = o->out;
+    int rc = imp_init(&im, o->countries, st);
     if (rc != TL_OK)
         goto out;
+    if (o->admin2) {
+        if ((rc = each_line_file(&im, o->admin2, adm2_line, ei)) != TL_OK)
+            goto out;
+        if (im.na2)
+            qsort(im.a2, im.na2, sizeof *im.a2, a2_cmp);
+        st->districts = im.na2;
+    }
     if ((rc = each_line_file(&im, dump_path, dump_line, ei)) != TL_OK)
         goto out;
     if (im.nids == 0) {

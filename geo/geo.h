@@ -99,6 +99,7 @@ struct geo_import_stats {
     size_t alt_used;  /* of them, names of kept places in uk, ru, be, en */
     size_t alt_malformed;
     size_t index_bytes; /* size of the index written */
+    size_t districts;   /* admin2 (raion) names read, of the countries asked for */
 };
 
 /* Reads a GeoNames dump (UA.txt, allCountries.txt: 19 tab-separated fields) and,
@@ -109,6 +110,13 @@ struct geo_import_stats {
 int geo_gazetteer_import(const char *dump_path, const char *alt_path, const char *countries,
                          const char *out_path, struct geo_import_stats *st,
                          struct tl_errinfo *ei) TL_WUR;
+/* The same with every file: admin2: admin2Codes.txt (district names, so that "Новоселівка
+ * Ізюмського району" settles a shared name), NULL without. */
+struct geo_import_opts {
+    const char *dump, *alternate_names, *admin2, *countries, *out;
+};
+int geo_gazetteer_import_opts(const struct geo_import_opts *o, struct geo_import_stats *st,
+                              struct tl_errinfo *ei) TL_WUR;
 /* The same on a dump in memory; *img gets the index (free with free()). */
 int geo_gazetteer_import_mem(const char *dump, size_t len, const char *countries,
                              unsigned char **img, size_t *img_len, struct geo_import_stats *st,

@@ -87,7 +87,8 @@ struct geo_place {
     double lat, lon;
     double accuracy_m;
     const char *name;   /* borrowed from the gazetteer */
-    const char *oblast; /* borrowed, "" if unknown */
+    const char *oblast;   /* borrowed, "" if unknown */
+    const char *district; /* borrowed: the admin2 name ("Izium Raion"), "" if unknown */
     const char *country;
     unsigned ua_adm; /* Ukraine's GeoNames admin1 (oblast) code, 0 elsewhere */
     unsigned long population;
@@ -123,6 +124,14 @@ size_t geo_gaz_key(const char *w, size_t wlen, int ukr, char *out, size_t n);
  * byte from of s[0..n) ("Новоселівка Харківської області", "Novoselivka, Kharkiv
  * oblast"): its GeoNames admin1 code, *end past the words; 0 when none is named. */
 unsigned geo_oblast_after(const unsigned char *s, size_t n, size_t from, size_t *end);
+/* The district named right after a place name ("Новоселівка Ізюмського району",
+ * "Novoselivka, Izium raion"): the key (geo_gaz_key) of its name's stem into key,
+ * its length returned, *end past the words; 0 when none is named. */
+size_t geo_district_after(const unsigned char *s, size_t n, size_t from, char *key, size_t cap,
+                          size_t *end);
+/* Keeps the places whose district's name begins like key (one letter may differ);
+ * returns how many, n (all kept) when none does. */
+size_t geo_places_in_district(struct geo_place *pl, size_t n, const char *key, size_t kl);
 /* Keeps, of n places sharing a name, the one nearest any accepted point of near
  * (within 150 km) in pl[0] and returns 1; n when no point decides. */
 size_t geo_places_nearest(struct geo_place *pl, size_t n, const struct geo_point *near,

@@ -124,6 +124,73 @@ unsigned geo_oblast_after(const unsigned char *s, size_t n, size_t from, size_t 
     return 0;
 }
 
+/* Adjectival endings of a district's name ("Ізюмського району", "Лозовского района"),
+ * longest first; a leading ц or з is part of the name ("Хмельницького"). */
+static const char *const district_adj[] = {
+    "ського", "ському", "ській", "ської", "ський",  "ська",   "ське",  "ского",
+    "ском",   "ский",   "ская",  "ское",  "цького", "цькому", "цький", "цька",
+    "зького", "зькому", "зький", "цкого", "цком",   "цкий",
+};
+
+/* The words that say "district", lower case: how they begin. */
+static const char *const district_words[] = {"район", "р-н",   "р-на",    "р-ну",
+                                             "raion", "rayon", "district"};
+
+size_t geo_district_after(const unsigned char *s, size_t n, size_t from, char *key, size_t cap,
+                          size_t *end)
+{
+    char w1[96], w2[48];
+    size_t i = skip_seps(s, n, from);
+    if (i == from && i < n)
+        return 0;
+    size_t e1 = read_word(s, n, i, w1, sizeof w1);
+    size_t j = skip_seps(s, n, e1);
+    size_t e2 = read_word(s, n, j, w2, sizeof w2);
+    int marker = 0;
+    for (size_t k = 0; k < sizeof district_words / sizeof *district_words && !marker; k++)
+        marker = starts(w2, district_words[k]);
+    if (e1 == i || j == e1 || !marker)
+        return 0;
+    size_t l1 = strlen(w1);
+    for (size_t k = 0; k < sizeof district_adj / sizeof *district_adj; k++) {
+        size_t el = strlen(district_adj[k]);
+        if (l1 > el + 4 && memcmp(w1 + l1 - el, district_adj[k], el) == 0) {
+            int keep = starts(district_adj[k], "ц") || starts(district_adj[k], "з");
+            l1 -= el - (keep ? 2 : 0);
+            break;
+        }
+    }
+    size_t kl = geo_gaz_key(w1, l1, 1, key, cap);
+    if (kl < 3)
+        return 0;
+    *end = e2;
+    return kl;
+}
+
+size_t geo_places_in_district(struct geo_place *pl, size_t n, const char *key, size_t kl)
+{
+    size_t m = 0;
+    struct geo_place keep[GEO_PLACES_MAX];
+    for (size_t k = 0; k < n && k < GEO_PLACES_MAX; k++) {
+        const char *d = pl[k].district ? pl[k].district : "";
+        char dk[48];
+        size_t dl = geo_gaz_key(d, strcspn(d, " "), 0, dk, sizeof dk);
+        if (dl < kl)
+            continue;
+        /* the stem against as much of the district's name: one letter may differ
+         * (Лозівського / Lozova) */
+        int diff = 0;
+        for (size_t q = 0; q < kl; q++)
+            diff += key[q] != dk[q];
+        if (diff == 0 || (diff == 1 && kl >= 5 && key[0] == dk[0]))
+            keep[m++] = pl[k];
+    }
+    if (m == 0)
+        return n; /* a district none of them lies in decides nothing */
+    memcpy(pl, keep, m * sizeof *pl);
+    return m;
+}
+
 size_t geo_places_nearest(struct geo_place *pl, size_t n, const struct geo_point *near,
                           size_t n_near)
 {

@@ -22,7 +22,7 @@
 #include "tests/support/geonames_gen.h"
 
 static char g_dir[] = "/tmp/tipline-gaz-XXXXXX";
-static char g_dump[256], g_alt[256], g_idx[256];
+static char g_dump[256], g_alt[256], g_idx[256], g_adm2[256];
 static struct geo_ctx *g_ctx;
 static struct geo_import_stats g_st;
 
@@ -30,16 +30,16 @@ static struct geo_import_stats g_st;
 #define N_MALFORMED 7
 #define N_FILTERED 4
 
-/* Novoselivka in four oblasts (Kharkiv 07, Donetsk 05, Zaporizhzhia 26, Kherson 08). */
+/* Novoselivka in four oblasts (Kharkiv 07, Donetsk 05, Zaporizhzhia 26, Kherson 08), two
+ * of them in Kharkiv oblast, in the Izium and Chuhuiv districts. */
 static const struct {
     double lat, lon;
-    const char *adm;
+    const char *adm, *adm2;
 } novo[] = {
-    {49.7801, 37.0402, "07"},
-    {48.3150, 37.8420, "05"},
-    {47.4010, 35.9920, "26"},
-    {46.8120, 33.1210, "08"},
+    {49.7801, 37.0402, "07", "IZ"}, {48.3150, 37.8420, "05", "BA"}, {47.4010, 35.9920, "26", ""},
+    {46.8120, 33.1210, "08", ""},   {49.8402, 36.6911, "07", "CH"},
 };
+#define N_NOVO (sizeof novo / sizeof *novo)
 
 static void write_dump(const char *path)
 {
@@ -63,9 +63,9 @@ static void write_dump(const char *path)
                "P", "PPL", "UA", "26", 480);
     tl_gn_line(f, 699002, "Vuhledar", "Vuhledar", "Ugledar,Вугледар,Угледар", 47.7797, 37.2486, "P",
                "PPL", "UA", "05", 14000);
-    for (unsigned i = 0; i < sizeof novo / sizeof *novo; i++)
-        tl_gn_line(f, 699010 + i, "Novoselivka", "Novoselivka", "Novoselovka,Новоселівка",
-                   novo[i].lat, novo[i].lon, "P", "PPL", "UA", novo[i].adm, 300 + 100 * i);
+    for (unsigned i = 0; i < N_NOVO; i++)
+        tl_gn_line_a2(f, 699010 + i, "Novoselivka", "Novoselovka,Новоселівка", novo[i].lat,
+                      novo[i].lon, novo[i].adm, novo[i].adm2, 300 + 100 * i);
     /* well-formed, but no settlement or not wanted */
     tl_gn_line(f, 699100, "Kharkivska Oblast", "Kharkivska Oblast", "Харківська область", 49.5,
                36.5, "A", "ADM1", "UA", "07", 2600000);
@@ -112,11 +112,24 @@ static int setup(void **state)
     snprintf(g_dump, sizeof g_dump, "%s/UA.txt", g_dir);
     snprintf(g_alt, sizeof g_alt, "%s/alternateNamesV2.txt", g_dir);
     snprintf(g_idx, sizeof g_idx, "%s/gazetteer.idx", g_dir);
+    snprintf(g_adm2, sizeof g_adm2, "%s/admin2Codes.txt", g_dir);
     write_dump(g_dump);
     write_alt(g_alt);
+    FILE *f = fopen(g_adm2, "w");
+    if (!f)
+        return -1;
+    fputs("UA.07.IZ\tIzium Raion\tIzium Raion\t1\nUA.07.CH\tChuhuivskyi Raion\tChuhuivskyi "
+          "Raion\t2\nUA.05.BA\tBakhmut Raion\tBakhmut Raion\t3\nPL.80.XX\tPowiat\tPowiat\t4\n",
+          f);
+    fclose(f);
     struct tl_errinfo ei;
     tl_errinfo_clear(&ei);
-    if (geo_gazetteer_import(g_dump, g_alt, "UA", g_idx, &g_st, &ei) != TL_OK) {
+    struct geo_import_opts o = {.dump = g_dump,
+                                .alternate_names = g_alt,
+                                .admin2 = g_adm2,
+                                .countries = "UA",
+                                .out = g_idx};
+    if (geo_gazetteer_import_opts(&o, &g_st, &ei) != TL_OK) {
         fprintf(stderr, "import: %s\n", ei.msg);
         return -1;
     }
@@ -142,7 +155,8 @@ static int teardown(void **state)
 static void test_gazetteer_import_counts(void **state)
 {
     (void)state;
-    size_t places = 8 + 4 + N_VILLAGES;
+    size_t places = 8 + N_NOVO + N_VILLAGES;
+    assert_int_equal(g_st.districts, 3);
     assert_int_equal(g_st.places, places);
     assert_int_equal(g_st.malformed, N_MALFORMED);
     assert_int_equal(g_st.filtered, N_FILTERED);
@@ -319,39 +333,53 @@ static void test_gazetteer_homonym_ambiguous(void **state)
     const char *t = "дрони над Новоселівкою";
     assert_int_equal(geo_parse_text(g_ctx, t, strlen(t), &r, NULL), TL_OK);
     assert_true(r.ambiguous);
-    assert_int_equal(r.n, 4); /* every Novoselivka, one alt_group */
-    int seen[4] = {0};
+    assert_int_equal(r.n, N_NOVO); /* every Novoselivka, one alt_group */
+    int seen[N_NOVO] = {0};
     for (size_t i = 0; i < r.n; i++) {
         assert_int_equal(r.cand[i].alt_group, r.cand[0].alt_group);
-        for (size_t k = 0; k < 4; k++)
+        for (size_t k = 0; k < N_NOVO; k++)
             if (fabs(r.cand[i].lat - novo[k].lat) < 1e-4 &&
                 fabs(r.cand[i].lon - novo[k].lon) < 1e-4)
                 seen[k]++;
     }
-    for (size_t k = 0; k < 4; k++)
+    for (size_t k = 0; k < N_NOVO; k++)
         assert_int_equal(seen[k], 1);
     geo_result_release(&r);
 }
 
+/* A named oblast keeps its Novoselivkas (Kharkiv oblast has two: still ambiguous,
+ * between those two only); a named district, its one. */
 static void test_gazetteer_homonym_oblast(void **state)
 {
     (void)state;
     static const struct {
         const char *text;
         const char *oblast;
+        size_t n;
+        double lat; /* n == 1: which one */
     } cases[] = {
-        {"обстріл Новоселівки Харківської області", "Kharkiv Oblast"},
-        {"в Новоселівці Донецької обл. приліт", "Donetsk Oblast"},
-        {"Новоселовка (Запорожская область) обстрел", "Zaporizhzhia Oblast"},
-        {"shelling near Novoselivka, Kherson oblast", "Kherson Oblast"},
+        {"обстріл Новоселівки Харківської області", "Kharkiv Oblast", 2, 0},
+        {"в Новоселівці Донецької обл. приліт", "Donetsk Oblast", 1, 48.3150},
+        {"Новоселовка (Запорожская область) обстрел", "Zaporizhzhia Oblast", 1, 47.4010},
+        {"shelling near Novoselivka, Kherson oblast", "Kherson Oblast", 1, 46.8120},
+        /* districts */
+        {"обстріл Новоселівки Ізюмського району", "Kharkiv Oblast", 1, 49.7801},
+        {"в Новоселівці Чугуївського району Харківської області", "Kharkiv Oblast", 1, 49.8402},
+        {"Новоселовка Изюмского района, обстрел", "Kharkiv Oblast", 1, 49.7801},
+        {"near Novoselivka, Chuhuiv raion", "Kharkiv Oblast", 1, 49.8402},
+        {"біля Новоселівки Бахмутського р-ну", "Donetsk Oblast", 1, 48.3150},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         struct geo_result r;
         assert_int_equal(geo_parse_text(g_ctx, cases[i].text, strlen(cases[i].text), &r, NULL),
                          TL_OK);
-        if (r.n != 1 || r.ambiguous || strcmp(r.cand[0].oblast, cases[i].oblast) != 0)
-            fail_msg("\"%s\": n=%zu ambiguous=%d oblast=%s", cases[i].text, r.n, r.ambiguous,
-                     r.n ? r.cand[0].oblast : "");
+        int bad = r.n != cases[i].n || (r.n > 1) != r.ambiguous ||
+                  (r.n == 1 && fabs(r.cand[0].lat - cases[i].lat) > 1e-4);
+        for (size_t k = 0; k < r.n; k++)
+            bad |= strcmp(r.cand[k].oblast, cases[i].oblast) != 0;
+        if (bad)
+            fail_msg("\"%s\": n=%zu ambiguous=%d oblast=%s lat=%f", cases[i].text, r.n, r.ambiguous,
+                     r.n ? r.cand[0].oblast : "", r.n ? r.cand[0].lat : 0.0);
         geo_result_release(&r);
     }
 }
@@ -360,7 +388,7 @@ static void test_gazetteer_homonym_nearby_point(void **state)
 {
     (void)state;
     const char *t = "дрони над Новоселівкою";
-    for (size_t k = 0; k < 4; k++) {
+    for (size_t k = 0; k < N_NOVO; k++) {
         struct geo_point near;
         /* a photo taken about 10 km from one of them */
         assert_int_equal(geo_point_make(g_ctx, novo[k].lat + 0.07, novo[k].lon - 0.05, 10,
@@ -381,7 +409,7 @@ static void test_gazetteer_homonym_nearby_point(void **state)
     struct geo_result r;
     assert_int_equal(geo_parse_text_near(g_ctx, t, strlen(t), &lviv, 1, &r, NULL), TL_OK);
     assert_true(r.ambiguous);
-    assert_int_equal(r.n, 4);
+    assert_int_equal(r.n, N_NOVO);
     geo_result_release(&r);
 }
 
@@ -481,14 +509,14 @@ static void test_gazetteer_cli(void **state)
     snprintf(idx, sizeof idx, "%s/cli.idx", g_dir);
     snprintf(cmd, sizeof cmd,
              "env -u TIPLINE_GAZETTEER TIPLINE_GAZETTEER_COUNTRIES=UA %s gazetteer import %s "
-             "--alternate-names %s --out %s",
-             bin, g_dump, g_alt, idx);
+             "--alternate-names %s --admin2 %s --out %s",
+             bin, g_dump, g_alt, g_adm2, idx);
     assert_int_equal(run(cmd, out, sizeof out), 0);
     snprintf(want, sizeof want, "places=%zu ", g_st.places);
     assert_non_null(strstr(out, want));
     snprintf(want, sizeof want, " malformed=%d filtered=%d ", N_MALFORMED, N_FILTERED);
     assert_non_null(strstr(out, want));
-    assert_non_null(strstr(out, " alt_used=3 alt_malformed=1 "));
+    assert_non_null(strstr(out, " alt_used=3 alt_malformed=1 districts=3 "));
     /* the countries key decides what is kept */
     snprintf(cmd, sizeof cmd,
              "env TIPLINE_GAZETTEER_COUNTRIES=PL %s gazetteer import %s --out %s.pl", bin, g_dump,
@@ -502,6 +530,11 @@ static void test_gazetteer_cli(void **state)
     snprintf(cmd, sizeof cmd, "%s geo parse --gazetteer %s 'вибухи в Роботиному'", bin, idx);
     assert_int_equal(run(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "\"name\":\"Robotyne\""));
+    snprintf(cmd, sizeof cmd, "%s geo parse --gazetteer %s 'біля Новоселівки Ізюмського району'",
+             bin, idx);
+    assert_int_equal(run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "\"lat\":49.7801000"));
+    assert_non_null(strstr(out, "\"ambiguous\":false"));
     /* a missing dump fails; the demo TSV is not overwritten by mistake */
     snprintf(cmd, sizeof cmd, "%s gazetteer import %s/none.txt --out %s 2>/dev/null", bin, g_dir,
              idx);

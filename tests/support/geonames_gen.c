@@ -14,6 +14,15 @@ void tl_gn_line(FILE *f, unsigned id, const char *name, const char *ascii, const
         id, name, ascii, alts, lat, lon, fclass, fcode, cc, admin1, pop);
 }
 
+void tl_gn_line_a2(FILE *f, unsigned id, const char *name, const char *alts, double lat, double lon,
+                   const char *admin1, const char *admin2, unsigned long pop)
+{
+    fprintf(f,
+            "%u\t%s\t%s\t%s\t%.5f\t%.5f\tP\tPPL\tUA\t\t%s\t%s\t\t\t%lu\t\t150\tEurope/Kyiv\t"
+            "2024-01-01\n",
+            id, name, name, alts, lat, lon, admin1, admin2, pop);
+}
+
 /* Ukrainian, Russian, national Latin, common Latin */
 struct syl {
     const char *uk, *ru, *lat, *lat2;

@@ -12,6 +12,10 @@ void tl_gn_line(FILE *f, unsigned id, const char *name, const char *ascii, const
                 double lat, double lon, const char *fclass, const char *fcode, const char *cc,
                 const char *admin1, unsigned long pop);
 
+/* The same with a second-level (district) code, as admin2Codes.txt keys it. */
+void tl_gn_line_a2(FILE *f, unsigned id, const char *name, const char *alts, double lat, double lon,
+                   const char *admin1, const char *admin2, unsigned long pop);
+
 /* n synthetic Ukrainian villages, ids from first_id, the same for the same seed:
  * Ukrainian names made of syllables (Новоберезівка, Зеленодубове...), with their
  * Russian form and two Latin transliterations as alternate names, in random oblasts
