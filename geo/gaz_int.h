@@ -81,6 +81,11 @@ int geo_gaz_from_image(unsigned char *img, size_t len, struct geo_gaz **out,
 uint32_t gz_skel_hash(const char *key, size_t n, size_t *skel_len);
 long gz_pre_index(const char *key, size_t n, int m);
 
+/* Makes room for one more element in a growable array (*arr of n used, *cap allocated,
+ * elements of size bytes; first: the capacity of the first allocation). TL_ENOMEM
+ * leaves the array as it was. */
+int gz_grow(void *arr, size_t n, size_t *cap, size_t size, size_t first) TL_WUR;
+
 /* The builder: places and their names in, one image out. */
 struct gz_builder;
 struct gz_builder *gz_builder_new(void);

@@ -27,6 +27,20 @@ struct gz_builder {
     uint32_t oblast_off[28]; /* each oblast's name stored once */
 };
 
+int gz_grow(void *arr, size_t n, size_t *cap, size_t size, size_t first)
+{
+    void **p = arr;
+    if (n < *cap)
+        return TL_OK;
+    size_t nc = *cap ? *cap * 2 : first;
+    void *np = nc > SIZE_MAX / size ? NULL : realloc(*p, nc * size);
+    if (!np)
+        return TL_ENOMEM;
+    *p = np;
+    *cap = nc;
+    return TL_OK;
+}
+
 struct gz_builder *gz_builder_new(void)
 {
     struct gz_builder *b = calloc(1, sizeof *b);
@@ -131,14 +145,8 @@ static int add_key(struct gz_builder *b, size_t place, const char *key, size_t k
 {
     if (kl < 3 || kl >= GZ_KEY_MAX || b->cnt[place] >= GZ_NAMES_PER_PLACE)
         return TL_OK;
-    if (b->nnm == b->cnm) {
-        size_t nc = b->cnm ? b->cnm * 2 : 4096;
-        struct bname *nn = realloc(b->nm, nc * sizeof *nn);
-        if (!nn)
-            return TL_ENOMEM;
-        b->nm = nn;
-        b->cnm = nc;
-    }
+    if (gz_grow(&b->nm, b->nnm, &b->cnm, sizeof *b->nm, 4096) != TL_OK)
+        return TL_ENOMEM;
     uint32_t off = put_str(b, key, kl);
     if (off == UINT32_MAX)
         return TL_ETOOBIG;

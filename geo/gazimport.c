@@ -168,14 +168,8 @@ static int adm2_line(struct imp *im, char *line, size_t ll)
     const char *name = f[2][0] ? f[2] : f[1];
     if (!*name)
         return TL_OK;
-    if (im->na2 == im->ca2) {
-        size_t nc = im->ca2 ? im->ca2 * 2 : 256;
-        struct adm2 *n2 = realloc(im->a2, nc * sizeof *n2);
-        if (!n2)
-            return TL_ENOMEM;
-        im->a2 = n2;
-        im->ca2 = nc;
-    }
+    if (gz_grow(&im->a2, im->na2, &im->ca2, sizeof *im->a2, 256) != TL_OK)
+        return TL_ENOMEM;
     struct adm2 *a = &im->a2[im->na2];
     memcpy(a->code, f[0], strlen(f[0]) + 1);
     a->off = UINT32_MAX;
@@ -227,14 +221,8 @@ static int dump_line(struct imp *im, char *line, size_t ll)
             return rc;
         p += n + (c != NULL);
     }
-    if (im->nids == im->cids) {
-        size_t nc = im->cids ? im->cids * 2 : 1024;
-        struct idmap *ni = realloc(im->ids, nc * sizeof *ni);
-        if (!ni)
-            return TL_ENOMEM;
-        im->ids = ni;
-        im->cids = nc;
-    }
+    if (gz_grow(&im->ids, im->nids, &im->cids, sizeof *im->ids, 1024) != TL_OK)
+        return TL_ENOMEM;
     im->ids[im->nids++] = (struct idmap){.id = id, .place = (uint32_t)pi};
     set_district(im, (size_t)pi, f[8], f[10], f[11]);
     st->places++;
