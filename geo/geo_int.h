@@ -86,7 +86,7 @@ struct geo_gaz;
 struct geo_place {
     double lat, lon;
     double accuracy_m;
-    const char *name;   /* borrowed from the gazetteer */
+    const char *name;     /* borrowed from the gazetteer */
     const char *oblast;   /* borrowed, "" if unknown */
     const char *district; /* borrowed: the admin2 name ("Izium Raion"), "" if unknown */
     const char *country;
@@ -120,22 +120,17 @@ int geo_gaz_reload(struct geo_gaz *g, struct tl_errinfo *ei) TL_WUR;
  * transliteration variants. Returns the key length written to out (size n). */
 size_t geo_gaz_key(const char *w, size_t wlen, int ukr, char *out, size_t n);
 
-/* Homonyms (homonym.c). The Ukrainian oblast named right after a place name, from
- * byte from of s[0..n) ("Новоселівка Харківської області", "Novoselivka, Kharkiv
- * oblast"): its GeoNames admin1 code, *end past the words; 0 when none is named. */
-unsigned geo_oblast_after(const unsigned char *s, size_t n, size_t from, size_t *end);
-/* The district named right after a place name ("Новоселівка Ізюмського району",
- * "Novoselivka, Izium raion"): the key (geo_gaz_key) of its name's stem into key,
- * its length returned, *end past the words; 0 when none is named. */
-size_t geo_district_after(const unsigned char *s, size_t n, size_t from, char *key, size_t cap,
-                          size_t *end);
-/* Keeps the places whose district's name begins like key (one letter may differ);
- * returns how many, n (all kept) when none does. */
-size_t geo_places_in_district(struct geo_place *pl, size_t n, const char *key, size_t kl);
-/* Keeps, of n places sharing a name, the one nearest any accepted point of near
- * (within 150 km) in pl[0] and returns 1; n when no point decides. */
-size_t geo_places_nearest(struct geo_place *pl, size_t n, const struct geo_point *near,
-                          size_t n_near);
+/* Homonyms (homonym.c). Narrows the np places pl[] that the word at s[off..off+len)
+ * (of text s[0..n)) matched: to the district and/or the Ukrainian oblast named right
+ * after it ("Новоселівка Ізюмського району Харківської області", "Novoselivka, Kharkiv
+ * oblast"; the oblast's places looked up again with maxd and flags), then to the one
+ * nearest an accepted point of near[] within 150 km. Returns how many are left (np when
+ * nothing decides). */
+size_t geo_places_settle(const struct geo_gaz *gaz, const unsigned char *s, size_t n, size_t off,
+                         size_t len, int maxd, int flags, const struct geo_point *near,
+                         size_t n_near, struct geo_place *pl, size_t np);
+/* 1 when a district or an oblast is named right after byte from. */
+int geo_region_after(const unsigned char *s, size_t n, size_t from);
 /* 1 when the lower-cased word low[0..n) puts an event near a place, not in it
  * ("біля", "під", "околиці", "near", "outside"): the place's radius grows by
  * GEO_NEAR_EXTRA_M. */

@@ -99,7 +99,10 @@ static int starts(const char *w, const char *p)
     return strncmp(w, p, strlen(p)) == 0;
 }
 
-unsigned geo_oblast_after(const unsigned char *s, size_t n, size_t from, size_t *end)
+/* The Ukrainian oblast named right after byte from ("Харківської області", "Kharkiv
+ * oblast", "(Запорожская обл.)"): its GeoNames admin1 code, *end past the words; 0 when
+ * none is named. */
+static unsigned oblast_after(const unsigned char *s, size_t n, size_t from, size_t *end)
 {
     char w1[96], w2[48];
     size_t i = skip_seps(s, n, from);
@@ -136,8 +139,11 @@ static const char *const district_adj[] = {
 static const char *const district_words[] = {"район", "р-н",   "р-на",    "р-ну",
                                              "raion", "rayon", "district"};
 
-size_t geo_district_after(const unsigned char *s, size_t n, size_t from, char *key, size_t cap,
-                          size_t *end)
+/* The district named right after byte from ("Ізюмського району", "Izium raion"): the
+ * key (geo_gaz_key) of its name's stem into key, its length returned, *end past the
+ * words; 0 when none is named. */
+static size_t district_after(const unsigned char *s, size_t n, size_t from, char *key, size_t cap,
+                             size_t *end)
 {
     char w1[96], w2[48];
     size_t i = skip_seps(s, n, from);
@@ -167,7 +173,9 @@ size_t geo_district_after(const unsigned char *s, size_t n, size_t from, char *k
     return kl;
 }
 
-size_t geo_places_in_district(struct geo_place *pl, size_t n, const char *key, size_t kl)
+/* Keeps the places whose district's name begins like key (one letter may differ);
+ * n (all kept) when none does. */
+static size_t in_district(struct geo_place *pl, size_t n, const char *key, size_t kl)
 {
     size_t m = 0;
     struct geo_place keep[GEO_PLACES_MAX];
@@ -191,8 +199,9 @@ size_t geo_places_in_district(struct geo_place *pl, size_t n, const char *key, s
     return m;
 }
 
-size_t geo_places_nearest(struct geo_place *pl, size_t n, const struct geo_point *near,
-                          size_t n_near)
+/* Keeps the one of n places nearest an accepted point of near (within NEAR_MAX_M) in
+ * pl[0] and returns 1; n when no point decides. */
+static size_t nearest(struct geo_place *pl, size_t n, const struct geo_point *near, size_t n_near)
 {
     if (n < 2)
         return n;
@@ -213,6 +222,36 @@ size_t geo_places_nearest(struct geo_place *pl, size_t n, const struct geo_point
         return n;
     pl[0] = pl[best];
     return 1;
+}
+
+int geo_region_after(const unsigned char *s, size_t n, size_t from)
+{
+    size_t end;
+    char key[48];
+    return oblast_after(s, n, from, &end) || district_after(s, n, from, key, sizeof key, &end);
+}
+
+size_t geo_places_settle(const struct geo_gaz *gaz, const unsigned char *s, size_t n, size_t off,
+                         size_t len, int maxd, int flags, const struct geo_point *near,
+                         size_t n_near, struct geo_place *pl, size_t np)
+{
+    char dkey[48];
+    size_t end = off + len, ob_end;
+    if (np < 2)
+        return np;
+    /* "Новоселівка Ізюмського району Харківської області": district, then oblast */
+    size_t dkl = district_after(s, n, end, dkey, sizeof dkey, &end);
+    unsigned adm = oblast_after(s, n, end, &ob_end);
+    if (adm) { /* that oblast's, looked up again: the first answer may be cut short */
+        size_t m = geo_gaz_lookup_in(gaz, (const char *)s + off, len, maxd, flags, adm, pl,
+                                     GEO_PLACES_MAX);
+        np = m ? m : np;
+    }
+    if (np > 1 && dkl)
+        np = in_district(pl, np, dkey, dkl);
+    if (np > 1 && n_near)
+        np = nearest(pl, np, near, n_near);
+    return np;
 }
 
 /* Prepositions that put the event around the place, not in it (lower case). */

@@ -1771,12 +1771,7 @@ static void scan_words(struct ps *ps)
         if (!n)
             n = geo_gaz_lookup(gaz, (const char *)t->s + w->off, w->len, maxd, gflags, pl,
                                GEO_PLACES_MAX);
-        size_t ob_end;
-        char dk0[48];
-        size_t de0;
-        if (n && min_pop && !used_two &&
-            (geo_oblast_after(t->s, t->n, e, &ob_end) ||
-             geo_district_after(t->s, t->n, e, dk0, sizeof dk0, &de0)))
+        if (n && min_pop && !used_two && geo_region_after(t->s, t->n, e))
             min_pop = 0; /* "Новоселівка Харківської області, ..." opens a sentence */
         if (n && min_pop) {
             size_t m = 0;
@@ -1788,20 +1783,8 @@ static void scan_words(struct ps *ps)
         if (!n)
             continue;
         size_t len = used_two ? nx.off + nx.len - w->off : w->len;
-        /* "Новоселівка Ізюмського району Харківської області" */
-        char dkey[48];
-        size_t d_end = w->off + len;
-        size_t dkl = n > 1 ? geo_district_after(t->s, t->n, d_end, dkey, sizeof dkey, &d_end) : 0;
-        unsigned adm = n > 1 ? geo_oblast_after(t->s, t->n, d_end, &ob_end) : 0;
-        if (adm) { /* "Новоселівка Харківської області": that oblast's */
-            size_t m = geo_gaz_lookup_in(gaz, (const char *)t->s + w->off, len, maxd,
-                                         used_two ? 0 : gflags, adm, pl, GEO_PLACES_MAX);
-            n = m ? m : n;
-        }
-        if (n > 1 && dkl)
-            n = geo_places_in_district(pl, n, dkey, dkl);
-        if (n > 1 && ps->n_near)
-            n = geo_places_nearest(pl, n, ps->near, ps->n_near);
+        n = geo_places_settle(gaz, t->s, t->n, w->off, len, maxd, used_two ? 0 : gflags, ps->near,
+                              ps->n_near, pl, n);
         size_t code_off, code_len = geo_olc_short_near(t->s, t->n, w->off, len, &code_off);
         if (code_len && add_short_code(ps, code_off, code_len, &pl[0])) {
             add_span(ps, code_off, code_off + code_len);
