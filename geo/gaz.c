@@ -423,10 +423,9 @@ int gz_img_open(unsigned char *base, size_t len, int mapped, struct gz_img *img,
     img->str = (const char *)base + h->off_str;
     for (uint32_t i = 0; i < h->n_place; i++) {
         const struct gz_place *p = &img->pl[i];
-        if (p->name >= h->str_bytes || p->oblast >= h->str_bytes ||
-            p->district >= h->str_bytes || p->ua_adm > 27 || p->cc[2] ||
-            p->lat6 < -90000000 || p->lat6 > 90000000 || p->lon6 < -180000000 ||
-            p->lon6 > 180000000)
+        if (p->name >= h->str_bytes || p->oblast >= h->str_bytes || p->district >= h->str_bytes ||
+            p->ua_adm > 27 || p->cc[2] || p->lat6 < -90000000 || p->lat6 > 90000000 ||
+            p->lon6 < -180000000 || p->lon6 > 180000000)
             return tl_errf(ei, TL_EPARSE, "gazetteer index: place %u is damaged", i);
     }
     for (uint32_t i = 0; i < h->n_name; i++) {

@@ -36,11 +36,11 @@ struct gz_hdr {
 struct gz_place {
     int32_t lat6, lon6; /* micro-degrees */
     uint32_t pop;
-    uint32_t name;   /* string offset: the display name (Latin) */
+    uint32_t name;     /* string offset: the display name (Latin) */
     uint32_t oblast;   /* string offset: "" when unknown */
     uint32_t district; /* string offset: the admin2 name ("Izium Raion"), "" unknown */
     char cc[3];        /* ISO 3166 alpha-2, NUL-terminated */
-    uint8_t ua_adm;  /* Ukraine's GeoNames admin1 code (1..27), 0 otherwise */
+    uint8_t ua_adm;    /* Ukraine's GeoNames admin1 code (1..27), 0 otherwise */
 };
 
 struct gz_name {

@@ -632,9 +632,10 @@ int store_web_place_pick(struct store *s, const struct store_who *who, const cha
     int rc = st_ready(s, ei);
     if (rc)
         return rc;
-    rc = fn_err(st_exec(s, "SELECT web_place_pick($1::bigint, $2::text, $3::text, $4::int, $5::int)",
-                        5, v, &r, ei),
-                ei);
+    rc =
+        fn_err(st_exec(s, "SELECT web_place_pick($1::bigint, $2::text, $3::text, $4::int, $5::int)",
+                       5, v, &r, ei),
+               ei);
     if (rc == TL_OK && !(*json = tl_strdup(PQgetvalue(r, 0, 0))))
         rc = TL_ENOMEM;
     PQclear(r);

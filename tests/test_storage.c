@@ -925,10 +925,8 @@ static void test_storage_apply_place_candidates(void **state)
     r3.place_candidates = cands;
     struct store_effects fx[3];
     for (int i = 0; i < 3; i++)
-        fx[i] = (struct store_effects){.update_id = i + 1,
-                                       .chat_id = 555001,
-                                       .pseudonym = "ps_abc",
-                                       .set_blocked = -1};
+        fx[i] = (struct store_effects){
+            .update_id = i + 1, .chat_id = 555001, .pseudonym = "ps_abc", .set_blocked = -1};
     fx[0].report = &r1;
     fx[1].report = &r2;
     fx[2].report = &r3;

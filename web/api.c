@@ -474,8 +474,7 @@ static const struct web_field f_decide[] = {{"status", WF_STRING, 1, 16},
                                             {NULL, WF_STRING, 0, 0}};
 static const struct web_field f_followup[] = {{"question", WF_STRING, 1, 8000},
                                               {NULL, WF_STRING, 0, 0}};
-static const struct web_field f_place[] = {{"candidate", WF_INT, 1, 0},
-                                           {NULL, WF_STRING, 0, 0}};
+static const struct web_field f_place[] = {{"candidate", WF_INT, 1, 0}, {NULL, WF_STRING, 0, 0}};
 static const struct web_field f_ban[] = {{"reason", WF_STRING, 0, 500}, {NULL, WF_STRING, 0, 0}};
 static const struct web_field f_account[] = {
     {"name", WF_STRING, 1, 32}, {"role", WF_STRING, 1, 16}, {NULL, WF_STRING, 0, 0}};

@@ -10,8 +10,8 @@
 #include "geo/geo.h"
 #include "geo/geo_int.h"
 
-static const char *const words[] = {"Харкові", "новоселівкою", "Kupiansk", "Кам'янського",
-                                    "Нова Каховка", "Izyum"};
+static const char *const words[] = {"Харкові",      "новоселівкою", "Kupiansk",
+                                    "Кам'янського", "Нова Каховка", "Izyum"};
 
 static void lookups(const struct geo_gaz *g)
 {
