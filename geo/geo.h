@@ -41,6 +41,7 @@ struct geo_point {
     char kind[16];      /* text only: "decimal","dms","mgrs","utm","olc","link","geo_uri","place" */
     char name[64];      /* kind "place": the gazetteer's name (Latin); else "" */
     char oblast[64];    /* kind "place": oblast name (Ukraine only), else "" */
+    char district[48];  /* kind "place": district (raion) name when the index has it */
     char country[3];    /* kind "place": ISO 3166 alpha-2; else "" */
     int swapped;        /* 1: read as "lon lat" because only that order fits the area */
     int swapped_possible; /* 1: no hemisphere or cue fixed the order and both orders are

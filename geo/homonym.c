@@ -5,6 +5,7 @@
  * decides, all stay, as one alt_group), and whether a preposition puts the event
  * near the place rather than in it ("біля", "під", "на околиці", "near", "outside"). */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -268,6 +269,15 @@ int geo_distance_cue(const char *low, size_t n)
     return 0;
 }
 
+/* A coordinate as written with six decimals (a tenth of a metre), not as the nearest
+ * double prints. */
+static struct json_object *deg6(double v)
+{
+    char b[32];
+    snprintf(b, sizeof b, "%.6f", v);
+    return json_object_new_double_s(v, b);
+}
+
 char *geo_alternatives_json(const struct geo_result *r)
 {
     unsigned grp = 0;
@@ -290,9 +300,11 @@ char *geo_alternatives_json(const struct geo_result *r)
         }
         json_object_object_add(o, "name", json_object_new_string(p->name));
         json_object_object_add(o, "oblast", json_object_new_string(p->oblast));
+        if (p->district[0])
+            json_object_object_add(o, "district", json_object_new_string(p->district));
         json_object_object_add(o, "country", json_object_new_string(p->country));
-        json_object_object_add(o, "lat", json_object_new_double(round(p->lat * 1e6) / 1e6));
-        json_object_object_add(o, "lon", json_object_new_double(round(p->lon * 1e6) / 1e6));
+        json_object_object_add(o, "lat", deg6(p->lat));
+        json_object_object_add(o, "lon", deg6(p->lon));
         json_object_object_add(o, "accuracy_m", json_object_new_double(p->accuracy_m));
     }
     const char *s = json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN);

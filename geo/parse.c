@@ -1558,6 +1558,7 @@ static void add_places(struct ps *ps, const struct geo_place *all, size_t nall, 
         c->p.alt_group = grp;
         tl_strlcpy(c->p.name, pl[k].name, sizeof c->p.name);
         tl_strlcpy(c->p.oblast, pl[k].oblast, sizeof c->p.oblast);
+        tl_strlcpy(c->p.district, pl[k].district ? pl[k].district : "", sizeof c->p.district);
         tl_strlcpy(c->p.country, pl[k].country, sizeof c->p.country);
     }
 }

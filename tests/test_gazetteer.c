@@ -344,6 +344,17 @@ static void test_gazetteer_homonym_ambiguous(void **state)
     }
     for (size_t k = 0; k < N_NOVO; k++)
         assert_int_equal(seen[k], 1);
+    /* what the report keeps for the analyst: every candidate, with its district */
+    char *j = geo_alternatives_json(&r);
+    assert_non_null(j);
+    size_t nobj = 0;
+    for (const char *p = j; (p = strstr(p, "\"name\":\"Novoselivka\"")); p++)
+        nobj++;
+    assert_int_equal(nobj, N_NOVO);
+    assert_non_null(strstr(j, "\"oblast\":\"Kharkiv Oblast\",\"district\":\"Izium Raion\""));
+    assert_non_null(strstr(j, "\"district\":\"Chuhuivskyi Raion\""));
+    assert_non_null(strstr(j, "\"lat\":47.401000,"));
+    free(j);
     geo_result_release(&r);
 }
 

@@ -116,7 +116,7 @@ function renderPlaces(r, ctx) {
     h('ol', { class: 'places' }, cands.map((c, i) => h('li', { dataset: { index: String(i) } },
       h('button', { type: 'button', id: `place-${i}`, disabled: !can, onclick: () => ctx.pick(i) },
         t('places.pick')),
-      ` ${c.name}${c.oblast ? `, ${c.oblast}` : ''} (${c.country}) `,
+      ` ${c.name}${c.district ? `, ${c.district}` : ''}${c.oblast ? `, ${c.oblast}` : ''} (${c.country}) `,
       h('span', { class: 'muted' }, `${fmtCoord(c.lat)}, ${fmtCoord(c.lon)}`)))));
 }
 
