@@ -39,6 +39,7 @@ int cmd_triage(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_demo(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_keygen(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_config(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_gazetteer(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_priority(int argc, char **argv, struct cli_ctx *ctx);
 
 /* the analysts' HTTP API and its accounts and queues */

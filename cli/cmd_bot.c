@@ -36,6 +36,8 @@ int cli_bot_run(const char *name, int no_poller, struct cli_ctx *ctx)
         if (cli_reload) {
             cli_reload = 0;
             cli_reload_config(ctx);
+            if (daemon_reload_geo(rt, &ei) != TL_OK)
+                log_warn("gazetteer reload refused, old index kept detail=\"%s\"", ei.msg);
         }
     }
     log_info("stopping: finishing in-flight work");

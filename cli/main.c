@@ -30,6 +30,7 @@ static const struct cli_cmd commands[] = {
     {"bot", cmd_bot, CLI_DB | CLI_CURL | CLI_SECRETS,
      "run the Telegram intake: poller, workers, sender"},
     {"migrate", cmd_migrate, 0, "apply database migrations"},
+    {"gazetteer", cmd_gazetteer, 0, "import a GeoNames dump as the settlement index"},
     {"triage", cmd_triage, CLI_DB, "work the analysts' queue: list, next, show, decide"},
     {"demo", cmd_demo, CLI_CURL,
      "play scripted citizen chats through a fake Bot API, then print the queue"},

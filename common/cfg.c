@@ -36,6 +36,8 @@ static const struct key keys[] = {
     {"http_listen", "TIPLINE_HTTP_LISTEN", K_STR, S(http_listen), "127.0.0.1:8080", 0, 0, 0},
     {"area_file", "TIPLINE_AREA_FILE", K_STR, S(area_file), "", 0, 0, 0},
     {"gazetteer_file", "TIPLINE_GAZETTEER", K_STR, S(gazetteer_file), "", 0, 0, 0},
+    {"gazetteer_countries", "TIPLINE_GAZETTEER_COUNTRIES", K_STR, S(gazetteer_countries), "UA", 0,
+     0, 0},
     {"log_level", "TIPLINE_LOG_LEVEL", K_STR, S(log_level), "info", 0, 0, 0},
     {"workers", "TIPLINE_WORKERS", K_LONG, S(workers), "0", 0, 64, 0},
     {"poll_timeout", "TIPLINE_POLL_TIMEOUT", K_LONG, S(poll_timeout), "30", 0, 50, 0},

@@ -22,7 +22,9 @@ struct cfg {
     size_t secret_len;
     char *http_listen;
     char *area_file;      /* GeoJSON polygon of the area of interest */
-    char *gazetteer_file; /* settlements TSV (deploy/gazetteer/build.sh) */
+    char *gazetteer_file; /* settlements: index (tipline gazetteer import) or TSV */
+    /* ISO codes `tipline gazetteer import` keeps */
+    char *gazetteer_countries;
     char *log_level;
     long workers;       /* 0: one per CPU core */
     long poll_timeout;  /* getUpdates long-poll seconds */

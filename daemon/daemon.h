@@ -37,4 +37,7 @@ struct daemon_counts {
 };
 void daemon_counts(struct daemon *d, struct daemon_counts *c);
 
+/* SIGHUP: maps the gazetteer file again (workers go on with the old one meanwhile). */
+int daemon_reload_geo(struct daemon *rt, struct tl_errinfo *ei) TL_WUR;
+
 #endif

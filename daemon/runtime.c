@@ -789,6 +789,14 @@ int daemon_join(struct daemon *rt, struct tl_errinfo *ei)
     return rc;
 }
 
+int daemon_reload_geo(struct daemon *rt, struct tl_errinfo *ei)
+{
+    int rc = geo_ctx_reload(rt->geo, ei);
+    if (rc == TL_OK)
+        log_info("gazetteer reloaded settlements=%zu", geo_ctx_places(rt->geo));
+    return rc;
+}
+
 void daemon_counts(struct daemon *rt, struct daemon_counts *c)
 {
     c->batches = atomic_load(&rt->batches);

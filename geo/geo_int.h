@@ -97,9 +97,11 @@ struct geo_gaz;
 struct geo_place {
     double lat, lon;
     double accuracy_m;
-    const char *name;   /* borrowed from the gazetteer */
-    const char *oblast; /* borrowed, "" if unknown */
+    const char *name;     /* borrowed from the gazetteer */
+    const char *oblast;   /* borrowed, "" if unknown */
+    const char *district; /* borrowed: the admin2 name ("Izium Raion"), "" if unknown */
     const char *country;
+    unsigned ua_adm; /* Ukraine's GeoNames admin1 (oblast) code, 0 elsewhere */
     unsigned long population;
 };
 
@@ -117,11 +119,41 @@ size_t geo_gaz_count(const struct geo_gaz *g);
 enum { GEO_GAZ_LOWER = 1, GEO_GAZ_ASIS = 2 };
 size_t geo_gaz_lookup(const struct geo_gaz *g, const char *w, size_t wlen, int maxd, int flags,
                       struct geo_place *out, size_t max);
+/* geo_gaz_lookup restricted to the places of one Ukrainian oblast (ua_adm 1..27; 0: all). */
+size_t geo_gaz_lookup_in(const struct geo_gaz *g, const char *w, size_t wlen, int maxd, int flags,
+                         unsigned ua_adm, struct geo_place *out, size_t max);
+/* Maps the gazetteer's file again (SIGHUP). Lookups in flight finish on the old index,
+ * which stays mapped until geo_gaz_free(). On error the old index stays. */
+int geo_gaz_reload(struct geo_gaz *g, struct tl_errinfo *ei) TL_WUR;
 
 /* Normalised Latin key of a word for matching (exposed for the tests): transliterates
  * Cyrillic (Ukrainian national system if ukr, else the Russian one), folds
  * transliteration variants. Returns the key length written to out (size n). */
 size_t geo_gaz_key(const char *w, size_t wlen, int ukr, char *out, size_t n);
+
+/* Homonyms (homonym.c). Narrows the np places pl[] that the word at s[off..off+len)
+ * (of text s[0..n)) matched: to the district and/or the Ukrainian oblast named right
+ * after it ("Новоселівка Ізюмського району Харківської області", "Novoselivka, Kharkiv
+ * oblast"; the oblast's places looked up again with maxd and flags), then to the one
+ * nearest an accepted point of near[] within 150 km. Returns how many are left (np when
+ * nothing decides). */
+size_t geo_places_settle(const struct geo_gaz *gaz, const unsigned char *s, size_t n, size_t off,
+                         size_t len, int maxd, int flags, const struct geo_point *near,
+                         size_t n_near, struct geo_place *pl, size_t np);
+/* 1 when a district or an oblast is named right after byte from. */
+int geo_region_after(const unsigned char *s, size_t n, size_t from);
+/* 1 when the lower-cased word low[0..n) puts an event near a place, not in it
+ * ("біля", "під", "околиці", "near", "outside"): the place's radius grows by
+ * GEO_NEAR_EXTRA_M. */
+int geo_distance_cue(const char *low, size_t n);
+#define GEO_NEAR_EXTRA_M 5000.0
+/* Most candidates one shared name yields (there are Novoselivkas in most oblasts). */
+#define GEO_PLACES_MAX 64
+
+/* Short Plus Codes (olcshort.c): the length of a short code ("8Q7X+FQ") written just
+ * before or after the name at s[off..off+len), its start in *code_off; 0 when none. */
+size_t geo_olc_short_near(const unsigned char *s, size_t n, size_t off, size_t len,
+                          size_t *code_off);
 
 /* --- area (ctx.c) --- */
 struct geo_area;

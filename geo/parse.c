@@ -16,7 +16,9 @@
 #include "geo/geo_int.h"
 #include "common/banned.h"
 
-#define MAX_CAND 32
+#define MAX_CAND 64
+/* candidates of one shared name kept in a result */
+#define MAX_HOMONYMS 32
 #define MAX_SPANS 16
 
 struct txt {
@@ -39,6 +41,8 @@ struct ps {
     int has_bearing;
     double bearing;
     unsigned groups;
+    const struct geo_point *near; /* points the reporter sent: settle shared names */
+    size_t n_near;
 };
 
 /* ---------- small text helpers ---------- */
@@ -1443,9 +1447,9 @@ static void add_places(struct ps *ps, const struct geo_place *all, size_t nall, 
                        size_t len)
 {
     /* settlements outside the area are not what the reporter meant: drop them */
-    struct geo_place pl[8];
+    struct geo_place pl[MAX_HOMONYMS];
     size_t n = 0;
-    for (size_t k = 0; k < nall && n < 8; k++)
+    for (size_t k = 0; k < nall && n < MAX_HOMONYMS; k++)
         if (geo_in_area(ps->ctx, all[k].lat, all[k].lon))
             pl[n++] = all[k];
     unsigned grp = n > 1 ? ++ps->groups : 0;
@@ -1459,8 +1463,29 @@ static void add_places(struct ps *ps, const struct geo_place *all, size_t nall, 
         c->p.alt_group = grp;
         tl_strlcpy(c->p.name, pl[k].name, sizeof c->p.name);
         tl_strlcpy(c->p.oblast, pl[k].oblast, sizeof c->p.oblast);
+        tl_strlcpy(c->p.district, pl[k].district ? pl[k].district : "", sizeof c->p.district);
         tl_strlcpy(c->p.country, pl[k].country, sizeof c->p.country);
     }
+}
+
+/* A short Plus Code beside a place name, made whole with that place. */
+static int add_short_code(struct ps *ps, size_t off, size_t len, const struct geo_place *near)
+{
+    char code[24];
+    double lat, lon, size;
+    if (len >= sizeof code)
+        return 0;
+    memcpy(code, ps->t.s + off, len);
+    code[len] = '\0';
+    if (geo_olc_recover(code, near->lat, near->lon, &lat, &lon, &size) != TL_OK)
+        return 0;
+    struct cand *c = add_cand(ps, "olc", 0, off, len);
+    if (!c)
+        return 0;
+    c->p.lat = lat;
+    c->p.lon = lon;
+    c->p.accuracy_m = size;
+    return 1;
 }
 
 /* next_word with a one-word memory: the look-aheads and the main loop ask for the
@@ -1636,7 +1661,7 @@ static void scan_words(struct ps *ps)
             continue; /* acronyms: ЗСУ, БПЛА, HQ */
         int maxd = cue ? (w->upper ? 2 : 1) : 0;
         unsigned long min_pop = (!cue && sentence_start(t, w)) ? 10000 : 0;
-        struct geo_place pl[8];
+        struct geo_place pl[GEO_PLACES_MAX];
         size_t n = 0;
         /* two capitalised words in a row may be one name: "Нова Каховка", "Kryvyi Rih" */
         struct word nx;
@@ -1645,13 +1670,15 @@ static void scan_words(struct ps *ps)
         if (w->upper && nx.off < t->n && nx.upper && nx.len > 0 && nx.off == e + 1 &&
             t->s[e] == ' ') {
             n = geo_gaz_lookup(gaz, (const char *)t->s + w->off, nx.off + nx.len - w->off, maxd, 0,
-                               pl, 8);
+                               pl, GEO_PLACES_MAX);
             used_two = n > 0;
         }
+        int gflags = (w->upper ? 0 : GEO_GAZ_LOWER) | (min_pop ? GEO_GAZ_ASIS : 0);
         if (!n)
-            n = geo_gaz_lookup(gaz, (const char *)t->s + w->off, w->len, maxd,
-                               (w->upper ? 0 : GEO_GAZ_LOWER) | (min_pop ? GEO_GAZ_ASIS : 0), pl,
-                               8);
+            n = geo_gaz_lookup(gaz, (const char *)t->s + w->off, w->len, maxd, gflags, pl,
+                               GEO_PLACES_MAX);
+        if (n && min_pop && !used_two && geo_region_after(t->s, t->n, e))
+            min_pop = 0; /* "Новоселівка Харківської області, ..." opens a sentence */
         if (n && min_pop) {
             size_t m = 0;
             for (size_t k = 0; k < n; k++)
@@ -1662,6 +1689,16 @@ static void scan_words(struct ps *ps)
         if (!n)
             continue;
         size_t len = used_two ? nx.off + nx.len - w->off : w->len;
+        n = geo_places_settle(gaz, t->s, t->n, w->off, len, maxd, used_two ? 0 : gflags, ps->near,
+                              ps->n_near, pl, n);
+        size_t code_off, code_len = geo_olc_short_near(t->s, t->n, w->off, len, &code_off);
+        if (code_len && add_short_code(ps, code_off, code_len, &pl[0])) {
+            add_span(ps, code_off, code_off + code_len);
+            continue; /* "8Q7X+FQ Харків": the code says where, the name only helped */
+        }
+        if (p1 && geo_distance_cue(p1->low, p1->lowlen))
+            for (size_t k = 0; k < n; k++)
+                pl[k].accuracy_m += GEO_NEAR_EXTRA_M;
         add_places(ps, pl, n, w->off, len);
         if (used_two) {
             i = e2;
@@ -1772,6 +1809,13 @@ void geo_result_release(struct geo_result *res)
 int geo_parse_text(const struct geo_ctx *ctx, const char *text, size_t len, struct geo_result *out,
                    struct tl_errinfo *ei)
 {
+    return geo_parse_text_near(ctx, text, len, NULL, 0, out, ei);
+}
+
+int geo_parse_text_near(const struct geo_ctx *ctx, const char *text, size_t len,
+                        const struct geo_point *near, size_t n_near, struct geo_result *out,
+                        struct tl_errinfo *ei)
+{
     if (!out)
         return TL_EINVAL;
     memset(out, 0, sizeof *out);
@@ -1788,6 +1832,8 @@ int geo_parse_text(const struct geo_ctx *ctx, const char *text, size_t len, stru
     ps->has_bearing = 0;
     ps->bearing = 0;
     ps->groups = 0;
+    ps->near = near;
+    ps->n_near = near ? n_near : 0;
     scan_links(ps);
     scan_numbers(ps);
     scan_words(ps);

@@ -168,14 +168,24 @@ int hdl_point_from_text(const struct hdl_ctx *ctx, struct hdl_draft *d, const ch
     struct geo_result g;
     struct tl_errinfo ei;
     *rc = TL_OK;
-    if (!text || !*text || geo_parse_text(ctx->geo, text, strlen(text), &g, &ei) != TL_OK)
+    /* a photo's GPS tells which of several villages sharing a name is meant */
+    struct geo_point gps = {.lat = d->photo_lat, .lon = d->photo_lon};
+    size_t n_gps = d->has_photo_gps ? 1 : 0;
+    if (!text || !*text ||
+        geo_parse_text_near(ctx->geo, text, strlen(text), &gps, n_gps, &g, &ei) != TL_OK)
         return 0; /* words we cannot read cost the report nothing */
     int found = 0;
     if (g.n > 0) {
         hdl_set_point(d, g.cand[0].lat, g.cand[0].lon, g.cand[0].accuracy_m, GEO_SRC_TEXT);
         found = 1;
-        if (g.ambiguous)
+        if (g.ambiguous) {
             *rc = draft_flag(d, "place_ambiguous");
+            char *alts = geo_alternatives_json(&g); /* for the analyst to pick from */
+            if (alts) {
+                free(d->places);
+                d->places = alts;
+            }
+        }
     } else if (g.n_rej > 0) {
         *rc =
             draft_flag(d, strcmp(g.rej[0].reject, GEO_REASON_OUTSIDE_AREA) == 0 ? "outside_area"
@@ -319,6 +329,7 @@ int hdl_report_from_draft(const struct hdl_ctx *ctx, struct hdl_plan *p, const s
         .media_group_id = d->media_group_id ? hdl_keep(p, tl_strdup(d->media_group_id)) : NULL,
         .priority = 10,
         .flags = d->flags ? hdl_keep(p, tl_strdup(d->flags)) : NULL,
+        .place_candidates = d->places ? hdl_keep(p, tl_strdup(d->places)) : NULL,
     };
     if (d->has_point) {
         r->has_point = 1;

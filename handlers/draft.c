@@ -62,6 +62,8 @@ char *hdl_draft_to_json(const struct hdl_draft *d)
     }
     if (d->flags)
         json_object_object_add(o, "flags", jstr(d->flags));
+    if (d->places)
+        json_object_object_add(o, "places", jstr(d->places));
     struct json_object *msgs = json_object_new_array();
     for (size_t i = 0; i < d->n_msgs; i++) {
         struct json_object *m = json_object_new_object();
@@ -139,7 +141,8 @@ int hdl_draft_from_json(const char *json, struct hdl_draft *d)
     tl_strlcpy(d->lang, hdl_lang_pick(g_str(o, "lang")), sizeof(d->lang));
     if ((rc = dup_opt(g_str(o, "cat"), &d->category)) ||
         (rc = dup_opt(g_str(o, "mgid"), &d->media_group_id)) ||
-        (rc = dup_opt(g_str(o, "flags"), &d->flags)))
+        (rc = dup_opt(g_str(o, "flags"), &d->flags)) ||
+        (rc = dup_opt(g_str(o, "places"), &d->places)))
         goto out;
     if (json_object_object_get_ex(o, "pt", &v) && json_object_is_type(v, json_type_object) &&
         g_num(v, "lat", &d->lat) && g_num(v, "lon", &d->lon) && g_str(v, "src")) {
@@ -181,13 +184,13 @@ out:
 int hdl_draft_copy(const struct hdl_draft *src, struct hdl_draft *dst)
 {
     *dst = *src;
-    dst->category = dst->media_group_id = dst->flags = NULL;
+    dst->category = dst->media_group_id = dst->flags = dst->places = NULL;
     for (size_t i = 0; i < dst->n_msgs; i++)
         dst->msgs[i].text = NULL;
     int rc;
     if ((rc = dup_opt(src->category, &dst->category)) ||
         (rc = dup_opt(src->media_group_id, &dst->media_group_id)) ||
-        (rc = dup_opt(src->flags, &dst->flags)))
+        (rc = dup_opt(src->flags, &dst->flags)) || (rc = dup_opt(src->places, &dst->places)))
         goto out;
     for (size_t i = 0; i < src->n_msgs; i++)
         if ((rc = dup_opt(src->msgs[i].text, &dst->msgs[i].text)))
@@ -205,6 +208,7 @@ void hdl_draft_release(struct hdl_draft *d)
     free(d->category);
     free(d->media_group_id);
     free(d->flags);
+    free(d->places);
     for (size_t i = 0; i < d->n_msgs; i++)
         free(d->msgs[i].text);
     memset(d, 0, sizeof(*d));

@@ -108,6 +108,8 @@ struct hdl_draft {
     int has_photo_gps;
     double photo_lat, photo_lon;
     char *flags; /* comma-separated, NULL none */
+    /* a shared place name's candidates (JSON array), NULL none */
+    char *places;
     struct hdl_draft_msg msgs[HDL_DRAFT_MAX_MSGS];
     size_t n_msgs;
     long long po; /* outbox id of the keyboard message: read from drafts.state, written

@@ -114,6 +114,8 @@ struct store_report_new {
     const char *media_group_id; /* NULL none */
     int priority;
     const char *flags; /* comma-separated flags, NULL none */
+    /* the settlements a shared place name may mean (JSON array), NULL none */
+    const char *place_candidates;
     const struct store_media_new *media;
     size_t n_media;
 };
@@ -355,6 +357,12 @@ int store_web_decide(struct store *s, const struct store_who *who, const struct 
  * another analyst holds the lease; TL_EINVAL for an empty or too long question. */
 int store_web_followup(struct store *s, const struct store_who *who, const char *id_or_ref,
                        const char *question, char **json, struct tl_errinfo *ei) TL_WUR;
+/* Picks candidate idx (0-based) of a report's place_candidates as its point (the
+ * place_ambiguous flag goes; audited as 'place'); the full report as who sees it.
+ * TL_ENOTFOUND hidden or absent, TL_ECONFLICT leased to another, TL_EINVAL no such
+ * candidate. */
+int store_web_place_pick(struct store *s, const struct store_who *who, const char *id_or_ref,
+                         long idx, char **json, struct tl_errinfo *ei) TL_WUR;
 /* The stored (stripped) bytes and their MIME type; audited as 'view_media'.
  * *mime and *bytes: free(). TL_ENOTFOUND when absent or hidden. */
 int store_web_media(struct store *s, const struct store_who *who, long long media_id, char **mime,

@@ -342,13 +342,14 @@ void store_updates_free(struct store_update *u, size_t n)
 static const char apply_sql[] =
     APPLY_HEAD APPLY_REPORTERS("($3::text, 0), ($8::text, 1)") APPLY_CHATS
     " rep AS (INSERT INTO reports (public_ref, reporter, category, text, point, point_source,"
-    "     accuracy_m, bearing, observed_at, sent_at, forwarded, media_group_id, priority, flags)"
+    "     accuracy_m, bearing, observed_at, sent_at, forwarded, media_group_id, priority, flags,"
+    "     place_candidates)"
     "   SELECT $7::text, $8::text, $9::text, $10::text,"
     "     CASE WHEN $11::float8 IS NOT NULL"
     "       THEN ST_SetSRID(ST_MakePoint($12::float8, $11::float8), 4326)::geography END,"
     "     $13::text, $14::float8, $15::float8, to_timestamp($16::float8),"
     "     to_timestamp($17::float8), $18::boolean, $19::text, $20::int,"
-    "     COALESCE(string_to_array($21::text, ','), '{}')"
+    "     COALESCE(string_to_array($21::text, ','), '{}'), $40::jsonb"
     "   FROM go WHERE $6::boolean RETURNING id),"
     " med AS (INSERT INTO media (report_id, kind, tg_file_id, tg_file_unique_id, mime, bytes,"
     "     size, width, height, phash, sha256, gps, gps_accuracy_m, taken_local, taken_offset_min)"
@@ -365,7 +366,7 @@ static const char apply_sql[] =
 static const char apply_plain_sql[] = APPLY_HEAD APPLY_REPORTERS("($3::text, 0)")
     APPLY_CHATS APPLY_OUTBOX("$6", "$7", "$8") APPLY_TAIL("NULL::bigint");
 
-#define APPLY_NPARAMS 39
+#define APPLY_NPARAMS 40
 #define APPLY_NMEDIA 15 /* media arrays: $22..$31, then $35..$39 */
 
 static int sha256_hex(const unsigned char *p, size_t n, char out[65])
@@ -482,6 +483,7 @@ static int apply_one(struct store *s, const struct store_effects *fx, long long 
         v[18] = rp->media_group_id;
         v[19] = st_ll(nb[9], rp->priority);
         v[20] = rp->flags && *rp->flags ? rp->flags : NULL;
+        v[39] = rp->place_candidates;
         for (size_t i = 0; i < rp->n_media; i++)
             if ((rc = media_row(ma, &rp->media[i], i, ei)) != TL_OK)
                 goto out;
@@ -547,9 +549,9 @@ static const char apply_many_sql[] =
     "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[],"
     "     $5::text[], $6::text[], $7::text[], $8::text[], $9::float8[], $10::float8[],"
     "     $11::text[], $12::float8[], $13::float8[], $14::float8[], $15::float8[],"
-    "     $16::boolean[], $17::text[], $18::int[], $19::text[]) WITH ORDINALITY"
+    "     $16::boolean[], $17::text[], $18::int[], $19::text[], $40::jsonb[]) WITH ORDINALITY"
     "   AS u(update_id, chat_id, pseud, lang, ref, reporter, category, txt, lat, lon, src, acc,"
-    "     bearing, observed, sent, fwd, mgid, prio, flags, ord)),"
+    "     bearing, observed, sent, fwd, mgid, prio, flags, pcand, ord)),"
     " inb AS (SELECT i.update_id FROM inbox i WHERE i.update_id = ANY ($1::bigint[])"
     "   AND i.processed_at IS NULL FOR UPDATE),"
     " go AS (SELECT u.* FROM u WHERE u.update_id = 0"
@@ -572,12 +574,13 @@ static const char apply_many_sql[] =
     "     OR c.reporter IS DISTINCT FROM COALESCE(excluded.reporter, c.reporter)"
     "     OR c.lang IS DISTINCT FROM COALESCE(excluded.lang, c.lang)),"
     " rep AS (INSERT INTO reports (public_ref, reporter, category, text, point, point_source,"
-    "     accuracy_m, bearing, observed_at, sent_at, forwarded, media_group_id, priority, flags)"
+    "     accuracy_m, bearing, observed_at, sent_at, forwarded, media_group_id, priority, flags,"
+    "     place_candidates)"
     "   SELECT g.ref, g.reporter, g.category, g.txt,"
     "     CASE WHEN g.lat IS NOT NULL"
     "       THEN ST_SetSRID(ST_MakePoint(g.lon, g.lat), 4326)::geography END,"
     "     g.src, g.acc, g.bearing, to_timestamp(g.observed), to_timestamp(g.sent), g.fwd, g.mgid,"
-    "     g.prio, COALESCE(string_to_array(g.flags, ','), '{}')"
+    "     g.prio, COALESCE(string_to_array(g.flags, ','), '{}'), g.pcand"
     "   FROM go g WHERE g.ref IS NOT NULL ORDER BY g.ord RETURNING id, public_ref),"
     " med AS (INSERT INTO media (report_id, kind, tg_file_id, tg_file_unique_id, mime, bytes,"
     "     size, width, height, phash, sha256, gps, gps_accuracy_m, taken_local, taken_offset_min)"
@@ -604,6 +607,7 @@ static const char apply_many_sql[] =
 #define MANY_NU 19 /* per-update arrays: $1..$19 */
 #define MANY_NM 16 /* media arrays: $20..$35 */
 #define MANY_NO 4  /* outbox arrays: $36..$39 */
+#define MANY_NX 1  /* added later, after them: $40 place_candidates */
 
 static const char *opt_dbl(char *buf, int has, double v)
 {
@@ -613,10 +617,11 @@ static const char *opt_dbl(char *buf, int has, double v)
 static int apply_many(struct store *s, const struct store_effects *const *fx, size_t n,
                       long long *report_ids, struct tl_errinfo *ei)
 {
-    struct st_arr a[MANY_NU + MANY_NM + MANY_NO];
-    const char *v[MANY_NU + MANY_NM + MANY_NO];
+    struct st_arr a[MANY_NU + MANY_NM + MANY_NO + MANY_NX];
+    const char *v[MANY_NU + MANY_NM + MANY_NO + MANY_NX];
     const size_t na = sizeof(a) / sizeof(a[0]);
     struct st_arr *ua = a, *ma = a + MANY_NU, *oa = a + MANY_NU + MANY_NM;
+    struct st_arr *xa = oa + MANY_NO;
     PGresult *r = NULL;
     int rc = TL_OK;
     char nb[8][32];
@@ -656,6 +661,7 @@ static int apply_many(struct store *s, const struct store_effects *const *fx, si
         else
             st_arr_str(&ua[17], NULL);
         st_arr_str(&ua[18], rp && rp->flags && *rp->flags ? rp->flags : NULL);
+        st_arr_str(&xa[0], rp ? rp->place_candidates : NULL);
         for (size_t k = 0; rp && k < rp->n_media; k++) {
             st_arr_ll(&ma[0], (long long)i + 1);
             if ((rc = media_row(ma + 1, &rp->media[k], k, ei)) != TL_OK)

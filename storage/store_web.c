@@ -618,6 +618,30 @@ int store_web_decide(struct store *s, const struct store_who *who, const struct 
     return decide(s, d, who, NULL, json, ei);
 }
 
+int store_web_place_pick(struct store *s, const struct store_who *who, const char *id_or_ref,
+                         long idx, char **json, struct tl_errinfo *ei)
+{
+    char ib[32], xb[32], db[32];
+    const char *v[5];
+    PGresult *r = NULL;
+    *json = NULL;
+    ref_params(id_or_ref, ib, v);
+    v[2] = who->account;
+    v[3] = st_ll(xb, idx);
+    v[4] = decimals_param(who, db);
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    rc =
+        fn_err(st_exec(s, "SELECT web_place_pick($1::bigint, $2::text, $3::text, $4::int, $5::int)",
+                       5, v, &r, ei),
+               ei);
+    if (rc == TL_OK && !(*json = tl_strdup(PQgetvalue(r, 0, 0))))
+        rc = TL_ENOMEM;
+    PQclear(r);
+    return rc;
+}
+
 int store_web_followup(struct store *s, const struct store_who *who, const char *id_or_ref,
                        const char *question, char **json, struct tl_errinfo *ei)
 {

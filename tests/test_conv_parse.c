@@ -216,6 +216,7 @@ static void test_conv_parse_draft_json(void **state)
     d.category = tl_strdup("drones");
     d.media_group_id = tl_strdup("135");
     d.flags = tl_strdup("place_ambiguous");
+    d.places = tl_strdup("[{\"name\":\"Lyman\",\"lat\":48.98616}]");
     d.msgs[0] = (struct hdl_draft_msg){5, tl_strdup("два дрони 🛸")};
     d.msgs[1] = (struct hdl_draft_msg){6, NULL};
     d.n_msgs = 2;
@@ -235,6 +236,12 @@ static void test_conv_parse_draft_json(void **state)
     assert_true(b.po == 0); /* storage's to write, never the decision's */
     assert_null(strstr(j, "\"po\""));
     assert_string_equal(b.flags, "place_ambiguous");
+    assert_string_equal(b.places, "[{\"name\":\"Lyman\",\"lat\":48.98616}]");
+    struct hdl_draft c;
+    assert_int_equal(hdl_draft_copy(&b, &c), TL_OK);
+    assert_string_equal(c.places, b.places);
+    assert_true(c.places != b.places);
+    hdl_draft_release(&c);
     assert_int_equal(b.n_msgs, 2);
     assert_string_equal(b.msgs[0].text, "два дрони 🛸");
     assert_null(b.msgs[1].text);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/util.h"
 #include "geo/geo.h"
@@ -395,6 +396,71 @@ static void test_handlers_file_refused_nothing_stored(void **state)
 
 /* Words give the place when nothing better was shared; the area of interest flags the
  * rest; a direction of movement becomes the bearing. */
+/* A caption naming a village that several share: the photo's GPS picks the one near
+ * it; without GPS the report is flagged place_ambiguous. */
+static void test_handlers_homonym_by_photo_gps(void **state)
+{
+    (void)state;
+    static const char tsv[] = "Lyman\t48.98616\t37.80307\t28200\t05\tUA\n"
+                              "Lyman\t49.59769\t36.47030\t4008\t07\tUA\n";
+    char path[] = "/tmp/tipline-hdl-gaz-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, tsv, sizeof tsv - 1), (ssize_t)(sizeof tsv - 1));
+    close(fd);
+    const struct geo_ctx *saved = CTX.geo;
+    struct geo_ctx *g = NULL;
+    assert_int_equal(geo_ctx_new(NULL, path, &g, NULL), TL_OK);
+    CTX.geo = g;
+    size_t clen, dlen;
+    unsigned char *clean = clean_jpeg(11, &clen);
+    struct fx_exif x = {.lat = 49.598,
+                        .lon = 36.471,
+                        .hpe_cm = 500,
+                        .dto = "2026:11:20 14:05:09",
+                        .offset = "+02:00",
+                        .orientation = 1};
+    unsigned char *dirty = fx_jpeg_dirty(clean, clen, &x, 1, &dlen);
+    struct hdl_file f = {HDL_FILE_OK, dirty, dlen};
+    struct tg_update u;
+    struct two t;
+    parse(DOC_MSG(",\"caption\":\"вибух у Лимані\""), &u);
+    decide_sent(&u, &f, &t);
+    const struct store_report_new *r = t.sent.fx.report;
+    assert_non_null(r);
+    assert_string_equal(r->point_source, "text");
+    assert_true(fabs(r->lat - 49.59769) < 1e-6 && fabs(r->lon - 36.47030) < 1e-6);
+    assert_null(r->place_candidates);
+    if (r->flags)
+        fail_msg("flags %s", r->flags);
+    two_release(&t);
+    tg_update_release(&u);
+    parse(PRIVATE_MSG("\"text\":\"вибух у Лимані\""), &u);
+    decide_sent(&u, NULL, &t);
+    r = t.sent.fx.report;
+    assert_non_null(r);
+    assert_true(fabs(r->lat - 48.98616) < 1e-6); /* the most populous, flagged */
+    assert_string_equal(r->flags, "place_ambiguous");
+    /* every candidate goes with the report, for the analyst to pick from */
+    assert_non_null(r->place_candidates);
+    struct json_object *pc = json_tokener_parse(r->place_candidates);
+    assert_non_null(pc);
+    assert_int_equal(json_object_array_length(pc), 2);
+    struct json_object *c1 = json_object_array_get_idx(pc, 1), *v;
+    assert_true(json_object_object_get_ex(c1, "oblast", &v));
+    assert_string_equal(json_object_get_string(v), "Kharkiv Oblast");
+    assert_true(json_object_object_get_ex(c1, "lat", &v));
+    assert_true(fabs(json_object_get_double(v) - 49.59769) < 1e-6);
+    json_object_put(pc);
+    two_release(&t);
+    tg_update_release(&u);
+    free(clean);
+    free(dirty);
+    CTX.geo = saved;
+    geo_ctx_free(g);
+    unlink(path);
+}
+
 static void test_handlers_place_from_text(void **state)
 {
     static const struct {
@@ -632,6 +698,7 @@ int main(void)
         cmocka_unit_test(test_handlers_file_stripped_gps_kept_as_fact),
         cmocka_unit_test(test_handlers_file_refused_nothing_stored),
         cmocka_unit_test(test_handlers_place_from_text),
+        cmocka_unit_test(test_handlers_homonym_by_photo_gps),
         cmocka_unit_test(test_handlers_commands),
         cmocka_unit_test(test_handlers_group_chat),
         cmocka_unit_test(test_handlers_callback_answered),

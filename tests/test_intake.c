@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "geo/geo.h"
 #include "handlers/hdl.h"
 #include "support/botrun.h"
 #include "support/testsupport.h"
@@ -337,6 +338,98 @@ static pid_t spawn_bot(const char *ci, struct fakebot *fb, const char *keyfile, 
     return pid;
 }
 
+/* A citizen's text and its Send button, in chat. */
+static void push_sent_text(struct fakebot *fb, long long chat, const char *text)
+{
+    char *u = tl_asprintf("{\"message\":{\"message_id\":1,\"date\":1,\"chat\":{\"id\":%lld,"
+                          "\"type\":\"private\"},\"from\":{\"id\":%lld,\"is_bot\":false,"
+                          "\"first_name\":\"P\"},\"text\":\"%s\"}}",
+                          chat, chat, text);
+    int id = fakebot_push_update(fb, u);
+    assert_true(id > 0);
+    free(u);
+    u = tl_asprintf("{\"callback_query\":{\"id\":\"c%lld\",\"from\":{\"id\":%lld,\"is_bot\":"
+                    "false,\"first_name\":\"P\"},\"chat_instance\":\"1\",\"data\":\"%d:send\","
+                    "\"message\":{\"message_id\":10,\"date\":1,\"chat\":{\"id\":%lld,\"type\":"
+                    "\"private\"}}}}",
+                    chat, chat, id, chat);
+    assert_true(fakebot_push_update(fb, u) > 0);
+    free(u);
+}
+
+/* One GeoNames line (the dump `tipline gazetteer import` reads). */
+static void gn_line(FILE *f, int id, const char *name, const char *alts, double lat, double lon)
+{
+    fprintf(f, "%d\t%s\t%s\t%s\t%.5f\t%.5f\tP\tPPL\tUA\t\t05\t\t\t\t1000\t\t1\tE\t2024\n", id, name,
+            name, alts, lat, lon);
+}
+
+/* The running bot maps a new gazetteer on SIGHUP: a village the first index lacked is
+ * found in the next message, with no restart. */
+static void test_intake_gazetteer_reload_on_sighup(void **state)
+{
+    char *ci = ts_db_create("t_intake_gaz");
+    struct fakebot *fb = NULL;
+    struct fakebot_opts fo = {.quiet = 1};
+    assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
+    char key[] = "/tmp/tipline-key-XXXXXX", logfile[] = "/tmp/tipline-log-XXXXXX";
+    char dump[] = "/tmp/tipline-dump-XXXXXX", idx[] = "/tmp/tipline-gaz-XXXXXX";
+    close(mkstemp(key));
+    close(mkstemp(logfile));
+    close(mkstemp(dump));
+    close(mkstemp(idx));
+    assert_int_equal(ts_write_file(key, "gazetteer-test-secret-gazetteer-test"), 0);
+    struct geo_import_stats st;
+    FILE *f = fopen(dump, "w");
+    assert_non_null(f);
+    gn_line(f, 1, "Izium", "Ізюм,Изюм", 49.20875, 37.24849);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(geo_gazetteer_import(dump, NULL, "UA", idx, &st, NULL), TL_OK);
+
+    setenv("TIPLINE_GAZETTEER", idx, 1);
+    pid_t pid = g_child = spawn_bot(ci, fb, key, logfile);
+    unsetenv("TIPLINE_GAZETTEER");
+    push_sent_text(fb, 7001, "вибухи у Вугледарі");
+    wait_count(ci, "SELECT count(*) FROM reports", 1, 30000);
+    assert_int_equal(count(ci, "SELECT count(*) FROM reports WHERE point IS NULL"), 1);
+
+    f = fopen(dump, "a");
+    assert_non_null(f);
+    gn_line(f, 2, "Vuhledar", "Вугледар,Угледар", 47.7797, 37.2486);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(geo_gazetteer_import(dump, NULL, "UA", idx, &st, NULL), TL_OK);
+    assert_int_equal(kill(pid, SIGHUP), 0);
+    int64_t end = tl_now_ms() + 20000;
+    char *log = NULL;
+    while (tl_now_ms() < end) {
+        free(log);
+        log = ts_read_file(logfile, NULL);
+        if (log && strstr(log, "msg=\"gazetteer reloaded\" settlements=2"))
+            break;
+        tl_sleep_ms(50, NULL);
+    }
+    assert_non_null(log);
+    assert_non_null(strstr(log, "msg=\"gazetteer reloaded\" settlements=2"));
+    free(log);
+    push_sent_text(fb, 7002, "вибухи у Вугледарі");
+    wait_count(ci, "SELECT count(*) FROM reports", 2, 30000);
+    assert_int_equal(count(ci, "SELECT count(*) FROM reports WHERE point_source = 'text' AND"
+                               " abs(ST_Y(point::geometry) - 47.7797) < 1e-4"),
+                     1);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    g_child = 0;
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    fakebot_stop(fb);
+    unlink(key);
+    unlink(logfile);
+    unlink(dump);
+    unlink(idx);
+    ts_db_drop("t_intake_gaz");
+    free(ci);
+}
+
 /* kill -9 in the middle of a burst of 2,000 updates, restart: every update became exactly
  * one processed inbox row and one report; the offset resumes. Then SIGTERM exits 0. */
 static void test_intake_kill9_exactly_once(void **state)
@@ -449,6 +542,7 @@ int main(void)
         cmocka_unit_test_teardown(test_intake_blocked_chat_recorded, teardown),
         cmocka_unit_test_teardown(test_intake_database_outage, teardown),
         cmocka_unit_test_teardown(test_intake_kill9_exactly_once, teardown),
+        cmocka_unit_test_teardown(test_intake_gazetteer_reload_on_sighup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

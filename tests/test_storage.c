@@ -907,6 +907,54 @@ static void test_storage_apply_public_ref_conflict(void **state)
     free(ci);
 }
 
+/* The settlements a shared place name may mean are kept with the report, by the single
+ * and the batch path, and shown in the API's report document. */
+static void test_storage_apply_place_candidates(void **state)
+{
+    char *ci = db_new("t_storage_places");
+    struct store *s = open_store(ci);
+    long long ids[] = {1, 2, 3}, chats[] = {555001, 555001, 555001};
+    put_updates(s, ids, chats, 3, 4);
+    static const char cands[] =
+        "[{\"name\":\"Novoselivka\",\"oblast\":\"Kharkiv Oblast\",\"country\":\"UA\","
+        "\"lat\":49.7801,\"lon\":37.0402,\"accuracy_m\":2000},{\"name\":\"Novoselivka\","
+        "\"oblast\":\"Donetsk Oblast\",\"country\":\"UA\",\"lat\":48.315,\"lon\":37.842,"
+        "\"accuracy_m\":2000}]";
+    struct store_report_new r1 = report_of("P-1"), r2 = report_of("P-2"), r3 = report_of("P-3");
+    r1.place_candidates = cands;
+    r3.place_candidates = cands;
+    struct store_effects fx[3];
+    for (int i = 0; i < 3; i++)
+        fx[i] = (struct store_effects){
+            .update_id = i + 1, .chat_id = 555001, .pseudonym = "ps_abc", .set_blocked = -1};
+    fx[0].report = &r1;
+    fx[1].report = &r2;
+    fx[2].report = &r3;
+    CHECK(store_apply(s, &fx[0], NULL, EI));
+    const struct store_effects *batch[2] = {&fx[1], &fx[2]};
+    CHECK(store_apply_batch(s, batch, 2, NULL, EI));
+    assert_scalar(ci,
+                  "SELECT string_agg(public_ref || ':' || COALESCE(jsonb_array_length("
+                  "place_candidates)::text, '-'), ',' ORDER BY id) FROM reports",
+                  "P-1:2,P-2:-,P-3:2");
+    assert_scalar(ci,
+                  "SELECT string_agg(c->>'oblast', ';' ORDER BY o) FROM reports,"
+                  " jsonb_array_elements(place_candidates) WITH ORDINALITY AS x(c, o)"
+                  " WHERE public_ref = 'P-3'",
+                  "Kharkiv Oblast;Donetsk Oblast");
+    assert_scalar(ci,
+                  "SELECT concat_ws('|', d->'place_candidates'->1->>'lat',"
+                  " d->'place_candidates'->0->>'name', (d2->'place_candidates')::text)"
+                  " FROM (SELECT web_report_doc(id, NULL, 'a', 5, false, ARRAY[queue])::json AS d"
+                  " FROM reports WHERE public_ref = 'P-1') x,"
+                  " (SELECT web_report_doc(id, NULL, 'a', 5, false, ARRAY[queue])::json AS d2"
+                  " FROM reports WHERE public_ref = 'P-2') y",
+                  "48.315|Novoselivka|null");
+    store_free(s);
+    ts_db_drop("t_storage_places");
+    free(ci);
+}
+
 /* A chat's batch commits as one transaction; any failure writes none of it. */
 static void test_storage_apply_batch(void **state)
 {
@@ -1646,6 +1694,7 @@ int main(void)
         cmocka_unit_test(test_storage_apply_same_update_racing),
         cmocka_unit_test(test_storage_apply_public_ref_conflict),
         cmocka_unit_test(test_storage_apply_batch),
+        cmocka_unit_test(test_storage_apply_place_candidates),
         cmocka_unit_test(test_storage_apply_chat_flags),
         cmocka_unit_test(test_storage_outbox_one_per_chat),
         cmocka_unit_test(test_storage_outbox_chat_interval),

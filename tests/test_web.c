@@ -501,6 +501,20 @@ static void p_followup(struct cell_ctx *x, const char *a)
 {
     lease_to(x, a, "followup");
 }
+#define TWO_PLACES                                                                                 \
+    "'[{\"name\":\"Novoselivka\",\"oblast\":\"Kharkiv Oblast\",\"country\":\"UA\","                \
+    "\"lat\":49.7801,\"lon\":37.0402,\"accuracy_m\":2000},{\"name\":\"Novoselivka\","              \
+    "\"oblast\":\"Donetsk Oblast\",\"country\":\"UA\",\"lat\":48.315,\"lon\":37.842,"              \
+    "\"accuracy_m\":2500}]'"
+static void p_place(struct cell_ctx *x, const char *a)
+{
+    lease_to(x, a, "place");
+    char *q = tl_asprintf("UPDATE reports SET place_candidates = " TWO_PLACES
+                          " WHERE id = %lld RETURNING id",
+                          x->report);
+    sql(x->f, q);
+    free(q);
+}
 static void p_media(struct cell_ctx *x, const char *a)
 {
     (void)a;
@@ -533,6 +547,7 @@ static const struct route_case matrix[] = {
     {"POST", NULL, "{\"status\":\"confirmed\",\"note\":\"seen\"}", R_ANALYST | R_ADMIN, 200,
      p_decide},
     {"POST", NULL, "{\"question\":\"which way?\"}", R_ANALYST | R_ADMIN, 201, p_followup},
+    {"POST", NULL, "{\"candidate\":1}", R_ANALYST | R_ADMIN, 200, p_place},
     {"GET", NULL, NULL, R_ANALYST | R_MODERATOR | R_ADMIN, 200, p_media},
     {"GET", "/api/events", NULL, R_ANALYST | R_MODERATOR | R_ADMIN, 200, NULL},
     {"POST", "/api/reporters/a1b2c3d4e5f6/ban", "{\"reason\":\"spam\"}", R_MODERATOR | R_ADMIN, 200,
@@ -678,6 +693,54 @@ static void test_web_routes_answer(void **state)
     assert_string_equal(jstr(o, "followups.0.answer"), "three");
     json_object_put(o);
     hres_release(&r);
+
+    /* a place name several villages share: the analyst picks one, audited */
+    (void)seed_simple(f, "R-PLACE");
+    sql(f, "UPDATE reports SET place_candidates = " TWO_PLACES
+           ", flags = '{place_ambiguous,outside_area}' WHERE public_ref = 'R-PLACE' RETURNING id");
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/reports/R-PLACE", .as = "alice"});
+    o = json_of(&r);
+    assert_string_equal(jstr(o, "place_candidates.1.oblast"), "Donetsk Oblast");
+    json_object_put(o);
+    hres_release(&r);
+    expect(f,
+           &(struct hreq){.method = "POST",
+                          .path = "/api/reports/R-PLACE/place",
+                          .as = "alice",
+                          .body = "{\"candidate\":2}"},
+           400, NULL);
+    expect(f,
+           &(struct hreq){.method = "POST",
+                          .path = "/api/reports/R-PLACE/place",
+                          .as = "alice",
+                          .body = "{\"candidate\":-1}"},
+           400, NULL);
+    r = http(f, &(struct hreq){.method = "POST",
+                               .path = "/api/reports/R-PLACE/place",
+                               .as = "alice",
+                               .body = "{\"candidate\":1}"});
+    assert_int_equal(r.status, 200);
+    o = json_of(&r);
+    assert_true(fabs(json_object_get_double(jget(o, "point.lat")) - 48.315) < 1e-9);
+    assert_true(fabs(json_object_get_double(jget(o, "point.lon")) - 37.842) < 1e-9);
+    assert_true(fabs(json_object_get_double(jget(o, "accuracy_m")) - 2500) < 1e-9);
+    assert_string_equal(jstr(o, "point_source"), "text");
+    assert_string_equal(json_object_to_json_string_ext(jget(o, "flags"), JSON_C_TO_STRING_PLAIN),
+                        "[\"outside_area\"]");
+    assert_null(jget(o, "place_candidates"));
+    json_object_put(o);
+    hres_release(&r);
+    assert_int_equal(count(f, "SELECT count(*) FROM audit_log WHERE actor = 'alice' AND action ="
+                              " 'place' AND after->>'oblast' = 'Donetsk Oblast'"
+                              " AND jsonb_array_length(before->'place_candidates') = 2"),
+                     1);
+    /* nothing left to pick */
+    expect(f,
+           &(struct hreq){.method = "POST",
+                          .path = "/api/reports/R-PLACE/place",
+                          .as = "alice",
+                          .body = "{\"candidate\":0}"},
+           400, NULL);
 
     /* ban / unban by pseudonym prefix, audited */
     r = http(f, &(struct hreq){.method = "POST",
@@ -2442,6 +2505,7 @@ static void test_web_openapi_covers_routes(void **state)
         "  /api/reports/{report}/release:\n    post:",
         "  /api/reports/{report}/decide:\n    post:",
         "  /api/reports/{report}/followup:\n    post:",
+        "  /api/reports/{report}/place:\n    post:",
         "  /api/media/{media}:\n    get:",
         "  /api/events:\n    get:",
         "  /api/reporters/{pseudonym}/ban:\n    post:",

@@ -260,6 +260,22 @@ static int h_decide(struct web_call *c)
     return answer(c, rc, &ei, 200, json);
 }
 
+static int h_place(struct web_call *c)
+{
+    struct tl_errinfo ei;
+    const char *id;
+    char *json = NULL;
+    tl_errinfo_clear(&ei);
+    if (report_arg(c, &id))
+        return TL_OK;
+    long long k = body_int(c, "candidate");
+    if (k < 0 || k > 255)
+        return web_reply_err(c->resp, 400, "bad_request",
+                             "candidate is an index into place_candidates (0..255)");
+    int rc = store_web_place_pick(c->s, &c->who, id, (long)k, &json, &ei);
+    return answer(c, rc, &ei, 200, json);
+}
+
 static int h_followup(struct web_call *c)
 {
     struct tl_errinfo ei;
@@ -456,6 +472,7 @@ static const struct web_field f_decide[] = {{"status", WF_STRING, 1, 16},
                                             {NULL, WF_STRING, 0, 0}};
 static const struct web_field f_followup[] = {{"question", WF_STRING, 1, 8000},
                                               {NULL, WF_STRING, 0, 0}};
+static const struct web_field f_place[] = {{"candidate", WF_INT, 1, 0}, {NULL, WF_STRING, 0, 0}};
 static const struct web_field f_ban[] = {{"reason", WF_STRING, 0, 500}, {NULL, WF_STRING, 0, 0}};
 static const struct web_field f_account[] = {
     {"name", WF_STRING, 1, 32}, {"role", WF_STRING, 1, 16}, {NULL, WF_STRING, 0, 0}};
@@ -473,6 +490,7 @@ static const struct web_route routes[] = {
     {"POST", "api/reports/*/release", AN, h_release, f_none, NULL},
     {"POST", "api/reports/*/decide", AN, h_decide, f_decide, NULL},
     {"POST", "api/reports/*/followup", AN, h_followup, f_followup, NULL},
+    {"POST", "api/reports/*/place", AN, h_place, f_place, NULL},
     {"GET", "api/media/*", AN | MO, h_media, f_none, NULL},
     {"GET", "api/events", AN | MO, h_events, f_none, NULL},
     {"POST", "api/reporters/*/ban", MO, h_ban, f_ban, NULL},

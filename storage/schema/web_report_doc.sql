@@ -51,7 +51,8 @@ BEGIN
             'lease_until', CASE WHEN v_live THEN web_iso(r.lease_until) END,
             'bearing', r.bearing, 'accuracy_m', r.accuracy_m, 'forwarded', r.forwarded,
             'decided_by', r.decided_by, 'decided_at', web_iso(r.decided_at), 'note', r.note,
-            'duplicate_of', r.duplicate_of, 'media', v_media, 'followups', array_to_json(ARRAY(
+            'duplicate_of', r.duplicate_of, 'place_candidates', r.place_candidates,
+            'media', v_media, 'followups', array_to_json(ARRAY(
                 SELECT json_build_object('id', x.id,
                       'question', x.question, 'asked_by', x.asked_by,
                       'asked_at', web_iso(x.asked_at), 'relayed_at', web_iso(x.relayed_at),

@@ -369,6 +369,17 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
     seededRefs.length);
   await page.click('#queue > li[data-ref="TL-ARMOR2"]'); // centres the map on Lviv
   await page.waitForFunction(() => document.querySelector('#report-ref')?.textContent === 'TL-ARMOR2');
+
+  step('an ambiguous place name: every candidate shown, the analyst picks one (audited)');
+  check((await page.locator('#places li').count()) === 2, 'two candidates listed');
+  check((await page.textContent('#places li[data-index="1"]')).includes('Odesa Oblast'), 'with their oblast');
+  const picked = page.waitForResponse((r) => r.url().endsWith('/place'));
+  await page.click('#place-0');
+  const pr = await picked;
+  check(pr.status() === 200, 'place picked');
+  await page.waitForFunction(() => !document.querySelector('#places'));
+  check(!(await page.textContent('#report')).includes('ambiguous place name'), 'the flag is gone');
+  check((await pr.json()).point.lat === 49.8397, 'the point is the chosen one');
   await page.waitForTimeout(400); // the pan animation
   for (let i = 0; i < 2; i++) {
     await page.click('.leaflet-control-zoom-in'); // closer: Lviv without Kyiv

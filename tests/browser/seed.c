@@ -30,18 +30,23 @@ struct seed {
     int has_point;
     double lat, lon, accuracy_m;
     int priority;
-    int photo; /* 1: one photo with its own GPS */
+    int photo;          /* 1: one photo with its own GPS */
+    const char *places; /* place_candidates (JSON), NULL none */
 };
 
 /* Highest priority first is what "claim next" takes: the photo report. */
 static const struct seed SEEDS[] = {
     {"TL-PHOTO1", "drones", "Shahed flying north-west low over the Dnipro, photo attached",
-     "telegram_location", NULL, 1, 50.4501, 30.5234, 20, 90, 1},
+     "telegram_location", NULL, 1, 50.4501, 30.5234, 20, 90, 1, NULL},
     {"TL-ARMOR2", "equipment", "Two tanks and a truck on the highway towards the city", "text",
-     NULL, 1, 49.8397, 24.0297, 500, 50, 0},
-    {"TL-NOPT03", "drones", "Heard a drone, could not see where", NULL, NULL, 0, 0, 0, 0, 30, 0},
+     "place_ambiguous", 1, 49.8397, 24.0297, 500, 50, 0,
+     "[{\"name\":\"Lviv\",\"oblast\":\"Lviv Oblast\",\"country\":\"UA\",\"lat\":49.8397,"
+     "\"lon\":24.0297,\"accuracy_m\":500},{\"name\":\"Lviv\",\"oblast\":\"Odesa Oblast\","
+     "\"country\":\"UA\",\"lat\":46.3,\"lon\":30.1,\"accuracy_m\":2000}]"},
+    {"TL-NOPT03", "drones", "Heard a drone, could not see where", NULL, NULL, 0, 0, 0, 0, 30, 0,
+     NULL},
     {"TL-FAR004", "troops", "Column seen far away", "telegram_location", "outside_area", 1, 41.0082,
-     28.9784, 0, 10, 0},
+     28.9784, 0, 10, 0, NULL},
 };
 
 static int apply_one(struct store *s, const struct seed *sd, const char *pseudonym, long long *id)
@@ -65,6 +70,7 @@ static int apply_one(struct store *s, const struct seed *sd, const char *pseudon
         .sent_at = now - 60,
         .priority = sd->priority,
         .flags = sd->flags,
+        .place_candidates = sd->places,
     };
     if (sd->photo) {
         rgb = fx_photo_rgb(PHOTO_W, PHOTO_H, 7);

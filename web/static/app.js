@@ -430,6 +430,7 @@ function renderReport() {
     decide,
     release,
     ask: askFollowup,
+    pick: pickPlace,
     moderate: (action) => moderate(r, action),
     open: (id) => openReport(id),
   }));
@@ -553,6 +554,22 @@ async function askFollowup(ev) {
     r.followups = [...(r.followups || []), res.followup];
     renderReport();
     toast(t('followup.sent'));
+  } catch (e) {
+    fail(e);
+  }
+}
+
+// The analyst says which of the villages sharing a name the report meant.
+async function pickPlace(index) {
+  const r = state.report;
+  const c = r && Array.isArray(r.place_candidates) ? r.place_candidates[index] : null;
+  if (!c) return;
+  try {
+    const res = await api('POST', `/api/reports/${r.id}/place`, { candidate: index });
+    state.report = res;
+    replaceItem(r.id, { flags: res.flags, point: res.point, point_source: res.point_source });
+    renderReport();
+    toast(t('places.picked', { name: c.oblast ? `${c.name}, ${c.oblast}` : c.name }));
   } catch (e) {
     fail(e);
   }

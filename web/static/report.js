@@ -2,7 +2,7 @@
 // photos (with each photo's GPS against the point), facts, flags, the decision, follow-ups
 // and the reporter's pseudonymous history (with ban controls for moderators). Pure: what
 // the buttons do comes in ctx = {mine, role, decide(status), release(), ask(ev),
-// moderate(action), open(id)}.
+// pick(index), moderate(action), open(id)}.
 
 import { catName, distanceKm, flagName, fmtCoord, fmtTime, h, timeEl } from './dom.js';
 import { t } from './i18n.js';
@@ -104,6 +104,22 @@ function renderFollowups(r, ctx) {
   return sec;
 }
 
+// A place name several villages share and nothing in the report settled: every
+// candidate, for the analyst to pick the one meant (the point moves there; audited).
+function renderPlaces(r, ctx) {
+  const cands = Array.isArray(r.place_candidates) ? r.place_candidates : [];
+  if (!cands.length) return '';
+  const can = ['analyst', 'admin'].includes(ctx.role);
+  return h('section', { id: 'places' },
+    h('h3', {}, t('places.title')),
+    h('p', { class: 'muted' }, t('places.hint')),
+    h('ol', { class: 'places' }, cands.map((c, i) => h('li', { dataset: { index: String(i) } },
+      h('button', { type: 'button', id: `place-${i}`, disabled: !can, onclick: () => ctx.pick(i) },
+        t('places.pick')),
+      ` ${c.name}${c.district ? `, ${c.district}` : ''}${c.oblast ? `, ${c.oblast}` : ''} (${c.country}) `,
+      h('span', { class: 'muted' }, `${fmtCoord(c.lat)}, ${fmtCoord(c.lon)}`)))));
+}
+
 function renderReporter(r, ctx) {
   const p = r.reporter;
   if (!p) return null;
@@ -166,6 +182,7 @@ export function reportNodes(r, ctx) {
     r.decided_by ? h('section', { id: 'decision' }, h('h3', {}, t('report.decision')),
       h('p', {}, t('report.decided', { status: t(`status.${r.status}`), who: r.decided_by, time: fmtTime(r.decided_at) })),
       r.note ? h('blockquote', {}, r.note) : '') : '',
+    renderPlaces(r, ctx),
     renderFollowups(r, ctx),
     renderReporter(r, ctx) || '',
   ];
