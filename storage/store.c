@@ -61,6 +61,7 @@ void store_free(struct store *s)
         return;
     if (s->conn)
         PQfinish(s->conn);
+    st_plan_release(&s->plan);
     free(s->prep);
     free(s->held);
     free(s);
