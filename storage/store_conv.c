@@ -38,7 +38,7 @@ int store_conv_defer(struct store *s, const struct store_effects *fx,
 {
     *deferred = 0;
     /* a report's id is told to the caller: store_conv_write writes it at once */
-    if (!cx || fx->report || s->plan.n >= CONV_HOLD_MAX)
+    if (fx->report || s->plan.n >= CONV_HOLD_MAX)
         return TL_OK;
     int rc = st_plan_add(&s->plan, fx, cx, ei);
     if (rc == TL_OK)
