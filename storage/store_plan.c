@@ -33,6 +33,7 @@ enum {
     OP_REPORT = 256,
     OP_ANSWER = 512,
     OP_BLOCKED = 1024,
+    OP_REPORT_MEDIA = 2048,
 };
 
 void st_plan_init(struct st_plan *p)
@@ -310,9 +311,11 @@ int st_plan_add(struct st_plan *p, const struct store_effects *fx,
         ops |= OP_REPORT;
         if ((rc = plan_report(p, rp, &err, ei)) != TL_OK)
             goto out;
-        for (size_t i = 0; i < rp->n_media; i++)
+        for (size_t i = 0; i < rp->n_media; i++) {
+            ops |= OP_REPORT_MEDIA;
             if ((rc = plan_media(p, 1, k, &rp->media[i], i, ei)) != TL_OK)
                 goto out;
+        }
     }
     if (fx->followup_id) {
         ops |= OP_ANSWER;
@@ -358,7 +361,7 @@ int st_plan_add(struct st_plan *p, const struct store_effects *fx,
         }
         for (size_t i = 0; i < cx->n_out; i++) {
             const struct store_conv_out *o = &cx->out[i];
-            ops |= OP_OUTBOX;
+            ops |= OP_OUTBOX | (o->track && cx->draft_id ? OP_TRACK : 0);
             if ((rc = plan_out(p, k, o->chat_id, o->method, o->params_json, o->prompt, o->track,
                                ei)) != TL_OK)
                 goto out;

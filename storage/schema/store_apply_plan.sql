@@ -84,10 +84,20 @@ BEGIN
             END LOOP;
         END IF;
 
-        -- 1 replies, 2 tracked messages, 4 draft put: the replies take their ids from the
+        -- 1 replies alone: in order
+        IF ops & 7 = 1 THEN
+            INSERT INTO outbox (chat_id, method, params)
+            SELECT o.chat, o.method, o.params::jsonb
+            FROM jsonb_to_recordset(p->'o')
+              AS o(k int, n int, chat bigint, method text, params text)
+            JOIN jsonb_to_recordset(p->'u') AS u(k int, id bigint) ON u.k = o.k
+            WHERE u.k BETWEEN lo AND hi AND (u.id = 0 OR u.id = ANY (live)) ORDER BY o.n;
+        END IF;
+
+        -- with 2 tracked messages or 4 a draft put: the replies take their ids from the
         -- sequence first, so the draft's messages and its keyboard message ("po", kept by
         -- storage: the decision never writes it) can name them
-        IF ops & 7 <> 0 THEN
+        IF ops & 6 <> 0 THEN
             WITH u AS (SELECT * FROM jsonb_to_recordset(p->'u')
                          AS u(k int, id bigint, cc bigint, dop int, dj text, did bigint, idle int,
                               um bigint)
@@ -222,6 +232,9 @@ BEGIN
                 lon float8, src text, acc float8, brg float8, obs float8, sent float8,
                 fwd boolean, mg text, pri int, fl text)
             RETURNING id INTO rid;
+        END IF;
+        -- 2048: the report's own photos
+        IF ops & 2048 <> 0 THEN
             INSERT INTO media (report_id, kind, tg_file_id, tg_file_unique_id, mime, bytes, size,
                 width, height, phash, sha256, gps, gps_accuracy_m, taken_local, taken_offset_min)
             SELECT rid, m.kind, m.fid, m.fuid, m.mime, decode(m.b, 'hex'), m.size, m.w, m.h,
@@ -233,6 +246,8 @@ BEGIN
                      w int, h int, ph bigint, sha text, lat float8, lon float8, acc float8,
                      tl timestamp, toff int)
             WHERE m.k = lo ORDER BY m.n;
+        END IF;
+        IF ops & 256 <> 0 THEN
             IF COALESCE((uo->>'did')::bigint, 0) <> 0 THEN
                 WITH dm AS (DELETE FROM draft_media WHERE chat_id = (uo->>'cc')::bigint
                               AND draft_id = (uo->>'did')::bigint RETURNING *),
