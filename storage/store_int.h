@@ -42,6 +42,7 @@ void st_arr_release(struct st_arr *a);
 struct st_plan {
     struct tl_buf u, o, m, d, seg; /* the members of the document's arrays */
     size_t n;                      /* updates added */
+    size_t n_id;                   /* of which with an inbox row */
     size_t n_o, n_m, n_d;          /* rows of "o", "m", "d" */
     size_t seg_lo;                 /* first update of the open segment, 0 none */
     int seg_ops;

@@ -371,6 +371,8 @@ int st_plan_add(struct st_plan *p, const struct store_effects *fx,
     if ((rc = err) != TL_OK)
         goto out;
     p->n = k;
+    if (fx->update_id)
+        p->n_id++;
     /* an update that creates a report or deletes the draft is a segment of its own: the
      * updates after it must see it done */
     if (ops & (OP_REPORT | OP_DRAFT_DELETE)) {
@@ -428,13 +430,13 @@ int st_plan_write(struct store *s, struct st_plan *p, size_t first, long long *r
     js_array(&doc, &rc, "m", &p->m);
     js_array(&doc, &rc, "d", &p->d);
     js_array(&doc, &rc, "s", &p->seg);
+    js_ll(&doc, &rc, "nid", (long long)p->n_id);
     js_raw(&doc, &rc, "}", 1);
     if (rc != TL_OK)
         goto out;
     const char *v[1] = {(const char *)doc.data};
     rc = st_exec(s,
-                 "SELECT out_k, out_report, out_fresh, out_unattached"
-                 " FROM store_apply_plan($1::jsonb)",
+                 "SELECT out_k, out_report, out_unattached FROM store_apply_plan($1::jsonb)",
                  1, v, &r, ei);
     if (rc == TL_EDB && strcmp(ei->sqlstate, "23505") == 0 &&
         strstr(ei->msg, "reports_public_ref_key")) {
@@ -453,7 +455,7 @@ int st_plan_write(struct store *s, struct st_plan *p, size_t first, long long *r
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        if (PQgetvalue(r, (int)i, 3)[0] == 't')
+        if (PQgetvalue(r, (int)i, 2)[0] == 't')
             log_info("follow-up answer not attached (full, or question gone) k=%zu", i + 1);
         if (report_ids && i >= first && !PQgetisnull(r, (int)i, 1))
             report_ids[i - first] = st_getll(r, (int)i, 1);

@@ -4,7 +4,7 @@
 -- statement's transaction, or in the caller's when one is open (the conversation's).
 --
 -- p = {"u": [update...], "o": [outbox row...], "m": [report photo...],
---      "d": [draft photo...], "s": [[first k, last k, ops]...]}
+--      "d": [draft photo...], "s": [[first k, last k, ops]...], "nid": updates with an id}
 -- An update (k = 1..N, in order): id (inbox update_id, 0 none), chat, ps (pseudonym),
 -- lang, bl (blocked flag, absent: keep), the report (ref, rep, cat, txt, lat, lon, src,
 -- acc, brg, obs, sent, fwd, mg, pri, fl), fu and ans (an answer to a follow-up), and
@@ -28,13 +28,13 @@
 -- - Nothing about the reporter beyond what the update carries: the pseudonym, the
 --   chat's language and blocked flag.
 CREATE OR REPLACE FUNCTION store_apply_plan(p jsonb)
-RETURNS TABLE (out_k int, out_report bigint, out_fresh boolean, out_unattached boolean)
-LANGUAGE plpgsql AS $$
+RETURNS TABLE (out_k int, out_report bigint, out_unattached boolean)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 DECLARE
-    want bigint[];
     live bigint[];
     missing bigint;
+    i int;
     seg jsonb;
     lo int;
     hi int;
@@ -45,20 +45,25 @@ DECLARE
     unatt int[] := '{}';
     a record;
 BEGIN
-    SELECT COALESCE(array_agg(x.id), '{}') INTO want
-    FROM jsonb_to_recordset(p->'u') AS x(id bigint) WHERE x.id <> 0;
-    SELECT COALESCE(array_agg(i.update_id), '{}') INTO live
-    FROM (SELECT i.update_id FROM inbox i WHERE i.update_id = ANY (want)
-          AND i.processed_at IS NULL ORDER BY i.update_id FOR UPDATE) i;
-    IF cardinality(live) < cardinality(want) THEN
-        SELECT x INTO missing FROM unnest(want) x
-        WHERE NOT EXISTS (SELECT 1 FROM inbox i WHERE i.update_id = x) LIMIT 1;
+    -- the inbox rows marked first: the update locks them, and a second worker running
+    -- the same updates waits here, then finds them processed and writes nothing
+    WITH m AS (UPDATE inbox SET processed_at = now()
+               WHERE update_id = ANY (ARRAY(SELECT x.id FROM jsonb_to_recordset(p->'u')
+                                                AS x(id bigint) WHERE x.id <> 0))
+                 AND processed_at IS NULL RETURNING update_id)
+    SELECT COALESCE(array_agg(m.update_id), '{}') INTO live FROM m;
+    IF cardinality(live) < (p->>'nid')::int THEN
+        SELECT x.id INTO missing FROM jsonb_to_recordset(p->'u') AS x(id bigint)
+        WHERE x.id <> 0 AND NOT EXISTS (SELECT 1 FROM inbox ib WHERE ib.update_id = x.id) LIMIT 1;
         IF missing IS NOT NULL THEN
             RAISE EXCEPTION 'no inbox row for update_id %', missing USING ERRCODE = 'P0002';
         END IF;
     END IF;
 
-    FOR seg IN SELECT * FROM jsonb_array_elements(p->'s') LOOP
+    -- plain expressions, no statements, between the writes: each statement costs its
+    -- executor start
+    FOR i IN 0 .. jsonb_array_length(p->'s') - 1 LOOP
+        seg := p->'s'->i;
         lo := (seg->>0)::int;
         hi := (seg->>1)::int;
         ops := (seg->>2)::int;
@@ -266,9 +271,11 @@ BEGIN
         END IF;
     END LOOP;
 
-    UPDATE inbox SET processed_at = now() WHERE update_id = ANY (live);
-    RETURN QUERY
-    SELECT u.k, rids[u.k], u.id = 0 OR u.id = ANY (live), u.k = ANY (unatt)
-    FROM jsonb_to_recordset(p->'u') AS u(k int, id bigint) ORDER BY u.k;
+    FOR i IN 1 .. jsonb_array_length(p->'u') LOOP
+        out_k := i;
+        out_report := rids[i];
+        out_unattached := i = ANY (unatt);
+        RETURN NEXT;
+    END LOOP;
 END
 $$;
