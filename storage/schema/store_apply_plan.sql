@@ -22,9 +22,9 @@
 -- - Effects apply in update order. The batch is cut by the encoder into segments: a run
 --   of updates whose effects commute (replies, tracked messages, draft puts, photos
 --   added to a draft, notices, addenda, answers, the chat's rows) is written with one
---   statement per table; an update that creates a report or deletes the draft (what
---   the later updates of the batch must see done) is a segment of its own. "ops" says
---   which statements a segment needs (bits below), so a reply-only batch runs few.
+--   statement for the common effects and one per rarer table; an update that creates a
+--   report or deletes the draft (what the later updates of the batch must see done) is
+--   a segment of its own. "ops" says which statements a segment needs (bits below).
 -- - Nothing about the reporter beyond what the update carries: the pseudonym, the
 --   chat's language and blocked flag.
 CREATE OR REPLACE FUNCTION store_apply_plan(p jsonb)
@@ -32,7 +32,9 @@ RETURNS TABLE (out_k int, out_report bigint, out_unattached boolean)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 DECLARE
-    live bigint[];
+    live bigint[] := '{}';
+    marked bigint[];
+    at_start boolean := true;
     missing bigint;
     i int;
     seg jsonb;
@@ -45,29 +47,105 @@ DECLARE
     unatt int[] := '{}';
     a record;
 BEGIN
-    -- the inbox rows marked first: the update locks them, and a second worker running
-    -- the same updates waits here, then finds them processed and writes nothing
-    WITH m AS (UPDATE inbox SET processed_at = now()
-               WHERE update_id = ANY (ARRAY(SELECT x.id FROM jsonb_to_recordset(p->'u')
-                                                AS x(id bigint) WHERE x.id <> 0))
-                 AND processed_at IS NULL RETURNING update_id)
-    SELECT COALESCE(array_agg(m.update_id), '{}') INTO live FROM m;
-    IF cardinality(live) < (p->>'nid')::int THEN
-        SELECT x.id INTO missing FROM jsonb_to_recordset(p->'u') AS x(id bigint)
-        WHERE x.id <> 0 AND NOT EXISTS (SELECT 1 FROM inbox ib WHERE ib.update_id = x.id) LIMIT 1;
-        IF missing IS NOT NULL THEN
-            RAISE EXCEPTION 'no inbox row for update_id %', missing USING ERRCODE = 'P0002';
-        END IF;
-    END IF;
-
-    -- plain expressions, no statements, between the writes: each statement costs its
-    -- executor start
+    -- between the statements only plain expressions: each statement costs its executor
+    -- start, so the common batch (replies, tracked messages, draft puts, the chat's rows)
+    -- is one statement
     FOR i IN 0 .. jsonb_array_length(p->'s') - 1 LOOP
         seg := p->'s'->i;
         lo := (seg->>0)::int;
         hi := (seg->>1)::int;
         ops := (seg->>2)::int;
         uo := p->'u'->(lo - 1);
+
+        -- 1 replies, 2 tracked messages, 4 draft put, 128 the reporter's and the chat's
+        -- rows; the first time, with the inbox rows of the whole batch marked (the
+        -- update locks them: a second worker running the same updates waits here, then
+        -- finds them processed and writes nothing). The replies take their ids from the
+        -- sequence first, so the draft's messages and its keyboard message ("po", kept
+        -- by storage: the decision never writes it) can name them. The chats and
+        -- reporters rows are rewritten only when something changes or last_seen is a
+        -- minute old (most updates then write no new row version).
+        IF at_start OR ops & 135 <> 0 THEN
+            WITH m AS (UPDATE inbox SET processed_at = now()
+                       WHERE at_start AND update_id = ANY (ARRAY(
+                           SELECT x.id FROM jsonb_to_recordset(p->'u') AS x(id bigint)
+                           WHERE x.id <> 0))
+                         AND processed_at IS NULL RETURNING update_id),
+                 u AS (SELECT * FROM jsonb_to_recordset(p->'u')
+                         AS u(k int, id bigint, chat bigint, ps text, lang text, ref text,
+                              rep text, cc bigint, dop int, dj text, did bigint, idle int,
+                              um bigint)
+                       WHERE u.k BETWEEN lo AND hi AND (u.id = 0 OR u.id = ANY (live)
+                         OR u.id IN (SELECT m.update_id FROM m))),
+                 ids AS (SELECT nextval('outbox_id_seq') AS id, o.*
+                         FROM (SELECT o.*, COALESCE(u.did, 0) AS did, u.dop
+                               FROM jsonb_to_recordset(p->'o')
+                                 AS o(k int, n int, chat bigint, method text, params text,
+                                      pr boolean, tr boolean)
+                               JOIN u ON u.k = o.k ORDER BY o.n) o),
+                 ob AS (INSERT INTO outbox (id, chat_id, method, params)
+                        SELECT ids.id, ids.chat, ids.method, ids.params::jsonb FROM ids
+                        ORDER BY ids.n),
+                 cm AS (INSERT INTO conv_messages (chat_id, draft_id, outbox_id, message_id)
+                        SELECT x.chat_id, x.did, x.oid, x.mid FROM (
+                            SELECT ids.k, ids.n, ids.chat AS chat_id, ids.did, ids.id AS oid,
+                                NULL::bigint AS mid
+                            FROM ids WHERE ids.tr AND ids.did <> 0
+                            UNION ALL
+                            SELECT u.k, NULL, u.cc, u.did, NULL, u.um FROM u
+                            WHERE u.um IS NOT NULL AND u.did <> 0) x
+                        ORDER BY x.k, x.mid IS NOT NULL, x.n),
+                 dr AS (INSERT INTO drafts AS d (chat_id, state, updated_at, expires_at)
+                        SELECT lp.cc, lp.dj::jsonb || COALESCE(
+                                (SELECT jsonb_build_object('po', ids.id) FROM ids
+                                 WHERE ids.pr AND ids.dop = 1 ORDER BY ids.n DESC LIMIT 1),
+                                '{}'::jsonb),
+                            now(), now() + make_interval(mins => lp.idle)
+                        FROM (SELECT DISTINCT ON (u.cc) u.* FROM u WHERE u.dop = 1
+                              ORDER BY u.cc, u.k DESC) lp
+                        ON CONFLICT (chat_id) DO UPDATE SET state = excluded.state ||
+                            CASE WHEN NOT excluded.state ? 'po' AND d.state ? 'po'
+                                THEN jsonb_build_object('po', d.state->'po')
+                                ELSE '{}'::jsonb END,
+                            updated_at = now(), expires_at = excluded.expires_at,
+                            reminded_at = NULL),
+                 rp AS (INSERT INTO reporters AS r (pseudonym, n_reports)
+                        SELECT v.p, sum(v.c)::int FROM (SELECT u.ps AS p, 0 AS c FROM u
+                            UNION ALL SELECT u.rep, 1 FROM u WHERE u.ref IS NOT NULL) v
+                        WHERE v.p IS NOT NULL GROUP BY v.p
+                        ON CONFLICT (pseudonym) DO UPDATE SET last_seen = now(),
+                            n_reports = r.n_reports + excluded.n_reports
+                        WHERE excluded.n_reports > 0
+                           OR r.last_seen < now() - interval '1 minute'),
+                 ch AS (INSERT INTO chats AS c (chat_id, reporter, lang)
+                        SELECT u.chat,
+                            (array_agg(u.ps ORDER BY u.k DESC)
+                                FILTER (WHERE u.ps IS NOT NULL))[1],
+                            (array_agg(u.lang ORDER BY u.k DESC)
+                                FILTER (WHERE u.lang IS NOT NULL))[1]
+                        FROM u WHERE u.chat <> 0 GROUP BY u.chat
+                        ON CONFLICT (chat_id) DO UPDATE SET
+                            reporter = COALESCE(excluded.reporter, c.reporter),
+                            lang = COALESCE(excluded.lang, c.lang), last_seen = now()
+                        WHERE c.last_seen < now() - interval '1 minute'
+                           OR c.reporter IS DISTINCT FROM COALESCE(excluded.reporter, c.reporter)
+                           OR c.lang IS DISTINCT FROM COALESCE(excluded.lang, c.lang))
+            SELECT COALESCE(array_agg(m.update_id), '{}') INTO marked FROM m;
+            IF at_start THEN
+                live := marked;
+                at_start := false;
+                IF cardinality(live) < (p->>'nid')::int THEN
+                    SELECT x.id INTO missing FROM jsonb_to_recordset(p->'u') AS x(id bigint)
+                    WHERE x.id <> 0
+                      AND NOT EXISTS (SELECT 1 FROM inbox ib WHERE ib.update_id = x.id)
+                    LIMIT 1;
+                    IF missing IS NOT NULL THEN
+                        RAISE EXCEPTION 'no inbox row for update_id %', missing
+                            USING ERRCODE = 'P0002';
+                    END IF;
+                END IF;
+            END IF;
+        END IF;
         IF lo = hi AND (uo->>'id')::bigint <> 0 AND NOT (uo->>'id')::bigint = ANY (live) THEN
             CONTINUE; /* handled before */
         END IF;
@@ -87,55 +165,6 @@ BEGIN
                     unatt := unatt || a.k;
                 END IF;
             END LOOP;
-        END IF;
-
-        -- 1 replies alone: in order
-        IF ops & 7 = 1 THEN
-            INSERT INTO outbox (chat_id, method, params)
-            SELECT o.chat, o.method, o.params::jsonb
-            FROM jsonb_to_recordset(p->'o')
-              AS o(k int, n int, chat bigint, method text, params text)
-            JOIN jsonb_to_recordset(p->'u') AS u(k int, id bigint) ON u.k = o.k
-            WHERE u.k BETWEEN lo AND hi AND (u.id = 0 OR u.id = ANY (live)) ORDER BY o.n;
-        END IF;
-
-        -- with 2 tracked messages or 4 a draft put: the replies take their ids from the
-        -- sequence first, so the draft's messages and its keyboard message ("po", kept by
-        -- storage: the decision never writes it) can name them
-        IF ops & 6 <> 0 THEN
-            WITH u AS (SELECT * FROM jsonb_to_recordset(p->'u')
-                         AS u(k int, id bigint, cc bigint, dop int, dj text, did bigint, idle int,
-                              um bigint)
-                       WHERE u.k BETWEEN lo AND hi AND (u.id = 0 OR u.id = ANY (live))),
-                 ids AS (SELECT nextval('outbox_id_seq') AS id, o.*
-                         FROM (SELECT o.*, COALESCE(u.did, 0) AS did, u.dop
-                               FROM jsonb_to_recordset(p->'o')
-                                 AS o(k int, n int, chat bigint, method text, params text,
-                                      pr boolean, tr boolean)
-                               JOIN u ON u.k = o.k ORDER BY o.n) o),
-                 ob AS (INSERT INTO outbox (id, chat_id, method, params)
-                        SELECT ids.id, ids.chat, ids.method, ids.params::jsonb FROM ids
-                        ORDER BY ids.n),
-                 cm AS (INSERT INTO conv_messages (chat_id, draft_id, outbox_id, message_id)
-                        SELECT x.chat_id, x.did, x.oid, x.mid FROM (
-                            SELECT ids.k, ids.n, ids.chat AS chat_id, ids.did, ids.id AS oid,
-                                NULL::bigint AS mid
-                            FROM ids WHERE ids.tr AND ids.did <> 0
-                            UNION ALL
-                            SELECT u.k, NULL, u.cc, u.did, NULL, u.um FROM u
-                            WHERE u.um IS NOT NULL AND u.did <> 0) x
-                        ORDER BY x.k, x.mid IS NOT NULL, x.n)
-            INSERT INTO drafts AS d (chat_id, state, updated_at, expires_at)
-            SELECT lp.cc, lp.dj::jsonb || COALESCE(
-                    (SELECT jsonb_build_object('po', ids.id) FROM ids
-                     WHERE ids.pr AND ids.dop = 1 ORDER BY ids.n DESC LIMIT 1), '{}'::jsonb),
-                now(), now() + make_interval(mins => lp.idle)
-            FROM (SELECT DISTINCT ON (u.cc) u.* FROM u WHERE u.dop = 1
-                  ORDER BY u.cc, u.k DESC) lp
-            ON CONFLICT (chat_id) DO UPDATE SET state = excluded.state ||
-                CASE WHEN NOT excluded.state ? 'po' AND d.state ? 'po'
-                    THEN jsonb_build_object('po', d.state->'po') ELSE '{}'::jsonb END,
-                updated_at = now(), expires_at = excluded.expires_at, reminded_at = NULL;
         END IF;
 
         -- 8 (a segment of its own): the draft deleted; a sent draft's photos stay for the
@@ -181,33 +210,6 @@ BEGIN
             JOIN jsonb_to_recordset(p->'u') AS u(k int, id bigint, cc bigint, did bigint)
               ON u.k = m.k
             WHERE u.k BETWEEN lo AND hi AND (u.id = 0 OR u.id = ANY (live)) ORDER BY m.n;
-        END IF;
-
-        -- 128: the reporter's and the chat's rows, rewritten only when something changes
-        -- or last_seen is a minute old (most updates then write no new row version)
-        IF ops & 128 <> 0 THEN
-            WITH u AS (SELECT * FROM jsonb_to_recordset(p->'u')
-                         AS u(k int, id bigint, chat bigint, ps text, lang text, ref text,
-                              rep text)
-                       WHERE u.k BETWEEN lo AND hi AND (u.id = 0 OR u.id = ANY (live))),
-                 rp AS (INSERT INTO reporters AS r (pseudonym, n_reports)
-                        SELECT v.p, sum(v.c)::int FROM (SELECT u.ps AS p, 0 AS c FROM u
-                            UNION ALL SELECT u.rep, 1 FROM u WHERE u.ref IS NOT NULL) v
-                        WHERE v.p IS NOT NULL GROUP BY v.p
-                        ON CONFLICT (pseudonym) DO UPDATE SET last_seen = now(),
-                            n_reports = r.n_reports + excluded.n_reports
-                        WHERE excluded.n_reports > 0
-                           OR r.last_seen < now() - interval '1 minute')
-            INSERT INTO chats AS c (chat_id, reporter, lang)
-            SELECT u.chat,
-                (array_agg(u.ps ORDER BY u.k DESC) FILTER (WHERE u.ps IS NOT NULL))[1],
-                (array_agg(u.lang ORDER BY u.k DESC) FILTER (WHERE u.lang IS NOT NULL))[1]
-            FROM u WHERE u.chat <> 0 GROUP BY u.chat
-            ON CONFLICT (chat_id) DO UPDATE SET reporter = COALESCE(excluded.reporter, c.reporter),
-                lang = COALESCE(excluded.lang, c.lang), last_seen = now()
-            WHERE c.last_seen < now() - interval '1 minute'
-               OR c.reporter IS DISTINCT FROM COALESCE(excluded.reporter, c.reporter)
-               OR c.lang IS DISTINCT FROM COALESCE(excluded.lang, c.lang);
         END IF;
 
         -- 1024: the chat blocked or unblocked the bot (the last word of the segment)
