@@ -181,6 +181,8 @@ static int plan_media(struct st_plan *p, int report, size_t k, const struct stor
     int err = 0;
     if (!m->kind || (!m->bytes && m->len))
         return tl_errf(ei, TL_EINVAL, "media %zu needs a kind and its bytes", i);
+    if (report && (err = sha256_hex(bytes, m->len, sha)) != TL_OK)
+        return err;
     js_open(b, &err, k, report ? ++p->n_m : ++p->n_d);
     js_str(b, &err, "kind", m->kind);
     js_str(b, &err, "fid", m->tg_file_id);
@@ -195,11 +197,8 @@ static int plan_media(struct st_plan *p, int report, size_t k, const struct stor
         js_ll(b, &err, "h", m->height);
     if (m->has_phash) /* the 64 bits as a signed bigint */
         js_ll(b, &err, "ph", (long long)m->phash);
-    if (report) {
-        if ((err = sha256_hex(bytes, m->len, sha)) != TL_OK)
-            return err;
+    if (report)
         js_str(b, &err, "sha", sha);
-    }
     js_dbl(b, &err, "lat", m->has_gps, m->gps_lat);
     js_dbl(b, &err, "lon", m->has_gps, m->gps_lon);
     js_dbl(b, &err, "acc", m->has_gps && m->gps_accuracy_m > 0, m->gps_accuracy_m);
@@ -277,6 +276,52 @@ static void plan_segment_close(struct st_plan *p, size_t hi)
     p->seg_ops = 0;
 }
 
+/* The conversation's rows of update k. */
+static int plan_conv(struct st_plan *p, size_t k, const struct store_conv_effects *cx, int *ops,
+                     int *err, struct tl_errinfo *ei)
+{
+    struct tl_buf *b = &p->u;
+    int rc;
+    js_ll(b, err, "cc", cx->chat_id);
+    js_ll(b, err, "did", cx->draft_id);
+    if (cx->draft_op == STORE_DRAFT_PUT) {
+        *ops |= OP_DRAFT_PUT;
+        js_ll(b, err, "dop", 1);
+        js_str(b, err, "dj", cx->draft_json);
+        js_ll(b, err, "idle", cx->idle_minutes > 0 ? cx->idle_minutes : 30);
+    } else if (cx->draft_op == STORE_DRAFT_DELETE) {
+        *ops |= OP_DRAFT_DELETE;
+        js_ll(b, err, "dop", 2);
+    }
+    if (cx->user_msg_id && cx->draft_id) {
+        *ops |= OP_TRACK;
+        js_ll(b, err, "um", cx->user_msg_id);
+    }
+    if (cx->notice) {
+        *ops |= OP_NOTICE;
+        js_bool(b, err, "nt", 1);
+    }
+    if (cx->addendum_ref && cx->addendum_text) {
+        *ops |= OP_ADDENDUM;
+        js_str(b, err, "ar", cx->addendum_ref);
+        js_str(b, err, "at", cx->addendum_text);
+        js_str(b, err, "arp", cx->addendum_reporter);
+    }
+    for (size_t i = 0; i < cx->n_media; i++) {
+        *ops |= OP_DRAFT_MEDIA;
+        if ((rc = plan_media(p, 0, k, &cx->media[i], i, ei)) != TL_OK)
+            return rc;
+    }
+    for (size_t i = 0; i < cx->n_out; i++) {
+        const struct store_conv_out *o = &cx->out[i];
+        *ops |= OP_OUTBOX | (o->track && cx->draft_id ? OP_TRACK : 0);
+        if ((rc = plan_out(p, k, o->chat_id, o->method, o->params_json, o->prompt, o->track, ei)) !=
+            TL_OK)
+            return rc;
+    }
+    return TL_OK;
+}
+
 int st_plan_add(struct st_plan *p, const struct store_effects *fx,
                 const struct store_conv_effects *cx, struct tl_errinfo *ei)
 {
@@ -328,45 +373,8 @@ int st_plan_add(struct st_plan *p, const struct store_effects *fx,
         if ((rc = plan_out(p, k, o->chat_id, o->method, o->params_json, 0, 0, ei)) != TL_OK)
             goto out;
     }
-    if (cx) {
-        js_ll(b, &err, "cc", cx->chat_id);
-        js_ll(b, &err, "did", cx->draft_id);
-        if (cx->draft_op == STORE_DRAFT_PUT) {
-            ops |= OP_DRAFT_PUT;
-            js_ll(b, &err, "dop", 1);
-            js_str(b, &err, "dj", cx->draft_json);
-            js_ll(b, &err, "idle", cx->idle_minutes > 0 ? cx->idle_minutes : 30);
-        } else if (cx->draft_op == STORE_DRAFT_DELETE) {
-            ops |= OP_DRAFT_DELETE;
-            js_ll(b, &err, "dop", 2);
-        }
-        if (cx->user_msg_id && cx->draft_id) {
-            ops |= OP_TRACK;
-            js_ll(b, &err, "um", cx->user_msg_id);
-        }
-        if (cx->notice) {
-            ops |= OP_NOTICE;
-            js_bool(b, &err, "nt", 1);
-        }
-        if (cx->addendum_ref && cx->addendum_text) {
-            ops |= OP_ADDENDUM;
-            js_str(b, &err, "ar", cx->addendum_ref);
-            js_str(b, &err, "at", cx->addendum_text);
-            js_str(b, &err, "arp", cx->addendum_reporter);
-        }
-        for (size_t i = 0; i < cx->n_media; i++) {
-            ops |= OP_DRAFT_MEDIA;
-            if ((rc = plan_media(p, 0, k, &cx->media[i], i, ei)) != TL_OK)
-                goto out;
-        }
-        for (size_t i = 0; i < cx->n_out; i++) {
-            const struct store_conv_out *o = &cx->out[i];
-            ops |= OP_OUTBOX | (o->track && cx->draft_id ? OP_TRACK : 0);
-            if ((rc = plan_out(p, k, o->chat_id, o->method, o->params_json, o->prompt, o->track,
-                               ei)) != TL_OK)
-                goto out;
-        }
-    }
+    if (cx && (rc = plan_conv(p, k, cx, &ops, &err, ei)) != TL_OK)
+        goto out;
     js_raw(b, &err, "}", 1);
     if ((rc = err) != TL_OK)
         goto out;
@@ -435,9 +443,8 @@ int st_plan_write(struct store *s, struct st_plan *p, size_t first, long long *r
     if (rc != TL_OK)
         goto out;
     const char *v[1] = {(const char *)doc.data};
-    rc = st_exec(s,
-                 "SELECT out_k, out_report, out_unattached FROM store_apply_plan($1::jsonb)",
-                 1, v, &r, ei);
+    rc = st_exec(s, "SELECT out_k, out_report, out_unattached FROM store_apply_plan($1::jsonb)", 1,
+                 v, &r, ei);
     if (rc == TL_EDB && strcmp(ei->sqlstate, "23505") == 0 &&
         strstr(ei->msg, "reports_public_ref_key")) {
         rc = TL_ECONFLICT; /* the statement failed as a whole: nothing was written */
@@ -450,8 +457,8 @@ int st_plan_write(struct store *s, struct st_plan *p, size_t first, long long *r
     if (rc)
         goto out;
     if ((size_t)PQntuples(r) != n) {
-        rc = tl_errf(ei, TL_EDB, "store_apply_plan returned %d rows for %zu updates",
-                     PQntuples(r), n);
+        rc = tl_errf(ei, TL_EDB, "store_apply_plan returned %d rows for %zu updates", PQntuples(r),
+                     n);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {

@@ -128,8 +128,7 @@ static void test_conv_batch_held_updates_written_once(void **state)
     ok(store_conv_defer(s, &st[4].fx, &st[4].cx, &held, &ei), &ei, "defer 5");
     assert_int_equal(held, 1);
     ok(store_conv_commit(s, &ei), &ei, "commit 2");
-    want(ci, "SELECT string_agg(params->>'text', ',' ORDER BY id) FROM outbox",
-         "r1,r2,r3,r4,r5");
+    want(ci, "SELECT string_agg(params->>'text', ',' ORDER BY id) FROM outbox", "r1,r2,r3,r4,r5");
     want(ci, "SELECT count(*) FROM conv_messages WHERE message_id = 12", "1");
     want(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NULL", "1");
 
