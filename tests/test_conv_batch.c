@@ -379,12 +379,45 @@ static void test_conv_batch_order_across_segments(void **state)
     free(ci);
 }
 
+/* A reply's params are embedded in the plan as they are only when they are one JSON
+ * object: text that would close its member and add fields of its own is refused by
+ * PostgreSQL as the text parameter was before, and nothing is written. */
+static void test_conv_batch_params_cannot_escape(void **state)
+{
+    (void)state;
+    char *ci = NULL;
+    struct store *s = open_db("t_conv_params", &ci);
+    struct tl_errinfo ei = {0};
+    static const char *const bad[] = {
+        "{\"text\":\"a\"}, \"n\": 99, \"k\": 2, \"x\": {\"y\":1}",
+        "{\"text\":\"a\"",
+        "{\"text\":\"a\"}]",
+    };
+    inbox(s, 21, 1);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct store_outbox_new o = {CHAT, "sendMessage", bad[i]};
+        struct store_effects fx = {.update_id = 21, .set_blocked = -1, .outbox = &o, .n_outbox = 1};
+        assert_int_equal(store_apply(s, &fx, NULL, &ei), TL_EDB);
+        assert_string_equal(ei.sqlstate, "22P02");
+        want(ci, "SELECT count(*) FROM outbox", "0");
+        want(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NULL", "1");
+    }
+    struct store_outbox_new o = {CHAT, "sendMessage", " {\"text\":\"} \\\" {\",\"a\":[{}]} "};
+    struct store_effects fx = {.update_id = 21, .set_blocked = -1, .outbox = &o, .n_outbox = 1};
+    ok(store_apply(s, &fx, NULL, &ei), &ei, "apply");
+    want(ci, "SELECT params::text FROM outbox", "{\"a\": [{}], \"text\": \"} \\\" {\"}");
+    store_free(s);
+    ts_db_drop("t_conv_params");
+    free(ci);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_batch_held_updates_written_once),
         cmocka_unit_test(test_conv_batch_mixed_all_or_nothing),
         cmocka_unit_test(test_conv_batch_order_across_segments),
+        cmocka_unit_test(test_conv_batch_params_cannot_escape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

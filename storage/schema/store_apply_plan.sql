@@ -8,10 +8,11 @@
 -- An update (k = 1..N, in order): id (inbox update_id, 0 none), chat, ps (pseudonym),
 -- lang, bl (blocked flag, absent: keep), the report (ref, rep, cat, txt, lat, lon, src,
 -- acc, brg, obs, sent, fwd, mg, pri, fl), fu and ans (an answer to a follow-up), and
--- the conversation: cc (its chat), dop (draft: 1 put, 2 delete), dj (the draft's state),
+-- the conversation: cc (its chat), dop (draft: 1 put, 2 delete), dj (the draft's state;
+-- djs: the same as a string when the caller's text is not an object),
 -- did (draft id), idle (minutes), um (the citizen's message), nt (notice), ar, at, arp
 -- (an addendum: report ref, text, reporter). Rows of "o", "m" and "d" name their update
--- by k and their order by n.
+-- by k and their order by n; a reply's params are in pj (params: as a string).
 --
 -- Contracts kept here:
 -- - An update whose inbox row is processed already writes nothing (a redelivered or
@@ -73,18 +74,20 @@ BEGIN
                          AND processed_at IS NULL RETURNING update_id),
                  u AS (SELECT * FROM jsonb_to_recordset(p->'u')
                          AS u(k int, id bigint, chat bigint, ps text, lang text, ref text,
-                              rep text, cc bigint, dop int, dj text, did bigint, idle int,
+                              rep text, cc bigint, dop int, dj jsonb, djs text, did bigint,
+                              idle int,
                               um bigint)
                        WHERE u.k BETWEEN lo AND hi AND (u.id = 0 OR u.id = ANY (live)
                          OR u.id IN (SELECT m.update_id FROM m))),
                  ids AS (SELECT nextval('outbox_id_seq') AS id, o.*
                          FROM (SELECT o.*, COALESCE(u.did, 0) AS did, u.dop
                                FROM jsonb_to_recordset(p->'o')
-                                 AS o(k int, n int, chat bigint, method text, params text,
-                                      pr boolean, tr boolean)
+                                 AS o(k int, n int, chat bigint, method text, pj jsonb,
+                                      params text, pr boolean, tr boolean)
                                JOIN u ON u.k = o.k ORDER BY o.n) o),
                  ob AS (INSERT INTO outbox (id, chat_id, method, params)
-                        SELECT ids.id, ids.chat, ids.method, ids.params::jsonb FROM ids
+                        SELECT ids.id, ids.chat, ids.method,
+                            COALESCE(ids.pj, ids.params::jsonb) FROM ids
                         ORDER BY ids.n),
                  cm AS (INSERT INTO conv_messages (chat_id, draft_id, outbox_id, message_id)
                         SELECT x.chat_id, x.did, x.oid, x.mid FROM (
@@ -96,7 +99,7 @@ BEGIN
                             WHERE u.um IS NOT NULL AND u.did <> 0) x
                         ORDER BY x.k, x.mid IS NOT NULL, x.n),
                  dr AS (INSERT INTO drafts AS d (chat_id, state, updated_at, expires_at)
-                        SELECT lp.cc, lp.dj::jsonb || COALESCE(
+                        SELECT lp.cc, COALESCE(lp.dj, lp.djs::jsonb) || COALESCE(
                                 (SELECT jsonb_build_object('po', ids.id) FROM ids
                                  WHERE ids.pr AND ids.dop = 1 ORDER BY ids.n DESC LIMIT 1),
                                 '{}'::jsonb),
