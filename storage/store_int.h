@@ -31,7 +31,6 @@ struct st_arr {
 void st_arr_init(struct st_arr *a);
 void st_arr_str(struct st_arr *a, const char *v); /* NULL -> NULL element */
 void st_arr_ll(struct st_arr *a, long long v);
-void st_arr_bytea(struct st_arr *a, const unsigned char *p, size_t n);
 /* Closes the literal; returns its text (owned by a) or NULL on allocation failure. */
 const char *st_arr_end(struct st_arr *a);
 void st_arr_release(struct st_arr *a);
