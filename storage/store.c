@@ -61,6 +61,7 @@ void store_free(struct store *s)
         return;
     if (s->conn)
         PQfinish(s->conn);
+    st_plan_release(&s->plan);
     free(s->prep);
     free(s->held);
     free(s);
@@ -245,30 +246,6 @@ void st_arr_ll(struct st_arr *a, long long v)
     arr_sep(a);
     if (!a->err)
         a->err = tl_buf_printf(&a->b, "%lld", v);
-}
-
-void st_arr_bytea(struct st_arr *a, const unsigned char *p, size_t n)
-{
-    arr_sep(a);
-    if (a->err)
-        return;
-    /* bytea hex input "\x..." inside a quoted element: the backslash is escaped. */
-    a->err = tl_buf_append(&a->b, "\"\\\\x", 4);
-    static const char hex[] = "0123456789abcdef";
-    char chunk[256];
-    size_t k = 0;
-    for (size_t i = 0; i < n && !a->err; i++) {
-        chunk[k++] = hex[p[i] >> 4];
-        chunk[k++] = hex[p[i] & 15];
-        if (k == sizeof(chunk)) {
-            a->err = tl_buf_append(&a->b, chunk, k);
-            k = 0;
-        }
-    }
-    if (!a->err && k)
-        a->err = tl_buf_append(&a->b, chunk, k);
-    if (!a->err)
-        a->err = tl_buf_append(&a->b, "\"", 1);
 }
 
 const char *st_arr_end(struct st_arr *a)

@@ -143,15 +143,17 @@ struct store_effects {
 /* *report_id (may be NULL) = the new report's id, 0 when none. A public_ref clash
  * returns TL_ECONFLICT (the caller draws another). An update already processed is a
  * no-op (TL_OK, *report_id 0); an update_id not in the inbox is TL_ENOTFOUND;
- * update_id 0 applies the effects without an inbox row (e.g. an analyst's follow-up). */
+ * update_id 0 applies the effects without an inbox row (e.g. an analyst's follow-up).
+ * Every write of a handler's effects (this, store_apply_batch, store_conv_write and
+ * store_conv_defer) goes through one encoder and one SQL function, store_apply_plan. */
 int store_apply(struct store *s, const struct store_effects *fx, long long *report_id,
                 struct tl_errinfo *ei) TL_WUR;
 
-/* Several updates' effects (one chat's batch) in ONE transaction: each update is still
- * all-or-nothing, and the batch pays one commit (one WAL flush with synchronous_commit)
- * instead of n. Any error rolls back the whole batch and is returned (TL_ECONFLICT for a
- * public_ref clash, TL_ENOTFOUND for a missing inbox row...): the caller then applies
- * the updates one by one with store_apply. report_ids (may be NULL) get each new
+/* Several updates' effects (one chat's batch) in ONE statement, so one transaction and
+ * one commit (one WAL flush with synchronous_commit) instead of n; updates processed
+ * already are skipped. Any error rolls back the whole batch and is returned (TL_ECONFLICT
+ * for a public_ref clash, TL_ENOTFOUND for a missing inbox row...): the caller then
+ * applies the updates one by one with store_apply. report_ids (may be NULL) get each new
  * report's id, 0 when none or on error. */
 int store_apply_batch(struct store *s, const struct store_effects *const *fx, size_t n,
                       long long *report_ids, struct tl_errinfo *ei) TL_WUR;
@@ -597,7 +599,7 @@ struct store_conv_effects {
     const char *addendum_reporter;
     int notice; /* record that this (non-private) chat was told */
     /* 1: fx's chats/reporters rows were written earlier in this transaction and fx has
-     * no report and no change to them: only the inbox row is marked (one statement) */
+     * no report and no change to them: their upserts are left out */
     int only_mark;
 };
 
@@ -605,26 +607,24 @@ struct store_conv_effects {
  * report; fx->outbox must be empty) as store_apply writes it, then cx: the draft
  * written or deleted, its photos, the outbox rows (their ids recorded with the draft's
  * messages; the prompt's id in the draft as "po"), the addendum. When fx carries a
- * report, the draft's photos and messages move onto it. *report_id (may be NULL) as
- * store_apply. TL_ECONFLICT on a public_ref clash. An update processed already writes
- * nothing. */
+ * report, the draft's photos and messages move onto it. The updates store_conv_defer
+ * holds are written first, in the same call. *report_id (may be NULL) as store_apply.
+ * TL_ECONFLICT on a public_ref clash. An update processed already writes nothing. */
 int store_conv_write(struct store *s, const struct store_effects *fx,
                      const struct store_conv_effects *cx, long long *report_id,
                      struct tl_errinfo *ei) TL_WUR;
 int store_conv_commit(struct store *s, struct tl_errinfo *ei) TL_WUR;
 void store_conv_rollback(struct store *s);
 
-/* ---- intake throughput (perf part): a chat's common updates written together ----
- * In the transaction store_conv_begin opened: holds back an update whose effects are
- * only conversation rows (no report, blocked flag, photo, deletion, notice or
- * addendum): its inbox mark, outbox rows, tracked messages, draft put and (for one of
- * the held updates: cx->only_mark 0 or a language) the chats/reporters upserts are written
- * with the other held updates in ONE statement (the draft once, as the last put left
- * it, with the last put's prompt as "po") before the transaction's next
- * store_conv_write, store_conv_lookup or store_conv_commit; store_conv_rollback drops
- * them. *deferred = 0 (and nothing held) when the update needs store_conv_write. That
- * statement fails as a whole (TL_ECONFLICT when a held update was processed already),
- * so the caller then falls back to one update per transaction. */
+/* ---- intake throughput: a chat's updates written together ----
+ * In the transaction store_conv_begin opened: holds back an update's effects (fx and cx
+ * as store_conv_write takes them; cx may be NULL) to be written, with the other held
+ * updates and in their order, in ONE call of the write path before the transaction's
+ * next store_conv_write, store_conv_lookup or store_conv_commit; store_conv_rollback
+ * drops them. An update that creates a report is not held (*deferred = 0: write it with
+ * store_conv_write, which returns its id). A held update processed already writes
+ * nothing; any error fails the call as a whole, so the caller then falls back to one
+ * update per transaction. */
 int store_conv_defer(struct store *s, const struct store_effects *fx,
                      const struct store_conv_effects *cx, int *deferred,
                      struct tl_errinfo *ei) TL_WUR;

@@ -31,31 +31,39 @@ struct st_arr {
 void st_arr_init(struct st_arr *a);
 void st_arr_str(struct st_arr *a, const char *v); /* NULL -> NULL element */
 void st_arr_ll(struct st_arr *a, long long v);
-void st_arr_bytea(struct st_arr *a, const unsigned char *p, size_t n);
 /* Closes the literal; returns its text (owned by a) or NULL on allocation failure. */
 const char *st_arr_end(struct st_arr *a);
 void st_arr_release(struct st_arr *a);
 
-/* The conversation's batched writes: the updates store_conv_defer held back in
- * the open transaction, written in one statement by st_conv_flush (store_conv.c). The
- * arrays are initialised by the first update held and released by every flush. */
-#define ST_DEFER_U 4 /* per update: update_id, draft_id, user message id, draft put */
-#define ST_DEFER_O 6 /* per reply: its update's ordinal, chat_id, method, params, prompt, track */
-struct st_defer {
-    size_t n;
-    long long chat_id;
-    struct st_arr u[ST_DEFER_U], o[ST_DEFER_O];
-    char *draft_json; /* the last held STORE_DRAFT_PUT's state, NULL when none */
-    long idle_minutes;
-    int upsert;         /* a held update writes the chat's rows: */
-    char *up_pseudonym; /* its pseudonym (NULL none) */
-    long long up_chat;  /* its chat (0 none) */
-    char *up_lang;      /* its chat's language (NULL keep) */
+/* The one write path (store_plan.c): a batch of updates' effects encoded as the jsonb
+ * document store_apply_plan() (storage/schema/store_apply_plan.sql) writes in one call.
+ * Embedded: st_plan_init / st_plan_release / st_plan_clear. */
+struct st_plan {
+    struct tl_buf u, o, m, d, seg; /* the members of the document's arrays */
+    size_t n;                      /* updates added */
+    size_t n_id;                   /* of which with an inbox row */
+    size_t n_o, n_m, n_d;          /* rows of "o", "m", "d" */
+    size_t seg_lo;                 /* first update of the open segment, 0 none */
+    int seg_ops;
+    int err; /* an allocation failed: the plan cannot be written */
 };
+void st_plan_init(struct st_plan *p);
+void st_plan_release(struct st_plan *p);
+void st_plan_clear(struct st_plan *p);
+/* Appends one update's effects (cx may be NULL: no conversation rows). Checks them as
+ * the statements would (TL_EINVAL); on error the plan is as it was. */
+int st_plan_add(struct st_plan *p, const struct store_effects *fx,
+                const struct store_conv_effects *cx, struct tl_errinfo *ei) TL_WUR;
+/* Writes the plan with one call of store_apply_plan() (in the open transaction, if any,
+ * else as its own) and clears it, whatever the outcome. report_ids (may be NULL) gets
+ * the new report ids (0 none) of the updates after the first `first`. TL_ECONFLICT on a
+ * public_ref clash, TL_ENOTFOUND for an update_id not in the inbox: nothing written. */
+int st_plan_write(struct store *s, struct st_plan *p, size_t first, long long *report_ids,
+                  struct tl_errinfo *ei) TL_WUR;
 
 struct store {
     PGconn *conn;
-    struct st_defer defer; /* conversation: held updates (store_conv_defer) */
+    struct st_plan plan; /* conversation: updates held back (store_conv_defer) */
     struct st_prep *prep;
     size_t n_prep, cap_prep;
     unsigned long generation; /* +1 on each successful PQreset */
@@ -102,14 +110,5 @@ double st_getdbl(const PGresult *r, int row, int col);
 int st_held_add(struct store *s, long long key);
 void st_held_del(struct store *s, long long key);
 int st_held_has(const struct store *s, long long key);
-
-/* relay (store_relay.c): appends fx->answer to follow-up fx->followup_id, inside the
- * transaction that then applies fx, and only while fx's inbox row is unprocessed (it is
- * locked here), so a re-run update appends nothing. */
-int st_followup_answer(struct store *s, const struct store_effects *fx, struct tl_errinfo *ei);
-/* store_apply's statement inside a transaction the caller
- * opened (store_conv.c); store_intake.c defines it. */
-int st_apply_in_tx(struct store *s, const struct store_effects *fx, long long *report_id,
-                   struct tl_errinfo *ei);
 
 #endif

@@ -1,6 +1,7 @@
 /* storage/store_relay.c - the bot's side of the follow-up contract (migration 0004):
- * analysts' questions relayed to the reporter's chat through the outbox, the citizen's
- * reply attached to the question, and the neutral "reviewed" notice. The chat is
+ * analysts' questions relayed to the reporter's chat through the outbox, the question a
+ * citizen's reply answers, and the neutral "reviewed" notice. The answer itself is
+ * appended by the one write path (store_apply_plan, with the update's other effects). The chat is
  * found through the report's pseudonym (reports.reporter = chats.reporter); its id is
  * handed only to the composer in handlers/. */
 #include "store_int.h"
@@ -8,12 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
 #include "common/banned.h"
-
-/* An answer stops growing here (characters): a reply is at most 4096, so this keeps
- * several, and a citizen who keeps replying cannot grow the row without bound. */
-#define ANSWER_MAX_CHARS "20000"
 
 /* The reporter's chat: the one seen last (a private chat's id is the user's, so there
  * is normally one). NULL columns when retention purged it. */
@@ -167,34 +163,4 @@ int store_followup_by_reply(struct store *s, long long chat_id, long long messag
     }
     PQclear(r);
     return rc;
-}
-
-int st_followup_answer(struct store *s, const struct store_effects *fx, struct tl_errinfo *ei)
-{
-    char b1[32], b2[32];
-    const char *v[3] = {st_ll(b1, fx->update_id), st_ll(b2, fx->followup_id), fx->answer};
-    PGresult *r = NULL;
-    if (!fx->answer || !*fx->answer)
-        return tl_errf(ei, TL_EINVAL, "an answer to follow-up %lld needs text", fx->followup_id);
-    /* A second reply is appended, not lost. The inbox row is locked first: a worker
-     * re-running the same update waits, then finds it processed and appends nothing. */
-    int rc = st_exec(s,
-                     "WITH inb AS (SELECT update_id FROM inbox"
-                     "   WHERE update_id = $1::bigint AND processed_at IS NULL FOR UPDATE),"
-                     " u AS (UPDATE followups f SET answer = CASE WHEN f.answer IS NULL"
-                     "     THEN $3::text ELSE f.answer || E'\\n---\\n' || $3::text END,"
-                     "     answered_at = now()"
-                     "   WHERE f.id = $2::bigint"
-                     "     AND ($1::bigint = 0 OR EXISTS (SELECT 1 FROM inb))"
-                     "     AND COALESCE(length(f.answer), 0) < " ANSWER_MAX_CHARS " RETURNING 1)"
-                     " SELECT count(*) FROM u",
-                     3, v, &r, ei);
-    if (rc)
-        return rc;
-    if (st_getll(r, 0, 0) == 0)
-        log_info("follow-up answer not attached (done before, full, or question gone) "
-                 "followup=%lld update_id=%lld",
-                 fx->followup_id, fx->update_id);
-    PQclear(r);
-    return TL_OK;
 }
