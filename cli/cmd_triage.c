@@ -16,10 +16,12 @@ static void usage(FILE *f)
                "       tipline triage next [--as NAME]\n"
                "       tipline triage show ID|REF\n"
                "       tipline triage decide ID|REF confirmed|rejected|duplicate|needs_info|"
-               "escalated [--note TEXT] [--as NAME]\n\n"
-               "'next' claims the highest-priority unclaimed report with a lease\n"
-               "(lease_seconds, default 900); two analysts never get the same report, and an\n"
-               "expired lease returns the report to the queue. Decisions are audited.\n");
+               "escalated [--note TEXT] [--as NAME] [--next]\n\n"
+               "'next' claims the highest-priority unclaimed report of the queues NAME may\n"
+               "see with a lease (lease_seconds, default 900); two analysts never get the same\n"
+               "report, and an expired lease returns the report to the queue. Deciding needs\n"
+               "NAME's live lease; --next also claims the next report in the same call.\n"
+               "Claims, views and decisions are audited.\n");
 }
 
 static void fmt_time(double t, char *out, size_t n)
@@ -103,6 +105,7 @@ int cmd_triage(int argc, char **argv, struct cli_ctx *ctx)
     const char *pos[2] = {NULL, NULL};
     size_t npos = 0;
     long long limit = 50;
+    int next = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -112,6 +115,8 @@ int cmd_triage(int argc, char **argv, struct cli_ctx *ctx)
             note = argv[++i];
         else if (strcmp(a, "--status") == 0 && v)
             status = argv[++i];
+        else if (strcmp(a, "--next") == 0)
+            next = 1;
         else if (strcmp(a, "--category") == 0 && v)
             category = argv[++i];
         else if (strcmp(a, "--limit") == 0 && v) {
@@ -160,6 +165,20 @@ int cmd_triage(int argc, char **argv, struct cli_ctx *ctx)
         struct store_report *r = NULL;
         if ((rc = store_triage_get(s, pos[0], &r, &ei)) != TL_OK)
             return cli_fail("triage", "show", rc, &ei);
+        print_report(r);
+        store_report_free(r);
+        return 0;
+    }
+    if (strcmp(sub, "decide") == 0 && npos == 2 && next) {
+        struct store_report *r = NULL;
+        if ((rc = store_triage_decide_next(s, pos[0], analyst_name(as), pos[1], note,
+                                           ctx->cfg.lease_seconds, &r, &ei)) != TL_OK)
+            return cli_fail("triage", "decide", rc, &ei);
+        printf("%s: %s\n", pos[0], pos[1]);
+        if (!r) {
+            printf("the queue is empty\n");
+            return 0;
+        }
         print_report(r);
         store_report_free(r);
         return 0;

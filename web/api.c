@@ -238,11 +238,20 @@ static int h_release(struct web_call *c)
     return answer(c, rc, &ei, 200, rc ? NULL : tl_strdup("{\"ok\":true}"));
 }
 
+static int body_bool(const struct web_call *c, const char *key)
+{
+    struct json_object *v = NULL;
+    return json_object_object_get_ex(c->body, key, &v) &&
+           json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
+}
+
+/* Decide; with "next": true, also claim the caller's next report (one round trip). */
 static int h_decide(struct web_call *c)
 {
     struct tl_errinfo ei;
     const char *id;
     char *json = NULL;
+    long long next_id = 0;
     tl_errinfo_clear(&ei);
     if (report_arg(c, &id))
         return TL_OK;
@@ -251,14 +260,31 @@ static int h_decide(struct web_call *c)
                                .decision = body_str(c, "status"),
                                .note = body_str(c, "note"),
                                .duplicate_of = body_int(c, "duplicate_of"),
-                               .check_visible = 1,
+                               .override = body_bool(c, "override"),
                                .minimal = c->prefer_minimal};
     if (strcmp(d.decision, "duplicate") == 0 && d.duplicate_of <= 0)
         return web_reply_err(c->resp, 400, "bad_request",
                              "a duplicate names the report it duplicates (duplicate_of)");
+    if (body_bool(c, "next"))
+        return answer(c,
+                      store_web_decide_next(c->s, &c->who, &d, body_str(c, "queue"),
+                                            web_cfg(c->w)->lease_seconds, &next_id, &json, &ei),
+                      &ei, 200, json);
     int rc = store_web_decide(c->s, &c->who, &d, &json, &ei);
     if (rc == TL_OK && d.minimal)
         c->resp->applied = "return=minimal";
+    return answer(c, rc, &ei, 200, json);
+}
+
+static int h_reopen(struct web_call *c)
+{
+    struct tl_errinfo ei;
+    const char *id;
+    char *json = NULL;
+    tl_errinfo_clear(&ei);
+    if (report_arg(c, &id))
+        return TL_OK;
+    int rc = store_web_reopen(c->s, &c->who, id, web_cfg(c->w)->lease_seconds, &json, &ei);
     return answer(c, rc, &ei, 200, json);
 }
 
@@ -452,10 +478,10 @@ static const char *const p_audit[] = {"object", "actor", "before", "limit", NULL
 static const struct web_field f_none[] = {{NULL, WF_STRING, 0, 0}};
 static const struct web_field f_login[] = {{"token", WF_STRING, 1, 256}, {NULL, WF_STRING, 0, 0}};
 static const struct web_field f_claim[] = {{"queue", WF_STRING, 0, 32}, {NULL, WF_STRING, 0, 0}};
-static const struct web_field f_decide[] = {{"status", WF_STRING, 1, 16},
-                                            {"note", WF_STRING, 0, 4000},
-                                            {"duplicate_of", WF_INT, 0, 0},
-                                            {NULL, WF_STRING, 0, 0}};
+static const struct web_field f_decide[] = {
+    {"status", WF_STRING, 1, 16}, {"note", WF_STRING, 0, 4000}, {"duplicate_of", WF_INT, 0, 0},
+    {"override", WF_BOOL, 0, 0},  {"next", WF_BOOL, 0, 0},      {"queue", WF_STRING, 0, 32},
+    {NULL, WF_STRING, 0, 0}};
 static const struct web_field f_followup[] = {{"question", WF_STRING, 1, 8000},
                                               {NULL, WF_STRING, 0, 0}};
 static const struct web_field f_ban[] = {{"reason", WF_STRING, 0, 500}, {NULL, WF_STRING, 0, 0}};
@@ -474,6 +500,7 @@ static const struct web_route routes[] = {
     {"POST", "api/reports/*/renew", AN, h_renew, f_none, NULL},
     {"POST", "api/reports/*/release", AN, h_release, f_none, NULL},
     {"POST", "api/reports/*/decide", AN, h_decide, f_decide, NULL},
+    {"POST", "api/reports/*/reopen", AN, h_reopen, f_none, NULL},
     {"POST", "api/reports/*/followup", AN, h_followup, f_followup, NULL},
     {"GET", "api/media/*", AN | MO, h_media, f_none, NULL},
     {"GET", "api/events", AN | MO, h_events, f_none, NULL},

@@ -145,7 +145,6 @@ static int decide(struct store *s, const struct analyst *a, long long id, const 
                                .decision = decision,
                                .note = "bench",
                                .duplicate_of = strcmp(decision, "duplicate") == 0 ? dup_of : 0,
-                               .check_visible = 1,
                                .minimal = !full_decide};
     char *json = NULL;
     int rc = auth(s, a, ei);

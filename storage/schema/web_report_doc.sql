@@ -58,16 +58,7 @@ BEGIN
                       'relay_error', x.relay_error, 'answer', x.answer,
                       'answered_at', web_iso(x.answered_at))
                 FROM followups x WHERE x.report_id = r.id ORDER BY x.asked_at, x.id)),
-            'reporter', (SELECT json_build_object('pseudonym', left(p.pseudonym, 12),
-                       'n_reports', p.n_reports, 'n_confirmed', p.n_confirmed,
-                       'n_rejected', p.n_rejected, 'reputation', p.reputation,
-                       'banned', p.banned, 'recent', array_to_json(ARRAY(
-                  SELECT json_build_object('id', o.id, 'ref', o.public_ref,
-                      'status', o.status, 'category', o.category,
-                      'received_at', web_iso(o.received_at))
-                  FROM reports o
-                  WHERE o.reporter = r.reporter AND o.id <> r.id AND o.queue = ANY (qs)
-                  ORDER BY o.received_at DESC, o.id DESC LIMIT 10)))
-            FROM reporters p WHERE p.pseudonym = r.reporter))::text;
+            'reporter', web_reporter_doc(
+                (SELECT p FROM reporters p WHERE p.pseudonym = r.reporter), qs, true, r.id))::text;
 END
 $$;
