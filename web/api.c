@@ -265,12 +265,13 @@ static int h_decide(struct web_call *c)
     if (strcmp(d.decision, "duplicate") == 0 && d.duplicate_of <= 0)
         return web_reply_err(c->resp, 400, "bad_request",
                              "a duplicate names the report it duplicates (duplicate_of)");
-    if (body_bool(c, "next"))
-        return answer(c,
-                      store_web_decide_next(c->s, &c->who, &d, body_str(c, "queue"),
-                                            web_cfg(c->w)->lease_seconds, &next_id, &json, &ei),
-                      &ei, 200, json);
-    int rc = store_web_decide(c->s, &c->who, &d, &json, &ei);
+    int rc;
+    if (body_bool(c, "next")) {
+        rc = store_web_decide_next(c->s, &c->who, &d, body_str(c, "queue"),
+                                   web_cfg(c->w)->lease_seconds, &next_id, &json, &ei);
+        return answer(c, rc, &ei, 200, json);
+    }
+    rc = store_web_decide(c->s, &c->who, &d, &json, &ei);
     if (rc == TL_OK && d.minimal)
         c->resp->applied = "return=minimal";
     return answer(c, rc, &ei, 200, json);

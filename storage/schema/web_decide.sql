@@ -51,11 +51,12 @@ BEGIN
     IF dup_of IS NOT NULL AND dup_of = x.id THEN
         RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'a report cannot duplicate itself';
     END IF;
-    -- A report the caller may not see is answered as one that does not exist.
+    -- A report the caller may not see is answered as one that does not exist (the
+    -- same words, whatever the id).
     IF dup_of IS NOT NULL THEN
         IF NOT EXISTS (SELECT 1 FROM reports d WHERE d.id = dup_of AND d.queue = ANY (qs)) THEN
             RAISE EXCEPTION USING ERRCODE = '22023',
-                MESSAGE = format('duplicate_of %s: no such report', dup_of);
+                MESSAGE = 'duplicate_of: no such report';
         END IF;
     END IF;
     UPDATE reports SET status = decision, claimed_by = NULL, lease_until = NULL,
