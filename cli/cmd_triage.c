@@ -1,6 +1,8 @@
 /* cli/cmd_triage.c - tipline triage list | next | show | decide: the analysts' queue
  * from a shell. The analyst's name comes from --as NAME, else $TIPLINE_ANALYST, else
- * $USER. Every claim and decision is written to the audit log by storage. */
+ * $USER; it is an account's name (whose queues it may see), or any other name (the
+ * queues every account sees). Every claim, view and decision is written to the audit
+ * log by storage, as the API's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +16,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: tipline triage list [--status S] [--category C] [--limit N]\n"
                "       tipline triage next [--as NAME]\n"
-               "       tipline triage show ID|REF\n"
+               "       tipline triage show ID|REF [--as NAME]\n"
                "       tipline triage decide ID|REF confirmed|rejected|duplicate|needs_info|"
                "escalated [--note TEXT] [--as NAME] [--next]\n\n"
                "'next' claims the highest-priority unclaimed report of the queues NAME may\n"
@@ -78,6 +80,17 @@ static void print_report(const struct store_report *r)
         printf("claimed    by %s until %s\n", r->claimed_by, lease);
     }
     printf("text       %s\n", r->text ? r->text : "-");
+}
+
+/* A report just claimed, or the word that there was none. */
+static void print_claimed(struct store_report *r)
+{
+    if (!r) {
+        printf("the queue is empty\n");
+        return;
+    }
+    print_report(r);
+    store_report_free(r);
 }
 
 static const char *analyst_name(const char *opt)
@@ -153,17 +166,12 @@ int cmd_triage(int argc, char **argv, struct cli_ctx *ctx)
         struct store_report *r = NULL;
         if ((rc = store_triage_next(s, analyst_name(as), ctx->cfg.lease_seconds, &r, &ei)) != TL_OK)
             return cli_fail("triage", "next", rc, &ei);
-        if (!r) {
-            printf("the queue is empty\n");
-            return 0;
-        }
-        print_report(r);
-        store_report_free(r);
+        print_claimed(r);
         return 0;
     }
     if (strcmp(sub, "show") == 0 && npos == 1) {
         struct store_report *r = NULL;
-        if ((rc = store_triage_get(s, pos[0], &r, &ei)) != TL_OK)
+        if ((rc = store_triage_show(s, pos[0], analyst_name(as), &r, &ei)) != TL_OK)
             return cli_fail("triage", "show", rc, &ei);
         print_report(r);
         store_report_free(r);
@@ -175,12 +183,7 @@ int cmd_triage(int argc, char **argv, struct cli_ctx *ctx)
                                            ctx->cfg.lease_seconds, &r, &ei)) != TL_OK)
             return cli_fail("triage", "decide", rc, &ei);
         printf("%s: %s\n", pos[0], pos[1]);
-        if (!r) {
-            printf("the queue is empty\n");
-            return 0;
-        }
-        print_report(r);
-        store_report_free(r);
+        print_claimed(r);
         return 0;
     }
     if (strcmp(sub, "decide") == 0 && npos == 2) {

@@ -218,6 +218,10 @@ int store_triage_next(struct store *s, const char *analyst, long lease_s, struct
 /* By numeric id or public ref. TL_ENOTFOUND when absent. */
 int store_triage_get(struct store *s, const char *id_or_ref, struct store_report **out,
                      struct tl_errinfo *ei) TL_WUR;
+/* store_triage_get as the analyst sees it: TL_ENOTFOUND for a report of a queue the
+ * analyst may not see; the view is audited (web_report_doc). */
+int store_triage_show(struct store *s, const char *id_or_ref, const char *analyst,
+                      struct store_report **out, struct tl_errinfo *ei) TL_WUR;
 /* store_report_decide for the analyst (an account name, or any name: then the queues
  * every account sees): needs the analyst's live lease. */
 int store_triage_decide(struct store *s, const char *id_or_ref, const char *analyst,

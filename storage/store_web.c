@@ -559,11 +559,13 @@ static int decision_known(const char *d)
 }
 
 /* The parameters of web_decide and web_decide_next: $1 id, $2 ref, $3 account,
- * $4 decision, $5 note, $6 duplicate_of, $7 override, $8 decimals. */
+ * $4 decision, $5 note, $6 duplicate_of, $7 override, $8 decimals; then the connection
+ * made ready. */
 #define DECIDE_PARAMS 8
 
-static int decide_params(const struct store_decision *d, const struct store_who *who,
-                         char bufs[3][32], const char **v, struct tl_errinfo *ei)
+static int decide_params(struct store *s, const struct store_decision *d,
+                         const struct store_who *who, char bufs[3][32], const char **v,
+                         struct tl_errinfo *ei)
 {
     if (!decision_known(d->decision))
         return tl_errf(ei, TL_EINVAL, "unknown decision '%s'", d->decision ? d->decision : "");
@@ -578,7 +580,7 @@ static int decide_params(const struct store_decision *d, const struct store_who 
     v[5] = d->duplicate_of > 0 ? st_ll(bufs[1], d->duplicate_of) : NULL;
     v[6] = d->override ? "true" : "false";
     v[7] = who ? decimals_param(who, bufs[2]) : NULL;
-    return TL_OK;
+    return st_ready(s, ei);
 }
 
 /* store_report_decide and store_web_decide: one call of web_decide. */
@@ -592,12 +594,10 @@ static int decide(struct store *s, const struct store_decision *d, const struct 
         *id = 0;
     if (json)
         *json = NULL;
-    int rc = decide_params(d, who, bufs, v, ei);
+    int rc = decide_params(s, d, who, bufs, v, ei);
     if (rc)
         return rc;
     v[DECIDE_PARAMS] = !json ? NULL : d->minimal ? "decision" : "report";
-    if ((rc = st_ready(s, ei)) != TL_OK)
-        return rc;
     rc = fn_err(st_exec(s,
                         "SELECT report_id, doc FROM web_decide($1::bigint, $2::text, $3::text,"
                         " $4::text, $5::text, $6::bigint, $7::boolean, $8::int, $9::text)",
@@ -636,13 +636,11 @@ int store_web_decide_next(struct store *s, const struct store_who *who,
     PGresult *r = NULL;
     *next_id = 0;
     *json = NULL;
-    int rc = decide_params(d, who, bufs, v, ei);
+    int rc = decide_params(s, d, who, bufs, v, ei);
     if (rc)
         return rc;
     v[DECIDE_PARAMS] = st_ll(lb, lease_s > 0 ? lease_s : 1);
     v[DECIDE_PARAMS + 1] = queue;
-    if ((rc = st_ready(s, ei)) != TL_OK)
-        return rc;
     rc = fn_err(st_exec(s,
                         "SELECT doc, next_id, next_doc FROM web_decide_next($1::bigint, $2::text,"
                         " $3::text, $4::text, $5::text, $6::bigint, $7::boolean, $8::int,"
@@ -717,10 +715,8 @@ int store_web_followup(struct store *s, const struct store_who *who, const char 
                  " a AS (INSERT INTO audit_log (actor, action, object, after)"
                  "   SELECT $3::text, 'followup', 'report:' || f.report_id,"
                  "     jsonb_build_object('followup', f.id, 'question', f.question) FROM f)"
-                 " SELECT (SELECT json_build_object('followup', json_build_object('id', f.id,"
-                 "   'question', f.question, 'asked_by', f.asked_by,"
-                 "   'asked_at', web_iso(f.asked_at), 'relayed_at', NULL, 'answer', NULL,"
-                 "   'answered_at', NULL))::text FROM f) FROM x",
+                 " SELECT (SELECT json_build_object('followup', web_followup_doc(f::followups))"
+                 "   ::text FROM f) FROM x",
                  4, v, &r, ei);
     if (rc == TL_EDB && ei && strcmp(ei->sqlstate, "23514") == 0)
         return tl_errf(ei, TL_EINVAL, "a question is 1 to 2000 characters");

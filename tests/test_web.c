@@ -3042,10 +3042,19 @@ static void test_web_cli_claim_as_api(void **state)
                            " 'report:%lld' AND action IN ('claim', 'view')",
                            open),
                      2);
-    /* nothing else alice may claim */
+    /* nothing else alice may claim, or see; what she sees is audited as a view */
     assert_int_equal(tipline(f, "triage next --as alice", &out), 0);
     assert_non_null(strstr(out, "the queue is empty"));
     free(out);
+    assert_int_equal(tipline(f, "triage show COL-3 --as alice", NULL), 1);
+    assert_int_equal(tipline(f, "triage show OPEN-3 --as alice", NULL), 0);
+    assert_int_equal(count(f,
+                           "SELECT count(*) FROM audit_log WHERE actor = 'alice' AND object ="
+                           " 'report:%lld' AND action = 'view'",
+                           open),
+                     2);
+    assert_int_equal(
+        count(f, "SELECT count(*) FROM audit_log WHERE object = 'report:%lld'", secret), 0);
     /* a member claims it */
     CHECK(store_queue_member_add(f->s, "test", "restricted", "bob", EI));
     assert_int_equal(tipline(f, "triage next --as bob", &out), 0);

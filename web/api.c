@@ -215,7 +215,10 @@ static int h_claim(struct web_call *c)
     return wrap_report(c, 200, "report", json);
 }
 
-static int h_renew(struct web_call *c)
+/* The report's lease calls with the configured lease: renew, reopen. */
+static int with_lease(struct web_call *c,
+                      int (*fn)(struct store *, const struct store_who *, const char *, long,
+                                char **, struct tl_errinfo *))
 {
     struct tl_errinfo ei;
     const char *id;
@@ -223,8 +226,13 @@ static int h_renew(struct web_call *c)
     tl_errinfo_clear(&ei);
     if (report_arg(c, &id))
         return TL_OK;
-    int rc = store_web_renew(c->s, &c->who, id, web_cfg(c->w)->lease_seconds, &json, &ei);
+    int rc = fn(c->s, &c->who, id, web_cfg(c->w)->lease_seconds, &json, &ei);
     return answer(c, rc, &ei, 200, json);
+}
+
+static int h_renew(struct web_call *c)
+{
+    return with_lease(c, store_web_renew);
 }
 
 static int h_release(struct web_call *c)
@@ -279,14 +287,7 @@ static int h_decide(struct web_call *c)
 
 static int h_reopen(struct web_call *c)
 {
-    struct tl_errinfo ei;
-    const char *id;
-    char *json = NULL;
-    tl_errinfo_clear(&ei);
-    if (report_arg(c, &id))
-        return TL_OK;
-    int rc = store_web_reopen(c->s, &c->who, id, web_cfg(c->w)->lease_seconds, &json, &ei);
-    return answer(c, rc, &ei, 200, json);
+    return with_lease(c, store_web_reopen);
 }
 
 static int h_followup(struct web_call *c)

@@ -139,17 +139,24 @@ static int claim(struct store *s, const struct analyst *a, long long *id, struct
     return rc;
 }
 
+/* The decision the claimer makes (ib: room for the id as text). */
+static struct store_decision decision_of(const struct analyst *a, long long id,
+                                         const char *decision, long long dup_of, char ib[32])
+{
+    snprintf(ib, 32, "%lld", id);
+    return (struct store_decision){.id_or_ref = ib,
+                                   .analyst = a->name,
+                                   .decision = decision,
+                                   .note = "bench",
+                                   .duplicate_of = strcmp(decision, "duplicate") == 0 ? dup_of : 0,
+                                   .minimal = !full_decide};
+}
+
 static int decide(struct store *s, const struct analyst *a, long long id, const char *decision,
                   long long dup_of, struct tl_errinfo *ei)
 {
     char ib[32];
-    snprintf(ib, sizeof(ib), "%lld", id);
-    struct store_decision d = {.id_or_ref = ib,
-                               .analyst = a->name,
-                               .decision = decision,
-                               .note = "bench",
-                               .duplicate_of = strcmp(decision, "duplicate") == 0 ? dup_of : 0,
-                               .minimal = !full_decide};
+    struct store_decision d = decision_of(a, id, decision, dup_of, ib);
     char *json = NULL;
     int rc = auth(s, a, ei);
     if (!rc)
@@ -164,12 +171,7 @@ static int decide_then_next(struct store *s, const struct analyst *a, long long 
                             struct tl_errinfo *ei)
 {
     char ib[32];
-    snprintf(ib, sizeof(ib), "%lld", id);
-    struct store_decision d = {.id_or_ref = ib,
-                               .analyst = a->name,
-                               .decision = decision,
-                               .note = "bench",
-                               .duplicate_of = strcmp(decision, "duplicate") == 0 ? dup_of : 0};
+    struct store_decision d = decision_of(a, id, decision, dup_of, ib);
     char *json = NULL;
     *next = 0;
     int rc = auth(s, a, ei);

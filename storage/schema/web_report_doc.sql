@@ -52,11 +52,7 @@ BEGIN
             'bearing', r.bearing, 'accuracy_m', r.accuracy_m, 'forwarded', r.forwarded,
             'decided_by', r.decided_by, 'decided_at', web_iso(r.decided_at), 'note', r.note,
             'duplicate_of', r.duplicate_of, 'media', v_media, 'followups', array_to_json(ARRAY(
-                SELECT json_build_object('id', x.id,
-                      'question', x.question, 'asked_by', x.asked_by,
-                      'asked_at', web_iso(x.asked_at), 'relayed_at', web_iso(x.relayed_at),
-                      'relay_error', x.relay_error, 'answer', x.answer,
-                      'answered_at', web_iso(x.answered_at))
+                SELECT web_followup_doc(x)
                 FROM followups x WHERE x.report_id = r.id ORDER BY x.asked_at, x.id)),
             'reporter', web_reporter_doc(
                 (SELECT p FROM reporters p WHERE p.pseudonym = r.reporter), qs, true, r.id))::text;
