@@ -316,9 +316,9 @@ struct store_web_filter {
 /* {"items":[summary...],"next":"<us>_<id>"|null}, newest first. */
 int store_web_reports(struct store *s, const struct store_who *who,
                       const struct store_web_filter *f, char **json, struct tl_errinfo *ei) TL_WUR;
-/* The full report, its reporter with reporter.recent (the reporter's latest 10 other
- * reports the caller may see); audit_view writes a 'view' row. TL_ENOTFOUND when absent
- * or hidden. */
+/* The full report, its reporter (web_reporter_doc: counters of the reports the caller
+ * may see, and reporter.recent, the reporter's latest 10 other reports the caller may
+ * see); audit_view writes a 'view' row. TL_ENOTFOUND when absent or hidden. */
 int store_web_report(struct store *s, const struct store_who *who, const char *id_or_ref,
                      int audit_view, char **json, struct tl_errinfo *ei) TL_WUR;
 /* Claims the highest-priority, oldest claimable report of the caller's queues (queue:

@@ -1,6 +1,6 @@
 /* storage/store_web.c - what the analysts' web API (web/) asks of the database:
  * accounts, tokens and console sessions, the report list and documents (built as
- * JSON by the SQL functions of migration 0006), claims and leases, decisions,
+ * JSON by the SQL functions of storage/schema/), claims and leases, decisions,
  * follow-ups, media, bans, the GeoJSON export, the audit log and the poll of the
  * live events (web_events, 0013). Queue visibility (restricted queues) is
  * checked in every statement that reads or changes a report. */
@@ -460,7 +460,7 @@ int store_web_claim(struct store *s, const struct store_who *who, const char *qu
         return rc;
     /* Pick (the best of each of the caller's queues' first claimable rows, skipping rows
      * another analyst is locking right now), lease, audit the claim and the view,
-     * render: one call (0010, 0011). */
+     * render: one call of web_claim. */
     rc = fn_err(
         st_exec(s, "SELECT report_id, doc FROM web_claim($1::text, $2::bigint, $3::text, $4::int)",
                 4, v, &r, ei),
