@@ -193,11 +193,12 @@ static void id_or_ref_params(const char *id_or_ref, char *buf, const char **v)
     v[1] = id_or_ref;
 }
 
-int store_triage_get(struct store *s, const char *id_or_ref, struct store_report **out,
-                     struct tl_errinfo *ei)
+/* store_triage_get (analyst NULL) and store_triage_show. */
+static int triage_one(struct store *s, const char *id_or_ref, const char *analyst,
+                      struct store_report **out, struct tl_errinfo *ei)
 {
     char ib[32];
-    const char *v[2];
+    const char *v[3];
     PGresult *r = NULL;
     struct store_report *a = NULL;
     size_t n = 0;
@@ -205,14 +206,20 @@ int store_triage_get(struct store *s, const char *id_or_ref, struct store_report
     if (!id_or_ref || !*id_or_ref)
         return tl_errf(ei, TL_EINVAL, "a report id or ref is required");
     id_or_ref_params(id_or_ref, ib, v);
+    v[2] = analyst;
     int rc = st_ready(s, ei);
     if (rc)
         return rc;
+    /* As the analyst: the API's view (web_report_doc: visible to the analyst, audited);
+     * a ref is never all digits, so at most one row is tested. */
     rc = st_exec(s,
-                 "SELECT" REPORT_COLS "FROM reports r"
-                 " WHERE r.id = $1::bigint OR r.public_ref = $2::text"
-                 " ORDER BY (r.id = $1::bigint) DESC LIMIT 1",
-                 2, v, &r, ei);
+                 analyst ? "SELECT" REPORT_COLS "FROM reports r"
+                           " WHERE (r.id = $1::bigint OR r.public_ref = $2::text)"
+                           " AND web_report_doc(r.id, NULL, $3::text, NULL, true) IS NOT NULL"
+                         : "SELECT" REPORT_COLS "FROM reports r"
+                           " WHERE r.id = $1::bigint OR r.public_ref = $2::text"
+                           " ORDER BY (r.id = $1::bigint) DESC LIMIT 1",
+                 analyst ? 3 : 2, v, &r, ei);
     if (rc)
         return rc;
     rc = reports_from_result(r, &a, &n);
@@ -225,39 +232,18 @@ int store_triage_get(struct store *s, const char *id_or_ref, struct store_report
     return TL_OK;
 }
 
+int store_triage_get(struct store *s, const char *id_or_ref, struct store_report **out,
+                     struct tl_errinfo *ei)
+{
+    return triage_one(s, id_or_ref, NULL, out, ei);
+}
+
 int store_triage_show(struct store *s, const char *id_or_ref, const char *analyst,
                       struct store_report **out, struct tl_errinfo *ei)
 {
-    char ib[32];
-    const char *v[3];
-    PGresult *r = NULL;
-    struct store_report *a = NULL;
-    size_t n = 0;
-    *out = NULL;
-    if (!id_or_ref || !*id_or_ref || !analyst || !*analyst)
-        return tl_errf(ei, TL_EINVAL, "a report id or ref and an analyst are required");
-    id_or_ref_params(id_or_ref, ib, v);
-    v[2] = analyst;
-    int rc = st_ready(s, ei);
-    if (rc)
-        return rc;
-    /* The API's view (web_report_doc: visible to the analyst, audited); a ref is never
-     * all digits, so at most one row is tested. */
-    rc = st_exec(s,
-                 "SELECT" REPORT_COLS "FROM reports r"
-                 " WHERE (r.id = $1::bigint OR r.public_ref = $2::text)"
-                 " AND web_report_doc(r.id, NULL, $3::text, NULL, true) IS NOT NULL",
-                 3, v, &r, ei);
-    if (rc)
-        return rc;
-    rc = reports_from_result(r, &a, &n);
-    PQclear(r);
-    if (rc)
-        return rc;
-    if (!a)
-        return tl_errf(ei, TL_ENOTFOUND, "no report %s", id_or_ref);
-    *out = a;
-    return TL_OK;
+    if (!analyst || !*analyst)
+        return tl_errf(ei, TL_EINVAL, "an analyst is required");
+    return triage_one(s, id_or_ref, analyst, out, ei);
 }
 
 int store_triage_decide(struct store *s, const char *id_or_ref, const char *analyst,
