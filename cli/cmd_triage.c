@@ -1,6 +1,8 @@
 /* cli/cmd_triage.c - tipline triage list | next | show | decide: the analysts' queue
  * from a shell. The analyst's name comes from --as NAME, else $TIPLINE_ANALYST, else
- * $USER. Every claim and decision is written to the audit log by storage. */
+ * $USER; it is an account's name (whose queues it may see), or any other name (the
+ * queues every account sees). Every claim, view and decision is written to the audit
+ * log by storage, as the API's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,14 +15,16 @@
 static const char triage_usage[] =
     "usage: tipline triage list [--status S] [--category C] [--limit N]\n"
     "       tipline triage next [--as NAME]\n"
-    "       tipline triage show ID|REF\n"
+    "       tipline triage show ID|REF [--as NAME]\n"
     "       tipline triage decide ID|REF confirmed|rejected|duplicate|needs_info|escalated\n"
-    "                             [--note TEXT] [--as NAME]\n";
+    "                             [--note TEXT] [--as NAME] [--next]\n";
 
 static const char triage_doc[] =
-    "'next' claims the highest-priority unclaimed report with a lease\n"
-    "(lease_seconds, default 900); two analysts never get the same report, and an\n"
-    "expired lease returns the report to the queue. Decisions are audited.\n";
+    "'next' claims the highest-priority unclaimed report of the queues NAME may\n"
+    "see with a lease (lease_seconds, default 900); two analysts never get the same\n"
+    "report, and an expired lease returns the report to the queue. Deciding needs\n"
+    "NAME's live lease; --next also claims the next report in the same call.\n"
+    "Claims, views and decisions are audited.\n";
 
 static void fmt_time(double t, char *out, size_t n)
 {
@@ -78,6 +82,17 @@ static void print_report(const struct store_report *r)
     printf("text       %s\n", r->text ? r->text : "-");
 }
 
+/* A report just claimed, or the word that there was none. */
+static void print_claimed(struct store_report *r)
+{
+    if (!r) {
+        printf("the queue is empty\n");
+        return;
+    }
+    print_report(r);
+    store_report_free(r);
+}
+
 static const char *analyst_name(const char *opt)
 {
     if (opt)
@@ -93,12 +108,15 @@ int cmd_triage(int argc, char **argv, struct cli_ctx *ctx)
 {
     const char *as = NULL, *note = NULL, *status = NULL, *category = NULL;
     long long limit = 50;
+    int next = 0;
     const struct cli_opt opts[] = {
         CLI_STRING("status", "S", &status, "list: only reports in this status"),
         CLI_STRING("category", "C", &category, "list: only reports of this category"),
         CLI_INT("limit", "N", &limit, 1, 10000, "list: at most N reports (default 50)"),
-        CLI_STRING("as", "NAME", &as, "next, decide: the analyst; default $TIPLINE_ANALYST, $USER"),
+        CLI_STRING("as", "NAME", &as,
+                   "next, show, decide: the analyst; default $TIPLINE_ANALYST, $USER"),
         CLI_STRING("note", "TEXT", &note, "decide: a note kept with the decision"),
+        CLI_FLAG("next", &next, 1, "decide: also claim the next report, in the same call"),
         CLI_END,
     };
     const struct cli_spec spec = {.cmd = "triage",
@@ -134,20 +152,24 @@ int cmd_triage(int argc, char **argv, struct cli_ctx *ctx)
         struct store_report *r = NULL;
         if ((rc = store_triage_next(s, analyst_name(as), ctx->cfg.lease_seconds, &r, &ei)) != TL_OK)
             return cli_fail("triage", "next", rc, &ei);
-        if (!r) {
-            printf("the queue is empty\n");
-            return 0;
-        }
-        print_report(r);
-        store_report_free(r);
+        print_claimed(r);
         return 0;
     }
     if (strcmp(sub, "show") == 0 && npos == 1) {
         struct store_report *r = NULL;
-        if ((rc = store_triage_get(s, pos[0], &r, &ei)) != TL_OK)
+        if ((rc = store_triage_show(s, pos[0], analyst_name(as), &r, &ei)) != TL_OK)
             return cli_fail("triage", "show", rc, &ei);
         print_report(r);
         store_report_free(r);
+        return 0;
+    }
+    if (strcmp(sub, "decide") == 0 && npos == 2 && next) {
+        struct store_report *r = NULL;
+        if ((rc = store_triage_decide_next(s, pos[0], analyst_name(as), pos[1], note,
+                                           ctx->cfg.lease_seconds, &r, &ei)) != TL_OK)
+            return cli_fail("triage", "decide", rc, &ei);
+        printf("%s: %s\n", pos[0], pos[1]);
+        print_claimed(r);
         return 0;
     }
     if (strcmp(sub, "decide") == 0 && npos == 2) {

@@ -219,19 +219,27 @@ struct store_triage_filter {
 
 int store_triage_list(struct store *s, const struct store_triage_filter *f,
                       struct store_report **out, size_t *n, struct tl_errinfo *ei) TL_WUR;
-/* Claims the highest-priority, oldest report that is new and unclaimed (or whose lease
- * expired), FOR UPDATE SKIP LOCKED, leasing it to analyst for lease_s seconds; audited.
- * *out NULL when the queue is empty. */
+/* Claims as store_web_claim does (web_claim: the analyst's queues, restricted ones for
+ * members only; the claim and the view audited), leasing the report to analyst for
+ * lease_s seconds. *out NULL when nothing is claimable. */
 int store_triage_next(struct store *s, const char *analyst, long lease_s, struct store_report **out,
                       struct tl_errinfo *ei) TL_WUR;
 /* By numeric id or public ref. TL_ENOTFOUND when absent. */
 int store_triage_get(struct store *s, const char *id_or_ref, struct store_report **out,
                      struct tl_errinfo *ei) TL_WUR;
-/* Records a decision (confirmed, rejected, duplicate, needs_info) with a note, and the
- * before/after in audit_log, in one transaction. TL_ECONFLICT when another analyst holds
- * a live lease; TL_EINVAL for an unknown decision. */
+/* store_triage_get as the analyst sees it: TL_ENOTFOUND for a report of a queue the
+ * analyst may not see; the view is audited (web_report_doc). */
+int store_triage_show(struct store *s, const char *id_or_ref, const char *analyst,
+                      struct store_report **out, struct tl_errinfo *ei) TL_WUR;
+/* store_report_decide for the analyst (an account name, or any name: then the queues
+ * every account sees): needs the analyst's live lease. */
 int store_triage_decide(struct store *s, const char *id_or_ref, const char *analyst,
                         const char *decision, const char *note, struct tl_errinfo *ei) TL_WUR;
+/* store_triage_decide, then the analyst's next report claimed (store_web_decide_next: one
+ * round trip for both); *next NULL when nothing is claimable. */
+int store_triage_decide_next(struct store *s, const char *id_or_ref, const char *analyst,
+                             const char *decision, const char *note, long lease_s,
+                             struct store_report **next, struct tl_errinfo *ei) TL_WUR;
 void store_report_free(struct store_report *r);
 void store_reports_free(struct store_report *r, size_t n);
 
@@ -317,9 +325,9 @@ struct store_web_filter {
 /* {"items":[summary...],"next":"<us>_<id>"|null}, newest first. */
 int store_web_reports(struct store *s, const struct store_who *who,
                       const struct store_web_filter *f, char **json, struct tl_errinfo *ei) TL_WUR;
-/* The full report, its reporter with reporter.recent (the reporter's latest 10 other
- * reports the caller may see); audit_view writes a 'view' row. TL_ENOTFOUND when absent
- * or hidden. */
+/* The full report, its reporter (web_reporter_doc: counters of the reports the caller
+ * may see, and reporter.recent, the reporter's latest 10 other reports the caller may
+ * see); audit_view writes a 'view' row. TL_ENOTFOUND when absent or hidden. */
 int store_web_report(struct store *s, const struct store_who *who, const char *id_or_ref,
                      int audit_view, char **json, struct tl_errinfo *ei) TL_WUR;
 /* Claims the highest-priority, oldest claimable report of the caller's queues (queue:
@@ -336,25 +344,40 @@ int store_web_release(struct store *s, const struct store_who *who, const char *
 
 struct store_decision {
     const char *id_or_ref;
-    const char *analyst;
+    const char *analyst;    /* the deciding account: its queues limit what it may decide */
     const char *decision;   /* confirmed, rejected, duplicate, needs_info, escalated */
     const char *note;       /* NULL none; stored on the report */
     long long duplicate_of; /* 0 none; > 0 with 'duplicate' only */
-    int check_visible;      /* the analyst is an account whose queues limit what it sees */
+    int override;           /* an admin deciding without holding the lease (audited) */
     int minimal;            /* store_web_decide: what the decision changed, not the report */
 };
-/* The general decision (store_triage_decide is this without visibility): status, note,
- * duplicate link, reporter counters and the audit row with before/after, in one
- * transaction. TL_ECONFLICT when another analyst holds a live lease. *id (may be NULL)
- * = the report's id. */
+/* The one decision of the CLI and the API (web_decide): status, note, duplicate link,
+ * reporter counters and the audit row with before/after, in one transaction. The
+ * analyst must hold the report's live lease (TL_ECONFLICT: not claimed, claimed by
+ * another, or already decided: reopen it first), unless an admin overrides
+ * (TL_EFORBIDDEN for anyone else). TL_ENOTFOUND when absent or in a queue the analyst
+ * may not see; a duplicate_of the analyst may not see is TL_EINVAL as one that does not
+ * exist. *id (may be NULL) = the report's id. */
 int store_report_decide(struct store *s, const struct store_decision *d, long long *id,
                         struct tl_errinfo *ei) TL_WUR;
 /* store_report_decide, then the full report as who sees it (not audited as a view), in
  * one round trip; with d->minimal the decision's fields and the reporter's counters
- * (0014's web_decision_doc: id, ref, status, claimed_by, lease_until, decided_by,
- * decided_at, note, duplicate_of, priority, reporter) instead. */
+ * (web_decision_doc: id, ref, status, claimed_by, lease_until, decided_by, decided_at,
+ * note, duplicate_of, priority, reporter) instead. */
 int store_web_decide(struct store *s, const struct store_who *who, const struct store_decision *d,
                      char **json, struct tl_errinfo *ei) TL_WUR;
+/* "Decide, then next" in one round trip: the decision (as store_web_decide with
+ * d->minimal) and, in the same transaction, the claim of the caller's next report (as
+ * store_web_claim; queue NULL: any of the caller's queues). *json =
+ * {"decision":{...},"next":<full report>|null}; *next_id 0 when nothing was claimable. */
+int store_web_decide_next(struct store *s, const struct store_who *who,
+                          const struct store_decision *d, const char *queue, long lease_s,
+                          long long *next_id, char **json, struct tl_errinfo *ei) TL_WUR;
+/* Takes back the decision of a report (status 'new', the reporter's counters undone)
+ * and leases it to who; audited. Only the decider or an admin (TL_EFORBIDDEN);
+ * TL_ECONFLICT when the report is not decided. *json: the full report. */
+int store_web_reopen(struct store *s, const struct store_who *who, const char *id_or_ref,
+                     long lease_s, char **json, struct tl_errinfo *ei) TL_WUR;
 /* Inserts a followups row (the bot relays it); {"followup":{...}}. TL_ECONFLICT while
  * another analyst holds the lease; TL_EINVAL for an empty or too long question. */
 int store_web_followup(struct store *s, const struct store_who *who, const char *id_or_ref,

@@ -1,6 +1,7 @@
-/* storage/store_triage.c - the analysts' queue: list, claim with a lease, get,
- * decide (audited). Nothing here reads the chats table: a report carries only the
- * reporter's pseudonym. */
+/* storage/store_triage.c - the analysts' queue from a shell: list, claim with a lease,
+ * get, decide. Claims and decisions are the API's (web_claim, web_decide: the same
+ * queues, leases and audit rows). Nothing here reads the chats table: a report carries
+ * only the reporter's pseudonym. */
 #include "store_int.h"
 
 #include <stdlib.h>
@@ -151,45 +152,37 @@ int store_triage_list(struct store *s, const struct store_triage_filter *f,
     return rc;
 }
 
+/* The report by id, as the shell shows it (after a claim of web_claim's). */
+static int triage_by_id(struct store *s, long long id, struct store_report **out,
+                        struct tl_errinfo *ei)
+{
+    char ib[32];
+    return store_triage_get(s, st_ll(ib, id), out, ei);
+}
+
 int store_triage_next(struct store *s, const char *analyst, long lease_s, struct store_report **out,
                       struct tl_errinfo *ei)
 {
     char lb[32];
     const char *v[2] = {analyst, st_ll(lb, lease_s > 0 ? lease_s : 1)};
     PGresult *r = NULL;
-    struct store_report *a = NULL;
-    size_t n = 0;
+    long long id = 0;
     *out = NULL;
     if (!analyst || !*analyst)
         return tl_errf(ei, TL_EINVAL, "an analyst name is required");
     int rc = st_ready(s, ei);
     if (rc)
         return rc;
-    /* One statement: pick (skipping rows another analyst is locking right now), lease,
-     * audit. PostgreSQL re-checks the lease condition on a row it had to wait for. */
-    rc = st_exec(s,
-                 "WITH p AS (SELECT id, claimed_by, lease_until FROM reports"
-                 "   WHERE status = 'new' AND (lease_until IS NULL OR lease_until < now())"
-                 "   ORDER BY priority DESC, received_at, id LIMIT 1 FOR UPDATE SKIP LOCKED),"
-                 " r AS (UPDATE reports SET claimed_by = $1::text,"
-                 "   lease_until = now() + $2::bigint * interval '1 second'"
-                 "   FROM p WHERE reports.id = p.id RETURNING reports.*),"
-                 " a AS (INSERT INTO audit_log (actor, action, object, before, after)"
-                 "   SELECT $1::text, 'claim', 'report:' || r.id,"
-                 "     jsonb_build_object('status', r.status, 'claimed_by', p.claimed_by),"
-                 "     jsonb_build_object('status', r.status, 'claimed_by', r.claimed_by,"
-                 "       'lease_until', r.lease_until)"
-                 "   FROM r JOIN p ON p.id = r.id)"
-                 " SELECT" REPORT_COLS "FROM r",
-                 2, v, &r, ei);
+    /* The API's claim (queues the analyst may see, the claim and the view audited);
+     * its rendering of the report is not what the shell prints. */
+    rc = st_exec(s, "SELECT report_id FROM web_claim($1::text, $2::bigint, NULL, NULL)", 2, v, &r,
+                 ei);
     if (rc)
         return rc;
-    rc = reports_from_result(r, &a, &n);
+    if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+        id = st_getll(r, 0, 0);
     PQclear(r);
-    if (rc)
-        return rc;
-    *out = a; /* one element, or NULL when the queue is empty */
-    return TL_OK;
+    return id ? triage_by_id(s, id, out, ei) : TL_OK; /* NULL when the queue is empty */
 }
 
 /* $1 = id when id_or_ref is all digits (else NULL), $2 = the text as a public ref. */
@@ -200,11 +193,12 @@ static void id_or_ref_params(const char *id_or_ref, char *buf, const char **v)
     v[1] = id_or_ref;
 }
 
-int store_triage_get(struct store *s, const char *id_or_ref, struct store_report **out,
-                     struct tl_errinfo *ei)
+/* store_triage_get (analyst NULL) and store_triage_show. */
+static int triage_one(struct store *s, const char *id_or_ref, const char *analyst,
+                      struct store_report **out, struct tl_errinfo *ei)
 {
     char ib[32];
-    const char *v[2];
+    const char *v[3];
     PGresult *r = NULL;
     struct store_report *a = NULL;
     size_t n = 0;
@@ -212,14 +206,20 @@ int store_triage_get(struct store *s, const char *id_or_ref, struct store_report
     if (!id_or_ref || !*id_or_ref)
         return tl_errf(ei, TL_EINVAL, "a report id or ref is required");
     id_or_ref_params(id_or_ref, ib, v);
+    v[2] = analyst;
     int rc = st_ready(s, ei);
     if (rc)
         return rc;
+    /* As the analyst: the API's view (web_report_doc: visible to the analyst, audited);
+     * a ref is never all digits, so at most one row is tested. */
     rc = st_exec(s,
-                 "SELECT" REPORT_COLS "FROM reports r"
-                 " WHERE r.id = $1::bigint OR r.public_ref = $2::text"
-                 " ORDER BY (r.id = $1::bigint) DESC LIMIT 1",
-                 2, v, &r, ei);
+                 analyst ? "SELECT" REPORT_COLS "FROM reports r"
+                           " WHERE (r.id = $1::bigint OR r.public_ref = $2::text)"
+                           " AND web_report_doc(r.id, NULL, $3::text, NULL, true) IS NOT NULL"
+                         : "SELECT" REPORT_COLS "FROM reports r"
+                           " WHERE r.id = $1::bigint OR r.public_ref = $2::text"
+                           " ORDER BY (r.id = $1::bigint) DESC LIMIT 1",
+                 analyst ? 3 : 2, v, &r, ei);
     if (rc)
         return rc;
     rc = reports_from_result(r, &a, &n);
@@ -232,13 +232,43 @@ int store_triage_get(struct store *s, const char *id_or_ref, struct store_report
     return TL_OK;
 }
 
+int store_triage_get(struct store *s, const char *id_or_ref, struct store_report **out,
+                     struct tl_errinfo *ei)
+{
+    return triage_one(s, id_or_ref, NULL, out, ei);
+}
+
+int store_triage_show(struct store *s, const char *id_or_ref, const char *analyst,
+                      struct store_report **out, struct tl_errinfo *ei)
+{
+    if (!analyst || !*analyst)
+        return tl_errf(ei, TL_EINVAL, "an analyst is required");
+    return triage_one(s, id_or_ref, analyst, out, ei);
+}
+
 int store_triage_decide(struct store *s, const char *id_or_ref, const char *analyst,
                         const char *decision, const char *note, struct tl_errinfo *ei)
 {
-    /* The shell's analyst is a name, not an account: every queue is in reach. */
     struct store_decision d = {
         .id_or_ref = id_or_ref, .analyst = analyst, .decision = decision, .note = note};
     return store_report_decide(s, &d, NULL, ei);
+}
+
+int store_triage_decide_next(struct store *s, const char *id_or_ref, const char *analyst,
+                             const char *decision, const char *note, long lease_s,
+                             struct store_report **next, struct tl_errinfo *ei)
+{
+    struct store_decision d = {
+        .id_or_ref = id_or_ref, .analyst = analyst, .decision = decision, .note = note};
+    struct store_who who = {.account = analyst, .round_decimals = -1};
+    long long id = 0;
+    char *json = NULL;
+    *next = NULL;
+    int rc = store_web_decide_next(s, &who, &d, NULL, lease_s, &id, &json, ei);
+    free(json);
+    if (rc || !id)
+        return rc;
+    return triage_by_id(s, id, next, ei);
 }
 
 int store_triage_stats(struct store *s, struct store_triage_stats *st, struct tl_errinfo *ei)

@@ -1,6 +1,6 @@
 /* storage/store_web.c - what the analysts' web API (web/) asks of the database:
  * accounts, tokens and console sessions, the report list and documents (built as
- * JSON by the SQL functions of migration 0006), claims and leases, decisions,
+ * JSON by the SQL functions of storage/schema/), claims and leases, decisions,
  * follow-ups, media, bans, the GeoJSON export, the audit log and the poll of the
  * live events (web_events, 0013). Queue visibility (restricted queues) is
  * checked in every statement that reads or changes a report. */
@@ -413,7 +413,7 @@ int store_web_reports(struct store *s, const struct store_who *who,
     return TL_OK;
 }
 
-/* The functions of 0010 say what went wrong by SQLSTATE. */
+/* The SQL functions (storage/schema/) say what went wrong by SQLSTATE. */
 static int fn_err(int rc, struct tl_errinfo *ei)
 {
     if (rc != TL_EDB || !ei)
@@ -424,6 +424,8 @@ static int fn_err(int rc, struct tl_errinfo *ei)
         return TL_ECONFLICT;
     if (strcmp(ei->sqlstate, "22023") == 0)
         return TL_EINVAL;
+    if (strcmp(ei->sqlstate, "42501") == 0)
+        return TL_EFORBIDDEN;
     return rc;
 }
 
@@ -458,7 +460,7 @@ int store_web_claim(struct store *s, const struct store_who *who, const char *qu
         return rc;
     /* Pick (the best of each of the caller's queues' first claimable rows, skipping rows
      * another analyst is locking right now), lease, audit the claim and the view,
-     * render: one call (0010, 0011). */
+     * render: one call of web_claim. */
     rc = fn_err(
         st_exec(s, "SELECT report_id, doc FROM web_claim($1::text, $2::bigint, $3::text, $4::int)",
                 4, v, &r, ei),
@@ -556,43 +558,50 @@ static int decision_known(const char *d)
     return 0;
 }
 
-/* store_report_decide and store_web_decide: one call of web_decide (0010). */
-static int decide(struct store *s, const struct store_decision *d, const struct store_who *who,
-                  long long *id, char **json, struct tl_errinfo *ei)
+/* The parameters of web_decide and web_decide_next: $1 id, $2 ref, $3 account,
+ * $4 decision, $5 note, $6 duplicate_of, $7 override, $8 decimals; then the connection
+ * made ready. */
+#define DECIDE_PARAMS 8
+
+static int decide_params(struct store *s, const struct store_decision *d,
+                         const struct store_who *who, char bufs[3][32], const char **v,
+                         struct tl_errinfo *ei)
 {
-    char ib[32], dupb[32], db[32];
-    const char *v[9];
-    PGresult *r = NULL;
-    if (id)
-        *id = 0;
-    if (json)
-        *json = NULL;
     if (!decision_known(d->decision))
         return tl_errf(ei, TL_EINVAL, "unknown decision '%s'", d->decision ? d->decision : "");
     if (!d->analyst || !*d->analyst || !d->id_or_ref || !*d->id_or_ref)
         return tl_errf(ei, TL_EINVAL, "a report and an analyst are required");
     if (d->duplicate_of > 0 && strcmp(d->decision, "duplicate") != 0)
         return tl_errf(ei, TL_EINVAL, "duplicate_of goes with 'duplicate' only");
-    ref_params(d->id_or_ref, ib, v);
-    v[2] = d->check_visible ? d->analyst : NULL;
-    v[3] = d->analyst;
-    v[4] = d->decision;
-    v[5] = d->note;
-    v[6] = d->duplicate_of > 0 ? st_ll(dupb, d->duplicate_of) : NULL;
-    v[7] = who ? decimals_param(who, db) : NULL;
-    v[8] = json && !d->minimal ? "true" : "false";
-    int rc = st_ready(s, ei);
+    ref_params(d->id_or_ref, bufs[0], v);
+    v[2] = d->analyst;
+    v[3] = d->decision;
+    v[4] = d->note;
+    v[5] = d->duplicate_of > 0 ? st_ll(bufs[1], d->duplicate_of) : NULL;
+    v[6] = d->override ? "true" : "false";
+    v[7] = who ? decimals_param(who, bufs[2]) : NULL;
+    return st_ready(s, ei);
+}
+
+/* store_report_decide and store_web_decide: one call of web_decide. */
+static int decide(struct store *s, const struct store_decision *d, const struct store_who *who,
+                  long long *id, char **json, struct tl_errinfo *ei)
+{
+    char bufs[3][32];
+    const char *v[DECIDE_PARAMS + 1];
+    PGresult *r = NULL;
+    if (id)
+        *id = 0;
+    if (json)
+        *json = NULL;
+    int rc = decide_params(s, d, who, bufs, v, ei);
     if (rc)
         return rc;
+    v[DECIDE_PARAMS] = !json ? NULL : d->minimal ? "decision" : "report";
     rc = fn_err(st_exec(s,
-                        json && d->minimal
-                            ? "SELECT report_id, web_decision_doc(report_id) FROM web_decide("
-                              "$1::bigint, $2::text, $3::text, $4::text, $5::text, $6::text,"
-                              " $7::bigint, $8::int, $9::boolean)"
-                            : "SELECT report_id, doc FROM web_decide($1::bigint, $2::text,"
-                              " $3::text, $4::text, $5::text, $6::text, $7::bigint, $8::int,"
-                              " $9::boolean)",
-                        9, v, &r, ei),
+                        "SELECT report_id, doc FROM web_decide($1::bigint, $2::text, $3::text,"
+                        " $4::text, $5::text, $6::bigint, $7::boolean, $8::int, $9::text)",
+                        DECIDE_PARAMS + 1, v, &r, ei),
                 ei);
     if (rc)
         return rc;
@@ -642,6 +651,68 @@ int store_web_place_pick(struct store *s, const struct store_who *who, const cha
     return rc;
 }
 
+int store_web_decide_next(struct store *s, const struct store_who *who,
+                          const struct store_decision *d, const char *queue, long lease_s,
+                          long long *next_id, char **json, struct tl_errinfo *ei)
+{
+    char bufs[3][32], lb[32];
+    const char *v[DECIDE_PARAMS + 2];
+    PGresult *r = NULL;
+    *next_id = 0;
+    *json = NULL;
+    int rc = decide_params(s, d, who, bufs, v, ei);
+    if (rc)
+        return rc;
+    v[DECIDE_PARAMS] = st_ll(lb, lease_s > 0 ? lease_s : 1);
+    v[DECIDE_PARAMS + 1] = queue;
+    rc = fn_err(st_exec(s,
+                        "SELECT doc, next_id, next_doc FROM web_decide_next($1::bigint, $2::text,"
+                        " $3::text, $4::text, $5::text, $6::bigint, $7::boolean, $8::int,"
+                        " $9::bigint, $10::text)",
+                        DECIDE_PARAMS + 2, v, &r, ei),
+                ei);
+    if (rc)
+        return rc;
+    if (!PQgetisnull(r, 0, 1))
+        *next_id = st_getll(r, 0, 1);
+    /* Two documents web_decide_next rendered, side by side. */
+    *json = tl_asprintf("{\"decision\":%s,\"next\":%s}", PQgetvalue(r, 0, 0),
+                        PQgetisnull(r, 0, 2) ? "null" : PQgetvalue(r, 0, 2));
+    if (!*json)
+        rc = TL_ENOMEM;
+    PQclear(r);
+    return rc;
+}
+
+int store_web_reopen(struct store *s, const struct store_who *who, const char *id_or_ref,
+                     long lease_s, char **json, struct tl_errinfo *ei)
+{
+    char ib[32], lb[32], db[32];
+    const char *v[5];
+    PGresult *r = NULL;
+    *json = NULL;
+    ref_params(id_or_ref, ib, v);
+    v[2] = who->account;
+    v[3] = st_ll(lb, lease_s > 0 ? lease_s : 1);
+    v[4] = decimals_param(who, db);
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    rc = fn_err(st_exec(s,
+                        "SELECT doc FROM web_reopen($1::bigint, $2::text, $3::text, $4::bigint,"
+                        " $5::int)",
+                        5, v, &r, ei),
+                ei);
+    if (rc)
+        return rc;
+    if (PQgetisnull(r, 0, 0))
+        rc = tl_errf(ei, TL_ENOTFOUND, "no such report");
+    else if (!(*json = tl_strdup(PQgetvalue(r, 0, 0))))
+        rc = TL_ENOMEM;
+    PQclear(r);
+    return rc;
+}
+
 int store_web_followup(struct store *s, const struct store_who *who, const char *id_or_ref,
                        const char *question, char **json, struct tl_errinfo *ei)
 {
@@ -668,10 +739,8 @@ int store_web_followup(struct store *s, const struct store_who *who, const char 
                  " a AS (INSERT INTO audit_log (actor, action, object, after)"
                  "   SELECT $3::text, 'followup', 'report:' || f.report_id,"
                  "     jsonb_build_object('followup', f.id, 'question', f.question) FROM f)"
-                 " SELECT (SELECT json_build_object('followup', json_build_object('id', f.id,"
-                 "   'question', f.question, 'asked_by', f.asked_by,"
-                 "   'asked_at', web_iso(f.asked_at), 'relayed_at', NULL, 'answer', NULL,"
-                 "   'answered_at', NULL))::text FROM f) FROM x",
+                 " SELECT (SELECT json_build_object('followup', web_followup_doc(f::followups))"
+                 "   ::text FROM f) FROM x",
                  4, v, &r, ei);
     if (rc == TL_EDB && ei && strcmp(ei->sqlstate, "23514") == 0)
         return tl_errf(ei, TL_EINVAL, "a question is 1 to 2000 characters");
@@ -765,9 +834,7 @@ int store_web_ban(struct store *s, const char *actor, const char *pseudonym_pref
                  "     jsonb_build_object('banned', u.banned, 'reason', u.ban_reason)"
                  "   FROM u JOIN one USING (pseudonym))"
                  " SELECT (SELECT count(*) FROM p), (SELECT json_build_object('reporter',"
-                 "   json_build_object('pseudonym', left(u.pseudonym, 12), 'banned', u.banned,"
-                 "   'ban_reason', u.ban_reason, 'n_reports', u.n_reports, 'n_confirmed',"
-                 "   u.n_confirmed, 'n_rejected', u.n_rejected, 'reputation', u.reputation))::text"
+                 "   web_reporter_doc(u::reporters, web_queues_for($1::text), false))::text"
                  "   FROM u)",
                  4, v, &r, ei);
     if (rc)

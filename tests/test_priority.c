@@ -101,6 +101,25 @@ static void add(struct db *d, const struct rep *p)
     CHECK(store_apply(d->s, &fx, NULL, EI));
 }
 
+/* Anna decides report ref as from the shell: under her lease (a decided report is
+ * reopened first, which leases it to her). */
+static void decide(struct db *d, const char *ref, const char *decision, const char *note)
+{
+    char q[512];
+    char *json = NULL;
+    struct store_who anna = {.account = "anna", .round_decimals = -1};
+    snprintf(q, sizeof(q),
+             "UPDATE reports SET claimed_by = 'anna', lease_until = now() + interval '1 minute'"
+             " WHERE public_ref = '%s' AND status = 'new'",
+             ref);
+    sql(d->ci, q);
+    if (num(d->ci, "(status <> 'new')::int", ref)) {
+        CHECK(store_web_reopen(d->s, &anna, ref, 60, &json, EI));
+        free(json);
+    }
+    CHECK(store_triage_decide(d->s, ref, "anna", decision, note, EI));
+}
+
 /* The ref store_triage_next hands out next (claimed for a minute). */
 static char *claim_next(struct db *d)
 {
@@ -179,7 +198,7 @@ static void test_priority_corroboration(void **state)
     /* a rejected report stops corroborating: cyril's goes, anna's reports drop to 1 -
      * at the next refresh, not inside the decision (0010) */
     struct store_priority_refresh pr;
-    CHECK(store_triage_decide(d.s, "C-1", "anna", "rejected", "staged photo", EI));
+    decide(&d, "C-1", "rejected", "staged photo");
     assert_int_equal(corr(&d, "A-1"), 2);
     assert_int_equal(corr(&d, "B-1"), 2);
     CHECK(store_priority_refresh(d.s, &pr, EI));
@@ -189,14 +208,14 @@ static void test_priority_corroboration(void **state)
     assert_int_equal(corr(&d, "B-1"), 1);
     assert_int_equal(prio(&d, "B-1"), 60 + 15);
     /* rejected, then un-rejected before a refresh: nothing to propagate, counts stay */
-    CHECK(store_triage_decide(d.s, "B-1", "anna", "rejected", NULL, EI));
-    CHECK(store_triage_decide(d.s, "B-1", "anna", "confirmed", NULL, EI));
+    decide(&d, "B-1", "rejected", NULL);
+    decide(&d, "B-1", "confirmed", NULL);
     CHECK(store_priority_refresh(d.s, &pr, EI));
     assert_int_equal(pr.propagated, 0);
     assert_int_equal(corr(&d, "A-1"), 1);
     assert_int_equal(corr(&d, "A-2"), 1);
     /* un-rejected after a refresh: cyril corroborates again at the next one */
-    CHECK(store_triage_decide(d.s, "C-1", "anna", "confirmed", "was real", EI));
+    decide(&d, "C-1", "confirmed", "was real");
     CHECK(store_priority_refresh(d.s, &pr, EI));
     assert_int_equal(pr.propagated, 3);
     assert_int_equal(corr(&d, "A-1"), 2);
@@ -343,7 +362,7 @@ static void test_priority_refresh_bounded(void **state)
     /* an analyst's decision only marks the reporter (no writes on the click); the next
      * refresh re-scores his queued reports, beyond the horizon too, once */
     assert_int_equal(ts_db_count(d.ci, "SELECT count(*) FROM priority_dirty_reporters"), 0);
-    CHECK(store_triage_decide(d.s, "Y-2H", "anna", "confirmed", NULL, EI));
+    decide(&d, "Y-2H", "confirmed", NULL);
     assert_int_equal(ts_db_count(d.ci, "SELECT count(*) FROM priority_dirty_reporters"
                                        " WHERE pseudonym = 'ps_a'"),
                      1);

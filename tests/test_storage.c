@@ -1429,9 +1429,18 @@ static void test_storage_triage_decide(void **state)
                       r->id);
     assert_scalar(ci, sql, "anna|new|anna|confirmed|matches radar");
     free(sql);
-    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM audit_log"), 2);
-    /* the lease is gone: another analyst may revise, and the counters follow */
-    CHECK(store_triage_decide(s, idtxt, "bohdan", "rejected", NULL, EI));
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM audit_log"), 3); /* claim, view */
+    /* decided: nobody decides again before the decider (or an admin) reopens it, and the
+     * counters follow */
+    assert_int_equal(store_triage_decide(s, idtxt, "bohdan", "rejected", NULL, &ei), TL_ECONFLICT);
+    char *json = NULL;
+    struct store_who bohdan = {.account = "bohdan", .round_decimals = -1};
+    assert_int_equal(store_web_reopen(s, &bohdan, idtxt, 60, &json, &ei), TL_EFORBIDDEN);
+    struct store_who anna = {.account = "anna", .round_decimals = -1};
+    CHECK(store_web_reopen(s, &anna, idtxt, 60, &json, EI));
+    free(json);
+    assert_scalar(ci, "SELECT n_confirmed || '/' || n_rejected FROM reporters", "0/0");
+    CHECK(store_triage_decide(s, idtxt, "anna", "rejected", NULL, EI));
     assert_scalar(ci, "SELECT n_confirmed || '/' || n_rejected FROM reporters", "0/1");
     /* get by id and by ref; never a chat id */
     struct store_report *g = NULL;
@@ -1459,6 +1468,8 @@ static void test_storage_triage_list(void **state)
     struct store_report *r = NULL, *l = NULL;
     size_t n = 0;
     CHECK(store_triage_next(s, "anna", 600, &r, EI));
+    sql_ok(ci, "UPDATE reports SET claimed_by = 'anna', lease_until = now() + interval '1 minute'"
+               " WHERE public_ref IN ('T-000', 'T-003')");
     CHECK(store_triage_decide(s, "T-000", "anna", "needs_info", "where?", EI));
     CHECK(store_triage_decide(s, "T-003", "anna", "duplicate", NULL, EI));
     CHECK(store_triage_list(s, NULL, &l, &n, EI));
@@ -1494,6 +1505,8 @@ static void test_storage_triage_list(void **state)
     struct tl_errinfo ei = {0};
     f = (struct store_triage_filter){.status = "bogus"};
     assert_int_equal(store_triage_list(s, &f, &l, &n, &ei), TL_EINVAL);
+    sql_ok(ci, "UPDATE reports SET claimed_by = 'anna', lease_until = now() + interval '1 minute'"
+               " WHERE public_ref = 'T-004'");
     CHECK(store_triage_decide(s, "T-004", "anna", "escalated", NULL, EI));
     sql_ok(ci, "UPDATE reports SET received_at = now() - interval '1 hour'"
                " WHERE public_ref = 'T-001'");
@@ -1564,7 +1577,7 @@ static void test_storage_audit_append_only(void **state)
     struct store_report *r = NULL;
     CHECK(store_triage_next(s, "anna", 60, &r, EI));
     store_report_free(r);
-    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM audit_log"), 1);
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM audit_log"), 2); /* claim, view */
     char *st = sql_state(ci, "UPDATE audit_log SET actor = 'mallory'");
     assert_string_equal(st, "42501");
     free(st);

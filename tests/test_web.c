@@ -1220,7 +1220,7 @@ static void test_web_audit_rows(void **state)
     struct fx *f = fx_new("t_web_audit", NULL);
     long long id = seed_simple(f, "A-1");
     long long other = seed_simple(f, "A-2");
-    char path[96];
+    char path[96], rpath[64];
     struct hres r = http(
         f,
         &(struct hreq){.method = "POST", .path = "/api/queue/claim", .as = "alice", .body = "{}"});
@@ -1308,11 +1308,15 @@ static void test_web_audit_rows(void **state)
     assert_string_equal(a, "confirmed|matches radar|alice");
     free(a);
     assert_int_equal(count(f, "SELECT n_confirmed FROM reporters"), 1);
-    /* changing the decision moves the counters; asked for the minimal answer, it is what
-     * the decision changed, as the full report shows it */
+    /* changing the decision: reopened by its decider (the counters taken back), decided
+     * again; asked for the minimal answer, it is what the decision changed, as the full
+     * report shows it */
+    snprintf(rpath, sizeof(rpath), "/api/reports/%lld/reopen", id);
+    expect(f, &(struct hreq){.method = "POST", .path = rpath, .as = "alice"}, 200, NULL);
+    assert_int_equal(count(f, "SELECT n_confirmed FROM reporters"), 0);
     r = http(f, &(struct hreq){.method = "POST",
                                .path = path,
-                               .as = "bob",
+                               .as = "alice",
                                .body = "{\"status\":\"rejected\"}",
                                .extra = "Prefer: handling=lenient, return=\"minimal\"; x=1"});
     assert_int_equal(r.status, 200);
@@ -1325,7 +1329,6 @@ static void test_web_audit_rows(void **state)
     assert_false(json_object_object_get_ex(o, "media", NULL));
     assert_false(json_object_object_get_ex(o, "text", NULL));
     assert_false(json_object_object_get_ex(jget(o, "reporter"), "recent", NULL));
-    char rpath[64];
     snprintf(rpath, sizeof(rpath), "/api/reports/%lld", id);
     r = http(f, &(struct hreq){.method = "GET", .path = rpath, .as = "bob"});
     struct json_object *full = json_of(&r);
@@ -1346,7 +1349,7 @@ static void test_web_audit_rows(void **state)
             fail_msg("minimal %s differs from the full report's", key);
     }
     assert_string_equal(jstr(o, "status"), "rejected");
-    assert_string_equal(jstr(o, "decided_by"), "bob");
+    assert_string_equal(jstr(o, "decided_by"), "alice");
     assert_int_equal(jll(o, "reporter.n_rejected"), 1);
     assert_int_equal(json_object_object_length(o), 11);
     json_object_put(full);
@@ -1355,24 +1358,27 @@ static void test_web_audit_rows(void **state)
     assert_string_equal(a, "0/1");
     free(a);
     /* duplicate of another report */
-    char body[96];
-    snprintf(body, sizeof(body), "{\"status\":\"duplicate\",\"duplicate_of\":%lld}", other);
-    expect(f, &(struct hreq){.method = "POST", .path = path, .as = "bob", .body = body}, 200, NULL);
-    assert_int_equal(count(f, "SELECT duplicate_of FROM reports WHERE id = %lld", id), other);
+    snprintf(rpath, sizeof(rpath), "/api/reports/%lld/reopen", id);
+    expect(f, &(struct hreq){.method = "POST", .path = rpath, .as = "alice"}, 200, NULL);
     expect(f,
            &(struct hreq){
-               .method = "POST", .path = path, .as = "bob", .body = "{\"status\":\"duplicate\"}"},
+               .method = "POST", .path = path, .as = "alice", .body = "{\"status\":\"duplicate\"}"},
            400, "bad_request");
     expect(f,
            &(struct hreq){.method = "POST",
                           .path = path,
-                          .as = "bob",
+                          .as = "alice",
                           .body = "{\"status\":\"duplicate\",\"duplicate_of\":999999}"},
            400, "bad_request");
     expect(f,
            &(struct hreq){
-               .method = "POST", .path = path, .as = "bob", .body = "{\"status\":\"maybe\"}"},
+               .method = "POST", .path = path, .as = "alice", .body = "{\"status\":\"maybe\"}"},
            400, "bad_request");
+    char body[96];
+    snprintf(body, sizeof(body), "{\"status\":\"duplicate\",\"duplicate_of\":%lld}", other);
+    expect(f, &(struct hreq){.method = "POST", .path = path, .as = "alice", .body = body}, 200,
+           NULL);
+    assert_int_equal(count(f, "SELECT duplicate_of FROM reports WHERE id = %lld", id), other);
     /* release: holder only; then the report is claimable again */
     r = http(f, &(struct hreq){.method = "POST", .path = "/api/queue/claim", .as = "bob"});
     hres_release(&r);
@@ -1384,7 +1390,12 @@ static void test_web_audit_rows(void **state)
     assert_string_equal(a, "bob|bob");
     free(a);
     assert_int_equal(count(f, "SELECT count(*) FROM reports WHERE claimed_by IS NOT NULL"), 0);
-    /* the shell's decision (tipline triage decide) stores its note the same way */
+    /* the shell's claim and decision (tipline triage next, decide) store the same way */
+    struct store_report *sr = NULL;
+    CHECK(store_triage_next(f->s, "cli-ann", 60, &sr, EI));
+    assert_non_null(sr);
+    assert_int_equal(sr->id, other);
+    store_report_free(sr);
     CHECK(store_triage_decide(f->s, "A-2", "cli-ann", "needs_info", "ask for a photo", EI));
     a = scalar(f, "SELECT concat_ws('|', status, note, decided_by) FROM reports WHERE id = %lld",
                other);
@@ -1457,7 +1468,7 @@ static void test_web_restricted_queue(void **state)
     r = http(f, &(struct hreq){.method = "GET", .path = "/api/reports/OPEN-1", .as = "alice"});
     o = json_of(&r);
     assert_int_equal(json_object_array_length(jget(o, "reporter.recent")), 0);
-    assert_int_equal(jll(o, "reporter.n_reports"), 2);
+    assert_int_equal(jll(o, "reporter.n_reports"), 1);
     json_object_put(o);
     hres_release(&r);
     /* a member sees and claims it */
@@ -3334,6 +3345,309 @@ static void test_web_input_connection_limits(void **state)
     fx_free(f);
 }
 
+/* ---- decisions: the lease rules, reopening, what a caller may learn, decide then next ---- */
+
+/* Leases report id to account for an hour (interval: e.g. "-1 minute" for an expired one). */
+static void lease_for(struct fx *f, long long id, const char *account, const char *interval)
+{
+    char *q = tl_asprintf("UPDATE reports SET claimed_by = '%s', lease_until = now() + interval"
+                          " '%s' WHERE id = %lld RETURNING id",
+                          account, interval, id);
+    sql(f, q);
+    free(q);
+}
+
+static struct hres post_as(struct fx *f, const char *path, const char *as, const char *body)
+{
+    return http(f, &(struct hreq){.method = "POST", .path = path, .as = as, .body = body});
+}
+
+static void test_web_decide_lease_rules(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_lease_rules", NULL);
+    long long id = seed_simple(f, "L-1"), id2 = seed_simple(f, "L-2");
+    char path[96], reopen[96], path2[96], reopen2[96];
+    snprintf(path, sizeof(path), "/api/reports/%lld/decide", id);
+    snprintf(reopen, sizeof(reopen), "/api/reports/%lld/reopen", id);
+    snprintf(path2, sizeof(path2), "/api/reports/%lld/decide", id2);
+    snprintf(reopen2, sizeof(reopen2), "/api/reports/%lld/reopen", id2);
+    const char *confirm = "{\"status\":\"confirmed\"}";
+    const char *override = "{\"status\":\"confirmed\",\"override\":true}";
+    /* unclaimed: 409 with the JSON error */
+    expect(f, &(struct hreq){.method = "POST", .path = path, .as = "alice", .body = confirm}, 409,
+           "conflict");
+    /* one's own lease that ran out is no lease */
+    lease_for(f, id, "alice", "-1 minute");
+    expect(f, &(struct hreq){.method = "POST", .path = path, .as = "alice", .body = confirm}, 409,
+           "conflict");
+    /* another's live lease */
+    lease_for(f, id, "bob", "1 hour");
+    struct hres r = post_as(f, path, "alice", confirm);
+    assert_int_equal(r.status, 409);
+    assert_non_null(strstr((char *)r.body.data, "leased to bob"));
+    hres_release(&r);
+    /* an override is for admins only */
+    expect(f, &(struct hreq){.method = "POST", .path = path, .as = "alice", .body = override}, 403,
+           "forbidden");
+    assert_int_equal(count(f, "SELECT count(*) FROM reports WHERE status <> 'new'"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM audit_log WHERE action = 'decide'"), 0);
+    /* an admin's override, audited as such (and whose lease it overrode) */
+    r = post_as(f, path, "root", override);
+    assert_int_equal(r.status, 200);
+    hres_release(&r);
+    char *a = scalar(f, "SELECT concat_ws('|', actor, before->>'claimed_by', after->>'status',"
+                        " after->>'override') FROM audit_log WHERE action = 'decide'");
+    assert_string_equal(a, "root|bob|confirmed|true");
+    free(a);
+    assert_int_equal(count(f, "SELECT n_confirmed FROM reporters"), 1);
+    /* already decided: 409 for the holder of a lease and for an admin's override alike */
+    lease_for(f, id, "bob", "1 hour");
+    expect(f, &(struct hreq){.method = "POST", .path = path, .as = "bob", .body = confirm}, 409,
+           "conflict");
+    r = post_as(f, path, "root", override);
+    assert_int_equal(r.status, 409);
+    assert_non_null(strstr((char *)r.body.data, "reopen it first"));
+    hres_release(&r);
+    /* reopen: the decider or an admin only; the counters are taken back, the report is
+     * leased to whoever reopened it, audited; then it can be decided again */
+    expect(f, &(struct hreq){.method = "POST", .path = reopen, .as = "alice"}, 403, "forbidden");
+    r = post_as(f, reopen, "root", NULL);
+    assert_int_equal(r.status, 200);
+    struct json_object *o = json_of(&r);
+    assert_string_equal(jstr(o, "status"), "new");
+    assert_string_equal(jstr(o, "claimed_by"), "root");
+    assert_null(jstr(o, "decided_by"));
+    json_object_put(o);
+    hres_release(&r);
+    assert_int_equal(count(f, "SELECT n_confirmed FROM reporters"), 0);
+    a = scalar(f,
+               "SELECT concat_ws('|', actor, before->>'status', before->>'decided_by',"
+               " after->>'status', after->>'claimed_by') FROM audit_log WHERE action = 'reopen'");
+    assert_string_equal(a, "root|confirmed|root|new|root");
+    free(a);
+    expect(f, &(struct hreq){.method = "POST", .path = reopen, .as = "root"}, 409, "conflict");
+    expect(f, &(struct hreq){.method = "POST", .path = path, .as = "bob", .body = confirm}, 409,
+           "conflict");
+    expect(f,
+           &(struct hreq){
+               .method = "POST", .path = path, .as = "root", .body = "{\"status\":\"rejected\"}"},
+           200, NULL);
+    assert_int_equal(count(f, "SELECT n_rejected FROM reporters"), 1);
+    /* an analyst who decided may reopen, another may not */
+    lease_for(f, id2, "bob", "1 hour");
+    expect(f, &(struct hreq){.method = "POST", .path = path2, .as = "bob", .body = confirm}, 200,
+           NULL);
+    expect(f, &(struct hreq){.method = "POST", .path = reopen2, .as = "alice"}, 403, "forbidden");
+    expect(f, &(struct hreq){.method = "POST", .path = reopen2, .as = "bob"}, 200, NULL);
+    expect(f, &(struct hreq){.method = "POST", .path = path2, .as = "bob", .body = confirm}, 200,
+           NULL);
+    assert_int_equal(count(f, "SELECT count(*) FROM audit_log WHERE action = 'reopen'"), 2);
+    assert_int_equal(count(f, "SELECT n_confirmed FROM reporters"), 1);
+    fx_free(f);
+}
+
+static void test_web_duplicate_link_hidden(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_dup_hidden", NULL);
+    struct seed sd = {
+        .ref = "COL-9", .category = "collaborators", .lat = 50, .lon = 30, .photos = 0};
+    long long secret = seed(f, &sd), id = seed_simple(f, "D-1");
+    char path[96], hidden[96], absent[96];
+    snprintf(path, sizeof(path), "/api/reports/%lld/decide", id);
+    snprintf(hidden, sizeof(hidden), "{\"status\":\"duplicate\",\"duplicate_of\":%lld}", secret);
+    snprintf(absent, sizeof(absent), "{\"status\":\"duplicate\",\"duplicate_of\":%lld}",
+             secret + 1000);
+    lease_for(f, id, "alice", "1 hour");
+    /* a report alice may not see answers exactly as one that does not exist */
+    struct hres r1 = post_as(f, path, "alice", hidden), r2 = post_as(f, path, "alice", absent);
+    assert_int_equal(r1.status, 400);
+    assert_int_equal(r2.status, r1.status);
+    assert_string_equal((char *)r1.body.data, (char *)r2.body.data);
+    hres_release(&r1);
+    hres_release(&r2);
+    assert_int_equal(
+        count(f, "SELECT count(*) FROM reports WHERE id = %lld AND status = 'new'", id), 1);
+    /* a member of the restricted queue may link to it */
+    CHECK(store_queue_member_add(f->s, "test", "restricted", "bob", EI));
+    lease_for(f, id, "bob", "1 hour");
+    expect(f, &(struct hreq){.method = "POST", .path = path, .as = "bob", .body = hidden}, 200,
+           NULL);
+    assert_int_equal(count(f, "SELECT duplicate_of FROM reports WHERE id = %lld", id), secret);
+    fx_free(f);
+}
+
+/* The reporter's counters as each caller may see them (full report, decision, ban). */
+static void reporter_counts(struct fx *f, const char *as, const char *path, const char *want)
+{
+    struct hres r = http(f, &(struct hreq){.method = "GET", .path = path, .as = as});
+    assert_int_equal(r.status, 200);
+    struct json_object *o = json_of(&r);
+    char got[64];
+    snprintf(got, sizeof(got), "%lld/%lld/%lld", jll(o, "reporter.n_reports"),
+             jll(o, "reporter.n_confirmed"), jll(o, "reporter.n_rejected"));
+    assert_string_equal(got, want);
+    json_object_put(o);
+    hres_release(&r);
+}
+
+static void test_web_n_reports_visible(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_n_reports", NULL);
+    struct seed sd = {
+        .ref = "COL-2", .category = "collaborators", .lat = 50, .lon = 30, .photos = 0};
+    long long secret = seed(f, &sd), id = seed_simple(f, "V-1");
+    seed_simple(f, "V-2");
+    CHECK(store_queue_member_add(f->s, "test", "restricted", "bob", EI));
+    lease_for(f, secret, "bob", "1 hour");
+    char path[96];
+    snprintf(path, sizeof(path), "/api/reports/%lld/decide", secret);
+    expect(f,
+           &(struct hreq){
+               .method = "POST", .path = path, .as = "bob", .body = "{\"status\":\"confirmed\"}"},
+           200, NULL);
+    /* three reports, one confirmed in the restricted queue */
+    reporter_counts(f, "alice", "/api/reports/V-1", "2/0/0");
+    reporter_counts(f, "bob", "/api/reports/V-1", "3/1/0");
+    reporter_counts(f, "root", "/api/reports/V-1", "3/1/0");
+    /* the decision's answer counts the same way */
+    lease_for(f, id, "alice", "1 hour");
+    snprintf(path, sizeof(path), "/api/reports/%lld/decide", id);
+    struct hres r = http(f, &(struct hreq){.method = "POST",
+                                           .path = path,
+                                           .as = "alice",
+                                           .body = "{\"status\":\"rejected\"}",
+                                           .extra = "Prefer: return=minimal"});
+    assert_int_equal(r.status, 200);
+    struct json_object *o = json_of(&r);
+    assert_int_equal(jll(o, "reporter.n_reports"), 2);
+    assert_int_equal(jll(o, "reporter.n_confirmed"), 0);
+    assert_int_equal(jll(o, "reporter.n_rejected"), 1);
+    json_object_put(o);
+    hres_release(&r);
+    /* and the ban's, for a moderator who is no member */
+    r = post_as(f, "/api/reporters/a1b2c3d4e5f6/ban", "mona", "{\"reason\":\"spam\"}");
+    assert_int_equal(r.status, 200);
+    o = json_of(&r);
+    assert_int_equal(jll(o, "reporter.n_reports"), 2);
+    assert_true(json_object_get_boolean(jget(o, "reporter.banned")));
+    assert_string_equal(jstr(o, "reporter.ban_reason"), "spam");
+    json_object_put(o);
+    hres_release(&r);
+    fx_free(f);
+}
+
+/* tipline triage next/decide: the API's claim (a restricted report skipped for a
+ * non-member, the view audited) and the API's lease rules. */
+static void test_web_cli_claim_as_api(void **state)
+{
+    (void)state;
+    const char *bin = getenv("TL_TIPLINE_BIN");
+    if (!bin || !*bin)
+        skip();
+    struct fx *f = fx_new("t_web_cli_claim", NULL);
+    struct seed sd = {
+        .ref = "COL-3", .category = "collaborators", .lat = 50, .lon = 30, .photos = 0};
+    long long secret = seed(f, &sd), open = seed_simple(f, "OPEN-3");
+    sql(f, "UPDATE reports SET priority = 999 WHERE public_ref = 'COL-3' RETURNING id");
+    char *out = NULL;
+    assert_int_equal(tipline(f, "triage next --as alice", &out), 0);
+    assert_non_null(strstr(out, "ref        OPEN-3\n"));
+    free(out);
+    assert_int_equal(
+        count(f, "SELECT count(*) FROM reports WHERE id = %lld AND claimed_by IS NULL", secret), 1);
+    assert_int_equal(count(f,
+                           "SELECT count(*) FROM audit_log WHERE actor = 'alice' AND object ="
+                           " 'report:%lld' AND action IN ('claim', 'view')",
+                           open),
+                     2);
+    /* nothing else alice may claim, or see; what she sees is audited as a view */
+    assert_int_equal(tipline(f, "triage next --as alice", &out), 0);
+    assert_non_null(strstr(out, "the queue is empty"));
+    free(out);
+    assert_int_equal(tipline(f, "triage show COL-3 --as alice", NULL), 1);
+    assert_int_equal(tipline(f, "triage show OPEN-3 --as alice", NULL), 0);
+    assert_int_equal(count(f,
+                           "SELECT count(*) FROM audit_log WHERE actor = 'alice' AND object ="
+                           " 'report:%lld' AND action = 'view'",
+                           open),
+                     2);
+    assert_int_equal(
+        count(f, "SELECT count(*) FROM audit_log WHERE object = 'report:%lld'", secret), 0);
+    /* a member claims it */
+    CHECK(store_queue_member_add(f->s, "test", "restricted", "bob", EI));
+    assert_int_equal(tipline(f, "triage next --as bob", &out), 0);
+    assert_non_null(strstr(out, "ref        COL-3\n"));
+    free(out);
+    assert_int_equal(count(f,
+                           "SELECT count(*) FROM audit_log WHERE actor = 'bob' AND object ="
+                           " 'report:%lld' AND action = 'view'",
+                           secret),
+                     1);
+    /* deciding needs one's own lease; --next decides and claims in one call */
+    assert_int_equal(tipline(f, "triage decide OPEN-3 confirmed --as bob", NULL), 1);
+    assert_int_equal(tipline(f, "triage decide COL-3 confirmed --as alice", NULL), 1);
+    assert_int_equal(tipline(f, "triage decide OPEN-3 confirmed --as alice --next", &out), 0);
+    assert_non_null(strstr(out, "OPEN-3: confirmed\nthe queue is empty\n"));
+    free(out);
+    assert_int_equal(count(f,
+                           "SELECT count(*) FROM reports WHERE id = %lld AND status = 'confirmed'"
+                           " AND decided_by = 'alice'",
+                           open),
+                     1);
+    fx_free(f);
+}
+
+static void test_web_decide_then_next(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_decide_next", NULL);
+    long long a = seed_simple(f, "N-1"), b = seed_simple(f, "N-2");
+    char path[96];
+    assert_int_equal(claim_as(f, "alice", "{}", NULL), a);
+    snprintf(path, sizeof(path), "/api/reports/%lld/decide", a);
+    struct hres r = post_as(f, path, "alice", "{\"status\":\"confirmed\",\"next\":true}");
+    assert_int_equal(r.status, 200);
+    struct json_object *o = json_of(&r);
+    /* the decision (what it changed) and the next report, claimed, in full */
+    assert_int_equal(jll(o, "decision.id"), a);
+    assert_string_equal(jstr(o, "decision.status"), "confirmed");
+    assert_false(json_object_object_get_ex(jget(o, "decision"), "media", NULL));
+    assert_int_equal(jll(o, "next.id"), b);
+    assert_string_equal(jstr(o, "next.claimed_by"), "alice");
+    assert_string_equal(jstr(o, "next.media.0.mime"), "image/jpeg");
+    json_object_put(o);
+    hres_release(&r);
+    assert_int_equal(count(f,
+                           "SELECT count(*) FROM audit_log WHERE actor = 'alice' AND object ="
+                           " 'report:%lld' AND action IN ('claim', 'view')",
+                           b),
+                     2);
+    /* the last one: next is null */
+    snprintf(path, sizeof(path), "/api/reports/%lld/decide", b);
+    r = post_as(f, path, "alice", "{\"status\":\"rejected\",\"note\":\"no\",\"next\":true}");
+    assert_int_equal(r.status, 200);
+    o = json_of(&r);
+    assert_string_equal(jstr(o, "decision.note"), "no");
+    assert_true(json_object_object_get_ex(o, "next", NULL));
+    assert_null(jget(o, "next"));
+    json_object_put(o);
+    hres_release(&r);
+    /* a refused decision claims nothing */
+    long long c = seed_simple(f, "N-3");
+    snprintf(path, sizeof(path), "/api/reports/%lld/decide", c);
+    expect(f,
+           &(struct hreq){.method = "POST",
+                          .path = path,
+                          .as = "bob",
+                          .body = "{\"status\":\"confirmed\",\"next\":true}"},
+           409, "conflict");
+    assert_int_equal(count(f, "SELECT count(*) FROM reports WHERE claimed_by IS NOT NULL"), 0);
+    fx_free(f);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -3368,6 +3682,11 @@ int main(void)
         cmocka_unit_test_teardown(test_web_input_framing, teardown),
         cmocka_unit_test_teardown(test_web_input_log_escaped, teardown),
         cmocka_unit_test_teardown(test_web_input_connection_limits, teardown),
+        cmocka_unit_test_teardown(test_web_decide_lease_rules, teardown),
+        cmocka_unit_test_teardown(test_web_duplicate_link_hidden, teardown),
+        cmocka_unit_test_teardown(test_web_n_reports_visible, teardown),
+        cmocka_unit_test_teardown(test_web_cli_claim_as_api, teardown),
+        cmocka_unit_test_teardown(test_web_decide_then_next, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(g_jpeg);

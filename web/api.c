@@ -213,7 +213,10 @@ static int h_claim(struct web_call *c)
     return wrap_report(c, 200, "report", json);
 }
 
-static int h_renew(struct web_call *c)
+/* The report's lease calls with the configured lease: renew, reopen. */
+static int with_lease(struct web_call *c,
+                      int (*fn)(struct store *, const struct store_who *, const char *, long,
+                                char **, struct tl_errinfo *))
 {
     struct tl_errinfo ei;
     const char *id;
@@ -221,8 +224,13 @@ static int h_renew(struct web_call *c)
     tl_errinfo_clear(&ei);
     if (report_arg(c, &id))
         return TL_OK;
-    int rc = store_web_renew(c->s, &c->who, id, c->cfg->lease_seconds, &json, &ei);
+    int rc = fn(c->s, &c->who, id, c->cfg->lease_seconds, &json, &ei);
     return answer(c, rc, &ei, 200, json);
+}
+
+static int h_renew(struct web_call *c)
+{
+    return with_lease(c, store_web_renew);
 }
 
 static int h_release(struct web_call *c)
@@ -236,11 +244,20 @@ static int h_release(struct web_call *c)
     return answer(c, rc, &ei, 200, rc ? NULL : tl_strdup("{\"ok\":true}"));
 }
 
+static int body_bool(const struct web_call *c, const char *key)
+{
+    struct json_object *v = NULL;
+    return json_object_object_get_ex(c->body, key, &v) &&
+           json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
+}
+
+/* Decide; with "next": true, also claim the caller's next report (one round trip). */
 static int h_decide(struct web_call *c)
 {
     struct tl_errinfo ei;
     const char *id;
     char *json = NULL;
+    long long next_id = 0;
     tl_errinfo_clear(&ei);
     if (report_arg(c, &id))
         return TL_OK;
@@ -249,12 +266,18 @@ static int h_decide(struct web_call *c)
                                .decision = body_str(c, "status"),
                                .note = body_str(c, "note"),
                                .duplicate_of = body_int(c, "duplicate_of"),
-                               .check_visible = 1,
+                               .override = body_bool(c, "override"),
                                .minimal = c->prefer_minimal};
     if (strcmp(d.decision, "duplicate") == 0 && d.duplicate_of <= 0)
         return web_reply_err(c->resp, 400, "bad_request",
                              "a duplicate names the report it duplicates (duplicate_of)");
-    int rc = store_web_decide(c->s, &c->who, &d, &json, &ei);
+    int rc;
+    if (body_bool(c, "next")) {
+        rc = store_web_decide_next(c->s, &c->who, &d, body_str(c, "queue"), c->cfg->lease_seconds,
+                                   &next_id, &json, &ei);
+        return answer(c, rc, &ei, 200, json);
+    }
+    rc = store_web_decide(c->s, &c->who, &d, &json, &ei);
     if (rc == TL_OK && d.minimal)
         c->resp->applied = "return=minimal";
     return answer(c, rc, &ei, 200, json);
@@ -274,6 +297,11 @@ static int h_place(struct web_call *c)
                              "candidate is an index into place_candidates (0..255)");
     int rc = store_web_place_pick(c->s, &c->who, id, (long)k, &json, &ei);
     return answer(c, rc, &ei, 200, json);
+}
+
+static int h_reopen(struct web_call *c)
+{
+    return with_lease(c, store_web_reopen);
 }
 
 static int h_followup(struct web_call *c)
@@ -466,10 +494,10 @@ static const char *const p_audit[] = {"object", "actor", "before", "limit", NULL
 static const struct web_field f_none[] = {{NULL, WF_STRING, 0, 0}};
 static const struct web_field f_login[] = {{"token", WF_STRING, 1, 256}, {NULL, WF_STRING, 0, 0}};
 static const struct web_field f_claim[] = {{"queue", WF_STRING, 0, 32}, {NULL, WF_STRING, 0, 0}};
-static const struct web_field f_decide[] = {{"status", WF_STRING, 1, 16},
-                                            {"note", WF_STRING, 0, 4000},
-                                            {"duplicate_of", WF_INT, 0, 0},
-                                            {NULL, WF_STRING, 0, 0}};
+static const struct web_field f_decide[] = {
+    {"status", WF_STRING, 1, 16}, {"note", WF_STRING, 0, 4000}, {"duplicate_of", WF_INT, 0, 0},
+    {"override", WF_BOOL, 0, 0},  {"next", WF_BOOL, 0, 0},      {"queue", WF_STRING, 0, 32},
+    {NULL, WF_STRING, 0, 0}};
 static const struct web_field f_followup[] = {{"question", WF_STRING, 1, 8000},
                                               {NULL, WF_STRING, 0, 0}};
 static const struct web_field f_place[] = {{"candidate", WF_INT, 1, 0}, {NULL, WF_STRING, 0, 0}};
@@ -489,6 +517,7 @@ static const struct web_route routes[] = {
     {"POST", "api/reports/*/renew", AN, h_renew, f_none, NULL},
     {"POST", "api/reports/*/release", AN, h_release, f_none, NULL},
     {"POST", "api/reports/*/decide", AN, h_decide, f_decide, NULL},
+    {"POST", "api/reports/*/reopen", AN, h_reopen, f_none, NULL},
     {"POST", "api/reports/*/followup", AN, h_followup, f_followup, NULL},
     {"POST", "api/reports/*/place", AN, h_place, f_place, NULL},
     {"GET", "api/media/*", AN | MO, h_media, f_none, NULL},

@@ -51,6 +51,8 @@ int web_reply_store_err(struct web_resp *r, int rc, const struct tl_errinfo *ei)
         return web_reply_err(r, 400, "bad_request", "%s", m);
     case TL_EAUTH:
         return web_reply_err(r, 401, "unauthorized", "%s", m);
+    case TL_EFORBIDDEN:
+        return web_reply_err(r, 403, "forbidden", "%s", m);
     case TL_EDBDOWN:
         log_warn("web: database unavailable detail=\"%.*s\"", ml, m);
         r->retry_after = 5;

@@ -8,7 +8,8 @@
  * report's insert into the full table (its corroboration probe and neighbour recount).
  * The claims, decisions and lists are the storage calls the HTTP API makes (web/api.c).
  * Usage: bench_triage CONNINFO [N (1000000)] [SECONDS (20)] [CLAIMERS (8)] [--no-seed]
- *        [--full-decide] [--pool=P (0: as the web server, web_db_connections' default)]
+ *        [--full-decide] [--next (decide, then next: one request per pair)]
+ *        [--pool=P (0: as the web server, web_db_connections' default)]
  *        [--auth-cache=S (10: as the web server, web_auth_cache_seconds' default; 0: every
  *        request checks its token in the database)] */
 #include <json-c/json.h>
@@ -32,6 +33,9 @@
 /* --full-decide: decisions answer with the full report, as for an API client that does
  * not send Prefer: return=minimal */
 static int full_decide;
+/* --next: "decide, then next" (POST /api/reports/{id}/decide with "next": true =
+ * store_web_decide_next): one request per pair after the first claim */
+static int decide_next;
 #define MAX_SAMPLES 400000
 
 static double now_ms(void)
@@ -135,22 +139,46 @@ static int claim(struct store *s, const struct analyst *a, long long *id, struct
     return rc;
 }
 
+/* The decision the claimer makes (ib: room for the id as text). */
+static struct store_decision decision_of(const struct analyst *a, long long id,
+                                         const char *decision, long long dup_of, char ib[32])
+{
+    snprintf(ib, 32, "%lld", id);
+    return (struct store_decision){.id_or_ref = ib,
+                                   .analyst = a->name,
+                                   .decision = decision,
+                                   .note = "bench",
+                                   .duplicate_of = strcmp(decision, "duplicate") == 0 ? dup_of : 0,
+                                   .minimal = !full_decide};
+}
+
 static int decide(struct store *s, const struct analyst *a, long long id, const char *decision,
                   long long dup_of, struct tl_errinfo *ei)
 {
     char ib[32];
-    snprintf(ib, sizeof(ib), "%lld", id);
-    struct store_decision d = {.id_or_ref = ib,
-                               .analyst = a->name,
-                               .decision = decision,
-                               .note = "bench",
-                               .duplicate_of = strcmp(decision, "duplicate") == 0 ? dup_of : 0,
-                               .check_visible = 1,
-                               .minimal = !full_decide};
+    struct store_decision d = decision_of(a, id, decision, dup_of, ib);
     char *json = NULL;
     int rc = auth(s, a, ei);
     if (!rc)
         rc = store_web_decide(s, &a->who, &d, &json, ei);
+    free(json);
+    return rc;
+}
+
+/* The decision of id and the claim of the next report in one request; *next 0: none. */
+static int decide_then_next(struct store *s, const struct analyst *a, long long id,
+                            const char *decision, long long dup_of, long long *next,
+                            struct tl_errinfo *ei)
+{
+    char ib[32];
+    struct store_decision d = decision_of(a, id, decision, dup_of, ib);
+    char *json = NULL;
+    *next = 0;
+    int rc = auth(s, a, ei);
+    if (!rc)
+        rc = store_web_decide_next(s, &a->who, &d, NULL, 300, next, &json, ei);
+    if (!rc && *next && !strstr(json, "\"next\":{"))
+        rc = tl_errf(ei, TL_ENOTFOUND, "next %lld without its report", *next);
     free(json);
     return rc;
 }
@@ -363,25 +391,30 @@ static void *claimer_run(void *p)
     long long prev = 0;
     unsigned seed = 1000u + (unsigned)c->idx;
     analyst_init(&a, c->idx);
+    long long next = 0; /* --next: the report the last request claimed */
     while (now_ms() < c->until_ms) {
-        long long id = 0;
+        long long id = next;
         double t0 = now_ms();
-        struct store *s = pool_get();
-        c->rc = claim(s, &a, &id, &c->ei);
-        pool_put(s);
-        if (c->rc != TL_OK)
-            break;
-        double t1 = now_ms();
-        sample_add(&c->claim_ms, t1 - t0);
-        if (!id) {
-            c->empty++;
-            break;
+        struct store *s;
+        if (!id) { /* the first claim, or every claim without --next */
+            s = pool_get();
+            c->rc = claim(s, &a, &id, &c->ei);
+            pool_put(s);
+            if (c->rc != TL_OK)
+                break;
+            sample_add(&c->claim_ms, now_ms() - t0);
+            if (!id) {
+                c->empty++;
+                break;
+            }
         }
+        double t1 = now_ms();
         const char *dec = pick_decision(&seed);
         if (!prev && strcmp(dec, "duplicate") == 0)
             dec = "confirmed"; /* nothing yet to be a duplicate of */
         s = pool_get();
-        int rc = decide(s, &a, id, dec, prev, &c->ei);
+        int rc = decide_next ? decide_then_next(s, &a, id, dec, prev, &next, &c->ei)
+                             : decide(s, &a, id, dec, prev, &c->ei);
         pool_put(s);
         prev = id;
         double t2 = now_ms();
@@ -449,13 +482,15 @@ static void run_claimers(const char *ci, int n, int pool, double seconds)
         free(cl[i].claim_ms.v);
         free(cl[i].decide_ms.v);
     }
-    printf("claim+decide: %d claimers, %d pooled connections, %.1f s: %lld pairs, %.0f "
+    printf("claim+decide%s: %d claimers, %d pooled connections, %.1f s: %lld pairs, %.0f "
            "pairs/s%s\n",
-           n, pool, el, pairs, (double)pairs / el, empty ? " (queue ran empty)" : "");
+           decide_next ? " (decide, then next: one request per pair)" : "", n, pool, el, pairs,
+           (double)pairs / el, empty ? " (queue ran empty)" : "");
     printf("  claim   p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms\n", pct(&all_c, .50),
            pct(&all_c, .99), pct(&all_c, 1));
-    printf("  decide  p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms\n", pct(&all_d, .50),
-           pct(&all_d, .99), pct(&all_d, 1));
+    printf("  %-7s p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms\n",
+           decide_next ? "decide+next" : "decide", pct(&all_d, .50), pct(&all_d, .99),
+           pct(&all_d, 1));
     printf("  events  %lld read by the web server's poll (%lld polls, %lld resyncs)\n", rd.events,
            rd.polls, rd.resyncs);
     printf("  tokens  %lld checked in the database for %lld requests (the rest kept)\n",
@@ -594,7 +629,7 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: bench_triage CONNINFO [N] [SECONDS] [CLAIMERS] [--no-seed] "
-                        "[--full-decide] [--pool=P] [--auth-cache=S]\n");
+                        "[--full-decide] [--next] [--pool=P] [--auth-cache=S]\n");
         return 2;
     }
     const char *ci = argv[1];
@@ -609,6 +644,8 @@ int main(int argc, char **argv)
             seed = 0;
         else if (strcmp(argv[i], "--full-decide") == 0)
             full_decide = 1;
+        else if (strcmp(argv[i], "--next") == 0)
+            decide_next = 1;
         else if (strncmp(argv[i], "--pool=", 7) == 0)
             pool_cfg.web_db_connections = strtol(argv[i] + 7, NULL, 10);
         else if (strncmp(argv[i], "--auth-cache=", 13) == 0)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/triage/callgrind.sh BUILD_DIR [N_REPORTS (1000000)] [PAIRS (300)]
+# bench/triage/callgrind.sh BUILD_DIR [N_REPORTS (1000000)] [PAIRS (300)]  (env CG_NEXT=1)
 # The database's side of an analyst's claim -> decide pair, in instructions. valgrind's
 # callgrind counts instructions, so the figure is the same on a busy machine as on an
 # idle one: it shows a change of a few per cent that the wall-clock bench (run.sh), on a
@@ -9,8 +9,9 @@
 # also runs its own short bench), two copies of that database registered as read by a
 # web server (so the live events are written, as in production), the cluster stopped;
 # then a single-user PostgreSQL backend under callgrind runs PAIRS pairs of the calls the
-# API makes (web_claim, then web_decide with web_decision_doc, as the console asks) on
-# one copy and nothing on the other. Prints the difference per pair. A single-user
+# API makes (web_claim, then web_decide answering with what the decision changed, as the
+# console asks; with CG_NEXT=1 one web_decide_next per pair after the first claim: decide,
+# then next) on one copy and nothing on the other. Prints the difference per pair. A single-user
 # backend parses and plans each top-level statement, which the server prepares once:
 # that is about 0.3 M instructions of the figure, the same for every variant.
 # CG_VARIANT=FILE also counts a variant: FILE's SQL applied to a second pair of copies
@@ -49,18 +50,32 @@ psql -X -q "$admin" -c CHECKPOINT
 "$here/tests/pgtmp.sh" pause "$state"
 
 # The bench's analysts bench00..07 (bench_triage made them), decisions in turn.
-python3 - "$pairs" >"$work/pairs.sql" <<'EOF'
+# With CG_NEXT, each analyst's first claim is on both copies: out of the difference.
+python3 - "$pairs" "${CG_NEXT:-0}" >"$work/pairs.sql" <<'EOF'
 import sys
 dec = ['confirmed', 'rejected', 'confirmed', 'needs_info', 'escalated', 'confirmed']
-for i in range(int(sys.argv[1])):
+pairs, nxt = int(sys.argv[1]), sys.argv[2] == '1'
+for i in range(pairs):
     a = 'bench%02d' % (i % 8)
-    print("SELECT set_config('b.id', report_id::text, false), length(doc)"
-          " FROM web_claim('%s', 300, NULL, NULL)" % a)
-    print("SELECT report_id, web_decision_doc(report_id) FROM web_decide("
-          "current_setting('b.id')::bigint, NULL, '%s', '%s', '%s', 'bench', NULL, NULL,"
-          " false)" % (a, a, dec[i % len(dec)]))
+    if not nxt:
+        print("SELECT set_config('b.id', report_id::text, false), length(doc)"
+              " FROM web_claim('%s', 300, NULL, NULL)" % a)
+        print("SELECT report_id, length(doc) FROM web_decide("
+              "current_setting('b.id')::bigint, NULL, '%s', '%s', 'bench', NULL, false, NULL,"
+              " 'decision')" % (a, dec[i % len(dec)]))
+    else:
+        print("SELECT set_config('b.%s', next_id::text, false), length(doc), length(next_doc)"
+              " FROM web_decide_next(current_setting('b.%s')::bigint, NULL, '%s', '%s', 'bench',"
+              " NULL, false, NULL, 300, NULL)" % (a, a, a, dec[i % len(dec)]))
 EOF
-echo "SELECT 1" >"$work/pairs0.sql"
+if [ "${CG_NEXT:-0}" = 1 ]; then
+  for i in 0 1 2 3 4 5 6 7; do
+    echo "SELECT set_config('b.bench0$i', report_id::text, false) FROM web_claim('bench0$i', 300, NULL, NULL)"
+  done >"$work/pairs0.sql"
+  cat "$work/pairs0.sql" "$work/pairs.sql" >"$work/p.sql" && mv "$work/p.sql" "$work/pairs.sql"
+else
+  echo "SELECT 1" >"$work/pairs0.sql"
+fi
 dir=$(cat "$state.dir")
 # count V: instructions per pair on the copies named V_PAIRS and V_0
 count() {
@@ -82,7 +97,7 @@ count() {
   echo $(((a - b) / pairs))
 }
 per=$(count cg)
-echo "claim+decide on $n queued reports: $per instructions per pair (database side, $pairs pairs)"
+echo "claim+decide${CG_NEXT:+ (CG_NEXT=$CG_NEXT)} on $n queued reports: $per instructions per pair (database side, $pairs pairs)"
 echo "figure instructions_per_pair=$per"
 if [ -n "${CG_VARIANT:-}" ]; then
   echo "variant $CG_VARIANT: $(count cgv) instructions per pair"

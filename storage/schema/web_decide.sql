@@ -1,20 +1,21 @@
 -- web_decide.sql
--- A decision on a report: status, note, duplicate link; audited with before and
--- after; returns the full report, or the minimal document when asked.
-CREATE OR REPLACE FUNCTION web_decide(p_id bigint, p_ref text, acct text, analyst text,
-                                      decision text, p_note text, dup_of bigint,
-                                      decimals integer, render boolean,
+-- A decision on a report the caller may see: status, note, duplicate link; audited
+-- with before and after. It needs the caller's own live lease, on a report not yet
+-- decided (a decided one is reopened first: web_reopen); an admin may decide without
+-- the lease by asking to override, audited as such. render: 'report' the full report,
+-- 'decision' what the decision changed (web_decision_doc), NULL nothing.
+DROP FUNCTION IF EXISTS web_decide(bigint, text, text, text, text, text, bigint, integer, boolean);
+CREATE OR REPLACE FUNCTION web_decide(p_id bigint, p_ref text, acct text, decision text,
+                                      p_note text, dup_of bigint, p_override boolean,
+                                      decimals integer, render text,
                                       OUT report_id bigint, OUT doc text)
 LANGUAGE plpgsql AS $$
 DECLARE
-    qs text[];
+    qs text[] := web_queues_for(acct);
     x record;
     v_reporter text;
     v_given text := COALESCE(p_id::text, p_ref);
 BEGIN
-    IF acct IS NOT NULL THEN
-        qs := web_queues_for(acct);
-    END IF;
     -- By id, else (no id given) by reference; references are never all digits (TL-...).
     IF p_id IS NULL THEN
         SELECT r.id INTO p_id FROM reports r WHERE r.public_ref = p_ref;
@@ -22,45 +23,64 @@ BEGIN
     SELECT r.id, r.status, r.claimed_by, r.lease_until > now() AS live, r.lease_until,
            r.note, r.decided_by
     INTO x FROM reports r
-    WHERE r.id = p_id AND (acct IS NULL OR r.queue = ANY (qs))
+    WHERE r.id = p_id AND r.queue = ANY (qs)
     FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'P0002',
             MESSAGE = format('no report %s', v_given);
     END IF;
-    IF x.live AND x.claimed_by IS NOT NULL AND x.claimed_by <> analyst THEN
+    IF x.status <> 'new' THEN
+        RAISE EXCEPTION USING ERRCODE = 'TL409',
+            MESSAGE = format('report %s is already decided (%s by %s): reopen it first',
+                             v_given, x.status, x.decided_by);
+    END IF;
+    IF p_override THEN
+        IF NOT EXISTS (SELECT 1 FROM accounts a
+                       WHERE a.name = acct AND a.role = 'admin' AND NOT a.disabled) THEN
+            RAISE EXCEPTION USING ERRCODE = '42501',
+                MESSAGE = 'only an admin may decide without the lease (override)';
+        END IF;
+    ELSIF x.live AND x.claimed_by <> acct THEN
         RAISE EXCEPTION USING ERRCODE = 'TL409',
             MESSAGE = format('report %s is leased to %s until %s', v_given,
-                             x.claimed_by, x.lease_until);
+                             x.claimed_by, web_iso(x.lease_until));
+    ELSIF x.live IS NOT TRUE OR x.claimed_by IS DISTINCT FROM acct THEN
+        RAISE EXCEPTION USING ERRCODE = 'TL409',
+            MESSAGE = format('report %s is not claimed by %s: claim it first', v_given, acct);
     END IF;
     IF dup_of IS NOT NULL AND dup_of = x.id THEN
         RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'a report cannot duplicate itself';
     END IF;
+    -- A report the caller may not see is answered as one that does not exist (the
+    -- same words, whatever the id).
     IF dup_of IS NOT NULL THEN
-        IF NOT EXISTS (SELECT 1 FROM reports d WHERE d.id = dup_of) THEN
+        IF NOT EXISTS (SELECT 1 FROM reports d WHERE d.id = dup_of AND d.queue = ANY (qs)) THEN
             RAISE EXCEPTION USING ERRCODE = '22023',
-                MESSAGE = format('duplicate_of %s: no such report', dup_of);
+                MESSAGE = 'duplicate_of: no such report';
         END IF;
     END IF;
     UPDATE reports SET status = decision, claimed_by = NULL, lease_until = NULL,
-        decided_by = analyst, decided_at = now(), note = p_note, duplicate_of = dup_of
+        decided_by = acct, decided_at = now(), note = p_note, duplicate_of = dup_of
     WHERE id = x.id RETURNING reporter INTO v_reporter;
-    -- The reporter's counters follow the decision (and a changed decision).
-    UPDATE reporters SET
-        n_confirmed = n_confirmed + (decision = 'confirmed')::int - (x.status = 'confirmed')::int,
-        n_rejected = n_rejected + (decision = 'rejected')::int - (x.status = 'rejected')::int
-    WHERE pseudonym = v_reporter
-      AND ((decision = 'confirmed') <> (x.status = 'confirmed')
-           OR (decision = 'rejected') <> (x.status = 'rejected'));
+    -- The reporter's counters follow the decision (web_reopen takes it back).
+    IF decision IN ('confirmed', 'rejected') THEN
+        UPDATE reporters SET n_confirmed = n_confirmed + (decision = 'confirmed')::int,
+                             n_rejected = n_rejected + (decision = 'rejected')::int
+        WHERE pseudonym = v_reporter;
+    END IF;
     INSERT INTO audit_log (actor, action, object, before, after)
-    VALUES (analyst, 'decide', 'report:' || x.id,
+    VALUES (acct, 'decide', 'report:' || x.id,
             jsonb_build_object('status', x.status, 'claimed_by', x.claimed_by,
-                               'note', x.note, 'decided_by', x.decided_by),
-            jsonb_build_object('status', decision, 'note', p_note,
-                               'duplicate_of', dup_of, 'decided_by', analyst));
+                               'lease_until', x.lease_until, 'note', x.note),
+            jsonb_build_object('status', decision, 'note', p_note, 'duplicate_of', dup_of,
+                               'decided_by', acct)
+            || CASE WHEN p_override THEN jsonb_build_object('override', true)
+                    ELSE '{}'::jsonb END);
     report_id := x.id;
-    IF render THEN
+    IF render = 'report' THEN
         doc := web_report_doc(x.id, NULL, acct, decimals, false, qs);
+    ELSIF render = 'decision' THEN
+        doc := web_decision_doc(x.id, qs);
     END IF;
 END
 $$;

@@ -1,6 +1,8 @@
 -- web_decision_doc.sql
--- What a decision changed and the reporter's counters (Prefer: return=minimal).
-CREATE OR REPLACE FUNCTION web_decision_doc(p_id bigint) RETURNS text
+-- What a decision changed and the reporter's counters as the caller may see them
+-- (Prefer: return=minimal, and the decision of "decide, then next").
+DROP FUNCTION IF EXISTS web_decision_doc(bigint);
+CREATE OR REPLACE FUNCTION web_decision_doc(p_id bigint, qs text[]) RETURNS text
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     RETURN (
@@ -10,10 +12,7 @@ BEGIN
             'lease_until', CASE WHEN r.lease_until > now() THEN web_iso(r.lease_until) END,
             'decided_by', r.decided_by, 'decided_at', web_iso(r.decided_at), 'note', r.note,
             'duplicate_of', r.duplicate_of, 'priority', r.priority,
-            'reporter', json_build_object('pseudonym', left(p.pseudonym, 12),
-                'n_reports', p.n_reports, 'n_confirmed', p.n_confirmed,
-                'n_rejected', p.n_rejected, 'reputation', p.reputation, 'banned', p.banned))::text
-        FROM reports r LEFT JOIN reporters p ON p.pseudonym = r.reporter
-        WHERE r.id = p_id);
+            'reporter', web_reporter_doc(p, qs, false))::text
+        FROM reports r LEFT JOIN reporters p ON p.pseudonym = r.reporter WHERE r.id = p_id);
 END
 $$;

@@ -51,24 +51,11 @@ BEGIN
             'lease_until', CASE WHEN v_live THEN web_iso(r.lease_until) END,
             'bearing', r.bearing, 'accuracy_m', r.accuracy_m, 'forwarded', r.forwarded,
             'decided_by', r.decided_by, 'decided_at', web_iso(r.decided_at), 'note', r.note,
-            'duplicate_of', r.duplicate_of, 'place_candidates', r.place_candidates,
-            'media', v_media, 'followups', array_to_json(ARRAY(
-                SELECT json_build_object('id', x.id,
-                      'question', x.question, 'asked_by', x.asked_by,
-                      'asked_at', web_iso(x.asked_at), 'relayed_at', web_iso(x.relayed_at),
-                      'relay_error', x.relay_error, 'answer', x.answer,
-                      'answered_at', web_iso(x.answered_at))
+            'duplicate_of', r.duplicate_of,
+            'place_candidates', r.place_candidates, 'media', v_media, 'followups', array_to_json(ARRAY(
+                SELECT web_followup_doc(x)
                 FROM followups x WHERE x.report_id = r.id ORDER BY x.asked_at, x.id)),
-            'reporter', (SELECT json_build_object('pseudonym', left(p.pseudonym, 12),
-                       'n_reports', p.n_reports, 'n_confirmed', p.n_confirmed,
-                       'n_rejected', p.n_rejected, 'reputation', p.reputation,
-                       'banned', p.banned, 'recent', array_to_json(ARRAY(
-                  SELECT json_build_object('id', o.id, 'ref', o.public_ref,
-                      'status', o.status, 'category', o.category,
-                      'received_at', web_iso(o.received_at))
-                  FROM reports o
-                  WHERE o.reporter = r.reporter AND o.id <> r.id AND o.queue = ANY (qs)
-                  ORDER BY o.received_at DESC, o.id DESC LIMIT 10)))
-            FROM reporters p WHERE p.pseudonym = r.reporter))::text;
+            'reporter', web_reporter_doc(
+                (SELECT p FROM reporters p WHERE p.pseudonym = r.reporter), qs, true, r.id))::text;
 END
 $$;

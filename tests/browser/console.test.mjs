@@ -313,17 +313,31 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
   null, { timeout: LIVE_MS });
   check(true, 'answer shown without a reload, and announced');
 
-  step('confirm (y) with a note: the report leaves the queue, here and for bob');
+  step('confirm (y) with a note takes the next report in the same request; the report leaves the queue, here and for bob');
   await page.fill('#note', 'Matches two other sightings');
   await page.click('#report-ref');
   const decided = page.waitForResponse((r) => r.url().endsWith('/decide'));
   await page.keyboard.press('y');
   const dr = await decided;
   check(dr.status() === 200, `decide answered ${dr.status()}`);
-  check(JSON.parse(dr.request().postData()).note === 'Matches two other sightings', 'note sent');
-  await page.waitForFunction(() =>
-    document.querySelector('#report-status')?.dataset.status === 'confirmed');
-  check((await page.textContent('#decision')).includes('alice'), 'decided by alice');
+  const sent = JSON.parse(dr.request().postData());
+  check(sent.note === 'Matches two other sightings' && sent.next === true, 'note and next sent');
+  const dn = await dr.json();
+  check(dn.decision.status === 'confirmed' && dn.decision.decided_by === 'alice',
+    'decided by alice');
+  if (dn.next) {
+    // the next report is shown, held by us; given back so that the steps below find the
+    // queue as they expect
+    await page.waitForFunction((ref) => document.querySelector('#report-ref')?.textContent === ref,
+      dn.next.ref);
+    check(await page.locator('#lock.mine').isVisible(), 'the next report is held by us');
+    const released = page.waitForResponse((r) => r.url().endsWith('/release'));
+    await page.click('#release');
+    check((await released).status() === 200, 'the next report released');
+  } else {
+    await page.waitForFunction(() =>
+      document.querySelector('#report-status')?.dataset.status === 'confirmed');
+  }
   await page.waitForFunction((ref) => !document.querySelector(`#queue > li[data-ref="${ref}"]`),
     photo.ref);
   check(!(await refs(page)).includes(photo.ref), 'gone from the queue');

@@ -36,8 +36,9 @@ const state = {
 // The shortcuts: one table drives both the key handler and the help dialog.
 const SHORTCUTS = [
   { key: 'c', help: 'key.c', run: () => claimNext() },
-  { key: 'y', help: 'key.y', run: () => decide('confirmed') },
-  { key: 'r', help: 'key.r', run: () => decide('rejected') },
+  // y and r decide and take the next report in the same request (decide, then next)
+  { key: 'y', help: 'key.y', run: () => decide('confirmed', { next: true }) },
+  { key: 'r', help: 'key.r', run: () => decide('rejected', { next: true }) },
   { key: 'n', help: 'key.n', run: () => step(1) },
   { key: 'p', help: 'key.p', run: () => step(-1) },
   { key: '?', help: 'key.help', run: () => toggleHelp() },
@@ -446,23 +447,30 @@ async function claimNext() {
   try {
     const queue = $('claim-queue').value;
     const res = await api('POST', '/api/queue/claim', queue ? { queue } : {});
-    if (!res || !res.report) {
-      toast(t('queue.nothing_to_claim'));
-      return;
-    }
-    const r = res.report;
-    state.held = r.id;
-    const it = replaceItem(r.id, summaryOf(r));
-    if (!it && matchesFilter(r.status, r.claimed_by)) state.items.unshift(summaryOf(r));
-    showReport(r);
-    const li = $('queue').querySelector(`li[data-id="${r.id}"]`);
-    if (li) li.scrollIntoView({ block: 'nearest' });
+    showClaimed(res && res.report);
   } catch (e) {
     fail(e);
   }
 }
 
-async function decide(status) {
+// A report just claimed for us (Claim next, or the next of "decide, then next"), or
+// null when nothing was left to claim.
+function showClaimed(r) {
+  if (!r) {
+    toast(t('queue.nothing_to_claim'));
+    return;
+  }
+  state.held = r.id;
+  const it = replaceItem(r.id, summaryOf(r));
+  if (!it && matchesFilter(r.status, r.claimed_by)) state.items.unshift(summaryOf(r));
+  showReport(r);
+  const li = $('queue').querySelector(`li[data-id="${r.id}"]`);
+  if (li) li.scrollIntoView({ block: 'nearest' });
+}
+
+// opts.next: also claim the next report in the same request (the server decides, then
+// claims, in one call) and show it.
+async function decide(status, opts = {}) {
   const r = state.report;
   if (!r || !isMine(r)) {
     toast(t('report.lock.need'));
@@ -478,13 +486,23 @@ async function decide(status) {
         return;
       }
     }
-    // The open report is already here: the answer carries what the decision changed.
-    const changed = await api('POST', `/api/reports/${r.id}/decide`, body,
-      { Prefer: 'return=minimal' });
-    const updated = withDecision(r, changed);
+    if (opts.next) {
+      body.next = true;
+      const queue = $('claim-queue').value;
+      if (queue) body.queue = queue;
+    }
+    // The open report is already here: the answer carries what the decision changed
+    // (with next, always, beside the next report).
+    const res = await api('POST', `/api/reports/${r.id}/decide`, body,
+      opts.next ? {} : { Prefer: 'return=minimal' });
+    const updated = withDecision(r, opts.next ? res.decision : res);
     state.held = null;
     afterDecision(updated);
     toast(t('decide.done', { ref: updated.ref, status: t(`status.${updated.status}`) }));
+    if (opts.next) {
+      if (res.next) showClaimed(res.next);
+      else toast(t('decide.done_none_left', { ref: updated.ref, status: t(`status.${updated.status}`) }));
+    }
   } catch (e) {
     fail(e);
     if (e instanceof ApiError && e.status === 409) reloadReport(r.id);

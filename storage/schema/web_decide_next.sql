@@ -1,0 +1,17 @@
+-- web_decide_next.sql
+-- "Decide, then next": the decision (web_decide, answered with what it changed) and the
+-- claim of the caller's next report (web_claim) in one call, one transaction: a refused
+-- decision claims nothing. next_id and next_doc are NULL when nothing is claimable.
+CREATE OR REPLACE FUNCTION web_decide_next(p_id bigint, p_ref text, acct text, decision text,
+                                           p_note text, dup_of bigint, p_override boolean,
+                                           decimals integer, lease_s bigint, q text,
+                                           OUT report_id bigint, OUT doc text,
+                                           OUT next_id bigint, OUT next_doc text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    SELECT d.report_id, d.doc INTO report_id, doc
+    FROM web_decide(p_id, p_ref, acct, decision, p_note, dup_of, p_override, decimals,
+                    'decision') d;
+    SELECT c.report_id, c.doc INTO next_id, next_doc FROM web_claim(acct, lease_s, q, decimals) c;
+END
+$$;
