@@ -96,7 +96,7 @@ static int parse_size(const char *s, unsigned long long *v)
 
 int cmd_strip(int argc, char **argv)
 {
-    struct media_limits lim = {0, 0};
+    struct media_limits lim = {.max_bytes = 0};
     struct media_facts facts;
     struct tl_errinfo ei;
     const char *in_path = NULL, *out_path = NULL;

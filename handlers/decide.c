@@ -267,7 +267,7 @@ static const char *refusal_key(int rc, const struct hdl_file *f)
 static int take_media(const struct hdl_ctx *ctx, const struct tg_message *m,
                       const struct hdl_file *f, struct hdl_plan *p, struct media_facts *facts)
 {
-    struct media_limits lim = {ctx->max_photo_bytes, 0};
+    struct media_limits lim = {.max_bytes = ctx->max_photo_bytes};
     size_t len = 0;
     struct tl_errinfo ei;
     int rc = media_strip(f->bytes, f->len, &lim, &p->media_bytes, &len, facts, &ei);

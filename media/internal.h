@@ -88,6 +88,18 @@ int media_png_walk(const unsigned char *in, size_t len, const struct media_limit
                    struct media_out *out, struct media_facts *f, struct tl_errinfo *ei) TL_WUR;
 int media_webp_walk(const unsigned char *in, size_t len, const struct media_limits *lim,
                     struct media_out *out, struct media_facts *f, struct tl_errinfo *ei) TL_WUR;
+/* The copy of a video is built whole by libavformat and handed to out. */
+int media_video_walk(const unsigned char *in, size_t len, const struct media_limits *lim,
+                     struct media_out *out, struct media_facts *f, struct tl_errinfo *ei) TL_WUR;
+int media_heif_walk(const unsigned char *in, size_t len, const struct media_limits *lim,
+                    struct media_out *out, struct media_facts *f, struct tl_errinfo *ei) TL_WUR;
+/* Decodes the first keyframe of an MP4/MOV into side x side grey pixels (scaled, not
+ * turned); *orientation gets the EXIF equivalent of its display matrix. */
+int media_video_keyframe_grey(const unsigned char *in, size_t len, const struct media_limits *lim,
+                              int side, unsigned char *grey, int *orientation,
+                              struct tl_errinfo *ei) TL_WUR;
+/* Whether a buffer detected as MEDIA_VIDEO is ISO-BMFF/QuickTime (not Matroska or AVI). */
+int media_is_bmff(const unsigned char *buf, size_t len);
 int media_gif_walk(const unsigned char *in, size_t len, const struct media_limits *lim,
                    struct media_out *out, struct media_facts *f, struct tl_errinfo *ei) TL_WUR;
 
