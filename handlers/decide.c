@@ -72,6 +72,9 @@ const char *hdl_wanted_file(const struct hdl_ctx *ctx, const struct tg_update *u
     if (m->document.file_id &&
         (m->document.file_size < 0 || m->document.file_size <= (long long)ctx->max_photo_bytes))
         return m->document.file_id;
+    if (m->video.file_id &&
+        (m->video.file_size < 0 || m->video.file_size <= (long long)ctx->max_photo_bytes))
+        return m->video.file_id;
     return NULL;
 }
 
@@ -262,6 +265,15 @@ static const char *refusal_key(int rc, const struct hdl_file *f)
     }
 }
 
+/* The reason's text; the size limit is said in MB (the Bot API serves at most 20 MB to a
+ * bot, so max_photo_bytes is 20 MB or less). Returns a new string. */
+static char *too_big_or(const struct hdl_ctx *ctx, const char *lang, const char *key)
+{
+    char mb[24];
+    snprintf(mb, sizeof(mb), "%zu", ctx->max_photo_bytes >> 20 ? ctx->max_photo_bytes >> 20 : 1);
+    return hdl_text(lang, key, "mb", mb, (char *)NULL);
+}
+
 /* Sanitizes the fetched bytes into the plan's media (only the stripped copy is kept)
  * and reads the facts. Returns TL_OK, or the media error for a refused file. */
 static int take_media(const struct hdl_ctx *ctx, const struct tg_message *m,
@@ -273,12 +285,16 @@ static int take_media(const struct hdl_ctx *ctx, const struct tg_message *m,
     int rc = media_strip(f->bytes, f->len, &lim, &p->media_bytes, &len, facts, &ei);
     if (rc != TL_OK)
         return rc;
-    const struct tg_file_ref *ref = m->photo.file_id ? &m->photo : &m->document;
+    const struct tg_file_ref *ref = m->photo.file_id      ? &m->photo
+                                    : m->document.file_id ? &m->document
+                                                          : &m->video;
+    /* what was written (a HEIC became a JPEG, a MOV an MP4), not what came */
+    enum media_format kept = media_detect(p->media_bytes, len);
     p->media = (struct store_media_new){
-        .kind = "photo",
+        .kind = kept == MEDIA_VIDEO ? "video" : "photo",
         .tg_file_id = ref->file_id,
         .tg_file_unique_id = ref->file_unique_id,
-        .mime = media_format_mime(facts->format),
+        .mime = media_format_mime(kept),
         .bytes = p->media_bytes,
         .len = len,
         .width = facts->width ? facts->width : ref->width,
@@ -291,7 +307,7 @@ static int take_media(const struct hdl_ctx *ctx, const struct tg_message *m,
         .has_taken_offset = facts->has_offset,
         .taken_offset_min = facts->offset_min,
     };
-    if (facts->format == MEDIA_JPEG &&
+    if ((kept == MEDIA_JPEG || kept == MEDIA_VIDEO) &&
         media_phash(p->media_bytes, len, &lim, &p->media.phash, &ei) == TL_OK)
         p->media.has_phash = 1;
     return TL_OK;
@@ -499,7 +515,8 @@ static int absorb(const struct hdl_ctx *ctx, const struct tg_message *m, const s
 {
     int rc;
     *what = 0;
-    int is_file = m->document.file_id != NULL;
+    int is_file = m->document.file_id != NULL || m->video.file_id != NULL;
+    long long file_size = m->document.file_id ? m->document.file_size : m->video.file_size;
     int has_file = is_file || m->photo.file_id != NULL;
     int fetched = has_file && f && f->state == HDL_FILE_OK && f->len > 0;
     if (fetched) {
@@ -511,12 +528,13 @@ static int absorb(const struct hdl_ctx *ctx, const struct tg_message *m, const s
         if (rc != TL_OK && is_file) {
             /* A file we cannot clean keeps every byte the camera wrote (GPS, owner,
              * serial): nothing of it is stored, the reporter is asked for a photo. */
-            char *reason = keep(p, hdl_text(lang, refusal_key(rc, f), (char *)NULL));
+            char *reason = keep(p, too_big_or(ctx, lang, refusal_key(rc, f)));
             *what = ABS_REFUSED;
-            return send_text(p, m->chat_id,
-                             keep(p, hdl_text(lang, "resend_as_photo", "reason",
-                                              reason ? reason : "", (char *)NULL)),
-                             NULL, 0, 1);
+            return send_text(
+                p, m->chat_id,
+                keep(p, hdl_text(lang, m->video.file_id ? "resend_video" : "resend_as_photo",
+                                 "reason", reason ? reason : "", (char *)NULL)),
+                NULL, 0, 1);
         }
         if (rc == TL_OK) {
             /* the facts live on this stack frame: the camera's time is copied */
@@ -543,13 +561,14 @@ static int absorb(const struct hdl_ctx *ctx, const struct tg_message *m, const s
             return rc;
         }
     } else if (is_file && ((f && f->state == HDL_FILE_TOOBIG) ||
-                           m->document.file_size > (long long)ctx->max_photo_bytes)) {
-        char *reason = keep(p, hdl_text(lang, "reason_too_big", (char *)NULL));
+                           file_size > (long long)ctx->max_photo_bytes)) {
+        char *reason = keep(p, too_big_or(ctx, lang, "reason_too_big"));
         *what = ABS_REFUSED;
-        return send_text(p, m->chat_id,
-                         keep(p, hdl_text(lang, "resend_as_photo", "reason", reason ? reason : "",
-                                          (char *)NULL)),
-                         NULL, 0, 1);
+        return send_text(
+            p, m->chat_id,
+            keep(p, hdl_text(lang, m->video.file_id ? "resend_video" : "resend_as_photo", "reason",
+                             reason ? reason : "", (char *)NULL)),
+            NULL, 0, 1);
     } else if (has_file && (rc = draft_flag(d, "photo_missing")) != TL_OK) {
         return rc;
     }
@@ -1151,7 +1170,8 @@ static int on_message(struct turn *t, const struct tg_message *m, const struct h
     if (m->is_command && m->text)
         return on_command(t, m);
     const char *text = m->text && *m->text ? m->text : NULL;
-    if (!t->d && !text && !m->photo.file_id && !m->document.file_id && !m->location.present) {
+    if (!t->d && !text && !m->photo.file_id && !m->document.file_id && !m->video.file_id &&
+        !m->location.present) {
         if (m->has_video) {
             char *reason = keep(p, hdl_text(t->lang, "reason_video", (char *)NULL));
             return send_text(p, t->chat_id,
