@@ -362,6 +362,17 @@ static int demux_open(const unsigned char *in, size_t len, const struct media_li
         return rc;
     if (f->duration_ms <= 0)
         return tl_errf(ei, TL_EPARSE, "the video gives no duration");
+    /* A truncated file still has its index (moov first): the demuxer would end early and
+     * the copy would be cut short without a word, so every sample must lie in the file. */
+    for (unsigned i = 0; i < d->ic->nb_streams; i++) {
+        const AVStream *st = d->ic->streams[i];
+        int n = avformat_index_get_entries_count(st);
+        for (int k = 0; k < n; k++) {
+            const AVIndexEntry *e = avformat_index_get_entry(d->ic->streams[i], k);
+            if (e && (e->pos < 0 || (uint64_t)e->pos + (uint64_t)e->size > len))
+                return tl_errf(ei, TL_EPARSE, "the video is truncated (its data ends early)");
+        }
+    }
     if ((unsigned long long)f->duration_ms > (unsigned long long)lim->max_duration_s * 1000)
         return tl_errf(ei, TL_ETOOBIG, "video of %lld s is over the limit of %u s",
                        f->duration_ms / 1000, lim->max_duration_s);

@@ -5,6 +5,13 @@ tl_add_test(NAME test_media SOURCES test_media.c
 add_executable(media_strip_cli test_media_cli_main.c ${CMAKE_SOURCE_DIR}/cli/cmd_strip.c)
 target_link_libraries(media_strip_cli PRIVATE tl_media)
 set_property(TEST test_media APPEND PROPERTY ENVIRONMENT "TL_MEDIA_CLI=$<TARGET_FILE:media_strip_cli>")
+# videos and HEIC made at test time (the ffmpeg command, libheif's encoder), checked by
+# exiftool, ffprobe and ffmpeg's framemd5
+tl_add_test(NAME test_media_video SOURCES test_media_video.c
+            LIBS tl_media PkgConfig::EXIF PkgConfig::TURBOJPEG PkgConfig::HEIF m
+            TIMEOUT 600)
+set_property(TEST test_media_video APPEND PROPERTY ENVIRONMENT
+             "TL_MEDIA_CLI=$<TARGET_FILE:media_strip_cli>")
 
 set(TL_MEDIA_SEEDS ${TL_SHARED_DIR}/testdata/media)
 foreach(f jpeg png webp gif)
