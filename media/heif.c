@@ -4,6 +4,7 @@
  * quality. The pixels are re-encoded: HEIF carries its metadata in items beside an
  * HEVC bitstream that no browser or Telegram client shows, and a JPEG is what the
  * console, the hash and every viewer read. Nothing of the original container is kept. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,7 +49,11 @@ int media_heif_walk(const unsigned char *in, size_t len, const struct media_limi
     int rc = TL_OK;
     if (!ctx)
         return tl_errf(ei, TL_ENOMEM, "out of memory reading the HEIF");
-    heif_context_set_maximum_image_size_limit(ctx, 1 << 15);
+    /* libheif sizes a grid's canvas from the grid item, not from the checked ispe, and
+     * its only bound is this side limit: twice the side of a square of max_pixels keeps
+     * a lying grid within 4 * max_pixels (panoramas of 2:1 and more still pass). */
+    double side = 2 * sqrt((double)lim->max_pixels);
+    heif_context_set_maximum_image_size_limit(ctx, side > 32768 ? 32768 : (int)side);
     struct heif_error e = heif_context_read_from_memory_without_copy(ctx, in, len, NULL);
     if (e.code != heif_error_Ok) {
         rc = tl_errf(ei, TL_EPARSE, "the HEIF container cannot be read");

@@ -398,6 +398,7 @@ static int remux(struct demux *d, const struct media_limits *lim, struct mem_out
     AVIOContext *oio = NULL;
     AVPacket *pkt = NULL;
     int *map = NULL, rc = TL_OK, header = 0, kept = 0;
+    long long video_packets = 0;
     AVFormatContext *ic = d->ic;
 
     if (avformat_alloc_output_context2(&oc, NULL, "mp4", NULL) < 0 || !oc) {
@@ -464,6 +465,8 @@ static int remux(struct demux *d, const struct media_limits *lim, struct mem_out
             continue;
         }
         const AVStream *ist = ic->streams[pkt->stream_index];
+        if (pkt->stream_index == d->vi && pkt->size > 0)
+            video_packets++;
         AVStream *ost = oc->streams[map[pkt->stream_index]];
         /* side data of a packet (new extradata, skip samples) is codec state; anything
          * else rides on no MP4 atom */
@@ -477,6 +480,10 @@ static int remux(struct demux *d, const struct media_limits *lim, struct mem_out
                               : tl_errf(ei, TL_EPARSE, "the video's packets cannot be rewritten");
             goto out;
         }
+    }
+    if (video_packets == 0) {
+        rc = tl_errf(ei, TL_EPARSE, "the video track holds no frames");
+        goto out;
     }
     if (av_write_trailer(oc) < 0 || mo->overflow) {
         rc =
