@@ -69,6 +69,7 @@ void media_exif_read(const unsigned char *p, size_t n, struct media_facts *f);
 
 /* The minimal EXIF APP1 segment (marker included) holding only IFD0 Orientation. */
 #define MEDIA_ORIENT_APP1_LEN 36
+#define MEDIA_ORIENT_TIFF_LEN 26 /* its TIFF part, the last bytes (PNG eXIf, WebP EXIF) */
 void media_exif_orientation_app1(int orientation, unsigned char out[MEDIA_ORIENT_APP1_LEN]);
 
 /* Decides whether an ICC profile is safe to keep: a well-formed RGB/grey profile whose
@@ -76,6 +77,7 @@ void media_exif_orientation_app1(int orientation, unsigned char out[MEDIA_ORIENT
  * When safe returns 1 and writes into out (n bytes) a copy with the device
  * manufacturer, model, creator and profile ID zeroed; else returns 0. */
 int media_icc_sanitize(const unsigned char *p, size_t n, unsigned char *out);
+#define MEDIA_ICC_MAX (4u << 20) /* a larger profile is dropped */
 
 /* CRC-32 (ISO-HDLC, as PNG uses). */
 uint32_t media_crc32(uint32_t crc, const unsigned char *p, size_t n);

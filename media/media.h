@@ -14,6 +14,9 @@
  * media_limits before anything is decoded, and memory use is bounded by the
  * input size (strip) or by max_pixels/64 (hash).
  *
+ * PNG and WebP orientation: an Orientation of 2..8 from their EXIF (eXIf, EXIF) comes
+ * back as an EXIF holding only IFD0 Orientation (after IHDR; last, with the VP8X flag).
+ *
  * JPEG orientation: the stripped JPEG keeps its entropy-coded data byte for
  * byte (decoded pixels identical to the original) and, when the original's
  * Orientation is 2..8, carries a minimal EXIF APP1 holding only IFD0
@@ -21,12 +24,15 @@
  * chosen because it changes the pixels, needs MCU-aligned sizes (or trims
  * edges) and costs a full entropy re-encode.
  *
- * ICC profiles (JPEG APP2, WebP ICCP) are kept only when single-segment, RGB or grey,
- * and made of colorimetric tags alone (desc, cprt, wtpt, bkpt, r/g/bXYZ, r/g/b/kTRC,
+ * ICC profiles (JPEG APP2, WebP ICCP) are kept only when RGB or grey, at most 4 MiB, and
+ * made of colorimetric tags alone (desc, cprt, wtpt, bkpt, r/g/bXYZ, r/g/b/kTRC,
  * chad, chrm, cicp, A2Bn/B2An): the standard sRGB/Display P3 profiles phones embed.
  * Their device manufacturer, model, creator and profile ID header fields are zeroed.
  * Any profile with device or measurement descriptions (dmnd, dmdd, meas, tech, vued...)
- * or private tags is dropped; the picture then renders as sRGB. PNG iCCP is dropped
+ * or private tags is dropped; the picture then renders as sRGB. A JPEG profile cut over
+ * several APP2 segments is judged and kept whole (reassembled by sequence number, cut
+ * again where it was cut), or dropped whole when a part is missing or repeated (two
+ * profiles). PNG iCCP is dropped
  * (PNG keeps sRGB/gAMA/cHRM/cICP instead).
  *
  * Video (MP4, MOV, 3GP; Telegram's video notes): the facts come from the container

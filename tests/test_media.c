@@ -518,6 +518,72 @@ static void test_media_jpeg_icc_policy(void **state)
     gen_jpeg_free(&g);
 }
 
+/* A profile cut over several APP2 segments (as cameras do past 64 KiB) is kept whole:
+ * reassembled in sequence order whatever the file's order, sanitized as one, and cut
+ * again where it was cut; a missing or repeated part drops it all. */
+static void test_media_jpeg_icc_multi_segment(void **state)
+{
+    static const char *const safe_tags[] = {"desc", "wtpt", "rXYZ", "gXYZ", "bXYZ", "rTRC"};
+    struct gen_jpeg g;
+    gen_jpeg_make(&g, 32, 32, &std_exif);
+    size_t icc_len;
+    unsigned char *icc = fx_icc(safe_tags, 6, &icc_len);
+    size_t cut[4] = {0, icc_len / 3, 2 * icc_len / 3, icc_len};
+    static const int orders[][4] = {{2, 1, 3, 0}, {1, 2, 3, 0}, {1, 3, 0, 0}, {1, 2, 2, 3}};
+    for (size_t k = 0; k < sizeof(orders) / sizeof(orders[0]); k++) {
+        struct fx_bytes b = {0};
+        fx_put(&b, g.clean, 2);
+        for (int j = 0; j < 4 && orders[k][j]; j++) {
+            int seq = orders[k][j];
+            struct fx_bytes seg = {0};
+            unsigned char head[14];
+            memcpy(head, "ICC_PROFILE", 12);
+            head[12] = (unsigned char)seq;
+            head[13] = 3;
+            fx_put(&seg, head, 14);
+            fx_put(&seg, icc + cut[seq - 1], cut[seq] - cut[seq - 1]);
+            fx_segment(&b, 0xE2, seg.p, seg.n);
+            free(seg.p);
+        }
+        fx_put(&b, g.clean + 2, g.clean_len - 2);
+        unsigned char *out = NULL;
+        size_t out_len;
+        struct tl_errinfo ei;
+        assert_int_equal(media_strip(b.p, b.n, NULL, &out, &out_len, NULL, &ei), TL_OK);
+        unsigned char *at = memmem(out, out_len, "ICC_PROFILE", 11);
+        if (k >= 2) {
+            assert_null(at); /* part 2 missing; part 2 twice */
+        } else {
+            unsigned char *whole = malloc(icc_len);
+            size_t got = 0;
+            for (int seq = 1; seq <= 3; seq++) {
+                assert_non_null(at);
+                assert_int_equal(at[-4], 0xFF);
+                assert_int_equal(at[-3], 0xE2);
+                size_t n = (size_t)(at[-2] << 8 | at[-1]) - 16;
+                assert_int_equal(at[12], seq);
+                assert_int_equal(at[13], 3);
+                assert_int_equal(n, cut[seq] - cut[seq - 1]);
+                memcpy(whole + got, at + 14, n);
+                got += n;
+                at = memmem(at + 14 + n, out_len - (size_t)(at + 14 + n - out), "ICC_PROFILE", 11);
+            }
+            assert_null(at);
+            assert_int_equal(got, icc_len);
+            static const unsigned char zero[20] = {0};
+            assert_memory_equal(whole, icc, 48);
+            assert_memory_equal(whole + 48, zero, 8);
+            assert_memory_equal(whole + 80, zero, 20);
+            assert_memory_equal(whole + 100, icc + 100, icc_len - 100);
+            free(whole);
+        }
+        free(out);
+        free(b.p);
+    }
+    free(icc);
+    gen_jpeg_free(&g);
+}
+
 /* ---- PNG ---- */
 
 static void png_chunk(struct fx_bytes *b, const char *type, const void *data, size_t n)
@@ -572,6 +638,9 @@ static struct fx_bytes png_dirty(void)
     return b;
 }
 
+/* The TIFF of an EXIF holding only IFD0 Orientation 6 (big-endian, no IFD1). */
+#define ORIENT6_TIFF "MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\0\0\0\0"
+
 static void png_types(const unsigned char *p, size_t n, char *types, size_t cap)
 {
     size_t i = 8;
@@ -599,7 +668,17 @@ static void test_media_png_strip(void **state)
     char types[256];
     assert_int_equal(media_strip(in.p, in.n, NULL, &out, &out_len, &f, &ei), TL_OK);
     png_types(out, out_len, types, sizeof(types));
-    assert_string_equal(types, "IHDR gAMA pHYs IDAT IEND ");
+    /* the eXIf comes back holding the Orientation alone, so viewers keep it upright */
+    assert_string_equal(types, "IHDR eXIf gAMA pHYs IDAT IEND ");
+    assert_memory_equal(out + 33,
+                        "\0\0\0\x1a"
+                        "eXIf" ORIENT6_TIFF,
+                        8 + 26);
+    struct media_facts of;
+    assert_int_equal(media_facts_read(out, out_len, NULL, &of, &ei), TL_OK);
+    assert_int_equal(of.orientation, 6);
+    assert_false(of.has_gps);
+    assert_false(of.has_time);
     assert_int_equal(f.format, MEDIA_PNG);
     assert_int_equal(f.width, 2);
     assert_int_equal(f.height, 2);
@@ -696,10 +775,12 @@ static void test_media_webp_strip(void **state)
     size_t out_len;
     assert_int_equal(media_strip(in.p, in.n, NULL, &out, &out_len, &f, &ei), TL_OK);
     struct fx_bytes want = {0}, wb = {0};
-    unsigned char vp8x_clean[10] = {0x10, 0, 0, 0, 63, 0, 0, 47, 0, 0};
+    /* alpha, and EXIF: the Orientation alone, last, so viewers keep it upright */
+    unsigned char vp8x_clean[10] = {0x18, 0, 0, 0, 63, 0, 0, 47, 0, 0};
     riff_chunk(&wb, "VP8X", vp8x_clean, 10);
     riff_chunk(&wb, "ALPH", "\0abc", 4);
     riff_chunk(&wb, "VP8L", vp8l, 9);
+    riff_chunk(&wb, "EXIF", ORIENT6_TIFF, 26);
     fx_put(&want, "RIFF", 4);
     fx_le32(&want, (uint32_t)wb.n + 4);
     fx_put(&want, "WEBP", 4);
@@ -1448,6 +1529,7 @@ int main(void)
         cmocka_unit_test(test_media_jpeg_pixels_identical),
         cmocka_unit_test(test_media_jpeg_orientation_kept),
         cmocka_unit_test(test_media_jpeg_icc_policy),
+        cmocka_unit_test(test_media_jpeg_icc_multi_segment),
         cmocka_unit_test(test_media_png_strip),
         cmocka_unit_test(test_media_webp_strip),
         cmocka_unit_test(test_media_webp_long_vp8x),
