@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libheif/heif.h>
 #include <turbojpeg.h>
 
 #include "internal.h"
+#include "libs.h"
 #include "common/banned.h"
 
 #define HEIF_JPEG_QUALITY 92
@@ -20,15 +20,15 @@
 static void read_exif(const struct heif_image_handle *h, struct media_facts *f)
 {
     heif_item_id id;
-    if (heif_image_handle_get_list_of_metadata_block_IDs(h, "Exif", &id, 1) < 1)
+    if (media_lib.heif_image_handle_get_list_of_metadata_block_IDs(h, "Exif", &id, 1) < 1)
         return;
-    size_t n = heif_image_handle_get_metadata_size(h, id);
+    size_t n = media_lib.heif_image_handle_get_metadata_size(h, id);
     if (n < 8 || n > (16u << 20))
         return;
     unsigned char *b = malloc(n);
     if (!b)
         return;
-    struct heif_error e = heif_image_handle_get_metadata(h, id, b);
+    struct heif_error e = media_lib.heif_image_handle_get_metadata(h, id, b);
     if (e.code == heif_error_Ok) {
         uint32_t off = media_be32(b);
         if (off <= n - 4)
@@ -40,26 +40,28 @@ static void read_exif(const struct heif_image_handle *h, struct media_facts *f)
 int media_heif_walk(const unsigned char *in, size_t len, const struct media_limits *lim,
                     struct media_out *out, struct media_facts *f, struct tl_errinfo *ei)
 {
-    struct heif_context *ctx = heif_context_alloc();
+    struct heif_context *ctx = NULL;
     struct heif_image_handle *h = NULL;
     struct heif_image *img = NULL;
     tjhandle tj = NULL;
     unsigned char *jpeg = NULL;
     unsigned long jpeg_len = 0;
-    int rc = TL_OK;
-    if (!ctx)
+    int rc = media_libs_load(ei);
+    if (rc)
+        return rc;
+    if (!(ctx = media_lib.heif_context_alloc()))
         return tl_errf(ei, TL_ENOMEM, "out of memory reading the HEIF");
     /* libheif sizes a grid's canvas from the grid item, not from the checked ispe, and
      * its only bound is this side limit: twice the side of a square of max_pixels keeps
      * a lying grid within 4 * max_pixels (panoramas of 2:1 and more still pass). */
     double side = 2 * sqrt((double)lim->max_pixels);
-    heif_context_set_maximum_image_size_limit(ctx, side > 32768 ? 32768 : (int)side);
-    struct heif_error e = heif_context_read_from_memory_without_copy(ctx, in, len, NULL);
+    media_lib.heif_context_set_maximum_image_size_limit(ctx, side > 32768 ? 32768 : (int)side);
+    struct heif_error e = media_lib.heif_context_read_from_memory_without_copy(ctx, in, len, NULL);
     if (e.code != heif_error_Ok) {
         rc = tl_errf(ei, TL_EPARSE, "the HEIF container cannot be read");
         goto out;
     }
-    e = heif_context_get_primary_image_handle(ctx, &h);
+    e = media_lib.heif_context_get_primary_image_handle(ctx, &h);
     if (e.code != heif_error_Ok) {
         rc = tl_errf(ei, TL_EPARSE, "the HEIF has no primary image");
         goto out;
@@ -68,7 +70,8 @@ int media_heif_walk(const unsigned char *in, size_t len, const struct media_limi
     /* The container's rotation (irot/imir) is applied by the decoder; the Exif
      * Orientation is only a copy of it, so the JPEG is upright with none. */
     f->orientation = 1;
-    int w = heif_image_handle_get_width(h), ht = heif_image_handle_get_height(h);
+    int w = media_lib.heif_image_handle_get_width(h),
+        ht = media_lib.heif_image_handle_get_height(h);
     f->width = w;
     f->height = ht;
     if ((rc = media_check_pixels((uint64_t)(w > 0 ? w : 0), (uint64_t)(ht > 0 ? ht : 0), lim,
@@ -76,15 +79,17 @@ int media_heif_walk(const unsigned char *in, size_t len, const struct media_limi
         goto out;
     if (!out)
         goto out;
-    e = heif_decode_image(h, &img, heif_colorspace_RGB, heif_chroma_interleaved_RGB, NULL);
+    e = media_lib.heif_decode_image(h, &img, heif_colorspace_RGB, heif_chroma_interleaved_RGB,
+                                    NULL);
     if (e.code != heif_error_Ok) {
         rc = tl_errf(ei, TL_EPARSE, "the HEIF image cannot be decoded");
         goto out;
     }
     int stride = 0;
-    const uint8_t *px = heif_image_get_plane_readonly(img, heif_channel_interleaved, &stride);
-    int iw = heif_image_get_width(img, heif_channel_interleaved);
-    int ih = heif_image_get_height(img, heif_channel_interleaved);
+    const uint8_t *px =
+        media_lib.heif_image_get_plane_readonly(img, heif_channel_interleaved, &stride);
+    int iw = media_lib.heif_image_get_width(img, heif_channel_interleaved);
+    int ih = media_lib.heif_image_get_height(img, heif_channel_interleaved);
     if (!px || iw <= 0 || ih <= 0 || stride < iw * 3) {
         rc = tl_errf(ei, TL_EPARSE, "the HEIF image decodes to no pixels");
         goto out;
@@ -108,8 +113,8 @@ out:
     tjFree(jpeg);
     if (tj)
         tjDestroy(tj);
-    heif_image_release(img);
-    heif_image_handle_release(h);
-    heif_context_free(ctx);
+    media_lib.heif_image_release(img);
+    media_lib.heif_image_handle_release(h);
+    media_lib.heif_context_free(ctx);
     return rc;
 }

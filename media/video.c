@@ -9,17 +9,11 @@
  * meta, XMP, chapters, cover images, data/telemetry/timecode tracks and creation times
  * (written as zero) are gone; the display matrix is handed over so rotation stays. */
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
-#include <libavutil/display.h>
-#include <libavutil/imgutils.h>
-#include <libswscale/swscale.h>
-
 #include "internal.h"
+#include "libs.h"
 #include "common/banned.h"
 
 #define IO_BLOCK 65536
@@ -125,14 +119,6 @@ static int64_t out_seek(void *opaque, int64_t off, int whence)
         return AVERROR(EINVAL);
     m->pos = (size_t)(base + off);
     return (int64_t)m->pos;
-}
-
-/* FFmpeg logs to stderr by default; the server logs in logfmt, and a hostile file
- * must not write lines there. Set once for the process. */
-static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
-static void quiet(void)
-{
-    av_log_set_level(AV_LOG_QUIET);
 }
 
 /* ---- facts ---- */
@@ -250,13 +236,13 @@ static int orientation_of(int cw)
 static void read_facts(AVFormatContext *ic, int vi, struct media_facts *f)
 {
     const AVDictionaryEntry *e;
-    if ((e = av_dict_get(ic->metadata, "com.apple.quicktime.location.ISO6709", NULL, 0)))
+    if ((e = media_lib.av_dict_get(ic->metadata, "com.apple.quicktime.location.ISO6709", NULL, 0)))
         parse_iso6709(e->value, f);
-    if (!f->has_gps && (e = av_dict_get(ic->metadata, "location", NULL, 0)))
+    if (!f->has_gps && (e = media_lib.av_dict_get(ic->metadata, "location", NULL, 0)))
         parse_iso6709(e->value, f);
     if (f->has_gps &&
-        (e = av_dict_get(ic->metadata, "com.apple.quicktime.location.accuracy.horizontal", NULL,
-                         0))) {
+        (e = media_lib.av_dict_get(ic->metadata, "com.apple.quicktime.location.accuracy.horizontal",
+                                   NULL, 0))) {
         char *end = NULL;
         double h = strtod(e->value, &end);
         if (end != e->value && isfinite(h) && h >= 0 && h < 1e7) {
@@ -264,9 +250,9 @@ static void read_facts(AVFormatContext *ic, int vi, struct media_facts *f)
             f->hpe_m = h;
         }
     }
-    if ((e = av_dict_get(ic->metadata, "com.apple.quicktime.creationdate", NULL, 0)))
+    if ((e = media_lib.av_dict_get(ic->metadata, "com.apple.quicktime.creationdate", NULL, 0)))
         parse_time(e->value, f);
-    if (!f->has_time && (e = av_dict_get(ic->metadata, "creation_time", NULL, 0)))
+    if (!f->has_time && (e = media_lib.av_dict_get(ic->metadata, "creation_time", NULL, 0)))
         parse_time(e->value, f);
     if (ic->duration > 0 && ic->duration != AV_NOPTS_VALUE)
         f->duration_ms = (long long)(ic->duration / (AV_TIME_BASE / 1000));
@@ -277,9 +263,9 @@ static void read_facts(AVFormatContext *ic, int vi, struct media_facts *f)
     f->height = st->codecpar->height;
     f->orientation = 1;
     size_t sz = 0;
-    const uint8_t *dm = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, &sz);
+    const uint8_t *dm = media_lib.av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, &sz);
     if (dm && sz >= 9 * sizeof(int32_t)) {
-        double ccw = av_display_rotation_get((const int32_t *)dm);
+        double ccw = media_lib.av_display_rotation_get((const int32_t *)dm);
         if (isfinite(ccw)) {
             int cw = ((int)lround(-ccw) % 360 + 360) % 360;
             f->rotation = cw;
@@ -300,10 +286,10 @@ struct demux {
 static void demux_close(struct demux *d)
 {
     if (d->ic)
-        avformat_close_input(&d->ic);
+        media_lib.avformat_close_input(&d->ic);
     if (d->io) {
-        av_freep(&d->io->buffer);
-        avio_context_free(&d->io);
+        media_lib.av_freep(&d->io->buffer);
+        media_lib.avio_context_free(&d->io);
     }
 }
 
@@ -323,24 +309,26 @@ static int demux_open(const unsigned char *in, size_t len, const struct media_li
     memset(d, 0, sizeof(*d));
     d->vi = -1;
     d->in = (struct mem_in){in, len, 0};
-    pthread_once(&quiet_once, quiet);
-    unsigned char *buf = av_malloc(IO_BLOCK);
+    int rc = media_libs_load(ei);
+    if (rc)
+        return rc;
+    unsigned char *buf = media_lib.av_malloc(IO_BLOCK);
     if (!buf)
         return tl_errf(ei, TL_ENOMEM, "out of memory opening the video");
-    d->io = avio_alloc_context(buf, IO_BLOCK, 0, &d->in, in_read, NULL, in_seek);
+    d->io = media_lib.avio_alloc_context(buf, IO_BLOCK, 0, &d->in, in_read, NULL, in_seek);
     if (!d->io) {
-        av_free(buf);
+        media_lib.av_free(buf);
         return tl_errf(ei, TL_ENOMEM, "out of memory opening the video");
     }
-    d->ic = avformat_alloc_context();
+    d->ic = media_lib.avformat_alloc_context();
     if (!d->ic)
         return tl_errf(ei, TL_ENOMEM, "out of memory opening the video");
     d->ic->pb = d->io;
     d->ic->flags |= AVFMT_FLAG_CUSTOM_IO;
-    const AVInputFormat *mov = av_find_input_format("mov");
+    const AVInputFormat *mov = media_lib.av_find_input_format("mov");
     if (!mov)
         return tl_errf(ei, TL_EUNSUPPORTED, "this FFmpeg has no MP4/MOV reader");
-    if (avformat_open_input(&d->ic, NULL, mov, NULL) < 0) {
+    if (media_lib.avformat_open_input(&d->ic, NULL, mov, NULL) < 0) {
         /* on failure avformat_open_input frees the context (not our I/O) */
         return tl_errf(ei, TL_EPARSE, "the video's container cannot be read");
     }
@@ -356,8 +344,8 @@ static int demux_open(const unsigned char *in, size_t len, const struct media_li
     read_facts(d->ic, d->vi, f);
     if (d->vi < 0)
         return tl_errf(ei, TL_EPARSE, "the file holds no video track");
-    int rc = media_check_pixels((uint64_t)(f->width > 0 ? f->width : 0),
-                                (uint64_t)(f->height > 0 ? f->height : 0), lim, ei);
+    rc = media_check_pixels((uint64_t)(f->width > 0 ? f->width : 0),
+                            (uint64_t)(f->height > 0 ? f->height : 0), lim, ei);
     if (rc)
         return rc;
     if (f->duration_ms <= 0)
@@ -366,9 +354,9 @@ static int demux_open(const unsigned char *in, size_t len, const struct media_li
      * the copy would be cut short without a word, so every sample must lie in the file. */
     for (unsigned i = 0; i < d->ic->nb_streams; i++) {
         const AVStream *st = d->ic->streams[i];
-        int n = avformat_index_get_entries_count(st);
+        int n = media_lib.avformat_index_get_entries_count(st);
         for (int k = 0; k < n; k++) {
-            const AVIndexEntry *e = avformat_index_get_entry(d->ic->streams[i], k);
+            const AVIndexEntry *e = media_lib.avformat_index_get_entry(d->ic->streams[i], k);
             if (e && (e->pos < 0 || (uint64_t)e->pos + (uint64_t)e->size > len))
                 return tl_errf(ei, TL_EPARSE, "the video is truncated (its data ends early)");
         }
@@ -386,7 +374,7 @@ static unsigned keep_tag(const AVOutputFormat *of, const AVCodecParameters *par)
     unsigned tag = par->codec_tag;
     if (!tag)
         return 0;
-    if (!of->codec_tag || av_codec_get_id(of->codec_tag, tag) == par->codec_id)
+    if (!of->codec_tag || media_lib.av_codec_get_id(of->codec_tag, tag) == par->codec_id)
         return tag;
     return 0;
 }
@@ -401,22 +389,22 @@ static int remux(struct demux *d, const struct media_limits *lim, struct mem_out
     long long video_packets = 0;
     AVFormatContext *ic = d->ic;
 
-    if (avformat_alloc_output_context2(&oc, NULL, "mp4", NULL) < 0 || !oc) {
+    if (media_lib.avformat_alloc_output_context2(&oc, NULL, "mp4", NULL) < 0 || !oc) {
         rc = tl_errf(ei, TL_ENOMEM, "cannot create the MP4 writer");
         goto out;
     }
     oc->flags |= AVFMT_FLAG_BITEXACT; /* no "Lavf" encoder string, no wall-clock time */
     map = calloc(ic->nb_streams, sizeof(*map));
-    pkt = av_packet_alloc();
-    unsigned char *buf = av_malloc(IO_BLOCK);
+    pkt = media_lib.av_packet_alloc();
+    unsigned char *buf = media_lib.av_malloc(IO_BLOCK);
     if (!map || !pkt || !buf) {
-        av_free(buf);
+        media_lib.av_free(buf);
         rc = tl_errf(ei, TL_ENOMEM, "out of memory writing the video");
         goto out;
     }
-    oio = avio_alloc_context(buf, IO_BLOCK, 1, mo, NULL, out_write, out_seek);
+    oio = media_lib.avio_alloc_context(buf, IO_BLOCK, 1, mo, NULL, out_write, out_seek);
     if (!oio) {
-        av_free(buf);
+        media_lib.av_free(buf);
         rc = tl_errf(ei, TL_ENOMEM, "out of memory writing the video");
         goto out;
     }
@@ -427,17 +415,17 @@ static int remux(struct demux *d, const struct media_limits *lim, struct mem_out
         map[i] = -1;
         if (!is_kept(ist, lim->drop_audio))
             continue;
-        AVStream *ost = avformat_new_stream(oc, NULL);
-        if (!ost || avcodec_parameters_copy(ost->codecpar, ist->codecpar) < 0) {
+        AVStream *ost = media_lib.avformat_new_stream(oc, NULL);
+        if (!ost || media_lib.avcodec_parameters_copy(ost->codecpar, ist->codecpar) < 0) {
             rc = tl_errf(ei, TL_ENOMEM, "out of memory writing the video");
             goto out;
         }
         ost->codecpar->codec_tag = keep_tag(oc->oformat, ist->codecpar);
         ost->time_base = ist->time_base;
         size_t sz = 0;
-        const uint8_t *dm = av_stream_get_side_data(ist, AV_PKT_DATA_DISPLAYMATRIX, &sz);
+        const uint8_t *dm = media_lib.av_stream_get_side_data(ist, AV_PKT_DATA_DISPLAYMATRIX, &sz);
         if (dm && sz == 9 * sizeof(int32_t)) {
-            uint8_t *c = av_stream_new_side_data(ost, AV_PKT_DATA_DISPLAYMATRIX, sz);
+            uint8_t *c = media_lib.av_stream_new_side_data(ost, AV_PKT_DATA_DISPLAYMATRIX, sz);
             if (!c) {
                 rc = tl_errf(ei, TL_ENOMEM, "out of memory writing the video");
                 goto out;
@@ -446,14 +434,14 @@ static int remux(struct demux *d, const struct media_limits *lim, struct mem_out
         }
         map[i] = kept++;
     }
-    int e = avformat_write_header(oc, NULL);
+    int e = media_lib.avformat_write_header(oc, NULL);
     if (e < 0) {
         rc = tl_errf(ei, TL_EUNSUPPORTED, "the video's codecs cannot be written into MP4");
         goto out;
     }
     header = 1;
     for (;;) {
-        e = av_read_frame(ic, pkt);
+        e = media_lib.av_read_frame(ic, pkt);
         if (e == AVERROR_EOF)
             break;
         if (e < 0) {
@@ -461,20 +449,29 @@ static int remux(struct demux *d, const struct media_limits *lim, struct mem_out
             goto out;
         }
         if ((unsigned)pkt->stream_index >= ic->nb_streams || map[pkt->stream_index] < 0) {
-            av_packet_unref(pkt);
+            media_lib.av_packet_unref(pkt);
             continue;
         }
         const AVStream *ist = ic->streams[pkt->stream_index];
         if (pkt->stream_index == d->vi && pkt->size > 0)
             video_packets++;
+        /* the duration was checked from the header; the timestamps must agree with it */
+        double tb = av_q2d(ist->time_base), lim_s = (double)lim->max_duration_s + 1;
+        if ((pkt->pts != AV_NOPTS_VALUE && fabs((double)pkt->pts * tb) > lim_s) ||
+            (pkt->dts != AV_NOPTS_VALUE && fabs((double)pkt->dts * tb) > lim_s)) {
+            media_lib.av_packet_unref(pkt);
+            rc = tl_errf(ei, TL_ETOOBIG, "the video's timestamps run past %u s",
+                         lim->max_duration_s);
+            goto out;
+        }
         AVStream *ost = oc->streams[map[pkt->stream_index]];
         /* side data of a packet (new extradata, skip samples) is codec state; anything
          * else rides on no MP4 atom */
-        av_packet_rescale_ts(pkt, ist->time_base, ost->time_base);
+        media_lib.av_packet_rescale_ts(pkt, ist->time_base, ost->time_base);
         pkt->stream_index = map[pkt->stream_index];
         pkt->pos = -1;
-        e = av_interleaved_write_frame(oc, pkt);
-        av_packet_unref(pkt);
+        e = media_lib.av_interleaved_write_frame(oc, pkt);
+        media_lib.av_packet_unref(pkt);
         if (e < 0) {
             rc = mo->overflow ? tl_errf(ei, TL_ETOOBIG, "the cleaned video grew over its limit")
                               : tl_errf(ei, TL_EPARSE, "the video's packets cannot be rewritten");
@@ -485,22 +482,22 @@ static int remux(struct demux *d, const struct media_limits *lim, struct mem_out
         rc = tl_errf(ei, TL_EPARSE, "the video track holds no frames");
         goto out;
     }
-    if (av_write_trailer(oc) < 0 || mo->overflow) {
+    if (media_lib.av_write_trailer(oc) < 0 || mo->overflow) {
         rc =
             tl_errf(ei, mo->overflow ? TL_ETOOBIG : TL_EIO, "the cleaned video cannot be finished");
         goto out;
     }
     header = 0;
-    avio_flush(oio);
+    media_lib.avio_flush(oio);
 out:
     if (header)
-        av_write_trailer(oc);
+        media_lib.av_write_trailer(oc);
     if (oio) {
-        av_freep(&oio->buffer);
-        avio_context_free(&oio);
+        media_lib.av_freep(&oio->buffer);
+        media_lib.avio_context_free(&oio);
     }
-    avformat_free_context(oc);
-    av_packet_free(&pkt);
+    media_lib.avformat_free_context(oc);
+    media_lib.av_packet_free(&pkt);
     free(map);
     return rc;
 }
@@ -537,44 +534,46 @@ int media_video_keyframe_grey(const unsigned char *in, size_t len, const struct 
     AVFrame *fr = NULL;
     struct SwsContext *sws = NULL;
     memset(&f, 0, sizeof(f));
-    int rc = demux_open(in, len, lim, &d, &f, ei);
+    int rc = media_libs_load(ei);
     if (rc)
+        return rc; /* before the cleanup below, which calls into the libraries */
+    if ((rc = demux_open(in, len, lim, &d, &f, ei)) != TL_OK)
         goto out;
     *orientation = f.orientation;
     const AVCodecParameters *par = d.ic->streams[d.vi]->codecpar;
-    const AVCodec *dec = avcodec_find_decoder(par->codec_id);
+    const AVCodec *dec = media_lib.avcodec_find_decoder(par->codec_id);
     if (!dec) {
         rc = tl_errf(ei, TL_EUNSUPPORTED, "no decoder for the video's codec");
         goto out;
     }
-    cc = avcodec_alloc_context3(dec);
-    pkt = av_packet_alloc();
-    fr = av_frame_alloc();
-    if (!cc || !pkt || !fr || avcodec_parameters_to_context(cc, par) < 0) {
+    cc = media_lib.avcodec_alloc_context3(dec);
+    pkt = media_lib.av_packet_alloc();
+    fr = media_lib.av_frame_alloc();
+    if (!cc || !pkt || !fr || media_lib.avcodec_parameters_to_context(cc, par) < 0) {
         rc = tl_errf(ei, TL_ENOMEM, "out of memory decoding the video");
         goto out;
     }
     cc->thread_count = 1;
-    if (avcodec_open2(cc, dec, NULL) < 0) {
+    if (media_lib.avcodec_open2(cc, dec, NULL) < 0) {
         rc = tl_errf(ei, TL_EPARSE, "the video's decoder refuses its parameters");
         goto out;
     }
     int got = 0, sent = 0;
     while (!got) {
-        int e = av_read_frame(d.ic, pkt);
+        int e = media_lib.av_read_frame(d.ic, pkt);
         if (e < 0) {
-            avcodec_send_packet(cc, NULL); /* drain */
+            media_lib.avcodec_send_packet(cc, NULL); /* drain */
         } else if (pkt->stream_index != d.vi || (!sent && !(pkt->flags & AV_PKT_FLAG_KEY))) {
-            av_packet_unref(pkt);
+            media_lib.av_packet_unref(pkt);
             continue;
         } else {
             sent++;
-            e = avcodec_send_packet(cc, pkt);
-            av_packet_unref(pkt);
+            e = media_lib.avcodec_send_packet(cc, pkt);
+            media_lib.av_packet_unref(pkt);
             if (e < 0 && e != AVERROR(EAGAIN))
                 break;
         }
-        int r = avcodec_receive_frame(cc, fr);
+        int r = media_lib.avcodec_receive_frame(cc, fr);
         if (r == 0)
             got = 1;
         else if (r != AVERROR(EAGAIN) || sent > 64 || e < 0)
@@ -585,24 +584,24 @@ int media_video_keyframe_grey(const unsigned char *in, size_t len, const struct 
         rc = tl_errf(ei, TL_EPARSE, "no frame of the video could be decoded");
         goto out;
     }
-    sws = sws_getContext(fr->width, fr->height, (enum AVPixelFormat)fr->format, side, side,
-                         AV_PIX_FMT_GRAY8, SWS_AREA, NULL, NULL, NULL);
+    sws = media_lib.sws_getContext(fr->width, fr->height, (enum AVPixelFormat)fr->format, side,
+                                   side, AV_PIX_FMT_GRAY8, SWS_AREA, NULL, NULL, NULL);
     if (!sws) {
         rc = tl_errf(ei, TL_EUNSUPPORTED, "the video's pixel format cannot be converted");
         goto out;
     }
     uint8_t *dst[4] = {grey, NULL, NULL, NULL};
     int stride[4] = {side, 0, 0, 0};
-    if (sws_scale(sws, (const uint8_t *const *)fr->data, fr->linesize, 0, fr->height, dst,
-                  stride) != side) {
+    if (media_lib.sws_scale(sws, (const uint8_t *const *)fr->data, fr->linesize, 0, fr->height, dst,
+                            stride) != side) {
         rc = tl_errf(ei, TL_EPARSE, "the video's frame cannot be scaled");
         goto out;
     }
 out:
-    sws_freeContext(sws);
-    av_frame_free(&fr);
-    av_packet_free(&pkt);
-    avcodec_free_context(&cc);
+    media_lib.sws_freeContext(sws);
+    media_lib.av_frame_free(&fr);
+    media_lib.av_packet_free(&pkt);
+    media_lib.avcodec_free_context(&cc);
     demux_close(&d);
     return rc;
 }

@@ -284,6 +284,50 @@ static void check_clean_copy(const char *in, const char *name)
     free(out);
 }
 
+static int maps_has(const char *lib)
+{
+    size_t n;
+    char *maps = ts_read_file("/proc/self/maps", &n);
+    assert_non_null(maps);
+    int has = strstr(maps, lib) != NULL;
+    free(maps);
+    return has;
+}
+
+/* FFmpeg's libraries are opened when the first video comes, not at start: a process
+ * that cleans photos never loads them (nor the hundred libraries they bring). */
+static void test_media_video_libs_on_first_use(void **state)
+{
+    (void)state;
+    size_t jl, n;
+    unsigned char *rgb = fx_photo_rgb(64, 48, 3);
+    unsigned char *j = fx_jpeg_encode(rgb, 64, 48, 80, &jl), *o = NULL;
+    assert_int_equal(media_strip(j, jl, NULL, &o, &n, NULL, NULL), TL_OK);
+    free(o);
+    assert_false(maps_has("libavcodec"));
+    assert_false(maps_has("libavformat"));
+    if (!have_tools()) {
+        free(j);
+        free(rgb);
+        skip();
+        return;
+    }
+    char *v = tmp_path("first.mp4");
+    char *cmd =
+        tl_asprintf("ffmpeg -v error -y -f lavfi -i testsrc=size=64x48:rate=10:duration=0.5 "
+                    "-c:v libx264 -pix_fmt yuv420p '%s'",
+                    v);
+    sh(cmd);
+    struct media_facts f;
+    free(strip_file(v, v, NULL, &f, &n));
+    assert_true(maps_has("libavcodec"));
+    assert_true(maps_has("libavformat"));
+    free(cmd);
+    free(v);
+    free(j);
+    free(rgb);
+}
+
 static void test_media_video_mp4_clean(void **state)
 {
     (void)state;
@@ -586,6 +630,7 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_media_video_libs_on_first_use), /* first: nothing loaded yet */
         cmocka_unit_test(test_media_video_mp4_clean),
         cmocka_unit_test(test_media_video_mov_clean),
         cmocka_unit_test(test_media_video_audio_and_limits),
