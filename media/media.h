@@ -88,9 +88,9 @@ struct media_facts {
     int has_time;
     char time_local[20]; /* DateTimeOriginal "YYYY-MM-DDTHH:MM:SS", camera's local time */
     int has_offset;
-    int offset_min;    /* OffsetTimeOriginal, minutes east of UTC */
-    int orientation;   /* EXIF Orientation 1..8, 0 unknown/absent */
-    int width, height; /* from the image header, 0 if unknown */
+    int offset_min;        /* OffsetTimeOriginal, minutes east of UTC */
+    int orientation;       /* EXIF Orientation 1..8, 0 unknown/absent */
+    int width, height;     /* from the image header, 0 if unknown */
     long long duration_ms; /* videos: from the container header, 0 unknown */
     int rotation;          /* videos: clockwise degrees of the display matrix (0/90/180/270);
                             * orientation then holds the EXIF equivalent (1, 6, 3, 8) */
@@ -129,9 +129,9 @@ int media_strip(const unsigned char *in, size_t len, const struct media_limits *
                 unsigned char **out, size_t *out_len, struct media_facts *facts,
                 struct tl_errinfo *ei) TL_WUR;
 
-/* 64-bit DCT perceptual hash of a JPEG, or of an MP4/MOV's first keyframe (decoded with
- * libavcodec, one thread, turned upright by its display matrix), the JPEG (decoded with libjpeg-turbo at 1/8 scale,
- * greyscale, turned upright by its EXIF Orientation). Compare with media_hamming:
+/* 64-bit DCT perceptual hash of a JPEG (decoded with libjpeg-turbo at 1/8 scale, greyscale,
+ * turned upright by its EXIF Orientation), or of an MP4/MOV's first keyframe (decoded with
+ * libavcodec, one thread, turned upright by its display matrix). Compare with media_hamming:
  * <= 8 near-duplicate (quality-50 recompression, half size), > 16 distinct.
  * The pixel limit is checked from the header before decoding. Memory: the 1/8 image
  * (width*height/64 bytes) plus libjpeg-turbo's own state, which for a progressive JPEG
