@@ -402,6 +402,48 @@ static void test_media_video_audio_and_limits(void **state)
     free(out);
 }
 
+static uint64_t hash_of(const char *path)
+{
+    size_t n;
+    uint64_t h = 0;
+    unsigned char *b = (unsigned char *)ts_read_file(path, &n);
+    assert_non_null(b);
+    struct tl_errinfo ei;
+    tl_errinfo_clear(&ei);
+    if (media_phash(b, n, NULL, &h, &ei) != TL_OK)
+        fail_msg("%s: %s", path, ei.msg);
+    free(b);
+    return h;
+}
+
+/* Near-duplicate videos link like photos: the same clip re-encoded smaller and worse
+ * hashes within 8 bits of the original's keyframe; another scene is far. */
+static void test_media_video_phash_near_duplicates(void **state)
+{
+    (void)state;
+    if (!have_tools()) {
+        skip();
+        return;
+    }
+    char *a = tmp_path("scene.mp4"), *b = tmp_path("scene_small.mp4"), *c = tmp_path("other.mp4");
+    char *cmd = tl_asprintf(
+        "ffmpeg -v error -y -f lavfi -i testsrc2=size=640x480:rate=25:duration=1 -c:v libx264 "
+        "-pix_fmt yuv420p '%s' && ffmpeg -v error -y -i '%s' -vf scale=320:240 -c:v libx264 "
+        "-crf 38 -pix_fmt yuv420p '%s' && ffmpeg -v error -y -f lavfi "
+        "-i mandelbrot=size=640x480:rate=25 -t 1 -c:v libx264 -pix_fmt yuv420p '%s'",
+        a, a, b, c);
+    sh(cmd);
+    uint64_t ha = hash_of(a), hb = hash_of(b), hc = hash_of(c);
+    print_message("video pHash: re-encoded %d bits, other scene %d bits\n", media_hamming(ha, hb),
+                  media_hamming(ha, hc));
+    assert_true(media_hamming(ha, hb) <= 8);
+    assert_true(media_hamming(ha, hc) > 16);
+    free(cmd);
+    free(a);
+    free(b);
+    free(c);
+}
+
 /* The shared iPhone MOV (Keys GPS): its position read, the copy clean */
 static void test_media_video_shared_iphone(void **state)
 {
@@ -634,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_media_video_mp4_clean),
         cmocka_unit_test(test_media_video_mov_clean),
         cmocka_unit_test(test_media_video_audio_and_limits),
+        cmocka_unit_test(test_media_video_phash_near_duplicates),
         cmocka_unit_test(test_media_video_shared_iphone),
         cmocka_unit_test(test_media_heic_upright_jpeg),
         cmocka_unit_test(test_media_video_cli_batch),
