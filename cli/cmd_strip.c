@@ -13,9 +13,12 @@
  * int cmd_strip(int argc, char **argv): argv[0] is "strip"; returns the process exit
  * code: 0 all done, 1 any refused or failed (reasons on stderr), 2 usage error. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -108,14 +111,44 @@ static int parse_size(const char *s, unsigned long long *v)
     return 0;
 }
 
-static int read_in(const char *path, size_t max, unsigned char **in, size_t *len)
+/* A file's bytes: a regular file is mapped (no copy: a video is read once, by media/),
+ * anything else (stdin, a pipe) read. *mapped says which; release with drop_in. */
+static int read_in(const char *path, size_t max, unsigned char **in, size_t *len, int *mapped)
 {
+    struct stat st;
+    *mapped = 0;
     if (strcmp(path, "-") == 0)
         return read_stdin(max, in, len);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        if ((unsigned long long)st.st_size > max) {
+            close(fd);
+            errno = 0;
+            return TL_ETOOBIG;
+        }
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        close(fd);
+        if (p != MAP_FAILED) {
+            *in = p;
+            *len = (size_t)st.st_size;
+            *mapped = 1;
+            return TL_OK;
+        }
+    } else if (fd >= 0) {
+        close(fd);
+    }
     char *buf = NULL;
     int rc = tl_read_file(path, max, &buf, len);
     *in = (unsigned char *)buf;
     return rc;
+}
+
+static void drop_in(unsigned char *in, size_t len, int mapped)
+{
+    if (mapped)
+        munmap(in, len);
+    else
+        free(in);
 }
 
 /* The JSON string of s (quotes included) appended to b. */
@@ -185,10 +218,11 @@ static int one(enum mode mode, const struct media_limits *lim, const char *in_pa
     unsigned char *in = NULL, *out = NULL;
     size_t in_len = 0, out_len = 0;
     char *json = NULL, *target = NULL;
-    int rc, ret = 1;
+    int rc, ret = 1, mapped = 0;
     tl_errinfo_clear(&ei);
     errno = 0;
-    rc = read_in(in_path, lim->max_bytes ? lim->max_bytes : MEDIA_DEFAULT_MAX_BYTES, &in, &in_len);
+    rc = read_in(in_path, lim->max_bytes ? lim->max_bytes : MEDIA_DEFAULT_MAX_BYTES, &in, &in_len,
+                 &mapped);
     if (rc != TL_OK) {
         tl_errf(&ei, rc, "cannot read it: %s%s%s", tl_strerror(rc), errno ? ": " : "",
                 errno ? strerror(errno) : "");
@@ -218,7 +252,7 @@ static int one(enum mode mode, const struct media_limits *lim, const char *in_pa
     }
     if (!why)
         ret = 0;
-    free(in);
+    drop_in(in, in_len, mapped);
     free(out);
     free(json);
     free(target);

@@ -19,7 +19,7 @@ static char failed[256]; /* empty: loaded */
 
 static void *open_lib(const char *soname)
 {
-    void *h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+    void *h = dlopen(soname, RTLD_LAZY | RTLD_LOCAL); /* symbols bound when first called */
     if (!h && !failed[0])
         snprintf(failed, sizeof(failed), "cannot load %s: %s", soname, dlerror());
     return h;

@@ -232,6 +232,13 @@ int media_out_take(struct media_out *o, unsigned char *p, size_t n)
 
 int media_out_finish(struct media_out *o, unsigned char **out, size_t *out_len)
 {
+    if (o->nv == 1 && o->v[0].owned && o->v[0].p == o->v[0].owned) {
+        /* one buffer of our own (a remuxed video): handed over, not copied */
+        *out = o->v[0].owned;
+        *out_len = o->v[0].n;
+        o->v[0].owned = NULL;
+        return TL_OK;
+    }
     unsigned char *b = malloc(o->total ? o->total : 1);
     if (!b)
         return TL_ENOMEM;

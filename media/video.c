@@ -16,7 +16,10 @@
 #include "libs.h"
 #include "common/banned.h"
 
-#define IO_BLOCK 65536
+/* The input's AVIO buffer is small: FFmpeg reads anything larger (every video packet)
+ * straight into the packet, one copy fewer. */
+#define IN_BLOCK 4096
+#define OUT_BLOCK 65536
 
 /* ---- memory I/O: a read cursor over the input, a growable seekable output ---- */
 
@@ -312,10 +315,10 @@ static int demux_open(const unsigned char *in, size_t len, const struct media_li
     int rc = media_libs_load(ei);
     if (rc)
         return rc;
-    unsigned char *buf = media_lib.av_malloc(IO_BLOCK);
+    unsigned char *buf = media_lib.av_malloc(IN_BLOCK);
     if (!buf)
         return tl_errf(ei, TL_ENOMEM, "out of memory opening the video");
-    d->io = media_lib.avio_alloc_context(buf, IO_BLOCK, 0, &d->in, in_read, NULL, in_seek);
+    d->io = media_lib.avio_alloc_context(buf, IN_BLOCK, 0, &d->in, in_read, NULL, in_seek);
     if (!d->io) {
         media_lib.av_free(buf);
         return tl_errf(ei, TL_ENOMEM, "out of memory opening the video");
@@ -396,18 +399,19 @@ static int remux(struct demux *d, const struct media_limits *lim, struct mem_out
     oc->flags |= AVFMT_FLAG_BITEXACT; /* no "Lavf" encoder string, no wall-clock time */
     map = calloc(ic->nb_streams, sizeof(*map));
     pkt = media_lib.av_packet_alloc();
-    unsigned char *buf = media_lib.av_malloc(IO_BLOCK);
+    unsigned char *buf = media_lib.av_malloc(OUT_BLOCK);
     if (!map || !pkt || !buf) {
         media_lib.av_free(buf);
         rc = tl_errf(ei, TL_ENOMEM, "out of memory writing the video");
         goto out;
     }
-    oio = media_lib.avio_alloc_context(buf, IO_BLOCK, 1, mo, NULL, out_write, out_seek);
+    oio = media_lib.avio_alloc_context(buf, OUT_BLOCK, 1, mo, NULL, out_write, out_seek);
     if (!oio) {
         media_lib.av_free(buf);
         rc = tl_errf(ei, TL_ENOMEM, "out of memory writing the video");
         goto out;
     }
+    oio->direct = 1; /* each write straight into mo, not through the buffer first */
     oc->pb = oio;
     oc->flags |= AVFMT_FLAG_CUSTOM_IO;
     for (unsigned i = 0; i < ic->nb_streams; i++) {
@@ -507,6 +511,9 @@ int media_video_walk(const unsigned char *in, size_t len, const struct media_lim
 {
     struct demux d;
     struct mem_out mo = {NULL, 0, 0, 0, len + len / 8 + 65536, 0};
+    /* the copy is about the input's size: one allocation, no growth */
+    if (out && (mo.p = malloc(len + 65536)) != NULL)
+        mo.cap = len + 65536;
     int rc = demux_open(in, len, lim, &d, f, ei);
     if (rc == TL_OK && out) {
         rc = remux(&d, lim, &mo, ei);
