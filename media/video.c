@@ -41,29 +41,36 @@ static int in_read(void *opaque, uint8_t *buf, int size)
     return (int)n;
 }
 
-static int64_t in_seek(void *opaque, int64_t off, int whence)
+/* FFmpeg's seek over a memory buffer of len bytes whose cursor is *pos; the cursor may go
+ * up to limit (the output may be extended by seeking past its end). */
+static int64_t mem_seek(size_t *pos, size_t len, size_t limit, int64_t off, int whence)
 {
-    struct mem_in *m = opaque;
     int64_t base;
     switch (whence & ~AVSEEK_FORCE) {
     case AVSEEK_SIZE:
-        return (int64_t)m->len;
+        return (int64_t)len;
     case SEEK_SET:
         base = 0;
         break;
     case SEEK_CUR:
-        base = (int64_t)m->pos;
+        base = (int64_t)*pos;
         break;
     case SEEK_END:
-        base = (int64_t)m->len;
+        base = (int64_t)len;
         break;
     default:
         return AVERROR(EINVAL);
     }
-    if (off < -base || base + off > (int64_t)m->len)
+    if (off < -base || (uint64_t)(base + off) > limit)
         return AVERROR(EINVAL);
-    m->pos = (size_t)(base + off);
-    return (int64_t)m->pos;
+    *pos = (size_t)(base + off);
+    return (int64_t)*pos;
+}
+
+static int64_t in_seek(void *opaque, int64_t off, int whence)
+{
+    struct mem_in *m = opaque;
+    return mem_seek(&m->pos, m->len, m->len, off, whence);
 }
 
 struct mem_out {
@@ -102,26 +109,7 @@ static int out_write(void *opaque, uint8_t *buf, int size) /* FFmpeg 5: not cons
 static int64_t out_seek(void *opaque, int64_t off, int whence)
 {
     struct mem_out *m = opaque;
-    int64_t base;
-    switch (whence & ~AVSEEK_FORCE) {
-    case AVSEEK_SIZE:
-        return (int64_t)m->len;
-    case SEEK_SET:
-        base = 0;
-        break;
-    case SEEK_CUR:
-        base = (int64_t)m->pos;
-        break;
-    case SEEK_END:
-        base = (int64_t)m->len;
-        break;
-    default:
-        return AVERROR(EINVAL);
-    }
-    if (off < -base || (uint64_t)(base + off) > m->max)
-        return AVERROR(EINVAL);
-    m->pos = (size_t)(base + off);
-    return (int64_t)m->pos;
+    return mem_seek(&m->pos, m->len, m->max, off, whence);
 }
 
 /* ---- facts ---- */

@@ -70,12 +70,9 @@ awk -v b="$((vbytes * 10))" -v cw="$cw" -v cc="$cc" -v tw="$tw" -v tc="$tc" 'BEG
   printf "figure video_strip_mbps=%.1f video_strip_cpu_mbps=%.1f ratio_vs_cp_wall=%.2f ratio_vs_cp_cpu=%.2f\n", b / tw / 1e6, b / tc / 1e6, tw / cw, tc / cc }'
 
 # ---- 2. photos, batch ----
-files=()
-for f in "$src"/*.jpg "$src"/*.png "$src"/*.webp "$src"/*.mpo; do
-  b=$(basename "$f")
-  case $b in malformed_*|libexif_*) continue ;; esac
-  files+=("$f")
-done
+# shellcheck source=corpus.sh
+. "$here/corpus.sh"
+corpus_files "$src"
 # ten copies of each (260 files, 42 MB): enough work that neither tool's start decides
 mkdir -p "$work/corpus" "$work/pout"
 for k in $(seq 10); do
