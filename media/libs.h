@@ -26,6 +26,7 @@
     X(avformat_alloc_context)                                                                      \
     X(avformat_alloc_output_context2)                                                              \
     X(avformat_close_input)                                                                        \
+    X(avformat_find_stream_info)                                                                   \
     X(avformat_free_context)                                                                       \
     X(avformat_index_get_entries_count)                                                            \
     X(avformat_index_get_entry)                                                                    \

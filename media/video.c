@@ -380,6 +380,21 @@ static int remux(struct demux *d, const struct media_limits *lim, struct mem_out
     long long video_packets = 0;
     AVFormatContext *ic = d->ic;
 
+    /* The MP4 writer describes VP9 and AV1 (vpcC, av1C) from the pixel format, which the
+     * container header does not give: a few frames are decoded to learn it (the limits
+     * passed already), else the copy would carry an empty vpcC no browser opens. */
+    for (unsigned i = 0; i < ic->nb_streams; i++) {
+        const AVCodecParameters *par = ic->streams[i]->codecpar;
+        if (par->codec_type == AVMEDIA_TYPE_VIDEO && par->format < 0 &&
+            (par->codec_id == AV_CODEC_ID_VP9 || par->codec_id == AV_CODEC_ID_AV1)) {
+            if (media_lib.avformat_find_stream_info(ic, NULL) < 0 ||
+                ic->streams[i]->codecpar->format < 0) {
+                rc = tl_errf(ei, TL_EPARSE, "the video's pixel format cannot be read");
+                goto out;
+            }
+            break;
+        }
+    }
     if (media_lib.avformat_alloc_output_context2(&oc, NULL, "mp4", NULL) < 0 || !oc) {
         rc = tl_errf(ei, TL_ENOMEM, "cannot create the MP4 writer");
         goto out;

@@ -444,6 +444,40 @@ static void test_media_video_phash_near_duplicates(void **state)
     free(c);
 }
 
+/* VP9 in MP4: the copy's vpcC describes the stream whole (the writer needs the pixel
+ * format, which the container header does not give; an empty vpcC is a file Chromium
+ * refuses to open), and the packets stay byte-identical. */
+static void test_media_video_vp9_described(void **state)
+{
+    (void)state;
+    if (!have_tools()) {
+        skip();
+        return;
+    }
+    char *in = tmp_path("vp9.mp4"), *out = tmp_path("vp9_clean.mp4");
+    char *cmd =
+        tl_asprintf("ffmpeg -v error -y -f lavfi -i testsrc=size=320x240:rate=10:duration=1 "
+                    "-c:v libvpx-vp9 -b:v 200k -pix_fmt yuv420p -f mp4 '%s'",
+                    in);
+    sh(cmd);
+    struct media_facts f;
+    size_t n;
+    unsigned char *o = strip_file(in, out, NULL, &f, &n);
+    const unsigned char *v = memmem(o, n, "vpcC", 4);
+    assert_non_null(v);
+    uint32_t box = (uint32_t)v[-4] << 24 | (uint32_t)v[-3] << 16 | (uint32_t)v[-2] << 8 | v[-1];
+    if (box < 20)
+        fail_msg("vpcC of %u bytes", box);
+    char *a = packet_hashes(in), *b = packet_hashes(out);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    free(o);
+    free(cmd);
+    free(in);
+    free(out);
+}
+
 /* The shared iPhone MOV (Keys GPS): its position read, the copy clean */
 static void test_media_video_shared_iphone(void **state)
 {
@@ -677,6 +711,7 @@ int main(void)
         cmocka_unit_test(test_media_video_mov_clean),
         cmocka_unit_test(test_media_video_audio_and_limits),
         cmocka_unit_test(test_media_video_phash_near_duplicates),
+        cmocka_unit_test(test_media_video_vp9_described),
         cmocka_unit_test(test_media_video_shared_iphone),
         cmocka_unit_test(test_media_heic_upright_jpeg),
         cmocka_unit_test(test_media_video_cli_batch),
