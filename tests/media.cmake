@@ -11,7 +11,8 @@ tl_add_test(NAME test_media_video SOURCES test_media_video.c
             LIBS tl_media PkgConfig::EXIF PkgConfig::TURBOJPEG PkgConfig::HEIF m
             TIMEOUT 600)
 set_property(TEST test_media_video APPEND PROPERTY ENVIRONMENT
-             "TL_MEDIA_CLI=$<TARGET_FILE:media_strip_cli>")
+             "TL_MEDIA_CLI=$<TARGET_FILE:media_strip_cli>"
+             "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/media_video.lsan.supp")
 
 set(TL_MEDIA_SEEDS ${TL_SHARED_DIR}/testdata/media)
 foreach(f jpeg png webp gif)
