@@ -477,6 +477,17 @@ static void test_media_jpeg_orientation_kept(void **state)
 
 /* A display profile with only colorimetric tags is kept, its device fields blanked; one
  * with a device description is dropped. */
+/* prof is icc with its device and creator fields zeroed, nothing else changed. */
+static void assert_icc_sanitized(const unsigned char *prof, const unsigned char *icc,
+                                 size_t icc_len)
+{
+    static const unsigned char zero[20] = {0};
+    assert_memory_equal(prof, icc, 48);       /* size .. date .. 'acsp' .. platform */
+    assert_memory_equal(prof + 48, zero, 8);  /* manufacturer, model */
+    assert_memory_equal(prof + 80, zero, 20); /* creator, profile ID */
+    assert_memory_equal(prof + 100, icc + 100, icc_len - 100);
+}
+
 static void test_media_jpeg_icc_policy(void **state)
 {
     static const char *const safe_tags[] = {"desc", "wtpt", "rXYZ", "gXYZ", "bXYZ", "rTRC"};
@@ -500,12 +511,7 @@ static void test_media_jpeg_icc_policy(void **state)
         unsigned char *at = memmem(out, out_len, "ICC_PROFILE", 11);
         if (k == 0) {
             assert_non_null(at);
-            const unsigned char *prof = at + 14;
-            assert_memory_equal(prof, icc, 48); /* size .. date .. 'acsp' .. platform */
-            static const unsigned char zero[20] = {0};
-            assert_memory_equal(prof + 48, zero, 8);  /* manufacturer, model */
-            assert_memory_equal(prof + 80, zero, 20); /* creator, profile ID */
-            assert_memory_equal(prof + 100, icc + 100, icc_len - 100);
+            assert_icc_sanitized(at + 14, icc, icc_len);
             assert_false(contains(out, out_len, "FXPH"));
         } else {
             assert_null(at);
@@ -570,11 +576,7 @@ static void test_media_jpeg_icc_multi_segment(void **state)
             }
             assert_null(at);
             assert_int_equal(got, icc_len);
-            static const unsigned char zero[20] = {0};
-            assert_memory_equal(whole, icc, 48);
-            assert_memory_equal(whole + 48, zero, 8);
-            assert_memory_equal(whole + 80, zero, 20);
-            assert_memory_equal(whole + 100, icc + 100, icc_len - 100);
+            assert_icc_sanitized(whole, icc, icc_len);
             free(whole);
         }
         free(out);
