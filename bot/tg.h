@@ -160,6 +160,7 @@ struct tg_message {
     struct tg_file_ref photo;    /* the largest PhotoSize; file_id NULL if no photo */
     struct tg_file_ref document; /* file_id NULL if no document */
     int has_video;               /* video / animation / video_note present */
+    struct tg_file_ref video;    /* that video (the first of the three); file_id NULL if none */
     struct tg_location location;
     char *venue_title; /* venue: title and address, location in .location */
     char *venue_address;

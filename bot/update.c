@@ -209,6 +209,10 @@ static int message(struct json_object *m, struct tg_message *out)
     if ((o = get_obj(m, "document")) && get_str(o, "file_id") && (rc = file_ref(o, &out->document)))
         return rc;
     out->has_video = get_obj(m, "video") || get_obj(m, "animation") || get_obj(m, "video_note");
+    if (!(o = get_obj(m, "video")) && !(o = get_obj(m, "video_note")))
+        o = get_obj(m, "animation");
+    if (o && get_str(o, "file_id") && (rc = file_ref(o, &out->video)))
+        return rc;
     struct json_object *venue = get_obj(m, "venue");
     location(get_obj(m, "location"), &out->location);
     if (!out->location.present)
@@ -257,6 +261,7 @@ static void init(struct tg_update *u)
     memset(u, 0, sizeof(*u));
     u->msg.photo.file_size = -1;
     u->msg.document.file_size = -1;
+    u->msg.video.file_size = -1;
 }
 
 int tg_update_from_json(struct json_object *obj, struct tg_update *out)
@@ -318,6 +323,7 @@ void tg_update_release(struct tg_update *u)
     free(u->msg.text);
     file_ref_release(&u->msg.photo);
     file_ref_release(&u->msg.document);
+    file_ref_release(&u->msg.video);
     free(u->msg.venue_title);
     free(u->msg.venue_address);
     free(u->msg.media_group_id);

@@ -34,7 +34,7 @@ static const struct cli_cmd commands[] = {
     {"triage", cmd_triage, CLI_DB, "work the analysts' queue: list, next, show, decide"},
     {"demo", cmd_demo, CLI_CURL,
      "play scripted citizen chats through a fake Bot API, then print the queue"},
-    {"strip", cmd_strip, 0, "remove what could identify a reporter from a photo, or --info"},
+    {"strip", cmd_strip, 0, "remove what could identify a reporter from photos and videos, or --info"},
     {"geo", cmd_geo, 0, "find places in a message: coordinates, links, MGRS, place names"},
     {"keygen", cmd_keygen, 0, "create the pseudonym key file"},
     {"config", cmd_config, 0, "print the effective configuration (secrets masked)"},

@@ -20,6 +20,8 @@ APT_PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev clang-format   # toolchain, libFuzzer, ASan
   libcurl4-openssl-dev libjson-c-dev libpq-dev libssl-dev                   # bot/, storage/
   libexif-dev libturbojpeg0-dev libjpeg62-turbo-dev                         # media/
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libheif-dev  # media/: videos, HEIC
+  ffmpeg                                                                    # tests: make and probe videos
   libpcre2-dev libmicrohttpd-dev libcmocka-dev                              # moderation/, web/, tests
   postgresql-15 postgresql-15-postgis-3 postgresql-contrib                  # database (+ pg_trgm)
   libimage-exiftool-perl libjpeg-turbo-progs mat2 geographiclib-tools       # independent checkers, bench

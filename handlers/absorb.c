@@ -3,6 +3,7 @@
  * stripped copy and its facts are kept; a file that cannot be cleaned is refused
  * with a reason), the shared or typed place (geo/), the words, the flags a report
  * carries (a photo's GPS far from the shared place, an ambiguous place, ...). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,9 @@ const char *hdl_wanted_file(const struct hdl_ctx *ctx, const struct tg_update *u
     if (m->document.file_id &&
         (m->document.file_size < 0 || m->document.file_size <= (long long)ctx->max_photo_bytes))
         return m->document.file_id;
+    if (m->video.file_id &&
+        (m->video.file_size < 0 || m->video.file_size <= (long long)ctx->max_photo_bytes))
+        return m->video.file_id;
     return NULL;
 }
 
@@ -48,23 +52,36 @@ static const char *refusal_key(int rc, const struct hdl_file *f)
     }
 }
 
+/* The reason's text; the size limit is said in MB (the Bot API serves at most 20 MB to a
+ * bot, so max_photo_bytes is 20 MB or less). Returns a new string. */
+static char *too_big_or(const struct hdl_ctx *ctx, const char *lang, const char *key)
+{
+    char mb[24];
+    snprintf(mb, sizeof(mb), "%zu", ctx->max_photo_bytes >> 20 ? ctx->max_photo_bytes >> 20 : 1);
+    return hdl_text(lang, key, "mb", mb, (char *)NULL);
+}
+
 /* Sanitizes the fetched bytes into the plan's media (only the stripped copy is kept)
  * and reads the facts. Returns TL_OK, or the media error for a refused file. */
 static int take_media(const struct hdl_ctx *ctx, const struct tg_message *m,
                       const struct hdl_file *f, struct hdl_plan *p, struct media_facts *facts)
 {
-    struct media_limits lim = {ctx->max_photo_bytes, 0};
+    struct media_limits lim = {.max_bytes = ctx->max_photo_bytes};
     size_t len = 0;
     struct tl_errinfo ei;
     int rc = media_strip(f->bytes, f->len, &lim, &p->media_bytes, &len, facts, &ei);
     if (rc != TL_OK)
         return rc;
-    const struct tg_file_ref *ref = m->photo.file_id ? &m->photo : &m->document;
+    const struct tg_file_ref *ref = m->photo.file_id      ? &m->photo
+                                    : m->document.file_id ? &m->document
+                                                          : &m->video;
+    /* what was written (a HEIC became a JPEG, a MOV an MP4), not what came */
+    enum media_format kept = media_detect(p->media_bytes, len);
     p->media = (struct store_media_new){
-        .kind = "photo",
+        .kind = kept == MEDIA_VIDEO ? "video" : "photo",
         .tg_file_id = ref->file_id,
         .tg_file_unique_id = ref->file_unique_id,
-        .mime = media_format_mime(facts->format),
+        .mime = media_format_mime(kept),
         .bytes = p->media_bytes,
         .len = len,
         .width = facts->width ? facts->width : ref->width,
@@ -77,7 +94,7 @@ static int take_media(const struct hdl_ctx *ctx, const struct tg_message *m,
         .has_taken_offset = facts->has_offset,
         .taken_offset_min = facts->offset_min,
     };
-    if (facts->format == MEDIA_JPEG &&
+    if ((kept == MEDIA_JPEG || kept == MEDIA_VIDEO) &&
         media_phash(p->media_bytes, len, &lim, &p->media.phash, &ei) == TL_OK)
         p->media.has_phash = 1;
     return TL_OK;
@@ -208,7 +225,8 @@ int hdl_absorb(const struct hdl_ctx *ctx, const struct tg_message *m, const stru
 {
     int rc;
     *what = 0;
-    int is_file = m->document.file_id != NULL;
+    int is_file = m->document.file_id != NULL || m->video.file_id != NULL;
+    long long file_size = m->document.file_id ? m->document.file_size : m->video.file_size;
     int has_file = is_file || m->photo.file_id != NULL;
     int fetched = has_file && f && f->state == HDL_FILE_OK && f->len > 0;
     if (fetched) {
@@ -220,12 +238,13 @@ int hdl_absorb(const struct hdl_ctx *ctx, const struct tg_message *m, const stru
         if (rc != TL_OK && is_file) {
             /* A file we cannot clean keeps every byte the camera wrote (GPS, owner,
              * serial): nothing of it is stored, the reporter is asked for a photo. */
-            char *reason = hdl_keep(p, hdl_text(lang, refusal_key(rc, f), (char *)NULL));
+            char *reason = hdl_keep(p, too_big_or(ctx, lang, refusal_key(rc, f)));
             *what = HDL_ABS_REFUSED;
-            return hdl_send_text(p, m->chat_id,
-                                 hdl_keep(p, hdl_text(lang, "resend_as_photo", "reason",
-                                                      reason ? reason : "", (char *)NULL)),
-                                 NULL, 0, 1);
+            return hdl_send_text(
+                p, m->chat_id,
+                hdl_keep(p, hdl_text(lang, m->video.file_id ? "resend_video" : "resend_as_photo",
+                                     "reason", reason ? reason : "", (char *)NULL)),
+                NULL, 0, 1);
         }
         if (rc == TL_OK) {
             /* the facts live on this stack frame: the camera's time is copied */
@@ -252,13 +271,14 @@ int hdl_absorb(const struct hdl_ctx *ctx, const struct tg_message *m, const stru
             return rc;
         }
     } else if (is_file && ((f && f->state == HDL_FILE_TOOBIG) ||
-                           m->document.file_size > (long long)ctx->max_photo_bytes)) {
-        char *reason = hdl_keep(p, hdl_text(lang, "reason_too_big", (char *)NULL));
+                           file_size > (long long)ctx->max_photo_bytes)) {
+        char *reason = hdl_keep(p, too_big_or(ctx, lang, "reason_too_big"));
         *what = HDL_ABS_REFUSED;
-        return hdl_send_text(p, m->chat_id,
-                             hdl_keep(p, hdl_text(lang, "resend_as_photo", "reason",
-                                                  reason ? reason : "", (char *)NULL)),
-                             NULL, 0, 1);
+        return hdl_send_text(
+            p, m->chat_id,
+            hdl_keep(p, hdl_text(lang, m->video.file_id ? "resend_video" : "resend_as_photo",
+                                 "reason", reason ? reason : "", (char *)NULL)),
+            NULL, 0, 1);
     } else if (has_file && (rc = draft_flag(d, "photo_missing")) != TL_OK) {
         return rc;
     }

@@ -202,7 +202,8 @@ static int on_message(struct turn *t, const struct tg_message *m, const struct h
     if (m->is_command && m->text)
         return on_command(t, m);
     const char *text = m->text && *m->text ? m->text : NULL;
-    if (!t->d && !text && !m->photo.file_id && !m->document.file_id && !m->location.present) {
+    if (!t->d && !text && !m->photo.file_id && !m->document.file_id && !m->video.file_id &&
+        !m->location.present) {
         if (m->has_video) {
             char *reason = hdl_keep(p, hdl_text(t->lang, "reason_video", (char *)NULL));
             return hdl_send_text(p, t->chat_id,

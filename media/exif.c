@@ -205,7 +205,7 @@ int media_icc_sanitize(const unsigned char *p, size_t n, unsigned char *out)
     static const char allowed[][5] = {"desc", "cprt", "wtpt", "bkpt", "rXYZ", "gXYZ", "bXYZ",
                                       "rTRC", "gTRC", "bTRC", "kTRC", "chad", "chrm", "cicp",
                                       "A2B0", "A2B1", "A2B2", "B2A0", "B2A1", "B2A2"};
-    if (n < 132 || n > 65519 || media_be32(p) != n || memcmp(p + 36, "acsp", 4) != 0)
+    if (n < 132 || n > MEDIA_ICC_MAX || media_be32(p) != n || memcmp(p + 36, "acsp", 4) != 0)
         return 0;
     if (memcmp(p + 16, "RGB ", 4) != 0 && memcmp(p + 16, "GRAY", 4) != 0)
         return 0;

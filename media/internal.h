@@ -69,6 +69,7 @@ void media_exif_read(const unsigned char *p, size_t n, struct media_facts *f);
 
 /* The minimal EXIF APP1 segment (marker included) holding only IFD0 Orientation. */
 #define MEDIA_ORIENT_APP1_LEN 36
+#define MEDIA_ORIENT_TIFF_LEN 26 /* its TIFF part, the last bytes (PNG eXIf, WebP EXIF) */
 void media_exif_orientation_app1(int orientation, unsigned char out[MEDIA_ORIENT_APP1_LEN]);
 
 /* Decides whether an ICC profile is safe to keep: a well-formed RGB/grey profile whose
@@ -76,6 +77,7 @@ void media_exif_orientation_app1(int orientation, unsigned char out[MEDIA_ORIENT
  * When safe returns 1 and writes into out (n bytes) a copy with the device
  * manufacturer, model, creator and profile ID zeroed; else returns 0. */
 int media_icc_sanitize(const unsigned char *p, size_t n, unsigned char *out);
+#define MEDIA_ICC_MAX (4u << 20) /* a larger profile is dropped */
 
 /* CRC-32 (ISO-HDLC, as PNG uses). */
 uint32_t media_crc32(uint32_t crc, const unsigned char *p, size_t n);
@@ -88,6 +90,18 @@ int media_png_walk(const unsigned char *in, size_t len, const struct media_limit
                    struct media_out *out, struct media_facts *f, struct tl_errinfo *ei) TL_WUR;
 int media_webp_walk(const unsigned char *in, size_t len, const struct media_limits *lim,
                     struct media_out *out, struct media_facts *f, struct tl_errinfo *ei) TL_WUR;
+/* The copy of a video is built whole by libavformat and handed to out. */
+int media_video_walk(const unsigned char *in, size_t len, const struct media_limits *lim,
+                     struct media_out *out, struct media_facts *f, struct tl_errinfo *ei) TL_WUR;
+int media_heif_walk(const unsigned char *in, size_t len, const struct media_limits *lim,
+                    struct media_out *out, struct media_facts *f, struct tl_errinfo *ei) TL_WUR;
+/* Decodes the first keyframe of an MP4/MOV into side x side grey pixels (scaled, not
+ * turned); *orientation gets the EXIF equivalent of its display matrix. */
+int media_video_keyframe_grey(const unsigned char *in, size_t len, const struct media_limits *lim,
+                              int side, unsigned char *grey, int *orientation,
+                              struct tl_errinfo *ei) TL_WUR;
+/* Whether a buffer detected as MEDIA_VIDEO is ISO-BMFF/QuickTime (not Matroska or AVI). */
+int media_is_bmff(const unsigned char *buf, size_t len);
 int media_gif_walk(const unsigned char *in, size_t len, const struct media_limits *lim,
                    struct media_out *out, struct media_facts *f, struct tl_errinfo *ei) TL_WUR;
 

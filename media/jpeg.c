@@ -15,9 +15,11 @@ struct jpeg_state {
     int have_jfif;
     unsigned char adobe[16];
     int have_adobe;
-    unsigned char *icc; /* sanitized APP2 segment, marker included */
-    size_t icc_len;
-    int icc_seen;
+    /* ICC_PROFILE APP2 segments: each part's payload (pointing into the input) by its
+     * sequence number 1..icc_count; icc_bad when they do not make one profile */
+    const unsigned char *icc_part[256];
+    size_t icc_part_len[256];
+    int icc_count, icc_bad;
     int exif_seen;
     int sof_seen, sos_seen;
     int dnl_pending;  /* SOF height 0, waiting for the DNL marker */
@@ -53,34 +55,63 @@ static void app14(struct jpeg_state *s, const unsigned char *pl, size_t n)
     s->have_adobe = 1;
 }
 
-static int app2(struct jpeg_state *s, const unsigned char *pl, size_t n)
+static void app2(struct jpeg_state *s, const unsigned char *pl, size_t n)
 {
-    /* "ICC_PROFILE\0" seq count: only a single-segment profile is considered. */
+    /* "ICC_PROFILE\0" seq count: the parts of one profile, in any order */
     if (n < 14 || memcmp(pl, "ICC_PROFILE\0", 12) != 0)
-        return TL_OK;
-    if (s->icc_seen++) {
-        free(s->icc); /* a multi-segment profile: not kept */
-        s->icc = NULL;
-        s->icc_len = 0;
-        return TL_OK;
+        return;
+    unsigned seq = pl[12], cnt = pl[13];
+    if (seq == 0 || cnt == 0 || seq > cnt || (s->icc_count && cnt != (unsigned)s->icc_count) ||
+        s->icc_part[seq - 1]) {
+        s->icc_bad = 1; /* two profiles, or a broken one: none is kept */
+        return;
     }
-    if (pl[12] != 1 || pl[13] != 1)
+    s->icc_count = (int)cnt;
+    s->icc_part[seq - 1] = pl + 14;
+    s->icc_part_len[seq - 1] = n - 14;
+}
+
+/* The profile, whole, sanitized and cut again where the camera cut it (so each segment
+ * stays under 64 KiB), appended to out; nothing when it is incomplete or not safe. */
+static int icc_out(const struct jpeg_state *s, struct media_out *out)
+{
+    size_t total = 0;
+    if (s->icc_bad || !s->icc_count)
         return TL_OK;
-    unsigned char *seg = malloc(n + 4);
-    if (!seg)
-        return TL_ENOMEM;
-    if (!media_icc_sanitize(pl + 14, n - 14, seg + 18)) {
-        free(seg);
-        return TL_OK;
+    for (int i = 0; i < s->icc_count; i++) {
+        if (!s->icc_part[i])
+            return TL_OK; /* a missing part */
+        total += s->icc_part_len[i];
     }
-    seg[0] = 0xFF;
-    seg[1] = 0xE2;
-    seg[2] = (unsigned char)((n + 2) >> 8);
-    seg[3] = (unsigned char)(n + 2);
-    memcpy(seg + 4, pl, 14);
-    s->icc = seg;
-    s->icc_len = n + 4;
-    return TL_OK;
+    if (total > MEDIA_ICC_MAX)
+        return TL_OK;
+    unsigned char *whole = malloc(total ? total : 1), *clean = malloc(total ? total : 1);
+    int rc = TL_OK;
+    if (!whole || !clean) {
+        rc = TL_ENOMEM;
+        goto out;
+    }
+    for (int i = 0, at = 0; i < s->icc_count; at += (int)s->icc_part_len[i], i++)
+        memcpy(whole + at, s->icc_part[i], s->icc_part_len[i]);
+    if (!media_icc_sanitize(whole, total, clean))
+        goto out;
+    size_t at = 0;
+    for (int i = 0; rc == TL_OK && i < s->icc_count; i++) {
+        size_t n = s->icc_part_len[i];
+        unsigned char head[18] = {0xFF, 0xE2, (unsigned char)((n + 16) >> 8),
+                                  (unsigned char)(n + 16)};
+        memcpy(head + 4, "ICC_PROFILE\0", 12);
+        head[16] = (unsigned char)(i + 1);
+        head[17] = (unsigned char)s->icc_count;
+        rc = media_out_copy(out, head, sizeof(head));
+        if (rc == TL_OK)
+            rc = media_out_copy(out, clean + at, n);
+        at += n;
+    }
+out:
+    free(whole);
+    free(clean);
+    return rc;
 }
 
 /* Entropy-coded data runs to the next marker that is not a stuffed 0xFF00 or RSTn. */
@@ -170,8 +201,8 @@ int media_jpeg_walk(const unsigned char *in, size_t len, const struct media_limi
                 media_exif_read(pl, n, f);
             }
         } else if (m == 0xE2) {
-            if (out && (rc = app2(&s, pl, n)) != TL_OK)
-                goto out;
+            if (out)
+                app2(&s, pl, n);
         } else if (m == 0xEE) {
             app14(&s, pl, n);
         } else if ((m >= 0xE3 && m <= 0xEF) || m == 0xFE || (m >= 0xF0 && m <= 0xFD)) {
@@ -262,7 +293,7 @@ int media_jpeg_walk(const unsigned char *in, size_t len, const struct media_limi
         if ((rc = media_out_copy(out, orient, sizeof(orient))) != TL_OK)
             goto out;
     }
-    if (s.icc && (rc = media_out_copy(out, s.icc, s.icc_len)) != TL_OK)
+    if ((rc = icc_out(&s, out)) != TL_OK)
         goto out;
     if (s.have_adobe && (rc = media_out_copy(out, s.adobe, sizeof(s.adobe))) != TL_OK)
         goto out;
@@ -278,7 +309,6 @@ int media_jpeg_walk(const unsigned char *in, size_t len, const struct media_limi
 out:
     if (rc == TL_ETOOBIG && ei && !ei->msg[0])
         tl_errf(ei, rc, "JPEG output over its size limit");
-    free(s.icc);
     media_out_release(&body);
     return rc;
 }

@@ -1,6 +1,6 @@
 /* media/media.c - format detection, limits, the output assembler, the strip/facts
  * dispatch and the facts JSON. The per-format walkers live in jpeg.c, png.c, webp.c,
- * gif.c; EXIF and ICC in exif.c; the perceptual hash in phash.c. */
+ * gif.c, heif.c, video.c; EXIF and ICC in exif.c; the perceptual hash in phash.c. */
 #include "media.h"
 
 #include <stdio.h>
@@ -39,6 +39,13 @@ static enum media_format detect_bmff(const unsigned char *buf, size_t len)
                 return MEDIA_HEIF;
     }
     return MEDIA_VIDEO;
+}
+
+int media_is_bmff(const unsigned char *buf, size_t len)
+{
+    return has_at(buf, len, 4, "ftyp") || has_at(buf, len, 4, "moov") ||
+           has_at(buf, len, 4, "mdat") || has_at(buf, len, 4, "wide") ||
+           has_at(buf, len, 4, "free") || has_at(buf, len, 4, "skip");
 }
 
 enum media_format media_detect(const unsigned char *buf, size_t len)
@@ -120,6 +127,8 @@ const char *media_format_mime(enum media_format f)
         return "image/gif";
     case MEDIA_HEIF:
         return "image/heif";
+    case MEDIA_VIDEO:
+        return "video/mp4"; /* what media_strip writes, MOV input included */
     case MEDIA_TIFF:
         return "image/tiff";
     case MEDIA_BMP:
@@ -138,6 +147,10 @@ void media_limits_resolve(const struct media_limits *in, struct media_limits *li
 {
     lim->max_bytes = in && in->max_bytes ? in->max_bytes : MEDIA_DEFAULT_MAX_BYTES;
     lim->max_pixels = in && in->max_pixels ? in->max_pixels : MEDIA_DEFAULT_MAX_PIXELS;
+    lim->max_duration_s =
+        in && in->max_duration_s ? in->max_duration_s : MEDIA_DEFAULT_MAX_DURATION_S;
+    lim->max_streams = in && in->max_streams ? in->max_streams : MEDIA_DEFAULT_MAX_STREAMS;
+    lim->drop_audio = in ? in->drop_audio : 0;
 }
 
 int media_check_pixels(uint64_t w, uint64_t h, const struct media_limits *lim,
@@ -219,6 +232,13 @@ int media_out_take(struct media_out *o, unsigned char *p, size_t n)
 
 int media_out_finish(struct media_out *o, unsigned char **out, size_t *out_len)
 {
+    if (o->nv == 1 && o->v[0].owned && o->v[0].p == o->v[0].owned) {
+        /* one buffer of our own (a remuxed video): handed over, not copied */
+        *out = o->v[0].owned;
+        *out_len = o->v[0].n;
+        o->v[0].owned = NULL;
+        return TL_OK;
+    }
     unsigned char *b = malloc(o->total ? o->total : 1);
     if (!b)
         return TL_ENOMEM;
@@ -276,9 +296,6 @@ uint32_t media_crc32(uint32_t crc, const unsigned char *p, size_t n)
 static int refuse(enum media_format f, struct tl_errinfo *ei)
 {
     switch (f) {
-    case MEDIA_HEIF:
-        return tl_errf(ei, TL_EUNSUPPORTED,
-                       "HEIC photos cannot be cleaned; send it as a photo, not as a file");
     case MEDIA_TIFF:
         return tl_errf(ei, TL_EUNSUPPORTED,
                        "TIFF and RAW files cannot be cleaned; send it as a photo, not as a file");
@@ -287,12 +304,13 @@ static int refuse(enum media_format f, struct tl_errinfo *ei)
                        "camera RAW files cannot be cleaned; send it as a photo, not as a file");
     case MEDIA_VIDEO:
         return tl_errf(ei, TL_EUNSUPPORTED,
-                       "videos cannot be cleaned of location data; send a photo instead");
+                       "only MP4 and MOV videos can be cleaned; send it as a video, not a file");
     default:
         break;
     }
     return tl_errf(ei, TL_EUNSUPPORTED,
-                   "this file is not a JPEG, PNG, WebP or GIF picture; send it as a photo");
+                   "this file is not a JPEG, PNG, WebP, GIF or HEIC picture nor an MP4 or MOV "
+                   "video; send it as a photo");
 }
 
 static int run(const unsigned char *in, size_t len, const struct media_limits *limits,
@@ -320,6 +338,12 @@ static int run(const unsigned char *in, size_t len, const struct media_limits *l
         return media_webp_walk(in, len, &lim, out, f, ei);
     case MEDIA_GIF:
         return media_gif_walk(in, len, &lim, out, f, ei);
+    case MEDIA_HEIF:
+        return media_heif_walk(in, len, &lim, out, f, ei);
+    case MEDIA_VIDEO:
+        if (media_is_bmff(in, len))
+            return media_video_walk(in, len, &lim, out, f, ei);
+        return refuse(f->format, ei);
     default:
         return refuse(f->format, ei);
     }
@@ -386,9 +410,14 @@ int media_facts_json(const struct media_facts *f, char **json)
     if (rc)
         goto out;
     if (f->has_offset)
-        rc = tl_buf_printf(&b, ",\"offset_min\":%d}", f->offset_min);
+        rc = tl_buf_printf(&b, ",\"offset_min\":%d", f->offset_min);
     else
-        rc = tl_buf_printf(&b, ",\"offset_min\":null}");
+        rc = tl_buf_printf(&b, ",\"offset_min\":null");
+    if (!rc && f->format == MEDIA_VIDEO)
+        rc =
+            tl_buf_printf(&b, ",\"duration_ms\":%lld,\"rotation\":%d", f->duration_ms, f->rotation);
+    if (!rc)
+        rc = tl_buf_append(&b, "}", 1);
     if (rc)
         goto out;
     size_t n;

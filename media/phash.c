@@ -128,6 +128,19 @@ int media_phash(const unsigned char *jpeg, size_t len, const struct media_limits
     /* Header walk first: the size limit is checked before any decoding. */
     if ((rc = media_facts_read(jpeg, len, limits, &f, ei)) != TL_OK)
         return rc;
+    if (f.format == MEDIA_VIDEO) {
+        struct media_limits vl;
+        unsigned char grey[N * N];
+        int orientation = 1;
+        media_limits_resolve(limits, &vl);
+        if ((rc = media_video_keyframe_grey(jpeg, len, &vl, N, grey, &orientation, ei)) != TL_OK)
+            return rc;
+        double g[N][N], u[N][N];
+        shrink(grey, N, N, g);
+        upright(g, u, orientation);
+        *hash = hash_grid(u);
+        return TL_OK;
+    }
     if (f.format != MEDIA_JPEG)
         return tl_errf(ei, TL_EUNSUPPORTED, "perceptual hash needs a JPEG, got %s",
                        media_format_name(f.format));

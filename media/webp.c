@@ -1,6 +1,8 @@
 /* media/webp.c - the WebP RIFF walker: keeps VP8/VP8L/ALPH/ANIM, animation frames
  * (ANMF, with only their image sub-chunks) and a safe ICC profile; drops EXIF (read for
- * facts first), XMP and unknown chunks; rewrites the VP8X flags and the RIFF size. */
+ * facts first; an Orientation of 2..8 comes back as an EXIF chunk holding only it, last,
+ * where the container puts EXIF), XMP and unknown chunks; rewrites the VP8X flags and
+ * the RIFF size. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,11 +186,23 @@ int media_webp_walk(const unsigned char *in, size_t len, const struct media_limi
         return tl_errf(ei, TL_EPARSE, "WebP has no image data");
     if (!out)
         return TL_OK;
+    int orient = vp8x_at && f->orientation >= 2 && f->orientation <= 8;
+    if (orient) {
+        unsigned char app1[MEDIA_ORIENT_APP1_LEN], chunk[8 + MEDIA_ORIENT_TIFF_LEN];
+        media_exif_orientation_app1(f->orientation, app1);
+        memcpy(chunk, "EXIF", 4);
+        put_le32(chunk + 4, MEDIA_ORIENT_TIFF_LEN); /* even: no pad byte */
+        memcpy(chunk + 8, app1 + MEDIA_ORIENT_APP1_LEN - MEDIA_ORIENT_TIFF_LEN,
+               MEDIA_ORIENT_TIFF_LEN);
+        if ((rc = media_out_copy(out, chunk, sizeof(chunk))) != TL_OK)
+            return rc;
+    }
     if (vp8x_at) {
         unsigned char *x = out->v[vp8x_at - 1].owned;
         if (!icc_kept)
             flags &= ~(unsigned)VP8X_ICC;
-        x[8] = (unsigned char)(flags & ~(unsigned)(VP8X_EXIF | VP8X_XMP) & 0x3E);
+        flags &= ~(unsigned)(VP8X_EXIF | VP8X_XMP);
+        x[8] = (unsigned char)((flags | (orient ? VP8X_EXIF : 0)) & 0x3E);
     }
     if (out->total - 8 > 0xFFFFFFFFu)
         return tl_errf(ei, TL_ETOOBIG, "WebP output too large");

@@ -5,7 +5,7 @@
 # chromium, node or node_modules fails the test with a message (deploy/setup.sh deps).
 add_executable(tl_browser_seed ${CMAKE_CURRENT_LIST_DIR}/browser/seed.c)
 target_include_directories(tl_browser_seed PRIVATE ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(tl_browser_seed PRIVATE tl_storage tl_testsupport PkgConfig::EXIF
+target_link_libraries(tl_browser_seed PRIVATE tl_storage tl_media tl_testsupport PkgConfig::EXIF
                       PkgConfig::TURBOJPEG m)
 
 if(TARGET tipline)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/util.h"
@@ -432,6 +433,103 @@ static void test_conv_album_one_report(void **state)
     assert_int_equal(count(&w, "SELECT count(*) FROM media m JOIN reports r ON r.id = "
                                "m.report_id WHERE r.media_group_id = '135'"),
                      3);
+    world_close(&w);
+}
+
+/* A short MP4 made by the ffmpeg command (H.264 and AAC through FFmpeg's own encoders),
+ * with a position in udta (c)xyz; served by the fake as file_id. Returns 0 when ffmpeg is
+ * not installed (the test is skipped). */
+static int add_video(struct world *w, const char *file_id)
+{
+    if (access("/usr/bin/ffmpeg", X_OK) != 0)
+        return 0;
+    char *path = tl_asprintf("/tmp/tl_conv_video_%ld.mp4", (long)getpid());
+    char *cmd = tl_asprintf(
+        "/usr/bin/ffmpeg -v error -y -f lavfi -i testsrc=size=160x120:rate=10:duration=1 "
+        "-f lavfi -i sine=frequency=440:duration=1 -c:v libx264 -pix_fmt yuv420p -c:a aac "
+        "-metadata location=+50.4501+030.5234/ -metadata creation_time=2026-03-01T08:15:00Z "
+        "'%s'",
+        path);
+    assert_int_equal(ts_run(cmd, NULL), 0);
+    size_t len;
+    char *v = ts_read_file(path, &len);
+    assert_non_null(v);
+    assert_int_equal(fakebot_add_file(w->fb, file_id, v, len), TL_OK);
+    unlink(path);
+    free(v);
+    free(cmd);
+    free(path);
+    return 1;
+}
+
+/* An album of two photos and a video: one answer, one report with three media, the
+ * video's position the report's point; a video over the Bot API's 20 MB is refused with
+ * the limit in the reporter's language and the draft keeps what came before. */
+static void test_conv_album_photos_and_video(void **state)
+{
+    struct world w;
+    world_open(&w, "album_video");
+    add_photo(&w, "p1", 21);
+    add_photo(&w, "p2", 22);
+    if (!add_video(&w, "v1")) {
+        world_close(&w);
+        skip();
+        return;
+    }
+    static const char *const bodies[] = {
+        "\"photo\":[{\"file_id\":\"p1\",\"file_unique_id\":\"u-p1\",\"width\":160,"
+        "\"height\":120}],\"caption\":\"column of trucks\"",
+        "\"photo\":[{\"file_id\":\"p2\",\"file_unique_id\":\"u-p2\",\"width\":160,"
+        "\"height\":120}]",
+        "\"video\":{\"file_id\":\"v1\",\"file_unique_id\":\"u-v1\",\"width\":160,"
+        "\"height\":120,\"duration\":1,\"mime_type\":\"video/mp4\"}"};
+    for (int i = 0; i < 3; i++) {
+        char *j = tl_asprintf("{\"message\":{\"message_id\":%d,\"date\":1,\"chat\":{\"id\":7311,"
+                              "\"type\":\"private\"},\"from\":{\"id\":7311,\"is_bot\":false,"
+                              "\"first_name\":\"A\"},\"media_group_id\":\"246\",%s}}",
+                              60 + i, bodies[i]);
+        assert_true(fakebot_push_update(w.fb, j) > 0);
+        free(j);
+    }
+    settle(&w);
+    struct json_object *a = expect(&w, "getFile file getFile file getFile file sendMessage");
+    json_object_put(a);
+    assert_int_equal(count(&w, "SELECT count(*) FROM draft_media WHERE chat_id = 7311"), 3);
+
+    /* a 30 MB video: Telegram says its size, so it is not fetched; refused in Ukrainian */
+    assert_true(fakebot_push_update(
+                    w.fb, "{\"message\":{\"message_id\":70,\"date\":2,\"chat\":{\"id\":7311,"
+                          "\"type\":\"private\"},\"from\":{\"id\":7311,\"is_bot\":false,"
+                          "\"first_name\":\"A\"},\"video\":{\"file_id\":\"big\","
+                          "\"file_unique_id\":\"u-big\",\"width\":1920,\"height\":1080,"
+                          "\"duration\":300,\"file_size\":31457280}}}") > 0);
+    settle(&w);
+    a = expect(&w, "sendMessage");
+    expect_has(a, 0, "text", "Це відео не можна прийняти");
+    expect_has(a, 0, "text", "щонайбільше 20 МБ");
+    json_object_put(a);
+    assert_int_equal(count(&w, "SELECT count(*) FROM draft_media WHERE chat_id = 7311"), 3);
+
+    press_draft(&w, 7311, "send");
+    json_object_put(expect(&w, "answerCallbackQuery editMessageText"));
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports WHERE media_group_id = '246'"), 1);
+    assert_int_equal(count(&w, "SELECT count(*) FROM media m JOIN reports r ON r.id = "
+                               "m.report_id WHERE r.media_group_id = '246'"),
+                     3);
+    /* the video: stored as an MP4 without its position, which became the report's point */
+    assert_int_equal(count(&w, "SELECT count(*) FROM media m JOIN reports r ON r.id = m.report_id "
+                               "WHERE r.media_group_id = '246' AND m.kind = 'video' AND "
+                               "m.mime = 'video/mp4' AND m.phash IS NOT NULL AND "
+                               "position('\\xa978797a'::bytea in m.bytes) = 0 AND "
+                               "position('+50.4501'::bytea in m.bytes) = 0 AND "
+                               "abs(ST_Y(m.gps::geometry) - 50.4501) < 1e-6 AND "
+                               "m.taken_local = '2026-03-01 08:15:00'"),
+                     1);
+    assert_int_equal(
+        count(&w, "SELECT count(*) FROM reports WHERE media_group_id = '246' AND "
+                  "point_source = 'photo_exif' AND abs(ST_Y(point::geometry) - 50.4501) < 1e-6 "
+                  "AND abs(ST_X(point::geometry) - 30.5234) < 1e-6"),
+        1);
     world_close(&w);
 }
 
@@ -868,6 +966,7 @@ int main(void)
         cmocka_unit_test_teardown(test_conv_guided_en, tb_teardown),
         cmocka_unit_test_teardown(test_conv_quick_photo, tb_teardown),
         cmocka_unit_test_teardown(test_conv_album_one_report, tb_teardown),
+        cmocka_unit_test_teardown(test_conv_album_photos_and_video, tb_teardown),
         cmocka_unit_test_teardown(test_conv_cancel_every_step, tb_teardown),
         cmocka_unit_test_teardown(test_conv_expired_draft, tb_teardown),
         cmocka_unit_test_teardown(test_conv_restart_resumes, tb_teardown),

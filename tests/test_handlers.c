@@ -351,15 +351,16 @@ static void test_handlers_file_stripped_gps_kept_as_fact(void **state)
 
 static void test_handlers_file_refused_nothing_stored(void **state)
 {
-    /* an ISO-BMFF HEIC header: recognised, refused, with the reason in the reply */
-    static const unsigned char heic[] = {0, 0, 0, 24, 'f', 't', 'y', 'p', 'h', 'e', 'i', 'c',
-                                         0, 0, 0, 0,  'm', 'i', 'f', '1', 'h', 'e', 'i', 'c'};
+    /* a WebM header: recognised as video, refused (only MP4/MOV are remuxed), the reason
+     * in the reply */
+    static const unsigned char webm[] = {0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86,
+                                         0x81, 0x01, 'w',  'e',  'b',  'm'};
     static const unsigned char junk[] = {0xFF, 0xD8, 0xFF, 0xE1, 0x00};
     static const struct {
         const unsigned char *b;
         size_t n;
         const char *why;
-    } cases[] = {{heic, sizeof(heic), "HEIC"}, {junk, sizeof(junk), "damaged"}};
+    } cases[] = {{webm, sizeof(webm), "only MP4 and MOV"}, {junk, sizeof(junk), "damaged"}};
     for (size_t i = 0; i < 2; i++) {
         struct tg_update u;
         struct hdl_plan p;
@@ -389,6 +390,21 @@ static void test_handlers_file_refused_nothing_stored(void **state)
     assert_null(p.fx.report);
     char *text = param(&p, 0, "text");
     assert_non_null(strstr(text, "too large"));
+    free(text);
+    hdl_plan_release(&p);
+    tg_update_release(&u);
+    /* a video over the limit: the same, the limit said in MB */
+    parse(PRIVATE_MSG("\"video\":{\"file_id\":\"v\",\"file_unique_id\":\"v1\","
+                      "\"width\":1920,\"height\":1080,\"duration\":95,\"file_size\":99999999}"),
+          &u);
+    assert_null(hdl_wanted_file(&CTX, &u));
+    assert_int_equal(hdl_decide(&CTX, NULL, &u, NULL, &p), TL_OK);
+    assert_null(p.fx.report);
+    text = param(&p, 0, "text");
+    char *mb = tl_asprintf("at most %zu MB", CTX.max_photo_bytes >> 20);
+    if (!strstr(text, "This video could not be accepted") || !strstr(text, mb))
+        fail_msg("video refusal: %s", text);
+    free(mb);
     free(text);
     hdl_plan_release(&p);
     tg_update_release(&u);

@@ -1939,6 +1939,68 @@ static void test_web_sse_reconnect_rechecks(void **state)
 
 /* ---- media ---- */
 
+/* A stored video is served as video/mp4 and in the slices a <video> asks for: 206 with
+ * Content-Range for first-last, first- and -suffix, 416 past the end, the whole file for
+ * several ranges or a malformed header. */
+static void media_ranges(struct fx *f, const char *path, const char *body, size_t len)
+{
+    sql(f, "UPDATE media SET mime = 'video/mp4', kind = 'video' RETURNING 1");
+    static const struct {
+        const char *range;
+        long status;
+        size_t first, last; /* inclusive; last (size_t)-1: the end */
+    } cases[] = {
+        {"Range: bytes=0-99", 206, 0, 99},
+        {"Range: bytes=100-", 206, 100, (size_t)-1},
+        {"Range: bytes=-50", 206, 0, 49}, /* first computed below */
+        {"Range: bytes=5-5", 206, 5, 5},
+        {"Range: bytes=0-99999999", 206, 0, (size_t)-1},
+        {"Range: bytes=0-1,5-9", 200, 0, (size_t)-1},
+        {"Range: bytes=9-2", 200, 0, (size_t)-1},
+        {"Range: lines=1-2", 200, 0, (size_t)-1},
+        {NULL, 200, 0, (size_t)-1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t first = cases[i].first, last = cases[i].last == (size_t)-1 ? len - 1 : cases[i].last;
+        if (i == 2)
+            first = len - 50, last = len - 1;
+        struct hres r = http(
+            f,
+            &(struct hreq){.method = "GET", .path = path, .as = "alice", .extra = cases[i].range});
+        if (r.status != cases[i].status)
+            fail_msg("%s: status %ld", cases[i].range ? cases[i].range : "(none)", r.status);
+        char *ct = header(&r, "Content-Type"), *ar = header(&r, "Accept-Ranges"),
+             *cr = header(&r, "Content-Range");
+        assert_string_equal(ct, "video/mp4");
+        assert_string_equal(ar, "bytes");
+        assert_int_equal(r.body.len, last - first + 1);
+        assert_memory_equal(r.body.data, body + first, last - first + 1);
+        if (cases[i].status == 206) {
+            char want[64];
+            snprintf(want, sizeof(want), "bytes %zu-%zu/%zu", first, last, len);
+            assert_non_null(cr);
+            assert_string_equal(cr, want);
+        } else {
+            assert_null(cr);
+        }
+        free(ct);
+        free(ar);
+        free(cr);
+        hres_release(&r);
+    }
+    char past[64], want[64];
+    snprintf(past, sizeof(past), "Range: bytes=%zu-", len);
+    snprintf(want, sizeof(want), "bytes */%zu", len);
+    struct hres r =
+        http(f, &(struct hreq){.method = "GET", .path = path, .as = "alice", .extra = past});
+    assert_int_equal(r.status, 416);
+    char *cr = header(&r, "Content-Range");
+    assert_non_null(cr);
+    assert_string_equal(cr, want);
+    free(cr);
+    hres_release(&r);
+}
+
 static void test_web_media_headers(void **state)
 {
     (void)state;
@@ -1973,6 +2035,7 @@ static void test_web_media_headers(void **state)
     free(ct);
     hres_release(&r);
     expect(f, &(struct hreq){.method = "GET", .path = path, .as = "exa"}, 403, "forbidden");
+    media_ranges(f, path, jp, jl);
     expect(f, &(struct hreq){.method = "GET", .path = "/api/media/999999", .as = "alice"}, 404,
            "not_found");
     expect(f, &(struct hreq){.method = "GET", .path = "/api/media/abc", .as = "alice"}, 400,

@@ -329,18 +329,39 @@ static int h_media(struct web_call *c)
     int rc = store_web_media(c->s, &c->who, id, &mime, &bytes, &len, &ei);
     if (rc)
         return web_reply_store_err(c->resp, rc, &ei);
-    /* Only image types reach a browser as themselves; anything else is a download. */
-    static const char *const images[] = {"image/jpeg", "image/png", "image/webp", "image/gif"};
+    /* Only the types media/ writes reach a browser as themselves; anything else is a
+     * download. */
+    static const char *const shown[] = {"image/jpeg", "image/png", "image/webp", "image/gif",
+                                        "video/mp4"};
     const char *ct = "application/octet-stream";
-    for (size_t i = 0; i < sizeof(images) / sizeof(images[0]); i++)
-        if (strcmp(mime, images[i]) == 0)
-            ct = images[i];
+    for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++)
+        if (strcmp(mime, shown[i]) == 0)
+            ct = shown[i];
     free(mime);
     c->resp->status = 200;
-    c->resp->body = (char *)bytes;
-    c->resp->len = len;
     c->resp->ctype = ct;
     c->resp->cache = "no-store, private";
+    c->resp->accept_ranges = 1;
+    /* A <video> asks for ranges (seeking, and Safari will not play without them). */
+    size_t first = 0, last = 0;
+    switch (web_range_parse(c->range, len, &first, &last)) {
+    case WEB_RANGE_OK:
+        snprintf(c->resp->content_range, sizeof(c->resp->content_range), "bytes %zu-%zu/%zu", first,
+                 last, len);
+        memmove(bytes, bytes + first, last - first + 1);
+        len = last - first + 1;
+        c->resp->status = 206;
+        break;
+    case WEB_RANGE_UNSATISFIABLE:
+        free(bytes);
+        snprintf(c->resp->content_range, sizeof(c->resp->content_range), "bytes */%zu", len);
+        return web_reply_err(c->resp, 416, "range_not_satisfiable",
+                             "the range starts past the end of the file");
+    default:
+        break;
+    }
+    c->resp->body = (char *)bytes;
+    c->resp->len = len;
     return TL_OK;
 }
 

@@ -477,6 +477,7 @@ static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, c
     client_addr(w, conn, client, sizeof(client));
     c.client = client;
     c.last_event_id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
+    c.range = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Range");
     c.prefer_minimal =
         web_prefer_minimal(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Prefer"));
     if (!(c.s = pool_get(w, &ei))) {
@@ -571,6 +572,10 @@ static void add_headers(struct web *w, struct MHD_Response *m, const struct web_
         MHD_add_response_header(m, "Preference-Applied", r->applied);
     if (r->close)
         MHD_add_response_header(m, "Connection", "close");
+    if (r->accept_ranges)
+        MHD_add_response_header(m, "Accept-Ranges", "bytes");
+    if (r->content_range[0])
+        MHD_add_response_header(m, "Content-Range", r->content_range);
 }
 
 static enum MHD_Result send_resp(struct web *w, struct MHD_Connection *conn, struct web_resp *r)

@@ -109,6 +109,8 @@ struct web_resp {
     const char *applied;     /* Preference-Applied, or NULL */
     struct web_sse *sse;     /* an event stream instead of a body */
     int close;               /* Connection: close (a body left unread) */
+    int accept_ranges;       /* 1: Accept-Ranges: bytes */
+    char content_range[64];  /* Content-Range of a 206 or 416, "" none */
 };
 
 struct web_call {
@@ -127,9 +129,16 @@ struct web_call {
     struct json_object *body;  /* validated against the route's fields */
     const char *client;        /* the peer's address, for per-client limits */
     const char *last_event_id; /* an event stream's Last-Event-ID header, or NULL */
+    const char *range;         /* the Range header, or NULL */
     int prefer_minimal;        /* Prefer: return=minimal */
     struct web_resp *resp;
 };
+
+/* A Range header against a body of total bytes (range.c): WEB_RANGE_OK with *first and
+ * *last (inclusive), WEB_RANGE_NONE (absent, several ranges, another unit or malformed:
+ * send the whole body), WEB_RANGE_UNSATISFIABLE (416). */
+enum { WEB_RANGE_NONE = 0, WEB_RANGE_OK, WEB_RANGE_UNSATISFIABLE };
+int web_range_parse(const char *h, size_t total, size_t *first, size_t *last);
 
 struct web_route {
     const char *method;

@@ -18,12 +18,9 @@ src=$shared/testdata/media
 work=$(mktemp -d /tmp/tipline-bench-strip.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-files=()
-for f in "$src"/*.jpg "$src"/*.png "$src"/*.webp "$src"/*.mpo; do
-  b=$(basename "$f")
-  case $b in malformed_*|libexif_*) continue ;; esac
-  files+=("$f")
-done
+# shellcheck source=corpus.sh
+. "$here/corpus.sh"
+corpus_files "$src"
 bytes=$(cat "${files[@]}" | wc -c)
 n=${#files[@]}
 

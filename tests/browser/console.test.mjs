@@ -177,7 +177,8 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
   check(JSON.stringify(await refs(page)) === JSON.stringify([...seededRefs].reverse()),
     `queue order ${await refs(page)}`);
   check((await page.textContent('#queue-count')) === `${seededRefs.length} shown`, 'count line');
-  check((await itemText(page, photo.ref)).includes('1 photo'), 'photo badge on the list item');
+  check((await itemText(page, photo.ref)).includes(`${seed.video ? 2 : 1} photo`),
+    'photo badge on the list item');
   check((await itemText(page, 'TL-FAR004')).includes('outside the area'), 'flag badge');
   check((await itemText(page, 'TL-NOPT03')).includes('no point'), 'no-point badge');
   await page.locator('#live.on').waitFor();
@@ -241,6 +242,34 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
   }, src);
   check(media.type === 'image/jpeg' && /no-store/.test(media.cache || ''),
     `media served as ${media.type}, ${media.cache}`);
+  if (seed.video) {
+    // the report's video: a <video> the browser loads through range requests, and plays
+    const vid = page.locator('#report .photo video');
+    await vid.waitFor();
+    const vstate = await vid.evaluate(async (v) => {
+      for (let i = 0; i < 150 && !(v.readyState >= 1 && v.duration > 1.5) && !v.error; i++)
+        await new Promise((r) => setTimeout(r, 100));
+      return { ready: v.readyState, duration: v.duration, net: v.networkState,
+        error: v.error && `${v.error.code} ${v.error.message}` };
+    });
+    check(vstate.ready >= 1 && vstate.duration > 1.5 && !vstate.error,
+      `the video's metadata loads ${JSON.stringify(vstate)}`);
+    const vsrc = await vid.getAttribute('src');
+    const part = await page.evaluate(async (u) => {
+      const r = await fetch(u, { headers: { Range: 'bytes=0-99' } });
+      return { status: r.status, type: r.headers.get('content-type'),
+        range: r.headers.get('content-range'), len: (await r.arrayBuffer()).byteLength };
+    }, vsrc);
+    check(part.status === 206 && part.type === 'video/mp4' && part.len === 100 &&
+      /^bytes 0-99\/\d+$/.test(part.range || ''), `video range answer ${JSON.stringify(part)}`);
+    const played = await vid.evaluate(async (v) => {
+      v.muted = true;
+      await v.play();
+      await new Promise((r) => setTimeout(r, 600));
+      return v.currentTime;
+    });
+    check(played > 0.2, `the video plays (${played} s)`);
+  }
   check((await page.textContent('#report-point')).includes(
     `${photo.lat.toFixed(5)}, ${photo.lon.toFixed(5)}`), 'the point is printed');
   check((await page.textContent('#report')).includes('Telegram location'), 'location source');

@@ -1,6 +1,8 @@
 /* tests/browser/seed.c - the browser test's data: reports written the way the bot writes
  * them (store_apply, one transaction each), one with a photo (a JPEG made by
  * tests/test_media_fixtures.h) and a point, into a fresh database of the throwaway cluster.
+ * When TL_BROWSER_VIDEO names an MP4 (run.sh makes one with ffmpeg), the photo report
+ * also gets that video, cleaned by media_strip as the bot cleans it.
  *
  *   tl_browser_seed create DBNAME     makes DBNAME from the migrated template, seeds it and
  *                                     prints one JSON object: {"conninfo", "reports": [...]}
@@ -17,6 +19,7 @@
 #include <time.h>
 
 #include "common/util.h"
+#include "media/media.h"
 #include "storage/store.h"
 #include "support/testsupport.h"
 #include "test_media_fixtures.h"
@@ -49,12 +52,38 @@ static const struct seed SEEDS[] = {
      28.9784, 0, 10, 0, NULL},
 };
 
+/* The video of TL_BROWSER_VIDEO, cleaned, as the report's second media; 0 when unset. */
+static int add_video(struct store_media_new *m, unsigned char **owned)
+{
+    const char *path = getenv("TL_BROWSER_VIDEO");
+    size_t len, out_len;
+    struct media_facts f;
+    struct tl_errinfo ei = {0};
+    if (!path || !*path)
+        return 0;
+    unsigned char *in = (unsigned char *)ts_read_file(path, &len);
+    if (!in || media_strip(in, len, NULL, owned, &out_len, &f, &ei) != TL_OK) {
+        fprintf(stderr, "seed: video %s: %s\n", path, ei.msg);
+        exit(1);
+    }
+    free(in);
+    *m = (struct store_media_new){.kind = "video",
+                                  .tg_file_id = "browser-test-video",
+                                  .tg_file_unique_id = "browser-test-video-unique",
+                                  .mime = "video/mp4",
+                                  .bytes = *owned,
+                                  .len = out_len,
+                                  .width = f.width,
+                                  .height = f.height};
+    return 1;
+}
+
 static int apply_one(struct store *s, const struct seed *sd, const char *pseudonym, long long *id)
 {
     struct tl_errinfo ei = {0};
-    unsigned char *rgb = NULL, *jpeg = NULL;
+    unsigned char *rgb = NULL, *jpeg = NULL, *video = NULL;
     size_t jlen = 0;
-    struct store_media_new media = {0};
+    struct store_media_new media[2] = {{0}};
     double now = (double)time(NULL);
     struct store_report_new rep = {
         .public_ref = sd->ref,
@@ -75,7 +104,7 @@ static int apply_one(struct store *s, const struct seed *sd, const char *pseudon
     if (sd->photo) {
         rgb = fx_photo_rgb(PHOTO_W, PHOTO_H, 7);
         jpeg = fx_jpeg_encode(rgb, PHOTO_W, PHOTO_H, 85, &jlen);
-        media = (struct store_media_new){
+        media[0] = (struct store_media_new){
             .kind = "photo",
             .tg_file_id = "browser-test-file",
             .tg_file_unique_id = "browser-test-unique",
@@ -92,8 +121,8 @@ static int apply_one(struct store *s, const struct seed *sd, const char *pseudon
             .has_taken_offset = 1,
             .taken_offset_min = 120,
         };
-        rep.media = &media;
-        rep.n_media = 1;
+        rep.media = media;
+        rep.n_media = 1 + (size_t)add_video(&media[1], &video);
     }
     struct store_effects fx = {.pseudonym = pseudonym, .set_blocked = -1, .report = &rep};
     int rc = store_apply(s, &fx, id, &ei);
@@ -101,6 +130,7 @@ static int apply_one(struct store *s, const struct seed *sd, const char *pseudon
         fprintf(stderr, "seed: store_apply %s: %s: %s\n", sd->ref, tl_strerror(rc), ei.msg);
     free(rgb);
     free(jpeg);
+    free(video);
     return rc;
 }
 
@@ -125,8 +155,10 @@ static int create(const char *dbname)
     }
     struct store *s = open_or_die(ci);
     int rc = 0;
-    printf("{\"conninfo\": \"%s\", \"photo\": {\"width\": %d, \"height\": %d}, \"reports\": [", ci,
-           PHOTO_W, PHOTO_H);
+    const char *video = getenv("TL_BROWSER_VIDEO");
+    printf("{\"conninfo\": \"%s\", \"photo\": {\"width\": %d, \"height\": %d}, \"video\": %s, "
+           "\"reports\": [",
+           ci, PHOTO_W, PHOTO_H, video && *video ? "true" : "false");
     for (size_t i = 0; i < sizeof SEEDS / sizeof SEEDS[0]; i++) {
         const struct seed *sd = &SEEDS[i];
         long long id = 0;

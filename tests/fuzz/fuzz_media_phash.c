@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct media_limits lim = {1u << 22, 1u << 22};
+    struct media_limits lim = {.max_bytes = 1u << 22, .max_pixels = 1u << 22};
     struct tl_errinfo ei;
     uint64_t h;
     unsigned char *buf = malloc(size ? size : 1);

@@ -36,7 +36,7 @@ static void set_magic(unsigned char *p, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct media_limits lim = {1u << 22, 1u << 26};
+    struct media_limits lim = {.max_bytes = 1u << 22, .max_pixels = 1u << 26};
     struct media_facts f;
     struct tl_errinfo ei;
     unsigned char *out = NULL, *again = NULL, *buf = NULL;

@@ -68,6 +68,16 @@ function renderMedia(r) {
         : t('report.media.gps_only', { lat: fmtCoord(p.lat), lon: fmtCoord(p.lon) })));
     }
     const url = m.url || `/api/media/${m.id}`;
+    if (m.kind === 'video') {
+      // served with Range support: the browser fetches what it plays, and seeks
+      return h('figure', { class: 'photo video' },
+        h('video', {
+          src: url, controls: true, preload: 'metadata', playsInline: true, muted: true,
+          width: m.width || undefined, height: m.height || undefined, dataset: { mediaId: m.id },
+          title: t('report.media.alt', { n: i + 1, ref: r.ref }),
+        }),
+        h('figcaption', {}, caption));
+    }
     return h('figure', { class: 'photo' },
       h('a', { href: url, target: '_blank', rel: 'noopener', title: t('report.media.open') },
         h('img', {
