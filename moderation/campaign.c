@@ -31,8 +31,7 @@ int mod_phash_distance(uint64_t a, uint64_t b)
     return __builtin_popcountll(a ^ b);
 }
 
-int mod_sig_make(const char *text, size_t len, int has_photo, uint64_t phash,
-                 struct mod_sig *sig)
+int mod_sig_make(const char *text, size_t len, int has_photo, uint64_t phash, struct mod_sig *sig)
 {
     char *norm = NULL;
     memset(sig, 0, sizeof(*sig));
@@ -110,11 +109,11 @@ static int similar(const struct mod_campaign_cfg *cfg, const struct mod_sig *a,
 #define REPORTERS_MAX 64
 
 void mod_campaign_check(const struct mod_campaign_cfg *cfg, const struct mod_sig *sig,
-                        int64_t reporter, int64_t now_us, const struct mod_recent *window,
-                        size_t n, size_t *matched, size_t max, struct mod_campaign_result *out)
+                        int64_t reporter, int64_t now_us, const struct mod_recent *window, size_t n,
+                        size_t *matched, size_t max, struct mod_campaign_result *out)
 {
     int64_t seen[REPORTERS_MAX];
-    uint32_t need = cfg->min_reporters < 2              ? 2
+    uint32_t need = cfg->min_reporters < 2               ? 2
                     : cfg->min_reporters > REPORTERS_MAX ? REPORTERS_MAX
                                                          : cfg->min_reporters;
     int64_t newest_campaign_at = INT64_MIN;

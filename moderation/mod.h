@@ -39,7 +39,12 @@
 /* ---- rules ---- */
 
 /* Ordered by strength: a higher value overrides a lower one. */
-enum mod_rule_action { MOD_RULE_FLAG = 1, MOD_RULE_HOLD = 2, MOD_RULE_DROP = 3, MOD_RULE_REFUSE = 4 };
+enum mod_rule_action {
+    MOD_RULE_FLAG = 1,
+    MOD_RULE_HOLD = 2,
+    MOD_RULE_DROP = 3,
+    MOD_RULE_REFUSE = 4
+};
 
 /* Per-match budgets: pcre2's match limit (backtracking steps) and depth limit. */
 struct mod_limits {
@@ -79,10 +84,10 @@ struct mod_rule_info {
     enum mod_rule_action action;
     const char *reason;
     const char *pattern;
-    uint64_t hits;     /* matches since load */
-    uint64_t limited;  /* matches that hit the limits */
-    int disabled;      /* 1 once it hit a limit: never run again in this set */
-    int prefiltered;   /* 1 when a required literal lets most texts skip it */
+    uint64_t hits;    /* matches since load */
+    uint64_t limited; /* matches that hit the limits */
+    int disabled;     /* 1 once it hit a limit: never run again in this set */
+    int prefiltered;  /* 1 when a required literal lets most texts skip it */
 };
 void mod_rule_info(const struct mod_rules *r, size_t i, struct mod_rule_info *out);
 
@@ -222,8 +227,8 @@ struct mod_campaign_result {
  * distinct reporters (its own included) lie within window_us, or when a similar entry
  * already belongs to a campaign (that campaign is returned). Pure. */
 void mod_campaign_check(const struct mod_campaign_cfg *cfg, const struct mod_sig *sig,
-                        int64_t reporter, int64_t now_us, const struct mod_recent *window,
-                        size_t n, size_t *matched, size_t max, struct mod_campaign_result *out);
+                        int64_t reporter, int64_t now_us, const struct mod_recent *window, size_t n,
+                        size_t *matched, size_t max, struct mod_campaign_result *out);
 
 /* ---- verdict ---- */
 

@@ -30,8 +30,7 @@ int64_t mod_rate_take(const struct mod_rate_cfg *cfg, struct mod_rate_state *st,
     if (!st->initialised) {
         tl_tbucket_init(&st->all, ph / 3600.0, burst, now_us);
         for (size_t k = 0; k < cfg->ncat && k < MOD_RATE_CATEGORIES; k++)
-            tl_tbucket_init(&st->cat[k], cfg->cat[k].per_hour / 3600.0, cfg->cat[k].burst,
-                            now_us);
+            tl_tbucket_init(&st->cat[k], cfg->cat[k].per_hour / 3600.0, cfg->cat[k].burst, now_us);
         st->initialised = 1;
     }
     tune(&st->all, ph, burst, now_us);

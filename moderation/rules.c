@@ -46,7 +46,7 @@ struct mod_rules {
     struct {
         uint32_t rule;
         int32_t next;
-    } *outs;
+    } * outs;
     size_t nstates;
     uint32_t *always; /* rules without a literal: always run */
     size_t nalways;
@@ -756,8 +756,8 @@ static int fold_text(struct mod_scratch *s, const char *text, size_t len, size_t
     return 1;
 }
 
-static int run_rule(const struct mod_rules *r, struct mod_scratch *s, uint32_t k,
-                    const char *text, size_t len)
+static int run_rule(const struct mod_rules *r, struct mod_scratch *s, uint32_t k, const char *text,
+                    size_t len)
 {
     struct rule *ru = &r->rules[k];
     if (atomic_load_explicit(&ru->disabled, memory_order_relaxed))
@@ -766,8 +766,7 @@ static int run_rule(const struct mod_rules *r, struct mod_scratch *s, uint32_t k
     if (ru->jit)
         rc = pcre2_jit_match(ru->code, (PCRE2_SPTR)text, len, 0, 0, s->md, s->mctx);
     else
-        rc = pcre2_match(ru->code, (PCRE2_SPTR)text, len, 0, PCRE2_NO_UTF_CHECK, s->md,
-                         s->mctx);
+        rc = pcre2_match(ru->code, (PCRE2_SPTR)text, len, 0, PCRE2_NO_UTF_CHECK, s->md, s->mctx);
     if (rc >= 0) {
         atomic_fetch_add_explicit(&ru->hits, 1, memory_order_relaxed);
         return 1;

@@ -144,22 +144,38 @@ size_t mod_links_find(const char *text, size_t len, struct mod_link *links, size
 static uint32_t lookalike(uint32_t c)
 {
     switch (c) {
-    case 0x430: return 'a';
-    case 0x432: return 'b';
-    case 0x435: return 'e';
-    case 0x456: return 'i';
-    case 0x458: return 'j';
-    case 0x43A: return 'k';
-    case 0x43C: return 'm';
-    case 0x43D: return 'h';
-    case 0x43E: return 'o';
-    case 0x440: return 'p';
-    case 0x441: return 'c';
-    case 0x442: return 't';
-    case 0x443: return 'y';
-    case 0x445: return 'x';
-    case 0x455: return 's';
-    default: return c;
+    case 0x430:
+        return 'a';
+    case 0x432:
+        return 'b';
+    case 0x435:
+        return 'e';
+    case 0x456:
+        return 'i';
+    case 0x458:
+        return 'j';
+    case 0x43A:
+        return 'k';
+    case 0x43C:
+        return 'm';
+    case 0x43D:
+        return 'h';
+    case 0x43E:
+        return 'o';
+    case 0x440:
+        return 'p';
+    case 0x441:
+        return 'c';
+    case 0x442:
+        return 't';
+    case 0x443:
+        return 'y';
+    case 0x445:
+        return 'x';
+    case 0x455:
+        return 's';
+    default:
+        return c;
     }
 }
 
@@ -168,11 +184,10 @@ static uint32_t lookalike(uint32_t c)
 static int is_letter(uint32_t c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 0xDF && c <= 0x24F && c != 0xF7) ||
-           (c >= 0x370 && c <= 0x3FF) || (c >= 0x400 && c <= 0x52F) ||
-           (c >= 0x531 && c <= 0x58F) || (c >= 0x5D0 && c <= 0x5EA) ||
-           (c >= 0x620 && c <= 0x64A) || (c >= 0x10A0 && c <= 0x10FF) ||
-           (c >= 0x1E00 && c <= 0x1EFF) || (c >= 0x3040 && c <= 0x9FFF) ||
-           (c >= 0xAC00 && c <= 0xD7A3);
+           (c >= 0x370 && c <= 0x3FF) || (c >= 0x400 && c <= 0x52F) || (c >= 0x531 && c <= 0x58F) ||
+           (c >= 0x5D0 && c <= 0x5EA) || (c >= 0x620 && c <= 0x64A) ||
+           (c >= 0x10A0 && c <= 0x10FF) || (c >= 0x1E00 && c <= 0x1EFF) ||
+           (c >= 0x3040 && c <= 0x9FFF) || (c >= 0xAC00 && c <= 0xD7A3);
 }
 
 int mod_text_normalise(const char *text, size_t len, char **out)
@@ -204,8 +219,7 @@ int mod_text_normalise(const char *text, size_t len, char **out)
             o += mod_utf8_put(d + o, f);
             digit = 0, space = 0;
         } else if (f == ' ' || f == '\t' || f == '\n' || f == '\r' || f == 0xA0 ||
-                   (f >= 0x2000 && f <= 0x200A) || f == 0x2028 || f == 0x2029 ||
-                   f == 0x3000) {
+                   (f >= 0x2000 && f <= 0x200A) || f == 0x2028 || f == 0x2029 || f == 0x3000) {
             space = 1, digit = 0;
         } else if (f == 0x200D || f == 0xFE0F || (f >= 0x300 && f <= 0x36F) ||
                    (f >= 0x1F3FB && f <= 0x1F3FF)) {
