@@ -6,7 +6,7 @@
  * permutation, densified), fits a fixed 256-byte signature the caller can keep in a
  * window or a table, compares in a few nanoseconds, and its estimate of the shingles'
  * Jaccard stays within 0.04 of the exact one on bench/moderation's corpus: flood
- * variants at 0.94-1.0, unrelated reports at most 0.25, either side of a 0.5 threshold;
+ * variants at 0.94-1.0, unrelated reports at most 0.11, either side of a 0.5 threshold;
  * see bench/README.md. */
 #include <stdlib.h>
 #include <string.h>
