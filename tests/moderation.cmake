@@ -1,0 +1,7 @@
+# tests/moderation.cmake - moderation/ (pure): rules and their limits, rules files,
+# hygiene, rate-limit maths, campaigns, the verdict; fuzzers for the rules parser and
+# the text hygiene.
+tl_add_test(NAME test_moderation SOURCES test_moderation.c LIBS tl_moderation)
+tl_add_fuzzer(NAME fuzz_mod_rules SOURCES fuzz/fuzz_mod_rules.c LIBS tl_moderation
+              SEEDS ${CMAKE_SOURCE_DIR}/deploy/moderation.rules SECONDS 10)
+tl_add_fuzzer(NAME fuzz_mod_text SOURCES fuzz/fuzz_mod_text.c LIBS tl_moderation SECONDS 10)
