@@ -10,19 +10,12 @@ int cmd_migrate(int argc, char **argv, struct cli_ctx *ctx)
 {
     const struct cli_spec spec = {
         .cmd = "migrate",
-        .usage = "usage: tipline migrate
-",
-        .doc = "Applies the pending numbered migrations (tables, indexes, data), each in a
-"
-               "transaction, then re-applies in one transaction every schema file (functions,
-"
-               "triggers, views) whose content changed; all embedded in the binary, under an
-"
-               "advisory lock. An applied migration that was edited is refused. Safe to run
-"
-               "twice.
-Database: TIPLINE_DATABASE_URL (libpq conninfo or URI).
-"};
+        .usage = "usage: tipline migrate\n",
+        .doc = "Applies the pending numbered migrations (tables, indexes, data), each in a\n"
+               "transaction, then re-applies in one transaction every schema file (functions,\n"
+               "triggers, views) whose content changed; all embedded in the binary, under an\n"
+               "advisory lock. An applied migration that was edited is refused. Safe to run\n"
+               "twice.\nDatabase: TIPLINE_DATABASE_URL (libpq conninfo or URI).\n"};
     int rc = cli_parse(&spec, &argc, argv);
     if (rc >= 0)
         return rc;
