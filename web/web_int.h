@@ -98,6 +98,12 @@ struct web_resp {
     const char *cache;       /* Cache-Control; NULL: no-store */
     const char *applied;     /* Preference-Applied, or NULL */
     struct web_sse *sse;     /* an event stream instead of a body */
+    /* a body written while it is sent (export.c): read like web_sse_read, freed by
+     * reader_free, instead of body */
+    ssize_t (*reader)(void *cls, uint64_t pos, char *buf, size_t max);
+    void (*reader_free)(void *cls);
+    void *reader_cls;
+    char *headers; /* owned: more header lines, "Name: value\n" each, or NULL */
 };
 
 struct web_call {
@@ -114,7 +120,10 @@ struct web_call {
     const char *last_event_id; /* an event stream's Last-Event-ID header, or NULL */
     int prefer_minimal;        /* Prefer: return=minimal */
     struct web_resp *resp;
+    void *conn; /* the request's connection, for web_header */
 };
+/* A request header of c (first of its name), or NULL. */
+const char *web_header(const struct web_call *c, const char *name);
 
 struct web_route {
     const char *method;
