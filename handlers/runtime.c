@@ -15,6 +15,7 @@
 #include "geo/geo.h"
 #include "hdl.h"
 #include "relay.h"
+#include "webhook.h"
 #include "common/banned.h"
 
 #define MAX_WORKERS 64
@@ -28,6 +29,7 @@ struct hdl_runtime {
     int n_workers;
     struct geo_ctx *geo;
     struct hdl_relay *relay; /* follow-ups and reviewed notices (relay.c) */
+    struct hdl_webhooks *webhooks; /* outgoing webhooks (webhook.c) */
     pthread_t poller, sender, janitor, drafts, workers[MAX_WORKERS];
     int have_poller, have_sender, have_janitor, have_drafts, n_started;
     pthread_mutex_t mu;
@@ -737,6 +739,9 @@ int hdl_runtime_start(const struct hdl_runtime_opts *o, struct hdl_runtime **out
     struct hdl_relay_opts ro = {.cfg = o->cfg, .stop = o->stop};
     if (hdl_relay_start(&ro, &rt->relay) != TL_OK)
         log_error("relay thread not started: follow-ups wait for a restart");
+    struct hdl_webhooks_opts wo = {.cfg = o->cfg, .stop = o->stop};
+    if (hdl_webhooks_start(&wo, &rt->webhooks) != TL_OK)
+        log_error("webhook thread not started: deliveries wait for a restart");
     log_info("runtime started workers=%d poller=%d sender=%d", rt->n_started, rt->have_poller,
              rt->have_sender);
     *out = rt;
@@ -758,6 +763,7 @@ int hdl_runtime_join(struct hdl_runtime *rt, struct tl_errinfo *ei)
     if (rt->have_drafts)
         pthread_join(rt->drafts, NULL);
     hdl_relay_join(rt->relay);
+    hdl_webhooks_join(rt->webhooks);
     int rc = rt->fatal;
     if (ei && rc)
         *ei = rt->fatal_ei;

@@ -683,4 +683,42 @@ int store_export_state(struct store *s, long long *us, long long *id,
 int store_export_tile(struct store *s, const char *account, int decimals, int z, long x, long y,
                       unsigned char **mvt, size_t *len, struct tl_errinfo *ei) TL_WUR;
 
+/* ---- outgoing webhooks (store_export.c, migration 0021) ----
+ * A decision queues a delivery per subscription (storage/schema/webhook_enqueue.sql);
+ * the sender thread (handlers/webhook.c) leases due ones, posts them and records each
+ * attempt. */
+/* A subscription of account to url with secret (what signs its posts);
+ * {"id","url","created_at"}. */
+int store_webhook_add(struct store *s, const char *account, const char *url, const char *secret,
+                      char **json, struct tl_errinfo *ei) TL_WUR;
+/* {"items":[{id, account, url, created_at, disabled_at, pending, delivered, gave_up}]}:
+ * account's subscriptions, every one when account is NULL. */
+int store_webhook_list(struct store *s, const char *account, char **json,
+                       struct tl_errinfo *ei) TL_WUR;
+/* Ends subscription id of account (NULL: any account's); audited. TL_ENOTFOUND. */
+int store_webhook_disable(struct store *s, const char *actor, const char *account, long long id,
+                          struct tl_errinfo *ei) TL_WUR;
+/* {"items":[delivery with its attempts]}, newest first, at most limit. */
+int store_webhook_deliveries(struct store *s, long limit, char **json,
+                             struct tl_errinfo *ei) TL_WUR;
+
+struct store_webhook_job {
+    long long id, report_id;
+    char *url, *secret, *event, *account, *status;
+    int decimals; /* -1 exact */
+    int attempts; /* before this one */
+};
+/* Leases up to max due deliveries for lease_s seconds (another sender skips them):
+ * *jobs (n of them) to free with store_webhook_jobs_free. rounded_roles (CSV) and
+ * round_decimals say which accounts see rounded points. */
+int store_webhook_due(struct store *s, const char *rounded_roles, long round_decimals, int max,
+                      long lease_s, struct store_webhook_job **jobs, size_t *n,
+                      struct tl_errinfo *ei) TL_WUR;
+void store_webhook_jobs_free(struct store_webhook_job *jobs, size_t n);
+/* Records an attempt (status 0: no HTTP answer; error NULL: none): delivered when
+ * delivered, else due again after retry_s, or given up when give_up. */
+int store_webhook_attempt(struct store *s, long long id, int delivered, int status,
+                          const char *error, long ms, long retry_s, int give_up,
+                          struct tl_errinfo *ei) TL_WUR;
+
 #endif

@@ -224,3 +224,185 @@ int store_export_tile(struct store *s, const char *account, int decimals, int z,
     PQclear(r);
     return rc;
 }
+
+/* ---- outgoing webhooks ---- */
+
+static int text_of(struct store *s, const char *sql, int n, const char *const *v, char **out,
+                   struct tl_errinfo *ei)
+{
+    PGresult *r = NULL;
+    *out = NULL;
+    int rc = st_ready(s, ei);
+    if (rc || (rc = st_exec(s, sql, n, v, &r, ei)))
+        return rc;
+    if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0))
+        rc = tl_errf(ei, TL_ENOTFOUND, "no such webhook");
+    else if (!(*out = tl_strdup(PQgetvalue(r, 0, 0))))
+        rc = TL_ENOMEM;
+    PQclear(r);
+    return rc;
+}
+
+int store_webhook_add(struct store *s, const char *account, const char *url, const char *secret,
+                      char **json, struct tl_errinfo *ei)
+{
+    const char *v[3] = {account, url, secret};
+    return text_of(s,
+                   "WITH w AS (INSERT INTO webhook_subscriptions (account, url, secret)"
+                   "  VALUES ($1::text, $2::text, $3::text) RETURNING id, url, created_at),"
+                   " a AS (INSERT INTO audit_log (actor, action, object, after)"
+                   "  SELECT $1::text, 'webhook_add', 'webhook:' || w.id,"
+                   "   jsonb_build_object('url', w.url) FROM w)"
+                   " SELECT json_build_object('id', id, 'url', url,"
+                   "  'created_at', web_iso(created_at))::text FROM w",
+                   3, v, json, ei);
+}
+
+int store_webhook_list(struct store *s, const char *account, char **json, struct tl_errinfo *ei)
+{
+    const char *v[1] = {account};
+    return text_of(
+        s,
+        "SELECT json_build_object('items', COALESCE(json_agg(json_build_object("
+        "  'id', w.id, 'account', w.account, 'url', w.url,"
+        "  'created_at', web_iso(w.created_at), 'disabled_at', web_iso(w.disabled_at),"
+        "  'pending', (SELECT count(*) FROM webhook_deliveries d WHERE"
+        "    d.subscription_id = w.id AND d.delivered_at IS NULL AND d.gave_up_at IS NULL),"
+        "  'delivered', (SELECT count(*) FROM webhook_deliveries d WHERE"
+        "    d.subscription_id = w.id AND d.delivered_at IS NOT NULL),"
+        "  'gave_up', (SELECT count(*) FROM webhook_deliveries d WHERE"
+        "    d.subscription_id = w.id AND d.gave_up_at IS NOT NULL))"
+        "  ORDER BY w.id), '[]'))::text"
+        " FROM webhook_subscriptions w WHERE $1::text IS NULL OR w.account = $1::text",
+        1, v, json, ei);
+}
+
+int store_webhook_disable(struct store *s, const char *actor, const char *account, long long id,
+                          struct tl_errinfo *ei)
+{
+    char ib[32];
+    const char *v[3] = {actor, account, st_ll(ib, id)};
+    char *out = NULL;
+    int rc = text_of(s,
+                     "WITH w AS (UPDATE webhook_subscriptions SET disabled_at = now()"
+                     "  WHERE id = $3::bigint AND disabled_at IS NULL"
+                     "  AND ($2::text IS NULL OR account = $2::text) RETURNING id),"
+                     " a AS (INSERT INTO audit_log (actor, action, object)"
+                     "  SELECT $1::text, 'webhook_disable', 'webhook:' || id FROM w)"
+                     " SELECT id::text FROM w",
+                     3, v, &out, ei);
+    free(out);
+    return rc;
+}
+
+int store_webhook_deliveries(struct store *s, long limit, char **json, struct tl_errinfo *ei)
+{
+    char lb[32];
+    const char *v[1] = {st_ll(lb, limit > 0 ? limit : 100)};
+    return text_of(
+        s,
+        "SELECT json_build_object('items', COALESCE(json_agg(json_build_object("
+        "  'id', d.id, 'subscription', d.subscription_id, 'account', w.account, 'url', w.url,"
+        "  'event', d.event, 'report', d.report_id, 'created_at', web_iso(d.created_at),"
+        "  'attempts', d.attempts, 'delivered_at', web_iso(d.delivered_at),"
+        "  'gave_up_at', web_iso(d.gave_up_at), 'next_at', CASE WHEN d.delivered_at IS NULL"
+        "   AND d.gave_up_at IS NULL THEN web_iso(d.next_at) END,"
+        "  'last_status', d.last_status, 'last_error', d.last_error,"
+        "  'tries', (SELECT COALESCE(json_agg(json_build_object('at', web_iso(t.at),"
+        "    'status', t.status, 'error', t.error, 'ms', t.ms) ORDER BY t.id), '[]')"
+        "    FROM webhook_attempts t WHERE t.delivery_id = d.id))"
+        "  ORDER BY d.created_at DESC, d.id DESC), '[]'))::text"
+        " FROM (SELECT * FROM webhook_deliveries ORDER BY created_at DESC, id DESC"
+        "  LIMIT $1::bigint) d JOIN webhook_subscriptions w ON w.id = d.subscription_id",
+        1, v, json, ei);
+}
+
+int store_webhook_due(struct store *s, const char *rounded_roles, long round_decimals, int max,
+                      long lease_s, struct store_webhook_job **jobs, size_t *n,
+                      struct tl_errinfo *ei)
+{
+    char mb[32], lb[32], db[32];
+    const char *v[4] = {rounded_roles ? rounded_roles : "", st_ll(db, round_decimals),
+                        st_ll(mb, max), st_ll(lb, lease_s)};
+    PGresult *r = NULL;
+    *jobs = NULL;
+    *n = 0;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    /* leased, not locked: the post happens outside any transaction */
+    rc = st_exec(s,
+                 "WITH due AS (SELECT id FROM webhook_deliveries"
+                 "  WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_at <= now()"
+                 "  ORDER BY next_at, id LIMIT $3::int FOR UPDATE SKIP LOCKED),"
+                 " l AS (UPDATE webhook_deliveries d SET next_at = now() + $4::int * interval '1 s'"
+                 "  FROM due WHERE d.id = due.id RETURNING d.*)"
+                 " SELECT l.id, l.report_id, w.url, w.secret, l.event, w.account,"
+                 "  CASE WHEN a.role = ANY (string_to_array($1::text, ',')) THEN $2::int END,"
+                 "  l.attempts, substr(l.event, 8)"
+                 " FROM l JOIN webhook_subscriptions w ON w.id = l.subscription_id"
+                 " JOIN accounts a ON a.name = w.account ORDER BY l.next_at, l.id",
+                 4, v, &r, ei);
+    if (rc)
+        return rc;
+    int rows = PQntuples(r);
+    struct store_webhook_job *j = rows ? calloc((size_t)rows, sizeof(*j)) : NULL;
+    if (rows && !j)
+        rc = TL_ENOMEM;
+    for (int i = 0; i < rows && !rc; i++) {
+        j[i].id = st_getll(r, i, 0);
+        j[i].report_id = st_getll(r, i, 1);
+        j[i].url = st_str(r, i, 2);
+        j[i].secret = st_str(r, i, 3);
+        j[i].event = st_str(r, i, 4);
+        j[i].account = st_str(r, i, 5);
+        j[i].decimals = PQgetisnull(r, i, 6) ? -1 : (int)st_getll(r, i, 6);
+        j[i].attempts = (int)st_getll(r, i, 7);
+        j[i].status = st_str(r, i, 8);
+        if (!j[i].url || !j[i].secret || !j[i].event || !j[i].account || !j[i].status)
+            rc = TL_ENOMEM;
+    }
+    PQclear(r);
+    if (rc) {
+        store_webhook_jobs_free(j, (size_t)rows);
+        return rc;
+    }
+    *jobs = j;
+    *n = (size_t)rows;
+    return TL_OK;
+}
+
+void store_webhook_jobs_free(struct store_webhook_job *jobs, size_t n)
+{
+    for (size_t i = 0; jobs && i < n; i++) {
+        free(jobs[i].url);
+        free(jobs[i].secret);
+        free(jobs[i].event);
+        free(jobs[i].account);
+        free(jobs[i].status);
+    }
+    free(jobs);
+}
+
+int store_webhook_attempt(struct store *s, long long id, int delivered, int status,
+                          const char *error, long ms, long retry_s, int give_up,
+                          struct tl_errinfo *ei)
+{
+    char ib[32], sb[32], mb[32], rb[32];
+    const char *v[7] = {
+        st_ll(ib, id), delivered ? "true" : "false", status ? st_ll(sb, status) : NULL, error,
+        st_ll(mb, ms), st_ll(rb, retry_s),           give_up ? "true" : "false"};
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    return st_exec(s,
+                   "WITH t AS (INSERT INTO webhook_attempts (delivery_id, status, error, ms)"
+                   "  VALUES ($1::bigint, $3::int, $4::text, $5::int))"
+                   " UPDATE webhook_deliveries SET attempts = attempts + 1,"
+                   "  last_status = $3::int, last_error = $4::text,"
+                   "  delivered_at = CASE WHEN $2::boolean THEN now() END,"
+                   "  gave_up_at = CASE WHEN NOT $2::boolean AND $7::boolean THEN now() END,"
+                   "  next_at = now() + $6::int * interval '1 s'"
+                   " WHERE id = $1::bigint",
+                   7, v, NULL, ei);
+}

@@ -12,14 +12,23 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <curl/curl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/util.h"
+#include "handlers/webhook.h"
 #include "storage/store.h"
 #include "support/httprec.h"
 #include "support/testsupport.h"
@@ -722,6 +731,232 @@ static void test_export_tiles(void **state)
     fx_free(f);
 }
 
+/* ---- outgoing webhooks ---- */
+
+/* A receiver on loopback: answers 500 to the first `fail` posts, then 204; keeps each
+ * request's headers and body. */
+#define RX_MAX 16
+struct rx {
+    int fd;
+    unsigned port;
+    int fail;
+    pthread_mutex_t mu;
+    int n;
+    char *head[RX_MAX], *body[RX_MAX];
+    int answered[RX_MAX];
+    volatile int stop;
+    pthread_t th;
+};
+
+static void *rx_main(void *arg)
+{
+    struct rx *x = arg;
+    while (!x->stop) {
+        int c = accept(x->fd, NULL, NULL);
+        if (c < 0)
+            continue;
+        struct tl_buf b;
+        tl_buf_init(&b, 1 << 20);
+        char chunk[4096];
+        size_t need = 0, hend = 0;
+        for (;;) {
+            ssize_t r = recv(c, chunk, sizeof(chunk), 0);
+            if (r <= 0 || tl_buf_append(&b, chunk, (size_t)r))
+                break;
+            const char *e = hend ? NULL : strstr((const char *)b.data, "\r\n\r\n");
+            if (e) {
+                hend = (size_t)(e - (const char *)b.data) + 4;
+                const char *cl = strcasestr((const char *)b.data, "Content-Length:");
+                need = hend + (cl ? strtoul(cl + 15, NULL, 10) : 0);
+            }
+            if (hend && b.len >= need)
+                break;
+        }
+        pthread_mutex_lock(&x->mu);
+        int i = x->n < RX_MAX ? x->n++ : -1;
+        int status = i >= 0 && i < x->fail ? 500 : 204;
+        if (i >= 0 && hend) {
+            x->head[i] = tl_strndup((const char *)b.data, hend);
+            x->body[i] = tl_strndup((const char *)b.data + hend, b.len - hend);
+            x->answered[i] = status;
+        }
+        pthread_mutex_unlock(&x->mu);
+        char resp[128];
+        int n = snprintf(resp, sizeof(resp),
+                         "HTTP/1.1 %d X\r\nContent-Length: 0\r\n"
+                         "Connection: close\r\n\r\n",
+                         status);
+        if (send(c, resp, (size_t)n, 0) < 0)
+            (void)0;
+        close(c);
+        tl_buf_release(&b);
+    }
+    return NULL;
+}
+
+static void rx_start(struct rx *x, int fail)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    x->fail = fail;
+    pthread_mutex_init(&x->mu, NULL);
+    x->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(x->fd >= 0);
+    assert_int_equal(bind(x->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(x->fd, 16), 0);
+    assert_int_equal(getsockname(x->fd, (struct sockaddr *)&sa, &sl), 0);
+    x->port = ntohs(sa.sin_port);
+    struct timeval tv = {.tv_sec = 0, .tv_usec = 200000}; /* accept wakes to see stop */
+    setsockopt(x->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    assert_int_equal(pthread_create(&x->th, NULL, rx_main, x), 0);
+}
+
+static void rx_stop(struct rx *x)
+{
+    x->stop = 1;
+    pthread_join(x->th, NULL);
+    close(x->fd);
+    for (int i = 0; i < x->n && i < RX_MAX; i++) {
+        free(x->head[i]);
+        free(x->body[i]);
+    }
+    pthread_mutex_destroy(&x->mu);
+}
+
+static char *head_value(const char *head, const char *name)
+{
+    const char *p = strcasestr(head, name);
+    if (!p)
+        return NULL;
+    p += strlen(name);
+    while (*p == ':' || *p == ' ')
+        p++;
+    return tl_strndup(p, strcspn(p, "\r\n"));
+}
+
+/* X-Tipline-Signature checks against HMAC-SHA256(secret, "<timestamp>.<body>"). */
+static int signature_ok(const char *head, const char *body, const char *secret)
+{
+    char *ts = head_value(head, "X-Tipline-Timestamp"),
+         *sig = head_value(head, "X-Tipline-Signature");
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    char hex[2 * EVP_MAX_MD_SIZE + 1], want[80 + 2 * EVP_MAX_MD_SIZE];
+    int ok = 0;
+    if (ts && sig) {
+        char *msg = tl_asprintf("%s.%s", ts, body);
+        HMAC(EVP_sha256(), secret, (int)strlen(secret), (unsigned char *)msg, strlen(msg), md, &n);
+        tl_hex(md, n, hex);
+        snprintf(want, sizeof(want), "sha256=%s", hex);
+        ok = strcmp(sig, want) == 0 && llabs(strtoll(ts, NULL, 10) - (long long)time(NULL)) < 60;
+        free(msg);
+    }
+    free(ts);
+    free(sig);
+    return ok;
+}
+
+static void test_export_webhook(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_export_webhook", 100);
+    struct rx x = {0};
+    rx_start(&x, 2);
+    /* the exporter subscribes; the secret comes once */
+    char *out = NULL,
+         *cmd = tl_asprintf(
+             "curl -s -X POST -H 'Content-Type: application/json' -H 'Authorization: Bearer "
+             "tok-exa-0123456789abcdef' -d '{\"url\":\"http://127.0.0.1:%u/hook\"}' "
+             "-w '\\n%%{http_code}' 'http://127.0.0.1:%u/api/webhooks'",
+             x.port, f->port);
+    ts_run(cmd, &out);
+    free(cmd);
+    assert_non_null(strstr(out, "\n201"));
+    ts_http_record("POST", "/api/webhooks", 201, "application/json", out, strcspn(out, "\n"));
+    char *sec = strstr(out, "\"secret\":\"");
+    assert_non_null(sec);
+    sec += 10;
+    sec[strcspn(sec, "\"")] = 0;
+    char *secret = tl_strdup(sec);
+    free(out);
+    assert_true(strncmp(secret, "whsec_", 6) == 0 && strlen(secret) == 70);
+    struct hres r = get(f, "exa", "/api/webhooks", NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(run(NULL, "grep -q whsec_ '%s'", r.body_path), 1); /* never shown again */
+    hres_release(&r);
+
+    /* the sender, retrying after 1 s, then 2 s */
+    volatile sig_atomic_t stop = 0;
+    struct hdl_webhooks *wh = NULL;
+    struct hdl_webhooks_opts wo = {
+        .cfg = &f->cfg, .stop = &stop, .interval_ms = 100, .retry_base_s = 1, .timeout_ms = 3000};
+    assert_int_equal(hdl_webhooks_start(&wo, &wh), TL_OK);
+    /* a decision writes a delivery and returns: no receiver is waited for */
+    int64_t t0 = tl_now_ms();
+    sql(f, "UPDATE reports SET status = 'confirmed', decided_at = now() WHERE public_ref = 'R-10'"
+           " RETURNING 1");
+    assert_true(tl_now_ms() - t0 < 1000);
+    assert_int_equal(count(f, "SELECT count(*) FROM webhook_deliveries"), 1);
+    for (int i = 0; i < 150 && !count(f, "SELECT count(*) FROM webhook_deliveries"
+                                         " WHERE delivered_at IS NOT NULL");
+         i++)
+        tl_sleep_ms(100, NULL);
+    tl_sleep_ms(1500, NULL); /* nothing more comes */
+    stop = 1;
+    hdl_webhooks_join(wh);
+    pthread_mutex_lock(&x.mu);
+    int n = x.n;
+    pthread_mutex_unlock(&x.mu);
+    assert_int_equal(n, 3);
+    int got = 0;
+    for (int i = 0; i < n; i++) {
+        if (!signature_ok(x.head[i], x.body[i], secret))
+            fail_msg("post %d: bad signature: %s", i, x.head[i]);
+        got += x.answered[i] == 204;
+        assert_non_null(strcasestr(x.head[i], "X-Tipline-Event: report.confirmed"));
+        assert_non_null(strstr(x.body[i], "\"ref\":\"R-10\""));
+        assert_non_null(strstr(x.body[i], "\"coordinates\":[30.51,50.40]")); /* rounded */
+        assert_string_equal(x.body[i], x.body[0]);
+        char *fn = tl_asprintf("%s/webhook-%d.json", f->dir, i);
+        assert_int_equal(ts_write_file(fn, x.body[i]), 0);
+        free(fn);
+    }
+    assert_int_equal(got, 1); /* taken exactly once */
+    /* a tampered body fails the check */
+    assert_false(signature_ok(x.head[2], "{\"event\":\"report.confirmed\"}", secret));
+    /* the admins see every attempt */
+    assert_int_equal(count(f, "SELECT count(*) FROM webhook_attempts"), 3);
+    assert_int_equal(count(f, "SELECT count(*) FROM webhook_deliveries WHERE attempts = 3"
+                              " AND last_status = 204 AND last_error IS NULL"),
+                     1);
+    r = get(f, "root", "/api/webhooks/deliveries", NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(run(NULL,
+                         "grep -Eq '\"attempts\" ?: ?3' '%s' && grep -Eq '\"status\" ?: ?500' '%s'",
+                         r.body_path, r.body_path),
+                     0);
+    hres_release(&r);
+    r = get(f, "exa", "/api/webhooks/deliveries", NULL);
+    assert_int_equal(r.status, 403);
+    hres_release(&r);
+    /* a disabled subscription gets no more */
+    char *id = ts_db_scalar(f->ci, "SELECT id FROM webhook_subscriptions");
+    cmd = tl_asprintf("curl -s -o /dev/null -w '%%{http_code}' -X POST -H 'Authorization: Bearer "
+                      "tok-exa-0123456789abcdef' 'http://127.0.0.1:%u/api/webhooks/%s/disable'",
+                      f->port, id);
+    ts_run(cmd, &out);
+    assert_string_equal(out, "200");
+    free(out);
+    free(cmd);
+    free(id);
+    sql(f, "UPDATE reports SET decided_at = now() WHERE public_ref = 'R-11' RETURNING 1");
+    assert_int_equal(count(f, "SELECT count(*) FROM webhook_deliveries"), 1);
+    rx_stop(&x);
+    no_identity(f);
+    free(secret);
+    fx_free(f);
+}
+
 /* ---- memory stays flat however many rows ---- */
 
 static long vm_hwm_kb(void)
@@ -788,11 +1023,13 @@ static void test_export_memory_flat(void **state)
 
 int main(void)
 {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_export_cli_formats, teardown),
         cmocka_unit_test_teardown(test_export_feed_http, teardown),
         cmocka_unit_test_teardown(test_export_ogc_api, teardown),
         cmocka_unit_test_teardown(test_export_tiles, teardown),
+        cmocka_unit_test_teardown(test_export_webhook, teardown),
         cmocka_unit_test_teardown(test_export_memory_flat, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,5 +43,12 @@ int web_h_ogc_collection(struct web_call *c);
 int web_h_ogc_items(struct web_call *c);
 int web_h_ogc_item(struct web_call *c);
 int web_h_tile(struct web_call *c);
+/* webhooks.c */
+extern const struct web_field web_f_webhook[];
+extern const char *const web_p_webhook_deliveries[];
+int web_h_webhook_add(struct web_call *c);
+int web_h_webhook_list(struct web_call *c);
+int web_h_webhook_disable(struct web_call *c);
+int web_h_webhook_deliveries(struct web_call *c);
 
 #endif

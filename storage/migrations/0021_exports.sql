@@ -32,6 +32,7 @@ CREATE TABLE webhook_deliveries (
     next_at timestamp with time zone DEFAULT now() NOT NULL,
     attempts integer DEFAULT 0 NOT NULL,
     delivered_at timestamp with time zone,
+    gave_up_at timestamp with time zone,
     last_status integer,
     last_error text,
     CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (id),
@@ -40,4 +41,20 @@ CREATE TABLE webhook_deliveries (
 );
 
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries USING btree (next_at, id)
-    WHERE (delivered_at IS NULL);
+    WHERE (delivered_at IS NULL AND gave_up_at IS NULL);
+CREATE INDEX webhook_deliveries_recent ON webhook_deliveries USING btree (created_at DESC, id DESC);
+
+-- every attempt, kept for the admins (GET /api/webhooks/deliveries)
+CREATE TABLE webhook_attempts (
+    id bigserial,
+    delivery_id bigint NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    status integer,
+    error text,
+    ms integer NOT NULL,
+    CONSTRAINT webhook_attempts_pkey PRIMARY KEY (id),
+    CONSTRAINT webhook_attempts_delivery_fkey FOREIGN KEY (delivery_id)
+        REFERENCES webhook_deliveries(id) ON DELETE CASCADE
+);
+
+CREATE INDEX webhook_attempts_delivery ON webhook_attempts USING btree (delivery_id, id);
