@@ -4,6 +4,7 @@
  * tiles from PostGIS's ST_AsMVT (storage/schema/export_tile.sql). */
 #include "store_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,10 +12,18 @@
 
 #define EXPORT_NPARAM 15
 
+struct media_n {
+    long long id, n;
+};
+
 struct store_export {
     struct store *s;
     PGresult *batch;
     int at, n;
+    struct media_n *media; /* the batch's reports that have media, by id */
+    size_t n_media;
+    char times[3][32]; /* the current row's times, ISO 8601 */
+    char media_count[24];
     int done, open;
     long long rows;
     /* the filter's text form, kept for the audit row */
@@ -58,6 +67,14 @@ int store_export_open(struct store *s, const struct store_export_filter *f,
     if ((rc = st_exec(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL, ei)))
         goto out;
     x->open = 1;
+    /* compiling the per-row expressions costs more than it saves on a scan that streams;
+     * times are written as ISO text in UTC, which iso_of() turns into ours */
+    if ((rc = st_exec(s,
+                      "SELECT set_config('jit', 'off', true),"
+                      " set_config('TimeZone', 'UTC', true),"
+                      " set_config('DateStyle', 'ISO, YMD', true)",
+                      0, NULL, NULL, ei)))
+        goto out;
     /* planned for these values: most filters are NULL, and a generic plan would not know */
     rc = st_exec_planned(s,
                          "DECLARE tl_export NO SCROLL CURSOR FOR SELECT * FROM export_reports("
@@ -77,6 +94,97 @@ out:
 static const char *col(const PGresult *r, int row, int c)
 {
     return PQgetisnull(r, row, c) ? NULL : PQgetvalue(r, row, c);
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's days_from_civil). */
+static long long days_from_civil(long long y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (long long)doe - 719468;
+}
+
+/* PostgreSQL's ISO text of a timestamptz in UTC ("2026-03-01 10:00:00.123456+00") as
+ * the API writes times ("2026-03-01T10:00:00.123Z") into out, and its microseconds
+ * since the epoch into *us (may be NULL). NULL when t is NULL or not that shape. */
+static const char *iso_of(const char *t, char out[32], long long *us)
+{
+    if (us)
+        *us = 0;
+    if (!t || strlen(t) < 22 || t[4] != '-' || t[10] != ' ' || t[13] != ':')
+        return NULL;
+    const char *frac = t[19] == '.' ? t + 20 : NULL;
+    char ms[4] = "000";
+    long long micro = 0;
+    int digits = 0;
+    for (const char *p = frac; p && *p >= '0' && *p <= '9' && digits < 6; p++, digits++) {
+        if (digits < 3)
+            ms[digits] = *p;
+        micro = micro * 10 + (*p - '0');
+    }
+    for (; digits < 6; digits++)
+        micro *= 10;
+    memcpy(out, t, 10);
+    out[10] = 'T';
+    memcpy(out + 11, t + 11, 8);
+    out[19] = '.';
+    memcpy(out + 20, ms, 3);
+    out[23] = 'Z';
+    out[24] = 0;
+    if (us) {
+        long long y = strtoll(t, NULL, 10);
+        unsigned mo = (unsigned)strtoul(t + 5, NULL, 10), d = (unsigned)strtoul(t + 8, NULL, 10);
+        long long h = strtoll(t + 11, NULL, 10), mi = strtoll(t + 14, NULL, 10),
+                  sec = strtoll(t + 17, NULL, 10);
+        *us = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 * 1000000LL + sec * 1000000LL +
+              micro;
+    }
+    return out;
+}
+
+static int media_cmp(const void *a, const void *b)
+{
+    long long x = ((const struct media_n *)a)->id, y = ((const struct media_n *)b)->id;
+    return (x > y) - (x < y);
+}
+
+/* The media counts of the batch's reports, in one query (only reports with media come
+ * back). */
+static int batch_media(struct store_export *x, struct tl_errinfo *ei)
+{
+    struct st_arr ids;
+    PGresult *r = NULL;
+    free(x->media);
+    x->media = NULL;
+    x->n_media = 0;
+    st_arr_init(&ids);
+    for (int i = 0; i < x->n; i++)
+        st_arr_ll(&ids, st_getll(x->batch, i, 0));
+    const char *v[1] = {st_arr_end(&ids)};
+    int rc = v[0] ? st_exec(x->s,
+                            "SELECT report_id, count(*) FROM media"
+                            " WHERE report_id = ANY ($1::bigint[]) GROUP BY report_id",
+                            1, v, &r, ei)
+                  : TL_ENOMEM;
+    st_arr_release(&ids);
+    if (rc)
+        return rc;
+    int n = PQntuples(r);
+    if (n && !(x->media = calloc((size_t)n, sizeof(*x->media))))
+        rc = TL_ENOMEM;
+    for (int i = 0; i < n && !rc; i++) {
+        x->media[i].id = st_getll(r, i, 0);
+        x->media[i].n = st_getll(r, i, 1);
+    }
+    PQclear(r);
+    if (rc)
+        return rc;
+    x->n_media = (size_t)n;
+    qsort(x->media, x->n_media, sizeof(*x->media), media_cmp);
+    return TL_OK;
 }
 
 int store_export_next(struct store_export *x, struct store_export_row *row, int *have,
@@ -100,26 +208,33 @@ int store_export_next(struct store_export *x, struct store_export_row *row, int 
             x->done = 1;
         if (x->n == 0)
             return TL_OK;
+        if ((rc = batch_media(x, ei))) {
+            x->done = 1;
+            return rc;
+        }
     }
     const PGresult *r = x->batch;
     int i = x->at++;
     row->id = col(r, i, 0);
+    row->id_num = st_getll(r, i, 0);
     row->ref = col(r, i, 1);
     row->category = col(r, i, 2);
     row->status = col(r, i, 3);
-    row->observed_at = col(r, i, 4);
-    row->received_at = col(r, i, 5);
-    row->decided_at = col(r, i, 6);
-    row->decided_us = st_getll(r, i, 7);
-    row->point_source = col(r, i, 8);
-    row->accuracy_m = col(r, i, 9);
-    row->corroborations = col(r, i, 10);
-    row->incident_id = col(r, i, 11);
-    row->media_count = col(r, i, 12);
-    row->lon = col(r, i, 13);
-    row->lat = col(r, i, 14);
-    row->text = col(r, i, 15);
-    row->id_num = st_getll(r, i, 0);
+    row->observed_at = iso_of(col(r, i, 4), x->times[0], NULL);
+    row->received_at = iso_of(col(r, i, 5), x->times[1], NULL);
+    row->decided_at = iso_of(col(r, i, 6), x->times[2], &row->decided_us);
+    row->point_source = col(r, i, 7);
+    row->accuracy_m = col(r, i, 8);
+    row->corroborations = col(r, i, 9);
+    row->incident_id = col(r, i, 10);
+    row->lon = col(r, i, 11);
+    row->lat = col(r, i, 12);
+    row->text = col(r, i, 13);
+    struct media_n key = {.id = row->id_num};
+    const struct media_n *m =
+        x->n_media ? bsearch(&key, x->media, x->n_media, sizeof(key), media_cmp) : NULL;
+    snprintf(x->media_count, sizeof(x->media_count), "%lld", m ? m->n : 0);
+    row->media_count = x->media_count;
     x->rows++;
     *have = 1;
     return TL_OK;
@@ -161,6 +276,7 @@ void store_export_free(struct store_export *x)
     if (!x)
         return;
     PQclear(x->batch);
+    free(x->media);
     if (x->open)
         st_rollback(x->s);
     free(x->status);

@@ -111,6 +111,10 @@ static void seed(struct fx *f, int n)
         " timestamptz '2026-03-02 00:00Z' + g * interval '1 second'"
         " FROM generate_series(1, %d) g RETURNING 1",
         n);
+    /* two photos of R-7 */
+    sql(f, "INSERT INTO media (report_id, kind, sha256, size) SELECT r.id, 'photo',"
+           " repeat(k::text, 64), 100 FROM reports r, generate_series(1, 2) k"
+           " WHERE r.public_ref = 'R-7' RETURNING 1");
 }
 
 static struct fx *fx_new(const char *name, int n)
@@ -321,6 +325,21 @@ static void test_export_cli_formats(void **state)
     char *p = ogr_point("", gj, "ref", "R-7");
     assert_string_equal(p, "POINT (30.507 50.4007)");
     free(p);
+    /* the properties, media counted; R-8's count is 0 */
+    char *props = NULL;
+    run(&props,
+        "ogrinfo -ro -al -q -where \"ref IN ('R-7', 'R-8')\" '%s' | grep -E "
+        "'(media_count|location_source|observed_at|category) \\(' | tr -s ' '",
+        gj);
+    assert_string_equal(props, " category (String) = shelling\n"
+                               " observed_at (DateTime) = 2026/03/01 10:07:00+00\n"
+                               " location_source (String) = telegram_location\n"
+                               " media_count (Integer) = 2\n"
+                               " category (String) = shelling\n"
+                               " observed_at (DateTime) = 2026/03/01 10:08:00+00\n"
+                               " location_source (String) = telegram_location\n"
+                               " media_count (Integer) = 0\n");
+    free(props);
     p = ogr_point("", seq, "ref", "R-7");
     assert_string_equal(p, "POINT (30.507 50.4007)");
     free(p);
