@@ -28,7 +28,7 @@ struct hdl_runtime {
     const char *token;
     int n_workers;
     struct geo_ctx *geo;
-    struct hdl_relay *relay; /* follow-ups and reviewed notices (relay.c) */
+    struct hdl_relay *relay;       /* follow-ups and reviewed notices (relay.c) */
     struct hdl_webhooks *webhooks; /* outgoing webhooks (webhook.c) */
     pthread_t poller, sender, janitor, drafts, workers[MAX_WORKERS];
     int have_poller, have_sender, have_janitor, have_drafts, n_started;

@@ -675,8 +675,7 @@ int store_export_finish(struct store_export *x, const char *actor, const char *w
 void store_export_free(struct store_export *x);
 /* The newest decision (what a feed's ETag and Last-Modified are made of): its time in
  * microseconds since the epoch and its report id; 0 and 0 when none. */
-int store_export_state(struct store *s, long long *us, long long *id,
-                       struct tl_errinfo *ei) TL_WUR;
+int store_export_state(struct store *s, long long *us, long long *id, struct tl_errinfo *ei) TL_WUR;
 /* A Mapbox vector tile (layer "reports") of the confirmed reports account may see in
  * tile z/x/y: points one by one from zoom 12, else one per tile pixel with a count.
  * *mvt: free(); *len 0 when the tile is empty. */

@@ -569,6 +569,10 @@ static void test_export_ogc_api(void **state)
     struct hres r = get(f, "exa", "/api/ogc", NULL);
     assert_int_equal(r.status, 200);
     hres_release(&r);
+    r = get(f, "exa", "/api/ogc/api", NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(run(NULL, "python3 -m json.tool '%s' >/dev/null", r.body_path), 0);
+    hres_release(&r);
     r = get(f, "exa", "/api/ogc/conformance", NULL);
     assert_int_equal(r.status, 200);
     assert_int_equal(run(NULL, "grep -q 'ogcapi-features-1/1.0/conf/geojson' '%s'", r.body_path),
@@ -590,6 +594,11 @@ static void test_export_ogc_api(void **state)
     char *src = tl_asprintf("OAPIF:http://127.0.0.1:%u/api/ogc", f->port);
     char *opts = tl_asprintf("--config GDAL_HTTP_HEADER_FILE '%s' -oo PAGE_SIZE=7", hf);
     assert_int_equal(ogr_count(opts, src), 90);
+    char *errs = NULL; /* every document the driver asks for is there */
+    run(&errs, "ogrinfo -ro -so -al %s '%s' 2>&1 >/dev/null", opts, src);
+    if (strstr(errs, "ERROR"))
+        fail_msg("ogrinfo (OAPIF): %s", errs);
+    free(errs);
     char *p = ogr_point(opts, src, "ref", "R-7");
     assert_string_equal(p, "POINT (30.51 50.4)");
     free(p);

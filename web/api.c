@@ -483,6 +483,7 @@ static const struct web_route routes[] = {
     {"GET", "api/export.geojson", EX, h_export, f_none, p_export},
     {"GET", "api/export/*", EX, web_h_export_feed, f_none, web_p_feed},
     {"GET", "api/ogc", EX, web_h_ogc_landing, f_none, web_p_ogc},
+    {"GET", "api/ogc/api", EX, web_h_ogc_api, f_none, web_p_ogc},
     {"GET", "api/ogc/conformance", EX, web_h_ogc_conformance, f_none, web_p_ogc},
     {"GET", "api/ogc/collections", EX, web_h_ogc_collections, f_none, web_p_ogc},
     {"GET", "api/ogc/collections/*", EX, web_h_ogc_collection, f_none, web_p_ogc},

@@ -74,6 +74,42 @@ int web_h_ogc_landing(struct web_call *c)
     return reply(c, o);
 }
 
+/* The API definition the landing page links (service-desc): the OGC routes only; the
+ * whole of tipline's API is web/openapi.yaml. */
+int web_h_ogc_api(struct web_call *c)
+{
+    static const char doc[] =
+        "{\"openapi\":\"3.0.3\",\"info\":{\"title\":\"tipline OGC API - Features\","
+        "\"version\":\"1\"},\"components\":{\"securitySchemes\":{\"bearer\":{\"type\":"
+        "\"http\",\"scheme\":\"bearer\"}}},\"security\":[{\"bearer\":[]}],\"paths\":{"
+        "\"/api/ogc\":{\"get\":{\"summary\":\"landing page\",\"responses\":{\"200\":"
+        "{\"description\":\"links\"}}}},"
+        "\"/api/ogc/conformance\":{\"get\":{\"summary\":\"conformance classes\","
+        "\"responses\":{\"200\":{\"description\":\"conformsTo\"}}}},"
+        "\"/api/ogc/collections\":{\"get\":{\"summary\":\"collections\",\"responses\":"
+        "{\"200\":{\"description\":\"the collections\"}}}},"
+        "\"/api/ogc/collections/{collectionId}\":{\"get\":{\"summary\":\"a collection\","
+        "\"parameters\":[{\"name\":\"collectionId\",\"in\":\"path\",\"required\":true,"
+        "\"schema\":{\"type\":\"string\",\"enum\":[\"reports\"]}}],\"responses\":{\"200\":"
+        "{\"description\":\"the collection\"}}}},"
+        "\"/api/ogc/collections/{collectionId}/items\":{\"get\":{\"summary\":\"features\","
+        "\"parameters\":[{\"name\":\"collectionId\",\"in\":\"path\",\"required\":true,"
+        "\"schema\":{\"type\":\"string\"}},{\"name\":\"bbox\",\"in\":\"query\","
+        "\"schema\":{\"type\":\"array\",\"items\":{\"type\":\"number\"}},\"style\":"
+        "\"form\",\"explode\":false},{\"name\":\"datetime\",\"in\":\"query\",\"schema\":"
+        "{\"type\":\"string\"}},{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":"
+        "\"integer\",\"minimum\":1,\"maximum\":10000,\"default\":100}}],\"responses\":"
+        "{\"200\":{\"description\":\"a page of features\"}}}},"
+        "\"/api/ogc/collections/{collectionId}/items/{featureId}\":{\"get\":{\"summary\":"
+        "\"a feature\",\"parameters\":[{\"name\":\"collectionId\",\"in\":\"path\","
+        "\"required\":true,\"schema\":{\"type\":\"string\"}},{\"name\":\"featureId\","
+        "\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"integer\"}}],"
+        "\"responses\":{\"200\":{\"description\":\"the feature\"}}}}}}";
+    int rc = web_reply_json(c->resp, 200, tl_strdup(doc));
+    c->resp->ctype = "application/vnd.oai.openapi+json;version=3.0";
+    return rc;
+}
+
 int web_h_ogc_conformance(struct web_call *c)
 {
     struct json_object *o = json_object_new_object(), *a = json_object_new_array();

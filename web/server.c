@@ -687,8 +687,8 @@ static enum MHD_Result send_resp(struct web *w, struct MHD_Connection *conn, str
         if (m)
             r->sse = NULL; /* the response owns it now */
     } else if (r->reader) {
-        m = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, r->reader,
-                                              r->reader_cls, r->reader_free);
+        m = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, r->reader, r->reader_cls,
+                                              r->reader_free);
         if (m)
             r->reader = NULL; /* the response owns reader_cls now */
     } else if (r->body) {

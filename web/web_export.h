@@ -37,6 +37,7 @@ extern const char *const web_p_ogc[];
 extern const char *const web_p_ogc_items[];
 int web_h_export_feed(struct web_call *c);
 int web_h_ogc_landing(struct web_call *c);
+int web_h_ogc_api(struct web_call *c);
 int web_h_ogc_conformance(struct web_call *c);
 int web_h_ogc_collections(struct web_call *c);
 int web_h_ogc_collection(struct web_call *c);
