@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -126,7 +127,15 @@ int cmd_export(int argc, char **argv, struct cli_ctx *ctx)
     tl_buf_init(&b, 0);
     if (!actor)
         goto out;
-    if (out) {
+    struct stat sb;
+    if (out && stat(out, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        /* a device or a pipe (-o /dev/stdout): written as it is, never renamed over */
+        if (!(fp = fopen(out, "w"))) {
+            fprintf(stderr, "tipline export: cannot write %s: %s\n", out, strerror(errno));
+            goto out;
+        }
+        out = NULL;
+    } else if (out) {
         if (!(tmp = tl_asprintf("%s.part", out)) || !(fp = fopen(tmp, "w"))) {
             fprintf(stderr, "tipline export: cannot write %s: %s\n", tmp ? tmp : out,
                     strerror(errno));
@@ -134,7 +143,7 @@ int cmd_export(int argc, char **argv, struct cli_ctx *ctx)
             goto out;
         }
     }
-    int bar = isatty(STDERR_FILENO) && (out || !isatty(STDOUT_FILENO));
+    int bar = isatty(STDERR_FILENO) && !isatty(fileno(fp));
     int64_t t0 = tl_now_ms(), shown = t0;
     if ((rc = store_export_open(ctx->store, &f, &x, &ei)) != TL_OK) {
         code = cli_fail("export", "open", rc, &ei);

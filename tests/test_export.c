@@ -395,6 +395,18 @@ static void test_export_cli_formats(void **state)
     p = ogr_point("", one, "ref", "R-7");
     assert_string_equal(p, "POINT (30.51 50.4)");
     free(p);
+    /* -o onto a pipe (or a device) writes into it, never renames a file over it */
+    char *fifo = path_in(f, "pipe");
+    assert_int_equal(run(NULL, "mkfifo '%s'", fifo), 0);
+    args = tl_asprintf("--format geojsonseq -o '%s' & cat '%s' > '%s/piped.geojsonseq'; wait $!",
+                       fifo, fifo, f->dir);
+    assert_int_equal(cli(f, args), 0);
+    free(args);
+    assert_int_equal(run(NULL, "test -p '%s'", fifo), 0);
+    char *piped = path_in(f, "piped.geojsonseq");
+    assert_int_equal(ogr_count("", piped), 90);
+    free(piped);
+    free(fifo);
     /* text only where the configuration allows it; bad arguments are usage errors */
     assert_int_equal(cli(f, "--text"), 2);
     char *with_text = NULL;
@@ -413,7 +425,7 @@ static void test_export_cli_formats(void **state)
     /* every export audited: who, which filter, how many rows */
     assert_int_equal(count(f, "SELECT count(*) FROM audit_log WHERE action = 'export'"
                               " AND object = 'tipline export'"),
-                     10);
+                     11);
     assert_int_equal(count(f, "SELECT count(*) FROM audit_log WHERE action = 'export'"
                               " AND actor LIKE 'cli:%' AND after->>'rows' = '30'"
                               " AND after->'filter'->>'category' = 'drone'"

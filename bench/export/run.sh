@@ -71,7 +71,7 @@ report() { # name seconds kib client-cpu server-cpu features
 count_geojson() { grep -c '"type":"Feature"\|"type": "Feature"' "$1" || true; }
 
 # the first read of fresh rows also writes their hint bits: a warm-up, not reported
-"$bin" export --format csv -o /dev/null
+"$bin" export --format csv >/dev/null
 for run in 1 2; do
   read -r s k cc sc < <(time_of "$bin" export --format geojson -o "$work/tipline.geojson")
   report "tipline export geojson (run $run)" "$s" "$k" "$cc" "$sc" "$(count_geojson "$work/tipline.geojson")"
