@@ -183,7 +183,8 @@ static int batch_media(struct store_export *x, struct tl_errinfo *ei)
     if (rc)
         return rc;
     x->n_media = (size_t)n;
-    qsort(x->media, x->n_media, sizeof(*x->media), media_cmp);
+    if (x->n_media > 1)
+        qsort(x->media, x->n_media, sizeof(*x->media), media_cmp);
     return TL_OK;
 }
 

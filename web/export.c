@@ -212,8 +212,10 @@ int web_stream_start(struct web_call *c, const struct store_export_filter *f,
             goto out;
         }
         st->gz = 1;
-        c->resp->headers =
+        char *h =
             tl_asprintf("%sContent-Encoding: gzip\n", c->resp->headers ? c->resp->headers : "");
+        free(c->resp->headers);
+        c->resp->headers = h;
     }
     c->resp->status = 200;
     c->resp->reader = stream_read;
