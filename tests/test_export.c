@@ -564,10 +564,20 @@ static void test_export_feed_http(void **state)
     assert_int_equal(r.status, 404);
     hres_release(&r);
 
+    /* a report of a restricted queue is not in an exporter's feed; an admin's has it */
+    sql(f, "UPDATE reports SET queue = 'restricted' WHERE public_ref = 'R-2' RETURNING 1");
+    r = get(f, "exa", "/api/export/reports.geojsonseq", NULL);
+    assert_int_equal(ogr_count("", r.body_path), 90);
+    assert_int_equal(run(NULL, "grep -q '\"ref\":\"R-2\"' '%s'", r.body_path), 1);
+    hres_release(&r);
+    r = get(f, "root", "/api/export/reports.geojsonseq", NULL);
+    assert_int_equal(ogr_count("", r.body_path), 91);
+    hres_release(&r);
+
     /* audited: the exporter, the filter, the rows (a 304 sends nothing and is not) */
     assert_int_equal(count(f, "SELECT count(*) FROM audit_log WHERE action = 'export'"
                               " AND actor = 'exa'"),
-                     7);
+                     8);
     assert_int_equal(count(f, "SELECT count(*) FROM audit_log WHERE action = 'export'"
                               " AND actor = 'exa' AND object = 'GET /api/export/reports.geojson'"
                               " AND after->>'rows' = '30'"
