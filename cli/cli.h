@@ -54,6 +54,7 @@ int cli_bot_run(const char *name, int no_poller, struct cli_ctx *ctx);
 
 int cmd_strip(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_geo(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_export(int argc, char **argv, struct cli_ctx *ctx);
 
 /* "tipline CMD WHAT: <error>: <detail>" on stderr; returns 1 (the exit code). */
 int cli_fail(const char *cmd, const char *what, int rc, const struct tl_errinfo *ei);

@@ -43,6 +43,7 @@ struct cfg {
     long api_rate_per_min;       /* requests per minute per token or session */
     char *rounded_roles;         /* comma-separated roles that see rounded points */
     long round_decimals;         /* decimals of a rounded point */
+    long export_text;            /* 1: exports may carry the reports' free text */
     char *tile_url;              /* map tiles for the console; "" = offline basemap only */
     char *trusted_proxies;       /* addresses whose X-Forwarded-For names the client; "" none */
     long web_db_connections;     /* database connections the web server keeps; 0: auto */

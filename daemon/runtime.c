@@ -18,6 +18,7 @@
 #include "geo/geo.h"
 #include "handlers/hdl.h"
 #include "relay.h"
+#include "webhook.h"
 #include "common/banned.h"
 
 #define MAX_WORKERS 64
@@ -31,6 +32,7 @@ struct daemon {
     int n_workers;
     struct geo_ctx *geo;
     struct daemon_relay *relay; /* follow-ups and reviewed notices (relay.c) */
+    struct daemon_webhooks *webhooks; /* outgoing webhooks (webhook.c) */
     pthread_t poller, sender, janitor, drafts, workers[MAX_WORKERS];
     int have_poller, have_sender, have_janitor, have_drafts, n_started;
     pthread_mutex_t mu;
@@ -759,6 +761,9 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out, struct tl_err
     struct daemon_relay_opts ro = {.cfg = o->cfg, .stop = o->stop};
     if (daemon_relay_start(&ro, &rt->relay) != TL_OK)
         log_error("relay thread not started: follow-ups wait for a restart");
+    struct daemon_webhooks_opts wo = {.cfg = o->cfg, .stop = o->stop};
+    if (daemon_webhooks_start(&wo, &rt->webhooks) != TL_OK)
+        log_error("webhook thread not started: deliveries wait for a restart");
     log_info("runtime started workers=%d poller=%d sender=%d", rt->n_started, rt->have_poller,
              rt->have_sender);
     *out = rt;
@@ -780,6 +785,7 @@ int daemon_join(struct daemon *rt, struct tl_errinfo *ei)
     if (rt->have_drafts)
         pthread_join(rt->drafts, NULL);
     daemon_relay_join(rt->relay);
+    daemon_webhooks_join(rt->webhooks);
     int rc = rt->fatal;
     if (ei && rc)
         *ei = rt->fatal_ei;

@@ -26,6 +26,9 @@ APT_PACKAGES=(
   postgresql-15 postgresql-15-postgis-3 postgresql-contrib                  # database (+ pg_trgm)
   libimage-exiftool-perl libjpeg-turbo-progs mat2 geographiclib-tools       # independent checkers, bench
   tzdata                                                                    # the citizens' clock (time_zone)
+  zlib1g-dev                                                                # web/: gzip feeds
+  gdal-bin                                                                  # exports' independent reader (ogrinfo, ogr2ogr)
+  time                                                                      # peak RSS in test_export and bench/export
 )
 # web assets and the gazetteer data come from npm; Debian's nodejs/npm only when none is there.
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)

@@ -3,6 +3,7 @@
  * handler runs, server.c has authenticated the caller, checked the role, the CSRF
  * header of a cookie session, the rate limit, the query keys and the body. */
 #include "web_int.h"
+#include "web_export.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -546,6 +547,20 @@ static const struct web_route routes[] = {
     {"POST", "api/reporters/*/ban", MO, h_ban, f_ban, NULL},
     {"POST", "api/reporters/*/unban", MO, h_unban, f_none, NULL},
     {"GET", "api/export.geojson", EX, h_export, f_none, p_export},
+    {"GET", "api/export/*", EX, web_h_export_feed, f_none, web_p_feed},
+    {"GET", "api/ogc", EX, web_h_ogc_landing, f_none, web_p_ogc},
+    {"GET", "api/ogc/api", EX, web_h_ogc_api, f_none, web_p_ogc},
+    {"GET", "api/ogc/conformance", EX, web_h_ogc_conformance, f_none, web_p_ogc},
+    {"GET", "api/ogc/collections", EX, web_h_ogc_collections, f_none, web_p_ogc},
+    {"GET", "api/ogc/collections/*", EX, web_h_ogc_collection, f_none, web_p_ogc},
+    {"GET", "api/ogc/collections/*/items", EX, web_h_ogc_items, f_none, web_p_ogc_items},
+    {"GET", "api/ogc/collections/*/items/*", EX, web_h_ogc_item, f_none, web_p_ogc_items},
+    {"GET", "api/tiles/*/*/*", EX, web_h_tile, f_none, NULL},
+    {"POST", "api/webhooks", EX, web_h_webhook_add, web_f_webhook, NULL},
+    {"GET", "api/webhooks", EX, web_h_webhook_list, f_none, NULL},
+    {"POST", "api/webhooks/*/disable", EX, web_h_webhook_disable, f_none, NULL},
+    {"GET", "api/webhooks/deliveries", AD, web_h_webhook_deliveries, f_none,
+     web_p_webhook_deliveries},
     {"GET", "api/audit", AD, h_audit, f_none, p_audit},
     {"GET", "api/accounts", AD, h_accounts, f_none, NULL},
     {"POST", "api/accounts", AD, h_account_add, f_account, NULL},

@@ -313,6 +313,11 @@ static int serve_static(const char *method, const struct web_path *p, struct web
 
 /* ---- a request ---- */
 
+const char *web_header(const struct web_call *c, const char *name)
+{
+    return MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, name);
+}
+
 /* -1: exact points; else the decimals the role sees. */
 static int decimals_for(const struct web *w, unsigned role)
 {
@@ -474,6 +479,7 @@ static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, c
     c.path = &path;
     c.q = &q;
     c.resp = r;
+    c.conn = conn;
     client_addr(w, conn, client, sizeof(client));
     c.client = client;
     c.last_event_id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
@@ -576,6 +582,15 @@ static void add_headers(struct web *w, struct MHD_Response *m, const struct web_
         MHD_add_response_header(m, "Accept-Ranges", "bytes");
     if (r->content_range[0])
         MHD_add_response_header(m, "Content-Range", r->content_range);
+    for (char *h = r->headers, *nl; h && (nl = strchr(h, '\n')); h = nl + 1) {
+        char *colon = memchr(h, ':', (size_t)(nl - h));
+        if (!colon)
+            continue;
+        *colon = *nl = 0;
+        MHD_add_response_header(m, h, colon + 1 + (colon[1] == ' '));
+        *colon = ':';
+        *nl = '\n';
+    }
 }
 
 static enum MHD_Result send_resp(struct web *w, struct MHD_Connection *conn, struct web_resp *r)
@@ -586,6 +601,11 @@ static enum MHD_Result send_resp(struct web *w, struct MHD_Connection *conn, str
                                               web_sse_free);
         if (m)
             r->sse = NULL; /* the response owns it now */
+    } else if (r->reader) {
+        m = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, r->reader, r->reader_cls,
+                                              r->reader_free);
+        if (m)
+            r->reader = NULL; /* the response owns reader_cls now */
     } else if (r->body) {
         m = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
         if (m)
@@ -606,7 +626,10 @@ static void resp_release(struct web_resp *r)
 {
     free(r->body);
     free(r->set_cookie);
+    free(r->headers);
     web_sse_free(r->sse);
+    if (r->reader && r->reader_free)
+        r->reader_free(r->reader_cls);
 }
 
 static void log_request(const char *method, const struct req *rq, unsigned status, int64_t t0)

@@ -15,6 +15,7 @@
 
 #include "common/cfg.h"
 #include "common/err.h"
+#include "common/util.h"
 #include "storage/store.h"
 
 struct web;
@@ -73,5 +74,34 @@ void web_creds_read(struct web_creds *c, int ok);
 
 /* 1 when name may name an account: 1 to 32 of a-z, 0-9, '.', '_', '-'. */
 int web_account_name_ok(const char *name);
+
+/* ---- export formats (export_fmt.c): one row at a time ----
+ *   struct web_export_fmt w = {.format = WEB_EXPORT_CSV, .hxl = 1};
+ *   web_export_head(&w, &b); for each row: web_export_row(&w, &row, &b);
+ *   web_export_tail(&w, &b);
+ * Each appends to b (the caller drains it as it likes); TL_ENOMEM when b cannot grow. */
+enum web_export_format {
+    WEB_EXPORT_GEOJSON,
+    WEB_EXPORT_CSV,
+    WEB_EXPORT_KML,
+    WEB_EXPORT_GEOJSONSEQ,
+};
+struct web_export_fmt {
+    enum web_export_format format;
+    int with_text; /* the report's text as a property (the export read it) */
+    int hxl;       /* CSV: an HXL hashtag row under the header */
+    long long n;   /* rows written */
+};
+/* "geojson", "csv", "kml", "geojsonseq"; TL_EINVAL otherwise. */
+int web_export_format_parse(const char *name, enum web_export_format *out) TL_WUR;
+/* The media type of a format (Content-Type). */
+const char *web_export_mime(enum web_export_format f);
+int web_export_head(struct web_export_fmt *w, struct tl_buf *b) TL_WUR;
+int web_export_row(struct web_export_fmt *w, const struct store_export_row *r,
+                   struct tl_buf *b) TL_WUR;
+int web_export_tail(struct web_export_fmt *w, struct tl_buf *b) TL_WUR;
+/* A row's "after" cursor, "<decided microseconds>_<id>" (what feeds take back). */
+#define WEB_EXPORT_CURSOR 48
+void web_export_cursor(const struct store_export_row *r, char out[WEB_EXPORT_CURSOR]);
 
 #endif

@@ -111,6 +111,12 @@ struct web_resp {
     int close;               /* Connection: close (a body left unread) */
     int accept_ranges;       /* 1: Accept-Ranges: bytes */
     char content_range[64];  /* Content-Range of a 206 or 416, "" none */
+    /* a body written while it is sent (export.c): read like web_sse_read, freed by
+     * reader_free, instead of body */
+    ssize_t (*reader)(void *cls, uint64_t pos, char *buf, size_t max);
+    void (*reader_free)(void *cls);
+    void *reader_cls;
+    char *headers; /* owned: more header lines, "Name: value\n" each, or NULL */
 };
 
 struct web_call {
@@ -132,7 +138,10 @@ struct web_call {
     const char *range;         /* the Range header, or NULL */
     int prefer_minimal;        /* Prefer: return=minimal */
     struct web_resp *resp;
+    void *conn; /* the request's connection, for web_header */
 };
+/* A request header of c (first of its name), or NULL. */
+const char *web_header(const struct web_call *c, const char *name);
 
 /* A Range header against a body of total bytes (range.c): WEB_RANGE_OK with *first and
  * *last (inclusive), WEB_RANGE_NONE (absent, several ranges, another unit or malformed:

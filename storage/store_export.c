@@ -1,0 +1,525 @@
+/* storage/store_export.c - the exporters' reads: a server-side cursor over
+ * export_reports (storage/schema/export_reports.sql) handed out row by row, the audit
+ * row every export leaves, the newest decision a feed's ETag is made of, and vector
+ * tiles from PostGIS's ST_AsMVT (storage/schema/export_tile.sql). */
+#include "store_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/banned.h"
+
+#define EXPORT_NPARAM 15
+
+struct media_n {
+    long long id, n;
+};
+
+struct store_export {
+    struct store *s;
+    PGresult *batch;
+    int at, n;
+    struct media_n *media; /* the batch's reports that have media, by id */
+    size_t n_media;
+    char times[3][32]; /* the current row's times, ISO 8601 */
+    char media_count[24];
+    int done, open;
+    long long rows;
+    /* the filter's text form, kept for the audit row */
+    char pb[EXPORT_NPARAM][32];
+    const char *pv[EXPORT_NPARAM];
+    char *status, *category, *since, *until;
+};
+
+static const char *dup_or_null(const char *s, char **keep)
+{
+    *keep = s ? tl_strdup(s) : NULL;
+    return *keep;
+}
+
+int store_export_open(struct store *s, const struct store_export_filter *f,
+                      struct store_export **out, struct tl_errinfo *ei)
+{
+    *out = NULL;
+    struct store_export *x = calloc(1, sizeof(*x));
+    if (!x)
+        return TL_ENOMEM;
+    x->s = s;
+    const char **v = x->pv;
+    v[0] = f->account;
+    v[1] = dup_or_null(f->status, &x->status);
+    v[2] = dup_or_null(f->category, &x->category);
+    v[3] = dup_or_null(f->since, &x->since);
+    v[4] = dup_or_null(f->until, &x->until);
+    v[5] = f->has_after ? st_ll(x->pb[5], f->after_us) : NULL;
+    v[6] = f->has_after ? st_ll(x->pb[6], f->after_id) : NULL;
+    for (int i = 0; i < 4; i++)
+        v[7 + i] = f->has_bbox ? st_dbl(x->pb[7 + i], f->bbox[i]) : NULL;
+    v[11] = f->decimals >= 0 ? st_ll(x->pb[11], f->decimals) : NULL;
+    v[12] = f->with_text ? "true" : "false";
+    v[13] = f->limit > 0 ? st_ll(x->pb[13], f->limit) : NULL;
+    v[14] = f->id > 0 ? st_ll(x->pb[14], f->id) : NULL;
+    int rc = st_ready(s, ei);
+    if (rc)
+        goto out;
+    /* One snapshot for the whole file: a report decided meanwhile is in the next one. */
+    if ((rc = st_exec(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL, ei)))
+        goto out;
+    x->open = 1;
+    /* compiling the per-row expressions costs more than it saves on a scan that streams;
+     * times are written as ISO text in UTC, which iso_of() turns into ours */
+    if ((rc = st_exec(s,
+                      "SELECT set_config('jit', 'off', true),"
+                      " set_config('TimeZone', 'UTC', true),"
+                      " set_config('DateStyle', 'ISO, YMD', true)",
+                      0, NULL, NULL, ei)))
+        goto out;
+    /* planned for these values: most filters are NULL, and a generic plan would not know */
+    rc = st_exec_planned(s,
+                         "DECLARE tl_export NO SCROLL CURSOR FOR SELECT * FROM export_reports("
+                         "$1::text, $2::text, $3::text, $4::timestamptz, $5::timestamptz,"
+                         " $6::bigint, $7::bigint, $8::float8, $9::float8, $10::float8,"
+                         " $11::float8, $12::int, $13::boolean, $14::bigint, $15::bigint)",
+                         EXPORT_NPARAM, v, NULL, ei);
+out:
+    if (rc) {
+        store_export_free(x);
+        return rc;
+    }
+    *out = x;
+    return TL_OK;
+}
+
+static const char *col(const PGresult *r, int row, int c)
+{
+    return PQgetisnull(r, row, c) ? NULL : PQgetvalue(r, row, c);
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's days_from_civil). */
+static long long days_from_civil(long long y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (long long)doe - 719468;
+}
+
+/* PostgreSQL's ISO text of a timestamptz in UTC ("2026-03-01 10:00:00.123456+00") as
+ * the API writes times ("2026-03-01T10:00:00.123Z") into out, and its microseconds
+ * since the epoch into *us (may be NULL). NULL when t is NULL or not that shape. */
+static const char *iso_of(const char *t, char out[32], long long *us)
+{
+    if (us)
+        *us = 0;
+    if (!t || strlen(t) < 22 || t[4] != '-' || t[10] != ' ' || t[13] != ':')
+        return NULL;
+    const char *frac = t[19] == '.' ? t + 20 : NULL;
+    char ms[4] = "000";
+    long long micro = 0;
+    int digits = 0;
+    for (const char *p = frac; p && *p >= '0' && *p <= '9' && digits < 6; p++, digits++) {
+        if (digits < 3)
+            ms[digits] = *p;
+        micro = micro * 10 + (*p - '0');
+    }
+    for (; digits < 6; digits++)
+        micro *= 10;
+    memcpy(out, t, 10);
+    out[10] = 'T';
+    memcpy(out + 11, t + 11, 8);
+    out[19] = '.';
+    memcpy(out + 20, ms, 3);
+    out[23] = 'Z';
+    out[24] = 0;
+    if (us) {
+        long long y = strtoll(t, NULL, 10);
+        unsigned mo = (unsigned)strtoul(t + 5, NULL, 10), d = (unsigned)strtoul(t + 8, NULL, 10);
+        long long h = strtoll(t + 11, NULL, 10), mi = strtoll(t + 14, NULL, 10),
+                  sec = strtoll(t + 17, NULL, 10);
+        *us = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 * 1000000LL + sec * 1000000LL +
+              micro;
+    }
+    return out;
+}
+
+static int media_cmp(const void *a, const void *b)
+{
+    long long x = ((const struct media_n *)a)->id, y = ((const struct media_n *)b)->id;
+    return (x > y) - (x < y);
+}
+
+/* The media counts of the batch's reports, in one query (only reports with media come
+ * back). */
+static int batch_media(struct store_export *x, struct tl_errinfo *ei)
+{
+    struct st_arr ids;
+    PGresult *r = NULL;
+    free(x->media);
+    x->media = NULL;
+    x->n_media = 0;
+    st_arr_init(&ids);
+    for (int i = 0; i < x->n; i++)
+        st_arr_ll(&ids, st_getll(x->batch, i, 0));
+    const char *v[1] = {st_arr_end(&ids)};
+    int rc = v[0] ? st_exec(x->s,
+                            "SELECT report_id, count(*) FROM media"
+                            " WHERE report_id = ANY ($1::bigint[]) GROUP BY report_id",
+                            1, v, &r, ei)
+                  : TL_ENOMEM;
+    st_arr_release(&ids);
+    if (rc)
+        return rc;
+    int n = PQntuples(r);
+    if (n && !(x->media = calloc((size_t)n, sizeof(*x->media))))
+        rc = TL_ENOMEM;
+    for (int i = 0; i < n && !rc; i++) {
+        x->media[i].id = st_getll(r, i, 0);
+        x->media[i].n = st_getll(r, i, 1);
+    }
+    PQclear(r);
+    if (rc)
+        return rc;
+    x->n_media = (size_t)n;
+    if (x->n_media > 1)
+        qsort(x->media, x->n_media, sizeof(*x->media), media_cmp);
+    return TL_OK;
+}
+
+int store_export_next(struct store_export *x, struct store_export_row *row, int *have,
+                      struct tl_errinfo *ei)
+{
+    *have = 0;
+    if (x->at >= x->n) {
+        PQclear(x->batch);
+        x->batch = NULL;
+        x->at = x->n = 0;
+        if (x->done)
+            return TL_OK;
+        /* the count is a literal: FETCH takes no parameter */
+        int rc = st_exec(x->s, "FETCH 2000 FROM tl_export", 0, NULL, &x->batch, ei);
+        if (rc) {
+            x->done = 1;
+            return rc;
+        }
+        x->n = PQntuples(x->batch);
+        if (x->n < STORE_EXPORT_BATCH)
+            x->done = 1;
+        if (x->n == 0)
+            return TL_OK;
+        if ((rc = batch_media(x, ei))) {
+            x->done = 1;
+            return rc;
+        }
+    }
+    const PGresult *r = x->batch;
+    int i = x->at++;
+    row->id = col(r, i, 0);
+    row->id_num = st_getll(r, i, 0);
+    row->ref = col(r, i, 1);
+    row->category = col(r, i, 2);
+    row->status = col(r, i, 3);
+    row->observed_at = iso_of(col(r, i, 4), x->times[0], NULL);
+    row->received_at = iso_of(col(r, i, 5), x->times[1], NULL);
+    row->decided_at = iso_of(col(r, i, 6), x->times[2], &row->decided_us);
+    row->point_source = col(r, i, 7);
+    row->accuracy_m = col(r, i, 8);
+    row->corroborations = col(r, i, 9);
+    row->incident_id = col(r, i, 10);
+    row->lon = col(r, i, 11);
+    row->lat = col(r, i, 12);
+    row->text = col(r, i, 13);
+    struct media_n key = {.id = row->id_num};
+    const struct media_n *m =
+        x->n_media ? bsearch(&key, x->media, x->n_media, sizeof(key), media_cmp) : NULL;
+    snprintf(x->media_count, sizeof(x->media_count), "%lld", m ? m->n : 0);
+    row->media_count = x->media_count;
+    x->rows++;
+    *have = 1;
+    return TL_OK;
+}
+
+long long store_export_rows(const struct store_export *x)
+{
+    return x->rows;
+}
+
+int store_export_finish(struct store_export *x, const char *actor, const char *what,
+                        const char *format, struct tl_errinfo *ei)
+{
+    char nb[32];
+    PQclear(x->batch);
+    x->batch = NULL;
+    x->at = x->n = 0;
+    int rc = st_commit(x->s, ei);
+    if (rc)
+        return rc;
+    x->open = 0;
+    const char *const *p = x->pv;
+    const char *v[14] = {
+        actor, what, format, st_ll(nb, x->rows), p[1], p[2], p[3], p[4], p[5], p[6], p[7],
+        p[8],  p[9], p[10]};
+    return st_exec(x->s,
+                   "INSERT INTO audit_log (actor, action, object, after)"
+                   " VALUES ($1::text, 'export', $2::text, jsonb_build_object('format', $3::text,"
+                   "  'rows', $4::bigint, 'filter', jsonb_strip_nulls(jsonb_build_object("
+                   "   'status', $5::text, 'category', $6::text, 'since', $7::text,"
+                   "   'until', $8::text, 'after_us', $9::bigint, 'after_id', $10::bigint,"
+                   "   'bbox', CASE WHEN $11::float8 IS NOT NULL THEN jsonb_build_array("
+                   "     $11::float8, $12::float8, $13::float8, $14::float8) END))))",
+                   14, v, NULL, ei);
+}
+
+void store_export_free(struct store_export *x)
+{
+    if (!x)
+        return;
+    PQclear(x->batch);
+    free(x->media);
+    if (x->open)
+        st_rollback(x->s);
+    free(x->status);
+    free(x->category);
+    free(x->since);
+    free(x->until);
+    free(x);
+}
+
+int store_export_state(struct store *s, long long *us, long long *id, struct tl_errinfo *ei)
+{
+    PGresult *r = NULL;
+    *us = *id = 0;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    /* one step down reports_decided (migration 0021) */
+    rc = st_exec(s,
+                 "SELECT (extract(epoch FROM decided_at) * 1000000)::bigint, id FROM reports"
+                 " WHERE decided_at IS NOT NULL ORDER BY decided_at DESC, id DESC LIMIT 1",
+                 0, NULL, &r, ei);
+    if (rc)
+        return rc;
+    if (PQntuples(r) == 1) {
+        *us = st_getll(r, 0, 0);
+        *id = st_getll(r, 0, 1);
+    }
+    PQclear(r);
+    return TL_OK;
+}
+
+int store_export_tile(struct store *s, const char *account, int decimals, int z, long x, long y,
+                      unsigned char **mvt, size_t *len, struct tl_errinfo *ei)
+{
+    char zb[32], xb[32], yb[32], db[32];
+    const char *v[5] = {account, decimals >= 0 ? st_ll(db, decimals) : NULL, st_ll(zb, z),
+                        st_ll(xb, x), st_ll(yb, y)};
+    PGresult *r = NULL;
+    *mvt = NULL;
+    *len = 0;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    rc = st_exec(s, "SELECT export_tile($1::text, $2::int, $3::int, $4::int, $5::int)", 5, v, &r,
+                 ei);
+    if (rc)
+        return rc;
+    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+        size_t n = 0;
+        unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 0), &n);
+        if (!raw) {
+            rc = TL_ENOMEM;
+        } else if (n) {
+            if (!(*mvt = malloc(n)))
+                rc = TL_ENOMEM;
+            else
+                memcpy(*mvt, raw, n), *len = n;
+        }
+        PQfreemem(raw);
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* ---- outgoing webhooks ---- */
+
+static int text_of(struct store *s, const char *sql, int n, const char *const *v, char **out,
+                   struct tl_errinfo *ei)
+{
+    PGresult *r = NULL;
+    *out = NULL;
+    int rc = st_ready(s, ei);
+    if (rc || (rc = st_exec(s, sql, n, v, &r, ei)))
+        return rc;
+    if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0))
+        rc = tl_errf(ei, TL_ENOTFOUND, "no such webhook");
+    else if (!(*out = tl_strdup(PQgetvalue(r, 0, 0))))
+        rc = TL_ENOMEM;
+    PQclear(r);
+    return rc;
+}
+
+int store_webhook_add(struct store *s, const char *account, const char *url, const char *secret,
+                      char **json, struct tl_errinfo *ei)
+{
+    const char *v[3] = {account, url, secret};
+    return text_of(s,
+                   "WITH w AS (INSERT INTO webhook_subscriptions (account, url, secret)"
+                   "  VALUES ($1::text, $2::text, $3::text) RETURNING id, url, created_at),"
+                   " a AS (INSERT INTO audit_log (actor, action, object, after)"
+                   "  SELECT $1::text, 'webhook_add', 'webhook:' || w.id,"
+                   "   jsonb_build_object('url', w.url) FROM w)"
+                   " SELECT json_build_object('id', id, 'url', url,"
+                   "  'created_at', web_iso(created_at))::text FROM w",
+                   3, v, json, ei);
+}
+
+int store_webhook_list(struct store *s, const char *account, char **json, struct tl_errinfo *ei)
+{
+    const char *v[1] = {account};
+    return text_of(
+        s,
+        "SELECT json_build_object('items', COALESCE(json_agg(json_build_object("
+        "  'id', w.id, 'account', w.account, 'url', w.url,"
+        "  'created_at', web_iso(w.created_at), 'disabled_at', web_iso(w.disabled_at),"
+        "  'pending', (SELECT count(*) FROM webhook_deliveries d WHERE"
+        "    d.subscription_id = w.id AND d.delivered_at IS NULL AND d.gave_up_at IS NULL),"
+        "  'delivered', (SELECT count(*) FROM webhook_deliveries d WHERE"
+        "    d.subscription_id = w.id AND d.delivered_at IS NOT NULL),"
+        "  'gave_up', (SELECT count(*) FROM webhook_deliveries d WHERE"
+        "    d.subscription_id = w.id AND d.gave_up_at IS NOT NULL))"
+        "  ORDER BY w.id), '[]'))::text"
+        " FROM webhook_subscriptions w WHERE $1::text IS NULL OR w.account = $1::text",
+        1, v, json, ei);
+}
+
+int store_webhook_disable(struct store *s, const char *actor, const char *account, long long id,
+                          struct tl_errinfo *ei)
+{
+    char ib[32];
+    const char *v[3] = {actor, account, st_ll(ib, id)};
+    char *out = NULL;
+    int rc = text_of(s,
+                     "WITH w AS (UPDATE webhook_subscriptions SET disabled_at = now()"
+                     "  WHERE id = $3::bigint AND disabled_at IS NULL"
+                     "  AND ($2::text IS NULL OR account = $2::text) RETURNING id),"
+                     " a AS (INSERT INTO audit_log (actor, action, object)"
+                     "  SELECT $1::text, 'webhook_disable', 'webhook:' || id FROM w)"
+                     " SELECT id::text FROM w",
+                     3, v, &out, ei);
+    free(out);
+    return rc;
+}
+
+int store_webhook_deliveries(struct store *s, long limit, char **json, struct tl_errinfo *ei)
+{
+    char lb[32];
+    const char *v[1] = {st_ll(lb, limit > 0 ? limit : 100)};
+    return text_of(
+        s,
+        "SELECT json_build_object('items', COALESCE(json_agg(json_build_object("
+        "  'id', d.id, 'subscription', d.subscription_id, 'account', w.account, 'url', w.url,"
+        "  'event', d.event, 'report', d.report_id, 'created_at', web_iso(d.created_at),"
+        "  'attempts', d.attempts, 'delivered_at', web_iso(d.delivered_at),"
+        "  'gave_up_at', web_iso(d.gave_up_at), 'next_at', CASE WHEN d.delivered_at IS NULL"
+        "   AND d.gave_up_at IS NULL THEN web_iso(d.next_at) END,"
+        "  'last_status', d.last_status, 'last_error', d.last_error,"
+        "  'tries', (SELECT COALESCE(json_agg(json_build_object('at', web_iso(t.at),"
+        "    'status', t.status, 'error', t.error, 'ms', t.ms) ORDER BY t.id), '[]')"
+        "    FROM webhook_attempts t WHERE t.delivery_id = d.id))"
+        "  ORDER BY d.created_at DESC, d.id DESC), '[]'))::text"
+        " FROM (SELECT * FROM webhook_deliveries ORDER BY created_at DESC, id DESC"
+        "  LIMIT $1::bigint) d JOIN webhook_subscriptions w ON w.id = d.subscription_id",
+        1, v, json, ei);
+}
+
+int store_webhook_due(struct store *s, const char *rounded_roles, long round_decimals, int max,
+                      long lease_s, struct store_webhook_job **jobs, size_t *n,
+                      struct tl_errinfo *ei)
+{
+    char mb[32], lb[32], db[32];
+    const char *v[4] = {rounded_roles ? rounded_roles : "", st_ll(db, round_decimals),
+                        st_ll(mb, max), st_ll(lb, lease_s)};
+    PGresult *r = NULL;
+    *jobs = NULL;
+    *n = 0;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    /* leased, not locked: the post happens outside any transaction */
+    rc = st_exec(s,
+                 "WITH due AS (SELECT id FROM webhook_deliveries"
+                 "  WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_at <= now()"
+                 "  ORDER BY next_at, id LIMIT $3::int FOR UPDATE SKIP LOCKED),"
+                 " l AS (UPDATE webhook_deliveries d SET next_at = now() + $4::int * interval '1 s'"
+                 "  FROM due WHERE d.id = due.id RETURNING d.*)"
+                 " SELECT l.id, l.report_id, w.url, w.secret, l.event, w.account,"
+                 "  CASE WHEN a.role = ANY (string_to_array($1::text, ',')) THEN $2::int END,"
+                 "  l.attempts, substr(l.event, 8)"
+                 " FROM l JOIN webhook_subscriptions w ON w.id = l.subscription_id"
+                 " JOIN accounts a ON a.name = w.account ORDER BY l.next_at, l.id",
+                 4, v, &r, ei);
+    if (rc)
+        return rc;
+    int rows = PQntuples(r);
+    struct store_webhook_job *j = rows ? calloc((size_t)rows, sizeof(*j)) : NULL;
+    if (rows && !j)
+        rc = TL_ENOMEM;
+    for (int i = 0; i < rows && !rc; i++) {
+        j[i].id = st_getll(r, i, 0);
+        j[i].report_id = st_getll(r, i, 1);
+        j[i].url = st_str(r, i, 2);
+        j[i].secret = st_str(r, i, 3);
+        j[i].event = st_str(r, i, 4);
+        j[i].account = st_str(r, i, 5);
+        j[i].decimals = PQgetisnull(r, i, 6) ? -1 : (int)st_getll(r, i, 6);
+        j[i].attempts = (int)st_getll(r, i, 7);
+        j[i].status = st_str(r, i, 8);
+        if (!j[i].url || !j[i].secret || !j[i].event || !j[i].account || !j[i].status)
+            rc = TL_ENOMEM;
+    }
+    PQclear(r);
+    if (rc) {
+        store_webhook_jobs_free(j, (size_t)rows);
+        return rc;
+    }
+    *jobs = j;
+    *n = (size_t)rows;
+    return TL_OK;
+}
+
+void store_webhook_jobs_free(struct store_webhook_job *jobs, size_t n)
+{
+    for (size_t i = 0; jobs && i < n; i++) {
+        free(jobs[i].url);
+        free(jobs[i].secret);
+        free(jobs[i].event);
+        free(jobs[i].account);
+        free(jobs[i].status);
+    }
+    free(jobs);
+}
+
+int store_webhook_attempt(struct store *s, long long id, int delivered, int status,
+                          const char *error, long ms, long retry_s, int give_up,
+                          struct tl_errinfo *ei)
+{
+    char ib[32], sb[32], mb[32], rb[32];
+    const char *v[7] = {
+        st_ll(ib, id), delivered ? "true" : "false", status ? st_ll(sb, status) : NULL, error,
+        st_ll(mb, ms), st_ll(rb, retry_s),           give_up ? "true" : "false"};
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    return st_exec(s,
+                   "WITH t AS (INSERT INTO webhook_attempts (delivery_id, status, error, ms)"
+                   "  VALUES ($1::bigint, $3::int, $4::text, $5::int))"
+                   " UPDATE webhook_deliveries SET attempts = attempts + 1,"
+                   "  last_status = $3::int, last_error = $4::text,"
+                   "  delivered_at = CASE WHEN $2::boolean THEN now() END,"
+                   "  gave_up_at = CASE WHEN NOT $2::boolean AND $7::boolean THEN now() END,"
+                   "  next_at = now() + $6::int * interval '1 s'"
+                   " WHERE id = $1::bigint",
+                   7, v, NULL, ei);
+}

@@ -1,0 +1,1099 @@
+/* tests/test_export.c - the exporters (tipline export, the HTTP feeds, OGC API -
+ * Features, vector tiles) on a real PostgreSQL, read by independent readers: GDAL's
+ * ogrinfo (Debian's gdal-bin: the GeoJSON, CSV, KML, GeoJSONSeq, OAPIF and MVT drivers)
+ * and curl as the HTTP client. Proves: the expected feature counts and a known point in
+ * longitude/latitude order in every format, the filters, the "after" cursor, 304 on an
+ * unchanged poll (ETag and Last-Modified), gzip, roles, rounding, OGC paging by "next"
+ * links, tiles that decode with the expected features, an audit row per export, that no
+ * output holds a seeded reporter's pseudonym, chat id or the free text, and that memory
+ * stays flat however many rows are exported. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "daemon/webhook.h"
+#include "storage/store.h"
+#include "support/httprec.h"
+#include "support/testsupport.h"
+#include "web/web.h"
+#include "common/banned.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TL_ASAN 1
+#endif
+#endif
+#ifndef TL_ASAN
+#define TL_ASAN 0
+#endif
+
+#if TL_ASAN
+/* freed blocks wait in ASan's quarantine (256 MB by default): the memory checks below
+ * would measure it, not the exporters */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+    return "quarantine_size_mb=8";
+}
+#endif
+
+#define PSEUDO "f00dfacecafe1234beef"
+#define CHAT "777000123"
+#define SECRET_TEXT "ask-for-olena-at-the-bakery"
+
+struct fx {
+    char dbname[64];
+    char *ci;
+    struct cfg cfg;
+    struct web *w;
+    unsigned port;
+    struct store *s;
+    char dir[64]; /* every output of the test, searched for identities at the end */
+};
+
+static struct fx *g_fx;
+
+static void sql(struct fx *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sql(struct fx *f, const char *fmt, ...)
+{
+    char q[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(q, sizeof(q), fmt, ap);
+    va_end(ap);
+    free(ts_db_scalar(f->ci, q));
+}
+
+static long long count(struct fx *f, const char *q)
+{
+    return ts_db_count(f->ci, q);
+}
+
+static void account(struct fx *f, const char *name, const char *role)
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    char sha[65];
+    char *tok = tl_asprintf("tok-%s-0123456789abcdef", name);
+    assert_true(EVP_Digest(tok, strlen(tok), md, &n, EVP_sha256(), NULL));
+    tl_hex(md, 32, sha);
+    CHECK(store_account_add(f->s, "test", name, role, sha, EI));
+    free(tok);
+}
+
+/* Reports R-1..R-100 of one reporter (pseudonym PSEUDO, chat CHAT), R-g at
+ * (30.5 + g/1000, 50.4 + g/10000), decided g seconds after a base time; every tenth
+ * rejected, the rest confirmed: 90 confirmed. The text holds SECRET_TEXT. */
+static void seed(struct fx *f, int n)
+{
+    sql(f, "INSERT INTO reporters (pseudonym) VALUES ('" PSEUDO "') ON CONFLICT DO NOTHING"
+           " RETURNING 1");
+    sql(f, "INSERT INTO chats (chat_id, reporter) VALUES (" CHAT ", '" PSEUDO "')"
+           " ON CONFLICT DO NOTHING RETURNING 1");
+    sql(f,
+        "INSERT INTO reports (public_ref, reporter, category, text, point, point_source,"
+        " accuracy_m, observed_at, received_at, status, decided_by, decided_at)"
+        " SELECT 'R-' || g, '" PSEUDO "', CASE WHEN g %% 3 = 0 THEN 'drone' ELSE 'shelling' END,"
+        " 'from chat " CHAT ": " SECRET_TEXT "',"
+        " ST_SetSRID(ST_MakePoint(30.5 + g * 0.001, 50.4 + g * 0.0001), 4326)::geography,"
+        " 'telegram_location', 10, timestamptz '2026-03-01 10:00Z' + g * interval '1 minute',"
+        " timestamptz '2026-03-01 12:00Z' + g * interval '1 minute',"
+        " CASE WHEN g %% 10 = 0 THEN 'rejected' ELSE 'confirmed' END, 'alice',"
+        " timestamptz '2026-03-02 00:00Z' + g * interval '1 second'"
+        " FROM generate_series(1, %d) g RETURNING 1",
+        n);
+    /* two photos of R-7 */
+    sql(f, "INSERT INTO media (report_id, kind, sha256, size) SELECT r.id, 'photo',"
+           " repeat(k::text, 64), 100 FROM reports r, generate_series(1, 2) k"
+           " WHERE r.public_ref = 'R-7' RETURNING 1");
+}
+
+static struct fx *fx_new(const char *name, int n)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    struct tl_errinfo ei = {0};
+    assert_non_null(f);
+    g_fx = f;
+    snprintf(f->dbname, sizeof(f->dbname), "%s", name);
+    f->ci = ts_db_create(name);
+    if (!f->ci)
+        fail_msg("no throwaway cluster (TL_PG_STATE): run under the pg fixture");
+    assert_int_equal(cfg_load(&f->cfg, NULL, &ei), TL_OK);
+    free(f->cfg.database_url);
+    f->cfg.database_url = tl_strdup(f->ci);
+    f->cfg.api_rate_per_min = 1000000;
+    free(f->cfg.rounded_roles);
+    f->cfg.rounded_roles = tl_strdup("exporter");
+    f->cfg.round_decimals = 2;
+    CHECK(store_open(f->ci, &f->s, EI));
+    account(f, "exa", "exporter");
+    account(f, "alice", "analyst");
+    account(f, "root", "admin");
+    seed(f, n);
+    snprintf(f->dir, sizeof(f->dir), "/tmp/tl-export.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    struct web_opts o = {.cfg = &f->cfg, .listen = "127.0.0.1:0"};
+    int rc = web_start(&o, &f->w, &ei);
+    if (rc)
+        fail_msg("web_start: %s: %s", tl_strerror(rc), ei.msg);
+    f->port = web_port(f->w);
+    return f;
+}
+
+static void fx_free(struct fx *f)
+{
+    if (!f)
+        return;
+    web_free(f->w);
+    store_free(f->s);
+    cfg_release(&f->cfg);
+    ts_db_drop(f->dbname);
+    if (f->dir[0]) {
+        char *cmd = tl_asprintf("rm -rf '%s'", f->dir);
+        ts_run(cmd, NULL);
+        free(cmd);
+    }
+    free(f->ci);
+    free(f);
+    g_fx = NULL;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    fx_free(g_fx);
+    return 0;
+}
+
+/* Runs a shell command built from fmt; its stdout into *out (NULL: dropped). */
+static int run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int run(char **out, const char *fmt, ...)
+{
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    return ts_run(cmd, out);
+}
+
+/* `tipline export ARGS` on the fixture's database; its exit code. */
+static int cli(struct fx *f, const char *args)
+{
+    const char *bin = getenv("TL_TIPLINE_BIN");
+    assert_non_null(bin);
+    return run(NULL, "TIPLINE_DATABASE_URL='%s' '%s' export %s 2>&1", f->ci, bin, args);
+}
+
+/* ogrinfo's feature count of a file or data source (opts: more ogrinfo options). */
+static long ogr_count(const char *opts, const char *src)
+{
+    char *out = NULL;
+    run(&out, "ogrinfo -ro -so -al %s '%s' 2>/dev/null | grep -m1 '^Feature Count:'", opts, src);
+    long n = -1;
+    if (out && strncmp(out, "Feature Count: ", 15) == 0)
+        n = strtol(out + 15, NULL, 10);
+    free(out);
+    return n;
+}
+
+/* The geometry ogrinfo reads for the feature whose ref (or name, in KML) is ref. */
+static char *ogr_point(const char *opts, const char *src, const char *field, const char *ref)
+{
+    char *out = NULL;
+    run(&out,
+        "ogrinfo -ro -al -q %s -where \"%s = '%s'\" '%s' 2>/dev/null | grep -m1 -o 'POINT ([^)]*)'",
+        opts, field, ref, src);
+    if (out)
+        out[strcspn(out, "\n")] = 0;
+    return out;
+}
+
+struct hres {
+    long status;
+    char *headers;
+    char body_path[128];
+};
+
+/* GET path as account as (NULL: no credentials), extra: another header or NULL; the
+ * body goes to a file in the test's directory, recorded for the OpenAPI check. */
+static struct hres get(struct fx *f, const char *as, const char *path, const char *extra)
+{
+    static int seq;
+    struct hres r = {0};
+    char hdr[128], *out = NULL, *auth = NULL;
+    snprintf(r.body_path, sizeof(r.body_path), "%s/http-%d.out", f->dir, ++seq);
+    snprintf(hdr, sizeof(hdr), "%s/http-%d.hdr", f->dir, seq);
+    if (as)
+        auth = tl_asprintf("-H 'Authorization: Bearer tok-%s-0123456789abcdef'", as);
+    run(&out, "curl -s -o '%s' -D '%s' -w '%%{http_code}' %s %s%s%s 'http://127.0.0.1:%u%s'",
+        r.body_path, hdr, auth ? auth : "", extra ? "-H '" : "", extra ? extra : "",
+        extra ? "'" : "", f->port, path);
+    r.status = out ? strtol(out, NULL, 10) : -1;
+    free(out);
+    free(auth);
+    size_t len = 0;
+    r.headers = ts_read_file(hdr, &len);
+    char *ct = NULL;
+    for (char *p = r.headers; p && *p; p += strcspn(p, "\n") + (p[strcspn(p, "\n")] != 0))
+        if (strncasecmp(p, "Content-Type:", 13) == 0)
+            ct = tl_strndup(p + 14, strcspn(p + 14, "\r\n"));
+    if (!strstr(r.headers, "Content-Encoding: gzip")) {
+        char *body = access(r.body_path, R_OK) == 0 ? ts_read_file(r.body_path, &len) : NULL;
+        if (len < (1u << 20))
+            ts_http_record("GET", path, r.status, ct, body ? body : "", body ? len : 0);
+        free(body);
+    }
+    free(ct);
+    return r;
+}
+
+/* A response header's value (new string) or NULL. */
+static char *header(const struct hres *r, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = r->headers; p && *p; p += strcspn(p, "\n") + (p[strcspn(p, "\n")] != 0))
+        if (strncasecmp(p, name, n) == 0 && p[n] == ':')
+            return tl_strndup(p + n + 2, strcspn(p + n + 2, "\r\n"));
+    return NULL;
+}
+
+static void hres_release(struct hres *r)
+{
+    free(r->headers);
+    r->headers = NULL;
+}
+
+/* No file of the test's outputs holds the reporter's pseudonym, chat id or free text. */
+static void no_identity(struct fx *f)
+{
+    char *hits = NULL;
+    run(&hits,
+        "cd '%s' && for g in *.gz; do [ -e \"$g\" ] && zcat \"$g\" > \"$g.txt\"; done;"
+        " grep -rl -e '" PSEUDO "' -e '" CHAT "' -e '" SECRET_TEXT "' -e 'f00dfacecafe' . ;"
+        " ls | wc -l",
+        f->dir);
+    assert_non_null(hits);
+    /* only the count of files is printed: no file named */
+    if (hits[0] < '0' || hits[0] > '9')
+        fail_msg("an export holds a reporter's identity or text: %s", hits);
+    assert_true(strtol(hits, NULL, 10) > 3);
+    free(hits);
+}
+
+static char *path_in(struct fx *f, const char *name)
+{
+    return tl_asprintf("%s/%s", f->dir, name);
+}
+
+/* ---- tipline export ---- */
+
+static void test_export_cli_formats(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_export_cli", 100);
+    char *gj = path_in(f, "all.geojson"), *csv = path_in(f, "all.csv"),
+         *kml = path_in(f, "all.kml"), *seq = path_in(f, "all.geojsonseq"), *args;
+    args = tl_asprintf("-o '%s'", gj);
+    assert_int_equal(cli(f, args), 0);
+    free(args);
+    args = tl_asprintf("--format csv --hxl -o '%s'", csv);
+    assert_int_equal(cli(f, args), 0);
+    free(args);
+    args = tl_asprintf("--format kml -o '%s'", kml);
+    assert_int_equal(cli(f, args), 0);
+    free(args);
+    args = tl_asprintf("--format geojsonseq --output '%s'", seq);
+    assert_int_equal(cli(f, args), 0);
+    free(args);
+
+    /* GDAL reads every format: 90 confirmed, R-7 at lon 30.507, lat 50.4007 */
+    assert_int_equal(ogr_count("", gj), 90);
+    assert_int_equal(ogr_count("", seq), 90);
+    assert_int_equal(ogr_count("", kml), 90);
+    /* the CSV's HXL row is a row to a reader that knows nothing of HXL */
+    assert_int_equal(ogr_count("-oo X_POSSIBLE_NAMES=lon -oo Y_POSSIBLE_NAMES=lat", csv), 91);
+    char *p = ogr_point("", gj, "ref", "R-7");
+    assert_string_equal(p, "POINT (30.507 50.4007)");
+    free(p);
+    /* the properties, media counted; R-8's count is 0 */
+    char *props = NULL;
+    run(&props,
+        "ogrinfo -ro -al -q -where \"ref IN ('R-7', 'R-8')\" '%s' | grep -E "
+        "'(media_count|location_source|observed_at|category) \\(' | tr -s ' '",
+        gj);
+    assert_string_equal(props, " category (String) = shelling\n"
+                               " observed_at (DateTime) = 2026/03/01 10:07:00+00\n"
+                               " location_source (String) = telegram_location\n"
+                               " media_count (Integer) = 2\n"
+                               " category (String) = shelling\n"
+                               " observed_at (DateTime) = 2026/03/01 10:08:00+00\n"
+                               " location_source (String) = telegram_location\n"
+                               " media_count (Integer) = 0\n");
+    free(props);
+    p = ogr_point("", seq, "ref", "R-7");
+    assert_string_equal(p, "POINT (30.507 50.4007)");
+    free(p);
+    p = ogr_point("", kml, "Name", "R-7");
+    assert_string_equal(p, "POINT (30.507 50.4007)");
+    free(p);
+    p = ogr_point("-oo GEOM_POSSIBLE_NAMES=wkt -oo KEEP_GEOM_COLUMNS=NO", csv, "ref", "R-7");
+    assert_string_equal(p, "POINT (30.507 50.4007)");
+    free(p);
+    p = ogr_point("-oo X_POSSIBLE_NAMES=lon -oo Y_POSSIBLE_NAMES=lat", csv, "ref", "R-7");
+    assert_string_equal(p, "POINT (30.507 50.4007)");
+    free(p);
+    /* RFC 4180: CRLF; the HXL row under the header; RFC 8142: RS before each record */
+    size_t len;
+    char *text = ts_read_file(csv, &len);
+    assert_non_null(strstr(text, ",lon,lat,wkt\r\n#meta+id,#meta+ref,"));
+    assert_non_null(strstr(text, "#geo+lon,#geo+lat,#geo+wkt\r\n"));
+    free(text);
+    text = ts_read_file(seq, &len);
+    assert_int_equal(text[0], 0x1e);
+    assert_int_equal(text[len - 1], '\n');
+    free(text);
+
+    /* filters: status, category, bbox, the cursor, precision */
+    char *one = path_in(f, "one.geojson");
+    args = tl_asprintf("--status rejected -o '%s'", one);
+    assert_int_equal(cli(f, args), 0);
+    free(args);
+    assert_int_equal(ogr_count("", one), 10);
+    args = tl_asprintf("--category drone -o '%s'", one);
+    assert_int_equal(cli(f, args), 0);
+    free(args);
+    assert_int_equal(ogr_count("", one), 30); /* g % 3 == 0, minus 30, 60, 90 */
+    args = tl_asprintf("--bbox 30.5,50.4,30.5205,50.5 -o '%s'", one);
+    assert_int_equal(cli(f, args), 0);
+    free(args);
+    assert_int_equal(ogr_count("", one), 18); /* R-1..R-20 less R-10, R-20 */
+    /* R-50's cursor: what was decided after it */
+    char *cur = NULL;
+    run(&cur,
+        "grep -o '\"ref\":\"R-49\".*\"cursor\":\"[0-9_]*\"' '%s' | grep -o '[0-9]\\+_[0-9]\\+'",
+        gj);
+    assert_non_null(cur);
+    cur[strcspn(cur, "\n")] = 0;
+    assert_true(strlen(cur) > 3);
+    args = tl_asprintf("--after %s -o '%s'", cur, one);
+    assert_int_equal(cli(f, args), 0);
+    free(args);
+    assert_int_equal(ogr_count("", one), 45); /* R-50..R-100 less 50, 60, ..., 100 */
+    args = tl_asprintf("--precision 2 -o '%s'", one);
+    assert_int_equal(cli(f, args), 0);
+    free(args);
+    p = ogr_point("", one, "ref", "R-7");
+    assert_string_equal(p, "POINT (30.51 50.4)");
+    free(p);
+    /* -o onto a pipe (or a device) writes into it, never renames a file over it */
+    char *fifo = path_in(f, "pipe");
+    assert_int_equal(run(NULL, "mkfifo '%s'", fifo), 0);
+    args = tl_asprintf("--format geojsonseq -o '%s' & cat '%s' > '%s/piped.geojsonseq'; wait $!",
+                       fifo, fifo, f->dir);
+    assert_int_equal(cli(f, args), 0);
+    free(args);
+    assert_int_equal(run(NULL, "test -p '%s'", fifo), 0);
+    char *piped = path_in(f, "piped.geojsonseq");
+    assert_int_equal(ogr_count("", piped), 90);
+    free(piped);
+    free(fifo);
+    /* text only where the configuration allows it; bad arguments are usage errors */
+    assert_int_equal(cli(f, "--text"), 2);
+    char *with_text = NULL;
+    assert_int_equal(run(&with_text,
+                         "TIPLINE_EXPORT_TEXT=1 TIPLINE_DATABASE_URL='%s' '%s' export"
+                         " --text --format csv --category drone",
+                         f->ci, getenv("TL_TIPLINE_BIN")),
+                     0);
+    assert_non_null(strstr(with_text, ",text\r\n"));
+    assert_non_null(strstr(with_text, SECRET_TEXT));
+    free(with_text);
+    assert_int_equal(cli(f, "--format shp"), 2);
+    assert_int_equal(cli(f, "--bbox 1,2,3"), 2);
+    assert_int_equal(cli(f, "--after nope"), 2);
+
+    /* every export audited: who, which filter, how many rows */
+    assert_int_equal(count(f, "SELECT count(*) FROM audit_log WHERE action = 'export'"
+                              " AND object = 'tipline export'"),
+                     11);
+    assert_int_equal(count(f, "SELECT count(*) FROM audit_log WHERE action = 'export'"
+                              " AND actor LIKE 'cli:%' AND after->>'rows' = '30'"
+                              " AND after->'filter'->>'category' = 'drone'"
+                              " AND after->>'format' = 'geojson'"),
+                     1);
+    no_identity(f);
+    free(cur);
+    free(one);
+    free(gj);
+    free(csv);
+    free(kml);
+    free(seq);
+    fx_free(f);
+}
+
+/* ---- the HTTP feeds ---- */
+
+static void test_export_feed_http(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_export_feed", 100);
+    struct hres r = get(f, "exa", "/api/export/reports.geojson", NULL);
+    assert_int_equal(r.status, 200);
+    char *ct = header(&r, "Content-Type"), *etag = header(&r, "ETag"),
+         *lm = header(&r, "Last-Modified"), *te = header(&r, "Transfer-Encoding");
+    assert_string_equal(ct, "application/geo+json");
+    assert_string_equal(te, "chunked"); /* streamed */
+    assert_non_null(etag);
+    assert_string_equal(lm, "Mon, 02 Mar 2026 00:01:40 GMT"); /* R-100's decision */
+    assert_int_equal(ogr_count("", r.body_path), 90);
+    /* an exporter sees points rounded to round_decimals, longitude first */
+    char *p = ogr_point("", r.body_path, "ref", "R-7");
+    assert_string_equal(p, "POINT (30.51 50.4)");
+    free(p);
+    hres_release(&r);
+
+    /* an unchanged poll costs a 304, by ETag or by date */
+    char *h = tl_asprintf("If-None-Match: %s", etag);
+    r = get(f, "exa", "/api/export/reports.geojson", h);
+    assert_int_equal(r.status, 304);
+    hres_release(&r);
+    free(h);
+    h = tl_asprintf("If-Modified-Since: %s", lm);
+    r = get(f, "exa", "/api/export/reports.geojson", h);
+    assert_int_equal(r.status, 304);
+    hres_release(&r);
+    free(h);
+    /* another query is another tag */
+    h = tl_asprintf("If-None-Match: %s", etag);
+    r = get(f, "exa", "/api/export/reports.geojson?category=drone", h);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(ogr_count("", r.body_path), 30);
+    hres_release(&r);
+
+    /* a new decision: the same poll gets it, and after= only it */
+    sql(f, "UPDATE reports SET status = 'confirmed', decided_at = now() WHERE public_ref = 'R-10'"
+           " RETURNING 1");
+    r = get(f, "exa", "/api/export/reports.geojson", h);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(ogr_count("", r.body_path), 91);
+    char *cur = NULL;
+    run(&cur,
+        "grep -o '\"ref\":\"R-99\".*\"cursor\":\"[0-9_]*\"' '%s' | grep -o '[0-9]\\+_[0-9]\\+'",
+        r.body_path);
+    assert_non_null(cur);
+    cur[strcspn(cur, "\n")] = 0;
+    hres_release(&r);
+    free(h);
+    char *q = tl_asprintf("/api/export/reports.geojsonseq?after=%s", cur);
+    r = get(f, "exa", q, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(ogr_count("", r.body_path), 1);
+    p = ogr_point("", r.body_path, "ref", "R-10");
+    assert_string_equal(p, "POINT (30.51 50.4)");
+    free(p);
+    hres_release(&r);
+    free(q);
+
+    /* gzip when asked: the same bytes, compressed */
+    r = get(f, "exa", "/api/export/reports.csv?hxl=1", NULL);
+    assert_int_equal(r.status, 200);
+    struct hres z = get(f, "exa", "/api/export/reports.csv?hxl=1", "Accept-Encoding: gzip");
+    assert_int_equal(z.status, 200);
+    char *ce = header(&z, "Content-Encoding");
+    assert_string_equal(ce, "gzip");
+    free(ce);
+    assert_null(header(&r, "Content-Encoding"));
+    assert_int_equal(run(NULL, "gzip -t < '%s' && zcat < '%s' | cmp -s - '%s'", z.body_path,
+                         z.body_path, r.body_path),
+                     0);
+    assert_int_equal(run(NULL, "cp '%s' '%s/feed.csv.gz'", z.body_path, f->dir), 0);
+    char *csv = path_in(f, "feed.csv");
+    assert_int_equal(run(NULL, "cp '%s' '%s'", r.body_path, csv), 0);
+    assert_int_equal(ogr_count("-oo X_POSSIBLE_NAMES=lon -oo Y_POSSIBLE_NAMES=lat", csv), 92);
+    free(csv);
+    hres_release(&z);
+    hres_release(&r);
+    /* KML */
+    r = get(f, "exa", "/api/export/reports.kml?bbox=30.5,50.4,30.5205,50.5", NULL);
+    assert_int_equal(r.status, 200);
+    char *kml = path_in(f, "feed.kml");
+    assert_int_equal(run(NULL, "cp '%s' '%s'", r.body_path, kml), 0);
+    assert_int_equal(ogr_count("", kml), 19); /* R-10 is confirmed now */
+    free(kml);
+    hres_release(&r);
+
+    /* roles, bad queries, free text refused by default */
+    r = get(f, "alice", "/api/export/reports.geojson", NULL);
+    assert_int_equal(r.status, 403);
+    hres_release(&r);
+    r = get(f, NULL, "/api/export/reports.geojson", NULL);
+    assert_int_equal(r.status, 401);
+    hres_release(&r);
+    static const char *const bad[] = {
+        "/api/export/reports.geojson?bbox=1,2",   "/api/export/reports.geojson?after=x",
+        "/api/export/reports.geojson?status=new", "/api/export/reports.geojson?text=1",
+        "/api/export/reports.geojson?since=soon", "/api/export/reports.geojson?color=red",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r = get(f, "exa", bad[i], NULL);
+        if (r.status != 400)
+            fail_msg("%s: want 400, got %ld", bad[i], r.status);
+        hres_release(&r);
+    }
+    r = get(f, "exa", "/api/export/reports.shp", NULL);
+    assert_int_equal(r.status, 404);
+    hres_release(&r);
+
+    /* a report of a restricted queue is not in an exporter's feed; an admin's has it */
+    sql(f, "UPDATE reports SET queue = 'restricted' WHERE public_ref = 'R-2' RETURNING 1");
+    r = get(f, "exa", "/api/export/reports.geojsonseq", NULL);
+    assert_int_equal(ogr_count("", r.body_path), 90);
+    assert_int_equal(run(NULL, "grep -q '\"ref\":\"R-2\"' '%s'", r.body_path), 1);
+    hres_release(&r);
+    r = get(f, "root", "/api/export/reports.geojsonseq", NULL);
+    assert_int_equal(ogr_count("", r.body_path), 91);
+    hres_release(&r);
+
+    /* audited: the exporter, the filter, the rows (a 304 sends nothing and is not) */
+    assert_int_equal(count(f, "SELECT count(*) FROM audit_log WHERE action = 'export'"
+                              " AND actor = 'exa'"),
+                     8);
+    assert_int_equal(count(f, "SELECT count(*) FROM audit_log WHERE action = 'export'"
+                              " AND actor = 'exa' AND object = 'GET /api/export/reports.geojson'"
+                              " AND after->>'rows' = '30'"
+                              " AND after->'filter'->>'category' = 'drone'"),
+                     1);
+    no_identity(f);
+    free(cur);
+    free(ct);
+    free(etag);
+    free(lm);
+    free(te);
+    fx_free(f);
+}
+
+/* ---- OGC API - Features ---- */
+
+static void test_export_ogc_api(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_export_ogc", 100);
+    struct hres r = get(f, "exa", "/api/ogc", NULL);
+    assert_int_equal(r.status, 200);
+    hres_release(&r);
+    r = get(f, "exa", "/api/ogc/api", NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(run(NULL, "python3 -m json.tool '%s' >/dev/null", r.body_path), 0);
+    hres_release(&r);
+    r = get(f, "exa", "/api/ogc/conformance", NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(run(NULL, "grep -q 'ogcapi-features-1/1.0/conf/geojson' '%s'", r.body_path),
+                     0);
+    hres_release(&r);
+    r = get(f, "exa", "/api/ogc/collections", NULL);
+    assert_int_equal(r.status, 200);
+    hres_release(&r);
+    r = get(f, "exa", "/api/ogc/collections/reports", NULL);
+    assert_int_equal(r.status, 200);
+    hres_release(&r);
+    r = get(f, "exa", "/api/ogc/collections/incidents", NULL);
+    assert_int_equal(r.status, 404);
+    hres_release(&r);
+
+    /* GDAL's OAPIF driver adds the layer and pages through it by the next links */
+    char *hf = path_in(f, "gdal-headers.txt");
+    assert_int_equal(ts_write_file(hf, "Authorization: Bearer tok-exa-0123456789abcdef\n"), 0);
+    char *src = tl_asprintf("OAPIF:http://127.0.0.1:%u/api/ogc", f->port);
+    char *opts = tl_asprintf("--config GDAL_HTTP_HEADER_FILE '%s' -oo PAGE_SIZE=7", hf);
+    assert_int_equal(ogr_count(opts, src), 90);
+    char *errs = NULL; /* every document the driver asks for is there */
+    run(&errs, "ogrinfo -ro -so -al %s '%s' 2>&1 >/dev/null", opts, src);
+    if (strstr(errs, "ERROR"))
+        fail_msg("ogrinfo (OAPIF): %s", errs);
+    free(errs);
+    char *p = ogr_point(opts, src, "ref", "R-7");
+    assert_string_equal(p, "POINT (30.51 50.4)");
+    free(p);
+    char *all = NULL;
+    run(&all, "ogrinfo -ro -al -q %s '%s' 2>/dev/null | grep -c 'ref (String) = R-'", opts, src);
+    assert_int_equal(strtol(all, NULL, 10), 90);
+    free(all);
+    run(NULL, "ogr2ogr -f GeoJSON '%s/oapif.geojson' %s '%s' 2>/dev/null", f->dir, opts, src);
+    free(opts);
+    free(src);
+    free(hf);
+
+    /* items: limit and a next link that carries on; bbox; datetime */
+    r = get(f, "exa", "/api/ogc/collections/reports/items?limit=5", NULL);
+    assert_int_equal(r.status, 200);
+    char *next = NULL;
+    run(&next, "grep -o '\"href\":\"[^\"]*\",\"rel\":\"next\"' '%s' | cut -d'\"' -f4", r.body_path);
+    assert_non_null(strstr(next, "/api/ogc/collections/reports/items?limit=5&after="));
+    assert_int_equal(run(NULL, "grep -q '\"numberReturned\":5,' '%s'", r.body_path), 0);
+    hres_release(&r);
+    const char *rel = strstr(next, "/api/");
+    rel = rel ? rel : "";
+    char *relp = tl_strndup(rel, strcspn(rel, "\n"));
+    r = get(f, "exa", relp, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(run(NULL, "grep -q '\"ref\":\"R-6\"' '%s'", r.body_path), 0);
+    assert_int_equal(run(NULL, "grep -q '\"ref\":\"R-5\"' '%s'", r.body_path), 1);
+    hres_release(&r);
+    free(relp);
+    free(next);
+    r = get(f, "exa", "/api/ogc/collections/reports/items?bbox=30.5,50.4,30.5205,50.5&limit=1000",
+            NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(ogr_count("", r.body_path), 18);
+    assert_int_equal(run(NULL, "grep -q '\"rel\":\"next\"' '%s'", r.body_path), 1);
+    hres_release(&r);
+    r = get(f, "exa",
+            "/api/ogc/collections/reports/items?datetime=2026-03-01T12:01:00Z/2026-03-01T12:11:00Z",
+            NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(ogr_count("", r.body_path), 9); /* received R-1..R-10, R-10 rejected */
+    hres_release(&r);
+    r = get(f, "exa", "/api/ogc/collections/reports/items?datetime=2026-03-01T12:07:00Z", NULL);
+    assert_int_equal(ogr_count("", r.body_path), 1);
+    hres_release(&r);
+    r = get(f, "exa", "/api/ogc/collections/reports/items?datetime=../2026-03-01T12:03:00Z", NULL);
+    assert_int_equal(ogr_count("", r.body_path), 2);
+    hres_release(&r);
+    r = get(f, "exa", "/api/ogc/collections/reports/items?datetime=tomorrow", NULL);
+    assert_int_equal(r.status, 400);
+    hres_release(&r);
+
+    /* one item; a rejected one is not in the collection */
+    char *id7 = ts_db_scalar(f->ci, "SELECT id FROM reports WHERE public_ref = 'R-7'");
+    char *q = tl_asprintf("/api/ogc/collections/reports/items/%s", id7);
+    r = get(f, "exa", q, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(run(NULL, "grep -q '\"coordinates\":\\[30.51,50.40\\]' '%s'", r.body_path), 0);
+    hres_release(&r);
+    free(q);
+    free(id7);
+    char *id10 = ts_db_scalar(f->ci, "SELECT id FROM reports WHERE public_ref = 'R-10'");
+    q = tl_asprintf("/api/ogc/collections/reports/items/%s", id10);
+    r = get(f, "exa", q, NULL);
+    assert_int_equal(r.status, 404);
+    hres_release(&r);
+    free(q);
+    free(id10);
+    r = get(f, "alice", "/api/ogc/collections/reports/items", NULL);
+    assert_int_equal(r.status, 403);
+    hres_release(&r);
+    no_identity(f);
+    fx_free(f);
+}
+
+/* ---- vector tiles ---- */
+
+static void test_export_tiles(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_export_tiles", 100);
+    f->cfg.round_decimals = 2;
+    /* R-7 (30.507, 50.4007) is in tile 12/2395/1382 and 5/18/10 */
+    assert_int_equal(
+        run(NULL, "mkdir -p '%s/12/2395' '%s/5/18' '%s/14/9581'", f->dir, f->dir, f->dir), 0);
+    struct hres r = get(f, "root", "/api/tiles/12/2395/1382.mvt", NULL);
+    assert_int_equal(r.status, 200);
+    char *ct = header(&r, "Content-Type"), *cc = header(&r, "Cache-Control"),
+         *etag = header(&r, "ETag");
+    assert_string_equal(ct, "application/vnd.mapbox-vector-tile");
+    assert_string_equal(cc, "private, max-age=60");
+    assert_int_equal(run(NULL, "cp '%s' '%s/12/2395/1382.mvt'", r.body_path, f->dir), 0);
+    hres_release(&r);
+    char *t12 = tl_asprintf("%s/12/2395/1382.mvt", f->dir);
+    /* exact points for an admin: at zoom 12 one feature per report, with its ref */
+    char *refs = NULL;
+    run(&refs, "ogrinfo -ro -al -q '%s' | grep -c '^OGRFeature'", t12);
+    assert_int_equal(strtol(refs, NULL, 10), 14); /* R-1..R-15 less R-10 reach 50.4015 N */
+    free(refs);
+    run(&refs, "ogrinfo -ro -al -q '%s' | grep -c 'ref (String) = R-'", t12);
+    assert_int_equal(strtol(refs, NULL, 10), 14);
+    free(refs);
+    assert_int_equal(run(NULL, "ogrinfo -ro -al -q '%s' | grep -q 'ref (String) = R-7$'", t12), 0);
+    /* zoom 5: the pixel's reports as one point with their count: all 90 */
+    r = get(f, "root", "/api/tiles/5/18/10.mvt", NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(run(NULL, "cp '%s' '%s/5/18/10.mvt'", r.body_path, f->dir), 0);
+    hres_release(&r);
+    char *sum = NULL;
+    run(&sum,
+        "ogrinfo -ro -al -q '%s/5/18/10.mvt' | grep 'count (Integer) =' | awk '{s+=$4} END "
+        "{print s}'",
+        f->dir);
+    assert_int_equal(strtol(sum, NULL, 10), 90);
+    free(sum);
+    assert_int_equal(
+        run(NULL, "ogrinfo -ro -al -q '%s/5/18/10.mvt' | grep -q 'ref (String)'", f->dir), 1);
+    /* an empty tile: 204 */
+    r = get(f, "root", "/api/tiles/14/0/0.mvt", NULL);
+    assert_int_equal(r.status, 204);
+    hres_release(&r);
+    /* revalidation: 304 while no decision changed */
+    char *h = tl_asprintf("If-None-Match: %s", etag);
+    r = get(f, "root", "/api/tiles/12/2395/1382.mvt", h);
+    assert_int_equal(r.status, 304);
+    hres_release(&r);
+    sql(f, "UPDATE reports SET decided_at = now() WHERE public_ref = 'R-8' RETURNING 1");
+    r = get(f, "root", "/api/tiles/12/2395/1382.mvt", h);
+    assert_int_equal(r.status, 200);
+    hres_release(&r);
+    free(h);
+    /* an exporter's tile is of rounded points */
+    r = get(f, "exa", "/api/tiles/12/2395/1382.mvt", NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(run(NULL, "mkdir -p '%s/e/12/2395' && cp '%s' '%s/e/12/2395/1382.mvt'", f->dir,
+                         r.body_path, f->dir),
+                     0);
+    hres_release(&r);
+    char *e12 = tl_asprintf("%s/e/12/2395/1382.mvt", f->dir);
+    assert_true(ogr_count("", e12) > 0);
+    free(e12);
+    static const char *const bad[] = {"/api/tiles/23/0/0.mvt", "/api/tiles/2/4/0.mvt",
+                                      "/api/tiles/2/0/0.png", "/api/tiles/x/0/0.mvt"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r = get(f, "root", bad[i], NULL);
+        if (r.status != 404)
+            fail_msg("%s: want 404, got %ld", bad[i], r.status);
+        hres_release(&r);
+    }
+    r = get(f, "alice", "/api/tiles/12/2395/1382.mvt", NULL);
+    assert_int_equal(r.status, 403);
+    hres_release(&r);
+    no_identity(f);
+    free(t12);
+    free(ct);
+    free(cc);
+    free(etag);
+    fx_free(f);
+}
+
+/* ---- outgoing webhooks ---- */
+
+/* A receiver on loopback: answers 500 to the first `fail` posts, then 204; keeps each
+ * request's headers and body. */
+#define RX_MAX 16
+struct rx {
+    int fd;
+    unsigned port;
+    int fail;
+    pthread_mutex_t mu;
+    int n;
+    char *head[RX_MAX], *body[RX_MAX];
+    int answered[RX_MAX];
+    volatile int stop;
+    pthread_t th;
+};
+
+static void *rx_main(void *arg)
+{
+    struct rx *x = arg;
+    while (!x->stop) {
+        int c = accept(x->fd, NULL, NULL);
+        if (c < 0)
+            continue;
+        struct tl_buf b;
+        tl_buf_init(&b, 1 << 20);
+        char chunk[4096];
+        size_t need = 0, hend = 0;
+        for (;;) {
+            ssize_t r = recv(c, chunk, sizeof(chunk), 0);
+            if (r <= 0 || tl_buf_append(&b, chunk, (size_t)r))
+                break;
+            const char *e = hend ? NULL : strstr((const char *)b.data, "\r\n\r\n");
+            if (e) {
+                hend = (size_t)(e - (const char *)b.data) + 4;
+                const char *cl = strcasestr((const char *)b.data, "Content-Length:");
+                need = hend + (cl ? strtoul(cl + 15, NULL, 10) : 0);
+            }
+            if (hend && b.len >= need)
+                break;
+        }
+        pthread_mutex_lock(&x->mu);
+        int i = x->n < RX_MAX ? x->n++ : -1;
+        int status = i >= 0 && i < x->fail ? 500 : 204;
+        if (i >= 0 && hend) {
+            x->head[i] = tl_strndup((const char *)b.data, hend);
+            x->body[i] = tl_strndup((const char *)b.data + hend, b.len - hend);
+            x->answered[i] = status;
+        }
+        pthread_mutex_unlock(&x->mu);
+        char resp[128];
+        int n = snprintf(resp, sizeof(resp),
+                         "HTTP/1.1 %d X\r\nContent-Length: 0\r\n"
+                         "Connection: close\r\n\r\n",
+                         status);
+        if (send(c, resp, (size_t)n, 0) < 0)
+            (void)0;
+        close(c);
+        tl_buf_release(&b);
+    }
+    return NULL;
+}
+
+static void rx_start(struct rx *x, int fail)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    x->fail = fail;
+    pthread_mutex_init(&x->mu, NULL);
+    x->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(x->fd >= 0);
+    assert_int_equal(bind(x->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(x->fd, 16), 0);
+    assert_int_equal(getsockname(x->fd, (struct sockaddr *)&sa, &sl), 0);
+    x->port = ntohs(sa.sin_port);
+    struct timeval tv = {.tv_sec = 0, .tv_usec = 200000}; /* accept wakes to see stop */
+    setsockopt(x->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    assert_int_equal(pthread_create(&x->th, NULL, rx_main, x), 0);
+}
+
+static void rx_stop(struct rx *x)
+{
+    x->stop = 1;
+    pthread_join(x->th, NULL);
+    close(x->fd);
+    for (int i = 0; i < x->n && i < RX_MAX; i++) {
+        free(x->head[i]);
+        free(x->body[i]);
+    }
+    pthread_mutex_destroy(&x->mu);
+}
+
+static char *head_value(const char *head, const char *name)
+{
+    const char *p = strcasestr(head, name);
+    if (!p)
+        return NULL;
+    p += strlen(name);
+    while (*p == ':' || *p == ' ')
+        p++;
+    return tl_strndup(p, strcspn(p, "\r\n"));
+}
+
+/* X-Tipline-Signature checks against HMAC-SHA256(secret, "<timestamp>.<body>"). */
+static int signature_ok(const char *head, const char *body, const char *secret)
+{
+    char *ts = head_value(head, "X-Tipline-Timestamp"),
+         *sig = head_value(head, "X-Tipline-Signature");
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    char hex[2 * EVP_MAX_MD_SIZE + 1], want[80 + 2 * EVP_MAX_MD_SIZE];
+    int ok = 0;
+    if (ts && sig) {
+        char *msg = tl_asprintf("%s.%s", ts, body);
+        HMAC(EVP_sha256(), secret, (int)strlen(secret), (unsigned char *)msg, strlen(msg), md, &n);
+        tl_hex(md, n, hex);
+        snprintf(want, sizeof(want), "sha256=%s", hex);
+        ok = strcmp(sig, want) == 0 && llabs(strtoll(ts, NULL, 10) - (long long)time(NULL)) < 60;
+        free(msg);
+    }
+    free(ts);
+    free(sig);
+    return ok;
+}
+
+static void test_export_webhook(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_export_webhook", 100);
+    struct rx x = {0};
+    rx_start(&x, 2);
+    /* the exporter subscribes; the secret comes once */
+    char *out = NULL,
+         *cmd = tl_asprintf(
+             "curl -s -X POST -H 'Content-Type: application/json' -H 'Authorization: Bearer "
+             "tok-exa-0123456789abcdef' -d '{\"url\":\"http://127.0.0.1:%u/hook\"}' "
+             "-w '\\n%%{http_code}' 'http://127.0.0.1:%u/api/webhooks'",
+             x.port, f->port);
+    ts_run(cmd, &out);
+    free(cmd);
+    assert_non_null(strstr(out, "\n201"));
+    ts_http_record("POST", "/api/webhooks", 201, "application/json", out, strcspn(out, "\n"));
+    char *sec = strstr(out, "\"secret\":\"");
+    assert_non_null(sec);
+    sec += 10;
+    sec[strcspn(sec, "\"")] = 0;
+    char *secret = tl_strdup(sec);
+    free(out);
+    assert_true(strncmp(secret, "whsec_", 6) == 0 && strlen(secret) == 70);
+    struct hres r = get(f, "exa", "/api/webhooks", NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(run(NULL, "grep -q whsec_ '%s'", r.body_path), 1); /* never shown again */
+    hres_release(&r);
+
+    /* the sender, retrying after 1 s, then 2 s */
+    volatile sig_atomic_t stop = 0;
+    struct daemon_webhooks *wh = NULL;
+    struct daemon_webhooks_opts wo = {
+        .cfg = &f->cfg, .stop = &stop, .interval_ms = 100, .retry_base_s = 1, .timeout_ms = 3000};
+    assert_int_equal(daemon_webhooks_start(&wo, &wh), TL_OK);
+    /* a decision writes a delivery and returns: no receiver is waited for */
+    int64_t t0 = tl_now_ms();
+    sql(f, "UPDATE reports SET status = 'confirmed', decided_at = now() WHERE public_ref = 'R-10'"
+           " RETURNING 1");
+    assert_true(tl_now_ms() - t0 < 1000);
+    assert_int_equal(count(f, "SELECT count(*) FROM webhook_deliveries"), 1);
+    for (int i = 0; i < 150 && !count(f, "SELECT count(*) FROM webhook_deliveries"
+                                         " WHERE delivered_at IS NOT NULL");
+         i++)
+        tl_sleep_ms(100, NULL);
+    tl_sleep_ms(1500, NULL); /* nothing more comes */
+    stop = 1;
+    daemon_webhooks_join(wh);
+    pthread_mutex_lock(&x.mu);
+    int n = x.n;
+    pthread_mutex_unlock(&x.mu);
+    assert_int_equal(n, 3);
+    int got = 0;
+    for (int i = 0; i < n; i++) {
+        if (!signature_ok(x.head[i], x.body[i], secret))
+            fail_msg("post %d: bad signature: %s", i, x.head[i]);
+        got += x.answered[i] == 204;
+        assert_non_null(strcasestr(x.head[i], "X-Tipline-Event: report.confirmed"));
+        assert_non_null(strstr(x.body[i], "\"ref\":\"R-10\""));
+        assert_non_null(strstr(x.body[i], "\"coordinates\":[30.51,50.40]")); /* rounded */
+        assert_string_equal(x.body[i], x.body[0]);
+        char *fn = tl_asprintf("%s/webhook-%d.json", f->dir, i);
+        assert_int_equal(ts_write_file(fn, x.body[i]), 0);
+        free(fn);
+    }
+    assert_int_equal(got, 1); /* taken exactly once */
+    /* a tampered body fails the check */
+    assert_false(signature_ok(x.head[2], "{\"event\":\"report.confirmed\"}", secret));
+    /* the admins see every attempt */
+    assert_int_equal(count(f, "SELECT count(*) FROM webhook_attempts"), 3);
+    assert_int_equal(count(f, "SELECT count(*) FROM webhook_deliveries WHERE attempts = 3"
+                              " AND last_status = 204 AND last_error IS NULL"),
+                     1);
+    r = get(f, "root", "/api/webhooks/deliveries", NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(run(NULL,
+                         "grep -Eq '\"attempts\" ?: ?3' '%s' && grep -Eq '\"status\" ?: ?500' '%s'",
+                         r.body_path, r.body_path),
+                     0);
+    hres_release(&r);
+    r = get(f, "exa", "/api/webhooks/deliveries", NULL);
+    assert_int_equal(r.status, 403);
+    hres_release(&r);
+    /* a disabled subscription gets no more */
+    char *id = ts_db_scalar(f->ci, "SELECT id FROM webhook_subscriptions");
+    cmd = tl_asprintf("curl -s -o /dev/null -w '%%{http_code}' -X POST -H 'Authorization: Bearer "
+                      "tok-exa-0123456789abcdef' 'http://127.0.0.1:%u/api/webhooks/%s/disable'",
+                      f->port, id);
+    ts_run(cmd, &out);
+    assert_string_equal(out, "200");
+    free(out);
+    free(cmd);
+    free(id);
+    sql(f, "UPDATE reports SET decided_at = now() WHERE public_ref = 'R-11' RETURNING 1");
+    assert_int_equal(count(f, "SELECT count(*) FROM webhook_deliveries"), 1);
+    rx_stop(&x);
+    no_identity(f);
+    free(secret);
+    fx_free(f);
+}
+
+/* ---- memory stays flat however many rows ---- */
+
+static long vm_hwm_kb(void)
+{
+    size_t len;
+    char *s = ts_read_file("/proc/self/status", &len);
+    char *p = strstr(s, "VmHWM:");
+    long kb = p ? strtol(p + 6, NULL, 10) : -1;
+    free(s);
+    return kb;
+}
+
+/* tipline export's peak RSS (KiB) for args, by GNU time. */
+static long cli_rss(struct fx *f, const char *args)
+{
+    char *out = NULL;
+    run(&out,
+        "ASAN_OPTIONS=\"${ASAN_OPTIONS:-}:quarantine_size_mb=8\" "
+        "TIPLINE_DATABASE_URL='%s' /usr/bin/time -f 'rss=%%M' '%s' export "
+        "%s 2>&1 >/dev/null | grep -o 'rss=[0-9]*'",
+        f->ci, getenv("TL_TIPLINE_BIN"), args);
+    assert_non_null(out);
+    long kb = strncmp(out, "rss=", 4) == 0 ? strtol(out + 4, NULL, 10) : -1;
+    free(out);
+    return kb;
+}
+
+static void test_export_memory_flat(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_export_memory", 100000);
+    /* the command line: a million-row file costs what a thousand-row one does */
+    long few = cli_rss(f, "--format geojson --bbox 30.5,50.4,30.52,50.41");
+    long all = cli_rss(f, "--format geojson");
+    long csv = cli_rss(f, "--format csv --hxl");
+    assert_true(few > 0 && all > 0 && csv > 0);
+    /* 90,000 rows are about 40 MB of GeoJSON: kept in memory, they would show (ASan's
+     * redzones and shadow add to each batch's allocations) */
+    long slack = TL_ASAN ? 25 * 1024 : 10 * 1024;
+    if (all - few > slack || csv - few > slack)
+        fail_msg("export memory grows with rows: %ld KiB for a few, %ld KiB (geojson) and %ld "
+                 "KiB (csv) for 90,000",
+                 few, all, csv);
+#if !TL_ASAN /* the sanitizers' shadow memory is no export's */
+    if (all >= 50 * 1024)
+        fail_msg("tipline export peaked at %ld KiB for 90,000 rows", all);
+#endif
+    /* the feed: the server's peak does not grow by the size of what it sent */
+    long before = vm_hwm_kb();
+    char *out = path_in(f, "big.geojson");
+    char *cmd = tl_asprintf("curl -s -o '%s' -w '%%{http_code}' -H 'Authorization: Bearer "
+                            "tok-root-0123456789abcdef' 'http://127.0.0.1:%u/api/export/"
+                            "reports.geojson'",
+                            out, f->port);
+    char *code = NULL;
+    ts_run(cmd, &code);
+    assert_string_equal(code, "200");
+    long after = vm_hwm_kb();
+    assert_int_equal(ogr_count("", out), 90000);
+    if (after - before > slack)
+        fail_msg("the feed's memory grew by %ld KiB for 90,000 rows", after - before);
+    free(code);
+    free(cmd);
+    free(out);
+    fx_free(f);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_export_cli_formats, teardown),
+        cmocka_unit_test_teardown(test_export_feed_http, teardown),
+        cmocka_unit_test_teardown(test_export_ogc_api, teardown),
+        cmocka_unit_test_teardown(test_export_tiles, teardown),
+        cmocka_unit_test_teardown(test_export_webhook, teardown),
+        cmocka_unit_test_teardown(test_export_memory_flat, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
