@@ -31,7 +31,7 @@ struct daemon {
     const char *token;
     int n_workers;
     struct geo_ctx *geo;
-    struct daemon_relay *relay; /* follow-ups and reviewed notices (relay.c) */
+    struct daemon_relay *relay;       /* follow-ups and reviewed notices (relay.c) */
     struct daemon_webhooks *webhooks; /* outgoing webhooks (webhook.c) */
     pthread_t poller, sender, janitor, drafts, workers[MAX_WORKERS];
     int have_poller, have_sender, have_janitor, have_drafts, n_started;

@@ -27,7 +27,8 @@ struct daemon_webhooks_opts {
  * a failure (no 2xx) with exponential backoff. A delivery may arrive twice when the
  * process dies between the receiver's answer and the record of it: receivers keep
  * X-Tipline-Delivery. *out NULL on error. */
-int daemon_webhooks_start(const struct daemon_webhooks_opts *o, struct daemon_webhooks **out) TL_WUR;
+int daemon_webhooks_start(const struct daemon_webhooks_opts *o,
+                          struct daemon_webhooks **out) TL_WUR;
 /* Joins the thread (after *stop was set) and frees w. NULL is a no-op. */
 void daemon_webhooks_join(struct daemon_webhooks *w);
 
