@@ -2,7 +2,7 @@
  *
  * A request's bearer token or session cookie was checked against PostgreSQL on every
  * request: a round trip of its own before the route's own call, about 13 % of the CPU of
- * an analyst's claim -> decide pair (bench/README.md, stop 12). Here a successful check
+ * an analyst's claim -> decide pair (bench/README.md). Here a successful check
  * is kept for a few seconds (web_auth_cache_seconds), keyed by the SHA-256 of the
  * credential, in a fixed table of slots (a key lands in one slot; a newer key takes
  * it): no allocation per request, bounded memory, and only credentials that passed
