@@ -13,7 +13,7 @@
 #include "common/util.h"
 #include "daemon/daemon.h"
 #include "fakebot/fakebot.h"
-#include "tests/test_media_fixtures.h"
+#include "fakebot/photos.h"
 #include "common/banned.h"
 
 #define DEMO_TOKEN "123456:DEMO-not-a-real-token"
@@ -42,7 +42,7 @@ static char *message_update(long long uid, const struct persona *p, const char *
                        body);
 }
 
-/* The demo's photos, made here with the test fixtures (TurboJPEG + libexif): a photo
+/* The demo's photos, made here (fakebot/photos.h: TurboJPEG + libexif): a photo
  * as Telegram serves it, and a phone's original sent "as a file", carrying GPS, the
  * capture time, the owner's name and the camera's serial number. */
 static unsigned char *demo_photo(int dirty, size_t *len)

@@ -22,7 +22,7 @@
 #include "handlers/hdl.h"
 #include "support/botrun.h"
 #include "support/testsupport.h"
-#include "test_media_fixtures.h"
+#include "fakebot/photos.h"
 #include "fakebot/fakebot.h"
 
 /* One conversation's world: a database, the fake Bot API, the configuration. */

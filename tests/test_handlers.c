@@ -16,7 +16,7 @@
 #include "geo/geo.h"
 #include "handlers/hdl.h"
 #include "media/media.h"
-#include "test_media_fixtures.h"
+#include "fakebot/photos.h"
 #include "support/testsupport.h"
 
 static const unsigned char SECRET[] = "0123456789abcdef0123456789abcdef";

@@ -26,7 +26,7 @@
 #include "media/media.h"
 #include "common/util.h"
 #include "support/testsupport.h"
-#include "test_media_fixtures.h"
+#include "fakebot/photos.h"
 #include "common/banned.h"
 
 static char tmpdir[] = "/tmp/tl-media-video.XXXXXX";

@@ -38,7 +38,7 @@
 #include "storage/store.h"
 #include "support/httprec.h"
 #include "support/testsupport.h"
-#include "test_media_fixtures.h"
+#include "fakebot/photos.h"
 #include "fakebot/fakebot.h"
 #include "web/web.h"
 #include "common/banned.h"

@@ -21,7 +21,7 @@
 
 #include "media/media.h"
 #include "common/util.h"
-#include "test_media_fixtures.h"
+#include "fakebot/photos.h"
 #include "common/banned.h"
 
 static double now(void)

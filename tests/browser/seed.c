@@ -1,6 +1,6 @@
 /* tests/browser/seed.c - the browser test's data: reports written the way the bot writes
  * them (store_apply, one transaction each), one with a photo (a JPEG made by
- * tests/test_media_fixtures.h) and a point, into a fresh database of the throwaway cluster.
+ * fakebot/photos.h) and a point, into a fresh database of the throwaway cluster.
  * When TL_BROWSER_VIDEO names an MP4 (run.sh makes one with ffmpeg), the photo report
  * also gets that video, cleaned by media_strip as the bot cleans it.
  *
@@ -22,7 +22,7 @@
 #include "media/media.h"
 #include "storage/store.h"
 #include "support/testsupport.h"
-#include "test_media_fixtures.h"
+#include "fakebot/photos.h"
 #include "common/banned.h"
 
 #define PHOTO_W 640

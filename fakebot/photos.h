@@ -1,9 +1,11 @@
-/* tests/test_media_fixtures.h - photo fixtures built in code for the media tests and the
- * strip benchmark: JPEGs encoded with TurboJPEG, EXIF written with libexif, and the
- * metadata segments/chunks a phone or an editor would add. Header-only (static
- * functions) so the test and the bench share it without a library. */
-#ifndef TL_TEST_MEDIA_FIXTURES_H
-#define TL_TEST_MEDIA_FIXTURES_H
+/* fakebot/photos.h - photos made in code, as the fake Bot API's citizens send them (the
+ * demo) and as the media tests and the strip benchmark need them: JPEGs encoded with
+ * TurboJPEG, EXIF written with libexif, and the metadata segments/chunks a phone or an
+ * editor would add. Header-only (static functions) so the demo, the tests and the bench
+ * share it without a library. An allocation that fails aborts: a demo or a test has no
+ * photo to fall back on. */
+#ifndef TL_FAKEBOT_PHOTOS_H
+#define TL_FAKEBOT_PHOTOS_H
 
 #include <libexif/exif-data.h>
 #include <math.h>
@@ -12,7 +14,7 @@
 #include <string.h>
 #include <turbojpeg.h>
 
-/* A growable byte string; fx_* abort on allocation failure (test code). */
+/* A growable byte string; fx_* abort on allocation failure. */
 struct fx_bytes {
     unsigned char *p;
     size_t n, cap;
