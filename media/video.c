@@ -464,8 +464,10 @@ static int remux(struct demux *d, const struct media_limits *lim, struct mem_out
             video_packets++;
         /* the duration was checked from the header; the timestamps must agree with it */
         double tb = av_q2d(ist->time_base), lim_s = (double)lim->max_duration_s + 1;
-        if ((pkt->pts != AV_NOPTS_VALUE && fabs((double)pkt->pts * tb) > lim_s) ||
-            (pkt->dts != AV_NOPTS_VALUE && fabs((double)pkt->dts * tb) > lim_s)) {
+        double span = pkt->duration > 0 ? (double)pkt->duration * tb : 0;
+        if ((pkt->pts != AV_NOPTS_VALUE && fabs((double)pkt->pts * tb) + span > lim_s) ||
+            (pkt->dts != AV_NOPTS_VALUE && fabs((double)pkt->dts * tb) + span > lim_s) ||
+            pkt->duration < 0) {
             media_lib.av_packet_unref(pkt);
             rc = tl_errf(ei, TL_ETOOBIG, "the video's timestamps run past %u s",
                          lim->max_duration_s);
