@@ -24,6 +24,7 @@ APT_PACKAGES=(
   postgresql-15 postgresql-15-postgis-3 postgresql-contrib                  # database (+ pg_trgm)
   libimage-exiftool-perl libjpeg-turbo-progs mat2 geographiclib-tools       # independent checkers, bench
   tzdata                                                                    # the citizens' clock (time_zone)
+  prometheus                                                                # promtool checks /metrics (tests)
 )
 # web assets and the gazetteer data come from npm; Debian's nodejs/npm only when none is there.
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)

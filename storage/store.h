@@ -468,6 +468,18 @@ struct store_stats {
 };
 int store_stats_get(struct store *s, struct store_stats *st, struct tl_errinfo *ei) TL_WUR;
 
+/* ---- operations: /metrics and /readyz (store_ops.c) ---- */
+
+struct store_metric {
+    char *name;   /* a Prometheus metric name */
+    char *labels; /* the text between the braces, "" for none */
+    double value;
+};
+/* The database's samples (storage/schema/ops_metrics.sql). *out: store_metrics_free. */
+int store_ops_metrics(struct store *s, struct store_metric **out, size_t *n,
+                      struct tl_errinfo *ei) TL_WUR;
+void store_metrics_free(struct store_metric *m, size_t n);
+
 /* ---- relay: analysts' follow-up questions and reviewed notices (bot side) ----
  * The analysts' side (web/) inserts followups rows and decides reports; the bot's relay
  * finds them here and queues the messages in the outbox. The chat id stays between

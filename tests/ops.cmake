@@ -1,2 +1,3 @@
-# tests/ops.cmake - operations: the standby poller on real processes.
+# tests/ops.cmake - operations: the standby poller on real processes; health and metrics.
 tl_add_test(NAME test_standby SOURCES test_standby.c LIBS tl_fakebot DB TIMEOUT 600)
+tl_add_test(NAME test_metrics SOURCES test_metrics.c support/botrun.c LIBS tl_daemon tl_fakebot tl_web PkgConfig::CURL PkgConfig::CRYPTO DB TIMEOUT 300)
