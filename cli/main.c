@@ -42,6 +42,8 @@ static const struct cli_cmd commands[] = {
     {"queue", cmd_queue, CLI_DB, "route categories to queues; restricted queues"},
     {"priority", cmd_priority, CLI_DB,
      "the queue's priority score: show or set its weights, refresh"},
+    {"webhook", cmd_webhook, CLI_CURL | CLI_SECRETS,
+     "register the webhook at Telegram: set, delete, info"},
 };
 
 /* True when argv holds -h or --help before any "--": the command then runs without the

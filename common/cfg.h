@@ -21,6 +21,11 @@ struct cfg {
     unsigned char secret[64]; /* the pseudonym key bytes (loaded by cfg_load_secrets) */
     size_t secret_len;
     char *http_listen;
+    /* webhook intake (daemon/webhook.c) */
+    char *webhook_listen;      /* "" : getUpdates; else host:port of the webhook receiver */
+    char *webhook_path;        /* the path Telegram POSTs to (behind the proxy) */
+    char *webhook_secret_file; /* X-Telegram-Bot-Api-Secret-Token's value */
+
     char *area_file;      /* GeoJSON polygon of the area of interest */
     char *gazetteer_file; /* settlements TSV (deploy/gazetteer/build.sh) */
     char *log_level;
