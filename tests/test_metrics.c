@@ -247,6 +247,16 @@ static void test_metrics_match_database(void **state)
     tl_buf_release(&r.body);
 
     web_free(w);
+
+    /* in webhook mode no poller is wanted: intake is healthy while the inbox keeps up */
+    free(c.webhook_listen);
+    c.webhook_listen = tl_strdup("127.0.0.1:0");
+    CHECK(web_start(&o, &w, EI));
+    r = http(web_port(w), "/readyz", NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr((char *)r.body.data, "webhook inbox_lag_seconds 0 (ok)"));
+    tl_buf_release(&r.body);
+    web_free(w);
     store_free(s);
     cfg_release(&c);
     fakebot_stop(fb);

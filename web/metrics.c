@@ -163,7 +163,7 @@ static double sample(const struct store_metric *sm, size_t n, const char *name)
 }
 
 void web_ops_serve(enum web_ops which, const char *method, struct store *s, struct web_metrics *m,
-                   struct web_resp *r)
+                   int webhook, struct web_resp *r)
 {
     struct store_metric *sm = NULL;
     size_t n = 0;
@@ -190,12 +190,19 @@ void web_ops_serve(enum web_ops which, const char *method, struct store *s, stru
         break;
     case WEB_OPS_READYZ: {
         double lag = sample(sm, n, "tipline_outbox_lag_seconds");
-        int poller = sample(sm, n, "tipline_poller_held") > 0;
-        int ready = db_ok && poller && lag < WEB_READY_OUTBOX_LAG_S;
+        double in_lag = sample(sm, n, "tipline_inbox_lag_seconds");
+        int intake = webhook ? in_lag < WEB_READY_LAG_S : sample(sm, n, "tipline_poller_held") > 0;
+        int ready = db_ok && intake && lag < WEB_READY_LAG_S;
         status = ready ? 200 : 503;
-        e = tl_buf_printf(&b, "%s\ndatabase %s\npoller %s\noutbox_lag_seconds %.0f (bound %d)\n",
-                          ready ? "ready" : "not ready", db_ok ? "ok" : "unreachable",
-                          poller ? "held" : "none", lag, WEB_READY_OUTBOX_LAG_S);
+        if (webhook)
+            e = tl_buf_printf(&b, "%s\ndatabase %s\nwebhook inbox_lag_seconds %.0f (%s)\n",
+                              ready ? "ready" : "not ready", db_ok ? "ok" : "unreachable", in_lag,
+                              intake ? "ok" : "stuck");
+        else
+            e = tl_buf_printf(&b, "%s\ndatabase %s\npoller %s\n", ready ? "ready" : "not ready",
+                              db_ok ? "ok" : "unreachable", intake ? "held" : "none");
+        if (!e)
+            e = tl_buf_printf(&b, "outbox_lag_seconds %.0f (bound %d)\n", lag, WEB_READY_LAG_S);
         break;
     }
     default:

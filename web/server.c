@@ -461,7 +461,7 @@ static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, c
     enum web_ops ops = web_ops_path(&path);
     if (ops != WEB_OPS_NONE) {
         c.s = ops == WEB_OPS_HEALTHZ ? NULL : pool_get(w, &ei);
-        web_ops_serve(ops, gm, c.s, &w->metrics, r);
+        web_ops_serve(ops, gm, c.s, &w->metrics, *w->cfg->webhook_listen != 0, r);
         goto out;
     }
     if (path.n == 0 || strcmp(path.segs[0], "api") != 0) {

@@ -258,8 +258,9 @@ struct web_metrics {
     struct web_hist claim, decide; /* route handler time of claims and decisions */
 };
 
-/* Readiness refuses when the oldest due reply waited longer than this. */
-#define WEB_READY_OUTBOX_LAG_S 300
+/* Readiness refuses when the oldest due reply (or, in webhook mode, the oldest
+ * unprocessed update) waited longer than this. */
+#define WEB_READY_LAG_S 300
 
 /* Which operators' path p is: WEB_OPS_NONE when it is none of them. */
 enum web_ops { WEB_OPS_NONE, WEB_OPS_HEALTHZ, WEB_OPS_READYZ, WEB_OPS_METRICS };
@@ -272,8 +273,9 @@ void web_metrics_route(struct web_metrics *m, const char *pattern, int64_t us);
 void web_metrics_response(struct web_metrics *m, unsigned status);
 /* Answers an operators' path into r as text/plain: s may be NULL (the database is
  * unreachable: /readyz says 503, /metrics leaves the database's samples out and says
- * tipline_database_up 0). */
+ * tipline_database_up 0). webhook: the deployment takes updates by webhook, so intake
+ * is healthy when the inbox lag is under the bound, not when a poller holds its lock. */
 void web_ops_serve(enum web_ops which, const char *method, struct store *s, struct web_metrics *m,
-                   struct web_resp *r);
+                   int webhook, struct web_resp *r);
 
 #endif
