@@ -41,6 +41,7 @@ int cmd_keygen(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_config(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_priority(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_webhook(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_purge(int argc, char **argv, struct cli_ctx *ctx);
 
 /* the analysts' HTTP API and its accounts and queues */
 int cmd_web(int argc, char **argv, struct cli_ctx *ctx);

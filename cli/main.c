@@ -42,6 +42,7 @@ static const struct cli_cmd commands[] = {
     {"queue", cmd_queue, CLI_DB, "route categories to queues; restricted queues"},
     {"priority", cmd_priority, CLI_DB,
      "the queue's priority score: show or set its weights, refresh"},
+    {"purge", cmd_purge, CLI_DB, "delete what the retention settings say may go (--dry-run)"},
     {"webhook", cmd_webhook, CLI_CURL | CLI_SECRETS,
      "register the webhook at Telegram: set, delete, info"},
 };

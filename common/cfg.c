@@ -53,6 +53,8 @@ static const struct key keys[] = {
      36500, 0},
     {"inbox_retention_days", "TIPLINE_INBOX_RETENTION_DAYS", K_LONG, S(inbox_retention_days), "30",
      1, 36500, 0},
+    {"rejected_photo_retention_days", "TIPLINE_REJECTED_PHOTO_RETENTION_DAYS", K_LONG,
+     S(rejected_photo_retention_days), "0", 0, 36500, 0},
     {"http_timeout_ms", "TIPLINE_HTTP_TIMEOUT_MS", K_LONG, S(http_timeout_ms), "30000", 100, 600000,
      0},
     /* relay (follow-ups) */

@@ -37,6 +37,8 @@ struct cfg {
     long send_chat_interval_ms; /* minimum gap between two messages to one chat */
     long chat_retention_days;
     long inbox_retention_days;
+    /* photos of rejected reports (tipline purge); 0: kept */
+    long rejected_photo_retention_days;
     long http_timeout_ms; /* total timeout for non-long-poll Bot API calls */
     /* relay (follow-ups) */
     long notify_reviewed; /* 1: tell the citizen, neutrally, that the report was reviewed */

@@ -56,3 +56,35 @@ out:
     PQclear(r);
     return rc;
 }
+
+int store_retention_run(struct store *s, struct store_retention *rt, int dry_run, const char *actor,
+                        struct tl_errinfo *ei)
+{
+    char b1[32], b2[32], b3[32];
+    const char *v[4] = {st_ll(b1, rt->chat_days), st_ll(b2, rt->inbox_days),
+                        st_ll(b3, rt->photo_days), actor};
+    long long *const dst[] = {&rt->inbox,  &rt->chats,  &rt->outbox,
+                              &rt->drafts, &rt->events, &rt->photos};
+    static const char *const kinds[] = {"inbox", "chats", "outbox", "drafts", "events", "photos"};
+    PGresult *r = NULL;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    if ((rc = st_begin(s, ei)) != TL_OK)
+        return rc;
+    rc = st_exec(s, "SELECT kind, n FROM ops_purge($1::bigint, $2::bigint, $3::bigint, $4::text)",
+                 4, v, &r, ei);
+    if (rc)
+        goto out;
+    for (int i = 0; i < PQntuples(r); i++)
+        for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+            if (strcmp(PQgetvalue(r, i, 0), kinds[k]) == 0)
+                *dst[k] = st_getll(r, i, 1);
+    if (!dry_run)
+        rc = st_commit(s, ei);
+out:
+    PQclear(r);
+    if (rc || dry_run)
+        st_rollback(s);
+    return rc;
+}
