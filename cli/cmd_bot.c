@@ -40,13 +40,18 @@ int cli_bot_run(const char *name, int no_poller, struct cli_ctx *ctx)
         fprintf(stderr, "tipline %s: %s\n", name, ei.msg[0] ? ei.msg : tl_strerror(rc));
         return 1;
     }
+    cli_notify("READY=1");
     while (!cli_stop) {
+        cli_notify("WATCHDOG=1");
         tl_sleep_ms(1000, &cli_stop);
         if (cli_reload) {
             cli_reload = 0;
+            cli_notify("RELOADING=1");
             cli_reload_config(ctx);
+            cli_notify("READY=1");
         }
     }
+    cli_notify("STOPPING=1");
     log_info("stopping: finishing in-flight work");
     daemon_webhook_free(wh); /* answers what it holds, takes nothing more */
     struct daemon_counts c;
