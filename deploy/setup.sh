@@ -29,6 +29,7 @@ APT_PACKAGES=(
   tzdata                                                                    # the citizens' clock (time_zone)
   prometheus                                                                # promtool checks /metrics (tests)
   libsystemd-dev                                                            # sd_notify: Type=notify units
+  wrk                                                                       # bench/webhook
 )
 # web assets and the gazetteer data come from npm; Debian's nodejs/npm only when none is there.
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
