@@ -19,6 +19,7 @@
 
 #include "common/util.h"
 #include "fakebot/fakebot.h"
+#include "support/botproc.h"
 #include "support/testsupport.h"
 
 #define PGBIN "/usr/lib/postgresql/15/bin"
@@ -28,30 +29,13 @@ static pid_t g_bot;
 static int teardown(void **state)
 {
     (void)state;
-    if (g_bot > 0) {
-        kill(g_bot, SIGKILL);
-        waitpid(g_bot, NULL, 0);
-        g_bot = 0;
-    }
+    bp_kill(&g_bot);
     return 0;
 }
 
 static long long count(const char *ci, const char *sql)
 {
     return ts_db_count(ci, sql);
-}
-
-static void wait_count(const char *ci, const char *sql, long long want, long timeout_ms)
-{
-    int64_t end = tl_now_ms() + timeout_ms;
-    long long n = -1;
-    while (tl_now_ms() < end) {
-        n = count(ci, sql);
-        if (n >= want)
-            return;
-        tl_sleep_ms(50, NULL);
-    }
-    fail_msg("timed out: %s = %lld, want %lld", sql, n, want);
 }
 
 /* Report k as Telegram sends it: a text (update 2k-1) and its "Send now" (update 2k). */
@@ -93,15 +77,6 @@ static pid_t spawn_bot(const char *ci, struct fakebot *fb, const char *key)
     return pid;
 }
 
-static void stop_bot(void)
-{
-    int status;
-    assert_int_equal(kill(g_bot, SIGTERM), 0);
-    assert_int_equal(waitpid(g_bot, &status, 0), g_bot);
-    g_bot = 0;
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-}
-
 /* CREATE and DROP DATABASE refuse a transaction block: one psql -c each. */
 static void psql(const char *ci, const char *sql)
 {
@@ -138,7 +113,7 @@ static void test_backup_restore_resumes_from_offset(void **state)
     for (int k = 1; k <= 100; k++)
         push_report(fb, k);
     g_bot = spawn_bot(ci, fb, key);
-    wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 200, 60000);
+    bp_wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 200, 60000);
 
     /* the dump is taken from the running bot's database; the next burst comes after it */
     char *cmd = tl_asprintf(PGBIN "/pg_dump -Fc -f %s '%s'", dump, ci);
@@ -146,8 +121,8 @@ static void test_backup_restore_resumes_from_offset(void **state)
     free(cmd);
     for (int k = 101; k <= 150; k++)
         push_report(fb, k);
-    wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 300, 60000);
-    stop_bot();
+    bp_wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 300, 60000);
+    bp_term(&g_bot);
     fakebot_stop(fb);
 
     /* into a fresh, empty database */
@@ -178,8 +153,8 @@ static void test_backup_restore_resumes_from_offset(void **state)
     for (int k = 1; k <= 160; k++)
         push_report(fb, k);
     g_bot = spawn_bot(rci, fb, key);
-    wait_count(rci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 320, 60000);
-    wait_count(rci, "SELECT update_offset FROM bot_state", 321, 30000);
+    bp_wait_count(rci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 320, 60000);
+    bp_wait_count(rci, "SELECT update_offset FROM bot_state", 321, 30000);
     /* the first poll resumed from the restored offset */
     char *calls = fakebot_calls_json(fb, "getUpdates");
     struct json_object *arr = json_tokener_parse(calls), *params, *off;
@@ -188,8 +163,12 @@ static void test_backup_restore_resumes_from_offset(void **state)
     assert_int_equal(atoll(json_object_get_string(off)), offset);
     json_object_put(arr);
     free(calls);
-    tl_sleep_ms(1000, NULL);
-    stop_bot();
+    /* every reply out: those the dump caught 'sending' wait for their claim to expire
+     * (60 s after it was taken), as after any crash */
+    bp_wait_count(rci,
+                  "SELECT (count(*) = 0)::int FROM outbox WHERE state IN ('pending', 'sending')", 1,
+                  90000);
+    bp_term(&g_bot);
 
     /* each update once, each report once; replies only for what the restored copy had not
      * sent and for the updates it had not seen */

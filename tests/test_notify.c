@@ -19,6 +19,7 @@
 
 #include "common/util.h"
 #include "fakebot/fakebot.h"
+#include "support/botproc.h"
 #include "support/testsupport.h"
 
 static pid_t g_bot;
@@ -26,11 +27,7 @@ static pid_t g_bot;
 static int teardown(void **state)
 {
     (void)state;
-    if (g_bot > 0) {
-        kill(g_bot, SIGKILL);
-        waitpid(g_bot, NULL, 0);
-        g_bot = 0;
-    }
+    bp_kill(&g_bot);
     return 0;
 }
 
@@ -97,12 +94,8 @@ static void test_notify_ready_watchdog_reload_stop(void **state)
     assert_int_equal(kill(g_bot, SIGHUP), 0);
     expect(fd, "RELOADING=1", 5000);
     expect(fd, "READY=1", 5000);
-    assert_int_equal(kill(g_bot, SIGTERM), 0);
-    expect(fd, "STOPPING=1", 5000);
-    int status;
-    assert_int_equal(waitpid(g_bot, &status, 0), g_bot);
-    g_bot = 0;
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    bp_term(&g_bot); /* exits 0 */
+    expect(fd, "STOPPING=1", 1000);
 
     close(fd);
     unlink(sock);

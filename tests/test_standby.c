@@ -20,6 +20,7 @@
 
 #include "common/util.h"
 #include "fakebot/fakebot.h"
+#include "support/botproc.h"
 #include "support/testsupport.h"
 
 #define N_BOTS 3
@@ -35,30 +36,13 @@ static int teardown(void **state)
 {
     (void)state;
     for (int i = 0; i < N_BOTS; i++)
-        if (g_bots[i] > 0) {
-            kill(g_bots[i], SIGKILL);
-            waitpid(g_bots[i], NULL, 0);
-            g_bots[i] = 0;
-        }
+        bp_kill(&g_bots[i]);
     return 0;
 }
 
 static long long count(const char *ci, const char *sql)
 {
     return ts_db_count(ci, sql);
-}
-
-static void wait_count(const char *ci, const char *sql, long long want, long timeout_ms)
-{
-    int64_t end = tl_now_ms() + timeout_ms;
-    long long n = -1;
-    while (tl_now_ms() < end) {
-        n = count(ci, sql);
-        if (n >= want)
-            return;
-        tl_sleep_ms(50, NULL);
-    }
-    fail_msg("timed out: %s = %lld, want %lld", sql, n, want);
 }
 
 /* The bot whose backend holds the poller's advisory lock (key 'tipl', 1), by the
@@ -175,7 +159,7 @@ static void test_standby_takeover_during_burst(void **state)
     struct feeder fd = {.fb = fb};
     pthread_t feeder;
     assert_int_equal(pthread_create(&feeder, NULL, feed, &fd), 0);
-    wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 400, 60000);
+    bp_wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 400, 60000);
     assert_int_equal(kill(g_bots[holder], SIGKILL), 0);
     int64_t killed_at = tl_now_ms();
     int status;
@@ -207,16 +191,13 @@ static void test_standby_takeover_during_burst(void **state)
                                   "claimed_until > now() + interval '40 seconds'");
     assert_int_equal(pthread_join(feeder, NULL), 0);
     assert_int_equal(atomic_load(&fd.chunks), N_CHUNKS);
-    wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", N_UPDATES, 120000);
-    wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 3 * N_REPORTS, 150000);
+    bp_wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", N_UPDATES,
+                  120000);
+    bp_wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 3 * N_REPORTS, 150000);
     tl_sleep_ms(1000, NULL); /* a send still in flight would show now */
     for (int i = 0; i < N_BOTS; i++) {
-        if (g_bots[i] <= 0)
-            continue;
-        assert_int_equal(kill(g_bots[i], SIGTERM), 0);
-        assert_int_equal(waitpid(g_bots[i], &status, 0), g_bots[i]);
-        g_bots[i] = 0;
-        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        if (g_bots[i] > 0)
+            bp_term(&g_bots[i]);
     }
 
     /* every update stored and processed once, every report made once */

@@ -25,6 +25,7 @@
 
 #include "common/util.h"
 #include "fakebot/fakebot.h"
+#include "support/botproc.h"
 #include "support/testsupport.h"
 
 #define N_UPDATES 10000
@@ -41,11 +42,7 @@ static atomic_int g_n_answered, g_refused_ok, g_refused_wrong;
 static int teardown(void **state)
 {
     (void)state;
-    if (g_bot > 0) {
-        kill(g_bot, SIGKILL);
-        waitpid(g_bot, NULL, 0);
-        g_bot = 0;
-    }
+    bp_kill(&g_bot);
     return 0;
 }
 
@@ -153,19 +150,6 @@ static void *sender(void *arg)
     return NULL;
 }
 
-static void wait_count(const char *ci, const char *sql, long long want, long timeout_ms)
-{
-    int64_t end = tl_now_ms() + timeout_ms;
-    long long n = -1;
-    while (tl_now_ms() < end) {
-        n = ts_db_count(ci, sql);
-        if (n >= want)
-            return;
-        tl_sleep_ms(100, NULL);
-    }
-    fail_msg("timed out: %s = %lld, want %lld", sql, n, want);
-}
-
 static void test_webhook_burst_kill9_nothing_answered_lost(void **state)
 {
     (void)state;
@@ -218,11 +202,9 @@ static void test_webhook_burst_kill9_nothing_answered_lost(void **state)
     for (int t = 0; t < N_SENDERS; t++)
         assert_int_equal(pthread_join(th[t], NULL), 0);
     assert_int_equal(atomic_load(&g_n_answered), N_UPDATES);
-    wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", N_UPDATES, 180000);
-    assert_int_equal(kill(g_bot, SIGTERM), 0);
-    assert_int_equal(waitpid(g_bot, &status, 0), g_bot);
-    g_bot = 0;
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    bp_wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", N_UPDATES,
+                  180000);
+    bp_term(&g_bot);
 
     assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM inbox"), N_UPDATES);
     assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM inbox WHERE update_id >= 1000000"), 0);
