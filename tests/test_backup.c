@@ -25,6 +25,7 @@
 #define PGBIN "/usr/lib/postgresql/15/bin"
 
 static pid_t g_bot;
+static const char *const LOG_WARN[] = {"TIPLINE_LOG_LEVEL=warn", NULL};
 
 static int teardown(void **state)
 {
@@ -55,26 +56,6 @@ static void push_report(struct fakebot *fb, int k)
                     2 * k, k, chat, 2 * k - 1, 2 * k, chat);
     assert_int_equal(fakebot_push_update(fb, u), 2 * k);
     free(u);
-}
-
-static pid_t spawn_bot(const char *ci, struct fakebot *fb, const char *key)
-{
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        setenv("TIPLINE_DATABASE_URL", ci, 1);
-        setenv("TELEGRAM_API_BASE", fakebot_base_url(fb), 1);
-        setenv("TELEGRAM_BOT_TOKEN", fakebot_token(fb), 1);
-        setenv("TIPLINE_SECRET_FILE", key, 1);
-        setenv("TIPLINE_POLL_TIMEOUT", "1", 1);
-        setenv("TIPLINE_SEND_CHAT_INTERVAL_MS", "0", 1);
-        setenv("TIPLINE_SEND_RATE", "100000", 1);
-        setenv("TIPLINE_WORKERS", "2", 1);
-        setenv("TIPLINE_LOG_LEVEL", "warn", 1);
-        execl(getenv("TL_TIPLINE_BIN"), "tipline", "bot", (char *)NULL);
-        _exit(127);
-    }
-    return pid;
 }
 
 /* CREATE and DROP DATABASE refuse a transaction block: one psql -c each. */
@@ -112,7 +93,7 @@ static void test_backup_restore_resumes_from_offset(void **state)
     assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
     for (int k = 1; k <= 100; k++)
         push_report(fb, k);
-    g_bot = spawn_bot(ci, fb, key);
+    g_bot = bp_spawn(ci, fb, key, NULL, LOG_WARN);
     bp_wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 200, 60000);
 
     /* the dump is taken from the running bot's database; the next burst comes after it */
@@ -152,7 +133,7 @@ static void test_backup_restore_resumes_from_offset(void **state)
     assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
     for (int k = 1; k <= 160; k++)
         push_report(fb, k);
-    g_bot = spawn_bot(rci, fb, key);
+    g_bot = bp_spawn(rci, fb, key, NULL, LOG_WARN);
     bp_wait_count(rci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 320, 60000);
     bp_wait_count(rci, "SELECT update_offset FROM bot_state", 321, 30000);
     /* the first poll resumed from the restored offset */

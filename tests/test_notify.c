@@ -74,20 +74,10 @@ static void test_notify_ready_watchdog_reload_stop(void **state)
     struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 
-    g_bot = fork();
-    assert_true(g_bot >= 0);
-    if (g_bot == 0) {
-        setenv("NOTIFY_SOCKET", sock, 1);
-        setenv("TIPLINE_DATABASE_URL", ci, 1);
-        setenv("TELEGRAM_API_BASE", fakebot_base_url(fb), 1);
-        setenv("TELEGRAM_BOT_TOKEN", fakebot_token(fb), 1);
-        setenv("TIPLINE_SECRET_FILE", key, 1);
-        setenv("TIPLINE_POLL_TIMEOUT", "1", 1);
-        setenv("TIPLINE_WORKERS", "1", 1);
-        setenv("TIPLINE_LOG_LEVEL", "error", 1);
-        execl(getenv("TL_TIPLINE_BIN"), "tipline", "bot", (char *)NULL);
-        _exit(127);
-    }
+    char *ns = tl_asprintf("NOTIFY_SOCKET=%s", sock);
+    const char *const extra[] = {ns, "TIPLINE_WORKERS=1", "TIPLINE_LOG_LEVEL=error", NULL};
+    g_bot = bp_spawn(ci, fb, key, NULL, extra);
+    free(ns);
     expect(fd, "READY=1", 15000);
     expect(fd, "WATCHDOG=1", 3000);
     expect(fd, "WATCHDOG=1", 3000);

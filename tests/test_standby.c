@@ -53,31 +53,6 @@ static const char *HOLDER_SQL =
     "WHERE l.locktype = 'advisory' AND l.classid = 1953067116 AND l.objid = 1 "
     "AND l.objsubid = 2 AND l.granted AND a.datname = current_database()), -1)";
 
-static pid_t spawn_bot(int i, const char *ci, struct fakebot *fb, const char *key,
-                       const char *logfile)
-{
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        FILE *f = freopen(logfile, "a", stderr);
-        (void)f;
-        char app[32];
-        snprintf(app, sizeof(app), "standby-bot-%d", i);
-        setenv("PGAPPNAME", app, 1);
-        setenv("TIPLINE_DATABASE_URL", ci, 1);
-        setenv("TELEGRAM_API_BASE", fakebot_base_url(fb), 1);
-        setenv("TELEGRAM_BOT_TOKEN", fakebot_token(fb), 1);
-        setenv("TIPLINE_SECRET_FILE", key, 1);
-        setenv("TIPLINE_POLL_TIMEOUT", "1", 1);
-        setenv("TIPLINE_SEND_CHAT_INTERVAL_MS", "0", 1);
-        setenv("TIPLINE_SEND_RATE", "100000", 1);
-        setenv("TIPLINE_WORKERS", "2", 1);
-        execl(getenv("TL_TIPLINE_BIN"), "tipline", "bot", (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
 struct feeder {
     struct fakebot *fb;
     atomic_int chunks; /* pushed so far */
@@ -135,7 +110,10 @@ static void test_standby_takeover_during_burst(void **state)
         snprintf(name, sizeof(name), "test_standby_bot%d.log", i);
         logs[i] = ts_build_path(name);
         assert_int_equal(ts_write_file(logs[i], ""), 0);
-        g_bots[i] = spawn_bot(i, ci, fb, key, logs[i]);
+        char *app = tl_asprintf("PGAPPNAME=standby-bot-%d", i);
+        const char *const extra[] = {app, NULL};
+        g_bots[i] = bp_spawn(ci, fb, key, logs[i], extra);
+        free(app);
     }
     /* one of them takes the poller; the others stand by */
     int64_t end = tl_now_ms() + 15000;

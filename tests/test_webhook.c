@@ -60,25 +60,12 @@ static unsigned free_port(void)
 static pid_t spawn_bot(const char *ci, struct fakebot *fb, const char *key, const char *wkey,
                        const char *logfile)
 {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        FILE *f = freopen(logfile, "a", stderr);
-        (void)f;
-        char listen[64];
-        snprintf(listen, sizeof(listen), "127.0.0.1:%u", g_port);
-        setenv("TIPLINE_DATABASE_URL", ci, 1);
-        setenv("TELEGRAM_API_BASE", fakebot_base_url(fb), 1);
-        setenv("TELEGRAM_BOT_TOKEN", fakebot_token(fb), 1);
-        setenv("TIPLINE_SECRET_FILE", key, 1);
-        setenv("TIPLINE_WEBHOOK_LISTEN", listen, 1);
-        setenv("TIPLINE_WEBHOOK_SECRET_FILE", wkey, 1);
-        setenv("TIPLINE_SEND_CHAT_INTERVAL_MS", "0", 1);
-        setenv("TIPLINE_SEND_RATE", "100000", 1);
-        setenv("TIPLINE_WORKERS", "2", 1);
-        execl(getenv("TL_TIPLINE_BIN"), "tipline", "bot", (char *)NULL);
-        _exit(127);
-    }
+    char *listen = tl_asprintf("TIPLINE_WEBHOOK_LISTEN=127.0.0.1:%u", g_port);
+    char *secret = tl_asprintf("TIPLINE_WEBHOOK_SECRET_FILE=%s", wkey);
+    const char *const extra[] = {listen, secret, NULL};
+    pid_t pid = bp_spawn(ci, fb, key, logfile, extra);
+    free(listen);
+    free(secret);
     return pid;
 }
 

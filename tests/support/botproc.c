@@ -4,7 +4,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -12,6 +16,36 @@
 #include "common/util.h"
 #include "testsupport.h"
 #include "common/banned.h"
+
+pid_t bp_spawn(const char *conninfo, struct fakebot *fb, const char *key, const char *logfile,
+               const char *const *extra)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid)
+        return pid;
+    if (logfile && !freopen(logfile, "a", stderr))
+        _exit(126);
+    setenv("TIPLINE_DATABASE_URL", conninfo, 1);
+    setenv("TELEGRAM_API_BASE", fakebot_base_url(fb), 1);
+    setenv("TELEGRAM_BOT_TOKEN", fakebot_token(fb), 1);
+    setenv("TIPLINE_SECRET_FILE", key, 1);
+    setenv("TIPLINE_POLL_TIMEOUT", "1", 1);
+    setenv("TIPLINE_SEND_CHAT_INTERVAL_MS", "0", 1);
+    setenv("TIPLINE_SEND_RATE", "100000", 1);
+    setenv("TIPLINE_WORKERS", "2", 1);
+    for (size_t i = 0; extra && extra[i]; i++) {
+        char name[128];
+        const char *eq = strchr(extra[i], '=');
+        if (!eq || (size_t)(eq - extra[i]) >= sizeof(name))
+            _exit(125);
+        memcpy(name, extra[i], (size_t)(eq - extra[i]));
+        name[eq - extra[i]] = 0;
+        setenv(name, eq + 1, 1);
+    }
+    execl(getenv("TL_TIPLINE_BIN"), "tipline", "bot", (char *)NULL);
+    _exit(127);
+}
 
 void bp_wait_count(const char *conninfo, const char *sql, long long want, long timeout_ms)
 {
