@@ -25,12 +25,12 @@ int cli_bot_run(const char *name, int no_poller, struct cli_ctx *ctx)
     store_free(ctx->store);
     ctx->store = NULL;
     /* Webhook mode: Telegram POSTs the updates; getUpdates would only earn 409. */
-    struct daemon_webhook *wh = NULL;
+    struct daemon_intake_hook *wh = NULL;
     int webhook = ctx->cfg.webhook_listen && *ctx->cfg.webhook_listen;
     struct daemon_opts o = {.cfg = &ctx->cfg, .no_poller = no_poller || webhook, .stop = &cli_stop};
     struct daemon *rt = NULL;
     int rc = daemon_start(&o, &rt, &ei);
-    if (rc == TL_OK && webhook && (rc = daemon_webhook_start(&ctx->cfg, &wh, &ei)) != TL_OK) {
+    if (rc == TL_OK && webhook && (rc = daemon_intake_hook_start(&ctx->cfg, &wh, &ei)) != TL_OK) {
         cli_stop = 1;
         struct tl_errinfo ignored;
         if (daemon_join(rt, &ignored) != TL_OK)
@@ -53,7 +53,7 @@ int cli_bot_run(const char *name, int no_poller, struct cli_ctx *ctx)
     }
     cli_notify("STOPPING=1");
     log_info("stopping: finishing in-flight work");
-    daemon_webhook_free(wh); /* answers what it holds, takes nothing more */
+    daemon_intake_hook_free(wh); /* answers what it holds, takes nothing more */
     struct daemon_counts c;
     daemon_counts(rt, &c);
     rc = daemon_join(rt, &ei);

@@ -1,5 +1,5 @@
 /* cli/cmd_webhook.c - tipline webhook set|delete|info: registers the webhook receiver
- * (daemon/webhook.c) with Telegram, removes it, or shows what Telegram holds. The
+ * (daemon/intake_hook.c) with Telegram, removes it, or shows what Telegram holds. The
  * secret comes from webhook_secret_file, never from argv; pending updates are kept
  * unless --drop-pending-updates says otherwise. */
 #include <json-c/json.h>
@@ -86,7 +86,7 @@ int cmd_webhook(int argc, char **argv, struct cli_ctx *ctx)
         }
         struct tl_errinfo ei;
         char *secret = NULL;
-        rc = daemon_webhook_secret(ctx->cfg.webhook_secret_file, &secret, &ei);
+        rc = daemon_intake_hook_secret(ctx->cfg.webhook_secret_file, &secret, &ei);
         if (rc) {
             json_object_put(p);
             return cli_fail("webhook", "set", rc, &ei);

@@ -21,7 +21,7 @@ struct cfg {
     unsigned char secret[64]; /* the pseudonym key bytes (loaded by cfg_load_secrets) */
     size_t secret_len;
     char *http_listen;
-    /* webhook intake (daemon/webhook.c) */
+    /* webhook intake (daemon/intake_hook.c) */
     char *webhook_listen;      /* "" : getUpdates; else host:port of the webhook receiver */
     char *webhook_path;        /* the path Telegram POSTs to (behind the proxy) */
     char *webhook_secret_file; /* X-Telegram-Bot-Api-Secret-Token's value */

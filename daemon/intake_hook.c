@@ -1,4 +1,4 @@
-/* daemon/webhook.c - intake over HTTP instead of getUpdates: Telegram (through the reverse
+/* daemon/intake_hook.c - intake over HTTP instead of getUpdates: Telegram (through the reverse
  * proxy, deploy/nginx-tipline-webhook.conf) POSTs each Update here. The secret token is
  * checked in constant time, the update is stored in the inbox, and 200 is answered only
  * after that commit: a crash before it leaves Telegram retrying, and the update_id makes
@@ -27,7 +27,7 @@
 #define WH_MAX_CONNS 256
 #define WH_STORES 8 /* database connections of the receiver */
 
-struct daemon_webhook {
+struct daemon_intake_hook {
     const struct cfg *cfg;
     struct MHD_Daemon *d;
     unsigned port;
@@ -53,7 +53,7 @@ static void sha256(const void *p, size_t n, unsigned char out[32])
 
 /* Compares digests, so that neither the secret's bytes nor its length show in the time
  * the answer takes. */
-static int secret_ok(const struct daemon_webhook *wh, const char *got)
+static int secret_ok(const struct daemon_intake_hook *wh, const char *got)
 {
     if (!got || !*got)
         return 0;
@@ -62,7 +62,7 @@ static int secret_ok(const struct daemon_webhook *wh, const char *got)
     return CRYPTO_memcmp(d, wh->secret_sha, 32) == 0;
 }
 
-static struct store *store_take(struct daemon_webhook *wh, struct tl_errinfo *ei)
+static struct store *store_take(struct daemon_intake_hook *wh, struct tl_errinfo *ei)
 {
     struct store *s = NULL;
     pthread_mutex_lock(&wh->mu);
@@ -86,7 +86,7 @@ static struct store *store_take(struct daemon_webhook *wh, struct tl_errinfo *ei
 }
 
 /* broken: the connection failed (closed, not kept) */
-static void store_give(struct daemon_webhook *wh, struct store *s, int broken)
+static void store_give(struct daemon_intake_hook *wh, struct store *s, int broken)
 {
     if (!s)
         return;
@@ -103,7 +103,7 @@ static void store_give(struct daemon_webhook *wh, struct store *s, int broken)
 
 /* The status to answer an Update body with: 200 once stored (or already stored), 400 for
  * what is no Update, 503 when the database failed (Telegram retries). */
-static unsigned store_update(struct daemon_webhook *wh, const char *body, size_t len)
+static unsigned store_update(struct daemon_intake_hook *wh, const char *body, size_t len)
 {
     struct json_tokener *tok = json_tokener_new();
     struct json_object *u = tok ? json_tokener_parse_ex(tok, body, (int)len) : NULL, *id = NULL;
@@ -154,7 +154,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   size_t *data_size, void **con_cls)
 {
     (void)version;
-    struct daemon_webhook *wh = cls;
+    struct daemon_intake_hook *wh = cls;
     struct wh_req *rq = *con_cls;
     if (!rq) {
         rq = calloc(1, sizeof(*rq));
@@ -216,7 +216,7 @@ static int parse_listen(const char *s, struct sockaddr_in *sa, struct tl_errinfo
     return TL_OK;
 }
 
-int daemon_webhook_secret(const char *path, char **out, struct tl_errinfo *ei)
+int daemon_intake_hook_secret(const char *path, char **out, struct tl_errinfo *ei)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -242,7 +242,8 @@ int daemon_webhook_secret(const char *path, char **out, struct tl_errinfo *ei)
     return TL_OK;
 }
 
-int daemon_webhook_start(const struct cfg *cfg, struct daemon_webhook **out, struct tl_errinfo *ei)
+int daemon_intake_hook_start(const struct cfg *cfg, struct daemon_intake_hook **out,
+                             struct tl_errinfo *ei)
 {
     struct sockaddr_in sa;
     char *secret = NULL;
@@ -250,9 +251,9 @@ int daemon_webhook_start(const struct cfg *cfg, struct daemon_webhook **out, str
     int rc = parse_listen(cfg->webhook_listen, &sa, ei);
     if (rc)
         return rc;
-    if ((rc = daemon_webhook_secret(cfg->webhook_secret_file, &secret, ei)) != TL_OK)
+    if ((rc = daemon_intake_hook_secret(cfg->webhook_secret_file, &secret, ei)) != TL_OK)
         return rc;
-    struct daemon_webhook *wh = calloc(1, sizeof(*wh));
+    struct daemon_intake_hook *wh = calloc(1, sizeof(*wh));
     if (!wh) {
         free(secret);
         return TL_ENOMEM;
@@ -287,16 +288,16 @@ int daemon_webhook_start(const struct cfg *cfg, struct daemon_webhook **out, str
     *out = wh;
     wh = NULL;
 out:
-    daemon_webhook_free(wh);
+    daemon_intake_hook_free(wh);
     return rc;
 }
 
-unsigned daemon_webhook_port(const struct daemon_webhook *wh)
+unsigned daemon_intake_hook_port(const struct daemon_intake_hook *wh)
 {
     return wh->port;
 }
 
-void daemon_webhook_free(struct daemon_webhook *wh)
+void daemon_intake_hook_free(struct daemon_intake_hook *wh)
 {
     if (!wh)
         return;
