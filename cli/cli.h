@@ -41,6 +41,8 @@ int cmd_keygen(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_config(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_gazetteer(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_priority(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_webhook(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_purge(int argc, char **argv, struct cli_ctx *ctx);
 
 /* the analysts' HTTP API and its accounts and queues */
 int cmd_web(int argc, char **argv, struct cli_ctx *ctx);
@@ -55,6 +57,10 @@ int cli_bot_run(const char *name, int no_poller, struct cli_ctx *ctx);
 int cmd_strip(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_geo(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_export(int argc, char **argv, struct cli_ctx *ctx);
+
+/* Tells systemd the service's state ("READY=1", "WATCHDOG=1", "RELOADING=1",
+ * "STOPPING=1"; notify.c): a no-op outside a Type=notify unit. */
+void cli_notify(const char *state);
 
 /* "tipline CMD WHAT: <error>: <detail>" on stderr; returns 1 (the exit code). */
 int cli_fail(const char *cmd, const char *what, int rc, const struct tl_errinfo *ei);

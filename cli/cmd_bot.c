@@ -24,23 +24,38 @@ int cli_bot_run(const char *name, int no_poller, struct cli_ctx *ctx)
     /* the connection main() opened checked the schema; threads open their own */
     store_free(ctx->store);
     ctx->store = NULL;
-    struct daemon_opts o = {.cfg = &ctx->cfg, .no_poller = no_poller, .stop = &cli_stop};
+    /* Webhook mode: Telegram POSTs the updates; getUpdates would only earn 409. */
+    struct daemon_intake_hook *wh = NULL;
+    int webhook = ctx->cfg.webhook_listen && *ctx->cfg.webhook_listen;
+    struct daemon_opts o = {.cfg = &ctx->cfg, .no_poller = no_poller || webhook, .stop = &cli_stop};
     struct daemon *rt = NULL;
     int rc = daemon_start(&o, &rt, &ei);
+    if (rc == TL_OK && webhook && (rc = daemon_intake_hook_start(&ctx->cfg, &wh, &ei)) != TL_OK) {
+        cli_stop = 1;
+        struct tl_errinfo ignored;
+        if (daemon_join(rt, &ignored) != TL_OK)
+            log_warn("runtime ended with an error err=\"%s\"", ignored.msg);
+    }
     if (rc) {
         fprintf(stderr, "tipline %s: %s\n", name, ei.msg[0] ? ei.msg : tl_strerror(rc));
         return 1;
     }
+    cli_notify("READY=1");
     while (!cli_stop) {
+        cli_notify("WATCHDOG=1");
         tl_sleep_ms(1000, &cli_stop);
         if (cli_reload) {
             cli_reload = 0;
+            cli_notify("RELOADING=1");
             cli_reload_config(ctx);
             if (daemon_reload_geo(rt, &ei) != TL_OK)
                 log_warn("gazetteer reload refused, old index kept detail=\"%s\"", ei.msg);
+            cli_notify("READY=1");
         }
     }
+    cli_notify("STOPPING=1");
     log_info("stopping: finishing in-flight work");
+    daemon_intake_hook_free(wh); /* answers what it holds, takes nothing more */
     struct daemon_counts c;
     daemon_counts(rt, &c);
     rc = daemon_join(rt, &ei);

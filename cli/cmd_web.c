@@ -36,13 +36,18 @@ int cmd_web(int argc, char **argv, struct cli_ctx *ctx)
         fprintf(stderr, "tipline web: %s%s%s\n", tl_strerror(rc), ei.msg[0] ? ": " : "", ei.msg);
         return 1;
     }
+    cli_notify("READY=1");
     while (!cli_stop) {
+        cli_notify("WATCHDOG=1");
         tl_sleep_ms(1000, &cli_stop);
         if (cli_reload) {
             cli_reload = 0;
+            cli_notify("RELOADING=1");
             cli_reload_config(ctx);
+            cli_notify("READY=1");
         }
     }
+    cli_notify("STOPPING=1");
     log_info("web: stopping");
     web_free(w);
     return 0;

@@ -45,6 +45,9 @@ static const struct cli_cmd commands[] = {
     {"export", cmd_export, CLI_DB, "write the decided reports as GeoJSON, CSV, KML or GeoJSONSeq"},
     {"priority", cmd_priority, CLI_DB,
      "the queue's priority score: show or set its weights, refresh"},
+    {"purge", cmd_purge, CLI_DB, "delete what the retention settings say may go (--dry-run)"},
+    {"webhook", cmd_webhook, CLI_CURL | CLI_SECRETS,
+     "register the webhook at Telegram: set, delete, info"},
 };
 
 /* True when argv holds -h or --help before any "--": the command then runs without the

@@ -21,6 +21,11 @@ struct cfg {
     unsigned char secret[64]; /* the pseudonym key bytes (loaded by cfg_load_secrets) */
     size_t secret_len;
     char *http_listen;
+    /* webhook intake (daemon/intake_hook.c) */
+    char *webhook_listen;      /* "" : getUpdates; else host:port of the webhook receiver */
+    char *webhook_path;        /* the path Telegram POSTs to (behind the proxy) */
+    char *webhook_secret_file; /* X-Telegram-Bot-Api-Secret-Token's value */
+
     char *area_file;      /* GeoJSON polygon of the area of interest */
     char *gazetteer_file; /* settlements: index (tipline gazetteer import) or TSV */
     /* ISO codes `tipline gazetteer import` keeps */
@@ -34,6 +39,8 @@ struct cfg {
     long send_chat_interval_ms; /* minimum gap between two messages to one chat */
     long chat_retention_days;
     long inbox_retention_days;
+    /* photos of rejected reports (tipline purge); 0: kept */
+    long rejected_photo_retention_days;
     long http_timeout_ms; /* total timeout for non-long-poll Bot API calls */
     /* relay (follow-ups) */
     long notify_reviewed; /* 1: tell the citizen, neutrally, that the report was reviewed */

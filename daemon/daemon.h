@@ -40,4 +40,19 @@ void daemon_counts(struct daemon *d, struct daemon_counts *c);
 /* SIGHUP: maps the gazetteer file again (workers go on with the old one meanwhile). */
 int daemon_reload_geo(struct daemon *rt, struct tl_errinfo *ei) TL_WUR;
 
+/* ---- the webhook receiver (intake_hook.c): intake over HTTP instead of getUpdates ---- */
+
+struct daemon_intake_hook;
+/* Listens on cfg->webhook_listen for POSTs to cfg->webhook_path carrying the secret of
+ * cfg->webhook_secret_file; each update is stored in the inbox before 200 is answered.
+ * *out NULL on error. */
+int daemon_intake_hook_start(const struct cfg *cfg, struct daemon_intake_hook **out,
+                             struct tl_errinfo *ei) TL_WUR;
+unsigned daemon_intake_hook_port(const struct daemon_intake_hook *wh);
+/* Stops accepting, waits for the requests in progress, frees. NULL is a no-op. */
+void daemon_intake_hook_free(struct daemon_intake_hook *wh);
+/* Reads the webhook secret file (a trailing newline dropped) and checks Telegram's rule
+ * for it (1-256 of A-Z a-z 0-9 _ -). *out: a new string, free(). */
+int daemon_intake_hook_secret(const char *path, char **out, struct tl_errinfo *ei) TL_WUR;
+
 #endif

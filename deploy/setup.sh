@@ -5,6 +5,9 @@
 #   deploy/setup.sh test    install, build (gcc) and run every test; then an ASan+UBSan clang
 #                           build with the libFuzzer harnesses, and run every test again
 #   deploy/setup.sh deps | build | db | db-stop | env     the steps alone
+#   deploy/setup.sh install install the built binary, /etc/tipline and the systemd units
+#                           (deploy/systemd/: bot, web, the daily purge timer); enables
+#                           and starts them when systemd runs
 #
 # The local cluster lives under var/ (data, Unix socket, port 54321); `deploy/setup.sh env`
 # prints the exports that point tipline at it.
@@ -29,6 +32,9 @@ APT_PACKAGES=(
   zlib1g-dev                                                                # web/: gzip feeds
   gdal-bin                                                                  # exports' independent reader (ogrinfo, ogr2ogr)
   time                                                                      # peak RSS in test_export and bench/export
+  prometheus                                                                # promtool checks /metrics (tests)
+  libsystemd-dev                                                            # sd_notify: Type=notify units
+  wrk                                                                       # bench/webhook
 )
 # web assets and the gazetteer data come from npm; Debian's nodejs/npm only when none is there.
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
@@ -131,6 +137,38 @@ run_tests() {
   (cd build-asan && ctest --output-on-failure -j "$JOBS")
 }
 
+install_units() {
+  [ "$(id -u)" = 0 ] || { log "install: run as root"; exit 1; }
+  [ -x build/cli/tipline ] || build
+  log "install /usr/local/bin/tipline, /etc/tipline, deploy/systemd/* into /etc/systemd/system"
+  install -m 0755 build/cli/tipline /usr/local/bin/tipline
+  # the services run as dynamic users in the group tipline, which may read the keys
+  getent group tipline >/dev/null || groupadd --system tipline
+  install -d -m 0750 -g tipline /etc/tipline
+  [ -f /etc/tipline/tipline.conf ] ||
+    sed -e 's|^secret_file = .*|secret_file = /etc/tipline/secret|' \
+        -e 's|^bot_token_file =.*|bot_token_file = /etc/tipline/bot-token|' \
+        -e 's|^webhook_secret_file = .*|webhook_secret_file = /etc/tipline/webhook-secret|' \
+        deploy/tipline.conf.sample > /etc/tipline/tipline.conf
+  [ -f /etc/tipline/secret ] || /usr/local/bin/tipline keygen /etc/tipline/secret
+  chgrp tipline /etc/tipline/tipline.conf /etc/tipline/secret
+  chmod 0640 /etc/tipline/tipline.conf /etc/tipline/secret
+  install -d /usr/local/share/doc/tipline
+  install -m 0644 README.md /usr/local/share/doc/tipline/README.md
+  for u in deploy/systemd/*.service deploy/systemd/*.timer; do
+    install -m 0644 "$u" /etc/systemd/system/
+  done
+  if [ -d /run/systemd/system ]; then
+    systemctl daemon-reload
+    systemctl enable tipline-bot.service tipline-web.service tipline-purge.timer
+    [ -f /etc/tipline/bot-token ] && systemctl restart tipline-bot.service tipline-web.service
+    systemctl start tipline-purge.timer
+    [ -f /etc/tipline/bot-token ] || log "put the bot token in /etc/tipline/bot-token (mode 0640, group tipline), then: systemctl start tipline-bot tipline-web"
+  else
+    log "systemd is not running here: the units are installed, start them on the real host"
+  fi
+}
+
 case "${1:-}" in
   deps) deps ;;
   build) deps; build ;;
@@ -139,5 +177,6 @@ case "${1:-}" in
   env) cat var/tipline.env ;;
   demo) deps; build; db; build/cli/tipline demo ;;
   test) deps; run_tests ;;
+  install) deps; build; install_units ;;
   *) sed -n '2,12p' "$0"; exit 2 ;;
 esac

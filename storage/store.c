@@ -422,26 +422,13 @@ int store_purge(struct store *s, long chat_retention_days, long inbox_retention_
     int rc = st_ready(s, ei);
     if (rc)
         return rc;
-    /* One statement, one transaction. A chat's raw id also sits in its finished
-     * outbox rows and its draft: they go with the same retention. */
+    /* One transaction (storage/schema/ops_purge.sql); no photos, no audit row: the
+     * janitor's hourly pass. `tipline purge` adds them. */
     rc = st_exec(s,
-                 "WITH i AS (DELETE FROM inbox WHERE $2::bigint > 0 AND processed_at IS NOT NULL"
-                 "   AND processed_at < now() - $2::bigint * interval '1 day' RETURNING 1),"
-                 " c AS (DELETE FROM chats WHERE $1::bigint > 0"
-                 "   AND last_seen < now() - $1::bigint * interval '1 day' RETURNING chat_id),"
-                 " o AS (DELETE FROM outbox WHERE $1::bigint > 0 AND state IN ('sent', 'failed')"
-                 "   AND created_at < now() - $1::bigint * interval '1 day' RETURNING 1),"
-                 " d AS (DELETE FROM drafts WHERE expires_at < now()"
-                 "   OR chat_id IN (SELECT chat_id FROM c) RETURNING 1),"
-                 /* a web server that died unregistered: the triggers stop writing live
-                  * events for it, and those nobody read go (web servers purge as they
-                  * read; this is for when none runs) */
-                 " l AS (DELETE FROM web_listeners WHERE pid NOT IN"
-                 "   (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL)),"
-                 " e AS (DELETE FROM web_events WHERE at < now() - interval '10 minutes'"
-                 "   RETURNING 1)"
-                 " SELECT (SELECT count(*) FROM i), (SELECT count(*) FROM c),"
-                 " (SELECT count(*) FROM o), (SELECT count(*) FROM d), (SELECT count(*) FROM e)",
+                 "WITH p AS (SELECT * FROM ops_purge($1::bigint, $2::bigint, 0, NULL))"
+                 " SELECT (SELECT n FROM p WHERE kind = 'inbox'), (SELECT n FROM p WHERE kind ="
+                 " 'chats'), (SELECT n FROM p WHERE kind = 'outbox'), (SELECT n FROM p WHERE"
+                 " kind = 'drafts'), (SELECT n FROM p WHERE kind = 'events')",
                  2, v, &r, ei);
     if (rc)
         return rc;

@@ -506,6 +506,29 @@ struct store_stats {
 };
 int store_stats_get(struct store *s, struct store_stats *st, struct tl_errinfo *ei) TL_WUR;
 
+/* ---- operations: /metrics and /readyz (store_ops.c) ---- */
+
+struct store_metric {
+    char *name;   /* a Prometheus metric name */
+    char *labels; /* the text between the braces, "" for none */
+    double value;
+};
+/* The database's samples (storage/schema/ops_metrics.sql). *out: store_metrics_free. */
+int store_ops_metrics(struct store *s, struct store_metric **out, size_t *n,
+                      struct tl_errinfo *ei) TL_WUR;
+void store_metrics_free(struct store_metric *m, size_t n);
+
+/* Retention as `tipline purge` runs it (storage/schema/ops_purge.sql): what store_purge
+ * removes, and the photos of reports rejected more than photo_days ago (0: kept); an
+ * audit row names actor. dry_run: the same in a transaction rolled back, so the counts
+ * are exact and nothing changes (and nothing is audited). */
+struct store_retention {
+    long chat_days, inbox_days, photo_days;
+    long long inbox, chats, outbox, drafts, events, photos; /* rows (to be) deleted */
+};
+int store_retention_run(struct store *s, struct store_retention *r, int dry_run, const char *actor,
+                        struct tl_errinfo *ei) TL_WUR;
+
 /* ---- relay: analysts' follow-up questions and reviewed notices (bot side) ----
  * The analysts' side (web/) inserts followups rows and decides reports; the bot's relay
  * finds them here and queues the messages in the outbox. The chat id stays between

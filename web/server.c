@@ -56,6 +56,7 @@ struct web {
     pthread_mutex_t conns_mu;
     struct conn_count *conns; /* open connections per peer address (MAX_CONNS) */
     size_t n_conns;
+    struct web_metrics metrics; /* /metrics (metrics.c) */
 };
 
 struct conn_count {
@@ -128,6 +129,8 @@ static struct store *pool_get(struct web *w, struct tl_errinfo *ei)
         w->n_open++;
     } else {
         struct pool_waiter x = {.served = 0, .s = NULL, .next = NULL};
+        int64_t waited_from = tl_now_ms();
+        atomic_fetch_add(&w->metrics.pool_waits, 1);
         pthread_cond_init(&x.cv, NULL);
         if (w->wait_tail)
             w->wait_tail->next = &x;
@@ -137,6 +140,7 @@ static struct store *pool_get(struct web *w, struct tl_errinfo *ei)
         while (!x.served)
             pthread_cond_wait(&x.cv, &w->pool_mu);
         pthread_cond_destroy(&x.cv);
+        atomic_fetch_add(&w->metrics.pool_wait_us, (long long)(tl_now_ms() - waited_from) * 1000);
         if (x.s) {
             pthread_mutex_unlock(&w->pool_mu);
             return x.s;
@@ -449,6 +453,12 @@ static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, c
                       WEB_BODY_MAX);
         goto out;
     }
+    enum web_ops ops = web_ops_path(&path);
+    if (ops != WEB_OPS_NONE) {
+        c.s = ops == WEB_OPS_HEALTHZ ? NULL : pool_get(w, &ei);
+        web_ops_serve(ops, gm, c.s, &w->metrics, *w->cfg->webhook_listen != 0, r);
+        goto out;
+    }
     if (path.n == 0 || strcmp(path.segs[0], "api") != 0) {
         if (!serve_static(gm, &path, r))
             web_reply_err(r, 404, "not_found", "no such page");
@@ -543,8 +553,10 @@ static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, c
     }
     c.who.account = c.who_p.account;
     c.who.round_decimals = decimals_for(w, bit);
+    int64_t fn_from = web_metrics_now_us();
     if (rt->fn(&c) != TL_OK && !r->status)
         web_reply_err(r, 500, "internal", "internal error");
+    web_metrics_route(&w->metrics, rt->pattern, web_metrics_now_us() - fn_from);
 out:
     json_object_put(c.body);
     pool_put(w, c.s);
@@ -718,6 +730,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         else
             return MHD_YES;
         r.close = 1; /* the unread body must not be taken for the next request */
+        web_metrics_response(&w->metrics, r.status);
         log_request(method, rq, r.status, tl_now_ms());
         enum MHD_Result ret = send_resp(w, conn, &r);
         resp_release(&r);
@@ -732,6 +745,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     int64_t t0 = tl_now_ms();
     struct web_resp r = {0};
     handle(w, conn, rq, method, &r);
+    web_metrics_response(&w->metrics, r.status);
     log_request(method, rq, r.status, t0);
     enum MHD_Result ret = send_resp(w, conn, &r);
     resp_release(&r);

@@ -262,4 +262,38 @@ int web_login(struct web_call *c, const char *token, struct tl_errinfo *ei);
 /* ---- static files (server.c) ---- */
 const char *web_mime_of(const char *name);
 
+/* ---- operators' endpoints (metrics.c): /healthz, /readyz, /metrics ---- */
+
+#define WEB_HIST_N 12 /* latency buckets, 1 ms to 2 s, then +Inf */
+struct web_hist {
+    atomic_llong bucket[WEB_HIST_N + 1]; /* not cumulative; the last is +Inf */
+    atomic_llong count, sum_us;
+};
+struct web_metrics {
+    atomic_llong responses[6];     /* by status class: [1] 1xx .. [5] 5xx, [0] other */
+    atomic_llong pool_waits;       /* requests that waited in line for a database connection */
+    atomic_llong pool_wait_us;     /* ... and how long, in all */
+    struct web_hist claim, decide; /* route handler time of claims and decisions */
+};
+
+/* Readiness refuses when the oldest due reply (or, in webhook mode, the oldest
+ * unprocessed update) waited longer than this. */
+#define WEB_READY_LAG_S 300
+
+/* Which operators' path p is: WEB_OPS_NONE when it is none of them. */
+enum web_ops { WEB_OPS_NONE, WEB_OPS_HEALTHZ, WEB_OPS_READYZ, WEB_OPS_METRICS };
+enum web_ops web_ops_path(const struct web_path *p);
+/* A monotonic clock in microseconds, for the latencies. */
+int64_t web_metrics_now_us(void);
+/* Records one route's handler time (claims and decisions go to their histograms). */
+void web_metrics_route(struct web_metrics *m, const char *pattern, int64_t us);
+/* Counts one answer by its status class. */
+void web_metrics_response(struct web_metrics *m, unsigned status);
+/* Answers an operators' path into r as text/plain: s may be NULL (the database is
+ * unreachable: /readyz says 503, /metrics leaves the database's samples out and says
+ * tipline_database_up 0). webhook: the deployment takes updates by webhook, so intake
+ * is healthy when the inbox lag is under the bound, not when a poller holds its lock. */
+void web_ops_serve(enum web_ops which, const char *method, struct store *s, struct web_metrics *m,
+                   int webhook, struct web_resp *r);
+
 #endif
