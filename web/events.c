@@ -1,17 +1,19 @@
 /* web/events.c - live updates: one connection polls web_events every WEB_EV_POLL_MS
- * (migration 0013: the triggers append new reports, claims, releases, decisions and
+ * (the triggers of storage/schema/ append new reports, claims, releases, decisions and
  * follow-up changes while a web server is registered) and writes each event as an SSE
- * frame into a ring (an "auth" event, migration 0015, goes to the server's kept
- * credentials instead: web/creds.c); every open event stream reads
+ * frame into a ring (an "auth" event goes to the server's kept credentials instead:
+ * web/creds.c); every open event stream reads
  * the ring from where it joined, keeps the frames of the queues its account may see,
  * and sends a comment heartbeat every 15 s. A stream that falls more than the ring
  * behind skips ahead (the console refetches on "resync"). Each frame carries the id
  * "epoch-seq"; a stream ends after sse_max_seconds, and the client's reconnect (with
  * Last-Event-ID) is authenticated and reads its account's queues again, then resumes
- * after that id: an account disabled or taken off a queue stops getting its events. */
+ * after that id: an account disabled or taken off a queue stops getting its events.
+ * Each account holds at most sse_per_account streams (the oldest is ended). */
 #include "web_int.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -367,4 +369,120 @@ int web_events_open(struct web_call *c)
     c->resp->status = 200;
     c->resp->ctype = "text/event-stream";
     return TL_OK;
+}
+
+/* ---- open event streams per account: at sse_per_account streams the account's
+ * oldest is ended, so a few accounts (or one console reloaded in a loop) cannot hold
+ * every server thread ---- */
+
+/* An account's open event streams, oldest first; the entry goes when the last one ends. */
+struct stream_count {
+    struct web_streams *st;
+    char *account;
+    long live;   /* streams not told to end */
+    long ending; /* told to end, not yet freed (their threads finish a read or a send) */
+    struct web_stream_hold *head;
+    struct stream_count *next;
+};
+
+struct web_stream_hold {
+    struct stream_count *acct;
+    struct web_sse *sse;
+    int ending;
+    struct web_stream_hold *next;
+};
+
+struct web_streams {
+    pthread_mutex_t mu;
+    long cap;
+    struct stream_count *head;
+};
+
+struct web_streams *web_streams_new(long cap)
+{
+    struct web_streams *st = calloc(1, sizeof(*st));
+    if (!st)
+        return NULL;
+    pthread_mutex_init(&st->mu, NULL);
+    st->cap = cap;
+    return st;
+}
+
+void web_streams_free(struct web_streams *st)
+{
+    if (!st)
+        return;
+    /* every stream has ended (web_free stops the daemon first), so no entry is left */
+    pthread_mutex_destroy(&st->mu);
+    free(st);
+}
+
+struct web_stream_hold *web_streams_begin(struct web_streams *st, const char *account,
+                                          struct web_sse *sse)
+{
+    struct stream_count *e;
+    struct web_stream_hold *h = calloc(1, sizeof(*h));
+    if (!h)
+        return NULL;
+    pthread_mutex_lock(&st->mu);
+    for (e = st->head; e && strcmp(e->account, account) != 0; e = e->next)
+        ;
+    if (!e && (e = calloc(1, sizeof(*e))) != NULL) {
+        e->st = st;
+        if ((e->account = tl_strdup(account)) == NULL) {
+            free(e);
+            e = NULL;
+        } else {
+            e->next = st->head;
+            st->head = e;
+        }
+    }
+    if (!e || e->ending >= 2 * st->cap) {
+        free(h);
+        h = NULL;
+        goto out;
+    }
+    for (struct web_stream_hold *o = e->head; o && e->live >= st->cap; o = o->next)
+        if (!o->ending) {
+            o->ending = 1;
+            e->live--;
+            e->ending++;
+            web_sse_end(o->sse);
+        }
+    h->acct = e;
+    h->sse = sse;
+    struct web_stream_hold **tail = &e->head;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = h;
+    e->live++;
+out:
+    pthread_mutex_unlock(&st->mu);
+    return h;
+}
+
+void web_streams_end(void *hold)
+{
+    struct web_stream_hold *h = hold;
+    struct stream_count *e = h->acct;
+    struct web_streams *st = e->st;
+    pthread_mutex_lock(&st->mu);
+    struct web_stream_hold **hp = &e->head;
+    while (*hp != h)
+        hp = &(*hp)->next;
+    *hp = h->next;
+    if (h->ending)
+        e->ending--;
+    else
+        e->live--;
+    if (!e->head) {
+        struct stream_count **pp = &st->head;
+        while (*pp != e)
+            pp = &(*pp)->next;
+        *pp = e->next;
+        free(e->account);
+        free(e);
+    }
+    pthread_mutex_unlock(&st->mu);
+    free(h);
 }

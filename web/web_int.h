@@ -234,7 +234,7 @@ void web_sse_end(struct web_sse *x);
 /* fn(arg) is called once when the stream is freed (its end, whatever ended it). */
 void web_sse_on_free(struct web_sse *x, void (*fn)(void *arg), void *arg);
 
-/* ---- open event streams per account (streams.c) ---- */
+/* ---- open event streams per account (events.c) ---- */
 
 struct web_streams;
 struct web_stream_hold;
