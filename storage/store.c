@@ -445,3 +445,19 @@ int store_purge(struct store *s, long chat_retention_days, long inbox_retention_
     PQclear(r);
     return TL_OK;
 }
+
+int st_one_text(struct store *s, const char *sql, int n, const char *const *v, char **out,
+                const char *what, struct tl_errinfo *ei)
+{
+    PGresult *r = NULL;
+    *out = NULL;
+    int rc = st_ready(s, ei);
+    if (rc || (rc = st_exec(s, sql, n, v, &r, ei)))
+        return rc;
+    if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0))
+        rc = tl_errf(ei, TL_ENOTFOUND, "%s", what);
+    else if (!(*out = tl_strdup(PQgetvalue(r, 0, 0))))
+        rc = TL_ENOMEM;
+    PQclear(r);
+    return rc;
+}

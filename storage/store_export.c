@@ -342,43 +342,25 @@ int store_export_tile(struct store *s, const char *account, int decimals, int z,
     return rc;
 }
 
-/* ---- outgoing webhooks ---- */
-
-static int text_of(struct store *s, const char *sql, int n, const char *const *v, char **out,
-                   struct tl_errinfo *ei)
-{
-    PGresult *r = NULL;
-    *out = NULL;
-    int rc = st_ready(s, ei);
-    if (rc || (rc = st_exec(s, sql, n, v, &r, ei)))
-        return rc;
-    if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0))
-        rc = tl_errf(ei, TL_ENOTFOUND, "no such webhook");
-    else if (!(*out = tl_strdup(PQgetvalue(r, 0, 0))))
-        rc = TL_ENOMEM;
-    PQclear(r);
-    return rc;
-}
-
 int store_webhook_add(struct store *s, const char *account, const char *url, const char *secret,
                       char **json, struct tl_errinfo *ei)
 {
     const char *v[3] = {account, url, secret};
-    return text_of(s,
-                   "WITH w AS (INSERT INTO webhook_subscriptions (account, url, secret)"
-                   "  VALUES ($1::text, $2::text, $3::text) RETURNING id, url, created_at),"
-                   " a AS (INSERT INTO audit_log (actor, action, object, after)"
-                   "  SELECT $1::text, 'webhook_add', 'webhook:' || w.id,"
-                   "   jsonb_build_object('url', w.url) FROM w)"
-                   " SELECT json_build_object('id', id, 'url', url,"
-                   "  'created_at', web_iso(created_at))::text FROM w",
-                   3, v, json, ei);
+    return st_one_text(s,
+                       "WITH w AS (INSERT INTO webhook_subscriptions (account, url, secret)"
+                       "  VALUES ($1::text, $2::text, $3::text) RETURNING id, url, created_at),"
+                       " a AS (INSERT INTO audit_log (actor, action, object, after)"
+                       "  SELECT $1::text, 'webhook_add', 'webhook:' || w.id,"
+                       "   jsonb_build_object('url', w.url) FROM w)"
+                       " SELECT json_build_object('id', id, 'url', url,"
+                       "  'created_at', web_iso(created_at))::text FROM w",
+                       3, v, json, "no such webhook", ei);
 }
 
 int store_webhook_list(struct store *s, const char *account, char **json, struct tl_errinfo *ei)
 {
     const char *v[1] = {account};
-    return text_of(
+    return st_one_text(
         s,
         "SELECT json_build_object('items', COALESCE(json_agg(json_build_object("
         "  'id', w.id, 'account', w.account, 'url', w.url,"
@@ -391,7 +373,7 @@ int store_webhook_list(struct store *s, const char *account, char **json, struct
         "    d.subscription_id = w.id AND d.gave_up_at IS NOT NULL))"
         "  ORDER BY w.id), '[]'))::text"
         " FROM webhook_subscriptions w WHERE $1::text IS NULL OR w.account = $1::text",
-        1, v, json, ei);
+        1, v, json, "no such webhook", ei);
 }
 
 int store_webhook_disable(struct store *s, const char *actor, const char *account, long long id,
@@ -400,14 +382,14 @@ int store_webhook_disable(struct store *s, const char *actor, const char *accoun
     char ib[32];
     const char *v[3] = {actor, account, st_ll(ib, id)};
     char *out = NULL;
-    int rc = text_of(s,
-                     "WITH w AS (UPDATE webhook_subscriptions SET disabled_at = now()"
-                     "  WHERE id = $3::bigint AND disabled_at IS NULL"
-                     "  AND ($2::text IS NULL OR account = $2::text) RETURNING id),"
-                     " a AS (INSERT INTO audit_log (actor, action, object)"
-                     "  SELECT $1::text, 'webhook_disable', 'webhook:' || id FROM w)"
-                     " SELECT id::text FROM w",
-                     3, v, &out, ei);
+    int rc = st_one_text(s,
+                         "WITH w AS (UPDATE webhook_subscriptions SET disabled_at = now()"
+                         "  WHERE id = $3::bigint AND disabled_at IS NULL"
+                         "  AND ($2::text IS NULL OR account = $2::text) RETURNING id),"
+                         " a AS (INSERT INTO audit_log (actor, action, object)"
+                         "  SELECT $1::text, 'webhook_disable', 'webhook:' || id FROM w)"
+                         " SELECT id::text FROM w",
+                         3, v, &out, "no such webhook", ei);
     free(out);
     return rc;
 }
@@ -416,7 +398,7 @@ int store_webhook_deliveries(struct store *s, long limit, char **json, struct tl
 {
     char lb[32];
     const char *v[1] = {st_ll(lb, limit > 0 ? limit : 100)};
-    return text_of(
+    return st_one_text(
         s,
         "SELECT json_build_object('items', COALESCE(json_agg(json_build_object("
         "  'id', d.id, 'subscription', d.subscription_id, 'account', w.account, 'url', w.url,"
@@ -431,7 +413,7 @@ int store_webhook_deliveries(struct store *s, long limit, char **json, struct tl
         "  ORDER BY d.created_at DESC, d.id DESC), '[]'))::text"
         " FROM (SELECT * FROM webhook_deliveries ORDER BY created_at DESC, id DESC"
         "  LIMIT $1::bigint) d JOIN webhook_subscriptions w ON w.id = d.subscription_id",
-        1, v, json, ei);
+        1, v, json, "no such webhook", ei);
 }
 
 int store_webhook_due(struct store *s, const char *rounded_roles, long round_decimals, int max,

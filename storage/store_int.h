@@ -94,6 +94,11 @@ int st_commit(struct store *s, struct tl_errinfo *ei);
 /* Best effort; keeps ei as the caller filled it. */
 void st_rollback(struct store *s);
 
+/* Runs sql and returns its one text value as a new string in *out (free()); a missing
+ * row or NULL is TL_ENOTFOUND with the message what. Calls st_ready. */
+int st_one_text(struct store *s, const char *sql, int n, const char *const *v, char **out,
+                const char *what, struct tl_errinfo *ei) TL_WUR;
+
 /* Error details of a failed result, and the mapping to TL_EDB / TL_EDBDOWN. */
 int st_fail(struct store *s, const PGresult *r, struct tl_errinfo *ei);
 

@@ -26,27 +26,6 @@ static void ref_params(const char *id_or_ref, char *buf, const char **v)
     v[1] = id_or_ref;
 }
 
-/* Makes the connection ready, runs sql and hands back the first column of the first row
- * as a new string; TL_ENOTFOUND (with what in ei) when there is no row or it is NULL. */
-static int one_text(struct store *s, const char *sql, int n, const char *const *v, char **out,
-                    const char *what, struct tl_errinfo *ei)
-{
-    PGresult *r = NULL;
-    *out = NULL;
-    int rc = st_ready(s, ei);
-    if (rc)
-        return rc;
-    rc = st_exec(s, sql, n, v, &r, ei);
-    if (rc)
-        return rc;
-    if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0))
-        rc = tl_errf(ei, TL_ENOTFOUND, "%s", what);
-    else if (!(*out = tl_strdup(PQgetvalue(r, 0, 0))))
-        rc = TL_ENOMEM;
-    PQclear(r);
-    return rc;
-}
-
 /* ---- accounts, tokens, sessions ---- */
 
 static const char *const roles[] = {"analyst", "moderator", "exporter", "admin"};
@@ -86,16 +65,17 @@ int store_account_add(struct store *s, const char *actor, const char *name, cons
 
 int store_account_list(struct store *s, char **json, struct tl_errinfo *ei)
 {
-    return one_text(s,
-                    "SELECT jsonb_build_object('accounts', COALESCE(jsonb_agg(jsonb_build_object("
-                    "   'name', a.name, 'role', a.role, 'disabled', a.disabled,"
-                    "   'created_at', web_iso(a.created_at),"
-                    "   'queues', (SELECT COALESCE(jsonb_agg(m.queue ORDER BY m.queue), '[]')"
-                    "     FROM queue_members m WHERE m.account = a.name),"
-                    "   'last_used_at', (SELECT web_iso(max(t.last_used_at)) FROM api_tokens t"
-                    "     WHERE t.account = a.name)) ORDER BY a.name), '[]'))::text"
-                    " FROM accounts a",
-                    0, NULL, json, "no accounts", ei);
+    return st_one_text(
+        s,
+        "SELECT jsonb_build_object('accounts', COALESCE(jsonb_agg(jsonb_build_object("
+        "   'name', a.name, 'role', a.role, 'disabled', a.disabled,"
+        "   'created_at', web_iso(a.created_at),"
+        "   'queues', (SELECT COALESCE(jsonb_agg(m.queue ORDER BY m.queue), '[]')"
+        "     FROM queue_members m WHERE m.account = a.name),"
+        "   'last_used_at', (SELECT web_iso(max(t.last_used_at)) FROM api_tokens t"
+        "     WHERE t.account = a.name)) ORDER BY a.name), '[]'))::text"
+        " FROM accounts a",
+        0, NULL, json, "no accounts", ei);
 }
 
 int store_account_disable(struct store *s, const char *actor, const char *name,
@@ -199,16 +179,17 @@ int store_category_route(struct store *s, const char *actor, const char *categor
 
 int store_queue_list(struct store *s, char **json, struct tl_errinfo *ei)
 {
-    return one_text(s,
-                    "SELECT json_build_object('queues', COALESCE(json_agg(json_build_object("
-                    "   'name', q.name, 'restricted', q.restricted,"
-                    "   'members', (SELECT COALESCE(json_agg(m.account ORDER BY m.account), '[]')"
-                    "     FROM queue_members m WHERE m.queue = q.name),"
-                    "   'categories', (SELECT COALESCE(json_agg(c.category ORDER BY c.category),"
-                    "     '[]') FROM category_queue c WHERE c.queue = q.name),"
-                    "   'open', (SELECT count(*) FROM reports r WHERE r.queue = q.name"
-                    "     AND r.status = 'new')) ORDER BY q.name), '[]'))::text FROM queues q",
-                    0, NULL, json, "", ei);
+    return st_one_text(
+        s,
+        "SELECT json_build_object('queues', COALESCE(json_agg(json_build_object("
+        "   'name', q.name, 'restricted', q.restricted,"
+        "   'members', (SELECT COALESCE(json_agg(m.account ORDER BY m.account), '[]')"
+        "     FROM queue_members m WHERE m.queue = q.name),"
+        "   'categories', (SELECT COALESCE(json_agg(c.category ORDER BY c.category),"
+        "     '[]') FROM category_queue c WHERE c.queue = q.name),"
+        "   'open', (SELECT count(*) FROM reports r WHERE r.queue = q.name"
+        "     AND r.status = 'new')) ORDER BY q.name), '[]'))::text FROM queues q",
+        0, NULL, json, "", ei);
 }
 
 static int principal_from(PGresult *r, struct store_principal *p, struct tl_errinfo *ei)
@@ -441,9 +422,9 @@ int store_web_report(struct store *s, const struct store_who *who, const char *i
     v[4] = audit_view ? "true" : "false";
     /* The view of a report shows its reporter's history (counters, and the reporter's
      * latest other reports the caller may see): audited in the same call. */
-    return one_text(s,
-                    "SELECT web_report_doc($1::bigint, $2::text, $3::text, $4::int, $5::boolean)",
-                    5, v, json, "no such report", ei);
+    return st_one_text(
+        s, "SELECT web_report_doc($1::bigint, $2::text, $3::text, $4::int, $5::boolean)", 5, v,
+        json, "no such report", ei);
 }
 
 int store_web_claim(struct store *s, const struct store_who *who, const char *queue, long lease_s,
@@ -867,7 +848,7 @@ int store_web_export(struct store *s, const struct store_who *who, const struct 
     };
     *json = NULL;
     /* No reporter and no text: a feed for map tools. */
-    return one_text(
+    return st_one_text(
         s,
         "SELECT json_build_object('type', 'FeatureCollection', 'features',"
         " COALESCE(json_agg(json_build_object('type', 'Feature', 'id', x.id,"
@@ -896,33 +877,34 @@ int store_web_audit(struct store *s, const char *object, const char *actor, long
     const char *v[4] = {object, actor, before_id > 0 ? st_ll(bb, before_id) : NULL,
                         st_ll(lb, limit > 0 ? limit : 100)};
     *json = NULL;
-    return one_text(s,
-                    "SELECT json_build_object('items', COALESCE(json_agg(json_build_object("
-                    "   'id', l.id, 'at', web_iso(l.at), 'actor', l.actor, 'action', l.action,"
-                    "   'object', l.object, 'before', l.before, 'after', l.after)"
-                    "   ORDER BY l.id DESC), '[]'),"
-                    " 'next', CASE WHEN count(*) = $4::bigint THEN min(l.id)::text END)::text"
-                    " FROM (SELECT * FROM audit_log"
-                    "   WHERE ($1::text IS NULL OR object = $1::text)"
-                    "   AND ($2::text IS NULL OR actor = $2::text)"
-                    "   AND ($3::bigint IS NULL OR id < $3::bigint)"
-                    "   ORDER BY id DESC LIMIT $4::bigint) l",
-                    4, v, json, "", ei);
+    return st_one_text(s,
+                       "SELECT json_build_object('items', COALESCE(json_agg(json_build_object("
+                       "   'id', l.id, 'at', web_iso(l.at), 'actor', l.actor, 'action', l.action,"
+                       "   'object', l.object, 'before', l.before, 'after', l.after)"
+                       "   ORDER BY l.id DESC), '[]'),"
+                       " 'next', CASE WHEN count(*) = $4::bigint THEN min(l.id)::text END)::text"
+                       " FROM (SELECT * FROM audit_log"
+                       "   WHERE ($1::text IS NULL OR object = $1::text)"
+                       "   AND ($2::text IS NULL OR actor = $2::text)"
+                       "   AND ($3::bigint IS NULL OR id < $3::bigint)"
+                       "   ORDER BY id DESC LIMIT $4::bigint) l",
+                       4, v, json, "", ei);
 }
 
 int store_web_categories(struct store *s, char **json, struct tl_errinfo *ei)
 {
-    return one_text(s,
-                    "SELECT json_build_object('categories', COALESCE(json_agg(json_build_object("
-                    "   'id', category, 'queue', queue, 'moving', moving) ORDER BY category),"
-                    "   '[]'))::text FROM category_queue",
-                    0, NULL, json, "", ei);
+    return st_one_text(s,
+                       "SELECT json_build_object('categories', COALESCE(json_agg(json_build_object("
+                       "   'id', category, 'queue', queue, 'moving', moving) ORDER BY category),"
+                       "   '[]'))::text FROM category_queue",
+                       0, NULL, json, "", ei);
 }
 
 int store_web_queues_for(struct store *s, const char *account, char **csv, struct tl_errinfo *ei)
 {
     const char *v[1] = {account};
-    return one_text(s, "SELECT array_to_string(web_queues_for($1::text), ',')", 1, v, csv, "", ei);
+    return st_one_text(s, "SELECT array_to_string(web_queues_for($1::text), ',')", 1, v, csv, "",
+                       ei);
 }
 
 /* ---- live events (0013) ---- */
