@@ -5,6 +5,7 @@
 #define TL_STORE_INT_H
 
 #include <libpq-fe.h>
+#include <string.h>
 
 #include "common/util.h"
 #include "storage/store.h"
@@ -48,7 +49,17 @@ struct st_plan {
     int err; /* an allocation failed: the plan cannot be written */
 };
 void st_plan_init(struct st_plan *p);
-void st_plan_release(struct st_plan *p);
+/* In the header: store_free (store.c) releases the plan a store holds, and store.c
+ * calls nothing else of store_plan.c. */
+static inline void st_plan_release(struct st_plan *p)
+{
+    tl_buf_release(&p->u);
+    tl_buf_release(&p->o);
+    tl_buf_release(&p->m);
+    tl_buf_release(&p->d);
+    tl_buf_release(&p->seg);
+    memset(p, 0, sizeof(*p));
+}
 void st_plan_clear(struct st_plan *p);
 /* Appends one update's effects (cx may be NULL: no conversation rows). Checks them as
  * the statements would (TL_EINVAL); on error the plan is as it was. */

@@ -46,16 +46,6 @@ void st_plan_init(struct st_plan *p)
     tl_buf_init(&p->seg, 0);
 }
 
-void st_plan_release(struct st_plan *p)
-{
-    tl_buf_release(&p->u);
-    tl_buf_release(&p->o);
-    tl_buf_release(&p->m);
-    tl_buf_release(&p->d);
-    tl_buf_release(&p->seg);
-    memset(p, 0, sizeof(*p));
-}
-
 void st_plan_clear(struct st_plan *p)
 {
     st_plan_release(p);
