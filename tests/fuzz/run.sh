@@ -24,7 +24,12 @@ rc=$?
 tail -3 "$work/fuzz.log"
 if [ $rc -ne 0 ]; then
   mkdir -p "$kept"
-  for f in "$work"/artifacts/*; do [ -f "$f" ] && cp "$f" "$kept/" && echo "fuzz: kept $(basename "$f") in $kept (commit it)"; done
+  # "v-" in front: .gitignore hides libFuzzer's stray crash-*/leak-*/timeout-* files, and a
+  # kept case must be committable as it is
+  for f in "$work"/artifacts/*; do
+    [ -f "$f" ] && cp "$f" "$kept/v-$(basename "$f")" &&
+      echo "fuzz: kept v-$(basename "$f") in $kept (commit it)"
+  done
   tail -60 "$work/fuzz.log"
   exit 1
 fi
