@@ -533,6 +533,149 @@ static void test_conv_album_photos_and_video(void **state)
     world_close(&w);
 }
 
+/* The stored bytes of a media row (SQL giving its bytes as hex) written to path. */
+static void stored_to_file(struct world *w, const char *sql_hex, const char *path)
+{
+    char *hex = ts_db_scalar(w->ci, sql_hex);
+    assert_non_null(hex);
+    size_t n = strlen(hex) / 2;
+    unsigned char *b = malloc(n ? n : 1);
+    assert_non_null(b);
+    for (size_t i = 0; i < n; i++)
+        b[i] = (unsigned char)(tl_hexval(hex[2 * i]) << 4 | tl_hexval(hex[2 * i + 1]));
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+    free(b);
+    free(hex);
+}
+
+/* exiftool's tags (every track and embedded item, group-qualified) of path that give
+ * a position, a device or a creation time other than zero, one per line. */
+static char *identifying(const char *path)
+{
+    char *cmd = tl_asprintf("/usr/bin/exiftool -ee -a -G1 -s -m '%s' | grep -Ei "
+                            "'gps|location|make|model|serial|creationdate|"
+                            "(create|creation).*: [1-9]' || true",
+                            path);
+    char *out = NULL;
+    assert_int_equal(ts_run(cmd, &out), 0);
+    free(cmd);
+    return out;
+}
+
+/* A video sent at the wizard's media step, as a phone sends it (a position in udta
+ * (c)xyz and in Apple's Keys, the device, a creation date): taken like a photo, the
+ * wizard goes on to the time, the description and Send, and the report's video is a
+ * copy with none of that left, stored with its duration (the draft's, then the
+ * report's). */
+static void test_conv_wizard_video(void **state)
+{
+    if (access("/usr/bin/ffmpeg", X_OK) != 0 || access("/usr/bin/exiftool", X_OK) != 0)
+        skip();
+    struct world w;
+    world_open(&w, "wizard_video");
+    long long chat = 7321;
+    char *src = tl_asprintf("/tmp/tl_conv_wvideo_%ld.mp4", (long)getpid()),
+         *kept = tl_asprintf("/tmp/tl_conv_wvideo_%ld_kept.mp4", (long)getpid());
+    char *cmd = tl_asprintf(
+        "/usr/bin/ffmpeg -v error -y -f lavfi -i testsrc=size=160x120:rate=10:duration=2.5 "
+        "-f lavfi -i sine=frequency=440:duration=2.5 -c:v libx264 -pix_fmt yuv420p -c:a aac "
+        "-metadata location=+50.4501+030.5234/ -metadata creation_time=2026-03-01T08:15:00Z "
+        "'%s' && /usr/bin/exiftool -q -q -m -overwrite_original "
+        "-Keys:GPSCoordinates='50.4501, 30.5234, 180' -Keys:Make=Apple "
+        "-Keys:Model='iPhone 13 Pro' -Keys:CreationDate='2026:03:01 10:15:00+02:00' '%s'",
+        src, src);
+    assert_int_equal(ts_run(cmd, NULL), 0);
+    free(cmd);
+    char *dirty = identifying(src); /* what the check below finds in the original */
+    assert_non_null(strstr(dirty, "GPSCoordinates"));
+    assert_non_null(strstr(dirty, "iPhone 13 Pro"));
+    free(dirty);
+    cmd = tl_asprintf("/usr/bin/ffprobe -v error -show_entries format=duration -of csv=p=0 '%s'",
+                      src);
+    char *dur = NULL;
+    assert_int_equal(ts_run(cmd, &dur), 0);
+    free(cmd);
+    long long want_ms = (long long)(strtod(dur, NULL) * 1000 + 0.5);
+    free(dur);
+    assert_true(want_ms > 2000);
+    size_t len;
+    char *v = ts_read_file(src, &len);
+    assert_int_equal(fakebot_add_file(w.fb, "wv", v, len), TL_OK);
+    free(v);
+    unlink(src);
+
+    command(&w, chat, "en", "/report");
+    press_draft(&w, chat, "c:troops");
+    say(&w, chat, "en", "\"location\":{\"latitude\":49.9935,\"longitude\":36.2304}");
+    struct json_object *a = expect(&w, "sendMessage answerCallbackQuery editMessageText "
+                                       "sendMessage sendMessage sendMessage");
+    expect_text(a, 5, "en", "ask_media");
+    json_object_put(a);
+
+    long long kb = prompt_mid(&w, chat);
+    say(&w, chat, "en",
+        "\"video\":{\"file_id\":\"wv\",\"file_unique_id\":\"u-wv\",\"width\":160,"
+        "\"height\":120,\"duration\":3,\"mime_type\":\"video/mp4\",\"file_size\":100000}");
+    a = expect(&w, "getFile file editMessageReplyMarkup sendMessage");
+    assert_int_equal(atoll(param(a, 2, "message_id")), kb);
+    expect_has(a, 3, "text", "1");
+    json_object_put(a);
+    assert_int_equal(count(&w,
+                           "SELECT count(*) FROM draft_media WHERE chat_id = %lld AND "
+                           "kind = 'video' AND duration_ms = %lld",
+                           chat, want_ms),
+                     1);
+
+    /* the conversation goes on as after a photo */
+    press_draft(&w, chat, "m");
+    a = expect(&w, "answerCallbackQuery editMessageText");
+    expect_text(a, 1, "en", "ask_when");
+    json_object_put(a);
+    press_draft(&w, chat, "w:30");
+    press_draft(&w, chat, "d:90");
+    say_text(&w, chat, "en", "three trucks filmed from a window");
+    json_object_put(expect(&w, "answerCallbackQuery editMessageText answerCallbackQuery "
+                               "editMessageText editMessageReplyMarkup sendMessage"));
+    press_draft(&w, chat, "send");
+    a = expect(&w, "answerCallbackQuery editMessageText");
+    expect_has(a, 1, "text", "Report sent");
+    json_object_put(a);
+
+    assert_int_equal(count(&w, "SELECT count(*) FROM draft_media"), 0);
+    assert_int_equal(count(&w,
+                           "SELECT count(*) FROM media m JOIN reports r ON r.id = "
+                           "m.report_id WHERE r.text = 'three trucks filmed from a window' "
+                           "AND m.kind = 'video' AND m.mime = 'video/mp4' AND "
+                           "m.duration_ms = %lld AND abs(ST_Y(m.gps::geometry) - 50.4501) "
+                           "< 1e-6 AND m.taken_local IS NOT NULL",
+                           want_ms),
+                     1);
+    /* the shared location stays the point; the video's own is kept as a fact */
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports WHERE point_source = "
+                               "'telegram_location'"),
+                     1);
+    stored_to_file(&w, "SELECT encode(bytes, 'hex') FROM media WHERE kind = 'video'", kept);
+    char *left = identifying(kept);
+    if (left[0])
+        fail_msg("the stored video still says: %s", left);
+    free(left);
+    cmd = tl_asprintf("/usr/bin/ffprobe -v error -count_packets -select_streams v:0 "
+                      "-show_entries stream=nb_read_packets -of csv=p=0 '%s'",
+                      kept);
+    char *np = NULL;
+    assert_int_equal(ts_run(cmd, &np), 0); /* it plays: every frame of the clip is there */
+    assert_int_equal(strtol(np, NULL, 10), 25);
+    free(np);
+    free(cmd);
+    unlink(kept);
+    free(kept);
+    free(src);
+    world_close(&w);
+}
+
 /* /cancel (or the Cancel button, or the location keyboard's Cancel) at every step:
  * the draft and its photos go, nothing is reported, the citizen is told. */
 static void test_conv_cancel_every_step(void **state)
@@ -967,6 +1110,7 @@ int main(void)
         cmocka_unit_test_teardown(test_conv_quick_photo, tb_teardown),
         cmocka_unit_test_teardown(test_conv_album_one_report, tb_teardown),
         cmocka_unit_test_teardown(test_conv_album_photos_and_video, tb_teardown),
+        cmocka_unit_test_teardown(test_conv_wizard_video, tb_teardown),
         cmocka_unit_test_teardown(test_conv_cancel_every_step, tb_teardown),
         cmocka_unit_test_teardown(test_conv_expired_draft, tb_teardown),
         cmocka_unit_test_teardown(test_conv_restart_resumes, tb_teardown),
