@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bot/tg.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon.h"

@@ -94,7 +94,8 @@ struct store_media_new {
     double gps_accuracy_m;   /* 0 unknown */
     const char *taken_local; /* camera-local "YYYY-MM-DDTHH:MM:SS", NULL unknown */
     int has_taken_offset;
-    int taken_offset_min; /* minutes east of UTC */
+    int taken_offset_min;  /* minutes east of UTC */
+    long long duration_ms; /* videos: from the container's header; 0 unknown or a photo */
 };
 
 struct store_report_new {

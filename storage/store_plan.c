@@ -215,6 +215,8 @@ static int plan_media(struct st_plan *p, int report, size_t k, const struct stor
     int err = 0;
     if (!m->kind || (!m->bytes && m->len))
         return tl_errf(ei, TL_EINVAL, "media %zu needs a kind and its bytes", i);
+    if (m->duration_ms < 0 || m->duration_ms > INT32_MAX)
+        return tl_errf(ei, TL_EINVAL, "media %zu: duration %lld ms", i, m->duration_ms);
     if (report && (err = sha256_hex(bytes, m->len, sha)) != TL_OK)
         return err;
     js_open(b, &err, k, report ? ++p->n_m : ++p->n_d);
@@ -239,6 +241,8 @@ static int plan_media(struct st_plan *p, int report, size_t k, const struct stor
     js_str(b, &err, "tl", m->taken_local);
     if (m->has_taken_offset)
         js_ll(b, &err, "toff", m->taken_offset_min);
+    if (m->duration_ms > 0)
+        js_ll(b, &err, "dur", m->duration_ms);
     js_raw(b, &err, "}", 1);
     return err;
 }

@@ -2044,6 +2044,55 @@ static void test_web_media_headers(void **state)
     fx_free(f);
 }
 
+/* A video's duration, read from its header at intake, is written by store_apply and
+ * shown in the report document; a photo's is null. (A draft's video moved onto its
+ * report: test_conv_wizard_video.) */
+static void test_web_video_duration(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_duration", NULL);
+    size_t jl;
+    const unsigned char *jp = (const unsigned char *)jpeg(&jl);
+    static const unsigned char mp4[] = "\0\0\0\x18"
+                                       "ftypisom\0\0\x02\0isomiso2";
+    struct store_media_new m[2] = {
+        {.kind = "video",
+         .mime = "video/mp4",
+         .bytes = mp4,
+         .len = sizeof(mp4) - 1,
+         .width = 320,
+         .height = 240,
+         .duration_ms = 12480},
+        {.kind = "photo", .mime = "image/jpeg", .bytes = jp, .len = jl, .width = 64, .height = 48},
+    };
+    struct store_report_new rp = {.public_ref = "DUR-1",
+                                  .reporter = PSEUDO_A,
+                                  .sent_at = 1764100060,
+                                  .media = m,
+                                  .n_media = 2};
+    struct store_effects fx = {.pseudonym = PSEUDO_A, .set_blocked = -1, .report = &rp};
+    long long id = 0;
+    CHECK(store_apply(f->s, &fx, &id, EI));
+    struct hres r =
+        http(f, &(struct hreq){.method = "GET", .path = "/api/reports/DUR-1", .as = "alice"});
+    assert_int_equal(r.status, 200);
+    json_object *o = json_of(&r);
+    assert_string_equal(jstr(o, "media.0.kind"), "video");
+    assert_int_equal(jll(o, "media.0.duration_ms"), 12480);
+    assert_true(json_object_object_get_ex(jget(o, "media.1"), "duration_ms", NULL));
+    assert_null(jget(o, "media.1.duration_ms"));
+    json_object_put(o);
+    hres_release(&r);
+    /* a negative duration never reaches the database */
+    m[0].duration_ms = -1;
+    rp.public_ref = "DUR-2";
+    assert_int_equal(store_apply(f->s, &fx, &id, NULL), TL_EINVAL);
+    char *n = scalar(f, "SELECT count(*) FROM reports WHERE public_ref = 'DUR-2'");
+    assert_string_equal(n, "0");
+    free(n);
+    fx_free(f);
+}
+
 /* ---- bad requests ---- */
 
 static void test_web_bad_requests(void **state)
@@ -3726,6 +3775,7 @@ int main(void)
         cmocka_unit_test_teardown(test_web_sse_sees_claim, teardown),
         cmocka_unit_test_teardown(test_web_sse_reconnect_rechecks, teardown),
         cmocka_unit_test_teardown(test_web_media_headers, teardown),
+        cmocka_unit_test_teardown(test_web_video_duration, teardown),
         cmocka_unit_test_teardown(test_web_bad_requests, teardown),
         cmocka_unit_test_teardown(test_web_rate_limit, teardown),
         cmocka_unit_test_teardown(test_web_rate_limit_behind_proxy, teardown),

@@ -201,15 +201,15 @@ BEGIN
         IF ops & 64 <> 0 THEN
             INSERT INTO draft_media (chat_id, draft_id, kind, tg_file_id, tg_file_unique_id, mime,
                 bytes, size, width, height, phash, gps, gps_accuracy_m, taken_local,
-                taken_offset_min)
+                taken_offset_min, duration_ms)
             SELECT u.cc, u.did, m.kind, m.fid, m.fuid, m.mime, decode(m.b, 'hex'), m.size, m.w,
                 m.h, m.ph, CASE WHEN m.lat IS NOT NULL
                     THEN ST_SetSRID(ST_MakePoint(m.lon, m.lat), 4326)::geography END,
-                m.acc, m.tl, m.toff
+                m.acc, m.tl, m.toff, m.dur
             FROM jsonb_to_recordset(p->'d')
                 AS m(k int, n int, kind text, fid text, fuid text, mime text, b text, size bigint,
                      w int, h int, ph bigint, lat float8, lon float8, acc float8, tl timestamp,
-                     toff int)
+                     toff int, dur int)
             JOIN jsonb_to_recordset(p->'u') AS u(k int, id bigint, cc bigint, did bigint)
               ON u.k = m.k
             WHERE u.k BETWEEN lo AND hi AND (u.id = 0 OR u.id = ANY (live)) ORDER BY m.n;
@@ -246,15 +246,16 @@ BEGIN
         -- 2048: the report's own photos
         IF ops & 2048 <> 0 THEN
             INSERT INTO media (report_id, kind, tg_file_id, tg_file_unique_id, mime, bytes, size,
-                width, height, phash, sha256, gps, gps_accuracy_m, taken_local, taken_offset_min)
+                width, height, phash, sha256, gps, gps_accuracy_m, taken_local, taken_offset_min,
+                duration_ms)
             SELECT rid, m.kind, m.fid, m.fuid, m.mime, decode(m.b, 'hex'), m.size, m.w, m.h,
                 m.ph, m.sha, CASE WHEN m.lat IS NOT NULL
                     THEN ST_SetSRID(ST_MakePoint(m.lon, m.lat), 4326)::geography END,
-                m.acc, m.tl, m.toff
+                m.acc, m.tl, m.toff, m.dur
             FROM jsonb_to_recordset(p->'m')
                 AS m(k int, n int, kind text, fid text, fuid text, mime text, b text, size bigint,
                      w int, h int, ph bigint, sha text, lat float8, lon float8, acc float8,
-                     tl timestamp, toff int)
+                     tl timestamp, toff int, dur int)
             WHERE m.k = lo ORDER BY m.n;
         END IF;
         IF ops & 256 <> 0 THEN
@@ -263,11 +264,12 @@ BEGIN
                               AND draft_id = (uo->>'did')::bigint RETURNING *),
                      med AS (INSERT INTO media (report_id, kind, tg_file_id, tg_file_unique_id,
                                  mime, bytes, size, width, height, phash, sha256, gps,
-                                 gps_accuracy_m, taken_local, taken_offset_min)
+                                 gps_accuracy_m, taken_local, taken_offset_min, duration_ms)
                              SELECT rid, dm.kind, dm.tg_file_id, dm.tg_file_unique_id, dm.mime,
                                  dm.bytes, dm.size, dm.width, dm.height, dm.phash,
                                  encode(sha256(COALESCE(dm.bytes, ''::bytea)), 'hex'), dm.gps,
-                                 dm.gps_accuracy_m, dm.taken_local, dm.taken_offset_min
+                                 dm.gps_accuracy_m, dm.taken_local, dm.taken_offset_min,
+                                 dm.duration_ms
                              FROM dm ORDER BY dm.id)
                 UPDATE conv_messages SET report_id = rid
                 WHERE chat_id = (uo->>'cc')::bigint AND draft_id = (uo->>'did')::bigint;

@@ -33,6 +33,7 @@ BEGIN
     v_media := array_to_json(ARRAY(
         SELECT json_build_object('id', x.id, 'kind', x.kind,
                       'mime', x.mime, 'width', x.width, 'height', x.height,
+                      'duration_ms', x.duration_ms,
                       'url', '/api/media/' || x.id,
                       'photo_point', web_point(x.gps, decimals) - 'rounded',
                       'taken_at', CASE WHEN x.taken_offset_min IS NOT NULL THEN
