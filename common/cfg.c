@@ -36,7 +36,7 @@ static const struct key keys[] = {
     {"database_replica_url", "TIPLINE_DATABASE_REPLICA_URL", K_STR, S(database_replica_url), "", 0,
      0, 1},
     {"replica_max_lag_seconds", "TIPLINE_REPLICA_MAX_LAG_SECONDS", K_LONG,
-     S(replica_max_lag_seconds), "30", 1, 86400, 0},
+     S(replica_max_lag_seconds), "30", 1, 600, 0},
     {"metrics_listen", "TIPLINE_METRICS_LISTEN", K_STR, S(metrics_listen), "", 0, 0, 0},
     {"http_listen", "TIPLINE_HTTP_LISTEN", K_STR, S(http_listen), "127.0.0.1:8080", 0, 0, 0},
     {"webhook_listen", "TIPLINE_WEBHOOK_LISTEN", K_STR, S(webhook_listen), "", 0, 0, 0},

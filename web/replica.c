@@ -66,6 +66,8 @@ static void *watch(void *arg)
             lag_ms = tl_now_ms() - caught;
         }
         int usable = up && lag_ms <= rp->cfg->replica_max_lag_seconds * 1000;
+        if (!up)
+            atomic_fetch_add(&rp->down_epoch, 1);
         atomic_store(&m->replica_up, up);
         atomic_store(&m->replica_lag_ms, lag_ms);
         atomic_store(&m->replica_lag_bytes, lag_bytes);
@@ -140,4 +142,5 @@ int web_replica_usable(struct web_replica *rp)
 void web_replica_failed(struct web_replica *rp)
 {
     atomic_store(&rp->m->replica_usable, 0);
+    atomic_fetch_add(&rp->down_epoch, 1);
 }

@@ -41,6 +41,8 @@ struct pool_waiter;
 struct web_pool {
     const char *url;
     atomic_llong *waits, *wait_us; /* the metrics it adds to */
+    atomic_llong *epoch;           /* NULL, or: idle connections from before it moved are dead */
+    long long idle_epoch;
     pthread_mutex_t mu;
     struct store **idle;
     size_t n_idle, n_open, max_open;
@@ -129,6 +131,14 @@ static struct store *pool_get(struct web_pool *p, struct tl_errinfo *ei)
 {
     struct store *s = NULL;
     pthread_mutex_lock(&p->mu);
+    if (p->epoch && atomic_load(p->epoch) != p->idle_epoch) {
+        /* the server went away since they were used: each would fail once */
+        for (size_t i = 0; i < p->n_idle; i++)
+            store_free(p->idle[i]);
+        p->n_open -= p->n_idle;
+        p->n_idle = 0;
+        p->idle_epoch = atomic_load(p->epoch);
+    }
     if (p->n_idle) {
         s = p->idle[--p->n_idle];
         pthread_mutex_unlock(&p->mu);
@@ -972,6 +982,7 @@ int web_start(const struct web_opts *o, struct web **out, struct tl_errinfo *ei)
     pool_put(&w->pool, first);
     if ((rc = web_replica_start(&w->replica, cfg, &w->metrics, ei)) != TL_OK)
         goto out;
+    w->rpool.epoch = &w->replica.down_epoch;
     if ((rc = web_creds_new(cfg->web_auth_cache_seconds, &w->creds)) != TL_OK)
         goto out;
     if ((rc = web_events_start(&w->ev, cfg->database_url, w->creds, ei)) != TL_OK)

@@ -294,6 +294,7 @@ struct web_replica {
     int started;
     volatile sig_atomic_t stop;
     atomic_llong checked_ms; /* the watcher's last check */
+    atomic_llong down_epoch; /* checks that found it down (or a read that failed on it) */
     struct web_replica_pos ring[WEB_REPLICA_RING]; /* the watcher's own */
     size_t head, n;
 };
