@@ -37,6 +37,10 @@ struct daemon_counts {
 };
 void daemon_counts(struct daemon *d, struct daemon_counts *c);
 
+/* The port of this process's metrics listener (cfg->metrics_listen; useful with port
+ * 0), 0 when none. */
+unsigned daemon_metrics_port(const struct daemon *d);
+
 /* SIGHUP: maps the gazetteer file again (workers go on with the old one meanwhile). */
 int daemon_reload_geo(struct daemon *rt, struct tl_errinfo *ei) TL_WUR;
 

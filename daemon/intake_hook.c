@@ -19,7 +19,7 @@
 #include "bot/tg.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "daemon.h"
+#include "daemon_int.h"
 #include "storage/store.h"
 #include "common/banned.h"
 
@@ -198,7 +198,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 }
 
 /* "host:port" (IPv4; port 0: an ephemeral one). */
-static int parse_listen(const char *s, struct sockaddr_in *sa, struct tl_errinfo *ei)
+int daemon_parse_listen(const char *s, const char *what, struct sockaddr_in *sa,
+                        struct tl_errinfo *ei)
 {
     const char *colon = s ? strrchr(s, ':') : NULL;
     long long port = -1;
@@ -206,13 +207,13 @@ static int parse_listen(const char *s, struct sockaddr_in *sa, struct tl_errinfo
     memset(sa, 0, sizeof(*sa));
     if (!colon || (size_t)(colon - s) >= sizeof(host) || tl_parse_ll(colon + 1, &port) ||
         port < 0 || port > 65535)
-        return tl_errf(ei, TL_ECONFIG, "webhook_listen must be host:port, not \"%s\"", s ? s : "");
+        return tl_errf(ei, TL_ECONFIG, "%s must be host:port, not \"%s\"", what, s ? s : "");
     memcpy(host, s, (size_t)(colon - s));
     host[colon - s] = 0;
     sa->sin_family = AF_INET;
     sa->sin_port = htons((unsigned short)port);
     if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
-        return tl_errf(ei, TL_ECONFIG, "webhook_listen: \"%s\" is no IPv4 address", host);
+        return tl_errf(ei, TL_ECONFIG, "%s: \"%s\" is no IPv4 address", what, host);
     return TL_OK;
 }
 
@@ -248,7 +249,7 @@ int daemon_intake_hook_start(const struct cfg *cfg, struct daemon_intake_hook **
     struct sockaddr_in sa;
     char *secret = NULL;
     *out = NULL;
-    int rc = parse_listen(cfg->webhook_listen, &sa, ei);
+    int rc = daemon_parse_listen(cfg->webhook_listen, "webhook_listen", &sa, ei);
     if (rc)
         return rc;
     if ((rc = daemon_intake_hook_secret(cfg->webhook_secret_file, &secret, ei)) != TL_OK)

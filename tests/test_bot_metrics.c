@@ -1,0 +1,200 @@
+/* tests/test_bot_metrics.c - the bot process's own /metrics: a real `tipline bot` with
+ * metrics_listen on loopback takes a scripted run from the fake Bot API (reports in five
+ * chats, one of which blocked the bot, a photo it keeps, a file it cannot clean, and
+ * every fourth sending call answered 429, one refused for good); its counters read zero before and,
+ * after, what the database and the fake's own record of answers say happened. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "fakebot/fakebot.h"
+#include "fakebot/photos.h"
+#include "support/botproc.h"
+#include "support/promhttp.h"
+#include "support/testsupport.h"
+
+#define N_REPORTS 10
+#define N_CHATS 5
+#define BLOCKED_CHAT 1000005 /* the fifth of fakebot's synthetic chats */
+
+static pid_t g_bot;
+
+static int teardown(void **state)
+{
+    (void)state;
+    bp_kill(&g_bot);
+    return 0;
+}
+
+/* A loopback port nobody listens on (the kernel's pick, released). */
+static unsigned free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static char *scrape(unsigned port)
+{
+    struct ts_hres r = ts_http(port, "/metrics", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.ctype, "text/plain; version=0.0.4"));
+    return (char *)tl_buf_steal(&r.body, NULL);
+}
+
+/* Answers of the fake with this HTTP status to the sending methods. */
+static long long answers(struct fakebot *fb, int status)
+{
+    char *j = fakebot_answers_json(fb);
+    assert_non_null(j);
+    struct json_object *a = json_tokener_parse(j), *st;
+    assert_non_null(a);
+    long long n = 0;
+    for (size_t i = 0; i < json_object_array_length(a); i++)
+        if (json_object_object_get_ex(json_object_array_get_idx(a, i), "status", &st) &&
+            json_object_get_int(st) == status)
+            n++;
+    json_object_put(a);
+    free(j);
+    return n;
+}
+
+static void push_photo(struct fakebot *fb, long long chat, const char *file_id)
+{
+    char *u = tl_asprintf("{\"message\":{\"message_id\":9%lld,\"date\":1,\"chat\":{\"id\":%lld,"
+                          "\"type\":\"private\"},\"from\":{\"id\":%lld,\"is_bot\":false,"
+                          "\"first_name\":\"P\"},\"photo\":[{\"file_id\":\"%s\",\"file_unique_id\":"
+                          "\"u-%s\",\"width\":160,\"height\":120}]}}",
+                          chat, chat, chat, file_id, file_id);
+    assert_true(fakebot_push_update(fb, u) > 0);
+    free(u);
+}
+
+static void test_bot_metrics_move_with_a_run(void **state)
+{
+    (void)state;
+    char *ci = ts_db_create("t_bot_metrics");
+    assert_non_null(ci);
+    struct fakebot *fb = NULL;
+    struct fakebot_opts fo = {.quiet = 1, .every_429 = 4, .retry_after = 1};
+    assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
+    fakebot_set_blocked_chat(fb, BLOCKED_CHAT);
+    size_t len;
+    unsigned char *rgb = fx_photo_rgb(160, 120, 7);
+    unsigned char *jpeg = fx_jpeg_encode(rgb, 160, 120, 85, &len);
+    free(rgb);
+    assert_int_equal(fakebot_add_file(fb, "good", jpeg, len), TL_OK);
+    free(jpeg);
+    static const char junk[] = "this is no picture at all, whatever its name says";
+    assert_int_equal(fakebot_add_file(fb, "junk", junk, sizeof(junk)), TL_OK);
+
+    char key[] = "/tmp/tipline-key-XXXXXX";
+    close(mkstemp(key));
+    assert_int_equal(ts_write_file(key, "bot-metrics-secret-bot-metrics-secret"), 0);
+    char *log = ts_build_path("test_bot_metrics.log");
+    assert_int_equal(ts_write_file(log, ""), 0);
+    unsigned port = free_port();
+    char *listen = tl_asprintf("TIPLINE_METRICS_LISTEN=127.0.0.1:%u", port);
+    const char *const extra[] = {listen, NULL};
+    g_bot = bp_spawn(ci, fb, key, log, extra);
+    int64_t end = tl_now_ms() + 15000;
+    for (;;) {
+        char *text = ts_read_file(log, NULL);
+        int up = strstr(text, "metrics listening") != NULL;
+        free(text);
+        if (up)
+            break;
+        assert_true(tl_now_ms() < end);
+        tl_sleep_ms(50, NULL);
+    }
+
+    /* before: the process runs, nothing happened */
+    char *m = scrape(port);
+    ts_promtool_check(m);
+    assert_true(ts_prom_sample(m, "tipline_bot_updates_received_total") == 0);
+    assert_true(ts_prom_sample(m, "tipline_bot_replies_sent_total") == 0);
+    assert_true(ts_prom_sample(m, "tipline_bot_handle_seconds_count") == 0);
+    free(m);
+    struct ts_hres r = ts_http(port, "/nothing", NULL, NULL);
+    assert_int_equal(r.status, 404);
+    tl_buf_release(&r.body);
+
+    /* the run; the first reply meets "Bad Request: chat not found" */
+    fakebot_inject(fb, "sendMessage", FB_400, 1, 0);
+    assert_int_equal(fakebot_push_synthetic_sent(fb, N_REPORTS, N_CHATS), TL_OK);
+    push_photo(fb, 1000001, "good");
+    push_photo(fb, 1000002, "junk");
+    const long long n_updates = 2 * N_REPORTS + 2;
+    bp_wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", n_updates,
+                  60000);
+    bp_wait_count(ci,
+                  "SELECT count(*) FROM outbox WHERE state IN ('sent', 'failed') AND "
+                  "NOT EXISTS (SELECT 1 FROM outbox WHERE state IN ('pending', 'sending'))",
+                  ts_db_count(ci, "SELECT count(*) FROM outbox"), 60000);
+    tl_sleep_ms(300, NULL); /* the last recorded outcome is counted right after its commit */
+
+    m = scrape(port);
+    ts_promtool_check(m);
+    assert_true(ts_prom_sample(m, "tipline_bot_poller_held") == 1);
+    assert_true(ts_prom_sample(m, "tipline_bot_updates_received_total") == n_updates);
+    assert_true(ts_prom_sample(m, "tipline_bot_updates_stored_total") == n_updates);
+    assert_true(ts_prom_sample(m, "tipline_bot_updates_handled_total") == n_updates);
+    assert_true(ts_prom_sample(m, "tipline_bot_updates_poisoned_total") == 0);
+    assert_true(ts_prom_sample(m, "tipline_bot_reports_total") == N_REPORTS);
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM reports"), N_REPORTS);
+    assert_true(ts_prom_sample(m, "tipline_bot_media_kept_total") == 1);
+    assert_true(ts_prom_sample(m, "tipline_bot_media_refused_total") == 1);
+    /* replies: as the database recorded them and as Telegram (the fake) answered them */
+    double sent = ts_prom_sample(m, "tipline_bot_replies_sent_total");
+    assert_true(sent == ts_db_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'"));
+    assert_true(sent == answers(fb, 200));
+    long long n429 = answers(fb, 429), n403 = answers(fb, 403);
+    assert_true(n429 > 0 && n403 > 0);
+    assert_true(ts_prom_sample(m, "tipline_bot_telegram_429_total") == n429);
+    assert_true(ts_prom_sample(m, "tipline_bot_replies_retried_total") == n429);
+    assert_true(ts_prom_sample(m, "tipline_bot_replies_blocked_total") == n403);
+    /* the chat's other replies are dropped by storage once it blocked: no call, no count */
+    assert_true(ts_prom_sample(m, "tipline_bot_replies_failed_total") ==
+                ts_db_count(ci, "SELECT count(*) FROM outbox WHERE state = 'failed' AND "
+                                "last_error NOT LIKE '%blocked%'"));
+    assert_true(ts_prom_sample(m, "tipline_bot_replies_failed_total") == 1);
+    double batches = ts_prom_sample(m, "tipline_bot_handle_seconds_count");
+    assert_true(batches >= N_CHATS && batches <= n_updates);
+    assert_true(ts_prom_sample(m, "tipline_bot_handle_seconds_bucket{le=\"+Inf\"}") == batches);
+    assert_true(ts_prom_sample(m, "tipline_bot_handle_seconds_sum") > 0);
+    free(m);
+
+    bp_term(&g_bot);
+    free(listen);
+    free(log);
+    unlink(key);
+    fakebot_stop(fb);
+    ts_db_drop("t_bot_metrics");
+    free(ci);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_bot_metrics_move_with_a_run, teardown),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
