@@ -17,12 +17,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/cfg.h"
 #include "common/util.h"
 #include "fakebot/fakebot.h"
 #include "fakebot/photos.h"
 #include "support/botproc.h"
 #include "support/promhttp.h"
 #include "support/testsupport.h"
+#include "web/web.h"
 
 #define N_REPORTS 10
 #define N_CHATS 5
@@ -30,11 +32,35 @@
 
 static pid_t g_bot;
 
+static unsigned free_port(void);
+
 static int teardown(void **state)
 {
     (void)state;
     bp_kill(&g_bot);
     return 0;
+}
+
+/* Spawns the bot with its metrics listener and waits until it listens; returns the port. */
+static unsigned spawn_with_metrics(const char *ci, struct fakebot *fb, const char *key,
+                                   const char *log)
+{
+    unsigned port = free_port();
+    char *listen = tl_asprintf("TIPLINE_METRICS_LISTEN=127.0.0.1:%u", port);
+    const char *const extra[] = {listen, NULL};
+    assert_int_equal(ts_write_file(log, ""), 0);
+    g_bot = bp_spawn(ci, fb, key, log, extra);
+    free(listen);
+    int64_t end = tl_now_ms() + 15000;
+    for (;;) {
+        char *text = ts_read_file(log, NULL);
+        int up = strstr(text, "metrics listening") != NULL;
+        free(text);
+        if (up)
+            return port;
+        assert_true(tl_now_ms() < end);
+        tl_sleep_ms(50, NULL);
+    }
 }
 
 /* A loopback port nobody listens on (the kernel's pick, released). */
@@ -107,21 +133,7 @@ static void test_bot_metrics_move_with_a_run(void **state)
     close(mkstemp(key));
     assert_int_equal(ts_write_file(key, "bot-metrics-secret-bot-metrics-secret"), 0);
     char *log = ts_build_path("test_bot_metrics.log");
-    assert_int_equal(ts_write_file(log, ""), 0);
-    unsigned port = free_port();
-    char *listen = tl_asprintf("TIPLINE_METRICS_LISTEN=127.0.0.1:%u", port);
-    const char *const extra[] = {listen, NULL};
-    g_bot = bp_spawn(ci, fb, key, log, extra);
-    int64_t end = tl_now_ms() + 15000;
-    for (;;) {
-        char *text = ts_read_file(log, NULL);
-        int up = strstr(text, "metrics listening") != NULL;
-        free(text);
-        if (up)
-            break;
-        assert_true(tl_now_ms() < end);
-        tl_sleep_ms(50, NULL);
-    }
+    unsigned port = spawn_with_metrics(ci, fb, key, log);
 
     /* before: the process runs, nothing happened */
     char *m = scrape(port);
@@ -180,11 +192,112 @@ static void test_bot_metrics_move_with_a_run(void **state)
     free(m);
 
     bp_term(&g_bot);
-    free(listen);
     free(log);
     unlink(key);
     fakebot_stop(fb);
     ts_db_drop("t_bot_metrics");
+    free(ci);
+}
+
+/* Every tipline_* name in s into names (a JSON array), once. */
+static void names_in(const char *s, struct json_object *names)
+{
+    for (const char *p = strstr(s, "tipline_"); p; p = strstr(p, "tipline_")) {
+        size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_");
+        char *name = tl_strndup(p, n);
+        int seen = 0;
+        for (size_t i = 0; i < json_object_array_length(names); i++)
+            seen |= strcmp(json_object_get_string(json_object_array_get_idx(names, i)), name) == 0;
+        if (!seen)
+            json_object_array_add(names, json_object_new_string(name));
+        free(name);
+        p += n;
+    }
+}
+
+/* The queries of every panel (rows hold none; collapsed rows keep theirs inside). */
+static void queries_of(struct json_object *panels, struct json_object *names, int *n_panels)
+{
+    for (size_t i = 0; i < json_object_array_length(panels); i++) {
+        struct json_object *p = json_object_array_get_idx(panels, i), *v, *t, *e;
+        if (json_object_object_get_ex(p, "panels", &v))
+            queries_of(v, names, n_panels);
+        assert_true(json_object_object_get_ex(p, "type", &t));
+        if (strcmp(json_object_get_string(t), "row") == 0)
+            continue;
+        (*n_panels)++;
+        assert_true(json_object_object_get_ex(p, "targets", &v));
+        assert_true(json_object_array_length(v) > 0);
+        for (size_t k = 0; k < json_object_array_length(v); k++) {
+            assert_true(json_object_object_get_ex(json_object_array_get_idx(v, k), "expr", &e));
+            names_in(json_object_get_string(e), names);
+        }
+    }
+}
+
+static void test_bot_metrics_dashboard_queries_exist(void **state)
+{
+    (void)state;
+    char *ci = ts_db_create("t_bot_dashboard");
+    assert_non_null(ci);
+    struct fakebot *fb = NULL;
+    struct fakebot_opts fo = {.quiet = 1};
+    assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
+    char key[] = "/tmp/tipline-key-XXXXXX";
+    close(mkstemp(key));
+    assert_int_equal(ts_write_file(key, "bot-metrics-secret-bot-metrics-secret"), 0);
+    char *log = ts_build_path("test_bot_dashboard.log");
+    unsigned bport = spawn_with_metrics(ci, fb, key, log);
+    assert_int_equal(fakebot_push_synthetic_sent(fb, 3, 1), TL_OK); /* some reports exist */
+    bp_wait_count(ci, "SELECT count(*) FROM reports", 3, 60000);
+
+    struct cfg c;
+    struct tl_errinfo ei;
+    assert_int_equal(cfg_load(&c, NULL, &ei), TL_OK);
+    free(c.database_url);
+    c.database_url = tl_strdup(ci);
+    free(c.database_replica_url); /* configured (its gauges exist), never reachable */
+    c.database_replica_url = tl_strdup("host=/nonexistent-tipline-replica dbname=x");
+    struct web *w = NULL;
+    struct web_opts o = {.cfg = &c, .listen = "127.0.0.1:0"};
+    CHECK(web_start(&o, &w, EI));
+    struct ts_hres r = ts_http(web_port(w), "/metrics", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    char *web_text = (char *)tl_buf_steal(&r.body, NULL);
+    ts_promtool_check(web_text);
+    char *bot_text = scrape(bport);
+
+    char *path = tl_asprintf("%s/deploy/grafana/tipline.json", getenv("TL_SOURCE_DIR"));
+    struct json_object *dash = json_object_from_file(path), *panels,
+                       *names = json_object_new_array();
+    assert_non_null(dash);
+    assert_true(json_object_object_get_ex(dash, "panels", &panels));
+    int n_panels = 0;
+    queries_of(panels, names, &n_panels);
+    size_t n = json_object_array_length(names), missing = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = json_object_get_string(json_object_array_get_idx(names, i));
+        if (!ts_prom_has(web_text, name) && !ts_prom_has(bot_text, name)) {
+            fprintf(stderr, "the dashboard asks for %s, which no scrape has\n", name);
+            missing++;
+        }
+    }
+    fprintf(stderr, "dashboard: %d panels, %zu metric names, all scraped\n", n_panels, n);
+    assert_true(n_panels >= 10 && n >= 25);
+    assert_int_equal(missing, 0);
+
+    json_object_put(names);
+    json_object_put(dash);
+    free(path);
+    free(bot_text);
+    free(web_text);
+    web_free(w);
+    cfg_release(&c);
+    bp_term(&g_bot);
+    free(log);
+    unlink(key);
+    fakebot_stop(fb);
+    ts_db_drop("t_bot_dashboard");
     free(ci);
 }
 
@@ -193,6 +306,7 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_bot_metrics_move_with_a_run, teardown),
+        cmocka_unit_test_teardown(test_bot_metrics_dashboard_queries_exist, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
