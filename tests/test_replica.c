@@ -5,7 +5,9 @@
  * them) while a claim and an opened report read the primary (they see it), and the
  * feed's audit row lands on the primary; then, with a 1 s bound, the paused replica lags
  * past it and the reads go to the primary; replay resumes and they come back; the
- * replica stops and they go to the primary again. /metrics shows the lag and the reads. */
+ * replica stops and they go to the primary again. /metrics shows the lag and the reads.
+ * `tipline export` reads the replica once it has caught up, the primary while it lags,
+ * and audits on the primary either way. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -111,6 +113,30 @@ static int shows(unsigned port, const char *path, const char *token, const char 
     return found;
 }
 
+/* `tipline export` (GeoJSON to stdout) on the primary ci with the replica rci and a lag
+ * bound of 1 s: asserts it succeeded, whether it names ref, and what it logged. */
+static int cli_export(const char *ci, const char *rci, const char *ref, const char *logged)
+{
+    char *log = ts_build_path("test_replica_export.log");
+    char *cmd = tl_asprintf("TIPLINE_DATABASE_URL='%s' TIPLINE_DATABASE_REPLICA_URL='%s' "
+                            "TIPLINE_REPLICA_MAX_LAG_SECONDS=1 TIPLINE_LOG_LEVEL=info "
+                            "USER=test %s export --format geojson 2>%s",
+                            ci, rci, getenv("TL_TIPLINE_BIN"), log);
+    char *out = NULL;
+    assert_int_equal(ts_run(cmd, &out), 0);
+    char *err = ts_read_file(log, NULL);
+    if (!strstr(err, logged))
+        fail_msg("tipline export did not log \"%s\": %s", logged, err);
+    char *q = tl_asprintf("\"%s\"", ref);
+    int found = strstr(out, q) != NULL;
+    free(q);
+    free(err);
+    free(out);
+    free(cmd);
+    free(log);
+    return found;
+}
+
 static void test_replica_reads_and_fallback(void **state)
 {
     (void)state;
@@ -197,6 +223,9 @@ static void test_replica_reads_and_fallback(void **state)
     assert_true(shows(port, "/api/export/reports.geojson", EXA, "R-6"));
     assert_true(metric(port, "tipline_reads_total{database=\"primary\"}") == 2);
     assert_true(metric(port, "tipline_reads_total{database=\"replica\"}") == before);
+    /* the command line's export waits its bound for the replica, then reads the primary */
+    long long audits = ts_db_count(ci, "SELECT count(*) FROM audit_log WHERE action = 'export'");
+    assert_true(cli_export(ci, rci, "R-6", "reading the primary"));
 
     /* replay resumes: the replica catches up and takes the reads again */
     free(ts_db_scalar(rci, "SELECT pg_wal_replay_resume()::text"));
@@ -204,6 +233,9 @@ static void test_replica_reads_and_fallback(void **state)
     assert_true(metric(port, "tipline_replica_lag_seconds") <= 1);
     assert_true(shows(port, "/api/reports", ANA, "R-7"));
     assert_true(metric(port, "tipline_reads_total{database=\"replica\"}") == before + 1);
+    assert_true(cli_export(ci, rci, "R-6", "reading the replica"));
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM audit_log WHERE action = 'export'"),
+                     audits + 2);
 
     /* the replica stops: reads go to the primary, without an error */
     replica("pause");
