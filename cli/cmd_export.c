@@ -48,7 +48,7 @@ static struct store *rows_from(struct cli_ctx *ctx, struct store **rs)
     if (store_wal_position(ctx->store, &want, &ei) == TL_OK &&
         store_open(ctx->cfg.database_replica_url, rs, &ei) == TL_OK) {
         int64_t end = tl_now_ms() + ctx->cfg.replica_max_lag_seconds * 1000;
-        while (store_replica_replayed(*rs, &have, &ei) == TL_OK && have < want &&
+        while (store_replica_replayed(*rs, &have, NULL, &ei) == TL_OK && have < want &&
                tl_now_ms() < end && !cli_stop)
             tl_sleep_ms(100, &cli_stop);
     }

@@ -521,9 +521,12 @@ void store_metrics_free(struct store_metric *m, size_t n);
 /* ---- a streaming replica's distance (store_ops.c; web/replica.c reads with it) ----
  * WAL positions as bytes from 0/0. The primary's current write position: */
 int store_wal_position(struct store *primary, long long *lsn, struct tl_errinfo *ei) TL_WUR;
-/* The position a replica has replayed up to; TL_EINVAL when the server is no replica
- * (not in recovery: a promoted one takes writes nobody else sees). */
-int store_replica_replayed(struct store *replica, long long *lsn, struct tl_errinfo *ei) TL_WUR;
+/* The position a replica has replayed up to, and (age_s not NULL) the seconds since the
+ * last transaction it replayed was committed (-1: none since it started); TL_EINVAL when
+ * the server is no replica (not in recovery: a promoted one takes writes nobody else
+ * sees). */
+int store_replica_replayed(struct store *replica, long long *lsn, double *age_s,
+                           struct tl_errinfo *ei) TL_WUR;
 
 /* Retention as `tipline purge` runs it (storage/schema/ops_purge.sql): what store_purge
  * removes, and the photos of reports rejected more than photo_days ago (0: kept); an

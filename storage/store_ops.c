@@ -57,8 +57,9 @@ out:
     return rc;
 }
 
-/* One bigint of a one-row answer. */
-static int one_ll(struct store *s, const char *sql, long long *v, struct tl_errinfo *ei)
+/* A WAL position (and a second number, when asked) of a one-row answer. */
+static int one_ll(struct store *s, const char *sql, long long *v, double *d,
+                  struct tl_errinfo *ei)
 {
     PGresult *r = NULL;
     *v = 0;
@@ -69,22 +70,27 @@ static int one_ll(struct store *s, const char *sql, long long *v, struct tl_erri
         rc = tl_errf(ei, TL_EINVAL, "no WAL position: not a streaming replica");
     else
         *v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    if (d)
+        *d = rc == TL_OK && !PQgetisnull(r, 0, 1) ? strtod(PQgetvalue(r, 0, 1), NULL) : -1;
     PQclear(r);
     return rc;
 }
 
 int store_wal_position(struct store *primary, long long *lsn, struct tl_errinfo *ei)
 {
-    return one_ll(primary, "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint", lsn, ei);
+    return one_ll(primary, "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint", lsn, NULL,
+                  ei);
 }
 
-int store_replica_replayed(struct store *replica, long long *lsn, struct tl_errinfo *ei)
+int store_replica_replayed(struct store *replica, long long *lsn, double *age_s,
+                           struct tl_errinfo *ei)
 {
     /* NULL outside recovery: a primary, or a replica promoted since */
     return one_ll(replica,
                   "SELECT CASE WHEN pg_is_in_recovery()"
-                  " THEN (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint END",
-                  lsn, ei);
+                  " THEN (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint END,"
+                  " extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8",
+                  lsn, age_s, ei);
 }
 
 int store_retention_run(struct store *s, struct store_retention *rt, int dry_run, const char *actor,

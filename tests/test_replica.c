@@ -215,9 +215,13 @@ static void test_replica_reads_and_fallback(void **state)
     c.replica_max_lag_seconds = 1;
     CHECK(web_start(&o, &w, EI));
     port = web_port(w);
-    wait_metric(port, "tipline_replica_usable", 0);
-    assert_true(metric(port, "tipline_replica_up") == 1);
+    int64_t t_lag = tl_now_ms();
     wait_metric_cmp(port, "tipline_replica_lag_seconds", 1, 1);
+    wait_metric(port, "tipline_replica_usable", 0);
+    fprintf(stderr, "paused replica: reads on the primary after %lld ms (bound 1 s)\n",
+            (long long)(tl_now_ms() - t_lag));
+    assert_true(metric(port, "tipline_replica_up") == 1);
+    assert_true(metric(port, "tipline_replica_lag_seconds") > 1);
     double before = metric(port, "tipline_reads_total{database=\"replica\"}");
     assert_true(shows(port, "/api/reports", ANA, "R-7"));
     assert_true(shows(port, "/api/export/reports.geojson", EXA, "R-6"));
@@ -229,7 +233,10 @@ static void test_replica_reads_and_fallback(void **state)
 
     /* replay resumes: the replica catches up and takes the reads again */
     free(ts_db_scalar(rci, "SELECT pg_wal_replay_resume()::text"));
+    int64_t t_resume = tl_now_ms();
     wait_metric(port, "tipline_replica_usable", 1);
+    fprintf(stderr, "replay resumed: reads on the replica after %lld ms\n",
+            (long long)(tl_now_ms() - t_resume));
     assert_true(metric(port, "tipline_replica_lag_seconds") <= 1);
     assert_true(shows(port, "/api/reports", ANA, "R-7"));
     assert_true(metric(port, "tipline_reads_total{database=\"replica\"}") == before + 1);
@@ -239,14 +246,19 @@ static void test_replica_reads_and_fallback(void **state)
 
     /* the replica stops: reads go to the primary, without an error */
     replica("pause");
+    int64_t t_down = tl_now_ms();
     wait_metric(port, "tipline_replica_up", 0);
+    fprintf(stderr, "replica stopped: reads on the primary after %lld ms\n",
+            (long long)(tl_now_ms() - t_down));
     assert_true(metric(port, "tipline_replica_usable") == 0);
     assert_true(shows(port, "/api/reports", ANA, "R-7"));
     assert_true(shows(port, "/api/export/reports.geojson", EXA, "R-6"));
     assert_true(metric(port, "tipline_reads_total{database=\"primary\"}") == 4);
     /* ... and come back to it when it is back (its old connections dropped, not failed) */
     replica("resume");
+    int64_t t_up = tl_now_ms();
     wait_metric(port, "tipline_replica_usable", 1);
+    fprintf(stderr, "replica back: reads on it after %lld ms\n", (long long)(tl_now_ms() - t_up));
     assert_true(shows(port, "/api/reports", ANA, "R-7"));
     assert_true(metric(port, "tipline_reads_total{database=\"replica\"}") == before + 2);
     assert_true(metric(port, "tipline_http_responses_total{class=\"5xx\"}") == 0);

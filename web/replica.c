@@ -5,8 +5,9 @@
  * primary's own positions: the replica has everything the primary had written when it
  * stood at the newest position the replica has replayed, so its lag is the time since
  * then (exact to the second for the last RING busy seconds, a lower bound beyond).
- * pg_last_xact_replay_timestamp() is not used: on a primary idle for an hour it reads
- * an hour behind a replica that lacks nothing. */
+ * pg_last_xact_replay_timestamp() alone would not do: on a primary idle for an hour it
+ * reads an hour behind a replica that lacks nothing; it only bounds a replica that is
+ * behind every position the watcher has seen (just started). */
 #include "web_int.h"
 
 #include <stdlib.h>
@@ -48,14 +49,14 @@ static void *watch(void *arg)
         tl_errinfo_clear(&ei);
         if (!r && store_open(rp->cfg->database_replica_url, &r, &ei) != TL_OK)
             r = NULL;
-        int up = r && store_replica_replayed(r, &rlsn, &ei) == TL_OK;
+        double age_s = -1;
+        int up = r && store_replica_replayed(r, &rlsn, &age_s, &ei) == TL_OK;
         long long lag_ms = 0, lag_bytes = 0;
         if (up && rp->n) {
             const struct web_replica_pos *newest =
                 &rp->ring[(rp->head + rp->n - 1) % WEB_REPLICA_RING];
             lag_bytes = newest->lsn > rlsn ? newest->lsn - rlsn : 0;
-            int64_t caught =
-                rp->ring[rp->head].t_ms; /* behind them all: at least since the oldest */
+            int64_t caught = -1;
             for (size_t i = rp->n; i-- > 0;) {
                 const struct web_replica_pos *e = &rp->ring[(rp->head + i) % WEB_REPLICA_RING];
                 if (e->lsn <= rlsn) {
@@ -63,7 +64,18 @@ static void *watch(void *arg)
                     break;
                 }
             }
-            lag_ms = tl_now_ms() - caught;
+            if (caught >= 0) {
+                lag_ms = tl_now_ms() - caught;
+            } else {
+                /* behind every position seen (a watcher just started, or a long lag): at
+                 * least since the oldest, and the age of its last replayed commit says
+                 * more on a primary that was busy (unknown: past the bound) */
+                lag_ms = tl_now_ms() - rp->ring[rp->head].t_ms;
+                long long by_commit = age_s >= 0 ? (long long)(age_s * 1000)
+                                                 : rp->cfg->replica_max_lag_seconds * 1000 + 1;
+                if (by_commit > lag_ms)
+                    lag_ms = by_commit;
+            }
         }
         int usable = up && lag_ms <= rp->cfg->replica_max_lag_seconds * 1000;
         if (!up)
