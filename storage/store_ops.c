@@ -58,8 +58,7 @@ out:
 }
 
 /* A WAL position (and a second number, when asked) of a one-row answer. */
-static int one_ll(struct store *s, const char *sql, long long *v, double *d,
-                  struct tl_errinfo *ei)
+static int one_ll(struct store *s, const char *sql, long long *v, double *d, struct tl_errinfo *ei)
 {
     PGresult *r = NULL;
     *v = 0;
@@ -78,8 +77,7 @@ static int one_ll(struct store *s, const char *sql, long long *v, double *d,
 
 int store_wal_position(struct store *primary, long long *lsn, struct tl_errinfo *ei)
 {
-    return one_ll(primary, "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint", lsn, NULL,
-                  ei);
+    return one_ll(primary, "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint", lsn, NULL, ei);
 }
 
 int store_replica_replayed(struct store *replica, long long *lsn, double *age_s,

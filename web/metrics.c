@@ -126,14 +126,14 @@ static int put_process(struct tl_buf *b, struct web_metrics *m)
             (double)atomic_load(&m->replica_lag_ms) / 1e3, atomic_load(&m->replica_lag_bytes));
     if (!e)
         e = tl_prom_hist(b, "tipline_claim_seconds",
-                     "Time to claim the next report (POST "
-                     "/api/queue/claim).",
-                     &m->claim);
+                         "Time to claim the next report (POST "
+                         "/api/queue/claim).",
+                         &m->claim);
     if (!e)
         e = tl_prom_hist(b, "tipline_decide_seconds",
-                     "Time to decide a report (POST "
-                     "/api/reports/{id}/decide).",
-                     &m->decide);
+                         "Time to decide a report (POST "
+                         "/api/reports/{id}/decide).",
+                         &m->decide);
     return e;
 }
 

@@ -54,10 +54,10 @@ struct web {
     struct MHD_Daemon *d;
     unsigned port;
     char *csp;
-    unsigned rounded; /* role bits that see rounded points */
-    struct web_pool pool;        /* connections to database_url */
-    struct web_pool rpool;       /* ... and to the read replica's, when one is configured */
-    struct web_replica replica;  /* whether the read-only routes may read from it (replica.c) */
+    unsigned rounded;           /* role bits that see rounded points */
+    struct web_pool pool;       /* connections to database_url */
+    struct web_pool rpool;      /* ... and to the read replica's, when one is configured */
+    struct web_replica replica; /* whether the read-only routes may read from it (replica.c) */
     pthread_mutex_t rate_mu;
     struct rate_slot *rate;
     struct web_events ev;

@@ -269,9 +269,9 @@ const char *web_mime_of(const char *name);
 /* ---- operators' endpoints (metrics.c): /healthz, /readyz, /metrics ---- */
 
 struct web_metrics {
-    atomic_llong responses[6];     /* by status class: [1] 1xx .. [5] 5xx, [0] other */
-    atomic_llong pool_waits;       /* requests that waited in line for a database connection */
-    atomic_llong pool_wait_us;     /* ... and how long, in all */
+    atomic_llong responses[6];    /* by status class: [1] 1xx .. [5] 5xx, [0] other */
+    atomic_llong pool_waits;      /* requests that waited in line for a database connection */
+    atomic_llong pool_wait_us;    /* ... and how long, in all */
     struct tl_hist claim, decide; /* route handler time of claims and decisions */
     /* the read replica (replica.c): gauges its watcher sets, and where reads went */
     atomic_int replica_configured, replica_up, replica_usable;
