@@ -10,11 +10,9 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 #include <json-c/json.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/cfg.h"
@@ -32,8 +30,6 @@
 
 static pid_t g_bot;
 
-static unsigned free_port(void);
-
 static int teardown(void **state)
 {
     (void)state;
@@ -45,7 +41,7 @@ static int teardown(void **state)
 static unsigned spawn_with_metrics(const char *ci, struct fakebot *fb, const char *key,
                                    const char *log)
 {
-    unsigned port = free_port();
+    unsigned port = bp_free_port();
     char *listen = tl_asprintf("TIPLINE_METRICS_LISTEN=127.0.0.1:%u", port);
     const char *const extra[] = {listen, NULL};
     assert_int_equal(ts_write_file(log, ""), 0);
@@ -63,16 +59,12 @@ static unsigned spawn_with_metrics(const char *ci, struct fakebot *fb, const cha
     }
 }
 
-/* A loopback port nobody listens on (the kernel's pick, released). */
-static unsigned free_port(void)
+/* The pseudonym key file the bot reads: a new file under /tmp, its path in key. */
+static void key_file(char key[24])
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(sa);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
+    tl_strlcpy(key, "/tmp/tipline-key-XXXXXX", 24);
+    close(mkstemp(key));
+    assert_int_equal(ts_write_file(key, "bot-metrics-secret-bot-metrics-secret"), 0);
 }
 
 static char *scrape(unsigned port)
@@ -129,9 +121,8 @@ static void test_bot_metrics_move_with_a_run(void **state)
     static const char junk[] = "this is no picture at all, whatever its name says";
     assert_int_equal(fakebot_add_file(fb, "junk", junk, sizeof(junk)), TL_OK);
 
-    char key[] = "/tmp/tipline-key-XXXXXX";
-    close(mkstemp(key));
-    assert_int_equal(ts_write_file(key, "bot-metrics-secret-bot-metrics-secret"), 0);
+    char key[24];
+    key_file(key);
     char *log = ts_build_path("test_bot_metrics.log");
     unsigned port = spawn_with_metrics(ci, fb, key, log);
 
@@ -243,9 +234,8 @@ static void test_bot_metrics_dashboard_queries_exist(void **state)
     struct fakebot *fb = NULL;
     struct fakebot_opts fo = {.quiet = 1};
     assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
-    char key[] = "/tmp/tipline-key-XXXXXX";
-    close(mkstemp(key));
-    assert_int_equal(ts_write_file(key, "bot-metrics-secret-bot-metrics-secret"), 0);
+    char key[24];
+    key_file(key);
     char *log = ts_build_path("test_bot_dashboard.log");
     unsigned bport = spawn_with_metrics(ci, fb, key, log);
     assert_int_equal(fakebot_push_synthetic_sent(fb, 3, 1), TL_OK); /* some reports exist */

@@ -46,17 +46,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static unsigned free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t n = sizeof(sa);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &n), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
 static pid_t spawn_bot(const char *ci, struct fakebot *fb, const char *key, const char *wkey,
                        const char *logfile)
 {
@@ -152,7 +141,7 @@ static void test_webhook_burst_kill9_nothing_answered_lost(void **state)
     assert_int_equal(ts_write_file(wkey, SECRET "\n"), 0);
     char *logfile = ts_build_path("test_webhook_bot.log");
     assert_int_equal(ts_write_file(logfile, ""), 0);
-    g_port = free_port();
+    g_port = bp_free_port();
     g_bot = spawn_bot(ci, fb, key, wkey, logfile);
 
     pthread_t th[N_SENDERS];
