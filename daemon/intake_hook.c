@@ -37,6 +37,7 @@ struct daemon_intake_hook {
     struct store *idle[WH_STORES];
     size_t n_idle, n_open;
     atomic_llong stored, refused;
+    struct daemon_stats *st; /* a runtime's counters it adds to, or NULL */
 };
 
 struct wh_req {
@@ -120,10 +121,15 @@ static unsigned store_update(struct daemon_intake_hook *wh, const char *body, si
     struct tl_errinfo ei;
     tl_errinfo_clear(&ei);
     struct store *s = store_take(wh, &ei);
-    int rc = s ? store_inbox_put(s, &row, 1, 0, NULL, &ei) : TL_EDBDOWN;
+    size_t inserted = 0;
+    int rc = s ? store_inbox_put(s, &row, 1, 0, &inserted, &ei) : TL_EDBDOWN;
     store_give(wh, s, rc != TL_OK);
     if (rc == TL_OK) {
         atomic_fetch_add(&wh->stored, 1);
+        if (wh->st) {
+            atomic_fetch_add(&wh->st->received, 1);
+            atomic_fetch_add(&wh->st->stored, (long long)inserted);
+        }
         status = 200;
     } else {
         log_warn("webhook update not stored err=\"%s\" detail=\"%s\"", tl_strerror(rc), ei.msg);
@@ -176,6 +182,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Telegram-Bot-Api-Secret-Token");
     if (!secret_ok(wh, secret)) {
         atomic_fetch_add(&wh->refused, 1);
+        if (wh->st)
+            atomic_fetch_add(&wh->st->webhook_refused, 1);
         return answer(conn, 401);
     }
     if (rq->too_big)
@@ -291,6 +299,11 @@ int daemon_intake_hook_start(const struct cfg *cfg, struct daemon_intake_hook **
 out:
     daemon_intake_hook_free(wh);
     return rc;
+}
+
+void daemon_intake_hook_count_into(struct daemon_intake_hook *wh, struct daemon *d)
+{
+    wh->st = daemon_stats_of(d);
 }
 
 unsigned daemon_intake_hook_port(const struct daemon_intake_hook *wh)

@@ -26,10 +26,12 @@ static int put(struct tl_buf *b, struct daemon_stats *st)
 {
 #define C(name, help, field) (e = e ? e : tl_prom_counter(b, name, help, atomic_load(&st->field)))
     int e = 0;
-    C("tipline_bot_updates_received_total", "Updates getUpdates returned to this process.",
-      received);
+    C("tipline_bot_updates_received_total",
+      "Updates this process received (getUpdates, or webhook POSTs stored).", received);
     C("tipline_bot_updates_stored_total", "Updates this process stored new in the inbox.", stored);
     C("tipline_bot_update_batches_total", "getUpdates batches stored.", batches);
+    C("tipline_bot_webhook_refused_total",
+      "Webhook POSTs refused for a missing or wrong secret token (401).", webhook_refused);
     C("tipline_bot_updates_handled_total", "Updates this process handled (effects committed).",
       handled);
     C("tipline_bot_updates_poisoned_total",

@@ -2,7 +2,7 @@
 # intake, retention, systemd notifications, backup and restore.
 tl_add_test(NAME test_standby SOURCES test_standby.c support/botproc.c LIBS tl_fakebot DB TIMEOUT 600)
 tl_add_test(NAME test_metrics SOURCES test_metrics.c support/botrun.c support/promhttp.c LIBS tl_daemon tl_fakebot tl_web PkgConfig::CURL PkgConfig::CRYPTO DB TIMEOUT 300)
-tl_add_test(NAME test_webhook SOURCES test_webhook.c support/botproc.c LIBS tl_fakebot PkgConfig::CURL Threads::Threads DB TIMEOUT 600)
+tl_add_test(NAME test_webhook SOURCES test_webhook.c support/botproc.c support/promhttp.c LIBS tl_fakebot PkgConfig::CURL Threads::Threads DB TIMEOUT 600)
 tl_add_test(NAME test_purge SOURCES test_purge.c DB)
 tl_add_test(NAME test_notify SOURCES test_notify.c support/botproc.c LIBS tl_fakebot DB)
 tl_add_test(NAME test_backup SOURCES test_backup.c support/botproc.c LIBS tl_fakebot PkgConfig::JSONC DB TIMEOUT 300)
