@@ -29,8 +29,8 @@ static void *watch(void *arg)
         struct tl_errinfo ei;
         long long plsn = 0, rlsn = 0;
         tl_errinfo_clear(&ei);
-        if (!p && store_open(rp->cfg->database_url, &p, &ei) != TL_OK)
-            log_warn("replica watcher: primary unreachable detail=\"%s\"", ei.msg);
+        if (!p && store_open(rp->cfg->database_url, &p, &ei) != TL_OK) /* the requests say so */
+            log_debug("replica watcher: primary unreachable detail=\"%s\"", ei.msg);
         int ok_p = p && store_wal_position(p, &plsn, &ei) == TL_OK;
         int64_t t = tl_now_ms();
         if (ok_p) { /* the newest entry holds the last moment its position was current */
