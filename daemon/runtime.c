@@ -15,7 +15,7 @@
 #include "bot/tg.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "daemon.h"
+#include "daemon_int.h"
 #include "geo/geo.h"
 #include "handlers/hdl.h"
 #include "relay.h"
@@ -39,7 +39,8 @@ struct daemon {
     pthread_mutex_t mu;
     int fatal;
     struct tl_errinfo fatal_ei;
-    atomic_llong batches, stored, handled, reports, sent, send_failed;
+    struct daemon_stats st;         /* counters (metrics.c serves them) */
+    struct daemon_metrics *metrics; /* the listener on cfg->metrics_listen, or NULL */
 };
 
 static void set_fatal(struct daemon *rt, int err, const struct tl_errinfo *ei)
@@ -119,8 +120,9 @@ static int poll_store_batch(void *ud, struct json_object *updates, long long new
     int rc = store_inbox_put(pc->s, rows, k, new_offset, &inserted, ei);
     free(rows);
     if (rc == TL_OK) {
-        atomic_fetch_add(&pc->rt->batches, 1);
-        atomic_fetch_add(&pc->rt->stored, (long long)inserted);
+        atomic_fetch_add(&pc->rt->st.received, (long long)k);
+        atomic_fetch_add(&pc->rt->st.batches, 1);
+        atomic_fetch_add(&pc->rt->st.stored, (long long)inserted);
         log_debug("inbox batch committed updates=%zu new=%zu offset=%lld", k, inserted, new_offset);
     }
     return rc;
@@ -138,8 +140,10 @@ static void *poller_main(void *arg)
         int got = 0;
         struct tl_errinfo ei;
         int rc = store_poller_lock(s, &got, &ei);
-        if (rc == TL_OK && got)
+        if (rc == TL_OK && got) {
+            atomic_store(&rt->st.poller_held, 1);
             break;
+        }
         if (!logged++)
             log_info("poller standing by: another process holds the poller lock");
         if (tl_sleep_ms(1000, rt->o.stop))
@@ -173,6 +177,7 @@ static void *poller_main(void *arg)
         set_fatal(rt, rc, &ei);
     }
 out:
+    atomic_store(&rt->st.poller_held, 0);
     tg_client_free(c);
     store_free(s);
     return NULL;
@@ -248,6 +253,7 @@ static int prepare_update(struct worker *w, const struct store_update *su, struc
     if (rc != TL_OK) {
         /* Unreadable: keep the raw row, mark it processed so the chat is not stuck. */
         log_warn("update unreadable update_id=%lld err=\"%s\"", su->update_id, tl_strerror(rc));
+        atomic_fetch_add(&w->rt->st.poisoned, 1);
         return TL_OK;
     }
     p->parsed = 1;
@@ -273,6 +279,7 @@ struct conv_run {
     const char *lang;  /* static (hdl_lang_pick) or st.chat_lang */
     char upserted[65]; /* the pseudonym whose chats/reporters rows this transaction wrote */
     int hold;
+    long long media_kept, media_refused; /* counted when the transaction commits */
 };
 
 static void conv_run_release(struct conv_run *cr)
@@ -346,6 +353,10 @@ static int conv_step(struct worker *w, struct conv_run *cr, struct pending *pd, 
         if (rc == TL_OK && !held)
             rc = store_conv_write(w->s, fx, &plan.cx, rid, ei);
         if (rc == TL_OK) {
+            if (plan.media.bytes)
+                cr->media_kept++;
+            else if (pd->f.state != HDL_FILE_NONE)
+                cr->media_refused++; /* fetched but not cleanable, or not fetched at all */
             conv_run_after(cr, &plan);
             if (fx->pseudonym)
                 tl_strlcpy(cr->upserted, fx->pseudonym, sizeof(cr->upserted));
@@ -385,6 +396,10 @@ static int conv_batch(struct worker *w, struct pending *ps, size_t n, long long 
         rc = store_conv_commit(w->s, ei);
     else
         store_conv_rollback(w->s);
+    if (rc == TL_OK) {
+        atomic_fetch_add(&w->rt->st.media_kept, cr.media_kept);
+        atomic_fetch_add(&w->rt->st.media_refused, cr.media_refused);
+    }
     conv_run_release(&cr);
     if (rc)
         *reports = 0;
@@ -421,6 +436,8 @@ static size_t apply_pending(struct worker *w, struct pending *ps, size_t n)
                 struct store_effects only = {.update_id = ps[done].update_id, .set_blocked = -1};
                 r1 = 0;
                 rc = store_apply(w->s, &only, NULL, &ei);
+                if (rc == TL_OK)
+                    atomic_fetch_add(&w->rt->st.poisoned, 1);
             }
             if (rc != TL_OK) {
                 log_warn("update not applied update_id=%lld err=\"%s\" sqlstate=%s detail=\"%s\"",
@@ -430,8 +447,8 @@ static size_t apply_pending(struct worker *w, struct pending *ps, size_t n)
             reports += r1;
         }
     }
-    atomic_fetch_add(&w->rt->reports, reports);
-    atomic_fetch_add(&w->rt->handled, (long long)done);
+    atomic_fetch_add(&w->rt->st.reports, reports);
+    atomic_fetch_add(&w->rt->st.handled, (long long)done);
     return done;
 }
 
@@ -446,6 +463,7 @@ static int handle_updates(struct worker *w, const struct store_update *ups, size
         return TL_ENOMEM;
     for (size_t start = 0; start < n && rc == TL_OK && !stopping(w->rt);) {
         size_t k = 0, bytes = 0;
+        int64_t from = tl_prom_now_us();
         while (start + k < n && k < HDL_BATCH && bytes < HDL_BATCH_BYTES) {
             if ((rc = prepare_update(w, &ups[start + k], &ps[k])) != TL_OK) {
                 pending_release(&ps[k]);
@@ -455,6 +473,8 @@ static int handle_updates(struct worker *w, const struct store_update *ups, size
             k++;
         }
         size_t done = apply_pending(w, ps, k);
+        if (done)
+            tl_hist_observe(&w->rt->st.handle, tl_prom_now_us() - from);
         if (done < k)
             rc = TL_EDB;
         for (size_t i = 0; i < k; i++)
@@ -563,13 +583,19 @@ static int send_done(void *ud, const struct tg_outmsg *m, const struct tg_send_r
     struct send_ctx *sc = ud;
     switch (r->outcome) {
     case TG_SENT:
-        atomic_fetch_add(&sc->rt->sent, 1);
+        atomic_fetch_add(&sc->rt->st.sent, 1);
         return store_outbox_sent(sc->s, m->id, r->message_id, ei);
     case TG_SEND_RETRY:
+        atomic_fetch_add(&sc->rt->st.send_retried, 1);
+        if (r->rate_limited)
+            atomic_fetch_add(&sc->rt->st.rate_limited, 1);
         return store_outbox_retry(sc->s, m->id, r->retry_ms, r->error, ei);
     case TG_SEND_FAILED:
     case TG_SEND_BLOCKED:
-        atomic_fetch_add(&sc->rt->send_failed, 1);
+        if (r->rate_limited) /* the last of its tries */
+            atomic_fetch_add(&sc->rt->st.rate_limited, 1);
+        atomic_fetch_add(
+            r->outcome == TG_SEND_BLOCKED ? &sc->rt->st.send_blocked : &sc->rt->st.send_failed, 1);
         return store_outbox_failed(sc->s, m->id, r->error, r->outcome == TG_SEND_BLOCKED, ei);
     }
     return TL_EINVAL;
@@ -589,7 +615,7 @@ static int send_done_sent(void *ud, const struct tg_outmsg *const *m,
         rc = store_outbox_sent_many(sc->s, ids, mids, n, ei);
     }
     if (rc == TL_OK)
-        atomic_fetch_add(&sc->rt->sent, (long long)n);
+        atomic_fetch_add(&sc->rt->st.sent, (long long)n);
     free(ids);
     free(mids);
     return rc;
@@ -729,6 +755,12 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out, struct tl_err
     }
     log_info("places loaded area=%s settlements=%zu", c->area_file && *c->area_file ? "yes" : "no",
              geo_ctx_places(rt->geo));
+    if (c->metrics_listen && *c->metrics_listen &&
+        (rc = daemon_metrics_start(c->metrics_listen, &rt->st, &rt->metrics, ei)) != TL_OK) {
+        geo_ctx_free(rt->geo);
+        free(rt);
+        return rc;
+    }
     pthread_mutex_init(&rt->mu, NULL);
     if (!o->no_poller && pthread_create(&rt->poller, NULL, poller_main, rt) == 0)
         rt->have_poller = 1;
@@ -787,6 +819,7 @@ int daemon_join(struct daemon *rt, struct tl_errinfo *ei)
         pthread_join(rt->drafts, NULL);
     daemon_relay_join(rt->relay);
     daemon_webhooks_join(rt->webhooks);
+    daemon_metrics_free(rt->metrics);
     int rc = rt->fatal;
     if (ei && rc)
         *ei = rt->fatal_ei;
@@ -806,10 +839,20 @@ int daemon_reload_geo(struct daemon *rt, struct tl_errinfo *ei)
 
 void daemon_counts(struct daemon *rt, struct daemon_counts *c)
 {
-    c->batches = atomic_load(&rt->batches);
-    c->updates_stored = atomic_load(&rt->stored);
-    c->updates_handled = atomic_load(&rt->handled);
-    c->reports = atomic_load(&rt->reports);
-    c->sent = atomic_load(&rt->sent);
-    c->send_failed = atomic_load(&rt->send_failed);
+    c->batches = atomic_load(&rt->st.batches);
+    c->updates_stored = atomic_load(&rt->st.stored);
+    c->updates_handled = atomic_load(&rt->st.handled);
+    c->reports = atomic_load(&rt->st.reports);
+    c->sent = atomic_load(&rt->st.sent);
+    c->send_failed = atomic_load(&rt->st.send_failed);
+}
+
+struct daemon_stats *daemon_stats_of(struct daemon *rt)
+{
+    return &rt->st;
+}
+
+unsigned daemon_metrics_port(const struct daemon *rt)
+{
+    return daemon_metrics_port_of(rt->metrics);
 }

@@ -519,6 +519,16 @@ int store_ops_metrics(struct store *s, struct store_metric **out, size_t *n,
                       struct tl_errinfo *ei) TL_WUR;
 void store_metrics_free(struct store_metric *m, size_t n);
 
+/* ---- a streaming replica's distance (store_ops.c; web/replica.c reads with it) ----
+ * WAL positions as bytes from 0/0. The primary's current write position: */
+int store_wal_position(struct store *primary, long long *lsn, struct tl_errinfo *ei) TL_WUR;
+/* The position a replica has replayed up to, and (age_s not NULL) the seconds since the
+ * last transaction it replayed was committed (-1: none since it started); TL_EINVAL when
+ * the server is no replica (not in recovery: a promoted one takes writes nobody else
+ * sees). */
+int store_replica_replayed(struct store *replica, long long *lsn, double *age_s,
+                           struct tl_errinfo *ei) TL_WUR;
+
 /* Retention as `tipline purge` runs it (storage/schema/ops_purge.sql): what store_purge
  * removes, and the photos of reports rejected more than photo_days ago (0: kept); an
  * audit row names actor. dry_run: the same in a transaction rolled back, so the counts
@@ -731,6 +741,9 @@ long long store_export_rows(const struct store_export *x);
  * route or command, after: {format, filter, rows}). */
 int store_export_finish(struct store_export *x, const char *actor, const char *what,
                         const char *format, struct tl_errinfo *ei) TL_WUR;
+/* The audit row of x goes to primary (kept, not owned) instead of x's own connection:
+ * an export read from a replica, which takes no writes. */
+void store_export_audit_to(struct store_export *x, struct store *primary);
 /* Rolls back when not finished; store_export_free(NULL) is a no-op. */
 void store_export_free(struct store_export *x);
 /* The newest decision (what a feed's ETag and Last-Modified are made of): its time in

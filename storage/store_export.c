@@ -18,6 +18,7 @@ struct media_n {
 
 struct store_export {
     struct store *s;
+    struct store *audit; /* where the audit row goes: NULL, s */
     PGresult *batch;
     int at, n;
     struct media_n *media; /* the batch's reports that have media, by id */
@@ -257,11 +258,14 @@ int store_export_finish(struct store_export *x, const char *actor, const char *w
     if (rc)
         return rc;
     x->open = 0;
+    struct store *a = x->audit ? x->audit : x->s;
+    if (a != x->s && (rc = st_ready(a, ei)))
+        return rc;
     const char *const *p = x->pv;
     const char *v[14] = {
         actor, what, format, st_ll(nb, x->rows), p[1], p[2], p[3], p[4], p[5], p[6], p[7],
         p[8],  p[9], p[10]};
-    return st_exec(x->s,
+    return st_exec(a,
                    "INSERT INTO audit_log (actor, action, object, after)"
                    " VALUES ($1::text, 'export', $2::text, jsonb_build_object('format', $3::text,"
                    "  'rows', $4::bigint, 'filter', jsonb_strip_nulls(jsonb_build_object("
@@ -270,6 +274,11 @@ int store_export_finish(struct store_export *x, const char *actor, const char *w
                    "   'bbox', CASE WHEN $11::float8 IS NOT NULL THEN jsonb_build_array("
                    "     $11::float8, $12::float8, $13::float8, $14::float8) END))))",
                    14, v, NULL, ei);
+}
+
+void store_export_audit_to(struct store_export *x, struct store *primary)
+{
+    x->audit = primary;
 }
 
 void store_export_free(struct store_export *x)

@@ -177,7 +177,7 @@ static int h_list(struct web_call *c)
     tl_errinfo_clear(&ei);
     if (web_list_filter(c->q, &f, msg, sizeof(msg)))
         return web_reply_err(c->resp, 400, "bad_request", "%s", msg);
-    int rc = store_web_reports(c->s, &c->who, &f, &json, &ei);
+    int rc = store_web_reports(c->rs, &c->who, &f, &json, &ei);
     return answer(c, rc, &ei, 200, json);
 }
 
