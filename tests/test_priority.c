@@ -290,13 +290,18 @@ static void test_priority_set_changes_order(void **state)
                                        " WHERE key = 'recency.speed'"
                                        " OR (key = 'corroboration.radius_m' AND value < 0)"),
                      0);
-    /* a wider radius counts a report 20 km away as corroboration (recounted at once) */
+    /* corroboration is the incident's, decided when a report is stored: a wider radius
+     * applies to the reports stored after it (one 20 km away now joins), and incidents
+     * already apart stay apart */
     add(&d, &(struct rep){"R-1", "ps_a", "drones", NULL, KYIV});
     add(&d, &(struct rep){"R-2", "ps_b", "drones", NULL, FAR});
     assert_int_equal(corr(&d, "R-1"), 0);
+    assert_int_equal(corr(&d, "R-2"), 0);
     CHECK(store_priority_set(d.s, "admin1", "corroboration.radius_m", 25000, NULL, EI));
+    add(&d, &(struct rep){"R-3", "ps_c", "drones", NULL, NEAR1});
     assert_int_equal(corr(&d, "R-1"), 1);
-    assert_int_equal(corr(&d, "R-2"), 1);
+    assert_int_equal(corr(&d, "R-3"), 1);
+    assert_int_equal(corr(&d, "R-2"), 0);
     db_close(&d);
 }
 
@@ -376,9 +381,10 @@ static void test_priority_refresh_bounded(void **state)
     db_close(&d);
 }
 
-/* Two reports that arrive together in concurrent transactions do not see each other;
- * the refresh's recount of the last window finds the pair. */
-static void test_priority_refresh_recounts_concurrent(void **state)
+/* Two reports that arrive together in concurrent transactions: the second waits on the
+ * first's grid-cell lock in incident_join, then joins its incident, so both count each
+ * other at once (no later recount needed). */
+static void test_priority_concurrent_join(void **state)
 {
     (void)state;
     struct db d;
@@ -386,25 +392,35 @@ static void test_priority_refresh_recounts_concurrent(void **state)
     sql(d.ci, "INSERT INTO reporters (pseudonym) VALUES ('ps_x'), ('ps_y')");
     PGconn *c1 = PQconnectdb(d.ci), *c2 = PQconnectdb(d.ci);
 #define INS(ref, who)                                                                              \
-    "INSERT INTO reports (public_ref, reporter, category, point, point_source, priority)"          \
-    " VALUES ('" ref "', '" who                                                                    \
-    "', 'shelling', ST_MakePoint(30.52, 50.45)::geography, 'text', 20)"
-    const char *q1 = INS("K-1", "ps_x"), *q2 = INS("K-2", "ps_y");
-    const char *steps[][2] = {{"BEGIN", "BEGIN"}, {q1, q2}, {"COMMIT", "COMMIT"}};
-    for (size_t i = 0; i < 3; i++) {
-        PGresult *r1 = PQexec(c1, steps[i][0]), *r2 = PQexec(c2, steps[i][1]);
-        assert_int_equal(PQresultStatus(r1), PGRES_COMMAND_OK);
-        assert_int_equal(PQresultStatus(r2), PGRES_COMMAND_OK);
-        PQclear(r1);
+    "WITH r AS (INSERT INTO reports (public_ref, reporter, category, point, point_source,"         \
+    " priority) VALUES ('" ref "', '" who "', 'shelling', ST_MakePoint(30.52, 50.45)::geography,"  \
+    " 'text', 20) RETURNING id) SELECT incident_join(r.id) FROM r"
+    PGresult *r1 = PQexec(c1, "BEGIN"), *r2 = PQexec(c2, "BEGIN");
+    PQclear(r1);
+    PQclear(r2);
+    r1 = PQexec(c1, INS("K-1", "ps_x"));
+    assert_int_equal(PQresultStatus(r1), PGRES_TUPLES_OK);
+    PQclear(r1);
+    assert_int_equal(PQsendQuery(c2, INS("K-2", "ps_y")), 1);
+    /* c2 is held on the cell lock while c1 is open */
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(PQconsumeInput(c2), 1);
+        assert_int_equal(PQisBusy(c2), 1);
+        (void)tl_sleep_ms(20, NULL);
+    }
+    r1 = PQexec(c1, "COMMIT");
+    assert_int_equal(PQresultStatus(r1), PGRES_COMMAND_OK);
+    PQclear(r1);
+    while ((r2 = PQgetResult(c2))) {
+        assert_int_equal(PQresultStatus(r2), PGRES_TUPLES_OK);
         PQclear(r2);
     }
+    r2 = PQexec(c2, "COMMIT");
+    assert_int_equal(PQresultStatus(r2), PGRES_COMMAND_OK);
+    PQclear(r2);
     PQfinish(c1);
     PQfinish(c2);
-    assert_int_equal(corr(&d, "K-1"), 0);
-    assert_int_equal(corr(&d, "K-2"), 0);
-    struct store_priority_refresh out;
-    CHECK(store_priority_refresh(d.s, &out, EI));
-    assert_int_equal(out.recounted, 2);
+    assert_int_equal(ts_db_count(d.ci, "SELECT count(DISTINCT incident_id) FROM reports"), 1);
     assert_int_equal(corr(&d, "K-1"), 1);
     assert_int_equal(corr(&d, "K-2"), 1);
     assert_int_equal(prio(&d, "K-1"), 20 + 40 + 15);
@@ -420,7 +436,7 @@ int main(void)
         cmocka_unit_test(test_priority_set_changes_order),
         cmocka_unit_test(test_priority_cli_set),
         cmocka_unit_test(test_priority_refresh_bounded),
-        cmocka_unit_test(test_priority_refresh_recounts_concurrent),
+        cmocka_unit_test(test_priority_concurrent_join),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,9 @@
+-- incident_counts.sql
+-- Whether a member report counts toward its incident's corroboration: the one predicate
+-- (a rejected report, one held by moderation, e.g. a member of a held flood campaign,
+-- and a banned reporter's report do not count).
+CREATE OR REPLACE FUNCTION incident_counts(p_status text, p_reporter text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT p_status NOT IN ('rejected', 'held', 'spam')
+       AND NOT EXISTS (SELECT 1 FROM reporters b WHERE b.pseudonym = p_reporter AND b.banned)
+$$;
