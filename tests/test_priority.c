@@ -291,14 +291,14 @@ static void test_priority_set_changes_order(void **state)
                                        " OR (key = 'corroboration.radius_m' AND value < 0)"),
                      0);
     /* corroboration is the incident's, decided when a report is stored: a wider radius
-     * applies to the reports stored after it (one 20 km away now joins), and incidents
-     * already apart stay apart */
-    add(&d, &(struct rep){"R-1", "ps_a", "drones", NULL, KYIV});
-    add(&d, &(struct rep){"R-2", "ps_b", "drones", NULL, FAR});
+     * applies to the reports stored after it (one 20 km south now joins the Kyiv one),
+     * and incidents already apart stay apart */
+    add(&d, &(struct rep){"R-1", "ps_a", "other", NULL, KYIV});
+    add(&d, &(struct rep){"R-2", "ps_b", "other", NULL, FAR});
     assert_int_equal(corr(&d, "R-1"), 0);
     assert_int_equal(corr(&d, "R-2"), 0);
     CHECK(store_priority_set(d.s, "admin1", "corroboration.radius_m", 25000, NULL, EI));
-    add(&d, &(struct rep){"R-3", "ps_c", "drones", NULL, NEAR1});
+    add(&d, &(struct rep){"R-3", "ps_c", "other", NULL, 50.2700, 30.5200});
     assert_int_equal(corr(&d, "R-1"), 1);
     assert_int_equal(corr(&d, "R-3"), 1);
     assert_int_equal(corr(&d, "R-2"), 0);

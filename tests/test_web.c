@@ -1610,7 +1610,7 @@ static void assert_summary_matches(struct fx *f, const char *as, long long id)
             fail_msg("%s: list %s, full report %s", key, a, b);
         n++;
     }
-    assert_int_equal(n, 16);
+    assert_int_equal(n, 18);
     json_object_put(full);
     json_object_put(list);
 }

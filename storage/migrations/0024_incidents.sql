@@ -10,7 +10,8 @@
 -- estimate fused from the members' bearings (point, uncertainty, how many lines).
 -- The join's distances, window and text weighting are data an operator may tune without
 -- a release (incident_params); which categories describe one event is a table
--- (incident_categories) rather than code, like the priority weights. pg_trgm (text
+-- (incident_categories, with the join distance of the categories seen from afar) rather
+-- than code, like the priority weights. pg_trgm (text
 -- similarity) already comes with the baseline; the statement below is a no-op there and
 -- documents the dependency.
 
@@ -56,19 +57,22 @@ CREATE TABLE incident_categories (
     category text NOT NULL,
     moving boolean DEFAULT false NOT NULL,
     compatible text[] DEFAULT '{}'::text[] NOT NULL,
+    radius_m double precision,
     CONSTRAINT incident_categories_pkey PRIMARY KEY (category)
 );
 
-INSERT INTO incident_categories (category, moving, compatible) VALUES
-    ('aircraft', true, '{drones}'),
-    ('drones', true, '{aircraft}'),
-    ('troops', true, '{equipment}'),
-    ('equipment', false, '{troops}'),
-    ('shelling', false, '{damage}'),
-    ('damage', false, '{shelling}'),
-    ('suspicious', false, '{}'),
-    ('collaborators', false, '{}'),
-    ('other', false, '{}');
+-- radius_m: a category's own join distance (NULL: corroboration.radius_m); a drone or an
+-- aircraft is heard and seen from kilometres away, so its reporters stand far apart
+INSERT INTO incident_categories (category, moving, compatible, radius_m) VALUES
+    ('aircraft', true, '{drones}', 20000),
+    ('drones', true, '{aircraft}', 10000),
+    ('troops', true, '{equipment}', NULL),
+    ('equipment', false, '{troops}', NULL),
+    ('shelling', false, '{damage}', NULL),
+    ('damage', false, '{shelling}', NULL),
+    ('suspicious', false, '{}', NULL),
+    ('collaborators', false, '{}', NULL),
+    ('other', false, '{}', NULL);
 
 -- corroboration is the incident's now (storage/schema/priority_corroborators.sql); the
 -- neighbour query it replaced has no caller left

@@ -3,7 +3,8 @@
 -- (store_apply_plan): the open incident of a compatible category whose time span,
 -- widened by corroboration.window_s, holds the report's time (observed, else received)
 -- and whose centroid is within reach, where
---   reach = (corroboration.radius_m + min(accuracy_m, accuracy_cap_m)) * text factor,
+--   reach = (radius + min(accuracy_m, accuracy_cap_m)) * text factor,
+--   radius = the category's radius_m (incident_categories), else corroboration.radius_m,
 --   text factor = clamp(1 + text_gain * (similarity - text_neutral), min, max),
 -- similarity being pg_trgm's best against the incident's latest members' texts (neutral
 -- without text): a report that says what the others say reaches farther, one that says
@@ -42,12 +43,15 @@ BEGIN
     SELECT q.id, q.reporter, q.category, q.text, q.point, q.incident_id,
            COALESCE(q.observed_at, q.received_at) AS t,
            ST_Y(q.point::geometry) AS lat, ST_X(q.point::geometry) AS lon,
-           radius + LEAST(COALESCE(q.accuracy_m, 0), acc_cap) AS base
+           COALESCE((SELECT c.radius_m FROM incident_categories c
+                     WHERE c.category = COALESCE(q.category, 'other')), radius)
+               + LEAST(COALESCE(q.accuracy_m, 0), acc_cap) AS base
     INTO r FROM reports q WHERE q.id = p_id;
     IF NOT FOUND OR r.point IS NULL OR r.incident_id IS NOT NULL THEN
         RETURN r.incident_id;
     END IF;
-    cell := (radius + acc_cap) * fmax;
+    cell := (GREATEST(radius, (SELECT max(c.radius_m) FROM incident_categories c)) + acc_cap)
+            * fmax;
     cy := floor(r.lat * 111320 / cell);
     cx := floor(r.lon * 111320 * cos(radians(75)) / cell);
     PERFORM pg_advisory_xact_lock(1768842084, hashtext(g.y || ':' || g.x))
