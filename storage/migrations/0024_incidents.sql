@@ -8,8 +8,10 @@
 -- carries what the queue and the console read without aggregating members each time
 -- (categories, members, distinct counted reporters, time span, centroid), and the
 -- estimate fused from the members' bearings (point, uncertainty, how many lines).
--- The join's distances, window and text weighting are data an operator may tune without
--- a release (incident_params); which categories describe one event is a table
+-- The join's distance and window are the corroboration weights' (priority_weights:
+-- corroboration.radius_m, .window_s, .same_category); its accuracy cap and text weighting
+-- and the fusion's parameters are data an operator may tune without a release
+-- (incident_params); which categories describe one event is a table
 -- (incident_categories, with the join distance of the categories seen from afar) rather
 -- than code, like the priority weights. pg_trgm (text
 -- similarity) already comes with the baseline; the statement below is a no-op there and
@@ -31,6 +33,13 @@ ALTER TABLE incidents
 -- the open incidents near a new report: the join looks them up by centroid and time
 CREATE INDEX incidents_open ON incidents USING gist (centroid, last_seen) WHERE merged_into IS NULL;
 
+-- an incident's latest members first (the join compares the text with them), and whether
+-- a reporter counts in an incident already (a new member raises the count or not)
+DROP INDEX reports_incident;
+CREATE INDEX reports_incident ON reports USING btree (incident_id, id) WHERE incident_id IS NOT NULL;
+CREATE INDEX reports_incident_reporter ON reports USING btree (incident_id, reporter)
+    WHERE incident_id IS NOT NULL;
+
 CREATE TABLE incident_params (
     key text NOT NULL,
     value double precision NOT NULL,
@@ -39,15 +48,12 @@ CREATE TABLE incident_params (
 );
 
 INSERT INTO incident_params (key, value, doc) VALUES
-    ('radius_m', 1000, 'a report joins an incident whose centroid is within this distance'),
     ('accuracy_cap_m', 2000, 'a point''s accuracy widens the distance by at most this much'),
-    ('window_s', 1800, 'and whose time span, widened by this many seconds, holds the report'),
     ('text_neutral', 0.3, 'trigram similarity (0..1) to the members that neither helps nor hurts'),
     ('text_gain', 1.0, 'distance factor per unit of similarity above or below the neutral'),
     ('text_factor_min', 0.6, 'the text never shrinks the distance below this factor'),
     ('text_factor_max', 1.5, 'the text never stretches the distance beyond this factor'),
-    ('text_sample', 50, 'the text is compared with this many of the latest members'),
-    ('lock_cell_m', 5000, 'size of the advisory-lock cells: at least the greatest join distance'),
+    ('text_sample', 20, 'the text is compared with this many of the latest members'),
     ('bearing_sigma_deg', 5, 'assumed error of a reported bearing (degrees, one sigma)'),
     ('fuse_min_angle_deg', 10, 'bearing lines closer to parallel than this give no position'),
     ('fuse_max_range_m', 50000, 'a fused position farther than this from an observer is refused'),

@@ -3,10 +3,12 @@
 -- category, or one incident_categories names compatible (either way round). With the
 -- weight corroboration.same_category = 0 any category joins.
 CREATE OR REPLACE FUNCTION incident_compatible(w jsonb, cat text, cats text[]) RETURNS boolean
-LANGUAGE sql STABLE AS $$
-    SELECT (w ->> 'corroboration.same_category')::float8 = 0
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (w ->> 'corroboration.same_category')::float8 = 0
         OR COALESCE(cat, 'other') = ANY (cats)
         OR EXISTS (SELECT 1 FROM incident_categories c
                    WHERE (c.category = COALESCE(cat, 'other') AND c.compatible && cats)
-                      OR (c.category = ANY (cats) AND COALESCE(cat, 'other') = ANY (c.compatible)))
+                      OR (c.category = ANY (cats) AND COALESCE(cat, 'other') = ANY (c.compatible)));
+END
 $$;

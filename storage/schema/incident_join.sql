@@ -39,8 +39,12 @@ DECLARE
     cx bigint;
     best bigint;
     nxt bigint;
+    counts boolean;
+    had boolean;
+    n integer;
+    cap integer;
 BEGIN
-    SELECT q.id, q.reporter, q.category, q.text, q.point, q.incident_id,
+    SELECT q.id, q.reporter, q.category, q.text, q.point, q.incident_id, q.bearing, q.status,
            COALESCE(q.observed_at, q.received_at) AS t,
            ST_Y(q.point::geometry) AS lat, ST_X(q.point::geometry) AS lon,
            COALESCE((SELECT c.radius_m FROM incident_categories c
@@ -88,7 +92,52 @@ BEGIN
         RETURNING id INTO best;
     END IF;
     UPDATE reports SET incident_id = best WHERE id = p_id;
-    PERFORM incident_refresh(best, p_id);
+    -- the summary moves by one member, not recomputed from all of them (incident_refresh
+    -- does that for merges, splits and decisions): the centroid is the running mean of
+    -- the members' points; the count rises when the report counts and its reporter had
+    -- no counted report here yet; then each other member counts one more other reporter
+    counts := incident_counts(r.status, r.reporter);
+    had := EXISTS (SELECT 1 FROM reports o WHERE o.incident_id = best AND o.reporter = r.reporter
+                     AND o.id <> p_id AND incident_counts(o.status, o.reporter));
+    UPDATE incidents i SET n_reports = i.n_reports + 1,
+        corroborations = i.corroborations + (counts AND NOT had)::integer,
+        centroid = ST_SetSRID(ST_MakePoint(
+            (ST_X(i.centroid::geometry) * i.n_reports + r.lon) / (i.n_reports + 1),
+            (ST_Y(i.centroid::geometry) * i.n_reports + r.lat) / (i.n_reports + 1)),
+            4326)::geography,
+        first_seen = LEAST(i.first_seen, r.t), last_seen = GREATEST(i.last_seen, r.t),
+        categories = CASE WHEN COALESCE(r.category, 'other') = ANY (i.categories)
+                          THEN i.categories
+                          ELSE i.categories || COALESCE(r.category, 'other') END,
+        category = COALESCE(i.category, r.category), updated_at = now()
+    WHERE i.id = best
+    RETURNING i.corroborations INTO n;
+    IF counts AND NOT had THEN
+        cap := (w ->> 'corroboration.propagate_max')::float8;
+        WITH l AS (SELECT q.id, q.reporter FROM reports q
+                   WHERE q.incident_id = best AND q.id <> p_id AND q.corroborations < cap
+                   ORDER BY q.id FOR UPDATE SKIP LOCKED),
+        x AS (SELECT l.id, rp.banned, rp.reputation, rp.n_confirmed, rp.n_rejected
+              FROM l LEFT JOIN reporters rp ON rp.pseudonym = l.reporter)
+        UPDATE reports q SET corroborations = q.corroborations + 1,
+            priority = priority_formula(w, q.priority_base, q.category, q.flags,
+                                        q.corroborations + 1,
+                                        extract(epoch FROM now() - q.received_at)::float8,
+                                        COALESCE(x.banned, false), COALESCE(x.reputation, 0),
+                                        COALESCE(x.n_confirmed, 0), COALESCE(x.n_rejected, 0))
+        FROM x WHERE q.id = x.id;
+    END IF;
+    UPDATE reports q SET corroborations = GREATEST(n - (counts OR had)::integer, 0),
+        priority = priority_formula(w, q.priority_base, q.category, q.flags,
+                                    GREATEST(n - (counts OR had)::integer, 0),
+                                    extract(epoch FROM now() - q.received_at)::float8,
+                                    COALESCE(rp.banned, false), COALESCE(rp.reputation, 0),
+                                    COALESCE(rp.n_confirmed, 0), COALESCE(rp.n_rejected, 0))
+    FROM (SELECT 1) one LEFT JOIN reporters rp ON rp.pseudonym = r.reporter
+    WHERE q.id = p_id;
+    IF r.bearing IS NOT NULL THEN
+        PERFORM incident_fuse(best);
+    END IF;
     RETURN best;
 END
 $$;

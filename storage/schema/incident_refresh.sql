@@ -1,6 +1,7 @@
 -- incident_refresh.sql
 -- Recomputes what an incident row summarises from its members (count, distinct counted
--- reporters = its corroboration, time span, centroid of the counted points, categories,
+-- reporters = its corroboration, time span, the mean of the points as the centroid
+-- (incident_join keeps the same mean as members arrive), categories,
 -- the fused bearing position), then gives each member its corroboration: the counted
 -- reporters other than its own, the count the priority score reads
 -- (priority_corroborators). Like the neighbour propagation before it, rows only move
@@ -25,8 +26,8 @@ BEGIN
                FROM reports q WHERE q.incident_id = p_inc)
     SELECT count(*)::integer AS n,
            count(DISTINCT m.reporter) FILTER (WHERE m.counts)::integer AS c,
-           COALESCE(ST_Centroid(ST_Collect(m.point::geometry) FILTER (WHERE m.counts)),
-                    ST_Centroid(ST_Collect(m.point::geometry)))::geography AS centroid,
+           ST_SetSRID(ST_MakePoint(avg(ST_X(m.point::geometry)), avg(ST_Y(m.point::geometry))),
+                      4326)::geography AS centroid,
            min(COALESCE(m.observed_at, m.received_at)) AS t0,
            max(COALESCE(m.observed_at, m.received_at)) AS t1,
            COALESCE(array_agg(DISTINCT COALESCE(m.category, 'other')), '{}') AS cats
