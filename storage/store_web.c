@@ -1066,8 +1066,8 @@ int store_web_incident_merge(struct store *s, const struct store_who *who, long 
     const char *v[4] = {who->account, st_ll(ib, id), st_ll(ob, other), decimals_param(who, db)};
     *json = NULL;
     return fn_err(
-        st_one_text(s, "SELECT web_incident_merge($1::text, $2::bigint, $3::bigint, $4::int)", 4,
-                    v, json, "no such incident", ei),
+        st_one_text(s, "SELECT web_incident_merge($1::text, $2::bigint, $3::bigint, $4::int)", 4, v,
+                    json, "no such incident", ei),
         ei);
 }
 
@@ -1080,8 +1080,8 @@ int store_web_incident_split(struct store *s, const struct store_who *who, const
     v[0] = who->account;
     ref_params(id_or_ref, ib, v + 1);
     v[3] = decimals_param(who, db);
-    return fn_err(
-        st_one_text(s, "SELECT web_incident_split($1::text, $2::bigint, $3::text, $4::int)", 4, v,
-                    json, "no such report", ei),
-        ei);
+    return fn_err(st_one_text(s,
+                              "SELECT web_incident_split($1::text, $2::bigint, $3::text, $4::int)",
+                              4, v, json, "no such report", ei),
+                  ei);
 }

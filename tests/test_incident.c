@@ -450,8 +450,8 @@ static void test_incident_fuse_lines(void **state)
          "ARRAY[50.405, 50.45, 50.495], ARRAY[30.52, 30.45, 30.52], ARRAY[10, 10, 10]::float8[],"
          " ARRAY[0, 90, 180]",
          2},
-        {"parallel", "ARRAY[50.40, 50.45], ARRAY[30.52, 30.52], ARRAY[10, 10]::float8[], ARRAY[90, 92]",
-         -1},
+        {"parallel",
+         "ARRAY[50.40, 50.45], ARRAY[30.52, 30.52], ARRAY[10, 10]::float8[], ARRAY[90, 92]", -1},
         {"diverging",
          "ARRAY[50.405, 50.45], ARRAY[30.52, 30.45], ARRAY[10, 10]::float8[], ARRAY[180, 270]", -1},
         {"one line", "ARRAY[50.405], ARRAY[30.52], ARRAY[10]::float8[], ARRAY[0]", -1},

@@ -567,8 +567,7 @@ static void p_split(struct cell_ctx *x, const char *a)
     static int n;
     n++;
     (void)seed_at(x, "SP", 44 + n * 0.5);
-    snprintf(x->path, sizeof(x->path), "/api/reports/%lld/split",
-             seed_at(x, "SP", 44 + n * 0.5));
+    snprintf(x->path, sizeof(x->path), "/api/reports/%lld/split", seed_at(x, "SP", 44 + n * 0.5));
 }
 
 static const struct route_case matrix[] = {
@@ -3657,11 +3656,23 @@ static void test_web_incidents(void **state)
 {
     (void)state;
     struct fx *f = fx_new("t_web_incidents", NULL);
-    struct seed a = {.ref = "I-1", .category = "drones", .lat = 50.45, .lon = 30.52, .photos = 2,
+    struct seed a = {.ref = "I-1",
+                     .category = "drones",
+                     .lat = 50.45,
+                     .lon = 30.52,
+                     .photos = 2,
                      .reporter = "aaaa00000001"};
-    struct seed b = {.ref = "I-2", .category = "drones", .lat = 50.451, .lon = 30.52, .photos = 1,
+    struct seed b = {.ref = "I-2",
+                     .category = "drones",
+                     .lat = 50.451,
+                     .lon = 30.52,
+                     .photos = 1,
                      .reporter = "aaaa00000002"};
-    struct seed c = {.ref = "I-3", .category = "shelling", .lat = 48.0, .lon = 35.0, .photos = 0,
+    struct seed c = {.ref = "I-3",
+                     .category = "shelling",
+                     .lat = 48.0,
+                     .lon = 35.0,
+                     .photos = 0,
                      .reporter = "aaaa00000003"};
     long long r1 = seed(f, &a), r2 = seed(f, &b), r3 = seed(f, &c);
     sql(f, "UPDATE reports SET bearing = 45 WHERE public_ref = 'I-2' RETURNING 1");
