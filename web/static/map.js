@@ -174,8 +174,9 @@ export class QueueMap {
       }).addTo(this.selected);
       m.getElement()?.setAttribute('data-fused', '1');
     }
-    if (pts.length === 1) this.map.setView(pts[0], Math.max(this.map.getZoom(), this.detailZoom - 2));
-    else if (pts.length > 1) this.map.fitBounds(L.latLngBounds(pts).pad(0.2), { maxZoom: this.detailZoom });
+    // the geometry of sightings is read at a few kilometres, with or without tiles
+    if (pts.length === 1) this.map.setView(pts[0], 13);
+    else if (pts.length > 1) this.map.fitBounds(L.latLngBounds(pts).pad(0.2), { maxZoom: 15 });
   }
 
   // The map's own controls in the current language (after a language switch too).
