@@ -32,7 +32,7 @@ BEGIN
     RETURNING id INTO fresh;
     UPDATE reports SET incident_id = fresh WHERE id = r.id;
     PERFORM incident_refresh(old.id);
-    PERFORM incident_refresh(fresh, r.id);
+    PERFORM incident_refresh(fresh);
     INSERT INTO audit_log (actor, action, object, before, after)
     VALUES (acct, 'incident_split', 'report:' || r.id,
             jsonb_build_object('incident', web_incident_summary(old, NULL)),
