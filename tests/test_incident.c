@@ -21,34 +21,13 @@
 
 #include "common/util.h"
 #include "storage/store.h"
+#include "support/storedb.h"
 #include "support/testsupport.h"
 #include "common/banned.h"
 
-struct db {
-    const char *name;
-    char *ci;
-    struct store *s;
-};
-
-static void db_open(struct db *d, const char *name)
-{
-    struct tl_errinfo ei = {0};
-    d->name = name;
-    d->ci = ts_db_create(name);
-    if (!d->ci)
-        fail_msg("no throwaway cluster (TL_PG_STATE): run under the pg fixture");
-    if (store_open(d->ci, &d->s, &ei) != TL_OK)
-        fail_msg("store_open: %s", ei.msg);
-}
-
-static void db_close(struct db *d)
-{
-    store_free(d->s);
-    ts_db_drop(d->name);
-    free(d->ci);
-}
-
-static long long count(const struct db *d, const char *fmt, ...)
+static long long count(const struct ts_storedb *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static long long count(const struct ts_storedb *d, const char *fmt, ...)
 {
     char q[1024];
     va_list ap;
@@ -58,7 +37,7 @@ static long long count(const struct db *d, const char *fmt, ...)
     return ts_db_count(d->ci, q);
 }
 
-static double scalar_f(const struct db *d, const char *q)
+static double scalar_f(const struct ts_storedb *d, const char *q)
 {
     char *v = ts_db_scalar(d->ci, q);
     if (!v)
@@ -66,18 +45,6 @@ static double scalar_f(const struct db *d, const char *q)
     double x = strtod(v, NULL);
     free(v);
     return x;
-}
-
-/* Runs SQL that returns no rows on a separate connection. */
-static void sql(const char *ci, const char *q)
-{
-    PGconn *c = PQconnectdb(ci);
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    PGresult *r = PQexec(c, q);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", q, PQresultErrorMessage(r));
-    PQclear(r);
-    PQfinish(c);
 }
 
 /* The point dn metres north and de metres east of (lat, lon). */
@@ -119,7 +86,7 @@ static int add_to(struct store *s, const struct rep *p)
     return rc;
 }
 
-static void add(struct db *d, const struct rep *p)
+static void add(struct ts_storedb *d, const struct rep *p)
 {
     assert_int_equal(add_to(d->s, p), TL_OK);
 }
@@ -161,8 +128,8 @@ static void event_report(int i, double lat, double lon, const char *tag, struct 
 static void test_incident_one_event(void **state)
 {
     (void)state;
-    struct db d;
-    db_open(&d, "t_inc_event");
+    struct ts_storedb d;
+    ts_storedb_open(&d, "t_inc_event");
     char ref[32], who[32];
     struct rep r;
     int64_t t0 = tl_now_ms();
@@ -191,20 +158,20 @@ static void test_incident_one_event(void **state)
     /* not stationary: no fused position for shelling */
     assert_int_equal(count(&d, "SELECT count(*) FROM incidents WHERE fused IS NOT NULL"), 0);
     /* a banned reporter no longer counts; a rejected report neither */
-    sql(d.ci, "UPDATE reporters SET banned = true WHERE pseudonym = 'ps_E_007'");
+    ts_storedb_sql(d.ci, "UPDATE reporters SET banned = true WHERE pseudonym = 'ps_E_007'");
     assert_int_equal(count(&d, "SELECT corroborations FROM incidents"), 119);
-    sql(d.ci, "UPDATE reports SET status = 'rejected' WHERE reporter = 'ps_E_008'");
-    sql(d.ci, "SELECT incident_refresh(id) FROM incidents");
+    ts_storedb_sql(d.ci, "UPDATE reports SET status = 'rejected' WHERE reporter = 'ps_E_008'");
+    ts_storedb_sql(d.ci, "SELECT incident_refresh(id) FROM incidents");
     assert_int_equal(count(&d, "SELECT corroborations FROM incidents"), 118);
-    db_close(&d);
+    ts_storedb_close(&d);
 }
 
 /* Two events 5 km apart, reported at the same time, stay two incidents. */
 static void test_incident_two_events_apart(void **state)
 {
     (void)state;
-    struct db d;
-    db_open(&d, "t_inc_apart");
+    struct ts_storedb d;
+    ts_storedb_open(&d, "t_inc_apart");
     char ref[32], who[32];
     struct rep r;
     double lat2, lon2;
@@ -229,7 +196,7 @@ static void test_incident_two_events_apart(void **state)
                           .lat = KYIV_LAT,
                           .lon = KYIV_LON});
     assert_int_equal(count(&d, "SELECT count(*) FROM incidents"), 3);
-    db_close(&d);
+    ts_storedb_close(&d);
 }
 
 /* Text similarity moves the distance a report may join from: 1.3 km away, a report that
@@ -238,8 +205,8 @@ static void test_incident_two_events_apart(void **state)
 static void test_incident_text_similarity(void **state)
 {
     (void)state;
-    struct db d;
-    db_open(&d, "t_inc_text");
+    struct ts_storedb d;
+    ts_storedb_open(&d, "t_inc_text");
     const char *say = "explosion at the oil depot, black smoke";
     add(&d, &(struct rep){"T-1", "ps_1", "shelling", say, KYIV_LAT, KYIV_LON, 10, 0, 0, 0});
     add(&d, &(struct rep){"T-2", "ps_2", "shelling", say, KYIV_LAT, KYIV_LON, 10, 0, 0, 0});
@@ -259,7 +226,7 @@ static void test_incident_text_similarity(void **state)
                          inc);
     assert_int_not_equal(count(&d, "SELECT incident_id FROM reports WHERE public_ref = 'T-NONE'"),
                          inc);
-    db_close(&d);
+    ts_storedb_close(&d);
 }
 
 struct racer {
@@ -295,9 +262,9 @@ static void *race_store(void *arg)
 static void test_incident_race(void **state)
 {
     (void)state;
-    struct db d;
-    db_open(&d, "t_inc_race");
-    sql(d.ci, "INSERT INTO reporters (pseudonym) VALUES ('ps_first')");
+    struct ts_storedb d;
+    ts_storedb_open(&d, "t_inc_race");
+    ts_storedb_sql(d.ci, "INSERT INTO reporters (pseudonym) VALUES ('ps_first')");
     PGconn *c1 = PQconnectdb(d.ci);
     PGresult *res = PQexec(c1, "BEGIN");
     PQclear(res);
@@ -322,7 +289,7 @@ static void test_incident_race(void **state)
     assert_int_equal(count(&d, "SELECT corroborations FROM incidents"), 2);
 
     struct racer a = {.ci = d.ci, .tag = "X", .n = 60}, b = {.ci = d.ci, .tag = "Y", .n = 60};
-    sql(d.ci, "DELETE FROM reports; DELETE FROM incidents");
+    ts_storedb_sql(d.ci, "DELETE FROM reports; DELETE FROM incidents");
     pthread_t ta, tb;
     assert_int_equal(pthread_create(&ta, NULL, race_store, &a), 0);
     assert_int_equal(pthread_create(&tb, NULL, race_store, &b), 0);
@@ -332,15 +299,15 @@ static void test_incident_race(void **state)
     assert_int_equal(b.rc, TL_OK);
     assert_int_equal(count(&d, "SELECT count(*) FROM incidents"), 1);
     assert_int_equal(count(&d, "SELECT corroborations FROM incidents"), 120);
-    db_close(&d);
+    ts_storedb_close(&d);
 }
 
 /* Merge and split, as the API calls them, change the incidents and are audited. */
 static void test_incident_merge_split_audited(void **state)
 {
     (void)state;
-    struct db d;
-    db_open(&d, "t_inc_merge");
+    struct ts_storedb d;
+    ts_storedb_open(&d, "t_inc_merge");
     double lat2, lon2;
     offset(KYIV_LAT, KYIV_LON, 0, 3000, &lat2, &lon2);
     add(&d, &(struct rep){"M-1", "ps_1", "shelling", NULL, KYIV_LAT, KYIV_LON, 10, 0, 0, 0});
@@ -352,7 +319,7 @@ static void test_incident_merge_split_audited(void **state)
     struct store_who anna = {.account = "anna", .round_decimals = -1};
     struct tl_errinfo ei = {0};
     char *json = NULL;
-    sql(d.ci, "INSERT INTO accounts (name, role) VALUES ('anna', 'analyst')");
+    ts_storedb_sql(d.ci, "INSERT INTO accounts (name, role) VALUES ('anna', 'analyst')");
     assert_int_equal(store_web_incident_merge(d.s, &anna, a, b, &json, &ei), TL_OK);
     assert_non_null(strstr(json, "\"corroboration\": 3"));
     free(json);
@@ -387,7 +354,7 @@ static void test_incident_merge_split_audited(void **state)
                      1);
     /* the only report of its incident cannot be split off */
     assert_int_equal(store_web_incident_split(d.s, &anna, "M-3", &json, &ei), TL_EINVAL);
-    db_close(&d);
+    ts_storedb_close(&d);
 }
 
 /* Three reporters around a known point, 5 km out, report a drone's bearing with a few
@@ -396,8 +363,8 @@ static void test_incident_merge_split_audited(void **state)
 static void test_incident_bearings_fused(void **state)
 {
     (void)state;
-    struct db d;
-    db_open(&d, "t_inc_bearings");
+    struct ts_storedb d;
+    ts_storedb_open(&d, "t_inc_bearings");
     const double az[3] = {10, 130, 250}, noise[3] = {3, -2, 4};
     const char *refs[3] = {"D-1", "D-2", "D-3"}, *who[3] = {"ps_d1", "ps_d2", "ps_d3"};
     for (int i = 0; i < 3; i++) {
@@ -428,7 +395,7 @@ static void test_incident_bearings_fused(void **state)
     assert_int_equal(count(&d, "SELECT count(*) FROM incidents WHERE fused IS NULL"
                                " AND fused_lines = 3"),
                      1);
-    db_close(&d);
+    ts_storedb_close(&d);
 }
 
 /* incident_fuse_lines on exact geometry: two lines at right angles meet at the target;
@@ -437,8 +404,8 @@ static void test_incident_bearings_fused(void **state)
 static void test_incident_fuse_lines(void **state)
 {
     (void)state;
-    struct db d;
-    db_open(&d, "t_inc_fuse");
+    struct ts_storedb d;
+    ts_storedb_open(&d, "t_inc_fuse");
     struct {
         const char *what, *q;
         double max_err_m; /* < 0: no position */
@@ -467,7 +434,7 @@ static void test_incident_fuse_lines(void **state)
         if (cases[i].max_err_m < 0 ? e != -1 : (e < 0 || e > cases[i].max_err_m))
             fail_msg("%s: distance %.1f m", cases[i].what, e);
     }
-    db_close(&d);
+    ts_storedb_close(&d);
 }
 
 int main(void)
