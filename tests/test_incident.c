@@ -3,7 +3,8 @@
  * store_apply, the store call the bot's workers make (store_apply_plan, the one write
  * path, where incident_join runs in the storing transaction): 300 reports through the
  * whole bot, each a guided conversation of several updates, would take minutes and test
- * the wizard again, not the join. Bearings are fused on real incidents and, for known
+ * the wizard again, not the join; one test goes through the real intake (the fake Bot
+ * API, the runtime's workers) with 40 citizens. Bearings are fused on real incidents and, for known
  * geometry, through incident_fuse_lines itself. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 
 #include "common/util.h"
 #include "storage/store.h"
+#include "support/botrun.h"
 #include "support/storedb.h"
 #include "support/testsupport.h"
 #include "common/banned.h"
@@ -163,6 +165,58 @@ static void test_incident_one_event(void **state)
     ts_storedb_sql(d.ci, "UPDATE reports SET status = 'rejected' WHERE reporter = 'ps_E_008'");
     ts_storedb_sql(d.ci, "SELECT incident_refresh(id) FROM incidents");
     assert_int_equal(count(&d, "SELECT corroborations FROM incidents"), 118);
+    ts_storedb_close(&d);
+}
+
+/* Through the real intake: citizens message the bot on the fake Bot API (a text naming
+ * the place by its coordinates, then "Send now"), the runtime's two workers store the
+ * reports (store_apply_plan, incident_join in the same transaction): 30 citizens around
+ * one explosion make one incident of 30 reporters, 10 others 5 km away another. */
+static void test_incident_through_the_bot(void **state)
+{
+    (void)state;
+    struct ts_storedb d;
+    ts_storedb_open(&d, "t_inc_bot");
+    struct fakebot *fb = NULL;
+    struct fakebot_opts fo = {.quiet = 1};
+    assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
+    long long now = (long long)time(NULL);
+    for (int i = 0; i < 40; i++) {
+        long long chat = 2000001 + i, id = 10 + 2 * i;
+        double lat, lon;
+        offset(KYIV_LAT, KYIV_LON, (i % 7) * 40.0 - 120, (i % 5) * 50.0 - 100, &lat, &lon);
+        if (i >= 30)
+            offset(lat, lon, 0, 5000, &lat, &lon);
+        char *m = tl_asprintf(
+            "{\"update_id\":%lld,\"message\":{\"message_id\":1,\"from\":{\"id\":%lld,"
+            "\"is_bot\":false,\"first_name\":\"C\",\"language_code\":\"uk\"},\"chat\":{\"id\":"
+            "%lld,\"type\":\"private\"},\"date\":%lld,\"text\":\"вибух, дим %.5f, %.5f\"}}",
+            id, chat, chat, now, lat, lon);
+        char *c = tl_asprintf(
+            "{\"update_id\":%lld,\"callback_query\":{\"id\":\"q%lld\",\"from\":{\"id\":%lld,"
+            "\"is_bot\":false,\"first_name\":\"C\",\"language_code\":\"uk\"},\"chat_instance\":"
+            "\"%lld\",\"data\":\"%lld:send\",\"message\":{\"message_id\":2,\"date\":%lld,"
+            "\"chat\":{\"id\":%lld,\"type\":\"private\"},\"text\":\"draft\"}}}",
+            id + 1, id + 1, chat, chat, id, now, chat);
+        assert_true(fakebot_push_update(fb, m) > 0);
+        assert_true(fakebot_push_update(fb, c) > 0);
+        free(m);
+        free(c);
+    }
+    struct cfg c;
+    tb_cfg(&c, d.ci);
+    tb_start(&c, fb, 0, 0);
+    int64_t end = tl_now_ms() + 60000;
+    while (count(&d, "SELECT count(*) FROM reports") < 40 && tl_now_ms() < end)
+        (void)tl_sleep_ms(50, NULL);
+    tb_stop();
+    assert_int_equal(count(&d, "SELECT count(*) FROM reports WHERE point_source = 'text'"), 40);
+    assert_int_equal(count(&d, "SELECT count(*) FROM incidents"), 2);
+    assert_int_equal(count(&d, "SELECT max(corroborations) FROM incidents"), 30);
+    assert_int_equal(count(&d, "SELECT min(corroborations) FROM incidents"), 10);
+    assert_int_equal(count(&d, "SELECT count(*) FROM reports WHERE incident_id IS NULL"), 0);
+    cfg_release(&c);
+    fakebot_stop(fb);
     ts_storedb_close(&d);
 }
 
@@ -442,6 +496,7 @@ int main(void)
     t_base = (double)time(NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_incident_one_event),
+        cmocka_unit_test_teardown(test_incident_through_the_bot, tb_teardown),
         cmocka_unit_test(test_incident_two_events_apart),
         cmocka_unit_test(test_incident_text_similarity),
         cmocka_unit_test(test_incident_race),
