@@ -30,9 +30,6 @@ ALTER TABLE incidents
     ADD CONSTRAINT incidents_merged_into_fkey FOREIGN KEY (merged_into) REFERENCES incidents(id)
         ON DELETE SET NULL;
 
--- the open incidents near a new report: the join looks them up by centroid and time
-CREATE INDEX incidents_open ON incidents USING gist (centroid, last_seen) WHERE merged_into IS NULL;
-
 -- an incident's latest members first (the join compares the text with them), and whether
 -- a reporter counts in an incident already (a new member raises the count or not)
 DROP INDEX reports_incident;
