@@ -1,9 +1,10 @@
 -- web_incident_doc.sql
 -- An incident as the console's view shows it: the summary, its members (those in the
--- caller's queues), the bearing lines of the members that gave one, and its photo
--- clusters: member photos whose perceptual hashes differ by at most photo_hamming bits,
--- grouped (single link, a small set: the first 200 hashed photos) so the console shows
--- them side by side. An incident the caller sees no member of is not found.
+-- caller's queues; the latest 200, n_reports says how many in all), the bearing lines of
+-- the members that gave one, and its photo clusters: member photos whose perceptual
+-- hashes differ by at most photo_hamming bits, grouped (single link over a small set, the
+-- first 200 hashed photos) so the console shows them side by side. An incident the caller
+-- sees no member of is not found.
 CREATE OR REPLACE FUNCTION web_incident_doc(p_id bigint, acct text, decimals integer)
 RETURNS text
 LANGUAGE plpgsql STABLE AS $$
@@ -56,11 +57,13 @@ BEGIN
           FROM unnest(ids, roots) AS c(id, root)
           GROUP BY c.root HAVING count(*) > 1) g;
     RETURN (web_incident_summary(i, decimals) || jsonb_build_object(
-        'members', COALESCE((SELECT jsonb_agg(web_report_summary(r, decimals)
-                                              || jsonb_build_object('bearing', r.bearing,
-                                                                    'accuracy_m', r.accuracy_m)
-                                              ORDER BY r.id)
-                             FROM reports r WHERE r.incident_id = p_id AND r.queue = ANY (qs)),
+        'members', COALESCE((SELECT jsonb_agg(web_report_summary(x, decimals)
+                                              || jsonb_build_object('bearing', x.bearing,
+                                                                    'accuracy_m', x.accuracy_m)
+                                              ORDER BY x.id)
+                             FROM (SELECT r.* FROM reports r
+                                   WHERE r.incident_id = p_id AND r.queue = ANY (qs)
+                                   ORDER BY r.id DESC LIMIT 200) x),
                             '[]'),
         'bearings', COALESCE((SELECT jsonb_agg(web_point(r.point, decimals)
                                                || jsonb_build_object('report', r.id,
