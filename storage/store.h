@@ -389,6 +389,23 @@ int store_web_followup(struct store *s, const struct store_who *who, const char 
  * candidate. */
 int store_web_place_pick(struct store *s, const struct store_who *who, const char *id_or_ref,
                          long idx, char **json, struct tl_errinfo *ei) TL_WUR;
+
+/* Incidents (storage/schema/incident_*.sql, web_incident_*.sql). The open incidents
+ * with a member in who's queues, the most corroborated first: {"incidents":[...]}. */
+int store_web_incidents(struct store *s, const struct store_who *who, long min_corroboration,
+                        long limit, char **json, struct tl_errinfo *ei) TL_WUR;
+/* One incident: summary, members, bearing lines, photo clusters. TL_ENOTFOUND absent or
+ * without a member who may see. */
+int store_web_incident(struct store *s, const struct store_who *who, long long id, char **json,
+                       struct tl_errinfo *ei) TL_WUR;
+/* Merges incident other into id (audited 'incident_merge'); the survivor's document.
+ * TL_ENOTFOUND, TL_EINVAL (the same incident), TL_ECONFLICT (merged already). */
+int store_web_incident_merge(struct store *s, const struct store_who *who, long long id,
+                             long long other, char **json, struct tl_errinfo *ei) TL_WUR;
+/* Takes a report out of its incident into one of its own (audited 'incident_split'); the
+ * new incident's document. TL_EINVAL when it is its incident's only report. */
+int store_web_incident_split(struct store *s, const struct store_who *who, const char *id_or_ref,
+                             char **json, struct tl_errinfo *ei) TL_WUR;
 /* The stored (stripped) bytes and their MIME type; audited as 'view_media'.
  * *mime and *bytes: free(). TL_ENOTFOUND when absent or hidden. */
 int store_web_media(struct store *s, const struct store_who *who, long long media_id, char **mime,

@@ -274,6 +274,8 @@ BEGIN
                 UPDATE conv_messages SET report_id = rid
                 WHERE chat_id = (uo->>'cc')::bigint AND draft_id = (uo->>'did')::bigint;
             END IF;
+            -- the report joins its incident in this transaction (incident_join.sql)
+            PERFORM incident_join(rid);
             rids[lo] := rid;
         END IF;
     END LOOP;

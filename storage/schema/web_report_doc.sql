@@ -48,6 +48,9 @@ BEGIN
             'observed_at', web_iso(r.observed_at), 'point', web_point(r.point, decimals),
             'point_source', r.point_source, 'flags', to_json(r.flags),
             'n_media', n_media, 'corroborations', r.corroborations,
+            'incident_id', r.incident_id,
+            'incident_corroboration', (SELECT i.corroborations FROM incidents i
+                                       WHERE i.id = r.incident_id),
             'priority', r.priority, 'claimed_by', CASE WHEN v_live THEN r.claimed_by END,
             'lease_until', CASE WHEN v_live THEN web_iso(r.lease_until) END,
             'bearing', r.bearing, 'accuracy_m', r.accuracy_m, 'forwarded', r.forwarded,

@@ -569,6 +569,31 @@ async function tiles(browser, dbEnv, tokens, servers) {
   check(csp2.length === 0, `no CSP violation for the tiles: ${csp2}`);
 }
 
+// Incidents: three reporters' bearings on one drone. The incidents list, the incident
+// view (three independent reporters, the fused position) and its map (three bearing lines,
+// the fused mark).
+async function incidents(browser, base, seed, tokens, dbEnv) {
+  step('incidents: the list, the view, bearing lines and the fused position on the map');
+  const id = execFileSync(SEED, ['incident', seed.conninfo], { env: dbEnv, encoding: 'utf8' }).trim();
+  const page = await newPage(browser, 'en-US');
+  await login(page, base, tokens.alice);
+  await page.click('#incidents-btn');
+  const item = page.locator(`#incidents li[data-id="${id}"]`);
+  await item.waitFor();
+  check((await item.textContent()).includes('3 reporters'), 'the list shows three reporters');
+  await item.click();
+  await page.locator('#incident-title').waitFor();
+  check((await page.textContent('#incident-title')) === `Incident #${id}`, 'incident view opened');
+  check((await page.textContent('#incident-corroboration')) === '3', 'three independent reporters');
+  check((await page.textContent('#incident-fused')).includes('(3 bearings)'), 'fused from three bearings');
+  check((await page.locator('#incident-members li').count()) === 3, 'three members listed');
+  await page.waitForFunction(() => document.querySelectorAll('path.tl-bearing-line').length === 3);
+  check((await page.locator('.tl-marker-fused[data-fused]').count()) === 1, 'the fused position marked');
+  check((await page.locator('path.tl-fused-area').count()) === 1, 'its uncertainty drawn');
+  await page.screenshot({ path: path.join(ART, 'incident.png') });
+  await page.close();
+}
+
 async function main() {
   fs.rmSync(ART, { recursive: true, force: true }); // no stale screenshot of an earlier run
   fs.mkdirSync(ART, { recursive: true });
@@ -608,6 +633,7 @@ async function main() {
     });
     await scenario(browser, web.base, seed, tokens, dbEnv);
     await tiles(browser, dbEnv, tokens, servers);
+    await incidents(browser, web.base, seed, tokens, dbEnv);
     await Promise.all([...recording]);
     console.log(`browser test: screenshots in ${ART}`);
     console.log(`${passed} passed, 0 failed`);

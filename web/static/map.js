@@ -130,6 +130,55 @@ export class QueueMap {
     else if (pts.length > 1) this.map.fitBounds(L.latLngBounds(pts).pad(0.3), { maxZoom: this.detailZoom });
   }
 
+  // Marks an incident: its reports' points, its centre, each bearing as a line from the
+  // observer (to a little past the fused position, else 10 km), and the fused position with
+  // its uncertainty; fits them in view.
+  showIncident(inc) {
+    this.selected.clearLayers();
+    if (!inc) return;
+    const pts = [];
+    for (const m of inc.members || []) {
+      if (!m.point) continue;
+      const p = L.latLng(m.point.lat, m.point.lon);
+      pts.push(p);
+      L.marker(p, { icon: icon('tl-marker-member'), title: m.ref, zIndexOffset: 900 }).addTo(this.selected);
+    }
+    if (inc.centroid)
+      L.marker([inc.centroid.lat, inc.centroid.lon], {
+        icon: icon('tl-marker-centroid'),
+        title: this.opts.label('map.centroid'),
+        zIndexOffset: 1000,
+      }).addTo(this.selected);
+    const f = inc.fused;
+    for (const b of inc.bearings || []) {
+      const from = L.latLng(b.lat, b.lon);
+      const len = f ? from.distanceTo([f.lat, f.lon]) * 1.25 : 10000;
+      const rad = (b.bearing * Math.PI) / 180;
+      const to = L.latLng(
+        b.lat + (len * Math.cos(rad)) / 111320,
+        b.lon + (len * Math.sin(rad)) / (111320 * Math.cos((b.lat * Math.PI) / 180)),
+      );
+      pts.push(to);
+      L.polyline([from, to], { className: 'tl-bearing-line', interactive: false })
+        .bindTooltip(this.opts.label('map.bearing', { deg: Math.round(b.bearing) }))
+        .addTo(this.selected);
+    }
+    if (f) {
+      const q = L.latLng(f.lat, f.lon);
+      pts.push(q);
+      L.circle(q, { radius: f.uncertainty_m, className: 'tl-fused-area', interactive: false }).addTo(this.selected);
+      const m = L.marker(q, {
+        icon: icon('tl-marker-fused'),
+        title: this.opts.label('map.fused'),
+        zIndexOffset: 1200,
+      }).addTo(this.selected);
+      m.getElement()?.setAttribute('data-fused', '1');
+    }
+    // the geometry of sightings is read at a few kilometres, with or without tiles
+    if (pts.length === 1) this.map.setView(pts[0], 13);
+    else if (pts.length > 1) this.map.fitBounds(L.latLngBounds(pts).pad(0.2), { maxZoom: 15 });
+  }
+
   // The map's own controls in the current language (after a language switch too).
   relabel() {
     if (this.zoom) this.zoom.remove();
