@@ -1,7 +1,8 @@
 /* daemon/webhook.c - outgoing webhooks: a decision writes a delivery row in its own
  * transaction (storage/schema/webhook_enqueue.sql), and this thread, on a connection
  * and a curl handle of its own, posts them, signed, retrying with backoff. Intake and
- * triage never wait for a receiver. */
+ * triage never wait for a receiver. Each round also folds the decisions' pending tile
+ * changes into the zoomed-out tiles' grid (storage/schema/tile_grid_fold.sql). */
 #include "webhook.h"
 
 #include <curl/curl.h>
@@ -188,6 +189,10 @@ static void *webhook_main(void *arg)
             continue;
         }
         int n = round_once(w, s, h);
+        long long folded = 0;
+        if (store_tile_grid_fold(s, &folded, &ei) != TL_OK)
+            log_warn("webhook: tile grid fold failed detail=\"%.*s\"", (int)strcspn(ei.msg, "\n"),
+                     ei.msg);
         if (n <= 0)
             tl_sleep_ms(w->o.interval_ms, w->o.stop);
     }
