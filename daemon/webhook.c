@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "common/log.h"
@@ -61,6 +62,24 @@ out:
     return out;
 }
 
+/* Every socket curl opens for a delivery: to a public address only, unless allowed.
+ * The pinned address was checked already; this also holds for anything curl would
+ * connect to otherwise (a second address, a name it resolved itself). */
+struct sock_guard {
+    int allow_private;
+    int refused;
+};
+
+static curl_socket_t open_checked(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct sock_guard *g = ud;
+    if (purpose != CURLSOCKTYPE_IPCXN || (!g->allow_private && web_addr_private(&a->addr))) {
+        g->refused = 1;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
+}
+
 static size_t discard(char *p, size_t size, size_t n, void *ud)
 {
     (void)p;
@@ -84,6 +103,12 @@ static long post(CURL *h, const struct daemon_webhooks_opts *o, const struct sto
         return 0;
     }
     free(msg);
+    /* resolved and checked now, then connected to that address only (SSRF) */
+    char pin[WEB_WEBHOOK_PIN];
+    struct sock_guard guard = {.allow_private = o->cfg->webhook_allow_private != 0};
+    if (web_webhook_target(j->url, guard.allow_private, pin, sizeof(pin), why, whysz))
+        return 0;
+    struct curl_slist pinned = {.data = pin, .next = NULL};
     tl_hex(md, mdlen, hx);
     snprintf(sig, sizeof(sig), "X-Tipline-Signature: sha256=%s", hx);
     snprintf(line[0], sizeof(line[0]), "X-Tipline-Timestamp: %s", ts);
@@ -108,6 +133,10 @@ static long post(CURL *h, const struct daemon_webhooks_opts *o, const struct sto
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout_ms);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_RESOLVE, &pinned);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_checked);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &guard);
+    curl_easy_setopt(h, CURLOPT_PROXY, ""); /* a proxy would resolve the name itself */
     curl_easy_setopt(h, CURLOPT_USERAGENT, "tipline-webhook");
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
@@ -117,6 +146,10 @@ static long post(CURL *h, const struct daemon_webhooks_opts *o, const struct sto
     long status = 0;
     if (cr == CURLE_OK)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    else if (guard.refused)
+        snprintf(why, whysz,
+                 "refused to connect to a private address (webhook_allow_private is "
+                 "off)");
     else
         snprintf(why, whysz, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cr));
     if (cr == CURLE_OK && (status < 200 || status > 299))

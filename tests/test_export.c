@@ -922,6 +922,7 @@ static void test_export_webhook(void **state)
     struct fx *f = fx_new("t_export_webhook", 100);
     struct rx x = {0};
     rx_start(&x, 2);
+    f->cfg.webhook_allow_private = 1; /* the receiver is on loopback */
     /* the exporter subscribes; the secret comes once */
     char *out = NULL,
          *cmd = tl_asprintf(
@@ -1017,6 +1018,101 @@ static void test_export_webhook(void **state)
     fx_free(f);
 }
 
+/* POST /api/webhooks {"url"} as exa: the HTTP status; the answer's body in *body (NULL:
+ * dropped), recorded for the OpenAPI check. */
+static long webhook_add(struct fx *f, const char *url, char **body)
+{
+    char *out = NULL,
+         *cmd = tl_asprintf(
+             "curl -s -X POST -H 'Content-Type: application/json' -H 'Authorization: Bearer "
+             "tok-exa-0123456789abcdef' -d '{\"url\":\"%s\"}' -w '\\n%%{http_code}' "
+             "'http://127.0.0.1:%u/api/webhooks'",
+             url, f->port);
+    ts_run(cmd, &out);
+    free(cmd);
+    assert_non_null(out);
+    char *nl = strrchr(out, '\n');
+    assert_non_null(nl);
+    long status = strtol(nl + 1, NULL, 10);
+    *nl = 0;
+    ts_http_record("POST", "/api/webhooks", status, "application/json", out, strlen(out));
+    if (body)
+        *body = out;
+    else
+        free(out);
+    return status;
+}
+
+static void test_export_webhook_private_refused(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_export_ssrf", 20);
+    assert_int_equal(f->cfg.webhook_allow_private, 0); /* the default */
+    struct rx x = {0};
+    rx_start(&x, 0);
+    /* loopback, RFC 1918, the metadata service, IPv6 loopback and mapped, a decimal
+     * loopback, a name resolving to loopback, a name with credentials before it */
+    char *loop = tl_asprintf("http://127.0.0.1:%u/hook", x.port),
+         *v6 = tl_asprintf("http://[::1]:%u/hook", x.port),
+         *name = tl_asprintf("http://localhost:%u/hook", x.port);
+    const char *const refused[] = {loop,
+                                   "http://10.1.2.3/hook",
+                                   "https://172.16.0.9/hook",
+                                   "http://192.168.1.1/hook",
+                                   "http://169.254.169.254/latest/meta-data/",
+                                   "http://100.100.100.200/",
+                                   v6,
+                                   "http://[::ffff:127.0.0.1]/hook",
+                                   "http://[fe80::1]/hook",
+                                   "http://[fd00:ec2::254]/",
+                                   "http://2130706433/hook",
+                                   "http://0.0.0.0:8080/",
+                                   name,
+                                   "http://example.org@127.0.0.1/hook"};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        char *body = NULL;
+        long st = webhook_add(f, refused[i], &body);
+        if (st != 400 || !strstr(body, "private"))
+            fail_msg("%s: want 400 naming a private address, got %ld %s", refused[i], st, body);
+        free(body);
+    }
+    assert_int_equal(count(f, "SELECT count(*) FROM webhook_subscriptions"), 0);
+    /* a public address is taken (nothing is posted to it here) */
+    assert_int_equal(webhook_add(f, "http://192.0.43.10:8443/hook", NULL), 201);
+    sql(f, "DELETE FROM webhook_subscriptions RETURNING 1");
+
+    /* the sender checks too: a subscription made while allowed (or a name that resolves
+     * to loopback since) is not posted to, and the attempt says why */
+    f->cfg.webhook_allow_private = 1;
+    assert_int_equal(webhook_add(f, name, NULL), 201);
+    f->cfg.webhook_allow_private = 0;
+    volatile sig_atomic_t stop = 0;
+    struct daemon_webhooks *wh = NULL;
+    struct daemon_webhooks_opts wo = {
+        .cfg = &f->cfg, .stop = &stop, .interval_ms = 100, .retry_base_s = 60, .timeout_ms = 3000};
+    assert_int_equal(daemon_webhooks_start(&wo, &wh), TL_OK);
+    sql(f, "UPDATE reports SET status = 'confirmed', decided_at = now() WHERE public_ref = 'R-10'"
+           " RETURNING 1");
+    for (int i = 0; i < 100 && !count(f, "SELECT count(*) FROM webhook_attempts"); i++)
+        tl_sleep_ms(100, NULL);
+    stop = 1;
+    daemon_webhooks_join(wh);
+    assert_int_equal(count(f, "SELECT count(*) FROM webhook_attempts WHERE status IS NULL"
+                              " AND error LIKE '%private%'"),
+                     1);
+    assert_int_equal(count(f, "SELECT count(*) FROM webhook_deliveries WHERE delivered_at IS NULL"),
+                     1);
+    pthread_mutex_lock(&x.mu);
+    int n = x.n;
+    pthread_mutex_unlock(&x.mu);
+    assert_int_equal(n, 0); /* nothing reached the receiver */
+    rx_stop(&x);
+    free(loop);
+    free(v6);
+    free(name);
+    fx_free(f);
+}
+
 /* ---- memory stays flat however many rows ---- */
 
 static long vm_hwm_kb(void)
@@ -1093,6 +1189,7 @@ int main(void)
         cmocka_unit_test_teardown(test_export_ogc_api, teardown),
         cmocka_unit_test_teardown(test_export_tiles, teardown),
         cmocka_unit_test_teardown(test_export_webhook, teardown),
+        cmocka_unit_test_teardown(test_export_webhook_private_refused, teardown),
         cmocka_unit_test_teardown(test_export_memory_flat, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
