@@ -1,8 +1,9 @@
 /* daemon/webhook.c - outgoing webhooks: a decision writes a delivery row in its own
  * transaction (storage/schema/webhook_enqueue.sql), and this thread, on a connection
  * and a curl handle of its own, posts them, signed, retrying with backoff. Intake and
- * triage never wait for a receiver. Each round also folds the decisions' pending tile
- * changes into the zoomed-out tiles' grid (storage/schema/tile_grid_fold.sql). */
+ * triage never wait for a receiver. The same thread keeps the zoomed-out tiles' grid
+ * (migration 0027): it builds the cells of rounded points once, and each round folds
+ * the decisions' pending changes in (storage/schema/tile_grid_fold.sql). */
 #include "webhook.h"
 
 #include <curl/curl.h>
@@ -204,11 +205,41 @@ static int round_once(struct daemon_webhooks *w, struct store *s, CURL *h)
     return (int)n;
 }
 
+/* The zoomed-out tiles' grid: the cells of rounded points built once (the first start
+ * with this round_decimals; the tiles of rounded roles scan the reports until then),
+ * then, every round, the decisions' pending changes folded in. */
+static void tile_grid(struct daemon_webhooks *w, struct store *s, int *ready)
+{
+    struct tl_errinfo ei;
+    const struct cfg *cfg = w->o.cfg;
+    tl_errinfo_clear(&ei);
+    if (!*ready) {
+        int built = 0;
+        int64_t t0 = tl_now_ms();
+        if (!cfg->rounded_roles || !cfg->rounded_roles[0]) {
+            *ready = 1;
+        } else if (store_tile_grid_ensure(s, (int)cfg->round_decimals, &built, &ei) == TL_OK) {
+            *ready = 1;
+            if (built)
+                log_info("webhook: tile grid built decimals=%ld ms=%lld", cfg->round_decimals,
+                         (long long)(tl_now_ms() - t0));
+        } else {
+            log_warn("webhook: tile grid build failed decimals=%ld detail=\"%.*s\"",
+                     cfg->round_decimals, (int)strcspn(ei.msg, "\n"), ei.msg);
+        }
+    }
+    long long folded = 0;
+    if (store_tile_grid_fold(s, &folded, &ei) != TL_OK)
+        log_warn("webhook: tile grid fold failed detail=\"%.*s\"", (int)strcspn(ei.msg, "\n"),
+                 ei.msg);
+}
+
 static void *webhook_main(void *arg)
 {
     struct daemon_webhooks *w = arg;
     struct store *s = NULL;
     struct tl_errinfo ei;
+    int grid_ready = 0;
     CURL *h = curl_easy_init();
     if (!h) {
         log_error("webhook: no curl handle; webhooks wait for a restart");
@@ -222,10 +253,7 @@ static void *webhook_main(void *arg)
             continue;
         }
         int n = round_once(w, s, h);
-        long long folded = 0;
-        if (store_tile_grid_fold(s, &folded, &ei) != TL_OK)
-            log_warn("webhook: tile grid fold failed detail=\"%.*s\"", (int)strcspn(ei.msg, "\n"),
-                     ei.msg);
+        tile_grid(w, s, &grid_ready);
         if (n <= 0)
             tl_sleep_ms(w->o.interval_ms, w->o.stop);
     }

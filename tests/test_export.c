@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -708,6 +709,146 @@ static void test_export_ogc_api(void **state)
 
 /* ---- vector tiles ---- */
 
+/* The sum of the counts in tile z/x/y as account as sees it (0: an empty tile). */
+static long tile_sum(struct fx *f, const char *as, int z, long x, long y)
+{
+    char *path = tl_asprintf("/api/tiles/%d/%ld/%ld.mvt", z, x, y), *sum = NULL;
+    struct hres r = get(f, as, path, NULL);
+    long n = -1;
+    if (r.status == 204)
+        n = 0;
+    else if (r.status == 200 &&
+             run(NULL, "mkdir -p '%s/s/%s/%d/%ld' && cp '%s' '%s/s/%s/%d/%ld/%ld.mvt'", f->dir, as,
+                 z, x, r.body_path, f->dir, as, z, x, y) == 0 &&
+             run(&sum,
+                 "ogrinfo -ro -al -q '%s/s/%s/%d/%ld/%ld.mvt' | grep 'count (Integer) =' | "
+                 "awk '{s+=$4} END {print s+0}'",
+                 f->dir, as, z, x, y) == 0)
+        n = strtol(sum, NULL, 10);
+    free(sum);
+    free(path);
+    hres_release(&r);
+    return n;
+}
+
+/* The one point of tile z/x/y as as sees it, in EPSG:3857 metres (ogrinfo's reading of
+ * an MVT file named z/x/y.mvt). */
+static void tile_point(struct fx *f, const char *as, int z, long x, long y, double *px, double *py)
+{
+    char *path = tl_asprintf("/api/tiles/%d/%ld/%ld.mvt", z, x, y), *pt = NULL;
+    struct hres r = get(f, as, path, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(run(NULL, "mkdir -p '%s/p/%s/%d/%ld' && cp '%s' '%s/p/%s/%d/%ld/%ld.mvt'",
+                         f->dir, as, z, x, r.body_path, f->dir, as, z, x, y),
+                     0);
+    run(&pt,
+        "ogrinfo -ro -al -q '%s/p/%s/%d/%ld/%ld.mvt' | grep -c 'POINT (' ; "
+        "ogrinfo -ro -al -q '%s/p/%s/%d/%ld/%ld.mvt' | grep -m1 -o 'POINT ([^)]*)'",
+        f->dir, as, z, x, y, f->dir, as, z, x, y);
+    assert_non_null(pt);
+    assert_int_equal(strtol(pt, NULL, 10), 1);
+    const char *p = strstr(pt, "POINT (");
+    assert_non_null(p);
+    char *end = NULL;
+    *px = strtod(p + 7, &end);
+    *py = strtod(end, NULL);
+    free(pt);
+    free(path);
+    hres_release(&r);
+}
+
+/* A point's EPSG:3857 coordinates, by PostGIS. */
+static void merc(struct fx *f, const char *lonlat, double *mx, double *my)
+{
+    char q[256];
+    snprintf(q, sizeof(q),
+             "SELECT ST_X(g) || ' ' || ST_Y(g) FROM ST_Transform(ST_SetSRID(ST_MakePoint(%s),"
+             " 4326), 3857) g",
+             lonlat);
+    char *v = ts_db_scalar(f->ci, q), *end = NULL;
+    assert_non_null(v);
+    *mx = strtod(v, &end);
+    *my = strtod(end, NULL);
+    free(v);
+}
+
+/* Zooms 0-8 are summed from the grid of cells (migration 0027): kept by decisions
+ * (pending, then folded), per queue (a restricted one stays hidden) and per precision
+ * (an exporter's lone report is where its rounded point is, not its exact one). */
+static void test_export_tiles_grid(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_export_tiles_grid", 100);
+    /* the seed's decisions are pending: a tile adds them to the (empty) cells */
+    assert_int_equal(count(f, "SELECT count(*) FROM tile_grid_pending"), 90);
+    assert_int_equal(count(f, "SELECT count(*) FROM tile_cells"), 0);
+    assert_int_equal(tile_sum(f, "root", 5, 18, 10), 90);
+    assert_int_equal(tile_sum(f, "exa", 5, 18, 10), 90); /* scanned: no rounded cells yet */
+    /* the exporters' background thread builds the cells of rounded points (the
+     * exporters' precision) and folds what is pending */
+    volatile sig_atomic_t stop = 0;
+    struct daemon_webhooks *wh = NULL;
+    struct daemon_webhooks_opts wo = {.cfg = &f->cfg, .stop = &stop, .interval_ms = 100};
+    assert_int_equal(daemon_webhooks_start(&wo, &wh), TL_OK);
+    for (int i = 0; i < 100 && (count(f, "SELECT count(*) FROM tile_grid_precisions") < 2 ||
+                                count(f, "SELECT count(*) FROM tile_grid_pending") > 0);
+         i++)
+        tl_sleep_ms(100, NULL);
+    stop = 1;
+    daemon_webhooks_join(wh);
+    assert_int_equal(count(f, "SELECT count(*) FROM tile_grid_pending"), 0);
+    assert_int_equal(count(f, "SELECT count(DISTINCT prec) FROM tile_cells"), 2); /* -1, 2 */
+    assert_int_equal(count(f, "SELECT sum(n) FROM tile_cells WHERE zoom = 5"), 180);
+    assert_int_equal(tile_sum(f, "root", 5, 18, 10), 90);
+    assert_int_equal(tile_sum(f, "root", 0, 0, 0), 90);
+    assert_int_equal(tile_sum(f, "root", 8, 149, 86), 90);
+    /* the tile is read from the cells: without them it is empty, rebuilt it is whole */
+    sql(f, "DELETE FROM tile_cells WHERE prec = -1 AND zoom = 5 RETURNING 1");
+    assert_int_equal(tile_sum(f, "root", 5, 18, 10), 0);
+    assert_int_equal(tile_sum(f, "exa", 5, 18, 10), 90);
+    sql(f, "SELECT tile_grid_fill(-1)");
+    assert_int_equal(tile_sum(f, "root", 5, 18, 10), 90);
+    /* a report rejected counts no more, before the fold and after */
+    sql(f, "UPDATE reports SET status = 'rejected' WHERE public_ref = 'R-1' RETURNING 1");
+    assert_int_equal(tile_sum(f, "root", 5, 18, 10), 89);
+    assert_int_equal(count(f, "SELECT tile_grid_fold()"), 1);
+    assert_int_equal(tile_sum(f, "root", 5, 18, 10), 89);
+    assert_int_equal(tile_sum(f, "exa", 5, 18, 10), 89);
+    /* one moved to the restricted queue: the exporter (no member) no longer sees it */
+    sql(f, "UPDATE reports SET queue = 'restricted' WHERE public_ref = 'R-2' RETURNING 1");
+    assert_int_equal(tile_sum(f, "exa", 5, 18, 10), 88);
+    assert_int_equal(tile_sum(f, "root", 5, 18, 10), 89);
+    assert_int_equal(count(f, "SELECT tile_grid_fold()"), 2);
+    assert_int_equal(tile_sum(f, "exa", 5, 18, 10), 88);
+    assert_int_equal(tile_sum(f, "root", 5, 18, 10), 89);
+    /* a lone report: an admin's cell is at its exact point, an exporter's at its
+     * rounded one (35.12, 47.65: 390 m west and 700 m north of the exact point) */
+    sql(f, "INSERT INTO reports (public_ref, reporter, category, point, point_source, status,"
+           " decided_by, decided_at) VALUES ('R-lone', '" PSEUDO "', 'drone',"
+           " ST_SetSRID(ST_MakePoint(35.123456, 47.654321), 4326)::geography,"
+           " 'telegram_location', 'confirmed', 'alice', now()) RETURNING 1");
+    char *t = ts_db_scalar(f->ci, "SELECT tx || ' ' || ty FROM tile_grid_cells(ST_SetSRID("
+                                  "ST_MakePoint(35.123456, 47.654321), 4326)::geography, -1)"
+                                  " WHERE zoom = 8");
+    char *end = NULL;
+    long tx = strtol(t, &end, 10), ty = strtol(end, NULL, 10);
+    free(t);
+    double ax, ay, ex, ey, wx, wy;
+    for (int folded = 0; folded < 2; folded++) {
+        tile_point(f, "root", 8, tx, ty, &ax, &ay);
+        tile_point(f, "exa", 8, tx, ty, &ex, &ey);
+        merc(f, "35.123456, 47.654321", &wx, &wy); /* a pixel at zoom 8 is 38 m */
+        if (fabs(ax - wx) > 60 || fabs(ay - wy) > 60)
+            fail_msg("admin's point %.0f %.0f, want %.0f %.0f", ax, ay, wx, wy);
+        merc(f, "35.12, 47.65", &wx, &wy);
+        if (fabs(ex - wx) > 60 || fabs(ey - wy) > 60)
+            fail_msg("exporter's point %.0f %.0f, want %.0f %.0f (rounded)", ex, ey, wx, wy);
+        assert_int_equal(count(f, "SELECT tile_grid_fold()"), folded ? 0 : 1);
+    }
+    no_identity(f);
+    fx_free(f);
+}
+
 static void test_export_tiles(void **state)
 {
     (void)state;
@@ -780,9 +921,25 @@ static void test_export_tiles(void **state)
             fail_msg("%s: want 404, got %ld", bad[i], r.status);
         hres_release(&r);
     }
+    /* the console's map reads them too: an analyst's tile holds exact points */
     r = get(f, "alice", "/api/tiles/12/2395/1382.mvt", NULL);
-    assert_int_equal(r.status, 403);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(run(NULL, "mkdir -p '%s/a/12/2395' && cp '%s' '%s/a/12/2395/1382.mvt'", f->dir,
+                         r.body_path, f->dir),
+                     0);
     hres_release(&r);
+    char *a12 = tl_asprintf("%s/a/12/2395/1382.mvt", f->dir),
+         *e12p = tl_asprintf("%s/e/12/2395/1382.mvt", f->dir);
+    char *pa = ogr_point("", a12, "ref", "R-7"), *pr = ogr_point("", t12, "ref", "R-7"),
+         *pe = ogr_point("", e12p, "ref", "R-7");
+    assert_true(pa && pr && pe && strncmp(pr, "POINT (", 7) == 0);
+    assert_string_equal(pa, pr);     /* exact, as the admin's */
+    assert_string_not_equal(pe, pr); /* the exporter's is rounded */
+    free(pa);
+    free(pr);
+    free(pe);
+    free(a12);
+    free(e12p);
     no_identity(f);
     free(t12);
     free(ct);
@@ -1188,6 +1345,7 @@ int main(void)
         cmocka_unit_test_teardown(test_export_feed_http, teardown),
         cmocka_unit_test_teardown(test_export_ogc_api, teardown),
         cmocka_unit_test_teardown(test_export_tiles, teardown),
+        cmocka_unit_test_teardown(test_export_tiles_grid, teardown),
         cmocka_unit_test_teardown(test_export_webhook, teardown),
         cmocka_unit_test_teardown(test_export_webhook_private_refused, teardown),
         cmocka_unit_test_teardown(test_export_memory_flat, teardown),

@@ -929,17 +929,6 @@ int web_start(const struct web_opts *o, struct web **out, struct tl_errinfo *ei)
         rc = TL_EDBDOWN;
         goto out;
     }
-    /* the zoomed-out tiles of rounded roles need cells of rounded points */
-    struct tl_errinfo gei;
-    int built = 0;
-    tl_errinfo_clear(&gei);
-    if (w->rounded &&
-        store_tile_grid_ensure(first, (int)cfg->round_decimals, &built, &gei) != TL_OK)
-        log_warn("web: no tile grid for rounded points decimals=%ld err=\"%s\"; their "
-                 "zoomed-out tiles scan the reports",
-                 cfg->round_decimals, gei.msg);
-    else if (built)
-        log_info("web: tile grid built decimals=%ld", cfg->round_decimals);
     pool_put(w, first);
     if ((rc = web_creds_new(cfg->web_auth_cache_seconds, &w->creds)) != TL_OK)
         goto out;
