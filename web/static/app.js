@@ -679,6 +679,7 @@ function connectEvents() {
     const d = parse(ev);
     if (!d) return;
     onDecided(d);
+    if (state.map) state.map.refreshOverview();
   });
 }
 
