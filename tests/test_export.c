@@ -1200,6 +1200,67 @@ static long webhook_add(struct fx *f, const char *url, char **body)
     return status;
 }
 
+/* The address classes a webhook may not reach, and public ones it may, as the sender's
+ * socket check (CURLOPT_OPENSOCKETFUNCTION) sees them. */
+static void test_export_webhook_addresses(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *addr;
+        int priv;
+    } cases[] = {
+        {"127.0.0.1", 1},
+        {"127.255.0.9", 1},
+        {"10.0.0.1", 1},
+        {"172.16.0.1", 1},
+        {"172.31.255.255", 1},
+        {"172.32.0.1", 0},
+        {"192.168.0.1", 1},
+        {"169.254.169.254", 1},
+        {"100.64.0.1", 1},
+        {"100.100.100.200", 1},
+        {"0.0.0.0", 1},
+        {"224.0.0.1", 1},
+        {"255.255.255.255", 1},
+        {"192.0.2.1", 1},
+        {"198.18.0.1", 1},
+        {"8.8.8.8", 0},
+        {"192.0.43.10", 0},
+        {"100.128.0.1", 0},
+        {"::1", 1},
+        {"::", 1},
+        {"::ffff:127.0.0.1", 1},
+        {"::ffff:10.1.1.1", 1},
+        {"::ffff:8.8.8.8", 0},
+        {"64:ff9b::a9fe:a9fe", 1},
+        {"64:ff9b::808:808", 0},
+        {"2002:7f00:1::", 1},
+        {"2002:808:808::", 0},
+        {"fe80::1", 1},
+        {"fd00:ec2::254", 1},
+        {"fc00::1", 1},
+        {"ff02::1", 1},
+        {"2001:db8::1", 1},
+        {"2001:4860:4860::8888", 0},
+        {"2a00:1450:4001::200e", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sockaddr_storage ss = {0};
+        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+        if (inet_pton(AF_INET, cases[i].addr, &a4->sin_addr) == 1)
+            a4->sin_family = AF_INET;
+        else if (inet_pton(AF_INET6, cases[i].addr, &a6->sin6_addr) == 1)
+            a6->sin6_family = AF_INET6;
+        else
+            fail_msg("%s: not an address", cases[i].addr);
+        if (web_addr_private((const struct sockaddr *)&ss) != cases[i].priv)
+            fail_msg("%s: want %s", cases[i].addr, cases[i].priv ? "private" : "public");
+    }
+    struct sockaddr_storage unix_ss = {.ss_family = AF_UNIX};
+    assert_int_equal(web_addr_private((const struct sockaddr *)&unix_ss), 1);
+}
+
 static void test_export_webhook_private_refused(void **state)
 {
     (void)state;
@@ -1347,6 +1408,7 @@ int main(void)
         cmocka_unit_test_teardown(test_export_tiles, teardown),
         cmocka_unit_test_teardown(test_export_tiles_grid, teardown),
         cmocka_unit_test_teardown(test_export_webhook, teardown),
+        cmocka_unit_test(test_export_webhook_addresses),
         cmocka_unit_test_teardown(test_export_webhook_private_refused, teardown),
         cmocka_unit_test_teardown(test_export_memory_flat, teardown),
     };
