@@ -744,7 +744,8 @@ int store_export_tile(struct store *s, const char *account, int decimals, int z,
 /* ---- the tiles' grid (store_export.c, migration 0027) ----
  * Zoomed-out tiles sum tile_cells, kept per precision of points. */
 /* Builds the cells of points rounded to decimals (-1: exact) unless they exist; *built
- * says whether it did (the reports' writers wait meanwhile: once per new value). */
+ * says whether it did (about a minute over a million reports, writers not held up).
+ * TL_EDB when a concurrent fold or build got in the way: call again. */
 int store_tile_grid_ensure(struct store *s, int decimals, int *built, struct tl_errinfo *ei) TL_WUR;
 /* Folds the decisions' pending changes into the cells: *folded, how many (0 when
  * another process is folding). */

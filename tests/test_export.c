@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <curl/curl.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -806,7 +807,14 @@ static void test_export_tiles_grid(void **state)
     sql(f, "DELETE FROM tile_cells WHERE prec = -1 AND zoom = 5 RETURNING 1");
     assert_int_equal(tile_sum(f, "root", 5, 18, 10), 0);
     assert_int_equal(tile_sum(f, "exa", 5, 18, 10), 90);
-    sql(f, "SELECT tile_grid_fill(-1)");
+    sql(f, "DELETE FROM tile_grid_precisions WHERE prec = -1 RETURNING 1");
+    assert_int_equal(tile_sum(f, "root", 5, 18, 10), 90); /* unregistered: scanned */
+    int built = 0;
+    CHECK(store_tile_grid_ensure(f->s, -1, &built, EI));
+    assert_int_equal(built, 1);
+    CHECK(store_tile_grid_ensure(f->s, -1, &built, EI));
+    assert_int_equal(built, 0);
+    assert_int_equal(count(f, "SELECT sum(n) FROM tile_cells WHERE prec = -1 AND zoom = 5"), 90);
     assert_int_equal(tile_sum(f, "root", 5, 18, 10), 90);
     /* a report rejected counts no more, before the fold and after */
     sql(f, "UPDATE reports SET status = 'rejected' WHERE public_ref = 'R-1' RETURNING 1");
@@ -945,6 +953,79 @@ static void test_export_tiles(void **state)
     free(ct);
     free(cc);
     free(etag);
+    fx_free(f);
+}
+
+/* Decisions made while the cells of a new precision are built: each is counted once
+ * (pending and folded in, or read from the reports by the build, never both). */
+struct churn {
+    const char *ci;
+    volatile int stop;
+    int n;
+    pthread_t th;
+};
+
+static void *churn_main(void *arg)
+{
+    struct churn *c = arg;
+    PGconn *conn = PQconnectdb(c->ci);
+    for (int i = 0; !c->stop && PQstatus(conn) == CONNECTION_OK; i++) {
+        char q[256];
+        snprintf(q, sizeof(q),
+                 "UPDATE reports SET status = CASE WHEN status = 'confirmed' THEN 'rejected'"
+                 " ELSE 'confirmed' END, decided_at = now() WHERE public_ref = 'R-%d'",
+                 1 + (i * 7919) % 30000);
+        PGresult *r = PQexec(conn, q);
+        if (PQresultStatus(r) == PGRES_COMMAND_OK)
+            c->n++;
+        PQclear(r);
+    }
+    PQfinish(conn);
+    return NULL;
+}
+
+static void test_export_tiles_grid_build_live(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_export_tiles_live", 30000);
+    assert_int_equal(count(f, "SELECT tile_grid_fold()"), 27000);
+    struct churn c = {.ci = f->ci};
+    assert_int_equal(pthread_create(&c.th, NULL, churn_main, &c), 0);
+    tl_sleep_ms(200, NULL);
+    int built = 0, tries = 0, rc;
+    struct tl_errinfo ei;
+    do { /* a fold or build that got in the way: again */
+        tl_errinfo_clear(&ei);
+        rc = store_tile_grid_ensure(f->s, 3, &built, &ei);
+    } while (rc && ++tries < 20);
+    if (rc)
+        fail_msg("tile_grid_ensure(3): %s", ei.msg);
+    tl_sleep_ms(200, NULL);
+    c.stop = 1;
+    pthread_join(c.th, NULL);
+    assert_true(c.n > 50);
+    assert_int_equal(built, 1);
+    count(f, "SELECT tile_grid_fold()");
+    long long want = count(f, "SELECT count(*) FROM reports WHERE status = 'confirmed'");
+    static const int precs[] = {-1, 3}; /* the exact cells kept by folds, the new ones */
+    for (size_t i = 0; i < sizeof(precs) / sizeof(precs[0]); i++) {
+        char q[160];
+        snprintf(q, sizeof(q),
+                 "SELECT COALESCE(sum(n), 0) FROM tile_cells WHERE prec = %d AND zoom = 0",
+                 precs[i]);
+        long long got = count(f, q);
+        if (got != want)
+            fail_msg("precision %d counts %lld reports, %lld are confirmed (%d decisions made "
+                     "during the build)",
+                     precs[i], got, want, c.n);
+    }
+    /* and cell by cell, as a build from scratch would count them */
+    assert_int_equal(
+        count(f, "SELECT count(*) FROM ((SELECT zoom, tx, ty, cell, queue, n FROM tile_cells"
+                 " WHERE prec = 3 AND n <> 0) EXCEPT (SELECT g.zoom, g.tx, g.ty, g.cell, r.queue,"
+                 " count(*)::int FROM reports r, LATERAL tile_grid_cells(r.point, 3) g"
+                 " WHERE r.status = 'confirmed' GROUP BY 1, 2, 3, 4, 5)) d"),
+        0);
     fx_free(f);
 }
 
@@ -1407,6 +1488,7 @@ int main(void)
         cmocka_unit_test_teardown(test_export_ogc_api, teardown),
         cmocka_unit_test_teardown(test_export_tiles, teardown),
         cmocka_unit_test_teardown(test_export_tiles_grid, teardown),
+        cmocka_unit_test_teardown(test_export_tiles_grid_build_live, teardown),
         cmocka_unit_test_teardown(test_export_webhook, teardown),
         cmocka_unit_test(test_export_webhook_addresses),
         cmocka_unit_test_teardown(test_export_webhook_private_refused, teardown),

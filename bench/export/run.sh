@@ -50,7 +50,7 @@ echo "seed: $rows reports in $(echo "$(date +%s.%N) - $t0" | bc) s"
 # the bulk load bypassed the trigger that keeps the zoomed-out tiles' grid: build it
 # (exact points, what the admin's tiles below read), as tile_grid_ensure does once
 t0=$(date +%s.%N)
-cells=$(psql -X -qAt "$db" -c "SELECT tile_grid_fill(-1)")
+cells=$(psql -X -qAt "$db" <<<"BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT tile_grid_fill(-1); COMMIT;")
 psql -X -q "$db" -c "ANALYZE tile_cells"
 echo "tile grid: $cells cells in $(echo "$(date +%s.%N) - $t0" | bc) s"
 
