@@ -76,6 +76,8 @@ static const struct key keys[] = {
     {"round_decimals", "TIPLINE_ROUND_DECIMALS", K_LONG, S(round_decimals), "2", 0, 6, 0},
     {"export_text", "TIPLINE_EXPORT_TEXT", K_LONG, S(export_text), "0", 0, 1, 0},
     {"tile_url", "TIPLINE_TILE_URL", K_STR, S(tile_url), "", 0, 0, 0},
+    {"webhook_allow_private", "TIPLINE_WEBHOOK_ALLOW_PRIVATE", K_LONG, S(webhook_allow_private),
+     "0", 0, 1, 0},
     {"trusted_proxies", "TIPLINE_TRUSTED_PROXIES", K_STR, S(trusted_proxies), "", 0, 0, 0},
     {"web_db_connections", "TIPLINE_WEB_DB_CONNECTIONS", K_LONG, S(web_db_connections), "0", 0, 64,
      0},

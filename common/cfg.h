@@ -56,6 +56,7 @@ struct cfg {
     long round_decimals;         /* decimals of a rounded point */
     long export_text;            /* 1: exports may carry the reports' free text */
     char *tile_url;              /* map tiles for the console; "" = offline basemap only */
+    long webhook_allow_private;  /* 1: webhooks may post to private/loopback addresses */
     char *trusted_proxies;       /* addresses whose X-Forwarded-For names the client; "" none */
     long web_db_connections;     /* database connections the web server keeps; 0: auto */
     long sse_max_seconds;        /* an event stream ends after this long (clients reconnect) */

@@ -772,6 +772,16 @@ int store_export_state(struct store *s, long long *us, long long *id, struct tl_
 int store_export_tile(struct store *s, const char *account, int decimals, int z, long x, long y,
                       unsigned char **mvt, size_t *len, struct tl_errinfo *ei) TL_WUR;
 
+/* ---- the tiles' grid (store_export.c, migration 0027) ----
+ * Zoomed-out tiles sum tile_cells, kept per precision of points. */
+/* Builds the cells of points rounded to decimals (-1: exact) unless they exist; *built
+ * says whether it did (about a minute over a million reports, writers not held up).
+ * TL_EDB when a concurrent fold or build got in the way: call again. */
+int store_tile_grid_ensure(struct store *s, int decimals, int *built, struct tl_errinfo *ei) TL_WUR;
+/* Folds the decisions' pending changes into the cells: *folded, how many (0 when
+ * another process is folding). */
+int store_tile_grid_fold(struct store *s, long long *folded, struct tl_errinfo *ei) TL_WUR;
+
 /* ---- outgoing webhooks (store_export.c, migration 0021) ----
  * A decision queues a delivery per subscription (storage/schema/webhook_enqueue.sql);
  * the sender thread (daemon/webhook.c) leases due ones, posts them and records each

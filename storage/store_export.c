@@ -351,6 +351,49 @@ int store_export_tile(struct store *s, const char *account, int decimals, int z,
     return rc;
 }
 
+/* The tile grid (migration 0027): one call each, its count in *n (st_ready done: it
+ * would roll back a transaction open for the call). */
+static int tile_grid_call(struct store *s, const char *sql, int nv, const char *const *v,
+                          long long *n, struct tl_errinfo *ei)
+{
+    PGresult *r = NULL;
+    *n = 0;
+    int rc = st_exec(s, sql, nv, v, &r, ei);
+    if (rc)
+        return rc;
+    if (PQntuples(r) == 1)
+        *n = st_getll(r, 0, 0);
+    PQclear(r);
+    return TL_OK;
+}
+
+int store_tile_grid_ensure(struct store *s, int decimals, int *built, struct tl_errinfo *ei)
+{
+    char db[32];
+    long long n = 0;
+    const char *v[1] = {st_ll(db, decimals)};
+    *built = 0;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    /* one snapshot for the pending changes and the reports (tile_grid_fill.sql) */
+    if ((rc = st_exec(s, "BEGIN ISOLATION LEVEL REPEATABLE READ", 0, NULL, NULL, ei)) ||
+        (rc = tile_grid_call(s, "SELECT tile_grid_ensure($1::int)::int", 1, v, &n, ei)) ||
+        (rc = st_commit(s, ei))) {
+        st_rollback(s);
+        return rc;
+    }
+    *built = n != 0;
+    return TL_OK;
+}
+
+int store_tile_grid_fold(struct store *s, long long *folded, struct tl_errinfo *ei)
+{
+    *folded = 0;
+    int rc = st_ready(s, ei);
+    return rc ? rc : tile_grid_call(s, "SELECT tile_grid_fold()", 0, NULL, folded, ei);
+}
+
 int store_webhook_add(struct store *s, const char *account, const char *url, const char *secret,
                       char **json, struct tl_errinfo *ei)
 {

@@ -630,7 +630,7 @@ static const struct web_route routes[] = {
     {"GET", "api/ogc/collections/*", EX, web_h_ogc_collection, f_none, web_p_ogc},
     {"GET", "api/ogc/collections/*/items", EX, web_h_ogc_items, f_none, web_p_ogc_items},
     {"GET", "api/ogc/collections/*/items/*", EX, web_h_ogc_item, f_none, web_p_ogc_items},
-    {"GET", "api/tiles/*/*/*", EX, web_h_tile, f_none, NULL},
+    {"GET", "api/tiles/*/*/*", AN | MO | EX, web_h_tile, f_none, NULL},
     {"POST", "api/webhooks", EX, web_h_webhook_add, web_f_webhook, NULL},
     {"GET", "api/webhooks", EX, web_h_webhook_list, f_none, NULL},
     {"POST", "api/webhooks/*/disable", EX, web_h_webhook_disable, f_none, NULL},

@@ -189,6 +189,10 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
   check((await page.locator('path.tl-border-home').count()) === 1, 'Ukraine outlined');
   await page.locator(`.tl-marker[title="${photo.ref}"]`).waitFor({ state: 'attached' });
   check((await page.locator('.tl-marker[title="TL-ARMOR2"]').count()) === 1, 'second marker');
+  // zoomed out, the confirmed reports come from the vector tiles: none confirmed yet
+  await page.waitForFunction(() => document.querySelectorAll('canvas.tl-overview-tile[data-count]').length > 0);
+  check(await page.$$eval('canvas.tl-overview-tile', (cs) => cs.every((c) => c.dataset.count === '0')),
+    'the vector tiles hold no confirmed report yet');
 
   step('filters: with photo only, then back');
   const filtered = page.waitForResponse((r) => r.url().includes('/api/reports?') &&
@@ -343,6 +347,11 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
   check(true, 'answer shown without a reload, and announced');
 
   step('confirm (y) with a note takes the next report in the same request; the report leaves the queue, here and for bob');
+  const tileTypes = []; // the vector tiles fetched with a tile in them from here on
+  page.on('response', (r) => {
+    if (/\/api\/tiles\/\d+\/\d+\/\d+\.mvt$/.test(r.url()) && r.status() === 200)
+      tileTypes.push(r.headers()['content-type']);
+  });
   await page.fill('#note', 'Matches two other sightings');
   await page.click('#report-ref');
   const decided = page.waitForResponse((r) => r.url().endsWith('/decide'));
@@ -373,6 +382,26 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
   await bob.waitForFunction((ref) => !document.querySelector(`#queue > li[data-ref="${ref}"]`),
     photo.ref, { timeout: LIVE_MS });
   check(true, 'gone from bob\'s queue too');
+
+  step('the zoomed-out map draws the confirmed report from the vector tiles (/api/tiles)');
+  const overviewSum = () => [...document.querySelectorAll('canvas.tl-overview-tile')]
+    .reduce((n, c) => n + Number(c.dataset.count || 0), 0);
+  // the next report moved the map: out to the whole country, and back after
+  const zoomBy = async (button) => {
+    for (let i = 0; i < 3; i++) {
+      await page.click(button);
+      await page.waitForTimeout(350); // Leaflet's zoom animation
+    }
+  };
+  await zoomBy('.leaflet-control-zoom-out');
+  await page.waitForFunction(overviewSum, null, { timeout: LIVE_MS });
+  check(tileTypes.length > 0 && tileTypes.every((t) => t === 'application/vnd.mapbox-vector-tile'),
+    'the decision refetched the vector tiles');
+  check(await page.evaluate(overviewSum) === 1, 'one confirmed report, drawn from the tiles');
+  check(await page.locator('.leaflet-overview-pane canvas.tl-overview-tile').count() > 0,
+    'drawn in the overview pane, under the markers');
+  await page.screenshot({ path: path.join(ART, 'console-overview.png') });
+  await zoomBy('.leaflet-control-zoom-in');
 
   step('a member of the restricted queue chooses the queue to claim from');
   check(await page.locator('#claim-queue').isHidden(), 'alice sees one queue: no choice');

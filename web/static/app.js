@@ -766,6 +766,7 @@ function connectEvents() {
     const d = parse(ev);
     if (!d) return;
     onDecided(d);
+    if (state.map) state.map.refreshOverview();
   });
 }
 

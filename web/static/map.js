@@ -1,8 +1,12 @@
 // web/static/map.js - the Leaflet map of the filtered reports. Offline by default: the
 // basemap is the country borders of the world-atlas npm package (TopoJSON, served from
 // /vendor/), drawn as a GeoJSON layer; a deployment with internet sets tile_url and gets
-// tiles (with the borders as fallback when tiles fail). Leaflet, markercluster and
-// topojson-client are classic scripts loaded before this module (window.L, window.topojson).
+// tiles (with the borders as fallback when tiles fail). Zoomed out, every confirmed report
+// the analyst may see is drawn from the server's vector tiles (overview.js), under the
+// markers of the listed reports. Leaflet, markercluster, topojson-client and pbf are
+// classic scripts loaded before this module (window.L, window.topojson, window.Pbf).
+
+import { OverviewLayer } from './overview.js';
 
 const L = window.L;
 const BORDERS_URL = '/vendor/world-atlas/countries-50m.json';
@@ -41,6 +45,10 @@ export class QueueMap {
     } else {
       this.addBorders();
     }
+    // the confirmed reports, from /api/tiles: above the borders, below the markers
+    this.map.createPane('overview');
+    this.map.getPane('overview').style.zIndex = '350';
+    this.overview = new OverviewLayer({ pane: 'overview' }).addTo(this.map);
     this.cluster = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40 });
     this.map.addLayer(this.cluster);
     this.selected = L.layerGroup().addTo(this.map);
@@ -177,6 +185,12 @@ export class QueueMap {
     // the geometry of sightings is read at a few kilometres, with or without tiles
     if (pts.length === 1) this.map.setView(pts[0], 13);
     else if (pts.length > 1) this.map.fitBounds(L.latLngBounds(pts).pad(0.2), { maxZoom: 15 });
+  }
+
+  // A decision changed what the vector tiles hold: fetch them again, once for a burst.
+  refreshOverview() {
+    clearTimeout(this.overviewTimer);
+    this.overviewTimer = setTimeout(() => this.overview.refresh(), 1000);
   }
 
   // The map's own controls in the current language (after a language switch too).
