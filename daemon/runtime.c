@@ -304,14 +304,13 @@ static void conv_run_after(struct conv_run *cr, struct hdl_plan *plan)
 }
 
 /* Decides and writes one update inside the chat's open transaction. */
-static int conv_step(struct worker *w, struct conv_run *cr, struct pending *pd, long long *rid,
+static int conv_step(struct worker *w, struct conv_run *cr, struct pending *pd,
                      struct tl_errinfo *ei)
 {
     struct hdl_plan plan;
     struct store_conv_lookup lk;
     char pseud[65];
     int rc;
-    *rid = 0;
     if (!pd->parsed) {
         struct store_effects only = {.update_id = pd->update_id, .set_blocked = -1};
         return store_conv_write(w->s, &only, NULL, NULL, ei);
@@ -343,7 +342,7 @@ static int conv_step(struct worker *w, struct conv_run *cr, struct pending *pd, 
         if (cr->hold)
             rc = store_conv_defer(w->s, fx, &plan.cx, &held, ei);
         if (rc == TL_OK && !held)
-            rc = store_conv_write(w->s, fx, &plan.cx, rid, ei);
+            rc = store_conv_write(w->s, fx, &plan.cx, NULL, ei);
         if (rc == TL_OK) {
             conv_run_after(cr, &plan);
             if (fx->pseudonym)
@@ -374,19 +373,14 @@ static int conv_batch(struct worker *w, struct pending *ps, size_t n, long long 
         else
             log_warn("draft unreadable, the chat starts afresh");
     }
-    for (size_t i = 0; i < n && rc == TL_OK; i++) {
-        long long rid = 0;
-        rc = conv_step(w, &cr, &ps[i], &rid, ei);
-        if (rid)
-            (*reports)++;
-    }
+    for (size_t i = 0; i < n && rc == TL_OK; i++)
+        rc = conv_step(w, &cr, &ps[i], ei);
     if (rc == TL_OK)
         rc = store_conv_commit(w->s, ei);
     else
         store_conv_rollback(w->s);
     conv_run_release(&cr);
-    if (rc)
-        *reports = 0;
+    *reports = rc == TL_OK ? store_conv_reports(w->s) : 0;
     return rc;
 }
 

@@ -46,6 +46,10 @@ struct st_plan {
     size_t n_o, n_m, n_d;          /* rows of "o", "m", "d" */
     size_t seg_lo;                 /* first update of the open segment, 0 none */
     int seg_ops;
+    /* the open segment's last draft put: where its state sits in u, for the next put of
+     * the same chat in the segment to drop it (only the last state is written) */
+    size_t dj_k, dj_at, dj_len;
+    long long dj_cc;
     int err; /* an allocation failed: the plan cannot be written */
 };
 void st_plan_init(struct st_plan *p);
@@ -67,14 +71,16 @@ int st_plan_add(struct st_plan *p, const struct store_effects *fx,
                 const struct store_conv_effects *cx, struct tl_errinfo *ei) TL_WUR;
 /* Writes the plan with one call of store_apply_plan() (in the open transaction, if any,
  * else as its own) and clears it, whatever the outcome. report_ids (may be NULL) gets
- * the new report ids (0 none) of the updates after the first `first`. TL_ECONFLICT on a
+ * the new report ids (0 none) of the updates after the first `first`; every new report
+ * counts in s->conv_reports. TL_ECONFLICT on a
  * public_ref clash, TL_ENOTFOUND for an update_id not in the inbox: nothing written. */
 int st_plan_write(struct store *s, struct st_plan *p, size_t first, long long *report_ids,
                   struct tl_errinfo *ei) TL_WUR;
 
 struct store {
     PGconn *conn;
-    struct st_plan plan; /* conversation: updates held back (store_conv_defer) */
+    struct st_plan plan;    /* conversation: updates held back (store_conv_defer) */
+    long long conv_reports; /* reports written since store_conv_begin (st_plan_write) */
     struct st_prep *prep;
     size_t n_prep, cap_prep;
     unsigned long generation; /* +1 on each successful PQreset */

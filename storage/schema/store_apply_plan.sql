@@ -9,7 +9,8 @@
 -- lang, bl (blocked flag, absent: keep), the report (ref, rep, cat, txt, lat, lon, src,
 -- acc, brg, obs, sent, fwd, mg, pri, fl), fu and ans (an answer to a follow-up), and
 -- the conversation: cc (its chat), dop (draft: 1 put, 2 delete), dj (the draft's state;
--- djs: the same as a string when the caller's text is not an object),
+-- djs: the same as a string when the caller's text is not an object; left out of a
+-- put that a later put of the same chat in the segment supersedes),
 -- did (draft id), idle (minutes), um (the citizen's message), nt (notice), ar, at, arp
 -- (an addendum: report ref, text, reporter). Rows of "o", "m" and "d" name their update
 -- by k and their order by n; a reply's params are in pj (params: as a string).
@@ -104,7 +105,8 @@ BEGIN
                                  WHERE ids.pr AND ids.dop = 1 ORDER BY ids.n DESC LIMIT 1),
                                 '{}'::jsonb),
                             now(), now() + make_interval(mins => lp.idle)
-                        FROM (SELECT DISTINCT ON (u.cc) u.* FROM u WHERE u.dop = 1
+                        FROM (SELECT DISTINCT ON (u.cc) u.* FROM u
+                              WHERE u.dop = 1 AND (u.dj IS NOT NULL OR u.djs IS NOT NULL)
                               ORDER BY u.cc, u.k DESC) lp
                         ON CONFLICT (chat_id) DO UPDATE SET state = excluded.state ||
                             CASE WHEN NOT excluded.state ? 'po' AND d.state ? 'po'
