@@ -69,6 +69,17 @@ void st_plan_clear(struct st_plan *p);
  * the statements would (TL_EINVAL); on error the plan is as it was. */
 int st_plan_add(struct st_plan *p, const struct store_effects *fx,
                 const struct store_conv_effects *cx, struct tl_errinfo *ei) TL_WUR;
+/* What the relay writes for one claimed row (store_relay.c): a follow-up's question
+ * relayed (followup_id; relayed_at set when params, relay_error = reason) or a report's
+ * reviewed notice (report_id; reviewed_notified_at set), with the message to queue
+ * (params, NULL none) to chat_id. */
+struct st_relay_mark {
+    long long followup_id, report_id, chat_id;
+    const char *params, *reason;
+};
+/* Appends one relay mark to the plan, as st_plan_add appends an update. */
+int st_plan_add_relay(struct st_plan *p, const struct st_relay_mark *rm,
+                      struct tl_errinfo *ei) TL_WUR;
 /* Writes the plan with one call of store_apply_plan() (in the open transaction, if any,
  * else as its own) and clears it, whatever the outcome. report_ids (may be NULL) gets
  * the new report ids (0 none) of the updates after the first `first`; every new report

@@ -34,6 +34,8 @@ enum {
     OP_ANSWER = 512,
     OP_BLOCKED = 1024,
     OP_REPORT_MEDIA = 2048,
+    OP_RELAYED = 4096,
+    OP_REVIEWED = 8192,
 };
 
 void st_plan_init(struct st_plan *p)
@@ -244,7 +246,8 @@ static int plan_media(struct st_plan *p, int report, size_t k, const struct stor
 }
 
 static int plan_out(struct st_plan *p, size_t k, long long chat_id, const char *method,
-                    const char *params, int prompt, int track, struct tl_errinfo *ei)
+                    const char *params, int prompt, int track, long long followup_id,
+                    struct tl_errinfo *ei)
 {
     int err = 0;
     if (!method || !params || !chat_id)
@@ -253,6 +256,8 @@ static int plan_out(struct st_plan *p, size_t k, long long chat_id, const char *
     js_ll(&p->o, &err, "chat", chat_id);
     js_str(&p->o, &err, "method", method);
     js_doc(&p->o, &err, "pj", "params", params);
+    if (followup_id)
+        js_ll(&p->o, &err, "fu", followup_id);
     if (prompt)
         js_bool(&p->o, &err, "pr", 1);
     if (track)
@@ -353,8 +358,8 @@ static int plan_conv(struct st_plan *p, size_t k, const struct store_conv_effect
     for (size_t i = 0; i < cx->n_out; i++) {
         const struct store_conv_out *o = &cx->out[i];
         *ops |= OP_OUTBOX | (o->track && cx->draft_id ? OP_TRACK : 0);
-        if ((rc = plan_out(p, k, o->chat_id, o->method, o->params_json, o->prompt, o->track, ei)) !=
-            TL_OK)
+        if ((rc = plan_out(p, k, o->chat_id, o->method, o->params_json, o->prompt, o->track, 0,
+                           ei)) != TL_OK)
             return rc;
     }
     return TL_OK;
@@ -427,7 +432,7 @@ int st_plan_add(struct st_plan *p, const struct store_effects *fx,
     for (size_t i = 0; i < fx->n_outbox; i++) {
         const struct store_outbox_new *o = &fx->outbox[i];
         ops |= OP_OUTBOX;
-        if ((rc = plan_out(p, k, o->chat_id, o->method, o->params_json, 0, 0, ei)) != TL_OK)
+        if ((rc = plan_out(p, k, o->chat_id, o->method, o->params_json, 0, 0, 0, ei)) != TL_OK)
             goto out;
     }
     if (cx && (rc = plan_conv(p, k, cx, &ops, &dj_at, &dj_len, &err, ei)) != TL_OK)
@@ -463,6 +468,41 @@ out:
         p->n_m = n_m;
         p->n_d = n_d;
     }
+    return rc;
+}
+
+int st_plan_add_relay(struct st_plan *p, const struct st_relay_mark *rm, struct tl_errinfo *ei)
+{
+    size_t k = p->n + 1, ulen = p->u.len, olen = p->o.len, n_o = p->n_o;
+    int ops = rm->followup_id ? OP_RELAYED : OP_REVIEWED, err = 0, rc = TL_OK;
+    if (p->err)
+        return p->err;
+    if (!rm->followup_id == !rm->report_id)
+        return tl_errf(ei, TL_EINVAL, "a relay mark names a follow-up or a report");
+    js_open(&p->u, &err, k, 0);
+    js_ll(&p->u, &err, "id", 0);
+    if (rm->followup_id) {
+        js_ll(&p->u, &err, "rq", rm->followup_id);
+        js_bool(&p->u, &err, "rqs", rm->params != NULL);
+        js_str(&p->u, &err, "rqe", rm->reason);
+    } else {
+        js_ll(&p->u, &err, "rv", rm->report_id);
+    }
+    js_raw(&p->u, &err, "}", 1);
+    if (rm->params) {
+        ops |= OP_OUTBOX;
+        rc = plan_out(p, k, rm->chat_id, "sendMessage", rm->params, 0, 0, rm->followup_id, ei);
+    }
+    if (rc == TL_OK && (rc = err) == TL_OK) {
+        p->n = k;
+        if (!p->seg_lo) /* marks of distinct rows: they commute with the segment's writes */
+            p->seg_lo = k;
+        p->seg_ops |= ops;
+        return p->err;
+    }
+    buf_cut(&p->u, ulen);
+    buf_cut(&p->o, olen);
+    p->n_o = n_o;
     return rc;
 }
 

@@ -12,8 +12,10 @@
 -- djs: the same as a string when the caller's text is not an object; left out of a
 -- put that a later put of the same chat in the segment supersedes),
 -- did (draft id), idle (minutes), um (the citizen's message), nt (notice), ar, at, arp
--- (an addendum: report ref, text, reporter). Rows of "o", "m" and "d" name their update
--- by k and their order by n; a reply's params are in pj (params: as a string).
+-- (an addendum: report ref, text, reporter); from the relay (no inbox row): rq (a
+-- follow-up relayed), rqs (its message queued), rqe (why not), rv (a report whose
+-- reviewed notice went). Rows of "o", "m" and "d" name their update by k and their
+-- order by n; a reply's params are in pj (params: as a string), fu its follow-up.
 --
 -- Contracts kept here:
 -- - An update whose inbox row is processed already writes nothing (a redelivered or
@@ -84,11 +86,11 @@ BEGIN
                          FROM (SELECT o.*, COALESCE(u.did, 0) AS did, u.dop
                                FROM jsonb_to_recordset(p->'o')
                                  AS o(k int, n int, chat bigint, method text, pj jsonb,
-                                      params text, pr boolean, tr boolean)
+                                      params text, pr boolean, tr boolean, fu bigint)
                                JOIN u ON u.k = o.k ORDER BY o.n) o),
-                 ob AS (INSERT INTO outbox (id, chat_id, method, params)
+                 ob AS (INSERT INTO outbox (id, chat_id, method, params, followup_id)
                         SELECT ids.id, ids.chat, ids.method,
-                            COALESCE(ids.pj, ids.params::jsonb) FROM ids
+                            COALESCE(ids.pj, ids.params::jsonb), ids.fu FROM ids
                         ORDER BY ids.n),
                  cm AS (INSERT INTO conv_messages (chat_id, draft_id, outbox_id, message_id)
                         SELECT x.chat_id, x.did, x.oid, x.mid FROM (
@@ -215,6 +217,20 @@ BEGIN
             JOIN jsonb_to_recordset(p->'u') AS u(k int, id bigint, cc bigint, did bigint)
               ON u.k = m.k
             WHERE u.k BETWEEN lo AND hi AND (u.id = 0 OR u.id = ANY (live)) ORDER BY m.n;
+        END IF;
+
+        -- 4096: an analyst's question relayed (its message, if any, among the replies) or
+        -- not relayable (the reason); 8192: a decided report's reviewed notice
+        IF ops & 4096 <> 0 THEN
+            UPDATE followups f SET relayed_at = CASE WHEN u.rqs THEN now() END,
+                relay_error = u.rqe
+            FROM jsonb_to_recordset(p->'u') AS u(k int, rq bigint, rqs boolean, rqe text)
+            WHERE u.k BETWEEN lo AND hi AND f.id = u.rq;
+        END IF;
+        IF ops & 8192 <> 0 THEN
+            UPDATE reports r SET reviewed_notified_at = now()
+            FROM jsonb_to_recordset(p->'u') AS u(k int, rv bigint)
+            WHERE u.k BETWEEN lo AND hi AND r.id = u.rv;
         END IF;
 
         -- 1024: the chat blocked or unblocked the bot (the last word of the segment)
