@@ -31,9 +31,15 @@
 --   a segment of its own. "ops" says which statements a segment needs (bits below).
 -- - Nothing about the reporter beyond what the update carries: the pseudonym, the
 --   chat's language and blocked flag.
+-- - Plans: generic (planning the statements below costs more than running them), and
+--   built once per connection, whatever size the tables had then. Every statement here
+--   reaches its rows by key, so scans of whole tables or partial indexes are turned off:
+--   a plan built while the inbox held a few rows marked a batch's rows by reading every
+--   unprocessed row of the inbox (18,000 a call during the intake bench's burst).
 CREATE OR REPLACE FUNCTION store_apply_plan(p jsonb)
 RETURNS TABLE (out_k int, out_report bigint, out_unattached boolean)
-LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
+    SET enable_bitmapscan = off AS $$
 #variable_conflict use_column
 DECLARE
     live bigint[] := '{}';
