@@ -159,6 +159,9 @@ BEGIN
                 END IF;
             END IF;
         END IF;
+        IF ops & ~135 = 0 THEN
+            CONTINUE; /* the common effects only: written above */
+        END IF;
         IF lo = hi AND (uo->>'id')::bigint <> 0 AND NOT (uo->>'id')::bigint = ANY (live) THEN
             CONTINUE; /* handled before */
         END IF;
