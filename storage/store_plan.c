@@ -34,8 +34,8 @@ enum {
     OP_ANSWER = 512,
     OP_BLOCKED = 1024,
     OP_REPORT_MEDIA = 2048,
-    OP_RELAYED = 4096,
-    OP_REVIEWED = 8192,
+    OP_RELAYED = 1 << 16, /* high bits: the next rare statements added take 4096 on */
+    OP_REVIEWED = 1 << 17,
 };
 
 void st_plan_init(struct st_plan *p)

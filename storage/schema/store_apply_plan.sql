@@ -228,15 +228,15 @@ BEGIN
             WHERE u.k BETWEEN lo AND hi AND (u.id = 0 OR u.id = ANY (live)) ORDER BY m.n;
         END IF;
 
-        -- 4096: an analyst's question relayed (its message, if any, among the replies) or
-        -- not relayable (the reason); 8192: a decided report's reviewed notice
-        IF ops & 4096 <> 0 THEN
+        -- 65536: an analyst's question relayed (its message, if any, among the replies) or
+        -- not relayable (the reason); 131072: a decided report's reviewed notice
+        IF ops & 65536 <> 0 THEN
             UPDATE followups f SET relayed_at = CASE WHEN u.rqs THEN now() END,
                 relay_error = u.rqe
             FROM jsonb_to_recordset(p->'u') AS u(k int, rq bigint, rqs boolean, rqe text)
             WHERE u.k BETWEEN lo AND hi AND f.id = u.rq;
         END IF;
-        IF ops & 8192 <> 0 THEN
+        IF ops & 131072 <> 0 THEN
             UPDATE reports r SET reviewed_notified_at = now()
             FROM jsonb_to_recordset(p->'u') AS u(k int, rv bigint)
             WHERE u.k BETWEEN lo AND hi AND r.id = u.rv;
