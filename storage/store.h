@@ -689,16 +689,19 @@ int store_conv_write(struct store *s, const struct store_effects *fx,
                      struct tl_errinfo *ei) TL_WUR;
 int store_conv_commit(struct store *s, struct tl_errinfo *ei) TL_WUR;
 void store_conv_rollback(struct store *s);
+/* The reports written since store_conv_begin (after store_conv_commit: all of the
+ * transaction's, held ones included); 0 after store_conv_rollback. */
+long long store_conv_reports(const struct store *s);
 
 /* ---- intake throughput: a chat's updates written together ----
  * In the transaction store_conv_begin opened: holds back an update's effects (fx and cx
  * as store_conv_write takes them; cx may be NULL) to be written, with the other held
  * updates and in their order, in ONE call of the write path before the transaction's
  * next store_conv_write, store_conv_lookup or store_conv_commit; store_conv_rollback
- * drops them. An update that creates a report is not held (*deferred = 0: write it with
- * store_conv_write, which returns its id). A held update processed already writes
- * nothing; any error fails the call as a whole, so the caller then falls back to one
- * update per transaction. */
+ * drops them. Updates that create reports are held too (store_conv_reports counts them
+ * once written); *deferred = 0 only when the plan is full (write it with
+ * store_conv_write). A held update processed already writes nothing; any error fails
+ * the call as a whole, so the caller then falls back to one update per transaction. */
 int store_conv_defer(struct store *s, const struct store_effects *fx,
                      const struct store_conv_effects *cx, int *deferred,
                      struct tl_errinfo *ei) TL_WUR;
