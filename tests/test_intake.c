@@ -319,6 +319,7 @@ static void test_intake_database_outage(void **state)
 
 static pid_t spawn_bot(const char *ci, struct fakebot *fb, const char *keyfile, const char *logfile)
 {
+    const char *idkeys = ts_idkey_file();
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -328,6 +329,7 @@ static pid_t spawn_bot(const char *ci, struct fakebot *fb, const char *keyfile, 
         setenv("TELEGRAM_API_BASE", fakebot_base_url(fb), 1);
         setenv("TELEGRAM_BOT_TOKEN", fakebot_token(fb), 1);
         setenv("TIPLINE_SECRET_FILE", keyfile, 1);
+        setenv("TIPLINE_IDENTITY_KEY_FILE", idkeys, 1);
         setenv("TIPLINE_POLL_TIMEOUT", "1", 1);
         setenv("TIPLINE_SEND_CHAT_INTERVAL_MS", "0", 1);
         setenv("TIPLINE_SEND_RATE", "100000", 1);

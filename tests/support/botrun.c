@@ -17,8 +17,26 @@
 
 static const unsigned char SECRET[] = "test-secret-test-secret-test-sec";
 
+static const unsigned char IDKEY[32] = "test-identity-key-test-identity";
+
 static volatile sig_atomic_t g_stop;
 static struct daemon *g_rt;
+
+void tb_idkeys(struct idkeys *k)
+{
+    memset(k, 0, sizeof(*k));
+    assert_int_equal(idkeys_set_lookup(k, SECRET, 32), TL_OK);
+    k->key[0].id = 1;
+    memcpy(k->key[0].k, IDKEY, 32);
+    k->n = 1;
+}
+
+long long tb_chat(long long id)
+{
+    struct idkeys k;
+    tb_idkeys(&k);
+    return idkeys_chat(&k, id);
+}
 
 void tb_cfg(struct cfg *c, const char *conninfo)
 {
@@ -28,6 +46,7 @@ void tb_cfg(struct cfg *c, const char *conninfo)
     c->database_url = tl_strdup(conninfo);
     memcpy(c->secret, SECRET, 32);
     c->secret_len = 32;
+    tb_idkeys(&c->idkeys);
     c->poll_timeout = 1;
     c->send_chat_interval_ms = 0;
     c->send_rate = 100000;
