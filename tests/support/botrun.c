@@ -13,6 +13,7 @@
 #include "common/util.h"
 #include "daemon/daemon.h"
 #include "botrun.h"
+#include "testsupport.h"
 #include "common/banned.h"
 
 static const unsigned char SECRET[] = "test-secret-test-secret-test-sec";
@@ -36,6 +37,27 @@ long long tb_chat(long long id)
     struct idkeys k;
     tb_idkeys(&k);
     return idkeys_chat(&k, id);
+}
+
+void tb_seal_chats(const char *conninfo, long long first, int n)
+{
+    struct idkeys k;
+    tb_idkeys(&k);
+    for (long long id = first; id < first + n; id++) {
+        char txt[32], hex[2 * (32 + IDKEY_OVERHEAD) + 1];
+        unsigned char *ct = NULL;
+        size_t cl = 0;
+        int tl = snprintf(txt, sizeof(txt), "%lld", id);
+        assert_int_equal(idkeys_seal(&k, "chat", id, txt, (size_t)tl, &ct, &cl), TL_OK);
+        tl_hex(ct, cl, hex);
+        free(ct);
+        char *sql = tl_asprintf("INSERT INTO chats (chat_id, chat_sealed) VALUES (%lld, decode('%s',"
+                                " 'hex')) ON CONFLICT (chat_id) DO UPDATE SET chat_sealed ="
+                                " EXCLUDED.chat_sealed RETURNING 1",
+                                id, hex);
+        free(ts_db_scalar(conninfo, sql));
+        free(sql);
+    }
 }
 
 void tb_cfg(struct cfg *c, const char *conninfo)

@@ -20,6 +20,10 @@ long long tb_chat(long long id);
 /* The tests' identity keys (the lookup key and data key 1), as tb_cfg sets them. */
 void tb_idkeys(struct idkeys *k);
 
+/* Gives chats first .. first+n-1 (rows made when missing) a reply path: the chat's own
+ * number sealed as its clear id, for tests that write outbox rows directly. */
+void tb_seal_chats(const char *conninfo, long long first, int n);
+
 /* Starts the runtime on c against fb (idle_ms, drafts_every_ms: 0 for the runtime's
  * defaults); asserts it started. One at a time. */
 void tb_start(const struct cfg *c, struct fakebot *fb, long idle_ms, long drafts_every_ms);
