@@ -67,26 +67,26 @@ int seal_inbox_row(const struct idkeys *k, struct json_object *u, struct store_i
 static size_t phone_at(const char *p, size_t *keep)
 {
     int plus = *p == '+';
-    size_t i = plus, digits = 0, last = 0;
+    size_t i = plus || *p == '(', digits = 0, last = 0;
     char first[4] = {0};
     while (p[i]) {
         if (isdigit((unsigned char)p[i])) {
             if (digits < 3)
                 first[digits] = p[i];
-            digits++;
-            last = i + 1;
-            if (digits > 15)
+            if (++digits > 15)
                 return 0;
-        } else if ((p[i] == ' ' || p[i] == '-' || p[i] == '(' || p[i] == ')' || p[i] == '.') &&
-                   isdigit((unsigned char)p[i + 1]) && digits) {
-            /* a separator inside the number */
-        } else if ((p[i] == ' ' || p[i] == '(') && isdigit((unsigned char)p[i + 1]) && !digits &&
-                   plus) {
-            /* "+ 380" */
-        } else {
-            break;
+            last = ++i;
+            continue;
         }
-        i++;
+        /* one or two separators ("-", " ", ") ", "(") between digits */
+        size_t j = i;
+        while (j - i < 2 && p[j] && strchr(" -().", p[j]))
+            j++;
+        if (j > i && isdigit((unsigned char)p[j]) && (digits || plus)) {
+            i = j;
+            continue;
+        }
+        break;
     }
     if (plus && digits >= 10) {
         *keep = 3;
@@ -111,7 +111,7 @@ int seal_mask_text(char *text, const char *username)
     for (size_t i = 0; text && text[i];) {
         /* a number begins after a non-digit (not inside a longer number or a word) */
         int start = (i == 0 || !isalnum((unsigned char)text[i - 1])) &&
-                    (text[i] == '+' || isdigit((unsigned char)text[i]));
+                    (text[i] == '+' || text[i] == '(' || isdigit((unsigned char)text[i]));
         size_t keep = 0, len = start ? phone_at(text + i, &keep) : 0;
         if (len && !isdigit((unsigned char)text[i + len])) {
             size_t d = 0, total = 0;

@@ -134,7 +134,8 @@ static int reseal_batch(struct store *s, const struct idkeys *k, const struct re
              t->key_col, t->val_col, t->val_col, t->table, t->key_col, t->val_col, t->key_col);
     const char *v[3] = {st_ll(ab, *after), st_ll(bb, (long long)batch),
                         st_ll(cb, idkeys_current(k))};
-    if ((rc = st_exec(s, sql, 3, v, &r, ei)))
+    /* sql is built here: planned each call, never cached by its (reused) buffer */
+    if ((rc = st_exec_planned(s, sql, 3, v, &r, ei)))
         return rc;
     st_arr_init(&ids);
     st_arr_init(&olds);
@@ -183,7 +184,7 @@ static int reseal_batch(struct store *s, const struct idkeys *k, const struct re
                  t->table, t->val_col, t->key_col, t->val_col);
         if (!w[0] || !w[1] || !w[2])
             rc = TL_ENOMEM;
-        else if ((rc = st_exec(s, sql, 3, w, &r, ei)) == TL_OK)
+        else if ((rc = st_exec_planned(s, sql, 3, w, &r, ei)) == TL_OK)
             *moved += (size_t)st_getll(r, 0, 0);
     }
     PQclear(r);
@@ -313,7 +314,7 @@ static int upgrade_inbox(struct store *s, const struct idkeys *k, size_t *n, str
                  "UPDATE inbox SET sealed = decode(x.v, 'hex'), kind = %s, payload = NULL"
                  " FROM unnest($1::bigint[], $2::text[]) AS x(id, v) WHERE update_id = x.id",
                  kind_sql);
-        rc = !v[0] || !v[1] ? TL_ENOMEM : st_exec(s, sql, 2, v, NULL, ei);
+        rc = !v[0] || !v[1] ? TL_ENOMEM : st_exec_planned(s, sql, 2, v, NULL, ei);
     }
     st_arr_release(&ids);
     st_arr_release(&vals);
@@ -391,7 +392,7 @@ int store_identity_seal_existing(struct store *s, const struct idkeys *k, size_t
                  " WHERE processed_at IS NOT NULL AND payload IS NOT NULL RETURNING 1)"
                  " SELECT count(*) FROM u",
                  kind_sql);
-        if ((rc = st_exec(s, sql, 0, NULL, &r, ei)))
+        if ((rc = st_exec_planned(s, sql, 0, NULL, &r, ei)))
             goto fail;
         *redacted = (size_t)st_getll(r, 0, 0);
         PQclear(r);
@@ -404,10 +405,15 @@ int store_identity_seal_existing(struct store *s, const struct idkeys *k, size_t
     /* the old row versions, which still name everyone, go now rather than at the next
      * autovacuum; the WAL already written and older backups are the operator's to
      * destroy (README) */
-    rc = st_exec(s,
-                 "VACUUM FULL chats, drafts, draft_media, conv_messages, conv_notices, outbox,"
-                 " inbox",
-                 0, NULL, NULL, ei);
+    struct tl_errinfo vei;
+    if (st_exec_planned(s,
+                        "VACUUM FULL chats, drafts, draft_media, conv_messages, conv_notices,"
+                        " outbox, inbox",
+                        0, NULL, NULL, &vei) != TL_OK)
+        log_warn("identities sealed, but the old row versions are still on disk: run VACUUM "
+                 "FULL on chats, drafts, draft_media, conv_messages, conv_notices, outbox and "
+                 "inbox detail=\"%s\"",
+                 vei.msg);
     log_info("identities sealed chats=%zu updates_sealed=%zu updates_redacted=%zu", *chats,
              *updates, *redacted);
     goto out;
