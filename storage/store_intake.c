@@ -20,8 +20,10 @@ static char *hex_of(const unsigned char *p, size_t n)
 
 /* The rows, then the chats of the batch that have no row yet, each with its sealed
  * chat id (the reply path: written once, at intake, by the only process that saw the
- * clear id), then the offset. ON CONFLICT DO NOTHING neither writes nor locks a chat
- * row that exists: the workers write those rows in their own transactions. */
+ * clear id), then the offset. A chat row that exists is skipped by a plain read first:
+ * ON CONFLICT alone would wait for the worker whose open transaction rewrote that row
+ * (its new index entry is not yet committed), and the intake would queue behind the
+ * workers. */
 static const char inbox_put_sql[] =
     "WITH r AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[],"
     "   $5::text[]) AS r(id, ck, kind, sealed, cs)),"
@@ -30,7 +32,8 @@ static const char inbox_put_sql[] =
     "   ON CONFLICT (update_id) DO NOTHING RETURNING 1),"
     " ch AS (INSERT INTO chats (chat_id, chat_sealed)"
     "   SELECT DISTINCT ON (r.ck) r.ck, decode(r.cs, 'hex') FROM r"
-    "   WHERE r.ck <> 0 AND r.cs IS NOT NULL ORDER BY r.ck"
+    "   WHERE r.ck <> 0 AND r.cs IS NOT NULL"
+    "     AND NOT EXISTS (SELECT 1 FROM chats c WHERE c.chat_id = r.ck) ORDER BY r.ck"
     "   ON CONFLICT (chat_id) DO NOTHING),"
     " off AS (UPDATE bot_state SET update_offset = GREATEST(update_offset, $6::bigint),"
     "   updated_at = now() RETURNING update_offset)"
