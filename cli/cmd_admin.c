@@ -17,7 +17,8 @@ static int migrate_identities(struct cli_ctx *ctx)
     if (rc == TL_OK)
         rc = store_identity_pending(s, &pending, &ei);
     if (rc == TL_OK && pending) {
-        if (cfg_load_secrets(&ctx->cfg, 0, &ei) == TL_OK && cfg_load_idkeys(&ctx->cfg, &ei) == TL_OK)
+        if (cfg_load_secrets(&ctx->cfg, 0, &ei) == TL_OK &&
+            cfg_load_idkeys(&ctx->cfg, &ei) == TL_OK)
             rc = cli_seal_existing(ctx, s, "migrate") ? TL_EDB : TL_OK;
         else
             printf("this database holds Telegram ids in the clear (written before they were "

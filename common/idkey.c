@@ -200,8 +200,10 @@ static int parse_line(struct idkeys *k, char *line, const char *path, int lineno
     if (sp)
         *sp = 0;
     if (!sp || tl_parse_ll(line, &id) != TL_OK || id < 1 || id > 255)
-        return tl_errf(ei, TL_ECONFIG, "identity key file %s line %d: expected \"<id 1-255> <64 "
-                       "hex digits>\"", path, lineno);
+        return tl_errf(ei, TL_ECONFIG,
+                       "identity key file %s line %d: expected \"<id 1-255> <64 "
+                       "hex digits>\"",
+                       path, lineno);
     char *hex = sp + 1;
     size_t hl = strcspn(hex, " \t\r");
     if (hl != 64)
@@ -234,11 +236,15 @@ int idkeys_load(struct idkeys *k, const char *path, struct tl_errinfo *ei)
     if (!path || !*path)
         return tl_errf(ei, TL_ECONFIG, "no identity_key_file configured (run: tipline keys new)");
     if (stat(path, &st) != 0)
-        return tl_errf(ei, TL_ECONFIG, "cannot read identity key file %s: %s (run: tipline keys "
-                       "new)", path, strerror(errno));
+        return tl_errf(ei, TL_ECONFIG,
+                       "cannot read identity key file %s: %s (run: tipline keys "
+                       "new)",
+                       path, strerror(errno));
     if (st.st_mode & 007)
-        return tl_errf(ei, TL_ECONFIG, "identity key file %s may be read by any user (mode %03o): "
-                       "chmod o-rwx it", path, (unsigned)(st.st_mode & 0777));
+        return tl_errf(ei, TL_ECONFIG,
+                       "identity key file %s may be read by any user (mode %03o): "
+                       "chmod o-rwx it",
+                       path, (unsigned)(st.st_mode & 0777));
     if ((rc = tl_read_file(path, 1 << 16, &text, &len)) != TL_OK)
         return tl_errf(ei, TL_ECONFIG, "cannot read identity key file %s: %s", path,
                        tl_strerror(rc));

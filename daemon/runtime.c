@@ -256,8 +256,8 @@ static int prepare_update(struct worker *w, const struct store_update *su, struc
     int rc = seal_open_update(&w->rt->o.cfg->idkeys, su, &p->u);
     if (rc == TL_ECONFIG || rc == TL_ENOMEM) {
         /* sealed under a key this process does not hold: wait for one that does */
-        log_warn("update cannot be opened, will retry update_id=%lld err=\"%s\"",
-                 su->update_id, tl_strerror(rc));
+        log_warn("update cannot be opened, will retry update_id=%lld err=\"%s\"", su->update_id,
+                 tl_strerror(rc));
         return rc;
     }
     if (rc != TL_OK) {
@@ -570,13 +570,14 @@ static int send_claim(void *ud, size_t max, struct tg_outmsg **msgs, size_t *n,
             struct tl_errinfo fei;
             log_warn("outbox message has no reply path, failed id=%lld err=\"%s\"", sm[i].id,
                      tl_strerror(prc));
-            if (store_outbox_failed(sc->s, sm[i].id, "no reply path: the chat's id cannot be opened",
-                                    0, &fei) != TL_OK)
+            if (store_outbox_failed(sc->s, sm[i].id,
+                                    "no reply path: the chat's id cannot be opened", 0,
+                                    &fei) != TL_OK)
                 log_warn("outbox failure not recorded id=%lld detail=\"%s\"", sm[i].id, fei.msg);
             continue;
         }
-        out[j++] = (struct tg_outmsg){sm[i].id, sm[i].chat_id, sm[i].method, params,
-                                      sm[i].attempts};
+        out[j++] =
+            (struct tg_outmsg){sm[i].id, sm[i].chat_id, sm[i].method, params, sm[i].attempts};
         sm[i].method = NULL;
     }
     store_outmsgs_free(sm, k);
@@ -775,8 +776,8 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out, struct tl_err
         return rc;
     }
     rc = geo_ctx_new(c->area_file && *c->area_file ? c->area_file : NULL,
-                         c->gazetteer_file && *c->gazetteer_file ? c->gazetteer_file : NULL,
-                         &rt->geo, ei);
+                     c->gazetteer_file && *c->gazetteer_file ? c->gazetteer_file : NULL, &rt->geo,
+                     ei);
     if (rc != TL_OK) {
         free(rt);
         return rc;

@@ -44,12 +44,11 @@ int seal_inbox_row(const struct idkeys *k, struct json_object *u, struct store_i
     row->chat_key = idkeys_chat(k, chat);
     row->kind = update_kind(u);
     const char *json = json_object_to_json_string_ext(u, JSON_C_TO_STRING_PLAIN);
-    int rc = idkeys_seal(k, "update", row->update_id, json, strlen(json), &b->update,
-                         &row->sealed_len);
+    int rc =
+        idkeys_seal(k, "update", row->update_id, json, strlen(json), &b->update, &row->sealed_len);
     if (rc == TL_OK && chat) {
         int n = snprintf(txt, sizeof(txt), "%lld", chat);
-        rc = idkeys_seal(k, "chat", row->chat_key, txt, (size_t)n, &b->chat,
-                         &row->chat_sealed_len);
+        rc = idkeys_seal(k, "chat", row->chat_key, txt, (size_t)n, &b->chat, &row->chat_sealed_len);
     }
     if (rc != TL_OK) {
         seal_bufs_release(b);
@@ -154,9 +153,9 @@ int seal_open_update(const struct idkeys *k, const struct store_update *su, stru
     size_t len = 0;
     struct json_object *obj = NULL;
     memset(u, 0, sizeof(*u));
-    int rc = su->sealed ? idkeys_open(k, "update", su->update_id, su->sealed, su->sealed_len,
-                                      &json, &len)
-                        : TL_EPARSE;
+    int rc = su->sealed
+                 ? idkeys_open(k, "update", su->update_id, su->sealed, su->sealed_len, &json, &len)
+                 : TL_EPARSE;
     if (rc != TL_OK)
         return rc;
     if (len > (1u << 20)) {

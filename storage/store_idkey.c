@@ -161,8 +161,10 @@ static int reseal_batch(struct store *s, const struct idkeys *k, const struct re
             st_arr_str(&news, nh);
             n++;
         } else {
-            rc = tl_errf(ei, rc, "%s %s %lld: cannot open its sealed value with the keys "
-                         "loaded (%s)", t->table, t->key_col, id, tl_strerror(rc));
+            rc = tl_errf(ei, rc,
+                         "%s %s %lld: cannot open its sealed value with the keys "
+                         "loaded (%s)",
+                         t->table, t->key_col, id, tl_strerror(rc));
         }
         free(nh);
         free(nv);
@@ -234,13 +236,14 @@ static int upgrade_map(struct store *s, const struct idkeys *k, struct st_arr *c
                        struct tl_errinfo *ei)
 {
     PGresult *r = NULL;
-    int rc = st_exec(s,
-                     "SELECT DISTINCT id FROM (SELECT chat_id AS id FROM chats"
-                     " UNION SELECT chat_id FROM drafts UNION SELECT chat_id FROM draft_media"
-                     " UNION SELECT chat_id FROM conv_messages UNION SELECT chat_id FROM conv_notices"
-                     " UNION SELECT chat_id FROM outbox UNION SELECT chat_key FROM inbox) x"
-                     " WHERE id <> 0",
-                     0, NULL, &r, ei);
+    int rc =
+        st_exec(s,
+                "SELECT DISTINCT id FROM (SELECT chat_id AS id FROM chats"
+                " UNION SELECT chat_id FROM drafts UNION SELECT chat_id FROM draft_media"
+                " UNION SELECT chat_id FROM conv_messages UNION SELECT chat_id FROM conv_notices"
+                " UNION SELECT chat_id FROM outbox UNION SELECT chat_key FROM inbox) x"
+                " WHERE id <> 0",
+                0, NULL, &r, ei);
     if (rc)
         return rc;
     *n = (size_t)PQntuples(r);

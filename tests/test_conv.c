@@ -353,10 +353,9 @@ static void guided(const char *lang, const char *title)
                      1);
     assert_int_equal(count(&w, "SELECT count(*) FROM drafts"), 0);
     assert_int_equal(count(&w, "SELECT count(*) FROM draft_media"), 0);
-    assert_int_equal(
-        count(&w, "SELECT count(*) FROM chats WHERE chat_id = %lld AND lang = '%s'", tb_chat(chat),
-              lang),
-        1);
+    assert_int_equal(count(&w, "SELECT count(*) FROM chats WHERE chat_id = %lld AND lang = '%s'",
+                           tb_chat(chat), lang),
+                     1);
     /* the citizen's messages and the bot's belong to the report now */
     assert_true(count(&w, "SELECT count(*) FROM conv_messages WHERE report_id IS NOT NULL") >= 8);
     world_close(&w);
@@ -388,7 +387,8 @@ static void test_conv_quick_photo(void **state)
     snprintf(want, sizeof(want), "\"callback_data\":\"%lld:send\"", id);
     expect_has(a, 2, "reply_markup", want);
     json_object_put(a);
-    assert_int_equal(count(&w, "SELECT count(*) FROM draft_media WHERE chat_id = %lld", tb_chat(7201)), 1);
+    assert_int_equal(
+        count(&w, "SELECT count(*) FROM draft_media WHERE chat_id = %lld", tb_chat(7201)), 1);
     assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 0);
 
     press_draft(&w, 7201, "send");
@@ -428,7 +428,8 @@ static void test_conv_album_one_report(void **state)
     struct json_object *a = expect(&w, "getFile file getFile file getFile file sendMessage");
     expect_has(a, 6, "text", "фото: 1"); /* no language_code: Ukrainian; answered once */
     json_object_put(a);
-    assert_int_equal(count(&w, "SELECT count(*) FROM draft_media WHERE chat_id = %lld", tb_chat(7301)), 3);
+    assert_int_equal(
+        count(&w, "SELECT count(*) FROM draft_media WHERE chat_id = %lld", tb_chat(7301)), 3);
     press_draft(&w, 7301, "send");
     json_object_put(expect(&w, "answerCallbackQuery editMessageText"));
     assert_int_equal(count(&w, "SELECT count(*) FROM reports WHERE media_group_id = '135'"), 1);
@@ -496,7 +497,8 @@ static void test_conv_album_photos_and_video(void **state)
     settle(&w);
     struct json_object *a = expect(&w, "getFile file getFile file getFile file sendMessage");
     json_object_put(a);
-    assert_int_equal(count(&w, "SELECT count(*) FROM draft_media WHERE chat_id = %lld", tb_chat(7311)), 3);
+    assert_int_equal(
+        count(&w, "SELECT count(*) FROM draft_media WHERE chat_id = %lld", tb_chat(7311)), 3);
 
     /* a 30 MB video: Telegram says its size, so it is not fetched; refused in Ukrainian */
     assert_true(fakebot_push_update(
@@ -510,7 +512,8 @@ static void test_conv_album_photos_and_video(void **state)
     expect_has(a, 0, "text", "Це відео не можна прийняти");
     expect_has(a, 0, "text", "щонайбільше 20 МБ");
     json_object_put(a);
-    assert_int_equal(count(&w, "SELECT count(*) FROM draft_media WHERE chat_id = %lld", tb_chat(7311)), 3);
+    assert_int_equal(
+        count(&w, "SELECT count(*) FROM draft_media WHERE chat_id = %lld", tb_chat(7311)), 3);
 
     press_draft(&w, 7311, "send");
     json_object_put(expect(&w, "answerCallbackQuery editMessageText"));
@@ -590,8 +593,8 @@ static void test_conv_cancel_every_step(void **state)
         }
         expect_text(a, json_object_array_length(a) - 1, "en", "cancelled");
         json_object_put(a);
-        assert_int_equal(count(&w, "SELECT count(*) FROM drafts WHERE chat_id = %lld", tb_chat(chat)),
-                         0);
+        assert_int_equal(
+            count(&w, "SELECT count(*) FROM drafts WHERE chat_id = %lld", tb_chat(chat)), 0);
     }
     assert_int_equal(count(&w, "SELECT count(*) FROM draft_media"), 0);
     assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 0);
@@ -814,8 +817,8 @@ static void test_conv_group(void **state)
     expect_text(a, 0, "en", "private_only");
     assert_int_equal(atoll(param(a, 0, "chat_id")), -100777);
     json_object_put(a);
-    assert_int_equal(count(&w, "SELECT count(*) FROM conv_notices WHERE chat_id = %lld",
-                           tb_chat(-100777)), 1);
+    assert_int_equal(
+        count(&w, "SELECT count(*) FROM conv_notices WHERE chat_id = %lld", tb_chat(-100777)), 1);
     /* the group's reply path (its id sealed, for the notice), and no reporter */
     assert_int_equal(count(&w, "SELECT count(*) FROM chats WHERE reporter IS NULL AND "
                                "chat_sealed IS NOT NULL"),
@@ -927,8 +930,9 @@ static void test_conv_shared_payloads(void **state)
     a = expect(&w, "getFile file sendMessage");
     expect_has(a, 2, "text", "photos: 1");
     json_object_put(a);
-    assert_int_equal(count(&w, "SELECT count(*) FROM drafts WHERE chat_id = %lld AND "
-                               "state->>'mgid' = '13443011608618786'",
+    assert_int_equal(count(&w,
+                           "SELECT count(*) FROM drafts WHERE chat_id = %lld AND "
+                           "state->>'mgid' = '13443011608618786'",
                            tb_chat(86815320)),
                      1);
     char *p_live = ts_shared_path("telegram/SYNTH_05b_update_edited_live_location.json");

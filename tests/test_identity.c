@@ -339,14 +339,21 @@ static long long prompt_of(const char *ci, const struct citizen *c, long long *d
     return mid;
 }
 
+/* A fresh database and a fake Bot API for one test. */
+static char *env_open(const char *db, struct fakebot **fb)
+{
+    char *ci = ts_db_create(db);
+    assert_non_null(ci);
+    struct fakebot_opts fo = {.quiet = 1};
+    assert_int_equal(fakebot_start(&fo, fb), TL_OK);
+    return ci;
+}
+
 static void test_identity_dump_and_wal_name_no_one(void **state)
 {
     (void)state;
-    char *ci = ts_db_create("t_identity_disk");
-    assert_non_null(ci);
     struct fakebot *fb = NULL;
-    struct fakebot_opts fo = {.quiet = 1};
-    assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
+    char *ci = env_open("t_identity_disk", &fb);
     add_photo(fb, "idph1", 41);
     add_photo(fb, "idph2", 42);
     struct cfg c;
@@ -401,8 +408,9 @@ static void test_identity_dump_and_wal_name_no_one(void **state)
                               qmid);
     say(fb, &CIT[0], 3, reply);
     free(reply);
-    wait_count(ci, "SELECT count(*) FROM followups WHERE answer = 'the fuel depot north of "
-                   "the river'",
+    wait_count(ci,
+               "SELECT count(*) FROM followups WHERE answer = 'the fuel depot north of "
+               "the river'",
                1, 20000);
 
     /* C clears the chat: the bot deletes the messages in C's own chat */
@@ -444,10 +452,8 @@ static int start_with(const struct cfg *c, struct fakebot *fb, struct tl_errinfo
 {
     volatile sig_atomic_t stop = 0;
     struct daemon *d = NULL;
-    struct daemon_opts o = {.cfg = c,
-                            .api_base = fakebot_base_url(fb),
-                            .token = fakebot_token(fb),
-                            .stop = &stop};
+    struct daemon_opts o = {
+        .cfg = c, .api_base = fakebot_base_url(fb), .token = fakebot_token(fb), .stop = &stop};
     int rc = daemon_start(&o, &d, ei);
     if (rc == TL_OK) {
         stop = 1;
@@ -459,11 +465,8 @@ static int start_with(const struct cfg *c, struct fakebot *fb, struct tl_errinfo
 static void test_identity_wrong_key_refused(void **state)
 {
     (void)state;
-    char *ci = ts_db_create("t_identity_wrong");
-    assert_non_null(ci);
     struct fakebot *fb = NULL;
-    struct fakebot_opts fo = {.quiet = 1};
-    assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
+    char *ci = env_open("t_identity_wrong", &fb);
     struct cfg c;
     tb_cfg(&c, ci);
     struct tl_errinfo ei;
@@ -495,15 +498,16 @@ static void test_identity_wrong_key_refused(void **state)
     close(mkstemp(bad));
     close(mkstemp(key));
     close(mkstemp(log));
-    assert_int_equal(ts_write_file(bad, "1 00112233445566778899aabbccddeeff00112233445566778899aabbc"
-                                        "cddeeff\n"),
+    assert_int_equal(ts_write_file(bad,
+                                   "1 00112233445566778899aabbccddeeff00112233445566778899aabbc"
+                                   "cddeeff\n"),
                      0);
     assert_int_equal(ts_write_file(key, "test-secret-test-secret-test-sec"), 0);
     assert_int_equal(chmod(bad, 0600), 0);
-    char *cmd = tl_asprintf("TIPLINE_DATABASE_URL='%s' TELEGRAM_API_BASE='%s' TELEGRAM_BOT_TOKEN='%s'"
-                            " TIPLINE_SECRET_FILE=%s TIPLINE_IDENTITY_KEY_FILE=%s %s bot 2>%s",
-                            ci, fakebot_base_url(fb), fakebot_token(fb), key, bad,
-                            getenv("TL_TIPLINE_BIN"), log);
+    char *cmd = tl_asprintf(
+        "TIPLINE_DATABASE_URL='%s' TELEGRAM_API_BASE='%s' TELEGRAM_BOT_TOKEN='%s'"
+        " TIPLINE_SECRET_FILE=%s TIPLINE_IDENTITY_KEY_FILE=%s %s bot 2>%s",
+        ci, fakebot_base_url(fb), fakebot_token(fb), key, bad, getenv("TL_TIPLINE_BIN"), log);
     int st = system(cmd);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
     char *text = ts_read_file(log, NULL);
@@ -559,10 +563,8 @@ static void assert_chats_under(const char *ci, const struct idkeys *only)
             *sp = 0;
         long long h = strtoll(p, NULL, 10);
         const char *hex = strchr(p, ':') + 1;
-        size_t cl = strlen(hex) / 2, pl = 0;
-        unsigned char *ct = malloc(cl), *pt = NULL;
-        for (size_t i = 0; i < cl; i++)
-            ct[i] = (unsigned char)(tl_hexval(hex[2 * i]) << 4 | tl_hexval(hex[2 * i + 1]));
+        size_t cl = 0, pl = 0;
+        unsigned char *ct = ts_unhex(hex, &cl), *pt = NULL;
         assert_int_equal(idkeys_open(only, "chat", h, ct, cl, &pt, &pl), TL_OK);
         assert_int_equal(idkeys_chat(only, strtoll((char *)pt, NULL, 10)), h);
         free(pt);
@@ -575,11 +577,8 @@ static void assert_chats_under(const char *ci, const struct idkeys *only)
 static void test_identity_rotation_during_burst(void **state)
 {
     (void)state;
-    char *ci = ts_db_create("t_identity_rotate");
-    assert_non_null(ci);
     struct fakebot *fb = NULL;
-    struct fakebot_opts fo = {.quiet = 1};
-    assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
+    char *ci = env_open("t_identity_rotate", &fb);
     struct cfg c;
     tb_cfg(&c, ci);
     /* under key 1: 30 chats known, half of a burst handled */
@@ -641,8 +640,8 @@ static void test_identity_rotation_during_burst(void **state)
 static void test_identity_upgrade_seals_existing(void **state)
 {
     (void)state;
-    char *ci = ts_db_create("t_identity_upgrade");
-    assert_non_null(ci);
+    struct fakebot *fb = NULL;
+    char *ci = env_open("t_identity_upgrade", &fb);
     /* what an earlier tipline left: clear chat ids everywhere, raw updates in the clear
      * (one handled, one still to handle), a report of A's with a reply queued */
     char *sql = tl_asprintf(
@@ -668,9 +667,6 @@ static void test_identity_upgrade_seals_existing(void **state)
         OLD_A, OLD_B, OLD_A, OLD_A, OLD_A, OLD_A, OLD_A, OLD_A, OLD_B, OLD_B, OLD_B);
     free(ts_db_scalar(ci, sql));
     free(sql);
-    struct fakebot *fb = NULL;
-    struct fakebot_opts fo = {.quiet = 1};
-    assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
     struct cfg c;
     tb_cfg(&c, ci);
     /* not yet upgraded: the bot refuses, saying what to run */
@@ -712,14 +708,14 @@ static void test_identity_upgrade_seals_existing(void **state)
     free(text);
     unlink(dump);
     /* nothing lost: every row kept, now under the chats' hashes */
-    sql = tl_asprintf("SELECT (SELECT count(*) FROM chats WHERE chat_id IN (%lld, %lld) AND "
-                      "chat_sealed IS NOT NULL) + (SELECT count(*) FROM conv_messages WHERE "
-                      "chat_id = %lld) + (SELECT count(*) FROM outbox WHERE chat_id = %lld) + "
-                      "(SELECT count(*) FROM inbox WHERE chat_key = %lld AND sealed IS NOT NULL) +"
-                      " (SELECT count(*) FROM inbox WHERE update_id = 1 AND payload IS NULL AND "
-                      "sealed IS NULL AND kind = 'message')",
-                      tb_chat(OLD_A), tb_chat(OLD_B), tb_chat(OLD_A), tb_chat(OLD_A),
-                      tb_chat(OLD_B));
+    sql =
+        tl_asprintf("SELECT (SELECT count(*) FROM chats WHERE chat_id IN (%lld, %lld) AND "
+                    "chat_sealed IS NOT NULL) + (SELECT count(*) FROM conv_messages WHERE "
+                    "chat_id = %lld) + (SELECT count(*) FROM outbox WHERE chat_id = %lld) + "
+                    "(SELECT count(*) FROM inbox WHERE chat_key = %lld AND sealed IS NOT NULL) +"
+                    " (SELECT count(*) FROM inbox WHERE update_id = 1 AND payload IS NULL AND "
+                    "sealed IS NULL AND kind = 'message')",
+                    tb_chat(OLD_A), tb_chat(OLD_B), tb_chat(OLD_A), tb_chat(OLD_A), tb_chat(OLD_B));
     assert_int_equal(ts_db_count(ci, sql), 6);
     free(sql);
     assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM chats"), 2);

@@ -215,10 +215,8 @@ static void test_intake_refused_update_does_not_block_chat(void **state)
     tb_idkeys(&k);
     long long uid = strtoll(hex, NULL, 10);
     const char *h = strchr(hex, ' ') + 1;
-    size_t n = strlen(h) / 2, len = 0;
-    unsigned char *ct = malloc(n), *pt = NULL;
-    for (size_t i = 0; i < n; i++)
-        ct[i] = (unsigned char)(tl_hexval(h[2 * i]) << 4 | tl_hexval(h[2 * i + 1]));
+    size_t n = 0, len = 0;
+    unsigned char *ct = ts_unhex(h, &n), *pt = NULL;
     assert_int_equal(idkeys_open(&k, "update", uid, ct, n, &pt, &len), TL_OK);
     assert_non_null(strstr((const char *)pt, "\"text\":\"poison\""));
     free(pt);
@@ -256,8 +254,8 @@ static void test_intake_blocked_chat_recorded(void **state)
     tl_sleep_ms(500, NULL); /* a retry, if any, would show now */
     tb_stop();
     assert_int_equal(count(ci, "SELECT count(*) FROM reports"), 1); /* the report stays */
-    char *sql = tl_asprintf("SELECT count(*) FROM chats WHERE chat_id = %lld AND blocked",
-                            tb_chat(6160));
+    char *sql =
+        tl_asprintf("SELECT count(*) FROM chats WHERE chat_id = %lld AND blocked", tb_chat(6160));
     assert_int_equal(count(ci, sql), 1);
     free(sql);
     assert_int_equal(fakebot_count(fb, "sendMessage"), 1); /* tried once, never again */

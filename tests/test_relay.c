@@ -321,8 +321,8 @@ static void test_relay_blocked_gone_undelivered(void **state)
     tb_start(&e.c, e.fb, 0, 0);
     wait_sends(&e, 4);
     wait_count(&e, "SELECT count(*) FROM reports", 4, 20000);
-    char *sql = tl_asprintf("SELECT count(*) FROM chats WHERE chat_id = %lld AND blocked",
-                            tb_chat(5101));
+    char *sql =
+        tl_asprintf("SELECT count(*) FROM chats WHERE chat_id = %lld AND blocked", tb_chat(5101));
     wait_count(&e, sql, 1, 20000);
     free(sql);
     wait_count(&e, "SELECT count(*) FROM outbox WHERE state = 'sent'", 12, 20000);

@@ -82,15 +82,14 @@ static void load_calls(const char *ci, struct fakebot *fb)
     /* Telegram got clear chat ids; the outbox names chats by their keyed hash (the
      * bots' pseudonym key, STANDBY_KEY): the fake's record is keyed the same way */
     struct idkeys k = {0};
-    assert_int_equal(idkeys_set_lookup(&k, (const unsigned char *)STANDBY_KEY,
-                                       strlen(STANDBY_KEY)),
+    assert_int_equal(idkeys_set_lookup(&k, (const unsigned char *)STANDBY_KEY, strlen(STANDBY_KEY)),
                      TL_OK);
     struct tl_buf map;
     tl_buf_init(&map, 0);
     for (long long id = 1000001; id <= 1000100; id++)
-        assert_int_equal(tl_buf_printf(&map, "%s(%lld,%lld)", id > 1000001 ? "," : "", id,
-                                       idkeys_chat(&k, id)),
-                         TL_OK);
+        assert_int_equal(
+            tl_buf_printf(&map, "%s(%lld,%lld)", id > 1000001 ? "," : "", id, idkeys_chat(&k, id)),
+            TL_OK);
     char *calls = fakebot_calls_json(fb, NULL);
     assert_non_null(calls);
     assert_null(strstr(calls, "$calls$"));

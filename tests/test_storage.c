@@ -369,7 +369,8 @@ static void test_storage_inbox_redelivery(void **state)
     char *ci = db_new("t_storage_inbox");
     struct store *s = open_store(ci);
     struct store_inbox_row rows[3] = {
-        ts_inbox_row(101, 7, "{\"update_id\":101,\"message\":{\"text\":\"a \\\"quoted\\\" \\\\ x\"}}"),
+        ts_inbox_row(101, 7,
+                     "{\"update_id\":101,\"message\":{\"text\":\"a \\\"quoted\\\" \\\\ x\"}}"),
         ts_inbox_row(102, 8, "{\"update_id\":102}"),
         ts_inbox_row(103, 7, "{\"update_id\":103}"),
     };
@@ -377,7 +378,8 @@ static void test_storage_inbox_redelivery(void **state)
     CHECK(store_inbox_put(s, rows, 3, 104, &ins, EI));
     assert_int_equal(ins, 3);
     /* Redelivered 102 and 103 with a new 104: only 104 is new. */
-    struct store_inbox_row again[3] = {rows[1], rows[2], ts_inbox_row(104, 9, "{\"update_id\":104}")};
+    struct store_inbox_row again[3] = {rows[1], rows[2],
+                                       ts_inbox_row(104, 9, "{\"update_id\":104}")};
     CHECK(store_inbox_put(s, again, 3, 105, &ins, EI));
     assert_int_equal(ins, 1);
     assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM inbox"), 4);
@@ -423,7 +425,8 @@ static void test_storage_inbox_sealed_bytes_kept_exactly(void **state)
     char *ci = db_new("t_storage_nul");
     struct store *s = open_store(ci);
     static const unsigned char raw[] = {1, 0, 0xff, 0xfe, '{', 'n', 'o', 't', 0, 0x80};
-    struct store_inbox_row rows[2] = {ts_inbox_row(1, 1, "x"), ts_inbox_row(2, 1, "{\"t\":\"ok\"}")};
+    struct store_inbox_row rows[2] = {ts_inbox_row(1, 1, "x"),
+                                      ts_inbox_row(2, 1, "{\"t\":\"ok\"}")};
     rows[0].sealed = raw;
     rows[0].sealed_len = sizeof(raw);
     rows[0].kind = "message";

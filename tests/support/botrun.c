@@ -51,10 +51,11 @@ void tb_seal_chats(const char *conninfo, long long first, int n)
         assert_int_equal(idkeys_seal(&k, "chat", id, txt, (size_t)tl, &ct, &cl), TL_OK);
         tl_hex(ct, cl, hex);
         free(ct);
-        char *sql = tl_asprintf("INSERT INTO chats (chat_id, chat_sealed) VALUES (%lld, decode('%s',"
-                                " 'hex')) ON CONFLICT (chat_id) DO UPDATE SET chat_sealed ="
-                                " EXCLUDED.chat_sealed RETURNING 1",
-                                id, hex);
+        char *sql =
+            tl_asprintf("INSERT INTO chats (chat_id, chat_sealed) VALUES (%lld, decode('%s',"
+                        " 'hex')) ON CONFLICT (chat_id) DO UPDATE SET chat_sealed ="
+                        " EXCLUDED.chat_sealed RETURNING 1",
+                        id, hex);
         free(ts_db_scalar(conninfo, sql));
         free(sql);
     }

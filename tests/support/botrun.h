@@ -10,7 +10,8 @@
 #include "fakebot/fakebot.h"
 
 /* The defaults (cfg_load with no file) on database conninfo, with the tests' secret,
- * its identity keys (tb_idkeys), 1 s long polls, no send pacing, 1.5 s HTTP timeouts and 2 workers. cfg_release(). */
+ * its identity keys (tb_idkeys), 1 s long polls, no send pacing, 1.5 s HTTP timeouts and 2 workers.
+ * cfg_release(). */
 void tb_cfg(struct cfg *c, const char *conninfo);
 
 /* The keyed hash the database holds for Telegram chat (or user) id under the tests'

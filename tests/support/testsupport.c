@@ -176,7 +176,8 @@ const char *ts_idkey_file(void)
     if (path[0])
         return path;
     /* "test-identity-key-test-identity" and its NUL: botrun.c's IDKEY */
-    static const char line[] = "1 746573742d6964656e746974792d6b65792d746573742d6964656e7469747900\n";
+    static const char line[] =
+        "1 746573742d6964656e746974792d6b65792d746573742d6964656e7469747900\n";
     snprintf(path, sizeof(path), "/tmp/tipline-idkeys-%ld", (long)getpid());
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd < 0 || write(fd, line, sizeof(line) - 1) != (ssize_t)(sizeof(line) - 1)) {
@@ -187,4 +188,13 @@ const char *ts_idkey_file(void)
     }
     close(fd);
     return path;
+}
+
+unsigned char *ts_unhex(const char *hex, size_t *n)
+{
+    *n = strlen(hex) / 2;
+    unsigned char *b = malloc(*n ? *n : 1);
+    for (size_t i = 0; b && i < *n; i++)
+        b[i] = (unsigned char)(tl_hexval(hex[2 * i]) << 4 | tl_hexval(hex[2 * i + 1]));
+    return b;
 }

@@ -29,6 +29,9 @@ char *ts_db_create(const char *name);
  * TIPLINE_IDENTITY_KEY_FILE. The path is static. */
 const char *ts_idkey_file(void);
 
+/* The bytes of a hex text (a bytea read with encode(x, 'hex')); malloc'd, *n bytes. */
+unsigned char *ts_unhex(const char *hex, size_t *n);
+
 struct store_inbox_row ts_inbox_row(long long update_id, long long chat_key, const char *bytes);
 
 /* Drops it again (ignores errors). */
