@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/core_names.h>
 #include <openssl/kdf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,8 @@ int idkeys_set_lookup(struct idkeys *k, const unsigned char *secret, size_t len)
     int ok = 0;
     if (!secret || len < 16)
         return TL_EINVAL;
+    EVP_MAC_CTX_free(k->lookup_mac);
+    k->lookup_mac = NULL;
     EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
     if (pc && EVP_PKEY_derive_init(pc) > 0 && EVP_PKEY_CTX_set_hkdf_md(pc, EVP_sha256()) > 0 &&
         EVP_PKEY_CTX_set1_hkdf_key(pc, secret, (int)len) > 0 &&
@@ -33,12 +36,28 @@ int idkeys_set_lookup(struct idkeys *k, const unsigned char *secret, size_t len)
         EVP_PKEY_derive(pc, k->lookup, &out) > 0 && out == sizeof(k->lookup))
         ok = 1;
     EVP_PKEY_CTX_free(pc);
+    if (ok && !k->gcm)
+        ok = (k->gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL)) != NULL;
+    EVP_MAC *mac = ok ? EVP_MAC_fetch(NULL, "HMAC", NULL) : NULL;
+    EVP_MAC_CTX *mc = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
+                           OSSL_PARAM_construct_end()};
+    if (mc && EVP_MAC_init(mc, k->lookup, sizeof(k->lookup), params) == 1) {
+        k->lookup_mac = mc;
+        mc = NULL;
+    } else {
+        ok = 0;
+    }
+    EVP_MAC_CTX_free(mc);
+    EVP_MAC_free(mac);
     k->has_lookup = ok;
     return ok ? TL_OK : TL_EIO;
 }
 
 void idkeys_clear(struct idkeys *k)
 {
+    EVP_MAC_CTX_free(k->lookup_mac);
+    EVP_CIPHER_free(k->gcm);
     OPENSSL_cleanse(k, sizeof(*k));
 }
 
@@ -46,12 +65,16 @@ long long idkeys_chat(const struct idkeys *k, long long id)
 {
     char txt[40];
     unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int mac_len = 0;
     if (!id || !k->has_lookup)
         return 0;
     int n = snprintf(txt, sizeof(txt), "chat:%lld", id);
-    if (!HMAC(EVP_sha256(), k->lookup, sizeof(k->lookup), (const unsigned char *)txt, (size_t)n,
-              mac, &mac_len))
+    size_t mac_len = 0;
+    /* a copy of the keyed context: the key schedule is done once, in idkeys_set_lookup */
+    EVP_MAC_CTX *c = EVP_MAC_CTX_dup(k->lookup_mac);
+    int ok = c && EVP_MAC_update(c, (const unsigned char *)txt, (size_t)n) == 1 &&
+             EVP_MAC_final(c, mac, &mac_len, sizeof(mac)) == 1 && mac_len == 32;
+    EVP_MAC_CTX_free(c);
+    if (!ok)
         return 0;
     unsigned long long v = 0;
     for (int i = 0; i < 8; i++)
@@ -92,7 +115,7 @@ int idkeys_seal(const struct idkeys *k, const char *what, long long bind, const 
     int len = 0, rc = TL_EIO;
     *out = NULL;
     *out_len = 0;
-    if (!k->n)
+    if (!k->n || !k->gcm)
         return TL_ECONFIG;
     if (n > (size_t)1 << 30)
         return TL_ETOOBIG;
@@ -108,7 +131,7 @@ int idkeys_seal(const struct idkeys *k, const char *what, long long bind, const 
         goto out;
     rc = TL_EIO;
     size_t an = aad_of(what, bind, aad, sizeof(aad));
-    if (EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, k->key[k->n - 1].k, b + 2) != 1 ||
+    if (EVP_EncryptInit_ex(c, k->gcm, NULL, k->key[k->n - 1].k, b + 2) != 1 ||
         EVP_EncryptUpdate(c, NULL, &len, aad, (int)an) != 1 ||
         EVP_EncryptUpdate(c, b + 14, &len, pt, (int)n) != 1 ||
         EVP_EncryptFinal_ex(c, b + 14 + len, &len) != 1 ||
@@ -142,7 +165,7 @@ int idkeys_open(const struct idkeys *k, const char *what, long long bind, const 
     if (id < 0)
         return TL_EPARSE;
     const unsigned char *key = key_of(k, id);
-    if (!key)
+    if (!key || !k->gcm)
         return TL_ECONFIG;
     size_t m = n - IDKEY_OVERHEAD;
     unsigned char *b = malloc(m + 1);
@@ -153,7 +176,7 @@ int idkeys_open(const struct idkeys *k, const char *what, long long bind, const 
     }
     memcpy(tag, ct + 14 + m, 16);
     size_t an = aad_of(what, bind, aad, sizeof(aad));
-    if (EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, ct + 2) != 1 ||
+    if (EVP_DecryptInit_ex(c, k->gcm, NULL, key, ct + 2) != 1 ||
         EVP_DecryptUpdate(c, NULL, &len, aad, (int)an) != 1 ||
         EVP_DecryptUpdate(c, b, &len, ct + 14, (int)m) != 1 ||
         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, tag) != 1 ||

@@ -27,6 +27,10 @@
 struct idkeys {
     unsigned char lookup[32];
     int has_lookup;
+    /* OpenSSL objects fetched once (an implicit fetch on every call costs more than the
+     * cipher itself): AES-256-GCM, and HMAC-SHA256 keyed with the lookup key, which each
+     * call duplicates. Made by idkeys_set_lookup, freed by idkeys_clear. */
+    void *gcm, *lookup_mac;
     struct {
         int id;
         unsigned char k[32];
@@ -39,10 +43,10 @@ struct idkeys {
  * o+r: its owner and group only), is TL_ECONFIG with a message naming the file. */
 int idkeys_load(struct idkeys *k, const char *path, struct tl_errinfo *ei) TL_WUR;
 
-/* Derives the lookup key from the pseudonym key. */
+/* Derives the lookup key from the pseudonym key (and makes the OpenSSL objects above). */
 int idkeys_set_lookup(struct idkeys *k, const unsigned char *secret, size_t len) TL_WUR;
 
-/* Wipes the key bytes. */
+/* Wipes the key bytes and frees the OpenSSL objects. Every idkeys set up needs it. */
 void idkeys_clear(struct idkeys *k);
 
 /* The keyed hash of a Telegram chat (or user) id: 1..2^63-1, never 0 (0 means "no

@@ -626,6 +626,7 @@ static void test_identity_rotation_during_burst(void **state)
     only2.key[0].id = 2;
     memset(only2.key[0].k, 0x5a, 32);
     assert_chats_under(ci, &only2);
+    idkeys_clear(&only2);
     cfg_release(&c);
     fakebot_stop(fb);
     ts_db_drop("t_identity_rotate");

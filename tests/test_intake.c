@@ -219,6 +219,7 @@ static void test_intake_refused_update_does_not_block_chat(void **state)
     unsigned char *ct = ts_unhex(h, &n), *pt = NULL;
     assert_int_equal(idkeys_open(&k, "update", uid, ct, n, &pt, &len), TL_OK);
     assert_non_null(strstr((const char *)pt, "\"text\":\"poison\""));
+    idkeys_clear(&k);
     free(pt);
     free(ct);
     free(hex);

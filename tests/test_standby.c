@@ -90,6 +90,7 @@ static void load_calls(const char *ci, struct fakebot *fb)
         assert_int_equal(
             tl_buf_printf(&map, "%s(%lld,%lld)", id > 1000001 ? "," : "", id, idkeys_chat(&k, id)),
             TL_OK);
+    idkeys_clear(&k);
     char *calls = fakebot_calls_json(fb, NULL);
     assert_non_null(calls);
     assert_null(strstr(calls, "$calls$"));

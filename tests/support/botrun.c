@@ -36,7 +36,9 @@ long long tb_chat(long long id)
 {
     struct idkeys k;
     tb_idkeys(&k);
-    return idkeys_chat(&k, id);
+    long long h = idkeys_chat(&k, id);
+    idkeys_clear(&k);
+    return h;
 }
 
 void tb_seal_chats(const char *conninfo, long long first, int n)
@@ -59,6 +61,7 @@ void tb_seal_chats(const char *conninfo, long long first, int n)
         free(ts_db_scalar(conninfo, sql));
         free(sql);
     }
+    idkeys_clear(&k);
 }
 
 void tb_cfg(struct cfg *c, const char *conninfo)

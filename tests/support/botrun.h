@@ -18,7 +18,8 @@ void tb_cfg(struct cfg *c, const char *conninfo);
  * pseudonym key: what the tests look rows up by. */
 long long tb_chat(long long id);
 
-/* The tests' identity keys (the lookup key and data key 1), as tb_cfg sets them. */
+/* The tests' identity keys (the lookup key and data key 1), as tb_cfg sets them;
+ * idkeys_clear() them. */
 void tb_idkeys(struct idkeys *k);
 
 /* Gives chats first .. first+n-1 (rows made when missing) a reply path: the chat's own
