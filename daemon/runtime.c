@@ -236,6 +236,8 @@ struct pending {
     struct tg_update u;
     struct hdl_file f;
     unsigned char *file;
+    unsigned char *orig; /* the full text, sealed, when the update's was masked */
+    size_t orig_len;
 };
 
 static void pending_release(struct pending *p)
@@ -243,6 +245,7 @@ static void pending_release(struct pending *p)
     hdl_plan_release(&p->relay);
     tg_update_release(&p->u);
     free(p->file);
+    free(p->orig);
     memset(p, 0, sizeof(*p));
 }
 
@@ -253,7 +256,7 @@ static int prepare_update(struct worker *w, const struct store_update *su, struc
 {
     memset(p, 0, sizeof(*p));
     p->update_id = su->update_id;
-    int rc = seal_open_update(&w->rt->o.cfg->idkeys, su, &p->u);
+    int rc = seal_open_update(&w->rt->o.cfg->idkeys, su, &p->u, &p->orig, &p->orig_len);
     if (rc == TL_ECONFIG || rc == TL_ENOMEM) {
         /* sealed under a key this process does not hold: wait for one that does */
         log_warn("update cannot be opened, will retry update_id=%lld err=\"%s\"", su->update_id,
@@ -332,6 +335,10 @@ static int conv_step(struct worker *w, struct conv_run *cr, struct pending *pd, 
         struct store_effects only = {.update_id = pd->update_id, .set_blocked = -1};
         return store_conv_write(w->s, &only, NULL, NULL, ei);
     }
+    /* the full text of a masked message, for the record, in the chat's transaction */
+    if (pd->orig && (rc = store_sealed_text_put(w->s, w->chat, pd->u.msg.message_id, pd->orig,
+                                                pd->orig_len, ei)) != TL_OK)
+        return rc;
     if (pd->relayed) /* the answer and the thanks; the draft, if any, stays as it is */
         return store_conv_write(w->s, &pd->relay.fx, &pd->relay.cx, NULL, ei);
     struct hdl_conv cv = {

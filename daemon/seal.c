@@ -147,12 +147,16 @@ static void hash_id(const struct idkeys *k, long long *id)
     *id = idkeys_chat(k, *id);
 }
 
-int seal_open_update(const struct idkeys *k, const struct store_update *su, struct tg_update *u)
+int seal_open_update(const struct idkeys *k, const struct store_update *su, struct tg_update *u,
+                     unsigned char **orig, size_t *orig_len)
 {
     unsigned char *json = NULL;
     size_t len = 0;
     struct json_object *obj = NULL;
+    char *text = NULL;
     memset(u, 0, sizeof(*u));
+    *orig = NULL;
+    *orig_len = 0;
     int rc = su->sealed
                  ? idkeys_open(k, "update", su->update_id, su->sealed, su->sealed_len, &json, &len)
                  : TL_EPARSE;
@@ -175,9 +179,15 @@ int seal_open_update(const struct idkeys *k, const struct store_update *su, stru
         json_object_object_get_ex(obj, "edited_message", &m))
         if (json_object_object_get_ex(m, "from", &from))
             json_object_object_get_ex(from, "username", &un);
-    if (u->msg.text)
-        seal_mask_text(u->msg.text, un ? json_object_get_string(un) : NULL);
     hash_id(k, &u->msg.chat_id);
+    if (u->msg.text && !(text = tl_strdup(u->msg.text))) {
+        rc = TL_ENOMEM;
+        goto out;
+    }
+    if (text && seal_mask_text(u->msg.text, un ? json_object_get_string(un) : NULL) > 0)
+        rc = idkeys_seal(k, "text", u->msg.chat_id, text, strlen(text), orig, orig_len);
+    if (rc != TL_OK)
+        goto out;
     hash_id(k, &u->member.chat_id);
     if (u->kind == TG_UPD_CALLBACK_QUERY) {
         if (!u->cb.chat_id) { /* no message: the chat is the sender's (as the inbox keyed it) */
@@ -194,8 +204,16 @@ out:
         memset(json, 0, len);
         free(json);
     }
-    if (rc != TL_OK)
+    if (text) {
+        memset(text, 0, strlen(text));
+        free(text);
+    }
+    if (rc != TL_OK) {
         tg_update_release(u);
+        free(*orig);
+        *orig = NULL;
+        *orig_len = 0;
+    }
     return rc;
 }
 

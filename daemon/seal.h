@@ -26,9 +26,11 @@ int seal_inbox_row(const struct idkeys *k, struct json_object *u, struct store_i
 
 /* Opens a stored update and parses it into u with every chat id replaced by its hash
  * (a callback without a message: the hash of its sender, the chat it came from) and its
- * text masked (seal_mask_text with the sender's username). TL_EPARSE: unreadable. */
-int seal_open_update(const struct idkeys *k, const struct store_update *su,
-                     struct tg_update *u) TL_WUR;
+ * text masked (seal_mask_text with the sender's username). When the mask changed the
+ * text, *orig (new, free()) is the full text sealed for the record (bound to the chat's
+ * hash), else NULL. TL_EPARSE: unreadable. */
+int seal_open_update(const struct idkeys *k, const struct store_update *su, struct tg_update *u,
+                     unsigned char **orig, size_t *orig_len) TL_WUR;
 
 /* Masks, in place, every phone number in text (an international "+" number, or a
  * Ukrainian national one: 0XX XXX XX XX, 380...): each digit but the country code's and

@@ -813,6 +813,11 @@ int store_idkeys_verify(struct store *s, const struct idkeys *k, const char *key
 int store_idkeys_rotate(struct store *s, const struct idkeys *k, size_t batch, size_t *moved,
                         size_t *left, struct tl_errinfo *ei) TL_WUR;
 
+/* Keeps, sealed, the full text of a message the bot masked (chat: its hash), in the
+ * transaction open on s, if any. */
+int store_sealed_text_put(struct store *s, long long chat, long long message_id,
+                          const unsigned char *sealed, size_t len, struct tl_errinfo *ei) TL_WUR;
+
 /* A lost key: what it sealed is dropped (those chats can no longer be answered; their
  * raw updates are marked processed) and its check value forgotten. */
 int store_idkeys_forget(struct store *s, int key_id, size_t *lost, struct tl_errinfo *ei) TL_WUR;

@@ -96,6 +96,7 @@ int store_idkeys_forget(struct store *s, int key_id, size_t *lost, struct tl_err
                  "   $1::int RETURNING 1),"
                  " i AS (UPDATE inbox SET sealed = NULL, processed_at = COALESCE(processed_at,"
                  "   now()) WHERE get_byte(sealed, 1) = $1::int RETURNING 1),"
+                 " t AS (DELETE FROM sealed_texts WHERE get_byte(sealed, 1) = $1::int),"
                  " k AS (DELETE FROM identity_keys WHERE key_id = $1::smallint)"
                  " SELECT (SELECT count(*) FROM c) + (SELECT count(*) FROM i)",
                  1, v, &r, ei);
@@ -108,12 +109,13 @@ int store_idkeys_forget(struct store *s, int key_id, size_t *lost, struct tl_err
 /* ---- rotation ---- */
 
 struct reseal {
-    const char *table, *key_col, *val_col, *what;
+    const char *table, *key_col, *val_col, *what, *bind_col; /* bind_col: what AAD names */
 };
 
 static const struct reseal reseals[] = {
-    {"chats", "chat_id", "chat_sealed", "chat"},
-    {"inbox", "update_id", "sealed", "update"},
+    {"chats", "chat_id", "chat_sealed", "chat", "chat_id"},
+    {"inbox", "update_id", "sealed", "update", "update_id"},
+    {"sealed_texts", "id", "sealed", "text", "chat_id"},
 };
 
 /* Re-seals, under the current key, up to batch values of one table after *after (its
@@ -129,9 +131,10 @@ static int reseal_batch(struct store *s, const struct idkeys *k, const struct re
     int rc;
     *more = 0;
     snprintf(sql, sizeof(sql),
-             "SELECT %s, encode(%s, 'hex'), get_byte(%s, 1) <> $3::int FROM %s"
+             "SELECT %s, encode(%s, 'hex'), get_byte(%s, 1) <> $3::int, %s FROM %s"
              " WHERE %s > $1::bigint AND %s IS NOT NULL ORDER BY %s LIMIT $2::bigint",
-             t->key_col, t->val_col, t->val_col, t->table, t->key_col, t->val_col, t->key_col);
+             t->key_col, t->val_col, t->val_col, t->bind_col, t->table, t->key_col, t->val_col,
+             t->key_col);
     const char *v[3] = {st_ll(ab, *after), st_ll(bb, (long long)batch),
                         st_ll(cb, idkeys_current(k))};
     /* sql is built here: planned each call, never cached by its (reused) buffer */
@@ -142,15 +145,15 @@ static int reseal_batch(struct store *s, const struct idkeys *k, const struct re
     st_arr_init(&news);
     int nr = PQntuples(r), n = 0;
     for (int i = 0; i < nr && rc == TL_OK; i++) {
-        long long id = st_getll(r, i, 0);
+        long long id = st_getll(r, i, 0), bind = st_getll(r, i, 3);
         *after = id;
         if (PQgetvalue(r, i, 2)[0] != 't')
             continue;
         size_t cl = 0, pl = 0, nl = 0;
         unsigned char *ct = st_unhex(PQgetvalue(r, i, 1), &cl), *pt = NULL, *nv = NULL;
-        rc = ct ? idkeys_open(k, t->what, id, ct, cl, &pt, &pl) : TL_ENOMEM;
+        rc = ct ? idkeys_open(k, t->what, bind, ct, cl, &pt, &pl) : TL_ENOMEM;
         if (rc == TL_OK)
-            rc = idkeys_seal(k, t->what, id, pt, pl, &nv, &nl);
+            rc = idkeys_seal(k, t->what, bind, pt, pl, &nv, &nl);
         char *nh = nv ? malloc(2 * nl + 1) : NULL;
         if (rc == TL_OK && !nh)
             rc = TL_ENOMEM;
@@ -219,7 +222,8 @@ int store_idkeys_rotate(struct store *s, const struct idkeys *k, size_t batch, s
     const char *v[1] = {st_ll(cb, idkeys_current(k))};
     rc = st_exec(s,
                  "SELECT (SELECT count(*) FROM chats WHERE get_byte(chat_sealed, 1) <> $1::int)"
-                 " + (SELECT count(*) FROM inbox WHERE get_byte(sealed, 1) <> $1::int)",
+                 " + (SELECT count(*) FROM inbox WHERE get_byte(sealed, 1) <> $1::int)"
+                 " + (SELECT count(*) FROM sealed_texts WHERE get_byte(sealed, 1) <> $1::int)",
                  1, v, &r, ei);
     if (rc == TL_OK)
         *left = (size_t)st_getll(r, 0, 0);
@@ -341,6 +345,23 @@ static const char *const upgrade_sql[] = {
     " FROM idmap m WHERE o.chat_id = m.clear",
     "UPDATE inbox i SET chat_key = m.h FROM idmap m WHERE i.chat_key = m.clear",
 };
+
+int store_sealed_text_put(struct store *s, long long chat, long long message_id,
+                          const unsigned char *sealed, size_t len, struct tl_errinfo *ei)
+{
+    char cb[32], mb[32];
+    char *hex = malloc(2 * len + 1);
+    if (!hex)
+        return TL_ENOMEM;
+    tl_hex(sealed, len, hex);
+    const char *v[3] = {st_ll(cb, chat), st_ll(mb, message_id), hex};
+    int rc = st_exec(s,
+                     "INSERT INTO sealed_texts (chat_id, message_id, sealed)"
+                     " VALUES ($1::bigint, $2::bigint, decode($3, 'hex'))",
+                     3, v, NULL, ei);
+    free(hex);
+    return rc;
+}
 
 int store_identity_seal_existing(struct store *s, const struct idkeys *k, size_t *chats,
                                  size_t *updates, size_t *redacted, struct tl_errinfo *ei)

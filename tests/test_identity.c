@@ -430,6 +430,24 @@ static void test_identity_dump_and_wal_name_no_one(void **state)
                ts_db_count(ci, "SELECT count(*) FROM outbox"), 20000);
     tb_stop();
 
+    /* the masked text's full words, sealed for the record, in C's chat */
+    char *st = ts_db_scalar(ci, "SELECT chat_id || ' ' || encode(sealed, 'hex') FROM sealed_texts");
+    assert_non_null(st);
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM sealed_texts"), 1);
+    {
+        struct idkeys k;
+        tb_idkeys(&k);
+        size_t cl = 0, pl = 0;
+        unsigned char *ct = ts_unhex(strchr(st, ' ') + 1, &cl), *pt = NULL;
+        assert_int_equal(strtoll(st, NULL, 10), tb_chat(CIT[2].id));
+        assert_int_equal(idkeys_open(&k, "text", tb_chat(CIT[2].id), ct, cl, &pt, &pl), TL_OK);
+        assert_string_equal((char *)pt,
+                            "tanks near Izium, call me +380 67 481 29 53 or @oleksa_wren_88");
+        free(pt);
+        free(ct);
+        idkeys_clear(&k);
+    }
+    free(st);
     /* every handled update kept only its id, times, kind and chat key */
     assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM inbox WHERE sealed IS NOT NULL OR "
                                      "payload IS NOT NULL OR kind IS NULL"),

@@ -13,6 +13,10 @@
 -- and chat key. An update the database refused ("refused") keeps its sealed copy
 -- until inbox_retention_days, for an operator with the key.
 --
+-- A message whose text the bot masked (a phone number, the sender's own username) keeps
+-- its full text for the record in sealed_texts, sealed under the same keys, found by the
+-- chat's hash and the message id, and gone with the chat's row (retention).
+--
 -- identity_keys holds each key's check value (an HMAC of a label, never the key), so
 -- a process started with the wrong key file refuses to start instead of writing hashes
 -- no one can join or values no one can open. Key 0 is the lookup key.
@@ -28,6 +32,19 @@ ALTER TABLE inbox ADD COLUMN kind text;
 ALTER TABLE inbox ADD COLUMN sealed bytea;
 ALTER TABLE inbox ADD COLUMN refused boolean DEFAULT false NOT NULL;
 ALTER TABLE inbox ALTER COLUMN payload DROP NOT NULL;
+
+CREATE TABLE sealed_texts (
+    id bigserial,
+    chat_id bigint NOT NULL,
+    message_id bigint NOT NULL,
+    sealed bytea NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT sealed_texts_pkey PRIMARY KEY (id),
+    CONSTRAINT sealed_texts_chat_fkey FOREIGN KEY (chat_id) REFERENCES chats(chat_id)
+        ON UPDATE CASCADE ON DELETE CASCADE
+);
+
+CREATE INDEX sealed_texts_msg ON sealed_texts USING btree (chat_id, message_id);
 
 CREATE TABLE identity_keys (
     key_id smallint NOT NULL,
