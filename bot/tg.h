@@ -173,8 +173,9 @@ struct tg_callback {
     char *id;
     long long from_id;
     char *language_code;
-    char *data;        /* NULL if absent */
-    long long chat_id; /* of the message with the keyboard; 0 if inline */
+    char *data;                  /* NULL if absent */
+    long long chat_id;           /* of the message with the keyboard; 0 if inline */
+    enum tg_chat_type chat_type; /* of that chat; TG_CHAT_UNKNOWN if not given */
     long long message_id;
 };
 

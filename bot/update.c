@@ -239,6 +239,7 @@ static int callback(struct json_object *q, struct tg_callback *out)
         return rc;
     out->from_id = get_ll(from, "id", NULL);
     out->chat_id = get_ll(get_obj(msg, "chat"), "id", NULL);
+    out->chat_type = get_obj(msg, "chat") ? chat_type(get_obj(msg, "chat")) : TG_CHAT_UNKNOWN;
     out->message_id = get_ll(msg, "message_id", NULL);
     return TL_OK;
 }

@@ -15,6 +15,7 @@ enum cli_flags {
     CLI_DB = 1 << 1,      /* connect to the database and check the schema */
     CLI_CURL = 1 << 2,    /* curl_global_init */
     CLI_SECRETS = 1 << 3, /* load the pseudonym key (and the token if present) */
+    CLI_IDKEYS = 1 << 4,  /* and the identity keys (the processes that talk to Telegram) */
 };
 
 struct cli_ctx {
@@ -43,6 +44,10 @@ int cmd_gazetteer(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_priority(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_webhook(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_purge(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_keys(int argc, char **argv, struct cli_ctx *ctx);
+/* The one-time sealing of a database written before identities were sealed, then the
+ * keys' check (cmd_keys.c); who names the command in messages. 0 or 1. */
+int cli_seal_existing(struct cli_ctx *ctx, struct store *s, const char *who);
 
 /* the analysts' HTTP API and its accounts and queues */
 int cmd_web(int argc, char **argv, struct cli_ctx *ctx);

@@ -265,7 +265,8 @@ int cmd_demo(int argc, char **argv, struct cli_ctx *ctx)
     struct daemon *rt = NULL;
     int rc, code = 1, migrated = 0;
     long long offset = 0;
-    if ((rc = cfg_load_secrets(&ctx->cfg, 0, &ei)) != TL_OK) {
+    if ((rc = cfg_load_secrets(&ctx->cfg, 0, &ei)) != TL_OK ||
+        (rc = cfg_load_idkeys(&ctx->cfg, &ei)) != TL_OK) {
         fprintf(stderr, "tipline demo: %s\n", ei.msg);
         return 1;
     }

@@ -25,9 +25,9 @@ struct cli_cmd {
 };
 
 static const struct cli_cmd commands[] = {
-    {"serve", cmd_serve, CLI_DB | CLI_CURL | CLI_SECRETS,
+    {"serve", cmd_serve, CLI_DB | CLI_CURL | CLI_SECRETS | CLI_IDKEYS,
      "run everything in one process: poller, workers, sender, web server"},
-    {"bot", cmd_bot, CLI_DB | CLI_CURL | CLI_SECRETS,
+    {"bot", cmd_bot, CLI_DB | CLI_CURL | CLI_SECRETS | CLI_IDKEYS,
      "run the Telegram intake: poller, workers, sender"},
     {"migrate", cmd_migrate, 0, "apply database migrations"},
     {"gazetteer", cmd_gazetteer, 0, "import a GeoNames dump as the settlement index"},
@@ -37,7 +37,9 @@ static const struct cli_cmd commands[] = {
     {"strip", cmd_strip, 0,
      "remove what could identify a reporter from photos and videos, or --info"},
     {"geo", cmd_geo, 0, "find places in a message: coordinates, links, MGRS, place names"},
-    {"keygen", cmd_keygen, 0, "create the pseudonym key file"},
+    {"keygen", cmd_keygen, 0, "create the pseudonym key file and the first identity key"},
+    {"keys", cmd_keys, CLI_DB | CLI_SECRETS,
+     "identity keys: new, rotate, seal-existing (an older database), forget"},
     {"config", cmd_config, 0, "print the effective configuration (secrets masked)"},
     {"web", cmd_web, CLI_DB, "run the analysts' HTTP API and console alone"},
     {"user", cmd_user, CLI_DB, "manage API accounts: add, list, disable, queue"},
@@ -169,6 +171,8 @@ int main(int argc, char **argv)
     }
     if (cmd->flags & CLI_SECRETS) {
         e = cfg_load_secrets(&ctx.cfg, 0, &ei);
+        if (e == TL_OK && (cmd->flags & CLI_IDKEYS))
+            e = cfg_load_idkeys(&ctx.cfg, &ei);
         if (e) {
             fprintf(stderr, "tipline: %s\n", ei.msg[0] ? ei.msg : tl_strerror(e));
             goto out;

@@ -38,6 +38,8 @@ static const struct key keys[] = {
     {"replica_max_lag_seconds", "TIPLINE_REPLICA_MAX_LAG_SECONDS", K_LONG,
      S(replica_max_lag_seconds), "30", 1, 600, 0},
     {"metrics_listen", "TIPLINE_METRICS_LISTEN", K_STR, S(metrics_listen), "", 0, 0, 0},
+    {"identity_key_file", "TIPLINE_IDENTITY_KEY_FILE", K_STR, S(identity_key_file),
+     "/var/lib/tipline/identity-keys", 0, 0, 0},
     {"http_listen", "TIPLINE_HTTP_LISTEN", K_STR, S(http_listen), "127.0.0.1:8080", 0, 0, 0},
     {"webhook_listen", "TIPLINE_WEBHOOK_LISTEN", K_STR, S(webhook_listen), "", 0, 0, 0},
     {"webhook_path", "TIPLINE_WEBHOOK_PATH", K_STR, S(webhook_path), "/telegram", 0, 0, 0},
@@ -241,6 +243,13 @@ int cfg_load_secrets(struct cfg *c, int need_token, struct tl_errinfo *ei)
     return TL_OK;
 }
 
+int cfg_load_idkeys(struct cfg *c, struct tl_errinfo *ei)
+{
+    if (idkeys_set_lookup(&c->idkeys, c->secret, c->secret_len) != TL_OK)
+        return tl_errf(ei, TL_ECONFIG, "the pseudonym key is not loaded: no chat lookup key");
+    return idkeys_load(&c->idkeys, c->identity_key_file, ei);
+}
+
 int cfg_secret_generate(const char *path, struct tl_errinfo *ei)
 {
     unsigned char raw[32];
@@ -275,6 +284,7 @@ void cfg_release(struct cfg *c)
         c->bot_token = NULL;
     }
     memset(c->secret, 0, sizeof(c->secret));
+    idkeys_clear(&c->idkeys);
     tl_tz_free(c->tz);
     c->tz = NULL;
 }

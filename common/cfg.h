@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "idkey.h"
 #include "tz.h"
 
 struct cfg {
@@ -20,6 +21,8 @@ struct cfg {
     char *secret_file;        /* pseudonym key file */
     unsigned char secret[64]; /* the pseudonym key bytes (loaded by cfg_load_secrets) */
     size_t secret_len;
+    char *identity_key_file; /* the data keys that seal Telegram identities (idkey.h) */
+    struct idkeys idkeys;    /* loaded by cfg_load_idkeys; n == 0 until then */
     char *http_listen;
     /* the read replica (web/replica.c): "" none */
     char *database_replica_url;
@@ -80,6 +83,10 @@ int cfg_load(struct cfg *c, const char *path, struct tl_errinfo *ei) TL_WUR;
 /* Reads the bot token file (when the token is not set directly) and the pseudonym
  * key file. need_token: fail with TL_ECONFIG when no token is configured. */
 int cfg_load_secrets(struct cfg *c, int need_token, struct tl_errinfo *ei) TL_WUR;
+
+/* Derives the chat lookup key from the pseudonym key (cfg_load_secrets first) and reads
+ * identity_key_file: what the processes that talk to Telegram need, and nothing else. */
+int cfg_load_idkeys(struct cfg *c, struct tl_errinfo *ei) TL_WUR;
 
 /* Creates a 32-byte random key file at path (mode 0600) unless it exists. */
 int cfg_secret_generate(const char *path, struct tl_errinfo *ei) TL_WUR;

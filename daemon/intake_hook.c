@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon_int.h"
+#include "seal.h"
 #include "storage/store.h"
 #include "common/banned.h"
 
@@ -113,17 +114,19 @@ static unsigned store_update(struct daemon_intake_hook *wh, const char *body, si
         json_tokener_get_parse_end(tok) != len || !json_object_is_type(u, json_type_object) ||
         !json_object_object_get_ex(u, "update_id", &id) || !json_object_is_type(id, json_type_int))
         goto out;
-    struct store_inbox_row row = {
-        .update_id = json_object_get_int64(id),
-        .chat_key = tg_update_chat_key(u),
-        .json = json_object_to_json_string_ext(u, JSON_C_TO_STRING_PLAIN),
-    };
+    struct store_inbox_row row;
+    struct seal_bufs bufs;
     struct tl_errinfo ei;
     tl_errinfo_clear(&ei);
-    struct store *s = store_take(wh, &ei);
+    /* sealed before it is written, as the poller does */
     size_t inserted = 0;
-    int rc = s ? store_inbox_put(s, &row, 1, 0, &inserted, &ei) : TL_EDBDOWN;
-    store_give(wh, s, rc != TL_OK);
+    int rc = seal_inbox_row(&wh->cfg->idkeys, u, &row, &bufs);
+    if (rc == TL_OK) {
+        struct store *s = store_take(wh, &ei);
+        rc = s ? store_inbox_put(s, &row, 1, 0, &inserted, &ei) : TL_EDBDOWN;
+        store_give(wh, s, rc != TL_OK);
+        seal_bufs_release(&bufs);
+    }
     if (rc == TL_OK) {
         atomic_fetch_add(&wh->stored, 1);
         if (wh->st) {

@@ -19,6 +19,7 @@
 #include "geo/geo.h"
 #include "handlers/hdl.h"
 #include "relay.h"
+#include "seal.h"
 #include "webhook.h"
 #include "common/banned.h"
 
@@ -104,20 +105,29 @@ static int poll_store_batch(void *ud, struct json_object *updates, long long new
     struct poll_ctx *pc = ud;
     size_t n = json_object_array_length(updates);
     struct store_inbox_row *rows = calloc(n ? n : 1, sizeof(*rows));
-    if (!rows)
+    struct seal_bufs *bufs = calloc(n ? n : 1, sizeof(*bufs));
+    int rc = TL_OK;
+    if (!rows || !bufs) {
+        free(rows);
+        free(bufs);
         return TL_ENOMEM;
+    }
     size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct json_object *u = json_object_array_get_idx(updates, i), *id;
-        if (!json_object_object_get_ex(u, "update_id", &id))
+    /* sealed here, before anything is written: no clear identity reaches the inbox, the
+     * WAL or a replica */
+    for (size_t i = 0; i < n && rc == TL_OK; i++) {
+        struct json_object *u = json_object_array_get_idx(updates, i);
+        if (!json_object_object_get_ex(u, "update_id", NULL))
             continue; /* not an update: nothing to keep, the offset still moves past it */
-        rows[k].update_id = json_object_get_int64(id);
-        rows[k].chat_key = tg_update_chat_key(u);
-        rows[k].json = json_object_to_json_string_ext(u, JSON_C_TO_STRING_PLAIN);
-        k++;
+        if ((rc = seal_inbox_row(&pc->rt->o.cfg->idkeys, u, &rows[k], &bufs[k])) == TL_OK)
+            k++;
     }
     size_t inserted = 0;
-    int rc = store_inbox_put(pc->s, rows, k, new_offset, &inserted, ei);
+    if (rc == TL_OK)
+        rc = store_inbox_put(pc->s, rows, k, new_offset, &inserted, ei);
+    for (size_t i = 0; i < k; i++)
+        seal_bufs_release(&bufs[i]);
+    free(bufs);
     free(rows);
     if (rc == TL_OK) {
         atomic_fetch_add(&pc->rt->st.received, (long long)k);
@@ -232,6 +242,8 @@ struct pending {
     struct tg_update u;
     struct hdl_file f;
     unsigned char *file;
+    unsigned char *orig; /* the full text, sealed, when the update's was masked */
+    size_t orig_len;
 };
 
 static void pending_release(struct pending *p)
@@ -239,6 +251,7 @@ static void pending_release(struct pending *p)
     hdl_plan_release(&p->relay);
     tg_update_release(&p->u);
     free(p->file);
+    free(p->orig);
     memset(p, 0, sizeof(*p));
 }
 
@@ -249,7 +262,13 @@ static int prepare_update(struct worker *w, const struct store_update *su, struc
 {
     memset(p, 0, sizeof(*p));
     p->update_id = su->update_id;
-    int rc = tg_update_parse(su->json, strlen(su->json), &p->u);
+    int rc = seal_open_update(&w->rt->o.cfg->idkeys, su, &p->u, &p->orig, &p->orig_len);
+    if (rc == TL_ECONFIG || rc == TL_ENOMEM) {
+        /* sealed under a key this process does not hold: wait for one that does */
+        log_warn("update cannot be opened, will retry update_id=%lld err=\"%s\"", su->update_id,
+                 tl_strerror(rc));
+        return rc;
+    }
     if (rc != TL_OK) {
         /* Unreadable: keep the raw row, mark it processed so the chat is not stuck. */
         log_warn("update unreadable update_id=%lld err=\"%s\"", su->update_id, tl_strerror(rc));
@@ -323,6 +342,10 @@ static int conv_step(struct worker *w, struct conv_run *cr, struct pending *pd,
         struct store_effects only = {.update_id = pd->update_id, .set_blocked = -1};
         return store_conv_write(w->s, &only, NULL, NULL, ei);
     }
+    /* the full text of a masked message, for the record, in the chat's transaction */
+    if (pd->orig && (rc = store_sealed_text_put(w->s, w->chat, pd->u.msg.message_id, pd->orig,
+                                                pd->orig_len, ei)) != TL_OK)
+        return rc;
     if (pd->relayed) /* the answer and the thanks; the draft, if any, stays as it is */
         return store_conv_write(w->s, &pd->relay.fx, &pd->relay.cx, NULL, ei);
     struct hdl_conv cv = {
@@ -425,11 +448,10 @@ static size_t apply_pending(struct worker *w, struct pending *ps, size_t n)
                  * the moment: retrying cannot help and would hold the chat's later updates
                  * forever. The raw update stays in the inbox for an operator; it is marked
                  * processed. */
-                log_error("update refused, kept raw in the inbox update_id=%lld detail=\"%s\"",
+                log_error("update refused, kept sealed in the inbox update_id=%lld detail=\"%s\"",
                           ps[done].update_id, ei.msg);
-                struct store_effects only = {.update_id = ps[done].update_id, .set_blocked = -1};
                 r1 = 0;
-                rc = store_apply(w->s, &only, NULL, &ei);
+                rc = store_inbox_refused(w->s, ps[done].update_id, &ei);
                 if (rc == TL_OK)
                     atomic_fetch_add(&w->rt->st.poisoned, 1);
             }
@@ -569,14 +591,33 @@ static int send_claim(void *ud, size_t max, struct tg_outmsg **msgs, size_t *n,
         store_outmsgs_free(sm, k);
         return TL_ENOMEM;
     }
+    size_t j = 0;
     for (size_t i = 0; i < k; i++) {
-        out[i] = (struct tg_outmsg){sm[i].id, sm[i].chat_id, sm[i].method, sm[i].params_json,
-                                    sm[i].attempts};
-        sm[i].method = sm[i].params_json = NULL;
+        /* the Bot API wants the clear chat id: opened here, in memory only */
+        char *params = NULL;
+        int prc = seal_params_for_send(&sc->rt->o.cfg->idkeys, sm[i].chat_id, sm[i].chat_sealed,
+                                       sm[i].chat_sealed_len, sm[i].params_json, &params);
+        if (prc != TL_OK) {
+            struct tl_errinfo fei;
+            log_warn("outbox message has no reply path, failed id=%lld err=\"%s\"", sm[i].id,
+                     tl_strerror(prc));
+            if (store_outbox_failed(sc->s, sm[i].id,
+                                    "no reply path: the chat's id cannot be opened", 0,
+                                    &fei) != TL_OK)
+                log_warn("outbox failure not recorded id=%lld detail=\"%s\"", sm[i].id, fei.msg);
+            continue;
+        }
+        out[j++] =
+            (struct tg_outmsg){sm[i].id, sm[i].chat_id, sm[i].method, params, sm[i].attempts};
+        sm[i].method = NULL;
     }
     store_outmsgs_free(sm, k);
+    if (!j) {
+        free(out);
+        return TL_OK;
+    }
     *msgs = out;
-    *n = k;
+    *n = j;
     return TL_OK;
 }
 
@@ -728,6 +769,23 @@ static void *drafts_main(void *arg)
 
 /* ---- lifecycle ---- */
 
+/* The keys must be the database's own: refused here, before any thread writes a hash
+ * no one can join or a value no one can open. */
+static int check_keys(const struct cfg *c, struct tl_errinfo *ei)
+{
+    struct store *s = NULL;
+    if (!c->idkeys.n || !c->idkeys.has_lookup)
+        return tl_errf(ei, TL_ECONFIG, "the identity keys are not loaded (identity_key_file %s)",
+                       c->identity_key_file);
+    int rc = store_open(c->database_url, &s, ei);
+    if (rc == TL_OK)
+        rc = store_idkeys_verify(s, &c->idkeys, c->identity_key_file, ei);
+    store_free(s);
+    if (rc != TL_OK)
+        log_error("refusing to start err=\"%s\" detail=\"%s\"", tl_strerror(rc), ei ? ei->msg : "");
+    return rc;
+}
+
 int daemon_start(const struct daemon_opts *o, struct daemon **out, struct tl_errinfo *ei)
 {
     *out = NULL;
@@ -749,9 +807,14 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out, struct tl_err
         return tl_errf(ei, TL_ECONFIG, "no bot token");
     }
     const struct cfg *c = o->cfg;
-    int rc = geo_ctx_new(c->area_file && *c->area_file ? c->area_file : NULL,
-                         c->gazetteer_file && *c->gazetteer_file ? c->gazetteer_file : NULL,
-                         &rt->geo, ei);
+    int rc = check_keys(c, ei);
+    if (rc != TL_OK) {
+        free(rt);
+        return rc;
+    }
+    rc = geo_ctx_new(c->area_file && *c->area_file ? c->area_file : NULL,
+                     c->gazetteer_file && *c->gazetteer_file ? c->gazetteer_file : NULL, &rt->geo,
+                     ei);
     if (rc != TL_OK) {
         free(rt);
         return rc;

@@ -110,10 +110,12 @@ db() {
     "SELECT 1 FROM pg_database WHERE datname='tipline'" | grep -q 1 \
     || psql -X -q "host=$d port=$PGPORT user=postgres dbname=postgres" -c "CREATE DATABASE tipline"
   mkdir -p var
-  [ -f var/secret ] || build/cli/tipline keygen var/secret
+  [ -f var/secret ] && [ -f var/identity-keys ] ||
+    TIPLINE_IDENTITY_KEY_FILE="$here/var/identity-keys" build/cli/tipline keygen var/secret
   cat > var/tipline.env <<ENV
 export TIPLINE_DATABASE_URL="host=$d port=$PGPORT user=postgres dbname=tipline"
 export TIPLINE_SECRET_FILE="$here/var/secret"
+export TIPLINE_IDENTITY_KEY_FILE="$here/var/identity-keys"
 export TIPLINE_AREA_FILE="$here/deploy/area_ukraine.geojson"
 ENV
   [ -s var/gazetteer.tsv ] && echo "export TIPLINE_GAZETTEER=\"$here/var/gazetteer.tsv\"" >> var/tipline.env
@@ -155,10 +157,12 @@ install_units() {
     sed -e 's|^secret_file = .*|secret_file = /etc/tipline/secret|' \
         -e 's|^bot_token_file =.*|bot_token_file = /etc/tipline/bot-token|' \
         -e 's|^webhook_secret_file = .*|webhook_secret_file = /etc/tipline/webhook-secret|' \
+        -e 's|^identity_key_file = .*|identity_key_file = /etc/tipline/identity-keys|' \
         deploy/tipline.conf.sample > /etc/tipline/tipline.conf
-  [ -f /etc/tipline/secret ] || /usr/local/bin/tipline keygen /etc/tipline/secret
-  chgrp tipline /etc/tipline/tipline.conf /etc/tipline/secret
-  chmod 0640 /etc/tipline/tipline.conf /etc/tipline/secret
+  [ -f /etc/tipline/secret ] && [ -f /etc/tipline/identity-keys ] ||
+    TIPLINE_IDENTITY_KEY_FILE=/etc/tipline/identity-keys /usr/local/bin/tipline keygen /etc/tipline/secret
+  chgrp tipline /etc/tipline/tipline.conf /etc/tipline/secret /etc/tipline/identity-keys
+  chmod 0640 /etc/tipline/tipline.conf /etc/tipline/secret /etc/tipline/identity-keys
   install -d /usr/local/share/doc/tipline
   install -m 0644 README.md /usr/local/share/doc/tipline/README.md
   for u in deploy/systemd/*.service deploy/systemd/*.timer; do

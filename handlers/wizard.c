@@ -600,7 +600,10 @@ int hdl_decide(const struct hdl_ctx *ctx, const struct hdl_conv *cv, const struc
     }
     if (!from)
         return TL_OK; /* other bots, channel posts: never a reporter */
-    if (u->kind == TG_UPD_CALLBACK_QUERY && u->cb.chat_id && u->cb.chat_id != u->cb.from_id)
+    /* the chat's type when Telegram gave it: the chat id may be a keyed hash, never equal
+     * to the sender's id */
+    if (u->kind == TG_UPD_CALLBACK_QUERY && u->cb.chat_id &&
+        (u->cb.chat_type ? u->cb.chat_type != TG_CHAT_PRIVATE : u->cb.chat_id != u->cb.from_id))
         return hdl_answer_cb(p, &u->cb, NULL); /* a keyboard in a group: answered, nothing else */
     if ((rc = hdl_pseudonym(ctx->secret, ctx->secret_len, from, p->pseudonym)) != TL_OK)
         return rc;

@@ -461,3 +461,17 @@ int st_one_text(struct store *s, const char *sql, int n, const char *const *v, c
     PQclear(r);
     return rc;
 }
+
+unsigned char *st_unhex(const char *h, size_t *n)
+{
+    size_t hl = strlen(h);
+    unsigned char *b = hl >= 2 ? malloc(hl / 2 + 1) : NULL;
+    *n = 0;
+    if (!b)
+        return NULL;
+    for (size_t j = 0; j + 1 < hl; j += 2)
+        b[j / 2] = (unsigned char)(tl_hexval(h[j]) << 4 | tl_hexval(h[j + 1]));
+    b[hl / 2] = 0;
+    *n = hl / 2;
+    return b;
+}

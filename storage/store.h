@@ -14,6 +14,8 @@
 
 #include "common/err.h"
 
+struct idkeys;
+
 struct store;
 
 /* Connects with a libpq conninfo or URI. *out NULL on error. */
@@ -48,12 +50,18 @@ int store_offset_get(struct store *s, long long *offset, struct tl_errinfo *ei) 
 
 struct store_inbox_row {
     long long update_id;
-    long long chat_key; /* tg_update_chat_key(); 0 when none */
-    const char *json;   /* the raw Update object text */
+    long long chat_key;          /* the chat's keyed hash (idkeys_chat); 0 when none */
+    const char *kind;            /* "message", "callback_query", ...; NULL unknown */
+    const unsigned char *sealed; /* the raw Update, sealed (idkeys_seal); never clear */
+    size_t sealed_len;
+    const unsigned char *chat_sealed; /* the clear chat id, sealed; NULL: none */
+    size_t chat_sealed_len;
 };
 
-/* In ONE transaction: inserts the rows (a redelivered update_id is ignored) and sets
- * the offset to max(stored, new_offset). *inserted (may be NULL) counts new rows. */
+/* In ONE transaction: inserts the rows (a redelivered update_id is ignored), a chats
+ * row with the sealed chat id for each chat that has none, and sets the offset to
+ * max(stored, new_offset). *inserted (may be NULL) counts new rows. Storage never sees
+ * a clear identity: the bytes are opaque to it. */
 int store_inbox_put(struct store *s, const struct store_inbox_row *rows, size_t n,
                     long long new_offset, size_t *inserted, struct tl_errinfo *ei) TL_WUR;
 
@@ -69,12 +77,17 @@ int store_chat_release(struct store *s, long long chat_key, struct tl_errinfo *e
 
 struct store_update {
     long long update_id;
-    char *json;
+    unsigned char *sealed; /* as store_inbox_put got it, and a NUL after them */
+    size_t sealed_len;
 };
 /* The chat's unprocessed updates in update_id order, at most max. *out new array. */
 int store_inbox_pending(struct store *s, long long chat_key, size_t max, struct store_update **out,
                         size_t *n, struct tl_errinfo *ei) TL_WUR;
 void store_updates_free(struct store_update *u, size_t n);
+
+/* Marks an update the database refused for good as processed and refused: it keeps
+ * its sealed copy (the others lose theirs when marked) until retention. */
+int store_inbox_refused(struct store *s, long long update_id, struct tl_errinfo *ei) TL_WUR;
 
 /* What a handler decided for one update; store_apply writes it all in ONE transaction
  * together with inbox.processed_at. */
@@ -163,10 +176,12 @@ int store_apply_batch(struct store *s, const struct store_effects *const *fx, si
 
 struct store_outmsg {
     long long id;
-    long long chat_id;
+    long long chat_id; /* the chat's keyed hash */
     char *method;
     char *params_json;
     int attempts;
+    unsigned char *chat_sealed; /* chats.chat_sealed: the clear id, sealed; NULL: none */
+    size_t chat_sealed_len;
 };
 
 /* Claims up to max due messages (state pending, not_before <= now, or a 'sending' row
@@ -822,5 +837,40 @@ void store_webhook_jobs_free(struct store_webhook_job *jobs, size_t n);
 int store_webhook_attempt(struct store *s, long long id, int delivered, int status,
                           const char *error, long ms, long retry_s, int give_up,
                           struct tl_errinfo *ei) TL_WUR;
+
+/* ---- identity keys (store_idkey.c): check values, rotation, the upgrade ---- */
+
+/* *pending = 1 while the database still holds clear Telegram ids from before 0025. */
+int store_identity_pending(struct store *s, int *pending, struct tl_errinfo *ei) TL_WUR;
+
+/* Refuses (TL_ECONFIG, a message naming the key) keys that are not the ones this
+ * database was written with, a database whose values were sealed under a key k lacks,
+ * and (TL_ESCHEMA) a database not yet upgraded; records the check value of keys seen
+ * for the first time. key_file names the file in the messages. */
+int store_idkeys_verify(struct store *s, const struct idkeys *k, const char *key_file,
+                        struct tl_errinfo *ei) TL_WUR;
+
+/* Re-seals under k's current key every sealed value (chats, inbox) that another key
+ * sealed, batch values per statement, each written only if unchanged since it was read,
+ * while the bot runs. *left counts what is still under another key at the end (a
+ * process that still seals with an older key wrote it). */
+int store_idkeys_rotate(struct store *s, const struct idkeys *k, size_t batch, size_t *moved,
+                        size_t *left, struct tl_errinfo *ei) TL_WUR;
+
+/* Keeps, sealed, the full text of a message the bot masked (chat: its hash), in the
+ * transaction open on s, if any. */
+int store_sealed_text_put(struct store *s, long long chat, long long message_id,
+                          const unsigned char *sealed, size_t len, struct tl_errinfo *ei) TL_WUR;
+
+/* A lost key: what it sealed is dropped (those chats can no longer be answered; their
+ * raw updates are marked processed) and its check value forgotten. */
+int store_idkeys_forget(struct store *s, int key_id, size_t *lost, struct tl_errinfo *ei) TL_WUR;
+
+/* The one-time rewrite of a database written before identities were sealed, in one
+ * transaction: every chat_id and chat key becomes its hash, each chat's id is sealed in
+ * chats, unhandled raw updates are sealed, handled ones redacted; then VACUUM FULL of
+ * those tables. Nothing to do (all counts 0) when identity_upgrade is not pending. */
+int store_identity_seal_existing(struct store *s, const struct idkeys *k, size_t *chats,
+                                 size_t *updates, size_t *redacted, struct tl_errinfo *ei) TL_WUR;
 
 #endif

@@ -36,6 +36,10 @@ void st_arr_ll(struct st_arr *a, long long v);
 const char *st_arr_end(struct st_arr *a);
 void st_arr_release(struct st_arr *a);
 
+/* The bytes of a hex text (a bytea column read through encode(x, 'hex')); a new
+ * buffer (free()) of *n bytes and a NUL, NULL on allocation failure or an empty text. */
+unsigned char *st_unhex(const char *h, size_t *n);
+
 /* The one write path (store_plan.c): a batch of updates' effects encoded as the jsonb
  * document store_apply_plan() (storage/schema/store_apply_plan.sql) writes in one call.
  * Embedded: st_plan_init / st_plan_release / st_plan_clear. */

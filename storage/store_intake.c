@@ -9,157 +9,83 @@
 #include "common/log.h"
 #include "common/banned.h"
 
-static long u_escape(const char *p)
+/* Lower-case hex of n bytes; a new string (free()). */
+static char *hex_of(const unsigned char *p, size_t n)
 {
-    if (p[0] != '\\' || p[1] != 'u')
-        return -1;
-    long v = 0;
-    for (int i = 2; i < 6; i++) {
-        int h = tl_hexval(p[i]);
-        if (h < 0)
-            return -1;
-        v = v * 16 + h;
-    }
-    return v;
+    char *h = malloc(2 * n + 1);
+    if (h)
+        tl_hex(p, n, h);
+    return h;
 }
 
-/* jsonb refuses \u0000 and unpaired UTF-16 surrogates, which valid JSON may carry
- * (a user can type them). One such update must not stop the whole intake, so they
- * become U+FFFD: same length, so it is done on a copy in place. Returns a new
- * string when something changed (free()), NULL when json is fine as it is. */
-static char *json_for_jsonb(const char *json, int *err)
-{
-    char *copy = NULL;
-    *err = TL_OK;
-    for (size_t i = 0; json[i]; i++) {
-        if (json[i] != '\\')
-            continue;
-        if (!json[i + 1])
-            break;
-        long cp = u_escape(json + i);
-        if (cp < 0) {
-            i++; /* a two-character escape such as \" or \\ */
-            continue;
-        }
-        int bad = 0;
-        if (cp == 0 || (cp >= 0xDC00 && cp <= 0xDFFF)) {
-            bad = 1;
-        } else if (cp >= 0xD800 && cp <= 0xDBFF) {
-            long lo = u_escape(json + i + 6);
-            if (lo >= 0xDC00 && lo <= 0xDFFF)
-                i += 6; /* a proper pair: skip the low half too */
-            else
-                bad = 1;
-        }
-        if (bad) {
-            if (!copy && !(copy = tl_strdup(json))) {
-                *err = TL_ENOMEM;
-                return NULL;
-            }
-            memcpy(copy + i, "\\ufffd", 6);
-        }
-        i += 5;
-    }
-    return copy;
-}
-
+/* The rows, then the chats of the batch that have no row yet, each with its sealed
+ * chat id (the reply path: written once, at intake, by the only process that saw the
+ * clear id), then the offset. A chat row that exists is skipped by a plain read first:
+ * ON CONFLICT alone would wait for the worker whose open transaction rewrote that row
+ * (its new index entry is not yet committed), and the intake would queue behind the
+ * workers. */
 static const char inbox_put_sql[] =
-    "WITH ins AS (INSERT INTO inbox (update_id, chat_key, payload)"
-    "   SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::jsonb[])"
+    "WITH r AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[],"
+    "   $5::text[]) AS r(id, ck, kind, sealed, cs)),"
+    " ins AS (INSERT INTO inbox (update_id, chat_key, kind, sealed)"
+    "   SELECT r.id, r.ck, r.kind, decode(r.sealed, 'hex') FROM r"
     "   ON CONFLICT (update_id) DO NOTHING RETURNING 1),"
-    " off AS (UPDATE bot_state SET update_offset = GREATEST(update_offset, $4::bigint),"
+    " ch AS (INSERT INTO chats (chat_id, chat_sealed)"
+    "   SELECT DISTINCT ON (r.ck) r.ck, decode(r.cs, 'hex') FROM r"
+    "   WHERE r.ck <> 0 AND r.cs IS NOT NULL"
+    "     AND NOT EXISTS (SELECT 1 FROM chats c WHERE c.chat_id = r.ck) ORDER BY r.ck"
+    "   ON CONFLICT (chat_id) DO NOTHING),"
+    " off AS (UPDATE bot_state SET update_offset = GREATEST(update_offset, $6::bigint),"
     "   updated_at = now() RETURNING update_offset)"
     " SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM off)";
-
-/* The payload array. With probe set, each payload is first tried on its own, and one
- * PostgreSQL refuses as jsonb is replaced by a placeholder naming the update: one bad update
- * must not stop the intake for good (the placeholder is what the worker sees). */
-static int inbox_docs(struct store *s, const struct store_inbox_row *rows, size_t n, int probe,
-                      struct st_arr *docs, struct tl_errinfo *ei)
-{
-    st_arr_init(docs);
-    for (size_t i = 0; i < n; i++) {
-        int rc;
-        char *fixed = json_for_jsonb(rows[i].json, &rc);
-        if (rc)
-            return rc;
-        if (fixed)
-            log_warn("inbox payload had characters jsonb refuses, replaced update_id=%lld",
-                     rows[i].update_id);
-        const char *doc = fixed ? fixed : rows[i].json;
-        char *placeholder = NULL;
-        if (probe) {
-            struct tl_errinfo pe = {0};
-            rc = st_exec(s, "SELECT $1::text::jsonb IS NOT NULL", 1, &doc, NULL, &pe);
-            if (rc == TL_EDB && strncmp(pe.sqlstate, "22", 2) == 0) {
-                log_warn("inbox payload is not storable json, kept a placeholder update_id=%lld "
-                         "sqlstate=%s",
-                         rows[i].update_id, pe.sqlstate);
-                placeholder = tl_asprintf("{\"update_id\":%lld,\"tipline_unstorable\":\"%s\"}",
-                                          rows[i].update_id, pe.sqlstate);
-                if (!placeholder)
-                    rc = TL_ENOMEM;
-                else
-                    rc = TL_OK;
-            } else if (rc && ei) {
-                *ei = pe;
-            }
-            if (rc) {
-                free(fixed);
-                return rc;
-            }
-        }
-        st_arr_str(docs, placeholder ? placeholder : doc);
-        free(placeholder);
-        free(fixed);
-    }
-    return st_arr_end(docs) ? TL_OK : TL_ENOMEM;
-}
 
 int store_inbox_put(struct store *s, const struct store_inbox_row *rows, size_t n,
                     long long new_offset, size_t *inserted, struct tl_errinfo *ei)
 {
-    struct st_arr ids, keys, docs;
-    struct tl_errinfo local;
+    struct st_arr ids, keys, kinds, sealed, cs;
     char ob[32];
     PGresult *r = NULL;
     if (inserted)
         *inserted = 0;
-    if (!ei) /* the SQLSTATE decides whether to retry with placeholders */
-        ei = &local;
     tl_errinfo_clear(ei);
     int rc = st_ready(s, ei);
     if (rc)
         return rc;
     st_arr_init(&ids);
     st_arr_init(&keys);
-    st_arr_init(&docs);
+    st_arr_init(&kinds);
+    st_arr_init(&sealed);
+    st_arr_init(&cs);
     for (size_t i = 0; i < n; i++) {
-        if (!rows[i].json) {
-            rc = tl_errf(ei, TL_EINVAL, "inbox row %zu has no json", i);
+        if (!rows[i].sealed || !rows[i].sealed_len) {
+            rc = tl_errf(ei, TL_EINVAL, "inbox row %zu is not sealed", i);
+            goto out;
+        }
+        char *h = hex_of(rows[i].sealed, rows[i].sealed_len);
+        char *c = rows[i].chat_sealed ? hex_of(rows[i].chat_sealed, rows[i].chat_sealed_len) : NULL;
+        if (!h || (rows[i].chat_sealed && !c)) {
+            free(h);
+            free(c);
+            rc = TL_ENOMEM;
             goto out;
         }
         st_arr_ll(&ids, rows[i].update_id);
         st_arr_ll(&keys, rows[i].chat_key);
+        st_arr_str(&kinds, rows[i].kind);
+        st_arr_str(&sealed, h);
+        st_arr_str(&cs, c);
+        free(h);
+        free(c);
     }
-    const char *v[4] = {st_arr_end(&ids), st_arr_end(&keys), NULL, st_ll(ob, new_offset)};
-    if (!v[0] || !v[1]) {
+    const char *v[6] = {st_arr_end(&ids),    st_arr_end(&keys), st_arr_end(&kinds),
+                        st_arr_end(&sealed), st_arr_end(&cs),   st_ll(ob, new_offset)};
+    if (!v[0] || !v[1] || !v[2] || !v[3] || !v[4]) {
         rc = TL_ENOMEM;
         goto out;
     }
     /* One statement is one transaction and one round trip: the rows and the offset
      * commit together, and the offset never goes backwards. */
-    for (int probe = 0; probe < 2; probe++) {
-        st_arr_release(&docs);
-        rc = inbox_docs(s, rows, n, probe, &docs, ei);
-        if (rc)
-            goto out;
-        v[2] = (const char *)docs.b.data;
-        rc = st_exec(s, inbox_put_sql, 4, v, &r, ei);
-        if (rc != TL_EDB || strncmp(ei->sqlstate, "22", 2) != 0)
-            break;
-    }
-    if (rc)
+    if ((rc = st_exec(s, inbox_put_sql, 6, v, &r, ei)) != TL_OK)
         goto out;
     if (st_getll(r, 0, 1) != 1) {
         rc = tl_errf(ei, TL_ESCHEMA, "bot_state must hold exactly one row");
@@ -171,8 +97,23 @@ out:
     PQclear(r);
     st_arr_release(&ids);
     st_arr_release(&keys);
-    st_arr_release(&docs);
+    st_arr_release(&kinds);
+    st_arr_release(&sealed);
+    st_arr_release(&cs);
     return rc;
+}
+
+int store_inbox_refused(struct store *s, long long update_id, struct tl_errinfo *ei)
+{
+    char b[32];
+    const char *v[1] = {st_ll(b, update_id)};
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    return st_exec(s,
+                   "UPDATE inbox SET processed_at = now(), refused = true"
+                   " WHERE update_id = $1::bigint AND processed_at IS NULL",
+                   1, v, NULL, ei);
 }
 
 /* ---- per-chat claims ----
@@ -255,7 +196,7 @@ int store_inbox_pending(struct store *s, long long chat_key, size_t max, struct 
     if (rc)
         return rc;
     rc = st_exec(s,
-                 "SELECT update_id, payload::text FROM inbox"
+                 "SELECT update_id, encode(sealed, 'hex') FROM inbox"
                  " WHERE chat_key = $1::bigint AND processed_at IS NULL"
                  " ORDER BY update_id LIMIT $2::bigint",
                  2, v, &r, ei);
@@ -270,11 +211,8 @@ int store_inbox_pending(struct store *s, long long chat_key, size_t max, struct 
         }
         for (k = 0; k < (size_t)nr; k++) {
             u[k].update_id = st_getll(r, (int)k, 0);
-            u[k].json = tl_strdup(PQgetvalue(r, (int)k, 1));
-            if (!u[k].json) {
-                rc = TL_ENOMEM;
-                goto out;
-            }
+            /* an empty copy (never sealed: none since 0025) opens to nothing: unreadable */
+            u[k].sealed = st_unhex(PQgetvalue(r, (int)k, 1), &u[k].sealed_len);
         }
     }
     *out = u;
@@ -291,7 +229,7 @@ void store_updates_free(struct store_update *u, size_t n)
     if (!u)
         return;
     for (size_t i = 0; i < n; i++)
-        free(u[i].json);
+        free(u[i].sealed);
     free(u);
 }
 

@@ -41,7 +41,8 @@ static const char claim_sql[] =
     "   ORDER BY last.sent_at NULLS FIRST, o.id LIMIT $1::bigint FOR UPDATE OF o SKIP LOCKED)"
     " UPDATE outbox o SET state = 'sending', claimed_until = now() + interval '60 seconds'"
     " FROM pick WHERE o.id = pick.id"
-    " RETURNING o.id, o.chat_id, o.method, o.params::text, o.attempts";
+    " RETURNING o.id, o.chat_id, o.method, o.params::text, o.attempts,"
+    "   (SELECT encode(c.chat_sealed, 'hex') FROM chats c WHERE c.chat_id = o.chat_id)";
 
 static int outmsg_cmp(const void *a, const void *b)
 {
@@ -81,6 +82,7 @@ int store_outbox_claim(struct store *s, size_t max, long chat_interval_ms,
             m[k].method = tl_strdup(PQgetvalue(r, i, 2));
             m[k].params_json = tl_strdup(PQgetvalue(r, i, 3));
             m[k].attempts = (int)st_getll(r, i, 4);
+            m[k].chat_sealed = st_unhex(PQgetvalue(r, i, 5), &m[k].chat_sealed_len);
             if (!m[k].method || !m[k].params_json) {
                 k++;
                 rc = TL_ENOMEM;
@@ -106,6 +108,7 @@ void store_outmsgs_free(struct store_outmsg *m, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(m[i].method);
         free(m[i].params_json);
+        free(m[i].chat_sealed);
     }
     free(m);
 }

@@ -143,7 +143,7 @@ static long long prompt_mid(struct world *w, long long chat)
 {
     char *sql = tl_asprintf("SELECT o.tg_message_id FROM drafts d JOIN outbox o ON o.id = "
                             "(d.state->>'po')::bigint WHERE d.chat_id = %lld",
-                            chat);
+                            tb_chat(chat));
     char *v = ts_db_scalar(w->ci, sql);
     free(sql);
     assert_non_null(v);
@@ -154,7 +154,8 @@ static long long prompt_mid(struct world *w, long long chat)
 
 static long long draft_id(struct world *w, long long chat)
 {
-    return count(w, "SELECT (state->>'id')::bigint FROM drafts WHERE chat_id = %lld", chat);
+    return count(w, "SELECT (state->>'id')::bigint FROM drafts WHERE chat_id = %lld",
+                 tb_chat(chat));
 }
 
 /* Presses a button with data on message mid. */
@@ -352,9 +353,9 @@ static void guided(const char *lang, const char *title)
                      1);
     assert_int_equal(count(&w, "SELECT count(*) FROM drafts"), 0);
     assert_int_equal(count(&w, "SELECT count(*) FROM draft_media"), 0);
-    assert_int_equal(
-        count(&w, "SELECT count(*) FROM chats WHERE chat_id = %lld AND lang = '%s'", chat, lang),
-        1);
+    assert_int_equal(count(&w, "SELECT count(*) FROM chats WHERE chat_id = %lld AND lang = '%s'",
+                           tb_chat(chat), lang),
+                     1);
     /* the citizen's messages and the bot's belong to the report now */
     assert_true(count(&w, "SELECT count(*) FROM conv_messages WHERE report_id IS NOT NULL") >= 8);
     world_close(&w);
@@ -386,7 +387,8 @@ static void test_conv_quick_photo(void **state)
     snprintf(want, sizeof(want), "\"callback_data\":\"%lld:send\"", id);
     expect_has(a, 2, "reply_markup", want);
     json_object_put(a);
-    assert_int_equal(count(&w, "SELECT count(*) FROM draft_media WHERE chat_id = 7201"), 1);
+    assert_int_equal(
+        count(&w, "SELECT count(*) FROM draft_media WHERE chat_id = %lld", tb_chat(7201)), 1);
     assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 0);
 
     press_draft(&w, 7201, "send");
@@ -426,7 +428,8 @@ static void test_conv_album_one_report(void **state)
     struct json_object *a = expect(&w, "getFile file getFile file getFile file sendMessage");
     expect_has(a, 6, "text", "фото: 1"); /* no language_code: Ukrainian; answered once */
     json_object_put(a);
-    assert_int_equal(count(&w, "SELECT count(*) FROM draft_media WHERE chat_id = 7301"), 3);
+    assert_int_equal(
+        count(&w, "SELECT count(*) FROM draft_media WHERE chat_id = %lld", tb_chat(7301)), 3);
     press_draft(&w, 7301, "send");
     json_object_put(expect(&w, "answerCallbackQuery editMessageText"));
     assert_int_equal(count(&w, "SELECT count(*) FROM reports WHERE media_group_id = '135'"), 1);
@@ -494,7 +497,8 @@ static void test_conv_album_photos_and_video(void **state)
     settle(&w);
     struct json_object *a = expect(&w, "getFile file getFile file getFile file sendMessage");
     json_object_put(a);
-    assert_int_equal(count(&w, "SELECT count(*) FROM draft_media WHERE chat_id = 7311"), 3);
+    assert_int_equal(
+        count(&w, "SELECT count(*) FROM draft_media WHERE chat_id = %lld", tb_chat(7311)), 3);
 
     /* a 30 MB video: Telegram says its size, so it is not fetched; refused in Ukrainian */
     assert_true(fakebot_push_update(
@@ -508,7 +512,8 @@ static void test_conv_album_photos_and_video(void **state)
     expect_has(a, 0, "text", "Це відео не можна прийняти");
     expect_has(a, 0, "text", "щонайбільше 20 МБ");
     json_object_put(a);
-    assert_int_equal(count(&w, "SELECT count(*) FROM draft_media WHERE chat_id = 7311"), 3);
+    assert_int_equal(
+        count(&w, "SELECT count(*) FROM draft_media WHERE chat_id = %lld", tb_chat(7311)), 3);
 
     press_draft(&w, 7311, "send");
     json_object_put(expect(&w, "answerCallbackQuery editMessageText"));
@@ -796,7 +801,7 @@ static void test_conv_cancel_every_step(void **state)
         json_object_put(calls(&w, got, sizeof(got)));
         char *sql = tl_asprintf("SELECT count(*) FROM drafts WHERE chat_id = %lld AND "
                                 "state->>'step' = '%s'",
-                                chat, steps[k]);
+                                tb_chat(chat), steps[k]);
         assert_int_equal(ts_db_count(w.ci, sql), 1);
         free(sql);
         struct json_object *a;
@@ -815,7 +820,8 @@ static void test_conv_cancel_every_step(void **state)
         }
         expect_text(a, json_object_array_length(a) - 1, "en", "cancelled");
         json_object_put(a);
-        assert_int_equal(count(&w, "SELECT count(*) FROM drafts WHERE chat_id = %lld", chat), 0);
+        assert_int_equal(
+            count(&w, "SELECT count(*) FROM drafts WHERE chat_id = %lld", tb_chat(chat)), 0);
     }
     assert_int_equal(count(&w, "SELECT count(*) FROM draft_media"), 0);
     assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 0);
@@ -1038,8 +1044,13 @@ static void test_conv_group(void **state)
     expect_text(a, 0, "en", "private_only");
     assert_int_equal(atoll(param(a, 0, "chat_id")), -100777);
     json_object_put(a);
-    assert_int_equal(count(&w, "SELECT count(*) FROM conv_notices WHERE chat_id = -100777"), 1);
-    assert_int_equal(count(&w, "SELECT count(*) FROM chats"), 0);
+    assert_int_equal(
+        count(&w, "SELECT count(*) FROM conv_notices WHERE chat_id = %lld", tb_chat(-100777)), 1);
+    /* the group's reply path (its id sealed, for the notice), and no reporter */
+    assert_int_equal(count(&w, "SELECT count(*) FROM chats WHERE reporter IS NULL AND "
+                               "chat_sealed IS NOT NULL"),
+                     1);
+    assert_int_equal(count(&w, "SELECT count(*) FROM chats"), 1);
     assert_int_equal(count(&w, "SELECT count(*) FROM drafts"), 0);
     assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 0);
     world_close(&w);
@@ -1146,8 +1157,10 @@ static void test_conv_shared_payloads(void **state)
     a = expect(&w, "getFile file sendMessage");
     expect_has(a, 2, "text", "photos: 1");
     json_object_put(a);
-    assert_int_equal(count(&w, "SELECT count(*) FROM drafts WHERE chat_id = 86815320 AND "
-                               "state->>'mgid' = '13443011608618786'"),
+    assert_int_equal(count(&w,
+                           "SELECT count(*) FROM drafts WHERE chat_id = %lld AND "
+                           "state->>'mgid' = '13443011608618786'",
+                           tb_chat(86815320)),
                      1);
     char *p_live = ts_shared_path("telegram/SYNTH_05b_update_edited_live_location.json");
     if (p_live) { /* a live-location tick for a message not in the draft changes nothing */
@@ -1176,8 +1189,8 @@ static void test_conv_shared_payloads(void **state)
         settle(&w);
         json_object_put(expect(&w, ""));
     }
-    assert_int_equal(count(&w, "SELECT count(*) FROM drafts WHERE chat_id IN (1089734, "
-                               "-1001160242915)"),
+    assert_int_equal(count(&w, "SELECT count(*) FROM drafts WHERE chat_id IN (%lld, %lld)",
+                           tb_chat(1089734), tb_chat(-1001160242915)),
                      0);
     assert_int_equal(count(&w, "SELECT count(*) FROM conv_notices"), 0);
     free(p_text);

@@ -71,7 +71,7 @@ static void test_conv_batch_held_updates_written_once(void **state)
     ok(store_open(ci, &s, &ei), &ei, "store_open");
     struct store_inbox_row rows[6];
     for (int i = 0; i < 6; i++)
-        rows[i] = (struct store_inbox_row){i + 1, CHAT, "{}"};
+        rows[i] = ts_inbox_row(i + 1, CHAT, "{}");
     ok(store_inbox_put(s, rows, 6, 7, NULL, &ei), &ei, "inbox");
 
     struct store_conv_state cs;
@@ -167,7 +167,7 @@ static void inbox(struct store *s, long long first, int n)
     struct tl_errinfo ei = {0};
     assert_true(n <= 8);
     for (int i = 0; i < n; i++)
-        rows[i] = (struct store_inbox_row){first + i, CHAT, "{}"};
+        rows[i] = ts_inbox_row(first + i, CHAT, "{}");
     ok(store_inbox_put(s, rows, (size_t)n, first + n, NULL, &ei), &ei, "inbox");
 }
 

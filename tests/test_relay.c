@@ -294,7 +294,9 @@ static void test_relay_question_answer_round_trip(void **state)
                      1);
     assert_int_equal(tables_mentioning(&e, "987654321"), 0);
     assert_true(tables_mentioning(&e, "Kharkiv") >= 1); /* the probe finds what is there */
-    assert_int_equal(count(&e, "SELECT count(*) FROM chats WHERE chat_id = 987654321"), 1);
+    char *sql = tl_asprintf("SELECT count(*) FROM chats WHERE chat_id = %lld", tb_chat(987654321));
+    assert_int_equal(count(&e, sql), 1);
+    free(sql);
     free(ref);
     env_close(&e);
 }
@@ -319,9 +321,14 @@ static void test_relay_blocked_gone_undelivered(void **state)
     tb_start(&e.c, e.fb, 0, 0);
     wait_sends(&e, 4);
     wait_count(&e, "SELECT count(*) FROM reports", 4, 20000);
-    wait_count(&e, "SELECT count(*) FROM chats WHERE chat_id = 5101 AND blocked", 1, 20000);
+    char *sql =
+        tl_asprintf("SELECT count(*) FROM chats WHERE chat_id = %lld AND blocked", tb_chat(5101));
+    wait_count(&e, sql, 1, 20000);
+    free(sql);
     wait_count(&e, "SELECT count(*) FROM outbox WHERE state = 'sent'", 12, 20000);
-    exec(&e, "DELETE FROM chats WHERE chat_id = 5102 RETURNING 1"); /* as retention does */
+    sql = tl_asprintf("DELETE FROM chats WHERE chat_id = %lld RETURNING 1", tb_chat(5102));
+    exec(&e, sql); /* as retention does */
+    free(sql);
     fakebot_set_blocked_chat(e.fb, 5103);
     exec(&e, "INSERT INTO followups (report_id, asked_by, question) SELECT id, 'bob', "
              "'Where exactly? ' || text FROM reports WHERE text NOT LIKE '%long question'"

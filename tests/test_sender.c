@@ -81,7 +81,7 @@ static void test_sender_delay_and_429_rate_order_once(void **state)
 {
     char *ci = ts_db_create("t_sender");
     assert_non_null(ci);
-    sql_ok(ci, "INSERT INTO chats (chat_id) SELECT generate_series(7000, 7039)");
+    tb_seal_chats(ci, 7000, 40);
     sql_ok(ci, "INSERT INTO outbox (chat_id, method, params)"
                " SELECT c, 'sendMessage', jsonb_build_object('chat_id', c, 'text',"
                "   'c' || c || '-' || s)"

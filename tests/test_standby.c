@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/idkey.h"
 #include "common/util.h"
 #include "fakebot/fakebot.h"
 #include "support/botproc.h"
@@ -58,6 +59,8 @@ struct feeder {
     atomic_int chunks; /* pushed so far */
 };
 
+#define STANDBY_KEY "standby-test-secret-standby-test-secret" /* the bots' pseudonym key */
+
 /* Telegram's side of the burst: chunks of reports (each a text and its "Send now")
  * keep arriving while the poller's holder dies. */
 static void *feed(void *arg)
@@ -76,16 +79,32 @@ static void *feed(void *arg)
  * like the outbox, so that SQL compares what was queued with what Telegram received. */
 static void load_calls(const char *ci, struct fakebot *fb)
 {
+    /* Telegram got clear chat ids; the outbox names chats by their keyed hash (the
+     * bots' pseudonym key, STANDBY_KEY): the fake's record is keyed the same way */
+    struct idkeys k = {0};
+    assert_int_equal(idkeys_set_lookup(&k, (const unsigned char *)STANDBY_KEY, strlen(STANDBY_KEY)),
+                     TL_OK);
+    struct tl_buf map;
+    tl_buf_init(&map, 0);
+    for (long long id = 1000001; id <= 1000100; id++)
+        assert_int_equal(
+            tl_buf_printf(&map, "%s(%lld,%lld)", id > 1000001 ? "," : "", id, idkeys_chat(&k, id)),
+            TL_OK);
+    idkeys_clear(&k);
     char *calls = fakebot_calls_json(fb, NULL);
     assert_non_null(calls);
     assert_null(strstr(calls, "$calls$"));
     char *sql = tl_asprintf("CREATE TABLE t_calls AS SELECT e->>'method' AS method, "
-                            "e->'params' AS params FROM json_array_elements($calls$%s$calls$) e; "
+                            "CASE WHEN e->'params' ? 'chat_id' THEN jsonb_set(e->'params',"
+                            " '{chat_id}', to_jsonb(m.h)) ELSE e->'params' END AS params"
+                            " FROM jsonb_array_elements($calls$%s$calls$) e LEFT JOIN (VALUES %s)"
+                            " m(c, h) ON m.c = (e->'params'->>'chat_id')::bigint; "
                             "SELECT count(*) FROM t_calls",
-                            calls);
+                            calls, (const char *)map.data);
     free(ts_db_scalar(ci, sql));
     free(sql);
     free(calls);
+    tl_buf_release(&map);
 }
 
 /* What identifies one message: the same chat, method and content. */
@@ -103,7 +122,7 @@ static void test_standby_takeover_during_burst(void **state)
     assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
     char key[] = "/tmp/tipline-key-XXXXXX";
     close(mkstemp(key));
-    assert_int_equal(ts_write_file(key, "standby-test-secret-standby-test-secret"), 0);
+    assert_int_equal(ts_write_file(key, STANDBY_KEY), 0);
     char *logs[N_BOTS];
     for (int i = 0; i < N_BOTS; i++) {
         char name[64];

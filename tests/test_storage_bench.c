@@ -212,7 +212,7 @@ int main(int argc, char **argv)
             snprintf(json[i], sizeof(json[i]),
                      "{\"update_id\":%lld,\"message\":{\"chat\":{\"id\":%lld},\"text\":\"hi\"}}",
                      id, chat);
-            rows[i] = (struct store_inbox_row){id, chat, json[i]};
+            rows[i] = ts_inbox_row(id, chat, json[i]);
         }
         struct tl_errinfo ei = {0};
         if (store_inbox_put(s, rows, 100, (long long)b * 100 + 101, NULL, &ei) != TL_OK) {

@@ -2795,6 +2795,8 @@ static void test_web_serve_runs_bot_and_web(void **state)
                          fakebot_token(fb),
                          "TIPLINE_SECRET_FILE",
                          key,
+                         "TIPLINE_IDENTITY_KEY_FILE",
+                         ts_idkey_file(),
                          "TIPLINE_POLL_TIMEOUT",
                          "1",
                          "TIPLINE_SEND_CHAT_INTERVAL_MS",

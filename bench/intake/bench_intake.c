@@ -96,6 +96,12 @@ int main(int argc, char **argv)
     c.database_url = tl_strdup(ci);
     memcpy(c.secret, "bench-secret-bench-secret-bench!", 32);
     c.secret_len = 32;
+    /* identities sealed as in production: the lookup key and one data key */
+    if (idkeys_set_lookup(&c.idkeys, c.secret, c.secret_len) != TL_OK)
+        return 1;
+    c.idkeys.key[0].id = 1;
+    memset(c.idkeys.key[0].k, 0x42, sizeof(c.idkeys.key[0].k));
+    c.idkeys.n = 1;
     c.poll_timeout = 1;
     if (rate <= 0) {
         c.send_rate = 1000000; /* the fake has no flood limits: measure our side */

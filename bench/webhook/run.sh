@@ -30,11 +30,12 @@ db="${admin%dbname=*}dbname=tipline_template"
 secret=bench_webhook_secret_0123456789
 echo "$secret" > "$tmp/wsecret"
 head -c 32 /dev/urandom > "$tmp/key"
+TIPLINE_IDENTITY_KEY_FILE="$tmp/idkeys" "$build/cli/tipline" keygen "$tmp/key"
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'); load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 start_bot() { # PORT
   TIPLINE_DATABASE_URL="$db" TELEGRAM_API_BASE=http://127.0.0.1:9 \
-  TELEGRAM_BOT_TOKEN=1:bench TIPLINE_SECRET_FILE="$tmp/key" \
+  TELEGRAM_BOT_TOKEN=1:bench TIPLINE_SECRET_FILE="$tmp/key" TIPLINE_IDENTITY_KEY_FILE="$tmp/idkeys" \
   TIPLINE_WEBHOOK_LISTEN="127.0.0.1:$1" TIPLINE_WEBHOOK_SECRET_FILE="$tmp/wsecret" \
   TIPLINE_WORKERS=2 TIPLINE_LOG_LEVEL=error "$build/cli/tipline" bot &
   pids+=($!)

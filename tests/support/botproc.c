@@ -22,6 +22,7 @@
 pid_t bp_spawn(const char *conninfo, struct fakebot *fb, const char *key, const char *logfile,
                const char *const *extra)
 {
+    const char *idkeys = ts_idkey_file();
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid)
@@ -32,6 +33,7 @@ pid_t bp_spawn(const char *conninfo, struct fakebot *fb, const char *key, const 
     setenv("TELEGRAM_API_BASE", fakebot_base_url(fb), 1);
     setenv("TELEGRAM_BOT_TOKEN", fakebot_token(fb), 1);
     setenv("TIPLINE_SECRET_FILE", key, 1);
+    setenv("TIPLINE_IDENTITY_KEY_FILE", idkeys, 1);
     setenv("TIPLINE_POLL_TIMEOUT", "1", 1);
     setenv("TIPLINE_SEND_CHAT_INTERVAL_MS", "0", 1);
     setenv("TIPLINE_SEND_RATE", "100000", 1);

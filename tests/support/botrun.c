@@ -13,12 +13,56 @@
 #include "common/util.h"
 #include "daemon/daemon.h"
 #include "botrun.h"
+#include "testsupport.h"
 #include "common/banned.h"
 
 static const unsigned char SECRET[] = "test-secret-test-secret-test-sec";
 
+static const unsigned char IDKEY[32] = "test-identity-key-test-identity";
+
 static volatile sig_atomic_t g_stop;
 static struct daemon *g_rt;
+
+void tb_idkeys(struct idkeys *k)
+{
+    memset(k, 0, sizeof(*k));
+    assert_int_equal(idkeys_set_lookup(k, SECRET, 32), TL_OK);
+    k->key[0].id = 1;
+    memcpy(k->key[0].k, IDKEY, 32);
+    k->n = 1;
+}
+
+long long tb_chat(long long id)
+{
+    struct idkeys k;
+    tb_idkeys(&k);
+    long long h = idkeys_chat(&k, id);
+    idkeys_clear(&k);
+    return h;
+}
+
+void tb_seal_chats(const char *conninfo, long long first, int n)
+{
+    struct idkeys k;
+    tb_idkeys(&k);
+    for (long long id = first; id < first + n; id++) {
+        char txt[32], hex[2 * (32 + IDKEY_OVERHEAD) + 1];
+        unsigned char *ct = NULL;
+        size_t cl = 0;
+        int tl = snprintf(txt, sizeof(txt), "%lld", id);
+        assert_int_equal(idkeys_seal(&k, "chat", id, txt, (size_t)tl, &ct, &cl), TL_OK);
+        tl_hex(ct, cl, hex);
+        free(ct);
+        char *sql =
+            tl_asprintf("INSERT INTO chats (chat_id, chat_sealed) VALUES (%lld, decode('%s',"
+                        " 'hex')) ON CONFLICT (chat_id) DO UPDATE SET chat_sealed ="
+                        " EXCLUDED.chat_sealed RETURNING 1",
+                        id, hex);
+        free(ts_db_scalar(conninfo, sql));
+        free(sql);
+    }
+    idkeys_clear(&k);
+}
 
 void tb_cfg(struct cfg *c, const char *conninfo)
 {
@@ -28,6 +72,7 @@ void tb_cfg(struct cfg *c, const char *conninfo)
     c->database_url = tl_strdup(conninfo);
     memcpy(c->secret, SECRET, 32);
     c->secret_len = 32;
+    tb_idkeys(&c->idkeys);
     c->poll_timeout = 1;
     c->send_chat_interval_ms = 0;
     c->send_rate = 100000;

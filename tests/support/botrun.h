@@ -10,8 +10,21 @@
 #include "fakebot/fakebot.h"
 
 /* The defaults (cfg_load with no file) on database conninfo, with the tests' secret,
- * 1 s long polls, no send pacing, 1.5 s HTTP timeouts and 2 workers. cfg_release(). */
+ * its identity keys (tb_idkeys), 1 s long polls, no send pacing, 1.5 s HTTP timeouts and 2 workers.
+ * cfg_release(). */
 void tb_cfg(struct cfg *c, const char *conninfo);
+
+/* The keyed hash the database holds for Telegram chat (or user) id under the tests'
+ * pseudonym key: what the tests look rows up by. */
+long long tb_chat(long long id);
+
+/* The tests' identity keys (the lookup key and data key 1), as tb_cfg sets them;
+ * idkeys_clear() them. */
+void tb_idkeys(struct idkeys *k);
+
+/* Gives chats first .. first+n-1 (rows made when missing) a reply path: the chat's own
+ * number sealed as its clear id, for tests that write outbox rows directly. */
+void tb_seal_chats(const char *conninfo, long long first, int n);
 
 /* Starts the runtime on c against fb (idle_ms, drafts_every_ms: 0 for the runtime's
  * defaults); asserts it started. One at a time. */

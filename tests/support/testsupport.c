@@ -1,6 +1,7 @@
 /* tests/support/testsupport.c - fixtures shared by the test programs. */
 #include "testsupport.h"
 
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,4 +160,41 @@ int ts_run(const char *cmd, char **out)
     else
         tl_buf_release(&b);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+struct store_inbox_row ts_inbox_row(long long update_id, long long chat_key, const char *bytes)
+{
+    return (struct store_inbox_row){.update_id = update_id,
+                                    .chat_key = chat_key,
+                                    .sealed = (const unsigned char *)bytes,
+                                    .sealed_len = strlen(bytes)};
+}
+
+const char *ts_idkey_file(void)
+{
+    static char path[64];
+    if (path[0])
+        return path;
+    /* "test-identity-key-test-identity" and its NUL: botrun.c's IDKEY */
+    static const char line[] =
+        "1 746573742d6964656e746974792d6b65792d746573742d6964656e7469747900\n";
+    snprintf(path, sizeof(path), "/tmp/tipline-idkeys-%ld", (long)getpid());
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || write(fd, line, sizeof(line) - 1) != (ssize_t)(sizeof(line) - 1)) {
+        if (fd >= 0)
+            close(fd);
+        path[0] = 0;
+        return "/nonexistent";
+    }
+    close(fd);
+    return path;
+}
+
+unsigned char *ts_unhex(const char *hex, size_t *n)
+{
+    *n = strlen(hex) / 2;
+    unsigned char *b = malloc(*n ? *n : 1);
+    for (size_t i = 0; b && i < *n; i++)
+        b[i] = (unsigned char)(tl_hexval(hex[2 * i]) << 4 | tl_hexval(hex[2 * i + 1]));
+    return b;
 }

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "storage/store.h"
+
 /* Returns a new string "<TL_SHARED_DIR>/<rel>" if that path exists, else NULL (the
  * caller skips with a message: someone else's clone has no ../shared). free(). */
 char *ts_shared_path(const char *rel);
@@ -19,6 +21,18 @@ int ts_write_file(const char *path, const char *text);
  * is running (TL_PG_STATE unset or unreadable); callers then fail, not skip: db tests
  * only run under the pg fixture. */
 char *ts_db_create(const char *name);
+
+/* An inbox row for storage-level tests: its "sealed" bytes are the text given (storage
+ * keeps them as they come and never opens them). */
+/* An identity key file (mode 0600) holding the tests' data key 1 (botrun.h's tb_idkeys),
+ * written once per process; what a spawned `tipline bot` gets as
+ * TIPLINE_IDENTITY_KEY_FILE. The path is static. */
+const char *ts_idkey_file(void);
+
+/* The bytes of a hex text (a bytea read with encode(x, 'hex')); malloc'd, *n bytes. */
+unsigned char *ts_unhex(const char *hex, size_t *n);
+
+struct store_inbox_row ts_inbox_row(long long update_id, long long chat_key, const char *bytes);
 
 /* Drops it again (ignores errors). */
 void ts_db_drop(const char *name);

@@ -1,0 +1,254 @@
+/* daemon/seal.c - Telegram identities sealed at the boundary (seal.h). */
+#include "seal.h"
+
+#include <ctype.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/util.h"
+#include "common/banned.h"
+
+void seal_bufs_release(struct seal_bufs *b)
+{
+    free(b->update);
+    free(b->chat);
+    b->update = b->chat = NULL;
+}
+
+/* The update's kind: its member besides update_id (Telegram sends exactly one). */
+static const char *update_kind(struct json_object *u)
+{
+    json_object_object_foreach(u, key, val)
+    {
+        (void)val;
+        if (strcmp(key, "update_id") != 0)
+            return key;
+    }
+    return NULL;
+}
+
+int seal_inbox_row(const struct idkeys *k, struct json_object *u, struct store_inbox_row *row,
+                   struct seal_bufs *b)
+{
+    struct json_object *id;
+    char txt[32];
+    memset(row, 0, sizeof(*row));
+    memset(b, 0, sizeof(*b));
+    if (!json_object_object_get_ex(u, "update_id", &id))
+        return TL_EINVAL;
+    row->update_id = json_object_get_int64(id);
+    long long chat = tg_update_chat_key(u);
+    row->chat_key = idkeys_chat(k, chat);
+    row->kind = update_kind(u);
+    const char *json = json_object_to_json_string_ext(u, JSON_C_TO_STRING_PLAIN);
+    int rc =
+        idkeys_seal(k, "update", row->update_id, json, strlen(json), &b->update, &row->sealed_len);
+    if (rc == TL_OK && chat) {
+        int n = snprintf(txt, sizeof(txt), "%lld", chat);
+        rc = idkeys_seal(k, "chat", row->chat_key, txt, (size_t)n, &b->chat, &row->chat_sealed_len);
+    }
+    if (rc != TL_OK) {
+        seal_bufs_release(b);
+        return rc;
+    }
+    row->sealed = b->update;
+    row->chat_sealed = b->chat;
+    return TL_OK;
+}
+
+/* ---- masking ---- */
+
+/* The phone number starting at p, if one does: its length in bytes (ending on a digit)
+ * and how many leading digits are its country code (kept). 0 when none. */
+static size_t phone_at(const char *p, size_t *keep)
+{
+    int plus = *p == '+';
+    size_t i = plus || *p == '(', digits = 0, last = 0;
+    char first[4] = {0};
+    while (p[i]) {
+        if (isdigit((unsigned char)p[i])) {
+            if (digits < 3)
+                first[digits] = p[i];
+            if (++digits > 15)
+                return 0;
+            last = ++i;
+            continue;
+        }
+        /* one or two separators ("-", " ", ") ", "(") between digits */
+        size_t j = i;
+        while (j - i < 2 && p[j] && strchr(" -().", p[j]))
+            j++;
+        if (j > i && isdigit((unsigned char)p[j]) && (digits || plus)) {
+            i = j;
+            continue;
+        }
+        break;
+    }
+    if (plus && digits >= 10) {
+        *keep = 3;
+        return last;
+    }
+    /* national: 0XX XXX XX XX (operator code 0 then non-zero), or 380 XX XXX XX XX */
+    if (!plus && digits == 10 && first[0] == '0' && first[1] != '0') {
+        *keep = 0;
+        return last;
+    }
+    if (!plus && digits == 12 && strncmp(first, "380", 3) == 0) {
+        *keep = 3;
+        return last;
+    }
+    return 0;
+}
+
+int seal_mask_text(char *text, const char *username)
+{
+    int n = 0;
+    size_t ul = username ? strlen(username) : 0;
+    for (size_t i = 0; text && text[i];) {
+        /* a number begins after a non-digit (not inside a longer number or a word) */
+        int start = (i == 0 || !isalnum((unsigned char)text[i - 1])) &&
+                    (text[i] == '+' || text[i] == '(' || isdigit((unsigned char)text[i]));
+        size_t keep = 0, len = start ? phone_at(text + i, &keep) : 0;
+        if (len && !isdigit((unsigned char)text[i + len])) {
+            size_t d = 0, total = 0;
+            for (size_t j = 0; j < len; j++)
+                total += isdigit((unsigned char)text[i + j]) != 0;
+            for (size_t j = 0; j < len; j++)
+                if (isdigit((unsigned char)text[i + j])) {
+                    d++;
+                    if (d > keep && d + 2 <= total)
+                        text[i + j] = '*';
+                }
+            n++;
+            i += len;
+            continue;
+        }
+        if (ul && text[i] == '@' && strncasecmp(text + i + 1, username, ul) == 0 &&
+            !isalnum((unsigned char)text[i + 1 + ul]) && text[i + 1 + ul] != '_') {
+            /* "@***" and the rest of the name's place dropped */
+            memcpy(text + i + 1, "***", ul < 3 ? ul : 3);
+            if (ul > 3)
+                memmove(text + i + 4, text + i + 1 + ul, strlen(text + i + 1 + ul) + 1);
+            n++;
+            i += 1 + (ul < 3 ? ul : 3);
+            continue;
+        }
+        i++;
+    }
+    return n;
+}
+
+/* The hash of a clear chat id, in place; 0 stays 0. */
+static void hash_id(const struct idkeys *k, long long *id)
+{
+    *id = idkeys_chat(k, *id);
+}
+
+int seal_open_update(const struct idkeys *k, const struct store_update *su, struct tg_update *u,
+                     unsigned char **orig, size_t *orig_len)
+{
+    unsigned char *json = NULL;
+    size_t len = 0;
+    struct json_object *obj = NULL;
+    char *text = NULL;
+    memset(u, 0, sizeof(*u));
+    *orig = NULL;
+    *orig_len = 0;
+    int rc = su->sealed
+                 ? idkeys_open(k, "update", su->update_id, su->sealed, su->sealed_len, &json, &len)
+                 : TL_EPARSE;
+    if (rc != TL_OK)
+        return rc;
+    if (len > (1u << 20)) {
+        rc = TL_ETOOBIG;
+        goto out;
+    }
+    if (!(obj = json_tokener_parse((const char *)json)) ||
+        !json_object_is_type(obj, json_type_object)) {
+        rc = TL_EPARSE;
+        goto out;
+    }
+    if ((rc = tg_update_from_json(obj, u)) != TL_OK)
+        goto out;
+    /* the sender's username, to mask it in the text they typed */
+    struct json_object *m = NULL, *from = NULL, *un = NULL;
+    if (json_object_object_get_ex(obj, "message", &m) ||
+        json_object_object_get_ex(obj, "edited_message", &m))
+        if (json_object_object_get_ex(m, "from", &from))
+            json_object_object_get_ex(from, "username", &un);
+    hash_id(k, &u->msg.chat_id);
+    if (u->msg.text && !(text = tl_strdup(u->msg.text))) {
+        rc = TL_ENOMEM;
+        goto out;
+    }
+    if (text && seal_mask_text(u->msg.text, un ? json_object_get_string(un) : NULL) > 0)
+        rc = idkeys_seal(k, "text", u->msg.chat_id, text, strlen(text), orig, orig_len);
+    if (rc != TL_OK)
+        goto out;
+    hash_id(k, &u->member.chat_id);
+    if (u->kind == TG_UPD_CALLBACK_QUERY) {
+        if (!u->cb.chat_id) { /* no message: the chat is the sender's (as the inbox keyed it) */
+            u->cb.chat_id = u->cb.from_id;
+            u->cb.chat_type = TG_CHAT_PRIVATE;
+        } else if (!u->cb.chat_type && u->cb.chat_id == u->cb.from_id) {
+            u->cb.chat_type = TG_CHAT_PRIVATE;
+        }
+        hash_id(k, &u->cb.chat_id);
+    }
+out:
+    json_object_put(obj);
+    if (json) {
+        memset(json, 0, len);
+        free(json);
+    }
+    if (text) {
+        memset(text, 0, strlen(text));
+        free(text);
+    }
+    if (rc != TL_OK) {
+        tg_update_release(u);
+        free(*orig);
+        *orig = NULL;
+        *orig_len = 0;
+    }
+    return rc;
+}
+
+int seal_params_for_send(const struct idkeys *k, long long chat_hash,
+                         const unsigned char *chat_sealed, size_t chat_sealed_len,
+                         const char *params, char **out)
+{
+    unsigned char *pt = NULL;
+    size_t pl = 0;
+    long long chat = 0;
+    struct json_object *o = NULL;
+    *out = NULL;
+    if (!chat_sealed)
+        return TL_ENOTFOUND;
+    int rc = idkeys_open(k, "chat", chat_hash, chat_sealed, chat_sealed_len, &pt, &pl);
+    if (rc != TL_OK)
+        return rc;
+    if (tl_parse_ll((const char *)pt, &chat) != TL_OK) {
+        rc = TL_EPARSE;
+        goto out;
+    }
+    o = json_tokener_parse(params ? params : "{}");
+    if (!o || !json_object_is_type(o, json_type_object)) {
+        rc = TL_EPARSE;
+        goto out;
+    }
+    if (json_object_object_get_ex(o, "chat_id", NULL))
+        json_object_object_add(o, "chat_id", json_object_new_int64(chat));
+    *out = tl_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    rc = *out ? TL_OK : TL_ENOMEM;
+out:
+    json_object_put(o);
+    if (pt) {
+        memset(pt, 0, pl);
+        free(pt);
+    }
+    return rc;
+}
