@@ -350,6 +350,7 @@ int hdl_report_from_draft(const struct hdl_ctx *ctx, struct hdl_plan *p, const s
         .priority = 10,
         .flags = d->flags ? hdl_keep(p, tl_strdup(d->flags)) : NULL,
         .place_candidates = d->places ? hdl_keep(p, tl_strdup(d->places)) : NULL,
+        .dedup = ctx->dedup,
     };
     if (d->has_point) {
         r->has_point = 1;

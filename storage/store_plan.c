@@ -244,7 +244,7 @@ static int plan_media(struct st_plan *p, int report, size_t k, const struct stor
 }
 
 static int plan_out(struct st_plan *p, size_t k, long long chat_id, const char *method,
-                    const char *params, int prompt, int track, struct tl_errinfo *ei)
+                    const char *params, int prompt, int track, int when, struct tl_errinfo *ei)
 {
     int err = 0;
     if (!method || !params || !chat_id)
@@ -257,6 +257,8 @@ static int plan_out(struct st_plan *p, size_t k, long long chat_id, const char *
         js_bool(&p->o, &err, "pr", 1);
     if (track)
         js_bool(&p->o, &err, "tr", 1);
+    if (when)
+        js_ll(&p->o, &err, "w", when);
     js_raw(&p->o, &err, "}", 1);
     return err;
 }
@@ -288,6 +290,15 @@ static int plan_report(struct st_plan *p, const struct store_report_new *rp, int
     js_ll(b, err, "pri", rp->priority);
     js_str(b, err, "fl", rp->flags && *rp->flags ? rp->flags : NULL);
     js_str(b, err, "pc", rp->place_candidates); /* JSON text, parsed by the function */
+    if (rp->dedup.on) {
+        if (rp->dedup.max_distance < 0 || rp->dedup.max_distance > 15)
+            return tl_errf(ei, TL_EINVAL, "dedup max_distance %d is not 0..15",
+                           rp->dedup.max_distance);
+        if (rp->dedup.window_s > 0)
+            js_ll(b, err, "dw", rp->dedup.window_s);
+        js_ll(b, err, "dk", rp->dedup.max_distance);
+        js_ll(b, err, "sb", rp->dedup.seen_before_s);
+    }
     return TL_OK;
 }
 
@@ -350,7 +361,8 @@ static int plan_conv(struct st_plan *p, size_t k, const struct store_conv_effect
     for (size_t i = 0; i < cx->n_out; i++) {
         const struct store_conv_out *o = &cx->out[i];
         *ops |= OP_OUTBOX | (o->track && cx->draft_id ? OP_TRACK : 0);
-        if ((rc = plan_out(p, k, o->chat_id, o->method, o->params_json, o->prompt, o->track, ei)) !=
+        if ((rc = plan_out(p, k, o->chat_id, o->method, o->params_json, o->prompt, o->track,
+                           o->when, ei)) !=
             TL_OK)
             return rc;
     }
@@ -405,7 +417,7 @@ int st_plan_add(struct st_plan *p, const struct store_effects *fx,
     for (size_t i = 0; i < fx->n_outbox; i++) {
         const struct store_outbox_new *o = &fx->outbox[i];
         ops |= OP_OUTBOX;
-        if ((rc = plan_out(p, k, o->chat_id, o->method, o->params_json, 0, 0, ei)) != TL_OK)
+        if ((rc = plan_out(p, k, o->chat_id, o->method, o->params_json, 0, 0, 0, ei)) != TL_OK)
             goto out;
     }
     if (cx && (rc = plan_conv(p, k, cx, &ops, &err, ei)) != TL_OK)
