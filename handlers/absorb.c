@@ -95,7 +95,8 @@ static int take_media(const struct hdl_ctx *ctx, const struct tg_message *m,
         .taken_offset_min = facts->offset_min,
     };
     if ((kept == MEDIA_JPEG || kept == MEDIA_VIDEO) &&
-        media_phash(p->media_bytes, len, &lim, &p->media.phash, &ei) == TL_OK)
+        media_phash_framed(p->media_bytes, len, &lim, &p->media.phash, &p->media.phash_inner,
+                           &p->media.has_phash_inner, &ei) == TL_OK)
         p->media.has_phash = 1;
     return TL_OK;
 }

@@ -88,6 +88,8 @@ struct store_media_new {
     int width, height; /* 0 unknown */
     int has_phash;
     uint64_t phash;
+    int has_phash_inner; /* the picture inside a screenshot's frame (media_phash_framed) */
+    uint64_t phash_inner;
     /* facts read from the photo before it was stripped (never the original bytes) */
     int has_gps;
     double gps_lat, gps_lon;

@@ -231,6 +231,8 @@ static int plan_media(struct st_plan *p, int report, size_t k, const struct stor
         js_ll(b, &err, "h", m->height);
     if (m->has_phash) /* the 64 bits as a signed bigint */
         js_ll(b, &err, "ph", (long long)m->phash);
+    if (m->has_phash && m->has_phash_inner)
+        js_ll(b, &err, "pi", (long long)m->phash_inner);
     if (report)
         js_str(b, &err, "sha", sha);
     js_dbl(b, &err, "lat", m->has_gps, m->gps_lat);

@@ -15,11 +15,15 @@
 -- so probing each band with every value within floor(k/4) bits of the new hash's band
 -- (1, 17, 137 or 697 values for k < 4, 8, 12, 16) finds every candidate, which
 -- bit_count(a # b) then checks. The key carries phash and id (INCLUDE): candidates are
--- checked on the index alone. A metric tree (a VP or BK tree) would need a structure
+-- checked on the index alone. phash_inner, the hash of the picture inside a screenshot's
+-- frame (media/phash.c), is banded the same way, its indexes holding only the framed
+-- photos; a new photo's hashes are looked for in both. A metric tree (a VP or BK tree) would need a structure
 -- outside PostgreSQL or a custom index; a linear scan of 500,000 hashes costs ~100 ms
 -- (bench/dedup).
 
 ALTER TABLE reports ADD COLUMN folds integer DEFAULT 0 NOT NULL;
+ALTER TABLE media ADD COLUMN phash_inner bigint;
+ALTER TABLE draft_media ADD COLUMN phash_inner bigint;
 
 CREATE INDEX media_phash_b0 ON media USING btree (((phash >> 48) & 65535)) INCLUDE (phash, id)
     WHERE phash IS NOT NULL;
@@ -29,6 +33,14 @@ CREATE INDEX media_phash_b2 ON media USING btree (((phash >> 16) & 65535)) INCLU
     WHERE phash IS NOT NULL;
 CREATE INDEX media_phash_b3 ON media USING btree ((phash & 65535)) INCLUDE (phash, id)
     WHERE phash IS NOT NULL;
+CREATE INDEX media_phash_inner_b0 ON media USING btree (((phash_inner >> 48) & 65535))
+    INCLUDE (phash_inner, id) WHERE phash_inner IS NOT NULL;
+CREATE INDEX media_phash_inner_b1 ON media USING btree (((phash_inner >> 32) & 65535))
+    INCLUDE (phash_inner, id) WHERE phash_inner IS NOT NULL;
+CREATE INDEX media_phash_inner_b2 ON media USING btree (((phash_inner >> 16) & 65535))
+    INCLUDE (phash_inner, id) WHERE phash_inner IS NOT NULL;
+CREATE INDEX media_phash_inner_b3 ON media USING btree ((phash_inner & 65535))
+    INCLUDE (phash_inner, id) WHERE phash_inner IS NOT NULL;
 
 -- A photo and an earlier one within dedup_max_distance bits: its closest few and its
 -- first sighting (store_apply_plan writes them with the photo).

@@ -35,7 +35,8 @@
 --   addendum when they differ, its photos not there yet added; the replies say which
 --   ("o" rows with w: 1 only for a new report, 2 only for a folded one, whose
 --   reference stands for {{fold_ref}}). Each photo stored is linked (media_links) to its
---   8 closest earlier photos within dk bits and to its first sighting (media_near); a
+--   8 closest earlier photos within dk bits and to its first sighting (media_near, with
+--   the hash of the whole photo and of the picture inside its frame, phash_inner); a
 --   first sighting older than sb seconds flags the report "seen_before".
 CREATE OR REPLACE FUNCTION store_apply_plan(p jsonb)
 RETURNS TABLE (out_k int, out_report bigint, out_unattached boolean)
@@ -253,16 +254,16 @@ BEGIN
         -- 64: sanitized photos added to the draft
         IF ops & 64 <> 0 THEN
             INSERT INTO draft_media (chat_id, draft_id, kind, tg_file_id, tg_file_unique_id, mime,
-                bytes, size, width, height, phash, gps, gps_accuracy_m, taken_local,
+                bytes, size, width, height, phash, phash_inner, gps, gps_accuracy_m, taken_local,
                 taken_offset_min)
             SELECT u.cc, u.did, m.kind, m.fid, m.fuid, m.mime, decode(m.b, 'hex'), m.size, m.w,
-                m.h, m.ph, CASE WHEN m.lat IS NOT NULL
+                m.h, m.ph, m.pi, CASE WHEN m.lat IS NOT NULL
                     THEN ST_SetSRID(ST_MakePoint(m.lon, m.lat), 4326)::geography END,
                 m.acc, m.tl, m.toff
             FROM jsonb_to_recordset(p->'d')
                 AS m(k int, n int, kind text, fid text, fuid text, mime text, b text, size bigint,
-                     w int, h int, ph bigint, lat float8, lon float8, acc float8, tl timestamp,
-                     toff int)
+                     w int, h int, ph bigint, pi bigint, lat float8, lon float8, acc float8,
+                     tl timestamp, toff int)
             JOIN jsonb_to_recordset(p->'u') AS u(k int, id bigint, cc bigint, did bigint)
               ON u.k = m.k
             WHERE u.k BETWEEN lo AND hi AND (u.id = 0 OR u.id = ANY (live)) ORDER BY m.n;
@@ -307,16 +308,16 @@ BEGIN
         IF ops & 2048 <> 0 THEN
             WITH ins AS (
                 INSERT INTO media (report_id, kind, tg_file_id, tg_file_unique_id, mime, bytes,
-                    size, width, height, phash, sha256, gps, gps_accuracy_m, taken_local,
-                    taken_offset_min)
+                    size, width, height, phash, phash_inner, sha256, gps, gps_accuracy_m,
+                    taken_local, taken_offset_min)
                 SELECT rid, m.kind, m.fid, m.fuid, m.mime, decode(m.b, 'hex'), m.size, m.w, m.h,
-                    m.ph, m.sha, CASE WHEN m.lat IS NOT NULL
+                    m.ph, m.pi, m.sha, CASE WHEN m.lat IS NOT NULL
                         THEN ST_SetSRID(ST_MakePoint(m.lon, m.lat), 4326)::geography END,
                     m.acc, m.tl, m.toff
                 FROM jsonb_to_recordset(p->'m')
                     AS m(k int, n int, kind text, fid text, fuid text, mime text, b text,
-                         size bigint, w int, h int, ph bigint, sha text, lat float8, lon float8,
-                         acc float8, tl timestamp, toff int)
+                         size bigint, w int, h int, ph bigint, pi bigint, sha text, lat float8,
+                         lon float8, acc float8, tl timestamp, toff int)
                 WHERE m.k = lo
                   AND (fold IS NULL OR NOT EXISTS (
                       SELECT 1 FROM media e WHERE e.report_id = rid
@@ -330,10 +331,11 @@ BEGIN
                 WITH dm AS (DELETE FROM draft_media WHERE chat_id = (uo->>'cc')::bigint
                               AND draft_id = (uo->>'did')::bigint RETURNING *),
                      med AS (INSERT INTO media (report_id, kind, tg_file_id, tg_file_unique_id,
-                                 mime, bytes, size, width, height, phash, sha256, gps,
-                                 gps_accuracy_m, taken_local, taken_offset_min)
+                                 mime, bytes, size, width, height, phash, phash_inner, sha256,
+                                 gps, gps_accuracy_m, taken_local, taken_offset_min)
                              SELECT rid, dm.kind, dm.tg_file_id, dm.tg_file_unique_id, dm.mime,
-                                 dm.bytes, dm.size, dm.width, dm.height, dm.phash, dm.sha,
+                                 dm.bytes, dm.size, dm.width, dm.height, dm.phash,
+                                 dm.phash_inner, dm.sha,
                                  dm.gps, dm.gps_accuracy_m, dm.taken_local, dm.taken_offset_min
                              FROM (SELECT dm.*, encode(sha256(COALESCE(dm.bytes, ''::bytea)),
                                        'hex') AS sha FROM dm) dm
@@ -348,16 +350,32 @@ BEGIN
                               AND draft_id = (uo->>'did')::bigint)
                 SELECT new_media || COALESCE(array_agg(med.id), '{}') INTO new_media FROM med;
             END IF;
-            -- each photo linked to its closest earlier ones and its first sighting
+            -- each photo linked to its closest earlier ones and its first sighting, after
+            -- the locks that make a near-duplicate stored at the same moment wait for
+            -- this one's commit (media_lock_keys), in one order (no deadlock)
             IF uo ? 'dk' AND cardinality(new_media) > 0 THEN
+                PERFORM pg_advisory_xact_lock(230023, s.key)
+                FROM (SELECT DISTINCT l.key
+                      FROM media nm
+                      CROSS JOIN LATERAL (SELECT media_lock_keys(nm.phash, (uo->>'dk')::int)
+                                          UNION
+                                          SELECT media_lock_keys(nm.phash_inner,
+                                                                 (uo->>'dk')::int)
+                                          WHERE nm.phash_inner IS NOT NULL) l(key)
+                      WHERE nm.id = ANY (new_media) AND nm.phash IS NOT NULL
+                      ORDER BY l.key) s;
                 INSERT INTO media_links (media_id, near_media_id, distance)
                 SELECT nm.id, c.id, c.distance
                 FROM media nm
                 CROSS JOIN LATERAL (
-                    WITH n AS (SELECT x.id, x.distance, o.created_at
-                               FROM media_near(nm.phash, (uo->>'dk')::int) x
+                    WITH n AS (SELECT x.id, min(x.distance) AS distance, o.created_at
+                               FROM (SELECT * FROM media_near(nm.phash, (uo->>'dk')::int)
+                                     UNION ALL
+                                     SELECT * FROM media_near(nm.phash_inner, (uo->>'dk')::int)
+                                     WHERE nm.phash_inner IS NOT NULL) x
                                JOIN media o ON o.id = x.id
-                               WHERE o.report_id <> rid)
+                               WHERE o.report_id <> rid
+                               GROUP BY x.id, o.created_at)
                     (SELECT n.id, n.distance FROM n ORDER BY n.distance, n.created_at, n.id
                      LIMIT 8)
                     UNION
