@@ -25,22 +25,18 @@ ALTER TABLE reports ADD COLUMN folds integer DEFAULT 0 NOT NULL;
 ALTER TABLE media ADD COLUMN phash_inner bigint;
 ALTER TABLE draft_media ADD COLUMN phash_inner bigint;
 
-CREATE INDEX media_phash_b0 ON media USING btree (((phash >> 48) & 65535)) INCLUDE (phash, id)
-    WHERE phash IS NOT NULL;
-CREATE INDEX media_phash_b1 ON media USING btree (((phash >> 32) & 65535)) INCLUDE (phash, id)
-    WHERE phash IS NOT NULL;
-CREATE INDEX media_phash_b2 ON media USING btree (((phash >> 16) & 65535)) INCLUDE (phash, id)
-    WHERE phash IS NOT NULL;
-CREATE INDEX media_phash_b3 ON media USING btree ((phash & 65535)) INCLUDE (phash, id)
-    WHERE phash IS NOT NULL;
+CREATE INDEX media_phash_b0 ON media USING btree (((phash >> 48) & 65535)) INCLUDE (phash, id);
+CREATE INDEX media_phash_b1 ON media USING btree (((phash >> 32) & 65535)) INCLUDE (phash, id);
+CREATE INDEX media_phash_b2 ON media USING btree (((phash >> 16) & 65535)) INCLUDE (phash, id);
+CREATE INDEX media_phash_b3 ON media USING btree ((phash & 65535)) INCLUDE (phash, id);
 CREATE INDEX media_phash_inner_b0 ON media USING btree (((phash_inner >> 48) & 65535))
-    INCLUDE (phash_inner, id) WHERE phash_inner IS NOT NULL;
+    INCLUDE (phash_inner, id);
 CREATE INDEX media_phash_inner_b1 ON media USING btree (((phash_inner >> 32) & 65535))
-    INCLUDE (phash_inner, id) WHERE phash_inner IS NOT NULL;
+    INCLUDE (phash_inner, id);
 CREATE INDEX media_phash_inner_b2 ON media USING btree (((phash_inner >> 16) & 65535))
-    INCLUDE (phash_inner, id) WHERE phash_inner IS NOT NULL;
+    INCLUDE (phash_inner, id);
 CREATE INDEX media_phash_inner_b3 ON media USING btree ((phash_inner & 65535))
-    INCLUDE (phash_inner, id) WHERE phash_inner IS NOT NULL;
+    INCLUDE (phash_inner, id);
 
 -- A photo and an earlier one within dedup_max_distance bits: its closest few and its
 -- first sighting (store_apply_plan writes them with the photo).

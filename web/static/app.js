@@ -301,7 +301,11 @@ function itemBadges(it) {
   if (it.corroborations > 0)
     out.push(h('span', { class: 'badge corr' }, t('item.corr', { n: it.corroborations })));
   if (!it.point) out.push(h('span', { class: 'badge nopoint' }, t('item.no_point')));
-  for (const f of it.flags || []) out.push(h('span', { class: 'badge flag' }, flagName(f)));
+  for (const f of it.flags || []) {
+    const seen = f === 'seen_before' && it.seen_before;
+    out.push(h('span', { class: `badge flag${f === 'seen_before' ? ' seen' : ''}`,
+      title: seen ? t('report.seen_before_hidden', { time: fmtTime(it.seen_before) }) : undefined }, flagName(f)));
+  }
   return out;
 }
 
@@ -352,7 +356,8 @@ function dropItem(id) {
 // The summary fields of a full report, for the list.
 function summaryOf(r) {
   const keys = ['id', 'ref', 'status', 'category', 'text', 'received_at', 'observed_at', 'point',
-    'point_source', 'flags', 'n_media', 'corroborations', 'priority', 'claimed_by', 'lease_until'];
+    'point_source', 'flags', 'n_media', 'corroborations', 'priority', 'claimed_by', 'lease_until',
+    'folds', 'seen_before'];
   const s = {};
   for (const k of keys) s[k] = r[k];
   if (s.n_media === undefined && r.media) s.n_media = r.media.length;
