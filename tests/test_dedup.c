@@ -462,7 +462,7 @@ static void test_dedup_seen_before(void **state)
     free(doc);
     assert_int_equal(count(&w,
                            "SELECT count(*) FROM reports r WHERE r.public_ref = '%s' AND "
-                           "web_report_summary(r, 6)->>'seen_before' < (now() - interval '29 "
+                           "web_report_summary(r, 6)->>'seen_before_at' < (now() - interval '29 "
                            "days')::text",
                            ref),
                      1);

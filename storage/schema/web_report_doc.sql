@@ -68,6 +68,8 @@ BEGIN
             'bearing', r.bearing, 'accuracy_m', r.accuracy_m, 'forwarded', r.forwarded,
             'decided_by', r.decided_by, 'decided_at', web_iso(r.decided_at), 'note', r.note,
             'duplicate_of', r.duplicate_of, 'folds', r.folds,
+            'seen_before_at', CASE WHEN r.flags @> '{seen_before}'::text[] THEN
+                (SELECT web_iso(f.at) FROM web_first_sighting(r.id) f) END,
             'seen_before', CASE WHEN r.flags @> '{seen_before}'::text[] THEN
                 (SELECT json_build_object('at', web_iso(f.at),
                             'ref', CASE WHEN f.queue = ANY (qs) THEN f.ref END,

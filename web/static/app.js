@@ -302,9 +302,9 @@ function itemBadges(it) {
     out.push(h('span', { class: 'badge corr' }, t('item.corr', { n: it.corroborations })));
   if (!it.point) out.push(h('span', { class: 'badge nopoint' }, t('item.no_point')));
   for (const f of it.flags || []) {
-    const seen = f === 'seen_before' && it.seen_before;
+    const seen = f === 'seen_before' && it.seen_before_at;
     out.push(h('span', { class: `badge flag${f === 'seen_before' ? ' seen' : ''}`,
-      title: seen ? t('report.seen_before_hidden', { time: fmtTime(it.seen_before) }) : undefined }, flagName(f)));
+      title: seen ? t('report.seen_before_hidden', { time: fmtTime(it.seen_before_at) }) : undefined }, flagName(f)));
   }
   return out;
 }
@@ -357,7 +357,7 @@ function dropItem(id) {
 function summaryOf(r) {
   const keys = ['id', 'ref', 'status', 'category', 'text', 'received_at', 'observed_at', 'point',
     'point_source', 'flags', 'n_media', 'corroborations', 'priority', 'claimed_by', 'lease_until',
-    'folds', 'seen_before'];
+    'folds', 'seen_before_at'];
   const s = {};
   for (const k of keys) s[k] = r[k];
   if (s.n_media === undefined && r.media) s.n_media = r.media.length;
