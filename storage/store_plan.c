@@ -364,8 +364,7 @@ static int plan_conv(struct st_plan *p, size_t k, const struct store_conv_effect
         const struct store_conv_out *o = &cx->out[i];
         *ops |= OP_OUTBOX | (o->track && cx->draft_id ? OP_TRACK : 0);
         if ((rc = plan_out(p, k, o->chat_id, o->method, o->params_json, o->prompt, o->track,
-                           o->when, ei)) !=
-            TL_OK)
+                           o->when, ei)) != TL_OK)
             return rc;
     }
     return TL_OK;

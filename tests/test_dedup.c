@@ -448,15 +448,15 @@ static void test_dedup_seen_before(void **state)
      * linked photos, the queue's summary when it was */
     char *old_ref = scalar(&w, "SELECT r.public_ref FROM reports r JOIN media m ON m.report_id = "
                                "r.id WHERE m.tg_file_unique_id = 'u-old'");
-    char *doc = scalar(&w, "SELECT web_report_doc(NULL, '%s', 'alice', 6, false, '{general}')", ref);
+    char *doc =
+        scalar(&w, "SELECT web_report_doc(NULL, '%s', 'alice', 6, false, '{general}')", ref);
     struct json_object *d = json_tokener_parse(doc), *sb, *x, *media, *links;
     assert_non_null(d);
     assert_true(json_object_object_get_ex(d, "seen_before", &sb));
     assert_true(json_object_object_get_ex(sb, "ref", &x));
     assert_string_equal(json_object_get_string(x), old_ref);
     assert_true(json_object_object_get_ex(d, "media", &media));
-    assert_true(
-        json_object_object_get_ex(json_object_array_get_idx(media, 0), "links", &links));
+    assert_true(json_object_object_get_ex(json_object_array_get_idx(media, 0), "links", &links));
     assert_int_equal(json_object_array_length(links), 2);
     json_object_put(d);
     free(doc);
