@@ -60,17 +60,7 @@ static void world_close(struct world *w)
     free(w->ci);
 }
 
-__attribute__((format(printf, 2, 3))) static long long count(struct world *w, const char *fmt, ...)
-{
-    char sql[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(sql, sizeof(sql), fmt, ap);
-    va_end(ap);
-    assert_true(n > 0 && (size_t)n < sizeof(sql));
-    return ts_db_count(w->ci, sql);
-}
-
+/* The first value of the SQL statement fmt... as a new string (free()), NULL no row. */
 __attribute__((format(printf, 2, 3))) static char *scalar(struct world *w, const char *fmt, ...)
 {
     char sql[2048];
@@ -80,6 +70,19 @@ __attribute__((format(printf, 2, 3))) static char *scalar(struct world *w, const
     va_end(ap);
     assert_true(n > 0 && (size_t)n < sizeof(sql));
     return ts_db_scalar(w->ci, sql);
+}
+
+#define count(w, ...) count_of(scalar((w), __VA_ARGS__))
+
+/* A count: the statement must answer with one integer. */
+static long long count_of(char *v)
+{
+    char *end = NULL;
+    assert_non_null(v);
+    long long n = strtoll(v, &end, 10);
+    assert_true(end != v && *end == 0);
+    free(v);
+    return n;
 }
 
 /* Waits until every update is handled and every reply delivered. */
