@@ -85,44 +85,18 @@ static long long count_of(char *v)
     return n;
 }
 
-/* Waits until every update is handled and every reply delivered. */
 static void settle(struct world *w, long timeout_ms)
 {
-    int64_t end = tl_now_ms() + timeout_ms;
-    while (tl_now_ms() < end) {
-        if (fakebot_pending(w->fb) == 0 &&
-            count(w, "SELECT count(*) FROM inbox WHERE processed_at IS NULL") == 0 &&
-            count(w, "SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')") == 0)
-            return;
-        tl_sleep_ms(20, NULL);
-    }
-    fail_msg("the bot did not settle");
-}
-
-/* A private message from chat with body (JSON members); returns its update_id. */
-static long long say(struct world *w, long long chat, const char *lang, const char *body)
-{
-    char *j = tl_asprintf("{\"message\":{\"message_id\":%lld,\"date\":%lld,\"chat\":{\"id\":%lld,"
-                          "\"type\":\"private\"},\"from\":{\"id\":%lld,\"is_bot\":false,"
-                          "\"first_name\":\"C\",\"language_code\":\"%s\"},%s}}",
-                          w->next_mid++, (long long)(tl_now_ms() / 1000), chat, chat, lang, body);
-    int id = fakebot_push_update(w->fb, j);
-    free(j);
-    assert_true(id > 0);
-    return id;
+    tb_settle(w->fb, w->ci, timeout_ms);
 }
 
 /* "Send now" on the quick draft that update draft started. */
 static void press_send(struct world *w, long long chat, long long draft)
 {
-    char *j = tl_asprintf("{\"callback_query\":{\"id\":\"q%lld\",\"from\":{\"id\":%lld,"
-                          "\"is_bot\":false,\"first_name\":\"C\"},\"chat_instance\":\"7\","
-                          "\"data\":\"%lld:send\",\"message\":{\"message_id\":%lld,\"date\":1,"
-                          "\"chat\":{\"id\":%lld,\"type\":\"private\"},\"text\":\"k\"}}}",
-                          w->next_mid, chat, draft, w->next_mid, chat);
+    char data[32];
+    snprintf(data, sizeof(data), "%lld:send", draft);
+    tb_press(w->fb, w->next_mid, chat, w->next_mid, data);
     w->next_mid++;
-    assert_true(fakebot_push_update(w->fb, j) > 0);
-    free(j);
 }
 
 /* A quick report: the text (NULL none), the photo file_id (NULL none, served by the
@@ -137,7 +111,7 @@ static void report(struct world *w, long long chat, const char *lang, const char
                                        text ? json_object_to_json_string(t) : "")
                          : tl_asprintf("\"text\":%s", json_object_to_json_string(t));
     json_object_put(t);
-    long long id = say(w, chat, lang, body);
+    long long id = tb_say(w->fb, w->next_mid++, chat, lang, body);
     free(body);
     press_send(w, chat, id);
 }
