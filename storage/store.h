@@ -103,7 +103,7 @@ struct store_media_new {
 struct store_dedup {
     int on;             /* 0: no folding, no links */
     long window_s;      /* the same reporter's same text or photo within: folded; 0 never */
-    int max_distance;   /* 0..15: photos this many bits of perceptual hash apart are linked */
+    int max_distance;   /* 0..14: photos this many bits of perceptual hash apart are linked */
     long seen_before_s; /* a linked photo first seen longer ago flags "seen_before" */
 };
 

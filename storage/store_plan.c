@@ -293,8 +293,8 @@ static int plan_report(struct st_plan *p, const struct store_report_new *rp, int
     js_str(b, err, "fl", rp->flags && *rp->flags ? rp->flags : NULL);
     js_str(b, err, "pc", rp->place_candidates); /* JSON text, parsed by the function */
     if (rp->dedup.on) {
-        if (rp->dedup.max_distance < 0 || rp->dedup.max_distance > 15)
-            return tl_errf(ei, TL_EINVAL, "dedup max_distance %d is not 0..15",
+        if (rp->dedup.max_distance < 0 || rp->dedup.max_distance > 14)
+            return tl_errf(ei, TL_EINVAL, "dedup max_distance %d is not 0..14",
                            rp->dedup.max_distance);
         if (rp->dedup.window_s > 0)
             js_ll(b, err, "dw", rp->dedup.window_s);

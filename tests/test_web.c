@@ -3562,7 +3562,7 @@ static long long seed_hashed(struct fx *f, const char *ref, const char *rep, uin
         .text = ref,
         .media = &m,
         .n_media = 1,
-        .dedup = {.on = 1, .window_s = 3600, .max_distance = 10, .seen_before_s = 7 * 86400}};
+        .dedup = {.on = 1, .window_s = 3600, .max_distance = 8, .seen_before_s = 7 * 86400}};
     struct store_effects fx = {.pseudonym = rep, .set_blocked = -1, .report = &r};
     long long id = 0;
     CHECK(store_apply(f->s, &fx, &id, EI));

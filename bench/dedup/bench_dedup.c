@@ -93,7 +93,7 @@ static int store_run(struct store *s, long long n_hashes, long iter, long report
                                      .n_media = 1};
         if (dedup)
             r.dedup = (struct store_dedup){
-                .on = 1, .window_s = 3600, .max_distance = 10, .seen_before_s = 7 * 86400};
+                .on = 1, .window_s = 3600, .max_distance = 8, .seen_before_s = 7 * 86400};
         struct store_effects fx = {.pseudonym = rep, .set_blocked = -1, .report = &r};
         struct tl_errinfo ei = {0};
         double a = now_ms();

@@ -66,6 +66,6 @@ timing() { # sql-with-%h count
   awk '{ v[NR] = $1; s += $1 } END { printf "p50 %8.2f ms  p99 %8.2f ms  mean %8.2f ms  (%d queries)\n",
     v[int((NR - 1) * .5) + 1], v[int((NR - 1) * .99) + 1], s / NR, NR }' "$work/t"
 }
-psql -X -q "$db" -c "SELECT count(*) FROM media WHERE bit_count((phash # 0)::bit(64)) <= 10" >/dev/null # warm
-echo "near search, band indexes (media_near, k = 10): $(timing 'SELECT count(*) FROM media_near(%h, 10);' 200)"
-echo "near search, linear scan (bit_count(a # b) <= 10): $(timing 'SELECT count(*) FROM media WHERE bit_count((phash # %h)::bit(64)) <= 10;' 30)"
+psql -X -q "$db" -c "SELECT count(*) FROM media WHERE bit_count((phash # 0)::bit(64)) <= 8" >/dev/null # warm
+echo "near search, band indexes (media_near, k = 8): $(timing 'SELECT count(*) FROM media_near(%h, 8);' 200)"
+echo "near search, linear scan (bit_count(a # b) <= 8): $(timing 'SELECT count(*) FROM media WHERE bit_count((phash # %h)::bit(64)) <= 8;' 30)"

@@ -1,48 +1,55 @@
 -- media_near.sql
 -- The stored photos whose perceptual hash, of the whole photo or of the picture inside
--- its frame (phash_inner), is at most k (0..15) bits from h, with the smaller distance;
--- through the band indexes of migration 0023, never a scan: one band of a match is
--- within k/4 bits of h's (pigeonhole), so each band is probed with those values and the
--- candidates are checked with bit_count on the index tuples (the hash is INCLUDEd).
--- plpgsql, so that the statement is planned once per session (planning eight probes of
--- up to 697 values each cost more than running them), and never parallel: starting
--- workers costs ten times the lookup. ROWS 10: a handful, so that callers join it by index.
+-- its frame (phash_inner), is at most k (0..14) bits from h, with the smaller distance;
+-- through the band indexes of migration 0023, never a scan: one of the five bands of a
+-- match is within k/5 bits of h's (pigeonhole), so each band is probed with those values
+-- and the candidates are checked with bit_count on the index tuples (the hash is
+-- INCLUDEd). plpgsql, so that the statement is planned once per session (planned inline,
+-- its probes cost more to plan than to run), never parallel (starting workers costs ten
+-- times the lookup), ROWS 10: a handful, so that callers join it by index.
 CREATE OR REPLACE FUNCTION media_near(h bigint, k int)
 RETURNS TABLE (id bigint, distance int)
 LANGUAGE plpgsql STABLE ROWS 10 SET max_parallel_workers_per_gather = 0
     SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 DECLARE
-    p0 bigint[] := media_probes((h >> 48) & 65535, k / 4);
-    p1 bigint[] := media_probes((h >> 32) & 65535, k / 4);
-    p2 bigint[] := media_probes((h >> 16) & 65535, k / 4);
-    p3 bigint[] := media_probes(h & 65535, k / 4);
+    p0 bigint[] := media_probes(h & 8191, k / 5, 13);
+    p1 bigint[] := media_probes((h >> 13) & 8191, k / 5, 13);
+    p2 bigint[] := media_probes((h >> 26) & 8191, k / 5, 13);
+    p3 bigint[] := media_probes((h >> 39) & 8191, k / 5, 13);
+    p4 bigint[] := media_probes((h >> 52) & 4095, k / 5, 12);
 BEGIN
     RETURN QUERY
     SELECT c.id, min(c.d)::int
     FROM (SELECT m.id, bit_count((m.phash # h)::bit(64)) AS d FROM media m
-          WHERE ((m.phash >> 48) & 65535) = ANY (p0)
+          WHERE (m.phash & 8191) = ANY (p0)
           UNION ALL
           SELECT m.id, bit_count((m.phash # h)::bit(64)) FROM media m
-          WHERE ((m.phash >> 32) & 65535) = ANY (p1)
+          WHERE ((m.phash >> 13) & 8191) = ANY (p1)
           UNION ALL
           SELECT m.id, bit_count((m.phash # h)::bit(64)) FROM media m
-          WHERE ((m.phash >> 16) & 65535) = ANY (p2)
+          WHERE ((m.phash >> 26) & 8191) = ANY (p2)
           UNION ALL
           SELECT m.id, bit_count((m.phash # h)::bit(64)) FROM media m
-          WHERE (m.phash & 65535) = ANY (p3)
+          WHERE ((m.phash >> 39) & 8191) = ANY (p3)
+          UNION ALL
+          SELECT m.id, bit_count((m.phash # h)::bit(64)) FROM media m
+          WHERE ((m.phash >> 52) & 4095) = ANY (p4)
           UNION ALL
           SELECT m.id, bit_count((m.phash_inner # h)::bit(64)) FROM media m
-          WHERE ((m.phash_inner >> 48) & 65535) = ANY (p0)
+          WHERE (m.phash_inner & 8191) = ANY (p0)
           UNION ALL
           SELECT m.id, bit_count((m.phash_inner # h)::bit(64)) FROM media m
-          WHERE ((m.phash_inner >> 32) & 65535) = ANY (p1)
+          WHERE ((m.phash_inner >> 13) & 8191) = ANY (p1)
           UNION ALL
           SELECT m.id, bit_count((m.phash_inner # h)::bit(64)) FROM media m
-          WHERE ((m.phash_inner >> 16) & 65535) = ANY (p2)
+          WHERE ((m.phash_inner >> 26) & 8191) = ANY (p2)
           UNION ALL
           SELECT m.id, bit_count((m.phash_inner # h)::bit(64)) FROM media m
-          WHERE (m.phash_inner & 65535) = ANY (p3)) c
+          WHERE ((m.phash_inner >> 39) & 8191) = ANY (p3)
+          UNION ALL
+          SELECT m.id, bit_count((m.phash_inner # h)::bit(64)) FROM media m
+          WHERE ((m.phash_inner >> 52) & 4095) = ANY (p4)) c
     WHERE c.d <= k
     GROUP BY c.id;
 END
