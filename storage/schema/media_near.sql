@@ -6,11 +6,15 @@
 -- and the candidates are checked with bit_count on the index tuples (the hash is
 -- INCLUDEd). plpgsql, so that the statement is planned once per session (planned inline,
 -- its probes cost more to plan than to run), never parallel (starting workers costs ten
--- times the lookup), ROWS 10: a handful, so that callers join it by index.
+-- times the lookup), ROWS 10: a handful, so that callers join it by index. No sequential
+-- scan: the session's one plan cannot see how few values a probe holds (14), and a
+-- branch reading every row would cost what the index saves. The candidates are checked
+-- on the index tuples where the pages are all-visible (vacuumed); recent pages cost a
+-- heap fetch each.
 CREATE OR REPLACE FUNCTION media_near(h bigint, k int)
 RETURNS TABLE (id bigint, distance int)
 LANGUAGE plpgsql STABLE ROWS 10 SET max_parallel_workers_per_gather = 0
-    SET plan_cache_mode = force_generic_plan AS $$
+    SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 #variable_conflict use_column
 DECLARE
     p0 bigint[] := media_probes(h & 8191, k / 5, 13);
