@@ -98,6 +98,12 @@ static const struct key keys[] = {
      "20", 1, 10080, 0},
     {"auto_clear_chat", "TIPLINE_AUTO_CLEAR_CHAT", K_LONG, S(auto_clear_chat), "0", 0, 1, 0},
     {"time_zone", "TIPLINE_TIME_ZONE", K_STR, S(time_zone), "Europe/Kyiv", 0, 0, 0},
+    {"dedup_window_minutes", "TIPLINE_DEDUP_WINDOW_MINUTES", K_LONG, S(dedup_window_minutes), "60",
+     0, 10080, 0},
+    {"dedup_max_distance", "TIPLINE_DEDUP_MAX_DISTANCE", K_LONG, S(dedup_max_distance), "8", 0, 14,
+     0},
+    {"dedup_seen_before_days", "TIPLINE_DEDUP_SEEN_BEFORE_DAYS", K_LONG, S(dedup_seen_before_days),
+     "7", 1, 3650, 0},
 };
 #undef S
 

@@ -73,6 +73,10 @@ struct cfg {
     long draft_reminder_minutes; /* ... and reminded once after this */
     long auto_clear_chat;        /* 1: "Send" also deletes the report's messages */
     char *time_zone;             /* the citizens' clock: an IANA zone such as Europe/Kyiv */
+    /* duplicates (storage/schema/store_apply_plan.sql, media_near.sql) */
+    long dedup_window_minutes;   /* one reporter's same text or photo within: folded; 0 off */
+    long dedup_max_distance;     /* photos within this many bits of perceptual hash linked */
+    long dedup_seen_before_days; /* a photo first seen longer ago flags "seen before" */
     struct tl_tz *tz;            /* time_zone, loaded by cfg_load (common/tz.h) */
 };
 

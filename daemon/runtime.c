@@ -844,7 +844,13 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out, struct tl_err
                                   .moving_categories = o->cfg->moving_categories,
                                   .draft_idle_minutes = o->cfg->draft_idle_minutes,
                                   .auto_clear_chat = o->cfg->auto_clear_chat != 0,
-                                  .tz = o->cfg->tz};
+                                  .tz = o->cfg->tz,
+                                  .dedup = {
+                                      .on = 1,
+                                      .window_s = o->cfg->dedup_window_minutes * 60,
+                                      .max_distance = (int)o->cfg->dedup_max_distance,
+                                      .seen_before_s = o->cfg->dedup_seen_before_days * 86400,
+                                  }};
         if (pthread_create(&rt->workers[rt->n_started], NULL, worker_main, w) != 0) {
             free(w);
             break;

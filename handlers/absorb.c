@@ -96,7 +96,8 @@ static int take_media(const struct hdl_ctx *ctx, const struct tg_message *m,
         .duration_ms = kept == MEDIA_VIDEO ? facts->duration_ms : 0,
     };
     if ((kept == MEDIA_JPEG || kept == MEDIA_VIDEO) &&
-        media_phash(p->media_bytes, len, &lim, &p->media.phash, &ei) == TL_OK)
+        media_phash_framed(p->media_bytes, len, &lim, &p->media.phash, &p->media.phash_inner,
+                           &p->media.has_phash_inner, &ei) == TL_OK)
         p->media.has_phash = 1;
     return TL_OK;
 }
@@ -351,6 +352,7 @@ int hdl_report_from_draft(const struct hdl_ctx *ctx, struct hdl_plan *p, const s
         .priority = 10,
         .flags = d->flags ? hdl_keep(p, tl_strdup(d->flags)) : NULL,
         .place_candidates = d->places ? hdl_keep(p, tl_strdup(d->places)) : NULL,
+        .dedup = ctx->dedup,
     };
     if (d->has_point) {
         r->has_point = 1;

@@ -53,6 +53,7 @@ struct hdl_ctx {
     long draft_idle_minutes;       /* a draft untouched this long is discarded */
     int auto_clear_chat;           /* delete the report's messages on "Send" */
     const struct tl_tz *tz;        /* the citizens' clock (common/tz.h); NULL: UTC */
+    struct store_dedup dedup;      /* duplicates: .on 0 none folded, no photo linked */
 };
 
 enum hdl_file_state { HDL_FILE_NONE = 0, HDL_FILE_OK, HDL_FILE_TOOBIG, HDL_FILE_FAILED };
@@ -198,6 +199,7 @@ struct hdl_plan {
     char **owned;
     size_t n_owned, cap_owned;
     unsigned char *media_bytes;
+    int out_when; /* the replies queued now: store_conv_out.when */
 };
 
 /* Decides what u means for the chat's conversation. Pure: no I/O. cv and f may be

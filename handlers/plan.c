@@ -47,7 +47,8 @@ static int out_add_kept(struct hdl_plan *p, long long chat_id, const char *metho
         p->out = o;
         p->cap_out = nc;
     }
-    p->out[p->n_out++] = (struct store_conv_out){chat_id, method, params_json, prompt, track};
+    p->out[p->n_out++] =
+        (struct store_conv_out){chat_id, method, params_json, prompt, track, p->out_when};
     p->cx.out = p->out;
     p->cx.n_out = p->n_out;
     return TL_OK;

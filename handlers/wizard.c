@@ -82,6 +82,25 @@ static int cancel(struct turn *t, long long edit_id)
     return rc ? rc : hdl_send_key(p, t->chat_id, t->lang, "cancelled", rm, 0, 0);
 }
 
+/* The acknowledgement of a sent report: catalog text key quoting ref, with the "Clear
+ * this chat" button unless the chat was cleared already; in place of the keyboard
+ * message (edit_id) or as a new message. */
+static int send_ack(struct turn *t, long long edit_id, const char *key, const char *ref,
+                    int cleared)
+{
+    struct hdl_plan *p = t->p;
+    const char *sent = hdl_keep(p, hdl_text(t->lang, key, "ref", ref, (char *)NULL));
+    if (cleared)
+        return hdl_send_text(p, t->chat_id, sent, NULL, 0, 0);
+    struct json_object *kb = hdl_kb_new();
+    char act[32];
+    snprintf(act, sizeof(act), "x:%s", ref);
+    hdl_kb_btn(hdl_kb_row(kb), hdl_tr(p, t->lang, "btn_clear"), 0, act);
+    if (edit_id)
+        return hdl_edit_text(p, t->chat_id, edit_id, sent, kb);
+    return hdl_send_text(p, t->chat_id, sent, kb, 0, 1);
+}
+
 static int send_report(struct turn *t, long long edit_id)
 {
     struct hdl_plan *p = t->p;
@@ -91,24 +110,29 @@ static int send_report(struct turn *t, long long edit_id)
         return rc;
     p->cx.draft_id = t->d->id;
     draft_drop(t);
-    struct json_object *kb = hdl_kb_new();
-    char act[24];
-    snprintf(act, sizeof(act), "x:%s", p->ref);
-    const char *sent = hdl_keep(p, hdl_text(t->lang, "sent", "ref", p->ref, (char *)NULL));
-    if (t->ctx->auto_clear_chat && lk && lk->clear_draft_id == t->d->id) {
-        json_object_put(kb);
+    int cleared = t->ctx->auto_clear_chat && lk && lk->clear_draft_id == t->d->id;
+    if (cleared) {
         for (size_t i = 0; i < lk->n_del && rc == TL_OK; i++)
             rc = hdl_delete_msg(p, t->chat_id, lk->del_ids[i]);
         if (edit_id && rc == TL_OK)
             rc = hdl_delete_msg(p, t->chat_id, edit_id);
-        return rc ? rc : hdl_send_text(p, t->chat_id, sent, NULL, 0, 0);
-    }
-    hdl_kb_btn(hdl_kb_row(kb), hdl_tr(p, t->lang, "btn_clear"), 0, act);
-    if (edit_id)
-        return hdl_edit_text(p, t->chat_id, edit_id, sent, kb);
-    if (t->cv && t->cv->prompt_msg_id && t->d->step != HDL_STEP_LOCATION)
+        edit_id = 0;
+    } else if (!edit_id && t->cv && t->cv->prompt_msg_id && t->d->step != HDL_STEP_LOCATION) {
         rc = hdl_drop_keyboard(p, t->chat_id, t->cv->prompt_msg_id);
-    return rc ? rc : hdl_send_text(p, t->chat_id, sent, kb, 0, 1);
+    }
+    if (rc)
+        return rc;
+    if (!t->ctx->dedup.on || t->ctx->dedup.window_s <= 0)
+        return send_ack(t, edit_id, "sent", p->ref, cleared);
+    /* storage folds the report into the reporter's earlier one when it repeats its text
+     * or a photo (store_apply_plan): one of the two acknowledgements is sent */
+    p->out_when = STORE_OUT_NEW;
+    rc = send_ack(t, edit_id, "sent", p->ref, cleared);
+    p->out_when = STORE_OUT_FOLDED;
+    if (rc == TL_OK)
+        rc = send_ack(t, edit_id, "folded", STORE_FOLD_REF, cleared);
+    p->out_when = 0;
+    return rc;
 }
 
 static const char *command_of(const char *text)

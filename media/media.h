@@ -141,6 +141,12 @@ int media_strip(const unsigned char *in, size_t len, const struct media_limits *
  * TL_EUNSUPPORTED for other input, TL_EPARSE for corrupt data (warnings included). */
 int media_phash(const unsigned char *jpeg, size_t len, const struct media_limits *limits,
                 uint64_t *hash, struct tl_errinfo *ei) TL_WUR;
+/* The same, and when the picture sits in a frame of flat bands on two opposite sides (a
+ * phone screenshot's background, status bar and toolbar) the hash of the picture inside
+ * (*inner, *has_inner 1; else 0, 0): a screenshot's inner hash is near its photo's hash. */
+int media_phash_framed(const unsigned char *jpeg, size_t len, const struct media_limits *limits,
+                       uint64_t *hash, uint64_t *inner, int *has_inner,
+                       struct tl_errinfo *ei) TL_WUR;
 int media_hamming(uint64_t a, uint64_t b);
 
 /* Formats facts as one JSON object (what `tipline strip --info` prints):

@@ -101,6 +101,8 @@ struct store_media_new {
     int width, height; /* 0 unknown */
     int has_phash;
     uint64_t phash;
+    int has_phash_inner; /* the picture inside a screenshot's frame (media_phash_framed) */
+    uint64_t phash_inner;
     /* facts read from the photo before it was stripped (never the original bytes) */
     int has_gps;
     double gps_lat, gps_lon;
@@ -109,6 +111,14 @@ struct store_media_new {
     int has_taken_offset;
     int taken_offset_min;  /* minutes east of UTC */
     long long duration_ms; /* videos: from the container's header; 0 unknown or a photo */
+};
+
+/* What counts as a duplicate of a new report (storage/schema/store_apply_plan.sql). */
+struct store_dedup {
+    int on;             /* 0: no folding, no links */
+    long window_s;      /* the same reporter's same text or photo within: folded; 0 never */
+    int max_distance;   /* 0..14: photos this many bits of perceptual hash apart are linked */
+    long seen_before_s; /* a linked photo first seen longer ago flags "seen_before" */
 };
 
 struct store_report_new {
@@ -132,6 +142,7 @@ struct store_report_new {
     const char *place_candidates;
     const struct store_media_new *media;
     size_t n_media;
+    struct store_dedup dedup;
 };
 
 struct store_outbox_new {
@@ -668,7 +679,13 @@ struct store_conv_out {
     const char *params_json;
     int prompt; /* this message carries the draft's keyboard: its id goes into the draft */
     int track;  /* one of the draft's messages (deleted by "Clear this chat") */
+    /* 0 always sent; STORE_OUT_NEW only when the update's report is stored as new,
+     * STORE_OUT_FOLDED only when it is folded into an earlier one (its reference then
+     * stands where the params say STORE_FOLD_REF) */
+    int when;
 };
+enum { STORE_OUT_NEW = 1, STORE_OUT_FOLDED = 2 };
+#define STORE_FOLD_REF "{{fold_ref}}"
 
 enum store_draft_op { STORE_DRAFT_KEEP = 0, STORE_DRAFT_PUT, STORE_DRAFT_DELETE };
 

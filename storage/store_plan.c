@@ -235,6 +235,8 @@ static int plan_media(struct st_plan *p, int report, size_t k, const struct stor
         js_ll(b, &err, "h", m->height);
     if (m->has_phash) /* the 64 bits as a signed bigint */
         js_ll(b, &err, "ph", (long long)m->phash);
+    if (m->has_phash && m->has_phash_inner)
+        js_ll(b, &err, "pi", (long long)m->phash_inner);
     if (report)
         js_str(b, &err, "sha", sha);
     js_dbl(b, &err, "lat", m->has_gps, m->gps_lat);
@@ -250,7 +252,7 @@ static int plan_media(struct st_plan *p, int report, size_t k, const struct stor
 }
 
 static int plan_out(struct st_plan *p, size_t k, long long chat_id, const char *method,
-                    const char *params, int prompt, int track, long long followup_id,
+                    const char *params, int prompt, int track, int when, long long followup_id,
                     struct tl_errinfo *ei)
 {
     int err = 0;
@@ -266,6 +268,8 @@ static int plan_out(struct st_plan *p, size_t k, long long chat_id, const char *
         js_bool(&p->o, &err, "pr", 1);
     if (track)
         js_bool(&p->o, &err, "tr", 1);
+    if (when)
+        js_ll(&p->o, &err, "w", when);
     js_raw(&p->o, &err, "}", 1);
     return err;
 }
@@ -297,6 +301,15 @@ static int plan_report(struct st_plan *p, const struct store_report_new *rp, int
     js_ll(b, err, "pri", rp->priority);
     js_str(b, err, "fl", rp->flags && *rp->flags ? rp->flags : NULL);
     js_str(b, err, "pc", rp->place_candidates); /* JSON text, parsed by the function */
+    if (rp->dedup.on) {
+        if (rp->dedup.max_distance < 0 || rp->dedup.max_distance > 14)
+            return tl_errf(ei, TL_EINVAL, "dedup max_distance %d is not 0..14",
+                           rp->dedup.max_distance);
+        if (rp->dedup.window_s > 0)
+            js_ll(b, err, "dw", rp->dedup.window_s);
+        js_ll(b, err, "dk", rp->dedup.max_distance);
+        js_ll(b, err, "sb", rp->dedup.seen_before_s);
+    }
     return TL_OK;
 }
 
@@ -362,8 +375,8 @@ static int plan_conv(struct st_plan *p, size_t k, const struct store_conv_effect
     for (size_t i = 0; i < cx->n_out; i++) {
         const struct store_conv_out *o = &cx->out[i];
         *ops |= OP_OUTBOX | (o->track && cx->draft_id ? OP_TRACK : 0);
-        if ((rc = plan_out(p, k, o->chat_id, o->method, o->params_json, o->prompt, o->track, 0,
-                           ei)) != TL_OK)
+        if ((rc = plan_out(p, k, o->chat_id, o->method, o->params_json, o->prompt, o->track,
+                           o->when, 0, ei)) != TL_OK)
             return rc;
     }
     return TL_OK;
@@ -436,7 +449,7 @@ int st_plan_add(struct st_plan *p, const struct store_effects *fx,
     for (size_t i = 0; i < fx->n_outbox; i++) {
         const struct store_outbox_new *o = &fx->outbox[i];
         ops |= OP_OUTBOX;
-        if ((rc = plan_out(p, k, o->chat_id, o->method, o->params_json, 0, 0, 0, ei)) != TL_OK)
+        if ((rc = plan_out(p, k, o->chat_id, o->method, o->params_json, 0, 0, 0, 0, ei)) != TL_OK)
             goto out;
     }
     if (cx && (rc = plan_conv(p, k, cx, &ops, &dj_at, &dj_len, &err, ei)) != TL_OK)
@@ -495,7 +508,7 @@ int st_plan_add_relay(struct st_plan *p, const struct st_relay_mark *rm, struct 
     js_raw(&p->u, &err, "}", 1);
     if (rm->params) {
         ops |= OP_OUTBOX;
-        rc = plan_out(p, k, rm->chat_id, "sendMessage", rm->params, 0, 0, rm->followup_id, ei);
+        rc = plan_out(p, k, rm->chat_id, "sendMessage", rm->params, 0, 0, 0, rm->followup_id, ei);
     }
     if (rc == TL_OK && (rc = err) == TL_OK) {
         p->n = k;

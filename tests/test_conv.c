@@ -78,15 +78,7 @@ __attribute__((format(printf, 2, 3))) static long long count(struct world *w, co
 /* Waits until every update is handled and every reply delivered. */
 static void settle(struct world *w)
 {
-    int64_t end = tl_now_ms() + 20000;
-    while (tl_now_ms() < end) {
-        if (fakebot_pending(w->fb) == 0 &&
-            count(w, "SELECT count(*) FROM inbox WHERE processed_at IS NULL") == 0 &&
-            count(w, "SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')") == 0)
-            return;
-        tl_sleep_ms(20, NULL);
-    }
-    fail_msg("the bot did not settle");
+    tb_settle(w->fb, w->ci, 20000);
 }
 
 static void wait_sql(struct world *w, const char *sql, long long want)
@@ -107,13 +99,7 @@ static void wait_sql(struct world *w, const char *sql, long long want)
  * its update_id. */
 static long long say(struct world *w, long long chat, const char *lang, const char *body)
 {
-    char *j = tl_asprintf("{\"message\":{\"message_id\":%lld,\"date\":%lld,\"chat\":{\"id\":%lld,"
-                          "\"type\":\"private\"},\"from\":{\"id\":%lld,\"is_bot\":false,"
-                          "\"first_name\":\"C\",\"language_code\":\"%s\"},%s}}",
-                          w->next_mid++, (long long)(tl_now_ms() / 1000), chat, chat, lang, body);
-    int id = fakebot_push_update(w->fb, j);
-    free(j);
-    assert_true(id > 0);
+    long long id = tb_say(w->fb, w->next_mid++, chat, lang, body);
     settle(w);
     return id;
 }
@@ -161,13 +147,7 @@ static long long draft_id(struct world *w, long long chat)
 /* Presses a button with data on message mid. */
 static void press(struct world *w, long long chat, long long mid, const char *data)
 {
-    char *j = tl_asprintf("{\"callback_query\":{\"id\":\"q%lld\",\"from\":{\"id\":%lld,"
-                          "\"is_bot\":false,\"first_name\":\"C\"},\"chat_instance\":\"7\","
-                          "\"data\":\"%s\",\"message\":{\"message_id\":%lld,\"date\":1,"
-                          "\"chat\":{\"id\":%lld,\"type\":\"private\"},\"text\":\"k\"}}}",
-                          w->next_mid++, chat, data, mid, chat);
-    assert_true(fakebot_push_update(w->fb, j) > 0);
-    free(j);
+    tb_press(w->fb, w->next_mid++, chat, mid, data);
     settle(w);
 }
 

@@ -46,7 +46,7 @@ static void step_init(struct step *st, long long id, const char *draft, const ch
     memset(st, 0, sizeof(*st));
     st->fx = (struct store_effects){
         .update_id = id, .chat_id = CHAT, .pseudonym = "p7700", .set_blocked = -1};
-    st->out = (struct store_conv_out){CHAT, "sendMessage", reply, prompt, track};
+    st->out = (struct store_conv_out){CHAT, "sendMessage", reply, prompt, track, 0};
     st->cx = (struct store_conv_effects){
         .chat_id = CHAT,
         .draft_op = draft ? STORE_DRAFT_PUT : STORE_DRAFT_KEEP,
@@ -210,7 +210,7 @@ static void mixed_init(struct mixed *m, long long followup)
                                      .pseudonym = "p7700",
                                      .set_blocked = -1,
                                      .report = &m->report};
-    m->send_out = (struct store_conv_out){CHAT, "sendMessage", "{\"text\":\"sent\"}", 0, 1};
+    m->send_out = (struct store_conv_out){CHAT, "sendMessage", "{\"text\":\"sent\"}", 0, 1, 0};
     m->send_cx = (struct store_conv_effects){.chat_id = CHAT,
                                              .draft_op = STORE_DRAFT_DELETE,
                                              .draft_id = 1,

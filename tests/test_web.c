@@ -3638,6 +3638,65 @@ static void test_web_duplicate_link_hidden(void **state)
     fx_free(f);
 }
 
+/* A photo report stored with the dedup decision on (as the bot stores them). */
+static long long seed_hashed(struct fx *f, const char *ref, const char *rep, uint64_t phash)
+{
+    size_t jl;
+    const unsigned char *jp = (const unsigned char *)jpeg(&jl);
+    struct store_media_new m = {.kind = "photo",
+                                .tg_file_unique_id = ref,
+                                .mime = "image/jpeg",
+                                .bytes = jp,
+                                .len = jl,
+                                .width = 64,
+                                .height = 48,
+                                .has_phash = 1,
+                                .phash = phash};
+    struct store_report_new r = {
+        .public_ref = ref,
+        .reporter = rep,
+        .category = "drones",
+        .text = ref,
+        .media = &m,
+        .n_media = 1,
+        .dedup = {.on = 1, .window_s = 3600, .max_distance = 8, .seen_before_s = 7 * 86400}};
+    struct store_effects fx = {.pseudonym = rep, .set_blocked = -1, .report = &r};
+    long long id = 0;
+    CHECK(store_apply(f->s, &fx, &id, EI));
+    return id;
+}
+
+/* An old photo again: the API shows the flag, the first sighting and the linked photos
+ * (answers recorded for the OpenAPI check). */
+static void test_web_seen_before_shown(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_seen_before", NULL);
+    seed_hashed(f, "OLD-1", PSEUDO_A, 0x0123456789abcdefull);
+    sql(f, "UPDATE media SET created_at = now() - interval '40 days' RETURNING 1");
+    long long id =
+        seed_hashed(f, "NEW-1", "b1b2c3d4e5f6a7b8c9d0a1b2c3d4e5f6a7b8c9d0a1b2c3d4e5f6a7b8c9d0a1b2",
+                    0x0123456789abcdefull ^ 0x8001ull);
+    char path[64];
+    snprintf(path, sizeof(path), "/api/reports/%lld", id);
+    struct hres r = http(f, &(struct hreq){.method = "GET", .path = path, .as = "alice"});
+    assert_int_equal(r.status, 200);
+    struct json_object *o = json_of(&r);
+    hres_release(&r);
+    assert_string_equal(jstr(o, "seen_before.ref"), "OLD-1");
+    assert_non_null(jstr(o, "seen_before_at"));
+    struct json_object *links = jget(json_object_array_get_idx(jget(o, "media"), 0), "links");
+    assert_int_equal(json_object_array_length(links), 1);
+    assert_int_equal(jll(json_object_array_get_idx(links, 0), "distance"), 2);
+    assert_string_equal(jstr(json_object_array_get_idx(links, 0), "ref"), "OLD-1");
+    json_object_put(o);
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/reports?limit=10", .as = "alice"});
+    assert_int_equal(r.status, 200);
+    hres_release(&r);
+    assert_int_equal(count(f, "SELECT count(*) FROM reports WHERE 'seen_before' = ANY (flags)"), 1);
+    fx_free(f);
+}
+
 /* The reporter's counters as each caller may see them (full report, decision, ban). */
 static void reporter_counts(struct fx *f, const char *as, const char *path, const char *want)
 {
@@ -3965,6 +4024,7 @@ int main(void)
         cmocka_unit_test_teardown(test_web_input_connection_limits, teardown),
         cmocka_unit_test_teardown(test_web_decide_lease_rules, teardown),
         cmocka_unit_test_teardown(test_web_duplicate_link_hidden, teardown),
+        cmocka_unit_test_teardown(test_web_seen_before_shown, teardown),
         cmocka_unit_test_teardown(test_web_n_reports_visible, teardown),
         cmocka_unit_test_teardown(test_web_cli_claim_as_api, teardown),
         cmocka_unit_test_teardown(test_web_decide_then_next, teardown),

@@ -36,6 +36,16 @@
 --   reaches its rows by key, so scans of whole tables or partial indexes are turned off:
 --   a plan built while the inbox held a few rows marked a batch's rows by reading every
 --   unprocessed row of the inbox (18,000 a call during the intake bench's burst).
+-- - Duplicates (a report's dw, dk, sb: the window, in seconds, the Hamming distance and
+--   the seen-before age): a report repeating the same reporter's text, or a photo
+--   (Telegram's file_unique_id or the sanitized bytes' SHA-256), of a report received
+--   within dw seconds is folded into that report: its folds counted, its words an
+--   addendum when they differ, its photos not there yet added; the replies say which
+--   ("o" rows with w: 1 only for a new report, 2 only for a folded one, whose
+--   reference stands for {{fold_ref}}). Each photo stored is linked (media_links) to its
+--   8 closest earlier photos within dk bits and to its first sighting (media_near, with
+--   the hash of the whole photo and of the picture inside its frame, phash_inner); a
+--   first sighting older than sb seconds flags the report "seen_before".
 CREATE OR REPLACE FUNCTION store_apply_plan(p jsonb)
 RETURNS TABLE (out_k int, out_report bigint, out_unattached boolean)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
@@ -56,6 +66,11 @@ DECLARE
     rids bigint[] := '{}';
     unatt int[] := '{}';
     a record;
+    fold bigint;
+    fold_ref text;
+    new_sha text[];
+    new_fuid text[];
+    new_media bigint[];
 BEGIN
     -- between the statements only plain expressions: each statement costs its executor
     -- start, so the common batch (replies, tracked messages, draft puts, the chat's rows)
@@ -66,6 +81,37 @@ BEGIN
         hi := (seg->>1)::int;
         ops := (seg->>2)::int;
         uo := p->'u'->(lo - 1);
+
+        -- 256 with dw: the reporter's recent report again? Decided before the replies
+        -- are written: they say one thing or the other. The chat's updates run one at a
+        -- time, so its reporter's reports cannot race here.
+        fold := NULL;
+        fold_ref := NULL;
+        new_media := '{}';
+        IF ops & 256 <> 0 AND uo ? 'dw' THEN
+            SELECT array_agg(x.sha), array_agg(x.fuid) INTO new_sha, new_fuid
+            FROM (SELECT m.sha, m.fuid FROM jsonb_to_recordset(p->'m') AS m(k int, sha text,
+                                                                           fuid text)
+                  WHERE m.k = lo
+                  UNION ALL
+                  SELECT encode(sha256(COALESCE(dm.bytes, ''::bytea)), 'hex'),
+                      dm.tg_file_unique_id
+                  FROM draft_media dm
+                  WHERE dm.chat_id = (uo->>'cc')::bigint
+                    AND dm.draft_id = COALESCE((uo->>'did')::bigint, 0)) x;
+            SELECT r.id, r.public_ref INTO fold, fold_ref
+            FROM reports r
+            WHERE r.reporter = uo->>'rep'
+              AND r.received_at > now() - make_interval(secs => (uo->>'dw')::float8)
+              AND ((uo->>'txt' IS NOT NULL AND r.text = uo->>'txt')
+                   OR EXISTS (SELECT 1 FROM media e
+                              WHERE e.report_id = r.id
+                                AND (e.sha256 = ANY (new_sha)
+                                     OR e.tg_file_unique_id = ANY (new_fuid))))
+            ORDER BY r.received_at DESC, r.id DESC
+            LIMIT 1
+            FOR UPDATE OF r;
+        END IF;
 
         -- 1 replies, 2 tracked messages, 4 draft put, 128 the reporter's and the chat's
         -- rows; the first time, with the inbox rows of the whole batch marked (the
@@ -92,11 +138,19 @@ BEGIN
                          FROM (SELECT o.*, COALESCE(u.did, 0) AS did, u.dop
                                FROM jsonb_to_recordset(p->'o')
                                  AS o(k int, n int, chat bigint, method text, pj jsonb,
-                                      params text, pr boolean, tr boolean, fu bigint)
-                               JOIN u ON u.k = o.k ORDER BY o.n) o),
+                                      params text, pr boolean, tr boolean, w int, fu bigint)
+                               JOIN u ON u.k = o.k
+                               WHERE o.w IS NULL
+                                  OR o.w = CASE WHEN fold IS NULL THEN 1 ELSE 2 END
+                               ORDER BY o.n) o),
                  ob AS (INSERT INTO outbox (id, chat_id, method, params, followup_id)
                         SELECT ids.id, ids.chat, ids.method,
-                            COALESCE(ids.pj, ids.params::jsonb), ids.fu FROM ids
+                            CASE WHEN ids.w = 2
+                                THEN replace(COALESCE(ids.pj::text, ids.params),
+                                             '{{fold_ref}}', fold_ref)::jsonb
+                                ELSE COALESCE(ids.pj, ids.params::jsonb) END,
+                            ids.fu
+                        FROM ids
                         ORDER BY ids.n),
                  cm AS (INSERT INTO conv_messages (chat_id, draft_id, outbox_id, message_id)
                         SELECT x.chat_id, x.did, x.oid, x.mid FROM (
@@ -124,7 +178,8 @@ BEGIN
                             reminded_at = NULL),
                  rp AS (INSERT INTO reporters AS r (pseudonym, n_reports)
                         SELECT v.p, sum(v.c)::int FROM (SELECT u.ps AS p, 0 AS c FROM u
-                            UNION ALL SELECT u.rep, 1 FROM u WHERE u.ref IS NOT NULL) v
+                            UNION ALL SELECT u.rep, 1 FROM u
+                            WHERE u.ref IS NOT NULL AND fold IS NULL) v
                         WHERE v.p IS NOT NULL GROUP BY v.p
                         ON CONFLICT (pseudonym) DO UPDATE SET last_seen = now(),
                             n_reports = r.n_reports + excluded.n_reports
@@ -213,16 +268,16 @@ BEGIN
         -- 64: sanitized photos added to the draft
         IF ops & 64 <> 0 THEN
             INSERT INTO draft_media (chat_id, draft_id, kind, tg_file_id, tg_file_unique_id, mime,
-                bytes, size, width, height, phash, gps, gps_accuracy_m, taken_local,
+                bytes, size, width, height, phash, phash_inner, gps, gps_accuracy_m, taken_local,
                 taken_offset_min, duration_ms)
             SELECT u.cc, u.did, m.kind, m.fid, m.fuid, m.mime, decode(m.b, 'hex'), m.size, m.w,
-                m.h, m.ph, CASE WHEN m.lat IS NOT NULL
+                m.h, m.ph, m.pi, CASE WHEN m.lat IS NOT NULL
                     THEN ST_SetSRID(ST_MakePoint(m.lon, m.lat), 4326)::geography END,
                 m.acc, m.tl, m.toff, m.dur
             FROM jsonb_to_recordset(p->'d')
                 AS m(k int, n int, kind text, fid text, fuid text, mime text, b text, size bigint,
-                     w int, h int, ph bigint, lat float8, lon float8, acc float8, tl timestamp,
-                     toff int, dur int)
+                     w int, h int, ph bigint, pi bigint, lat float8, lon float8, acc float8,
+                     tl timestamp, toff int, dur int)
             JOIN jsonb_to_recordset(p->'u') AS u(k int, id bigint, cc bigint, did bigint)
               ON u.k = m.k
             WHERE u.k BETWEEN lo AND hi AND (u.id = 0 OR u.id = ANY (live)) ORDER BY m.n;
@@ -255,7 +310,14 @@ BEGIN
 
         -- 256 (a segment of its own): the report, its photos, and a sent draft's photos
         -- and messages moved onto it
-        IF ops & 256 <> 0 THEN
+        IF ops & 256 <> 0 AND fold IS NOT NULL THEN
+            rid := fold;
+            UPDATE reports SET folds = folds + 1 WHERE id = rid;
+            INSERT INTO report_addenda (report_id, text)
+            SELECT rid, uo->>'txt'
+            WHERE uo->>'txt' IS NOT NULL
+              AND uo->>'txt' IS DISTINCT FROM (SELECT r.text FROM reports r WHERE r.id = rid);
+        ELSIF ops & 256 <> 0 THEN
             INSERT INTO reports (public_ref, reporter, category, text, point, point_source,
                 accuracy_m, bearing, observed_at, sent_at, forwarded, media_group_id, priority,
                 flags, place_candidates)
@@ -272,34 +334,91 @@ BEGIN
         END IF;
         -- 2048: the report's own photos
         IF ops & 2048 <> 0 THEN
-            INSERT INTO media (report_id, kind, tg_file_id, tg_file_unique_id, mime, bytes, size,
-                width, height, phash, sha256, gps, gps_accuracy_m, taken_local, taken_offset_min,
-                duration_ms)
-            SELECT rid, m.kind, m.fid, m.fuid, m.mime, decode(m.b, 'hex'), m.size, m.w, m.h,
-                m.ph, m.sha, CASE WHEN m.lat IS NOT NULL
-                    THEN ST_SetSRID(ST_MakePoint(m.lon, m.lat), 4326)::geography END,
-                m.acc, m.tl, m.toff, m.dur
-            FROM jsonb_to_recordset(p->'m')
-                AS m(k int, n int, kind text, fid text, fuid text, mime text, b text, size bigint,
-                     w int, h int, ph bigint, sha text, lat float8, lon float8, acc float8,
-                     tl timestamp, toff int, dur int)
-            WHERE m.k = lo ORDER BY m.n;
+            WITH ins AS (
+                INSERT INTO media (report_id, kind, tg_file_id, tg_file_unique_id, mime, bytes,
+                    size, width, height, phash, phash_inner, sha256, gps, gps_accuracy_m,
+                    taken_local, taken_offset_min, duration_ms)
+                SELECT rid, m.kind, m.fid, m.fuid, m.mime, decode(m.b, 'hex'), m.size, m.w, m.h,
+                    m.ph, m.pi, m.sha, CASE WHEN m.lat IS NOT NULL
+                        THEN ST_SetSRID(ST_MakePoint(m.lon, m.lat), 4326)::geography END,
+                    m.acc, m.tl, m.toff, m.dur
+                FROM jsonb_to_recordset(p->'m')
+                    AS m(k int, n int, kind text, fid text, fuid text, mime text, b text,
+                         size bigint, w int, h int, ph bigint, pi bigint, sha text, lat float8,
+                         lon float8, acc float8, tl timestamp, toff int, dur int)
+                WHERE m.k = lo
+                  AND (fold IS NULL OR NOT EXISTS (
+                      SELECT 1 FROM media e WHERE e.report_id = rid
+                        AND (e.sha256 = m.sha OR e.tg_file_unique_id = m.fuid)))
+                ORDER BY m.n
+                RETURNING id)
+            SELECT COALESCE(array_agg(ins.id), '{}') INTO new_media FROM ins;
         END IF;
         IF ops & 256 <> 0 THEN
             IF COALESCE((uo->>'did')::bigint, 0) <> 0 THEN
                 WITH dm AS (DELETE FROM draft_media WHERE chat_id = (uo->>'cc')::bigint
                               AND draft_id = (uo->>'did')::bigint RETURNING *),
                      med AS (INSERT INTO media (report_id, kind, tg_file_id, tg_file_unique_id,
-                                 mime, bytes, size, width, height, phash, sha256, gps,
-                                 gps_accuracy_m, taken_local, taken_offset_min, duration_ms)
+                                 mime, bytes, size, width, height, phash, phash_inner, sha256,
+                                 gps, gps_accuracy_m, taken_local, taken_offset_min, duration_ms)
                              SELECT rid, dm.kind, dm.tg_file_id, dm.tg_file_unique_id, dm.mime,
                                  dm.bytes, dm.size, dm.width, dm.height, dm.phash,
-                                 encode(sha256(COALESCE(dm.bytes, ''::bytea)), 'hex'), dm.gps,
-                                 dm.gps_accuracy_m, dm.taken_local, dm.taken_offset_min,
+                                 dm.phash_inner, dm.sha,
+                                 dm.gps, dm.gps_accuracy_m, dm.taken_local, dm.taken_offset_min,
                                  dm.duration_ms
-                             FROM dm ORDER BY dm.id)
-                UPDATE conv_messages SET report_id = rid
-                WHERE chat_id = (uo->>'cc')::bigint AND draft_id = (uo->>'did')::bigint;
+                             FROM (SELECT dm.*, encode(sha256(COALESCE(dm.bytes, ''::bytea)),
+                                       'hex') AS sha FROM dm) dm
+                             WHERE fold IS NULL OR NOT EXISTS (
+                                 SELECT 1 FROM media e WHERE e.report_id = rid
+                                   AND (e.sha256 = dm.sha
+                                        OR e.tg_file_unique_id = dm.tg_file_unique_id))
+                             ORDER BY dm.id
+                             RETURNING id),
+                     cm AS (UPDATE conv_messages SET report_id = rid
+                            WHERE chat_id = (uo->>'cc')::bigint
+                              AND draft_id = (uo->>'did')::bigint)
+                SELECT new_media || COALESCE(array_agg(med.id), '{}') INTO new_media FROM med;
+            END IF;
+            -- each photo linked to its closest earlier ones and its first sighting, after
+            -- the locks that make a near-duplicate stored at the same moment wait for
+            -- this one's commit (media_lock_keys), in one order (no deadlock)
+            IF uo ? 'dk' AND cardinality(new_media) > 0 THEN
+                PERFORM pg_advisory_xact_lock(230023, s.key)
+                FROM (SELECT DISTINCT l.key
+                      FROM media nm
+                      CROSS JOIN LATERAL (SELECT media_lock_keys(nm.phash, (uo->>'dk')::int)
+                                          UNION
+                                          SELECT media_lock_keys(nm.phash_inner,
+                                                                 (uo->>'dk')::int)
+                                          WHERE nm.phash_inner IS NOT NULL) l(key)
+                      WHERE nm.id = ANY (new_media) AND nm.phash IS NOT NULL
+                      ORDER BY l.key) s;
+                INSERT INTO media_links (media_id, near_media_id, distance)
+                SELECT nm.id, c.id, c.distance
+                FROM media nm
+                CROSS JOIN LATERAL (
+                    WITH n AS (SELECT x.id, min(x.distance) AS distance, o.created_at
+                               FROM (SELECT * FROM media_near(nm.phash, (uo->>'dk')::int)
+                                     UNION ALL
+                                     SELECT * FROM media_near(nm.phash_inner, (uo->>'dk')::int)
+                                     WHERE nm.phash_inner IS NOT NULL) x
+                               JOIN media o ON o.id = x.id
+                               WHERE o.report_id <> rid
+                               GROUP BY x.id, o.created_at)
+                    (SELECT n.id, n.distance FROM n ORDER BY n.distance, n.created_at, n.id
+                     LIMIT 8)
+                    UNION
+                    (SELECT n.id, n.distance FROM n ORDER BY n.created_at, n.id LIMIT 1)) c
+                WHERE nm.id = ANY (new_media) AND nm.phash IS NOT NULL
+                ON CONFLICT DO NOTHING;
+                IF FOUND AND EXISTS (
+                        SELECT 1 FROM media_links l JOIN media o ON o.id = l.near_media_id
+                        WHERE l.media_id = ANY (new_media)
+                          AND o.created_at < now() - make_interval(secs => (uo->>'sb')::float8))
+                THEN
+                    UPDATE reports SET flags = flags || '{seen_before}'::text[]
+                    WHERE id = rid AND NOT flags @> '{seen_before}'::text[];
+                END IF;
             END IF;
             -- the report joins its incident in this transaction (incident_join.sql)
             PERFORM incident_join(rid);

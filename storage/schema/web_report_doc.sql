@@ -1,6 +1,8 @@
 -- web_report_doc.sql
--- The full report as the API returns it (media, follow-ups, the reporter's
--- pseudonymous history), or NULL when the caller may not see it; audits the view.
+-- The full report as the API returns it (media with their near-duplicate photos, the
+-- first sighting of a photo seen before, follow-ups, the reporter's pseudonymous
+-- history), or NULL when the caller may not see it; audits the view. Linked photos of
+-- reports the caller may not see are left out, a first sighting's reference too.
 CREATE OR REPLACE FUNCTION web_report_doc(p_id bigint, p_ref text, acct text,
                                           decimals integer, audit boolean,
                                           qs text[] DEFAULT NULL) RETURNS text
@@ -39,7 +41,21 @@ BEGIN
                       'taken_at', CASE WHEN x.taken_offset_min IS NOT NULL THEN
                           to_char(x.taken_local - x.taken_offset_min * interval '1 minute',
                                   'YYYY-MM-DD"T"HH24:MI:SS"Z"')
-                          ELSE to_char(x.taken_local, 'YYYY-MM-DD"T"HH24:MI:SS') END)
+                          ELSE to_char(x.taken_local, 'YYYY-MM-DD"T"HH24:MI:SS') END,
+                      'links', array_to_json(ARRAY(
+                          SELECT json_build_object('media_id', o.id, 'url', '/api/media/' || o.id,
+                                     'ref', o.public_ref, 'distance', o.distance,
+                                     'at', web_iso(o.created_at))
+                          FROM (SELECT DISTINCT ON (om.id) om.id, om.created_at, rr.public_ref,
+                                    l.distance
+                                FROM media_links l
+                                JOIN media om ON om.id = CASE WHEN l.media_id = x.id
+                                    THEN l.near_media_id ELSE l.media_id END
+                                JOIN reports rr ON rr.id = om.report_id
+                                WHERE (l.media_id = x.id OR l.near_media_id = x.id)
+                                  AND rr.queue = ANY (qs)
+                                ORDER BY om.id) o
+                          ORDER BY o.distance, o.id LIMIT 20)))
         FROM media x WHERE x.report_id = r.id ORDER BY x.id));
     n_media := json_array_length(v_media);
     RETURN json_build_object(
@@ -55,7 +71,14 @@ BEGIN
             'lease_until', CASE WHEN v_live THEN web_iso(r.lease_until) END,
             'bearing', r.bearing, 'accuracy_m', r.accuracy_m, 'forwarded', r.forwarded,
             'decided_by', r.decided_by, 'decided_at', web_iso(r.decided_at), 'note', r.note,
-            'duplicate_of', r.duplicate_of,
+            'duplicate_of', r.duplicate_of, 'folds', r.folds,
+            'seen_before_at', CASE WHEN r.flags @> '{seen_before}'::text[] THEN
+                (SELECT web_iso(f.at) FROM web_first_sighting(r.id) f) END,
+            'seen_before', CASE WHEN r.flags @> '{seen_before}'::text[] THEN
+                (SELECT json_build_object('at', web_iso(f.at),
+                            'ref', CASE WHEN f.queue = ANY (qs) THEN f.ref END,
+                            'media_id', CASE WHEN f.queue = ANY (qs) THEN f.media_id END)
+                 FROM web_first_sighting(r.id) f) END,
             'place_candidates', r.place_candidates, 'media', v_media, 'followups', array_to_json(ARRAY(
                 SELECT web_followup_doc(x)
                 FROM followups x WHERE x.report_id = r.id ORDER BY x.asked_at, x.id)),

@@ -1,5 +1,6 @@
 -- web_report_summary.sql
--- A report as a list item of the API.
+-- A report as a list item of the API; seen_before_at: when its photo was first seen, for
+-- a report flagged so (web_first_sighting).
 CREATE OR REPLACE FUNCTION web_report_summary(r reports, decimals integer) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -17,6 +18,9 @@ BEGIN
         'incident_corroboration', (SELECT i.corroborations FROM incidents i
                                    WHERE i.id = r.incident_id),
         'claimed_by', CASE WHEN v_live THEN r.claimed_by END,
-        'lease_until', CASE WHEN v_live THEN web_iso(r.lease_until) END);
+        'lease_until', CASE WHEN v_live THEN web_iso(r.lease_until) END,
+        'folds', r.folds,
+        'seen_before_at', CASE WHEN r.flags @> '{seen_before}'::text[] THEN
+            (SELECT web_iso(f.at) FROM web_first_sighting(r.id) f) END);
 END
 $$;

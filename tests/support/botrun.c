@@ -117,3 +117,42 @@ int tb_teardown(void **state)
     g_rt = NULL;
     return 0;
 }
+
+void tb_settle(struct fakebot *fb, const char *conninfo, long timeout_ms)
+{
+    int64_t end = tl_now_ms() + timeout_ms;
+    while (tl_now_ms() < end) {
+        if (fakebot_pending(fb) == 0 &&
+            ts_db_count(conninfo, "SELECT count(*) FROM inbox WHERE processed_at IS NULL") == 0 &&
+            ts_db_count(conninfo, "SELECT count(*) FROM outbox WHERE state IN ('pending', "
+                                  "'sending')") == 0)
+            return;
+        tl_sleep_ms(20, NULL);
+    }
+    fail_msg("the bot did not settle");
+}
+
+long long tb_say(struct fakebot *fb, long long mid, long long chat, const char *lang,
+                 const char *body)
+{
+    char *j = tl_asprintf("{\"message\":{\"message_id\":%lld,\"date\":%lld,\"chat\":{\"id\":%lld,"
+                          "\"type\":\"private\"},\"from\":{\"id\":%lld,\"is_bot\":false,"
+                          "\"first_name\":\"C\",\"language_code\":\"%s\"},%s}}",
+                          mid, (long long)(tl_now_ms() / 1000), chat, chat, lang, body);
+    int id = fakebot_push_update(fb, j);
+    free(j);
+    assert_true(id > 0);
+    return id;
+}
+
+void tb_press(struct fakebot *fb, long long qid, long long chat, long long msg_mid,
+              const char *data)
+{
+    char *j = tl_asprintf("{\"callback_query\":{\"id\":\"q%lld\",\"from\":{\"id\":%lld,"
+                          "\"is_bot\":false,\"first_name\":\"C\"},\"chat_instance\":\"7\","
+                          "\"data\":\"%s\",\"message\":{\"message_id\":%lld,\"date\":1,"
+                          "\"chat\":{\"id\":%lld,\"type\":\"private\"},\"text\":\"k\"}}}",
+                          qid, chat, data, msg_mid, chat);
+    assert_true(fakebot_push_update(fb, j) > 0);
+    free(j);
+}

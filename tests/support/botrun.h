@@ -36,6 +36,21 @@ void tb_stop(void);
 /* Whether one is running. */
 int tb_running(void);
 
+/* Waits until the fake has no update queued and database conninfo has every inbox row
+ * processed and no reply pending or being sent; fails the test after timeout_ms. */
+void tb_settle(struct fakebot *fb, const char *conninfo, long timeout_ms);
+
+/* Queues a private message with id mid from chat (its user, speaking lang), dated now,
+ * with body (the message's other JSON members: "text":..., "photo":[...]). Returns its
+ * update_id. */
+long long tb_say(struct fakebot *fb, long long mid, long long chat, const char *lang,
+                 const char *body);
+
+/* Queues a press of the button with data on message msg_mid of chat (callback id
+ * "q<qid>"). */
+void tb_press(struct fakebot *fb, long long qid, long long chat, long long msg_mid,
+              const char *data);
+
 /* For cmocka teardowns: stops a runtime a failed test left running, says so on stderr
  * if it ended with an error. Returns 0. */
 int tb_teardown(void **state);

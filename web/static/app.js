@@ -310,7 +310,11 @@ function itemBadges(it) {
       onclick: (e) => { e.stopPropagation(); openIncident(it.incident_id); },
     }, t('incident.badge', { n: it.incident_corroboration })));
   if (!it.point) out.push(h('span', { class: 'badge nopoint' }, t('item.no_point')));
-  for (const f of it.flags || []) out.push(h('span', { class: 'badge flag' }, flagName(f)));
+  for (const f of it.flags || []) {
+    const seen = f === 'seen_before' && it.seen_before_at;
+    out.push(h('span', { class: `badge flag${f === 'seen_before' ? ' seen' : ''}`,
+      title: seen ? t('report.seen_before_hidden', { time: fmtTime(it.seen_before_at) }) : undefined }, flagName(f)));
+  }
   return out;
 }
 
@@ -362,7 +366,8 @@ function dropItem(id) {
 function summaryOf(r) {
   const keys = ['id', 'ref', 'status', 'category', 'text', 'received_at', 'observed_at', 'point',
     'point_source', 'flags', 'n_media', 'corroborations', 'priority', 'claimed_by', 'lease_until',
-    'incident_id', 'incident_corroboration'];
+    'incident_id', 'incident_corroboration',
+    'folds', 'seen_before_at'];
   const s = {};
   for (const k of keys) s[k] = r[k];
   if (s.n_media === undefined && r.media) s.n_media = r.media.length;

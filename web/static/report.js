@@ -77,6 +77,7 @@ function renderMedia(r) {
         : t('report.media.gps_only', { lat: fmtCoord(p.lat), lon: fmtCoord(p.lon) })));
     }
     const url = m.url || `/api/media/${m.id}`;
+    const near = renderLinks(m);
     if (m.kind === 'video') {
       // served with Range support: the browser fetches what it plays, and seeks
       return h('figure', { class: 'photo video' },
@@ -85,16 +86,30 @@ function renderMedia(r) {
           width: m.width || undefined, height: m.height || undefined, dataset: { mediaId: m.id },
           title: t('report.media.alt', { n: i + 1, ref: r.ref }),
         }),
-        h('figcaption', {}, caption));
+        h('figcaption', {}, caption), near);
     }
-    return h('figure', { class: 'photo' },
+    const fig = h('figure', { class: 'photo' },
       h('a', { href: url, target: '_blank', rel: 'noopener', title: t('report.media.open') },
         h('img', {
           src: url, alt: t('report.media.alt', { n: i + 1, ref: r.ref }), loading: 'lazy',
           width: m.width || undefined, height: m.height || undefined, dataset: { mediaId: m.id },
         })),
       h('figcaption', {}, caption));
+    // the photo and its near-duplicates side by side
+    return near ? h('div', { class: 'linked-photos' }, fig, near) : fig;
   }));
+}
+
+// A photo's near-duplicates (links: closest first), each with its report and distance.
+function renderLinks(m) {
+  const links = m.links || [];
+  if (!links.length) return '';
+  return h('div', { class: 'near-photos', dataset: { mediaId: m.id } },
+    h('h4', {}, t('report.media.links')),
+    links.map((l) => h('figure', { class: 'photo near', dataset: { nearId: l.media_id } },
+      h('a', { href: l.url, target: '_blank', rel: 'noopener', title: t('report.media.open') },
+        h('img', { src: l.url, alt: l.ref, loading: 'lazy' })),
+      h('figcaption', {}, t('report.media.link', { ref: l.ref, d: l.distance, time: fmtTime(l.at) })))));
 }
 
 function renderFollowups(r, ctx) {
@@ -181,7 +196,11 @@ export function reportNodes(r, ctx) {
     h('header', {},
       h('h2', { id: 'report-ref' }, r.ref),
       h('span', { id: 'report-status', class: `badge st-${r.status}`, dataset: { status: r.status } }, t(`status.${r.status}`)),
-      h('span', { class: 'cat' }, catName(r.category))),
+      h('span', { class: 'cat' }, catName(r.category)),
+      r.seen_before ? h('span', { id: 'report-seen-before', class: 'badge flag seen' },
+        r.seen_before.ref
+          ? t('report.seen_before', { time: fmtTime(r.seen_before.at), ref: r.seen_before.ref })
+          : t('report.seen_before_hidden', { time: fmtTime(r.seen_before.at) })) : ''),
     renderLock(r, ctx),
     renderActions(r, ctx),
     h('section', {}, h('h3', {}, t('report.text')), h('p', { id: 'report-text', class: 'text' }, r.text || t('item.no_text'))),
@@ -197,6 +216,7 @@ export function reportNodes(r, ctx) {
         r.forwarded ? fact(t('report.forwarded'), t('report.forwarded.yes')) : [],
         fact(t('report.priority'), String(r.priority ?? '')),
         fact(t('report.corroborations'), String(r.corroborations ?? 0)),
+        r.folds ? fact(t('report.folds'), String(r.folds)) : [],
         fact(t('report.flags'), flags.length ? flags.map((f) => h('span', { class: 'badge flag' }, flagName(f))) : t('report.flags.none')))),
     r.decided_by ? h('section', { id: 'decision' }, h('h3', {}, t('report.decision')),
       h('p', {}, t('report.decided', { status: t(`status.${r.status}`), who: r.decided_by, time: fmtTime(r.decided_at) })),

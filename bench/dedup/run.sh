@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# bench/dedup/run.sh BUILD_DIR [REPORTS] [HASHES] [ITER] - the dedup decision on a full
+# database, in a throwaway PostgreSQL (tests/pgtmp.sh):
+#   seed REPORTS (default 1,000,000) reports from 10,000 reporters over 30 days, HASHES
+#   (default 500,000) of them with a photo and its 64-bit perceptual hash (bulk-loaded:
+#   a bench's seed, not intake; VACUUM ANALYZE after);
+#   1. bench_dedup: ITER (default 2,000) reports with a photo stored through the one
+#      write path with the decision and without: p50/p99 and reports/s;
+#   2. the near-duplicate search alone, in the same run over the same hashes: media_near
+#      (the band indexes) and a linear Hamming scan (bit_count(a # b), as Meedan's
+#      similarity service does), 200 and 30 queries of the same kind (half a stored hash
+#      a few bits off, half new), p50/p99 from psql's \timing.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "${1:-$here/build}" && pwd)
+reports=${2:-1000000}
+hashes=${3:-500000}
+iter=${4:-2000}
+state=$(mktemp /tmp/tl-bench-dedup.XXXXXX)
+work=$(mktemp -d /tmp/tl-bench-dedup-out.XXXXXX)
+cleanup() {
+  "$here/tests/pgtmp.sh" stop "$state" >/dev/null 2>&1 || true
+  rm -rf "$work" "$state"
+}
+trap cleanup EXIT
+export PGTMP_OPTS=${PGTMP_OPTS:--c shared_buffers=1GB}
+"$here/tests/pgtmp.sh" start "$state" "$build/cli/tipline" >/dev/null 2>&1
+admin=$(cat "$state")
+db=${admin/dbname=postgres/dbname=bench_dedup}
+psql -X -q "$admin" -c "CREATE DATABASE bench_dedup TEMPLATE tipline_template"
+echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'); load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+"$build/bench/dedup/bench_dedup" gen "$hashes" > "$work/hashes"
+t0=$(date +%s.%N)
+psql -X -q "$db" <<SQL
+SET session_replication_role = replica;
+INSERT INTO reporters (pseudonym) SELECT 'bench' || g FROM generate_series(1, 10000) g;
+INSERT INTO reports (public_ref, reporter, text, received_at, priority)
+SELECT 'B-' || g, 'bench' || (1 + g % 10000), 'seed report ' || g,
+    now() - (g * interval '30 days' / $reports), 10
+FROM generate_series(1, $reports) g;
+CREATE TEMP TABLE h (n bigserial, phash bigint);
+\copy h (phash) FROM '$work/hashes'
+INSERT INTO media (id, report_id, kind, sha256, tg_file_unique_id, phash, mime, size, created_at)
+SELECT h.n, h.n * ($reports / $hashes), 'photo', encode(sha256(h.n::text::bytea), 'hex'),
+    'bf-seed-' || h.n, h.phash, 'image/jpeg', 1000,
+    now() - (h.n * ($reports / $hashes) * interval '30 days' / $reports)
+FROM h;
+SELECT setval('media_id_seq', $hashes);
+SQL
+psql -X -q "$db" -c "VACUUM ANALYZE reports" -c "VACUUM ANALYZE media"
+# index-only scans need the pages all-visible; a VACUUM right after the load sometimes
+# sets none (runs of 1.3 and 6-21 ms at p50, 883 heap fetches a band): again until done
+for _ in 1 2 3 4 5; do
+  [ "$(psql -X -At "$db" -c "SELECT relallvisible >= relpages FROM pg_class WHERE relname = 'media'")" = t ] && break
+  sleep 1
+  psql -X -q "$db" -c "VACUUM media"
+done
+echo "seed: $reports reports, $hashes photo hashes in $(echo "$(date +%s.%N) - $t0" | bc) s"
+
+"$build/bench/dedup/bench_dedup" run "$db" "$hashes" "$iter"
+
+# the search alone: the same query hashes for both ways
+psql -X -qAt "$db" -c "SELECT phash # (1::bigint << (g % 60)) # (4::bigint << (g % 57))
+  FROM media JOIN generate_series(1, 100) g ON id = 1 + (g * 7919) % $hashes
+  UNION ALL SELECT ((random() - 0.5) * 1.8e19)::bigint FROM generate_series(1, 100)" > "$work/q"
+# near and new in turn
+paste -d'\n' <(head -100 "$work/q") <(tail -100 "$work/q") > "$work/qh"
+timing() { # sql-with-%h count
+  local sql=$1 n=$2
+  head -"$n" "$work/qh" | while read -r h; do echo "${sql//%h/$h}"; done > "$work/qs.sql"
+  { echo '\timing on'; cat "$work/qs.sql"; } | psql -X -q "$db" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | sort -n > "$work/t"
+  awk '{ v[NR] = $1; s += $1 } END { printf "p50 %8.2f ms  p99 %8.2f ms  mean %8.2f ms  (%d queries)\n",
+    v[int((NR - 1) * .5) + 1], v[int((NR - 1) * .99) + 1], s / NR, NR }' "$work/t"
+}
+psql -X -q "$db" -c "SELECT count(*) FROM media WHERE bit_count((phash # 0)::bit(64)) <= 8" >/dev/null # warm
+echo "near search, band indexes (media_near, k = 8): $(timing 'SELECT count(*) FROM media_near(%h, 8);' 200)"
+echo "near search, linear scan (bit_count(a # b) <= 8): $(timing 'SELECT count(*) FROM media WHERE bit_count((phash # %h)::bit(64)) <= 8;' 30)"

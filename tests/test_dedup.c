@@ -1,0 +1,463 @@
+/* tests/test_dedup.c - duplicates through the real intake: the runtime threads against
+ * the fake Bot API (a real HTTP server on loopback) and a throwaway PostgreSQL. Citizens
+ * send photos and words and press "Send"; the tests check the rows written and the
+ * replies sent. Proves: a reporter's repeated text or photo is folded into the earlier
+ * report and the citizen told so in their language; photos made from the test photos
+ * (recompressed at quality 50, half size, cropped 5 %, inside a phone screenshot) link
+ * to their originals (recall >= 95 %) while different photos do not (<= 1 %); a photo
+ * seen weeks ago, sent again, flags its report "seen_before" with a link to the first
+ * sighting. The photos are made here (tests/support/photogen.c); ../shared/testdata's
+ * are added when present. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "handlers/hdl.h"
+#include "media/media.h"
+#include "support/botrun.h"
+#include "support/photogen.h"
+#include "support/testsupport.h"
+#include "fakebot/fakebot.h"
+
+struct world {
+    char name[48];
+    char *ci;
+    struct fakebot *fb;
+    struct cfg c;
+    long long next_mid;
+};
+
+static void world_open(struct world *w, const char *name, int workers)
+{
+    memset(w, 0, sizeof(*w));
+    snprintf(w->name, sizeof(w->name), "t_dedup_%s", name);
+    w->ci = ts_db_create(w->name);
+    assert_non_null(w->ci);
+    struct fakebot_opts fo = {.quiet = 1};
+    assert_int_equal(fakebot_start(&fo, &w->fb), TL_OK);
+    tb_cfg(&w->c, w->ci);
+    w->c.http_timeout_ms = 3000;
+    if (workers)
+        w->c.workers = workers;
+    w->next_mid = 100;
+    tb_start(&w->c, w->fb, 5, 0);
+}
+
+static void world_close(struct world *w)
+{
+    if (tb_running())
+        tb_stop();
+    cfg_release(&w->c);
+    fakebot_stop(w->fb);
+    ts_db_drop(w->name);
+    free(w->ci);
+}
+
+/* The first value of the SQL statement fmt... as a new string (free()), NULL no row. */
+__attribute__((format(printf, 2, 3))) static char *scalar(struct world *w, const char *fmt, ...)
+{
+    char sql[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(sql, sizeof(sql), fmt, ap);
+    va_end(ap);
+    assert_true(n > 0 && (size_t)n < sizeof(sql));
+    return ts_db_scalar(w->ci, sql);
+}
+
+#define count(w, ...) count_of(scalar((w), __VA_ARGS__))
+
+/* A count: the statement must answer with one integer. */
+static long long count_of(char *v)
+{
+    char *end = NULL;
+    assert_non_null(v);
+    long long n = strtoll(v, &end, 10);
+    assert_true(end != v && *end == 0);
+    free(v);
+    return n;
+}
+
+static void settle(struct world *w, long timeout_ms)
+{
+    tb_settle(w->fb, w->ci, timeout_ms);
+}
+
+/* "Send now" on the quick draft that update draft started. */
+static void press_send(struct world *w, long long chat, long long draft)
+{
+    char data[32];
+    snprintf(data, sizeof(data), "%lld:send", draft);
+    tb_press(w->fb, w->next_mid, chat, w->next_mid, data);
+    w->next_mid++;
+}
+
+/* A quick report: the text (NULL none), the photo file_id (NULL none, served by the
+ * fake with file_unique_id fuid) as its caption, then "Send now". Does not wait. */
+static void report(struct world *w, long long chat, const char *lang, const char *text,
+                   const char *file_id, const char *fuid)
+{
+    struct json_object *t = json_object_new_string(text ? text : "");
+    char *body = file_id ? tl_asprintf("\"photo\":[{\"file_id\":\"%s\",\"file_unique_id\":\"%s\","
+                                       "\"width\":640,\"height\":480}]%s%s",
+                                       file_id, fuid, text ? ",\"caption\":" : "",
+                                       text ? json_object_to_json_string(t) : "")
+                         : tl_asprintf("\"text\":%s", json_object_to_json_string(t));
+    json_object_put(t);
+    long long id = tb_say(w->fb, w->next_mid++, chat, lang, body);
+    free(body);
+    press_send(w, chat, id);
+}
+
+static void add_file(struct world *w, const char *file_id, const unsigned char *j, size_t n)
+{
+    assert_int_equal(fakebot_add_file(w->fb, file_id, j, n), TL_OK);
+}
+
+/* The text of the last sendMessage or editMessageText to chat. */
+static char *last_reply(struct world *w, long long chat)
+{
+    char *out = NULL;
+    const char *methods[] = {"sendMessage", "editMessageText"};
+    for (size_t m = 0; m < 2; m++) {
+        char *calls = fakebot_calls_json(w->fb, methods[m]);
+        struct json_object *arr = json_tokener_parse(calls), *p, *c, *t;
+        free(calls);
+        for (size_t i = 0; i < json_object_array_length(arr); i++)
+            if (json_object_object_get_ex(json_object_array_get_idx(arr, i), "params", &p) &&
+                json_object_object_get_ex(p, "chat_id", &c) && json_object_get_int64(c) == chat &&
+                json_object_object_get_ex(p, "text", &t)) {
+                free(out);
+                out = tl_strdup(json_object_get_string(t));
+            }
+        json_object_put(arr);
+    }
+    assert_non_null(out);
+    return out;
+}
+
+/* The catalog's folded text for lang quoting ref. */
+static char *folded_text(const char *lang, const char *ref)
+{
+    return hdl_text(lang, "folded", "ref", ref, (char *)NULL);
+}
+
+/* ---- folding ---- */
+
+static void test_dedup_fold_same_text_and_photo(void **state)
+{
+    (void)state;
+    struct world w;
+    world_open(&w, "fold", 0);
+    const long long uk = 8101, en = 8102;
+    struct pg_image im;
+    unsigned char *j1, *j2;
+    size_t n1, n2;
+    assert_int_equal(pg_scene(7, 640, 480, &im), 0);
+    assert_int_equal(pg_encode(&im, 90, &j1, &n1), 0);
+    assert_int_equal(pg_variant(&im, PG_RECOMPRESS_50, &j2, &n2), 0);
+    add_file(&w, "f1", j1, n1);
+    add_file(&w, "f1b", j1, n1); /* the same bytes under another Telegram file */
+    add_file(&w, "f2", j2, n2);
+
+    /* the same words twice: one report, folded once, the citizen told in Ukrainian */
+    report(&w, uk, "uk", "колона техніки на трасі біля мосту", NULL, NULL);
+    settle(&w, 20000);
+    char *ref = scalar(&w,
+                       "SELECT public_ref FROM reports WHERE reporter = (SELECT reporter "
+                       "FROM chats WHERE chat_id = %lld)",
+                       uk);
+    assert_non_null(ref);
+    report(&w, uk, "uk", "колона техніки на трасі біля мосту", NULL, NULL);
+    settle(&w, 20000);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 1);
+    assert_int_equal(count(&w, "SELECT folds FROM reports WHERE public_ref = '%s'", ref), 1);
+    assert_int_equal(count(&w, "SELECT n_reports FROM reporters"), 1);
+    char *got = last_reply(&w, uk), *want = folded_text("uk", ref);
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    /* the Clear button of the folded report's acknowledgement names the earlier one */
+    char *calls = fakebot_calls_json(w.fb, "editMessageText");
+    char *clear = tl_asprintf("x:%s", ref);
+    assert_non_null(strstr(calls, clear));
+    assert_null(strstr(calls, "fold_ref"));
+    free(clear);
+    free(calls);
+
+    /* a photo, then the same photo (same file_unique_id) with new words: folded, the
+     * words an addendum, the photo not stored twice; in English */
+    report(&w, en, "en", NULL, "f1", "uq-1");
+    settle(&w, 20000);
+    char *ref2 = scalar(&w,
+                        "SELECT public_ref FROM reports WHERE reporter = (SELECT reporter "
+                        "FROM chats WHERE chat_id = %lld)",
+                        en);
+    report(&w, en, "en", "it is burning now", "f1", "uq-1");
+    settle(&w, 20000);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 2);
+    assert_int_equal(count(&w, "SELECT folds FROM reports WHERE public_ref = '%s'", ref2), 1);
+    assert_int_equal(count(&w,
+                           "SELECT count(*) FROM report_addenda a JOIN reports r ON r.id = "
+                           "a.report_id WHERE r.public_ref = '%s' AND a.text = 'it is burning now'",
+                           ref2),
+                     1);
+    assert_int_equal(count(&w, "SELECT count(*) FROM media"), 1);
+    got = last_reply(&w, en);
+    want = folded_text("en", ref2);
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    /* the same bytes under another file id: folded by SHA-256 */
+    report(&w, en, "en", NULL, "f1b", "uq-1b");
+    settle(&w, 20000);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 2);
+    assert_int_equal(count(&w, "SELECT folds FROM reports WHERE public_ref = '%s'", ref2), 2);
+    /* a recompressed copy is another photo (a near-duplicate, linked, not folded), and
+     * another reporter's identical words are another report */
+    report(&w, en, "en", NULL, "f2", "uq-2");
+    report(&w, 8103, "en", "колона техніки на трасі біля мосту", NULL, NULL);
+    settle(&w, 20000);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 4);
+    assert_int_equal(count(&w, "SELECT count(*) FROM media_links"), 1);
+    /* outside the window: a new report */
+    free(scalar(&w,
+                "UPDATE reports SET received_at = received_at - interval '61 minutes' "
+                "WHERE public_ref = '%s' RETURNING 1",
+                ref));
+    report(&w, uk, "uk", "колона техніки на трасі біля мосту", NULL, NULL);
+    settle(&w, 20000);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 5);
+    got = last_reply(&w, uk);
+    assert_null(strstr(got, ref));
+    free(got);
+    free(ref);
+    free(ref2);
+    free(j1);
+    free(j2);
+    pg_image_release(&im);
+    world_close(&w);
+}
+
+/* ---- near-duplicates ---- */
+
+/* The shared test photos that are photos (JPEG, at least 64 pixels a side; the set's
+ * 10x10 Xiaomi file is a marker, not a picture), one of the eight orientation copies of
+ * one picture. */
+static const char *const SHARED[] = {
+    "gps_Apple_iPhone_4.jpg",
+    "gps_FujiFilm_FinePixS1Pro.jpg",
+    "gps_FujiFilm_FinePixS2Pro_b.jpg",
+    "gps_HTC_Desire.jpg",
+    "gps_Kodak_CX7530.jpg",
+    "gps_Nikon_COOLPIX_P6000_DSCN0010.jpg",
+    "gps_Sony_DSC-HX5V.jpg",
+    "gps_zero_Samsung_GT-I9000.jpg",
+    "noexif_gimp_comment.jpg",
+    "orientation_Landscape_6.jpg",
+    "thumb_Canon_EOS-1D.jpg",
+    "xmp_iptc_BlueSquare.jpg",
+    "xmp_iptc_Nikon_E4600.jpg",
+    "mpo_Nintendo_3DS_frozenpond.mpo",
+};
+#define N_SHARED (sizeof(SHARED) / sizeof(SHARED[0]))
+#define N_GEN 36
+
+/* Sends photo group g (its original, then its variants) from one chat per photo. */
+static int send_group(struct world *w, int g, const unsigned char *orig, size_t orig_len,
+                      const struct pg_image *im)
+{
+    char id[32], fuid[40];
+    snprintf(id, sizeof(id), "g%d-o", g);
+    snprintf(fuid, sizeof(fuid), "u-g%d-o", g);
+    add_file(w, id, orig, orig_len);
+    report(w, 900000 + g * 10, "en", NULL, id, fuid);
+    for (int v = 0; v < PG_NVARIANTS; v++) {
+        unsigned char *j;
+        size_t n;
+        if (pg_variant(im, (enum pg_variant)v, &j, &n))
+            return -1;
+        snprintf(id, sizeof(id), "g%d-v%d", g, v);
+        snprintf(fuid, sizeof(fuid), "u-g%d-v%d", g, v);
+        add_file(w, id, j, n);
+        free(j);
+        report(w, 900000 + g * 10 + v + 1, "en", NULL, id, fuid);
+    }
+    return 5;
+}
+
+/* A media row's group: "u-g<group>-..." */
+#define GROUP_OF(col) "split_part(substr(" col ", 4), '-', 1)"
+
+static void test_dedup_variants_link_to_originals(void **state)
+{
+    (void)state;
+    struct world w;
+    world_open(&w, "variants", 4);
+    int groups = 0, photos = 0;
+    for (int g = 0; g < N_GEN; g++) {
+        struct pg_image im;
+        unsigned char *j;
+        size_t n;
+        int wd = g % 3 == 0 ? 1280 : g % 3 == 1 ? 960 : 720, ht = g % 3 == 2 ? 960 : wd * 3 / 4;
+        assert_int_equal(pg_scene((unsigned)g + 1, wd, ht, &im), 0);
+        assert_int_equal(pg_encode(&im, 88, &j, &n), 0);
+        photos += send_group(&w, groups++, j, n, &im);
+        free(j);
+        pg_image_release(&im);
+    }
+    char *dir = ts_shared_path("testdata/media");
+    if (!dir) {
+        print_message("../shared/testdata/media is absent: the generated photos only\n");
+    } else {
+        for (size_t i = 0; i < N_SHARED; i++) {
+            char *path = tl_asprintf("%s/%s", dir, SHARED[i]);
+            size_t n;
+            unsigned char *j = (unsigned char *)ts_read_file(path, &n);
+            struct pg_image im;
+            struct media_facts f;
+            struct tl_errinfo ei = {0};
+            assert_int_equal(pg_decode(j, n, &im), 0);
+            assert_int_equal(media_facts_read(j, n, NULL, &f, &ei), TL_OK);
+            /* a copy is made of what the viewer shows: the photo turned upright */
+            assert_int_equal(pg_orient(&im, f.orientation), 0);
+            photos += send_group(&w, groups++, j, n, &im);
+            free(j);
+            free(path);
+            pg_image_release(&im);
+        }
+        free(dir);
+    }
+    settle(&w, 180000);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), photos);
+    assert_int_equal(count(&w, "SELECT count(*) FROM media WHERE phash IS NOT NULL"), photos);
+
+    /* recall: each variant linked to its original, either way round (whichever was
+     * stored first links to the other) */
+#define PAIRS_SQL                                                                                  \
+    "SELECT count(*) FROM media o JOIN media v ON " GROUP_OF(                                      \
+        "v.tg_file_unique_id") " = " GROUP_OF("o.tg_file_unique_id") " AND v.tg_file_unique_id "   \
+                                                                     "LIKE '%%-v%d' WHERE "        \
+                                                                     "o.tg_file_unique_id "        \
+                                                                     "LIKE '%%-o' AND EXISTS "     \
+                                                                     "(SELECT 1 FROM media_links " \
+                                                                     "l WHERE "                    \
+                                                                     "(l.media_id, "               \
+                                                                     "l.near_media_id) IN "        \
+                                                                     "((o.id, v.id), (v.id, "      \
+                                                                     "o.id)))"
+    long long linked = 0;
+    for (int v = 0; v < PG_NVARIANTS; v++) {
+        long long c = count(&w, PAIRS_SQL, v);
+        print_message("%-18s linked %lld/%d\n", pg_variant_name[v], c, groups);
+        linked += c;
+    }
+    long long want = (long long)groups * PG_NVARIANTS;
+    print_message("recall %lld/%lld = %.1f %%\n", linked, want,
+                  100.0 * (double)linked / (double)want);
+    assert_true(linked * 100 >= want * 95);
+    /* false links: photos linked to a photo of another group */
+    long long wrong = count(&w, "SELECT count(DISTINCT m.id) FROM media_links l JOIN media m ON "
+                                "m.id IN (l.media_id, l.near_media_id) JOIN media a ON a.id = "
+                                "l.media_id JOIN media b ON b.id = l.near_media_id WHERE " GROUP_OF(
+                                    "a.tg_file_unique_id") " <> " GROUP_OF("b.tg_file_unique_"
+                                                                           "id"));
+    print_message("photos with a false link %lld/%d = %.2f %%\n", wrong, photos,
+                  100.0 * (double)wrong / photos);
+    assert_true(wrong * 100 <= photos);
+    /* all fresh: nothing seen before */
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports WHERE 'seen_before' = ANY (flags)"),
+                     0);
+    world_close(&w);
+}
+
+/* An old photo sent again: "seen_before" with a link to its first sighting. */
+static void test_dedup_seen_before(void **state)
+{
+    (void)state;
+    struct world w;
+    world_open(&w, "seen", 0);
+    struct pg_image im;
+    unsigned char *j, *v, *s;
+    size_t n, vn, sn;
+    assert_int_equal(pg_scene(77, 960, 720, &im), 0);
+    assert_int_equal(pg_encode(&im, 90, &j, &n), 0);
+    assert_int_equal(pg_variant(&im, PG_RECOMPRESS_50, &v, &vn), 0);
+    assert_int_equal(pg_variant(&im, PG_SCREENSHOT, &s, &sn), 0);
+    add_file(&w, "old", j, n);
+    add_file(&w, "again", v, vn);
+    add_file(&w, "shot", s, sn);
+    report(&w, 8201, "uk", "вибух біля заводу", "old", "u-old");
+    settle(&w, 20000);
+    /* a fresh copy the same day: linked, not "seen before" */
+    report(&w, 8202, "uk", NULL, "shot", "u-shot");
+    settle(&w, 20000);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports WHERE 'seen_before' = ANY (flags)"),
+                     0);
+    assert_int_equal(count(&w, "SELECT count(*) FROM media_links"), 1);
+    /* weeks later */
+    free(scalar(&w, "UPDATE media SET created_at = created_at - interval '30 days' RETURNING 1"));
+    free(scalar(&w, "UPDATE reports SET received_at = received_at - interval '30 days' "
+                    "RETURNING 1"));
+    report(&w, 8203, "en", "explosion at the plant right now", "again", "u-again");
+    settle(&w, 20000);
+    char *ref = scalar(&w, "SELECT public_ref FROM reports WHERE 'seen_before' = ANY (flags)");
+    assert_non_null(ref);
+    assert_int_equal(count(&w,
+                           "SELECT count(*) FROM reports r JOIN media m ON m.report_id = r.id "
+                           "WHERE r.public_ref = '%s' AND m.tg_file_unique_id = 'u-again'",
+                           ref),
+                     1);
+    /* linked to the first sighting (and to the screenshot) */
+    assert_int_equal(count(&w,
+                           "SELECT count(*) FROM media_links l JOIN media m ON m.id = l.media_id "
+                           "JOIN media o ON o.id = l.near_media_id WHERE m.tg_file_unique_id = "
+                           "'u-again' AND o.tg_file_unique_id IN ('u-old', 'u-shot')"),
+                     2);
+    /* the analysts see it: the report's document names the first sighting and shows the
+     * linked photos, the queue's summary when it was */
+    char *old_ref = scalar(&w, "SELECT r.public_ref FROM reports r JOIN media m ON m.report_id = "
+                               "r.id WHERE m.tg_file_unique_id = 'u-old'");
+    char *doc =
+        scalar(&w, "SELECT web_report_doc(NULL, '%s', 'alice', 6, false, '{general}')", ref);
+    struct json_object *d = json_tokener_parse(doc), *sb, *x, *media, *links;
+    assert_non_null(d);
+    assert_true(json_object_object_get_ex(d, "seen_before", &sb));
+    assert_true(json_object_object_get_ex(sb, "ref", &x));
+    assert_string_equal(json_object_get_string(x), old_ref);
+    assert_true(json_object_object_get_ex(d, "media", &media));
+    assert_true(json_object_object_get_ex(json_object_array_get_idx(media, 0), "links", &links));
+    assert_int_equal(json_object_array_length(links), 2);
+    json_object_put(d);
+    free(doc);
+    assert_int_equal(count(&w,
+                           "SELECT count(*) FROM reports r WHERE r.public_ref = '%s' AND "
+                           "web_report_summary(r, 6)->>'seen_before_at' < (now() - interval '29 "
+                           "days')::text",
+                           ref),
+                     1);
+    free(old_ref);
+    free(ref);
+    free(j);
+    free(v);
+    free(s);
+    pg_image_release(&im);
+    world_close(&w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_dedup_fold_same_text_and_photo, tb_teardown),
+        cmocka_unit_test_teardown(test_dedup_seen_before, tb_teardown),
+        cmocka_unit_test_teardown(test_dedup_variants_link_to_originals, tb_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
