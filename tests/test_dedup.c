@@ -173,7 +173,7 @@ static void test_dedup_fold_same_text_and_photo(void **state)
     char *ref = scalar(&w,
                        "SELECT public_ref FROM reports WHERE reporter = (SELECT reporter "
                        "FROM chats WHERE chat_id = %lld)",
-                       uk);
+                       tb_chat(uk));
     assert_non_null(ref);
     report(&w, uk, "uk", "колона техніки на трасі біля мосту", NULL, NULL);
     settle(&w, 20000);
@@ -199,7 +199,7 @@ static void test_dedup_fold_same_text_and_photo(void **state)
     char *ref2 = scalar(&w,
                         "SELECT public_ref FROM reports WHERE reporter = (SELECT reporter "
                         "FROM chats WHERE chat_id = %lld)",
-                        en);
+                        tb_chat(en));
     report(&w, en, "en", "it is burning now", "f1", "uq-1");
     settle(&w, 20000);
     assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 2);

@@ -1652,7 +1652,7 @@ static void assert_summary_matches(struct fx *f, const char *as, long long id)
             fail_msg("%s: list %s, full report %s", key, a, b);
         n++;
     }
-    assert_int_equal(n, 18);
+    assert_int_equal(n, 20);
     json_object_put(full);
     json_object_put(list);
 }
