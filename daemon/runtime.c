@@ -451,7 +451,9 @@ static size_t apply_pending(struct worker *w, struct pending *ps, size_t n)
                 log_error("update refused, kept sealed in the inbox update_id=%lld detail=\"%s\"",
                           ps[done].update_id, ei.msg);
                 r1 = 0;
-                rc = store_inbox_refused(w->s, ps[done].update_id, &ei);
+                struct store_effects refused = {
+                    .update_id = ps[done].update_id, .set_blocked = -1, .refused = 1};
+                rc = store_apply(w->s, &refused, NULL, &ei);
                 if (rc == TL_OK)
                     atomic_fetch_add(&w->rt->st.poisoned, 1);
             }

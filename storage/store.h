@@ -85,10 +85,6 @@ int store_inbox_pending(struct store *s, long long chat_key, size_t max, struct 
                         size_t *n, struct tl_errinfo *ei) TL_WUR;
 void store_updates_free(struct store_update *u, size_t n);
 
-/* Marks an update the database refused for good as processed and refused: it keeps
- * its sealed copy (the others lose theirs when marked) until retention. */
-int store_inbox_refused(struct store *s, long long update_id, struct tl_errinfo *ei) TL_WUR;
-
 /* What a handler decided for one update; store_apply writes it all in ONE transaction
  * together with inbox.processed_at. */
 struct store_media_new {
@@ -163,6 +159,10 @@ struct store_effects {
     /* relay (follow-ups): a citizen's reply to a relayed question; see store_relay.c */
     long long followup_id; /* 0: none */
     const char *answer;    /* appended to followups.answer (a second reply too) */
+    /* the database refused this update's own plan for good: its inbox row is marked
+     * processed and refused, and keeps its sealed copy (the others lose theirs when
+     * marked) until retention; nothing else of fx is written */
+    int refused;
 };
 
 /* *report_id (may be NULL) = the new report's id, 0 when none. A public_ref clash

@@ -103,19 +103,6 @@ out:
     return rc;
 }
 
-int store_inbox_refused(struct store *s, long long update_id, struct tl_errinfo *ei)
-{
-    char b[32];
-    const char *v[1] = {st_ll(b, update_id)};
-    int rc = st_ready(s, ei);
-    if (rc)
-        return rc;
-    return st_exec(s,
-                   "UPDATE inbox SET processed_at = now(), refused = true"
-                   " WHERE update_id = $1::bigint AND processed_at IS NULL",
-                   1, v, NULL, ei);
-}
-
 /* ---- per-chat claims ----
  *
  * A worker holds a chat through a SESSION-level advisory lock on the chat key, not a

@@ -417,10 +417,15 @@ int st_plan_add(struct st_plan *p, const struct store_effects *fx,
         return tl_errf(ei, TL_EINVAL, "a draft to write needs its state");
     if (fx->followup_id && (!fx->answer || !*fx->answer))
         return tl_errf(ei, TL_EINVAL, "an answer to follow-up %lld needs text", fx->followup_id);
+    if (fx->refused && (cx || rp || fx->n_outbox || fx->chat_id || fx->pseudonym ||
+                        fx->followup_id || !fx->update_id))
+        return tl_errf(ei, TL_EINVAL, "a refused update only marks its inbox row");
     /* the chat's rows: only_mark says an earlier update of the transaction wrote them */
     int upsert = !(cx && cx->only_mark && !rp && fx->set_blocked < 0 && !fx->lang);
     js_open(b, &err, k, 0);
     js_ll(b, &err, "id", fx->update_id);
+    if (fx->refused)
+        js_bool(b, &err, "rf", 1);
     if (upsert && (fx->chat_id || fx->pseudonym || rp)) {
         ops |= OP_CHAT;
         js_ll(b, &err, "chat", fx->chat_id);

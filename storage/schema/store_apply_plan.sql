@@ -12,7 +12,8 @@
 -- djs: the same as a string when the caller's text is not an object; left out of a
 -- put that a later put of the same chat in the segment supersedes),
 -- did (draft id), idle (minutes), um (the citizen's message), nt (notice), ar, at, arp
--- (an addendum: report ref, text, reporter); from the relay (no inbox row): rq (a
+-- (an addendum: report ref, text, reporter), rf (the database refused the update's own
+-- plan: only its inbox row is marked, refused, and keeps its sealed copy); from the relay (no inbox row): rq (a
 -- follow-up relayed), rqs (its message queued), rqe (why not), rv (a report whose
 -- reviewed notice went). Rows of "o", "m" and "d" name their update by k and their
 -- order by n; a reply's params are in pj (params: as a string), fu its follow-up.
@@ -122,7 +123,10 @@ BEGIN
         -- reporters rows are rewritten only when something changes or last_seen is a
         -- minute old (most updates then write no new row version).
         IF at_start OR ops & 135 <> 0 THEN
-            WITH m AS (UPDATE inbox SET processed_at = now()
+            WITH m AS (UPDATE inbox SET processed_at = now(),
+                           refused = update_id = ANY (ARRAY(
+                               SELECT x.id FROM jsonb_to_recordset(p->'u')
+                                 AS x(id bigint, rf boolean) WHERE x.rf))
                        WHERE at_start AND update_id = ANY (ARRAY(
                            SELECT x.id FROM jsonb_to_recordset(p->'u') AS x(id bigint)
                            WHERE x.id <> 0))
