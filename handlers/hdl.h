@@ -38,6 +38,8 @@ int hdl_new_ref(char out[16]) TL_WUR;
 
 struct geo_ctx;
 struct tl_tz;
+struct mod_policy;
+struct mod_scratch;
 
 struct hdl_ctx {
     const unsigned char *secret;
@@ -50,6 +52,9 @@ struct hdl_ctx {
     long draft_idle_minutes;       /* a draft untouched this long is discarded */
     int auto_clear_chat;           /* delete the report's messages on "Send" */
     const struct tl_tz *tz;        /* the citizens' clock (common/tz.h); NULL: UTC */
+    /* moderation (moderation/mod.h) of each report as it is sent; NULL: none */
+    const struct mod_policy *mod;
+    struct mod_scratch *mod_scratch; /* the calling thread's working memory */
 };
 
 enum hdl_file_state { HDL_FILE_NONE = 0, HDL_FILE_OK, HDL_FILE_TOOBIG, HDL_FILE_FAILED };
@@ -195,6 +200,12 @@ struct hdl_plan {
     char **owned;
     size_t n_owned, cap_owned;
     unsigned char *media_bytes;
+    /* moderation's verdict on the report (report.mod points here) */
+    struct store_mod_verdict modv;
+    int mod_kind;            /* enum mod_verdict_kind; 0: accepted or not moderated */
+    long mod_retry_s;        /* rate-limited: seconds until the next report is taken */
+    long long *mod_members;  /* modv.members */
+    const char *mod_hits[8]; /* modv.rule_hits: the matched rules' reasons (kept strings) */
 };
 
 /* Decides what u means for the chat's conversation. Pure: no I/O. cv and f may be

@@ -80,6 +80,14 @@ int hdl_absorb(const struct hdl_ctx *ctx, const struct tg_message *m, const stru
 int hdl_report_from_draft(const struct hdl_ctx *ctx, struct hdl_plan *p,
                           const struct hdl_draft *d) TL_WUR;
 
+/* ---- moderation (moderate.c) ---- */
+
+/* Runs moderation on the report in p (p->report, made from the draft) with the inputs
+ * storage read into lk: sets the report's status and verdict (p->modv), p->mod_kind and
+ * p->mod_retry_s for the reply. Nothing when ctx->mod is NULL or lk holds no inputs. */
+int hdl_moderate(const struct hdl_ctx *ctx, const struct store_conv_lookup *lk,
+                 struct hdl_plan *p) TL_WUR;
+
 /* ---- prompts (prompts.c) ---- */
 
 /* n as text, kept in p. */

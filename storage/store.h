@@ -97,6 +97,29 @@ struct store_media_new {
     int taken_offset_min; /* minutes east of UTC */
 };
 
+/* Moderation's verdict on a new report (moderation/mod.h decides it, handlers/ fills
+ * this), written with the report by mod_apply_verdict (storage/schema/). */
+struct store_mod_verdict {
+    const char *verdict;      /* mod_verdict_name(); "accept" writes no verdict row */
+    const char *reasons;      /* comma-separated, NULL none */
+    int campaign;             /* 1: held as a campaign */
+    long long campaign_id;    /* the campaign to join; 0: a member's, else a new one */
+    const long long *members; /* mod_recent ids of the similar messages */
+    size_t n_members;
+    const char *campaign_kind; /* "text" or "photo" */
+    const char *sample;        /* the text a new campaign shows */
+    int keep_sig;              /* 1: the report joins the window (a new reporter's) */
+    unsigned text_len;
+    int has_photo;
+    long long phash;
+    const char *minhash_hex;      /* the signature's minhash, hex */
+    long window_s;                /* the window's length: older rows are dropped */
+    const char *rate_json;        /* the reporter's rate state after this message; NULL keep */
+    int ban_notice;               /* this report's reply is the one open-ban notice */
+    const char *const *rule_hits; /* the reasons of the rules that matched */
+    size_t n_rule_hits;
+};
+
 struct store_report_new {
     const char *public_ref; /* short public reference shown to the reporter */
     const char *reporter;   /* pseudonym (hex HMAC) */
@@ -118,6 +141,8 @@ struct store_report_new {
     const char *place_candidates;
     const struct store_media_new *media;
     size_t n_media;
+    const char *status;                  /* NULL: 'new' (the queue); 'held': moderation's */
+    const struct store_mod_verdict *mod; /* NULL: moderation did not run */
 };
 
 struct store_outbox_new {
@@ -615,7 +640,38 @@ struct store_conv_lookup {
     long long *del_ids;
     size_t n_del, n_undeletable;
     int clear_found; /* the ref names a report of this reporter sent from this chat */
+    /* in: the reporter whose moderation inputs to read (a draft about to become a
+     * report), NULL none; the campaign window's length and most rows */
+    const char *mod_reporter;
+    long long mod_draft_id; /* the draft whose first photo's hash campaigns compare */
+    long mod_window_s;
+    size_t mod_window_max;
+    /* out: what moderation decides with (free with store_conv_lookup_release) */
+    int mod_loaded;
+    struct store_mod_inputs {
+        int known; /* the reporters row exists */
+        double reputation;
+        int banned, shadow_banned, ban_notice_sent;
+        double first_seen; /* epoch seconds */
+        long n_reports, n_confirmed, n_rejected;
+        char *rate_json; /* reporter_rate.state, NULL none */
+        double now;      /* the database's clock, epoch seconds */
+        int has_phash;   /* the draft's first photo's perceptual hash */
+        long long phash;
+        struct store_mod_recent {
+            long long id, campaign; /* campaign: a held campaign's id, else 0 */
+            char *reporter;
+            double at; /* epoch seconds */
+            unsigned text_len;
+            int has_photo;
+            long long phash;
+            char *minhash_hex;
+        } * window;
+        size_t n_window;
+    } mod;
 };
+/* Frees what store_conv_lookup returned (del_ids, the moderation inputs). */
+void store_conv_lookup_release(struct store_conv_lookup *lk);
 int store_conv_lookup(struct store *s, long long chat_id, struct store_conv_lookup *lk,
                       struct tl_errinfo *ei) TL_WUR;
 

@@ -261,6 +261,52 @@ static int plan_out(struct st_plan *p, size_t k, long long chat_id, const char *
     return err;
 }
 
+/* The moderation verdict as mod_apply_verdict (storage/schema/) reads it. */
+static void plan_mod(struct tl_buf *b, int *err, const struct store_mod_verdict *v)
+{
+    js_key(b, err, "mod");
+    js_raw(b, err, "{\"v\":", 5);
+    js_quote(b, err, v->verdict ? v->verdict : "accept");
+    js_str(b, err, "r", v->reasons && *v->reasons ? v->reasons : NULL);
+    if (v->campaign) {
+        js_ll(b, err, "c", 1);
+        js_ll(b, err, "ci", v->campaign_id);
+        js_key(b, err, "cm");
+        js_raw(b, err, "[", 1);
+        for (size_t i = 0; i < v->n_members && !*err; i++)
+            *err = tl_buf_printf(b, "%s%lld", i ? "," : "", v->members[i]);
+        js_raw(b, err, "]", 1);
+        js_str(b, err, "ck", v->campaign_kind);
+        js_str(b, err, "cs", v->sample);
+    }
+    if (v->keep_sig) {
+        js_key(b, err, "sig");
+        if (!*err)
+            *err = tl_buf_printf(b, "{\"tl\":%u", v->text_len);
+        js_bool(b, err, "hp", v->has_photo);
+        if (v->has_photo)
+            js_ll(b, err, "ph", v->phash);
+        js_str(b, err, "mh", v->minhash_hex);
+        js_raw(b, err, "}", 1);
+        js_ll(b, err, "ws", v->window_s);
+    }
+    if (v->rate_json && js_is_object(v->rate_json))
+        js_doc(b, err, "rs", "rss", v->rate_json);
+    if (v->ban_notice)
+        js_bool(b, err, "bn", 1);
+    if (v->n_rule_hits) {
+        js_key(b, err, "rh");
+        js_raw(b, err, "[", 1);
+        for (size_t i = 0; i < v->n_rule_hits; i++) {
+            if (i)
+                js_raw(b, err, ",", 1);
+            js_quote(b, err, v->rule_hits[i]);
+        }
+        js_raw(b, err, "]", 1);
+    }
+    js_raw(b, err, "}", 1);
+}
+
 static int plan_report(struct st_plan *p, const struct store_report_new *rp, int *err,
                        struct tl_errinfo *ei)
 {
@@ -288,6 +334,9 @@ static int plan_report(struct st_plan *p, const struct store_report_new *rp, int
     js_ll(b, err, "pri", rp->priority);
     js_str(b, err, "fl", rp->flags && *rp->flags ? rp->flags : NULL);
     js_str(b, err, "pc", rp->place_candidates); /* JSON text, parsed by the function */
+    js_str(b, err, "st", rp->status);
+    if (rp->mod)
+        plan_mod(b, err, rp->mod);
     return TL_OK;
 }
 

@@ -8,7 +8,7 @@ LANGUAGE sql STABLE AS $$
     WHERE ST_DWithin(n.point, p_point, (w ->> 'corroboration.radius_m')::float8, false)
       AND n.received_at BETWEEN p_at - make_interval(secs => (w ->> 'corroboration.window_s')::float8)
                             AND p_at + make_interval(secs => (w ->> 'corroboration.window_s')::float8)
-      AND n.id <> p_id AND n.reporter <> p_reporter AND n.status <> 'rejected'
+      AND n.id <> p_id AND n.reporter <> p_reporter AND n.status NOT IN ('rejected', 'held')
       AND ((w ->> 'corroboration.same_category')::float8 = 0
            OR n.category IS NOT DISTINCT FROM p_category)
       AND NOT EXISTS (SELECT 1 FROM reporters b WHERE b.pseudonym = n.reporter AND b.banned)

@@ -11,7 +11,8 @@
 -- the conversation: cc (its chat), dop (draft: 1 put, 2 delete), dj (the draft's state;
 -- djs: the same as a string when the caller's text is not an object),
 -- did (draft id), idle (minutes), um (the citizen's message), nt (notice), ar, at, arp
--- (an addendum: report ref, text, reporter). Rows of "o", "m" and "d" name their update
+-- (an addendum: report ref, text, reporter), st (the report's status, absent: new) and
+-- mod (its moderation verdict: mod_apply_verdict.sql). Rows of "o", "m" and "d" name their update
 -- by k and their order by n; a reply's params are in pj (params: as a string).
 --
 -- Contracts kept here:
@@ -231,16 +232,16 @@ BEGIN
         IF ops & 256 <> 0 THEN
             INSERT INTO reports (public_ref, reporter, category, text, point, point_source,
                 accuracy_m, bearing, observed_at, sent_at, forwarded, media_group_id, priority,
-                flags, place_candidates)
+                flags, place_candidates, status)
             SELECT x.ref, x.rep, x.cat, x.txt,
                 CASE WHEN x.lat IS NOT NULL
                     THEN ST_SetSRID(ST_MakePoint(x.lon, x.lat), 4326)::geography END,
                 x.src, x.acc, x.brg, to_timestamp(x.obs), to_timestamp(x.sent),
                 COALESCE(x.fwd, false), x.mg, COALESCE(x.pri, 0),
-                COALESCE(string_to_array(x.fl, ','), '{}'), x.pc::jsonb
+                COALESCE(string_to_array(x.fl, ','), '{}'), x.pc::jsonb, COALESCE(x.st, 'new')
             FROM jsonb_to_record(uo) AS x(ref text, rep text, cat text, txt text, lat float8,
                 lon float8, src text, acc float8, brg float8, obs float8, sent float8,
-                fwd boolean, mg text, pri int, fl text, pc text)
+                fwd boolean, mg text, pri int, fl text, pc text, st text)
             RETURNING id INTO rid;
         END IF;
         -- 2048: the report's own photos
@@ -271,6 +272,9 @@ BEGIN
                              FROM dm ORDER BY dm.id)
                 UPDATE conv_messages SET report_id = rid
                 WHERE chat_id = (uo->>'cc')::bigint AND draft_id = (uo->>'did')::bigint;
+            END IF;
+            IF uo ? 'mod' THEN
+                PERFORM mod_apply_verdict(rid, uo->>'rep', uo->'mod');
             END IF;
             rids[lo] := rid;
         END IF;

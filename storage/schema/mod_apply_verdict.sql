@@ -1,0 +1,78 @@
+-- mod_apply_verdict.sql
+-- The moderation verdict of a new report, written by store_apply_plan in the report's
+-- own transaction (storage/store_plan.c encodes v; moderation/mod.h decides it):
+--   v = {"v": verdict ("accept" writes no verdict row), "r": "reason,reason",
+--        "c": 1 when held as a campaign, "ci": the campaign to join (0: one of the
+--        members' campaigns, else a new one), "cm": [mod_recent ids of the similar
+--        messages], "ck": "text" | "photo", "cs": a sample of the text,
+--        "sig": {"tl", "hp", "ph", "mh"} the report's signature for the window,
+--        "ws": the window in seconds, "rs": the reporter's rate state after this
+--        message, "bn": true when this report carries the open-ban notice,
+--        "rh": ["reason", ...] the rules that matched}
+-- A campaign takes its members' reports out of the queue (new and unclaimed become
+-- 'held'), under one advisory lock so two workers that see the same flood at once make
+-- one campaign: the second finds the first's campaign on the members.
+CREATE OR REPLACE FUNCTION mod_apply_verdict(rid bigint, rep text, v jsonb)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    cid bigint;
+    members bigint[];
+BEGIN
+    IF v ? 'rs' THEN
+        INSERT INTO reporter_rate AS x (reporter, state) VALUES (rep, v->'rs')
+        ON CONFLICT (reporter) DO UPDATE SET state = excluded.state, updated_at = now();
+    END IF;
+    IF v ? 'rh' THEN
+        INSERT INTO mod_rule_hits AS h (reason, hits)
+        SELECT e, count(*) FROM jsonb_array_elements_text(v->'rh') e GROUP BY e
+        ON CONFLICT (reason) DO UPDATE SET hits = h.hits + excluded.hits, last_at = now();
+    END IF;
+    IF COALESCE((v->>'c')::int, 0) = 1 THEN
+        PERFORM pg_advisory_xact_lock(hashtext('tipline.mod_campaign'));
+        members := ARRAY(SELECT jsonb_array_elements_text(COALESCE(v->'cm', '[]'))::bigint);
+        cid := NULLIF((v->>'ci')::bigint, 0);
+        IF cid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM mod_campaigns c
+                                           WHERE c.id = cid AND c.status = 'held') THEN
+            cid := NULL;
+        END IF;
+        IF cid IS NULL THEN
+            SELECT m.campaign_id INTO cid FROM mod_recent m JOIN mod_campaigns c
+                ON c.id = m.campaign_id AND c.status = 'held'
+            WHERE m.id = ANY (members) LIMIT 1;
+        END IF;
+        IF cid IS NULL THEN
+            INSERT INTO mod_campaigns (kind, sample) VALUES (COALESCE(v->>'ck', 'text'),
+                left(v->>'cs', 500))
+            RETURNING id INTO cid;
+        ELSE
+            UPDATE mod_campaigns SET last_at = now() WHERE id = cid;
+        END IF;
+        UPDATE mod_recent SET campaign_id = cid WHERE id = ANY (members) AND campaign_id IS NULL;
+        WITH moved AS (UPDATE reports r SET status = 'held'
+                       FROM mod_recent m
+                       WHERE m.id = ANY (members) AND r.id = m.report_id AND r.status = 'new'
+                         AND (r.lease_until IS NULL OR r.lease_until <= now())
+                       RETURNING r.id)
+        INSERT INTO mod_verdicts AS d (report_id, verdict, reasons, campaign_id)
+        SELECT moved.id, 'hold', '{campaign}', cid FROM moved
+        ON CONFLICT (report_id) DO UPDATE SET verdict = 'hold', campaign_id = excluded.campaign_id,
+            reasons = d.reasons || '{campaign}'::text[];
+    END IF;
+    IF COALESCE(v->>'v', 'accept') <> 'accept' THEN
+        INSERT INTO mod_verdicts (report_id, verdict, reasons, campaign_id)
+        VALUES (rid, v->>'v', COALESCE(string_to_array(v->>'r', ','), '{}'), cid);
+    END IF;
+    IF v ? 'sig' THEN
+        DELETE FROM mod_recent
+        WHERE at < now() - make_interval(secs => COALESCE((v->>'ws')::float8, 3600));
+        INSERT INTO mod_recent (reporter, report_id, text_len, has_photo, phash, minhash,
+            campaign_id)
+        VALUES (rep, rid, COALESCE((v->'sig'->>'tl')::int, 0),
+            COALESCE((v->'sig'->>'hp')::boolean, false), (v->'sig'->>'ph')::bigint,
+            decode(v->'sig'->>'mh', 'hex'), cid);
+    END IF;
+    IF COALESCE((v->>'bn')::boolean, false) THEN
+        UPDATE reporters SET ban_notice_at = now() WHERE pseudonym = rep;
+    END IF;
+END
+$$;

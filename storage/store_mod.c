@@ -1,0 +1,105 @@
+/* storage/store_mod.c - moderation's rows: the inputs a report's verdict is decided
+ * with (the reporter's standing, rate state and the campaign window, read in the chat's
+ * transaction), and the moderators' reads and actions (held reports, campaigns, bans),
+ * each action audited. The verdict itself is written by the one write path
+ * (store_apply_plan -> mod_apply_verdict). */
+#include "store_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/banned.h"
+
+void store_conv_lookup_release(struct store_conv_lookup *lk)
+{
+    free(lk->del_ids);
+    lk->del_ids = NULL;
+    lk->n_del = 0;
+    free(lk->mod.rate_json);
+    for (size_t i = 0; i < lk->mod.n_window; i++) {
+        free(lk->mod.window[i].reporter);
+        free(lk->mod.window[i].minhash_hex);
+    }
+    free(lk->mod.window);
+    memset(&lk->mod, 0, sizeof(lk->mod));
+    lk->mod_loaded = 0;
+}
+
+int st_mod_load(struct store *s, long long chat_id, struct store_conv_lookup *lk,
+                struct tl_errinfo *ei)
+{
+    char wb[32], mb[32], cb[32], db[32];
+    PGresult *r = NULL;
+    struct store_mod_inputs *in = &lk->mod;
+    const char *v[3] = {lk->mod_reporter, st_ll(cb, chat_id), st_ll(db, lk->mod_draft_id)};
+    const char *w2[2] = {st_ll(wb, lk->mod_window_s > 0 ? lk->mod_window_s : 600),
+                         st_ll(mb, lk->mod_window_max > 0 ? (long long)lk->mod_window_max : 2000)};
+    memset(in, 0, sizeof(*in));
+    int rc = st_exec(s,
+                     "SELECT p.reputation, p.banned, p.shadow_banned, p.ban_notice_at IS NOT NULL,"
+                     " extract(epoch FROM p.first_seen)::float8, p.n_reports, p.n_confirmed,"
+                     " p.n_rejected, x.state::text, extract(epoch FROM now())::float8,"
+                     " (SELECT d.phash FROM draft_media d WHERE d.chat_id = $2::bigint"
+                     "   AND d.draft_id = $3::bigint AND d.phash IS NOT NULL ORDER BY d.id LIMIT 1)"
+                     " FROM (SELECT 1) one"
+                     " LEFT JOIN reporters p ON p.pseudonym = $1::text"
+                     " LEFT JOIN reporter_rate x ON x.reporter = $1::text",
+                     3, v, &r, ei);
+    if (rc)
+        return rc;
+    in->known = !PQgetisnull(r, 0, 0);
+    if (in->known) {
+        in->reputation = st_getdbl(r, 0, 0);
+        in->banned = PQgetvalue(r, 0, 1)[0] == 't';
+        in->shadow_banned = PQgetvalue(r, 0, 2)[0] == 't';
+        in->ban_notice_sent = PQgetvalue(r, 0, 3)[0] == 't';
+        in->first_seen = st_getdbl(r, 0, 4);
+        in->n_reports = (long)st_getll(r, 0, 5);
+        in->n_confirmed = (long)st_getll(r, 0, 6);
+        in->n_rejected = (long)st_getll(r, 0, 7);
+    }
+    in->rate_json = st_str(r, 0, 8);
+    in->now = st_getdbl(r, 0, 9);
+    in->has_phash = !PQgetisnull(r, 0, 10);
+    in->phash = in->has_phash ? st_getll(r, 0, 10) : 0;
+    PQclear(r);
+    r = NULL;
+    lk->mod_loaded = 1;
+    if (in->banned || in->shadow_banned) /* a ban is final: no window needed */
+        return TL_OK;
+    rc = st_exec(s,
+                 "SELECT m.id, COALESCE(c.id, 0), m.reporter, extract(epoch FROM m.at)::float8,"
+                 " m.text_len, m.has_photo, COALESCE(m.phash, 0), encode(m.minhash, 'hex')"
+                 " FROM mod_recent m LEFT JOIN mod_campaigns c ON c.id = m.campaign_id"
+                 "   AND c.status = 'held'"
+                 " WHERE m.at > now() - make_interval(secs => $1::bigint)"
+                 " ORDER BY m.at DESC LIMIT $2::bigint",
+                 2, w2, &r, ei);
+    if (rc)
+        return rc;
+    int n = PQntuples(r);
+    if (n > 0 && !(in->window = calloc((size_t)n, sizeof(*in->window)))) {
+        rc = TL_ENOMEM;
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        struct store_mod_recent *w = &in->window[i];
+        w->id = st_getll(r, i, 0);
+        w->campaign = st_getll(r, i, 1);
+        w->reporter = st_str(r, i, 2);
+        w->at = st_getdbl(r, i, 3);
+        w->text_len = (unsigned)st_getll(r, i, 4);
+        w->has_photo = PQgetvalue(r, i, 5)[0] == 't';
+        w->phash = st_getll(r, i, 6);
+        w->minhash_hex = st_str(r, i, 7);
+        in->n_window++;
+        if (!w->reporter) {
+            rc = TL_ENOMEM;
+            goto out;
+        }
+    }
+out:
+    PQclear(r);
+    return rc;
+}
