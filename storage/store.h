@@ -744,6 +744,37 @@ struct store_conv_janitor {
 };
 int store_conv_janitor(struct store *s, struct store_conv_janitor *j, struct tl_errinfo *ei) TL_WUR;
 
+/* ---- moderation: the moderators' reads and actions (store_mod.c) ----
+ * Documents are JSON text (new strings, free()). Reporters appear by the first 16
+ * characters of their pseudonym, never more. Every action is audited as actor. */
+struct store_mod_filter {
+    const char *verdict; /* NULL any: flag, hold, drop, refuse, rate_limited, banned, ... */
+    long long campaign;  /* 0 any; else that campaign's members */
+    long limit;          /* 1..500 (0: 100) */
+};
+/* {"items":[{id, ref, reporter, category, text, status, verdict, reasons, campaign_id,
+ * at}]}: what moderation held or flagged and no moderator resolved yet, newest first. */
+int store_mod_held(struct store *s, const struct store_mod_filter *f, char **json,
+                   struct tl_errinfo *ei) TL_WUR;
+/* {"items":[{id, status, kind, sample, created_at, last_at, reports, reporters,
+ * decided_by, decided_at}]}, newest first; status NULL: any, else held, released or
+ * rejected. */
+int store_mod_campaigns(struct store *s, const char *status, long limit, char **json,
+                        struct tl_errinfo *ei) TL_WUR;
+/* mod_resolve (storage/schema/): what ("campaign" or "report") id released or rejected
+ * (action "release" | "reject"); {"what","id","action","reports"}. TL_ENOTFOUND nothing
+ * open by that id, TL_ECONFLICT a campaign decided already, TL_EINVAL a bad action. */
+int store_mod_resolve(struct store *s, const char *actor, const char *what, long long id,
+                      const char *action, char **json, struct tl_errinfo *ei) TL_WUR;
+/* mod_ban (storage/schema/): mode "ban" | "shadow" | "unban" the one reporter whose
+ * pseudonym starts with prefix (6+ hex); sweep: their open reports are held too.
+ * {"reporter","banned","shadow_banned","reason","reputation","swept"}. TL_ENOTFOUND,
+ * TL_ECONFLICT (the prefix names several), TL_EINVAL. */
+int store_mod_ban(struct store *s, const char *actor, const char *prefix, const char *mode,
+                  const char *reason, int sweep, char **json, struct tl_errinfo *ei) TL_WUR;
+/* {"reason": hits, ...}: the rules' matches counted at intake. */
+int store_mod_rule_hits(struct store *s, char **json, struct tl_errinfo *ei) TL_WUR;
+
 /* ---- exports (store_export.c): files, feeds, OGC API, tiles ----
  * Decided reports with a point as export_reports (storage/schema/) publishes them: no
  * reporter, no chat, no analyst; text only when asked. Rows come through a server-side

@@ -103,3 +103,78 @@ out:
     PQclear(r);
     return rc;
 }
+
+/* ---- the moderators' reads and actions ---- */
+
+int store_mod_held(struct store *s, const struct store_mod_filter *f, char **json,
+                   struct tl_errinfo *ei)
+{
+    char cb[32], lb[32];
+    long limit = f->limit > 0 && f->limit <= 500 ? f->limit : 100;
+    const char *v[3] = {f->verdict, f->campaign > 0 ? st_ll(cb, f->campaign) : NULL,
+                        st_ll(lb, limit)};
+    return st_one_text(
+        s,
+        "SELECT json_build_object('items', COALESCE(json_agg(x ORDER BY x.at DESC, x.id DESC),"
+        " '[]'))::text FROM (SELECT r.id, r.public_ref AS ref, left(r.reporter, 16) AS reporter,"
+        "   r.category, left(r.text, 2000) AS text, r.status, v.verdict, v.reasons,"
+        "   v.campaign_id, web_iso(v.at) AS at"
+        "   FROM mod_verdicts v JOIN reports r ON r.id = v.report_id"
+        "   WHERE v.resolution IS NULL AND ($1::text IS NULL OR v.verdict = $1::text)"
+        "     AND ($2::bigint IS NULL OR v.campaign_id = $2::bigint)"
+        "   ORDER BY v.at DESC, r.id DESC LIMIT $3::bigint) x",
+        3, v, json, "held reports", ei);
+}
+
+int store_mod_campaigns(struct store *s, const char *status, long limit, char **json,
+                        struct tl_errinfo *ei)
+{
+    char lb[32];
+    const char *v[2] = {status, st_ll(lb, limit > 0 && limit <= 500 ? limit : 100)};
+    return st_one_text(
+        s,
+        "SELECT json_build_object('items', COALESCE(json_agg(x ORDER BY x.last_at DESC, x.id DESC),"
+        " '[]'))::text FROM (SELECT c.id, c.status, c.kind, c.sample, web_iso(c.created_at)"
+        "   AS created_at, web_iso(c.last_at) AS last_at,"
+        "   (SELECT count(*) FROM mod_verdicts v WHERE v.campaign_id = c.id) AS reports,"
+        "   (SELECT count(DISTINCT r.reporter) FROM mod_verdicts v JOIN reports r"
+        "     ON r.id = v.report_id WHERE v.campaign_id = c.id) AS reporters,"
+        "   c.decided_by, web_iso(c.decided_at) AS decided_at"
+        "   FROM mod_campaigns c WHERE $1::text IS NULL OR c.status = $1::text"
+        "   ORDER BY c.last_at DESC, c.id DESC LIMIT $2::bigint) x",
+        2, v, json, "campaigns", ei);
+}
+
+int store_mod_resolve(struct store *s, const char *actor, const char *what, long long id,
+                      const char *action, char **json, struct tl_errinfo *ei)
+{
+    char ib[32];
+    const char *v[4] = {actor, what, st_ll(ib, id), action};
+    *json = NULL;
+    if (!what || (strcmp(what, "campaign") != 0 && strcmp(what, "report") != 0))
+        return tl_errf(ei, TL_EINVAL, "campaign or report");
+    return st_fn_err(
+        st_one_text(s, "SELECT mod_resolve($1::text, $2::text, $3::bigint, $4::text)::text", 4, v,
+                    json, "resolution", ei),
+        ei);
+}
+
+int store_mod_ban(struct store *s, const char *actor, const char *prefix, const char *mode,
+                  const char *reason, int sweep, char **json, struct tl_errinfo *ei)
+{
+    const char *v[5] = {actor, prefix, mode, reason, sweep ? "true" : "false"};
+    *json = NULL;
+    return st_fn_err(st_one_text(s,
+                                 "SELECT mod_ban($1::text, $2::text, $3::text, $4::text,"
+                                 " $5::boolean)::text",
+                                 5, v, json, "ban", ei),
+                     ei);
+}
+
+int store_mod_rule_hits(struct store *s, char **json, struct tl_errinfo *ei)
+{
+    return st_one_text(s,
+                       "SELECT COALESCE(json_object_agg(reason, hits ORDER BY reason),"
+                       " '{}')::text FROM mod_rule_hits",
+                       0, NULL, json, "rule hits", ei);
+}

@@ -410,6 +410,11 @@ static int fn_err(int rc, struct tl_errinfo *ei)
     return rc;
 }
 
+int st_fn_err(int rc, struct tl_errinfo *ei)
+{
+    return fn_err(rc, ei);
+}
+
 int store_web_report(struct store *s, const struct store_who *who, const char *id_or_ref,
                      int audit_view, char **json, struct tl_errinfo *ei)
 {
