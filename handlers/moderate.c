@@ -202,6 +202,9 @@ int hdl_moderate(const struct hdl_ctx *ctx, const struct store_conv_lookup *lk, 
         mv->phash = (long long)v->sig.phash;
         mv->minhash_hex = v->sig.text_len ? hdl_keep(p, minhash_to_hex(v->sig.minhash)) : NULL;
         mv->window_s = (long)(ctx->mod->campaign.window_us / 1000000);
+        mv->window_read = in->now;
+        mv->min_similarity = ctx->mod->campaign.min_similarity;
+        mv->min_text_len = ctx->mod->campaign.min_text_len;
     }
     if (v->campaign.joins) {
         size_t n = v->campaign.nmatched < MOD_MATCHED_MAX ? v->campaign.nmatched : MOD_MATCHED_MAX;

@@ -39,7 +39,7 @@ int st_mod_load(struct store *s, long long chat_id, struct store_conv_lookup *lk
     int rc = st_exec(s,
                      "SELECT p.reputation, p.banned, p.shadow_banned, p.ban_notice_at IS NOT NULL,"
                      " extract(epoch FROM p.first_seen)::float8, p.n_reports, p.n_confirmed,"
-                     " p.n_rejected, x.state::text, extract(epoch FROM now())::float8,"
+                     " p.n_rejected, x.state::text, extract(epoch FROM clock_timestamp())::float8,"
                      " (SELECT d.phash FROM draft_media d WHERE d.chat_id = $2::bigint"
                      "   AND d.draft_id = $3::bigint AND d.phash IS NOT NULL ORDER BY d.id LIMIT 1)"
                      " FROM (SELECT 1) one"

@@ -289,6 +289,9 @@ static void plan_mod(struct tl_buf *b, int *err, const struct store_mod_verdict 
         js_str(b, err, "mh", v->minhash_hex);
         js_raw(b, err, "}", 1);
         js_ll(b, err, "ws", v->window_s);
+        js_dbl(b, err, "wt", v->window_read > 0, v->window_read);
+        js_dbl(b, err, "sim", 1, v->min_similarity);
+        js_ll(b, err, "ml", v->min_text_len);
     }
     if (v->rate_json && js_is_object(v->rate_json))
         js_doc(b, err, "rs", "rss", v->rate_json);

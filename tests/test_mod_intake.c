@@ -562,6 +562,134 @@ static void test_mod_intake_sighup_reload_keeps_old_on_error(void **state)
     free(ci);
 }
 
+/* ---- the moderators' tools: tipline mod, reputation from outcomes, audited ---- */
+
+/* Runs `tipline mod ARGS` on w's database (stderr to stdout); returns its exit status. */
+static int mod_cli(struct world *w, const char *args, char **out)
+{
+    char *cmd = tl_asprintf("TIPLINE_DATABASE_URL='%s' USER=mia %s mod %s 2>&1", w->ci,
+                            getenv("TL_TIPLINE_BIN"), args);
+    int st = ts_run(cmd, out);
+    free(cmd);
+    return st;
+}
+
+static long long reputation_of(struct world *w, long long chat)
+{
+    return count(w,
+                 "SELECT p.reputation FROM reporters p JOIN chats c ON c.reporter ="
+                 " p.pseudonym WHERE c.chat_id = %lld",
+                 chat);
+}
+
+static void test_mod_intake_moderator_tools(void **state)
+{
+    (void)state;
+    if (!getenv("TL_TIPLINE_BIN"))
+        skip();
+    struct world w;
+    world_open(&w, "tools");
+    world_start(&w);
+    /* two floods of 4 new reporters each, and one ordinary report */
+    for (int r = 0; r < 4; r++) {
+        char text[160];
+        snprintf(text, sizeof(text), "Free crypto for everyone, send %d to the wallet now!!", r);
+        send_report(w.fb, &w.next_mid, 7500000 + r, "en", text);
+    }
+    settle(&w, 20000);
+    for (int r = 0; r < 4; r++) {
+        char text[160];
+        snprintf(text, sizeof(text), "They are lying, the city has already surrendered %d", r);
+        send_report(w.fb, &w.next_mid, 7600000 + r, "en", text);
+    }
+    send_report(w.fb, &w.next_mid, 7700000, "en", "Smoke over the northern district now");
+    settle(&w, 20000);
+    assert_int_equal(count(&w, "SELECT count(*) FROM mod_campaigns WHERE status = 'held'"), 2);
+    char refs[16][16];
+    assert_int_equal(queue_refs(&w, refs, 16), 1);
+
+    char *out = NULL;
+    assert_int_equal(mod_cli(&w, "campaigns --status held", &out), 0);
+    assert_non_null(strstr(out, "Free crypto"));
+    assert_non_null(strstr(out, "surrendered"));
+    free(out);
+    assert_int_equal(mod_cli(&w, "held --verdict hold", &out), 0);
+    size_t lines = 0;
+    for (char *p = out; (p = strchr(p, '\n')); p++)
+        lines++;
+    assert_int_equal(lines, 1 + 8); /* the header and the eight held reports */
+    free(out);
+
+    /* reject the scam: its reports decided, each reporter's reputation down by one */
+    char *crypto = ts_db_scalar(w.ci, "SELECT id FROM mod_campaigns WHERE sample LIKE 'Free%'");
+    char *args = tl_asprintf("reject campaign %s", crypto);
+    assert_int_equal(mod_cli(&w, args, NULL), 0);
+    free(args);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports WHERE status = 'rejected'"
+                               " AND decided_by = 'cli:mia' AND text LIKE 'Free crypto%%'"),
+                     4);
+    for (int r = 0; r < 4; r++)
+        assert_int_equal(reputation_of(&w, 7500000 + r), -1);
+    /* release the other: its reports enter the queue, reputations unchanged */
+    char *other = ts_db_scalar(w.ci, "SELECT id FROM mod_campaigns WHERE sample LIKE 'They%'");
+    args = tl_asprintf("release campaign %s", other);
+    assert_int_equal(mod_cli(&w, args, NULL), 0);
+    free(args);
+    /* the list: the ordinary report, the 4 released, the 4 rejected (decided) */
+    assert_int_equal(queue_refs(&w, refs, 16), 9);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports WHERE status = 'new'"), 5);
+    for (int r = 0; r < 4; r++)
+        assert_int_equal(reputation_of(&w, 7600000 + r), 0);
+    /* a campaign decided once is not decided again */
+    args = tl_asprintf("release campaign %s", crypto);
+    assert_int_equal(mod_cli(&w, args, &out), 1);
+    assert_non_null(strstr(out, "already"));
+    free(out);
+    free(args);
+
+    /* a ban with a sweep takes the reporter's open report out of the queue */
+    char *ps = ts_db_scalar(w.ci, "SELECT left(reporter, 12) FROM chats WHERE chat_id = 7700000");
+    args = tl_asprintf("ban %s --sweep --reason spam", ps);
+    assert_int_equal(mod_cli(&w, args, &out), 0);
+    assert_non_null(strstr(out, "\"swept\": 1"));
+    free(out);
+    free(args);
+    assert_int_equal(queue_refs(&w, refs, 16), 8);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports WHERE status = 'new'"), 4);
+    assert_int_equal(count(&w, "SELECT count(*) FROM mod_verdicts WHERE verdict = 'banned'"
+                               " AND 'sweep' = ANY (reasons) AND resolution IS NULL"),
+                     1);
+
+    /* every action in the audit log, as who did it */
+    assert_int_equal(count(&w, "SELECT count(*) FROM audit_log WHERE actor = 'cli:mia' AND ("
+                               "(action = 'mod_reject' AND after->>'reports' = '4')"
+                               " OR (action = 'mod_release' AND after->>'reports' = '4')"
+                               " OR (action = 'ban' AND after->>'swept' = '1'))"),
+                     3);
+
+    /* rules: a file checked as the bot loads it; a broken one named by line and column */
+    char *good = write_rules("hold spam.crypto free\\s+crypto\n");
+    args = tl_asprintf("rules %s", good);
+    assert_int_equal(mod_cli(&w, args, &out), 0);
+    assert_non_null(strstr(out, "spam.crypto"));
+    free(out);
+    free(args);
+    assert_int_equal(ts_write_file(good, "# x\nhold spam.crypto (free\n"), 0);
+    args = tl_asprintf("rules %s", good);
+    assert_int_equal(mod_cli(&w, args, &out), 1);
+    char *where = tl_asprintf("%s:2:", good);
+    assert_non_null(strstr(out, where));
+    free(where);
+    free(out);
+    free(args);
+    unlink(good);
+    free(good);
+    free(ps);
+    free(crypto);
+    free(other);
+    world_close(&w);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -571,6 +699,7 @@ int main(void)
         cmocka_unit_test_teardown(test_mod_intake_rate_limited_told_and_kept, teardown),
         cmocka_unit_test_teardown(test_mod_intake_catastrophic_rule_bounded, teardown),
         cmocka_unit_test_teardown(test_mod_intake_sighup_reload_keeps_old_on_error, teardown),
+        cmocka_unit_test_teardown(test_mod_intake_moderator_tools, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -8,15 +8,26 @@
 --        "sig": {"tl", "hp", "ph", "mh"} the report's signature for the window,
 --        "ws": the window in seconds, "rs": the reporter's rate state after this
 --        message, "bn": true when this report carries the open-ban notice,
---        "rh": ["reason", ...] the rules that matched}
+--        "rh": ["reason", ...] the rules that matched,
+--        "wt": when the window was read (epoch s), "sim": the least similarity of a
+--        campaign's texts, "ml": the shortest text that may match}
 -- A campaign takes its members' reports out of the queue (new and unclaimed become
 -- 'held'), under one advisory lock so two workers that see the same flood at once make
--- one campaign: the second finds the first's campaign on the members.
+-- one campaign: the second finds the first's campaign on the members. Two workers that
+-- decided at once did not see each other's message: under the same lock a campaign also
+-- takes the similar messages written since its window was read, and a message accepted
+-- meanwhile joins a held campaign that formed since it read its window.
 CREATE OR REPLACE FUNCTION mod_apply_verdict(rid bigint, rep text, v jsonb)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     cid bigint;
     members bigint[];
+    verdict text := COALESCE(v->>'v', 'accept');
+    reasons text[] := COALESCE(string_to_array(v->>'r', ','), '{}');
+    mh bytea := decode(v->'sig'->>'mh', 'hex');
+    since timestamptz := to_timestamp(COALESCE((v->>'wt')::float8, 0)) - interval '2 seconds';
+    textual boolean := v->'sig'->>'mh' IS NOT NULL
+        AND COALESCE((v->'sig'->>'tl')::int, 0) >= COALESCE((v->>'ml')::int, 1);
 BEGIN
     IF v ? 'rs' THEN
         INSERT INTO reporter_rate AS x (reporter, state) VALUES (rep, v->'rs')
@@ -47,6 +58,13 @@ BEGIN
         ELSE
             UPDATE mod_campaigns SET last_at = now() WHERE id = cid;
         END IF;
+        IF textual THEN
+            members := members || ARRAY(
+                SELECT m.id FROM mod_recent m
+                WHERE m.campaign_id IS NULL AND m.at >= since
+                  AND m.text_len >= COALESCE((v->>'ml')::int, 1)
+                  AND mod_minhash_sim(m.minhash, mh) >= COALESCE((v->>'sim')::float8, 1));
+        END IF;
         UPDATE mod_recent SET campaign_id = cid WHERE id = ANY (members) AND campaign_id IS NULL;
         WITH moved AS (UPDATE reports r SET status = 'held'
                        FROM mod_recent m
@@ -58,16 +76,28 @@ BEGIN
         ON CONFLICT (report_id) DO UPDATE SET verdict = 'hold', campaign_id = excluded.campaign_id,
             reasons = d.reasons || '{campaign}'::text[];
     END IF;
-    IF COALESCE(v->>'v', 'accept') <> 'accept' THEN
+    IF verdict IN ('accept', 'flag') AND textual AND v ? 'wt' THEN
+        PERFORM pg_advisory_xact_lock(hashtext('tipline.mod_campaign'));
+        SELECT m.campaign_id INTO cid FROM mod_recent m JOIN mod_campaigns c
+            ON c.id = m.campaign_id AND c.status = 'held'
+        WHERE m.at >= since AND mod_minhash_sim(m.minhash, mh) >= COALESCE((v->>'sim')::float8, 1)
+        LIMIT 1;
+        IF cid IS NOT NULL THEN
+            UPDATE reports SET status = 'held' WHERE id = rid;
+            verdict := 'hold';
+            reasons := reasons || '{campaign}'::text[];
+        END IF;
+    END IF;
+    IF verdict <> 'accept' THEN
         INSERT INTO mod_verdicts (report_id, verdict, reasons, campaign_id)
-        VALUES (rid, v->>'v', COALESCE(string_to_array(v->>'r', ','), '{}'), cid);
+        VALUES (rid, verdict, reasons, cid);
     END IF;
     IF v ? 'sig' THEN
         DELETE FROM mod_recent
         WHERE at < now() - make_interval(secs => COALESCE((v->>'ws')::float8, 3600));
-        INSERT INTO mod_recent (reporter, report_id, text_len, has_photo, phash, minhash,
+        INSERT INTO mod_recent (reporter, report_id, at, text_len, has_photo, phash, minhash,
             campaign_id)
-        VALUES (rep, rid, COALESCE((v->'sig'->>'tl')::int, 0),
+        VALUES (rep, rid, clock_timestamp(), COALESCE((v->'sig'->>'tl')::int, 0),
             COALESCE((v->'sig'->>'hp')::boolean, false), (v->'sig'->>'ph')::bigint,
             decode(v->'sig'->>'mh', 'hex'), cid);
     END IF;
