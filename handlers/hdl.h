@@ -206,6 +206,7 @@ struct hdl_plan {
     long mod_retry_s;        /* rate-limited: seconds until the next report is taken */
     long long *mod_members;  /* modv.members */
     const char *mod_hits[8]; /* modv.rule_hits: the matched rules' reasons (kept strings) */
+    long long mod_bands[8];  /* modv.bands */
 };
 
 /* Decides what u means for the chat's conversation. Pure: no I/O. cv and f may be

@@ -113,6 +113,36 @@ static int category_slot(const struct hdl_ctx *ctx, const char *cat)
     return -1;
 }
 
+/* The 8 bands of a text signature: slots 2i and 2i+1 as one number. */
+static void sig_bands(const struct mod_sig *sig, long long out[8])
+{
+    for (int i = 0; i < 8; i++)
+        out[i] = (long long)((uint64_t)sig->minhash[2 * i] << 32 | sig->minhash[2 * i + 1]);
+}
+
+/* Long enough to be matched as a campaign's text (or a photo): kept in the window. */
+static int matchable(const struct hdl_ctx *ctx, const struct mod_sig *sig)
+{
+    return sig->has_photo || (sig->text_len && sig->text_len >= ctx->mod->campaign.min_text_len);
+}
+
+void hdl_mod_lookup(const struct hdl_ctx *ctx, const struct hdl_draft *d,
+                    struct store_conv_lookup *lk)
+{
+    struct mod_sig sig;
+    char *words = NULL;
+    lk->mod_nbands = 0;
+    lk->mod_photo = d->n_media > 0;
+    if (hdl_draft_words(d, &words) != TL_OK || !words)
+        return;
+    size_t len = mod_text_bound(words, strlen(words), MOD_TEXT_MAX_UTF16);
+    if (mod_sig_make(words, len, 0, 0, &sig) == TL_OK && matchable(ctx, &sig)) {
+        sig_bands(&sig, lk->mod_bands);
+        lk->mod_nbands = 8;
+    }
+    free(words);
+}
+
 int hdl_moderate(const struct hdl_ctx *ctx, const struct store_conv_lookup *lk, struct hdl_plan *p)
 {
     const struct store_mod_inputs *in = &lk->mod;
@@ -195,12 +225,17 @@ int hdl_moderate(const struct hdl_ctx *ctx, const struct store_conv_lookup *lk, 
     mv->n_rule_hits = nh;
     if (v->kind != MOD_BANNED && v->kind != MOD_SHADOW_BANNED) /* the buckets ran */
         mv->rate_json = hdl_keep(p, rate_to_json(&rate, ctx->mod->rate.ncat));
-    if (v->is_new && (v->sig.text_len || v->sig.has_photo) && v->kind != MOD_RATE_LIMITED) {
+    if (v->is_new && matchable(ctx, &v->sig) && v->kind != MOD_RATE_LIMITED) {
         mv->keep_sig = 1;
         mv->text_len = v->sig.text_len;
         mv->has_photo = (int)v->sig.has_photo;
         mv->phash = (long long)v->sig.phash;
         mv->minhash_hex = v->sig.text_len ? hdl_keep(p, minhash_to_hex(v->sig.minhash)) : NULL;
+        if (v->sig.text_len) {
+            sig_bands(&v->sig, p->mod_bands);
+            mv->bands = p->mod_bands;
+            mv->n_bands = 8;
+        }
         mv->window_s = (long)(ctx->mod->campaign.window_us / 1000000);
         mv->window_read = in->now;
         mv->min_similarity = ctx->mod->campaign.min_similarity;

@@ -576,6 +576,7 @@ void hdl_lookup_wanted(const struct hdl_ctx *ctx, const struct hdl_conv *cv,
             lk->mod_draft_id = c.draft_id;
             lk->mod_window_s = (long)(ctx->mod->campaign.window_us / 1000000);
             lk->mod_window_max = 2000;
+            hdl_mod_lookup(ctx, cv->draft, lk);
         }
     }
 }

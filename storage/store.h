@@ -113,6 +113,8 @@ struct store_mod_verdict {
     int has_photo;
     long long phash;
     const char *minhash_hex;      /* the signature's minhash, hex */
+    const long long *bands;       /* its bands (what the window is read by) */
+    size_t n_bands;
     long window_s;                /* the window's length: older rows are dropped */
     double window_read;           /* when the window was read (epoch s, the database's) */
     double min_similarity;        /* a campaign's texts: at least this similar */
@@ -647,6 +649,9 @@ struct store_conv_lookup {
      * report), NULL none; the campaign window's length and most rows */
     const char *mod_reporter;
     long long mod_draft_id; /* the draft whose first photo's hash campaigns compare */
+    long long mod_bands[8]; /* the window rows read: those sharing a band of the text's */
+    size_t mod_nbands;      /* signature (0: none) ... */
+    int mod_photo;          /* ... or holding a photo, when the draft has one */
     long mod_window_s;
     size_t mod_window_max;
     /* out: what moderation decides with (free with store_conv_lookup_release) */

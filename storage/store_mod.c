@@ -33,8 +33,14 @@ int st_mod_load(struct store *s, long long chat_id, struct store_conv_lookup *lk
     PGresult *r = NULL;
     struct store_mod_inputs *in = &lk->mod;
     const char *v[3] = {lk->mod_reporter, st_ll(cb, chat_id), st_ll(db, lk->mod_draft_id)};
-    const char *w2[2] = {st_ll(wb, lk->mod_window_s > 0 ? lk->mod_window_s : 600),
-                         st_ll(mb, lk->mod_window_max > 0 ? (long long)lk->mod_window_max : 2000)};
+    struct st_arr bands;
+    st_arr_init(&bands);
+    for (size_t i = 0; i < lk->mod_nbands && i < 8; i++)
+        st_arr_ll(&bands, lk->mod_bands[i]);
+    const char *w4[4] = {st_ll(wb, lk->mod_window_s > 0 ? lk->mod_window_s : 600),
+                         st_ll(mb, lk->mod_window_max > 0 ? (long long)lk->mod_window_max : 2000),
+                         lk->mod_nbands ? st_arr_end(&bands) : NULL,
+                         lk->mod_photo ? "true" : "false"};
     memset(in, 0, sizeof(*in));
     int rc = st_exec(s,
                      "SELECT p.reputation, p.banned, p.shadow_banned, p.ban_notice_at IS NOT NULL,"
@@ -66,16 +72,24 @@ int st_mod_load(struct store *s, long long chat_id, struct store_conv_lookup *lk
     PQclear(r);
     r = NULL;
     lk->mod_loaded = 1;
-    if (in->banned || in->shadow_banned) /* a ban is final: no window needed */
+    if (in->banned || in->shadow_banned || (!lk->mod_nbands && !lk->mod_photo)) {
+        st_arr_release(&bands); /* a ban is final; nothing to match: no window needed */
         return TL_OK;
+    }
+    if (lk->mod_nbands && !w4[2]) {
+        st_arr_release(&bands);
+        return TL_ENOMEM;
+    }
     rc = st_exec(s,
                  "SELECT m.id, COALESCE(c.id, 0), m.reporter, extract(epoch FROM m.at)::float8,"
                  " m.text_len, m.has_photo, COALESCE(m.phash, 0), encode(m.minhash, 'hex')"
                  " FROM mod_recent m LEFT JOIN mod_campaigns c ON c.id = m.campaign_id"
                  "   AND c.status = 'held'"
                  " WHERE m.at > now() - make_interval(secs => $1::bigint)"
+                 "   AND (m.bands && $3::bigint[] OR ($4::boolean AND m.has_photo))"
                  " ORDER BY m.at DESC LIMIT $2::bigint",
-                 2, w2, &r, ei);
+                 4, w4, &r, ei);
+    st_arr_release(&bands);
     if (rc)
         return rc;
     int n = PQntuples(r);

@@ -287,6 +287,13 @@ static void plan_mod(struct tl_buf *b, int *err, const struct store_mod_verdict 
         if (v->has_photo)
             js_ll(b, err, "ph", v->phash);
         js_str(b, err, "mh", v->minhash_hex);
+        if (v->n_bands) {
+            js_key(b, err, "bd");
+            js_raw(b, err, "[", 1);
+            for (size_t i = 0; i < v->n_bands && !*err; i++)
+                *err = tl_buf_printf(b, "%s%lld", i ? "," : "", v->bands[i]);
+            js_raw(b, err, "]", 1);
+        }
         js_raw(b, err, "}", 1);
         js_ll(b, err, "ws", v->window_s);
         js_dbl(b, err, "wt", v->window_read > 0, v->window_read);

@@ -5,7 +5,7 @@
 --        "c": 1 when held as a campaign, "ci": the campaign to join (0: one of the
 --        members' campaigns, else a new one), "cm": [mod_recent ids of the similar
 --        messages], "ck": "text" | "photo", "cs": a sample of the text,
---        "sig": {"tl", "hp", "ph", "mh"} the report's signature for the window,
+--        "sig": {"tl", "hp", "ph", "mh", "bd"} the report's signature for the window,
 --        "ws": the window in seconds, "rs": the reporter's rate state after this
 --        message, "bn": true when this report carries the open-ban notice,
 --        "rh": ["reason", ...] the rules that matched,
@@ -76,7 +76,10 @@ BEGIN
         ON CONFLICT (report_id) DO UPDATE SET verdict = 'hold', campaign_id = excluded.campaign_id,
             reasons = d.reasons || '{campaign}'::text[];
     END IF;
-    IF verdict IN ('accept', 'flag') AND textual AND v ? 'wt' THEN
+    -- (the lock only while a held campaign is taking members: most messages skip it)
+    IF verdict IN ('accept', 'flag') AND textual AND v ? 'wt'
+       AND EXISTS (SELECT 1 FROM mod_campaigns c WHERE c.status = 'held' AND c.last_at >= since)
+    THEN
         PERFORM pg_advisory_xact_lock(hashtext('tipline.mod_campaign'));
         SELECT m.campaign_id INTO cid FROM mod_recent m JOIN mod_campaigns c
             ON c.id = m.campaign_id AND c.status = 'held'
@@ -96,10 +99,11 @@ BEGIN
         DELETE FROM mod_recent
         WHERE at < now() - make_interval(secs => COALESCE((v->>'ws')::float8, 3600));
         INSERT INTO mod_recent (reporter, report_id, at, text_len, has_photo, phash, minhash,
-            campaign_id)
+            bands, campaign_id)
         VALUES (rep, rid, clock_timestamp(), COALESCE((v->'sig'->>'tl')::int, 0),
             COALESCE((v->'sig'->>'hp')::boolean, false), (v->'sig'->>'ph')::bigint,
-            decode(v->'sig'->>'mh', 'hex'), cid);
+            decode(v->'sig'->>'mh', 'hex'),
+            ARRAY(SELECT jsonb_array_elements_text(v->'sig'->'bd')::bigint), cid);
     END IF;
     IF COALESCE((v->>'bn')::boolean, false) THEN
         UPDATE reporters SET ban_notice_at = now() WHERE pseudonym = rep;
