@@ -112,8 +112,8 @@ struct store_mod_verdict {
     unsigned text_len;
     int has_photo;
     long long phash;
-    const char *minhash_hex;      /* the signature's minhash, hex */
-    const long long *bands;       /* its bands (what the window is read by) */
+    const char *minhash_hex; /* the signature's minhash, hex */
+    const long long *bands;  /* its bands (what the window is read by) */
     size_t n_bands;
     long window_s;                /* the window's length: older rows are dropped */
     double window_read;           /* when the window was read (epoch s, the database's) */
