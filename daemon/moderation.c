@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +23,42 @@ struct daemon_mod {
     size_t n_retired;
     char *path;
     struct mod_limits lim;
+    char categories[1024]; /* the per-category limits' categories, in slot order */
 };
+
+/* mod_category_rates: "category:per_hour:burst" items, comma-separated. */
+static int category_rates(struct daemon_mod *m, const char *spec, struct tl_errinfo *ei)
+{
+    struct mod_rate_cfg *rc = &m->base.rate;
+    const char *s = spec;
+    size_t used = 0;
+    while (s && *s) {
+        const char *e = strchr(s, ',');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        char item[128], name[64];
+        double ph = 0, burst = 0;
+        int len = 0;
+        if (n == 0 || n >= sizeof(item))
+            return tl_errf(ei, TL_ECONFIG, "mod_category_rates: an empty or too long item");
+        memcpy(item, s, n);
+        item[n] = 0;
+        if (rc->ncat == MOD_RATE_CATEGORIES ||
+            sscanf(item, "%63[a-z0-9_]:%lf:%lf%n", name, &ph, &burst, &len) != 3 ||
+            (size_t)len != n || ph <= 0 || burst < 1 ||
+            used + strlen(name) + 2 > sizeof(m->categories))
+            return tl_errf(ei, TL_ECONFIG,
+                           "mod_category_rates: \"%s\" is not category:per_hour:burst (at most "
+                           "%d categories)",
+                           item, MOD_RATE_CATEGORIES);
+        used += (size_t)snprintf(m->categories + used, sizeof(m->categories) - used, "%s%s",
+                                 used ? "," : "", name);
+        rc->cat[rc->ncat].per_hour = ph;
+        rc->cat[rc->ncat].burst = burst;
+        rc->ncat++;
+        s = e ? e + 1 : NULL;
+    }
+    return TL_OK;
+}
 
 static int load(struct daemon_mod *m, struct mod_rules **out, struct tl_errinfo *ei)
 {
@@ -58,8 +94,8 @@ int daemon_mod_new(const struct cfg *c, struct daemon_mod **out, struct tl_errin
     m->lim.match_limit = (uint32_t)c->mod_match_limit;
     m->lim.depth_limit = (uint32_t)c->mod_depth_limit;
     pthread_mutex_init(&m->mu, NULL);
-    int rc = TL_OK;
-    if (c->moderation_rules && *c->moderation_rules) {
+    int rc = category_rates(m, c->mod_category_rates, ei);
+    if (rc == TL_OK && c->moderation_rules && *c->moderation_rules) {
         struct mod_rules *r = NULL;
         if (!(m->path = tl_strdup(c->moderation_rules)))
             rc = TL_ENOMEM;
@@ -103,6 +139,11 @@ int daemon_mod_reload(struct daemon_mod *m, struct tl_errinfo *ei)
     pthread_mutex_unlock(&m->mu);
     log_info("moderation rules reloaded file=%s rules=%zu", m->path, mod_rules_count(r));
     return TL_OK;
+}
+
+const char *daemon_mod_categories(const struct daemon_mod *m)
+{
+    return m->categories;
 }
 
 void daemon_mod_free(struct daemon_mod *m)

@@ -16,6 +16,9 @@ int daemon_mod_new(const struct cfg *c, struct daemon_mod **out, struct tl_errin
 void daemon_mod_policy(struct daemon_mod *m, struct mod_policy *p);
 /* Loads the rules file again; on error the rules in force stay (logged). */
 int daemon_mod_reload(struct daemon_mod *m, struct tl_errinfo *ei) TL_WUR;
+/* The categories of the policy's per-category limits, comma-separated in slot order
+ * (hdl_ctx.mod_categories); "" none. Valid until daemon_mod_free. */
+const char *daemon_mod_categories(const struct daemon_mod *m);
 void daemon_mod_free(struct daemon_mod *m);
 
 #endif

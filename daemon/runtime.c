@@ -762,6 +762,7 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out, struct tl_err
         if (rt->mod) {
             daemon_mod_policy(rt->mod, &w->policy);
             w->ctx.mod = &w->policy;
+            w->ctx.mod_categories = daemon_mod_categories(rt->mod);
         }
         if (pthread_create(&rt->workers[rt->n_started], NULL, worker_main, w) != 0) {
             free(w);

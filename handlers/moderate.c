@@ -97,10 +97,10 @@ static char *minhash_to_hex(const uint32_t mh[MOD_SIG_K])
     return out;
 }
 
-/* The category's slot among the configured ones (rate limits per category), -1 none. */
+/* The category's slot among those with a rate limit of their own, -1 none. */
 static int category_slot(const struct hdl_ctx *ctx, const char *cat)
 {
-    const char *list = hdl_categories(ctx);
+    const char *list = ctx->mod_categories;
     size_t n = cat ? strlen(cat) : 0;
     int slot = 0;
     for (const char *s = list; n && s && *s; slot++) {

@@ -422,6 +422,75 @@ static void test_mod_intake_rate_limited_told_and_kept(void **state)
     world_close(&w);
 }
 
+/* A press of data on the draft keyboard of chat (pushed without waiting). */
+static void press_data(struct fakebot *fb, long long *next_mid, long long chat, const char *data)
+{
+    long long mid = (*next_mid)++;
+    char *j = tl_asprintf("{\"callback_query\":{\"id\":\"q%lld\",\"from\":{\"id\":%lld,"
+                          "\"is_bot\":false,\"first_name\":\"C\",\"language_code\":\"en\"},"
+                          "\"chat_instance\":\"7\",\"data\":\"%s\",\"message\":{\"message_id\":"
+                          "%lld,\"date\":1,\"chat\":{\"id\":%lld,\"type\":\"private\"},"
+                          "\"text\":\"k\"}}}",
+                          mid, chat, data, 100000 + mid, chat);
+    assert_true(fakebot_push_update(fb, j) > 0);
+    free(j);
+}
+
+/* A text, then "step by step", the category, "Send now": a report of that category. */
+static void send_categorised(struct world *w, long long chat, const char *cat, const char *text)
+{
+    struct json_object *t = json_object_new_string(text);
+    char *j = tl_asprintf("{\"message\":{\"message_id\":%lld,\"date\":%lld,\"chat\":{\"id\":"
+                          "%lld,\"type\":\"private\"},\"from\":{\"id\":%lld,\"is_bot\":false,"
+                          "\"first_name\":\"C\",\"language_code\":\"en\"},\"text\":%s}}",
+                          w->next_mid++, (long long)(tl_now_ms() / 1000), chat, chat,
+                          json_object_to_json_string(t));
+    json_object_put(t);
+    int id = fakebot_push_update(w->fb, j);
+    free(j);
+    assert_true(id > 0);
+    char data[64];
+    snprintf(data, sizeof(data), "%d:g", id);
+    press_data(w->fb, &w->next_mid, chat, data);
+    snprintf(data, sizeof(data), "%d:c:%s", id, cat);
+    press_data(w->fb, &w->next_mid, chat, data);
+    snprintf(data, sizeof(data), "%d:send", id);
+    press_data(w->fb, &w->next_mid, chat, data);
+}
+
+/* ---- rate limits per category, on top of the reporter's own ---- */
+
+static void test_mod_intake_category_rate_limit(void **state)
+{
+    (void)state;
+    struct world w;
+    world_open(&w, "catrate");
+    w.c.mod_new_rate_burst = 10;
+    w.c.mod_new_rate_per_hour = 100;
+    free(w.c.mod_category_rates);
+    w.c.mod_category_rates = tl_strdup("shelling:1:1,drones:1:2");
+    world_start(&w);
+    const long long chat = 7800001;
+    send_categorised(&w, chat, "drones", "Two drones over the river");
+    send_categorised(&w, chat, "drones", "A third drone over the river");
+    send_categorised(&w, chat, "drones", "A fourth drone over the river");
+    send_categorised(&w, chat, "shelling", "Explosions in the east");
+    send_report(w.fb, &w.next_mid, chat, "en", "No category: smoke in the park");
+    settle(&w, 20000);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 5);
+    /* drones: a burst of 2, the third refused; shelling and no category untouched */
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports r JOIN mod_verdicts v ON v.report_id"
+                               " = r.id WHERE v.verdict = 'rate_limited' AND r.category = 'drones'"
+                               " AND r.text LIKE 'A fourth%%'"),
+                     1);
+    assert_int_equal(count(&w, "SELECT count(*) FROM mod_verdicts"), 1);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports WHERE status = 'new'"), 4);
+    char *slow = catalog_head("en", "mod_slow_down");
+    assert_int_equal(told(w.fb, chat, slow), 1);
+    free(slow);
+    world_close(&w);
+}
+
 /* ---- rules: a catastrophic pattern costs a bounded time; the next message is handled ---- */
 
 static char *write_rules(const char *text)
@@ -697,6 +766,7 @@ int main(void)
         cmocka_unit_test_teardown(test_mod_intake_flood_is_one_held_campaign, teardown),
         cmocka_unit_test_teardown(test_mod_intake_bans_hold_at_intake, teardown),
         cmocka_unit_test_teardown(test_mod_intake_rate_limited_told_and_kept, teardown),
+        cmocka_unit_test_teardown(test_mod_intake_category_rate_limit, teardown),
         cmocka_unit_test_teardown(test_mod_intake_catastrophic_rule_bounded, teardown),
         cmocka_unit_test_teardown(test_mod_intake_sighup_reload_keeps_old_on_error, teardown),
         cmocka_unit_test_teardown(test_mod_intake_moderator_tools, teardown),
