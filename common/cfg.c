@@ -118,8 +118,7 @@ static const struct key keys[] = {
      100000000, 0},
     {"mod_depth_limit", "TIPLINE_MOD_DEPTH_LIMIT", K_LONG, S(mod_depth_limit), "2000", 10, 1000000,
      0},
-    {"mod_category_rates", "TIPLINE_MOD_CATEGORY_RATES", K_STR, S(mod_category_rates), "", 0, 0,
-     0},
+    {"mod_category_rates", "TIPLINE_MOD_CATEGORY_RATES", K_STR, S(mod_category_rates), "", 0, 0, 0},
 };
 #undef S
 

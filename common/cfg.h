@@ -83,7 +83,7 @@ struct cfg {
     long mod_campaign_phash_bits;   /* photos at most this many bits apart are the same */
     long mod_match_limit;           /* pcre2 match limit per rule and message */
     long mod_depth_limit;           /* pcre2 depth limit */
-    char *mod_category_rates; /* "category:per_hour:burst,...": per reporter and category */
+    char *mod_category_rates;       /* "category:per_hour:burst,...": per reporter and category */
 };
 
 /* Fills c with defaults, then the file at path (NULL: TIPLINE_CONFIG, or none), then

@@ -55,7 +55,7 @@ struct hdl_ctx {
     /* moderation (moderation/mod.h) of each report as it is sent; NULL: none */
     const struct mod_policy *mod;
     struct mod_scratch *mod_scratch; /* the calling thread's working memory */
-    const char *mod_categories; /* the categories of mod->rate.cat[], in slot order (CSV) */
+    const char *mod_categories;      /* the categories of mod->rate.cat[], in slot order (CSV) */
 };
 
 enum hdl_file_state { HDL_FILE_NONE = 0, HDL_FILE_OK, HDL_FILE_TOOBIG, HDL_FILE_FAILED };
