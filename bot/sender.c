@@ -22,6 +22,7 @@ static void classify(int rc, const struct tl_errinfo *ei, const struct tg_outmsg
                      int max_attempts, struct tg_send_result *r)
 {
     r->error = ei->msg[0] ? ei->msg : tl_strerror(rc);
+    r->rate_limited = rc == TL_ERATE;
     switch (rc) {
     case TL_OK:
         r->outcome = TG_SENT;

@@ -263,6 +263,7 @@ struct tg_send_result {
     long long message_id; /* 0 when none */
     long retry_ms;
     const char *error; /* Telegram's description or the network error (masked) */
+    int rate_limited;  /* Telegram answered 429 (Too Many Requests) */
 };
 
 struct tg_send_sink {

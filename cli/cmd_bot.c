@@ -40,6 +40,8 @@ int cli_bot_run(const char *name, int no_poller, struct cli_ctx *ctx)
         fprintf(stderr, "tipline %s: %s\n", name, ei.msg[0] ? ei.msg : tl_strerror(rc));
         return 1;
     }
+    if (wh)
+        daemon_intake_hook_count_into(wh, rt);
     cli_notify("READY=1");
     while (!cli_stop) {
         cli_notify("WATCHDOG=1");

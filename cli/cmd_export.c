@@ -1,7 +1,8 @@
 /* cli/cmd_export.c - tipline export: the decided reports to a file (GeoJSON, CSV,
  * KML or GeoJSONSeq) for dashboards and GIS tools, through a server-side cursor so
  * that memory stays flat however many there are; the file appears whole (written
- * aside, then renamed) for a scheduled export's readers. Audited. */
+ * aside, then renamed) for a scheduled export's readers. Audited. Read from the read
+ * replica (database_replica_url) when it has caught up with the primary. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "web/web.h"
 #include "common/banned.h"
@@ -26,7 +28,41 @@ static const char export_doc[] =
     "(RFC 4180 with lon, lat and WKT columns; --hxl adds an HXL hashtag row), KML 2.2\n"
     "or GeoJSONSeq (RFC 8142). Each row carries its cursor: --after CURSOR writes only\n"
     "what was decided since. No export holds who reported; --text (the reports' own\n"
-    "words) only where the configuration says export_text = 1. Every export is audited.\n";
+    "words) only where the configuration says export_text = 1. Every export is audited.\n"
+    "With database_replica_url, the rows are read from the replica once it has replayed\n"
+    "what the primary held when the export began (waiting replica_max_lag_seconds at\n"
+    "most, else the primary); the audit row goes to the primary.\n";
+
+/* Where the rows are read: the replica's connection (*rs, the caller frees it) when one
+ * is configured and it has replayed everything the primary had written when this export
+ * began, waiting replica_max_lag_seconds at most: so a scheduled export never misses a
+ * decision made before it started. Else the primary's (*rs NULL). */
+static struct store *rows_from(struct cli_ctx *ctx, struct store **rs)
+{
+    struct tl_errinfo ei;
+    long long want = 0, have = -1;
+    *rs = NULL;
+    if (!*ctx->cfg.database_replica_url)
+        return ctx->store;
+    tl_errinfo_clear(&ei);
+    if (store_wal_position(ctx->store, &want, &ei) == TL_OK &&
+        store_open(ctx->cfg.database_replica_url, rs, &ei) == TL_OK) {
+        int64_t end = tl_now_ms() + ctx->cfg.replica_max_lag_seconds * 1000;
+        while (store_replica_replayed(*rs, &have, NULL, &ei) == TL_OK && have < want &&
+               tl_now_ms() < end && !cli_stop)
+            tl_sleep_ms(100, &cli_stop);
+    }
+    if (*rs && have >= want) {
+        log_info("export: reading the replica");
+        return *rs;
+    }
+    log_warn("export: the replica is unreachable or behind, reading the primary "
+             "behind_bytes=%lld detail=\"%s\"",
+             have >= 0 ? want - have : -1, ei.msg);
+    store_free(*rs);
+    *rs = NULL;
+    return ctx->store;
+}
 
 static int parse_bbox(const char *s, double out[4])
 {
@@ -119,6 +155,7 @@ int cmd_export(int argc, char **argv, struct cli_ctx *ctx)
 
     struct tl_errinfo ei;
     struct store_export *x = NULL;
+    struct store *rs = NULL; /* the replica's connection, when the rows come from it */
     struct tl_buf b;
     char *tmp = NULL, *actor = cli_actor();
     FILE *fp = stdout;
@@ -145,10 +182,12 @@ int cmd_export(int argc, char **argv, struct cli_ctx *ctx)
     }
     int bar = isatty(STDERR_FILENO) && !isatty(fileno(fp));
     int64_t t0 = tl_now_ms(), shown = t0;
-    if ((rc = store_export_open(ctx->store, &f, &x, &ei)) != TL_OK) {
+    if ((rc = store_export_open(rows_from(ctx, &rs), &f, &x, &ei)) != TL_OK) {
         code = cli_fail("export", "open", rc, &ei);
         goto out;
     }
+    if (rs) /* a replica takes no writes */
+        store_export_audit_to(x, ctx->store);
     if ((rc = web_export_head(&fmt, &b)) != TL_OK)
         goto fail;
     for (;;) {
@@ -192,6 +231,7 @@ fail:
     code = cli_fail("export", "rows", rc, &ei);
 out:
     store_export_free(x);
+    store_free(rs);
     if (fp && fp != stdout)
         fclose(fp);
     if (code && tmp)

@@ -21,6 +21,10 @@ struct cfg {
     unsigned char secret[64]; /* the pseudonym key bytes (loaded by cfg_load_secrets) */
     size_t secret_len;
     char *http_listen;
+    /* the read replica (web/replica.c): "" none */
+    char *database_replica_url;
+    long replica_max_lag_seconds; /* reads go to the primary while the replica lags more */
+    char *metrics_listen;         /* tipline bot's own /metrics (daemon/metrics.c); "" none */
     /* webhook intake (daemon/intake_hook.c) */
     char *webhook_listen;      /* "" : getUpdates; else host:port of the webhook receiver */
     char *webhook_path;        /* the path Telegram POSTs to (behind the proxy) */
@@ -52,6 +56,7 @@ struct cfg {
     long round_decimals;         /* decimals of a rounded point */
     long export_text;            /* 1: exports may carry the reports' free text */
     char *tile_url;              /* map tiles for the console; "" = offline basemap only */
+    long webhook_allow_private;  /* 1: webhooks may post to private/loopback addresses */
     char *trusted_proxies;       /* addresses whose X-Forwarded-For names the client; "" none */
     long web_db_connections;     /* database connections the web server keeps; 0: auto */
     long sse_max_seconds;        /* an event stream ends after this long (clients reconnect) */

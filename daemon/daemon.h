@@ -37,6 +37,10 @@ struct daemon_counts {
 };
 void daemon_counts(struct daemon *d, struct daemon_counts *c);
 
+/* The port of this process's metrics listener (cfg->metrics_listen; useful with port
+ * 0), 0 when none. */
+unsigned daemon_metrics_port(const struct daemon *d);
+
 /* SIGHUP: maps the gazetteer file again (workers go on with the old one meanwhile). */
 int daemon_reload_geo(struct daemon *rt, struct tl_errinfo *ei) TL_WUR;
 /* SIGHUP: loads the moderation rules file again; a broken file is refused (logged with
@@ -52,6 +56,8 @@ struct daemon_intake_hook;
 int daemon_intake_hook_start(const struct cfg *cfg, struct daemon_intake_hook **out,
                              struct tl_errinfo *ei) TL_WUR;
 unsigned daemon_intake_hook_port(const struct daemon_intake_hook *wh);
+/* Counts what it receives into d's counters (its metrics listener), from now on. */
+void daemon_intake_hook_count_into(struct daemon_intake_hook *wh, struct daemon *d);
 /* Stops accepting, waits for the requests in progress, frees. NULL is a no-op. */
 void daemon_intake_hook_free(struct daemon_intake_hook *wh);
 /* Reads the webhook secret file (a trailing newline dropped) and checks Telegram's rule

@@ -19,7 +19,7 @@
 #include "bot/tg.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "daemon.h"
+#include "daemon_int.h"
 #include "storage/store.h"
 #include "common/banned.h"
 
@@ -37,6 +37,7 @@ struct daemon_intake_hook {
     struct store *idle[WH_STORES];
     size_t n_idle, n_open;
     atomic_llong stored, refused;
+    struct daemon_stats *st; /* a runtime's counters it adds to, or NULL */
 };
 
 struct wh_req {
@@ -120,10 +121,15 @@ static unsigned store_update(struct daemon_intake_hook *wh, const char *body, si
     struct tl_errinfo ei;
     tl_errinfo_clear(&ei);
     struct store *s = store_take(wh, &ei);
-    int rc = s ? store_inbox_put(s, &row, 1, 0, NULL, &ei) : TL_EDBDOWN;
+    size_t inserted = 0;
+    int rc = s ? store_inbox_put(s, &row, 1, 0, &inserted, &ei) : TL_EDBDOWN;
     store_give(wh, s, rc != TL_OK);
     if (rc == TL_OK) {
         atomic_fetch_add(&wh->stored, 1);
+        if (wh->st) {
+            atomic_fetch_add(&wh->st->received, 1);
+            atomic_fetch_add(&wh->st->stored, (long long)inserted);
+        }
         status = 200;
     } else {
         log_warn("webhook update not stored err=\"%s\" detail=\"%s\"", tl_strerror(rc), ei.msg);
@@ -176,6 +182,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Telegram-Bot-Api-Secret-Token");
     if (!secret_ok(wh, secret)) {
         atomic_fetch_add(&wh->refused, 1);
+        if (wh->st)
+            atomic_fetch_add(&wh->st->webhook_refused, 1);
         return answer(conn, 401);
     }
     if (rq->too_big)
@@ -198,7 +206,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 }
 
 /* "host:port" (IPv4; port 0: an ephemeral one). */
-static int parse_listen(const char *s, struct sockaddr_in *sa, struct tl_errinfo *ei)
+int daemon_parse_listen(const char *s, const char *what, struct sockaddr_in *sa,
+                        struct tl_errinfo *ei)
 {
     const char *colon = s ? strrchr(s, ':') : NULL;
     long long port = -1;
@@ -206,13 +215,13 @@ static int parse_listen(const char *s, struct sockaddr_in *sa, struct tl_errinfo
     memset(sa, 0, sizeof(*sa));
     if (!colon || (size_t)(colon - s) >= sizeof(host) || tl_parse_ll(colon + 1, &port) ||
         port < 0 || port > 65535)
-        return tl_errf(ei, TL_ECONFIG, "webhook_listen must be host:port, not \"%s\"", s ? s : "");
+        return tl_errf(ei, TL_ECONFIG, "%s must be host:port, not \"%s\"", what, s ? s : "");
     memcpy(host, s, (size_t)(colon - s));
     host[colon - s] = 0;
     sa->sin_family = AF_INET;
     sa->sin_port = htons((unsigned short)port);
     if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
-        return tl_errf(ei, TL_ECONFIG, "webhook_listen: \"%s\" is no IPv4 address", host);
+        return tl_errf(ei, TL_ECONFIG, "%s: \"%s\" is no IPv4 address", what, host);
     return TL_OK;
 }
 
@@ -248,7 +257,7 @@ int daemon_intake_hook_start(const struct cfg *cfg, struct daemon_intake_hook **
     struct sockaddr_in sa;
     char *secret = NULL;
     *out = NULL;
-    int rc = parse_listen(cfg->webhook_listen, &sa, ei);
+    int rc = daemon_parse_listen(cfg->webhook_listen, "webhook_listen", &sa, ei);
     if (rc)
         return rc;
     if ((rc = daemon_intake_hook_secret(cfg->webhook_secret_file, &secret, ei)) != TL_OK)
@@ -290,6 +299,11 @@ int daemon_intake_hook_start(const struct cfg *cfg, struct daemon_intake_hook **
 out:
     daemon_intake_hook_free(wh);
     return rc;
+}
+
+void daemon_intake_hook_count_into(struct daemon_intake_hook *wh, struct daemon *d)
+{
+    wh->st = daemon_stats_of(d);
 }
 
 unsigned daemon_intake_hook_port(const struct daemon_intake_hook *wh)

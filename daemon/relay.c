@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bot/tg.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "relay.h"

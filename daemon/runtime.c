@@ -12,9 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bot/tg.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "daemon.h"
+#include "daemon_int.h"
 #include "geo/geo.h"
 #include "handlers/hdl.h"
 #include "modpolicy.h"
@@ -40,7 +41,8 @@ struct daemon {
     pthread_mutex_t mu;
     int fatal;
     struct tl_errinfo fatal_ei;
-    atomic_llong batches, stored, handled, reports, sent, send_failed;
+    struct daemon_stats st;         /* counters (metrics.c serves them) */
+    struct daemon_metrics *metrics; /* the listener on cfg->metrics_listen, or NULL */
 };
 
 static void set_fatal(struct daemon *rt, int err, const struct tl_errinfo *ei)
@@ -120,8 +122,9 @@ static int poll_store_batch(void *ud, struct json_object *updates, long long new
     int rc = store_inbox_put(pc->s, rows, k, new_offset, &inserted, ei);
     free(rows);
     if (rc == TL_OK) {
-        atomic_fetch_add(&pc->rt->batches, 1);
-        atomic_fetch_add(&pc->rt->stored, (long long)inserted);
+        atomic_fetch_add(&pc->rt->st.received, (long long)k);
+        atomic_fetch_add(&pc->rt->st.batches, 1);
+        atomic_fetch_add(&pc->rt->st.stored, (long long)inserted);
         log_debug("inbox batch committed updates=%zu new=%zu offset=%lld", k, inserted, new_offset);
     }
     return rc;
@@ -139,8 +142,10 @@ static void *poller_main(void *arg)
         int got = 0;
         struct tl_errinfo ei;
         int rc = store_poller_lock(s, &got, &ei);
-        if (rc == TL_OK && got)
+        if (rc == TL_OK && got) {
+            atomic_store(&rt->st.poller_held, 1);
             break;
+        }
         if (!logged++)
             log_info("poller standing by: another process holds the poller lock");
         if (tl_sleep_ms(1000, rt->o.stop))
@@ -174,6 +179,7 @@ static void *poller_main(void *arg)
         set_fatal(rt, rc, &ei);
     }
 out:
+    atomic_store(&rt->st.poller_held, 0);
     tg_client_free(c);
     store_free(s);
     return NULL;
@@ -250,6 +256,7 @@ static int prepare_update(struct worker *w, const struct store_update *su, struc
     if (rc != TL_OK) {
         /* Unreadable: keep the raw row, mark it processed so the chat is not stuck. */
         log_warn("update unreadable update_id=%lld err=\"%s\"", su->update_id, tl_strerror(rc));
+        atomic_fetch_add(&w->rt->st.poisoned, 1);
         return TL_OK;
     }
     p->parsed = 1;
@@ -275,6 +282,7 @@ struct conv_run {
     const char *lang;  /* static (hdl_lang_pick) or st.chat_lang */
     char upserted[65]; /* the pseudonym whose chats/reporters rows this transaction wrote */
     int hold;
+    long long media_kept, media_refused; /* counted when the transaction commits */
 };
 
 static void conv_run_release(struct conv_run *cr)
@@ -307,14 +315,13 @@ static void conv_run_after(struct conv_run *cr, struct hdl_plan *plan)
 }
 
 /* Decides and writes one update inside the chat's open transaction. */
-static int conv_step(struct worker *w, struct conv_run *cr, struct pending *pd, long long *rid,
+static int conv_step(struct worker *w, struct conv_run *cr, struct pending *pd,
                      struct tl_errinfo *ei)
 {
     struct hdl_plan plan;
     struct store_conv_lookup lk;
     char pseud[65];
     int rc;
-    *rid = 0;
     if (!pd->parsed) {
         struct store_effects only = {.update_id = pd->update_id, .set_blocked = -1};
         return store_conv_write(w->s, &only, NULL, NULL, ei);
@@ -346,8 +353,12 @@ static int conv_step(struct worker *w, struct conv_run *cr, struct pending *pd, 
         if (cr->hold)
             rc = store_conv_defer(w->s, fx, &plan.cx, &held, ei);
         if (rc == TL_OK && !held)
-            rc = store_conv_write(w->s, fx, &plan.cx, rid, ei);
+            rc = store_conv_write(w->s, fx, &plan.cx, NULL, ei);
         if (rc == TL_OK) {
+            if (plan.media.bytes)
+                cr->media_kept++;
+            else if (pd->f.state != HDL_FILE_NONE)
+                cr->media_refused++; /* fetched but not cleanable, or not fetched at all */
             conv_run_after(cr, &plan);
             if (fx->pseudonym)
                 tl_strlcpy(cr->upserted, fx->pseudonym, sizeof(cr->upserted));
@@ -379,19 +390,18 @@ static int conv_batch(struct worker *w, struct pending *ps, size_t n, long long 
         else
             log_warn("draft unreadable, the chat starts afresh");
     }
-    for (size_t i = 0; i < n && rc == TL_OK; i++) {
-        long long rid = 0;
-        rc = conv_step(w, &cr, &ps[i], &rid, ei);
-        if (rid)
-            (*reports)++;
-    }
+    for (size_t i = 0; i < n && rc == TL_OK; i++)
+        rc = conv_step(w, &cr, &ps[i], ei);
     if (rc == TL_OK)
         rc = store_conv_commit(w->s, ei);
     else
         store_conv_rollback(w->s);
+    if (rc == TL_OK) {
+        atomic_fetch_add(&w->rt->st.media_kept, cr.media_kept);
+        atomic_fetch_add(&w->rt->st.media_refused, cr.media_refused);
+    }
     conv_run_release(&cr);
-    if (rc)
-        *reports = 0;
+    *reports = rc == TL_OK ? store_conv_reports(w->s) : 0;
     return rc;
 }
 
@@ -425,6 +435,8 @@ static size_t apply_pending(struct worker *w, struct pending *ps, size_t n)
                 struct store_effects only = {.update_id = ps[done].update_id, .set_blocked = -1};
                 r1 = 0;
                 rc = store_apply(w->s, &only, NULL, &ei);
+                if (rc == TL_OK)
+                    atomic_fetch_add(&w->rt->st.poisoned, 1);
             }
             if (rc != TL_OK) {
                 log_warn("update not applied update_id=%lld err=\"%s\" sqlstate=%s detail=\"%s\"",
@@ -434,8 +446,8 @@ static size_t apply_pending(struct worker *w, struct pending *ps, size_t n)
             reports += r1;
         }
     }
-    atomic_fetch_add(&w->rt->reports, reports);
-    atomic_fetch_add(&w->rt->handled, (long long)done);
+    atomic_fetch_add(&w->rt->st.reports, reports);
+    atomic_fetch_add(&w->rt->st.handled, (long long)done);
     return done;
 }
 
@@ -450,6 +462,7 @@ static int handle_updates(struct worker *w, const struct store_update *ups, size
         return TL_ENOMEM;
     for (size_t start = 0; start < n && rc == TL_OK && !stopping(w->rt);) {
         size_t k = 0, bytes = 0;
+        int64_t from = tl_prom_now_us();
         while (start + k < n && k < HDL_BATCH && bytes < HDL_BATCH_BYTES) {
             if ((rc = prepare_update(w, &ups[start + k], &ps[k])) != TL_OK) {
                 pending_release(&ps[k]);
@@ -459,6 +472,8 @@ static int handle_updates(struct worker *w, const struct store_update *ups, size
             k++;
         }
         size_t done = apply_pending(w, ps, k);
+        if (done)
+            tl_hist_observe(&w->rt->st.handle, tl_prom_now_us() - from);
         if (done < k)
             rc = TL_EDB;
         for (size_t i = 0; i < k; i++)
@@ -468,6 +483,9 @@ static int handle_updates(struct worker *w, const struct store_update *ups, size
     free(ps);
     return rc;
 }
+
+/* A chat's pending updates read at a time by a worker. */
+#define WORKER_FETCH 32
 
 static void *worker_main(void *arg)
 {
@@ -504,13 +522,19 @@ static void *worker_main(void *arg)
         while (!broken && !stopping(rt)) {
             struct store_update *ups = NULL;
             size_t n = 0;
-            if ((rc = store_inbox_pending(w->s, chat, 32, &ups, &n, &ei)) != TL_OK || n == 0) {
+            if ((rc = store_inbox_pending(w->s, chat, WORKER_FETCH, &ups, &n, &ei)) != TL_OK ||
+                n == 0) {
                 broken = rc != TL_OK;
                 break;
             }
             /* on a failure the chat stops here and is retried later: per-chat order */
             broken = handle_updates(w, ups, n) != TL_OK;
             store_updates_free(ups, n);
+            /* fewer than asked for: that was all the chat had; what arrived since is
+             * found by the next claim, without a read here that finds nothing most of
+             * the time (one statement per chat handled) */
+            if (n < WORKER_FETCH)
+                break;
         }
         if (store_chat_release(w->s, chat, &ei) != TL_OK)
             broken = 1;
@@ -570,13 +594,19 @@ static int send_done(void *ud, const struct tg_outmsg *m, const struct tg_send_r
     struct send_ctx *sc = ud;
     switch (r->outcome) {
     case TG_SENT:
-        atomic_fetch_add(&sc->rt->sent, 1);
+        atomic_fetch_add(&sc->rt->st.sent, 1);
         return store_outbox_sent(sc->s, m->id, r->message_id, ei);
     case TG_SEND_RETRY:
+        atomic_fetch_add(&sc->rt->st.send_retried, 1);
+        if (r->rate_limited)
+            atomic_fetch_add(&sc->rt->st.rate_limited, 1);
         return store_outbox_retry(sc->s, m->id, r->retry_ms, r->error, ei);
     case TG_SEND_FAILED:
     case TG_SEND_BLOCKED:
-        atomic_fetch_add(&sc->rt->send_failed, 1);
+        if (r->rate_limited) /* the last of its tries */
+            atomic_fetch_add(&sc->rt->st.rate_limited, 1);
+        atomic_fetch_add(
+            r->outcome == TG_SEND_BLOCKED ? &sc->rt->st.send_blocked : &sc->rt->st.send_failed, 1);
         return store_outbox_failed(sc->s, m->id, r->error, r->outcome == TG_SEND_BLOCKED, ei);
     }
     return TL_EINVAL;
@@ -596,7 +626,7 @@ static int send_done_sent(void *ud, const struct tg_outmsg *const *m,
         rc = store_outbox_sent_many(sc->s, ids, mids, n, ei);
     }
     if (rc == TL_OK)
-        atomic_fetch_add(&sc->rt->sent, (long long)n);
+        atomic_fetch_add(&sc->rt->st.sent, (long long)n);
     free(ids);
     free(mids);
     return rc;
@@ -741,6 +771,13 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out, struct tl_err
         free(rt);
         return rc;
     }
+    if (c->metrics_listen && *c->metrics_listen &&
+        (rc = daemon_metrics_start(c->metrics_listen, &rt->st, &rt->metrics, ei)) != TL_OK) {
+        daemon_mod_free(rt->mod);
+        geo_ctx_free(rt->geo);
+        free(rt);
+        return rc;
+    }
     pthread_mutex_init(&rt->mu, NULL);
     if (!o->no_poller && pthread_create(&rt->poller, NULL, poller_main, rt) == 0)
         rt->have_poller = 1;
@@ -804,6 +841,7 @@ int daemon_join(struct daemon *rt, struct tl_errinfo *ei)
         pthread_join(rt->drafts, NULL);
     daemon_relay_join(rt->relay);
     daemon_webhooks_join(rt->webhooks);
+    daemon_metrics_free(rt->metrics);
     int rc = rt->fatal;
     if (ei && rc)
         *ei = rt->fatal_ei;
@@ -829,10 +867,20 @@ int daemon_reload_geo(struct daemon *rt, struct tl_errinfo *ei)
 
 void daemon_counts(struct daemon *rt, struct daemon_counts *c)
 {
-    c->batches = atomic_load(&rt->batches);
-    c->updates_stored = atomic_load(&rt->stored);
-    c->updates_handled = atomic_load(&rt->handled);
-    c->reports = atomic_load(&rt->reports);
-    c->sent = atomic_load(&rt->sent);
-    c->send_failed = atomic_load(&rt->send_failed);
+    c->batches = atomic_load(&rt->st.batches);
+    c->updates_stored = atomic_load(&rt->st.stored);
+    c->updates_handled = atomic_load(&rt->st.handled);
+    c->reports = atomic_load(&rt->st.reports);
+    c->sent = atomic_load(&rt->st.sent);
+    c->send_failed = atomic_load(&rt->st.send_failed);
+}
+
+struct daemon_stats *daemon_stats_of(struct daemon *rt)
+{
+    return &rt->st;
+}
+
+unsigned daemon_metrics_port(const struct daemon *rt)
+{
+    return daemon_metrics_port_of(rt->metrics);
 }

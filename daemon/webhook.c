@@ -1,7 +1,9 @@
 /* daemon/webhook.c - outgoing webhooks: a decision writes a delivery row in its own
  * transaction (storage/schema/webhook_enqueue.sql), and this thread, on a connection
  * and a curl handle of its own, posts them, signed, retrying with backoff. Intake and
- * triage never wait for a receiver. */
+ * triage never wait for a receiver. The same thread keeps the zoomed-out tiles' grid
+ * (migration 0027): it builds the cells of rounded points once, and each round folds
+ * the decisions' pending changes in (storage/schema/tile_grid_fold.sql). */
 #include "webhook.h"
 
 #include <curl/curl.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "common/log.h"
@@ -60,6 +63,24 @@ out:
     return out;
 }
 
+/* Every socket curl opens for a delivery: to a public address only, unless allowed.
+ * The pinned address was checked already; this also holds for anything curl would
+ * connect to otherwise (a second address, a name it resolved itself). */
+struct sock_guard {
+    int allow_private;
+    int refused;
+};
+
+static curl_socket_t open_checked(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct sock_guard *g = ud;
+    if (purpose != CURLSOCKTYPE_IPCXN || (!g->allow_private && web_addr_private(&a->addr))) {
+        g->refused = 1;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
+}
+
 static size_t discard(char *p, size_t size, size_t n, void *ud)
 {
     (void)p;
@@ -83,6 +104,12 @@ static long post(CURL *h, const struct daemon_webhooks_opts *o, const struct sto
         return 0;
     }
     free(msg);
+    /* resolved and checked now, then connected to that address only (SSRF) */
+    char pin[WEB_WEBHOOK_PIN];
+    struct sock_guard guard = {.allow_private = o->cfg->webhook_allow_private != 0};
+    if (web_webhook_target(j->url, guard.allow_private, pin, sizeof(pin), why, whysz))
+        return 0;
+    struct curl_slist pinned = {.data = pin, .next = NULL};
     tl_hex(md, mdlen, hx);
     snprintf(sig, sizeof(sig), "X-Tipline-Signature: sha256=%s", hx);
     snprintf(line[0], sizeof(line[0]), "X-Tipline-Timestamp: %s", ts);
@@ -107,6 +134,10 @@ static long post(CURL *h, const struct daemon_webhooks_opts *o, const struct sto
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout_ms);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_RESOLVE, &pinned);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_checked);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &guard);
+    curl_easy_setopt(h, CURLOPT_PROXY, ""); /* a proxy would resolve the name itself */
     curl_easy_setopt(h, CURLOPT_USERAGENT, "tipline-webhook");
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
@@ -116,6 +147,10 @@ static long post(CURL *h, const struct daemon_webhooks_opts *o, const struct sto
     long status = 0;
     if (cr == CURLE_OK)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    else if (guard.refused)
+        snprintf(why, whysz,
+                 "refused to connect to a private address (webhook_allow_private is "
+                 "off)");
     else
         snprintf(why, whysz, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cr));
     if (cr == CURLE_OK && (status < 200 || status > 299))
@@ -170,11 +205,41 @@ static int round_once(struct daemon_webhooks *w, struct store *s, CURL *h)
     return (int)n;
 }
 
+/* The zoomed-out tiles' grid: the cells of rounded points built once (the first start
+ * with this round_decimals; the tiles of rounded roles scan the reports until then),
+ * then, every round, the decisions' pending changes folded in. */
+static void tile_grid(struct daemon_webhooks *w, struct store *s, int *ready)
+{
+    struct tl_errinfo ei;
+    const struct cfg *cfg = w->o.cfg;
+    tl_errinfo_clear(&ei);
+    if (!*ready) {
+        int built = 0;
+        int64_t t0 = tl_now_ms();
+        if (!cfg->rounded_roles || !cfg->rounded_roles[0]) {
+            *ready = 1;
+        } else if (store_tile_grid_ensure(s, (int)cfg->round_decimals, &built, &ei) == TL_OK) {
+            *ready = 1;
+            if (built)
+                log_info("webhook: tile grid built decimals=%ld ms=%lld", cfg->round_decimals,
+                         (long long)(tl_now_ms() - t0));
+        } else {
+            log_warn("webhook: tile grid build failed decimals=%ld detail=\"%.*s\"",
+                     cfg->round_decimals, (int)strcspn(ei.msg, "\n"), ei.msg);
+        }
+    }
+    long long folded = 0;
+    if (store_tile_grid_fold(s, &folded, &ei) != TL_OK)
+        log_warn("webhook: tile grid fold failed detail=\"%.*s\"", (int)strcspn(ei.msg, "\n"),
+                 ei.msg);
+}
+
 static void *webhook_main(void *arg)
 {
     struct daemon_webhooks *w = arg;
     struct store *s = NULL;
     struct tl_errinfo ei;
+    int grid_ready = 0;
     CURL *h = curl_easy_init();
     if (!h) {
         log_error("webhook: no curl handle; webhooks wait for a restart");
@@ -188,6 +253,7 @@ static void *webhook_main(void *arg)
             continue;
         }
         int n = round_once(w, s, h);
+        tile_grid(w, s, &grid_ready);
         if (n <= 0)
             tl_sleep_ms(w->o.interval_ms, w->o.stop);
     }

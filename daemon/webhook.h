@@ -26,7 +26,9 @@ struct daemon_webhooks_opts {
  * sha256=<hex>, X-Tipline-Event, X-Tipline-Delivery), records every attempt and retries
  * a failure (no 2xx) with exponential backoff. A delivery may arrive twice when the
  * process dies between the receiver's answer and the record of it: receivers keep
- * X-Tipline-Delivery. *out NULL on error. */
+ * X-Tipline-Delivery. The thread also keeps the zoomed-out tiles' grid: it builds the
+ * cells of points rounded to round_decimals once (when rounded_roles is not empty) and
+ * folds the decisions' pending changes in every round. *out NULL on error. */
 int daemon_webhooks_start(const struct daemon_webhooks_opts *o,
                           struct daemon_webhooks **out) TL_WUR;
 /* Joins the thread (after *stop was set) and frees w. NULL is a no-op. */

@@ -5,9 +5,10 @@
 #   deploy/setup.sh test    install, build (gcc) and run every test; then an ASan+UBSan clang
 #                           build with the libFuzzer harnesses, and run every test again
 #   deploy/setup.sh deps | build | db | db-stop | env     the steps alone
-#   deploy/setup.sh install install the built binary, /etc/tipline and the systemd units
-#                           (deploy/systemd/: bot, web, the daily purge timer); enables
-#                           and starts them when systemd runs
+#   deploy/setup.sh install install the built binary, the group and system user tipline,
+#                           /etc/tipline and the systemd units (deploy/systemd/: bot, web,
+#                           the daily purge timer, the export timer); enables and starts
+#                           them (not the export timer) when systemd runs
 #
 # The local cluster lives under var/ (data, Unix socket, port 54321); `deploy/setup.sh env`
 # prints the exports that point tipline at it.
@@ -142,9 +143,14 @@ install_units() {
   [ -x build/cli/tipline ] || build
   log "install /usr/local/bin/tipline, /etc/tipline, deploy/systemd/* into /etc/systemd/system"
   install -m 0755 build/cli/tipline /usr/local/bin/tipline
-  # the services run as dynamic users in the group tipline, which may read the keys
+  # the services run as dynamic users in the group tipline, which may read the keys; the
+  # scheduled export runs as the system user tipline (its files outlive the run)
   getent group tipline >/dev/null || groupadd --system tipline
+  getent passwd tipline >/dev/null ||
+    useradd --system --gid tipline --home-dir /var/lib/tipline-exports --no-create-home \
+      --shell /usr/sbin/nologin --comment "tipline scheduled exports" tipline
   install -d -m 0750 -g tipline /etc/tipline
+  install -d -m 0750 -o tipline -g tipline /var/lib/tipline-exports
   [ -f /etc/tipline/tipline.conf ] ||
     sed -e 's|^secret_file = .*|secret_file = /etc/tipline/secret|' \
         -e 's|^bot_token_file =.*|bot_token_file = /etc/tipline/bot-token|' \
@@ -164,6 +170,7 @@ install_units() {
     [ -f /etc/tipline/bot-token ] && systemctl restart tipline-bot.service tipline-web.service
     systemctl start tipline-purge.timer
     [ -f /etc/tipline/bot-token ] || log "put the bot token in /etc/tipline/bot-token (mode 0640, group tipline), then: systemctl start tipline-bot tipline-web"
+    log "scheduled exports (optional): systemctl enable --now tipline-export.timer"
   else
     log "systemd is not running here: the units are installed, start them on the real host"
   fi

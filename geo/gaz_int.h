@@ -77,9 +77,21 @@ int geo_gaz_from_image(unsigned char *img, size_t len, struct geo_gaz **out,
                        struct tl_errinfo *ei) TL_WUR;
 
 /* Hash of a key's consonants (*skel_len gets their count) and the filter bit of its
- * first letter and first m consonants (-1 when it has fewer). In gaz.c. */
+ * first letter and first m consonants (-1 when it has fewer). In gazkey.c, as the
+ * three below. */
 uint32_t gz_skel_hash(const char *key, size_t n, size_t *skel_len);
 long gz_pre_index(const char *key, size_t n, int m);
+/* The Latin of one lower-case Cyrillic letter c: the Ukrainian national system when ukr,
+ * else the Russian; initial selects the word-initial forms. "" for other letters. */
+const char *gz_translit(uint32_t c, int ukr, int initial);
+/* Folds a lower-case ASCII Latin spelling (n bytes) to its key in out (cap bytes,
+ * NUL-terminated); returns the key's length. */
+size_t gz_fold(const char *lat, size_t n, char *out, size_t cap);
+/* Transliterates a UTF-8 word (Ukrainian system when ukr, else Russian) into out and
+ * records in map (wl + 1 entries) the output length reached at each input byte, so the
+ * Latin of a prefix of w is a prefix of out. Returns out's length. */
+size_t gz_to_latin_map(const char *w, size_t wl, int ukr, char *out, size_t cap,
+                       unsigned char *map);
 
 /* Makes room for one more element in a growable array (*arr of n used, *cap allocated,
  * elements of size bytes; first: the capacity of the first allocation). TL_ENOMEM

@@ -93,6 +93,7 @@ static int take_media(const struct hdl_ctx *ctx, const struct tg_message *m,
         .taken_local = facts->has_time ? facts->time_local : NULL,
         .has_taken_offset = facts->has_offset,
         .taken_offset_min = facts->offset_min,
+        .duration_ms = kept == MEDIA_VIDEO ? facts->duration_ms : 0,
     };
     if ((kept == MEDIA_JPEG || kept == MEDIA_VIDEO) &&
         media_phash(p->media_bytes, len, &lim, &p->media.phash, &ei) == TL_OK)

@@ -3,17 +3,20 @@
  * hdl_decide() is pure: given a parsed update (and the bytes of a file the daemon
  * fetched for it) it returns a plan: the rows to write and the replies to send, which
  * the caller commits in ONE transaction (store_apply). The daemon (daemon/daemon.h)
- * does the I/O. The update and plan types come from bot/tg.h and storage/store.h
- * (types only: handlers/ links neither). */
+ * does the I/O. The plan's types come from storage/store.h (whole: the plan holds them
+ * by value); the update is only pointed to here, so bot/tg.h is included by the files of
+ * handlers/ that read it (hdl_int.h), not by this header's users. handlers/ links
+ * neither. */
 #ifndef TL_HDL_H
 #define TL_HDL_H
 
 #include <stddef.h>
 
-#include "bot/tg.h"
 #include "common/cfg.h"
 #include "common/err.h"
 #include "storage/store.h"
+
+struct tg_update;
 
 /* ---- i18n: message catalogs (handlers/i18n/<lang>.txt, embedded) ---- */
 

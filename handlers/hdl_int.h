@@ -5,6 +5,7 @@
 
 #include <json-c/json.h>
 
+#include "bot/tg.h"
 #include "hdl.h"
 
 /* ---- the plan (plan.c) ---- */

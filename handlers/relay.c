@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bot/tg.h"
 #include "common/util.h"
 #include "hdl.h"
 #include "common/banned.h"

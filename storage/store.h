@@ -94,7 +94,8 @@ struct store_media_new {
     double gps_accuracy_m;   /* 0 unknown */
     const char *taken_local; /* camera-local "YYYY-MM-DDTHH:MM:SS", NULL unknown */
     int has_taken_offset;
-    int taken_offset_min; /* minutes east of UTC */
+    int taken_offset_min;  /* minutes east of UTC */
+    long long duration_ms; /* videos: from the container's header; 0 unknown or a photo */
 };
 
 /* Moderation's verdict on a new report (moderation/mod.h decides it, handlers/ fills
@@ -418,6 +419,23 @@ int store_web_followup(struct store *s, const struct store_who *who, const char 
  * candidate. */
 int store_web_place_pick(struct store *s, const struct store_who *who, const char *id_or_ref,
                          long idx, char **json, struct tl_errinfo *ei) TL_WUR;
+
+/* Incidents (storage/schema/incident_*.sql, web_incident_*.sql). The open incidents
+ * with a member in who's queues, the most corroborated first: {"incidents":[...]}. */
+int store_web_incidents(struct store *s, const struct store_who *who, long min_corroboration,
+                        long limit, char **json, struct tl_errinfo *ei) TL_WUR;
+/* One incident: summary, members, bearing lines, photo clusters. TL_ENOTFOUND absent or
+ * without a member who may see. */
+int store_web_incident(struct store *s, const struct store_who *who, long long id, char **json,
+                       struct tl_errinfo *ei) TL_WUR;
+/* Merges incident other into id (audited 'incident_merge'); the survivor's document.
+ * TL_ENOTFOUND, TL_EINVAL (the same incident), TL_ECONFLICT (merged already). */
+int store_web_incident_merge(struct store *s, const struct store_who *who, long long id,
+                             long long other, char **json, struct tl_errinfo *ei) TL_WUR;
+/* Takes a report out of its incident into one of its own (audited 'incident_split'); the
+ * new incident's document. TL_EINVAL when it is its incident's only report. */
+int store_web_incident_split(struct store *s, const struct store_who *who, const char *id_or_ref,
+                             char **json, struct tl_errinfo *ei) TL_WUR;
 /* The stored (stripped) bytes and their MIME type; audited as 'view_media'.
  * *mime and *bytes: free(). TL_ENOTFOUND when absent or hidden. */
 int store_web_media(struct store *s, const struct store_who *who, long long media_id, char **mime,
@@ -547,6 +565,16 @@ struct store_metric {
 int store_ops_metrics(struct store *s, struct store_metric **out, size_t *n,
                       struct tl_errinfo *ei) TL_WUR;
 void store_metrics_free(struct store_metric *m, size_t n);
+
+/* ---- a streaming replica's distance (store_ops.c; web/replica.c reads with it) ----
+ * WAL positions as bytes from 0/0. The primary's current write position: */
+int store_wal_position(struct store *primary, long long *lsn, struct tl_errinfo *ei) TL_WUR;
+/* The position a replica has replayed up to, and (age_s not NULL) the seconds since the
+ * last transaction it replayed was committed (-1: none since it started); TL_EINVAL when
+ * the server is no replica (not in recovery: a promoted one takes writes nobody else
+ * sees). */
+int store_replica_replayed(struct store *replica, long long *lsn, double *age_s,
+                           struct tl_errinfo *ei) TL_WUR;
 
 /* Retention as `tipline purge` runs it (storage/schema/ops_purge.sql): what store_purge
  * removes, and the photos of reports rejected more than photo_days ago (0: kept); an
@@ -725,16 +753,19 @@ int store_conv_write(struct store *s, const struct store_effects *fx,
                      struct tl_errinfo *ei) TL_WUR;
 int store_conv_commit(struct store *s, struct tl_errinfo *ei) TL_WUR;
 void store_conv_rollback(struct store *s);
+/* The reports written since store_conv_begin (after store_conv_commit: all of the
+ * transaction's, held ones included); 0 after store_conv_rollback. */
+long long store_conv_reports(const struct store *s);
 
 /* ---- intake throughput: a chat's updates written together ----
  * In the transaction store_conv_begin opened: holds back an update's effects (fx and cx
  * as store_conv_write takes them; cx may be NULL) to be written, with the other held
  * updates and in their order, in ONE call of the write path before the transaction's
  * next store_conv_write, store_conv_lookup or store_conv_commit; store_conv_rollback
- * drops them. An update that creates a report is not held (*deferred = 0: write it with
- * store_conv_write, which returns its id). A held update processed already writes
- * nothing; any error fails the call as a whole, so the caller then falls back to one
- * update per transaction. */
+ * drops them. Updates that create reports are held too (store_conv_reports counts them
+ * once written); *deferred = 0 only when the plan is full (write it with
+ * store_conv_write). A held update processed already writes nothing; any error fails
+ * the call as a whole, so the caller then falls back to one update per transaction. */
 int store_conv_defer(struct store *s, const struct store_effects *fx,
                      const struct store_conv_effects *cx, int *deferred,
                      struct tl_errinfo *ei) TL_WUR;
@@ -825,6 +856,9 @@ long long store_export_rows(const struct store_export *x);
  * route or command, after: {format, filter, rows}). */
 int store_export_finish(struct store_export *x, const char *actor, const char *what,
                         const char *format, struct tl_errinfo *ei) TL_WUR;
+/* The audit row of x goes to primary (kept, not owned) instead of x's own connection:
+ * an export read from a replica, which takes no writes. */
+void store_export_audit_to(struct store_export *x, struct store *primary);
 /* Rolls back when not finished; store_export_free(NULL) is a no-op. */
 void store_export_free(struct store_export *x);
 /* The newest decision (what a feed's ETag and Last-Modified are made of): its time in
@@ -835,6 +869,16 @@ int store_export_state(struct store *s, long long *us, long long *id, struct tl_
  * *mvt: free(); *len 0 when the tile is empty. */
 int store_export_tile(struct store *s, const char *account, int decimals, int z, long x, long y,
                       unsigned char **mvt, size_t *len, struct tl_errinfo *ei) TL_WUR;
+
+/* ---- the tiles' grid (store_export.c, migration 0027) ----
+ * Zoomed-out tiles sum tile_cells, kept per precision of points. */
+/* Builds the cells of points rounded to decimals (-1: exact) unless they exist; *built
+ * says whether it did (about a minute over a million reports, writers not held up).
+ * TL_EDB when a concurrent fold or build got in the way: call again. */
+int store_tile_grid_ensure(struct store *s, int decimals, int *built, struct tl_errinfo *ei) TL_WUR;
+/* Folds the decisions' pending changes into the cells: *folded, how many (0 when
+ * another process is folding). */
+int store_tile_grid_fold(struct store *s, long long *folded, struct tl_errinfo *ei) TL_WUR;
 
 /* ---- outgoing webhooks (store_export.c, migration 0021) ----
  * A decision queues a delivery per subscription (storage/schema/webhook_enqueue.sql);

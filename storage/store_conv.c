@@ -21,9 +21,11 @@ void store_conv_state_release(struct store_conv_state *st)
 }
 
 /* ---- the chat's writes: its updates' plans go through the one write path ----
- * store_conv_defer holds an update's plan back; the held plans are written in one call
- * of store_apply_plan with the next store_conv_write (which returns that update's report
- * id), store_conv_lookup (whose reads must see them) or store_conv_commit. */
+ * store_conv_defer holds an update's plan back, reports included; the held plans are
+ * written in one call of store_apply_plan with the next store_conv_write (which returns
+ * that update's report id), store_conv_lookup (whose reads must see them) or
+ * store_conv_commit. One call for a chat's batch rather than one per report: each call
+ * of the function pays its entry, its statements' executor start and a round trip. */
 
 /* At most this many updates wait in one plan (the worker's batches are smaller). */
 #define CONV_HOLD_MAX 256
@@ -37,8 +39,7 @@ int store_conv_defer(struct store *s, const struct store_effects *fx,
                      const struct store_conv_effects *cx, int *deferred, struct tl_errinfo *ei)
 {
     *deferred = 0;
-    /* a report's id is told to the caller: store_conv_write writes it at once */
-    if (fx->report || s->plan.n >= CONV_HOLD_MAX)
+    if (s->plan.n >= CONV_HOLD_MAX)
         return TL_OK;
     int rc = st_plan_add(&s->plan, fx, cx, ei);
     if (rc == TL_OK)
@@ -54,6 +55,7 @@ int store_conv_begin(struct store *s, long long chat_id, struct store_conv_state
     PGresult *r = NULL;
     memset(st, 0, sizeof(*st));
     st_plan_clear(&s->plan); /* held by a transaction that never ended */
+    s->conv_reports = 0;
     int rc = st_ready(s, ei);
     if (rc || (rc = st_begin(s, ei)))
         return rc;
@@ -214,9 +216,15 @@ int store_conv_commit(struct store *s, struct tl_errinfo *ei)
     return rc;
 }
 
+long long store_conv_reports(const struct store *s)
+{
+    return s->conv_reports;
+}
+
 void store_conv_rollback(struct store *s)
 {
     st_plan_clear(&s->plan);
+    s->conv_reports = 0;
     st_rollback(s);
 }
 

@@ -18,6 +18,7 @@ struct media_n {
 
 struct store_export {
     struct store *s;
+    struct store *audit; /* where the audit row goes: NULL, s */
     PGresult *batch;
     int at, n;
     struct media_n *media; /* the batch's reports that have media, by id */
@@ -257,11 +258,14 @@ int store_export_finish(struct store_export *x, const char *actor, const char *w
     if (rc)
         return rc;
     x->open = 0;
+    struct store *a = x->audit ? x->audit : x->s;
+    if (a != x->s && (rc = st_ready(a, ei)))
+        return rc;
     const char *const *p = x->pv;
     const char *v[14] = {
         actor, what, format, st_ll(nb, x->rows), p[1], p[2], p[3], p[4], p[5], p[6], p[7],
         p[8],  p[9], p[10]};
-    return st_exec(x->s,
+    return st_exec(a,
                    "INSERT INTO audit_log (actor, action, object, after)"
                    " VALUES ($1::text, 'export', $2::text, jsonb_build_object('format', $3::text,"
                    "  'rows', $4::bigint, 'filter', jsonb_strip_nulls(jsonb_build_object("
@@ -270,6 +274,11 @@ int store_export_finish(struct store_export *x, const char *actor, const char *w
                    "   'bbox', CASE WHEN $11::float8 IS NOT NULL THEN jsonb_build_array("
                    "     $11::float8, $12::float8, $13::float8, $14::float8) END))))",
                    14, v, NULL, ei);
+}
+
+void store_export_audit_to(struct store_export *x, struct store *primary)
+{
+    x->audit = primary;
 }
 
 void store_export_free(struct store_export *x)
@@ -340,6 +349,49 @@ int store_export_tile(struct store *s, const char *account, int decimals, int z,
     }
     PQclear(r);
     return rc;
+}
+
+/* The tile grid (migration 0027): one call each, its count in *n (st_ready done: it
+ * would roll back a transaction open for the call). */
+static int tile_grid_call(struct store *s, const char *sql, int nv, const char *const *v,
+                          long long *n, struct tl_errinfo *ei)
+{
+    PGresult *r = NULL;
+    *n = 0;
+    int rc = st_exec(s, sql, nv, v, &r, ei);
+    if (rc)
+        return rc;
+    if (PQntuples(r) == 1)
+        *n = st_getll(r, 0, 0);
+    PQclear(r);
+    return TL_OK;
+}
+
+int store_tile_grid_ensure(struct store *s, int decimals, int *built, struct tl_errinfo *ei)
+{
+    char db[32];
+    long long n = 0;
+    const char *v[1] = {st_ll(db, decimals)};
+    *built = 0;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    /* one snapshot for the pending changes and the reports (tile_grid_fill.sql) */
+    if ((rc = st_exec(s, "BEGIN ISOLATION LEVEL REPEATABLE READ", 0, NULL, NULL, ei)) ||
+        (rc = tile_grid_call(s, "SELECT tile_grid_ensure($1::int)::int", 1, v, &n, ei)) ||
+        (rc = st_commit(s, ei))) {
+        st_rollback(s);
+        return rc;
+    }
+    *built = n != 0;
+    return TL_OK;
+}
+
+int store_tile_grid_fold(struct store *s, long long *folded, struct tl_errinfo *ei)
+{
+    *folded = 0;
+    int rc = st_ready(s, ei);
+    return rc ? rc : tile_grid_call(s, "SELECT tile_grid_fold()", 0, NULL, folded, ei);
 }
 
 int store_webhook_add(struct store *s, const char *account, const char *url, const char *secret,

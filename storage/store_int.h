@@ -46,6 +46,10 @@ struct st_plan {
     size_t n_o, n_m, n_d;          /* rows of "o", "m", "d" */
     size_t seg_lo;                 /* first update of the open segment, 0 none */
     int seg_ops;
+    /* the open segment's last draft put: where its state sits in u, for the next put of
+     * the same chat in the segment to drop it (only the last state is written) */
+    size_t dj_k, dj_at, dj_len;
+    long long dj_cc;
     int err; /* an allocation failed: the plan cannot be written */
 };
 void st_plan_init(struct st_plan *p);
@@ -65,16 +69,29 @@ void st_plan_clear(struct st_plan *p);
  * the statements would (TL_EINVAL); on error the plan is as it was. */
 int st_plan_add(struct st_plan *p, const struct store_effects *fx,
                 const struct store_conv_effects *cx, struct tl_errinfo *ei) TL_WUR;
+/* What the relay writes for one claimed row (store_relay.c): a follow-up's question
+ * relayed (followup_id; relayed_at set when params, relay_error = reason) or a report's
+ * reviewed notice (report_id; reviewed_notified_at set), with the message to queue
+ * (params, NULL none) to chat_id. */
+struct st_relay_mark {
+    long long followup_id, report_id, chat_id;
+    const char *params, *reason;
+};
+/* Appends one relay mark to the plan, as st_plan_add appends an update. */
+int st_plan_add_relay(struct st_plan *p, const struct st_relay_mark *rm,
+                      struct tl_errinfo *ei) TL_WUR;
 /* Writes the plan with one call of store_apply_plan() (in the open transaction, if any,
  * else as its own) and clears it, whatever the outcome. report_ids (may be NULL) gets
- * the new report ids (0 none) of the updates after the first `first`. TL_ECONFLICT on a
+ * the new report ids (0 none) of the updates after the first `first`; every new report
+ * counts in s->conv_reports. TL_ECONFLICT on a
  * public_ref clash, TL_ENOTFOUND for an update_id not in the inbox: nothing written. */
 int st_plan_write(struct store *s, struct st_plan *p, size_t first, long long *report_ids,
                   struct tl_errinfo *ei) TL_WUR;
 
 struct store {
     PGconn *conn;
-    struct st_plan plan; /* conversation: updates held back (store_conv_defer) */
+    struct st_plan plan;    /* conversation: updates held back (store_conv_defer) */
+    long long conv_reports; /* reports written since store_conv_begin (st_plan_write) */
     struct st_prep *prep;
     size_t n_prep, cap_prep;
     unsigned long generation; /* +1 on each successful PQreset */

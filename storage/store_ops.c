@@ -1,5 +1,5 @@
 /* storage/store_ops.c - what the operators' endpoints (/metrics, /readyz) read from the
- * database: one call of ops_metrics(). */
+ * database: one call of ops_metrics(); and how far a streaming replica is behind. */
 #include "store_int.h"
 
 #include <stdlib.h>
@@ -55,6 +55,40 @@ out:
     store_metrics_free(m, k);
     PQclear(r);
     return rc;
+}
+
+/* A WAL position (and a second number, when asked) of a one-row answer. */
+static int one_ll(struct store *s, const char *sql, long long *v, double *d, struct tl_errinfo *ei)
+{
+    PGresult *r = NULL;
+    *v = 0;
+    int rc = st_ready(s, ei);
+    if (rc || (rc = st_exec(s, sql, 0, NULL, &r, ei)))
+        return rc;
+    if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0))
+        rc = tl_errf(ei, TL_EINVAL, "no WAL position: not a streaming replica");
+    else
+        *v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    if (d)
+        *d = rc == TL_OK && !PQgetisnull(r, 0, 1) ? strtod(PQgetvalue(r, 0, 1), NULL) : -1;
+    PQclear(r);
+    return rc;
+}
+
+int store_wal_position(struct store *primary, long long *lsn, struct tl_errinfo *ei)
+{
+    return one_ll(primary, "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint", lsn, NULL, ei);
+}
+
+int store_replica_replayed(struct store *replica, long long *lsn, double *age_s,
+                           struct tl_errinfo *ei)
+{
+    /* NULL outside recovery: a primary, or a replica promoted since */
+    return one_ll(replica,
+                  "SELECT CASE WHEN pg_is_in_recovery()"
+                  " THEN (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint END,"
+                  " extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8",
+                  lsn, age_s, ei);
 }
 
 int store_retention_run(struct store *s, struct store_retention *rt, int dry_run, const char *actor,

@@ -34,6 +34,8 @@ enum {
     OP_ANSWER = 512,
     OP_BLOCKED = 1024,
     OP_REPORT_MEDIA = 2048,
+    OP_RELAYED = 1 << 16, /* high bits: the next rare statements added take 4096 on */
+    OP_REVIEWED = 1 << 17,
 };
 
 void st_plan_init(struct st_plan *p)
@@ -215,6 +217,8 @@ static int plan_media(struct st_plan *p, int report, size_t k, const struct stor
     int err = 0;
     if (!m->kind || (!m->bytes && m->len))
         return tl_errf(ei, TL_EINVAL, "media %zu needs a kind and its bytes", i);
+    if (m->duration_ms < 0 || m->duration_ms > INT32_MAX)
+        return tl_errf(ei, TL_EINVAL, "media %zu: duration %lld ms", i, m->duration_ms);
     if (report && (err = sha256_hex(bytes, m->len, sha)) != TL_OK)
         return err;
     js_open(b, &err, k, report ? ++p->n_m : ++p->n_d);
@@ -239,12 +243,15 @@ static int plan_media(struct st_plan *p, int report, size_t k, const struct stor
     js_str(b, &err, "tl", m->taken_local);
     if (m->has_taken_offset)
         js_ll(b, &err, "toff", m->taken_offset_min);
+    if (m->duration_ms > 0)
+        js_ll(b, &err, "dur", m->duration_ms);
     js_raw(b, &err, "}", 1);
     return err;
 }
 
 static int plan_out(struct st_plan *p, size_t k, long long chat_id, const char *method,
-                    const char *params, int prompt, int track, struct tl_errinfo *ei)
+                    const char *params, int prompt, int track, long long followup_id,
+                    struct tl_errinfo *ei)
 {
     int err = 0;
     if (!method || !params || !chat_id)
@@ -253,6 +260,8 @@ static int plan_out(struct st_plan *p, size_t k, long long chat_id, const char *
     js_ll(&p->o, &err, "chat", chat_id);
     js_str(&p->o, &err, "method", method);
     js_doc(&p->o, &err, "pj", "params", params);
+    if (followup_id)
+        js_ll(&p->o, &err, "fu", followup_id);
     if (prompt)
         js_bool(&p->o, &err, "pr", 1);
     if (track)
@@ -370,9 +379,10 @@ static void plan_segment_close(struct st_plan *p, size_t hi)
     p->seg_ops = 0;
 }
 
-/* The conversation's rows of update k. */
+/* The conversation's rows of update k. dj_at, dj_len: where the draft's state was
+ * written in u (a put), else left as they are. */
 static int plan_conv(struct st_plan *p, size_t k, const struct store_conv_effects *cx, int *ops,
-                     int *err, struct tl_errinfo *ei)
+                     size_t *dj_at, size_t *dj_len, int *err, struct tl_errinfo *ei)
 {
     struct tl_buf *b = &p->u;
     int rc;
@@ -381,7 +391,9 @@ static int plan_conv(struct st_plan *p, size_t k, const struct store_conv_effect
     if (cx->draft_op == STORE_DRAFT_PUT) {
         *ops |= OP_DRAFT_PUT;
         js_ll(b, err, "dop", 1);
+        *dj_at = b->len;
         js_doc(b, err, "dj", "djs", cx->draft_json);
+        *dj_len = b->len - *dj_at;
         js_ll(b, err, "idle", cx->idle_minutes > 0 ? cx->idle_minutes : 30);
     } else if (cx->draft_op == STORE_DRAFT_DELETE) {
         *ops |= OP_DRAFT_DELETE;
@@ -409,11 +421,29 @@ static int plan_conv(struct st_plan *p, size_t k, const struct store_conv_effect
     for (size_t i = 0; i < cx->n_out; i++) {
         const struct store_conv_out *o = &cx->out[i];
         *ops |= OP_OUTBOX | (o->track && cx->draft_id ? OP_TRACK : 0);
-        if ((rc = plan_out(p, k, o->chat_id, o->method, o->params_json, o->prompt, o->track, ei)) !=
-            TL_OK)
+        if ((rc = plan_out(p, k, o->chat_id, o->method, o->params_json, o->prompt, o->track, 0,
+                           ei)) != TL_OK)
             return rc;
     }
     return TL_OK;
+}
+
+/* Update k puts chat cc's draft, its state at u[at, at + len): the open segment's
+ * earlier put of the same chat is superseded (the segment writes the last state of each
+ * chat's draft), so its state is cut out of u: a conversation's batch then carries one
+ * draft state, not one per update, each a little longer than the one before. */
+static void plan_draft_put(struct st_plan *p, size_t k, long long cc, size_t at, size_t len)
+{
+    if (p->dj_len && p->dj_cc == cc && p->seg_lo && p->dj_k >= p->seg_lo) {
+        memmove(p->u.data + p->dj_at, p->u.data + p->dj_at + p->dj_len,
+                p->u.len - p->dj_at - p->dj_len + 1);
+        p->u.len -= p->dj_len;
+        at -= p->dj_len;
+    }
+    p->dj_k = k;
+    p->dj_at = at;
+    p->dj_len = len;
+    p->dj_cc = cc;
 }
 
 int st_plan_add(struct st_plan *p, const struct store_effects *fx,
@@ -423,6 +453,7 @@ int st_plan_add(struct st_plan *p, const struct store_effects *fx,
     struct tl_buf *b = &p->u;
     size_t k = p->n + 1, ulen = p->u.len, olen = p->o.len, mlen = p->m.len, dlen = p->d.len;
     size_t n_o = p->n_o, n_m = p->n_m, n_d = p->n_d;
+    size_t dj_at = 0, dj_len = 0;
     int ops = 0, err = 0, rc = TL_OK;
     if (p->err)
         return p->err;
@@ -464,10 +495,10 @@ int st_plan_add(struct st_plan *p, const struct store_effects *fx,
     for (size_t i = 0; i < fx->n_outbox; i++) {
         const struct store_outbox_new *o = &fx->outbox[i];
         ops |= OP_OUTBOX;
-        if ((rc = plan_out(p, k, o->chat_id, o->method, o->params_json, 0, 0, ei)) != TL_OK)
+        if ((rc = plan_out(p, k, o->chat_id, o->method, o->params_json, 0, 0, 0, ei)) != TL_OK)
             goto out;
     }
-    if (cx && (rc = plan_conv(p, k, cx, &ops, &err, ei)) != TL_OK)
+    if (cx && (rc = plan_conv(p, k, cx, &ops, &dj_at, &dj_len, &err, ei)) != TL_OK)
         goto out;
     js_raw(b, &err, "}", 1);
     if ((rc = err) != TL_OK)
@@ -477,6 +508,8 @@ int st_plan_add(struct st_plan *p, const struct store_effects *fx,
         p->n_id++;
     /* an update that creates a report or deletes the draft is a segment of its own: the
      * updates after it must see it done */
+    if ((ops & OP_DRAFT_PUT) && !(ops & OP_REPORT))
+        plan_draft_put(p, k, cx->chat_id, dj_at, dj_len);
     if (ops & (OP_REPORT | OP_DRAFT_DELETE)) {
         plan_segment_close(p, k - 1);
         p->seg_lo = k;
@@ -498,6 +531,41 @@ out:
         p->n_m = n_m;
         p->n_d = n_d;
     }
+    return rc;
+}
+
+int st_plan_add_relay(struct st_plan *p, const struct st_relay_mark *rm, struct tl_errinfo *ei)
+{
+    size_t k = p->n + 1, ulen = p->u.len, olen = p->o.len, n_o = p->n_o;
+    int ops = rm->followup_id ? OP_RELAYED : OP_REVIEWED, err = 0, rc = TL_OK;
+    if (p->err)
+        return p->err;
+    if (!rm->followup_id == !rm->report_id)
+        return tl_errf(ei, TL_EINVAL, "a relay mark names a follow-up or a report");
+    js_open(&p->u, &err, k, 0);
+    js_ll(&p->u, &err, "id", 0);
+    if (rm->followup_id) {
+        js_ll(&p->u, &err, "rq", rm->followup_id);
+        js_bool(&p->u, &err, "rqs", rm->params != NULL);
+        js_str(&p->u, &err, "rqe", rm->reason);
+    } else {
+        js_ll(&p->u, &err, "rv", rm->report_id);
+    }
+    js_raw(&p->u, &err, "}", 1);
+    if (rm->params) {
+        ops |= OP_OUTBOX;
+        rc = plan_out(p, k, rm->chat_id, "sendMessage", rm->params, 0, 0, rm->followup_id, ei);
+    }
+    if (rc == TL_OK && (rc = err) == TL_OK) {
+        p->n = k;
+        if (!p->seg_lo) /* marks of distinct rows: they commute with the segment's writes */
+            p->seg_lo = k;
+        p->seg_ops |= ops;
+        return p->err;
+    }
+    buf_cut(&p->u, ulen);
+    buf_cut(&p->o, olen);
+    p->n_o = n_o;
     return rc;
 }
 
@@ -558,7 +626,10 @@ int st_plan_write(struct store *s, struct st_plan *p, size_t first, long long *r
     for (size_t i = 0; i < n; i++) {
         if (PQgetvalue(r, (int)i, 2)[0] == 't')
             log_info("follow-up answer not attached (full, or question gone) k=%zu", i + 1);
-        if (report_ids && i >= first && !PQgetisnull(r, (int)i, 1))
+        if (PQgetisnull(r, (int)i, 1))
+            continue;
+        s->conv_reports++;
+        if (report_ids && i >= first)
             report_ids[i - first] = st_getll(r, (int)i, 1);
     }
 out:

@@ -1,9 +1,10 @@
 /* storage/store_relay.c - the bot's side of the follow-up contract (migration 0004):
  * analysts' questions relayed to the reporter's chat through the outbox, the question a
- * citizen's reply answers, and the neutral "reviewed" notice. The answer itself is
- * appended by the one write path (store_apply_plan, with the update's other effects). The chat is
- * found through the report's pseudonym (reports.reporter = chats.reporter); its id is
- * handed only to the composer in handlers/. */
+ * citizen's reply answers, and the neutral "reviewed" notice. What the relay writes (the
+ * messages queued, the questions and notices marked) and the answer itself go through
+ * the one write path (store_apply_plan). The chat is found through the report's
+ * pseudonym (reports.reporter = chats.reporter); its id is handed only to the composer
+ * in handlers/. */
 #include "store_int.h"
 
 #include <stdlib.h>
@@ -24,15 +25,6 @@ static const char followups_claim_sql[] =
     " WHERE f.relayed_at IS NULL AND f.relay_error IS NULL"
     " ORDER BY f.asked_at, f.id LIMIT $1::bigint FOR UPDATE OF f SKIP LOCKED";
 
-/* $3 params NULL: no message, $4 says why. */
-static const char followups_write_sql[] =
-    "WITH o AS (INSERT INTO outbox (chat_id, method, params, followup_id)"
-    "   SELECT $2::bigint, 'sendMessage', $3::jsonb, $1::bigint WHERE $3::jsonb IS NOT NULL"
-    "   RETURNING 1)"
-    " UPDATE followups SET relayed_at = CASE WHEN $3::jsonb IS NOT NULL THEN now() END,"
-    "   relay_error = $4::text"
-    " WHERE id = $1::bigint";
-
 /* Only final decisions are told: needs_info is followed by a question, escalated is not
  * decided yet; both are told once they become final. */
 static const char reviewed_claim_sql[] =
@@ -41,11 +33,6 @@ static const char reviewed_claim_sql[] =
     " WHERE r.decided_at IS NOT NULL AND r.reviewed_notified_at IS NULL"
     "   AND r.status IN ('confirmed', 'rejected', 'duplicate')"
     " ORDER BY r.decided_at, r.id LIMIT $1::bigint FOR UPDATE OF r SKIP LOCKED";
-
-static const char reviewed_write_sql[] =
-    "WITH o AS (INSERT INTO outbox (chat_id, method, params)"
-    "   SELECT $2::bigint, 'sendMessage', $3::jsonb WHERE $3::jsonb IS NOT NULL RETURNING 1)"
-    " UPDATE reports SET reviewed_notified_at = now() WHERE id = $1::bigint";
 
 /* What one claimed row becomes: the composed message, or the reason there is none
  * (NULL reason and NULL params: marked without a message, e.g. notices switched off). */
@@ -71,33 +58,40 @@ static int relay_row(const PGresult *r, int row, int send, store_relay_compose_f
     return TL_OK;
 }
 
-/* Claims up to max rows with claim_sql and writes each with write_sql ($1 id, $2 chat,
- * $3 params, and with n_write 4: $4 the reason), all in one transaction. */
-static int relay_batch(struct store *s, size_t max, const char *claim_sql, const char *write_sql,
-                       int n_write, int send, store_relay_compose_fn compose, void *ud,
-                       struct store_relay_counts *c, struct tl_errinfo *ei)
+/* Claims up to max rows with claim_sql and writes what they become (questions relayed:
+ * reviewed 0; reviewed notices: 1) through the one write path, in one call of
+ * store_apply_plan, all in one transaction. */
+static int relay_batch(struct store *s, size_t max, const char *claim_sql, int reviewed, int send,
+                       store_relay_compose_fn compose, void *ud, struct store_relay_counts *c,
+                       struct tl_errinfo *ei)
 {
     char mb[32];
     const char *cv[1] = {st_ll(mb, (long long)max)};
     PGresult *r = NULL;
     struct store_relay_counts local = {0, 0};
+    struct st_plan p;
     int rc = st_ready(s, ei);
     if (c)
         memset(c, 0, sizeof(*c));
     if (rc || max == 0)
         return rc;
+    st_plan_init(&p);
     if ((rc = st_begin(s, ei)) != TL_OK)
-        return rc;
+        goto out;
     if ((rc = st_exec(s, claim_sql, 1, cv, &r, ei)) != TL_OK)
         goto out;
     for (int i = 0; i < PQntuples(r) && rc == TL_OK; i++) {
-        char *params = NULL, ib[32], chb[32];
+        char *params = NULL;
         const char *reason = NULL;
         if ((rc = relay_row(r, i, send, compose, ud, &params, &reason)) != TL_OK)
             break;
-        const char *wv[4] = {st_ll(ib, st_getll(r, i, 0)),
-                             params ? st_ll(chb, st_getll(r, i, 3)) : NULL, params, reason};
-        rc = st_exec(s, write_sql, n_write, wv, NULL, ei);
+        long long id = st_getll(r, i, 0);
+        struct st_relay_mark rm = {.followup_id = reviewed ? 0 : id,
+                                   .report_id = reviewed ? id : 0,
+                                   .chat_id = params ? st_getll(r, i, 3) : 0,
+                                   .params = params,
+                                   .reason = reason};
+        rc = st_plan_add_relay(&p, &rm, ei);
         if (params)
             local.queued++;
         else
@@ -105,12 +99,15 @@ static int relay_batch(struct store *s, size_t max, const char *claim_sql, const
         free(params);
     }
     if (rc == TL_OK)
+        rc = st_plan_write(s, &p, 0, NULL, ei);
+    if (rc == TL_OK)
         rc = st_commit(s, ei);
 out:
     if (rc != TL_OK)
         st_rollback(s);
     else if (c)
         *c = local;
+    st_plan_release(&p);
     PQclear(r);
     return rc;
 }
@@ -118,13 +115,13 @@ out:
 int store_relay_followups(struct store *s, size_t max, store_relay_compose_fn compose, void *ud,
                           struct store_relay_counts *c, struct tl_errinfo *ei)
 {
-    return relay_batch(s, max, followups_claim_sql, followups_write_sql, 4, 1, compose, ud, c, ei);
+    return relay_batch(s, max, followups_claim_sql, 0, 1, compose, ud, c, ei);
 }
 
 int store_relay_reviewed(struct store *s, size_t max, int send, store_relay_compose_fn compose,
                          void *ud, struct store_relay_counts *c, struct tl_errinfo *ei)
 {
-    return relay_batch(s, max, reviewed_claim_sql, reviewed_write_sql, 3, send, compose, ud, c, ei);
+    return relay_batch(s, max, reviewed_claim_sql, 1, send, compose, ud, c, ei);
 }
 
 int store_followup_by_reply(struct store *s, long long chat_id, long long message_id,

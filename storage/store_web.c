@@ -1038,3 +1038,55 @@ int store_events_poll(struct store *s, struct store_events *pos, long max_events
     PQclear(r);
     return rc;
 }
+
+/* ---- incidents ---- */
+
+int store_web_incidents(struct store *s, const struct store_who *who, long min_corroboration,
+                        long limit, char **json, struct tl_errinfo *ei)
+{
+    char db[32], mb[32], lb[32];
+    const char *v[4] = {who->account, decimals_param(who, db), st_ll(mb, min_corroboration),
+                        st_ll(lb, limit)};
+    *json = NULL;
+    return fn_err(st_one_text(s, "SELECT web_incidents_list($1::text, $2::int, $3::int, $4::int)",
+                              4, v, json, "no incidents", ei),
+                  ei);
+}
+
+int store_web_incident(struct store *s, const struct store_who *who, long long id, char **json,
+                       struct tl_errinfo *ei)
+{
+    char ib[32], db[32];
+    const char *v[3] = {st_ll(ib, id), who->account, decimals_param(who, db)};
+    *json = NULL;
+    return fn_err(st_one_text(s, "SELECT web_incident_doc($1::bigint, $2::text, $3::int)", 3, v,
+                              json, "no such incident", ei),
+                  ei);
+}
+
+int store_web_incident_merge(struct store *s, const struct store_who *who, long long id,
+                             long long other, char **json, struct tl_errinfo *ei)
+{
+    char ib[32], ob[32], db[32];
+    const char *v[4] = {who->account, st_ll(ib, id), st_ll(ob, other), decimals_param(who, db)};
+    *json = NULL;
+    return fn_err(
+        st_one_text(s, "SELECT web_incident_merge($1::text, $2::bigint, $3::bigint, $4::int)", 4, v,
+                    json, "no such incident", ei),
+        ei);
+}
+
+int store_web_incident_split(struct store *s, const struct store_who *who, const char *id_or_ref,
+                             char **json, struct tl_errinfo *ei)
+{
+    char ib[32], db[32];
+    const char *v[4];
+    *json = NULL;
+    v[0] = who->account;
+    ref_params(id_or_ref, ib, v + 1);
+    v[3] = decimals_param(who, db);
+    return fn_err(st_one_text(s,
+                              "SELECT web_incident_split($1::text, $2::bigint, $3::text, $4::int)",
+                              4, v, json, "no such report", ei),
+                  ei);
+}

@@ -16,6 +16,7 @@
 
 #include "common/tz.h"
 #include "common/util.h"
+#include "bot/tg.h"
 #include "handlers/hdl.h"
 
 static const unsigned char SECRET[] = "0123456789abcdef0123456789abcdef";

@@ -12,11 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <curl/curl.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -708,6 +710,153 @@ static void test_export_ogc_api(void **state)
 
 /* ---- vector tiles ---- */
 
+/* The sum of the counts in tile z/x/y as account as sees it (0: an empty tile). */
+static long tile_sum(struct fx *f, const char *as, int z, long x, long y)
+{
+    char *path = tl_asprintf("/api/tiles/%d/%ld/%ld.mvt", z, x, y), *sum = NULL;
+    struct hres r = get(f, as, path, NULL);
+    long n = -1;
+    if (r.status == 204)
+        n = 0;
+    else if (r.status == 200 &&
+             run(NULL, "mkdir -p '%s/s/%s/%d/%ld' && cp '%s' '%s/s/%s/%d/%ld/%ld.mvt'", f->dir, as,
+                 z, x, r.body_path, f->dir, as, z, x, y) == 0 &&
+             run(&sum,
+                 "ogrinfo -ro -al -q '%s/s/%s/%d/%ld/%ld.mvt' | grep 'count (Integer) =' | "
+                 "awk '{s+=$4} END {print s+0}'",
+                 f->dir, as, z, x, y) == 0)
+        n = strtol(sum, NULL, 10);
+    free(sum);
+    free(path);
+    hres_release(&r);
+    return n;
+}
+
+/* The one point of tile z/x/y as as sees it, in EPSG:3857 metres (ogrinfo's reading of
+ * an MVT file named z/x/y.mvt). */
+static void tile_point(struct fx *f, const char *as, int z, long x, long y, double *px, double *py)
+{
+    char *path = tl_asprintf("/api/tiles/%d/%ld/%ld.mvt", z, x, y), *pt = NULL;
+    struct hres r = get(f, as, path, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(run(NULL, "mkdir -p '%s/p/%s/%d/%ld' && cp '%s' '%s/p/%s/%d/%ld/%ld.mvt'",
+                         f->dir, as, z, x, r.body_path, f->dir, as, z, x, y),
+                     0);
+    run(&pt,
+        "ogrinfo -ro -al -q '%s/p/%s/%d/%ld/%ld.mvt' | grep -c 'POINT (' ; "
+        "ogrinfo -ro -al -q '%s/p/%s/%d/%ld/%ld.mvt' | grep -m1 -o 'POINT ([^)]*)'",
+        f->dir, as, z, x, y, f->dir, as, z, x, y);
+    assert_non_null(pt);
+    assert_int_equal(strtol(pt, NULL, 10), 1);
+    const char *p = strstr(pt, "POINT (");
+    assert_non_null(p);
+    char *end = NULL;
+    *px = strtod(p + 7, &end);
+    *py = strtod(end, NULL);
+    free(pt);
+    free(path);
+    hres_release(&r);
+}
+
+/* A point's EPSG:3857 coordinates, by PostGIS. */
+static void merc(struct fx *f, const char *lonlat, double *mx, double *my)
+{
+    char q[256];
+    snprintf(q, sizeof(q),
+             "SELECT ST_X(g) || ' ' || ST_Y(g) FROM ST_Transform(ST_SetSRID(ST_MakePoint(%s),"
+             " 4326), 3857) g",
+             lonlat);
+    char *v = ts_db_scalar(f->ci, q), *end = NULL;
+    assert_non_null(v);
+    *mx = strtod(v, &end);
+    *my = strtod(end, NULL);
+    free(v);
+}
+
+/* Zooms 0-8 are summed from the grid of cells (migration 0027): kept by decisions
+ * (pending, then folded), per queue (a restricted one stays hidden) and per precision
+ * (an exporter's lone report is where its rounded point is, not its exact one). */
+static void test_export_tiles_grid(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_export_tiles_grid", 100);
+    /* the seed's decisions are pending: a tile adds them to the (empty) cells */
+    assert_int_equal(count(f, "SELECT count(*) FROM tile_grid_pending"), 90);
+    assert_int_equal(count(f, "SELECT count(*) FROM tile_cells"), 0);
+    assert_int_equal(tile_sum(f, "root", 5, 18, 10), 90);
+    assert_int_equal(tile_sum(f, "exa", 5, 18, 10), 90); /* scanned: no rounded cells yet */
+    /* the exporters' background thread builds the cells of rounded points (the
+     * exporters' precision) and folds what is pending */
+    volatile sig_atomic_t stop = 0;
+    struct daemon_webhooks *wh = NULL;
+    struct daemon_webhooks_opts wo = {.cfg = &f->cfg, .stop = &stop, .interval_ms = 100};
+    assert_int_equal(daemon_webhooks_start(&wo, &wh), TL_OK);
+    for (int i = 0; i < 100 && (count(f, "SELECT count(*) FROM tile_grid_precisions") < 2 ||
+                                count(f, "SELECT count(*) FROM tile_grid_pending") > 0);
+         i++)
+        tl_sleep_ms(100, NULL);
+    stop = 1;
+    daemon_webhooks_join(wh);
+    assert_int_equal(count(f, "SELECT count(*) FROM tile_grid_pending"), 0);
+    assert_int_equal(count(f, "SELECT count(DISTINCT prec) FROM tile_cells"), 2); /* -1, 2 */
+    assert_int_equal(count(f, "SELECT sum(n) FROM tile_cells WHERE zoom = 5"), 180);
+    assert_int_equal(tile_sum(f, "root", 5, 18, 10), 90);
+    assert_int_equal(tile_sum(f, "root", 0, 0, 0), 90);
+    assert_int_equal(tile_sum(f, "root", 8, 149, 86), 90);
+    /* the tile is read from the cells: without them it is empty, rebuilt it is whole */
+    sql(f, "DELETE FROM tile_cells WHERE prec = -1 AND zoom = 5 RETURNING 1");
+    assert_int_equal(tile_sum(f, "root", 5, 18, 10), 0);
+    assert_int_equal(tile_sum(f, "exa", 5, 18, 10), 90);
+    sql(f, "DELETE FROM tile_grid_precisions WHERE prec = -1 RETURNING 1");
+    assert_int_equal(tile_sum(f, "root", 5, 18, 10), 90); /* unregistered: scanned */
+    int built = 0;
+    CHECK(store_tile_grid_ensure(f->s, -1, &built, EI));
+    assert_int_equal(built, 1);
+    CHECK(store_tile_grid_ensure(f->s, -1, &built, EI));
+    assert_int_equal(built, 0);
+    assert_int_equal(count(f, "SELECT sum(n) FROM tile_cells WHERE prec = -1 AND zoom = 5"), 90);
+    assert_int_equal(tile_sum(f, "root", 5, 18, 10), 90);
+    /* a report rejected counts no more, before the fold and after */
+    sql(f, "UPDATE reports SET status = 'rejected' WHERE public_ref = 'R-1' RETURNING 1");
+    assert_int_equal(tile_sum(f, "root", 5, 18, 10), 89);
+    assert_int_equal(count(f, "SELECT tile_grid_fold()"), 1);
+    assert_int_equal(tile_sum(f, "root", 5, 18, 10), 89);
+    assert_int_equal(tile_sum(f, "exa", 5, 18, 10), 89);
+    /* one moved to the restricted queue: the exporter (no member) no longer sees it */
+    sql(f, "UPDATE reports SET queue = 'restricted' WHERE public_ref = 'R-2' RETURNING 1");
+    assert_int_equal(tile_sum(f, "exa", 5, 18, 10), 88);
+    assert_int_equal(tile_sum(f, "root", 5, 18, 10), 89);
+    assert_int_equal(count(f, "SELECT tile_grid_fold()"), 2);
+    assert_int_equal(tile_sum(f, "exa", 5, 18, 10), 88);
+    assert_int_equal(tile_sum(f, "root", 5, 18, 10), 89);
+    /* a lone report: an admin's cell is at its exact point, an exporter's at its
+     * rounded one (35.12, 47.65: 390 m west and 700 m north of the exact point) */
+    sql(f, "INSERT INTO reports (public_ref, reporter, category, point, point_source, status,"
+           " decided_by, decided_at) VALUES ('R-lone', '" PSEUDO "', 'drone',"
+           " ST_SetSRID(ST_MakePoint(35.123456, 47.654321), 4326)::geography,"
+           " 'telegram_location', 'confirmed', 'alice', now()) RETURNING 1");
+    char *t = ts_db_scalar(f->ci, "SELECT tx || ' ' || ty FROM tile_grid_cells(ST_SetSRID("
+                                  "ST_MakePoint(35.123456, 47.654321), 4326)::geography, -1)"
+                                  " WHERE zoom = 8");
+    char *end = NULL;
+    long tx = strtol(t, &end, 10), ty = strtol(end, NULL, 10);
+    free(t);
+    double ax, ay, ex, ey, wx, wy;
+    for (int folded = 0; folded < 2; folded++) {
+        tile_point(f, "root", 8, tx, ty, &ax, &ay);
+        tile_point(f, "exa", 8, tx, ty, &ex, &ey);
+        merc(f, "35.123456, 47.654321", &wx, &wy); /* a pixel at zoom 8 is 38 m */
+        if (fabs(ax - wx) > 60 || fabs(ay - wy) > 60)
+            fail_msg("admin's point %.0f %.0f, want %.0f %.0f", ax, ay, wx, wy);
+        merc(f, "35.12, 47.65", &wx, &wy);
+        if (fabs(ex - wx) > 60 || fabs(ey - wy) > 60)
+            fail_msg("exporter's point %.0f %.0f, want %.0f %.0f (rounded)", ex, ey, wx, wy);
+        assert_int_equal(count(f, "SELECT tile_grid_fold()"), folded ? 0 : 1);
+    }
+    no_identity(f);
+    fx_free(f);
+}
+
 static void test_export_tiles(void **state)
 {
     (void)state;
@@ -780,14 +929,103 @@ static void test_export_tiles(void **state)
             fail_msg("%s: want 404, got %ld", bad[i], r.status);
         hres_release(&r);
     }
+    /* the console's map reads them too: an analyst's tile holds exact points */
     r = get(f, "alice", "/api/tiles/12/2395/1382.mvt", NULL);
-    assert_int_equal(r.status, 403);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(run(NULL, "mkdir -p '%s/a/12/2395' && cp '%s' '%s/a/12/2395/1382.mvt'", f->dir,
+                         r.body_path, f->dir),
+                     0);
     hres_release(&r);
+    char *a12 = tl_asprintf("%s/a/12/2395/1382.mvt", f->dir),
+         *e12p = tl_asprintf("%s/e/12/2395/1382.mvt", f->dir);
+    char *pa = ogr_point("", a12, "ref", "R-7"), *pr = ogr_point("", t12, "ref", "R-7"),
+         *pe = ogr_point("", e12p, "ref", "R-7");
+    assert_true(pa && pr && pe && strncmp(pr, "POINT (", 7) == 0);
+    assert_string_equal(pa, pr);     /* exact, as the admin's */
+    assert_string_not_equal(pe, pr); /* the exporter's is rounded */
+    free(pa);
+    free(pr);
+    free(pe);
+    free(a12);
+    free(e12p);
     no_identity(f);
     free(t12);
     free(ct);
     free(cc);
     free(etag);
+    fx_free(f);
+}
+
+/* Decisions made while the cells of a new precision are built: each is counted once
+ * (pending and folded in, or read from the reports by the build, never both). */
+struct churn {
+    const char *ci;
+    volatile int stop;
+    int n;
+    pthread_t th;
+};
+
+static void *churn_main(void *arg)
+{
+    struct churn *c = arg;
+    PGconn *conn = PQconnectdb(c->ci);
+    for (int i = 0; !c->stop && PQstatus(conn) == CONNECTION_OK; i++) {
+        char q[256];
+        snprintf(q, sizeof(q),
+                 "UPDATE reports SET status = CASE WHEN status = 'confirmed' THEN 'rejected'"
+                 " ELSE 'confirmed' END, decided_at = now() WHERE public_ref = 'R-%d'",
+                 1 + (i * 7919) % 30000);
+        PGresult *r = PQexec(conn, q);
+        if (PQresultStatus(r) == PGRES_COMMAND_OK)
+            c->n++;
+        PQclear(r);
+    }
+    PQfinish(conn);
+    return NULL;
+}
+
+static void test_export_tiles_grid_build_live(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_export_tiles_live", 30000);
+    assert_int_equal(count(f, "SELECT tile_grid_fold()"), 27000);
+    struct churn c = {.ci = f->ci};
+    assert_int_equal(pthread_create(&c.th, NULL, churn_main, &c), 0);
+    tl_sleep_ms(200, NULL);
+    int built = 0, tries = 0, rc;
+    struct tl_errinfo ei;
+    do { /* a fold or build that got in the way: again */
+        tl_errinfo_clear(&ei);
+        rc = store_tile_grid_ensure(f->s, 3, &built, &ei);
+    } while (rc && ++tries < 20);
+    if (rc)
+        fail_msg("tile_grid_ensure(3): %s", ei.msg);
+    tl_sleep_ms(200, NULL);
+    c.stop = 1;
+    pthread_join(c.th, NULL);
+    assert_true(c.n > 50);
+    assert_int_equal(built, 1);
+    count(f, "SELECT tile_grid_fold()");
+    long long want = count(f, "SELECT count(*) FROM reports WHERE status = 'confirmed'");
+    static const int precs[] = {-1, 3}; /* the exact cells kept by folds, the new ones */
+    for (size_t i = 0; i < sizeof(precs) / sizeof(precs[0]); i++) {
+        char q[160];
+        snprintf(q, sizeof(q),
+                 "SELECT COALESCE(sum(n), 0) FROM tile_cells WHERE prec = %d AND zoom = 0",
+                 precs[i]);
+        long long got = count(f, q);
+        if (got != want)
+            fail_msg("precision %d counts %lld reports, %lld are confirmed (%d decisions made "
+                     "during the build)",
+                     precs[i], got, want, c.n);
+    }
+    /* and cell by cell, as a build from scratch would count them */
+    assert_int_equal(
+        count(f, "SELECT count(*) FROM ((SELECT zoom, tx, ty, cell, queue, n FROM tile_cells"
+                 " WHERE prec = 3 AND n <> 0) EXCEPT (SELECT g.zoom, g.tx, g.ty, g.cell, r.queue,"
+                 " count(*)::int FROM reports r, LATERAL tile_grid_cells(r.point, 3) g"
+                 " WHERE r.status = 'confirmed' GROUP BY 1, 2, 3, 4, 5)) d"),
+        0);
     fx_free(f);
 }
 
@@ -922,6 +1160,7 @@ static void test_export_webhook(void **state)
     struct fx *f = fx_new("t_export_webhook", 100);
     struct rx x = {0};
     rx_start(&x, 2);
+    f->cfg.webhook_allow_private = 1; /* the receiver is on loopback */
     /* the exporter subscribes; the secret comes once */
     char *out = NULL,
          *cmd = tl_asprintf(
@@ -1017,6 +1256,162 @@ static void test_export_webhook(void **state)
     fx_free(f);
 }
 
+/* POST /api/webhooks {"url"} as exa: the HTTP status; the answer's body in *body (NULL:
+ * dropped), recorded for the OpenAPI check. */
+static long webhook_add(struct fx *f, const char *url, char **body)
+{
+    char *out = NULL,
+         *cmd = tl_asprintf(
+             "curl -s -X POST -H 'Content-Type: application/json' -H 'Authorization: Bearer "
+             "tok-exa-0123456789abcdef' -d '{\"url\":\"%s\"}' -w '\\n%%{http_code}' "
+             "'http://127.0.0.1:%u/api/webhooks'",
+             url, f->port);
+    ts_run(cmd, &out);
+    free(cmd);
+    assert_non_null(out);
+    char *nl = strrchr(out, '\n');
+    assert_non_null(nl);
+    long status = strtol(nl + 1, NULL, 10);
+    *nl = 0;
+    ts_http_record("POST", "/api/webhooks", status, "application/json", out, strlen(out));
+    if (body)
+        *body = out;
+    else
+        free(out);
+    return status;
+}
+
+/* The address classes a webhook may not reach, and public ones it may, as the sender's
+ * socket check (CURLOPT_OPENSOCKETFUNCTION) sees them. */
+static void test_export_webhook_addresses(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *addr;
+        int priv;
+    } cases[] = {
+        {"127.0.0.1", 1},
+        {"127.255.0.9", 1},
+        {"10.0.0.1", 1},
+        {"172.16.0.1", 1},
+        {"172.31.255.255", 1},
+        {"172.32.0.1", 0},
+        {"192.168.0.1", 1},
+        {"169.254.169.254", 1},
+        {"100.64.0.1", 1},
+        {"100.100.100.200", 1},
+        {"0.0.0.0", 1},
+        {"224.0.0.1", 1},
+        {"255.255.255.255", 1},
+        {"192.0.2.1", 1},
+        {"198.18.0.1", 1},
+        {"8.8.8.8", 0},
+        {"192.0.43.10", 0},
+        {"100.128.0.1", 0},
+        {"::1", 1},
+        {"::", 1},
+        {"::ffff:127.0.0.1", 1},
+        {"::ffff:10.1.1.1", 1},
+        {"::ffff:8.8.8.8", 0},
+        {"64:ff9b::a9fe:a9fe", 1},
+        {"64:ff9b::808:808", 0},
+        {"2002:7f00:1::", 1},
+        {"2002:808:808::", 0},
+        {"fe80::1", 1},
+        {"fd00:ec2::254", 1},
+        {"fc00::1", 1},
+        {"ff02::1", 1},
+        {"2001:db8::1", 1},
+        {"2001:4860:4860::8888", 0},
+        {"2a00:1450:4001::200e", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sockaddr_storage ss = {0};
+        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+        if (inet_pton(AF_INET, cases[i].addr, &a4->sin_addr) == 1)
+            a4->sin_family = AF_INET;
+        else if (inet_pton(AF_INET6, cases[i].addr, &a6->sin6_addr) == 1)
+            a6->sin6_family = AF_INET6;
+        else
+            fail_msg("%s: not an address", cases[i].addr);
+        if (web_addr_private((const struct sockaddr *)&ss) != cases[i].priv)
+            fail_msg("%s: want %s", cases[i].addr, cases[i].priv ? "private" : "public");
+    }
+    struct sockaddr_storage unix_ss = {.ss_family = AF_UNIX};
+    assert_int_equal(web_addr_private((const struct sockaddr *)&unix_ss), 1);
+}
+
+static void test_export_webhook_private_refused(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_export_ssrf", 20);
+    assert_int_equal(f->cfg.webhook_allow_private, 0); /* the default */
+    struct rx x = {0};
+    rx_start(&x, 0);
+    /* loopback, RFC 1918, the metadata service, IPv6 loopback and mapped, a decimal
+     * loopback, a name resolving to loopback, a name with credentials before it */
+    char *loop = tl_asprintf("http://127.0.0.1:%u/hook", x.port),
+         *v6 = tl_asprintf("http://[::1]:%u/hook", x.port),
+         *name = tl_asprintf("http://localhost:%u/hook", x.port);
+    const char *const refused[] = {loop,
+                                   "http://10.1.2.3/hook",
+                                   "https://172.16.0.9/hook",
+                                   "http://192.168.1.1/hook",
+                                   "http://169.254.169.254/latest/meta-data/",
+                                   "http://100.100.100.200/",
+                                   v6,
+                                   "http://[::ffff:127.0.0.1]/hook",
+                                   "http://[fe80::1]/hook",
+                                   "http://[fd00:ec2::254]/",
+                                   "http://2130706433/hook",
+                                   "http://0.0.0.0:8080/",
+                                   name,
+                                   "http://example.org@127.0.0.1/hook"};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        char *body = NULL;
+        long st = webhook_add(f, refused[i], &body);
+        if (st != 400 || !strstr(body, "private"))
+            fail_msg("%s: want 400 naming a private address, got %ld %s", refused[i], st, body);
+        free(body);
+    }
+    assert_int_equal(count(f, "SELECT count(*) FROM webhook_subscriptions"), 0);
+    /* a public address is taken (nothing is posted to it here) */
+    assert_int_equal(webhook_add(f, "http://192.0.43.10:8443/hook", NULL), 201);
+    sql(f, "DELETE FROM webhook_subscriptions RETURNING 1");
+
+    /* the sender checks too: a subscription made while allowed (or a name that resolves
+     * to loopback since) is not posted to, and the attempt says why */
+    f->cfg.webhook_allow_private = 1;
+    assert_int_equal(webhook_add(f, name, NULL), 201);
+    f->cfg.webhook_allow_private = 0;
+    volatile sig_atomic_t stop = 0;
+    struct daemon_webhooks *wh = NULL;
+    struct daemon_webhooks_opts wo = {
+        .cfg = &f->cfg, .stop = &stop, .interval_ms = 100, .retry_base_s = 60, .timeout_ms = 3000};
+    assert_int_equal(daemon_webhooks_start(&wo, &wh), TL_OK);
+    sql(f, "UPDATE reports SET status = 'confirmed', decided_at = now() WHERE public_ref = 'R-10'"
+           " RETURNING 1");
+    for (int i = 0; i < 100 && !count(f, "SELECT count(*) FROM webhook_attempts"); i++)
+        tl_sleep_ms(100, NULL);
+    stop = 1;
+    daemon_webhooks_join(wh);
+    assert_int_equal(count(f, "SELECT count(*) FROM webhook_attempts WHERE status IS NULL"
+                              " AND error LIKE '%private%'"),
+                     1);
+    assert_int_equal(count(f, "SELECT count(*) FROM webhook_deliveries WHERE delivered_at IS NULL"),
+                     1);
+    pthread_mutex_lock(&x.mu);
+    int n = x.n;
+    pthread_mutex_unlock(&x.mu);
+    assert_int_equal(n, 0); /* nothing reached the receiver */
+    rx_stop(&x);
+    free(loop);
+    free(v6);
+    free(name);
+    fx_free(f);
+}
+
 /* ---- memory stays flat however many rows ---- */
 
 static long vm_hwm_kb(void)
@@ -1092,7 +1487,11 @@ int main(void)
         cmocka_unit_test_teardown(test_export_feed_http, teardown),
         cmocka_unit_test_teardown(test_export_ogc_api, teardown),
         cmocka_unit_test_teardown(test_export_tiles, teardown),
+        cmocka_unit_test_teardown(test_export_tiles_grid, teardown),
+        cmocka_unit_test_teardown(test_export_tiles_grid_build_live, teardown),
         cmocka_unit_test_teardown(test_export_webhook, teardown),
+        cmocka_unit_test(test_export_webhook_addresses),
+        cmocka_unit_test_teardown(test_export_webhook_private_refused, teardown),
         cmocka_unit_test_teardown(test_export_memory_flat, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,7 @@
 
 #include "common/util.h"
 #include "geo/geo.h"
+#include "bot/tg.h"
 #include "handlers/hdl.h"
 #include "media/media.h"
 #include "fakebot/photos.h"

@@ -15,44 +15,9 @@
 
 #include "common/util.h"
 #include "storage/store.h"
+#include "support/storedb.h"
 #include "support/testsupport.h"
 #include "common/banned.h"
-
-struct db {
-    const char *name;
-    char *ci;
-    struct store *s;
-};
-
-static void db_open(struct db *d, const char *name)
-{
-    struct tl_errinfo ei = {0};
-    d->name = name;
-    d->ci = ts_db_create(name);
-    if (!d->ci)
-        fail_msg("no throwaway cluster (TL_PG_STATE): run under the pg fixture");
-    if (store_open(d->ci, &d->s, &ei) != TL_OK)
-        fail_msg("store_open: %s", ei.msg);
-}
-
-static void db_close(struct db *d)
-{
-    store_free(d->s);
-    ts_db_drop(d->name);
-    free(d->ci);
-}
-
-/* Runs SQL that returns no rows on a separate connection. */
-static void sql(const char *ci, const char *q)
-{
-    PGconn *c = PQconnectdb(ci);
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    PGresult *r = PQexec(c, q);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", q, PQresultErrorMessage(r));
-    PQclear(r);
-    PQfinish(c);
-}
 
 /* The integer column col of report ref. */
 static long long num(const char *ci, const char *col, const char *ref)
@@ -67,12 +32,12 @@ static long long num(const char *ci, const char *col, const char *ref)
     return n;
 }
 
-static long long prio(const struct db *d, const char *ref)
+static long long prio(const struct ts_storedb *d, const char *ref)
 {
     return num(d->ci, "priority", ref);
 }
 
-static long long corr(const struct db *d, const char *ref)
+static long long corr(const struct ts_storedb *d, const char *ref)
 {
     return num(d->ci, "corroborations", ref);
 }
@@ -83,7 +48,7 @@ struct rep {
 };
 
 /* A report as intake writes it (store_apply), with intake's base priority 20. */
-static void add(struct db *d, const struct rep *p)
+static void add(struct ts_storedb *d, const struct rep *p)
 {
     struct store_report_new r = {.public_ref = p->ref,
                                  .reporter = p->reporter,
@@ -103,7 +68,7 @@ static void add(struct db *d, const struct rep *p)
 
 /* Anna decides report ref as from the shell: under her lease (a decided report is
  * reopened first, which leases it to her). */
-static void decide(struct db *d, const char *ref, const char *decision, const char *note)
+static void decide(struct ts_storedb *d, const char *ref, const char *decision, const char *note)
 {
     char q[512];
     char *json = NULL;
@@ -112,7 +77,7 @@ static void decide(struct db *d, const char *ref, const char *decision, const ch
              "UPDATE reports SET claimed_by = 'anna', lease_until = now() + interval '1 minute'"
              " WHERE public_ref = '%s' AND status = 'new'",
              ref);
-    sql(d->ci, q);
+    ts_storedb_sql(d->ci, q);
     if (num(d->ci, "(status <> 'new')::int", ref)) {
         CHECK(store_web_reopen(d->s, &anna, ref, 60, &json, EI));
         free(json);
@@ -121,7 +86,7 @@ static void decide(struct db *d, const char *ref, const char *decision, const ch
 }
 
 /* The ref store_triage_next hands out next (claimed for a minute). */
-static char *claim_next(struct db *d)
+static char *claim_next(struct ts_storedb *d)
 {
     struct store_report *r = NULL;
     CHECK(store_triage_next(d->s, "anna", 60, &r, EI));
@@ -131,7 +96,7 @@ static char *claim_next(struct db *d)
     return ref;
 }
 
-static void assert_next(struct db *d, const char *want)
+static void assert_next(struct ts_storedb *d, const char *want)
 {
     char *got = claim_next(d);
     assert_string_equal(got, want);
@@ -147,8 +112,8 @@ static void assert_next(struct db *d, const char *want)
 static void test_priority_category_order(void **state)
 {
     (void)state;
-    struct db d;
-    db_open(&d, "t_prio_category");
+    struct ts_storedb d;
+    ts_storedb_open(&d, "t_prio_category");
     add(&d, &(struct rep){.ref = "P-OTHER", .reporter = "ps_a", .category = "other"});
     add(&d, &(struct rep){.ref = "P-DRONE", .reporter = "ps_b", .category = "drones"});
     add(&d, &(struct rep){.ref = "P-DAMAGE", .reporter = "ps_c", .category = "damage"});
@@ -161,14 +126,14 @@ static void test_priority_category_order(void **state)
     assert_next(&d, "P-DRONE");
     assert_next(&d, "P-DAMAGE");
     assert_next(&d, "P-OTHER");
-    db_close(&d);
+    ts_storedb_close(&d);
 }
 
 static void test_priority_corroboration(void **state)
 {
     (void)state;
-    struct db d;
-    db_open(&d, "t_prio_corr");
+    struct ts_storedb d;
+    ts_storedb_open(&d, "t_prio_corr");
     add(&d, &(struct rep){"A-1", "ps_anna", "drones", NULL, KYIV});
     /* the same reporter again, 110 m away: no corroboration either way */
     add(&d, &(struct rep){"A-2", "ps_anna", "drones", NULL, NEAR1});
@@ -220,14 +185,14 @@ static void test_priority_corroboration(void **state)
     assert_int_equal(pr.propagated, 3);
     assert_int_equal(corr(&d, "A-1"), 2);
     assert_int_equal(corr(&d, "B-1"), 2);
-    db_close(&d);
+    ts_storedb_close(&d);
 }
 
 static void test_priority_flags_and_bans(void **state)
 {
     (void)state;
-    struct db d;
-    db_open(&d, "t_prio_flags");
+    struct ts_storedb d;
+    ts_storedb_open(&d, "t_prio_flags");
     add(&d, &(struct rep){.ref = "F-PLAIN", .reporter = "ps_a", .category = "drones"});
     add(&d, &(struct rep){.ref = "F-OUTSIDE",
                           .reporter = "ps_b",
@@ -243,7 +208,7 @@ static void test_priority_flags_and_bans(void **state)
     assert_int_equal(prio(&d, "F-OUTSIDE"), 60 - 40 - 5);
     assert_int_equal(prio(&d, "F-TWO"), 60 - 20 - 15); /* "night" has no weight */
     /* a moderator bans the spammer: his queued report sinks below everything at once */
-    sql(d.ci, "UPDATE reporters SET banned = true WHERE pseudonym = 'ps_spam'");
+    ts_storedb_sql(d.ci, "UPDATE reporters SET banned = true WHERE pseudonym = 'ps_spam'");
     assert_int_equal(prio(&d, "F-SPAM"), 60 - 1000);
     assert_next(&d, "F-PLAIN");
     assert_next(&d, "F-TWO");
@@ -251,20 +216,21 @@ static void test_priority_flags_and_bans(void **state)
     assert_next(&d, "F-OUTSIDE");
     assert_next(&d, "F-SPAM");
     /* a flag an analyst's tooling adds later re-scores the row */
-    sql(d.ci, "UPDATE reports SET flags = '{outside_area}' WHERE public_ref = 'F-PLAIN'");
+    ts_storedb_sql(d.ci,
+                   "UPDATE reports SET flags = '{outside_area}' WHERE public_ref = 'F-PLAIN'");
     assert_int_equal(prio(&d, "F-PLAIN"), 20);
     /* a banned reporter's reports corroborate no one */
     add(&d, &(struct rep){"G-1", "ps_a", "shelling", NULL, KYIV});
     add(&d, &(struct rep){"G-2", "ps_spam", "shelling", NULL, NEAR1});
     assert_int_equal(corr(&d, "G-1"), 0);
-    db_close(&d);
+    ts_storedb_close(&d);
 }
 
 static void test_priority_set_changes_order(void **state)
 {
     (void)state;
-    struct db d;
-    db_open(&d, "t_prio_set");
+    struct ts_storedb d;
+    ts_storedb_open(&d, "t_prio_set");
     add(&d, &(struct rep){.ref = "S-TROOPS", .reporter = "ps_a", .category = "troops"});
     add(&d, &(struct rep){.ref = "S-DRONE", .reporter = "ps_b", .category = "drones"});
     assert_true(prio(&d, "S-DRONE") > prio(&d, "S-TROOPS"));
@@ -290,14 +256,19 @@ static void test_priority_set_changes_order(void **state)
                                        " WHERE key = 'recency.speed'"
                                        " OR (key = 'corroboration.radius_m' AND value < 0)"),
                      0);
-    /* a wider radius counts a report 20 km away as corroboration (recounted at once) */
-    add(&d, &(struct rep){"R-1", "ps_a", "drones", NULL, KYIV});
-    add(&d, &(struct rep){"R-2", "ps_b", "drones", NULL, FAR});
+    /* corroboration is the incident's, decided when a report is stored: a wider radius
+     * applies to the reports stored after it (one 20 km south now joins the Kyiv one),
+     * and incidents already apart stay apart */
+    add(&d, &(struct rep){"R-1", "ps_a", "other", NULL, KYIV});
+    add(&d, &(struct rep){"R-2", "ps_b", "other", NULL, FAR});
     assert_int_equal(corr(&d, "R-1"), 0);
+    assert_int_equal(corr(&d, "R-2"), 0);
     CHECK(store_priority_set(d.s, "admin1", "corroboration.radius_m", 25000, NULL, EI));
+    add(&d, &(struct rep){"R-3", "ps_c", "other", NULL, 50.2700, 30.5200});
     assert_int_equal(corr(&d, "R-1"), 1);
-    assert_int_equal(corr(&d, "R-2"), 1);
-    db_close(&d);
+    assert_int_equal(corr(&d, "R-3"), 1);
+    assert_int_equal(corr(&d, "R-2"), 0);
+    ts_storedb_close(&d);
 }
 
 /* `tipline priority set` from a shell changes the order the same way. */
@@ -307,8 +278,8 @@ static void test_priority_cli_set(void **state)
     const char *bin = getenv("TL_TIPLINE_BIN");
     if (!bin || !*bin)
         skip();
-    struct db d;
-    db_open(&d, "t_prio_cli");
+    struct ts_storedb d;
+    ts_storedb_open(&d, "t_prio_cli");
     add(&d, &(struct rep){.ref = "C-OTHER", .reporter = "ps_a", .category = "other"});
     add(&d, &(struct rep){.ref = "C-DRONE", .reporter = "ps_b", .category = "drones"});
     char *cmd = tl_asprintf("TIPLINE_DATABASE_URL='%s' '%s' priority set category.other 90 2>&1"
@@ -327,24 +298,25 @@ static void test_priority_cli_set(void **state)
         tl_asprintf("TIPLINE_DATABASE_URL='%s' '%s' priority set no.such 1 2>/dev/null", d.ci, bin);
     assert_int_equal(WEXITSTATUS(system(cmd)), 2);
     free(cmd);
-    db_close(&d);
+    ts_storedb_close(&d);
 }
 
 static void test_priority_refresh_bounded(void **state)
 {
     (void)state;
-    struct db d;
-    db_open(&d, "t_prio_refresh");
+    struct ts_storedb d;
+    ts_storedb_open(&d, "t_prio_refresh");
     const char *refs[] = {"Y-2H", "Y-5H", "Y-DONE", "O-3D"};
     for (size_t i = 0; i < 4; i++)
         add(&d, &(struct rep){.ref = refs[i], .reporter = "ps_a", .category = "drones"});
     /* time passes: received_at moves back (the score is not recomputed by that); one
      * report left the queue; marks on the rows the refresh must not touch */
-    sql(d.ci, "UPDATE reports SET received_at = now() - CASE public_ref"
-              " WHEN 'Y-2H' THEN interval '2 hours' WHEN 'Y-5H' THEN interval '5 hours'"
-              " WHEN 'Y-DONE' THEN interval '2 hours' ELSE interval '3 days' END");
-    sql(d.ci, "UPDATE reports SET status = 'duplicate' WHERE public_ref = 'Y-DONE'");
-    sql(d.ci, "UPDATE reports SET priority = 777 WHERE public_ref IN ('Y-DONE', 'O-3D')");
+    ts_storedb_sql(d.ci, "UPDATE reports SET received_at = now() - CASE public_ref"
+                         " WHEN 'Y-2H' THEN interval '2 hours' WHEN 'Y-5H' THEN interval '5 hours'"
+                         " WHEN 'Y-DONE' THEN interval '2 hours' ELSE interval '3 days' END");
+    ts_storedb_sql(d.ci, "UPDATE reports SET status = 'duplicate' WHERE public_ref = 'Y-DONE'");
+    ts_storedb_sql(d.ci,
+                   "UPDATE reports SET priority = 777 WHERE public_ref IN ('Y-DONE', 'O-3D')");
     long long y2 = prio(&d, "Y-2H");
     assert_int_equal(y2, 60);
     struct store_priority_refresh out;
@@ -373,42 +345,53 @@ static void test_priority_refresh_bounded(void **state)
     assert_int_equal(prio(&d, "O-3D"), 60 - 30 + 4 + 2);
     assert_int_equal(out.changed, 2);
     assert_int_equal(ts_db_count(d.ci, "SELECT count(*) FROM priority_dirty_reporters"), 0);
-    db_close(&d);
+    ts_storedb_close(&d);
 }
 
-/* Two reports that arrive together in concurrent transactions do not see each other;
- * the refresh's recount of the last window finds the pair. */
-static void test_priority_refresh_recounts_concurrent(void **state)
+/* Two reports that arrive together in concurrent transactions: the second waits on the
+ * first's grid-cell lock in incident_join, then joins its incident, so both count each
+ * other at once (no later recount needed). */
+static void test_priority_concurrent_join(void **state)
 {
     (void)state;
-    struct db d;
-    db_open(&d, "t_prio_conc");
-    sql(d.ci, "INSERT INTO reporters (pseudonym) VALUES ('ps_x'), ('ps_y')");
+    struct ts_storedb d;
+    ts_storedb_open(&d, "t_prio_conc");
+    ts_storedb_sql(d.ci, "INSERT INTO reporters (pseudonym) VALUES ('ps_x'), ('ps_y')");
     PGconn *c1 = PQconnectdb(d.ci), *c2 = PQconnectdb(d.ci);
 #define INS(ref, who)                                                                              \
-    "INSERT INTO reports (public_ref, reporter, category, point, point_source, priority)"          \
-    " VALUES ('" ref "', '" who                                                                    \
-    "', 'shelling', ST_MakePoint(30.52, 50.45)::geography, 'text', 20)"
-    const char *q1 = INS("K-1", "ps_x"), *q2 = INS("K-2", "ps_y");
-    const char *steps[][2] = {{"BEGIN", "BEGIN"}, {q1, q2}, {"COMMIT", "COMMIT"}};
-    for (size_t i = 0; i < 3; i++) {
-        PGresult *r1 = PQexec(c1, steps[i][0]), *r2 = PQexec(c2, steps[i][1]);
-        assert_int_equal(PQresultStatus(r1), PGRES_COMMAND_OK);
-        assert_int_equal(PQresultStatus(r2), PGRES_COMMAND_OK);
-        PQclear(r1);
+    "WITH r AS (INSERT INTO reports (public_ref, reporter, category, point, point_source,"         \
+    " priority) VALUES ('" ref "', '" who "', 'shelling', ST_MakePoint(30.52, 50.45)::geography,"  \
+    " 'text', 20) RETURNING id) SELECT incident_join(r.id) FROM r"
+    PGresult *r1 = PQexec(c1, "BEGIN"), *r2 = PQexec(c2, "BEGIN");
+    PQclear(r1);
+    PQclear(r2);
+    r1 = PQexec(c1, INS("K-1", "ps_x"));
+    assert_int_equal(PQresultStatus(r1), PGRES_TUPLES_OK);
+    PQclear(r1);
+    assert_int_equal(PQsendQuery(c2, INS("K-2", "ps_y")), 1);
+    /* c2 is held on the cell lock while c1 is open */
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(PQconsumeInput(c2), 1);
+        assert_int_equal(PQisBusy(c2), 1);
+        (void)tl_sleep_ms(20, NULL);
+    }
+    r1 = PQexec(c1, "COMMIT");
+    assert_int_equal(PQresultStatus(r1), PGRES_COMMAND_OK);
+    PQclear(r1);
+    while ((r2 = PQgetResult(c2))) {
+        assert_int_equal(PQresultStatus(r2), PGRES_TUPLES_OK);
         PQclear(r2);
     }
+    r2 = PQexec(c2, "COMMIT");
+    assert_int_equal(PQresultStatus(r2), PGRES_COMMAND_OK);
+    PQclear(r2);
     PQfinish(c1);
     PQfinish(c2);
-    assert_int_equal(corr(&d, "K-1"), 0);
-    assert_int_equal(corr(&d, "K-2"), 0);
-    struct store_priority_refresh out;
-    CHECK(store_priority_refresh(d.s, &out, EI));
-    assert_int_equal(out.recounted, 2);
+    assert_int_equal(ts_db_count(d.ci, "SELECT count(DISTINCT incident_id) FROM reports"), 1);
     assert_int_equal(corr(&d, "K-1"), 1);
     assert_int_equal(corr(&d, "K-2"), 1);
     assert_int_equal(prio(&d, "K-1"), 20 + 40 + 15);
-    db_close(&d);
+    ts_storedb_close(&d);
 }
 
 int main(void)
@@ -420,7 +403,7 @@ int main(void)
         cmocka_unit_test(test_priority_set_changes_order),
         cmocka_unit_test(test_priority_cli_set),
         cmocka_unit_test(test_priority_refresh_bounded),
-        cmocka_unit_test(test_priority_refresh_recounts_concurrent),
+        cmocka_unit_test(test_priority_concurrent_join),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -516,6 +516,76 @@ static void test_relay_answer_applied_once(void **state)
     free(e.ci);
 }
 
+/* A composer that asks for one message per item: its text names the item. */
+static int compose_named(void *ud, const struct store_relay_item *it, char **params,
+                         const char **reason)
+{
+    (void)ud;
+    *reason = NULL;
+    *params = tl_asprintf("{\"text\":\"%s %s\"}", it->question ? "q" : "reviewed", it->public_ref);
+    return *params ? TL_OK : TL_ENOMEM;
+}
+
+/* storage alone: the relay's writes go through the one write path (store_apply_plan):
+ * with the function gone, the relay fails and nothing is marked or queued; with it, the
+ * questions are queued with their follow-up, a blocked chat's question gets the reason,
+ * the reviewed notice marks its report; a second pass finds nothing. */
+static void test_relay_writes_through_the_plan(void **state)
+{
+    (void)state;
+    struct env e = {.db = "t_relay_plan"};
+    struct store *s = NULL;
+    struct tl_errinfo ei;
+    struct store_relay_counts c;
+    e.ci = ts_db_create(e.db);
+    assert_non_null(e.ci);
+    exec(&e,
+         "INSERT INTO reporters (pseudonym) VALUES ('p1'), ('p2');"
+         "INSERT INTO reports (public_ref, reporter, status, decided_at) VALUES"
+         "  ('TL-AAAAAA', 'p1', 'confirmed', now()), ('TL-BBBBBB', 'p2', 'new', NULL);"
+         "INSERT INTO followups (report_id, asked_by, question)"
+         "  SELECT id, 'alice', 'q?' FROM reports ORDER BY id;"
+         "INSERT INTO chats (chat_id, reporter, lang, blocked) VALUES (4501, 'p1', 'en', false),"
+         "  (4502, 'p2', 'en', true) RETURNING 1");
+    assert_int_equal(store_open(e.ci, &s, &ei), TL_OK);
+    exec(&e, "ALTER FUNCTION store_apply_plan(jsonb) RENAME TO store_apply_plan_away; SELECT 1");
+    assert_int_equal(store_relay_followups(s, 10, compose_named, NULL, &c, &ei), TL_EDB);
+    assert_int_equal(store_relay_reviewed(s, 10, 1, compose_named, NULL, &c, &ei), TL_EDB);
+    exec(&e, "ALTER FUNCTION store_apply_plan_away(jsonb) RENAME TO store_apply_plan; SELECT 1");
+    assert_int_equal(count(&e, "SELECT count(*) FROM outbox"), 0);
+    assert_int_equal(count(&e, "SELECT count(*) FROM followups WHERE relayed_at IS NOT NULL"
+                               " OR relay_error IS NOT NULL"),
+                     0);
+
+    assert_int_equal(store_relay_followups(s, 10, compose_named, NULL, &c, &ei), TL_OK);
+    assert_int_equal(c.queued, 1);
+    assert_int_equal(c.refused, 1);
+    assert_int_equal(store_relay_reviewed(s, 10, 1, compose_named, NULL, &c, &ei), TL_OK);
+    assert_int_equal(c.queued, 1);
+    char *got = ts_db_scalar(
+        e.ci,
+        "SELECT string_agg(o.chat_id || ':' || (o.params->>'text') || ':' ||"
+        " COALESCE(r.public_ref, '-'), ',' ORDER BY o.id) FROM outbox o"
+        " LEFT JOIN followups f ON f.id = o.followup_id LEFT JOIN reports r ON r.id = f.report_id");
+    assert_string_equal(got, "4501:q TL-AAAAAA:TL-AAAAAA,4501:reviewed TL-AAAAAA:-");
+    free(got);
+    got = ts_db_scalar(e.ci, "SELECT string_agg(r.public_ref || ':' || (f.relayed_at IS NOT NULL)"
+                             " || ':' || COALESCE(f.relay_error, '-'), ',' ORDER BY f.id)"
+                             " FROM followups f JOIN reports r ON r.id = f.report_id");
+    assert_string_equal(got, "TL-AAAAAA:true:-,TL-BBBBBB:false:chat blocked");
+    free(got);
+    assert_int_equal(
+        count(&e, "SELECT count(*) FROM reports WHERE reviewed_notified_at IS NOT NULL"), 1);
+    assert_int_equal(store_relay_followups(s, 10, compose_named, NULL, &c, &ei), TL_OK);
+    assert_int_equal(c.queued + c.refused, 0);
+    assert_int_equal(store_relay_reviewed(s, 10, 1, compose_named, NULL, &c, &ei), TL_OK);
+    assert_int_equal(c.queued + c.refused, 0);
+    assert_int_equal(count(&e, "SELECT count(*) FROM outbox"), 2);
+    store_free(s);
+    ts_db_drop(e.db);
+    free(e.ci);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -524,6 +594,7 @@ int main(void)
         cmocka_unit_test_teardown(test_relay_reviewed_notice_once, tb_teardown),
         cmocka_unit_test_teardown(test_relay_reviewed_disabled, tb_teardown),
         cmocka_unit_test(test_relay_answer_applied_once),
+        cmocka_unit_test(test_relay_writes_through_the_plan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

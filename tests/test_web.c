@@ -571,6 +571,41 @@ static void p_mod_report_reject(struct cell_ctx *x, const char *a)
     (void)a;
     held_campaign(x, "reports", "reject");
 }
+/* Incidents: the report's own; two incidents apart (to merge); two reports of one (to
+ * split the second off). Each call its own place, so no call sees another's incident. */
+static void p_incident(struct cell_ctx *x, const char *a)
+{
+    (void)a;
+    snprintf(x->path, sizeof(x->path), "/api/incidents/%lld",
+             count(x->f, "SELECT incident_id FROM reports WHERE id = %lld", x->report));
+}
+static long long seed_at(struct cell_ctx *x, const char *tag, double lat)
+{
+    static int n;
+    char ref[32];
+    snprintf(ref, sizeof(ref), "%s-%d", tag, ++n);
+    struct seed sd = {.ref = ref, .category = "shelling", .lat = lat, .lon = 36.0, .photos = 0};
+    return seed(x->f, &sd);
+}
+static void p_merge(struct cell_ctx *x, const char *a)
+{
+    (void)a;
+    static int n;
+    n++;
+    long long r1 = seed_at(x, "MG", 40 + n * 0.5), r2 = seed_at(x, "MG", 40.1 + n * 0.5);
+    snprintf(x->path, sizeof(x->path), "/api/incidents/%lld/merge",
+             count(x->f, "SELECT incident_id FROM reports WHERE id = %lld", r1));
+    snprintf(x->body, sizeof(x->body), "{\"other\":%lld}",
+             count(x->f, "SELECT incident_id FROM reports WHERE id = %lld", r2));
+}
+static void p_split(struct cell_ctx *x, const char *a)
+{
+    (void)a;
+    static int n;
+    n++;
+    (void)seed_at(x, "SP", 44 + n * 0.5);
+    snprintf(x->path, sizeof(x->path), "/api/reports/%lld/split", seed_at(x, "SP", 44 + n * 0.5));
+}
 
 static const struct route_case matrix[] = {
     {"GET", "/api/me", NULL, 15, 200, NULL},
@@ -586,6 +621,10 @@ static const struct route_case matrix[] = {
      p_decide},
     {"POST", NULL, "{\"question\":\"which way?\"}", R_ANALYST | R_ADMIN, 201, p_followup},
     {"POST", NULL, "{\"candidate\":1}", R_ANALYST | R_ADMIN, 200, p_place},
+    {"POST", NULL, NULL, R_ANALYST | R_ADMIN, 201, p_split},
+    {"GET", "/api/incidents", NULL, R_ANALYST | R_MODERATOR | R_ADMIN, 200, NULL},
+    {"GET", NULL, NULL, R_ANALYST | R_MODERATOR | R_ADMIN, 200, p_incident},
+    {"POST", NULL, NULL, R_ANALYST | R_ADMIN, 200, p_merge},
     {"GET", NULL, NULL, R_ANALYST | R_MODERATOR | R_ADMIN, 200, p_media},
     {"GET", "/api/events", NULL, R_ANALYST | R_MODERATOR | R_ADMIN, 200, NULL},
     {"POST", "/api/reporters/a1b2c3d4e5f6/ban", "{\"reason\":\"spam\"}", R_MODERATOR | R_ADMIN, 200,
@@ -679,6 +718,8 @@ static void test_web_role_route_matrix(void **state)
     assert_int_equal(count(f, "SELECT count(*) FROM accounts WHERE name LIKE 'gone%%'"
                               " AND disabled"),
                      1);
+    assert_int_equal(count(f, "SELECT count(*) FROM incidents WHERE merged_into IS NOT NULL"), 2);
+    assert_int_equal(count(f, "SELECT count(*) FROM audit_log WHERE action = 'incident_split'"), 2);
     fx_free(f);
 }
 
@@ -1672,7 +1713,7 @@ static void assert_summary_matches(struct fx *f, const char *as, long long id)
             fail_msg("%s: list %s, full report %s", key, a, b);
         n++;
     }
-    assert_int_equal(n, 16);
+    assert_int_equal(n, 18);
     json_object_put(full);
     json_object_put(list);
 }
@@ -2103,6 +2144,55 @@ static void test_web_media_headers(void **state)
     expect(f, &(struct hreq){.method = "GET", .path = "/api/media/abc", .as = "alice"}, 400,
            "bad_request");
     free(m);
+    fx_free(f);
+}
+
+/* A video's duration, read from its header at intake, is written by store_apply and
+ * shown in the report document; a photo's is null. (A draft's video moved onto its
+ * report: test_conv_wizard_video.) */
+static void test_web_video_duration(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_duration", NULL);
+    size_t jl;
+    const unsigned char *jp = (const unsigned char *)jpeg(&jl);
+    static const unsigned char mp4[] = "\0\0\0\x18"
+                                       "ftypisom\0\0\x02\0isomiso2";
+    struct store_media_new m[2] = {
+        {.kind = "video",
+         .mime = "video/mp4",
+         .bytes = mp4,
+         .len = sizeof(mp4) - 1,
+         .width = 320,
+         .height = 240,
+         .duration_ms = 12480},
+        {.kind = "photo", .mime = "image/jpeg", .bytes = jp, .len = jl, .width = 64, .height = 48},
+    };
+    struct store_report_new rp = {.public_ref = "DUR-1",
+                                  .reporter = PSEUDO_A,
+                                  .sent_at = 1764100060,
+                                  .media = m,
+                                  .n_media = 2};
+    struct store_effects fx = {.pseudonym = PSEUDO_A, .set_blocked = -1, .report = &rp};
+    long long id = 0;
+    CHECK(store_apply(f->s, &fx, &id, EI));
+    struct hres r =
+        http(f, &(struct hreq){.method = "GET", .path = "/api/reports/DUR-1", .as = "alice"});
+    assert_int_equal(r.status, 200);
+    json_object *o = json_of(&r);
+    assert_string_equal(jstr(o, "media.0.kind"), "video");
+    assert_int_equal(jll(o, "media.0.duration_ms"), 12480);
+    assert_true(json_object_object_get_ex(jget(o, "media.1"), "duration_ms", NULL));
+    assert_null(jget(o, "media.1.duration_ms"));
+    json_object_put(o);
+    hres_release(&r);
+    /* a negative duration never reaches the database */
+    m[0].duration_ms = -1;
+    rp.public_ref = "DUR-2";
+    assert_int_equal(store_apply(f->s, &fx, &id, NULL), TL_EINVAL);
+    char *n = scalar(f, "SELECT count(*) FROM reports WHERE public_ref = 'DUR-2'");
+    assert_string_equal(n, "0");
+    free(n);
     fx_free(f);
 }
 
@@ -2642,6 +2732,10 @@ static void test_web_openapi_covers_routes(void **state)
         "  /api/reports/{report}/decide:\n    post:",
         "  /api/reports/{report}/followup:\n    post:",
         "  /api/reports/{report}/place:\n    post:",
+        "  /api/reports/{report}/split:\n    post:",
+        "  /api/incidents:\n    get:",
+        "  /api/incidents/{incident}:\n    get:",
+        "  /api/incidents/{incident}/merge:\n    post:",
         "  /api/media/{media}:\n    get:",
         "  /api/events:\n    get:",
         "  /api/reporters/{pseudonym}/ban:\n    post:",
@@ -3672,6 +3766,125 @@ static void test_web_n_reports_visible(void **state)
     fx_free(f);
 }
 
+/* Incidents through the API: the queue's summary names the incident and its
+ * corroboration; the list, most corroborated first; the view with members, bearing lines
+ * and photo clusters (near perceptual hashes grouped, a distant one alone); a merge and a
+ * split audited; a moderator reads but does not merge. */
+static void test_web_incidents(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_incidents", NULL);
+    struct seed a = {.ref = "I-1",
+                     .category = "drones",
+                     .lat = 50.45,
+                     .lon = 30.52,
+                     .photos = 2,
+                     .reporter = "aaaa00000001"};
+    struct seed b = {.ref = "I-2",
+                     .category = "drones",
+                     .lat = 50.451,
+                     .lon = 30.52,
+                     .photos = 1,
+                     .reporter = "aaaa00000002"};
+    struct seed c = {.ref = "I-3",
+                     .category = "shelling",
+                     .lat = 48.0,
+                     .lon = 35.0,
+                     .photos = 0,
+                     .reporter = "aaaa00000003"};
+    long long r1 = seed(f, &a), r2 = seed(f, &b), r3 = seed(f, &c);
+    sql(f, "UPDATE reports SET bearing = 45 WHERE public_ref = 'I-2' RETURNING 1");
+    long long inc = count(f, "SELECT incident_id FROM reports WHERE id = %lld", r1);
+    long long other = count(f, "SELECT incident_id FROM reports WHERE id = %lld", r3);
+    assert_int_equal(count(f, "SELECT incident_id FROM reports WHERE id = %lld", r2), inc);
+    /* hashes: the first two photos 3 bits apart, the third far from both */
+    sql(f, "UPDATE media m SET phash = CASE WHEN m.id = (SELECT min(id) FROM media)"
+           " THEN 1311768467463790320 WHEN m.report_id = (SELECT id FROM reports"
+           " WHERE public_ref = 'I-2') THEN -1 ELSE 1311768467463790320 # 7 END RETURNING 1");
+    char path[96];
+    struct hres r = http(f, &(struct hreq){.method = "GET", .path = "/api/reports", .as = "alice"});
+    struct json_object *o = json_of(&r);
+    hres_release(&r);
+    struct json_object *items = jget(o, "items");
+    int seen = 0;
+    for (size_t i = 0; i < json_object_array_length(items); i++) {
+        struct json_object *it = json_object_array_get_idx(items, i);
+        if (json_object_get_int64(jget(it, "id")) == r1) {
+            assert_int_equal(jll(it, "incident_id"), inc);
+            assert_int_equal(jll(it, "incident_corroboration"), 2);
+            seen = 1;
+        }
+    }
+    assert_true(seen);
+    json_object_put(o);
+
+    r = http(f, &(struct hreq){.method = "GET", .path = "/api/incidents", .as = "mona"});
+    assert_int_equal(r.status, 200);
+    o = json_of(&r);
+    hres_release(&r);
+    assert_int_equal(json_object_array_length(jget(o, "incidents")), 2);
+    struct json_object *first = json_object_array_get_idx(jget(o, "incidents"), 0);
+    assert_int_equal(jll(first, "id"), inc);
+    assert_int_equal(jll(first, "corroboration"), 2);
+    json_object_put(o);
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/incidents", .as = "exa"}, 403,
+           "forbidden");
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/incidents/x1", .as = "alice"}, 400,
+           "bad_request");
+    expect(f, &(struct hreq){.method = "GET", .path = "/api/incidents/999999", .as = "alice"}, 404,
+           NULL);
+
+    snprintf(path, sizeof(path), "/api/incidents/%lld", inc);
+    r = http(f, &(struct hreq){.method = "GET", .path = path, .as = "alice"});
+    assert_int_equal(r.status, 200);
+    o = json_of(&r);
+    hres_release(&r);
+    assert_int_equal(json_object_array_length(jget(o, "members")), 2);
+    assert_int_equal(json_object_array_length(jget(o, "bearings")), 1);
+    assert_int_equal(jll(json_object_array_get_idx(jget(o, "bearings"), 0), "report"), r2);
+    struct json_object *cl = jget(o, "photo_clusters");
+    assert_int_equal(json_object_array_length(cl), 1);
+    assert_int_equal(json_object_array_length(json_object_array_get_idx(cl, 0)), 2);
+    json_object_put(o);
+
+    /* merge: a moderator may not; an analyst merges, audited */
+    char body[64];
+    snprintf(path, sizeof(path), "/api/incidents/%lld/merge", inc);
+    snprintf(body, sizeof(body), "{\"other\":%lld}", other);
+    expect(f, &(struct hreq){.method = "POST", .path = path, .as = "mona", .body = body}, 403,
+           "forbidden");
+    expect(f, &(struct hreq){.method = "POST", .path = path, .as = "alice", .body = "{}"}, 400,
+           "bad_request");
+    r = http(f, &(struct hreq){.method = "POST", .path = path, .as = "alice", .body = body});
+    assert_int_equal(r.status, 200);
+    o = json_of(&r);
+    hres_release(&r);
+    assert_int_equal(jll(o, "corroboration"), 3);
+    assert_int_equal(json_object_array_length(jget(o, "members")), 3);
+    json_object_put(o);
+    expect(f, &(struct hreq){.method = "POST", .path = path, .as = "alice", .body = body}, 409,
+           NULL);
+    assert_int_equal(count(f,
+                           "SELECT count(*) FROM audit_log WHERE actor = 'alice'"
+                           " AND action = 'incident_merge' AND object = 'incident:%lld'",
+                           inc),
+                     1);
+    /* split the shelling report off again */
+    r = post_as(f, "/api/reports/I-3/split", "alice", NULL);
+    assert_int_equal(r.status, 201);
+    o = json_of(&r);
+    hres_release(&r);
+    assert_int_equal(jll(o, "corroboration"), 1);
+    json_object_put(o);
+    assert_int_equal(count(f, "SELECT corroborations FROM incidents WHERE id = %lld", inc), 2);
+    assert_int_equal(count(f,
+                           "SELECT count(*) FROM audit_log WHERE actor = 'alice'"
+                           " AND action = 'incident_split' AND object = 'report:%lld'",
+                           r3),
+                     1);
+    fx_free(f);
+}
+
 /* tipline triage next/decide: the API's claim (a restricted report skipped for a
  * non-member, the view audited) and the API's lease rules. */
 static void test_web_cli_claim_as_api(void **state)
@@ -3793,9 +4006,11 @@ int main(void)
         cmocka_unit_test_teardown(test_web_restricted_queue, teardown),
         cmocka_unit_test_teardown(test_web_claim_across_queues, teardown),
         cmocka_unit_test_teardown(test_web_rounded_points, teardown),
+        cmocka_unit_test_teardown(test_web_incidents, teardown),
         cmocka_unit_test_teardown(test_web_sse_sees_claim, teardown),
         cmocka_unit_test_teardown(test_web_sse_reconnect_rechecks, teardown),
         cmocka_unit_test_teardown(test_web_media_headers, teardown),
+        cmocka_unit_test_teardown(test_web_video_duration, teardown),
         cmocka_unit_test_teardown(test_web_bad_requests, teardown),
         cmocka_unit_test_teardown(test_web_rate_limit, teardown),
         cmocka_unit_test_teardown(test_web_rate_limit_behind_proxy, teardown),

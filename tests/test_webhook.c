@@ -26,6 +26,7 @@
 #include "common/util.h"
 #include "fakebot/fakebot.h"
 #include "support/botproc.h"
+#include "support/promhttp.h"
 #include "support/testsupport.h"
 
 #define N_UPDATES 10000
@@ -44,17 +45,6 @@ static int teardown(void **state)
     (void)state;
     bp_kill(&g_bot);
     return 0;
-}
-
-static unsigned free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t n = sizeof(sa);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &n), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
 }
 
 static pid_t spawn_bot(const char *ci, struct fakebot *fb, const char *key, const char *wkey,
@@ -152,7 +142,7 @@ static void test_webhook_burst_kill9_nothing_answered_lost(void **state)
     assert_int_equal(ts_write_file(wkey, SECRET "\n"), 0);
     char *logfile = ts_build_path("test_webhook_bot.log");
     assert_int_equal(ts_write_file(logfile, ""), 0);
-    g_port = free_port();
+    g_port = bp_free_port();
     g_bot = spawn_bot(ci, fb, key, wkey, logfile);
 
     pthread_t th[N_SENDERS];
@@ -185,12 +175,29 @@ static void test_webhook_burst_kill9_nothing_answered_lost(void **state)
             N_UPDATES, n_ids);
 
     /* back up: the senders' retries go through */
+    long long before_restart = ts_db_count(ci, "SELECT count(*) FROM inbox");
+    unsigned mport = bp_free_port();
+    char *mlisten = tl_asprintf("127.0.0.1:%u", mport);
+    setenv("TIPLINE_METRICS_LISTEN", mlisten, 1); /* the restarted process counts */
     g_bot = spawn_bot(ci, fb, key, wkey, logfile);
+    unsetenv("TIPLINE_METRICS_LISTEN");
     for (int t = 0; t < N_SENDERS; t++)
         assert_int_equal(pthread_join(th[t], NULL), 0);
     assert_int_equal(atomic_load(&g_n_answered), N_UPDATES);
     bp_wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", N_UPDATES,
                   180000);
+    /* its counters: each update it stored new, each POST it stored, each refusal */
+    struct ts_hres r = ts_http(mport, "/metrics", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    const char *m = (const char *)r.body.data;
+    assert_true(ts_prom_sample(m, "tipline_bot_updates_stored_total") ==
+                N_UPDATES - before_restart);
+    assert_true(ts_prom_sample(m, "tipline_bot_updates_received_total") >=
+                N_UPDATES - before_restart);
+    assert_true(ts_prom_sample(m, "tipline_bot_webhook_refused_total") > 0);
+    assert_true(ts_prom_sample(m, "tipline_bot_updates_handled_total") > 0);
+    tl_buf_release(&r.body);
+    free(mlisten);
     bp_term(&g_bot);
 
     assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM inbox"), N_UPDATES);

@@ -178,7 +178,7 @@ static int h_list(struct web_call *c)
     tl_errinfo_clear(&ei);
     if (web_list_filter(c->q, &f, msg, sizeof(msg)))
         return web_reply_err(c->resp, 400, "bad_request", "%s", msg);
-    int rc = store_web_reports(c->s, &c->who, &f, &json, &ei);
+    int rc = store_web_reports(c->rs, &c->who, &f, &json, &ei);
     return answer(c, rc, &ei, 200, json);
 }
 
@@ -438,6 +438,75 @@ static int h_audit(struct web_call *c)
     return answer(c, rc, &ei, 200, json);
 }
 
+/* ---- incidents ---- */
+
+/* The incident id in path segment 2; on error the 400 is answered. */
+static int incident_arg(struct web_call *c, long long *id)
+{
+    long v = 0;
+    if (web_long_parse(seg(c, 2), 1, 0x7fffffffffffL, &v)) {
+        web_reply_err(c->resp, 400, "bad_request", "an incident is named by its id");
+        return TL_EINVAL;
+    }
+    *id = v;
+    return TL_OK;
+}
+
+static int h_incidents(struct web_call *c)
+{
+    struct tl_errinfo ei;
+    long limit = 50, min = 0;
+    char *json = NULL;
+    const char *v;
+    tl_errinfo_clear(&ei);
+    if ((v = web_query_get(c->q, "limit")) && web_long_parse(v, 1, 500, &limit))
+        return web_reply_err(c->resp, 400, "bad_request", "limit must be an integer in 1..500");
+    if ((v = web_query_get(c->q, "min_corroboration")) && web_long_parse(v, 0, 100000, &min))
+        return web_reply_err(c->resp, 400, "bad_request",
+                             "min_corroboration must be an integer in 0..100000");
+    int rc = store_web_incidents(c->s, &c->who, min, limit, &json, &ei);
+    return answer(c, rc, &ei, 200, json);
+}
+
+static int h_incident(struct web_call *c)
+{
+    struct tl_errinfo ei;
+    long long id;
+    char *json = NULL;
+    tl_errinfo_clear(&ei);
+    if (incident_arg(c, &id))
+        return TL_OK;
+    int rc = store_web_incident(c->s, &c->who, id, &json, &ei);
+    return answer(c, rc, &ei, 200, json);
+}
+
+static int h_incident_merge(struct web_call *c)
+{
+    struct tl_errinfo ei;
+    long long id;
+    char *json = NULL;
+    tl_errinfo_clear(&ei);
+    if (incident_arg(c, &id))
+        return TL_OK;
+    long long other = body_int(c, "other");
+    if (other <= 0)
+        return web_reply_err(c->resp, 400, "bad_request", "other is the id of an incident");
+    int rc = store_web_incident_merge(c->s, &c->who, id, other, &json, &ei);
+    return answer(c, rc, &ei, 200, json);
+}
+
+static int h_split(struct web_call *c)
+{
+    struct tl_errinfo ei;
+    const char *id;
+    char *json = NULL;
+    tl_errinfo_clear(&ei);
+    if (report_arg(c, &id))
+        return TL_OK;
+    int rc = store_web_incident_split(c->s, &c->who, id, &json, &ei);
+    return answer(c, rc, &ei, 201, json);
+}
+
 static int h_accounts(struct web_call *c)
 {
     struct tl_errinfo ei;
@@ -513,6 +582,7 @@ static const char *const p_list[] = {"status",    "category",           "since",
                                      "has_photo", "min_corroborations", "limit", "after", NULL};
 static const char *const p_export[] = {"since", "until", "bbox", "limit", NULL};
 static const char *const p_audit[] = {"object", "actor", "before", "limit", NULL};
+static const char *const p_incidents[] = {"min_corroboration", "limit", NULL};
 
 static const struct web_field f_none[] = {{NULL, WF_STRING, 0, 0}};
 static const struct web_field f_login[] = {{"token", WF_STRING, 1, 256}, {NULL, WF_STRING, 0, 0}};
@@ -524,6 +594,7 @@ static const struct web_field f_decide[] = {
 static const struct web_field f_followup[] = {{"question", WF_STRING, 1, 8000},
                                               {NULL, WF_STRING, 0, 0}};
 static const struct web_field f_place[] = {{"candidate", WF_INT, 1, 0}, {NULL, WF_STRING, 0, 0}};
+static const struct web_field f_merge[] = {{"other", WF_INT, 1, 0}, {NULL, WF_STRING, 0, 0}};
 static const struct web_field f_ban[] = {{"reason", WF_STRING, 0, 500}, {NULL, WF_STRING, 0, 0}};
 static const struct web_field f_account[] = {
     {"name", WF_STRING, 1, 32}, {"role", WF_STRING, 1, 16}, {NULL, WF_STRING, 0, 0}};
@@ -543,6 +614,10 @@ static const struct web_route routes[] = {
     {"POST", "api/reports/*/reopen", AN, h_reopen, f_none, NULL},
     {"POST", "api/reports/*/followup", AN, h_followup, f_followup, NULL},
     {"POST", "api/reports/*/place", AN, h_place, f_place, NULL},
+    {"POST", "api/reports/*/split", AN, h_split, f_none, NULL},
+    {"GET", "api/incidents", AN | MO, h_incidents, f_none, p_incidents},
+    {"GET", "api/incidents/*", AN | MO, h_incident, f_none, NULL},
+    {"POST", "api/incidents/*/merge", AN, h_incident_merge, f_merge, NULL},
     {"GET", "api/media/*", AN | MO, h_media, f_none, NULL},
     {"GET", "api/events", AN | MO, h_events, f_none, NULL},
     {"POST", "api/reporters/*/ban", MO, h_ban, f_ban, NULL},
@@ -564,7 +639,7 @@ static const struct web_route routes[] = {
     {"GET", "api/ogc/collections/*", EX, web_h_ogc_collection, f_none, web_p_ogc},
     {"GET", "api/ogc/collections/*/items", EX, web_h_ogc_items, f_none, web_p_ogc_items},
     {"GET", "api/ogc/collections/*/items/*", EX, web_h_ogc_item, f_none, web_p_ogc_items},
-    {"GET", "api/tiles/*/*/*", EX, web_h_tile, f_none, NULL},
+    {"GET", "api/tiles/*/*/*", AN | MO | EX, web_h_tile, f_none, NULL},
     {"POST", "api/webhooks", EX, web_h_webhook_add, web_f_webhook, NULL},
     {"GET", "api/webhooks", EX, web_h_webhook_list, f_none, NULL},
     {"POST", "api/webhooks/*/disable", EX, web_h_webhook_disable, f_none, NULL},

@@ -23,6 +23,7 @@
 
 struct web_stream {
     struct store *s;
+    struct store *audit; /* the primary's, when s is the replica's (which takes no writes) */
     struct store_export *x;
     struct web_export_fmt fmt;
     struct tl_buf pend;
@@ -51,6 +52,7 @@ void web_stream_free(void *cls)
     }
     store_export_free(st->x);
     store_free(st->s);
+    store_free(st->audit);
     if (st->gz)
         deflateEnd(&st->z);
     tl_buf_release(&st->pend);
@@ -200,10 +202,15 @@ int web_stream_start(struct web_call *c, const struct store_export_filter *f,
     if (!st->actor || !st->what || !st->format)
         goto out;
     /* a connection of its own: the stream outlives the request's pooled one */
-    if ((rc = store_open(c->cfg->database_url, &st->s, &ei)) != TL_OK)
+    if (c->on_replica && (rc = store_open(c->cfg->database_url, &st->audit, &ei)) != TL_OK)
+        goto out;
+    if ((rc = store_open(c->on_replica ? c->cfg->database_replica_url : c->cfg->database_url,
+                         &st->s, &ei)) != TL_OK)
         goto out;
     if ((rc = store_export_open(st->s, f, &st->x, &ei)) != TL_OK)
         goto out;
+    if (st->audit)
+        store_export_audit_to(st->x, st->audit);
     if ((rc = web_export_head(&st->fmt, &st->pend)) != TL_OK)
         goto out;
     if (wants_gzip(web_header(c, "Accept-Encoding"))) {
@@ -309,7 +316,7 @@ int web_export_cache(struct web_call *c, const char *salt, const char *cache_con
     struct tl_errinfo ei;
     long long us, id;
     tl_errinfo_clear(&ei);
-    int rc = store_export_state(c->s, &us, &id, &ei);
+    int rc = store_export_state(c->rs, &us, &id, &ei);
     if (rc)
         return web_reply_store_err(c->resp, rc, &ei) == TL_OK ? 1 : -1;
     /* the answer depends on who asks (queues, rounding) and on every query key */

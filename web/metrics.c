@@ -10,11 +10,8 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/prom.h"
 #include "common/banned.h"
-
-/* Upper bounds of the latency buckets, in microseconds. */
-static const long long BOUNDS_US[WEB_HIST_N] = {1000,   2500,   5000,   10000,   25000,   50000,
-                                                100000, 250000, 500000, 1000000, 1500000, 2000000};
 
 enum web_ops web_ops_path(const struct web_path *p)
 {
@@ -31,48 +28,21 @@ enum web_ops web_ops_path(const struct web_path *p)
 
 int64_t web_metrics_now_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void hist_observe(struct web_hist *h, int64_t us)
-{
-    size_t i = 0;
-    while (i < WEB_HIST_N && us > BOUNDS_US[i])
-        i++;
-    atomic_fetch_add(&h->bucket[i], 1);
-    atomic_fetch_add(&h->count, 1);
-    atomic_fetch_add(&h->sum_us, (long long)us);
+    return tl_prom_now_us();
 }
 
 void web_metrics_route(struct web_metrics *m, const char *pattern, int64_t us)
 {
     if (strcmp(pattern, "api/queue/claim") == 0)
-        hist_observe(&m->claim, us);
+        tl_hist_observe(&m->claim, us);
     else if (strcmp(pattern, "api/reports/*/decide") == 0)
-        hist_observe(&m->decide, us);
+        tl_hist_observe(&m->decide, us);
 }
 
 void web_metrics_response(struct web_metrics *m, unsigned status)
 {
     unsigned c = status / 100;
     atomic_fetch_add(&m->responses[c >= 1 && c <= 5 ? c : 0], 1);
-}
-
-static int put_hist(struct tl_buf *b, const char *name, const char *help, struct web_hist *h)
-{
-    int e = tl_buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
-    long long cum = 0;
-    for (size_t i = 0; i < WEB_HIST_N && !e; i++) {
-        cum += atomic_load(&h->bucket[i]);
-        e = tl_buf_printf(b, "%s_bucket{le=\"%g\"} %lld\n", name, (double)BOUNDS_US[i] / 1e6, cum);
-    }
-    cum += atomic_load(&h->bucket[WEB_HIST_N]);
-    if (!e)
-        e = tl_buf_printf(b, "%s_bucket{le=\"+Inf\"} %lld\n%s_sum %.6f\n%s_count %lld\n", name, cum,
-                          name, (double)atomic_load(&h->sum_us) / 1e6, name, cum);
-    return e;
 }
 
 /* HELP and TYPE of the database's samples, by name (all gauges). */
@@ -132,15 +102,38 @@ static int put_process(struct tl_buf *b, struct web_metrics *m)
             "tipline_db_pool_wait_seconds_total %.6f\n",
             atomic_load(&m->pool_waits), (double)atomic_load(&m->pool_wait_us) / 1e6);
     if (!e)
-        e = put_hist(b, "tipline_claim_seconds",
-                     "Time to claim the next report (POST "
-                     "/api/queue/claim).",
-                     &m->claim);
+        e = tl_buf_printf(b,
+                          "# HELP tipline_reads_total Requests of the read-only routes (list, "
+                          "feeds, OGC items, tiles), by the database they read.\n"
+                          "# TYPE tipline_reads_total counter\n"
+                          "tipline_reads_total{database=\"replica\"} %lld\n"
+                          "tipline_reads_total{database=\"primary\"} %lld\n",
+                          atomic_load(&m->reads_replica), atomic_load(&m->reads_primary));
+    if (!e && atomic_load(&m->replica_configured))
+        e = tl_buf_printf(
+            b,
+            "# HELP tipline_replica_up 1 when the read replica answered its last check as a "
+            "replica.\n# TYPE tipline_replica_up gauge\ntipline_replica_up %d\n"
+            "# HELP tipline_replica_usable 1 when reads go to the replica (up, lag within "
+            "replica_max_lag_seconds).\n# TYPE tipline_replica_usable gauge\n"
+            "tipline_replica_usable %d\n"
+            "# HELP tipline_replica_lag_seconds How far the replica's replay is behind the "
+            "primary.\n# TYPE tipline_replica_lag_seconds gauge\n"
+            "tipline_replica_lag_seconds %.3f\n"
+            "# HELP tipline_replica_lag_bytes WAL the replica has still to replay.\n"
+            "# TYPE tipline_replica_lag_bytes gauge\ntipline_replica_lag_bytes %lld\n",
+            atomic_load(&m->replica_up), atomic_load(&m->replica_usable),
+            (double)atomic_load(&m->replica_lag_ms) / 1e3, atomic_load(&m->replica_lag_bytes));
     if (!e)
-        e = put_hist(b, "tipline_decide_seconds",
-                     "Time to decide a report (POST "
-                     "/api/reports/{id}/decide).",
-                     &m->decide);
+        e = tl_prom_hist(b, "tipline_claim_seconds",
+                         "Time to claim the next report (POST "
+                         "/api/queue/claim).",
+                         &m->claim);
+    if (!e)
+        e = tl_prom_hist(b, "tipline_decide_seconds",
+                         "Time to decide a report (POST "
+                         "/api/reports/{id}/decide).",
+                         &m->decide);
     return e;
 }
 

@@ -37,16 +37,27 @@ struct rate_slot {
     struct tl_tbucket b;
 };
 
+struct pool_waiter;
+struct web_pool {
+    const char *url;
+    atomic_llong *waits, *wait_us; /* the metrics it adds to */
+    atomic_llong *epoch;           /* NULL, or: idle connections from before it moved are dead */
+    long long idle_epoch;
+    pthread_mutex_t mu;
+    struct store **idle;
+    size_t n_idle, n_open, max_open;
+    struct pool_waiter *wait_head, *wait_tail; /* requests waiting, oldest first */
+};
+
 struct web {
     const struct cfg *cfg;
     struct MHD_Daemon *d;
     unsigned port;
     char *csp;
-    unsigned rounded; /* role bits that see rounded points */
-    pthread_mutex_t pool_mu;
-    struct store **idle;
-    size_t n_idle, n_open, max_open;
-    struct pool_waiter *wait_head, *wait_tail; /* requests waiting, oldest first */
+    unsigned rounded;           /* role bits that see rounded points */
+    struct web_pool pool;       /* connections to database_url */
+    struct web_pool rpool;      /* ... and to the read replica's, when one is configured */
+    struct web_replica replica; /* whether the read-only routes may read from it (replica.c) */
     pthread_mutex_t rate_mu;
     struct rate_slot *rate;
     struct web_events ev;
@@ -101,71 +112,98 @@ struct pool_waiter {
 };
 
 /* Hands s (NULL: a slot to open a connection in) to the longest waiter; 0: none waits.
- * Under pool_mu. */
-static int pool_handoff(struct web *w, struct store *s)
+ * Under p->mu. */
+static int pool_handoff(struct web_pool *p, struct store *s)
 {
-    struct pool_waiter *x = w->wait_head;
+    struct pool_waiter *x = p->wait_head;
     if (!x)
         return 0;
-    w->wait_head = x->next;
-    if (!w->wait_head)
-        w->wait_tail = NULL;
+    p->wait_head = x->next;
+    if (!p->wait_head)
+        p->wait_tail = NULL;
     x->s = s;
     x->served = 1;
     pthread_cond_signal(&x->cv);
     return 1;
 }
 
-static struct store *pool_get(struct web *w, struct tl_errinfo *ei)
+static struct store *pool_get(struct web_pool *p, struct tl_errinfo *ei)
 {
     struct store *s = NULL;
-    pthread_mutex_lock(&w->pool_mu);
-    if (w->n_idle) {
-        s = w->idle[--w->n_idle];
-        pthread_mutex_unlock(&w->pool_mu);
+    pthread_mutex_lock(&p->mu);
+    if (p->epoch && atomic_load(p->epoch) != p->idle_epoch) {
+        /* the server went away since they were used: each would fail once */
+        for (size_t i = 0; i < p->n_idle; i++)
+            store_free(p->idle[i]);
+        p->n_open -= p->n_idle;
+        p->n_idle = 0;
+        p->idle_epoch = atomic_load(p->epoch);
+    }
+    if (p->n_idle) {
+        s = p->idle[--p->n_idle];
+        pthread_mutex_unlock(&p->mu);
         return s;
     }
-    if (w->n_open < w->max_open) {
-        w->n_open++;
+    if (p->n_open < p->max_open) {
+        p->n_open++;
     } else {
         struct pool_waiter x = {.served = 0, .s = NULL, .next = NULL};
         int64_t waited_from = tl_now_ms();
-        atomic_fetch_add(&w->metrics.pool_waits, 1);
+        atomic_fetch_add(p->waits, 1);
         pthread_cond_init(&x.cv, NULL);
-        if (w->wait_tail)
-            w->wait_tail->next = &x;
+        if (p->wait_tail)
+            p->wait_tail->next = &x;
         else
-            w->wait_head = &x;
-        w->wait_tail = &x;
+            p->wait_head = &x;
+        p->wait_tail = &x;
         while (!x.served)
-            pthread_cond_wait(&x.cv, &w->pool_mu);
+            pthread_cond_wait(&x.cv, &p->mu);
         pthread_cond_destroy(&x.cv);
-        atomic_fetch_add(&w->metrics.pool_wait_us, (long long)(tl_now_ms() - waited_from) * 1000);
+        atomic_fetch_add(p->wait_us, (long long)(tl_now_ms() - waited_from) * 1000);
         if (x.s) {
-            pthread_mutex_unlock(&w->pool_mu);
+            pthread_mutex_unlock(&p->mu);
             return x.s;
         }
         /* a slot: n_open already counts it */
     }
-    pthread_mutex_unlock(&w->pool_mu);
-    if (store_open(w->cfg->database_url, &s, ei) != TL_OK) {
-        pthread_mutex_lock(&w->pool_mu);
-        if (!pool_handoff(w, NULL))
-            w->n_open--;
-        pthread_mutex_unlock(&w->pool_mu);
+    pthread_mutex_unlock(&p->mu);
+    if (store_open(p->url, &s, ei) != TL_OK) {
+        pthread_mutex_lock(&p->mu);
+        if (!pool_handoff(p, NULL))
+            p->n_open--;
+        pthread_mutex_unlock(&p->mu);
         return NULL;
     }
     return s;
 }
 
-static void pool_put(struct web *w, struct store *s)
+static void pool_put(struct web_pool *p, struct store *s)
 {
     if (!s)
         return;
-    pthread_mutex_lock(&w->pool_mu);
-    if (!pool_handoff(w, s))
-        w->idle[w->n_idle++] = s;
-    pthread_mutex_unlock(&w->pool_mu);
+    pthread_mutex_lock(&p->mu);
+    if (!pool_handoff(p, s))
+        p->idle[p->n_idle++] = s;
+    pthread_mutex_unlock(&p->mu);
+}
+
+static int pool_init(struct web_pool *p, const char *url, size_t max_open, struct web_metrics *m)
+{
+    p->url = url;
+    p->max_open = max_open;
+    p->waits = &m->pool_waits;
+    p->wait_us = &m->pool_wait_us;
+    pthread_mutex_init(&p->mu, NULL);
+    p->idle = calloc(max_open ? max_open : 1, sizeof(*p->idle));
+    return p->idle ? TL_OK : TL_ENOMEM;
+}
+
+static void pool_release(struct web_pool *p)
+{
+    for (size_t i = 0; i < p->n_idle; i++)
+        store_free(p->idle[i]);
+    free(p->idle);
+    pthread_mutex_destroy(&p->mu);
 }
 
 /* ---- per-token rate limit: a token bucket per credential (or client, for login) ---- */
@@ -425,6 +463,7 @@ static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, c
     struct web_query q = {0};
     struct web_call c;
     struct tl_errinfo ei;
+    struct store *rs = NULL; /* a replica's connection, when the route reads from it */
     char msg[WEB_MSG], allow[32], key[80], client[64];
     memset(&c, 0, sizeof(c));
     tl_errinfo_clear(&ei);
@@ -455,7 +494,7 @@ static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, c
     }
     enum web_ops ops = web_ops_path(&path);
     if (ops != WEB_OPS_NONE) {
-        c.s = ops == WEB_OPS_HEALTHZ ? NULL : pool_get(w, &ei);
+        c.s = ops == WEB_OPS_HEALTHZ ? NULL : pool_get(&w->pool, &ei);
         web_ops_serve(ops, gm, c.s, &w->metrics, *w->cfg->webhook_listen != 0, r);
         goto out;
     }
@@ -496,7 +535,7 @@ static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, c
     c.range = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Range");
     c.prefer_minimal =
         web_prefer_minimal(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Prefer"));
-    if (!(c.s = pool_get(w, &ei))) {
+    if (!(c.s = pool_get(&w->pool, &ei))) {
         web_reply_store_err(r, TL_EDBDOWN, &ei);
         goto out;
     }
@@ -553,13 +592,24 @@ static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, c
     }
     c.who.account = c.who_p.account;
     c.who.round_decimals = decimals_for(w, bit);
+    c.rs = c.s;
+    if (web_route_reads(rt)) {
+        if (web_replica_usable(&w->replica) && (rs = pool_get(&w->rpool, &ei))) {
+            c.rs = rs;
+            c.on_replica = 1;
+        }
+        atomic_fetch_add(c.on_replica ? &w->metrics.reads_replica : &w->metrics.reads_primary, 1);
+    }
     int64_t fn_from = web_metrics_now_us();
     if (rt->fn(&c) != TL_OK && !r->status)
         web_reply_err(r, 500, "internal", "internal error");
     web_metrics_route(&w->metrics, rt->pattern, web_metrics_now_us() - fn_from);
+    if (c.on_replica && r->status == 503)
+        web_replica_failed(&w->replica);
 out:
     json_object_put(c.body);
-    pool_put(w, c.s);
+    pool_put(&w->rpool, rs);
+    pool_put(&w->pool, c.s);
     web_query_release(&q);
     web_path_release(&path);
     free(pathpart);
@@ -902,11 +952,11 @@ int web_start(const struct web_opts *o, struct web **out, struct tl_errinfo *ei)
     if (!w)
         return TL_ENOMEM;
     w->cfg = cfg;
-    w->max_open = (size_t)cfg_web_db_connections(cfg);
-    w->idle = calloc(w->max_open, sizeof(*w->idle));
+    size_t conns = (size_t)cfg_web_db_connections(cfg);
+    int pools = pool_init(&w->pool, cfg->database_url, conns, &w->metrics) |
+                pool_init(&w->rpool, cfg->database_replica_url, conns, &w->metrics);
     w->rate = calloc(RATE_SLOTS, sizeof(*w->rate));
     w->rounded = rounded_roles(cfg->rounded_roles);
-    pthread_mutex_init(&w->pool_mu, NULL);
     pthread_mutex_init(&w->rate_mu, NULL);
     pthread_mutex_init(&w->conns_mu, NULL);
     w->conns = calloc(MAX_CONNS, sizeof(*w->conns));
@@ -919,17 +969,20 @@ int web_start(const struct web_opts *o, struct web **out, struct tl_errinfo *ei)
                              "frame-ancestors 'none'",
                              *tiles ? " " : "", tiles);
     free(tiles);
-    if (!w->idle || !w->rate || !w->csp || !w->conns || !w->streams) {
+    if (pools || !w->rate || !w->csp || !w->conns || !w->streams) {
         rc = TL_ENOMEM;
         goto out;
     }
     /* A first connection now: a wrong database_url fails here, not at the first call. */
-    struct store *first = pool_get(w, ei);
+    struct store *first = pool_get(&w->pool, ei);
     if (!first) {
         rc = TL_EDBDOWN;
         goto out;
     }
-    pool_put(w, first);
+    pool_put(&w->pool, first);
+    if ((rc = web_replica_start(&w->replica, cfg, &w->metrics, ei)) != TL_OK)
+        goto out;
+    w->rpool.epoch = &w->replica.down_epoch;
     if ((rc = web_creds_new(cfg->web_auth_cache_seconds, &w->creds)) != TL_OK)
         goto out;
     if ((rc = web_events_start(&w->ev, cfg->database_url, w->creds, ei)) != TL_OK)
@@ -970,13 +1023,12 @@ void web_free(struct web *w)
         MHD_stop_daemon(w->d);
     if (w->ev_started)
         web_events_stop(&w->ev);
+    web_replica_stop(&w->replica);
     web_creds_free(w->creds);
-    for (size_t i = 0; i < w->n_idle; i++)
-        store_free(w->idle[i]);
-    free(w->idle);
+    pool_release(&w->pool);
+    pool_release(&w->rpool);
     free(w->rate);
     free(w->csp);
-    pthread_mutex_destroy(&w->pool_mu);
     pthread_mutex_destroy(&w->rate_mu);
     web_streams_free(w->streams);
     pthread_mutex_destroy(&w->conns_mu);

@@ -34,7 +34,7 @@ int web_h_tile(struct web_call *c)
     unsigned char *mvt = NULL;
     size_t len = 0;
     tl_errinfo_clear(&ei);
-    int rc = store_export_tile(c->s, c->who.account, c->who.round_decimals, (int)z, x, y, &mvt,
+    int rc = store_export_tile(c->rs, c->who.account, c->who.round_decimals, (int)z, x, y, &mvt,
                                &len, &ei);
     if (rc)
         return web_reply_store_err(c->resp, rc, &ei);

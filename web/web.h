@@ -104,4 +104,19 @@ int web_export_tail(struct web_export_fmt *w, struct tl_buf *b) TL_WUR;
 #define WEB_EXPORT_CURSOR 48
 void web_export_cursor(const struct store_export_row *r, char out[WEB_EXPORT_CURSOR]);
 
+/* ---- outgoing webhooks' targets (webhook_addr.c) ---- */
+struct sockaddr;
+/* 1 when sa (AF_INET or AF_INET6; any other family counts as private) is no public
+ * unicast address: loopback, RFC 1918, link-local (the cloud metadata services),
+ * shared (CGNAT), unspecified, multicast, reserved, documentation, unique local, and
+ * the IPv6 forms that carry such an IPv4 address (mapped, NAT64, 6to4). */
+int web_addr_private(const struct sockaddr *sa);
+/* Checks a webhook URL's target: the host as libcurl parses it, resolved, every address
+ * public unless allow_private. TL_OK: pin (CURLOPT_RESOLVE's "HOST:PORT:ADDRESS") names
+ * the checked address to connect to. Else why says what: TL_EINVAL (not an http(s) URL
+ * with a host, or a private address), TL_ENET (does not resolve). */
+#define WEB_WEBHOOK_PIN 320
+int web_webhook_target(const char *url, int allow_private, char *pin, size_t pinsz, char *why,
+                       size_t whysz) TL_WUR;
+
 #endif

@@ -6,12 +6,14 @@
 
 #include <json-c/json.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "common/cfg.h"
+#include "common/prom.h"
 #include "common/util.h"
 #include "storage/store.h"
 #include "web/web.h"
@@ -126,6 +128,8 @@ struct web_call {
     struct web_events *ev;   /* its live updates, for an event stream */
     struct web_streams *streams; /* its open event streams per account */
     struct store *s;
+    struct store *rs; /* where a read-only route reads: the replica's connection, or s */
+    int on_replica;   /* rs is the replica's */
     struct store_principal who_p;
     struct store_who who;
     int by_session;
@@ -264,17 +268,48 @@ const char *web_mime_of(const char *name);
 
 /* ---- operators' endpoints (metrics.c): /healthz, /readyz, /metrics ---- */
 
-#define WEB_HIST_N 12 /* latency buckets, 1 ms to 2 s, then +Inf */
-struct web_hist {
-    atomic_llong bucket[WEB_HIST_N + 1]; /* not cumulative; the last is +Inf */
-    atomic_llong count, sum_us;
-};
 struct web_metrics {
-    atomic_llong responses[6];     /* by status class: [1] 1xx .. [5] 5xx, [0] other */
-    atomic_llong pool_waits;       /* requests that waited in line for a database connection */
-    atomic_llong pool_wait_us;     /* ... and how long, in all */
-    struct web_hist claim, decide; /* route handler time of claims and decisions */
+    atomic_llong responses[6];    /* by status class: [1] 1xx .. [5] 5xx, [0] other */
+    atomic_llong pool_waits;      /* requests that waited in line for a database connection */
+    atomic_llong pool_wait_us;    /* ... and how long, in all */
+    struct tl_hist claim, decide; /* route handler time of claims and decisions */
+    /* the read replica (replica.c): gauges its watcher sets, and where reads went */
+    atomic_int replica_configured, replica_up, replica_usable;
+    atomic_llong replica_lag_ms, replica_lag_bytes;
+    atomic_llong reads_replica, reads_primary; /* requests of the read-only routes */
 };
+
+/* ---- the read replica (replica.c) ----
+ * The read-only routes (web_route_reads) read from cfg->database_replica_url while its
+ * watcher finds it up and lagging at most cfg->replica_max_lag_seconds. */
+#define WEB_REPLICA_RING 1024 /* the primary's recent WAL positions, one per busy second */
+struct web_replica_pos {
+    long long lsn;
+    int64_t t_ms; /* the last moment the primary stood at lsn */
+};
+struct web_replica {
+    const struct cfg *cfg;
+    struct web_metrics *m; /* the watcher's gauges (replica_*) */
+    pthread_t th;
+    int started;
+    volatile sig_atomic_t stop;
+    atomic_llong checked_ms; /* the watcher's last check */
+    atomic_llong down_epoch; /* checks that found it down (or a read that failed on it) */
+    struct web_replica_pos ring[WEB_REPLICA_RING]; /* the watcher's own */
+    size_t head, n;
+};
+/* Starts the watcher when a replica is configured (else nothing: never usable). */
+int web_replica_start(struct web_replica *rp, const struct cfg *cfg, struct web_metrics *m,
+                      struct tl_errinfo *ei) TL_WUR;
+void web_replica_stop(struct web_replica *rp);
+/* 1 when rt only reads and may read what is behind by replica_max_lag_seconds: it
+ * reads through c->rs (or, a stream, on the replica when c->on_replica). */
+int web_route_reads(const struct web_route *rt);
+/* 1 when reads may go to the replica now. */
+int web_replica_usable(struct web_replica *rp);
+/* A read on the replica failed (it went away): reads go to the primary until the
+ * watcher finds it again. */
+void web_replica_failed(struct web_replica *rp);
 
 /* Readiness refuses when the oldest due reply (or, in webhook mode, the oldest
  * unprocessed update) waited longer than this. */

@@ -1,7 +1,8 @@
 /* web/webhooks.c - the exporters' webhook subscriptions (POST/GET /api/webhooks, POST
  * /api/webhooks/{id}/disable) and, for admins, every delivery with its attempts (GET
  * /api/webhooks/deliveries). The posting is the runtime's sender thread
- * (daemon/webhook.c); a decision only writes a row. */
+ * (daemon/webhook.c); a decision only writes a row. A URL must reach a public address
+ * unless webhook_allow_private (webhook_addr.c). */
 #include "web_export.h"
 
 #include <stdlib.h>
@@ -44,6 +45,12 @@ int web_h_webhook_add(struct web_call *c)
     if (!url_ok(url))
         return web_reply_err(c->resp, 400, "bad_request",
                              "url is an http or https URL of at most %d bytes", WEBHOOK_URL_MAX);
+    /* a receiver inside the deployment's network is refused unless allowed (SSRF); the
+     * sender checks again at each delivery, as a name may resolve elsewhere by then */
+    char pin[WEB_WEBHOOK_PIN], why[256];
+    if (web_webhook_target(url, c->cfg->webhook_allow_private != 0, pin, sizeof(pin), why,
+                           sizeof(why)))
+        return web_reply_err(c->resp, 400, "bad_request", "url: %s", why);
     if (tl_random(raw, sizeof(raw)))
         return TL_EIO;
     tl_hex(raw, sizeof(raw), hex);

@@ -13,7 +13,8 @@
 --        campaign's texts, "ml": the shortest text that may match}
 -- A campaign takes its members' reports out of the queue (new and unclaimed become
 -- 'held'), under one advisory lock so two workers that see the same flood at once make
--- one campaign: the second finds the first's campaign on the members. Two workers that
+-- one campaign: the second finds the first's campaign on the members. Members held
+-- after they joined incidents leave them (mod_leave_incidents.sql). Two workers that
 -- decided at once did not see each other's message: under the same lock a campaign also
 -- takes the similar messages written since its window was read, and a message accepted
 -- meanwhile joins a held campaign that formed since it read its window.
@@ -75,6 +76,8 @@ BEGIN
         SELECT moved.id, 'hold', '{campaign}', cid FROM moved
         ON CONFLICT (report_id) DO UPDATE SET verdict = 'hold', campaign_id = excluded.campaign_id,
             reasons = d.reasons || '{campaign}'::text[];
+        PERFORM mod_leave_incidents(ARRAY(SELECT m.report_id FROM mod_recent m
+                                          WHERE m.id = ANY (members)));
     END IF;
     -- (the lock only while a held campaign is taking members: most messages skip it)
     IF verdict IN ('accept', 'flag') AND textual AND v ? 'wt'

@@ -47,6 +47,9 @@ BEGIN
             reasons = d.reasons || '{sweep}'::text[], resolution = NULL, resolved_by = NULL,
             resolved_at = NULL;
         GET DIAGNOSTICS swept = ROW_COUNT;
+        PERFORM mod_leave_incidents(ARRAY(SELECT r.id FROM reports r
+                                          WHERE r.reporter = rp.pseudonym AND r.status = 'held'
+                                            AND r.incident_id IS NOT NULL));
     END IF;
     INSERT INTO audit_log (actor, action, object, before, after)
     VALUES (p_actor, CASE p_mode WHEN 'ban' THEN 'ban' WHEN 'shadow' THEN 'shadow_ban'

@@ -1,9 +1,10 @@
 -- mod_resolve.sql
 -- A moderator's word on what moderation held or flagged: a campaign (p_what
 -- 'campaign', all its open members) or one report ('report'), released (its held
--- reports enter the queue as new; reputations unchanged) or rejected (its reports are
--- decided 'rejected' by the moderator, with no "reviewed" notice to the sender; each
--- rejection lowers its reporter's reputation: mod_reputation.sql). Audited with how
+-- reports enter the queue as new and join their incidents; reputations unchanged) or
+-- rejected (its reports are decided 'rejected' by the moderator, with no "reviewed"
+-- notice to the sender; each rejection lowers its reporter's reputation:
+-- mod_reputation.sql). Audited with how
 -- many reports it moved. P0002: nothing open by that id; TL409: a campaign decided
 -- already; 22023: a bad action.
 CREATE OR REPLACE FUNCTION mod_resolve(p_actor text, p_what text, p_id bigint, p_action text)
@@ -49,6 +50,9 @@ BEGIN
         WHERE id = ANY (ids) AND status IN ('held', 'new', 'needs_info');
     END IF;
     GET DIAGNOSTICS n = ROW_COUNT;
+    IF p_action = 'release' THEN -- held, they were in no incident (incident_join.sql)
+        PERFORM incident_join(x) FROM unnest(ids) x ORDER BY x;
+    END IF;
     INSERT INTO audit_log (actor, action, object, after)
     VALUES (p_actor, 'mod_' || p_action, p_what || ':' || p_id,
             jsonb_build_object('reports', n));

@@ -1,5 +1,5 @@
 -- reports_priority_insert.sql
--- A new report gets its score, and its neighbours their new corroboration.
+-- A new report gets its score (its corroboration comes when it joins an incident).
 CREATE OR REPLACE FUNCTION reports_priority_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -8,14 +8,8 @@ DECLARE
 BEGIN
     NEW.priority_base := NEW.priority;
     SELECT d.w INTO w FROM priority_params_doc d;
-    IF NEW.point IS NOT NULL THEN
-        NEW.corroborations := priority_corroborators(w, NEW.id, NEW.reporter, NEW.category,
-                                                     NEW.point, NEW.received_at);
-        IF NEW.corroborations > 0 AND NEW.status <> 'rejected' THEN
-            PERFORM priority_propagate(w, NEW.id, NEW.reporter, NEW.category, NEW.point,
-                                       NEW.received_at, 1);
-        END IF;
-    END IF;
+    -- no incident yet: incident_join, in the same transaction, sets the count
+    NEW.corroborations := 0;
     SELECT * INTO rp FROM reporters WHERE pseudonym = NEW.reporter;
     NEW.priority := priority_formula(w, NEW.priority_base, NEW.category, NEW.flags,
                                      NEW.corroborations,

@@ -9,11 +9,14 @@
 -- lang, bl (blocked flag, absent: keep), the report (ref, rep, cat, txt, lat, lon, src,
 -- acc, brg, obs, sent, fwd, mg, pri, fl), fu and ans (an answer to a follow-up), and
 -- the conversation: cc (its chat), dop (draft: 1 put, 2 delete), dj (the draft's state;
--- djs: the same as a string when the caller's text is not an object),
+-- djs: the same as a string when the caller's text is not an object; left out of a
+-- put that a later put of the same chat in the segment supersedes),
 -- did (draft id), idle (minutes), um (the citizen's message), nt (notice), ar, at, arp
 -- (an addendum: report ref, text, reporter), st (the report's status, absent: new) and
--- mod (its moderation verdict: mod_apply_verdict.sql). Rows of "o", "m" and "d" name their update
--- by k and their order by n; a reply's params are in pj (params: as a string).
+-- mod (its moderation verdict: mod_apply_verdict.sql); from the relay (no inbox row): rq
+-- (a follow-up relayed), rqs (its message queued), rqe (why not), rv (a report whose
+-- reviewed notice went). Rows of "o", "m" and "d" name their update by k and their
+-- order by n; a reply's params are in pj (params: as a string), fu its follow-up.
 --
 -- Contracts kept here:
 -- - An update whose inbox row is processed already writes nothing (a redelivered or
@@ -29,9 +32,15 @@
 --   a segment of its own. "ops" says which statements a segment needs (bits below).
 -- - Nothing about the reporter beyond what the update carries: the pseudonym, the
 --   chat's language and blocked flag.
+-- - Plans: generic (planning the statements below costs more than running them), and
+--   built once per connection, whatever size the tables had then. Every statement here
+--   reaches its rows by key, so scans of whole tables or partial indexes are turned off:
+--   a plan built while the inbox held a few rows marked a batch's rows by reading every
+--   unprocessed row of the inbox (18,000 a call during the intake bench's burst).
 CREATE OR REPLACE FUNCTION store_apply_plan(p jsonb)
 RETURNS TABLE (out_k int, out_report bigint, out_unattached boolean)
-LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
+    SET enable_bitmapscan = off AS $$
 #variable_conflict use_column
 DECLARE
     live bigint[] := '{}';
@@ -84,11 +93,11 @@ BEGIN
                          FROM (SELECT o.*, COALESCE(u.did, 0) AS did, u.dop
                                FROM jsonb_to_recordset(p->'o')
                                  AS o(k int, n int, chat bigint, method text, pj jsonb,
-                                      params text, pr boolean, tr boolean)
+                                      params text, pr boolean, tr boolean, fu bigint)
                                JOIN u ON u.k = o.k ORDER BY o.n) o),
-                 ob AS (INSERT INTO outbox (id, chat_id, method, params)
+                 ob AS (INSERT INTO outbox (id, chat_id, method, params, followup_id)
                         SELECT ids.id, ids.chat, ids.method,
-                            COALESCE(ids.pj, ids.params::jsonb) FROM ids
+                            COALESCE(ids.pj, ids.params::jsonb), ids.fu FROM ids
                         ORDER BY ids.n),
                  cm AS (INSERT INTO conv_messages (chat_id, draft_id, outbox_id, message_id)
                         SELECT x.chat_id, x.did, x.oid, x.mid FROM (
@@ -105,7 +114,8 @@ BEGIN
                                  WHERE ids.pr AND ids.dop = 1 ORDER BY ids.n DESC LIMIT 1),
                                 '{}'::jsonb),
                             now(), now() + make_interval(mins => lp.idle)
-                        FROM (SELECT DISTINCT ON (u.cc) u.* FROM u WHERE u.dop = 1
+                        FROM (SELECT DISTINCT ON (u.cc) u.* FROM u
+                              WHERE u.dop = 1 AND (u.dj IS NOT NULL OR u.djs IS NOT NULL)
                               ORDER BY u.cc, u.k DESC) lp
                         ON CONFLICT (chat_id) DO UPDATE SET state = excluded.state ||
                             CASE WHEN NOT excluded.state ? 'po' AND d.state ? 'po'
@@ -149,6 +159,9 @@ BEGIN
                     END IF;
                 END IF;
             END IF;
+        END IF;
+        IF ops & ~135 = 0 THEN
+            CONTINUE; /* the common effects only: written above */
         END IF;
         IF lo = hi AND (uo->>'id')::bigint <> 0 AND NOT (uo->>'id')::bigint = ANY (live) THEN
             CONTINUE; /* handled before */
@@ -202,18 +215,32 @@ BEGIN
         IF ops & 64 <> 0 THEN
             INSERT INTO draft_media (chat_id, draft_id, kind, tg_file_id, tg_file_unique_id, mime,
                 bytes, size, width, height, phash, gps, gps_accuracy_m, taken_local,
-                taken_offset_min)
+                taken_offset_min, duration_ms)
             SELECT u.cc, u.did, m.kind, m.fid, m.fuid, m.mime, decode(m.b, 'hex'), m.size, m.w,
                 m.h, m.ph, CASE WHEN m.lat IS NOT NULL
                     THEN ST_SetSRID(ST_MakePoint(m.lon, m.lat), 4326)::geography END,
-                m.acc, m.tl, m.toff
+                m.acc, m.tl, m.toff, m.dur
             FROM jsonb_to_recordset(p->'d')
                 AS m(k int, n int, kind text, fid text, fuid text, mime text, b text, size bigint,
                      w int, h int, ph bigint, lat float8, lon float8, acc float8, tl timestamp,
-                     toff int)
+                     toff int, dur int)
             JOIN jsonb_to_recordset(p->'u') AS u(k int, id bigint, cc bigint, did bigint)
               ON u.k = m.k
             WHERE u.k BETWEEN lo AND hi AND (u.id = 0 OR u.id = ANY (live)) ORDER BY m.n;
+        END IF;
+
+        -- 65536: an analyst's question relayed (its message, if any, among the replies) or
+        -- not relayable (the reason); 131072: a decided report's reviewed notice
+        IF ops & 65536 <> 0 THEN
+            UPDATE followups f SET relayed_at = CASE WHEN u.rqs THEN now() END,
+                relay_error = u.rqe
+            FROM jsonb_to_recordset(p->'u') AS u(k int, rq bigint, rqs boolean, rqe text)
+            WHERE u.k BETWEEN lo AND hi AND f.id = u.rq;
+        END IF;
+        IF ops & 131072 <> 0 THEN
+            UPDATE reports r SET reviewed_notified_at = now()
+            FROM jsonb_to_recordset(p->'u') AS u(k int, rv bigint)
+            WHERE u.k BETWEEN lo AND hi AND r.id = u.rv;
         END IF;
 
         -- 1024: the chat blocked or unblocked the bot (the last word of the segment)
@@ -247,15 +274,16 @@ BEGIN
         -- 2048: the report's own photos
         IF ops & 2048 <> 0 THEN
             INSERT INTO media (report_id, kind, tg_file_id, tg_file_unique_id, mime, bytes, size,
-                width, height, phash, sha256, gps, gps_accuracy_m, taken_local, taken_offset_min)
+                width, height, phash, sha256, gps, gps_accuracy_m, taken_local, taken_offset_min,
+                duration_ms)
             SELECT rid, m.kind, m.fid, m.fuid, m.mime, decode(m.b, 'hex'), m.size, m.w, m.h,
                 m.ph, m.sha, CASE WHEN m.lat IS NOT NULL
                     THEN ST_SetSRID(ST_MakePoint(m.lon, m.lat), 4326)::geography END,
-                m.acc, m.tl, m.toff
+                m.acc, m.tl, m.toff, m.dur
             FROM jsonb_to_recordset(p->'m')
                 AS m(k int, n int, kind text, fid text, fuid text, mime text, b text, size bigint,
                      w int, h int, ph bigint, sha text, lat float8, lon float8, acc float8,
-                     tl timestamp, toff int)
+                     tl timestamp, toff int, dur int)
             WHERE m.k = lo ORDER BY m.n;
         END IF;
         IF ops & 256 <> 0 THEN
@@ -264,11 +292,12 @@ BEGIN
                               AND draft_id = (uo->>'did')::bigint RETURNING *),
                      med AS (INSERT INTO media (report_id, kind, tg_file_id, tg_file_unique_id,
                                  mime, bytes, size, width, height, phash, sha256, gps,
-                                 gps_accuracy_m, taken_local, taken_offset_min)
+                                 gps_accuracy_m, taken_local, taken_offset_min, duration_ms)
                              SELECT rid, dm.kind, dm.tg_file_id, dm.tg_file_unique_id, dm.mime,
                                  dm.bytes, dm.size, dm.width, dm.height, dm.phash,
                                  encode(sha256(COALESCE(dm.bytes, ''::bytea)), 'hex'), dm.gps,
-                                 dm.gps_accuracy_m, dm.taken_local, dm.taken_offset_min
+                                 dm.gps_accuracy_m, dm.taken_local, dm.taken_offset_min,
+                                 dm.duration_ms
                              FROM dm ORDER BY dm.id)
                 UPDATE conv_messages SET report_id = rid
                 WHERE chat_id = (uo->>'cc')::bigint AND draft_id = (uo->>'did')::bigint;
@@ -276,6 +305,9 @@ BEGIN
             IF uo ? 'mod' THEN
                 PERFORM mod_apply_verdict(rid, uo->>'rep', uo->'mod');
             END IF;
+            -- the report joins its incident in this transaction (incident_join.sql), after
+            -- its verdict: a report held by moderation joins none until released
+            PERFORM incident_join(rid);
             rids[lo] := rid;
         END IF;
     END LOOP;

@@ -33,6 +33,7 @@ BEGIN
     v_media := array_to_json(ARRAY(
         SELECT json_build_object('id', x.id, 'kind', x.kind,
                       'mime', x.mime, 'width', x.width, 'height', x.height,
+                      'duration_ms', x.duration_ms,
                       'url', '/api/media/' || x.id,
                       'photo_point', web_point(x.gps, decimals) - 'rounded',
                       'taken_at', CASE WHEN x.taken_offset_min IS NOT NULL THEN
@@ -47,6 +48,9 @@ BEGIN
             'observed_at', web_iso(r.observed_at), 'point', web_point(r.point, decimals),
             'point_source', r.point_source, 'flags', to_json(r.flags),
             'n_media', n_media, 'corroborations', r.corroborations,
+            'incident_id', r.incident_id,
+            'incident_corroboration', (SELECT i.corroborations FROM incidents i
+                                       WHERE i.id = r.incident_id),
             'priority', r.priority, 'claimed_by', CASE WHEN v_live THEN r.claimed_by END,
             'lease_until', CASE WHEN v_live THEN web_iso(r.lease_until) END,
             'bearing', r.bearing, 'accuracy_m', r.accuracy_m, 'forwarded', r.forwarded,

@@ -13,6 +13,9 @@ BEGIN
         'point', web_point(r.point, decimals), 'point_source', r.point_source,
         'flags', to_jsonb(r.flags), 'n_media', v_n_media,
         'corroborations', r.corroborations, 'priority', r.priority,
+        'incident_id', r.incident_id,
+        'incident_corroboration', (SELECT i.corroborations FROM incidents i
+                                   WHERE i.id = r.incident_id),
         'claimed_by', CASE WHEN v_live THEN r.claimed_by END,
         'lease_until', CASE WHEN v_live THEN web_iso(r.lease_until) END);
 END

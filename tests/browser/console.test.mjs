@@ -189,6 +189,10 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
   check((await page.locator('path.tl-border-home').count()) === 1, 'Ukraine outlined');
   await page.locator(`.tl-marker[title="${photo.ref}"]`).waitFor({ state: 'attached' });
   check((await page.locator('.tl-marker[title="TL-ARMOR2"]').count()) === 1, 'second marker');
+  // zoomed out, the confirmed reports come from the vector tiles: none confirmed yet
+  await page.waitForFunction(() => document.querySelectorAll('canvas.tl-overview-tile[data-count]').length > 0);
+  check(await page.$$eval('canvas.tl-overview-tile', (cs) => cs.every((c) => c.dataset.count === '0')),
+    'the vector tiles hold no confirmed report yet');
 
   step('filters: with photo only, then back');
   const filtered = page.waitForResponse((r) => r.url().includes('/api/reports?') &&
@@ -343,6 +347,11 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
   check(true, 'answer shown without a reload, and announced');
 
   step('confirm (y) with a note takes the next report in the same request; the report leaves the queue, here and for bob');
+  const tileTypes = []; // the vector tiles fetched with a tile in them from here on
+  page.on('response', (r) => {
+    if (/\/api\/tiles\/\d+\/\d+\/\d+\.mvt$/.test(r.url()) && r.status() === 200)
+      tileTypes.push(r.headers()['content-type']);
+  });
   await page.fill('#note', 'Matches two other sightings');
   await page.click('#report-ref');
   const decided = page.waitForResponse((r) => r.url().endsWith('/decide'));
@@ -373,6 +382,26 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
   await bob.waitForFunction((ref) => !document.querySelector(`#queue > li[data-ref="${ref}"]`),
     photo.ref, { timeout: LIVE_MS });
   check(true, 'gone from bob\'s queue too');
+
+  step('the zoomed-out map draws the confirmed report from the vector tiles (/api/tiles)');
+  const overviewSum = () => [...document.querySelectorAll('canvas.tl-overview-tile')]
+    .reduce((n, c) => n + Number(c.dataset.count || 0), 0);
+  // the next report moved the map: out to the whole country, and back after
+  const zoomBy = async (button) => {
+    for (let i = 0; i < 3; i++) {
+      await page.click(button);
+      await page.waitForTimeout(350); // Leaflet's zoom animation
+    }
+  };
+  await zoomBy('.leaflet-control-zoom-out');
+  await page.waitForFunction(overviewSum, null, { timeout: LIVE_MS });
+  check(tileTypes.length > 0 && tileTypes.every((t) => t === 'application/vnd.mapbox-vector-tile'),
+    'the decision refetched the vector tiles');
+  check(await page.evaluate(overviewSum) === 1, 'one confirmed report, drawn from the tiles');
+  check(await page.locator('.leaflet-overview-pane canvas.tl-overview-tile').count() > 0,
+    'drawn in the overview pane, under the markers');
+  await page.screenshot({ path: path.join(ART, 'console-overview.png') });
+  await zoomBy('.leaflet-control-zoom-in');
 
   step('a member of the restricted queue chooses the queue to claim from');
   check(await page.locator('#claim-queue').isHidden(), 'alice sees one queue: no choice');
@@ -569,6 +598,31 @@ async function tiles(browser, dbEnv, tokens, servers) {
   check(csp2.length === 0, `no CSP violation for the tiles: ${csp2}`);
 }
 
+// Incidents: three reporters' bearings on one drone. The incidents list, the incident
+// view (three independent reporters, the fused position) and its map (three bearing lines,
+// the fused mark).
+async function incidents(browser, base, seed, tokens, dbEnv) {
+  step('incidents: the list, the view, bearing lines and the fused position on the map');
+  const id = execFileSync(SEED, ['incident', seed.conninfo], { env: dbEnv, encoding: 'utf8' }).trim();
+  const page = await newPage(browser, 'en-US');
+  await login(page, base, tokens.alice);
+  await page.click('#incidents-btn');
+  const item = page.locator(`#incidents li[data-id="${id}"]`);
+  await item.waitFor();
+  check((await item.textContent()).includes('3 reporters'), 'the list shows three reporters');
+  await item.click();
+  await page.locator('#incident-title').waitFor();
+  check((await page.textContent('#incident-title')) === `Incident #${id}`, 'incident view opened');
+  check((await page.textContent('#incident-corroboration')) === '3', 'three independent reporters');
+  check((await page.textContent('#incident-fused')).includes('(3 bearings)'), 'fused from three bearings');
+  check((await page.locator('#incident-members li').count()) === 3, 'three members listed');
+  await page.waitForFunction(() => document.querySelectorAll('path.tl-bearing-line').length === 3);
+  check((await page.locator('.tl-marker-fused[data-fused]').count()) === 1, 'the fused position marked');
+  check((await page.locator('path.tl-fused-area').count()) === 1, 'its uncertainty drawn');
+  await page.screenshot({ path: path.join(ART, 'incident.png') });
+  await page.close();
+}
+
 async function main() {
   fs.rmSync(ART, { recursive: true, force: true }); // no stale screenshot of an earlier run
   fs.mkdirSync(ART, { recursive: true });
@@ -608,6 +662,7 @@ async function main() {
     });
     await scenario(browser, web.base, seed, tokens, dbEnv);
     await tiles(browser, dbEnv, tokens, servers);
+    await incidents(browser, web.base, seed, tokens, dbEnv);
     await Promise.all([...recording]);
     console.log(`browser test: screenshots in ${ART}`);
     console.log(`${passed} passed, 0 failed`);

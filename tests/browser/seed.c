@@ -8,11 +8,15 @@
  *                                     prints one JSON object: {"conninfo", "reports": [...]}
  *   tl_browser_seed add CONNINFO REF  adds one more report (a live arrival), prints its id
  *   tl_browser_seed fill CONNINFO N   adds N reports TL-FILL000... (pages), prints their ids
+ *   tl_browser_seed incident CONNINFO three reporters 5 km around a point (49.0 N, 32.0 E)
+ *                                     each with a drone's bearing towards it: one incident
+ *                                     with a fused position; prints the incident's id
  *   tl_browser_seed answer CONNINFO FOLLOWUP TEXT
  *                                     the reporter's reply to follow-up FOLLOWUP, attached as
  *                                     the bot's relay attaches it (store_apply)
  *
  * Exit status 0 on success; any failure prints why on stderr and exits 1. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,21 +39,24 @@ struct seed {
     int priority;
     int photo;          /* 1: one photo with its own GPS */
     const char *places; /* place_candidates (JSON), NULL none */
+    int has_bearing;
+    double bearing;
 };
 
 /* Highest priority first is what "claim next" takes: the photo report. */
 static const struct seed SEEDS[] = {
     {"TL-PHOTO1", "drones", "Shahed flying north-west low over the Dnipro, photo attached",
-     "telegram_location", NULL, 1, 50.4501, 30.5234, 20, 90, 1, NULL},
+     "telegram_location", NULL, 1, 50.4501, 30.5234, 20, 90, 1, NULL, 0, 0},
     {"TL-ARMOR2", "equipment", "Two tanks and a truck on the highway towards the city", "text",
      "place_ambiguous", 1, 49.8397, 24.0297, 500, 50, 0,
      "[{\"name\":\"Lviv\",\"oblast\":\"Lviv Oblast\",\"country\":\"UA\",\"lat\":49.8397,"
      "\"lon\":24.0297,\"accuracy_m\":500},{\"name\":\"Lviv\",\"oblast\":\"Odesa Oblast\","
-     "\"country\":\"UA\",\"lat\":46.3,\"lon\":30.1,\"accuracy_m\":2000}]"},
+     "\"country\":\"UA\",\"lat\":46.3,\"lon\":30.1,\"accuracy_m\":2000}]",
+     0, 0},
     {"TL-NOPT03", "drones", "Heard a drone, could not see where", NULL, NULL, 0, 0, 0, 0, 30, 0,
-     NULL},
+     NULL, 0, 0},
     {"TL-FAR004", "troops", "Column seen far away", "telegram_location", "outside_area", 1, 41.0082,
-     28.9784, 0, 10, 0, NULL},
+     28.9784, 0, 10, 0, NULL, 0, 0},
 };
 
 /* The video of TL_BROWSER_VIDEO, cleaned, as the report's second media; 0 when unset. */
@@ -100,6 +107,8 @@ static int apply_one(struct store *s, const struct seed *sd, const char *pseudon
         .priority = sd->priority,
         .flags = sd->flags,
         .place_candidates = sd->places,
+        .has_bearing = sd->has_bearing,
+        .bearing = sd->bearing,
     };
     if (sd->photo) {
         rgb = fx_photo_rgb(PHOTO_W, PHOTO_H, 7);
@@ -205,6 +214,43 @@ static int add(const char *ci, const char *ref, int n)
     return rc == TL_OK ? 0 : 1;
 }
 
+/* Three reporters 5 km north, south-east and south-west of a point see one drone and give
+ * its bearing (exact: the unit tests measure the error with noise). */
+static int incident(const char *ci)
+{
+    static const double az[3] = {0, 120, 240};
+    static const char *const who[3] = {"e1e1e1e1e1e1e1e1", "e2e2e2e2e2e2e2e2", "e3e3e3e3e3e3e3e3"};
+    struct store *s = open_or_die(ci);
+    int rc = TL_OK;
+    for (int i = 0; i < 3 && rc == TL_OK; i++) {
+        char ref[16];
+        double a = az[i] * 3.14159265358979 / 180;
+        snprintf(ref, sizeof ref, "TL-BRG%03d", i);
+        struct seed sd = {.ref = ref,
+                          .category = "drones",
+                          .text = "A drone flying low, towards the town",
+                          .source = "telegram_location",
+                          .has_point = 1,
+                          .lat = 49.0 + 5000 * cos(a) / 111320,
+                          .lon =
+                              32.0 + 5000 * sin(a) / (111320 * cos(49.0 * 3.14159265358979 / 180)),
+                          .accuracy_m = 30,
+                          .priority = 20,
+                          .has_bearing = 1,
+                          .bearing = fmod(az[i] + 180, 360)};
+        long long id = 0;
+        rc = apply_one(s, &sd, who[i], &id);
+    }
+    store_free(s);
+    char *inc = rc == TL_OK ? ts_db_scalar(ci, "SELECT incident_id FROM reports"
+                                               " WHERE public_ref = 'TL-BRG000'")
+                            : NULL;
+    if (inc)
+        printf("%s\n", inc);
+    free(inc);
+    return inc ? 0 : 1;
+}
+
 /* The citizen's reply to a follow-up, as the bot's relay writes it (no inbox row). */
 static int answer(const char *ci, const char *followup, const char *text)
 {
@@ -260,13 +306,15 @@ int main(int argc, char **argv)
         return add(argv[2], argv[3], 1);
     if (argc == 4 && strcmp(argv[1], "fill") == 0 && strtol(argv[3], NULL, 10) > 0)
         return add(argv[2], NULL, (int)strtol(argv[3], NULL, 10));
+    if (argc == 3 && strcmp(argv[1], "incident") == 0)
+        return incident(argv[2]);
     if (argc == 5 && strcmp(argv[1], "answer") == 0)
         return answer(argv[2], argv[3], argv[4]);
     if (argc == 4 && (strcmp(argv[1], "cut") == 0 || strcmp(argv[1], "drop") == 0) &&
         strspn(argv[3], "TL-0123456789QUIET") == strlen(argv[3]))
         return quiet(argv[2], argv[3], strcmp(argv[1], "drop") == 0);
     fprintf(stderr,
-            "usage: %s create DBNAME | add CONNINFO REF | fill CONNINFO N |"
+            "usage: %s create DBNAME | add CONNINFO REF | fill CONNINFO N | incident CONNINFO |"
             " answer CONNINFO FOLLOWUP TEXT | cut|drop CONNINFO REF\n",
             argv[0]);
     return 2;

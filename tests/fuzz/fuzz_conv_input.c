@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "bot/tg.h"
 #include "handlers/hdl.h"
 
 static const unsigned char SECRET[] = "fuzz-secret-fuzz-secret-fuzz-sec";

@@ -15,6 +15,9 @@
 pid_t bp_spawn(const char *conninfo, struct fakebot *fb, const char *key, const char *logfile,
                const char *const *extra);
 
+/* A loopback port nobody listens on (the kernel's pick, released), for a child to listen on. */
+unsigned bp_free_port(void);
+
 /* Waits until sql (one count) on conninfo reaches want; fails the test after timeout_ms. */
 void bp_wait_count(const char *conninfo, const char *sql, long long want, long timeout_ms);
 

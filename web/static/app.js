@@ -8,6 +8,7 @@ import { api, ApiError, query, setCsrf } from './api.js';
 import { LANGS, lang, pickLang, setLang, t, translateDom } from './i18n.js';
 import { catName, flagName, fmtAgo, fmtTime, h, named } from './dom.js';
 import { QueueMap } from './map.js';
+import { incidentNodes } from './incident.js';
 import { renderLock, reportNodes } from './report.js';
 
 const PAGE = 50;
@@ -25,6 +26,7 @@ const state = {
   seq: 0, // guards against out-of-order list responses
   selectedId: null,
   report: null, // the open report (full)
+  incident: null, // the open incident (full), shown instead of a report
   held: null, // id of the report whose lease this console holds
   fresh: new Set(), // ids that arrived live, highlighted until seen
   bbox: null,
@@ -300,6 +302,13 @@ function itemBadges(it) {
   if (it.n_media > 0) out.push(h('span', { class: 'badge photo' }, t('item.photos', { n: it.n_media })));
   if (it.corroborations > 0)
     out.push(h('span', { class: 'badge corr' }, t('item.corr', { n: it.corroborations })));
+  if (it.incident_id && it.incident_corroboration > 1)
+    out.push(h('button', {
+      type: 'button',
+      class: 'badge incident',
+      dataset: { incident: it.incident_id },
+      onclick: (e) => { e.stopPropagation(); openIncident(it.incident_id); },
+    }, t('incident.badge', { n: it.incident_corroboration })));
   if (!it.point) out.push(h('span', { class: 'badge nopoint' }, t('item.no_point')));
   for (const f of it.flags || []) out.push(h('span', { class: 'badge flag' }, flagName(f)));
   return out;
@@ -352,7 +361,8 @@ function dropItem(id) {
 // The summary fields of a full report, for the list.
 function summaryOf(r) {
   const keys = ['id', 'ref', 'status', 'category', 'text', 'received_at', 'observed_at', 'point',
-    'point_source', 'flags', 'n_media', 'corroborations', 'priority', 'claimed_by', 'lease_until'];
+    'point_source', 'flags', 'n_media', 'corroborations', 'priority', 'claimed_by', 'lease_until',
+    'incident_id', 'incident_corroboration'];
   const s = {};
   for (const k of keys) s[k] = r[k];
   if (s.n_media === undefined && r.media) s.n_media = r.media.length;
@@ -387,6 +397,7 @@ async function openReport(id) {
 
 function showReport(r) {
   state.report = r;
+  state.incident = null;
   state.selectedId = r.id;
   if (isMine(r) && r.status === 'new') state.held = r.id;
   renderReport();
@@ -436,9 +447,85 @@ function renderReport() {
     open: (id) => openReport(id),
   }));
   art.dataset.id = String(r.id);
+  if (r.incident_id && r.incident_corroboration > 1)
+    art.prepend(h('p', { class: 'incident-link' }, h('button', {
+      type: 'button', id: 'open-incident', class: 'badge incident', onclick: () => openIncident(r.incident_id),
+    }, t('incident.title', { id: r.incident_id }), ' · ', t('incident.badge', { n: r.incident_corroboration }))));
   if (keptNote && $('note')) $('note').value = keptNote;
   art.hidden = false;
   $('report-none').hidden = true;
+}
+
+/* ---------- incidents ---------- */
+
+async function loadIncidents() {
+  const list = $('incidents');
+  if (!list.hidden) {
+    list.hidden = true;
+    return;
+  }
+  try {
+    const res = await api('GET', `/api/incidents${query({ min_corroboration: 2, limit: 50 })}`);
+    const items = res.incidents.map((inc) => h('li', {
+      dataset: { id: inc.id },
+      tabindex: 0,
+      onclick: () => openIncident(inc.id),
+      onkeydown: (e) => { if (e.key === 'Enter') openIncident(inc.id); },
+    },
+    h('strong', {}, t('incident.title', { id: inc.id })), ' ',
+    h('span', { class: 'badge incident' }, t('incident.badge', { n: inc.corroboration })), ' ',
+    inc.categories.map((c) => catName(c)).join(', '), ' ',
+    h('time', { datetime: inc.last_seen }, fmtAgo(inc.last_seen))));
+    list.replaceChildren(...(items.length ? items : [h('li', { class: 'muted' }, t('incident.none'))]));
+    list.hidden = false;
+  } catch (e) {
+    fail(e);
+  }
+}
+
+async function openIncident(id) {
+  try {
+    showIncident(await api('GET', `/api/incidents/${encodeURIComponent(id)}`));
+  } catch (e) {
+    fail(e);
+  }
+}
+
+function showIncident(inc) {
+  state.incident = inc;
+  state.report = null;
+  state.selectedId = null;
+  const art = $('report');
+  art.replaceChildren(...incidentNodes(inc, {
+    role: state.me ? state.me.role : '',
+    open: (rid) => openReport(rid),
+    split: (ref) => splitReport(ref),
+    merge: (other) => mergeIncident(inc.id, other),
+  }));
+  art.dataset.id = `incident-${inc.id}`;
+  art.hidden = false;
+  $('report-none').hidden = true;
+  renderQueue();
+  state.map.showIncident(inc);
+}
+
+async function mergeIncident(id, other) {
+  try {
+    showIncident(await api('POST', `/api/incidents/${id}/merge`, { other }));
+    toast(t('incident.merged', { id, other }));
+  } catch (e) {
+    fail(e);
+  }
+}
+
+async function splitReport(ref) {
+  try {
+    const inc = await api('POST', `/api/reports/${encodeURIComponent(ref)}/split`);
+    toast(t('incident.split_done', { ref, id: inc.id }));
+    showIncident(inc);
+  } catch (e) {
+    fail(e);
+  }
 }
 
 /* ---------- actions ---------- */
@@ -679,6 +766,7 @@ function connectEvents() {
     const d = parse(ev);
     if (!d) return;
     onDecided(d);
+    if (state.map) state.map.refreshOverview();
   });
 }
 
@@ -784,6 +872,7 @@ function wire() {
   $('lang').addEventListener('change', (e) => applyLang(e.target.value, true));
   $('claim').addEventListener('click', claimNext);
   $('more').addEventListener('click', () => loadQueue(true));
+  $('incidents-btn').addEventListener('click', loadIncidents);
   const reload = () => loadQueue(false);
   for (const id of ['f-status', 'f-category', 'f-photo', 'f-since', 'f-until']) $(id).addEventListener('change', reload);
   $('f-time').addEventListener('change', () => {

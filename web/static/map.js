@@ -1,8 +1,12 @@
 // web/static/map.js - the Leaflet map of the filtered reports. Offline by default: the
 // basemap is the country borders of the world-atlas npm package (TopoJSON, served from
 // /vendor/), drawn as a GeoJSON layer; a deployment with internet sets tile_url and gets
-// tiles (with the borders as fallback when tiles fail). Leaflet, markercluster and
-// topojson-client are classic scripts loaded before this module (window.L, window.topojson).
+// tiles (with the borders as fallback when tiles fail). Zoomed out, every confirmed report
+// the analyst may see is drawn from the server's vector tiles (overview.js), under the
+// markers of the listed reports. Leaflet, markercluster, topojson-client and pbf are
+// classic scripts loaded before this module (window.L, window.topojson, window.Pbf).
+
+import { OverviewLayer } from './overview.js';
 
 const L = window.L;
 const BORDERS_URL = '/vendor/world-atlas/countries-50m.json';
@@ -41,6 +45,10 @@ export class QueueMap {
     } else {
       this.addBorders();
     }
+    // the confirmed reports, from /api/tiles: above the borders, below the markers
+    this.map.createPane('overview');
+    this.map.getPane('overview').style.zIndex = '350';
+    this.overview = new OverviewLayer({ pane: 'overview' }).addTo(this.map);
     this.cluster = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40 });
     this.map.addLayer(this.cluster);
     this.selected = L.layerGroup().addTo(this.map);
@@ -128,6 +136,61 @@ export class QueueMap {
     }
     if (pts.length === 1) this.map.setView(pts[0], Math.max(this.map.getZoom(), this.detailZoom - 2));
     else if (pts.length > 1) this.map.fitBounds(L.latLngBounds(pts).pad(0.3), { maxZoom: this.detailZoom });
+  }
+
+  // Marks an incident: its reports' points, its centre, each bearing as a line from the
+  // observer (to a little past the fused position, else 10 km), and the fused position with
+  // its uncertainty; fits them in view.
+  showIncident(inc) {
+    this.selected.clearLayers();
+    if (!inc) return;
+    const pts = [];
+    for (const m of inc.members || []) {
+      if (!m.point) continue;
+      const p = L.latLng(m.point.lat, m.point.lon);
+      pts.push(p);
+      L.marker(p, { icon: icon('tl-marker-member'), title: m.ref, zIndexOffset: 900 }).addTo(this.selected);
+    }
+    if (inc.centroid)
+      L.marker([inc.centroid.lat, inc.centroid.lon], {
+        icon: icon('tl-marker-centroid'),
+        title: this.opts.label('map.centroid'),
+        zIndexOffset: 1000,
+      }).addTo(this.selected);
+    const f = inc.fused;
+    for (const b of inc.bearings || []) {
+      const from = L.latLng(b.lat, b.lon);
+      const len = f ? from.distanceTo([f.lat, f.lon]) * 1.25 : 10000;
+      const rad = (b.bearing * Math.PI) / 180;
+      const to = L.latLng(
+        b.lat + (len * Math.cos(rad)) / 111320,
+        b.lon + (len * Math.sin(rad)) / (111320 * Math.cos((b.lat * Math.PI) / 180)),
+      );
+      pts.push(to);
+      L.polyline([from, to], { className: 'tl-bearing-line', interactive: false })
+        .bindTooltip(this.opts.label('map.bearing', { deg: Math.round(b.bearing) }))
+        .addTo(this.selected);
+    }
+    if (f) {
+      const q = L.latLng(f.lat, f.lon);
+      pts.push(q);
+      L.circle(q, { radius: f.uncertainty_m, className: 'tl-fused-area', interactive: false }).addTo(this.selected);
+      const m = L.marker(q, {
+        icon: icon('tl-marker-fused'),
+        title: this.opts.label('map.fused'),
+        zIndexOffset: 1200,
+      }).addTo(this.selected);
+      m.getElement()?.setAttribute('data-fused', '1');
+    }
+    // the geometry of sightings is read at a few kilometres, with or without tiles
+    if (pts.length === 1) this.map.setView(pts[0], 13);
+    else if (pts.length > 1) this.map.fitBounds(L.latLngBounds(pts).pad(0.2), { maxZoom: 15 });
+  }
+
+  // A decision changed what the vector tiles hold: fetch them again, once for a burst.
+  refreshOverview() {
+    clearTimeout(this.overviewTimer);
+    this.overviewTimer = setTimeout(() => this.overview.refresh(), 1000);
   }
 
   // The map's own controls in the current language (after a language switch too).

@@ -54,12 +54,21 @@ function renderLocation(r) {
   ];
 }
 
+// A video's length as a player shows it: m:ss, or h:mm:ss from an hour.
+function fmtDuration(ms) {
+  const s = Math.round(ms / 1000);
+  const two = (n) => String(n).padStart(2, '0');
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}`
+    : `${Math.floor(s / 60)}:${two(s % 60)}`;
+}
+
 function renderMedia(r) {
   const media = r.media || [];
   if (!media.length) return h('p', { class: 'muted' }, t('report.media.none'));
   return h('div', { class: 'gallery' }, media.map((m, i) => {
     const caption = [];
     if (m.width && m.height) caption.push(h('span', {}, t('report.media.size', { w: m.width, h: m.height })));
+    if (m.duration_ms != null) caption.push(h('span', { class: 'duration' }, t('report.media.duration', { d: fmtDuration(m.duration_ms) })));
     if (m.taken_at) caption.push(h('span', {}, t('report.media.taken', { time: fmtTime(m.taken_at) })));
     if (m.photo_point) {
       const p = m.photo_point;

@@ -1,0 +1,47 @@
+/* daemon/daemon_int.h - what the daemon's files share beside daemon.h: the counters its
+ * threads add to and its metrics listener (metrics.c) writes, and the listen address. */
+#ifndef TL_DAEMON_INT_H
+#define TL_DAEMON_INT_H
+
+#include <netinet/in.h>
+#include <stdatomic.h>
+
+#include "common/err.h"
+#include "common/prom.h"
+#include "daemon.h"
+
+/* Since the process started; monotonic (Prometheus counters). */
+struct daemon_stats {
+    atomic_llong batches;         /* getUpdates batches stored */
+    atomic_llong received;        /* updates getUpdates returned, or the webhook stored */
+    atomic_llong stored;          /* ... of them new to the inbox */
+    atomic_llong webhook_refused; /* webhook POSTs without the right secret (401) */
+    atomic_llong handled;         /* updates handled, their effects committed */
+    atomic_llong poisoned;        /* unreadable, or refused by the database: kept raw, skipped */
+    atomic_llong reports;         /* reports written */
+    atomic_llong media_kept;      /* photos and videos stripped and kept */
+    atomic_llong media_refused;   /* files refused: too big, not fetched, not cleanable */
+    atomic_llong sent;            /* replies Telegram took */
+    atomic_llong send_failed;     /* replies given up (400s, too many tries) */
+    atomic_llong send_blocked;    /* replies to a chat that blocked the bot (403) */
+    atomic_llong send_retried;    /* tries to be repeated (429, 5xx, network) */
+    atomic_llong rate_limited;    /* of them, Telegram's 429 */
+    atomic_int poller_held;       /* this process holds the poller's lock */
+    struct tl_hist handle;        /* one chat's batch of updates: fetch, decide, commit */
+};
+
+struct daemon_stats *daemon_stats_of(struct daemon *d);
+
+/* "host:port" (IPv4) into sa; what names the key in the error: "webhook_listen". */
+int daemon_parse_listen(const char *s, const char *what, struct sockaddr_in *sa,
+                        struct tl_errinfo *ei) TL_WUR;
+
+/* ---- the metrics listener (metrics.c) ---- */
+struct daemon_metrics;
+/* Serves GET /metrics of st on listen (cfg->metrics_listen) in a thread of its own. */
+int daemon_metrics_start(const char *listen, struct daemon_stats *st, struct daemon_metrics **out,
+                         struct tl_errinfo *ei) TL_WUR;
+unsigned daemon_metrics_port_of(const struct daemon_metrics *m);
+void daemon_metrics_free(struct daemon_metrics *m);
+
+#endif

@@ -1,0 +1,16 @@
+-- web_incidents_list.sql
+-- The open incidents an account may see (one member in its queues at least), the most
+-- corroborated first, then the latest; p_min: the least corroboration listed.
+CREATE OR REPLACE FUNCTION web_incidents_list(acct text, decimals integer, p_min integer,
+                                              p_limit integer) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('incidents', COALESCE(jsonb_agg(web_incident_summary(x, decimals)
+                                                   ORDER BY x.corroborations DESC,
+                                                            x.last_seen DESC, x.id DESC), '[]'))::text
+    FROM (SELECT i.* FROM incidents i
+          WHERE i.merged_into IS NULL AND i.corroborations >= p_min
+            AND EXISTS (SELECT 1 FROM reports r WHERE r.incident_id = i.id
+                        AND r.queue = ANY (web_queues_for(acct)))
+          ORDER BY i.corroborations DESC, i.last_seen DESC, i.id DESC
+          LIMIT p_limit) x
+$$;
