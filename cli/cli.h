@@ -53,6 +53,7 @@ int cli_seal_existing(struct cli_ctx *ctx, struct store *s, const char *who);
 int cmd_web(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_user(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_queue(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_mod(int argc, char **argv, struct cli_ctx *ctx);
 /* "cli:$USER", who the audit log names for a change made from a shell; free(). */
 char *cli_actor(void);
 /* The bot runtime until SIGTERM (cmd_bot.c); name is the command's, for messages;

@@ -52,6 +52,8 @@ int cli_bot_run(const char *name, int no_poller, struct cli_ctx *ctx)
             cli_reload_config(ctx);
             if (daemon_reload_geo(rt, &ei) != TL_OK)
                 log_warn("gazetteer reload refused, old index kept detail=\"%s\"", ei.msg);
+            if (daemon_reload_rules(rt, &ei) != TL_OK)
+                log_warn("moderation rules reload refused, rules in force kept");
             cli_notify("READY=1");
         }
     }

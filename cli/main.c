@@ -44,6 +44,8 @@ static const struct cli_cmd commands[] = {
     {"web", cmd_web, CLI_DB, "run the analysts' HTTP API and console alone"},
     {"user", cmd_user, CLI_DB, "manage API accounts: add, list, disable, queue"},
     {"queue", cmd_queue, CLI_DB, "route categories to queues; restricted queues"},
+    {"mod", cmd_mod, CLI_DB,
+     "moderation: held reports, campaigns, release/reject, bans, rules check"},
     {"export", cmd_export, CLI_DB, "write the decided reports as GeoJSON, CSV, KML or GeoJSONSeq"},
     {"priority", cmd_priority, CLI_DB,
      "the queue's priority score: show or set its weights, refresh"},

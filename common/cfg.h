@@ -78,6 +78,24 @@ struct cfg {
     long dedup_max_distance;     /* photos within this many bits of perceptual hash linked */
     long dedup_seen_before_days; /* a photo first seen longer ago flags "seen before" */
     struct tl_tz *tz;            /* time_zone, loaded by cfg_load (common/tz.h) */
+    /* moderation at intake (moderation/mod.h, handlers/moderate.c) */
+    long moderation;            /* 1: every report is moderated as it is sent */
+    char *moderation_rules;     /* the rules file; "" none (reloaded on SIGHUP) */
+    long mod_rate_per_hour;     /* reports an established reporter may send per hour */
+    long mod_rate_burst;        /* ... at once */
+    long mod_new_rate_per_hour; /* the same for a new reporter: stricter */
+    long mod_new_rate_burst;
+    long mod_new_hours;             /* a reporter is new this long after first seen */
+    long mod_new_below_reputation;  /* ... or while their reputation is below this */
+    long mod_flag_below_reputation; /* accepted reports of a reporter below this are flagged */
+    long mod_campaign_reporters;    /* distinct new reporters that make a campaign */
+    long mod_campaign_window_s;     /* within this many seconds */
+    long mod_campaign_similarity;   /* percent: estimated Jaccard of the texts' shingles */
+    long mod_campaign_min_chars;    /* shorter texts never match */
+    long mod_campaign_phash_bits;   /* photos at most this many bits apart are the same */
+    long mod_match_limit;           /* pcre2 match limit per rule and message */
+    long mod_depth_limit;           /* pcre2 depth limit */
+    char *mod_category_rates;       /* "category:per_hour:burst,...": per reporter and category */
 };
 
 /* Fills c with defaults, then the file at path (NULL: TIPLINE_CONFIG, or none), then

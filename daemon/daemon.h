@@ -43,6 +43,9 @@ unsigned daemon_metrics_port(const struct daemon *d);
 
 /* SIGHUP: maps the gazetteer file again (workers go on with the old one meanwhile). */
 int daemon_reload_geo(struct daemon *rt, struct tl_errinfo *ei) TL_WUR;
+/* SIGHUP: loads the moderation rules file again; a broken file is refused (logged with
+ * its line and column) and the rules in force stay. TL_OK when there is no rules file. */
+int daemon_reload_rules(struct daemon *rt, struct tl_errinfo *ei) TL_WUR;
 
 /* ---- the webhook receiver (intake_hook.c): intake over HTTP instead of getUpdates ---- */
 

@@ -18,6 +18,7 @@
 #include "daemon_int.h"
 #include "geo/geo.h"
 #include "handlers/hdl.h"
+#include "modpolicy.h"
 #include "relay.h"
 #include "seal.h"
 #include "webhook.h"
@@ -35,6 +36,7 @@ struct daemon {
     struct geo_ctx *geo;
     struct daemon_relay *relay;       /* follow-ups and reviewed notices (relay.c) */
     struct daemon_webhooks *webhooks; /* outgoing webhooks (webhook.c) */
+    struct daemon_mod *mod;           /* moderation's policy and rules; NULL: off */
     pthread_t poller, sender, janitor, drafts, workers[MAX_WORKERS];
     int have_poller, have_sender, have_janitor, have_drafts, n_started;
     pthread_mutex_t mu;
@@ -200,6 +202,7 @@ struct worker {
     struct store *s;
     struct tg_client *c;
     struct hdl_ctx ctx;
+    struct mod_policy policy; /* ctx.mod: refreshed with the rules in force per batch */
     int id;
     long long chat; /* the chat this worker holds */
 };
@@ -357,7 +360,7 @@ static int conv_step(struct worker *w, struct conv_run *cr, struct pending *pd,
         .now = (double)time(NULL),
     };
     hdl_lookup_wanted(&w->ctx, &cv, &pd->u, &lk, pseud);
-    if ((lk.edit_msg_id || lk.clear_ref || lk.clear_draft_id) &&
+    if ((lk.edit_msg_id || lk.clear_ref || lk.clear_draft_id || lk.mod_reporter) &&
         (rc = store_conv_lookup(w->s, w->chat, &lk, ei)) != TL_OK)
         return rc;
     rc = hdl_decide(&w->ctx, &cv, &pd->u, &pd->f, &plan);
@@ -385,7 +388,7 @@ static int conv_step(struct worker *w, struct conv_run *cr, struct pending *pd,
         }
     }
     hdl_plan_release(&plan);
-    free(lk.del_ids);
+    store_conv_lookup_release(&lk);
     return rc;
 }
 
@@ -400,6 +403,8 @@ static int conv_batch(struct worker *w, struct pending *ps, size_t n, long long 
     int rc = store_conv_begin(w->s, w->chat, &cr.st, ei);
     if (rc)
         return rc;
+    if (w->rt->mod) /* a reload between batches takes effect at the next one */
+        daemon_mod_policy(w->rt->mod, &w->policy);
     cr.lang = cr.st.chat_lang;
     cr.hold = n > 1;
     if (cr.st.draft_json) {
@@ -517,6 +522,8 @@ static void *worker_main(void *arg)
     w->c = open_client(rt, rt->o.cfg->http_timeout_ms);
     if (!w->s || !w->c)
         goto out;
+    if (rt->mod && !(w->ctx.mod_scratch = mod_scratch_new()))
+        goto out;
     long idle = rt->o.idle_ms > 0 ? rt->o.idle_ms : 20;
     while (!stopping(rt)) {
         long long chat = 0;
@@ -563,6 +570,7 @@ static void *worker_main(void *arg)
         }
     }
 out:
+    mod_scratch_free(w->ctx.mod_scratch);
     tg_client_free(w->c);
     store_free(w->s);
     free(w);
@@ -823,8 +831,14 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out, struct tl_err
     }
     log_info("places loaded area=%s settlements=%zu", c->area_file && *c->area_file ? "yes" : "no",
              geo_ctx_places(rt->geo));
+    if ((rc = daemon_mod_new(c, &rt->mod, ei)) != TL_OK) {
+        geo_ctx_free(rt->geo);
+        free(rt);
+        return rc;
+    }
     if (c->metrics_listen && *c->metrics_listen &&
         (rc = daemon_metrics_start(c->metrics_listen, &rt->st, &rt->metrics, ei)) != TL_OK) {
+        daemon_mod_free(rt->mod);
         geo_ctx_free(rt->geo);
         free(rt);
         return rc;
@@ -853,6 +867,11 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out, struct tl_err
                                       .max_distance = (int)o->cfg->dedup_max_distance,
                                       .seen_before_s = o->cfg->dedup_seen_before_days * 86400,
                                   }};
+        if (rt->mod) {
+            daemon_mod_policy(rt->mod, &w->policy);
+            w->ctx.mod = &w->policy;
+            w->ctx.mod_categories = daemon_mod_categories(rt->mod);
+        }
         if (pthread_create(&rt->workers[rt->n_started], NULL, worker_main, w) != 0) {
             free(w);
             break;
@@ -899,8 +918,14 @@ int daemon_join(struct daemon *rt, struct tl_errinfo *ei)
         *ei = rt->fatal_ei;
     pthread_mutex_destroy(&rt->mu);
     geo_ctx_free(rt->geo);
+    daemon_mod_free(rt->mod);
     free(rt);
     return rc;
+}
+
+int daemon_reload_rules(struct daemon *rt, struct tl_errinfo *ei)
+{
+    return daemon_mod_reload(rt->mod, ei);
 }
 
 int daemon_reload_geo(struct daemon *rt, struct tl_errinfo *ei)

@@ -319,14 +319,11 @@ int hdl_absorb(const struct hdl_ctx *ctx, const struct tg_message *m, const stru
 
 /* ---- the report a draft becomes ---- */
 
-int hdl_report_from_draft(const struct hdl_ctx *ctx, struct hdl_plan *p, const struct hdl_draft *d)
+int hdl_draft_words(const struct hdl_draft *d, char **out)
 {
-    struct store_report_new *r = &p->report;
-    int rc = hdl_new_ref(p->ref);
-    if (rc)
-        return rc;
     struct tl_buf b;
     tl_buf_init(&b, 0);
+    *out = NULL;
     for (size_t i = 0; i < d->n_msgs; i++) {
         if (!d->msgs[i].text || !*d->msgs[i].text)
             continue;
@@ -336,8 +333,21 @@ int hdl_report_from_draft(const struct hdl_ctx *ctx, struct hdl_plan *p, const s
             return TL_ENOMEM;
         }
     }
-    char *text = b.len ? hdl_keep(p, (char *)tl_buf_steal(&b, NULL)) : NULL;
+    *out = b.len ? (char *)tl_buf_steal(&b, NULL) : NULL;
     tl_buf_release(&b);
+    return TL_OK;
+}
+
+int hdl_report_from_draft(const struct hdl_ctx *ctx, struct hdl_plan *p, const struct hdl_draft *d)
+{
+    struct store_report_new *r = &p->report;
+    int rc = hdl_new_ref(p->ref);
+    char *words = NULL;
+    if (rc || (rc = hdl_draft_words(d, &words)) != TL_OK)
+        return rc;
+    char *text = words ? hdl_keep(p, words) : NULL;
+    if (words && !text)
+        return TL_ENOMEM;
     *r = (struct store_report_new){
         .public_ref = p->ref,
         .reporter = p->pseudonym,

@@ -41,6 +41,8 @@ int hdl_new_ref(char out[16]) TL_WUR;
 
 struct geo_ctx;
 struct tl_tz;
+struct mod_policy;
+struct mod_scratch;
 
 struct hdl_ctx {
     const unsigned char *secret;
@@ -54,6 +56,10 @@ struct hdl_ctx {
     int auto_clear_chat;           /* delete the report's messages on "Send" */
     const struct tl_tz *tz;        /* the citizens' clock (common/tz.h); NULL: UTC */
     struct store_dedup dedup;      /* duplicates: .on 0 none folded, no photo linked */
+    /* moderation (moderation/mod.h) of each report as it is sent; NULL: none */
+    const struct mod_policy *mod;
+    struct mod_scratch *mod_scratch; /* the calling thread's working memory */
+    const char *mod_categories;      /* the categories of mod->rate.cat[], in slot order (CSV) */
 };
 
 enum hdl_file_state { HDL_FILE_NONE = 0, HDL_FILE_OK, HDL_FILE_TOOBIG, HDL_FILE_FAILED };
@@ -200,6 +206,13 @@ struct hdl_plan {
     size_t n_owned, cap_owned;
     unsigned char *media_bytes;
     int out_when; /* the replies queued now: store_conv_out.when */
+    /* moderation's verdict on the report (report.mod points here) */
+    struct store_mod_verdict modv;
+    int mod_kind;            /* enum mod_verdict_kind; 0: accepted or not moderated */
+    long mod_retry_s;        /* rate-limited: seconds until the next report is taken */
+    long long *mod_members;  /* modv.members */
+    const char *mod_hits[8]; /* modv.rule_hits: the matched rules' reasons (kept strings) */
+    long long mod_bands[8];  /* modv.bands */
 };
 
 /* Decides what u means for the chat's conversation. Pure: no I/O. cv and f may be

@@ -77,9 +77,25 @@ enum {
 int hdl_absorb(const struct hdl_ctx *ctx, const struct tg_message *m, const struct hdl_file *f,
                struct hdl_plan *p, struct hdl_draft *d, const char *lang, int words,
                int *what) TL_WUR;
+/* The draft's words: its messages' texts joined by newlines, as the report holds them.
+ * *out: a new string (free()), NULL when the draft has none. */
+int hdl_draft_words(const struct hdl_draft *d, char **out) TL_WUR;
 /* The report the draft becomes (p->report, a new public reference in p->ref). */
 int hdl_report_from_draft(const struct hdl_ctx *ctx, struct hdl_plan *p,
                           const struct hdl_draft *d) TL_WUR;
+
+/* ---- moderation (moderate.c) ---- */
+
+/* Runs moderation on the report in p (p->report, made from the draft) with the inputs
+ * storage read into lk: sets the report's status and verdict (p->modv), p->mod_kind and
+ * p->mod_retry_s for the reply. Nothing when ctx->mod is NULL or lk holds no inputs. */
+int hdl_moderate(const struct hdl_ctx *ctx, const struct store_conv_lookup *lk,
+                 struct hdl_plan *p) TL_WUR;
+/* What the campaign window is read by (lk's mod_bands, mod_photo) for draft d: the
+ * bands of its words' signature, when they are long enough to match, and whether it
+ * holds a photo. */
+void hdl_mod_lookup(const struct hdl_ctx *ctx, const struct hdl_draft *d,
+                    struct store_conv_lookup *lk);
 
 /* ---- prompts (prompts.c) ---- */
 

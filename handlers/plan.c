@@ -209,5 +209,7 @@ void hdl_plan_release(struct hdl_plan *p)
     p->n_out = p->cap_out = 0;
     free(p->media_bytes);
     p->media_bytes = NULL;
+    free(p->mod_members);
+    p->mod_members = NULL;
     hdl_draft_release(&p->draft);
 }

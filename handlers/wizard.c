@@ -23,6 +23,7 @@
 #include "common/util.h"
 #include "hdl_int.h"
 #include "geo/geo.h"
+#include "moderation/mod.h"
 #include "common/banned.h"
 
 /* ---- the decision ---- */
@@ -101,15 +102,56 @@ static int send_ack(struct turn *t, long long edit_id, const char *key, const ch
     return hdl_send_text(p, t->chat_id, sent, kb, 0, 1);
 }
 
+#define HDL_REPLIED 1000 /* moderated_reply: the reply is made, the usual one is not */
+
+/* What a moderated report's sender is told: a refusal, a rate limit or an open ban
+ * (once) get their own polite words; a drop and a ban already told get nothing but
+ * the keyboard taken off; a flag, a hold, a campaign and a shadow-ban get the usual
+ * thanks (TL_OK: the caller goes on), so nothing tells them apart. */
+static int moderated_reply(struct turn *t, long long edit_id)
+{
+    struct hdl_plan *p = t->p;
+    const char *text = NULL;
+    switch ((enum mod_verdict_kind)p->mod_kind) {
+    case MOD_REFUSE:
+        text = hdl_tr(p, t->lang, "mod_refused");
+        break;
+    case MOD_RATE_LIMITED: {
+        char mins[24];
+        snprintf(mins, sizeof(mins), "%ld", p->mod_retry_s > 60 ? (p->mod_retry_s + 59) / 60 : 1);
+        text = hdl_keep(p, hdl_text(t->lang, "mod_slow_down", "minutes", mins, (char *)NULL));
+        break;
+    }
+    case MOD_BANNED:
+        if (p->modv.ban_notice)
+            text = hdl_tr(p, t->lang, "mod_banned");
+        break;
+    case MOD_DROP:
+        break;
+    default:
+        return TL_OK;
+    }
+    int rc = TL_OK;
+    if (text && edit_id)
+        rc = hdl_edit_text(p, t->chat_id, edit_id, text, NULL);
+    else if (text)
+        rc = hdl_send_text(p, t->chat_id, text, NULL, 0, 0);
+    else if (edit_id)
+        rc = hdl_drop_keyboard(p, t->chat_id, edit_id);
+    return rc ? rc : HDL_REPLIED;
+}
+
 static int send_report(struct turn *t, long long edit_id)
 {
     struct hdl_plan *p = t->p;
     const struct store_conv_lookup *lk = t->cv ? t->cv->lk : NULL;
     int rc = hdl_report_from_draft(t->ctx, p, t->d);
-    if (rc)
+    if (rc || (lk && (rc = hdl_moderate(t->ctx, lk, p)) != TL_OK))
         return rc;
     p->cx.draft_id = t->d->id;
     draft_drop(t);
+    if (p->mod_kind && (rc = moderated_reply(t, edit_id)) != TL_OK)
+        return rc == HDL_REPLIED ? TL_OK : rc;
     int cleared = t->ctx->auto_clear_chat && lk && lk->clear_draft_id == t->d->id;
     if (cleared) {
         for (size_t i = 0; i < lk->n_del && rc == TL_OK; i++)
@@ -548,9 +590,18 @@ void hdl_lookup_wanted(const struct hdl_ctx *ctx, const struct hdl_conv *cv,
         hdl_pseudonym(ctx->secret, ctx->secret_len, u->cb.from_id, pseudonym) == TL_OK) {
         lk->clear_ref = u->cb.data + 2; /* borrowed from u: the arg, checked by the parse */
         lk->pseudonym = pseudonym;
-    } else if (c.act == HDL_CB_SEND && ctx->auto_clear_chat && cv && cv->draft &&
-               cv->draft->id == c.draft_id) {
-        lk->clear_draft_id = c.draft_id;
+    } else if (c.act == HDL_CB_SEND && cv && cv->draft && cv->draft->id == c.draft_id) {
+        if (ctx->auto_clear_chat)
+            lk->clear_draft_id = c.draft_id;
+        /* the draft becomes a report: moderation decides with the reporter's standing */
+        if (ctx->mod &&
+            hdl_pseudonym(ctx->secret, ctx->secret_len, u->cb.from_id, pseudonym) == TL_OK) {
+            lk->mod_reporter = pseudonym;
+            lk->mod_draft_id = c.draft_id;
+            lk->mod_window_s = (long)(ctx->mod->campaign.window_us / 1000000);
+            lk->mod_window_max = 2000;
+            hdl_mod_lookup(ctx, cv->draft, lk);
+        }
     }
 }
 

@@ -117,6 +117,34 @@ struct store_dedup {
     long seen_before_s; /* a linked photo first seen longer ago flags "seen_before" */
 };
 
+/* Moderation's verdict on a new report (moderation/mod.h decides it, handlers/ fills
+ * this), written with the report by mod_apply_verdict (storage/schema/). */
+struct store_mod_verdict {
+    const char *verdict;      /* mod_verdict_name(); "accept" writes no verdict row */
+    const char *reasons;      /* comma-separated, NULL none */
+    int campaign;             /* 1: held as a campaign */
+    long long campaign_id;    /* the campaign to join; 0: a member's, else a new one */
+    const long long *members; /* mod_recent ids of the similar messages */
+    size_t n_members;
+    const char *campaign_kind; /* "text" or "photo" */
+    const char *sample;        /* the text a new campaign shows */
+    int keep_sig;              /* 1: the report joins the window (a new reporter's) */
+    unsigned text_len;
+    int has_photo;
+    long long phash;
+    const char *minhash_hex; /* the signature's minhash, hex */
+    const long long *bands;  /* its bands (what the window is read by) */
+    size_t n_bands;
+    long window_s;                /* the window's length: older rows are dropped */
+    double window_read;           /* when the window was read (epoch s, the database's) */
+    double min_similarity;        /* a campaign's texts: at least this similar */
+    unsigned min_text_len;        /* ... and at least this long */
+    const char *rate_json;        /* the reporter's rate state after this message; NULL keep */
+    int ban_notice;               /* this report's reply is the one open-ban notice */
+    const char *const *rule_hits; /* the reasons of the rules that matched */
+    size_t n_rule_hits;
+};
+
 struct store_report_new {
     const char *public_ref; /* short public reference shown to the reporter */
     const char *reporter;   /* pseudonym (hex HMAC) */
@@ -139,6 +167,8 @@ struct store_report_new {
     const struct store_media_new *media;
     size_t n_media;
     struct store_dedup dedup;
+    const char *status;                  /* NULL: 'new' (the queue); 'held': moderation's */
+    const struct store_mod_verdict *mod; /* NULL: moderation did not run */
 };
 
 struct store_outbox_new {
@@ -669,7 +699,41 @@ struct store_conv_lookup {
     long long *del_ids;
     size_t n_del, n_undeletable;
     int clear_found; /* the ref names a report of this reporter sent from this chat */
+    /* in: the reporter whose moderation inputs to read (a draft about to become a
+     * report), NULL none; the campaign window's length and most rows */
+    const char *mod_reporter;
+    long long mod_draft_id; /* the draft whose first photo's hash campaigns compare */
+    long long mod_bands[8]; /* the window rows read: those sharing a band of the text's */
+    size_t mod_nbands;      /* signature (0: none) ... */
+    int mod_photo;          /* ... or holding a photo, when the draft has one */
+    long mod_window_s;
+    size_t mod_window_max;
+    /* out: what moderation decides with (free with store_conv_lookup_release) */
+    int mod_loaded;
+    struct store_mod_inputs {
+        int known; /* the reporters row exists */
+        double reputation;
+        int banned, shadow_banned, ban_notice_sent;
+        double first_seen; /* epoch seconds */
+        long n_reports, n_confirmed, n_rejected;
+        char *rate_json; /* reporter_rate.state, NULL none */
+        double now;      /* the database's clock, epoch seconds */
+        int has_phash;   /* the draft's first photo's perceptual hash */
+        long long phash;
+        struct store_mod_recent {
+            long long id, campaign; /* campaign: a held campaign's id, else 0 */
+            char *reporter;
+            double at; /* epoch seconds */
+            unsigned text_len;
+            int has_photo;
+            long long phash;
+            char *minhash_hex;
+        } * window;
+        size_t n_window;
+    } mod;
 };
+/* Frees what store_conv_lookup returned (del_ids, the moderation inputs). */
+void store_conv_lookup_release(struct store_conv_lookup *lk);
 int store_conv_lookup(struct store *s, long long chat_id, struct store_conv_lookup *lk,
                       struct tl_errinfo *ei) TL_WUR;
 
@@ -750,6 +814,37 @@ struct store_conv_janitor {
     long long reminded, expired; /* out */
 };
 int store_conv_janitor(struct store *s, struct store_conv_janitor *j, struct tl_errinfo *ei) TL_WUR;
+
+/* ---- moderation: the moderators' reads and actions (store_mod.c) ----
+ * Documents are JSON text (new strings, free()). Reporters appear by the first 16
+ * characters of their pseudonym, never more. Every action is audited as actor. */
+struct store_mod_filter {
+    const char *verdict; /* NULL any: flag, hold, drop, refuse, rate_limited, banned, ... */
+    long long campaign;  /* 0 any; else that campaign's members */
+    long limit;          /* 1..500 (0: 100) */
+};
+/* {"items":[{id, ref, reporter, category, text, status, verdict, reasons, campaign_id,
+ * at}]}: what moderation held or flagged and no moderator resolved yet, newest first. */
+int store_mod_held(struct store *s, const struct store_mod_filter *f, char **json,
+                   struct tl_errinfo *ei) TL_WUR;
+/* {"items":[{id, status, kind, sample, created_at, last_at, reports, reporters,
+ * decided_by, decided_at}]}, newest first; status NULL: any, else held, released or
+ * rejected. */
+int store_mod_campaigns(struct store *s, const char *status, long limit, char **json,
+                        struct tl_errinfo *ei) TL_WUR;
+/* mod_resolve (storage/schema/): what ("campaign" or "report") id released or rejected
+ * (action "release" | "reject"); {"what","id","action","reports"}. TL_ENOTFOUND nothing
+ * open by that id, TL_ECONFLICT a campaign decided already, TL_EINVAL a bad action. */
+int store_mod_resolve(struct store *s, const char *actor, const char *what, long long id,
+                      const char *action, char **json, struct tl_errinfo *ei) TL_WUR;
+/* mod_ban (storage/schema/): mode "ban" | "shadow" | "unban" the one reporter whose
+ * pseudonym starts with prefix (6+ hex); sweep: their open reports are held too.
+ * {"reporter","banned","shadow_banned","reason","reputation","swept"}. TL_ENOTFOUND,
+ * TL_ECONFLICT (the prefix names several), TL_EINVAL. */
+int store_mod_ban(struct store *s, const char *actor, const char *prefix, const char *mode,
+                  const char *reason, int sweep, char **json, struct tl_errinfo *ei) TL_WUR;
+/* {"reason": hits, ...}: the rules' matches counted at intake. */
+int store_mod_rule_hits(struct store *s, char **json, struct tl_errinfo *ei) TL_WUR;
 
 /* ---- exports (store_export.c): files, feeds, OGC API, tiles ----
  * Decided reports with a point as export_reports (storage/schema/) publishes them: no

@@ -144,6 +144,8 @@ int store_conv_lookup(struct store *s, long long chat_id, struct store_conv_look
         PQclear(r);
         r = NULL;
     }
+    if (lk->mod_reporter && (rc = st_mod_load(s, chat_id, lk, ei)) != TL_OK)
+        return rc;
     if (!lk->clear_ref && !lk->clear_draft_id)
         return TL_OK;
     if (lk->clear_ref) {

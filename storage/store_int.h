@@ -143,6 +143,15 @@ char *st_str(const PGresult *r, int row, int col); /* new string or NULL; ENOMEM
 long long st_getll(const PGresult *r, int row, int col);
 double st_getdbl(const PGresult *r, int row, int col);
 
+/* The SQLSTATEs the SQL functions (storage/schema/) raise as the error codes they mean:
+ * P0002 TL_ENOTFOUND, TL409 TL_ECONFLICT, 22023 TL_EINVAL, 42501 TL_EFORBIDDEN. */
+int st_fn_err(int rc, struct tl_errinfo *ei);
+
+/* store_mod.c: reads lk->mod_reporter's moderation inputs into lk->mod (in the open
+ * transaction). */
+int st_mod_load(struct store *s, long long chat_id, struct store_conv_lookup *lk,
+                struct tl_errinfo *ei) TL_WUR;
+
 /* Shared with store_intake.c: chat keys held by this session. */
 int st_held_add(struct store *s, long long key);
 void st_held_del(struct store *s, long long key);

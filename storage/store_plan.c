@@ -274,6 +274,62 @@ static int plan_out(struct st_plan *p, size_t k, long long chat_id, const char *
     return err;
 }
 
+/* The moderation verdict as mod_apply_verdict (storage/schema/) reads it. */
+static void plan_mod(struct tl_buf *b, int *err, const struct store_mod_verdict *v)
+{
+    js_key(b, err, "mod");
+    js_raw(b, err, "{\"v\":", 5);
+    js_quote(b, err, v->verdict ? v->verdict : "accept");
+    js_str(b, err, "r", v->reasons && *v->reasons ? v->reasons : NULL);
+    if (v->campaign) {
+        js_ll(b, err, "c", 1);
+        js_ll(b, err, "ci", v->campaign_id);
+        js_key(b, err, "cm");
+        js_raw(b, err, "[", 1);
+        for (size_t i = 0; i < v->n_members && !*err; i++)
+            *err = tl_buf_printf(b, "%s%lld", i ? "," : "", v->members[i]);
+        js_raw(b, err, "]", 1);
+        js_str(b, err, "ck", v->campaign_kind);
+        js_str(b, err, "cs", v->sample);
+    }
+    if (v->keep_sig) {
+        js_key(b, err, "sig");
+        if (!*err)
+            *err = tl_buf_printf(b, "{\"tl\":%u", v->text_len);
+        js_bool(b, err, "hp", v->has_photo);
+        if (v->has_photo)
+            js_ll(b, err, "ph", v->phash);
+        js_str(b, err, "mh", v->minhash_hex);
+        if (v->n_bands) {
+            js_key(b, err, "bd");
+            js_raw(b, err, "[", 1);
+            for (size_t i = 0; i < v->n_bands && !*err; i++)
+                *err = tl_buf_printf(b, "%s%lld", i ? "," : "", v->bands[i]);
+            js_raw(b, err, "]", 1);
+        }
+        js_raw(b, err, "}", 1);
+        js_ll(b, err, "ws", v->window_s);
+        js_dbl(b, err, "wt", v->window_read > 0, v->window_read);
+        js_dbl(b, err, "sim", 1, v->min_similarity);
+        js_ll(b, err, "ml", v->min_text_len);
+    }
+    if (v->rate_json && js_is_object(v->rate_json))
+        js_doc(b, err, "rs", "rss", v->rate_json);
+    if (v->ban_notice)
+        js_bool(b, err, "bn", 1);
+    if (v->n_rule_hits) {
+        js_key(b, err, "rh");
+        js_raw(b, err, "[", 1);
+        for (size_t i = 0; i < v->n_rule_hits; i++) {
+            if (i)
+                js_raw(b, err, ",", 1);
+            js_quote(b, err, v->rule_hits[i]);
+        }
+        js_raw(b, err, "]", 1);
+    }
+    js_raw(b, err, "}", 1);
+}
+
 static int plan_report(struct st_plan *p, const struct store_report_new *rp, int *err,
                        struct tl_errinfo *ei)
 {
@@ -310,6 +366,9 @@ static int plan_report(struct st_plan *p, const struct store_report_new *rp, int
         js_ll(b, err, "dk", rp->dedup.max_distance);
         js_ll(b, err, "sb", rp->dedup.seen_before_s);
     }
+    js_str(b, err, "st", rp->status);
+    if (rp->mod)
+        plan_mod(b, err, rp->mod);
     return TL_OK;
 }
 

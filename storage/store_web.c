@@ -353,11 +353,11 @@ int store_web_reports(struct store *s, const struct store_who *who,
         "SELECT web_report_summary(r, $15::int)::text,"
         " (extract(epoch FROM r.received_at) * 1000000)::bigint, r.id"
         " FROM reports r WHERE r.queue = ANY (ARRAY(SELECT unnest(web_queues_for($1::text))))"
-        " AND ($2::text IS NULL OR CASE $2::text"
+        " AND (CASE WHEN $2::text IS NULL THEN r.status <> 'held' ELSE CASE $2::text"
         "   WHEN 'claimed' THEN r.status = 'new' AND r.lease_until > now()"
         "   WHEN 'unclaimed' THEN r.status = 'new'"
         "     AND (r.lease_until IS NULL OR r.lease_until <= now())"
-        "   ELSE r.status = $2::text END)"
+        "   ELSE r.status = $2::text END END)"
         " AND ($3::text IS NULL OR r.category = $3::text)"
         " AND ($4::timestamptz IS NULL OR r.received_at >= $4::timestamptz)"
         " AND ($5::timestamptz IS NULL OR r.received_at < $5::timestamptz)"
@@ -408,6 +408,11 @@ static int fn_err(int rc, struct tl_errinfo *ei)
     if (strcmp(ei->sqlstate, "42501") == 0)
         return TL_EFORBIDDEN;
     return rc;
+}
+
+int st_fn_err(int rc, struct tl_errinfo *ei)
+{
+    return fn_err(rc, ei);
 }
 
 int store_web_report(struct store *s, const struct store_who *who, const char *id_or_ref,

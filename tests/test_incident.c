@@ -64,8 +64,8 @@ struct rep {
     double observed_at;
 };
 
-/* A report as intake writes it. */
-static int add_to(struct store *s, const struct rep *p)
+/* A report as intake writes it, with a status (NULL: new; 'held': held by moderation). */
+static int add_as(struct store *s, const struct rep *p, const char *status)
 {
     struct tl_errinfo ei = {0};
     struct store_report_new r = {.public_ref = p->ref,
@@ -80,12 +80,18 @@ static int add_to(struct store *s, const struct rep *p)
                                  .has_bearing = p->has_bearing,
                                  .bearing = p->bearing,
                                  .observed_at = p->observed_at,
-                                 .priority = 20};
+                                 .priority = 20,
+                                 .status = status};
     struct store_effects fx = {.pseudonym = p->reporter, .set_blocked = -1, .report = &r};
     int rc = store_apply(s, &fx, NULL, &ei);
     if (rc)
         fprintf(stderr, "store_apply %s: %s\n", p->ref, ei.msg);
     return rc;
+}
+
+static int add_to(struct store *s, const struct rep *p)
+{
+    return add_as(s, p, NULL);
 }
 
 static void add(struct ts_storedb *d, const struct rep *p)
@@ -165,6 +171,56 @@ static void test_incident_one_event(void **state)
     ts_storedb_sql(d.ci, "UPDATE reports SET status = 'rejected' WHERE reporter = 'ps_E_008'");
     ts_storedb_sql(d.ci, "SELECT incident_refresh(id) FROM incidents");
     assert_int_equal(count(&d, "SELECT corroborations FROM incidents"), 118);
+    ts_storedb_close(&d);
+}
+
+/* A report held by moderation joins no incident (it neither starts one nor moves or
+ * raises one) until a moderator releases it (mod_resolve), when it joins and counts; a
+ * ban's sweep holds a reporter's open reports and takes them out of their incident. */
+static void test_incident_held(void **state)
+{
+    (void)state;
+    struct ts_storedb d;
+    ts_storedb_open(&d, "t_inc_held");
+    const char *who[] = {"ps_held", "ps_one", "abcdef0123", "ps_three"};
+    char ref[32];
+    for (int i = 0; i < 4; i++) {
+        snprintf(ref, sizeof(ref), "H-%d", i);
+        struct rep r = {.ref = ref,
+                        .reporter = who[i],
+                        .category = "shelling",
+                        .text = "explosion at the oil depot",
+                        .lat = KYIV_LAT + i * 0.0005,
+                        .lon = KYIV_LON};
+        assert_int_equal(add_as(d.s, &r, i == 0 ? "held" : NULL), TL_OK);
+    }
+    assert_int_equal(count(&d, "SELECT count(*) FROM incidents"), 1);
+    assert_int_equal(count(&d, "SELECT count(*) FROM reports"
+                               " WHERE public_ref = 'H-0' AND incident_id IS NULL"),
+                     1);
+    assert_int_equal(count(&d, "SELECT n_reports FROM incidents"), 3);
+    assert_int_equal(count(&d, "SELECT corroborations FROM incidents"), 3);
+    assert_int_equal(count(&d, "SELECT corroborations FROM reports WHERE public_ref = 'H-1'"), 2);
+    assert_int_equal(count(&d, "SELECT corroborations FROM reports WHERE public_ref = 'H-0'"), 0);
+    /* released: it joins the incident and counts */
+    ts_storedb_sql(d.ci, "INSERT INTO mod_verdicts (report_id, verdict, reasons)"
+                         " SELECT id, 'hold', '{rule}' FROM reports WHERE public_ref = 'H-0'");
+    ts_storedb_sql(d.ci, "SELECT mod_resolve('mod', 'report', id, 'release') FROM reports"
+                         " WHERE public_ref = 'H-0'");
+    assert_int_equal(count(&d, "SELECT count(*) FROM reports r JOIN incidents i"
+                               " ON i.id = r.incident_id WHERE r.public_ref = 'H-0'"),
+                     1);
+    assert_int_equal(count(&d, "SELECT n_reports FROM incidents"), 4);
+    assert_int_equal(count(&d, "SELECT corroborations FROM incidents"), 4);
+    assert_int_equal(count(&d, "SELECT corroborations FROM reports WHERE public_ref = 'H-1'"), 3);
+    /* a ban with a sweep: the reporter's open report is held and leaves the incident */
+    ts_storedb_sql(d.ci, "SELECT mod_ban('mod', 'abcdef', 'shadow', 'spam', true)");
+    assert_int_equal(count(&d, "SELECT count(*) FROM reports WHERE public_ref = 'H-2'"
+                               " AND status = 'held' AND incident_id IS NULL"),
+                     1);
+    assert_int_equal(count(&d, "SELECT n_reports FROM incidents"), 3);
+    assert_int_equal(count(&d, "SELECT corroborations FROM incidents"), 3);
+    assert_int_equal(count(&d, "SELECT corroborations FROM reports WHERE public_ref = 'H-1'"), 2);
     ts_storedb_close(&d);
 }
 
@@ -498,6 +554,7 @@ int main(void)
         cmocka_unit_test(test_incident_one_event),
         cmocka_unit_test_teardown(test_incident_through_the_bot, tb_teardown),
         cmocka_unit_test(test_incident_two_events_apart),
+        cmocka_unit_test(test_incident_held),
         cmocka_unit_test(test_incident_text_similarity),
         cmocka_unit_test(test_incident_race),
         cmocka_unit_test(test_incident_merge_split_audited),

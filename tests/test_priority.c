@@ -314,7 +314,7 @@ static void test_priority_refresh_bounded(void **state)
     ts_storedb_sql(d.ci, "UPDATE reports SET received_at = now() - CASE public_ref"
                          " WHEN 'Y-2H' THEN interval '2 hours' WHEN 'Y-5H' THEN interval '5 hours'"
                          " WHEN 'Y-DONE' THEN interval '2 hours' ELSE interval '3 days' END");
-    ts_storedb_sql(d.ci, "UPDATE reports SET status = 'confirmed' WHERE public_ref = 'Y-DONE'");
+    ts_storedb_sql(d.ci, "UPDATE reports SET status = 'duplicate' WHERE public_ref = 'Y-DONE'");
     ts_storedb_sql(d.ci,
                    "UPDATE reports SET priority = 777 WHERE public_ref IN ('Y-DONE', 'O-3D')");
     long long y2 = prio(&d, "Y-2H");
@@ -340,9 +340,9 @@ static void test_priority_refresh_bounded(void **state)
                      1);
     assert_int_equal(prio(&d, "Y-5H"), 60 - 25);
     CHECK(store_priority_refresh(d.s, &out, EI));
-    /* one confirmed report: +4 */
-    assert_int_equal(prio(&d, "Y-5H"), 60 - 25 + 4);
-    assert_int_equal(prio(&d, "O-3D"), 60 - 30 + 4);
+    /* one confirmed report: +4, and +2 for the point of reputation it earned */
+    assert_int_equal(prio(&d, "Y-5H"), 60 - 25 + 4 + 2);
+    assert_int_equal(prio(&d, "O-3D"), 60 - 30 + 4 + 2);
     assert_int_equal(out.changed, 2);
     assert_int_equal(ts_db_count(d.ci, "SELECT count(*) FROM priority_dirty_reporters"), 0);
     ts_storedb_close(&d);

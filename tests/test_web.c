@@ -534,6 +534,43 @@ static void p_disable(struct cell_ctx *x, const char *a)
     snprintf(x->path, sizeof(x->path), "/api/accounts/%s/disable", name);
 }
 
+/* A held report alone in a held campaign, for the moderators' release/reject routes. */
+static void held_campaign(struct cell_ctx *x, const char *kind, const char *action)
+{
+    static int n;
+    char ref[32];
+    snprintf(ref, sizeof(ref), "H-%d", ++n);
+    long long id = seed_simple(x->f, ref);
+    char *c = scalar(x->f,
+                     "WITH c AS (INSERT INTO mod_campaigns (sample) VALUES ('flood') RETURNING id),"
+                     " u AS (UPDATE reports SET status = 'held' WHERE id = %lld RETURNING id)"
+                     " INSERT INTO mod_verdicts (report_id, verdict, reasons, campaign_id)"
+                     " SELECT u.id, 'hold', '{campaign}', c.id FROM c, u RETURNING campaign_id",
+                     id);
+    snprintf(x->path, sizeof(x->path), "/api/mod/%s/%s/%s", kind,
+             strcmp(kind, "campaigns") == 0 ? c : ref, action);
+    free(c);
+}
+static void p_mod_campaign_release(struct cell_ctx *x, const char *a)
+{
+    (void)a;
+    held_campaign(x, "campaigns", "release");
+}
+static void p_mod_campaign_reject(struct cell_ctx *x, const char *a)
+{
+    (void)a;
+    held_campaign(x, "campaigns", "reject");
+}
+static void p_mod_report_release(struct cell_ctx *x, const char *a)
+{
+    (void)a;
+    held_campaign(x, "reports", "release");
+}
+static void p_mod_report_reject(struct cell_ctx *x, const char *a)
+{
+    (void)a;
+    held_campaign(x, "reports", "reject");
+}
 /* Incidents: the report's own; two incidents apart (to merge); two reports of one (to
  * split the second off). Each call its own place, so no call sees another's incident. */
 static void p_incident(struct cell_ctx *x, const char *a)
@@ -593,6 +630,15 @@ static const struct route_case matrix[] = {
     {"POST", "/api/reporters/a1b2c3d4e5f6/ban", "{\"reason\":\"spam\"}", R_MODERATOR | R_ADMIN, 200,
      NULL},
     {"POST", "/api/reporters/a1b2c3d4e5f6/unban", NULL, R_MODERATOR | R_ADMIN, 200, NULL},
+    {"GET", "/api/mod/held", NULL, R_MODERATOR | R_ADMIN, 200, NULL},
+    {"GET", "/api/mod/campaigns", NULL, R_MODERATOR | R_ADMIN, 200, NULL},
+    {"POST", NULL, NULL, R_MODERATOR | R_ADMIN, 200, p_mod_campaign_release},
+    {"POST", NULL, NULL, R_MODERATOR | R_ADMIN, 200, p_mod_campaign_reject},
+    {"POST", NULL, NULL, R_MODERATOR | R_ADMIN, 200, p_mod_report_release},
+    {"POST", NULL, NULL, R_MODERATOR | R_ADMIN, 200, p_mod_report_reject},
+    {"POST", "/api/mod/reporters/a1b2c3d4e5f6/ban", "{\"mode\":\"shadow\",\"reason\":\"spam\"}",
+     R_MODERATOR | R_ADMIN, 200, NULL},
+    {"GET", "/api/mod/rules", NULL, R_MODERATOR | R_ADMIN, 200, NULL},
     {"GET", "/api/export.geojson", NULL, R_EXPORTER | R_ADMIN, 200, NULL},
     {"GET", "/api/audit", NULL, R_ADMIN, 200, NULL},
     {"GET", "/api/accounts", NULL, R_ADMIN, 200, NULL},
@@ -652,6 +698,21 @@ static void test_web_role_route_matrix(void **state)
     assert_int_equal(count(f, "SELECT count(*) FROM followups WHERE question = 'which way?'"), 2);
     assert_int_equal(count(f, "SELECT count(*) FROM reports WHERE status = 'confirmed'"
                               " AND note = 'seen'"),
+                     2);
+    /* the moderators' actions, each audited */
+    assert_int_equal(count(f, "SELECT count(*) FROM mod_campaigns WHERE status = 'released'"), 2);
+    assert_int_equal(count(f, "SELECT count(*) FROM mod_campaigns WHERE status = 'rejected'"), 2);
+    assert_int_equal(count(f, "SELECT count(*) FROM reports WHERE public_ref LIKE 'H-%%'"
+                              " AND status = 'new'"),
+                     4);
+    assert_int_equal(count(f, "SELECT count(*) FROM reports WHERE public_ref LIKE 'H-%%'"
+                              " AND status = 'rejected' AND decided_by IN ('mona', 'root')"),
+                     4);
+    assert_int_equal(count(f, "SELECT count(*) FROM audit_log WHERE action IN ('mod_release',"
+                              " 'mod_reject') AND actor IN ('mona', 'root')"),
+                     8);
+    assert_int_equal(count(f, "SELECT count(*) FROM audit_log WHERE action = 'shadow_ban'"
+                              " AND actor IN ('mona', 'root')"),
                      2);
     assert_int_equal(count(f, "SELECT count(*) FROM accounts WHERE name LIKE 'new%%'"), 1);
     assert_int_equal(count(f, "SELECT count(*) FROM accounts WHERE name LIKE 'gone%%'"
@@ -2679,6 +2740,14 @@ static void test_web_openapi_covers_routes(void **state)
         "  /api/events:\n    get:",
         "  /api/reporters/{pseudonym}/ban:\n    post:",
         "  /api/reporters/{pseudonym}/unban:\n    post:",
+        "  /api/mod/held:\n    get:",
+        "  /api/mod/campaigns:\n    get:",
+        "  /api/mod/campaigns/{campaign}/release:\n    post:",
+        "  /api/mod/campaigns/{campaign}/reject:\n    post:",
+        "  /api/mod/reports/{report}/release:\n    post:",
+        "  /api/mod/reports/{report}/reject:\n    post:",
+        "  /api/mod/reporters/{pseudonym}/ban:\n    post:",
+        "  /api/mod/rules:\n    get:",
         "  /api/export.geojson:\n    get:",
         "  /api/audit:\n    get:",
         "  /api/accounts:\n    get:",

@@ -4,6 +4,7 @@
  * header of a cookie session, the rate limit, the query keys and the body. */
 #include "web_int.h"
 #include "web_export.h"
+#include "web_mod.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -621,6 +622,14 @@ static const struct web_route routes[] = {
     {"GET", "api/events", AN | MO, h_events, f_none, NULL},
     {"POST", "api/reporters/*/ban", MO, h_ban, f_ban, NULL},
     {"POST", "api/reporters/*/unban", MO, h_unban, f_none, NULL},
+    {"GET", "api/mod/held", MO, web_h_mod_held, f_none, web_p_mod_held},
+    {"GET", "api/mod/campaigns", MO, web_h_mod_campaigns, f_none, web_p_mod_campaigns},
+    {"POST", "api/mod/campaigns/*/release", MO, web_h_mod_campaign_release, f_none, NULL},
+    {"POST", "api/mod/campaigns/*/reject", MO, web_h_mod_campaign_reject, f_none, NULL},
+    {"POST", "api/mod/reports/*/release", MO, web_h_mod_report_release, f_none, NULL},
+    {"POST", "api/mod/reports/*/reject", MO, web_h_mod_report_reject, f_none, NULL},
+    {"POST", "api/mod/reporters/*/ban", MO, web_h_mod_ban, web_f_mod_ban, NULL},
+    {"GET", "api/mod/rules", MO, web_h_mod_rules, f_none, NULL},
     {"GET", "api/export.geojson", EX, h_export, f_none, p_export},
     {"GET", "api/export/*", EX, web_h_export_feed, f_none, web_p_feed},
     {"GET", "api/ogc", EX, web_h_ogc_landing, f_none, web_p_ogc},

@@ -3,14 +3,16 @@
  * and sender into PostgreSQL. Prints updates/s end to end, the inbox commit rate and
  * peak RSS of the tipline side.
  * Usage: bench_intake CONNINFO [N_UPDATES] [N_CHATS] [WORKERS (0: one per core)] [--no-sender]
- *                     [--delay MS] [--rate R]
+ *                     [--delay MS] [--rate R] [--sent] [--no-moderation]
  * --no-sender measures intake alone (poller + workers, replies queued in the outbox):
  * Telegram lets a bot send about 30 messages a second, so in production the sender
  * trickles and the intake path is what a burst of reports meets.
  * --delay MS: the fake answers every sending call after MS ms (Telegram is 50-200 ms
  * away), other connections served meanwhile. --rate R: the sender's configured rate and
  * the configured per-chat interval, as in production (else unlimited, to measure our
- * side); the "paced" line then compares the delivery rate with R. */
+ * side); the "paced" line then compares the delivery rate with R. --sent: every second
+ * update presses "Send now" on the draft the first started (N_UPDATES / 2 reports, each
+ * moderated); --no-moderation: moderation off, to measure what it adds. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,11 +47,15 @@ int main(int argc, char **argv)
     long n = argc > 2 ? strtol(argv[2], NULL, 10) : 20000;
     long chats = argc > 3 ? strtol(argv[3], NULL, 10) : 2000;
     long workers = argc > 4 ? strtol(argv[4], NULL, 10) : 0; /* 0: one per core */
-    int no_sender = 0;
+    int no_sender = 0, with_send = 0, moderation = 1;
     long delay_ms = 0, rate = 0;
     for (int i = 5; i < argc; i++) {
         if (strcmp(argv[i], "--no-sender") == 0)
             no_sender = 1;
+        else if (strcmp(argv[i], "--sent") == 0)
+            with_send = 1;
+        else if (strcmp(argv[i], "--no-moderation") == 0)
+            moderation = 0;
         else if (strcmp(argv[i], "--delay") == 0 && i + 1 < argc)
             delay_ms = strtol(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc)
@@ -69,7 +75,8 @@ int main(int argc, char **argv)
         struct fakebot *fb = NULL;
         struct fakebot_opts fo = {.quiet = 1, .delay_ms = delay_ms};
         if (fakebot_start(&fo, &fb) != TL_OK ||
-            fakebot_push_synthetic(fb, (size_t)n, (size_t)chats))
+            (with_send ? fakebot_push_synthetic_sent(fb, (size_t)n / 2, (size_t)chats)
+                       : fakebot_push_synthetic(fb, (size_t)n, (size_t)chats)))
             _exit(1);
         char line[512];
         int len = snprintf(line, sizeof(line), "%s %s\n", fakebot_base_url(fb), fakebot_token(fb));
@@ -103,6 +110,7 @@ int main(int argc, char **argv)
     memset(c.idkeys.key[0].k, 0x42, sizeof(c.idkeys.key[0].k));
     c.idkeys.n = 1;
     c.poll_timeout = 1;
+    c.moderation = moderation;
     if (rate <= 0) {
         c.send_rate = 1000000; /* the fake has no flood limits: measure our side */
         c.send_chat_interval_ms = 0;
@@ -120,6 +128,7 @@ int main(int argc, char **argv)
     long long base_inbox = scalar(pg, "SELECT count(*) FROM inbox");
     long long base_done = scalar(pg, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL");
     long long base_sent = scalar(pg, "SELECT count(*) FROM outbox WHERE state='sent'");
+    long long base_reports = scalar(pg, "SELECT count(*) FROM reports");
     int64_t t0 = tl_now_ms(), t_stored = 0, t_handled = 0, t_sent = 0, t_first = 0;
     if (daemon_start(&o, &rt, &ei) != TL_OK)
         return 1;
@@ -180,6 +189,9 @@ int main(int argc, char **argv)
                (double)(n - 1) * 1000 / (double)(t_sent - t_first),
                (double)(n - 1) * 100000 / (double)(t_sent - t_first) / (double)rate, rate);
     printf("  peak RSS:       %8.1f MB\n", (double)ru.ru_maxrss / 1024);
+    printf("  reports:        %8lld          (moderation %s; %lld held)\n",
+           scalar(pg, "SELECT count(*) FROM reports") - base_reports, moderation ? "on" : "off",
+           scalar(pg, "SELECT count(*) FROM reports WHERE status = 'held'"));
     /* the conversation answers every update (a sendMessage each); now and then it also
      * takes an older keyboard off (editMessageReplyMarkup): at least one call per update */
     printf("  check: inbox rows %lld, processed %lld, replies sent %lld (want %ld%s)\n", inbox,

@@ -6,7 +6,7 @@
 CREATE OR REPLACE FUNCTION incident_counts(p_status text, p_reporter text) RETURNS boolean
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
-    RETURN p_status NOT IN ('rejected', 'held', 'spam')
+    RETURN p_status NOT IN ('rejected', 'held')
        AND NOT EXISTS (SELECT 1 FROM reporters b WHERE b.pseudonym = p_reporter AND b.banned);
 END
 $$;

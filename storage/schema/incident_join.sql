@@ -9,7 +9,9 @@
 -- similarity being pg_trgm's best against the incident's latest members' texts (neutral
 -- without text): a report that says what the others say reaches farther, one that says
 -- something else must be closer. Of several, the nearest relative to its reach; none: a
--- new incident of one. Returns the incident's id (NULL: the report has no point).
+-- new incident of one. Returns the incident's id (NULL: the report has no point, or is
+-- held by moderation: it joins none, moves no incident and raises no one's count until
+-- a moderator releases it, when mod_resolve joins it).
 --
 -- Two workers storing reports of one event at the same moment must end with ONE
 -- incident, but neither sees the other's uncommitted report. So each first takes
@@ -51,7 +53,7 @@ BEGIN
                      WHERE c.category = COALESCE(q.category, 'other')), radius)
                + LEAST(COALESCE(q.accuracy_m, 0), acc_cap) AS base
     INTO r FROM reports q WHERE q.id = p_id;
-    IF NOT FOUND OR r.point IS NULL OR r.incident_id IS NOT NULL THEN
+    IF NOT FOUND OR r.point IS NULL OR r.incident_id IS NOT NULL OR r.status = 'held' THEN
         RETURN r.incident_id;
     END IF;
     cell := (GREATEST(radius, (SELECT max(c.radius_m) FROM incident_categories c)) + acc_cap)

@@ -6,7 +6,9 @@ DECLARE
     w jsonb;
     r record;
 BEGIN
-    IF OLD.banned IS NOT DISTINCT FROM NEW.banned AND OLD.reputation = NEW.reputation THEN
+    -- (a reputation moved by a decision's outcome waits for the refresh, as the counts do)
+    IF OLD.banned IS NOT DISTINCT FROM NEW.banned AND (OLD.reputation = NEW.reputation
+        OR current_setting('tipline.reputation_outcome', true) = 'on') THEN
         INSERT INTO priority_dirty_reporters (pseudonym) VALUES (NEW.pseudonym)
             ON CONFLICT (pseudonym) DO NOTHING;
         RETURN NULL;

@@ -9,7 +9,9 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM web_listeners) THEN
         RETURN NULL;
     END IF;
-    IF TG_OP = 'INSERT' THEN
+    IF TG_OP = 'INSERT' AND NEW.status = 'held' THEN
+        RETURN NULL; -- held by moderation: never shown to the analysts' consoles
+    ELSIF TG_OP = 'INSERT' THEN
         ev := 'report';
     ELSIF NEW.status IS DISTINCT FROM OLD.status OR NEW.decided_at IS DISTINCT FROM OLD.decided_at THEN
         ev := 'decide';

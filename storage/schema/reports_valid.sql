@@ -7,7 +7,7 @@ DECLARE
 BEGIN
     -- As a CHECK: a rule fails only when false (NULL passes).
     IF NOT (NEW.status IN ('new', 'confirmed', 'rejected', 'duplicate', 'needs_info',
-                           'escalated')) THEN
+                           'escalated', 'held')) THEN
         bad := 'reports_status_check';
     ELSIF NOT (NEW.point_source IN ('telegram_location', 'venue', 'live_location',
                                     'photo_exif', 'text')) THEN

@@ -12,11 +12,12 @@
 -- djs: the same as a string when the caller's text is not an object; left out of a
 -- put that a later put of the same chat in the segment supersedes),
 -- did (draft id), idle (minutes), um (the citizen's message), nt (notice), ar, at, arp
--- (an addendum: report ref, text, reporter), rf (the database refused the update's own
--- plan: only its inbox row is marked, refused, and keeps its sealed copy); from the relay (no inbox row): rq (a
--- follow-up relayed), rqs (its message queued), rqe (why not), rv (a report whose
--- reviewed notice went). Rows of "o", "m" and "d" name their update by k and their
--- order by n; a reply's params are in pj (params: as a string), fu its follow-up.
+-- (an addendum: report ref, text, reporter), st (the report's status, absent: new),
+-- mod (its moderation verdict: mod_apply_verdict.sql), rf (the database refused the
+-- update's own plan: only its inbox row is marked, refused, and keeps its sealed copy);
+-- from the relay (no inbox row): rq (a follow-up relayed), rqs (its message queued),
+-- rqe (why not), rv (a report whose reviewed notice went). Rows of "o", "m" and "d"
+-- name their update by k and their order by n; a reply's params are in pj (params: as a string), fu its follow-up.
 --
 -- Contracts kept here:
 -- - An update whose inbox row is processed already writes nothing (a redelivered or
@@ -324,16 +325,16 @@ BEGIN
         ELSIF ops & 256 <> 0 THEN
             INSERT INTO reports (public_ref, reporter, category, text, point, point_source,
                 accuracy_m, bearing, observed_at, sent_at, forwarded, media_group_id, priority,
-                flags, place_candidates)
+                flags, place_candidates, status)
             SELECT x.ref, x.rep, x.cat, x.txt,
                 CASE WHEN x.lat IS NOT NULL
                     THEN ST_SetSRID(ST_MakePoint(x.lon, x.lat), 4326)::geography END,
                 x.src, x.acc, x.brg, to_timestamp(x.obs), to_timestamp(x.sent),
                 COALESCE(x.fwd, false), x.mg, COALESCE(x.pri, 0),
-                COALESCE(string_to_array(x.fl, ','), '{}'), x.pc::jsonb
+                COALESCE(string_to_array(x.fl, ','), '{}'), x.pc::jsonb, COALESCE(x.st, 'new')
             FROM jsonb_to_record(uo) AS x(ref text, rep text, cat text, txt text, lat float8,
                 lon float8, src text, acc float8, brg float8, obs float8, sent float8,
-                fwd boolean, mg text, pri int, fl text, pc text)
+                fwd boolean, mg text, pri int, fl text, pc text, st text)
             RETURNING id INTO rid;
         END IF;
         -- 2048: the report's own photos
@@ -424,7 +425,11 @@ BEGIN
                     WHERE id = rid AND NOT flags @> '{seen_before}'::text[];
                 END IF;
             END IF;
-            -- the report joins its incident in this transaction (incident_join.sql)
+            IF uo ? 'mod' THEN
+                PERFORM mod_apply_verdict(rid, uo->>'rep', uo->'mod');
+            END IF;
+            -- the report joins its incident in this transaction (incident_join.sql), after
+            -- its verdict: a report held by moderation joins none until released
             PERFORM incident_join(rid);
             rids[lo] := rid;
         END IF;

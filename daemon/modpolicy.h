@@ -1,0 +1,24 @@
+/* daemon/modpolicy.h - internal to daemon/: the moderation policy the workers share
+ * (moderation.c). */
+#ifndef TL_DAEMON_MODPOLICY_H
+#define TL_DAEMON_MODPOLICY_H
+
+#include "common/cfg.h"
+#include "common/err.h"
+#include "moderation/mod.h"
+
+struct daemon_mod;
+
+/* The policy of c (its limits; its rules file loaded, a broken one refused with its line
+ * and column). *out NULL and TL_OK when moderation is off. Free with daemon_mod_free. */
+int daemon_mod_new(const struct cfg *c, struct daemon_mod **out, struct tl_errinfo *ei) TL_WUR;
+/* The policy with the rules in force now (valid until daemon_mod_free). */
+void daemon_mod_policy(struct daemon_mod *m, struct mod_policy *p);
+/* Loads the rules file again; on error the rules in force stay (logged). */
+int daemon_mod_reload(struct daemon_mod *m, struct tl_errinfo *ei) TL_WUR;
+/* The categories of the policy's per-category limits, comma-separated in slot order
+ * (hdl_ctx.mod_categories); "" none. Valid until daemon_mod_free. */
+const char *daemon_mod_categories(const struct daemon_mod *m);
+void daemon_mod_free(struct daemon_mod *m);
+
+#endif
