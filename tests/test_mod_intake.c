@@ -111,6 +111,16 @@ __attribute__((format(printf, 2, 3))) static long long count(struct world *w, co
     return ts_db_count(w->ci, sql);
 }
 
+/* The one text value of `sql WHERE chat_id = <the keyed hash of Telegram chat `chat`>`
+ * (the database holds no clear chat id). */
+static char *chat_scalar(struct world *w, const char *sql, long long chat)
+{
+    char *q = tl_asprintf("%s WHERE chat_id = %lld", sql, tb_chat(chat));
+    char *v = ts_db_scalar(w->ci, q);
+    free(q);
+    return v;
+}
+
 /* Waits until every update is handled and every reply delivered. */
 static void settle(struct world *w, long timeout_ms)
 {
@@ -325,7 +335,7 @@ static void test_mod_intake_bans_hold_at_intake(void **state)
     assert_int_equal(queue_refs(&w, refs, 8), 2);
 
     /* the moderator bans one through the API; the other is shadow-banned */
-    char *open_ps = ts_db_scalar(w.ci, "SELECT reporter FROM chats WHERE chat_id = 7100001");
+    char *open_ps = chat_scalar(&w, "SELECT reporter FROM chats", 7100001);
     char *path = tl_asprintf("/api/reporters/%.16s/ban", open_ps);
     struct hres r = http(&w, TOKEN_MOD, path, "{\"reason\":\"abuse\"}");
     assert_int_equal(r.status, 200);
@@ -333,14 +343,19 @@ static void test_mod_intake_bans_hold_at_intake(void **state)
     free(path);
     assert_int_equal(count(&w,
                            "WITH s AS (UPDATE reporters SET shadow_banned = true WHERE pseudonym ="
-                           " (SELECT reporter FROM chats WHERE chat_id = 7100002) RETURNING 1)"
-                           " SELECT count(*) FROM s"),
+                           " (SELECT reporter FROM chats WHERE chat_id = %lld) RETURNING 1)"
+                           " SELECT count(*) FROM s",
+                           tb_chat(shadow_chat)),
                      1);
     fakebot_reset_calls(w.fb);
 
+    /* each time other words: the same words again would be folded into the first */
     for (int i = 0; i < 3; i++) {
-        send_report(w.fb, &w.next_mid, open_chat, "en", "More tanks near the bridge, ten of them");
-        send_report(w.fb, &w.next_mid, shadow_chat, "uk", "Ще дрони над заводом, три штуки");
+        char en[96], uk[96];
+        snprintf(en, sizeof(en), "More tanks near the bridge, %d of them", 10 + i);
+        snprintf(uk, sizeof(uk), "Ще дрони над заводом, %d штуки", 3 + i);
+        send_report(w.fb, &w.next_mid, open_chat, "en", en);
+        send_report(w.fb, &w.next_mid, shadow_chat, "uk", uk);
     }
     settle(&w, 20000);
 
@@ -520,7 +535,8 @@ static void test_mod_intake_catastrophic_rule_bounded(void **state)
     int64_t t0 = tl_now_ms();
     send_report(w.fb, &w.next_mid, 7300001, "en", run);
     send_report(w.fb, &w.next_mid, 7300002, "en", "a forbidden apple over the square");
-    send_report(w.fb, &w.next_mid, 7300001, "en", run); /* the rule is off now: fast */
+    /* the rule is off now: fast (another citizen: the same words twice would be folded) */
+    send_report(w.fb, &w.next_mid, 7300003, "en", run);
     settle(&w, 20000);
     long long took = tl_now_ms() - t0;
     fprintf(stderr, "catastrophic pattern: 6 updates handled in %lld ms\n", took);
@@ -648,7 +664,7 @@ static long long reputation_of(struct world *w, long long chat)
     return count(w,
                  "SELECT p.reputation FROM reporters p JOIN chats c ON c.reporter ="
                  " p.pseudonym WHERE c.chat_id = %lld",
-                 chat);
+                 tb_chat(chat));
 }
 
 static void test_mod_intake_moderator_tools(void **state)
@@ -717,7 +733,7 @@ static void test_mod_intake_moderator_tools(void **state)
     free(args);
 
     /* a ban with a sweep takes the reporter's open report out of the queue */
-    char *ps = ts_db_scalar(w.ci, "SELECT left(reporter, 12) FROM chats WHERE chat_id = 7700000");
+    char *ps = chat_scalar(&w, "SELECT left(reporter, 12) FROM chats", 7700000);
     args = tl_asprintf("ban %s --sweep --reason spam", ps);
     assert_int_equal(mod_cli(&w, args, &out), 0);
     assert_non_null(strstr(out, "\"swept\": 1"));

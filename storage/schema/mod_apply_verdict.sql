@@ -79,10 +79,10 @@ BEGIN
         PERFORM mod_leave_incidents(ARRAY(SELECT m.report_id FROM mod_recent m
                                           WHERE m.id = ANY (members)));
     END IF;
-    -- (the lock only while a held campaign is taking members: most messages skip it)
-    IF verdict IN ('accept', 'flag') AND textual AND v ? 'wt'
-       AND EXISTS (SELECT 1 FROM mod_campaigns c WHERE c.status = 'held' AND c.last_at >= since)
-    THEN
+    -- (every new reporter's message kept in the window takes the lock, and holds it until
+    -- its window row commits: a check for a campaign made before the lock could miss one
+    -- forming at the same moment, whose member search then misses this uncommitted row)
+    IF verdict IN ('accept', 'flag') AND textual AND v ? 'wt' THEN
         PERFORM pg_advisory_xact_lock(hashtext('tipline.mod_campaign'));
         SELECT m.campaign_id INTO cid FROM mod_recent m JOIN mod_campaigns c
             ON c.id = m.campaign_id AND c.status = 'held'
