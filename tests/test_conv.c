@@ -643,7 +643,7 @@ static void test_conv_wizard_video(void **state)
     assert_int_equal(count(&w,
                            "SELECT count(*) FROM draft_media WHERE chat_id = %lld AND "
                            "kind = 'video' AND duration_ms = %lld",
-                           chat, want_ms),
+                           tb_chat(chat), want_ms),
                      1);
 
     /* the conversation goes on as after a photo */
@@ -728,19 +728,20 @@ static void test_conv_heic_file_and_video_note(void **state)
     a = expect(&w, "getFile file editMessageReplyMarkup sendMessage");
     expect_has(a, 3, "text", "📷 photos: 2");
     json_object_put(a);
-    assert_int_equal(count(&w, "SELECT count(*) FROM draft_media WHERE chat_id = %lld", chat), 2);
+    assert_int_equal(
+        count(&w, "SELECT count(*) FROM draft_media WHERE chat_id = %lld", tb_chat(chat)), 2);
     assert_int_equal(count(&w,
                            "SELECT count(*) FROM draft_media WHERE chat_id = %lld AND "
                            "kind = 'photo' AND mime = 'image/jpeg' AND "
                            "abs(ST_Y(gps::geometry) - 39.05134) < 1e-4 AND "
                            "abs(ST_X(gps::geometry) + 94.28877) < 1e-4 AND "
                            "taken_local = '2021-04-11 15:47:53' AND duration_ms IS NULL",
-                           chat),
+                           tb_chat(chat)),
                      1);
     assert_int_equal(count(&w,
                            "SELECT count(*) FROM draft_media WHERE chat_id = %lld AND "
                            "kind = 'video' AND mime = 'video/mp4' AND duration_ms = %lld",
-                           chat, want_ms),
+                           tb_chat(chat), want_ms),
                      1);
 
     press_draft(&w, chat, "send");
