@@ -21,10 +21,13 @@ static int migrate_identities(struct cli_ctx *ctx)
             cfg_load_idkeys(&ctx->cfg, &ei) == TL_OK)
             rc = cli_seal_existing(ctx, s, "migrate") ? TL_EDB : TL_OK;
         else
-            printf("this database holds Telegram ids in the clear (written before they were "
-                   "sealed)\nand the keys are not readable here (%s): run 'tipline keys "
-                   "seal-existing'\nwhere they are; the bot refuses to start until then\n",
-                   ei.msg);
+            /* a warning, not the command's result: stdout stays the count a script reads */
+            fprintf(stderr,
+                    "tipline migrate: this database holds Telegram ids in the clear (written "
+                    "before they were sealed)\nand the keys are not readable here (%s): run "
+                    "'tipline keys seal-existing'\nwhere they are; the bot refuses to start "
+                    "until then\n",
+                    ei.msg);
     }
     store_free(s);
     if (rc && rc != TL_EDB)

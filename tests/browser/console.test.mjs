@@ -634,8 +634,10 @@ async function main() {
   const seed = JSON.parse(execFileSync(SEED, ['create', 'tl_browser'], { encoding: 'utf8' }));
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-browser-'));
   const secret = path.join(tmp, 'secret');
-  execFileSync(TIPLINE, ['keygen', secret]);
-  const dbEnv = { ...env, TIPLINE_DATABASE_URL: seed.conninfo, TIPLINE_SECRET_FILE: secret };
+  // keygen also creates the identity key file (sealed chat ids): here, not the default path
+  const keys = { TIPLINE_SECRET_FILE: secret, TIPLINE_IDENTITY_KEY_FILE: path.join(tmp, 'identity-keys') };
+  execFileSync(TIPLINE, ['keygen', secret], { env: { ...env, ...keys } });
+  const dbEnv = { ...env, TIPLINE_DATABASE_URL: seed.conninfo, ...keys };
   const tokens = {
     alice: addUser(dbEnv, 'alice', 'analyst'),
     bob: addUser(dbEnv, 'bob', 'analyst'),
