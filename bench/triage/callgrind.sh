@@ -16,6 +16,8 @@
 # that is about 0.3 M instructions of the figure, the same for every variant.
 # CG_VARIANT=FILE also counts a variant: FILE's SQL applied to a second pair of copies
 # (a change tried before it becomes a migration), printed after the figure.
+# CG_KEEP=DIR keeps callgrind's output files there (callgrind_annotate DIR/out.cg.PAIRS
+# shows which functions the instructions go to).
 # Needs valgrind (Debian's package); not run by the tests.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -91,6 +93,7 @@ count() {
       exit 1
     fi
   done
+  [ -n "${CG_KEEP:-}" ] && mkdir -p "$CG_KEEP" && cp "$work/out.$v."* "$CG_KEEP/"
   local a b
   a=$(awk '/^summary:/{print $2}' "$work/out.$v.$pairs")
   b=$(awk '/^summary:/{print $2}' "$work/out.$v.0")

@@ -24,6 +24,13 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE TRIGGER reports_tile_grid
-    AFTER INSERT OR DELETE OR UPDATE OF status, decided_at, point, queue ON reports
+-- An update fires only when the row counts before or after (a WHEN clause, so the
+-- decisions that are not confirmations, most of them, call no function at all); a
+-- trigger's WHEN may name OLD and NEW only when it fires on UPDATE alone.
+CREATE OR REPLACE TRIGGER reports_tile_grid AFTER INSERT OR DELETE ON reports
     FOR EACH ROW EXECUTE FUNCTION reports_tile_grid();
+CREATE OR REPLACE TRIGGER reports_tile_grid_update
+    AFTER UPDATE OF status, decided_at, point, queue ON reports FOR EACH ROW
+    WHEN ((OLD.status = 'confirmed' AND OLD.decided_at IS NOT NULL AND OLD.point IS NOT NULL)
+          OR (NEW.status = 'confirmed' AND NEW.decided_at IS NOT NULL AND NEW.point IS NOT NULL))
+    EXECUTE FUNCTION reports_tile_grid();

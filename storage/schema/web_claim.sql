@@ -1,11 +1,14 @@
 -- web_claim.sql
 -- Claim next: the top open report of the caller's queues (or of queue q) under a
--- lease, skipping locked rows; the view is audited; returns the full report.
+-- lease, skipping locked rows; the view is audited; returns the full report. p_qs: the
+-- caller's queues when the caller has just read them (web_decide_next), else NULL.
+DROP FUNCTION IF EXISTS web_claim(text, bigint, text, integer);
 CREATE OR REPLACE FUNCTION web_claim(acct text, lease_s bigint, q text, decimals integer,
+                                     p_qs text[] DEFAULT NULL,
                                      OUT report_id bigint, OUT doc text)
 LANGUAGE plpgsql AS $$
 DECLARE
-    qs text[] := web_queues_for(acct);
+    qs text[] := COALESCE(p_qs, web_queues_for(acct));
     pick text[] := qs; -- where to claim from; qs still limits what the report shows
     c record;
     v_until timestamptz := now() + lease_s * interval '1 second';

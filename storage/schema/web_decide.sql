@@ -4,14 +4,16 @@
 -- decided (a decided one is reopened first: web_reopen); an admin may decide without
 -- the lease by asking to override, audited as such. render: 'report' the full report,
 -- 'decision' what the decision changed (web_decision_doc), NULL nothing.
+-- p_qs: the caller's queues when the caller has read them (web_decide_next), else NULL.
 DROP FUNCTION IF EXISTS web_decide(bigint, text, text, text, text, text, bigint, integer, boolean);
+DROP FUNCTION IF EXISTS web_decide(bigint, text, text, text, text, bigint, boolean, integer, text);
 CREATE OR REPLACE FUNCTION web_decide(p_id bigint, p_ref text, acct text, decision text,
                                       p_note text, dup_of bigint, p_override boolean,
-                                      decimals integer, render text,
+                                      decimals integer, render text, p_qs text[] DEFAULT NULL,
                                       OUT report_id bigint, OUT doc text)
 LANGUAGE plpgsql AS $$
 DECLARE
-    qs text[] := web_queues_for(acct);
+    qs text[] := COALESCE(p_qs, web_queues_for(acct));
     x record;
     v_reporter text;
     v_given text := COALESCE(p_id::text, p_ref);

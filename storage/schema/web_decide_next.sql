@@ -8,10 +8,13 @@ CREATE OR REPLACE FUNCTION web_decide_next(p_id bigint, p_ref text, acct text, d
                                            OUT report_id bigint, OUT doc text,
                                            OUT next_id bigint, OUT next_doc text)
 LANGUAGE plpgsql AS $$
+DECLARE
+    qs text[] := web_queues_for(acct); -- read once for both
 BEGIN
     SELECT d.report_id, d.doc INTO report_id, doc
     FROM web_decide(p_id, p_ref, acct, decision, p_note, dup_of, p_override, decimals,
-                    'decision') d;
-    SELECT c.report_id, c.doc INTO next_id, next_doc FROM web_claim(acct, lease_s, q, decimals) c;
+                    'decision', qs) d;
+    SELECT c.report_id, c.doc INTO next_id, next_doc
+    FROM web_claim(acct, lease_s, q, decimals, qs) c;
 END
 $$;
