@@ -105,6 +105,17 @@ static void test_metrics_match_database(void **state)
         tl_sleep_ms(50, NULL);
     assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM outbox"), 123);
 
+    /* two of the queued reports flagged by moderation, one of them resolved */
+    assert_int_equal(ts_db_count(ci, "WITH f AS (INSERT INTO mod_verdicts (report_id, verdict)"
+                                     " SELECT id, 'flag' FROM reports WHERE status = 'new'"
+                                     " ORDER BY id LIMIT 2 RETURNING report_id)"
+                                     " SELECT count(*) FROM f"),
+                     2);
+    assert_int_equal(ts_db_count(ci, "WITH u AS (UPDATE mod_verdicts SET resolution = 'released'"
+                                     " WHERE report_id = (SELECT min(report_id) FROM mod_verdicts)"
+                                     " RETURNING 1) SELECT count(*) FROM u"),
+                     1);
+
     r = ts_http(port, "/metrics", TOKEN, NULL);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.ctype, "text/plain; version=0.0.4"));
@@ -132,6 +143,15 @@ static void test_metrics_match_database(void **state)
     check_db(ci, m, "tipline_outbox_messages{state=\"failed\"}",
              "SELECT count(*) FROM outbox WHERE state = 'failed'");
     check_db(ci, m, "tipline_media_stored", "SELECT count(*) FROM media");
+    check_db(ci, m, "tipline_moderation_verdicts{verdict=\"flag\"}",
+             "SELECT count(*) FROM mod_verdicts WHERE verdict = 'flag'");
+    assert_true(ts_prom_sample(m, "tipline_moderation_verdicts{verdict=\"flag\"}") >= 2);
+    check_db(ci, m, "tipline_moderation_verdicts{verdict=\"hold\"}",
+             "SELECT count(*) FROM mod_verdicts WHERE verdict = 'hold'");
+    check_db(ci, m, "tipline_moderation_open",
+             "SELECT count(*) FROM mod_verdicts WHERE resolution IS NULL");
+    check_db(ci, m, "tipline_moderation_campaigns_held",
+             "SELECT count(*) FROM mod_campaigns WHERE status = 'held'");
     assert_true(ts_prom_sample(m, "tipline_claim_seconds_count") == 5);
     assert_true(ts_prom_sample(m, "tipline_claim_seconds_bucket{le=\"+Inf\"}") == 5);
     assert_true(ts_prom_sample(m, "tipline_decide_seconds_count") == 4);

@@ -57,6 +57,9 @@ static const char *const DB_HELP[][2] = {
     {"tipline_outbox_lag_seconds", "How long the oldest due reply has waited."},
     {"tipline_reports", "Reports by status."},
     {"tipline_media_stored", "Photos stored (each one stripped of its metadata)."},
+    {"tipline_moderation_verdicts", "Moderation's verdicts on the reports kept, by verdict."},
+    {"tipline_moderation_open", "Moderation verdicts no moderator has resolved yet."},
+    {"tipline_moderation_campaigns_held", "Flood campaigns held for a moderator."},
     {"tipline_poller_held", "1 when a bot process holds the poller's lock."},
 };
 

@@ -36,6 +36,19 @@ LANGUAGE sql STABLE AS $$
     UNION ALL
     SELECT 'tipline_media_stored', '', count(*)::float8 FROM media
     UNION ALL
+    -- moderation's verdicts on the reports kept (an accepted report has none), and how
+    -- many of each still wait for a moderator
+    SELECT 'tipline_moderation_verdicts', format('verdict="%s"', k.v), count(d.report_id)::float8
+        FROM (VALUES ('flag'), ('hold'), ('drop'), ('refuse'), ('rate_limited'), ('banned'),
+                     ('shadow_banned')) k(v)
+        LEFT JOIN mod_verdicts d ON d.verdict = k.v GROUP BY k.v
+    UNION ALL
+    SELECT 'tipline_moderation_open', '', count(*)::float8 FROM mod_verdicts
+        WHERE resolution IS NULL
+    UNION ALL
+    SELECT 'tipline_moderation_campaigns_held', '', count(*)::float8 FROM mod_campaigns
+        WHERE status = 'held'
+    UNION ALL
     -- the poller's advisory lock ('tipl', 1): held by a live process or not
     SELECT 'tipline_poller_held', '', count(*)::float8 FROM pg_locks
         WHERE locktype = 'advisory' AND classid = 1953067116 AND objid = 1 AND objsubid = 2
