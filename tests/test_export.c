@@ -596,6 +596,106 @@ static void test_export_feed_http(void **state)
 
 /* ---- OGC API - Features ---- */
 
+/* The incidents collection: A (R-1, R-2) and D (R-5, a fused position) are the
+ * exporter's; B (R-3) was merged into A; C's one member (R-4) is in a queue the exporter
+ * may not see. */
+static void ogc_incidents(struct fx *f)
+{
+    sql(f, "WITH u AS (UPDATE reports SET incident_id = NULL RETURNING 1) SELECT 1");
+    sql(f, "WITH d AS (DELETE FROM incidents RETURNING 1) SELECT 1");
+    sql(f, "INSERT INTO incidents (id, centroid, categories, corroborations, n_reports,"
+           " first_seen, last_seen, merged_into, fused, fused_uncertainty_m) VALUES"
+           " (9001, 'SRID=4326;POINT(30.5123 50.4567)', '{drone}', 2, 2,"
+           "  '2026-03-01T12:00:00Z', '2026-03-01T12:05:00Z', NULL, NULL, NULL),"
+           " (9004, 'SRID=4326;POINT(30.7 50.6)', '{shelling}', 1, 1,"
+           "  '2026-03-01T13:00:00Z', '2026-03-01T13:30:00Z', NULL,"
+           "  'SRID=4326;POINT(30.7071 50.6032)', 850),"
+           " (9003, 'SRID=4326;POINT(31 51)', '{drone}', 1, 1,"
+           "  '2026-03-01T12:00:00Z', '2026-03-01T12:00:00Z', NULL, NULL, NULL)"
+           " RETURNING 1");
+    sql(f, "INSERT INTO incidents (id, centroid, categories, corroborations, n_reports,"
+           " first_seen, last_seen, merged_into) VALUES (9002, 'SRID=4326;POINT(30.6 50.5)',"
+           " '{drone}', 1, 1, '2026-03-01T12:02:00Z', '2026-03-01T12:02:00Z', 9001) RETURNING 1");
+    sql(f, "UPDATE reports SET incident_id = CASE public_ref WHEN 'R-1' THEN 9001"
+           " WHEN 'R-2' THEN 9001 WHEN 'R-3' THEN 9002 WHEN 'R-4' THEN 9003 ELSE 9004 END,"
+           " queue = CASE public_ref WHEN 'R-4' THEN 'restricted' ELSE queue END"
+           " WHERE public_ref IN ('R-1', 'R-2', 'R-3', 'R-4', 'R-5') RETURNING 1");
+    long audits = count(f, "SELECT count(*) FROM audit_log WHERE action = 'export'"
+                           " AND after->>'collection' = 'incidents'");
+
+    /* GDAL's OAPIF driver lists the layer; the centroid is rounded, longitude first */
+    char *hf = path_in(f, "gdal-headers-inc.txt");
+    assert_int_equal(ts_write_file(hf, "Authorization: Bearer tok-exa-0123456789abcdef\n"), 0);
+    char *src = tl_asprintf("OAPIF:http://127.0.0.1:%u/api/ogc", f->port);
+    char *opts = tl_asprintf("--config GDAL_HTTP_HEADER_FILE '%s' -oo PAGE_SIZE=1", hf);
+    char *out = NULL;
+    run(&out, "ogrinfo -ro -so %s '%s' incidents 2>/dev/null | grep -m1 '^Feature Count:'", opts,
+        src);
+    assert_string_equal(out, "Feature Count: 2\n");
+    free(out);
+    out = NULL;
+    run(&out,
+        "ogrinfo -ro -q %s -where 'id = 9001' '%s' incidents 2>/dev/null"
+        " | grep -m1 -o 'POINT ([^)]*)'",
+        opts, src);
+    assert_non_null(out);
+    assert_string_equal(out, "POINT (30.51 50.46)\n");
+    free(out);
+    out = NULL;
+    run(&out, "ogrinfo -ro -q %s '%s' incidents 2>/dev/null | grep -c 'id (Integer[0-9]*) = 900'",
+        opts, src);
+    assert_int_equal(strtol(out, NULL, 10), 2);
+    free(out);
+    free(opts);
+    free(src);
+    free(hf);
+
+    /* items: the merged B and the hidden C are absent; the fused position of D */
+    struct hres r = get(f, "exa", "/api/ogc/collections/incidents/items", NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(ogr_count("", r.body_path), 2);
+    assert_int_equal(run(NULL, "grep -q '\"id\":9002' '%s'", r.body_path), 1);
+    assert_int_equal(run(NULL, "grep -q '\"id\":9003' '%s'", r.body_path), 1);
+    assert_int_equal(
+        run(NULL, "grep -q '\"fused_lon\":30.71,\"fused_lat\":50.60' '%s'", r.body_path), 0);
+    hres_release(&r);
+    r = get(f, "root", "/api/ogc/collections/incidents/items", NULL);
+    assert_int_equal(ogr_count("", r.body_path), 3); /* an admin sees C, never B */
+    assert_int_equal(run(NULL, "grep -q '\"id\":9002' '%s'", r.body_path), 1);
+    hres_release(&r);
+    r = get(f, "exa", "/api/ogc/collections/incidents/items?limit=1", NULL);
+    assert_int_equal(run(NULL, "grep -q 'incidents/items?limit=1&after=9001\",\"rel\":\"next' '%s'",
+                         r.body_path),
+                     0);
+    hres_release(&r);
+    r = get(f, "exa", "/api/ogc/collections/incidents/items?limit=1&after=9001", NULL);
+    assert_int_equal(run(NULL, "grep -q '\"id\":9004' '%s'", r.body_path), 0);
+    assert_int_equal(run(NULL, "grep -q '\"rel\":\"next\"' '%s'", r.body_path), 1);
+    hres_release(&r);
+    r = get(f, "exa", "/api/ogc/collections/incidents/items?bbox=30.6,50.5,31,51", NULL);
+    assert_int_equal(ogr_count("", r.body_path), 1);
+    hres_release(&r);
+    r = get(f, "exa",
+            "/api/ogc/collections/incidents/items?datetime=2026-03-01T12:03:00Z/"
+            "2026-03-01T12:30:00Z",
+            NULL);
+    assert_int_equal(ogr_count("", r.body_path), 1); /* A's span meets it, D's does not */
+    assert_int_equal(run(NULL, "grep -q '\"id\":9001' '%s'", r.body_path), 0);
+    hres_release(&r);
+    r = get(f, "exa", "/api/ogc/collections/incidents/items/9004", NULL);
+    assert_int_equal(r.status, 200);
+    hres_release(&r);
+    r = get(f, "exa", "/api/ogc/collections/incidents/items/9002", NULL);
+    assert_int_equal(r.status, 404);
+    hres_release(&r);
+    assert_true(count(f, "SELECT count(*) FROM audit_log WHERE action = 'export' AND actor = 'exa'"
+                         " AND after->>'collection' = 'incidents'") > audits);
+    assert_int_equal(count(f, "SELECT count(*) FROM audit_log WHERE action = 'export'"
+                              " AND actor = 'exa' AND after->>'collection' = 'incidents'"
+                              " AND after->>'rows' = '1' AND after->'filter'->'bbox' IS NOT NULL"),
+                     1);
+}
+
 static void test_export_ogc_api(void **state)
 {
     (void)state;
@@ -619,6 +719,9 @@ static void test_export_ogc_api(void **state)
     assert_int_equal(r.status, 200);
     hres_release(&r);
     r = get(f, "exa", "/api/ogc/collections/incidents", NULL);
+    assert_int_equal(r.status, 200);
+    hres_release(&r);
+    r = get(f, "exa", "/api/ogc/collections/unknown", NULL);
     assert_int_equal(r.status, 404);
     hres_release(&r);
 
@@ -704,6 +807,7 @@ static void test_export_ogc_api(void **state)
     r = get(f, "alice", "/api/ogc/collections/reports/items", NULL);
     assert_int_equal(r.status, 403);
     hres_release(&r);
+    ogc_incidents(f);
     no_identity(f);
     fx_free(f);
 }
