@@ -402,6 +402,22 @@ int store_export_incidents(struct store *s, const struct store_export_filter *f,
         13, v, json, "no such incident", ei);
 }
 
+int store_tile_audit(struct store *s, const char *account, int z, long long features,
+                     struct tl_errinfo *ei)
+{
+    char zb[32], fb[32];
+    const char *v[3] = {account, st_ll(zb, z), st_ll(fb, features)};
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    return st_exec(s,
+                   "INSERT INTO tile_audit AS t (account, zoom, minute, tiles, features)"
+                   " VALUES ($1::text, $2::smallint, date_trunc('minute', now()), 1, $3::bigint)"
+                   " ON CONFLICT (account, zoom, minute) DO UPDATE"
+                   " SET tiles = t.tiles + 1, features = t.features + EXCLUDED.features",
+                   3, v, NULL, ei);
+}
+
 /* The tile grid (migration 0027): one call each, its count in *n (st_ready done: it
  * would roll back a transaction open for the call). */
 static int tile_grid_call(struct store *s, const char *sql, int nv, const char *const *v,

@@ -1387,6 +1387,84 @@ static long webhook_add(struct fx *f, const char *url, char **body)
 
 /* The address classes a webhook may not reach, and public ones it may, as the sender's
  * socket check (CURLOPT_OPENSOCKETFUNCTION) sees them. */
+/* The features of the tile z/x/y that account as is served, decoded by ogrinfo (the
+ * tile's buffer too: not clipped to its extent). */
+static long tile_features(struct fx *f, const char *as, int z, long x, long y)
+{
+    char *path = tl_asprintf("/api/tiles/%d/%ld/%ld.mvt", z, x, y), *n = NULL;
+    struct hres r = get(f, as, path, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(run(NULL, "mkdir -p '%s/a/%d/%ld' && cp '%s' '%s/a/%d/%ld/%ld.mvt'", f->dir, z,
+                         x, r.body_path, f->dir, z, x, y),
+                     0);
+    run(&n, "ogrinfo -ro -al -q -oo CLIP=NO '%s/a/%d/%ld/%ld.mvt' | grep -c '^OGRFeature'", f->dir,
+        z, x, y);
+    long k = strtol(n, NULL, 10);
+    free(n);
+    free(path);
+    hres_release(&r);
+    return k;
+}
+
+/* Tiles are audited as one row per account, zoom and minute with the tiles and their
+ * features summed. */
+static void test_export_tiles_audit(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_export_tiles_audit", 100);
+    /* the fetches below stay within one minute */
+    long sec = (long)count(f, "SELECT extract(second FROM now())::int");
+    if (sec >= 45)
+        sleep((unsigned)(61 - sec));
+    long n12 = tile_features(f, "root", 12, 2395, 1382);
+    assert_true(n12 >= 14); /* R-1..R-15 less R-10, and the buffer's */
+    assert_int_equal(tile_features(f, "root", 12, 2395, 1382), n12);
+    assert_int_equal(tile_features(f, "root", 12, 2395, 1382), n12);
+    struct hres r = get(f, "root", "/api/tiles/12/0/0.mvt", NULL); /* empty: 0 features */
+    assert_int_equal(r.status, 204);
+    hres_release(&r);
+    long n5 = tile_features(f, "root", 5, 18, 10);
+    assert_true(n5 > 0);
+    assert_int_equal(tile_features(f, "root", 5, 18, 10), n5);
+    long ne = tile_features(f, "exa", 12, 2395, 1382); /* rounded points */
+    assert_true(ne > 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM tile_audit"), 3);
+    char *q = tl_asprintf("SELECT count(*) FROM tile_audit WHERE account = 'root' AND zoom = 12"
+                          " AND tiles = 4 AND features = %ld"
+                          " AND minute = date_trunc('minute', now())",
+                          3 * n12);
+    assert_int_equal(count(f, q), 1);
+    free(q);
+    q = tl_asprintf("SELECT count(*) FROM tile_audit WHERE account = 'root' AND zoom = 5"
+                    " AND tiles = 2 AND features = %ld",
+                    2 * n5);
+    assert_int_equal(count(f, q), 1);
+    free(q);
+    q = tl_asprintf("SELECT count(*) FROM tile_audit WHERE account = 'exa' AND zoom = 12"
+                    " AND tiles = 1 AND features = %ld",
+                    ne);
+    assert_int_equal(count(f, q), 1);
+    free(q);
+    /* a minute later, another row: the earlier one is left as it was */
+    sql(f, "WITH u AS (UPDATE tile_audit SET minute = minute - interval '1 minute' RETURNING 1)"
+           " SELECT 1");
+    assert_int_equal(tile_features(f, "root", 12, 2395, 1382), n12);
+    assert_int_equal(count(f, "SELECT count(*) FROM tile_audit WHERE account = 'root'"
+                              " AND zoom = 12"),
+                     2);
+    q = tl_asprintf("SELECT count(*) FROM tile_audit WHERE account = 'root' AND zoom = 12"
+                    " AND tiles = 1 AND features = %ld AND minute = date_trunc('minute', now())",
+                    n12);
+    assert_int_equal(count(f, q), 1);
+    free(q);
+    q = tl_asprintf("SELECT count(*) FROM tile_audit WHERE account = 'root' AND zoom = 12"
+                    " AND tiles = 4 AND features = %ld",
+                    3 * n12);
+    assert_int_equal(count(f, q), 1);
+    free(q);
+    fx_free(f);
+}
+
 static void test_export_webhook_addresses(void **state)
 {
     (void)state;
@@ -1592,6 +1670,7 @@ int main(void)
         cmocka_unit_test_teardown(test_export_ogc_api, teardown),
         cmocka_unit_test_teardown(test_export_tiles, teardown),
         cmocka_unit_test_teardown(test_export_tiles_grid, teardown),
+        cmocka_unit_test_teardown(test_export_tiles_audit, teardown),
         cmocka_unit_test_teardown(test_export_tiles_grid_build_live, teardown),
         cmocka_unit_test_teardown(test_export_webhook, teardown),
         cmocka_unit_test(test_export_webhook_addresses),
