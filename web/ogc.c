@@ -1,8 +1,8 @@
 /* web/ogc.c - OGC API - Features - Part 1: Core, GeoJSON encoding, under /api/ogc:
- * the landing page, the conformance declaration, the collections (reports, incidents) and their
- * items with bbox, datetime, limit and "next" links, so that QGIS and GDAL (the OAPIF
- * driver) add tipline as a layer with no glue. Items are streamed as the feeds are
- * (export.c); the next page's link carries the last item's cursor (after=). */
+ * the landing page, the conformance declaration, the collections (reports, incidents)
+ * and their items with bbox, datetime, limit and "next" links, so that QGIS and GDAL (the
+ * OAPIF driver) add tipline as a layer with no glue. Reports are streamed as the feeds
+ * are (export.c); the next page's link carries the last item's cursor (after=). */
 #include "web_export.h"
 
 #include <stdio.h>
