@@ -902,6 +902,19 @@ int store_export_state(struct store *s, long long *us, long long *id, struct tl_
 int store_export_tile(struct store *s, const char *account, int decimals, int z, long x, long y,
                       unsigned char **mvt, size_t *len, struct tl_errinfo *ei) TL_WUR;
 
+/* A page of the incidents f->account may see (export_incidents, storage/schema/): f's
+ * since/until (over first_seen..last_seen), bbox, decimals, after_id (when has_after),
+ * id and limit (0: no limit) apply. *json: {"features": [GeoJSON features], "count",
+ * "more" (a row past the limit exists), "last" (the last id or null)}; one audit row
+ * (actor, 'export', what, {format 'ogc', collection 'incidents', filter, rows}). */
+int store_export_incidents(struct store *s, const struct store_export_filter *f, const char *actor,
+                           const char *what, char **json, struct tl_errinfo *ei) TL_WUR;
+
+/* The audit of a tile account fetched at zoom z holding features features: added to
+ * the row of (account, z, this minute) in tile_audit (migration 0030). */
+int store_tile_audit(struct store *s, const char *account, int z, long long features,
+                     struct tl_errinfo *ei) TL_WUR;
+
 /* ---- the tiles' grid (store_export.c, migration 0027) ----
  * Zoomed-out tiles sum tile_cells, kept per precision of points. */
 /* Builds the cells of points rounded to decimals (-1: exact) unless they exist; *built

@@ -351,6 +351,73 @@ int store_export_tile(struct store *s, const char *account, int decimals, int z,
     return rc;
 }
 
+int store_export_incidents(struct store *s, const struct store_export_filter *f, const char *actor,
+                           const char *what, char **json, struct tl_errinfo *ei)
+{
+    char ab[32], db[32], lb[32], ib[32], bb[4][32];
+    const char *v[13] = {f->account,
+                         f->since,
+                         f->until,
+                         f->has_after ? st_ll(ab, f->after_id) : NULL,
+                         NULL,
+                         NULL,
+                         NULL,
+                         NULL,
+                         f->decimals >= 0 ? st_ll(db, f->decimals) : NULL,
+                         f->limit > 0 ? st_ll(lb, f->limit) : NULL,
+                         f->id > 0 ? st_ll(ib, f->id) : NULL,
+                         actor,
+                         what};
+    if (f->has_bbox)
+        for (int i = 0; i < 4; i++) {
+            snprintf(bb[i], sizeof(bb[i]), "%.17g", f->bbox[i]);
+            v[4 + i] = bb[i];
+        }
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    return st_one_text(
+        s,
+        "WITH x AS (SELECT *, row_number() OVER (ORDER BY id) AS rn FROM export_incidents("
+        "  $1::text, $2::timestamptz, $3::timestamptz, $4::bigint, $5::float8, $6::float8,"
+        "  $7::float8, $8::float8, $9::int, $10::bigint + 1, $11::bigint)),"
+        " p AS (SELECT * FROM x WHERE $10::bigint IS NULL OR rn <= $10::bigint),"
+        " a AS (INSERT INTO audit_log (actor, action, object, after)"
+        "  SELECT $12::text, 'export', $13::text, jsonb_build_object('format', 'ogc',"
+        "   'collection', 'incidents', 'rows', (SELECT count(*) FROM p),"
+        "   'filter', jsonb_strip_nulls(jsonb_build_object('since', $2::text, 'until', $3::text,"
+        "    'after_id', $4::bigint, 'id', $11::bigint, 'bbox', CASE WHEN $5::float8 IS NOT NULL"
+        "    THEN jsonb_build_array($5::float8, $6::float8, $7::float8, $8::float8) END))))"
+        " SELECT json_build_object('features', COALESCE((SELECT json_agg(json_build_object("
+        "   'type', 'Feature', 'id', p.id, 'geometry', json_build_object('type', 'Point',"
+        "    'coordinates', json_build_array(p.lon::numeric, p.lat::numeric)),"
+        "   'properties', json_build_object('id', p.id, 'categories', p.categories,"
+        "    'corroboration', p.corroborations, 'n_reports', p.n_reports,"
+        "    'first_seen', web_iso(p.first_seen), 'last_seen', web_iso(p.last_seen),"
+        "    'fused_lon', p.fused_lon::numeric, 'fused_lat', p.fused_lat::numeric,"
+        "    'fused_uncertainty_m', p.fused_uncertainty_m)) ORDER BY p.id) FROM p), '[]'),"
+        "  'count', (SELECT count(*) FROM p),"
+        "  'more', EXISTS (SELECT 1 FROM x WHERE rn > $10::bigint),"
+        "  'last', (SELECT max(id) FROM p))::text",
+        13, v, json, "no such incident", ei);
+}
+
+int store_tile_audit(struct store *s, const char *account, int z, long long features,
+                     struct tl_errinfo *ei)
+{
+    char zb[32], fb[32];
+    const char *v[3] = {account, st_ll(zb, z), st_ll(fb, features)};
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    return st_exec(s,
+                   "INSERT INTO tile_audit AS t (account, zoom, minute, tiles, features)"
+                   " VALUES ($1::text, $2::smallint, date_trunc('minute', now()), 1, $3::bigint)"
+                   " ON CONFLICT (account, zoom, minute) DO UPDATE"
+                   " SET tiles = t.tiles + 1, features = t.features + EXCLUDED.features",
+                   3, v, NULL, ei);
+}
+
 /* The tile grid (migration 0027): one call each, its count in *n (st_ready done: it
  * would roll back a transaction open for the call). */
 static int tile_grid_call(struct store *s, const char *sql, int nv, const char *const *v,

@@ -596,6 +596,106 @@ static void test_export_feed_http(void **state)
 
 /* ---- OGC API - Features ---- */
 
+/* The incidents collection: A (R-1, R-2) and D (R-5, a fused position) are the
+ * exporter's; B (R-3) was merged into A; C's one member (R-4) is in a queue the exporter
+ * may not see. */
+static void ogc_incidents(struct fx *f)
+{
+    sql(f, "WITH u AS (UPDATE reports SET incident_id = NULL RETURNING 1) SELECT 1");
+    sql(f, "WITH d AS (DELETE FROM incidents RETURNING 1) SELECT 1");
+    sql(f, "INSERT INTO incidents (id, centroid, categories, corroborations, n_reports,"
+           " first_seen, last_seen, merged_into, fused, fused_uncertainty_m) VALUES"
+           " (9001, 'SRID=4326;POINT(30.5123 50.4567)', '{drone}', 2, 2,"
+           "  '2026-03-01T12:00:00Z', '2026-03-01T12:05:00Z', NULL, NULL, NULL),"
+           " (9004, 'SRID=4326;POINT(30.7 50.6)', '{shelling}', 1, 1,"
+           "  '2026-03-01T13:00:00Z', '2026-03-01T13:30:00Z', NULL,"
+           "  'SRID=4326;POINT(30.7071 50.6032)', 850),"
+           " (9003, 'SRID=4326;POINT(31 51)', '{drone}', 1, 1,"
+           "  '2026-03-01T12:00:00Z', '2026-03-01T12:00:00Z', NULL, NULL, NULL)"
+           " RETURNING 1");
+    sql(f, "INSERT INTO incidents (id, centroid, categories, corroborations, n_reports,"
+           " first_seen, last_seen, merged_into) VALUES (9002, 'SRID=4326;POINT(30.6 50.5)',"
+           " '{drone}', 1, 1, '2026-03-01T12:02:00Z', '2026-03-01T12:02:00Z', 9001) RETURNING 1");
+    sql(f, "UPDATE reports SET incident_id = CASE public_ref WHEN 'R-1' THEN 9001"
+           " WHEN 'R-2' THEN 9001 WHEN 'R-3' THEN 9002 WHEN 'R-4' THEN 9003 ELSE 9004 END,"
+           " queue = CASE public_ref WHEN 'R-4' THEN 'restricted' ELSE queue END"
+           " WHERE public_ref IN ('R-1', 'R-2', 'R-3', 'R-4', 'R-5') RETURNING 1");
+    long audits = count(f, "SELECT count(*) FROM audit_log WHERE action = 'export'"
+                           " AND after->>'collection' = 'incidents'");
+
+    /* GDAL's OAPIF driver lists the layer; the centroid is rounded, longitude first */
+    char *hf = path_in(f, "gdal-headers-inc.txt");
+    assert_int_equal(ts_write_file(hf, "Authorization: Bearer tok-exa-0123456789abcdef\n"), 0);
+    char *src = tl_asprintf("OAPIF:http://127.0.0.1:%u/api/ogc", f->port);
+    char *opts = tl_asprintf("--config GDAL_HTTP_HEADER_FILE '%s' -oo PAGE_SIZE=1", hf);
+    char *out = NULL;
+    run(&out, "ogrinfo -ro -so %s '%s' incidents 2>/dev/null | grep -m1 '^Feature Count:'", opts,
+        src);
+    assert_string_equal(out, "Feature Count: 2\n");
+    free(out);
+    out = NULL;
+    run(&out,
+        "ogrinfo -ro -q %s -where 'id = 9001' '%s' incidents 2>/dev/null"
+        " | grep -m1 -o 'POINT ([^)]*)'",
+        opts, src);
+    assert_non_null(out);
+    assert_string_equal(out, "POINT (30.51 50.46)\n");
+    free(out);
+    out = NULL;
+    run(&out, "ogrinfo -ro -q %s '%s' incidents 2>/dev/null | grep -c 'id (Integer[0-9]*) = 900'",
+        opts, src);
+    assert_int_equal(strtol(out, NULL, 10), 2);
+    free(out);
+    free(opts);
+    free(src);
+    free(hf);
+
+    /* items: the merged B and the hidden C are absent; the fused position of D */
+    struct hres r = get(f, "exa", "/api/ogc/collections/incidents/items", NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(ogr_count("", r.body_path), 2);
+    assert_int_equal(run(NULL, "grep -q '\"id\":9002' '%s'", r.body_path), 1);
+    assert_int_equal(run(NULL, "grep -q '\"id\":9003' '%s'", r.body_path), 1);
+    assert_int_equal(
+        run(NULL, "grep -q '\"fused_lon\":30.71,\"fused_lat\":50.60' '%s'", r.body_path), 0);
+    hres_release(&r);
+    r = get(f, "root", "/api/ogc/collections/incidents/items", NULL);
+    assert_int_equal(ogr_count("", r.body_path), 3); /* an admin sees C, never B */
+    assert_int_equal(run(NULL, "grep -q '\"id\":9002' '%s'", r.body_path), 1);
+    hres_release(&r);
+    r = get(f, "exa", "/api/ogc/collections/incidents/items?limit=1", NULL);
+    assert_int_equal(run(NULL, "grep -q 'incidents/items?limit=1&after=9001\",\"rel\":\"next' '%s'",
+                         r.body_path),
+                     0);
+    hres_release(&r);
+    r = get(f, "exa", "/api/ogc/collections/incidents/items?limit=1&after=9001", NULL);
+    assert_int_equal(run(NULL, "grep -q '\"id\":9004' '%s'", r.body_path), 0);
+    assert_int_equal(run(NULL, "grep -q '\"rel\":\"next\"' '%s'", r.body_path), 1);
+    hres_release(&r);
+    r = get(f, "exa", "/api/ogc/collections/incidents/items?bbox=30.6,50.5,31,51", NULL);
+    assert_int_equal(ogr_count("", r.body_path), 1);
+    hres_release(&r);
+    r = get(f, "exa",
+            "/api/ogc/collections/incidents/items?datetime=2026-03-01T12:03:00Z/"
+            "2026-03-01T12:30:00Z",
+            NULL);
+    assert_int_equal(ogr_count("", r.body_path), 1); /* A's span meets it, D's does not */
+    assert_int_equal(run(NULL, "grep -q '\"id\":9001' '%s'", r.body_path), 0);
+    hres_release(&r);
+    r = get(f, "exa", "/api/ogc/collections/incidents/items/9004", NULL);
+    assert_int_equal(r.status, 200);
+    hres_release(&r);
+    r = get(f, "exa", "/api/ogc/collections/incidents/items/9002", NULL);
+    assert_int_equal(r.status, 404);
+    hres_release(&r);
+    assert_true(count(f, "SELECT count(*) FROM audit_log WHERE action = 'export' AND actor = 'exa'"
+                         " AND after->>'collection' = 'incidents'") > audits);
+    assert_int_equal(count(f, "SELECT count(*) FROM audit_log WHERE action = 'export'"
+                              " AND actor = 'exa' AND after->>'collection' = 'incidents'"
+                              " AND after->>'rows' = '1' AND after->'filter'->'bbox' IS NOT NULL"),
+                     1);
+}
+
 static void test_export_ogc_api(void **state)
 {
     (void)state;
@@ -619,6 +719,9 @@ static void test_export_ogc_api(void **state)
     assert_int_equal(r.status, 200);
     hres_release(&r);
     r = get(f, "exa", "/api/ogc/collections/incidents", NULL);
+    assert_int_equal(r.status, 200);
+    hres_release(&r);
+    r = get(f, "exa", "/api/ogc/collections/unknown", NULL);
     assert_int_equal(r.status, 404);
     hres_release(&r);
 
@@ -704,6 +807,7 @@ static void test_export_ogc_api(void **state)
     r = get(f, "alice", "/api/ogc/collections/reports/items", NULL);
     assert_int_equal(r.status, 403);
     hres_release(&r);
+    ogc_incidents(f);
     no_identity(f);
     fx_free(f);
 }
@@ -1283,6 +1387,84 @@ static long webhook_add(struct fx *f, const char *url, char **body)
 
 /* The address classes a webhook may not reach, and public ones it may, as the sender's
  * socket check (CURLOPT_OPENSOCKETFUNCTION) sees them. */
+/* The features of the tile z/x/y that account as is served, decoded by ogrinfo (the
+ * tile's buffer too: not clipped to its extent). */
+static long tile_features(struct fx *f, const char *as, int z, long x, long y)
+{
+    char *path = tl_asprintf("/api/tiles/%d/%ld/%ld.mvt", z, x, y), *n = NULL;
+    struct hres r = get(f, as, path, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(run(NULL, "mkdir -p '%s/a/%d/%ld' && cp '%s' '%s/a/%d/%ld/%ld.mvt'", f->dir, z,
+                         x, r.body_path, f->dir, z, x, y),
+                     0);
+    run(&n, "ogrinfo -ro -al -q -oo CLIP=NO '%s/a/%d/%ld/%ld.mvt' | grep -c '^OGRFeature'", f->dir,
+        z, x, y);
+    long k = strtol(n, NULL, 10);
+    free(n);
+    free(path);
+    hres_release(&r);
+    return k;
+}
+
+/* Tiles are audited as one row per account, zoom and minute with the tiles and their
+ * features summed. */
+static void test_export_tiles_audit(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_export_tiles_audit", 100);
+    /* the fetches below stay within one minute */
+    long sec = (long)count(f, "SELECT extract(second FROM now())::int");
+    if (sec >= 45)
+        sleep((unsigned)(61 - sec));
+    long n12 = tile_features(f, "root", 12, 2395, 1382);
+    assert_true(n12 >= 14); /* R-1..R-15 less R-10, and the buffer's */
+    assert_int_equal(tile_features(f, "root", 12, 2395, 1382), n12);
+    assert_int_equal(tile_features(f, "root", 12, 2395, 1382), n12);
+    struct hres r = get(f, "root", "/api/tiles/12/0/0.mvt", NULL); /* empty: 0 features */
+    assert_int_equal(r.status, 204);
+    hres_release(&r);
+    long n5 = tile_features(f, "root", 5, 18, 10);
+    assert_true(n5 > 0);
+    assert_int_equal(tile_features(f, "root", 5, 18, 10), n5);
+    long ne = tile_features(f, "exa", 12, 2395, 1382); /* rounded points */
+    assert_true(ne > 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM tile_audit"), 3);
+    char *q = tl_asprintf("SELECT count(*) FROM tile_audit WHERE account = 'root' AND zoom = 12"
+                          " AND tiles = 4 AND features = %ld"
+                          " AND minute = date_trunc('minute', now())",
+                          3 * n12);
+    assert_int_equal(count(f, q), 1);
+    free(q);
+    q = tl_asprintf("SELECT count(*) FROM tile_audit WHERE account = 'root' AND zoom = 5"
+                    " AND tiles = 2 AND features = %ld",
+                    2 * n5);
+    assert_int_equal(count(f, q), 1);
+    free(q);
+    q = tl_asprintf("SELECT count(*) FROM tile_audit WHERE account = 'exa' AND zoom = 12"
+                    " AND tiles = 1 AND features = %ld",
+                    ne);
+    assert_int_equal(count(f, q), 1);
+    free(q);
+    /* a minute later, another row: the earlier one is left as it was */
+    sql(f, "WITH u AS (UPDATE tile_audit SET minute = minute - interval '1 minute' RETURNING 1)"
+           " SELECT 1");
+    assert_int_equal(tile_features(f, "root", 12, 2395, 1382), n12);
+    assert_int_equal(count(f, "SELECT count(*) FROM tile_audit WHERE account = 'root'"
+                              " AND zoom = 12"),
+                     2);
+    q = tl_asprintf("SELECT count(*) FROM tile_audit WHERE account = 'root' AND zoom = 12"
+                    " AND tiles = 1 AND features = %ld AND minute = date_trunc('minute', now())",
+                    n12);
+    assert_int_equal(count(f, q), 1);
+    free(q);
+    q = tl_asprintf("SELECT count(*) FROM tile_audit WHERE account = 'root' AND zoom = 12"
+                    " AND tiles = 4 AND features = %ld",
+                    3 * n12);
+    assert_int_equal(count(f, q), 1);
+    free(q);
+    fx_free(f);
+}
+
 static void test_export_webhook_addresses(void **state)
 {
     (void)state;
@@ -1488,6 +1670,7 @@ int main(void)
         cmocka_unit_test_teardown(test_export_ogc_api, teardown),
         cmocka_unit_test_teardown(test_export_tiles, teardown),
         cmocka_unit_test_teardown(test_export_tiles_grid, teardown),
+        cmocka_unit_test_teardown(test_export_tiles_audit, teardown),
         cmocka_unit_test_teardown(test_export_tiles_grid_build_live, teardown),
         cmocka_unit_test_teardown(test_export_webhook, teardown),
         cmocka_unit_test(test_export_webhook_addresses),

@@ -1,8 +1,8 @@
 /* web/ogc.c - OGC API - Features - Part 1: Core, GeoJSON encoding, under /api/ogc:
- * the landing page, the conformance declaration, the collections (reports) and their
- * items with bbox, datetime, limit and "next" links, so that QGIS and GDAL (the OAPIF
- * driver) add tipline as a layer with no glue. Items are streamed as the feeds are
- * (export.c); the next page's link carries the last item's cursor (after=). */
+ * the landing page, the conformance declaration, the collections (reports, incidents)
+ * and their items with bbox, datetime, limit and "next" links, so that QGIS and GDAL (the
+ * OAPIF driver) add tipline as a layer with no glue. Reports are streamed as the feeds
+ * are (export.c); the next page's link carries the last item's cursor (after=). */
 #include "web_export.h"
 
 #include <stdio.h>
@@ -90,7 +90,8 @@ int web_h_ogc_api(struct web_call *c)
         "{\"200\":{\"description\":\"the collections\"}}}},"
         "\"/api/ogc/collections/{collectionId}\":{\"get\":{\"summary\":\"a collection\","
         "\"parameters\":[{\"name\":\"collectionId\",\"in\":\"path\",\"required\":true,"
-        "\"schema\":{\"type\":\"string\",\"enum\":[\"reports\"]}}],\"responses\":{\"200\":"
+        "\"schema\":{\"type\":\"string\",\"enum\":[\"reports\",\"incidents\"]}}],\"responses\":{"
+        "\"200\":"
         "{\"description\":\"the collection\"}}}},"
         "\"/api/ogc/collections/{collectionId}/items\":{\"get\":{\"summary\":\"features\","
         "\"parameters\":[{\"name\":\"collectionId\",\"in\":\"path\",\"required\":true,"
@@ -121,15 +122,23 @@ int web_h_ogc_conformance(struct web_call *c)
     return reply(c, o);
 }
 
-static struct json_object *collection(const char *base)
+/* incidents 0: the reports collection, 1: the incidents one. */
+static struct json_object *collection(const char *base, int incidents)
 {
     struct json_object *o = json_object_new_object(), *l = json_object_new_array();
-    json_object_object_add(o, "id", json_object_new_string("reports"));
-    json_object_object_add(o, "title", json_object_new_string("Confirmed reports"));
-    json_object_object_add(o, "description",
-                           json_object_new_string("Decided reports with a point, in decision "
-                                                  "order; rounded for roles that see rounded "
-                                                  "points."));
+    const char *id = incidents ? "incidents" : "reports";
+    json_object_object_add(o, "id", json_object_new_string(id));
+    json_object_object_add(o, "title",
+                           json_object_new_string(incidents ? "Incidents" : "Confirmed reports"));
+    json_object_object_add(
+        o, "description",
+        json_object_new_string(incidents ? "Incidents at their centroid, in id order, with "
+                                           "their corroboration and time span; merged ones "
+                                           "left out; rounded for roles that see rounded "
+                                           "points."
+                                         : "Decided reports with a point, in decision "
+                                           "order; rounded for roles that see rounded "
+                                           "points."));
     json_object_object_add(o, "itemType", json_object_new_string("feature"));
     struct json_object *crs = json_object_new_array();
     json_object_array_add(crs, json_object_new_string(CRS84));
@@ -144,20 +153,25 @@ static struct json_object *collection(const char *base)
     json_object_object_add(sp, "crs", json_object_new_string(CRS84));
     json_object_object_add(ext, "spatial", sp);
     json_object_object_add(o, "extent", ext);
-    json_object_array_add(l, ogc_link(base, "/api/ogc/collections/reports", "self",
-                                      "application/json", "this collection"));
-    json_object_array_add(l, ogc_link(base, "/api/ogc/collections/reports/items", "items",
-                                      "application/geo+json", "the reports"));
+    char self[64], items[64];
+    snprintf(self, sizeof(self), "/api/ogc/collections/%s", id);
+    snprintf(items, sizeof(items), "/api/ogc/collections/%s/items", id);
+    json_object_array_add(l, ogc_link(base, self, "self", "application/json", "this collection"));
+    json_object_array_add(l, ogc_link(base, items, "items", "application/geo+json",
+                                      incidents ? "the incidents" : "the reports"));
     json_object_object_add(o, "links", l);
     return o;
 }
 
-/* 1 when the path's collection is one we have (else a 404 is answered). */
+/* 1: the path's collection is reports, 2: incidents; 0: none we have (a 404 is
+ * answered). */
 static int known(struct web_call *c)
 {
     if (c->path->n > 3 && strcmp(c->path->segs[3], "reports") == 0)
         return 1;
-    web_reply_err(c->resp, 404, "not_found", "the collection is 'reports'");
+    if (c->path->n > 3 && strcmp(c->path->segs[3], "incidents") == 0)
+        return 2;
+    web_reply_err(c->resp, 404, "not_found", "the collection is 'reports' or 'incidents'");
     return 0;
 }
 
@@ -170,7 +184,8 @@ int web_h_ogc_collections(struct web_call *c)
     json_object_array_add(
         l, ogc_link(base, "/api/ogc/collections", "self", "application/json", "the collections"));
     json_object_object_add(o, "links", l);
-    json_object_array_add(cs, collection(base));
+    json_object_array_add(cs, collection(base, 0));
+    json_object_array_add(cs, collection(base, 1));
     json_object_object_add(o, "collections", cs);
     return reply(c, o);
 }
@@ -178,10 +193,11 @@ int web_h_ogc_collections(struct web_call *c)
 int web_h_ogc_collection(struct web_call *c)
 {
     char base[300];
-    if (!known(c))
+    int k = known(c);
+    if (!k)
         return TL_OK;
     base_url(c, base, sizeof(base));
-    return reply(c, collection(base));
+    return reply(c, collection(base, k == 2));
 }
 
 /* datetime (an instant, or start/end with ".." or "" for an open end) into f. */
@@ -271,13 +287,109 @@ static int q_add(char *out, size_t n, const char *key, const char *val)
     return 0;
 }
 
+/* The incidents collection's page (or its one feature when id > 0): built whole, at
+ * most OGC_LIMIT_MAX features; the next link carries the last incident's id. */
+static int incidents_items(struct web_call *c, long long id)
+{
+    struct store_export_filter f;
+    struct tl_errinfo ei;
+    struct json_object *o = NULL, *feats = NULL, *v = NULL;
+    char msg[WEB_MSG], keep[64], base[300], self_q[600] = "", lb[24], *json = NULL;
+    const char *q;
+    long lim = OGC_LIMIT_DEFAULT;
+    long long after = 0;
+    if (web_export_query(c, &f, 0, msg, sizeof(msg)))
+        return web_reply_err(c->resp, 400, "bad_request", "%s", msg);
+    if ((q = web_query_get(c->q, "f")) && strcmp(q, "json") != 0 && strcmp(q, "geojson") != 0)
+        return web_reply_err(c->resp, 400, "bad_request", "f is json (GeoJSON)");
+    if (id > 0) {
+        f.id = id;
+        lim = 1;
+    } else {
+        if ((q = web_query_get(c->q, "datetime")) && datetime(q, &f, keep, sizeof(keep)))
+            return web_reply_err(c->resp, 400, "bad_request",
+                                 "datetime is an ISO 8601 instant or interval (start/end, '..' "
+                                 "open)");
+        if ((q = web_query_get(c->q, "limit")) && web_long_parse(q, 1, 1000000000L, &lim))
+            return web_reply_err(c->resp, 400, "bad_request", "limit is a positive integer");
+        if (lim > OGC_LIMIT_MAX)
+            lim = OGC_LIMIT_MAX;
+        long a = 0;
+        if ((q = web_query_get(c->q, "after")) && web_long_parse(q, 0, 0x7fffffffL, &a))
+            return web_reply_err(c->resp, 400, "bad_request", "after is an incident id");
+        after = a;
+        f.has_after = q != NULL;
+        f.after_id = after;
+    }
+    f.limit = lim;
+    base_url(c, base, sizeof(base));
+    snprintf(lb, sizeof(lb), "%ld", lim);
+    int bad = q_add(self_q, sizeof(self_q), "limit", lb);
+    static const char *const keys[] = {"bbox", "datetime", "precision", "f"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && !bad; i++)
+        bad = q_add(self_q, sizeof(self_q), keys[i], web_query_get(c->q, keys[i]));
+    if (bad)
+        return web_reply_err(c->resp, 400, "bad_request", "the query is too long");
+    tl_errinfo_clear(&ei);
+    int rc = store_export_incidents(c->s, &f, c->who.account,
+                                    "GET /api/ogc/collections/incidents/items", &json, &ei);
+    if (rc)
+        return web_reply_store_err(c->resp, rc, &ei);
+    o = json_tokener_parse(json);
+    free(json);
+    if (!o || !json_object_object_get_ex(o, "features", &feats)) {
+        json_object_put(o);
+        return TL_ENOMEM;
+    }
+    if (id > 0) {
+        struct json_object *one = json_object_array_get_idx(feats, 0);
+        if (!one) {
+            json_object_put(o);
+            return web_reply_err(c->resp, 404, "not_found", "no such incident in this collection");
+        }
+        json_object_get(one);
+        json_object_put(o);
+        int r = reply(c, one);
+        c->resp->ctype = "application/geo+json";
+        return r;
+    }
+    int more = json_object_object_get_ex(o, "more", &v) && json_object_get_boolean(v);
+    long long n = json_object_object_get_ex(o, "count", &v) ? json_object_get_int64(v) : 0;
+    long long last = json_object_object_get_ex(o, "last", &v) && v ? json_object_get_int64(v) : 0;
+    struct json_object *out = json_object_new_object(), *l = json_object_new_array();
+    json_object_object_add(out, "type", json_object_new_string("FeatureCollection"));
+    json_object_object_add(out, "features", json_object_get(feats));
+    json_object_put(o);
+    json_object_object_add(out, "numberReturned", json_object_new_int64(n));
+    char ts[32], path[700];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json_object_object_add(out, "timeStamp", json_object_new_string(ts));
+    snprintf(path, sizeof(path), "/api/ogc/collections/incidents/items?%s", self_q);
+    json_object_array_add(l, ogc_link(base, path, "self", "application/geo+json", NULL));
+    if (more) {
+        snprintf(path, sizeof(path), "/api/ogc/collections/incidents/items?%s&after=%lld", self_q,
+                 last);
+        json_object_array_add(l, ogc_link(base, path, "next", "application/geo+json", NULL));
+    }
+    json_object_object_add(out, "links", l);
+    int r = reply(c, out);
+    c->resp->ctype = "application/geo+json";
+    return r;
+}
+
 int web_h_ogc_items(struct web_call *c)
 {
     struct store_export_filter f;
     struct web_export_fmt fmt = {.format = WEB_EXPORT_GEOJSON};
     char msg[WEB_MSG], keep[64];
-    if (!known(c))
+    int k = known(c);
+    if (!k)
         return TL_OK;
+    if (k == 2)
+        return incidents_items(c, 0);
     if (web_export_query(c, &f, 1, msg, sizeof(msg)))
         return web_reply_err(c->resp, 400, "bad_request", "%s", msg);
     const char *v = web_query_get(c->q, "f");
@@ -322,11 +434,13 @@ int web_h_ogc_item(struct web_call *c)
     struct tl_buf b;
     char msg[WEB_MSG];
     long id;
-    int have = 0, rc;
-    if (!known(c))
+    int have = 0, rc, k = known(c);
+    if (!k)
         return TL_OK;
     if (web_long_parse(c->path->n > 5 ? c->path->segs[5] : "", 1, 0x7fffffffL, &id))
-        return web_reply_err(c->resp, 404, "not_found", "a report is named by its id");
+        return web_reply_err(c->resp, 404, "not_found", "a feature is named by its id");
+    if (k == 2)
+        return incidents_items(c, id);
     if (web_export_query(c, &f, 0, msg, sizeof(msg)))
         return web_reply_err(c->resp, 400, "bad_request", "%s", msg);
     f.id = id;
