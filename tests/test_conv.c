@@ -64,16 +64,7 @@ static void world_close(struct world *w)
     free(w->ci);
 }
 
-__attribute__((format(printf, 2, 3))) static long long count(struct world *w, const char *fmt, ...)
-{
-    char sql[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(sql, sizeof(sql), fmt, ap);
-    va_end(ap);
-    assert_true(n > 0 && (size_t)n < sizeof(sql));
-    return ts_db_count(w->ci, sql);
-}
+#define count(w, ...) ts_db_countf((w)->ci, __VA_ARGS__)
 
 /* Waits until every update is handled and every reply delivered. */
 static void settle(struct world *w)

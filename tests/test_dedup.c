@@ -60,17 +60,7 @@ static void world_close(struct world *w)
     free(w->ci);
 }
 
-/* The first value of the SQL statement fmt... as a new string (free()), NULL no row. */
-__attribute__((format(printf, 2, 3))) static char *scalar(struct world *w, const char *fmt, ...)
-{
-    char sql[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(sql, sizeof(sql), fmt, ap);
-    va_end(ap);
-    assert_true(n > 0 && (size_t)n < sizeof(sql));
-    return ts_db_scalar(w->ci, sql);
-}
+#define scalar(w, ...) ts_db_scalarf((w)->ci, __VA_ARGS__)
 
 #define count(w, ...) count_of(scalar((w), __VA_ARGS__))
 

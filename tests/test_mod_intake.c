@@ -100,26 +100,7 @@ static void world_close(struct world *w)
     free(w->ci);
 }
 
-__attribute__((format(printf, 2, 3))) static long long count(struct world *w, const char *fmt, ...)
-{
-    char sql[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(sql, sizeof(sql), fmt, ap);
-    va_end(ap);
-    assert_true(n > 0 && (size_t)n < sizeof(sql));
-    return ts_db_count(w->ci, sql);
-}
-
-/* The one text value of `sql WHERE chat_id = <the keyed hash of Telegram chat `chat`>`
- * (the database holds no clear chat id). */
-static char *chat_scalar(struct world *w, const char *sql, long long chat)
-{
-    char *q = tl_asprintf("%s WHERE chat_id = %lld", sql, tb_chat(chat));
-    char *v = ts_db_scalar(w->ci, q);
-    free(q);
-    return v;
-}
+#define count(w, ...) ts_db_countf((w)->ci, __VA_ARGS__)
 
 /* Waits until every update is handled and every reply delivered. */
 static void settle(struct world *w, long timeout_ms)
@@ -335,7 +316,8 @@ static void test_mod_intake_bans_hold_at_intake(void **state)
     assert_int_equal(queue_refs(&w, refs, 8), 2);
 
     /* the moderator bans one through the API; the other is shadow-banned */
-    char *open_ps = chat_scalar(&w, "SELECT reporter FROM chats", 7100001);
+    char *open_ps =
+        ts_db_scalarf(w.ci, "SELECT reporter FROM chats WHERE chat_id = %lld", tb_chat(7100001));
     char *path = tl_asprintf("/api/reporters/%.16s/ban", open_ps);
     struct hres r = http(&w, TOKEN_MOD, path, "{\"reason\":\"abuse\"}");
     assert_int_equal(r.status, 200);
@@ -733,7 +715,8 @@ static void test_mod_intake_moderator_tools(void **state)
     free(args);
 
     /* a ban with a sweep takes the reporter's open report out of the queue */
-    char *ps = chat_scalar(&w, "SELECT left(reporter, 12) FROM chats", 7700000);
+    char *ps = ts_db_scalarf(w.ci, "SELECT left(reporter, 12) FROM chats WHERE chat_id = %lld",
+                             tb_chat(7700000));
     args = tl_asprintf("ban %s --sweep --reason spam", ps);
     assert_int_equal(mod_cli(&w, args, &out), 0);
     assert_non_null(strstr(out, "\"swept\": 1"));

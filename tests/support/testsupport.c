@@ -2,6 +2,7 @@
 #include "testsupport.h"
 
 #include <fcntl.h>
+#include <stdarg.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,6 +139,35 @@ long long ts_db_count(const char *conninfo, const char *sql)
         die("not an integer", sql);
     free(v);
     return n;
+}
+
+static void vformat(char *sql, size_t size, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static void vformat(char *sql, size_t size, const char *fmt, va_list ap)
+{
+    int n = vsnprintf(sql, size, fmt, ap);
+    if (n <= 0 || (size_t)n >= size)
+        die("statement too long", fmt);
+}
+
+char *ts_db_scalarf(const char *conninfo, const char *fmt, ...)
+{
+    char sql[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vformat(sql, sizeof(sql), fmt, ap);
+    va_end(ap);
+    return ts_db_scalar(conninfo, sql);
+}
+
+long long ts_db_countf(const char *conninfo, const char *fmt, ...)
+{
+    char sql[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vformat(sql, sizeof(sql), fmt, ap);
+    va_end(ap);
+    return ts_db_count(conninfo, sql);
 }
 
 int ts_run(const char *cmd, char **out)

@@ -41,6 +41,11 @@ void ts_db_drop(const char *name);
  * new string (free()), or NULL if no row. Aborts the test on SQL error. For assertions. */
 char *ts_db_scalar(const char *conninfo, const char *sql);
 long long ts_db_count(const char *conninfo, const char *sql);
+/* The same with the statement printf-formatted (at most 4 KiB). */
+char *ts_db_scalarf(const char *conninfo, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+long long ts_db_countf(const char *conninfo, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* CHECK(store_call(..., EI)): fails the test with the call, the error, the SQLSTATE and
  * the detail unless the call returns TL_OK (for tests that include cmocka and
