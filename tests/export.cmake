@@ -10,3 +10,10 @@ add_test(NAME test_openapi_export_answers COMMAND sh -c
          ${CMAKE_BINARY_DIR}/openapi/test_export.jsonl)
 set_tests_properties(test_openapi_export_answers PROPERTIES FIXTURES_REQUIRED export_answers
                      LABELS db TIMEOUT 60 SKIP_RETURN_CODE 77)
+# a 1,000,000-row export (file and feed) under 50 MB of peak RSS, in its own program so
+# it runs beside the others; not under the sanitizers, whose shadow memory and pace are
+# no export's (the memory test of test_export covers that build)
+if(NOT TIPLINE_SANITIZE)
+  tl_add_test(NAME test_export_million SOURCES test_export_million.c LIBS tl_common DB
+              TIMEOUT 600 LABELS slow)
+endif()
