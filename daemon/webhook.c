@@ -1,5 +1,6 @@
-/* daemon/webhook.c - outgoing webhooks: a decision writes a delivery row in its own
- * transaction (storage/schema/webhook_enqueue.sql), and this thread, on a connection
+/* daemon/webhook.c - outgoing webhooks: a decision or an incident's change writes a
+ * delivery row in its own transaction (storage/schema/webhook_enqueue.sql,
+ * webhook_enqueue_incident.sql), and this thread, on a connection
  * and a curl handle of its own, posts them, signed, retrying with backoff. Intake and
  * triage never wait for a receiver. The same thread keeps the zoomed-out tiles' grid
  * (migration 0027): it builds the cells of rounded points once, and each round folds
@@ -7,6 +8,7 @@
 #include "webhook.h"
 
 #include <curl/curl.h>
+#include <json-c/json.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <pthread.h>
@@ -60,6 +62,38 @@ static char *body_of(struct store *s, const struct store_webhook_job *j, struct 
 out:
     store_export_free(x);
     tl_buf_release(&b);
+    return out;
+}
+
+/* The body of an incident's delivery: what changed since the last post, the incident it
+ * was merged into (or null), and the incident as the OGC API's incidents collection
+ * writes it for the subscriber (null once merged: its members are the survivor's). New
+ * string or NULL. */
+static char *incident_body_of(struct store *s, const struct store_webhook_job *j,
+                              struct tl_errinfo *ei)
+{
+    struct store_export_filter f = {
+        .account = j->account, .id = j->incident_id, .limit = 1, .decimals = j->decimals};
+    struct json_object *o = NULL, *fs = NULL, *feat = NULL;
+    char *page = NULL, merged[32] = "null";
+    if (store_export_incidents(s, &f, j->account, "webhook", &page, ei))
+        return NULL;
+    o = json_tokener_parse(page);
+    free(page);
+    if (!o)
+        return NULL;
+    if (json_object_object_get_ex(o, "features", &fs) && json_object_array_length(fs) > 0)
+        feat = json_object_array_get_idx(fs, 0);
+    if (j->merged_into)
+        snprintf(merged, sizeof(merged), "%lld", j->merged_into);
+    char *out =
+        tl_asprintf("{\"event\":\"%s\",\"delivery\":%lld,\"incident\":%lld,\"changes\":%s,"
+                    "\"merged_into\":%s,\"feature\":%s}",
+                    j->event, j->id, j->incident_id, j->changes, merged,
+                    feat ? json_object_to_json_string_ext(feat, JSON_C_TO_STRING_PLAIN |
+                                                                    JSON_C_TO_STRING_NOSLASHESCAPE)
+                         : "null");
+    json_object_put(o);
     return out;
 }
 
@@ -179,7 +213,7 @@ static int round_once(struct daemon_webhooks *w, struct store *s, CURL *h)
         const struct store_webhook_job *j = &jobs[i];
         char why[256] = "";
         int64_t t0 = tl_now_ms();
-        char *body = body_of(s, j, &ei);
+        char *body = j->incident_id ? incident_body_of(s, j, &ei) : body_of(s, j, &ei);
         long status = body ? post(h, o, j, body, why, sizeof(why)) : 0;
         if (!body)
             snprintf(why, sizeof(why), "no body: %.200s", ei.msg);

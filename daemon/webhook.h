@@ -22,9 +22,13 @@ struct daemon_webhooks_opts {
 /* Starts the thread: it leases due deliveries (webhook_deliveries), posts each as JSON
  * {"event","delivery","report","feature"} (the feature as the GeoJSON feeds write it,
  * for the subscriber's account) signed with HMAC-SHA256 of "<timestamp>.<body>" under
- * the subscription's secret (headers X-Tipline-Timestamp, X-Tipline-Signature:
- * sha256=<hex>, X-Tipline-Event, X-Tipline-Delivery), records every attempt and retries
- * a failure (no 2xx) with exponential backoff. A delivery may arrive twice when the
+ * the subscription's secret, or for an incident's change {"event":"incident.changed",
+ * "delivery","incident","changes","merged_into","feature"} (the feature as the OGC
+ * incidents collection writes it; "changes" what happened since the last post: created,
+ * joined, left, corroboration, merged, fused), signed the same way (headers
+ * X-Tipline-Timestamp, X-Tipline-Signature: sha256=<hex>, X-Tipline-Event,
+ * X-Tipline-Delivery), records every attempt and retries a failure (no 2xx) with
+ * exponential backoff. A delivery may arrive twice when the
  * process dies between the receiver's answer and the record of it: receivers keep
  * X-Tipline-Delivery. The thread also keeps the zoomed-out tiles' grid: it builds the
  * cells of points rounded to round_decimals once (when rounded_roles is not empty) and

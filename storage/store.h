@@ -925,16 +925,18 @@ int store_tile_grid_ensure(struct store *s, int decimals, int *built, struct tl_
  * another process is folding). */
 int store_tile_grid_fold(struct store *s, long long *folded, struct tl_errinfo *ei) TL_WUR;
 
-/* ---- outgoing webhooks (store_export.c, migration 0021) ----
- * A decision queues a delivery per subscription (storage/schema/webhook_enqueue.sql);
- * the sender thread (daemon/webhook.c) leases due ones, posts them and records each
- * attempt. */
-/* A subscription of account to url with secret (what signs its posts);
- * {"id","url","created_at"}. */
+/* ---- outgoing webhooks (store_export.c, migrations 0021, 0033) ----
+ * A decision queues a delivery per subscription (storage/schema/webhook_enqueue.sql), as
+ * does an incident's change (webhook_enqueue_incident.sql, folded into the incident's
+ * delivery not attempted yet); the sender thread (daemon/webhook.c) leases due ones,
+ * posts them and records each attempt. */
+/* A subscription of account to url with secret (what signs its posts) for the event
+ * kinds events ("reports", "incidents", comma-separated; NULL: reports);
+ * {"id","url","events","created_at"}. */
 int store_webhook_add(struct store *s, const char *account, const char *url, const char *secret,
-                      char **json, struct tl_errinfo *ei) TL_WUR;
-/* {"items":[{id, account, url, created_at, disabled_at, pending, delivered, gave_up}]}:
- * account's subscriptions, every one when account is NULL. */
+                      const char *events, char **json, struct tl_errinfo *ei) TL_WUR;
+/* {"items":[{id, account, url, events, created_at, disabled_at, pending, delivered,
+ * gave_up}]}: account's subscriptions, every one when account is NULL. */
 int store_webhook_list(struct store *s, const char *account, char **json,
                        struct tl_errinfo *ei) TL_WUR;
 /* Ends subscription id of account (NULL: any account's); audited. TL_ENOTFOUND. */
@@ -945,10 +947,13 @@ int store_webhook_deliveries(struct store *s, long limit, char **json,
                              struct tl_errinfo *ei) TL_WUR;
 
 struct store_webhook_job {
-    long long id, report_id;
-    char *url, *secret, *event, *account, *status;
-    int decimals; /* -1 exact */
-    int attempts; /* before this one */
+    long long id, report_id; /* report_id 0: an incident's delivery */
+    long long incident_id;   /* 0: a report's delivery */
+    long long merged_into;   /* the incident was merged into that one; 0: not */
+    char *url, *secret, *event, *account, *status; /* status "" for an incident */
+    char *changes;                                 /* JSON array of strings; "[]" for a report */
+    int decimals;                                  /* -1 exact */
+    int attempts;                                  /* before this one */
 };
 /* Leases up to max due deliveries for lease_s seconds (another sender skips them):
  * *jobs (n of them) to free with store_webhook_jobs_free. rounded_roles (CSV) and

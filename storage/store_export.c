@@ -462,18 +462,19 @@ int store_tile_grid_fold(struct store *s, long long *folded, struct tl_errinfo *
 }
 
 int store_webhook_add(struct store *s, const char *account, const char *url, const char *secret,
-                      char **json, struct tl_errinfo *ei)
+                      const char *events, char **json, struct tl_errinfo *ei)
 {
-    const char *v[3] = {account, url, secret};
+    const char *v[4] = {account, url, secret, events ? events : "reports"};
     return st_one_text(s,
-                       "WITH w AS (INSERT INTO webhook_subscriptions (account, url, secret)"
-                       "  VALUES ($1::text, $2::text, $3::text) RETURNING id, url, created_at),"
+                       "WITH w AS (INSERT INTO webhook_subscriptions (account, url, secret, events)"
+                       "  VALUES ($1::text, $2::text, $3::text, string_to_array($4::text, ','))"
+                       "  RETURNING id, url, events, created_at),"
                        " a AS (INSERT INTO audit_log (actor, action, object, after)"
                        "  SELECT $1::text, 'webhook_add', 'webhook:' || w.id,"
-                       "   jsonb_build_object('url', w.url) FROM w)"
-                       " SELECT json_build_object('id', id, 'url', url,"
+                       "   jsonb_build_object('url', w.url, 'events', w.events) FROM w)"
+                       " SELECT json_build_object('id', id, 'url', url, 'events', events,"
                        "  'created_at', web_iso(created_at))::text FROM w",
-                       3, v, json, "no such webhook", ei);
+                       4, v, json, "no such webhook", ei);
 }
 
 int store_webhook_list(struct store *s, const char *account, char **json, struct tl_errinfo *ei)
@@ -482,7 +483,7 @@ int store_webhook_list(struct store *s, const char *account, char **json, struct
     return st_one_text(
         s,
         "SELECT json_build_object('items', COALESCE(json_agg(json_build_object("
-        "  'id', w.id, 'account', w.account, 'url', w.url,"
+        "  'id', w.id, 'account', w.account, 'url', w.url, 'events', w.events,"
         "  'created_at', web_iso(w.created_at), 'disabled_at', web_iso(w.disabled_at),"
         "  'pending', (SELECT count(*) FROM webhook_deliveries d WHERE"
         "    d.subscription_id = w.id AND d.delivered_at IS NULL AND d.gave_up_at IS NULL),"
@@ -521,7 +522,8 @@ int store_webhook_deliveries(struct store *s, long limit, char **json, struct tl
         s,
         "SELECT json_build_object('items', COALESCE(json_agg(json_build_object("
         "  'id', d.id, 'subscription', d.subscription_id, 'account', w.account, 'url', w.url,"
-        "  'event', d.event, 'report', d.report_id, 'created_at', web_iso(d.created_at),"
+        "  'event', d.event, 'report', d.report_id, 'incident', d.incident_id,"
+        "  'changes', d.changes, 'created_at', web_iso(d.created_at),"
         "  'attempts', d.attempts, 'delivered_at', web_iso(d.delivered_at),"
         "  'gave_up_at', web_iso(d.gave_up_at), 'next_at', CASE WHEN d.delivered_at IS NULL"
         "   AND d.gave_up_at IS NULL THEN web_iso(d.next_at) END,"
@@ -557,9 +559,12 @@ int store_webhook_due(struct store *s, const char *rounded_roles, long round_dec
                  "  FROM due WHERE d.id = due.id RETURNING d.*)"
                  " SELECT l.id, l.report_id, w.url, w.secret, l.event, w.account,"
                  "  CASE WHEN a.role = ANY (string_to_array($1::text, ',')) THEN $2::int END,"
-                 "  l.attempts, substr(l.event, 8)"
+                 "  l.attempts, CASE WHEN l.report_id IS NOT NULL THEN substr(l.event, 8)"
+                 "  ELSE '' END, l.incident_id, i.merged_into,"
+                 "  COALESCE(to_json(l.changes), '[]')::text"
                  " FROM l JOIN webhook_subscriptions w ON w.id = l.subscription_id"
-                 " JOIN accounts a ON a.name = w.account ORDER BY l.next_at, l.id",
+                 " JOIN accounts a ON a.name = w.account"
+                 " LEFT JOIN incidents i ON i.id = l.incident_id ORDER BY l.next_at, l.id",
                  4, v, &r, ei);
     if (rc)
         return rc;
@@ -577,7 +582,11 @@ int store_webhook_due(struct store *s, const char *rounded_roles, long round_dec
         j[i].decimals = PQgetisnull(r, i, 6) ? -1 : (int)st_getll(r, i, 6);
         j[i].attempts = (int)st_getll(r, i, 7);
         j[i].status = st_str(r, i, 8);
-        if (!j[i].url || !j[i].secret || !j[i].event || !j[i].account || !j[i].status)
+        j[i].incident_id = st_getll(r, i, 9);
+        j[i].merged_into = st_getll(r, i, 10);
+        j[i].changes = st_str(r, i, 11);
+        if (!j[i].url || !j[i].secret || !j[i].event || !j[i].account || !j[i].status ||
+            !j[i].changes)
             rc = TL_ENOMEM;
     }
     PQclear(r);
@@ -598,6 +607,7 @@ void store_webhook_jobs_free(struct store_webhook_job *jobs, size_t n)
         free(jobs[i].event);
         free(jobs[i].account);
         free(jobs[i].status);
+        free(jobs[i].changes);
     }
     free(jobs);
 }

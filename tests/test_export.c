@@ -1360,16 +1360,16 @@ static void test_export_webhook(void **state)
     fx_free(f);
 }
 
-/* POST /api/webhooks {"url"} as exa: the HTTP status; the answer's body in *body (NULL:
- * dropped), recorded for the OpenAPI check. */
-static long webhook_add(struct fx *f, const char *url, char **body)
+/* POST /api/webhooks with the JSON body json as exa: the HTTP status; the answer's body
+ * in *body (NULL: dropped), recorded for the OpenAPI check. */
+static long webhook_post(struct fx *f, const char *json, char **body)
 {
     char *out = NULL,
          *cmd = tl_asprintf(
              "curl -s -X POST -H 'Content-Type: application/json' -H 'Authorization: Bearer "
-             "tok-exa-0123456789abcdef' -d '{\"url\":\"%s\"}' -w '\\n%%{http_code}' "
+             "tok-exa-0123456789abcdef' -d '%s' -w '\\n%%{http_code}' "
              "'http://127.0.0.1:%u/api/webhooks'",
-             url, f->port);
+             json, f->port);
     ts_run(cmd, &out);
     free(cmd);
     assert_non_null(out);
@@ -1382,6 +1382,15 @@ static long webhook_add(struct fx *f, const char *url, char **body)
         *body = out;
     else
         free(out);
+    return status;
+}
+
+/* POST /api/webhooks {"url"} as exa (report events, the default). */
+static long webhook_add(struct fx *f, const char *url, char **body)
+{
+    char *json = tl_asprintf("{\"url\":\"%s\"}", url);
+    long status = webhook_post(f, json, body);
+    free(json);
     return status;
 }
 
@@ -1594,6 +1603,232 @@ static void test_export_webhook_private_refused(void **state)
     fx_free(f);
 }
 
+/* ---- outgoing webhooks: incident changes ---- */
+
+/* Reports by reporter who (PSEUDO, or w<k> made here) with ref, category, point and
+ * bearing (NAN: none), each joined to its incident in a transaction of its own, as the
+ * storing transaction does (incident_join). */
+static void join_report(PGconn *c, const char *ref, const char *who, const char *cat, double lon,
+                        double lat, double bearing)
+{
+    char q[1024], b[32] = "NULL";
+    if (!isnan(bearing))
+        snprintf(b, sizeof(b), "%g", bearing);
+    snprintf(q, sizeof(q),
+             "WITH p AS (INSERT INTO reporters (pseudonym) VALUES ('%s') ON CONFLICT DO NOTHING),"
+             " r AS (INSERT INTO reports (public_ref, reporter, category, text, point,"
+             "  point_source, accuracy_m, bearing) VALUES ('%s', '%s', '%s',"
+             "  'from chat " CHAT ": " SECRET_TEXT "',"
+             "  ST_SetSRID(ST_MakePoint(%.6f, %.6f), 4326)::geography, 'telegram_location', 10,"
+             "  %s) RETURNING id)"
+             " SELECT 1 FROM r",
+             who, ref, who, cat, lon, lat, b);
+    PGresult *r = PQexec(c, q);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", ref, PQerrorMessage(c));
+    PQclear(r);
+    snprintf(q, sizeof(q), "SELECT incident_join(id) FROM reports WHERE public_ref = '%s'", ref);
+    r = PQexec(c, q);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQgetisnull(r, 0, 0))
+        fail_msg("join %s: %s", ref, PQerrorMessage(c));
+    PQclear(r);
+}
+
+/* Runs the sender until no incident delivery is left to post (at most 30 s). */
+static void send_incidents(struct fx *f)
+{
+    volatile sig_atomic_t stop = 0;
+    struct daemon_webhooks *wh = NULL;
+    struct daemon_webhooks_opts wo = {
+        .cfg = &f->cfg, .stop = &stop, .interval_ms = 100, .retry_base_s = 1, .timeout_ms = 3000};
+    assert_int_equal(daemon_webhooks_start(&wo, &wh), TL_OK);
+    for (int i = 0; i < 300 && count(f, "SELECT count(*) FROM webhook_deliveries WHERE"
+                                        " incident_id IS NOT NULL AND delivered_at IS NULL");
+         i++)
+        tl_sleep_ms(100, NULL);
+    tl_sleep_ms(300, NULL);
+    stop = 1;
+    daemon_webhooks_join(wh);
+    assert_int_equal(count(f, "SELECT count(*) FROM webhook_deliveries WHERE"
+                              " incident_id IS NOT NULL AND delivered_at IS NULL"),
+                     0);
+}
+
+/* The post (index >= from) whose body holds needle, asserted to be the only one. */
+static int post_with(struct rx *x, int from, const char *needle)
+{
+    int at = -1;
+    for (int i = from; i < x->n; i++)
+        if (strstr(x->body[i], needle)) {
+            if (at >= 0)
+                fail_msg("two posts hold %s", needle);
+            at = i;
+        }
+    if (at < 0)
+        fail_msg("no post holds %s", needle);
+    return at;
+}
+
+static void test_export_webhook_incident_changes(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_export_webhook_incident", 3);
+    struct rx x = {0};
+    rx_start(&x, 2);
+    f->cfg.webhook_allow_private = 1; /* the receiver is on loopback */
+    char *json =
+        tl_asprintf("{\"url\":\"http://127.0.0.1:%u/inc\",\"events\":[\"incidents\"]}", x.port);
+    char *out = NULL;
+    assert_int_equal(webhook_post(f, json, &out), 201);
+    free(json);
+    assert_non_null(strstr(out, "\"events\":[\"incidents\"]"));
+    char *sec = strstr(out, "\"secret\":\"");
+    assert_non_null(sec);
+    sec += 10;
+    sec[strcspn(sec, "\"")] = 0;
+    char *secret = tl_strdup(sec);
+    free(out);
+    /* another subscription, report decisions only (what one takes when it does not say) */
+    json = tl_asprintf("{\"url\":\"http://127.0.0.1:%u/rep\"}", x.port);
+    assert_int_equal(webhook_post(f, json, NULL), 201);
+    free(json);
+    assert_int_equal(
+        webhook_post(f, "{\"url\":\"http://192.0.43.10/h\",\"events\":[\"alerts\"]}", NULL), 400);
+    assert_int_equal(
+        webhook_post(f, "{\"url\":\"http://192.0.43.10/h\",\"events\":[\"reports\",\"reports\"]}",
+                     NULL),
+        400);
+    assert_int_equal(webhook_post(f, "{\"url\":\"http://192.0.43.10/h\",\"events\":[]}", NULL),
+                     400);
+    assert_int_equal(webhook_post(f, "{\"url\":\"http://192.0.43.10/h\",\"events\":[1]}", NULL),
+                     400);
+    struct hres r = get(f, "exa", "/api/webhooks", NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(run(NULL, "grep -Eq '\"events\" ?: ?\\[\"reports\"\\]' '%s'", r.body_path), 0);
+    hres_release(&r);
+    PGconn *c = PQconnectdb(f->ci);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+
+    /* 1. an incident appears; the receiver fails twice, then takes it: exactly once */
+    join_report(c, "J-1", PSEUDO, "shelling", 31.012345, 50.023456, NAN);
+    char *i1 = ts_db_scalar(f->ci, "SELECT incident_id FROM reports WHERE public_ref = 'J-1'");
+    assert_int_equal(count(f, "SELECT count(*) FROM webhook_deliveries"), 1);
+    send_incidents(f);
+    assert_int_equal(x.n, 3);
+    char *inc = tl_asprintf("\"incident\":%s,", i1);
+    for (int i = 0; i < 3; i++) {
+        if (!signature_ok(x.head[i], x.body[i], secret))
+            fail_msg("post %d: bad signature: %s", i, x.head[i]);
+        assert_non_null(strcasestr(x.head[i], "X-Tipline-Event: incident.changed"));
+        assert_string_equal(x.body[i], x.body[0]);
+        assert_int_equal(x.answered[i], i < 2 ? 500 : 204);
+    }
+    assert_non_null(strstr(x.body[0], inc));
+    assert_non_null(strstr(x.body[0], "\"changes\":[\"created\",\"joined\",\"corroboration\"]"));
+    assert_non_null(strstr(x.body[0], "\"merged_into\":null"));
+    assert_non_null(strstr(x.body[0], "\"n_reports\":1"));
+    assert_non_null(strstr(x.body[0], "\"coordinates\":[31.01,50.02]")); /* rounded */
+    char *d0 = head_value(x.head[0], "X-Tipline-Delivery"),
+         *d2 = head_value(x.head[2], "X-Tipline-Delivery");
+    assert_string_equal(d0, d2);
+    free(d0);
+    free(d2);
+    assert_false(signature_ok(x.head[2], "{\"event\":\"incident.changed\"}", secret));
+
+    /* 2. a burst: 300 reports join it, each in its own transaction, while the sender is
+     * down: one delivery, folded, posted once with the incident as it stands */
+    int64_t t0 = tl_now_ms();
+    for (int k = 1; k <= 300; k++) {
+        char ref[16], who[16];
+        snprintf(ref, sizeof(ref), "J-%d", k + 1);
+        snprintf(who, sizeof(who), "w%d", k);
+        join_report(c, ref, who, "shelling", 31.012345 + k * 1e-6, 50.023456, NAN);
+    }
+    fprintf(stderr, "300 joins, one transaction each: %lld ms\n", (long long)(tl_now_ms() - t0));
+    assert_int_equal(count(f, "SELECT count(*) FROM webhook_deliveries WHERE delivered_at IS NULL"),
+                     1);
+    assert_int_equal(count(f, "SELECT count(*) FROM webhook_deliveries WHERE delivered_at IS NULL"
+                              " AND changes = '{joined,corroboration}'"),
+                     1);
+    send_incidents(f);
+    assert_int_equal(x.n, 4);
+    assert_int_equal(x.answered[3], 204);
+    assert_true(signature_ok(x.head[3], x.body[3], secret));
+    assert_non_null(strstr(x.body[3], inc));
+    assert_non_null(strstr(x.body[3], "\"n_reports\":301"));
+    assert_non_null(strstr(x.body[3], "\"corroboration\":301"));
+
+    /* 3. another incident merged into it, a report split out of it, and a moving target
+     * fixed by two bearings: one post per incident, each saying what changed */
+    join_report(c, "J-400", "w1", "shelling", 31.5, 50.0, NAN);
+    char *i2 = ts_db_scalar(f->ci, "SELECT incident_id FROM reports WHERE public_ref = 'J-400'");
+    assert_string_not_equal(i1, i2);
+    free(ts_db_scalarf(f->ci, "SELECT web_incident_merge('alice', %s, %s, NULL)", i1, i2));
+    free(ts_db_scalar(f->ci, "SELECT web_incident_split('alice', NULL, 'J-2', NULL)"));
+    char *i3 = ts_db_scalar(f->ci, "SELECT incident_id FROM reports WHERE public_ref = 'J-2'");
+    join_report(c, "K-1", PSEUDO, "drones", 33.0, 50.0, 45);
+    join_report(c, "K-2", "w2", "drones", 33.02, 50.0, 315);
+    char *i4 = ts_db_scalar(f->ci, "SELECT incident_id FROM reports WHERE public_ref = 'K-2'");
+    assert_int_equal(
+        ts_db_countf(f->ci, "SELECT count(*) FROM incidents WHERE id = %s AND fused IS NOT NULL",
+                     i4),
+        1);
+    send_incidents(f);
+    assert_int_equal(x.n, 8);
+    char *n2 = tl_asprintf("\"incident\":%s,", i2), *n3 = tl_asprintf("\"incident\":%s,", i3),
+         *n4 = tl_asprintf("\"incident\":%s,", i4), *m = tl_asprintf("\"merged_into\":%s,", i1);
+    int p1 = post_with(&x, 4, inc), p2 = post_with(&x, 4, n2), p3 = post_with(&x, 4, n3),
+        p4 = post_with(&x, 4, n4);
+    assert_non_null(strstr(x.body[p1], "\"changes\":[\"joined\",\"left\"]"));
+    assert_non_null(strstr(x.body[p1], "\"n_reports\":301")); /* +1 merged, -1 split */
+    assert_non_null(strstr(x.body[p2], "\"merged\""));
+    assert_non_null(strstr(x.body[p2], m));
+    assert_non_null(strstr(x.body[p2], "\"feature\":null"));
+    assert_non_null(strstr(x.body[p3], "\"changes\":[\"created\",\"joined\",\"corroboration\"]"));
+    assert_non_null(strstr(x.body[p4], "\"fused\""));
+    assert_null(strstr(x.body[p4], "\"fused_lon\":null"));
+    for (int i = 4; i < 8; i++) {
+        assert_true(signature_ok(x.head[i], x.body[i], secret));
+        assert_int_equal(x.answered[i], 204);
+    }
+    for (int i = 0; i < x.n; i++) {
+        char *fn = tl_asprintf("%s/webhook-incident-%d.json", f->dir, i);
+        assert_int_equal(ts_write_file(fn, x.body[i]), 0);
+        free(fn);
+    }
+    /* the report-only subscription got none of it; a decision still goes to it alone */
+    assert_int_equal(count(f, "SELECT count(*) FROM webhook_deliveries d JOIN"
+                              " webhook_subscriptions s ON s.id = d.subscription_id"
+                              " WHERE s.events = '{reports}'"),
+                     0);
+    sql(f, "UPDATE reports SET status = 'confirmed', decided_at = now() WHERE public_ref = 'J-3'"
+           " RETURNING 1");
+    assert_int_equal(count(f, "SELECT count(*) FROM webhook_deliveries d JOIN"
+                              " webhook_subscriptions s ON s.id = d.subscription_id"
+                              " WHERE d.report_id IS NOT NULL AND s.events = '{reports}'"),
+                     1);
+    assert_int_equal(
+        count(f, "SELECT count(*) FROM webhook_deliveries WHERE report_id IS NOT NULL"), 1);
+    r = get(f, "root", "/api/webhooks/deliveries", NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(run(NULL, "grep -Eq '\"changes\" ?: ?\\[\"created\"' '%s'", r.body_path), 0);
+    hres_release(&r);
+    PQfinish(c);
+    rx_stop(&x);
+    no_identity(f);
+    free(n2);
+    free(n3);
+    free(n4);
+    free(m);
+    free(inc);
+    free(i1);
+    free(i2);
+    free(i3);
+    free(i4);
+    free(secret);
+    fx_free(f);
+}
+
 /* ---- memory stays flat however many rows ---- */
 
 static long vm_hwm_kb(void)
@@ -1675,6 +1910,7 @@ int main(void)
         cmocka_unit_test_teardown(test_export_webhook, teardown),
         cmocka_unit_test(test_export_webhook_addresses),
         cmocka_unit_test_teardown(test_export_webhook_private_refused, teardown),
+        cmocka_unit_test_teardown(test_export_webhook_incident_changes, teardown),
         cmocka_unit_test_teardown(test_export_memory_flat, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -219,7 +219,10 @@ int web_cookie_session(const char *header, const char *name, char *out)
 
 static const char *type_name(enum web_ftype t)
 {
-    return t == WF_STRING ? "a string" : t == WF_INT ? "an integer" : "a boolean";
+    return t == WF_STRING    ? "a string"
+           : t == WF_INT     ? "an integer"
+           : t == WF_STRINGS ? "an array of strings"
+                             : "a boolean";
 }
 
 /* 1 when every string in o (keys too, at any depth) is UTF-8 without NUL: json-c's own
@@ -301,9 +304,15 @@ int web_body_parse(const char *body, size_t len, const struct web_field *fields,
         }
         if (json_object_is_type(val, json_type_null) && !f->required)
             continue;
-        int ok = f->type == WF_STRING ? json_object_is_type(val, json_type_string)
-                 : f->type == WF_INT  ? json_object_is_type(val, json_type_int)
-                                      : json_object_is_type(val, json_type_boolean);
+        int ok = f->type == WF_STRING    ? json_object_is_type(val, json_type_string)
+                 : f->type == WF_INT     ? json_object_is_type(val, json_type_int)
+                 : f->type == WF_STRINGS ? json_object_is_type(val, json_type_array)
+                                         : json_object_is_type(val, json_type_boolean);
+        for (size_t i = 0; ok && f->type == WF_STRINGS && i < json_object_array_length(val); i++) {
+            struct json_object *e = json_object_array_get_idx(val, i);
+            ok = json_object_is_type(e, json_type_string) &&
+                 (!f->max_len || (size_t)json_object_get_string_len(e) <= f->max_len);
+        }
         if (!ok) {
             say(msg, msgsz, "field '%s' must be %s", f->name, type_name(f->type));
             goto bad;

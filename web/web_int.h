@@ -60,12 +60,13 @@ int web_query_allowed(const struct web_query *q, const char *const *allowed, cha
  * (what tipline sets); 1 found, 0 not. out: size 65. */
 int web_cookie_session(const char *header, const char *name, char *out);
 
-enum web_ftype { WF_STRING, WF_INT, WF_BOOL };
+/* WF_STRINGS: an array of strings, each at most max_len bytes */
+enum web_ftype { WF_STRING, WF_INT, WF_BOOL, WF_STRINGS };
 struct web_field {
     const char *name;
     enum web_ftype type;
     int required;
-    size_t max_len; /* strings: bytes; 0 = any */
+    size_t max_len; /* strings (each of WF_STRINGS): bytes; 0 = any */
 };
 /* Parses a JSON object body strictly (one object, nothing after it) and checks it
  * against fields (terminated by a NULL name): unknown fields, wrong types, missing

@@ -1,8 +1,9 @@
 /* web/webhooks.c - the exporters' webhook subscriptions (POST/GET /api/webhooks, POST
  * /api/webhooks/{id}/disable) and, for admins, every delivery with its attempts (GET
  * /api/webhooks/deliveries). The posting is the runtime's sender thread
- * (daemon/webhook.c); a decision only writes a row. A URL must reach a public address
- * unless webhook_allow_private (webhook_addr.c). */
+ * (daemon/webhook.c); a decision or an incident's change only writes a row. A
+ * subscription takes report decisions, incident changes or both ("events"). A URL must
+ * reach a public address unless webhook_allow_private (webhook_addr.c). */
 #include "web_export.h"
 
 #include <stdlib.h>
@@ -35,6 +36,26 @@ static int url_ok(const char *u)
     return 1;
 }
 
+/* The body's "events" as "reports", "incidents" or "reports,incidents" (absent:
+ * "reports", what a subscription took before it could choose); NULL when it names
+ * another kind, none, or one twice. */
+static const char *body_events(const struct web_call *c)
+{
+    static const char *const KINDS[] = {"reports", "incidents", "reports,incidents"};
+    struct json_object *v = NULL;
+    int seen = 0;
+    if (!json_object_object_get_ex(c->body, "events", &v) || json_object_is_type(v, json_type_null))
+        return KINDS[0];
+    for (size_t i = 0; i < json_object_array_length(v); i++) {
+        const char *k = json_object_get_string(json_object_array_get_idx(v, i));
+        int bit = strcmp(k, "reports") == 0 ? 1 : strcmp(k, "incidents") == 0 ? 2 : 0;
+        if (!bit || (seen & bit))
+            return NULL;
+        seen |= bit;
+    }
+    return seen ? KINDS[seen - 1] : NULL;
+}
+
 int web_h_webhook_add(struct web_call *c)
 {
     struct tl_errinfo ei;
@@ -45,6 +66,10 @@ int web_h_webhook_add(struct web_call *c)
     if (!url_ok(url))
         return web_reply_err(c->resp, 400, "bad_request",
                              "url is an http or https URL of at most %d bytes", WEBHOOK_URL_MAX);
+    const char *events = body_events(c);
+    if (!events)
+        return web_reply_err(c->resp, 400, "bad_request",
+                             "events lists \"reports\", \"incidents\" or both, each once");
     /* a receiver inside the deployment's network is refused unless allowed (SSRF); the
      * sender checks again at each delivery, as a name may resolve elsewhere by then */
     char pin[WEB_WEBHOOK_PIN], why[256];
@@ -57,7 +82,7 @@ int web_h_webhook_add(struct web_call *c)
     char *secret = tl_asprintf("whsec_%s", hex);
     if (!secret)
         return TL_ENOMEM;
-    int rc = store_webhook_add(c->s, c->who.account, url, secret, &json, &ei);
+    int rc = store_webhook_add(c->s, c->who.account, url, secret, events, &json, &ei);
     if (rc) {
         free(secret);
         return web_reply_store_err(c->resp, rc, &ei);
@@ -118,6 +143,6 @@ int web_h_webhook_deliveries(struct web_call *c)
     return web_reply_json(c->resp, 200, json);
 }
 
-const struct web_field web_f_webhook[] = {{"url", WF_STRING, 1, WEBHOOK_URL_MAX},
-                                          {NULL, WF_STRING, 0, 0}};
+const struct web_field web_f_webhook[] = {
+    {"url", WF_STRING, 1, WEBHOOK_URL_MAX}, {"events", WF_STRINGS, 0, 16}, {NULL, WF_STRING, 0, 0}};
 const char *const web_p_webhook_deliveries[] = {"limit", NULL};
