@@ -1258,31 +1258,74 @@ static int signature_ok(const char *head, const char *body, const char *secret)
     return ok;
 }
 
-static void test_export_webhook(void **state)
+/* POST /api/webhooks with the JSON body json as exa: the HTTP status; the answer's body
+ * in *body (NULL: dropped), recorded for the OpenAPI check. */
+static long webhook_post(struct fx *f, const char *json, char **body)
 {
-    (void)state;
-    struct fx *f = fx_new("t_export_webhook", 100);
-    struct rx x = {0};
-    rx_start(&x, 2);
-    f->cfg.webhook_allow_private = 1; /* the receiver is on loopback */
-    /* the exporter subscribes; the secret comes once */
     char *out = NULL,
          *cmd = tl_asprintf(
              "curl -s -X POST -H 'Content-Type: application/json' -H 'Authorization: Bearer "
-             "tok-exa-0123456789abcdef' -d '{\"url\":\"http://127.0.0.1:%u/hook\"}' "
-             "-w '\\n%%{http_code}' 'http://127.0.0.1:%u/api/webhooks'",
-             x.port, f->port);
+             "tok-exa-0123456789abcdef' -d '%s' -w '\\n%%{http_code}' "
+             "'http://127.0.0.1:%u/api/webhooks'",
+             json, f->port);
     ts_run(cmd, &out);
     free(cmd);
-    assert_non_null(strstr(out, "\n201"));
-    ts_http_record("POST", "/api/webhooks", 201, "application/json", out, strcspn(out, "\n"));
-    char *sec = strstr(out, "\"secret\":\"");
+    assert_non_null(out);
+    char *nl = strrchr(out, '\n');
+    assert_non_null(nl);
+    long status = strtol(nl + 1, NULL, 10);
+    *nl = 0;
+    ts_http_record("POST", "/api/webhooks", status, "application/json", out, strlen(out));
+    if (body)
+        *body = out;
+    else
+        free(out);
+    return status;
+}
+
+/* POST /api/webhooks {"url"} as exa (report events, the default). */
+static long webhook_add(struct fx *f, const char *url, char **body)
+{
+    char *json = tl_asprintf("{\"url\":\"%s\"}", url);
+    long status = webhook_post(f, json, body);
+    free(json);
+    return status;
+}
+
+/* The signing secret of a subscription's answer (shown this once), as a new string;
+ * frees answer. */
+static char *take_secret(char *answer)
+{
+    char *sec = strstr(answer, "\"secret\":\"");
     assert_non_null(sec);
     sec += 10;
     sec[strcspn(sec, "\"")] = 0;
     char *secret = tl_strdup(sec);
-    free(out);
+    free(answer);
     assert_true(strncmp(secret, "whsec_", 6) == 0 && strlen(secret) == 70);
+    return secret;
+}
+
+/* A fixture of n seeded reports and a receiver on loopback failing its first two posts,
+ * which the sender may reach. */
+static struct fx *webhook_fx(const char *name, int n, struct rx *x)
+{
+    struct fx *f = fx_new(name, n);
+    rx_start(x, 2);
+    f->cfg.webhook_allow_private = 1;
+    return f;
+}
+
+static void test_export_webhook(void **state)
+{
+    (void)state;
+    struct rx x = {0};
+    struct fx *f = webhook_fx("t_export_webhook", 100, &x);
+    /* the exporter subscribes; the secret comes once */
+    char *out = NULL, *url = tl_asprintf("http://127.0.0.1:%u/hook", x.port);
+    assert_int_equal(webhook_add(f, url, &out), 201);
+    free(url);
+    char *secret = take_secret(out);
     struct hres r = get(f, "exa", "/api/webhooks", NULL);
     assert_int_equal(r.status, 200);
     assert_int_equal(run(NULL, "grep -q whsec_ '%s'", r.body_path), 1); /* never shown again */
@@ -1344,9 +1387,10 @@ static void test_export_webhook(void **state)
     hres_release(&r);
     /* a disabled subscription gets no more */
     char *id = ts_db_scalar(f->ci, "SELECT id FROM webhook_subscriptions");
-    cmd = tl_asprintf("curl -s -o /dev/null -w '%%{http_code}' -X POST -H 'Authorization: Bearer "
-                      "tok-exa-0123456789abcdef' 'http://127.0.0.1:%u/api/webhooks/%s/disable'",
-                      f->port, id);
+    char *cmd =
+        tl_asprintf("curl -s -o /dev/null -w '%%{http_code}' -X POST -H 'Authorization: Bearer "
+                    "tok-exa-0123456789abcdef' 'http://127.0.0.1:%u/api/webhooks/%s/disable'",
+                    f->port, id);
     ts_run(cmd, &out);
     assert_string_equal(out, "200");
     free(out);
@@ -1358,40 +1402,6 @@ static void test_export_webhook(void **state)
     no_identity(f);
     free(secret);
     fx_free(f);
-}
-
-/* POST /api/webhooks with the JSON body json as exa: the HTTP status; the answer's body
- * in *body (NULL: dropped), recorded for the OpenAPI check. */
-static long webhook_post(struct fx *f, const char *json, char **body)
-{
-    char *out = NULL,
-         *cmd = tl_asprintf(
-             "curl -s -X POST -H 'Content-Type: application/json' -H 'Authorization: Bearer "
-             "tok-exa-0123456789abcdef' -d '%s' -w '\\n%%{http_code}' "
-             "'http://127.0.0.1:%u/api/webhooks'",
-             json, f->port);
-    ts_run(cmd, &out);
-    free(cmd);
-    assert_non_null(out);
-    char *nl = strrchr(out, '\n');
-    assert_non_null(nl);
-    long status = strtol(nl + 1, NULL, 10);
-    *nl = 0;
-    ts_http_record("POST", "/api/webhooks", status, "application/json", out, strlen(out));
-    if (body)
-        *body = out;
-    else
-        free(out);
-    return status;
-}
-
-/* POST /api/webhooks {"url"} as exa (report events, the default). */
-static long webhook_add(struct fx *f, const char *url, char **body)
-{
-    char *json = tl_asprintf("{\"url\":\"%s\"}", url);
-    long status = webhook_post(f, json, body);
-    free(json);
-    return status;
 }
 
 /* The address classes a webhook may not reach, and public ones it may, as the sender's
@@ -1672,22 +1682,15 @@ static int post_with(struct rx *x, int from, const char *needle)
 static void test_export_webhook_incident_changes(void **state)
 {
     (void)state;
-    struct fx *f = fx_new("t_export_webhook_incident", 3);
     struct rx x = {0};
-    rx_start(&x, 2);
-    f->cfg.webhook_allow_private = 1; /* the receiver is on loopback */
+    struct fx *f = webhook_fx("t_export_webhook_incident", 3, &x);
     char *json =
         tl_asprintf("{\"url\":\"http://127.0.0.1:%u/inc\",\"events\":[\"incidents\"]}", x.port);
     char *out = NULL;
     assert_int_equal(webhook_post(f, json, &out), 201);
     free(json);
     assert_non_null(strstr(out, "\"events\":[\"incidents\"]"));
-    char *sec = strstr(out, "\"secret\":\"");
-    assert_non_null(sec);
-    sec += 10;
-    sec[strcspn(sec, "\"")] = 0;
-    char *secret = tl_strdup(sec);
-    free(out);
+    char *secret = take_secret(out);
     /* another subscription, report decisions only (what one takes when it does not say) */
     json = tl_asprintf("{\"url\":\"http://127.0.0.1:%u/rep\"}", x.port);
     assert_int_equal(webhook_post(f, json, NULL), 201);
