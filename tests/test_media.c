@@ -20,6 +20,7 @@
 
 #include "media/media.h"
 #include "common/util.h"
+#include "support/photogen.h"
 #include "support/testsupport.h"
 #include "fakebot/photos.h"
 #include "common/banned.h"
@@ -1156,46 +1157,15 @@ static void test_media_phash_upright(void **state)
     assert_int_equal(media_phash(j, l, NULL, &base, &ei), TL_OK);
     free(j);
     for (int o = 2; o <= 8; o++) {
-        /* stored pixel (sx, sy) of a stored image whose upright view is `up` */
-        int sw = o >= 5 ? h : w, sh = o >= 5 ? w : h;
-        unsigned char *st = malloc((size_t)sw * sh * 3);
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++) {
-                int sx = x, sy = y;
-                switch (o) {
-                case 2:
-                    sx = w - 1 - x;
-                    break;
-                case 3:
-                    sx = w - 1 - x;
-                    sy = h - 1 - y;
-                    break;
-                case 4:
-                    sy = h - 1 - y;
-                    break;
-                case 5:
-                    sx = y;
-                    sy = x;
-                    break;
-                case 6:
-                    sx = y;
-                    sy = w - 1 - x;
-                    break;
-                case 7:
-                    sx = h - 1 - y;
-                    sy = w - 1 - x;
-                    break;
-                case 8:
-                    sx = h - 1 - y;
-                    sy = x;
-                    break;
-                }
-                memcpy(st + ((size_t)sy * sw + sx) * 3, up + ((size_t)y * w + x) * 3, 3);
-            }
+        /* the stored image whose upright view is `up` */
+        struct pg_image st = {w, h, malloc((size_t)w * h * 3)};
+        assert_non_null(st.px);
+        memcpy(st.px, up, (size_t)w * h * 3);
+        assert_int_equal(pg_disorient(&st, o), 0);
         struct gen_jpeg g;
         struct fx_exif x = std_exif;
         x.orientation = o;
-        g.clean = fx_jpeg_encode(st, sw, sh, 90, &g.clean_len);
+        g.clean = fx_jpeg_encode(st.px, st.w, st.h, 90, &g.clean_len);
         g.thumb = NULL;
         g.dirty = fx_jpeg_dirty(g.clean, g.clean_len, &x, 0, &g.dirty_len);
         unsigned char *out = NULL;
@@ -1209,7 +1179,7 @@ static void test_media_phash_upright(void **state)
         if (o != 2 && o != 4 && media_hamming(base, other) <= 8)
             fail_msg("orientation %d: untagged copy hashes as upright", o);
         free(out);
-        free(st);
+        pg_image_release(&st);
         gen_jpeg_free(&g);
     }
     free(up);
