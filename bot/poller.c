@@ -13,25 +13,70 @@
 #include "common/util.h"
 #include "common/banned.h"
 
+/* 1 when u is an object with an integer update_id (into *id). */
+static int update_id_of(struct json_object *u, long long *id)
+{
+    struct json_object *v;
+    if (!json_object_is_type(u, json_type_object) ||
+        !json_object_object_get_ex(u, "update_id", &v) || !json_object_is_type(v, json_type_int))
+        return 0;
+    *id = json_object_get_int64(v);
+    return 1;
+}
+
 /* Highest update_id in the batch + 1, or -1 when no element carries one. */
 static long long next_offset(struct json_object *arr, size_t *n_bad)
 {
-    long long best = -1;
+    long long best = -1, id;
     size_t n = json_object_array_length(arr);
     *n_bad = 0;
     for (size_t i = 0; i < n; i++) {
-        struct json_object *u = json_object_array_get_idx(arr, i), *v;
-        if (json_object_is_type(u, json_type_object) &&
-            json_object_object_get_ex(u, "update_id", &v) &&
-            json_object_is_type(v, json_type_int)) {
-            long long id = json_object_get_int64(v);
-            if (id >= best)
-                best = id + 1;
-        } else {
+        if (!update_id_of(json_object_array_get_idx(arr, i), &id))
             (*n_bad)++;
-        }
+        else if (id >= best)
+            best = id + 1;
     }
     return best;
+}
+
+/* A new array of the updates in arr that carry an update_id (NULL when out of memory):
+ * the others can be neither stored nor acknowledged. */
+static struct json_object *with_update_id(struct json_object *arr)
+{
+    struct json_object *good = json_object_new_array();
+    long long id;
+    for (size_t i = 0; good && i < json_object_array_length(arr); i++) {
+        struct json_object *u = json_object_array_get_idx(arr, i);
+        if (update_id_of(u, &id))
+            json_object_array_add(good, json_object_get(u));
+    }
+    return good;
+}
+
+/* Logs a getUpdates failure no retry can mend (a wrong or revoked token, an unusable API
+ * base URL, another poller or a webhook on the token); 1 when rc is one of them. */
+static int poll_fatal(int rc, const struct tl_errinfo *gei)
+{
+    switch (rc) {
+    case TL_EAUTH:
+        log_error("getUpdates unauthorized: the bot token is wrong or was revoked, poller "
+                  "stops err=\"%s\" http=%ld tg_code=%d detail=\"%s\"",
+                  tl_strerror(rc), gei->http_status, gei->tg_code, gei->msg);
+        return 1;
+    case TL_ECONFIG:
+    case TL_EINVAL:
+        log_error("getUpdates cannot be sent: check the API base URL, poller stops "
+                  "err=\"%s\" detail=\"%s\"",
+                  tl_strerror(rc), gei->msg);
+        return 1;
+    case TL_ECONFLICT:
+        log_error("getUpdates conflict: another poller or a webhook uses this bot token, "
+                  "poller stops err=\"%s\" http=%ld tg_code=%d detail=\"%s\"",
+                  tl_strerror(rc), gei->http_status, gei->tg_code, gei->msg);
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 int tg_poller_run(struct tg_client *c, const struct tg_poller_opts *o, long long start_offset,
@@ -58,26 +103,7 @@ int tg_poller_run(struct tg_client *c, const struct tg_poller_opts *o, long long
         rc = tg_get_updates(c, offset, timeout_s, limit, &updates, &gei);
         if (rc == TL_ESTOP)
             break;
-        if (rc == TL_EAUTH) {
-            log_error("getUpdates unauthorized: the bot token is wrong or was revoked, poller "
-                      "stops err=\"%s\" http=%ld tg_code=%d detail=\"%s\"",
-                      tl_strerror(rc), gei.http_status, gei.tg_code, gei.msg);
-            if (ei)
-                *ei = gei;
-            goto out;
-        }
-        if (rc == TL_ECONFIG || rc == TL_EINVAL) {
-            log_error("getUpdates cannot be sent: check the API base URL, poller stops "
-                      "err=\"%s\" detail=\"%s\"",
-                      tl_strerror(rc), gei.msg);
-            if (ei)
-                *ei = gei;
-            goto out;
-        }
-        if (rc == TL_ECONFLICT) {
-            log_error("getUpdates conflict: another poller or a webhook uses this bot token, "
-                      "poller stops err=\"%s\" http=%ld tg_code=%d detail=\"%s\"",
-                      tl_strerror(rc), gei.http_status, gei.tg_code, gei.msg);
+        if (poll_fatal(rc, &gei)) {
             if (ei)
                 *ei = gei;
             goto out;
@@ -104,20 +130,12 @@ int tg_poller_run(struct tg_client *c, const struct tg_poller_opts *o, long long
         if (n_bad) {
             /* an element without update_id cannot be stored or acknowledged: drop it */
             log_warn("getUpdates returned updates without update_id count=%zu", n_bad);
-            struct json_object *good = json_object_new_array();
-            for (size_t i = 0; good && i < n; i++) {
-                struct json_object *u = json_object_array_get_idx(updates, i), *v;
-                if (json_object_is_type(u, json_type_object) &&
-                    json_object_object_get_ex(u, "update_id", &v) &&
-                    json_object_is_type(v, json_type_int))
-                    json_object_array_add(good, json_object_get(u));
-            }
+            struct json_object *good = with_update_id(updates);
+            json_object_put(updates);
             if (!good) {
-                json_object_put(updates);
                 tl_sleep_ms(base, stop);
                 continue;
             }
-            json_object_put(updates);
             updates = good;
             n = json_object_array_length(updates);
         }

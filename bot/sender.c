@@ -105,6 +105,8 @@ struct sender {
     struct tg_send_result *sent_r;
     int n429;
     int recorded; /* an outcome was recorded since the last claim: new heads may be due */
+    int claim_fails;
+    int64_t next_claim_ms; /* no claim before, unless an outcome was recorded */
 };
 
 /* One message of b is finished with (recorded, or left claimed): the last one releases
@@ -320,6 +322,46 @@ static void collect(struct sender *sd, struct tl_tbucket *tb)
     }
 }
 
+/* Claims up to want more messages; a failed claim backs off, a short one waits idle ms
+ * (unless an outcome frees a chat first). Returns 1 when drain is asked and nothing is
+ * left: nothing claimed now, nothing held. */
+static int claim_more(struct sender *sd, size_t want, int64_t now, long idle,
+                      volatile sig_atomic_t *drain)
+{
+    struct tl_errinfo ei;
+    tl_errinfo_clear(&ei);
+    size_t got = 0;
+    sd->recorded = 0;
+    int crc = claim(sd, want, &got, &ei);
+    if (crc != TL_OK) {
+        long wait = tl_backoff_ms(sd->claim_fails++, 500, 30000);
+        log_warn("outbox claim failed err=\"%s\" retry_in_ms=%ld detail=\"%s\"", tl_strerror(crc),
+                 wait, ei.msg);
+        sd->next_claim_ms = now + wait;
+        return 0;
+    }
+    sd->claim_fails = 0;
+    sd->next_claim_ms = got < want ? now + idle : now;
+    return got == 0 && sd->n_jobs == 0 && drain && *drain;
+}
+
+/* Stopping: nothing new starts; what is in flight finishes (within the call timeout) and
+ * is recorded, so no message is sent twice. The rest, left claimed, comes back when its
+ * claim expires. */
+static void wind_down(struct sender *sd, struct tl_tbucket *tb)
+{
+    while (sd->inflight > 0) {
+        if (tg_multi_wait(sd->mx, 100) != TL_OK)
+            tl_sleep_ms(10, NULL);
+        collect(sd, tb);
+    }
+    while (sd->n_jobs > 0) {
+        struct batch *b = sd->jobs[sd->n_jobs - 1].b;
+        sd->n_jobs--;
+        batch_put(sd, b);
+    }
+}
+
 int tg_sender_run(struct tg_client *c, const struct tg_sender_opts *o,
                   const struct tg_send_sink *sink, volatile sig_atomic_t *stop,
                   volatile sig_atomic_t *drain)
@@ -341,8 +383,7 @@ int tg_sender_run(struct tg_client *c, const struct tg_sender_opts *o,
      * rate + 1 calls. */
     tl_tbucket_init(&tb, (double)rate, 2, tl_now_us());
     tb.tokens = 1; /* the spare is for catching up, not for a burst at the start */
-    int claim_fails = 0, rc = TL_ESTOP;
-    int64_t next_claim_ms = 0;
+    int rc = TL_ESTOP;
     sd.jobs = calloc(sd.cap, sizeof(*sd.jobs));
     sd.batches = calloc(sd.cap, sizeof(*sd.batches));
     sd.fin = calloc(max_inflight, sizeof(*sd.fin));
@@ -375,30 +416,15 @@ int tg_sender_run(struct tg_client *c, const struct tg_sender_opts *o,
         size_t want = high > queued ? high - queued : 0;
         if (want > room)
             want = room;
-        if (queued < low && want >= (low + 1) / 2 && (sd.recorded || now >= next_claim_ms)) {
-            struct tl_errinfo ei;
-            tl_errinfo_clear(&ei);
-            size_t got = 0;
-            sd.recorded = 0;
-            int crc = claim(&sd, want, &got, &ei);
-            if (crc != TL_OK) {
-                long wait = tl_backoff_ms(claim_fails++, 500, 30000);
-                log_warn("outbox claim failed err=\"%s\" retry_in_ms=%ld detail=\"%s\"",
-                         tl_strerror(crc), wait, ei.msg);
-                next_claim_ms = now + wait;
-            } else {
-                claim_fails = 0;
-                next_claim_ms = got < want ? now + idle : now;
-            }
-            if (got == 0 && sd.n_jobs == 0 && drain && *drain && crc == TL_OK) {
-                log_info("sender drained");
-                rc = TL_OK;
-                break;
-            }
+        if (queued < low && want >= (low + 1) / 2 && (sd.recorded || now >= sd.next_claim_ms) &&
+            claim_more(&sd, want, now, idle, drain)) {
+            log_info("sender drained");
+            rc = TL_OK;
+            break;
         }
         int64_t wait_us = 0;
         dispatch(&sd, &tb, max_inflight, &wait_us);
-        long wait_ms = next_claim_ms > now ? (long)(next_claim_ms - now) : 1;
+        long wait_ms = sd.next_claim_ms > now ? (long)(sd.next_claim_ms - now) : 1;
         if (wait_us > 0 && wait_us / 1000 < wait_ms)
             wait_ms = (long)(wait_us / 1000);
         if (sd.inflight == 0) {
@@ -409,18 +435,7 @@ int tg_sender_run(struct tg_client *c, const struct tg_sender_opts *o,
         }
         collect(&sd, &tb);
     }
-    /* Nothing new starts; what is in flight finishes (within the call timeout) and is
-     * recorded, so no message is sent twice. */
-    while (sd.inflight > 0) {
-        if (tg_multi_wait(sd.mx, 100) != TL_OK)
-            tl_sleep_ms(10, NULL);
-        collect(&sd, &tb);
-    }
-    while (sd.n_jobs > 0) { /* left claimed: they come back when their claim expires */
-        struct batch *b = sd.jobs[sd.n_jobs - 1].b;
-        sd.n_jobs--;
-        batch_put(&sd, b);
-    }
+    wind_down(&sd, &tb);
     log_info(rc == TL_OK ? "sender stopped, drained" : "sender stopped");
 out:
     tg_multi_free(sd.mx);

@@ -128,6 +128,90 @@ static const char *summary_text(struct hdl_plan *p, const struct hdl_ctx *ctx, c
                  "description", desc_label(p, lang, d), (char *)NULL));
 }
 
+/* The category step's buttons, two a row, in the configured order. */
+static void category_buttons(struct hdl_plan *p, const struct hdl_ctx *ctx, const char *lang,
+                             long long id, struct json_object *kb)
+{
+    struct json_object *row = NULL;
+    int col = 0;
+    for (const char *s = hdl_categories(ctx); s && *s;) {
+        const char *e = strchr(s, ',');
+        size_t l = e ? (size_t)(e - s) : strlen(s);
+        char idb[40], act[48];
+        if (l > 0 && l < sizeof(idb)) {
+            memcpy(idb, s, l);
+            idb[l] = 0;
+            if (col++ % 2 == 0)
+                row = hdl_kb_row(kb);
+            snprintf(act, sizeof(act), "c:%s", idb);
+            hdl_kb_btn(row, hdl_cat_label(p, lang, idb), id, act);
+        }
+        s = e ? e + 1 : NULL;
+    }
+}
+
+/* The location step's reply keyboard (a button that shares the location, "unknown" and
+ * Cancel), shown once: a new object. */
+static struct json_object *location_keyboard(struct hdl_plan *p, const char *lang)
+{
+    struct json_object *rk = json_object_new_object(), *rows = json_object_new_array();
+    struct json_object *r1 = json_object_new_array(), *r2 = json_object_new_array();
+    struct json_object *b1 = json_object_new_object(), *b2 = json_object_new_object(),
+                       *b3 = json_object_new_object();
+    json_object_object_add(b1, "text", json_object_new_string(hdl_tr(p, lang, "btn_location")));
+    json_object_object_add(b1, "request_location", json_object_new_boolean(1));
+    json_object_object_add(b2, "text", json_object_new_string(hdl_tr(p, lang, "btn_unknown")));
+    json_object_object_add(b3, "text", json_object_new_string(hdl_tr(p, lang, "btn_cancel")));
+    json_object_array_add(r1, b1);
+    json_object_array_add(r2, b2);
+    json_object_array_add(r2, b3);
+    json_object_array_add(rows, r1);
+    json_object_array_add(rows, r2);
+    json_object_object_add(rk, "keyboard", rows);
+    json_object_object_add(rk, "resize_keyboard", json_object_new_boolean(1));
+    json_object_object_add(rk, "one_time_keyboard", json_object_new_boolean(1));
+    return rk;
+}
+
+/* The direction step's buttons: a compass rose of 3 x 3, Skip in the middle. */
+static void direction_buttons(struct hdl_plan *p, const char *lang, long long id,
+                              struct json_object *kb)
+{
+    static const int grid[9] = {315, 0, 45, 270, -1, 90, 225, 180, 135};
+    struct json_object *row = NULL;
+    for (int i = 0; i < 9; i++) {
+        if (i % 3 == 0)
+            row = hdl_kb_row(kb);
+        char act[16];
+        if (grid[i] < 0) {
+            hdl_kb_btn(row, hdl_tr(p, lang, "btn_skip"), id, "d:skip");
+            continue;
+        }
+        snprintf(act, sizeof(act), "d:%d", grid[i]);
+        hdl_kb_btn(row, hdl_tr(p, lang, dir_keys[grid[i] / 45]), id, act);
+    }
+}
+
+/* The edit menu's buttons, one a step that can be changed, two a row. */
+static void edit_buttons(struct hdl_plan *p, const char *lang, long long id, struct json_object *kb)
+{
+    static const struct {
+        const char *key;
+        enum hdl_step step;
+    } items[] = {
+        {"btn_e_category", HDL_STEP_CATEGORY},   {"btn_e_location", HDL_STEP_LOCATION},
+        {"btn_e_media", HDL_STEP_MEDIA},         {"btn_e_when", HDL_STEP_WHEN},
+        {"btn_e_direction", HDL_STEP_DIRECTION}, {"btn_e_description", HDL_STEP_DESCRIPTION}};
+    struct json_object *row = NULL;
+    for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+        char act[16];
+        if (i % 2 == 0)
+            row = hdl_kb_row(kb);
+        snprintf(act, sizeof(act), "e:%d", (int)items[i].step);
+        hdl_kb_btn(row, hdl_tr(p, lang, items[i].key), id, act);
+    }
+}
+
 /* The prompt of d's step: its text and, for inline steps, its keyboard. Returns 0 for
  * the location step, whose keyboard is a reply keyboard (*markup set too). */
 static int step_prompt(struct hdl_plan *p, const struct hdl_ctx *ctx, const struct hdl_draft *d,
@@ -145,50 +229,16 @@ static int step_prompt(struct hdl_plan *p, const struct hdl_ctx *ctx, const stru
         hdl_kb_btn(row, hdl_tr(p, lang, "btn_step"), id, "g");
         hdl_kb_btn(hdl_kb_row(kb), hdl_tr(p, lang, "btn_cancel"), id, "cancel");
         return 1;
-    case HDL_STEP_CATEGORY: {
+    case HDL_STEP_CATEGORY:
         *text = hdl_tr(p, lang, "ask_category");
-        const char *list = hdl_categories(ctx);
-        int col = 0;
-        row = NULL;
-        for (const char *s = list; s && *s;) {
-            const char *e = strchr(s, ',');
-            size_t l = e ? (size_t)(e - s) : strlen(s);
-            char idb[40], act[48];
-            if (l > 0 && l < sizeof(idb)) {
-                memcpy(idb, s, l);
-                idb[l] = 0;
-                if (col++ % 2 == 0)
-                    row = hdl_kb_row(kb);
-                snprintf(act, sizeof(act), "c:%s", idb);
-                hdl_kb_btn(row, hdl_cat_label(p, lang, idb), id, act);
-            }
-            s = e ? e + 1 : NULL;
-        }
+        category_buttons(p, ctx, lang, id, kb);
         hdl_kb_btn(hdl_kb_row(kb), hdl_tr(p, lang, "btn_cancel"), id, "cancel");
         return 1;
-    }
-    case HDL_STEP_LOCATION: {
+    case HDL_STEP_LOCATION:
         json_object_put(kb);
         *text = hdl_tr(p, lang, "ask_location");
-        struct json_object *rk = json_object_new_object(), *rows = json_object_new_array();
-        struct json_object *r1 = json_object_new_array(), *r2 = json_object_new_array();
-        struct json_object *b1 = json_object_new_object(), *b2 = json_object_new_object(),
-                           *b3 = json_object_new_object();
-        json_object_object_add(b1, "text", json_object_new_string(hdl_tr(p, lang, "btn_location")));
-        json_object_object_add(b1, "request_location", json_object_new_boolean(1));
-        json_object_object_add(b2, "text", json_object_new_string(hdl_tr(p, lang, "btn_unknown")));
-        json_object_object_add(b3, "text", json_object_new_string(hdl_tr(p, lang, "btn_cancel")));
-        json_object_array_add(r1, b1);
-        json_object_array_add(r2, b2);
-        json_object_array_add(r2, b3);
-        json_object_array_add(rows, r1);
-        json_object_array_add(rows, r2);
-        json_object_object_add(rk, "keyboard", rows);
-        json_object_object_add(rk, "resize_keyboard", json_object_new_boolean(1));
-        json_object_object_add(rk, "one_time_keyboard", json_object_new_boolean(1));
-        *markup = rk;
+        *markup = location_keyboard(p, lang);
         return 0;
-    }
     case HDL_STEP_MEDIA:
         *text = d->n_media ? hdl_keep(p, hdl_text(lang, "media_added", "n",
                                                   hdl_count_label(p, d->n_media), (char *)NULL))
@@ -207,24 +257,11 @@ static int step_prompt(struct hdl_plan *p, const struct hdl_ctx *ctx, const stru
         hdl_kb_btn(row, hdl_tr(p, lang, "btn_60"), id, "w:60");
         hdl_kb_btn(hdl_kb_row(kb), hdl_tr(p, lang, "btn_cancel"), id, "cancel");
         return 1;
-    case HDL_STEP_DIRECTION: {
+    case HDL_STEP_DIRECTION:
         *text = hdl_tr(p, lang, "ask_direction");
-        static const int grid[9] = {315, 0, 45, 270, -1, 90, 225, 180, 135};
-        row = NULL;
-        for (int i = 0; i < 9; i++) {
-            if (i % 3 == 0)
-                row = hdl_kb_row(kb);
-            char act[16];
-            if (grid[i] < 0) {
-                hdl_kb_btn(row, hdl_tr(p, lang, "btn_skip"), id, "d:skip");
-                continue;
-            }
-            snprintf(act, sizeof(act), "d:%d", grid[i]);
-            hdl_kb_btn(row, hdl_tr(p, lang, dir_keys[grid[i] / 45]), id, act);
-        }
+        direction_buttons(p, lang, id, kb);
         hdl_kb_btn(hdl_kb_row(kb), hdl_tr(p, lang, "btn_cancel"), id, "cancel");
         return 1;
-    }
     case HDL_STEP_DESCRIPTION:
         *text = hdl_tr(p, lang, "ask_description");
         row = hdl_kb_row(kb);
@@ -238,26 +275,11 @@ static int step_prompt(struct hdl_plan *p, const struct hdl_ctx *ctx, const stru
         hdl_kb_btn(row, hdl_tr(p, lang, "btn_edit"), id, "edit");
         hdl_kb_btn(hdl_kb_row(kb), hdl_tr(p, lang, "btn_cancel"), id, "cancel");
         return 1;
-    case HDL_STEP_EDIT: {
-        static const struct {
-            const char *key;
-            enum hdl_step step;
-        } items[] = {
-            {"btn_e_category", HDL_STEP_CATEGORY},   {"btn_e_location", HDL_STEP_LOCATION},
-            {"btn_e_media", HDL_STEP_MEDIA},         {"btn_e_when", HDL_STEP_WHEN},
-            {"btn_e_direction", HDL_STEP_DIRECTION}, {"btn_e_description", HDL_STEP_DESCRIPTION}};
+    case HDL_STEP_EDIT:
         *text = hdl_tr(p, lang, "edit_which");
-        row = NULL;
-        for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
-            char act[16];
-            if (i % 2 == 0)
-                row = hdl_kb_row(kb);
-            snprintf(act, sizeof(act), "e:%d", (int)items[i].step);
-            hdl_kb_btn(row, hdl_tr(p, lang, items[i].key), id, act);
-        }
+        edit_buttons(p, lang, id, kb);
         hdl_kb_btn(hdl_kb_row(kb), hdl_tr(p, lang, "btn_back"), id, "back");
         return 1;
-    }
     }
     return 1;
 }

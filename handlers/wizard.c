@@ -260,63 +260,34 @@ static int place_answered(struct turn *t, const char *key)
     return rc ? rc : hdl_advance(t->p, t->ctx, t->cv, t->d, t->chat_id, 0);
 }
 
-/* A message in a private chat. */
-static int on_message(struct turn *t, const struct tg_message *m, const struct hdl_file *f)
+/* A video sent as a video (not as a file): the bot asks for it again as a photo, with
+ * the reason. reply: as a reply to the citizen's message. */
+static int resend_as_photo(struct turn *t, int reply)
 {
     struct hdl_plan *p = t->p;
-    int rc;
-    if (m->is_command && m->text)
-        return on_command(t, m);
-    const char *text = m->text && *m->text ? m->text : NULL;
-    if (!t->d && !text && !m->photo.file_id && !m->document.file_id && !m->video.file_id &&
-        !m->location.present) {
-        if (m->has_video) {
-            char *reason = hdl_keep(p, hdl_text(t->lang, "reason_video", (char *)NULL));
-            return hdl_send_text(p, t->chat_id,
-                                 hdl_keep(p, hdl_text(t->lang, "resend_as_photo", "reason",
-                                                      reason ? reason : "", (char *)NULL)),
-                                 NULL, 0, 0);
-        }
-        return hdl_send_key(p, t->chat_id, t->lang, "unsupported", NULL, 0, 0);
-    }
-    int fresh = !t->d;
-    if (fresh)
-        draft_start(t, 0, (double)m->date);
+    char *reason = hdl_keep(p, hdl_text(t->lang, "reason_video", (char *)NULL));
+    return hdl_send_text(p, t->chat_id,
+                         hdl_keep(p, hdl_text(t->lang, "resend_as_photo", "reason",
+                                              reason ? reason : "", (char *)NULL)),
+                         NULL, 0, reply);
+}
+
+/* The draft this message started is not kept after all (nothing in it was usable). */
+static void unstart(struct hdl_plan *p)
+{
+    p->cx.draft_op = STORE_DRAFT_KEEP;
+    p->has_draft = 0;
+    p->cx.user_msg_id = 0;
+}
+
+/* The message (text, NULL if none; what hdl_absorb took from it) answers the draft's
+ * current step: on to the next step, or the step asked again when it was not understood. */
+static int step_answered(struct turn *t, const struct tg_message *m, const char *text, int what)
+{
+    struct hdl_plan *p = t->p;
     struct hdl_draft *d = t->d;
     enum hdl_step step = d->step;
-    /* the reply keyboard of the location step */
-    if (step == HDL_STEP_LOCATION && text && is_label(text, "btn_cancel"))
-        return cancel(t, 0);
-    p->cx.user_msg_id = m->message_id;
-    draft_keep(t);
-    int words = !(
-        text && (step == HDL_STEP_LOCATION || step == HDL_STEP_WHEN || step == HDL_STEP_DIRECTION));
-    int what = 0;
-    if ((rc = hdl_absorb(t->ctx, m, f, p, d, t->lang, words, &what)) != TL_OK)
-        return rc;
-    if (what & HDL_ABS_REFUSED) {
-        if (fresh)
-            p->cx.draft_op = STORE_DRAFT_KEEP, p->has_draft = 0, p->cx.user_msg_id = 0;
-        return TL_OK;
-    }
-    if (!what && !text && m->has_video) {
-        char *reason = hdl_keep(p, hdl_text(t->lang, "reason_video", (char *)NULL));
-        rc = hdl_send_text(p, t->chat_id,
-                           hdl_keep(p, hdl_text(t->lang, "resend_as_photo", "reason",
-                                                reason ? reason : "", (char *)NULL)),
-                           NULL, 0, 1);
-        if (fresh)
-            p->cx.draft_op = STORE_DRAFT_KEEP, p->has_draft = 0, p->cx.user_msg_id = 0;
-        return rc;
-    }
-    if (!what && !text && m->location.present && fresh) {
-        p->cx.draft_op = STORE_DRAFT_KEEP;
-        p->has_draft = 0;
-        p->cx.user_msg_id = 0;
-        return hdl_send_key(p, t->chat_id, t->lang, "location_invalid", NULL, 0, 0);
-    }
-    if ((what & HDL_ABS_ALBUM_MORE) && !(what & ~(HDL_ABS_PHOTO | HDL_ABS_ALBUM_MORE)))
-        return TL_OK; /* the rest of an album: one answer for the set */
+    int rc;
     switch (step) {
     case HDL_STEP_LOCATION:
         if (what & HDL_ABS_POINT)
@@ -366,6 +337,55 @@ static int on_message(struct turn *t, const struct tg_message *m, const struct h
         return hdl_show_step(p, t->ctx, t->cv, d, t->chat_id, 0, step);
     }
     return TL_OK;
+}
+
+/* A message in a private chat. */
+static int on_message(struct turn *t, const struct tg_message *m, const struct hdl_file *f)
+{
+    struct hdl_plan *p = t->p;
+    int rc;
+    if (m->is_command && m->text)
+        return on_command(t, m);
+    const char *text = m->text && *m->text ? m->text : NULL;
+    if (!t->d && !text && !m->photo.file_id && !m->document.file_id && !m->video.file_id &&
+        !m->location.present) {
+        if (m->has_video)
+            return resend_as_photo(t, 0);
+        return hdl_send_key(p, t->chat_id, t->lang, "unsupported", NULL, 0, 0);
+    }
+    int fresh = !t->d;
+    if (fresh)
+        draft_start(t, 0, (double)m->date);
+    struct hdl_draft *d = t->d;
+    enum hdl_step step = d->step;
+    /* the reply keyboard of the location step */
+    if (step == HDL_STEP_LOCATION && text && is_label(text, "btn_cancel"))
+        return cancel(t, 0);
+    p->cx.user_msg_id = m->message_id;
+    draft_keep(t);
+    int words = !(
+        text && (step == HDL_STEP_LOCATION || step == HDL_STEP_WHEN || step == HDL_STEP_DIRECTION));
+    int what = 0;
+    if ((rc = hdl_absorb(t->ctx, m, f, p, d, t->lang, words, &what)) != TL_OK)
+        return rc;
+    if (what & HDL_ABS_REFUSED) {
+        if (fresh)
+            unstart(p);
+        return TL_OK;
+    }
+    if (!what && !text && m->has_video) {
+        rc = resend_as_photo(t, 1);
+        if (fresh)
+            unstart(p);
+        return rc;
+    }
+    if (!what && !text && m->location.present && fresh) {
+        unstart(p);
+        return hdl_send_key(p, t->chat_id, t->lang, "location_invalid", NULL, 0, 0);
+    }
+    if ((what & HDL_ABS_ALBUM_MORE) && !(what & ~(HDL_ABS_PHOTO | HDL_ABS_ALBUM_MORE)))
+        return TL_OK; /* the rest of an album: one answer for the set */
+    return step_answered(t, m, text, what);
 }
 
 /* An edited message: before sending it changes the draft; after, it is an addendum. */

@@ -28,6 +28,49 @@ static void conn_msg(struct store *s, struct tl_errinfo *ei)
         ei->msg[--n] = 0;
 }
 
+/* Every connection runs without JIT: tipline's statements touch few rows, but some
+ * functions disable scans they must still use (enable_seqscan = off), which makes their
+ * estimates pass JIT's cost thresholds, and compiling then took 50-750 ms a call against
+ * well under a millisecond to run. Set in the startup packet, ahead of the operator's
+ * own options (which may turn it back on), so PQreset keeps it with no round trip. */
+static PGconn *connect_nojit(const char *conninfo)
+{
+    static const char nojit[] = "-c jit=off";
+    PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+    if (!opts) /* malformed: libpq reports why, as it always did */
+        return PQconnectdb(conninfo);
+    PGconn *c = NULL;
+    size_t n = 0;
+    while (opts[n].keyword)
+        n++;
+    const char **kw = calloc(n + 1, sizeof(*kw)), **val = calloc(n + 1, sizeof(*val));
+    char *options = NULL;
+    if (!kw || !val)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        kw[i] = opts[i].keyword;
+        val[i] = opts[i].val;
+        if (strcmp(kw[i], "options") != 0)
+            continue;
+        if (!val[i] || !*val[i]) {
+            val[i] = nojit;
+            continue;
+        }
+        size_t len = sizeof(nojit) + 1 + strlen(val[i]);
+        if (!(options = malloc(len)))
+            goto out;
+        snprintf(options, len, "%s %s", nojit, val[i]);
+        val[i] = options;
+    }
+    c = PQconnectdbParams(kw, val, 0);
+out:
+    free(options);
+    free(kw);
+    free(val);
+    PQconninfoFree(opts);
+    return c;
+}
+
 int store_open(const char *conninfo, struct store **out, struct tl_errinfo *ei)
 {
     int rc = TL_OK;
@@ -37,7 +80,7 @@ int store_open(const char *conninfo, struct store **out, struct tl_errinfo *ei)
     struct store *s = calloc(1, sizeof(*s));
     if (!s)
         return TL_ENOMEM;
-    s->conn = PQconnectdb(conninfo);
+    s->conn = connect_nojit(conninfo);
     if (!s->conn) {
         rc = TL_ENOMEM;
         goto out;
@@ -70,6 +113,23 @@ void store_free(struct store *s)
 unsigned long store_generation(const struct store *s)
 {
     return s->generation;
+}
+
+int store_setting(struct store *s, const char *name, char **out, struct tl_errinfo *ei)
+{
+    PGresult *r = NULL;
+    *out = NULL;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    const char *v[1] = {name};
+    if ((rc = st_exec(s, "SELECT current_setting($1)", 1, v, &r, ei)))
+        goto out;
+    if (!(*out = tl_strdup(PQgetvalue(r, 0, 0))))
+        rc = TL_ENOMEM;
+out:
+    PQclear(r);
+    return rc;
 }
 
 int st_ready(struct store *s, struct tl_errinfo *ei)

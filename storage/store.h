@@ -18,7 +18,8 @@ struct idkeys;
 
 struct store;
 
-/* Connects with a libpq conninfo or URI. *out NULL on error. */
+/* Connects with a libpq conninfo or URI, JIT off for the session (an operator's
+ * options=-c jit=on in conninfo wins). *out NULL on error. */
 int store_open(const char *conninfo, struct store **out, struct tl_errinfo *ei) TL_WUR;
 void store_free(struct store *s);
 
@@ -26,6 +27,10 @@ void store_free(struct store *s);
  * Session state dies with the old connection: a caller that held the poller lock or
  * a chat (store_chat_claim) and sees this change no longer holds them. */
 unsigned long store_generation(const struct store *s);
+
+/* The value of server setting name as this connection sees it (SHOW name). *out: a new
+ * string, free with free(); NULL on error. */
+int store_setting(struct store *s, const char *name, char **out, struct tl_errinfo *ei) TL_WUR;
 
 /* ---- schema ---- */
 

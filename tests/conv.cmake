@@ -1,7 +1,7 @@
 # tests/conv.cmake - the citizen conversation: whole conversations on the fake
 # Bot API and the throwaway PostgreSQL (label db), and the parsers of what citizens and
 # buttons send, fuzzed.
-tl_add_test(NAME test_conv SOURCES test_conv.c support/botrun.c
+tl_add_test(NAME test_conv SOURCES test_conv.c test_conv_media.c support/botrun.c
             LIBS tl_daemon tl_fakebot PkgConfig::EXIF PkgConfig::TURBOJPEG m DB TIMEOUT 600)
 # The seeds (callback data, typed times and directions, a draft, updates) live in the
 # kept corpus tests/fuzz/corpus/fuzz_conv_input/; the bot's update seeds join them.

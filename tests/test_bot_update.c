@@ -18,7 +18,7 @@
 #include "tests/support/testsupport.h"
 #include "common/banned.h"
 
-int test_bot_update_group(void);
+#include "tests/test_bot.h"
 
 /* Parses text as an Update and checks chat_key agrees with the parsed model. */
 static int parse(const char *text, struct tg_update *u)

@@ -14,12 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/util.h"
 #include "geo/geo.h"
 #include "tests/support/geonames_gen.h"
+#include "tests/support/testsupport.h"
 
 static char g_dir[] = "/tmp/tipline-gaz-XXXXXX";
 static char g_dump[256], g_alt[256], g_idx[256], g_adm2[256];
@@ -500,12 +500,11 @@ static void test_gazetteer_reload(void **state)
 /* Runs cmd; its stdout into out (size n). Returns the exit status. */
 static int run(const char *cmd, char *out, size_t n)
 {
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t got = fread(out, 1, n - 1, p);
-    out[got] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    char *o = NULL;
+    int st = ts_run(cmd, &o);
+    tl_strlcpy(out, o, n);
+    free(o);
+    return st;
 }
 
 /* `tipline gazetteer import` and `check` as an operator runs them, and `tipline geo

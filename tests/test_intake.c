@@ -23,6 +23,7 @@
 #include "support/botrun.h"
 #include "support/testsupport.h"
 #include "fakebot/fakebot.h"
+#include "support/botproc.h"
 
 /* What a failed assertion (a longjmp out of the test) would leave running: the teardown
  * stops it, so one failure does not cascade into the next test. */
@@ -32,11 +33,7 @@ static int teardown(void **state)
 {
     tb_teardown(state);
     log_set_stream(NULL);
-    if (g_child > 0) {
-        kill(g_child, SIGKILL);
-        waitpid(g_child, NULL, 0);
-        g_child = 0;
-    }
+    bp_kill(&g_child);
     return 0;
 }
 
@@ -46,19 +43,6 @@ static long long count(const char *ci, const char *sql)
 }
 
 /* Waits until sql counts want (or more); fails the test after timeout_ms. */
-static void wait_count(const char *ci, const char *sql, long long want, long timeout_ms)
-{
-    int64_t end = tl_now_ms() + timeout_ms;
-    long long n = -1;
-    while (tl_now_ms() < end) {
-        n = count(ci, sql);
-        if (n >= want)
-            return;
-        tl_sleep_ms(50, NULL);
-    }
-    fail_msg("timed out: %s = %lld, want %lld", sql, n, want);
-}
-
 /* No report text appears out of its chat's order: per reporter, the sequence number at
  * the end of the synthetic text grows with the report id. */
 static const char *ORDER_SQL =
@@ -82,7 +66,7 @@ static void test_intake_burst_in_chat_order(void **state)
     tb_cfg(&c, ci);
     tb_start(&c, fb, 0, 0);
     /* per report: the draft's status, the answered button, the status edited */
-    wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 1800, 60000);
+    bp_wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 1800, 60000);
     tb_stop();
 
     assert_int_equal(count(ci, "SELECT count(*) FROM inbox"), 1200);
@@ -145,7 +129,7 @@ static void test_intake_faults_nothing_lost(void **state)
     struct cfg c;
     tb_cfg(&c, ci);
     tb_start(&c, fb, 0, 0);
-    wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 360, 90000);
+    bp_wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 360, 90000);
     tb_stop();
     log_set_stream(NULL);
     fclose(logf);
@@ -200,9 +184,9 @@ static void test_intake_refused_update_does_not_block_chat(void **state)
     struct cfg c;
     tb_cfg(&c, ci);
     tb_start(&c, fb, 0, 0);
-    wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 6, 30000);
+    bp_wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 6, 30000);
     /* first and third: status, answer, edit; the poison's button: a stale answer */
-    wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 7, 30000);
+    bp_wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 7, 30000);
     tb_stop();
     assert_int_equal(count(ci, "SELECT count(*) FROM reports"), 2);
     assert_int_equal(count(ci, "SELECT count(*) FROM reports WHERE text IN ('first', 'third')"), 2);
@@ -251,7 +235,7 @@ static void test_intake_blocked_chat_recorded(void **state)
     struct cfg c;
     tb_cfg(&c, ci);
     tb_start(&c, fb, 0, 0);
-    wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'failed'", 1, 30000);
+    bp_wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'failed'", 1, 30000);
     tl_sleep_ms(500, NULL); /* a retry, if any, would show now */
     tb_stop();
     assert_int_equal(count(ci, "SELECT count(*) FROM reports"), 1); /* the report stays */
@@ -300,7 +284,7 @@ static void test_intake_database_outage(void **state)
     tb_cfg(&c, ci);
     c.moderation = 0; /* 5 citizens sending 10 reports each: far over a new reporter's rate */
     tb_start(&c, fb, 0, 0);
-    wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 100, 30000);
+    bp_wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 100, 30000);
     tl_sleep_ms(1500, NULL); /* let the poller acknowledge the first batch */
     long long acked = fakebot_acked_offset(fb);
 
@@ -312,8 +296,8 @@ static void test_intake_database_outage(void **state)
     assert_true(fakebot_pending(fb) == 100);
     pgtmp("resume", st);
 
-    wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 200, 60000);
-    wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 300, 60000);
+    bp_wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 200, 60000);
+    bp_wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 300, 60000);
     tb_stop();
     char *diag = ts_db_scalar(ci, "SELECT format('inbox=%s processed=%s reports=%s outbox=%s "
                                   "sent=%s', (SELECT count(*) FROM inbox), (SELECT count(*) FROM "
@@ -337,29 +321,6 @@ static void test_intake_database_outage(void **state)
     free(ci);
     free(admin);
     free(st);
-}
-
-static pid_t spawn_bot(const char *ci, struct fakebot *fb, const char *keyfile, const char *logfile)
-{
-    const char *idkeys = ts_idkey_file();
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        FILE *f = freopen(logfile, "a", stderr);
-        (void)f;
-        setenv("TIPLINE_DATABASE_URL", ci, 1);
-        setenv("TELEGRAM_API_BASE", fakebot_base_url(fb), 1);
-        setenv("TELEGRAM_BOT_TOKEN", fakebot_token(fb), 1);
-        setenv("TIPLINE_SECRET_FILE", keyfile, 1);
-        setenv("TIPLINE_IDENTITY_KEY_FILE", idkeys, 1);
-        setenv("TIPLINE_POLL_TIMEOUT", "1", 1);
-        setenv("TIPLINE_SEND_CHAT_INTERVAL_MS", "0", 1);
-        setenv("TIPLINE_SEND_RATE", "100000", 1);
-        setenv("TIPLINE_WORKERS", "2", 1);
-        execl(getenv("TL_TIPLINE_BIN"), "tipline", "bot", (char *)NULL);
-        _exit(127);
-    }
-    return pid;
 }
 
 /* A citizen's text and its Send button, in chat. */
@@ -411,10 +372,10 @@ static void test_intake_gazetteer_reload_on_sighup(void **state)
     assert_int_equal(geo_gazetteer_import(dump, NULL, "UA", idx, &st, NULL), TL_OK);
 
     setenv("TIPLINE_GAZETTEER", idx, 1);
-    pid_t pid = g_child = spawn_bot(ci, fb, key, logfile);
+    pid_t pid = g_child = bp_spawn(ci, fb, key, logfile, NULL);
     unsetenv("TIPLINE_GAZETTEER");
     push_sent_text(fb, 7001, "вибухи у Вугледарі");
-    wait_count(ci, "SELECT count(*) FROM reports", 1, 30000);
+    bp_wait_count(ci, "SELECT count(*) FROM reports", 1, 30000);
     assert_int_equal(count(ci, "SELECT count(*) FROM reports WHERE point IS NULL"), 1);
 
     f = fopen(dump, "a");
@@ -436,15 +397,11 @@ static void test_intake_gazetteer_reload_on_sighup(void **state)
     assert_non_null(strstr(log, "msg=\"gazetteer reloaded\" settlements=2"));
     free(log);
     push_sent_text(fb, 7002, "вибухи у Вугледарі");
-    wait_count(ci, "SELECT count(*) FROM reports", 2, 30000);
+    bp_wait_count(ci, "SELECT count(*) FROM reports", 2, 30000);
     assert_int_equal(count(ci, "SELECT count(*) FROM reports WHERE point_source = 'text' AND"
                                " abs(ST_Y(point::geometry) - 47.7797) < 1e-4"),
                      1);
-    assert_int_equal(kill(pid, SIGTERM), 0);
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    g_child = 0;
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    bp_term(&g_child);
     fakebot_stop(fb);
     unlink(key);
     unlink(logfile);
@@ -468,8 +425,8 @@ static void test_intake_kill9_exactly_once(void **state)
     close(mkstemp(logfile));
     assert_int_equal(ts_write_file(key, "kill9-test-secret-kill9-test-secret"), 0);
 
-    pid_t pid = g_child = spawn_bot(ci, fb, key, logfile);
-    wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 150, 60000);
+    pid_t pid = g_child = bp_spawn(ci, fb, key, logfile, NULL);
+    bp_wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 150, 60000);
     assert_int_equal(kill(pid, SIGKILL), 0);
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -478,16 +435,12 @@ static void test_intake_kill9_exactly_once(void **state)
     long long done_at_kill = count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL");
     assert_true(done_at_kill < 4000); /* it really died mid-burst */
 
-    pid = g_child = spawn_bot(ci, fb, key, logfile);
-    wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 4000, 120000);
+    pid = g_child = bp_spawn(ci, fb, key, logfile, NULL);
+    bp_wait_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL", 4000, 120000);
     /* SIGHUP reloads the configuration without a restart */
     assert_int_equal(kill(pid, SIGHUP), 0);
     tl_sleep_ms(1500, NULL);
-    assert_int_equal(kill(pid, SIGTERM), 0);
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    g_child = 0;
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    bp_term(&g_child);
 
     assert_int_equal(count(ci, "SELECT count(*) FROM inbox"), 4000);
     assert_int_equal(count(ci, "SELECT count(*) FROM reports"), 2000);

@@ -20,6 +20,7 @@
 
 #include "media/media.h"
 #include "common/util.h"
+#include "support/photogen.h"
 #include "support/testsupport.h"
 #include "fakebot/photos.h"
 #include "common/banned.h"
@@ -118,6 +119,20 @@ static int contains(const unsigned char *p, size_t n, const char *needle)
 
 /* ---- exiftool, the independent reader ---- */
 
+/* exiftool -j -a -G1 -n on the files args names (quoted, each after a space): its
+ * array of objects, one a file (json_object_put). */
+static json_object *exiftool_json(const char *args)
+{
+    char *cmd = tl_asprintf("%s -j -a -G1 -n%s", EXIFTOOL, args), *out = NULL;
+    ts_run(cmd, &out);
+    json_object *arr = json_tokener_parse(out);
+    if (!json_object_is_type(arr, json_type_array))
+        fail_msg("%s: not a JSON array: %.200s", cmd, out);
+    free(out);
+    free(cmd);
+    return arr;
+}
+
 /* Runs exiftool once on paths and fails on anything that could identify a reporter:
  * only file facts, JFIF density, Adobe colour transform, PNG/RIFF/GIF image structure
  * and IFD0:Orientation may remain. */
@@ -127,22 +142,13 @@ static void exiftool_assert_clean(char **paths, int n)
         skip(); /* the test setup installs libimage-exiftool-perl */
         return;
     }
-    struct tl_buf cmd;
-    tl_buf_init(&cmd, 0);
-    assert_int_equal(tl_buf_printf(&cmd, "%s -j -a -G1 -n", EXIFTOOL), 0);
+    struct tl_buf args;
+    tl_buf_init(&args, 0);
     for (int i = 0; i < n; i++)
-        assert_int_equal(tl_buf_printf(&cmd, " '%s'", paths[i]), 0);
-    FILE *fp = popen((char *)cmd.data, "r");
-    assert_non_null(fp);
-    struct tl_buf outb;
-    tl_buf_init(&outb, 0);
-    char chunk[4096];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-        assert_int_equal(tl_buf_append(&outb, chunk, got), 0);
-    pclose(fp);
-    json_object *arr = json_tokener_parse((char *)outb.data);
-    assert_non_null(arr);
+        assert_int_equal(tl_buf_printf(&args, " '%s'", paths[i]), 0);
+    assert_int_equal(tl_buf_append(&args, "", 0), 0);
+    json_object *arr = exiftool_json((char *)args.data);
+    tl_buf_release(&args);
     assert_int_equal(json_object_array_length(arr), n);
     static const char *const ok_groups[] = {"ExifTool",  "System",     "File",       "JFIF",
                                             "Adobe",     "PNG",        "RIFF",       "GIF",
@@ -190,8 +196,6 @@ static void exiftool_assert_clean(char **paths, int n)
         }
     }
     json_object_put(arr);
-    tl_buf_release(&outb);
-    tl_buf_release(&cmd);
 }
 
 /* exiftool -n -j on one file, as a parsed object (json_object_put). */
@@ -199,20 +203,9 @@ static json_object *exiftool_read(const char *path)
 {
     if (access(EXIFTOOL, X_OK) != 0)
         skip(); /* the test setup installs libimage-exiftool-perl */
-    char *cmd = tl_asprintf("%s -j -a -G1 -n '%s'", EXIFTOOL, path);
-    FILE *fp = popen(cmd, "r");
-    assert_non_null(fp);
-    struct tl_buf b;
-    tl_buf_init(&b, 0);
-    char chunk[4096];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-        assert_int_equal(tl_buf_append(&b, chunk, got), 0);
-    pclose(fp);
-    free(cmd);
-    json_object *arr = json_tokener_parse((char *)b.data);
-    tl_buf_release(&b);
-    assert_non_null(arr);
+    char *args = tl_asprintf(" '%s'", path);
+    json_object *arr = exiftool_json(args);
+    free(args);
     json_object *o = json_object_get(json_object_array_get_idx(arr, 0));
     json_object_put(arr);
     return o;
@@ -1156,46 +1149,15 @@ static void test_media_phash_upright(void **state)
     assert_int_equal(media_phash(j, l, NULL, &base, &ei), TL_OK);
     free(j);
     for (int o = 2; o <= 8; o++) {
-        /* stored pixel (sx, sy) of a stored image whose upright view is `up` */
-        int sw = o >= 5 ? h : w, sh = o >= 5 ? w : h;
-        unsigned char *st = malloc((size_t)sw * sh * 3);
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++) {
-                int sx = x, sy = y;
-                switch (o) {
-                case 2:
-                    sx = w - 1 - x;
-                    break;
-                case 3:
-                    sx = w - 1 - x;
-                    sy = h - 1 - y;
-                    break;
-                case 4:
-                    sy = h - 1 - y;
-                    break;
-                case 5:
-                    sx = y;
-                    sy = x;
-                    break;
-                case 6:
-                    sx = y;
-                    sy = w - 1 - x;
-                    break;
-                case 7:
-                    sx = h - 1 - y;
-                    sy = w - 1 - x;
-                    break;
-                case 8:
-                    sx = h - 1 - y;
-                    sy = x;
-                    break;
-                }
-                memcpy(st + ((size_t)sy * sw + sx) * 3, up + ((size_t)y * w + x) * 3, 3);
-            }
+        /* the stored image whose upright view is `up` */
+        struct pg_image st = {w, h, malloc((size_t)w * h * 3)};
+        assert_non_null(st.px);
+        memcpy(st.px, up, (size_t)w * h * 3);
+        assert_int_equal(pg_disorient(&st, o), 0);
         struct gen_jpeg g;
         struct fx_exif x = std_exif;
         x.orientation = o;
-        g.clean = fx_jpeg_encode(st, sw, sh, 90, &g.clean_len);
+        g.clean = fx_jpeg_encode(st.px, st.w, st.h, 90, &g.clean_len);
         g.thumb = NULL;
         g.dirty = fx_jpeg_dirty(g.clean, g.clean_len, &x, 0, &g.dirty_len);
         unsigned char *out = NULL;
@@ -1209,7 +1171,7 @@ static void test_media_phash_upright(void **state)
         if (o != 2 && o != 4 && media_hamming(base, other) <= 8)
             fail_msg("orientation %d: untagged copy hashes as upright", o);
         free(out);
-        free(st);
+        pg_image_release(&st);
         gen_jpeg_free(&g);
     }
     free(up);

@@ -38,18 +38,10 @@ static char *run(const char *ci, const char *args, int *status)
                             "TIPLINE_CHAT_RETENTION_DAYS=90 "
                             "TIPLINE_REJECTED_PHOTO_RETENTION_DAYS=30 %s purge %s 2>&1",
                             ci, getenv("TL_TIPLINE_BIN"), args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    struct tl_buf b;
-    tl_buf_init(&b, 1u << 20);
-    char line[512];
-    while (fgets(line, sizeof(line), p))
-        assert_int_equal(tl_buf_append(&b, line, strlen(line)), 0);
-    *status = pclose(p);
+    char *out = NULL;
+    *status = ts_run(cmd, &out);
     free(cmd);
-    if (!b.data)
-        assert_int_equal(tl_buf_append(&b, "", 0), 0);
-    return (char *)b.data;
+    return out;
 }
 
 static long long count(const char *ci, const char *sql)

@@ -1640,6 +1640,53 @@ static void test_storage_reconnect(void **state)
     free(ci);
 }
 
+/* The setting name has on s's own connection, compared with want. */
+static void assert_setting(struct store *s, const char *name, const char *want)
+{
+    char *v = NULL;
+    CHECK(store_setting(s, name, &v, EI));
+    assert_non_null(v);
+    if (strcmp(v, want) != 0)
+        fail_msg("SHOW %s: want %s, got %s", name, want, v);
+    free(v);
+}
+
+/* JIT is off on every connection tipline opens (the server's default is on), also after
+ * a reconnect, with the operator's own options kept; an operator can turn it back on. */
+static void test_storage_connection_jit_off(void **state)
+{
+    char *ci = db_new("t_storage_jit");
+    assert_scalar(ci, "SHOW jit", "on");
+    struct store *s = open_store(ci);
+    assert_setting(s, "jit", "off");
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM (SELECT pg_terminate_backend(pid)"
+                                     " FROM pg_stat_activity WHERE datname = 't_storage_jit'"
+                                     " AND pid <> pg_backend_pid()) t"),
+                     1);
+    char *v = NULL;
+    struct tl_errinfo ei = {0};
+    assert_int_equal(store_setting(s, "jit", &v, &ei), TL_EDBDOWN);
+    assert_null(v);
+    assert_setting(s, "jit", "off");
+    assert_int_equal(store_generation(s), 1);
+    store_free(s);
+
+    char *ci2 = tl_asprintf("%s options='-c statement_timeout=4321'", ci);
+    s = open_store(ci2);
+    assert_setting(s, "jit", "off");
+    assert_setting(s, "statement_timeout", "4321ms");
+    store_free(s);
+    free(ci2);
+
+    ci2 = tl_asprintf("%s options='-c jit=on'", ci);
+    s = open_store(ci2);
+    assert_setting(s, "jit", "on");
+    store_free(s);
+    free(ci2);
+    ts_db_drop("t_storage_jit");
+    free(ci);
+}
+
 /* ---- retention ---- */
 
 static void test_storage_purge(void **state)
@@ -1698,6 +1745,7 @@ int main(void)
         cmocka_unit_test(test_storage_schema_file_reapplied),
         cmocka_unit_test(test_storage_migrate_partial_history_refused),
         cmocka_unit_test(test_storage_schema_check),
+        cmocka_unit_test(test_storage_connection_jit_off),
         cmocka_unit_test(test_storage_report_checks),
         cmocka_unit_test(test_storage_inbox_redelivery),
         cmocka_unit_test(test_storage_inbox_offset_monotonic),

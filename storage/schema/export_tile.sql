@@ -14,7 +14,7 @@
 -- ST_Transform and ST_AsMVTGeom per point, which cost three times as much on a
 -- zoomed-out tile. acct NULL: every queue; decimals NULL: exact points.
 CREATE OR REPLACE FUNCTION export_tile(acct text, decimals integer, z integer, x integer,
-    y integer) RETURNS bytea LANGUAGE plpgsql STABLE SET jit = off AS $$
+    y integer) RETURNS bytea LANGUAGE plpgsql STABLE AS $$
 DECLARE
     qs text[] := CASE WHEN acct IS NULL THEN NULL ELSE web_queues_for(acct) END;
     pr integer := COALESCE(decimals, -1);

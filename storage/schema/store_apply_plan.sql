@@ -52,10 +52,9 @@ CREATE OR REPLACE FUNCTION store_apply_plan(p jsonb)
 RETURNS TABLE (out_k int, out_report bigint, out_unattached boolean)
 -- The settings hold for everything called from here too (incident_join, the reports'
 -- triggers), whose small tables can only be scanned whole: the disabled scan's cost
--- passes JIT's thresholds, and compiling cost 50-130 ms a statement (a report stored in
--- 0.3 s), so JIT is off as well: nothing here runs long enough to gain from it.
+-- passes JIT's thresholds, which is why tipline's connections run with JIT off.
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
-    SET enable_bitmapscan = off SET jit = off AS $$
+    SET enable_bitmapscan = off AS $$
 #variable_conflict use_column
 DECLARE
     live bigint[] := '{}';

@@ -1,5 +1,5 @@
 /* tests/support/botproc.h - what the tests that run the real `tipline` binary as child
- * processes share (standby, webhook, notify, backup): waiting for the database to show
+ * processes share (intake, standby, webhook, notify, backup): waiting for the database to show
  * a count, and stopping a child cleanly or for good. Compiled into those tests. */
 #ifndef TL_BOTPROC_H
 #define TL_BOTPROC_H

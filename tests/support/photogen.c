@@ -274,50 +274,76 @@ int pg_variant(const struct pg_image *im, enum pg_variant v, unsigned char **jpe
     return rc;
 }
 
-int pg_orient(struct pg_image *im, int o)
+/* For EXIF Orientation o, the stored pixel (*sx, *sy) shown at (x, y) of the upright
+ * W x H view: the same mapping as media/phash.c's upright(). */
+static void orient_src(int o, int W, int H, int x, int y, int *sx, int *sy)
+{
+    *sx = x;
+    *sy = y;
+    switch (o) {
+    case 2:
+        *sx = W - 1 - x;
+        break;
+    case 3:
+        *sx = W - 1 - x;
+        *sy = H - 1 - y;
+        break;
+    case 4:
+        *sy = H - 1 - y;
+        break;
+    case 5:
+        *sx = y;
+        *sy = x;
+        break;
+    case 6:
+        *sx = y;
+        *sy = W - 1 - x;
+        break;
+    case 7:
+        *sx = H - 1 - y;
+        *sy = W - 1 - x;
+        break;
+    case 8:
+        *sx = H - 1 - y;
+        *sy = x;
+        break;
+    }
+}
+
+/* Replaces *im by its upright view (upright = 1) or by the stored image whose upright
+ * view it is (upright = 0): the image is W x H upright, its sides swapped when stored
+ * for o >= 5. */
+static int orient(struct pg_image *im, int o, int upright)
 {
     if (o < 2 || o > 8)
         return 0;
-    int swap = o >= 5, W = swap ? im->h : im->w, H = swap ? im->w : im->h;
+    int swap = o >= 5;
     struct pg_image t;
-    if (image_new(W, H, &t))
+    if (image_new(swap ? im->h : im->w, swap ? im->w : im->h, &t))
         return -1;
-    /* the same mapping as media/phash.c's upright(): destination (x, y) from source */
-    for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++) {
-            int sx = x, sy = y;
-            switch (o) {
-            case 2:
-                sx = W - 1 - x;
-                break;
-            case 3:
-                sx = W - 1 - x;
-                sy = H - 1 - y;
-                break;
-            case 4:
-                sy = H - 1 - y;
-                break;
-            case 5:
-                sx = y;
-                sy = x;
-                break;
-            case 6:
-                sx = y;
-                sy = W - 1 - x;
-                break;
-            case 7:
-                sx = H - 1 - y;
-                sy = W - 1 - x;
-                break;
-            default: /* 8 */
-                sx = H - 1 - y;
-                sy = x;
-                break;
-            }
-            memcpy(t.px + ((size_t)y * (size_t)W + (size_t)x) * 3,
-                   im->px + ((size_t)sy * (size_t)im->w + (size_t)sx) * 3, 3);
+    const struct pg_image *up = upright ? &t : im, *st = upright ? im : &t;
+    for (int y = 0; y < up->h; y++)
+        for (int x = 0; x < up->w; x++) {
+            int sx, sy;
+            orient_src(o, up->w, up->h, x, y, &sx, &sy);
+            unsigned char *u = up->px + ((size_t)y * (size_t)up->w + (size_t)x) * 3;
+            unsigned char *s = st->px + ((size_t)sy * (size_t)st->w + (size_t)sx) * 3;
+            if (upright)
+                memcpy(u, s, 3);
+            else
+                memcpy(s, u, 3);
         }
     pg_image_release(im);
     *im = t;
     return 0;
+}
+
+int pg_orient(struct pg_image *im, int o)
+{
+    return orient(im, o, 1);
+}
+
+int pg_disorient(struct pg_image *im, int o)
+{
+    return orient(im, o, 0);
 }

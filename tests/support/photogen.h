@@ -22,6 +22,9 @@ void pg_image_release(struct pg_image *im);
 int pg_decode(const unsigned char *jpeg, size_t len, struct pg_image *out);
 /* Turns im upright by its EXIF Orientation (1..8; others leave it): 0, or -1. */
 int pg_orient(struct pg_image *im, int orientation);
+/* The inverse: replaces the upright im by the pixels a camera stores with Orientation
+ * orientation (the sides swapped for 5..8): 0, or -1. */
+int pg_disorient(struct pg_image *im, int orientation);
 /* Encodes im at quality q (4:2:0): *jpeg new buffer (free()), 0 or -1. */
 int pg_encode(const struct pg_image *im, int quality, unsigned char **jpeg, size_t *len);
 
