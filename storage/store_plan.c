@@ -343,6 +343,15 @@ static int plan_report(struct st_plan *p, const struct store_report_new *rp, int
     js_str(b, err, "rep", rp->reporter);
     js_str(b, err, "cat", rp->category);
     js_str(b, err, "txt", rp->text);
+    js_str(b, err, "td", rp->text_display);
+    if (rp->n_links) {
+        js_key(b, err, "ln");
+        for (size_t i = 0; i < rp->n_links; i++) {
+            js_raw(b, err, i ? "," : "[", 1);
+            js_quote(b, err, rp->links[i]);
+        }
+        js_raw(b, err, "]", 1);
+    }
     if (rp->has_point) {
         js_dbl(b, err, "lat", 1, rp->lat);
         js_dbl(b, err, "lon", 1, rp->lon);
