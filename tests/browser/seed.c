@@ -11,6 +11,10 @@
  *   tl_browser_seed incident CONNINFO three reporters 5 km around a point (49.0 N, 32.0 E)
  *                                     each with a drone's bearing towards it: one incident
  *                                     with a fused position; prints the incident's id
+ *   tl_browser_seed mod CONNINFO   what moderation held: a flood campaign of three new
+ *                                     reporters (TL-CAMP000..2) and one report held alone
+ *                                     (TL-HELD01) whose text hides a right-to-left override
+ *                                     and carries links; prints the campaign's id
  *   tl_browser_seed answer CONNINFO FOLLOWUP TEXT
  *                                     the reporter's reply to follow-up FOLLOWUP, attached as
  *                                     the bot's relay attaches it (store_apply)
@@ -251,6 +255,55 @@ static int incident(const char *ci)
     return inc ? 0 : 1;
 }
 
+/* A held campaign of three reporters and a report held alone, as moderation at intake
+ * leaves them (the held status and the verdicts; the text's display form and links as intake
+ * stores them). */
+static int mod_held(const char *ci)
+{
+    static const char *const who[3] = {"f1f1f1f1f1f1f1f1", "f2f2f2f2f2f2f2f2", "f3f3f3f3f3f3f3f3"};
+    struct store *s = open_or_die(ci);
+    int rc = TL_OK;
+    for (int i = 0; i < 4 && rc == TL_OK; i++) {
+        char ref[16] = "TL-HELD01";
+        if (i < 3)
+            snprintf(ref, sizeof ref, "TL-CAMP%03d", i);
+        struct seed sd = {.ref = ref,
+                          .category = "other",
+                          .text = i < 3 ? "Evacuate now, the dam upstream is mined"
+                                        : "Column near \xE2\x80\xAEtsop\xE2\x80\xAC bridge, see "
+                                          "https://t.me/fake_news_ua and @kyiv_watch",
+                          .priority = 10};
+        long long id = 0;
+        rc = apply_one(s, &sd, i < 3 ? who[i] : "f4f4f4f4f4f4f4f4", &id);
+    }
+    store_free(s);
+    char *camp =
+        rc == TL_OK
+            ? ts_db_scalar(ci,
+                           "WITH c AS (INSERT INTO mod_campaigns (sample) VALUES ('Evacuate now,"
+                           " the dam upstream is mined') RETURNING id),"
+                           " u AS (UPDATE reports SET status = 'held', text_display = CASE WHEN"
+                           " public_ref = 'TL-HELD01' THEN 'Column near tsop bridge, see"
+                           " https://t.me/fake_news_ua and @kyiv_watch' END, links = CASE WHEN"
+                           " public_ref = 'TL-HELD01' THEN"
+                           " '{https://t.me/fake_news_ua,@kyiv_watch}'::text[] END"
+                           " WHERE public_ref LIKE 'TL-CAMP%' OR public_ref = 'TL-HELD01'"
+                           " RETURNING id, public_ref),"
+                           " v AS (INSERT INTO mod_verdicts (report_id, verdict, reasons,"
+                           " campaign_id) SELECT u.id, 'hold', CASE WHEN u.public_ref LIKE"
+                           " 'TL-CAMP%' THEN '{campaign}' ELSE '{rule:spam.channel}' END::text[],"
+                           " CASE WHEN u.public_ref LIKE 'TL-CAMP%' THEN c.id END FROM c, u"
+                           " RETURNING 1)"
+                           " SELECT c.id::text FROM c WHERE (SELECT count(*) FROM v) = 4")
+            : NULL;
+    if (camp)
+        printf("%s\n", camp);
+    else
+        fprintf(stderr, "tl_browser_seed: mod: not seeded\n");
+    free(camp);
+    return camp ? 0 : 1;
+}
+
 /* The citizen's reply to a follow-up, as the bot's relay writes it (no inbox row). */
 static int answer(const char *ci, const char *followup, const char *text)
 {
@@ -308,6 +361,8 @@ int main(int argc, char **argv)
         return add(argv[2], NULL, (int)strtol(argv[3], NULL, 10));
     if (argc == 3 && strcmp(argv[1], "incident") == 0)
         return incident(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "mod") == 0)
+        return mod_held(argv[2]);
     if (argc == 5 && strcmp(argv[1], "answer") == 0)
         return answer(argv[2], argv[3], argv[4]);
     if (argc == 4 && (strcmp(argv[1], "cut") == 0 || strcmp(argv[1], "drop") == 0) &&
@@ -315,7 +370,7 @@ int main(int argc, char **argv)
         return quiet(argv[2], argv[3], strcmp(argv[1], "drop") == 0);
     fprintf(stderr,
             "usage: %s create DBNAME | add CONNINFO REF | fill CONNINFO N | incident CONNINFO |"
-            " answer CONNINFO FOLLOWUP TEXT | cut|drop CONNINFO REF\n",
+            " mod CONNINFO | answer CONNINFO FOLLOWUP TEXT | cut|drop CONNINFO REF\n",
             argv[0]);
     return 2;
 }
