@@ -574,6 +574,35 @@ static long long verdicts_for(const char *ci, const char *text, const char *verd
     return n;
 }
 
+/* The real `tipline bot` (in g_bot) with a rules file holding text, logging to logf. */
+struct rbot {
+    char key[32], logf[40];
+    char *rules, *env;
+};
+
+static void rbot_start(struct rbot *b, const char *ci, struct fakebot *fb, const char *text)
+{
+    tl_strlcpy(b->key, "/tmp/tipline-key-XXXXXX", sizeof(b->key));
+    close(mkstemp(b->key));
+    assert_int_equal(ts_write_file(b->key, "modi-test-secret-modi-test-secret-01"), 0);
+    tl_strlcpy(b->logf, "/tmp/tipline-modi-log-XXXXXX", sizeof(b->logf));
+    close(mkstemp(b->logf));
+    b->rules = write_rules(text);
+    b->env = tl_asprintf("TIPLINE_MODERATION_RULES=%s", b->rules);
+    const char *const extra[] = {b->env, "TIPLINE_LOG_LEVEL=info", NULL};
+    g_bot = bp_spawn(ci, fb, b->key, b->logf, extra);
+}
+
+static void rbot_stop(struct rbot *b)
+{
+    bp_term(&g_bot);
+    unlink(b->rules);
+    unlink(b->key);
+    unlink(b->logf);
+    free(b->rules);
+    free(b->env);
+}
+
 static void test_mod_intake_sighup_reload_keeps_old_on_error(void **state)
 {
     (void)state;
@@ -582,15 +611,9 @@ static void test_mod_intake_sighup_reload_keeps_old_on_error(void **state)
     struct fakebot *fb = NULL;
     struct fakebot_opts fo = {.quiet = 1};
     assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
-    char key[] = "/tmp/tipline-key-XXXXXX";
-    close(mkstemp(key));
-    assert_int_equal(ts_write_file(key, "modi-test-secret-modi-test-secret-01"), 0);
-    char logf[] = "/tmp/tipline-modi-log-XXXXXX";
-    close(mkstemp(logf));
-    char *rules = write_rules("refuse fruit.apple \\bapple\\b\n");
-    char *env = tl_asprintf("TIPLINE_MODERATION_RULES=%s", rules);
-    const char *const extra[] = {env, "TIPLINE_LOG_LEVEL=info", NULL};
-    g_bot = bp_spawn(ci, fb, key, logf, extra);
+    struct rbot b;
+    rbot_start(&b, ci, fb, "refuse fruit.apple \\bapple\\b\n");
+    const char *rules = b.rules, *logf = b.logf;
     wait_log(logf, "moderation rules loaded");
     long long mid = 100;
 
@@ -624,12 +647,7 @@ static void test_mod_intake_sighup_reload_keeps_old_on_error(void **state)
     assert_int_equal(verdicts_for(ci, "a banana truck once more", "refuse"), 1);
     assert_int_equal(verdicts_for(ci, "a cherry tree fell", "refuse"), 0);
 
-    bp_term(&g_bot);
-    unlink(rules);
-    unlink(key);
-    unlink(logf);
-    free(rules);
-    free(env);
+    rbot_stop(&b);
     fakebot_stop(fb);
     ts_db_drop("t_modi_hup");
     free(ci);
@@ -807,15 +825,9 @@ static void test_mod_intake_reload_through_api(void **state)
     struct tl_errinfo ei;
     struct web_opts o = {.cfg = &w.c, .listen = "127.0.0.1:0"};
     assert_int_equal(web_start(&o, &w.web, &ei), TL_OK);
-    char key[] = "/tmp/tipline-key-XXXXXX";
-    close(mkstemp(key));
-    assert_int_equal(ts_write_file(key, "modi-test-secret-modi-test-secret-01"), 0);
-    char logf[] = "/tmp/tipline-modi-log-XXXXXX";
-    close(mkstemp(logf));
-    char *rules = write_rules("refuse fruit.apple \\bapple\\b\n");
-    char *env = tl_asprintf("TIPLINE_MODERATION_RULES=%s", rules);
-    const char *const extra[] = {env, "TIPLINE_LOG_LEVEL=info", NULL};
-    g_bot = bp_spawn(w.ci, w.fb, key, logf, extra);
+    struct rbot b;
+    rbot_start(&b, w.ci, w.fb, "refuse fruit.apple \\bapple\\b\n");
+    const char *rules = b.rules;
     /* the load at start is recorded as the process's */
     bp_wait_count(w.ci, "SELECT count(*) FROM mod_rules_loads WHERE ok AND rules = 1", 1, 15000);
 
@@ -888,12 +900,7 @@ static void test_mod_intake_reload_through_api(void **state)
     assert_int_equal(count(&w, "SELECT count(*) FROM audit_log WHERE action = 'mod_rules_reload'"),
                      4);
 
-    bp_term(&g_bot);
-    unlink(rules);
-    unlink(key);
-    unlink(logf);
-    free(rules);
-    free(env);
+    rbot_stop(&b);
     world_close(&w);
 }
 
