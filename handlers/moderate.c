@@ -287,6 +287,7 @@ int hdl_moderate(const struct hdl_ctx *ctx, const struct store_conv_lookup *lk, 
         mv->window_read = in->now;
         mv->min_similarity = ctx->mod->campaign.min_similarity;
         mv->min_text_len = ctx->mod->campaign.min_text_len;
+        mv->max_phash_distance = ctx->mod->campaign.max_phash_distance;
     }
     if (v->campaign.joins) {
         size_t n = v->campaign.nmatched < MOD_MATCHED_MAX ? v->campaign.nmatched : MOD_MATCHED_MAX;

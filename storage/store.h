@@ -139,6 +139,7 @@ struct store_mod_verdict {
     double window_read;           /* when the window was read (epoch s, the database's) */
     double min_similarity;        /* a campaign's texts: at least this similar */
     unsigned min_text_len;        /* ... and at least this long */
+    int max_phash_distance;       /* a campaign's photos: at most this many bits apart */
     const char *rate_json;        /* the reporter's rate state after this message; NULL keep */
     int ban_notice;               /* this report's reply is the one open-ban notice */
     const char *const *rule_hits; /* the reasons of the rules that matched */

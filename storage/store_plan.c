@@ -312,6 +312,7 @@ static void plan_mod(struct tl_buf *b, int *err, const struct store_mod_verdict 
         js_dbl(b, err, "wt", v->window_read > 0, v->window_read);
         js_dbl(b, err, "sim", 1, v->min_similarity);
         js_ll(b, err, "ml", v->min_text_len);
+        js_ll(b, err, "pd", v->max_phash_distance);
     }
     if (v->rate_json && js_is_object(v->rate_json))
         js_doc(b, err, "rs", "rss", v->rate_json);

@@ -1052,6 +1052,60 @@ static void test_mod_intake_photo_campaign_held(void **state)
     world_close(&w);
 }
 
+/* Two workers decided at once: a photo accepted while a campaign of the same picture
+ * formed joins it when its verdict is written (mod_apply_verdict, under the campaign
+ * lock), as a text does; an unrelated picture does not. */
+static void test_mod_intake_photo_race_joins_campaign(void **state)
+{
+    (void)state;
+    char *ci = ts_db_create("t_modi_prace");
+    assert_non_null(ci);
+    char *cid = ts_db_scalar(
+        ci, "WITH p AS (INSERT INTO reporters (pseudonym) VALUES ('a1'), ('b2'), ('c3')"
+            "   RETURNING 1),"
+            " r AS (INSERT INTO reports (public_ref, reporter, status) VALUES"
+            "   ('PR-1', 'a1', 'held'), ('PR-2', 'b2', 'new'), ('PR-3', 'c3', 'new') RETURNING 1),"
+            " c AS (INSERT INTO mod_campaigns (kind) VALUES ('photo') RETURNING id)"
+            " SELECT id::text FROM c WHERE (SELECT count(*) FROM p) = 3"
+            " AND (SELECT count(*) FROM r) = 3");
+    assert_non_null(cid);
+    char *sql = tl_asprintf("INSERT INTO mod_recent (reporter, report_id, text_len, has_photo,"
+                            " phash, campaign_id) SELECT 'a1', id, 0, true, 1234567890123, %s"
+                            " FROM reports WHERE public_ref = 'PR-1' RETURNING 1",
+                            cid);
+    free(ts_db_scalar(ci, sql));
+    free(sql);
+    /* both read their window before the campaign formed; 3 bits apart, and 40 */
+    static const struct {
+        const char *ref, *rep;
+        long long phash;
+    } late[] = {{"PR-2", "b2", 1234567890123LL ^ 0x10101}, {"PR-3", "c3", 0x5A5A5A5A5A5ALL}};
+    for (size_t i = 0; i < 2; i++) {
+        sql = tl_asprintf(
+            "SELECT mod_apply_verdict(id, '%s', jsonb_build_object('v', 'accept', 'sig',"
+            " jsonb_build_object('tl', 0, 'hp', true, 'ph', %lld), 'ws', 900, 'wt',"
+            " extract(epoch FROM now()) - 1, 'sim', 0.5, 'ml', 20, 'pd', 6))::text"
+            " FROM reports WHERE public_ref = '%s'",
+            late[i].rep, late[i].phash, late[i].ref);
+        free(ts_db_scalar(ci, sql));
+        free(sql);
+    }
+    assert_int_equal(ts_db_countf(ci,
+                                  "SELECT count(*) FROM reports r JOIN mod_verdicts v ON"
+                                  " v.report_id = r.id WHERE r.public_ref = 'PR-2' AND"
+                                  " r.status = 'held' AND v.campaign_id = %s AND"
+                                  " 'campaign' = ANY (v.reasons)",
+                                  cid),
+                     1);
+    assert_int_equal(ts_db_countf(ci, "SELECT count(*) FROM reports WHERE public_ref = 'PR-3'"
+                                      " AND status = 'new' AND NOT EXISTS (SELECT 1 FROM"
+                                      " mod_verdicts v WHERE v.report_id = reports.id)"),
+                     1);
+    free(cid);
+    ts_db_drop("t_modi_prace");
+    free(ci);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1066,6 +1120,7 @@ int main(void)
         cmocka_unit_test_teardown(test_mod_intake_reload_through_api, teardown),
         cmocka_unit_test_teardown(test_mod_intake_text_hygiene_stored, teardown),
         cmocka_unit_test_teardown(test_mod_intake_photo_campaign_held, teardown),
+        cmocka_unit_test_teardown(test_mod_intake_photo_race_joins_campaign, teardown),
     };
     if (getenv("TL_TEST_FILTER"))
         cmocka_set_test_filter(getenv("TL_TEST_FILTER"));
