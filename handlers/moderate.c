@@ -145,25 +145,22 @@ int hdl_text_hygiene(struct hdl_plan *p, struct store_report_new *r)
     n = n < MOD_LINKS_MAX ? n : MOD_LINKS_MAX;
     for (size_t i = 0; i < n; i++)
         bytes += l[i].len + 1;
-    /* one block: the pointers, then the strings they point at */
-    char **list = n ? malloc(n * sizeof(char *) + bytes) : NULL;
-    if (n && !list) {
-        free(display);
-        return TL_ENOMEM;
+    if (n) { /* one block: the pointers, then the strings they point at */
+        char **list = malloc(n * sizeof(char *) + bytes);
+        if (!list || !hdl_keep(p, (char *)list)) {
+            free(display);
+            return TL_ENOMEM;
+        }
+        char *at = (char *)(list + n);
+        for (size_t i = 0; i < n; i++) {
+            memcpy(at, display + l[i].off, l[i].len);
+            at[l[i].len] = 0;
+            list[i] = at;
+            at += l[i].len + 1;
+        }
+        r->links = (const char *const *)list;
+        r->n_links = n;
     }
-    char *at = (char *)(list + n);
-    for (size_t i = 0; i < n; i++) {
-        memcpy(at, display + l[i].off, l[i].len);
-        at[l[i].len] = 0;
-        list[i] = at;
-        at += l[i].len + 1;
-    }
-    if (n && !hdl_keep(p, (char *)list)) {
-        free(display);
-        return TL_ENOMEM;
-    }
-    r->links = (const char *const *)list;
-    r->n_links = n;
     if (!neutralised) {
         free(display);
         return TL_OK;
