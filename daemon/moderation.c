@@ -199,6 +199,18 @@ static int record(struct daemon_mod *m, struct store *s, const char *process, lo
     return rc;
 }
 
+/* Whether a bot process answered reload request id (on error: yes, nothing is redone). */
+static int answered(struct store *s, long long id)
+{
+    struct tl_errinfo ei;
+    char *json = NULL;
+    int n = 1;
+    if (store_mod_rules_reload_doc(s, id, &json, &n, &ei) != TL_OK)
+        n = 1;
+    free(json);
+    return n > 0;
+}
+
 static void *watch_main(void *arg)
 {
     struct daemon_mod *m = arg;
@@ -216,6 +228,8 @@ static void *watch_main(void *arg)
         int rc = s ? TL_OK : store_open(m->database_url, &s, &ei);
         if (rc == TL_OK)
             rc = store_mod_rules_wait(s, &listening, 1000, &latest, &ei);
+        if (rc == TL_OK && seen < 0 && latest > 0 && !answered(s, latest))
+            seen = 0; /* asked while no bot ran: answered now, with a fresh load */
         if (rc == TL_OK && latest > seen && seen >= 0) {
             struct tl_errinfo re;
             log_info("moderation rules reload asked request=%lld", latest);

@@ -825,9 +825,25 @@ static void test_mod_intake_reload_through_api(void **state)
     struct tl_errinfo ei;
     struct web_opts o = {.cfg = &w.c, .listen = "127.0.0.1:0"};
     assert_int_equal(web_start(&o, &w.web, &ei), TL_OK);
+    /* asked while no bot runs: no answer yet; the bot answers it when it starts */
+    struct hres r = http(&w, TOKEN_MOD, "/api/mod/rules/reload", "{\"wait\":0}");
+    assert_int_equal(r.status, 202);
+    struct json_object *a = json_tokener_parse((char *)r.body.data), *x, *v;
+    tl_buf_release(&r.body);
+    long long early = jint(a, "id");
+    assert_int_equal(jint(a, "answered"), 0);
+    json_object_put(a);
     struct rbot b;
     rbot_start(&b, w.ci, w.fb, "refuse fruit.apple \\bapple\\b\n");
     const char *rules = b.rules;
+    char path[64];
+    snprintf(path, sizeof(path), "/api/mod/rules/reloads/%lld", early);
+    for (int64_t end = tl_now_ms() + 15000; r.status != 200 && tl_now_ms() < end;) {
+        tl_sleep_ms(50, NULL);
+        r = http(&w, TOKEN_MOD, path, NULL);
+        tl_buf_release(&r.body);
+    }
+    assert_int_equal(r.status, 200);
     /* the load at start is recorded as the process's */
     bp_wait_count(w.ci, "SELECT count(*) FROM mod_rules_loads WHERE ok AND rules = 1", 1, 15000);
 
@@ -836,7 +852,8 @@ static void test_mod_intake_reload_through_api(void **state)
                                           "hold fruit.kiwi \\bkiwi\\b\n"),
                      0);
     long long id = 0;
-    struct json_object *a = api_reload(&w, &id), *x = first_of(a, "outcomes"), *v;
+    a = api_reload(&w, &id);
+    x = first_of(a, "outcomes");
     assert_true(json_object_object_get_ex(x, "ok", &v) && json_object_get_boolean(v));
     assert_int_equal(jint(x, "rules"), 2);
     assert_int_equal(jint(x, "reload_id"), id);
@@ -864,7 +881,7 @@ static void test_mod_intake_reload_through_api(void **state)
     assert_int_equal(verdicts_for(w.ci, "a cherry tree across the lane", "refuse"), 0);
 
     /* what the process holds, as the moderators' page and the request read it */
-    struct hres r = http(&w, TOKEN_MOD, "/api/mod/rules", NULL);
+    r = http(&w, TOKEN_MOD, "/api/mod/rules", NULL);
     assert_int_equal(r.status, 200);
     a = json_tokener_parse((char *)r.body.data);
     tl_buf_release(&r.body);
@@ -873,7 +890,6 @@ static void test_mod_intake_reload_through_api(void **state)
     assert_int_equal(jint(x, "rules"), 2);
     assert_int_equal(jint(x, "line"), 2);
     json_object_put(a);
-    char path[64];
     snprintf(path, sizeof(path), "/api/mod/rules/reloads/%lld", id);
     r = http(&w, TOKEN_MOD, path, NULL);
     assert_int_equal(r.status, 200);
@@ -898,7 +914,7 @@ static void test_mod_intake_reload_through_api(void **state)
     free(out);
     free(args);
     assert_int_equal(count(&w, "SELECT count(*) FROM audit_log WHERE action = 'mod_rules_reload'"),
-                     4);
+                     5);
 
     rbot_stop(&b);
     world_close(&w);
