@@ -20,7 +20,8 @@ static const char mod_usage[] =
     "       tipline mod release|reject report ID\n"
     "       tipline mod ban|shadow-ban PSEUDONYM [--reason TEXT] [--sweep]\n"
     "       tipline mod unban PSEUDONYM\n"
-    "       tipline mod rules [FILE]\n";
+    "       tipline mod rules [FILE]\n"
+    "       tipline mod reload\n";
 
 static const char mod_doc[] =
     "'held' lists what moderation kept from the analysts (verdicts: flag, hold, drop,\n"
@@ -31,8 +32,11 @@ static const char mod_doc[] =
     "that reports are no longer accepted; 'shadow-ban' gives no signal; --sweep also\n"
     "takes their open reports out of the queue. PSEUDONYM: 6 or more of its first hex\n"
     "characters. 'rules' checks a rules file (default: moderation_rules) as the bot loads\n"
-    "it and lists its rules with the hits counted at intake; a running bot loads it on\n"
-    "SIGHUP (systemctl reload tipline).\n";
+    "it and lists its rules with the hits counted at intake, then what each bot process\n"
+    "holds in force (its last load: at start, on SIGHUP or asked by 'reload'). 'reload'\n"
+    "asks every running bot, through the database, to load its rules file again and\n"
+    "waits up to 5 s for their answers (exit 1 when one refused the file: the rules in\n"
+    "force stay).\n";
 
 static const char *str_of(struct json_object *o, const char *key)
 {
@@ -42,11 +46,12 @@ static const char *str_of(struct json_object *o, const char *key)
     return json_object_get_string(v);
 }
 
-/* One line per item of {"items":[...]}: the keys given, then (last) a text shortened. */
-static int print_items(const char *json, const char *const *keys, const char *text_key)
+/* One line per item of {list:[...]}: the keys given, then (last) a text shortened. */
+static int print_list(const char *json, const char *list, const char *const *keys,
+                      const char *text_key)
 {
     struct json_object *o = json_tokener_parse(json), *items = NULL;
-    if (!o || !json_object_object_get_ex(o, "items", &items)) {
+    if (!o || !json_object_object_get_ex(o, list, &items)) {
         json_object_put(o);
         fprintf(stderr, "tipline mod: unreadable answer\n");
         return 1;
@@ -69,6 +74,60 @@ static int print_items(const char *json, const char *const *keys, const char *te
     return 0;
 }
 
+static int print_items(const char *json, const char *const *keys, const char *text_key)
+{
+    return print_list(json, "items", keys, text_key);
+}
+
+/* A rules load as the bot processes recorded it ({list: [load]}). */
+static const char *const load_keys[] = {"process", "ok",     "rules", "loaded_at", "at",
+                                        "line",    "column", "error", NULL};
+
+/* What each bot process holds in force. */
+static void rules_status(struct cli_ctx *ctx)
+{
+    struct tl_errinfo ei;
+    char *json = NULL;
+    tl_errinfo_clear(&ei);
+    if (ctx->store && store_mod_rules_status(ctx->store, &json, &ei) == TL_OK) {
+        printf("in force:\n");
+        (void)print_list(json, "processes", load_keys, NULL);
+    }
+    free(json);
+}
+
+/* Asks the bots to reload and waits up to 5 s for an answer. */
+static int rules_reload(struct cli_ctx *ctx, const char *actor, struct tl_errinfo *ei, int *code)
+{
+    long long id = 0;
+    char *json = NULL;
+    int answered = 0, rc = store_mod_rules_request(ctx->store, actor, &id, ei);
+    for (int64_t end = tl_now_ms() + 5000; rc == TL_OK;) {
+        free(json);
+        json = NULL;
+        rc = store_mod_rules_reload_doc(ctx->store, id, &json, &answered, ei);
+        if (rc != TL_OK || answered || tl_now_ms() >= end)
+            break;
+        tl_sleep_ms(100, NULL);
+    }
+    if (rc == TL_OK && !answered) {
+        printf("reload %lld asked; no bot answered yet\n", id);
+    } else if (rc == TL_OK) {
+        printf("reload %lld:\n", id);
+        *code = print_list(json, "outcomes", load_keys, NULL);
+        struct json_object *o = json_tokener_parse(json), *list = NULL, *ok = NULL;
+        for (size_t i = 0; o && json_object_object_get_ex(o, "outcomes", &list) &&
+                           i < json_object_array_length(list);
+             i++)
+            if (json_object_object_get_ex(json_object_array_get_idx(list, i), "ok", &ok) &&
+                !json_object_get_boolean(ok))
+                *code = 1;
+        json_object_put(o);
+    }
+    free(json);
+    return rc;
+}
+
 static int rules_check(struct cli_ctx *ctx, const char *path)
 {
     struct mod_limits lim = {(uint32_t)ctx->cfg.mod_match_limit,
@@ -83,6 +142,7 @@ static int rules_check(struct cli_ctx *ctx, const char *path)
     }
     if (mod_rules_load(path, &lim, &r, &where, &ei) != TL_OK) {
         fprintf(stderr, "%s:%u:%u: %s\n", path, where.line, where.column, ei.msg);
+        rules_status(ctx);
         return 1;
     }
     char *hits = NULL;
@@ -101,6 +161,7 @@ static int rules_check(struct cli_ctx *ctx, const char *path)
                ri.pattern);
     }
     printf("%s: %zu rules, ok\n", path, mod_rules_count(r));
+    rules_status(ctx);
     json_object_put(h);
     free(hits);
     mod_rules_free(r);
@@ -174,6 +235,8 @@ int cmd_mod(int argc, char **argv, struct cli_ctx *ctx)
             printf("%s\n", json);
     } else if (strcmp(sub, "rules") == 0 && npos <= 1) {
         code = rules_check(ctx, a1 ? a1 : ctx->cfg.moderation_rules);
+    } else if (strcmp(sub, "reload") == 0 && npos == 0) {
+        rc = rules_reload(ctx, actor, &ei, &code);
     } else {
         code = cli_usage_error(&spec, "'%s' with %zu argument%s is not a subcommand", sub, npos,
                                npos == 1 ? "" : "s");

@@ -1,8 +1,11 @@
 /* daemon/moderation.c - the moderation policy the workers decide with: the limits from
- * the configuration and the rules file, loaded at start and again on SIGHUP. A reload
- * that fails (the file broken, with its line and column) keeps the rules in force. A
- * replaced rule set is kept until the runtime ends: a worker may still be matching
- * with it, and reloads are rare. */
+ * the configuration and the rules file, loaded at start and again on SIGHUP or when a
+ * moderator asks through the API (a request row the rules thread is told of by
+ * NOTIFY). A reload that fails (the file broken, with its line and column) keeps the
+ * rules in force. Every attempt is recorded in the database by the rules thread, so
+ * the API and `tipline mod rules` read what this process holds. A replaced rule set is
+ * kept until the runtime ends: a worker may still be matching with it, and reloads are
+ * rare. */
 #include "modpolicy.h"
 
 #include <pthread.h>
@@ -10,9 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/util.h"
+#include "storage/store.h"
 #include "common/banned.h"
 
 struct daemon_mod {
@@ -24,6 +29,17 @@ struct daemon_mod {
     char *path;
     struct mod_limits lim;
     char categories[1024]; /* the per-category limits' categories, in slot order */
+    /* the last load attempt (under mu), for the rules thread to record */
+    _Atomic unsigned long attempts; /* +1 per attempt */
+    int last_ok;
+    unsigned last_line, last_column;
+    char last_error[256];
+    double loaded_at; /* wall clock of the set in force */
+    /* the rules thread */
+    pthread_t watcher;
+    int have_watcher;
+    const char *database_url;
+    volatile sig_atomic_t *stop;
 };
 
 /* mod_category_rates: "category:per_hour:burst" items, comma-separated. */
@@ -63,10 +79,23 @@ static int category_rates(struct daemon_mod *m, const char *spec, struct tl_erri
 static int load(struct daemon_mod *m, struct mod_rules **out, struct tl_errinfo *ei)
 {
     struct mod_rules_error where = {0, 0};
+    struct tl_errinfo own;
+    if (!ei)
+        ei = &own;
+    tl_errinfo_clear(ei);
     int rc = mod_rules_load(m->path, &m->lim, out, &where, ei);
     if (rc != TL_OK)
         log_error("moderation rules refused file=%s line=%u column=%u detail=\"%s\"", m->path,
-                  where.line, where.column, ei ? ei->msg : "");
+                  where.line, where.column, ei->msg);
+    pthread_mutex_lock(&m->mu);
+    m->attempts++;
+    m->last_ok = rc == TL_OK;
+    m->last_line = where.line;
+    m->last_column = where.column;
+    tl_strlcpy(m->last_error, rc == TL_OK ? "" : ei->msg, sizeof(m->last_error));
+    if (rc == TL_OK)
+        m->loaded_at = tl_wall_time();
+    pthread_mutex_unlock(&m->mu);
     return rc;
 }
 
@@ -146,10 +175,104 @@ const char *daemon_mod_categories(const struct daemon_mod *m)
     return m->categories;
 }
 
+/* ---- the rules thread: reloads asked for through the database, every attempt recorded ---- */
+
+/* Records the last attempt (answering reload_id, 0 none) as this process's. */
+static int record(struct daemon_mod *m, struct store *s, const char *process, long long reload_id,
+                  unsigned long *recorded, struct tl_errinfo *ei)
+{
+    struct store_mod_rules_load l = {.process = process, .reload_id = reload_id, .file = m->path};
+    pthread_mutex_lock(&m->mu);
+    unsigned long at = m->attempts;
+    l.ok = m->last_ok || !m->path;
+    l.rules = mod_rules_count(atomic_load(&m->rules));
+    l.loaded_at = m->loaded_at;
+    l.line = m->last_line;
+    l.column = m->last_column;
+    char error[sizeof(m->last_error)];
+    tl_strlcpy(error, m->last_error, sizeof(error));
+    pthread_mutex_unlock(&m->mu);
+    l.error = error;
+    int rc = store_mod_rules_record(s, &l, ei);
+    if (rc == TL_OK)
+        *recorded = at;
+    return rc;
+}
+
+/* Whether a bot process answered reload request id (on error: yes, nothing is redone). */
+static int answered(struct store *s, long long id)
+{
+    struct tl_errinfo ei;
+    char *json = NULL;
+    int n = 1;
+    if (store_mod_rules_reload_doc(s, id, &json, &n, &ei) != TL_OK)
+        n = 1;
+    free(json);
+    return n > 0;
+}
+
+static void *watch_main(void *arg)
+{
+    struct daemon_mod *m = arg;
+    struct store *s = NULL;
+    char host[128] = "", process[160];
+    unsigned long listening = 0, recorded = (unsigned long)-1;
+    long long seen = -1; /* the newest request answered; -1 before the first read */
+    if (gethostname(host, sizeof(host) - 1) != 0)
+        tl_strlcpy(host, "localhost", sizeof(host));
+    snprintf(process, sizeof(process), "%s:%ld", host, (long)getpid());
+    for (int failures = 0; !*m->stop;) {
+        struct tl_errinfo ei;
+        long long latest = -1;
+        tl_errinfo_clear(&ei);
+        int rc = s ? TL_OK : store_open(m->database_url, &s, &ei);
+        if (rc == TL_OK)
+            rc = store_mod_rules_wait(s, &listening, 1000, &latest, &ei);
+        if (rc == TL_OK && seen < 0 && latest > 0 && !answered(s, latest))
+            seen = 0; /* asked while no bot ran: answered now, with a fresh load */
+        if (rc == TL_OK && latest > seen && seen >= 0) {
+            struct tl_errinfo re;
+            log_info("moderation rules reload asked request=%lld", latest);
+            if (daemon_mod_reload(m, &re) != TL_OK) {
+                /* refused and logged; the attempt is recorded below */
+            }
+            rc = record(m, s, process, latest, &recorded, &ei);
+        } else if (rc == TL_OK && recorded != m->attempts) { /* at start, or SIGHUP */
+            rc = record(m, s, process, 0, &recorded, &ei);
+        }
+        if (rc == TL_OK) {
+            if (latest >= 0) /* requests made before this process read them: its start load */
+                seen = latest > seen ? latest : seen;
+            failures = 0;
+            continue;
+        }
+        long wait = tl_backoff_ms(failures++, 200, 5000);
+        log_warn("moderation rules watch failed err=\"%s\" detail=\"%s\" retry_in_ms=%ld",
+                 tl_strerror(rc), ei.msg, wait);
+        tl_sleep_ms(wait, m->stop);
+    }
+    store_free(s);
+    return NULL;
+}
+
+int daemon_mod_watch(struct daemon_mod *m, const char *database_url, volatile sig_atomic_t *stop)
+{
+    if (!m)
+        return TL_OK;
+    m->database_url = database_url;
+    m->stop = stop;
+    if (pthread_create(&m->watcher, NULL, watch_main, m) != 0)
+        return TL_EIO;
+    m->have_watcher = 1;
+    return TL_OK;
+}
+
 void daemon_mod_free(struct daemon_mod *m)
 {
     if (!m)
         return;
+    if (m->have_watcher)
+        pthread_join(m->watcher, NULL);
     mod_rules_free(atomic_load(&m->rules));
     for (size_t i = 0; i < m->n_retired; i++)
         mod_rules_free(m->retired[i]);

@@ -3,6 +3,8 @@
 #ifndef TL_DAEMON_MODPOLICY_H
 #define TL_DAEMON_MODPOLICY_H
 
+#include <signal.h>
+
 #include "common/cfg.h"
 #include "common/err.h"
 #include "moderation/mod.h"
@@ -19,6 +21,12 @@ int daemon_mod_reload(struct daemon_mod *m, struct tl_errinfo *ei) TL_WUR;
 /* The categories of the policy's per-category limits, comma-separated in slot order
  * (hdl_ctx.mod_categories); "" none. Valid until daemon_mod_free. */
 const char *daemon_mod_categories(const struct daemon_mod *m);
+/* Starts the rules thread: it records this process's load attempts (at start, on
+ * SIGHUP) in the database and reloads the rules when a moderator asks through it
+ * (store_mod_rules_request). Runs until *stop; daemon_mod_free joins it. */
+int daemon_mod_watch(struct daemon_mod *m, const char *database_url,
+                     volatile sig_atomic_t *stop) TL_WUR;
+/* Joins the rules thread (after *stop was set) and frees m. NULL is a no-op. */
 void daemon_mod_free(struct daemon_mod *m);
 
 #endif

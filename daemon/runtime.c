@@ -890,6 +890,9 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out, struct tl_err
     struct daemon_webhooks_opts wo = {.cfg = o->cfg, .stop = o->stop};
     if (daemon_webhooks_start(&wo, &rt->webhooks) != TL_OK)
         log_error("webhook thread not started: deliveries wait for a restart");
+    if (daemon_mod_watch(rt->mod, c->database_url, o->stop) != TL_OK)
+        log_error("moderation rules thread not started: reloads through the API wait for a "
+                  "restart");
     log_info("runtime started workers=%d poller=%d sender=%d", rt->n_started, rt->have_poller,
              rt->have_sender);
     *out = rt;

@@ -11,6 +11,7 @@
 #include "geo/geo.h"
 #include "hdl_int.h"
 #include "media/media.h"
+#include "moderation/mod.h"
 #include "common/banned.h"
 
 /* A photo's own GPS further than this from the shared location flags the report. */
@@ -148,7 +149,9 @@ static int add_msg_text(struct hdl_draft *d, long long msg_id, const char *text)
 {
     if (d->n_msgs >= HDL_DRAFT_MAX_MSGS) { /* full: the words still count, on the last */
         struct hdl_draft_msg *last = &d->msgs[HDL_DRAFT_MAX_MSGS - 1];
-        char *j = last->text ? tl_asprintf("%s\n%s", last->text, text) : tl_strdup(text);
+        int n = (int)mod_text_bound(text, strlen(text), MOD_TEXT_MAX_UTF16);
+        char *j =
+            last->text ? tl_asprintf("%s\n%.*s", last->text, n, text) : tl_strndup(text, (size_t)n);
         if (!j)
             return TL_ENOMEM;
         free(last->text);
@@ -156,7 +159,7 @@ static int add_msg_text(struct hdl_draft *d, long long msg_id, const char *text)
         return TL_OK;
     }
     struct hdl_draft_msg *m = &d->msgs[d->n_msgs];
-    if (!(m->text = tl_strdup(text)))
+    if (!(m->text = tl_strndup(text, mod_text_bound(text, strlen(text), MOD_TEXT_MAX_UTF16))))
         return TL_ENOMEM;
     m->id = msg_id;
     d->n_msgs++;
@@ -394,6 +397,8 @@ int hdl_report_from_draft(const struct hdl_ctx *ctx, struct hdl_plan *p, const s
         return rc;
     if (r->bearing < 0 || r->bearing >= 360)
         r->has_bearing = 0;
+    if ((rc = hdl_text_hygiene(p, r)) != TL_OK)
+        return rc;
     p->fx.report = r;
     return TL_OK;
 }

@@ -86,6 +86,11 @@ int hdl_report_from_draft(const struct hdl_ctx *ctx, struct hdl_plan *p,
 
 /* ---- moderation (moderate.c) ---- */
 
+/* Text hygiene of the report r in p: r->text_display (controls and bidi overrides
+ * neutralised; NULL when the raw text needs nothing) and r->links (the links and
+ * @channel mentions it displays), kept in p. The raw r->text stays as evidence. */
+int hdl_text_hygiene(struct hdl_plan *p, struct store_report_new *r) TL_WUR;
+
 /* Runs moderation on the report in p (p->report, made from the draft) with the inputs
  * storage read into lk: sets the report's status and verdict (p->modv), p->mod_kind and
  * p->mod_retry_s for the reply. Nothing when ctx->mod is NULL or lk holds no inputs. */

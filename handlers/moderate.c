@@ -1,4 +1,5 @@
-/* handlers/moderate.c - moderation at the moment a draft becomes a report: the verdict
+/* handlers/moderate.c - moderation at the moment a draft becomes a report: the text
+ * as it is displayed and the links in it (kept beside the raw text), the verdict
  * of moderation/ (mod_decide) on the report's words and first photo, the reporter's
  * standing, rate state and the window of recent messages from new reporters (read by
  * storage in the chat's transaction, store_conv_lookup), put into the plan: the report's
@@ -126,6 +127,49 @@ static int matchable(const struct hdl_ctx *ctx, const struct mod_sig *sig)
     return sig->has_photo || (sig->text_len && sig->text_len >= ctx->mod->campaign.min_text_len);
 }
 
+int hdl_text_hygiene(struct hdl_plan *p, struct store_report_new *r)
+{
+    char *display = NULL;
+    size_t neutralised = 0;
+    struct mod_link l[MOD_LINKS_MAX];
+    r->text_display = NULL;
+    r->links = NULL;
+    r->n_links = 0;
+    if (!r->text)
+        return TL_OK;
+    int rc = mod_text_display(r->text, strlen(r->text), &display, &neutralised);
+    if (rc != TL_OK)
+        return rc;
+    /* links as they display: no override can turn one around */
+    size_t dl = strlen(display), n = mod_links_find(display, dl, l, MOD_LINKS_MAX), bytes = 0;
+    n = n < MOD_LINKS_MAX ? n : MOD_LINKS_MAX;
+    for (size_t i = 0; i < n; i++)
+        bytes += l[i].len + 1;
+    if (n) { /* one block: the pointers, then the strings they point at */
+        char **list = malloc(n * sizeof(char *) + bytes);
+        if (!list || !hdl_keep(p, (char *)list)) {
+            free(display);
+            return TL_ENOMEM;
+        }
+        char *at = (char *)(list + n);
+        for (size_t i = 0; i < n; i++) {
+            memcpy(at, display + l[i].off, l[i].len);
+            at[l[i].len] = 0;
+            list[i] = at;
+            at += l[i].len + 1;
+        }
+        r->links = (const char *const *)list;
+        r->n_links = n;
+    }
+    if (!neutralised) {
+        free(display);
+        return TL_OK;
+    }
+    if (!(r->text_display = hdl_keep(p, display)))
+        return TL_ENOMEM;
+    return TL_OK;
+}
+
 void hdl_mod_lookup(const struct hdl_ctx *ctx, const struct hdl_draft *d,
                     struct store_conv_lookup *lk)
 {
@@ -240,6 +284,7 @@ int hdl_moderate(const struct hdl_ctx *ctx, const struct store_conv_lookup *lk, 
         mv->window_read = in->now;
         mv->min_similarity = ctx->mod->campaign.min_similarity;
         mv->min_text_len = ctx->mod->campaign.min_text_len;
+        mv->max_phash_distance = ctx->mod->campaign.max_phash_distance;
     }
     if (v->campaign.joins) {
         size_t n = v->campaign.nmatched < MOD_MATCHED_MAX ? v->campaign.nmatched : MOD_MATCHED_MAX;

@@ -134,7 +134,8 @@ struct mod_link {
 };
 #define MOD_LINKS_MAX 32
 
-/* Finds links (http://, https://, tg://, www., t.me/) in text; stores up to max in
+/* Finds links (http://, https://, tg://, www., t.me/) and @channel mentions (a
+ * Telegram username: 5-32 letters, digits, underscores) in text; stores up to max in
  * links[] (trailing punctuation and closing brackets trimmed) and returns how many
  * were found (may exceed max). */
 size_t mod_links_find(const char *text, size_t len, struct mod_link *links, size_t max);

@@ -92,6 +92,29 @@ static int link_byte(unsigned char c)
     return c > 0x20 && c != 0x7F && !strchr("<>\"`{}|\\^", c);
 }
 
+static int ascii_alnum(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* "@name" where name is a Telegram username (a letter, then letters, digits and
+ * underscores, 5 to 32 in all), not followed by more of a word or an address ("@name."
+ * ending a sentence counts; "a@b.c", "@name@host" do not): its length in bytes, or 0. */
+static size_t mention_len(const char *s, size_t n)
+{
+    size_t k = 1;
+    if (n < 6 || s[0] != '@' || !((s[1] | 0x20) >= 'a' && (s[1] | 0x20) <= 'z'))
+        return 0;
+    while (k < n && (ascii_alnum((unsigned char)s[k]) || s[k] == '_'))
+        k++;
+    if (k - 1 < 5 || k - 1 > 32 || s[k - 1] == '_')
+        return 0;
+    if (k < n && ((unsigned char)s[k] >= 0x80 || s[k] == '@' ||
+                  (s[k] == '.' && k + 1 < n && ascii_alnum((unsigned char)s[k + 1]))))
+        return 0;
+    return k;
+}
+
 size_t mod_links_find(const char *text, size_t len, struct mod_link *links, size_t max)
 {
     static const char *const starts[] = {"https://", "http://", "tg://", "www.", "t.me/"};
@@ -102,7 +125,16 @@ size_t mod_links_find(const char *text, size_t len, struct mod_link *links, size
         /* a link starts at the beginning of a word */
         int word_start = i == 0 || !link_byte((unsigned char)text[i - 1]) ||
                          strchr("([«„'", text[i - 1]) != NULL;
-        size_t sl = 0;
+        size_t sl = 0, ml = word_start ? mention_len(text + i, len - i) : 0;
+        if (ml) {
+            if (found < max) {
+                links[found].off = i;
+                links[found].len = ml;
+            }
+            found++;
+            i += ml;
+            continue;
+        }
         for (size_t k = 0; word_start && !sl && k < sizeof(starts) / sizeof(*starts); k++)
             if (starts_ci(text + i, len - i, starts[k]))
                 sl = strlen(starts[k]);

@@ -144,6 +144,7 @@ struct store_mod_verdict {
     double window_read;           /* when the window was read (epoch s, the database's) */
     double min_similarity;        /* a campaign's texts: at least this similar */
     unsigned min_text_len;        /* ... and at least this long */
+    int max_phash_distance;       /* a campaign's photos: at most this many bits apart */
     const char *rate_json;        /* the reporter's rate state after this message; NULL keep */
     int ban_notice;               /* this report's reply is the one open-ban notice */
     const char *const *rule_hits; /* the reasons of the rules that matched */
@@ -155,6 +156,11 @@ struct store_report_new {
     const char *reporter;   /* pseudonym (hex HMAC) */
     const char *category;   /* NULL: uncategorised */
     const char *text;       /* NULL: none */
+    /* the text as it is displayed (controls and bidi overrides neutralised; NULL: the
+     * text displays as it is) and the links found in it (mod_links_find) */
+    const char *text_display;
+    const char *const *links;
+    size_t n_links;
     int has_point;
     double lat, lon;
     const char *point_source; /* telegram_location, venue, live_location, photo_exif, text */
@@ -828,8 +834,9 @@ struct store_mod_filter {
     long long campaign;  /* 0 any; else that campaign's members */
     long limit;          /* 1..500 (0: 100) */
 };
-/* {"items":[{id, ref, reporter, category, text, status, verdict, reasons, campaign_id,
- * at}]}: what moderation held or flagged and no moderator resolved yet, newest first. */
+/* {"items":[{id, ref, reporter, category, text (raw), text_display, links, status,
+ * verdict, reasons, campaign_id, at}]}: what moderation held or flagged and no moderator resolved
+ * yet, newest first. */
 int store_mod_held(struct store *s, const struct store_mod_filter *f, char **json,
                    struct tl_errinfo *ei) TL_WUR;
 /* {"items":[{id, status, kind, sample, created_at, last_at, reports, reporters,
@@ -850,6 +857,39 @@ int store_mod_ban(struct store *s, const char *actor, const char *prefix, const 
                   const char *reason, int sweep, char **json, struct tl_errinfo *ei) TL_WUR;
 /* {"reason": hits, ...}: the rules' matches counted at intake. */
 int store_mod_rule_hits(struct store *s, char **json, struct tl_errinfo *ei) TL_WUR;
+
+/* Rules reloads through the database (no signal reaches a bot on another host). A
+ * request is a row of mod_rules_reloads, audited as actor, and a notification on
+ * tipline_mod_rules; *id is the request's. */
+int store_mod_rules_request(struct store *s, const char *actor, long long *id,
+                            struct tl_errinfo *ei) TL_WUR;
+/* {"id","requested_by","requested_at","answered","outcomes":[load]}: the bot processes'
+ * answers to request id (a load is {process, reload_id, at, ok, file, rules, loaded_at,
+ * error, line, column}; rules and loaded_at: the set in force after it). *answered: how
+ * many processes answered. TL_ENOTFOUND no such request. */
+int store_mod_rules_reload_doc(struct store *s, long long id, char **json, int *answered,
+                               struct tl_errinfo *ei) TL_WUR;
+/* {"processes":[load]}: each bot process's newest load attempt (last 30 days), newest
+ * first. */
+int store_mod_rules_status(struct store *s, char **json, struct tl_errinfo *ei) TL_WUR;
+/* A bot process's load attempt (at start, on SIGHUP, or answering reload_id). */
+struct store_mod_rules_load {
+    const char *process; /* host:pid */
+    long long reload_id; /* 0: none */
+    int ok;              /* 0: refused, the set in force stayed */
+    const char *file;    /* NULL: no rules file */
+    size_t rules;        /* rules in force after the attempt */
+    double loaded_at;    /* when the set in force was loaded (epoch s; 0: none) */
+    const char *error;   /* !ok: what is wrong */
+    unsigned line, column;
+};
+int store_mod_rules_record(struct store *s, const struct store_mod_rules_load *l,
+                           struct tl_errinfo *ei) TL_WUR;
+/* For the bot's rules thread: LISTENs on tipline_mod_rules (again after a reconnect;
+ * *listening is the caller's, 0 at first) and waits up to timeout_ms for a notification.
+ * *latest: the newest request's id when told (or just after LISTEN), else -1. */
+int store_mod_rules_wait(struct store *s, unsigned long *listening, long timeout_ms,
+                         long long *latest, struct tl_errinfo *ei) TL_WUR;
 
 /* ---- exports (store_export.c): files, feeds, OGC API, tiles ----
  * Decided reports with a point as export_reports (storage/schema/) publishes them: no

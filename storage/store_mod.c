@@ -5,6 +5,7 @@
  * (store_apply_plan -> mod_apply_verdict). */
 #include "store_int.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,7 +132,9 @@ int store_mod_held(struct store *s, const struct store_mod_filter *f, char **jso
         s,
         "SELECT json_build_object('items', COALESCE(json_agg(x ORDER BY x.at DESC, x.id DESC),"
         " '[]'))::text FROM (SELECT r.id, r.public_ref AS ref, left(r.reporter, 16) AS reporter,"
-        "   r.category, left(r.text, 2000) AS text, r.status, v.verdict, v.reasons,"
+        "   r.category, left(r.text, 2000) AS text,"
+        "   left(COALESCE(r.text_display, r.text), 2000) AS text_display,"
+        "   COALESCE(r.links, '{}') AS links, r.status, v.verdict, v.reasons,"
         "   v.campaign_id, web_iso(v.at) AS at"
         "   FROM mod_verdicts v JOIN reports r ON r.id = v.report_id"
         "   WHERE v.resolution IS NULL AND ($1::text IS NULL OR v.verdict = $1::text)"
@@ -191,4 +194,126 @@ int store_mod_rule_hits(struct store *s, char **json, struct tl_errinfo *ei)
                        "SELECT COALESCE(json_object_agg(reason, hits ORDER BY reason),"
                        " '{}')::text FROM mod_rule_hits",
                        0, NULL, json, "rule hits", ei);
+}
+
+/* ---- rules reloads asked for through the database ---- */
+
+int store_mod_rules_request(struct store *s, const char *actor, long long *id,
+                            struct tl_errinfo *ei)
+{
+    char *txt = NULL;
+    const char *v[1] = {actor};
+    *id = 0;
+    int rc = st_one_text(
+        s,
+        "WITH q AS (INSERT INTO mod_rules_reloads (requested_by) VALUES ($1::text) RETURNING id),"
+        " a AS (INSERT INTO audit_log (actor, action, object, after)"
+        "   SELECT $1::text, 'mod_rules_reload', 'mod_rules_reload:' || q.id,"
+        "   jsonb_build_object('id', q.id) FROM q)"
+        " SELECT q.id::text FROM q, pg_notify('tipline_mod_rules', (SELECT id::text FROM q))",
+        1, v, &txt, "reload request", ei);
+    if (rc == TL_OK && tl_parse_ll(txt, id) != TL_OK)
+        rc = tl_errf(ei, TL_EDB, "reload request: not an id");
+    free(txt);
+    return rc;
+}
+
+/* One load attempt as JSON (the columns of mod_rules_loads l). */
+#define RULES_LOAD_JSON                                                                            \
+    "json_build_object('process', l.process, 'reload_id', l.reload_id, 'at', web_iso(l.at),"       \
+    " 'ok', l.ok, 'file', l.file, 'rules', l.rules, 'loaded_at', web_iso(l.loaded_at),"            \
+    " 'error', l.error, 'line', l.error_line, 'column', l.error_column)"
+
+int store_mod_rules_reload_doc(struct store *s, long long id, char **json, int *answered,
+                               struct tl_errinfo *ei)
+{
+    char ib[32];
+    const char *v[1] = {st_ll(ib, id)};
+    PGresult *r = NULL;
+    *json = NULL;
+    *answered = 0;
+    int rc = st_ready(s, ei);
+    if (rc || (rc = st_exec(s,
+                            "SELECT json_build_object('id', q.id, 'requested_by', q.requested_by,"
+                            " 'requested_at', web_iso(q.requested_at), 'answered', n.n,"
+                            " 'outcomes', COALESCE((SELECT json_agg(" RULES_LOAD_JSON
+                            " ORDER BY l.id) FROM mod_rules_loads l WHERE l.reload_id >= q.id),"
+                            " '[]'))::text, n.n"
+                            " FROM mod_rules_reloads q CROSS JOIN LATERAL (SELECT count(DISTINCT"
+                            "   l.process)::int AS n FROM mod_rules_loads l"
+                            "   WHERE l.reload_id >= q.id) n WHERE q.id = $1::bigint",
+                            1, v, &r, ei)))
+        return rc;
+    if (PQntuples(r) == 0)
+        rc = tl_errf(ei, TL_ENOTFOUND, "no reload request %lld", id);
+    else if (!(*json = st_str(r, 0, 0)))
+        rc = TL_ENOMEM;
+    else
+        *answered = (int)st_getll(r, 0, 1);
+    PQclear(r);
+    return rc;
+}
+
+int store_mod_rules_status(struct store *s, char **json, struct tl_errinfo *ei)
+{
+    return st_one_text(s,
+                       "SELECT json_build_object('processes', COALESCE(json_agg(" RULES_LOAD_JSON
+                       " ORDER BY l.id DESC), '[]'))::text FROM (SELECT DISTINCT ON (process) *"
+                       "   FROM mod_rules_loads ORDER BY process, id DESC) l"
+                       " WHERE l.at > now() - interval '30 days'",
+                       0, NULL, json, "rules status", ei);
+}
+
+int store_mod_rules_record(struct store *s, const struct store_mod_rules_load *l,
+                           struct tl_errinfo *ei)
+{
+    char rb[32], nb[32], lb[32], lnb[32], cb[32];
+    const char *v[9] = {l->process,
+                        l->reload_id > 0 ? st_ll(rb, l->reload_id) : NULL,
+                        l->ok ? "true" : "false",
+                        l->file,
+                        st_ll(nb, (long long)l->rules),
+                        l->loaded_at > 0 ? st_dbl(lb, l->loaded_at) : NULL,
+                        l->ok ? NULL : l->error,
+                        l->ok ? NULL : st_ll(lnb, l->line),
+                        l->ok ? NULL : st_ll(cb, l->column)};
+    int rc = st_ready(s, ei);
+    if (rc == TL_OK)
+        rc = st_exec(s,
+                     "INSERT INTO mod_rules_loads (process, reload_id, ok, file, rules, loaded_at,"
+                     " error, error_line, error_column) VALUES ($1::text, $2::bigint, $3::boolean,"
+                     " $4::text, $5::int, to_timestamp($6::float8), $7::text, $8::int, $9::int)",
+                     9, v, NULL, ei);
+    return rc;
+}
+
+int store_mod_rules_wait(struct store *s, unsigned long *listening, long timeout_ms,
+                         long long *latest, struct tl_errinfo *ei)
+{
+    PGresult *r = NULL;
+    int notified = 0, rc;
+    *latest = -1;
+    if ((rc = st_ready(s, ei)) != TL_OK)
+        return rc;
+    if (*listening != s->generation + 1) { /* a new connection: LISTEN, then read */
+        if ((rc = st_exec_planned(s, "LISTEN tipline_mod_rules", 0, NULL, NULL, ei)) != TL_OK)
+            return rc;
+        *listening = s->generation + 1;
+        notified = 1;
+    } else {
+        struct pollfd pfd = {.fd = PQsocket(s->conn), .events = POLLIN};
+        if (pfd.fd < 0)
+            return tl_errf(ei, TL_EDBDOWN, "no database socket");
+        if (poll(&pfd, 1, (int)timeout_ms) > 0 && !PQconsumeInput(s->conn))
+            return tl_errf(ei, TL_EDBDOWN, "%s", PQerrorMessage(s->conn));
+        for (PGnotify *n; (n = PQnotifies(s->conn)) != NULL; PQfreemem(n))
+            notified = 1;
+    }
+    if (!notified)
+        return TL_OK;
+    rc = st_exec(s, "SELECT COALESCE(max(id), 0) FROM mod_rules_reloads", 0, NULL, &r, ei);
+    if (rc == TL_OK)
+        *latest = st_getll(r, 0, 0);
+    PQclear(r);
+    return rc;
 }

@@ -312,6 +312,7 @@ static void plan_mod(struct tl_buf *b, int *err, const struct store_mod_verdict 
         js_dbl(b, err, "wt", v->window_read > 0, v->window_read);
         js_dbl(b, err, "sim", 1, v->min_similarity);
         js_ll(b, err, "ml", v->min_text_len);
+        js_ll(b, err, "pd", v->max_phash_distance);
     }
     if (v->rate_json && js_is_object(v->rate_json))
         js_doc(b, err, "rs", "rss", v->rate_json);
@@ -343,6 +344,15 @@ static int plan_report(struct st_plan *p, const struct store_report_new *rp, int
     js_str(b, err, "rep", rp->reporter);
     js_str(b, err, "cat", rp->category);
     js_str(b, err, "txt", rp->text);
+    js_str(b, err, "td", rp->text_display);
+    if (rp->n_links) {
+        js_key(b, err, "ln");
+        for (size_t i = 0; i < rp->n_links; i++) {
+            js_raw(b, err, i ? "," : "[", 1);
+            js_quote(b, err, rp->links[i]);
+        }
+        js_raw(b, err, "]", 1);
+    }
     if (rp->has_point) {
         js_dbl(b, err, "lat", 1, rp->lat);
         js_dbl(b, err, "lon", 1, rp->lon);

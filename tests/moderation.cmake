@@ -5,8 +5,10 @@ tl_add_test(NAME test_moderation SOURCES test_moderation.c LIBS tl_moderation)
 tl_add_fuzzer(NAME fuzz_mod_rules SOURCES fuzz/fuzz_mod_rules.c LIBS tl_moderation
               SEEDS ${CMAKE_SOURCE_DIR}/deploy/moderation.rules SECONDS 10)
 tl_add_fuzzer(NAME fuzz_mod_text SOURCES fuzz/fuzz_mod_text.c LIBS tl_moderation SECONDS 10)
-# Moderation at intake played whole: the runtime (and `tipline bot` for SIGHUP) on the
-# fake Bot API and a throwaway PostgreSQL, the analysts' API on top.
+# Moderation at intake played whole: the runtime (and `tipline bot` for SIGHUP and reloads
+# through the API) on the fake Bot API and a throwaway PostgreSQL, the analysts' API on
+# top; photos for the photo campaign made by tests/support/photogen.c.
 tl_add_test(NAME test_mod_intake SOURCES test_mod_intake.c support/botrun.c support/botproc.c
+            support/photogen.c
             LIBS tl_daemon tl_fakebot tl_web PkgConfig::CURL PkgConfig::CRYPTO PkgConfig::JSONC
-            DB TIMEOUT 600)
+            PkgConfig::TURBOJPEG m DB TIMEOUT 600)

@@ -25,6 +25,7 @@
 #include "storage/store.h"
 #include "support/botproc.h"
 #include "support/botrun.h"
+#include "support/photogen.h"
 #include "support/testsupport.h"
 #include "web/web.h"
 
@@ -573,6 +574,35 @@ static long long verdicts_for(const char *ci, const char *text, const char *verd
     return n;
 }
 
+/* The real `tipline bot` (in g_bot) with a rules file holding text, logging to logf. */
+struct rbot {
+    char key[32], logf[40];
+    char *rules, *env;
+};
+
+static void rbot_start(struct rbot *b, const char *ci, struct fakebot *fb, const char *text)
+{
+    tl_strlcpy(b->key, "/tmp/tipline-key-XXXXXX", sizeof(b->key));
+    close(mkstemp(b->key));
+    assert_int_equal(ts_write_file(b->key, "modi-test-secret-modi-test-secret-01"), 0);
+    tl_strlcpy(b->logf, "/tmp/tipline-modi-log-XXXXXX", sizeof(b->logf));
+    close(mkstemp(b->logf));
+    b->rules = write_rules(text);
+    b->env = tl_asprintf("TIPLINE_MODERATION_RULES=%s", b->rules);
+    const char *const extra[] = {b->env, "TIPLINE_LOG_LEVEL=info", NULL};
+    g_bot = bp_spawn(ci, fb, b->key, b->logf, extra);
+}
+
+static void rbot_stop(struct rbot *b)
+{
+    bp_term(&g_bot);
+    unlink(b->rules);
+    unlink(b->key);
+    unlink(b->logf);
+    free(b->rules);
+    free(b->env);
+}
+
 static void test_mod_intake_sighup_reload_keeps_old_on_error(void **state)
 {
     (void)state;
@@ -581,15 +611,9 @@ static void test_mod_intake_sighup_reload_keeps_old_on_error(void **state)
     struct fakebot *fb = NULL;
     struct fakebot_opts fo = {.quiet = 1};
     assert_int_equal(fakebot_start(&fo, &fb), TL_OK);
-    char key[] = "/tmp/tipline-key-XXXXXX";
-    close(mkstemp(key));
-    assert_int_equal(ts_write_file(key, "modi-test-secret-modi-test-secret-01"), 0);
-    char logf[] = "/tmp/tipline-modi-log-XXXXXX";
-    close(mkstemp(logf));
-    char *rules = write_rules("refuse fruit.apple \\bapple\\b\n");
-    char *env = tl_asprintf("TIPLINE_MODERATION_RULES=%s", rules);
-    const char *const extra[] = {env, "TIPLINE_LOG_LEVEL=info", NULL};
-    g_bot = bp_spawn(ci, fb, key, logf, extra);
+    struct rbot b;
+    rbot_start(&b, ci, fb, "refuse fruit.apple \\bapple\\b\n");
+    const char *rules = b.rules, *logf = b.logf;
     wait_log(logf, "moderation rules loaded");
     long long mid = 100;
 
@@ -612,18 +636,18 @@ static void test_mod_intake_sighup_reload_keeps_old_on_error(void **state)
     assert_int_equal(kill(g_bot, SIGHUP), 0);
     wait_log(logf, "moderation rules refused");
     assert_true(log_has(logf, "line=2 column="));
+    /* ...and recorded where the moderators read it: the one rule still in force */
+    bp_wait_count(ci,
+                  "SELECT count(*) FROM mod_rules_loads WHERE NOT ok AND error_line = 2"
+                  " AND rules = 1 AND reload_id IS NULL",
+                  1, 15000);
     send_report(fb, &mid, 7400004, "en", "a banana truck once more");
     send_report(fb, &mid, 7400005, "en", "a cherry tree fell");
     bp_wait_count(ci, "SELECT count(*) FROM reports", 5, 15000);
     assert_int_equal(verdicts_for(ci, "a banana truck once more", "refuse"), 1);
     assert_int_equal(verdicts_for(ci, "a cherry tree fell", "refuse"), 0);
 
-    bp_term(&g_bot);
-    unlink(rules);
-    unlink(key);
-    unlink(logf);
-    free(rules);
-    free(env);
+    rbot_stop(&b);
     fakebot_stop(fb);
     ts_db_drop("t_modi_hup");
     free(ci);
@@ -758,6 +782,346 @@ static void test_mod_intake_moderator_tools(void **state)
     world_close(&w);
 }
 
+/* ---- a reload asked through the API reaches the real process through the database ---- */
+
+/* POST /api/mod/rules/reload as the moderator (waiting for the bot); the answer parsed. */
+static struct json_object *api_reload(struct world *w, long long *id)
+{
+    struct hres r = http(w, TOKEN_MOD, "/api/mod/rules/reload", "{\"wait\":10}");
+    assert_int_equal(r.status, 200);
+    struct json_object *o = json_tokener_parse((char *)r.body.data), *v;
+    tl_buf_release(&r.body);
+    assert_non_null(o);
+    assert_true(json_object_object_get_ex(o, "id", &v));
+    *id = json_object_get_int64(v);
+    assert_true(json_object_object_get_ex(o, "answered", &v));
+    assert_int_equal(json_object_get_int(v), 1);
+    return o;
+}
+
+/* The only outcome of a reload answer, or processes[0] of GET /api/mod/rules. */
+static struct json_object *first_of(struct json_object *o, const char *list)
+{
+    struct json_object *a;
+    assert_true(json_object_object_get_ex(o, list, &a));
+    assert_int_equal(json_object_array_length(a), 1);
+    return json_object_array_get_idx(a, 0);
+}
+
+static long long jint(struct json_object *o, const char *key)
+{
+    struct json_object *v;
+    assert_true(json_object_object_get_ex(o, key, &v));
+    return json_object_get_int64(v);
+}
+
+static void test_mod_intake_reload_through_api(void **state)
+{
+    (void)state;
+    if (!getenv("TL_TIPLINE_BIN"))
+        skip();
+    struct world w;
+    world_open(&w, "reload");
+    struct tl_errinfo ei;
+    struct web_opts o = {.cfg = &w.c, .listen = "127.0.0.1:0"};
+    assert_int_equal(web_start(&o, &w.web, &ei), TL_OK);
+    /* asked while no bot runs: no answer yet; the bot answers it when it starts */
+    struct hres r = http(&w, TOKEN_MOD, "/api/mod/rules/reload", "{\"wait\":0}");
+    assert_int_equal(r.status, 202);
+    struct json_object *a = json_tokener_parse((char *)r.body.data), *x, *v;
+    tl_buf_release(&r.body);
+    long long early = jint(a, "id");
+    assert_int_equal(jint(a, "answered"), 0);
+    json_object_put(a);
+    struct rbot b;
+    rbot_start(&b, w.ci, w.fb, "refuse fruit.apple \\bapple\\b\n");
+    const char *rules = b.rules;
+    char path[64];
+    snprintf(path, sizeof(path), "/api/mod/rules/reloads/%lld", early);
+    for (int64_t end = tl_now_ms() + 15000; r.status != 200 && tl_now_ms() < end;) {
+        tl_sleep_ms(50, NULL);
+        r = http(&w, TOKEN_MOD, path, NULL);
+        tl_buf_release(&r.body);
+    }
+    assert_int_equal(r.status, 200);
+    /* the load at start is recorded as the process's */
+    bp_wait_count(w.ci, "SELECT count(*) FROM mod_rules_loads WHERE ok AND rules = 1", 1, 15000);
+
+    /* a good file: reloaded at once, the answer says how many rules are in force */
+    assert_int_equal(ts_write_file(rules, "refuse fruit.banana \\bbanana\\b\n"
+                                          "hold fruit.kiwi \\bkiwi\\b\n"),
+                     0);
+    long long id = 0;
+    a = api_reload(&w, &id);
+    x = first_of(a, "outcomes");
+    assert_true(json_object_object_get_ex(x, "ok", &v) && json_object_get_boolean(v));
+    assert_int_equal(jint(x, "rules"), 2);
+    assert_int_equal(jint(x, "reload_id"), id);
+    json_object_put(a);
+    send_report(w.fb, &w.next_mid, 7500001, "en", "an apple cart near the depot");
+    send_report(w.fb, &w.next_mid, 7500002, "en", "a banana truck on the ring road");
+    bp_wait_count(w.ci, "SELECT count(*) FROM reports", 2, 15000);
+    assert_int_equal(verdicts_for(w.ci, "an apple cart near the depot", "refuse"), 0);
+    assert_int_equal(verdicts_for(w.ci, "a banana truck on the ring road", "refuse"), 1);
+
+    /* a broken file: refused with its line and column; the two rules stay in force */
+    assert_int_equal(ts_write_file(rules, "# fruit\nrefuse fruit.cherry (cherry\n"), 0);
+    a = api_reload(&w, &id);
+    x = first_of(a, "outcomes");
+    assert_true(json_object_object_get_ex(x, "ok", &v) && !json_object_get_boolean(v));
+    assert_int_equal(jint(x, "rules"), 2);
+    assert_int_equal(jint(x, "line"), 2);
+    assert_true(jint(x, "column") >= 20);
+    assert_true(json_object_object_get_ex(x, "error", &v) && json_object_get_string_len(v) > 0);
+    json_object_put(a);
+    send_report(w.fb, &w.next_mid, 7500003, "en", "a banana truck once again");
+    send_report(w.fb, &w.next_mid, 7500004, "en", "a cherry tree across the lane");
+    bp_wait_count(w.ci, "SELECT count(*) FROM reports", 4, 15000);
+    assert_int_equal(verdicts_for(w.ci, "a banana truck once again", "refuse"), 1);
+    assert_int_equal(verdicts_for(w.ci, "a cherry tree across the lane", "refuse"), 0);
+
+    /* what the process holds, as the moderators' page and the request read it */
+    r = http(&w, TOKEN_MOD, "/api/mod/rules", NULL);
+    assert_int_equal(r.status, 200);
+    a = json_tokener_parse((char *)r.body.data);
+    tl_buf_release(&r.body);
+    x = first_of(a, "processes");
+    assert_true(json_object_object_get_ex(x, "ok", &v) && !json_object_get_boolean(v));
+    assert_int_equal(jint(x, "rules"), 2);
+    assert_int_equal(jint(x, "line"), 2);
+    json_object_put(a);
+    snprintf(path, sizeof(path), "/api/mod/rules/reloads/%lld", id);
+    r = http(&w, TOKEN_MOD, path, NULL);
+    assert_int_equal(r.status, 200);
+    tl_buf_release(&r.body);
+    r = http(&w, TOKEN_ANA, "/api/mod/rules/reload", "{\"wait\":0}");
+    assert_int_equal(r.status, 403);
+    tl_buf_release(&r.body);
+
+    /* `tipline mod reload` asks the same way; a refusal is exit 1 */
+    char *out = NULL;
+    assert_int_equal(mod_cli(&w, "reload", &out), 1);
+    assert_non_null(strstr(out, "\tfalse\t2\t"));
+    assert_non_null(strstr(out, "missing closing parenthesis"));
+    free(out);
+    assert_int_equal(ts_write_file(rules, "flag fruit.plum \\bplum\\b\n"), 0);
+    assert_int_equal(mod_cli(&w, "reload", &out), 0);
+    free(out);
+    char *args = tl_asprintf("rules %s", rules);
+    assert_int_equal(mod_cli(&w, args, &out), 0); /* the file, then what the bot holds */
+    assert_non_null(strstr(out, "in force:"));
+    assert_non_null(strstr(out, "\ttrue\t1\t"));
+    free(out);
+    free(args);
+    assert_int_equal(count(&w, "SELECT count(*) FROM audit_log WHERE action = 'mod_rules_reload'"),
+                     5);
+
+    rbot_stop(&b);
+    world_close(&w);
+}
+
+/* ---- text hygiene: raw text kept, displayed neutralised, links listed ---- */
+
+static void test_mod_intake_text_hygiene_stored(void **state)
+{
+    (void)state;
+    struct world w;
+    world_open(&w, "hygiene");
+    world_start(&w);
+    /* a right-to-left override turning a place name around, a bell, an isolate, links */
+    const char *raw = "Column near \xE2\x80\xAEtsop\xE2\x80\xAC bridge\x07, see "
+                      "https://t.me/fake_news_ua and @kyiv_watch \xE2\x81\xA6x\xE2\x81\xA9";
+    send_report(w.fb, &w.next_mid, 7600001, "en", raw);
+    /* a message longer than Telegram allows is kept to its 4096 characters */
+    char *lng = malloc(5001);
+    assert_non_null(lng);
+    for (int i = 0; i < 5000; i++)
+        lng[i] = (char)('a' + i % 26);
+    lng[5000] = 0;
+    send_report(w.fb, &w.next_mid, 7600002, "en", lng);
+    free(lng);
+    settle(&w, 20000);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 2);
+    char *id = ts_db_scalarf(w.ci,
+                             "SELECT r.id FROM reports r JOIN chats c ON c.reporter ="
+                             " r.reporter WHERE c.chat_id = %lld",
+                             tb_chat(7600001));
+    assert_non_null(id);
+    /* the raw text is the evidence, byte for byte */
+    assert_int_equal(count(&w,
+                           "SELECT count(*) FROM reports WHERE id = %s AND text = convert_from("
+                           "'\\x%s'::bytea, 'UTF8')",
+                           id,
+                           "436f6c756d6e206e65617220e280ae74736f70e280ac20627269646765072c20"
+                           "7365652068747470733a2f2f742e6d652f66616b655f6e6577735f756120616e"
+                           "6420406b7969765f776174636820e281a678e281a9"),
+                     1);
+    /* what is shown has neither the overrides nor the bell */
+    char *disp = ts_db_scalarf(w.ci, "SELECT text_display FROM reports WHERE id = %s", id);
+    assert_non_null(disp);
+    assert_string_equal(disp, "Column near tsop bridge\xEF\xBF\xBD, see https://t.me/fake_news_ua"
+                              " and @kyiv_watch x");
+    free(disp);
+    char *links = ts_db_scalarf(w.ci, "SELECT links::text FROM reports WHERE id = %s", id);
+    assert_string_equal(links, "{https://t.me/fake_news_ua,@kyiv_watch}");
+    free(links);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports WHERE text_display IS NULL"
+                               " AND links IS NULL AND length(text) = 4096"),
+                     1);
+
+    /* the analysts' API: the text as displayed, the links, and the raw text */
+    char path[64];
+    snprintf(path, sizeof(path), "/api/reports/%s", id);
+    struct hres r = http(&w, TOKEN_ANA, path, NULL);
+    assert_int_equal(r.status, 200);
+    struct json_object *o = json_tokener_parse((char *)r.body.data), *v;
+    tl_buf_release(&r.body);
+    assert_non_null(o);
+    assert_true(json_object_object_get_ex(o, "text_display", &v));
+    assert_null(strstr(json_object_get_string(v), "\xE2\x80\xAE"));
+    assert_non_null(strstr(json_object_get_string(v), "tsop bridge"));
+    assert_true(json_object_object_get_ex(o, "text", &v));
+    assert_non_null(strstr(json_object_get_string(v), "\xE2\x80\xAEtsop"));
+    assert_true(json_object_object_get_ex(o, "links", &v));
+    assert_int_equal(json_object_array_length(v), 2);
+    assert_string_equal(json_object_get_string(json_object_array_get_idx(v, 1)), "@kyiv_watch");
+    json_object_put(o);
+    free(id);
+    world_close(&w);
+}
+
+/* ---- a photo campaign: the same picture from several new reporters ---- */
+
+/* A citizen sends photo file_id (served by the fake) with no words and presses "Send
+ * now"; pushed without waiting. */
+static void send_photo(struct world *w, long long chat, const char *file_id)
+{
+    char *body = tl_asprintf("\"photo\":[{\"file_id\":\"%s\",\"file_unique_id\":\"u-%s\","
+                             "\"width\":640,\"height\":480}]",
+                             file_id, file_id);
+    long long id = tb_say(w->fb, w->next_mid++, chat, "uk", body);
+    free(body);
+    char data[32];
+    snprintf(data, sizeof(data), "%lld:send", id);
+    tb_press(w->fb, w->next_mid, chat, w->next_mid, data);
+    w->next_mid++;
+}
+
+static void test_mod_intake_photo_campaign_held(void **state)
+{
+    (void)state;
+    struct world w;
+    world_open(&w, "photo");
+    world_start(&w);
+    /* one picture, recompressed on its way through channels at a different quality for
+     * each of 8 new reporters, and an unrelated picture from a ninth */
+    struct pg_image scene, other;
+    assert_int_equal(pg_scene(4242, 640, 480, &scene), 0);
+    assert_int_equal(pg_scene(777, 640, 480, &other), 0);
+    for (int r = 0; r < 9; r++) {
+        unsigned char *jpeg = NULL;
+        size_t len = 0;
+        char id[32];
+        assert_int_equal(pg_encode(r < 8 ? &scene : &other, 60 + 4 * r, &jpeg, &len), 0);
+        snprintf(id, sizeof(id), "pc-%d", r);
+        assert_int_equal(fakebot_add_file(w.fb, id, jpeg, len), TL_OK);
+        free(jpeg);
+        send_photo(&w, 7700000 + r, id);
+    }
+    pg_image_release(&scene);
+    pg_image_release(&other);
+    settle(&w, 60000);
+
+    /* every report recorded; the eight are one held photo campaign */
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 9);
+    assert_int_equal(count(&w, "SELECT count(DISTINCT sha256) FROM media"), 9);
+    assert_int_equal(count(&w, "SELECT count(*) FROM mod_campaigns"), 1);
+    assert_int_equal(count(&w, "SELECT count(*) FROM mod_campaigns WHERE kind = 'photo'"
+                               " AND status = 'held'"),
+                     1);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports WHERE status = 'held'"), 8);
+    assert_int_equal(count(&w, "SELECT count(DISTINCT r.reporter) FROM reports r JOIN"
+                               " mod_verdicts v ON v.report_id = r.id WHERE v.campaign_id ="
+                               " (SELECT id FROM mod_campaigns)"),
+                     8);
+    char *other_ref = ts_db_scalarf(w.ci,
+                                    "SELECT r.public_ref FROM reports r JOIN chats c"
+                                    " ON c.reporter = r.reporter WHERE c.chat_id = %lld"
+                                    " AND r.status = 'new'",
+                                    tb_chat(7700008));
+    assert_non_null(other_ref);
+    /* the analysts' queue, through the API, holds only the unrelated picture */
+    char refs[8][16];
+    assert_int_equal(queue_refs(&w, refs, 8), 1);
+    assert_string_equal(refs[0], other_ref);
+    free(other_ref);
+    /* the moderators see the campaign and its members */
+    struct hres r = http(&w, TOKEN_MOD, "/api/mod/campaigns?status=held", NULL);
+    assert_int_equal(r.status, 200);
+    struct json_object *o = json_tokener_parse((char *)r.body.data), *items, *v;
+    tl_buf_release(&r.body);
+    assert_true(json_object_object_get_ex(o, "items", &items));
+    assert_int_equal(json_object_array_length(items), 1);
+    assert_true(json_object_object_get_ex(json_object_array_get_idx(items, 0), "reporters", &v));
+    assert_int_equal(json_object_get_int(v), 8);
+    json_object_put(o);
+    world_close(&w);
+}
+
+/* Two workers decided at once: a photo accepted while a campaign of the same picture
+ * formed joins it when its verdict is written (mod_apply_verdict, under the campaign
+ * lock), as a text does; an unrelated picture does not. */
+static void test_mod_intake_photo_race_joins_campaign(void **state)
+{
+    (void)state;
+    char *ci = ts_db_create("t_modi_prace");
+    assert_non_null(ci);
+    char *cid = ts_db_scalar(
+        ci, "WITH p AS (INSERT INTO reporters (pseudonym) VALUES ('a1'), ('b2'), ('c3')"
+            "   RETURNING 1),"
+            " r AS (INSERT INTO reports (public_ref, reporter, status) VALUES"
+            "   ('PR-1', 'a1', 'held'), ('PR-2', 'b2', 'new'), ('PR-3', 'c3', 'new') RETURNING 1),"
+            " c AS (INSERT INTO mod_campaigns (kind) VALUES ('photo') RETURNING id)"
+            " SELECT id::text FROM c WHERE (SELECT count(*) FROM p) = 3"
+            " AND (SELECT count(*) FROM r) = 3");
+    assert_non_null(cid);
+    char *sql = tl_asprintf("INSERT INTO mod_recent (reporter, report_id, text_len, has_photo,"
+                            " phash, campaign_id) SELECT 'a1', id, 0, true, 1234567890123, %s"
+                            " FROM reports WHERE public_ref = 'PR-1' RETURNING 1",
+                            cid);
+    free(ts_db_scalar(ci, sql));
+    free(sql);
+    /* both read their window before the campaign formed; 3 bits apart, and 40 */
+    static const struct {
+        const char *ref, *rep;
+        long long phash;
+    } late[] = {{"PR-2", "b2", 1234567890123LL ^ 0x10101}, {"PR-3", "c3", 0x5A5A5A5A5A5ALL}};
+    for (size_t i = 0; i < 2; i++) {
+        sql = tl_asprintf(
+            "SELECT mod_apply_verdict(id, '%s', jsonb_build_object('v', 'accept', 'sig',"
+            " jsonb_build_object('tl', 0, 'hp', true, 'ph', %lld), 'ws', 900, 'wt',"
+            " extract(epoch FROM now()) - 1, 'sim', 0.5, 'ml', 20, 'pd', 6))::text"
+            " FROM reports WHERE public_ref = '%s'",
+            late[i].rep, late[i].phash, late[i].ref);
+        free(ts_db_scalar(ci, sql));
+        free(sql);
+    }
+    assert_int_equal(ts_db_countf(ci,
+                                  "SELECT count(*) FROM reports r JOIN mod_verdicts v ON"
+                                  " v.report_id = r.id WHERE r.public_ref = 'PR-2' AND"
+                                  " r.status = 'held' AND v.campaign_id = %s AND"
+                                  " 'campaign' = ANY (v.reasons)",
+                                  cid),
+                     1);
+    assert_int_equal(ts_db_countf(ci, "SELECT count(*) FROM reports WHERE public_ref = 'PR-3'"
+                                      " AND status = 'new' AND NOT EXISTS (SELECT 1 FROM"
+                                      " mod_verdicts v WHERE v.report_id = reports.id)"),
+                     1);
+    free(cid);
+    ts_db_drop("t_modi_prace");
+    free(ci);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -769,7 +1133,13 @@ int main(void)
         cmocka_unit_test_teardown(test_mod_intake_catastrophic_rule_bounded, teardown),
         cmocka_unit_test_teardown(test_mod_intake_sighup_reload_keeps_old_on_error, teardown),
         cmocka_unit_test_teardown(test_mod_intake_moderator_tools, teardown),
+        cmocka_unit_test_teardown(test_mod_intake_reload_through_api, teardown),
+        cmocka_unit_test_teardown(test_mod_intake_text_hygiene_stored, teardown),
+        cmocka_unit_test_teardown(test_mod_intake_photo_campaign_held, teardown),
+        cmocka_unit_test_teardown(test_mod_intake_photo_race_joins_campaign, teardown),
     };
+    if (getenv("TL_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("TL_TEST_FILTER"));
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
     return rc;

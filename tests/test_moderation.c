@@ -336,19 +336,27 @@ static void test_moderation_links(void **state)
     (void)state;
     const char *t = "Дивись https://example.com/a?b=1, і (www.site.ua/x) та t.me/chan_1. "
                     "Also «http://x.org/path»! tg://resolve?domain=a and "
-                    "https://en.wikipedia.org/wiki/A_(b) mailhttp://no";
+                    "https://en.wikipedia.org/wiki/A_(b) mailhttp://no, "
+                    "join @real_news24. not me@mail.org, @abc, @name@host, @toolong_"
+                    "abcdefghijklmnopqrstuvwxyz0123 or (@Kyiv_Channel)";
     static const char *const want[] = {
-        "https://example.com/a?b=1", "www.site.ua/x",         "t.me/chan_1",
-        "http://x.org/path",         "tg://resolve?domain=a", "https://en.wikipedia.org/wiki/A_(b)",
+        "https://example.com/a?b=1",
+        "www.site.ua/x",
+        "t.me/chan_1",
+        "http://x.org/path",
+        "tg://resolve?domain=a",
+        "https://en.wikipedia.org/wiki/A_(b)",
+        "@real_news24",
+        "@Kyiv_Channel",
     };
     struct mod_link l[8];
     size_t n = mod_links_find(t, strlen(t), l, 8);
-    assert_int_equal(n, 6);
+    assert_int_equal(n, 8);
     for (size_t i = 0; i < n; i++) {
         if (l[i].len != strlen(want[i]) || memcmp(t + l[i].off, want[i], l[i].len) != 0)
             fail_msg("link %zu: %.*s", i, (int)l[i].len, t + l[i].off);
     }
-    assert_int_equal(mod_links_find(t, strlen(t), l, 2), 6);
+    assert_int_equal(mod_links_find(t, strlen(t), l, 2), 8);
     assert_int_equal(mod_links_find("no links here. www", 18, l, 8), 0);
 }
 

@@ -639,6 +639,8 @@ static const struct route_case matrix[] = {
     {"POST", "/api/mod/reporters/a1b2c3d4e5f6/ban", "{\"mode\":\"shadow\",\"reason\":\"spam\"}",
      R_MODERATOR | R_ADMIN, 200, NULL},
     {"GET", "/api/mod/rules", NULL, R_MODERATOR | R_ADMIN, 200, NULL},
+    {"POST", "/api/mod/rules/reload", "{\"wait\":0}", R_MODERATOR | R_ADMIN, 202, NULL},
+    {"GET", "/api/mod/rules/reloads/1", NULL, R_MODERATOR | R_ADMIN, 202, NULL},
     {"GET", "/api/export.geojson", NULL, R_EXPORTER | R_ADMIN, 200, NULL},
     {"GET", "/api/audit", NULL, R_ADMIN, 200, NULL},
     {"GET", "/api/accounts", NULL, R_ADMIN, 200, NULL},
@@ -712,6 +714,12 @@ static void test_web_role_route_matrix(void **state)
                               " 'mod_reject') AND actor IN ('mona', 'root')"),
                      8);
     assert_int_equal(count(f, "SELECT count(*) FROM audit_log WHERE action = 'shadow_ban'"
+                              " AND actor IN ('mona', 'root')"),
+                     2);
+    assert_int_equal(count(f, "SELECT count(*) FROM mod_rules_reloads WHERE requested_by IN"
+                              " ('mona', 'root')"),
+                     2);
+    assert_int_equal(count(f, "SELECT count(*) FROM audit_log WHERE action = 'mod_rules_reload'"
                               " AND actor IN ('mona', 'root')"),
                      2);
     assert_int_equal(count(f, "SELECT count(*) FROM accounts WHERE name LIKE 'new%%'"), 1);
@@ -2748,6 +2756,8 @@ static void test_web_openapi_covers_routes(void **state)
         "  /api/mod/reports/{report}/reject:\n    post:",
         "  /api/mod/reporters/{pseudonym}/ban:\n    post:",
         "  /api/mod/rules:\n    get:",
+        "  /api/mod/rules/reload:\n    post:",
+        "  /api/mod/rules/reloads/{reload}:\n    get:",
         "  /api/export.geojson:\n    get:",
         "  /api/audit:\n    get:",
         "  /api/accounts:\n    get:",

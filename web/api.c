@@ -630,6 +630,8 @@ static const struct web_route routes[] = {
     {"POST", "api/mod/reports/*/reject", MO, web_h_mod_report_reject, f_none, NULL},
     {"POST", "api/mod/reporters/*/ban", MO, web_h_mod_ban, web_f_mod_ban, NULL},
     {"GET", "api/mod/rules", MO, web_h_mod_rules, f_none, NULL},
+    {"POST", "api/mod/rules/reload", MO, web_h_mod_rules_reload, web_f_mod_reload, NULL},
+    {"GET", "api/mod/rules/reloads/*", MO, web_h_mod_rules_reload_get, f_none, NULL},
     {"GET", "api/export.geojson", EX, h_export, f_none, p_export},
     {"GET", "api/export/*", EX, web_h_export_feed, f_none, web_p_feed},
     {"GET", "api/ogc", EX, web_h_ogc_landing, f_none, web_p_ogc},

@@ -2,13 +2,17 @@
  * or flagged at intake (GET /api/mod/held), the flood campaigns (GET /api/mod/campaigns),
  * releasing or rejecting a campaign or one report (POST .../release, .../reject), bans
  * by pseudonym with an optional sweep of the open reports (POST
- * /api/mod/reporters/{prefix}/ban), and the rules file in force with its hit counts
- * (GET /api/mod/rules). Every action is audited by storage. */
+ * /api/mod/reporters/{prefix}/ban), the rules file with its hit counts and what each
+ * bot process holds in force (GET /api/mod/rules), and a reload of the bots' rules
+ * asked through the database (POST /api/mod/rules/reload, waiting briefly for their
+ * answers; GET /api/mod/rules/reloads/{id} reads them later). Every action is audited
+ * by storage. */
 #include "web_mod.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "moderation/mod.h"
 #include "common/banned.h"
 
@@ -180,10 +184,70 @@ int web_h_mod_rules(struct web_call *c)
     json_object_object_add(o, "rules", list);
     mod_rules_free(r);
     json_object_put(h);
+    char *procs = NULL;
+    if ((rc = store_mod_rules_status(c->s, &procs, &ei)) != TL_OK) {
+        json_object_put(o);
+        return web_reply_store_err(c->resp, rc, &ei);
+    }
+    struct json_object *pd = json_tokener_parse(procs), *pl = NULL;
+    free(procs);
+    if (pd && json_object_object_get_ex(pd, "processes", &pl))
+        json_object_object_add(o, "processes", json_object_get(pl));
+    json_object_put(pd);
     char *s = tl_strdup(
         json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);
     return s ? web_reply_json(c->resp, 200, s) : TL_ENOMEM;
+}
+
+/* 200 with the answers of the bot processes that answered request id, 202 while none
+ * has (after waiting up to wait_ms for one). */
+static int reload_reply(struct web_call *c, long long id, long wait_ms)
+{
+    struct tl_errinfo ei;
+    char *json = NULL;
+    int answered = 0, rc;
+    int64_t end = tl_now_ms() + wait_ms;
+    tl_errinfo_clear(&ei);
+    for (;;) {
+        if ((rc = store_mod_rules_reload_doc(c->s, id, &json, &answered, &ei)) != TL_OK)
+            return web_reply_store_err(c->resp, rc, &ei);
+        if (answered || tl_now_ms() >= end)
+            break;
+        free(json);
+        json = NULL;
+        tl_sleep_ms(100, NULL);
+    }
+    return web_reply_json(c->resp, answered ? 200 : 202, json);
+}
+
+/* POST /api/mod/rules/reload {"wait": seconds, 0..10, default 5}. */
+int web_h_mod_rules_reload(struct web_call *c)
+{
+    struct tl_errinfo ei;
+    struct json_object *v = NULL;
+    long long id = 0;
+    long wait_s = 5;
+    tl_errinfo_clear(&ei);
+    if (json_object_object_get_ex(c->body, "wait", &v)) {
+        int64_t w = json_object_get_int64(v);
+        if (w < 0 || w > 10)
+            return web_reply_err(c->resp, 400, "bad_request", "wait is seconds in 0..10");
+        wait_s = (long)w;
+    }
+    int rc = store_mod_rules_request(c->s, c->who.account, &id, &ei);
+    if (rc)
+        return web_reply_store_err(c->resp, rc, &ei);
+    return reload_reply(c, id, wait_s * 1000);
+}
+
+/* GET /api/mod/rules/reloads/{id}: the answers so far, without waiting. */
+int web_h_mod_rules_reload_get(struct web_call *c)
+{
+    long id = 0;
+    if (web_long_parse(c->path->n > 4 ? c->path->segs[4] : "", 1, 0x7fffffffffffL, &id))
+        return web_reply_err(c->resp, 400, "bad_request", "a reload request is named by its id");
+    return reload_reply(c, id, 0);
 }
 
 const char *const web_p_mod_held[] = {"verdict", "campaign", "limit", NULL};
@@ -192,3 +256,4 @@ const struct web_field web_f_mod_ban[] = {{"mode", WF_STRING, 1, 8},
                                           {"reason", WF_STRING, 0, 500},
                                           {"sweep", WF_BOOL, 0, 0},
                                           {NULL, WF_STRING, 0, 0}};
+const struct web_field web_f_mod_reload[] = {{"wait", WF_INT, 0, 0}, {NULL, WF_STRING, 0, 0}};

@@ -12,8 +12,11 @@ int web_h_mod_report_release(struct web_call *c);
 int web_h_mod_report_reject(struct web_call *c);
 int web_h_mod_ban(struct web_call *c);
 int web_h_mod_rules(struct web_call *c);
+int web_h_mod_rules_reload(struct web_call *c);
+int web_h_mod_rules_reload_get(struct web_call *c);
 extern const char *const web_p_mod_held[];
 extern const char *const web_p_mod_campaigns[];
 extern const struct web_field web_f_mod_ban[];
+extern const struct web_field web_f_mod_reload[];
 
 #endif

@@ -4,7 +4,8 @@
  * patterns with no literal such as card and phone numbers), on a corpus shaped like a
  * tipline's traffic (mostly plain reports, some spam). Beside it, the same 500 patterns
  * run one after the other with pcre2's JIT, which is what the prefilter saves; then the
- * full verdict (mod_decide) for a new reporter; then the campaign signature: its cost
+ * full verdict (mod_decide) for a new reporter; the text hygiene intake adds to every
+ * report (display form and links); then the campaign signature: its cost
  * and how it separates flood variants from unrelated reports, next to an exact
  * Jaccard of the same 4-code-point shingles. Prints figures; never a pass/fail.
  *
@@ -225,6 +226,20 @@ struct decide_ctx {
     struct mod_recent win[200];
     int64_t t;
 };
+
+/* Text hygiene as intake does it for every report: the display form, then the links in
+ * it (handlers/moderate.c hdl_text_hygiene, less the plan's bookkeeping). */
+static size_t fn_hygiene(void *p, const char *t, size_t n)
+{
+    struct mod_link l[MOD_LINKS_MAX];
+    char *d = NULL;
+    size_t nn = 0, found = 0;
+    (void)p;
+    if (mod_text_display(t, n, &d, &nn) == TL_OK)
+        found = mod_links_find(d, strlen(d), l, MOD_LINKS_MAX) + nn;
+    free(d);
+    return found;
+}
 
 static size_t fn_decide(void *p, const char *t, size_t n)
 {
@@ -458,6 +473,10 @@ int main(int argc, char **argv)
     struct rate dec = run(fn_decide, dc, secs, &sink);
     printf("figure decide_new_reporter_per_cpu_s=%.0f decide_us=%.2f (window of 200)\n", dec.cpu,
            1e6 / dec.cpu);
+
+    struct rate hyg = run(fn_hygiene, NULL, secs, &sink);
+    printf("figure hygiene_per_cpu_s=%.0f hygiene_us=%.2f (display form and links)\n", hyg.cpu,
+           1e6 / hyg.cpu);
 
     campaign_figures();
     for (size_t i = 0; i < pc.n; i++)

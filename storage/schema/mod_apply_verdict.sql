@@ -10,14 +10,15 @@
 --        message, "bn": true when this report carries the open-ban notice,
 --        "rh": ["reason", ...] the rules that matched,
 --        "wt": when the window was read (epoch s), "sim": the least similarity of a
---        campaign's texts, "ml": the shortest text that may match}
+--        campaign's texts, "ml": the shortest text that may match, "pd": the most bits
+--        a campaign's photos' perceptual hashes may differ by}
 -- A campaign takes its members' reports out of the queue (new and unclaimed become
 -- 'held'), under one advisory lock so two workers that see the same flood at once make
 -- one campaign: the second finds the first's campaign on the members. Members held
 -- after they joined incidents leave them (mod_leave_incidents.sql). Two workers that
 -- decided at once did not see each other's message: under the same lock a campaign also
--- takes the similar messages written since its window was read, and a message accepted
--- meanwhile joins a held campaign that formed since it read its window.
+-- takes the similar messages (texts or photos) written since its window was read, and a
+-- message accepted meanwhile joins a held campaign that formed since it read its window.
 CREATE OR REPLACE FUNCTION mod_apply_verdict(rid bigint, rep text, v jsonb)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -29,6 +30,9 @@ DECLARE
     since timestamptz := to_timestamp(COALESCE((v->>'wt')::float8, 0)) - interval '2 seconds';
     textual boolean := v->'sig'->>'mh' IS NOT NULL
         AND COALESCE((v->'sig'->>'tl')::int, 0) >= COALESCE((v->>'ml')::int, 1);
+    ph bigint := (v->'sig'->>'ph')::bigint;
+    pd int := COALESCE((v->>'pd')::int, -1);
+    photo boolean := COALESCE((v->'sig'->>'hp')::boolean, false) AND ph IS NOT NULL AND pd >= 0;
 BEGIN
     IF v ? 'rs' THEN
         INSERT INTO reporter_rate AS x (reporter, state) VALUES (rep, v->'rs')
@@ -66,6 +70,12 @@ BEGIN
                   AND m.text_len >= COALESCE((v->>'ml')::int, 1)
                   AND mod_minhash_sim(m.minhash, mh) >= COALESCE((v->>'sim')::float8, 1));
         END IF;
+        IF photo THEN
+            members := members || ARRAY(
+                SELECT m.id FROM mod_recent m
+                WHERE m.campaign_id IS NULL AND m.at >= since AND m.has_photo
+                  AND bit_count((m.phash # ph)::bit(64)) <= pd);
+        END IF;
         UPDATE mod_recent SET campaign_id = cid WHERE id = ANY (members) AND campaign_id IS NULL;
         WITH moved AS (UPDATE reports r SET status = 'held'
                        FROM mod_recent m
@@ -82,11 +92,13 @@ BEGIN
     -- (every new reporter's message kept in the window takes the lock, and holds it until
     -- its window row commits: a check for a campaign made before the lock could miss one
     -- forming at the same moment, whose member search then misses this uncommitted row)
-    IF verdict IN ('accept', 'flag') AND textual AND v ? 'wt' THEN
+    IF verdict IN ('accept', 'flag') AND (textual OR photo) AND v ? 'wt' THEN
         PERFORM pg_advisory_xact_lock(hashtext('tipline.mod_campaign'));
         SELECT m.campaign_id INTO cid FROM mod_recent m JOIN mod_campaigns c
             ON c.id = m.campaign_id AND c.status = 'held'
-        WHERE m.at >= since AND mod_minhash_sim(m.minhash, mh) >= COALESCE((v->>'sim')::float8, 1)
+        WHERE m.at >= since
+          AND ((textual AND mod_minhash_sim(m.minhash, mh) >= COALESCE((v->>'sim')::float8, 1))
+               OR (photo AND m.has_photo AND bit_count((m.phash # ph)::bit(64)) <= pd))
         LIMIT 1;
         IF cid IS NOT NULL THEN
             UPDATE reports SET status = 'held' WHERE id = rid;

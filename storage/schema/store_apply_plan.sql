@@ -7,7 +7,8 @@
 --      "d": [draft photo...], "s": [[first k, last k, ops]...], "nid": updates with an id}
 -- An update (k = 1..N, in order): id (inbox update_id, 0 none), chat, ps (pseudonym),
 -- lang, bl (blocked flag, absent: keep), the report (ref, rep, cat, txt, lat, lon, src,
--- acc, brg, obs, sent, fwd, mg, pri, fl), fu and ans (an answer to a follow-up), and
+-- acc, brg, obs, sent, fwd, mg, pri, fl; td its text as displayed, ln its links), fu
+-- and ans (an answer to a follow-up), and
 -- the conversation: cc (its chat), dop (draft: 1 put, 2 delete), dj (the draft's state;
 -- djs: the same as a string when the caller's text is not an object; left out of a
 -- put that a later put of the same chat in the segment supersedes),
@@ -328,16 +329,17 @@ BEGIN
         ELSIF ops & 256 <> 0 THEN
             INSERT INTO reports (public_ref, reporter, category, text, point, point_source,
                 accuracy_m, bearing, observed_at, sent_at, forwarded, media_group_id, priority,
-                flags, place_candidates, status)
+                flags, place_candidates, status, text_display, links)
             SELECT x.ref, x.rep, x.cat, x.txt,
                 CASE WHEN x.lat IS NOT NULL
                     THEN ST_SetSRID(ST_MakePoint(x.lon, x.lat), 4326)::geography END,
                 x.src, x.acc, x.brg, to_timestamp(x.obs), to_timestamp(x.sent),
                 COALESCE(x.fwd, false), x.mg, COALESCE(x.pri, 0),
-                COALESCE(string_to_array(x.fl, ','), '{}'), x.pc::jsonb, COALESCE(x.st, 'new')
+                COALESCE(string_to_array(x.fl, ','), '{}'), x.pc::jsonb, COALESCE(x.st, 'new'),
+                x.td, x.ln
             FROM jsonb_to_record(uo) AS x(ref text, rep text, cat text, txt text, lat float8,
                 lon float8, src text, acc float8, brg float8, obs float8, sent float8,
-                fwd boolean, mg text, pri int, fl text, pc text, st text)
+                fwd boolean, mg text, pri int, fl text, pc text, st text, td text, ln text[])
             RETURNING id INTO rid;
         END IF;
         -- 2048: the report's own photos

@@ -61,6 +61,8 @@ BEGIN
     RETURN json_build_object(
             'id', r.id, 'ref', r.public_ref, 'status', r.status, 'category', r.category,
             'queue', r.queue, 'text', r.text, 'received_at', web_iso(r.received_at),
+            'text_display', COALESCE(r.text_display, r.text),
+            'links', COALESCE(to_json(r.links), '[]'::json),
             'observed_at', web_iso(r.observed_at), 'point', web_point(r.point, decimals),
             'point_source', r.point_source, 'flags', to_json(r.flags),
             'n_media', n_media, 'corroborations', r.corroborations,

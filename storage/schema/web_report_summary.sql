@@ -1,6 +1,7 @@
 -- web_report_summary.sql
--- A report as a list item of the API; seen_before_at: when its photo was first seen, for
--- a report flagged so (web_first_sighting).
+-- A report as a list item of the API; text: its start as displayed (controls and bidi
+-- overrides neutralised; the raw text is the report's own document); seen_before_at:
+-- when its photo was first seen, for a report flagged so (web_first_sighting).
 CREATE OR REPLACE FUNCTION web_report_summary(r reports, decimals integer) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -9,7 +10,8 @@ DECLARE
 BEGIN
     SELECT count(*) INTO v_n_media FROM media m WHERE m.report_id = r.id;
     RETURN jsonb_build_object('id', r.id, 'ref', r.public_ref, 'status', r.status,
-        'category', r.category, 'queue', r.queue, 'text', left(r.text, 200),
+        'category', r.category, 'queue', r.queue,
+        'text', left(COALESCE(r.text_display, r.text), 200),
         'received_at', web_iso(r.received_at), 'observed_at', web_iso(r.observed_at),
         'point', web_point(r.point, decimals), 'point_source', r.point_source,
         'flags', to_jsonb(r.flags), 'n_media', v_n_media,

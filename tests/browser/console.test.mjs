@@ -4,7 +4,9 @@
 // the map, ask a follow-up and see the answer arrive live, confirm, see the report leave
 // the queue; a second analyst sees the claim and the decision live; a report stored
 // meanwhile appears live; when the server's feed of events is cut, the console is told to
-// refetch and shows what it missed; the language switches. Every step asserts on the DOM. Screenshots go to
+// refetch and shows what it missed; the language switches; a moderator releases a held
+// campaign and a held report and rejects another with one key each, a report's hidden
+// override is not displayed. Every step asserts on the DOM. Screenshots go to
 // $TL_BINARY_DIR/tests/browser/artifacts/. Started by run.sh (which checks prerequisites).
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -623,6 +625,101 @@ async function incidents(browser, base, seed, tokens, dbEnv) {
   await page.close();
 }
 
+// The moderators' page: a held flood campaign with its members and two reports held
+// alone, one whose text hides a right-to-left override; the override is not shown (the
+// raw text writes it out), the links are listed; one key releases the campaign into the
+// queue, then the report with the override, another rejects the last; the released
+// report reads the same in the console's report view. Asking the bots to reload the
+// rules says none answered (no bot runs here). A server of its own: the pages the
+// scenario left open hold most of the connections one client may have on the first.
+async function moderation(browser, tokens, dbEnv, seed, servers) {
+  step('moderation: held campaign and reports listed, display text, one-key release and reject');
+  const campaign = execFileSync(SEED, ['mod', seed.conninfo], { env: dbEnv, encoding: 'utf8' }).trim();
+  const web = await startWeb(dbEnv, {}, 'server-mod');
+  servers.push(web);
+  const base = web.base;
+  const page = await newPage(browser, 'en-US');
+  await login(page, base, tokens.mona);
+  await page.goto(`${base}/static/mod.html`);
+  const camp = page.locator('#mod-campaigns > li.mod-item');
+  await camp.first().waitFor();
+  check((await camp.count()) === 1, 'one held campaign');
+  const line = await camp.first().locator('strong').textContent();
+  check(line === `Campaign ${campaign}: 3 reports from 3 reporters`, `campaign line: ${line}`);
+  check((await camp.first().locator('ul > li').count()) === 3, 'its three members');
+  const held = page.locator('#mod-held > li.mod-item');
+  check((await held.count()) === 2, 'two reports held alone');
+  const hidden = held.filter({ hasText: 'TL-HELD01' });
+  const shownText = 'Column near tsop bridge, see https://t.me/fake_news_ua and @kyiv_watch';
+  const shown = await hidden.locator('p.text').textContent();
+  check(shown === shownText, `display text: ${JSON.stringify(shown)}`);
+  const links = await hidden.locator('ul.links li').allTextContents();
+  check(JSON.stringify(links) === '["https://t.me/fake_news_ua","@kyiv_watch"]', `links: ${links}`);
+  await hidden.locator('details.raw-text summary').click();
+  const raw = await hidden.locator('details.raw-text pre').textContent();
+  check(raw.includes('⟨U+202E⟩tsop⟨U+202C⟩') && !raw.includes('\u202e'), `raw text written out: ${raw}`);
+  check((await held.filter({ hasText: 'TL-HELD02' }).locator('details').count()) === 0,
+    'no raw text offered when it displays as it is');
+  check((await page.locator('#mod-campaigns li.selected').count()) === 1, 'the campaign is selected');
+  await page.screenshot({ path: path.join(ART, 'moderation.png') });
+
+  // r on the campaign: its three reports enter the queue
+  const rel = page.waitForResponse((r) => r.url().endsWith(`/api/mod/campaigns/${campaign}/release`));
+  await page.keyboard.press('r');
+  check((await rel).status() === 200, 'release answered');
+  await page.waitForFunction(() => document.getElementById('mod-status').textContent === 'Released into the queue: 3');
+  await page.waitForFunction(() => document.querySelectorAll('#mod-campaigns > li.mod-item').length === 0);
+  check(true, 'the campaign left the list');
+  const queued = await page.evaluate(async () => {
+    const r = await fetch('/api/reports?limit=200');
+    return (await r.json()).items.filter((x) => x.ref.startsWith('TL-CAMP')).map((x) => x.status);
+  });
+  check(JSON.stringify(queued) === '["new","new","new"]', `the members are in the queue: ${queued}`);
+
+  // j to the report with the override, r: released; then x on the last one: rejected
+  const refs = await held.locator('strong').allTextContents();
+  for (let i = 0; i < refs.findIndex((x) => x.startsWith('TL-HELD01')); i++) await page.keyboard.press('j');
+  check((await page.locator('#mod-held li.selected strong').textContent()).startsWith('TL-HELD01'),
+    'the report with the override is selected');
+  const rel1 = page.waitForResponse((r) => /\/api\/mod\/reports\/\d+\/release$/.test(r.url()));
+  await page.keyboard.press('r');
+  check((await rel1).status() === 200, 'release of the report answered');
+  await page.waitForFunction(() => document.getElementById('mod-status').textContent === 'Released into the queue: 1');
+  await page.waitForFunction(() => document.querySelectorAll('#mod-held > li.mod-item').length === 1);
+  const rej = page.waitForResponse((r) => /\/api\/mod\/reports\/\d+\/reject$/.test(r.url()));
+  await page.keyboard.press('x');
+  check((await rej).status() === 200, 'reject answered');
+  await page.waitForFunction(() => document.getElementById('mod-status').textContent === 'Rejected: 1');
+  await page.waitForFunction(() => document.querySelectorAll('#mod-held > li.mod-item').length === 0);
+  check(true, 'the held reports left the list');
+
+  const rl = page.waitForResponse((r) => r.url().endsWith('/api/mod/rules/reload'));
+  await page.click('#mod-reload');
+  check((await rl).status() === 202, 'reload asked, no bot to answer');
+  await page.waitForFunction(() => /^Request \d+ sent; no bot has answered yet\.$/.test(
+    document.getElementById('mod-status').textContent));
+  check((await page.textContent('#mod-processes')) === 'No bot has reported its rules yet.',
+    'no bot process listed');
+
+  // the released report in the console: the list and the report view show the text as
+  // displayed, the links, and the raw text written out on demand
+  await page.goto(`${base}/`);
+  const item = page.locator('#queue > li[data-ref="TL-HELD01"]');
+  await item.waitFor();
+  check((await item.locator('p.snippet').textContent()) === shownText, 'the list shows the displayed text');
+  await item.click();
+  await page.waitForFunction(() => document.querySelector('#report-ref')?.textContent === 'TL-HELD01');
+  check((await page.textContent('#report-text')) === shownText, 'the report view shows the displayed text');
+  const vlinks = await page.locator('#report ul.links li').allTextContents();
+  check(vlinks.length === 2 && vlinks[1] === '@kyiv_watch', `the report view lists the links: ${vlinks}`);
+  await page.click('#report details.raw-text summary');
+  check((await page.textContent('#report details.raw-text pre')).includes('⟨U+202E⟩tsop'),
+    'the raw text, written out, in the report view');
+  await page.screenshot({ path: path.join(ART, 'moderation-report.png') });
+  await noProblems(page, 'mona (moderation)');
+  await page.close();
+}
+
 async function main() {
   fs.rmSync(ART, { recursive: true, force: true }); // no stale screenshot of an earlier run
   fs.mkdirSync(ART, { recursive: true });
@@ -665,6 +762,7 @@ async function main() {
     await scenario(browser, web.base, seed, tokens, dbEnv);
     await tiles(browser, dbEnv, tokens, servers);
     await incidents(browser, web.base, seed, tokens, dbEnv);
+    await moderation(browser, tokens, dbEnv, seed, servers);
     await Promise.all([...recording]);
     console.log(`browser test: screenshots in ${ART}`);
     console.log(`${passed} passed, 0 failed`);

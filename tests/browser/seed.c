@@ -11,6 +11,11 @@
  *   tl_browser_seed incident CONNINFO three reporters 5 km around a point (49.0 N, 32.0 E)
  *                                     each with a drone's bearing towards it: one incident
  *                                     with a fused position; prints the incident's id
+ *   tl_browser_seed mod CONNINFO   what moderation held: a flood campaign of three new
+ *                                     reporters (TL-CAMP000..2) and two reports held alone
+ *                                     (TL-HELD01, whose text hides a right-to-left override
+ *                                     and carries links, and TL-HELD02); prints the
+ *                                     campaign's id
  *   tl_browser_seed answer CONNINFO FOLLOWUP TEXT
  *                                     the reporter's reply to follow-up FOLLOWUP, attached as
  *                                     the bot's relay attaches it (store_apply)
@@ -41,6 +46,13 @@ struct seed {
     const char *places; /* place_candidates (JSON), NULL none */
     int has_bearing;
     double bearing;
+};
+
+/* What intake's text hygiene leaves beside a report's raw text. */
+struct hygiene {
+    const char *text_display; /* NULL: the text displays as it is */
+    const char *const *links;
+    size_t n_links;
 };
 
 /* Highest priority first is what "claim next" takes: the photo report. */
@@ -85,7 +97,8 @@ static int add_video(struct store_media_new *m, unsigned char **owned)
     return 1;
 }
 
-static int apply_one(struct store *s, const struct seed *sd, const char *pseudonym, long long *id)
+static int apply_hyg(struct store *s, const struct seed *sd, const struct hygiene *hy,
+                     const char *pseudonym, long long *id)
 {
     struct tl_errinfo ei = {0};
     unsigned char *rgb = NULL, *jpeg = NULL, *video = NULL;
@@ -109,6 +122,9 @@ static int apply_one(struct store *s, const struct seed *sd, const char *pseudon
         .place_candidates = sd->places,
         .has_bearing = sd->has_bearing,
         .bearing = sd->bearing,
+        .text_display = hy ? hy->text_display : NULL,
+        .links = hy ? hy->links : NULL,
+        .n_links = hy ? hy->n_links : 0,
     };
     if (sd->photo) {
         rgb = fx_photo_rgb(PHOTO_W, PHOTO_H, 7);
@@ -141,6 +157,11 @@ static int apply_one(struct store *s, const struct seed *sd, const char *pseudon
     free(jpeg);
     free(video);
     return rc;
+}
+
+static int apply_one(struct store *s, const struct seed *sd, const char *pseudonym, long long *id)
+{
+    return apply_hyg(s, sd, NULL, pseudonym, id);
 }
 
 static struct store *open_or_die(const char *ci)
@@ -251,6 +272,61 @@ static int incident(const char *ci)
     return inc ? 0 : 1;
 }
 
+/* A held campaign of three reporters and two reports held alone, as moderation at intake
+ * leaves them (the held status and the verdicts); TL-HELD01's text hides a right-to-left
+ * override and carries links, stored with its display form and links as intake stores
+ * them. */
+static int mod_held(const char *ci)
+{
+    static const char *const who[5] = {"f1f1f1f1f1f1f1f1", "f2f2f2f2f2f2f2f2", "f3f3f3f3f3f3f3f3",
+                                       "f4f4f4f4f4f4f4f4", "f5f5f5f5f5f5f5f5"};
+    static const char *const links[2] = {"https://t.me/fake_news_ua", "@kyiv_watch"};
+    struct store *s = open_or_die(ci);
+    int rc = TL_OK;
+    const struct hygiene hy = {"Column near tsop bridge, see https://t.me/fake_news_ua and "
+                               "@kyiv_watch",
+                               links, 2};
+    for (int i = 0; i < 5 && rc == TL_OK; i++) {
+        char ref[16];
+        if (i < 3)
+            snprintf(ref, sizeof ref, "TL-CAMP%03d", i);
+        else
+            snprintf(ref, sizeof ref, "TL-HELD%02d", i - 2);
+        struct seed sd = {.ref = ref,
+                          .category = "other",
+                          .text = "Evacuate now, the dam upstream is mined",
+                          .priority = 10};
+        if (i == 3)
+            sd.text = "Column near \xE2\x80\xAEtsop\xE2\x80\xAC bridge, see "
+                      "https://t.me/fake_news_ua and @kyiv_watch";
+        else if (i == 4)
+            sd.text = "Free crypto for every report, write to me";
+        long long id = 0;
+        rc = apply_hyg(s, &sd, i == 3 ? &hy : NULL, who[i], &id);
+    }
+    store_free(s);
+    char *camp =
+        rc == TL_OK
+            ? ts_db_scalar(ci,
+                           "WITH c AS (INSERT INTO mod_campaigns (sample) VALUES ('Evacuate now,"
+                           " the dam upstream is mined') RETURNING id),"
+                           " u AS (UPDATE reports SET status = 'held' WHERE public_ref LIKE"
+                           " 'TL-CAMP%' OR public_ref LIKE 'TL-HELD%' RETURNING id, public_ref),"
+                           " v AS (INSERT INTO mod_verdicts (report_id, verdict, reasons,"
+                           " campaign_id) SELECT u.id, 'hold', CASE WHEN u.public_ref LIKE"
+                           " 'TL-CAMP%' THEN '{campaign}' ELSE '{rule:spam.channel}' END::text[],"
+                           " CASE WHEN u.public_ref LIKE 'TL-CAMP%' THEN c.id END FROM c, u"
+                           " RETURNING 1)"
+                           " SELECT c.id::text FROM c WHERE (SELECT count(*) FROM v) = 5")
+            : NULL;
+    if (camp)
+        printf("%s\n", camp);
+    else
+        fprintf(stderr, "tl_browser_seed: mod: not seeded\n");
+    free(camp);
+    return camp ? 0 : 1;
+}
+
 /* The citizen's reply to a follow-up, as the bot's relay writes it (no inbox row). */
 static int answer(const char *ci, const char *followup, const char *text)
 {
@@ -308,6 +384,8 @@ int main(int argc, char **argv)
         return add(argv[2], NULL, (int)strtol(argv[3], NULL, 10));
     if (argc == 3 && strcmp(argv[1], "incident") == 0)
         return incident(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "mod") == 0)
+        return mod_held(argv[2]);
     if (argc == 5 && strcmp(argv[1], "answer") == 0)
         return answer(argv[2], argv[3], argv[4]);
     if (argc == 4 && (strcmp(argv[1], "cut") == 0 || strcmp(argv[1], "drop") == 0) &&
@@ -315,7 +393,7 @@ int main(int argc, char **argv)
         return quiet(argv[2], argv[3], strcmp(argv[1], "drop") == 0);
     fprintf(stderr,
             "usage: %s create DBNAME | add CONNINFO REF | fill CONNINFO N | incident CONNINFO |"
-            " answer CONNINFO FOLLOWUP TEXT | cut|drop CONNINFO REF\n",
+            " mod CONNINFO | answer CONNINFO FOLLOWUP TEXT | cut|drop CONNINFO REF\n",
             argv[0]);
     return 2;
 }

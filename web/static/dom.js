@@ -51,6 +51,32 @@ export function timeEl(iso, withAgo) {
 
 export const fmtCoord = (x) => Number(x).toFixed(5);
 
+// The raw text of a report made safe to look at: every control, bidi override, isolate
+// or mark written out as ⟨U+XXXX⟩, so an analyst sees where the sender hid one and
+// nothing turns the rest around.
+const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+export const visibleControls = (s) =>
+  String(s).replace(HIDDEN, (c) => `⟨U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}⟩`);
+
+// A report's text as it is shown (text_display), the links found in it (as text, not
+// links: they are what a moderator judges, not where to go), and the raw text with its
+// hidden characters written out when it differs.
+export function textBlock(r, id) {
+  const shown = r.text_display ?? r.text;
+  const links = r.links || [];
+  return [
+    h('p', { id, class: 'text' }, shown || t('item.no_text')),
+    links.length
+      ? h('ul', { class: 'links', dataset: { n: String(links.length) } },
+        links.map((l) => h('li', null, h('code', null, l))))
+      : '',
+    r.text && shown !== r.text
+      ? h('details', { class: 'raw-text' }, h('summary', null, t('text.raw')),
+        h('pre', null, visibleControls(r.text)))
+      : '',
+  ];
+}
+
 // Great-circle distance in km (the photo's GPS against the report's point).
 export function distanceKm(a, b) {
   const rad = Math.PI / 180;

@@ -1,10 +1,12 @@
 // web/static/mod.js - the moderators' page (mod.html): held campaigns with their members,
-// held and flagged reports, the rules in force with hits. One key releases (r) or rejects
-// (x) the selected campaign or report; j / k move the selection. Every action goes
-// through /api/mod/... and is audited by the server.
+// held and flagged reports (their text as displayed, the links in it, the raw text on
+// demand), the rules file with hits and what each bot process holds in force, and a
+// button that asks the bots to reload their rules. One key releases (r) or rejects (x)
+// the selected campaign or report; j / k move the selection. Every action goes through
+// /api/mod/... and is audited by the server.
 
 import { api, setCsrf } from './api.js';
-import { h, timeEl } from './dom.js';
+import { h, textBlock, timeEl } from './dom.js';
 import { pickLang, setLang, t, translateDom } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
@@ -65,7 +67,7 @@ async function load() {
       ' ',
       timeEl(c.last_at, true),
       h('p', null, c.sample || ''),
-      h('ul', null, ms.map((m) => h('li', null, `${m.ref} · ${m.reporter} · ${m.text || ''}`))),
+      h('ul', null, ms.map((m) => h('li', null, `${m.ref} · ${m.reporter} · ${m.text_display ?? m.text ?? ''}`))),
       buttons(it),
     );
     items.push(it);
@@ -83,7 +85,7 @@ async function load() {
       h('strong', null, `${r.ref} · ${r.verdict}`),
       ` ${r.reasons.join(', ')} · ${r.reporter} `,
       timeEl(r.at, true),
-      h('p', null, r.text || ''),
+      textBlock(r, null),
       buttons(it),
     );
     items.push(it);
@@ -98,7 +100,41 @@ async function load() {
       h('li', null, `${r.action} ${r.reason} — ${t('mod.hits', { n: r.hits })} — `, h('code', null, r.pattern)),
     );
   if (!rules.rules.length) rl.append(h('li', null, t('mod.none')));
+  const pl = $('mod-processes');
+  pl.replaceChildren(...(rules.processes || []).map(processLine));
+  if (!pl.children.length) pl.append(h('li', null, t('mod.no_bot')));
   select(sel);
+}
+
+// What one bot process holds: its rules in force and, when its last attempt was refused,
+// where the file broke.
+function processLine(p) {
+  const held = t('mod.in_force', { process: p.process, n: p.rules });
+  return h(
+    'li',
+    { dataset: { ok: String(p.ok) } },
+    held,
+    ' ',
+    p.loaded_at ? timeEl(p.loaded_at, true) : '',
+    p.ok ? '' : h('p', { class: 'refused' }, t('mod.refused', { line: p.line, column: p.column, error: p.error })),
+  );
+}
+
+// Asks every running bot to reload its rules file and says what they answered.
+async function reload() {
+  try {
+    const r = await api('POST', '/api/mod/rules/reload', { wait: 5 });
+    if (!r.outcomes.length) status(t('mod.reload_asked', { id: r.id }));
+    else {
+      const bad = r.outcomes.find((o) => !o.ok);
+      status(bad
+        ? t('mod.refused', { line: bad.line, column: bad.column, error: bad.error })
+        : t('mod.reloaded', { n: r.outcomes[r.outcomes.length - 1].rules }));
+    }
+    await load();
+  } catch (e) {
+    status(t('mod.failed', { message: e.message }));
+  }
 }
 
 async function start() {
@@ -113,6 +149,7 @@ async function start() {
     translateDom(document);
     load().catch((err) => status(t('mod.failed', { message: err.message })));
   });
+  $('mod-reload').addEventListener('click', reload);
   try {
     const me = await api('GET', '/api/me');
     setCsrf(me.csrf);

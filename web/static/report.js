@@ -4,7 +4,7 @@
 // the buttons do comes in ctx = {mine, role, decide(status), release(), ask(ev),
 // pick(index), moderate(action), open(id)}.
 
-import { catName, distanceKm, flagName, fmtCoord, fmtTime, h, timeEl } from './dom.js';
+import { catName, distanceKm, flagName, fmtCoord, fmtTime, h, textBlock, timeEl } from './dom.js';
 import { t } from './i18n.js';
 
 function fact(label, ...value) {
@@ -203,7 +203,7 @@ export function reportNodes(r, ctx) {
           : t('report.seen_before_hidden', { time: fmtTime(r.seen_before.at) })) : ''),
     renderLock(r, ctx),
     renderActions(r, ctx),
-    h('section', {}, h('h3', {}, t('report.text')), h('p', { id: 'report-text', class: 'text' }, r.text || t('item.no_text'))),
+    h('section', {}, h('h3', {}, t('report.text')), textBlock(r, 'report-text')),
     h('section', {}, h('h3', {}, t('report.media')), renderMedia(r)),
     h('section', {}, h('h3', {}, t('report.facts')),
       h('dl', { class: 'facts' },
