@@ -150,6 +150,8 @@ struct store_report_new {
     const char *reporter;   /* pseudonym (hex HMAC) */
     const char *category;   /* NULL: uncategorised */
     const char *text;       /* NULL: none */
+    /* the text as folding compares it (mod_text_fold_key), NULL none: stored hashed */
+    const char *text_key;
     int has_point;
     double lat, lon;
     const char *point_source; /* telegram_location, venue, live_location, photo_exif, text */

@@ -1,8 +1,9 @@
 /* tests/test_dedup.c - duplicates through the real intake: the runtime threads against
  * the fake Bot API (a real HTTP server on loopback) and a throwaway PostgreSQL. Citizens
  * send photos and words and press "Send"; the tests check the rows written and the
- * replies sent. Proves: a reporter's repeated text or photo is folded into the earlier
- * report and the citizen told so in their language; photos made from the test photos
+ * replies sent. Proves: a reporter's repeated text (case, blanks and trailing punctuation
+ * or emoji aside) or photo is folded into the earlier report and the citizen told so in
+ * their language; photos made from the test photos
  * (recompressed at quality 50, half size, cropped 5 %, inside a phone screenshot) link
  * to their originals (recall >= 95 %) while different photos do not (<= 1 %); a photo
  * seen weeks ago, sent again, flags its report "seen_before" with a link to the first
@@ -181,6 +182,16 @@ static void test_dedup_fold_same_text_and_photo(void **state)
     assert_null(strstr(calls, "fold_ref"));
     free(clear);
     free(calls);
+    /* the same words in capitals, with other blanks and trailing "!!! 🔥": folded too,
+     * and nothing new to add to the report; other digits are other words */
+    report(&w, uk, "uk", "  КОЛОНА  техніки на трасі\nбіля мосту!!! 🔥", NULL, NULL);
+    settle(&w, 20000);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 1);
+    assert_int_equal(count(&w, "SELECT folds FROM reports WHERE public_ref = '%s'", ref), 2);
+    assert_int_equal(count(&w, "SELECT count(*) FROM report_addenda"), 0);
+    report(&w, uk, "uk", "2 колони техніки на трасі біля мосту", NULL, NULL);
+    settle(&w, 20000);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 2);
 
     /* a photo, then the same photo (same file_unique_id) with new words: folded, the
      * words an addendum, the photo not stored twice; in English */
@@ -192,7 +203,7 @@ static void test_dedup_fold_same_text_and_photo(void **state)
                         tb_chat(en));
     report(&w, en, "en", "it is burning now", "f1", "uq-1");
     settle(&w, 20000);
-    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 2);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 3);
     assert_int_equal(count(&w, "SELECT folds FROM reports WHERE public_ref = '%s'", ref2), 1);
     assert_int_equal(count(&w,
                            "SELECT count(*) FROM report_addenda a JOIN reports r ON r.id = "
@@ -208,14 +219,14 @@ static void test_dedup_fold_same_text_and_photo(void **state)
     /* the same bytes under another file id: folded by SHA-256 */
     report(&w, en, "en", NULL, "f1b", "uq-1b");
     settle(&w, 20000);
-    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 2);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 3);
     assert_int_equal(count(&w, "SELECT folds FROM reports WHERE public_ref = '%s'", ref2), 2);
     /* a recompressed copy is another photo (a near-duplicate, linked, not folded), and
      * another reporter's identical words are another report */
     report(&w, en, "en", NULL, "f2", "uq-2");
     report(&w, 8103, "en", "колона техніки на трасі біля мосту", NULL, NULL);
     settle(&w, 20000);
-    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 4);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 5);
     assert_int_equal(count(&w, "SELECT count(*) FROM media_links"), 1);
     /* outside the window: a new report */
     free(scalar(&w,
@@ -224,7 +235,7 @@ static void test_dedup_fold_same_text_and_photo(void **state)
                 ref));
     report(&w, uk, "uk", "колона техніки на трасі біля мосту", NULL, NULL);
     settle(&w, 20000);
-    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 5);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 6);
     got = last_reply(&w, uk);
     assert_null(strstr(got, ref));
     free(got);
