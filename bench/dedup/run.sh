@@ -9,7 +9,8 @@
 #   2. the near-duplicate search alone, in the same run over the same hashes: media_near
 #      (the band index, media_bands) and a linear Hamming scan (bit_count(a # b), as Meedan's
 #      similarity service does), 200 and 30 queries of the same kind (half a stored hash
-#      a few bits off, half new), p50/p99 from psql's \timing.
+#      a few bits off, half new), each way one prepared statement EXECUTEd per hash,
+#      p50/p99 from psql's \timing.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$here/build}" && pwd)
@@ -71,13 +72,14 @@ psql -X -qAt "$db" -c "SELECT phash # (1::bigint << (g % 60)) # (4::bigint << (g
   UNION ALL SELECT ((random() - 0.5) * 1.8e19)::bigint FROM generate_series(1, 100)" > "$work/q"
 # near and new in turn
 paste -d'\n' <(head -100 "$work/q") <(tail -100 "$work/q") > "$work/qh"
-timing() { # sql-with-%h count
+timing() { # sql-with-$1 count: a prepared statement (both ways alike), EXECUTEd per hash
   local sql=$1 n=$2
-  head -"$n" "$work/qh" | while read -r h; do echo "${sql//%h/$h}"; done > "$work/qs.sql"
-  { echo '\timing on'; cat "$work/qs.sql"; } | psql -X -q "$db" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | sort -n > "$work/t"
+  head -"$n" "$work/qh" | while read -r h; do echo "EXECUTE q($h);"; done > "$work/qs.sql"
+  { echo "PREPARE q(bigint) AS $sql;"; echo '\timing on'; cat "$work/qs.sql"; } |
+    psql -X -q "$db" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | sort -n > "$work/t"
   awk '{ v[NR] = $1; s += $1 } END { printf "p50 %8.2f ms  p99 %8.2f ms  mean %8.2f ms  (%d queries)\n",
     v[int((NR - 1) * .5) + 1], v[int((NR - 1) * .99) + 1], s / NR, NR }' "$work/t"
 }
 psql -X -q "$db" -c "SELECT count(*) FROM media WHERE bit_count((phash # 0)::bit(64)) <= 8" >/dev/null # warm
-echo "near search, band index (media_near, k = 8): $(timing 'SELECT count(*) FROM media_near(%h, 8);' 200)"
-echo "near search, linear scan (bit_count(a # b) <= 8): $(timing 'SELECT count(*) FROM media WHERE bit_count((phash # %h)::bit(64)) <= 8;' 30)"
+echo "near search, band index (media_near, k = 8): $(timing 'SELECT count(*) FROM media_near($1, 8)' 200)"
+echo "near search, linear scan (bit_count(a # b) <= 8): $(timing 'SELECT count(*) FROM media WHERE bit_count((phash # $1)::bit(64)) <= 8' 30)"

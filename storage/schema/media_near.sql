@@ -4,14 +4,14 @@
 -- one scan of media_bands' index for the keys media_probes gives (one band at least of
 -- every match is among them), each candidate checked with bit_count on the index tuple
 -- (the hash is INCLUDEd). plpgsql, so that the statement is planned once per session,
--- never parallel (starting workers costs ten times the lookup), ROWS 10: a handful, so
--- that callers join it by index. No sequential scan: the session's one plan cannot see
--- how few keys a probe holds. The candidates are checked on the index tuples where the
--- pages are all-visible (vacuumed); recent pages cost a heap fetch each.
+-- ROWS 10: a handful, so that callers join it by index. No SET clauses: saving and
+-- restoring settings on every call cost 0.25 ms, more than half the search (the store
+-- path's settings hold in here, store_apply_plan.sql). The candidates are checked on
+-- the index tuples where the pages are all-visible (vacuumed); recent pages cost a heap
+-- fetch each.
 CREATE OR REPLACE FUNCTION media_near(h bigint, k int)
 RETURNS TABLE (id bigint, distance int)
-LANGUAGE plpgsql STABLE ROWS 10 SET max_parallel_workers_per_gather = 0
-    SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
+LANGUAGE plpgsql STABLE ROWS 10 AS $$
 #variable_conflict use_column
 BEGIN
     RETURN QUERY
