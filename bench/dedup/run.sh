@@ -10,7 +10,9 @@
 #      (the band index, media_bands) and a linear Hamming scan (bit_count(a # b), as Meedan's
 #      similarity service does), 200 and 30 queries of the same kind (half a stored hash
 #      a few bits off, half new), each way one prepared statement EXECUTEd per hash,
-#      p50/p99 from psql's \timing.
+#      p50/p99 from psql's \timing; then the same queries timed in the server (one
+#      plpgsql loop, clock_timestamp() around each, both serial), without the client's
+#      round trip, as the store path searches.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$here/build}" && pwd)
@@ -83,3 +85,34 @@ timing() { # sql-with-$1 count: a prepared statement (both ways alike), EXECUTEd
 psql -X -q "$db" -c "SELECT count(*) FROM media WHERE bit_count((phash # 0)::bit(64)) <= 8" >/dev/null # warm
 echo "near search, band index (media_near, k = 8): $(timing 'SELECT count(*) FROM media_near($1, 8)' 200)"
 echo "near search, linear scan (bit_count(a # b) <= 8): $(timing 'SELECT count(*) FROM media WHERE bit_count((phash # $1)::bit(64)) <= 8' 30)"
+# the same in the server, without the client's round trip (as store_apply_plan searches):
+# each query timed by clock_timestamp() in one plpgsql loop, both ways serial
+psql -X -q "$db" <<'SQL'
+CREATE FUNCTION bench_search(hs bigint[], scan boolean) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    t float8[] := '{}';
+    t0 timestamptz;
+    c bigint;
+    h bigint;
+BEGIN
+    FOREACH h IN ARRAY hs LOOP
+        t0 := clock_timestamp();
+        IF scan THEN
+            SELECT count(*) INTO c FROM media WHERE bit_count((phash # h)::bit(64)) <= 8;
+        ELSE
+            SELECT count(*) INTO c FROM media_near(h, 8);
+        END IF;
+        t := t || extract(epoch FROM clock_timestamp() - t0)::float8 * 1000;
+    END LOOP;
+    RETURN (SELECT format('p50 %s ms  p99 %s ms  mean %s ms  (%s queries, in the server)',
+                          to_char(percentile_disc(0.5) WITHIN GROUP (ORDER BY x), 'FM99990.00'),
+                          to_char(percentile_disc(0.99) WITHIN GROUP (ORDER BY x), 'FM99990.00'),
+                          to_char(avg(x), 'FM99990.00'), count(*))
+            FROM unnest(t) x);
+END
+$$;
+SQL
+hs="'{$(head -200 "$work/qh" | paste -sd,)}'::bigint[]"
+echo "near search, band index, in the server: $(psql -X -At "$db" -c "SELECT bench_search($hs, false)")"
+hs="'{$(head -30 "$work/qh" | paste -sd,)}'::bigint[]"
+echo "near search, linear scan, in the server: $(psql -X -At "$db" -c "SELECT bench_search($hs, true)")"
