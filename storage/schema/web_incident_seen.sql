@@ -1,5 +1,6 @@
 -- web_incident_seen.sql
--- An incident as an account sees it (qs: web_queues_for). When members of it sit in
+-- An incident as an account sees it (qs: web_queues_for; NULL: every queue, the row as
+-- stored). When members of it sit in
 -- queues the account may not see (restricted ones it is no member of), what the row
 -- summarises is recomputed from the members it sees (incident_sum: the count, the
 -- corroboration, the span, the centroid, the categories), and a position fused from a
@@ -12,7 +13,7 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     s record;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM reports r
+    IF qs IS NULL OR NOT EXISTS (SELECT 1 FROM reports r
                    WHERE r.incident_id = i.id AND (r.queue = ANY (qs)) IS NOT TRUE) THEN
         RETURN i;
     END IF;
