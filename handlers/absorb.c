@@ -348,14 +348,20 @@ int hdl_report_from_draft(const struct hdl_ctx *ctx, struct hdl_plan *p, const s
     char *words = NULL;
     if (rc || (rc = hdl_draft_words(d, &words)) != TL_OK)
         return rc;
-    char *text = words ? hdl_keep(p, words) : NULL;
+    char *text = words ? hdl_keep(p, words) : NULL, *key = NULL;
     if (words && !text)
+        return TL_ENOMEM;
+    if (text && (rc = mod_text_fold_key(text, strlen(text), &key)) != TL_OK)
+        return rc;
+    const char *text_key = key ? hdl_keep(p, key) : NULL;
+    if (key && !text_key)
         return TL_ENOMEM;
     *r = (struct store_report_new){
         .public_ref = p->ref,
         .reporter = p->pseudonym,
         .category = d->category ? hdl_keep(p, tl_strdup(d->category)) : NULL,
         .text = text,
+        .text_key = text_key,
         .has_bearing = d->has_bearing,
         .bearing = d->bearing,
         .observed_at = d->observed_at,

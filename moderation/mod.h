@@ -178,6 +178,14 @@ int64_t mod_rate_take(const struct mod_rate_cfg *cfg, struct mod_rate_state *st,
  * Returns a new NUL-terminated string in *out (free with free()). */
 int mod_text_normalise(const char *text, size_t len, char **out) TL_WUR;
 
+/* The text as a duplicate's is compared with its reporter's earlier report's: case
+ * folded (mod_fold), runs of blanks one space, leading and trailing blanks dropped, and
+ * the punctuation, symbols and emoji after the last letter or digit dropped (kept when
+ * there is no letter or digit); the words, digits and the marks between them unchanged
+ * ("3 танки" and "5 танків" stay apart). Returns a new NUL-terminated string in *out
+ * (free with free()), NULL for a NULL or blank text. */
+int mod_text_fold_key(const char *text, size_t len, char **out) TL_WUR;
+
 #define MOD_SIG_K 64 /* minhash slots */
 
 /* A message's signature: a minhash of the normalised text's 4-code-point shingles and

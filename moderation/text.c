@@ -222,6 +222,14 @@ static int is_letter(uint32_t c)
            (c >= 0x3040 && c <= 0x9FFF) || (c >= 0xAC00 && c <= 0xD7A3);
 }
 
+/* Blanks, which separate words; everything else that is not a letter, digit or mark is
+ * punctuation, a symbol or emoji. */
+static int is_blank(uint32_t c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0xA0 ||
+           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x3000;
+}
+
 int mod_text_normalise(const char *text, size_t len, char **out)
 {
     char *d = malloc(len * 2 + 1);
@@ -250,8 +258,7 @@ int mod_text_normalise(const char *text, size_t len, char **out)
                 d[o++] = ' ';
             o += mod_utf8_put(d + o, f);
             digit = 0, space = 0;
-        } else if (f == ' ' || f == '\t' || f == '\n' || f == '\r' || f == 0xA0 ||
-                   (f >= 0x2000 && f <= 0x200A) || f == 0x2028 || f == 0x2029 || f == 0x3000) {
+        } else if (is_blank(f)) {
             space = 1, digit = 0;
         } else if (f == 0x200D || f == 0xFE0F || (f >= 0x300 && f <= 0x36F) ||
                    (f >= 0x1F3FB && f <= 0x1F3FF)) {
@@ -262,6 +269,44 @@ int mod_text_normalise(const char *text, size_t len, char **out)
         }
     }
     d[o] = '\0';
+    *out = d;
+    return TL_OK;
+}
+
+int mod_text_fold_key(const char *text, size_t len, char **out)
+{
+    *out = NULL;
+    if (!text)
+        return TL_OK;
+    char *d = malloc(len + 1);
+    if (!d)
+        return TL_ENOMEM;
+    const unsigned char *s = (const unsigned char *)text;
+    size_t o = 0, keep = 0;
+    int space = 0;
+    for (size_t i = 0; i < len;) {
+        int32_t c = mod_utf8_next(s, len, &i);
+        if (c < 0)
+            continue;
+        uint32_t f = mod_fold((uint32_t)c);
+        if (is_blank(f)) {
+            space = 1;
+            continue;
+        }
+        if (space && o > 0)
+            d[o++] = ' ';
+        space = 0;
+        o += mod_utf8_put(d + o, f);
+        /* a letter, a digit, or a mark on one: the words end after it */
+        if (is_letter(f) || (f >= '0' && f <= '9') || (f >= 0x300 && f <= 0x36F))
+            keep = o;
+    }
+    /* nothing but punctuation or emoji: those are the words */
+    d[keep ? keep : o] = '\0';
+    if (!d[0]) {
+        free(d);
+        return TL_OK;
+    }
     *out = d;
     return TL_OK;
 }

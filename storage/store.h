@@ -161,6 +161,8 @@ struct store_report_new {
     const char *text_display;
     const char *const *links;
     size_t n_links;
+    /* the text as folding compares it (mod_text_fold_key), NULL none: stored hashed */
+    const char *text_key;
     int has_point;
     double lat, lon;
     const char *point_source; /* telegram_location, venue, live_location, photo_exif, text */

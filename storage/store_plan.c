@@ -353,6 +353,7 @@ static int plan_report(struct st_plan *p, const struct store_report_new *rp, int
         }
         js_raw(b, err, "]", 1);
     }
+    js_str(b, err, "tk", rp->text_key);
     if (rp->has_point) {
         js_dbl(b, err, "lat", 1, rp->lat);
         js_dbl(b, err, "lon", 1, rp->lon);

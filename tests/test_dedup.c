@@ -1,8 +1,9 @@
 /* tests/test_dedup.c - duplicates through the real intake: the runtime threads against
  * the fake Bot API (a real HTTP server on loopback) and a throwaway PostgreSQL. Citizens
  * send photos and words and press "Send"; the tests check the rows written and the
- * replies sent. Proves: a reporter's repeated text or photo is folded into the earlier
- * report and the citizen told so in their language; photos made from the test photos
+ * replies sent. Proves: a reporter's repeated text (case, blanks and trailing punctuation
+ * or emoji aside) or photo is folded into the earlier report and the citizen told so in
+ * their language; photos made from the test photos
  * (recompressed at quality 50, half size, cropped 5 %, inside a phone screenshot) link
  * to their originals (recall >= 95 %) while different photos do not (<= 1 %); a photo
  * seen weeks ago, sent again, flags its report "seen_before" with a link to the first
@@ -181,6 +182,16 @@ static void test_dedup_fold_same_text_and_photo(void **state)
     assert_null(strstr(calls, "fold_ref"));
     free(clear);
     free(calls);
+    /* the same words in capitals, with other blanks and trailing "!!! 🔥": folded too,
+     * and nothing new to add to the report; other digits are other words */
+    report(&w, uk, "uk", "  КОЛОНА  техніки на трасі\nбіля мосту!!! 🔥", NULL, NULL);
+    settle(&w, 20000);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 1);
+    assert_int_equal(count(&w, "SELECT folds FROM reports WHERE public_ref = '%s'", ref), 2);
+    assert_int_equal(count(&w, "SELECT count(*) FROM report_addenda"), 0);
+    report(&w, uk, "uk", "2 колони техніки на трасі біля мосту", NULL, NULL);
+    settle(&w, 20000);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 2);
 
     /* a photo, then the same photo (same file_unique_id) with new words: folded, the
      * words an addendum, the photo not stored twice; in English */
@@ -192,7 +203,7 @@ static void test_dedup_fold_same_text_and_photo(void **state)
                         tb_chat(en));
     report(&w, en, "en", "it is burning now", "f1", "uq-1");
     settle(&w, 20000);
-    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 2);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 3);
     assert_int_equal(count(&w, "SELECT folds FROM reports WHERE public_ref = '%s'", ref2), 1);
     assert_int_equal(count(&w,
                            "SELECT count(*) FROM report_addenda a JOIN reports r ON r.id = "
@@ -208,14 +219,14 @@ static void test_dedup_fold_same_text_and_photo(void **state)
     /* the same bytes under another file id: folded by SHA-256 */
     report(&w, en, "en", NULL, "f1b", "uq-1b");
     settle(&w, 20000);
-    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 2);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 3);
     assert_int_equal(count(&w, "SELECT folds FROM reports WHERE public_ref = '%s'", ref2), 2);
     /* a recompressed copy is another photo (a near-duplicate, linked, not folded), and
      * another reporter's identical words are another report */
     report(&w, en, "en", NULL, "f2", "uq-2");
     report(&w, 8103, "en", "колона техніки на трасі біля мосту", NULL, NULL);
     settle(&w, 20000);
-    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 4);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 5);
     assert_int_equal(count(&w, "SELECT count(*) FROM media_links"), 1);
     /* outside the window: a new report */
     free(scalar(&w,
@@ -224,7 +235,7 @@ static void test_dedup_fold_same_text_and_photo(void **state)
                 ref));
     report(&w, uk, "uk", "колона техніки на трасі біля мосту", NULL, NULL);
     settle(&w, 20000);
-    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 5);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports"), 6);
     got = last_reply(&w, uk);
     assert_null(strstr(got, ref));
     free(got);
@@ -368,6 +379,71 @@ static void test_dedup_variants_link_to_originals(void **state)
     world_close(&w);
 }
 
+/* Masks of k differing bits (k = 0..kmax, the three %d) as the CTE "p" (k, pattern,
+ * mask): patterns 0..3 the pigeonhole's worst case, each band i given the t_i + 1 bits
+ * that put it out of its probes' reach but band j, given t_j (for the bands probed at
+ * that k: t_j >= 0); 4..6 the k lowest bits of band j (spilling into the next); 8..11 k
+ * bits at random. The layout and the t_i are media_bands_of's and media_probes'. */
+#define EXACT_MASKS                                                                                \
+    "WITH b(n, lo, w) AS (VALUES (0, 0, 18), (1, 18, 16), (2, 34, 15), (3, 49, 15)), "             \
+    "p AS (SELECT k, j, (SELECT sum((((1::bigint << (f.u - (b.n = j)::int)) - 1) << b.lo))"        \
+    "::bigint FROM b, LATERAL (SELECT (k + 4 - b.n) / 4 AS u) f) AS mask "                         \
+    "FROM generate_series(0, %d) k, generate_series(0, 3) j WHERE (k + 4 - j) / 4 > 0 "            \
+    "UNION ALL SELECT k, 4 + j, ((1::bigint << k) - 1) << (SELECT lo FROM b WHERE b.n = j) "       \
+    "FROM generate_series(0, %d) k, generate_series(0, 2) j "                                      \
+    "UNION ALL SELECT k, 8 + r, (SELECT sum(1::bigint << y.x)::bigint FROM (SELECT x FROM "        \
+    "generate_series(0, 63) x ORDER BY hashtext(k || '/' || r || '/' || x) LIMIT k) y) "           \
+    "FROM generate_series(1, %d) k, generate_series(0, 3) r) "
+
+static long long exact_count(const char *ci, int kmax, const char *query)
+{
+    char *sql = tl_asprintf(EXACT_MASKS "%s", kmax, kmax, kmax, query);
+    long long n = ts_db_count(ci, sql);
+    free(sql);
+    return n;
+}
+
+/* The band index finds every stored hash within k bits, for every k it serves (0..14),
+ * however the differing bits fall (EXACT_MASKS), at distance k; and not one k + 1 bits
+ * away. Straight on PostgreSQL (media_near), 24 photos bulk-inserted. */
+static void test_dedup_near_exact(void **state)
+{
+    (void)state;
+    char *ci = ts_db_create("t_dedup_exact");
+    assert_non_null(ci);
+    free(ts_db_scalar(ci, "INSERT INTO reporters (pseudonym) VALUES ('ex') RETURNING 1"));
+    free(ts_db_scalar(ci, "INSERT INTO reports (public_ref, reporter, text) "
+                          "VALUES ('EX-1', 'ex', 'x') RETURNING 1"));
+    free(ts_db_scalar(
+        ci, "INSERT INTO media (report_id, kind, sha256, mime, size, phash) "
+            "SELECT (SELECT id FROM reports), 'photo', encode(sha256(g::text::bytea), 'hex'), "
+            "'image/jpeg', 1, "
+            "hashtextextended('exact' || g, 0) FROM generate_series(1, 24) g "
+            "RETURNING 1"));
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM media_bands"), 24 * 4);
+    /* the patterns have the bits they say: worst cases 1, 2 and 3 at k = 0, 1, 2, then
+     * 4 a k; 3 one-band ones a k; 4 random ones a k from 1 */
+    assert_int_equal(exact_count(ci, 15, "SELECT count(*) FROM p"), 6 + 13 * 4 + 16 * 3 + 15 * 4);
+    assert_int_equal(exact_count(ci, 15,
+                                 "SELECT count(*) FROM p WHERE "
+                                 "bit_count(p.mask::bit(64)) <> p.k"),
+                     0);
+    /* within k: found, at distance k */
+    assert_int_equal(exact_count(ci, 14,
+                                 "SELECT count(*) FROM media m, p WHERE EXISTS (SELECT 1 "
+                                 "FROM media_near(m.phash # p.mask, p.k) n "
+                                 "WHERE n.id = m.id AND n.distance = p.k)"),
+                     24 * (6 + 12 * 4 + 15 * 3 + 14 * 4));
+    /* k + 1 bits away: not found within k */
+    assert_int_equal(exact_count(ci, 15,
+                                 "SELECT count(*) FROM media m, p WHERE p.k > 0 AND EXISTS "
+                                 "(SELECT 1 FROM media_near(m.phash # p.mask, p.k - 1) n "
+                                 "WHERE n.id = m.id)"),
+                     0);
+    ts_db_drop("t_dedup_exact");
+    free(ci);
+}
+
 /* An old photo sent again: "seen_before" with a link to its first sighting. */
 static void test_dedup_seen_before(void **state)
 {
@@ -447,6 +523,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_dedup_fold_same_text_and_photo, tb_teardown),
         cmocka_unit_test_teardown(test_dedup_seen_before, tb_teardown),
+        cmocka_unit_test(test_dedup_near_exact),
         cmocka_unit_test_teardown(test_dedup_variants_link_to_originals, tb_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -694,6 +694,19 @@ static void ogc_incidents(struct fx *f)
                               " AND actor = 'exa' AND after->>'collection' = 'incidents'"
                               " AND after->>'rows' = '1' AND after->'filter'->'bbox' IS NOT NULL"),
                      1);
+    /* R-2 in a restricted queue: the exporter sees A counted over R-1 alone, an admin A
+     * as stored */
+    sql(f, "UPDATE reports SET queue = 'restricted' WHERE public_ref = 'R-2' RETURNING 1");
+    r = get(f, "exa", "/api/ogc/collections/incidents/items/9001", NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(run(NULL, "grep -q '\"corroboration\":1,\"n_reports\":1' '%s'", r.body_path),
+                     0);
+    hres_release(&r);
+    r = get(f, "root", "/api/ogc/collections/incidents/items/9001", NULL);
+    assert_int_equal(run(NULL, "grep -q '\"corroboration\":2,\"n_reports\":2' '%s'", r.body_path),
+                     0);
+    hres_release(&r);
+    sql(f, "UPDATE reports SET queue = 'general' WHERE public_ref = 'R-2' RETURNING 1");
 }
 
 static void test_export_ogc_api(void **state)

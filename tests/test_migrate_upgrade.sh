@@ -91,6 +91,13 @@ console.log(n);
 process.exit(bad ? 1 : 0);
 JS
 [ "$(psql -X -At "$db" -c "SELECT count(*) FROM reports")" = 3 ] || fail "reports lost"
+# photos stored before the near-duplicate index are in it: the fixture's photo (hash
+# 1234567) has its four bands and is found from a hash 3 bits off, as a new photo would
+[ "$(psql -X -At "$db" -c "SELECT count(*) FROM media_bands WHERE hash = 1234567")" = 4 ] ||
+  fail "the old photo's bands were not backfilled"
+[ "$(psql -X -At "$db" -c "SELECT string_agg(n.distance::text, ',') FROM media_near(1234567 # 7, 8) n
+  JOIN media m ON m.id = n.id WHERE m.tg_file_unique_id = 'AQADupgrade'")" = 3 ] ||
+  fail "the old photo is not found as a near-duplicate"
 # the baseline in place of 0001-0017, then what came after it, as in a fresh database
 migs="SELECT string_agg(version || ' ' || name, ',' ORDER BY version) FROM schema_migrations"
 [ "$(psql -X -At "$db" -c "$migs")" = "$(psql -X -At "$fresh" -c "$migs")" ] ||

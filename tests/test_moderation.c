@@ -607,6 +607,41 @@ static void test_moderation_campaign_flood_and_unrelated(void **state)
     assert_true(mod_sig_similarity(&other, &w[0].sig) < 0.2);
 }
 
+/* The key folding compares texts by: what differs only in case, blanks or trailing
+ * punctuation and emoji is the same; other words, digits or inner punctuation are not. */
+static void test_moderation_fold_key(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *want; /* want NULL: no key */
+    } cases[] = {
+        {"Танк на Сумській", "танк на сумській"},
+        {"  ТАНК   на\tСумській!!! 🔥🔥 ", "танк на сумській"},
+        {"танк на сумській...", "танк на сумській"},
+        {"Танк на Сумській 👍🏻", "танк на сумській"},
+        {"Ґанок, ЇЖАК? Є.", "ґанок, їжак? є"},
+        {"3 танки!", "3 танки"},
+        {"5 танків", "5 танків"},
+        {"вул. Сумська, 5 :)", "вул. сумська, 5"},
+        {"Hello,\u00a0WORLD\u2003!", "hello, world"},
+        {"🔥🔥!", "🔥🔥!"},
+        {"   ", NULL},
+        {"", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *k = NULL;
+        assert_int_equal(mod_text_fold_key(cases[i].in, strlen(cases[i].in), &k), TL_OK);
+        if (cases[i].want)
+            assert_string_equal(k, cases[i].want);
+        else
+            assert_null(k);
+        free(k);
+    }
+    char *k = NULL;
+    assert_int_equal(mod_text_fold_key(NULL, 0, &k), TL_OK);
+    assert_null(k);
+}
+
 static void test_moderation_campaign_photo_and_normalise(void **state)
 {
     (void)state;
@@ -766,6 +801,7 @@ int main(void)
         cmocka_unit_test(test_moderation_rate_limits),
         cmocka_unit_test(test_moderation_campaign_flood_and_unrelated),
         cmocka_unit_test(test_moderation_campaign_photo_and_normalise),
+        cmocka_unit_test(test_moderation_fold_key),
         cmocka_unit_test(test_moderation_verdict),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3918,6 +3918,36 @@ static void test_web_incidents(void **state)
     assert_int_equal(json_object_array_length(json_object_array_get_idx(cl, 0)), 2);
     json_object_put(o);
 
+    /* I-2 in the restricted queue: to a non-member the incident is what it sees, one
+     * report by one reporter, in the view and in the list; a member sees both */
+    sql(f, "UPDATE reports SET queue = 'restricted' WHERE public_ref = 'I-2' RETURNING 1");
+    for (int member = 0; member < 2; member++) {
+        if (member)
+            CHECK(store_queue_member_add(f->s, "test", "restricted", "alice", EI));
+        r = http(f, &(struct hreq){.method = "GET", .path = path, .as = "alice"});
+        assert_int_equal(r.status, 200);
+        o = json_of(&r);
+        hres_release(&r);
+        assert_int_equal(jll(o, "corroboration"), member ? 2 : 1);
+        assert_int_equal(jll(o, "n_reports"), member ? 2 : 1);
+        assert_int_equal(json_object_array_length(jget(o, "members")), member ? 2 : 1);
+        assert_int_equal(json_object_array_length(jget(o, "bearings")), member ? 1 : 0);
+        json_object_put(o);
+        r = http(f, &(struct hreq){.method = "GET", .path = "/api/incidents", .as = "alice"});
+        o = json_of(&r);
+        hres_release(&r);
+        struct json_object *list = jget(o, "incidents"), *it = NULL;
+        for (size_t i = 0; i < json_object_array_length(list) && !it; i++)
+            if (jll(json_object_array_get_idx(list, i), "id") == inc)
+                it = json_object_array_get_idx(list, i);
+        assert_non_null(it);
+        assert_int_equal(jll(it, "corroboration"), member ? 2 : 1);
+        assert_int_equal(jll(it, "n_reports"), member ? 2 : 1);
+        json_object_put(o);
+    }
+    sql(f, "DELETE FROM queue_members WHERE account = 'alice' RETURNING 1");
+    sql(f, "UPDATE reports SET queue = 'general' WHERE public_ref = 'I-2' RETURNING 1");
+
     /* merge: a moderator may not; an analyst merges, audited */
     char body[64];
     snprintf(path, sizeof(path), "/api/incidents/%lld/merge", inc);

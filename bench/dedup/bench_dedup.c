@@ -5,7 +5,7 @@
  *                               stores ITER reports, each with one photo, through the one
  *                               write path (store_apply -> store_apply_plan), first with
  *                               the dedup decision (the reporter's recent text and photos,
- *                               the photo's near-duplicates through the band indexes, the
+ *                               the photo's near-duplicates through the band index, the
  *                               links, the seen-before flag), then as many without it;
  *                               half the photos are a stored hash with 1-6 bits changed
  *                               (a near-duplicate to find), half new ones. Prints p50/p99

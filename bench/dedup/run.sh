@@ -7,9 +7,12 @@
 #   1. bench_dedup: ITER (default 2,000) reports with a photo stored through the one
 #      write path with the decision and without: p50/p99 and reports/s;
 #   2. the near-duplicate search alone, in the same run over the same hashes: media_near
-#      (the band indexes) and a linear Hamming scan (bit_count(a # b), as Meedan's
+#      (the band index, media_bands) and a linear Hamming scan (bit_count(a # b), as Meedan's
 #      similarity service does), 200 and 30 queries of the same kind (half a stored hash
-#      a few bits off, half new), p50/p99 from psql's \timing.
+#      a few bits off, half new), each way one prepared statement EXECUTEd per hash,
+#      p50/p99 from psql's \timing; then the same queries timed in the server (one
+#      plpgsql loop, clock_timestamp() around each, both serial), without the client's
+#      round trip, as the store path searches.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$here/build}" && pwd)
@@ -47,14 +50,19 @@ SELECT h.n, h.n * ($reports / $hashes), 'photo', encode(sha256(h.n::text::bytea)
     now() - (h.n * ($reports / $hashes) * interval '30 days' / $reports)
 FROM h;
 SELECT setval('media_id_seq', $hashes);
+-- the near-duplicate index's rows, which media's trigger writes in service
+INSERT INTO media_bands (band, hash, media_id)
+SELECT b.key, m.phash, m.id FROM media m CROSS JOIN LATERAL media_bands_of(m.phash) b;
 SQL
-psql -X -q "$db" -c "VACUUM ANALYZE reports" -c "VACUUM ANALYZE media"
+psql -X -q "$db" -c "VACUUM ANALYZE reports" -c "VACUUM ANALYZE media" -c "VACUUM ANALYZE media_bands"
 # index-only scans need the pages all-visible; a VACUUM right after the load sometimes
 # sets none (runs of 1.3 and 6-21 ms at p50, 883 heap fetches a band): again until done
-for _ in 1 2 3 4 5; do
-  [ "$(psql -X -At "$db" -c "SELECT relallvisible >= relpages FROM pg_class WHERE relname = 'media'")" = t ] && break
-  sleep 1
-  psql -X -q "$db" -c "VACUUM media"
+for t in media media_bands; do
+  for _ in 1 2 3 4 5; do
+    [ "$(psql -X -At "$db" -c "SELECT relallvisible >= relpages FROM pg_class WHERE relname = '$t'")" = t ] && break
+    sleep 1
+    psql -X -q "$db" -c "VACUUM $t"
+  done
 done
 echo "seed: $reports reports, $hashes photo hashes in $(echo "$(date +%s.%N) - $t0" | bc) s"
 
@@ -66,13 +74,45 @@ psql -X -qAt "$db" -c "SELECT phash # (1::bigint << (g % 60)) # (4::bigint << (g
   UNION ALL SELECT ((random() - 0.5) * 1.8e19)::bigint FROM generate_series(1, 100)" > "$work/q"
 # near and new in turn
 paste -d'\n' <(head -100 "$work/q") <(tail -100 "$work/q") > "$work/qh"
-timing() { # sql-with-%h count
+timing() { # sql-with-$1 count: a prepared statement (both ways alike), EXECUTEd per hash
   local sql=$1 n=$2
-  head -"$n" "$work/qh" | while read -r h; do echo "${sql//%h/$h}"; done > "$work/qs.sql"
-  { echo '\timing on'; cat "$work/qs.sql"; } | psql -X -q "$db" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | sort -n > "$work/t"
+  head -"$n" "$work/qh" | while read -r h; do echo "EXECUTE q($h);"; done > "$work/qs.sql"
+  { echo "PREPARE q(bigint) AS $sql;"; echo '\timing on'; cat "$work/qs.sql"; } |
+    psql -X -q "$db" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | sort -n > "$work/t"
   awk '{ v[NR] = $1; s += $1 } END { printf "p50 %8.2f ms  p99 %8.2f ms  mean %8.2f ms  (%d queries)\n",
     v[int((NR - 1) * .5) + 1], v[int((NR - 1) * .99) + 1], s / NR, NR }' "$work/t"
 }
 psql -X -q "$db" -c "SELECT count(*) FROM media WHERE bit_count((phash # 0)::bit(64)) <= 8" >/dev/null # warm
-echo "near search, band indexes (media_near, k = 8): $(timing 'SELECT count(*) FROM media_near(%h, 8);' 200)"
-echo "near search, linear scan (bit_count(a # b) <= 8): $(timing 'SELECT count(*) FROM media WHERE bit_count((phash # %h)::bit(64)) <= 8;' 30)"
+echo "near search, band index (media_near, k = 8): $(timing 'SELECT count(*) FROM media_near($1, 8)' 200)"
+echo "near search, linear scan (bit_count(a # b) <= 8): $(timing 'SELECT count(*) FROM media WHERE bit_count((phash # $1)::bit(64)) <= 8' 30)"
+# the same in the server, without the client's round trip (as store_apply_plan searches):
+# each query timed by clock_timestamp() in one plpgsql loop, both ways serial
+psql -X -q "$db" <<'SQL'
+CREATE FUNCTION bench_search(hs bigint[], scan boolean) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    t float8[] := '{}';
+    t0 timestamptz;
+    c bigint;
+    h bigint;
+BEGIN
+    FOREACH h IN ARRAY hs LOOP
+        t0 := clock_timestamp();
+        IF scan THEN
+            SELECT count(*) INTO c FROM media WHERE bit_count((phash # h)::bit(64)) <= 8;
+        ELSE
+            SELECT count(*) INTO c FROM media_near(h, 8);
+        END IF;
+        t := t || extract(epoch FROM clock_timestamp() - t0)::float8 * 1000;
+    END LOOP;
+    RETURN (SELECT format('p50 %s ms  p99 %s ms  mean %s ms  (%s queries, in the server)',
+                          to_char(percentile_disc(0.5) WITHIN GROUP (ORDER BY x), 'FM99990.00'),
+                          to_char(percentile_disc(0.99) WITHIN GROUP (ORDER BY x), 'FM99990.00'),
+                          to_char(avg(x), 'FM99990.00'), count(*))
+            FROM unnest(t) x);
+END
+$$;
+SQL
+hs="'{$(head -200 "$work/qh" | paste -sd,)}'::bigint[]"
+echo "near search, band index, in the server: $(psql -X -At "$db" -c "SELECT bench_search($hs, false)")"
+hs="'{$(head -30 "$work/qh" | paste -sd,)}'::bigint[]"
+echo "near search, linear scan, in the server: $(psql -X -At "$db" -c "SELECT bench_search($hs, true)")"

@@ -4,7 +4,8 @@
 -- reports and their time span, and the position fused from bearings when there is one;
 -- never a reporter. An incident merged into another is gone from the feed (its members
 -- count in the one it joined). acct NULL: every incident; else only those with a member
--- in a queue acct may see. decimals NULL: exact points, else rounded (the centroid and
+-- in a queue acct may see, as acct sees it (web_incident_seen: counted over the members
+-- in its queues). decimals NULL: exact points, else rounded (the centroid and
 -- the fused position both). The time filter keeps incidents whose span
 -- [first_seen, last_seen] meets [p_since, p_until) (both the same: spans that hold that
 -- instant). lim NULL: no limit; p_id: that incident only.
@@ -27,15 +28,24 @@ LANGUAGE sql STABLE AS $$
              WHEN decimals IS NULL THEN ST_Y(i.fused::geometry)::text
              ELSE round(ST_Y(i.fused::geometry)::numeric, decimals)::text END,
         CASE WHEN i.fused IS NOT NULL THEN i.fused_uncertainty_m END
-    FROM incidents i
-    WHERE i.merged_into IS NULL AND i.centroid IS NOT NULL
-      AND (acct IS NULL OR EXISTS (SELECT 1 FROM reports r WHERE r.incident_id = i.id
+    FROM incidents i0
+    CROSS JOIN LATERAL web_incident_seen(i0, CASE WHEN acct IS NOT NULL THEN
+                                             ARRAY(SELECT unnest(web_queues_for(acct))) END) i
+    WHERE i0.merged_into IS NULL AND i0.centroid IS NOT NULL
+      AND (acct IS NULL OR EXISTS (SELECT 1 FROM reports r WHERE r.incident_id = i0.id
            AND r.queue = ANY (ARRAY(SELECT unnest(web_queues_for(acct))))))
-      AND (p_id IS NULL OR i.id = p_id)
+      AND (p_id IS NULL OR i0.id = p_id)
+      AND (p_until IS NULL OR i0.first_seen < p_until
+           OR (p_since = p_until AND i0.first_seen <= p_until))
+      AND (p_since IS NULL OR i0.last_seen >= p_since)
+      AND (after_id IS NULL OR i0.id > after_id)
+      AND (w IS NULL OR i0.centroid::geometry && ST_MakeEnvelope(w, s, e, n, 4326))
+      -- the same on what acct sees of it (a span within the stored one; a centroid that
+      -- may lie elsewhere, found when the stored one is in the box too)
+      AND i.centroid IS NOT NULL
       AND (p_until IS NULL OR i.first_seen < p_until
            OR (p_since = p_until AND i.first_seen <= p_until))
       AND (p_since IS NULL OR i.last_seen >= p_since)
-      AND (after_id IS NULL OR i.id > after_id)
       AND (w IS NULL OR i.centroid::geometry && ST_MakeEnvelope(w, s, e, n, 4326))
     ORDER BY i.id
     LIMIT lim

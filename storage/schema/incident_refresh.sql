@@ -17,16 +17,7 @@ BEGIN
     IF p_inc IS NULL THEN
         RETURN 0;
     END IF;
-    WITH m AS (SELECT q.*, incident_counts(q.status, q.reporter) AS counts
-               FROM reports q WHERE q.incident_id = p_inc)
-    SELECT count(*)::integer AS n,
-           count(DISTINCT m.reporter) FILTER (WHERE m.counts)::integer AS c,
-           ST_SetSRID(ST_MakePoint(avg(ST_X(m.point::geometry)), avg(ST_Y(m.point::geometry))),
-                      4326)::geography AS centroid,
-           min(COALESCE(m.observed_at, m.received_at)) AS t0,
-           max(COALESCE(m.observed_at, m.received_at)) AS t1,
-           COALESCE(array_agg(DISTINCT COALESCE(m.category, 'other')), '{}') AS cats
-    INTO s FROM m;
+    SELECT * INTO s FROM incident_sum(p_inc, NULL);
     UPDATE incidents SET n_reports = s.n, corroborations = s.c,
         centroid = COALESCE(s.centroid, centroid), first_seen = COALESCE(s.t0, first_seen),
         last_seen = COALESCE(s.t1, last_seen), categories = s.cats,

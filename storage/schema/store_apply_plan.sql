@@ -40,10 +40,12 @@
 --   a plan built while the inbox held a few rows marked a batch's rows by reading every
 --   unprocessed row of the inbox (18,000 a call during the intake bench's burst).
 -- - Duplicates (a report's dw, dk, sb: the window, in seconds, the Hamming distance and
---   the seen-before age): a report repeating the same reporter's text, or a photo
---   (Telegram's file_unique_id or the sanitized bytes' SHA-256), of a report received
---   within dw seconds is folded into that report: its folds counted, its words an
---   addendum when they differ, its photos not there yet added; the replies say which
+--   the seen-before age): a report repeating the same reporter's text (or its tk, the
+--   text with case, blanks and trailing punctuation and emoji set aside, kept hashed in
+--   text_key), or a photo (Telegram's file_unique_id or the sanitized bytes' SHA-256),
+--   of a report received within dw seconds is folded into that report: its folds
+--   counted, its words an addendum when they differ so, its photos not there yet
+--   added; the replies say which
 --   ("o" rows with w: 1 only for a new report, 2 only for a folded one, whose
 --   reference stands for {{fold_ref}}). Each photo stored is linked (media_links) to its
 --   8 closest earlier photos within dk bits and to its first sighting (media_near, with
@@ -110,6 +112,7 @@ BEGIN
             WHERE r.reporter = uo->>'rep'
               AND r.received_at > now() - make_interval(secs => (uo->>'dw')::float8)
               AND ((uo->>'txt' IS NOT NULL AND r.text = uo->>'txt')
+                   OR r.text_key = sha256(convert_to(uo->>'tk', 'UTF8'))
                    OR EXISTS (SELECT 1 FROM media e
                               WHERE e.report_id = r.id
                                 AND (e.sha256 = ANY (new_sha)
@@ -325,21 +328,25 @@ BEGIN
             INSERT INTO report_addenda (report_id, text)
             SELECT rid, uo->>'txt'
             WHERE uo->>'txt' IS NOT NULL
-              AND uo->>'txt' IS DISTINCT FROM (SELECT r.text FROM reports r WHERE r.id = rid);
+              AND NOT EXISTS (SELECT 1 FROM reports r
+                              WHERE r.id = rid
+                                AND (r.text = uo->>'txt'
+                                     OR r.text_key = sha256(convert_to(uo->>'tk', 'UTF8'))));
         ELSIF ops & 256 <> 0 THEN
             INSERT INTO reports (public_ref, reporter, category, text, point, point_source,
                 accuracy_m, bearing, observed_at, sent_at, forwarded, media_group_id, priority,
-                flags, place_candidates, status, text_display, links)
+                flags, place_candidates, status, text_display, links, text_key)
             SELECT x.ref, x.rep, x.cat, x.txt,
                 CASE WHEN x.lat IS NOT NULL
                     THEN ST_SetSRID(ST_MakePoint(x.lon, x.lat), 4326)::geography END,
                 x.src, x.acc, x.brg, to_timestamp(x.obs), to_timestamp(x.sent),
                 COALESCE(x.fwd, false), x.mg, COALESCE(x.pri, 0),
                 COALESCE(string_to_array(x.fl, ','), '{}'), x.pc::jsonb, COALESCE(x.st, 'new'),
-                x.td, x.ln
+                x.td, x.ln, sha256(convert_to(x.tk, 'UTF8'))
             FROM jsonb_to_record(uo) AS x(ref text, rep text, cat text, txt text, lat float8,
                 lon float8, src text, acc float8, brg float8, obs float8, sent float8,
-                fwd boolean, mg text, pri int, fl text, pc text, st text, td text, ln text[])
+                fwd boolean, mg text, pri int, fl text, pc text, st text, td text, ln text[],
+                tk text)
             RETURNING id INTO rid;
         END IF;
         -- 2048: the report's own photos

@@ -4,7 +4,8 @@
 -- the members that gave one, and its photo clusters: member photos whose perceptual
 -- hashes differ by at most photo_hamming bits, grouped (single link over a small set, the
 -- first 200 hashed photos) so the console shows them side by side. An incident the caller
--- sees no member of is not found.
+-- sees no member of is not found; the summary counts only the members it sees
+-- (web_incident_seen).
 CREATE OR REPLACE FUNCTION web_incident_doc(p_id bigint, acct text, decimals integer)
 RETURNS text
 LANGUAGE plpgsql STABLE AS $$
@@ -26,6 +27,7 @@ BEGIN
                                 AND r.queue = ANY (qs)) THEN
         RAISE EXCEPTION USING ERRCODE = 'P0002', MESSAGE = format('no incident %s', p_id);
     END IF;
+    i := web_incident_seen(i, qs);
     SELECT array_agg(x.id ORDER BY x.id), array_agg(x.phash ORDER BY x.id) INTO ids, hs
     FROM (SELECT m.id, m.phash FROM media m JOIN reports r ON r.id = m.report_id
           WHERE r.incident_id = p_id AND r.queue = ANY (qs) AND m.phash IS NOT NULL
