@@ -267,11 +267,14 @@ static void test_mod_intake_flood_is_one_held_campaign(void **state)
     int64_t t0 = tl_now_ms();
     for (int round = 0; round < 5; round++)
         for (int r = 0; r < 100; r++) {
-            /* small variations: digits, case, emoji, a word added */
+            /* small variations: digits, case, emoji, a word added; the count differs
+             * in each of a reporter's rounds, so none folds into that reporter's own
+             * earlier report */
             snprintf(text, sizeof(text),
                      "%s колона ворожої техніки %d одиниць рухається на Харків, евакуюйтесь "
                      "негайно%s",
-                     (r + round) % 2 ? "Увага!" : "УВАГА", 10 + r % 37, tails[(r + round) % 5]);
+                     (r + round) % 2 ? "Увага!" : "УВАГА", 10 + (r + round) % 37,
+                     tails[(r + round) % 5]);
             send_report(w.fb, &w.next_mid, 5000000 + r, "uk", text);
         }
     settle(&w, 240000);

@@ -437,8 +437,12 @@ BEGIN
                     WHERE id = rid AND NOT flags @> '{seen_before}'::text[];
                 END IF;
             END IF;
+            -- a message folded into the reporter's earlier report counts for the rate,
+            -- the rules' hits and the ban notice; the verdict and campaign stay that
+            -- report's own
             IF uo ? 'mod' THEN
-                PERFORM mod_apply_verdict(rid, uo->>'rep', uo->'mod');
+                PERFORM mod_apply_verdict(rid, uo->>'rep', CASE WHEN fold IS NULL
+                    THEN uo->'mod' ELSE (uo->'mod') - '{v,c,wt,sig}'::text[] END);
             END IF;
             -- the report joins its incident in this transaction (incident_join.sql), after
             -- its verdict: a report held by moderation joins none until released
