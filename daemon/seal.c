@@ -142,10 +142,11 @@ int seal_mask_text(char *text, const char *username)
     return n;
 }
 
-/* The hash of a clear chat id, in place; 0 stays 0. */
-static void hash_id(const struct idkeys *k, long long *id)
+/* The hash of a clear chat id, in place; 0 stays 0. The chat the inbox keyed the update
+ * by (clear) has its hash in the row already (known): not computed again. */
+static void hash_id(const struct idkeys *k, long long clear, long long known, long long *id)
 {
-    *id = idkeys_chat(k, *id);
+    *id = clear && known && *id == clear ? known : idkeys_chat(k, *id);
 }
 
 int seal_open_update(const struct idkeys *k, struct idkeys_cipher *cc,
@@ -181,7 +182,8 @@ int seal_open_update(const struct idkeys *k, struct idkeys_cipher *cc,
         json_object_object_get_ex(obj, "edited_message", &m))
         if (json_object_object_get_ex(m, "from", &from))
             json_object_object_get_ex(from, "username", &un);
-    hash_id(k, &u->msg.chat_id);
+    long long clear = tg_update_chat_key(obj), known = su->chat_key;
+    hash_id(k, clear, known, &u->msg.chat_id);
     if (u->msg.text && !(text = tl_strdup(u->msg.text))) {
         rc = TL_ENOMEM;
         goto out;
@@ -190,7 +192,7 @@ int seal_open_update(const struct idkeys *k, struct idkeys_cipher *cc,
         rc = idkeys_seal_with(k, cc, "text", u->msg.chat_id, text, strlen(text), orig, orig_len);
     if (rc != TL_OK)
         goto out;
-    hash_id(k, &u->member.chat_id);
+    hash_id(k, clear, known, &u->member.chat_id);
     if (u->kind == TG_UPD_CALLBACK_QUERY) {
         if (!u->cb.chat_id) { /* no message: the chat is the sender's (as the inbox keyed it) */
             u->cb.chat_id = u->cb.from_id;
@@ -198,7 +200,7 @@ int seal_open_update(const struct idkeys *k, struct idkeys_cipher *cc,
         } else if (!u->cb.chat_type && u->cb.chat_id == u->cb.from_id) {
             u->cb.chat_type = TG_CHAT_PRIVATE;
         }
-        hash_id(k, &u->cb.chat_id);
+        hash_id(k, clear, known, &u->cb.chat_id);
     }
 out:
     json_object_put(obj);

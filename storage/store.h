@@ -77,6 +77,7 @@ int store_chat_release(struct store *s, long long chat_key, struct tl_errinfo *e
 
 struct store_update {
     long long update_id;
+    long long chat_key;    /* the inbox row's: the hash of the update's chat */
     unsigned char *sealed; /* as store_inbox_put got it, and a NUL after them */
     size_t sealed_len;
 };

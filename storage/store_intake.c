@@ -185,6 +185,7 @@ int store_inbox_pending(struct store *s, long long chat_key, size_t max, struct 
         }
         for (k = 0; k < (size_t)nr; k++) {
             u[k].update_id = st_getll(r, (int)k, 0);
+            u[k].chat_key = chat_key;
             /* an empty copy (never sealed: none since 0025) opens to nothing: unreadable */
             size_t len = (size_t)PQgetlength(r, (int)k, 1);
             if (len && (u[k].sealed = malloc(len + 1))) {
