@@ -57,7 +57,7 @@ const struct idkeys *daemon_keys(struct daemon_keyring *kr);
 /* Reads identity_key_file again; a set the database's check values refuse (a wrong
  * key, a key that sealed values missing) is TL_ECONFIG and the keys in force stay. */
 int daemon_keyring_reload(struct daemon_keyring *kr, struct tl_errinfo *ei) TL_WUR;
-/* After *stop: joins the watcher, frees every set the ring made. NULL is a no-op. */
+/* Stops and joins the watcher, frees every set the ring made. NULL is a no-op. */
 void daemon_keyring_free(struct daemon_keyring *kr);
 struct daemon_keyring *daemon_keyring_of(struct daemon *d);
 

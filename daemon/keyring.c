@@ -22,6 +22,7 @@
 struct daemon_keyring {
     const struct cfg *cfg;
     volatile sig_atomic_t *stop;
+    volatile sig_atomic_t quit;         /* set by daemon_keyring_free */
     _Atomic(const struct idkeys *) cur; /* cfg->idkeys until the first reload */
     struct idkeys *old[KEYRING_KEEP];   /* sets made by reloads, the newest last */
     size_t n_old;
@@ -104,7 +105,7 @@ out:
 static void *watch_main(void *arg)
 {
     struct daemon_keyring *kr = arg;
-    while (!tl_sleep_ms(KEYRING_WATCH_MS, kr->stop)) {
+    while (!*kr->stop && !tl_sleep_ms(KEYRING_WATCH_MS, &kr->quit)) {
         struct stat st;
         if (stat(kr->cfg->identity_key_file, &st) != 0)
             continue;
@@ -142,6 +143,7 @@ void daemon_keyring_free(struct daemon_keyring *kr)
 {
     if (!kr)
         return;
+    kr->quit = 1;
     if (kr->have_watcher)
         pthread_join(kr->watcher, NULL);
     for (size_t i = 0; i < kr->n_old; i++) {

@@ -866,7 +866,6 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out, struct tl_err
     }
     if (c->metrics_listen && *c->metrics_listen &&
         (rc = daemon_metrics_start(c->metrics_listen, &rt->st, &rt->metrics, ei)) != TL_OK) {
-        *o->stop = 1; /* the key file's watcher */
         daemon_keyring_free(rt->keys);
         daemon_mod_free(rt->mod);
         geo_ctx_free(rt->geo);
