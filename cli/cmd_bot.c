@@ -54,6 +54,8 @@ int cli_bot_run(const char *name, int no_poller, struct cli_ctx *ctx)
                 log_warn("gazetteer reload refused, old index kept detail=\"%s\"", ei.msg);
             if (daemon_reload_rules(rt, &ei) != TL_OK)
                 log_warn("moderation rules reload refused, rules in force kept");
+            if (daemon_reload_keys(rt, &ei) != TL_OK)
+                log_warn("identity keys reload refused, keys in force kept detail=\"%s\"", ei.msg);
             cli_notify("READY=1");
         }
     }

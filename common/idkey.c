@@ -108,8 +108,29 @@ static size_t aad_of(const char *what, long long bind, unsigned char *aad, size_
     return w + 8;
 }
 
-int idkeys_seal(const struct idkeys *k, const char *what, long long bind, const void *pt, size_t n,
-                unsigned char **out, size_t *out_len)
+struct idkeys_cipher *idkeys_cipher_new(void)
+{
+    return (struct idkeys_cipher *)EVP_CIPHER_CTX_new();
+}
+
+void idkeys_cipher_free(struct idkeys_cipher *c)
+{
+    EVP_CIPHER_CTX_free((EVP_CIPHER_CTX *)c);
+}
+
+/* Readies c for one value: the first use sets the cipher; later ones pass only the key
+ * and nonce, which keeps OpenSSL's context (passing the cipher again would reset it). */
+static int cipher_init(EVP_CIPHER_CTX *c, const struct idkeys *k, const unsigned char *key,
+                       const unsigned char *iv, int enc)
+{
+    const EVP_CIPHER *have = EVP_CIPHER_CTX_get0_cipher(c);
+    if (!have && EVP_CipherInit_ex(c, k->gcm, NULL, NULL, NULL, enc) != 1)
+        return 0;
+    return EVP_CipherInit_ex(c, NULL, NULL, key, iv, enc) == 1;
+}
+
+int idkeys_seal_with(const struct idkeys *k, struct idkeys_cipher *cc, const char *what,
+                     long long bind, const void *pt, size_t n, unsigned char **out, size_t *out_len)
 {
     unsigned char aad[64];
     int len = 0, rc = TL_EIO;
@@ -120,7 +141,7 @@ int idkeys_seal(const struct idkeys *k, const char *what, long long bind, const 
     if (n > (size_t)1 << 30)
         return TL_ETOOBIG;
     unsigned char *b = malloc(n + IDKEY_OVERHEAD);
-    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    EVP_CIPHER_CTX *own = cc ? NULL : EVP_CIPHER_CTX_new(), *c = cc ? (EVP_CIPHER_CTX *)cc : own;
     if (!b || !c) {
         rc = TL_ENOMEM;
         goto out;
@@ -131,7 +152,7 @@ int idkeys_seal(const struct idkeys *k, const char *what, long long bind, const 
         goto out;
     rc = TL_EIO;
     size_t an = aad_of(what, bind, aad, sizeof(aad));
-    if (EVP_EncryptInit_ex(c, k->gcm, NULL, k->key[k->n - 1].k, b + 2) != 1 ||
+    if (!cipher_init(c, k, k->key[k->n - 1].k, b + 2, 1) ||
         EVP_EncryptUpdate(c, NULL, &len, aad, (int)an) != 1 ||
         EVP_EncryptUpdate(c, b + 14, &len, pt, (int)n) != 1 ||
         EVP_EncryptFinal_ex(c, b + 14 + len, &len) != 1 ||
@@ -142,9 +163,21 @@ int idkeys_seal(const struct idkeys *k, const char *what, long long bind, const 
     b = NULL;
     rc = TL_OK;
 out:
-    EVP_CIPHER_CTX_free(c);
+    EVP_CIPHER_CTX_free(own);
     free(b);
     return rc;
+}
+
+int idkeys_seal(const struct idkeys *k, const char *what, long long bind, const void *pt, size_t n,
+                unsigned char **out, size_t *out_len)
+{
+    return idkeys_seal_with(k, NULL, what, bind, pt, n, out, out_len);
+}
+
+int idkeys_open(const struct idkeys *k, const char *what, long long bind, const unsigned char *ct,
+                size_t n, unsigned char **pt, size_t *pt_len)
+{
+    return idkeys_open_with(k, NULL, what, bind, ct, n, pt, pt_len);
 }
 
 int idkeys_sealed_id(const unsigned char *ct, size_t n)
@@ -154,8 +187,9 @@ int idkeys_sealed_id(const unsigned char *ct, size_t n)
     return ct[1];
 }
 
-int idkeys_open(const struct idkeys *k, const char *what, long long bind, const unsigned char *ct,
-                size_t n, unsigned char **pt, size_t *pt_len)
+int idkeys_open_with(const struct idkeys *k, struct idkeys_cipher *cc, const char *what,
+                     long long bind, const unsigned char *ct, size_t n, unsigned char **pt,
+                     size_t *pt_len)
 {
     unsigned char aad[64], tag[16];
     int len = 0, rc = TL_EPARSE;
@@ -169,15 +203,14 @@ int idkeys_open(const struct idkeys *k, const char *what, long long bind, const 
         return TL_ECONFIG;
     size_t m = n - IDKEY_OVERHEAD;
     unsigned char *b = malloc(m + 1);
-    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    EVP_CIPHER_CTX *own = cc ? NULL : EVP_CIPHER_CTX_new(), *c = cc ? (EVP_CIPHER_CTX *)cc : own;
     if (!b || !c) {
         rc = TL_ENOMEM;
         goto out;
     }
     memcpy(tag, ct + 14 + m, 16);
     size_t an = aad_of(what, bind, aad, sizeof(aad));
-    if (EVP_DecryptInit_ex(c, k->gcm, NULL, key, ct + 2) != 1 ||
-        EVP_DecryptUpdate(c, NULL, &len, aad, (int)an) != 1 ||
+    if (!cipher_init(c, k, key, ct + 2, 0) || EVP_DecryptUpdate(c, NULL, &len, aad, (int)an) != 1 ||
         EVP_DecryptUpdate(c, b, &len, ct + 14, (int)m) != 1 ||
         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, tag) != 1 ||
         EVP_DecryptFinal_ex(c, b + len, &len) != 1)
@@ -188,7 +221,7 @@ int idkeys_open(const struct idkeys *k, const char *what, long long bind, const 
     b = NULL;
     rc = TL_OK;
 out:
-    EVP_CIPHER_CTX_free(c);
+    EVP_CIPHER_CTX_free(own);
     if (b) {
         OPENSSL_cleanse(b, m);
         free(b);
@@ -320,5 +353,38 @@ int idkeys_generate(const char *path, int *new_id, struct tl_errinfo *ei)
         return tl_errf(ei, TL_EIO, "cannot write %s", path);
     if (new_id)
         *new_id = top + 1;
+    return TL_OK;
+}
+
+int idkeys_keep_current(const char *path, const struct idkeys *k, struct tl_errinfo *ei)
+{
+    char hex[65], line[96], tmp[4096];
+    struct stat st;
+    if (!k->n)
+        return tl_errf(ei, TL_ECONFIG, "no identity key loaded");
+    if (stat(path, &st) != 0)
+        return tl_errf(ei, TL_EIO, "cannot read %s: %s", path, strerror(errno));
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", path) >= sizeof(tmp))
+        return tl_errf(ei, TL_EINVAL, "identity key file name too long");
+    tl_hex(k->key[k->n - 1].k, 32, hex);
+    int n = snprintf(line, sizeof(line), "%d %s\n", k->key[k->n - 1].id, hex);
+    OPENSSL_cleanse(hex, sizeof(hex));
+    unlink(tmp); /* left by an interrupted run */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) {
+        OPENSSL_cleanse(line, sizeof(line));
+        return tl_errf(ei, TL_EIO, "cannot create %s: %s", tmp, strerror(errno));
+    }
+    /* the processes that read it (the bot's user) must still read it */
+    int ok = (fchown(fd, st.st_uid, st.st_gid) == 0 || geteuid() == st.st_uid) &&
+             fchmod(fd, st.st_mode & 0770) == 0;
+    ok = ok && write(fd, line, (size_t)n) == n && fsync(fd) == 0;
+    OPENSSL_cleanse(line, sizeof(line));
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return tl_errf(ei, TL_EIO, "cannot rewrite %s: %s", path, strerror(e));
+    }
     return TL_OK;
 }

@@ -56,14 +56,28 @@ long long idkeys_chat(const struct idkeys *k, long long id);
 /* The id of the key new values are sealed with; 0 when none is loaded. */
 int idkeys_current(const struct idkeys *k);
 
-/* Seals n bytes bound to (what, bind) under the current key. *out is new (free());
- * *out_len = n + IDKEY_OVERHEAD. */
+/* A cipher context one thread reuses for every value it seals or opens: made and freed
+ * once instead of per value (the allocation and reset cost more than sealing 400 bytes).
+ * Any key set may use it. */
+struct idkeys_cipher;
+/* Returns a new context (idkeys_cipher_free), NULL when out of memory. */
+struct idkeys_cipher *idkeys_cipher_new(void);
+void idkeys_cipher_free(struct idkeys_cipher *c);
+
+/* Seals n bytes bound to (what, bind) under the current key, with cc (NULL: a context
+ * made for this call). *out is new (free()); *out_len = n + IDKEY_OVERHEAD. */
+int idkeys_seal_with(const struct idkeys *k, struct idkeys_cipher *cc, const char *what,
+                     long long bind, const void *pt, size_t n, unsigned char **out,
+                     size_t *out_len) TL_WUR;
 int idkeys_seal(const struct idkeys *k, const char *what, long long bind, const void *pt, size_t n,
                 unsigned char **out, size_t *out_len) TL_WUR;
 
-/* Opens a sealed value bound to (what, bind). TL_ECONFIG when its key is not loaded,
- * TL_EPARSE when it is not a sealed value or does not authenticate. *pt is new
- * (free()), NUL-terminated (not counted in *pt_len). */
+/* Opens a sealed value bound to (what, bind), with cc (NULL: a context made for this
+ * call). TL_ECONFIG when its key is not loaded, TL_EPARSE when it is not a sealed value
+ * or does not authenticate. *pt is new (free()), NUL-terminated (not counted in *pt_len). */
+int idkeys_open_with(const struct idkeys *k, struct idkeys_cipher *cc, const char *what,
+                     long long bind, const unsigned char *ct, size_t n, unsigned char **pt,
+                     size_t *pt_len) TL_WUR;
 int idkeys_open(const struct idkeys *k, const char *what, long long bind, const unsigned char *ct,
                 size_t n, unsigned char **pt, size_t *pt_len) TL_WUR;
 
@@ -78,5 +92,9 @@ int idkeys_kcv(const struct idkeys *k, int id, unsigned char out[16]) TL_WUR;
 /* Appends a new data key (id: the highest + 1) to path, creating it with mode 0600.
  * *new_id (may be NULL) is its id. */
 int idkeys_generate(const char *path, int *new_id, struct tl_errinfo *ei) TL_WUR;
+
+/* Rewrites path (atomically: a new file renamed over it, with the old one's owner and
+ * mode) to hold k's current key alone: the older keys are retired. */
+int idkeys_keep_current(const char *path, const struct idkeys *k, struct tl_errinfo *ei) TL_WUR;
 
 #endif

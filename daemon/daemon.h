@@ -41,6 +41,11 @@ void daemon_counts(struct daemon *d, struct daemon_counts *c);
  * 0), 0 when none. */
 unsigned daemon_metrics_port(const struct daemon *d);
 
+/* SIGHUP (and, without it, a change of identity_key_file, seen within a second):
+ * reads the identity keys again; new values are sealed with its last key, every key
+ * opens. A key set the database refuses (a wrong key, a missing one that sealed values)
+ * is TL_ECONFIG with the reason, and the keys in force stay. */
+int daemon_reload_keys(struct daemon *rt, struct tl_errinfo *ei) TL_WUR;
 /* SIGHUP: maps the gazetteer file again (workers go on with the old one meanwhile). */
 int daemon_reload_geo(struct daemon *rt, struct tl_errinfo *ei) TL_WUR;
 /* SIGHUP: loads the moderation rules file again; a broken file is refused (logged with
@@ -56,7 +61,8 @@ struct daemon_intake_hook;
 int daemon_intake_hook_start(const struct cfg *cfg, struct daemon_intake_hook **out,
                              struct tl_errinfo *ei) TL_WUR;
 unsigned daemon_intake_hook_port(const struct daemon_intake_hook *wh);
-/* Counts what it receives into d's counters (its metrics listener), from now on. */
+/* Counts what it receives into d's counters (its metrics listener), and seals with d's
+ * identity keys (reloaded while it runs), from now on. */
 void daemon_intake_hook_count_into(struct daemon_intake_hook *wh, struct daemon *d);
 /* Stops accepting, waits for the requests in progress, frees. NULL is a no-op. */
 void daemon_intake_hook_free(struct daemon_intake_hook *wh);

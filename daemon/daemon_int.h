@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 
 #include "common/err.h"
+#include "common/idkey.h"
 #include "common/prom.h"
 #include "daemon.h"
 
@@ -43,5 +44,21 @@ int daemon_metrics_start(const char *listen, struct daemon_stats *st, struct dae
                          struct tl_errinfo *ei) TL_WUR;
 unsigned daemon_metrics_port_of(const struct daemon_metrics *m);
 void daemon_metrics_free(struct daemon_metrics *m);
+
+/* ---- the identity keys in force (keyring.c) ---- */
+struct daemon_keyring;
+/* Starts with c->idkeys (borrowed; c outlives the ring) and a thread that reloads when
+ * c->identity_key_file changes, until *stop. */
+int daemon_keyring_new(const struct cfg *c, volatile sig_atomic_t *stop,
+                       struct daemon_keyring **out) TL_WUR;
+/* The key set to seal and open with now: valid for a batch (a reload replaces it; the
+ * replaced set stays readable for many reloads more). */
+const struct idkeys *daemon_keys(struct daemon_keyring *kr);
+/* Reads identity_key_file again; a set the database's check values refuse (a wrong
+ * key, a key that sealed values missing) is TL_ECONFIG and the keys in force stay. */
+int daemon_keyring_reload(struct daemon_keyring *kr, struct tl_errinfo *ei) TL_WUR;
+/* Stops and joins the watcher, frees every set the ring made. NULL is a no-op. */
+void daemon_keyring_free(struct daemon_keyring *kr);
+struct daemon_keyring *daemon_keyring_of(struct daemon *d);
 
 #endif

@@ -38,7 +38,8 @@ struct daemon_intake_hook {
     struct store *idle[WH_STORES];
     size_t n_idle, n_open;
     atomic_llong stored, refused;
-    struct daemon_stats *st; /* a runtime's counters it adds to, or NULL */
+    struct daemon_stats *st;               /* a runtime's counters it adds to, or NULL */
+    _Atomic(struct daemon_keyring *) keys; /* a runtime's keys, or NULL: cfg's */
 };
 
 struct wh_req {
@@ -120,7 +121,8 @@ static unsigned store_update(struct daemon_intake_hook *wh, const char *body, si
     tl_errinfo_clear(&ei);
     /* sealed before it is written, as the poller does */
     size_t inserted = 0;
-    int rc = seal_inbox_row(&wh->cfg->idkeys, u, &row, &bufs);
+    struct daemon_keyring *kr = atomic_load(&wh->keys);
+    int rc = seal_inbox_row(kr ? daemon_keys(kr) : &wh->cfg->idkeys, NULL, u, &row, &bufs);
     if (rc == TL_OK) {
         struct store *s = store_take(wh, &ei);
         rc = s ? store_inbox_put(s, &row, 1, 0, &inserted, &ei) : TL_EDBDOWN;
@@ -307,6 +309,7 @@ out:
 void daemon_intake_hook_count_into(struct daemon_intake_hook *wh, struct daemon *d)
 {
     wh->st = daemon_stats_of(d);
+    atomic_store(&wh->keys, daemon_keyring_of(d));
 }
 
 unsigned daemon_intake_hook_port(const struct daemon_intake_hook *wh)

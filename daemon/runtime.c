@@ -37,6 +37,7 @@ struct daemon {
     struct daemon_relay *relay;       /* follow-ups and reviewed notices (relay.c) */
     struct daemon_webhooks *webhooks; /* outgoing webhooks (webhook.c) */
     struct daemon_mod *mod;           /* moderation's policy and rules; NULL: off */
+    struct daemon_keyring *keys;      /* the identity keys in force (keyring.c) */
     pthread_t poller, sender, janitor, drafts, workers[MAX_WORKERS];
     int have_poller, have_sender, have_janitor, have_drafts, n_started;
     pthread_mutex_t mu;
@@ -99,6 +100,7 @@ static struct tg_client *open_client(struct daemon *rt, long timeout_ms)
 struct poll_ctx {
     struct daemon *rt;
     struct store *s;
+    struct idkeys_cipher *cc;
 };
 
 static int poll_store_batch(void *ud, struct json_object *updates, long long new_offset,
@@ -115,13 +117,14 @@ static int poll_store_batch(void *ud, struct json_object *updates, long long new
         return TL_ENOMEM;
     }
     size_t k = 0;
+    const struct idkeys *keys = daemon_keys(pc->rt->keys);
     /* sealed here, before anything is written: no clear identity reaches the inbox, the
      * WAL or a replica */
     for (size_t i = 0; i < n && rc == TL_OK; i++) {
         struct json_object *u = json_object_array_get_idx(updates, i);
         if (!json_object_object_get_ex(u, "update_id", NULL))
             continue; /* not an update: nothing to keep, the offset still moves past it */
-        if ((rc = seal_inbox_row(&pc->rt->o.cfg->idkeys, u, &rows[k], &bufs[k])) == TL_OK)
+        if ((rc = seal_inbox_row(keys, pc->cc, u, &rows[k], &bufs[k])) == TL_OK)
             k++;
     }
     size_t inserted = 0;
@@ -145,6 +148,7 @@ static void *poller_main(void *arg)
     struct daemon *rt = arg;
     struct store *s = open_store(rt, "poller");
     struct tg_client *c = NULL;
+    struct idkeys_cipher *cc = NULL;
     if (!s)
         return NULL;
     /* One poller per deployment: the others stand by on the advisory lock. */
@@ -172,11 +176,11 @@ static void *poller_main(void *arg)
     if (stopping(rt))
         goto out;
     c = open_client(rt, rt->o.cfg->http_timeout_ms);
-    if (!c) {
+    if (!c || !(cc = idkeys_cipher_new())) {
         set_fatal(rt, TL_ENOMEM, NULL);
         goto out;
     }
-    struct poll_ctx pc = {rt, s};
+    struct poll_ctx pc = {rt, s, cc};
     struct tg_poll_sink sink = {&pc, poll_store_batch};
     struct tg_poller_opts po = {
         .timeout_s = (int)rt->o.cfg->poll_timeout,
@@ -190,6 +194,7 @@ static void *poller_main(void *arg)
     }
 out:
     atomic_store(&rt->st.poller_held, 0);
+    idkeys_cipher_free(cc);
     tg_client_free(c);
     store_free(s);
     return NULL;
@@ -201,6 +206,7 @@ struct worker {
     struct daemon *rt;
     struct store *s;
     struct tg_client *c;
+    struct idkeys_cipher *cc;
     struct hdl_ctx ctx;
     struct mod_policy policy; /* ctx.mod: refreshed with the rules in force per batch */
     int id;
@@ -265,7 +271,7 @@ static int prepare_update(struct worker *w, const struct store_update *su, struc
 {
     memset(p, 0, sizeof(*p));
     p->update_id = su->update_id;
-    int rc = seal_open_update(&w->rt->o.cfg->idkeys, su, &p->u, &p->orig, &p->orig_len);
+    int rc = seal_open_update(daemon_keys(w->rt->keys), w->cc, su, &p->u, &p->orig, &p->orig_len);
     if (rc == TL_ECONFIG || rc == TL_ENOMEM) {
         /* sealed under a key this process does not hold: wait for one that does */
         log_warn("update cannot be opened, will retry update_id=%lld err=\"%s\"", su->update_id,
@@ -520,7 +526,8 @@ static void *worker_main(void *arg)
     snprintf(name, sizeof(name), "worker%d", w->id);
     w->s = open_store(rt, name);
     w->c = open_client(rt, rt->o.cfg->http_timeout_ms);
-    if (!w->s || !w->c)
+    w->cc = idkeys_cipher_new();
+    if (!w->s || !w->c || !w->cc)
         goto out;
     if (rt->mod && !(w->ctx.mod_scratch = mod_scratch_new()))
         goto out;
@@ -571,6 +578,7 @@ static void *worker_main(void *arg)
     }
 out:
     mod_scratch_free(w->ctx.mod_scratch);
+    idkeys_cipher_free(w->cc);
     tg_client_free(w->c);
     store_free(w->s);
     free(w);
@@ -579,9 +587,15 @@ out:
 
 /* ---- sender ---- */
 
+/* A reply whose chat was sealed under a key not loaded yet waits this long, this many
+ * times (a minute), before it is given up. */
+#define SEND_KEY_WAIT_MS 2000
+#define SEND_KEY_TRIES 30
+
 struct send_ctx {
     struct daemon *rt;
     struct store *s;
+    struct idkeys_cipher *cc;
 };
 
 static int send_claim(void *ud, size_t max, struct tg_outmsg **msgs, size_t *n,
@@ -602,11 +616,22 @@ static int send_claim(void *ud, size_t max, struct tg_outmsg **msgs, size_t *n,
         return TL_ENOMEM;
     }
     size_t j = 0;
+    const struct idkeys *keys = daemon_keys(sc->rt->keys);
     for (size_t i = 0; i < k; i++) {
         /* the Bot API wants the clear chat id: opened here, in memory only */
         char *params = NULL;
-        int prc = seal_params_for_send(&sc->rt->o.cfg->idkeys, sm[i].chat_id, sm[i].chat_sealed,
+        int prc = seal_params_for_send(keys, sc->cc, sm[i].chat_id, sm[i].chat_sealed,
                                        sm[i].chat_sealed_len, sm[i].params_json, &params);
+        if (prc == TL_ECONFIG && sm[i].attempts < SEND_KEY_TRIES) {
+            /* sealed under a key this process has not taken up yet (a rotation started
+             * before the key file reached it): it comes within a second */
+            struct tl_errinfo fei;
+            log_warn("outbox message sealed under a key not loaded, will retry id=%lld", sm[i].id);
+            if (store_outbox_retry(sc->s, sm[i].id, SEND_KEY_WAIT_MS, "identity key not loaded",
+                                   &fei) != TL_OK)
+                log_warn("outbox retry not recorded id=%lld detail=\"%s\"", sm[i].id, fei.msg);
+            continue;
+        }
         if (prc != TL_OK) {
             struct tl_errinfo fei;
             log_warn("outbox message has no reply path, failed id=%lld err=\"%s\"", sm[i].id,
@@ -687,15 +712,16 @@ static void send_release(void *ud, struct tg_outmsg *msgs, size_t n)
 static void *sender_main(void *arg)
 {
     struct daemon *rt = arg;
-    struct send_ctx sc = {rt, open_store(rt, "sender")};
+    struct send_ctx sc = {rt, open_store(rt, "sender"), idkeys_cipher_new()};
     struct tg_client *c = open_client(rt, rt->o.cfg->http_timeout_ms);
-    if (sc.s && c) {
+    if (sc.s && c && sc.cc) {
         struct tg_send_sink sink = {&sc, send_claim, send_done, send_release, send_done_sent};
         struct tg_sender_opts so = {.rate_per_s = rt->o.cfg->send_rate};
         int rc = tg_sender_run(c, &so, &sink, rt->o.stop, NULL);
         if (rc != TL_OK && rc != TL_ESTOP)
             log_error("sender stopped err=\"%s\"", tl_strerror(rc));
     }
+    idkeys_cipher_free(sc.cc);
     tg_client_free(c);
     store_free(sc.s);
     return NULL;
@@ -831,13 +857,16 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out, struct tl_err
     }
     log_info("places loaded area=%s settlements=%zu", c->area_file && *c->area_file ? "yes" : "no",
              geo_ctx_places(rt->geo));
-    if ((rc = daemon_mod_new(c, &rt->mod, ei)) != TL_OK) {
+    if ((rc = daemon_mod_new(c, &rt->mod, ei)) != TL_OK ||
+        (rc = daemon_keyring_new(c, o->stop, &rt->keys)) != TL_OK) {
+        daemon_mod_free(rt->mod);
         geo_ctx_free(rt->geo);
         free(rt);
         return rc;
     }
     if (c->metrics_listen && *c->metrics_listen &&
         (rc = daemon_metrics_start(c->metrics_listen, &rt->st, &rt->metrics, ei)) != TL_OK) {
+        daemon_keyring_free(rt->keys);
         daemon_mod_free(rt->mod);
         geo_ctx_free(rt->geo);
         free(rt);
@@ -916,6 +945,7 @@ int daemon_join(struct daemon *rt, struct tl_errinfo *ei)
     daemon_relay_join(rt->relay);
     daemon_webhooks_join(rt->webhooks);
     daemon_metrics_free(rt->metrics);
+    daemon_keyring_free(rt->keys);
     int rc = rt->fatal;
     if (ei && rc)
         *ei = rt->fatal_ei;
@@ -929,6 +959,16 @@ int daemon_join(struct daemon *rt, struct tl_errinfo *ei)
 int daemon_reload_rules(struct daemon *rt, struct tl_errinfo *ei)
 {
     return daemon_mod_reload(rt->mod, ei);
+}
+
+int daemon_reload_keys(struct daemon *rt, struct tl_errinfo *ei)
+{
+    return daemon_keyring_reload(rt->keys, ei);
+}
+
+struct daemon_keyring *daemon_keyring_of(struct daemon *d)
+{
+    return d->keys;
 }
 
 int daemon_reload_geo(struct daemon *rt, struct tl_errinfo *ei)

@@ -30,8 +30,8 @@ static const char *update_kind(struct json_object *u)
     return NULL;
 }
 
-int seal_inbox_row(const struct idkeys *k, struct json_object *u, struct store_inbox_row *row,
-                   struct seal_bufs *b)
+int seal_inbox_row(const struct idkeys *k, struct idkeys_cipher *cc, struct json_object *u,
+                   struct store_inbox_row *row, struct seal_bufs *b)
 {
     struct json_object *id;
     char txt[32];
@@ -44,11 +44,12 @@ int seal_inbox_row(const struct idkeys *k, struct json_object *u, struct store_i
     row->chat_key = idkeys_chat(k, chat);
     row->kind = update_kind(u);
     const char *json = json_object_to_json_string_ext(u, JSON_C_TO_STRING_PLAIN);
-    int rc =
-        idkeys_seal(k, "update", row->update_id, json, strlen(json), &b->update, &row->sealed_len);
+    int rc = idkeys_seal_with(k, cc, "update", row->update_id, json, strlen(json), &b->update,
+                              &row->sealed_len);
     if (rc == TL_OK && chat) {
         int n = snprintf(txt, sizeof(txt), "%lld", chat);
-        rc = idkeys_seal(k, "chat", row->chat_key, txt, (size_t)n, &b->chat, &row->chat_sealed_len);
+        rc = idkeys_seal_with(k, cc, "chat", row->chat_key, txt, (size_t)n, &b->chat,
+                              &row->chat_sealed_len);
     }
     if (rc != TL_OK) {
         seal_bufs_release(b);
@@ -141,14 +142,16 @@ int seal_mask_text(char *text, const char *username)
     return n;
 }
 
-/* The hash of a clear chat id, in place; 0 stays 0. */
-static void hash_id(const struct idkeys *k, long long *id)
+/* The hash of a clear chat id, in place; 0 stays 0. The chat the inbox keyed the update
+ * by (clear) has its hash in the row already (known): not computed again. */
+static void hash_id(const struct idkeys *k, long long clear, long long known, long long *id)
 {
-    *id = idkeys_chat(k, *id);
+    *id = clear && known && *id == clear ? known : idkeys_chat(k, *id);
 }
 
-int seal_open_update(const struct idkeys *k, const struct store_update *su, struct tg_update *u,
-                     unsigned char **orig, size_t *orig_len)
+int seal_open_update(const struct idkeys *k, struct idkeys_cipher *cc,
+                     const struct store_update *su, struct tg_update *u, unsigned char **orig,
+                     size_t *orig_len)
 {
     unsigned char *json = NULL;
     size_t len = 0;
@@ -157,9 +160,9 @@ int seal_open_update(const struct idkeys *k, const struct store_update *su, stru
     memset(u, 0, sizeof(*u));
     *orig = NULL;
     *orig_len = 0;
-    int rc = su->sealed
-                 ? idkeys_open(k, "update", su->update_id, su->sealed, su->sealed_len, &json, &len)
-                 : TL_EPARSE;
+    int rc = su->sealed ? idkeys_open_with(k, cc, "update", su->update_id, su->sealed,
+                                           su->sealed_len, &json, &len)
+                        : TL_EPARSE;
     if (rc != TL_OK)
         return rc;
     if (len > (1u << 20)) {
@@ -179,16 +182,17 @@ int seal_open_update(const struct idkeys *k, const struct store_update *su, stru
         json_object_object_get_ex(obj, "edited_message", &m))
         if (json_object_object_get_ex(m, "from", &from))
             json_object_object_get_ex(from, "username", &un);
-    hash_id(k, &u->msg.chat_id);
+    long long clear = tg_update_chat_key(obj), known = su->chat_key;
+    hash_id(k, clear, known, &u->msg.chat_id);
     if (u->msg.text && !(text = tl_strdup(u->msg.text))) {
         rc = TL_ENOMEM;
         goto out;
     }
     if (text && seal_mask_text(u->msg.text, un ? json_object_get_string(un) : NULL) > 0)
-        rc = idkeys_seal(k, "text", u->msg.chat_id, text, strlen(text), orig, orig_len);
+        rc = idkeys_seal_with(k, cc, "text", u->msg.chat_id, text, strlen(text), orig, orig_len);
     if (rc != TL_OK)
         goto out;
-    hash_id(k, &u->member.chat_id);
+    hash_id(k, clear, known, &u->member.chat_id);
     if (u->kind == TG_UPD_CALLBACK_QUERY) {
         if (!u->cb.chat_id) { /* no message: the chat is the sender's (as the inbox keyed it) */
             u->cb.chat_id = u->cb.from_id;
@@ -196,7 +200,7 @@ int seal_open_update(const struct idkeys *k, const struct store_update *su, stru
         } else if (!u->cb.chat_type && u->cb.chat_id == u->cb.from_id) {
             u->cb.chat_type = TG_CHAT_PRIVATE;
         }
-        hash_id(k, &u->cb.chat_id);
+        hash_id(k, clear, known, &u->cb.chat_id);
     }
 out:
     json_object_put(obj);
@@ -217,7 +221,7 @@ out:
     return rc;
 }
 
-int seal_params_for_send(const struct idkeys *k, long long chat_hash,
+int seal_params_for_send(const struct idkeys *k, struct idkeys_cipher *cc, long long chat_hash,
                          const unsigned char *chat_sealed, size_t chat_sealed_len,
                          const char *params, char **out)
 {
@@ -228,7 +232,7 @@ int seal_params_for_send(const struct idkeys *k, long long chat_hash,
     *out = NULL;
     if (!chat_sealed)
         return TL_ENOTFOUND;
-    int rc = idkeys_open(k, "chat", chat_hash, chat_sealed, chat_sealed_len, &pt, &pl);
+    int rc = idkeys_open_with(k, cc, "chat", chat_hash, chat_sealed, chat_sealed_len, &pt, &pl);
     if (rc != TL_OK)
         return rc;
     if (tl_parse_ll((const char *)pt, &chat) != TL_OK) {

@@ -20,17 +20,19 @@ struct seal_bufs {
 void seal_bufs_release(struct seal_bufs *b);
 
 /* Fills row from the Update object u (update_id, chat hash, kind, the sealed update
- * and the sealed chat id) with buffers held in b. */
-int seal_inbox_row(const struct idkeys *k, struct json_object *u, struct store_inbox_row *row,
-                   struct seal_bufs *b) TL_WUR;
+ * and the sealed chat id) with buffers held in b. cc, here and below: the calling
+ * thread's cipher context (idkeys_cipher_new), or NULL. */
+int seal_inbox_row(const struct idkeys *k, struct idkeys_cipher *cc, struct json_object *u,
+                   struct store_inbox_row *row, struct seal_bufs *b) TL_WUR;
 
 /* Opens a stored update and parses it into u with every chat id replaced by its hash
  * (a callback without a message: the hash of its sender, the chat it came from) and its
  * text masked (seal_mask_text with the sender's username). When the mask changed the
  * text, *orig (new, free()) is the full text sealed for the record (bound to the chat's
  * hash), else NULL. TL_EPARSE: unreadable. */
-int seal_open_update(const struct idkeys *k, const struct store_update *su, struct tg_update *u,
-                     unsigned char **orig, size_t *orig_len) TL_WUR;
+int seal_open_update(const struct idkeys *k, struct idkeys_cipher *cc,
+                     const struct store_update *su, struct tg_update *u, unsigned char **orig,
+                     size_t *orig_len) TL_WUR;
 
 /* Masks, in place, every phone number in text (an international "+" number, or a
  * Ukrainian national one: 0XX XXX XX XX, 380...): each digit but the country code's and
@@ -42,7 +44,7 @@ int seal_mask_text(char *text, const char *username);
 /* The params of an outbox row with "chat_id" set to the clear chat id sealed in
  * chat_sealed (bound to chat_hash); a new string (free()). TL_ENOTFOUND when there is no
  * sealed id, TL_ECONFIG when its key is not loaded, TL_EPARSE when it does not open. */
-int seal_params_for_send(const struct idkeys *k, long long chat_hash,
+int seal_params_for_send(const struct idkeys *k, struct idkeys_cipher *cc, long long chat_hash,
                          const unsigned char *chat_sealed, size_t chat_sealed_len,
                          const char *params, char **out) TL_WUR;
 

@@ -2,6 +2,8 @@
  * parameter encoding, migrations, the poller lock, counters and retention. */
 #include "store_int.h"
 
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +235,19 @@ int st_exec(struct store *s, const char *sql, int n, const char *const *vals, PG
     return exec_result(s, PQexecPrepared(s->conn, name, n, vals, NULL, NULL, 0), out, ei);
 }
 
+int st_exec_bin(struct store *s, const char *sql, int n, const char *const *vals, const int *lens,
+                const int *fmts, int bin_result, PGresult **out, struct tl_errinfo *ei)
+{
+    int rc;
+    if (out)
+        *out = NULL;
+    const char *name = prepared(s, sql, n, ei, &rc);
+    if (!name)
+        return rc;
+    return exec_result(s, PQexecPrepared(s->conn, name, n, vals, lens, fmts, bin_result ? 1 : 0),
+                       out, ei);
+}
+
 int st_exec_planned(struct store *s, const char *sql, int n, const char *const *vals,
                     PGresult **out, struct tl_errinfo *ei)
 {
@@ -260,6 +275,61 @@ void st_rollback(struct store *s)
 }
 
 /* ---- array literals ---- */
+
+/* ---- binary bytea[] parameters ---- */
+
+#define BYTEAOID 17
+
+static void barr_int(struct st_barr *a, uint32_t v)
+{
+    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 8), (unsigned char)v};
+    if (!a->err)
+        a->err = tl_buf_append(&a->b, b, 4);
+}
+
+void st_barr_init(struct st_barr *a)
+{
+    tl_buf_init(&a->b, 0);
+    a->n = a->nulls = a->err = 0;
+    /* ndim, has-nulls, element type, then the one dimension's size and lower bound,
+     * filled in by st_barr_end */
+    for (int i = 0; i < 5; i++)
+        barr_int(a, 0);
+}
+
+void st_barr_add(struct st_barr *a, const void *p, size_t len)
+{
+    a->n++;
+    if (!p) {
+        a->nulls = 1;
+        barr_int(a, 0xffffffffu); /* -1: NULL */
+        return;
+    }
+    barr_int(a, (uint32_t)len);
+    if (!a->err && len)
+        a->err = tl_buf_append(&a->b, p, len);
+}
+
+const char *st_barr_end(struct st_barr *a, int *len)
+{
+    *len = 0;
+    if (a->err || a->b.len > INT_MAX)
+        return NULL;
+    unsigned char *h = a->b.data;
+    uint32_t hdr[5] = {a->n ? 1 : 0, (uint32_t)a->nulls, BYTEAOID, (uint32_t)a->n, 1};
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < 4; j++)
+            h[4 * i + j] = (unsigned char)(hdr[i] >> (24 - 8 * j));
+    /* an empty array has no dimension */
+    *len = a->n ? (int)a->b.len : 12;
+    return (const char *)h;
+}
+
+void st_barr_release(struct st_barr *a)
+{
+    tl_buf_release(&a->b);
+}
 
 void st_arr_init(struct st_arr *a)
 {

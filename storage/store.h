@@ -82,6 +82,7 @@ int store_chat_release(struct store *s, long long chat_key, struct tl_errinfo *e
 
 struct store_update {
     long long update_id;
+    long long chat_key;    /* the inbox row's: the hash of the update's chat */
     unsigned char *sealed; /* as store_inbox_put got it, and a NUL after them */
     size_t sealed_len;
 };
@@ -1033,6 +1034,13 @@ int store_idkeys_verify(struct store *s, const struct idkeys *k, const char *key
  * process that still seals with an older key wrote it). */
 int store_idkeys_rotate(struct store *s, const struct idkeys *k, size_t batch, size_t *moved,
                         size_t *left, struct tl_errinfo *ei) TL_WUR;
+
+/* Once nothing is sealed under another key than keep_id (chats, inbox, sealed_texts,
+ * counted in *left, in the same snapshot), forgets the check values of every other data
+ * key, so a process started without them is no longer refused; *retired counts them.
+ * With *left > 0 nothing is forgotten. */
+int store_idkeys_retire(struct store *s, int keep_id, size_t *left, size_t *retired,
+                        struct tl_errinfo *ei) TL_WUR;
 
 /* Keeps, sealed, the full text of a message the bot masked (chat: its hash), in the
  * transaction open on s, if any. */

@@ -231,6 +231,34 @@ int store_idkeys_rotate(struct store *s, const struct idkeys *k, size_t batch, s
     return rc;
 }
 
+int store_idkeys_retire(struct store *s, int keep_id, size_t *left, size_t *retired,
+                        struct tl_errinfo *ei)
+{
+    PGresult *r = NULL;
+    char cb[16];
+    *left = *retired = 0;
+    int rc = st_ready(s, ei);
+    if (rc)
+        return rc;
+    const char *v[1] = {st_ll(cb, keep_id)};
+    rc = st_exec(s,
+                 "WITH l AS (SELECT"
+                 "   (SELECT count(*) FROM chats WHERE get_byte(chat_sealed, 1) <> $1::int)"
+                 "   + (SELECT count(*) FROM inbox WHERE get_byte(sealed, 1) <> $1::int)"
+                 "   + (SELECT count(*) FROM sealed_texts WHERE get_byte(sealed, 1) <> $1::int)"
+                 "   AS n),"
+                 " d AS (DELETE FROM identity_keys WHERE key_id NOT IN (0, $1::smallint)"
+                 "   AND (SELECT n FROM l) = 0 RETURNING 1)"
+                 " SELECT (SELECT n FROM l), (SELECT count(*) FROM d)",
+                 1, v, &r, ei);
+    if (rc == TL_OK) {
+        *left = (size_t)st_getll(r, 0, 0);
+        *retired = (size_t)st_getll(r, 0, 1);
+    }
+    PQclear(r);
+    return rc;
+}
+
 /* ---- a database written before identities were sealed ---- */
 
 /* Every clear chat id the conversation tables name, with its hash and its sealed

@@ -36,6 +36,19 @@ void st_arr_ll(struct st_arr *a, long long v);
 const char *st_arr_end(struct st_arr *a);
 void st_arr_release(struct st_arr *a);
 
+/* A bytea[] parameter in PostgreSQL's binary array format (paramFormats 1): the sealed
+ * bytes travel as they are, not as hex text twice their size inside an array literal
+ * the server must parse. Embedded: st_barr_init / st_barr_release. */
+struct st_barr {
+    struct tl_buf b;
+    int n, nulls, err;
+};
+void st_barr_init(struct st_barr *a);
+void st_barr_add(struct st_barr *a, const void *p, size_t len); /* p NULL -> NULL element */
+/* Closes the array; returns its bytes (owned by a) and *len, or NULL on allocation failure. */
+const char *st_barr_end(struct st_barr *a, int *len);
+void st_barr_release(struct st_barr *a);
+
 /* The bytes of a hex text (a bytea column read through encode(x, 'hex')); a new
  * buffer (free()) of *n bytes and a NUL, NULL on allocation failure or an empty text. */
 unsigned char *st_unhex(const char *h, size_t *n);
@@ -120,6 +133,12 @@ int st_exec(struct store *s, const char *sql, int n, const char *const *vals, PG
  * cached plan): for queue claims, whose best plan depends on the queue's current size. */
 int st_exec_planned(struct store *s, const char *sql, int n, const char *const *vals,
                     PGresult **out, struct tl_errinfo *ei) TL_WUR;
+
+/* Like st_exec, with binary parameters where fmts[i] is 1 (lens[i] their sizes; fmts
+ * NULL: all text) and, with bin_result, every column of the result in binary (a text
+ * column's bytes as they are, NUL-terminated by libpq; a bytea's raw bytes). */
+int st_exec_bin(struct store *s, const char *sql, int n, const char *const *vals, const int *lens,
+                const int *fmts, int bin_result, PGresult **out, struct tl_errinfo *ei) TL_WUR;
 
 int st_begin(struct store *s, struct tl_errinfo *ei);
 int st_commit(struct store *s, struct tl_errinfo *ei);

@@ -9,29 +9,20 @@
 #include "common/log.h"
 #include "common/banned.h"
 
-/* Lower-case hex of n bytes; a new string (free()). */
-static char *hex_of(const unsigned char *p, size_t n)
-{
-    char *h = malloc(2 * n + 1);
-    if (h)
-        tl_hex(p, n, h);
-    return h;
-}
-
 /* The rows, then the chats of the batch that have no row yet, each with its sealed
  * chat id (the reply path: written once, at intake, by the only process that saw the
  * clear id), then the offset. A chat row that exists is skipped by a plain read first:
  * ON CONFLICT alone would wait for the worker whose open transaction rewrote that row
  * (its new index entry is not yet committed), and the intake would queue behind the
- * workers. */
+ * workers. The sealed bytes travel as binary bytea[] parameters. */
 static const char inbox_put_sql[] =
-    "WITH r AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[],"
-    "   $5::text[]) AS r(id, ck, kind, sealed, cs)),"
+    "WITH r AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bytea[],"
+    "   $5::bytea[]) AS r(id, ck, kind, sealed, cs)),"
     " ins AS (INSERT INTO inbox (update_id, chat_key, kind, sealed)"
-    "   SELECT r.id, r.ck, r.kind, decode(r.sealed, 'hex') FROM r"
+    "   SELECT r.id, r.ck, r.kind, r.sealed FROM r"
     "   ON CONFLICT (update_id) DO NOTHING RETURNING 1),"
     " ch AS (INSERT INTO chats (chat_id, chat_sealed)"
-    "   SELECT DISTINCT ON (r.ck) r.ck, decode(r.cs, 'hex') FROM r"
+    "   SELECT DISTINCT ON (r.ck) r.ck, r.cs FROM r"
     "   WHERE r.ck <> 0 AND r.cs IS NOT NULL"
     "     AND NOT EXISTS (SELECT 1 FROM chats c WHERE c.chat_id = r.ck) ORDER BY r.ck"
     "   ON CONFLICT (chat_id) DO NOTHING),"
@@ -42,7 +33,8 @@ static const char inbox_put_sql[] =
 int store_inbox_put(struct store *s, const struct store_inbox_row *rows, size_t n,
                     long long new_offset, size_t *inserted, struct tl_errinfo *ei)
 {
-    struct st_arr ids, keys, kinds, sealed, cs;
+    struct st_arr ids, keys, kinds;
+    struct st_barr sealed, cs;
     char ob[32];
     PGresult *r = NULL;
     if (inserted)
@@ -54,38 +46,31 @@ int store_inbox_put(struct store *s, const struct store_inbox_row *rows, size_t 
     st_arr_init(&ids);
     st_arr_init(&keys);
     st_arr_init(&kinds);
-    st_arr_init(&sealed);
-    st_arr_init(&cs);
+    st_barr_init(&sealed);
+    st_barr_init(&cs);
     for (size_t i = 0; i < n; i++) {
         if (!rows[i].sealed || !rows[i].sealed_len) {
             rc = tl_errf(ei, TL_EINVAL, "inbox row %zu is not sealed", i);
             goto out;
         }
-        char *h = hex_of(rows[i].sealed, rows[i].sealed_len);
-        char *c = rows[i].chat_sealed ? hex_of(rows[i].chat_sealed, rows[i].chat_sealed_len) : NULL;
-        if (!h || (rows[i].chat_sealed && !c)) {
-            free(h);
-            free(c);
-            rc = TL_ENOMEM;
-            goto out;
-        }
         st_arr_ll(&ids, rows[i].update_id);
         st_arr_ll(&keys, rows[i].chat_key);
         st_arr_str(&kinds, rows[i].kind);
-        st_arr_str(&sealed, h);
-        st_arr_str(&cs, c);
-        free(h);
-        free(c);
+        st_barr_add(&sealed, rows[i].sealed, rows[i].sealed_len);
+        st_barr_add(&cs, rows[i].chat_sealed, rows[i].chat_sealed_len);
     }
-    const char *v[6] = {st_arr_end(&ids),    st_arr_end(&keys), st_arr_end(&kinds),
-                        st_arr_end(&sealed), st_arr_end(&cs),   st_ll(ob, new_offset)};
+    int len[6] = {0};
+    const int fmt[6] = {0, 0, 0, 1, 1, 0};
+    const char *v[6] = {st_arr_end(&ids),          st_arr_end(&keys),
+                        st_arr_end(&kinds),        st_barr_end(&sealed, &len[3]),
+                        st_barr_end(&cs, &len[4]), st_ll(ob, new_offset)};
     if (!v[0] || !v[1] || !v[2] || !v[3] || !v[4]) {
         rc = TL_ENOMEM;
         goto out;
     }
     /* One statement is one transaction and one round trip: the rows and the offset
      * commit together, and the offset never goes backwards. */
-    if ((rc = st_exec(s, inbox_put_sql, 6, v, &r, ei)) != TL_OK)
+    if ((rc = st_exec_bin(s, inbox_put_sql, 6, v, len, fmt, 0, &r, ei)) != TL_OK)
         goto out;
     if (st_getll(r, 0, 1) != 1) {
         rc = tl_errf(ei, TL_ESCHEMA, "bot_state must hold exactly one row");
@@ -98,8 +83,8 @@ out:
     st_arr_release(&ids);
     st_arr_release(&keys);
     st_arr_release(&kinds);
-    st_arr_release(&sealed);
-    st_arr_release(&cs);
+    st_barr_release(&sealed);
+    st_barr_release(&cs);
     return rc;
 }
 
@@ -182,11 +167,13 @@ int store_inbox_pending(struct store *s, long long chat_key, size_t max, struct 
     int rc = st_ready(s, ei);
     if (rc)
         return rc;
-    rc = st_exec(s,
-                 "SELECT update_id, encode(sealed, 'hex') FROM inbox"
-                 " WHERE chat_key = $1::bigint AND processed_at IS NULL"
-                 " ORDER BY update_id LIMIT $2::bigint",
-                 2, v, &r, ei);
+    /* in binary: the sealed bytes as they are (the id as text, read as text; named apart,
+     * or ORDER BY would sort by that text) */
+    rc = st_exec_bin(s,
+                     "SELECT update_id::text AS id_text, sealed FROM inbox"
+                     " WHERE chat_key = $1::bigint AND processed_at IS NULL"
+                     " ORDER BY update_id LIMIT $2::bigint",
+                     2, v, NULL, NULL, 1, &r, ei);
     if (rc)
         return rc;
     int nr = PQntuples(r);
@@ -198,8 +185,14 @@ int store_inbox_pending(struct store *s, long long chat_key, size_t max, struct 
         }
         for (k = 0; k < (size_t)nr; k++) {
             u[k].update_id = st_getll(r, (int)k, 0);
+            u[k].chat_key = chat_key;
             /* an empty copy (never sealed: none since 0025) opens to nothing: unreadable */
-            u[k].sealed = st_unhex(PQgetvalue(r, (int)k, 1), &u[k].sealed_len);
+            size_t len = (size_t)PQgetlength(r, (int)k, 1);
+            if (len && (u[k].sealed = malloc(len + 1))) {
+                memcpy(u[k].sealed, PQgetvalue(r, (int)k, 1), len);
+                u[k].sealed[len] = 0;
+                u[k].sealed_len = len;
+            }
         }
     }
     *out = u;

@@ -2,7 +2,8 @@
  * scripted run through the real bot on the fake Bot API, then a pg_dump and the
  * cluster's WAL searched for every citizen's ids, names, usernames and phone numbers in
  * every encoding PostgreSQL could hold them in; a wrong key refused at start; rotation
- * during a burst; the upgrade of a database written before. And the masking of text. */
+ * during a burst while the bot runs (tipline keys new, then rotate); the upgrade of a database
+ * written before. And the masking of text. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -546,33 +547,39 @@ static void test_identity_wrong_key_refused(void **state)
     free(ci);
 }
 
-/* ---- rotation during a burst ---- */
+/* ---- rotation during a burst, the bot running throughout ---- */
 
-struct rotator {
-    const char *ci;
-    const struct idkeys *k;
-    atomic_int stop;
-    int rounds;
+/* `tipline keys VERB` against the test's database and key files; its exit status and
+ * what it printed. */
+struct keys_cmd {
+    const char *ci, *secret_file, *key_file, *verb;
+    int status;
+    char *out;
 };
 
-static void *rotate_loop(void *arg)
+static void keys_run(struct keys_cmd *k)
 {
-    struct rotator *r = arg;
-    struct store *s = NULL;
-    struct tl_errinfo ei;
-    assert_int_equal(store_open(r->ci, &s, &ei), TL_OK);
-    while (!atomic_load(&r->stop)) {
-        size_t moved = 0, left = 0;
-        if (store_idkeys_rotate(s, r->k, 50, &moved, &left, &ei) != TL_OK)
-            fprintf(stderr, "rotate: %s\n", ei.msg);
-        r->rounds++;
-        tl_sleep_ms(20, NULL);
-    }
-    store_free(s);
-    return NULL;
+    char out[] = "/tmp/tipline-keysout-XXXXXX";
+    close(mkstemp(out));
+    char *cmd =
+        tl_asprintf("TIPLINE_DATABASE_URL='%s' TIPLINE_SECRET_FILE=%s"
+                    " TIPLINE_IDENTITY_KEY_FILE=%s %s keys %s >%s",
+                    k->ci, k->secret_file, k->key_file, getenv("TL_TIPLINE_BIN"), k->verb, out);
+    int st = system(cmd);
+    k->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    k->out = ts_read_file(out, NULL);
+    assert_non_null(k->out);
+    fprintf(stderr, "%s", k->out);
+    unlink(out);
+    free(cmd);
 }
 
-/* Every chat's sealed id opens under key 2 alone, to the id its hash names. */
+static const char under_other_sql[] =
+    "SELECT (SELECT count(*) FROM chats WHERE chat_sealed IS NULL OR get_byte(chat_sealed, 1) <> 2)"
+    " + (SELECT count(*) FROM inbox WHERE get_byte(sealed, 1) <> 2)"
+    " + (SELECT count(*) FROM sealed_texts WHERE get_byte(sealed, 1) <> 2)";
+
+/* Every chat's sealed id opens under the key set only, to the id its hash names. */
 static void assert_chats_under(const char *ci, const struct idkeys *only)
 {
     char *all = ts_db_scalar(ci, "SELECT string_agg(chat_id || ':' || encode(chat_sealed, 'hex'),"
@@ -596,65 +603,112 @@ static void assert_chats_under(const char *ci, const struct idkeys *only)
     free(all);
 }
 
+/* Waits until n updates are handled and the outbox has nothing left to send. */
+static void settled(const char *ci, long long n, long timeout_ms)
+{
+    char *sql = tl_asprintf("SELECT ((SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL)"
+                            " >= %lld AND NOT EXISTS (SELECT 1 FROM outbox WHERE state IN"
+                            " ('pending', 'sending')))::int",
+                            n);
+    wait_count(ci, sql, 1, timeout_ms);
+    free(sql);
+}
+
+/* n synthetic reports all made and answered, each reply delivered: a draft's status per
+ * message, an answer per press, the status edited per report. */
+static void assert_answered(const char *ci, struct fakebot *fb, long long n)
+{
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM inbox WHERE refused"), 0);
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM outbox WHERE state <> 'sent'"), 0);
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM reports"), n);
+    assert_int_equal(fakebot_count(fb, "sendMessage"), n);
+    assert_int_equal(fakebot_count(fb, "answerCallbackQuery"), n);
+    assert_int_equal(fakebot_count(fb, "editMessageText"), n);
+}
+
 static void test_identity_rotation_during_burst(void **state)
 {
     (void)state;
     struct fakebot *fb = NULL;
     char *ci = env_open("t_identity_rotate", &fb);
+    char secret[] = "/tmp/tipline-rsecret-XXXXXX", keyf[] = "/tmp/tipline-rkeys-XXXXXX";
+    char hex[65], *line;
+    close(mkstemp(secret));
+    close(mkstemp(keyf));
     struct cfg c;
     tb_cfg(&c, ci);
+    /* the bot reads its keys from a file, as in production: key 1, the one tb_cfg holds */
+    tl_hex(c.idkeys.key[0].k, 32, hex);
+    line = tl_asprintf("1 %s\n", hex);
+    assert_int_equal(ts_write_file(keyf, line), 0);
+    free(line);
+    assert_int_equal(chmod(keyf, 0600), 0);
+    assert_int_equal(ts_write_file(secret, "test-secret-test-secret-test-sec"), 0);
+    free(c.identity_key_file);
+    c.identity_key_file = tl_strdup(keyf);
     /* the synthetic burst repeats its texts and its chats send far over a new reporter's
      * rate: every report is counted here, none folded or held (their own tests) */
     c.dedup_window_minutes = 0;
     c.moderation = 0;
-    /* under key 1: 30 chats known, half of a burst handled */
-    assert_int_equal(fakebot_push_synthetic_sent(fb, 400, 30), TL_OK);
+    c.workers = 1; /* the burst outlasts the rotation's first pass */
+    /* under key 1: 30 chats known, a burst under way */
+    assert_int_equal(fakebot_push_synthetic_sent(fb, 2000, 30), TL_OK);
     tb_start(&c, fb, 0, 0);
     wait_count(ci, "SELECT count(*) FROM reports", 60, 30000);
-    tb_stop();
-    assert_true(ts_db_count(ci, "SELECT count(*) FROM inbox WHERE get_byte(sealed, 1) = 1") > 0);
-    /* key 2 added; the bot restarted with both; rotation runs through the rest of the
-     * burst and a second one */
-    c.idkeys.key[1].id = 2;
-    memset(c.idkeys.key[1].k, 0x5a, 32);
-    c.idkeys.n = 2;
-    tb_start(&c, fb, 0, 0);
-    struct rotator r = {.ci = ci, .k = &c.idkeys};
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, rotate_loop, &r), 0);
-    assert_int_equal(fakebot_push_synthetic_sent(fb, 150, 30), TL_OK);
-    /* per report: the draft's status, the answered button, the status edited */
-    wait_count(ci, "SELECT count(*) FROM outbox WHERE state = 'sent'", 1650, 120000);
-    atomic_store(&r.stop, 1);
-    pthread_join(t, NULL);
-    tb_stop();
-    assert_true(r.rounds > 1);
-    size_t moved = 0, left = 0;
-    struct store *s = NULL;
+    assert_int_equal(
+        ts_db_count(ci, "SELECT count(*) FROM chats WHERE get_byte(chat_sealed, 1) = 1"), 30);
+    /* key 2 added and the rotation run while the bot goes on with the burst */
+    struct keys_cmd kn = {ci, secret, keyf, "new", -1, NULL};
+    keys_run(&kn);
+    assert_int_equal(kn.status, 0);
+    free(kn.out);
+    assert_true(ts_db_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NULL") > 100);
+    struct keys_cmd kr = {ci, secret, keyf, "rotate --batch 50", -1, NULL};
+    keys_run(&kr);
+    assert_int_equal(kr.status, 0);
+    /* the chats, and raw updates of the burst still waiting under key 1 */
+    long long moved = 0;
+    assert_int_equal(sscanf(kr.out, "re-sealed under key 2: %lld values", &moved), 1);
+    assert_true(moved > 30);
+    free(kr.out);
+    settled(ci, 4000, 180000);
+    /* the old key retired: the file holds key 2 alone, the database forgot key 1 */
+    struct idkeys only2 = {0};
     struct tl_errinfo ei;
-    assert_int_equal(store_open(ci, &s, &ei), TL_OK);
-    assert_int_equal(store_idkeys_rotate(s, &c.idkeys, 50, &moved, &left, &ei), TL_OK);
-    store_free(s);
-    assert_int_equal(left, 0);
-    /* nothing lost: every update handled, every report made, every reply sent */
-    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM inbox WHERE processed_at IS NULL"), 0);
-    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM reports"), 550);
-    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM outbox WHERE state <> 'sent'"), 0);
-    assert_int_equal(fakebot_count(fb, "sendMessage"), 550);
-    /* nothing under the old key */
-    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM chats WHERE chat_sealed IS NULL OR "
-                                     "get_byte(chat_sealed, 1) <> 2"),
-                     0);
-    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM inbox WHERE get_byte(sealed, 1) = 1"),
-                     0);
-    struct idkeys only2;
-    tb_idkeys(&only2);
-    only2.key[0].id = 2;
-    memset(only2.key[0].k, 0x5a, 32);
+    assert_int_equal(idkeys_set_lookup(&only2, c.secret, c.secret_len), TL_OK);
+    assert_int_equal(idkeys_load(&only2, keyf, &ei), TL_OK);
+    assert_int_equal(only2.n, 1);
+    assert_int_equal(only2.key[0].id, 2);
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM identity_keys WHERE key_id = 1"), 0);
+    /* nothing under the old key, nothing lost: every message answered with its draft, every
+     * press answered, every reply sent */
+    assert_int_equal(ts_db_count(ci, under_other_sql), 0);
     assert_chats_under(ci, &only2);
+    assert_answered(ci, fb, 2000);
+    /* the running bot, with key 2 alone now, still answers the old chats */
+    assert_int_equal(fakebot_push_synthetic_sent(fb, 30, 30), TL_OK);
+    settled(ci, 4060, 60000);
+    assert_answered(ci, fb, 2030);
+    tb_stop();
+    /* and so does a bot started with the file as it is now */
+    cfg_release(&c);
+    tb_cfg(&c, ci);
+    c.dedup_window_minutes = 0;
+    c.moderation = 0;
+    idkeys_clear(&c.idkeys);
+    assert_int_equal(idkeys_set_lookup(&c.idkeys, c.secret, c.secret_len), TL_OK);
+    assert_int_equal(idkeys_load(&c.idkeys, keyf, &ei), TL_OK);
+    tb_start(&c, fb, 0, 0);
+    assert_int_equal(fakebot_push_synthetic_sent(fb, 30, 30), TL_OK);
+    settled(ci, 4120, 60000);
+    tb_stop();
+    assert_answered(ci, fb, 2060);
+    assert_int_equal(ts_db_count(ci, under_other_sql), 0);
     idkeys_clear(&only2);
     cfg_release(&c);
     fakebot_stop(fb);
+    unlink(secret);
+    unlink(keyf);
     ts_db_drop("t_identity_rotate");
     free(ci);
 }
