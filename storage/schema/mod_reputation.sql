@@ -7,15 +7,17 @@
 CREATE OR REPLACE FUNCTION mod_reputation() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     d integer;
+    was text;
 BEGIN
     d := CASE NEW.status WHEN 'confirmed' THEN 1 WHEN 'rejected' THEN -1 ELSE 0 END
        - CASE OLD.status WHEN 'confirmed' THEN 1 WHEN 'rejected' THEN -1 ELSE 0 END;
     IF d <> 0 THEN
         -- re-scored by the next refresh with the counts the decision changed, not at once
         -- (reporters_priority_rescore.sql): a decision writes no queued report
-        PERFORM set_config('tipline.reputation_outcome', 'on', true);
+        -- (assignments: plain expressions, where PERFORM would run a query each)
+        was := set_config('tipline.reputation_outcome', 'on', true);
         UPDATE reporters SET reputation = reputation + d WHERE pseudonym = NEW.reporter;
-        PERFORM set_config('tipline.reputation_outcome', 'off', true);
+        was := set_config('tipline.reputation_outcome', 'off', true);
     END IF;
     RETURN NULL;
 END
