@@ -724,6 +724,12 @@ static void test_mod_intake_moderator_tools(void **state)
                      4);
     for (int r = 0; r < 4; r++)
         assert_int_equal(reputation_of(&w, 7500000 + r), -1);
+    /* a moderator's rejection is no analyst's decision: the reporters' decided counters
+     * (n_confirmed / n_rejected, moved with the reputation only for web_decide and
+     * web_reopen) stay as they were */
+    assert_int_equal(count(&w, "SELECT count(*) FROM reporters WHERE n_rejected <> 0"
+                               " OR n_confirmed <> 0"),
+                     0);
     /* release the other: its reports enter the queue, reputations unchanged */
     char *other = ts_db_scalar(w.ci, "SELECT id FROM mod_campaigns WHERE sample LIKE 'They%'");
     args = tl_asprintf("release campaign %s", other);

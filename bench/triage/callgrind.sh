@@ -11,7 +11,8 @@
 # then a single-user PostgreSQL backend under callgrind runs PAIRS pairs of the calls the
 # API makes (web_claim, then web_decide answering with what the decision changed, as the
 # console asks; with CG_NEXT=1 one web_decide_next per pair after the first claim: decide,
-# then next) on one copy and nothing on the other. Prints the difference per pair. A single-user
+# then next) on one copy and nothing on the other, after the same warm-up on both (CG_WARM
+# pairs, 40). Prints the difference per pair. A single-user
 # backend parses and plans each top-level statement, which the server prepares once:
 # that is about 0.3 M instructions of the figure, the same for every variant.
 # CG_VARIANT=FILE also counts a variant: FILE's SQL applied to a second pair of copies
@@ -52,32 +53,33 @@ psql -X -q "$admin" -c CHECKPOINT
 "$here/tests/pgtmp.sh" pause "$state"
 
 # The bench's analysts bench00..07 (bench_triage made them), decisions in turn.
-# With CG_NEXT, each analyst's first claim is on both copies: out of the difference.
-python3 - "$pairs" "${CG_NEXT:-0}" >"$work/pairs.sql" <<'EOF'
+# Both copies first run the same warm-up (with CG_NEXT, each analyst's first claim, then
+# CG_WARM pairs, 40): the first calls of a session compile the functions, fill the
+# caches and plan each statement (up to five times, until the plan is kept), and counted
+# on one copy only they would be charged to the pairs, more for a variant with more
+# statements. The difference is then PAIRS pairs of a warm session, as a server's.
+python3 - "$pairs" "${CG_NEXT:-0}" "${CG_WARM:-40}" "$work" <<'EOF'
 import sys
 dec = ['confirmed', 'rejected', 'confirmed', 'needs_info', 'escalated', 'confirmed']
-pairs, nxt = int(sys.argv[1]), sys.argv[2] == '1'
-for i in range(pairs):
+pairs, nxt, warm, work = int(sys.argv[1]), sys.argv[2] == '1', int(sys.argv[3]), sys.argv[4]
+def pair(i):
     a = 'bench%02d' % (i % 8)
     if not nxt:
-        print("SELECT set_config('b.id', report_id::text, false), length(doc)"
-              " FROM web_claim('%s', 300, NULL, NULL)" % a)
-        print("SELECT report_id, length(doc) FROM web_decide("
-              "current_setting('b.id')::bigint, NULL, '%s', '%s', 'bench', NULL, false, NULL,"
-              " 'decision')" % (a, dec[i % len(dec)]))
-    else:
-        print("SELECT set_config('b.%s', next_id::text, false), length(doc), length(next_doc)"
-              " FROM web_decide_next(current_setting('b.%s')::bigint, NULL, '%s', '%s', 'bench',"
-              " NULL, false, NULL, 300, NULL)" % (a, a, a, dec[i % len(dec)]))
+        return ("SELECT set_config('b.id', report_id::text, false), length(doc)"
+                " FROM web_claim('%s', 300, NULL, NULL)\n" % a
+                + "SELECT report_id, length(doc) FROM web_decide("
+                "current_setting('b.id')::bigint, NULL, '%s', '%s', 'bench', NULL, false, NULL,"
+                " 'decision')\n" % (a, dec[i % len(dec)]))
+    return ("SELECT set_config('b.%s', next_id::text, false), length(doc), length(next_doc)"
+            " FROM web_decide_next(current_setting('b.%s')::bigint, NULL, '%s', '%s', 'bench',"
+            " NULL, false, NULL, 300, NULL)\n" % (a, a, a, dec[i % len(dec)]))
+first = ''.join("SELECT set_config('b.bench0%d', report_id::text, false)"
+                " FROM web_claim('bench0%d', 300, NULL, NULL)\n" % (i, i)
+                for i in range(8)) if nxt else ''
+w = first + ''.join(pair(i) for i in range(warm))
+open(work + '/pairs0.sql', 'w').write(w + 'SELECT 1\n')
+open(work + '/pairs.sql', 'w').write(w + ''.join(pair(warm + i) for i in range(pairs)))
 EOF
-if [ "${CG_NEXT:-0}" = 1 ]; then
-  for i in 0 1 2 3 4 5 6 7; do
-    echo "SELECT set_config('b.bench0$i', report_id::text, false) FROM web_claim('bench0$i', 300, NULL, NULL)"
-  done >"$work/pairs0.sql"
-  cat "$work/pairs0.sql" "$work/pairs.sql" >"$work/p.sql" && mv "$work/p.sql" "$work/pairs.sql"
-else
-  echo "SELECT 1" >"$work/pairs0.sql"
-fi
 dir=$(cat "$state.dir")
 # count V: instructions per pair on the copies named V_PAIRS and V_0
 count() {

@@ -6,9 +6,6 @@ CREATE OR REPLACE FUNCTION reports_notify() RETURNS trigger LANGUAGE plpgsql AS 
 DECLARE
     ev text;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM web_listeners) THEN
-        RETURN NULL;
-    END IF;
     IF TG_OP = 'INSERT' AND NEW.status = 'held' THEN
         RETURN NULL; -- held by moderation: never shown to the analysts' consoles
     ELSIF TG_OP = 'INSERT' THEN
@@ -22,9 +19,11 @@ BEGIN
     ELSE
         RETURN NULL;
     END IF;
+    -- Only while a web server reads them; the check and the row in one statement.
     INSERT INTO web_events (body)
-    VALUES (json_build_object('event', ev, 'id', NEW.id, 'status', NEW.status,
-                              'claimed_by', NEW.claimed_by, 'queue', NEW.queue)::text);
+    SELECT json_build_object('event', ev, 'id', NEW.id, 'status', NEW.status,
+                             'claimed_by', NEW.claimed_by, 'queue', NEW.queue)::text
+    WHERE EXISTS (SELECT 1 FROM web_listeners);
     RETURN NULL;
 END
 $$;

@@ -15,7 +15,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     qs text[] := COALESCE(p_qs, web_queues_for(acct));
     x record;
-    v_reporter text;
+    v_flag text;
     v_given text := COALESCE(p_id::text, p_ref);
 BEGIN
     -- By id, else (no id given) by reference; references are never all digits (TL-...).
@@ -61,15 +61,13 @@ BEGIN
                 MESSAGE = 'duplicate_of: no such report';
         END IF;
     END IF;
+    -- The reporter's counters follow the decision (web_reopen takes it back): counted
+    -- by mod_reputation, in its one UPDATE of the reporter's row.
+    v_flag := set_config('tipline.count_decision', 'on', true);
     UPDATE reports SET status = decision, claimed_by = NULL, lease_until = NULL,
         decided_by = acct, decided_at = now(), note = p_note, duplicate_of = dup_of
-    WHERE id = x.id RETURNING reporter INTO v_reporter;
-    -- The reporter's counters follow the decision (web_reopen takes it back).
-    IF decision IN ('confirmed', 'rejected') THEN
-        UPDATE reporters SET n_confirmed = n_confirmed + (decision = 'confirmed')::int,
-                             n_rejected = n_rejected + (decision = 'rejected')::int
-        WHERE pseudonym = v_reporter;
-    END IF;
+    WHERE id = x.id;
+    v_flag := set_config('tipline.count_decision', 'off', true);
     INSERT INTO audit_log (actor, action, object, before, after)
     VALUES (acct, 'decide', 'report:' || x.id,
             jsonb_build_object('status', x.status, 'claimed_by', x.claimed_by,

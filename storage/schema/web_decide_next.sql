@@ -10,11 +10,16 @@ CREATE OR REPLACE FUNCTION web_decide_next(p_id bigint, p_ref text, acct text, d
 LANGUAGE plpgsql AS $$
 DECLARE
     qs text[] := web_queues_for(acct); -- read once for both
+    d record;
+    c record;
 BEGIN
-    SELECT d.report_id, d.doc INTO report_id, doc
-    FROM web_decide(p_id, p_ref, acct, decision, p_note, dup_of, p_override, decimals,
-                    'decision', qs) d;
-    SELECT c.report_id, c.doc INTO next_id, next_doc
-    FROM web_claim(acct, lease_s, q, decimals, qs) c;
+    -- (assignments: plain calls, where SELECT ... FROM f() would start a query each)
+    d := web_decide(p_id, p_ref, acct, decision, p_note, dup_of, p_override, decimals,
+                    'decision', qs);
+    report_id := d.report_id;
+    doc := d.doc;
+    c := web_claim(acct, lease_s, q, decimals, qs);
+    next_id := c.report_id;
+    next_doc := c.doc;
 END
 $$;

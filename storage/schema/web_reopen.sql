@@ -11,6 +11,7 @@ DECLARE
     x record;
     v_until timestamptz := now() + lease_s * interval '1 second';
     v_given text := COALESCE(p_id::text, p_ref);
+    v_flag text;
 BEGIN
     IF p_id IS NULL THEN
         SELECT r.id INTO p_id FROM reports r WHERE r.public_ref = p_ref;
@@ -32,14 +33,12 @@ BEGIN
             MESSAGE = format('report %s was decided by %s: only they or an admin may reopen it',
                              v_given, x.decided_by);
     END IF;
+    -- The reporter's counters are taken back by mod_reputation (as web_decide's).
+    v_flag := set_config('tipline.count_decision', 'on', true);
     UPDATE reports SET status = 'new', claimed_by = acct, lease_until = v_until,
         decided_by = NULL, decided_at = NULL, duplicate_of = NULL
     WHERE id = x.id;
-    IF x.status IN ('confirmed', 'rejected') THEN
-        UPDATE reporters SET n_confirmed = n_confirmed - (x.status = 'confirmed')::int,
-                             n_rejected = n_rejected - (x.status = 'rejected')::int
-        WHERE pseudonym = x.reporter;
-    END IF;
+    v_flag := set_config('tipline.count_decision', 'off', true);
     INSERT INTO audit_log (actor, action, object, before, after)
     VALUES (acct, 'reopen', 'report:' || x.id,
             jsonb_build_object('status', x.status, 'decided_by', x.decided_by,

@@ -12,6 +12,11 @@ DECLARE
     v_live boolean;
     v_media json;
     n_media integer;
+    v_inc integer;
+    v_seen timestamptz; -- the first sighting of a photo seen before
+    v_seen_ref text;
+    v_seen_queue text;
+    v_seen_media bigint;
 BEGIN
     IF qs IS NULL THEN
         qs := web_queues_for(acct);
@@ -42,22 +47,18 @@ BEGIN
                           to_char(x.taken_local - x.taken_offset_min * interval '1 minute',
                                   'YYYY-MM-DD"T"HH24:MI:SS"Z"')
                           ELSE to_char(x.taken_local, 'YYYY-MM-DD"T"HH24:MI:SS') END,
-                      'links', array_to_json(ARRAY(
-                          SELECT json_build_object('media_id', o.id, 'url', '/api/media/' || o.id,
-                                     'ref', o.public_ref, 'distance', o.distance,
-                                     'at', web_iso(o.created_at))
-                          FROM (SELECT DISTINCT ON (om.id) om.id, om.created_at, rr.public_ref,
-                                    l.distance
-                                FROM media_links l
-                                JOIN media om ON om.id = CASE WHEN l.media_id = x.id
-                                    THEN l.near_media_id ELSE l.media_id END
-                                JOIN reports rr ON rr.id = om.report_id
-                                WHERE (l.media_id = x.id OR l.near_media_id = x.id)
-                                  AND rr.queue = ANY (qs)
-                                ORDER BY om.id) o
-                          ORDER BY o.distance, o.id LIMIT 20)))
+                      'links', web_media_links(x.id, qs))
         FROM media x WHERE x.report_id = r.id ORDER BY x.id));
     n_media := json_array_length(v_media);
+    -- Read only when there is something to read: a subquery in the document's
+    -- expression would start its plan for every report.
+    IF r.incident_id IS NOT NULL THEN
+        SELECT i.corroborations INTO v_inc FROM incidents i WHERE i.id = r.incident_id;
+    END IF;
+    IF r.flags @> '{seen_before}'::text[] THEN
+        SELECT f.at, f.ref, f.queue, f.media_id INTO v_seen, v_seen_ref, v_seen_queue, v_seen_media
+        FROM web_first_sighting(r.id) f;
+    END IF;
     RETURN json_build_object(
             'id', r.id, 'ref', r.public_ref, 'status', r.status, 'category', r.category,
             'queue', r.queue, 'text', r.text, 'received_at', web_iso(r.received_at),
@@ -67,20 +68,18 @@ BEGIN
             'point_source', r.point_source, 'flags', to_json(r.flags),
             'n_media', n_media, 'corroborations', r.corroborations,
             'incident_id', r.incident_id,
-            'incident_corroboration', (SELECT i.corroborations FROM incidents i
-                                       WHERE i.id = r.incident_id),
+            'incident_corroboration', v_inc,
             'priority', r.priority, 'claimed_by', CASE WHEN v_live THEN r.claimed_by END,
             'lease_until', CASE WHEN v_live THEN web_iso(r.lease_until) END,
             'bearing', r.bearing, 'accuracy_m', r.accuracy_m, 'forwarded', r.forwarded,
             'decided_by', r.decided_by, 'decided_at', web_iso(r.decided_at), 'note', r.note,
             'duplicate_of', r.duplicate_of, 'folds', r.folds,
-            'seen_before_at', CASE WHEN r.flags @> '{seen_before}'::text[] THEN
-                (SELECT web_iso(f.at) FROM web_first_sighting(r.id) f) END,
-            'seen_before', CASE WHEN r.flags @> '{seen_before}'::text[] THEN
-                (SELECT json_build_object('at', web_iso(f.at),
-                            'ref', CASE WHEN f.queue = ANY (qs) THEN f.ref END,
-                            'media_id', CASE WHEN f.queue = ANY (qs) THEN f.media_id END)
-                 FROM web_first_sighting(r.id) f) END,
+            'seen_before_at', web_iso(v_seen),
+            'seen_before', CASE WHEN v_seen IS NOT NULL THEN
+                json_build_object('at', web_iso(v_seen),
+                                  'ref', CASE WHEN v_seen_queue = ANY (qs) THEN v_seen_ref END,
+                                  'media_id', CASE WHEN v_seen_queue = ANY (qs) THEN v_seen_media END)
+                END,
             'place_candidates', r.place_candidates, 'media', v_media, 'followups', array_to_json(ARRAY(
                 SELECT web_followup_doc(x)
                 FROM followups x WHERE x.report_id = r.id ORDER BY x.asked_at, x.id)),
