@@ -418,6 +418,16 @@ static void test_mod_intake_rate_limited_told_and_kept(void **state)
     assert_int_equal(told(w.fb, chat, slow), 1);
     assert_int_equal(count(&w, "SELECT count(*) FROM mod_verdicts WHERE verdict = 'rate_limited'"),
                      3);
+
+    /* the same words again fold into that held report: still one report, still its one
+     * verdict, and the update is handled, not refused */
+    send_report(w.fb, &w.next_mid, chat, "en", "Report number 5: the convoy turned west");
+    settle(&w, 20000);
+    assert_int_equal(count(&w, "SELECT count(*) FROM reports WHERE text LIKE 'Report number 5%%'"
+                               " AND folds = 1 AND status = 'held'"),
+                     1);
+    assert_int_equal(count(&w, "SELECT count(*) FROM mod_verdicts WHERE verdict = 'rate_limited'"),
+                     3);
     free(slow);
     free(sent);
     world_close(&w);
