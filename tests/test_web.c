@@ -2382,6 +2382,16 @@ static void test_web_rate_limit(void **state)
     hres_release(&r);
     /* the limit is per token: another account is not slowed */
     expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "bob"}, 200, NULL);
+    /* the map's tiles draw on a budget of their own: alice, out of requests, still gets
+     * five tiles, and then the tiles' budget runs out too */
+    for (int i = 0; i <= 5; i++) {
+        r = http(f, &(struct hreq){.method = "GET", .path = "/api/tiles/3/4/2.mvt", .as = "alice"});
+        if (i < 5)
+            assert_int_not_equal(r.status, 429);
+        else
+            assert_int_equal(r.status, 429);
+        hres_release(&r);
+    }
     /* bad tokens count against the client's address */
     for (int i = 0; i < 5; i++)
         expect(f, &(struct hreq){.method = "GET", .path = "/api/me", .as = "mallory"}, 401,

@@ -33,7 +33,7 @@ extern const unsigned web_vendor_count;
 #define MAX_CONNS 512 /* connections in all: each one a thread */
 
 struct rate_slot {
-    char key[72];
+    char key[80]; /* as long as the key handle_request builds */
     struct tl_tbucket b;
 };
 
@@ -558,6 +558,10 @@ static void handle(struct web *w, struct MHD_Connection *conn, struct req *rq, c
     } else {
         snprintf(key, sizeof(key), "ip:%s", client);
     }
+    /* A map view fetches tiles by the dozen: they draw on a budget of their own, so
+     * panning the map never locks the caller out of the queue (nor the other way). */
+    if (strncmp(rt->pattern, "api/tiles/", 10) == 0 && strlen(key) + 7 < sizeof(key))
+        memcpy(key + strlen(key), ":tiles", 7);
     long wait = rate_take(w, key);
     if (wait) {
         r->retry_after = wait;
