@@ -187,10 +187,17 @@ export class QueueMap {
     else if (pts.length > 1) this.map.fitBounds(L.latLngBounds(pts).pad(0.2), { maxZoom: 15 });
   }
 
-  // A decision changed what the vector tiles hold: fetch them again, once for a burst.
+  // A decision changed what the vector tiles hold: fetch them again a second later, and
+  // at most once in 3 s, so a busy hour's decisions refetch a view's tiles (a few dozen)
+  // about 20 times a minute, within the tiles' own rate budget, not once a decision.
   refreshOverview() {
-    clearTimeout(this.overviewTimer);
-    this.overviewTimer = setTimeout(() => this.overview.refresh(), 1000);
+    if (this.overviewTimer) return;
+    const wait = Math.max(1000, (this.overviewAt || 0) + 3000 - Date.now());
+    this.overviewTimer = setTimeout(() => {
+      this.overviewTimer = null;
+      this.overviewAt = Date.now();
+      this.overview.refresh();
+    }, wait);
   }
 
   // The map's own controls in the current language (after a language switch too).
