@@ -12,7 +12,8 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$here/build}" && pwd); shift || true
 state=$build/bench-seal.conninfo
 out=$(mktemp -d /tmp/tipline-seal.XXXXXX)
-"$here/tests/pgtmp.sh" start "$state" "$build/cli/tipline" >/dev/null
+"$here/tests/pgtmp.sh" start "$state" "$build/cli/tipline" >"$out/pgtmp.log" 2>&1 ||
+  { cat "$out/pgtmp.log"; exit 1; }
 trap '"$here/tests/pgtmp.sh" stop "$state" >/dev/null; rm -rf "$out"' EXIT
 admin=$(cat "$state")
 pm=$(head -1 "$(cat "$state.dir")/data/postmaster.pid")
@@ -29,16 +30,17 @@ while kill -0 "$rec" 2>/dev/null; do
 done
 wait "$rec" || true
 pids=$(sort -un "$out/pids" | paste -sd,)
-perf report -q -i "$out/perf.data" --pid "$pids" --sort dso,sym --stdio -F overhead,sample,dso,sym \
+perf report -q -i "$out/perf.data" --pid "$pids" --sort comm,dso,sym --stdio -F overhead,sample,comm,dso,sym \
   2>/dev/null >"$out/report"
 awk '
-  { n = $2; total += n; if ($3 ~ /^postgres/) pg += n; else if ($3 ~ /bench_intake/) bot += n }
-  $3 ~ /libcrypto/ { seal += n; by["libcrypto (all)"] += n; next }
-  $0 ~ /[[:space:]](idkeys_[a-z_]+|seal_inbox_row|seal_open_update|seal_params_for_send|hash_id)$/ \
-    { seal += n; by[$NF] += n }
+  # fields: overhead, samples, comm (postgres, or a tipline thread), dso, [.], symbol
+  { n = $2; total += n; who = $3 == "postgres" ? "postgres" : "tipline"; cpu[who] += n }
+  $4 ~ /libcrypto/ { seal += n; by[who " libcrypto"] += n; next }
+  $NF ~ /^(idkeys_[a-z_]+|seal_inbox_row|seal_chat|seal_open_update|seal_params_for_send|hash_id)$/ \
+    { seal += n; by[who " " $NF] += n }
   END {
     for (k in by) printf "  %-40s %6d\n", k, by[k]
-    printf "samples: %d (tipline + its backends; postgres binary %d, bench_intake binary %d)\n", total, pg, bot
+    printf "samples: %d (tipline %d, its PostgreSQL backends %d)\n", total, cpu["tipline"], cpu["postgres"]
     printf "sealing and hashing: %d = %.2f %%\n", seal, 100 * seal / total
   }
 ' "$out/report"
