@@ -122,7 +122,7 @@ static unsigned store_update(struct daemon_intake_hook *wh, const char *body, si
     /* sealed before it is written, as the poller does */
     size_t inserted = 0;
     struct daemon_keyring *kr = atomic_load(&wh->keys);
-    int rc = seal_inbox_row(kr ? daemon_keys(kr) : &wh->cfg->idkeys, NULL, u, &row, &bufs);
+    int rc = seal_inbox_row(kr ? daemon_keys(kr) : &wh->cfg->idkeys, NULL, NULL, u, &row, &bufs);
     if (rc == TL_OK) {
         struct store *s = store_take(wh, &ei);
         rc = s ? store_inbox_put(s, &row, 1, 0, &inserted, &ei) : TL_EDBDOWN;

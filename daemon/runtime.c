@@ -101,7 +101,11 @@ struct poll_ctx {
     struct daemon *rt;
     struct store *s;
     struct idkeys_cipher *cc;
+    struct seal_chat_cache *chats; /* each chat hashed and sealed once per key */
 };
+
+/* chats the poller keeps the hash and sealed id of (about 80 bytes each) */
+#define POLL_CHAT_CACHE 4096
 
 static int poll_store_batch(void *ud, struct json_object *updates, long long new_offset,
                             struct tl_errinfo *ei)
@@ -124,7 +128,7 @@ static int poll_store_batch(void *ud, struct json_object *updates, long long new
         struct json_object *u = json_object_array_get_idx(updates, i);
         if (!json_object_object_get_ex(u, "update_id", NULL))
             continue; /* not an update: nothing to keep, the offset still moves past it */
-        if ((rc = seal_inbox_row(keys, pc->cc, u, &rows[k], &bufs[k])) == TL_OK)
+        if ((rc = seal_inbox_row(keys, pc->cc, pc->chats, u, &rows[k], &bufs[k])) == TL_OK)
             k++;
     }
     size_t inserted = 0;
@@ -149,6 +153,7 @@ static void *poller_main(void *arg)
     struct store *s = open_store(rt, "poller");
     struct tg_client *c = NULL;
     struct idkeys_cipher *cc = NULL;
+    struct seal_chat_cache *chats = NULL;
     if (!s)
         return NULL;
     /* One poller per deployment: the others stand by on the advisory lock. */
@@ -176,11 +181,11 @@ static void *poller_main(void *arg)
     if (stopping(rt))
         goto out;
     c = open_client(rt, rt->o.cfg->http_timeout_ms);
-    if (!c || !(cc = idkeys_cipher_new())) {
+    if (!c || !(cc = idkeys_cipher_new()) || !(chats = seal_chat_cache_new(POLL_CHAT_CACHE))) {
         set_fatal(rt, TL_ENOMEM, NULL);
         goto out;
     }
-    struct poll_ctx pc = {rt, s, cc};
+    struct poll_ctx pc = {rt, s, cc, chats};
     struct tg_poll_sink sink = {&pc, poll_store_batch};
     struct tg_poller_opts po = {
         .timeout_s = (int)rt->o.cfg->poll_timeout,
@@ -194,6 +199,7 @@ static void *poller_main(void *arg)
     }
 out:
     atomic_store(&rt->st.poller_held, 0);
+    seal_chat_cache_free(chats);
     idkeys_cipher_free(cc);
     tg_client_free(c);
     store_free(s);

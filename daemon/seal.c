@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <json-c/json.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,27 +31,120 @@ static const char *update_kind(struct json_object *u)
     return NULL;
 }
 
-int seal_inbox_row(const struct idkeys *k, struct idkeys_cipher *cc, struct json_object *u,
-                   struct store_inbox_row *row, struct seal_bufs *b)
+/* ---- the chat cache ---- */
+
+/* "-" and 19 digits at most: the sealed value fits */
+#define CHAT_SEALED_MAX (IDKEY_OVERHEAD + 24)
+
+struct chat_slot {
+    long long chat, hash; /* chat 0: empty */
+    size_t len;
+    unsigned char sealed[CHAT_SEALED_MAX];
+};
+
+struct seal_chat_cache {
+    /* the keys the entries were made under: the current data key and the lookup key */
+    int key_id;
+    unsigned char key[32], lookup[32];
+    size_t slots;
+    struct chat_slot slot[];
+};
+
+struct seal_chat_cache *seal_chat_cache_new(size_t slots)
+{
+    if (!slots || slots > ((size_t)1 << 24))
+        return NULL;
+    struct seal_chat_cache *c = calloc(1, sizeof(*c) + slots * sizeof(c->slot[0]));
+    if (c)
+        c->slots = slots;
+    return c;
+}
+
+static void cache_wipe(struct seal_chat_cache *c)
+{
+    OPENSSL_cleanse(c->slot, c->slots * sizeof(c->slot[0]));
+    OPENSSL_cleanse(c->key, sizeof(c->key));
+    OPENSSL_cleanse(c->lookup, sizeof(c->lookup));
+    c->key_id = 0;
+}
+
+void seal_chat_cache_free(struct seal_chat_cache *c)
+{
+    if (!c)
+        return;
+    cache_wipe(c);
+    free(c);
+}
+
+/* Empties c unless its entries were made under k's current key and lookup key. */
+static void cache_key(struct seal_chat_cache *c, const struct idkeys *k)
+{
+    int id = idkeys_current(k);
+    const unsigned char *key = k->key[k->n - 1].k;
+    if (c->key_id == id && memcmp(c->key, key, sizeof(c->key)) == 0 &&
+        memcmp(c->lookup, k->lookup, sizeof(c->lookup)) == 0)
+        return;
+    cache_wipe(c);
+    c->key_id = id;
+    memcpy(c->key, key, sizeof(c->key));
+    memcpy(c->lookup, k->lookup, sizeof(c->lookup));
+}
+
+int seal_chat(const struct idkeys *k, struct idkeys_cipher *cc, struct seal_chat_cache *c,
+              long long chat, long long *hash, unsigned char **sealed, size_t *sealed_len)
+{
+    char txt[32];
+    *sealed = NULL;
+    *sealed_len = 0;
+    *hash = 0;
+    if (!chat || !k->n)
+        return TL_EINVAL;
+    struct chat_slot *s = NULL;
+    if (c) {
+        cache_key(c, k);
+        /* the ids' low bits are spread enough; a multiplicative mix for the rest */
+        s = &c->slot[((unsigned long long)chat * 0x9e3779b97f4a7c15ULL >> 17) % c->slots];
+        if (s->chat == chat) {
+            if (!(*sealed = malloc(s->len)))
+                return TL_ENOMEM;
+            memcpy(*sealed, s->sealed, s->len);
+            *sealed_len = s->len;
+            *hash = s->hash;
+            return TL_OK;
+        }
+    }
+    long long h = idkeys_chat(k, chat);
+    int n = snprintf(txt, sizeof(txt), "%lld", chat);
+    int rc =
+        h ? idkeys_seal_with(k, cc, "chat", h, txt, (size_t)n, sealed, sealed_len) : TL_ECONFIG;
+    if (rc != TL_OK)
+        return rc;
+    *hash = h;
+    if (s && *sealed_len <= sizeof(s->sealed)) {
+        s->chat = chat;
+        s->hash = h;
+        s->len = *sealed_len;
+        memcpy(s->sealed, *sealed, *sealed_len);
+    }
+    return TL_OK;
+}
+
+int seal_inbox_row(const struct idkeys *k, struct idkeys_cipher *cc, struct seal_chat_cache *cache,
+                   struct json_object *u, struct store_inbox_row *row, struct seal_bufs *b)
 {
     struct json_object *id;
-    char txt[32];
     memset(row, 0, sizeof(*row));
     memset(b, 0, sizeof(*b));
     if (!json_object_object_get_ex(u, "update_id", &id))
         return TL_EINVAL;
     row->update_id = json_object_get_int64(id);
     long long chat = tg_update_chat_key(u);
-    row->chat_key = idkeys_chat(k, chat);
     row->kind = update_kind(u);
     const char *json = json_object_to_json_string_ext(u, JSON_C_TO_STRING_PLAIN);
     int rc = idkeys_seal_with(k, cc, "update", row->update_id, json, strlen(json), &b->update,
                               &row->sealed_len);
-    if (rc == TL_OK && chat) {
-        int n = snprintf(txt, sizeof(txt), "%lld", chat);
-        rc = idkeys_seal_with(k, cc, "chat", row->chat_key, txt, (size_t)n, &b->chat,
-                              &row->chat_sealed_len);
-    }
+    if (rc == TL_OK && chat)
+        rc = seal_chat(k, cc, cache, chat, &row->chat_key, &b->chat, &row->chat_sealed_len);
     if (rc != TL_OK) {
         seal_bufs_release(b);
         return rc;

@@ -19,11 +19,31 @@ struct seal_bufs {
 };
 void seal_bufs_release(struct seal_bufs *b);
 
+/* A chat's keyed hash and its sealed id, kept by one thread (the poller) so that a chat
+ * is hashed and sealed once per key, not once per update: slots entries, direct-mapped
+ * (a chat whose slot another chat took is hashed and sealed again). Reusing the whole
+ * sealed value is sound: the same plaintext bound to the same row under the same key and
+ * nonce, never a new encryption with a used nonce; the keyed hash already tells a
+ * chat's rows apart, so equal values tell nothing more. Emptied (and wiped) when the
+ * key set it was filled under is not the one given: another current key or lookup key. */
+struct seal_chat_cache;
+/* Returns a new cache of slots (>= 1) entries (seal_chat_cache_free), NULL when out of
+ * memory. */
+struct seal_chat_cache *seal_chat_cache_new(size_t slots);
+void seal_chat_cache_free(struct seal_chat_cache *c);
+
+/* The hash of chat (a clear Telegram chat id, not 0) and its id sealed for the chats
+ * row (bound to the hash); *sealed is new (free()). From c when it holds them under k,
+ * else made and kept there. c NULL: made every call. */
+int seal_chat(const struct idkeys *k, struct idkeys_cipher *cc, struct seal_chat_cache *c,
+              long long chat, long long *hash, unsigned char **sealed, size_t *sealed_len) TL_WUR;
+
 /* Fills row from the Update object u (update_id, chat hash, kind, the sealed update
  * and the sealed chat id) with buffers held in b. cc, here and below: the calling
- * thread's cipher context (idkeys_cipher_new), or NULL. */
-int seal_inbox_row(const struct idkeys *k, struct idkeys_cipher *cc, struct json_object *u,
-                   struct store_inbox_row *row, struct seal_bufs *b) TL_WUR;
+ * thread's cipher context (idkeys_cipher_new), or NULL; cache: that thread's chat cache
+ * (seal_chat), or NULL. */
+int seal_inbox_row(const struct idkeys *k, struct idkeys_cipher *cc, struct seal_chat_cache *cache,
+                   struct json_object *u, struct store_inbox_row *row, struct seal_bufs *b) TL_WUR;
 
 /* Opens a stored update and parses it into u with every chat id replaced by its hash
  * (a callback without a message: the hash of its sender, the chat it came from) and its

@@ -61,6 +61,122 @@ static void test_identity_mask_text(void **state)
     }
 }
 
+/* ---- the poller's chat cache (pure) ---- */
+
+/* A key set: the lookup key from a fixed secret, data keys ids[0..n-1] with bytes
+ * seed + id (the last one current). */
+static void chat_keys(struct idkeys *k, const int *ids, size_t n, unsigned char seed)
+{
+    static const unsigned char secret[32] = "a pseudonym key for the tests..";
+    memset(k, 0, sizeof(*k));
+    assert_int_equal(idkeys_set_lookup(k, secret, sizeof(secret)), TL_OK);
+    for (size_t i = 0; i < n; i++) {
+        k->key[i].id = ids[i];
+        memset(k->key[i].k, seed + ids[i], sizeof(k->key[i].k));
+    }
+    k->n = n;
+}
+
+struct chat_seal {
+    long long hash;
+    unsigned char *ct;
+    size_t len;
+};
+
+/* Seals chat through c and checks the value: the chat's keyed hash, bound to it, under
+ * k's current key, opening to the clear id. */
+static struct chat_seal chat_through(const struct idkeys *k, struct idkeys_cipher *cc,
+                                     struct seal_chat_cache *c, long long chat)
+{
+    struct chat_seal v = {0};
+    unsigned char *pt = NULL;
+    size_t pl = 0;
+    char want[32];
+    assert_int_equal(seal_chat(k, cc, c, chat, &v.hash, &v.ct, &v.len), TL_OK);
+    assert_int_equal(v.hash, idkeys_chat(k, chat));
+    assert_int_equal(idkeys_sealed_id(v.ct, v.len), idkeys_current(k));
+    assert_int_equal(idkeys_open_with(k, cc, "chat", v.hash, v.ct, v.len, &pt, &pl), TL_OK);
+    snprintf(want, sizeof(want), "%lld", chat);
+    assert_string_equal((const char *)pt, want);
+    free(pt);
+    return v;
+}
+
+static int same_seal(struct chat_seal a, struct chat_seal b)
+{
+    return a.len == b.len && memcmp(a.ct, b.ct, a.len) == 0;
+}
+
+static void test_identity_chat_cache(void **state)
+{
+    (void)state;
+    const int one[] = {1}, two[] = {1, 2};
+    const long long A = 7391846250LL, B = -1001234567890LL;
+    struct idkeys k1, k1b, k2, k2x;
+    chat_keys(&k1, one, 1, 0);
+    chat_keys(&k1b, one, 1, 0); /* the same keys read again (a reload that changed nothing) */
+    chat_keys(&k2, two, 2, 0);  /* a new current key */
+    chat_keys(&k2x, two, 2, 7); /* the same key ids, other bytes */
+    struct idkeys_cipher *cc = idkeys_cipher_new();
+    struct seal_chat_cache *one_slot = seal_chat_cache_new(1), *big = seal_chat_cache_new(4096);
+    assert_non_null(cc);
+    assert_non_null(one_slot);
+    assert_non_null(big);
+    assert_null(seal_chat_cache_new(0));
+
+    /* a chat seen again: the same sealed value (a fresh seal has a fresh nonce) */
+    struct chat_seal a1 = chat_through(&k1, cc, one_slot, A);
+    struct chat_seal a2 = chat_through(&k1, cc, one_slot, A);
+    assert_true(same_seal(a1, a2));
+    /* another chat takes the only slot: A is sealed again when it comes back */
+    struct chat_seal b1 = chat_through(&k1, cc, one_slot, B);
+    struct chat_seal a3 = chat_through(&k1, cc, one_slot, A);
+    assert_false(same_seal(a1, b1));
+    assert_false(same_seal(a1, a3));
+    /* with room for both, both stay */
+    struct chat_seal ba = chat_through(&k1, cc, big, A), bb = chat_through(&k1, cc, big, B);
+    struct chat_seal ba2 = chat_through(&k1, cc, big, A), bb2 = chat_through(&k1, cc, big, B);
+    assert_true(same_seal(ba, ba2));
+    assert_true(same_seal(bb, bb2));
+    /* the same keys in another set: still valid */
+    struct chat_seal ba3 = chat_through(&k1b, cc, big, A);
+    assert_true(same_seal(ba, ba3));
+    /* a new current key: sealed anew under it (chat_through checks the key id) */
+    struct chat_seal n1 = chat_through(&k2, cc, big, A), n2 = chat_through(&k2, cc, big, A);
+    assert_false(same_seal(ba, n1));
+    assert_true(same_seal(n1, n2));
+    /* a key of the same id with other bytes: sealed anew (opens under it alone) */
+    struct chat_seal x1 = chat_through(&k2x, cc, big, A);
+    assert_false(same_seal(n1, x1));
+    unsigned char *pt = NULL;
+    size_t pl = 0;
+    assert_int_equal(idkeys_open_with(&k2, cc, "chat", x1.hash, x1.ct, x1.len, &pt, &pl),
+                     TL_EPARSE);
+    /* back to the first key: nothing of the later sets is handed out */
+    struct chat_seal back = chat_through(&k1, cc, big, A);
+    assert_false(same_seal(back, ba));
+    /* no cache: a new seal every time */
+    struct chat_seal u1 = chat_through(&k1, cc, NULL, A), u2 = chat_through(&k1, cc, NULL, A);
+    assert_false(same_seal(u1, u2));
+    long long h = 1;
+    unsigned char *ct = NULL;
+    size_t len = 0;
+    assert_int_equal(seal_chat(&k1, cc, big, 0, &h, &ct, &len), TL_EINVAL);
+    assert_null(ct);
+
+    struct chat_seal *all[] = {&a1,  &a2, &b1, &a3, &ba,   &bb, &ba2, &bb2,
+                               &ba3, &n1, &n2, &x1, &back, &u1, &u2};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        free(all[i]->ct);
+    seal_chat_cache_free(one_slot);
+    seal_chat_cache_free(big);
+    idkeys_cipher_free(cc);
+    idkeys_clear(&k1);
+    idkeys_clear(&k1b);
+    idkeys_clear(&k2);
+    idkeys_clear(&k2x);
+}
+
 /* ---- the scripted run ---- */
 
 struct citizen {
@@ -825,6 +941,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_identity_mask_text),
+        cmocka_unit_test(test_identity_chat_cache),
         cmocka_unit_test_teardown(test_identity_dump_and_wal_name_no_one, tb_teardown),
         cmocka_unit_test(test_identity_wrong_key_refused),
         cmocka_unit_test_teardown(test_identity_rotation_during_burst, tb_teardown),
