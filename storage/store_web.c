@@ -350,7 +350,8 @@ int store_web_reports(struct store *s, const struct store_who *who,
      * best plan depends on which filters are set. */
     rc = st_exec_planned(
         s,
-        "SELECT web_report_summary(r, $15::int)::text,"
+        "SELECT web_report_summary(r, $15::int,"
+        "   ARRAY(SELECT unnest(web_queues_for($1::text))))::text,"
         " (extract(epoch FROM r.received_at) * 1000000)::bigint, r.id"
         " FROM reports r WHERE r.queue = ANY (ARRAY(SELECT unnest(web_queues_for($1::text))))"
         " AND (CASE WHEN $2::text IS NULL THEN r.status <> 'held' ELSE CASE $2::text"
@@ -365,7 +366,8 @@ int store_web_reports(struct store *s, const struct store_who *who,
         "   && ST_MakeEnvelope($6::float8, $7::float8, $8::float8, $9::float8, 4326))"
         " AND ($10::boolean IS NULL"
         "   OR EXISTS (SELECT 1 FROM media m WHERE m.report_id = r.id) = $10::boolean)"
-        " AND ($11::int IS NULL OR r.corroborations >= $11::int)"
+        " AND ($11::int IS NULL OR (r.corroborations >= $11::int AND (web_report_seen(r,"
+        "   ARRAY(SELECT unnest(web_queues_for($1::text))))).c >= $11::int))"
         " AND ($12::bigint IS NULL OR (r.received_at, r.id) <"
         "   ('epoch'::timestamptz + $12::bigint * interval '1 microsecond', $13::bigint))"
         " ORDER BY r.received_at DESC, r.id DESC LIMIT $14::bigint",

@@ -3996,6 +3996,111 @@ static void test_web_incidents(void **state)
     fx_free(f);
 }
 
+/* A report of an incident with a member in a restricted queue: to a non-member its own
+ * corroboration and its incident's are counted over the reports it sees (one reporter:
+ * its own, none other), in the list, the list's min_corroborations filter, the view, the
+ * claim's document and decide-then-next's; a member sees the stored ones. */
+static void test_web_report_corroboration_restricted(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("t_web_corr_restricted", NULL);
+    struct seed a = {.ref = "RC-1",
+                     .category = "drones",
+                     .lat = 50.45,
+                     .lon = 30.52,
+                     .photos = 0,
+                     .reporter = "aaaa00000001"};
+    struct seed b = {.ref = "RC-2",
+                     .category = "drones",
+                     .lat = 50.451,
+                     .lon = 30.52,
+                     .photos = 0,
+                     .reporter = "aaaa00000002"};
+    long long r1 = seed(f, &a), r2 = seed(f, &b);
+    long long inc = count(f, "SELECT incident_id FROM reports WHERE id = %lld", r1);
+    assert_int_equal(count(f, "SELECT incident_id FROM reports WHERE id = %lld", r2), inc);
+    assert_int_equal(count(f, "SELECT corroborations FROM reports WHERE id = %lld", r1), 1);
+    assert_int_equal(count(f, "SELECT corroborations FROM incidents WHERE id = %lld", inc), 2);
+    sql(f, "UPDATE reports SET queue = 'restricted' WHERE public_ref = 'RC-2' RETURNING 1");
+    char path[96], ref[32];
+    for (int member = 0; member < 2; member++) {
+        long long own = member ? 1 : 0, all = member ? 2 : 1;
+        if (member)
+            CHECK(store_queue_member_add(f->s, "test", "restricted", "alice", EI));
+        /* the list, and its filter on the report's corroboration */
+        struct hres r =
+            http(f, &(struct hreq){.method = "GET", .path = "/api/reports", .as = "alice"});
+        struct json_object *o = json_of(&r), *items = jget(o, "items"), *it = NULL;
+        hres_release(&r);
+        for (size_t i = 0; i < json_object_array_length(items) && !it; i++)
+            if (jll(json_object_array_get_idx(items, i), "id") == r1)
+                it = json_object_array_get_idx(items, i);
+        assert_non_null(it);
+        assert_int_equal(jll(it, "incident_id"), inc);
+        assert_int_equal(jll(it, "corroborations"), own);
+        assert_int_equal(jll(it, "incident_corroboration"), all);
+        json_object_put(o);
+        r = http(f, &(struct hreq){.method = "GET",
+                                   .path = "/api/reports?min_corroborations=1",
+                                   .as = "alice"});
+        o = json_of(&r);
+        hres_release(&r);
+        items = jget(o, "items");
+        int listed = 0;
+        for (size_t i = 0; i < json_object_array_length(items); i++)
+            listed += jll(json_object_array_get_idx(items, i), "id") == r1;
+        assert_int_equal(listed, own);
+        json_object_put(o);
+        /* the view */
+        r = http(f, &(struct hreq){.method = "GET", .path = "/api/reports/RC-1", .as = "alice"});
+        assert_int_equal(r.status, 200);
+        o = json_of(&r);
+        hres_release(&r);
+        assert_int_equal(jll(o, "corroborations"), own);
+        assert_int_equal(jll(o, "incident_corroboration"), all);
+        json_object_put(o);
+        /* the claim's document: RC-1 first, then a report of its own incident far away */
+        sql(f, "UPDATE reports SET priority = 999, claimed_by = NULL, lease_until = NULL"
+               " WHERE public_ref = 'RC-1' RETURNING 1");
+        r = http(f, &(struct hreq){
+                        .method = "POST", .path = "/api/queue/claim", .as = "alice", .body = "{}"});
+        assert_int_equal(r.status, 200);
+        o = json_of(&r);
+        hres_release(&r);
+        assert_int_equal(jll(o, "report.id"), r1);
+        assert_int_equal(jll(o, "report.corroborations"), own);
+        assert_int_equal(jll(o, "report.incident_corroboration"), all);
+        json_object_put(o);
+        snprintf(ref, sizeof(ref), "RC-X%d", member);
+        struct seed x = {.ref = ref,
+                         .category = "drones",
+                         .lat = 40.0 + member,
+                         .lon = 20.0,
+                         .photos = 0,
+                         .reporter = "aaaa00000009"};
+        long long rx = seed(f, &x);
+        sql(f, "UPDATE reports SET priority = 1000 WHERE public_ref LIKE 'RC-X%' RETURNING 1");
+        assert_int_equal(claim_as(f, "alice", "{}", NULL), rx);
+        /* decide, then next: RC-1 again, its lease let go */
+        sql(f, "UPDATE reports SET claimed_by = NULL, lease_until = NULL"
+               " WHERE public_ref = 'RC-1' RETURNING 1");
+        snprintf(path, sizeof(path), "/api/reports/%lld/decide", rx);
+        r = post_as(f, path, "alice", "{\"status\":\"confirmed\",\"next\":true}");
+        assert_int_equal(r.status, 200);
+        o = json_of(&r);
+        hres_release(&r);
+        assert_int_equal(jll(o, "decision.id"), rx);
+        assert_int_equal(jll(o, "next.id"), r1);
+        assert_int_equal(jll(o, "next.corroborations"), own);
+        assert_int_equal(jll(o, "next.incident_corroboration"), all);
+        json_object_put(o);
+    }
+    /* the stored figures are untouched */
+    assert_int_equal(count(f, "SELECT corroborations FROM reports WHERE id = %lld", r1), 1);
+    assert_int_equal(count(f, "SELECT corroborations FROM incidents WHERE id = %lld", inc), 2);
+    fx_free(f);
+}
+
 /* tipline triage next/decide: the API's claim (a restricted report skipped for a
  * non-member, the view audited) and the API's lease rules. */
 static void test_web_cli_claim_as_api(void **state)
@@ -4118,6 +4223,7 @@ int main(void)
         cmocka_unit_test_teardown(test_web_claim_across_queues, teardown),
         cmocka_unit_test_teardown(test_web_rounded_points, teardown),
         cmocka_unit_test_teardown(test_web_incidents, teardown),
+        cmocka_unit_test_teardown(test_web_report_corroboration_restricted, teardown),
         cmocka_unit_test_teardown(test_web_sse_sees_claim, teardown),
         cmocka_unit_test_teardown(test_web_sse_reconnect_rechecks, teardown),
         cmocka_unit_test_teardown(test_web_media_headers, teardown),

@@ -59,7 +59,7 @@ BEGIN
           FROM unnest(ids, roots) AS c(id, root)
           GROUP BY c.root HAVING count(*) > 1) g;
     RETURN (web_incident_summary(i, decimals) || jsonb_build_object(
-        'members', COALESCE((SELECT jsonb_agg(web_report_summary(x, decimals)
+        'members', COALESCE((SELECT jsonb_agg(web_report_summary(x, decimals, qs)
                                               || jsonb_build_object('bearing', x.bearing,
                                                                     'accuracy_m', x.accuracy_m)
                                               ORDER BY x.id)

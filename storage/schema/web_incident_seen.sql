@@ -13,8 +13,7 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     s record;
 BEGIN
-    IF qs IS NULL OR NOT EXISTS (SELECT 1 FROM reports r
-                   WHERE r.incident_id = i.id AND (r.queue = ANY (qs)) IS NOT TRUE) THEN
+    IF NOT web_incident_hides(i.id, qs) THEN
         RETURN i;
     END IF;
     SELECT * INTO s FROM incident_sum(i.id, qs);

@@ -2,7 +2,8 @@
 -- The full report as the API returns it (media with their near-duplicate photos, the
 -- first sighting of a photo seen before, follow-ups, the reporter's pseudonymous
 -- history), or NULL when the caller may not see it; audits the view. Linked photos of
--- reports the caller may not see are left out, a first sighting's reference too.
+-- reports the caller may not see are left out, a first sighting's reference too, and
+-- the corroboration is counted over the reports it may see (web_report_seen).
 CREATE OR REPLACE FUNCTION web_report_doc(p_id bigint, p_ref text, acct text,
                                           decimals integer, audit boolean,
                                           qs text[] DEFAULT NULL) RETURNS text
@@ -12,7 +13,7 @@ DECLARE
     v_live boolean;
     v_media json;
     n_media integer;
-    v_inc integer;
+    v_corr record; -- the corroborations the caller sees (web_report_seen)
     v_seen timestamptz; -- the first sighting of a photo seen before
     v_seen_ref text;
     v_seen_queue text;
@@ -50,11 +51,9 @@ BEGIN
                       'links', web_media_links(x.id, qs))
         FROM media x WHERE x.report_id = r.id ORDER BY x.id));
     n_media := json_array_length(v_media);
-    -- Read only when there is something to read: a subquery in the document's
-    -- expression would start its plan for every report.
-    IF r.incident_id IS NOT NULL THEN
-        SELECT i.corroborations INTO v_inc FROM incidents i WHERE i.id = r.incident_id;
-    END IF;
+    -- a plain call: a subquery in the document's expression would start its plan for
+    -- every report
+    v_corr := web_report_seen(r, qs);
     IF r.flags @> '{seen_before}'::text[] THEN
         SELECT f.at, f.ref, f.queue, f.media_id INTO v_seen, v_seen_ref, v_seen_queue, v_seen_media
         FROM web_first_sighting(r.id) f;
@@ -66,9 +65,9 @@ BEGIN
             'links', COALESCE(to_json(r.links), '[]'::json),
             'observed_at', web_iso(r.observed_at), 'point', web_point(r.point, decimals),
             'point_source', r.point_source, 'flags', to_json(r.flags),
-            'n_media', n_media, 'corroborations', r.corroborations,
+            'n_media', n_media, 'corroborations', v_corr.c,
             'incident_id', r.incident_id,
-            'incident_corroboration', v_inc,
+            'incident_corroboration', v_corr.ic,
             'priority', r.priority, 'claimed_by', CASE WHEN v_live THEN r.claimed_by END,
             'lease_until', CASE WHEN v_live THEN web_iso(r.lease_until) END,
             'bearing', r.bearing, 'accuracy_m', r.accuracy_m, 'forwarded', r.forwarded,
