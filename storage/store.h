@@ -898,7 +898,7 @@ int store_mod_rules_wait(struct store *s, unsigned long *listening, long timeout
  * Decided reports with a point as export_reports (storage/schema/) publishes them: no
  * reporter, no chat, no analyst; text only when asked. Rows come through a server-side
  * cursor, STORE_EXPORT_BATCH at a time, so memory stays flat however many there are. */
-#define STORE_EXPORT_BATCH 2000
+#define STORE_EXPORT_BATCH 10000
 struct store_export_filter {
     const char *account;       /* the queues it may see; NULL: every queue */
     const char *status;        /* NULL: confirmed */

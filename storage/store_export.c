@@ -26,6 +26,7 @@ struct store_export {
     char times[3][32]; /* the current row's times, ISO 8601 */
     char media_count[24];
     int done, open;
+    int pending; /* the next batch's FETCH is sent and its rows not yet all read */
     long long rows;
     /* the filter's text form, kept for the audit row */
     char pb[EXPORT_NPARAM][32];
@@ -189,6 +190,45 @@ static int batch_media(struct store_export *x, struct tl_errinfo *ei)
     return TL_OK;
 }
 
+/* The next batch is asked for before the current one is handed out, so that the
+ * backend reads and formats it while the caller writes this one (the two run on
+ * different cores); simple protocol: FETCH takes no parameter, the count is a literal. */
+#define FETCH_SQL "FETCH 10000 FROM tl_export"
+_Static_assert(STORE_EXPORT_BATCH == 10000, "FETCH_SQL's count is STORE_EXPORT_BATCH");
+
+static int fetch_send(struct store_export *x, struct tl_errinfo *ei)
+{
+    if (!PQsendQuery(x->s->conn, FETCH_SQL))
+        return st_fail(x->s, NULL, ei);
+    x->pending = 1;
+    return TL_OK;
+}
+
+/* The sent FETCH's result into x->batch (the connection is idle again after). */
+static int fetch_recv(struct store_export *x, struct tl_errinfo *ei)
+{
+    PGresult *r = PQgetResult(x->s->conn), *extra;
+    x->pending = 0;
+    while ((extra = PQgetResult(x->s->conn)))
+        PQclear(extra);
+    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+        int rc = st_fail(x->s, r, ei);
+        PQclear(r);
+        return rc;
+    }
+    x->batch = r;
+    return TL_OK;
+}
+
+/* Drops a FETCH still under way: the connection takes nothing else until it ends. */
+static void fetch_drain(struct store_export *x)
+{
+    PGresult *r;
+    while (x->pending && (r = PQgetResult(x->s->conn)))
+        PQclear(r);
+    x->pending = 0;
+}
+
 int store_export_next(struct store_export *x, struct store_export_row *row, int *have,
                       struct tl_errinfo *ei)
 {
@@ -199,8 +239,9 @@ int store_export_next(struct store_export *x, struct store_export_row *row, int 
         x->at = x->n = 0;
         if (x->done)
             return TL_OK;
-        /* the count is a literal: FETCH takes no parameter */
-        int rc = st_exec(x->s, "FETCH 2000 FROM tl_export", 0, NULL, &x->batch, ei);
+        int rc = x->pending ? TL_OK : fetch_send(x, ei);
+        if (!rc)
+            rc = fetch_recv(x, ei);
         if (rc) {
             x->done = 1;
             return rc;
@@ -210,10 +251,15 @@ int store_export_next(struct store_export *x, struct store_export_row *row, int 
             x->done = 1;
         if (x->n == 0)
             return TL_OK;
-        if ((rc = batch_media(x, ei))) {
+        if ((rc = batch_media(x, ei)) || (!x->done && (rc = fetch_send(x, ei)))) {
             x->done = 1;
             return rc;
         }
+    } else if (x->pending && (x->at & 255) == 0) {
+        /* take in what the backend has sent of the next batch: it would stop writing
+         * once the socket's buffer is full */
+        if (PQconsumeInput(x->s->conn))
+            (void)PQisBusy(x->s->conn);
     }
     const PGresult *r = x->batch;
     int i = x->at++;
@@ -235,7 +281,7 @@ int store_export_next(struct store_export *x, struct store_export_row *row, int 
     struct media_n key = {.id = row->id_num};
     const struct media_n *m =
         x->n_media ? bsearch(&key, x->media, x->n_media, sizeof(key), media_cmp) : NULL;
-    snprintf(x->media_count, sizeof(x->media_count), "%lld", m ? m->n : 0);
+    tl_lltoa(m ? m->n : 0, x->media_count);
     row->media_count = x->media_count;
     x->rows++;
     *have = 1;
@@ -251,6 +297,7 @@ int store_export_finish(struct store_export *x, const char *actor, const char *w
                         const char *format, struct tl_errinfo *ei)
 {
     char nb[32];
+    fetch_drain(x);
     PQclear(x->batch);
     x->batch = NULL;
     x->at = x->n = 0;
@@ -285,6 +332,7 @@ void store_export_free(struct store_export *x)
 {
     if (!x)
         return;
+    fetch_drain(x);
     PQclear(x->batch);
     free(x->media);
     if (x->open)
