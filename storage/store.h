@@ -914,7 +914,7 @@ struct store_export_filter {
     long long limit; /* 0: no limit */
     long long id;    /* > 0: that report only */
 };
-/* One row; every field points into the current batch (valid until the next
+/* One row; every field points into the current batch or x (valid until the next
  * store_export_next), NULL when SQL NULL. */
 struct store_export_row {
     const char *id, *ref, *category, *status, *observed_at, *received_at, *decided_at;
