@@ -95,8 +95,7 @@ static const char *col(const PGresult *r, int row, int c)
 }
 
 /* The rows come in binary: integers and times are not printed by the backend and
- * parsed again here (three timestamptz outputs were a third of the backend's work);
- * text columns are their bytes (libpq ends each value with a NUL). */
+ * parsed again here; text columns are their bytes (libpq ends each value with a NUL). */
 static long long be_int(const PGresult *r, int row, int c)
 {
     const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, c);
