@@ -148,6 +148,22 @@ size_t tl_utf8_prefix(const char *s, size_t max)
     return max;
 }
 
+size_t tl_lltoa(long long v, char out[24])
+{
+    char tmp[24];
+    size_t n = 0, o = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do
+        tmp[n++] = (char)('0' + u % 10);
+    while ((u /= 10));
+    if (v < 0)
+        out[o++] = '-';
+    while (n)
+        out[o++] = tmp[--n];
+    out[o] = 0;
+    return o;
+}
+
 int tl_parse_ll(const char *s, long long *out)
 {
     if (!s || !*s)

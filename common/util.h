@@ -40,6 +40,10 @@ size_t tl_strlcpy(char *dst, const char *src, size_t n);
  * UTF-8 character boundary (so a cut never splits a character). */
 size_t tl_utf8_prefix(const char *s, size_t max);
 
+/* The decimal digits of v into out, NUL-terminated (a row's numbers without snprintf);
+ * returns their count. */
+size_t tl_lltoa(long long v, char out[24]);
+
 /* Strict integer parse of the whole string; TL_EINVAL on junk or overflow. */
 int tl_parse_ll(const char *s, long long *out) TL_WUR;
 

@@ -898,7 +898,7 @@ int store_mod_rules_wait(struct store *s, unsigned long *listening, long timeout
  * Decided reports with a point as export_reports (storage/schema/) publishes them: no
  * reporter, no chat, no analyst; text only when asked. Rows come through a server-side
  * cursor, STORE_EXPORT_BATCH at a time, so memory stays flat however many there are. */
-#define STORE_EXPORT_BATCH 2000
+#define STORE_EXPORT_BATCH 10000
 struct store_export_filter {
     const char *account;       /* the queues it may see; NULL: every queue */
     const char *status;        /* NULL: confirmed */
@@ -914,7 +914,7 @@ struct store_export_filter {
     long long limit; /* 0: no limit */
     long long id;    /* > 0: that report only */
 };
-/* One row; every field points into the current batch (valid until the next
+/* One row; every field points into the current batch or x (valid until the next
  * store_export_next), NULL when SQL NULL. */
 struct store_export_row {
     const char *id, *ref, *category, *status, *observed_at, *received_at, *decided_at;

@@ -24,8 +24,10 @@ struct store_export {
     struct media_n *media; /* the batch's reports that have media, by id */
     size_t n_media;
     char times[3][32]; /* the current row's times, ISO 8601 */
+    char ints[3][24];  /* its id, corroborations and incident */
     char media_count[24];
     int done, open;
+    int pending; /* the next batch's FETCH is sent and its rows not yet all read */
     long long rows;
     /* the filter's text form, kept for the audit row */
     char pb[EXPORT_NPARAM][32];
@@ -68,17 +70,12 @@ int store_export_open(struct store *s, const struct store_export_filter *f,
     if ((rc = st_exec(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL, ei)))
         goto out;
     x->open = 1;
-    /* times are written as ISO text in UTC, which iso_of() turns into ours (JIT is off
-     * for the whole connection: compiling the per-row expressions costs more than it
-     * saves on a scan that streams) */
-    if ((rc = st_exec(s,
-                      "SELECT set_config('TimeZone', 'UTC', true),"
-                      " set_config('DateStyle', 'ISO, YMD', true)",
-                      0, NULL, NULL, ei)))
-        goto out;
     /* planned for these values: most filters are NULL, and a generic plan would not know */
     rc = st_exec_planned(s,
-                         "DECLARE tl_export NO SCROLL CURSOR FOR SELECT * FROM export_reports("
+                         "DECLARE tl_export NO SCROLL CURSOR FOR SELECT id, ref, category,"
+                         " status, observed_at, received_at, decided_at, point_source,"
+                         " accuracy_m::text, corroborations, incident_id, lon, lat, body"
+                         " FROM export_reports("
                          "$1::text, $2::text, $3::text, $4::timestamptz, $5::timestamptz,"
                          " $6::bigint, $7::bigint, $8::float8, $9::float8, $10::float8,"
                          " $11::float8, $12::int, $13::boolean, $14::bigint, $15::bigint)",
@@ -97,52 +94,79 @@ static const char *col(const PGresult *r, int row, int c)
     return PQgetisnull(r, row, c) ? NULL : PQgetvalue(r, row, c);
 }
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's days_from_civil). */
-static long long days_from_civil(long long y, unsigned m, unsigned d)
+/* The rows come in binary: integers and times are not printed by the backend and
+ * parsed again here; text columns are their bytes (libpq ends each value with a NUL). */
+static long long be_int(const PGresult *r, int row, int c)
 {
-    y -= m <= 2;
-    long long era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (long long)doe - 719468;
+    const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, c);
+    int len = PQgetlength(r, row, c);
+    unsigned long long v = 0;
+    for (int i = 0; i < len; i++)
+        v = v << 8 | p[i];
+    if (len == 4) /* int4: sign-extend */
+        return (long long)(int)(unsigned)v;
+    return (long long)v;
 }
 
-/* PostgreSQL's ISO text of a timestamptz in UTC ("2026-03-01 10:00:00.123456+00") as
- * the API writes times ("2026-03-01T10:00:00.123Z") into out, and its microseconds
- * since the epoch into *us (may be NULL). NULL when t is NULL or not that shape. */
-static const char *iso_of(const char *t, char out[32], long long *us)
+static const char *int_text(const PGresult *r, int row, int c, char out[24])
+{
+    if (PQgetisnull(r, row, c))
+        return NULL;
+    tl_lltoa(be_int(r, row, c), out);
+    return out;
+}
+
+/* Year, month, day of a count of days from 1970-01-01 (proleptic Gregorian; H. Hinnant's
+ * civil_from_days). */
+static void civil_from_days(long long z, long long *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    long long era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (long long)yoe + era * 400 + (*m <= 2);
+}
+
+static void digits(char *out, long long v, int n)
+{
+    while (n--) {
+        out[n] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+/* A binary timestamptz (microseconds since 2000-01-01 UTC) as the API writes times
+ * ("2026-03-01T10:00:00.123Z") into out, and its microseconds since the epoch into *us
+ * (may be NULL). NULL when SQL NULL, infinite or outside years 1-9999. */
+static const char *iso_of(const PGresult *r, int row, int c, char out[32], long long *us)
 {
     if (us)
         *us = 0;
-    if (!t || strlen(t) < 22 || t[4] != '-' || t[10] != ' ' || t[13] != ':')
+    if (PQgetisnull(r, row, c) || PQgetlength(r, row, c) != 8)
         return NULL;
-    const char *frac = t[19] == '.' ? t + 20 : NULL;
-    char ms[4] = "000";
-    long long micro = 0;
-    int digits = 0;
-    for (const char *p = frac; p && *p >= '0' && *p <= '9' && digits < 6; p++, digits++) {
-        if (digits < 3)
-            ms[digits] = *p;
-        micro = micro * 10 + (*p - '0');
-    }
-    for (; digits < 6; digits++)
-        micro *= 10;
-    memcpy(out, t, 10);
-    out[10] = 'T';
-    memcpy(out + 11, t + 11, 8);
-    out[19] = '.';
-    memcpy(out + 20, ms, 3);
-    out[23] = 'Z';
-    out[24] = 0;
-    if (us) {
-        long long y = strtoll(t, NULL, 10);
-        unsigned mo = (unsigned)strtoul(t + 5, NULL, 10), d = (unsigned)strtoul(t + 8, NULL, 10);
-        long long h = strtoll(t + 11, NULL, 10), mi = strtoll(t + 14, NULL, 10),
-                  sec = strtoll(t + 17, NULL, 10);
-        *us = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 * 1000000LL + sec * 1000000LL +
-              micro;
-    }
+    long long t = be_int(r, row, c);
+    const long long day = 86400000000LL, pg_epoch = 946684800000000LL;
+    if (t < -pg_epoch - 719162 * day || t >= 2932897 * day - pg_epoch) /* 0001-01-01 to 9999 */
+        return NULL;
+    long long unix_us = t + pg_epoch;
+    long long days = unix_us >= 0 ? unix_us / day : -((-unix_us + day - 1) / day);
+    long long in_day = unix_us - days * day, y;
+    unsigned mo, d;
+    civil_from_days(days, &y, &mo, &d);
+    memcpy(out, "0000-00-00T00:00:00.000Z", 25);
+    digits(out, y, 4);
+    digits(out + 5, mo, 2);
+    digits(out + 8, d, 2);
+    digits(out + 11, in_day / 3600000000LL, 2);
+    digits(out + 14, in_day / 60000000LL % 60, 2);
+    digits(out + 17, in_day / 1000000 % 60, 2);
+    digits(out + 20, in_day / 1000 % 1000, 3);
+    if (us)
+        *us = unix_us;
     return out;
 }
 
@@ -163,7 +187,7 @@ static int batch_media(struct store_export *x, struct tl_errinfo *ei)
     x->n_media = 0;
     st_arr_init(&ids);
     for (int i = 0; i < x->n; i++)
-        st_arr_ll(&ids, st_getll(x->batch, i, 0));
+        st_arr_ll(&ids, be_int(x->batch, i, 0));
     const char *v[1] = {st_arr_end(&ids)};
     int rc = v[0] ? st_exec(x->s,
                             "SELECT report_id, count(*) FROM media"
@@ -189,6 +213,52 @@ static int batch_media(struct store_export *x, struct tl_errinfo *ei)
     return TL_OK;
 }
 
+/* The next batch is asked for before the current one is handed out, so that the
+ * backend reads and formats it while the caller writes this one (the two run on
+ * different cores); simple protocol: FETCH takes no parameter, the count is a literal. */
+#define FETCH_SQL "FETCH 10000 FROM tl_export"
+_Static_assert(STORE_EXPORT_BATCH == 10000, "FETCH_SQL's count is STORE_EXPORT_BATCH");
+
+static int fetch_send(struct store_export *x, struct tl_errinfo *ei)
+{
+    if (!PQsendQueryParams(x->s->conn, FETCH_SQL, 0, NULL, NULL, NULL, NULL, 1))
+        return st_fail(x->s, NULL, ei);
+    x->pending = 1;
+    return TL_OK;
+}
+
+/* The sent FETCH's result into x->batch (the connection is idle again after). */
+static int fetch_recv(struct store_export *x, struct tl_errinfo *ei)
+{
+    PGresult *r = PQgetResult(x->s->conn), *extra;
+    x->pending = 0;
+    while ((extra = PQgetResult(x->s->conn)))
+        PQclear(extra);
+    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+        int rc = st_fail(x->s, r, ei);
+        PQclear(r);
+        return rc;
+    }
+    /* the binary forms read below: bigint, text, timestamptz, integer */
+    static const Oid types[] = {20, 25, 25, 25, 1184, 1184, 1184, 25, 25, 23, 20, 25, 25, 25};
+    for (int c = 0; c < (int)(sizeof(types) / sizeof(types[0])); c++)
+        if (PQnfields(r) != (int)(sizeof(types) / sizeof(types[0])) || PQftype(r, c) != types[c]) {
+            PQclear(r);
+            return tl_errf(ei, TL_EDB, "export: unexpected column %d", c);
+        }
+    x->batch = r;
+    return TL_OK;
+}
+
+/* Drops a FETCH still under way: the connection takes nothing else until it ends. */
+static void fetch_drain(struct store_export *x)
+{
+    PGresult *r;
+    while (x->pending && (r = PQgetResult(x->s->conn)))
+        PQclear(r);
+    x->pending = 0;
+}
+
 int store_export_next(struct store_export *x, struct store_export_row *row, int *have,
                       struct tl_errinfo *ei)
 {
@@ -199,8 +269,9 @@ int store_export_next(struct store_export *x, struct store_export_row *row, int 
         x->at = x->n = 0;
         if (x->done)
             return TL_OK;
-        /* the count is a literal: FETCH takes no parameter */
-        int rc = st_exec(x->s, "FETCH 2000 FROM tl_export", 0, NULL, &x->batch, ei);
+        int rc = x->pending ? TL_OK : fetch_send(x, ei);
+        if (!rc)
+            rc = fetch_recv(x, ei);
         if (rc) {
             x->done = 1;
             return rc;
@@ -210,32 +281,37 @@ int store_export_next(struct store_export *x, struct store_export_row *row, int 
             x->done = 1;
         if (x->n == 0)
             return TL_OK;
-        if ((rc = batch_media(x, ei))) {
+        if ((rc = batch_media(x, ei)) || (!x->done && (rc = fetch_send(x, ei)))) {
             x->done = 1;
             return rc;
         }
+    } else if (x->pending && (x->at & 255) == 0) {
+        /* take in what the backend has sent of the next batch: it would stop writing
+         * once the socket's buffer is full */
+        if (PQconsumeInput(x->s->conn))
+            (void)PQisBusy(x->s->conn);
     }
     const PGresult *r = x->batch;
     int i = x->at++;
-    row->id = col(r, i, 0);
-    row->id_num = st_getll(r, i, 0);
+    row->id = int_text(r, i, 0, x->ints[0]);
+    row->id_num = be_int(r, i, 0);
     row->ref = col(r, i, 1);
     row->category = col(r, i, 2);
     row->status = col(r, i, 3);
-    row->observed_at = iso_of(col(r, i, 4), x->times[0], NULL);
-    row->received_at = iso_of(col(r, i, 5), x->times[1], NULL);
-    row->decided_at = iso_of(col(r, i, 6), x->times[2], &row->decided_us);
+    row->observed_at = iso_of(r, i, 4, x->times[0], NULL);
+    row->received_at = iso_of(r, i, 5, x->times[1], NULL);
+    row->decided_at = iso_of(r, i, 6, x->times[2], &row->decided_us);
     row->point_source = col(r, i, 7);
     row->accuracy_m = col(r, i, 8);
-    row->corroborations = col(r, i, 9);
-    row->incident_id = col(r, i, 10);
+    row->corroborations = int_text(r, i, 9, x->ints[1]);
+    row->incident_id = int_text(r, i, 10, x->ints[2]);
     row->lon = col(r, i, 11);
     row->lat = col(r, i, 12);
     row->text = col(r, i, 13);
     struct media_n key = {.id = row->id_num};
     const struct media_n *m =
         x->n_media ? bsearch(&key, x->media, x->n_media, sizeof(key), media_cmp) : NULL;
-    snprintf(x->media_count, sizeof(x->media_count), "%lld", m ? m->n : 0);
+    tl_lltoa(m ? m->n : 0, x->media_count);
     row->media_count = x->media_count;
     x->rows++;
     *have = 1;
@@ -251,6 +327,7 @@ int store_export_finish(struct store_export *x, const char *actor, const char *w
                         const char *format, struct tl_errinfo *ei)
 {
     char nb[32];
+    fetch_drain(x);
     PQclear(x->batch);
     x->batch = NULL;
     x->at = x->n = 0;
@@ -285,6 +362,7 @@ void store_export_free(struct store_export *x)
 {
     if (!x)
         return;
+    fetch_drain(x);
     PQclear(x->batch);
     free(x->media);
     if (x->open)

@@ -126,7 +126,9 @@ static int feature(const struct web_export_fmt *w, const struct store_export_row
     e = e ? e : put(b, r->lat);
     e = e ? e : put(b, "]},\"properties\":{");
     for (size_t i = 0; i < nprops(w) && !e; i++) {
-        e = tl_buf_printf(b, "%s\"%s\":", i ? "," : "", props[i].name);
+        e = i ? tl_buf_append(b, ",\"", 2) : tl_buf_append(b, "\"", 1);
+        e = e ? e : put(b, props[i].name);
+        e = e ? e : tl_buf_append(b, "\":", 2);
         if (e)
             break;
         if (!v[i] || (props[i].kind == 'n' && !json_num_ok(v[i])))
@@ -209,8 +211,11 @@ int web_export_head(struct web_export_fmt *w, struct tl_buf *b)
 void web_export_cursor(const struct store_export_row *r, char out[WEB_EXPORT_CURSOR])
 {
     tl_strlcpy(out, "", WEB_EXPORT_CURSOR);
-    if (r)
-        (void)snprintf(out, WEB_EXPORT_CURSOR, "%lld_%lld", r->decided_us, r->id_num);
+    if (r) { /* "<decided_us>_<id>", twice 20 digits at most: no snprintf per row */
+        size_t n = tl_lltoa(r->decided_us, out);
+        out[n++] = '_';
+        tl_lltoa(r->id_num, out + n);
+    }
 }
 
 int web_export_row(struct web_export_fmt *w, const struct store_export_row *r, struct tl_buf *b)

@@ -9,12 +9,15 @@
 #   3. GET /api/tiles/{z}/{x}/{y}.mvt at zooms 5, 8 and 12 on `tipline web`: p50/p99 of
 #      the tiles that hold reports (one curl process, keep-alive, time_total each);
 #      zooms 5 and 8 sum the grid of cells (migration 0027), built after the bulk load.
+# BASELINE=OTHER_BUILD_DIR: that build's `tipline export geojson` too, alternating with
+# this one's on the same rows (a before/after in one run).
 # Prints one line per figure. Needs gdal-bin, time and curl (deploy/setup.sh deps).
 set -euo pipefail
 build=${1:?usage: run.sh BUILD_DIR [ROWS]}
 rows=${2:-1000000}
 here=$(cd "$(dirname "$0")" && pwd)
 bin=$(cd "$build" && pwd)/cli/tipline
+base_bin=${BASELINE:+$(cd "$BASELINE" && pwd)/cli/tipline}
 state=$(mktemp /tmp/tl-bench-export.XXXXXX)
 work=$(mktemp -d /tmp/tl-bench-export-out.XXXXXX)
 web_pid=
@@ -82,6 +85,13 @@ count_geojson() { grep -c '"type":"Feature"\|"type": "Feature"' "$1" || true; }
 for run in 1 2; do
   read -r s k cc sc < <(time_of "$bin" export --format geojson -o "$work/tipline.geojson")
   report "tipline export geojson (run $run)" "$s" "$k" "$cc" "$sc" "$(count_geojson "$work/tipline.geojson")"
+  if [ -n "$base_bin" ]; then
+    read -r s k cc sc < <(time_of "$base_bin" export --format geojson -o "$work/base.geojson")
+    report "baseline export geojson (run $run)" "$s" "$k" "$cc" "$sc" "$(count_geojson "$work/base.geojson")"
+    cmp -s "$work/base.geojson" "$work/tipline.geojson" && echo "  same bytes as the baseline's" ||
+      echo "  the files DIFFER from the baseline's"
+    rm -f "$work/base.geojson"
+  fi
   # the same rows and properties, read by GDAL from PostgreSQL
   read -r s k cc sc < <(time_of ogr2ogr -f GeoJSON "$work/ogr.geojson" "PG:$db" -nln reports -sql \
     "SELECT r.id, r.public_ref AS ref, r.category, r.status, r.observed_at, r.received_at,
