@@ -213,8 +213,10 @@ static long rate_take(struct web *w, const char *key)
 {
     double per_s = (double)w->cfg->api_rate_per_min / 60.0, cap = (double)w->cfg->api_rate_per_min;
     uint32_t h = tl_fnv1a_str(key);
-    int64_t now = tl_now_us();
+    /* the clock is read under the lock: a request timed before the one that took the
+     * lock first would find the bucket's last time ahead of it and be refused */
     pthread_mutex_lock(&w->rate_mu);
+    int64_t now = tl_now_us();
     struct rate_slot *slot = NULL, *oldest = NULL;
     for (int i = 0; i < RATE_PROBE && !slot; i++) {
         struct rate_slot *c = &w->rate[(h + (uint32_t)i) % RATE_SLOTS];
