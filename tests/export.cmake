@@ -16,4 +16,6 @@ set_tests_properties(test_openapi_export_answers PROPERTIES FIXTURES_REQUIRED ex
 if(NOT TIPLINE_SANITIZE)
   tl_add_test(NAME test_export_million SOURCES test_export_million.c LIBS tl_common DB
               TIMEOUT 600 LABELS slow)
+  # its WAL flood must not recycle the segments test_identity searches (identity.cmake)
+  set_tests_properties(test_export_million PROPERTIES RESOURCE_LOCK pg_wal)
 endif()
