@@ -26,6 +26,7 @@
 #include "support/botproc.h"
 #include "support/botrun.h"
 #include "support/photogen.h"
+#include "support/promhttp.h"
 #include "support/testsupport.h"
 #include "web/web.h"
 
@@ -181,49 +182,15 @@ static char *catalog_head(const char *lang, const char *key)
     return t;
 }
 
-struct hres {
-    long status;
-    struct tl_buf body;
-};
-
-static size_t on_data(char *p, size_t sz, size_t n, void *ud)
+static struct ts_hres http(struct world *w, const char *token, const char *path, const char *body)
 {
-    return tl_buf_append(ud, p, sz * n) ? 0 : sz * n;
-}
-
-static struct hres http(struct world *w, const char *token, const char *path, const char *body)
-{
-    struct hres r = {0};
-    tl_buf_init(&r.body, 8u << 20);
-    CURL *c = curl_easy_init();
-    assert_non_null(c);
-    char *url = tl_asprintf("http://127.0.0.1:%u%s", web_port(w->web), path);
-    char *auth = tl_asprintf("Authorization: Bearer %s", token);
-    struct curl_slist *h = curl_slist_append(NULL, auth);
-    h = curl_slist_append(h, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    if (body)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    assert_int_equal(curl_easy_perform(c), CURLE_OK);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    if (!r.body.data)
-        assert_int_equal(tl_buf_append(&r.body, "", 0), 0);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    free(auth);
-    free(url);
-    return r;
+    return ts_http(web_port(w->web), path, token, body);
 }
 
 /* The public refs the analysts' list (GET /api/reports, every page) shows. */
 static size_t queue_refs(struct world *w, char refs[][16], size_t max)
 {
-    struct hres r = http(w, TOKEN_ANA, "/api/reports?limit=200", NULL);
+    struct ts_hres r = http(w, TOKEN_ANA, "/api/reports?limit=200", NULL);
     assert_int_equal(r.status, 200);
     struct json_object *o = json_tokener_parse((char *)r.body.data), *items;
     tl_buf_release(&r.body);
@@ -242,7 +209,7 @@ static size_t queue_refs(struct world *w, char refs[][16], size_t max)
 /* POST /api/queue/claim: 1 when the analyst got a report. */
 static int claim(struct world *w)
 {
-    struct hres r = http(w, TOKEN_ANA, "/api/queue/claim", "{}");
+    struct ts_hres r = http(w, TOKEN_ANA, "/api/queue/claim", "{}");
     assert_int_equal(r.status, 200);
     struct json_object *o = json_tokener_parse((char *)r.body.data), *rep;
     tl_buf_release(&r.body);
@@ -323,7 +290,7 @@ static void test_mod_intake_bans_hold_at_intake(void **state)
     char *open_ps =
         ts_db_scalarf(w.ci, "SELECT reporter FROM chats WHERE chat_id = %lld", tb_chat(7100001));
     char *path = tl_asprintf("/api/reporters/%.16s/ban", open_ps);
-    struct hres r = http(&w, TOKEN_MOD, path, "{\"reason\":\"abuse\"}");
+    struct ts_hres r = http(&w, TOKEN_MOD, path, "{\"reason\":\"abuse\"}");
     assert_int_equal(r.status, 200);
     tl_buf_release(&r.body);
     free(path);
@@ -806,7 +773,7 @@ static void test_mod_intake_moderator_tools(void **state)
 /* POST /api/mod/rules/reload as the moderator (waiting for the bot); the answer parsed. */
 static struct json_object *api_reload(struct world *w, long long *id)
 {
-    struct hres r = http(w, TOKEN_MOD, "/api/mod/rules/reload", "{\"wait\":10}");
+    struct ts_hres r = http(w, TOKEN_MOD, "/api/mod/rules/reload", "{\"wait\":10}");
     assert_int_equal(r.status, 200);
     struct json_object *o = json_tokener_parse((char *)r.body.data), *v;
     tl_buf_release(&r.body);
@@ -845,7 +812,7 @@ static void test_mod_intake_reload_through_api(void **state)
     struct web_opts o = {.cfg = &w.c, .listen = "127.0.0.1:0"};
     assert_int_equal(web_start(&o, &w.web, &ei), TL_OK);
     /* asked while no bot runs: no answer yet; the bot answers it when it starts */
-    struct hres r = http(&w, TOKEN_MOD, "/api/mod/rules/reload", "{\"wait\":0}");
+    struct ts_hres r = http(&w, TOKEN_MOD, "/api/mod/rules/reload", "{\"wait\":0}");
     assert_int_equal(r.status, 202);
     struct json_object *a = json_tokener_parse((char *)r.body.data), *x, *v;
     tl_buf_release(&r.body);
@@ -991,7 +958,7 @@ static void test_mod_intake_text_hygiene_stored(void **state)
     /* the analysts' API: the text as displayed, the links, and the raw text */
     char path[64];
     snprintf(path, sizeof(path), "/api/reports/%s", id);
-    struct hres r = http(&w, TOKEN_ANA, path, NULL);
+    struct ts_hres r = http(&w, TOKEN_ANA, path, NULL);
     assert_int_equal(r.status, 200);
     struct json_object *o = json_tokener_parse((char *)r.body.data), *v;
     tl_buf_release(&r.body);
@@ -1075,7 +1042,7 @@ static void test_mod_intake_photo_campaign_held(void **state)
     assert_string_equal(refs[0], other_ref);
     free(other_ref);
     /* the moderators see the campaign and its members */
-    struct hres r = http(&w, TOKEN_MOD, "/api/mod/campaigns?status=held", NULL);
+    struct ts_hres r = http(&w, TOKEN_MOD, "/api/mod/campaigns?status=held", NULL);
     assert_int_equal(r.status, 200);
     struct json_object *o = json_tokener_parse((char *)r.body.data), *items, *v;
     tl_buf_release(&r.body);
