@@ -46,8 +46,8 @@ DECLARE
     n integer;
     cap integer;
 BEGIN
-    SELECT q.id, q.reporter, q.category, q.text, q.point, q.incident_id, q.bearing, q.status,
-           COALESCE(q.observed_at, q.received_at) AS t,
+    SELECT q.id, q.reporter, q.category, q.queue, q.text, q.point, q.incident_id, q.bearing,
+           q.status, COALESCE(q.observed_at, q.received_at) AS t,
            ST_Y(q.point::geometry) AS lat, ST_X(q.point::geometry) AS lon,
            COALESCE((SELECT c.radius_m FROM incident_categories c
                      WHERE c.category = COALESCE(q.category, 'other')), radius)
@@ -111,7 +111,9 @@ BEGIN
         categories = CASE WHEN COALESCE(r.category, 'other') = ANY (i.categories)
                           THEN i.categories
                           ELSE i.categories || COALESCE(r.category, 'other') END,
-        category = COALESCE(i.category, r.category), updated_at = now()
+        category = COALESCE(i.category, r.category),
+        queues = CASE WHEN r.queue = ANY (i.queues) THEN i.queues ELSE i.queues || r.queue END,
+        updated_at = now()
     WHERE i.id = best
     RETURNING i.corroborations INTO n;
     IF counts AND NOT had THEN

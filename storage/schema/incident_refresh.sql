@@ -1,7 +1,7 @@
 -- incident_refresh.sql
 -- Recomputes what an incident row summarises from its members (count, distinct counted
 -- reporters = its corroboration, time span, the mean of the points as the centroid
--- (incident_join keeps the same mean as members arrive), categories, the fused bearing
+-- (incident_join keeps the same mean as members arrive), categories, queues, the fused bearing
 -- position), then recounts its members' corroboration and score (priority_recount:
 -- the rows whose count changed). incident_join moves an incident by one member; this is
 -- for what changes the whole: a merge, a split, a decision, a ban. Returns how many
@@ -21,7 +21,7 @@ BEGIN
     UPDATE incidents SET n_reports = s.n, corroborations = s.c,
         centroid = COALESCE(s.centroid, centroid), first_seen = COALESCE(s.t0, first_seen),
         last_seen = COALESCE(s.t1, last_seen), categories = s.cats,
-        category = COALESCE(s.cats[1], category), updated_at = now()
+        category = COALESCE(s.cats[1], category), queues = s.queues, updated_at = now()
     WHERE id = p_inc;
     changed := priority_recount(w, ARRAY(SELECT q.id FROM reports q WHERE q.incident_id = p_inc));
     PERFORM incident_fuse(p_inc);

@@ -13,7 +13,7 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     s record;
 BEGIN
-    IF NOT web_incident_hides(i.id, qs) THEN
+    IF NOT web_incident_hides(i.queues, qs) THEN
         RETURN i;
     END IF;
     SELECT * INTO s FROM incident_sum(i.id, qs);

@@ -8,13 +8,15 @@
 -- the account is kept out of.
 CREATE OR REPLACE FUNCTION web_report_seen(r reports, qs text[], OUT c integer, OUT ic integer)
 LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_queues text[];
 BEGIN
     c := r.corroborations;
     IF r.incident_id IS NULL THEN
         RETURN;
     END IF;
-    IF NOT web_incident_hides(r.incident_id, qs) THEN
-        SELECT i.corroborations INTO ic FROM incidents i WHERE i.id = r.incident_id;
+    SELECT i.corroborations, i.queues INTO ic, v_queues FROM incidents i WHERE i.id = r.incident_id;
+    IF NOT web_incident_hides(v_queues, qs) THEN
         RETURN;
     END IF;
     SELECT s.c INTO ic FROM incident_sum(r.incident_id, qs) s;
