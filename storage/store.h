@@ -401,9 +401,16 @@ int store_web_reports(struct store *s, const struct store_who *who,
  * see); audit_view writes a 'view' row. TL_ENOTFOUND when absent or hidden. */
 int store_web_report(struct store *s, const struct store_who *who, const char *id_or_ref,
                      int audit_view, char **json, struct tl_errinfo *ei) TL_WUR;
+/* The reporter of a report the caller may see, with its history (web_report_reporter:
+ * the counters and reporter.recent, as store_web_report shows them), or null for a report
+ * without one; TL_ENOTFOUND when the report is absent or hidden. Not audited: it names
+ * other reports by reference only, each audited when opened. */
+int store_web_report_reporter(struct store *s, const struct store_who *who, const char *id_or_ref,
+                              char **json, struct tl_errinfo *ei) TL_WUR;
 /* Claims the highest-priority, oldest claimable report of the caller's queues (queue:
  * only that one; TL_ENOTFOUND when unknown or hidden), FOR UPDATE SKIP LOCKED; audited
- * with the view. *id and *json (the full report, as store_web_report) are 0 and NULL
+ * with the view. *id and *json (the full report as store_web_report shows it, but for
+ * reporter.recent: store_web_report_reporter) are 0 and NULL
  * when nothing is claimable. One round trip. */
 int store_web_claim(struct store *s, const struct store_who *who, const char *queue, long lease_s,
                     long long *id, char **json, struct tl_errinfo *ei) TL_WUR;

@@ -434,6 +434,18 @@ int store_web_report(struct store *s, const struct store_who *who, const char *i
         json, "no such report", ei);
 }
 
+int store_web_report_reporter(struct store *s, const struct store_who *who, const char *id_or_ref,
+                              char **json, struct tl_errinfo *ei)
+{
+    char ib[32];
+    const char *v[3];
+    *json = NULL;
+    ref_params(id_or_ref, ib, v);
+    v[2] = who->account;
+    return st_one_text(s, "SELECT web_report_reporter($1::bigint, $2::text, $3::text)", 3, v, json,
+                       "no such report", ei);
+}
+
 int store_web_claim(struct store *s, const struct store_who *who, const char *queue, long lease_s,
                     long long *id, char **json, struct tl_errinfo *ei)
 {

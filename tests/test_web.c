@@ -1615,7 +1615,8 @@ static void test_web_restricted_queue(void **state)
 }
 
 /* POST /api/queue/claim as `as` with `body`: the claimed report's id (0: none) and,
- * when asked, the length of its reporter's recent history. */
+ * when asked, the length of its reporter's recent history, which the claim leaves out
+ * and GET /api/reports/{id}/reporter gives. */
 static long long claim_as(struct fx *f, const char *as, const char *body, size_t *n_recent)
 {
     struct hres r = http(
@@ -1623,8 +1624,19 @@ static long long claim_as(struct fx *f, const char *as, const char *body, size_t
     assert_int_equal(r.status, 200);
     struct json_object *o = json_of(&r);
     long long id = jget(o, "report.id") ? jll(o, "report.id") : 0;
-    if (n_recent)
-        *n_recent = json_object_array_length(jget(o, "report.reporter.recent"));
+    if (n_recent) {
+        assert_non_null(jget(o, "report.reporter.pseudonym"));
+        assert_null(jget(o, "report.reporter.recent"));
+        char path[64];
+        snprintf(path, sizeof(path), "/api/reports/%lld/reporter", id);
+        struct hres h = http(f, &(struct hreq){.method = "GET", .path = path, .as = as});
+        assert_int_equal(h.status, 200);
+        struct json_object *p = json_of(&h);
+        assert_string_equal(jstr(p, "pseudonym"), jstr(o, "report.reporter.pseudonym"));
+        *n_recent = json_object_array_length(jget(p, "recent"));
+        json_object_put(p);
+        hres_release(&h);
+    }
     json_object_put(o);
     hres_release(&r);
     return id;
@@ -1676,6 +1688,19 @@ static void test_web_claim_across_queues(void **state)
     assert_string_equal(jstr(o, "reporter.recent.1.ref"), "COL-2");
     assert_string_equal(jstr(o, "reporter.recent.2.ref"), "GEN-1");
     json_object_put(o);
+    hres_release(&r);
+    /* the history alone: the same list; a report the caller may not see has none */
+    snprintf(path, sizeof(path), "/api/reports/%lld/reporter", c1);
+    r = http(f, &(struct hreq){.method = "GET", .path = path, .as = "bob"});
+    assert_int_equal(r.status, 200);
+    o = json_of(&r);
+    assert_int_equal(json_object_array_length(jget(o, "recent")), 3);
+    assert_string_equal(jstr(o, "recent.0.ref"), "GEN-2");
+    assert_string_equal(jstr(o, "recent.2.ref"), "GEN-1");
+    json_object_put(o);
+    hres_release(&r);
+    r = http(f, &(struct hreq){.method = "GET", .path = path, .as = "alice"});
+    assert_int_equal(r.status, 404);
     hres_release(&r);
     assert_int_equal(claim_as(f, "bob", "{\"queue\":\"general\"}", NULL), g2);
     fx_free(f);

@@ -194,6 +194,20 @@ static int h_report(struct web_call *c)
     return answer(c, rc, &ei, 200, json);
 }
 
+/* The reporter's history, which a claimed report leaves out (the console asks when the
+ * analyst opens it). */
+static int h_report_reporter(struct web_call *c)
+{
+    struct tl_errinfo ei;
+    const char *id;
+    char *json = NULL;
+    tl_errinfo_clear(&ei);
+    if (report_arg(c, &id))
+        return TL_OK;
+    int rc = store_web_report_reporter(c->rs, &c->who, id, &json, &ei);
+    return answer(c, rc, &ei, 200, json);
+}
+
 /* {"report": <full report>} or {"report": null}. */
 static int wrap_report(struct web_call *c, unsigned status, const char *name, char *json)
 {
@@ -607,6 +621,7 @@ static const struct web_route routes[] = {
     {"GET", "api/categories", ALL, h_categories, f_none, NULL},
     {"GET", "api/reports", AN | MO, h_list, f_none, p_list},
     {"GET", "api/reports/*", AN | MO, h_report, f_none, NULL},
+    {"GET", "api/reports/*/reporter", AN | MO, h_report_reporter, f_none, NULL},
     {"POST", "api/queue/claim", AN, h_claim, f_claim, NULL},
     {"POST", "api/reports/*/renew", AN, h_renew, f_none, NULL},
     {"POST", "api/reports/*/release", AN, h_release, f_none, NULL},

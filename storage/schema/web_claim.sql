@@ -1,6 +1,7 @@
 -- web_claim.sql
 -- Claim next: the top open report of the caller's queues (or of queue q) under a
--- lease, skipping locked rows; the view is audited; returns the full report. p_qs: the
+-- lease, skipping locked rows; the view is audited; returns the full report but for the
+-- reporter's history (web_report_doc, web_report_reporter). p_qs: the
 -- caller's queues when the caller has just read them (web_decide_next), else NULL.
 DROP FUNCTION IF EXISTS web_claim(text, bigint, text, integer);
 CREATE OR REPLACE FUNCTION web_claim(acct text, lease_s bigint, q text, decimals integer,
@@ -42,6 +43,6 @@ BEGIN
            (acct, 'view', 'report:' || c.id, NULL,
             jsonb_build_object('reporter', left(c.reporter, 12)));
     report_id := c.id;
-    doc := web_report_doc(c.id, NULL, acct, decimals, false, qs);
+    doc := web_report_doc(c.id, NULL, acct, decimals, false, qs, false);
 END
 $$;

@@ -1,12 +1,16 @@
 -- web_report_doc.sql
 -- The full report as the API returns it (media with their near-duplicate photos, the
 -- first sighting of a photo seen before, follow-ups, the reporter's pseudonymous
--- history), or NULL when the caller may not see it; audits the view. Linked photos of
+-- counters and, with p_recent, history), or NULL when the caller may not see it; audits
+-- the view. A claimed report (web_claim) leaves the history out: the analyst opens it
+-- when wanted (web_report_reporter), and most decisions do without it. Linked photos of
 -- reports the caller may not see are left out, a first sighting's reference too, and
 -- the corroboration is counted over the reports it may see (web_report_seen).
+DROP FUNCTION IF EXISTS web_report_doc(bigint, text, text, integer, boolean, text[]);
 CREATE OR REPLACE FUNCTION web_report_doc(p_id bigint, p_ref text, acct text,
                                           decimals integer, audit boolean,
-                                          qs text[] DEFAULT NULL) RETURNS text
+                                          qs text[] DEFAULT NULL,
+                                          p_recent boolean DEFAULT true) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
     r reports;
@@ -83,6 +87,7 @@ BEGIN
                 SELECT web_followup_doc(x)
                 FROM followups x WHERE x.report_id = r.id ORDER BY x.asked_at, x.id)),
             'reporter', web_reporter_doc(
-                (SELECT p FROM reporters p WHERE p.pseudonym = r.reporter), qs, true, r.id))::text;
+                (SELECT p FROM reporters p WHERE p.pseudonym = r.reporter), qs, p_recent,
+                r.id))::text;
 END
 $$;

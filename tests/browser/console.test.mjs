@@ -293,7 +293,13 @@ export async function scenario(browser, base, seed, tokens, dbEnv) {
   const pseud = await page.textContent('#reporter code');
   check(/^[0-9a-f]{6,}$/.test(pseud) && '5a1c9e07f3b2d8aa'.startsWith(pseud),
     `reporter pseudonym ${pseud}`);
-  check((await page.textContent('#reporter')).includes('Reputation'), 'reporter history');
+  check((await page.textContent('#reporter')).includes('Reputation'), 'reporter counters');
+  // the claim comes without the reporter's other reports: fetched when asked (h)
+  check((await page.locator('#reporter-recent').count()) === 0, 'no history before it is asked for');
+  const hist = page.waitForResponse((r) => r.url().endsWith('/reporter'));
+  await page.keyboard.press('h');
+  check((await hist).status() === 200, 'history answered');
+  await page.locator('#reporter-recent > li').first().waitFor();
   check(JSON.stringify(await page.$$eval('#reporter-recent > li', (l) => l.map((x) => x.dataset.ref))) ===
     '["TL-NOPT03"]', 'the reporter\'s other report is listed');
 

@@ -43,6 +43,7 @@ const SHORTCUTS = [
   { key: 'r', help: 'key.r', run: () => decide('rejected', { next: true }) },
   { key: 'n', help: 'key.n', run: () => step(1) },
   { key: 'p', help: 'key.p', run: () => step(-1) },
+  { key: 'h', help: 'key.h', run: () => state.report && loadHistory(state.report) },
   { key: '?', help: 'key.help', run: () => toggleHelp() },
   { key: 'Esc', help: 'key.esc', run: null },
 ];
@@ -431,6 +432,19 @@ async function moderate(r, action) {
   }
 }
 
+// The reporter's other reports, which a claimed report comes without (the claim leaves
+// them out: most decisions do without them): fetched when the analyst asks.
+async function loadHistory(r) {
+  if (!r.reporter || Array.isArray(r.reporter.recent)) return;
+  try {
+    const p = await api('GET', `/api/reports/${r.id}/reporter`);
+    r.reporter = { ...r.reporter, recent: (p && p.recent) || [] };
+    if (state.report === r) renderReport();
+  } catch (e) {
+    fail(e);
+  }
+}
+
 function renderReport() {
   const r = state.report;
   const art = $('report');
@@ -450,6 +464,7 @@ function renderReport() {
     pick: pickPlace,
     moderate: (action) => moderate(r, action),
     open: (id) => openReport(id),
+    history: () => loadHistory(r),
   }));
   art.dataset.id = String(r.id);
   if (r.incident_id && r.incident_corroboration > 1)

@@ -167,7 +167,10 @@ function renderReporter(r, ctx) {
       fact(t('report.reporter.confirmed'), String(p.n_confirmed ?? 0)),
       fact(t('report.reporter.rejected'), String(p.n_rejected ?? 0)),
       fact(t('report.reporter.reputation'), String(p.reputation ?? 0))));
-  if (Array.isArray(p.recent)) {
+  if (!Array.isArray(p.recent)) {
+    sec.append(h('button', { type: 'button', id: 'reporter-history', class: 'link', onclick: () => ctx.history() },
+      t('report.reporter.recent_show')));
+  } else {
     sec.append(h('h4', {}, t('report.reporter.recent')));
     if (!p.recent.length) sec.append(h('p', { class: 'muted' }, t('report.reporter.recent_none')));
     else sec.append(h('ol', { id: 'reporter-recent' }, p.recent.map((o) => h('li', { dataset: { ref: o.ref } },

@@ -1,0 +1,11 @@
+-- 0036_reports_point_time_dropped.sql - the GiST index on reports (point, received_at)
+-- goes.
+--
+-- Why: it served the neighbour count that corroboration once was (reports near a point
+-- within a time window); incidents count corroboration now (incident_join searches
+-- incidents' centroids), and no statement reads reports by point and time. Every new row
+-- version of a report (each decision is one: its status is indexed) still paid a GiST
+-- insert into it, 85,000 instructions of a decide-then-next pair (bench/triage/
+-- callgrind.sh), and every report stored paid one too. Maps and exports read
+-- reports_point_geom.
+DROP INDEX IF EXISTS reports_point_time;
