@@ -4198,13 +4198,17 @@ static void test_web_decide_then_next(void **state)
     struct hres r = post_as(f, path, "alice", "{\"status\":\"confirmed\",\"next\":true}");
     assert_int_equal(r.status, 200);
     struct json_object *o = json_of(&r);
-    /* the decision (what it changed) and the next report, claimed, in full */
+    /* the decision (what it changed, no reporter) and the next report, claimed, in full
+     * but for the reporter's other reports */
     assert_int_equal(jll(o, "decision.id"), a);
     assert_string_equal(jstr(o, "decision.status"), "confirmed");
     assert_false(json_object_object_get_ex(jget(o, "decision"), "media", NULL));
+    assert_false(json_object_object_get_ex(jget(o, "decision"), "reporter", NULL));
     assert_int_equal(jll(o, "next.id"), b);
     assert_string_equal(jstr(o, "next.claimed_by"), "alice");
     assert_string_equal(jstr(o, "next.media.0.mime"), "image/jpeg");
+    assert_non_null(jget(o, "next.reporter.pseudonym"));
+    assert_false(json_object_object_get_ex(jget(o, "next.reporter"), "recent", NULL));
     json_object_put(o);
     hres_release(&r);
     assert_int_equal(count(f,

@@ -3,7 +3,8 @@
 -- with before and after. It needs the caller's own live lease, on a report not yet
 -- decided (a decided one is reopened first: web_reopen); an admin may decide without
 -- the lease by asking to override, audited as such. render: 'report' the full report,
--- 'decision' what the decision changed (web_decision_doc), NULL nothing.
+-- 'decision' what the decision changed (web_decision_doc), 'change' the same without the
+-- reporter (web_decide_next), NULL nothing.
 -- p_qs: the caller's queues when the caller has read them (web_decide_next), else NULL.
 DROP FUNCTION IF EXISTS web_decide(bigint, text, text, text, text, text, bigint, integer, boolean);
 DROP FUNCTION IF EXISTS web_decide(bigint, text, text, text, text, bigint, boolean, integer, text);
@@ -79,8 +80,8 @@ BEGIN
     report_id := x.id;
     IF render = 'report' THEN
         doc := web_report_doc(x.id, NULL, acct, decimals, false, qs);
-    ELSIF render = 'decision' THEN
-        doc := web_decision_doc(x.id, qs);
+    ELSIF render IN ('decision', 'change') THEN
+        doc := web_decision_doc(x.id, qs, render = 'decision');
     END IF;
 END
 $$;
