@@ -1,6 +1,7 @@
 # tests/export.cmake - the exporters (files, feeds, OGC API, tiles) read by GDAL's
 # ogrinfo (Debian's gdal-bin) and curl, against the throwaway PostgreSQL.
-tl_add_test(NAME test_export SOURCES test_export.c
+tl_add_test(NAME test_export SOURCES test_export.c test_export_feeds.c test_export_tiles.c
+            test_export_webhooks.c
             LIBS tl_daemon tl_web PkgConfig::CRYPTO PkgConfig::PQ Threads::Threads DB TIMEOUT 600)
 # its JSON answers against web/openapi.yaml (as test_web's, tests/web_openapi.cmake)
 set_tests_properties(test_export PROPERTIES FIXTURES_SETUP export_answers)

@@ -1,7 +1,8 @@
 # tests/geo.cmake - geo/: the parser table, GeoConvert cross-checks, the CLI, the fuzzer.
 # test_geo runs GeoConvert (Debian geographiclib-tools) to check every MGRS/UTM case.
 # Set TL_GAZETTEER to a gazetteer built by deploy/gazetteer/build.sh to also check it.
-tl_add_test(NAME test_geo SOURCES test_geo.c LIBS tl_geo m)
+tl_add_test(NAME test_geo SOURCES test_geo.c test_geo_parse.c test_geo_grids.c test_geo_checks.c
+            LIBS tl_geo m)
 tl_add_test(NAME test_geo_cli SOURCES test_geo_cli.c ${CMAKE_SOURCE_DIR}/cli/cmd_geo.c
             ${CMAKE_SOURCE_DIR}/cli/opt.c LIBS tl_geo tl_common)
 # The seeds (real-looking messages in every format) live in the kept corpus

@@ -1,6 +1,7 @@
 # tests/media.cmake - media/: the cmocka suite (which also runs `tipline strip`), and the
 # libFuzzer harnesses.
-tl_add_test(NAME test_media SOURCES test_media.c support/photogen.c
+tl_add_test(NAME test_media SOURCES test_media.c test_media_jpeg.c test_media_formats.c
+            test_media_hostile.c test_media_phash.c test_media_corpus.c support/photogen.c
             LIBS tl_media PkgConfig::EXIF PkgConfig::TURBOJPEG m TIMEOUT 600)
 set_property(TEST test_media APPEND PROPERTY ENVIRONMENT "TL_MEDIA_CLI=$<TARGET_FILE:tipline>")
 # videos and HEIC made at test time (the ffmpeg command, libheif's encoder), checked by

@@ -8,7 +8,9 @@ tl_add_fuzzer(NAME fuzz_mod_text SOURCES fuzz/fuzz_mod_text.c LIBS tl_moderation
 # Moderation at intake played whole: the runtime (and `tipline bot` for SIGHUP and reloads
 # through the API) on the fake Bot API and a throwaway PostgreSQL, the analysts' API on
 # top; photos for the photo campaign made by tests/support/photogen.c.
-tl_add_test(NAME test_mod_intake SOURCES test_mod_intake.c support/botrun.c support/botproc.c
+tl_add_test(NAME test_mod_intake SOURCES test_mod_intake.c test_mod_intake_campaigns.c
+            test_mod_intake_limits.c test_mod_intake_rules.c test_mod_intake_tools.c
+            support/botrun.c support/botproc.c
             support/photogen.c support/promhttp.c
             LIBS tl_daemon tl_fakebot tl_web PkgConfig::CURL PkgConfig::CRYPTO PkgConfig::JSONC
             PkgConfig::TURBOJPEG m DB TIMEOUT 600)

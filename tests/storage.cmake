@@ -13,6 +13,9 @@ if(NOT TARGET tipline AND NOT TEST pg_start)
 endif()
 
 tl_add_test(NAME test_storage SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_storage.c
+            ${CMAKE_CURRENT_LIST_DIR}/test_storage_migrate.c ${CMAKE_CURRENT_LIST_DIR}/test_storage_intake.c
+            ${CMAKE_CURRENT_LIST_DIR}/test_storage_apply.c ${CMAKE_CURRENT_LIST_DIR}/test_storage_outbox.c
+            ${CMAKE_CURRENT_LIST_DIR}/test_storage_triage.c
             LIBS tl_storage Threads::Threads DB)
 
 # Not a test: prints store_apply throughput (updates/s).
