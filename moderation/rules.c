@@ -490,6 +490,138 @@ static int fail_at(struct mod_rules_error *err, struct tl_errinfo *ei, const cha
     return tl_errf(ei, code, "%s:%u:%u: %s", name, line, col, what);
 }
 
+/* Where the parse is: the file's name (for errors) and the line's number. */
+struct rules_at {
+    const char *name;
+    unsigned line;
+    struct mod_rules_error *err;
+    struct tl_errinfo *ei;
+};
+
+/* One rule line, split: its action, its reason (rlen bytes at r0) and its pattern (from
+ * p0 up to pe). */
+struct rule_line {
+    enum mod_rule_action act;
+    size_t r0, rlen, p0, pe;
+};
+
+/* Splits the line l (ll bytes, its end of line removed) into rl: "action reason
+ * pattern". *skip when it is blank or a comment. A line too long, not UTF-8 or not a
+ * rule is an error (at the column where it goes wrong). */
+static int rule_line_split(const char *l, size_t ll, const struct rules_at *at,
+                           struct rule_line *rl, int *skip)
+{
+    *skip = 0;
+    if (ll > MOD_LINE_MAX)
+        return fail_at(at->err, at->ei, at->name, at->line, MOD_LINE_MAX + 1, TL_ETOOBIG,
+                       "line too long");
+    for (size_t i = 0; i < ll;) {
+        size_t from = i;
+        if (mod_utf8_next((const unsigned char *)l, ll, &i) <= 0)
+            return fail_at(at->err, at->ei, at->name, at->line, (unsigned)from + 1, TL_EPARSE,
+                           "not UTF-8 (or a NUL byte)");
+    }
+    size_t i = 0;
+    while (i < ll && is_blank(l[i]))
+        i++;
+    if (i == ll || l[i] == '#') {
+        *skip = 1;
+        return TL_OK;
+    }
+    /* action */
+    size_t a0 = i;
+    while (i < ll && !is_blank(l[i]))
+        i++;
+    enum mod_rule_action act = 0;
+    for (int k = MOD_RULE_FLAG; k <= MOD_RULE_REFUSE; k++)
+        if (strlen(action_names[k]) == i - a0 && memcmp(l + a0, action_names[k], i - a0) == 0)
+            act = (enum mod_rule_action)k;
+    if (!act)
+        return fail_at(at->err, at->ei, at->name, at->line, (unsigned)a0 + 1, TL_EPARSE,
+                       "unknown action (flag, hold, drop or refuse)");
+    while (i < ll && is_blank(l[i]))
+        i++;
+    /* reason */
+    size_t r0 = i;
+    while (i < ll && !is_blank(l[i])) {
+        char c = l[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+            return fail_at(at->err, at->ei, at->name, at->line, (unsigned)i + 1, TL_EPARSE,
+                           "reason: only a-z, 0-9, '.', '_' and '-'");
+        i++;
+    }
+    if (i == r0 || i - r0 >= MOD_REASON_MAX)
+        return fail_at(at->err, at->ei, at->name, at->line, (unsigned)r0 + 1, TL_EPARSE,
+                       i == r0 ? "reason missing" : "reason longer than 63 bytes");
+    size_t rlen = i - r0;
+    while (i < ll && is_blank(l[i]))
+        i++;
+    size_t p0 = i, pe = ll;
+    while (pe > p0 && is_blank(l[pe - 1]))
+        pe--;
+    if (pe == p0)
+        return fail_at(at->err, at->ei, at->name, at->line, (unsigned)p0 + 1, TL_EPARSE,
+                       "pattern missing");
+    *rl = (struct rule_line){act, r0, rlen, p0, pe};
+    return TL_OK;
+}
+
+/* Room in r for one rule more, and in *lits for its literals (*cap: the room of both). */
+static int rules_grow(struct mod_rules *r, struct litset **lits, size_t *cap)
+{
+    if (r->n < *cap)
+        return TL_OK;
+    size_t ncap = *cap ? *cap * 2 : 64;
+    struct rule *nr = realloc(r->rules, ncap * sizeof(*nr));
+    struct litset *nl2 = realloc(*lits, ncap * sizeof(*nl2));
+    if (nr)
+        r->rules = nr;
+    if (nl2)
+        *lits = nl2;
+    if (!nr || !nl2)
+        return TL_ENOMEM;
+    *cap = ncap;
+    return TL_OK;
+}
+
+/* The rule rl of line l compiled as r's next (r->n counts it once it owns its pattern),
+ * JIT-compiled when it can be, its literals into lits[r->n - 1]. */
+static int rule_compile(struct mod_rules *r, struct litset *lits, const char *l,
+                        const struct rule_line *rl, pcre2_compile_context *cctx,
+                        const struct rules_at *at)
+{
+    char what[300];
+    struct rule *ru = &r->rules[r->n];
+    memset(ru, 0, sizeof(*ru));
+    ru->line = at->line;
+    ru->action = rl->act;
+    memcpy(ru->reason, l + rl->r0, rl->rlen);
+    ru->reason[rl->rlen] = '\0';
+    ru->pattern = strndup(l + rl->p0, rl->pe - rl->p0);
+    if (!ru->pattern)
+        return TL_ENOMEM;
+    int ec = 0;
+    PCRE2_SIZE eoff = 0;
+    ru->code = pcre2_compile((PCRE2_SPTR)ru->pattern, rl->pe - rl->p0,
+                             PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS | PCRE2_NEVER_BACKSLASH_C, &ec,
+                             &eoff, cctx);
+    r->n++; /* owned from here: freed with the set */
+    if (!ru->code) {
+        PCRE2_UCHAR msg[200];
+        if (pcre2_get_error_message(ec, msg, sizeof(msg)) < 0)
+            snprintf((char *)msg, sizeof(msg), "pcre2 error %d", ec);
+        snprintf(what, sizeof(what), "pattern: %s", (const char *)msg);
+        return fail_at(at->err, at->ei, at->name, at->line, (unsigned)(rl->p0 + eoff) + 1,
+                       TL_EPARSE, what);
+    }
+    ru->jit = pcre2_jit_compile(ru->code, PCRE2_JIT_COMPLETE) == 0;
+    if (!ru->jit)
+        log_warn("moderation rule not JIT-compiled, interpreted file=%s line=%u", at->name,
+                 at->line);
+    literals_of(ru->pattern, rl->pe - rl->p0, &lits[r->n - 1]);
+    return TL_OK;
+}
+
 int mod_rules_parse(const char *buf, size_t len, const char *name, const struct mod_limits *lim,
                     struct mod_rules **out, struct mod_rules_error *err, struct tl_errinfo *ei)
 {
@@ -498,14 +630,13 @@ int mod_rules_parse(const char *buf, size_t len, const char *name, const struct 
     struct litset *lits = NULL;
     pcre2_compile_context *cctx = NULL;
     size_t cap = 0;
-    unsigned line = 0;
-    char what[300];
 
     *out = NULL;
     if (err)
         err->line = err->column = 0;
     if (!name)
         name = "rules";
+    struct rules_at at = {.name = name, .line = 0, .err = err, .ei = ei};
     if (len > MOD_FILE_MAX) {
         rc = fail_at(err, ei, name, 0, 0, TL_ETOOBIG, "file too large");
         goto out;
@@ -522,116 +653,23 @@ int mod_rules_parse(const char *buf, size_t len, const char *name, const struct 
         const char *l = buf + pos;
         const char *nl = memchr(l, '\n', len - pos);
         size_t ll = nl ? (size_t)(nl - l) : len - pos;
+        struct rule_line rl = {0, 0, 0, 0, 0};
+        int skip = 0;
         pos += ll + (nl != NULL);
-        line++;
+        at.line++;
         if (ll > 0 && l[ll - 1] == '\r')
             ll--;
-        if (ll > MOD_LINE_MAX) {
-            rc = fail_at(err, ei, name, line, MOD_LINE_MAX + 1, TL_ETOOBIG, "line too long");
+        if ((rc = rule_line_split(l, ll, &at, &rl, &skip)) != TL_OK)
             goto out;
-        }
-        for (size_t i = 0; i < ll;) {
-            size_t at = i;
-            if (mod_utf8_next((const unsigned char *)l, ll, &i) <= 0) {
-                rc = fail_at(err, ei, name, line, (unsigned)at + 1, TL_EPARSE,
-                             "not UTF-8 (or a NUL byte)");
-                goto out;
-            }
-        }
-        size_t i = 0;
-        while (i < ll && is_blank(l[i]))
-            i++;
-        if (i == ll || l[i] == '#')
+        if (skip)
             continue;
-        /* action */
-        size_t a0 = i;
-        while (i < ll && !is_blank(l[i]))
-            i++;
-        enum mod_rule_action act = 0;
-        for (int k = MOD_RULE_FLAG; k <= MOD_RULE_REFUSE; k++)
-            if (strlen(action_names[k]) == i - a0 && memcmp(l + a0, action_names[k], i - a0) == 0)
-                act = (enum mod_rule_action)k;
-        if (!act) {
-            rc = fail_at(err, ei, name, line, (unsigned)a0 + 1, TL_EPARSE,
-                         "unknown action (flag, hold, drop or refuse)");
-            goto out;
-        }
-        while (i < ll && is_blank(l[i]))
-            i++;
-        /* reason */
-        size_t r0 = i;
-        while (i < ll && !is_blank(l[i])) {
-            char c = l[i];
-            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-                  c == '-')) {
-                rc = fail_at(err, ei, name, line, (unsigned)i + 1, TL_EPARSE,
-                             "reason: only a-z, 0-9, '.', '_' and '-'");
-                goto out;
-            }
-            i++;
-        }
-        if (i == r0 || i - r0 >= MOD_REASON_MAX) {
-            rc = fail_at(err, ei, name, line, (unsigned)r0 + 1, TL_EPARSE,
-                         i == r0 ? "reason missing" : "reason longer than 63 bytes");
-            goto out;
-        }
-        size_t rlen = i - r0;
-        while (i < ll && is_blank(l[i]))
-            i++;
-        size_t p0 = i, pe = ll;
-        while (pe > p0 && is_blank(l[pe - 1]))
-            pe--;
-        if (pe == p0) {
-            rc = fail_at(err, ei, name, line, (unsigned)p0 + 1, TL_EPARSE, "pattern missing");
-            goto out;
-        }
         if (r->n == MOD_RULES_MAX) {
-            rc = fail_at(err, ei, name, line, 1, TL_ETOOBIG, "too many rules");
+            rc = fail_at(err, ei, name, at.line, 1, TL_ETOOBIG, "too many rules");
             goto out;
         }
-        if (r->n == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            struct rule *nr = realloc(r->rules, ncap * sizeof(*nr));
-            struct litset *nl2 = realloc(lits, ncap * sizeof(*nl2));
-            if (nr)
-                r->rules = nr;
-            if (nl2)
-                lits = nl2;
-            if (!nr || !nl2) {
-                rc = TL_ENOMEM;
-                goto out;
-            }
-            cap = ncap;
-        }
-        struct rule *ru = &r->rules[r->n];
-        memset(ru, 0, sizeof(*ru));
-        ru->line = line;
-        ru->action = act;
-        memcpy(ru->reason, l + r0, rlen);
-        ru->reason[rlen] = '\0';
-        ru->pattern = strndup(l + p0, pe - p0);
-        if (!ru->pattern) {
-            rc = TL_ENOMEM;
+        if ((rc = rules_grow(r, &lits, &cap)) != TL_OK ||
+            (rc = rule_compile(r, lits, l, &rl, cctx, &at)) != TL_OK)
             goto out;
-        }
-        int ec = 0;
-        PCRE2_SIZE eoff = 0;
-        ru->code = pcre2_compile((PCRE2_SPTR)ru->pattern, pe - p0,
-                                 PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS | PCRE2_NEVER_BACKSLASH_C,
-                                 &ec, &eoff, cctx);
-        r->n++; /* owned from here: freed with the set */
-        if (!ru->code) {
-            PCRE2_UCHAR msg[200];
-            if (pcre2_get_error_message(ec, msg, sizeof(msg)) < 0)
-                snprintf((char *)msg, sizeof(msg), "pcre2 error %d", ec);
-            snprintf(what, sizeof(what), "pattern: %s", (const char *)msg);
-            rc = fail_at(err, ei, name, line, (unsigned)(p0 + eoff) + 1, TL_EPARSE, what);
-            goto out;
-        }
-        ru->jit = pcre2_jit_compile(ru->code, PCRE2_JIT_COMPLETE) == 0;
-        if (!ru->jit)
-            log_warn("moderation rule not JIT-compiled, interpreted file=%s line=%u", name, line);
-        literals_of(ru->pattern, pe - p0, &lits[r->n - 1]);
     }
     rc = build_prefilter(r, lits);
     if (rc != TL_OK)
