@@ -2,11 +2,12 @@
  * JIT), matching under match and depth limits, hit counters.
  *
  * Running 500 JIT patterns one after the other costs tens of microseconds a message,
- * too slow for intake. So at load each pattern is read (conservatively) for a set of
- * literals one of which every match must contain; all those literals go into one
- * Aho-Corasick automaton over the case-folded text, and a message runs only the rules
- * whose literal it contains, plus those no literal could be found for. A pattern the
- * reader is unsure of is simply always run: the prefilter never changes a result. */
+ * too slow for intake. So at load each pattern is read (conservatively: literals.c)
+ * for a set of literals one of which every match must contain; all those literals go
+ * into one Aho-Corasick automaton over the case-folded text, and a message runs only
+ * the rules whose literal it contains, plus those no literal could be found for. A
+ * pattern the reader is unsure of is simply always run: the prefilter never changes a
+ * result. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,252 +64,6 @@ struct mod_scratch {
     size_t foldcap;
 };
 
-/* ---- literal extraction ---- */
-
-#define LIT_N 16
-#define LIT_LEN 64
-
-struct litset {
-    int ok;
-    int n;
-    uint8_t len[LIT_N];
-    unsigned char s[LIT_N][LIT_LEN];
-};
-
-struct lp {
-    const unsigned char *p;
-    size_t n, i;
-    int depth;
-    int bad; /* a construct the reader does not handle: the rule is always run */
-};
-
-static int lit_minlen(const struct litset *l)
-{
-    int m = LIT_LEN;
-    for (int k = 0; k < l->n; k++)
-        if (l->len[k] < m)
-            m = l->len[k];
-    return m;
-}
-
-static void lit_consider(struct litset *best, const struct litset *c)
-{
-    if (!c->ok || c->n == 0)
-        return;
-    if (!best->ok || lit_minlen(c) > lit_minlen(best) ||
-        (lit_minlen(c) == lit_minlen(best) && c->n < best->n))
-        *best = *c;
-}
-
-static void lp_alt(struct lp *x, struct litset *out);
-
-/* Skips a character class starting at '['. */
-static void lp_class(struct lp *x)
-{
-    x->i++;
-    if (x->i < x->n && x->p[x->i] == '^')
-        x->i++;
-    if (x->i < x->n && x->p[x->i] == ']')
-        x->i++;
-    while (x->i < x->n && x->p[x->i] != ']') {
-        if (x->p[x->i] == '\\')
-            x->i++;
-        else if (x->p[x->i] == '[' && x->i + 1 < x->n && x->p[x->i + 1] == ':') {
-            const unsigned char *e = memchr(x->p + x->i + 2, ']', x->n - x->i - 2);
-            if (!e) {
-                x->bad = 1;
-                return;
-            }
-            x->i = (size_t)(e - x->p);
-        }
-        x->i++;
-    }
-    if (x->i >= x->n)
-        x->bad = 1;
-    else
-        x->i++;
-}
-
-/* Reads a quantifier if one follows: returns 1 and its minimum in *min. */
-static int lp_quant(struct lp *x, unsigned *min)
-{
-    if (x->i >= x->n)
-        return 0;
-    unsigned char c = x->p[x->i];
-    if (c == '?' || c == '*' || c == '+') {
-        *min = c == '+';
-        x->i++;
-    } else if (c == '{') {
-        size_t j = x->i + 1;
-        unsigned v = 0;
-        int digits = 0;
-        while (j < x->n && x->p[j] >= '0' && x->p[j] <= '9' && digits < 6)
-            v = v * 10 + (x->p[j++] - '0'), digits++;
-        if (!digits) {
-            x->bad = 1;
-            return 0;
-        }
-        if (j < x->n && x->p[j] == ',') {
-            j++;
-            while (j < x->n && x->p[j] >= '0' && x->p[j] <= '9')
-                j++;
-        }
-        if (j >= x->n || x->p[j] != '}') {
-            x->bad = 1;
-            return 0;
-        }
-        *min = v;
-        x->i = j + 1;
-    } else {
-        return 0;
-    }
-    if (x->i < x->n && (x->p[x->i] == '?' || x->p[x->i] == '+'))
-        x->i++;
-    return 1;
-}
-
-enum atom { A_LIT, A_OTHER, A_ASSERT, A_GROUP };
-
-static void lp_seq(struct lp *x, struct litset *best)
-{
-    unsigned char run[LIT_LEN];
-    size_t rl = 0;
-    struct litset one, g;
-    best->ok = 0;
-    best->n = 0;
-#define FLUSH()                                                                                    \
-    do {                                                                                           \
-        if (rl > 0) {                                                                              \
-            one.ok = 1, one.n = 1, one.len[0] = (uint8_t)rl;                                       \
-            memcpy(one.s[0], run, rl);                                                             \
-            lit_consider(best, &one);                                                              \
-        }                                                                                          \
-        rl = 0;                                                                                    \
-    } while (0)
-    while (!x->bad && x->i < x->n && x->p[x->i] != '|' && x->p[x->i] != ')') {
-        unsigned char c = x->p[x->i];
-        enum atom kind = A_OTHER;
-        int32_t cp = 0;
-        if (c == '(') {
-            if (x->i + 1 < x->n && x->p[x->i + 1] == '?') {
-                if (x->i + 2 < x->n && x->p[x->i + 2] == ':')
-                    x->i += 3;
-                else {
-                    x->bad = 1;
-                    break;
-                }
-            } else {
-                x->i++;
-            }
-            if (++x->depth > 32) {
-                x->bad = 1;
-                break;
-            }
-            lp_alt(x, &g);
-            x->depth--;
-            if (x->bad || x->i >= x->n || x->p[x->i] != ')') {
-                x->bad = 1;
-                break;
-            }
-            x->i++;
-            kind = A_GROUP;
-        } else if (c == '[') {
-            lp_class(x);
-        } else if (c == '\\') {
-            if (x->i + 1 >= x->n) {
-                x->bad = 1;
-                break;
-            }
-            unsigned char e = x->p[x->i + 1];
-            if (e < 0x80 && ((e >= '0' && e <= '9') || ((e | 32) >= 'a' && (e | 32) <= 'z'))) {
-                if (strchr("dDwWsShHvVR", e))
-                    kind = A_OTHER;
-                else if (e == 'b' || e == 'B')
-                    kind = A_ASSERT;
-                else {
-                    x->bad = 1;
-                    break;
-                }
-                x->i += 2;
-            } else {
-                x->i++;
-                cp = mod_utf8_next(x->p, x->n, &x->i);
-                kind = A_LIT;
-            }
-        } else if (c == '.') {
-            x->i++;
-        } else if (c == '^' || c == '$') {
-            x->i++;
-            kind = A_ASSERT;
-        } else if (c == '*' || c == '+' || c == '?' || c == '{') {
-            x->bad = 1;
-            break;
-        } else {
-            cp = mod_utf8_next(x->p, x->n, &x->i);
-            kind = A_LIT;
-        }
-        if (kind == A_LIT && cp < 0) {
-            x->bad = 1;
-            break;
-        }
-        unsigned min = 1;
-        int q = lp_quant(x, &min);
-        if (x->bad)
-            break;
-        if (kind == A_LIT && min > 0 && mod_fold_trusted((uint32_t)cp)) {
-            char u[4];
-            size_t ul = mod_utf8_put(u, mod_fold((uint32_t)cp));
-            if (rl + ul > LIT_LEN - 1)
-                FLUSH();
-            memcpy(run + rl, u, ul);
-            rl += ul;
-            if (q)
-                FLUSH();
-        } else {
-            FLUSH();
-            if (kind == A_GROUP && min > 0)
-                lit_consider(best, &g);
-        }
-    }
-    FLUSH();
-#undef FLUSH
-}
-
-static void lp_alt(struct lp *x, struct litset *out)
-{
-    out->ok = 1;
-    out->n = 0;
-    for (;;) {
-        struct litset s;
-        lp_seq(x, &s);
-        if (x->bad)
-            return;
-        if (!s.ok || out->n + s.n > LIT_N)
-            out->ok = 0;
-        if (out->ok) {
-            for (int k = 0; k < s.n; k++) {
-                out->len[out->n] = s.len[k];
-                memcpy(out->s[out->n], s.s[k], s.len[k]);
-                out->n++;
-            }
-        }
-        if (x->i < x->n && x->p[x->i] == '|') {
-            x->i++;
-            continue;
-        }
-        return;
-    }
-}
-
-/* The literals one of which every match of pattern contains, folded; ok=0 if unknown. */
-static void literals_of(const char *pattern, size_t len, struct litset *out)
-{
-    struct lp x = {.p = (const unsigned char *)pattern, .n = len};
-    lp_alt(&x, out);
-    if (x.bad || x.i != x.n)
-        out->ok = 0;
-}
-
 /* ---- the automaton ---- */
 
 struct trie {
@@ -331,7 +86,7 @@ static int trie_add_state(struct trie *t)
     return (int)t->n++;
 }
 
-static int build_prefilter(struct mod_rules *r, struct litset *lits)
+static int build_prefilter(struct mod_rules *r, struct mod_litset *lits)
 {
     int rc = TL_ENOMEM;
     struct trie t = {0};
@@ -567,13 +322,13 @@ static int rule_line_split(const char *l, size_t ll, const struct rules_at *at,
 }
 
 /* Room in r for one rule more, and in *lits for its literals (*cap: the room of both). */
-static int rules_grow(struct mod_rules *r, struct litset **lits, size_t *cap)
+static int rules_grow(struct mod_rules *r, struct mod_litset **lits, size_t *cap)
 {
     if (r->n < *cap)
         return TL_OK;
     size_t ncap = *cap ? *cap * 2 : 64;
     struct rule *nr = realloc(r->rules, ncap * sizeof(*nr));
-    struct litset *nl2 = realloc(*lits, ncap * sizeof(*nl2));
+    struct mod_litset *nl2 = realloc(*lits, ncap * sizeof(*nl2));
     if (nr)
         r->rules = nr;
     if (nl2)
@@ -586,7 +341,7 @@ static int rules_grow(struct mod_rules *r, struct litset **lits, size_t *cap)
 
 /* The rule rl of line l compiled as r's next (r->n counts it once it owns its pattern),
  * JIT-compiled when it can be, its literals into lits[r->n - 1]. */
-static int rule_compile(struct mod_rules *r, struct litset *lits, const char *l,
+static int rule_compile(struct mod_rules *r, struct mod_litset *lits, const char *l,
                         const struct rule_line *rl, pcre2_compile_context *cctx,
                         const struct rules_at *at)
 {
@@ -618,7 +373,7 @@ static int rule_compile(struct mod_rules *r, struct litset *lits, const char *l,
     if (!ru->jit)
         log_warn("moderation rule not JIT-compiled, interpreted file=%s line=%u", at->name,
                  at->line);
-    literals_of(ru->pattern, rl->pe - rl->p0, &lits[r->n - 1]);
+    mod_literals_of(ru->pattern, rl->pe - rl->p0, &lits[r->n - 1]);
     return TL_OK;
 }
 
@@ -627,7 +382,7 @@ int mod_rules_parse(const char *buf, size_t len, const char *name, const struct 
 {
     int rc = TL_ENOMEM;
     struct mod_rules *r = NULL;
-    struct litset *lits = NULL;
+    struct mod_litset *lits = NULL;
     pcre2_compile_context *cctx = NULL;
     size_t cap = 0;
 
