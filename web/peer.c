@@ -97,7 +97,7 @@ static void peer_text(const struct sockaddr *sa, char *out, size_t n)
 }
 
 /* addr's entry, under conns_mu; NULL when it has none. */
-static struct conn_count *conn_find(struct web *w, const char *addr)
+static struct web_conn_count *conn_find(struct web *w, const char *addr)
 {
     for (size_t i = 0; i < w->n_conns; i++)
         if (strcmp(w->conns[i].addr, addr) == 0)
@@ -114,7 +114,7 @@ enum MHD_Result web_on_accept(void *cls, const struct sockaddr *sa, socklen_t sa
     if (w->cfg->web_conns_per_client == 0 || web_trusted_proxy(w->cfg->trusted_proxies, addr))
         return MHD_YES;
     pthread_mutex_lock(&w->conns_mu);
-    const struct conn_count *c = conn_find(w, addr);
+    const struct web_conn_count *c = conn_find(w, addr);
     int over = c && c->n >= (unsigned)w->cfg->web_conns_per_client;
     pthread_mutex_unlock(&w->conns_mu);
     return over ? MHD_NO : MHD_YES;
@@ -129,7 +129,7 @@ void web_on_connection(void *cls, struct MHD_Connection *conn, void **ctx,
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     peer_text(ci ? ci->client_addr : NULL, addr, sizeof(addr));
     pthread_mutex_lock(&w->conns_mu);
-    struct conn_count *c = conn_find(w, addr);
+    struct web_conn_count *c = conn_find(w, addr);
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         if (!c && w->n_conns < WEB_MAX_CONNS) {
             c = &w->conns[w->n_conns++];

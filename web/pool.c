@@ -14,18 +14,18 @@
  * thread it likes, and with more requests than connections the unlucky ones waited
  * many turns: claim p99 27-43 ms instead of 11-12 in bench/triage). */
 
-struct pool_waiter {
+struct web_pool_waiter {
     pthread_cond_t cv;
     int served; /* given a connection (s), or a free slot to open one (s NULL) */
     struct store *s;
-    struct pool_waiter *next;
+    struct web_pool_waiter *next;
 };
 
 /* Hands s (NULL: a slot to open a connection in) to the longest waiter; 0: none waits.
  * Under p->mu. */
 static int pool_handoff(struct web_pool *p, struct store *s)
 {
-    struct pool_waiter *x = p->wait_head;
+    struct web_pool_waiter *x = p->wait_head;
     if (!x)
         return 0;
     p->wait_head = x->next;
@@ -57,7 +57,7 @@ struct store *web_pool_get(struct web_pool *p, struct tl_errinfo *ei)
     if (p->n_open < p->max_open) {
         p->n_open++;
     } else {
-        struct pool_waiter x = {.served = 0, .s = NULL, .next = NULL};
+        struct web_pool_waiter x = {.served = 0, .s = NULL, .next = NULL};
         int64_t waited_from = tl_now_ms();
         atomic_fetch_add(p->waits, 1);
         pthread_cond_init(&x.cv, NULL);

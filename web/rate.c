@@ -16,9 +16,9 @@ long web_rate_take(struct web *w, const char *key)
      * lock first would find the bucket's last time ahead of it and be refused */
     pthread_mutex_lock(&w->rate_mu);
     int64_t now = tl_now_us();
-    struct rate_slot *slot = NULL, *oldest = NULL;
+    struct web_rate_slot *slot = NULL, *oldest = NULL;
     for (int i = 0; i < WEB_RATE_PROBE && !slot; i++) {
-        struct rate_slot *c = &w->rate[(h + (uint32_t)i) % WEB_RATE_SLOTS];
+        struct web_rate_slot *c = &w->rate[(h + (uint32_t)i) % WEB_RATE_SLOTS];
         if (strcmp(c->key, key) == 0)
             slot = c;
         else if (!oldest || c->b.last_us < oldest->b.last_us)

@@ -92,8 +92,9 @@ static const char *header_not_text(struct MHD_Connection *conn)
 /* Refuses a request that is not well formed, before anything is looked up: its method,
  * its path (parsed into path), its headers' text, its body's size. 1 when refused
  * (answered into r). */
-static int request_refused(struct MHD_Connection *conn, const struct req *rq, const char *method,
-                           const char *pathpart, struct web_path *path, struct web_resp *r)
+static int request_refused(struct MHD_Connection *conn, const struct web_req *rq,
+                           const char *method, const char *pathpart, struct web_path *path,
+                           struct web_resp *r)
 {
     if (!web_method_ok(method)) {
         web_reply_err(r, 400, "bad_request", "malformed method");
@@ -242,7 +243,7 @@ static int admit(struct web *w, struct MHD_Connection *conn, const struct web_ro
 
 /* c->body: the request's JSON body, checked against the route's fields. 1 when refused
  * (answered into c->resp). */
-static int body_of(struct MHD_Connection *conn, const char *gm, const struct req *rq,
+static int body_of(struct MHD_Connection *conn, const char *gm, const struct web_req *rq,
                    const struct web_route *rt, struct web_call *c)
 {
     char msg[WEB_MSG];
@@ -285,7 +286,7 @@ static void run_route(struct web *w, const struct web_route *rt, struct web_call
         web_replica_failed(&w->replica);
 }
 
-void web_handle(struct web *w, struct MHD_Connection *conn, struct req *rq, const char *method,
+void web_handle(struct web *w, struct MHD_Connection *conn, struct web_req *rq, const char *method,
                 struct web_resp *r)
 {
     struct web_path path = {0};

@@ -105,7 +105,7 @@ static void resp_release(struct web_resp *r)
         r->reader_free(r->reader_cls);
 }
 
-static void log_request(const char *method, const struct req *rq, unsigned status, int64_t t0)
+static void log_request(const char *method, const struct web_req *rq, unsigned status, int64_t t0)
 {
     if (log_level < LOG_DEBUG)
         return;
@@ -119,7 +119,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     (void)cls;
     (void)conn;
-    struct req *rq = calloc(1, sizeof(*rq));
+    struct web_req *rq = calloc(1, sizeof(*rq));
     if (!rq)
         return NULL;
     rq->uri = tl_strdup(uri ? uri : "/");
@@ -171,7 +171,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   size_t *upload_data_size, void **con_cls)
 {
     struct web *w = cls;
-    struct req *rq = *con_cls;
+    struct web_req *rq = *con_cls;
     (void)url;
     (void)version;
     if (!rq || !rq->uri)
@@ -219,7 +219,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)cls;
     (void)conn;
     (void)toe;
-    struct req *rq = *con_cls;
+    struct web_req *rq = *con_cls;
     if (!rq)
         return;
     free(rq->uri);

@@ -18,12 +18,12 @@
 #define WEB_RATE_PROBE 8
 #define WEB_MAX_CONNS 512 /* connections in all: each one a thread */
 
-struct rate_slot {
-    char key[80]; /* as long as the key handle_request builds */
+struct web_rate_slot {
+    char key[80]; /* as long as the key admit (request.c) builds */
     struct tl_tbucket b;
 };
 
-struct pool_waiter;
+struct web_pool_waiter;
 struct web_pool {
     const char *url;
     atomic_llong *waits, *wait_us; /* the metrics it adds to */
@@ -32,7 +32,7 @@ struct web_pool {
     pthread_mutex_t mu;
     struct store **idle;
     size_t n_idle, n_open, max_open;
-    struct pool_waiter *wait_head, *wait_tail; /* requests waiting, oldest first */
+    struct web_pool_waiter *wait_head, *wait_tail; /* requests waiting, oldest first */
 };
 
 struct web {
@@ -45,23 +45,23 @@ struct web {
     struct web_pool rpool;      /* ... and to the read replica's, when one is configured */
     struct web_replica replica; /* whether the read-only routes may read from it (replica.c) */
     pthread_mutex_t rate_mu;
-    struct rate_slot *rate;
+    struct web_rate_slot *rate;
     struct web_events ev;
     int ev_started;
     struct web_creds *creds;     /* credentials checked lately (creds.c) */
     struct web_streams *streams; /* open event streams per account (streams.c) */
     pthread_mutex_t conns_mu;
-    struct conn_count *conns; /* open connections per peer address (WEB_MAX_CONNS) */
+    struct web_conn_count *conns; /* open connections per peer address (WEB_MAX_CONNS) */
     size_t n_conns;
     struct web_metrics metrics; /* /metrics (metrics.c) */
 };
 
-struct conn_count {
+struct web_conn_count {
     char addr[INET6_ADDRSTRLEN];
     unsigned n;
 };
 
-struct req {
+struct web_req {
     char *uri; /* as the client sent it, with the query */
     struct tl_buf body;
     int started;
@@ -102,7 +102,7 @@ int web_serve_static(const char *method, const struct web_path *p, struct web_re
 
 /* ---- a request (request.c) ---- */
 /* Answers the request rq (method, on conn) into r: checked, routed, authorised, run. */
-void web_handle(struct web *w, struct MHD_Connection *conn, struct req *rq, const char *method,
+void web_handle(struct web *w, struct MHD_Connection *conn, struct web_req *rq, const char *method,
                 struct web_resp *r);
 
 #endif
