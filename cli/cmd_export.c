@@ -107,7 +107,17 @@ static void progress(long long n, int64_t t0, int done)
             done ? "\n" : "");
 }
 
-int cmd_export(int argc, char **argv, struct cli_ctx *ctx)
+/* What an export is to do: its options, parsed. */
+struct export_job {
+    const char *format; /* as given, for the audit */
+    const char *out;    /* the file, or NULL: stdout */
+    struct store_export_filter f;
+    struct web_export_fmt fmt;
+};
+
+/* Parses export's options into job. -1 when the export is to run, else the exit code
+ * (--help, or a usage error). */
+static int export_options(int argc, char **argv, struct cli_ctx *ctx, struct export_job *job)
 {
     const char *format = "geojson", *out = NULL, *bbox = NULL, *after = NULL, *as = NULL;
     long long precision = -1;
@@ -152,66 +162,107 @@ int cmd_export(int argc, char **argv, struct cli_ctx *ctx)
     f.decimals = (int)precision;
     f.with_text = text;
     f.account = as;
+    *job = (struct export_job){.format = format, .out = out, .f = f, .fmt = fmt};
+    return -1;
+}
 
+/* Where the export is written: stdout; a device or a pipe named by *out, written as it is
+ * (*out becomes NULL: nothing to rename); else *out's ".part" file (*tmp, the caller
+ * frees it), renamed over *out once whole. NULL when it cannot be opened (said on
+ * stderr). */
+static FILE *export_open_out(const char **out, char **tmp)
+{
+    FILE *fp = stdout;
+    struct stat sb;
+    if (*out && stat(*out, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        /* a device or a pipe (-o /dev/stdout): written as it is, never renamed over */
+        if (!(fp = fopen(*out, "w"))) {
+            fprintf(stderr, "tipline export: cannot write %s: %s\n", *out, strerror(errno));
+            return NULL;
+        }
+        *out = NULL;
+    } else if (*out) {
+        if (!(*tmp = tl_asprintf("%s.part", *out)) || !(fp = fopen(*tmp, "w"))) {
+            fprintf(stderr, "tipline export: cannot write %s: %s\n", *tmp ? *tmp : *out,
+                    strerror(errno));
+            return NULL;
+        }
+    }
+    return fp;
+}
+
+/* Writes the rows of x to fp in fmt (head, rows, tail) through b, with a progress bar
+ * when bar (t0: when the export began). TL_OK; the rows' error; or, when fp refused a
+ * write, TL_EIO with *werr set (errno says why). */
+static int export_write(struct store_export *x, struct web_export_fmt *fmt, struct tl_buf *b,
+                        FILE *fp, int bar, int64_t t0, int *werr, struct tl_errinfo *ei)
+{
+    int64_t shown = t0;
+    int rc;
+    *werr = 0;
+    if ((rc = web_export_head(fmt, b)) != TL_OK)
+        return rc;
+    for (;;) {
+        struct store_export_row row;
+        int have = 0;
+        if ((rc = store_export_next(x, &row, &have, ei)) != TL_OK)
+            return rc;
+        if (!have)
+            break;
+        if ((rc = web_export_row(fmt, &row, b)) != TL_OK)
+            return rc;
+        if (b->len >= 64 * 1024 && drain(b, fp))
+            goto write_fail;
+        if (bar && (fmt->n & 1023) == 0 && tl_now_ms() - shown >= 200) {
+            shown = tl_now_ms();
+            progress(fmt->n, t0, 0);
+        }
+    }
+    if ((rc = web_export_tail(fmt, b)) != TL_OK)
+        return rc;
+    if (drain(b, fp) || fflush(fp))
+        goto write_fail;
+    return TL_OK;
+write_fail:
+    *werr = 1;
+    return TL_EIO;
+}
+
+/* Runs the export job: the rows read (from the replica when it has caught up), written,
+ * audited, and the file renamed into place. The exit code. */
+static int export_run(struct cli_ctx *ctx, struct export_job *job)
+{
     struct tl_errinfo ei;
     struct store_export *x = NULL;
     struct store *rs = NULL; /* the replica's connection, when the rows come from it */
     struct tl_buf b;
     char *tmp = NULL, *actor = cli_actor();
-    FILE *fp = stdout;
-    int code = 1;
+    const char *out = job->out;
+    FILE *fp = NULL;
+    int code = 1, rc, werr = 0;
     tl_errinfo_clear(&ei);
     tl_buf_init(&b, 0);
-    if (!actor)
+    if (!actor || !(fp = export_open_out(&out, &tmp)))
         goto out;
-    struct stat sb;
-    if (out && stat(out, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-        /* a device or a pipe (-o /dev/stdout): written as it is, never renamed over */
-        if (!(fp = fopen(out, "w"))) {
-            fprintf(stderr, "tipline export: cannot write %s: %s\n", out, strerror(errno));
-            goto out;
-        }
-        out = NULL;
-    } else if (out) {
-        if (!(tmp = tl_asprintf("%s.part", out)) || !(fp = fopen(tmp, "w"))) {
-            fprintf(stderr, "tipline export: cannot write %s: %s\n", tmp ? tmp : out,
-                    strerror(errno));
-            fp = NULL;
-            goto out;
-        }
-    }
     int bar = isatty(STDERR_FILENO) && !isatty(fileno(fp));
-    int64_t t0 = tl_now_ms(), shown = t0;
-    if ((rc = store_export_open(rows_from(ctx, &rs), &f, &x, &ei)) != TL_OK) {
+    int64_t t0 = tl_now_ms();
+    if ((rc = store_export_open(rows_from(ctx, &rs), &job->f, &x, &ei)) != TL_OK) {
         code = cli_fail("export", "open", rc, &ei);
         goto out;
     }
     if (rs) /* a replica takes no writes */
         store_export_audit_to(x, ctx->store);
-    if ((rc = web_export_head(&fmt, &b)) != TL_OK)
-        goto fail;
-    for (;;) {
-        struct store_export_row row;
-        int have = 0;
-        if ((rc = store_export_next(x, &row, &have, &ei)) != TL_OK)
-            goto fail;
-        if (!have)
-            break;
-        if ((rc = web_export_row(&fmt, &row, &b)) != TL_OK)
-            goto fail;
-        if (b.len >= 64 * 1024 && drain(&b, fp))
-            goto write_fail;
-        if (bar && (fmt.n & 1023) == 0 && tl_now_ms() - shown >= 200) {
-            shown = tl_now_ms();
-            progress(fmt.n, t0, 0);
-        }
+    rc = export_write(x, &job->fmt, &b, fp, bar, t0, &werr, &ei);
+    if (werr) {
+        fprintf(stderr, "tipline export: write failed: %s\n", strerror(errno));
+        goto out;
     }
-    if ((rc = web_export_tail(&fmt, &b)) != TL_OK)
-        goto fail;
-    if (drain(&b, fp) || fflush(fp))
-        goto write_fail;
-    if ((rc = store_export_finish(x, actor, "tipline export", format, &ei)) != TL_OK)
-        goto fail;
+    if (rc == TL_OK)
+        rc = store_export_finish(x, actor, "tipline export", job->format, &ei);
+    if (rc != TL_OK) {
+        code = cli_fail("export", "rows", rc, &ei);
+        goto out;
+    }
     if (out) {
         int cerr = fclose(fp);
         fp = NULL;
@@ -221,14 +272,8 @@ int cmd_export(int argc, char **argv, struct cli_ctx *ctx)
         }
     }
     if (bar)
-        progress(fmt.n, t0, 1);
+        progress(job->fmt.n, t0, 1);
     code = 0;
-    goto out;
-write_fail:
-    fprintf(stderr, "tipline export: write failed: %s\n", strerror(errno));
-    goto out;
-fail:
-    code = cli_fail("export", "rows", rc, &ei);
 out:
     store_export_free(x);
     store_free(rs);
@@ -240,4 +285,11 @@ out:
     free(tmp);
     free(actor);
     return code;
+}
+
+int cmd_export(int argc, char **argv, struct cli_ctx *ctx)
+{
+    struct export_job job;
+    int rc = export_options(argc, argv, ctx, &job);
+    return rc >= 0 ? rc : export_run(ctx, &job);
 }

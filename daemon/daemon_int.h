@@ -1,9 +1,11 @@
-/* daemon/daemon_int.h - what the daemon's files share beside daemon.h: the counters its
- * threads add to and its metrics listener (metrics.c) writes, and the listen address. */
+/* daemon/daemon_int.h - what the daemon's files share beside daemon.h: the daemon itself
+ * (runtime.c starts its threads, worker.c runs the workers), the counters its threads add
+ * to and its metrics listener (metrics.c) writes, and the listen address. */
 #ifndef TL_DAEMON_INT_H
 #define TL_DAEMON_INT_H
 
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "common/err.h"
@@ -32,6 +34,51 @@ struct daemon_stats {
 };
 
 struct daemon_stats *daemon_stats_of(struct daemon *d);
+
+#define DAEMON_MAX_WORKERS 64
+
+struct geo_ctx;
+struct daemon_relay;
+struct daemon_webhooks;
+struct daemon_mod;
+struct daemon_keyring;
+struct daemon_metrics;
+struct store;
+struct tg_client;
+
+struct daemon {
+    struct daemon_opts o;
+    const char *api_base;
+    const char *token;
+    int n_workers;
+    struct geo_ctx *geo;
+    struct daemon_relay *relay;       /* follow-ups and reviewed notices (relay.c) */
+    struct daemon_webhooks *webhooks; /* outgoing webhooks (webhook.c) */
+    struct daemon_mod *mod;           /* moderation's policy and rules; NULL: off */
+    struct daemon_keyring *keys;      /* the identity keys in force (keyring.c) */
+    pthread_t poller, sender, janitor, drafts, workers[DAEMON_MAX_WORKERS];
+    int have_poller, have_sender, have_janitor, have_drafts, n_started;
+    pthread_mutex_t mu;
+    int fatal;
+    struct tl_errinfo fatal_ei;
+    struct daemon_stats st;         /* counters (metrics.c serves them) */
+    struct daemon_metrics *metrics; /* the listener on cfg->metrics_listen, or NULL */
+};
+
+/* ---- what the threads share (runtime.c) ---- */
+/* Whether the daemon is stopping (its stop flag is set). */
+int daemon_stopping(struct daemon *rt);
+/* Opens a store, retrying while the database is down, until stop; NULL: stopped. The
+ * caller owns it (store_free). */
+struct store *daemon_open_store(struct daemon *rt, const char *who);
+/* A Bot API client for rt's address and token; NULL: no memory. Free with
+ * tg_client_free(). */
+struct tg_client *daemon_open_client(struct daemon *rt, long timeout_ms);
+
+/* ---- the workers (worker.c) ---- */
+/* Starts rt->n_workers worker threads (fewer if memory or threads run out), counted in
+ * rt->n_started; daemon_join joins them. */
+void daemon_workers_start(struct daemon *rt);
 
 /* "host:port" (IPv4) into sa; what names the key in the error: "webhook_listen". */
 int daemon_parse_listen(const char *s, const char *what, struct sockaddr_in *sa,

@@ -187,6 +187,157 @@ void hdl_mod_lookup(const struct hdl_ctx *ctx, const struct hdl_draft *d,
     free(words);
 }
 
+/* The window of recent messages as moderation/ reads it: win[k] from in->window[src[k]],
+ * those whose kept signature cannot be read left out. Returns how many. */
+static size_t window_of(const struct store_mod_inputs *in, struct mod_recent *win, size_t *src)
+{
+    size_t nwin = 0;
+    for (size_t i = 0; i < in->n_window; i++) {
+        const struct store_mod_recent *w = &in->window[i];
+        struct mod_recent *m = &win[nwin];
+        if (w->text_len && !minhash_from_hex(w->minhash_hex, m->sig.minhash))
+            continue;
+        m->sig.text_len = w->text_len;
+        m->sig.has_photo = (uint32_t)w->has_photo;
+        m->sig.phash = (uint64_t)w->phash;
+        m->reporter = reporter_num(w->reporter);
+        m->at_us = (int64_t)llround(w->at * 1e6);
+        m->campaign = w->campaign;
+        src[nwin++] = i;
+    }
+    return nwin;
+}
+
+/* The reporter's standing as storage read it. */
+static struct mod_standing standing_of(const struct store_mod_inputs *in)
+{
+    return (struct mod_standing){
+        .reputation = in->reputation,
+        .ban = in->banned          ? MOD_BAN_OPEN
+               : in->shadow_banned ? MOD_BAN_SHADOW
+                                   : MOD_BAN_NONE,
+        .first_seen_us = in->known ? (int64_t)llround(in->first_seen * 1e6) : 0,
+        .reports = (uint32_t)in->n_reports,
+        .confirmed = (uint32_t)in->n_confirmed,
+        .rejected = (uint32_t)in->n_rejected,
+    };
+}
+
+/* The report as the message moderation/ judges (r->text borrowed). */
+static struct mod_message message_of(const struct hdl_ctx *ctx, const struct store_mod_inputs *in,
+                                     const struct store_report_new *r)
+{
+    size_t len = r->text ? strlen(r->text) : 0;
+    /* a report joins several messages: each within Telegram's limit, the whole judged on
+     * as much as one message holds */
+    len = mod_text_bound(r->text, len, MOD_TEXT_MAX_UTF16);
+    return (struct mod_message){
+        .text = r->text,
+        .len = len,
+        .has_photo = in->has_phash,
+        .phash = (uint64_t)in->phash,
+        .category = category_slot(ctx, r->category),
+        .reporter = reporter_num(r->reporter),
+        .at_us = (int64_t)llround(in->now * 1e6),
+    };
+}
+
+/* mv's reasons (comma-separated) and the names of the rules that hit (p->mod_hits),
+ * kept by p. */
+static int verdict_reasons(const struct mod_verdict *v, struct hdl_plan *p,
+                           struct store_mod_verdict *mv)
+{
+    struct tl_buf reasons;
+    tl_buf_init(&reasons, 0);
+    int e = 0;
+    size_t nh = 0;
+    for (size_t i = 0; i < v->nreasons && !e; i++) {
+        e = tl_buf_printf(&reasons, "%s%s", i ? "," : "", v->reasons[i]);
+        if (strncmp(v->reasons[i], "rule:", 5) == 0 && nh < MOD_REASONS_MAX)
+            p->mod_hits[nh++] = hdl_keep(p, tl_strdup(v->reasons[i] + 5));
+    }
+    if (e) {
+        tl_buf_release(&reasons);
+        return TL_ENOMEM;
+    }
+    memset(mv, 0, sizeof(*mv));
+    mv->verdict = mod_verdict_name(v->kind);
+    mv->reasons = reasons.len ? hdl_keep(p, (char *)tl_buf_steal(&reasons, NULL)) : NULL;
+    tl_buf_release(&reasons);
+    mv->rule_hits = p->mod_hits;
+    mv->n_rule_hits = nh;
+    return TL_OK;
+}
+
+/* A new message worth matching later keeps its signature in the window, with the
+ * campaign settings storage matches it with. */
+static void verdict_keep_sig(const struct hdl_ctx *ctx, const struct store_mod_inputs *in,
+                             const struct mod_verdict *v, struct hdl_plan *p,
+                             struct store_mod_verdict *mv)
+{
+    if (!v->is_new || !matchable(ctx, &v->sig) || v->kind == MOD_RATE_LIMITED)
+        return;
+    mv->keep_sig = 1;
+    mv->text_len = v->sig.text_len;
+    mv->has_photo = (int)v->sig.has_photo;
+    mv->phash = (long long)v->sig.phash;
+    mv->minhash_hex = v->sig.text_len ? hdl_keep(p, minhash_to_hex(v->sig.minhash)) : NULL;
+    if (v->sig.text_len) {
+        sig_bands(&v->sig, p->mod_bands);
+        mv->bands = p->mod_bands;
+        mv->n_bands = 8;
+    }
+    mv->window_s = (long)(ctx->mod->campaign.window_us / 1000000);
+    mv->window_read = in->now;
+    mv->min_similarity = ctx->mod->campaign.min_similarity;
+    mv->min_text_len = ctx->mod->campaign.min_text_len;
+    mv->max_phash_distance = ctx->mod->campaign.max_phash_distance;
+}
+
+/* The campaign the report joins, with the window's messages it matched (their ids, by
+ * src: see window_of). */
+static int verdict_campaign(const struct store_mod_inputs *in, const struct mod_verdict *v,
+                            const size_t *src, size_t nwin, const struct store_report_new *r,
+                            struct hdl_plan *p, struct store_mod_verdict *mv)
+{
+    if (!v->campaign.joins)
+        return TL_OK;
+    size_t n = v->campaign.nmatched < MOD_MATCHED_MAX ? v->campaign.nmatched : MOD_MATCHED_MAX;
+    mv->campaign = 1;
+    mv->campaign_id = v->campaign.campaign;
+    if (n && !(p->mod_members = calloc(n, sizeof(*p->mod_members))))
+        return TL_ENOMEM;
+    for (size_t j = 0; j < n; j++)
+        if (v->matched[j] < nwin)
+            p->mod_members[mv->n_members++] = in->window[src[v->matched[j]]].id;
+    mv->members = p->mod_members;
+    mv->campaign_kind = v->sig.text_len ? "text" : "photo";
+    mv->sample = r->text;
+    return TL_OK;
+}
+
+/* What the verdict does to the report: flagged, or held, or accepted as it is; and what
+ * the citizen is to be told. */
+static int verdict_apply(const struct store_mod_inputs *in, const struct mod_verdict *v,
+                         struct hdl_plan *p, struct store_mod_verdict *mv)
+{
+    struct store_report_new *r = &p->report;
+    mv->ban_notice = v->kind == MOD_BANNED && !in->ban_notice_sent;
+    p->mod_kind = (int)v->kind;
+    p->mod_retry_s = (long)((v->retry_after_us + 999999) / 1000000);
+    if (v->kind == MOD_FLAG) {
+        const char *fl = r->flags && *r->flags ? hdl_keep(p, tl_asprintf("%s,moderation", r->flags))
+                                               : "moderation";
+        if (!fl)
+            return TL_ENOMEM;
+        r->flags = fl;
+    } else if (v->kind != MOD_ACCEPT) {
+        r->status = "held";
+    }
+    r->mod = mv;
+    return TL_OK;
+}
+
 int hdl_moderate(const struct hdl_ctx *ctx, const struct store_conv_lookup *lk, struct hdl_plan *p)
 {
     const struct store_mod_inputs *in = &lk->mod;
@@ -204,118 +355,23 @@ int hdl_moderate(const struct hdl_ctx *ctx, const struct store_conv_lookup *lk, 
         rc = TL_ENOMEM;
         goto out;
     }
-    size_t nwin = 0;
-    for (size_t i = 0; i < in->n_window; i++) {
-        const struct store_mod_recent *w = &in->window[i];
-        struct mod_recent *m = &win[nwin];
-        if (w->text_len && !minhash_from_hex(w->minhash_hex, m->sig.minhash))
-            continue;
-        m->sig.text_len = w->text_len;
-        m->sig.has_photo = (uint32_t)w->has_photo;
-        m->sig.phash = (uint64_t)w->phash;
-        m->reporter = reporter_num(w->reporter);
-        m->at_us = (int64_t)llround(w->at * 1e6);
-        m->campaign = w->campaign;
-        src[nwin++] = i;
-    }
+    size_t nwin = window_of(in, win, src);
     rate_from_json(in->rate_json, &rate);
-    struct mod_standing st = {
-        .reputation = in->reputation,
-        .ban = in->banned          ? MOD_BAN_OPEN
-               : in->shadow_banned ? MOD_BAN_SHADOW
-                                   : MOD_BAN_NONE,
-        .first_seen_us = in->known ? (int64_t)llround(in->first_seen * 1e6) : 0,
-        .reports = (uint32_t)in->n_reports,
-        .confirmed = (uint32_t)in->n_confirmed,
-        .rejected = (uint32_t)in->n_rejected,
-    };
-    size_t len = r->text ? strlen(r->text) : 0;
-    /* a report joins several messages: each within Telegram's limit, the whole judged on
-     * as much as one message holds */
-    len = mod_text_bound(r->text, len, MOD_TEXT_MAX_UTF16);
-    struct mod_message m = {
-        .text = r->text,
-        .len = len,
-        .has_photo = in->has_phash,
-        .phash = (uint64_t)in->phash,
-        .category = category_slot(ctx, r->category),
-        .reporter = reporter_num(r->reporter),
-        .at_us = (int64_t)llround(in->now * 1e6),
-    };
+    struct mod_standing st = standing_of(in);
+    struct mod_message m = message_of(ctx, in, r);
     struct mod_history hist = {.rate = &rate, .window = win, .nwindow = nwin};
     if ((rc = mod_decide(ctx->mod, ctx->mod_scratch, &m, &st, &hist, v)) != TL_OK)
         goto out;
 
     struct store_mod_verdict *mv = &p->modv;
-    struct tl_buf reasons;
-    tl_buf_init(&reasons, 0);
-    int e = 0;
-    size_t nh = 0;
-    for (size_t i = 0; i < v->nreasons && !e; i++) {
-        e = tl_buf_printf(&reasons, "%s%s", i ? "," : "", v->reasons[i]);
-        if (strncmp(v->reasons[i], "rule:", 5) == 0 && nh < MOD_REASONS_MAX)
-            p->mod_hits[nh++] = hdl_keep(p, tl_strdup(v->reasons[i] + 5));
-    }
-    if (e) {
-        tl_buf_release(&reasons);
-        rc = TL_ENOMEM;
+    if ((rc = verdict_reasons(v, p, mv)) != TL_OK)
         goto out;
-    }
-    memset(mv, 0, sizeof(*mv));
-    mv->verdict = mod_verdict_name(v->kind);
-    mv->reasons = reasons.len ? hdl_keep(p, (char *)tl_buf_steal(&reasons, NULL)) : NULL;
-    tl_buf_release(&reasons);
-    mv->rule_hits = p->mod_hits;
-    mv->n_rule_hits = nh;
     if (v->kind != MOD_BANNED && v->kind != MOD_SHADOW_BANNED) /* the buckets ran */
         mv->rate_json = hdl_keep(p, rate_to_json(&rate, ctx->mod->rate.ncat));
-    if (v->is_new && matchable(ctx, &v->sig) && v->kind != MOD_RATE_LIMITED) {
-        mv->keep_sig = 1;
-        mv->text_len = v->sig.text_len;
-        mv->has_photo = (int)v->sig.has_photo;
-        mv->phash = (long long)v->sig.phash;
-        mv->minhash_hex = v->sig.text_len ? hdl_keep(p, minhash_to_hex(v->sig.minhash)) : NULL;
-        if (v->sig.text_len) {
-            sig_bands(&v->sig, p->mod_bands);
-            mv->bands = p->mod_bands;
-            mv->n_bands = 8;
-        }
-        mv->window_s = (long)(ctx->mod->campaign.window_us / 1000000);
-        mv->window_read = in->now;
-        mv->min_similarity = ctx->mod->campaign.min_similarity;
-        mv->min_text_len = ctx->mod->campaign.min_text_len;
-        mv->max_phash_distance = ctx->mod->campaign.max_phash_distance;
-    }
-    if (v->campaign.joins) {
-        size_t n = v->campaign.nmatched < MOD_MATCHED_MAX ? v->campaign.nmatched : MOD_MATCHED_MAX;
-        mv->campaign = 1;
-        mv->campaign_id = v->campaign.campaign;
-        if (n && !(p->mod_members = calloc(n, sizeof(*p->mod_members)))) {
-            rc = TL_ENOMEM;
-            goto out;
-        }
-        for (size_t j = 0; j < n; j++)
-            if (v->matched[j] < nwin)
-                p->mod_members[mv->n_members++] = in->window[src[v->matched[j]]].id;
-        mv->members = p->mod_members;
-        mv->campaign_kind = v->sig.text_len ? "text" : "photo";
-        mv->sample = r->text;
-    }
-    mv->ban_notice = v->kind == MOD_BANNED && !in->ban_notice_sent;
-    p->mod_kind = (int)v->kind;
-    p->mod_retry_s = (long)((v->retry_after_us + 999999) / 1000000);
-    if (v->kind == MOD_FLAG) {
-        const char *fl = r->flags && *r->flags ? hdl_keep(p, tl_asprintf("%s,moderation", r->flags))
-                                               : "moderation";
-        if (!fl) {
-            rc = TL_ENOMEM;
-            goto out;
-        }
-        r->flags = fl;
-    } else if (v->kind != MOD_ACCEPT) {
-        r->status = "held";
-    }
-    r->mod = mv;
+    verdict_keep_sig(ctx, in, v, p, mv);
+    if ((rc = verdict_campaign(in, v, src, nwin, r, p, mv)) != TL_OK)
+        goto out;
+    rc = verdict_apply(in, v, p, mv);
 out:
     free(src);
     free(win);

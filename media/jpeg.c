@@ -133,6 +133,158 @@ static size_t scan_end(const unsigned char *in, size_t p, size_t len)
     }
 }
 
+/* One marker segment: its marker m, the segment from the marker on (seg, seglen + 2
+ * bytes: seglen counts the length field and the payload) and its payload (pl, n). */
+struct jpeg_seg {
+    unsigned m;
+    const unsigned char *seg, *pl;
+    size_t seglen, n;
+};
+
+/* The next marker at or after *p, past stray bytes between segments and fill bytes:
+ * *m, and *p just after it. */
+static int next_marker(const unsigned char *in, size_t len, size_t *p, unsigned *m,
+                       struct tl_errinfo *ei)
+{
+    if (*p >= len)
+        return tl_errf(ei, TL_EPARSE, "JPEG is truncated (no end-of-image marker)");
+    if (in[*p] != 0xFF) {
+        /* Stray bytes between segments (e.g. after a short APP14): libjpeg skips them
+         * with a warning, and so do we, dropping them. */
+        const unsigned char *ff = memchr(in + *p, 0xFF, len - *p);
+        if (!ff)
+            return tl_errf(ei, TL_EPARSE, "JPEG is truncated (no end-of-image marker)");
+        *p = (size_t)(ff - in);
+    }
+    while (*p < len && in[*p] == 0xFF)
+        (*p)++; /* fill bytes */
+    if (*p >= len)
+        return tl_errf(ei, TL_EPARSE, "JPEG is truncated (no end-of-image marker)");
+    *m = in[(*p)++];
+    return TL_OK;
+}
+
+/* The segment of marker m whose length field is at *p, checked to fit: g, and *p past
+ * it. */
+static int read_segment(const unsigned char *in, size_t len, size_t *p, unsigned m,
+                        struct jpeg_seg *g, struct tl_errinfo *ei)
+{
+    if (len - *p < 2)
+        return tl_errf(ei, TL_EPARSE, "JPEG is truncated in a segment header");
+    size_t seglen = media_be16(in + *p);
+    if (seglen < 2 || seglen > len - *p)
+        return tl_errf(ei, TL_EPARSE, "JPEG segment 0x%02X length %zu runs past the data", m,
+                       seglen);
+    g->m = m;
+    g->seg = in + *p - 2; /* marker included */
+    g->pl = in + *p + 2;
+    g->seglen = seglen;
+    g->n = seglen - 2;
+    *p += seglen;
+    return TL_OK;
+}
+
+/* A frame header (SOFn): the first one's size checked against the limits (a height of 0
+ * waits for the DNL marker), and, when writing (out), the segment kept in body; a SOF
+ * that waits for its DNL is copied, to be patched then. */
+static int on_sof(struct jpeg_state *s, const struct jpeg_seg *g, const struct media_limits *lim,
+                  int out, struct media_out *body, struct media_facts *f, struct tl_errinfo *ei)
+{
+    int rc;
+    if (g->n < 6)
+        return tl_errf(ei, TL_EPARSE, "JPEG frame header is too short");
+    uint32_t h = media_be16(g->pl + 1), w = media_be16(g->pl + 3);
+    if (!s->sof_seen) {
+        f->width = (int)w;
+        f->height = (int)h;
+        if (h == 0 && w != 0) {
+            /* Height given by a DNL marker after the first scan: checked there. */
+            if ((rc = media_check_pixels(w, 1, lim, ei)) != TL_OK)
+                return rc;
+            s->dnl_pending = 1;
+        } else if ((rc = media_check_pixels(w, h, lim, ei)) != TL_OK) {
+            return rc;
+        }
+    }
+    s->sof_seen = 1;
+    if (out && s->dnl_pending && !s->sof_piece) {
+        /* libjpeg cannot decode DNL images: the SOF gets the height instead. */
+        if ((rc = media_out_copy(body, g->seg, g->seglen + 2)) != TL_OK)
+            return rc;
+        s->sof_piece = body->nv;
+    } else if (out && (rc = media_out_ref(body, g->seg, g->seglen + 2)) != TL_OK) {
+        return rc;
+    }
+    return TL_OK;
+}
+
+/* A DNL marker after the first scan: the frame's height, checked, and written into the
+ * kept SOF (when writing: out). */
+static int on_dnl(struct jpeg_state *s, const struct jpeg_seg *g, const struct media_limits *lim,
+                  int out, struct media_out *body, struct media_facts *f, struct tl_errinfo *ei)
+{
+    int rc;
+    if (g->n < 2 || !s->dnl_pending || !s->sos_seen)
+        return tl_errf(ei, TL_EPARSE, "JPEG has a misplaced DNL marker");
+    uint32_t h = media_be16(g->pl);
+    f->height = (int)h;
+    if ((rc = media_check_pixels((uint32_t)f->width, h, lim, ei)) != TL_OK)
+        return rc;
+    if (out) {
+        unsigned char *sof = body->v[s->sof_piece - 1].owned;
+        sof[5] = g->pl[0];
+        sof[6] = g->pl[1];
+    }
+    s->dnl_pending = 0;
+    return TL_OK;
+}
+
+/* A scan: its header and its entropy-coded data kept in body, byte for byte; *p moves
+ * past the data. */
+static int keep_scan(const unsigned char *in, size_t len, size_t *p, const struct jpeg_seg *g,
+                     struct media_out *body, struct tl_errinfo *ei)
+{
+    size_t end = scan_end(in, *p, len);
+    if (end >= len)
+        return tl_errf(ei, TL_EPARSE, "JPEG is truncated inside the image data");
+    int rc = media_out_ref(body, g->seg, end - (*p - g->seglen - 2));
+    if (rc == TL_OK)
+        *p = end;
+    return rc;
+}
+
+/* The cleaned picture into out: SOI, the JFIF APP0, an Orientation-only EXIF, the ICC
+ * profile, the Adobe APP14, then what body kept (its owned pieces move to out), EOI. */
+static int jpeg_assemble(const struct jpeg_state *s, struct media_out *body,
+                         const struct media_facts *f, struct media_out *out)
+{
+    static const unsigned char soi[2] = {0xFF, 0xD8}, eoi[2] = {0xFF, 0xD9};
+    unsigned char orient[MEDIA_ORIENT_APP1_LEN];
+    int rc;
+    if ((rc = media_out_ref(out, soi, 2)) != TL_OK)
+        return rc;
+    if (s->have_jfif && (rc = media_out_copy(out, s->jfif, sizeof(s->jfif))) != TL_OK)
+        return rc;
+    if (f->orientation >= 2) {
+        media_exif_orientation_app1(f->orientation, orient);
+        if ((rc = media_out_copy(out, orient, sizeof(orient))) != TL_OK)
+            return rc;
+    }
+    if ((rc = icc_out(s, out)) != TL_OK)
+        return rc;
+    if (s->have_adobe && (rc = media_out_copy(out, s->adobe, sizeof(s->adobe))) != TL_OK)
+        return rc;
+    for (size_t i = 0; i < body->nv; i++) {
+        unsigned char *owned = body->v[i].owned;
+        body->v[i].owned = NULL; /* moves to out */
+        rc = owned ? media_out_take(out, owned, body->v[i].n)
+                   : media_out_ref(out, body->v[i].p, body->v[i].n);
+        if (rc != TL_OK)
+            return rc;
+    }
+    return media_out_ref(out, eoi, 2);
+}
+
 int media_jpeg_walk(const unsigned char *in, size_t len, const struct media_limits *lim,
                     struct media_out *out, struct media_facts *f, struct tl_errinfo *ei)
 {
@@ -144,27 +296,10 @@ int media_jpeg_walk(const unsigned char *in, size_t len, const struct media_limi
     media_out_init(&body, out ? out->max_total : 0);
 
     for (;;) {
-        if (p >= len) {
-            rc = tl_errf(ei, TL_EPARSE, "JPEG is truncated (no end-of-image marker)");
+        unsigned m = 0;
+        struct jpeg_seg g = {0, NULL, NULL, 0, 0};
+        if ((rc = next_marker(in, len, &p, &m, ei)) != TL_OK)
             goto out;
-        }
-        if (in[p] != 0xFF) {
-            /* Stray bytes between segments (e.g. after a short APP14): libjpeg skips them
-             * with a warning, and so do we, dropping them. */
-            const unsigned char *ff = memchr(in + p, 0xFF, len - p);
-            if (!ff) {
-                rc = tl_errf(ei, TL_EPARSE, "JPEG is truncated (no end-of-image marker)");
-                goto out;
-            }
-            p = (size_t)(ff - in);
-        }
-        while (p < len && in[p] == 0xFF)
-            p++; /* fill bytes */
-        if (p >= len) {
-            rc = tl_errf(ei, TL_EPARSE, "JPEG is truncated (no end-of-image marker)");
-            goto out;
-        }
-        unsigned m = in[p++];
         if (m == 0xD9) {
             if (!s.sos_seen) {
                 rc = tl_errf(ei, TL_EPARSE, "JPEG has no image data");
@@ -178,77 +313,29 @@ int media_jpeg_walk(const unsigned char *in, size_t len, const struct media_limi
             rc = tl_errf(ei, TL_EPARSE, "JPEG has a misplaced marker 0x%02X", m);
             goto out;
         }
-        if (len - p < 2) {
-            rc = tl_errf(ei, TL_EPARSE, "JPEG is truncated in a segment header");
+        if ((rc = read_segment(in, len, &p, m, &g, ei)) != TL_OK)
             goto out;
-        }
-        size_t seglen = media_be16(in + p);
-        if (seglen < 2 || seglen > len - p) {
-            rc = tl_errf(ei, TL_EPARSE, "JPEG segment 0x%02X length %zu runs past the data", m,
-                         seglen);
-            goto out;
-        }
-        const unsigned char *seg = in + p - 2; /* marker included */
-        const unsigned char *pl = in + p + 2;
-        size_t n = seglen - 2;
-        p += seglen;
 
         if (m == 0xE0) {
-            app0(&s, pl, n);
+            app0(&s, g.pl, g.n);
         } else if (m == 0xE1) {
-            if (!s.exif_seen && n >= 6 && memcmp(pl, "Exif\0\0", 6) == 0) {
+            if (!s.exif_seen && g.n >= 6 && memcmp(g.pl, "Exif\0\0", 6) == 0) {
                 s.exif_seen = 1;
-                media_exif_read(pl, n, f);
+                media_exif_read(g.pl, g.n, f);
             }
         } else if (m == 0xE2) {
             if (out)
-                app2(&s, pl, n);
+                app2(&s, g.pl, g.n);
         } else if (m == 0xEE) {
-            app14(&s, pl, n);
+            app14(&s, g.pl, g.n);
         } else if ((m >= 0xE3 && m <= 0xEF) || m == 0xFE || (m >= 0xF0 && m <= 0xFD)) {
             /* other APPn, COM, reserved JPGn: dropped */
         } else if (is_sof(m)) {
-            if (n < 6) {
-                rc = tl_errf(ei, TL_EPARSE, "JPEG frame header is too short");
+            if ((rc = on_sof(&s, &g, lim, out != NULL, &body, f, ei)) != TL_OK)
                 goto out;
-            }
-            uint32_t h = media_be16(pl + 1), w = media_be16(pl + 3);
-            if (!s.sof_seen) {
-                f->width = (int)w;
-                f->height = (int)h;
-                if (h == 0 && w != 0) {
-                    /* Height given by a DNL marker after the first scan: checked there. */
-                    if ((rc = media_check_pixels(w, 1, lim, ei)) != TL_OK)
-                        goto out;
-                    s.dnl_pending = 1;
-                } else if ((rc = media_check_pixels(w, h, lim, ei)) != TL_OK) {
-                    goto out;
-                }
-            }
-            s.sof_seen = 1;
-            if (out && s.dnl_pending && !s.sof_piece) {
-                /* libjpeg cannot decode DNL images: the SOF gets the height instead. */
-                if ((rc = media_out_copy(&body, seg, seglen + 2)) != TL_OK)
-                    goto out;
-                s.sof_piece = body.nv;
-            } else if (out && (rc = media_out_ref(&body, seg, seglen + 2)) != TL_OK) {
-                goto out;
-            }
         } else if (m == 0xDC) {
-            if (n < 2 || !s.dnl_pending || !s.sos_seen) {
-                rc = tl_errf(ei, TL_EPARSE, "JPEG has a misplaced DNL marker");
+            if ((rc = on_dnl(&s, &g, lim, out != NULL, &body, f, ei)) != TL_OK)
                 goto out;
-            }
-            uint32_t h = media_be16(pl);
-            f->height = (int)h;
-            if ((rc = media_check_pixels((uint32_t)f->width, h, lim, ei)) != TL_OK)
-                goto out;
-            if (out) {
-                unsigned char *sof = body.v[s.sof_piece - 1].owned;
-                sof[5] = pl[0];
-                sof[6] = pl[1];
-            }
-            s.dnl_pending = 0;
         } else if (m == 0xDA) {
             if (!s.sof_seen) {
                 rc = tl_errf(ei, TL_EPARSE, "JPEG scan before the frame header");
@@ -257,17 +344,11 @@ int media_jpeg_walk(const unsigned char *in, size_t len, const struct media_limi
             s.sos_seen = 1;
             if (!out)
                 break; /* facts only: everything we read sits before the first scan */
-            size_t end = scan_end(in, p, len);
-            if (end >= len) {
-                rc = tl_errf(ei, TL_EPARSE, "JPEG is truncated inside the image data");
+            if ((rc = keep_scan(in, len, &p, &g, &body, ei)) != TL_OK)
                 goto out;
-            }
-            if ((rc = media_out_ref(&body, seg, end - (p - seglen - 2))) != TL_OK)
-                goto out;
-            p = end;
         } else {
             /* DHT, DQT, DRI, DAC, DNL, DHP, EXP: the tables the decoder needs. */
-            if (out && (rc = media_out_ref(&body, seg, seglen + 2)) != TL_OK)
+            if (out && (rc = media_out_ref(&body, g.seg, g.seglen + 2)) != TL_OK)
                 goto out;
         }
     }
@@ -279,33 +360,8 @@ int media_jpeg_walk(const unsigned char *in, size_t len, const struct media_limi
         rc = tl_errf(ei, TL_EPARSE, "JPEG frame height is 0 and no DNL marker gives it");
         goto out;
     }
-    if (!out)
-        goto out;
-
-    static const unsigned char soi[2] = {0xFF, 0xD8}, eoi[2] = {0xFF, 0xD9};
-    unsigned char orient[MEDIA_ORIENT_APP1_LEN];
-    if ((rc = media_out_ref(out, soi, 2)) != TL_OK)
-        goto out;
-    if (s.have_jfif && (rc = media_out_copy(out, s.jfif, sizeof(s.jfif))) != TL_OK)
-        goto out;
-    if (f->orientation >= 2) {
-        media_exif_orientation_app1(f->orientation, orient);
-        if ((rc = media_out_copy(out, orient, sizeof(orient))) != TL_OK)
-            goto out;
-    }
-    if ((rc = icc_out(&s, out)) != TL_OK)
-        goto out;
-    if (s.have_adobe && (rc = media_out_copy(out, s.adobe, sizeof(s.adobe))) != TL_OK)
-        goto out;
-    for (size_t i = 0; i < body.nv; i++) {
-        unsigned char *owned = body.v[i].owned;
-        body.v[i].owned = NULL; /* moves to out */
-        rc = owned ? media_out_take(out, owned, body.v[i].n)
-                   : media_out_ref(out, body.v[i].p, body.v[i].n);
-        if (rc != TL_OK)
-            goto out;
-    }
-    rc = media_out_ref(out, eoi, 2);
+    if (out)
+        rc = jpeg_assemble(&s, &body, f, out);
 out:
     if (rc == TL_ETOOBIG && ei && !ei->msg[0])
         tl_errf(ei, rc, "JPEG output over its size limit");

@@ -370,91 +370,88 @@ static unsigned keep_tag(const AVOutputFormat *of, const AVCodecParameters *par)
     return 0;
 }
 
-static int remux(struct demux *d, const struct media_limits *lim, struct mem_out *mo,
-                 struct tl_errinfo *ei)
+/* The MP4 writer describes VP9 and AV1 (vpcC, av1C) from the pixel format, which the
+ * container header does not give: a few frames are decoded to learn it (the limits
+ * passed already), else the copy would carry an empty vpcC no browser opens. */
+static int learn_pixel_format(AVFormatContext *ic, struct tl_errinfo *ei)
 {
-    AVFormatContext *oc = NULL;
-    AVIOContext *oio = NULL;
-    AVPacket *pkt = NULL;
-    int *map = NULL, rc = TL_OK, header = 0, kept = 0;
-    long long video_packets = 0;
-    AVFormatContext *ic = d->ic;
-
-    /* The MP4 writer describes VP9 and AV1 (vpcC, av1C) from the pixel format, which the
-     * container header does not give: a few frames are decoded to learn it (the limits
-     * passed already), else the copy would carry an empty vpcC no browser opens. */
     for (unsigned i = 0; i < ic->nb_streams; i++) {
         const AVCodecParameters *par = ic->streams[i]->codecpar;
         if (par->codec_type == AVMEDIA_TYPE_VIDEO && par->format < 0 &&
             (par->codec_id == AV_CODEC_ID_VP9 || par->codec_id == AV_CODEC_ID_AV1)) {
             if (media_lib.avformat_find_stream_info(ic, NULL) < 0 ||
-                ic->streams[i]->codecpar->format < 0) {
-                rc = tl_errf(ei, TL_EPARSE, "the video's pixel format cannot be read");
-                goto out;
-            }
+                ic->streams[i]->codecpar->format < 0)
+                return tl_errf(ei, TL_EPARSE, "the video's pixel format cannot be read");
             break;
         }
     }
-    if (media_lib.avformat_alloc_output_context2(&oc, NULL, "mp4", NULL) < 0 || !oc) {
-        rc = tl_errf(ei, TL_ENOMEM, "cannot create the MP4 writer");
-        goto out;
-    }
-    oc->flags |= AVFMT_FLAG_BITEXACT; /* no "Lavf" encoder string, no wall-clock time */
-    map = calloc(ic->nb_streams, sizeof(*map));
-    pkt = media_lib.av_packet_alloc();
+    return TL_OK;
+}
+
+/* An MP4 writer into mo: *oc, writing through *oio (the caller frees both, also on
+ * error). */
+static int writer_open(struct mem_out *mo, AVFormatContext **oc, AVIOContext **oio,
+                       struct tl_errinfo *ei)
+{
+    if (media_lib.avformat_alloc_output_context2(oc, NULL, "mp4", NULL) < 0 || !*oc)
+        return tl_errf(ei, TL_ENOMEM, "cannot create the MP4 writer");
+    (*oc)->flags |= AVFMT_FLAG_BITEXACT; /* no "Lavf" encoder string, no wall-clock time */
     unsigned char *buf = media_lib.av_malloc(OUT_BLOCK);
-    if (!map || !pkt || !buf) {
+    if (buf)
+        *oio = media_lib.avio_alloc_context(buf, OUT_BLOCK, 1, mo, NULL, out_write, out_seek);
+    if (!*oio) {
         media_lib.av_free(buf);
-        rc = tl_errf(ei, TL_ENOMEM, "out of memory writing the video");
-        goto out;
+        return tl_errf(ei, TL_ENOMEM, "out of memory writing the video");
     }
-    oio = media_lib.avio_alloc_context(buf, OUT_BLOCK, 1, mo, NULL, out_write, out_seek);
-    if (!oio) {
-        media_lib.av_free(buf);
-        rc = tl_errf(ei, TL_ENOMEM, "out of memory writing the video");
-        goto out;
-    }
-    oio->direct = 1; /* each write straight into mo, not through the buffer first */
-    oc->pb = oio;
-    oc->flags |= AVFMT_FLAG_CUSTOM_IO;
+    (*oio)->direct = 1; /* each write straight into mo, not through the buffer first */
+    (*oc)->pb = *oio;
+    (*oc)->flags |= AVFMT_FLAG_CUSTOM_IO;
+    return TL_OK;
+}
+
+/* The streams of ic that are kept, as new streams of oc (parameters, tag, time base,
+ * display matrix): map[i] is input stream i's index in oc, or -1 when it is dropped. */
+static int streams_copy(AVFormatContext *ic, AVFormatContext *oc, const struct media_limits *lim,
+                        int *map, struct tl_errinfo *ei)
+{
+    int kept = 0;
     for (unsigned i = 0; i < ic->nb_streams; i++) {
         const AVStream *ist = ic->streams[i];
         map[i] = -1;
         if (!is_kept(ist, lim->drop_audio))
             continue;
         AVStream *ost = media_lib.avformat_new_stream(oc, NULL);
-        if (!ost || media_lib.avcodec_parameters_copy(ost->codecpar, ist->codecpar) < 0) {
-            rc = tl_errf(ei, TL_ENOMEM, "out of memory writing the video");
-            goto out;
-        }
+        if (!ost || media_lib.avcodec_parameters_copy(ost->codecpar, ist->codecpar) < 0)
+            return tl_errf(ei, TL_ENOMEM, "out of memory writing the video");
         ost->codecpar->codec_tag = keep_tag(oc->oformat, ist->codecpar);
         ost->time_base = ist->time_base;
         size_t sz = 0;
         const uint8_t *dm = media_lib.av_stream_get_side_data(ist, AV_PKT_DATA_DISPLAYMATRIX, &sz);
         if (dm && sz == 9 * sizeof(int32_t)) {
             uint8_t *c = media_lib.av_stream_new_side_data(ost, AV_PKT_DATA_DISPLAYMATRIX, sz);
-            if (!c) {
-                rc = tl_errf(ei, TL_ENOMEM, "out of memory writing the video");
-                goto out;
-            }
+            if (!c)
+                return tl_errf(ei, TL_ENOMEM, "out of memory writing the video");
             memcpy(c, dm, sz);
         }
         map[i] = kept++;
     }
-    int e = media_lib.avformat_write_header(oc, NULL);
-    if (e < 0) {
-        rc = tl_errf(ei, TL_EUNSUPPORTED, "the video's codecs cannot be written into MP4");
-        goto out;
-    }
-    header = 1;
+    return TL_OK;
+}
+
+/* Every packet of a kept stream of d copied into oc (through pkt), its timestamps checked
+ * against the duration limit; a video track without a frame is refused. */
+static int packets_copy(struct demux *d, AVFormatContext *oc, AVPacket *pkt, const int *map,
+                        const struct media_limits *lim, const struct mem_out *mo,
+                        struct tl_errinfo *ei)
+{
+    AVFormatContext *ic = d->ic;
+    long long video_packets = 0;
     for (;;) {
-        e = media_lib.av_read_frame(ic, pkt);
+        int e = media_lib.av_read_frame(ic, pkt);
         if (e == AVERROR_EOF)
             break;
-        if (e < 0) {
-            rc = tl_errf(ei, TL_EPARSE, "the video's data is damaged or truncated");
-            goto out;
-        }
+        if (e < 0)
+            return tl_errf(ei, TL_EPARSE, "the video's data is damaged or truncated");
         if ((unsigned)pkt->stream_index >= ic->nb_streams || map[pkt->stream_index] < 0) {
             media_lib.av_packet_unref(pkt);
             continue;
@@ -469,9 +466,8 @@ static int remux(struct demux *d, const struct media_limits *lim, struct mem_out
             (pkt->dts != AV_NOPTS_VALUE && fabs((double)pkt->dts * tb) + span > lim_s) ||
             pkt->duration < 0) {
             media_lib.av_packet_unref(pkt);
-            rc = tl_errf(ei, TL_ETOOBIG, "the video's timestamps run past %u s",
-                         lim->max_duration_s);
-            goto out;
+            return tl_errf(ei, TL_ETOOBIG, "the video's timestamps run past %u s",
+                           lim->max_duration_s);
         }
         AVStream *ost = oc->streams[map[pkt->stream_index]];
         /* side data of a packet (new extradata, skip samples) is codec state; anything
@@ -481,16 +477,44 @@ static int remux(struct demux *d, const struct media_limits *lim, struct mem_out
         pkt->pos = -1;
         e = media_lib.av_interleaved_write_frame(oc, pkt);
         media_lib.av_packet_unref(pkt);
-        if (e < 0) {
-            rc = mo->overflow ? tl_errf(ei, TL_ETOOBIG, "the cleaned video grew over its limit")
-                              : tl_errf(ei, TL_EPARSE, "the video's packets cannot be rewritten");
-            goto out;
-        }
+        if (e < 0)
+            return mo->overflow ? tl_errf(ei, TL_ETOOBIG, "the cleaned video grew over its limit")
+                                : tl_errf(ei, TL_EPARSE, "the video's packets cannot be rewritten");
     }
-    if (video_packets == 0) {
-        rc = tl_errf(ei, TL_EPARSE, "the video track holds no frames");
+    if (video_packets == 0)
+        return tl_errf(ei, TL_EPARSE, "the video track holds no frames");
+    return TL_OK;
+}
+
+/* The kept streams of d rewritten as MP4 into mo, packet for packet: nothing is decoded
+ * or encoded again. */
+static int remux(struct demux *d, const struct media_limits *lim, struct mem_out *mo,
+                 struct tl_errinfo *ei)
+{
+    AVFormatContext *oc = NULL;
+    AVIOContext *oio = NULL;
+    AVPacket *pkt = NULL;
+    int *map = NULL, rc, header = 0;
+    AVFormatContext *ic = d->ic;
+
+    if ((rc = learn_pixel_format(ic, ei)) != TL_OK ||
+        (rc = writer_open(mo, &oc, &oio, ei)) != TL_OK)
+        goto out;
+    map = calloc(ic->nb_streams, sizeof(*map));
+    pkt = media_lib.av_packet_alloc();
+    if (!map || !pkt) {
+        rc = tl_errf(ei, TL_ENOMEM, "out of memory writing the video");
         goto out;
     }
+    if ((rc = streams_copy(ic, oc, lim, map, ei)) != TL_OK)
+        goto out;
+    if (media_lib.avformat_write_header(oc, NULL) < 0) {
+        rc = tl_errf(ei, TL_EUNSUPPORTED, "the video's codecs cannot be written into MP4");
+        goto out;
+    }
+    header = 1;
+    if ((rc = packets_copy(d, oc, pkt, map, lim, mo, ei)) != TL_OK)
+        goto out;
     if (media_lib.av_write_trailer(oc) < 0 || mo->overflow) {
         rc =
             tl_errf(ei, mo->overflow ? TL_ETOOBIG : TL_EIO, "the cleaned video cannot be finished");

@@ -1,5 +1,6 @@
-/* moderation/internal.h - helpers shared inside moderation/ only: UTF-8 decoding and
- * the case fold the prefilter and the normaliser agree on. */
+/* moderation/internal.h - helpers shared inside moderation/ only: UTF-8 decoding,
+ * the case fold the prefilter and the normaliser agree on, and the literals of a
+ * pattern the prefilter is built from. */
 #ifndef TL_MOD_INTERNAL_H
 #define TL_MOD_INTERNAL_H
 
@@ -110,5 +111,19 @@ static inline int mod_fold_trusted(uint32_t c)
      * U+1E9E, U+00B5 and Greek mu): not trusted. Cyrillic base letters are. */
     return (c >= 0x400 && c <= 0x45F) || c == 0x490 || c == 0x491;
 }
+
+/* ---- the literals of a pattern (literals.c), for the rules' prefilter ---- */
+#define MOD_LIT_N 16
+#define MOD_LIT_LEN 64
+
+struct mod_litset {
+    int ok;
+    int n;
+    uint8_t len[MOD_LIT_N];
+    unsigned char s[MOD_LIT_N][MOD_LIT_LEN];
+};
+
+/* The literals one of which every match of pattern contains, folded; ok=0 if unknown. */
+void mod_literals_of(const char *pattern, size_t len, struct mod_litset *out);
 
 #endif

@@ -2,11 +2,12 @@
  * JIT), matching under match and depth limits, hit counters.
  *
  * Running 500 JIT patterns one after the other costs tens of microseconds a message,
- * too slow for intake. So at load each pattern is read (conservatively) for a set of
- * literals one of which every match must contain; all those literals go into one
- * Aho-Corasick automaton over the case-folded text, and a message runs only the rules
- * whose literal it contains, plus those no literal could be found for. A pattern the
- * reader is unsure of is simply always run: the prefilter never changes a result. */
+ * too slow for intake. So at load each pattern is read (conservatively: literals.c)
+ * for a set of literals one of which every match must contain; all those literals go
+ * into one Aho-Corasick automaton over the case-folded text, and a message runs only
+ * the rules whose literal it contains, plus those no literal could be found for. A
+ * pattern the reader is unsure of is simply always run: the prefilter never changes a
+ * result. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,252 +64,6 @@ struct mod_scratch {
     size_t foldcap;
 };
 
-/* ---- literal extraction ---- */
-
-#define LIT_N 16
-#define LIT_LEN 64
-
-struct litset {
-    int ok;
-    int n;
-    uint8_t len[LIT_N];
-    unsigned char s[LIT_N][LIT_LEN];
-};
-
-struct lp {
-    const unsigned char *p;
-    size_t n, i;
-    int depth;
-    int bad; /* a construct the reader does not handle: the rule is always run */
-};
-
-static int lit_minlen(const struct litset *l)
-{
-    int m = LIT_LEN;
-    for (int k = 0; k < l->n; k++)
-        if (l->len[k] < m)
-            m = l->len[k];
-    return m;
-}
-
-static void lit_consider(struct litset *best, const struct litset *c)
-{
-    if (!c->ok || c->n == 0)
-        return;
-    if (!best->ok || lit_minlen(c) > lit_minlen(best) ||
-        (lit_minlen(c) == lit_minlen(best) && c->n < best->n))
-        *best = *c;
-}
-
-static void lp_alt(struct lp *x, struct litset *out);
-
-/* Skips a character class starting at '['. */
-static void lp_class(struct lp *x)
-{
-    x->i++;
-    if (x->i < x->n && x->p[x->i] == '^')
-        x->i++;
-    if (x->i < x->n && x->p[x->i] == ']')
-        x->i++;
-    while (x->i < x->n && x->p[x->i] != ']') {
-        if (x->p[x->i] == '\\')
-            x->i++;
-        else if (x->p[x->i] == '[' && x->i + 1 < x->n && x->p[x->i + 1] == ':') {
-            const unsigned char *e = memchr(x->p + x->i + 2, ']', x->n - x->i - 2);
-            if (!e) {
-                x->bad = 1;
-                return;
-            }
-            x->i = (size_t)(e - x->p);
-        }
-        x->i++;
-    }
-    if (x->i >= x->n)
-        x->bad = 1;
-    else
-        x->i++;
-}
-
-/* Reads a quantifier if one follows: returns 1 and its minimum in *min. */
-static int lp_quant(struct lp *x, unsigned *min)
-{
-    if (x->i >= x->n)
-        return 0;
-    unsigned char c = x->p[x->i];
-    if (c == '?' || c == '*' || c == '+') {
-        *min = c == '+';
-        x->i++;
-    } else if (c == '{') {
-        size_t j = x->i + 1;
-        unsigned v = 0;
-        int digits = 0;
-        while (j < x->n && x->p[j] >= '0' && x->p[j] <= '9' && digits < 6)
-            v = v * 10 + (x->p[j++] - '0'), digits++;
-        if (!digits) {
-            x->bad = 1;
-            return 0;
-        }
-        if (j < x->n && x->p[j] == ',') {
-            j++;
-            while (j < x->n && x->p[j] >= '0' && x->p[j] <= '9')
-                j++;
-        }
-        if (j >= x->n || x->p[j] != '}') {
-            x->bad = 1;
-            return 0;
-        }
-        *min = v;
-        x->i = j + 1;
-    } else {
-        return 0;
-    }
-    if (x->i < x->n && (x->p[x->i] == '?' || x->p[x->i] == '+'))
-        x->i++;
-    return 1;
-}
-
-enum atom { A_LIT, A_OTHER, A_ASSERT, A_GROUP };
-
-static void lp_seq(struct lp *x, struct litset *best)
-{
-    unsigned char run[LIT_LEN];
-    size_t rl = 0;
-    struct litset one, g;
-    best->ok = 0;
-    best->n = 0;
-#define FLUSH()                                                                                    \
-    do {                                                                                           \
-        if (rl > 0) {                                                                              \
-            one.ok = 1, one.n = 1, one.len[0] = (uint8_t)rl;                                       \
-            memcpy(one.s[0], run, rl);                                                             \
-            lit_consider(best, &one);                                                              \
-        }                                                                                          \
-        rl = 0;                                                                                    \
-    } while (0)
-    while (!x->bad && x->i < x->n && x->p[x->i] != '|' && x->p[x->i] != ')') {
-        unsigned char c = x->p[x->i];
-        enum atom kind = A_OTHER;
-        int32_t cp = 0;
-        if (c == '(') {
-            if (x->i + 1 < x->n && x->p[x->i + 1] == '?') {
-                if (x->i + 2 < x->n && x->p[x->i + 2] == ':')
-                    x->i += 3;
-                else {
-                    x->bad = 1;
-                    break;
-                }
-            } else {
-                x->i++;
-            }
-            if (++x->depth > 32) {
-                x->bad = 1;
-                break;
-            }
-            lp_alt(x, &g);
-            x->depth--;
-            if (x->bad || x->i >= x->n || x->p[x->i] != ')') {
-                x->bad = 1;
-                break;
-            }
-            x->i++;
-            kind = A_GROUP;
-        } else if (c == '[') {
-            lp_class(x);
-        } else if (c == '\\') {
-            if (x->i + 1 >= x->n) {
-                x->bad = 1;
-                break;
-            }
-            unsigned char e = x->p[x->i + 1];
-            if (e < 0x80 && ((e >= '0' && e <= '9') || ((e | 32) >= 'a' && (e | 32) <= 'z'))) {
-                if (strchr("dDwWsShHvVR", e))
-                    kind = A_OTHER;
-                else if (e == 'b' || e == 'B')
-                    kind = A_ASSERT;
-                else {
-                    x->bad = 1;
-                    break;
-                }
-                x->i += 2;
-            } else {
-                x->i++;
-                cp = mod_utf8_next(x->p, x->n, &x->i);
-                kind = A_LIT;
-            }
-        } else if (c == '.') {
-            x->i++;
-        } else if (c == '^' || c == '$') {
-            x->i++;
-            kind = A_ASSERT;
-        } else if (c == '*' || c == '+' || c == '?' || c == '{') {
-            x->bad = 1;
-            break;
-        } else {
-            cp = mod_utf8_next(x->p, x->n, &x->i);
-            kind = A_LIT;
-        }
-        if (kind == A_LIT && cp < 0) {
-            x->bad = 1;
-            break;
-        }
-        unsigned min = 1;
-        int q = lp_quant(x, &min);
-        if (x->bad)
-            break;
-        if (kind == A_LIT && min > 0 && mod_fold_trusted((uint32_t)cp)) {
-            char u[4];
-            size_t ul = mod_utf8_put(u, mod_fold((uint32_t)cp));
-            if (rl + ul > LIT_LEN - 1)
-                FLUSH();
-            memcpy(run + rl, u, ul);
-            rl += ul;
-            if (q)
-                FLUSH();
-        } else {
-            FLUSH();
-            if (kind == A_GROUP && min > 0)
-                lit_consider(best, &g);
-        }
-    }
-    FLUSH();
-#undef FLUSH
-}
-
-static void lp_alt(struct lp *x, struct litset *out)
-{
-    out->ok = 1;
-    out->n = 0;
-    for (;;) {
-        struct litset s;
-        lp_seq(x, &s);
-        if (x->bad)
-            return;
-        if (!s.ok || out->n + s.n > LIT_N)
-            out->ok = 0;
-        if (out->ok) {
-            for (int k = 0; k < s.n; k++) {
-                out->len[out->n] = s.len[k];
-                memcpy(out->s[out->n], s.s[k], s.len[k]);
-                out->n++;
-            }
-        }
-        if (x->i < x->n && x->p[x->i] == '|') {
-            x->i++;
-            continue;
-        }
-        return;
-    }
-}
-
-/* The literals one of which every match of pattern contains, folded; ok=0 if unknown. */
-static void literals_of(const char *pattern, size_t len, struct litset *out)
-{
-    struct lp x = {.p = (const unsigned char *)pattern, .n = len};
-    lp_alt(&x, out);
-    if (x.bad || x.i != x.n)
-        out->ok = 0;
-}
-
 /* ---- the automaton ---- */
 
 struct trie {
@@ -331,7 +86,7 @@ static int trie_add_state(struct trie *t)
     return (int)t->n++;
 }
 
-static int build_prefilter(struct mod_rules *r, struct litset *lits)
+static int build_prefilter(struct mod_rules *r, struct mod_litset *lits)
 {
     int rc = TL_ENOMEM;
     struct trie t = {0};
@@ -490,22 +245,153 @@ static int fail_at(struct mod_rules_error *err, struct tl_errinfo *ei, const cha
     return tl_errf(ei, code, "%s:%u:%u: %s", name, line, col, what);
 }
 
+/* Where the parse is: the file's name (for errors) and the line's number. */
+struct rules_at {
+    const char *name;
+    unsigned line;
+    struct mod_rules_error *err;
+    struct tl_errinfo *ei;
+};
+
+/* One rule line, split: its action, its reason (rlen bytes at r0) and its pattern (from
+ * p0 up to pe). */
+struct rule_line {
+    enum mod_rule_action act;
+    size_t r0, rlen, p0, pe;
+};
+
+/* Splits the line l (ll bytes, its end of line removed) into rl: "action reason
+ * pattern". *skip when it is blank or a comment. A line too long, not UTF-8 or not a
+ * rule is an error (at the column where it goes wrong). */
+static int rule_line_split(const char *l, size_t ll, const struct rules_at *at,
+                           struct rule_line *rl, int *skip)
+{
+    *skip = 0;
+    if (ll > MOD_LINE_MAX)
+        return fail_at(at->err, at->ei, at->name, at->line, MOD_LINE_MAX + 1, TL_ETOOBIG,
+                       "line too long");
+    for (size_t i = 0; i < ll;) {
+        size_t from = i;
+        if (mod_utf8_next((const unsigned char *)l, ll, &i) <= 0)
+            return fail_at(at->err, at->ei, at->name, at->line, (unsigned)from + 1, TL_EPARSE,
+                           "not UTF-8 (or a NUL byte)");
+    }
+    size_t i = 0;
+    while (i < ll && is_blank(l[i]))
+        i++;
+    if (i == ll || l[i] == '#') {
+        *skip = 1;
+        return TL_OK;
+    }
+    /* action */
+    size_t a0 = i;
+    while (i < ll && !is_blank(l[i]))
+        i++;
+    enum mod_rule_action act = 0;
+    for (int k = MOD_RULE_FLAG; k <= MOD_RULE_REFUSE; k++)
+        if (strlen(action_names[k]) == i - a0 && memcmp(l + a0, action_names[k], i - a0) == 0)
+            act = (enum mod_rule_action)k;
+    if (!act)
+        return fail_at(at->err, at->ei, at->name, at->line, (unsigned)a0 + 1, TL_EPARSE,
+                       "unknown action (flag, hold, drop or refuse)");
+    while (i < ll && is_blank(l[i]))
+        i++;
+    /* reason */
+    size_t r0 = i;
+    while (i < ll && !is_blank(l[i])) {
+        char c = l[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+            return fail_at(at->err, at->ei, at->name, at->line, (unsigned)i + 1, TL_EPARSE,
+                           "reason: only a-z, 0-9, '.', '_' and '-'");
+        i++;
+    }
+    if (i == r0 || i - r0 >= MOD_REASON_MAX)
+        return fail_at(at->err, at->ei, at->name, at->line, (unsigned)r0 + 1, TL_EPARSE,
+                       i == r0 ? "reason missing" : "reason longer than 63 bytes");
+    size_t rlen = i - r0;
+    while (i < ll && is_blank(l[i]))
+        i++;
+    size_t p0 = i, pe = ll;
+    while (pe > p0 && is_blank(l[pe - 1]))
+        pe--;
+    if (pe == p0)
+        return fail_at(at->err, at->ei, at->name, at->line, (unsigned)p0 + 1, TL_EPARSE,
+                       "pattern missing");
+    *rl = (struct rule_line){act, r0, rlen, p0, pe};
+    return TL_OK;
+}
+
+/* Room in r for one rule more, and in *lits for its literals (*cap: the room of both). */
+static int rules_grow(struct mod_rules *r, struct mod_litset **lits, size_t *cap)
+{
+    if (r->n < *cap)
+        return TL_OK;
+    size_t ncap = *cap ? *cap * 2 : 64;
+    struct rule *nr = realloc(r->rules, ncap * sizeof(*nr));
+    struct mod_litset *nl2 = realloc(*lits, ncap * sizeof(*nl2));
+    if (nr)
+        r->rules = nr;
+    if (nl2)
+        *lits = nl2;
+    if (!nr || !nl2)
+        return TL_ENOMEM;
+    *cap = ncap;
+    return TL_OK;
+}
+
+/* The rule rl of line l compiled as r's next (r->n counts it once it owns its pattern),
+ * JIT-compiled when it can be, its literals into lits[r->n - 1]. */
+static int rule_compile(struct mod_rules *r, struct mod_litset *lits, const char *l,
+                        const struct rule_line *rl, pcre2_compile_context *cctx,
+                        const struct rules_at *at)
+{
+    char what[300];
+    struct rule *ru = &r->rules[r->n];
+    memset(ru, 0, sizeof(*ru));
+    ru->line = at->line;
+    ru->action = rl->act;
+    memcpy(ru->reason, l + rl->r0, rl->rlen);
+    ru->reason[rl->rlen] = '\0';
+    ru->pattern = strndup(l + rl->p0, rl->pe - rl->p0);
+    if (!ru->pattern)
+        return TL_ENOMEM;
+    int ec = 0;
+    PCRE2_SIZE eoff = 0;
+    ru->code = pcre2_compile((PCRE2_SPTR)ru->pattern, rl->pe - rl->p0,
+                             PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS | PCRE2_NEVER_BACKSLASH_C, &ec,
+                             &eoff, cctx);
+    r->n++; /* owned from here: freed with the set */
+    if (!ru->code) {
+        PCRE2_UCHAR msg[200];
+        if (pcre2_get_error_message(ec, msg, sizeof(msg)) < 0)
+            snprintf((char *)msg, sizeof(msg), "pcre2 error %d", ec);
+        snprintf(what, sizeof(what), "pattern: %s", (const char *)msg);
+        return fail_at(at->err, at->ei, at->name, at->line, (unsigned)(rl->p0 + eoff) + 1,
+                       TL_EPARSE, what);
+    }
+    ru->jit = pcre2_jit_compile(ru->code, PCRE2_JIT_COMPLETE) == 0;
+    if (!ru->jit)
+        log_warn("moderation rule not JIT-compiled, interpreted file=%s line=%u", at->name,
+                 at->line);
+    mod_literals_of(ru->pattern, rl->pe - rl->p0, &lits[r->n - 1]);
+    return TL_OK;
+}
+
 int mod_rules_parse(const char *buf, size_t len, const char *name, const struct mod_limits *lim,
                     struct mod_rules **out, struct mod_rules_error *err, struct tl_errinfo *ei)
 {
     int rc = TL_ENOMEM;
     struct mod_rules *r = NULL;
-    struct litset *lits = NULL;
+    struct mod_litset *lits = NULL;
     pcre2_compile_context *cctx = NULL;
     size_t cap = 0;
-    unsigned line = 0;
-    char what[300];
 
     *out = NULL;
     if (err)
         err->line = err->column = 0;
     if (!name)
         name = "rules";
+    struct rules_at at = {.name = name, .line = 0, .err = err, .ei = ei};
     if (len > MOD_FILE_MAX) {
         rc = fail_at(err, ei, name, 0, 0, TL_ETOOBIG, "file too large");
         goto out;
@@ -522,116 +408,23 @@ int mod_rules_parse(const char *buf, size_t len, const char *name, const struct 
         const char *l = buf + pos;
         const char *nl = memchr(l, '\n', len - pos);
         size_t ll = nl ? (size_t)(nl - l) : len - pos;
+        struct rule_line rl = {0, 0, 0, 0, 0};
+        int skip = 0;
         pos += ll + (nl != NULL);
-        line++;
+        at.line++;
         if (ll > 0 && l[ll - 1] == '\r')
             ll--;
-        if (ll > MOD_LINE_MAX) {
-            rc = fail_at(err, ei, name, line, MOD_LINE_MAX + 1, TL_ETOOBIG, "line too long");
+        if ((rc = rule_line_split(l, ll, &at, &rl, &skip)) != TL_OK)
             goto out;
-        }
-        for (size_t i = 0; i < ll;) {
-            size_t at = i;
-            if (mod_utf8_next((const unsigned char *)l, ll, &i) <= 0) {
-                rc = fail_at(err, ei, name, line, (unsigned)at + 1, TL_EPARSE,
-                             "not UTF-8 (or a NUL byte)");
-                goto out;
-            }
-        }
-        size_t i = 0;
-        while (i < ll && is_blank(l[i]))
-            i++;
-        if (i == ll || l[i] == '#')
+        if (skip)
             continue;
-        /* action */
-        size_t a0 = i;
-        while (i < ll && !is_blank(l[i]))
-            i++;
-        enum mod_rule_action act = 0;
-        for (int k = MOD_RULE_FLAG; k <= MOD_RULE_REFUSE; k++)
-            if (strlen(action_names[k]) == i - a0 && memcmp(l + a0, action_names[k], i - a0) == 0)
-                act = (enum mod_rule_action)k;
-        if (!act) {
-            rc = fail_at(err, ei, name, line, (unsigned)a0 + 1, TL_EPARSE,
-                         "unknown action (flag, hold, drop or refuse)");
-            goto out;
-        }
-        while (i < ll && is_blank(l[i]))
-            i++;
-        /* reason */
-        size_t r0 = i;
-        while (i < ll && !is_blank(l[i])) {
-            char c = l[i];
-            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-                  c == '-')) {
-                rc = fail_at(err, ei, name, line, (unsigned)i + 1, TL_EPARSE,
-                             "reason: only a-z, 0-9, '.', '_' and '-'");
-                goto out;
-            }
-            i++;
-        }
-        if (i == r0 || i - r0 >= MOD_REASON_MAX) {
-            rc = fail_at(err, ei, name, line, (unsigned)r0 + 1, TL_EPARSE,
-                         i == r0 ? "reason missing" : "reason longer than 63 bytes");
-            goto out;
-        }
-        size_t rlen = i - r0;
-        while (i < ll && is_blank(l[i]))
-            i++;
-        size_t p0 = i, pe = ll;
-        while (pe > p0 && is_blank(l[pe - 1]))
-            pe--;
-        if (pe == p0) {
-            rc = fail_at(err, ei, name, line, (unsigned)p0 + 1, TL_EPARSE, "pattern missing");
-            goto out;
-        }
         if (r->n == MOD_RULES_MAX) {
-            rc = fail_at(err, ei, name, line, 1, TL_ETOOBIG, "too many rules");
+            rc = fail_at(err, ei, name, at.line, 1, TL_ETOOBIG, "too many rules");
             goto out;
         }
-        if (r->n == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            struct rule *nr = realloc(r->rules, ncap * sizeof(*nr));
-            struct litset *nl2 = realloc(lits, ncap * sizeof(*nl2));
-            if (nr)
-                r->rules = nr;
-            if (nl2)
-                lits = nl2;
-            if (!nr || !nl2) {
-                rc = TL_ENOMEM;
-                goto out;
-            }
-            cap = ncap;
-        }
-        struct rule *ru = &r->rules[r->n];
-        memset(ru, 0, sizeof(*ru));
-        ru->line = line;
-        ru->action = act;
-        memcpy(ru->reason, l + r0, rlen);
-        ru->reason[rlen] = '\0';
-        ru->pattern = strndup(l + p0, pe - p0);
-        if (!ru->pattern) {
-            rc = TL_ENOMEM;
+        if ((rc = rules_grow(r, &lits, &cap)) != TL_OK ||
+            (rc = rule_compile(r, lits, l, &rl, cctx, &at)) != TL_OK)
             goto out;
-        }
-        int ec = 0;
-        PCRE2_SIZE eoff = 0;
-        ru->code = pcre2_compile((PCRE2_SPTR)ru->pattern, pe - p0,
-                                 PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS | PCRE2_NEVER_BACKSLASH_C,
-                                 &ec, &eoff, cctx);
-        r->n++; /* owned from here: freed with the set */
-        if (!ru->code) {
-            PCRE2_UCHAR msg[200];
-            if (pcre2_get_error_message(ec, msg, sizeof(msg)) < 0)
-                snprintf((char *)msg, sizeof(msg), "pcre2 error %d", ec);
-            snprintf(what, sizeof(what), "pattern: %s", (const char *)msg);
-            rc = fail_at(err, ei, name, line, (unsigned)(p0 + eoff) + 1, TL_EPARSE, what);
-            goto out;
-        }
-        ru->jit = pcre2_jit_compile(ru->code, PCRE2_JIT_COMPLETE) == 0;
-        if (!ru->jit)
-            log_warn("moderation rule not JIT-compiled, interpreted file=%s line=%u", name, line);
-        literals_of(ru->pattern, pe - p0, &lits[r->n - 1]);
     }
     rc = build_prefilter(r, lits);
     if (rc != TL_OK)

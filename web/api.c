@@ -1,6 +1,6 @@
 /* web/api.c - the routes of the JSON API (web/openapi.yaml): the table of method,
  * path, roles, body fields and query keys, and one handler per route. By the time a
- * handler runs, server.c has authenticated the caller, checked the role, the CSRF
+ * handler runs, request.c has authenticated the caller, checked the role, the CSRF
  * header of a cookie session, the rate limit, the query keys and the body. */
 #include "web_int.h"
 #include "web_export.h"

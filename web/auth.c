@@ -1,7 +1,7 @@
 /* web/auth.c - credentials as bytes and the login: new API tokens ("tl_" and 44
  * base64url characters; only their SHA-256 is kept), the SHA-256 the database knows a
  * token or a session cookie by, and a login with a token (a new session, its CSRF
- * token and its cookie). The check of each request's credentials is server.c's. */
+ * token and its cookie). The check of each request's credentials is request.c's. */
 #include "web_int.h"
 
 #include <openssl/evp.h>

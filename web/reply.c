@@ -1,6 +1,6 @@
 /* web/reply.c - what a request is answered with: a JSON body, the JSON error
  * {"error", "message"}, and a storage error mapped to its HTTP status. Used by the
- * server's request path (server.c) and the route handlers (api.c, events.c). */
+ * server's request path (request.c) and the route handlers (api.c, events.c). */
 #include "web_int.h"
 
 #include <stdarg.h>

@@ -264,7 +264,7 @@ void web_sha256_hex(const char *s, char out[65]);
 /* For the login route: checks the token, opens a session, sets the cookie on c->resp. */
 int web_login(struct web_call *c, const char *token, struct tl_errinfo *ei);
 
-/* ---- static files (server.c) ---- */
+/* ---- static files (files.c) ---- */
 const char *web_mime_of(const char *name);
 
 /* ---- operators' endpoints (metrics.c): /healthz, /readyz, /metrics ---- */
