@@ -290,7 +290,7 @@ static void *reader_run(void *p)
 
 /* ---- claimers ---- */
 
-/* The web server's pool (web/server.c): a request takes a connection for its token check
+/* The web server's pool (web/pool.c): a request takes a connection for its token check
  * and its call, and gives it back; requests beyond the pool wait for one. Opened up
  * front here (the server opens them on demand and keeps them). */
 struct pool_waiter {
