@@ -282,9 +282,17 @@ int store_queue_seed(struct store *s, const struct store_seed_opts *o, long long
     }
     if (inserted)
         *inserted = total;
-    /* The seeded counts are the data set's: the refresh need not recount the load. */
+    /* The seeded counts are the data set's: the refresh need not recount the load. The
+     * reporters' queues, which the triggers the load ran without keep (reports_route),
+     * are filled from the rows, as migration 0037 filled them. */
     if ((rc = st_exec(s, "UPDATE priority_refresh_state SET last_at = now()", 0, NULL, NULL, ei)) !=
-        TL_OK)
+            TL_OK ||
+        (rc = st_exec(s,
+                      "UPDATE reporters p SET queues = q.queues FROM (SELECT r.reporter,"
+                      " array_agg(DISTINCT r.queue ORDER BY r.queue) AS queues FROM reports r"
+                      " WHERE r.reporter IS NOT NULL GROUP BY r.reporter) q"
+                      " WHERE q.reporter = p.pseudonym AND p.queues IS DISTINCT FROM q.queues",
+                      0, NULL, NULL, ei)) != TL_OK)
         return rc;
     /* Fresh statistics and visibility map, and the load's pages written out, as a
      * database that has run a while has them (else the checkpoint that writes the load's

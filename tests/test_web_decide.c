@@ -278,6 +278,35 @@ static void test_web_n_reports_visible(void **state)
     tweb_fx_free(f);
 }
 
+/* A reporter whose reports were all in queues everyone sees has its counters shown as
+ * stored (reporters.queues); once its category is routed to a restricted queue, the
+ * report that moved is left out of them again for a non-member. */
+static void test_web_n_reports_routed(void **state)
+{
+    (void)state;
+    struct fx *f = tweb_fx_new("t_web_n_routed", NULL);
+    struct seed sd = {.ref = "RT-1", .category = "aircraft", .lat = 50, .lon = 30};
+    long long first = tweb_seed(f, &sd);
+    sd.ref = "RT-2";
+    tweb_seed(f, &sd);
+    assert_int_equal(tweb_count(f, "SELECT count(*) FROM reporters WHERE queues = '{general}'"), 1);
+    reporter_counts(f, "alice", "/api/reports/RT-1", "2/0/0");
+    lease_for(f, first, "alice", "1 hour");
+    tweb_expect(f,
+                &(struct hreq){.method = "POST",
+                               .path = "/api/reports/RT-1/decide",
+                               .as = "alice",
+                               .body = "{\"status\":\"rejected\"}"},
+                200, NULL);
+    /* open reports of the category follow it: RT-2 moves, the decided RT-1 stays */
+    CHECK(store_category_route(f->s, "test", "aircraft", "restricted", 1, EI));
+    assert_int_equal(tweb_count(f, "SELECT count(*) FROM reports WHERE queue = 'restricted'"), 1);
+    reporter_counts(f, "alice", "/api/reports/RT-1", "1/0/1");
+    CHECK(store_queue_member_add(f->s, "test", "restricted", "bob", EI));
+    reporter_counts(f, "bob", "/api/reports/RT-1", "2/0/1");
+    tweb_fx_free(f);
+}
+
 static void test_web_cli_claim_as_api(void **state)
 {
     (void)state;
@@ -397,6 +426,7 @@ const struct CMUnitTest tweb_decide_tests[] = {
     cmocka_unit_test_teardown(test_web_duplicate_link_hidden, tweb_teardown),
     cmocka_unit_test_teardown(test_web_seen_before_shown, tweb_teardown),
     cmocka_unit_test_teardown(test_web_n_reports_visible, tweb_teardown),
+    cmocka_unit_test_teardown(test_web_n_reports_routed, tweb_teardown),
     cmocka_unit_test_teardown(test_web_cli_claim_as_api, tweb_teardown),
     cmocka_unit_test_teardown(test_web_decide_then_next, tweb_teardown),
 };

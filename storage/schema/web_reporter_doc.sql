@@ -7,19 +7,24 @@ CREATE OR REPLACE FUNCTION web_reporter_doc(p reporters, qs text[], p_recent boo
                                             p_except bigint DEFAULT NULL) RETURNS json
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    h record;
+    hn integer := 0; -- the hidden reports, confirmed and rejected among them
+    hc integer := 0;
+    hj integer := 0;
     v json;
 BEGIN
     IF p.pseudonym IS NULL THEN
         RETURN NULL;
     END IF;
-    -- The kept counters less what the caller may not see (restricted queues are few:
-    -- counting the hidden rows reads less than counting the visible ones).
-    SELECT count(*) AS n, count(*) FILTER (WHERE o.status = 'confirmed') AS c,
-           count(*) FILTER (WHERE o.status = 'rejected') AS j
-    INTO h FROM reports o WHERE o.reporter = p.pseudonym AND NOT o.queue = ANY (qs);
-    v := json_build_object('pseudonym', left(p.pseudonym, 12), 'n_reports', p.n_reports - h.n,
-                           'n_confirmed', p.n_confirmed - h.c, 'n_rejected', p.n_rejected - h.j,
+    -- The kept counters less what the caller may not see: counted only when the reporter
+    -- has reports in a queue outside qs (p.queues), and then the hidden rows (restricted
+    -- queues are few: counting them reads less than counting the visible ones).
+    IF NOT p.queues <@ qs THEN
+        SELECT count(*), count(*) FILTER (WHERE o.status = 'confirmed'),
+               count(*) FILTER (WHERE o.status = 'rejected')
+        INTO hn, hc, hj FROM reports o WHERE o.reporter = p.pseudonym AND NOT o.queue = ANY (qs);
+    END IF;
+    v := json_build_object('pseudonym', left(p.pseudonym, 12), 'n_reports', p.n_reports - hn,
+                           'n_confirmed', p.n_confirmed - hc, 'n_rejected', p.n_rejected - hj,
                            'reputation', p.reputation, 'banned', p.banned,
                            'ban_reason', p.ban_reason);
     IF NOT p_recent THEN
