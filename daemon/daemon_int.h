@@ -37,6 +37,15 @@ struct daemon_stats *daemon_stats_of(struct daemon *d);
 int daemon_parse_listen(const char *s, const char *what, struct sockaddr_in *sa,
                         struct tl_errinfo *ei) TL_WUR;
 
+/* ---- the near-duplicate index in memory (near.c) ---- */
+/* For rep about to be stored in the chat's open transaction on s: searches its photos
+ * (draft_id's, read after the held updates are written, and its own) in the index; *copy
+ * is rep, with near pointing at r's answer when there is one. Release r (whatever is
+ * returned) once the plan is written or held. */
+int daemon_near_plan(struct daemon_near *nr, struct store *s, long long chat_id, long long draft_id,
+                     const struct store_report_new *rep, struct store_report_new *copy,
+                     struct daemon_near_result *r, struct tl_errinfo *ei) TL_WUR;
+
 /* ---- the metrics listener (metrics.c) ---- */
 struct daemon_metrics;
 /* Serves GET /metrics of st on listen (cfg->metrics_listen) in a thread of its own. */

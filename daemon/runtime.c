@@ -38,6 +38,7 @@ struct daemon {
     struct daemon_webhooks *webhooks; /* outgoing webhooks (webhook.c) */
     struct daemon_mod *mod;           /* moderation's policy and rules; NULL: off */
     struct daemon_keyring *keys;      /* the identity keys in force (keyring.c) */
+    struct daemon_near *near;         /* the photo hashes in memory (near.c); NULL: none */
     pthread_t poller, sender, janitor, drafts, workers[MAX_WORKERS];
     int have_poller, have_sender, have_janitor, have_drafts, n_started;
     pthread_mutex_t mu;
@@ -351,6 +352,7 @@ static int conv_step(struct worker *w, struct conv_run *cr, struct pending *pd,
 {
     struct hdl_plan plan;
     struct store_conv_lookup lk;
+    struct daemon_near_result nres = {0};
     char pseud[65];
     int rc;
     if (!pd->parsed) {
@@ -379,13 +381,18 @@ static int conv_step(struct worker *w, struct conv_run *cr, struct pending *pd,
     if (rc != TL_OK) {
         log_error("decide failed update_id=%lld err=\"%s\"", pd->update_id, tl_strerror(rc));
     } else {
+        /* a report's photos searched in the index in memory, the database checking */
+        struct store_report_new rep;
+        if (plan.fx.report && (rc = daemon_near_plan(w->rt->near, w->s, w->chat, plan.cx.draft_id,
+                                                     plan.fx.report, &rep, &nres, ei)) == TL_OK)
+            plan.fx.report = &rep;
         /* the chat's rows were written by an earlier update of this transaction: this one
          * only needs its inbox row marked (the upserts' one-minute guard agrees) */
         const struct store_effects *fx = &plan.fx;
         plan.cx.only_mark = (!fx->pseudonym && !fx->chat_id) ||
                             (fx->pseudonym && strcmp(fx->pseudonym, cr->upserted) == 0);
         int held = 0;
-        if (cr->hold)
+        if (rc == TL_OK && cr->hold)
             rc = store_conv_defer(w->s, fx, &plan.cx, &held, ei);
         if (rc == TL_OK && !held)
             rc = store_conv_write(w->s, fx, &plan.cx, NULL, ei);
@@ -400,6 +407,7 @@ static int conv_step(struct worker *w, struct conv_run *cr, struct pending *pd,
         }
     }
     hdl_plan_release(&plan);
+    daemon_near_result_release(&nres);
     store_conv_lookup_release(&lk);
     return rc;
 }
@@ -879,6 +887,10 @@ int daemon_start(const struct daemon_opts *o, struct daemon **out, struct tl_err
         return rc;
     }
     pthread_mutex_init(&rt->mu, NULL);
+    /* loads in the background: until then the store path searches alone */
+    if (c->dedup_index_refresh_ms > 0 &&
+        daemon_near_start(c->database_url, c->dedup_index_refresh_ms, &rt->near) != TL_OK)
+        log_error("near-duplicate index not started: the database searches alone");
     if (!o->no_poller && pthread_create(&rt->poller, NULL, poller_main, rt) == 0)
         rt->have_poller = 1;
     for (int i = 0; i < rt->n_workers; i++) {
@@ -948,6 +960,7 @@ int daemon_join(struct daemon *rt, struct tl_errinfo *ei)
         pthread_join(rt->janitor, NULL);
     if (rt->have_drafts)
         pthread_join(rt->drafts, NULL);
+    daemon_near_free(rt->near);
     daemon_relay_join(rt->relay);
     daemon_webhooks_join(rt->webhooks);
     daemon_metrics_free(rt->metrics);
@@ -998,6 +1011,11 @@ void daemon_counts(struct daemon *rt, struct daemon_counts *c)
 struct daemon_stats *daemon_stats_of(struct daemon *rt)
 {
     return &rt->st;
+}
+
+struct daemon_near *daemon_near_of(struct daemon *rt)
+{
+    return rt->near;
 }
 
 unsigned daemon_metrics_port(const struct daemon *rt)
