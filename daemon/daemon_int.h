@@ -39,8 +39,8 @@ int daemon_parse_listen(const char *s, const char *what, struct sockaddr_in *sa,
 
 /* ---- the near-duplicate index in memory (near.c) ---- */
 /* For rep about to be stored in the chat's open transaction on s: searches its photos
- * (draft_id's, read after the held updates are written, and its own) in the index; *copy
- * is rep, with near pointing at r's answer when there is one. Release r (whatever is
+ * (draft_id's, read after the held updates are written, 0 none; and its own) in the
+ * index; *copy is rep, with near pointing at r's answer when there is one. Release r (whatever is
  * returned) once the plan is written or held. */
 int daemon_near_plan(struct daemon_near *nr, struct store *s, long long chat_id, long long draft_id,
                      const struct store_report_new *rep, struct store_report_new *copy,

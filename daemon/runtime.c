@@ -381,10 +381,13 @@ static int conv_step(struct worker *w, struct conv_run *cr, struct pending *pd,
     if (rc != TL_OK) {
         log_error("decide failed update_id=%lld err=\"%s\"", pd->update_id, tl_strerror(rc));
     } else {
-        /* a report's photos searched in the index in memory, the database checking */
+        /* a report's photos searched in the index in memory, the database checking; the
+         * draft's photos are read unless the draft is known to have none */
         struct store_report_new rep;
-        if (plan.fx.report && (rc = daemon_near_plan(w->rt->near, w->s, w->chat, plan.cx.draft_id,
-                                                     plan.fx.report, &rep, &nres, ei)) == TL_OK)
+        int none = cr->has_draft && cr->draft.id == plan.cx.draft_id && !cr->draft.n_media;
+        if (plan.fx.report &&
+            (rc = daemon_near_plan(w->rt->near, w->s, w->chat, none ? 0 : plan.cx.draft_id,
+                                   plan.fx.report, &rep, &nres, ei)) == TL_OK)
             plan.fx.report = &rep;
         /* the chat's rows were written by an earlier update of this transaction: this one
          * only needs its inbox row marked (the upserts' one-minute guard agrees) */
