@@ -16,10 +16,14 @@
  *   bench_dedup near CONNINFO QUERIES OUT
  *                               loads the index, searches each hash of the file QUERIES
  *                               (one a line) in memory within 8 bits, 10 rounds: p50/p99 of
- *                               one search; writes OUT, a line a hash: the hash, the first
- *                               round's time in ms and the answer as the store path gets it
- *                               (media_near_seen's nx), for run.sh to time the SQL part. */
+ *                               one search, alone and with two threads searching while a
+ *                               third refreshes the index; writes OUT, a line a hash: the
+ *                               hash, the first round's time in ms and the answer as the
+ *                               store path gets it (media_near_seen's nx), for run.sh to
+ *                               time the SQL part. */
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +167,82 @@ static int near_loaded(const char *conninfo, struct daemon_near **nr)
     return 0;
 }
 
+/* One of two threads searching the index at the same time (the workers), while another
+ * refreshes it (the index's own thread, here without pause). */
+struct searcher {
+    struct daemon_near *nr;
+    const long long *q;
+    size_t n;
+    double *t; /* n * rounds */
+    int rounds, rc;
+};
+
+static void *searcher_main(void *arg)
+{
+    struct searcher *x = arg;
+    for (int round = 0; round < x->rounds; round++)
+        for (size_t i = 0; i < x->n && !x->rc; i++) {
+            struct daemon_near_result r;
+            double a = now_ms();
+            x->rc = daemon_near_search(x->nr, &x->q[i], 1, 8, &r) != TL_OK || !r.nx.snapshot;
+            x->t[(size_t)round * x->n + i] = now_ms() - a;
+            daemon_near_result_release(&r);
+        }
+    return NULL;
+}
+
+struct refresher {
+    struct daemon_near *nr;
+    atomic_int stop;
+    long done;
+};
+
+static void *refresher_main(void *arg)
+{
+    struct refresher *x = arg;
+    while (!atomic_load(&x->stop)) {
+        struct tl_errinfo ei;
+        if (daemon_near_refresh(x->nr, &ei) == TL_OK)
+            x->done++;
+    }
+    return NULL;
+}
+
+/* Two searching threads and a refreshing one at once: p50/p99 of one search. */
+static int near_concurrent(struct daemon_near *nr, const long long *q, size_t n, int rounds)
+{
+    struct searcher s[2];
+    struct refresher rf = {.nr = nr};
+    pthread_t ts[2], tr;
+    double *all = calloc(2 * n * (size_t)rounds, sizeof(*all));
+    int rc = 1, started = 0;
+    if (!all)
+        return 1;
+    for (int i = 0; i < 2; i++)
+        s[i] = (struct searcher){
+            .nr = nr, .q = q, .n = n, .t = all + (size_t)i * n * rounds, .rounds = rounds};
+    if (pthread_create(&tr, NULL, refresher_main, &rf) != 0)
+        goto out;
+    for (; started < 2; started++)
+        if (pthread_create(&ts[started], NULL, searcher_main, &s[started]) != 0)
+            break;
+    for (int i = 0; i < started; i++)
+        pthread_join(ts[i], NULL);
+    atomic_store(&rf.stop, 1);
+    pthread_join(tr, NULL);
+    if (started < 2 || s[0].rc || s[1].rc)
+        goto out;
+    qsort(all, 2 * n * (size_t)rounds, sizeof(*all), cmp_dbl);
+    printf("near search, in memory, 2 threads searching while a third refreshes (%ld "
+           "refreshes): p50 %.4f ms  p99 %.4f ms  (%zu searches)\n",
+           rf.done, pct(all, 2 * n * (size_t)rounds, .5), pct(all, 2 * n * (size_t)rounds, .99),
+           2 * n * (size_t)rounds);
+    rc = 0;
+out:
+    free(all);
+    return rc;
+}
+
 /* bench_dedup near: the in-memory search alone, and the answers for run.sh. */
 static int near_main(const char *conninfo, const char *queries, const char *out_path)
 {
@@ -213,6 +293,8 @@ static int near_main(const char *conninfo, const char *queries, const char *out_
     printf("near search, in memory (daemon_near_search, k = 8): p50 %.4f ms  p99 %.4f ms  "
            "(%zu searches)\n",
            pct(t, n * ROUNDS, .5), pct(t, n * ROUNDS, .99), n * ROUNDS);
+    if (near_concurrent(nr, q, n, ROUNDS))
+        goto out;
     rc = ferror(out) ? 1 : 0;
 out:
     if (in)
