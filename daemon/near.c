@@ -280,8 +280,8 @@ out:
         daemon_near_result_release(r);
         return rc;
     }
-    for (size_t i = 0; i < r->nx.n; i++) /* r->ids has stopped moving */
-        r->h[i].ids = r->ids + at[i];
+    for (size_t i = 0; i < r->nx.n; i++) /* r->ids has stopped moving (NULL: none found) */
+        r->h[i].ids = r->h[i].n_ids ? r->ids + at[i] : NULL;
     free(at);
     r->nx.snapshot = r->snapshot;
     r->nx.h = r->h;

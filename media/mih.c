@@ -134,7 +134,8 @@ int media_mih_compact(struct media_mih *m)
             return TL_ENOMEM;
         for (size_t i = 0; i < nb; i++) {
             struct mih_bucket *b = &bd->b[i];
-            memcpy(p + at, bd->pool + b->at, b->n * sizeof(*p));
+            if (b->n) /* an empty band has no pool */
+                memcpy(p + at, bd->pool + b->at, b->n * sizeof(*p));
             b->at = (uint32_t)at;
             b->cap = b->n;
             at += b->n;
@@ -183,6 +184,8 @@ static void probe(struct mih_search *s, int n, uint32_t v)
 {
     const struct mih_band *bd = &s->m->band[n];
     const struct mih_bucket *b = &bd->b[v];
+    if (!b->n) /* an empty band has no pool */
+        return;
     const struct mih_ent *e = bd->pool + b->at;
     for (uint32_t i = 0; i < b->n; i++) {
         int d = __builtin_popcountll(e[i].h ^ s->h);

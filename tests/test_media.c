@@ -1526,6 +1526,10 @@ static void test_media_mih_matches_brute_force(void **state)
     assert_non_null(got);
     assert_non_null(want);
     assert_int_equal(media_mih_new(&m), TL_OK);
+    /* empty: nothing found, before and after a compaction */
+    assert_int_equal(media_mih_query(m, 42, 14, hit, MAX), 0);
+    assert_int_equal(media_mih_compact(m), TL_OK);
+    assert_int_equal(media_mih_query(m, 42, 14, hit, MAX), 0);
     for (int i = 0; i < N_QUERY; i++)
         q[i] = mih_rand(&rs);
     for (int i = 0; i < N_RANDOM; i++)
