@@ -5,6 +5,10 @@
  * not see (media_near_seen.sql). The index only ever grows between loads: a purged or
  * rehashed photo's old entry is a candidate the recheck drops.
  *
+ * Memory: media_mih's, about 70 MB a million hashes after a load; a bucket grown by a
+ * refresh moves to room for twice its entries and leaves its old room unused until the
+ * next load (the process's restart): at most about three times 16 bytes an entry a band.
+ *
  * Locking: a rwlock; searches share it, the refresh takes it to add the rows it read
  * (read before, without the lock) and to move S on. Until the first load ends, and
  * when S has not moved for a while (the database unreachable), a search returns no
