@@ -104,6 +104,8 @@ static const struct key keys[] = {
      0},
     {"dedup_seen_before_days", "TIPLINE_DEDUP_SEEN_BEFORE_DAYS", K_LONG, S(dedup_seen_before_days),
      "7", 1, 3650, 0},
+    {"dedup_index_refresh_ms", "TIPLINE_DEDUP_INDEX_REFRESH_MS", K_LONG, S(dedup_index_refresh_ms),
+     "500", 0, 3600000, 0},
     /* moderation at intake (moderation/mod.h) */
     {"moderation", "TIPLINE_MODERATION", K_LONG, S(moderation), "1", 0, 1, 0},
     {"moderation_rules", "TIPLINE_MODERATION_RULES", K_STR, S(moderation_rules), "", 0, 0, 0},

@@ -77,6 +77,7 @@ struct cfg {
     long dedup_window_minutes;   /* one reporter's same text or photo within: folded; 0 off */
     long dedup_max_distance;     /* photos within this many bits of perceptual hash linked */
     long dedup_seen_before_days; /* a photo first seen longer ago flags "seen before" */
+    long dedup_index_refresh_ms; /* the photo hashes in memory read anew; 0: no index */
     struct tl_tz *tz;            /* time_zone, loaded by cfg_load (common/tz.h) */
     /* moderation at intake (moderation/mod.h, handlers/moderate.c) */
     long moderation;            /* 1: every report is moderated as it is sent */

@@ -10,6 +10,7 @@
 
 #include "common/cfg.h"
 #include "common/err.h"
+#include "storage/store.h"
 
 struct daemon;
 
@@ -51,6 +52,42 @@ int daemon_reload_geo(struct daemon *rt, struct tl_errinfo *ei) TL_WUR;
 /* SIGHUP: loads the moderation rules file again; a broken file is refused (logged with
  * its line and column) and the rules in force stay. TL_OK when there is no rules file. */
 int daemon_reload_rules(struct daemon *rt, struct tl_errinfo *ei) TL_WUR;
+
+/* ---- the near-duplicate index in memory (near.c) ---- */
+
+struct daemon_near;
+/* Loads every stored photo hash into memory in a thread of its own (on its own
+ * connection to conninfo, retried while the database is down), then reads the rows
+ * stored since every refresh_ms (0: 500). *out NULL on error; free with daemon_near_free
+ * (stops and joins the thread; NULL is a no-op). */
+int daemon_near_start(const char *conninfo, long refresh_ms, struct daemon_near **out) TL_WUR;
+void daemon_near_free(struct daemon_near *nr);
+/* Reads the rows stored since the index's snapshot now (or loads it when not loaded). */
+int daemon_near_refresh(struct daemon_near *nr, struct tl_errinfo *ei) TL_WUR;
+struct daemon_near_info {
+    int loaded;
+    size_t hashes, bytes; /* hashes held, memory held */
+    double load_ms;       /* the last load's time */
+    long long age_ms;     /* since the snapshot was last moved on */
+    long long answers;    /* searches answered since start */
+};
+void daemon_near_info(struct daemon_near *nr, struct daemon_near_info *info);
+/* A search's answer for store_report_new.near: nx (its arrays owned here). */
+struct daemon_near_result {
+    struct store_near nx; /* nx.snapshot NULL: no answer, the store path searches */
+    char *snapshot;
+    struct store_near_hash *h;
+    long long *ids;
+};
+/* The stored photos within k bits of each of the n hashes, for the store path: hashes
+ * with more than 1,024 are left out (searched there). No answer (r->nx.snapshot NULL)
+ * while the index is not loaded or stale, or with nr NULL. Release r with
+ * daemon_near_result_release whatever is returned (TL_ENOMEM). */
+int daemon_near_search(struct daemon_near *nr, const long long *hashes, size_t n, int k,
+                       struct daemon_near_result *r) TL_WUR;
+void daemon_near_result_release(struct daemon_near_result *r);
+/* d's index (cfg->dedup_index_refresh_ms), NULL when it has none. */
+struct daemon_near *daemon_near_of(struct daemon *d);
 
 /* ---- the webhook receiver (intake_hook.c): intake over HTTP instead of getUpdates ---- */
 

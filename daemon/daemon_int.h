@@ -56,6 +56,7 @@ struct daemon {
     struct daemon_webhooks *webhooks; /* outgoing webhooks (webhook.c) */
     struct daemon_mod *mod;           /* moderation's policy and rules; NULL: off */
     struct daemon_keyring *keys;      /* the identity keys in force (keyring.c) */
+    struct daemon_near *near;         /* the photo hashes in memory (near.c); NULL: none */
     pthread_t poller, sender, janitor, drafts, workers[DAEMON_MAX_WORKERS];
     int have_poller, have_sender, have_janitor, have_drafts, n_started;
     pthread_mutex_t mu;
@@ -83,6 +84,15 @@ void daemon_workers_start(struct daemon *rt);
 /* "host:port" (IPv4) into sa; what names the key in the error: "webhook_listen". */
 int daemon_parse_listen(const char *s, const char *what, struct sockaddr_in *sa,
                         struct tl_errinfo *ei) TL_WUR;
+
+/* ---- the near-duplicate index in memory (near.c) ---- */
+/* For rep about to be stored in the chat's open transaction on s: searches its photos
+ * (draft_id's, read after the held updates are written, 0 none; and its own) in the
+ * index; *copy is rep, with near pointing at r's answer when there is one. Release r (whatever is
+ * returned) once the plan is written or held. */
+int daemon_near_plan(struct daemon_near *nr, struct store *s, long long chat_id, long long draft_id,
+                     const struct store_report_new *rep, struct store_report_new *copy,
+                     struct daemon_near_result *r, struct tl_errinfo *ei) TL_WUR;
 
 /* ---- the metrics listener (metrics.c) ---- */
 struct daemon_metrics;

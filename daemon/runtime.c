@@ -476,6 +476,10 @@ out:
 static void daemon_start_threads(struct daemon *rt)
 {
     const struct daemon_opts *o = &rt->o;
+    /* loads in the background: until then the store path searches alone */
+    if (o->cfg->dedup_index_refresh_ms > 0 &&
+        daemon_near_start(o->cfg->database_url, o->cfg->dedup_index_refresh_ms, &rt->near) != TL_OK)
+        log_error("near-duplicate index not started: the database searches alone");
     if (!o->no_poller && pthread_create(&rt->poller, NULL, poller_main, rt) == 0)
         rt->have_poller = 1;
     daemon_workers_start(rt);
@@ -531,6 +535,7 @@ int daemon_join(struct daemon *rt, struct tl_errinfo *ei)
         pthread_join(rt->janitor, NULL);
     if (rt->have_drafts)
         pthread_join(rt->drafts, NULL);
+    daemon_near_free(rt->near);
     daemon_relay_join(rt->relay);
     daemon_webhooks_join(rt->webhooks);
     daemon_metrics_free(rt->metrics);
@@ -581,6 +586,11 @@ void daemon_counts(struct daemon *rt, struct daemon_counts *c)
 struct daemon_stats *daemon_stats_of(struct daemon *rt)
 {
     return &rt->st;
+}
+
+struct daemon_near *daemon_near_of(struct daemon *rt)
+{
+    return rt->near;
 }
 
 unsigned daemon_metrics_port(const struct daemon *rt)

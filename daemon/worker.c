@@ -165,6 +165,7 @@ static int conv_step(struct worker *w, struct conv_run *cr, struct pending *pd,
 {
     struct hdl_plan plan;
     struct store_conv_lookup lk;
+    struct daemon_near_result nres = {0};
     char pseud[65];
     int rc;
     if (!pd->parsed) {
@@ -193,13 +194,21 @@ static int conv_step(struct worker *w, struct conv_run *cr, struct pending *pd,
     if (rc != TL_OK) {
         log_error("decide failed update_id=%lld err=\"%s\"", pd->update_id, tl_strerror(rc));
     } else {
+        /* a report's photos searched in the index in memory, the database checking; the
+         * draft's photos are read unless the draft is known to have none */
+        struct store_report_new rep;
+        int none = cr->has_draft && cr->draft.id == plan.cx.draft_id && !cr->draft.n_media;
+        if (plan.fx.report &&
+            (rc = daemon_near_plan(w->rt->near, w->s, w->chat, none ? 0 : plan.cx.draft_id,
+                                   plan.fx.report, &rep, &nres, ei)) == TL_OK)
+            plan.fx.report = &rep;
         /* the chat's rows were written by an earlier update of this transaction: this one
          * only needs its inbox row marked (the upserts' one-minute guard agrees) */
         const struct store_effects *fx = &plan.fx;
         plan.cx.only_mark = (!fx->pseudonym && !fx->chat_id) ||
                             (fx->pseudonym && strcmp(fx->pseudonym, cr->upserted) == 0);
         int held = 0;
-        if (cr->hold)
+        if (rc == TL_OK && cr->hold)
             rc = store_conv_defer(w->s, fx, &plan.cx, &held, ei);
         if (rc == TL_OK && !held)
             rc = store_conv_write(w->s, fx, &plan.cx, NULL, ei);
@@ -214,6 +223,7 @@ static int conv_step(struct worker *w, struct conv_run *cr, struct pending *pd,
         }
     }
     hdl_plan_release(&plan);
+    daemon_near_result_release(&nres);
     store_conv_lookup_release(&lk);
     return rc;
 }

@@ -149,6 +149,29 @@ int media_phash_framed(const unsigned char *jpeg, size_t len, const struct media
                        struct tl_errinfo *ei) TL_WUR;
 int media_hamming(uint64_t a, uint64_t b);
 
+/* The near-duplicate search in memory (mih.c): a multi-index hash of perceptual hashes,
+ * exact for k <= MEDIA_MIH_MAX_K (every stored hash within k bits, no other). Not
+ * thread-safe: a caller sharing one between threads locks it (readers may share). */
+#define MEDIA_MIH_MAX_K 14
+struct media_mih;
+struct media_mih_hit {
+    long long id; /* as added; an id added with two hashes may come twice */
+    int distance; /* bits */
+};
+/* A new empty index in *out (NULL on error); free with media_mih_free. */
+int media_mih_new(struct media_mih **out) TL_WUR;
+void media_mih_free(struct media_mih *m);
+/* Adds hash h of id (the same pair twice is found twice). TL_ENOMEM. */
+int media_mih_add(struct media_mih *m, uint64_t h, long long id) TL_WUR;
+/* Gives back the room growth left unused (after a bulk load). TL_ENOMEM leaves it as is. */
+int media_mih_compact(struct media_mih *m) TL_WUR;
+/* The stored hashes within k (0..MEDIA_MIH_MAX_K) bits of h: the first max in out, in no
+ * order; returns how many there are (more than max: the rest were not written). */
+size_t media_mih_query(const struct media_mih *m, uint64_t h, int k, struct media_mih_hit *out,
+                       size_t max);
+size_t media_mih_count(const struct media_mih *m); /* hashes added */
+size_t media_mih_bytes(const struct media_mih *m); /* memory held */
+
 /* Formats facts as one JSON object (what `tipline strip --info` prints):
  * {"format":"jpeg","mime":"image/jpeg","width":W,"height":H,"orientation":N,
  *  "gps":{"lat":..,"lon":..,"alt":..,"hpe_m":..}|null,"time_local":"..."|null,

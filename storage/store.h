@@ -152,6 +152,22 @@ struct store_mod_verdict {
     size_t n_rule_hits;
 };
 
+/* The near-duplicate search of a report's photos done in memory (daemon/near.c): for
+ * each hash searched, the media ids the index found within the report's max_distance;
+ * the index held every stored hash the snapshot sees. The store path rechecks them and
+ * reads the rows the snapshot does not see (media_near_seen.sql); a photo hash not
+ * listed here is searched there. */
+struct store_near_hash {
+    long long hash;
+    const long long *ids;
+    size_t n_ids;
+};
+struct store_near {
+    const char *snapshot; /* pg_current_snapshot() as text */
+    const struct store_near_hash *h;
+    size_t n;
+};
+
 struct store_report_new {
     const char *public_ref; /* short public reference shown to the reporter */
     const char *reporter;   /* pseudonym (hex HMAC) */
@@ -181,6 +197,7 @@ struct store_report_new {
     const struct store_media_new *media;
     size_t n_media;
     struct store_dedup dedup;
+    const struct store_near *near;       /* NULL: the store path searches (media_near) */
     const char *status;                  /* NULL: 'new' (the queue); 'held': moderation's */
     const struct store_mod_verdict *mod; /* NULL: moderation did not run */
 };
@@ -755,6 +772,25 @@ struct store_conv_lookup {
 };
 /* Frees what store_conv_lookup returned (del_ids, the moderation inputs). */
 void store_conv_lookup_release(struct store_conv_lookup *lk);
+
+/* ---- the near-duplicate index in memory (store_near.c, daemon/near.c) ---- */
+
+/* Called for each stored hash read (the whole photo's and the framed picture's alike);
+ * anything but TL_OK stops the read and is returned. */
+typedef int (*store_near_fn)(void *arg, long long hash, long long media_id);
+/* Every stored hash, read in one snapshot, in pages (a cursor); *snapshot: that snapshot
+ * as text (new string, free()). Outside a transaction of the caller's. */
+int store_near_load(struct store *s, store_near_fn fn, void *arg, char **snapshot,
+                    struct tl_errinfo *ei) TL_WUR;
+/* The stored hashes snapshot does not see and a new snapshot does, read in one statement
+ * that takes it (*snapshot_new, new string, free()). Outside a transaction. */
+int store_near_since(struct store *s, const char *snapshot, store_near_fn fn, void *arg,
+                     char **snapshot_new, struct tl_errinfo *ei) TL_WUR;
+/* The perceptual hashes (whole and framed) of a draft's photos, in the chat's open
+ * transaction, after the updates held so far are written: *hashes a new array (free()),
+ * *n its length. */
+int store_conv_draft_phashes(struct store *s, long long chat_id, long long draft_id,
+                             long long **hashes, size_t *n, struct tl_errinfo *ei) TL_WUR;
 int store_conv_lookup(struct store *s, long long chat_id, struct store_conv_lookup *lk,
                       struct tl_errinfo *ei) TL_WUR;
 

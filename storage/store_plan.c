@@ -274,6 +274,23 @@ static int plan_out(struct st_plan *p, size_t k, long long chat_id, const char *
     return err;
 }
 
+/* The report's near-duplicate search done in memory: "nx":{"s":snapshot,"h":{"<hash>":
+ * [ids], ...}} (media_near_seen.sql). */
+static void plan_near(struct tl_buf *b, int *err, const struct store_near *nx)
+{
+    js_key(b, err, "nx");
+    js_raw(b, err, "{\"s\":", 5);
+    js_quote(b, err, nx->snapshot);
+    js_raw(b, err, ",\"h\":{", 6);
+    for (size_t i = 0; i < nx->n && !*err; i++) {
+        *err = tl_buf_printf(b, "%s\"%lld\":[", i ? "," : "", nx->h[i].hash);
+        for (size_t j = 0; j < nx->h[i].n_ids && !*err; j++)
+            *err = tl_buf_printf(b, "%s%lld", j ? "," : "", nx->h[i].ids[j]);
+        js_raw(b, err, "]", 1);
+    }
+    js_raw(b, err, "}}", 2);
+}
+
 /* The moderation verdict as mod_apply_verdict (storage/schema/) reads it. */
 static void plan_mod(struct tl_buf *b, int *err, const struct store_mod_verdict *v)
 {
@@ -376,6 +393,8 @@ static int plan_report(struct st_plan *p, const struct store_report_new *rp, int
             js_ll(b, err, "dw", rp->dedup.window_s);
         js_ll(b, err, "dk", rp->dedup.max_distance);
         js_ll(b, err, "sb", rp->dedup.seen_before_s);
+        if (rp->near && rp->near->snapshot)
+            plan_near(b, err, rp->near);
     }
     js_str(b, err, "st", rp->status);
     if (rp->mod)

@@ -15,11 +15,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <json-c/json.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/util.h"
+#include "daemon/daemon.h"
 #include "handlers/hdl.h"
 #include "media/media.h"
 #include "support/botrun.h"
@@ -35,7 +39,8 @@ struct world {
     long long next_mid;
 };
 
-static void world_open(struct world *w, const char *name, int workers)
+/* The database, the fake and the configuration, the runtime not started. */
+static void world_init(struct world *w, const char *name, int workers)
 {
     memset(w, 0, sizeof(*w));
     snprintf(w->name, sizeof(w->name), "t_dedup_%s", name);
@@ -48,6 +53,11 @@ static void world_open(struct world *w, const char *name, int workers)
     if (workers)
         w->c.workers = workers;
     w->next_mid = 100;
+}
+
+static void world_open(struct world *w, const char *name, int workers)
+{
+    world_init(w, name, workers);
     tb_start(&w->c, w->fb, 5, 0);
 }
 
@@ -518,12 +528,268 @@ static void test_dedup_seen_before(void **state)
     world_close(&w);
 }
 
+/* ---- the index in memory (daemon/near.c) against the database's search ---- */
+
+/* The stored photos of the memory-index test: which sent photo (0..2) each is near and
+ * how many bits off, and when it is stored: 'P' before the index is loaded (in its
+ * snapshot), 'Q' after it (rows its snapshot does not see), 'X' before and purged after
+ * (a candidate the index still holds). */
+static const struct {
+    const char *label;
+    int photo, bits;
+    char when;
+} NEAR_SEEDS[] = {
+    {"p0a", 0, 1, 'P'},   {"p0b", 0, 3, 'P'}, {"x0", 0, 2, 'X'}, {"q0", 0, 4, 'Q'},
+    {"far0", 0, 12, 'P'}, {"q1", 1, 2, 'Q'},  {"p2", 2, 5, 'P'}, {"q2", 2, 7, 'Q'},
+};
+#define NEAR_LINKS                                                                                 \
+    "u-ph0>seed-p0a,u-ph0>seed-p0b,u-ph0>seed-q0,u-ph1>seed-q1,u-ph2>seed-p2,u-ph2>seed-q2"
+
+/* h with its first `bits` of a fixed spread of positions (every band) flipped. */
+static uint64_t near_off(uint64_t h, int bits)
+{
+    static const int pos[] = {5, 20, 40, 55, 10, 25, 45, 60, 1, 30, 50, 15};
+    for (int i = 0; i < bits; i++)
+        h ^= 1ull << pos[i];
+    return h;
+}
+
+static void near_seed(struct world *w, char when, const uint64_t *h)
+{
+    for (size_t i = 0; i < sizeof(NEAR_SEEDS) / sizeof(NEAR_SEEDS[0]); i++) {
+        if (NEAR_SEEDS[i].when != when)
+            continue;
+        free(scalar(w,
+                    "WITH p AS (INSERT INTO reporters (pseudonym) VALUES ('seed') "
+                    "ON CONFLICT DO NOTHING), "
+                    "r AS (INSERT INTO reports (public_ref, reporter, text) "
+                    "VALUES ('SEED-%s', 'seed', 'seed') RETURNING id) "
+                    "INSERT INTO media (report_id, kind, sha256, tg_file_unique_id, mime, size, "
+                    "phash) SELECT r.id, 'photo', encode(sha256('%s'::bytea), 'hex'), "
+                    "'seed-%s', 'image/jpeg', 1, %lld FROM r RETURNING 1",
+                    NEAR_SEEDS[i].label, NEAR_SEEDS[i].label, NEAR_SEEDS[i].label,
+                    (long long)near_off(h[NEAR_SEEDS[i].photo], NEAR_SEEDS[i].bits)));
+    }
+}
+
+/* Three photos sent through the bot after photos near them were stored before its index
+ * was loaded, after it (refresh_ms 1 h: the index does not see them) and purged after
+ * it; the links written, as "photo>stored,...". *answers: the searches the index
+ * answered (-1 without one); *media_near_calls: the database's own searches. */
+static char *near_world(const char *name, long refresh_ms, long long *answers,
+                        long long *media_near_calls)
+{
+    struct world w;
+    struct pg_image im[3];
+    unsigned char *j[3];
+    size_t n[3];
+    uint64_t h[3];
+    world_init(&w, name, 2);
+    w.c.dedup_index_refresh_ms = refresh_ms;
+    for (int i = 0; i < 3; i++) {
+        uint64_t inner;
+        int has_inner;
+        struct tl_errinfo ei = {0};
+        assert_int_equal(pg_scene(300 + (unsigned)i, 960, 720, &im[i]), 0);
+        assert_int_equal(pg_encode(&im[i], 88, &j[i], &n[i]), 0);
+        assert_int_equal(media_phash_framed(j[i], n[i], NULL, &h[i], &inner, &has_inner, &ei),
+                         TL_OK);
+    }
+    for (int i = 0; i < 3; i++) /* three photos far apart: each links to its own seeds */
+        for (int k = i + 1; k < 3; k++)
+            assert_true(media_hamming(h[i], h[k]) > 20);
+    near_seed(&w, 'P', h);
+    near_seed(&w, 'X', h);
+    /* which search the store path ran: pg_stat_user_functions */
+    char *sql = tl_asprintf("ALTER DATABASE %s SET track_functions = 'pl'", w.name);
+    PGconn *pc = PQconnectdb(w.ci);
+    PGresult *res = PQexec(pc, sql);
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    PQfinish(pc);
+    free(sql);
+    tb_start(&w.c, w.fb, 5, 0);
+    struct daemon_near *nr = daemon_near_of(tb_runtime());
+    struct daemon_near_info info = {0};
+    if (refresh_ms) {
+        assert_non_null(nr);
+        for (int t = 0; t < 1000 && !info.loaded; t++) {
+            daemon_near_info(nr, &info);
+            if (!info.loaded)
+                (void)tl_sleep_ms(10, NULL);
+        }
+        assert_true(info.loaded);
+        assert_int_equal(info.hashes, 5); /* P and X */
+    } else {
+        assert_null(nr);
+    }
+    near_seed(&w, 'Q', h);
+    free(scalar(&w, "DELETE FROM media WHERE tg_file_unique_id LIKE 'seed-x%%' RETURNING 1"));
+    for (int i = 0; i < 3; i++) {
+        char id[16], fuid[16];
+        snprintf(id, sizeof(id), "ph%d", i);
+        snprintf(fuid, sizeof(fuid), "u-ph%d", i);
+        add_file(&w, id, j[i], n[i]);
+        report(&w, 8300 + i, "en", NULL, id, fuid);
+    }
+    settle(&w, 30000);
+    for (int i = 0; i < 3; i++) /* the bot's hash is the one the seeds were made from */
+        assert_int_equal(count(&w,
+                               "SELECT count(*) FROM media WHERE tg_file_unique_id = "
+                               "'u-ph%d' AND phash = %lld",
+                               i, (long long)h[i]),
+                         1);
+    *answers = -1;
+    if (nr) {
+        daemon_near_info(nr, &info);
+        *answers = info.answers;
+        assert_int_equal(info.hashes, 5); /* Q is not in memory: it was found in SQL */
+    }
+    /* the backends' counts are flushed as they exit */
+    tb_stop();
+    long long seen = 0;
+    for (int t = 0; t < 300 && seen < 3; t++) {
+        seen = count(&w, "SELECT COALESCE(sum(calls), 0) FROM pg_stat_user_functions "
+                         "WHERE funcname = 'media_near_seen'");
+        if (seen < 3)
+            (void)tl_sleep_ms(10, NULL);
+    }
+    assert_true(seen >= 3);
+    *media_near_calls = count(&w, "SELECT COALESCE(sum(calls), 0) FROM pg_stat_user_functions "
+                                  "WHERE funcname = 'media_near'");
+    char *links = scalar(&w, "SELECT string_agg(m.tg_file_unique_id || '>' || o.tg_file_unique_id,"
+                             " ',' ORDER BY m.tg_file_unique_id || '>' || o.tg_file_unique_id "
+                             "COLLATE \"C\") FROM media_links l JOIN media m ON m.id = l.media_id "
+                             "JOIN media o ON o.id = l.near_media_id");
+    for (int i = 0; i < 3; i++) {
+        free(j[i]);
+        pg_image_release(&im[i]);
+    }
+    world_close(&w);
+    return links;
+}
+
+/* A photo stored through the worker with the index in memory links to the same earlier
+ * photos as with the database searching alone: those the index's snapshot saw, those
+ * stored after it (found by the rows the snapshot does not see), not one purged since
+ * the index took it (its candidate rechecked), not one 12 bits off. */
+static void test_dedup_memory_index_agrees(void **state)
+{
+    (void)state;
+    long long with_index, without, sql_a, sql_b;
+    char *a = near_world("mem", 3600000, &with_index, &sql_a);
+    char *b = near_world("sql", 0, &without, &sql_b);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_string_equal(a, NEAR_LINKS);
+    assert_string_equal(b, NEAR_LINKS);
+    assert_int_equal(with_index, 3); /* each photo's search answered in memory ... */
+    assert_int_equal(sql_a, 0);      /* ... and used: the database did not search */
+    assert_int_equal(without, -1);
+    assert_true(sql_b >= 3);
+    free(a);
+    free(b);
+}
+
+struct near_racer {
+    const char *ci, *snapshot;
+    long long hash;
+    atomic_int done;
+    int rc;
+};
+
+/* Stores one report with a photo of hash x->hash through the store path, with an empty
+ * answer from an index whose snapshot is x->snapshot. */
+static void *near_race_store(void *arg)
+{
+    struct near_racer *x = arg;
+    struct store *s = NULL;
+    struct tl_errinfo ei = {0};
+    struct store_near_hash nh = {.hash = x->hash};
+    struct store_near nx = {.snapshot = x->snapshot, .h = &nh, .n = 1};
+    struct store_media_new m = {.kind = "photo",
+                                .tg_file_id = "race-w",
+                                .tg_file_unique_id = "race-w",
+                                .mime = "image/jpeg",
+                                .bytes = (const unsigned char *)"w",
+                                .len = 1,
+                                .has_phash = 1,
+                                .phash = (uint64_t)x->hash};
+    struct store_report_new r = {.public_ref = "RACE-W",
+                                 .reporter = "racer",
+                                 .text = "racing",
+                                 .priority = 10,
+                                 .media = &m,
+                                 .n_media = 1,
+                                 .dedup = {.on = 1, .max_distance = 8, .seen_before_s = 86400},
+                                 .near = &nx};
+    struct store_effects fx = {.pseudonym = "racer", .set_blocked = -1, .report = &r};
+    x->rc = store_open(x->ci, &s, &ei);
+    if (x->rc == TL_OK)
+        x->rc = store_apply(s, &fx, NULL, &ei);
+    store_free(s);
+    atomic_store(&x->done, 1);
+    return NULL;
+}
+
+/* Two near-duplicates stored at the same moment, the index in memory knowing neither:
+ * one transaction holds its photo (and the near-duplicate locks the store path takes)
+ * uncommitted; the store of the other waits on a lock and, once the first commits,
+ * finds it among the rows the index's snapshot does not see, and links to it. */
+static void test_dedup_near_race_memory(void **state)
+{
+    (void)state;
+    char *ci = ts_db_create("t_dedup_race");
+    assert_non_null(ci);
+    const long long h = 0x1234567890abcdefLL;
+    char *snap = ts_db_scalar(ci, "SELECT pg_current_snapshot()::text");
+    PGconn *c1 = PQconnectdb(ci);
+    PGresult *res = PQexec(c1, "BEGIN");
+    PQclear(res);
+    /* the first photo, 3 bits off, its locks taken as the store path takes them */
+    char *sql = tl_asprintf(
+        "SELECT pg_advisory_xact_lock(230023, k) FROM media_lock_keys(%lld, 8) k ORDER BY k;"
+        "INSERT INTO reporters (pseudonym) VALUES ('first');"
+        "WITH r AS (INSERT INTO reports (public_ref, reporter, text) VALUES ('RACE-F', "
+        "'first', 'x') RETURNING id) INSERT INTO media (report_id, kind, sha256, "
+        "tg_file_unique_id, mime, size, phash) SELECT r.id, 'photo', encode(sha256('f'), 'hex'), "
+        "'race-f', 'image/jpeg', 1, %lld FROM r",
+        h ^ 0x10204LL, h ^ 0x10204LL);
+    res = PQexec(c1, sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        print_message("%s\n", PQresultErrorMessage(res));
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    free(sql);
+    struct near_racer x = {.ci = ci, .snapshot = snap, .hash = h};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, near_race_store, &x), 0);
+    (void)tl_sleep_ms(300, NULL);
+    assert_int_equal(atomic_load(&x.done), 0); /* held on a lock */
+    res = PQexec(c1, "COMMIT");
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    PQfinish(c1);
+    pthread_join(t, NULL);
+    assert_int_equal(x.rc, TL_OK);
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM media_links l JOIN media m ON m.id = "
+                                     "l.media_id JOIN media o ON o.id = l.near_media_id WHERE "
+                                     "m.tg_file_unique_id = 'race-w' AND o.tg_file_unique_id = "
+                                     "'race-f' AND l.distance = 3"),
+                     1);
+    free(snap);
+    ts_db_drop("t_dedup_race");
+    free(ci);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_dedup_fold_same_text_and_photo, tb_teardown),
         cmocka_unit_test_teardown(test_dedup_seen_before, tb_teardown),
         cmocka_unit_test(test_dedup_near_exact),
+        cmocka_unit_test_teardown(test_dedup_memory_index_agrees, tb_teardown),
+        cmocka_unit_test(test_dedup_near_race_memory),
         cmocka_unit_test_teardown(test_dedup_variants_link_to_originals, tb_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,5 @@
 /* tests/test_media_phash.c - test_media: the perceptual hash (near duplicates close,
- * others far; the upright orientation). */
+ * others far; the upright orientation) and the in-memory band index that searches it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -147,8 +147,104 @@ static void test_media_phash_upright(void **state)
     free(up);
 }
 
+/* ---- the in-memory band index (media_mih) ---- */
+
+static uint64_t mih_rand(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* h with bits distinct bits flipped */
+static uint64_t mih_flip(uint64_t h, int bits, uint64_t *rs)
+{
+    uint64_t mask = 0;
+    while (__builtin_popcountll(mask) < bits)
+        mask |= 1ull << (mih_rand(rs) % 64);
+    return h ^ mask;
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x > y) - (x < y);
+}
+
+/* The index against a brute-force scan for k = 0..14: around each query, hashes at
+ * every distance 0..16 (so every band split of the differing bits occurs), among 30,000
+ * random ones, some added after a compaction (buckets moved); the ids returned must be
+ * exactly those within k bits, each once, with its distance. */
+static void test_media_mih_matches_brute_force(void **state)
+{
+    (void)state;
+    enum { N_RANDOM = 30000, N_QUERY = 40, PER_D = 6, MAX = 4096 };
+    size_t cap = N_RANDOM + N_QUERY * 17 * PER_D;
+    uint64_t *hs = malloc(cap * sizeof(*hs)), rs = 7, q[N_QUERY];
+    struct media_mih_hit *hit = malloc(MAX * sizeof(*hit));
+    long long *got = malloc(MAX * sizeof(*got)), *want = malloc(cap * sizeof(*want));
+    struct media_mih *m = NULL;
+    size_t n = 0;
+    assert_non_null(hs);
+    assert_non_null(hit);
+    assert_non_null(got);
+    assert_non_null(want);
+    assert_int_equal(media_mih_new(&m), TL_OK);
+    /* empty: nothing found, before and after a compaction */
+    assert_int_equal(media_mih_query(m, 42, 14, hit, MAX), 0);
+    assert_int_equal(media_mih_compact(m), TL_OK);
+    assert_int_equal(media_mih_query(m, 42, 14, hit, MAX), 0);
+    for (int i = 0; i < N_QUERY; i++)
+        q[i] = mih_rand(&rs);
+    for (int i = 0; i < N_RANDOM; i++)
+        hs[n++] = mih_rand(&rs);
+    for (int i = 0; i < N_QUERY; i++)
+        for (int d = 0; d <= 16; d++)
+            for (int j = 0; j < PER_D; j++)
+                hs[n++] = mih_flip(q[i], d, &rs);
+    /* half, compacted, then the rest: the second half moves grown buckets */
+    for (size_t i = 0; i < n; i += 2)
+        assert_int_equal(media_mih_add(m, hs[i], (long long)i + 1), TL_OK);
+    assert_int_equal(media_mih_compact(m), TL_OK);
+    for (size_t i = 1; i < n; i += 2)
+        assert_int_equal(media_mih_add(m, hs[i], (long long)i + 1), TL_OK);
+    assert_int_equal(media_mih_count(m), n);
+    size_t matches = 0;
+    for (int k = 0; k <= MEDIA_MIH_MAX_K; k++) {
+        for (int i = 0; i < N_QUERY; i++) {
+            size_t nw = 0;
+            for (size_t j = 0; j < n; j++)
+                if (__builtin_popcountll(hs[j] ^ q[i]) <= k)
+                    want[nw++] = (long long)j + 1;
+            size_t ng = media_mih_query(m, q[i], k, hit, MAX);
+            assert_int_equal(ng, nw);
+            for (size_t j = 0; j < ng; j++) {
+                got[j] = hit[j].id;
+                assert_int_equal(hit[j].distance, __builtin_popcountll(hs[hit[j].id - 1] ^ q[i]));
+            }
+            qsort(got, ng, sizeof(*got), cmp_ll);
+            assert_memory_equal(got, want, nw * sizeof(*got));
+            matches += nw;
+        }
+    }
+    assert_true(matches > (size_t)N_QUERY * PER_D * 15); /* every k found its planted ones */
+    /* out of range, and a full out[]: the count, only max written */
+    assert_int_equal(media_mih_query(m, q[0], 15, hit, MAX), 0);
+    assert_int_equal(media_mih_query(m, q[0], -1, hit, MAX), 0);
+    assert_int_equal(media_mih_query(m, q[0], 16, hit, 1), 0);
+    assert_true(media_mih_query(m, q[0], 14, hit, 1) > 1);
+    media_mih_free(m);
+    media_mih_free(NULL);
+    free(hs);
+    free(hit);
+    free(got);
+    free(want);
+}
+
 const struct CMUnitTest tmed_phash_tests[] = {
     cmocka_unit_test(test_media_phash_near_duplicates),
+    cmocka_unit_test(test_media_mih_matches_brute_force),
     cmocka_unit_test(test_media_phash_upright),
 };
 const size_t tmed_phash_ntests = TS_NTESTS(tmed_phash_tests);

@@ -398,7 +398,9 @@ BEGIN
             END IF;
             -- each photo linked to its closest earlier ones and its first sighting, after
             -- the locks that make a near-duplicate stored at the same moment wait for
-            -- this one's commit (media_lock_keys), in one order (no deadlock)
+            -- this one's commit (media_lock_keys), in one order (no deadlock); found from
+            -- the bot's index in memory when the plan carries its search (nx), else by
+            -- media_near (media_near_seen.sql)
             IF uo ? 'dk' AND cardinality(new_media) > 0 THEN
                 PERFORM pg_advisory_xact_lock(230023, s.key)
                 FROM (SELECT DISTINCT l.key
@@ -415,9 +417,11 @@ BEGIN
                 FROM media nm
                 CROSS JOIN LATERAL (
                     WITH n AS (SELECT x.id, min(x.distance) AS distance, o.created_at
-                               FROM (SELECT * FROM media_near(nm.phash, (uo->>'dk')::int)
+                               FROM (SELECT * FROM media_near_seen(nm.phash, (uo->>'dk')::int,
+                                                                   uo->'nx')
                                      UNION ALL
-                                     SELECT * FROM media_near(nm.phash_inner, (uo->>'dk')::int)
+                                     SELECT * FROM media_near_seen(nm.phash_inner,
+                                                                   (uo->>'dk')::int, uo->'nx')
                                      WHERE nm.phash_inner IS NOT NULL) x
                                JOIN media o ON o.id = x.id
                                WHERE o.report_id <> rid

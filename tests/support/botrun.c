@@ -108,6 +108,11 @@ int tb_running(void)
     return g_rt != NULL;
 }
 
+struct daemon *tb_runtime(void)
+{
+    return g_rt;
+}
+
 int tb_teardown(void **state)
 {
     (void)state;

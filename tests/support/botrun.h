@@ -35,6 +35,8 @@ void tb_stop(void);
 
 /* Whether one is running. */
 int tb_running(void);
+/* The one running (NULL none). */
+struct daemon *tb_runtime(void);
 
 /* Waits until the fake has no update queued and database conninfo has every inbox row
  * processed and no reply pending or being sent; fails the test after timeout_ms. */
