@@ -341,8 +341,9 @@ struct store_triage_stats {
 int store_triage_stats(struct store *s, struct store_triage_stats *st,
                        struct tl_errinfo *ei) TL_WUR;
 
-/* ---- web: the analysts' API (storage/store_web.c) ----
- * Documents come back as JSON text built by migration 0006's SQL functions (new
+/* ---- web: the analysts' API (storage/store_web.c; accounts, tokens and sessions:
+ * store_accounts.c) ----
+ * Documents come back as JSON text built by storage/schema/'s SQL functions (new
  * strings: free with free()). Every report a caller reads or changes must sit in a
  * queue the caller may see (restricted queues: members and admins only). */
 
@@ -522,7 +523,7 @@ int store_web_categories(struct store *s, char **json, struct tl_errinfo *ei) TL
 int store_web_queues_for(struct store *s, const char *account, char **csv,
                          struct tl_errinfo *ei) TL_WUR;
 
-/* ---- live events (migration 0013) ----
+/* ---- live events (migration 0013; storage/store_events.c) ----
  * While some web server is registered, the triggers append each new report, claim,
  * release, decision and follow-up change to web_events as the JSON the console's event
  * stream carries; each web server polls it from where it has read. */
