@@ -1,8 +1,8 @@
 -- incident_refresh.sql
 -- Recomputes what an incident row summarises from its members (count, distinct counted
 -- reporters = its corroboration, time span, the mean of the points as the centroid
--- (incident_join keeps the same mean as members arrive), categories, queues, the fused bearing
--- position), then recounts its members' corroboration and score (priority_recount:
+-- (incident_join keeps the same mean as members arrive), categories, queues, the fused
+-- bearing position), then recounts its members' corroboration and score (priority_recount:
 -- the rows whose count changed). incident_join moves an incident by one member; this is
 -- for what changes the whole: a merge, a split, a decision, a ban. Returns how many
 -- member rows changed.

@@ -1,8 +1,8 @@
 -- incident_sum.sql
 -- What an incident row summarises, from its members: their count, the distinct counted
 -- reporters (its corroboration, incident_counts), the mean of their points (the
--- centroid), their time span, their categories and their queues. qs NULL: every member; else only the
--- members in those queues (what an account may see, web_incident_seen).
+-- centroid), their time span, their categories and their queues. qs NULL: every member;
+-- else only the members in those queues (what an account may see, web_incident_seen).
 DROP FUNCTION IF EXISTS incident_sum(bigint, text[]);
 CREATE FUNCTION incident_sum(p_inc bigint, qs text[])
 RETURNS TABLE (n integer, c integer, centroid geography, t0 timestamptz, t1 timestamptz,

@@ -15,7 +15,8 @@ BEGIN
     IF r.incident_id IS NULL THEN
         RETURN;
     END IF;
-    SELECT i.corroborations, i.queues INTO ic, v_queues FROM incidents i WHERE i.id = r.incident_id;
+    SELECT i.corroborations, i.queues INTO ic, v_queues
+    FROM incidents i WHERE i.id = r.incident_id;
     IF NOT web_incident_hides(v_queues, qs) THEN
         RETURN;
     END IF;
