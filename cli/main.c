@@ -104,6 +104,85 @@ static void list_commands(FILE *f)
     fprintf(f, "\n'tipline <command> --help' tells more.\n");
 }
 
+/* The command named name, or NULL. */
+static const struct cli_cmd *find_command(const char *name)
+{
+    for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
+        if (strcmp(commands[k].name, name) == 0)
+            return &commands[k];
+    return NULL;
+}
+
+/* SIGTERM, SIGINT and SIGHUP set the flags the commands watch; a closed pipe is an error
+ * on write, not a signal. */
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* The configuration (defaults, file, environment) and the log level, --log-level over
+ * the configuration's: 0, else the exit code. */
+static int load_config(struct cli_ctx *ctx, const char *log_opt, struct tl_errinfo *ei)
+{
+    int e = cfg_load(&ctx->cfg, ctx->config_path, ei);
+    if (e) {
+        fprintf(stderr, "tipline: %s\n", ei->msg[0] ? ei->msg : tl_strerror(e));
+        return 1;
+    }
+    log_level = log_level_parse(ctx->cfg.log_level);
+    if (log_opt) {
+        if (log_level_parse(log_opt) < 0) {
+            fprintf(stderr, "tipline: --log-level takes error, warn, info or debug\n");
+            return 2;
+        }
+        log_level = log_level_parse(log_opt);
+    }
+    return 0;
+}
+
+/* What the command's flags ask for: its secrets and identity keys, curl (*curl_done set
+ * once initialised), the database with its schema checked. 0, else the exit code. */
+static int command_setup(struct cli_ctx *ctx, const struct cli_cmd *cmd, struct tl_errinfo *ei,
+                         int *curl_done)
+{
+    int e;
+    if (cmd->flags & CLI_SECRETS) {
+        e = cfg_load_secrets(&ctx->cfg, 0, ei);
+        if (e == TL_OK && (cmd->flags & CLI_IDKEYS))
+            e = cfg_load_idkeys(&ctx->cfg, ei);
+        if (e) {
+            fprintf(stderr, "tipline: %s\n", ei->msg[0] ? ei->msg : tl_strerror(e));
+            return 1;
+        }
+    }
+    if (cmd->flags & CLI_CURL) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+            fprintf(stderr, "tipline: curl_global_init failed\n");
+            return 1;
+        }
+        *curl_done = 1;
+    }
+    if (cmd->flags & CLI_DB) {
+        e = store_open(ctx->cfg.database_url, &ctx->store, ei);
+        if (e == TL_OK)
+            e = store_schema_check(ctx->store, ei);
+        if (e) {
+            fprintf(stderr, "tipline: database: %s%s%s\n", tl_strerror(e), ei->msg[0] ? ": " : "",
+                    ei->msg);
+            if (e == TL_ESCHEMA)
+                fprintf(stderr, "tipline: run 'tipline migrate' first\n");
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct cli_ctx ctx;
@@ -129,15 +208,11 @@ int main(int argc, char **argv)
     int n = argc;
     if ((rc = cli_parse(&spec, &n, argv)) >= 0)
         return rc;
-    rc = 1;
     if (n < 2) {
         cli_help(&spec, stderr);
         return 2;
     }
-    const struct cli_cmd *cmd = NULL;
-    for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
-        if (strcmp(commands[k].name, argv[1]) == 0)
-            cmd = &commands[k];
+    const struct cli_cmd *cmd = find_command(argv[1]);
     if (!cmd) {
         fprintf(stderr, "tipline: '%s' is not a command. See 'tipline --help'.\n", argv[1]);
         return 2;
@@ -146,59 +221,12 @@ int main(int argc, char **argv)
     char **sub_argv = argv + 1;
     if (wants_help(sub_argc, sub_argv))
         return cmd->fn(sub_argc, sub_argv, &ctx);
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
+    install_signals();
     struct tl_errinfo ei;
     tl_errinfo_clear(&ei);
-    int e = cfg_load(&ctx.cfg, ctx.config_path, &ei);
-    if (e) {
-        fprintf(stderr, "tipline: %s\n", ei.msg[0] ? ei.msg : tl_strerror(e));
+    if ((rc = load_config(&ctx, log_opt, &ei)) != 0 ||
+        (rc = command_setup(&ctx, cmd, &ei, &curl_done)) != 0)
         goto out;
-    }
-    log_level = log_level_parse(ctx.cfg.log_level);
-    if (log_opt) {
-        if (log_level_parse(log_opt) < 0) {
-            fprintf(stderr, "tipline: --log-level takes error, warn, info or debug\n");
-            rc = 2;
-            goto out;
-        }
-        log_level = log_level_parse(log_opt);
-    }
-    if (cmd->flags & CLI_SECRETS) {
-        e = cfg_load_secrets(&ctx.cfg, 0, &ei);
-        if (e == TL_OK && (cmd->flags & CLI_IDKEYS))
-            e = cfg_load_idkeys(&ctx.cfg, &ei);
-        if (e) {
-            fprintf(stderr, "tipline: %s\n", ei.msg[0] ? ei.msg : tl_strerror(e));
-            goto out;
-        }
-    }
-    if (cmd->flags & CLI_CURL) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-            fprintf(stderr, "tipline: curl_global_init failed\n");
-            goto out;
-        }
-        curl_done = 1;
-    }
-    if (cmd->flags & CLI_DB) {
-        e = store_open(ctx.cfg.database_url, &ctx.store, &ei);
-        if (e == TL_OK)
-            e = store_schema_check(ctx.store, &ei);
-        if (e) {
-            fprintf(stderr, "tipline: database: %s%s%s\n", tl_strerror(e), ei.msg[0] ? ": " : "",
-                    ei.msg);
-            if (e == TL_ESCHEMA)
-                fprintf(stderr, "tipline: run 'tipline migrate' first\n");
-            goto out;
-        }
-    }
     rc = cmd->fn(sub_argc, sub_argv, &ctx);
 out:
     store_free(ctx.store);

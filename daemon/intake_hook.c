@@ -9,7 +9,6 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include <string.h>
 
 #include "bot/tg.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon_int.h"
@@ -47,13 +47,6 @@ struct wh_req {
     int too_big;
 };
 
-static void sha256(const void *p, size_t n, unsigned char out[32])
-{
-    unsigned int len = 0;
-    if (!EVP_Digest(p, n, out, &len, EVP_sha256(), NULL))
-        memset(out, 0, 32);
-}
-
 /* Compares digests, so that neither the secret's bytes nor its length show in the time
  * the answer takes. */
 static int secret_ok(const struct daemon_intake_hook *wh, const char *got)
@@ -61,7 +54,8 @@ static int secret_ok(const struct daemon_intake_hook *wh, const char *got)
     if (!got || !*got)
         return 0;
     unsigned char d[32];
-    sha256(got, strlen(got), d);
+    if (tl_sha256(got, strlen(got), d) != TL_OK)
+        return 0;
     return CRYPTO_memcmp(d, wh->secret_sha, 32) == 0;
 }
 
@@ -273,9 +267,13 @@ int daemon_intake_hook_start(const struct cfg *cfg, struct daemon_intake_hook **
         return TL_ENOMEM;
     }
     wh->cfg = cfg;
-    sha256(secret, strlen(secret), wh->secret_sha);
+    rc = tl_sha256(secret, strlen(secret), wh->secret_sha);
     OPENSSL_cleanse(secret, strlen(secret));
     free(secret);
+    if (rc) {
+        free(wh);
+        return tl_errf(ei, rc, "cannot hash the webhook secret");
+    }
     pthread_mutex_init(&wh->mu, NULL);
     pthread_cond_init(&wh->cv, NULL);
     /* a first connection now: a wrong database_url fails here, not at the first update */

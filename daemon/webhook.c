@@ -9,8 +9,6 @@
 
 #include <curl/curl.h>
 #include <json-c/json.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +16,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "storage/store.h"
@@ -127,12 +126,10 @@ static long post(CURL *h, const struct daemon_webhooks_opts *o, const struct sto
                  const char *body, char *why, size_t whysz)
 {
     char ts[24], sig[80 + 64], hx[65], line[3][160], errbuf[CURL_ERROR_SIZE] = "";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
+    unsigned char md[32];
     snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
     char *msg = tl_asprintf("%s.%s", ts, body);
-    if (!msg || !HMAC(EVP_sha256(), j->secret, (int)strlen(j->secret), (const unsigned char *)msg,
-                      strlen(msg), md, &mdlen)) {
+    if (!msg || tl_hmac_sha256(j->secret, strlen(j->secret), msg, strlen(msg), md) != TL_OK) {
         free(msg);
         tl_strlcpy(why, "cannot sign", whysz);
         return 0;
@@ -144,7 +141,7 @@ static long post(CURL *h, const struct daemon_webhooks_opts *o, const struct sto
     if (web_webhook_target(j->url, guard.allow_private, pin, sizeof(pin), why, whysz))
         return 0;
     struct curl_slist pinned = {.data = pin, .next = NULL};
-    tl_hex(md, mdlen, hx);
+    tl_hex(md, sizeof(md), hx);
     snprintf(sig, sizeof(sig), "X-Tipline-Signature: sha256=%s", hx);
     snprintf(line[0], sizeof(line[0]), "X-Tipline-Timestamp: %s", ts);
     snprintf(line[1], sizeof(line[1]), "X-Tipline-Event: %s", j->event);

@@ -453,106 +453,122 @@ size_t geo_gaz_lookup(const struct geo_gaz *gz, const char *w, size_t wlen, int 
     return geo_gaz_lookup_in(gz, w, wlen, maxd, flags, 0, out, max);
 }
 
-size_t geo_gaz_lookup_in(const struct geo_gaz *gz, const char *w, size_t wlen, int maxd, int flags,
-                         unsigned ua_adm, struct geo_place *out, size_t max)
+/* A lookup's terms, and the best names found so far. */
+struct gz_query {
+    const struct gz_img *g;
+    int maxd, lower, flags, ru;
+    unsigned ua_adm;
+    size_t min_stem;
+    struct best b;
+};
+
+static void query_probe(struct gz_query *q, const char *key, size_t kl)
 {
-    const struct gz_img *g = img_of(gz);
-    int lower = (flags & GEO_GAZ_LOWER) != 0;
-    struct best b = {.d = 99, .n = 0};
-    char key[KEY_MAX];
-    if (!g || !g->h->n_name || wlen == 0 || wlen > 96)
-        return 0;
-    /* a lower-case word needs a longer stem and matches only Ukrainian places */
-    size_t min_stem = lower ? 8 : 6;
-    size_t wl = wlen;
-    if (wl > 2 && (w[wl - 1] == 's' || w[wl - 1] == 'S') && w[wl - 2] == '\'')
-        wl -= 2; /* Kharkiv's */
-    const char *sp = memchr(w, ' ', wl);
-    int ru = needs_ru(w, wl);
-    if (!sp) {
-        /* one word: transliterate it once per system; each form's Latin is a prefix of
-         * it plus the Latin of its replaced ending */
-        char lat[2][128], key0[2][KEY_MAX];
-        unsigned char map[2][100];
-        size_t ll[2], kl0[2];
-        int pass = 0;
-        for (int ukr = 1; ukr >= !ru; ukr--) {
-            ll[ukr] = gz_to_latin_map(w, wl, ukr, lat[ukr], sizeof lat[ukr], map[ukr]);
-            /* the filter: the stem keeps the word's first one, two or three consonants */
-            kl0[ukr] = gz_fold(lat[ukr], ll[ukr], key0[ukr], sizeof key0[ukr]);
-            for (int m = 1; m <= 3 && !pass; m++)
-                pass = pre_test(g, gz_pre_index(key0[ukr], kl0[ukr], m));
-        }
-        if (!pass)
-            return 0;
-        struct variants v;
-        word_variants(w, wl, min_stem, &v);
-        if (flags & GEO_GAZ_ASIS)
-            v.n = 1; /* only as it is written */
-        for (size_t i = 0; i < v.n && b.d > 0; i++) {
-            for (int ukr = 1; ukr >= !ru; ukr--) {
-                if (i == 0) { /* the word as written: its key is the filter's */
-                    if (kl0[ukr] >= min_stem / 2)
-                        probe(g, key0[ukr], kl0[ukr], maxd, lower, ua_adm, &b);
-                    continue;
-                }
-                char form[160];
-                size_t fl = map[ukr][v.keep[i]];
-                memcpy(form, lat[ukr], fl);
-                for (const char *r = v.repl[i]; *r;) {
-                    size_t adv;
-                    uint32_t c = geo_u8((const unsigned char *)r, strlen(r), 0, &adv);
-                    const char *t = gz_translit(c, ukr, 0);
-                    for (; *t && fl + 1 < sizeof form; t++)
-                        form[fl++] = *t;
-                    r += adv;
-                }
-                size_t kl = gz_fold(form, fl, key, sizeof key);
-                /* "києві" -> "київ": a three-letter key, but one the alternation built */
-                if (kl >= (v.alt[i] ? 3 : min_stem / 2))
-                    probe(g, key, kl, maxd, lower, ua_adm, &b);
+    probe(q->g, key, kl, q->maxd, q->lower, q->ua_adm, &q->b);
+}
+
+/* Form i of a word in the Latin of one system: the transliterated prefix it keeps
+ * (map: the Latin's offset for each byte of the word), then its replacement ending
+ * transliterated. Returns its length. */
+static size_t form_latin(const char *lat, const unsigned char *map, const struct variants *v,
+                         size_t i, int ukr, char *form, size_t cap)
+{
+    size_t fl = map[v->keep[i]];
+    memcpy(form, lat, fl);
+    for (const char *r = v->repl[i]; *r;) {
+        size_t adv;
+        uint32_t c = geo_u8((const unsigned char *)r, strlen(r), 0, &adv);
+        const char *t = gz_translit(c, ukr, 0);
+        for (; *t && fl + 1 < cap; t++)
+            form[fl++] = *t;
+        r += adv;
+    }
+    return fl;
+}
+
+/* One word: transliterated once per system; each form's Latin is a prefix of it plus
+ * the Latin of its replaced ending. */
+static void lookup_word(struct gz_query *q, const char *w, size_t wl)
+{
+    char lat[2][128], key0[2][KEY_MAX], key[KEY_MAX];
+    unsigned char map[2][100];
+    size_t ll[2], kl0[2];
+    int pass = 0;
+    for (int ukr = 1; ukr >= !q->ru; ukr--) {
+        ll[ukr] = gz_to_latin_map(w, wl, ukr, lat[ukr], sizeof lat[ukr], map[ukr]);
+        /* the filter: the stem keeps the word's first one, two or three consonants */
+        kl0[ukr] = gz_fold(lat[ukr], ll[ukr], key0[ukr], sizeof key0[ukr]);
+        for (int m = 1; m <= 3 && !pass; m++)
+            pass = pre_test(q->g, gz_pre_index(key0[ukr], kl0[ukr], m));
+    }
+    if (!pass)
+        return;
+    struct variants v;
+    word_variants(w, wl, q->min_stem, &v);
+    if (q->flags & GEO_GAZ_ASIS)
+        v.n = 1; /* only as it is written */
+    for (size_t i = 0; i < v.n && q->b.d > 0; i++) {
+        for (int ukr = 1; ukr >= !q->ru; ukr--) {
+            if (i == 0) { /* the word as written: its key is the filter's */
+                if (kl0[ukr] >= q->min_stem / 2)
+                    query_probe(q, key0[ukr], kl0[ukr]);
+                continue;
             }
+            char form[160];
+            size_t fl = form_latin(lat[ukr], map[ukr], &v, i, ukr, form, sizeof form);
+            size_t kl = gz_fold(form, fl, key, sizeof key);
+            /* "києві" -> "київ": a three-letter key, but one the alternation built */
+            if (kl >= (v.alt[i] ? 3 : q->min_stem / 2))
+                query_probe(q, key, kl);
         }
-    } else {
-        struct variants v1, v2;
-        size_t l1 = (size_t)(sp - w), l2 = wl - l1 - 1;
-        word_variants(w, l1, min_stem, &v1);
-        word_variants(sp + 1, l2, min_stem, &v2);
-        for (size_t i = 0; i < v1.n && b.d > 0; i++) {
-            for (size_t j = 0; j < v2.n && b.d > 0; j++) {
-                char form[220];
-                size_t fl = 0, rl;
-                memcpy(form, w, v1.keep[i]);
-                fl = v1.keep[i];
-                rl = strlen(v1.repl[i]);
-                memcpy(form + fl, v1.repl[i], rl);
-                fl += rl;
-                form[fl++] = ' ';
-                memcpy(form + fl, sp + 1, v2.keep[j]);
-                fl += v2.keep[j];
-                rl = strlen(v2.repl[j]);
-                memcpy(form + fl, v2.repl[j], rl);
-                fl += rl;
-                for (int ukr = 1; ukr >= !ru; ukr--) {
-                    size_t kl = geo_gaz_key(form, fl, ukr, key, sizeof key);
-                    if (kl >= min_stem / 2)
-                        probe(g, key, kl, maxd, lower, ua_adm, &b);
-                }
+    }
+}
+
+/* Two words (sp: the space between them): every pair of their forms. */
+static void lookup_words(struct gz_query *q, const char *w, size_t wl, const char *sp)
+{
+    struct variants v1, v2;
+    char key[KEY_MAX];
+    size_t l1 = (size_t)(sp - w), l2 = wl - l1 - 1;
+    word_variants(w, l1, q->min_stem, &v1);
+    word_variants(sp + 1, l2, q->min_stem, &v2);
+    for (size_t i = 0; i < v1.n && q->b.d > 0; i++) {
+        for (size_t j = 0; j < v2.n && q->b.d > 0; j++) {
+            char form[220];
+            size_t fl = 0, rl;
+            memcpy(form, w, v1.keep[i]);
+            fl = v1.keep[i];
+            rl = strlen(v1.repl[i]);
+            memcpy(form + fl, v1.repl[i], rl);
+            fl += rl;
+            form[fl++] = ' ';
+            memcpy(form + fl, sp + 1, v2.keep[j]);
+            fl += v2.keep[j];
+            rl = strlen(v2.repl[j]);
+            memcpy(form + fl, v2.repl[j], rl);
+            fl += rl;
+            for (int ukr = 1; ukr >= !q->ru; ukr--) {
+                size_t kl = geo_gaz_key(form, fl, ukr, key, sizeof key);
+                if (kl >= q->min_stem / 2)
+                    query_probe(q, key, kl);
             }
         }
     }
-    if (b.n == 0)
-        return 0;
-    /* most populous first (insertion sort; at most BEST_MAX) */
-    for (size_t i = 1; i < b.n; i++)
-        for (size_t j = i; j > 0 && g->pl[b.place[j]].pop > g->pl[b.place[j - 1]].pop; j--) {
-            uint32_t t = b.place[j];
-            b.place[j] = b.place[j - 1];
-            b.place[j - 1] = t;
+}
+
+/* The best places into out, most populous first; returns how many (at most max). */
+static size_t best_places(const struct gz_img *g, struct best *b, struct geo_place *out, size_t max)
+{
+    /* insertion sort; at most BEST_MAX */
+    for (size_t i = 1; i < b->n; i++)
+        for (size_t j = i; j > 0 && g->pl[b->place[j]].pop > g->pl[b->place[j - 1]].pop; j--) {
+            uint32_t t = b->place[j];
+            b->place[j] = b->place[j - 1];
+            b->place[j - 1] = t;
         }
-    size_t n = b.n < max ? b.n : max;
+    size_t n = b->n < max ? b->n : max;
     for (size_t i = 0; i < n; i++) {
-        const struct gz_place *e = &g->pl[b.place[i]];
+        const struct gz_place *e = &g->pl[b->place[i]];
         out[i] = (struct geo_place){.lat = e->lat6 / 1e6,
                                     .lon = e->lon6 / 1e6,
                                     .accuracy_m = town_accuracy(e->pop),
@@ -564,6 +580,33 @@ size_t geo_gaz_lookup_in(const struct geo_gaz *gz, const char *w, size_t wlen, i
                                     .population = e->pop};
     }
     return n;
+}
+
+size_t geo_gaz_lookup_in(const struct geo_gaz *gz, const char *w, size_t wlen, int maxd, int flags,
+                         unsigned ua_adm, struct geo_place *out, size_t max)
+{
+    const struct gz_img *g = img_of(gz);
+    if (!g || !g->h->n_name || wlen == 0 || wlen > 96)
+        return 0;
+    int lower = (flags & GEO_GAZ_LOWER) != 0;
+    /* a lower-case word needs a longer stem and matches only Ukrainian places */
+    struct gz_query q = {.g = g,
+                         .maxd = maxd,
+                         .lower = lower,
+                         .flags = flags,
+                         .ua_adm = ua_adm,
+                         .min_stem = lower ? 8 : 6,
+                         .b = {.d = 99, .n = 0}};
+    size_t wl = wlen;
+    if (wl > 2 && (w[wl - 1] == 's' || w[wl - 1] == 'S') && w[wl - 2] == '\'')
+        wl -= 2; /* Kharkiv's */
+    const char *sp = memchr(w, ' ', wl);
+    q.ru = needs_ru(w, wl);
+    if (!sp)
+        lookup_word(&q, w, wl);
+    else
+        lookup_words(&q, w, wl, sp);
+    return q.b.n ? best_places(g, &q.b, out, max) : 0;
 }
 
 int geo_ctx_reload(struct geo_ctx *ctx, struct tl_errinfo *ei)

@@ -123,6 +123,86 @@ int geo_parse_text(const struct geo_ctx *ctx, const char *text, size_t len, stru
     return geo_parse_text_near(ctx, text, len, NULL, 0, out, ei);
 }
 
+/* The candidates in a stable order: rank, then position (insertion sort keeps equal
+ * keys in place). */
+static void sort_cands(struct ps *ps)
+{
+    for (size_t i = 1; i < ps->nc; i++) {
+        struct cand tmp = ps->c[i];
+        size_t j = i;
+        while (j > 0 && (ps->c[j - 1].rank > tmp.rank ||
+                         (ps->c[j - 1].rank == tmp.rank && ps->c[j - 1].p.off > tmp.p.off))) {
+            ps->c[j] = ps->c[j - 1];
+            j--;
+        }
+        ps->c[j] = tmp;
+    }
+}
+
+/* p into out's accepted points unless one of them is the same point (a link and its
+ * numbers): the first is kept, with the finer accuracy of the two. */
+static void add_unless_dup(struct geo_result *out, const struct geo_point *p)
+{
+    int dup = 0;
+    for (size_t k = 0; k < out->n && !dup; k++) {
+        const struct geo_point *q = &out->cand[k];
+        if (strcmp(q->kind, "place") == 0 || strcmp(p->kind, "place") == 0)
+            continue;
+        double lim = q->accuracy_m < p->accuracy_m ? q->accuracy_m : p->accuracy_m;
+        lim = lim > 1.0 ? lim : 1.0;
+        if (fabs(q->lat - p->lat) * 111000.0 > lim)
+            continue; /* a degree of latitude is at least 110.5 km */
+        if (geo_haversine_m(q->lat, q->lon, p->lat, p->lon) <= lim) {
+            dup = 1;
+            if (p->accuracy_m < q->accuracy_m)
+                out->cand[k].accuracy_m = p->accuracy_m;
+        }
+    }
+    if (!dup)
+        out->cand[out->n++] = *p;
+}
+
+/* The first reading of the first group of alternatives (a shared name) that a point of
+ * out which is not a place falls in, with the index of its group's first reading in
+ * *at: "біля Лиману, 48.98 37.80" keeps the Lyman those numbers fall in. SIZE_MAX when
+ * none does. */
+static size_t settled_reading(const struct geo_result *out, size_t *at)
+{
+    for (size_t i = 0; i < out->n; i++) {
+        unsigned grp = out->cand[i].alt_group;
+        for (size_t k = i; grp && k < out->n; k++) {
+            const struct geo_point *q = &out->cand[k];
+            for (size_t j = 0; q->alt_group == grp && j < out->n; j++)
+                if (strcmp(out->cand[j].kind, "place") != 0 &&
+                    geo_haversine_m(q->lat, q->lon, out->cand[j].lat, out->cand[j].lon) <=
+                        q->accuracy_m + out->cand[j].accuracy_m) {
+                    *at = i;
+                    return k;
+                }
+        }
+    }
+    return SIZE_MAX;
+}
+
+/* Each group of alternatives some point settles keeps only the reading it falls in. */
+static void settle_groups(struct geo_result *out)
+{
+    size_t at, hit;
+    while ((hit = settled_reading(out, &at)) != SIZE_MAX) {
+        unsigned grp = out->cand[at].alt_group;
+        size_t m = 0;
+        for (size_t k = 0; k < out->n; k++) {
+            if (out->cand[k].alt_group == grp && k != hit)
+                continue;
+            out->cand[m] = out->cand[k];
+            if (k == hit)
+                out->cand[m].alt_group = 0;
+            m++;
+        }
+        out->n = m;
+    }
+}
+
 int geo_parse_text_near(const struct geo_ctx *ctx, const char *text, size_t len,
                         const struct geo_point *near, size_t n_near, struct geo_result *out,
                         struct tl_errinfo *ei)
@@ -150,85 +230,24 @@ int geo_parse_text_near(const struct geo_ctx *ctx, const char *text, size_t len,
     gp_scan_words(ps);
     out->has_bearing = ps->has_bearing != 0;
     out->bearing_deg = ps->bearing;
-    int rc = TL_OK;
     if (ps->nc == 0)
-        goto done;
-    /* stable order: rank, then position (insertion sort keeps equal keys in place) */
-    for (size_t i = 1; i < ps->nc; i++) {
-        struct cand tmp = ps->c[i];
-        size_t j = i;
-        while (j > 0 && (ps->c[j - 1].rank > tmp.rank ||
-                         (ps->c[j - 1].rank == tmp.rank && ps->c[j - 1].p.off > tmp.p.off))) {
-            ps->c[j] = ps->c[j - 1];
-            j--;
-        }
-        ps->c[j] = tmp;
-    }
+        return TL_OK;
+    sort_cands(ps);
     /* one block: accepted points first, rejected ones from its middle */
     out->cand = malloc(2 * ps->nc * sizeof *out->cand);
-    if (!out->cand) {
-        rc = TL_ENOMEM;
-        goto done;
-    }
+    if (!out->cand)
+        return TL_ENOMEM;
     out->rej = out->cand + ps->nc;
     for (size_t i = 0; i < ps->nc; i++) {
         struct geo_point *p = &ps->c[i].p;
-        if (geo_check(ctx, p->lat, p->lon, &p->reject) != TL_OK) {
+        if (geo_check(ctx, p->lat, p->lon, &p->reject) != TL_OK)
             out->rej[out->n_rej++] = *p;
-            continue;
-        }
-        /* the same point twice (a link and its numbers): keep the first, finer one */
-        int dup = 0;
-        for (size_t k = 0; k < out->n && !dup; k++) {
-            const struct geo_point *q = &out->cand[k];
-            if (strcmp(q->kind, "place") == 0 || strcmp(p->kind, "place") == 0)
-                continue;
-            double lim = q->accuracy_m < p->accuracy_m ? q->accuracy_m : p->accuracy_m;
-            lim = lim > 1.0 ? lim : 1.0;
-            if (fabs(q->lat - p->lat) * 111000.0 > lim)
-                continue; /* a degree of latitude is at least 110.5 km */
-            if (geo_haversine_m(q->lat, q->lon, p->lat, p->lon) <= lim) {
-                dup = 1;
-                if (p->accuracy_m < q->accuracy_m)
-                    out->cand[k].accuracy_m = p->accuracy_m;
-            }
-        }
-        if (!dup)
-            out->cand[out->n++] = *p;
+        else
+            add_unless_dup(out, p);
     }
-    /* a shared name settled by numbers in the same message: "біля Лиману, 48.98 37.80"
-     * keeps the Lyman those numbers fall in */
-    for (int again = 1; again;) {
-        again = 0;
-        for (size_t i = 0; i < out->n && !again; i++) {
-            unsigned grp = out->cand[i].alt_group;
-            size_t hit = SIZE_MAX;
-            for (size_t k = i; grp && k < out->n && hit == SIZE_MAX; k++) {
-                const struct geo_point *q = &out->cand[k];
-                for (size_t j = 0; q->alt_group == grp && j < out->n && hit == SIZE_MAX; j++)
-                    if (strcmp(out->cand[j].kind, "place") != 0 &&
-                        geo_haversine_m(q->lat, q->lon, out->cand[j].lat, out->cand[j].lon) <=
-                            q->accuracy_m + out->cand[j].accuracy_m)
-                        hit = k;
-            }
-            if (hit == SIZE_MAX)
-                continue;
-            size_t m = 0;
-            for (size_t k = 0; k < out->n; k++) {
-                if (out->cand[k].alt_group == grp && k != hit)
-                    continue;
-                out->cand[m] = out->cand[k];
-                if (k == hit)
-                    out->cand[m].alt_group = 0;
-                m++;
-            }
-            out->n = m;
-            again = 1;
-        }
-    }
+    settle_groups(out);
     for (size_t i = 0; i < out->n; i++)
         if (out->cand[i].alt_group)
             out->ambiguous = 1;
-done:
-    return rc;
+    return TL_OK;
 }

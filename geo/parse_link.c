@@ -114,6 +114,21 @@ static int has_sub(const struct txt *u, const char *needle)
     return 0;
 }
 
+/* A pin read as text from the link's bytes [i, end) ("48.5,37.9", DMS), spanning the
+ * whole link: 1 when placed. */
+static int segment_pin(struct ps *ps, const struct txt *u, size_t i, size_t end, size_t off,
+                       size_t len)
+{
+    struct txt seg = {u->s + i, end - i};
+    size_t before = ps->nc;
+    if (gp_try_pair(ps, &seg, 0, 0, "link", 0) && ps->nc > before) {
+        ps->c[ps->nc - 1].p.off = off;
+        ps->c[ps->nc - 1].p.len = len;
+        return 1;
+    }
+    return 0;
+}
+
 /* A pin given as a parameter value: "lat,lon", "loc:lat,lon", or DMS text. */
 static int param_pin(struct ps *ps, const struct txt *u, const char *name, int lonfirst, size_t off,
                      size_t len)
@@ -137,14 +152,7 @@ static int param_pin(struct ps *ps, const struct txt *u, const char *name, int l
     size_t end = i;
     while (end < u->n && u->s[end] != '&' && u->s[end] != '#' && u->s[end] != '/')
         end++;
-    struct txt seg = {u->s + i, end - i};
-    size_t before = ps->nc;
-    if (gp_try_pair(ps, &seg, 0, 0, "link", 0) && ps->nc > before) {
-        ps->c[ps->nc - 1].p.off = off;
-        ps->c[ps->nc - 1].p.len = len;
-        return 1;
-    }
-    return 0;
+    return segment_pin(ps, u, i, end, off, len);
 }
 
 static void parse_geo_uri(struct ps *ps, const struct txt *u, size_t off, size_t len)
@@ -175,10 +183,9 @@ static void parse_geo_uri(struct ps *ps, const struct txt *u, size_t off, size_t
     gp_add_pair(ps, a, b, AX_LAT, acc, "geo_uri", 0, off, len);
 }
 
-static void parse_link(struct ps *ps, const struct txt *u, size_t off, size_t len)
+/* The link's host: after "//" (if any), up to the first '/', '?' or '#'. */
+static struct txt link_host(const struct txt *u)
 {
-    double a, b;
-    /* the host: after "//" (if any), up to the first '/', '?' or '#' */
     size_t h0 = 0, h1;
     for (size_t i = 0; i + 1 < u->n && i < 12; i++)
         if (u->s[i] == '/' && u->s[i + 1] == '/') {
@@ -187,94 +194,92 @@ static void parse_link(struct ps *ps, const struct txt *u, size_t off, size_t le
         }
     for (h1 = h0; h1 < u->n && u->s[h1] != '/' && u->s[h1] != '?' && u->s[h1] != '#'; h1++)
         ;
-    struct txt host = {u->s + h0, h1 - h0};
-    int google = has_sub(&host, "google.") || has_sub(&host, "goo.gl");
-    int osm = has_sub(&host, "openstreetmap.") || has_sub(&host, "osm.org");
-    int apple = has_sub(&host, "apple.com");
-    int yandex = has_sub(&host, "yandex.");
-    if (yandex) {
-        if (param_pin(ps, u, "pt=", 1, off, len) ||
-            param_pin(ps, u, "whatshere[point]=", 1, off, len))
-            return;
-        long ll = find_param(u, "ll=");
-        if (ll >= 0 && read_two(u, (size_t)ll, ',', &a, &b, NULL)) {
-            long z = find_param(u, "z=");
-            struct num zn = {.v = 15};
-            if (z >= 0)
-                (void)gp_read_num(u, (size_t)z, 0, &zn);
-            gp_add_pair(ps, b, a, AX_LAT, zoom_accuracy(b, zn.v), "link", 1, off, len);
-        }
+    return (struct txt){u->s + h0, h1 - h0};
+}
+
+/* A pin from two parameters' values found at pa and pb (signed decimals, latitude
+ * first), 10 m: 1 when placed. */
+static int signed_pair_pin(struct ps *ps, const struct txt *u, long pa, long pb, size_t off,
+                           size_t len)
+{
+    if (pa < 0 || pb < 0)
+        return 0;
+    struct num x, y;
+    int na = pa < (long)u->n && u->s[pa] == '-', nb = pb < (long)u->n && u->s[pb] == '-';
+    if (!gp_read_num(u, (size_t)pa + (size_t)na, 0, &x) ||
+        !gp_read_num(u, (size_t)pb + (size_t)nb, 0, &y))
+        return 0;
+    gp_add_pair(ps, na ? -x.v : x.v, nb ? -y.v : y.v, AX_LAT, 10.0, "link", 0, off, len);
+    return 1;
+}
+
+/* Yandex: a pin ("pt=", "whatshere[point]=", longitude first), else the viewport. */
+static void link_yandex(struct ps *ps, const struct txt *u, size_t off, size_t len)
+{
+    double a, b;
+    if (param_pin(ps, u, "pt=", 1, off, len) || param_pin(ps, u, "whatshere[point]=", 1, off, len))
         return;
+    long ll = find_param(u, "ll=");
+    if (ll >= 0 && read_two(u, (size_t)ll, ',', &a, &b, NULL)) {
+        long z = find_param(u, "z=");
+        struct num zn = {.v = 15};
+        if (z >= 0)
+            (void)gp_read_num(u, (size_t)z, 0, &zn);
+        gp_add_pair(ps, b, a, AX_LAT, zoom_accuracy(b, zn.v), "link", 1, off, len);
     }
-    if (google) {
-        long d3 = find_param(u, "3d");
-        long d4 = find_param(u, "4d");
-        if (d3 >= 0 && d4 >= 0) {
-            struct num x, y;
-            int n3 = d3 < (long)u->n && u->s[d3] == '-', n4 = d4 < (long)u->n && u->s[d4] == '-';
-            if (gp_read_num(u, (size_t)d3 + (size_t)n3, 0, &x) &&
-                gp_read_num(u, (size_t)d4 + (size_t)n4, 0, &y)) {
-                gp_add_pair(ps, n3 ? -x.v : x.v, n4 ? -y.v : y.v, AX_LAT, 10.0, "link", 0, off,
-                            len);
-                return;
-            }
-        }
-    }
-    if (osm) {
-        long ml = find_param(u, "mlat="), mo = find_param(u, "mlon=");
-        if (ml >= 0 && mo >= 0) {
-            struct num x, y;
-            int nx = u->s[ml] == '-', ny = u->s[mo] == '-';
-            if (gp_read_num(u, (size_t)ml + (size_t)nx, 0, &x) &&
-                gp_read_num(u, (size_t)mo + (size_t)ny, 0, &y)) {
-                gp_add_pair(ps, nx ? -x.v : x.v, ny ? -y.v : y.v, AX_LAT, 10.0, "link", 0, off,
-                            len);
-                return;
-            }
-        }
-        long m = find_param(u, "map=");
-        if (m >= 0) {
-            struct num z;
-            if (gp_read_num(u, (size_t)m, 0, &z) && z.end < u->n && u->s[z.end] == '/' &&
-                read_two(u, z.end + 1, '/', &a, &b, NULL)) {
-                gp_add_pair(ps, a, b, AX_LAT, zoom_accuracy(a, z.v), "link", 1, off, len);
-                return;
-            }
-        }
-    }
-    if (param_pin(ps, u, "q=", 0, off, len) || param_pin(ps, u, "query=", 0, off, len) ||
-        param_pin(ps, u, "daddr=", 0, off, len) || param_pin(ps, u, "destination=", 0, off, len) ||
-        param_pin(ps, u, "coordinate=", 0, off, len))
-        return;
-    if (google) {
-        long pl = find_param(u, "place/");
-        if (pl < 0)
-            pl = find_param(u, "search/");
-        if (pl >= 0) {
-            size_t end = (size_t)pl;
-            while (end < u->n && u->s[end] != '/' && u->s[end] != '?')
-                end++;
-            struct txt seg = {u->s + pl, end - (size_t)pl};
-            size_t before = ps->nc;
-            if (gp_try_pair(ps, &seg, 0, 0, "link", 0) && ps->nc > before) {
-                ps->c[ps->nc - 1].p.off = off;
-                ps->c[ps->nc - 1].p.len = len;
-                return;
-            }
-        }
-    }
+}
+
+/* OpenStreetMap: the marker ("mlat=", "mlon="), else the map's centre ("map=z/lat/lon"). */
+static int link_osm(struct ps *ps, const struct txt *u, size_t off, size_t len)
+{
+    double a, b;
+    if (signed_pair_pin(ps, u, find_param(u, "mlat="), find_param(u, "mlon="), off, len))
+        return 1;
+    long m = find_param(u, "map=");
+    struct num z;
+    if (m < 0 || !gp_read_num(u, (size_t)m, 0, &z) || z.end >= u->n || u->s[z.end] != '/' ||
+        !read_two(u, z.end + 1, '/', &a, &b, NULL))
+        return 0;
+    gp_add_pair(ps, a, b, AX_LAT, zoom_accuracy(a, z.v), "link", 1, off, len);
+    return 1;
+}
+
+/* Google's place or search path: ".../place/48.5,37.9/...". */
+static int link_google_place(struct ps *ps, const struct txt *u, size_t off, size_t len)
+{
+    long pl = find_param(u, "place/");
+    if (pl < 0)
+        pl = find_param(u, "search/");
+    if (pl < 0)
+        return 0;
+    size_t end = (size_t)pl;
+    while (end < u->n && u->s[end] != '/' && u->s[end] != '?')
+        end++;
+    return segment_pin(ps, u, (size_t)pl, end, off, len);
+}
+
+/* A viewport's centre ("ll=", "sll=", zoom "z="); Apple's is a dropped pin, 30 m. */
+static int link_viewport(struct ps *ps, const struct txt *u, int apple, size_t off, size_t len)
+{
+    double a, b;
     long ll = find_param(u, "ll=");
     if (ll < 0)
         ll = find_param(u, "sll=");
-    if (ll >= 0 && read_two(u, (size_t)ll, ',', &a, &b, NULL)) {
-        long z = find_param(u, "z=");
-        struct num zn = {.v = apple ? 17 : 15};
-        if (z >= 0)
-            (void)gp_read_num(u, (size_t)z, 0, &zn);
-        gp_add_pair(ps, a, b, AX_LAT, apple ? 30.0 : zoom_accuracy(a, zn.v), "link", apple ? 0 : 1,
-                    off, len);
-        return;
-    }
+    if (ll < 0 || !read_two(u, (size_t)ll, ',', &a, &b, NULL))
+        return 0;
+    long z = find_param(u, "z=");
+    struct num zn = {.v = apple ? 17 : 15};
+    if (z >= 0)
+        (void)gp_read_num(u, (size_t)z, 0, &zn);
+    gp_add_pair(ps, a, b, AX_LAT, apple ? 30.0 : zoom_accuracy(a, zn.v), "link", apple ? 0 : 1, off,
+                len);
+    return 1;
+}
+
+/* The first "@lat,lon" of the link, with its zoom ("15z") or metres ("600m") after. */
+static int link_at(struct ps *ps, const struct txt *u, size_t off, size_t len)
+{
+    double a, b;
     for (size_t i = 0; i < u->n; i++) {
         if (u->s[i] != '@')
             continue;
@@ -292,18 +297,39 @@ static void parse_link(struct ps *ps, const struct txt *u, size_t off, size_t le
             }
         }
         gp_add_pair(ps, a, b, AX_LAT, acc, "link", 1, off, len);
+        return 1;
+    }
+    return 0;
+}
+
+/* A map link: by its host's conventions first, then the parameters and paths any map
+ * uses, the most exact reading first (a pin before a viewport's centre). */
+static void parse_link(struct ps *ps, const struct txt *u, size_t off, size_t len)
+{
+    struct txt host = link_host(u);
+    int google = has_sub(&host, "google.") || has_sub(&host, "goo.gl");
+    int osm = has_sub(&host, "openstreetmap.") || has_sub(&host, "osm.org");
+    int apple = has_sub(&host, "apple.com");
+    if (has_sub(&host, "yandex.")) {
+        link_yandex(ps, u, off, len);
         return;
     }
-    long la = find_param(u, "lat="), lo = find_param(u, "lon=");
+    if (google && signed_pair_pin(ps, u, find_param(u, "3d"), find_param(u, "4d"), off, len))
+        return;
+    if (osm && link_osm(ps, u, off, len))
+        return;
+    if (param_pin(ps, u, "q=", 0, off, len) || param_pin(ps, u, "query=", 0, off, len) ||
+        param_pin(ps, u, "daddr=", 0, off, len) || param_pin(ps, u, "destination=", 0, off, len) ||
+        param_pin(ps, u, "coordinate=", 0, off, len))
+        return;
+    if (google && link_google_place(ps, u, off, len))
+        return;
+    if (link_viewport(ps, u, apple, off, len) || link_at(ps, u, off, len))
+        return;
+    long lo = find_param(u, "lon=");
     if (lo < 0)
         lo = find_param(u, "lng=");
-    if (la >= 0 && lo >= 0) {
-        struct num x, y;
-        int nx = u->s[la] == '-', ny = u->s[lo] == '-';
-        if (gp_read_num(u, (size_t)la + (size_t)nx, 0, &x) &&
-            gp_read_num(u, (size_t)lo + (size_t)ny, 0, &y))
-            gp_add_pair(ps, nx ? -x.v : x.v, ny ? -y.v : y.v, AX_LAT, 10.0, "link", 0, off, len);
-    }
+    (void)signed_pair_pin(ps, u, find_param(u, "lat="), lo, off, len);
 }
 
 static int prefix_ci(const struct txt *t, size_t i, const char *p)

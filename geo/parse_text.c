@@ -275,19 +275,19 @@ struct comp {
     int int_digits, frac_digits;
 };
 
-static int read_comp(const struct txt *t, size_t i, int allow_spaced, struct comp *c)
+/* A label ("lat", "широта") and a hemisphere before the number ("N 50.4", "S: -3"):
+ * into c, the hemisphere's axis and sign into *hax and *hneg. Returns where the number
+ * may start. */
+static size_t comp_lead(const struct txt *t, size_t j, struct comp *c, int *hax, int *hneg)
 {
-    memset(c, 0, sizeof *c);
-    c->start = i;
-    size_t j = i;
-    int ax = AX_NONE, neg = 0, hax = AX_NONE, hneg = 0;
+    int ax = AX_NONE;
     size_t e = read_label(t, j, &ax);
     if (e) {
         c->label = 1;
         c->axis = ax;
         j = e;
     }
-    e = read_hemi(t, j, 0, &hax, &hneg);
+    e = read_hemi(t, j, 0, hax, hneg);
     if (e) {
         size_t k = gp_skip_spaces(t, e);
         if (k < t->n && (t->s[k] == ':'))
@@ -296,16 +296,74 @@ static int read_comp(const struct txt *t, size_t i, int allow_spaced, struct com
             c->hemi = 1;
             j = k;
         } else {
-            hax = AX_NONE;
+            *hax = AX_NONE;
         }
     }
-    if (j < t->n && (t->s[j] == '-' || t->s[j] == '+')) {
-        neg = t->s[j] == '-';
-        j++;
-    } else if (j + 2 < t->n && t->s[j] == 0xE2 && t->s[j + 1] == 0x88 && t->s[j + 2] == 0x92) {
-        neg = 1; /* U+2212 minus */
-        j += 3;
+    return j;
+}
+
+/* A sign at *j ('-', '+' or U+2212 minus), skipped: 1 when negative. */
+static int read_sign(const struct txt *t, size_t *j)
+{
+    size_t i = *j;
+    if (i < t->n && (t->s[i] == '-' || t->s[i] == '+')) {
+        *j = i + 1;
+        return t->s[i] == '-';
     }
+    if (i + 2 < t->n && t->s[i] == 0xE2 && t->s[i + 1] == 0x88 && t->s[i + 2] == 0x92) {
+        *j = i + 3;
+        return 1;
+    }
+    return 0;
+}
+
+/* Minutes, then seconds, after whole degrees at *j: after a degree mark (c->marked) or,
+ * when allow_spaced, after one space. Adds them to *val with the step of their last
+ * digit, sets c->sexa and moves *j past them. Returns 1 when the minutes were read
+ * spaced (without marks). */
+static int comp_sexa(const struct txt *t, size_t *j, int allow_spaced, struct comp *c, double *val,
+                     double *step)
+{
+    size_t k2 = gp_skip_spaces(t, *j);
+    struct num mn;
+    int ok_pos = c->marked || (allow_spaced && k2 == *j + 1 && t->s[*j] == ' ');
+    if (!ok_pos || !gp_read_num(t, k2, 1, &mn) || mn.int_digits > 2 || !(mn.v < 60.0))
+        return 0;
+    size_t mm = read_mark(t, mn.end, 1);
+    int spaced = !mm && !c->marked;
+    if (!mm && !spaced)
+        return 0;
+    *val += mn.v / 60.0;
+    *step = pow(10.0, -mn.frac_digits) / 60.0;
+    *j = mm ? mm : mn.end;
+    c->sexa = 1;
+    if (mn.frac_digits != 0)
+        return spaced;
+    size_t k3 = gp_skip_spaces(t, *j);
+    struct num sc;
+    int sec_pos = mm || (k3 == *j + 1 && t->s[*j] == ' ');
+    if (sec_pos && gp_read_num(t, k3, 1, &sc) && sc.int_digits <= 2 && sc.v < 60.0) {
+        size_t ms = read_mark(t, sc.end, 2);
+        if (ms || spaced) {
+            *val += sc.v / 3600.0;
+            *step = pow(10.0, -sc.frac_digits) / 3600.0;
+            *j = ms ? ms : sc.end;
+            c->sexa = 2;
+        }
+    }
+    return spaced;
+}
+
+/* One coordinate component at i into c: decimal degrees, or degrees, minutes and
+ * seconds (marked, or spaced when allow_spaced and a hemisphere follows), with a
+ * label or hemisphere before or after. 0 when there is none. */
+static int read_comp(const struct txt *t, size_t i, int allow_spaced, struct comp *c)
+{
+    memset(c, 0, sizeof *c);
+    c->start = i;
+    int hax = AX_NONE, hneg = 0;
+    size_t j = comp_lead(t, i, c, &hax, &hneg);
+    int neg = read_sign(t, &j);
     struct num d;
     if (!gp_read_num(t, j, 1, &d) || d.int_digits > 3)
         return 0;
@@ -322,44 +380,14 @@ static int read_comp(const struct txt *t, size_t i, int allow_spaced, struct com
         c->marked = 1;
         j = m;
     }
-    if (d.frac_digits == 0) {
-        /* minutes: after a degree mark, or (spaced) after one space */
-        size_t k2 = gp_skip_spaces(t, j);
-        struct num mn;
-        int ok_pos = c->marked || (allow_spaced && k2 == j + 1 && t->s[j] == ' ');
-        if (ok_pos && gp_read_num(t, k2, 1, &mn) && mn.int_digits <= 2 && mn.v < 60.0) {
-            size_t mm = read_mark(t, mn.end, 1);
-            if (!mm && !c->marked)
-                spaced = 1;
-            if (mm || spaced) {
-                val += mn.v / 60.0;
-                step = pow(10.0, -mn.frac_digits) / 60.0;
-                j = mm ? mm : mn.end;
-                c->sexa = 1;
-                if (mn.frac_digits == 0) {
-                    size_t k3 = gp_skip_spaces(t, j);
-                    struct num sc;
-                    int sec_pos = mm || (k3 == j + 1 && t->s[j] == ' ');
-                    if (sec_pos && gp_read_num(t, k3, 1, &sc) && sc.int_digits <= 2 &&
-                        sc.v < 60.0) {
-                        size_t ms = read_mark(t, sc.end, 2);
-                        if (ms || spaced) {
-                            val += sc.v / 3600.0;
-                            step = pow(10.0, -sc.frac_digits) / 3600.0;
-                            j = ms ? ms : sc.end;
-                            c->sexa = 2;
-                        }
-                    }
-                }
-            }
-        }
-    }
+    if (d.frac_digits == 0) /* minutes and seconds follow whole degrees only */
+        spaced = comp_sexa(t, &j, allow_spaced, c, &val, &step);
     /* a hemisphere after the number */
     if (!c->hemi) {
         size_t k4 = j;
         while (k4 < t->n && t->s[k4] == ' ')
             k4++;
-        e = read_hemi(t, k4, k4 == j, &hax, &hneg);
+        size_t e = read_hemi(t, k4, k4 == j, &hax, &hneg);
         if (e) {
             c->hemi = 1;
             j = e;

@@ -123,11 +123,11 @@ static int ascii_letter(unsigned char c)
     return (unsigned char)((c | 0x20) - 'a') < 26;
 }
 
-static size_t next_word(const struct txt *t, size_t i, struct word *w)
+/* The offset of the first letter at or after i; t->n when there is none. */
+static size_t skip_to_letter(const struct txt *t, size_t i)
 {
     const unsigned char *s = t->s;
     size_t n = t->n, adv;
-    /* skip to a letter */
     while (i < n) {
         unsigned char b = s[i];
         if (b < 0x80) {
@@ -140,6 +140,48 @@ static size_t next_word(const struct txt *t, size_t i, struct word *w)
             break;
         i += adv;
     }
+    return i;
+}
+
+/* One more letter of case up in w: the first letter's case, and whether all are upper. */
+static inline void word_case(struct word *w, int up, int *first)
+{
+    if (*first)
+        w->upper = up;
+    else if (!up)
+        w->all_upper = 0;
+    *first = 0;
+}
+
+/* A Cyrillic letter of U+0400..U+047F (D0 xx, or D1 80..9F) lower-cased on its bytes into
+ * lo at *ll when it fits: D1 80..9F and D0 B0..BF are lower case already; D0 90..9F (А-П)
+ * gain 0x20, D0 A0..AF (Р-Я) become D1 80..8F, D0 80..8F (Ѐ-Џ) D1 90..9F. Returns 1 when
+ * it was upper case. */
+static inline int cyr2_lower(unsigned char b, unsigned char c1, char *lo, size_t *ll)
+{
+    int up = b == 0xD0 && c1 < 0xB0;
+    if (*ll + 2 < WMAX) {
+        if (!up) {
+            lo[(*ll)++] = (char)b;
+            lo[(*ll)++] = (char)c1;
+        } else if (c1 >= 0x90 && c1 <= 0x9F) {
+            lo[(*ll)++] = (char)0xD0;
+            lo[(*ll)++] = (char)(c1 + 0x20);
+        } else {
+            lo[(*ll)++] = (char)0xD1;
+            lo[(*ll)++] = (char)(c1 >= 0xA0 ? c1 - 0x20 : c1 + 0x10);
+        }
+    }
+    return up;
+}
+
+/* The word at or after i into w (its lower-cased form truncated to WMAX); returns where
+ * it ends, t->n and an empty word when there is none. */
+static size_t next_word(const struct txt *t, size_t i, struct word *w)
+{
+    const unsigned char *s = t->s;
+    size_t n = t->n, adv;
+    i = skip_to_letter(t, i);
     w->off = i;
     w->lowlen = 0;
     w->len = 0;
@@ -158,16 +200,11 @@ static size_t next_word(const struct txt *t, size_t i, struct word *w)
         unsigned char b = s[i];
         if (b < 0x80) {
             if (ascii_letter(b)) {
-                int up = b < 'a';
-                if (first)
-                    w->upper = up;
-                else if (!up)
-                    w->all_upper = 0;
+                word_case(w, b < 'a', &first);
                 if (ll + 1 < WMAX)
                     lo[ll++] = (char)(b | 0x20);
                 i++;
                 nl++;
-                first = 0;
                 continue;
             }
             /* apostrophes and hyphens inside a word */
@@ -179,34 +216,12 @@ static size_t next_word(const struct txt *t, size_t i, struct word *w)
             }
             break;
         }
-        if ((b == 0xD0 || b == 0xD1) && i + 1 < n && (s[i + 1] & 0xC0) == 0x80) {
-            /* Cyrillic U+0400..U+047F, the common case, lower-cased on the bytes:
-             * D1 80..9F and D0 B0..BF are lower case already; D0 90..9F (А-П) gain
-             * 0x20, D0 A0..AF (Р-Я) become D1 80..8F, D0 80..8F (Ѐ-Џ) D1 90..9F */
-            unsigned char c1 = s[i + 1];
-            if (b == 0xD0 || c1 <= 0x9F) {
-                int up = b == 0xD0 && c1 < 0xB0;
-                if (first)
-                    w->upper = up;
-                else if (!up)
-                    w->all_upper = 0;
-                first = 0;
-                if (ll + 2 < WMAX) {
-                    if (!up) {
-                        lo[ll++] = (char)b;
-                        lo[ll++] = (char)c1;
-                    } else if (c1 >= 0x90 && c1 <= 0x9F) {
-                        lo[ll++] = (char)0xD0;
-                        lo[ll++] = (char)(c1 + 0x20);
-                    } else {
-                        lo[ll++] = (char)0xD1;
-                        lo[ll++] = (char)(c1 >= 0xA0 ? c1 - 0x20 : c1 + 0x10);
-                    }
-                }
-                i += 2;
-                nl++;
-                continue;
-            }
+        if ((b == 0xD0 || b == 0xD1) && i + 1 < n && (s[i + 1] & 0xC0) == 0x80 &&
+            (b == 0xD0 || s[i + 1] <= 0x9F)) { /* Cyrillic, the common case */
+            word_case(w, cyr2_lower(b, s[i + 1], lo, &ll), &first);
+            i += 2;
+            nl++;
+            continue;
         }
         uint32_t c = geo_u8(s, n, i, &adv);
         if (!geo_is_letter(c)) {
@@ -218,12 +233,7 @@ static size_t next_word(const struct txt *t, size_t i, struct word *w)
             }
             break;
         }
-        int up = geo_is_upper(c);
-        if (first)
-            w->upper = up;
-        else if (!up)
-            w->all_upper = 0;
-        first = 0;
+        word_case(w, geo_is_upper(c), &first);
         uint32_t l = geo_lower(c);
         if (ll + 2 < WMAX) { /* letters are below U+0800: two bytes */
             lo[ll++] = (char)(0xC0 | (l >> 6));
@@ -392,10 +402,147 @@ static int maybe_dir(const struct word *w)
     }
 }
 
-void gp_scan_words(struct ps *ps)
+/* Does one of the words before (p1, p2, p3: nearest first, NULL where there are fewer)
+ * say that something moves? */
+static int after_move_cue(const struct word *p1, const struct word *p2, const struct word *p3)
+{
+    return (p1 && is_move_cue(p1->low, p1->lowlen)) || (p2 && is_move_cue(p2->low, p2->lowlen)) ||
+           (p3 && is_move_cue(p3->low, p3->lowlen));
+}
+
+/* The direction the word w (ending at e) names as a movement's, or -1: a compass
+ * abbreviation, "...bound"/"...ward", a compound, or a direction word and the next one
+ * ("північний схід"), each after a movement cue among the words before. */
+static double word_direction(struct ps *ps, struct wcache *wc, const struct word *w, size_t e,
+                             const struct word *p1, const struct word *p2, const struct word *p3)
+{
+    const struct txt *t = &ps->t;
+    double d = -1;
+    if (w->all_upper && w->len <= 3)
+        d = compass_abbrev((const char *)t->s + w->off, w->len);
+    if (d < 0 && w->lowlen >= 8 && w->low[0] < 0x7F &&
+        (strstr(w->low, "bound") || strstr(w->low, "ward")) &&
+        !(w->lowlen >= 6 && memcmp(w->low, "toward", 6) == 0))
+        return dir_word(w->low, w->lowlen);
+    if (d >= 0)
+        return after_move_cue(p1, p2, NULL) ? d : -1;
+    d = dir_compound(w->low, w->lowlen);
+    if (d >= 0 && d != 45 && d != 135 && d != 225 && d != 315 &&
+        memchr(w->low, '-', w->lowlen) == NULL) {
+        /* "північний схід", "north east": two words */
+        struct word nx;
+        (void)cached_word(wc, t, e, &nx);
+        if (nx.off < t->n && nx.off <= e + 2 && nx.len > 0) {
+            double d2 = dir_word(nx.low, nx.lowlen);
+            if (d2 >= 0 && ((d == 0 || d == 180) && (d2 == 90 || d2 == 270)))
+                d = combine(d, d2);
+        }
+    }
+    return d >= 0 && after_move_cue(p1, p2, p3) ? d : -1;
+}
+
+/* A bearing from the word w (ending at e): a labelled number ("азимут 250"), or a
+ * direction it names, turned around after "from" ("летять з півдня"). */
+static void scan_bearing(struct ps *ps, struct wcache *wc, const struct word *w, size_t e,
+                         const struct word *p1, const struct word *p2, const struct word *p3)
+{
+    int mk = maybe_dir(w);
+    int md = (mk & MAYBE_DIR) || (w->all_upper && w->len <= 3);
+    if (ps->has_bearing < 2 && mk)
+        try_bearing_number(ps, w);
+    if (ps->has_bearing || !md)
+        return;
+    double d = word_direction(ps, wc, w, e, p1, p2, p3);
+    if (d < 0)
+        return;
+    /* "летять з півдня", "coming from the north": heading the other way */
+    static const struct lit from[] = {L("з"), L("із"), L("зі"), L("с"), L("со"), L("from")};
+    const struct word *fw = p1 && strcmp(p1->low, "the") == 0 ? p2 : p1;
+    if (fw && gp_in_lits(from, NLITS(from), fw->low, fw->lowlen))
+        d = fmod(d + 180.0, 360.0);
+    ps->has_bearing = 1;
+    ps->bearing = d;
+}
+
+/* The settlements the word w (ending at e) may name, alone or with the next word: a
+ * capitalised word, or any after a cue (p1, the word before, its class kept in it once
+ * asked). Returns the end of the next word when the name took it too (the word copied
+ * into *two), else 0. */
+static size_t scan_settlement(struct ps *ps, struct wcache *wc, struct word *w, size_t e,
+                              struct word *p1, struct word *two)
 {
     const struct txt *t = &ps->t;
     const struct geo_gaz *gaz = ps->ctx ? ps->ctx->gaz : NULL;
+    size_t letters = w->letters;
+    if (!gaz || letters < 3)
+        return 0;
+    const struct geo_wordset *ws = &ps->ctx->words;
+    int cue = 0;
+    if (p1 && p1->off + p1->len + 3 >= w->off) { /* the cue sits right before the word */
+        if (p1->cls < 0)
+            p1->cls = (int)geo_word_class(ws, p1->low, p1->lowlen);
+        if (p1->cls & GEO_W_CUE)
+            cue = 2;
+        else if (w->upper && (p1->cls & GEO_W_WEAK))
+            cue = 1;
+    }
+    if (!w->upper && !cue)
+        return 0;
+    if (w->cls < 0)
+        w->cls = (int)geo_word_class(ws, w->low, w->lowlen);
+    if (w->cls)
+        return 0; /* a cue or a common word itself */
+    if (w->all_upper && letters <= 4 && !cue)
+        return 0; /* acronyms: ЗСУ, БПЛА, HQ */
+    int maxd = cue ? (w->upper ? 2 : 1) : 0;
+    unsigned long min_pop = (!cue && sentence_start(t, w)) ? 10000 : 0;
+    struct geo_place pl[GEO_PLACES_MAX];
+    size_t n = 0;
+    /* two capitalised words in a row may be one name: "Нова Каховка", "Kryvyi Rih" */
+    struct word nx;
+    size_t e2 = cached_word(wc, t, e, &nx);
+    int used_two = 0;
+    if (w->upper && nx.off < t->n && nx.upper && nx.len > 0 && nx.off == e + 1 && t->s[e] == ' ') {
+        n = geo_gaz_lookup(gaz, (const char *)t->s + w->off, nx.off + nx.len - w->off, maxd, 0, pl,
+                           GEO_PLACES_MAX);
+        used_two = n > 0;
+    }
+    int gflags = (w->upper ? 0 : GEO_GAZ_LOWER) | (min_pop ? GEO_GAZ_ASIS : 0);
+    if (!n)
+        n = geo_gaz_lookup(gaz, (const char *)t->s + w->off, w->len, maxd, gflags, pl,
+                           GEO_PLACES_MAX);
+    if (n && min_pop && !used_two && geo_region_after(t->s, t->n, e))
+        min_pop = 0; /* "Новоселівка Харківської області, ..." opens a sentence */
+    if (n && min_pop) {
+        size_t m = 0;
+        for (size_t k = 0; k < n; k++)
+            if (pl[k].population >= min_pop)
+                pl[m++] = pl[k];
+        n = m;
+    }
+    if (!n)
+        return 0;
+    size_t len = used_two ? nx.off + nx.len - w->off : w->len;
+    n = geo_places_settle(gaz, t->s, t->n, w->off, len, maxd, used_two ? 0 : gflags, ps->near,
+                          ps->n_near, pl, n);
+    size_t code_off, code_len = geo_olc_short_near(t->s, t->n, w->off, len, &code_off);
+    if (code_len && add_short_code(ps, code_off, code_len, &pl[0])) {
+        gp_add_span(ps, code_off, code_off + code_len);
+        return 0; /* "8Q7X+FQ Харків": the code says where, the name only helped */
+    }
+    if (p1 && geo_distance_cue(p1->low, p1->lowlen))
+        for (size_t k = 0; k < n; k++)
+            pl[k].accuracy_m += GEO_NEAR_EXTRA_M;
+    add_places(ps, pl, n, w->off, len);
+    if (!used_two)
+        return 0;
+    *two = nx;
+    return e2;
+}
+
+void gp_scan_words(struct ps *ps)
+{
+    const struct txt *t = &ps->t;
     struct word ring[4];
     struct wcache wc = {.valid = 0};
     size_t nw = 0;
@@ -410,128 +557,15 @@ void gp_scan_words(struct ps *ps)
             i = sp;
             continue;
         }
-        const struct word *p1 = nw >= 1 ? &ring[(nw - 1) % 4] : NULL;
+        struct word *p1 = nw >= 1 ? &ring[(nw - 1) % 4] : NULL;
         const struct word *p2 = nw >= 2 ? &ring[(nw - 2) % 4] : NULL;
         const struct word *p3 = nw >= 3 ? &ring[(nw - 3) % 4] : NULL;
         nw++;
         i = e;
-        /* bearing */
-        int mk = maybe_dir(w);
-        int md = (mk & MAYBE_DIR) || (w->all_upper && w->len <= 3);
-        if (ps->has_bearing < 2 && mk)
-            try_bearing_number(ps, w);
-        if (!ps->has_bearing && md) {
-            double d = -1;
-            if (w->all_upper && w->len <= 3)
-                d = compass_abbrev((const char *)t->s + w->off, w->len);
-            if (d < 0 && w->lowlen >= 8 && w->low[0] < 0x7F &&
-                (strstr(w->low, "bound") || strstr(w->low, "ward")) &&
-                !(w->lowlen >= 6 && memcmp(w->low, "toward", 6) == 0)) {
-                d = dir_word(w->low, w->lowlen);
-            } else if (d < 0) {
-                d = dir_compound(w->low, w->lowlen);
-                if (d >= 0 && d != 45 && d != 135 && d != 225 && d != 315 &&
-                    memchr(w->low, '-', w->lowlen) == NULL) {
-                    /* "північний схід", "north east": two words */
-                    struct word nx;
-                    (void)cached_word(&wc, t, e, &nx);
-                    if (nx.off < t->n && nx.off <= e + 2 && nx.len > 0) {
-                        double d2 = dir_word(nx.low, nx.lowlen);
-                        if (d2 >= 0 && ((d == 0 || d == 180) && (d2 == 90 || d2 == 270)))
-                            d = combine(d, d2);
-                    }
-                }
-                int cue = d >= 0 && ((p1 && is_move_cue(p1->low, p1->lowlen)) ||
-                                     (p2 && is_move_cue(p2->low, p2->lowlen)) ||
-                                     (p3 && is_move_cue(p3->low, p3->lowlen)));
-                if (!cue)
-                    d = -1;
-            } else {
-                int cue = d >= 0 && ((p1 && is_move_cue(p1->low, p1->lowlen)) ||
-                                     (p2 && is_move_cue(p2->low, p2->lowlen)));
-                if (!cue)
-                    d = -1;
-            }
-            if (d >= 0) {
-                /* "летять з півдня", "coming from the north": heading the other way */
-                static const struct lit from[] = {L("з"), L("із"), L("зі"),
-                                                  L("с"), L("со"), L("from")};
-                const struct word *fw = p1 && strcmp(p1->low, "the") == 0 ? p2 : p1;
-                if (fw && gp_in_lits(from, NLITS(from), fw->low, fw->lowlen))
-                    d = fmod(d + 180.0, 360.0);
-                ps->has_bearing = 1;
-                ps->bearing = d;
-            }
-        }
-        /* settlements */
-        if (!gaz)
-            continue;
-        size_t letters = w->letters;
-        if (letters < 3)
-            continue;
-        const struct geo_wordset *ws = &ps->ctx->words;
-        int cue = 0;
-        if (p1 && p1->off + p1->len + 3 >= w->off) { /* the cue sits right before the word */
-            struct word *pw = &ring[(nw - 2) % 4];
-            if (pw->cls < 0)
-                pw->cls = (int)geo_word_class(ws, pw->low, pw->lowlen);
-            if (pw->cls & GEO_W_CUE)
-                cue = 2;
-            else if (w->upper && (pw->cls & GEO_W_WEAK))
-                cue = 1;
-        }
-        if (!w->upper && !cue)
-            continue;
-        if (w->cls < 0)
-            w->cls = (int)geo_word_class(ws, w->low, w->lowlen);
-        if (w->cls)
-            continue; /* a cue or a common word itself */
-        if (w->all_upper && letters <= 4 && !cue)
-            continue; /* acronyms: ЗСУ, БПЛА, HQ */
-        int maxd = cue ? (w->upper ? 2 : 1) : 0;
-        unsigned long min_pop = (!cue && sentence_start(t, w)) ? 10000 : 0;
-        struct geo_place pl[GEO_PLACES_MAX];
-        size_t n = 0;
-        /* two capitalised words in a row may be one name: "Нова Каховка", "Kryvyi Rih" */
-        struct word nx;
-        size_t e2 = cached_word(&wc, t, e, &nx);
-        int used_two = 0;
-        if (w->upper && nx.off < t->n && nx.upper && nx.len > 0 && nx.off == e + 1 &&
-            t->s[e] == ' ') {
-            n = geo_gaz_lookup(gaz, (const char *)t->s + w->off, nx.off + nx.len - w->off, maxd, 0,
-                               pl, GEO_PLACES_MAX);
-            used_two = n > 0;
-        }
-        int gflags = (w->upper ? 0 : GEO_GAZ_LOWER) | (min_pop ? GEO_GAZ_ASIS : 0);
-        if (!n)
-            n = geo_gaz_lookup(gaz, (const char *)t->s + w->off, w->len, maxd, gflags, pl,
-                               GEO_PLACES_MAX);
-        if (n && min_pop && !used_two && geo_region_after(t->s, t->n, e))
-            min_pop = 0; /* "Новоселівка Харківської області, ..." opens a sentence */
-        if (n && min_pop) {
-            size_t m = 0;
-            for (size_t k = 0; k < n; k++)
-                if (pl[k].population >= min_pop)
-                    pl[m++] = pl[k];
-            n = m;
-        }
-        if (!n)
-            continue;
-        size_t len = used_two ? nx.off + nx.len - w->off : w->len;
-        n = geo_places_settle(gaz, t->s, t->n, w->off, len, maxd, used_two ? 0 : gflags, ps->near,
-                              ps->n_near, pl, n);
-        size_t code_off, code_len = geo_olc_short_near(t->s, t->n, w->off, len, &code_off);
-        if (code_len && add_short_code(ps, code_off, code_len, &pl[0])) {
-            gp_add_span(ps, code_off, code_off + code_len);
-            continue; /* "8Q7X+FQ Харків": the code says where, the name only helped */
-        }
-        if (p1 && geo_distance_cue(p1->low, p1->lowlen))
-            for (size_t k = 0; k < n; k++)
-                pl[k].accuracy_m += GEO_NEAR_EXTRA_M;
-        add_places(ps, pl, n, w->off, len);
-        if (used_two) {
+        scan_bearing(ps, &wc, w, e, p1, p2, p3);
+        size_t e2 = scan_settlement(ps, &wc, w, e, p1, &ring[nw % 4]);
+        if (e2) {
             i = e2;
-            ring[nw % 4] = nx;
             nw++;
         }
     }

@@ -2,11 +2,10 @@
  * reference: the pseudonym is the HMAC-SHA256 of the decimal Telegram user id under
  * the server's secret; the reference is "TL-" and six random Crockford base32
  * characters. */
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "common/util.h"
 #include "hdl.h"
 #include "common/banned.h"
@@ -14,14 +13,11 @@
 int hdl_pseudonym(const unsigned char *secret, size_t secret_len, long long user_id, char out[65])
 {
     char id[32];
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int mac_len = 0;
+    unsigned char mac[32];
     int n = snprintf(id, sizeof(id), "%lld", user_id);
     if (!secret || secret_len < 16)
         return TL_EINVAL;
-    if (!HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)id, (size_t)n, mac,
-              &mac_len) ||
-        mac_len != 32)
+    if (tl_hmac_sha256(secret, secret_len, id, (size_t)n, mac) != TL_OK)
         return TL_EIO;
     tl_hex(mac, 32, out);
     return TL_OK;

@@ -84,6 +84,78 @@ static int anmf(const unsigned char *d, uint32_t n, const struct media_limits *l
     return rc;
 }
 
+/* The first chunk: a VP8X header or a simple WebP's image chunk gives the canvas, which
+ * must be within the limits; the VP8X's flags into *flags. */
+static int first_chunk(const unsigned char *type, const unsigned char *d, uint32_t n,
+                       const struct media_limits *lim, struct media_facts *f, unsigned *flags,
+                       struct tl_errinfo *ei)
+{
+    uint32_t w, h;
+    if (memcmp(type, "VP8X", 4) == 0) {
+        if (n < 10)
+            return tl_errf(ei, TL_EPARSE, "WebP VP8X chunk is too short");
+        w = media_le24(d + 4) + 1;
+        h = media_le24(d + 7) + 1;
+        *flags = d[0];
+    } else if (!image_dims(type, d, n, &w, &h)) {
+        return tl_errf(ei, TL_EPARSE, "WebP does not start with an image chunk");
+    }
+    f->width = (int)w;
+    f->height = (int)h;
+    return media_check_pixels(w, h, lim, ei);
+}
+
+/* An ICCP chunk (header at type, n bytes of profile at d) into out when the profile is
+ * safe to keep (*kept set then), written with its pad byte even when the input lacked
+ * it at the end. */
+static int iccp_chunk(struct media_out *out, const unsigned char *type, const unsigned char *d,
+                      uint32_t n, int *kept)
+{
+    size_t clen = 8 + (size_t)n + (n & 1);
+    unsigned char *c = malloc(clen);
+    if (!c)
+        return TL_ENOMEM;
+    memcpy(c, type, 8);
+    if (!media_icc_sanitize(d, n, c + 8)) {
+        free(c);
+        return TL_OK;
+    }
+    if (n & 1)
+        c[8 + n] = 0;
+    *kept = 1;
+    return media_out_take(out, c, clen);
+}
+
+/* What the output needs once every chunk is walked: the orientation as a minimal EXIF
+ * chunk (an extended WebP only), the VP8X flags of what is kept (vp8x_at: its piece in
+ * out, +1; 0 = none), the RIFF size. */
+static int finish_out(struct media_out *out, const struct media_facts *f, size_t vp8x_at,
+                      unsigned flags, int icc_kept, struct tl_errinfo *ei)
+{
+    int rc, orient = vp8x_at && f->orientation >= 2 && f->orientation <= 8;
+    if (orient) {
+        unsigned char app1[MEDIA_ORIENT_APP1_LEN], chunk[8 + MEDIA_ORIENT_TIFF_LEN];
+        media_exif_orientation_app1(f->orientation, app1);
+        memcpy(chunk, "EXIF", 4);
+        put_le32(chunk + 4, MEDIA_ORIENT_TIFF_LEN); /* even: no pad byte */
+        memcpy(chunk + 8, app1 + MEDIA_ORIENT_APP1_LEN - MEDIA_ORIENT_TIFF_LEN,
+               MEDIA_ORIENT_TIFF_LEN);
+        if ((rc = media_out_copy(out, chunk, sizeof(chunk))) != TL_OK)
+            return rc;
+    }
+    if (vp8x_at) {
+        unsigned char *x = out->v[vp8x_at - 1].owned;
+        if (!icc_kept)
+            flags &= ~(unsigned)VP8X_ICC;
+        flags &= ~(unsigned)(VP8X_EXIF | VP8X_XMP);
+        x[8] = (unsigned char)((flags | (orient ? VP8X_EXIF : 0)) & 0x3E);
+    }
+    if (out->total - 8 > 0xFFFFFFFFu)
+        return tl_errf(ei, TL_ETOOBIG, "WebP output too large");
+    put_le32(out->v[0].owned + 4, (uint32_t)(out->total - 8));
+    return TL_OK;
+}
+
 int media_webp_walk(const unsigned char *in, size_t len, const struct media_limits *lim,
                     struct media_out *out, struct media_facts *f, struct tl_errinfo *ei)
 {
@@ -111,21 +183,8 @@ int media_webp_walk(const unsigned char *in, size_t len, const struct media_limi
         if (whole > end - p)
             whole = end - p; /* a missing final pad byte */
         uint32_t w, h;
-        if (first) {
-            if (memcmp(type, "VP8X", 4) == 0) {
-                if (n < 10)
-                    return tl_errf(ei, TL_EPARSE, "WebP VP8X chunk is too short");
-                w = media_le24(d + 4) + 1;
-                h = media_le24(d + 7) + 1;
-                flags = d[0];
-            } else if (!image_dims(type, d, n, &w, &h)) {
-                return tl_errf(ei, TL_EPARSE, "WebP does not start with an image chunk");
-            }
-            f->width = (int)w;
-            f->height = (int)h;
-            if ((rc = media_check_pixels(w, h, lim, ei)) != TL_OK)
-                return rc;
-        }
+        if (first && (rc = first_chunk(type, d, n, lim, f, &flags, ei)) != TL_OK)
+            return rc;
         if (memcmp(type, "VP8X", 4) == 0) {
             if (!first)
                 return tl_errf(ei, TL_EPARSE, "WebP has a misplaced VP8X chunk");
@@ -156,23 +215,8 @@ int media_webp_walk(const unsigned char *in, size_t len, const struct media_limi
             if (out && (rc = anmf(d, n, lim, out, ei)) != TL_OK)
                 return rc;
         } else if (memcmp(type, "ICCP", 4) == 0) {
-            if (out && n > 0) {
-                /* written with its pad byte even when the input lacked it at the end */
-                size_t clen = 8 + (size_t)n + (n & 1);
-                unsigned char *c = malloc(clen);
-                if (!c)
-                    return TL_ENOMEM;
-                memcpy(c, type, 8);
-                int safe = media_icc_sanitize(d, n, c + 8);
-                if (safe && (n & 1))
-                    c[8 + n] = 0;
-                rc = safe ? media_out_take(out, c, clen) : TL_OK;
-                if (!safe)
-                    free(c);
-                if (rc)
-                    return rc;
-                icc_kept |= safe;
-            }
+            if (out && n > 0 && (rc = iccp_chunk(out, type, d, n, &icc_kept)) != TL_OK)
+                return rc;
         } else if (memcmp(type, "EXIF", 4) == 0) {
             if (!exif_seen) {
                 exif_seen = 1;
@@ -184,28 +228,5 @@ int media_webp_walk(const unsigned char *in, size_t len, const struct media_limi
     }
     if (!have_image)
         return tl_errf(ei, TL_EPARSE, "WebP has no image data");
-    if (!out)
-        return TL_OK;
-    int orient = vp8x_at && f->orientation >= 2 && f->orientation <= 8;
-    if (orient) {
-        unsigned char app1[MEDIA_ORIENT_APP1_LEN], chunk[8 + MEDIA_ORIENT_TIFF_LEN];
-        media_exif_orientation_app1(f->orientation, app1);
-        memcpy(chunk, "EXIF", 4);
-        put_le32(chunk + 4, MEDIA_ORIENT_TIFF_LEN); /* even: no pad byte */
-        memcpy(chunk + 8, app1 + MEDIA_ORIENT_APP1_LEN - MEDIA_ORIENT_TIFF_LEN,
-               MEDIA_ORIENT_TIFF_LEN);
-        if ((rc = media_out_copy(out, chunk, sizeof(chunk))) != TL_OK)
-            return rc;
-    }
-    if (vp8x_at) {
-        unsigned char *x = out->v[vp8x_at - 1].owned;
-        if (!icc_kept)
-            flags &= ~(unsigned)VP8X_ICC;
-        flags &= ~(unsigned)(VP8X_EXIF | VP8X_XMP);
-        x[8] = (unsigned char)((flags | (orient ? VP8X_EXIF : 0)) & 0x3E);
-    }
-    if (out->total - 8 > 0xFFFFFFFFu)
-        return tl_errf(ei, TL_ETOOBIG, "WebP output too large");
-    put_le32(out->v[0].owned + 4, (uint32_t)(out->total - 8));
-    return TL_OK;
+    return out ? finish_out(out, f, vp8x_at, flags, icc_kept, ei) : TL_OK;
 }

@@ -102,109 +102,134 @@ static int lp_quant(struct lp *x, unsigned *min)
 
 enum atom { A_LIT, A_OTHER, A_ASSERT, A_GROUP };
 
+/* A group at '(' (plain or "(?:"): its literals into *g. */
+static enum atom lp_group(struct lp *x, struct mod_litset *g)
+{
+    if (x->i + 1 < x->n && x->p[x->i + 1] == '?') {
+        if (x->i + 2 >= x->n || x->p[x->i + 2] != ':') {
+            x->bad = 1;
+            return A_OTHER;
+        }
+        x->i += 3;
+    } else {
+        x->i++;
+    }
+    if (++x->depth > 32) {
+        x->bad = 1;
+        return A_OTHER;
+    }
+    lp_alt(x, g);
+    x->depth--;
+    if (x->bad || x->i >= x->n || x->p[x->i] != ')') {
+        x->bad = 1;
+        return A_OTHER;
+    }
+    x->i++;
+    return A_GROUP;
+}
+
+/* An escape at '\\': a class shorthand, a word boundary, or an escaped character (its
+ * code point into *cp); other letters and digits (backreferences, \p...) are not read. */
+static enum atom lp_escape(struct lp *x, int32_t *cp)
+{
+    if (x->i + 1 >= x->n) {
+        x->bad = 1;
+        return A_OTHER;
+    }
+    unsigned char e = x->p[x->i + 1];
+    if (e < 0x80 && ((e >= '0' && e <= '9') || ((e | 32) >= 'a' && (e | 32) <= 'z'))) {
+        enum atom kind = A_OTHER;
+        if (e == 'b' || e == 'B')
+            kind = A_ASSERT;
+        else if (!strchr("dDwWsShHvVR", e))
+            x->bad = 1;
+        x->i += 2;
+        return kind;
+    }
+    x->i++;
+    *cp = mod_utf8_next(x->p, x->n, &x->i);
+    return A_LIT;
+}
+
+/* One atom at x->i: a group (its literals into *g), a class, an escape, an assertion,
+ * any character, or a literal character (its code point into *cp). Sets x->bad on what
+ * the reader does not handle, a literal that is not UTF-8 among them. */
+static enum atom lp_atom(struct lp *x, struct mod_litset *g, int32_t *cp)
+{
+    enum atom kind = A_OTHER;
+    unsigned char c = x->p[x->i];
+    if (c == '(') {
+        kind = lp_group(x, g);
+    } else if (c == '[') {
+        lp_class(x);
+    } else if (c == '\\') {
+        kind = lp_escape(x, cp);
+    } else if (c == '.') {
+        x->i++;
+    } else if (c == '^' || c == '$') {
+        x->i++;
+        kind = A_ASSERT;
+    } else if (c == '*' || c == '+' || c == '?' || c == '{') {
+        x->bad = 1;
+    } else {
+        *cp = mod_utf8_next(x->p, x->n, &x->i);
+        kind = A_LIT;
+    }
+    if (kind == A_LIT && *cp < 0)
+        x->bad = 1;
+    return kind;
+}
+
+/* A run of literal characters, folded, as the sequence is read. */
+struct lp_run {
+    unsigned char b[MOD_LIT_LEN];
+    size_t n;
+};
+
+/* The run so far as a candidate for best; the run starts over. */
+static void lp_flush(struct lp_run *run, struct mod_litset *best)
+{
+    if (run->n > 0) {
+        struct mod_litset one;
+        one.ok = 1, one.n = 1, one.len[0] = (uint8_t)run->n;
+        memcpy(one.s[0], run->b, run->n);
+        lit_consider(best, &one);
+    }
+    run->n = 0;
+}
+
+/* A sequence up to '|' or ')': the best of its runs of required literal characters and
+ * of its required groups' sets. */
 static void lp_seq(struct lp *x, struct mod_litset *best)
 {
-    unsigned char run[MOD_LIT_LEN];
-    size_t rl = 0;
-    struct mod_litset one, g;
+    struct lp_run run;
+    struct mod_litset g;
+    run.n = 0;
     best->ok = 0;
     best->n = 0;
-#define FLUSH()                                                                                    \
-    do {                                                                                           \
-        if (rl > 0) {                                                                              \
-            one.ok = 1, one.n = 1, one.len[0] = (uint8_t)rl;                                       \
-            memcpy(one.s[0], run, rl);                                                             \
-            lit_consider(best, &one);                                                              \
-        }                                                                                          \
-        rl = 0;                                                                                    \
-    } while (0)
     while (!x->bad && x->i < x->n && x->p[x->i] != '|' && x->p[x->i] != ')') {
-        unsigned char c = x->p[x->i];
-        enum atom kind = A_OTHER;
         int32_t cp = 0;
-        if (c == '(') {
-            if (x->i + 1 < x->n && x->p[x->i + 1] == '?') {
-                if (x->i + 2 < x->n && x->p[x->i + 2] == ':')
-                    x->i += 3;
-                else {
-                    x->bad = 1;
-                    break;
-                }
-            } else {
-                x->i++;
-            }
-            if (++x->depth > 32) {
-                x->bad = 1;
-                break;
-            }
-            lp_alt(x, &g);
-            x->depth--;
-            if (x->bad || x->i >= x->n || x->p[x->i] != ')') {
-                x->bad = 1;
-                break;
-            }
-            x->i++;
-            kind = A_GROUP;
-        } else if (c == '[') {
-            lp_class(x);
-        } else if (c == '\\') {
-            if (x->i + 1 >= x->n) {
-                x->bad = 1;
-                break;
-            }
-            unsigned char e = x->p[x->i + 1];
-            if (e < 0x80 && ((e >= '0' && e <= '9') || ((e | 32) >= 'a' && (e | 32) <= 'z'))) {
-                if (strchr("dDwWsShHvVR", e))
-                    kind = A_OTHER;
-                else if (e == 'b' || e == 'B')
-                    kind = A_ASSERT;
-                else {
-                    x->bad = 1;
-                    break;
-                }
-                x->i += 2;
-            } else {
-                x->i++;
-                cp = mod_utf8_next(x->p, x->n, &x->i);
-                kind = A_LIT;
-            }
-        } else if (c == '.') {
-            x->i++;
-        } else if (c == '^' || c == '$') {
-            x->i++;
-            kind = A_ASSERT;
-        } else if (c == '*' || c == '+' || c == '?' || c == '{') {
-            x->bad = 1;
-            break;
-        } else {
-            cp = mod_utf8_next(x->p, x->n, &x->i);
-            kind = A_LIT;
-        }
-        if (kind == A_LIT && cp < 0) {
-            x->bad = 1;
-            break;
-        }
+        enum atom kind = lp_atom(x, &g, &cp);
         unsigned min = 1;
-        int q = lp_quant(x, &min);
+        int q = x->bad ? 0 : lp_quant(x, &min);
         if (x->bad)
             break;
         if (kind == A_LIT && min > 0 && mod_fold_trusted((uint32_t)cp)) {
             char u[4];
             size_t ul = mod_utf8_put(u, mod_fold((uint32_t)cp));
-            if (rl + ul > MOD_LIT_LEN - 1)
-                FLUSH();
-            memcpy(run + rl, u, ul);
-            rl += ul;
+            if (run.n + ul > MOD_LIT_LEN - 1)
+                lp_flush(&run, best);
+            memcpy(run.b + run.n, u, ul);
+            run.n += ul;
             if (q)
-                FLUSH();
+                lp_flush(&run, best);
         } else {
-            FLUSH();
+            lp_flush(&run, best);
             if (kind == A_GROUP && min > 0)
                 lit_consider(best, &g);
         }
     }
-    FLUSH();
-#undef FLUSH
+    lp_flush(&run, best);
 }
 
 static void lp_alt(struct lp *x, struct mod_litset *out)

@@ -86,13 +86,9 @@ static int trie_add_state(struct trie *t)
     return (int)t->n++;
 }
 
-static int build_prefilter(struct mod_rules *r, struct mod_litset *lits)
+/* Every byte some literal holds gets a class of its own; all other bytes share class 0. */
+static void prefilter_classes(struct mod_rules *r, const struct mod_litset *lits)
 {
-    int rc = TL_ENOMEM;
-    struct trie t = {0};
-    int32_t *fail = NULL, *queue = NULL;
-    size_t nouts = 0, outcap = 0;
-
     memset(r->cls, 0, sizeof(r->cls));
     r->ncls = 1;
     for (size_t i = 0; i < r->n; i++)
@@ -100,76 +96,80 @@ static int build_prefilter(struct mod_rules *r, struct mod_litset *lits)
             for (int b = 0; b < lits[i].len[k]; b++)
                 if (!r->cls[lits[i].s[k][b]])
                     r->cls[lits[i].s[k][b]] = (uint8_t)r->ncls++;
-    t.ncls = r->ncls;
-    r->always = calloc(r->n + 1, sizeof(*r->always));
-    if (!r->always || trie_add_state(&t) < 0)
-        goto out;
-    /* outputs are kept per state as a list built while inserting */
-    int32_t *head = NULL;
-    size_t headcap = 0;
-    for (size_t i = 0; i < r->n; i++) {
-        if (!lits[i].ok) {
-            r->always[r->nalways++] = (uint32_t)i;
-            continue;
+}
+
+/* The automaton while it is built: the trie, and per state the first of its outputs
+ * (a list in r->outs, built while inserting). */
+struct pf_build {
+    struct trie t;
+    int32_t *head; /* per state: first index in outs, -1 none */
+    size_t headcap, nouts, outcap;
+};
+
+/* head grown to n states, the new ones without outputs. */
+static int pf_grow_heads(struct pf_build *pb, size_t n)
+{
+    int32_t *h = realloc(pb->head, n * sizeof(*h));
+    if (!h)
+        return -1;
+    for (size_t z = pb->headcap; z < n; z++)
+        h[z] = -1;
+    pb->head = h;
+    pb->headcap = n;
+    return 0;
+}
+
+/* One literal of a rule into the trie, and the rule onto the outputs of the state the
+ * literal ends in. */
+static int pf_insert(struct mod_rules *r, struct pf_build *pb, const unsigned char *lit, int len,
+                     uint32_t rule)
+{
+    struct trie *t = &pb->t;
+    int32_t s = 0;
+    for (int b = 0; b < len; b++) {
+        size_t c = r->cls[lit[b]];
+        int32_t nx = t->child[(size_t)s * t->ncls + c];
+        if (nx < 0) {
+            nx = trie_add_state(t);
+            if (nx < 0)
+                return -1;
+            t->child[(size_t)s * t->ncls + c] = nx;
         }
-        r->rules[i].prefiltered = 1;
-        for (int k = 0; k < lits[i].n; k++) {
-            int32_t s = 0;
-            for (int b = 0; b < lits[i].len[k]; b++) {
-                size_t c = r->cls[lits[i].s[k][b]];
-                int32_t nx = t.child[(size_t)s * t.ncls + c];
-                if (nx < 0) {
-                    nx = trie_add_state(&t);
-                    if (nx < 0)
-                        goto out_head;
-                    t.child[(size_t)s * t.ncls + c] = nx;
-                }
-                s = nx;
-            }
-            if (t.n > headcap) {
-                size_t cap = t.cap;
-                int32_t *h = realloc(head, cap * sizeof(*h));
-                if (!h)
-                    goto out_head;
-                for (size_t z = headcap; z < cap; z++)
-                    h[z] = -1;
-                head = h;
-                headcap = cap;
-            }
-            if (nouts == outcap) {
-                size_t cap = outcap ? outcap * 2 : 64;
-                void *o = realloc(r->outs, cap * sizeof(*r->outs));
-                if (!o)
-                    goto out_head;
-                r->outs = o;
-                outcap = cap;
-            }
-            r->outs[nouts].rule = (uint32_t)i;
-            r->outs[nouts].next = head[s];
-            head[s] = (int32_t)nouts++;
-        }
+        s = nx;
     }
-    if (t.n > headcap) {
-        int32_t *h = realloc(head, t.n * sizeof(*h));
-        if (!h)
-            goto out_head;
-        for (size_t z = headcap; z < t.n; z++)
-            h[z] = -1;
-        head = h;
+    if (t->n > pb->headcap && pf_grow_heads(pb, t->cap))
+        return -1;
+    if (pb->nouts == pb->outcap) {
+        size_t cap = pb->outcap ? pb->outcap * 2 : 64;
+        void *o = realloc(r->outs, cap * sizeof(*r->outs));
+        if (!o)
+            return -1;
+        r->outs = o;
+        pb->outcap = cap;
     }
-    r->nstates = t.n;
-    fail = calloc(t.n, sizeof(*fail));
-    queue = calloc(t.n, sizeof(*queue));
-    r->outlink = calloc(t.n, sizeof(*r->outlink));
+    r->outs[pb->nouts].rule = rule;
+    r->outs[pb->nouts].next = pb->head[s];
+    pb->head[s] = (int32_t)pb->nouts++;
+    return 0;
+}
+
+/* Breadth first over the trie: the fail links, the nearest state with outputs on each
+ * fail chain (r->outlink), and the DFA written over the trie's absent children. */
+static int pf_link(struct mod_rules *r, struct pf_build *pb)
+{
+    struct trie *t = &pb->t;
+    const int32_t *head = pb->head;
+    int32_t *fail = calloc(t->n, sizeof(*fail)), *queue = calloc(t->n, sizeof(*queue));
+    int rc = TL_ENOMEM;
+    r->outlink = calloc(t->n, sizeof(*r->outlink));
     if (!fail || !queue || !r->outlink)
-        goto out_head;
-    /* breadth first: fail links, then the DFA in place of the trie */
+        goto out;
     size_t qh = 0, qt = 0;
     r->outlink[0] = -1;
-    for (size_t c = 0; c < t.ncls; c++) {
-        int32_t s = t.child[c];
+    for (size_t c = 0; c < t->ncls; c++) {
+        int32_t s = t->child[c];
         if (s < 0) {
-            t.child[c] = 0;
+            t->child[c] = 0;
         } else {
             fail[s] = 0;
             r->outlink[s] = -1;
@@ -178,11 +178,11 @@ static int build_prefilter(struct mod_rules *r, struct mod_litset *lits)
     }
     while (qh < qt) {
         int32_t v = queue[qh++];
-        for (size_t c = 0; c < t.ncls; c++) {
-            int32_t u = t.child[(size_t)v * t.ncls + c];
-            int32_t fv = t.child[(size_t)fail[v] * t.ncls + c];
+        for (size_t c = 0; c < t->ncls; c++) {
+            int32_t u = t->child[(size_t)v * t->ncls + c];
+            int32_t fv = t->child[(size_t)fail[v] * t->ncls + c];
             if (u < 0) {
-                t.child[(size_t)v * t.ncls + c] = fv;
+                t->child[(size_t)v * t->ncls + c] = fv;
             } else {
                 fail[u] = fv;
                 r->outlink[u] = head[fv] >= 0 ? fv : r->outlink[fv];
@@ -190,17 +190,44 @@ static int build_prefilter(struct mod_rules *r, struct mod_litset *lits)
             }
         }
     }
-    r->delta = t.child;
-    t.child = NULL;
-    r->outhead = head;
-    head = NULL;
     rc = TL_OK;
-out_head:
-    free(head);
 out:
-    free(t.child);
     free(fail);
     free(queue);
+    return rc;
+}
+
+static int build_prefilter(struct mod_rules *r, struct mod_litset *lits)
+{
+    int rc = TL_ENOMEM;
+    struct pf_build pb = {0};
+    prefilter_classes(r, lits);
+    pb.t.ncls = r->ncls;
+    r->always = calloc(r->n + 1, sizeof(*r->always));
+    if (!r->always || trie_add_state(&pb.t) < 0)
+        goto out;
+    for (size_t i = 0; i < r->n; i++) {
+        if (!lits[i].ok) {
+            r->always[r->nalways++] = (uint32_t)i;
+            continue;
+        }
+        r->rules[i].prefiltered = 1;
+        for (int k = 0; k < lits[i].n; k++)
+            if (pf_insert(r, &pb, lits[i].s[k], lits[i].len[k], (uint32_t)i))
+                goto out;
+    }
+    if (pb.t.n > pb.headcap && pf_grow_heads(&pb, pb.t.n))
+        goto out;
+    r->nstates = pb.t.n;
+    if ((rc = pf_link(r, &pb)) != TL_OK)
+        goto out;
+    r->delta = pb.t.child;
+    pb.t.child = NULL;
+    r->outhead = pb.head;
+    pb.head = NULL;
+out:
+    free(pb.head);
+    free(pb.t.child);
     return rc;
 }
 

@@ -12,11 +12,11 @@
 #include "store_int.h"
 
 #include <math.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/banned.h"
 
@@ -198,9 +198,8 @@ static void js_open(struct tl_buf *b, int *err, size_t k, size_t n)
 
 static int sha256_hex(const unsigned char *p, size_t n, char out[65])
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (!EVP_Digest(p, n, md, &len, EVP_sha256(), NULL) || len != 32)
+    unsigned char md[32];
+    if (tl_sha256(p, n, md) != TL_OK)
         return TL_EIO;
     tl_hex(md, 32, out);
     return TL_OK;

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +178,42 @@ static void test_common_fnv1a_vectors(void **state)
     assert_int_equal(h, 0xbf9cf968u);
 }
 
+/* SHA-256 (FIPS 180-2) and HMAC-SHA256 (RFC 4231 cases 1, 2 and 6: a key longer than
+ * a block is hashed first) vectors, and keys of every length around the block agree
+ * with OpenSSL's own HMAC() byte for byte. */
+static void test_common_sha256_hmac_vectors(void **state)
+{
+    (void)state;
+    unsigned char d[32], want[EVP_MAX_MD_SIZE], key[131];
+    unsigned int wn = 0;
+    char hx[65];
+    assert_int_equal(tl_sha256("", 0, d), TL_OK);
+    tl_hex(d, 32, hx);
+    assert_string_equal(hx, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    assert_int_equal(tl_sha256("abc", 3, d), TL_OK);
+    tl_hex(d, 32, hx);
+    assert_string_equal(hx, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    memset(key, 0x0b, 20);
+    assert_int_equal(tl_hmac_sha256(key, 20, "Hi There", 8, d), TL_OK);
+    tl_hex(d, 32, hx);
+    assert_string_equal(hx, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+    assert_int_equal(tl_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, d), TL_OK);
+    tl_hex(d, 32, hx);
+    assert_string_equal(hx, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    static const char big[] = "Test Using Larger Than Block-Size Key - Hash Key First";
+    memset(key, 0xaa, sizeof(key));
+    assert_int_equal(tl_hmac_sha256(key, sizeof(key), big, sizeof(big) - 1, d), TL_OK);
+    tl_hex(d, 32, hx);
+    assert_string_equal(hx, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    for (size_t kl = 1; kl <= sizeof(key); kl++) {
+        key[kl - 1] = (unsigned char)(kl * 7);
+        assert_non_null(HMAC(EVP_sha256(), key, (int)kl, key, kl / 2, want, &wn));
+        assert_int_equal(tl_hmac_sha256(key, kl, key, kl / 2, d), TL_OK);
+        assert_int_equal(wn, 32);
+        assert_memory_equal(d, want, 32);
+    }
+}
+
 /* A TZif file of version 2 without transitions: one type (EET, +2) and a footer. */
 static size_t tzif_slim(unsigned char *b, const char *footer)
 {
@@ -261,11 +299,17 @@ static void test_common_tz(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_common_buf_limit),       cmocka_unit_test(test_common_mask_secret),
-        cmocka_unit_test(test_common_parse_ll),        cmocka_unit_test(test_common_utf8_prefix),
-        cmocka_unit_test(test_common_backoff_bounds),  cmocka_unit_test(test_common_cfg_precedence),
-        cmocka_unit_test(test_common_secret_generate), cmocka_unit_test(test_common_hexval),
-        cmocka_unit_test(test_common_fnv1a_vectors),   cmocka_unit_test(test_common_tz),
+        cmocka_unit_test(test_common_buf_limit),
+        cmocka_unit_test(test_common_mask_secret),
+        cmocka_unit_test(test_common_parse_ll),
+        cmocka_unit_test(test_common_utf8_prefix),
+        cmocka_unit_test(test_common_backoff_bounds),
+        cmocka_unit_test(test_common_cfg_precedence),
+        cmocka_unit_test(test_common_secret_generate),
+        cmocka_unit_test(test_common_hexval),
+        cmocka_unit_test(test_common_fnv1a_vectors),
+        cmocka_unit_test(test_common_tz),
+        cmocka_unit_test(test_common_sha256_hmac_vectors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
