@@ -2,16 +2,12 @@
  * the digest fetched once for the process. */
 #include "hash.h"
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <pthread.h>
 #include <string.h>
 
 #include "banned.h"
-
-#define SHA256_BLOCK 64
-#define HMAC_IPAD 0x36
-#define HMAC_OPAD 0x5c
 
 uint32_t tl_fnv1a(const void *p, size_t n)
 {
@@ -57,41 +53,14 @@ int tl_sha256(const void *p, size_t n, unsigned char out[32])
     return TL_EIO;
 }
 
-/* One pass of HMAC: the digest of (key ^ pad) followed by n bytes at p. */
-static int hmac_pass(EVP_MD_CTX *c, const EVP_MD *md, const unsigned char k[SHA256_BLOCK],
-                     unsigned char pad, const void *p, size_t n, unsigned char out[32])
-{
-    unsigned char kp[SHA256_BLOCK];
-    unsigned int len = 0;
-    for (size_t i = 0; i < sizeof(kp); i++)
-        kp[i] = k[i] ^ pad;
-    int ok = EVP_DigestInit_ex2(c, md, NULL) && EVP_DigestUpdate(c, kp, sizeof(kp)) &&
-             EVP_DigestUpdate(c, p, n) && EVP_DigestFinal_ex(c, out, &len) && len == 32;
-    OPENSSL_cleanse(kp, sizeof(kp));
-    return ok;
-}
-
-/* HMAC by its definition over the fetched digest rather than HMAC() or EVP_MAC: both
- * fetch the MAC and the digest again on each call (about 3x the time, bench/hash), and a
- * keyed EVP_MAC_CTX cannot be shared between threads. */
+/* HMAC by OpenSSL's own HMAC() over the fetched digest: the construction stays the
+ * library's (a hand-made one measured 3x faster, bench/hash, not worth owning crypto). */
 int tl_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t n,
                    unsigned char out[32])
 {
-    const EVP_MD *md = sha256_get();
-    unsigned char k[SHA256_BLOCK] = {0}, inner[32];
     unsigned int len = 0;
-    int ok = 1;
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    if (key_len > sizeof(k)) /* a key longer than a block is replaced by its digest */
-        ok = EVP_Digest(key, key_len, k, &len, md, NULL) && len == 32;
-    else if (key_len)
-        memcpy(k, key, key_len);
-    ok = ok && c && hmac_pass(c, md, k, HMAC_IPAD, msg, n, inner) &&
-         hmac_pass(c, md, k, HMAC_OPAD, inner, sizeof(inner), out);
-    EVP_MD_CTX_free(c);
-    OPENSSL_cleanse(k, sizeof(k));
-    OPENSSL_cleanse(inner, sizeof(inner));
-    if (ok)
+    static const unsigned char none = 0;
+    if (HMAC(sha256_get(), key_len ? key : &none, (int)key_len, msg, n, out, &len) && len == 32)
         return TL_OK;
     memset(out, 0, 32);
     return TL_EIO;
