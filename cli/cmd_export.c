@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "web/web.h"
+#include "storage/store_export.h"
 #include "common/banned.h"
 
 static const char export_usage[] =

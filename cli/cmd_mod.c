@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "common/util.h"
 #include "moderation/mod.h"
+#include "storage/store_mod.h"
 #include "common/banned.h"
 
 static const char mod_usage[] =

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "common/util.h"
+#include "storage/store_web.h"
 #include "common/banned.h"
 
 static const char queue_usage[] = "usage: tipline queue list\n"

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "common/util.h"
 #include "web/web.h"
+#include "storage/store_web.h"
 #include "common/banned.h"
 
 static const char user_usage[] =

@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "storage/store.h"
+#include "storage/store_mod.h"
 #include "common/banned.h"
 
 struct daemon_mod {

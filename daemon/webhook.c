@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "storage/store.h"
+#include "storage/store_export.h"
 #include "web/web.h"
 #include "common/banned.h"
 

@@ -2,6 +2,7 @@
  * categories routed to queues), bearer tokens and console sessions: who may call, as
  * what, and what each queue holds. */
 #include "store_int.h"
+#include "store_web.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,6 +2,7 @@
  * server streams to the consoles (Server-Sent Events): where a reader stands, what it has
  * not read yet, and the events no reader needs any more. */
 #include "store_int.h"
+#include "store_web.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,6 +3,7 @@
  * row every export leaves, the newest decision a feed's ETag is made of, and vector
  * tiles from PostGIS's ST_AsMVT (storage/schema/export_tile.sql). */
 #include "store_int.h"
+#include "store_export.h"
 
 #include <stdio.h>
 #include <stdlib.h>

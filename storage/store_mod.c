@@ -4,6 +4,7 @@
  * each action audited. The verdict itself is written by the one write path
  * (store_apply_plan -> mod_apply_verdict). */
 #include "store_int.h"
+#include "store_mod.h"
 
 #include <poll.h>
 #include <stdio.h>

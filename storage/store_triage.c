@@ -3,6 +3,7 @@
  * queues, leases and audit rows). Nothing here reads the chats table: a report carries
  * only the reporter's pseudonym. */
 #include "store_int.h"
+#include "store_web.h"
 
 #include <stdlib.h>
 #include <string.h>

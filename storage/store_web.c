@@ -5,6 +5,7 @@
  * in every statement that reads or changes a report. Accounts, tokens and sessions are
  * store_accounts.c's; the live events' poll is store_events.c's. */
 #include "store_int.h"
+#include "store_web.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -25,6 +25,7 @@
 #include "common/util.h"
 #include "daemon/webhook.h"
 #include "storage/store.h"
+#include "storage/store_web.h"
 #include "support/httprec.h"
 #include "support/testsupport.h"
 #include "web/web.h"

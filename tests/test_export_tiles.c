@@ -17,6 +17,7 @@
 #include "common/util.h"
 #include "daemon/webhook.h"
 #include "storage/store.h"
+#include "storage/store_export.h"
 #include "support/testsupport.h"
 #include "web/web.h"
 #include "test_export_int.h"

@@ -22,6 +22,7 @@
 
 #include "common/util.h"
 #include "storage/store.h"
+#include "storage/store_web.h"
 #include "support/botrun.h"
 #include "support/storedb.h"
 #include "support/testsupport.h"

@@ -19,6 +19,7 @@
 #include "common/util.h"
 #include "fakebot/fakebot.h"
 #include "storage/store.h"
+#include "storage/store_web.h"
 #include "support/botrun.h"
 #include "support/promhttp.h"
 #include "support/testsupport.h"

@@ -24,6 +24,7 @@
 #include "fakebot/fakebot.h"
 #include "handlers/hdl.h"
 #include "storage/store.h"
+#include "storage/store_web.h"
 #include "support/botproc.h"
 #include "support/botrun.h"
 #include "support/photogen.h"

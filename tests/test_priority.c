@@ -15,6 +15,7 @@
 
 #include "common/util.h"
 #include "storage/store.h"
+#include "storage/store_web.h"
 #include "support/storedb.h"
 #include "support/testsupport.h"
 #include "common/banned.h"

@@ -22,6 +22,7 @@
 #include "common/cfg.h"
 #include "common/util.h"
 #include "storage/store.h"
+#include "storage/store_web.h"
 #include "support/promhttp.h"
 #include "support/testsupport.h"
 #include "web/web.h"

@@ -13,6 +13,7 @@
 #include "common/util.h"
 #include "storage/migrations.h"
 #include "storage/store.h"
+#include "storage/store_web.h"
 #include "support/testsupport.h"
 #include "test_storage_int.h"
 #include "common/banned.h"

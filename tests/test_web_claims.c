@@ -17,6 +17,7 @@
 
 #include "common/util.h"
 #include "storage/store.h"
+#include "storage/store_web.h"
 #include "support/testsupport.h"
 #include "web/web.h"
 #include "test_web_int.h"

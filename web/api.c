@@ -5,6 +5,7 @@
 #include "web_int.h"
 #include "web_export.h"
 #include "web_mod.h"
+#include "storage/store_web.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/hash.h"
+#include "storage/store_web.h"
 #include "common/banned.h"
 
 void web_sha256_hex(const char *s, char out[65])

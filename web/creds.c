@@ -26,6 +26,7 @@
 
 #include "common/hash.h"
 #include "common/util.h"
+#include "storage/store_web.h"
 #include "common/banned.h"
 
 #define SLOTS 1024

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "storage/store_web.h"
 #include "common/banned.h"
 
 #define HEARTBEAT_MS 15000

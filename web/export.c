@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "common/log.h"
+#include "storage/store_export.h"
 #include "common/banned.h"
 
 #define CHUNK (64 * 1024)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "storage/store_export.h"
 #include "common/banned.h"
 
 /* name, HXL hashtag, JSON kind ('s' string, 'n' number) */

@@ -14,6 +14,7 @@
 
 #include "common/util.h"
 #include "moderation/mod.h"
+#include "storage/store_mod.h"
 #include "common/banned.h"
 
 static const char *const verdicts[] = {"flag",         "hold",   "drop",          "refuse",

@@ -4,6 +4,7 @@
  * OAPIF driver) add tipline as a layer with no glue. Reports are streamed as the feeds
  * are (export.c); the next page's link carries the last item's cursor (after=). */
 #include "web_export.h"
+#include "storage/store_export.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "common/utf8.h"
+#include "storage/store_web.h"
 #include "common/banned.h"
 
 /* ---- credentials ---- */

@@ -5,6 +5,7 @@
  * revalidation, and clients may keep it a minute. Each tile served is audited, summed
  * per account, zoom and minute (store_tile_audit): a map fetches dozens per pan. */
 #include "web_export.h"
+#include "storage/store_export.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -17,6 +17,8 @@
 #include "common/err.h"
 #include "common/util.h"
 #include "storage/store.h"
+#include "storage/store_web.h"
+#include "storage/store_export.h"
 
 struct web;
 

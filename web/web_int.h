@@ -16,6 +16,7 @@
 #include "common/prom.h"
 #include "common/util.h"
 #include "storage/store.h"
+#include "storage/store_web.h"
 #include "web/web.h"
 
 #define WEB_BODY_MAX (64 * 1024)

@@ -5,6 +5,7 @@
  * subscription takes report decisions, incident changes or both ("events"). A URL must
  * reach a public address unless webhook_allow_private (webhook_addr.c). */
 #include "web_export.h"
+#include "storage/store_export.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "storage/store.h"
+#include "storage/store_web.h"
 #include "web/web.h"
 #include "common/banned.h"
 

@@ -14,6 +14,7 @@
 
 #include "common/utf8.h"
 #include "web/web_int.h"
+#include "storage/store_web.h"
 
 static void must_be_text(const char *s, size_t n)
 {
