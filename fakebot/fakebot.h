@@ -8,6 +8,11 @@
 #ifndef TL_FAKEBOT_H
 #define TL_FAKEBOT_H
 
+/* The id of the first message the bot sends: the fake numbers the bot's messages from
+ * here, above the small ids tests give the citizens' messages (Telegram numbers a private
+ * chat's messages, both sides', in one sequence, so the two never share an id). */
+#define FAKEBOT_FIRST_BOT_MESSAGE 1000000LL
+
 #include <stddef.h>
 
 struct fakebot;

@@ -262,6 +262,7 @@ int fakebot_start(const struct fakebot_opts *o, struct fakebot **out)
     fb->retry_after = o && o->retry_after > 0 ? o->retry_after : 1;
     clock_gettime(CLOCK_MONOTONIC, &fb->t0);
     fb->next_id = 1;
+    fb->next_message_id = FAKEBOT_FIRST_BOT_MESSAGE - 1; /* fakebot.h says why */
     fb->calls = json_object_new_array();
     fb->answers = json_object_new_array();
     if (!fb->token || !fb->calls || !fb->answers) {

@@ -75,7 +75,7 @@ struct fakebot {
     long long *blocked;
     size_t n_blocked, cap_blocked;
 
-    long long next_message_id;
+    long long next_message_id; /* the last id given to a message the bot sent */
 
     long delay_ms;
     int every_429, retry_after;

@@ -312,9 +312,9 @@ static void test_bot_send_message_params(void **state)
     struct tl_errinfo ei;
     const char *kb = "{\"inline_keyboard\":[[{\"text\":\"OK\",\"callback_data\":\"ok\"}]]}";
     assert_int_equal(tg_send_message(f->c, 42, "Привіт \"x\" / y", kb, &mid, &ei), TL_OK);
-    assert_int_equal(mid, 1);
+    assert_int_equal(mid, FAKEBOT_FIRST_BOT_MESSAGE);
     assert_int_equal(tg_send_message(f->c, -100123, "two", NULL, &mid, &ei), TL_OK);
-    assert_int_equal(mid, 2);
+    assert_int_equal(mid, FAKEBOT_FIRST_BOT_MESSAGE + 1);
     tbot_assert_calls(f->fb, "sendMessage",
                       "[{\"method\":\"sendMessage\",\"params\":{\"chat_id\":42,\"text\":\"Привіт "
                       "\\\"x\\\" / y\",\"reply_markup\":{\"inline_keyboard\":[[{\"text\":\"OK\","

@@ -474,7 +474,7 @@ static void test_bot_sender_outcomes(void **state)
     assert_int_equal(r->r.message_id, 0);
     r = out_row(&s, 5);
     assert_int_equal(r->r.outcome, TG_SENT);
-    assert_int_equal(r->r.message_id, 1);
+    assert_int_equal(r->r.message_id, FAKEBOT_FIRST_BOT_MESSAGE);
     assert_string_equal(r->error, "");
     assert_int_equal(s.releases, 1);
     /* the params went out as stored */

@@ -471,6 +471,12 @@ static void test_identity_dump_and_wal_name_no_one(void **state)
     (void)state;
     struct fakebot *fb = NULL;
     char *ci = env_open("t_identity_disk", &fb);
+    /* the WAL of this run kept until it is searched: a slot reserves it, so the segments
+     * are not recycled and overwritten by tests running beside this one */
+    free(ts_db_scalar(ci, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+                          " WHERE slot_name = 'tl_identity_wal'"));
+    free(ts_db_scalar(ci, "SELECT lsn FROM pg_create_physical_replication_slot("
+                          "'tl_identity_wal', true)"));
     add_photo(fb, "idph1", 41);
     add_photo(fb, "idph2", 42);
     struct cfg c;
@@ -579,6 +585,7 @@ static void test_identity_dump_and_wal_name_no_one(void **state)
     citizen_needles(&ns);
     assert_dump_clean(ci, &ns);
     assert_wal_clean(ci, &ns);
+    free(ts_db_scalar(ci, "SELECT pg_drop_replication_slot('tl_identity_wal')"));
     cfg_release(&c);
     fakebot_stop(fb);
     ts_db_drop("t_identity_disk");
@@ -785,7 +792,11 @@ static void test_identity_rotation_during_burst(void **state)
     /* the chats, and raw updates of the burst still waiting under key 1 */
     long long moved = 0;
     assert_int_equal(sscanf(kr.out, "re-sealed under key 2: %lld values", &moved), 1);
-    assert_true(moved > 30);
+    /* the 30 chats, and the raw updates the burst still had waiting when the pass reached
+     * the inbox (the one worker may have drained them first on a quiet machine: what must
+     * hold either way is that nothing stays under key 1, checked below) */
+    printf("rotation re-sealed %lld values (30 chats)\n", moved);
+    assert_true(moved >= 30);
     free(kr.out);
     settled(ci, 4000, 180000);
     /* the old key retired: the file holds key 2 alone, the database forgot key 1 */
