@@ -16,6 +16,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     qs text[] := COALESCE(p_qs, web_queues_for(acct));
     x record;
+    v_row reports; -- the decided row, for the document
     v_flag text;
     v_given text := COALESCE(p_id::text, p_ref);
 BEGIN
@@ -67,7 +68,8 @@ BEGIN
     v_flag := set_config('tipline.count_decision', 'on', true);
     UPDATE reports SET status = decision, claimed_by = NULL, lease_until = NULL,
         decided_by = acct, decided_at = now(), note = p_note, duplicate_of = dup_of
-    WHERE id = x.id;
+    WHERE id = x.id
+    RETURNING * INTO v_row;
     v_flag := set_config('tipline.count_decision', 'off', true);
     INSERT INTO audit_log (actor, action, object, before, after)
     VALUES (acct, 'decide', 'report:' || x.id,
@@ -79,9 +81,9 @@ BEGIN
                     ELSE '{}'::jsonb END);
     report_id := x.id;
     IF render = 'report' THEN
-        doc := web_report_doc(x.id, NULL, acct, decimals, false, qs);
+        doc := web_report_json(v_row, decimals, qs, true);
     ELSIF render IN ('decision', 'change') THEN
-        doc := web_decision_doc(x.id, qs, render = 'decision');
+        doc := web_decision_doc(v_row, qs, render = 'decision');
     END IF;
 END
 $$;
