@@ -140,6 +140,8 @@ static void test_web_concurrent_claims(void **state)
         tweb_scalar(f, "SELECT id FROM reports WHERE claimed_by = 'an3' ORDER BY id LIMIT 1");
     if (!victim)
         victim = tweb_scalar(f, "SELECT min(id) FROM reports");
+    char *holder = tweb_scalar(f, "SELECT claimed_by FROM reports WHERE id = %s", victim);
+    assert_non_null(holder);
     char *q = tl_asprintf("UPDATE reports SET lease_until = now() - interval '1 second'"
                           " WHERE id = %s RETURNING id",
                           victim);
@@ -151,6 +153,18 @@ static void test_web_concurrent_claims(void **state)
     assert_string_equal(tweb_jstr(o, "report.claimed_by"), "alice");
     json_object_put(o);
     tweb_hres_release(&r);
+    /* the claim's audit row keeps the expired lease it took over */
+    char *was = tweb_scalar(f,
+                            "SELECT concat_ws('|', before->>'claimed_by', before->>'lease_until'"
+                            " IS NOT NULL, after->>'claimed_by') FROM audit_log WHERE action ="
+                            " 'claim' AND actor = 'alice' AND object = 'report:%s'"
+                            " ORDER BY id DESC LIMIT 1",
+                            victim);
+    char *want = tl_asprintf("%s|t|alice", holder);
+    assert_string_equal(was, want);
+    free(want);
+    free(was);
+    free(holder);
     /* its old holder can no longer renew or decide it */
     char path[96];
     snprintf(path, sizeof(path), "/api/reports/%s/renew", victim);
