@@ -10,6 +10,8 @@
 # (the postmaster, its children and the children it reaped) and of bench_triage while
 # the claimers ran, a pair. Unlike bench_triage's own "cpu" line (the whole machine's
 # busy time), it leaves out what other programs on a shared machine spend.
+# VARIANT=FILE applies FILE's SQL to the database before the bench (a change tried before
+# it becomes a migration, or a knockout of knockout/: what a pair costs without a part).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$here/build}" && pwd); shift || true
@@ -18,6 +20,7 @@ export PGTMP_OPTS=${PGTMP_OPTS:--c shared_buffers=2GB}
 "$here/tests/pgtmp.sh" start "$state" "$build/cli/tipline" >/dev/null 2>&1
 trap '"$here/tests/pgtmp.sh" stop "$state" >/dev/null' EXIT
 admin=$(cat "$state")
+[ -n "${VARIANT:-}" ] && psql -X -q -v ON_ERROR_STOP=1 "${admin%dbname=*}dbname=tipline_template" -f "$VARIANT"
 pm=$(head -1 "$(cat "$state.dir")/data/postmaster.pid")
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(free -g | awk '/Mem:/{print $2}') GiB; load $(cut -d' ' -f1-3 /proc/loadavg)"
 
