@@ -103,3 +103,25 @@ test('test_console_static_keeps_to_csp_self', () => {
   const css = read('app.css');
   assert.doesNotMatch(css, /@import|url\((['"]?)https?:/, 'no stylesheet from elsewhere');
 });
+
+// The console's modules link: each name a module imports from another is one that module
+// exports (a browser would refuse the whole console over one missing export).
+test('test_console_modules_link', () => {
+  const exportsOf = (src) => new Set([
+    ...[...src.matchAll(/^export\s+(?:async\s+)?(?:function\*?|const|let|class)\s+([A-Za-z_$][\w$]*)/gm)].map((m) => m[1]),
+    ...[...src.matchAll(/^export\s*\{([^}]*)\}/gm)].flatMap((m) =>
+      m[1].split(',').map((x) => x.trim().split(/\s+as\s+/).pop()).filter(Boolean)),
+  ]);
+  let links = 0;
+  for (const f of modules) {
+    for (const m of read(f).matchAll(/^import\s*\{([^}]*)\}\s*from\s*'\.\/([^']+)'/gm)) {
+      assert.ok(modules.includes(m[2]), `${f} imports ./${m[2]}, which is not in web/static`);
+      const have = exportsOf(read(m[2]));
+      for (const name of m[1].split(',').map((x) => x.trim().split(/\s+as\s+/)[0]).filter(Boolean)) {
+        assert.ok(have.has(name), `${f} imports ${name} from ./${m[2]}, which does not export it`);
+        links++;
+      }
+    }
+  }
+  assert.ok(links > 40, `${links} imported names checked`);
+});

@@ -1,14 +1,19 @@
-// web/static/app.js - the analysts' console: sign-in, the filtered queue with keyset
-// "load more", the report view (photos, facts, flags, follow-ups, the reporter's
-// pseudonymous history), decisions under a lease, the map, live updates over SSE, and
-// keyboard shortcuts. Talks only to the JSON API of API.md; user data goes into the DOM
-// as text nodes, never as HTML.
+// web/static/app.js - the analysts' console: its state and what the analyst does with
+// it: sign-in, the filtered queue with keyset "load more" (the filters: filters.js; an
+// entry: item.js), the report view (report.js), decisions under a lease, incidents, the
+// map (map.js), what live updates (live.js) change, and the shortcuts' table (keys.js).
+// Talks only to the JSON API of API.md; user data goes into the DOM as text nodes, never
+// as HTML.
 
 import { api, ApiError, query, setCsrf } from './api.js';
 import { LANGS, lang, pickLang, setLang, t, translateDom } from './i18n.js';
-import { catName, flagName, fmtAgo, fmtTime, h, named } from './dom.js';
+import { catName, fmtAgo, h, named } from './dom.js';
+import { filterParams, matchesFilter, statusFilter, wireFilters } from './filters.js';
 import { QueueMap } from './map.js';
 import { incidentNodes } from './incident.js';
+import { itemNode, summaryOf } from './item.js';
+import { keyHandler, renderKeys } from './keys.js';
+import { openLive } from './live.js';
 import { renderLock, reportNodes } from './report.js';
 
 const PAGE = 50;
@@ -29,9 +34,8 @@ const state = {
   incident: null, // the open incident (full), shown instead of a report
   held: null, // id of the report whose lease this console holds
   fresh: new Set(), // ids that arrived live, highlighted until seen
-  bbox: null,
   map: null,
-  events: null,
+  events: null, // the live updates (live.js)
   renewTimer: null,
 };
 
@@ -95,7 +99,7 @@ function applyLang(l, save) {
     fillQueues();
     if (state.map) state.map.relabel();
     renderWho();
-    renderLive(state.events && state.events.readyState === EventSource.OPEN);
+    renderLive(!!state.events && state.events.isOpen());
     renderQueue();
     renderReport();
   }
@@ -237,35 +241,6 @@ function fillQueues() {
 
 /* ---------- the queue ---------- */
 
-function filterParams() {
-  const p = {
-    status: $('f-status').value,
-    category: $('f-category').value,
-    has_photo: $('f-photo').checked ? 'true' : '',
-    min_corroborations: $('f-corr').value && Number($('f-corr').value) > 0 ? $('f-corr').value : '',
-    bbox: state.bbox || '',
-  };
-  const range = $('f-time').value;
-  if (range === 'custom') {
-    const since = $('f-since').value;
-    const until = $('f-until').value;
-    if (since) p.since = new Date(since).toISOString();
-    if (until) p.until = new Date(until).toISOString();
-  } else if (range) {
-    p.since = new Date(Date.now() - Number(range) * 1000).toISOString();
-  }
-  return p;
-}
-
-// Whether a report still belongs to the list under the status filter (claimed and
-// unclaimed are the server's views of status new with or without a live lease).
-function matchesFilter(status, claimedBy) {
-  const f = $('f-status').value;
-  if (f === 'claimed') return status === 'new' && !!claimedBy;
-  if (f === 'unclaimed') return status === 'new' && !claimedBy;
-  return !f || f === status;
-}
-
 async function loadQueue(append) {
   const seq = ++state.seq;
   const params = { ...filterParams(), limit: PAGE };
@@ -292,53 +267,10 @@ async function loadQueue(append) {
   }
 }
 
-function itemBadges(it) {
-  const out = [];
-  out.push(h('span', { class: `badge st-${it.status}` }, t(`status.${it.status}`)));
-  if (it.claimed_by) {
-    const mine = state.me && it.claimed_by === state.me.account;
-    out.push(h('span', { class: `badge held${mine ? ' mine' : ''}` },
-      mine ? t('item.held_by_me') : t('item.held_by', { who: it.claimed_by })));
-  }
-  if (it.n_media > 0) out.push(h('span', { class: 'badge photo' }, t('item.photos', { n: it.n_media })));
-  if (it.corroborations > 0)
-    out.push(h('span', { class: 'badge corr' }, t('item.corr', { n: it.corroborations })));
-  if (it.incident_id && it.incident_corroboration > 1)
-    out.push(h('button', {
-      type: 'button',
-      class: 'badge incident',
-      dataset: { incident: it.incident_id },
-      onclick: (e) => { e.stopPropagation(); openIncident(it.incident_id); },
-    }, t('incident.badge', { n: it.incident_corroboration })));
-  if (!it.point) out.push(h('span', { class: 'badge nopoint' }, t('item.no_point')));
-  for (const f of it.flags || []) {
-    const seen = f === 'seen_before' && it.seen_before_at;
-    out.push(h('span', { class: `badge flag${f === 'seen_before' ? ' seen' : ''}`,
-      title: seen ? t('report.seen_before_hidden', { time: fmtTime(it.seen_before_at) }) : undefined }, flagName(f)));
-  }
-  return out;
-}
-
 function renderQueue() {
   const list = $('queue');
-  const nodes = state.items.map((it) => {
-    const sel = it.id === state.selectedId;
-    return h('li', {
-      class: `item${sel ? ' selected' : ''}${state.fresh.has(it.id) ? ' fresh' : ''}`,
-      dataset: { id: it.id, ref: it.ref },
-      'aria-current': sel ? 'true' : undefined,
-      tabindex: 0,
-      onclick: () => openReport(it.id),
-      onkeydown: (e) => { if (e.key === 'Enter') openReport(it.id); },
-    },
-    h('div', { class: 'line1' },
-      h('strong', { class: 'ref' }, it.ref),
-      h('span', { class: 'cat' }, catName(it.category)),
-      h('span', { class: 'prio', title: t('item.priority', { n: it.priority }) }, String(it.priority ?? '')),
-      h('time', { class: 'ago', datetime: it.received_at, title: fmtTime(it.received_at) }, fmtAgo(it.received_at))),
-    h('p', { class: 'snippet' }, it.text || t('item.no_text')),
-    h('div', { class: 'badges' }, itemBadges(it)));
-  });
+  const ctx = { account: state.me && state.me.account, open: openReport, openIncident };
+  const nodes = state.items.map((it) => itemNode(it, it.id === state.selectedId, state.fresh.has(it.id), ctx));
   list.replaceChildren(...nodes);
   $('queue-empty').hidden = state.items.length > 0;
   $('more').hidden = !state.next;
@@ -361,19 +293,6 @@ function replaceItem(id, patch) {
 function dropItem(id) {
   state.items = state.items.filter((x) => x.id !== id);
   state.fresh.delete(id);
-}
-
-// The summary fields of a full report, for the list.
-function summaryOf(r) {
-  const keys = ['id', 'ref', 'status', 'category', 'text', 'received_at', 'observed_at', 'point',
-    'point_source', 'flags', 'n_media', 'corroborations', 'priority', 'claimed_by', 'lease_until',
-    'incident_id', 'incident_corroboration',
-    'folds', 'seen_before_at'];
-  const s = {};
-  for (const k of keys) s[k] = r[k];
-  if (s.n_media === undefined && r.media) s.n_media = r.media.length;
-  if (typeof s.text === 'string' && s.text.length > 200) s.text = s.text.slice(0, 200);
-  return s;
 }
 
 function step(dir) {
@@ -737,57 +656,29 @@ function renderLive(on) {
 
 function connectEvents() {
   if (state.events) state.events.close();
-  const es = new EventSource('/api/events');
-  state.events = es;
-  renderLive(false);
-  let offTimer = null;
-  es.onopen = () => {
-    clearTimeout(offTimer);
-    renderLive(true);
-  };
-  es.onerror = () => {
-    // The server ends every stream after sse_max_seconds and the browser reconnects 3 s
-    // later: show "offline" only when the reconnect has not come back by then.
-    clearTimeout(offTimer);
-    if (es.readyState === EventSource.CONNECTING) offTimer = setTimeout(() => renderLive(false), 6000);
-    else renderLive(false);
-    // EventSource retries by itself unless the server refused (a closed stream): then
-    // find out whether the session ended.
-    if (es.readyState === EventSource.CLOSED && state.events === es) {
-      api('GET', '/api/me').then(() => setTimeout(() => state.me && connectEvents(), 3000), fail);
-    }
-  };
-  const parse = (ev) => {
-    try {
-      return JSON.parse(ev.data);
-    } catch {
-      return null;
-    }
-  };
-  es.addEventListener('report', (ev) => { if (parse(ev)) scheduleFreshLoad(); });
-  // events may have been missed (the stream fell behind, or the server restarted)
-  es.addEventListener('resync', () => scheduleFreshLoad());
-  for (const type of ['claim', 'release']) {
-    es.addEventListener(type, (ev) => {
-      const d = parse(ev);
-      if (!d) return;
-      onClaimChange(d.id, type === 'claim' ? d.claimed_by || null : null);
-    });
-  }
-  // a follow-up relayed, refused or answered: the open report shows it
-  es.addEventListener('followup', (ev) => {
-    const d = parse(ev);
-    const r = state.report;
-    if (!d || !r || r.id !== d.id) return;
-    reloadReport(d.id);
-    if (d.answered) toast(t('followup.answered', { ref: r.ref }));
+  const live = openLive({
+    status: renderLive,
+    report: scheduleFreshLoad,
+    resync: scheduleFreshLoad,
+    claim: onClaimChange,
+    release: (id) => onClaimChange(id, null),
+    // a follow-up relayed, refused or answered: the open report shows it
+    followup: (d) => {
+      const r = state.report;
+      if (!r || r.id !== d.id) return;
+      reloadReport(d.id);
+      if (d.answered) toast(t('followup.answered', { ref: r.ref }));
+    },
+    decide: (d) => {
+      onDecided(d);
+      if (state.map) state.map.refreshOverview();
+    },
+    // the server refused the stream: find out whether the session ended
+    closed: () => {
+      if (state.events === live) api('GET', '/api/me').then(() => setTimeout(() => state.me && connectEvents(), 3000), fail);
+    },
   });
-  es.addEventListener('decide', (ev) => {
-    const d = parse(ev);
-    if (!d) return;
-    onDecided(d);
-    if (state.map) state.map.refreshOverview();
-  });
+  state.events = live;
 }
 
 function onClaimChange(id, who) {
@@ -804,7 +695,7 @@ function onClaimChange(id, who) {
   if (it) {
     if (!matchesFilter(it.status, it.claimed_by) && id !== state.held) dropItem(id);
     renderQueue();
-  } else if (['claimed', 'unclaimed'].includes($('f-status').value) && matchesFilter('new', who)) {
+  } else if (['claimed', 'unclaimed'].includes(statusFilter()) && matchesFilter('new', who)) {
     scheduleFreshLoad(); // it now belongs to this list: claimed, or released to unclaimed
   }
 }
@@ -862,25 +753,13 @@ async function loadFresh() {
 /* ---------- keyboard and help ---------- */
 
 function renderHelp() {
-  const dl = $('help-keys');
-  dl.replaceChildren(...SHORTCUTS.flatMap((s) => [h('dt', {}, h('kbd', {}, s.key)), h('dd', {}, t(s.help))]));
+  renderKeys($('help-keys'), SHORTCUTS);
 }
 
 function toggleHelp() {
   const d = $('help');
   if (d.open) d.close();
   else d.showModal();
-}
-
-function onKey(e) {
-  if (!state.me || e.ctrlKey || e.metaKey || e.altKey) return;
-  const tag = e.target && e.target.tagName;
-  if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || (e.target && e.target.isContentEditable)) return;
-  if ($('help').open && e.key !== '?') return;
-  const s = SHORTCUTS.find((x) => x.key === e.key && x.run);
-  if (!s) return;
-  e.preventDefault();
-  s.run();
 }
 
 /* ---------- start ---------- */
@@ -893,37 +772,8 @@ function wire() {
   $('claim').addEventListener('click', claimNext);
   $('more').addEventListener('click', () => loadQueue(true));
   $('incidents-btn').addEventListener('click', loadIncidents);
-  const reload = () => loadQueue(false);
-  for (const id of ['f-status', 'f-category', 'f-photo', 'f-since', 'f-until']) $(id).addEventListener('change', reload);
-  $('f-time').addEventListener('change', () => {
-    $('f-custom').hidden = $('f-time').value !== 'custom';
-    reload();
-  });
-  let corrTimer = null;
-  $('f-corr').addEventListener('input', () => {
-    clearTimeout(corrTimer);
-    corrTimer = setTimeout(reload, 300);
-  });
-  $('filters').addEventListener('reset', () => {
-    state.bbox = null;
-    $('f-area').hidden = true;
-    setTimeout(() => {
-      $('f-custom').hidden = true;
-      reload();
-    }, 0);
-  });
-  $('search-area').addEventListener('click', () => {
-    state.bbox = state.map.bbox();
-    $('f-area').hidden = false;
-    $('f-area').title = state.bbox;
-    reload();
-  });
-  $('f-area-clear').addEventListener('click', () => {
-    state.bbox = null;
-    $('f-area').hidden = true;
-    reload();
-  });
-  document.addEventListener('keydown', onKey);
+  wireFilters(() => loadQueue(false), () => state.map.bbox());
+  document.addEventListener('keydown', keyHandler(SHORTCUTS, () => !!state.me, () => $('help').open));
   window.addEventListener('resize', () => state.map && state.map.resize());
 }
 
