@@ -1,7 +1,9 @@
-/* bot/client.c - the Bot API over libcurl: one reused easy handle per client, the
- * ok/error envelope, and masking of the token in every URL and curl message that
- * could reach a log or a struct tl_errinfo. */
+/* bot/client.c - the Bot API over libcurl: one reused easy handle per client, one call
+ * at a time, the ok/error envelope, and masking of the token in every URL and curl
+ * message that could reach a log or a struct tl_errinfo (several calls in flight:
+ * client_multi.c). */
 #include "tg.h"
+#include "client_int.h"
 
 #include <curl/curl.h>
 #include <json-c/json.h>
@@ -15,29 +17,9 @@
 #define TG_DEFAULT_BASE "https://api.telegram.org"
 #define TG_DOWNLOAD_EXTRA_MS 60000L
 
-struct tg_client {
-    CURL *h;
-    struct curl_slist *json_headers;
-    char *base;      /* without trailing '/' */
-    char *token;     /* never logged */
-    char *token_enc; /* the token with ':' written %3A, also masked */
-    long connect_timeout_ms;
-    long timeout_ms;
-    size_t max_response;
-    volatile sig_atomic_t *abort_flag;
-    char errbuf[CURL_ERROR_SIZE];
-};
-
-/* A body being received: capped, and the cap hit is remembered so it maps to
- * TL_ETOOBIG rather than a generic write error. */
-struct sink_buf {
-    struct tl_buf b;
-    int too_big;
-};
-
 static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 {
-    struct sink_buf *s = ud;
+    struct tg_sink *s = ud;
     size_t n = sz * nm;
     int rc = tl_buf_append(&s->b, p, n);
     if (rc == TL_ETOOBIG)
@@ -164,7 +146,7 @@ static void set_msg_masked(const struct tg_client *c, struct tl_errinfo *ei, con
     free(m);
 }
 
-static int map_curl(CURLcode cc, const struct sink_buf *sb)
+static int map_curl(CURLcode cc, const struct tg_sink *sb)
 {
     switch (cc) {
     case CURLE_OK:
@@ -187,10 +169,8 @@ static int map_curl(CURLcode cc, const struct sink_buf *sb)
     }
 }
 
-/* Sets h up for one HTTP exchange (body NULL = GET; borrowed until it ends): the
- * answer goes into sb (capped at max), curl's message into errbuf. */
-static void xfer_setup(struct tg_client *c, CURL *h, char *errbuf, const char *url,
-                       const char *body, long extra_ms, size_t max, struct sink_buf *sb)
+void tg_xfer_setup(struct tg_client *c, CURL *h, char *errbuf, const char *url, const char *body,
+                   long extra_ms, size_t max, struct tg_sink *sb)
 {
     curl_easy_reset(h);
     errbuf[0] = 0;
@@ -217,11 +197,8 @@ static void xfer_setup(struct tg_client *c, CURL *h, char *errbuf, const char *u
     }
 }
 
-/* The outcome of an exchange curl finished with cc: *http, and on a curl failure
- * ei->msg holds curl's message, masked, and a debug line names the masked URL. */
-static int xfer_finish(struct tg_client *c, CURL *h, CURLcode cc, const char *errbuf,
-                       const char *url, const struct sink_buf *sb, long *http,
-                       struct tl_errinfo *ei, const char *what)
+int tg_xfer_finish(struct tg_client *c, CURL *h, CURLcode cc, const char *errbuf, const char *url,
+                   const struct tg_sink *sb, long *http, struct tl_errinfo *ei, const char *what)
 {
     *http = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, http);
@@ -247,18 +224,18 @@ static int xfer_finish(struct tg_client *c, CURL *h, CURLcode cc, const char *er
 
 /* One HTTP exchange on the client's own handle. body NULL = GET. Fills sb and *http. */
 static int perform(struct tg_client *c, const char *url, const char *body, long extra_ms,
-                   size_t max, struct sink_buf *sb, long *http, struct tl_errinfo *ei,
+                   size_t max, struct tg_sink *sb, long *http, struct tl_errinfo *ei,
                    const char *what)
 {
     CURL *h = c->h;
-    xfer_setup(c, h, c->errbuf, url, body, extra_ms, max, sb);
+    tg_xfer_setup(c, h, c->errbuf, url, body, extra_ms, max, sb);
     if (c->abort_flag) {
         curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
         curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
     }
     CURLcode cc = curl_easy_perform(h);
-    return xfer_finish(c, h, cc, c->errbuf, url, sb, http, ei, what);
+    return tg_xfer_finish(c, h, cc, c->errbuf, url, sb, http, ei, what);
 }
 
 /* Reads the Bot API envelope from body. On ok:true *result gets a new reference to
@@ -338,7 +315,7 @@ out:
     return rc;
 }
 
-static int check_method(const char *method, struct tl_errinfo *ei)
+int tg_check_method(const char *method, struct tl_errinfo *ei)
 {
     if (!method || !*method ||
         strspn(method, "abcdefghijklmnopqrstuvwxyz"
@@ -347,9 +324,8 @@ static int check_method(const char *method, struct tl_errinfo *ei)
     return TL_OK;
 }
 
-/* What a finished call of method answered: rc from the exchange, then the envelope. */
-static int call_result(struct tg_client *c, const char *method, int rc, const struct sink_buf *sb,
-                       long http, struct json_object **result, struct tl_errinfo *ei)
+int tg_call_result(struct tg_client *c, const char *method, int rc, const struct tg_sink *sb,
+                   long http, struct json_object **result, struct tl_errinfo *ei)
 {
     if (rc != TL_OK)
         return rc;
@@ -362,7 +338,7 @@ static int call_result(struct tg_client *c, const char *method, int rc, const st
     return rc;
 }
 
-static void url_free(char *url)
+void tg_url_free(char *url)
 {
     if (!url)
         return;
@@ -376,19 +352,19 @@ static int call_ex(struct tg_client *c, const char *method, const char *params_j
     if (result)
         *result = NULL;
     tl_errinfo_clear(ei);
-    int rc = check_method(method, ei);
+    int rc = tg_check_method(method, ei);
     if (rc)
         return rc;
     char *url = tl_asprintf("%s/bot%s/%s", c->base, c->token, method);
     if (!url)
         return TL_ENOMEM;
-    struct sink_buf sb;
+    struct tg_sink sb;
     long http = 0;
     rc = perform(c, url, params_json && *params_json ? params_json : "{}", extra_ms,
                  c->max_response, &sb, &http, ei, method);
-    rc = call_result(c, method, rc, &sb, http, result, ei);
+    rc = tg_call_result(c, method, rc, &sb, http, result, ei);
     tl_buf_release(&sb.b);
-    url_free(url);
+    tg_url_free(url);
     return rc;
 }
 
@@ -619,7 +595,7 @@ int tg_download_file(struct tg_client *c, const char *file_path, size_t max, uns
     char *url = tl_asprintf("%s/file/bot%s/%s", c->base, c->token, file_path);
     if (!url)
         return TL_ENOMEM;
-    struct sink_buf sb;
+    struct tg_sink sb;
     long http = 0;
     /* a photo of up to 20 MB over a slow uplink needs longer than an API call */
     int rc = perform(c, url, NULL, TG_DOWNLOAD_EXTRA_MS, max, &sb, &http, ei, "download");
@@ -644,7 +620,7 @@ int tg_download_file(struct tg_client *c, const char *file_path, size_t max, uns
         }
     }
     tl_buf_release(&sb.b);
-    url_free(url);
+    tg_url_free(url);
     return rc;
 }
 
@@ -661,161 +637,4 @@ int tg_err_retryable(int err)
     default:
         return 0;
     }
-}
-
-/* ---- several calls in flight ---- */
-
-/* One call in flight: the easy handle's settings point into it until it ends. */
-struct tg_slot {
-    CURL *h; /* kept across calls, so its settings and the pool's connections are reused */
-    struct sink_buf sb;
-    char errbuf[CURL_ERROR_SIZE];
-    char *url;    /* holds the token: wiped when freed */
-    char *body;   /* the params, copied */
-    char *method; /* copied */
-    void *tag;
-    int busy;
-};
-
-struct tg_multi {
-    struct tg_client *c; /* borrowed */
-    CURLM *m;
-    struct tg_slot *slots;
-    size_t n_slots, inflight;
-};
-
-int tg_multi_new(struct tg_client *c, size_t max_inflight, struct tg_multi **out)
-{
-    *out = NULL;
-    if (!c || max_inflight == 0)
-        return TL_EINVAL;
-    struct tg_multi *m = calloc(1, sizeof(*m));
-    if (!m)
-        return TL_ENOMEM;
-    m->c = c;
-    m->n_slots = max_inflight;
-    m->slots = calloc(max_inflight, sizeof(*m->slots));
-    m->m = curl_multi_init();
-    if (!m->slots || !m->m) {
-        tg_multi_free(m);
-        return TL_ENOMEM;
-    }
-    /* HTTP/2 (over TLS) carries every call on one connection; over HTTP/1.1 the pool
-     * keeps up to one connection per call in flight, each reused for the next call. */
-    curl_multi_setopt(m->m, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-    curl_multi_setopt(m->m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)max_inflight);
-    curl_multi_setopt(m->m, CURLMOPT_MAXCONNECTS, (long)max_inflight);
-    *out = m;
-    return TL_OK;
-}
-
-static void slot_clear(struct tg_slot *s)
-{
-    tl_buf_release(&s->sb.b);
-    url_free(s->url);
-    free(s->body);
-    free(s->method);
-    s->url = s->body = s->method = NULL;
-    s->tag = NULL;
-    s->busy = 0;
-}
-
-void tg_multi_free(struct tg_multi *m)
-{
-    if (!m)
-        return;
-    for (size_t i = 0; m->slots && i < m->n_slots; i++) {
-        struct tg_slot *s = &m->slots[i];
-        if (s->busy && m->m)
-            curl_multi_remove_handle(m->m, s->h);
-        slot_clear(s);
-        if (s->h)
-            curl_easy_cleanup(s->h);
-    }
-    if (m->m)
-        curl_multi_cleanup(m->m);
-    free(m->slots);
-    free(m);
-}
-
-size_t tg_multi_inflight(const struct tg_multi *m)
-{
-    return m->inflight;
-}
-
-int tg_multi_add(struct tg_multi *m, const char *method, const char *params_json, void *tag,
-                 struct tl_errinfo *ei)
-{
-    tl_errinfo_clear(ei);
-    int rc = check_method(method, ei);
-    if (rc)
-        return rc;
-    struct tg_slot *s = NULL;
-    for (size_t i = 0; i < m->n_slots && !s; i++)
-        if (!m->slots[i].busy)
-            s = &m->slots[i];
-    if (!s)
-        return tl_errf(ei, TL_ETOOBIG, "%zu calls already in flight", m->n_slots);
-    if (!s->h && !(s->h = curl_easy_init()))
-        return TL_ENOMEM;
-    s->url = tl_asprintf("%s/bot%s/%s", m->c->base, m->c->token, method);
-    s->body = tl_strdup(params_json && *params_json ? params_json : "{}");
-    s->method = tl_strdup(method);
-    if (!s->url || !s->body || !s->method) {
-        slot_clear(s);
-        return TL_ENOMEM;
-    }
-    xfer_setup(m->c, s->h, s->errbuf, s->url, s->body, 0, m->c->max_response, &s->sb);
-    if (strncmp(m->c->base, "https:", 6) == 0) /* wait to learn whether HTTP/2 multiplexes */
-        curl_easy_setopt(s->h, CURLOPT_PIPEWAIT, 1L);
-    curl_easy_setopt(s->h, CURLOPT_PRIVATE, (void *)s);
-    if (curl_multi_add_handle(m->m, s->h) != CURLM_OK) {
-        slot_clear(s);
-        return tl_errf(ei, TL_ENOMEM, "curl_multi_add_handle failed");
-    }
-    s->tag = tag;
-    s->busy = 1;
-    m->inflight++;
-    return TL_OK;
-}
-
-int tg_multi_wait(struct tg_multi *m, long timeout_ms)
-{
-    int running = 0;
-    CURLMcode mc = curl_multi_perform(m->m, &running);
-    if (mc == CURLM_OK && m->inflight > 0)
-        mc = curl_multi_poll(m->m, NULL, 0, timeout_ms > 0 ? (int)timeout_ms : 0, NULL);
-    if (mc == CURLM_OK)
-        mc = curl_multi_perform(m->m, &running);
-    if (mc == CURLM_OUT_OF_MEMORY)
-        return TL_ENOMEM;
-    return mc == CURLM_OK ? TL_OK : TL_EIO;
-}
-
-int tg_multi_next(struct tg_multi *m, void **tag, int *rc, struct json_object **result,
-                  struct tl_errinfo *ei)
-{
-    CURLMsg *msg;
-    int left = 0;
-    *tag = NULL;
-    if (result)
-        *result = NULL;
-    while ((msg = curl_multi_info_read(m->m, &left)) != NULL) {
-        if (msg->msg != CURLMSG_DONE)
-            continue;
-        struct tg_slot *s = NULL;
-        CURL *h = msg->easy_handle;
-        CURLcode cc = msg->data.result; /* msg is invalid once the handle is removed */
-        curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&s);
-        curl_multi_remove_handle(m->m, h);
-        tl_errinfo_clear(ei);
-        long http = 0;
-        int r = xfer_finish(m->c, h, cc, s->errbuf, s->url, &s->sb, &http, ei, s->method);
-        *rc = call_result(m->c, s->method, r, &s->sb, http, result, ei);
-        *tag = s->tag;
-        slot_clear(s);
-        m->inflight--;
-        return 1;
-    }
-    return 0;
 }
