@@ -175,6 +175,79 @@ static void test_incident_one_event(void **state)
     ts_storedb_close(&d);
 }
 
+/* A column of the report ref (an integer). */
+static long long col_of(const struct ts_storedb *d, const char *col, const char *ref)
+{
+    return count(d, "SELECT %s FROM reports WHERE public_ref = '%s'", col, ref);
+}
+
+/* Who counts for whom when an incident has members in a restricted queue: a report's
+ * corroboration (and so its score, which every analyst of its queue sees) counts only the
+ * members in unrestricted queues and in its own queue. A drone report routed to the
+ * restricted queue joins the general reports' incident without raising them; it counts
+ * them. A member moved into the restricted queue stops counting for the general ones,
+ * and counts again when moved back. */
+static void test_incident_restricted_members(void **state)
+{
+    (void)state;
+    struct ts_storedb d;
+    ts_storedb_open(&d, "t_inc_restricted");
+    struct rep a = {.ref = "RQ-A",
+                    .reporter = "ps_rq_a",
+                    .category = "drones",
+                    .lat = KYIV_LAT,
+                    .lon = KYIV_LON,
+                    .accuracy_m = 20};
+    struct rep b = a, c = a;
+    b.ref = "RQ-B";
+    b.reporter = "ps_rq_b";
+    b.lat += 0.001;
+    c.ref = "RQ-C";
+    c.reporter = "ps_rq_c";
+    c.lon += 0.001;
+    add(&d, &a);
+    add(&d, &b);
+    assert_int_equal(col_of(&d, "corroborations", "RQ-A"), 1);
+    long long per = count(&d, "SELECT value::bigint FROM priority_weights"
+                              " WHERE key = 'corroboration.per_reporter'");
+    assert_true(per > 0);
+    long long pa = col_of(&d, "priority", "RQ-A");
+
+    /* a restricted member joins: the general ones do not count it, it counts them */
+    ts_storedb_sql(d.ci,
+                   "UPDATE category_queue SET queue = 'restricted' WHERE category = 'drones'");
+    add(&d, &c);
+    char *q = ts_db_scalar(d.ci, "SELECT queue FROM reports WHERE public_ref = 'RQ-C'");
+    assert_non_null(q);
+    assert_string_equal(q, "restricted");
+    free(q);
+    assert_int_equal(count(&d, "SELECT count(DISTINCT incident_id) FROM reports"), 1);
+    assert_int_equal(count(&d, "SELECT corroborations FROM incidents"), 3);
+    assert_int_equal(col_of(&d, "corroborations", "RQ-A"), 1);
+    assert_int_equal(col_of(&d, "corroborations", "RQ-B"), 1);
+    assert_int_equal(col_of(&d, "corroborations", "RQ-C"), 2);
+    assert_int_equal(col_of(&d, "priority", "RQ-A"), pa);
+
+    /* B moved into the restricted queue: A counts no one; B and C count each other and A */
+    ts_storedb_sql(d.ci, "UPDATE reports SET queue = 'restricted' WHERE public_ref = 'RQ-B'");
+    assert_int_equal(col_of(&d, "corroborations", "RQ-A"), 0);
+    assert_int_equal(col_of(&d, "priority", "RQ-A"), pa - per);
+    assert_int_equal(col_of(&d, "corroborations", "RQ-B"), 2);
+    assert_int_equal(col_of(&d, "corroborations", "RQ-C"), 2);
+    /* the refresh's recount agrees */
+    ts_storedb_sql(d.ci, "UPDATE reports SET corroborations = 5 WHERE public_ref = 'RQ-A'");
+    ts_storedb_sql(d.ci,
+                   "SELECT priority_recount(priority_params(), ARRAY(SELECT id FROM reports))");
+    assert_int_equal(col_of(&d, "corroborations", "RQ-A"), 0);
+
+    /* and back */
+    ts_storedb_sql(d.ci, "UPDATE reports SET queue = 'general' WHERE public_ref = 'RQ-B'");
+    assert_int_equal(col_of(&d, "corroborations", "RQ-A"), 1);
+    assert_int_equal(col_of(&d, "priority", "RQ-A"), pa);
+    assert_int_equal(col_of(&d, "corroborations", "RQ-B"), 1);
+    ts_storedb_close(&d);
+}
+
 /* A report held by moderation joins no incident (it neither starts one nor moves or
  * raises one) until a moderator releases it (mod_resolve), when it joins and counts; a
  * ban's sweep holds a reporter's open reports and takes them out of their incident. */
@@ -556,6 +629,7 @@ int main(void)
         cmocka_unit_test_teardown(test_incident_through_the_bot, tb_teardown),
         cmocka_unit_test(test_incident_two_events_apart),
         cmocka_unit_test(test_incident_held),
+        cmocka_unit_test(test_incident_restricted_members),
         cmocka_unit_test(test_incident_text_similarity),
         cmocka_unit_test(test_incident_race),
         cmocka_unit_test(test_incident_merge_split_audited),

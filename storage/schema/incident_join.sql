@@ -45,6 +45,7 @@ DECLARE
     had boolean;
     n integer;
     cap integer;
+    v_queues text[];
 BEGIN
     SELECT q.id, q.reporter, q.category, q.queue, q.text, q.point, q.incident_id, q.bearing,
            q.status, COALESCE(q.observed_at, q.received_at) AS t,
@@ -115,9 +116,21 @@ BEGIN
         queues = CASE WHEN r.queue = ANY (i.queues) THEN i.queues ELSE i.queues || r.queue END,
         updated_at = now()
     WHERE i.id = best
-    RETURNING i.corroborations INTO n;
+    RETURNING i.corroborations, i.queues INTO n, v_queues;
+    cap := (w ->> 'corroboration.propagate_max')::float8;
+    -- with a member in a restricted queue, who counts for whom depends on the queues
+    -- (priority_corroborators): the new member and the others still under the cap are
+    -- recounted by that one definition
+    IF EXISTS (SELECT 1 FROM queues x WHERE x.name = ANY (v_queues) AND x.restricted) THEN
+        PERFORM priority_recount(w, ARRAY(SELECT q.id FROM reports q
+                                          WHERE q.incident_id = best
+                                            AND (q.id = p_id OR q.corroborations < cap)));
+        IF r.bearing IS NOT NULL THEN
+            PERFORM incident_fuse(best);
+        END IF;
+        RETURN best;
+    END IF;
     IF counts AND NOT had THEN
-        cap := (w ->> 'corroboration.propagate_max')::float8;
         WITH l AS (SELECT q.id, q.reporter FROM reports q
                    WHERE q.incident_id = best AND q.id <> p_id AND q.corroborations < cap
                    ORDER BY q.id FOR UPDATE SKIP LOCKED),
