@@ -26,7 +26,17 @@
 
 #define WH_BODY_MAX (1u << 20) /* an Update is a few KiB; Telegram sends no files inline */
 #define WH_MAX_CONNS 256
-#define WH_STORES 8 /* database connections of the receiver */
+#define WH_STORES 8        /* database connections of the receiver */
+#define WH_CHAT_CACHE 1024 /* chats each connection keeps hashed and sealed */
+
+/* One of the receiver's database connections, with what sealing an update on it needs:
+ * a cipher context and a chat cache (seal_chat), used by one request at a time, so that
+ * a chat is hashed and sealed once per key, as the poller does. */
+struct wh_conn {
+    struct store *s;
+    struct idkeys_cipher *cc;
+    struct seal_chat_cache *chats;
+};
 
 struct daemon_intake_hook {
     const struct cfg *cfg;
@@ -35,7 +45,7 @@ struct daemon_intake_hook {
     unsigned char secret_sha[32];
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct store *idle[WH_STORES];
+    struct wh_conn *idle[WH_STORES];
     size_t n_idle, n_open;
     atomic_llong stored, refused;
     struct daemon_stats *st;               /* a runtime's counters it adds to, or NULL */
@@ -59,40 +69,54 @@ static int secret_ok(const struct daemon_intake_hook *wh, const char *got)
     return CRYPTO_memcmp(d, wh->secret_sha, 32) == 0;
 }
 
-static struct store *store_take(struct daemon_intake_hook *wh, struct tl_errinfo *ei)
+static void conn_free(struct wh_conn *c)
 {
-    struct store *s = NULL;
+    if (!c)
+        return;
+    store_free(c->s);
+    idkeys_cipher_free(c->cc);
+    seal_chat_cache_free(c->chats);
+    free(c);
+}
+
+static struct wh_conn *conn_take(struct daemon_intake_hook *wh, struct tl_errinfo *ei)
+{
     pthread_mutex_lock(&wh->mu);
     while (!wh->n_idle && wh->n_open >= WH_STORES)
         pthread_cond_wait(&wh->cv, &wh->mu);
     if (wh->n_idle) {
-        s = wh->idle[--wh->n_idle];
+        struct wh_conn *c = wh->idle[--wh->n_idle];
         pthread_mutex_unlock(&wh->mu);
-        return s;
+        return c;
     }
     wh->n_open++;
     pthread_mutex_unlock(&wh->mu);
-    if (store_open(wh->cfg->database_url, &s, ei) != TL_OK) {
+    struct wh_conn *c = calloc(1, sizeof(*c));
+    int rc = c && (c->cc = idkeys_cipher_new()) && (c->chats = seal_chat_cache_new(WH_CHAT_CACHE))
+                 ? store_open(wh->cfg->database_url, &c->s, ei)
+                 : tl_errf(ei, TL_ENOMEM, "no memory for a webhook connection");
+    if (rc != TL_OK) {
+        conn_free(c);
         pthread_mutex_lock(&wh->mu);
         wh->n_open--;
         pthread_cond_signal(&wh->cv);
         pthread_mutex_unlock(&wh->mu);
         return NULL;
     }
-    return s;
+    return c;
 }
 
 /* broken: the connection failed (closed, not kept) */
-static void store_give(struct daemon_intake_hook *wh, struct store *s, int broken)
+static void conn_give(struct daemon_intake_hook *wh, struct wh_conn *c, int broken)
 {
-    if (!s)
+    if (!c)
         return;
     pthread_mutex_lock(&wh->mu);
     if (broken) {
-        store_free(s);
+        conn_free(c);
         wh->n_open--;
     } else {
-        wh->idle[wh->n_idle++] = s;
+        wh->idle[wh->n_idle++] = c;
     }
     pthread_cond_signal(&wh->cv);
     pthread_mutex_unlock(&wh->mu);
@@ -113,16 +137,18 @@ static unsigned store_update(struct daemon_intake_hook *wh, const char *body, si
     struct seal_bufs bufs;
     struct tl_errinfo ei;
     tl_errinfo_clear(&ei);
-    /* sealed before it is written, as the poller does */
+    /* sealed before it is written, as the poller does, with the connection's chat cache */
     size_t inserted = 0;
     struct daemon_keyring *kr = atomic_load(&wh->keys);
-    int rc = seal_inbox_row(kr ? daemon_keys(kr) : &wh->cfg->idkeys, NULL, NULL, u, &row, &bufs);
-    if (rc == TL_OK) {
-        struct store *s = store_take(wh, &ei);
-        rc = s ? store_inbox_put(s, &row, 1, 0, &inserted, &ei) : TL_EDBDOWN;
-        store_give(wh, s, rc != TL_OK);
+    struct wh_conn *c = conn_take(wh, &ei);
+    int rc = c ? TL_OK : TL_EDBDOWN, broken = 0;
+    if (rc == TL_OK && (rc = seal_inbox_row(kr ? daemon_keys(kr) : &wh->cfg->idkeys, c->cc,
+                                            c->chats, u, &row, &bufs)) == TL_OK) {
+        rc = store_inbox_put(c->s, &row, 1, 0, &inserted, &ei);
+        broken = rc != TL_OK;
         seal_bufs_release(&bufs);
     }
+    conn_give(wh, c, broken);
     if (rc == TL_OK) {
         atomic_fetch_add(&wh->stored, 1);
         if (wh->st) {
@@ -277,12 +303,12 @@ int daemon_intake_hook_start(const struct cfg *cfg, struct daemon_intake_hook **
     pthread_mutex_init(&wh->mu, NULL);
     pthread_cond_init(&wh->cv, NULL);
     /* a first connection now: a wrong database_url fails here, not at the first update */
-    struct store *first = store_take(wh, ei);
+    struct wh_conn *first = conn_take(wh, ei);
     if (!first) {
         rc = TL_EDBDOWN;
         goto out;
     }
-    store_give(wh, first, 0);
+    conn_give(wh, first, 0);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
     wh->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, wh, MHD_OPTION_SOCK_ADDR,
                              (const struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
@@ -325,7 +351,7 @@ void daemon_intake_hook_free(struct daemon_intake_hook *wh)
         log_info("webhook stopped stored=%lld refused=%lld", atomic_load(&wh->stored),
                  atomic_load(&wh->refused));
     for (size_t i = 0; i < wh->n_idle; i++)
-        store_free(wh->idle[i]);
+        conn_free(wh->idle[i]);
     pthread_cond_destroy(&wh->cv);
     pthread_mutex_destroy(&wh->mu);
     free(wh);

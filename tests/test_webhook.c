@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <json-c/json.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -127,6 +128,29 @@ static void *sender(void *arg)
     return NULL;
 }
 
+/* How many of the N_CHATS chats the bot has sent a message to; fails on a message to any
+ * other chat. */
+static int chats_answered(struct fakebot *fb)
+{
+    char *sent = fakebot_calls_json(fb, "sendMessage");
+    assert_non_null(sent);
+    struct json_object *sends = json_tokener_parse(sent), *p, *chat;
+    assert_non_null(sends);
+    char seen[N_CHATS] = {0};
+    int n = 0;
+    for (size_t i = 0; i < json_object_array_length(sends); i++) {
+        assert_true(json_object_object_get_ex(json_object_array_get_idx(sends, i), "params", &p));
+        assert_true(json_object_object_get_ex(p, "chat_id", &chat));
+        long long id = json_object_get_int64(chat) - 7000000;
+        assert_true(id >= 0 && id < N_CHATS);
+        n += !seen[id];
+        seen[id] = 1;
+    }
+    json_object_put(sends);
+    free(sent);
+    return n;
+}
+
 static void test_webhook_burst_kill9_nothing_answered_lost(void **state)
 {
     (void)state;
@@ -198,6 +222,18 @@ static void test_webhook_burst_kill9_nothing_answered_lost(void **state)
     assert_true(ts_prom_sample(m, "tipline_bot_updates_handled_total") > 0);
     tl_buf_release(&r.body);
     free(mlisten);
+    /* every chat was answered, and only those chats: each update was sealed with its
+     * connection's chat cache (daemon/intake_hook.c) and opened to the chat it came from */
+    int n_seen = 0;
+    for (int64_t until = tl_now_ms() + 60000; n_seen < N_CHATS && tl_now_ms() < until;
+         tl_sleep_ms(200, NULL))
+        n_seen = chats_answered(fb);
+    assert_int_equal(n_seen, N_CHATS);
+    /* one chat key a chat (update i came from chat i mod N_CHATS), one chat a key */
+    assert_int_equal(ts_db_count(ci, "SELECT count(DISTINCT chat_key) FROM inbox"), N_CHATS);
+    assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM (SELECT chat_key FROM inbox GROUP BY"
+                                     " chat_key HAVING count(DISTINCT update_id % 200) > 1) x"),
+                     0);
     bp_term(&g_bot);
 
     assert_int_equal(ts_db_count(ci, "SELECT count(*) FROM inbox"), N_UPDATES);
