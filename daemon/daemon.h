@@ -67,6 +67,8 @@ int daemon_near_refresh(struct daemon_near *nr, struct tl_errinfo *ei) TL_WUR;
 struct daemon_near_info {
     int loaded;
     size_t hashes, bytes; /* hashes held, memory held */
+    size_t spare_bytes;   /* of bytes, the room grown buckets left (media_mih_spare_bytes) */
+    long long reloads;    /* loads that gave that room back */
     double load_ms;       /* the last load's time */
     long long age_ms;     /* since the snapshot was last moved on */
     long long answers;    /* searches answered since start */

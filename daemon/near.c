@@ -6,8 +6,10 @@
  * rehashed photo's old entry is a candidate the recheck drops.
  *
  * Memory: media_mih's, about 70 MB a million hashes after a load; a bucket grown by a
- * refresh moves to room for twice its entries and leaves its old room unused until the
- * next load (the process's restart): at most about three times 16 bytes an entry a band.
+ * refresh moves to room for twice its entries and leaves its old room unused. When that
+ * room passes the size of the index as last loaded (and 4 MiB), the refresh loads a fresh,
+ * compact index (building it beside the one in use, then swapping it in), which also
+ * drops the entries of photos purged since.
  *
  * Locking: a rwlock; searches share it, the refresh takes it to add the rows it read
  * (read before, without the lock) and to move S on. Until the first load ends, and
@@ -27,6 +29,8 @@
 #define NEAR_MAX_IDS 1024 /* more for one hash: not passed, the store path searches */
 /* S older than this (the refresh failing): searches stop using the index */
 #define NEAR_STALE_MS(nr) (30000 + 4 * (nr)->refresh_ms)
+/* room left by grown buckets past which the refresh loads a compact index */
+#define NEAR_RELOAD_MIN_SPARE ((size_t)4 << 20)
 
 struct daemon_near {
     char *conninfo;
@@ -41,6 +45,8 @@ struct daemon_near {
     char *snapshot;
     int64_t refreshed_ms;
     double load_ms;
+    size_t loaded_bytes;  /* the index's memory when last loaded */
+    long long reloads;    /* loads to give grown buckets' room back */
     atomic_llong answers; /* searches answered */
 };
 
@@ -92,6 +98,7 @@ static int near_load(struct daemon_near *nr, struct tl_errinfo *ei)
     nr->snapshot = snap;
     nr->refreshed_ms = tl_now_ms();
     nr->load_ms = (double)(nr->refreshed_ms - t0);
+    nr->loaded_bytes = media_mih_bytes(m);
     pthread_rwlock_unlock(&nr->lock);
     media_mih_free(old);
     log_info("near index loaded hashes=%zu bytes=%zu ms=%.0f", media_mih_count(m),
@@ -122,7 +129,10 @@ static int near_since(struct daemon_near *nr, struct tl_errinfo *ei)
     for (size_t i = 0; i < rows.n && rc == TL_OK; i += 2)
         rc = media_mih_add(nr->mih, (uint64_t)rows.v[i], rows.v[i + 1]);
     struct media_mih *drop = NULL;
+    size_t spare = 0, limit = 0;
     if (rc == TL_OK) {
+        spare = media_mih_spare_bytes(nr->mih);
+        limit = nr->loaded_bytes > NEAR_RELOAD_MIN_SPARE ? nr->loaded_bytes : NEAR_RELOAD_MIN_SPARE;
         old = nr->snapshot;
         nr->snapshot = snap;
         nr->refreshed_ms = tl_now_ms();
@@ -135,6 +145,16 @@ static int near_since(struct daemon_near *nr, struct tl_errinfo *ei)
     media_mih_free(drop);
     free(old);
     free(rows.v);
+    if (rc == TL_OK && spare > limit) {
+        struct tl_errinfo lei;
+        if (near_load(nr, &lei) == TL_OK) {
+            pthread_rwlock_wrlock(&nr->lock);
+            nr->reloads++;
+            pthread_rwlock_unlock(&nr->lock);
+        } else { /* the index in use stays; the next refresh tries again */
+            log_warn("near index reload failed spare_bytes=%zu detail=\"%s\"", spare, lei.msg);
+        }
+    }
     return rc;
 }
 
@@ -219,6 +239,8 @@ void daemon_near_info(struct daemon_near *nr, struct daemon_near_info *info)
         info->hashes = media_mih_count(nr->mih);
         info->bytes = media_mih_bytes(nr->mih);
         info->load_ms = nr->load_ms;
+        info->spare_bytes = media_mih_spare_bytes(nr->mih);
+        info->reloads = nr->reloads;
         info->age_ms = tl_now_ms() - nr->refreshed_ms;
     }
     info->answers = atomic_load(&nr->answers);

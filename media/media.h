@@ -171,6 +171,9 @@ size_t media_mih_query(const struct media_mih *m, uint64_t h, int k, struct medi
                        size_t max);
 size_t media_mih_count(const struct media_mih *m); /* hashes added */
 size_t media_mih_bytes(const struct media_mih *m); /* memory held */
+/* The room grown buckets left behind (part of media_mih_bytes), which media_mih_compact
+ * or a fresh index gives back. */
+size_t media_mih_spare_bytes(const struct media_mih *m);
 
 /* Formats facts as one JSON object (what `tipline strip --info` prints):
  * {"format":"jpeg","mime":"image/jpeg","width":W,"height":H,"orientation":N,

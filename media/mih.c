@@ -153,6 +153,14 @@ size_t media_mih_count(const struct media_mih *m)
     return m->n;
 }
 
+size_t media_mih_spare_bytes(const struct media_mih *m)
+{
+    size_t s = 0;
+    for (int n = 0; n < MIH_BANDS; n++)
+        s += m->band[n].holes * sizeof(struct mih_ent);
+    return s;
+}
+
 size_t media_mih_bytes(const struct media_mih *m)
 {
     size_t s = sizeof(*m);

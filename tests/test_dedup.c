@@ -782,6 +782,61 @@ static void test_dedup_near_race_memory(void **state)
     free(ci);
 }
 
+/* The in-memory index gives back the room its grown buckets leave: 200,000 photos stored
+ * after it loaded (empty) grow its buckets past its loaded size, so the refresh that
+ * reads them loads a compact index, with every hash, and searches find them. */
+static void test_dedup_near_index_reclaims(void **state)
+{
+    (void)state;
+    char *ci = ts_db_create("t_dedup_reclaim");
+    assert_non_null(ci);
+    struct daemon_near *nr = NULL;
+    assert_int_equal(daemon_near_start(ci, 20, &nr), TL_OK);
+    struct daemon_near_info info = {0};
+    for (int t = 0; t < 1000 && !info.loaded; t++) {
+        daemon_near_info(nr, &info);
+        if (!info.loaded)
+            (void)tl_sleep_ms(10, NULL);
+    }
+    assert_true(info.loaded);
+    assert_int_equal(info.hashes, 0);
+    free(ts_db_scalar(ci, "INSERT INTO reporters (pseudonym) VALUES ('rc') RETURNING 1"));
+    free(ts_db_scalar(ci, "INSERT INTO reports (public_ref, reporter, text) "
+                          "VALUES ('RC-1', 'rc', 'x') RETURNING 1"));
+    free(ts_db_scalar(ci, "INSERT INTO media (report_id, kind, sha256, mime, size, phash) "
+                          "SELECT (SELECT id FROM reports), 'photo', "
+                          "encode(sha256(g::text::bytea), 'hex'), 'image/jpeg', 1, "
+                          "hashtextextended('reclaim' || g, 0) "
+                          "FROM generate_series(1, 200000) g RETURNING 1"));
+    for (int t = 0; t < 6000 && (info.hashes < 200000 || !info.reloads); t++) {
+        (void)tl_sleep_ms(10, NULL);
+        daemon_near_info(nr, &info);
+    }
+    print_message("near index: %zu hashes, %zu bytes, %zu spare, %lld reloads\n", info.hashes,
+                  info.bytes, info.spare_bytes, info.reloads);
+    assert_int_equal(info.hashes, 200000);
+    assert_int_equal(info.reloads, 1);
+    assert_int_equal(info.spare_bytes, 0);
+    /* every hash is found */
+    long long h[3];
+    for (int i = 0; i < 3; i++) {
+        char *v = ts_db_scalarf(ci, "SELECT hashtextextended('reclaim' || %d, 0)", 1 + i * 99999);
+        assert_non_null(v);
+        h[i] = strtoll(v, NULL, 10);
+        free(v);
+    }
+    struct daemon_near_result r;
+    assert_int_equal(daemon_near_search(nr, h, 3, 0, &r), TL_OK);
+    assert_non_null(r.nx.snapshot);
+    assert_int_equal(r.nx.n, 3);
+    for (size_t i = 0; i < r.nx.n; i++) /* each its own photo (the hashes are far apart) */
+        assert_int_equal(r.nx.h[i].n_ids, 1);
+    daemon_near_result_release(&r);
+    daemon_near_free(nr);
+    ts_db_drop("t_dedup_reclaim");
+    free(ci);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -790,6 +845,7 @@ int main(void)
         cmocka_unit_test(test_dedup_near_exact),
         cmocka_unit_test_teardown(test_dedup_memory_index_agrees, tb_teardown),
         cmocka_unit_test(test_dedup_near_race_memory),
+        cmocka_unit_test(test_dedup_near_index_reclaims),
         cmocka_unit_test_teardown(test_dedup_variants_link_to_originals, tb_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

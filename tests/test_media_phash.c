@@ -207,9 +207,16 @@ static void test_media_mih_matches_brute_force(void **state)
     for (size_t i = 0; i < n; i += 2)
         assert_int_equal(media_mih_add(m, hs[i], (long long)i + 1), TL_OK);
     assert_int_equal(media_mih_compact(m), TL_OK);
+    assert_int_equal(media_mih_spare_bytes(m), 0);
     for (size_t i = 1; i < n; i += 2)
         assert_int_equal(media_mih_add(m, hs[i], (long long)i + 1), TL_OK);
     assert_int_equal(media_mih_count(m), n);
+    /* the grown buckets' old room: counted in the memory held, given back by a compact */
+    size_t spare = media_mih_spare_bytes(m), held = media_mih_bytes(m);
+    assert_true(spare > 0 && spare < held);
+    assert_int_equal(media_mih_compact(m), TL_OK);
+    assert_int_equal(media_mih_spare_bytes(m), 0);
+    assert_true(media_mih_bytes(m) <= held - spare);
     size_t matches = 0;
     for (int k = 0; k <= MEDIA_MIH_MAX_K; k++) {
         for (int i = 0; i < N_QUERY; i++) {
