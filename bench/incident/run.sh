@@ -7,6 +7,9 @@
 # incident_join in its transaction ("insert+join"), TRANSACTIONS each (default 2,000),
 # twice, so the incidents grow through the run. Prints pgbench's average latency of the
 # transaction and of the insert statement, per script and round, and the incidents made.
+# MIXED=1: before round 2, one member of each incident moves into the restricted queue, so
+# round 2's joins take the recount of incidents with a restricted member
+# (priority_corroborators); the moves' own time is printed.
 set -euo pipefail
 build=${1:?usage: run.sh BUILD_DIR [TRANSACTIONS] [CLIENTS]}
 n=${2:-2000}
@@ -46,6 +49,12 @@ for join in 0 1; do
 done
 
 for round in 1 2; do
+  if [ "$round" = 2 ] && [ "${MIXED:-0}" = 1 ]; then
+    t0=$(date +%s%N)
+    psql -X -q "$db" -c "UPDATE reports SET queue = 'restricted' WHERE id IN
+        (SELECT min(id) FROM reports WHERE incident_id IS NOT NULL GROUP BY incident_id)"
+    echo "one member of each incident moved into the restricted queue: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+  fi
   for join in 0 1; do
     name=$([ "$join" = 1 ] && echo insert+join || echo insert)
     out=$("$pgbench" -n -r -f "$work/join$join.pgb" -c "$clients" -j "$clients" -t "$n" "$db" 2>&1)
