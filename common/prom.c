@@ -47,3 +47,8 @@ int tl_prom_counter(struct tl_buf *b, const char *name, const char *help, long l
     return tl_buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n%s %lld\n", name, help, name, name,
                          v);
 }
+
+int tl_prom_gauge(struct tl_buf *b, const char *name, const char *help, double v)
+{
+    return tl_buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", name, help, name, name, v);
+}

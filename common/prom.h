@@ -27,5 +27,7 @@ int tl_prom_hist(struct tl_buf *b, const char *name, const char *help, struct tl
 
 /* Appends HELP, TYPE counter and one unlabelled sample. */
 int tl_prom_counter(struct tl_buf *b, const char *name, const char *help, long long v) TL_WUR;
+/* Appends HELP, TYPE gauge and one unlabelled sample. */
+int tl_prom_gauge(struct tl_buf *b, const char *name, const char *help, double v) TL_WUR;
 
 #endif

@@ -30,7 +30,8 @@ struct daemon_stats {
     atomic_llong send_retried;    /* tries to be repeated (429, 5xx, network) */
     atomic_llong rate_limited;    /* of them, Telegram's 429 */
     atomic_int poller_held;       /* this process holds the poller's lock */
-    struct tl_hist handle;        /* one chat's batch of updates: fetch, decide, commit */
+    _Atomic(struct daemon_near *) near; /* the photo index /metrics describes (NULL: none) */
+    struct tl_hist handle;              /* one chat's batch of updates: fetch, decide, commit */
 };
 
 struct daemon_stats *daemon_stats_of(struct daemon *d);

@@ -57,6 +57,30 @@ static int put(struct tl_buf *b, struct daemon_stats *st)
                           "lock (long polling).\n# TYPE tipline_bot_poller_held gauge\n"
                           "tipline_bot_poller_held %d\n",
                           atomic_load(&st->poller_held));
+    struct daemon_near *nr = atomic_load(&st->near);
+    if (!e && nr) {
+        struct daemon_near_info ni;
+        daemon_near_info(nr, &ni);
+        e = tl_prom_gauge(b, "tipline_bot_near_index_loaded",
+                          "1 once the photo index in memory is loaded and searched.", ni.loaded);
+        if (!e)
+            e = tl_prom_gauge(b, "tipline_bot_near_index_hashes", "Photo hashes in the index.",
+                              (double)ni.hashes);
+        if (!e)
+            e = tl_prom_gauge(b, "tipline_bot_near_index_bytes", "Memory the index holds.",
+                              (double)ni.bytes);
+        if (!e)
+            e = tl_prom_gauge(b, "tipline_bot_near_index_spare_bytes",
+                              "Of that, the room grown buckets left (given back by a reload).",
+                              (double)ni.spare_bytes);
+        if (!e)
+            e = tl_prom_gauge(b, "tipline_bot_near_index_age_seconds",
+                              "Since the index last read the photos stored.",
+                              ni.loaded ? (double)ni.age_ms / 1000 : 0);
+        if (!e)
+            e = tl_prom_counter(b, "tipline_bot_near_index_reloads_total",
+                                "Loads that gave the grown buckets' room back.", ni.reloads);
+    }
     if (!e)
         e = tl_prom_hist(b, "tipline_bot_handle_seconds",
                          "Time to handle one chat's batch of updates (files fetched, decided, "

@@ -480,6 +480,7 @@ static void daemon_start_threads(struct daemon *rt)
     if (o->cfg->dedup_index_refresh_ms > 0 &&
         daemon_near_start(o->cfg->database_url, o->cfg->dedup_index_refresh_ms, &rt->near) != TL_OK)
         log_error("near-duplicate index not started: the database searches alone");
+    atomic_store(&rt->st.near, rt->near);
     if (!o->no_poller && pthread_create(&rt->poller, NULL, poller_main, rt) == 0)
         rt->have_poller = 1;
     daemon_workers_start(rt);
@@ -535,10 +536,10 @@ int daemon_join(struct daemon *rt, struct tl_errinfo *ei)
         pthread_join(rt->janitor, NULL);
     if (rt->have_drafts)
         pthread_join(rt->drafts, NULL);
+    daemon_metrics_free(rt->metrics); /* it reads the photo index */
     daemon_near_free(rt->near);
     daemon_relay_join(rt->relay);
     daemon_webhooks_join(rt->webhooks);
-    daemon_metrics_free(rt->metrics);
     daemon_keyring_free(rt->keys);
     int rc = rt->fatal;
     if (ei && rc)

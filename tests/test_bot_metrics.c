@@ -181,6 +181,29 @@ static void test_bot_metrics_move_with_a_run(void **state)
     assert_true(ts_prom_sample(m, "tipline_bot_handle_seconds_bucket{le=\"+Inf\"}") == batches);
     assert_true(ts_prom_sample(m, "tipline_bot_handle_seconds_sum") > 0);
     free(m);
+    /* the photo index in memory: loaded, holding every stored hash once it has read them
+     * (one more stored beside the bot's) */
+    free(ts_db_scalar(ci, "INSERT INTO media (report_id, kind, sha256, mime, size, phash) "
+                          "SELECT min(id), 'photo', encode(sha256('m'::bytea), 'hex'), "
+                          "'image/jpeg', 1, 4242 FROM reports RETURNING 1"));
+    long long hashes = ts_db_count(ci, "SELECT count(*) FROM media WHERE phash IS NOT NULL");
+    assert_true(hashes >= 1);
+    for (int t = 0; t < 100; t++) {
+        m = scrape(port);
+        if (ts_prom_sample(m, "tipline_bot_near_index_hashes") == hashes)
+            break;
+        free(m);
+        m = NULL;
+        tl_sleep_ms(100, NULL);
+    }
+    assert_non_null(m);
+    ts_promtool_check(m);
+    assert_true(ts_prom_sample(m, "tipline_bot_near_index_loaded") == 1);
+    assert_true(ts_prom_sample(m, "tipline_bot_near_index_bytes") > 4e6); /* its buckets */
+    assert_true(ts_prom_sample(m, "tipline_bot_near_index_spare_bytes") >= 0);
+    assert_true(ts_prom_sample(m, "tipline_bot_near_index_age_seconds") < 30);
+    assert_true(ts_prom_sample(m, "tipline_bot_near_index_reloads_total") == 0);
+    free(m);
 
     bp_term(&g_bot);
     free(log);
