@@ -439,7 +439,9 @@ static int streams_copy(AVFormatContext *ic, AVFormatContext *oc, const struct m
 }
 
 /* Every packet of a kept stream of d copied into oc (through pkt), its timestamps checked
- * against the duration limit; a video track without a frame is refused. */
+ * against the duration limit; a video track without a frame it shows is refused (none,
+ * or every one before the start its edit list gives: the copy would read back with no
+ * duration). */
 static int packets_copy(struct demux *d, AVFormatContext *oc, AVPacket *pkt, const int *map,
                         const struct media_limits *lim, const struct mem_out *mo,
                         struct tl_errinfo *ei)
@@ -457,7 +459,8 @@ static int packets_copy(struct demux *d, AVFormatContext *oc, AVPacket *pkt, con
             continue;
         }
         const AVStream *ist = ic->streams[pkt->stream_index];
-        if (pkt->stream_index == d->vi && pkt->size > 0)
+        if (pkt->stream_index == d->vi && pkt->size > 0 &&
+            (pkt->pts == AV_NOPTS_VALUE || pkt->pts + (pkt->duration > 0 ? pkt->duration : 0) > 0))
             video_packets++;
         /* the duration was checked from the header; the timestamps must agree with it */
         double tb = av_q2d(ist->time_base), lim_s = (double)lim->max_duration_s + 1;
