@@ -121,37 +121,36 @@ BEGIN
     -- with a member in a restricted queue, who counts for whom depends on the queues
     -- (priority_corroborators): the new member and the others still under the cap are
     -- recounted by that one definition
-    IF EXISTS (SELECT 1 FROM queues x WHERE x.name = ANY (v_queues) AND x.restricted) THEN
+    IF web_incident_hides(v_queues, queues_seen_with(NULL)) THEN
         PERFORM priority_recount(w, ARRAY(SELECT q.id FROM reports q
                                           WHERE q.incident_id = best
                                             AND (q.id = p_id OR q.corroborations < cap)));
-        IF r.bearing IS NOT NULL THEN
-            PERFORM incident_fuse(best);
+    ELSE
+        -- the counts move by one: each other member under the cap counts one more
+        -- reporter when the new one is new here; the new member counts the others
+        IF counts AND NOT had THEN
+            WITH l AS (SELECT q.id, q.reporter FROM reports q
+                       WHERE q.incident_id = best AND q.id <> p_id AND q.corroborations < cap
+                       ORDER BY q.id FOR UPDATE SKIP LOCKED),
+            x AS (SELECT l.id, rp.banned, rp.reputation, rp.n_confirmed, rp.n_rejected
+                  FROM l LEFT JOIN reporters rp ON rp.pseudonym = l.reporter)
+            UPDATE reports q SET corroborations = q.corroborations + 1,
+                priority = priority_formula(w, q.priority_base, q.category, q.flags,
+                                            q.corroborations + 1,
+                                            extract(epoch FROM now() - q.received_at)::float8,
+                                            COALESCE(x.banned, false), COALESCE(x.reputation, 0),
+                                            COALESCE(x.n_confirmed, 0), COALESCE(x.n_rejected, 0))
+            FROM x WHERE q.id = x.id;
         END IF;
-        RETURN best;
-    END IF;
-    IF counts AND NOT had THEN
-        WITH l AS (SELECT q.id, q.reporter FROM reports q
-                   WHERE q.incident_id = best AND q.id <> p_id AND q.corroborations < cap
-                   ORDER BY q.id FOR UPDATE SKIP LOCKED),
-        x AS (SELECT l.id, rp.banned, rp.reputation, rp.n_confirmed, rp.n_rejected
-              FROM l LEFT JOIN reporters rp ON rp.pseudonym = l.reporter)
-        UPDATE reports q SET corroborations = q.corroborations + 1,
+        UPDATE reports q SET corroborations = GREATEST(n - (counts OR had)::integer, 0),
             priority = priority_formula(w, q.priority_base, q.category, q.flags,
-                                        q.corroborations + 1,
+                                        GREATEST(n - (counts OR had)::integer, 0),
                                         extract(epoch FROM now() - q.received_at)::float8,
-                                        COALESCE(x.banned, false), COALESCE(x.reputation, 0),
-                                        COALESCE(x.n_confirmed, 0), COALESCE(x.n_rejected, 0))
-        FROM x WHERE q.id = x.id;
+                                        COALESCE(rp.banned, false), COALESCE(rp.reputation, 0),
+                                        COALESCE(rp.n_confirmed, 0), COALESCE(rp.n_rejected, 0))
+        FROM (SELECT 1) one LEFT JOIN reporters rp ON rp.pseudonym = r.reporter
+        WHERE q.id = p_id;
     END IF;
-    UPDATE reports q SET corroborations = GREATEST(n - (counts OR had)::integer, 0),
-        priority = priority_formula(w, q.priority_base, q.category, q.flags,
-                                    GREATEST(n - (counts OR had)::integer, 0),
-                                    extract(epoch FROM now() - q.received_at)::float8,
-                                    COALESCE(rp.banned, false), COALESCE(rp.reputation, 0),
-                                    COALESCE(rp.n_confirmed, 0), COALESCE(rp.n_rejected, 0))
-    FROM (SELECT 1) one LEFT JOIN reporters rp ON rp.pseudonym = r.reporter
-    WHERE q.id = p_id;
     IF r.bearing IS NOT NULL THEN
         PERFORM incident_fuse(best);
     END IF;

@@ -8,7 +8,7 @@
 -- queue, so it must not move with reports in a restricted queue they are kept out of
 -- (what the document shows is recounted per account: web_report_seen). When the
 -- incident's queues (incidents.queues) hold no other restricted queue, the common case,
--- that is the incident's stored count.
+-- that is the incident's stored count (queues_seen_with, web_incident_hides).
 CREATE OR REPLACE FUNCTION priority_corroborators(w jsonb, p_id bigint, p_reporter text, p_category text,
                                        p_point geography, p_at timestamptz) RETURNS integer
 LANGUAGE plpgsql STABLE AS $$
@@ -17,22 +17,23 @@ DECLARE
     v_c integer;
     v_queue text;
     v_queues text[];
-    seen text[]; -- NULL: every member counts
+    seen text[];
+    every boolean; -- every member counts: the stored count
 BEGIN
     SELECT i.id, i.corroborations, r.queue, i.queues INTO v_inc, v_c, v_queue, v_queues
     FROM reports r JOIN incidents i ON i.id = r.incident_id WHERE r.id = p_id;
     IF v_inc IS NULL THEN
         RETURN 0;
     END IF;
-    IF EXISTS (SELECT 1 FROM queues x
-               WHERE x.name = ANY (v_queues) AND x.restricted AND x.name <> v_queue) THEN
-        seen := ARRAY(SELECT x.name FROM queues x WHERE NOT x.restricted OR x.name = v_queue);
+    seen := queues_seen_with(v_queue);
+    every := NOT web_incident_hides(v_queues, seen);
+    IF NOT every THEN
         SELECT s.c INTO v_c FROM incident_sum(v_inc, seen) s;
     END IF;
     RETURN GREATEST(v_c - CASE WHEN EXISTS (
                SELECT 1 FROM reports o
                WHERE o.incident_id = v_inc AND o.reporter = p_reporter
-                 AND (seen IS NULL OR o.queue = ANY (seen))
+                 AND (every OR o.queue = ANY (seen))
                  AND incident_counts(o.status, o.reporter)) THEN 1 ELSE 0 END, 0);
 END
 $$;

@@ -18,8 +18,7 @@ BEGIN
     IF NEW.incident_id IS NOT NULL THEN
         UPDATE incidents SET queues = queues || NEW.queue
         WHERE id = NEW.incident_id AND NOT NEW.queue = ANY (queues);
-        IF EXISTS (SELECT 1 FROM queues x
-                   WHERE x.name IN (OLD.queue, NEW.queue) AND x.restricted) THEN
+        IF web_incident_hides(ARRAY[OLD.queue, NEW.queue], queues_seen_with(NULL)) THEN
             w := priority_params();
             PERFORM priority_recount(w, ARRAY(
                 SELECT q.id FROM reports q
